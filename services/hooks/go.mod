@@ -1,0 +1,3 @@
+module github.com/tillpoint/tillpoint/services/hooks
+
+go 1.26.0
