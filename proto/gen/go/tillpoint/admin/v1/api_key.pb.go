@@ -237,7 +237,7 @@ func (x *CreateApiKeyResponse) GetApiKey() *ApiKey {
 type ListApiKeysRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1–100, default 10.
-	Limit int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit *int32 `protobuf:"varint,1,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
 	// Cursor: keys older than this id.
 	StartingAfter string `protobuf:"bytes,2,opt,name=starting_after,json=startingAfter,proto3" json:"starting_after,omitempty"`
 	// Cursor: keys newer than this id.
@@ -277,8 +277,8 @@ func (*ListApiKeysRequest) Descriptor() ([]byte, []int) {
 }
 
 func (x *ListApiKeysRequest) GetLimit() int32 {
-	if x != nil {
-		return x.Limit
+	if x != nil && x.Limit != nil {
+		return *x.Limit
 	}
 	return 0
 }
@@ -486,11 +486,12 @@ const file_tillpoint_admin_v1_api_key_proto_rawDesc = "" +
 	"\x13CreateApiKeyRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"K\n" +
 	"\x14CreateApiKeyResponse\x123\n" +
-	"\aapi_key\x18\x01 \x01(\v2\x1a.tillpoint.admin.v1.ApiKeyR\x06apiKey\"v\n" +
-	"\x12ListApiKeysRequest\x12\x14\n" +
-	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12%\n" +
+	"\aapi_key\x18\x01 \x01(\v2\x1a.tillpoint.admin.v1.ApiKeyR\x06apiKey\"\x85\x01\n" +
+	"\x12ListApiKeysRequest\x12\x19\n" +
+	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12%\n" +
 	"\x0estarting_after\x18\x02 \x01(\tR\rstartingAfter\x12#\n" +
-	"\rending_before\x18\x03 \x01(\tR\fendingBefore\"\x8a\x01\n" +
+	"\rending_before\x18\x03 \x01(\tR\fendingBeforeB\b\n" +
+	"\x06_limit\"\x8a\x01\n" +
 	"\x13ListApiKeysResponse\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x12.\n" +
 	"\x04data\x18\x02 \x03(\v2\x1a.tillpoint.admin.v1.ApiKeyR\x04data\x12\x19\n" +
@@ -554,6 +555,7 @@ func file_tillpoint_admin_v1_api_key_proto_init() {
 		return
 	}
 	file_tillpoint_admin_v1_api_key_proto_msgTypes[0].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_api_key_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

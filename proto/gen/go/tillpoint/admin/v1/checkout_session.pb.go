@@ -918,7 +918,7 @@ func (x *TimeRange) GetLt() *timestamppb.Timestamp {
 type ListCheckoutSessionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1–100, default 10.
-	Limit int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit *int32 `protobuf:"varint,1,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
 	// Cursor: return sessions older than this id.
 	StartingAfter string `protobuf:"bytes,2,opt,name=starting_after,json=startingAfter,proto3" json:"starting_after,omitempty"`
 	// Cursor: return sessions newer than this id.
@@ -970,8 +970,8 @@ func (*ListCheckoutSessionsRequest) Descriptor() ([]byte, []int) {
 }
 
 func (x *ListCheckoutSessionsRequest) GetLimit() int32 {
-	if x != nil {
-		return x.Limit
+	if x != nil && x.Limit != nil {
+		return *x.Limit
 	}
 	return 0
 }
@@ -1314,9 +1314,9 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x03gte\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x03gte\x12*\n" +
 	"\x02gt\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02gt\x12,\n" +
 	"\x03lte\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03lte\x12*\n" +
-	"\x02lt\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02lt\"\xba\x02\n" +
-	"\x1bListCheckoutSessionsRequest\x12\x14\n" +
-	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12%\n" +
+	"\x02lt\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02lt\"\xc9\x02\n" +
+	"\x1bListCheckoutSessionsRequest\x12\x19\n" +
+	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12%\n" +
 	"\x0estarting_after\x18\x02 \x01(\tR\rstartingAfter\x12#\n" +
 	"\rending_before\x18\x03 \x01(\tR\fendingBefore\x12\x17\n" +
 	"\asite_id\x18\x04 \x01(\tR\x06siteId\x12\x16\n" +
@@ -1324,7 +1324,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\bcustomer\x18\x06 \x01(\tR\bcustomer\x12\x18\n" +
 	"\apayment\x18\a \x01(\tR\apayment\x12\x19\n" +
 	"\border_id\x18\b \x01(\tR\aorderId\x127\n" +
-	"\acreated\x18\t \x01(\v2\x1d.tillpoint.admin.v1.TimeRangeR\acreated\"\x9c\x01\n" +
+	"\acreated\x18\t \x01(\v2\x1d.tillpoint.admin.v1.TimeRangeR\acreatedB\b\n" +
+	"\x06_limit\"\x9c\x01\n" +
 	"\x1cListCheckoutSessionsResponse\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x127\n" +
 	"\x04data\x18\x02 \x03(\v2#.tillpoint.admin.v1.CheckoutSessionR\x04data\x12\x19\n" +
@@ -1411,6 +1412,7 @@ func file_tillpoint_admin_v1_checkout_session_proto_init() {
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[1].OneofWrappers = []any{}
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[2].OneofWrappers = []any{}
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -766,7 +766,7 @@ func (x *UpdateSiteResponse) GetSite() *Site {
 type ListSitesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1–100, default 10.
-	Limit int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit *int32 `protobuf:"varint,1,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
 	// Cursor: sites older than this id.
 	StartingAfter string `protobuf:"bytes,2,opt,name=starting_after,json=startingAfter,proto3" json:"starting_after,omitempty"`
 	// Cursor: sites newer than this id.
@@ -806,8 +806,8 @@ func (*ListSitesRequest) Descriptor() ([]byte, []int) {
 }
 
 func (x *ListSitesRequest) GetLimit() int32 {
-	if x != nil {
-		return x.Limit
+	if x != nil && x.Limit != nil {
+		return *x.Limit
 	}
 	return 0
 }
@@ -962,11 +962,12 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\vupdate_mask\x18\v \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"B\n" +
 	"\x12UpdateSiteResponse\x12,\n" +
-	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"t\n" +
-	"\x10ListSitesRequest\x12\x14\n" +
-	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12%\n" +
+	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\x83\x01\n" +
+	"\x10ListSitesRequest\x12\x19\n" +
+	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12%\n" +
 	"\x0estarting_after\x18\x02 \x01(\tR\rstartingAfter\x12#\n" +
-	"\rending_before\x18\x03 \x01(\tR\fendingBefore\"\x86\x01\n" +
+	"\rending_before\x18\x03 \x01(\tR\fendingBeforeB\b\n" +
+	"\x06_limit\"\x86\x01\n" +
 	"\x11ListSitesResponse\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x12,\n" +
 	"\x04data\x18\x02 \x03(\v2\x18.tillpoint.admin.v1.SiteR\x04data\x12\x19\n" +
@@ -1042,6 +1043,7 @@ func file_tillpoint_admin_v1_site_proto_init() {
 		return
 	}
 	file_tillpoint_admin_v1_site_proto_msgTypes[3].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_site_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

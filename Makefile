@@ -1,0 +1,80 @@
+# Tillpoint — make help lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export TILLPOINT_DEV_DIR ?= $(CURDIR)/.dev
+TOOLS := bin/tools
+SERVICES := admin-api checkout-runtime hooks
+MODULES := proto/gen/go services/platform $(addprefix services/,$(SERVICES))
+# Every package of every workspace module.
+PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
+GEN_DIRS := proto/gen services/admin-api/internal/openapi $(foreach s,$(SERVICES),services/$(s)/internal/store/db)
+
+.PHONY: help
+help: ## List the targets.
+	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(TOOLS)/.built: tools/go.mod tools/go.sum
+	@mkdir -p $(TOOLS)
+	cd tools && GOWORK=off go build -o ../$(TOOLS)/ \
+		github.com/bufbuild/buf/cmd/buf \
+		github.com/sqlc-dev/sqlc/cmd/sqlc \
+		google.golang.org/protobuf/cmd/protoc-gen-go \
+		google.golang.org/grpc/cmd/protoc-gen-go-grpc \
+		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway \
+		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2
+	@touch $@
+
+.PHONY: tools
+tools: $(TOOLS)/.built ## Build the pinned code generators (tools/go.mod) into bin/tools.
+
+.PHONY: generate
+generate: tools ## Regenerate protobuf, gateway, OpenAPI and sqlc code.
+	rm -rf proto/gen/go/tillpoint services/admin-api/internal/openapi/openapi.swagger.json
+	$(TOOLS)/buf generate
+	for s in $(SERVICES); do \
+		if [ -f services/$$s/sqlc.yaml ]; then rm -rf services/$$s/internal/store/db && $(TOOLS)/sqlc generate -f services/$$s/sqlc.yaml; fi; \
+	done
+
+.PHONY: check-generated
+check-generated: tools ## Fail when the generated code differs from what make generate makes of the sources.
+	@snap=$$(mktemp -d); trap 'rm -rf "$$snap"' EXIT; \
+	for d in $(GEN_DIRS); do if [ -d $$d ]; then mkdir -p "$$snap/$$d" && cp -r $$d/. "$$snap/$$d/"; fi; done; \
+	$(MAKE) --no-print-directory generate >/dev/null; \
+	stale=0; for d in $(GEN_DIRS); do \
+		if [ -d $$d ] || [ -d "$$snap/$$d" ]; then diff -r -q "$$snap/$$d" $$d || stale=1; fi; \
+	done; \
+	if [ $$stale = 1 ]; then echo "generated code was out of date: make generate has now updated it; review and commit"; exit 1; fi
+
+.PHONY: lint
+lint: tools ## buf lint, gofmt, go vet.
+	$(TOOLS)/buf lint
+	@bad=$$(gofmt -l services proto/gen/go | grep -v '\.pb\.' || true); \
+	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+	go vet $(PKGS)
+
+.PHONY: deps
+deps: ## Install what the tests need and is missing (PostgreSQL server, Chromium) with apt-get.
+	@scripts/install-deps.sh
+
+.PHONY: test
+test: deps lint check-generated ## Everything: lint, generated-code check, unit, integration and end-to-end tests.
+	go test -count=1 -timeout 20m $(PKGS)
+
+.PHONY: test-short
+test-short: ## Unit and integration tests without the slow end-to-end ones.
+	go test -short $(PKGS)
+
+.PHONY: build
+build: ## Build the service binaries into bin/.
+	go build -o bin/ ./services/admin-api/cmd/admin-api ./services/checkout-runtime/cmd/checkout-runtime \
+		./services/hooks/cmd/hooks ./services/platform/cmd/tillpoint-dev
+
+.PHONY: run
+run: build ## Start the whole stack on an embedded PostgreSQL and NATS (Ctrl-C stops it).
+	exec bin/tillpoint-dev run --bin bin
+
+.PHONY: clean
+clean: ## Remove build outputs (keeps .dev, the dev database).
+	rm -rf bin test-artifacts

@@ -1,0 +1,187 @@
+// Command admin-api serves the merchant API (REST through grpc-gateway, and
+// gRPC) on ADMIN_BACKEND_DOMAIN, and internal gRPC for the other services.
+//
+//	admin-api [serve]                                 run the service
+//	admin-api migrate                                 apply the admin schema's migrations
+//	admin-api orgs create --name NAME                 make an organization
+//	admin-api keys create --org ID --mode test|live   make a secret key (printed once)
+//	admin-api seed-demo                               the dev stack's demo data (key in DEMO_SECRET_KEY)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/bootstrap"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/server"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/sweeper"
+	"github.com/tillpoint/tillpoint/services/admin-api/migrations"
+	"github.com/tillpoint/tillpoint/services/platform/app"
+	"github.com/tillpoint/tillpoint/services/platform/config"
+	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/logging"
+	"github.com/tillpoint/tillpoint/services/platform/outbox"
+	"github.com/tillpoint/tillpoint/services/platform/pgkit"
+)
+
+const name = "admin-api"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+}
+
+// Config is admin-api's configuration.
+type Config struct {
+	config.Common
+	// GRPCAddr serves the merchant API over gRPC.
+	GRPCAddr string
+	// SweepInterval is how often due sessions are expired.
+	SweepInterval time.Duration
+}
+
+func loadConfig() (Config, error) {
+	l := config.NewLoader()
+	c := Config{
+		Common:        config.LoadCommon(l, config.Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"}),
+		GRPCAddr:      l.Addr("GRPC_ADDR", ":8081"),
+		SweepInterval: l.Duration("SWEEP_INTERVAL", 5*time.Second),
+	}
+	return c, l.Err()
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := loadConfig()
+		if err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		return serve(ctx, cfg)
+	case "migrate":
+		return withStore(ctx, func(s *store.Store) error { return pgkit.Migrate(ctx, s.Pool, migrations.Set) })
+	case "orgs":
+		return orgsCommand(ctx, args, stdout)
+	case "keys":
+		return keysCommand(ctx, args, stdout)
+	case "seed-demo":
+		return withStore(ctx, func(s *store.Store) error {
+			demo, err := bootstrap.SeedDemo(ctx, s, os.Getenv("DEMO_SECRET_KEY"))
+			if err != nil {
+				return err
+			}
+			return json.NewEncoder(stdout).Encode(demo)
+		})
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, "usage: admin-api [serve | migrate | orgs create --name NAME | keys create --org ID --mode test|live [--name NAME] | seed-demo]")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (try: admin-api help)", cmd)
+}
+
+// withStore connects with DATABASE_URL alone, for the one-off commands.
+func withStore(ctx context.Context, fn func(*store.Store) error) error {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return errors.New("DATABASE_URL is required")
+	}
+	pool, err := pgkit.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return fn(store.New(pool))
+}
+
+func orgsCommand(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("orgs create", flag.ContinueOnError)
+	orgName := fs.String("name", "", "organization name")
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: admin-api orgs create --name NAME")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	return withStore(ctx, func(s *store.Store) error {
+		org, err := bootstrap.CreateOrganization(ctx, s, *orgName)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, org.ID)
+		return nil
+	})
+}
+
+func keysCommand(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
+	org := fs.String("org", "", "organization id (org_…)")
+	mode := fs.String("mode", "test", "test or live")
+	keyName := fs.String("name", "", "label")
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: admin-api keys create --org ID --mode test|live [--name NAME]")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *mode != "test" && *mode != "live" {
+		return fmt.Errorf("--mode must be test or live, not %q", *mode)
+	}
+	return withStore(ctx, func(s *store.Store) error {
+		_, secret, err := bootstrap.CreateKey(ctx, s, *org, *mode == "live", *keyName)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, secret)
+		return nil
+	})
+}
+
+func serve(ctx context.Context, cfg Config) error {
+	logger := logging.New(os.Stderr, cfg.LogLevel, name)
+	base, err := app.Open(ctx, name, cfg.Common, logger)
+	if err != nil {
+		return err
+	}
+	defer base.Close()
+	st := store.New(base.Pool)
+	checkoutBase := cfg.PublicURL(cfg.MainFrontendDomain)
+	api, err := server.New(ctx, st, logger, checkoutBase, base.GRPCMetrics.UnaryInterceptor())
+	if err != nil {
+		return err
+	}
+
+	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()}, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalToken)}}
+	internal := grpc.NewServer(internalChain.ServerOptions()...)
+	healthpb.RegisterHealthServer(internal, health.NewServer())
+
+	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: grpcapi.OutboxSchema, Logger: logger}
+	sweep := &sweeper.Sweeper{Store: st, CheckoutBase: checkoutBase, Interval: cfg.SweepInterval, Logger: logger}
+	return base.Run(ctx, app.Parts{
+		Public:   api.REST,
+		Internal: internal,
+		GRPC:     map[string]*grpc.Server{cfg.GRPCAddr: api.GRPC},
+		Workers:  map[string]func(context.Context) error{"outbox relay": relay.Run, "sweeper": sweep.Run},
+	})
+}

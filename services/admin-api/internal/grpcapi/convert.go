@@ -1,0 +1,51 @@
+package grpcapi
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/session"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
+)
+
+// SessionProto renders a stored session as the API object; checkoutBase is
+// scheme://MAIN_FRONTEND_DOMAIN.
+func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.CheckoutSession, error) {
+	var items []session.LineItem
+	if err := json.Unmarshal(s.LineItems, &items); err != nil {
+		return nil, fmt.Errorf("session %s line items: %w", s.ID, err)
+	}
+	meta := map[string]string{}
+	if err := json.Unmarshal(s.Metadata, &meta); err != nil {
+		return nil, fmt.Errorf("session %s metadata: %w", s.ID, err)
+	}
+	out := &adminv1.CheckoutSession{
+		Id: s.ID, Object: "checkout.session", SiteId: s.SiteID, Status: s.Status, PaymentStatus: s.PaymentStatus,
+		Url:            checkoutBase + "/checkout/" + s.ID,
+		AmountSubtotal: s.AmountSubtotal, AmountTax: s.AmountTax, AmountTotal: s.AmountTotal, Amount: s.AmountTotal,
+		Currency: s.Currency, Customer: s.Customer, CustomerEmail: s.CustomerEmail, CustomerPhone: s.CustomerPhone,
+		SuccessUrl: s.SuccessUrl, CancelUrl: s.CancelUrl, Metadata: meta, OrderId: s.OrderID,
+		Description: s.Description, Reference: s.Reference, Payment: s.PaymentID, Livemode: s.Livemode,
+		ExpiresAt: timestamppb.New(s.ExpiresAt), CreatedAt: timestamppb.New(s.CreatedAt),
+		PaymentMethodTypes: s.PaymentMethodTypes, Locale: s.Locale, NotifyUrl: s.NotifyUrl,
+	}
+	if s.CompletedAt != nil {
+		out.CompletedAt = timestamppb.New(*s.CompletedAt)
+	}
+	out.LineItems = make([]*adminv1.LineItem, len(items))
+	for i, it := range items {
+		out.LineItems[i] = &adminv1.LineItem{Name: it.Name, Description: optional(it.Description),
+			UnitAmount: it.UnitAmount, Quantity: it.Quantity, ImageUrl: optional(it.ImageURL), AmountTotal: it.AmountTotal}
+	}
+	return out, nil
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

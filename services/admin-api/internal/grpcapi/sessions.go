@@ -1,0 +1,199 @@
+// Package grpcapi implements the merchant API's gRPC services; the REST API is
+// the same services through grpc-gateway.
+package grpcapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/session"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/outbox"
+)
+
+// OutboxSchema is the schema whose outbox admin-api writes events to.
+const OutboxSchema = "admin"
+
+// referenceAttempts: references carry ~40 bits, so a clash within one
+// organization is rare and two in a row practically never happen.
+const referenceAttempts = 3
+
+// Sessions implements adminv1.CheckoutSessionServiceServer.
+type Sessions struct {
+	adminv1.UnimplementedCheckoutSessionServiceServer
+	Store *store.Store
+	// CheckoutBase is scheme://MAIN_FRONTEND_DOMAIN, the start of session URLs.
+	CheckoutBase string
+	Now          func() time.Time
+}
+
+// CreateCheckoutSession validates and stores a new open session.
+func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.CreateCheckoutSessionRequest) (*adminv1.CreateCheckoutSessionResponse, error) {
+	p := auth.FromContext(ctx)
+	if req.GetSiteId() == "" {
+		return nil, errs.Missing("site_id")
+	}
+	site, err := s.Store.GetSite(ctx, db.GetSiteParams{ID: req.GetSiteId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+	if store.IsNoRows(err) {
+		return nil, errs.NotFoundf("site_id", "No such site: '%s'.", req.GetSiteId())
+	} else if err != nil {
+		return nil, store.Wrap(err, "get site")
+	}
+	n, err := session.Validate(req, session.Site{ID: site.ID, DefaultCurrency: site.DefaultCurrency,
+		DefaultSuccessURL: site.DefaultSuccessUrl, DefaultCancelURL: site.DefaultCancelUrl,
+		PaymentMethodTypes: site.PaymentMethodTypes}, p.Livemode, s.Now())
+	if err != nil {
+		return nil, err
+	}
+	items, err := json.Marshal(n.LineItems)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := json.Marshal(n.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		var resp *adminv1.CreateCheckoutSessionResponse
+		err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+			row, err := q.CreateSession(ctx, db.CreateSessionParams{
+				ID: n.ID, OrganizationID: p.OrganizationID, SiteID: n.SiteID, Livemode: p.Livemode,
+				Currency: n.Currency, AmountSubtotal: n.Subtotal, LineItems: items, Customer: n.Customer,
+				CustomerEmail: n.CustomerEmail, CustomerPhone: n.CustomerPhone, SuccessUrl: n.SuccessURL,
+				CancelUrl: n.CancelURL, Metadata: meta, OrderID: n.OrderID, Description: n.Description,
+				Reference: n.Reference, PaymentMethodTypes: n.PaymentMethodTypes, Locale: n.Locale,
+				NotifyUrl: n.NotifyURL, ExpiresAt: n.ExpiresAt,
+			})
+			if err != nil {
+				return err
+			}
+			cs, err := SessionProto(row, s.CheckoutBase)
+			if err != nil {
+				return err
+			}
+			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: cs}
+			return idempotency.Save(ctx, tx, resp, http.StatusCreated)
+		})
+		constraint, dup := store.UniqueViolation(err)
+		switch {
+		case err == nil:
+			return resp, nil
+		case dup && constraint == "checkout_sessions_order_idx":
+			return nil, &errs.Error{Kind: errs.Conflict, Code: "resource_already_exists", Param: "order_id",
+				Message: "A checkout session with order_id '" + *n.OrderID + "' already exists for this site."}
+		case dup && constraint == "checkout_sessions_reference_idx" && attempt < referenceAttempts:
+			n.Reference = session.NewReference()
+		default:
+			return nil, store.Wrap(err, "create session")
+		}
+	}
+}
+
+// GetCheckoutSession returns one of the caller's sessions.
+func (s *Sessions) GetCheckoutSession(ctx context.Context, req *adminv1.GetCheckoutSessionRequest) (*adminv1.GetCheckoutSessionResponse, error) {
+	p := auth.FromContext(ctx)
+	row, err := s.Store.GetSession(ctx, db.GetSessionParams{ID: req.GetId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+	if store.IsNoRows(err) {
+		return nil, errs.NotFoundf("id", "No such checkout session: '%s'.", req.GetId())
+	} else if err != nil {
+		return nil, store.Wrap(err, "get session")
+	}
+	cs, err := SessionProto(row, s.CheckoutBase)
+	if err != nil {
+		return nil, err
+	}
+	return &adminv1.GetCheckoutSessionResponse{CheckoutSession: cs}, nil
+}
+
+// ListCheckoutSessions pages through the caller's sessions, newest first.
+func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCheckoutSessionsRequest) (*adminv1.ListCheckoutSessionsResponse, error) {
+	p := auth.FromContext(ctx)
+	pg, err := parsePage(req.Limit, req.GetStartingAfter(), req.GetEndingBefore(), func(id string) (int64, error) {
+		return s.Store.GetSessionSeq(ctx, db.GetSessionSeqParams{ID: id, OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if st := req.GetStatus(); st != "" && st != "open" && st != "complete" && st != "expired" {
+		return nil, errs.Param("status", "parameter_invalid", "status must be open, complete or expired.")
+	}
+	params := db.ListSessionsParams{
+		OrganizationID: p.OrganizationID, Livemode: p.Livemode,
+		SiteID: nonEmpty(req.GetSiteId()), Status: nonEmpty(req.GetStatus()), Customer: nonEmpty(req.GetCustomer()),
+		PaymentID: nonEmpty(req.GetPayment()), OrderID: nonEmpty(req.GetOrderId()),
+		BeforeSeq: pg.before, AfterSeq: pg.after, RowLimit: pg.fetch(),
+	}
+	if c := req.GetCreated(); c != nil {
+		params.CreatedGte, params.CreatedGt = timeOf(c.GetGte()), timeOf(c.GetGt())
+		params.CreatedLte, params.CreatedLt = timeOf(c.GetLte()), timeOf(c.GetLt())
+	}
+	rows, err := s.Store.ListSessions(ctx, params)
+	if err != nil {
+		return nil, store.Wrap(err, "list sessions")
+	}
+	rows, more := trimPage(rows, pg)
+	out := &adminv1.ListCheckoutSessionsResponse{Object: "list", HasMore: more, Url: "/v1/checkout/sessions",
+		Data: make([]*adminv1.CheckoutSession, len(rows))}
+	for i, r := range rows {
+		if out.Data[i], err = SessionProto(r, s.CheckoutBase); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ExpireCheckoutSession expires an open session and emits
+// checkout.session.expired in the same transaction.
+func (s *Sessions) ExpireCheckoutSession(ctx context.Context, req *adminv1.ExpireCheckoutSessionRequest) (*adminv1.ExpireCheckoutSessionResponse, error) {
+	p := auth.FromContext(ctx)
+	var resp *adminv1.ExpireCheckoutSessionResponse
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		row, err := q.ExpireSession(ctx, db.ExpireSessionParams{ID: req.GetId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+		if store.IsNoRows(err) {
+			cur, gerr := q.GetSession(ctx, db.GetSessionParams{ID: req.GetId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+			if store.IsNoRows(gerr) {
+				return errs.NotFoundf("id", "No such checkout session: '%s'.", req.GetId())
+			} else if gerr != nil {
+				return store.Wrap(gerr, "get session")
+			}
+			return &errs.Error{Kind: errs.FailedPrecondition, Code: "checkout_session_not_open",
+				Message: "Only an open checkout session can be expired; this one is " + cur.Status + "."}
+		} else if err != nil {
+			return store.Wrap(err, "expire session")
+		}
+		cs, err := EmitSessionEvent(ctx, tx, row, events.SessionExpired, s.CheckoutBase)
+		if err != nil {
+			return err
+		}
+		resp = &adminv1.ExpireCheckoutSessionResponse{CheckoutSession: cs}
+		return idempotency.Save(ctx, tx, resp, http.StatusOK)
+	})
+	return resp, err
+}
+
+// EmitSessionEvent renders the changed session and writes its event to the
+// outbox in the caller's transaction.
+func EmitSessionEvent(ctx context.Context, tx pgx.Tx, row db.AdminCheckoutSession, typ, checkoutBase string) (*adminv1.CheckoutSession, error) {
+	cs, err := SessionProto(row, checkoutBase)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := events.ForSession(typ, row.OrganizationID, row.EventSequence, cs)
+	if err != nil {
+		return nil, err
+	}
+	if err := outbox.Add(ctx, tx, OutboxSchema, msg); err != nil {
+		return nil, store.Wrap(err, "write event")
+	}
+	return cs, nil
+}

@@ -1,0 +1,234 @@
+package grpcapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/site"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
+)
+
+// Sites implements adminv1.SiteServiceServer.
+type Sites struct {
+	adminv1.UnimplementedSiteServiceServer
+	Store *store.Store
+}
+
+// CreateSite validates and stores a site in the caller's mode.
+func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) (*adminv1.CreateSiteResponse, error) {
+	p := auth.FromContext(ctx)
+	st := &adminv1.Site{
+		Id: ids.New("site"), Object: "site", Name: req.GetName(), Branding: req.GetBranding(),
+		DefaultCurrency: req.GetDefaultCurrency(), DefaultSuccessUrl: req.GetDefaultSuccessUrl(),
+		DefaultCancelUrl: req.GetDefaultCancelUrl(), PaymentMethodTypes: req.GetPaymentMethodTypes(),
+		TaxRates: req.GetTaxRates(), BankTransferInstructions: req.GetBankTransferInstructions(),
+		AppendTransactionId: req.AppendTransactionId == nil || req.GetAppendTransactionId(), Livemode: p.Livemode,
+	}
+	if len(st.PaymentMethodTypes) == 0 {
+		st.PaymentMethodTypes = []string{"card"}
+	}
+	if err := site.Validate(st, p.Livemode); err != nil {
+		return nil, err
+	}
+	params, err := siteParams(st)
+	if err != nil {
+		return nil, err
+	}
+	var resp *adminv1.CreateSiteResponse
+	err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		row, err := q.CreateSite(ctx, db.CreateSiteParams{ID: st.Id, OrganizationID: p.OrganizationID, Livemode: p.Livemode,
+			Name: params.Name, LogoUrl: params.LogoUrl, PrimaryColor: params.PrimaryColor, AccentColor: params.AccentColor,
+			DefaultCurrency: params.DefaultCurrency, DefaultSuccessUrl: params.DefaultSuccessUrl, DefaultCancelUrl: params.DefaultCancelUrl,
+			PaymentMethodTypes: params.PaymentMethodTypes, TaxRates: params.TaxRates,
+			BankTransferInstructions: params.BankTransferInstructions, AppendTransactionID: params.AppendTransactionID})
+		if err != nil {
+			return store.Wrap(err, "create site")
+		}
+		out, err := SiteProto(row)
+		if err != nil {
+			return err
+		}
+		resp = &adminv1.CreateSiteResponse{Site: out}
+		return idempotency.Save(ctx, tx, resp, http.StatusCreated)
+	})
+	return resp, err
+}
+
+// GetSite returns one of the caller's sites.
+func (s *Sites) GetSite(ctx context.Context, req *adminv1.GetSiteRequest) (*adminv1.GetSiteResponse, error) {
+	row, err := s.get(ctx, s.Store.Queries, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	out, err := SiteProto(row)
+	return &adminv1.GetSiteResponse{Site: out}, err
+}
+
+func (s *Sites) get(ctx context.Context, q *db.Queries, id string) (db.AdminSite, error) {
+	p := auth.FromContext(ctx)
+	row, err := q.GetSite(ctx, db.GetSiteParams{ID: id, OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+	if store.IsNoRows(err) {
+		return row, errs.NotFoundf("id", "No such site: '%s'.", id)
+	}
+	if err != nil {
+		return row, store.Wrap(err, "get site")
+	}
+	return row, nil
+}
+
+// updatable maps update-mask paths to the fields they change.
+var updatable = map[string]func(req *adminv1.UpdateSiteRequest, site *adminv1.Site){
+	"name":              func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.Name = r.GetName() },
+	"branding":          func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.Branding = r.GetBranding() },
+	"branding.logo_url": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.Branding.LogoUrl = r.GetBranding().GetLogoUrl() },
+	"branding.primary_color": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) {
+		s.Branding.PrimaryColor = r.GetBranding().GetPrimaryColor()
+	},
+	"branding.accent_color": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) {
+		s.Branding.AccentColor = r.GetBranding().GetAccentColor()
+	},
+	"default_currency":     func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.DefaultCurrency = r.GetDefaultCurrency() },
+	"default_success_url":  func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.DefaultSuccessUrl = r.GetDefaultSuccessUrl() },
+	"default_cancel_url":   func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.DefaultCancelUrl = r.GetDefaultCancelUrl() },
+	"payment_method_types": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.PaymentMethodTypes = r.GetPaymentMethodTypes() },
+	"tax_rates":            func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.TaxRates = r.GetTaxRates() },
+	"bank_transfer_instructions": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) {
+		s.BankTransferInstructions = r.GetBankTransferInstructions()
+	},
+	"append_transaction_id": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) {
+		s.AppendTransactionId = r.GetAppendTransactionId()
+	},
+}
+
+// UpdateSite changes the fields named in the update mask (over REST, the
+// fields present in the body) and validates the result as a whole.
+func (s *Sites) UpdateSite(ctx context.Context, req *adminv1.UpdateSiteRequest) (*adminv1.UpdateSiteResponse, error) {
+	p := auth.FromContext(ctx)
+	var resp *adminv1.UpdateSiteResponse
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		row, err := s.get(ctx, q, req.GetId())
+		if err != nil {
+			return err
+		}
+		cur, err := SiteProto(row)
+		if err != nil {
+			return err
+		}
+		next := proto.Clone(cur).(*adminv1.Site)
+		for _, path := range req.GetUpdateMask().GetPaths() {
+			apply, ok := updatable[path]
+			if !ok {
+				if path == "id" {
+					continue
+				}
+				return errs.Param(strings.ReplaceAll(path, ".", "_"), "parameter_unknown", "Received unknown parameter: %s.", path)
+			}
+			apply(req, next)
+		}
+		if err := site.Validate(next, p.Livemode); err != nil {
+			return err
+		}
+		params, err := siteParams(next)
+		if err != nil {
+			return err
+		}
+		params.ID, params.OrganizationID, params.Livemode = row.ID, p.OrganizationID, p.Livemode
+		updated, err := q.UpdateSite(ctx, params)
+		if err != nil {
+			return store.Wrap(err, "update site")
+		}
+		out, err := SiteProto(updated)
+		if err != nil {
+			return err
+		}
+		resp = &adminv1.UpdateSiteResponse{Site: out}
+		return idempotency.Save(ctx, tx, resp, http.StatusOK)
+	})
+	return resp, err
+}
+
+// ListSites pages through the caller's sites.
+func (s *Sites) ListSites(ctx context.Context, req *adminv1.ListSitesRequest) (*adminv1.ListSitesResponse, error) {
+	p := auth.FromContext(ctx)
+	pg, err := parsePage(req.Limit, req.GetStartingAfter(), req.GetEndingBefore(), func(id string) (int64, error) {
+		return s.Store.GetSiteSeq(ctx, db.GetSiteSeqParams{ID: id, OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.Store.ListSites(ctx, db.ListSitesParams{OrganizationID: p.OrganizationID, Livemode: p.Livemode,
+		BeforeSeq: pg.before, AfterSeq: pg.after, RowLimit: pg.fetch()})
+	if err != nil {
+		return nil, store.Wrap(err, "list sites")
+	}
+	rows, more := trimPage(rows, pg)
+	out := &adminv1.ListSitesResponse{Object: "list", HasMore: more, Url: "/v1/sites", Data: make([]*adminv1.Site, len(rows))}
+	for i, r := range rows {
+		if out.Data[i], err = SiteProto(r); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// siteParams flattens a validated site into the columns UpdateSite writes.
+func siteParams(s *adminv1.Site) (db.UpdateSiteParams, error) {
+	rates, err := json.Marshal(taxRatesJSON(s.GetTaxRates()))
+	if err != nil {
+		return db.UpdateSiteParams{}, fmt.Errorf("tax rates: %w", err)
+	}
+	b := s.GetBranding()
+	return db.UpdateSiteParams{Name: s.Name, LogoUrl: b.GetLogoUrl(), PrimaryColor: b.GetPrimaryColor(),
+		AccentColor: b.GetAccentColor(), DefaultCurrency: s.DefaultCurrency, DefaultSuccessUrl: s.DefaultSuccessUrl,
+		DefaultCancelUrl: s.DefaultCancelUrl, PaymentMethodTypes: s.PaymentMethodTypes, TaxRates: rates,
+		BankTransferInstructions: s.BankTransferInstructions, AppendTransactionID: s.AppendTransactionId}, nil
+}
+
+// taxRate is the stored form of a tax rate.
+type taxRate struct {
+	Country       string `json:"country"`
+	Region        string `json:"region"`
+	PercentageBps int64  `json:"percentage_bps"`
+	Inclusive     bool   `json:"inclusive"`
+	DisplayName   string `json:"display_name"`
+}
+
+func taxRatesJSON(rates []*adminv1.TaxRate) []taxRate {
+	out := make([]taxRate, len(rates))
+	for i, r := range rates {
+		out[i] = taxRate{r.GetCountry(), r.GetRegion(), r.GetPercentageBps(), r.GetInclusive(), r.GetDisplayName()}
+	}
+	return out
+}
+
+// SiteProto renders a stored site as the API object.
+func SiteProto(r db.AdminSite) (*adminv1.Site, error) {
+	var rates []taxRate
+	if err := json.Unmarshal(r.TaxRates, &rates); err != nil {
+		return nil, fmt.Errorf("site %s tax rates: %w", r.ID, err)
+	}
+	out := &adminv1.Site{Id: r.ID, Object: "site", Name: r.Name,
+		Branding:        &adminv1.Branding{LogoUrl: r.LogoUrl, PrimaryColor: r.PrimaryColor, AccentColor: r.AccentColor},
+		DefaultCurrency: r.DefaultCurrency, DefaultSuccessUrl: r.DefaultSuccessUrl, DefaultCancelUrl: r.DefaultCancelUrl,
+		PaymentMethodTypes: r.PaymentMethodTypes, BankTransferInstructions: r.BankTransferInstructions,
+		AppendTransactionId: r.AppendTransactionID, Livemode: r.Livemode, CreatedAt: timestamppb.New(r.CreatedAt),
+		TaxRates: make([]*adminv1.TaxRate, len(rates))}
+	for i, t := range rates {
+		out.TaxRates[i] = &adminv1.TaxRate{Country: t.Country, Region: t.Region, PercentageBps: t.PercentageBps,
+			Inclusive: t.Inclusive, DisplayName: t.DisplayName}
+	}
+	return out, nil
+}

@@ -1,0 +1,69 @@
+// Package server assembles admin-api's merchant API: the gRPC services behind
+// the authentication and idempotency interceptors, served over gRPC and, through
+// an in-process connection, as REST by grpc-gateway.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"google.golang.org/grpc"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/openapi"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	"github.com/tillpoint/tillpoint/services/platform/gateway"
+	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+)
+
+// API is the merchant API in both forms.
+type API struct {
+	// GRPC serves the API over gRPC (the key in `authorization` metadata).
+	GRPC *grpc.Server
+	// REST serves /v1/... (and /api/v1/...) and /v1/openapi.json.
+	REST http.Handler
+}
+
+// New builds the API on st; checkoutBase is scheme://MAIN_FRONTEND_DOMAIN.
+// outer interceptors (metrics) run outside error mapping and see final codes.
+func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase string, outer ...grpc.UnaryServerInterceptor) (*API, error) {
+	sessions := &grpcapi.Sessions{Store: st, CheckoutBase: checkoutBase, Now: time.Now}
+	sites := &grpcapi.Sites{Store: st}
+	keys := &grpcapi.APIKeys{Store: st}
+	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
+		(&auth.Authenticator{Store: st}).Unary,
+		(&idempotency.Middleware{Store: st}).Unary,
+	}}
+
+	// The same services on the gRPC server and on an in-process connection
+	// for grpc-gateway, so REST runs the same interceptors.
+	public := grpc.NewServer(chain.ServerOptions()...)
+	inline := grpcx.NewInlineConn(chain.Unary())
+	for _, r := range []grpc.ServiceRegistrar{public, inline} {
+		adminv1.RegisterCheckoutSessionServiceServer(r, sessions)
+		adminv1.RegisterSiteServiceServer(r, sites)
+		adminv1.RegisterApiKeyServiceServer(r, keys)
+	}
+	if err := inline.Err(); err != nil {
+		return nil, err
+	}
+	gw := gateway.NewServeMux()
+	if err := adminv1.RegisterCheckoutSessionServiceHandlerClient(ctx, gw, adminv1.NewCheckoutSessionServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterSiteServiceHandlerClient(ctx, gw, adminv1.NewSiteServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterApiKeyServiceHandlerClient(ctx, gw, adminv1.NewApiKeyServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/openapi.json", openapi.Handler())
+	mux.Handle("/", gateway.APIPrefix(gw))
+	return &API{GRPC: public, REST: mux}, nil
+}

@@ -1,0 +1,69 @@
+-- name: CreateSession :one
+INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
+    currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
+    customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
+    payment_method_types, locale, notify_url, expires_at)
+VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+    $16, $17, $18, $19, $20)
+RETURNING *;
+
+-- name: GetSession :one
+SELECT * FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+
+-- name: GetSessionByID :one
+SELECT * FROM admin.checkout_sessions WHERE id = $1;
+
+-- name: GetSessionSeq :one
+SELECT seq FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+
+-- name: ListSessions :many
+SELECT * FROM admin.checkout_sessions
+WHERE organization_id = @organization_id AND livemode = @livemode
+  AND (sqlc.narg(site_id)::text IS NULL OR site_id = sqlc.narg(site_id))
+  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status))
+  AND (sqlc.narg(customer)::text IS NULL OR customer = sqlc.narg(customer))
+  AND (sqlc.narg(payment_id)::text IS NULL OR payment_id = sqlc.narg(payment_id))
+  AND (sqlc.narg(order_id)::text IS NULL OR order_id = sqlc.narg(order_id))
+  AND (sqlc.narg(created_gte)::timestamptz IS NULL OR created_at >= sqlc.narg(created_gte))
+  AND (sqlc.narg(created_gt)::timestamptz IS NULL OR created_at > sqlc.narg(created_gt))
+  AND (sqlc.narg(created_lte)::timestamptz IS NULL OR created_at <= sqlc.narg(created_lte))
+  AND (sqlc.narg(created_lt)::timestamptz IS NULL OR created_at < sqlc.narg(created_lt))
+  AND (sqlc.narg(before_seq)::bigint IS NULL OR seq < sqlc.narg(before_seq))
+  AND (sqlc.narg(after_seq)::bigint IS NULL OR seq > sqlc.narg(after_seq))
+ORDER BY CASE WHEN sqlc.narg(after_seq)::bigint IS NULL THEN seq END DESC,
+         CASE WHEN sqlc.narg(after_seq)::bigint IS NOT NULL THEN seq END ASC
+LIMIT @row_limit;
+
+-- name: ExpireSession :one
+-- Expires an open session; the caller checks the result for the status it had.
+UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
+WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND status = 'open'
+RETURNING *;
+
+-- name: ClaimDueSessions :many
+-- Claims open sessions past their expiry; SKIP LOCKED lets several sweepers run.
+SELECT id FROM admin.checkout_sessions
+WHERE status = 'open' AND expires_at <= now()
+ORDER BY expires_at
+LIMIT $1
+FOR UPDATE SKIP LOCKED;
+
+-- name: ExpireDueSession :one
+UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
+WHERE id = $1 AND status = 'open'
+RETURNING *;
+
+-- name: CompleteSession :one
+-- The conditional update at the heart of invariant 2: only an open session
+-- that has not expired can complete.
+UPDATE admin.checkout_sessions
+SET status = 'complete', payment_status = @payment_status, payment_id = @payment_id,
+    amount_tax = @amount_tax, amount_total = @amount_total, completed_at = now(),
+    event_sequence = event_sequence + 1
+WHERE id = @id AND status = 'open' AND expires_at > now()
+RETURNING *;
+
+-- name: MarkSessionPaid :one
+UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
+WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
+RETURNING *;

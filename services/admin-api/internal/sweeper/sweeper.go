@@ -1,0 +1,81 @@
+// Package sweeper runs admin-api's periodic work: expiring sessions past their
+// expires_at (with their checkout.session.expired events) and purging
+// idempotency records older than their 24-hour replay window.
+package sweeper
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
+)
+
+// batchSize bounds one expiry transaction, so that its locks are short.
+const batchSize = 100
+
+// Sweeper expires due sessions. Several replicas may run one each: claims
+// use FOR UPDATE SKIP LOCKED, so they share the work instead of colliding.
+type Sweeper struct {
+	Store        *store.Store
+	CheckoutBase string
+	Interval     time.Duration
+	Logger       *slog.Logger
+}
+
+// Run sweeps every Interval until ctx ends.
+func (s *Sweeper) Run(ctx context.Context) error {
+	t := time.NewTicker(s.Interval)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.ExpireDue(ctx)
+			if err != nil {
+				s.Logger.ErrorContext(ctx, "expiring sessions", "err", err)
+				break
+			}
+			if n < batchSize {
+				break
+			}
+		}
+		if n, err := s.Store.PurgeIdempotencyKeys(ctx); err != nil {
+			s.Logger.ErrorContext(ctx, "purging idempotency keys", "err", err)
+		} else if n > 0 {
+			s.Logger.InfoContext(ctx, "purged idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// ExpireDue expires one batch of due sessions in one transaction, each with
+// its event, and reports how many it expired.
+func (s *Sweeper) ExpireDue(ctx context.Context) (int, error) {
+	n := 0
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		due, err := q.ClaimDueSessions(ctx, batchSize)
+		if err != nil {
+			return store.Wrap(err, "claim due sessions")
+		}
+		for _, id := range due {
+			row, err := q.ExpireDueSession(ctx, id)
+			if err != nil {
+				return store.Wrap(err, "expire session")
+			}
+			if _, err := grpcapi.EmitSessionEvent(ctx, tx, row, events.SessionExpired, s.CheckoutBase); err != nil {
+				return err
+			}
+		}
+		n = len(due)
+		return nil
+	})
+	return n, err
+}

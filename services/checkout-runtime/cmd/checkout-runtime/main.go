@@ -1,0 +1,103 @@
+// Command checkout-runtime serves the hosted checkout page on MAIN_FRONTEND_DOMAIN
+// and takes payments through the payment providers.
+//
+//	checkout-runtime [serve]   run the service
+//	checkout-runtime migrate   apply the runtime schema's migrations
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/migrations"
+	"github.com/tillpoint/tillpoint/services/platform/app"
+	"github.com/tillpoint/tillpoint/services/platform/config"
+	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/logging"
+	"github.com/tillpoint/tillpoint/services/platform/outbox"
+	"github.com/tillpoint/tillpoint/services/platform/pgkit"
+)
+
+const name = "checkout-runtime"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+}
+
+// Config is checkout-runtime's configuration.
+type Config struct {
+	config.Common
+}
+
+func loadConfig() (Config, error) {
+	l := config.NewLoader()
+	c := Config{Common: config.LoadCommon(l, config.Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"})}
+	return c, l.Err()
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := loadConfig()
+		if err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		return serve(ctx, cfg)
+	case "migrate":
+		return migrate(ctx)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, "usage: checkout-runtime [serve | migrate]")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (try: checkout-runtime help)", cmd)
+}
+
+func migrate(ctx context.Context) error {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return errors.New("DATABASE_URL is required")
+	}
+	pool, err := pgkit.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return pgkit.Migrate(ctx, pool, migrations.Set)
+}
+
+func serve(ctx context.Context, cfg Config) error {
+	logger := logging.New(os.Stderr, cfg.LogLevel, name)
+	base, err := app.Open(ctx, name, cfg.Common, logger)
+	if err != nil {
+		return err
+	}
+	defer base.Close()
+
+	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()}, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalToken)}}
+	internal := grpc.NewServer(internalChain.ServerOptions()...)
+	healthpb.RegisterHealthServer(internal, health.NewServer())
+
+	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: migrations.Set.Schema, Logger: logger}
+	return base.Run(ctx, app.Parts{
+		Internal: internal,
+		Workers:  map[string]func(context.Context) error{"outbox relay": relay.Run},
+	})
+}

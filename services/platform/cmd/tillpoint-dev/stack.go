@@ -1,0 +1,344 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/tillpoint/tillpoint/services/platform/devpg"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
+	"github.com/tillpoint/tillpoint/services/platform/natsx"
+)
+
+// defaultPortBase keeps the stack clear of the standard ports (5432, 4222,
+// 8080, …) that other servers on a developer machine already use.
+const defaultPortBase = 47800
+
+// readyTimeout bounds how long a service may take to answer /readyz at start.
+const readyTimeout = 60 * time.Second
+
+type stackOptions struct {
+	BinDir, Dir          string
+	PortBase             int
+	DatabaseURL, NATSURL string
+}
+
+// ports are laid out from the base: each service gets a block of ten.
+type ports struct{ base int }
+
+func (p ports) at(off int) int      { return p.base + off }
+func (p ports) addr(off int) string { return "127.0.0.1:" + strconv.Itoa(p.at(off)) }
+func (p ports) host(name string, off int) string {
+	return name + ".localhost:" + strconv.Itoa(p.at(off))
+}
+
+const (
+	offAdminHTTP, offAdminGRPC, offAdminInternal, offAdminMetrics = 1, 2, 3, 4
+	offRuntimeHTTP, offRuntimeInternal, offRuntimeMetrics         = 11, 13, 14
+	offHooksHTTP, offHooksInternal, offHooksMetrics               = 21, 23, 24
+	offPostgres, offNATS                                          = 32, 42
+)
+
+// secrets are made once and kept in the dev directory, so that the demo key
+// printed by one `make run` keeps working in the next.
+type secrets struct {
+	InternalToken string `json:"internal_token"`
+	DemoSecretKey string `json:"demo_secret_key"`
+}
+
+// stackFile is $TILLPOINT_DEV_DIR/stack.json, read by scripts and tests.
+type stackFile struct {
+	AdminAPIURL    string `json:"admin_api_url"`
+	CheckoutURL    string `json:"checkout_url"`
+	HooksURL       string `json:"hooks_url"`
+	AdminGRPCAddr  string `json:"admin_grpc_addr"`
+	OrganizationID string `json:"organization_id"`
+	SiteID         string `json:"site_id"`
+	SecretKey      string `json:"secret_key"`
+	DatabaseURL    string `json:"database_url"`
+	NATSURL        string `json:"nats_url"`
+	PID            int    `json:"pid"`
+}
+
+func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (err error) {
+	logger := slog.New(slog.NewTextHandler(stderr, nil)).With("component", "tillpoint-dev")
+	p := ports{o.PortBase}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return err
+	}
+	_ = os.Remove(filepath.Join(o.Dir, "stack.json"))
+	if err := checkPortsFree(o, p); err != nil {
+		return err
+	}
+	sec, err := loadSecrets(filepath.Join(o.Dir, "secrets.json"))
+	if err != nil {
+		return err
+	}
+
+	// Cleanups run in reverse order on every exit path, PostgreSQL last.
+	var cleanups []func()
+	defer func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}()
+
+	dbURL := o.DatabaseURL
+	if dbURL == "" {
+		binDir, err := devpg.FindBinaries(ctx, logger)
+		if err != nil {
+			return err
+		}
+		cluster := &devpg.Cluster{BinDir: binDir, Dir: filepath.Join(o.Dir, "postgres"), Port: p.at(offPostgres), Logger: logger}
+		if err := cluster.Init(ctx); err != nil {
+			return err
+		}
+		if err := cluster.Start(ctx); err != nil {
+			return err
+		}
+		cleanups = append(cleanups, func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := cluster.Stop(stopCtx); err != nil {
+				logger.Error("stopping postgres", "err", err)
+			}
+		})
+		if err := cluster.CreateDatabase(ctx, "tillpoint"); err != nil {
+			return err
+		}
+		dbURL = cluster.URL("tillpoint")
+		logger.Info("postgres started", "dir", cluster.Dir, "port", cluster.Port)
+	}
+
+	natsURL := o.NATSURL
+	if natsURL == "" {
+		srv, err := natsx.StartEmbedded(natsx.EmbeddedOptions{Host: "127.0.0.1", Port: p.at(offNATS), StoreDir: filepath.Join(o.Dir, "nats")})
+		if err != nil {
+			return err
+		}
+		cleanups = append(cleanups, func() { srv.Shutdown(); srv.WaitForShutdown() })
+		natsURL = srv.ClientURL()
+		logger.Info("nats started", "url", natsURL)
+	}
+
+	env := serviceEnv(p, dbURL, natsURL, sec.InternalToken)
+	for _, svc := range []string{"admin-api", "checkout-runtime", "hooks"} {
+		if _, err := runOnce(ctx, o.BinDir, svc, env.common, "migrate"); err != nil {
+			return err
+		}
+	}
+	out, err := runOnce(ctx, o.BinDir, "admin-api", append(env.common, "DEMO_SECRET_KEY="+sec.DemoSecretKey), "seed-demo")
+	if err != nil {
+		return err
+	}
+	var demo struct {
+		OrganizationID string `json:"organization_id"`
+		SiteID         string `json:"site_id"`
+	}
+	if err := json.Unmarshal(out, &demo); err != nil {
+		return fmt.Errorf("seed-demo printed %q: %w", out, err)
+	}
+
+	exited := make(chan error, 3)
+	var procs []*process
+	cleanups = append(cleanups, func() { stopAll(procs, logger) })
+	for _, svc := range []struct {
+		name string
+		env  []string
+	}{{"admin-api", env.admin}, {"checkout-runtime", env.runtime}, {"hooks", env.hooks}} {
+		proc, err := startService(o.BinDir, svc.name, svc.env, stderr, exited)
+		if err != nil {
+			return err
+		}
+		procs = append(procs, proc)
+	}
+
+	for _, h := range []struct{ name, host, addr string }{
+		{"admin-api", p.host("api", offAdminHTTP), p.addr(offAdminHTTP)},
+		{"checkout-runtime", p.host("secure", offRuntimeHTTP), p.addr(offRuntimeHTTP)},
+		{"hooks", p.host("webhook", offHooksHTTP), p.addr(offHooksHTTP)},
+	} {
+		if err := waitReady(ctx, h.addr, h.host, exited); err != nil {
+			return fmt.Errorf("%s did not become ready: %w", h.name, err)
+		}
+	}
+
+	st := stackFile{
+		AdminAPIURL:    "http://" + p.host("api", offAdminHTTP),
+		CheckoutURL:    "http://" + p.host("secure", offRuntimeHTTP),
+		HooksURL:       "http://" + p.host("webhook", offHooksHTTP),
+		AdminGRPCAddr:  p.addr(offAdminGRPC),
+		OrganizationID: demo.OrganizationID,
+		SiteID:         demo.SiteID,
+		SecretKey:      sec.DemoSecretKey,
+		DatabaseURL:    dbURL,
+		NATSURL:        natsURL,
+		PID:            os.Getpid(),
+	}
+	if err := writeJSON(filepath.Join(o.Dir, "stack.json"), st, 0o600); err != nil {
+		return err
+	}
+	printBanner(stdout, st, o.Dir)
+
+	select {
+	case <-ctx.Done():
+		logger.Info("stopping")
+		return nil
+	case err := <-exited:
+		return fmt.Errorf("a service stopped unexpectedly: %w", err)
+	}
+}
+
+type envSet struct{ common, admin, runtime, hooks []string }
+
+func serviceEnv(p ports, dbURL, natsURL, token string) envSet {
+	common := []string{
+		"ADMIN_BACKEND_DOMAIN=" + p.host("api", offAdminHTTP),
+		"MAIN_FRONTEND_DOMAIN=" + p.host("secure", offRuntimeHTTP),
+		"MAIN_BACKEND_DOMAIN=" + p.host("webhook", offHooksHTTP),
+		"PUBLIC_SCHEME=http",
+		"DATABASE_URL=" + dbURL,
+		"NATS_URL=" + natsURL,
+		"INTERNAL_TOKEN=" + token,
+		"ADMIN_INTERNAL_ADDR=" + p.addr(offAdminInternal),
+		"RUNTIME_INTERNAL_ADDR=" + p.addr(offRuntimeInternal),
+		"HOOKS_INTERNAL_ADDR=" + p.addr(offHooksInternal),
+		// The dev stack lets webhooks reach merchant servers on this machine.
+		"WEBHOOK_ALLOW_PRIVATE_TARGETS=true",
+	}
+	with := func(kv ...string) []string { return append(append([]string{}, common...), kv...) }
+	return envSet{
+		common: common,
+		admin: with("HTTP_ADDR="+p.addr(offAdminHTTP), "GRPC_ADDR="+p.addr(offAdminGRPC),
+			"INTERNAL_GRPC_ADDR="+p.addr(offAdminInternal), "METRICS_ADDR="+p.addr(offAdminMetrics)),
+		runtime: with("HTTP_ADDR="+p.addr(offRuntimeHTTP), "INTERNAL_GRPC_ADDR="+p.addr(offRuntimeInternal),
+			"METRICS_ADDR="+p.addr(offRuntimeMetrics)),
+		hooks: with("HTTP_ADDR="+p.addr(offHooksHTTP), "INTERNAL_GRPC_ADDR="+p.addr(offHooksInternal),
+			"METRICS_ADDR="+p.addr(offHooksMetrics)),
+	}
+}
+
+// checkPortsFree fails early, naming the port, rather than letting a service
+// die later with a bare "address already in use".
+func checkPortsFree(o stackOptions, p ports) error {
+	offs := []int{offAdminHTTP, offAdminGRPC, offAdminInternal, offAdminMetrics, offRuntimeHTTP,
+		offRuntimeInternal, offRuntimeMetrics, offHooksHTTP, offHooksInternal, offHooksMetrics}
+	if o.DatabaseURL == "" {
+		offs = append(offs, offPostgres)
+	}
+	if o.NATSURL == "" {
+		offs = append(offs, offNATS)
+	}
+	for _, off := range offs {
+		ln, err := net.Listen("tcp", p.addr(off))
+		if err != nil {
+			return fmt.Errorf("port %d is in use (is another `make run` running?); choose other ports with TILLPOINT_DEV_PORT_BASE: %w", p.at(off), err)
+		}
+		ln.Close()
+	}
+	return nil
+}
+
+func loadSecrets(path string) (secrets, error) {
+	var s secrets
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &s); err != nil {
+			return s, fmt.Errorf("%s is damaged (delete it to make new secrets): %w", path, err)
+		}
+		return s, nil
+	case errors.Is(err, os.ErrNotExist):
+		s = secrets{InternalToken: ids.Random(48), DemoSecretKey: "sk_test_" + ids.Random(40)}
+		return s, writeJSON(path, s, 0o600)
+	default:
+		return s, err
+	}
+}
+
+func writeJSON(path string, v any, mode os.FileMode) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// waitReady polls /readyz (dialing loopback with the service's Host, since Go's
+// resolver does not map *.localhost) until it answers 200.
+func waitReady(ctx context.Context, addr, host string, exited <-chan error) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/readyz", nil)
+		req.Host = host
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-exited:
+			return err
+		case <-tick.C:
+		}
+	}
+}
+
+func printBanner(w io.Writer, st stackFile, dir string) {
+	fmt.Fprintf(w, `
+Tillpoint is running.
+
+  merchant API (admin-api)        %s
+  hosted checkout (runtime)       %s
+  provider callbacks (hooks)      %s
+  merchant API over gRPC          %s
+
+  demo organization %s, site %s
+  test secret key   %s
+  details in        %s
+
+Create a checkout session:
+
+  curl -s %s/v1/checkouts/%s/create \
+    -H "Authorization: Bearer %s" \
+    -H "Content-Type: application/json" \
+    -d '{"amount": 5000, "currency": "EUR", "success_url": "http://localhost:8000/success?session_id={CHECKOUT_SESSION_ID}", "cancel_url": "http://localhost:8000/cart"}'
+
+Then open the "url" it returns. Ctrl-C stops everything.
+`, st.AdminAPIURL, st.CheckoutURL, st.HooksURL, st.AdminGRPCAddr, st.OrganizationID, st.SiteID,
+		st.SecretKey, filepath.Join(dir, "stack.json"), st.AdminAPIURL, st.SiteID, st.SecretKey)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 && n < 65000 {
+		return n
+	}
+	return def
+}

@@ -1,0 +1,160 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+)
+
+func TestUnmarshalAccepts(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want *adminv1.CreateCheckoutSessionRequest
+	}{
+		{`{"site_id":"site_1","amount":5000}`, &adminv1.CreateCheckoutSessionRequest{SiteId: "site_1", Amount: proto.Int64(5000)}},
+		{`{"siteId":"site_1","amount":"5000"}`, &adminv1.CreateCheckoutSessionRequest{SiteId: "site_1", Amount: proto.Int64(5000)}},
+		{`{"returnUrl":"https://shop.example.com/ok"}`, &adminv1.CreateCheckoutSessionRequest{ReturnUrl: "https://shop.example.com/ok"}},
+		{`{"line_items":[{"name":"Tea","unitAmount":150,"quantity":2}],"metadata":{"k":"v"}}`, &adminv1.CreateCheckoutSessionRequest{
+			LineItems: []*adminv1.LineItemParams{{Name: "Tea", UnitAmount: 150, Quantity: 2}}, Metadata: map[string]string{"k": "v"}}},
+		{``, &adminv1.CreateCheckoutSessionRequest{}},
+		{" \n\t", &adminv1.CreateCheckoutSessionRequest{}},
+		{`{}`, &adminv1.CreateCheckoutSessionRequest{}},
+	} {
+		var got adminv1.CreateCheckoutSessionRequest
+		if err := (JSON{}).NewDecoder(strings.NewReader(tc.body)).Decode(&got); err != nil {
+			t.Errorf("Decode(%s): %v", tc.body, err)
+			continue
+		}
+		if !proto.Equal(&got, tc.want) {
+			t.Errorf("Decode(%s) = %v, want %v", tc.body, &got, tc.want)
+		}
+	}
+}
+
+func TestUnmarshalErrors(t *testing.T) {
+	for _, tc := range []struct {
+		body, code, param, message string
+	}{
+		{`{"foo":1}`, "parameter_unknown", "foo", "Received unknown parameter: foo."},
+		{`{"site_id":"s",
+		   "line_items":[{"name":"a"},{"bogus":1}]}`, "parameter_unknown", "line_items[1][bogus]", "Received unknown parameter: line_items[1][bogus]."},
+		{`{"amount":"x"}`, "parameter_invalid_type", "amount", "Invalid value for amount: expected an integer."},
+		{`{"amount":true}`, "parameter_invalid_type", "amount", "Invalid value for amount: expected an integer."},
+		{`{"lineItems":[{"name":"é","unitAmount":"x"}]}`, "parameter_invalid_type", "line_items[0][unit_amount]",
+			"Invalid value for line_items[0][unit_amount]: expected an integer."},
+		{`{"line_items":5}`, "parameter_invalid_type", "line_items", "Invalid value for line_items: expected an array."},
+		{`{"line_items":[5]}`, "parameter_invalid_type", "line_items[0]", "Invalid value for line_items[0]: expected an object."},
+		{`{"metadata":{"orderRef":5}}`, "parameter_invalid_type", "metadata[orderRef]", "Invalid value for metadata[orderRef]: expected a string."},
+		{`{"metadata":[]}`, "parameter_invalid_type", "metadata", "Invalid value for metadata: expected an object."},
+		{`{"expires_at":"tomorrow"}`, "parameter_invalid_type", "expires_at",
+			`Invalid value for expires_at: expected an RFC 3339 timestamp such as "2024-01-16T10:00:00Z".`},
+		{`{"success_url":"a","successUrl":"b"}`, "parameter_duplicate", "success_url", "Received parameter success_url more than once."},
+		{`{"metadata":{"k":"a","k":"b"}}`, "parameter_duplicate", "metadata[k]", "Received parameter metadata[k] more than once."},
+		{`{"amount":`, "invalid_json", "", ""},
+		{`{"amount":5000,}`, "invalid_json", "", ""},
+		{`[]`, "invalid_json", "", "Invalid JSON body: the body must be a JSON object."},
+		{`null`, "invalid_json", "", "Invalid JSON body: the body must be a JSON object."},
+		{"{\"name\":\"\xff\"}", "invalid_json", "", "Invalid JSON body: it is not valid UTF-8."},
+	} {
+		var req adminv1.CreateCheckoutSessionRequest
+		err := (JSON{}).NewDecoder(strings.NewReader(tc.body)).Decode(&req)
+		e, ok := errs.As(err)
+		if !ok {
+			t.Errorf("Decode(%s) = %v, want an *errs.Error", tc.body, err)
+			continue
+		}
+		if e.Kind != errs.Invalid || e.Code != tc.code || e.Param != tc.param || (tc.message != "" && e.Message != tc.message) {
+			t.Errorf("Decode(%s) = %+v, want code %s, param %q, message %q", tc.body, e, tc.code, tc.param, tc.message)
+		}
+		// What the error handler makes of it after grpc-gateway flattened it.
+		got := toAPIError(status.Errorf(codes.InvalidArgument, "%v", err))
+		if got.status != http.StatusBadRequest || got.code != e.Code || got.param != e.Param || got.message != e.Message {
+			t.Errorf("Decode(%s): through a status: %+v, want %+v", tc.body, got, e)
+		}
+	}
+}
+
+func TestDecodeTooLarge(t *testing.T) {
+	body := http.MaxBytesReader(nil, io.NopCloser(strings.NewReader(`{"description":"`+strings.Repeat("x", 100)+`"}`)), 64)
+	var req adminv1.CreateCheckoutSessionRequest
+	err := (JSON{}).NewDecoder(body).Decode(&req)
+	if e, ok := errs.As(err); !ok || e.Code != "request_too_large" || e.Kind != errs.Invalid {
+		t.Fatalf("Decode = %v, want request_too_large", err)
+	}
+	if got := toAPIError(status.Errorf(codes.InvalidArgument, "%v", err)); got.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("status %d, want 413", got.status)
+	}
+}
+
+func TestUpdateMaskFromBody(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want []string
+	}{
+		{`{"defaultCurrency":"EUR","name":"Shop","branding":{"logo_url":"https://x"}}`, []string{"name", "branding", "default_currency"}},
+		{`{"append_transaction_id":false}`, []string{"append_transaction_id"}},
+		{`{"name":"Shop","update_mask":"name,defaultCurrency"}`, []string{"name", "default_currency"}}, // given: kept
+		{``, nil},
+	} {
+		var req adminv1.UpdateSiteRequest
+		if err := Unmarshal([]byte(tc.body), &req); err != nil {
+			t.Fatalf("Unmarshal(%s): %v", tc.body, err)
+		}
+		if req.UpdateMask == nil {
+			t.Errorf("Unmarshal(%s): no update mask", tc.body)
+			continue
+		}
+		if !slices.Equal(req.UpdateMask.Paths, tc.want) {
+			t.Errorf("Unmarshal(%s): mask %q, want %q", tc.body, req.UpdateMask.Paths, tc.want)
+		}
+	}
+}
+
+func TestDecodeBodyFieldPointer(t *testing.T) {
+	// A body bound to one message field (`body: "branding"`) is decoded into
+	// a pointer to the field.
+	var req adminv1.CreateSiteRequest
+	if err := (JSON{}).NewDecoder(strings.NewReader(`{"logoUrl":"https://x"}`)).Decode(&req.Branding); err != nil {
+		t.Fatal(err)
+	}
+	if req.GetBranding().GetLogoUrl() != "https://x" {
+		t.Errorf("branding = %v", req.Branding)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"site_id":"site_1","amount":5000,"line_items":[{"name":"Tea","unit_amount":150,"quantity":2}]}`,
+		`{"foo":1}`, `{"amount":"x"}`, `{"metadata":{"a":1}}`, `{"expires_at":"2024-01-16T10:00:00Z"}`,
+		`{"name":"x","branding":{"logo_url":5}}`, `{"update_mask":"name"}`, `{"amount":`, `[]`, "", "\xff",
+		`{"line_items":[{},{"quantity":[1]}]}`, `{"success_url":"a","successUrl":"b"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, m := range []proto.Message{&adminv1.CreateCheckoutSessionRequest{}, &adminv1.UpdateSiteRequest{}} {
+			err := (JSON{}).NewDecoder(bytes.NewReader(data)).Decode(m)
+			if err == nil {
+				continue
+			}
+			e, ok := errs.As(err)
+			if !ok || e.Kind != errs.Invalid || e.Code == "" || e.Message == "" {
+				t.Fatalf("Decode(%q) = %v, want an Invalid *errs.Error with code and message", data, err)
+			}
+			got := toAPIError(status.Errorf(codes.InvalidArgument, "%v", err))
+			if got.status != http.StatusBadRequest || got.code != e.Code || got.param != e.Param {
+				t.Fatalf("Decode(%q): through a status: %+v, want %+v", data, got, e)
+			}
+		}
+	})
+}

@@ -1,0 +1,287 @@
+// Package grpcx is the gRPC plumbing every Tillpoint service shares: one
+// interceptor chain (request id, logging, panic recovery, error mapping) used
+// by the gRPC server and, through InlineConn, by grpc-gateway; internal-token
+// authentication; the mapping between domain errors, gRPC statuses and the
+// API's HTTP errors; and a graceful Serve.
+package grpcx
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/httpx"
+)
+
+// Domain is the errdetails.ErrorInfo domain of every error status Tillpoint
+// produces. A status carrying it was made (and, if internal, logged) by one
+// of our services, so its message is safe to show.
+const Domain = "tillpoint"
+
+// ErrorInfo metadata keys.
+const (
+	// MetaType holds the API error type (invalid_request_error, …).
+	MetaType = "type"
+	// MetaErrorID holds the id under which a masked internal error was logged.
+	MetaErrorID = "error_id"
+)
+
+// genericInternal is shown for an internal error that has no logged id at hand.
+const genericInternal = "An internal error occurred."
+
+// kindCode is the gRPC code of each domain error kind.
+func kindCode(k errs.Kind) codes.Code {
+	switch k {
+	case errs.Invalid, errs.IdempotencyMismatch:
+		return codes.InvalidArgument
+	case errs.FailedPrecondition:
+		return codes.FailedPrecondition
+	case errs.NotFound:
+		return codes.NotFound
+	case errs.Conflict:
+		return codes.AlreadyExists
+	case errs.IdempotencyInFlight:
+		return codes.Aborted
+	case errs.Unauthenticated:
+		return codes.Unauthenticated
+	case errs.PermissionDenied:
+		return codes.PermissionDenied
+	case errs.RateLimited:
+		return codes.ResourceExhausted
+	case errs.Unavailable:
+		return codes.Unavailable
+	default:
+		return codes.Internal
+	}
+}
+
+// ErrorStatus converts a domain error into a status with the kind's code, an
+// errdetails.ErrorInfo{Reason: code, Domain: "tillpoint", Metadata: {"type":
+// …}} and, when Param is set, an errdetails.BadRequest naming it. An
+// Internal kind gets a generic message: the cause is never shown (the
+// interceptor chain masks those itself, with a logged error id).
+func ErrorStatus(e *errs.Error) *status.Status {
+	_, typ := httpx.KindStatus(e.Kind)
+	code, msg := e.Code, e.Message
+	if e.Kind == errs.Internal {
+		code, msg = httpx.CodeInternal, genericInternal
+	}
+	if code == "" {
+		code = e.Kind.String()
+	}
+	if msg == "" {
+		msg = e.Kind.String()
+	}
+	return withDetails(kindCode(e.Kind), msg, code, typ, e.Param, nil)
+}
+
+// internalStatus is the masked status of an internal error logged under id.
+func internalStatus(c codes.Code, id string) *status.Status {
+	return withDetails(c, httpx.InternalMessage(id), httpx.CodeInternal, httpx.TypeAPI, "",
+		map[string]string{MetaErrorID: id})
+}
+
+func withDetails(c codes.Code, msg, reason, typ, param string, meta map[string]string) *status.Status {
+	md := map[string]string{MetaType: typ}
+	for k, v := range meta {
+		md[k] = v
+	}
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: Domain, Metadata: md}}
+	if param != "" {
+		details = append(details, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+			{Field: param, Description: msg},
+		}})
+	}
+	s := status.New(c, msg)
+	if ds, err := s.WithDetails(details...); err == nil {
+		return ds
+	}
+	return s // only codes.OK refuses details, and no error maps to OK
+}
+
+// details returns the ErrorInfo of our domain and the first BadRequest field
+// of s, either of which may be missing.
+func details(s *status.Status) (info *errdetails.ErrorInfo, param string) {
+	for _, d := range s.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			if d.GetDomain() == Domain && info == nil {
+				info = d
+			}
+		case *errdetails.BadRequest:
+			if v := d.GetFieldViolations(); len(v) > 0 && param == "" {
+				param = v[0].GetField()
+			}
+		}
+	}
+	return info, param
+}
+
+// statusOf finds the status in err's chain (unchanged, unlike
+// status.FromError, which rewrites the message of a wrapped status with the
+// wrapper's text), maps context errors, and reports ok=false for any other
+// error.
+func statusOf(err error) (s *status.Status, ok bool) {
+	var gs interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &gs) {
+		if s := gs.GRPCStatus(); s != nil {
+			return s, true
+		}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return status.FromContextError(err), true
+	}
+	return status.New(codes.Unknown, err.Error()), false
+}
+
+// httpRow is how one gRPC code is shown over HTTP when the status does not
+// say more (through ErrorInfo).
+type httpRow struct {
+	status    int
+	errType   string
+	code      string
+	showsText bool // false: the message may hold internals unless the status is ours
+}
+
+func httpOf(c codes.Code) httpRow {
+	switch c {
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:
+		return httpRow{http.StatusBadRequest, httpx.TypeInvalidRequest, "invalid_request", true}
+	case codes.NotFound:
+		return httpRow{http.StatusNotFound, httpx.TypeInvalidRequest, "resource_missing", true}
+	case codes.AlreadyExists:
+		return httpRow{http.StatusConflict, httpx.TypeInvalidRequest, "resource_already_exists", true}
+	case codes.Aborted:
+		return httpRow{http.StatusConflict, httpx.TypeInvalidRequest, "conflict", true}
+	case codes.Unauthenticated:
+		return httpRow{http.StatusUnauthorized, httpx.TypeAuthentication, "unauthenticated", true}
+	case codes.PermissionDenied:
+		return httpRow{http.StatusForbidden, httpx.TypePermission, "permission_denied", true}
+	case codes.ResourceExhausted:
+		return httpRow{http.StatusTooManyRequests, httpx.TypeRateLimit, "rate_limited", true}
+	case codes.Unavailable:
+		return httpRow{http.StatusServiceUnavailable, httpx.TypeAPI, "unavailable", false}
+	case codes.DeadlineExceeded:
+		return httpRow{http.StatusGatewayTimeout, httpx.TypeAPI, "timeout", true}
+	case codes.Canceled:
+		// nginx's "client closed request": nobody reads it, but logs and
+		// metrics keep it apart from server failures.
+		return httpRow{499, httpx.TypeAPI, "request_canceled", true}
+	case codes.Unimplemented:
+		return httpRow{http.StatusNotImplemented, httpx.TypeAPI, "not_implemented", true}
+	default: // Unknown, Internal, DataLoss
+		return httpRow{http.StatusInternalServerError, httpx.TypeAPI, httpx.CodeInternal, false}
+	}
+}
+
+// Describe tells how err is shown as an HTTP API error: status, type, code,
+// param and message, for the grpc-gateway error handler and plain handlers.
+//
+// A status error maps by code (InvalidArgument, FailedPrecondition,
+// OutOfRange → 400 invalid_request_error; NotFound → 404; AlreadyExists and
+// Aborted → 409; Unauthenticated → 401 authentication_error;
+// PermissionDenied → 403 permission_error; ResourceExhausted → 429
+// rate_limit_error; Unavailable → 503, DeadlineExceeded → 504,
+// Unimplemented → 501, Canceled → 499, anything else → 500, all api_error);
+// the ErrorInfo of domain "tillpoint", when present, gives the code (Reason)
+// and the type (metadata "type"), which wins, so an idempotency_error stays
+// one; BadRequest gives the param. Messages of 500 and 503 statuses not made
+// by Tillpoint are replaced by a generic text, as they may hold internals.
+//
+// A *errs.Error that never went through gRPC is described by its kind (an
+// Internal one generically: log it yourself, or use httpx.WriteErr). Any
+// other error is a 500. Describe(nil) is 200 with empty strings.
+func Describe(err error) (httpStatus int, errType, code, param, message string) {
+	if err == nil {
+		return http.StatusOK, "", "", "", ""
+	}
+	if e, ok := errs.As(err); ok {
+		s := ErrorStatus(e)
+		err = s.Err()
+	}
+	s, _ := statusOf(err)
+	row := httpOf(s.Code())
+	httpStatus, errType, code, message = row.status, row.errType, row.code, s.Message()
+	info, param := details(s)
+	switch {
+	case info != nil:
+		if info.GetReason() != "" {
+			code = info.GetReason()
+		}
+		if t := info.GetMetadata()[MetaType]; t != "" {
+			errType = t
+		}
+	case !row.showsText:
+		message = genericInternal
+		if s.Code() == codes.Unavailable {
+			message = unavailableMessage
+		}
+	}
+	if message == "" {
+		message = http.StatusText(httpStatus) + "."
+	}
+	return httpStatus, errType, code, param, message
+}
+
+// unavailableMessage replaces the text of a foreign Unavailable status.
+const unavailableMessage = "A service is temporarily unavailable; please retry."
+
+// DomainError turns a status error received from another Tillpoint service
+// back into a *errs.Error (Kind from the code and type, Code, Param and
+// Message from the details; the status kept as the cause), so that domain
+// code can use errs.KindOf and the error reaches our own callers unchanged.
+// A status not made by Tillpoint becomes an Internal error (masked when it
+// is returned), nil stays nil, and any other error is returned as is.
+func DomainError(err error) error {
+	if err == nil {
+		return nil
+	}
+	s, ok := statusOf(err)
+	if !ok {
+		return err
+	}
+	info, param := details(s)
+	if info == nil {
+		return errs.Wrap(err, "call to another service failed")
+	}
+	typ := info.GetMetadata()[MetaType]
+	return &errs.Error{Kind: kindOf(s.Code(), typ), Code: info.GetReason(), Param: param, Message: s.Message(), Err: err}
+}
+
+// kindOf inverts kindCode, using the type to tell idempotency errors apart.
+func kindOf(c codes.Code, typ string) errs.Kind {
+	switch c {
+	case codes.InvalidArgument, codes.OutOfRange:
+		if typ == httpx.TypeIdempotency {
+			return errs.IdempotencyMismatch
+		}
+		return errs.Invalid
+	case codes.FailedPrecondition:
+		return errs.FailedPrecondition
+	case codes.NotFound:
+		return errs.NotFound
+	case codes.AlreadyExists:
+		return errs.Conflict
+	case codes.Aborted:
+		if typ == httpx.TypeIdempotency {
+			return errs.IdempotencyInFlight
+		}
+		return errs.Conflict
+	case codes.Unauthenticated:
+		return errs.Unauthenticated
+	case codes.PermissionDenied:
+		return errs.PermissionDenied
+	case codes.ResourceExhausted:
+		return errs.RateLimited
+	case codes.Unavailable:
+		return errs.Unavailable
+	default:
+		return errs.Internal
+	}
+}

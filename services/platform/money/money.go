@@ -1,0 +1,82 @@
+// Package money holds the rules for amounts: integer minor units, ISO 4217
+// currencies with their exponents from golang.org/x/text/currency (JPY has no
+// decimals, KWD three), the tax rounding rule, and display formatting.
+package money
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// MaxAmount is the largest total a session may have, in minor units: ten
+// digits before the decimals of a two-decimal currency. Line-item products and
+// sums stay far below the int64 limit under the API's item and quantity caps.
+const MaxAmount = 99_999_999_999
+
+// Currency is a validated ISO 4217 currency.
+type Currency struct {
+	unit     currency.Unit
+	exponent int
+}
+
+// ParseCurrency accepts an ISO 4217 code in any case.
+func ParseCurrency(code string) (Currency, error) {
+	if len(code) != 3 {
+		return Currency{}, fmt.Errorf("%q is not a three-letter ISO 4217 currency code", code)
+	}
+	u, err := currency.ParseISO(code)
+	if err != nil {
+		return Currency{}, fmt.Errorf("%q is not an ISO 4217 currency code", code)
+	}
+	scale, _ := currency.Standard.Rounding(u)
+	return Currency{unit: u, exponent: scale}, nil
+}
+
+// Code is the upper-case ISO 4217 code.
+func (c Currency) Code() string { return c.unit.String() }
+
+// Exponent is the number of minor-unit digits (2 for EUR, 0 for JPY).
+func (c Currency) Exponent() int { return c.exponent }
+
+// bpsDenominator: rates are in basis points, 10,000 to the whole.
+const bpsDenominator = 10_000
+
+// ExclusiveTax is the tax added on top of amount at rate bps, rounded half up
+// to the minor unit. Rounding rule (stated once, used everywhere): each rate
+// applies to the subtotal as a whole, not per line, and halves round up.
+func ExclusiveTax(amount, bps int64) int64 {
+	return (amount*bps + bpsDenominator/2) / bpsDenominator
+}
+
+// InclusiveTax is the part of amount that is tax when amount already includes
+// it at rate bps: amount − amount/(1+rate), rounded half up.
+func InclusiveTax(amount, bps int64) int64 {
+	net := (amount*bpsDenominator + (bpsDenominator+bps)/2) / (bpsDenominator + bps)
+	return amount - net
+}
+
+// Format renders amount (in minor units of c) for people in the given
+// language, e.g. "€50.00" in English and "50,00 €" in French.
+func Format(amount int64, c Currency, lang language.Tag) string {
+	p := message.NewPrinter(lang)
+	neg := amount < 0
+	if neg {
+		amount = -amount
+	}
+	major := float64(amount)
+	for i := 0; i < c.exponent; i++ {
+		major /= 10
+	}
+	// Formatting through the currency package keeps the locale's symbol,
+	// placement and separators; the value is exact to the exponent's digits
+	// for every amount ≤ MaxAmount, well inside float64's 53 bits.
+	s := p.Sprint(currency.Symbol(c.unit.Amount(major)))
+	if neg {
+		s = "-" + s
+	}
+	return strings.TrimSpace(s)
+}

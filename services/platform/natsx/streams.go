@@ -1,0 +1,69 @@
+package natsx
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	// EventsStream is the JetStream stream that holds every domain event.
+	EventsStream = "EVENTS"
+	// eventsSubjectPrefix starts every event subject; the stream captures
+	// events.> so that a new event type needs no stream change.
+	eventsSubjectPrefix = "events."
+	// eventsMaxAge is how long events are kept: merchants may ask for an
+	// event again (GET /v1/events, resend) for at least 30 days.
+	eventsMaxAge = 30 * 24 * time.Hour
+	// eventsDuplicateWindow is how long JetStream remembers a Nats-Msg-Id to
+	// drop a second copy. The outbox relay publishes a row again when it was
+	// published but not yet deleted: its acknowledgement was lost, or the
+	// relay or PostgreSQL failed between the ack and the commit. The copy goes
+	// out when the relay next claims the row — as soon as PostgreSQL is back,
+	// so the window must exceed the longest such outage we expect to ride out
+	// (the relay's retry horizon). Two hours covers a database failover or a
+	// crash loop several times over, while the id index stays small. Beyond
+	// it consumers still deduplicate by event id (their inbox), so a longer
+	// outage costs a redundant message, never a double effect.
+	eventsDuplicateWindow = 2 * time.Hour
+	// eventsReplicas is 1 for a single server (dev stack, tests); a
+	// production cluster raises it to 3 when this becomes configuration.
+	eventsReplicas = 1
+)
+
+// EventSubject returns the subject an event of the given type is published
+// on: "checkout.session.completed" → "events.checkout.session.completed".
+func EventSubject(eventType string) string {
+	return eventsSubjectPrefix + eventType
+}
+
+// EventsStreamConfig returns the definition of the [EventsStream] stream:
+// file-backed, kept by age (limits retention) so several consumers can each
+// read every event, with a duplicate window for the outbox relay's retries.
+func EventsStreamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        EventsStream,
+		Description: "Tillpoint domain events, published by the services' outbox relays",
+		Subjects:    []string{eventsSubjectPrefix + ">"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      eventsMaxAge,
+		Duplicates:  eventsDuplicateWindow,
+		Replicas:    eventsReplicas,
+	}
+}
+
+// EnsureStreams creates the streams Tillpoint uses, or updates them to the
+// definitions in this package. It is idempotent and safe to run from every
+// service at start-up.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
+	for _, cfg := range []jetstream.StreamConfig{EventsStreamConfig()} {
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("ensure stream %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,364 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	// defaultBatchSize rows are claimed per transaction: enough to keep the
+	// async publish pipeline full, few enough that row locks are held for
+	// milliseconds.
+	defaultBatchSize = 100
+	// defaultPollInterval is the fallback poll. LISTEN/NOTIFY wakes the relay
+	// at once; polling only bounds the delay when a notification is missed
+	// (the listening connection was being re-established).
+	defaultPollInterval = time.Second
+	// ackTimeout is how long to wait for JetStream to acknowledge a batch.
+	// A healthy server answers in milliseconds; a silent one holds the
+	// claimed rows' locks until this expires.
+	ackTimeout = 5 * time.Second
+	// batchTimeout bounds one whole batch (claim, publish, acks, delete,
+	// commit). A batch is not cancelled by shutdown — finishing it avoids
+	// re-publishing what was just acknowledged — so this also bounds how
+	// long Run may take to return.
+	batchTimeout = ackTimeout + 10*time.Second
+	// minBackoff and maxBackoff bound the capped exponential wait after a
+	// failed batch (NATS or PostgreSQL down). maxBackoff is also the worst
+	// catch-up delay once the broker is back, so it stays short.
+	minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
+)
+
+// Relay publishes the rows of one schema's outbox table to JetStream in seq
+// order and deletes them once JetStream has acknowledged them.
+//
+// Each row is published with Nats-Msg-Id = its id, so JetStream drops a copy
+// published twice within the stream's duplicate window (a relay that crashed
+// between the ack and its commit publishes the row again). Rows are never
+// dropped: while NATS or PostgreSQL is down the relay retries with a capped
+// exponential backoff. Several replicas may run against the same table; each
+// claims its rows with FOR UPDATE SKIP LOCKED. Order is seq order within
+// what one relay publishes; with several replicas, or after a partially
+// failed batch, a later event can land first, so consumers order by the
+// event's own sequence, not by arrival.
+//
+// The relay logs when publishing starts failing and when it recovers, not
+// per message; metrics are left to callers (count messages in the stream).
+type Relay struct {
+	// Pool is the service's database pool. The relay also opens one
+	// connection of its own (outside the pool) to LISTEN.
+	Pool *pgxpool.Pool
+	// JS publishes; the relay uses its connection with a publisher of its
+	// own, so its pending acks never mix with the service's other publishes.
+	JS jetstream.JetStream
+	// Schema owns the outbox table (<Schema>.outbox, created from DDL).
+	Schema string
+	// Logger receives the relay's failure and recovery lines; nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// BatchSize is the most rows claimed per transaction; 0 means 100.
+	BatchSize int
+	// PollInterval is the fallback poll; 0 means one second.
+	PollInterval time.Duration
+}
+
+// Run relays until ctx is cancelled, then returns nil once the batch in
+// flight (if any) is finished. It returns an error only for an invalid
+// Relay; outages of NATS or PostgreSQL are retried, never returned.
+func (r *Relay) Run(ctx context.Context) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	logger := r.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger = logger.With("outbox", r.Schema)
+	batchSize := orDefault(r.BatchSize, defaultBatchSize)
+	pub, err := jetstream.New(r.JS.Conn(),
+		jetstream.WithPublishAsyncTimeout(ackTimeout),
+		// A whole batch is in flight at once; never stall inside it.
+		jetstream.WithPublishAsyncMaxPending(batchSize))
+	if err != nil {
+		return fmt.Errorf("outbox relay %s: publisher: %w", r.Schema, err)
+	}
+	defer pub.CleanupPublisher()
+
+	wake := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait() // the listener stops with ctx
+	wg.Go(func() { r.listen(ctx, logger, wake) })
+
+	poll := time.NewTicker(orDefault(r.PollInterval, defaultPollInterval))
+	defer poll.Stop()
+	failing := outage{logger: logger, what: "outbox relay publishing"}
+	var bo backoff
+	for ctx.Err() == nil {
+		n, err := r.relayBatch(ctx, pub, batchSize)
+		if err != nil {
+			if ctx.Err() == nil {
+				failing.failed(err)
+			}
+			sleep(ctx, bo.next())
+			continue
+		}
+		failing.recovered()
+		bo.reset()
+		if n == batchSize {
+			continue // probably more waiting
+		}
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-poll.C:
+		}
+	}
+	return nil
+}
+
+func (r *Relay) validate() error {
+	switch {
+	case r.Pool == nil:
+		return errors.New("outbox relay: Pool is required")
+	case r.JS == nil:
+		return errors.New("outbox relay: JS is required")
+	case r.Schema == "":
+		return errors.New("outbox relay: Schema is required")
+	case r.BatchSize < 0:
+		return fmt.Errorf("outbox relay: BatchSize %d is negative", r.BatchSize)
+	case r.PollInterval < 0:
+		return fmt.Errorf("outbox relay: PollInterval %s is negative", r.PollInterval)
+	}
+	return nil
+}
+
+// pending is a claimed outbox row.
+type pending struct {
+	seq     int64
+	id      string
+	subject string
+	payload []byte
+	headers map[string]string
+}
+
+func (p pending) natsMsg() *nats.Msg {
+	m := nats.NewMsg(p.subject)
+	m.Data = p.payload
+	for k, v := range p.headers {
+		m.Header.Set(k, v)
+	}
+	return m
+}
+
+// relayBatch claims up to batchSize rows, publishes them and deletes those
+// JetStream acknowledged, in one transaction. It returns how many rows it
+// relayed, and an error if any row is left for a retry.
+func (r *Relay) relayBatch(ctx context.Context, pub jetstream.JetStream, batchSize int) (int, error) {
+	if nc := pub.Conn(); !nc.IsConnected() {
+		// Publishing now would only queue copies in the reconnect buffer;
+		// the rows are safe in the table until the connection is back.
+		return 0, fmt.Errorf("nats not connected (status %s)", nc.Status())
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
+	defer cancel()
+
+	tx, err := r.Pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // no-op after Commit
+
+	table := tableName(r.Schema)
+	rows, err := tx.Query(ctx,
+		"SELECT seq, id, subject, payload, headers FROM "+table+
+			" ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED", batchSize)
+	if err != nil {
+		return 0, fmt.Errorf("claim from %s: %w", table, err)
+	}
+	claimed, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pending, error) {
+		var p pending
+		err := row.Scan(&p.seq, &p.id, &p.subject, &p.payload, &p.headers)
+		return p, err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("claim from %s: %w", table, err)
+	}
+	if len(claimed) == 0 {
+		return 0, nil
+	}
+
+	acked, pubErr := publishAll(ctx, pub, claimed)
+	if len(acked) > 0 {
+		if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE seq = ANY($1)", acked); err != nil {
+			return 0, fmt.Errorf("delete published from %s: %w", table, err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return 0, fmt.Errorf("commit: %w", err)
+		}
+	}
+	if pubErr != nil {
+		return len(acked), pubErr
+	}
+	return len(claimed), nil
+}
+
+// publishAll publishes claimed in order without waiting in between, then
+// waits for every acknowledgement. It returns the seqs of the rows JetStream
+// acknowledged (stored, or dropped as a duplicate of a stored copy) and the
+// first failure.
+func publishAll(ctx context.Context, pub jetstream.Publisher, claimed []pending) ([]int64, error) {
+	futures := make([]jetstream.PubAckFuture, 0, len(claimed))
+	var firstErr error
+	for _, p := range claimed {
+		f, err := pub.PublishMsgAsync(p.natsMsg(),
+			jetstream.WithMsgID(p.id),
+			// No silent re-send of one message: it would land after the
+			// later ones. The whole tail is retried in order instead.
+			jetstream.WithRetryAttempts(0))
+		if err != nil {
+			// Stop: sending later rows now would put them ahead of this one.
+			firstErr = fmt.Errorf("publish %s: %w", p.id, err)
+			break
+		}
+		futures = append(futures, f)
+	}
+	acked := make([]int64, 0, len(futures))
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+			acked = append(acked, claimed[i].seq)
+		case err := <-f.Err():
+			if firstErr == nil {
+				firstErr = fmt.Errorf("publish %s: %w", claimed[i].id, err)
+			}
+		case <-ctx.Done():
+			if firstErr == nil {
+				firstErr = fmt.Errorf("waiting for acks: %w", ctx.Err())
+			}
+			return acked, firstErr
+		}
+	}
+	return acked, firstErr
+}
+
+// listen holds a connection that LISTENs on the outbox's channel and signals
+// wake on every notification, reconnecting (and listening again) whenever the
+// connection fails, until ctx is cancelled.
+func (r *Relay) listen(ctx context.Context, logger *slog.Logger, wake chan<- struct{}) {
+	failing := outage{logger: logger, what: "outbox relay LISTEN"}
+	var bo backoff
+	for ctx.Err() == nil {
+		err := r.listenOnce(ctx, wake, func() {
+			failing.recovered()
+			bo.reset()
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		failing.failed(err)
+		sleep(ctx, bo.next())
+	}
+}
+
+func (r *Relay) listenOnce(ctx context.Context, wake chan<- struct{}, listening func()) error {
+	conn, err := pgx.ConnectConfig(ctx, r.Pool.Config().ConnConfig)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_ = conn.Close(closeCtx)
+	}()
+	channel := channelName(r.Schema)
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return fmt.Errorf("listen %s: %w", channel, err)
+	}
+	listening()
+	signal(wake) // rows may have committed while nobody was listening
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return fmt.Errorf("wait for notification on %s: %w", channel, err)
+		}
+		signal(wake)
+	}
+}
+
+// signal wakes the relay loop; wakes that arrive while one is pending merge.
+func signal(wake chan<- struct{}) {
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
+}
+
+// sleep waits for d or until ctx is cancelled.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// orDefault returns v, or def when v is zero.
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// backoff is a capped exponential delay with jitter, so that replicas that
+// failed together do not retry in step.
+type backoff struct{ attempt int }
+
+func (b *backoff) next() time.Duration {
+	d := maxBackoff
+	if b.attempt < 16 { // beyond that the shift is far past the cap anyway
+		d = min(minBackoff<<b.attempt, maxBackoff)
+	}
+	b.attempt++
+	return d/2 + rand.N(d/2+1) // between d/2 and d
+}
+
+func (b *backoff) reset() { b.attempt = 0 }
+
+// outage logs a failing operation once when it starts failing and once when
+// it recovers, instead of on every retry.
+type outage struct {
+	logger   *slog.Logger
+	what     string
+	since    time.Time
+	attempts int
+}
+
+func (o *outage) failed(err error) {
+	if o.attempts == 0 {
+		o.since = time.Now()
+		o.logger.Warn(o.what+" failing; retrying with backoff", "err", err)
+	} else {
+		o.logger.Debug(o.what+" still failing", "err", err, "attempts", o.attempts+1)
+	}
+	o.attempts++
+}
+
+func (o *outage) recovered() {
+	if o.attempts == 0 {
+		return
+	}
+	o.logger.Info(o.what+" recovered", "failed_attempts", o.attempts, "outage", time.Since(o.since).Round(time.Millisecond))
+	o.attempts = 0
+}
