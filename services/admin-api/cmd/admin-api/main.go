@@ -21,8 +21,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/bootstrap"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
@@ -32,7 +30,6 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/migrations"
 	"github.com/tillpoint/tillpoint/services/platform/app"
 	"github.com/tillpoint/tillpoint/services/platform/config"
-	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/logging"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/pgkit"
@@ -172,9 +169,7 @@ func serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 
-	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()}, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalToken)}}
-	internal := grpc.NewServer(internalChain.ServerOptions()...)
-	healthpb.RegisterHealthServer(internal, health.NewServer())
+	internal := server.NewInternal(st, logger, checkoutBase, cfg.InternalToken, base.GRPCMetrics.UnaryInterceptor())
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: grpcapi.OutboxSchema, Logger: logger}
 	sweep := &sweeper.Sweeper{Store: st, CheckoutBase: checkoutBase, Interval: cfg.SweepInterval, Logger: logger}

@@ -10,8 +10,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
@@ -66,4 +69,14 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
 	mux.Handle("/", gateway.APIPrefix(gw))
 	return &API{GRPC: public, REST: mux}, nil
+}
+
+// NewInternal builds the internal gRPC server for checkout-runtime and hooks,
+// behind the shared-token check.
+func NewInternal(st *store.Store, logger *slog.Logger, checkoutBase, token string, outer ...grpc.UnaryServerInterceptor) *grpc.Server {
+	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(token)}}
+	srv := grpc.NewServer(chain.ServerOptions()...)
+	internalapiv1.RegisterSessionServiceServer(srv, &grpcapi.InternalSessions{Store: st, CheckoutBase: checkoutBase})
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	return srv
 }

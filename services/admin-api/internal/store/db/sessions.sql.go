@@ -45,7 +45,7 @@ SET status = 'complete', payment_status = $1, payment_id = $2,
     amount_tax = $3, amount_total = $4, completed_at = now(),
     event_sequence = event_sequence + 1
 WHERE id = $5 AND status = 'open' AND expires_at > now()
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
 `
 
 type CompleteSessionParams struct {
@@ -97,6 +97,7 @@ func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams
 		&i.CreatedAt,
 		&i.CompletedAt,
 		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
 	)
 	return i, err
 }
@@ -108,7 +109,7 @@ INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, sta
     payment_method_types, locale, notify_url, expires_at)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
     $16, $17, $18, $19, $20)
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
 `
 
 type CreateSessionParams struct {
@@ -188,6 +189,7 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		&i.CreatedAt,
 		&i.CompletedAt,
 		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
 	)
 	return i, err
 }
@@ -195,7 +197,7 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 const expireDueSession = `-- name: ExpireDueSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
 `
 
 func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -231,6 +233,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 		&i.CreatedAt,
 		&i.CompletedAt,
 		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
 	)
 	return i, err
 }
@@ -238,7 +241,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 const expireSession = `-- name: ExpireSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
 `
 
 type ExpireSessionParams struct {
@@ -281,12 +284,13 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 		&i.CreatedAt,
 		&i.CompletedAt,
 		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
 	)
 	return i, err
 }
 
 const getSession = `-- name: GetSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSessionParams struct {
@@ -328,12 +332,13 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 		&i.CreatedAt,
 		&i.CompletedAt,
 		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
 	)
 	return i, err
 }
 
 const getSessionByID = `-- name: GetSessionByID :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence FROM admin.checkout_sessions WHERE id = $1
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at FROM admin.checkout_sessions WHERE id = $1
 `
 
 func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -369,6 +374,7 @@ func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutS
 		&i.CreatedAt,
 		&i.CompletedAt,
 		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
 	)
 	return i, err
 }
@@ -391,7 +397,7 @@ func (q *Queries) GetSessionSeq(ctx context.Context, arg GetSessionSeqParams) (i
 }
 
 const listSessions = `-- name: ListSessions :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at FROM admin.checkout_sessions
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR site_id = $3)
   AND ($4::text IS NULL OR status = $4)
@@ -480,6 +486,7 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 			&i.CreatedAt,
 			&i.CompletedAt,
 			&i.EventSequence,
+			&i.AsyncPaymentFailedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -494,7 +501,8 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 const markSessionPaid = `-- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence
+  AND async_payment_failed_at IS NULL
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
 `
 
 type MarkSessionPaidParams struct {
@@ -535,6 +543,58 @@ func (q *Queries) MarkSessionPaid(ctx context.Context, arg MarkSessionPaidParams
 		&i.CreatedAt,
 		&i.CompletedAt,
 		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
+	)
+	return i, err
+}
+
+const recordAsyncPaymentFailed = `-- name: RecordAsyncPaymentFailed :one
+UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_payment_failed_at = now()
+WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
+  AND async_payment_failed_at IS NULL
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+`
+
+type RecordAsyncPaymentFailedParams struct {
+	ID        string
+	PaymentID *string
+}
+
+// The session stays complete and unpaid; only its event sequence moves.
+func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncPaymentFailedParams) (AdminCheckoutSession, error) {
+	row := q.db.QueryRow(ctx, recordAsyncPaymentFailed, arg.ID, arg.PaymentID)
+	var i AdminCheckoutSession
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.SiteID,
+		&i.Livemode,
+		&i.Status,
+		&i.PaymentStatus,
+		&i.Currency,
+		&i.AmountSubtotal,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.LineItems,
+		&i.Customer,
+		&i.CustomerEmail,
+		&i.CustomerPhone,
+		&i.SuccessUrl,
+		&i.CancelUrl,
+		&i.Metadata,
+		&i.OrderID,
+		&i.Description,
+		&i.Reference,
+		&i.PaymentID,
+		&i.PaymentMethodTypes,
+		&i.Locale,
+		&i.NotifyUrl,
+		&i.ExpiresAt,
+		&i.CreatedAt,
+		&i.CompletedAt,
+		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
 	)
 	return i, err
 }

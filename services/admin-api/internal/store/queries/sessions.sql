@@ -66,4 +66,12 @@ RETURNING *;
 -- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
+  AND async_payment_failed_at IS NULL
+RETURNING *;
+
+-- name: RecordAsyncPaymentFailed :one
+-- The session stays complete and unpaid; only its event sequence moves.
+UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_payment_failed_at = now()
+WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
+  AND async_payment_failed_at IS NULL
 RETURNING *;

@@ -1,0 +1,148 @@
+package grpcapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+)
+
+// InternalSessions implements internalapiv1.SessionServiceServer for
+// checkout-runtime and hooks.
+type InternalSessions struct {
+	internalapiv1.UnimplementedSessionServiceServer
+	Store        *store.Store
+	CheckoutBase string
+}
+
+// GetCheckout returns a session with its site.
+func (s *InternalSessions) GetCheckout(ctx context.Context, req *internalapiv1.GetCheckoutRequest) (*internalapiv1.GetCheckoutResponse, error) {
+	row, err := s.Store.GetSessionByID(ctx, req.GetSessionId())
+	if store.IsNoRows(err) {
+		return nil, errs.NotFoundf("session_id", "No such checkout session: '%s'.", req.GetSessionId())
+	} else if err != nil {
+		return nil, store.Wrap(err, "get session")
+	}
+	site, err := s.Store.GetSiteByID(ctx, row.SiteID)
+	if err != nil {
+		return nil, store.Wrap(err, "get site")
+	}
+	cs, err := SessionProto(row, s.CheckoutBase)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := SiteProto(site)
+	if err != nil {
+		return nil, err
+	}
+	return &internalapiv1.GetCheckoutResponse{CheckoutSession: cs, Site: sp, OrganizationId: row.OrganizationID}, nil
+}
+
+// CompleteSession completes an open, unexpired session in one conditional
+// update, with its checkout.session.completed event.
+func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapiv1.CompleteSessionRequest) (*internalapiv1.CompleteSessionResponse, error) {
+	if req.GetSessionId() == "" || req.GetPaymentId() == "" {
+		return nil, errs.Missing("session_id and payment_id")
+	}
+	if req.GetAmountTax() < 0 {
+		return nil, errs.Param("amount_tax", "amount_invalid", "amount_tax cannot be negative.")
+	}
+	status := "unpaid"
+	if req.GetPaid() {
+		status = "paid"
+	}
+	var resp *internalapiv1.CompleteSessionResponse
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		row, err := q.CompleteSession(ctx, db.CompleteSessionParams{ID: req.GetSessionId(), PaymentStatus: status,
+			PaymentID: &req.PaymentId, AmountTax: req.GetAmountTax(), AmountTotal: req.GetAmountTotal()})
+		if store.IsNoRows(err) {
+			cur, err := s.current(ctx, q, req.GetSessionId())
+			if err != nil {
+				return err
+			}
+			if cur.Status == "complete" && cur.PaymentID != nil && *cur.PaymentID == req.GetPaymentId() {
+				// A retry of the call that completed it: same answer, no second event.
+				cs, err := SessionProto(cur, s.CheckoutBase)
+				resp = &internalapiv1.CompleteSessionResponse{CheckoutSession: cs}
+				return err
+			}
+			return notOpen(cur)
+		} else if err != nil {
+			return store.Wrap(err, "complete session")
+		}
+		if row.AmountSubtotal+row.AmountTax != row.AmountTotal {
+			return errs.Param("amount_total", "amount_invalid", "amount_total %d is not amount_subtotal %d + amount_tax %d.",
+				row.AmountTotal, row.AmountSubtotal, row.AmountTax)
+		}
+		cs, err := EmitSessionEvent(ctx, tx, row, events.SessionCompleted, s.CheckoutBase)
+		resp = &internalapiv1.CompleteSessionResponse{CheckoutSession: cs}
+		return err
+	})
+	return resp, err
+}
+
+// RecordAsyncPayment marks a complete, unpaid session paid or its payment
+// failed, with the async_payment_succeeded or _failed event, once.
+func (s *InternalSessions) RecordAsyncPayment(ctx context.Context, req *internalapiv1.RecordAsyncPaymentRequest) (*internalapiv1.RecordAsyncPaymentResponse, error) {
+	var resp *internalapiv1.RecordAsyncPaymentResponse
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		var (
+			row db.AdminCheckoutSession
+			err error
+		)
+		typ := events.SessionAsyncPaymentSucceed
+		if req.GetSucceeded() {
+			row, err = q.MarkSessionPaid(ctx, db.MarkSessionPaidParams{ID: req.GetSessionId(), PaymentID: &req.PaymentId})
+		} else {
+			typ = events.SessionAsyncPaymentFailed
+			row, err = q.RecordAsyncPaymentFailed(ctx, db.RecordAsyncPaymentFailedParams{ID: req.GetSessionId(), PaymentID: &req.PaymentId})
+		}
+		if store.IsNoRows(err) {
+			cur, err := s.current(ctx, q, req.GetSessionId())
+			if err != nil {
+				return err
+			}
+			samePayment := cur.PaymentID != nil && *cur.PaymentID == req.GetPaymentId()
+			repeat := samePayment && ((req.GetSucceeded() && cur.PaymentStatus == "paid") ||
+				(!req.GetSucceeded() && cur.AsyncPaymentFailedAt != nil))
+			if !repeat {
+				return &errs.Error{Kind: errs.FailedPrecondition, Code: "checkout_session_not_awaiting_payment",
+					Message: "The session is not complete and unpaid with this payment."}
+			}
+			cs, err := SessionProto(cur, s.CheckoutBase)
+			resp = &internalapiv1.RecordAsyncPaymentResponse{CheckoutSession: cs}
+			return err
+		} else if err != nil {
+			return store.Wrap(err, "record async payment")
+		}
+		cs, err := EmitSessionEvent(ctx, tx, row, typ, s.CheckoutBase)
+		resp = &internalapiv1.RecordAsyncPaymentResponse{CheckoutSession: cs}
+		return err
+	})
+	return resp, err
+}
+
+func (s *InternalSessions) current(ctx context.Context, q *db.Queries, id string) (db.AdminCheckoutSession, error) {
+	cur, err := q.GetSessionByID(ctx, id)
+	if store.IsNoRows(err) {
+		return cur, errs.NotFoundf("session_id", "No such checkout session: '%s'.", id)
+	} else if err != nil {
+		return cur, store.Wrap(err, "get session")
+	}
+	return cur, nil
+}
+
+// notOpen explains why a session cannot take a payment.
+func notOpen(cur db.AdminCheckoutSession) error {
+	if cur.Status == "open" && !cur.ExpiresAt.After(time.Now()) {
+		return &errs.Error{Kind: errs.FailedPrecondition, Code: "checkout_session_expired", Message: "The checkout session has expired."}
+	}
+	return &errs.Error{Kind: errs.FailedPrecondition, Code: "checkout_session_not_open",
+		Message: "The checkout session is " + cur.Status + " and cannot take a payment."}
+}
