@@ -354,3 +354,23 @@ func TestListPaginationAndFilters(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenAPIDocument(t *testing.T) {
+	e := newEnv(t)
+	status, doc := e.do("GET", "/v1/openapi.json", "", nil)
+	if status != http.StatusOK {
+		t.Fatalf("openapi.json: %d", status)
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	for _, p := range []string{"/v1/checkouts/{site_id}/create", "/v1/checkout/sessions", "/v1/checkout/sessions/{id}",
+		"/v1/checkout/sessions/{id}/expire", "/v1/sites", "/v1/sites/{id}", "/v1/api_keys", "/v1/api_keys/{id}/revoke"} {
+		if paths[p] == nil {
+			t.Errorf("openapi.json lacks %s", p)
+		}
+	}
+	defs, _ := doc["definitions"].(map[string]any)
+	session, _ := defs["v1CheckoutSession"].(map[string]any)
+	if session["example"] == nil || defs["v1ErrorResponse"] == nil {
+		t.Errorf("openapi.json lacks the session example or the error schema")
+	}
+}

@@ -7,6 +7,7 @@
 package adminv1
 
 import (
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -1201,7 +1202,7 @@ var File_tillpoint_admin_v1_checkout_session_proto protoreflect.FileDescriptor
 
 const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\n" +
-	")tillpoint/admin/v1/checkout_session.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x01\n" +
+	")tillpoint/admin/v1/checkout_session.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xa0\x01\n" +
 	"\x0eLineItemParams\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1f\n" +
@@ -1219,8 +1220,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\famount_total\x18\x06 \x01(\x03R\vamountTotalB\x0e\n" +
 	"\f_descriptionB\f\n" +
 	"\n" +
-	"_image_url\"\x88\n" +
-	"\n" +
+	"_image_url\"\xa3\x11\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -1261,7 +1261,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\fcompleted_at\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampH\aR\vcompletedAt\x88\x01\x01\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
 	"\t_customerB\x11\n" +
 	"\x0f_customer_emailB\x11\n" +
 	"\x0f_customer_phoneB\v\n" +
@@ -1270,7 +1270,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\n" +
 	"\b_paymentB\r\n" +
 	"\v_notify_urlB\x0f\n" +
-	"\r_completed_at\"\x8f\a\n" +
+	"\r_completed_at\"\xc1\t\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1300,7 +1300,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"notify_url\x18\x13 \x01(\tR\tnotifyUrl\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\t\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +
 	"\a_amountB\x15\n" +
 	"\x13_expires_in_minutesB\x13\n" +
 	"\x11_expires_in_hours\"o\n" +
@@ -1334,12 +1334,27 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x1cExpireCheckoutSessionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"o\n" +
 	"\x1dExpireCheckoutSessionResponse\x12N\n" +
-	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession2\x88\x06\n" +
-	"\x16CheckoutSessionService\x12\xe7\x01\n" +
-	"\x15CreateCheckoutSession\x120.tillpoint.admin.v1.CreateCheckoutSessionRequest\x1a1.tillpoint.admin.v1.CreateCheckoutSessionResponse\"i\x82\xd3\xe4\x93\x02c:\x01*Z,:\x01*b\x10checkout_session\"\x15/v1/checkout/sessionsb\x10checkout_session\"\x1e/v1/checkouts/{site_id}/create\x12\xa9\x01\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession2\xa0\b\n" +
+	"\x16CheckoutSessionService\x12\xff\x03\n" +
+	"\x15CreateCheckoutSession\x120.tillpoint.admin.v1.CreateCheckoutSessionRequest\x1a1.tillpoint.admin.v1.CreateCheckoutSessionResponse\"\x80\x03\x92A\x93\x02J\xac\x01\n" +
+	"\x03201\x12\xa4\x01\n" +
+	"yThe created session. A retry with the same Idempotency-Key answers the same, with the header `Idempotent-Replayed: true`.\x12'\n" +
+	"%\x1a#.tillpoint.admin.v1.CheckoutSessionrb\n" +
+	"`\n" +
+	"\x0fIdempotency-Key\x12KMakes the request safe to retry: the first answer is replayed for 24 hours.\x18\x01\x82\xd3\xe4\x93\x02c:\x01*Z,:\x01*b\x10checkout_session\"\x15/v1/checkout/sessionsb\x10checkout_session\"\x1e/v1/checkouts/{site_id}/create\x12\xa9\x01\n" +
 	"\x12GetCheckoutSession\x12-.tillpoint.admin.v1.GetCheckoutSessionRequest\x1a..tillpoint.admin.v1.GetCheckoutSessionResponse\"4\x82\xd3\xe4\x93\x02.b\x10checkout_session\x12\x1a/v1/checkout/sessions/{id}\x12\x98\x01\n" +
 	"\x14ListCheckoutSessions\x12/.tillpoint.admin.v1.ListCheckoutSessionsRequest\x1a0.tillpoint.admin.v1.ListCheckoutSessionsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/checkout/sessions\x12\xbc\x01\n" +
-	"\x15ExpireCheckoutSession\x120.tillpoint.admin.v1.ExpireCheckoutSessionRequest\x1a1.tillpoint.admin.v1.ExpireCheckoutSessionResponse\">\x82\xd3\xe4\x93\x028:\x01*b\x10checkout_session\"!/v1/checkout/sessions/{id}/expireBHZFgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1;adminv1b\x06proto3"
+	"\x15ExpireCheckoutSession\x120.tillpoint.admin.v1.ExpireCheckoutSessionRequest\x1a1.tillpoint.admin.v1.ExpireCheckoutSessionResponse\">\x82\xd3\xe4\x93\x028:\x01*b\x10checkout_session\"!/v1/checkout/sessions/{id}/expireB\xe9\a\x92A\x9d\a\x12\xff\x03\n" +
+	"\x16Tillpoint merchant API\x12\xe0\x03Create hosted checkout sessions and manage sites and API keys. Authenticate with an organization secret key: `Authorization: Bearer sk_test_…` (test mode) or `sk_live_…` (live mode). Amounts are integers in the currency's minor unit. Every POST accepts an `Idempotency-Key` header; its first answer is replayed for 24 hours. Every route is also served under `/api/v1/…`. The same API is served over gRPC (package tillpoint.admin.v1) with the key in `authorization` metadata.2\x02v1*\x01\x022\x10application/json:\x10application/jsonR\x94\x02\n" +
+	"\adefault\x12\x88\x02\n" +
+	"!An error, in the one error shape.\x12%\n" +
+	"#\x1a!.tillpoint.admin.v1.ErrorResponse\"\xbb\x01\n" +
+	"\x10application/json\x12\xa6\x01{\"error\":{\"type\":\"invalid_request_error\",\"code\":\"parameter_missing\",\"param\":\"success_url\",\"message\":\"Missing required param: success_url (the site has no default).\"}}ZM\n" +
+	"K\n" +
+	"\x06bearer\x12A\b\x02\x12,`Bearer sk_test_…` or `Bearer sk_live_…`\x1a\rAuthorization \x02b\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00ZFgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_tillpoint_admin_v1_checkout_session_proto_rawDescOnce sync.Once
