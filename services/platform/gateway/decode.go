@@ -139,23 +139,48 @@ func fillUpdateMask(m protoreflect.Message, data []byte) {
 		maskFD.Message().FullName() != "google.protobuf.FieldMask" || m.Has(maskFD) {
 		return
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return // cannot happen: protojson accepted data as an object
+	mask := m.NewField(maskFD).Message()
+	paths := mask.Mutable(mask.Descriptor().Fields().ByNumber(1)).List()
+	for _, p := range bodyPaths(m.Descriptor(), data, "", maskFD) {
+		paths.Append(protoreflect.ValueOfString(p))
 	}
-	fds := make([]protoreflect.FieldDescriptor, 0, len(top))
-	for key := range top {
-		if fd := lookupField(m.Descriptor(), key); fd != nil && fd != maskFD && !slices.Contains(fds, fd) {
+	m.Set(maskFD, protoreflect.ValueOfMessage(mask))
+}
+
+// bodyPaths lists the field paths a JSON object sets, in field-number order.
+// It descends into nested messages given as objects (so that
+// {"branding":{"accent_color":"#000000"}} changes only the accent colour, as
+// Stripe merges nested hashes), but not into maps, lists or well-known types,
+// which are replaced whole.
+func bodyPaths(md protoreflect.MessageDescriptor, data []byte, prefix string, skip protoreflect.FieldDescriptor) []string {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return nil // cannot happen: protojson accepted data
+	}
+	fds := make([]protoreflect.FieldDescriptor, 0, len(obj))
+	raw := map[protoreflect.FieldDescriptor]json.RawMessage{}
+	for key, v := range obj {
+		if fd := lookupField(md, key); fd != nil && fd != skip && raw[fd] == nil {
 			fds = append(fds, fd)
+			raw[fd] = v
 		}
 	}
 	slices.SortFunc(fds, func(a, b protoreflect.FieldDescriptor) int { return int(a.Number()) - int(b.Number()) })
-	mask := m.NewField(maskFD).Message()
-	paths := mask.Mutable(mask.Descriptor().Fields().ByNumber(1)).List()
+	var paths []string
 	for _, fd := range fds {
-		paths.Append(protoreflect.ValueOfString(string(fd.Name())))
+		path := prefix + string(fd.Name())
+		v := bytes.TrimSpace(raw[fd])
+		nested := fd.Message() != nil && !fd.IsList() && !fd.IsMap() &&
+			!strings.HasPrefix(string(fd.Message().FullName()), "google.protobuf.") && len(v) > 2 && v[0] == '{'
+		if sub := []string(nil); nested {
+			if sub = bodyPaths(fd.Message(), v, path+".", nil); len(sub) > 0 {
+				paths = append(paths, sub...)
+				continue
+			}
+		}
+		paths = append(paths, path)
 	}
-	m.Set(maskFD, protoreflect.ValueOfMessage(mask))
+	return paths
 }
 
 // lookupField finds a field by proto name or JSON (lowerCamelCase) name, as

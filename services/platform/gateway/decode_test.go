@@ -101,7 +101,11 @@ func TestUpdateMaskFromBody(t *testing.T) {
 		body string
 		want []string
 	}{
-		{`{"defaultCurrency":"EUR","name":"Shop","branding":{"logo_url":"https://x"}}`, []string{"name", "branding", "default_currency"}},
+		// Nested messages merge: only the keys given change.
+		{`{"defaultCurrency":"EUR","name":"Shop","branding":{"logo_url":"https://x"}}`, []string{"name", "branding.logo_url", "default_currency"}},
+		{`{"branding":{}}`, []string{"branding"}},
+		// Lists are replaced whole.
+		{`{"tax_rates":[{"country":"FR"}]}`, []string{"tax_rates"}},
 		{`{"append_transaction_id":false}`, []string{"append_transaction_id"}},
 		{`{"name":"Shop","update_mask":"name,defaultCurrency"}`, []string{"name", "default_currency"}}, // given: kept
 		{``, nil},

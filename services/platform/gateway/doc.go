@@ -14,8 +14,10 @@
 // unknown fields rejected); its errors become *errs.Error values naming the
 // parameter Stripe-style (`line_items[0][unit_amount]`). A request message with
 // a `google.protobuf.FieldMask update_mask` field gets the mask filled from the
-// top-level keys of the body (an empty mask for an empty body), unless the
-// body gives `update_mask` itself.
+// keys of the body (an empty mask for an empty body), unless the body gives
+// `update_mask` itself. Keys of nested message objects become nested paths
+// (`branding.logo_url`), so a partial update merges them as Stripe does;
+// lists and maps are replaced whole.
 //
 // # Errors
 //

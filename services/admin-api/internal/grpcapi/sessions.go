@@ -24,8 +24,8 @@ import (
 // OutboxSchema is the schema whose outbox admin-api writes events to.
 const OutboxSchema = "admin"
 
-// referenceAttempts: references carry ~40 bits, so a clash within one
-// organization is rare and two in a row practically never happen.
+// referenceAttempts: references carry ~40 bits and are unique across the
+// deployment, so a clash is rare and three in a row practically never happen.
 const referenceAttempts = 3
 
 // Sessions implements adminv1.CheckoutSessionServiceServer.
@@ -91,7 +91,7 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 		case dup && constraint == "checkout_sessions_order_idx":
 			return nil, &errs.Error{Kind: errs.Conflict, Code: "resource_already_exists", Param: "order_id",
 				Message: "A checkout session with order_id '" + *n.OrderID + "' already exists for this site."}
-		case dup && constraint == "checkout_sessions_reference_idx" && attempt < referenceAttempts:
+		case dup && constraint == "checkout_sessions_reference_key" && attempt < referenceAttempts:
 			n.Reference = session.NewReference()
 		default:
 			return nil, store.Wrap(err, "create session")

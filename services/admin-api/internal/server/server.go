@@ -40,6 +40,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	keys := &grpcapi.APIKeys{Store: st}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		(&auth.Authenticator{Store: st}).Unary,
+		grpcx.ValidateStrings(),
 		(&idempotency.Middleware{Store: st}).Unary,
 	}}
 
@@ -74,7 +75,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 // NewInternal builds the internal gRPC server for checkout-runtime and hooks,
 // behind the shared-token check.
 func NewInternal(st *store.Store, logger *slog.Logger, checkoutBase, token string, outer ...grpc.UnaryServerInterceptor) *grpc.Server {
-	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(token)}}
+	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(token), grpcx.ValidateStrings()}}
 	srv := grpc.NewServer(chain.ServerOptions()...)
 	internalapiv1.RegisterSessionServiceServer(srv, &grpcapi.InternalSessions{Store: st, CheckoutBase: checkoutBase})
 	healthpb.RegisterHealthServer(srv, health.NewServer())

@@ -4,6 +4,7 @@ package session
 
 import (
 	"fmt"
+	"maps"
 	"net/mail"
 	"net/url"
 	"slices"
@@ -272,8 +273,9 @@ func metadata(m map[string]string) (map[string]string, error) {
 	if len(m) > maxMetadataKeys {
 		return nil, errs.Param("metadata", "parameter_invalid", "metadata may have at most %d keys.", maxMetadataKeys)
 	}
-	for k, v := range m {
-		param := "metadata[" + k + "]"
+	// Sorted, so that the same request always names the same key.
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v, param := m[k], "metadata["+k+"]"
 		switch {
 		case k == "" || utf8.RuneCountInString(k) > maxMetadataKeyLen:
 			return nil, errs.Param("metadata", "parameter_invalid", "metadata keys must be 1 to %d characters.", maxMetadataKeyLen)

@@ -10,9 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/text/language"
-
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/platform/country"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/money"
 )
@@ -54,11 +53,14 @@ func Validate(s *adminv1.Site, live bool) error {
 			return err
 		}
 	}
-	for param, c := range map[string]*string{"branding[primary_color]": &s.Branding.PrimaryColor, "branding[accent_color]": &s.Branding.AccentColor} {
-		if *c != "" && !colourRE.MatchString(*c) {
-			return errs.Param(param, "parameter_invalid", "Colours are given as #rrggbb, got %q.", *c)
+	for _, c := range []struct {
+		param string
+		value *string
+	}{{"branding[primary_color]", &s.Branding.PrimaryColor}, {"branding[accent_color]", &s.Branding.AccentColor}} {
+		if *c.value != "" && !colourRE.MatchString(*c.value) {
+			return errs.Param(c.param, "parameter_invalid", "Colours are given as #rrggbb, got %q.", *c.value)
 		}
-		*c = strings.ToLower(*c)
+		*c.value = strings.ToLower(*c.value)
 	}
 	if s.DefaultCurrency == "" {
 		return errs.Missing("default_currency")
@@ -68,9 +70,9 @@ func Validate(s *adminv1.Site, live bool) error {
 		return errs.Param("default_currency", "parameter_invalid", "%s.", err)
 	}
 	s.DefaultCurrency = cur.Code()
-	for param, u := range map[string]string{"default_success_url": s.DefaultSuccessUrl, "default_cancel_url": s.DefaultCancelUrl} {
-		if u != "" {
-			if err := checkURL(param, strings.ReplaceAll(u, "{CHECKOUT_SESSION_ID}", "cs_x"), live); err != nil {
+	for _, u := range []struct{ param, value string }{{"default_success_url", s.DefaultSuccessUrl}, {"default_cancel_url", s.DefaultCancelUrl}} {
+		if u.value != "" {
+			if err := checkURL(u.param, strings.ReplaceAll(u.value, "{CHECKOUT_SESSION_ID}", "cs_x"), live); err != nil {
 				return err
 			}
 		}
@@ -104,11 +106,11 @@ func validateTaxRates(rates []*adminv1.TaxRate) error {
 	seen := map[string]bool{}
 	for i, r := range rates {
 		p := func(f string) string { return fmt.Sprintf("tax_rates[%d][%s]", i, f) }
-		region, err := language.ParseRegion(r.GetCountry())
-		if err != nil || len(r.GetCountry()) != 2 || !region.IsCountry() {
+		code, ok := country.Parse(r.GetCountry())
+		if !ok {
 			return errs.Param(p("country"), "parameter_invalid", "Not an ISO 3166-1 alpha-2 country code: %q.", r.GetCountry())
 		}
-		r.Country = region.String()
+		r.Country = code
 		r.Region = strings.ToUpper(strings.TrimSpace(r.GetRegion()))
 		if len(r.Region) > maxRegionLen || (r.Region != "" && !regionRE.MatchString(r.Region)) {
 			return errs.Param(p("region"), "parameter_invalid", "Regions are codes of up to %d letters, digits or dashes.", maxRegionLen)
