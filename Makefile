@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export TILLPOINT_DEV_DIR ?= $(CURDIR)/.dev
 TOOLS := bin/tools
 SERVICES := admin-api checkout-runtime hooks
-MODULES := proto/gen/go services/platform $(addprefix services/,$(SERVICES))
+MODULES := proto/gen/go services/platform $(addprefix services/,$(SERVICES)) e2e
 # Every package of every workspace module.
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GEN_DIRS := proto/gen services/admin-api/internal/openapi $(foreach s,$(SERVICES),services/$(s)/internal/store/db)

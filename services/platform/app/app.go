@@ -207,7 +207,7 @@ func (b *Base) ensureStreams(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, streamRetry)
 		err := natsx.EnsureStreams(sctx, b.JS)
 		cancel()
-		if err == nil {
+		if err == nil || ctx.Err() != nil {
 			return nil
 		}
 		b.Logger.Warn("cannot create streams yet", "err", err)

@@ -56,11 +56,35 @@ func EventsStreamConfig() jetstream.StreamConfig {
 	}
 }
 
+// ProviderStream holds provider callbacks that hooks has verified and stored,
+// for checkout-runtime to apply. Subjects are provider.<name>.
+const ProviderStream = "PROVIDER"
+
+// ProviderSubject is the subject of a verified callback from provider name.
+func ProviderSubject(name string) string { return "provider." + name }
+
+// ProviderStreamConfig returns the definition of [ProviderStream]: file-backed,
+// with the same duplicate window as events (hooks publishes through its
+// outbox too). Callbacks are kept 30 days for investigation.
+func ProviderStreamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        ProviderStream,
+		Description: "Verified payment-provider callbacks, published by hooks for checkout-runtime",
+		Subjects:    []string{"provider.>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      eventsMaxAge,
+		Duplicates:  eventsDuplicateWindow,
+		Replicas:    eventsReplicas,
+	}
+}
+
 // EnsureStreams creates the streams Tillpoint uses, or updates them to the
 // definitions in this package. It is idempotent and safe to run from every
 // service at start-up.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
-	for _, cfg := range []jetstream.StreamConfig{EventsStreamConfig()} {
+	for _, cfg := range []jetstream.StreamConfig{EventsStreamConfig(), ProviderStreamConfig()} {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("ensure stream %s: %w", cfg.Name, err)
 		}

@@ -21,7 +21,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/bootstrap"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/server"
@@ -30,6 +32,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/migrations"
 	"github.com/tillpoint/tillpoint/services/platform/app"
 	"github.com/tillpoint/tillpoint/services/platform/config"
+	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/logging"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/pgkit"
@@ -53,14 +56,17 @@ type Config struct {
 	GRPCAddr string
 	// SweepInterval is how often due sessions are expired.
 	SweepInterval time.Duration
+	// RuntimeInternalAddr is checkout-runtime's internal gRPC listener.
+	RuntimeInternalAddr string
 }
 
 func loadConfig() (Config, error) {
 	l := config.NewLoader()
 	c := Config{
-		Common:        config.LoadCommon(l, config.Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"}),
-		GRPCAddr:      l.Addr("GRPC_ADDR", ":8081"),
-		SweepInterval: l.Duration("SWEEP_INTERVAL", 5*time.Second),
+		Common:              config.LoadCommon(l, config.Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"}),
+		GRPCAddr:            l.Addr("GRPC_ADDR", ":8081"),
+		SweepInterval:       l.Duration("SWEEP_INTERVAL", 5*time.Second),
+		RuntimeInternalAddr: l.Addr("RUNTIME_INTERNAL_ADDR", ""),
 	}
 	return c, l.Err()
 }
@@ -164,7 +170,13 @@ func serve(ctx context.Context, cfg Config) error {
 	defer base.Close()
 	st := store.New(base.Pool)
 	checkoutBase := cfg.PublicURL(cfg.MainFrontendDomain)
-	api, err := server.New(ctx, st, logger, checkoutBase, base.GRPCMetrics.UnaryInterceptor())
+	runtimeConn, err := grpc.NewClient(cfg.RuntimeInternalAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(grpcx.InternalToken(cfg.InternalToken)), grpc.WithUnaryInterceptor(grpcx.PropagateRequestID()))
+	if err != nil {
+		return err
+	}
+	defer runtimeConn.Close()
+	api, err := server.New(ctx, st, logger, checkoutBase, internalapiv1.NewPaymentServiceClient(runtimeConn), base.GRPCMetrics.UnaryInterceptor())
 	if err != nil {
 		return err
 	}

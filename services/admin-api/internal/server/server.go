@@ -32,12 +32,14 @@ type API struct {
 	REST http.Handler
 }
 
-// New builds the API on st; checkoutBase is scheme://MAIN_FRONTEND_DOMAIN.
-// outer interceptors (metrics) run outside error mapping and see final codes.
-func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase string, outer ...grpc.UnaryServerInterceptor) (*API, error) {
+// New builds the API on st; checkoutBase is scheme://MAIN_FRONTEND_DOMAIN and
+// runtime is checkout-runtime's internal API (payments are its). outer
+// interceptors (metrics) run outside error mapping and see final codes.
+func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase string, runtime internalapiv1.PaymentServiceClient, outer ...grpc.UnaryServerInterceptor) (*API, error) {
 	sessions := &grpcapi.Sessions{Store: st, CheckoutBase: checkoutBase, Now: time.Now}
 	sites := &grpcapi.Sites{Store: st}
 	keys := &grpcapi.APIKeys{Store: st}
+	payments := &grpcapi.Payments{Runtime: runtime}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		(&auth.Authenticator{Store: st}).Unary,
 		grpcx.ValidateStrings(),
@@ -52,6 +54,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		adminv1.RegisterCheckoutSessionServiceServer(r, sessions)
 		adminv1.RegisterSiteServiceServer(r, sites)
 		adminv1.RegisterApiKeyServiceServer(r, keys)
+		adminv1.RegisterPaymentServiceServer(r, payments)
 	}
 	if err := inline.Err(); err != nil {
 		return nil, err
@@ -64,6 +67,9 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		return nil, err
 	}
 	if err := adminv1.RegisterApiKeyServiceHandlerClient(ctx, gw, adminv1.NewApiKeyServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterPaymentServiceHandlerClient(ctx, gw, adminv1.NewPaymentServiceClient(inline)); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()

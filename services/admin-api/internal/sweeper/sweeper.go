@@ -36,7 +36,9 @@ func (s *Sweeper) Run(ctx context.Context) error {
 		for {
 			n, err := s.ExpireDue(ctx)
 			if err != nil {
-				s.Logger.ErrorContext(ctx, "expiring sessions", "err", err)
+				if ctx.Err() == nil {
+					s.Logger.ErrorContext(ctx, "expiring sessions", "err", err)
+				}
 				break
 			}
 			if n < batchSize {
@@ -44,7 +46,9 @@ func (s *Sweeper) Run(ctx context.Context) error {
 			}
 		}
 		if n, err := s.Store.PurgeIdempotencyKeys(ctx); err != nil {
-			s.Logger.ErrorContext(ctx, "purging idempotency keys", "err", err)
+			if ctx.Err() == nil {
+				s.Logger.ErrorContext(ctx, "purging idempotency keys", "err", err)
+			}
 		} else if n > 0 {
 			s.Logger.InfoContext(ctx, "purged idempotency keys", "count", n)
 		}

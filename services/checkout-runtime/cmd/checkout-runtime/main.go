@@ -7,24 +7,35 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/grpcapi"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/payment"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/web"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/migrations"
 	"github.com/tillpoint/tillpoint/services/platform/app"
 	"github.com/tillpoint/tillpoint/services/platform/config"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/httpx"
 	"github.com/tillpoint/tillpoint/services/platform/logging"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/pgkit"
+	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
 
 const name = "checkout-runtime"
@@ -41,11 +52,23 @@ func main() {
 // Config is checkout-runtime's configuration.
 type Config struct {
 	config.Common
+	// AdminInternalAddr is admin-api's internal gRPC listener.
+	AdminInternalAddr string
+	// TestProviderSecret signs the test provider's callbacks (shared with hooks).
+	TestProviderSecret string
+	// TestProviderCallbackURL receives them: POST /hooks/test on MAIN_BACKEND_DOMAIN.
+	TestProviderCallbackURL string
+	// TestProviderAsyncDelay is when the "succeeds later" test card succeeds.
+	TestProviderAsyncDelay time.Duration
 }
 
 func loadConfig() (Config, error) {
 	l := config.NewLoader()
 	c := Config{Common: config.LoadCommon(l, config.Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"})}
+	c.AdminInternalAddr = l.Addr("ADMIN_INTERNAL_ADDR", "")
+	c.TestProviderSecret = l.Secret("TEST_PROVIDER_SECRET", 32)
+	c.TestProviderCallbackURL = l.String("TEST_PROVIDER_CALLBACK_URL", c.PublicURL(c.MainBackendDomain)+"/hooks/test")
+	c.TestProviderAsyncDelay = l.Duration("TEST_PROVIDER_ASYNC_DELAY", 5*time.Second)
 	return c, l.Err()
 }
 
@@ -91,13 +114,44 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	defer base.Close()
 
-	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()}, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalToken)}}
+	adminConn, err := grpc.NewClient(cfg.AdminInternalAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(grpcx.InternalToken(cfg.InternalToken)), grpc.WithUnaryInterceptor(grpcx.PropagateRequestID()))
+	if err != nil {
+		return err
+	}
+	defer adminConn.Close()
+	st := store.New(base.Pool)
+	pay := &payment.Service{Store: st, Admin: internalapiv1.NewSessionServiceClient(adminConn), Providers: provider.NewDefaultRegistry(),
+		Limits: payment.DefaultLimits, AsyncDelay: cfg.TestProviderAsyncDelay, Logger: logger}
+	page := &web.Handler{Admin: pay.Admin, Pay: pay, Store: st, Logger: logger, Secure: cfg.PublicScheme == "https",
+		CSRFKey: derive(cfg.InternalToken, "checkout-csrf")}
+	routes, err := page.Routes()
+	if err != nil {
+		return err
+	}
+
+	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()},
+		Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalToken), grpcx.ValidateStrings()}}
 	internal := grpc.NewServer(internalChain.ServerOptions()...)
 	healthpb.RegisterHealthServer(internal, health.NewServer())
+	internalapiv1.RegisterPaymentServiceServer(internal, &grpcapi.Payments{Service: pay})
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: migrations.Set.Schema, Logger: logger}
+	sim := &payment.Simulator{Store: st, Secret: []byte(cfg.TestProviderSecret), CallbackURL: cfg.TestProviderCallbackURL,
+		Client: httpx.LocalhostClient(15 * time.Second), Interval: 500 * time.Millisecond, Logger: logger}
+	callbacks := &payment.Callbacks{JS: base.JS, Service: pay, Logger: logger}
 	return base.Run(ctx, app.Parts{
+		Public:   routes,
 		Internal: internal,
-		Workers:  map[string]func(context.Context) error{"outbox relay": relay.Run},
+		Workers: map[string]func(context.Context) error{"outbox relay": relay.Run, "test provider": sim.Run,
+			"provider callbacks": callbacks.Run},
 	})
+}
+
+// derive makes a purpose-specific key from a secret, so that one secret can
+// serve several uses without one use's values being valid for another.
+func derive(secret, purpose string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }

@@ -10,14 +10,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/tillpoint/tillpoint/services/hooks/internal/callback"
 	"github.com/tillpoint/tillpoint/services/hooks/migrations"
 	"github.com/tillpoint/tillpoint/services/platform/app"
 	"github.com/tillpoint/tillpoint/services/platform/config"
@@ -25,6 +28,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/logging"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/pgkit"
+	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
 
 const name = "hooks"
@@ -41,11 +45,16 @@ func main() {
 // Config is hooks's configuration.
 type Config struct {
 	config.Common
+	// TestProviderSecret and BankFeedSecret verify the callbacks of the test
+	// provider and of the bank feed.
+	TestProviderSecret, BankFeedSecret string
 }
 
 func loadConfig() (Config, error) {
 	l := config.NewLoader()
 	c := Config{Common: config.LoadCommon(l, config.Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"})}
+	c.TestProviderSecret = l.Secret("TEST_PROVIDER_SECRET", 32)
+	c.BankFeedSecret = l.Secret("BANK_FEED_SECRET", 32)
 	return c, l.Err()
 }
 
@@ -95,8 +104,16 @@ func serve(ctx context.Context, cfg Config) error {
 	internal := grpc.NewServer(internalChain.ServerOptions()...)
 	healthpb.RegisterHealthServer(internal, health.NewServer())
 
+	callbacks := &callback.Handler{Pool: base.Pool, Logger: logger, Now: time.Now, Secrets: map[string][][]byte{
+		provider.NameTest:         {[]byte(cfg.TestProviderSecret)},
+		provider.NameBankTransfer: {[]byte(cfg.BankFeedSecret)},
+	}}
+	routes := http.NewServeMux()
+	routes.Handle("POST /hooks/{provider}", callbacks)
+
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: migrations.Set.Schema, Logger: logger}
 	return base.Run(ctx, app.Parts{
+		Public:   routes,
 		Internal: internal,
 		Workers:  map[string]func(context.Context) error{"outbox relay": relay.Run},
 	})

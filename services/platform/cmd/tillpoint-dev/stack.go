@@ -51,8 +51,10 @@ const (
 // secrets are made once and kept in the dev directory, so that the demo key
 // printed by one `make run` keeps working in the next.
 type secrets struct {
-	InternalToken string `json:"internal_token"`
-	DemoSecretKey string `json:"demo_secret_key"`
+	InternalToken      string `json:"internal_token"`
+	DemoSecretKey      string `json:"demo_secret_key"`
+	TestProviderSecret string `json:"test_provider_secret"`
+	BankFeedSecret     string `json:"bank_feed_secret"`
 }
 
 // stackFile is $TILLPOINT_DEV_DIR/stack.json, read by scripts and tests.
@@ -66,7 +68,11 @@ type stackFile struct {
 	SecretKey      string `json:"secret_key"`
 	DatabaseURL    string `json:"database_url"`
 	NATSURL        string `json:"nats_url"`
-	PID            int    `json:"pid"`
+	// The dev stack's provider secrets, so that a developer (or a test) can
+	// sign a bank-feed or test-provider callback by hand.
+	BankFeedSecret     string `json:"bank_feed_secret"`
+	TestProviderSecret string `json:"test_provider_secret"`
+	PID                int    `json:"pid"`
 }
 
 func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (err error) {
@@ -130,7 +136,7 @@ func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (er
 		logger.Info("nats started", "url", natsURL)
 	}
 
-	env := serviceEnv(p, dbURL, natsURL, sec.InternalToken)
+	env := serviceEnv(p, dbURL, natsURL, sec)
 	for _, svc := range []string{"admin-api", "checkout-runtime", "hooks"} {
 		if _, err := runOnce(ctx, o.BinDir, svc, env.common, "migrate"); err != nil {
 			return err
@@ -182,7 +188,8 @@ func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (er
 		SecretKey:      sec.DemoSecretKey,
 		DatabaseURL:    dbURL,
 		NATSURL:        natsURL,
-		PID:            os.Getpid(),
+		BankFeedSecret: sec.BankFeedSecret, TestProviderSecret: sec.TestProviderSecret,
+		PID: os.Getpid(),
 	}
 	if err := writeJSON(filepath.Join(o.Dir, "stack.json"), st, 0o600); err != nil {
 		return err
@@ -200,7 +207,7 @@ func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (er
 
 type envSet struct{ common, admin, runtime, hooks []string }
 
-func serviceEnv(p ports, dbURL, natsURL, token string) envSet {
+func serviceEnv(p ports, dbURL, natsURL string, sec secrets) envSet {
 	common := []string{
 		"ADMIN_BACKEND_DOMAIN=" + p.host("api", offAdminHTTP),
 		"MAIN_FRONTEND_DOMAIN=" + p.host("secure", offRuntimeHTTP),
@@ -208,7 +215,9 @@ func serviceEnv(p ports, dbURL, natsURL, token string) envSet {
 		"PUBLIC_SCHEME=http",
 		"DATABASE_URL=" + dbURL,
 		"NATS_URL=" + natsURL,
-		"INTERNAL_TOKEN=" + token,
+		"INTERNAL_TOKEN=" + sec.InternalToken,
+		"TEST_PROVIDER_SECRET=" + sec.TestProviderSecret,
+		"BANK_FEED_SECRET=" + sec.BankFeedSecret,
 		"ADMIN_INTERNAL_ADDR=" + p.addr(offAdminInternal),
 		"RUNTIME_INTERNAL_ADDR=" + p.addr(offRuntimeInternal),
 		"HOOKS_INTERNAL_ADDR=" + p.addr(offHooksInternal),
@@ -248,21 +257,36 @@ func checkPortsFree(o stackOptions, p ports) error {
 	return nil
 }
 
+// loadSecrets reads the dev directory's secrets, making any that are
+// missing (all of them on the first run, new ones after an upgrade).
 func loadSecrets(path string) (secrets, error) {
 	var s secrets
 	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
+	if err == nil {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return s, fmt.Errorf("%s is damaged (delete it to make new secrets): %w", path, err)
 		}
-		return s, nil
-	case errors.Is(err, os.ErrNotExist):
-		s = secrets{InternalToken: ids.Random(48), DemoSecretKey: "sk_test_" + ids.Random(40)}
-		return s, writeJSON(path, s, 0o600)
-	default:
+	} else if !errors.Is(err, os.ErrNotExist) {
 		return s, err
 	}
+	before := s
+	for _, f := range []struct {
+		v    *string
+		make func() string
+	}{
+		{&s.InternalToken, func() string { return ids.Random(48) }},
+		{&s.DemoSecretKey, func() string { return "sk_test_" + ids.Random(40) }},
+		{&s.TestProviderSecret, func() string { return ids.Random(48) }},
+		{&s.BankFeedSecret, func() string { return ids.Random(48) }},
+	} {
+		if *f.v == "" {
+			*f.v = f.make()
+		}
+	}
+	if s == before {
+		return s, nil
+	}
+	return s, writeJSON(path, s, 0o600)
 }
 
 func writeJSON(path string, v any, mode os.FileMode) error {

@@ -46,6 +46,7 @@ type Event struct {
 	// Types that are valid to be assigned to Object:
 	//
 	//	*Event_CheckoutSession
+	//	*Event_Payment
 	Object        isEvent_Object `protobuf_oneof:"object"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -146,6 +147,15 @@ func (x *Event) GetCheckoutSession() *v1.CheckoutSession {
 	return nil
 }
 
+func (x *Event) GetPayment() *v1.Payment {
+	if x != nil {
+		if x, ok := x.Object.(*Event_Payment); ok {
+			return x.Payment
+		}
+	}
+	return nil
+}
+
 type isEvent_Object interface {
 	isEvent_Object()
 }
@@ -155,13 +165,20 @@ type Event_CheckoutSession struct {
 	CheckoutSession *v1.CheckoutSession `protobuf:"bytes,8,opt,name=checkout_session,json=checkoutSession,proto3,oneof"`
 }
 
+type Event_Payment struct {
+	// For `payment.*` events.
+	Payment *v1.Payment `protobuf:"bytes,9,opt,name=payment,proto3,oneof"`
+}
+
 func (*Event_CheckoutSession) isEvent_Object() {}
+
+func (*Event_Payment) isEvent_Object() {}
 
 var File_tillpoint_events_v1_event_proto protoreflect.FileDescriptor
 
 const file_tillpoint_events_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1ftillpoint/events/v1/event.proto\x12\x13tillpoint.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)tillpoint/admin/v1/checkout_session.proto\"\xbb\x02\n" +
+	"\x1ftillpoint/events/v1/event.proto\x12\x13tillpoint.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)tillpoint/admin/v1/checkout_session.proto\x1a tillpoint/admin/v1/payment.proto\"\xf4\x02\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x124\n" +
@@ -170,7 +187,8 @@ const file_tillpoint_events_v1_event_proto_rawDesc = "" +
 	"\x0forganization_id\x18\x05 \x01(\tR\x0eorganizationId\x12\x1b\n" +
 	"\tobject_id\x18\x06 \x01(\tR\bobjectId\x12\x1a\n" +
 	"\bsequence\x18\a \x01(\x03R\bsequence\x12P\n" +
-	"\x10checkout_session\x18\b \x01(\v2#.tillpoint.admin.v1.CheckoutSessionH\x00R\x0fcheckoutSessionB\b\n" +
+	"\x10checkout_session\x18\b \x01(\v2#.tillpoint.admin.v1.CheckoutSessionH\x00R\x0fcheckoutSession\x127\n" +
+	"\apayment\x18\t \x01(\v2\x1b.tillpoint.admin.v1.PaymentH\x00R\apaymentB\b\n" +
 	"\x06objectBJZHgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/events/v1;eventsv1b\x06proto3"
 
 var (
@@ -190,15 +208,17 @@ var file_tillpoint_events_v1_event_proto_goTypes = []any{
 	(*Event)(nil),                 // 0: tillpoint.events.v1.Event
 	(*timestamppb.Timestamp)(nil), // 1: google.protobuf.Timestamp
 	(*v1.CheckoutSession)(nil),    // 2: tillpoint.admin.v1.CheckoutSession
+	(*v1.Payment)(nil),            // 3: tillpoint.admin.v1.Payment
 }
 var file_tillpoint_events_v1_event_proto_depIdxs = []int32{
 	1, // 0: tillpoint.events.v1.Event.created:type_name -> google.protobuf.Timestamp
 	2, // 1: tillpoint.events.v1.Event.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 2: tillpoint.events.v1.Event.payment:type_name -> tillpoint.admin.v1.Payment
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_events_v1_event_proto_init() }
@@ -208,6 +228,7 @@ func file_tillpoint_events_v1_event_proto_init() {
 	}
 	file_tillpoint_events_v1_event_proto_msgTypes[0].OneofWrappers = []any{
 		(*Event_CheckoutSession)(nil),
+		(*Event_Payment)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

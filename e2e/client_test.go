@@ -1,0 +1,148 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// newBrowser is a payer: a cookie jar, no redirect following (the tests look
+// at each 303), and *.localhost dialled on loopback as browsers do.
+func newBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, _ := net.SplitHostPort(addr)
+		if strings.HasSuffix(host, ".localhost") {
+			addr = net.JoinHostPort("127.0.0.1", port)
+		}
+		return d.DialContext(ctx, network, addr)
+	}}
+	return &http.Client{Jar: jar, Transport: tr, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+var merchant = newBrowser()
+
+// api calls the merchant API with the demo key.
+func api(t *testing.T, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, sys.AdminAPIURL+path, r)
+	req.Header.Set("Authorization", "Bearer "+sys.SecretKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := merchant.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%s %s: %d %q", method, path, resp.StatusCode, b)
+	}
+	return resp.StatusCode, out
+}
+
+// newSession creates a session for 3 × €4.50 + €12.99 with the given extras.
+func newSession(t *testing.T, extra map[string]any) map[string]any {
+	t.Helper()
+	body := map[string]any{
+		"line_items":  []map[string]any{{"name": "Tea", "unit_amount": 450, "quantity": 3}, {"name": "Cup", "unit_amount": 1299, "quantity": 1}},
+		"currency":    "EUR",
+		"success_url": "https://shop.example/success?session_id={CHECKOUT_SESSION_ID}",
+		"cancel_url":  "https://shop.example/cart",
+	}
+	for k, v := range extra {
+		body[k] = v
+	}
+	status, s := api(t, "POST", "/v1/checkouts/"+sys.SiteID+"/create", body)
+	if status != http.StatusCreated {
+		t.Fatalf("create session: %d %v", status, s)
+	}
+	return s
+}
+
+func session(t *testing.T, id string) map[string]any {
+	t.Helper()
+	_, s := api(t, "GET", "/v1/checkout/sessions/"+id, nil)
+	return s
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// open loads the hosted page and returns its HTML and the form's CSRF token.
+func open(t *testing.T, c *http.Client, pageURL string) (string, string) {
+	t.Helper()
+	resp, err := c.Get(pageURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d\n%s", pageURL, resp.StatusCode, b)
+	}
+	m := csrfRE.FindSubmatch(b)
+	if m == nil {
+		return string(b), ""
+	}
+	return string(b), string(m[1])
+}
+
+// post submits a form to the page; asJSON asks for the JSON answer.
+func post(t *testing.T, c *http.Client, u string, form url.Values, asJSON bool) (*http.Response, map[string]any, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if asJSON {
+		req.Header.Set("Accept", "application/json")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if asJSON {
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("POST %s: %d, not JSON: %q", u, resp.StatusCode, b)
+		}
+	}
+	return resp, out, string(b)
+}
+
+// cardForm is a complete form for a card payment from France.
+func cardForm(csrf, number string) url.Values {
+	return url.Values{"csrf_token": {csrf}, "method": {"card"}, "name": {"Ada Lovelace"}, "email": {"ada@example.com"},
+		"country": {"FR"}, "postal_code": {"75001"}, "card_number": {number}, "card_exp": {"12/34"}, "card_cvc": {"123"}, "action": {"pay"}}
+}
+
+// eventually polls cond until it holds or the deadline passes: for effects
+// that cross services asynchronously (callbacks through JetStream).
+func eventually(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen within %v", what, within)
+		}
+		<-tick.C
+	}
+}

@@ -1,0 +1,153 @@
+// Package e2e tests the whole running system, as merchants and payers use it:
+// the stack that `make run` starts (built from this tree, on private ports and
+// a private dev directory), driven over HTTP only.
+package e2e
+
+import (
+	"bufio"
+	"flag"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// stack is the running system's stack.json.
+type stack struct {
+	AdminAPIURL        string `json:"admin_api_url"`
+	CheckoutURL        string `json:"checkout_url"`
+	HooksURL           string `json:"hooks_url"`
+	SiteID             string `json:"site_id"`
+	SecretKey          string `json:"secret_key"`
+	DatabaseURL        string `json:"database_url"`
+	BankFeedSecret     string `json:"bank_feed_secret"`
+	TestProviderSecret string `json:"test_provider_secret"`
+}
+
+var sys stack
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("e2e: skipped in -short mode (it builds and runs the whole stack)")
+		return 0
+	}
+	dir, err := os.MkdirTemp("", "tillpoint-e2e-")
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	// As root, PostgreSQL runs as the postgres user, who must enter the dir.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	stop, err := startStack(dir)
+	if err != nil {
+		fmt.Println("e2e:", err)
+		return 1
+	}
+	defer stop()
+	return m.Run()
+}
+
+// startStack builds the binaries and runs `tillpoint-dev run` until it is ready.
+func startStack(dir string) (stop func(), err error) {
+	root, err := exec.Command("go", "env", "GOWORK").Output()
+	if err != nil {
+		return nil, err
+	}
+	build := exec.Command("go", "build", "-o", dir+"/", "./services/admin-api/cmd/admin-api",
+		"./services/checkout-runtime/cmd/checkout-runtime", "./services/hooks/cmd/hooks", "./services/platform/cmd/tillpoint-dev")
+	build.Dir = filepath.Dir(strings.TrimSpace(string(root)))
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build: %v\n%s", err, out)
+	}
+	logPath := filepath.Join(dir, "stack.log")
+	logs, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(filepath.Join(dir, "tillpoint-dev"), "run", "--bin", dir, "--dir", filepath.Join(dir, "dev"),
+		"--port-base", strconv.Itoa(freePortBase()))
+	cmd.Env = append(os.Environ(), "DATABASE_URL=", "NATS_URL=", "TEST_PROVIDER_ASYNC_DELAY=1s")
+	cmd.Stderr = logs
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Tillpoint is running.") {
+				ready <- true
+			}
+		}
+	}()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+		if os.Getenv("E2E_KEEP_LOGS") != "" {
+			b, _ := os.ReadFile(logPath)
+			fmt.Printf("%s", b)
+		}
+	}
+	select {
+	case <-ready:
+	case err := <-exited:
+		b, _ := os.ReadFile(logPath)
+		return nil, fmt.Errorf("stack exited: %v\n%s", err, b)
+	case <-time.After(3 * time.Minute):
+		stop()
+		b, _ := os.ReadFile(logPath)
+		return nil, fmt.Errorf("stack not ready in 3 minutes\n%s", b)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "dev", "stack.json"))
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &sys); err != nil {
+		stop()
+		return nil, err
+	}
+	return stop, nil
+}
+
+func freePortBase() int {
+	for {
+		base := 20000 + rand.IntN(40000)
+		free := true
+		for off := range 50 {
+			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+off))
+			if err != nil {
+				free = false
+				break
+			}
+			ln.Close()
+		}
+		if free {
+			return base
+		}
+	}
+}
+

@@ -1,0 +1,41 @@
+package grpcapi
+
+import (
+	"context"
+
+	"google.golang.org/grpc/metadata"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
+)
+
+// Payments implements adminv1.PaymentServiceServer by forwarding to
+// checkout-runtime, which owns payments.
+type Payments struct {
+	adminv1.UnimplementedPaymentServiceServer
+	Runtime internalapiv1.PaymentServiceClient
+}
+
+// ConfirmPayment records bank-transfer funds for one of the caller's payments.
+func (s *Payments) ConfirmPayment(ctx context.Context, req *adminv1.ConfirmPaymentRequest) (*adminv1.ConfirmPaymentResponse, error) {
+	p := auth.FromContext(ctx)
+	if req.Amount != nil && req.GetAmount() < 1 {
+		return nil, errs.Param("amount", "amount_invalid", "amount must be at least 1 minor unit.")
+	}
+	// With an Idempotency-Key, a retried confirmation counts once even past
+	// the replay window; without one, each call records funds.
+	receipt := ids.New("rcpt")
+	if md, _ := metadata.FromIncomingContext(ctx); len(md.Get("idempotency-key")) > 0 {
+		receipt = p.OrganizationID + ":" + md.Get("idempotency-key")[0]
+	}
+	resp, err := s.Runtime.ConfirmBankTransfer(ctx, &internalapiv1.ConfirmBankTransferRequest{OrganizationId: p.OrganizationID,
+		Livemode: p.Livemode, PaymentId: req.GetId(), Amount: req.GetAmount(), ReceiptId: receipt})
+	if err != nil {
+		return nil, grpcx.DomainError(err)
+	}
+	return &adminv1.ConfirmPaymentResponse{Payment: resp.GetPayment()}, nil
+}

@@ -1,0 +1,172 @@
+package payment
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/natsx"
+	"github.com/tillpoint/tillpoint/services/platform/provider"
+)
+
+// Simulator plays the remote side of the test provider's "succeeds later"
+// card (4000 0000 0000 0077): when a payment's async_due_at comes, it sends
+// the signed payment.succeeded callback to hooks, exactly as a real provider
+// would. Due times are in the database, so a restart loses none.
+type Simulator struct {
+	Store       *store.Store
+	Secret      []byte
+	CallbackURL string // POST /hooks/test on MAIN_BACKEND_DOMAIN
+	Client      *http.Client
+	Interval    time.Duration
+	Logger      *slog.Logger
+}
+
+// retryAfter is when a callback that hooks did not accept is tried again.
+const retryAfter = 5 * time.Second
+
+// Run sends due callbacks every Interval until ctx ends.
+func (s *Simulator) Run(ctx context.Context) error {
+	t := time.NewTicker(s.Interval)
+	defer t.Stop()
+	for {
+		if err := s.SendDue(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.Logger.ErrorContext(ctx, "sending test provider callbacks", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// SendDue sends the callbacks that are due; each is cleared once hooks has
+// acknowledged it (2xx), else put off by retryAfter.
+func (s *Simulator) SendDue(ctx context.Context) error {
+	return s.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
+		due, err := q.ClaimDueAsync(ctx, 20)
+		if err != nil {
+			return err
+		}
+		for _, p := range due {
+			var next *time.Time
+			if err := s.send(ctx, p); err != nil {
+				s.Logger.WarnContext(ctx, "test provider callback not accepted; will retry", "payment", p.ID, "err", err)
+				t := time.Now().Add(retryAfter)
+				next = &t
+			}
+			if err := q.PostponeAsync(ctx, db.PostponeAsyncParams{ID: p.ID, AsyncDueAt: next}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Simulator) send(ctx context.Context, p db.RuntimePayment) error {
+	body := provider.NewPaymentSucceeded(p.ID, deref(p.ProviderRef), p.Amount, p.Currency).Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.CallbackURL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(provider.SignatureHeader, provider.Sign(s.Secret, body, time.Now()))
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("hooks answered %s", resp.Status)
+	}
+	return nil
+}
+
+// Callbacks applies the provider callbacks that hooks verified, stored and
+// published on the PROVIDER stream. Delivery is at least once; applying a
+// callback twice has no second effect.
+type Callbacks struct {
+	JS      jetstream.JetStream
+	Service *Service
+	Logger  *slog.Logger
+}
+
+// consumerName is the durable consumer shared by all runtime replicas.
+const consumerName = "checkout-runtime-callbacks"
+
+// Run consumes until ctx ends.
+func (c *Callbacks) Run(ctx context.Context) error {
+	var cons jetstream.Consumer
+	for {
+		var err error
+		cons, err = c.JS.CreateOrUpdateConsumer(ctx, natsx.ProviderStream, jetstream.ConsumerConfig{
+			Durable: consumerName, AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second,
+			MaxDeliver: -1, BackOff: nil, FilterSubject: "provider.>",
+		})
+		if err == nil {
+			break
+		}
+		c.Logger.WarnContext(ctx, "provider callback consumer not ready; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(2 * time.Second):
+		}
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) { c.handle(ctx, m) })
+	if err != nil {
+		return fmt.Errorf("consume callbacks: %w", err)
+	}
+	<-ctx.Done()
+	cc.Drain()
+	return nil
+}
+
+func (c *Callbacks) handle(ctx context.Context, m jetstream.Msg) {
+	name := m.Subject()[len("provider."):]
+	cb, err := provider.ParseCallback(name, m.Data())
+	if err == nil {
+		err = c.apply(ctx, name, cb)
+	}
+	switch k := errs.KindOf(err); {
+	case err == nil:
+		_ = m.Ack()
+	case k == errs.NotFound || k == errs.Invalid || errors.Is(err, provider.ErrInvalidCallback):
+		// Will never apply (an unknown payment or reference): keep it in the
+		// stream for investigation, stop redelivering.
+		c.Logger.WarnContext(ctx, "provider callback does not apply", "provider", name, "id", cb.ID, "err", err)
+		_ = m.Term()
+	default:
+		c.Logger.ErrorContext(ctx, "applying provider callback; will retry", "provider", name, "id", cb.ID, "err", err)
+		_ = m.NakWithDelay(2 * time.Second)
+	}
+}
+
+func (c *Callbacks) apply(ctx context.Context, name string, cb provider.Callback) error {
+	switch cb.Type {
+	case provider.CallbackPaymentSucceeded, provider.CallbackPaymentFailed:
+		_, err := c.Service.AsyncResult(ctx, cb.PaymentID, cb.Type == provider.CallbackPaymentSucceeded, cb.FailureCode)
+		return err
+	case provider.CallbackFundsReceived:
+		p, err := c.Service.Store.FindBankPaymentByReference(ctx, cb.Reference)
+		if store.IsNoRows(err) {
+			return errs.NotFoundf("reference", "No bank transfer awaits reference %q.", cb.Reference)
+		} else if err != nil {
+			return err
+		}
+		_, err = c.Service.FundsReceived(ctx, name+":"+cb.ID, p.ID, cb.Amount, cb.Currency)
+		return err
+	}
+	return errs.Param("type", "callback_type_unknown", "Unknown callback type %q.", cb.Type)
+}

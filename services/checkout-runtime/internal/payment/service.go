@@ -1,0 +1,349 @@
+package payment
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	eventsv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/events/v1"
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
+	"github.com/tillpoint/tillpoint/services/platform/natsx"
+	"github.com/tillpoint/tillpoint/services/platform/outbox"
+	"github.com/tillpoint/tillpoint/services/platform/provider"
+)
+
+// OutboxSchema is where payment events are written.
+const OutboxSchema = "runtime"
+
+// Payment statuses.
+const (
+	StatusRequiresAction = "requires_action"
+	StatusProcessing     = "processing"
+	StatusSucceeded      = "succeeded"
+	StatusFailed         = "failed"
+	StatusCanceled       = "canceled"
+)
+
+// Limits defend against card testing: attempts per session and per client
+// address within a window.
+type Limits struct {
+	PerSession, PerIP int
+	Window            time.Duration
+}
+
+// DefaultLimits allow a payer several honest retries (typos, a second card)
+// but stop a script trying card numbers.
+var DefaultLimits = Limits{PerSession: 10, PerIP: 30, Window: time.Hour}
+
+// Service runs payments.
+type Service struct {
+	Store     *store.Store
+	Admin     internalapiv1.SessionServiceClient
+	Providers *provider.Registry
+	Limits    Limits
+	// AsyncDelay is when the test provider's "succeeds later" card reports back.
+	AsyncDelay time.Duration
+	Logger     *slog.Logger
+}
+
+// Billing is the payer's billing details.
+type Billing struct {
+	Name, Email, Country, PostalCode, Region string
+}
+
+// Attempt is one submission of the payment form.
+type Attempt struct {
+	Checkout *internalapiv1.GetCheckoutResponse
+	Method   string // card or bank_transfer
+	Billing  Billing
+	Card     *provider.Card
+	ClientIP netip.Addr
+}
+
+// Result is where an attempt ended.
+type Result struct {
+	Payment db.RuntimePayment
+	// Session is the session after completion, when the attempt completed it.
+	Session *adminv1.CheckoutSession
+	// Closed: the session was completed or expired meanwhile; nothing was
+	// charged (the authorisation was voided).
+	Closed bool
+}
+
+// ErrRateLimited is returned when an attempt limit is reached.
+var ErrRateLimited = errs.E(errs.RateLimited, "too_many_attempts", "Too many payment attempts; wait before trying again.")
+
+// Pay runs one attempt: record it, authorise with the provider, and carry on
+// as the provider answers.
+func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
+	cs, site := a.Checkout.GetCheckoutSession(), a.Checkout.GetSite()
+	if cs.GetStatus() != "open" {
+		return Result{Closed: true}, nil
+	}
+	if err := s.checkLimits(ctx, cs.GetId(), a.ClientIP); err != nil {
+		return Result{}, err
+	}
+	name := provider.NameTest
+	if a.Method == "bank_transfer" {
+		name = provider.NameBankTransfer
+	}
+	prov, ok := s.Providers.Lookup(name)
+	if !ok {
+		return Result{}, fmt.Errorf("no provider %q", name)
+	}
+	q := QuoteFor(cs, site.GetTaxRates(), a.Billing.Country, a.Billing.Region)
+	var ip *netip.Addr
+	if a.ClientIP.IsValid() {
+		ip = &a.ClientIP
+	}
+	p, err := s.Store.CreatePayment(ctx, db.CreatePaymentParams{
+		ID: ids.New("pay"), SessionID: cs.GetId(), OrganizationID: a.Checkout.GetOrganizationId(), Livemode: cs.GetLivemode(),
+		Method: a.Method, Provider: name, Currency: cs.GetCurrency(), Amount: q.Total, AmountTax: q.Tax,
+		Reference: cs.GetReference(), BillingName: a.Billing.Name, BillingEmail: a.Billing.Email,
+		BillingCountry: a.Billing.Country, BillingPostalCode: a.Billing.PostalCode, BillingRegion: a.Billing.Region, ClientIp: ip,
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("create payment: %w", err)
+	}
+	res, err := prov.Authorize(ctx, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
+		Livemode: p.Livemode, Card: a.Card})
+	if err != nil {
+		s.fail(ctx, p, "provider_error", "The payment provider did not answer; nothing was charged.")
+		return Result{}, fmt.Errorf("authorize: %w", err)
+	}
+	return s.afterAuthorize(ctx, prov, p, res)
+}
+
+// Challenge finishes a card's authentication step.
+func (s *Service) Challenge(ctx context.Context, sessionID, paymentID string, approve bool) (Result, error) {
+	p, err := s.Store.GetPayment(ctx, paymentID)
+	if store.IsNoRows(err) || (err == nil && p.SessionID != sessionID) {
+		return Result{}, errs.NotFoundf("payment_id", "No such payment.")
+	} else if err != nil {
+		return Result{}, err
+	}
+	if p.Status != StatusRequiresAction {
+		return Result{Payment: p}, nil // answered already (a double click, another tab)
+	}
+	prov, ok := s.Providers.Lookup(p.Provider)
+	if !ok {
+		return Result{}, fmt.Errorf("no provider %q", p.Provider)
+	}
+	res, err := prov.CompleteChallenge(ctx, deref(p.ProviderRef), approve)
+	if err != nil {
+		return Result{}, fmt.Errorf("complete challenge: %w", err)
+	}
+	return s.afterAuthorize(ctx, prov, p, res)
+}
+
+func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result) (Result, error) {
+	set := db.SetAuthorizationParams{ID: p.ID, ProviderRef: optional(res.Reference), CardBrand: optional(res.Brand), CardLast4: optional(res.Last4)}
+	switch res.Outcome {
+	case provider.Declined:
+		set.Status, set.FailureCode, set.FailureMessage = StatusFailed, optional(res.DeclineCode), optional(res.DeclineMessage)
+	case provider.ChallengeRequired:
+		set.Status = StatusRequiresAction
+	case provider.Pending:
+		set.Status = StatusProcessing
+		if p.Provider == provider.NameTest {
+			due := time.Now().Add(s.AsyncDelay)
+			set.AsyncDueAt = &due
+		}
+	default:
+		set.Status = StatusProcessing
+	}
+	var err error
+	if p, err = s.setAuthorization(ctx, set); err != nil {
+		return Result{}, err
+	}
+	if res.Outcome == provider.Declined || res.Outcome == provider.ChallengeRequired {
+		return Result{Payment: p}, nil
+	}
+
+	// Authorised or pending: only now ask admin-api to complete the session.
+	// Exactly one payment can win; the others are voided (invariants 1 and 2).
+	paid := res.Outcome == provider.Authorized
+	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
+		Paid: paid, AmountTax: p.AmountTax, AmountTotal: p.Amount})
+	if status.Code(err) == codes.FailedPrecondition {
+		if verr := prov.Void(ctx, res.Reference); verr != nil {
+			return Result{}, fmt.Errorf("void %s: %w", p.ID, verr)
+		}
+		p, err = s.move(ctx, p, StatusCanceled, "session_closed", "The checkout was completed or expired before this payment; nothing was charged.", StatusProcessing)
+		return Result{Payment: p, Closed: true}, err
+	} else if err != nil {
+		// The session's state is unknown: keep the authorisation and the
+		// payment processing, so that it can be reconciled, rather than void
+		// money that may have completed the session.
+		return Result{}, fmt.Errorf("complete session: %w", err)
+	}
+	if paid {
+		if err := prov.Capture(ctx, res.Reference, p.Amount); err != nil {
+			return Result{}, fmt.Errorf("capture %s: %w", p.ID, err)
+		}
+		if p, err = s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{Payment: p, Session: resp.GetCheckoutSession()}, nil
+}
+
+// AsyncResult applies a provider's later answer (the test provider's callback,
+// or bank funds covering the amount). Repeats are harmless: admin-api is told
+// again, and it ignores a result it already has.
+func (s *Service) AsyncResult(ctx context.Context, paymentID string, succeeded bool, failureCode string) (db.RuntimePayment, error) {
+	p, err := s.Store.GetPayment(ctx, paymentID)
+	if store.IsNoRows(err) {
+		return p, errs.NotFoundf("payment_id", "No such payment: '%s'.", paymentID)
+	} else if err != nil {
+		return p, err
+	}
+	if p.Status == StatusProcessing {
+		if succeeded {
+			prov, ok := s.Providers.Lookup(p.Provider)
+			if !ok {
+				return p, fmt.Errorf("no provider %q", p.Provider)
+			}
+			if err := prov.Capture(ctx, deref(p.ProviderRef), p.Amount); err != nil {
+				return p, fmt.Errorf("capture %s: %w", p.ID, err)
+			}
+			p, err = s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing)
+		} else {
+			p, err = s.move(ctx, p, StatusFailed, failureCode, provider.DeclineMessage(failureCode), StatusProcessing)
+		}
+		if err != nil {
+			return p, err
+		}
+	}
+	if p.Status != StatusSucceeded && p.Status != StatusFailed {
+		return p, nil
+	}
+	_, err = s.Admin.RecordAsyncPayment(ctx, &internalapiv1.RecordAsyncPaymentRequest{SessionId: p.SessionID, PaymentId: p.ID,
+		Succeeded: p.Status == StatusSucceeded})
+	if status.Code(err) == codes.FailedPrecondition {
+		// The session did not wait for this payment (it was not the one
+		// that completed it): nothing to record.
+		return p, nil
+	}
+	return p, err
+}
+
+func (s *Service) checkLimits(ctx context.Context, sessionID string, ip netip.Addr) error {
+	since := time.Now().Add(-s.Limits.Window)
+	n, err := s.Store.CountSessionAttempts(ctx, db.CountSessionAttemptsParams{SessionID: sessionID, CreatedAt: since})
+	if err != nil {
+		return err
+	}
+	if n >= int64(s.Limits.PerSession) {
+		return ErrRateLimited
+	}
+	if !ip.IsValid() {
+		return nil
+	}
+	if n, err = s.Store.CountIPAttempts(ctx, db.CountIPAttemptsParams{ClientIp: &ip, CreatedAt: since}); err != nil {
+		return err
+	}
+	if n >= int64(s.Limits.PerIP) {
+		return ErrRateLimited
+	}
+	return nil
+}
+
+// setAuthorization stores the provider's answer, with a payment.failed event
+// when it is a decline.
+func (s *Service) setAuthorization(ctx context.Context, set db.SetAuthorizationParams) (db.RuntimePayment, error) {
+	var p db.RuntimePayment
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		var err error
+		if p, err = q.SetAuthorization(ctx, set); err != nil {
+			return fmt.Errorf("store authorization: %w", err)
+		}
+		if p.Status == StatusFailed {
+			return emit(ctx, tx, p, "payment.failed")
+		}
+		return nil
+	})
+	return p, err
+}
+
+// move changes a payment's status from one of from, with its event when the
+// payment ends in success or failure.
+func (s *Service) move(ctx context.Context, p db.RuntimePayment, to, code, msg string, from ...string) (db.RuntimePayment, error) {
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		moved, err := q.SetStatus(ctx, db.SetStatusParams{ID: p.ID, Status: to, FailureCode: optional(code),
+			FailureMessage: optional(msg), FromStatuses: from})
+		if store.IsNoRows(err) {
+			// Someone else moved it first: report where it is now.
+			p, err = q.GetPayment(ctx, p.ID)
+			return err
+		} else if err != nil {
+			return fmt.Errorf("move payment to %s: %w", to, err)
+		}
+		p = moved
+		switch to {
+		case StatusSucceeded:
+			return emit(ctx, tx, p, "payment.succeeded")
+		case StatusFailed:
+			return emit(ctx, tx, p, "payment.failed")
+		}
+		return nil
+	})
+	return p, err
+}
+
+// fail marks a payment failed after an error; best effort, for the record.
+func (s *Service) fail(ctx context.Context, p db.RuntimePayment, code, msg string) {
+	if _, err := s.move(context.WithoutCancel(ctx), p, StatusFailed, code, msg, StatusProcessing, StatusRequiresAction); err != nil {
+		s.Logger.ErrorContext(ctx, "marking payment failed", "payment", p.ID, "err", err)
+	}
+}
+
+// emit writes a payment event to the outbox in the caller's transaction.
+func emit(ctx context.Context, tx pgx.Tx, p db.RuntimePayment, typ string) error {
+	ev := &eventsv1.Event{Id: ids.New("evt"), Type: typ, Created: timestamppb.Now(), Livemode: p.Livemode,
+		OrganizationId: p.OrganizationID, ObjectId: p.ID, Sequence: p.EventSequence,
+		Object: &eventsv1.Event_Payment{Payment: Proto(p)}}
+	b, err := proto.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	return outbox.Add(ctx, tx, OutboxSchema, outbox.Message{ID: ev.Id, Subject: natsx.EventSubject(typ), Payload: b})
+}
+
+// Proto renders a payment as the API object.
+func Proto(p db.RuntimePayment) *adminv1.Payment {
+	out := &adminv1.Payment{Id: p.ID, Object: "payment", CheckoutSession: p.SessionID, Status: p.Status, Method: p.Method,
+		Amount: p.Amount, AmountTax: p.AmountTax, AmountReceived: p.AmountReceived, Currency: p.Currency,
+		FailureCode: p.FailureCode, FailureMessage: p.FailureMessage, Livemode: p.Livemode, CreatedAt: timestamppb.New(p.CreatedAt)}
+	if p.CardLast4 != nil {
+		out.Card = &adminv1.PaymentCard{Brand: deref(p.CardBrand), Last4: *p.CardLast4}
+	}
+	return out
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

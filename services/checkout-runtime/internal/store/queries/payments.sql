@@ -1,0 +1,63 @@
+-- name: CreatePayment :one
+INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method, provider, status,
+    currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
+    billing_postal_code, billing_region, client_ip)
+VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+RETURNING *;
+
+-- name: GetPayment :one
+SELECT * FROM runtime.payments WHERE id = $1;
+
+-- name: LatestPayment :one
+SELECT * FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1;
+
+-- name: SetAuthorization :one
+-- Records the provider's answer to an authorisation.
+UPDATE runtime.payments
+SET status = @status, provider_ref = @provider_ref, card_brand = @card_brand, card_last4 = @card_last4,
+    failure_code = @failure_code, failure_message = @failure_message, async_due_at = @async_due_at,
+    event_sequence = event_sequence + 1, updated_at = now()
+WHERE id = @id
+RETURNING *;
+
+-- name: SetStatus :one
+-- Moves a payment on from one of the given states only, so that concurrent
+-- writers cannot both move it.
+UPDATE runtime.payments
+SET status = @status, failure_code = @failure_code, failure_message = @failure_message,
+    async_due_at = NULL, event_sequence = event_sequence + 1, updated_at = now()
+WHERE id = @id AND status = ANY(@from_statuses::text[])
+RETURNING *;
+
+-- name: CountSessionAttempts :one
+SELECT count(*) FROM runtime.payments WHERE session_id = $1 AND created_at > $2;
+
+-- name: CountIPAttempts :one
+SELECT count(*) FROM runtime.payments WHERE client_ip = $1 AND created_at > $2;
+
+-- name: ClaimDueAsync :many
+-- The test provider's simulated callbacks that are due; SKIP LOCKED shares them
+-- between replicas.
+SELECT * FROM runtime.payments
+WHERE async_due_at IS NOT NULL AND async_due_at <= now() AND status = 'processing'
+ORDER BY async_due_at
+LIMIT $1
+FOR UPDATE SKIP LOCKED;
+
+-- name: PostponeAsync :exec
+UPDATE runtime.payments SET async_due_at = $2 WHERE id = $1;
+
+-- name: AddBankReceipt :one
+INSERT INTO runtime.bank_receipts (id, payment_id, amount, currency) VALUES ($1, $2, $3, $4)
+ON CONFLICT (id) DO NOTHING
+RETURNING *;
+
+-- name: AddReceived :one
+UPDATE runtime.payments SET amount_received = amount_received + $2, updated_at = now()
+WHERE id = $1
+RETURNING *;
+
+-- name: FindBankPaymentByReference :one
+SELECT * FROM runtime.payments
+WHERE reference = $1 AND method = 'bank_transfer' AND status = 'processing'
+ORDER BY seq DESC LIMIT 1;

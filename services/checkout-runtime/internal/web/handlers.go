@@ -1,0 +1,556 @@
+// Package web serves the hosted checkout page on MAIN_FRONTEND_DOMAIN: the
+// server-rendered page, the form it posts (answered as HTML, or as JSON for
+// `Accept: application/json`), the card challenge step and the tax quote.
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"golang.org/x/text/language"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/payment"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/country"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/money"
+	"github.com/tillpoint/tillpoint/services/platform/provider"
+)
+
+const (
+	csrfCookie = "tp_csrf"
+	// processingRefresh is how often the processing page reloads itself.
+	processingRefresh = 3
+	// Field limits of the billing form.
+	maxNameLen   = 200
+	maxEmailLen  = 254
+	maxPostalLen = 20
+	maxRegionLen = 10
+)
+
+var (
+	postalRE = regexp.MustCompile(`^[A-Za-z0-9 -]{2,20}$`)
+	regionRE = regexp.MustCompile(`^[A-Za-z0-9-]{0,10}$`)
+	expRE    = regexp.MustCompile(`^(0[1-9]|1[0-2])/[0-9]{2}$`)
+)
+
+// Handler serves the hosted page.
+type Handler struct {
+	Admin  internalapiv1.SessionServiceClient
+	Pay    *payment.Service
+	Store  *store.Store
+	Logger *slog.Logger
+	// CSRFKey signs the form tokens.
+	CSRFKey []byte
+	// Secure: the page is served over https (HSTS, Secure cookies).
+	Secure bool
+	render *renderer
+}
+
+// Routes returns the page's routes.
+func (h *Handler) Routes() (http.Handler, error) {
+	r, err := newRenderer()
+	if err != nil {
+		return nil, err
+	}
+	h.render = r
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /checkout/{id}", h.page)
+	mux.HandleFunc("POST /checkout/{id}/pay", h.pay)
+	mux.HandleFunc("POST /checkout/{id}/challenge", h.challenge)
+	mux.HandleFunc("GET /checkout/{id}/quote", h.quote)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.show(w, r, http.StatusNotFound, &Page{Lang: negotiateLang("", r.Header.Get("Accept-Language")), State: StateNotFound})
+	})
+	return mux, nil
+}
+
+// checkout loads the session and its site; ok is false when it answered.
+func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) (*internalapiv1.GetCheckoutResponse, bool) {
+	co, err := h.Admin.GetCheckout(r.Context(), &internalapiv1.GetCheckoutRequest{SessionId: r.PathValue("id")})
+	if status.Code(err) == codes.NotFound {
+		h.show(w, r, http.StatusNotFound, &Page{Lang: negotiateLang("", r.Header.Get("Accept-Language")), State: StateNotFound})
+		return nil, false
+	} else if err != nil {
+		h.fail(w, r, err)
+		return nil, false
+	}
+	return co, true
+}
+
+func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
+	co, ok := h.checkout(w, r)
+	if !ok {
+		return
+	}
+	p := h.basePage(w, r, co)
+	if err := h.stateOf(r.Context(), co, p); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p.State == StateOpen {
+		h.fillQuote(p, co)
+	}
+	h.show(w, r, http.StatusOK, p)
+}
+
+// stateOf sets the page's state from the session and its latest payment.
+func (h *Handler) stateOf(ctx context.Context, co *internalapiv1.GetCheckoutResponse, p *Page) error {
+	cs := co.GetCheckoutSession()
+	latest, err := h.Store.LatestPayment(ctx, cs.GetId())
+	if err != nil && !store.IsNoRows(err) {
+		return err
+	}
+	has := err == nil
+	switch {
+	case cs.GetStatus() == "expired":
+		p.State = StateExpired
+	case cs.GetStatus() == "complete" && cs.GetPaymentStatus() == "paid":
+		p.State = StatePaid
+		p.ContinueURL = successURL(cs, co.GetSite())
+		if has && latest.ID == cs.GetPayment() {
+			p.Payment = h.paymentView(latest, p)
+		}
+	case cs.GetStatus() == "complete":
+		p.State = StateProcessing
+		if has && latest.ID == cs.GetPayment() && latest.Method == "bank_transfer" {
+			p.State = StateBankTransfer
+			p.Bank = BankView{Instructions: co.GetSite().GetBankTransferInstructions(), Reference: cs.GetReference(),
+				Amount: h.format(latest.Amount, cs.GetCurrency(), p.Lang)}
+		} else {
+			p.RefreshSeconds = processingRefresh
+		}
+	case has && latest.Status == payment.StatusRequiresAction:
+		p.State = StateChallenge
+		p.Payment = h.paymentView(latest, p)
+	default:
+		p.State = StateOpen
+	}
+	return nil
+}
+
+func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
+	co, ok := h.checkout(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.answerError(w, r, co, http.StatusBadRequest, "", "err.form", nil)
+		return
+	}
+	if !h.validCSRF(r, co.GetCheckoutSession().GetId()) {
+		h.answerError(w, r, co, http.StatusForbidden, "csrf", "err.csrf", nil)
+		return
+	}
+	cs := co.GetCheckoutSession()
+	if cs.GetStatus() != "open" {
+		h.closed(w, r, co)
+		return
+	}
+	billing, method, card, fieldErrs := readForm(r, co)
+	if r.PostForm.Get("action") == "update_total" {
+		delete(fieldErrs, "card_number")
+		delete(fieldErrs, "card_exp")
+		delete(fieldErrs, "card_cvc")
+		h.answerError(w, r, co, http.StatusOK, "", "", nil, withForm(billing, method))
+		return
+	}
+	if len(fieldErrs) > 0 {
+		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method))
+		return
+	}
+	res, err := h.Pay.Pay(r.Context(), payment.Attempt{Checkout: co, Method: method, Billing: billing, Card: card, ClientIP: clientIP(r)})
+	if errors.Is(err, payment.ErrRateLimited) {
+		h.answerError(w, r, co, http.StatusTooManyRequests, "rate_limited", "err.rate_limited", nil, withForm(billing, method))
+		return
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.outcome(w, r, co, res, billing, method)
+}
+
+func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
+	co, ok := h.checkout(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil || !h.validCSRF(r, co.GetCheckoutSession().GetId()) {
+		h.answerError(w, r, co, http.StatusForbidden, "csrf", "err.csrf", nil)
+		return
+	}
+	res, err := h.Pay.Challenge(r.Context(), co.GetCheckoutSession().GetId(), r.PostForm.Get("payment_id"), r.PostForm.Get("decision") == "approve")
+	if errs.KindOf(err) == errs.NotFound {
+		h.answerError(w, r, co, http.StatusNotFound, "payment_missing", "err.form", nil)
+		return
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.outcome(w, r, co, res, payment.Billing{}, "card")
+}
+
+// outcome answers a finished attempt: the next page, or where to go.
+func (h *Handler) outcome(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse, res payment.Result, billing payment.Billing, method string) {
+	cs := co.GetCheckoutSession()
+	pageURL := "/checkout/" + url.PathEscape(cs.GetId())
+	switch {
+	case res.Closed:
+		h.closed(w, r, co)
+	case res.Payment.Status == payment.StatusFailed:
+		code := deref(res.Payment.FailureCode)
+		h.answerError(w, r, co, http.StatusPaymentRequired, code, "decline."+declineKey(code), nil, withForm(billing, method))
+	case res.Payment.Status == payment.StatusSucceeded && res.Session != nil:
+		h.redirect(w, r, res.Payment.Status, successURL(res.Session, co.GetSite()))
+	default: // requires_action, processing (async card, bank transfer): the page shows it
+		h.redirect(w, r, res.Payment.Status, pageURL)
+	}
+}
+
+func (h *Handler) closed(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse) {
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusConflict, map[string]any{"status": "closed", "redirect_url": "/checkout/" + co.GetCheckoutSession().GetId(),
+			"error": map[string]string{"code": "checkout_session_closed", "message": newTranslator("en").T("state.closed")}})
+		return
+	}
+	http.Redirect(w, r, "/checkout/"+url.PathEscape(co.GetCheckoutSession().GetId()), http.StatusSeeOther)
+}
+
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, paymentStatus, to string) {
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": paymentStatus, "redirect_url": to})
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// formState carries what the payer entered back into a re-rendered form.
+type formState func(*Page)
+
+func withForm(b payment.Billing, method string) formState {
+	return func(p *Page) {
+		p.Billing = BillingView{Name: b.Name, Email: b.Email, Country: b.Country, PostalCode: b.PostalCode, Region: b.Region}
+		p.Method = method
+	}
+}
+
+// answerError re-renders the form with a message (HTML) or answers JSON.
+func (h *Handler) answerError(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse, code int, errCode, msgKey string, fields map[string]string, form ...formState) {
+	p := h.basePage(w, r, co)
+	for _, f := range form {
+		f(p)
+	}
+	t := newTranslator(p.Lang)
+	if wantsJSON(r) {
+		body := map[string]any{"status": "error"}
+		if code == http.StatusOK {
+			body["status"] = "open"
+		}
+		if msgKey != "" {
+			body["error"] = map[string]string{"code": errCode, "message": t.T(msgKey)}
+		}
+		for f, k := range fields {
+			body["error"] = map[string]string{"code": "invalid_" + f, "param": f, "message": t.T(k)}
+			break
+		}
+		h.fillQuote(p, co)
+		body["totals"] = p.Totals
+		writeJSON(w, code, body)
+		return
+	}
+	p.State = StateOpen
+	if msgKey != "" {
+		p.FormError = t.T(msgKey)
+	}
+	if len(fields) > 0 {
+		p.FieldErrors = map[string]string{}
+		for f, k := range fields {
+			p.FieldErrors[f] = t.T(k)
+		}
+	}
+	h.fillQuote(p, co)
+	h.show(w, r, code, p)
+}
+
+func (h *Handler) quote(w http.ResponseWriter, r *http.Request) {
+	co, ok := h.checkout(w, r)
+	if !ok {
+		return
+	}
+	p := h.basePage(w, r, co)
+	p.Billing.Country = strings.ToUpper(r.URL.Query().Get("country"))
+	p.Billing.Region = strings.ToUpper(r.URL.Query().Get("region"))
+	h.fillQuote(p, co)
+	writeJSON(w, http.StatusOK, map[string]string{"subtotal": p.Totals.Subtotal, "tax": p.Totals.Tax,
+		"tax_label": p.Totals.TaxLabel, "included_tax": p.Totals.IncludedTax, "total": p.Totals.Total})
+}
+
+// readForm validates the form's format; the provider judges the card itself.
+func readForm(r *http.Request, co *internalapiv1.GetCheckoutResponse) (payment.Billing, string, *provider.Card, map[string]string) {
+	f := r.PostForm
+	get := func(k string) string { return strings.TrimSpace(f.Get(k)) }
+	b := payment.Billing{Name: get("name"), Email: get("email"), PostalCode: strings.ToUpper(get("postal_code")), Region: strings.ToUpper(get("region"))}
+	bad := map[string]string{}
+	if b.Name == "" || len(b.Name) > maxNameLen {
+		bad["name"] = "err.required"
+	}
+	if !validEmail(b.Email) {
+		bad["email"] = "err.email"
+	}
+	if c, ok := country.Parse(get("country")); ok {
+		b.Country = c
+	} else {
+		bad["country"] = "err.country"
+	}
+	if !postalRE.MatchString(b.PostalCode) {
+		bad["postal_code"] = "err.postal_code"
+	}
+	if !regionRE.MatchString(b.Region) {
+		bad["region"] = "err.required"
+	}
+	method := get("method")
+	if !contains(co.GetCheckoutSession().GetPaymentMethodTypes(), method) {
+		bad["method"] = "err.method"
+	}
+	var card *provider.Card
+	if method == "card" {
+		number := strings.NewReplacer(" ", "", "-", "").Replace(get("card_number"))
+		card = &provider.Card{Number: number, Exp: strings.ReplaceAll(get("card_exp"), " ", ""), CVC: get("card_cvc")}
+		if len(number) < 12 || len(number) > 19 || strings.Trim(number, "0123456789") != "" {
+			bad["card_number"] = "err.card_number"
+		}
+		if !expRE.MatchString(card.Exp) {
+			bad["card_exp"] = "err.card_exp"
+		}
+		if l := len(card.CVC); l < 3 || l > 4 || strings.Trim(card.CVC, "0123456789") != "" {
+			bad["card_cvc"] = "err.card_cvc"
+		}
+	}
+	return b, method, card, bad
+}
+
+// basePage fills what every view of a session shows, and the security
+// headers and CSRF cookie of the answer.
+func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse) *Page {
+	cs, site := co.GetCheckoutSession(), co.GetSite()
+	lang := negotiateLang(cs.GetLocale(), r.Header.Get("Accept-Language"))
+	p := &Page{Lang: lang, State: StateOpen, TestMode: !cs.GetLivemode(), CSRFToken: h.csrfToken(w, r, cs.GetId()),
+		Site: SiteView{Name: site.GetName(), LogoURL: site.GetBranding().GetLogoUrl(),
+			PrimaryColor: orDefault(site.GetBranding().GetPrimaryColor(), "#1f2937"),
+			AccentColor:  orDefault(site.GetBranding().GetAccentColor(), "#2563eb")},
+		Session: SessionView{ID: cs.GetId(), Reference: cs.GetReference(), Description: cs.GetDescription(), CancelURL: cs.GetCancelUrl()},
+		Methods: cs.GetPaymentMethodTypes(), Billing: BillingView{Email: cs.GetCustomerEmail()},
+		PayURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/pay", ChallengeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/challenge",
+	}
+	if len(p.Methods) > 0 {
+		p.Method = p.Methods[0]
+	}
+	for _, it := range cs.GetLineItems() {
+		p.Items = append(p.Items, ItemView{Name: it.GetName(), Description: it.GetDescription(), Quantity: it.GetQuantity(),
+			UnitPrice: h.format(it.GetUnitAmount(), cs.GetCurrency(), lang), Total: h.format(it.GetAmountTotal(), cs.GetCurrency(), lang)})
+	}
+	return p
+}
+
+// fillQuote computes the totals for the page's billing address and the
+// country list with it selected.
+func (h *Handler) fillQuote(p *Page, co *internalapiv1.GetCheckoutResponse) {
+	cs := co.GetCheckoutSession()
+	q := payment.QuoteFor(cs, co.GetSite().GetTaxRates(), p.Billing.Country, p.Billing.Region)
+	p.Totals = TotalsView{Subtotal: h.format(q.Subtotal, cs.GetCurrency(), p.Lang), Total: h.format(q.Total, cs.GetCurrency(), p.Lang), TaxLabel: q.Label()}
+	if q.Tax > 0 {
+		p.Totals.Tax = h.format(q.Tax, cs.GetCurrency(), p.Lang)
+	}
+	if q.IncludedTax > 0 {
+		p.Totals.IncludedTax = h.format(q.IncludedTax, cs.GetCurrency(), p.Lang)
+	}
+	for _, c := range country.List(language.Make(p.Lang)) {
+		p.Countries = append(p.Countries, CountryOption{Code: c.Code, Name: c.Name, Selected: c.Code == p.Billing.Country})
+	}
+}
+
+func (h *Handler) paymentView(pay db.RuntimePayment, p *Page) PaymentView {
+	return PaymentView{ID: pay.ID, Brand: deref(pay.CardBrand), Last4: deref(pay.CardLast4), Amount: h.format(pay.Amount, pay.Currency, p.Lang)}
+}
+
+func (h *Handler) format(amount int64, code, lang string) string {
+	cur, err := money.ParseCurrency(code)
+	if err != nil {
+		return code
+	}
+	return money.Format(amount, cur, language.Make(lang))
+}
+
+// show renders p with the page's security headers.
+func (h *Handler) show(w http.ResponseWriter, r *http.Request, code int, p *Page) {
+	p.Nonce = randomToken(16)
+	formTargets := "'self'"
+	if p.ContinueURL != "" || p.Session.CancelURL != "" {
+		// Browsers apply form-action to the redirect after a post: allow the
+		// session's own success and cancel origins.
+		for _, u := range []string{p.ContinueURL, p.Session.CancelURL} {
+			if o := origin(u); o != "" {
+				formTargets += " " + o
+			}
+		}
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+p.Nonce+"'; script-src 'nonce-"+p.Nonce+
+		"'; img-src https: data:; connect-src 'self'; form-action "+formTargets+"; frame-ancestors 'none'; base-uri 'none'")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Referrer-Policy", "no-referrer")
+	if h.Secure {
+		hdr.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+	if err := h.render.render(w, code, p); err != nil {
+		h.Logger.ErrorContext(r.Context(), "rendering checkout page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.Logger.ErrorContext(r.Context(), "checkout page", "path", r.URL.Path, "err", err)
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"status": "error", "error": map[string]string{"code": "internal", "message": "An internal error occurred."}})
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, "An internal error occurred. Please try again.", http.StatusInternalServerError)
+}
+
+// csrfToken returns the form token for this browser and session, setting the
+// browser's random cookie when it has none: a double-submit token bound to
+// the session by an HMAC, so a token from another page does not work here.
+func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request, sessionID string) string {
+	c, err := r.Cookie(csrfCookie)
+	value := ""
+	if err == nil && len(c.Value) >= 22 {
+		value = c.Value
+	} else {
+		value = randomToken(24)
+		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: value, Path: "/checkout/", HttpOnly: true,
+			Secure: h.Secure, SameSite: http.SameSiteLaxMode})
+		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: value})
+	}
+	return h.sign(value, sessionID)
+}
+
+func (h *Handler) sign(cookie, sessionID string) string {
+	m := hmac.New(sha256.New, h.CSRFKey)
+	m.Write([]byte(cookie + "|" + sessionID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (h *Handler) validCSRF(r *http.Request, sessionID string) bool {
+	c, err := r.Cookie(csrfCookie)
+	if err != nil {
+		return false
+	}
+	return hmac.Equal([]byte(r.PostForm.Get("csrf_token")), []byte(h.sign(c.Value, sessionID)))
+}
+
+// successURL is where a paid session sends the payer: its success URL with the
+// session id filled in (URL-encoded) and, unless the site turned it off, the
+// payment id as transaction_id.
+func successURL(cs *adminv1.CheckoutSession, site *adminv1.Site) string {
+	raw := strings.ReplaceAll(cs.GetSuccessUrl(), "{CHECKOUT_SESSION_ID}", url.QueryEscape(cs.GetId()))
+	if !site.GetAppendTransactionId() || cs.GetPayment() == "" {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Set("transaction_id", cs.GetPayment())
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func clientIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+func declineKey(code string) string {
+	switch code {
+	case provider.DeclineCardDeclined, provider.DeclineInsufficientFunds, provider.DeclineAuthenticationFailed,
+		provider.DeclineTestCardUnknown, provider.DeclineInvalidNumber, provider.DeclineExpiredCard,
+		provider.DeclineInvalidExpiry, provider.DeclineInvalidCVC:
+		return code
+	}
+	return "generic"
+}
+
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func validEmail(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	return len(s) <= maxEmailLen && at > 0 && strings.Contains(s[at:], ".") && !strings.ContainsAny(s, " <>\"")
+}
+
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,332 @@
+package web
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/text/language"
+)
+
+// The hosted page speaks English and French. Messages live in two Go maps
+// with the same keys (a test checks it); French typography uses a no-break
+// space (\u00a0) before ":" "?" "!" and inside "« »".
+
+// defaultLang is the page language when nothing better is known.
+const defaultLang = "en"
+
+// supportedLangs are the page languages, the default first: the matcher
+// falls back to the first entry.
+var supportedLangs = []language.Tag{language.English, language.French}
+
+// langMatcher picks the page language from an Accept-Language header. It is
+// built once: a Matcher is safe for concurrent use.
+var langMatcher = language.NewMatcher(supportedLangs)
+
+// negotiateLang chooses "en" or "fr": the session's locale when it names
+// one of them (a region or script is ignored, so "fr-CA" means "fr"),
+// otherwise the browser's best Accept-Language match, otherwise "en".
+func negotiateLang(sessionLocale, acceptLanguage string) string {
+	if l := baseLang(sessionLocale); l != "" {
+		return l
+	}
+	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil || len(tags) == 0 {
+		return defaultLang
+	}
+	_, idx, conf := langMatcher.Match(tags...)
+	if conf == language.No || idx < 0 || idx >= len(supportedLangs) {
+		return defaultLang
+	}
+	base, _ := supportedLangs[idx].Base()
+	return base.String()
+}
+
+// baseLang returns "en" or "fr" when locale is a well-formed tag whose
+// language is one of them, and "" otherwise (empty, "auto", "de", junk).
+func baseLang(locale string) string {
+	locale = strings.TrimSpace(strings.ReplaceAll(locale, "_", "-"))
+	if locale == "" || len(locale) > 35 {
+		return ""
+	}
+	tag, err := language.Parse(locale)
+	if err != nil {
+		return ""
+	}
+	base, conf := tag.Base()
+	if conf != language.Exact {
+		return ""
+	}
+	switch l := base.String(); l {
+	case "en", "fr":
+		return l
+	}
+	return ""
+}
+
+// translator looks messages up in one language's catalog.
+type translator struct {
+	lang string
+	msgs map[string]string
+}
+
+// newTranslator returns the translator for lang ("en" or "fr"); any other
+// value gets English.
+func newTranslator(lang string) translator {
+	msgs, ok := catalogs[lang]
+	if !ok {
+		lang, msgs = defaultLang, catalogs[defaultLang]
+	}
+	return translator{lang: lang, msgs: msgs}
+}
+
+// T returns the message for key, formatted with args (fmt verbs) when there
+// are any. A key missing from the language falls back to English, then to
+// the key itself, so a gap shows up on the page instead of failing it.
+func (tr translator) T(key string, args ...any) string {
+	msg, ok := tr.msgs[key]
+	if !ok {
+		if msg, ok = catalogs[defaultLang][key]; !ok {
+			msg = key
+		}
+	}
+	if len(args) == 0 {
+		return msg
+	}
+	return fmt.Sprintf(msg, args...)
+}
+
+// catalogs holds every page message by language, then key. Keys are
+// grouped by prefix: err.* (form validation), decline.* (provider results,
+// shown as the form error), state.* (what happened to the session), and the
+// page texts by view.
+var catalogs = map[string]map[string]string{
+	"en": {
+		// Form validation, shown next to the field and in the summary.
+		"err.summary":      "There is a problem",
+		"err.item":         "%s: %s",
+		"err.required":     "This field is required.",
+		"err.too_long":     "This is too long (at most %d characters).",
+		"err.name":         "Enter your full name.",
+		"err.email":        "Enter a valid email address, like name@example.com.",
+		"err.country":      "Choose a country from the list.",
+		"err.postal_code":  "Enter a valid postal code for this country.",
+		"err.region":       "Enter a valid state, province or region.",
+		"err.card_number":  "Enter a valid card number.",
+		"err.card_exp":     "Enter the expiry date as MM/YY.",
+		"err.card_cvc":     "Enter the 3 or 4 digit security code.",
+		"err.method":       "Choose a payment method.",
+		"err.csrf":         "Your session on this page expired; please try again.",
+		"err.rate_limited": "Too many payment attempts. Wait a few minutes before trying again.",
+		"err.unavailable":  "Payments are temporarily unavailable. Nothing was charged; please try again in a moment.",
+
+		// Provider results, shown as the form error.
+		"decline.card_declined":         "Your card was declined. Try another card or payment method.",
+		"decline.insufficient_funds":    "Your card has insufficient funds. Try another card or payment method.",
+		"decline.authentication_failed": "Your bank could not authenticate the payment. Nothing was charged; try again or use another card.",
+		"decline.test_card_unknown":     "Only the test cards listed above work in test mode.",
+		"decline.invalid_number":        "The card number is not valid. Check it and try again.",
+		"decline.expired_card":          "Your card has expired. Try another card.",
+		"decline.invalid_expiry":        "The expiry date is not valid. Check it and try again.",
+		"decline.invalid_cvc":           "The security code is not valid. Check it and try again.",
+		"decline.generic":               "The payment could not be completed. Nothing was charged; try again or use another payment method.",
+
+		// What happened to the session meanwhile.
+		"state.closed": "This checkout was completed or expired in the meantime. Nothing was charged.",
+
+		// Every page.
+		"page.title":        "Pay %s",
+		"page.error_prefix": "Error:",
+		"page.footer":       "Secure checkout",
+		"test.banner":       "Test mode: no real payment is made.",
+		"test.cards":        "Test cards",
+		"test.cards_hint":   "Use any future expiry date and any 3-digit security code.",
+		"test.col_number":   "Card number",
+		"test.col_result":   "Result",
+		"test.success":      "Succeeds",
+		"test.declined":     "Declined",
+		"test.insufficient": "Insufficient funds",
+		"test.challenge":    "Asks for authentication",
+		"test.async":        "Succeeds later",
+		"nav.return":        "Return to %s",
+		"payment.card":      "%s ending in %s",
+
+		// The payment form.
+		"summary.heading":            "Order summary",
+		"summary.reference":          "Reference",
+		"items.caption":              "Items",
+		"items.item":                 "Item",
+		"items.amount":               "Amount",
+		"items.qty":                  "%d × %s",
+		"totals.subtotal":            "Subtotal",
+		"totals.tax":                 "Tax",
+		"totals.included":            "Tax included",
+		"totals.total":               "Total",
+		"form.heading":               "Payment details",
+		"form.billing":               "Billing details",
+		"form.update_total":          "Update total",
+		"form.cancel":                "Cancel and return to %s",
+		"field.name":                 "Full name",
+		"field.email":                "Email",
+		"field.country":              "Country",
+		"field.choose_country":       "Choose a country",
+		"field.postal_code":          "Postal code",
+		"field.region":               "State, province or region (optional)",
+		"field.card_number":          "Card number",
+		"field.card_exp":             "Expiry date (MM/YY)",
+		"field.card_exp_placeholder": "MM/YY",
+		"field.card_cvc":             "Security code (CVC)",
+		"method.legend":              "Payment method",
+		"method.card":                "Card",
+		"method.bank_transfer":       "Bank transfer",
+		"card.legend":                "Card details",
+		"bank.explain":               "After you continue, we show the bank details and a reference to include with your transfer. Your order is confirmed when the money arrives.",
+		"pay.button":                 "Pay %s",
+		"pay.busy":                   "Processing…",
+
+		// The authentication step.
+		"challenge.heading": "Confirm your payment",
+		"challenge.explain": "Your bank asks you to confirm the payment of %s to %s.",
+		"challenge.test":    "Test mode: choose whether the authentication succeeds.",
+		"challenge.approve": "Approve",
+		"challenge.fail":    "Fail",
+
+		// A payment whose result comes later.
+		"processing.heading": "Payment processing",
+		"processing.explain": "We are waiting for the confirmation of your payment of %s. There is nothing more to do.",
+		"processing.refresh": "This page updates itself.",
+		"processing.check":   "Check again",
+
+		// Bank transfer instructions.
+		"bank.heading":      "Pay by bank transfer",
+		"bank.intro":        "To complete your order, send a bank transfer with these details.",
+		"bank.amount":       "Exact amount to send",
+		"bank.reference":    "Reference to include with the transfer",
+		"bank.instructions": "Bank details",
+		"bank.after":        "Your order is confirmed when the transfer arrives, which can take a few working days.",
+
+		// Receipt and closed sessions.
+		"paid.heading":       "Payment successful",
+		"paid.explain":       "Thank you. Your payment to %s is complete.",
+		"paid.amount":        "Amount paid",
+		"paid.method":        "Paid with",
+		"paid.payment_id":    "Payment ID",
+		"paid.continue":      "Continue to %s",
+		"completed.heading":  "Already paid",
+		"completed.explain":  "This checkout has already been completed. There is nothing more to pay.",
+		"expired.heading":    "This checkout has expired",
+		"expired.explain":    "Nothing was charged. Return to %s to start again.",
+		"expired.explain_no": "Nothing was charged. Go back to the seller's site to start again.",
+		"notfound.heading":   "Page not found",
+		"notfound.explain":   "This payment link is not valid. Check the link you were given, or contact the seller.",
+	},
+	"fr": {
+		"err.summary":      "Il y a un problème",
+		"err.item":         "%s\u00a0: %s",
+		"err.required":     "Ce champ est obligatoire.",
+		"err.too_long":     "Ce texte est trop long (%d caractères au maximum).",
+		"err.name":         "Saisissez votre nom complet.",
+		"err.email":        "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr.",
+		"err.country":      "Choisissez un pays dans la liste.",
+		"err.postal_code":  "Saisissez un code postal valide pour ce pays.",
+		"err.region":       "Saisissez un État, une province ou une région valide.",
+		"err.card_number":  "Saisissez un numéro de carte valide.",
+		"err.card_exp":     "Saisissez la date d’expiration au format MM/AA.",
+		"err.card_cvc":     "Saisissez le cryptogramme de 3 ou 4 chiffres.",
+		"err.method":       "Choisissez un moyen de paiement.",
+		"err.csrf":         "Votre session sur cette page a expiré\u00a0; veuillez réessayer.",
+		"err.rate_limited": "Trop de tentatives de paiement. Patientez quelques minutes avant de réessayer.",
+		"err.unavailable":  "Les paiements sont momentanément indisponibles. Aucun montant n’a été débité\u00a0; réessayez dans un instant.",
+
+		"decline.card_declined":         "Votre carte a été refusée. Essayez une autre carte ou un autre moyen de paiement.",
+		"decline.insufficient_funds":    "Le solde de votre carte est insuffisant. Essayez une autre carte ou un autre moyen de paiement.",
+		"decline.authentication_failed": "Votre banque n’a pas pu authentifier le paiement. Aucun montant n’a été débité\u00a0; réessayez ou utilisez une autre carte.",
+		"decline.test_card_unknown":     "En mode test, seules les cartes de test indiquées ci-dessus fonctionnent.",
+		"decline.invalid_number":        "Le numéro de carte n’est pas valide. Vérifiez-le et réessayez.",
+		"decline.expired_card":          "Votre carte a expiré. Essayez une autre carte.",
+		"decline.invalid_expiry":        "La date d’expiration n’est pas valide. Vérifiez-la et réessayez.",
+		"decline.invalid_cvc":           "Le cryptogramme n’est pas valide. Vérifiez-le et réessayez.",
+		"decline.generic":               "Le paiement n’a pas pu aboutir. Aucun montant n’a été débité\u00a0; réessayez ou utilisez un autre moyen de paiement.",
+
+		"state.closed": "Ce paiement a été finalisé ou a expiré entre-temps. Aucun montant n’a été débité.",
+
+		"page.title":        "Payer %s",
+		"page.error_prefix": "Erreur\u00a0:",
+		"page.footer":       "Paiement sécurisé",
+		"test.banner":       "Mode test\u00a0: aucun paiement réel n’est effectué.",
+		"test.cards":        "Cartes de test",
+		"test.cards_hint":   "Utilisez n’importe quelle date d’expiration future et n’importe quel cryptogramme à 3 chiffres.",
+		"test.col_number":   "Numéro de carte",
+		"test.col_result":   "Résultat",
+		"test.success":      "Acceptée",
+		"test.declined":     "Refusée",
+		"test.insufficient": "Fonds insuffisants",
+		"test.challenge":    "Demande une authentification",
+		"test.async":        "Acceptée plus tard",
+		"nav.return":        "Revenir à %s",
+		"payment.card":      "%s se terminant par %s",
+
+		"summary.heading":            "Récapitulatif de la commande",
+		"summary.reference":          "Référence",
+		"items.caption":              "Articles",
+		"items.item":                 "Article",
+		"items.amount":               "Montant",
+		"items.qty":                  "%d × %s",
+		"totals.subtotal":            "Sous-total",
+		"totals.tax":                 "Taxes",
+		"totals.included":            "Dont taxes",
+		"totals.total":               "Total",
+		"form.heading":               "Informations de paiement",
+		"form.billing":               "Coordonnées de facturation",
+		"form.update_total":          "Mettre à jour le total",
+		"form.cancel":                "Annuler et revenir à %s",
+		"field.name":                 "Nom complet",
+		"field.email":                "Adresse e-mail",
+		"field.country":              "Pays",
+		"field.choose_country":       "Choisissez un pays",
+		"field.postal_code":          "Code postal",
+		"field.region":               "État, province ou région (facultatif)",
+		"field.card_number":          "Numéro de carte",
+		"field.card_exp":             "Date d’expiration (MM/AA)",
+		"field.card_exp_placeholder": "MM/AA",
+		"field.card_cvc":             "Cryptogramme (CVC)",
+		"method.legend":              "Moyen de paiement",
+		"method.card":                "Carte bancaire",
+		"method.bank_transfer":       "Virement bancaire",
+		"card.legend":                "Informations de la carte",
+		"bank.explain":               "Après avoir continué, vous verrez les coordonnées bancaires et une référence à indiquer dans votre virement. Votre commande est confirmée à réception des fonds.",
+		"pay.button":                 "Payer %s",
+		"pay.busy":                   "Traitement…",
+
+		"challenge.heading": "Confirmez votre paiement",
+		"challenge.explain": "Votre banque vous demande de confirmer le paiement de %s à %s.",
+		"challenge.test":    "Mode test\u00a0: choisissez si l’authentification réussit.",
+		"challenge.approve": "Approuver",
+		"challenge.fail":    "Faire échouer",
+
+		"processing.heading": "Paiement en cours de traitement",
+		"processing.explain": "Nous attendons la confirmation de votre paiement de %s. Vous n’avez plus rien à faire.",
+		"processing.refresh": "Cette page se met à jour automatiquement.",
+		"processing.check":   "Vérifier à nouveau",
+
+		"bank.heading":      "Payer par virement bancaire",
+		"bank.intro":        "Pour finaliser votre commande, effectuez un virement avec les informations suivantes.",
+		"bank.amount":       "Montant exact à virer",
+		"bank.reference":    "Référence à indiquer dans le virement",
+		"bank.instructions": "Coordonnées bancaires",
+		"bank.after":        "Votre commande est confirmée à réception du virement, ce qui peut prendre quelques jours ouvrés.",
+
+		"paid.heading":       "Paiement réussi",
+		"paid.explain":       "Merci. Votre paiement à %s est effectué.",
+		"paid.amount":        "Montant payé",
+		"paid.method":        "Payé avec",
+		"paid.payment_id":    "Identifiant du paiement",
+		"paid.continue":      "Continuer vers %s",
+		"completed.heading":  "Déjà payé",
+		"completed.explain":  "Ce paiement a déjà été effectué. Il n’y a plus rien à payer.",
+		"expired.heading":    "Ce lien de paiement a expiré",
+		"expired.explain":    "Aucun montant n’a été débité. Revenez sur %s pour recommencer.",
+		"expired.explain_no": "Aucun montant n’a été débité. Revenez sur le site du vendeur pour recommencer.",
+		"notfound.heading":   "Page introuvable",
+		"notfound.explain":   "Ce lien de paiement n’est pas valide. Vérifiez le lien reçu ou contactez le vendeur.",
+	},
+}

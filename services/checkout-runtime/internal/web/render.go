@@ -1,0 +1,355 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The page templates, the stylesheet and the script, all compiled into the
+// binary: the page makes no request for them (no third-party requests, one
+// round trip) and a deploy cannot ship mismatched files.
+//
+//go:embed templates
+var templateFS embed.FS
+
+// layoutFile holds the document around every view; each view file defines
+// the "title", "content" and optionally "head" blocks.
+const layoutFile = "layout.html"
+
+// viewFiles maps each state to the template file that shows it.
+var viewFiles = map[State]string{
+	StateOpen:         "open.html",
+	StateChallenge:    "challenge.html",
+	StateProcessing:   "processing.html",
+	StateBankTransfer: "bank_transfer.html",
+	StatePaid:         "paid.html",
+	StateCompleted:    "completed.html",
+	StateExpired:      "expired.html",
+	StateNotFound:     "not_found.html",
+}
+
+// Fallback colours when a site's colour is missing or not a #rrggbb value:
+// a blue that takes white text at 5.2:1, and a teal accent.
+const (
+	defaultPrimary = "#1d4ed8"
+	defaultAccent  = "#0f766e"
+	// pageBackground is the body colour in style.css; links drawn in the
+	// primary colour must be readable on it (and so on the white panels).
+	pageBackground = "#f6f7f9"
+)
+
+// minContrast is WCAG 2.x level AA for normal-size text.
+const minContrast = 4.5
+
+// renderer executes the page templates. The templates are parsed and
+// specialised per language once, in newRenderer; a *renderer is safe for
+// concurrent use.
+type renderer struct {
+	// views holds one template set per language and state, with the "t"
+	// function bound to that language.
+	views map[string]map[State]*template.Template
+}
+
+// bufPool recycles render buffers: a page is about 20 KB, and every render
+// builds it whole before writing.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// newRenderer parses the embedded templates and checks that each view can
+// be escaped (html/template reports context errors only on first execution,
+// so they are forced here rather than on a customer's request).
+func newRenderer() (*renderer, error) {
+	css, err := templateFS.ReadFile("templates/style.css")
+	if err != nil {
+		return nil, fmt.Errorf("web: read stylesheet: %w", err)
+	}
+	js, err := templateFS.ReadFile("templates/script.js")
+	if err != nil {
+		return nil, fmt.Errorf("web: read script: %w", err)
+	}
+	funcs := pageFuncs(template.CSS(css), template.JS(js))
+	base, err := template.New(layoutFile).Funcs(funcs).ParseFS(templateFS, "templates/"+layoutFile)
+	if err != nil {
+		return nil, fmt.Errorf("web: parse layout: %w", err)
+	}
+
+	r := &renderer{views: make(map[string]map[State]*template.Template, len(catalogs))}
+	for lang := range catalogs {
+		tr := newTranslator(lang)
+		r.views[lang] = make(map[State]*template.Template, len(viewFiles))
+		for state, file := range viewFiles {
+			view, err := base.Clone()
+			if err != nil {
+				return nil, fmt.Errorf("web: clone layout for %s: %w", file, err)
+			}
+			view.Funcs(template.FuncMap{"t": tr.T})
+			if _, err := view.ParseFS(templateFS, "templates/"+file); err != nil {
+				return nil, fmt.Errorf("web: parse %s: %w", file, err)
+			}
+			// Escape now. Execution errors from the empty page are
+			// expected and ignored; escaping errors are template bugs.
+			err = view.Execute(io.Discard, &Page{Lang: lang, State: state})
+			var tmplErr *template.Error
+			if errors.As(err, &tmplErr) {
+				return nil, fmt.Errorf("web: %s (%s): %w", file, lang, err)
+			}
+			r.views[lang][state] = view
+		}
+	}
+	return r, nil
+}
+
+// render writes p as a complete HTML page with the given status. The page is
+// built in memory first, so a template error sends nothing and the caller
+// can still answer with an error page. Security headers (CSP with p.Nonce,
+// HSTS, Cache-Control: no-store) are the handler's job, not this one's.
+func (r *renderer) render(w http.ResponseWriter, status int, p *Page) error {
+	if p == nil {
+		return errors.New("web: render: nil page")
+	}
+	langViews, ok := r.views[p.Lang]
+	if !ok {
+		langViews = r.views[defaultLang]
+	}
+	view, ok := langViews[p.State]
+	if !ok {
+		return fmt.Errorf("web: render: no view for state %q", p.State)
+	}
+
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if err := view.Execute(buf, p); err != nil {
+		return fmt.Errorf("web: render %s: %w", p.State, err)
+	}
+
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// pageFuncs are the template functions other than "t", which newRenderer
+// binds per language. css and js are the embedded stylesheet and script.
+func pageFuncs(css template.CSS, js template.JS) template.FuncMap {
+	return template.FuncMap{
+		// t is replaced per language; this placeholder lets the layout parse.
+		"t":              newTranslator(defaultLang).T,
+		"css":            func() template.CSS { return css },
+		"js":             func() template.JS { return js },
+		"primary":        func(c string) template.CSS { return cssColor(c, defaultPrimary) },
+		"accent":         func(c string) template.CSS { return cssColor(c, defaultAccent) },
+		"readableOn":     readableOn,
+		"inkOn":          inkOn,
+		"field":          fieldOf,
+		"errorList":      errorList,
+		"selectedMethod": selectedMethod,
+		"hasMethod":      hasMethod,
+		"pageURL":        pageURL,
+		"quoteURL":       quoteURL,
+	}
+}
+
+// cssColor returns c when it is a #rgb or #rrggbb colour, and fallback
+// otherwise. The result goes into a <style> block unescaped (template.CSS),
+// so nothing but those forms may pass.
+func cssColor(c, fallback string) template.CSS {
+	if _, ok := parseHexColor(c); ok {
+		return template.CSS(strings.ToLower(c))
+	}
+	return template.CSS(fallback)
+}
+
+// readableOn returns the text colour, "#fff" or "#111", that contrasts most
+// with the background bg (for buttons in the site's primary colour). For the
+// narrow band of mid-tones where neither reaches 4.5:1 (#111 peaks at about
+// 4.35:1 there) it returns "#000", which always does. An unparsable bg is
+// treated as the default primary colour.
+func readableOn(bg string) string {
+	rgb, ok := parseHexColor(bg)
+	if !ok {
+		rgb, _ = parseHexColor(defaultPrimary)
+	}
+	l := luminance(rgb)
+	onWhite := contrast(1, l)
+	onDark := contrast(luminance([3]float64{0x11 / 255.0, 0x11 / 255.0, 0x11 / 255.0}), l)
+	switch {
+	case onWhite >= onDark && onWhite >= minContrast:
+		return "#fff"
+	case onDark > onWhite && onDark >= minContrast:
+		return "#111"
+	default:
+		return "#000"
+	}
+}
+
+// inkOn returns c, darkened just enough to be readable as text (links, focus
+// outlines) on the page background. A site's primary colour is often too
+// light for text, and 4.5:1 is needed for links.
+func inkOn(c string) template.CSS {
+	rgb, ok := parseHexColor(c)
+	if !ok {
+		rgb, _ = parseHexColor(defaultPrimary)
+	}
+	bg, _ := parseHexColor(pageBackground)
+	bgL := luminance(bg)
+	// Darken in 8 % steps, rounding to 8-bit channels each time, so the
+	// colour checked is exactly the colour written.
+	for range 40 {
+		if contrast(luminance(rgb), bgL) >= minContrast {
+			break
+		}
+		for i := range rgb {
+			rgb[i] = math.Floor(rgb[i]*0.92*255) / 255
+		}
+	}
+	return template.CSS(fmt.Sprintf("#%02x%02x%02x",
+		int(math.Round(rgb[0]*255)), int(math.Round(rgb[1]*255)), int(math.Round(rgb[2]*255))))
+}
+
+// parseHexColor reads #rgb or #rrggbb into sRGB components in [0, 1].
+func parseHexColor(s string) ([3]float64, bool) {
+	var rgb [3]float64
+	if len(s) != 4 && len(s) != 7 || s[0] != '#' {
+		return rgb, false
+	}
+	hex := s[1:]
+	if len(hex) == 3 {
+		hex = string([]byte{hex[0], hex[0], hex[1], hex[1], hex[2], hex[2]})
+	}
+	for i := range rgb {
+		v, err := strconv.ParseUint(hex[2*i:2*i+2], 16, 8)
+		if err != nil {
+			return rgb, false
+		}
+		rgb[i] = float64(v) / 255
+	}
+	return rgb, true
+}
+
+// luminance is the WCAG 2.x relative luminance of an sRGB colour.
+func luminance(rgb [3]float64) float64 {
+	var lin [3]float64
+	for i, c := range rgb {
+		if c <= 0.04045 {
+			lin[i] = c / 12.92
+		} else {
+			lin[i] = math.Pow((c+0.055)/1.055, 2.4)
+		}
+	}
+	return 0.2126*lin[0] + 0.7152*lin[1] + 0.0722*lin[2]
+}
+
+// contrast is the WCAG contrast ratio of two relative luminances.
+func contrast(l1, l2 float64) float64 {
+	if l1 < l2 {
+		l1, l2 = l2, l1
+	}
+	return (l1 + 0.05) / (l2 + 0.05)
+}
+
+// formFields lists the form's fields in page order: the error summary lists
+// errors in this order, so it reads like the form.
+var formFields = []string{
+	"name", "email", "country", "postal_code", "region",
+	"method", "card_number", "card_exp", "card_cvc",
+}
+
+// fieldState is what a template needs to mark one input: its id (equal to
+// its name, except for the method radios), its error message, if any, and
+// the catalog key of its label ("" for a field the page does not show).
+type fieldState struct {
+	ID       string
+	Error    string
+	LabelKey string
+}
+
+// fieldOf returns the state of the form field name on page p.
+func fieldOf(p *Page, name string) fieldState {
+	f := fieldState{ID: name, Error: p.FieldErrors[name]}
+	switch {
+	case name == "method":
+		f.ID = "method-" + selectedMethod(p)
+		f.LabelKey = "method.legend"
+	case slices.Contains(formFields, name):
+		f.LabelKey = "field." + name
+	}
+	return f
+}
+
+// errorList returns the field errors of p in form order (fields the page
+// does not know come last, sorted), for the summary's links.
+func errorList(p *Page) []fieldState {
+	if len(p.FieldErrors) == 0 {
+		return nil
+	}
+	out := make([]fieldState, 0, len(p.FieldErrors))
+	known := make(map[string]bool, len(formFields))
+	for _, name := range formFields {
+		known[name] = true
+		if p.FieldErrors[name] != "" {
+			out = append(out, fieldOf(p, name))
+		}
+	}
+	var other []string
+	for name, msg := range p.FieldErrors {
+		if !known[name] && msg != "" {
+			other = append(other, name)
+		}
+	}
+	sort.Strings(other)
+	for _, name := range other {
+		out = append(out, fieldOf(p, name))
+	}
+	return out
+}
+
+// selectedMethod is the method to show as chosen: p.Method when it is
+// enabled, else the first enabled one.
+func selectedMethod(p *Page) string {
+	if hasMethod(p, p.Method) {
+		return p.Method
+	}
+	if len(p.Methods) > 0 {
+		return p.Methods[0]
+	}
+	return ""
+}
+
+// hasMethod reports whether method m is enabled on page p.
+func hasMethod(p *Page, m string) bool {
+	return m != "" && slices.Contains(p.Methods, m)
+}
+
+// pageURL is the session page's own URL, derived from the form action
+// (".../checkout/{id}/pay"), or "" when that is not its shape. The
+// processing page refreshes to it, so a page rendered in answer to a POST
+// does not reload the POST URL.
+func pageURL(p *Page) string {
+	u, ok := strings.CutSuffix(p.PayURL, "/pay")
+	if !ok || u == "" {
+		return ""
+	}
+	return u
+}
+
+// quoteURL is where the script asks for totals after a country change
+// (".../checkout/{id}/quote"), or "" when the page URL is unknown.
+func quoteURL(p *Page) string {
+	if u := pageURL(p); u != "" {
+		return u + "/quote"
+	}
+	return ""
+}

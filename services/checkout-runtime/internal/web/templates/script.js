@@ -1,0 +1,28 @@
+(function(){"use strict";
+var d=document,$=function(i){return d.getElementById(i)};
+// One submit per form; buttons are disabled after it, so the clicked one's value is sent.
+d.querySelectorAll("form").forEach(function(f){var sent=false;
+f.addEventListener("submit",function(e){if(sent){e.preventDefault();return}sent=true;
+var b=e.submitter,all=f.querySelectorAll("button");if(b&&b.hidden)b=$("pay-button");if(b&&b.dataset.busy)b.textContent=b.dataset.busy;
+all.forEach(function(x){x.setAttribute("aria-disabled","true")});
+setTimeout(function(){all.forEach(function(x){x.disabled=true})},0)})});
+addEventListener("pageshow",function(e){if(e.persisted)location.reload()});
+var err=$("errors");if(err)err.focus();
+var f=$("pay-form");if(!f)return;
+var up=$("update-total"),card=$("card-fields"),bank=$("bank-fields"),pay=$("pay-button"),seq=0;
+if(up)up.hidden=true;
+function method(){var m=f.querySelector("input[name=method]:checked")||f.elements.method,c=!m||m.value==="card";
+if(card){card.hidden=!c;card.disabled=!c}if(bank)bank.hidden=c}
+method();
+function set(i,v){var e=$(i);if(e)e.textContent=v||""}
+function row(i,v){var e=$(i);if(e)e.hidden=!v}
+function quote(){var u=f.dataset.quote;if(!u||!window.fetch)return;
+var n=++seq;
+fetch(u+"?country="+encodeURIComponent(f.elements.country.value)+"&region="+encodeURIComponent(f.elements.region.value),
+{credentials:"same-origin",headers:{Accept:"application/json"}}).then(function(r){if(!r.ok)throw r.status;return r.json()}).then(function(t){if(n!==seq)return;
+set("subtotal",t.subtotal);set("tax",t.tax);row("tax-row",t.tax);
+var l=$("tax-label");if(l)l.textContent=t.tax_label||l.dataset.default;
+set("included-tax",t.included_tax);row("included-row",t.included_tax);set("total",t.total);
+if(pay&&t.total)pay.textContent=pay.dataset.label.replace("%s",t.total)}).catch(function(){if(up)up.hidden=false})}
+f.addEventListener("change",function(e){var n=e.target.name;if(n==="method")method();if(n==="country"||n==="region")quote()})
+})();

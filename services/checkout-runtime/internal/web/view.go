@@ -1,0 +1,114 @@
+package web
+
+// The view model of the hosted page: everything the templates show, already
+// formatted for the page's language. Handlers fill it; templates only read it.
+
+// State is which view of a session the page shows.
+type State string
+
+// The page's states.
+const (
+	StateOpen         State = "open"          // the payment form (possibly with errors or a decline)
+	StateChallenge    State = "challenge"     // the card's authentication step (approve / fail)
+	StateProcessing   State = "processing"    // paid by a method whose result comes later; refreshes itself
+	StateBankTransfer State = "bank_transfer" // instructions: where to send the money, reference, exact amount
+	StatePaid         State = "paid"          // receipt, with a link back to the merchant
+	StateCompleted    State = "completed"     // completed earlier (e.g. in another tab): nothing to pay
+	StateExpired      State = "expired"       // expired: link back to the merchant's cancel URL
+	StateNotFound     State = "not_found"     // unknown id: says nothing else
+)
+
+// Page is the data of one render.
+type Page struct {
+	Lang      string // "en" or "fr"; also the html lang attribute
+	Nonce     string // CSP nonce for the inline <style> and <script>
+	CSRFToken string // value of the hidden csrf_token input
+	State     State
+	TestMode  bool // shows the test-mode banner and the test card help
+
+	Site    SiteView
+	Session SessionView
+	Items   []ItemView
+	Totals  TotalsView
+
+	Methods []string // enabled methods, in order: "card", "bank_transfer"
+	Method  string   // the selected one
+
+	Billing   BillingView
+	Countries []CountryOption
+
+	// FieldErrors maps a form field name (name, email, country, postal_code,
+	// card_number, card_exp, card_cvc, method) to its message.
+	FieldErrors map[string]string
+	// FormError is a message about the whole attempt (a decline, a limit).
+	FormError string
+
+	Payment PaymentView
+	Bank    BankView
+
+	// PayURL, ChallengeURL are the form actions; RefreshSeconds > 0 makes the
+	// processing page reload itself (meta refresh, works without JavaScript).
+	PayURL, ChallengeURL string
+	RefreshSeconds       int
+	// ContinueURL is where the paid page's button goes (the success URL with
+	// the session id filled in).
+	ContinueURL string
+}
+
+// SiteView is the merchant's branding.
+type SiteView struct {
+	Name         string
+	LogoURL      string // may be empty
+	PrimaryColor string // #rrggbb, defaulted when the site has none
+	AccentColor  string
+}
+
+// SessionView is what the page says about the session.
+type SessionView struct {
+	ID          string
+	Reference   string
+	Description string
+	CancelURL   string
+}
+
+// ItemView is one formatted line item.
+type ItemView struct {
+	Name, Description string
+	Quantity          int64
+	UnitPrice, Total  string
+}
+
+// TotalsView holds the formatted totals.
+type TotalsView struct {
+	Subtotal string
+	// Tax is the exclusive tax added on top, "" when none applies.
+	Tax string
+	// TaxLabel names the rate, e.g. "VAT 20%".
+	TaxLabel string
+	// IncludedTax is the tax already in the prices, "" when none.
+	IncludedTax string
+	Total       string
+}
+
+// BillingView holds the billing details as entered (or prefilled).
+type BillingView struct {
+	Name, Email, Country, PostalCode, Region string
+}
+
+// CountryOption is one entry of the country select.
+type CountryOption struct {
+	Code, Name string
+	Selected   bool
+}
+
+// PaymentView describes the payment on the receipt and processing pages.
+type PaymentView struct {
+	ID, Brand, Last4, Amount string
+}
+
+// BankView is the bank-transfer instructions.
+type BankView struct {
+	Instructions string
+	Reference    string
+	Amount       string
+}

@@ -1,0 +1,85 @@
+// Package callback receives payment-provider callbacks on
+// POST /hooks/{provider}: it checks the signature, stores each callback once
+// in the inbox and, in the same transaction, in the outbox that publishes it
+// to JetStream for checkout-runtime. It answers 2xx only once the callback is
+// durably stored.
+package callback
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tillpoint/tillpoint/services/platform/httpx"
+	"github.com/tillpoint/tillpoint/services/platform/natsx"
+	"github.com/tillpoint/tillpoint/services/platform/outbox"
+	"github.com/tillpoint/tillpoint/services/platform/provider"
+)
+
+// OutboxSchema is hooks' schema.
+const OutboxSchema = "hooks"
+
+// Handler serves POST /hooks/{provider}.
+type Handler struct {
+	Pool *pgxpool.Pool
+	// Secrets holds each known provider's signing secrets (several during a
+	// rotation).
+	Secrets map[string][][]byte
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// ServeHTTP handles one callback.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("provider")
+	secrets, ok := h.Secrets[name]
+	if !ok {
+		httpx.WriteError(w, http.StatusNotFound, httpx.TypeInvalidRequest, "provider_unknown", "provider", "No such provider: '"+name+"'.")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, provider.MaxCallbackBody))
+	if err != nil {
+		if httpx.RespondTooLarge(w, r, err) {
+			return
+		}
+		httpx.WriteError(w, http.StatusBadRequest, httpx.TypeInvalidRequest, "body_unreadable", "", "The request body could not be read.")
+		return
+	}
+	if err := provider.VerifyAny(secrets, r.Header.Get(provider.SignatureHeader), body, h.Now()); err != nil {
+		// The reason (missing, malformed, stale, mismatched) but never a
+		// secret or a signature.
+		h.Logger.WarnContext(r.Context(), "provider callback refused", "provider", name, "reason", err.Error())
+		httpx.WriteError(w, http.StatusBadRequest, httpx.TypeInvalidRequest, "signature_invalid", provider.SignatureHeader,
+			"The callback signature is missing, malformed, too old, or does not match.")
+		return
+	}
+	cb, err := provider.ParseCallback(name, body)
+	if err != nil {
+		httpx.WriteError(w, http.StatusBadRequest, httpx.TypeInvalidRequest, "callback_invalid", "", err.Error())
+		return
+	}
+	stored := false
+	err = pgx.BeginFunc(r.Context(), h.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(r.Context(), `INSERT INTO hooks.provider_events (provider, event_id, body) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, name, cb.ID, body)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		stored = true
+		return outbox.Add(r.Context(), tx, OutboxSchema, outbox.Message{
+			ID: "pcb_" + name + "_" + cb.ID, Subject: natsx.ProviderSubject(name), Payload: body})
+	})
+	if err != nil {
+		h.Logger.ErrorContext(r.Context(), "storing provider callback", "provider", name, "err", err)
+		httpx.WriteError(w, http.StatusServiceUnavailable, httpx.TypeAPI, "unavailable", "", "The callback could not be stored; retry it.")
+		return
+	}
+	if !stored {
+		h.Logger.InfoContext(r.Context(), "provider callback replayed", "provider", name, "id", cb.ID)
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"received": true, "duplicate": !stored})
+}

@@ -1,0 +1,146 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tillpoint/tillpoint/services/platform/money"
+)
+
+// Provider names, as used in the registry, in payment rows and in the
+// callback route POST /hooks/{provider}.
+const (
+	NameTest         = "test"
+	NameBankTransfer = "bank_transfer"
+)
+
+// Provider authorises, captures and voids payments with one payment provider.
+// Implementations are safe for concurrent use.
+type Provider interface {
+	// Name is the provider's registry name ("test", "bank_transfer").
+	Name() string
+	// Authorize asks the provider to authorise a payment. A refusal by the
+	// provider or the card is a Declined Result, not an error; an error means
+	// the request itself was wrong (ErrInvalidRequest) or the provider could
+	// not be reached, and the attempt may be retried.
+	Authorize(ctx context.Context, req AuthorizeRequest) (Result, error)
+	// CompleteChallenge finishes a ChallengeRequired authorisation (a
+	// 3-D Secure-like step): approve true authorises, false declines it with
+	// "authentication_failed".
+	CompleteChallenge(ctx context.Context, reference string, approve bool) (Result, error)
+	// Capture takes amount (at most the authorised amount) of an authorised
+	// payment. Repeating it with the same amount succeeds.
+	Capture(ctx context.Context, reference string, amount int64) error
+	// Void releases an authorisation that will not be captured. Repeating it
+	// succeeds; voiding a captured payment fails.
+	Void(ctx context.Context, reference string) error
+}
+
+// AuthorizeRequest is one authorisation attempt for a payment.
+type AuthorizeRequest struct {
+	PaymentID string // our payment id (pay_…); the bank-transfer reference too
+	Amount    int64  // minor units, > 0
+	Currency  string // ISO 4217
+	Livemode  bool
+	Card      *Card // card payments only; formats redacted
+}
+
+// Outcome is what an authorisation attempt came to. The zero value is not a
+// valid outcome, so an unset Result is never mistaken for an authorisation.
+type Outcome int
+
+// The outcomes.
+const (
+	Authorized        Outcome = iota + 1 // funds are held; Capture or Void next
+	Declined                             // refused; see DeclineCode
+	ChallengeRequired                    // the payer must pass a challenge; then CompleteChallenge
+	Pending                              // the result arrives later by a signed callback
+)
+
+var outcomeNames = [...]string{
+	Authorized:        "authorized",
+	Declined:          "declined",
+	ChallengeRequired: "challenge_required",
+	Pending:           "pending",
+}
+
+// String is the outcome's snake_case name, as stored and logged.
+func (o Outcome) String() string {
+	if o > 0 && int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return fmt.Sprintf("outcome(%d)", int(o))
+}
+
+// Result is the provider's answer to Authorize or CompleteChallenge. It holds
+// no card data beyond the brand and the last four digits.
+type Result struct {
+	Outcome        Outcome
+	Reference      string // the provider's id for this authorisation
+	Brand          string // cards: "visa", "mastercard", "amex" or "card"
+	Last4          string // cards: the last four digits
+	DeclineCode    string // Declined only: one of the Decline… codes
+	DeclineMessage string // Declined only: a sentence that can be shown to the payer
+}
+
+// Decline codes, stable and machine-readable (they reach the hosted page and
+// the payment.failed event).
+const (
+	DeclineCardDeclined         = "card_declined"
+	DeclineInsufficientFunds    = "insufficient_funds"
+	DeclineInvalidNumber        = "invalid_number"
+	DeclineExpiredCard          = "expired_card"
+	DeclineInvalidExpiry        = "invalid_expiry"
+	DeclineInvalidCVC           = "invalid_cvc"
+	DeclineLiveModeNotSupported = "live_mode_not_supported"
+	DeclineAuthenticationFailed = "authentication_failed"
+	DeclineTestCardUnknown      = "test_card_unknown"
+)
+
+// Errors of the authorise/capture/void calls. Each is wrapped with detail
+// (test with errors.Is); none of them carries card data.
+var (
+	// ErrInvalidRequest: the caller sent a request no provider could accept
+	// (no payment id, a non-positive amount, a bad currency). A caller bug.
+	ErrInvalidRequest = errors.New("provider: invalid request")
+	// ErrUnknownReference: the provider never issued this reference, or it
+	// has lapsed.
+	ErrUnknownReference = errors.New("provider: unknown or expired reference")
+	// ErrAlreadyCaptured: Void of a captured payment, or a second Capture
+	// with another amount.
+	ErrAlreadyCaptured = errors.New("provider: payment already captured")
+	// ErrAlreadyVoided: Capture of a voided authorisation.
+	ErrAlreadyVoided = errors.New("provider: authorisation already voided")
+	// ErrNotCapturable: the reference is declined or still waits for its
+	// challenge.
+	ErrNotCapturable = errors.New("provider: authorisation is not in a capturable state")
+	// ErrCaptureAmount: Capture of more than the authorised amount.
+	ErrCaptureAmount = errors.New("provider: capture amount exceeds the authorised amount")
+	// ErrNoChallenge: CompleteChallenge of a reference that had no challenge.
+	ErrNoChallenge = errors.New("provider: no challenge for this reference")
+)
+
+// decline builds a Declined result.
+func decline(ref, brand, last4, code, message string) Result {
+	return Result{Outcome: Declined, Reference: ref, Brand: brand, Last4: last4, DeclineCode: code, DeclineMessage: message}
+}
+
+// checkRequest validates the parts of a request every provider needs.
+func checkRequest(req AuthorizeRequest) error {
+	switch {
+	case req.PaymentID == "":
+		return fmt.Errorf("%w: payment id is required", ErrInvalidRequest)
+	case req.Amount <= 0:
+		return fmt.Errorf("%w: amount must be positive, got %d", ErrInvalidRequest, req.Amount)
+	case !validCurrency(req.Currency):
+		return fmt.Errorf("%w: currency %q is not a three-letter ISO 4217 code", ErrInvalidRequest, req.Currency)
+	}
+	return nil
+}
+
+// validCurrency reports whether code is an ISO 4217 currency code.
+func validCurrency(code string) bool {
+	_, err := money.ParseCurrency(code)
+	return err == nil
+}

@@ -1,0 +1,277 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tillpoint/tillpoint/services/platform/ids"
+)
+
+// testReferencePrefix starts every reference the test provider issues.
+const testReferencePrefix = "tst"
+
+// testAuthorizationTTL is how long the test provider remembers a reference.
+// Card networks let an uncaptured authorisation lapse after about seven days,
+// so a test capture later than that should fail as a real one would.
+const testAuthorizationTTL = 7 * 24 * time.Hour
+
+// maxTestReferences bounds the test provider's memory in a long-running
+// process (about 200 bytes each, so some 20 MB at most); the oldest are
+// forgotten first.
+const maxTestReferences = 100_000
+
+// testState is where a test authorisation stands.
+type testState int
+
+const (
+	stateDeclined testState = iota + 1
+	stateChallenge
+	statePending
+	stateAuthorized
+	stateCaptured
+	stateVoided
+)
+
+// testAuth is what the test provider remembers of one reference: no card
+// data beyond brand and last four digits.
+type testAuth struct {
+	state      testState
+	amount     int64
+	captured   int64
+	brand      string
+	last4      string
+	challenged bool   // it went through a challenge
+	result     Result // the challenge's result, replayed on a repeat
+	created    time.Time
+}
+
+// Test is the test-mode card provider. It accepts only the documented test
+// cards (TestCards) and keeps the references it issued in memory.
+type Test struct {
+	now     func() time.Time
+	maxRefs int // maxTestReferences; smaller in this package's tests
+
+	mu    sync.Mutex
+	auths map[string]*testAuth
+	order []string // references in issue order, for expiry
+}
+
+// TestOption configures NewTest.
+type TestOption func(*Test)
+
+// WithClock makes the test provider read the time from now (expiry checks
+// and reference lapse), for tests.
+func WithClock(now func() time.Time) TestOption {
+	return func(t *Test) { t.now = now }
+}
+
+// NewTest returns the test-mode card provider.
+func NewTest(opts ...TestOption) *Test {
+	t := &Test{now: time.Now, maxRefs: maxTestReferences, auths: make(map[string]*testAuth)}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
+}
+
+// Name returns "test".
+func (t *Test) Name() string { return NameTest }
+
+// Authorize checks the card and answers as its test number says. Live-mode
+// requests are declined before the card is looked at.
+func (t *Test) Authorize(ctx context.Context, req AuthorizeRequest) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	if err := checkRequest(req); err != nil {
+		return Result{}, err
+	}
+	// Live mode is refused before the card is looked at (or required): live
+	// card numbers must never reach our servers.
+	if !req.Livemode && req.Card == nil {
+		return Result{}, fmt.Errorf("%w: the test provider needs a card", ErrInvalidRequest)
+	}
+	res := t.evaluate(req)
+	auth := &testAuth{amount: req.Amount, brand: res.Brand, last4: res.Last4}
+	switch res.Outcome {
+	case Authorized:
+		auth.state = stateAuthorized
+	case ChallengeRequired:
+		auth.state = stateChallenge
+	case Pending:
+		auth.state = statePending
+	default:
+		auth.state = stateDeclined
+	}
+	res.Reference = t.remember(auth)
+	return res, nil
+}
+
+// evaluate decides the outcome of a request, without a reference.
+func (t *Test) evaluate(req AuthorizeRequest) Result {
+	if req.Livemode {
+		return decline("", "", "", DeclineLiveModeNotSupported, DeclineMessage(DeclineLiveModeNotSupported))
+	}
+	c := req.Card
+	digits, ok := normalizeNumber(c.Number)
+	if !ok || !luhnValid(digits) {
+		return decline("", "", "", DeclineInvalidNumber, DeclineMessage(DeclineInvalidNumber))
+	}
+	brand, last4 := brandOf(digits), digits[len(digits)-4:]
+	card, known := lookupTestCard(digits)
+	if !known {
+		return decline("", brand, last4, DeclineTestCardUnknown, DeclineMessage(DeclineTestCardUnknown))
+	}
+	if code := checkExpiry(c.Exp, t.now()); code != "" {
+		return decline("", brand, last4, code, DeclineMessage(code))
+	}
+	if !validCVC(c.CVC) {
+		return decline("", brand, last4, DeclineInvalidCVC, DeclineMessage(DeclineInvalidCVC))
+	}
+	if card.Outcome == Declined {
+		return decline("", brand, last4, card.DeclineCode, DeclineMessage(card.DeclineCode))
+	}
+	return Result{Outcome: card.Outcome, Brand: brand, Last4: last4}
+}
+
+// CompleteChallenge finishes the challenge of a TestCardChallenge
+// authorisation. The first decision wins: a repeat returns the same result.
+func (t *Test) CompleteChallenge(ctx context.Context, reference string, approve bool) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a, err := t.lookupLocked(reference)
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
+	case a.state == stateChallenge:
+		if approve {
+			a.state = stateAuthorized
+			a.result = Result{Outcome: Authorized, Reference: reference, Brand: a.brand, Last4: a.last4}
+		} else {
+			a.state = stateDeclined
+			a.result = decline(reference, a.brand, a.last4, DeclineAuthenticationFailed, DeclineMessage(DeclineAuthenticationFailed))
+		}
+		a.challenged = true
+		return a.result, nil
+	case a.challenged && (a.state == stateAuthorized || a.state == stateDeclined):
+		return a.result, nil
+	}
+	return Result{}, fmt.Errorf("%w: %s", ErrNoChallenge, reference)
+}
+
+// Capture takes amount of an authorised (or pending) payment.
+func (t *Test) Capture(ctx context.Context, reference string, amount int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if amount <= 0 {
+		return fmt.Errorf("%w: capture amount must be positive, got %d", ErrInvalidRequest, amount)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a, err := t.lookupLocked(reference)
+	if err != nil {
+		return err
+	}
+	switch a.state {
+	case stateAuthorized, statePending:
+		if amount > a.amount {
+			return fmt.Errorf("%w: %s: %d > %d", ErrCaptureAmount, reference, amount, a.amount)
+		}
+		a.state, a.captured = stateCaptured, amount
+		return nil
+	case stateCaptured:
+		if amount == a.captured {
+			return nil // a retried capture
+		}
+		return fmt.Errorf("%w: %s was captured for %d, not %d", ErrAlreadyCaptured, reference, a.captured, amount)
+	case stateVoided:
+		return fmt.Errorf("%w: %s", ErrAlreadyVoided, reference)
+	}
+	return fmt.Errorf("%w: %s is %s", ErrNotCapturable, reference, a.state)
+}
+
+// Void releases an authorised, pending or challenge-waiting authorisation.
+func (t *Test) Void(ctx context.Context, reference string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a, err := t.lookupLocked(reference)
+	if err != nil {
+		return err
+	}
+	switch a.state {
+	case stateAuthorized, statePending, stateChallenge:
+		a.state = stateVoided
+		return nil
+	case stateVoided:
+		return nil // a retried void
+	case stateCaptured:
+		return fmt.Errorf("%w: %s", ErrAlreadyCaptured, reference)
+	}
+	return fmt.Errorf("%w: %s is %s", ErrNotCapturable, reference, a.state)
+}
+
+// remember stores a new authorisation under a fresh reference.
+func (t *Test) remember(a *testAuth) string {
+	ref := ids.New(testReferencePrefix)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a.created = t.now()
+	t.pruneLocked(a.created, 1)
+	t.auths[ref] = a
+	t.order = append(t.order, ref)
+	return ref
+}
+
+// lookupLocked finds a live reference; t.mu must be held.
+func (t *Test) lookupLocked(ref string) (*testAuth, error) {
+	t.pruneLocked(t.now(), 0)
+	a, ok := t.auths[ref]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownReference, ref)
+	}
+	return a, nil
+}
+
+// pruneLocked forgets references past their lapse, and the oldest ones
+// beyond the cap less room (1 before an insert); t.mu must be held.
+func (t *Test) pruneLocked(now time.Time, room int) {
+	cutoff := now.Add(-testAuthorizationTTL)
+	n := 0
+	for n < len(t.order) {
+		a := t.auths[t.order[n]]
+		if len(t.order)-n+room <= t.maxRefs && a.created.After(cutoff) {
+			break
+		}
+		delete(t.auths, t.order[n])
+		n++
+	}
+	// The dropped prefix is freed when append next grows the slice, which
+	// copies only the live tail.
+	t.order = t.order[n:]
+}
+
+var testStateNames = [...]string{
+	stateDeclined:   "declined",
+	stateChallenge:  "awaiting its challenge",
+	statePending:    "pending",
+	stateAuthorized: "authorized",
+	stateCaptured:   "captured",
+	stateVoided:     "voided",
+}
+
+func (s testState) String() string {
+	if s > 0 && int(s) < len(testStateNames) {
+		return testStateNames[s]
+	}
+	return fmt.Sprintf("state(%d)", int(s))
+}
