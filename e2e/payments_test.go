@@ -349,4 +349,3 @@ func between(s, start, end string) string {
 	}
 	return ""
 }
-

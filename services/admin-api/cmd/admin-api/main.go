@@ -23,7 +23,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/bootstrap"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/server"
@@ -56,8 +55,9 @@ type Config struct {
 	GRPCAddr string
 	// SweepInterval is how often due sessions are expired.
 	SweepInterval time.Duration
-	// RuntimeInternalAddr is checkout-runtime's internal gRPC listener.
-	RuntimeInternalAddr string
+	// RuntimeInternalAddr and HooksInternalAddr are the internal gRPC
+	// listeners of checkout-runtime and hooks.
+	RuntimeInternalAddr, HooksInternalAddr string
 }
 
 func loadConfig() (Config, error) {
@@ -67,6 +67,7 @@ func loadConfig() (Config, error) {
 		GRPCAddr:            l.Addr("GRPC_ADDR", ":8081"),
 		SweepInterval:       l.Duration("SWEEP_INTERVAL", 5*time.Second),
 		RuntimeInternalAddr: l.Addr("RUNTIME_INTERNAL_ADDR", ""),
+		HooksInternalAddr:   l.Addr("HOOKS_INTERNAL_ADDR", ""),
 	}
 	return c, l.Err()
 }
@@ -170,13 +171,21 @@ func serve(ctx context.Context, cfg Config) error {
 	defer base.Close()
 	st := store.New(base.Pool)
 	checkoutBase := cfg.PublicURL(cfg.MainFrontendDomain)
-	runtimeConn, err := grpc.NewClient(cfg.RuntimeInternalAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(grpcx.InternalToken(cfg.InternalToken)), grpc.WithUnaryInterceptor(grpcx.PropagateRequestID()))
+	dial := func(addr string) (*grpc.ClientConn, error) {
+		return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithPerRPCCredentials(grpcx.InternalToken(cfg.InternalToken)), grpc.WithUnaryInterceptor(grpcx.PropagateRequestID()))
+	}
+	runtimeConn, err := dial(cfg.RuntimeInternalAddr)
 	if err != nil {
 		return err
 	}
 	defer runtimeConn.Close()
-	api, err := server.New(ctx, st, logger, checkoutBase, internalapiv1.NewPaymentServiceClient(runtimeConn), base.GRPCMetrics.UnaryInterceptor())
+	hooksConn, err := dial(cfg.HooksInternalAddr)
+	if err != nil {
+		return err
+	}
+	defer hooksConn.Close()
+	api, err := server.New(ctx, st, logger, checkoutBase, server.PeersOn(runtimeConn, hooksConn), base.GRPCMetrics.UnaryInterceptor())
 	if err != nil {
 		return err
 	}

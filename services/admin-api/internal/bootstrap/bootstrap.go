@@ -84,7 +84,7 @@ func SeedDemo(ctx context.Context, s *store.Store, secret string) (Demo, error) 
 			DefaultCancelUrl:         "http://localhost:8000/cart",
 			PaymentMethodTypes:       []string{"card", "bank_transfer"},
 			TaxRates:                 taxRates,
-			BankTransferInstructions: "Pay by bank transfer to Demo Shop, IBAN FR76 3000 6000 0112 3456 7890 189, BIC AGRIFRPP. Quote the reference below.",
+			BankTransferInstructions: "Pay by bank transfer to Demo Shop, IBAN FR76 3000 6000 0112 3456 7890 189, BIC AGRIFRPP. Quote the reference shown on this page.",
 			AppendTransactionID:      true,
 		})
 		if err != nil && !store.IsNoRows(err) { // no rows: it exists already

@@ -16,6 +16,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
+	"github.com/tillpoint/tillpoint/services/platform/paging"
 )
 
 // maxKeyNameLen bounds a key's label.
@@ -52,18 +53,18 @@ func (s *APIKeys) CreateApiKey(ctx context.Context, req *adminv1.CreateApiKeyReq
 // ListApiKeys pages through the caller's keys, without secrets.
 func (s *APIKeys) ListApiKeys(ctx context.Context, req *adminv1.ListApiKeysRequest) (*adminv1.ListApiKeysResponse, error) {
 	p := auth.FromContext(ctx)
-	pg, err := parsePage(req.Limit, req.GetStartingAfter(), req.GetEndingBefore(), func(id string) (int64, error) {
+	pg, err := paging.Parse(req.Limit, req.GetStartingAfter(), req.GetEndingBefore(), func(id string) (int64, error) {
 		return s.Store.GetAPIKeySeq(ctx, db.GetAPIKeySeqParams{ID: id, OrganizationID: p.OrganizationID, Livemode: p.Livemode})
 	})
 	if err != nil {
 		return nil, err
 	}
 	rows, err := s.Store.ListAPIKeys(ctx, db.ListAPIKeysParams{OrganizationID: p.OrganizationID, Livemode: p.Livemode,
-		BeforeSeq: pg.before, AfterSeq: pg.after, RowLimit: pg.fetch()})
+		BeforeSeq: pg.Before, AfterSeq: pg.After, RowLimit: pg.Fetch()})
 	if err != nil {
 		return nil, store.Wrap(err, "list keys")
 	}
-	rows, more := trimPage(rows, pg)
+	rows, more := paging.Trim(rows, pg)
 	out := &adminv1.ListApiKeysResponse{Object: "list", HasMore: more, Url: "/v1/api_keys", Data: make([]*adminv1.ApiKey, len(rows))}
 	for i, r := range rows {
 		out.Data[i] = APIKeyProto(r)

@@ -19,6 +19,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
+	"github.com/tillpoint/tillpoint/services/platform/paging"
 )
 
 // OutboxSchema is the schema whose outbox admin-api writes events to.
@@ -118,7 +119,7 @@ func (s *Sessions) GetCheckoutSession(ctx context.Context, req *adminv1.GetCheck
 // ListCheckoutSessions pages through the caller's sessions, newest first.
 func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCheckoutSessionsRequest) (*adminv1.ListCheckoutSessionsResponse, error) {
 	p := auth.FromContext(ctx)
-	pg, err := parsePage(req.Limit, req.GetStartingAfter(), req.GetEndingBefore(), func(id string) (int64, error) {
+	pg, err := paging.Parse(req.Limit, req.GetStartingAfter(), req.GetEndingBefore(), func(id string) (int64, error) {
 		return s.Store.GetSessionSeq(ctx, db.GetSessionSeqParams{ID: id, OrganizationID: p.OrganizationID, Livemode: p.Livemode})
 	})
 	if err != nil {
@@ -131,7 +132,7 @@ func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCh
 		OrganizationID: p.OrganizationID, Livemode: p.Livemode,
 		SiteID: nonEmpty(req.GetSiteId()), Status: nonEmpty(req.GetStatus()), Customer: nonEmpty(req.GetCustomer()),
 		PaymentID: nonEmpty(req.GetPayment()), OrderID: nonEmpty(req.GetOrderId()),
-		BeforeSeq: pg.before, AfterSeq: pg.after, RowLimit: pg.fetch(),
+		BeforeSeq: pg.Before, AfterSeq: pg.After, RowLimit: pg.Fetch(),
 	}
 	if c := req.GetCreated(); c != nil {
 		params.CreatedGte, params.CreatedGt = timeOf(c.GetGte()), timeOf(c.GetGt())
@@ -141,7 +142,7 @@ func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCh
 	if err != nil {
 		return nil, store.Wrap(err, "list sessions")
 	}
-	rows, more := trimPage(rows, pg)
+	rows, more := paging.Trim(rows, pg)
 	out := &adminv1.ListCheckoutSessionsResponse{Object: "list", HasMore: more, Url: "/v1/checkout/sessions",
 		Data: make([]*adminv1.CheckoutSession, len(rows))}
 	for i, r := range rows {

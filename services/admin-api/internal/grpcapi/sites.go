@@ -19,6 +19,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
+	"github.com/tillpoint/tillpoint/services/platform/paging"
 )
 
 // Sites implements adminv1.SiteServiceServer.
@@ -163,18 +164,18 @@ func (s *Sites) UpdateSite(ctx context.Context, req *adminv1.UpdateSiteRequest) 
 // ListSites pages through the caller's sites.
 func (s *Sites) ListSites(ctx context.Context, req *adminv1.ListSitesRequest) (*adminv1.ListSitesResponse, error) {
 	p := auth.FromContext(ctx)
-	pg, err := parsePage(req.Limit, req.GetStartingAfter(), req.GetEndingBefore(), func(id string) (int64, error) {
+	pg, err := paging.Parse(req.Limit, req.GetStartingAfter(), req.GetEndingBefore(), func(id string) (int64, error) {
 		return s.Store.GetSiteSeq(ctx, db.GetSiteSeqParams{ID: id, OrganizationID: p.OrganizationID, Livemode: p.Livemode})
 	})
 	if err != nil {
 		return nil, err
 	}
 	rows, err := s.Store.ListSites(ctx, db.ListSitesParams{OrganizationID: p.OrganizationID, Livemode: p.Livemode,
-		BeforeSeq: pg.before, AfterSeq: pg.after, RowLimit: pg.fetch()})
+		BeforeSeq: pg.Before, AfterSeq: pg.After, RowLimit: pg.Fetch()})
 	if err != nil {
 		return nil, store.Wrap(err, "list sites")
 	}
-	rows, more := trimPage(rows, pg)
+	rows, more := paging.Trim(rows, pg)
 	out := &adminv1.ListSitesResponse{Object: "list", HasMore: more, Url: "/v1/sites", Data: make([]*adminv1.Site, len(rows))}
 	for i, r := range rows {
 		if out.Data[i], err = SiteProto(r); err != nil {

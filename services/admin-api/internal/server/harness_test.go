@@ -47,7 +47,7 @@ func newEnv(t *testing.T) *env {
 	pool := testkit.NewDatabase(t, migrations.Set)
 	st := store.New(pool)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	api, err := New(ctx, st, logger, checkoutBase, nil)
+	api, err := New(ctx, st, logger, checkoutBase, Peers{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,14 +32,29 @@ type API struct {
 	REST http.Handler
 }
 
-// New builds the API on st; checkoutBase is scheme://MAIN_FRONTEND_DOMAIN and
-// runtime is checkout-runtime's internal API (payments are its). outer
-// interceptors (metrics) run outside error mapping and see final codes.
-func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase string, runtime internalapiv1.PaymentServiceClient, outer ...grpc.UnaryServerInterceptor) (*API, error) {
+// Peers are the other services' APIs that admin-api forwards to: payments
+// are checkout-runtime's, events and webhook endpoints are hooks'.
+type Peers struct {
+	Payments         internalapiv1.PaymentServiceClient
+	Events           adminv1.EventServiceClient
+	WebhookEndpoints adminv1.WebhookEndpointServiceClient
+}
+
+// PeersOn returns the peers' clients on connections to checkout-runtime and hooks.
+func PeersOn(runtime, hooks grpc.ClientConnInterface) Peers {
+	return Peers{Payments: internalapiv1.NewPaymentServiceClient(runtime),
+		Events: adminv1.NewEventServiceClient(hooks), WebhookEndpoints: adminv1.NewWebhookEndpointServiceClient(hooks)}
+}
+
+// New builds the API on st; checkoutBase is scheme://MAIN_FRONTEND_DOMAIN.
+// outer interceptors (metrics) run outside error mapping and see final codes.
+func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase string, peers Peers, outer ...grpc.UnaryServerInterceptor) (*API, error) {
 	sessions := &grpcapi.Sessions{Store: st, CheckoutBase: checkoutBase, Now: time.Now}
 	sites := &grpcapi.Sites{Store: st}
 	keys := &grpcapi.APIKeys{Store: st}
-	payments := &grpcapi.Payments{Runtime: runtime}
+	payments := &grpcapi.Payments{Runtime: peers.Payments}
+	events := &grpcapi.Events{Hooks: peers.Events}
+	endpoints := &grpcapi.WebhookEndpoints{Hooks: peers.WebhookEndpoints}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		(&auth.Authenticator{Store: st}).Unary,
 		grpcx.ValidateStrings(),
@@ -55,6 +70,8 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		adminv1.RegisterSiteServiceServer(r, sites)
 		adminv1.RegisterApiKeyServiceServer(r, keys)
 		adminv1.RegisterPaymentServiceServer(r, payments)
+		adminv1.RegisterEventServiceServer(r, events)
+		adminv1.RegisterWebhookEndpointServiceServer(r, endpoints)
 	}
 	if err := inline.Err(); err != nil {
 		return nil, err
@@ -70,6 +87,12 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		return nil, err
 	}
 	if err := adminv1.RegisterPaymentServiceHandlerClient(ctx, gw, adminv1.NewPaymentServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterEventServiceHandlerClient(ctx, gw, adminv1.NewEventServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterWebhookEndpointServiceHandlerClient(ctx, gw, adminv1.NewWebhookEndpointServiceClient(inline)); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()

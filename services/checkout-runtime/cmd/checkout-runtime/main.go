@@ -60,6 +60,9 @@ type Config struct {
 	TestProviderCallbackURL string
 	// TestProviderAsyncDelay is when the "succeeds later" test card succeeds.
 	TestProviderAsyncDelay time.Duration
+	// Limits are the payment attempts allowed per session and per client
+	// address in an hour (card-testing defence).
+	Limits payment.Limits
 }
 
 func loadConfig() (Config, error) {
@@ -69,6 +72,9 @@ func loadConfig() (Config, error) {
 	c.TestProviderSecret = l.Secret("TEST_PROVIDER_SECRET", 32)
 	c.TestProviderCallbackURL = l.String("TEST_PROVIDER_CALLBACK_URL", c.PublicURL(c.MainBackendDomain)+"/hooks/test")
 	c.TestProviderAsyncDelay = l.Duration("TEST_PROVIDER_ASYNC_DELAY", 5*time.Second)
+	c.Limits = payment.DefaultLimits
+	c.Limits.PerSession = l.Int("CHECKOUT_ATTEMPTS_PER_SESSION", c.Limits.PerSession, 1, 1_000_000)
+	c.Limits.PerIP = l.Int("CHECKOUT_ATTEMPTS_PER_IP", c.Limits.PerIP, 1, 1_000_000)
 	return c, l.Err()
 }
 
@@ -122,7 +128,7 @@ func serve(ctx context.Context, cfg Config) error {
 	defer adminConn.Close()
 	st := store.New(base.Pool)
 	pay := &payment.Service{Store: st, Admin: internalapiv1.NewSessionServiceClient(adminConn), Providers: provider.NewDefaultRegistry(),
-		Limits: payment.DefaultLimits, AsyncDelay: cfg.TestProviderAsyncDelay, Logger: logger}
+		Limits: cfg.Limits, AsyncDelay: cfg.TestProviderAsyncDelay, Logger: logger}
 	page := &web.Handler{Admin: pay.Admin, Pay: pay, Store: st, Logger: logger, Secure: cfg.PublicScheme == "https",
 		CSRFKey: derive(cfg.InternalToken, "checkout-csrf")}
 	routes, err := page.Routes()

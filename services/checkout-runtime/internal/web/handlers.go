@@ -308,7 +308,7 @@ func readForm(r *http.Request, co *internalapiv1.GetCheckoutResponse) (payment.B
 	b := payment.Billing{Name: get("name"), Email: get("email"), PostalCode: strings.ToUpper(get("postal_code")), Region: strings.ToUpper(get("region"))}
 	bad := map[string]string{}
 	if b.Name == "" || len(b.Name) > maxNameLen {
-		bad["name"] = "err.required"
+		bad["name"] = "err.name"
 	}
 	if !validEmail(b.Email) {
 		bad["email"] = "err.email"
@@ -322,7 +322,7 @@ func readForm(r *http.Request, co *internalapiv1.GetCheckoutResponse) (payment.B
 		bad["postal_code"] = "err.postal_code"
 	}
 	if !regionRE.MatchString(b.Region) {
-		bad["region"] = "err.required"
+		bad["region"] = "err.region"
 	}
 	method := get("method")
 	if !contains(co.GetCheckoutSession().GetPaymentMethodTypes(), method) {

@@ -45,6 +45,8 @@ func negotiateLang(sessionLocale, acceptLanguage string) string {
 // language is one of them, and "" otherwise (empty, "auto", "de", junk).
 func baseLang(locale string) string {
 	locale = strings.TrimSpace(strings.ReplaceAll(locale, "_", "-"))
+	// 35 characters is far more than any real tag needs ("fr-Latn-CA-x-…");
+	// longer input is not worth parsing.
 	if locale == "" || len(locale) > 35 {
 		return ""
 	}
@@ -110,7 +112,8 @@ var catalogs = map[string]map[string]string{
 		"err.email":        "Enter a valid email address, like name@example.com.",
 		"err.country":      "Choose a country from the list.",
 		"err.postal_code":  "Enter a valid postal code for this country.",
-		"err.region":       "Enter a valid state, province or region.",
+		"err.region":       "Enter the state or province code, like CA or QC, or leave it empty.",
+		"err.form":         "The form could not be read. Nothing was charged; please try again.",
 		"err.card_number":  "Enter a valid card number.",
 		"err.card_exp":     "Enter the expiry date as MM/YY.",
 		"err.card_cvc":     "Enter the 3 or 4 digit security code.",
@@ -170,7 +173,7 @@ var catalogs = map[string]map[string]string{
 		"field.country":              "Country",
 		"field.choose_country":       "Choose a country",
 		"field.postal_code":          "Postal code",
-		"field.region":               "State, province or region (optional)",
+		"field.region":               "State or province code, e.g. CA (optional)",
 		"field.card_number":          "Card number",
 		"field.card_exp":             "Expiry date (MM/YY)",
 		"field.card_exp_placeholder": "MM/YY",
@@ -228,7 +231,8 @@ var catalogs = map[string]map[string]string{
 		"err.email":        "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr.",
 		"err.country":      "Choisissez un pays dans la liste.",
 		"err.postal_code":  "Saisissez un code postal valide pour ce pays.",
-		"err.region":       "Saisissez un État, une province ou une région valide.",
+		"err.region":       "Saisissez le code de l’État ou de la province, par exemple CA ou QC, ou laissez le champ vide.",
+		"err.form":         "Le formulaire n’a pas pu être lu. Aucun montant n’a été débité\u00a0; veuillez réessayer.",
 		"err.card_number":  "Saisissez un numéro de carte valide.",
 		"err.card_exp":     "Saisissez la date d’expiration au format MM/AA.",
 		"err.card_cvc":     "Saisissez le cryptogramme de 3 ou 4 chiffres.",
@@ -284,7 +288,7 @@ var catalogs = map[string]map[string]string{
 		"field.country":              "Pays",
 		"field.choose_country":       "Choisissez un pays",
 		"field.postal_code":          "Code postal",
-		"field.region":               "État, province ou région (facultatif)",
+		"field.region":               "Code de l’État ou de la province, p. ex. QC (facultatif)",
 		"field.card_number":          "Numéro de carte",
 		"field.card_exp":             "Date d’expiration (MM/AA)",
 		"field.card_exp_placeholder": "MM/AA",

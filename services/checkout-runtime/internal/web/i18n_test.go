@@ -13,7 +13,7 @@ import (
 var handlerKeys = []string{
 	"err.required", "err.email", "err.country", "err.postal_code",
 	"err.card_number", "err.card_exp", "err.card_cvc", "err.method",
-	"err.csrf", "err.rate_limited",
+	"err.csrf", "err.rate_limited", "err.form", "err.region",
 	"decline.card_declined", "decline.insufficient_funds",
 	"decline.authentication_failed", "decline.test_card_unknown",
 	"decline.invalid_number", "decline.expired_card", "decline.invalid_expiry",

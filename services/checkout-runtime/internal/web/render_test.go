@@ -567,7 +567,7 @@ func TestFieldErrors(t *testing.T) {
 			checkLabels(t, page)
 
 			summary := byID(t, page, "errors")
-			if summary.attrs["role"] != "alert" || summary.attrs["tabindex"] != "-1" {
+			if summary.attrs["role"] != "alert" || summary.attrs["tabindex"] != "-1" || !summary.has("autofocus") {
 				t.Errorf("summary: %s", summary.raw)
 			}
 			text := textOf(t, page, "errors")
@@ -717,6 +717,11 @@ func TestProcessingView(t *testing.T) {
 	p.RefreshSeconds = 0
 	if page := renderHTML(t, p); strings.Contains(page, "http-equiv") {
 		t.Errorf("refresh without RefreshSeconds")
+	}
+	// Without a page URL the refresh reloads the current URL.
+	p.RefreshSeconds, p.PayURL = 7, ""
+	if page := renderHTML(t, p); !strings.Contains(page, `<meta http-equiv="refresh" content="7">`) || strings.Contains(page, `id="check"`) {
+		t.Errorf("refresh without a page URL")
 	}
 	// Only the processing page refreshes itself.
 	if page := renderHTML(t, samplePage(StateOpen, "en", true)); strings.Contains(page, "http-equiv") {

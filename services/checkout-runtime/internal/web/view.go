@@ -80,14 +80,14 @@ type ItemView struct {
 
 // TotalsView holds the formatted totals.
 type TotalsView struct {
-	Subtotal string
+	Subtotal string `json:"subtotal"`
 	// Tax is the exclusive tax added on top, "" when none applies.
-	Tax string
+	Tax string `json:"tax"`
 	// TaxLabel names the rate, e.g. "VAT 20%".
-	TaxLabel string
+	TaxLabel string `json:"tax_label"`
 	// IncludedTax is the tax already in the prices, "" when none.
-	IncludedTax string
-	Total       string
+	IncludedTax string `json:"included_tax"`
+	Total       string `json:"total"`
 }
 
 // BillingView holds the billing details as entered (or prefilled).

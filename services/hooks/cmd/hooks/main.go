@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -20,7 +21,11 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/hooks/internal/callback"
+	"github.com/tillpoint/tillpoint/services/hooks/internal/delivery"
+	"github.com/tillpoint/tillpoint/services/hooks/internal/grpcapi"
+	"github.com/tillpoint/tillpoint/services/hooks/internal/store"
 	"github.com/tillpoint/tillpoint/services/hooks/migrations"
 	"github.com/tillpoint/tillpoint/services/platform/app"
 	"github.com/tillpoint/tillpoint/services/platform/config"
@@ -29,6 +34,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/pgkit"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
 const name = "hooks"
@@ -48,6 +54,13 @@ type Config struct {
 	// TestProviderSecret and BankFeedSecret verify the callbacks of the test
 	// provider and of the bank feed.
 	TestProviderSecret, BankFeedSecret string
+	// AllowPrivateTargets lets webhook endpoints be loopback or private
+	// addresses (only for development: it opens the door to SSRF).
+	AllowPrivateTargets bool
+	// RetryScale shrinks the retry schedule (tests only).
+	RetryScale float64
+	// DeliveryConcurrency and PerEndpointConcurrency bound attempts in flight.
+	DeliveryConcurrency, PerEndpointConcurrency int
 }
 
 func loadConfig() (Config, error) {
@@ -55,6 +68,10 @@ func loadConfig() (Config, error) {
 	c := Config{Common: config.LoadCommon(l, config.Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"})}
 	c.TestProviderSecret = l.Secret("TEST_PROVIDER_SECRET", 32)
 	c.BankFeedSecret = l.Secret("BANK_FEED_SECRET", 32)
+	c.AllowPrivateTargets = l.Bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", false)
+	c.RetryScale = float64(l.Int("WEBHOOK_RETRY_SCALE_PERCENT", 100, 0, 100)) / 100
+	c.DeliveryConcurrency = l.Int("WEBHOOK_CONCURRENCY", 64, 1, 10000)
+	c.PerEndpointConcurrency = l.Int("WEBHOOK_PER_ENDPOINT_CONCURRENCY", 8, 1, 1000)
 	return c, l.Err()
 }
 
@@ -100,9 +117,15 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	defer base.Close()
 
-	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()}, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalToken)}}
+	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()}, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalToken), grpcx.ValidateStrings()}}
 	internal := grpc.NewServer(internalChain.ServerOptions()...)
 	healthpb.RegisterHealthServer(internal, health.NewServer())
+	st := store.New(base.Pool)
+	worker := &delivery.Worker{Store: st, Logger: logger, Concurrency: cfg.DeliveryConcurrency, PerEndpoint: cfg.PerEndpointConcurrency,
+		RetryScale: cfg.RetryScale, Client: webhook.NewClient(webhook.ClientOptions{AllowPrivate: cfg.AllowPrivateTargets})}
+	consumer := &delivery.Consumer{JS: base.JS, Store: st, Logger: logger, Wake: worker.Wake}
+	adminv1.RegisterEventServiceServer(internal, &grpcapi.Events{Store: st})
+	adminv1.RegisterWebhookEndpointServiceServer(internal, &grpcapi.Endpoints{Store: st, AllowPrivate: cfg.AllowPrivateTargets, Wake: worker.Wake})
 
 	callbacks := &callback.Handler{Pool: base.Pool, Logger: logger, Now: time.Now, Secrets: map[string][][]byte{
 		provider.NameTest:         {[]byte(cfg.TestProviderSecret)},
@@ -115,6 +138,25 @@ func serve(ctx context.Context, cfg Config) error {
 	return base.Run(ctx, app.Parts{
 		Public:   routes,
 		Internal: internal,
-		Workers:  map[string]func(context.Context) error{"outbox relay": relay.Run},
+		Workers: map[string]func(context.Context) error{"outbox relay": relay.Run, "event consumer": consumer.Run,
+			"webhook worker": worker.Run, "event purge": func(ctx context.Context) error { return purgeEvents(ctx, st, logger) }},
 	})
+}
+
+// purgeEvents deletes events past their 30 days, hourly.
+func purgeEvents(ctx context.Context, st *store.Store, logger *slog.Logger) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := st.PurgeEvents(ctx); err != nil && ctx.Err() == nil {
+			logger.ErrorContext(ctx, "purging events", "err", err)
+		} else if n > 0 {
+			logger.InfoContext(ctx, "purged events older than 30 days", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }

@@ -1,0 +1,316 @@
+package e2e
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// tabTimeout bounds everything one subtest does in its tab: the page loads,
+// the payment round trips and the screenshots take a few seconds on a laptop.
+const tabTimeout = 60 * time.Second
+
+// TestBrowserCheckout pays on the hosted page in a real Chromium, with its
+// script and its CSP in force: what the HTTP tests cannot see (the live tax
+// quote, the redirect the browser follows, CSP violations).
+func TestBrowserCheckout(t *testing.T) {
+	shots := screenshotDir(t)
+	browser := newChromium(t)
+
+	t.Run("card succeeds", func(t *testing.T) {
+		s := newSession(t, map[string]any{
+			// The hosted page is the success page: landing on it proves the
+			// redirect and the session id substitution, and it shows the receipt.
+			"success_url": sys.CheckoutURL + "/checkout/{CHECKOUT_SESSION_ID}",
+			"cancel_url":  sys.CheckoutURL + "/checkout/{CHECKOUT_SESSION_ID}",
+		})
+		id := s["id"].(string)
+		tab := newTab(t, browser)
+		do(t, tab, "open the page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("pay-form")))
+		before := text(t, tab, "total")
+		shot(t, tab, shots, "01-open.png")
+
+		do(t, tab, "fill the billing details",
+			chromedp.SendKeys(chromedp.ID("name"), "Ada Lovelace"),
+			chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+			choose("country", "US"),
+			chromedp.SendKeys(chromedp.ID("postal_code"), "94103"),
+			chromedp.SendKeys(chromedp.ID("region"), "CA"),
+			// The script asks for a quote on change, which an input fires on blur.
+			chromedp.Blur(chromedp.ID("region")),
+		)
+		// The quote arrives asynchronously; wait for the exclusive tax line.
+		do(t, tab, "wait for the California sales tax",
+			chromedp.WaitVisible(chromedp.ID("tax-row")),
+			chromedp.Poll[chromedp.Void](`document.getElementById("total").textContent !== `+jsString(before)+
+				` && document.getElementById("tax").textContent.trim() !== ""`, chromedp.WithPollingTimeout(10*time.Second)),
+		)
+		tax, label, after := text(t, tab, "tax"), text(t, tab, "tax-label"), text(t, tab, "total")
+		if !strings.Contains(label, "Sales tax") || after == before {
+			t.Errorf("after choosing US-CA: tax %q (%q), total %q (was %q)", tax, label, after, before)
+		}
+		if button := text(t, tab, "pay-button"); !strings.Contains(button, after) {
+			t.Errorf("pay button %q does not show the new total %q", button, after)
+		}
+		shot(t, tab, shots, "02-tax-applied.png")
+
+		do(t, tab, "pay by card",
+			chromedp.SendKeys(chromedp.ID("card_number"), "4242 4242 4242 4242"),
+			chromedp.SendKeys(chromedp.ID("card_exp"), "12/34"),
+			chromedp.SendKeys(chromedp.ID("card_cvc"), "123"),
+			chromedp.Click(chromedp.ID("pay-button")),
+			chromedp.WaitVisible(chromedp.ID("paid")),
+		)
+		loc, err := chromedp.Run(tab, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		shot(t, tab, shots, "03-paid-redirect.png")
+		u, _ := url.Parse(loc)
+		if !strings.HasSuffix(u.Path, "/checkout/"+id) || !strings.HasPrefix(u.Query().Get("transaction_id"), "pay_") {
+			t.Fatalf("landed on %s, want the session page with a transaction_id", loc)
+		}
+		if amount := text(t, tab, "paid-amount"); amount != after {
+			t.Errorf("receipt shows %q, the form charged %q", amount, after)
+		}
+		got := session(t, id)
+		if got["status"] != "complete" || got["payment_status"] != "paid" || got["payment"] != u.Query().Get("transaction_id") {
+			t.Fatalf("session after paying: %v", got)
+		}
+	})
+
+	t.Run("card declined", func(t *testing.T) {
+		s := newSession(t, nil)
+		tab := newTab(t, browser, "status of 402") // the re-rendered form answers 402 Payment Required
+		do(t, tab, "open the page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("pay-form")))
+		fillBilling(t, tab, "FR", "75001")
+		do(t, tab, "pay with the declined card",
+			chromedp.SendKeys(chromedp.ID("card_number"), "4000 0000 0000 0002"),
+			chromedp.SendKeys(chromedp.ID("card_exp"), "12/34"),
+			chromedp.SendKeys(chromedp.ID("card_cvc"), "123"),
+			chromedp.Click(chromedp.ID("pay-button")),
+			chromedp.WaitVisible(chromedp.ID("errors")),
+			chromedp.WaitVisible(chromedp.ID("pay-form")),
+		)
+		shot(t, tab, shots, "10-declined.png")
+		if msg := text(t, tab, "errors"); !strings.Contains(strings.ToLower(msg), "declined") {
+			t.Errorf("error summary %q does not say the card was declined", msg)
+		}
+		// The payer can retry at once: the billing details are kept.
+		if name, err := chromedp.Run(tab, chromedp.Value(chromedp.ID("name"))); err != nil || name != "Ada Lovelace" {
+			t.Errorf("name after the decline: %q %v", name, err)
+		}
+		if got := session(t, s["id"].(string)); got["status"] != "open" {
+			t.Fatalf("a decline changed the session: %v", got["status"])
+		}
+	})
+
+	t.Run("bank transfer", func(t *testing.T) {
+		s := newSession(t, nil)
+		ref := s["reference"].(string)
+		tab := newTab(t, browser)
+		do(t, tab, "open the page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("pay-form")))
+		fillBilling(t, tab, "FR", "75001")
+		do(t, tab, "choose bank transfer",
+			chromedp.Click(chromedp.ID("method-bank_transfer")),
+			chromedp.WaitNotVisible(chromedp.ID("card-fields")),
+			chromedp.WaitVisible(chromedp.ID("bank-fields")),
+			// French prices include TVA: the quote shows it as included.
+			chromedp.WaitVisible(chromedp.ID("included-row")),
+		)
+		total := text(t, tab, "total")
+		do(t, tab, "submit", chromedp.Click(chromedp.ID("pay-button")), chromedp.WaitVisible(chromedp.ID("bank-reference")))
+		shot(t, tab, shots, "20-bank-transfer.png")
+		if got := text(t, tab, "bank-reference"); got != ref {
+			t.Errorf("bank reference %q, want %q", got, ref)
+		}
+		if got := text(t, tab, "bank-amount"); got != total || !strings.Contains(got, "26.49") {
+			t.Errorf("bank amount %q, the form showed %q", got, total)
+		}
+	})
+}
+
+// screenshotDir returns <repo root>/test-artifacts/screenshots, created.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "test-artifacts", "screenshots"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// newChromium starts a headless Chromium for the test and returns its context.
+func newChromium(t *testing.T) context.Context {
+	t.Helper()
+	path := "/usr/bin/chromium"
+	if _, err := os.Stat(path); err != nil {
+		path = "chromium"
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		// Required when running as root, and harmless otherwise.
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	// Bounds the browser's start and the whole test, should a tab hang.
+	ctx, cancelAll := context.WithTimeout(context.Background(), 5*time.Minute)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+		cancelAll()
+	})
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	return browser
+}
+
+// newTab opens a tab bounded by tabTimeout that fails the test, when it ends,
+// on an uncaught exception, a console error or a browser error (such as a CSP
+// violation) that does not contain one of the expected strings.
+func newTab(t *testing.T, browser context.Context, expected ...string) context.Context {
+	t.Helper()
+	ctx, cancelTimeout := context.WithTimeout(browser, tabTimeout)
+	tab, cancelTab := chromedp.NewContext(ctx)
+	var mu sync.Mutex
+	var problems []string
+	err := chromedp.Listen(tab, func(ev any) {
+		var msg string
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			msg = "exception: " + ev.ExceptionDetails.Text
+			if ex := ev.ExceptionDetails.Exception; ex != nil && ex.Description != "" {
+				msg += " " + ex.Description
+			}
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type != runtime.ConsoleAPICalledTypeError {
+				return
+			}
+			msg = "console.error:"
+			for _, a := range ev.Args {
+				msg += " " + a.Description + string(a.Value)
+			}
+		case *log.EventEntryAdded:
+			if ev.Entry.Level != log.EntryLevelError {
+				return
+			}
+			msg = "log (" + string(ev.Entry.Source) + "): " + ev.Entry.Text + " " + ev.Entry.URL
+		default:
+			return
+		}
+		mu.Lock()
+		problems = append(problems, msg)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancelTab()
+		cancelTimeout()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			switch {
+			case strings.Contains(p, "Content Security Policy") || strings.Contains(p, "Refused"):
+				t.Errorf("CSP violation: %s", p)
+			case containsAny(p, expected):
+				t.Logf("expected browser error: %s", p)
+			default:
+				t.Errorf("browser error: %s", p)
+			}
+		}
+	})
+	return tab
+}
+
+// fillBilling fills the billing fieldset for a country without regions.
+func fillBilling(t *testing.T, tab context.Context, country, postal string) {
+	t.Helper()
+	do(t, tab, "fill the billing details",
+		chromedp.SendKeys(chromedp.ID("name"), "Ada Lovelace"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		choose("country", country),
+		chromedp.SendKeys(chromedp.ID("postal_code"), postal),
+	)
+}
+
+// choose selects value in the select with the given id as a payer does:
+// the value changes, then input and change fire.
+func choose(id, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.SetValue(chromedp.ID(id), value),
+		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById(`+jsString(id)+`);
+			s.dispatchEvent(new Event("input", {bubbles: true})); s.dispatchEvent(new Event("change", {bubbles: true})) })()`),
+	)
+}
+
+// do runs the steps in the tab, failing the test with what it was doing.
+func do(t *testing.T, tab context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(tab, steps...); err != nil {
+		loc, _ := chromedp.Run(tab, chromedp.Location())
+		t.Fatalf("%s: %v (page %s)", what, err, loc)
+	}
+}
+
+// text returns the visible text of the element with the given id.
+func text(t *testing.T, tab context.Context, id string) string {
+	t.Helper()
+	s, err := chromedp.Run(tab, chromedp.Text(chromedp.ID(id)))
+	if err != nil {
+		t.Fatalf("text of #%s: %v", id, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// shot saves a full-page PNG of the tab (quality 100 means PNG).
+func shot(t *testing.T, tab context.Context, dir, name string) {
+	t.Helper()
+	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,136 @@
+// Package delivery turns domain events into signed webhook deliveries: a
+// consumer stores each event from JetStream with one delivery per matching
+// endpoint, and a worker sends due deliveries with retries kept in PostgreSQL,
+// so that they survive restarts of hooks and of NATS.
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	eventsv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/events/v1"
+	"github.com/tillpoint/tillpoint/services/hooks/internal/store"
+	"github.com/tillpoint/tillpoint/services/hooks/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/gateway"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
+	"github.com/tillpoint/tillpoint/services/platform/natsx"
+)
+
+// consumerName is the durable consumer of events shared by hooks replicas.
+const consumerName = "hooks-webhooks"
+
+// Consumer stores events and creates their deliveries.
+type Consumer struct {
+	JS     jetstream.JetStream
+	Store  *store.Store
+	Logger *slog.Logger
+	// Wake is called after new deliveries were created.
+	Wake func()
+}
+
+// Run consumes until ctx ends. An event is acknowledged only once it and its
+// deliveries are committed, so none is lost; a redelivered one is stored once.
+func (c *Consumer) Run(ctx context.Context) error {
+	var cons jetstream.Consumer
+	for {
+		var err error
+		cons, err = c.JS.CreateOrUpdateConsumer(ctx, natsx.EventsStream, jetstream.ConsumerConfig{
+			Durable: consumerName, AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second, MaxDeliver: -1,
+			FilterSubject: "events.>", DeliverPolicy: jetstream.DeliverAllPolicy,
+		})
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.Logger.WarnContext(ctx, "event consumer not ready; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(2 * time.Second):
+		}
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		if err := c.store(ctx, m.Data()); err != nil {
+			c.Logger.ErrorContext(ctx, "storing event; will retry", "subject", m.Subject(), "err", err)
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+		_ = m.Ack()
+		if c.Wake != nil {
+			c.Wake()
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("consume events: %w", err)
+	}
+	<-ctx.Done()
+	cc.Drain()
+	return nil
+}
+
+func (c *Consumer) store(ctx context.Context, data []byte) error {
+	var ev eventsv1.Event
+	if err := proto.Unmarshal(data, &ev); err != nil {
+		c.Logger.ErrorContext(ctx, "dropping an event that does not decode", "err", err)
+		return nil
+	}
+	body, err := Render(&ev)
+	if err != nil {
+		return err
+	}
+	return c.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
+		if _, err := q.InsertEvent(ctx, db.InsertEventParams{ID: ev.GetId(), OrganizationID: ev.GetOrganizationId(),
+			Livemode: ev.GetLivemode(), Type: ev.GetType(), ObjectID: ev.GetObjectId(), Sequence: ev.GetSequence(),
+			Created: ev.GetCreated().AsTime(), Body: body}); store.IsNoRows(err) {
+			return nil // stored before: its deliveries exist too
+		} else if err != nil {
+			return err
+		}
+		endpoints, err := q.MatchingEndpoints(ctx, db.MatchingEndpointsParams{OrganizationID: ev.GetOrganizationId(),
+			Livemode: ev.GetLivemode(), EventType: ev.GetType()})
+		if err != nil {
+			return err
+		}
+		for _, ep := range endpoints {
+			if err := q.CreateDelivery(ctx, db.CreateDeliveryParams{ID: ids.New("msg"), EndpointID: ep, EventID: ev.GetId()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Render is the event as merchants receive it:
+// {"id","object":"event","type","created","livemode","data":{"object":{…}},"sequence"}.
+func Render(ev *eventsv1.Event) ([]byte, error) {
+	var obj proto.Message
+	switch o := ev.GetObject().(type) {
+	case *eventsv1.Event_CheckoutSession:
+		obj = o.CheckoutSession
+	case *eventsv1.Event_Payment:
+		obj = o.Payment
+	default:
+		return nil, fmt.Errorf("event %s carries no object", ev.GetId())
+	}
+	objJSON, err := gateway.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var st structpb.Struct
+	if err := protojson.Unmarshal(objJSON, &st); err != nil {
+		return nil, err
+	}
+	return gateway.Marshal(&adminv1.Event{Id: ev.GetId(), Object: "event", Type: ev.GetType(), Created: ev.GetCreated(),
+		Livemode: ev.GetLivemode(), Data: &adminv1.EventData{Object: &st}, Sequence: ev.GetSequence()})
+}

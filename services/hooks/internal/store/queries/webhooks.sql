@@ -1,0 +1,152 @@
+-- name: InsertEvent :one
+INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (id) DO NOTHING
+RETURNING id;
+
+-- name: GetEvent :one
+SELECT * FROM hooks.events WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+
+-- name: GetEventSeq :one
+SELECT seq FROM hooks.events WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+
+-- name: ListEvents :many
+SELECT * FROM hooks.events
+WHERE organization_id = @organization_id AND livemode = @livemode
+  AND (sqlc.narg(type)::text IS NULL OR type = sqlc.narg(type))
+  AND (sqlc.narg(created_gte)::timestamptz IS NULL OR created >= sqlc.narg(created_gte))
+  AND (sqlc.narg(created_gt)::timestamptz IS NULL OR created > sqlc.narg(created_gt))
+  AND (sqlc.narg(created_lte)::timestamptz IS NULL OR created <= sqlc.narg(created_lte))
+  AND (sqlc.narg(created_lt)::timestamptz IS NULL OR created < sqlc.narg(created_lt))
+  AND (sqlc.narg(before_seq)::bigint IS NULL OR seq < sqlc.narg(before_seq))
+  AND (sqlc.narg(after_seq)::bigint IS NULL OR seq > sqlc.narg(after_seq))
+ORDER BY CASE WHEN sqlc.narg(after_seq)::bigint IS NULL THEN seq END DESC,
+         CASE WHEN sqlc.narg(after_seq)::bigint IS NOT NULL THEN seq END ASC
+LIMIT @row_limit;
+
+-- name: PurgeEvents :execrows
+-- Events are kept 30 days (their deliveries go with them).
+DELETE FROM hooks.events WHERE created < now() - interval '30 days';
+
+-- name: CreateEndpoint :one
+INSERT INTO hooks.endpoints (id, organization_id, livemode, url, description, enabled_events, secret)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING *;
+
+-- name: GetEndpoint :one
+SELECT * FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+
+-- name: GetEndpointSeq :one
+SELECT seq FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+
+-- name: ListEndpoints :many
+SELECT * FROM hooks.endpoints
+WHERE organization_id = @organization_id AND livemode = @livemode
+  AND (sqlc.narg(before_seq)::bigint IS NULL OR seq < sqlc.narg(before_seq))
+  AND (sqlc.narg(after_seq)::bigint IS NULL OR seq > sqlc.narg(after_seq))
+ORDER BY CASE WHEN sqlc.narg(after_seq)::bigint IS NULL THEN seq END DESC,
+         CASE WHEN sqlc.narg(after_seq)::bigint IS NOT NULL THEN seq END ASC
+LIMIT @row_limit;
+
+-- name: UpdateEndpoint :one
+UPDATE hooks.endpoints SET url = $4, description = $5, enabled_events = $6, disabled_reason = $7,
+    failing_since = CASE WHEN $7::text IS NULL THEN NULL ELSE failing_since END
+WHERE id = $1 AND organization_id = $2 AND livemode = $3
+RETURNING *;
+
+-- name: DeleteEndpoint :execrows
+DELETE FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+
+-- name: RotateEndpointSecret :one
+UPDATE hooks.endpoints SET previous_secret = secret, previous_secret_expires_at = now() + interval '24 hours', secret = $4
+WHERE id = $1 AND organization_id = $2 AND livemode = $3
+RETURNING *;
+
+-- name: MatchingEndpoints :many
+-- The enabled endpoints an event goes to.
+SELECT id FROM hooks.endpoints
+WHERE organization_id = @organization_id AND livemode = @livemode AND disabled_reason IS NULL
+  AND ('*' = ANY(enabled_events) OR @event_type::text = ANY(enabled_events));
+
+-- name: CreateDelivery :exec
+INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at)
+VALUES ($1, $2, $3, 'pending', now())
+ON CONFLICT (endpoint_id, event_id) DO NOTHING;
+
+-- name: ClaimDeliveries :many
+-- Takes due deliveries of enabled endpoints that are not at their concurrency
+-- bound, at most @per_endpoint per endpoint, and leases them: next_attempt_at
+-- moves past the attempt's time limit, so that a worker that dies leaves them
+-- due again. SKIP LOCKED lets several replicas share the work.
+UPDATE hooks.deliveries SET next_attempt_at = now() + make_interval(secs => @lease_seconds::float8), updated_at = now()
+WHERE id IN (
+    SELECT ranked.id FROM (
+        SELECT c.id, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.next_attempt_at) AS n
+        FROM (
+            SELECT d.id, d.endpoint_id, d.next_attempt_at
+            FROM hooks.deliveries d JOIN hooks.endpoints e ON e.id = d.endpoint_id
+            WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND e.disabled_reason IS NULL
+              AND NOT (d.endpoint_id = ANY(@busy::text[]))
+            ORDER BY d.next_attempt_at
+            LIMIT 1000
+            FOR UPDATE OF d SKIP LOCKED
+        ) c
+    ) ranked
+    WHERE ranked.n <= @per_endpoint::bigint
+)
+RETURNING *;
+
+-- name: DeliveryContext :one
+-- What an attempt needs: the endpoint's URL and secrets, and the body.
+SELECT e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body
+FROM hooks.deliveries d
+JOIN hooks.endpoints e ON e.id = d.endpoint_id
+JOIN hooks.events ev ON ev.id = d.event_id
+WHERE d.id = $1;
+
+-- name: RecordAttempt :exec
+INSERT INTO hooks.delivery_attempts (delivery_id, status_code, latency_ms, error, response_excerpt)
+VALUES ($1, $2, $3, $4, $5);
+
+-- name: FinishDelivery :exec
+UPDATE hooks.deliveries SET status = $2, attempt_count = attempt_count + 1, next_attempt_at = $3, updated_at = now()
+WHERE id = $1;
+
+-- name: MarkEndpointSucceeded :exec
+UPDATE hooks.endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL;
+
+-- name: MarkEndpointFailed :one
+UPDATE hooks.endpoints SET failing_since = coalesce(failing_since, now())
+WHERE id = $1
+RETURNING failing_since;
+
+-- name: DisableEndpoint :exec
+UPDATE hooks.endpoints SET disabled_reason = $2 WHERE id = $1 AND disabled_reason IS NULL;
+
+-- name: GetDelivery :one
+SELECT sqlc.embed(d), ev.type AS event_type FROM hooks.deliveries d JOIN hooks.events ev ON ev.id = d.event_id WHERE d.id = $1;
+
+-- name: ListEndpointDeliveries :many
+SELECT sqlc.embed(d), ev.type AS event_type FROM hooks.deliveries d JOIN hooks.events ev ON ev.id = d.event_id
+WHERE d.endpoint_id = @endpoint_id
+  AND (sqlc.narg(before_seq)::bigint IS NULL OR d.seq < sqlc.narg(before_seq))
+  AND (sqlc.narg(after_seq)::bigint IS NULL OR d.seq > sqlc.narg(after_seq))
+ORDER BY CASE WHEN sqlc.narg(after_seq)::bigint IS NULL THEN d.seq END DESC,
+         CASE WHEN sqlc.narg(after_seq)::bigint IS NOT NULL THEN d.seq END ASC
+LIMIT @row_limit;
+
+-- name: GetDeliverySeq :one
+SELECT seq FROM hooks.deliveries WHERE id = $1 AND endpoint_id = $2;
+
+-- name: ListEventDeliveries :many
+SELECT sqlc.embed(d), ev.type AS event_type FROM hooks.deliveries d JOIN hooks.events ev ON ev.id = d.event_id
+WHERE d.event_id = $1 ORDER BY d.seq DESC;
+
+-- name: ListAttempts :many
+SELECT * FROM hooks.delivery_attempts WHERE delivery_id = $1 ORDER BY id DESC LIMIT 20;
+
+-- name: ResendDelivery :one
+INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at)
+VALUES ($1, $2, $3, 'pending', now())
+ON CONFLICT (endpoint_id, event_id) DO UPDATE SET status = 'pending', next_attempt_at = now(), updated_at = now()
+RETURNING *;
