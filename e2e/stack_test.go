@@ -4,6 +4,10 @@
 package e2e
 
 import (
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/tillpoint/tillpoint/services/platform/natsx"
+
 	"bufio"
 	"encoding/json"
 	"flag"
@@ -32,7 +36,30 @@ type stack struct {
 	TestProviderSecret string `json:"test_provider_secret"`
 }
 
-var sys stack
+var (
+	sys stack
+	// binDir holds the stack's binaries (crash tests find processes by it).
+	binDir string
+	// natsOpts is the NATS server the stack uses, run by the tests so that
+	// they can stop it and start it again on the same port and store.
+	natsOpts natsx.EmbeddedOptions
+	natsSrv  *server.Server
+)
+
+// stopNATS and startNATS take the message broker down and up again.
+func stopNATS() {
+	natsSrv.Shutdown()
+	natsSrv.WaitForShutdown()
+}
+
+func startNATS() error {
+	srv, err := natsx.StartEmbedded(natsOpts)
+	if err != nil {
+		return err
+	}
+	natsSrv = srv
+	return nil
+}
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -55,6 +82,13 @@ func run(m *testing.M) int {
 		fmt.Println(err)
 		return 1
 	}
+	binDir = dir
+	natsOpts = natsx.EmbeddedOptions{Host: "127.0.0.1", Port: freePortBase(), StoreDir: filepath.Join(dir, "nats")}
+	if err := startNATS(); err != nil {
+		fmt.Println("e2e: nats:", err)
+		return 1
+	}
+	defer func() { natsSrv.Shutdown() }()
 	stop, err := startStack(dir)
 	if err != nil {
 		fmt.Println("e2e:", err)
@@ -83,7 +117,7 @@ func startStack(dir string) (stop func(), err error) {
 	}
 	cmd := exec.Command(filepath.Join(dir, "tillpoint-dev"), "run", "--bin", dir, "--dir", filepath.Join(dir, "dev"),
 		"--port-base", strconv.Itoa(freePortBase()))
-	cmd.Env = append(os.Environ(), "DATABASE_URL=", "NATS_URL=", "TEST_PROVIDER_ASYNC_DELAY=1s", "WEBHOOK_RETRY_SCALE_PERCENT=0",
+	cmd.Env = append(os.Environ(), "DATABASE_URL=", "NATS_URL="+natsSrv.ClientURL(), "TEST_PROVIDER_ASYNC_DELAY=1s", "WEBHOOK_RETRY_SCALE_PERCENT=0",
 		// Every test pays from 127.0.0.1; the per-session limit is still tested.
 		"CHECKOUT_ATTEMPTS_PER_IP=100000")
 	cmd.Stderr = logs

@@ -45,26 +45,108 @@ func runOnce(ctx context.Context, binDir, svc string, env []string, args ...stri
 	return stdout.Bytes(), nil
 }
 
-// startService starts `bin/svc serve`, copying its log lines to w with the
-// service name in front, and reports its exit on exited.
-func startService(binDir, svc string, env []string, w io.Writer, exited chan<- error) (*process, error) {
-	cmd := exec.Command(filepath.Join(binDir, svc), "serve")
-	cmd.Env = append(os.Environ(), env...)
+// Supervision: a service that dies is started again, as an orchestrator
+// would, so that the stack survives a crash (and crash tests can kill one).
+// One that keeps dying right after its start stops the stack instead.
+const (
+	restartDelay  = 500 * time.Millisecond
+	quickExit     = 5 * time.Second // an exit this soon after a start is a failed start
+	maxQuickExits = 5
+)
+
+// supervisor runs one service, restarting it when it dies.
+type supervisor struct {
+	binDir, name string
+	env          []string
+	out          io.Writer
+	logger       *slog.Logger
+
+	mu       sync.Mutex
+	proc     *process
+	stopping bool
+	stopped  chan struct{} // closed when the supervisor has finished
+}
+
+// superviseService starts `bin/svc serve` and keeps it running; failed gets
+// an error when the service cannot stay up.
+func superviseService(binDir, svc string, env []string, out io.Writer, logger *slog.Logger, failed chan<- error) (*supervisor, error) {
+	s := &supervisor{binDir: binDir, name: svc, env: env, out: out, logger: logger, stopped: make(chan struct{})}
+	p, err := s.start()
+	if err != nil {
+		return nil, err
+	}
+	go s.watch(p, failed)
+	return s, nil
+}
+
+func (s *supervisor) start() (*process, error) {
+	cmd := exec.Command(filepath.Join(s.binDir, s.name), "serve")
+	cmd.Env = append(os.Environ(), s.env...)
 	cmd.SysProcAttr = sysProcAttr()
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", svc, err)
+		return nil, fmt.Errorf("start %s: %w", s.name, err)
 	}
-	p := &process{name: svc, cmd: cmd, done: make(chan struct{})}
-	go prefixLines(pr, w, svc)
+	p := &process{name: s.name, cmd: cmd, done: make(chan struct{})}
+	go prefixLines(pr, s.out, s.name)
 	go func() {
-		err := cmd.Wait()
+		_ = cmd.Wait()
 		pw.Close()
 		close(p.done)
-		exited <- fmt.Errorf("%s exited: %v", svc, err)
 	}()
+	s.mu.Lock()
+	s.proc = p
+	s.mu.Unlock()
 	return p, nil
+}
+
+func (s *supervisor) watch(p *process, failed chan<- error) {
+	defer close(s.stopped)
+	quick := 0
+	for {
+		started := time.Now()
+		<-p.done
+		s.mu.Lock()
+		stopping := s.stopping
+		s.mu.Unlock()
+		if stopping {
+			return
+		}
+		if time.Since(started) < quickExit {
+			quick++
+		} else {
+			quick = 0
+		}
+		if quick >= maxQuickExits {
+			failed <- fmt.Errorf("%s keeps exiting right after it starts (%v)", s.name, p.cmd.ProcessState)
+			return
+		}
+		s.logger.Warn("service exited; restarting it", "service", s.name, "status", p.cmd.ProcessState.String())
+		time.Sleep(restartDelay)
+		var err error
+		if p, err = s.start(); err != nil {
+			failed <- err
+			return
+		}
+	}
+}
+
+// stop sends SIGTERM and waits; past stopTimeout the service is killed.
+func (s *supervisor) stop(ctx context.Context) {
+	s.mu.Lock()
+	s.stopping = true
+	p := s.proc
+	s.mu.Unlock()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		s.logger.Error("service did not stop in time; killing it", "service", s.name)
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	<-s.stopped
 }
 
 var outputMu sync.Mutex
@@ -79,21 +161,14 @@ func prefixLines(r io.Reader, w io.Writer, name string) {
 	}
 }
 
-// stopAll sends SIGTERM to every service, waits for them, and kills any that
-// outlive stopTimeout.
-func stopAll(procs []*process, logger *slog.Logger) {
-	for _, p := range procs {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	}
+// stopAll stops every service, giving each stopTimeout to finish its work.
+func stopAll(sups []*supervisor) {
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
-	for _, p := range procs {
-		select {
-		case <-p.done:
-		case <-ctx.Done():
-			logger.Error("service did not stop in time; killing it", "service", p.name)
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
+	var wg sync.WaitGroup
+	for _, s := range sups {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.stop(ctx) }()
 	}
+	wg.Wait()
 }

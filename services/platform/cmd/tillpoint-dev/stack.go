@@ -155,17 +155,17 @@ func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (er
 	}
 
 	exited := make(chan error, 3)
-	var procs []*process
-	cleanups = append(cleanups, func() { stopAll(procs, logger) })
+	var sups []*supervisor
+	cleanups = append(cleanups, func() { stopAll(sups) })
 	for _, svc := range []struct {
 		name string
 		env  []string
 	}{{"admin-api", env.admin}, {"checkout-runtime", env.runtime}, {"hooks", env.hooks}} {
-		proc, err := startService(o.BinDir, svc.name, svc.env, stderr, exited)
+		sup, err := superviseService(o.BinDir, svc.name, svc.env, stderr, logger, exited)
 		if err != nil {
 			return err
 		}
-		procs = append(procs, proc)
+		sups = append(sups, sup)
 	}
 
 	for _, h := range []struct{ name, host, addr string }{
@@ -201,7 +201,7 @@ func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (er
 		logger.Info("stopping")
 		return nil
 	case err := <-exited:
-		return fmt.Errorf("a service stopped unexpectedly: %w", err)
+		return fmt.Errorf("a service could not stay up: %w", err)
 	}
 }
 
