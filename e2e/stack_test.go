@@ -119,7 +119,10 @@ func startStack(dir string) (stop func(), err error) {
 		"--port-base", strconv.Itoa(freePortBase()))
 	cmd.Env = append(os.Environ(), "DATABASE_URL=", "NATS_URL="+natsSrv.ClientURL(), "TEST_PROVIDER_ASYNC_DELAY=1s", "WEBHOOK_RETRY_SCALE_PERCENT=0",
 		// Every test pays from 127.0.0.1; the per-session limit is still tested.
-		"CHECKOUT_ATTEMPTS_PER_IP=100000")
+		"CHECKOUT_ATTEMPTS_PER_IP=100000",
+		// Small bounds, so that a slow endpoint would starve the others
+		// without the per-endpoint one.
+		"WEBHOOK_CONCURRENCY=4", "WEBHOOK_PER_ENDPOINT_CONCURRENCY=2")
 	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -181,3 +181,50 @@ func TestWebhookEndpointValidation(t *testing.T) {
 		t.Fatalf("unknown endpoint: %d %v", status, out)
 	}
 }
+
+func TestRotatedSecretsBothSign(t *testing.T) {
+	r := newReceiver(t, 0)
+	epID, oldSecret := createEndpoint(t, r.srv.URL, "checkout.session.completed")
+	status, ep := api(t, "POST", "/v1/webhook_endpoints/"+epID+"/rotate_secret", nil)
+	newSecret, _ := ep["secret"].(string)
+	if status != http.StatusOK || newSecret == "" || newSecret == oldSecret {
+		t.Fatalf("rotate: %d %v", status, ep)
+	}
+	id := paySession(t)
+	eventually(t, "the completion to arrive", 30*time.Second, func() bool {
+		return r.completedSessions(t, newSecret)[id]
+	})
+	// During the overlap the same delivery verifies with the old secret too.
+	if !r.completedSessions(t, oldSecret)[id] {
+		t.Fatal("the old secret does not verify during the rotation overlap")
+	}
+}
+
+func TestSlowEndpointDoesNotStarveOthers(t *testing.T) {
+	hold := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		select { // answers only when the test ends (or hooks gives up after 15 s)
+		case <-hold:
+		case <-req.Context().Done():
+		}
+	}))
+	// Release the held requests before closing, which waits for them.
+	defer slow.Close()
+	defer close(hold)
+	createEndpoint(t, slow.URL)
+	fast := newReceiver(t, 0)
+	_, secret := createEndpoint(t, fast.srv.URL, "checkout.session.completed")
+	want := map[string]bool{}
+	for range 4 { // 8 deliveries for the slow endpoint, more than the worker's 4 slots
+		want[paySession(t)] = true
+	}
+	eventually(t, "the fast endpoint to get every completion while the slow one hangs", 10*time.Second, func() bool {
+		got := fast.completedSessions(t, secret)
+		for id := range want {
+			if !got[id] {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -4,6 +4,8 @@
 // the migrations, a demo organization, site and test key, and the three
 // services on their own hostnames (api.localhost, secure.localhost,
 // webhook.localhost). Ctrl-C or SIGTERM stops everything, PostgreSQL included.
+// `listen` and `trigger`, run beside it, print the stack's webhooks and pay a
+// test session from a terminal, like `stripe listen` and `stripe trigger`.
 package main
 
 import (
@@ -31,8 +33,22 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "run" {
-		fmt.Fprintln(stderr, "usage: tillpoint-dev run [--bin DIR] [--dir DIR] [--port-base N]")
+	cmd := ""
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "run":
+	case "listen":
+		return runListen(ctx, args[1:], stdout, stderr)
+	case "trigger":
+		return runTrigger(ctx, args[1:], stdout, stderr)
+	default:
+		fmt.Fprint(stderr, `usage:
+  tillpoint-dev run     [--bin DIR] [--dir DIR] [--port-base N]
+  tillpoint-dev listen  [--dir DIR] [--events TYPE,TYPE] [--forward-to URL] [--json]
+  tillpoint-dev trigger [--dir DIR] [--card NUMBER] [--method card|bank_transfer] [--amount N] [--currency EUR]
+`)
 		return fmt.Errorf("unknown command %q", args)
 	}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
