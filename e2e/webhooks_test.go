@@ -128,11 +128,26 @@ func TestWebhooksAreSignedAndCarryTheWholeObject(t *testing.T) {
 	if len(list["data"].([]any)) == 0 {
 		t.Fatalf("events list is empty")
 	}
+	var msgID string
 	eventually(t, "the delivery to be recorded", 10*time.Second, func() bool {
 		_, ds := api(t, "GET", "/v1/events/"+ev["id"].(string)+"/deliveries", nil)
 		for _, d := range ds["data"].([]any) {
 			dm := d.(map[string]any)
-			if dm["webhook_endpoint"] == epID && dm["status"] == "succeeded" {
+			if dm["webhook_endpoint"] == epID && dm["status"] == "succeeded" && len(dm["attempts"].([]any)) == 1 {
+				msgID = dm["id"].(string)
+				return true
+			}
+		}
+		return false
+	})
+	// Resend: the same message (webhook-id) arrives again.
+	before := len(r.deliveries())
+	if status, d := api(t, "POST", "/v1/events/"+ev["id"].(string)+"/resend", map[string]any{"webhook_endpoint": epID}); status != http.StatusOK || d["id"] != msgID {
+		t.Fatalf("resend: %d %v", status, d)
+	}
+	eventually(t, "the resent delivery to arrive", 10*time.Second, func() bool {
+		for _, d := range r.deliveries()[before:] {
+			if d.header.Get("webhook-id") == msgID {
 				return true
 			}
 		}
