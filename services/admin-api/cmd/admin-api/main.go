@@ -16,8 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -40,12 +38,31 @@ import (
 const name = "admin-api"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, name+":", err)
-		os.Exit(1)
-	}
+	app.Main(app.Command{
+		Name:       name,
+		Usage:      "admin-api [serve | migrate | orgs create --name NAME | keys create --org ID --mode test|live [--name NAME] | seed-demo]",
+		Migrations: migrations.Set,
+		Serve: func(ctx context.Context) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return fmt.Errorf("configuration:\n%w", err)
+			}
+			return serve(ctx, cfg)
+		},
+		Extra: map[string]func(context.Context, []string, io.Writer) error{
+			"orgs": orgsCommand,
+			"keys": keysCommand,
+			"seed-demo": func(ctx context.Context, _ []string, stdout io.Writer) error {
+				return withStore(ctx, func(s *store.Store) error {
+					demo, err := bootstrap.SeedDemo(ctx, s, os.Getenv("DEMO_SECRET_KEY"))
+					if err != nil {
+						return err
+					}
+					return json.NewEncoder(stdout).Encode(demo)
+				})
+			},
+		},
+	})
 }
 
 // Config is admin-api's configuration.
@@ -70,39 +87,6 @@ func loadConfig() (Config, error) {
 		HooksInternalAddr:   l.Addr("HOOKS_INTERNAL_ADDR", ""),
 	}
 	return c, l.Err()
-}
-
-func run(ctx context.Context, args []string, stdout io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "serve":
-		cfg, err := loadConfig()
-		if err != nil {
-			return fmt.Errorf("configuration:\n%w", err)
-		}
-		return serve(ctx, cfg)
-	case "migrate":
-		return withStore(ctx, func(s *store.Store) error { return pgkit.Migrate(ctx, s.Pool, migrations.Set) })
-	case "orgs":
-		return orgsCommand(ctx, args, stdout)
-	case "keys":
-		return keysCommand(ctx, args, stdout)
-	case "seed-demo":
-		return withStore(ctx, func(s *store.Store) error {
-			demo, err := bootstrap.SeedDemo(ctx, s, os.Getenv("DEMO_SECRET_KEY"))
-			if err != nil {
-				return err
-			}
-			return json.NewEncoder(stdout).Encode(demo)
-		})
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: admin-api [serve | migrate | orgs create --name NAME | keys create --org ID --mode test|live [--name NAME] | seed-demo]")
-		return nil
-	}
-	return fmt.Errorf("unknown command %q (try: admin-api help)", cmd)
 }
 
 // withStore connects with DATABASE_URL alone, for the one-off commands.

@@ -9,12 +9,8 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -34,19 +30,19 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
 	"github.com/tillpoint/tillpoint/services/platform/logging"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
-	"github.com/tillpoint/tillpoint/services/platform/pgkit"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
 
 const name = "checkout-runtime"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, name+":", err)
-		os.Exit(1)
-	}
+	app.Main(app.Command{Name: name, Usage: "checkout-runtime [serve | migrate]", Migrations: migrations.Set, Serve: func(ctx context.Context) error {
+		cfg, err := loadConfig()
+		if err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		return serve(ctx, cfg)
+	}})
 }
 
 // Config is checkout-runtime's configuration.
@@ -76,40 +72,6 @@ func loadConfig() (Config, error) {
 	c.Limits.PerSession = l.Int("CHECKOUT_ATTEMPTS_PER_SESSION", c.Limits.PerSession, 1, 1_000_000)
 	c.Limits.PerIP = l.Int("CHECKOUT_ATTEMPTS_PER_IP", c.Limits.PerIP, 1, 1_000_000)
 	return c, l.Err()
-}
-
-func run(ctx context.Context, args []string, stdout io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
-	}
-	switch cmd {
-	case "serve":
-		cfg, err := loadConfig()
-		if err != nil {
-			return fmt.Errorf("configuration:\n%w", err)
-		}
-		return serve(ctx, cfg)
-	case "migrate":
-		return migrate(ctx)
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: checkout-runtime [serve | migrate]")
-		return nil
-	}
-	return fmt.Errorf("unknown command %q (try: checkout-runtime help)", cmd)
-}
-
-func migrate(ctx context.Context) error {
-	url := os.Getenv("DATABASE_URL")
-	if url == "" {
-		return errors.New("DATABASE_URL is required")
-	}
-	pool, err := pgkit.Connect(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	return pgkit.Migrate(ctx, pool, migrations.Set)
 }
 
 func serve(ctx context.Context, cfg Config) error {

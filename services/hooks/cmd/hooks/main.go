@@ -7,14 +7,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -32,7 +28,6 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/logging"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
-	"github.com/tillpoint/tillpoint/services/platform/pgkit"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
@@ -40,12 +35,13 @@ import (
 const name = "hooks"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, name+":", err)
-		os.Exit(1)
-	}
+	app.Main(app.Command{Name: name, Usage: "hooks [serve | migrate]", Migrations: migrations.Set, Serve: func(ctx context.Context) error {
+		cfg, err := loadConfig()
+		if err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		return serve(ctx, cfg)
+	}})
 }
 
 // Config is hooks's configuration.
@@ -73,40 +69,6 @@ func loadConfig() (Config, error) {
 	c.DeliveryConcurrency = l.Int("WEBHOOK_CONCURRENCY", 64, 1, 10000)
 	c.PerEndpointConcurrency = l.Int("WEBHOOK_PER_ENDPOINT_CONCURRENCY", 8, 1, 1000)
 	return c, l.Err()
-}
-
-func run(ctx context.Context, args []string, stdout io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
-	}
-	switch cmd {
-	case "serve":
-		cfg, err := loadConfig()
-		if err != nil {
-			return fmt.Errorf("configuration:\n%w", err)
-		}
-		return serve(ctx, cfg)
-	case "migrate":
-		return migrate(ctx)
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: hooks [serve | migrate]")
-		return nil
-	}
-	return fmt.Errorf("unknown command %q (try: hooks help)", cmd)
-}
-
-func migrate(ctx context.Context) error {
-	url := os.Getenv("DATABASE_URL")
-	if url == "" {
-		return errors.New("DATABASE_URL is required")
-	}
-	pool, err := pgkit.Connect(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	return pgkit.Migrate(ctx, pool, migrations.Set)
 }
 
 func serve(ctx context.Context, cfg Config) error {
