@@ -243,3 +243,27 @@ func TestSlowEndpointDoesNotStarveOthers(t *testing.T) {
 		return true
 	})
 }
+
+func TestEndpointFailingFiveDaysIsDisabled(t *testing.T) {
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer failing.Close()
+	epID, _ := createEndpoint(t, failing.URL, "checkout.session.completed")
+	// The endpoint has been failing since six days ago (no time travel here:
+	// the start of its run of failures is what the rule reads).
+	conn := queryRow(t, "UPDATE hooks.endpoints SET failing_since = now() - interval '6 days' WHERE id = $1 RETURNING id", epID)
+	var id string
+	if err := conn.Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	paySession(t)
+	eventually(t, "the endpoint to be disabled", 30*time.Second, func() bool {
+		_, ep := api(t, "GET", "/v1/webhook_endpoints/"+epID, nil)
+		return ep["status"] == "disabled" && ep["disabled_reason"] == "failing"
+	})
+	// Enabling it again clears the run of failures.
+	if status, ep := api(t, "POST", "/v1/webhook_endpoints/"+epID, map[string]any{"disabled": false}); status != http.StatusOK || ep["status"] != "enabled" {
+		t.Fatalf("re-enable: %d %v", status, ep)
+	}
+}
