@@ -267,3 +267,32 @@ func TestEndpointFailingFiveDaysIsDisabled(t *testing.T) {
 		t.Fatalf("re-enable: %d %v", status, ep)
 	}
 }
+
+func TestNotifyURLGetsTheSignedCompletion(t *testing.T) {
+	r := newReceiver(t, 0)
+	status, ns := api(t, "GET", "/v1/notify_secret", nil)
+	secret, _ := ns["secret"].(string)
+	if status != http.StatusOK || secret == "" {
+		t.Fatalf("notify secret: %d %v", status, ns)
+	}
+	s := newSession(t, map[string]any{"notify_url": r.srv.URL + "/ipn"})
+	c := newBrowser()
+	_, csrf := open(t, c, s["url"].(string))
+	if _, out, _ := post(t, c, s["url"].(string)+"/pay", cardForm(csrf, provider.TestCardSuccess), true); out["status"] != "succeeded" {
+		t.Fatalf("pay: %v", out)
+	}
+	eventually(t, "the notify_url callback", 30*time.Second, func() bool {
+		return r.completedSessions(t, secret)[s["id"].(string)]
+	})
+	// Only this session's completion went there, and the hidden endpoint is
+	// not among the merchant's endpoints.
+	if n := len(r.deliveries()); n != 1 {
+		t.Fatalf("notify_url received %d requests, want 1", n)
+	}
+	_, list := api(t, "GET", "/v1/webhook_endpoints?limit=100", nil)
+	for _, ep := range list["data"].([]any) {
+		if ep.(map[string]any)["url"] == r.srv.URL+"/ipn" {
+			t.Fatal("the notify_url shows as a webhook endpoint")
+		}
+	}
+}

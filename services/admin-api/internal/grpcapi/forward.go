@@ -111,3 +111,10 @@ func (s *WebhookEndpoints) ResendEvent(ctx context.Context, req *adminv1.ResendE
 		return s.Hooks.ResendEvent(c, r)
 	}, req)
 }
+
+// GetNotifySecret forwards.
+func (s *WebhookEndpoints) GetNotifySecret(ctx context.Context, req *adminv1.GetNotifySecretRequest) (*adminv1.GetNotifySecretResponse, error) {
+	return forward(ctx, func(c context.Context, r *adminv1.GetNotifySecretRequest) (*adminv1.GetNotifySecretResponse, error) {
+		return s.Hooks.GetNotifySecret(c, r)
+	}, req)
+}

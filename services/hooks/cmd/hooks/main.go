@@ -85,7 +85,7 @@ func serve(ctx context.Context, cfg Config) error {
 	st := store.New(base.Pool)
 	worker := &delivery.Worker{Store: st, Logger: logger, Concurrency: cfg.DeliveryConcurrency, PerEndpoint: cfg.PerEndpointConcurrency,
 		RetryScale: cfg.RetryScale, Client: webhook.NewClient(webhook.ClientOptions{AllowPrivate: cfg.AllowPrivateTargets})}
-	consumer := &delivery.Consumer{JS: base.JS, Store: st, Logger: logger, Wake: worker.Wake}
+	consumer := &delivery.Consumer{JS: base.JS, Store: st, Logger: logger, Wake: worker.Wake, AllowPrivate: cfg.AllowPrivateTargets}
 	adminv1.RegisterEventServiceServer(internal, &grpcapi.Events{Store: st})
 	adminv1.RegisterWebhookEndpointServiceServer(internal, &grpcapi.Endpoints{Store: st, AllowPrivate: cfg.AllowPrivateTargets, Wake: worker.Wake})
 

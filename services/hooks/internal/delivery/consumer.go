@@ -23,6 +23,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/natsx"
+	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
 // consumerName is the durable consumer of events shared by hooks replicas.
@@ -35,6 +36,8 @@ type Consumer struct {
 	Logger *slog.Logger
 	// Wake is called after new deliveries were created.
 	Wake func()
+	// AllowPrivate lets test-mode notify_url targets be private addresses.
+	AllowPrivate bool
 }
 
 // Run consumes until ctx ends. An event is acknowledged only once it and its
@@ -102,6 +105,13 @@ func (c *Consumer) store(ctx context.Context, data []byte) error {
 		if err != nil {
 			return err
 		}
+		notify, err := c.notifyEndpoint(ctx, q, &ev)
+		if err != nil {
+			return err
+		}
+		if notify != "" {
+			endpoints = append(endpoints, notify)
+		}
 		for _, ep := range endpoints {
 			if err := q.CreateDelivery(ctx, db.CreateDeliveryParams{ID: ids.New("msg"), EndpointID: ep, EventID: ev.GetId()}); err != nil {
 				return err
@@ -109,6 +119,26 @@ func (c *Consumer) store(ctx context.Context, data []byte) error {
 		}
 		return nil
 	})
+}
+
+// notifyEndpoint returns the hidden endpoint of a completed session's
+// notify_url, or "" when it has none (or one that may not be called).
+func (c *Consumer) notifyEndpoint(ctx context.Context, q *db.Queries, ev *eventsv1.Event) (string, error) {
+	url := ev.GetCheckoutSession().GetNotifyUrl()
+	if ev.GetType() != "checkout.session.completed" || url == "" {
+		return "", nil
+	}
+	if err := webhook.ValidateURL(url, c.AllowPrivate && !ev.GetLivemode()); err != nil {
+		c.Logger.WarnContext(ctx, "not calling a notify_url", "event", ev.GetId(), "err", err)
+		return "", nil
+	}
+	secret, err := q.EnsureNotifySecret(ctx, db.EnsureNotifySecretParams{OrganizationID: ev.GetOrganizationId(),
+		Livemode: ev.GetLivemode(), Secret: webhook.NewSecret()})
+	if err != nil {
+		return "", err
+	}
+	return q.EnsureNotifyEndpoint(ctx, db.EnsureNotifyEndpointParams{ID: ids.New("we"), OrganizationID: ev.GetOrganizationId(),
+		Livemode: ev.GetLivemode(), Url: url, Secret: secret})
 }
 
 // Render is the event as merchants receive it:

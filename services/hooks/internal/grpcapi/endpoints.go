@@ -227,6 +227,19 @@ func (s *Endpoints) ListEventDeliveries(ctx context.Context, req *adminv1.ListEv
 	return out, nil
 }
 
+// GetNotifySecret returns the caller's notify_url signing secret.
+func (s *Endpoints) GetNotifySecret(ctx context.Context, _ *adminv1.GetNotifySecretRequest) (*adminv1.GetNotifySecretResponse, error) {
+	org, live, err := grpcx.PrincipalFromMetadata(ctx)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := s.Store.EnsureNotifySecret(ctx, db.EnsureNotifySecretParams{OrganizationID: org, Livemode: live, Secret: webhook.NewSecret()})
+	if err != nil {
+		return nil, err
+	}
+	return &adminv1.GetNotifySecretResponse{NotifySecret: &adminv1.NotifySecret{Object: "notify_secret", Secret: secret, Livemode: live}}, nil
+}
+
 // ResendEvent makes an event's delivery to an endpoint due now.
 func (s *Endpoints) ResendEvent(ctx context.Context, req *adminv1.ResendEventRequest) (*adminv1.ResendEventResponse, error) {
 	org, live, err := grpcx.PrincipalFromMetadata(ctx)

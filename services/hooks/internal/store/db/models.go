@@ -44,6 +44,7 @@ type HooksEndpoint struct {
 	PreviousSecretExpiresAt *time.Time
 	FailingSince            *time.Time
 	CreatedAt               time.Time
+	Kind                    string
 }
 
 type HooksEvent struct {
@@ -56,6 +57,13 @@ type HooksEvent struct {
 	Sequence       int64
 	Created        time.Time
 	Body           []byte
+}
+
+type HooksNotifySecret struct {
+	OrganizationID string
+	Livemode       bool
+	Secret         string
+	CreatedAt      time.Time
 }
 
 type HooksOutbox struct {

@@ -90,7 +90,7 @@ func (q *Queries) CreateDelivery(ctx context.Context, arg CreateDeliveryParams) 
 const createEndpoint = `-- name: CreateEndpoint :one
 INSERT INTO hooks.endpoints (id, organization_id, livemode, url, description, enabled_events, secret)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at
+RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind
 `
 
 type CreateEndpointParams struct {
@@ -128,12 +128,13 @@ func (q *Queries) CreateEndpoint(ctx context.Context, arg CreateEndpointParams) 
 		&i.PreviousSecretExpiresAt,
 		&i.FailingSince,
 		&i.CreatedAt,
+		&i.Kind,
 	)
 	return i, err
 }
 
 const deleteEndpoint = `-- name: DeleteEndpoint :execrows
-DELETE FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3
+DELETE FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
 `
 
 type DeleteEndpointParams struct {
@@ -192,6 +193,55 @@ type DisableEndpointParams struct {
 func (q *Queries) DisableEndpoint(ctx context.Context, arg DisableEndpointParams) error {
 	_, err := q.db.Exec(ctx, disableEndpoint, arg.ID, arg.DisabledReason)
 	return err
+}
+
+const ensureNotifyEndpoint = `-- name: EnsureNotifyEndpoint :one
+INSERT INTO hooks.endpoints (id, organization_id, livemode, url, enabled_events, secret, kind, description)
+VALUES ($1, $2, $3, $4, '{}', $5, 'notify', 'notify_url')
+ON CONFLICT (organization_id, livemode, url) WHERE kind = 'notify' DO UPDATE SET url = EXCLUDED.url
+RETURNING id
+`
+
+type EnsureNotifyEndpointParams struct {
+	ID             string
+	OrganizationID string
+	Livemode       bool
+	Url            string
+	Secret         string
+}
+
+// The hidden endpoint of a notify_url, made on first use.
+func (q *Queries) EnsureNotifyEndpoint(ctx context.Context, arg EnsureNotifyEndpointParams) (string, error) {
+	row := q.db.QueryRow(ctx, ensureNotifyEndpoint,
+		arg.ID,
+		arg.OrganizationID,
+		arg.Livemode,
+		arg.Url,
+		arg.Secret,
+	)
+	var id string
+	err := row.Scan(&id)
+	return id, err
+}
+
+const ensureNotifySecret = `-- name: EnsureNotifySecret :one
+INSERT INTO hooks.notify_secrets (organization_id, livemode, secret) VALUES ($1, $2, $3)
+ON CONFLICT (organization_id, livemode) DO UPDATE SET secret = hooks.notify_secrets.secret
+RETURNING secret
+`
+
+type EnsureNotifySecretParams struct {
+	OrganizationID string
+	Livemode       bool
+	Secret         string
+}
+
+// The organization's notify secret for the mode, made on first use.
+func (q *Queries) EnsureNotifySecret(ctx context.Context, arg EnsureNotifySecretParams) (string, error) {
+	row := q.db.QueryRow(ctx, ensureNotifySecret, arg.OrganizationID, arg.Livemode, arg.Secret)
+	var secret string
+	err := row.Scan(&secret)
+	return secret, err
 }
 
 const finishDelivery = `-- name: FinishDelivery :exec
@@ -254,7 +304,7 @@ func (q *Queries) GetDeliverySeq(ctx context.Context, arg GetDeliverySeqParams) 
 }
 
 const getEndpoint = `-- name: GetEndpoint :one
-SELECT id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
 `
 
 type GetEndpointParams struct {
@@ -280,12 +330,13 @@ func (q *Queries) GetEndpoint(ctx context.Context, arg GetEndpointParams) (Hooks
 		&i.PreviousSecretExpiresAt,
 		&i.FailingSince,
 		&i.CreatedAt,
+		&i.Kind,
 	)
 	return i, err
 }
 
 const getEndpointSeq = `-- name: GetEndpointSeq :one
-SELECT seq FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT seq FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
 `
 
 type GetEndpointSeqParams struct {
@@ -470,8 +521,8 @@ func (q *Queries) ListEndpointDeliveries(ctx context.Context, arg ListEndpointDe
 }
 
 const listEndpoints = `-- name: ListEndpoints :many
-SELECT id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at FROM hooks.endpoints
-WHERE organization_id = $1 AND livemode = $2
+SELECT id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind FROM hooks.endpoints
+WHERE organization_id = $1 AND livemode = $2 AND kind = 'endpoint'
   AND ($3::bigint IS NULL OR seq < $3)
   AND ($4::bigint IS NULL OR seq > $4)
 ORDER BY CASE WHEN $4::bigint IS NULL THEN seq END DESC,
@@ -516,6 +567,7 @@ func (q *Queries) ListEndpoints(ctx context.Context, arg ListEndpointsParams) ([
 			&i.PreviousSecretExpiresAt,
 			&i.FailingSince,
 			&i.CreatedAt,
+			&i.Kind,
 		); err != nil {
 			return nil, err
 		}
@@ -661,7 +713,7 @@ func (q *Queries) MarkEndpointSucceeded(ctx context.Context, id string) error {
 
 const matchingEndpoints = `-- name: MatchingEndpoints :many
 SELECT id FROM hooks.endpoints
-WHERE organization_id = $1 AND livemode = $2 AND disabled_reason IS NULL
+WHERE organization_id = $1 AND livemode = $2 AND disabled_reason IS NULL AND kind = 'endpoint'
   AND ('*' = ANY(enabled_events) OR $3::text = ANY(enabled_events))
 `
 
@@ -761,8 +813,8 @@ func (q *Queries) ResendDelivery(ctx context.Context, arg ResendDeliveryParams) 
 
 const rotateEndpointSecret = `-- name: RotateEndpointSecret :one
 UPDATE hooks.endpoints SET previous_secret = secret, previous_secret_expires_at = now() + interval '24 hours', secret = $4
-WHERE id = $1 AND organization_id = $2 AND livemode = $3
-RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at
+WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
+RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind
 `
 
 type RotateEndpointSecretParams struct {
@@ -794,6 +846,7 @@ func (q *Queries) RotateEndpointSecret(ctx context.Context, arg RotateEndpointSe
 		&i.PreviousSecretExpiresAt,
 		&i.FailingSince,
 		&i.CreatedAt,
+		&i.Kind,
 	)
 	return i, err
 }
@@ -801,8 +854,8 @@ func (q *Queries) RotateEndpointSecret(ctx context.Context, arg RotateEndpointSe
 const updateEndpoint = `-- name: UpdateEndpoint :one
 UPDATE hooks.endpoints SET url = $4, description = $5, enabled_events = $6, disabled_reason = $7,
     failing_since = CASE WHEN $7::text IS NULL THEN NULL ELSE failing_since END
-WHERE id = $1 AND organization_id = $2 AND livemode = $3
-RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at
+WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
+RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind
 `
 
 type UpdateEndpointParams struct {
@@ -840,6 +893,7 @@ func (q *Queries) UpdateEndpoint(ctx context.Context, arg UpdateEndpointParams) 
 		&i.PreviousSecretExpiresAt,
 		&i.FailingSince,
 		&i.CreatedAt,
+		&i.Kind,
 	)
 	return i, err
 }

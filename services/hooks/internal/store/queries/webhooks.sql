@@ -34,14 +34,14 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING *;
 
 -- name: GetEndpoint :one
-SELECT * FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+SELECT * FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint';
 
 -- name: GetEndpointSeq :one
-SELECT seq FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+SELECT seq FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint';
 
 -- name: ListEndpoints :many
 SELECT * FROM hooks.endpoints
-WHERE organization_id = @organization_id AND livemode = @livemode
+WHERE organization_id = @organization_id AND livemode = @livemode AND kind = 'endpoint'
   AND (sqlc.narg(before_seq)::bigint IS NULL OR seq < sqlc.narg(before_seq))
   AND (sqlc.narg(after_seq)::bigint IS NULL OR seq > sqlc.narg(after_seq))
 ORDER BY CASE WHEN sqlc.narg(after_seq)::bigint IS NULL THEN seq END DESC,
@@ -51,21 +51,21 @@ LIMIT @row_limit;
 -- name: UpdateEndpoint :one
 UPDATE hooks.endpoints SET url = $4, description = $5, enabled_events = $6, disabled_reason = $7,
     failing_since = CASE WHEN $7::text IS NULL THEN NULL ELSE failing_since END
-WHERE id = $1 AND organization_id = $2 AND livemode = $3
+WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
 RETURNING *;
 
 -- name: DeleteEndpoint :execrows
-DELETE FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+DELETE FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint';
 
 -- name: RotateEndpointSecret :one
 UPDATE hooks.endpoints SET previous_secret = secret, previous_secret_expires_at = now() + interval '24 hours', secret = $4
-WHERE id = $1 AND organization_id = $2 AND livemode = $3
+WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
 RETURNING *;
 
 -- name: MatchingEndpoints :many
 -- The enabled endpoints an event goes to.
 SELECT id FROM hooks.endpoints
-WHERE organization_id = @organization_id AND livemode = @livemode AND disabled_reason IS NULL
+WHERE organization_id = @organization_id AND livemode = @livemode AND disabled_reason IS NULL AND kind = 'endpoint'
   AND ('*' = ANY(enabled_events) OR @event_type::text = ANY(enabled_events));
 
 -- name: CreateDelivery :exec
@@ -150,3 +150,16 @@ INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at
 VALUES ($1, $2, $3, 'pending', now())
 ON CONFLICT (endpoint_id, event_id) DO UPDATE SET status = 'pending', next_attempt_at = now(), updated_at = now()
 RETURNING *;
+
+-- name: EnsureNotifySecret :one
+-- The organization's notify secret for the mode, made on first use.
+INSERT INTO hooks.notify_secrets (organization_id, livemode, secret) VALUES ($1, $2, $3)
+ON CONFLICT (organization_id, livemode) DO UPDATE SET secret = hooks.notify_secrets.secret
+RETURNING secret;
+
+-- name: EnsureNotifyEndpoint :one
+-- The hidden endpoint of a notify_url, made on first use.
+INSERT INTO hooks.endpoints (id, organization_id, livemode, url, enabled_events, secret, kind, description)
+VALUES ($1, $2, $3, $4, '{}', $5, 'notify', 'notify_url')
+ON CONFLICT (organization_id, livemode, url) WHERE kind = 'notify' DO UPDATE SET url = EXCLUDED.url
+RETURNING id;

@@ -1407,6 +1407,153 @@ func (x *ResendEventResponse) GetDelivery() *Delivery {
 	return nil
 }
 
+// The secret of notify_url callbacks.
+type NotifySecret struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Always "notify_secret".
+	Object string `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	// `whsec_…`.
+	Secret string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	// True for the live-mode secret.
+	Livemode      bool `protobuf:"varint,3,opt,name=livemode,proto3" json:"livemode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifySecret) Reset() {
+	*x = NotifySecret{}
+	mi := &file_tillpoint_admin_v1_webhook_endpoint_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifySecret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifySecret) ProtoMessage() {}
+
+func (x *NotifySecret) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_webhook_endpoint_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifySecret.ProtoReflect.Descriptor instead.
+func (*NotifySecret) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_webhook_endpoint_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *NotifySecret) GetObject() string {
+	if x != nil {
+		return x.Object
+	}
+	return ""
+}
+
+func (x *NotifySecret) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *NotifySecret) GetLivemode() bool {
+	if x != nil {
+		return x.Livemode
+	}
+	return false
+}
+
+// Parameters of GetNotifySecret.
+type GetNotifySecretRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNotifySecretRequest) Reset() {
+	*x = GetNotifySecretRequest{}
+	mi := &file_tillpoint_admin_v1_webhook_endpoint_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNotifySecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNotifySecretRequest) ProtoMessage() {}
+
+func (x *GetNotifySecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_webhook_endpoint_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNotifySecretRequest.ProtoReflect.Descriptor instead.
+func (*GetNotifySecretRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_webhook_endpoint_proto_rawDescGZIP(), []int{22}
+}
+
+// Result of GetNotifySecret.
+type GetNotifySecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The secret.
+	NotifySecret  *NotifySecret `protobuf:"bytes,1,opt,name=notify_secret,json=notifySecret,proto3" json:"notify_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNotifySecretResponse) Reset() {
+	*x = GetNotifySecretResponse{}
+	mi := &file_tillpoint_admin_v1_webhook_endpoint_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNotifySecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNotifySecretResponse) ProtoMessage() {}
+
+func (x *GetNotifySecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_webhook_endpoint_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNotifySecretResponse.ProtoReflect.Descriptor instead.
+func (*GetNotifySecretResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_webhook_endpoint_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetNotifySecretResponse) GetNotifySecret() *NotifySecret {
+	if x != nil {
+		return x.NotifySecret
+	}
+	return nil
+}
+
 var File_tillpoint_admin_v1_webhook_endpoint_proto protoreflect.FileDescriptor
 
 const file_tillpoint_admin_v1_webhook_endpoint_proto_rawDesc = "" +
@@ -1512,7 +1659,14 @@ const file_tillpoint_admin_v1_webhook_endpoint_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
 	"\x10webhook_endpoint\x18\x02 \x01(\tR\x0fwebhookEndpoint\"O\n" +
 	"\x13ResendEventResponse\x128\n" +
-	"\bdelivery\x18\x01 \x01(\v2\x1c.tillpoint.admin.v1.DeliveryR\bdelivery2\xa1\f\n" +
+	"\bdelivery\x18\x01 \x01(\v2\x1c.tillpoint.admin.v1.DeliveryR\bdelivery\"Z\n" +
+	"\fNotifySecret\x12\x16\n" +
+	"\x06object\x18\x01 \x01(\tR\x06object\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\x12\x1a\n" +
+	"\blivemode\x18\x03 \x01(\bR\blivemode\"\x18\n" +
+	"\x16GetNotifySecretRequest\"`\n" +
+	"\x17GetNotifySecretResponse\x12E\n" +
+	"\rnotify_secret\x18\x01 \x01(\v2 .tillpoint.admin.v1.NotifySecretR\fnotifySecret2\xb8\r\n" +
 	"\x16WebhookEndpointService\x12\xb0\x01\n" +
 	"\x15CreateWebhookEndpoint\x120.tillpoint.admin.v1.CreateWebhookEndpointRequest\x1a1.tillpoint.admin.v1.CreateWebhookEndpointResponse\"2\x82\xd3\xe4\x93\x02,:\x01*b\x10webhook_endpoint\"\x15/v1/webhook_endpoints\x12\xa9\x01\n" +
 	"\x12GetWebhookEndpoint\x12-.tillpoint.admin.v1.GetWebhookEndpointRequest\x1a..tillpoint.admin.v1.GetWebhookEndpointResponse\"4\x82\xd3\xe4\x93\x02.b\x10webhook_endpoint\x12\x1a/v1/webhook_endpoints/{id}\x12\x98\x01\n" +
@@ -1521,7 +1675,8 @@ const file_tillpoint_admin_v1_webhook_endpoint_proto_rawDesc = "" +
 	"\x15DeleteWebhookEndpoint\x120.tillpoint.admin.v1.DeleteWebhookEndpointRequest\x1a1.tillpoint.admin.v1.DeleteWebhookEndpointResponse\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/webhook_endpoints/{id}\x12\xd5\x01\n" +
 	"\x1bRotateWebhookEndpointSecret\x126.tillpoint.admin.v1.RotateWebhookEndpointSecretRequest\x1a7.tillpoint.admin.v1.RotateWebhookEndpointSecretResponse\"E\x82\xd3\xe4\x93\x02?:\x01*b\x10webhook_endpoint\"(/v1/webhook_endpoints/{id}/rotate_secret\x12\xae\x01\n" +
 	"\x16ListEndpointDeliveries\x121.tillpoint.admin.v1.ListEndpointDeliveriesRequest\x1a2.tillpoint.admin.v1.ListEndpointDeliveriesResponse\"-\x82\xd3\xe4\x93\x02'\x12%/v1/webhook_endpoints/{id}/deliveries\x12\x9a\x01\n" +
-	"\x13ListEventDeliveries\x12..tillpoint.admin.v1.ListEventDeliveriesRequest\x1a/.tillpoint.admin.v1.ListEventDeliveriesResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/events/{id}/deliveries\x12\x8b\x01\n" +
+	"\x13ListEventDeliveries\x12..tillpoint.admin.v1.ListEventDeliveriesRequest\x1a/.tillpoint.admin.v1.ListEventDeliveriesResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/events/{id}/deliveries\x12\x94\x01\n" +
+	"\x0fGetNotifySecret\x12*.tillpoint.admin.v1.GetNotifySecretRequest\x1a+.tillpoint.admin.v1.GetNotifySecretResponse\"(\x82\xd3\xe4\x93\x02\"b\rnotify_secret\x12\x11/v1/notify_secret\x12\x8b\x01\n" +
 	"\vResendEvent\x12&.tillpoint.admin.v1.ResendEventRequest\x1a'.tillpoint.admin.v1.ResendEventResponse\"+\x82\xd3\xe4\x93\x02%:\x01*b\bdelivery\"\x16/v1/events/{id}/resendBHZFgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1;adminv1b\x06proto3"
 
 var (
@@ -1536,7 +1691,7 @@ func file_tillpoint_admin_v1_webhook_endpoint_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_webhook_endpoint_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_webhook_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_tillpoint_admin_v1_webhook_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_tillpoint_admin_v1_webhook_endpoint_proto_goTypes = []any{
 	(*WebhookEndpoint)(nil),                     // 0: tillpoint.admin.v1.WebhookEndpoint
 	(*CreateWebhookEndpointRequest)(nil),        // 1: tillpoint.admin.v1.CreateWebhookEndpointRequest
@@ -1559,47 +1714,53 @@ var file_tillpoint_admin_v1_webhook_endpoint_proto_goTypes = []any{
 	(*ListEventDeliveriesResponse)(nil),         // 18: tillpoint.admin.v1.ListEventDeliveriesResponse
 	(*ResendEventRequest)(nil),                  // 19: tillpoint.admin.v1.ResendEventRequest
 	(*ResendEventResponse)(nil),                 // 20: tillpoint.admin.v1.ResendEventResponse
-	(*timestamppb.Timestamp)(nil),               // 21: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),               // 22: google.protobuf.FieldMask
+	(*NotifySecret)(nil),                        // 21: tillpoint.admin.v1.NotifySecret
+	(*GetNotifySecretRequest)(nil),              // 22: tillpoint.admin.v1.GetNotifySecretRequest
+	(*GetNotifySecretResponse)(nil),             // 23: tillpoint.admin.v1.GetNotifySecretResponse
+	(*timestamppb.Timestamp)(nil),               // 24: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),               // 25: google.protobuf.FieldMask
 }
 var file_tillpoint_admin_v1_webhook_endpoint_proto_depIdxs = []int32{
-	21, // 0: tillpoint.admin.v1.WebhookEndpoint.created_at:type_name -> google.protobuf.Timestamp
+	24, // 0: tillpoint.admin.v1.WebhookEndpoint.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: tillpoint.admin.v1.CreateWebhookEndpointResponse.webhook_endpoint:type_name -> tillpoint.admin.v1.WebhookEndpoint
 	0,  // 2: tillpoint.admin.v1.GetWebhookEndpointResponse.webhook_endpoint:type_name -> tillpoint.admin.v1.WebhookEndpoint
 	0,  // 3: tillpoint.admin.v1.ListWebhookEndpointsResponse.data:type_name -> tillpoint.admin.v1.WebhookEndpoint
-	22, // 4: tillpoint.admin.v1.UpdateWebhookEndpointRequest.update_mask:type_name -> google.protobuf.FieldMask
+	25, // 4: tillpoint.admin.v1.UpdateWebhookEndpointRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 5: tillpoint.admin.v1.UpdateWebhookEndpointResponse.webhook_endpoint:type_name -> tillpoint.admin.v1.WebhookEndpoint
 	0,  // 6: tillpoint.admin.v1.RotateWebhookEndpointSecretResponse.webhook_endpoint:type_name -> tillpoint.admin.v1.WebhookEndpoint
-	21, // 7: tillpoint.admin.v1.DeliveryAttempt.attempted_at:type_name -> google.protobuf.Timestamp
-	21, // 8: tillpoint.admin.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	24, // 7: tillpoint.admin.v1.DeliveryAttempt.attempted_at:type_name -> google.protobuf.Timestamp
+	24, // 8: tillpoint.admin.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
 	13, // 9: tillpoint.admin.v1.Delivery.attempts:type_name -> tillpoint.admin.v1.DeliveryAttempt
-	21, // 10: tillpoint.admin.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	24, // 10: tillpoint.admin.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
 	14, // 11: tillpoint.admin.v1.ListEndpointDeliveriesResponse.data:type_name -> tillpoint.admin.v1.Delivery
 	14, // 12: tillpoint.admin.v1.ListEventDeliveriesResponse.data:type_name -> tillpoint.admin.v1.Delivery
 	14, // 13: tillpoint.admin.v1.ResendEventResponse.delivery:type_name -> tillpoint.admin.v1.Delivery
-	1,  // 14: tillpoint.admin.v1.WebhookEndpointService.CreateWebhookEndpoint:input_type -> tillpoint.admin.v1.CreateWebhookEndpointRequest
-	3,  // 15: tillpoint.admin.v1.WebhookEndpointService.GetWebhookEndpoint:input_type -> tillpoint.admin.v1.GetWebhookEndpointRequest
-	5,  // 16: tillpoint.admin.v1.WebhookEndpointService.ListWebhookEndpoints:input_type -> tillpoint.admin.v1.ListWebhookEndpointsRequest
-	7,  // 17: tillpoint.admin.v1.WebhookEndpointService.UpdateWebhookEndpoint:input_type -> tillpoint.admin.v1.UpdateWebhookEndpointRequest
-	9,  // 18: tillpoint.admin.v1.WebhookEndpointService.DeleteWebhookEndpoint:input_type -> tillpoint.admin.v1.DeleteWebhookEndpointRequest
-	11, // 19: tillpoint.admin.v1.WebhookEndpointService.RotateWebhookEndpointSecret:input_type -> tillpoint.admin.v1.RotateWebhookEndpointSecretRequest
-	15, // 20: tillpoint.admin.v1.WebhookEndpointService.ListEndpointDeliveries:input_type -> tillpoint.admin.v1.ListEndpointDeliveriesRequest
-	17, // 21: tillpoint.admin.v1.WebhookEndpointService.ListEventDeliveries:input_type -> tillpoint.admin.v1.ListEventDeliveriesRequest
-	19, // 22: tillpoint.admin.v1.WebhookEndpointService.ResendEvent:input_type -> tillpoint.admin.v1.ResendEventRequest
-	2,  // 23: tillpoint.admin.v1.WebhookEndpointService.CreateWebhookEndpoint:output_type -> tillpoint.admin.v1.CreateWebhookEndpointResponse
-	4,  // 24: tillpoint.admin.v1.WebhookEndpointService.GetWebhookEndpoint:output_type -> tillpoint.admin.v1.GetWebhookEndpointResponse
-	6,  // 25: tillpoint.admin.v1.WebhookEndpointService.ListWebhookEndpoints:output_type -> tillpoint.admin.v1.ListWebhookEndpointsResponse
-	8,  // 26: tillpoint.admin.v1.WebhookEndpointService.UpdateWebhookEndpoint:output_type -> tillpoint.admin.v1.UpdateWebhookEndpointResponse
-	10, // 27: tillpoint.admin.v1.WebhookEndpointService.DeleteWebhookEndpoint:output_type -> tillpoint.admin.v1.DeleteWebhookEndpointResponse
-	12, // 28: tillpoint.admin.v1.WebhookEndpointService.RotateWebhookEndpointSecret:output_type -> tillpoint.admin.v1.RotateWebhookEndpointSecretResponse
-	16, // 29: tillpoint.admin.v1.WebhookEndpointService.ListEndpointDeliveries:output_type -> tillpoint.admin.v1.ListEndpointDeliveriesResponse
-	18, // 30: tillpoint.admin.v1.WebhookEndpointService.ListEventDeliveries:output_type -> tillpoint.admin.v1.ListEventDeliveriesResponse
-	20, // 31: tillpoint.admin.v1.WebhookEndpointService.ResendEvent:output_type -> tillpoint.admin.v1.ResendEventResponse
-	23, // [23:32] is the sub-list for method output_type
-	14, // [14:23] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	21, // 14: tillpoint.admin.v1.GetNotifySecretResponse.notify_secret:type_name -> tillpoint.admin.v1.NotifySecret
+	1,  // 15: tillpoint.admin.v1.WebhookEndpointService.CreateWebhookEndpoint:input_type -> tillpoint.admin.v1.CreateWebhookEndpointRequest
+	3,  // 16: tillpoint.admin.v1.WebhookEndpointService.GetWebhookEndpoint:input_type -> tillpoint.admin.v1.GetWebhookEndpointRequest
+	5,  // 17: tillpoint.admin.v1.WebhookEndpointService.ListWebhookEndpoints:input_type -> tillpoint.admin.v1.ListWebhookEndpointsRequest
+	7,  // 18: tillpoint.admin.v1.WebhookEndpointService.UpdateWebhookEndpoint:input_type -> tillpoint.admin.v1.UpdateWebhookEndpointRequest
+	9,  // 19: tillpoint.admin.v1.WebhookEndpointService.DeleteWebhookEndpoint:input_type -> tillpoint.admin.v1.DeleteWebhookEndpointRequest
+	11, // 20: tillpoint.admin.v1.WebhookEndpointService.RotateWebhookEndpointSecret:input_type -> tillpoint.admin.v1.RotateWebhookEndpointSecretRequest
+	15, // 21: tillpoint.admin.v1.WebhookEndpointService.ListEndpointDeliveries:input_type -> tillpoint.admin.v1.ListEndpointDeliveriesRequest
+	17, // 22: tillpoint.admin.v1.WebhookEndpointService.ListEventDeliveries:input_type -> tillpoint.admin.v1.ListEventDeliveriesRequest
+	22, // 23: tillpoint.admin.v1.WebhookEndpointService.GetNotifySecret:input_type -> tillpoint.admin.v1.GetNotifySecretRequest
+	19, // 24: tillpoint.admin.v1.WebhookEndpointService.ResendEvent:input_type -> tillpoint.admin.v1.ResendEventRequest
+	2,  // 25: tillpoint.admin.v1.WebhookEndpointService.CreateWebhookEndpoint:output_type -> tillpoint.admin.v1.CreateWebhookEndpointResponse
+	4,  // 26: tillpoint.admin.v1.WebhookEndpointService.GetWebhookEndpoint:output_type -> tillpoint.admin.v1.GetWebhookEndpointResponse
+	6,  // 27: tillpoint.admin.v1.WebhookEndpointService.ListWebhookEndpoints:output_type -> tillpoint.admin.v1.ListWebhookEndpointsResponse
+	8,  // 28: tillpoint.admin.v1.WebhookEndpointService.UpdateWebhookEndpoint:output_type -> tillpoint.admin.v1.UpdateWebhookEndpointResponse
+	10, // 29: tillpoint.admin.v1.WebhookEndpointService.DeleteWebhookEndpoint:output_type -> tillpoint.admin.v1.DeleteWebhookEndpointResponse
+	12, // 30: tillpoint.admin.v1.WebhookEndpointService.RotateWebhookEndpointSecret:output_type -> tillpoint.admin.v1.RotateWebhookEndpointSecretResponse
+	16, // 31: tillpoint.admin.v1.WebhookEndpointService.ListEndpointDeliveries:output_type -> tillpoint.admin.v1.ListEndpointDeliveriesResponse
+	18, // 32: tillpoint.admin.v1.WebhookEndpointService.ListEventDeliveries:output_type -> tillpoint.admin.v1.ListEventDeliveriesResponse
+	23, // 33: tillpoint.admin.v1.WebhookEndpointService.GetNotifySecret:output_type -> tillpoint.admin.v1.GetNotifySecretResponse
+	20, // 34: tillpoint.admin.v1.WebhookEndpointService.ResendEvent:output_type -> tillpoint.admin.v1.ResendEventResponse
+	25, // [25:35] is the sub-list for method output_type
+	15, // [15:25] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_webhook_endpoint_proto_init() }
@@ -1617,7 +1778,7 @@ func file_tillpoint_admin_v1_webhook_endpoint_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_webhook_endpoint_proto_rawDesc), len(file_tillpoint_admin_v1_webhook_endpoint_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

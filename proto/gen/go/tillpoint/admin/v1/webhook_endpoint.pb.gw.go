@@ -357,6 +357,27 @@ func local_request_WebhookEndpointService_ListEventDeliveries_0(ctx context.Cont
 	return msg, metadata, err
 }
 
+func request_WebhookEndpointService_GetNotifySecret_0(ctx context.Context, marshaler runtime.Marshaler, client WebhookEndpointServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetNotifySecretRequest
+		metadata runtime.ServerMetadata
+	)
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetNotifySecret(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_WebhookEndpointService_GetNotifySecret_0(ctx context.Context, marshaler runtime.Marshaler, server WebhookEndpointServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetNotifySecretRequest
+		metadata runtime.ServerMetadata
+	)
+	msg, err := server.GetNotifySecret(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_WebhookEndpointService_ResendEvent_0(ctx context.Context, marshaler runtime.Marshaler, client WebhookEndpointServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq ResendEventRequest
@@ -568,6 +589,26 @@ func RegisterWebhookEndpointServiceHandlerServer(ctx context.Context, mux *runti
 		}
 		forward_WebhookEndpointService_ListEventDeliveries_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_WebhookEndpointService_GetNotifySecret_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/tillpoint.admin.v1.WebhookEndpointService/GetNotifySecret", runtime.WithHTTPPathPattern("/v1/notify_secret"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_WebhookEndpointService_GetNotifySecret_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_WebhookEndpointService_GetNotifySecret_0(annotatedContext, mux, outboundMarshaler, w, req, response_WebhookEndpointService_GetNotifySecret_0{resp.(*GetNotifySecretResponse)}, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_WebhookEndpointService_ResendEvent_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -764,6 +805,23 @@ func RegisterWebhookEndpointServiceHandlerClient(ctx context.Context, mux *runti
 		}
 		forward_WebhookEndpointService_ListEventDeliveries_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_WebhookEndpointService_GetNotifySecret_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/tillpoint.admin.v1.WebhookEndpointService/GetNotifySecret", runtime.WithHTTPPathPattern("/v1/notify_secret"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_WebhookEndpointService_GetNotifySecret_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_WebhookEndpointService_GetNotifySecret_0(annotatedContext, mux, outboundMarshaler, w, req, response_WebhookEndpointService_GetNotifySecret_0{resp.(*GetNotifySecretResponse)}, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_WebhookEndpointService_ResendEvent_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -820,6 +878,15 @@ func (m response_WebhookEndpointService_RotateWebhookEndpointSecret_0) XXX_Respo
 	return response.WebhookEndpoint
 }
 
+type response_WebhookEndpointService_GetNotifySecret_0 struct {
+	*GetNotifySecretResponse
+}
+
+func (m response_WebhookEndpointService_GetNotifySecret_0) XXX_ResponseBody() interface{} {
+	response := m.GetNotifySecretResponse
+	return response.NotifySecret
+}
+
 type response_WebhookEndpointService_ResendEvent_0 struct {
 	*ResendEventResponse
 }
@@ -838,6 +905,7 @@ var (
 	pattern_WebhookEndpointService_RotateWebhookEndpointSecret_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "webhook_endpoints", "id", "rotate_secret"}, ""))
 	pattern_WebhookEndpointService_ListEndpointDeliveries_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "webhook_endpoints", "id", "deliveries"}, ""))
 	pattern_WebhookEndpointService_ListEventDeliveries_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "events", "id", "deliveries"}, ""))
+	pattern_WebhookEndpointService_GetNotifySecret_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "notify_secret"}, ""))
 	pattern_WebhookEndpointService_ResendEvent_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "events", "id", "resend"}, ""))
 )
 
@@ -850,5 +918,6 @@ var (
 	forward_WebhookEndpointService_RotateWebhookEndpointSecret_0 = runtime.ForwardResponseMessage
 	forward_WebhookEndpointService_ListEndpointDeliveries_0      = runtime.ForwardResponseMessage
 	forward_WebhookEndpointService_ListEventDeliveries_0         = runtime.ForwardResponseMessage
+	forward_WebhookEndpointService_GetNotifySecret_0             = runtime.ForwardResponseMessage
 	forward_WebhookEndpointService_ResendEvent_0                 = runtime.ForwardResponseMessage
 )

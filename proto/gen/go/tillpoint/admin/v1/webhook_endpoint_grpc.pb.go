@@ -27,6 +27,7 @@ const (
 	WebhookEndpointService_RotateWebhookEndpointSecret_FullMethodName = "/tillpoint.admin.v1.WebhookEndpointService/RotateWebhookEndpointSecret"
 	WebhookEndpointService_ListEndpointDeliveries_FullMethodName      = "/tillpoint.admin.v1.WebhookEndpointService/ListEndpointDeliveries"
 	WebhookEndpointService_ListEventDeliveries_FullMethodName         = "/tillpoint.admin.v1.WebhookEndpointService/ListEventDeliveries"
+	WebhookEndpointService_GetNotifySecret_FullMethodName             = "/tillpoint.admin.v1.WebhookEndpointService/GetNotifySecret"
 	WebhookEndpointService_ResendEvent_FullMethodName                 = "/tillpoint.admin.v1.WebhookEndpointService/ResendEvent"
 )
 
@@ -55,6 +56,10 @@ type WebhookEndpointServiceClient interface {
 	ListEndpointDeliveries(ctx context.Context, in *ListEndpointDeliveriesRequest, opts ...grpc.CallOption) (*ListEndpointDeliveriesResponse, error)
 	// Lists the deliveries of an event.
 	ListEventDeliveries(ctx context.Context, in *ListEventDeliveriesRequest, opts ...grpc.CallOption) (*ListEventDeliveriesResponse, error)
+	// Returns the secret that signs the callbacks to sessions' notify_url (the
+	// caller's organization and mode; made on first use). Verify them like
+	// webhooks (Standard Webhooks).
+	GetNotifySecret(ctx context.Context, in *GetNotifySecretRequest, opts ...grpc.CallOption) (*GetNotifySecretResponse, error)
 	// Sends an event to an endpoint again, now (with the same webhook-id).
 	ResendEvent(ctx context.Context, in *ResendEventRequest, opts ...grpc.CallOption) (*ResendEventResponse, error)
 }
@@ -147,6 +152,16 @@ func (c *webhookEndpointServiceClient) ListEventDeliveries(ctx context.Context, 
 	return out, nil
 }
 
+func (c *webhookEndpointServiceClient) GetNotifySecret(ctx context.Context, in *GetNotifySecretRequest, opts ...grpc.CallOption) (*GetNotifySecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetNotifySecretResponse)
+	err := c.cc.Invoke(ctx, WebhookEndpointService_GetNotifySecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *webhookEndpointServiceClient) ResendEvent(ctx context.Context, in *ResendEventRequest, opts ...grpc.CallOption) (*ResendEventResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ResendEventResponse)
@@ -182,6 +197,10 @@ type WebhookEndpointServiceServer interface {
 	ListEndpointDeliveries(context.Context, *ListEndpointDeliveriesRequest) (*ListEndpointDeliveriesResponse, error)
 	// Lists the deliveries of an event.
 	ListEventDeliveries(context.Context, *ListEventDeliveriesRequest) (*ListEventDeliveriesResponse, error)
+	// Returns the secret that signs the callbacks to sessions' notify_url (the
+	// caller's organization and mode; made on first use). Verify them like
+	// webhooks (Standard Webhooks).
+	GetNotifySecret(context.Context, *GetNotifySecretRequest) (*GetNotifySecretResponse, error)
 	// Sends an event to an endpoint again, now (with the same webhook-id).
 	ResendEvent(context.Context, *ResendEventRequest) (*ResendEventResponse, error)
 	mustEmbedUnimplementedWebhookEndpointServiceServer()
@@ -217,6 +236,9 @@ func (UnimplementedWebhookEndpointServiceServer) ListEndpointDeliveries(context.
 }
 func (UnimplementedWebhookEndpointServiceServer) ListEventDeliveries(context.Context, *ListEventDeliveriesRequest) (*ListEventDeliveriesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEventDeliveries not implemented")
+}
+func (UnimplementedWebhookEndpointServiceServer) GetNotifySecret(context.Context, *GetNotifySecretRequest) (*GetNotifySecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNotifySecret not implemented")
 }
 func (UnimplementedWebhookEndpointServiceServer) ResendEvent(context.Context, *ResendEventRequest) (*ResendEventResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResendEvent not implemented")
@@ -387,6 +409,24 @@ func _WebhookEndpointService_ListEventDeliveries_Handler(srv interface{}, ctx co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WebhookEndpointService_GetNotifySecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetNotifySecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WebhookEndpointServiceServer).GetNotifySecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WebhookEndpointService_GetNotifySecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WebhookEndpointServiceServer).GetNotifySecret(ctx, req.(*GetNotifySecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _WebhookEndpointService_ResendEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ResendEventRequest)
 	if err := dec(in); err != nil {
@@ -443,6 +483,10 @@ var WebhookEndpointService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListEventDeliveries",
 			Handler:    _WebhookEndpointService_ListEventDeliveries_Handler,
+		},
+		{
+			MethodName: "GetNotifySecret",
+			Handler:    _WebhookEndpointService_GetNotifySecret_Handler,
 		},
 		{
 			MethodName: "ResendEvent",
