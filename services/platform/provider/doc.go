@@ -39,10 +39,11 @@
 //     recorded result, as a double-submitted 3-D Secure form would.
 //   - The test provider keeps its references in memory for seven days (as a
 //     card network lets an authorisation lapse) and at most 100 000 of them.
-//     They do not survive a restart and are not shared between replicas: with
-//     several checkout-runtime replicas, a challenge completed on another
-//     replica fails with ErrUnknownReference. Real providers keep this state
-//     on their side; the runtime's own tables enforce one capture per session.
+//     Each reference also records the authorisation as issued (state, amount,
+//     issue time, brand, last four digits), so another replica, or the same
+//     one after a restart, carries it on: a challenge completed elsewhere or a
+//     late capture works. What happened to it since in another process is not
+//     known here; the runtime's own tables enforce one capture per session.
 //   - Card numbers may contain spaces and hyphens; expiry is "MM/YY" (also
 //     "MM/YYYY", spaces ignored) and is valid to the end of that month, UTC.
 //   - Callback signatures use the Stripe-style header "t=…,v1=…": unknown

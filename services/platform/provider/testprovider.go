@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,7 +50,8 @@ type testAuth struct {
 }
 
 // Test is the test-mode card provider. It accepts only the documented test
-// cards (TestCards) and keeps the references it issued in memory.
+// cards (TestCards) and keeps the references it issued in memory, each of
+// which also records what another process needs to carry it on.
 type Test struct {
 	now     func() time.Time
 	maxRefs int // maxTestReferences; smaller in this package's tests
@@ -220,12 +223,15 @@ func (t *Test) Void(ctx context.Context, reference string) error {
 	return fmt.Errorf("%w: %s is %s", ErrNotCapturable, reference, a.state)
 }
 
-// remember stores a new authorisation under a fresh reference.
+// remember stores a new authorisation under a fresh reference. The
+// reference also records the authorisation as issued (state, amount, brand,
+// last four digits: nothing secret), so that another process, or this one
+// after a restart, can carry it on: see recall.
 func (t *Test) remember(a *testAuth) string {
-	ref := ids.New(testReferencePrefix)
+	a.created = t.now()
+	ref := fmt.Sprintf("%s_%d_%d_%d_%s_%s", ids.New(testReferencePrefix), a.state, a.amount, a.created.Unix(), a.brand, a.last4)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	a.created = t.now()
 	t.pruneLocked(a.created, 1)
 	t.auths[ref] = a
 	t.order = append(t.order, ref)
@@ -237,9 +243,33 @@ func (t *Test) lookupLocked(ref string) (*testAuth, error) {
 	t.pruneLocked(t.now(), 0)
 	a, ok := t.auths[ref]
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownReference, ref)
+		if a, ok = recall(ref); !ok || !a.created.After(t.now().Add(-testAuthorizationTTL)) {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownReference, ref)
+		}
+		t.pruneLocked(t.now(), 1)
+		t.auths[ref] = a
+		t.order = append(t.order, ref)
 	}
 	return a, nil
+}
+
+// recall rebuilds an authorisation issued by another process (a replica, or
+// this one before a restart) from its reference, as it stood when issued
+// (an authorisation past its lapse stays unknown).
+// What happened to it since (a capture, a void) is known to the payments
+// table, which only asks for moves its state machine allows.
+func recall(ref string) (*testAuth, bool) {
+	parts := strings.Split(ref, "_")
+	if len(parts) != 7 || parts[0] != testReferencePrefix || !ids.HasPrefix(parts[0]+"_"+parts[1], testReferencePrefix) {
+		return nil, false
+	}
+	state, err1 := strconv.Atoi(parts[2])
+	amount, err2 := strconv.ParseInt(parts[3], 10, 64)
+	issued, err3 := strconv.ParseInt(parts[4], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || amount <= 0 || testState(state) < stateDeclined || testState(state) > stateAuthorized {
+		return nil, false
+	}
+	return &testAuth{state: testState(state), amount: amount, created: time.Unix(issued, 0), brand: parts[5], last4: parts[6]}, true
 }
 
 // pruneLocked forgets references past their lapse, and the oldest ones

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/tillpoint/tillpoint/services/platform/ids"
 )
 
 // fakeClock is a settable clock for WithClock.
@@ -70,8 +68,8 @@ func TestTestAuthorizeCards(t *testing.T) {
 			if res.Outcome != tt.outcome || res.DeclineCode != tt.code {
 				t.Fatalf("got %s/%q, want %s/%q", res.Outcome, res.DeclineCode, tt.outcome, tt.code)
 			}
-			if !ids.HasPrefix(res.Reference, "tst") {
-				t.Errorf("Reference = %q, want tst_…", res.Reference)
+			if _, ok := recall(res.Reference); !ok {
+				t.Errorf("Reference = %q, want a tst_… reference", res.Reference)
 			}
 			digits, _ := normalizeNumber(tt.number)
 			if res.Brand != "visa" || res.Last4 != digits[12:] {
@@ -138,8 +136,8 @@ func TestTestAuthorizeDeclines(t *testing.T) {
 			if res.DeclineMessage == "" || !strings.HasSuffix(res.DeclineMessage, ".") {
 				t.Errorf("DeclineMessage = %q, want a sentence", res.DeclineMessage)
 			}
-			if !ids.HasPrefix(res.Reference, "tst") {
-				t.Errorf("Reference = %q, want tst_…", res.Reference)
+			if _, ok := recall(res.Reference); !ok {
+				t.Errorf("Reference = %q, want a tst_… reference", res.Reference)
 			}
 			messages[tt.code] = res.DeclineMessage
 		})
@@ -416,14 +414,47 @@ func TestTestReferencesCapped(t *testing.T) {
 		}
 		refs = append(refs, res.Reference)
 	}
-	for i, ref := range refs {
-		err := p.Void(ctx, ref)
-		if forgotten := i < 2; forgotten != errors.Is(err, ErrUnknownReference) {
-			t.Errorf("ref %d: err = %v, forgotten = %v", i, err, forgotten)
-		}
-	}
 	if len(p.auths) != 3 {
 		t.Errorf("%d references kept, want 3", len(p.auths))
+	}
+	// References pushed out of memory still work: each one records what
+	// carrying it on needs (as after a restart, or on another replica).
+	for i, ref := range refs {
+		if err := p.Void(ctx, ref); err != nil {
+			t.Errorf("ref %d: %v", i, err)
+		}
+	}
+	if len(p.auths) > 3 {
+		t.Errorf("%d references kept after recalling, want at most 3", len(p.auths))
+	}
+}
+
+func TestTestReferencesSurviveARestart(t *testing.T) {
+	ctx := context.Background()
+	before := NewTest()
+	auth, err := before.Authorize(ctx, cardReq(TestCardSuccess))
+	if err != nil {
+		t.Fatal(err)
+	}
+	challenge, err := before.Authorize(ctx, cardReq(TestCardChallenge))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := NewTest().Capture(ctx, auth.Reference, 6000); !errors.Is(err, ErrCaptureAmount) {
+		t.Fatalf("capture above the recalled amount: %v", err)
+	}
+	after := NewTest() // a new process knows none of them
+	if err := after.Capture(ctx, auth.Reference, 5000); err != nil {
+		t.Fatalf("capture after a restart: %v", err)
+	}
+	res, err := after.CompleteChallenge(ctx, challenge.Reference, true)
+	if err != nil || res.Outcome != Authorized || res.Brand != "visa" || res.Last4 != "3220" {
+		t.Fatalf("challenge after a restart: %+v %v", res, err)
+	}
+	for _, bad := range []string{"tst_nope", "tst_AAAAAAAAAAAAAAAAAAAAAAAA_4_x_1_visa_4242", "tst_AAAAAAAAAAAAAAAAAAAAAAAA_9_5000_1_visa_4242", "pay_x_4_5000_1_visa_4242"} {
+		if err := after.Capture(ctx, bad, 1); !errors.Is(err, ErrUnknownReference) {
+			t.Errorf("%q: %v, want ErrUnknownReference", bad, err)
+		}
 	}
 }
 
