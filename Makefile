@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export TILLPOINT_DEV_DIR ?= $(CURDIR)/.dev
 TOOLS := bin/tools
 SERVICES := admin-api checkout-runtime hooks
-MODULES := proto/gen/go services/platform $(addprefix services/,$(SERVICES)) e2e
+MODULES := proto/gen/go services/platform $(addprefix services/,$(SERVICES)) e2e bench
 # Every package of every workspace module.
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GEN_DIRS := proto/gen services/admin-api/internal/openapi $(foreach s,$(SERVICES),services/$(s)/internal/store/db)
@@ -78,3 +78,7 @@ run: build ## Start the whole stack on an embedded PostgreSQL and NATS (Ctrl-C s
 .PHONY: clean
 clean: ## Remove build outputs (keeps .dev, the dev database).
 	rm -rf bin test-artifacts
+
+.PHONY: bench
+bench: ## Run the load benchmarks against a private stack on loopback (tables in bench/results/latest.md; BENCH_FLAGS=-duration=10s).
+	go run ./bench/cmd/bench $(BENCH_FLAGS)

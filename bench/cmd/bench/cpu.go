@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat
+// (100 on every Linux the stack runs on).
+const clockTicks = 100
+
+// cpuSample is the CPU time used so far by each process group of interest.
+type cpuSample struct {
+	at    time.Time
+	ticks map[string]int64
+}
+
+// sampleCPU reads utime+stime of the stack's services (by binary path),
+// PostgreSQL (all its processes) and this process. Exited processes drop
+// out, so short-lived PostgreSQL backends are undercounted; the pools keep
+// theirs open.
+func sampleCPU(binDir string) cpuSample {
+	s := cpuSample{at: time.Now(), ticks: map[string]int64{}}
+	self := strconv.Itoa(os.Getpid())
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(cmdline) == 0 {
+			continue
+		}
+		argv0 := string(bytes.SplitN(cmdline, []byte{0}, 2)[0])
+		var name string
+		switch {
+		case e.Name() == self:
+			name = "bench client"
+		case filepath.Dir(argv0) == filepath.Clean(binDir):
+			name = filepath.Base(argv0)
+		case strings.HasPrefix(argv0, "postgres") || filepath.Base(argv0) == "postgres":
+			name = "postgres"
+		default:
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the ")" that closes comm: state is field 3, utime 14, stime 15.
+		i := bytes.LastIndexByte(stat, ')')
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		s.ticks[name] += ut + st
+	}
+	return s
+}
+
+// cpuNote says how many cores each process group used between two samples.
+func cpuNote(what string, a, b cpuSample) string {
+	secs := b.at.Sub(a.at).Seconds()
+	var names []string
+	for n := range b.ticks {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var parts []string
+	for _, n := range names {
+		cores := float64(b.ticks[n]-a.ticks[n]) / clockTicks / secs
+		if cores >= 0.05 {
+			parts = append(parts, fmt.Sprintf("%s %.2f", n, cores))
+		}
+	}
+	return fmt.Sprintf("CPU cores used during %s: %s.", what, strings.Join(parts, ", "))
+}

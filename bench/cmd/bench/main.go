@@ -1,0 +1,356 @@
+// Command bench starts the Tillpoint stack (embedded PostgreSQL and NATS) on
+// private loopback ports, loads it from this machine for a bounded time with
+// fortio's periodic runner, and prints one Markdown table per scenario:
+// throughput, p50/p95/p99 latency (HDR histograms), errors, and the ratio to
+// a baseline measured the same way in the same run. It writes the tables to
+// bench/results/latest.md and exits 1 when a scenario had errors; a missed
+// target is reported, not a failure.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	flog "fortio.org/log"
+)
+
+// options are the command's flags.
+type options struct {
+	duration  time.Duration
+	threads   int
+	payRate   float64
+	fanPays   int
+	fanOut    int
+	out       string
+	keepLog   bool
+	skipHooks bool
+}
+
+func main() {
+	var o options
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each measurement")
+	flag.IntVar(&o.threads, "threads", 32, "concurrent callers for the peak-throughput runs (system and baselines alike)")
+	flag.Float64Var(&o.payRate, "pay-rate", 100, "payments per second in the pay → webhook scenario")
+	flag.IntVar(&o.fanPays, "fanout-payments", 300, "payments in the webhook fan-out scenario")
+	flag.IntVar(&o.fanOut, "fanout-endpoints", 10, "webhook endpoints in the fan-out scenario")
+	flag.StringVar(&o.out, "out", "bench/results/latest.md", "where to write the tables (relative to the repository root)")
+	flag.BoolVar(&o.keepLog, "print-stack-log", false, "print the stack's log at the end")
+	flag.BoolVar(&o.skipHooks, "skip-webhooks", false, "skip the two webhook scenarios")
+	flag.Parse()
+	flog.SetLogLevelQuiet(flog.Error)
+	code, err := run(context.Background(), o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	os.Exit(code)
+}
+
+func run(ctx context.Context, o options) (int, error) {
+	began := time.Now()
+	gowork, err := exec.Command("go", "env", "GOWORK").Output()
+	if err != nil || strings.TrimSpace(string(gowork)) == "" {
+		return 0, fmt.Errorf("run from inside the go.work workspace: %v", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gowork)))
+	dir, err := os.MkdirTemp("", "tillpoint-bench-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	// As root, PostgreSQL runs as the postgres user, who must enter the dir.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return 0, err
+	}
+	fmt.Fprintln(os.Stderr, "bench: building and starting the stack…")
+	stk, err := startStack(ctx, root, dir)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		stk.stop()
+		if o.keepLog {
+			b, _ := os.ReadFile(stk.log)
+			fmt.Fprintf(os.Stderr, "%s", b)
+		}
+	}()
+	st := stk.info
+	b := &bench{o: o, st: st, binDir: stk.binDir, api: apiClient{st: st, http: loopbackClient(o.threads)}}
+
+	fmt.Fprintf(os.Stderr, "bench: stack up in %s; measuring %s per run\n", time.Since(began).Round(time.Second), o.duration)
+	var tables []table
+	for _, sc := range []struct {
+		name string
+		skip bool
+		fn   func(context.Context) (table, error)
+	}{
+		{"create session", false, b.createREST},
+		{"create session over gRPC", false, b.createGRPC},
+		{"hosted page", false, b.hostedPage},
+		{"pay → webhook", o.skipHooks, b.payToWebhook},
+		{"webhook fan-out", o.skipHooks, b.webhookFanOut},
+	} {
+		if sc.skip {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s…\n", sc.name)
+		t, err := sc.fn(ctx)
+		if err != nil {
+			t = table{Title: sc.name, Notes: []string{"Not measured: " + err.Error()}}
+			t.Rows = append(t.Rows, row{Name: sc.name, P50: -1, P95: -1, P99: -1, Errors: 1})
+		}
+		tables = append(tables, t)
+	}
+	tables = append(tables, b.memory(stk.binDir))
+
+	var md strings.Builder
+	fmt.Fprintf(&md, "## Tillpoint load benchmarks\n\n%s, %d CPUs, %s per measurement, %d callers for peak runs; loopback only.\n\n",
+		time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), o.duration, o.threads)
+	failed := false
+	for _, t := range tables {
+		md.WriteString(t.markdown())
+		md.WriteString("\n")
+		for _, r := range t.Rows {
+			failed = failed || r.Errors > 0
+		}
+	}
+	fmt.Fprintf(&md, "Total run time %s.\n", time.Since(began).Round(time.Second))
+	fmt.Print(md.String())
+	outPath := o.out
+	if !filepath.IsAbs(outPath) {
+		outPath = filepath.Join(root, outPath)
+	}
+	if err := os.MkdirAll(filepath.Dir(outPath), 0o755); err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(outPath, []byte(md.String()), 0o644); err != nil {
+		return 0, err
+	}
+	if failed {
+		fmt.Fprintln(os.Stderr, "bench: some scenarios had errors")
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// bench holds what the scenarios share.
+type bench struct {
+	o       options
+	st      stackInfo
+	api     apiClient
+	restMax measurement
+	binDir  string
+	cpu     []string
+}
+
+func (b *bench) createREST(ctx context.Context) (table, error) {
+	insert, cleanup, err := pgxInsert(ctx, b.st, b.o.threads)
+	if err != nil {
+		return table{}, err
+	}
+	defer cleanup()
+	create := restCreate(b.api)
+	// Warm up connections, caches and the JIT-less but lazy parts (pools).
+	load(b.o.threads, 0, time.Second, 0, create)
+	load(b.o.threads, 0, time.Second, 0, insert)
+	var cpu []string
+	base := b.loadCPU("the baseline", &cpu, b.o.threads, 0, b.o.duration, 0, insert)
+	peak := b.loadCPU("REST create peak", &cpu, b.o.threads, 0, b.o.duration, 0, create)
+	b.restMax = peak
+	fixed := load(b.o.threads, 1000, b.o.duration, 0, create)
+	t := table{Title: "1. Create session (REST, 3 line items, metadata)"}
+	t.Rows = append(t.Rows,
+		measuredRow("baseline: pgx INSERT of the same row", base, 0, "", nil),
+		measuredRow("REST create, peak", peak, base.QPS, "≥ 40 % of baseline", pass(peak.QPS >= 0.4*base.QPS)),
+		measuredRow("REST create at 1,000/s", fixed, 0, "p99 ≤ 10 ms", pass(fixed.ms(99) <= 10)),
+	)
+	t.Notes = append(errorNotes(base, peak, fixed), cpu...)
+	return t, nil
+}
+
+func (b *bench) createGRPC(ctx context.Context) (table, error) {
+	create, closeConns, err := grpcCreate(b.st, 1)
+	if err != nil {
+		return table{}, err
+	}
+	defer closeConns()
+	load(b.o.threads, 0, time.Second, 0, create)
+	var cpu []string
+	peak := b.loadCPU("gRPC create peak", &cpu, b.o.threads, 0, b.o.duration, 0, create)
+	t := table{Title: "2. Create session over gRPC vs REST"}
+	t.Rows = append(t.Rows,
+		measuredRow("gRPC create, peak (baseline)", peak, 0, "", nil),
+		measuredRow("REST create, peak (from 1.)", b.restMax, peak.QPS, "REST ≥ 80 % of gRPC", pass(b.restMax.QPS >= 0.8*peak.QPS)),
+	)
+	t.Notes = append(errorNotes(peak), cpu...)
+	return t, nil
+}
+
+func (b *bench) hostedPage(ctx context.Context) (table, error) {
+	s, err := b.api.createSession(ctx, createJSON())
+	if err != nil {
+		return table{}, err
+	}
+	c := loopbackClient(b.o.threads)
+	size, err := pageSize(ctx, c, s.URL)
+	if err != nil {
+		return table{}, err
+	}
+	bareURL, stopBare, err := bareServer(size)
+	if err != nil {
+		return table{}, err
+	}
+	defer stopBare()
+	get, bare := pageGet(c, s.URL), pageGet(c, bareURL)
+	load(b.o.threads, 0, time.Second, 0, get)
+	load(b.o.threads, 0, time.Second, 0, bare)
+	var cpu []string
+	base := b.loadCPU("the baseline (server in the bench process)", &cpu, b.o.threads, 0, b.o.duration, 0, bare)
+	peak := b.loadCPU("hosted page peak", &cpu, b.o.threads, 0, b.o.duration, 0, get)
+	fixed := load(b.o.threads, 2000, b.o.duration, 0, get)
+	t := table{Title: fmt.Sprintf("3. Hosted page GET /checkout/{id} (%d bytes)", size)}
+	t.Rows = append(t.Rows,
+		measuredRow(fmt.Sprintf("baseline: bare net/http, %d bytes", size), base, 0, "", nil),
+		measuredRow("hosted page, peak", peak, base.QPS, "≥ 30 % of baseline", pass(peak.QPS >= 0.3*base.QPS)),
+		measuredRow("hosted page at 2,000/s", fixed, 0, "p99 ≤ 5 ms", pass(fixed.ms(99) <= 5)),
+	)
+	t.Notes = append(errorNotes(base, peak, fixed), cpu...)
+	return t, nil
+}
+
+// payThreads are the payers of the webhook scenarios.
+const payThreads = 16
+
+// deliveryDeadline bounds the wait for webhooks after the last payment.
+const deliveryDeadline = 20 * time.Second
+
+func (b *bench) payToWebhook(ctx context.Context) (table, error) {
+	r := newReceiver()
+	defer r.srv.Close()
+	epID, err := createEndpoint(ctx, b.api, r.srv.URL+"/hook")
+	if err != nil {
+		return table{}, err
+	}
+	defer func() { _ = deleteEndpoint(context.Background(), b.api, epID) }()
+	// fortio splits an exact count evenly over its goroutines and gives the
+	// remainder to the first one, which would then run alone at its share of
+	// the rate: keep the count a multiple of the goroutines.
+	n := int(b.o.payRate*b.o.duration.Seconds()+payThreads-1) / payThreads * payThreads
+	tr := loopbackClient(16).Transport
+	ps, err := preparePayables(ctx, b.api, tr, n)
+	if err != nil {
+		return table{}, fmt.Errorf("preparing %d sessions: %w", n, err)
+	}
+	p := newPayer(ps)
+	m := load(payThreads, b.o.payRate, 0, int64(n), p.pay)
+	waitDeliveries(r, len(p.paid), deliveryDeadline)
+	ds := matchDeliveries(p, r, 1)
+	res := row{Name: fmt.Sprintf("pay (4242) → webhook received, %.0f payments/s", b.o.payRate), QPS: m.QPS,
+		P50: ms99(ds.hist, 50), P95: ms99(ds.hist, 95), P99: ms99(ds.hist, 99), Errors: m.Errors + int64(ds.lost),
+		Target: "p50 ≤ 50 ms, p99 ≤ 250 ms"}
+	res.Pass = pass(ds.delivered > 0 && res.P50 <= 50 && res.P99 <= 250)
+	t := table{Title: "4. Pay → webhook received"}
+	t.Rows = append(t.Rows, res, measuredRow("form POST /pay itself", m, 0, "", nil))
+	t.Notes = append(errorNotes(m), fmt.Sprintf("Payments posted %d, succeeded %d; webhooks received %d; lost (not received within %s) %d; "+
+		"duplicates with effect (another webhook-id for the same session) %d; redeliveries of a webhook-id (counted once) %d. "+
+		"The errors column counts failed posts plus lost webhooks.",
+		m.Calls, len(p.paid), ds.delivered, deliveryDeadline, ds.lost, ds.dupEffect, ds.redeliver))
+	return t, nil
+}
+
+func (b *bench) webhookFanOut(ctx context.Context) (table, error) {
+	r := newReceiver()
+	defer r.srv.Close()
+	for i := range b.o.fanOut {
+		id, err := createEndpoint(ctx, b.api, fmt.Sprintf("%s/fan/%d", r.srv.URL, i))
+		if err != nil {
+			return table{}, err
+		}
+		defer func() { _ = deleteEndpoint(context.Background(), b.api, id) }()
+	}
+	tr := loopbackClient(16).Transport
+	fanPays := (b.o.fanPays + payThreads - 1) / payThreads * payThreads
+	ps, err := preparePayables(ctx, b.api, tr, fanPays)
+	if err != nil {
+		return table{}, fmt.Errorf("preparing %d sessions: %w", fanPays, err)
+	}
+	p := newPayer(ps)
+	start := time.Now()
+	before := sampleCPU(b.binDir)
+	m := load(payThreads, 0, 0, int64(fanPays), p.pay)
+	waitDeliveries(r, len(p.paid)*b.o.fanOut, deliveryDeadline)
+	cpu := cpuNote("payments and deliveries", before, sampleCPU(b.binDir))
+	ds := matchDeliveries(p, r, b.o.fanOut)
+	rate := 0.0
+	if ds.delivered > 0 {
+		rate = float64(ds.delivered) / ds.end.Sub(start).Seconds()
+	}
+	res := row{Name: fmt.Sprintf("%d endpoints, %d payments at full speed", b.o.fanOut, fanPays), QPS: rate,
+		P50: ms99(ds.hist, 50), P95: ms99(ds.hist, 95), P99: ms99(ds.hist, 99), Errors: m.Errors + int64(ds.lost),
+		Target: "≥ 2,000 deliveries/s", Pass: pass(rate >= 2000)}
+	t := table{Title: "5. Webhook fan-out (QPS = deliveries/s, latency = pay post → receipt)"}
+	t.Rows = append(t.Rows, res, measuredRow("form POST /pay itself", m, 0, "", nil))
+	t.Notes = append(errorNotes(m), fmt.Sprintf("Deliveries/s = distinct deliveries / (first pay post → last receipt). Payments succeeded %d at %.0f/s "+
+		"(that rate × %d bounds the delivery rate); deliveries %d of %d; lost %d; duplicates with effect %d; redeliveries %d.",
+		len(p.paid), m.QPS, b.o.fanOut, ds.delivered, len(p.paid)*b.o.fanOut, ds.lost, ds.dupEffect, ds.redeliver), cpu)
+	return t, nil
+}
+
+// memoryLimitKB is the target peak RSS per service process.
+const memoryLimitKB = 64 * 1024
+
+func (b *bench) memory(binDir string) table {
+	peaks := peakRSS(binDir)
+	t := table{Title: "6. Peak RSS (VmHWM) per process during the run"}
+	for _, name := range []string{"admin-api", "checkout-runtime", "hooks", "tillpoint-dev"} {
+		kb, ok := peaks[name]
+		r := row{Name: name, P50: -1, P95: -1, P99: -1}
+		switch {
+		case !ok:
+			r.Name += ": process not found"
+			r.Errors = 1
+		case name == "tillpoint-dev":
+			r.Name += fmt.Sprintf(" (supervisor + embedded NATS): %.1f MB", float64(kb)/1024)
+		default:
+			r.Name += fmt.Sprintf(": %.1f MB", float64(kb)/1024)
+			r.Target = "≤ 64 MB"
+			r.Pass = pass(kb <= memoryLimitKB)
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	return t
+}
+
+// loadCPU is load, also noting the CPU each process used meanwhile.
+func (b *bench) loadCPU(what string, notes *[]string, threads int, qps float64, d time.Duration, n int64, do call) measurement {
+	before := sampleCPU(b.binDir)
+	m := load(threads, qps, d, n, do)
+	*notes = append(*notes, cpuNote(what, before, sampleCPU(b.binDir)))
+	return m
+}
+
+func measuredRow(name string, m measurement, baseQPS float64, target string, ok *bool) row {
+	return row{Name: name, QPS: m.QPS, P50: m.ms(50), P95: m.ms(95), P99: m.ms(99), Errors: m.Errors,
+		BaselineQPS: baseQPS, Target: target, Pass: ok}
+}
+
+func ms99(h interface{ ValueAtQuantile(float64) int64 }, q float64) float64 {
+	return float64(h.ValueAtQuantile(q)) / 1000
+}
+
+func errorNotes(ms ...measurement) []string {
+	var out []string
+	for _, m := range ms {
+		if m.Errors > 0 {
+			out = append(out, fmt.Sprintf("%d of %d calls failed; first: %s", m.Errors, m.Calls, m.FirstErr))
+		}
+	}
+	return out
+}
