@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -120,6 +121,11 @@ func (b *Base) Run(ctx context.Context, p Parts) error {
 	metricsMux := http.NewServeMux()
 	b.Health.Register(metricsMux)
 	metricsMux.Handle("/metrics", metrics.Handler(b.Metrics))
+	// Profiles for finding hot paths (go tool pprof http://METRICS_ADDR/debug/pprof/profile),
+	// on the internal listener only.
+	metricsMux.HandleFunc("/debug/pprof/", pprof.Index)
+	metricsMux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	metricsMux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 
 	type listener struct {
 		addr  string

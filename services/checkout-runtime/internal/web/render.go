@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	htmlesc "html"
 	"html/template"
 	"io"
 	"math"
@@ -152,6 +153,7 @@ func pageFuncs(css template.CSS, js template.JS) template.FuncMap {
 		"primary":        func(c string) template.CSS { return cssColor(c, defaultPrimary) },
 		"accent":         func(c string) template.CSS { return cssColor(c, defaultAccent) },
 		"readableOn":     readableOn,
+		"countryOptions": countryOptions,
 		"inkOn":          inkOn,
 		"field":          fieldOf,
 		"errorList":      errorList,
@@ -352,4 +354,24 @@ func quoteURL(p *Page) string {
 		return u + "/quote"
 	}
 	return ""
+}
+
+// countryOptions writes the country <option>s: some 250 of them, which as
+// template actions were most of a page view's CPU. Names are escaped here;
+// codes are ISO letters.
+func countryOptions(list []CountryOption, selected string) template.HTML {
+	var b strings.Builder
+	b.Grow(len(list) * 40)
+	for _, c := range list {
+		b.WriteString("\n<option value=\"")
+		b.WriteString(htmlesc.EscapeString(c.Code))
+		b.WriteByte('"')
+		if c.Selected || (selected != "" && c.Code == selected) {
+			b.WriteString(" selected")
+		}
+		b.WriteByte('>')
+		b.WriteString(htmlesc.EscapeString(c.Name))
+		b.WriteString("</option>")
+	}
+	return template.HTML(b.String())
 }

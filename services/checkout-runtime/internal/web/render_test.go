@@ -922,3 +922,11 @@ func TestScriptAndStyleBudget(t *testing.T) {
 		}
 	}
 }
+
+func TestCountryOptionsEscapesAndSelects(t *testing.T) {
+	got := string(countryOptions([]CountryOption{{Code: "FR", Name: `<b>"France"</b>`}, {Code: "DE", Name: "Allemagne"}}, "DE"))
+	want := "\n<option value=\"FR\">&lt;b&gt;&#34;France&#34;&lt;/b&gt;</option>\n<option value=\"DE\" selected>Allemagne</option>"
+	if got != want {
+		t.Fatalf("countryOptions =\n%q\nwant\n%q", got, want)
+	}
+}
