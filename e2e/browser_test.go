@@ -82,6 +82,9 @@ func TestBrowserCheckout(t *testing.T) {
 		if amount := text(t, tab, "paid-amount"); amount != after {
 			t.Errorf("receipt shows %q, the form charged %q", amount, after)
 		}
+		if receipt := text(t, tab, "main"); !strings.Contains(receipt, s["reference"].(string)) {
+			t.Errorf("receipt lacks the reference %v:\n%s", s["reference"], receipt)
+		}
 		got := session(t, id)
 		if got["status"] != "complete" || got["payment_status"] != "paid" || got["payment"] != u.Query().Get("transaction_id") {
 			t.Fatalf("session after paying: %v", got)
