@@ -31,6 +31,7 @@ type options struct {
 	out       string
 	keepLog   bool
 	skipHooks bool
+	only      string
 }
 
 func main() {
@@ -43,6 +44,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/results/latest.md", "where to write the tables (relative to the repository root)")
 	flag.BoolVar(&o.keepLog, "print-stack-log", false, "print the stack's log at the end")
 	flag.BoolVar(&o.skipHooks, "skip-webhooks", false, "skip the two webhook scenarios")
+	flag.StringVar(&o.only, "only", "", "run only these scenarios, comma-separated: create, grpc, page, pay, fanout (grpc's REST ratio needs create); the tables are printed, not written")
 	flag.Parse()
 	flog.SetLogLevelQuiet(flog.Error)
 	code, err := run(context.Background(), o)
@@ -55,6 +57,16 @@ func main() {
 
 func run(ctx context.Context, o options) (int, error) {
 	began := time.Now()
+	only := make(map[string]bool)
+	for _, name := range strings.Split(o.only, ",") {
+		switch name = strings.TrimSpace(name); name {
+		case "":
+		case "create", "grpc", "page", "pay", "fanout":
+			only[name] = true
+		default:
+			return 0, fmt.Errorf("-only: unknown scenario %q (want create, grpc, page, pay or fanout)", name)
+		}
+	}
 	gowork, err := exec.Command("go", "env", "GOWORK").Output()
 	if err != nil || strings.TrimSpace(string(gowork)) == "" {
 		return 0, fmt.Errorf("run from inside the go.work workspace: %v", err)
@@ -87,17 +99,17 @@ func run(ctx context.Context, o options) (int, error) {
 	fmt.Fprintf(os.Stderr, "bench: stack up in %s; measuring %s per run\n", time.Since(began).Round(time.Second), o.duration)
 	var tables []table
 	for _, sc := range []struct {
-		name string
-		skip bool
-		fn   func(context.Context) (table, error)
+		key, name string
+		skip      bool
+		fn        func(context.Context) (table, error)
 	}{
-		{"create session", false, b.createREST},
-		{"create session over gRPC", false, b.createGRPC},
-		{"hosted page", false, b.hostedPage},
-		{"pay → webhook", o.skipHooks, b.payToWebhook},
-		{"webhook fan-out", o.skipHooks, b.webhookFanOut},
+		{"create", "create session", false, b.createREST},
+		{"grpc", "create session over gRPC", false, b.createGRPC},
+		{"page", "hosted page", false, b.hostedPage},
+		{"pay", "pay → webhook", o.skipHooks, b.payToWebhook},
+		{"fanout", "webhook fan-out", o.skipHooks, b.webhookFanOut},
 	} {
-		if sc.skip {
+		if sc.skip || len(only) > 0 && !only[sc.key] {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s…\n", sc.name)
@@ -123,6 +135,9 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 	fmt.Fprintf(&md, "Total run time %s.\n", time.Since(began).Round(time.Second))
 	fmt.Print(md.String())
+	if len(only) > 0 {
+		return exitCode(failed), nil
+	}
 	outPath := o.out
 	if !filepath.IsAbs(outPath) {
 		outPath = filepath.Join(root, outPath)
@@ -133,11 +148,15 @@ func run(ctx context.Context, o options) (int, error) {
 	if err := os.WriteFile(outPath, []byte(md.String()), 0o644); err != nil {
 		return 0, err
 	}
+	return exitCode(failed), nil
+}
+
+func exitCode(failed bool) int {
 	if failed {
 		fmt.Fprintln(os.Stderr, "bench: some scenarios had errors")
-		return 1, nil
+		return 1
 	}
-	return 0, nil
+	return 0
 }
 
 // bench holds what the scenarios share.

@@ -150,7 +150,9 @@ func unaryLog(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		start := time.Now()
 		resp, err := h(ctx, req)
-		logCall(ctx, log, info.FullMethod, start, err)
+		if !isInline(ctx) { // a REST request gets one line, from the HTTP access log
+			logCall(ctx, log, info.FullMethod, start, err)
+		}
 		return resp, err
 	}
 }

@@ -112,6 +112,7 @@ func (c *InlineConn) Invoke(ctx context.Context, method string, args, reply any,
 	sctx = metadata.NewOutgoingContext(sctx, nil) // a server starts with no outgoing metadata
 	stream := &inlineStream{method: method}
 	sctx = grpc.NewContextWithServerTransportStream(sctx, stream)
+	sctx = context.WithValue(sctx, inlineKey{}, true)
 
 	dec := func(v any) error {
 		dst, ok := v.(proto.Message)
@@ -212,4 +213,13 @@ func (s *inlineStream) deliver(opts []grpc.CallOption) {
 			*o.TrailerAddr = s.trailer.Copy()
 		}
 	}
+}
+
+type inlineKey struct{}
+
+// isInline reports whether a server call came through an InlineConn: a REST
+// request, which its HTTP access log records.
+func isInline(ctx context.Context) bool {
+	v, _ := ctx.Value(inlineKey{}).(bool)
+	return v
 }

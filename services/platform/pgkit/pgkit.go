@@ -20,6 +20,12 @@ const (
 	// back after a burst and does not hold server slots (max_connections
 	// is shared by every service and replica).
 	maxConnIdleTime = 5 * time.Minute
+	// defaultMaxConns is the pool size when the URL sets no pool_max_conns.
+	// pgxpool's own default (the CPU count, at least 4) makes requests
+	// queue for a connection while others wait on the network inside a
+	// transaction; 16 per process keeps three services and a few replicas
+	// well inside PostgreSQL's default max_connections of 100.
+	defaultMaxConns = 16
 )
 
 // Connect returns a pool on the database at databaseURL (a postgres:// URL or a
@@ -36,6 +42,9 @@ func Connect(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
 	cfg.MaxConnIdleTime = maxConnIdleTime
+	if !strings.Contains(databaseURL, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
+	}
 	where := fmt.Sprintf("%s@%s:%d/%s", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

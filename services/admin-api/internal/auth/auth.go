@@ -70,7 +70,7 @@ func (a *Authenticator) authenticate(ctx context.Context) (Principal, error) {
 	if _, ok := apikey.Parse(secret); !ok {
 		return Principal{}, errs.E(errs.Unauthenticated, "api_key_invalid", "Invalid API key provided: "+redact(secret)+".")
 	}
-	k, err := a.Store.GetAPIKeyByHash(ctx, apikey.Hash(secret))
+	k, err := a.Store.CachedAPIKey(ctx, apikey.Hash(secret))
 	switch {
 	case store.IsNoRows(err):
 		return Principal{}, errs.E(errs.Unauthenticated, "api_key_invalid", "Invalid API key provided: "+redact(secret)+".")
@@ -83,6 +83,9 @@ func (a *Authenticator) authenticate(ctx context.Context) (Principal, error) {
 		if err := a.Store.TouchAPIKey(ctx, k.ID); err != nil {
 			return Principal{}, store.Wrap(err, "touch api key")
 		}
+		now := time.Now()
+		k.LastUsedAt = &now // k is a copy: the cached row is not changed in place
+		a.Store.UpdateCachedAPIKey(k)
 	}
 	return Principal{OrganizationID: k.OrganizationID, Livemode: k.Livemode, KeyID: k.ID}, nil
 }

@@ -86,6 +86,7 @@ func (s *APIKeys) RevokeApiKey(ctx context.Context, req *adminv1.RevokeApiKeyReq
 		resp = &adminv1.RevokeApiKeyResponse{ApiKey: APIKeyProto(k)}
 		return idempotency.Save(ctx, tx, resp, http.StatusOK)
 	})
+	s.Store.Invalidate() // this replica's next request must see the change
 	return resp, err
 }
 

@@ -44,7 +44,7 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	if req.GetSiteId() == "" {
 		return nil, errs.Missing("site_id")
 	}
-	site, err := s.Store.GetSite(ctx, db.GetSiteParams{ID: req.GetSiteId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+	site, err := s.Store.CachedSite(ctx, db.GetSiteParams{ID: req.GetSiteId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode})
 	if store.IsNoRows(err) {
 		return nil, errs.NotFoundf("site_id", "No such site: '%s'.", req.GetSiteId())
 	} else if err != nil {
@@ -64,9 +64,15 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	if err != nil {
 		return nil, err
 	}
+	// The INSERT is the only write: it needs a transaction only to commit
+	// together with an Idempotency-Key's stored response.
+	write := s.Store.WithoutTx
+	if idempotency.Keyed(ctx) {
+		write = s.Store.InTx
+	}
 	for attempt := 1; ; attempt++ {
 		var resp *adminv1.CreateCheckoutSessionResponse
-		err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		err = write(ctx, func(tx pgx.Tx, q *db.Queries) error {
 			row, err := q.CreateSession(ctx, db.CreateSessionParams{
 				ID: n.ID, OrganizationID: p.OrganizationID, SiteID: n.SiteID, Livemode: p.Livemode,
 				Currency: n.Currency, AmountSubtotal: n.Subtotal, LineItems: items, Customer: n.Customer,

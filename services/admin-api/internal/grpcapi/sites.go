@@ -158,6 +158,7 @@ func (s *Sites) UpdateSite(ctx context.Context, req *adminv1.UpdateSiteRequest) 
 		resp = &adminv1.UpdateSiteResponse{Site: out}
 		return idempotency.Save(ctx, tx, resp, http.StatusOK)
 	})
+	s.Store.Invalidate() // this replica's next request must see the change
 	return resp, err
 }
 

@@ -65,7 +65,7 @@ type ctxKey struct{}
 
 // Save stores resp as the outcome of the request's Idempotency-Key inside
 // the handler's transaction, and sets the HTTP status of the answer. Without
-// an Idempotency-Key it only sets the status.
+// an Idempotency-Key it only sets the status (and tx may be nil).
 func Save(ctx context.Context, tx pgx.Tx, resp proto.Message, httpCode int) error {
 	if err := grpc.SetHeader(ctx, metadata.Pairs(HTTPCodeHeader, fmt.Sprint(httpCode))); err != nil {
 		return fmt.Errorf("set header: %w", err)
@@ -86,6 +86,14 @@ func Save(ctx context.Context, tx pgx.Tx, resp proto.Message, httpCode int) erro
 	}
 	r.saved = true
 	return nil
+}
+
+// Keyed reports whether the request has an Idempotency-Key whose response
+// Save will store: then the handler's writes need a transaction to share
+// with it.
+func Keyed(ctx context.Context) bool {
+	_, ok := ctx.Value(ctxKey{}).(*recorder)
+	return ok
 }
 
 // storedError is how an error outcome is kept for replay.

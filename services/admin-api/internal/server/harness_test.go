@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -37,6 +38,8 @@ type env struct {
 	orgA                 string
 	keyA, liveKeyA, keyB string
 	siteA, liveSiteA     string
+	// stopListening stops the store's cache listener (idempotent).
+	stopListening func()
 }
 
 const checkoutBase = "https://secure.test"
@@ -47,6 +50,14 @@ func newEnv(t *testing.T) *env {
 	pool := testkit.NewDatabase(t, migrations.Set)
 	st := store.New(pool)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// The cache is on, as in production: every test also checks that a
+	// change is never hidden by it.
+	listenCtx, cancelListen := context.WithCancel(ctx)
+	listening := make(chan struct{})
+	go func() { defer close(listening); _ = st.Listen(listenCtx, logger) }()
+	stopListening := func() { cancelListen(); <-listening }
+	t.Cleanup(stopListening)
+	eventually(t, "the cache listener connects", st.Caching)
 	api, err := New(ctx, st, logger, checkoutBase, Peers{})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +77,7 @@ func newEnv(t *testing.T) *env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 
-	e := &env{t: t, url: srv.URL, pool: pool, store: st, api: api}
+	e := &env{t: t, url: srv.URL, pool: pool, store: st, api: api, stopListening: stopListening}
 	orgA, err := bootstrap.CreateOrganization(ctx, st, "Org A")
 	if err != nil {
 		t.Fatal(err)
@@ -181,5 +192,15 @@ func validSession() map[string]any {
 		"success_url": "https://shop.example/success?session_id={CHECKOUT_SESSION_ID}",
 		"cancel_url":  "https://shop.example/cart",
 		"metadata":    map[string]string{"order": "1234"},
+	}
+}
+
+// eventually waits up to 10 s for cond, polling it.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
 	}
 }

@@ -19,11 +19,14 @@ import (
 type Store struct {
 	Pool *pgxpool.Pool
 	*db.Queries
+	cache cache
 }
 
-// New returns a Store on pool.
+// New returns a Store on pool. Its cache stays off until Listen runs.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{Pool: pool, Queries: db.New(pool)}
+	s := &Store{Pool: pool, Queries: db.New(pool)}
+	s.cache.reset(false)
+	return s
 }
 
 // InTx runs fn in one transaction, committing when it returns nil.
@@ -31,6 +34,13 @@ func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) erro
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		return fn(tx, s.Queries.WithTx(tx))
 	})
+}
+
+// WithoutTx calls fn with no transaction (tx is nil) and queries on the
+// pool: for a write that is one statement, which commits by itself, it saves
+// the BEGIN and COMMIT round trips of InTx.
+func (s *Store) WithoutTx(_ context.Context, fn func(tx pgx.Tx, q *db.Queries) error) error {
+	return fn(nil, s.Queries)
 }
 
 // IsNoRows reports whether err means the query found nothing.

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
+)
+
+// Every request looks up its API key, and every session creation its site:
+// two database round trips that dominated a create's cost. The cache keeps
+// both in memory, which is safe only while changes reach it at once:
+//
+//   - a trigger (migration 0004) runs pg_notify(cacheChannel) in every
+//     transaction that revokes or changes a key or changes or deletes a site,
+//     and Listen empties the cache when the notification arrives, so every
+//     replica forgets within milliseconds of the commit;
+//   - the replica that made the change empties its cache itself, before it
+//     answers (Invalidate), so its own next request sees the change;
+//   - while Listen is not connected (before it starts, and after its
+//     connection fails until it is back) nothing is cached, so a missed
+//     notification can never leave a revoked key usable;
+//   - a generation counter stops a lookup that read the database before an
+//     invalidation from storing its stale row after it.
+//
+// Entries also expire after cacheTTL, which bounds memory and any surprise.
+const (
+	cacheChannel = "admin_cache"
+	cacheTTL     = time.Minute
+	// cacheMaxEntries: past it the cache starts over rather than grow.
+	cacheMaxEntries = 10_000
+	// relistenDelay spaces attempts to re-establish a failed listener.
+	relistenDelay = time.Second
+)
+
+type siteKey struct {
+	id, org  string
+	livemode bool
+}
+
+type cached[V any] struct {
+	v       V
+	expires time.Time
+}
+
+// cache holds API keys by secret hash and sites by id, tenant and mode.
+type cache struct {
+	mu    sync.Mutex
+	live  bool   // Listen is connected: entries may be stored
+	gen   uint64 // bumped by every invalidation
+	keys  map[string]cached[db.AdminApiKey]
+	sites map[siteKey]cached[db.AdminSite]
+}
+
+func (c *cache) reset(live bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.live = live
+	c.gen++
+	c.keys = map[string]cached[db.AdminApiKey]{}
+	c.sites = map[siteKey]cached[db.AdminSite]{}
+}
+
+// Invalidate empties this replica's cache. Call it after committing a change
+// to a key or a site (other replicas learn of it through Listen).
+func (s *Store) Invalidate() {
+	s.cache.mu.Lock()
+	live := s.cache.live
+	s.cache.mu.Unlock()
+	s.cache.reset(live)
+}
+
+// Caching reports whether the cache is on: Listen is connected.
+func (s *Store) Caching() bool {
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	return s.cache.live
+}
+
+// CachedAPIKey is GetAPIKeyByHash through the cache. The row is shared:
+// callers must not modify it.
+func (s *Store) CachedAPIKey(ctx context.Context, hash []byte) (db.AdminApiKey, error) {
+	return lookup(s, func(c *cache) map[string]cached[db.AdminApiKey] { return c.keys }, string(hash),
+		func() (db.AdminApiKey, error) { return s.GetAPIKeyByHash(ctx, hash) })
+}
+
+// CachedSite is GetSite through the cache. The row is shared: callers must
+// not modify it.
+func (s *Store) CachedSite(ctx context.Context, arg db.GetSiteParams) (db.AdminSite, error) {
+	return lookup(s, func(c *cache) map[siteKey]cached[db.AdminSite] { return c.sites },
+		siteKey{arg.ID, arg.OrganizationID, arg.Livemode},
+		func() (db.AdminSite, error) { return s.GetSite(ctx, arg) })
+}
+
+// UpdateCachedAPIKey replaces a cached key's row after a write that the
+// trigger does not report (last_used_at), if it is still cached.
+func (s *Store) UpdateCachedAPIKey(k db.AdminApiKey) {
+	c := &s.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.keys[string(k.SecretHash)]; ok {
+		c.keys[string(k.SecretHash)] = cached[db.AdminApiKey]{v: k, expires: e.expires}
+	}
+}
+
+func lookup[K comparable, V any](s *Store, entries func(*cache) map[K]cached[V], k K, load func() (V, error)) (V, error) {
+	c := &s.cache
+	c.mu.Lock()
+	e, ok := entries(c)[k]
+	gen := c.gen
+	c.mu.Unlock()
+	now := time.Now()
+	if ok && now.Before(e.expires) {
+		return e.v, nil
+	}
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.live && c.gen == gen {
+		m := entries(c)
+		if len(m) >= cacheMaxEntries {
+			clear(m)
+		}
+		m[k] = cached[V]{v: v, expires: now.Add(cacheTTL)}
+	}
+	return v, nil
+}
+
+// Listen keeps the cache in step with the database until ctx ends: it
+// listens on cacheChannel over a connection of its own and empties the cache
+// on every notification. Caching is on only while it is connected.
+func (s *Store) Listen(ctx context.Context, logger *slog.Logger) error {
+	for {
+		err := s.listen(ctx)
+		s.cache.reset(false)
+		if ctx.Err() != nil {
+			return nil
+		}
+		logger.WarnContext(ctx, "cache listener lost; caching off until it is back", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(relistenDelay):
+		}
+	}
+}
+
+func (s *Store) listen(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, s.Pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+cacheChannel); err != nil {
+		return err
+	}
+	// Anything committed before LISTEN took effect is in the database, and
+	// the cache starts empty: no notification can have been missed.
+	s.cache.reset(true)
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		s.Invalidate()
+	}
+}
