@@ -165,7 +165,15 @@ func (b *Base) Run(ctx context.Context, p Parts) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return b.ensureStreams(gctx) })
+	// Streams first when NATS answers, so that the workers' consumers find
+	// them at once instead of retrying; if it does not, the workers start
+	// anyway (and wait for NATS themselves) while this keeps trying.
+	sctx, cancel := context.WithTimeout(ctx, streamRetry)
+	err = natsx.EnsureStreams(sctx, b.JS)
+	cancel()
+	if err != nil {
+		g.Go(func() error { return b.ensureStreams(gctx) })
+	}
 	for i, l := range listeners {
 		g.Go(func() error { return l.serve(gctx, lns[i]) })
 	}
