@@ -125,7 +125,7 @@ func tail(b []byte) []byte {
 // freePortBase finds a block of 50 free loopback ports for the stack.
 func freePortBase() int {
 	for {
-		base := 20000 + rand.IntN(40000)
+		base := 10000 + rand.IntN(22000) // below the ephemeral ports (32768+)
 		free := true
 		for off := range 50 {
 			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+off))

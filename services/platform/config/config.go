@@ -116,7 +116,7 @@ func (l *Loader) Addr(name, def string) string {
 }
 
 // Host returns a public hostname, optionally with a port ("api.example.com",
-// "api.localhost:47801"), without scheme or path.
+// "api.localhost:27801"), without scheme or path.
 func (l *Loader) Host(name, def string) string {
 	v := strings.ToLower(l.String(name, def))
 	if v == "" {

@@ -20,8 +20,10 @@ import (
 )
 
 // defaultPortBase keeps the stack clear of the standard ports (5432, 4222,
-// 8080, …) that other servers on a developer machine already use.
-const defaultPortBase = 47800
+// 8080, …) that other servers on a developer machine already use, and below
+// Linux's ephemeral range (32768–60999), where the machine's own outgoing
+// connections would now and then hold one of its ports.
+const defaultPortBase = 27800
 
 // readyTimeout bounds how long a service may take to answer /readyz at start.
 const readyTimeout = 60 * time.Second
