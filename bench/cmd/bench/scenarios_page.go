@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // pageGet is scenario 3's call: the hosted page of an open session.
@@ -66,4 +68,44 @@ func bareServer(size int) (url string, stop func(), err error) {
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String() + "/checkout/page", func() { _ = srv.Close() }, nil
+}
+
+// firstViewSessions is how many sessions the first-view row opens once each.
+const firstViewSessions = 4000
+
+// sessionURLs creates n sessions and returns their page URLs.
+func sessionURLs(ctx context.Context, a apiClient, n int) ([]string, error) {
+	body := createJSON()
+	urls := make([]string, n)
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				s, err := a.createSession(ctx, body)
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				urls[i] = s.URL
+			}
+		})
+	}
+	wg.Wait()
+	return urls, firstErr
+}
+
+// firstViews GETs each page of urls once, in turn: no view is a repeat.
+func firstViews(c *http.Client, urls []string) call {
+	gets := make([]call, len(urls))
+	for i, u := range urls {
+		gets[i] = pageGet(c, u)
+	}
+	var next atomic.Int64
+	return func(ctx context.Context) error {
+		i := int(next.Add(1)-1) % len(gets)
+		return gets[i](ctx)
+	}
 }

@@ -92,11 +92,12 @@ func serve(ctx context.Context, cfg Config) error {
 	pay := &payment.Service{Store: st, Admin: internalapiv1.NewSessionServiceClient(adminConn), Providers: provider.NewDefaultRegistry(),
 		Limits: cfg.Limits, AsyncDelay: cfg.TestProviderAsyncDelay, Logger: logger}
 	page := &web.Handler{Admin: pay.Admin, Pay: pay, Store: st, Logger: logger, Secure: cfg.PublicScheme == "https",
-		CSRFKey: derive(cfg.InternalToken, "checkout-csrf")}
+		CSRFKey: derive(cfg.InternalToken, "checkout-csrf"), NATS: base.NC}
 	routes, err := page.Routes()
 	if err != nil {
 		return err
 	}
+	defer page.Close()
 
 	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()},
 		Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalToken), grpcx.ValidateStrings()}}

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -11,13 +12,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
+	"github.com/nats-io/nats.go"
 	"golang.org/x/text/language"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -60,7 +64,12 @@ type Handler struct {
 	CSRFKey []byte
 	// Secure: the page is served over https (HSTS, Secure cookies).
 	Secure bool
+	// NATS carries the domain events that invalidate cached pages; without
+	// it (nil) pages are not cached.
+	NATS   *nats.Conn
 	render *renderer
+	pages  *pageCache
+	sub    *nats.Subscription
 }
 
 // Routes returns the page's routes.
@@ -70,6 +79,12 @@ func (h *Handler) Routes() (http.Handler, error) {
 		return nil, err
 	}
 	h.render = r
+	h.pages = newPageCache(h.NATS)
+	if h.NATS != nil {
+		if h.sub, err = h.pages.subscribe(); err != nil {
+			return nil, fmt.Errorf("web: subscribe to events: %w", err)
+		}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /checkout/{id}", h.page)
 	mux.HandleFunc("POST /checkout/{id}/pay", h.pay)
@@ -79,6 +94,13 @@ func (h *Handler) Routes() (http.Handler, error) {
 		h.show(w, r, http.StatusNotFound, &Page{Lang: negotiateLang("", r.Header.Get("Accept-Language")), State: StateNotFound})
 	})
 	return mux, nil
+}
+
+// Close stops the page cache's event subscription.
+func (h *Handler) Close() {
+	if h.sub != nil {
+		_ = h.sub.Unsubscribe()
+	}
 }
 
 // checkout loads the session and its site; ok is false when it answered.
@@ -95,6 +117,12 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) (*internalapi
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	if v, _, ok := h.pages.get(r.PathValue("id"), r.Header.Get("Accept-Language"), now); ok {
+		h.showView(w, r, r.PathValue("id"), v)
+		return
+	}
+	gen := h.pages.generation()
 	co, ok := h.checkout(w, r)
 	if !ok {
 		return
@@ -104,10 +132,27 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if p.State == StateOpen {
-		h.fillQuote(p, co)
+	if p.State != StateOpen {
+		h.show(w, r, http.StatusOK, p)
+		return
 	}
-	h.show(w, r, http.StatusOK, p)
+	h.fillQuote(p, co)
+	// The open view is rendered with the cache's markers in the slots and
+	// answered like a cached one, so both paths are the same.
+	cs := co.GetCheckoutSession()
+	p.Nonce, p.CSRFToken = h.pages.nonceMarker, h.pages.csrfMarker
+	page, err := h.render.bytes(p)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := h.pages.cut(page, formTargets(p))
+	until := now.Add(pageCacheTTL)
+	if exp := cs.GetExpiresAt().AsTime(); exp.Before(until) {
+		until = exp
+	}
+	h.pages.put(cs.GetId(), cs.GetLocale(), p.Lang, until, v, gen)
+	h.showView(w, r, cs.GetId(), v)
 }
 
 // stateOf sets the page's state from the session and its latest payment.
@@ -146,6 +191,8 @@ func (h *Handler) stateOf(ctx context.Context, co *internalapiv1.GetCheckoutResp
 }
 
 func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
+	h.forget(r.PathValue("id"))
+	defer h.forget(r.PathValue("id"))
 	co, ok := h.checkout(w, r)
 	if !ok {
 		return
@@ -187,6 +234,8 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
+	h.forget(r.PathValue("id"))
+	defer h.forget(r.PathValue("id"))
 	co, ok := h.checkout(w, r)
 	if !ok {
 		return
@@ -400,18 +449,41 @@ func (h *Handler) format(amount int64, code, lang string) string {
 // show renders p with the page's security headers.
 func (h *Handler) show(w http.ResponseWriter, r *http.Request, code int, p *Page) {
 	p.Nonce = randomToken(16)
-	formTargets := "'self'"
-	if p.ContinueURL != "" || p.Session.CancelURL != "" {
-		// Browsers apply form-action to the redirect after a post: allow the
-		// session's own success and cancel origins.
-		for _, u := range []string{p.ContinueURL, p.Session.CancelURL} {
-			if o := origin(u); o != "" {
-				formTargets += " " + o
-			}
+	h.securityHeaders(w, p.Nonce, formTargets(p))
+	if err := h.render.render(w, code, p); err != nil {
+		h.Logger.ErrorContext(r.Context(), "rendering checkout page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
+}
+
+// showView answers an open view, filling its slots with a fresh nonce and
+// this browser's CSRF token.
+func (h *Handler) showView(w http.ResponseWriter, r *http.Request, sessionID string, v *renderedView) {
+	nonce, csrf := randomToken(16), h.csrfToken(w, r, sessionID)
+	h.securityHeaders(w, nonce, v.formTargets)
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	v.fill(buf, nonce, csrf)
+	_ = writePage(w, http.StatusOK, buf.Bytes()) // a write error means the client left
+}
+
+// formTargets are the page's CSP form-action sources. Browsers apply
+// form-action to the redirect after a post: allow the session's own success
+// and cancel origins.
+func formTargets(p *Page) string {
+	targets := "'self'"
+	for _, u := range []string{p.ContinueURL, p.Session.CancelURL} {
+		if o := origin(u); o != "" {
+			targets += " " + o
 		}
 	}
+	return targets
+}
+
+func (h *Handler) securityHeaders(w http.ResponseWriter, nonce, formTargets string) {
 	hdr := w.Header()
-	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+p.Nonce+"'; script-src 'nonce-"+p.Nonce+
+	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; script-src 'nonce-"+nonce+
 		"'; img-src https: data:; connect-src 'self'; form-action "+formTargets+"; frame-ancestors 'none'; base-uri 'none'")
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
@@ -419,10 +491,12 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, code int, p *Page
 	if h.Secure {
 		hdr.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}
-	if err := h.render.render(w, code, p); err != nil {
-		h.Logger.ErrorContext(r.Context(), "rendering checkout page", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-	}
+}
+
+// forget drops a session's cached pages before and after this replica
+// changes its payments.
+func (h *Handler) forget(sessionID string) {
+	h.pages.Forget(sessionID)
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -115,6 +115,16 @@ func newRenderer() (*renderer, error) {
 // can still answer with an error page. Security headers (CSP with p.Nonce,
 // HSTS, Cache-Control: no-store) are the handler's job, not this one's.
 func (r *renderer) render(w http.ResponseWriter, status int, p *Page) error {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if err := r.execute(buf, p); err != nil {
+		return err
+	}
+	return writePage(w, status, buf.Bytes())
+}
+
+func (r *renderer) execute(buf *bytes.Buffer, p *Page) error {
 	if p == nil {
 		return errors.New("web: render: nil page")
 	}
@@ -126,19 +136,27 @@ func (r *renderer) render(w http.ResponseWriter, status int, p *Page) error {
 	if !ok {
 		return fmt.Errorf("web: render: no view for state %q", p.State)
 	}
-
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
 	if err := view.Execute(buf, p); err != nil {
 		return fmt.Errorf("web: render %s: %w", p.State, err)
 	}
+	return nil
+}
 
+// bytes renders p into a new slice.
+func (r *renderer) bytes(p *Page) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := r.execute(&buf, p); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func writePage(w http.ResponseWriter, status int, page []byte) error {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(page)))
 	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
+	_, err := w.Write(page)
 	return err
 }
 
