@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -21,6 +22,11 @@ type ClientOptions struct {
 	// Timeout bounds a whole delivery: connecting, sending, the response
 	// headers and reading the response excerpt. Zero means DefaultTimeout.
 	Timeout time.Duration
+	// IdleConnsPerHost is how many idle connections to one host are kept
+	// for reuse; set it to the attempts allowed in flight per endpoint, so
+	// that a busy endpoint does not get a new connection for most of them.
+	// Zero means defaultIdleConnsPerHost.
+	IdleConnsPerHost int
 
 	// lookup resolves a host name; nil means net.DefaultResolver. Tests
 	// set it to make names resolve where they need them to.
@@ -39,9 +45,9 @@ const (
 	// tlsHandshakeTimeout bounds the handshake separately so a server that
 	// accepts and then stalls is noticed early.
 	tlsHandshakeTimeout = 10 * time.Second
-	// maxIdleConnsPerHost keeps a few warm connections to busy endpoints
-	// without letting one merchant hold many sockets open.
-	maxIdleConnsPerHost = 4
+	// defaultIdleConnsPerHost keeps a few warm connections to busy
+	// endpoints without letting one merchant hold many sockets open.
+	defaultIdleConnsPerHost = 4
 	// maxIdleConns caps idle connections over all endpoints.
 	maxIdleConns = 256
 	// idleConnTimeout closes idle connections before most servers'
@@ -95,7 +101,7 @@ func NewClient(opts ClientOptions) *http.Client {
 		TLSHandshakeTimeout:    min(tlsHandshakeTimeout, timeout),
 		ResponseHeaderTimeout:  timeout,
 		MaxIdleConns:           maxIdleConns,
-		MaxIdleConnsPerHost:    maxIdleConnsPerHost,
+		MaxIdleConnsPerHost:    cmp.Or(opts.IdleConnsPerHost, defaultIdleConnsPerHost),
 		IdleConnTimeout:        idleConnTimeout,
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 	}

@@ -84,7 +84,8 @@ func serve(ctx context.Context, cfg Config) error {
 	healthpb.RegisterHealthServer(internal, health.NewServer())
 	st := store.New(base.Pool)
 	worker := &delivery.Worker{Store: st, Logger: logger, Concurrency: cfg.DeliveryConcurrency, PerEndpoint: cfg.PerEndpointConcurrency,
-		RetryScale: cfg.RetryScale, Client: webhook.NewClient(webhook.ClientOptions{AllowPrivate: cfg.AllowPrivateTargets})}
+		RetryScale: cfg.RetryScale, Client: webhook.NewClient(webhook.ClientOptions{AllowPrivate: cfg.AllowPrivateTargets,
+			IdleConnsPerHost: cfg.PerEndpointConcurrency})}
 	consumer := &delivery.Consumer{JS: base.JS, Store: st, Logger: logger, Wake: worker.Wake, AllowPrivate: cfg.AllowPrivateTargets}
 	adminv1.RegisterEventServiceServer(internal, &grpcapi.Events{Store: st})
 	adminv1.RegisterWebhookEndpointServiceServer(internal, &grpcapi.Endpoints{Store: st, AllowPrivate: cfg.AllowPrivateTargets, Wake: worker.Wake})

@@ -5,16 +5,16 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	eventsv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/events/v1"
@@ -28,6 +28,9 @@ import (
 
 // consumerName is the durable consumer of events shared by hooks replicas.
 const consumerName = "hooks-webhooks"
+
+// storeConcurrency is how many events one replica stores at once.
+const storeConcurrency = 8
 
 // Consumer stores events and creates their deliveries.
 type Consumer struct {
@@ -63,22 +66,34 @@ func (c *Consumer) Run(ctx context.Context) error {
 		case <-time.After(2 * time.Second):
 		}
 	}
+	// Events are stored storeConcurrency at a time: one after the other,
+	// storing (a transaction of several round trips) fell behind the
+	// payments that produce them. Order does not matter here; each event
+	// carries its per-object sequence.
+	sem := make(chan struct{}, storeConcurrency)
+	var wg sync.WaitGroup
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		if err := c.store(ctx, m.Data()); err != nil {
-			c.Logger.ErrorContext(ctx, "storing event; will retry", "subject", m.Subject(), "err", err)
-			_ = m.NakWithDelay(time.Second)
-			return
-		}
-		_ = m.Ack()
-		if c.Wake != nil {
-			c.Wake()
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := c.store(ctx, m.Data()); err != nil {
+				c.Logger.ErrorContext(ctx, "storing event; will retry", "subject", m.Subject(), "err", err)
+				_ = m.NakWithDelay(time.Second)
+				return
+			}
+			_ = m.Ack()
+			if c.Wake != nil {
+				c.Wake()
+			}
+		}()
 	})
 	if err != nil {
 		return fmt.Errorf("consume events: %w", err)
 	}
 	<-ctx.Done()
 	cc.Drain()
+	wg.Wait()
 	return nil
 }
 
@@ -112,12 +127,14 @@ func (c *Consumer) store(ctx context.Context, data []byte) error {
 		if notify != "" {
 			endpoints = append(endpoints, notify)
 		}
-		for _, ep := range endpoints {
-			if err := q.CreateDelivery(ctx, db.CreateDeliveryParams{ID: ids.New("msg"), EndpointID: ep, EventID: ev.GetId()}); err != nil {
-				return err
-			}
+		if len(endpoints) == 0 {
+			return nil
 		}
-		return nil
+		msgIDs := make([]string, len(endpoints))
+		for i := range endpoints {
+			msgIDs[i] = ids.New("msg")
+		}
+		return q.CreateDeliveries(ctx, db.CreateDeliveriesParams{Ids: msgIDs, EndpointIds: endpoints, EventID: ev.GetId()})
 	})
 }
 
@@ -143,6 +160,8 @@ func (c *Consumer) notifyEndpoint(ctx context.Context, q *db.Queries, ev *events
 
 // Render is the event as merchants receive it:
 // {"id","object":"event","type","created","livemode","data":{"object":{…}},"sequence"}.
+// The object is the one the API returns, in the API's JSON; the envelope is
+// marshalled with an empty data.object, which the object's JSON then fills.
 func Render(ev *eventsv1.Event) ([]byte, error) {
 	var obj proto.Message
 	switch o := ev.GetObject().(type) {
@@ -157,10 +176,22 @@ func Render(ev *eventsv1.Event) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var st structpb.Struct
-	if err := protojson.Unmarshal(objJSON, &st); err != nil {
+	env, err := gateway.Marshal(&adminv1.Event{Id: ev.GetId(), Object: "event", Type: ev.GetType(), Created: ev.GetCreated(),
+		Livemode: ev.GetLivemode(), Data: &adminv1.EventData{}, Sequence: ev.GetSequence()})
+	if err != nil {
 		return nil, err
 	}
-	return gateway.Marshal(&adminv1.Event{Id: ev.GetId(), Object: "event", Type: ev.GetType(), Created: ev.GetCreated(),
-		Livemode: ev.GetLivemode(), Data: &adminv1.EventData{Object: &st}, Sequence: ev.GetSequence()})
+	i := bytes.Index(env, emptyData)
+	if i < 0 {
+		return nil, fmt.Errorf("event %s: no %s in the envelope", ev.GetId(), emptyData)
+	}
+	out := make([]byte, 0, len(env)+len(objJSON))
+	out = append(out, env[:i]...)
+	out = append(out, `"data":{"object":`...)
+	out = append(out, objJSON...)
+	out = append(out, '}')
+	return append(out, env[i+len(emptyData):]...), nil
 }
+
+// emptyData is how the envelope's empty data.object marshals.
+var emptyData = []byte(`"data":{"object":null}`)

@@ -38,11 +38,12 @@ type Worker struct {
 	// the schedule to see several retries).
 	RetryScale float64
 
-	wakeOnce sync.Once
-	wake     chan struct{}
-	mu       sync.Mutex
-	inFlight map[string]int // per endpoint
-	total    int
+	wakeOnce  sync.Once
+	wake      chan struct{}
+	successes chan success
+	mu        sync.Mutex
+	inFlight  map[string]int // per endpoint
+	total     int
 }
 
 // Wake makes the worker look for due deliveries now.
@@ -57,6 +58,7 @@ func (w *Worker) Wake() {
 func (w *Worker) init() {
 	w.wakeOnce.Do(func() {
 		w.wake = make(chan struct{}, 1)
+		w.successes = make(chan success, max(1, w.Concurrency))
 		w.inFlight = map[string]int{}
 	})
 }
@@ -64,22 +66,30 @@ func (w *Worker) init() {
 // Run sends deliveries until ctx ends, then lets attempts in flight finish.
 func (w *Worker) Run(ctx context.Context) error {
 	w.init()
+	recorded := make(chan struct{})
+	go func() { defer close(recorded); w.recordSuccesses() }()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		wg.Wait()
+		close(w.successes)
+		<-recorded
+	}()
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
+	ticked := true
 	for {
 		claimed := 0
-		if free, busy := w.capacity(); free > 0 {
+		// A claim scans the due deliveries: while attempts are in flight,
+		// wait until a quarter of the slots is free (or the next tick)
+		// rather than claim one delivery per finished attempt.
+		free, inFlight, busy := w.capacity()
+		if free > 0 && (inFlight == 0 || free >= max(1, w.Concurrency/4) || ticked) {
 			rows, err := w.Store.ClaimDeliveries(ctx, db.ClaimDeliveriesParams{LeaseSeconds: lease.Seconds(), Busy: busy,
-				PerEndpoint: int64(w.PerEndpoint)})
+				PerEndpoint: int64(w.PerEndpoint), MaxRows: int64(free)})
 			if err != nil && ctx.Err() == nil {
 				w.Logger.ErrorContext(ctx, "claiming deliveries", "err", err)
 			}
-			for i, d := range rows {
-				if i >= free {
-					break // over capacity: the lease makes it due again shortly
-				}
+			for _, d := range rows {
 				w.started(d.EndpointID)
 				wg.Add(1)
 				go func() {
@@ -92,6 +102,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 			claimed = len(rows)
 		}
+		ticked = false
 		if claimed > 0 && ctx.Err() == nil {
 			continue
 		}
@@ -100,21 +111,23 @@ func (w *Worker) Run(ctx context.Context) error {
 			return nil
 		case <-w.wake:
 		case <-tick.C:
+			ticked = true
 		}
 	}
 }
 
-// capacity is how many attempts may start, and the endpoints at their bound.
-func (w *Worker) capacity() (int, []string) {
+// capacity is how many attempts may start and how many are in flight, and
+// the endpoints at their bound.
+func (w *Worker) capacity() (free, inFlight int, busy []string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	busy := []string{}
+	busy = []string{}
 	for ep, n := range w.inFlight {
 		if n >= w.PerEndpoint {
 			busy = append(busy, ep)
 		}
 	}
-	return w.Concurrency - w.total, busy
+	return w.Concurrency - w.total, w.total, busy
 }
 
 func (w *Worker) started(ep string) {
@@ -135,39 +148,108 @@ func (w *Worker) finished(ep string) {
 }
 
 // attempt makes one try and records it.
-func (w *Worker) attempt(ctx context.Context, d db.HooksDelivery) {
-	c, err := w.Store.DeliveryContext(ctx, d.ID)
-	if err != nil {
-		w.Logger.ErrorContext(ctx, "loading delivery", "delivery", d.ID, "err", err)
-		return // the lease makes it due again
-	}
+func (w *Worker) attempt(ctx context.Context, d db.ClaimDeliveriesRow) {
 	now := time.Now()
 	secrets := [][]byte{}
-	for _, s := range []*string{&c.Secret, c.PreviousSecret} {
-		if s == nil || (s != &c.Secret && (c.PreviousSecretExpiresAt == nil || c.PreviousSecretExpiresAt.Before(now))) {
+	for _, s := range []*string{&d.Secret, d.PreviousSecret} {
+		if s == nil || (s != &d.Secret && (d.PreviousSecretExpiresAt == nil || d.PreviousSecretExpiresAt.Before(now))) {
 			continue
 		}
 		if key, err := webhook.ParseSecret(*s); err == nil {
 			secrets = append(secrets, key)
 		}
 	}
-	res := webhook.Deliver(ctx, w.Client, c.Url, webhook.Headers(d.ID, now, c.Body, secrets...), c.Body)
+	res := webhook.Deliver(ctx, w.Client, d.Url, webhook.Headers(d.ID, now, d.Body, secrets...), d.Body)
 	errText := ""
 	if res.Err != nil {
 		errText = res.Err.Error()
 	}
-	err = w.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
+	if res.Status/100 == 2 {
+		w.successes <- success{d: d, res: res, at: now}
+		return
+	}
+	if err := w.recordFailure(ctx, d, res, errText, now); err != nil {
+		w.Logger.ErrorContext(ctx, "recording delivery attempt", "delivery", d.ID, "err", err)
+		return
+	}
+	w.logAttempt(ctx, d, res, errText)
+}
+
+func (w *Worker) logAttempt(ctx context.Context, d db.ClaimDeliveriesRow, res webhook.Result, errText string) {
+	w.Logger.InfoContext(ctx, "webhook attempt", "delivery", d.ID, "endpoint", d.EndpointID, "status", res.Status,
+		"latency_ms", res.Latency.Milliseconds(), "error", errText)
+}
+
+// success is an attempt a receiver acknowledged, waiting to be recorded.
+type success struct {
+	d   db.ClaimDeliveriesRow
+	res webhook.Result
+	at  time.Time
+}
+
+const (
+	// maxRecordBatch bounds the successes written in one statement.
+	maxRecordBatch = 256
+	// recordTimeout bounds one write of successes.
+	recordTimeout = 10 * time.Second
+)
+
+// recordSuccesses writes acknowledged attempts until w.successes is closed:
+// whatever arrived while the previous write ran goes in the next one, so
+// under load one statement records many. A delivery stays leased until its
+// success is written; if the write fails, the lease ends and the delivery
+// is sent again with the same webhook-id, which receivers deduplicate.
+func (w *Worker) recordSuccesses() {
+	batch := make([]success, 0, maxRecordBatch)
+	for s := range w.successes {
+		batch = append(batch[:0], s)
+	more:
+		for len(batch) < maxRecordBatch {
+			select {
+			case s, ok := <-w.successes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, s)
+			default:
+				break more
+			}
+		}
+		w.writeSuccesses(batch)
+	}
+}
+
+func (w *Worker) writeSuccesses(batch []success) {
+	ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
+	defer cancel()
+	p := db.RecordSuccessesParams{}
+	for _, s := range batch {
+		p.DeliveryIds = append(p.DeliveryIds, s.d.ID)
+		p.EndpointIds = append(p.EndpointIds, s.d.EndpointID)
+		p.AttemptedAt = append(p.AttemptedAt, s.at)
+		p.StatusCodes = append(p.StatusCodes, int32(s.res.Status))
+		p.LatenciesMs = append(p.LatenciesMs, s.res.Latency.Milliseconds())
+		p.Excerpts = append(p.Excerpts, s.res.ResponseExcerpt)
+	}
+	if err := w.Store.RecordSuccesses(ctx, p); err != nil {
+		w.Logger.ErrorContext(ctx, "recording successful deliveries; they will be sent again", "deliveries", len(batch), "err", err)
+		return
+	}
+	for _, s := range batch {
+		w.logAttempt(ctx, s.d, s.res, "")
+	}
+}
+
+// recordFailure records an attempt that did not succeed and schedules the
+// next one, or gives up; it disables an endpoint that answered 410 or has
+// been failing too long.
+func (w *Worker) recordFailure(ctx context.Context, d db.ClaimDeliveriesRow, res webhook.Result, errText string, now time.Time) error {
+	return w.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
 		if err := q.RecordAttempt(ctx, db.RecordAttemptParams{DeliveryID: d.ID, StatusCode: int32(res.Status),
 			LatencyMs: res.Latency.Milliseconds(), Error: errText, ResponseExcerpt: res.ResponseExcerpt}); err != nil {
 			return err
 		}
-		switch {
-		case res.Status/100 == 2:
-			if err := q.FinishDelivery(ctx, db.FinishDeliveryParams{ID: d.ID, Status: "succeeded"}); err != nil {
-				return err
-			}
-			return q.MarkEndpointSucceeded(ctx, d.EndpointID)
-		case res.Status == http.StatusGone:
+		if res.Status == http.StatusGone {
 			// The receiver says the endpoint is gone for good.
 			if err := q.FinishDelivery(ctx, db.FinishDeliveryParams{ID: d.ID, Status: "failed"}); err != nil {
 				return err
@@ -191,12 +273,6 @@ func (w *Worker) attempt(ctx context.Context, d db.HooksDelivery) {
 		}
 		return nil
 	})
-	if err != nil {
-		w.Logger.ErrorContext(ctx, "recording delivery attempt", "delivery", d.ID, "err", err)
-		return
-	}
-	w.Logger.InfoContext(ctx, "webhook attempt", "delivery", d.ID, "endpoint", d.EndpointID, "status", res.Status,
-		"latency_ms", res.Latency.Milliseconds(), "error", errText)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -11,54 +11,82 @@ import (
 )
 
 const claimDeliveries = `-- name: ClaimDeliveries :many
-UPDATE hooks.deliveries SET next_attempt_at = now() + make_interval(secs => $1::float8), updated_at = now()
-WHERE id IN (
+WITH picked AS (
     SELECT ranked.id FROM (
-        SELECT c.id, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.next_attempt_at) AS n
+        SELECT d.id, d.next_attempt_at,
+               row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS n
         FROM (
-            SELECT d.id, d.endpoint_id, d.next_attempt_at
-            FROM hooks.deliveries d JOIN hooks.endpoints e ON e.id = d.endpoint_id
-            WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND e.disabled_reason IS NULL
-              AND NOT (d.endpoint_id = ANY($2::text[]))
-            ORDER BY d.next_attempt_at
+            SELECT id, endpoint_id, next_attempt_at FROM hooks.deliveries
+            WHERE status = 'pending' AND next_attempt_at <= now() AND NOT (endpoint_id = ANY($1::text[]))
+            ORDER BY next_attempt_at
             LIMIT 1000
-            FOR UPDATE OF d SKIP LOCKED
-        ) c
+        ) d JOIN hooks.endpoints e ON e.id = d.endpoint_id
+        WHERE e.disabled_reason IS NULL
     ) ranked
-    WHERE ranked.n <= $3::bigint
+    WHERE ranked.n <= $2::bigint
+    ORDER BY ranked.next_attempt_at
+    LIMIT $3::bigint
+), claimed AS (
+    UPDATE hooks.deliveries d
+    SET next_attempt_at = now() + make_interval(secs => $4::float8), updated_at = now()
+    FROM picked
+    WHERE d.id = picked.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+    RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
 )
-RETURNING id, seq, endpoint_id, event_id, status, attempt_count, next_attempt_at, created_at, updated_at
+SELECT c.id, c.endpoint_id, c.attempt_count, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body
+FROM claimed c
+JOIN hooks.endpoints e ON e.id = c.endpoint_id
+JOIN hooks.events ev ON ev.id = c.event_id
 `
 
 type ClaimDeliveriesParams struct {
-	LeaseSeconds float64
 	Busy         []string
 	PerEndpoint  int64
+	MaxRows      int64
+	LeaseSeconds float64
 }
 
-// Takes due deliveries of enabled endpoints that are not at their concurrency
-// bound, at most @per_endpoint per endpoint, and leases them: next_attempt_at
-// moves past the attempt's time limit, so that a worker that dies leaves them
-// due again. SKIP LOCKED lets several replicas share the work.
-func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams) ([]HooksDelivery, error) {
-	rows, err := q.db.Query(ctx, claimDeliveries, arg.LeaseSeconds, arg.Busy, arg.PerEndpoint)
+type ClaimDeliveriesRow struct {
+	ID                      string
+	EndpointID              string
+	AttemptCount            int32
+	Url                     string
+	Secret                  string
+	PreviousSecret          *string
+	PreviousSecretExpiresAt *time.Time
+	Body                    []byte
+}
+
+// Takes up to @max_rows due deliveries of enabled endpoints that are not at
+// their concurrency bound, at most @per_endpoint per endpoint, oldest first,
+// and leases them: next_attempt_at moves past the attempt's time limit, so
+// that a worker that dies leaves them due again. It returns what the
+// attempts need (the endpoint's URL and secrets, the event's body). Only the
+// rows taken are locked; the UPDATE re-checks that each is still due, so a
+// row another replica leased meanwhile is skipped, not sent twice.
+func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams) ([]ClaimDeliveriesRow, error) {
+	rows, err := q.db.Query(ctx, claimDeliveries,
+		arg.Busy,
+		arg.PerEndpoint,
+		arg.MaxRows,
+		arg.LeaseSeconds,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []HooksDelivery{}
+	items := []ClaimDeliveriesRow{}
 	for rows.Next() {
-		var i HooksDelivery
+		var i ClaimDeliveriesRow
 		if err := rows.Scan(
 			&i.ID,
-			&i.Seq,
 			&i.EndpointID,
-			&i.EventID,
-			&i.Status,
 			&i.AttemptCount,
-			&i.NextAttemptAt,
-			&i.CreatedAt,
-			&i.UpdatedAt,
+			&i.Url,
+			&i.Secret,
+			&i.PreviousSecret,
+			&i.PreviousSecretExpiresAt,
+			&i.Body,
 		); err != nil {
 			return nil, err
 		}
@@ -70,20 +98,21 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams
 	return items, nil
 }
 
-const createDelivery = `-- name: CreateDelivery :exec
+const createDeliveries = `-- name: CreateDeliveries :exec
 INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at)
-VALUES ($1, $2, $3, 'pending', now())
+SELECT unnest($1::text[]), unnest($2::text[]), $3, 'pending', now()
 ON CONFLICT (endpoint_id, event_id) DO NOTHING
 `
 
-type CreateDeliveryParams struct {
-	ID         string
-	EndpointID string
-	EventID    string
+type CreateDeliveriesParams struct {
+	Ids         []string
+	EndpointIds []string
+	EventID     string
 }
 
-func (q *Queries) CreateDelivery(ctx context.Context, arg CreateDeliveryParams) error {
-	_, err := q.db.Exec(ctx, createDelivery, arg.ID, arg.EndpointID, arg.EventID)
+// One pending delivery of the event per endpoint, in one statement.
+func (q *Queries) CreateDeliveries(ctx context.Context, arg CreateDeliveriesParams) error {
+	_, err := q.db.Exec(ctx, createDeliveries, arg.Ids, arg.EndpointIds, arg.EventID)
 	return err
 }
 
@@ -149,36 +178,6 @@ func (q *Queries) DeleteEndpoint(ctx context.Context, arg DeleteEndpointParams) 
 		return 0, err
 	}
 	return result.RowsAffected(), nil
-}
-
-const deliveryContext = `-- name: DeliveryContext :one
-SELECT e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body
-FROM hooks.deliveries d
-JOIN hooks.endpoints e ON e.id = d.endpoint_id
-JOIN hooks.events ev ON ev.id = d.event_id
-WHERE d.id = $1
-`
-
-type DeliveryContextRow struct {
-	Url                     string
-	Secret                  string
-	PreviousSecret          *string
-	PreviousSecretExpiresAt *time.Time
-	Body                    []byte
-}
-
-// What an attempt needs: the endpoint's URL and secrets, and the body.
-func (q *Queries) DeliveryContext(ctx context.Context, id string) (DeliveryContextRow, error) {
-	row := q.db.QueryRow(ctx, deliveryContext, id)
-	var i DeliveryContextRow
-	err := row.Scan(
-		&i.Url,
-		&i.Secret,
-		&i.PreviousSecret,
-		&i.PreviousSecretExpiresAt,
-		&i.Body,
-	)
-	return i, err
 }
 
 const disableEndpoint = `-- name: DisableEndpoint :exec
@@ -777,6 +776,46 @@ func (q *Queries) RecordAttempt(ctx context.Context, arg RecordAttemptParams) er
 		arg.LatencyMs,
 		arg.Error,
 		arg.ResponseExcerpt,
+	)
+	return err
+}
+
+const recordSuccesses = `-- name: RecordSuccesses :exec
+WITH done AS (
+    SELECT unnest($1::text[]) AS delivery_id, unnest($2::text[]) AS endpoint_id,
+           unnest($3::timestamptz[]) AS attempted_at, unnest($4::int[]) AS status_code,
+           unnest($5::bigint[]) AS latency_ms, unnest($6::text[]) AS response_excerpt
+), attempt AS (
+    INSERT INTO hooks.delivery_attempts (delivery_id, attempted_at, status_code, latency_ms, response_excerpt)
+    SELECT delivery_id, attempted_at, status_code, latency_ms, response_excerpt FROM done
+), delivery AS (
+    UPDATE hooks.deliveries dl
+    SET status = 'succeeded', attempt_count = dl.attempt_count + 1, next_attempt_at = NULL, updated_at = now()
+    FROM done WHERE dl.id = done.delivery_id
+)
+UPDATE hooks.endpoints e SET failing_since = NULL
+WHERE e.id IN (SELECT endpoint_id FROM done) AND e.failing_since IS NOT NULL
+`
+
+type RecordSuccessesParams struct {
+	DeliveryIds []string
+	EndpointIds []string
+	AttemptedAt []time.Time
+	StatusCodes []int32
+	LatenciesMs []int64
+	Excerpts    []string
+}
+
+// Successful attempts, many in one statement: the attempts, their
+// deliveries done, and their endpoints no longer failing.
+func (q *Queries) RecordSuccesses(ctx context.Context, arg RecordSuccessesParams) error {
+	_, err := q.db.Exec(ctx, recordSuccesses,
+		arg.DeliveryIds,
+		arg.EndpointIds,
+		arg.AttemptedAt,
+		arg.StatusCodes,
+		arg.LatenciesMs,
+		arg.Excerpts,
 	)
 	return err
 }

@@ -68,41 +68,64 @@ SELECT id FROM hooks.endpoints
 WHERE organization_id = @organization_id AND livemode = @livemode AND disabled_reason IS NULL AND kind = 'endpoint'
   AND ('*' = ANY(enabled_events) OR @event_type::text = ANY(enabled_events));
 
--- name: CreateDelivery :exec
+-- name: CreateDeliveries :exec
+-- One pending delivery of the event per endpoint, in one statement.
 INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at)
-VALUES ($1, $2, $3, 'pending', now())
+SELECT unnest(@ids::text[]), unnest(@endpoint_ids::text[]), @event_id, 'pending', now()
 ON CONFLICT (endpoint_id, event_id) DO NOTHING;
 
 -- name: ClaimDeliveries :many
--- Takes due deliveries of enabled endpoints that are not at their concurrency
--- bound, at most @per_endpoint per endpoint, and leases them: next_attempt_at
--- moves past the attempt's time limit, so that a worker that dies leaves them
--- due again. SKIP LOCKED lets several replicas share the work.
-UPDATE hooks.deliveries SET next_attempt_at = now() + make_interval(secs => @lease_seconds::float8), updated_at = now()
-WHERE id IN (
+-- Takes up to @max_rows due deliveries of enabled endpoints that are not at
+-- their concurrency bound, at most @per_endpoint per endpoint, oldest first,
+-- and leases them: next_attempt_at moves past the attempt's time limit, so
+-- that a worker that dies leaves them due again. It returns what the
+-- attempts need (the endpoint's URL and secrets, the event's body). Only the
+-- rows taken are locked; the UPDATE re-checks that each is still due, so a
+-- row another replica leased meanwhile is skipped, not sent twice.
+WITH picked AS (
     SELECT ranked.id FROM (
-        SELECT c.id, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.next_attempt_at) AS n
+        SELECT d.id, d.next_attempt_at,
+               row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS n
         FROM (
-            SELECT d.id, d.endpoint_id, d.next_attempt_at
-            FROM hooks.deliveries d JOIN hooks.endpoints e ON e.id = d.endpoint_id
-            WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND e.disabled_reason IS NULL
-              AND NOT (d.endpoint_id = ANY(@busy::text[]))
-            ORDER BY d.next_attempt_at
+            SELECT id, endpoint_id, next_attempt_at FROM hooks.deliveries
+            WHERE status = 'pending' AND next_attempt_at <= now() AND NOT (endpoint_id = ANY(@busy::text[]))
+            ORDER BY next_attempt_at
             LIMIT 1000
-            FOR UPDATE OF d SKIP LOCKED
-        ) c
+        ) d JOIN hooks.endpoints e ON e.id = d.endpoint_id
+        WHERE e.disabled_reason IS NULL
     ) ranked
     WHERE ranked.n <= @per_endpoint::bigint
+    ORDER BY ranked.next_attempt_at
+    LIMIT @max_rows::bigint
+), claimed AS (
+    UPDATE hooks.deliveries d
+    SET next_attempt_at = now() + make_interval(secs => @lease_seconds::float8), updated_at = now()
+    FROM picked
+    WHERE d.id = picked.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+    RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
 )
-RETURNING *;
+SELECT c.id, c.endpoint_id, c.attempt_count, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body
+FROM claimed c
+JOIN hooks.endpoints e ON e.id = c.endpoint_id
+JOIN hooks.events ev ON ev.id = c.event_id;
 
--- name: DeliveryContext :one
--- What an attempt needs: the endpoint's URL and secrets, and the body.
-SELECT e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body
-FROM hooks.deliveries d
-JOIN hooks.endpoints e ON e.id = d.endpoint_id
-JOIN hooks.events ev ON ev.id = d.event_id
-WHERE d.id = $1;
+-- name: RecordSuccesses :exec
+-- Successful attempts, many in one statement: the attempts, their
+-- deliveries done, and their endpoints no longer failing.
+WITH done AS (
+    SELECT unnest(@delivery_ids::text[]) AS delivery_id, unnest(@endpoint_ids::text[]) AS endpoint_id,
+           unnest(@attempted_at::timestamptz[]) AS attempted_at, unnest(@status_codes::int[]) AS status_code,
+           unnest(@latencies_ms::bigint[]) AS latency_ms, unnest(@excerpts::text[]) AS response_excerpt
+), attempt AS (
+    INSERT INTO hooks.delivery_attempts (delivery_id, attempted_at, status_code, latency_ms, response_excerpt)
+    SELECT delivery_id, attempted_at, status_code, latency_ms, response_excerpt FROM done
+), delivery AS (
+    UPDATE hooks.deliveries dl
+    SET status = 'succeeded', attempt_count = dl.attempt_count + 1, next_attempt_at = NULL, updated_at = now()
+    FROM done WHERE dl.id = done.delivery_id
+)
+UPDATE hooks.endpoints e SET failing_since = NULL
+WHERE e.id IN (SELECT endpoint_id FROM done) AND e.failing_since IS NOT NULL;
 
 -- name: RecordAttempt :exec
 INSERT INTO hooks.delivery_attempts (delivery_id, status_code, latency_ms, error, response_excerpt)

@@ -1,0 +1,53 @@
+package delivery
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	eventsv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/events/v1"
+	"github.com/tillpoint/tillpoint/services/platform/gateway"
+)
+
+func TestRenderEnvelopeAndObject(t *testing.T) {
+	placeholder := `"data":{"object":null}`
+	created := timestamppb.New(time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC))
+	session := &adminv1.CheckoutSession{Id: "cs_1", Object: "checkout.session", Status: "complete",
+		// Text that looks like the envelope's placeholder must not confuse it.
+		Description: &placeholder, Metadata: map[string]string{"order": "42"}}
+	payment := &adminv1.Payment{Id: "pay_1", Object: "payment", CheckoutSession: "cs_1", Amount: 3949, Status: "succeeded"}
+	for _, c := range []struct {
+		ev  *eventsv1.Event
+		obj proto.Message
+	}{
+		{&eventsv1.Event{Id: "evt_1", Type: "checkout.session.completed", Created: created, Sequence: 2,
+			Object: &eventsv1.Event_CheckoutSession{CheckoutSession: session}}, session},
+		{&eventsv1.Event{Id: "evt_2", Type: "payment.succeeded", Created: created, Livemode: true, Sequence: 1,
+			Object: &eventsv1.Event_Payment{Payment: payment}}, payment},
+	} {
+		body, err := Render(c.ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("%s: not JSON: %v\n%s", c.ev.GetId(), err, body)
+		}
+		objJSON, _ := gateway.Marshal(c.obj)
+		var wantObj any
+		_ = json.Unmarshal(objJSON, &wantObj)
+		want := map[string]any{"id": c.ev.GetId(), "object": "event", "type": c.ev.GetType(), "created": "2026-11-21T08:00:00Z",
+			"livemode": c.ev.GetLivemode(), "sequence": float64(c.ev.GetSequence()), "data": map[string]any{"object": wantObj}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %v\nwant %v", c.ev.GetId(), got, want)
+		}
+	}
+	if _, err := Render(&eventsv1.Event{Id: "evt_3"}); err == nil {
+		t.Error("an event without an object rendered")
+	}
+}
