@@ -85,6 +85,9 @@ func TestBrowserCheckout(t *testing.T) {
 		if receipt := text(t, tab, "main"); !strings.Contains(receipt, s["reference"].(string)) {
 			t.Errorf("receipt lacks the reference %v:\n%s", s["reference"], receipt)
 		}
+		if card := text(t, tab, "paid-card"); card != "Visa ending in 4242" {
+			t.Errorf("receipt names the card %q, want \"Visa ending in 4242\"", card)
+		}
 		got := session(t, id)
 		if got["status"] != "complete" || got["payment_status"] != "paid" || got["payment"] != u.Query().Get("transaction_id") {
 			t.Fatalf("session after paying: %v", got)

@@ -435,7 +435,21 @@ func (h *Handler) fillQuote(p *Page, co *internalapiv1.GetCheckoutResponse) {
 }
 
 func (h *Handler) paymentView(pay db.RuntimePayment, p *Page) PaymentView {
-	return PaymentView{ID: pay.ID, Brand: deref(pay.CardBrand), Last4: deref(pay.CardLast4), Amount: h.format(pay.Amount, pay.Currency, p.Lang)}
+	return PaymentView{ID: pay.ID, Brand: brandName(deref(pay.CardBrand), p.Lang), Last4: deref(pay.CardLast4),
+		Amount: h.format(pay.Amount, pay.Currency, p.Lang)}
+}
+
+// brandName is how a payer reads a card brand the provider reports ("visa").
+func brandName(brand, lang string) string {
+	switch brand {
+	case "visa":
+		return "Visa"
+	case "mastercard":
+		return "Mastercard"
+	case "amex":
+		return "American Express"
+	}
+	return newTranslator(lang).T("payment.brand.card")
 }
 
 func (h *Handler) format(amount int64, code, lang string) string {

@@ -182,3 +182,14 @@ func FuzzNegotiateLang(f *testing.F) {
 		}
 	})
 }
+
+func TestBrandName(t *testing.T) {
+	for _, c := range []struct{ brand, lang, want string }{
+		{"visa", "en", "Visa"}, {"mastercard", "fr", "Mastercard"}, {"amex", "en", "American Express"},
+		{"card", "en", "Card"}, {"card", "fr", "Carte"}, {"", "de", "Card"},
+	} {
+		if got := brandName(c.brand, c.lang); got != c.want {
+			t.Errorf("brandName(%q, %q) = %q, want %q", c.brand, c.lang, got, c.want)
+		}
+	}
+}
