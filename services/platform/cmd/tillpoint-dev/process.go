@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -83,16 +82,23 @@ func (s *supervisor) start() (*process, error) {
 	cmd := exec.Command(filepath.Join(s.binDir, s.name), "serve")
 	cmd.Env = append(os.Environ(), s.env...)
 	cmd.SysProcAttr = sysProcAttr()
-	pr, pw := io.Pipe()
+	// The service writes straight into a pipe that prefixLines reads: no
+	// copying goroutine in between.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", s.name, err)
+	}
 	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	pw.Close() // the service holds its own copy; EOF comes when it exits
+	if err != nil {
+		pr.Close()
 		return nil, fmt.Errorf("start %s: %w", s.name, err)
 	}
 	p := &process{name: s.name, cmd: cmd, done: make(chan struct{})}
 	go prefixLines(pr, s.out, s.name)
 	go func() {
 		_ = cmd.Wait()
-		pw.Close()
 		close(p.done)
 	}()
 	s.mu.Lock()
@@ -151,13 +157,47 @@ func (s *supervisor) stop(ctx context.Context) {
 
 var outputMu sync.Mutex
 
-func prefixLines(r io.Reader, w io.Writer, name string) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		outputMu.Lock()
-		fmt.Fprintf(w, "%-16s | %s\n", name, sc.Bytes())
-		outputMu.Unlock()
+// maxLine is where prefixLines cuts a line that has no end yet.
+const maxLine = 1 << 20
+
+// prefixLines copies r to w, starting each line with the service's name. It
+// writes whatever one read brought in one write, so that a busy service's
+// lines cost a few system calls per batch rather than one each.
+func prefixLines(r io.ReadCloser, w io.Writer, name string) {
+	defer r.Close()
+	prefix := fmt.Sprintf("%-16s | ", name)
+	buf := make([]byte, 64<<10)
+	var out, partial []byte
+	for {
+		n, err := r.Read(buf)
+		chunk := buf[:n]
+		for len(chunk) > 0 {
+			i := bytes.IndexByte(chunk, '\n')
+			if i < 0 && len(partial)+len(chunk) < maxLine {
+				partial = append(partial, chunk...)
+				break
+			}
+			if i < 0 {
+				i = len(chunk) - 1 // too long: cut it here
+			}
+			out = append(append(append(out, prefix...), partial...), chunk[:i+1]...)
+			if out[len(out)-1] != '\n' {
+				out = append(out, '\n')
+			}
+			partial, chunk = partial[:0], chunk[i+1:]
+		}
+		if err != nil && len(partial) > 0 {
+			out = append(append(append(out, prefix...), partial...), '\n')
+		}
+		if len(out) > 0 {
+			outputMu.Lock()
+			_, _ = w.Write(out)
+			outputMu.Unlock()
+			out = out[:0]
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
