@@ -183,6 +183,7 @@ func serve(ctx context.Context, cfg Config) error {
 		Internal: internal,
 		GRPC:     map[string]*grpc.Server{cfg.GRPCAddr: api.GRPC},
 		Workers: map[string]func(context.Context) error{"outbox relay": relay.Run, "sweeper": sweep.Run,
-			"cache listener": func(ctx context.Context) error { return st.Listen(ctx, logger) }},
+			"cache listener":  func(ctx context.Context) error { return st.Listen(ctx, logger) },
+			"session batcher": func(ctx context.Context) error { return st.RunBatchers(ctx, logger) }},
 	})
 }

@@ -64,33 +64,41 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	if err != nil {
 		return nil, err
 	}
-	// The INSERT is the only write: it needs a transaction only to commit
-	// together with an Idempotency-Key's stored response.
-	write := s.Store.WithoutTx
-	if idempotency.Keyed(ctx) {
-		write = s.Store.InTx
-	}
 	for attempt := 1; ; attempt++ {
+		params := db.CreateSessionParams{
+			ID: n.ID, OrganizationID: p.OrganizationID, SiteID: n.SiteID, Livemode: p.Livemode,
+			Currency: n.Currency, AmountSubtotal: n.Subtotal, LineItems: items, Customer: n.Customer,
+			CustomerEmail: n.CustomerEmail, CustomerPhone: n.CustomerPhone, SuccessUrl: n.SuccessURL,
+			CancelUrl: n.CancelURL, Metadata: meta, OrderID: n.OrderID, Description: n.Description,
+			Reference: n.Reference, PaymentMethodTypes: n.PaymentMethodTypes, Locale: n.Locale,
+			NotifyUrl: n.NotifyURL, ExpiresAt: n.ExpiresAt,
+		}
 		var resp *adminv1.CreateCheckoutSessionResponse
-		err = write(ctx, func(tx pgx.Tx, q *db.Queries) error {
-			row, err := q.CreateSession(ctx, db.CreateSessionParams{
-				ID: n.ID, OrganizationID: p.OrganizationID, SiteID: n.SiteID, Livemode: p.Livemode,
-				Currency: n.Currency, AmountSubtotal: n.Subtotal, LineItems: items, Customer: n.Customer,
-				CustomerEmail: n.CustomerEmail, CustomerPhone: n.CustomerPhone, SuccessUrl: n.SuccessURL,
-				CancelUrl: n.CancelURL, Metadata: meta, OrderID: n.OrderID, Description: n.Description,
-				Reference: n.Reference, PaymentMethodTypes: n.PaymentMethodTypes, Locale: n.Locale,
-				NotifyUrl: n.NotifyURL, ExpiresAt: n.ExpiresAt,
-			})
-			if err != nil {
-				return err
-			}
+		respond := func(tx pgx.Tx, row db.AdminCheckoutSession) error {
 			cs, err := SessionProto(row, s.CheckoutBase)
 			if err != nil {
 				return err
 			}
 			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: cs}
 			return idempotency.Save(ctx, tx, resp, http.StatusCreated)
-		})
+		}
+		if idempotency.Keyed(ctx) {
+			// The stored response commits with the row.
+			err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+				row, err := q.CreateSession(ctx, params)
+				if err != nil {
+					return err
+				}
+				return respond(tx, row)
+			})
+		} else {
+			// The INSERT is the only write: no transaction, and it may share
+			// a statement with other requests' rows (store/batch.go).
+			var row db.AdminCheckoutSession
+			if row, err = s.Store.InsertSession(ctx, params); err == nil {
+				err = respond(nil, row)
+			}
+		}
 		constraint, dup := store.UniqueViolation(err)
 		switch {
 		case err == nil:

@@ -58,6 +58,11 @@ func newEnv(t *testing.T) *env {
 	stopListening := func() { cancelListen(); <-listening }
 	t.Cleanup(stopListening)
 	eventually(t, "the cache listener connects", st.Caching)
+	// So are the session batchers.
+	batchCtx, stopBatching := context.WithCancel(ctx)
+	batching := make(chan struct{})
+	go func() { defer close(batching); _ = st.RunBatchers(batchCtx, logger) }()
+	t.Cleanup(func() { stopBatching(); <-batching })
 	api, err := New(ctx, st, logger, checkoutBase, Peers{})
 	if err != nil {
 		t.Fatal(err)

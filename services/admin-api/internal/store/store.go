@@ -20,11 +20,12 @@ type Store struct {
 	Pool *pgxpool.Pool
 	*db.Queries
 	cache cache
+	batch batcher
 }
 
 // New returns a Store on pool. Its cache stays off until Listen runs.
 func New(pool *pgxpool.Pool) *Store {
-	s := &Store{Pool: pool, Queries: db.New(pool)}
+	s := &Store{Pool: pool, Queries: db.New(pool), batch: batcher{requests: make(chan *insertRequest)}}
 	s.cache.reset(false)
 	return s
 }
@@ -34,13 +35,6 @@ func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) erro
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		return fn(tx, s.Queries.WithTx(tx))
 	})
-}
-
-// WithoutTx calls fn with no transaction (tx is nil) and queries on the
-// pool: for a write that is one statement, which commits by itself, it saves
-// the BEGIN and COMMIT round trips of InTx.
-func (s *Store) WithoutTx(_ context.Context, fn func(tx pgx.Tx, q *db.Queries) error) error {
-	return fn(nil, s.Queries)
 }
 
 // IsNoRows reports whether err means the query found nothing.

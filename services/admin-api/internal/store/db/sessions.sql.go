@@ -194,6 +194,124 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 	return i, err
 }
 
+const createSessions = `-- name: CreateSessions :many
+INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
+    currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
+    customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
+    payment_method_types, locale, notify_url, expires_at)
+SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
+    unnest($4::boolean[]), 'open', 'unpaid', unnest($5::text[]),
+    unnest($6::bigint[]), 0, unnest($6::bigint[]), unnest($7::text[])::jsonb,
+    NULLIF(unnest($8::text[]), ''), NULLIF(unnest($9::text[]), ''),
+    NULLIF(unnest($10::text[]), ''), unnest($11::text[]), unnest($12::text[]),
+    unnest($13::text[])::jsonb, NULLIF(unnest($14::text[]), ''),
+    NULLIF(unnest($15::text[]), ''), unnest($16::text[]),
+    string_to_array(unnest($17::text[]), ','), unnest($18::text[]),
+    NULLIF(unnest($19::text[]), ''), unnest($20::timestamptz[])
+ON CONFLICT DO NOTHING
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+`
+
+type CreateSessionsParams struct {
+	Ids                []string
+	OrganizationIds    []string
+	SiteIds            []string
+	Livemodes          []bool
+	Currencies         []string
+	Subtotals          []int64
+	LineItems          []string
+	Customers          []string
+	CustomerEmails     []string
+	CustomerPhones     []string
+	SuccessUrls        []string
+	CancelUrls         []string
+	Metadata           []string
+	OrderIds           []string
+	Descriptions       []string
+	Refs               []string
+	PaymentMethodTypes []string
+	Locales            []string
+	NotifyUrls         []string
+	ExpiresAt          []time.Time
+}
+
+// CreateSession for many rows in one statement (store/batch.go). Optional
+// texts travel as empty strings for NULL (none may be empty otherwise), and
+// payment method types comma-joined. A row that would break a unique key (order_id,
+// reference) is skipped rather than failing the others; the caller retries
+// it alone to learn which.
+func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) ([]AdminCheckoutSession, error) {
+	rows, err := q.db.Query(ctx, createSessions,
+		arg.Ids,
+		arg.OrganizationIds,
+		arg.SiteIds,
+		arg.Livemodes,
+		arg.Currencies,
+		arg.Subtotals,
+		arg.LineItems,
+		arg.Customers,
+		arg.CustomerEmails,
+		arg.CustomerPhones,
+		arg.SuccessUrls,
+		arg.CancelUrls,
+		arg.Metadata,
+		arg.OrderIds,
+		arg.Descriptions,
+		arg.Refs,
+		arg.PaymentMethodTypes,
+		arg.Locales,
+		arg.NotifyUrls,
+		arg.ExpiresAt,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AdminCheckoutSession{}
+	for rows.Next() {
+		var i AdminCheckoutSession
+		if err := rows.Scan(
+			&i.ID,
+			&i.Seq,
+			&i.OrganizationID,
+			&i.SiteID,
+			&i.Livemode,
+			&i.Status,
+			&i.PaymentStatus,
+			&i.Currency,
+			&i.AmountSubtotal,
+			&i.AmountTax,
+			&i.AmountTotal,
+			&i.LineItems,
+			&i.Customer,
+			&i.CustomerEmail,
+			&i.CustomerPhone,
+			&i.SuccessUrl,
+			&i.CancelUrl,
+			&i.Metadata,
+			&i.OrderID,
+			&i.Description,
+			&i.Reference,
+			&i.PaymentID,
+			&i.PaymentMethodTypes,
+			&i.Locale,
+			&i.NotifyUrl,
+			&i.ExpiresAt,
+			&i.CreatedAt,
+			&i.CompletedAt,
+			&i.EventSequence,
+			&i.AsyncPaymentFailedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const expireDueSession = `-- name: ExpireDueSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND status = 'open'

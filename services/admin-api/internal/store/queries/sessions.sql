@@ -7,6 +7,28 @@ VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $
     $16, $17, $18, $19, $20)
 RETURNING *;
 
+-- name: CreateSessions :many
+-- CreateSession for many rows in one statement (store/batch.go). Optional
+-- texts travel as empty strings for NULL (none may be empty otherwise), and
+-- payment method types comma-joined. A row that would break a unique key (order_id,
+-- reference) is skipped rather than failing the others; the caller retries
+-- it alone to learn which.
+INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
+    currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
+    customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
+    payment_method_types, locale, notify_url, expires_at)
+SELECT unnest(@ids::text[]), unnest(@organization_ids::text[]), unnest(@site_ids::text[]),
+    unnest(@livemodes::boolean[]), 'open', 'unpaid', unnest(@currencies::text[]),
+    unnest(@subtotals::bigint[]), 0, unnest(@subtotals::bigint[]), unnest(@line_items::text[])::jsonb,
+    NULLIF(unnest(@customers::text[]), ''), NULLIF(unnest(@customer_emails::text[]), ''),
+    NULLIF(unnest(@customer_phones::text[]), ''), unnest(@success_urls::text[]), unnest(@cancel_urls::text[]),
+    unnest(@metadata::text[])::jsonb, NULLIF(unnest(@order_ids::text[]), ''),
+    NULLIF(unnest(@descriptions::text[]), ''), unnest(@refs::text[]),
+    string_to_array(unnest(@payment_method_types::text[]), ','), unnest(@locales::text[]),
+    NULLIF(unnest(@notify_urls::text[]), ''), unnest(@expires_at::timestamptz[])
+ON CONFLICT DO NOTHING
+RETURNING *;
+
 -- name: GetSession :one
 SELECT * FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3;
 
