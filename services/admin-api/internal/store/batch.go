@@ -19,8 +19,11 @@ import (
 // unique key is taken (order_id, or a reference collision) is skipped by
 // the statement, and its caller inserts it alone to get the exact error.
 const (
-	// batchers write concurrently; each holds one connection while it writes.
-	batchers = 4
+	// batchers write concurrently, each holding one connection while it
+	// writes. Fewer batchers make fuller statements (make bench: 1 → 52 %
+	// of the INSERT baseline, 2 → 47 %, 4 → 40 %); two keep creations
+	// going while one statement waits on a lock.
+	batchers = 2
 	// maxBatch bounds the rows of one statement.
 	maxBatch = 64
 	// batchTimeout bounds one statement.
