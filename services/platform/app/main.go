@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/tillpoint/tillpoint/services/platform/pgkit"
@@ -28,7 +29,24 @@ type Command struct {
 
 // Main runs the command with the process's arguments, cancelling its context
 // on SIGTERM or Ctrl-C, and exits non-zero with the error on failure.
+// gcPercent and memoryLimit are the services' GOGC and GOMEMLIMIT unless
+// the environment sets them.
+const (
+	gcPercent   = 200
+	memoryLimit = 40 << 20
+)
+
 func Main(c Command) {
+	// The services keep a few MB live and allocate fast: collecting at three
+	// times the live heap rather than twice cuts GC work by about half, and
+	// a soft limit makes the collector work harder as memory nears the
+	// budget of a small machine. GOGC and GOMEMLIMIT override both.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := c.Run(ctx, os.Args[1:], os.Stdout)
 	stop()

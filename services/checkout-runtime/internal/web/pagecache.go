@@ -38,8 +38,8 @@ import (
 const (
 	pageCacheTTL = 2 * time.Second
 	// pageCacheMaxBytes bounds the memory the rendered pages take (about
-	// 400 open pages of 21 KB).
-	pageCacheMaxBytes = 8 << 20
+	// 200 open pages of 21 KB): a 2-second cache needs no more.
+	pageCacheMaxBytes = 4 << 20
 )
 
 // slot is a per-response value of a cached page.
@@ -212,8 +212,10 @@ func (v *renderedView) fill(buf *bytes.Buffer, nonce, csrf string) {
 	}
 }
 
-// cut splits a rendered page at the markers.
+// cut splits a rendered page at the markers. The view keeps its own copy
+// of the page, of exactly its size.
 func (c *pageCache) cut(page []byte, formTargets string) *renderedView {
+	page = bytes.Clone(page)
 	v := &renderedView{formTargets: formTargets, size: len(page)}
 	nonce, csrf := []byte(c.nonceMarker), []byte(c.csrfMarker)
 	for {

@@ -144,11 +144,13 @@ func (r *renderer) execute(buf *bytes.Buffer, p *Page) error {
 
 // bytes renders p into a new slice.
 func (r *renderer) bytes(p *Page) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := r.execute(&buf, p); err != nil {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if err := r.execute(buf, p); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return bytes.Clone(buf.Bytes()), nil
 }
 
 func writePage(w http.ResponseWriter, status int, page []byte) error {
