@@ -37,8 +37,11 @@ func unmarshal(data []byte, m proto.Message) *errs.Error {
 	case body[0] != '{':
 		return errs.Param("", "invalid_json", "Invalid JSON body: the body must be a JSON object.")
 	}
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(data, m); err != nil {
-		return decodeError(m.ProtoReflect().Descriptor(), data, err)
+	if !fastDecode(data, m.ProtoReflect()) {
+		proto.Reset(m) // the fast path may have filled part of it
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(data, m); err != nil {
+			return decodeError(m.ProtoReflect().Descriptor(), data, err)
+		}
 	}
 	fillUpdateMask(m.ProtoReflect(), data)
 	return nil

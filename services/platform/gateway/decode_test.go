@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
@@ -161,4 +162,52 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzFastDecode: whatever the fast path accepts, protojson accepts too and
+// decodes to the same message. (Everything it declines goes to protojson.)
+func FuzzFastDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"site_id":"site_1","amount":5000,"line_items":[{"name":"Tea","unit_amount":150,"quantity":2}]}`,
+		`{"lineItems":[{"name":"T\u00e9\n\"q\"","unitAmount":-1,"quantity":2147483647}],"metadata":{"a":"b","c":""}}`,
+		`{"payment_method_types":["card","bank_transfer"],"locale":"fr"}`, `{"amount":-0}`, `{"amount":01}`,
+		`{"amount":1e3}`, `{"amount":9223372036854775807}`, `{"amount":9223372036854775808}`, `{"description":"\ud83d\ude00"}`,
+		`{"description":"\ud83d"}`, `{"description":"\u0000"}`, `{"metadata":{"a":"1","a":"2"}}`, `{"site_id":"a","siteId":"b"}`,
+		`{"name":"x","branding":{"logo_url":"https://a.example","primary_color":"#112233"}}`, `{"branding":{}}`,
+		`{"append_transaction_id":true}`, `{"append_transaction_id":1}`, `{"tax_rates":[{"country":"FR","percentage_bps":2000,"inclusive":false}]}`,
+		`{"expires_at":"2024-01-16T10:00:00Z"}`, `{"metadata":null}`, ` { "site_id" : "s" } `, `{"site_id":"s"} x`, `{"site_id":"s",}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, m := range []proto.Message{&adminv1.CreateCheckoutSessionRequest{}, &adminv1.UpdateSiteRequest{},
+			&adminv1.CreateSiteRequest{}, &adminv1.CreateWebhookEndpointRequest{}} {
+			fast := m.ProtoReflect().New().Interface()
+			if !fastDecode(data, fast.ProtoReflect()) {
+				continue
+			}
+			want := m.ProtoReflect().New().Interface()
+			if err := protojson.Unmarshal(data, want); err != nil {
+				t.Fatalf("fastDecode accepted %q for %T, protojson refuses it: %v", data, m, err)
+			}
+			if !proto.Equal(fast, want) {
+				t.Fatalf("fastDecode(%q) = %v, protojson %v", data, fast, want)
+			}
+		}
+	})
+}
+
+// TestFastDecodeTakesCommonBodies: the bodies merchants send go the fast
+// way (the fuzz test alone would pass if it declined everything).
+func TestFastDecodeTakesCommonBodies(t *testing.T) {
+	for _, body := range []string{
+		`{"line_items":[{"name":"Tea","unit_amount":450,"quantity":3},{"name":"Cup","unit_amount":1299,"quantity":1}],` +
+			`"currency":"EUR","success_url":"https://shop.example/ok?session_id={CHECKOUT_SESSION_ID}","cancel_url":"https://shop.example/cart",` +
+			`"metadata":{"order":"1234"},"customer_email":"ada@example.com","order_id":"A-1","description":"Caf\u00e9 \"bleu\""}`,
+		`{"amount": 5000, "currency": "EUR"}`,
+	} {
+		if !fastDecode([]byte(body), (&adminv1.CreateCheckoutSessionRequest{}).ProtoReflect()) {
+			t.Errorf("declined %s", body)
+		}
+	}
 }
