@@ -83,3 +83,26 @@ func cpuNote(what string, a, b cpuSample) string {
 	}
 	return fmt.Sprintf("CPU cores used during %s: %s.", what, strings.Join(parts, ", "))
 }
+
+// cpuTally adds up CPU use over several measurements of one kind.
+type cpuTally struct {
+	secs  float64
+	ticks map[string]int64
+}
+
+func (t *cpuTally) add(a, b cpuSample) {
+	if t.ticks == nil {
+		t.ticks = map[string]int64{}
+	}
+	t.secs += b.at.Sub(a.at).Seconds()
+	for n, v := range b.ticks {
+		t.ticks[n] += v - a.ticks[n]
+	}
+}
+
+// note is cpuNote over the tallied measurements.
+func (t *cpuTally) note(what string) string {
+	start := time.Unix(0, 0)
+	return cpuNote(what, cpuSample{at: start, ticks: map[string]int64{}},
+		cpuSample{at: start.Add(time.Duration(t.secs * float64(time.Second))), ticks: t.ticks})
+}

@@ -31,6 +31,22 @@ type measurement struct {
 	Hist     *hdrhistogram.Histogram
 }
 
+// plus adds another run of the same duration: calls, errors and latencies
+// are pooled, and QPS is the mean of the two rates.
+func (m measurement) plus(o measurement) measurement {
+	if m.Hist == nil {
+		return o
+	}
+	h := newHist()
+	h.Merge(m.Hist)
+	h.Merge(o.Hist)
+	first := m.FirstErr
+	if first == "" {
+		first = o.FirstErr
+	}
+	return measurement{QPS: (m.QPS + o.QPS) / 2, Calls: m.Calls + o.Calls, Errors: m.Errors + o.Errors, FirstErr: first, Hist: h}
+}
+
 // ms returns the q-th percentile latency in milliseconds.
 func (m measurement) ms(q float64) float64 {
 	return float64(m.Hist.ValueAtQuantile(q)) / 1000
