@@ -83,10 +83,11 @@ func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (er
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return err
 	}
-	_ = os.Remove(filepath.Join(o.Dir, "stack.json"))
+	// A stack already running on these ports keeps its stack.json.
 	if err := checkPortsFree(o, p); err != nil {
 		return err
 	}
+	_ = os.Remove(filepath.Join(o.Dir, "stack.json"))
 	sec, err := loadSecrets(filepath.Join(o.Dir, "secrets.json"))
 	if err != nil {
 		return err

@@ -169,8 +169,19 @@ func TestStackRunsAndStopsCleanly(t *testing.T) {
 	}
 	buildStack(t, bin)
 	dir := filepath.Join(bin, "dev")
-	rs := startStack(t, bin, dir, freePortBase(t))
+	base := freePortBase(t)
+	rs := startStack(t, bin, dir, base)
 	st := rs.stack
+
+	// A second start on the same ports refuses, and leaves the running
+	// stack's stack.json alone.
+	second := exec.Command(filepath.Join(bin, "tillpoint-dev"), "run", "--bin", bin, "--dir", dir, "--port-base", strconv.Itoa(base))
+	if out, err := second.CombinedOutput(); err == nil || !strings.Contains(string(out), "is in use") {
+		t.Errorf("second start: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "stack.json")); err != nil {
+		t.Errorf("the refused second start removed stack.json: %v", err)
+	}
 
 	if st.OrganizationID == "" || st.SiteID == "" || !strings.HasPrefix(st.SecretKey, "sk_test_") {
 		t.Fatalf("stack.json lacks the demo data: %+v", st)
