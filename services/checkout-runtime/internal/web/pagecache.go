@@ -217,20 +217,33 @@ func (v *renderedView) fill(buf *bytes.Buffer, nonce, csrf string) {
 func (c *pageCache) cut(page []byte, formTargets string) *renderedView {
 	page = bytes.Clone(page)
 	v := &renderedView{formTargets: formTargets, size: len(page)}
-	nonce, csrf := []byte(c.nonceMarker), []byte(c.csrfMarker)
-	for {
-		i, j := bytes.Index(page, nonce), bytes.Index(page, csrf)
-		switch {
-		case i < 0 && j < 0:
-			v.chunks = append(v.chunks, chunk{text: page})
-			return v
-		case j < 0 || (i >= 0 && i < j):
-			v.chunks = append(v.chunks, chunk{text: page[:i], after: slotNonce})
-			page = page[i+len(nonce):]
-		default:
-			v.chunks = append(v.chunks, chunk{text: page[:j], after: slotCSRF})
-			page = page[j+len(csrf):]
+	markers := []struct {
+		text []byte
+		slot slot
+		next int // where it next occurs in page, or -1
+	}{{text: []byte(c.nonceMarker), slot: slotNonce}, {text: []byte(c.csrfMarker), slot: slotCSRF}}
+	find := func(i, from int) {
+		if at := bytes.Index(page[from:], markers[i].text); at >= 0 {
+			markers[i].next = from + at
+		} else {
+			markers[i].next = -1
 		}
+	}
+	find(0, 0)
+	find(1, 0)
+	for pos := 0; ; {
+		i := 0 // the nearer marker
+		if markers[0].next < 0 || (markers[1].next >= 0 && markers[1].next < markers[0].next) {
+			i = 1
+		}
+		m := markers[i]
+		if m.next < 0 {
+			v.chunks = append(v.chunks, chunk{text: page[pos:]})
+			return v
+		}
+		v.chunks = append(v.chunks, chunk{text: page[pos:m.next], after: m.slot})
+		pos = m.next + len(m.text)
+		find(i, pos)
 	}
 }
 

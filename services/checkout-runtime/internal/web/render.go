@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -69,7 +70,11 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // newRenderer parses the embedded templates and checks that each view can
 // be escaped (html/template reports context errors only on first execution,
 // so they are forced here rather than on a customer's request).
-func newRenderer() (*renderer, error) {
+func newRenderer() (*renderer, error) { return buildRenderer(true) }
+
+// buildRenderer is newRenderer; inline false keeps every {{t "key"}} a call
+// (the tests compare both ways).
+func buildRenderer(inline bool) (*renderer, error) {
 	css, err := templateFS.ReadFile("templates/style.css")
 	if err != nil {
 		return nil, fmt.Errorf("web: read stylesheet: %w", err)
@@ -79,23 +84,34 @@ func newRenderer() (*renderer, error) {
 		return nil, fmt.Errorf("web: read script: %w", err)
 	}
 	funcs := pageFuncs(template.CSS(css), template.JS(js))
-	base, err := template.New(layoutFile).Funcs(funcs).ParseFS(templateFS, "templates/"+layoutFile)
+	layout, err := templateFS.ReadFile("templates/" + layoutFile)
 	if err != nil {
-		return nil, fmt.Errorf("web: parse layout: %w", err)
+		return nil, fmt.Errorf("web: read layout: %w", err)
 	}
 
 	r := &renderer{views: make(map[string]map[State]*template.Template, len(catalogs))}
 	for lang := range catalogs {
 		tr := newTranslator(lang)
+		source := func(b []byte) string { return string(b) }
+		if inline {
+			source = tr.inline
+		}
+		base, err := template.New(layoutFile).Funcs(funcs).Funcs(template.FuncMap{"t": tr.T}).Parse(source(layout))
+		if err != nil {
+			return nil, fmt.Errorf("web: parse layout (%s): %w", lang, err)
+		}
 		r.views[lang] = make(map[State]*template.Template, len(viewFiles))
 		for state, file := range viewFiles {
+			text, err := templateFS.ReadFile("templates/" + file)
+			if err != nil {
+				return nil, fmt.Errorf("web: read %s: %w", file, err)
+			}
 			view, err := base.Clone()
 			if err != nil {
 				return nil, fmt.Errorf("web: clone layout for %s: %w", file, err)
 			}
-			view.Funcs(template.FuncMap{"t": tr.T})
-			if _, err := view.ParseFS(templateFS, "templates/"+file); err != nil {
-				return nil, fmt.Errorf("web: parse %s: %w", file, err)
+			if _, err := view.Parse(source(text)); err != nil {
+				return nil, fmt.Errorf("web: parse %s (%s): %w", file, lang, err)
 			}
 			// Escape now. Execution errors from the empty page are
 			// expected and ignored; escaping errors are template bugs.
@@ -108,6 +124,25 @@ func newRenderer() (*renderer, error) {
 		}
 	}
 	return r, nil
+}
+
+// literalT is a template action that translates a fixed key, {{t "key"}}.
+var literalT = regexp.MustCompile(`\{\{t "([a-z0-9_.]+)"\}\}`)
+
+// inline writes the translation of every {{t "key"}} into the template
+// text, HTML-escaped, so that rendering does not call t for it: the page's
+// ~40 fixed labels were a good part of a first view's cost. The actions are
+// in element text and quoted attribute values only, where the escaped text
+// means what html/template's own escaping of t's result would; a translation
+// that looks like template syntax stays a call.
+func (tr translator) inline(text []byte) string {
+	return literalT.ReplaceAllStringFunc(string(text), func(action string) string {
+		msg := tr.T(literalT.FindStringSubmatch(action)[1])
+		if strings.Contains(msg, "{{") || strings.Contains(msg, "}}") {
+			return action
+		}
+		return template.HTMLEscapeString(msg)
+	})
 }
 
 // render writes p as a complete HTML page with the given status. The page is

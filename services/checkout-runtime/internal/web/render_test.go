@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"html/template"
@@ -929,4 +930,47 @@ func TestCountryOptionsEscapesAndSelects(t *testing.T) {
 	if got != want {
 		t.Fatalf("countryOptions =\n%q\nwant\n%q", got, want)
 	}
+}
+
+// TestInlinedLabelsRenderTheSame: writing the fixed labels into the
+// templates changes no byte of any page.
+func TestInlinedLabelsRenderTheSame(t *testing.T) {
+	inlined, err := buildRenderer(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	called, err := buildRenderer(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang := range catalogs {
+		for _, state := range allStates {
+			for _, testMode := range []bool{true, false} {
+				p := samplePage(state, lang, testMode)
+				a, err := inlined.bytes(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := called.bytes(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(a, b) {
+					t.Errorf("%s %s (test mode %v): the pages differ", lang, state, testMode)
+				}
+			}
+		}
+	}
+	if n := len(literalT.FindAllString(string(mustRead(t, "templates/open.html")), -1)); n < 20 {
+		t.Errorf("only %d fixed labels found in open.html; is the pattern right?", n)
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := templateFS.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
