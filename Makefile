@@ -50,7 +50,7 @@ check-generated: tools ## Fail when the generated code differs from what make ge
 .PHONY: lint
 lint: tools ## buf lint, gofmt, go vet.
 	$(TOOLS)/buf lint
-	@bad=$$(gofmt -l services proto/gen/go | grep -v '\.pb\.' || true); \
+	@bad=$$(gofmt -l services proto/gen/go e2e bench tools | grep -v '\.pb\.' || true); \
 	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	go vet $(PKGS)
 

@@ -168,8 +168,7 @@ type bench struct {
 	// grpcMax and grpcNotes are scenario 2's, measured alongside 1.
 	grpcMax   measurement
 	grpcNotes []string
-	binDir  string
-	cpu     []string
+	binDir    string
 }
 
 // createRounds: the create runs alternate (INSERT, REST, gRPC, then again)

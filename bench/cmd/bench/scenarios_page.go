@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 )
 
@@ -77,24 +76,12 @@ const firstViewSessions = 4000
 func sessionURLs(ctx context.Context, a apiClient, n int) ([]string, error) {
 	body := createJSON()
 	urls := make([]string, n)
-	var next atomic.Int64
-	var firstErr error
-	var once sync.Once
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				s, err := a.createSession(ctx, body)
-				if err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-				urls[i] = s.URL
-			}
-		})
-	}
-	wg.Wait()
-	return urls, firstErr
+	err := prepare(n, func(i int) error {
+		s, err := a.createSession(ctx, body)
+		urls[i] = s.URL
+		return err
+	})
+	return urls, err
 }
 
 // firstViews GETs each page of urls once, in turn: no view is a repeat.

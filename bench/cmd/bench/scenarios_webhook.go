@@ -107,6 +107,16 @@ type payable struct {
 func preparePayables(ctx context.Context, a apiClient, tr http.RoundTripper, n int) ([]payable, error) {
 	body, _ := json.Marshal(createBody())
 	out := make([]payable, n)
+	err := prepare(n, func(i int) (err error) {
+		out[i], err = preparePayable(ctx, a, tr, body)
+		return err
+	})
+	return out, err
+}
+
+// prepare runs do(0) … do(n-1), 16 at a time, and returns the first error
+// (the rest of the work stops at it).
+func prepare(n int, do func(i int) error) error {
 	var next atomic.Int64
 	var firstErr error
 	var once sync.Once
@@ -114,17 +124,15 @@ func preparePayables(ctx context.Context, a apiClient, tr http.RoundTripper, n i
 	for range 16 {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				p, err := preparePayable(ctx, a, tr, body)
-				if err != nil {
+				if err := do(i); err != nil {
 					once.Do(func() { firstErr = err })
 					return
 				}
-				out[i] = p
 			}
 		})
 	}
 	wg.Wait()
-	return out, firstErr
+	return firstErr
 }
 
 func preparePayable(ctx context.Context, a apiClient, tr http.RoundTripper, body []byte) (payable, error) {

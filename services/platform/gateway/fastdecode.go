@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -62,36 +63,18 @@ func (d *fastDecoder) peek() byte {
 	return 0
 }
 
-// message decodes an object into m.
-func (d *fastDecoder) message(m protoreflect.Message) bool {
+// object reads a JSON object, calling each after every key and its colon;
+// each reads the value.
+func (d *fastDecoder) object(each func(key string) bool) bool {
 	if !d.consume('{') {
 		return false
 	}
-	desc := m.Descriptor()
-	fields := desc.Fields()
-	var seen []protoreflect.FieldNumber
 	if d.consume('}') {
 		return true
 	}
 	for {
 		key, ok := d.string()
-		if !ok || !d.consume(':') {
-			return false
-		}
-		fd := fields.ByJSONName(key)
-		if fd == nil {
-			fd = fields.ByTextName(key)
-		}
-		if fd == nil || (fd.ContainingOneof() != nil && !fd.ContainingOneof().IsSynthetic()) {
-			return false
-		}
-		for _, n := range seen {
-			if n == fd.Number() {
-				return false
-			}
-		}
-		seen = append(seen, fd.Number())
-		if !d.field(m, fd) {
+		if !ok || !d.consume(':') || !each(key) {
 			return false
 		}
 		if d.consume('}') {
@@ -101,6 +84,23 @@ func (d *fastDecoder) message(m protoreflect.Message) bool {
 			return false
 		}
 	}
+}
+
+// message decodes an object into m.
+func (d *fastDecoder) message(m protoreflect.Message) bool {
+	fields := m.Descriptor().Fields()
+	var seen []protoreflect.FieldNumber
+	return d.object(func(key string) bool {
+		fd := fields.ByJSONName(key)
+		if fd == nil {
+			fd = fields.ByTextName(key)
+		}
+		if fd == nil || (fd.ContainingOneof() != nil && !fd.ContainingOneof().IsSynthetic()) || slices.Contains(seen, fd.Number()) {
+			return false
+		}
+		seen = append(seen, fd.Number())
+		return d.field(m, fd)
+	})
 }
 
 func (d *fastDecoder) field(m protoreflect.Message, fd protoreflect.FieldDescriptor) bool {
@@ -157,33 +157,20 @@ func (d *fastDecoder) messageValue(m protoreflect.Message, fd protoreflect.Field
 }
 
 func (d *fastDecoder) mapField(mp protoreflect.Map, fd protoreflect.FieldDescriptor) bool {
-	if fd.MapKey().Kind() != protoreflect.StringKind || fd.MapValue().Kind() == protoreflect.MessageKind || !d.consume('{') {
+	if fd.MapKey().Kind() != protoreflect.StringKind || fd.MapValue().Kind() == protoreflect.MessageKind {
 		return false
 	}
-	if d.consume('}') {
-		return true
-	}
-	for {
-		key, ok := d.string()
-		if !ok || !d.consume(':') {
-			return false
-		}
+	return d.object(func(key string) bool {
 		mk := protoreflect.ValueOfString(key).MapKey()
 		if mp.Has(mk) {
 			return false
 		}
 		v, ok := d.scalar(fd.MapValue())
-		if !ok {
-			return false
+		if ok {
+			mp.Set(mk, v)
 		}
-		mp.Set(mk, v)
-		if d.consume('}') {
-			return true
-		}
-		if !d.consume(',') {
-			return false
-		}
-	}
+		return ok
+	})
 }
 
 // scalar decodes a string, boolean or integer field's value.
