@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,7 +218,15 @@ func TestRotatedSecretsBothSign(t *testing.T) {
 
 func TestSlowEndpointDoesNotStarveOthers(t *testing.T) {
 	hold := make(chan struct{})
+	var inFlight, most atomic.Int64
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m; m = most.Load() { // most = max(most, n)
+			if most.CompareAndSwap(m, n) {
+				break
+			}
+		}
 		select { // answers only when the test ends (or hooks gives up after 15 s)
 		case <-hold:
 		case <-req.Context().Done():
@@ -242,6 +251,10 @@ func TestSlowEndpointDoesNotStarveOthers(t *testing.T) {
 		}
 		return true
 	})
+	// The stack allows 2 attempts in flight per endpoint (e2e's TestMain).
+	if m := most.Load(); m > 2 {
+		t.Errorf("the slow endpoint had %d requests in flight at once; the bound is 2", m)
+	}
 }
 
 func TestEndpointFailingFiveDaysIsDisabled(t *testing.T) {

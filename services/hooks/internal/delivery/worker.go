@@ -82,10 +82,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		// A claim scans the due deliveries: while attempts are in flight,
 		// wait until a quarter of the slots is free (or the next tick)
 		// rather than claim one delivery per finished attempt.
-		free, inFlight, busy := w.capacity()
-		if free > 0 && (inFlight == 0 || free >= max(1, w.Concurrency/4) || ticked) {
-			rows, err := w.Store.ClaimDeliveries(ctx, db.ClaimDeliveriesParams{LeaseSeconds: lease.Seconds(), Busy: busy,
-				PerEndpoint: int64(w.PerEndpoint), MaxRows: int64(free)})
+		free, c := w.capacity()
+		if free > 0 && (len(c.InFlightEndpoints) == 0 || free >= max(1, w.Concurrency/4) || ticked) {
+			c.LeaseSeconds, c.PerEndpoint, c.MaxRows = lease.Seconds(), int64(w.PerEndpoint), int64(free)
+			rows, err := w.Store.ClaimDeliveries(ctx, c)
 			if err != nil && ctx.Err() == nil {
 				w.Logger.ErrorContext(ctx, "claiming deliveries", "err", err)
 			}
@@ -116,18 +116,21 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// capacity is how many attempts may start and how many are in flight, and
-// the endpoints at their bound.
-func (w *Worker) capacity() (free, inFlight int, busy []string) {
+// capacity is how many attempts may start, and the claim's view of the
+// endpoints with attempts in flight: those at their bound (skipped) and how
+// many each has (counted against its bound).
+func (w *Worker) capacity() (free int, c db.ClaimDeliveriesParams) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	busy = []string{}
+	c.Busy, c.InFlightEndpoints, c.InFlightCounts = []string{}, []string{}, []int64{}
 	for ep, n := range w.inFlight {
 		if n >= w.PerEndpoint {
-			busy = append(busy, ep)
+			c.Busy = append(c.Busy, ep)
 		}
+		c.InFlightEndpoints = append(c.InFlightEndpoints, ep)
+		c.InFlightCounts = append(c.InFlightCounts, int64(n))
 	}
-	return w.Concurrency - w.total, w.total, busy
+	return w.Concurrency - w.total, c
 }
 
 func (w *Worker) started(ep string) {

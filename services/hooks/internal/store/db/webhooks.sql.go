@@ -13,22 +13,26 @@ import (
 const claimDeliveries = `-- name: ClaimDeliveries :many
 WITH picked AS (
     SELECT ranked.id FROM (
+        -- n: the attempts the endpoint would have in flight with this one.
         SELECT d.id, d.next_attempt_at,
-               row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS n
+               coalesce(f.n, 0) + row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS n
         FROM (
             SELECT id, endpoint_id, next_attempt_at FROM hooks.deliveries
             WHERE status = 'pending' AND next_attempt_at <= now() AND NOT (endpoint_id = ANY($1::text[]))
             ORDER BY next_attempt_at
             LIMIT 1000
         ) d JOIN hooks.endpoints e ON e.id = d.endpoint_id
+        LEFT JOIN (
+            SELECT unnest($2::text[]) AS endpoint_id, unnest($3::bigint[]) AS n
+        ) f ON f.endpoint_id = d.endpoint_id
         WHERE e.disabled_reason IS NULL
     ) ranked
-    WHERE ranked.n <= $2::bigint
+    WHERE ranked.n <= $4::bigint
     ORDER BY ranked.next_attempt_at
-    LIMIT $3::bigint
+    LIMIT $5::bigint
 ), claimed AS (
     UPDATE hooks.deliveries d
-    SET next_attempt_at = now() + make_interval(secs => $4::float8), updated_at = now()
+    SET next_attempt_at = now() + make_interval(secs => $6::float8), updated_at = now()
     FROM picked
     WHERE d.id = picked.id AND d.status = 'pending' AND d.next_attempt_at <= now()
     RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
@@ -40,10 +44,12 @@ JOIN hooks.events ev ON ev.id = c.event_id
 `
 
 type ClaimDeliveriesParams struct {
-	Busy         []string
-	PerEndpoint  int64
-	MaxRows      int64
-	LeaseSeconds float64
+	Busy              []string
+	InFlightEndpoints []string
+	InFlightCounts    []int64
+	PerEndpoint       int64
+	MaxRows           int64
+	LeaseSeconds      float64
 }
 
 type ClaimDeliveriesRow struct {
@@ -57,9 +63,9 @@ type ClaimDeliveriesRow struct {
 	Body                    []byte
 }
 
-// Takes up to @max_rows due deliveries of enabled endpoints that are not at
-// their concurrency bound, at most @per_endpoint per endpoint, oldest first,
-// and leases them: next_attempt_at moves past the attempt's time limit, so
+// Takes up to @max_rows due deliveries of enabled endpoints, oldest first,
+// at most @per_endpoint per endpoint less the attempts it has in flight
+// here (@in_flight_endpoints, @in_flight_counts), and leases them: next_attempt_at moves past the attempt's time limit, so
 // that a worker that dies leaves them due again. It returns what the
 // attempts need (the endpoint's URL and secrets, the event's body). Only the
 // rows taken are locked; the UPDATE re-checks that each is still due, so a
@@ -67,6 +73,8 @@ type ClaimDeliveriesRow struct {
 func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams) ([]ClaimDeliveriesRow, error) {
 	rows, err := q.db.Query(ctx, claimDeliveries,
 		arg.Busy,
+		arg.InFlightEndpoints,
+		arg.InFlightCounts,
 		arg.PerEndpoint,
 		arg.MaxRows,
 		arg.LeaseSeconds,

@@ -75,23 +75,27 @@ SELECT unnest(@ids::text[]), unnest(@endpoint_ids::text[]), @event_id, 'pending'
 ON CONFLICT (endpoint_id, event_id) DO NOTHING;
 
 -- name: ClaimDeliveries :many
--- Takes up to @max_rows due deliveries of enabled endpoints that are not at
--- their concurrency bound, at most @per_endpoint per endpoint, oldest first,
--- and leases them: next_attempt_at moves past the attempt's time limit, so
+-- Takes up to @max_rows due deliveries of enabled endpoints, oldest first,
+-- at most @per_endpoint per endpoint less the attempts it has in flight
+-- here (@in_flight_endpoints, @in_flight_counts), and leases them: next_attempt_at moves past the attempt's time limit, so
 -- that a worker that dies leaves them due again. It returns what the
 -- attempts need (the endpoint's URL and secrets, the event's body). Only the
 -- rows taken are locked; the UPDATE re-checks that each is still due, so a
 -- row another replica leased meanwhile is skipped, not sent twice.
 WITH picked AS (
     SELECT ranked.id FROM (
+        -- n: the attempts the endpoint would have in flight with this one.
         SELECT d.id, d.next_attempt_at,
-               row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS n
+               coalesce(f.n, 0) + row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS n
         FROM (
             SELECT id, endpoint_id, next_attempt_at FROM hooks.deliveries
             WHERE status = 'pending' AND next_attempt_at <= now() AND NOT (endpoint_id = ANY(@busy::text[]))
             ORDER BY next_attempt_at
             LIMIT 1000
         ) d JOIN hooks.endpoints e ON e.id = d.endpoint_id
+        LEFT JOIN (
+            SELECT unnest(@in_flight_endpoints::text[]) AS endpoint_id, unnest(@in_flight_counts::bigint[]) AS n
+        ) f ON f.endpoint_id = d.endpoint_id
         WHERE e.disabled_reason IS NULL
     ) ranked
     WHERE ranked.n <= @per_endpoint::bigint
