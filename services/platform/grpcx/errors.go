@@ -8,7 +8,6 @@ package grpcx
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -139,98 +138,6 @@ func statusOf(err error) (s *status.Status, ok bool) {
 	}
 	return status.New(codes.Unknown, err.Error()), false
 }
-
-// httpRow is how one gRPC code is shown over HTTP when the status does not
-// say more (through ErrorInfo).
-type httpRow struct {
-	status    int
-	errType   string
-	code      string
-	showsText bool // false: the message may hold internals unless the status is ours
-}
-
-func httpOf(c codes.Code) httpRow {
-	switch c {
-	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:
-		return httpRow{http.StatusBadRequest, httpx.TypeInvalidRequest, "invalid_request", true}
-	case codes.NotFound:
-		return httpRow{http.StatusNotFound, httpx.TypeInvalidRequest, "resource_missing", true}
-	case codes.AlreadyExists:
-		return httpRow{http.StatusConflict, httpx.TypeInvalidRequest, "resource_already_exists", true}
-	case codes.Aborted:
-		return httpRow{http.StatusConflict, httpx.TypeInvalidRequest, "conflict", true}
-	case codes.Unauthenticated:
-		return httpRow{http.StatusUnauthorized, httpx.TypeAuthentication, "unauthenticated", true}
-	case codes.PermissionDenied:
-		return httpRow{http.StatusForbidden, httpx.TypePermission, "permission_denied", true}
-	case codes.ResourceExhausted:
-		return httpRow{http.StatusTooManyRequests, httpx.TypeRateLimit, "rate_limited", true}
-	case codes.Unavailable:
-		return httpRow{http.StatusServiceUnavailable, httpx.TypeAPI, "unavailable", false}
-	case codes.DeadlineExceeded:
-		return httpRow{http.StatusGatewayTimeout, httpx.TypeAPI, "timeout", true}
-	case codes.Canceled:
-		// nginx's "client closed request": nobody reads it, but logs and
-		// metrics keep it apart from server failures.
-		return httpRow{499, httpx.TypeAPI, "request_canceled", true}
-	case codes.Unimplemented:
-		return httpRow{http.StatusNotImplemented, httpx.TypeAPI, "not_implemented", true}
-	default: // Unknown, Internal, DataLoss
-		return httpRow{http.StatusInternalServerError, httpx.TypeAPI, httpx.CodeInternal, false}
-	}
-}
-
-// Describe tells how err is shown as an HTTP API error: status, type, code,
-// param and message, for the grpc-gateway error handler and plain handlers.
-//
-// A status error maps by code (InvalidArgument, FailedPrecondition,
-// OutOfRange → 400 invalid_request_error; NotFound → 404; AlreadyExists and
-// Aborted → 409; Unauthenticated → 401 authentication_error;
-// PermissionDenied → 403 permission_error; ResourceExhausted → 429
-// rate_limit_error; Unavailable → 503, DeadlineExceeded → 504,
-// Unimplemented → 501, Canceled → 499, anything else → 500, all api_error);
-// the ErrorInfo of domain "tillpoint", when present, gives the code (Reason)
-// and the type (metadata "type"), which wins, so an idempotency_error stays
-// one; BadRequest gives the param. Messages of 500 and 503 statuses not made
-// by Tillpoint are replaced by a generic text, as they may hold internals.
-//
-// A *errs.Error that never went through gRPC is described by its kind (an
-// Internal one generically: log it yourself, or use httpx.WriteErr). Any
-// other error is a 500. Describe(nil) is 200 with empty strings.
-func Describe(err error) (httpStatus int, errType, code, param, message string) {
-	if err == nil {
-		return http.StatusOK, "", "", "", ""
-	}
-	if e, ok := errs.As(err); ok {
-		s := ErrorStatus(e)
-		err = s.Err()
-	}
-	s, _ := statusOf(err)
-	row := httpOf(s.Code())
-	httpStatus, errType, code, message = row.status, row.errType, row.code, s.Message()
-	info, param := details(s)
-	switch {
-	case info != nil:
-		if info.GetReason() != "" {
-			code = info.GetReason()
-		}
-		if t := info.GetMetadata()[MetaType]; t != "" {
-			errType = t
-		}
-	case !row.showsText:
-		message = genericInternal
-		if s.Code() == codes.Unavailable {
-			message = unavailableMessage
-		}
-	}
-	if message == "" {
-		message = http.StatusText(httpStatus) + "."
-	}
-	return httpStatus, errType, code, param, message
-}
-
-// unavailableMessage replaces the text of a foreign Unavailable status.
-const unavailableMessage = "A service is temporarily unavailable; please retry."
 
 // DomainError turns a status error received from another Tillpoint service
 // back into a *errs.Error (Kind from the code and type, Code, Param and
