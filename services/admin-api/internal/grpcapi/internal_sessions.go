@@ -29,7 +29,7 @@ func (s *InternalSessions) GetCheckout(ctx context.Context, req *internalapiv1.G
 	} else if err != nil {
 		return nil, store.Wrap(err, "get session")
 	}
-	site, err := s.Store.GetSiteByID(ctx, row.SiteID)
+	site, err := s.Store.CachedSite(ctx, db.GetSiteParams{ID: row.SiteID, OrganizationID: row.OrganizationID, Livemode: row.Livemode})
 	if err != nil {
 		return nil, store.Wrap(err, "get site")
 	}

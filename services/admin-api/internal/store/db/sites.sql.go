@@ -108,34 +108,6 @@ func (q *Queries) GetSite(ctx context.Context, arg GetSiteParams) (AdminSite, er
 	return i, err
 }
 
-const getSiteByID = `-- name: GetSiteByID :one
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at FROM admin.sites WHERE id = $1
-`
-
-func (q *Queries) GetSiteByID(ctx context.Context, id string) (AdminSite, error) {
-	row := q.db.QueryRow(ctx, getSiteByID, id)
-	var i AdminSite
-	err := row.Scan(
-		&i.ID,
-		&i.Seq,
-		&i.OrganizationID,
-		&i.Livemode,
-		&i.Name,
-		&i.LogoUrl,
-		&i.PrimaryColor,
-		&i.AccentColor,
-		&i.DefaultCurrency,
-		&i.DefaultSuccessUrl,
-		&i.DefaultCancelUrl,
-		&i.PaymentMethodTypes,
-		&i.TaxRates,
-		&i.BankTransferInstructions,
-		&i.AppendTransactionID,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
 const getSiteSeq = `-- name: GetSiteSeq :one
 SELECT seq FROM admin.sites WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
