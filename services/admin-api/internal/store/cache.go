@@ -56,22 +56,28 @@ type cache struct {
 	sites map[siteKey]cached[db.AdminSite]
 }
 
+// reset empties the cache and turns storing on or off.
 func (c *cache) reset(live bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.live = live
+	c.emptyLocked()
+}
+
+func (c *cache) emptyLocked() {
 	c.gen++
 	c.keys = map[string]cached[db.AdminApiKey]{}
 	c.sites = map[siteKey]cached[db.AdminSite]{}
 }
 
 // Invalidate empties this replica's cache. Call it after committing a change
-// to a key or a site (other replicas learn of it through Listen).
+// to a key or a site (other replicas learn of it through Listen). It leaves
+// live as it is, in the same critical section, so that it cannot turn
+// caching back on after the listener has just turned it off.
 func (s *Store) Invalidate() {
 	s.cache.mu.Lock()
-	live := s.cache.live
-	s.cache.mu.Unlock()
-	s.cache.reset(live)
+	defer s.cache.mu.Unlock()
+	s.cache.emptyLocked()
 }
 
 // Caching reports whether the cache is on: Listen is connected.
