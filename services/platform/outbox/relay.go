@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -13,6 +12,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tillpoint/tillpoint/services/platform/pgkit"
+	"github.com/tillpoint/tillpoint/services/platform/retry"
 )
 
 const (
@@ -33,10 +35,6 @@ const (
 	// re-publishing what was just acknowledged — so this also bounds how
 	// long Run may take to return.
 	batchTimeout = ackTimeout + 10*time.Second
-	// minBackoff and maxBackoff bound the capped exponential wait after a
-	// failed batch (NATS or PostgreSQL down). maxBackoff is also the worst
-	// catch-up delay once the broker is back, so it stays short.
-	minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
 )
 
 // Relay publishes the rows of one schema's outbox table to JetStream in seq
@@ -97,23 +95,28 @@ func (r *Relay) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	defer wg.Wait() // the listener stops with ctx
-	wg.Go(func() { r.listen(ctx, logger, wake) })
+	// A wake also when LISTEN takes effect: rows may have committed while
+	// nobody was listening.
+	wg.Go(func() {
+		pgkit.Listen(ctx, r.Pool, channelName(r.Schema), logger,
+			pgkit.ListenHandlers{Listening: func() { signal(wake) }, Notify: func() { signal(wake) }})
+	})
 
 	poll := time.NewTicker(orDefault(r.PollInterval, defaultPollInterval))
 	defer poll.Stop()
-	failing := outage{logger: logger, what: "outbox relay publishing"}
-	var bo backoff
+	failing := retry.Outage{Logger: logger, What: "outbox relay publishing"}
+	var bo retry.Backoff
 	for ctx.Err() == nil {
 		n, err := r.relayBatch(ctx, pub, batchSize)
 		if err != nil {
 			if ctx.Err() == nil {
-				failing.failed(err)
+				failing.Failed(err)
 			}
-			sleep(ctx, bo.next())
+			retry.Sleep(ctx, bo.Next())
 			continue
 		}
-		failing.recovered()
-		bo.reset()
+		failing.Recovered()
+		bo.Reset()
 		if n == batchSize {
 			continue // probably more waiting
 		}
@@ -251,64 +254,11 @@ func publishAll(ctx context.Context, pub jetstream.Publisher, claimed []pending)
 	return acked, firstErr
 }
 
-// listen holds a connection that LISTENs on the outbox's channel and signals
-// wake on every notification, reconnecting (and listening again) whenever the
-// connection fails, until ctx is cancelled.
-func (r *Relay) listen(ctx context.Context, logger *slog.Logger, wake chan<- struct{}) {
-	failing := outage{logger: logger, what: "outbox relay LISTEN"}
-	var bo backoff
-	for ctx.Err() == nil {
-		err := r.listenOnce(ctx, wake, func() {
-			failing.recovered()
-			bo.reset()
-		})
-		if ctx.Err() != nil {
-			return
-		}
-		failing.failed(err)
-		sleep(ctx, bo.next())
-	}
-}
-
-func (r *Relay) listenOnce(ctx context.Context, wake chan<- struct{}, listening func()) error {
-	conn, err := pgx.ConnectConfig(ctx, r.Pool.Config().ConnConfig)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		_ = conn.Close(closeCtx)
-	}()
-	channel := channelName(r.Schema)
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
-		return fmt.Errorf("listen %s: %w", channel, err)
-	}
-	listening()
-	signal(wake) // rows may have committed while nobody was listening
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return fmt.Errorf("wait for notification on %s: %w", channel, err)
-		}
-		signal(wake)
-	}
-}
-
 // signal wakes the relay loop; wakes that arrive while one is pending merge.
 func signal(wake chan<- struct{}) {
 	select {
 	case wake <- struct{}{}:
 	default:
-	}
-}
-
-// sleep waits for d or until ctx is cancelled.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }
 
@@ -319,46 +269,4 @@ func orDefault[T comparable](v, def T) T {
 		return def
 	}
 	return v
-}
-
-// backoff is a capped exponential delay with jitter, so that replicas that
-// failed together do not retry in step.
-type backoff struct{ attempt int }
-
-func (b *backoff) next() time.Duration {
-	d := maxBackoff
-	if b.attempt < 16 { // beyond that the shift is far past the cap anyway
-		d = min(minBackoff<<b.attempt, maxBackoff)
-	}
-	b.attempt++
-	return d/2 + rand.N(d/2+1) // between d/2 and d
-}
-
-func (b *backoff) reset() { b.attempt = 0 }
-
-// outage logs a failing operation once when it starts failing and once when
-// it recovers, instead of on every retry.
-type outage struct {
-	logger   *slog.Logger
-	what     string
-	since    time.Time
-	attempts int
-}
-
-func (o *outage) failed(err error) {
-	if o.attempts == 0 {
-		o.since = time.Now()
-		o.logger.Warn(o.what+" failing; retrying with backoff", "err", err)
-	} else {
-		o.logger.Debug(o.what+" still failing", "err", err, "attempts", o.attempts+1)
-	}
-	o.attempts++
-}
-
-func (o *outage) recovered() {
-	if o.attempts == 0 {
-		return
-	}
-	o.logger.Info(o.what+" recovered", "failed_attempts", o.attempts, "outage", time.Since(o.since).Round(time.Millisecond))
-	o.attempts = 0
 }

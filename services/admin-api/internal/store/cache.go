@@ -6,9 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/pgkit"
 )
 
 // Every request looks up its API key, and every session creation its site:
@@ -33,8 +32,6 @@ const (
 	cacheTTL     = time.Minute
 	// cacheMaxEntries: past it the cache starts over rather than grow.
 	cacheMaxEntries = 10_000
-	// relistenDelay spaces attempts to re-establish a failed listener.
-	relistenDelay = time.Second
 )
 
 type siteKey struct {
@@ -140,40 +137,15 @@ func lookup[K comparable, V any](s *Store, entries func(*cache) map[K]cached[V],
 }
 
 // Listen keeps the cache in step with the database until ctx ends: it
-// listens on cacheChannel over a connection of its own and empties the cache
-// on every notification. Caching is on only while it is connected.
+// listens on cacheChannel and empties the cache on every notification.
+// Caching is on only while LISTEN is in effect.
 func (s *Store) Listen(ctx context.Context, logger *slog.Logger) error {
-	for {
-		err := s.listen(ctx)
-		s.cache.reset(false)
-		if ctx.Err() != nil {
-			return nil
-		}
-		logger.WarnContext(ctx, "cache listener lost; caching off until it is back", "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(relistenDelay):
-		}
-	}
-}
-
-func (s *Store) listen(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, s.Pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+cacheChannel); err != nil {
-		return err
-	}
-	// Anything committed before LISTEN took effect is in the database, and
-	// the cache starts empty: no notification can have been missed.
-	s.cache.reset(true)
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-		s.Invalidate()
-	}
+	pgkit.Listen(ctx, s.Pool, cacheChannel, logger, pgkit.ListenHandlers{
+		// Anything committed before LISTEN took effect is in the database,
+		// and the cache starts empty: no notification can have been missed.
+		Listening: func() { s.cache.reset(true) },
+		Notify:    s.Invalidate,
+		Lost:      func() { s.cache.reset(false) },
+	})
+	return nil
 }
