@@ -253,3 +253,18 @@ func databaseURL(serverURL, name string) string {
 	u.Path, u.RawPath = "/"+name, ""
 	return u.String()
 }
+
+// Eventually polls cond every few milliseconds until it holds, failing the
+// test if it does not within 10 s: for effects that arrive asynchronously
+// (a notification, a message, a goroutine starting).
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(eventuallyWithin); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+	}
+}
+
+// eventuallyWithin bounds Eventually's wait.
+const eventuallyWithin = 10 * time.Second

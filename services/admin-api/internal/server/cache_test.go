@@ -6,6 +6,7 @@ import (
 
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/apikey"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/testkit"
 )
 
 // TestCacheForgetsOtherReplicasChanges changes keys and sites the way another
@@ -38,7 +39,7 @@ func TestCacheForgetsOtherReplicasChanges(t *testing.T) {
 		t.Fatalf("list before the revocation: %d", status)
 	}
 	exec("UPDATE admin.api_keys SET revoked_at = now() WHERE id = $1", before.ID)
-	eventually(t, "the revoked key is refused", func() bool {
+	testkit.Eventually(t, "the revoked key is refused", func() bool {
 		status, body := e.do("GET", "/v1/checkout/sessions", e.keyA, nil)
 		_, _, code := apiError(body)
 		return status == http.StatusUnauthorized && code == "api_key_revoked"
@@ -50,7 +51,7 @@ func TestCacheForgetsOtherReplicasChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	exec("UPDATE admin.sites SET default_currency = 'CHF' WHERE id = $1", e.siteA)
-	eventually(t, "the site change is seen", func() bool {
+	testkit.Eventually(t, "the site change is seen", func() bool {
 		s, err := e.store.CachedSite(ctx, site)
 		return err == nil && s.DefaultCurrency == "CHF"
 	})

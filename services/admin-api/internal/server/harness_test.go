@@ -12,7 +12,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -57,7 +56,7 @@ func newEnv(t *testing.T) *env {
 	go func() { defer close(listening); _ = st.Listen(listenCtx, logger) }()
 	stopListening := func() { cancelListen(); <-listening }
 	t.Cleanup(stopListening)
-	eventually(t, "the cache listener connects", st.Caching)
+	testkit.Eventually(t, "the cache listener connects", st.Caching)
 	// So are the session batchers.
 	batchCtx, stopBatching := context.WithCancel(ctx)
 	batching := make(chan struct{})
@@ -197,15 +196,5 @@ func validSession() map[string]any {
 		"success_url": "https://shop.example/success?session_id={CHECKOUT_SESSION_ID}",
 		"cancel_url":  "https://shop.example/cart",
 		"metadata":    map[string]string{"order": "1234"},
-	}
-}
-
-// eventually waits up to 10 s for cond, polling it.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
 	}
 }

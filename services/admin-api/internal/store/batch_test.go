@@ -103,7 +103,7 @@ func TestInsertSessionConcurrently(t *testing.T) {
 	stopped := make(chan struct{})
 	go func() { defer close(stopped); _ = s.RunBatchers(ctx, discard) }()
 	t.Cleanup(func() { cancel(); <-stopped })
-	waitFor(t, "the batchers start", func() bool {
+	testkit.Eventually(t, "the batchers start", func() bool {
 		s.batch.mu.Lock()
 		defer s.batch.mu.Unlock()
 		return s.batch.quit != nil
@@ -152,13 +152,4 @@ func count(t *testing.T, s *Store, query string) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-	}
 }

@@ -61,16 +61,6 @@ func cached(c *pageCache, id string, now time.Time) bool {
 	return ok
 }
 
-// waitFor polls cond for up to 10 s: events cross NATS asynchronously.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-	}
-}
-
 func TestPageCacheForgetsWhatChanged(t *testing.T) {
 	srv := testkit.NewNATS(t)
 	nc, err := nats.Connect(srv.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
@@ -111,14 +101,14 @@ func TestPageCacheForgetsWhatChanged(t *testing.T) {
 	}
 	publish(&eventsv1.Event{Type: "checkout.session.expired",
 		Object: &eventsv1.Event_CheckoutSession{CheckoutSession: &adminv1.CheckoutSession{Id: "cs_b"}}})
-	waitFor(t, "the expired session's page is forgotten", func() bool { return !cached(c, "cs_b", now) })
+	testkit.Eventually(t, "the expired session's page is forgotten", func() bool { return !cached(c, "cs_b", now) })
 	if !cached(c, "cs_c", now) {
 		t.Error("another session's page was forgotten too")
 	}
 	// So does a payment event, through the payment's session.
 	publish(&eventsv1.Event{Type: "payment.succeeded",
 		Object: &eventsv1.Event_Payment{Payment: &adminv1.Payment{Id: "pay_1", CheckoutSession: "cs_c"}}})
-	waitFor(t, "the paid session's page is forgotten", func() bool { return !cached(c, "cs_c", now) })
+	testkit.Eventually(t, "the paid session's page is forgotten", func() bool { return !cached(c, "cs_c", now) })
 
 	// A view whose data was read before a Forget is not stored after it.
 	gen := c.generation()
@@ -132,7 +122,7 @@ func TestPageCacheForgetsWhatChanged(t *testing.T) {
 	// the cache, and nothing is cached while disconnected.
 	putView(c, "cs_e", c.generation(), later)
 	srv.Shutdown()
-	waitFor(t, "the client notices the outage", func() bool { return !nc.IsConnected() })
+	testkit.Eventually(t, "the client notices the outage", func() bool { return !nc.IsConnected() })
 	if cached(c, "cs_e", now) {
 		t.Error("a page was served from the cache while events could not arrive")
 	}
@@ -141,7 +131,7 @@ func TestPageCacheForgetsWhatChanged(t *testing.T) {
 		t.Error("a page was stored while events could not arrive")
 	}
 	srv.Restart(t)
-	waitFor(t, "the client reconnects", nc.IsConnected)
+	testkit.Eventually(t, "the client reconnects", nc.IsConnected)
 	if cached(c, "cs_e", now) {
 		t.Error("a page cached before the outage survived it")
 	}
