@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,30 +67,14 @@ func sampleCPU(binDir string) cpuSample {
 	return s
 }
 
-// cpuNote says how many cores each process group used between two samples.
-func cpuNote(what string, a, b cpuSample) string {
-	secs := b.at.Sub(a.at).Seconds()
-	var names []string
-	for n := range b.ticks {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	var parts []string
-	for _, n := range names {
-		cores := float64(b.ticks[n]-a.ticks[n]) / clockTicks / secs
-		if cores >= 0.05 {
-			parts = append(parts, fmt.Sprintf("%s %.2f", n, cores))
-		}
-	}
-	return fmt.Sprintf("CPU cores used during %s: %s.", what, strings.Join(parts, ", "))
-}
-
-// cpuTally adds up CPU use over several measurements of one kind.
+// cpuTally adds up the CPU each process group used over one or more
+// measurements of one kind.
 type cpuTally struct {
 	secs  float64
 	ticks map[string]int64
 }
 
+// add counts what was used between samples a and b.
 func (t *cpuTally) add(a, b cpuSample) {
 	if t.ticks == nil {
 		t.ticks = map[string]int64{}
@@ -100,9 +85,14 @@ func (t *cpuTally) add(a, b cpuSample) {
 	}
 }
 
-// note is cpuNote over the tallied measurements.
+// note says how many cores each process group used, on average.
 func (t *cpuTally) note(what string) string {
-	start := time.Unix(0, 0)
-	return cpuNote(what, cpuSample{at: start, ticks: map[string]int64{}},
-		cpuSample{at: start.Add(time.Duration(t.secs * float64(time.Second))), ticks: t.ticks})
+	names := slices.Sorted(maps.Keys(t.ticks))
+	var parts []string
+	for _, n := range names {
+		if cores := float64(t.ticks[n]) / clockTicks / t.secs; cores >= 0.05 {
+			parts = append(parts, fmt.Sprintf("%s %.2f", n, cores))
+		}
+	}
+	return fmt.Sprintf("CPU cores used during %s: %s.", what, strings.Join(parts, ", "))
 }

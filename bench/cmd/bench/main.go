@@ -366,7 +366,9 @@ func (b *bench) webhookFanOut(ctx context.Context) (table, error) {
 	before := sampleCPU(b.binDir)
 	m := load(payThreads, 0, 0, int64(fanPays), p.pay)
 	waitDeliveries(r, len(p.paid)*b.o.fanOut, deliveryDeadline)
-	cpu := cpuNote("payments and deliveries", before, sampleCPU(b.binDir))
+	var used cpuTally
+	used.add(before, sampleCPU(b.binDir))
+	cpu := used.note("payments and deliveries")
 	ds := matchDeliveries(p, r, b.o.fanOut)
 	rate := 0.0
 	if ds.delivered > 0 {

@@ -191,8 +191,9 @@ func (h *Handler) stateOf(ctx context.Context, co *internalapiv1.GetCheckoutResp
 }
 
 func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
-	h.forget(r.PathValue("id"))
-	defer h.forget(r.PathValue("id"))
+	// Forget the session's cached page before and after changing its payments.
+	h.pages.Forget(r.PathValue("id"))
+	defer h.pages.Forget(r.PathValue("id"))
 	co, ok := h.checkout(w, r)
 	if !ok {
 		return
@@ -234,8 +235,9 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
-	h.forget(r.PathValue("id"))
-	defer h.forget(r.PathValue("id"))
+	// Forget the session's cached page before and after changing its payments.
+	h.pages.Forget(r.PathValue("id"))
+	defer h.pages.Forget(r.PathValue("id"))
 	co, ok := h.checkout(w, r)
 	if !ok {
 		return
@@ -505,12 +507,6 @@ func (h *Handler) securityHeaders(w http.ResponseWriter, nonce, formTargets stri
 	if h.Secure {
 		hdr.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}
-}
-
-// forget drops a session's cached pages before and after this replica
-// changes its payments.
-func (h *Handler) forget(sessionID string) {
-	h.pages.Forget(sessionID)
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
