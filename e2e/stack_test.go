@@ -4,16 +4,11 @@
 package e2e
 
 import (
-	"github.com/nats-io/nats-server/v2/server"
-
-	"github.com/tillpoint/tillpoint/services/platform/natsx"
-
 	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math/rand/v2"
-	"net"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +17,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/tillpoint/tillpoint/services/platform/freeport"
+	"github.com/tillpoint/tillpoint/services/platform/natsx"
 )
 
 // stack is the running system's stack.json.
@@ -172,20 +172,11 @@ func startStack(dir string) (stop func(), err error) {
 	return stop, nil
 }
 
+// freePortBase finds a block of 50 free loopback ports, or ends the run.
 func freePortBase() int {
-	for {
-		base := 20000 + rand.IntN(40000)
-		free := true
-		for off := range 50 {
-			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+off))
-			if err != nil {
-				free = false
-				break
-			}
-			ln.Close()
-		}
-		if free {
-			return base
-		}
+	base, err := freeport.Block(50)
+	if err != nil {
+		log.Fatal(err)
 	}
+	return base
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tillpoint/tillpoint/services/platform/freeport"
 )
 
 // stackInfo is the part of the running stack's stack.json the benchmark uses.
@@ -62,8 +63,12 @@ func startStack(ctx context.Context, root, dir string) (*runningStack, error) {
 		return nil, err
 	}
 	devDir := filepath.Join(dir, "dev")
+	base, err := freeport.Block(50)
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(filepath.Join(binDir, "tillpoint-dev"), "run", "--bin", binDir, "--dir", devDir,
-		"--port-base", strconv.Itoa(freePortBase()))
+		"--port-base", strconv.Itoa(base))
 	cmd.Env = append(os.Environ(), stackEnv...)
 	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()
@@ -120,25 +125,6 @@ func tail(b []byte) []byte {
 		return b[len(b)-4000:]
 	}
 	return b
-}
-
-// freePortBase finds a block of 50 free loopback ports for the stack.
-func freePortBase() int {
-	for {
-		base := 10000 + rand.IntN(22000) // below the ephemeral ports (32768+)
-		free := true
-		for off := range 50 {
-			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+off))
-			if err != nil {
-				free = false
-				break
-			}
-			ln.Close()
-		}
-		if free {
-			return base
-		}
-	}
 }
 
 // loopbackClient dials *.localhost on 127.0.0.1, as browsers do, and keeps

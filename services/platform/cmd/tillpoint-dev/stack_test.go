@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tillpoint/tillpoint/services/platform/freeport"
 )
 
 // repoRoot is the directory of go.work.
@@ -41,23 +41,11 @@ func buildStack(t *testing.T, dir string) {
 
 // freePortBase finds a block of 50 free loopback ports.
 func freePortBase(t *testing.T) int {
-	for range 50 {
-		base := 20000 + rand.IntN(40000)
-		free := true
-		for off := range 50 {
-			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+off))
-			if err != nil {
-				free = false
-				break
-			}
-			ln.Close()
-		}
-		if free {
-			return base
-		}
+	base, err := freeport.Block(50)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free block of ports")
-	return 0
+	return base
 }
 
 type runningStack struct {
