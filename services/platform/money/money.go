@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+	"golang.org/x/text/number"
 )
 
 // MaxAmount is the largest total a session may have, in minor units: ten
@@ -17,27 +18,43 @@ import (
 // sums stay far below the int64 limit under the API's item and quantity caps.
 const MaxAmount = 99_999_999_999
 
-// Currency is a validated ISO 4217 currency.
+// Currency is a validated ISO 4217 currency that payments can be taken in.
 type Currency struct {
-	unit     currency.Unit
+	code     string
 	exponent int
+	// unit is x/text's data for the currency, used for its symbol; nil
+	// when x/text does not know the code or rounds it to other digits than
+	// ISO's minor unit (it shows IDR without decimals), where Format falls
+	// back to the code.
+	unit *currency.Unit
 }
 
-// ParseCurrency accepts an ISO 4217 code in any case.
+// ParseCurrency accepts an ISO 4217 code in any case, if payments can be
+// taken in it: test, metal, fund and SDR codes and withdrawn currencies are
+// refused (see payable).
 func ParseCurrency(code string) (Currency, error) {
 	if len(code) != 3 {
 		return Currency{}, fmt.Errorf("%q is not a three-letter ISO 4217 currency code", code)
 	}
-	u, err := currency.ParseISO(code)
-	if err != nil {
+	upper := strings.ToUpper(code)
+	exp, ok := payable[upper]
+	if !ok {
+		if _, err := currency.ParseISO(upper); err == nil {
+			return Currency{}, fmt.Errorf("%q is not a currency payments can be made in (test, metal, fund and withdrawn codes are refused)", code)
+		}
 		return Currency{}, fmt.Errorf("%q is not an ISO 4217 currency code", code)
 	}
-	scale, _ := currency.Standard.Rounding(u)
-	return Currency{unit: u, exponent: scale}, nil
+	c := Currency{code: upper, exponent: exp}
+	if u, err := currency.ParseISO(upper); err == nil {
+		if scale, _ := currency.Standard.Rounding(u); scale == exp {
+			c.unit = &u
+		}
+	}
+	return c, nil
 }
 
 // Code is the upper-case ISO 4217 code.
-func (c Currency) Code() string { return c.unit.String() }
+func (c Currency) Code() string { return c.code }
 
 // Exponent is the number of minor-unit digits (2 for EUR, 0 for JPY).
 func (c Currency) Exponent() int { return c.exponent }
@@ -74,7 +91,12 @@ func Format(amount int64, c Currency, lang language.Tag) string {
 	// Formatting through the currency package keeps the locale's symbol,
 	// placement and separators; the value is exact to the exponent's digits
 	// for every amount ≤ MaxAmount, well inside float64's 53 bits.
-	s := p.Sprint(currency.Symbol(c.unit.Amount(major)))
+	var s string
+	if c.unit != nil {
+		s = p.Sprint(currency.Symbol(c.unit.Amount(major)))
+	} else {
+		s = c.code + " " + p.Sprint(number.Decimal(major, number.Scale(c.exponent)))
+	}
 	if neg {
 		s = "-" + s
 	}

@@ -1,13 +1,17 @@
 package money
 
 import (
+	"strings"
 	"testing"
 
 	"golang.org/x/text/language"
 )
 
 func TestParseCurrencyExponents(t *testing.T) {
-	for code, exp := range map[string]int{"EUR": 2, "usd": 2, "JPY": 0, "KWD": 3, "GHS": 2, "CLP": 0} {
+	// ISO 4217 minor units, also where CLDR shows other digits (IDR, IQD)
+	// and for codes x/text does not know (VES, XCG, SLE, ZWG, MRU).
+	for code, exp := range map[string]int{"EUR": 2, "usd": 2, "JPY": 0, "KWD": 3, "GHS": 2, "CLP": 0,
+		"IDR": 2, "IQD": 3, "VES": 2, "XCG": 2, "SLE": 2, "ZWG": 2, "MRU": 2, "XOF": 0} {
 		c, err := ParseCurrency(code)
 		if err != nil {
 			t.Fatalf("ParseCurrency(%q): %v", code, err)
@@ -23,6 +27,24 @@ func TestParseCurrencyExponents(t *testing.T) {
 		if _, err := ParseCurrency(bad); err == nil {
 			t.Errorf("ParseCurrency(%q) accepted", bad)
 		}
+	}
+}
+
+// TestParseCurrencyRefusesUnpayable: codes that are ISO 4217 but that no
+// payment can be made in — test, no-currency, metals, SDR and bond units,
+// funds, withdrawn currencies — are refused with a message that says why.
+func TestParseCurrencyRefusesUnpayable(t *testing.T) {
+	for _, code := range []string{"XXX", "XTS", "xts", "XAU", "XAG", "XPD", "XPT", "XDR", "XBA", "XBB", "XBC", "XBD",
+		"XSU", "XUA", "BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW",
+		"DEM", "FRF", "HRK", "SLL", "VEF", "ZWL", "MRO", "STD", "BYR", "ANG", "CUC", "BGN"} {
+		_, err := ParseCurrency(code)
+		if err == nil {
+			t.Errorf("ParseCurrency(%q) accepted a currency nobody can pay in", code)
+		}
+	}
+	_, err := ParseCurrency("XAU")
+	if err == nil || !strings.Contains(err.Error(), "payments can be made in") {
+		t.Errorf("ParseCurrency(XAU) error = %v, want it to say the code is not payable", err)
 	}
 }
 
@@ -66,6 +88,8 @@ func TestFormat(t *testing.T) {
 	eur, _ := ParseCurrency("EUR")
 	jpy, _ := ParseCurrency("JPY")
 	kwd, _ := ParseCurrency("KWD")
+	idr, _ := ParseCurrency("IDR") // CLDR shows no decimals; ISO has two
+	ves, _ := ParseCurrency("VES") // unknown to x/text
 	for _, c := range []struct {
 		amount int64
 		cur    Currency
@@ -76,6 +100,8 @@ func TestFormat(t *testing.T) {
 		{123456, eur, language.French, "€ 1\u00a0234,56"},
 		{5000, jpy, language.English, "¥ 5,000"},
 		{1234, kwd, language.English, "KWD 1.234"},
+		{123456, idr, language.English, "IDR 1,234.56"},
+		{123456, ves, language.French, "VES 1\u00a0234,56"},
 	} {
 		if got := Format(c.amount, c.cur, c.lang); got != c.want {
 			t.Errorf("Format(%d %s, %s) = %q, want %q", c.amount, c.cur.Code(), c.lang, got, c.want)

@@ -5,6 +5,7 @@ package grpcapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -50,9 +51,13 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	} else if err != nil {
 		return nil, store.Wrap(err, "get site")
 	}
+	taxBps, err := maxExclusiveBps(site.TaxRates)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", site.ID, err)
+	}
 	n, err := session.Validate(req, session.Site{ID: site.ID, DefaultCurrency: site.DefaultCurrency,
 		DefaultSuccessURL: site.DefaultSuccessUrl, DefaultCancelURL: site.DefaultCancelUrl,
-		PaymentMethodTypes: site.PaymentMethodTypes}, p.Livemode, s.Now())
+		PaymentMethodTypes: site.PaymentMethodTypes, MaxExclusiveTaxBps: taxBps}, p.Livemode, s.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -216,6 +216,22 @@ func taxRatesJSON(rates []*adminv1.TaxRate) []taxRate {
 	return out
 }
 
+// maxExclusiveBps is the highest exclusive rate among a site's stored tax
+// rates (0 when it has none).
+func maxExclusiveBps(stored []byte) (int64, error) {
+	var rates []taxRate
+	if err := json.Unmarshal(stored, &rates); err != nil {
+		return 0, fmt.Errorf("tax rates: %w", err)
+	}
+	var highest int64
+	for _, r := range rates {
+		if !r.Inclusive {
+			highest = max(highest, r.PercentageBps)
+		}
+	}
+	return highest, nil
+}
+
 // SiteProto renders a stored site as the API object.
 func SiteProto(r db.AdminSite) (*adminv1.Site, error) {
 	var rates []taxRate

@@ -52,6 +52,9 @@ type Site struct {
 	DefaultSuccessURL  string
 	DefaultCancelURL   string
 	PaymentMethodTypes []string
+	// MaxExclusiveTaxBps is the site's highest exclusive tax rate: the most
+	// a payer's billing address can add on top of the subtotal.
+	MaxExclusiveTaxBps int64
 }
 
 // LineItem is a validated line item.
@@ -103,6 +106,9 @@ func Validate(req *adminv1.CreateCheckoutSessionRequest, site Site, live bool, n
 	n.Currency = cur.Code()
 
 	if n.LineItems, n.Subtotal, err = lineItems(req); err != nil {
+		return n, err
+	}
+	if err := checkTotalAfterTax(req, n.Subtotal, site.MaxExclusiveTaxBps); err != nil {
 		return n, err
 	}
 
@@ -229,6 +235,23 @@ func lineItems(req *adminv1.CreateCheckoutSessionRequest) ([]LineItem, int64, er
 		return nil, 0, errs.Param("line_items", "amount_invalid", "The line items must add up to at least 1 minor unit.")
 	}
 	return out, subtotal, nil
+}
+
+// checkTotalAfterTax keeps the total a payer can be asked for within
+// money.MaxAmount: the subtotal plus the tax of the site's highest exclusive
+// rate (tax is added at payment time, from the billing address).
+func checkTotalAfterTax(req *adminv1.CreateCheckoutSessionRequest, subtotal, maxBps int64) error {
+	worst := subtotal + money.ExclusiveTax(subtotal, maxBps)
+	if worst <= money.MaxAmount {
+		return nil
+	}
+	param := "line_items"
+	if req.Amount != nil {
+		param = "amount"
+	}
+	return errs.Param(param, "amount_too_large",
+		"With the site's highest exclusive tax rate (%d bps) the total could reach %d, more than the maximum of %d minor units.",
+		maxBps, worst, int64(money.MaxAmount))
 }
 
 // redirectURL validates a success or cancel URL; the id placeholder may stand
