@@ -168,6 +168,8 @@ func FuzzDecode(f *testing.F) {
 		`{"foo":1}`, `{"amount":"x"}`, `{"metadata":{"a":1}}`, `{"expires_at":"2024-01-16T10:00:00Z"}`,
 		`{"name":"x","branding":{"logo_url":5}}`, `{"update_mask":"name"}`, `{"amount":`, `[]`, "", "\xff",
 		`{"line_items":[{},{"quantity":[1]}]}`, `{"success_url":"a","successUrl":"b"}`,
+		`{"amount":"100"}`, `{"amount":1e3}`, `{"line_items":[{"quantity":2.0}]}`, `{"description":"\ud800"}`,
+		`{"metadata":{"\udc00":"v"}}`, `{"tax_rates":[{"percentage_bps":"1"}]}`,
 	} {
 		f.Add([]byte(s))
 	}
