@@ -289,3 +289,26 @@ func TestOddBytesInPathAndQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestNULOverGRPC: the same over gRPC, for the strings gRPC can carry (a
+// proto3 string that is not UTF-8 is refused by grpc-go itself, as INTERNAL,
+// before any of our code runs).
+func TestNULOverGRPC(t *testing.T) {
+	e := newEnv(t)
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+e.keyA)
+	client := adminv1.NewCheckoutSessionServiceClient(serveGRPC(t, e.api.GRPC))
+	_, err := client.GetCheckoutSession(ctx, &adminv1.GetCheckoutSessionRequest{Id: "cs_\x00"})
+	_, err2 := client.ListCheckoutSessions(ctx, &adminv1.ListCheckoutSessionsRequest{StartingAfter: "cs_\x00"})
+	for i, err := range []error{err, err2} {
+		st := status.Convert(err)
+		var field string
+		for _, d := range st.Details() {
+			if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+				field = br.GetFieldViolations()[0].GetField()
+			}
+		}
+		if want := []string{"id", "starting_after"}[i]; st.Code() != codes.InvalidArgument || field != want {
+			t.Errorf("%v (field %q), want InvalidArgument naming %s", err, field, want)
+		}
+	}
+}
