@@ -10,6 +10,10 @@ import (
 // NewServeMux returns a grpc-gateway mux with the API's JSON, errors, query
 // parsing and header mapping; extra options are applied last.
 //
+// Before a route's handler, the mux refuses an Authorization or
+// Idempotency-Key header it could not forward (checkHeaders) and hands the
+// body decoder the path parameters (withPathParams).
+//
 // The mux does not treat a form-encoded POST as a GET (grpc-gateway's "path
 // length fallback") nor honour X-HTTP-Method-Override: both would let a
 // create request run as a list.
