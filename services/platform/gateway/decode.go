@@ -39,11 +39,24 @@ func unmarshal(data []byte, m proto.Message) *errs.Error {
 	}
 	if !fastDecode(data, m.ProtoReflect()) {
 		proto.Reset(m) // the fast path may have filled part of it
-		if err := (protojson.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(data, m); err != nil {
-			return decodeError(m.ProtoReflect().Descriptor(), data, err)
+		if err := slowDecode(data, m); err != nil {
+			return err
 		}
 	}
 	fillUpdateMask(m.ProtoReflect(), data)
+	return nil
+}
+
+// slowDecode is the way of every body fastDecode declines: the API's own
+// rules protojson does not have (checkStrict), then protojson.
+func slowDecode(data []byte, m proto.Message) *errs.Error {
+	md := m.ProtoReflect().Descriptor()
+	if err := checkStrict(md, data); err != nil {
+		return err
+	}
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(data, m); err != nil {
+		return decodeError(md, data, err)
+	}
 	return nil
 }
 

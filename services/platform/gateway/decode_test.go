@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
@@ -23,7 +24,13 @@ func TestUnmarshalAccepts(t *testing.T) {
 		want *adminv1.CreateCheckoutSessionRequest
 	}{
 		{`{"site_id":"site_1","amount":5000}`, &adminv1.CreateCheckoutSessionRequest{SiteId: "site_1", Amount: proto.Int64(5000)}},
-		{`{"siteId":"site_1","amount":"5000"}`, &adminv1.CreateCheckoutSessionRequest{SiteId: "site_1", Amount: proto.Int64(5000)}},
+		{`{"siteId":"site_1","amount":-0}`, &adminv1.CreateCheckoutSessionRequest{SiteId: "site_1", Amount: proto.Int64(0)}},
+		{`{"description":"\ud83d\ude00 \\ud800","metadata":{"a":"\u00e9"}}`, &adminv1.CreateCheckoutSessionRequest{
+			Description: "\U0001F600 \\ud800", Metadata: map[string]string{"a": "é"}}},
+		// The slow way (a timestamp), with every rule of checkStrict met.
+		{`{"amount":5000,"expires_at":"2030-01-01T00:00:00Z","line_items":[{"quantity":-0}],"metadata":{"\ud83d\ude00":"\ud83d\ude00"}}`,
+			&adminv1.CreateCheckoutSessionRequest{Amount: proto.Int64(5000), ExpiresAt: &timestamppb.Timestamp{Seconds: 1893456000},
+				LineItems: []*adminv1.LineItemParams{{}}, Metadata: map[string]string{"\U0001F600": "\U0001F600"}}},
 		{`{"returnUrl":"https://shop.example.com/ok"}`, &adminv1.CreateCheckoutSessionRequest{ReturnUrl: "https://shop.example.com/ok"}},
 		{`{"line_items":[{"name":"Tea","unitAmount":150,"quantity":2}],"metadata":{"k":"v"}}`, &adminv1.CreateCheckoutSessionRequest{
 			LineItems: []*adminv1.LineItemParams{{Name: "Tea", UnitAmount: 150, Quantity: 2}}, Metadata: map[string]string{"k": "v"}}},
@@ -61,6 +68,24 @@ func TestUnmarshalErrors(t *testing.T) {
 			`Invalid value for expires_at: expected an RFC 3339 timestamp such as "2024-01-16T10:00:00Z".`},
 		{`{"success_url":"a","successUrl":"b"}`, "parameter_duplicate", "success_url", "Received parameter success_url more than once."},
 		{`{"metadata":{"k":"a","k":"b"}}`, "parameter_duplicate", "metadata[k]", "Received parameter metadata[k] more than once."},
+		// Integers are JSON numbers without quotes, fraction or exponent,
+		// although protojson takes all three.
+		{`{"amount":"100"}`, "parameter_invalid_type", "amount", "Invalid value for amount: expected an integer."},
+		{`{"amount":1e3}`, "parameter_invalid_type", "amount", "Invalid value for amount: expected an integer."},
+		{`{"amount":10.0}`, "parameter_invalid_type", "amount", "Invalid value for amount: expected an integer."},
+		{`{"expiresInMinutes":"30"}`, "parameter_invalid_type", "expires_in_minutes", ""},
+		{`{"line_items":[{"name":"Tea","unit_amount":150,"quantity":2},{"name":"Cup","unit_amount":1,"quantity":"2"}]}`,
+			"parameter_invalid_type", "line_items[1][quantity]", "Invalid value for line_items[1][quantity]: expected an integer."},
+		{`{"line_items":[{"unit_amount":15E1}]}`, "parameter_invalid_type", "line_items[0][unit_amount]", ""},
+		// A lone surrogate is no character; the error names where it is.
+		{`{"description":"\ud800"}`, "parameter_invalid", "description",
+			`Invalid value for description: it holds a lone UTF-16 surrogate escape (such as "\ud800"), which is not a character.`},
+		{`{"description":"caf\u00e9 \udc00"}`, "parameter_invalid", "description", ""},
+		{`{"description":"\ud800\u0041"}`, "parameter_invalid", "description", ""},
+		{`{"metadata":{"k":"\ud800"}}`, "parameter_invalid", "metadata[k]", ""},
+		{`{"metadata":{"\ud800":"v"}}`, "parameter_invalid", "metadata", ""},
+		{`{"line_items":[{"name":"\udfff"}]}`, "parameter_invalid", "line_items[0][name]", ""},
+		{`{"\ud800":1}`, "invalid_json", "", ""},
 		{`{"amount":`, "invalid_json", "", ""},
 		{`{"amount":5000,}`, "invalid_json", "", ""},
 		{`[]`, "invalid_json", "", "Invalid JSON body: the body must be a JSON object."},
@@ -143,6 +168,8 @@ func FuzzDecode(f *testing.F) {
 		`{"foo":1}`, `{"amount":"x"}`, `{"metadata":{"a":1}}`, `{"expires_at":"2024-01-16T10:00:00Z"}`,
 		`{"name":"x","branding":{"logo_url":5}}`, `{"update_mask":"name"}`, `{"amount":`, `[]`, "", "\xff",
 		`{"line_items":[{},{"quantity":[1]}]}`, `{"success_url":"a","successUrl":"b"}`,
+		`{"amount":"100"}`, `{"amount":1e3}`, `{"line_items":[{"quantity":2.0}]}`, `{"description":"\ud800"}`,
+		`{"metadata":{"\udc00":"v"}}`, `{"tax_rates":[{"percentage_bps":"1"}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -164,10 +191,19 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzFastDecode: whatever the fast path accepts, protojson accepts too and
-// decodes to the same message. (Everything it declines goes to protojson.)
+// FuzzFastDecode: whatever the fast path accepts, the slow path (checkStrict
+// and protojson) accepts too and decodes to the same message. (Everything it
+// declines goes the slow way.) And what protojson alone accepts but the slow
+// path refuses is refused for the API's own reasons.
 func FuzzFastDecode(f *testing.F) {
 	for _, s := range []string{
+		`{"amount":"100"}`, `{"amount":10.0}`, `{"amount":1E3}`, `{"amount":-1e0}`, `{"amount":"-0"}`, `{"amount":0.5}`,
+		`{"line_items":[{"name":"Tea","unit_amount":150,"quantity":"2"}]}`, `{"lineItems":[{"quantity":2.0}]}`,
+		`{"tax_rates":[{"country":"FR","percentage_bps":"2000"}]}`, `{"expires_in_minutes":"30"}`,
+		`{"description":"\ud800"}`, `{"description":"a\udc00b"}`, `{"description":"\ud800\u0041"}`,
+		`{"description":"\ud83d\ude00"}`, `{"description":"\\ud800"}`, `{"metadata":{"k":"\ud800"}}`,
+		`{"metadata":{"\ud800":"v"}}`, `{"\ud800":1}`, `{"line_items":[{"name":"\udfff"}]}`,
+		`{"branding":{"logo_url":"\ud800"}}`, `{"amount":null}`, `{"amount":-0,"description":"\ud800\udc00"}`,
 		`{"site_id":"site_1","amount":5000,"line_items":[{"name":"Tea","unit_amount":150,"quantity":2}]}`,
 		`{"lineItems":[{"name":"T\u00e9\n\"q\"","unitAmount":-1,"quantity":2147483647}],"metadata":{"a":"b","c":""}}`,
 		`{"payment_method_types":["card","bank_transfer"],"locale":"fr"}`, `{"amount":-0}`, `{"amount":01}`,
@@ -184,11 +220,16 @@ func FuzzFastDecode(f *testing.F) {
 			&adminv1.CreateSiteRequest{}, &adminv1.CreateWebhookEndpointRequest{}} {
 			fast := m.ProtoReflect().New().Interface()
 			if !fastDecode(data, fast.ProtoReflect()) {
+				err := slowDecode(data, m.ProtoReflect().New().Interface())
+				if err != nil && protojson.Unmarshal(data, m.ProtoReflect().New().Interface()) == nil &&
+					err.Code != "parameter_invalid_type" && err.Code != "parameter_invalid" && err.Code != "invalid_json" {
+					t.Fatalf("slowDecode(%q) refused what protojson accepts with %+v", data, err)
+				}
 				continue
 			}
 			want := m.ProtoReflect().New().Interface()
-			if err := protojson.Unmarshal(data, want); err != nil {
-				t.Fatalf("fastDecode accepted %q for %T, protojson refuses it: %v", data, m, err)
+			if err := slowDecode(data, want); err != nil {
+				t.Fatalf("fastDecode accepted %q for %T, the slow path refuses it: %v", data, m, err)
 			}
 			if !proto.Equal(fast, want) {
 				t.Fatalf("fastDecode(%q) = %v, protojson %v", data, fast, want)

@@ -11,8 +11,14 @@
 // lower-case value name without the enum-type prefix.
 //
 // Requests are decoded by protojson (snake_case and lowerCamelCase names,
-// unknown fields rejected); its errors become *errs.Error values naming the
-// parameter Stripe-style (`line_items[0][unit_amount]`). A request message with
+// unknown fields rejected), or by a faster decoder for plain bodies that
+// agrees with it; errors become *errs.Error values naming the parameter
+// Stripe-style (`line_items[0][unit_amount]`). Stricter than protojson, an
+// integer field takes only a plain JSON integer (not "100", 1e3 or 10.0:
+// `parameter_invalid_type`), and a string with a lone UTF-16 surrogate escape
+// ("\ud800") is refused naming its field. A body may repeat a parameter of
+// the URL path (`site_id` in /v1/checkouts/{site_id}/create) only with the
+// path's value; another value is refused (grpc-gateway would overwrite it). A request message with
 // a `google.protobuf.FieldMask update_mask` field gets the mask filled from the
 // keys of the body (an empty mask for an empty body), unless the body gives
 // `update_mask` itself. Keys of nested message objects become nested paths
@@ -63,6 +69,10 @@
 // metadata (lower case), as are X-Forwarded-For and X-Forwarded-Host, which
 // grpc-gateway always adds; nothing else is, so callers cannot inject
 // metadata (grpc-gateway's default would pass any Grpc-Metadata-* header).
+// An Authorization or Idempotency-Key value that is not printable ASCII
+// (which grpc-gateway would drop) is refused with 400 `header_invalid`; one
+// sent twice is refused by grpcx.SingleMetadata (400 `header_duplicate`).
+// [NoStore] marks every answer `Cache-Control: no-store`.
 // Response header metadata `request-id` and `idempotent-replayed` become the
 // Request-Id and Idempotent-Replayed headers; `x-http-code` sets the status of
 // a successful response (e.g. 201); all other metadata stays internal.

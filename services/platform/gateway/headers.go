@@ -9,6 +9,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+
+	"github.com/tillpoint/tillpoint/services/platform/errs"
 )
 
 // incomingHeader forwards the request headers the handlers read, and no
@@ -23,6 +25,44 @@ func incomingHeader(key string) (string, bool) {
 		return MetadataRequestIDIn, true
 	}
 	return "", false
+}
+
+// singleHeaders are the request headers forwarded as metadata whose value
+// must reach the handlers exactly as sent: grpc-gateway drops a value that is
+// not valid gRPC metadata (anything but printable ASCII) with only a log
+// line, so a request whose Idempotency-Key had a non-ASCII byte would run
+// without idempotency, and one whose Authorization had one would be answered
+// as if no key had been sent.
+var singleHeaders = []string{"Authorization", "Idempotency-Key"}
+
+// checkHeaders is a grpc-gateway middleware refusing, with a 400 naming the
+// header, a request whose singleHeaders would not be forwarded as sent. (A
+// header sent twice is forwarded twice; grpcx.SingleMetadata refuses it, on
+// gRPC too.)
+func checkHeaders(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
+		for _, name := range singleHeaders {
+			for _, v := range r.Header.Values(name) {
+				if !validMetadataText(v) {
+					writeAPIError(w, fromErrs(errs.Param(name, "header_invalid",
+						"The %s header holds characters other than printable ASCII.", name)))
+					return
+				}
+			}
+		}
+		next(w, r, pathParams)
+	}
+}
+
+// validMetadataText reports whether s is a valid gRPC metadata text value:
+// printable ASCII, space included.
+func validMetadataText(s string) bool {
+	for i := range len(s) {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // outgoingHeader turns the public response metadata into headers; every

@@ -31,15 +31,27 @@ func (JSON) Marshal(v any) ([]byte, error) { return marshalValue(v) }
 func (JSON) Unmarshal(data []byte, v any) error { return decodeValue(data, v) }
 
 // NewDecoder returns a decoder that reads all of r, then decodes as Unmarshal
-// does. A read that hits the HTTP layer's size cap (*http.MaxBytesError) fails
-// with code `request_too_large`, which the error handler answers with 413.
+// does, and refuses a body that gives a parameter of the URL path another
+// value than the path does (r then comes from withPathParams). A read that
+// hits the HTTP layer's size cap (*http.MaxBytesError) fails with code
+// `request_too_large`, which the error handler answers with 413.
 func (JSON) NewDecoder(r io.Reader) runtime.Decoder {
 	return runtime.DecoderFunc(func(v any) error {
 		data, err := readBody(r)
 		if err != nil {
 			return &inputError{err}
 		}
-		return decodeValue(data, v)
+		if err := decodeValue(data, v); err != nil {
+			return err
+		}
+		if pb, ok := r.(*pathBody); ok {
+			if m, ok := v.(proto.Message); ok {
+				if err := checkPathParams(m, pb.params); err != nil {
+					return &inputError{err}
+				}
+			}
+		}
+		return nil
 	})
 }
 

@@ -10,6 +10,10 @@ import (
 // NewServeMux returns a grpc-gateway mux with the API's JSON, errors, query
 // parsing and header mapping; extra options are applied last.
 //
+// Before a route's handler, the mux refuses an Authorization or
+// Idempotency-Key header it could not forward (checkHeaders) and hands the
+// body decoder the path parameters (withPathParams).
+//
 // The mux does not treat a form-encoded POST as a GET (grpc-gateway's "path
 // length fallback") nor honour X-HTTP-Method-Override: both would let a
 // create request run as a list.
@@ -29,8 +33,20 @@ func NewServeMux(extra ...runtime.ServeMuxOption) *runtime.ServeMux {
 		runtime.WithForwardResponseOption(forwardHTTPCode),
 		runtime.WithDisablePathLengthFallback(),
 		runtime.WithDisableHTTPMethodOverride(),
+		runtime.WithMiddlewares(checkHeaders, withPathParams),
 	}
 	return runtime.NewServeMux(append(opts, extra...)...)
+}
+
+// NoStore sets `Cache-Control: no-store` on every answer of h, successes
+// and errors alike: answers of the merchant API carry secrets (a new API
+// key, a webhook endpoint's signing secret) and customer data, which no
+// browser, proxy or CDN may keep. Stripe does the same for all of its API.
+func NoStore(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
 }
 
 // apiPrefix is the seed's (000) prefix for the same routes.

@@ -179,7 +179,7 @@ func (r response) json(t *testing.T) map[string]any {
 
 func TestGatewayCreate(t *testing.T) {
 	api := newTestAPI(t)
-	for _, amount := range []string{`5000`, `"5000"`} {
+	for _, amount := range []string{`5000`, `5000 `} {
 		r := api.do(t, "POST", "/v1/checkout/sessions", `{"site_id":"site_1","amount":`+amount+`,"metadata":{"b":"2","a":"1"}}`,
 			"Authorization", "Bearer sk_test_x", "Idempotency-Key", "key-1", "X-Request-Id", "rid-9",
 			"Grpc-Metadata-X-Http-Code", "500", "X-Internal", "forged")
@@ -327,5 +327,70 @@ func TestErrorStatusTable(t *testing.T) {
 		if got.status != want.status || got.typ != want.typ {
 			t.Errorf("%v: %d %s, want %d %s", c, got.status, got.typ, want.status, want.typ)
 		}
+	}
+}
+
+// TestBodyMustNotContradictPath: a body may repeat a path parameter only
+// with the path's value; grpc-gateway would overwrite it without a word.
+func TestBodyMustNotContradictPath(t *testing.T) {
+	api := newTestAPI(t)
+	for _, c := range []struct{ method, path, body, param string }{
+		{"POST", "/v1/checkouts/site_1/create", `{"site_id":"site_2","amount":1}`, "site_id"},
+		{"POST", "/api/v1/checkouts/site_1/create", `{"siteId":"site_2"}`, "site_id"},
+		{"POST", "/v1/sites/site_1", `{"id":"site_2","name":"x"}`, "id"},
+		{"POST", "/v1/checkout/sessions/cs_1/expire", `{"id":"cs_2"}`, "id"},
+		// The slow decoder too (a timestamp is not for the fast one).
+		{"POST", "/v1/checkouts/site_1/create", `{"site_id":"site_2","expires_at":"2030-01-01T00:00:00Z"}`, "site_id"},
+	} {
+		r := api.do(t, c.method, c.path, c.body, "Authorization", "Bearer sk_test_x")
+		e, _ := r.json(t)["error"].(map[string]any)
+		if r.status != http.StatusBadRequest || e["param"] != c.param || e["code"] != "parameter_invalid" {
+			t.Errorf("%s %s %s: %d %s, want 400 naming %s", c.method, c.path, c.body, r.status, r.body, c.param)
+		}
+	}
+	api.sessions.mu.Lock()
+	created := api.sessions.create
+	api.sessions.mu.Unlock()
+	if created != nil {
+		t.Fatalf("a contradicting body reached the service: %v", created)
+	}
+	// The same value, or none, is fine.
+	for _, body := range []string{`{"site_id":"site_1","amount":1}`, `{"amount":1}`, ``} {
+		r := api.do(t, "POST", "/v1/checkouts/site_1/create", body, "Authorization", "Bearer sk_test_x")
+		if r.status != http.StatusCreated || r.json(t)["site_id"] != "site_1" {
+			t.Errorf("%s: %d %s", body, r.status, r.body)
+		}
+	}
+}
+
+// TestHeadersThatCannotBeForwardedAreRefused: grpc-gateway would drop them
+// silently (the request then running without its idempotency key).
+func TestHeadersThatCannotBeForwardedAreRefused(t *testing.T) {
+	api := newTestAPI(t)
+	for _, c := range []struct{ name, value string }{
+		{"Idempotency-Key", "caf\xc3\xa9"}, {"Authorization", "Bearer sk_test_\xff"},
+	} {
+		r := api.do(t, "POST", "/v1/checkouts/site_1/create", `{"amount":1}`, c.name, c.value)
+		e, _ := r.json(t)["error"].(map[string]any)
+		if r.status != http.StatusBadRequest || e["param"] != c.name || e["code"] != "header_invalid" {
+			t.Errorf("%s %q: %d %s", c.name, c.value, r.status, r.body)
+		}
+	}
+	api.sessions.mu.Lock()
+	created := api.sessions.create
+	api.sessions.mu.Unlock()
+	if created != nil {
+		t.Fatalf("the request reached the service: %v", created)
+	}
+}
+
+func TestNoStore(t *testing.T) {
+	h := NoStore(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		WriteError(w, errors.New("boom"))
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/x", nil))
+	if rec.Code != http.StatusInternalServerError || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("%d %v", rec.Code, rec.Header())
 	}
 }

@@ -22,7 +22,8 @@ import (
 // Stripe-style names: `created[gte]=…` (or `created.gte`) for a field of a
 // message field, `metadata[key]=v` for a map entry, `types[]=a&types[]=b` (or
 // `types=a&types=b`) for a list. Field names may be snake_case or
-// lowerCamelCase. Timestamps are Unix seconds or RFC 3339; enums their
+// lowerCamelCase. Integers are plain decimal integers, as in a body (not
+// "+5", "05" or "1e1"). Timestamps are Unix seconds or RFC 3339; enums their
 // lower-case name (as output), full name or number; `name=` with an empty
 // value leaves a non-string field unset.
 //
@@ -191,6 +192,14 @@ func parseQueryValue(fd protoreflect.FieldDescriptor, s string, newValue func() 
 }
 
 func parseScalar(fd protoreflect.FieldDescriptor, s string) (protoreflect.Value, bool) {
+	switch fd.Kind() {
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
+		protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
+		protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		if !plainInteger([]byte(s)) { // as in a body: no "+5", "05" or "1e1"
+			return protoreflect.Value{}, false
+		}
+	}
 	switch fd.Kind() {
 	case protoreflect.BoolKind:
 		b, err := strconv.ParseBool(s)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"net/textproto"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -70,6 +71,26 @@ func InternalAuthStream(token string) grpc.StreamServerInterceptor {
 			return err
 		}
 		return h(srv, ss)
+	}
+}
+
+// SingleMetadata returns a unary interceptor refusing (InvalidArgument, 400
+// over REST) a call that carries any of keys more than once, naming it as the
+// HTTP header it comes from ("Authorization"). Handlers read the first value
+// of a key; a request with two Authorization headers, or two
+// Idempotency-Keys, is ambiguous (a proxy may have added one, or the client
+// may believe the other is used), and guessing would act on a request the
+// caller did not mean. Put it in Chain.Inner before authentication.
+func SingleMetadata(keys ...string) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		md, _ := metadata.FromIncomingContext(ctx)
+		for _, key := range keys {
+			if n := len(md.Get(key)); n > 1 {
+				name := textproto.CanonicalMIMEHeaderKey(key)
+				return nil, errs.Param(name, "header_duplicate", "The %s header was sent %d times; send it once.", name, n)
+			}
+		}
+		return h(ctx, req)
 	}
 }
 

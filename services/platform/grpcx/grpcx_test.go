@@ -472,3 +472,32 @@ func TestServeStopTimeout(t *testing.T) {
 		t.Errorf("in-flight call: %v, want Unavailable", err)
 	}
 }
+
+func TestSingleMetadata(t *testing.T) {
+	c := Chain{Logger: slog.New(slog.DiscardHandler), Inner: []grpc.UnaryServerInterceptor{SingleMetadata("authorization", "idempotency-key")}}
+	ok := func(context.Context, any) (any, error) { return "ok", nil }
+	for _, tt := range []struct {
+		pairs []string
+		field string // "" when the call goes through
+	}{
+		{[]string{"authorization", "Bearer a"}, ""},
+		{[]string{"authorization", "Bearer a", "idempotency-key", "k", "x-other", "1", "x-other", "2"}, ""},
+		{[]string{"authorization", "Bearer a", "authorization", "Bearer a"}, "Authorization"},
+		{[]string{"authorization", "Bearer a", "authorization", "Bearer b"}, "Authorization"},
+		{[]string{"idempotency-key", "k", "idempotency-key", "k"}, "Idempotency-Key"},
+	} {
+		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(tt.pairs...))
+		_, err := callChain(ctx, c, ok)
+		if tt.field == "" {
+			if err != nil {
+				t.Errorf("%q: %v", tt.pairs, err)
+			}
+			continue
+		}
+		st := status.Convert(err)
+		info, param := details(st)
+		if st.Code() != codes.InvalidArgument || param != tt.field || info.GetReason() != "header_duplicate" {
+			t.Errorf("%q: %v (param %q, info %v), want InvalidArgument naming %s", tt.pairs, err, param, info, tt.field)
+		}
+	}
+}

@@ -56,6 +56,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	events := &grpcapi.Events{Hooks: peers.Events}
 	endpoints := &grpcapi.WebhookEndpoints{Hooks: peers.WebhookEndpoints}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
+		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey),
 		(&auth.Authenticator{Store: st}).Unary,
 		grpcx.ValidateStrings(),
 		(&idempotency.Middleware{Store: st}).Unary,
@@ -98,7 +99,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
 	mux.Handle("/", gateway.APIPrefix(gw))
-	return &API{GRPC: public, REST: mux}, nil
+	return &API{GRPC: public, REST: gateway.NoStore(mux)}, nil
 }
 
 // NewInternal builds the internal gRPC server for checkout-runtime and hooks,

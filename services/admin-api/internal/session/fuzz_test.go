@@ -21,6 +21,8 @@ func FuzzCreateRequest(f *testing.F) {
 		`{"amount":"12","expires_at":"2026-11-22T00:00:00Z","payment_method_types":["card"]}`,
 		`{"line_items":[{"name":"a","unit_amount":99999999999,"quantity":10000}]}`,
 		`{"amount":-1}`, `{"amount":1e30}`, `[]`, `{`, `{"metadata":{"k":1}}`, ``,
+		`{"amount":1e3}`, `{"amount":10.0}`, `{"line_items":[{"name":"a","unit_amount":"1","quantity":1}]}`,
+		`{"amount":100,"description":"\ud800"}`, `{"amount":100,"metadata":{"k":"\udfff"}}`,
 	} {
 		f.Add([]byte(seed))
 	}
