@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -19,6 +20,7 @@ import (
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 )
 
@@ -282,5 +284,28 @@ func TestLivePageHasNoCardInputs(t *testing.T) {
 	test.CheckoutSession.Livemode = false
 	if page := render(test); !strings.Contains(page, `name="card_number"`) {
 		t.Errorf("test page lost its card inputs")
+	}
+}
+
+// TestDatabaseDownIsTryAgain: the session loads but the page's own database
+// is unreachable: 503 with Retry-After, not 500.
+func TestDatabaseDownIsTryAgain(t *testing.T) {
+	id := ids.New("cs")
+	co := liveCheckout(id, "bank_transfer")
+	h, routes := newTestHandler(t, adminClient(t, &adminServer{sessions: map[string]*internalapiv1.GetCheckoutResponse{id: co}}))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = l.Close()
+	pool, err := pgxpool.New(context.Background(), "postgres://tillpoint@"+l.Addr().String()+"/tillpoint?connect_timeout=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	h.Store = store.New(pool)
+	w := do(routes, "GET", "/checkout/"+id, nil, nil)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "5" || !strings.Contains(w.Body.String(), "Temporarily unavailable") {
+		t.Errorf("page with the database down: %d %.300q", w.Code, w.Body.String())
 	}
 }
