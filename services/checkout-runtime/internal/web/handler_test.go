@@ -20,8 +20,10 @@ import (
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/payment"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
+	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
 
 // These tests run the page's real handler (Routes) against admin-api's
@@ -288,7 +290,9 @@ func TestLivePageHasNoCardInputs(t *testing.T) {
 }
 
 // TestDatabaseDownIsTryAgain: the session loads but the page's own database
-// is unreachable: 503 with Retry-After, not 500.
+// is unreachable: the page is the try-again page, and a payment attempt is
+// answered with the form again (what the payer entered kept) and a message
+// to try again — 503 with Retry-After, not 500.
 func TestDatabaseDownIsTryAgain(t *testing.T) {
 	id := ids.New("cs")
 	co := liveCheckout(id, "bank_transfer")
@@ -304,8 +308,21 @@ func TestDatabaseDownIsTryAgain(t *testing.T) {
 	}
 	t.Cleanup(pool.Close)
 	h.Store = store.New(pool)
+	h.Pay = &payment.Service{Store: h.Store, Admin: h.Admin, Providers: provider.NewDefaultRegistry(), Limits: payment.DefaultLimits,
+		Logger: slog.New(slog.DiscardHandler)}
 	w := do(routes, "GET", "/checkout/"+id, nil, nil)
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "5" || !strings.Contains(w.Body.String(), "Temporarily unavailable") {
 		t.Errorf("page with the database down: %d %.300q", w.Code, w.Body.String())
+	}
+	form, hdr := signedForm(h, id, nil)
+	w = do(routes, "POST", "/checkout/"+id+"/pay", form, hdr)
+	if page := w.Body.String(); w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "5" ||
+		!strings.Contains(page, "Payments are temporarily unavailable") || !strings.Contains(page, `value="Ada Lovelace"`) {
+		t.Errorf("pay with the database down: %d %.300q", w.Code, page)
+	}
+	hdr["Accept"] = "application/json"
+	w = do(routes, "POST", "/checkout/"+id+"/pay", form, hdr)
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"code":"temporarily_unavailable"`) {
+		t.Errorf("pay (JSON) with the database down: %d %s", w.Code, w.Body.String())
 	}
 }

@@ -280,10 +280,8 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, payment.ErrRateLimited) {
 		h.answerError(w, r, co, http.StatusTooManyRequests, "rate_limited", "err.rate_limited", nil, withForm(billing, method))
 		return
-	} else if grpcx.Unavailable(err) && r.Context().Err() == nil {
-		h.Logger.WarnContext(r.Context(), "checkout page: payment interrupted by an unavailable dependency", "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", httpx.RetryAfter)
-		h.answerError(w, r, co, http.StatusServiceUnavailable, codeUnavailable, "err.unavailable", nil, withForm(billing, method))
+	} else if outage(r, err) {
+		h.tryAgain(w, r, co, err, withForm(billing, method))
 		return
 	} else if err != nil {
 		h.fail(w, r, err)
@@ -315,10 +313,8 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
 	if errs.KindOf(err) == errs.NotFound {
 		h.answerError(w, r, co, http.StatusNotFound, "payment_missing", "err.form", nil)
 		return
-	} else if grpcx.Unavailable(err) && r.Context().Err() == nil {
-		h.Logger.WarnContext(r.Context(), "checkout page: challenge interrupted by an unavailable dependency", "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", httpx.RetryAfter)
-		h.answerError(w, r, co, http.StatusServiceUnavailable, codeUnavailable, "err.unavailable", nil)
+	} else if outage(r, err) {
+		h.tryAgain(w, r, co, err)
 		return
 	} else if err != nil {
 		h.fail(w, r, err)
@@ -588,7 +584,7 @@ func (h *Handler) securityHeaders(w http.ResponseWriter, nonce, formTargets stri
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if grpcx.Unavailable(err) && r.Context().Err() == nil {
+	if outage(r, err) {
 		h.unavailable(w, r, err)
 		return
 	}
@@ -621,6 +617,21 @@ func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, err error)
 		p.PayURL = "/checkout/" + id + "/pay" // the "try again" link goes to the page
 	}
 	h.show(w, r, http.StatusServiceUnavailable, p)
+}
+
+// outage reports whether err is a dependency's outage (grpcx.Unavailable)
+// while the payer is still waiting: a request the client gave up on is not.
+func outage(r *http.Request, err error) bool {
+	return grpcx.Unavailable(err) && r.Context().Err() == nil
+}
+
+// tryAgain answers an attempt that an outage interrupted: 503 with
+// Retry-After, and the form again with what the payer entered and a message
+// to try again (or JSON temporarily_unavailable).
+func (h *Handler) tryAgain(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse, err error, form ...formState) {
+	h.Logger.WarnContext(r.Context(), "checkout page: a dependency is unavailable", "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", httpx.RetryAfter)
+	h.answerError(w, r, co, http.StatusServiceUnavailable, codeUnavailable, "err.unavailable", nil, form...)
 }
 
 // pageMethods are the methods the session's page offers: the session's own,
