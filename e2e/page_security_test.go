@@ -65,10 +65,16 @@ func TestOddSessionIDsGetTheNotFoundPage(t *testing.T) {
 	}
 }
 
-// TestOddPathValuesOnTheMerchantAPI: the same inputs in admin-api's path
+// TestOddPathValuesOnTheAPIs: the same inputs in admin-api's path
 // parameters (its own and those it forwards to hooks and checkout-runtime)
-// are a 4xx, never a 500.
-func TestOddPathValuesOnTheMerchantAPI(t *testing.T) {
+// and in hooks' provider callback route are a 4xx, never a 500.
+func TestOddPathValuesOnTheAPIs(t *testing.T) {
+	for _, name := range []string{"%00", "%ff", "%c0%af", "test%00"} {
+		code, _, body := rawRequest(t, merchant, "POST", sys.HooksURL+"/hooks/"+name, url.Values{}, nil)
+		if code != http.StatusNotFound {
+			t.Errorf("POST /hooks/%s: %d %s", name, code, body)
+		}
+	}
 	for _, path := range []string{"/v1/checkout/sessions/", "/v1/sites/", "/v1/webhook_endpoints/", "/v1/events/", "/v1/payments/"} {
 		for _, id := range []string{"%00", "%ff", "%c0%af"} {
 			code, _, body := rawRequest(t, merchant, "GET", sys.AdminAPIURL+path+id, nil, map[string]string{"Authorization": "Bearer " + sys.SecretKey})
