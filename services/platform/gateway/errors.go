@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/httpx"
 )
 
 // The API error types.
@@ -244,6 +245,9 @@ func writeAPIError(w http.ResponseWriter, e apiError) {
 	w.Header().Del("Content-Length")
 	if e.status == http.StatusUnauthorized { // RFC 9110 §15.5.2: a 401 names its scheme
 		w.Header().Set("WWW-Authenticate", `Bearer realm="Tillpoint"`)
+	}
+	if e.status == http.StatusServiceUnavailable { // a dependency is down: say when to retry
+		w.Header().Set("Retry-After", httpx.RetryAfter)
 	}
 	w.WriteHeader(e.status)
 	_, _ = w.Write(buf.Bytes()) // the caller has gone; nothing left to tell

@@ -217,10 +217,15 @@ func streamMapErrors(log *slog.Logger) grpc.StreamServerInterceptor {
 //   - a status made by Tillpoint (from a downstream service) → unchanged;
 //   - another status → unchanged, except Unknown, Internal, DataLoss and
 //     Unavailable, whose text may hold internals: masked as below;
-//   - context.Canceled / DeadlineExceeded → Canceled / DeadlineExceeded;
+//   - an outage (Unavailable: a peer down or too slow, a lost database
+//     connection), even wrapped as Internal → Unavailable, masked as below;
+//   - context.Canceled → Canceled;
 //   - anything else (and Internal kinds, panics) → Internal "An internal error
 //     occurred (error id err_…)." with the real error logged under that id.
 func mapError(ctx context.Context, log *slog.Logger, method string, err error) error {
+	if errs.KindOf(err) == errs.Internal && !ours(err) && Unavailable(err) {
+		return mask(ctx, log, method, codes.Unavailable, err)
+	}
 	if e, ok := errs.As(err); ok {
 		if e.Kind != errs.Internal {
 			return ErrorStatus(e).Err()
@@ -242,6 +247,15 @@ func mapError(ctx context.Context, log *slog.Logger, method string, err error) e
 		}
 	}
 	return mask(ctx, log, method, codes.Internal, err)
+}
+
+// ours reports whether err carries a status made by a Tillpoint service.
+func ours(err error) bool {
+	if s, ok := statusOf(err); ok {
+		info, _ := details(s)
+		return info != nil
+	}
+	return false
 }
 
 // mask logs err under a new error id and returns a status with code c that

@@ -8,7 +8,9 @@ package grpcx
 import (
 	"context"
 	"errors"
+	"net"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -30,6 +32,12 @@ const (
 	// MetaErrorID holds the id under which a masked internal error was logged.
 	MetaErrorID = "error_id"
 )
+
+// CodeUnavailable is the error code of a dependency outage (503).
+const CodeUnavailable = "unavailable"
+
+// unavailableMessage is shown for an outage of another service.
+const unavailableMessage = "A service is temporarily unavailable; please retry."
 
 // genericInternal is shown for an internal error that has no logged id at hand.
 const genericInternal = "An internal error occurred."
@@ -155,6 +163,11 @@ func DomainError(err error) error {
 	}
 	info, param := details(s)
 	if info == nil {
+		if Unavailable(err) {
+			// The transport's own status: the other service is down,
+			// restarting or too slow. The caller may retry (503).
+			return &errs.Error{Kind: errs.Unavailable, Code: CodeUnavailable, Message: unavailableMessage, Err: err}
+		}
 		return errs.Wrap(err, "call to another service failed")
 	}
 	typ := info.GetMetadata()[MetaType]
@@ -191,4 +204,36 @@ func kindOf(c codes.Code, typ string) errs.Kind {
 	default:
 		return errs.Internal
 	}
+}
+
+// Unavailable reports whether err means that a dependency is down or did not
+// answer in time, so that retrying later may succeed: an Unavailable domain
+// error, a gRPC Unavailable or DeadlineExceeded status (a peer that is
+// stopped, restarting or hung), a context deadline, or a lost or refused
+// PostgreSQL connection (also a server shutting down or starting up). Such
+// errors are answered 503 with Retry-After, not 500: nothing is wrong with
+// the request or with our code.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errs.KindOf(err) == errs.Unavailable {
+		return true
+	}
+	if s, ok := statusOf(err); ok {
+		switch s.Code() {
+		case codes.Unavailable, codes.DeadlineExceeded:
+			return true
+		}
+	}
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok || pgconn.Timeout(err) {
+		return true
+	}
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		// Class 08: connection exceptions; 57P01–57P03: the server is
+		// shutting down, crashed, or not yet accepting connections.
+		return len(pe.Code) == 5 && pe.Code[:2] == "08" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	_, isNet := errors.AsType[net.Error](err) // a connection reset or closed mid-query
+	return isNet
 }

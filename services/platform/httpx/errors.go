@@ -54,8 +54,16 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(body, '\n'))
 }
 
+// RetryAfter is the Retry-After of a 503 (in seconds): about the time a
+// service takes to restart, so that a client retrying then is likely served.
+const RetryAfter = "5"
+
 // WriteError writes the one JSON error shape of the API. param may be empty.
+// A 503 says when to retry (Retry-After).
 func WriteError(w http.ResponseWriter, status int, errType, code, param, message string) {
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", RetryAfter)
+	}
 	WriteJSON(w, status, ErrorBody{Error: ErrorObject{Type: errType, Code: code, Param: param, Message: message}})
 }
 

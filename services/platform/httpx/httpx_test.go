@@ -432,3 +432,16 @@ func TestRecoverOutsideAccessLog(t *testing.T) {
 		t.Errorf("access log: %s", buf.String())
 	}
 }
+
+func TestWriteErrorUnavailableSaysWhenToRetry(t *testing.T) {
+	w := httptest.NewRecorder()
+	WriteError(w, http.StatusServiceUnavailable, TypeAPI, "unavailable", "", "Retry.")
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != RetryAfter {
+		t.Errorf("%d Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+	}
+	w = httptest.NewRecorder()
+	WriteError(w, http.StatusBadRequest, TypeInvalidRequest, "parameter_missing", "name", "Missing.")
+	if w.Header().Get("Retry-After") != "" {
+		t.Errorf("a 400 has Retry-After")
+	}
+}

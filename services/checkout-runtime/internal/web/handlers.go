@@ -14,12 +14,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"golang.org/x/text/language"
@@ -33,6 +36,9 @@ import (
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/country"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/httpx"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/money"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
@@ -46,7 +52,20 @@ const (
 	maxEmailLen  = 254
 	maxPostalLen = 20
 	maxRegionLen = 10
+	// defaultAdminTimeout bounds the page's lookup of the session in
+	// admin-api, a read by key that answers in milliseconds: a hung admin-api
+	// gets the payer a "try again" page, not a request that never ends.
+	defaultAdminTimeout = 5 * time.Second
 )
+
+// liveMethods are the payment methods a live session's page offers. Card
+// entry is not among them: live card payments need a provider's own
+// component or page, so that card numbers never reach our servers (PCI DSS
+// SAQ A); until one serves live cards, the page shows no card inputs.
+var liveMethods = []string{"bank_transfer"}
+
+// cardFields are the form fields that carry card data.
+var cardFields = []string{"card_number", "card_exp", "card_cvc"}
 
 var (
 	postalRE = regexp.MustCompile(`^[A-Za-z0-9 -]{2,20}$`)
@@ -66,10 +85,12 @@ type Handler struct {
 	Secure bool
 	// NATS carries the domain events that invalidate cached pages; without
 	// it (nil) pages are not cached.
-	NATS   *nats.Conn
-	render *renderer
-	pages  *pageCache
-	sub    *nats.Subscription
+	NATS *nats.Conn
+	// AdminTimeout bounds the session lookup in admin-api (0: 5 s).
+	AdminTimeout time.Duration
+	render       *renderer
+	pages        *pageCache
+	sub          *nats.Subscription
 }
 
 // Routes returns the page's routes.
@@ -90,9 +111,7 @@ func (h *Handler) Routes() (http.Handler, error) {
 	mux.HandleFunc("POST /checkout/{id}/pay", h.pay)
 	mux.HandleFunc("POST /checkout/{id}/challenge", h.challenge)
 	mux.HandleFunc("GET /checkout/{id}/quote", h.quote)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.show(w, r, http.StatusNotFound, &Page{Lang: negotiateLang("", r.Header.Get("Accept-Language")), State: StateNotFound})
-	})
+	mux.HandleFunc("/", h.notFound)
 	return mux, nil
 }
 
@@ -103,11 +122,36 @@ func (h *Handler) Close() {
 	}
 }
 
+// notFound answers the page of an unknown session (or path).
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.show(w, r, http.StatusNotFound, &Page{Lang: negotiateLang("", r.Header.Get("Accept-Language")), State: StateNotFound})
+}
+
+// sessionID returns the path's session id when it has the shape of one
+// (`cs_` and base-62 characters, as ids.New makes them). Anything else —
+// invalid UTF-8, a NUL, a slash — is an unknown session, answered before it
+// reaches admin-api (protobuf refuses invalid UTF-8) or PostgreSQL.
+func sessionID(r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	return id, ids.HasPrefix(id, "cs")
+}
+
 // checkout loads the session and its site; ok is false when it answered.
 func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) (*internalapiv1.GetCheckoutResponse, bool) {
-	co, err := h.Admin.GetCheckout(r.Context(), &internalapiv1.GetCheckoutRequest{SessionId: r.PathValue("id")})
+	id, ok := sessionID(r)
+	if !ok {
+		h.notFound(w, r)
+		return nil, false
+	}
+	timeout := h.AdminTimeout
+	if timeout <= 0 {
+		timeout = defaultAdminTimeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	co, err := h.Admin.GetCheckout(ctx, &internalapiv1.GetCheckoutRequest{SessionId: id})
 	if status.Code(err) == codes.NotFound {
-		h.show(w, r, http.StatusNotFound, &Page{Lang: negotiateLang("", r.Header.Get("Accept-Language")), State: StateNotFound})
+		h.notFound(w, r)
 		return nil, false
 	} else if err != nil {
 		h.fail(w, r, err)
@@ -118,8 +162,13 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) (*internalapi
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
-	if v, _, ok := h.pages.get(r.PathValue("id"), r.Header.Get("Accept-Language"), now); ok {
-		h.showView(w, r, r.PathValue("id"), v)
+	id, ok := sessionID(r)
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	if v, _, ok := h.pages.get(id, r.Header.Get("Accept-Language"), now); ok {
+		h.showView(w, r, id, v)
 		return
 	}
 	gen := h.pages.generation()
@@ -202,6 +251,10 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		h.answerError(w, r, co, http.StatusBadRequest, "", "err.form", nil)
 		return
 	}
+	if f := postedCardField(r, co); f != "" {
+		h.refuseCard(w, r, co, f)
+		return
+	}
 	if !h.validCSRF(r, co.GetCheckoutSession().GetId()) {
 		h.answerError(w, r, co, http.StatusForbidden, "csrf", "err.csrf", nil)
 		return
@@ -227,6 +280,9 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, payment.ErrRateLimited) {
 		h.answerError(w, r, co, http.StatusTooManyRequests, "rate_limited", "err.rate_limited", nil, withForm(billing, method))
 		return
+	} else if outage(r, err) {
+		h.tryAgain(w, r, co, err, withForm(billing, method))
+		return
 	} else if err != nil {
 		h.fail(w, r, err)
 		return
@@ -246,9 +302,19 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
 		h.answerError(w, r, co, http.StatusForbidden, "csrf", "err.csrf", nil)
 		return
 	}
-	res, err := h.Pay.Challenge(r.Context(), co.GetCheckoutSession().GetId(), r.PostForm.Get("payment_id"), r.PostForm.Get("decision") == "approve")
+	// A payment id that is not the shape of one is no payment: it must not
+	// reach PostgreSQL (invalid UTF-8 or a NUL in a text parameter fails).
+	paymentID := r.PostForm.Get("payment_id")
+	if !ids.HasPrefix(paymentID, "pay") {
+		h.answerError(w, r, co, http.StatusNotFound, "payment_missing", "err.form", nil)
+		return
+	}
+	res, err := h.Pay.Challenge(r.Context(), co.GetCheckoutSession().GetId(), paymentID, r.PostForm.Get("decision") == "approve")
 	if errs.KindOf(err) == errs.NotFound {
 		h.answerError(w, r, co, http.StatusNotFound, "payment_missing", "err.form", nil)
+		return
+	} else if outage(r, err) {
+		h.tryAgain(w, r, co, err)
 		return
 	} else if err != nil {
 		h.fail(w, r, err)
@@ -316,9 +382,8 @@ func (h *Handler) answerError(w http.ResponseWriter, r *http.Request, co *intern
 		if msgKey != "" {
 			body["error"] = map[string]string{"code": errCode, "message": t.T(msgKey)}
 		}
-		for f, k := range fields {
-			body["error"] = map[string]string{"code": "invalid_" + f, "param": f, "message": t.T(k)}
-			break
+		if f := firstField(fields); f != "" { // the first in form order, so that the answer is stable
+			body["error"] = map[string]string{"code": "invalid_" + f, "param": f, "message": t.T(fields[f])}
 		}
 		h.fillQuote(p, co)
 		body["totals"] = p.Totals
@@ -355,32 +420,41 @@ func (h *Handler) quote(w http.ResponseWriter, r *http.Request) {
 // readForm validates the form's format; the provider judges the card itself.
 func readForm(r *http.Request, co *internalapiv1.GetCheckoutResponse) (payment.Billing, string, *provider.Card, map[string]string) {
 	f := r.PostForm
-	get := func(k string) string { return strings.TrimSpace(f.Get(k)) }
-	b := payment.Billing{Name: get("name"), Email: get("email"), PostalCode: strings.ToUpper(get("postal_code")), Region: strings.ToUpper(get("region"))}
 	bad := map[string]string{}
-	if b.Name == "" || len(b.Name) > maxNameLen {
+	// Every value is text that may reach PostgreSQL: invalid UTF-8 or a NUL
+	// is refused, naming the field, and goes no further.
+	get := func(k string) string {
+		v := strings.TrimSpace(f.Get(k))
+		if !storable(v) {
+			bad[k] = "err.characters"
+			return ""
+		}
+		return v
+	}
+	b := payment.Billing{Name: get("name"), Email: get("email"), PostalCode: strings.ToUpper(get("postal_code")), Region: strings.ToUpper(get("region"))}
+	if _, done := bad["name"]; !done && (b.Name == "" || len(b.Name) > maxNameLen) {
 		bad["name"] = "err.name"
 	}
-	if !validEmail(b.Email) {
+	if _, done := bad["email"]; !done && !validEmail(b.Email) {
 		bad["email"] = "err.email"
 	}
 	if c, ok := country.Parse(get("country")); ok {
 		b.Country = c
-	} else {
+	} else if _, done := bad["country"]; !done {
 		bad["country"] = "err.country"
 	}
-	if !postalRE.MatchString(b.PostalCode) {
+	if _, done := bad["postal_code"]; !done && !postalRE.MatchString(b.PostalCode) {
 		bad["postal_code"] = "err.postal_code"
 	}
-	if !regionRE.MatchString(b.Region) {
+	if _, done := bad["region"]; !done && !regionRE.MatchString(b.Region) {
 		bad["region"] = "err.region"
 	}
 	method := get("method")
-	if !contains(co.GetCheckoutSession().GetPaymentMethodTypes(), method) {
+	if _, done := bad["method"]; !done && !contains(pageMethods(co.GetCheckoutSession()), method) {
 		bad["method"] = "err.method"
 	}
 	var card *provider.Card
-	if method == "card" {
+	if _, refused := bad["method"]; method == "card" && !refused { // card data is read only where card entry is offered
 		number := strings.NewReplacer(" ", "", "-", "").Replace(get("card_number"))
 		card = &provider.Card{Number: number, Exp: strings.ReplaceAll(get("card_exp"), " ", ""), CVC: get("card_cvc")}
 		if len(number) < 12 || len(number) > 19 || strings.Trim(number, "0123456789") != "" {
@@ -406,7 +480,7 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 			PrimaryColor: orDefault(site.GetBranding().GetPrimaryColor(), "#1f2937"),
 			AccentColor:  orDefault(site.GetBranding().GetAccentColor(), "#2563eb")},
 		Session: SessionView{ID: cs.GetId(), Reference: cs.GetReference(), Description: cs.GetDescription(), CancelURL: cs.GetCancelUrl()},
-		Methods: cs.GetPaymentMethodTypes(), Billing: BillingView{Email: cs.GetCustomerEmail()},
+		Methods: pageMethods(cs), Billing: BillingView{Email: cs.GetCustomerEmail()},
 		PayURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/pay", ChallengeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/challenge",
 	}
 	if len(p.Methods) > 0 {
@@ -510,6 +584,10 @@ func (h *Handler) securityHeaders(w http.ResponseWriter, nonce, formTargets stri
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if outage(r, err) {
+		h.unavailable(w, r, err)
+		return
+	}
 	h.Logger.ErrorContext(r.Context(), "checkout page", "path", r.URL.Path, "err", err)
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"status": "error", "error": map[string]string{"code": "internal", "message": "An internal error occurred."}})
@@ -517,6 +595,110 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, "An internal error occurred. Please try again.", http.StatusInternalServerError)
+}
+
+// codeUnavailable is the JSON error code of a "try again" answer.
+const codeUnavailable = "temporarily_unavailable"
+
+// unavailable answers 503 with Retry-After when a dependency (admin-api, the
+// database) is down or too slow: a "try again" page, or JSON for
+// `Accept: application/json`. It is an outage, not a bug: logged as a warning.
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	h.Logger.WarnContext(r.Context(), "checkout page: a dependency is unavailable", "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", httpx.RetryAfter)
+	lang := negotiateLang("", r.Header.Get("Accept-Language"))
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "error",
+			"error": map[string]string{"code": codeUnavailable, "message": newTranslator(lang).T("err.unavailable")}})
+		return
+	}
+	p := &Page{Lang: lang, State: StateUnavailable}
+	if id, ok := sessionID(r); ok {
+		p.PayURL = "/checkout/" + id + "/pay" // the "try again" link goes to the page
+	}
+	h.show(w, r, http.StatusServiceUnavailable, p)
+}
+
+// outage reports whether err is a dependency's outage (grpcx.Unavailable)
+// while the payer is still waiting: a request the client gave up on is not.
+func outage(r *http.Request, err error) bool {
+	return grpcx.Unavailable(err) && r.Context().Err() == nil
+}
+
+// tryAgain answers an attempt that an outage interrupted: 503 with
+// Retry-After, and the form again with what the payer entered and a message
+// to try again (or JSON temporarily_unavailable).
+func (h *Handler) tryAgain(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse, err error, form ...formState) {
+	h.Logger.WarnContext(r.Context(), "checkout page: a dependency is unavailable", "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", httpx.RetryAfter)
+	h.answerError(w, r, co, http.StatusServiceUnavailable, codeUnavailable, "err.unavailable", nil, form...)
+}
+
+// pageMethods are the methods the session's page offers: the session's own,
+// and in live mode only those that work there (liveMethods).
+func pageMethods(cs *adminv1.CheckoutSession) []string {
+	if !cs.GetLivemode() {
+		return cs.GetPaymentMethodTypes()
+	}
+	var out []string
+	for _, m := range cs.GetPaymentMethodTypes() {
+		if contains(liveMethods, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// postedCardField returns the first card field posted to a live session's
+// page, or "". Only the field's presence is looked at: its value is never
+// read into a payment, a log line or an error.
+func postedCardField(r *http.Request, co *internalapiv1.GetCheckoutResponse) string {
+	if !co.GetCheckoutSession().GetLivemode() {
+		return ""
+	}
+	for _, f := range cardFields {
+		if _, ok := r.PostForm[f]; ok {
+			return f
+		}
+	}
+	return ""
+}
+
+// refuseCard answers a live-mode post that carries card data: 400 naming the
+// field, and the form again (without card inputs).
+func (h *Handler) refuseCard(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse, field string) {
+	for _, f := range cardFields { // nothing after this may see the values
+		delete(r.PostForm, f)
+		delete(r.Form, f)
+	}
+	if wantsJSON(r) {
+		lang := negotiateLang(co.GetCheckoutSession().GetLocale(), r.Header.Get("Accept-Language"))
+		writeJSON(w, http.StatusBadRequest, map[string]any{"status": "error", "error": map[string]string{
+			"code": "card_entry_not_available", "param": field, "message": newTranslator(lang).T("err.card_live")}})
+		return
+	}
+	h.answerError(w, r, co, http.StatusBadRequest, "card_entry_not_available", "err.card_live", nil)
+}
+
+// firstField returns the field of fields that comes first on the form (then
+// any other, sorted), or "".
+func firstField(fields map[string]string) string {
+	for _, f := range formFields {
+		if _, ok := fields[f]; ok {
+			return f
+		}
+	}
+	rest := slices.Sorted(maps.Keys(fields))
+	if len(rest) > 0 {
+		return rest[0]
+	}
+	return ""
+}
+
+// storable reports whether s can be sent over gRPC (valid UTF-8) and stored
+// in a PostgreSQL text column (no NUL).
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // csrfToken returns the form token for this browser and session, setting the

@@ -39,6 +39,7 @@ var viewFiles = map[State]string{
 	StateCompleted:    "completed.html",
 	StateExpired:      "expired.html",
 	StateNotFound:     "not_found.html",
+	StateUnavailable:  "unavailable.html",
 }
 
 // Fallback colours when a site's colour is missing or not a #rrggbb value:

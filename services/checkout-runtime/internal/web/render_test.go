@@ -24,7 +24,7 @@ const maxPageBytes = 30 * 1024
 // allStates lists every view, in the order the tests report them.
 var allStates = []State{
 	StateOpen, StateChallenge, StateProcessing, StateBankTransfer,
-	StatePaid, StateCompleted, StateExpired, StateNotFound,
+	StatePaid, StateCompleted, StateExpired, StateNotFound, StateUnavailable,
 }
 
 const (

@@ -16,6 +16,7 @@ const (
 	StateCompleted    State = "completed"     // completed earlier (e.g. in another tab): nothing to pay
 	StateExpired      State = "expired"       // expired: link back to the merchant's cancel URL
 	StateNotFound     State = "not_found"     // unknown id: says nothing else
+	StateUnavailable  State = "unavailable"   // a dependency is down: try again in a moment
 )
 
 // Page is the data of one render.
