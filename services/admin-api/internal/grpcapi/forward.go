@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"time"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
@@ -24,9 +25,19 @@ type WebhookEndpoints struct {
 	Hooks adminv1.WebhookEndpointServiceClient
 }
 
+// forwardTimeout bounds a forwarded call when the merchant set no deadline
+// of their own: a hung hooks then costs a merchant a 503 after 10 s, not a
+// request that never ends. Every forwarded call is one or two statements.
+const forwardTimeout = 10 * time.Second
+
 // forward calls hooks as the caller and turns its errors back into ours.
 func forward[Req, Resp any](ctx context.Context, call func(context.Context, Req) (Resp, error), req Req) (Resp, error) {
 	p := auth.FromContext(ctx)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, forwardTimeout)
+		defer cancel()
+	}
 	resp, err := call(grpcx.ForPrincipal(ctx, p.OrganizationID, p.Livemode), req)
 	return resp, grpcx.DomainError(err)
 }
