@@ -61,3 +61,43 @@ func TestPayerAddressBehindTrustedProxy(t *testing.T) {
 		t.Fatalf("an untrusted client chose its address: %s, want 127.0.0.2", got)
 	}
 }
+
+// The stack's admin-api runs with the default limits: 60 failed
+// authentications a minute per address. Beyond them an address gets 429s
+// with Retry-After, and a valid key from another address still works.
+func TestMerchantAPILimitsFailedAuthentication(t *testing.T) {
+	send := func(key, from string) *http.Response {
+		req, _ := http.NewRequest("GET", sys.AdminAPIURL+"/v1/sites", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("X-Forwarded-For", from)
+		resp, err := merchant.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	const bad = "sk_test_111111111111111111111111111111111111111111111111"
+	failures := 0
+	var limited *http.Response
+	for range 200 { // tokens refill at one a second while this runs
+		resp := send(bad, "203.0.113.90")
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited = resp
+			break
+		}
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("bad key: %d", resp.StatusCode)
+		}
+		failures++
+	}
+	if limited == nil || failures < 60 {
+		t.Fatalf("after %d failed authentications: limited=%v, want a 429 after at least 60", failures, limited != nil)
+	}
+	if limited.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	if resp := send(sys.SecretKey, "203.0.113.91"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("valid key from another address: %d", resp.StatusCode)
+	}
+}
