@@ -125,8 +125,8 @@ func run(ctx context.Context, o options) (int, error) {
 	tables = append(tables, b.memory(stk.binDir))
 
 	var md strings.Builder
-	fmt.Fprintf(&md, "## Tillpoint load benchmarks\n\n%s, %d CPUs, %s per measurement, %d callers for peak runs; loopback only.\n\n",
-		time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), o.duration, o.threads)
+	fmt.Fprintf(&md, "## Tillpoint load benchmarks\n\n%s, %d CPUs, %s per measurement, %d callers for peak runs; loopback only.\n%s\n\n",
+		time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), o.duration, o.threads, stackNote)
 	failed := false
 	for _, t := range tables {
 		md.WriteString(t.markdown())

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"time"
 )
 
@@ -32,6 +33,12 @@ type Common struct {
 	// InternalToken authenticates internal gRPC calls between services.
 	InternalToken string
 
+	// TrustedProxies are the networks of the reverse proxies in front of the
+	// service (TRUSTED_PROXIES): only from them are X-Forwarded-For and
+	// Forwarded believed. Empty (the default) trusts no one: the client is
+	// the TCP peer.
+	TrustedProxies []netip.Prefix
+
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// ShutdownTimeout bounds how long in-flight requests may take after SIGTERM.
@@ -59,6 +66,7 @@ func LoadCommon(l *Loader, def Listeners) Common {
 		DatabaseURL:        l.Required("DATABASE_URL"),
 		NATSURL:            l.Required("NATS_URL"),
 		InternalToken:      l.Secret("INTERNAL_TOKEN", minTokenLen),
+		TrustedProxies:     l.Prefixes("TRUSTED_PROXIES"),
 		LogLevel:           l.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		ShutdownTimeout:    l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second),
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -143,6 +144,58 @@ func (l *Loader) OneOf(name, def string, allowed ...string) string {
 	}
 	l.Fail(name, "must be one of %s, got %q", strings.Join(allowed, ", "), v)
 	return def
+}
+
+// Prefixes returns a comma-separated list of CIDR networks ("10.0.0.0/8,
+// fd00::/8"); a bare address is its own /32 or /128. Unset is an empty list.
+func (l *Loader) Prefixes(name string) []netip.Prefix {
+	v, ok := l.get(name)
+	if !ok {
+		return nil
+	}
+	var out []netip.Prefix
+	for part := range strings.SplitSeq(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			a, aerr := netip.ParseAddr(part)
+			if aerr != nil || a.Zone() != "" {
+				l.Fail(name, "must be comma-separated CIDRs such as 10.0.0.0/8, got %q", part)
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
+// Rate is a token-bucket rate limit: Burst requests at once, refilled at
+// PerSecond. The zero Rate means no limit.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+// Disabled reports whether r limits nothing.
+func (r Rate) Disabled() bool { return r.PerSecond <= 0 }
+
+// RateLimit reads a limit as two variables: NAME, a whole number of requests
+// per `per` (0 disables the limit), and NAME_BURST, how many may come at
+// once (at least 1; def.Burst when unset).
+func (l *Loader) RateLimit(name string, per time.Duration, defN, defBurst int) Rate {
+	n := l.Int(name, defN, 0, 1_000_000_000)
+	burst := l.Int(name+"_BURST", defBurst, 1, 1_000_000_000)
+	if n == 0 {
+		return Rate{}
+	}
+	return Rate{PerSecond: float64(n) / per.Seconds(), Burst: burst}
 }
 
 // Err returns every recorded problem, or nil.

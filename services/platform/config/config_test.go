@@ -62,3 +62,59 @@ func TestHostRejectsURLs(t *testing.T) {
 		t.Fatal("a URL must not be accepted as a hostname")
 	}
 }
+
+func TestTrustedProxies(t *testing.T) {
+	env := validEnv()
+	c := LoadCommon(NewLoaderFrom(env), Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"})
+	if len(c.TrustedProxies) != 0 {
+		t.Fatalf("default must trust no one, got %v", c.TrustedProxies)
+	}
+
+	env["TRUSTED_PROXIES"] = " 10.244.0.0/16, 192.0.2.7 ,fd00::/8,2001:db8::1, ::ffff:198.51.100.0/120, 10.1.2.3/8 "
+	l := NewLoaderFrom(env)
+	c = LoadCommon(l, Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"})
+	if err := l.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	want := "10.244.0.0/16 192.0.2.7/32 fd00::/8 2001:db8::1/128 198.51.100.0/24 10.0.0.0/8"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("TRUSTED_PROXIES = %v, want %s", got, want)
+	}
+
+	for _, bad := range []string{"10.0.0.0/33", "proxy.internal", "10.0.0.0/8;10.1.0.0/16", "fe80::1%eth0"} {
+		env["TRUSTED_PROXIES"] = bad
+		l := NewLoaderFrom(env)
+		LoadCommon(l, Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"})
+		if err := l.Err(); err == nil || !strings.Contains(err.Error(), "TRUSTED_PROXIES") {
+			t.Errorf("TRUSTED_PROXIES=%q: error %v", bad, err)
+		}
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	l := NewLoaderFrom(map[string]string{"W": "100", "W_BURST": "200", "A": "60", "OFF": "0", "BAD": "-1", "BADB_BURST": "0"})
+	if r := l.RateLimit("W", time.Second, 1, 1); r.PerSecond != 100 || r.Burst != 200 || r.Disabled() {
+		t.Errorf("W = %+v", r)
+	}
+	if r := l.RateLimit("A", time.Minute, 1, 30); r.PerSecond != 1 || r.Burst != 30 {
+		t.Errorf("A = %+v", r)
+	}
+	if r := l.RateLimit("UNSET", time.Second, 5, 10); r.PerSecond != 5 || r.Burst != 10 {
+		t.Errorf("UNSET = %+v", r)
+	}
+	if r := l.RateLimit("OFF", time.Second, 5, 10); !r.Disabled() {
+		t.Errorf("OFF = %+v", r)
+	}
+	if err := l.Err(); err != nil {
+		t.Fatal(err)
+	}
+	l.RateLimit("BAD", time.Second, 5, 10)
+	l.RateLimit("BADB", time.Second, 5, 10)
+	if err := l.Err(); err == nil || !strings.Contains(err.Error(), "BAD:") || !strings.Contains(err.Error(), "BADB_BURST") {
+		t.Fatalf("want errors for BAD and BADB_BURST, got %v", err)
+	}
+}

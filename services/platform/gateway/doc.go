@@ -73,8 +73,9 @@
 // (which grpc-gateway would drop) is refused with 400 `header_invalid`; one
 // sent twice is refused by grpcx.SingleMetadata (400 `header_duplicate`).
 // [NoStore] marks every answer `Cache-Control: no-store`.
-// Response header metadata `request-id` and `idempotent-replayed` become the
-// Request-Id and Idempotent-Replayed headers; `x-http-code` sets the status of
+// Response header metadata `request-id`, `idempotent-replayed` and
+// `retry-after` become the Request-Id, Idempotent-Replayed and Retry-After
+// headers; `x-http-code` sets the status of
 // a successful response (e.g. 201); all other metadata stays internal.
 package gateway
 
@@ -91,6 +92,9 @@ const (
 	// MetadataIdempotentReplayed is response header metadata sent back as
 	// Idempotent-Replayed ("true" when a stored response is replayed).
 	MetadataIdempotentReplayed = "idempotent-replayed"
+	// MetadataRetryAfter is response header metadata sent back as
+	// Retry-After (whole seconds), with a 429 or 503.
+	MetadataRetryAfter = "retry-after"
 	// MetadataHTTPCode is response header metadata that sets the HTTP status of
 	// a successful REST response ("201"); it is never sent to the caller.
 	MetadataHTTPCode = "x-http-code"

@@ -73,6 +73,8 @@ func outgoingHeader(key string) (string, bool) {
 		return "Request-Id", true
 	case MetadataIdempotentReplayed:
 		return "Idempotent-Replayed", true
+	case MetadataRetryAfter:
+		return "Retry-After", true
 	}
 	return "", false
 }

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/bootstrap"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/server"
@@ -30,9 +31,11 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/app"
 	"github.com/tillpoint/tillpoint/services/platform/config"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/httpx"
 	"github.com/tillpoint/tillpoint/services/platform/logging"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/pgkit"
+	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
 )
 
 const name = "admin-api"
@@ -75,6 +78,36 @@ type Config struct {
 	// RuntimeInternalAddr and HooksInternalAddr are the internal gRPC
 	// listeners of checkout-runtime and hooks.
 	RuntimeInternalAddr, HooksInternalAddr string
+	// Limits are the merchant API's rate limits, per replica.
+	Limits auth.LimitConfig
+}
+
+// Default rate limits of the merchant API, per replica.
+const (
+	// writesPerKey: Stripe allows 100 writes a second per account in live
+	// mode; a merchant's checkout creates one session per order.
+	writesPerKey, writesPerKeyBurst = 100, 200
+	// writesPerAddr: above one key's, so one server using a few keys is not
+	// limited sooner than by each key.
+	writesPerAddr, writesPerAddrBurst = 200, 400
+	// readsPerKey: reads change nothing and are cheap (an index lookup, a
+	// page of at most 100); the limit only stops a runaway loop.
+	readsPerKey, readsPerKeyBurst = 1000, 2000
+	// authFailuresPerAddr, per minute: keys have 192 random bits, so this is
+	// not what stops guessing; it bounds the lookups a flood of bad keys
+	// costs, and still lets a misconfigured client see its 401s.
+	authFailuresPerAddr, authFailuresPerAddrBurst = 60, 60
+)
+
+// loadLimits reads the API_RATE_LIMIT_* variables; 0 disables a limit.
+func loadLimits(l *config.Loader) auth.LimitConfig {
+	return auth.LimitConfig{
+		WritesPerKey:        l.RateLimit("API_RATE_LIMIT_WRITES_PER_KEY", time.Second, writesPerKey, writesPerKeyBurst),
+		WritesPerAddr:       l.RateLimit("API_RATE_LIMIT_WRITES_PER_ADDR", time.Second, writesPerAddr, writesPerAddrBurst),
+		ReadsPerKey:         l.RateLimit("API_RATE_LIMIT_READS_PER_KEY", time.Second, readsPerKey, readsPerKeyBurst),
+		AuthFailuresPerAddr: l.RateLimit("API_RATE_LIMIT_AUTH_FAILURES_PER_ADDR", time.Minute, authFailuresPerAddr, authFailuresPerAddrBurst),
+		MaxTracked:          l.Int("API_RATE_LIMIT_MAX_TRACKED", ratelimit.DefaultMaxKeys, 100, 10_000_000),
+	}
 }
 
 func loadConfig() (Config, error) {
@@ -85,6 +118,7 @@ func loadConfig() (Config, error) {
 		SweepInterval:       l.Duration("SWEEP_INTERVAL", 5*time.Second),
 		RuntimeInternalAddr: l.Addr("RUNTIME_INTERNAL_ADDR", ""),
 		HooksInternalAddr:   l.Addr("HOOKS_INTERNAL_ADDR", ""),
+		Limits:              loadLimits(l),
 	}
 	return c, l.Err()
 }
@@ -169,7 +203,8 @@ func serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer hooksConn.Close()
-	api, err := server.New(ctx, st, logger, checkoutBase, server.PeersOn(runtimeConn, hooksConn), base.GRPCMetrics.UnaryInterceptor())
+	guard := server.Guard{TrustedProxies: httpx.NewTrustedProxies(cfg.TrustedProxies), Limits: auth.NewLimits(cfg.Limits)}
+	api, err := server.New(ctx, st, logger, checkoutBase, server.PeersOn(runtimeConn, hooksConn), guard, base.GRPCMetrics.UnaryInterceptor())
 	if err != nil {
 		return err
 	}

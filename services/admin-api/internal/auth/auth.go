@@ -14,6 +14,8 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/apikey"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/httpx"
+	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
 )
 
 // Principal is the authenticated caller: an organization in one mode.
@@ -40,15 +42,29 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 // read, not a write, on all but one request a minute per key.
 const touchEvery = time.Minute
 
-// Authenticator checks bearer secret keys against the store.
+// Authenticator checks bearer secret keys against the store, and applies
+// the rate limits.
 type Authenticator struct {
 	Store *store.Store
+	// Limits are the rate limits; the zero value limits nothing.
+	Limits Limits
+	// TrustedProxies may name, in gRPC metadata, the client of a call they
+	// forward (REST calls get their address from the HTTP edge).
+	TrustedProxies *httpx.TrustedProxies
 }
 
-// Unary is the interceptor: every method of the services it guards needs a key.
+// Unary is the interceptor: every method of the services it guards needs a
+// key, and is counted against the limits.
 func (a *Authenticator) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	addr := ratelimit.AddrKey(clientAddr(ctx, a.TrustedProxies))
+	if err := a.Limits.beforeAuth(ctx, addr); err != nil {
+		return nil, err
+	}
 	p, err := a.authenticate(ctx)
 	if err != nil {
+		return nil, a.Limits.authFailed(ctx, addr, err)
+	}
+	if err := a.Limits.request(ctx, info.FullMethod, p, addr); err != nil {
 		return nil, err
 	}
 	return handler(WithPrincipal(ctx, p), req)

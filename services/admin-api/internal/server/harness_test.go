@@ -45,6 +45,12 @@ const checkoutBase = "https://secure.test"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newGuardedEnv(t, Guard{})
+}
+
+// newGuardedEnv is newEnv with the API behind guard.
+func newGuardedEnv(t *testing.T, guard Guard) *env {
+	t.Helper()
 	ctx := context.Background()
 	pool := testkit.NewDatabase(t, migrations.Set)
 	st := store.New(pool)
@@ -62,7 +68,7 @@ func newEnv(t *testing.T) *env {
 	batching := make(chan struct{})
 	go func() { defer close(batching); _ = st.RunBatchers(batchCtx, logger) }()
 	t.Cleanup(func() { stopBatching(); <-batching })
-	api, err := New(ctx, st, logger, checkoutBase, Peers{})
+	api, err := New(ctx, st, logger, checkoutBase, Peers{}, guard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/httpx"
 )
 
 // API is the merchant API in both forms.
@@ -46,9 +47,23 @@ func PeersOn(runtime, hooks grpc.ClientConnInterface) Peers {
 		Events: adminv1.NewEventServiceClient(hooks), WebhookEndpoints: adminv1.NewWebhookEndpointServiceClient(hooks)}
 }
 
+// Guard protects the API from floods: who the client is behind the reverse
+// proxies, and the rate limits (per replica). The zero value trusts no proxy
+// and limits nothing.
+type Guard struct {
+	TrustedProxies *httpx.TrustedProxies
+	Limits         auth.Limits
+}
+
+// guardREST gives REST calls their client address, which the rate limits
+// in the gRPC chain read (gRPC calls take theirs from the peer).
+func (g Guard) guardREST(h http.Handler) http.Handler {
+	return httpx.ClientAddrs(g.TrustedProxies)(h)
+}
+
 // New builds the API on st; checkoutBase is scheme://MAIN_FRONTEND_DOMAIN.
 // outer interceptors (metrics) run outside error mapping and see final codes.
-func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase string, peers Peers, outer ...grpc.UnaryServerInterceptor) (*API, error) {
+func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase string, peers Peers, guard Guard, outer ...grpc.UnaryServerInterceptor) (*API, error) {
 	sessions := &grpcapi.Sessions{Store: st, CheckoutBase: checkoutBase, Now: time.Now}
 	sites := &grpcapi.Sites{Store: st}
 	keys := &grpcapi.APIKeys{Store: st}
@@ -57,7 +72,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	endpoints := &grpcapi.WebhookEndpoints{Hooks: peers.WebhookEndpoints}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey),
-		(&auth.Authenticator{Store: st}).Unary,
+		(&auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies}).Unary,
 		grpcx.ValidateStrings(),
 		(&idempotency.Middleware{Store: st}).Unary,
 	}}
@@ -99,7 +114,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
 	mux.Handle("/", gateway.APIPrefix(gw))
-	return &API{GRPC: public, REST: gateway.NoStore(mux)}, nil
+	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(mux))}, nil
 }
 
 // NewInternal builds the internal gRPC server for checkout-runtime and hooks,

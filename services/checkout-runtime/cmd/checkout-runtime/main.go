@@ -110,7 +110,9 @@ func serve(ctx context.Context, cfg Config) error {
 		Client: httpx.LocalhostClient(15 * time.Second), Interval: 500 * time.Millisecond, Logger: logger}
 	callbacks := &payment.Callbacks{JS: base.JS, Service: pay, Logger: logger}
 	return base.Run(ctx, app.Parts{
-		Public:   routes,
+		// The attempt limits per client address see the payer's address
+		// behind the trusted proxies (TRUSTED_PROXIES).
+		Public:   httpx.ClientAddrs(httpx.NewTrustedProxies(cfg.TrustedProxies))(routes),
 		Internal: internal,
 		Workers: map[string]func(context.Context) error{"outbox relay": relay.Run, "test provider": sim.Run,
 			"provider callbacks": callbacks.Run},

@@ -750,13 +750,9 @@ func successURL(cs *adminv1.CheckoutSession, site *adminv1.Site) string {
 	return u.String()
 }
 
-func clientIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
-}
+// clientIP is the payer's address for the attempt limits: the one
+// httpx.ClientAddrs derived behind trusted proxies, else the TCP peer.
+func clientIP(r *http.Request) netip.Addr { return httpx.ClientAddr(r) }
 
 func declineKey(code string) string {
 	switch code {

@@ -226,6 +226,9 @@ func serviceEnv(p ports, dbURL, natsURL string, sec secrets) envSet {
 		"HOOKS_INTERNAL_ADDR=" + p.addr(offHooksInternal),
 		// The dev stack lets webhooks reach merchant servers on this machine.
 		"WEBHOOK_ALLOW_PRIVATE_TARGETS=true",
+		// The services listen on 127.0.0.1 only; trusting it as a proxy lets
+		// a local TLS proxy (or a test) name the client in X-Forwarded-For.
+		"TRUSTED_PROXIES=" + envOr("TRUSTED_PROXIES", "127.0.0.1/32"),
 	}
 	with := func(kv ...string) []string { return append(append([]string{}, common...), kv...) }
 	return envSet{
