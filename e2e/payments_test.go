@@ -308,10 +308,12 @@ func TestProviderCallbackEndpoint(t *testing.T) {
 	}
 }
 
+// sendBankFeed posts a test-mode bank-feed credit (signed with the test
+// feed's secret: the demo key, and so every session here, is test mode).
 func sendBankFeed(t *testing.T, reference string, amount int64, want int) {
 	t.Helper()
 	body := provider.NewFundsReceived(reference, amount, "EUR").Encode()
-	if code := postCallback(t, "bank_transfer", body, provider.Sign([]byte(sys.BankFeedSecret), body, time.Now())); code != want {
+	if code := postCallback(t, "bank_transfer", body, provider.Sign([]byte(sys.BankFeedTestSecret), body, time.Now())); code != want {
 		t.Fatalf("bank feed: %d, want %d", code, want)
 	}
 }
