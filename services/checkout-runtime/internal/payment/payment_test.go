@@ -213,7 +213,7 @@ func TestAttemptLimitsHoldUnderConcurrency(t *testing.T) {
 	s.Limits = Limits{PerSession: 10, PerIP: 30, Window: DefaultLimits.Window}
 	declined := func(session string, ip netip.Addr) Attempt {
 		return Attempt{Method: "card", ClientIP: ip, Card: &provider.Card{Number: provider.TestCardDeclined, Exp: "12/34", CVC: "123"},
-			Billing:  Billing{Name: "Ada", Email: "ada@example.com", Country: "FR", PostalCode: "75001"},
+			Billing: Billing{Name: "Ada", Email: "ada@example.com", Country: "FR", PostalCode: "75001"},
 			Checkout: &internalapiv1.GetCheckoutResponse{OrganizationId: "org_1", Site: &adminv1.Site{},
 				CheckoutSession: &adminv1.CheckoutSession{Id: session, Status: "open", Currency: "EUR", AmountSubtotal: 5000, AmountTotal: 5000, Reference: "TP-X"}}}
 	}

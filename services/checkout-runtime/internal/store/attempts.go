@@ -73,4 +73,3 @@ func (s *Store) CreatePaymentWithinLimits(ctx context.Context, p db.CreatePaymen
 	}
 	return payment, true, br.Close()
 }
-
