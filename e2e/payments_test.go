@@ -306,6 +306,21 @@ func TestProviderCallbackEndpoint(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("callback stored %d times", n)
 	}
+	// The test feed is another sender: the same event id from it is its own
+	// event, not a replay of the live one (nor could it shadow one).
+	if code := postCallback(t, "bank_transfer", body, provider.Sign([]byte(sys.BankFeedTestSecret), body, time.Now())); code != http.StatusOK {
+		t.Fatalf("test feed callback: %d", code)
+	}
+	_ = queryRow(t, "SELECT count(*) FROM hooks.provider_events WHERE body = $1", body).Scan(&n)
+	if n != 2 {
+		t.Fatalf("the same event id from the live and the test feed stored %d times, want 2", n)
+	}
+	// The test provider has no live mode: the live feed's secret does not
+	// sign its callbacks.
+	tb := provider.NewPaymentSucceeded("pay_nope", "", 0, "").Encode()
+	if code := postCallback(t, "test", tb, provider.Sign([]byte(sys.BankFeedSecret), tb, time.Now())); code != http.StatusBadRequest {
+		t.Fatalf("test provider callback signed with the live feed secret: %d", code)
+	}
 }
 
 // sendBankFeed posts a test-mode bank-feed credit (signed with the test
