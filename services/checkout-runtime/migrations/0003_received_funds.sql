@@ -4,13 +4,11 @@
 SET lock_timeout = '5s';
 
 ALTER TABLE runtime.payments
-    ADD COLUMN amount_overpaid bigint NOT NULL DEFAULT 0 CHECK (amount_overpaid >= 0);
+    ADD COLUMN amount_overpaid bigint NOT NULL DEFAULT 0 CHECK (amount_overpaid >= 0),
+    ADD CONSTRAINT payments_overpaid_within_received CHECK (amount_overpaid <= amount_received);
 
 -- One receipt is at most the largest amount a session may have
 -- (money.MaxAmount); NOT VALID: rows written before are not rescanned.
 ALTER TABLE runtime.bank_receipts
     ADD CONSTRAINT bank_receipts_amount_max CHECK (amount <= 99999999999) NOT VALID;
 
--- The bank feed looks payments up by reference within one mode.
-DROP INDEX runtime.payments_reference_idx;
-CREATE INDEX payments_reference_idx ON runtime.payments (reference, livemode, seq) WHERE method = 'bank_transfer';
