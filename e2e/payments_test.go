@@ -366,3 +366,36 @@ func between(s, start, end string) string {
 	}
 	return ""
 }
+
+// TestConcurrentDeclinesStopAtTheSessionLimit: the per-session attempt limit
+// (10 by default) holds when the attempts come all at once (issue 10, item 2).
+func TestConcurrentDeclinesStopAtTheSessionLimit(t *testing.T) {
+	s := newSession(t, nil)
+	c := newBrowser()
+	_, csrf := open(t, c, s["url"].(string))
+	const n = 30
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			resp, _, _ := post(t, c, s["url"].(string)+"/pay", cardForm(csrf, provider.TestCardDeclined), true)
+			codes[i] = resp.StatusCode
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var recorded, limited int
+	for _, code := range codes {
+		if code == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	_ = queryRow(t, "SELECT count(*) FROM runtime.payments WHERE session_id = $1", s["id"]).Scan(&recorded)
+	if recorded != 10 || limited != n-10 {
+		t.Fatalf("%d attempts reached the provider, %d limited (answers %v); want 10 and %d", recorded, limited, codes, n-10)
+	}
+}
