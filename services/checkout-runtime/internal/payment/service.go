@@ -38,7 +38,8 @@ const (
 )
 
 // Limits defend against card testing: attempts per session and per client
-// address within a window.
+// address within a window. They hold whatever the concurrency: the count and
+// the insert of an attempt are atomic (store.CreatePaymentWithinLimits).
 type Limits struct {
 	PerSession, PerIP int
 	Window            time.Duration
@@ -203,7 +204,7 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 // ErrNotProvidersPayment refuses a provider's result for a payment that this
 // provider did not make, or made in the other mode. It is NotFound, as for an
 // unknown payment: a callback learns nothing about payments not its own.
-var ErrNotProvidersPayment = errs.E(errs.NotFound, "payment_not_found", "No such payment of this provider in this mode.")
+var ErrNotProvidersPayment = errs.NotFoundf("payment_id", "No such payment of this provider in this mode.")
 
 // AsyncResult applies a provider's later answer (the test provider's
 // callback) from src: only to a payment that src's provider made in src's
