@@ -292,15 +292,36 @@ func (s CallbackSource) Livemode() bool { return s.Mode == ModeLive }
 // Key is "<provider>.<mode>", the tail of the callback's NATS subject.
 func (s CallbackSource) Key() string { return s.Provider + "." + s.Mode }
 
-// ParseCallbackSource reads a Key back. A key without a valid mode (a
-// callback published before modes existed) is an error: its mode is unknown,
-// so it may settle nothing.
+// ParseCallbackSource reads a Key back. A bare provider name is a callback
+// published before modes existed: it was verified by the provider's one
+// secret of then, which is now its live secret (bank_transfer: what was
+// BANK_FEED_SECRET) or its test one (test), so it takes that mode.
 func ParseCallbackSource(key string) (CallbackSource, error) {
 	name, mode, ok := strings.Cut(key, ".")
+	if !ok {
+		switch name {
+		case NameBankTransfer:
+			return CallbackSource{Provider: name, Mode: ModeLive}, nil
+		case NameTest:
+			return CallbackSource{Provider: name, Mode: ModeTest}, nil
+		}
+	}
 	if !ok || (mode != ModeTest && mode != ModeLive) || name == "" {
 		return CallbackSource{}, fmt.Errorf("%w: source %q is not <provider>.<test|live>", ErrInvalidCallback, truncate(key, 60))
 	}
 	return CallbackSource{Provider: name, Mode: mode}, nil
+}
+
+// EventKey is the key that deduplicates a callback event id from this
+// source. The live source keeps the bare id, as before modes existed, so
+// that a live event retried across that upgrade still counts once; a test
+// source's ids are its own (prefixed), so that a test event can never
+// shadow a live one that shares its id.
+func (s CallbackSource) EventKey(id string) string {
+	if s.Livemode() {
+		return id
+	}
+	return s.Mode + ":" + id
 }
 
 // NewPaymentSucceeded builds the test provider's asynchronous success for a

@@ -41,7 +41,13 @@ func TestCallbackSource(t *testing.T) {
 			t.Errorf("%q: %+v %v", key, src, err)
 		}
 	}
-	for _, key := range []string{"bank_transfer", "test", "bank_transfer.prod", ".live", ""} {
+	// Published before modes: the mode of the one secret of then.
+	for key, want := range map[string]string{"bank_transfer": ModeLive, "test": ModeTest} {
+		if src, err := ParseCallbackSource(key); err != nil || src.Mode != want {
+			t.Errorf("%q: %+v %v, want mode %s", key, src, err, want)
+		}
+	}
+	for _, key := range []string{"stripe", "bank_transfer.prod", ".live", "", "test.live.x"} {
 		if _, err := ParseCallbackSource(key); !errors.Is(err, ErrInvalidCallback) {
 			t.Errorf("%q: %v, want ErrInvalidCallback", key, err)
 		}

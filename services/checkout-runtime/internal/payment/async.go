@@ -182,7 +182,7 @@ func (c *Callbacks) apply(ctx context.Context, src provider.CallbackSource, cb p
 		} else if err != nil {
 			return err
 		}
-		_, err = c.Service.FundsReceived(ctx, Receipt{ID: src.Key() + ":" + cb.ID, Livemode: src.Livemode(),
+		_, err = c.Service.FundsReceived(ctx, Receipt{ID: src.Provider + ":" + src.EventKey(cb.ID), Livemode: src.Livemode(),
 			Amount: cb.Amount, Currency: cb.Currency}, p.ID)
 		return err
 	}

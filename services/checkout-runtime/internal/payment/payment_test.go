@@ -156,10 +156,6 @@ func TestProviderResultsApplyOnlyToTheirOwnPayments(t *testing.T) {
 	if got := reload(t, s, card.ID); got.Status != StatusSucceeded {
 		t.Errorf("test provider on its own payment: %s", got.Status)
 	}
-	// A callback published without a mode (before modes existed) applies to nothing.
-	if _, err := provider.ParseCallbackSource(provider.NameBankTransfer); !errors.Is(err, provider.ErrInvalidCallback) {
-		t.Errorf("source without a mode: %v", err)
-	}
 }
 
 // TestFundsReceivedAmounts: issue 10, item 3.

@@ -72,7 +72,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The live and the test feed are different senders with their own event
 	// ids: deduplicating by mode too keeps a test event from shadowing a live
 	// one that happens to share its id.
-	eventID := mode + ":" + cb.ID
+	eventID := src.EventKey(cb.ID)
 	stored := false
 	err = pgx.BeginFunc(r.Context(), h.Pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(r.Context(), `INSERT INTO hooks.provider_events (provider, event_id, body) VALUES ($1, $2, $3)
