@@ -68,9 +68,20 @@ func TestLiveBankTransferIsSettledOnlyByTheLiveFeed(t *testing.T) {
 	waitReceived(t, payID, 1000, true)
 	assertUnpaid(t, liveKey, s["id"].(string), payID)
 
+	// Idempotency keys are per mode: a test-mode confirmation does not make
+	// a live one with the same key a repeat.
+	testPayID := payByBankTransfer(t, sys.SecretKey, newSession(t, nil))
+	idem := "confirm-" + payID
+	if status, p := apiIdem(t, sys.SecretKey, "/v1/payments/"+testPayID+"/confirm", `{"amount":100}`, idem); status != http.StatusOK || p["amount_received"] != 100.0 {
+		t.Fatalf("test confirm: %d %v", status, p)
+	}
+	if status, p := apiIdem(t, liveKey, "/v1/payments/"+payID+"/confirm", `{"amount":100}`, idem); status != http.StatusOK || p["amount_received"] != 1100.0 {
+		t.Fatalf("live confirm with the test confirm's idempotency key: %d %v", status, p)
+	}
+
 	// The live feed pays the rest, and one cent more: the payment succeeds
 	// and the extra is recorded as over-payment.
-	body = provider.NewFundsReceived(ref, 1650, "EUR").Encode()
+	body = provider.NewFundsReceived(ref, 1550, "EUR").Encode()
 	if code := postCallback(t, "bank_transfer", body, provider.Sign([]byte(sys.BankFeedSecret), body, time.Now())); code != http.StatusOK {
 		t.Fatalf("live feed callback: %d", code)
 	}
@@ -240,13 +251,27 @@ func apiWithKey(t *testing.T, key, method, path string, body any) (int, map[stri
 // apiRaw calls the merchant API with a JSON body as given.
 func apiRaw(t *testing.T, key, method, path, body string) (int, map[string]any) {
 	t.Helper()
+	return request(t, key, method, path, body, "")
+}
+
+// apiIdem posts a JSON body with an Idempotency-Key.
+func apiIdem(t *testing.T, key, path, body, idem string) (int, map[string]any) {
+	t.Helper()
+	return request(t, key, "POST", path, body, idem)
+}
+
+func request(t *testing.T, key, m, path, body, idem string) (int, map[string]any) {
+	t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = bytes.NewReader([]byte(body))
 	}
-	req, _ := http.NewRequest(method, sys.AdminAPIURL+path, r)
+	req, _ := http.NewRequest(m, sys.AdminAPIURL+path, r)
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
 	resp, err := merchant.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +280,7 @@ func apiRaw(t *testing.T, key, method, path, body string) (int, map[string]any) 
 	var out map[string]any
 	b, _ := io.ReadAll(resp.Body)
 	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("%s %s: %d %q", method, path, resp.StatusCode, b)
+		t.Fatalf("%s %s: %d %q", m, path, resp.StatusCode, b)
 	}
 	return resp.StatusCode, out
 }

@@ -312,18 +312,6 @@ func ParseCallbackSource(key string) (CallbackSource, error) {
 	return CallbackSource{Provider: name, Mode: mode}, nil
 }
 
-// EventKey is the key that deduplicates a callback event id from this
-// source. The live source keeps the bare id, as before modes existed, so
-// that a live event retried across that upgrade still counts once; a test
-// source's ids are its own (prefixed), so that a test event can never
-// shadow a live one that shares its id.
-func (s CallbackSource) EventKey(id string) string {
-	if s.Livemode() {
-		return id
-	}
-	return s.Mode + ":" + id
-}
-
 // NewPaymentSucceeded builds the test provider's asynchronous success for a
 // Pending authorisation (TestCardPending), with a fresh event id. The
 // runtime signs its Encode()d body and sends it to /hooks/test.

@@ -31,9 +31,18 @@ func (s *Payments) ConfirmPayment(ctx context.Context, req *adminv1.ConfirmPayme
 	}
 	// With an Idempotency-Key, a retried confirmation counts once even past
 	// the replay window; without one, each call records funds.
+	// Idempotency keys are per organization and mode: a test-mode key must
+	// not make a live confirmation with the same key look like a repeat.
+	// Live receipts keep the form they had before modes were in it; test
+	// ones put "/test" after the organization id, which holds no "/", so no
+	// test receipt can equal a live one.
 	receipt := ids.New("rcpt")
 	if md, _ := metadata.FromIncomingContext(ctx); len(md.Get("idempotency-key")) > 0 {
-		receipt = p.OrganizationID + ":" + md.Get("idempotency-key")[0]
+		scope := p.OrganizationID
+		if !p.Livemode {
+			scope += "/test"
+		}
+		receipt = scope + ":" + md.Get("idempotency-key")[0]
 	}
 	resp, err := s.Runtime.ConfirmBankTransfer(ctx, &internalapiv1.ConfirmBankTransferRequest{OrganizationId: p.OrganizationID,
 		Livemode: p.Livemode, PaymentId: req.GetId(), Amount: req.GetAmount(), ReceiptId: receipt})

@@ -69,20 +69,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	src := provider.CallbackSource{Provider: name, Mode: mode}
-	// The live and the test feed are different senders with their own event
-	// ids: deduplicating by mode too keeps a test event from shadowing a live
-	// one that happens to share its id.
-	eventID := src.EventKey(cb.ID)
 	stored := false
 	err = pgx.BeginFunc(r.Context(), h.Pool, func(tx pgx.Tx) error {
+		// Keyed by the source (provider and mode), not the provider alone:
+		// the live and the test feed are different senders with their own
+		// event ids, and a test event must never shadow a live one that
+		// shares its id. (Provider names hold no ".", so no key of one
+		// source is another's.)
 		tag, err := tx.Exec(r.Context(), `INSERT INTO hooks.provider_events (provider, event_id, body) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, name, eventID, body)
+			ON CONFLICT DO NOTHING`, src.Key(), cb.ID, body)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
 		stored = true
 		return outbox.Add(r.Context(), tx, OutboxSchema, outbox.Message{
-			ID: "pcb_" + name + "_" + mode + "_" + cb.ID, Subject: natsx.ProviderSubject(src.Key()), Payload: body})
+			ID: "pcb_" + src.Key() + "_" + cb.ID, Subject: natsx.ProviderSubject(src.Key()), Payload: body})
 	})
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "storing provider callback", "provider", name, "err", err)
