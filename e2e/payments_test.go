@@ -306,12 +306,29 @@ func TestProviderCallbackEndpoint(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("callback stored %d times", n)
 	}
+	// The test feed is another sender: the same event id from it is its own
+	// event, not a replay of the live one (nor could it shadow one).
+	if code := postCallback(t, "bank_transfer", body, provider.Sign([]byte(sys.BankFeedTestSecret), body, time.Now())); code != http.StatusOK {
+		t.Fatalf("test feed callback: %d", code)
+	}
+	_ = queryRow(t, "SELECT count(*) FROM hooks.provider_events WHERE body = $1", body).Scan(&n)
+	if n != 2 {
+		t.Fatalf("the same event id from the live and the test feed stored %d times, want 2", n)
+	}
+	// The test provider has no live mode: the live feed's secret does not
+	// sign its callbacks.
+	tb := provider.NewPaymentSucceeded("pay_nope", "", 0, "").Encode()
+	if code := postCallback(t, "test", tb, provider.Sign([]byte(sys.BankFeedSecret), tb, time.Now())); code != http.StatusBadRequest {
+		t.Fatalf("test provider callback signed with the live feed secret: %d", code)
+	}
 }
 
+// sendBankFeed posts a test-mode bank-feed credit (signed with the test
+// feed's secret: the demo key, and so every session here, is test mode).
 func sendBankFeed(t *testing.T, reference string, amount int64, want int) {
 	t.Helper()
 	body := provider.NewFundsReceived(reference, amount, "EUR").Encode()
-	if code := postCallback(t, "bank_transfer", body, provider.Sign([]byte(sys.BankFeedSecret), body, time.Now())); code != want {
+	if code := postCallback(t, "bank_transfer", body, provider.Sign([]byte(sys.BankFeedTestSecret), body, time.Now())); code != want {
 		t.Fatalf("bank feed: %d, want %d", code, want)
 	}
 }
@@ -348,4 +365,37 @@ func between(s, start, end string) string {
 		return s[:j]
 	}
 	return ""
+}
+
+// TestConcurrentDeclinesStopAtTheSessionLimit: the per-session attempt limit
+// (10 by default) holds when the attempts come all at once (issue 10, item 2).
+func TestConcurrentDeclinesStopAtTheSessionLimit(t *testing.T) {
+	s := newSession(t, nil)
+	c := newBrowser()
+	_, csrf := open(t, c, s["url"].(string))
+	const n = 30
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			resp, _, _ := post(t, c, s["url"].(string)+"/pay", cardForm(csrf, provider.TestCardDeclined), true)
+			codes[i] = resp.StatusCode
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var recorded, limited int
+	for _, code := range codes {
+		if code == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	_ = queryRow(t, "SELECT count(*) FROM runtime.payments WHERE session_id = $1", s["id"]).Scan(&recorded)
+	if recorded != 10 || limited != n-10 {
+		t.Fatalf("%d attempts reached the provider, %d limited (answers %v); want 10 and %d", recorded, limited, codes, n-10)
+	}
 }

@@ -32,7 +32,9 @@ type stack struct {
 	SiteID             string `json:"site_id"`
 	SecretKey          string `json:"secret_key"`
 	DatabaseURL        string `json:"database_url"`
-	BankFeedSecret     string `json:"bank_feed_secret"`
+	OrganizationID     string `json:"organization_id"`
+	BankFeedSecret     string `json:"bank_feed_secret"`      // live-mode payments only
+	BankFeedTestSecret string `json:"bank_feed_test_secret"` // test-mode payments only
 	TestProviderSecret string `json:"test_provider_secret"`
 }
 

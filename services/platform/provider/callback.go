@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"time"
 
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/money"
@@ -153,6 +155,11 @@ func (c Callback) validate(provider string) error {
 	if c.Amount < 0 {
 		return invalidCallback("amount", "must be positive")
 	}
+	if c.Amount > money.MaxAmount {
+		// No real credit for one payment is larger, and sums of amounts stay
+		// far from int64's range.
+		return invalidCallback("amount", "must be at most %d minor units", int64(money.MaxAmount))
+	}
 	if c.Currency != "" && !validCurrency(c.Currency) {
 		return invalidCallback("currency", "is not a three-letter ISO 4217 code")
 	}
@@ -232,6 +239,77 @@ func isCode(s string) bool {
 // invalidCallback wraps ErrInvalidCallback with the field and the rule.
 func invalidCallback(field, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrInvalidCallback, field, fmt.Sprintf(format, args...))
+}
+
+// Callback modes: the mode of the secret that verified a callback, and so the
+// only mode of payments it may settle.
+const (
+	ModeTest = "test"
+	ModeLive = "live"
+)
+
+// ModeSecrets are one provider's callback secrets per mode (several per mode
+// during a rotation). A provider without live payments (the test provider)
+// has no Live secrets. A secret must never be in both lists: the secret that
+// verifies a callback is what tells its mode, never the body, which a sender
+// with the other mode's secret could write as it likes.
+type ModeSecrets struct {
+	Live, Test [][]byte
+}
+
+// Verify checks a SignatureHeader value against the live secrets, then the
+// test ones, and returns the mode whose secret matched. The error is the
+// test secrets' when there are any (the live ones' otherwise): for a log,
+// never containing a secret.
+func (m ModeSecrets) Verify(header string, body []byte, now time.Time) (mode string, err error) {
+	if len(m.Live) > 0 {
+		if err = VerifyAny(m.Live, header, body, now); err == nil {
+			return ModeLive, nil
+		}
+	}
+	if len(m.Test) > 0 {
+		if err = VerifyAny(m.Test, header, body, now); err == nil {
+			return ModeTest, nil
+		}
+	}
+	if err == nil {
+		err = ErrNoSecret
+	}
+	return "", err
+}
+
+// CallbackSource is where a verified callback comes from: the provider and
+// the mode of the secret that verified it. hooks publishes each callback on
+// the subject provider.<Key()>; checkout-runtime applies it only to a payment
+// made by that provider in that mode.
+type CallbackSource struct {
+	Provider, Mode string
+}
+
+// Livemode reports whether the source is a live-mode one.
+func (s CallbackSource) Livemode() bool { return s.Mode == ModeLive }
+
+// Key is "<provider>.<mode>", the tail of the callback's NATS subject.
+func (s CallbackSource) Key() string { return s.Provider + "." + s.Mode }
+
+// ParseCallbackSource reads a Key back. A bare provider name is a callback
+// published before modes existed: it was verified by the provider's one
+// secret of then, which is now its live secret (bank_transfer: what was
+// BANK_FEED_SECRET) or its test one (test), so it takes that mode.
+func ParseCallbackSource(key string) (CallbackSource, error) {
+	name, mode, ok := strings.Cut(key, ".")
+	if !ok {
+		switch name {
+		case NameBankTransfer:
+			return CallbackSource{Provider: name, Mode: ModeLive}, nil
+		case NameTest:
+			return CallbackSource{Provider: name, Mode: ModeTest}, nil
+		}
+	}
+	if !ok || (mode != ModeTest && mode != ModeLive) || name == "" {
+		return CallbackSource{}, fmt.Errorf("%w: source %q is not <provider>.<test|live>", ErrInvalidCallback, truncate(key, 60))
+	}
+	return CallbackSource{Provider: name, Mode: mode}, nil
 }
 
 // NewPaymentSucceeded builds the test provider's asynchronous success for a

@@ -11,6 +11,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
+	"github.com/tillpoint/tillpoint/services/platform/money"
 )
 
 // Payments implements adminv1.PaymentServiceServer by forwarding to
@@ -23,14 +24,25 @@ type Payments struct {
 // ConfirmPayment records bank-transfer funds for one of the caller's payments.
 func (s *Payments) ConfirmPayment(ctx context.Context, req *adminv1.ConfirmPaymentRequest) (*adminv1.ConfirmPaymentResponse, error) {
 	p := auth.FromContext(ctx)
-	if req.Amount != nil && req.GetAmount() < 1 {
-		return nil, errs.Param("amount", "amount_invalid", "amount must be at least 1 minor unit.")
+	// The bound is the largest amount a session may have: no one transfer
+	// pays more, and sums of such amounts cannot overflow.
+	if req.Amount != nil && (req.GetAmount() < 1 || req.GetAmount() > money.MaxAmount) {
+		return nil, errs.Param("amount", "amount_invalid", "amount must be between 1 and %d minor units.", int64(money.MaxAmount))
 	}
 	// With an Idempotency-Key, a retried confirmation counts once even past
 	// the replay window; without one, each call records funds.
+	// Idempotency keys are per organization and mode: a test-mode key must
+	// not make a live confirmation with the same key look like a repeat.
+	// Live receipts keep the form they had before modes were in it; test
+	// ones put "/test" after the organization id, which holds no "/", so no
+	// test receipt can equal a live one.
 	receipt := ids.New("rcpt")
 	if md, _ := metadata.FromIncomingContext(ctx); len(md.Get("idempotency-key")) > 0 {
-		receipt = p.OrganizationID + ":" + md.Get("idempotency-key")[0]
+		scope := p.OrganizationID
+		if !p.Livemode {
+			scope += "/test"
+		}
+		receipt = scope + ":" + md.Get("idempotency-key")[0]
 	}
 	resp, err := s.Runtime.ConfirmBankTransfer(ctx, &internalapiv1.ConfirmBankTransferRequest{OrganizationId: p.OrganizationID,
 		Livemode: p.Livemode, PaymentId: req.GetId(), Amount: req.GetAmount(), ReceiptId: receipt})

@@ -28,7 +28,8 @@ func (p *Payments) ConfirmBankTransfer(ctx context.Context, req *internalapiv1.C
 	if req.GetReceiptId() == "" {
 		return nil, errs.Missing("receipt_id")
 	}
-	got, err := p.Service.FundsReceived(ctx, "confirm:"+req.GetReceiptId(), cur.ID, req.GetAmount(), "")
+	got, err := p.Service.FundsReceived(ctx, payment.Receipt{ID: "confirm:" + req.GetReceiptId(), Livemode: req.GetLivemode(),
+		Amount: req.GetAmount()}, cur.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -134,38 +135,62 @@ func (c *Callbacks) Run(ctx context.Context) error {
 }
 
 func (c *Callbacks) handle(ctx context.Context, m jetstream.Msg) {
-	name := m.Subject()[len("provider."):]
-	cb, err := provider.ParseCallback(name, m.Data())
+	// hooks publishes on provider.<name>.<mode>, the mode being that of the
+	// secret that verified the callback (never a field of its body).
+	src, err := provider.ParseCallbackSource(strings.TrimPrefix(m.Subject(), "provider."))
+	var cb provider.Callback
 	if err == nil {
-		err = c.apply(ctx, name, cb)
+		cb, err = provider.ParseCallback(src.Provider, m.Data())
+	}
+	if err == nil {
+		err = c.apply(ctx, src, cb)
 	}
 	switch k := errs.KindOf(err); {
 	case err == nil:
 		_ = m.Ack()
-	case k == errs.NotFound || k == errs.Invalid || errors.Is(err, provider.ErrInvalidCallback):
-		// Will never apply (an unknown payment or reference): keep it in the
-		// stream for investigation, stop redelivering.
-		c.Logger.WarnContext(ctx, "provider callback does not apply", "provider", name, "id", cb.ID, "err", err)
+	case k == errs.NotFound || k == errs.Invalid || errors.Is(err, provider.ErrInvalidCallback) || errors.Is(err, provider.ErrUnknownProvider):
+		// Will never apply (an unknown payment or reference, another
+		// provider's or mode's payment, a bad amount): keep it in the stream
+		// for investigation, stop redelivering.
+		c.Logger.WarnContext(ctx, "provider callback does not apply", "provider", src.Provider, "mode", src.Mode,
+			"subject", m.Subject(), "id", cb.ID, "err", err)
 		_ = m.Term()
 	default:
-		c.Logger.ErrorContext(ctx, "applying provider callback; will retry", "provider", name, "id", cb.ID, "err", err)
+		c.Logger.ErrorContext(ctx, "applying provider callback; will retry", "provider", src.Provider, "mode", src.Mode, "id", cb.ID, "err", err)
 		_ = m.NakWithDelay(2 * time.Second)
 	}
 }
 
-func (c *Callbacks) apply(ctx context.Context, name string, cb provider.Callback) error {
+// apply applies one verified callback from src, only ever to a payment that
+// src's provider made in src's mode.
+func (c *Callbacks) apply(ctx context.Context, src provider.CallbackSource, cb provider.Callback) error {
+	if src.Provider == provider.NameTest && src.Livemode() {
+		// The test provider is test mode only; hooks holds no live secret for it.
+		return errs.Param("mode", "mode_invalid", "The test provider has no live mode.")
+	}
 	switch cb.Type {
 	case provider.CallbackPaymentSucceeded, provider.CallbackPaymentFailed:
-		_, err := c.Service.AsyncResult(ctx, cb.PaymentID, cb.Type == provider.CallbackPaymentSucceeded, cb.FailureCode)
+		_, err := c.Service.AsyncResult(ctx, src, cb.PaymentID, cb.Type == provider.CallbackPaymentSucceeded, cb.FailureCode)
 		return err
 	case provider.CallbackFundsReceived:
-		p, err := c.Service.Store.FindBankPaymentByReference(ctx, cb.Reference)
+		if src.Provider != provider.NameBankTransfer {
+			return errs.Param("type", "callback_type_unknown", "Only the bank feed reports funds.")
+		}
+		p, err := c.Service.Store.FindBankPaymentByReference(ctx, db.FindBankPaymentByReferenceParams{Reference: cb.Reference, Livemode: src.Livemode()})
 		if store.IsNoRows(err) {
-			return errs.NotFoundf("reference", "No bank transfer awaits reference %q.", cb.Reference)
+			return errs.NotFoundf("reference", "No bank transfer in %s mode has reference %q.", src.Mode, cb.Reference)
 		} else if err != nil {
 			return err
 		}
-		_, err = c.Service.FundsReceived(ctx, name+":"+cb.ID, p.ID, cb.Amount, cb.Currency)
+		// Receipts of the live feed keep the id they had before modes (a
+		// live event retried across that upgrade counts once); the test
+		// feed's are its own: "bank_transfer.test:" never starts a live one.
+		receipt := src.Provider + ":" + cb.ID
+		if !src.Livemode() {
+			receipt = src.Key() + ":" + cb.ID
+		}
+		_, err = c.Service.FundsReceived(ctx, Receipt{ID: receipt, Livemode: src.Livemode(),
+			Amount: cb.Amount, Currency: cb.Currency}, p.ID)
 		return err
 	}
 	return errs.Param("type", "callback_type_unknown", "Unknown callback type %q.", cb.Type)

@@ -3,53 +3,98 @@ package payment
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/money"
+	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
 
+// Receipt is one report of money received for a bank-transfer payment.
+type Receipt struct {
+	// ID identifies the report (a bank-feed event or an admin
+	// confirmation), so that a repeat counts once.
+	ID string
+	// Livemode is the mode of whoever reports it: the bank feed whose
+	// secret verified the callback, or the merchant's API key. Only a
+	// payment of that mode takes it.
+	Livemode bool
+	// Amount in minor units, 1 to money.MaxAmount; 0 means "all that is
+	// still due".
+	Amount int64
+	// Currency must be the payment's; "" means the payment's.
+	Currency string
+}
+
 // FundsReceived records money received for a bank-transfer payment, once per
-// receipt id (a bank-feed event id or an admin confirmation). The payment
-// succeeds, and its session becomes paid, when the receipts cover its amount;
-// a partial amount is recorded but pays nothing. amount 0 means "all that is
-// still due".
-func (s *Service) FundsReceived(ctx context.Context, receiptID, paymentID string, amount int64, currency string) (db.RuntimePayment, error) {
+// receipt id. The payment succeeds, and its session becomes paid, when the
+// receipts cover its amount; a partial amount is recorded but pays nothing.
+// Money the payment cannot use (beyond its amount, or after it was settled,
+// canceled or failed) is recorded too, as amount_overpaid, never dropped.
+// A payment of the other mode is NotFound; a bad amount is Invalid naming
+// "amount".
+func (s *Service) FundsReceived(ctx context.Context, r Receipt, paymentID string) (db.RuntimePayment, error) {
+	if r.Amount < 0 || r.Amount > money.MaxAmount {
+		return db.RuntimePayment{}, errs.Param("amount", "amount_invalid", "amount must be between 1 and %d minor units.", int64(money.MaxAmount))
+	}
 	var p db.RuntimePayment
 	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		var err error
-		p, err = q.GetPayment(ctx, paymentID)
+		// Locked: the status and the sums read here decide what is written.
+		p, err = q.GetPaymentForUpdate(ctx, paymentID)
 		if store.IsNoRows(err) {
 			return errs.NotFoundf("payment_id", "No such payment: '%s'.", paymentID)
 		} else if err != nil {
 			return err
 		}
+		src := provider.CallbackSource{Provider: provider.NameBankTransfer, Mode: provider.ModeTest}
+		if r.Livemode {
+			src.Mode = provider.ModeLive
+		}
 		switch {
-		case p.Method != "bank_transfer":
+		case p.Livemode != r.Livemode:
+			return s.checkSource(ctx, src, p)
+		case p.Method != "bank_transfer" || p.Provider != provider.NameBankTransfer:
 			return errs.Param("id", "payment_not_bank_transfer", "Only bank-transfer payments are confirmed by hand.")
-		case currency != "" && currency != p.Currency:
-			return errs.Param("currency", "currency_mismatch", "The payment is in %s, not %s.", p.Currency, currency)
-		case amount < 0:
-			return errs.Param("amount", "amount_invalid", "amount must be positive.")
+		case r.Currency != "" && r.Currency != p.Currency:
+			return errs.Param("currency", "currency_mismatch", "The payment is in %s, not %s.", p.Currency, r.Currency)
 		}
+		due := int64(0)
+		if p.Status == StatusProcessing {
+			due = max(p.Amount-p.AmountReceived, 0)
+		}
+		amount := r.Amount
 		if amount == 0 {
-			amount = p.Amount - p.AmountReceived
+			if amount = due; amount == 0 {
+				return nil // nothing is due: a settled payment
+			}
 		}
-		if amount <= 0 || p.Status != StatusProcessing {
-			return nil // nothing is due: a repeat, or a settled payment
+		// Each receipt is at most money.MaxAmount, so this takes some 10^8
+		// receipts for one payment; refused rather than overflow.
+		if p.AmountReceived > math.MaxInt64-amount {
+			return errs.Param("amount", "amount_invalid", "The funds recorded for this payment cannot grow further.")
 		}
-		if _, err := q.AddBankReceipt(ctx, db.AddBankReceiptParams{ID: receiptID, PaymentID: p.ID, Amount: amount, Currency: p.Currency}); store.IsNoRows(err) {
+		if _, err := q.AddBankReceipt(ctx, db.AddBankReceiptParams{ID: r.ID, PaymentID: p.ID, Amount: amount, Currency: p.Currency}); store.IsNoRows(err) {
 			return nil // this receipt counted already
 		} else if err != nil {
 			return fmt.Errorf("add receipt: %w", err)
 		}
-		p, err = q.AddReceived(ctx, db.AddReceivedParams{ID: p.ID, AmountReceived: amount})
+		over := amount - min(amount, due)
+		p, err = q.AddReceived(ctx, db.AddReceivedParams{ID: p.ID, Amount: amount, Overpaid: over})
+		if err == nil && over > 0 {
+			s.Logger.WarnContext(ctx, "bank-transfer funds beyond what is due; recorded as overpaid",
+				"payment", p.ID, "status", p.Status, "amount", amount, "overpaid", over, "amount_overpaid", p.AmountOverpaid)
+		}
 		return err
 	})
-	if err != nil || p.AmountReceived < p.Amount {
+	if err != nil || p.AmountReceived < p.Amount || (p.Status != StatusProcessing && p.Status != StatusSucceeded) {
 		return p, err
 	}
-	return s.AsyncResult(ctx, p.ID, true, "")
+	// Covered: capture, or, when it succeeded already (a repeat after a
+	// crash), tell admin-api again, which ignores a result it has.
+	return s.settle(ctx, p, true, "")
 }

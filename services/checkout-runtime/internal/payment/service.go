@@ -38,7 +38,8 @@ const (
 )
 
 // Limits defend against card testing: attempts per session and per client
-// address within a window.
+// address within a window. They hold whatever the concurrency: the count and
+// the insert of an attempt are atomic (store.CreatePaymentWithinLimits).
 type Limits struct {
 	PerSession, PerIP int
 	Window            time.Duration
@@ -93,9 +94,6 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 	if cs.GetStatus() != "open" {
 		return Result{Closed: true}, nil
 	}
-	if err := s.checkLimits(ctx, cs.GetId(), a.ClientIP); err != nil {
-		return Result{}, err
-	}
 	name := provider.NameTest
 	if a.Method == "bank_transfer" {
 		name = provider.NameBankTransfer
@@ -109,14 +107,16 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 	if a.ClientIP.IsValid() {
 		ip = &a.ClientIP
 	}
-	p, err := s.Store.CreatePayment(ctx, db.CreatePaymentParams{
+	p, ok, err := s.Store.CreatePaymentWithinLimits(ctx, db.CreatePaymentParams{
 		ID: ids.New("pay"), SessionID: cs.GetId(), OrganizationID: a.Checkout.GetOrganizationId(), Livemode: cs.GetLivemode(),
 		Method: a.Method, Provider: name, Currency: cs.GetCurrency(), Amount: q.Total, AmountTax: q.Tax,
 		Reference: cs.GetReference(), BillingName: a.Billing.Name, BillingEmail: a.Billing.Email,
 		BillingCountry: a.Billing.Country, BillingPostalCode: a.Billing.PostalCode, BillingRegion: a.Billing.Region, ClientIp: ip,
-	})
+	}, store.AttemptLimits{PerSession: s.Limits.PerSession, PerIP: s.Limits.PerIP, Since: time.Now().Add(-s.Limits.Window)})
 	if err != nil {
 		return Result{}, fmt.Errorf("create payment: %w", err)
+	} else if !ok {
+		return Result{}, ErrRateLimited
 	}
 	res, err := prov.Authorize(ctx, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
 		Livemode: p.Livemode, Card: a.Card})
@@ -201,16 +201,44 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	return Result{Payment: p, Session: resp.GetCheckoutSession()}, nil
 }
 
-// AsyncResult applies a provider's later answer (the test provider's callback,
-// or bank funds covering the amount). Repeats are harmless: admin-api is told
-// again, and it ignores a result it already has.
-func (s *Service) AsyncResult(ctx context.Context, paymentID string, succeeded bool, failureCode string) (db.RuntimePayment, error) {
+// ErrNotProvidersPayment refuses a provider's result for a payment that this
+// provider did not make, or made in the other mode. It is NotFound, as for an
+// unknown payment: a callback learns nothing about payments not its own.
+var ErrNotProvidersPayment = errs.NotFoundf("payment_id", "No such payment of this provider in this mode.")
+
+// AsyncResult applies a provider's later answer (the test provider's
+// callback) from src: only to a payment that src's provider made in src's
+// mode; any other is refused with ErrNotProvidersPayment, and logged.
+// Repeats are harmless: admin-api is told again, and it ignores a result it
+// already has.
+func (s *Service) AsyncResult(ctx context.Context, src provider.CallbackSource, paymentID string, succeeded bool, failureCode string) (db.RuntimePayment, error) {
 	p, err := s.Store.GetPayment(ctx, paymentID)
 	if store.IsNoRows(err) {
 		return p, errs.NotFoundf("payment_id", "No such payment: '%s'.", paymentID)
 	} else if err != nil {
 		return p, err
 	}
+	if err := s.checkSource(ctx, src, p); err != nil {
+		return db.RuntimePayment{}, err
+	}
+	return s.settle(ctx, p, succeeded, failureCode)
+}
+
+// checkSource refuses (and logs) a result from src for a payment that src's
+// provider did not make in src's mode.
+func (s *Service) checkSource(ctx context.Context, src provider.CallbackSource, p db.RuntimePayment) error {
+	if p.Provider == src.Provider && p.Livemode == src.Livemode() && (src.Mode == provider.ModeLive || src.Mode == provider.ModeTest) {
+		return nil
+	}
+	s.Logger.WarnContext(ctx, "provider result refused: not this provider's payment in this mode",
+		"provider", src.Provider, "mode", src.Mode, "payment", p.ID, "payment_provider", p.Provider, "payment_livemode", p.Livemode)
+	return ErrNotProvidersPayment
+}
+
+// settle applies a provider's final answer to p: capture and success, or
+// failure, then tells admin-api.
+func (s *Service) settle(ctx context.Context, p db.RuntimePayment, succeeded bool, failureCode string) (db.RuntimePayment, error) {
+	var err error
 	if p.Status == StatusProcessing {
 		if succeeded {
 			prov, ok := s.Providers.Lookup(p.Provider)
@@ -239,27 +267,6 @@ func (s *Service) AsyncResult(ctx context.Context, paymentID string, succeeded b
 		return p, nil
 	}
 	return p, err
-}
-
-func (s *Service) checkLimits(ctx context.Context, sessionID string, ip netip.Addr) error {
-	since := time.Now().Add(-s.Limits.Window)
-	n, err := s.Store.CountSessionAttempts(ctx, db.CountSessionAttemptsParams{SessionID: sessionID, CreatedAt: since})
-	if err != nil {
-		return err
-	}
-	if n >= int64(s.Limits.PerSession) {
-		return ErrRateLimited
-	}
-	if !ip.IsValid() {
-		return nil
-	}
-	if n, err = s.Store.CountIPAttempts(ctx, db.CountIPAttemptsParams{ClientIp: &ip, CreatedAt: since}); err != nil {
-		return err
-	}
-	if n >= int64(s.Limits.PerIP) {
-		return ErrRateLimited
-	}
-	return nil
 }
 
 // setAuthorization stores the provider's answer, with a payment.failed event
@@ -326,7 +333,7 @@ func emit(ctx context.Context, tx pgx.Tx, p db.RuntimePayment, typ string) error
 // Proto renders a payment as the API object.
 func Proto(p db.RuntimePayment) *adminv1.Payment {
 	out := &adminv1.Payment{Id: p.ID, Object: "payment", CheckoutSession: p.SessionID, Status: p.Status, Method: p.Method,
-		Amount: p.Amount, AmountTax: p.AmountTax, AmountReceived: p.AmountReceived, Currency: p.Currency,
+		Amount: p.Amount, AmountTax: p.AmountTax, AmountReceived: p.AmountReceived, AmountOverpaid: p.AmountOverpaid, Currency: p.Currency,
 		FailureCode: p.FailureCode, FailureMessage: p.FailureMessage, Livemode: p.Livemode, CreatedAt: timestamppb.New(p.CreatedAt)}
 	if p.CardLast4 != nil {
 		out.Card = &adminv1.PaymentCard{Brand: deref(p.CardBrand), Last4: *p.CardLast4}

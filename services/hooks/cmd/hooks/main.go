@@ -47,9 +47,11 @@ func main() {
 // Config is hooks's configuration.
 type Config struct {
 	config.Common
-	// TestProviderSecret and BankFeedSecret verify the callbacks of the test
-	// provider and of the bank feed.
-	TestProviderSecret, BankFeedSecret string
+	// TestProviderSecret verifies the test provider's callbacks (test mode
+	// only). BankFeedSecret verifies the live bank feed (live-mode payments
+	// only); BankFeedTestSecret, when set, the test or simulated feed
+	// (test-mode payments only).
+	TestProviderSecret, BankFeedSecret, BankFeedTestSecret string
 	// AllowPrivateTargets lets webhook endpoints be loopback or private
 	// addresses (only for development: it opens the door to SSRF).
 	AllowPrivateTargets bool
@@ -64,6 +66,15 @@ func loadConfig() (Config, error) {
 	c := Config{Common: config.LoadCommon(l, config.Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"})}
 	c.TestProviderSecret = l.Secret("TEST_PROVIDER_SECRET", 32)
 	c.BankFeedSecret = l.Secret("BANK_FEED_SECRET", 32)
+	if c.BankFeedTestSecret = l.String("BANK_FEED_TEST_SECRET", ""); c.BankFeedTestSecret != "" {
+		if len(c.BankFeedTestSecret) < 32 {
+			l.Fail("BANK_FEED_TEST_SECRET", "must be at least 32 characters")
+		}
+		if c.BankFeedTestSecret == c.BankFeedSecret {
+			// The secret that verifies a callback is what tells its mode.
+			l.Fail("BANK_FEED_TEST_SECRET", "must differ from BANK_FEED_SECRET: the secret decides the mode of the payments a callback may settle")
+		}
+	}
 	c.AllowPrivateTargets = l.Bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", false)
 	c.RetryScale = float64(l.Int("WEBHOOK_RETRY_SCALE_PERCENT", 100, 0, 100)) / 100
 	c.DeliveryConcurrency = l.Int("WEBHOOK_CONCURRENCY", 64, 1, 10000)
@@ -90,10 +101,7 @@ func serve(ctx context.Context, cfg Config) error {
 	adminv1.RegisterEventServiceServer(internal, &grpcapi.Events{Store: st})
 	adminv1.RegisterWebhookEndpointServiceServer(internal, &grpcapi.Endpoints{Store: st, AllowPrivate: cfg.AllowPrivateTargets, Wake: worker.Wake})
 
-	callbacks := &callback.Handler{Pool: base.Pool, Logger: logger, Now: time.Now, Secrets: map[string][][]byte{
-		provider.NameTest:         {[]byte(cfg.TestProviderSecret)},
-		provider.NameBankTransfer: {[]byte(cfg.BankFeedSecret)},
-	}}
+	callbacks := &callback.Handler{Pool: base.Pool, Logger: logger, Now: time.Now, Secrets: callbackSecrets(cfg)}
 	routes := http.NewServeMux()
 	routes.Handle("POST /hooks/{provider}", callbacks)
 
@@ -104,6 +112,19 @@ func serve(ctx context.Context, cfg Config) error {
 		Workers: map[string]func(context.Context) error{"outbox relay": relay.Run, "event consumer": consumer.Run,
 			"webhook worker": worker.Run, "event purge": func(ctx context.Context) error { return purgeEvents(ctx, st, logger) }},
 	})
+}
+
+// callbackSecrets maps each provider to its callback secrets per mode. The
+// test provider has no live secret: it is test mode only.
+func callbackSecrets(cfg Config) map[string]provider.ModeSecrets {
+	bank := provider.ModeSecrets{Live: [][]byte{[]byte(cfg.BankFeedSecret)}}
+	if cfg.BankFeedTestSecret != "" {
+		bank.Test = [][]byte{[]byte(cfg.BankFeedTestSecret)}
+	}
+	return map[string]provider.ModeSecrets{
+		provider.NameTest:         {Test: [][]byte{[]byte(cfg.TestProviderSecret)}},
+		provider.NameBankTransfer: bank,
+	}
 }
 
 // purgeEvents deletes events past their 30 days, hourly.

@@ -3,6 +3,10 @@
 // in the inbox and, in the same transaction, in the outbox that publishes it
 // to JetStream for checkout-runtime. It answers 2xx only once the callback is
 // durably stored.
+//
+// Each provider has secrets per mode; the one that verifies a callback gives
+// its mode, which is published with it (subject provider.<name>.<mode>), so
+// that the runtime applies it only to payments of that provider in that mode.
 package callback
 
 import (
@@ -26,9 +30,9 @@ const OutboxSchema = "hooks"
 // Handler serves POST /hooks/{provider}.
 type Handler struct {
 	Pool *pgxpool.Pool
-	// Secrets holds each known provider's signing secrets (several during a
-	// rotation).
-	Secrets map[string][][]byte
+	// Secrets holds each known provider's signing secrets per mode (several
+	// during a rotation).
+	Secrets map[string]provider.ModeSecrets
 	Logger  *slog.Logger
 	Now     func() time.Time
 }
@@ -49,7 +53,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, http.StatusBadRequest, httpx.TypeInvalidRequest, "body_unreadable", "", "The request body could not be read.")
 		return
 	}
-	if err := provider.VerifyAny(secrets, r.Header.Get(provider.SignatureHeader), body, h.Now()); err != nil {
+	mode, err := secrets.Verify(r.Header.Get(provider.SignatureHeader), body, h.Now())
+	if err != nil {
 		// The reason (missing, malformed, stale, mismatched) but never a
 		// secret or a signature.
 		h.Logger.WarnContext(r.Context(), "provider callback refused", "provider", name, "reason", err.Error())
@@ -59,19 +64,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	cb, err := provider.ParseCallback(name, body)
 	if err != nil {
+		h.Logger.WarnContext(r.Context(), "provider callback invalid", "provider", name, "mode", mode, "err", err.Error())
 		httpx.WriteError(w, http.StatusBadRequest, httpx.TypeInvalidRequest, "callback_invalid", "", err.Error())
 		return
 	}
+	src := provider.CallbackSource{Provider: name, Mode: mode}
 	stored := false
 	err = pgx.BeginFunc(r.Context(), h.Pool, func(tx pgx.Tx) error {
+		// Keyed by the source (provider and mode), not the provider alone:
+		// the live and the test feed are different senders with their own
+		// event ids, and a test event must never shadow a live one that
+		// shares its id. (Provider names hold no ".", so no key of one
+		// source is another's.)
 		tag, err := tx.Exec(r.Context(), `INSERT INTO hooks.provider_events (provider, event_id, body) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, name, cb.ID, body)
+			ON CONFLICT DO NOTHING`, src.Key(), cb.ID, body)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
 		stored = true
 		return outbox.Add(r.Context(), tx, OutboxSchema, outbox.Message{
-			ID: "pcb_" + name + "_" + cb.ID, Subject: natsx.ProviderSubject(name), Payload: body})
+			ID: "pcb_" + src.Key() + "_" + cb.ID, Subject: natsx.ProviderSubject(src.Key()), Payload: body})
 	})
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "storing provider callback", "provider", name, "err", err)
@@ -79,7 +91,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !stored {
-		h.Logger.InfoContext(r.Context(), "provider callback replayed", "provider", name, "id", cb.ID)
+		h.Logger.InfoContext(r.Context(), "provider callback replayed", "provider", name, "mode", mode, "id", cb.ID)
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"received": true, "duplicate": !stored})
 }

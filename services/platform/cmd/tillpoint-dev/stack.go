@@ -57,6 +57,7 @@ type secrets struct {
 	DemoSecretKey      string `json:"demo_secret_key"`
 	TestProviderSecret string `json:"test_provider_secret"`
 	BankFeedSecret     string `json:"bank_feed_secret"`
+	BankFeedTestSecret string `json:"bank_feed_test_secret"`
 }
 
 // stackFile is $TILLPOINT_DEV_DIR/stack.json, read by scripts and tests.
@@ -71,8 +72,11 @@ type stackFile struct {
 	DatabaseURL    string `json:"database_url"`
 	NATSURL        string `json:"nats_url"`
 	// The dev stack's provider secrets, so that a developer (or a test) can
-	// sign a bank-feed or test-provider callback by hand.
+	// sign a bank-feed or test-provider callback by hand. The bank feed has
+	// one per mode: bank_feed_secret signs for live-mode payments only,
+	// bank_feed_test_secret for test-mode ones only.
 	BankFeedSecret     string `json:"bank_feed_secret"`
+	BankFeedTestSecret string `json:"bank_feed_test_secret"`
 	TestProviderSecret string `json:"test_provider_secret"`
 	PID                int    `json:"pid"`
 }
@@ -191,7 +195,7 @@ func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (er
 		SecretKey:      sec.DemoSecretKey,
 		DatabaseURL:    dbURL,
 		NATSURL:        natsURL,
-		BankFeedSecret: sec.BankFeedSecret, TestProviderSecret: sec.TestProviderSecret,
+		BankFeedSecret: sec.BankFeedSecret, BankFeedTestSecret: sec.BankFeedTestSecret, TestProviderSecret: sec.TestProviderSecret,
 		PID: os.Getpid(),
 	}
 	if err := writeJSON(filepath.Join(o.Dir, "stack.json"), st, 0o600); err != nil {
@@ -221,6 +225,7 @@ func serviceEnv(p ports, dbURL, natsURL string, sec secrets) envSet {
 		"INTERNAL_TOKEN=" + sec.InternalToken,
 		"TEST_PROVIDER_SECRET=" + sec.TestProviderSecret,
 		"BANK_FEED_SECRET=" + sec.BankFeedSecret,
+		"BANK_FEED_TEST_SECRET=" + sec.BankFeedTestSecret,
 		"ADMIN_INTERNAL_ADDR=" + p.addr(offAdminInternal),
 		"RUNTIME_INTERNAL_ADDR=" + p.addr(offRuntimeInternal),
 		"HOOKS_INTERNAL_ADDR=" + p.addr(offHooksInternal),
@@ -284,6 +289,7 @@ func loadSecrets(path string) (secrets, error) {
 		{&s.DemoSecretKey, func() string { return "sk_test_" + ids.Random(40) }},
 		{&s.TestProviderSecret, func() string { return ids.Random(48) }},
 		{&s.BankFeedSecret, func() string { return ids.Random(48) }},
+		{&s.BankFeedTestSecret, func() string { return ids.Random(48) }},
 	} {
 		if *f.v == "" {
 			*f.v = f.make()

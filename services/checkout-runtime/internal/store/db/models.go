@@ -55,4 +55,5 @@ type RuntimePayment struct {
 	EventSequence     int64
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	AmountOverpaid    int64
 }

@@ -43,18 +43,22 @@ func (q *Queries) AddBankReceipt(ctx context.Context, arg AddBankReceiptParams) 
 }
 
 const addReceived = `-- name: AddReceived :one
-UPDATE runtime.payments SET amount_received = amount_received + $2, updated_at = now()
-WHERE id = $1
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at
+UPDATE runtime.payments
+SET amount_received = amount_received + $1, amount_overpaid = amount_overpaid + $2, updated_at = now()
+WHERE id = $3
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid
 `
 
 type AddReceivedParams struct {
-	ID             string
-	AmountReceived int64
+	Amount   int64
+	Overpaid int64
+	ID       string
 }
 
+// Adds a receipt's amount, and the part of it the payment could not use.
+// The caller bounds both so that the sums cannot overflow.
 func (q *Queries) AddReceived(ctx context.Context, arg AddReceivedParams) (RuntimePayment, error) {
-	row := q.db.QueryRow(ctx, addReceived, arg.ID, arg.AmountReceived)
+	row := q.db.QueryRow(ctx, addReceived, arg.Amount, arg.Overpaid, arg.ID)
 	var i RuntimePayment
 	err := row.Scan(
 		&i.ID,
@@ -85,12 +89,13 @@ func (q *Queries) AddReceived(ctx context.Context, arg AddReceivedParams) (Runti
 		&i.EventSequence,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AmountOverpaid,
 	)
 	return i, err
 }
 
 const claimDueAsync = `-- name: ClaimDueAsync :many
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid FROM runtime.payments
 WHERE async_due_at IS NOT NULL AND async_due_at <= now() AND status = 'processing'
 ORDER BY async_due_at
 LIMIT $1
@@ -137,6 +142,7 @@ func (q *Queries) ClaimDueAsync(ctx context.Context, limit int32) ([]RuntimePaym
 			&i.EventSequence,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.AmountOverpaid,
 		); err != nil {
 			return nil, err
 		}
@@ -148,44 +154,12 @@ func (q *Queries) ClaimDueAsync(ctx context.Context, limit int32) ([]RuntimePaym
 	return items, nil
 }
 
-const countIPAttempts = `-- name: CountIPAttempts :one
-SELECT count(*) FROM runtime.payments WHERE client_ip = $1 AND created_at > $2
-`
-
-type CountIPAttemptsParams struct {
-	ClientIp  *netip.Addr
-	CreatedAt time.Time
-}
-
-func (q *Queries) CountIPAttempts(ctx context.Context, arg CountIPAttemptsParams) (int64, error) {
-	row := q.db.QueryRow(ctx, countIPAttempts, arg.ClientIp, arg.CreatedAt)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
-const countSessionAttempts = `-- name: CountSessionAttempts :one
-SELECT count(*) FROM runtime.payments WHERE session_id = $1 AND created_at > $2
-`
-
-type CountSessionAttemptsParams struct {
-	SessionID string
-	CreatedAt time.Time
-}
-
-func (q *Queries) CountSessionAttempts(ctx context.Context, arg CountSessionAttemptsParams) (int64, error) {
-	row := q.db.QueryRow(ctx, countSessionAttempts, arg.SessionID, arg.CreatedAt)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const createPayment = `-- name: CreatePayment :one
 INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method, provider, status,
     currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
     billing_postal_code, billing_region, client_ip)
 VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid
 `
 
 type CreatePaymentParams struct {
@@ -256,18 +230,27 @@ func (q *Queries) CreatePayment(ctx context.Context, arg CreatePaymentParams) (R
 		&i.EventSequence,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AmountOverpaid,
 	)
 	return i, err
 }
 
 const findBankPaymentByReference = `-- name: FindBankPaymentByReference :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at FROM runtime.payments
-WHERE reference = $1 AND method = 'bank_transfer' AND status = 'processing'
-ORDER BY seq DESC LIMIT 1
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid FROM runtime.payments
+WHERE reference = $1 AND livemode = $2 AND method = 'bank_transfer' AND provider = 'bank_transfer'
+ORDER BY (status = 'processing') DESC, seq DESC LIMIT 1
 `
 
-func (q *Queries) FindBankPaymentByReference(ctx context.Context, reference string) (RuntimePayment, error) {
-	row := q.db.QueryRow(ctx, findBankPaymentByReference, reference)
+type FindBankPaymentByReferenceParams struct {
+	Reference string
+	Livemode  bool
+}
+
+// The bank-transfer payment that funds quoting a session reference are for,
+// in one mode: the one awaiting funds, else the latest (funds for a settled
+// or canceled payment are recorded, as over-payment).
+func (q *Queries) FindBankPaymentByReference(ctx context.Context, arg FindBankPaymentByReferenceParams) (RuntimePayment, error) {
+	row := q.db.QueryRow(ctx, findBankPaymentByReference, arg.Reference, arg.Livemode)
 	var i RuntimePayment
 	err := row.Scan(
 		&i.ID,
@@ -298,12 +281,13 @@ func (q *Queries) FindBankPaymentByReference(ctx context.Context, reference stri
 		&i.EventSequence,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AmountOverpaid,
 	)
 	return i, err
 }
 
 const getPayment = `-- name: GetPayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at FROM runtime.payments WHERE id = $1
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid FROM runtime.payments WHERE id = $1
 `
 
 func (q *Queries) GetPayment(ctx context.Context, id string) (RuntimePayment, error) {
@@ -338,12 +322,56 @@ func (q *Queries) GetPayment(ctx context.Context, id string) (RuntimePayment, er
 		&i.EventSequence,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AmountOverpaid,
+	)
+	return i, err
+}
+
+const getPaymentForUpdate = `-- name: GetPaymentForUpdate :one
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid FROM runtime.payments WHERE id = $1 FOR UPDATE
+`
+
+// Locks the payment until the transaction ends (funds are recorded one
+// receipt at a time).
+func (q *Queries) GetPaymentForUpdate(ctx context.Context, id string) (RuntimePayment, error) {
+	row := q.db.QueryRow(ctx, getPaymentForUpdate, id)
+	var i RuntimePayment
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Method,
+		&i.Provider,
+		&i.ProviderRef,
+		&i.Status,
+		&i.Currency,
+		&i.Amount,
+		&i.AmountTax,
+		&i.AmountReceived,
+		&i.Reference,
+		&i.CardBrand,
+		&i.CardLast4,
+		&i.BillingName,
+		&i.BillingEmail,
+		&i.BillingCountry,
+		&i.BillingPostalCode,
+		&i.BillingRegion,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.ClientIp,
+		&i.AsyncDueAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.AmountOverpaid,
 	)
 	return i, err
 }
 
 const latestPayment = `-- name: LatestPayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1
 `
 
 func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimePayment, error) {
@@ -378,6 +406,7 @@ func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimeP
 		&i.EventSequence,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AmountOverpaid,
 	)
 	return i, err
 }
@@ -402,7 +431,7 @@ SET status = $1, provider_ref = $2, card_brand = $3, card_last4 = $4,
     failure_code = $5, failure_message = $6, async_due_at = $7,
     event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = $8
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid
 `
 
 type SetAuthorizationParams struct {
@@ -458,6 +487,7 @@ func (q *Queries) SetAuthorization(ctx context.Context, arg SetAuthorizationPara
 		&i.EventSequence,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AmountOverpaid,
 	)
 	return i, err
 }
@@ -467,7 +497,7 @@ UPDATE runtime.payments
 SET status = $1, failure_code = $2, failure_message = $3,
     async_due_at = NULL, event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = $4 AND status = ANY($5::text[])
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid
 `
 
 type SetStatusParams struct {
@@ -518,6 +548,7 @@ func (q *Queries) SetStatus(ctx context.Context, arg SetStatusParams) (RuntimePa
 		&i.EventSequence,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AmountOverpaid,
 	)
 	return i, err
 }

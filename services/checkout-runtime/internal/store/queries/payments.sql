@@ -8,6 +8,11 @@ RETURNING *;
 -- name: GetPayment :one
 SELECT * FROM runtime.payments WHERE id = $1;
 
+-- name: GetPaymentForUpdate :one
+-- Locks the payment until the transaction ends (funds are recorded one
+-- receipt at a time).
+SELECT * FROM runtime.payments WHERE id = $1 FOR UPDATE;
+
 -- name: LatestPayment :one
 SELECT * FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1;
 
@@ -29,12 +34,6 @@ SET status = @status, failure_code = @failure_code, failure_message = @failure_m
 WHERE id = @id AND status = ANY(@from_statuses::text[])
 RETURNING *;
 
--- name: CountSessionAttempts :one
-SELECT count(*) FROM runtime.payments WHERE session_id = $1 AND created_at > $2;
-
--- name: CountIPAttempts :one
-SELECT count(*) FROM runtime.payments WHERE client_ip = $1 AND created_at > $2;
-
 -- name: ClaimDueAsync :many
 -- The test provider's simulated callbacks that are due; SKIP LOCKED shares them
 -- between replicas.
@@ -53,11 +52,17 @@ ON CONFLICT (id) DO NOTHING
 RETURNING *;
 
 -- name: AddReceived :one
-UPDATE runtime.payments SET amount_received = amount_received + $2, updated_at = now()
-WHERE id = $1
+-- Adds a receipt's amount, and the part of it the payment could not use.
+-- The caller bounds both so that the sums cannot overflow.
+UPDATE runtime.payments
+SET amount_received = amount_received + @amount, amount_overpaid = amount_overpaid + @overpaid, updated_at = now()
+WHERE id = @id
 RETURNING *;
 
 -- name: FindBankPaymentByReference :one
+-- The bank-transfer payment that funds quoting a session reference are for,
+-- in one mode: the one awaiting funds, else the latest (funds for a settled
+-- or canceled payment are recorded, as over-payment).
 SELECT * FROM runtime.payments
-WHERE reference = $1 AND method = 'bank_transfer' AND status = 'processing'
-ORDER BY seq DESC LIMIT 1;
+WHERE reference = @reference AND livemode = @livemode AND method = 'bank_transfer' AND provider = 'bank_transfer'
+ORDER BY (status = 'processing') DESC, seq DESC LIMIT 1;

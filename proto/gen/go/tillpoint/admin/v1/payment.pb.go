@@ -108,9 +108,13 @@ type Payment struct {
 	// True for live-mode payments.
 	Livemode bool `protobuf:"varint,13,opt,name=livemode,proto3" json:"livemode,omitempty"`
 	// Creation time.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Funds received that the payment could not use (bank transfers): more
+	// than was due, or funds that came after it was settled, canceled or
+	// failed. Included in amount_received; owed back to the payer.
+	AmountOverpaid int64 `protobuf:"varint,15,opt,name=amount_overpaid,json=amountOverpaid,proto3" json:"amount_overpaid,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Payment) Reset() {
@@ -241,12 +245,20 @@ func (x *Payment) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Payment) GetAmountOverpaid() int64 {
+	if x != nil {
+		return x.AmountOverpaid
+	}
+	return 0
+}
+
 // Parameters of ConfirmPayment.
 type ConfirmPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Payment id.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Minor units received; default: all that is still due.
+	// Minor units received, 1 to 99999999999; default: all that is still
+	// due. Funds beyond what is due are recorded as amount_overpaid.
 	Amount        *int64 `protobuf:"varint,2,opt,name=amount,proto3,oneof" json:"amount,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -349,7 +361,7 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	" tillpoint/admin/v1/payment.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"9\n" +
 	"\vPaymentCard\x12\x14\n" +
 	"\x05brand\x18\x01 \x01(\tR\x05brand\x12\x14\n" +
-	"\x05last4\x18\x02 \x01(\tR\x05last4\"\x8f\x04\n" +
+	"\x05last4\x18\x02 \x01(\tR\x05last4\"\xb8\x04\n" +
 	"\aPayment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12)\n" +
@@ -367,7 +379,8 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\x0ffailure_message\x18\f \x01(\tH\x01R\x0efailureMessage\x88\x01\x01\x12\x1a\n" +
 	"\blivemode\x18\r \x01(\bR\blivemode\x129\n" +
 	"\n" +
-	"created_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAtB\x0f\n" +
+	"created_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12'\n" +
+	"\x0famount_overpaid\x18\x0f \x01(\x03R\x0eamountOverpaidB\x0f\n" +
 	"\r_failure_codeB\x12\n" +
 	"\x10_failure_message\"O\n" +
 	"\x15ConfirmPaymentRequest\x12\x0e\n" +

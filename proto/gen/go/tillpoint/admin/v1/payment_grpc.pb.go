@@ -31,8 +31,9 @@ type PaymentServiceClient interface {
 	// Records funds received for a bank-transfer payment (for merchants who see
 	// the transfer on their own bank statement). The payment succeeds, and its
 	// session becomes paid, once the funds cover the amount; a partial amount
-	// is recorded but does not. Repeating a call with the same Idempotency-Key
-	// has no second effect.
+	// is recorded but does not; funds beyond the amount, or for a payment that
+	// was already settled, are recorded as amount_overpaid. Repeating a call
+	// with the same Idempotency-Key has no second effect.
 	ConfirmPayment(ctx context.Context, in *ConfirmPaymentRequest, opts ...grpc.CallOption) (*ConfirmPaymentResponse, error)
 }
 
@@ -63,8 +64,9 @@ type PaymentServiceServer interface {
 	// Records funds received for a bank-transfer payment (for merchants who see
 	// the transfer on their own bank statement). The payment succeeds, and its
 	// session becomes paid, once the funds cover the amount; a partial amount
-	// is recorded but does not. Repeating a call with the same Idempotency-Key
-	// has no second effect.
+	// is recorded but does not; funds beyond the amount, or for a payment that
+	// was already settled, are recorded as amount_overpaid. Repeating a call
+	// with the same Idempotency-Key has no second effect.
 	ConfirmPayment(context.Context, *ConfirmPaymentRequest) (*ConfirmPaymentResponse, error)
 	mustEmbedUnimplementedPaymentServiceServer()
 }

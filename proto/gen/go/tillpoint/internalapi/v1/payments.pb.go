@@ -31,7 +31,8 @@ type ConfirmBankTransferRequest struct {
 	Livemode bool `protobuf:"varint,2,opt,name=livemode,proto3" json:"livemode,omitempty"`
 	// Payment id.
 	PaymentId string `protobuf:"bytes,3,opt,name=payment_id,json=paymentId,proto3" json:"payment_id,omitempty"`
-	// Minor units received; 0 means all that is still due.
+	// Minor units received, at most 99999999999 (InvalidArgument naming
+	// amount otherwise); 0 means all that is still due.
 	Amount int64 `protobuf:"varint,4,opt,name=amount,proto3" json:"amount,omitempty"`
 	// Identifies this confirmation, so that a repeat counts once.
 	ReceiptId     string `protobuf:"bytes,5,opt,name=receipt_id,json=receiptId,proto3" json:"receipt_id,omitempty"`

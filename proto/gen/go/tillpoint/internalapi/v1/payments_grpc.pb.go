@@ -32,7 +32,7 @@ const (
 type PaymentServiceClient interface {
 	// Records bank-transfer funds for a payment (see the merchant API's
 	// ConfirmPayment). NotFound when the payment is not the organization's in
-	// that mode.
+	// that mode; funds beyond what is due are recorded as amount_overpaid.
 	ConfirmBankTransfer(ctx context.Context, in *ConfirmBankTransferRequest, opts ...grpc.CallOption) (*ConfirmBankTransferResponse, error)
 }
 
@@ -64,7 +64,7 @@ func (c *paymentServiceClient) ConfirmBankTransfer(ctx context.Context, in *Conf
 type PaymentServiceServer interface {
 	// Records bank-transfer funds for a payment (see the merchant API's
 	// ConfirmPayment). NotFound when the payment is not the organization's in
-	// that mode.
+	// that mode; funds beyond what is due are recorded as amount_overpaid.
 	ConfirmBankTransfer(context.Context, *ConfirmBankTransferRequest) (*ConfirmBankTransferResponse, error)
 	mustEmbedUnimplementedPaymentServiceServer()
 }

@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
+)
+
+// AttemptLimits bound the payment attempts of one session, and of one client
+// address, created after Since (the card-testing defence).
+type AttemptLimits struct {
+	PerSession, PerIP int
+	Since             time.Time
+}
+
+// lockAttemptsSQL takes a transaction-scoped advisory lock on a key. Every
+// writer of a limited key takes its locks in the same order (session, then
+// address), so two writers never wait for each other in a cycle; a hash
+// collision between two keys only makes them wait for each other.
+const lockAttemptsSQL = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`
+
+// createWithinLimitsSQL inserts the payment only while both counts are under
+// their limits. It must be a statement after the locks: in READ COMMITTED a
+// statement sees what committed before it started, so only a count taken
+// once the lock is held sees every attempt that held the lock before.
+const createWithinLimitsSQL = `
+INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method, provider, status,
+    currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
+    billing_postal_code, billing_region, client_ip)
+SELECT $1::text, $2::text, $3::text, $4::boolean, $5::text, $6::text, 'processing',
+    $7::text, $8::bigint, $9::bigint, $10::text, $11::text, $12::text, $13::text,
+    $14::text, $15::text, $16::inet
+WHERE (SELECT count(*) FROM runtime.payments WHERE session_id = $2::text AND created_at > $17::timestamptz) < $18::bigint
+  AND ($16::inet IS NULL
+       OR (SELECT count(*) FROM runtime.payments WHERE client_ip = $16::inet AND created_at > $17::timestamptz) < $19::bigint)
+RETURNING *`
+
+// CreatePaymentWithinLimits records a payment attempt unless the session or
+// the client address has reached its limit; then it returns ok false and no
+// payment. Count and insert are atomic: advisory locks on the session and on
+// the address serialise the attempts that share one, so that concurrent
+// attempts cannot all see the same count. The locks and the insert go as one
+// pgx batch: one round trip on the payment path, and one implicit
+// transaction, whose end releases the locks.
+func (s *Store) CreatePaymentWithinLimits(ctx context.Context, p db.CreatePaymentParams, lim AttemptLimits) (payment db.RuntimePayment, ok bool, err error) {
+	b := &pgx.Batch{}
+	b.Queue(lockAttemptsSQL, "runtime.payments.session:"+p.SessionID)
+	if p.ClientIp != nil {
+		b.Queue(lockAttemptsSQL, "runtime.payments.client_ip:"+p.ClientIp.String())
+	}
+	b.Queue(createWithinLimitsSQL, p.ID, p.SessionID, p.OrganizationID, p.Livemode, p.Method, p.Provider,
+		p.Currency, p.Amount, p.AmountTax, p.Reference, p.BillingName, p.BillingEmail, p.BillingCountry,
+		p.BillingPostalCode, p.BillingRegion, p.ClientIp, lim.Since, int64(lim.PerSession), int64(lim.PerIP))
+	br := s.Pool.SendBatch(ctx, b)
+	defer br.Close()
+	for range b.Len() - 1 {
+		if _, err := br.Exec(); err != nil {
+			return db.RuntimePayment{}, false, err
+		}
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return db.RuntimePayment{}, false, err
+	}
+	payment, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[db.RuntimePayment])
+	if IsNoRows(err) {
+		return db.RuntimePayment{}, false, br.Close()
+	} else if err != nil {
+		return db.RuntimePayment{}, false, err
+	}
+	return payment, true, br.Close()
+}
