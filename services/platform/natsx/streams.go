@@ -57,11 +57,14 @@ func EventsStreamConfig() jetstream.StreamConfig {
 }
 
 // ProviderStream holds provider callbacks that hooks has verified and stored,
-// for checkout-runtime to apply. Subjects are provider.<name>.
+// for checkout-runtime to apply. Subjects are provider.<name>.<mode>
+// ("provider.bank_transfer.live"): the mode is that of the secret that
+// verified the callback, and a result applies only to payments of that mode.
 const ProviderStream = "PROVIDER"
 
-// ProviderSubject is the subject of a verified callback from provider name.
-func ProviderSubject(name string) string { return "provider." + name }
+// ProviderSubject is the subject of a verified callback from key,
+// "<name>.<mode>".
+func ProviderSubject(key string) string { return "provider." + key }
 
 // ProviderStreamConfig returns the definition of [ProviderStream]: file-backed,
 // with the same duplicate window as events (hooks publishes through its

@@ -262,3 +262,29 @@ func TestAttemptLimitsHoldUnderConcurrency(t *testing.T) {
 		t.Errorf("one address: %d attempts recorded, %d limited; want 30 and 10", count("client_ip = $1", ip), limited)
 	}
 }
+
+// TestTotalAfterTaxIsBoundedAtPayment: a site whose exclusive rate rose
+// after the session was created cannot take the total past money.MaxAmount;
+// the attempt is refused before anything is recorded or authorised.
+func TestTotalAfterTaxIsBoundedAtPayment(t *testing.T) {
+	s := newService(t)
+	attempt := func(country string) Attempt {
+		return Attempt{Method: "card", Card: &provider.Card{Number: provider.TestCardDeclined, Exp: "12/34", CVC: "123"},
+			Billing: Billing{Name: "Ada", Email: "ada@example.com", Country: country, PostalCode: "10001"},
+			Checkout: &internalapiv1.GetCheckoutResponse{OrganizationId: "org_1",
+				Site: &adminv1.Site{TaxRates: []*adminv1.TaxRate{{Country: "US", PercentageBps: 10000, DisplayName: "Tax"}}},
+				CheckoutSession: &adminv1.CheckoutSession{Id: "cs_big", Status: "open", Currency: "EUR",
+					AmountSubtotal: 99_999_999_999, AmountTotal: 99_999_999_999, Reference: "TP-BIG"}}}
+	}
+	if _, err := s.Pay(t.Context(), attempt("US")); !errors.Is(err, ErrTotalTooLarge) {
+		t.Fatalf("pay with 100 %% tax on the maximum: err = %v, want ErrTotalTooLarge", err)
+	}
+	var n int
+	if err := s.Store.Pool.QueryRow(t.Context(), "SELECT count(*) FROM runtime.payments").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("a refused total recorded %d payments (%v)", n, err)
+	}
+	// Without that tax the same session can be paid (here: declined).
+	if res, err := s.Pay(t.Context(), attempt("FR")); err != nil || res.Payment.Amount != 99_999_999_999 {
+		t.Fatalf("pay without tax: %+v %v", res.Payment, err)
+	}
+}

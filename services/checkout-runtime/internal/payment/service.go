@@ -20,6 +20,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
+	"github.com/tillpoint/tillpoint/services/platform/money"
 	"github.com/tillpoint/tillpoint/services/platform/natsx"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
@@ -87,6 +88,12 @@ type Result struct {
 // ErrRateLimited is returned when an attempt limit is reached.
 var ErrRateLimited = errs.E(errs.RateLimited, "too_many_attempts", "Too many payment attempts; wait before trying again.")
 
+// ErrTotalTooLarge is returned when the tax for the billing address takes the
+// total over money.MaxAmount (session creation bounds the worst case, but a
+// site's rates may have risen since).
+var ErrTotalTooLarge = errs.Param("country", "amount_too_large",
+	"With the tax for this billing address the total exceeds the largest amount that can be paid.")
+
 // Pay runs one attempt: record it, authorise with the provider, and carry on
 // as the provider answers.
 func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
@@ -103,6 +110,9 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 		return Result{}, fmt.Errorf("no provider %q", name)
 	}
 	q := QuoteFor(cs, site.GetTaxRates(), a.Billing.Country, a.Billing.Region)
+	if q.Total > money.MaxAmount {
+		return Result{}, ErrTotalTooLarge
+	}
 	var ip *netip.Addr
 	if a.ClientIP.IsValid() {
 		ip = &a.ClientIP

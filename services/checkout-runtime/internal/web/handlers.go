@@ -280,6 +280,9 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, payment.ErrRateLimited) {
 		h.answerError(w, r, co, http.StatusTooManyRequests, "rate_limited", "err.rate_limited", nil, withForm(billing, method))
 		return
+	} else if errors.Is(err, payment.ErrTotalTooLarge) {
+		h.answerError(w, r, co, http.StatusBadRequest, "amount_too_large", "err.total_too_large", nil, withForm(billing, method))
+		return
 	} else if outage(r, err) {
 		h.tryAgain(w, r, co, err, withForm(billing, method))
 		return
