@@ -50,9 +50,12 @@ type Config struct {
 	// TestProviderSecret and BankFeedSecret verify the callbacks of the test
 	// provider and of the bank feed.
 	TestProviderSecret, BankFeedSecret string
-	// AllowPrivateTargets lets webhook endpoints be loopback or private
-	// addresses (only for development: it opens the door to SSRF).
-	AllowPrivateTargets bool
+	// Targets is the policy of the URLs webhooks and notify_url callbacks
+	// go to: where private addresses are allowed (WEBHOOK_ALLOW_PRIVATE_TARGETS:
+	// test mode, or some organizations; only for development or an
+	// operator's own shop, as it opens the door to SSRF), and the listeners
+	// never called (this service's own, and WEBHOOK_DENY_TARGETS).
+	Targets webhook.TargetPolicy
 	// RetryScale shrinks the retry schedule (tests only).
 	RetryScale float64
 	// DeliveryConcurrency and PerEndpointConcurrency bound attempts in flight.
@@ -64,7 +67,7 @@ func loadConfig() (Config, error) {
 	c := Config{Common: config.LoadCommon(l, config.Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"})}
 	c.TestProviderSecret = l.Secret("TEST_PROVIDER_SECRET", 32)
 	c.BankFeedSecret = l.Secret("BANK_FEED_SECRET", 32)
-	c.AllowPrivateTargets = l.Bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", false)
+	c.Targets = webhook.LoadTargetPolicy(l, c.HTTPAddr, c.InternalGRPCAddr, c.MetricsAddr)
 	c.RetryScale = float64(l.Int("WEBHOOK_RETRY_SCALE_PERCENT", 100, 0, 100)) / 100
 	c.DeliveryConcurrency = l.Int("WEBHOOK_CONCURRENCY", 64, 1, 10000)
 	c.PerEndpointConcurrency = l.Int("WEBHOOK_PER_ENDPOINT_CONCURRENCY", 8, 1, 1000)
@@ -84,11 +87,10 @@ func serve(ctx context.Context, cfg Config) error {
 	healthpb.RegisterHealthServer(internal, health.NewServer())
 	st := store.New(base.Pool)
 	worker := &delivery.Worker{Store: st, Logger: logger, Concurrency: cfg.DeliveryConcurrency, PerEndpoint: cfg.PerEndpointConcurrency,
-		RetryScale: cfg.RetryScale, Client: webhook.NewClient(webhook.ClientOptions{AllowPrivate: cfg.AllowPrivateTargets,
-			IdleConnsPerHost: cfg.PerEndpointConcurrency})}
-	consumer := &delivery.Consumer{JS: base.JS, Store: st, Logger: logger, Wake: worker.Wake, AllowPrivate: cfg.AllowPrivateTargets}
+		RetryScale: cfg.RetryScale, Clients: webhook.NewClients(cfg.Targets, webhook.ClientOptions{IdleConnsPerHost: cfg.PerEndpointConcurrency})}
+	consumer := &delivery.Consumer{JS: base.JS, Store: st, Logger: logger, Wake: worker.Wake, Targets: cfg.Targets}
 	adminv1.RegisterEventServiceServer(internal, &grpcapi.Events{Store: st})
-	adminv1.RegisterWebhookEndpointServiceServer(internal, &grpcapi.Endpoints{Store: st, AllowPrivate: cfg.AllowPrivateTargets, Wake: worker.Wake})
+	adminv1.RegisterWebhookEndpointServiceServer(internal, &grpcapi.Endpoints{Store: st, Targets: cfg.Targets, Wake: worker.Wake})
 
 	callbacks := &callback.Handler{Pool: base.Pool, Logger: logger, Now: time.Now, Secrets: map[string][][]byte{
 		provider.NameTest:         {[]byte(cfg.TestProviderSecret)},
