@@ -104,7 +104,13 @@ func LoadTargetPolicy(l *config.Loader, own ...string) TargetPolicy {
 			p.PrivateOrgs = append(p.PrivateOrgs, item)
 		}
 	}
-	deny, err := ParseDenyList(append(splitList(l.String(denyVar, "")), own...)...)
+	addrs := splitList(l.String(denyVar, ""))
+	for _, a := range own {
+		if a != "" { // a missing address is reported by its own variable
+			addrs = append(addrs, a)
+		}
+	}
+	deny, err := ParseDenyList(addrs...)
 	if err != nil {
 		l.Fail(denyVar, "%v", err)
 	}

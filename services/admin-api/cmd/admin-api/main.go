@@ -33,6 +33,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/logging"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/pgkit"
+	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
 const name = "admin-api"
@@ -75,6 +76,11 @@ type Config struct {
 	// RuntimeInternalAddr and HooksInternalAddr are the internal gRPC
 	// listeners of checkout-runtime and hooks.
 	RuntimeInternalAddr, HooksInternalAddr string
+	// Targets is the policy a session's notify_url must pass: the same
+	// variables as hooks (WEBHOOK_ALLOW_PRIVATE_TARGETS, WEBHOOK_DENY_TARGETS),
+	// so that what is accepted here is what hooks calls; admin-api's own
+	// listeners and the internal addresses it knows are always denied.
+	Targets webhook.TargetPolicy
 }
 
 func loadConfig() (Config, error) {
@@ -86,6 +92,8 @@ func loadConfig() (Config, error) {
 		RuntimeInternalAddr: l.Addr("RUNTIME_INTERNAL_ADDR", ""),
 		HooksInternalAddr:   l.Addr("HOOKS_INTERNAL_ADDR", ""),
 	}
+	c.Targets = webhook.LoadTargetPolicy(l, c.HTTPAddr, c.GRPCAddr, c.InternalGRPCAddr, c.MetricsAddr,
+		c.RuntimeInternalAddr, c.HooksInternalAddr)
 	return c, l.Err()
 }
 
@@ -169,7 +177,7 @@ func serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer hooksConn.Close()
-	api, err := server.New(ctx, st, logger, checkoutBase, server.PeersOn(runtimeConn, hooksConn), base.GRPCMetrics.UnaryInterceptor())
+	api, err := server.New(ctx, st, logger, checkoutBase, cfg.Targets, server.PeersOn(runtimeConn, hooksConn), base.GRPCMetrics.UnaryInterceptor())
 	if err != nil {
 		return err
 	}

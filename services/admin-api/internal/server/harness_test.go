@@ -22,6 +22,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/config"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
 	"github.com/tillpoint/tillpoint/services/platform/testkit"
+	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
 func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
@@ -45,6 +46,12 @@ const checkoutBase = "https://secure.test"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, webhook.TargetPolicy{})
+}
+
+// newEnvWith is newEnv with a policy for the URLs we call (notify_url).
+func newEnvWith(t *testing.T, targets webhook.TargetPolicy) *env {
+	t.Helper()
 	ctx := context.Background()
 	pool := testkit.NewDatabase(t, migrations.Set)
 	st := store.New(pool)
@@ -62,7 +69,7 @@ func newEnv(t *testing.T) *env {
 	batching := make(chan struct{})
 	go func() { defer close(batching); _ = st.RunBatchers(batchCtx, logger) }()
 	t.Cleanup(func() { stopBatching(); <-batching })
-	api, err := New(ctx, st, logger, checkoutBase, Peers{})
+	api, err := New(ctx, st, logger, checkoutBase, targets, Peers{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
 // API is the merchant API in both forms.
@@ -46,10 +47,11 @@ func PeersOn(runtime, hooks grpc.ClientConnInterface) Peers {
 		Events: adminv1.NewEventServiceClient(hooks), WebhookEndpoints: adminv1.NewWebhookEndpointServiceClient(hooks)}
 }
 
-// New builds the API on st; checkoutBase is scheme://MAIN_FRONTEND_DOMAIN.
+// New builds the API on st; checkoutBase is scheme://MAIN_FRONTEND_DOMAIN;
+// targets is the policy of URLs we call (a session's notify_url).
 // outer interceptors (metrics) run outside error mapping and see final codes.
-func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase string, peers Peers, outer ...grpc.UnaryServerInterceptor) (*API, error) {
-	sessions := &grpcapi.Sessions{Store: st, CheckoutBase: checkoutBase, Now: time.Now}
+func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase string, targets webhook.TargetPolicy, peers Peers, outer ...grpc.UnaryServerInterceptor) (*API, error) {
+	sessions := &grpcapi.Sessions{Store: st, CheckoutBase: checkoutBase, Now: time.Now, Targets: targets}
 	sites := &grpcapi.Sites{Store: st}
 	keys := &grpcapi.APIKeys{Store: st}
 	payments := &grpcapi.Payments{Runtime: peers.Payments}
