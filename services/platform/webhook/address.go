@@ -13,10 +13,18 @@ import (
 type BlockedAddressError struct {
 	Host string     // the host name of the URL, as given
 	IP   netip.Addr // the refused address it resolved to
+	// Port is set, with Listener, when the address and port are one of
+	// our own services' listeners (see DenyList).
+	Port     uint16
+	Listener bool
 }
 
 // Error says which address was refused and why.
 func (e *BlockedAddressError) Error() string {
+	if e.Listener {
+		return fmt.Sprintf("webhook: refusing to connect to %s (%s): one of our own listeners", e.Host,
+			netip.AddrPortFrom(e.IP, e.Port))
+	}
 	reason, _ := blockedReason(e.IP)
 	if reason == "" {
 		reason = "non-public"

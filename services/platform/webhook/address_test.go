@@ -113,7 +113,7 @@ func TestBlockedRanges(t *testing.T) {
 		if got && reason == "" {
 			t.Errorf("blockedReason(%s): blocked without a reason", tt.ip)
 		}
-		err := controlBlocked("tcp", netip.AddrPortFrom(ip, 443).String(), nil)
+		err := controlBlocked(false, DenyList{})("tcp", netip.AddrPortFrom(ip, 443).String(), nil)
 		if (err != nil) != tt.blocked {
 			t.Errorf("controlBlocked(%s) = %v, want blocked=%v", tt.ip, err, tt.blocked)
 		}

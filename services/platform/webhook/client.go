@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -19,6 +20,9 @@ type ClientOptions struct {
 	// internal addresses. Only the local dev stack sets it, so that a
 	// merchant can receive webhooks on localhost.
 	AllowPrivate bool
+	// Deny lists listeners never connected to, AllowPrivate or not: our own
+	// services' (see TargetPolicy).
+	Deny DenyList
 	// Timeout bounds a whole delivery: connecting, sending, the response
 	// headers and reading the response excerpt. Zero means DefaultTimeout.
 	Timeout time.Duration
@@ -76,6 +80,7 @@ func NewClient(opts ClientOptions) *http.Client {
 	}
 	g := &guardedDialer{
 		allowPrivate: opts.AllowPrivate,
+		deny:         opts.Deny,
 		lookup:       opts.lookup,
 		dialer: net.Dialer{
 			Timeout:   min(dialTimeout, timeout),
@@ -87,12 +92,10 @@ func NewClient(opts ClientOptions) *http.Client {
 			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		}
 	}
-	if !opts.AllowPrivate {
-		// A second check on the socket address itself, right before
-		// connect(2): nothing but guardedDialer dials, so this only catches
-		// a mistake in it.
-		g.dialer.Control = controlBlocked
-	}
+	// A second check on the socket address itself, right before
+	// connect(2): nothing but guardedDialer dials, so this only catches a
+	// mistake in it.
+	g.dialer.Control = controlBlocked(opts.AllowPrivate, opts.Deny)
 	tr := &http.Transport{
 		Proxy:                  nil, // never from the environment: the proxy would make the connection, unchecked
 		DialContext:            g.DialContext,
@@ -118,6 +121,7 @@ func NewClient(opts ClientOptions) *http.Client {
 // address connected to is always one that was checked.
 type guardedDialer struct {
 	allowPrivate bool
+	deny         DenyList
 	lookup       func(ctx context.Context, host string) ([]netip.Addr, error)
 	dialer       net.Dialer
 }
@@ -132,13 +136,18 @@ func (g *guardedDialer) DialContext(ctx context.Context, network, addr string) (
 	if err != nil {
 		return nil, err
 	}
-	if !g.allowPrivate {
-		// Every address must pass, not just the one we would try first:
-		// the others would be tried when it fails.
-		for _, ip := range ips {
-			if _, bad := blockedReason(ip); bad {
-				return nil, &BlockedAddressError{Host: host, IP: ip}
-			}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: bad port in dial address %q", addr)
+	}
+	// Every address must pass, not just the one we would try first: the
+	// others would be tried when it fails.
+	for _, ip := range ips {
+		if _, bad := blockedReason(ip); bad && !g.allowPrivate {
+			return nil, &BlockedAddressError{Host: host, IP: ip}
+		}
+		if g.deny.denies(ip, uint16(n), resolverLookup(ctx, g.lookup)) {
+			return nil, &BlockedAddressError{Host: host, IP: ip, Port: uint16(n), Listener: true}
 		}
 	}
 	var errs []error
@@ -178,15 +187,49 @@ func (g *guardedDialer) resolve(ctx context.Context, host string) ([]netip.Addr,
 	return ips, nil
 }
 
-// controlBlocked is a net.Dialer.Control function that refuses blocked
-// socket addresses.
-func controlBlocked(network, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("webhook: unexpected dial address %q: %w", address, err)
+// controlBlocked returns a net.Dialer.Control function that refuses blocked
+// socket addresses (unless allowPrivate) and denied listeners (those given
+// by address; names were resolved and checked by guardedDialer).
+func controlBlocked(allowPrivate bool, deny DenyList) func(network, address string, _ syscall.RawConn) error {
+	return func(network, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return fmt.Errorf("webhook: unexpected dial address %q: %w", address, err)
+		}
+		ip := ap.Addr().WithZone("").Unmap()
+		if _, bad := blockedReason(ip); bad && !allowPrivate {
+			return &BlockedAddressError{Host: ip.String(), IP: ip}
+		}
+		if deny.denies(ip, ap.Port(), nil) {
+			return &BlockedAddressError{Host: ip.String(), IP: ip, Port: ap.Port(), Listener: true}
+		}
+		return nil
 	}
-	if _, bad := blockedReason(ap.Addr()); bad {
-		return &BlockedAddressError{Host: ap.Addr().String(), IP: ap.Addr()}
+}
+
+// Clients are the delivery clients of a TargetPolicy: one that refuses
+// internal addresses and one that allows them, both refusing the denied
+// listeners. Two transports, so that a connection opened for a target that
+// may be private is never reused for one that may not.
+type Clients struct {
+	policy          TargetPolicy
+	public, private *http.Client
+}
+
+// NewClients makes the clients of policy; opts.AllowPrivate and opts.Deny
+// are set from it.
+func NewClients(policy TargetPolicy, opts ClientOptions) *Clients {
+	opts.Deny = policy.Deny
+	opts.AllowPrivate = false
+	public := NewClient(opts)
+	opts.AllowPrivate = true
+	return &Clients{policy: policy, public: public, private: NewClient(opts)}
+}
+
+// For returns the client for a delivery to a target of org in this mode.
+func (c *Clients) For(org string, live bool) *http.Client {
+	if c.policy.AllowsPrivate(org, live) {
+		return c.private
 	}
-	return nil
+	return c.public
 }

@@ -130,7 +130,7 @@ func TestClientRefusesInternalAddressesWithoutConnecting(t *testing.T) {
 	}
 	// The socket-level check alone refuses too (it backs up the resolver
 	// check should a future change dial something unchecked).
-	d := net.Dialer{Control: controlBlocked}
+	d := net.Dialer{Control: controlBlocked(false, DenyList{})}
 	if conn, err := d.DialContext(t.Context(), "tcp", v4.Listener.Addr().String()); err == nil {
 		conn.Close()
 		t.Error("a dialer with controlBlocked connected to loopback")

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,7 +41,15 @@ type Result struct {
 	// wraps ErrStatus for other statuses, and the transport error (such as
 	// a *BlockedAddressError or a timeout) when there was no response.
 	Err error
+	// Message is Err as the merchant sees it in the attempt log: a fixed
+	// text per kind of failure, without internal addresses (see
+	// DescribeError); "" on success. Err itself goes to our logs only.
+	Message string
 }
+
+// badURL is the message of a URL that cannot be sent to (stored before the
+// rules of ValidateURL, or changed by hand).
+const badURL = "the endpoint URL is not valid"
 
 // OK reports whether the delivery succeeded.
 func (r Result) OK() bool { return r.Err == nil }
@@ -49,18 +58,18 @@ func (r Result) OK() bool { return r.Err == nil }
 // headers h (see Headers), using client (see NewClient). It does not retry.
 func Deliver(ctx context.Context, client *http.Client, rawURL string, h http.Header, body []byte) Result {
 	if client == nil {
-		return Result{Err: errors.New("webhook: nil HTTP client")}
+		return Result{Err: errors.New("webhook: nil HTTP client"), Message: "internal error"}
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return Result{Err: fmt.Errorf("webhook: endpoint URL: %w", err)}
+		return Result{Err: fmt.Errorf("webhook: endpoint URL: %w", err), Message: badURL}
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return Result{Err: fmt.Errorf("webhook: endpoint URL: scheme %q is not http or https", u.Scheme)}
+		return Result{Err: fmt.Errorf("webhook: endpoint URL: scheme %q is not http or https", u.Scheme), Message: badURL}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 	if err != nil {
-		return Result{Err: fmt.Errorf("webhook: %w", err)}
+		return Result{Err: fmt.Errorf("webhook: %w", err), Message: badURL}
 	}
 	req.Header = h.Clone()
 	if req.Header == nil {
@@ -78,6 +87,7 @@ func Deliver(ctx context.Context, client *http.Client, rawURL string, h http.Hea
 	res := Result{Latency: time.Since(start)}
 	if err != nil {
 		res.Err = err
+		res.Message = DescribeError(err, cmp.Or(client.Timeout, DefaultTimeout))
 		return res
 	}
 	defer resp.Body.Close()
@@ -89,6 +99,7 @@ func Deliver(ctx context.Context, client *http.Client, rawURL string, h http.Hea
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		res.Err = fmt.Errorf("%w: status %d", ErrStatus, resp.StatusCode)
+		res.Message = fmt.Sprintf("the endpoint answered %d, not 2xx", resp.StatusCode)
 	}
 	return res
 }

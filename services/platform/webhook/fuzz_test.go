@@ -63,6 +63,41 @@ func FuzzValidateURL(f *testing.F) {
 	})
 }
 
+// FuzzCheckURL: under the dev stack's policy, whatever is accepted in live
+// mode is https to a public literal or a name, and nothing accepted in test
+// mode is one of the denied listeners by address.
+func FuzzCheckURL(f *testing.F) {
+	for _, s := range []string{"https://merchant.example/hook", "http://localhost:9100/metrics", "http://0.0.0.0:9100/",
+		"http://[::1]:9100/", "http://127.0.0.2:9100/", "https://[::ffff:127.0.0.1]:9100/", "http://api.localhost:9100/"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	deny, err := ParseDenyList(":9100")
+	if err != nil {
+		f.Fatal(err)
+	}
+	policy := TargetPolicy{PrivateInTestMode: true, Deny: deny}
+	f.Fuzz(func(t *testing.T, raw string, live bool) {
+		if policy.CheckURL(raw, "org_1", live) != nil {
+			return
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("CheckURL accepted %q", raw)
+		}
+		if live && (u.Scheme != "https" || isLocalhostName(u.Hostname())) {
+			t.Fatalf("CheckURL accepted %q in live mode", raw)
+		}
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		if ip, err := netip.ParseAddr(u.Hostname()); err == nil && port == "9100" && isLocalAddr(ip) {
+			t.Fatalf("CheckURL accepted our listener %q", raw)
+		}
+	})
+}
+
 func FuzzVerify(f *testing.F) {
 	f.Add("msg_1", "1614265330", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", []byte(`{"test": 2432232314}`), int64(1614265330))
 	f.Add("", "", "", []byte{}, int64(0))

@@ -13,8 +13,10 @@ import (
 // servers handle everywhere; a longer webhook URL is a mistake or an attack.
 const MaxURLLength = 2048
 
-// ErrInvalidURL is returned (wrapped, with the reason) by ValidateURL.
-var ErrInvalidURL = errors.New("invalid webhook endpoint URL")
+// ErrInvalidURL is returned (wrapped, with the reason) by ValidateURL and
+// TargetPolicy.CheckURL. It names no parameter: the caller does (url for an
+// endpoint, notify_url for a session), with the same message for both.
+var ErrInvalidURL = errors.New("invalid URL")
 
 // ValidateURL checks an endpoint URL when a merchant registers it: an
 // absolute http or https URL with a host and no user name or password, at
@@ -24,6 +26,13 @@ var ErrInvalidURL = errors.New("invalid webhook endpoint URL")
 // resolve to, at every delivery (see NewClient); this check is for a helpful
 // error at registration time. The error message is fit to show the merchant.
 func ValidateURL(raw string, allowPrivate bool) error {
+	return validateURL(raw, allowPrivate, allowPrivate)
+}
+
+// validateURL is ValidateURL with http and internal addresses allowed
+// separately: an organization allowed private targets in live mode still
+// needs https there.
+func validateURL(raw string, allowHTTP, allowPrivate bool) error {
 	if raw == "" {
 		return fmt.Errorf("%w: empty", ErrInvalidURL)
 	}
@@ -41,7 +50,7 @@ func ValidateURL(raw string, allowPrivate bool) error {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !allowPrivate {
+		if !allowHTTP {
 			return fmt.Errorf("%w: must use https", ErrInvalidURL)
 		}
 	case "":

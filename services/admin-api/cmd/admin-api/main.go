@@ -36,6 +36,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/pgkit"
 	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
+	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
 const name = "admin-api"
@@ -80,6 +81,11 @@ type Config struct {
 	RuntimeInternalAddr, HooksInternalAddr string
 	// Limits are the merchant API's rate limits, per replica.
 	Limits auth.LimitConfig
+	// Targets is the policy a session's notify_url must pass: the same
+	// variables as hooks (WEBHOOK_ALLOW_PRIVATE_TARGETS, WEBHOOK_DENY_TARGETS),
+	// so that what is accepted here is what hooks calls; admin-api's own
+	// listeners and the internal addresses it knows are always denied.
+	Targets webhook.TargetPolicy
 }
 
 // Default rate limits of the merchant API, per replica.
@@ -120,6 +126,8 @@ func loadConfig() (Config, error) {
 		HooksInternalAddr:   l.Addr("HOOKS_INTERNAL_ADDR", ""),
 		Limits:              loadLimits(l),
 	}
+	c.Targets = webhook.LoadTargetPolicy(l, c.HTTPAddr, c.GRPCAddr, c.InternalGRPCAddr, c.MetricsAddr,
+		c.RuntimeInternalAddr, c.HooksInternalAddr)
 	return c, l.Err()
 }
 
@@ -204,7 +212,7 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	defer hooksConn.Close()
 	guard := server.Guard{TrustedProxies: httpx.NewTrustedProxies(cfg.TrustedProxies), Limits: auth.NewLimits(cfg.Limits)}
-	api, err := server.New(ctx, st, logger, checkoutBase, server.PeersOn(runtimeConn, hooksConn), guard, base.GRPCMetrics.UnaryInterceptor())
+	api, err := server.New(ctx, st, logger, checkoutBase, cfg.Targets, server.PeersOn(runtimeConn, hooksConn), guard, base.GRPCMetrics.UnaryInterceptor())
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/paging"
+	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
 // OutboxSchema is the schema whose outbox admin-api writes events to.
@@ -37,6 +38,9 @@ type Sessions struct {
 	// CheckoutBase is scheme://MAIN_FRONTEND_DOMAIN, the start of session URLs.
 	CheckoutBase string
 	Now          func() time.Time
+	// Targets is the policy notify_url must pass, the same as hooks applies
+	// to it and to webhook endpoints.
+	Targets webhook.TargetPolicy
 }
 
 // CreateCheckoutSession validates and stores a new open session.
@@ -57,7 +61,9 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	}
 	n, err := session.Validate(req, session.Site{ID: site.ID, DefaultCurrency: site.DefaultCurrency,
 		DefaultSuccessURL: site.DefaultSuccessUrl, DefaultCancelURL: site.DefaultCancelUrl,
-		PaymentMethodTypes: site.PaymentMethodTypes, MaxExclusiveTaxBps: taxBps}, p.Livemode, s.Now())
+		PaymentMethodTypes: site.PaymentMethodTypes, MaxExclusiveTaxBps: taxBps, CheckNotifyURL: func(raw string) error {
+			return s.Targets.CheckURL(raw, p.OrganizationID, p.Livemode)
+		}}, p.Livemode, s.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/config"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
 	"github.com/tillpoint/tillpoint/services/platform/testkit"
+	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
 func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
@@ -45,11 +46,23 @@ const checkoutBase = "https://secure.test"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newGuardedEnv(t, Guard{})
+	return newFullEnv(t, webhook.TargetPolicy{}, Guard{})
 }
 
 // newGuardedEnv is newEnv with the API behind guard.
 func newGuardedEnv(t *testing.T, guard Guard) *env {
+	t.Helper()
+	return newFullEnv(t, webhook.TargetPolicy{}, guard)
+}
+
+// newEnvWith is newEnv with a policy for the URLs we call (notify_url).
+func newEnvWith(t *testing.T, targets webhook.TargetPolicy) *env {
+	t.Helper()
+	return newFullEnv(t, targets, Guard{})
+}
+
+// newFullEnv is newEnv with both the URL policy and the guard given.
+func newFullEnv(t *testing.T, targets webhook.TargetPolicy, guard Guard) *env {
 	t.Helper()
 	ctx := context.Background()
 	pool := testkit.NewDatabase(t, migrations.Set)
@@ -68,7 +81,7 @@ func newGuardedEnv(t *testing.T, guard Guard) *env {
 	batching := make(chan struct{})
 	go func() { defer close(batching); _ = st.RunBatchers(batchCtx, logger) }()
 	t.Cleanup(func() { stopBatching(); <-batching })
-	api, err := New(ctx, st, logger, checkoutBase, Peers{}, guard)
+	api, err := New(ctx, st, logger, checkoutBase, targets, Peers{}, guard)
 	if err != nil {
 		t.Fatal(err)
 	}

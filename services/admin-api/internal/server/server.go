@@ -23,6 +23,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
+	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
 // API is the merchant API in both forms.
@@ -61,10 +62,11 @@ func (g Guard) guardREST(h http.Handler) http.Handler {
 	return httpx.ClientAddrs(g.TrustedProxies)(h)
 }
 
-// New builds the API on st; checkoutBase is scheme://MAIN_FRONTEND_DOMAIN.
+// New builds the API on st; checkoutBase is scheme://MAIN_FRONTEND_DOMAIN;
+// targets is the policy of URLs we call (a session's notify_url).
 // outer interceptors (metrics) run outside error mapping and see final codes.
-func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase string, peers Peers, guard Guard, outer ...grpc.UnaryServerInterceptor) (*API, error) {
-	sessions := &grpcapi.Sessions{Store: st, CheckoutBase: checkoutBase, Now: time.Now}
+func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase string, targets webhook.TargetPolicy, peers Peers, guard Guard, outer ...grpc.UnaryServerInterceptor) (*API, error) {
+	sessions := &grpcapi.Sessions{Store: st, CheckoutBase: checkoutBase, Now: time.Now, Targets: targets}
 	sites := &grpcapi.Sites{Store: st}
 	keys := &grpcapi.APIKeys{Store: st}
 	payments := &grpcapi.Payments{Runtime: peers.Payments}

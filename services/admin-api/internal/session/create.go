@@ -16,6 +16,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/money"
+	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
 // Limits of the create parameters, from DESIGN.md §2 and the seeds.
@@ -55,6 +56,10 @@ type Site struct {
 	// MaxExclusiveTaxBps is the site's highest exclusive tax rate: the most
 	// a payer's billing address can add on top of the subtotal.
 	MaxExclusiveTaxBps int64
+	// CheckNotifyURL applies the URL policy of everything Tillpoint calls
+	// (webhook.TargetPolicy.CheckURL) for the caller's organization and
+	// mode; nil applies the production policy (https, no internal address).
+	CheckNotifyURL func(raw string) error
 }
 
 // LineItem is a validated line item.
@@ -133,7 +138,7 @@ func Validate(req *adminv1.CreateCheckoutSessionRequest, site Site, live bool, n
 		return n, err
 	}
 	if v := req.GetNotifyUrl(); v != "" {
-		if v, err = absoluteURL("notify_url", v, live); err != nil {
+		if v, err = notifyURL(v, site.CheckNotifyURL, live); err != nil {
 			return n, err
 		}
 		n.NotifyURL = &v
@@ -277,6 +282,19 @@ func absoluteURL(param, raw string, live bool) (string, error) {
 	}
 	if live && u.Scheme != "https" {
 		return "", errs.Param(param, "url_invalid", "Live mode needs https URLs.")
+	}
+	return raw, nil
+}
+
+// notifyURL checks a notify_url: our servers call it, so it follows the same
+// policy, with the same messages, as webhook endpoints (hooks checks it again
+// against the addresses the host resolves to when it calls).
+func notifyURL(raw string, check func(string) error, live bool) (string, error) {
+	if check == nil {
+		check = func(raw string) error { return webhook.TargetPolicy{}.CheckURL(raw, "", live) }
+	}
+	if err := check(raw); err != nil {
+		return "", errs.Param("notify_url", "url_invalid", "%s", err.Error())
 	}
 	return raw, nil
 }

@@ -52,9 +52,12 @@ type Config struct {
 	// only); BankFeedTestSecret, when set, the test or simulated feed
 	// (test-mode payments only).
 	TestProviderSecret, BankFeedSecret, BankFeedTestSecret string
-	// AllowPrivateTargets lets webhook endpoints be loopback or private
-	// addresses (only for development: it opens the door to SSRF).
-	AllowPrivateTargets bool
+	// Targets is the policy of the URLs webhooks and notify_url callbacks
+	// go to: where private addresses are allowed (WEBHOOK_ALLOW_PRIVATE_TARGETS:
+	// test mode, or some organizations; only for development or an
+	// operator's own shop, as it opens the door to SSRF), and the listeners
+	// never called (this service's own, and WEBHOOK_DENY_TARGETS).
+	Targets webhook.TargetPolicy
 	// RetryScale shrinks the retry schedule (tests only).
 	RetryScale float64
 	// DeliveryConcurrency and PerEndpointConcurrency bound attempts in flight.
@@ -75,7 +78,7 @@ func loadConfig() (Config, error) {
 			l.Fail("BANK_FEED_TEST_SECRET", "must differ from BANK_FEED_SECRET: the secret decides the mode of the payments a callback may settle")
 		}
 	}
-	c.AllowPrivateTargets = l.Bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", false)
+	c.Targets = webhook.LoadTargetPolicy(l, c.HTTPAddr, c.InternalGRPCAddr, c.MetricsAddr)
 	c.RetryScale = float64(l.Int("WEBHOOK_RETRY_SCALE_PERCENT", 100, 0, 100)) / 100
 	c.DeliveryConcurrency = l.Int("WEBHOOK_CONCURRENCY", 64, 1, 10000)
 	c.PerEndpointConcurrency = l.Int("WEBHOOK_PER_ENDPOINT_CONCURRENCY", 8, 1, 1000)
@@ -95,11 +98,10 @@ func serve(ctx context.Context, cfg Config) error {
 	healthpb.RegisterHealthServer(internal, health.NewServer())
 	st := store.New(base.Pool)
 	worker := &delivery.Worker{Store: st, Logger: logger, Concurrency: cfg.DeliveryConcurrency, PerEndpoint: cfg.PerEndpointConcurrency,
-		RetryScale: cfg.RetryScale, Client: webhook.NewClient(webhook.ClientOptions{AllowPrivate: cfg.AllowPrivateTargets,
-			IdleConnsPerHost: cfg.PerEndpointConcurrency})}
-	consumer := &delivery.Consumer{JS: base.JS, Store: st, Logger: logger, Wake: worker.Wake, AllowPrivate: cfg.AllowPrivateTargets}
+		RetryScale: cfg.RetryScale, Clients: webhook.NewClients(cfg.Targets, webhook.ClientOptions{IdleConnsPerHost: cfg.PerEndpointConcurrency})}
+	consumer := &delivery.Consumer{JS: base.JS, Store: st, Logger: logger, Wake: worker.Wake, Targets: cfg.Targets}
 	adminv1.RegisterEventServiceServer(internal, &grpcapi.Events{Store: st})
-	adminv1.RegisterWebhookEndpointServiceServer(internal, &grpcapi.Endpoints{Store: st, AllowPrivate: cfg.AllowPrivateTargets, Wake: worker.Wake})
+	adminv1.RegisterWebhookEndpointServiceServer(internal, &grpcapi.Endpoints{Store: st, Targets: cfg.Targets, Wake: worker.Wake})
 
 	callbacks := &callback.Handler{Pool: base.Pool, Logger: logger, Now: time.Now, Secrets: callbackSecrets(cfg)}
 	routes := http.NewServeMux()

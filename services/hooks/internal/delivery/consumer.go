@@ -39,8 +39,10 @@ type Consumer struct {
 	Logger *slog.Logger
 	// Wake is called after new deliveries were created.
 	Wake func()
-	// AllowPrivate lets test-mode notify_url targets be private addresses.
-	AllowPrivate bool
+	// Targets is the policy a notify_url must pass to be called; admin-api
+	// checked it at creation with the same policy, so this only catches a
+	// change of configuration since.
+	Targets webhook.TargetPolicy
 }
 
 // Run consumes until ctx ends. An event is acknowledged only once it and its
@@ -145,7 +147,7 @@ func (c *Consumer) notifyEndpoint(ctx context.Context, q *db.Queries, ev *events
 	if ev.GetType() != "checkout.session.completed" || url == "" {
 		return "", nil
 	}
-	if err := webhook.ValidateURL(url, c.AllowPrivate && !ev.GetLivemode()); err != nil {
+	if err := c.Targets.CheckURL(url, ev.GetOrganizationId(), ev.GetLivemode()); err != nil {
 		c.Logger.WarnContext(ctx, "not calling a notify_url", "event", ev.GetId(), "err", err)
 		return "", nil
 	}

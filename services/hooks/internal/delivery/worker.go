@@ -28,9 +28,11 @@ const (
 
 // Worker sends due deliveries.
 type Worker struct {
-	Store  *store.Store
-	Client *http.Client
-	Logger *slog.Logger
+	Store *store.Store
+	// Clients choose, per endpoint's organization and mode, the client
+	// that may or may not reach private addresses (webhook.TargetPolicy).
+	Clients *webhook.Clients
+	Logger  *slog.Logger
 	// Concurrency bounds attempts in flight; PerEndpoint bounds them per
 	// endpoint, so that a slow endpoint cannot take every slot.
 	Concurrency, PerEndpoint int
@@ -162,23 +164,25 @@ func (w *Worker) attempt(ctx context.Context, d db.ClaimDeliveriesRow) {
 			secrets = append(secrets, key)
 		}
 	}
-	res := webhook.Deliver(ctx, w.Client, d.Url, webhook.Headers(d.ID, now, d.Body, secrets...), d.Body)
-	errText := ""
-	if res.Err != nil {
-		errText = res.Err.Error()
-	}
+	res := webhook.Deliver(ctx, w.Clients.For(d.OrganizationID, d.Livemode), d.Url, webhook.Headers(d.ID, now, d.Body, secrets...), d.Body)
 	if res.Status/100 == 2 {
 		w.successes <- success{d: d, res: res, at: now}
 		return
 	}
-	if err := w.recordFailure(ctx, d, res, errText, now); err != nil {
+	if err := w.recordFailure(ctx, d, res, now); err != nil {
 		w.Logger.ErrorContext(ctx, "recording delivery attempt", "delivery", d.ID, "err", err)
 		return
 	}
-	w.logAttempt(ctx, d, res, errText)
+	w.logAttempt(ctx, d, res)
 }
 
-func (w *Worker) logAttempt(ctx context.Context, d db.ClaimDeliveriesRow, res webhook.Result, errText string) {
+// logAttempt logs an attempt with its full error, which may name our
+// resolver and internal addresses: the merchant sees only res.Message.
+func (w *Worker) logAttempt(ctx context.Context, d db.ClaimDeliveriesRow, res webhook.Result) {
+	errText := ""
+	if res.Err != nil {
+		errText = res.Err.Error()
+	}
 	w.Logger.InfoContext(ctx, "webhook attempt", "delivery", d.ID, "endpoint", d.EndpointID, "status", res.Status,
 		"latency_ms", res.Latency.Milliseconds(), "error", errText)
 }
@@ -239,17 +243,19 @@ func (w *Worker) writeSuccesses(batch []success) {
 		return
 	}
 	for _, s := range batch {
-		w.logAttempt(ctx, s.d, s.res, "")
+		w.logAttempt(ctx, s.d, s.res)
 	}
 }
 
 // recordFailure records an attempt that did not succeed and schedules the
 // next one, or gives up; it disables an endpoint that answered 410 or has
 // been failing too long.
-func (w *Worker) recordFailure(ctx context.Context, d db.ClaimDeliveriesRow, res webhook.Result, errText string, now time.Time) error {
+func (w *Worker) recordFailure(ctx context.Context, d db.ClaimDeliveriesRow, res webhook.Result, now time.Time) error {
 	return w.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
+		// The attempt row is what the merchant reads (the deliveries
+		// list): the fixed message, never the raw error.
 		if err := q.RecordAttempt(ctx, db.RecordAttemptParams{DeliveryID: d.ID, StatusCode: int32(res.Status),
-			LatencyMs: res.Latency.Milliseconds(), Error: errText, ResponseExcerpt: res.ResponseExcerpt}); err != nil {
+			LatencyMs: res.Latency.Milliseconds(), Error: res.Message, ResponseExcerpt: res.ResponseExcerpt}); err != nil {
 			return err
 		}
 		if res.Status == http.StatusGone {

@@ -32,9 +32,9 @@ const maxDescriptionLen = 500
 type Endpoints struct {
 	adminv1.UnimplementedWebhookEndpointServiceServer
 	Store *store.Store
-	// AllowPrivate lets endpoints point at loopback and private addresses
-	// (the dev stack's choice, so merchants can test on localhost).
-	AllowPrivate bool
+	// Targets is the URL policy endpoints must pass (private addresses
+	// only where the operator allows them, never our own listeners).
+	Targets webhook.TargetPolicy
 	// Wake is signalled when a delivery becomes due now (a resend).
 	Wake func()
 }
@@ -45,7 +45,7 @@ func (s *Endpoints) CreateWebhookEndpoint(ctx context.Context, req *adminv1.Crea
 	if err != nil {
 		return nil, err
 	}
-	events, err := s.validate(req.GetUrl(), req.GetEnabledEvents(), req.GetDescription(), live)
+	events, err := s.validate(req.GetUrl(), req.GetEnabledEvents(), req.GetDescription(), org, live)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func (s *Endpoints) UpdateWebhookEndpoint(ctx context.Context, req *adminv1.Upda
 			return nil, errs.Param(path, "parameter_unknown", "Received unknown parameter: %s.", path)
 		}
 	}
-	if events, err = s.validate(url, events, desc, cur.Livemode); err != nil {
+	if events, err = s.validate(url, events, desc, cur.OrganizationID, cur.Livemode); err != nil {
 		return nil, err
 	}
 	row, err := s.Store.UpdateEndpoint(ctx, db.UpdateEndpointParams{ID: cur.ID, OrganizationID: cur.OrganizationID, Livemode: cur.Livemode,
@@ -272,11 +272,11 @@ func (s *Endpoints) ResendEvent(ctx context.Context, req *adminv1.ResendEventReq
 	return &adminv1.ResendEventResponse{Delivery: out}, err
 }
 
-func (s *Endpoints) validate(url string, events []string, desc string, live bool) ([]string, error) {
+func (s *Endpoints) validate(url string, events []string, desc, org string, live bool) ([]string, error) {
 	if url == "" {
 		return nil, errs.Missing("url")
 	}
-	if err := webhook.ValidateURL(url, s.AllowPrivate && !live); err != nil {
+	if err := s.Targets.CheckURL(url, org, live); err != nil {
 		return nil, errs.Param("url", "url_invalid", "%s", err.Error())
 	}
 	if utf8.RuneCountInString(desc) > maxDescriptionLen {

@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tillpoint/tillpoint/services/platform/devpg"
@@ -49,6 +51,10 @@ const (
 	offHooksHTTP, offHooksInternal, offHooksMetrics               = 21, 23, 24
 	offPostgres, offNATS                                          = 32, 42
 )
+
+// serviceOffsets are the listeners of the three services.
+var serviceOffsets = []int{offAdminHTTP, offAdminGRPC, offAdminInternal, offAdminMetrics, offRuntimeHTTP,
+	offRuntimeInternal, offRuntimeMetrics, offHooksHTTP, offHooksInternal, offHooksMetrics}
 
 // secrets are made once and kept in the dev directory, so that the demo key
 // printed by one `make run` keeps working in the next.
@@ -229,8 +235,10 @@ func serviceEnv(p ports, dbURL, natsURL string, sec secrets) envSet {
 		"ADMIN_INTERNAL_ADDR=" + p.addr(offAdminInternal),
 		"RUNTIME_INTERNAL_ADDR=" + p.addr(offRuntimeInternal),
 		"HOOKS_INTERNAL_ADDR=" + p.addr(offHooksInternal),
-		// The dev stack lets webhooks reach merchant servers on this machine.
-		"WEBHOOK_ALLOW_PRIVATE_TARGETS=true",
+		// The dev stack lets test-mode webhooks reach merchant servers on
+		// this machine, but never the stack's own listeners.
+		"WEBHOOK_ALLOW_PRIVATE_TARGETS=test",
+		"WEBHOOK_DENY_TARGETS=" + strings.Join(stackListeners(p, dbURL, natsURL), ","),
 		// The services listen on 127.0.0.1 only; trusting it as a proxy lets
 		// a local TLS proxy (or a test) name the client in X-Forwarded-For.
 		"TRUSTED_PROXIES=" + envOr("TRUSTED_PROXIES", "127.0.0.1/32"),
@@ -247,11 +255,29 @@ func serviceEnv(p ports, dbURL, natsURL string, sec secrets) envSet {
 	}
 }
 
+// stackListeners are every listener of the stack (host:port): the services',
+// and PostgreSQL's and NATS's, embedded or given by URL.
+func stackListeners(p ports, dbURL, natsURL string) []string {
+	var out []string
+	for _, off := range serviceOffsets {
+		out = append(out, p.addr(off))
+	}
+	for _, raw := range []string{dbURL, natsURL} {
+		// A URL with several hosts, or in keyword form, is left out: its
+		// listeners are not this stack's to guess.
+		if u, err := url.Parse(raw); err == nil && u.Port() != "" {
+			if _, _, err := net.SplitHostPort(u.Host); err == nil {
+				out = append(out, u.Host)
+			}
+		}
+	}
+	return out
+}
+
 // checkPortsFree fails early, naming the port, rather than letting a service
 // die later with a bare "address already in use".
 func checkPortsFree(o stackOptions, p ports) error {
-	offs := []int{offAdminHTTP, offAdminGRPC, offAdminInternal, offAdminMetrics, offRuntimeHTTP,
-		offRuntimeInternal, offRuntimeMetrics, offHooksHTTP, offHooksInternal, offHooksMetrics}
+	offs := append([]int{}, serviceOffsets...)
 	if o.DatabaseURL == "" {
 		offs = append(offs, offPostgres)
 	}

@@ -37,7 +37,7 @@ WITH picked AS (
     WHERE d.id = picked.id AND d.status = 'pending' AND d.next_attempt_at <= now()
     RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
 )
-SELECT c.id, c.endpoint_id, c.attempt_count, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body
+SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body
 FROM claimed c
 JOIN hooks.endpoints e ON e.id = c.endpoint_id
 JOIN hooks.events ev ON ev.id = c.event_id
@@ -56,6 +56,8 @@ type ClaimDeliveriesRow struct {
 	ID                      string
 	EndpointID              string
 	AttemptCount            int32
+	OrganizationID          string
+	Livemode                bool
 	Url                     string
 	Secret                  string
 	PreviousSecret          *string
@@ -90,6 +92,8 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams
 			&i.ID,
 			&i.EndpointID,
 			&i.AttemptCount,
+			&i.OrganizationID,
+			&i.Livemode,
 			&i.Url,
 			&i.Secret,
 			&i.PreviousSecret,

@@ -108,7 +108,7 @@ WITH picked AS (
     WHERE d.id = picked.id AND d.status = 'pending' AND d.next_attempt_at <= now()
     RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
 )
-SELECT c.id, c.endpoint_id, c.attempt_count, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body
+SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body
 FROM claimed c
 JOIN hooks.endpoints e ON e.id = c.endpoint_id
 JOIN hooks.events ev ON ev.id = c.event_id;
