@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -36,14 +35,44 @@ var merchant = newBrowser()
 // api calls the merchant API with the demo key.
 func api(t *testing.T, method, path string, body any) (int, map[string]any) {
 	t.Helper()
+	return apiAs(t, sys.SecretKey, method, path, body)
+}
+
+// apiAs calls the merchant API with key; body is nil, a string of raw JSON,
+// or a value to marshal.
+func apiAs(t *testing.T, key, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	var raw string
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = b
+	default:
+		j, _ := json.Marshal(b)
+		raw = string(j)
+	}
+	return request(t, key, method, path, raw, "")
+}
+
+// apiIdem posts a JSON body with an Idempotency-Key.
+func apiIdem(t *testing.T, key, path, body, idem string) (int, map[string]any) {
+	t.Helper()
+	return request(t, key, "POST", path, body, idem)
+}
+
+// request sends one merchant-API call and decodes its JSON answer.
+func request(t *testing.T, key, method, path, body, idem string) (int, map[string]any) {
+	t.Helper()
 	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
+	if body != "" {
+		r = strings.NewReader(body)
 	}
 	req, _ := http.NewRequest(method, sys.AdminAPIURL+path, r)
-	req.Header.Set("Authorization", "Bearer "+sys.SecretKey)
+	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
 	resp, err := merchant.Do(req)
 	if err != nil {
 		t.Fatal(err)

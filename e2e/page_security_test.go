@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -129,18 +128,7 @@ var liveKeyOnce struct {
 func liveKey(t *testing.T) string {
 	t.Helper()
 	liveKeyOnce.Do(func() {
-		var st struct {
-			OrganizationID string `json:"organization_id"`
-		}
-		b, err := os.ReadFile(filepath.Join(binDir, "dev", "stack.json"))
-		if err == nil {
-			err = json.Unmarshal(b, &st)
-		}
-		if err != nil {
-			liveKeyOnce.err = err
-			return
-		}
-		cmd := exec.Command(filepath.Join(binDir, "admin-api"), "keys", "create", "--org", st.OrganizationID, "--mode", "live", "--name", "e2e live")
+		cmd := exec.Command(filepath.Join(binDir, "admin-api"), "keys", "create", "--org", sys.OrganizationID, "--mode", "live", "--name", "e2e live")
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+sys.DatabaseURL)
 		out, err := cmd.Output()
 		liveKeyOnce.key, liveKeyOnce.err = strings.TrimSpace(string(out)), err
@@ -149,26 +137,6 @@ func liveKey(t *testing.T) string {
 		t.Fatalf("live key: %v %q", liveKeyOnce.err, liveKeyOnce.key)
 	}
 	return liveKeyOnce.key
-}
-
-// apiAs calls the merchant API with key.
-func apiAs(t *testing.T, key, method, path string, body any) (int, map[string]any) {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, sys.AdminAPIURL+path, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := merchant.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	raw, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s %s: %d %q", method, path, resp.StatusCode, raw)
-	}
-	return resp.StatusCode, out
 }
 
 // liveSession creates a live site offering methods, and an open session on it.

@@ -1,15 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -44,20 +37,20 @@ func TestTestProviderCallbackCannotSettleABankTransfer(t *testing.T) {
 }
 
 func TestLiveBankTransferIsSettledOnlyByTheLiveFeed(t *testing.T) {
-	liveKey := createLiveKey(t)
-	site := createSite(t, liveKey)
-	s := newSessionWithKey(t, liveKey, site)
+	key := liveKey(t)
+	site := createSite(t, key)
+	s := newSessionWithKey(t, key, site)
 	if s["livemode"] != true {
 		t.Fatalf("not a live session: %v", s)
 	}
-	payID := payByBankTransfer(t, liveKey, s)
+	payID := payByBankTransfer(t, key, s)
 	ref := s["reference"].(string)
 
 	forgeTestProviderSuccess(t, payID)
 	// The test feed's secret, quoting the live session's reference.
 	sendBankFeed(t, ref, 2649, http.StatusOK)
 	// The test key confirming the live payment: not found.
-	if status, out := apiWithKey(t, sys.SecretKey, "POST", "/v1/payments/"+payID+"/confirm", map[string]any{}); status != http.StatusNotFound {
+	if status, out := apiAs(t, sys.SecretKey, "POST", "/v1/payments/"+payID+"/confirm", map[string]any{}); status != http.StatusNotFound {
 		t.Fatalf("test key confirming a live payment: %d %v", status, out)
 	}
 	// The live feed: a genuine partial credit.
@@ -66,7 +59,7 @@ func TestLiveBankTransferIsSettledOnlyByTheLiveFeed(t *testing.T) {
 		t.Fatalf("live feed callback: %d", code)
 	}
 	waitReceived(t, payID, 1000, true)
-	assertUnpaid(t, liveKey, s["id"].(string), payID)
+	assertUnpaid(t, key, s["id"].(string), payID)
 
 	// Idempotency keys are per mode: a test-mode confirmation does not make
 	// a live one with the same key a repeat.
@@ -75,7 +68,7 @@ func TestLiveBankTransferIsSettledOnlyByTheLiveFeed(t *testing.T) {
 	if status, p := apiIdem(t, sys.SecretKey, "/v1/payments/"+testPayID+"/confirm", `{"amount":100}`, idem); status != http.StatusOK || p["amount_received"] != 100.0 {
 		t.Fatalf("test confirm: %d %v", status, p)
 	}
-	if status, p := apiIdem(t, liveKey, "/v1/payments/"+payID+"/confirm", `{"amount":100}`, idem); status != http.StatusOK || p["amount_received"] != 1100.0 {
+	if status, p := apiIdem(t, key, "/v1/payments/"+payID+"/confirm", `{"amount":100}`, idem); status != http.StatusOK || p["amount_received"] != 1100.0 {
 		t.Fatalf("live confirm with the test confirm's idempotency key: %d %v", status, p)
 	}
 
@@ -86,7 +79,7 @@ func TestLiveBankTransferIsSettledOnlyByTheLiveFeed(t *testing.T) {
 		t.Fatalf("live feed callback: %d", code)
 	}
 	eventually(t, "the live session to be paid", 20*time.Second, func() bool {
-		_, got := apiWithKey(t, liveKey, "GET", "/v1/checkout/sessions/"+s["id"].(string), nil)
+		_, got := apiAs(t, key, "GET", "/v1/checkout/sessions/"+s["id"].(string), nil)
 		return got["payment_status"] == "paid"
 	})
 	var received, overpaid int64
@@ -111,7 +104,7 @@ func TestConfirmAmountsAreBounded(t *testing.T) {
 		t.Fatalf("partial confirm: %d %v", status, p)
 	}
 	// After a partial: the largest int64 is refused, not a 500.
-	status, out := apiRaw(t, sys.SecretKey, "POST", "/v1/payments/"+payID+"/confirm", `{"amount":9223372036854775807}`)
+	status, out := apiAs(t, sys.SecretKey, "POST", "/v1/payments/"+payID+"/confirm", `{"amount":9223372036854775807}`)
 	if e, _ := out["error"].(map[string]any); status != http.StatusBadRequest || e["param"] != "amount" {
 		t.Fatalf("confirm max int64: %d %v", status, out)
 	}
@@ -148,7 +141,7 @@ func payByBankTransfer(t *testing.T, key string, s map[string]any) string {
 	if _, out, _ := post(t, c, s["url"].(string)+"/pay", form, true); out["status"] != "processing" {
 		t.Fatalf("bank transfer: %v", out)
 	}
-	_, got := apiWithKey(t, key, "GET", "/v1/checkout/sessions/"+s["id"].(string), nil)
+	_, got := apiAs(t, key, "GET", "/v1/checkout/sessions/"+s["id"].(string), nil)
 	payID, _ := got["payment"].(string)
 	if payID == "" {
 		t.Fatalf("no payment on the session: %v", got)
@@ -189,31 +182,14 @@ func assertUnpaid(t *testing.T, key, sessionID, payID string) {
 	if err := queryRow(t, "SELECT status FROM runtime.payments WHERE id = $1", payID).Scan(&status); err != nil || status != "processing" {
 		t.Fatalf("bank-transfer payment is %q (%v), want processing", status, err)
 	}
-	if _, got := apiWithKey(t, key, "GET", "/v1/checkout/sessions/"+sessionID, nil); got["payment_status"] != "unpaid" {
+	if _, got := apiAs(t, key, "GET", "/v1/checkout/sessions/"+sessionID, nil); got["payment_status"] != "unpaid" {
 		t.Fatalf("session paid without its funds: %v", got)
 	}
 }
 
-// createLiveKey makes a live secret key for the demo organization with the
-// admin-api CLI, as an operator would.
-func createLiveKey(t *testing.T) string {
-	t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "admin-api"), "keys", "create", "--org", sys.OrganizationID, "--mode", "live")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+sys.DatabaseURL)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("keys create --mode live: %v", err)
-	}
-	key := strings.TrimSpace(string(out))
-	if !strings.HasPrefix(key, "sk_live_") {
-		t.Fatalf("keys create printed %q", key)
-	}
-	return key
-}
-
 func createSite(t *testing.T, key string) string {
 	t.Helper()
-	status, site := apiWithKey(t, key, "POST", "/v1/sites", map[string]any{"name": "Live shop", "default_currency": "EUR",
+	status, site := apiAs(t, key, "POST", "/v1/sites", map[string]any{"name": "Live shop", "default_currency": "EUR",
 		"payment_method_types": []string{"card", "bank_transfer"}, "bank_transfer_instructions": "IBAN FR76 3000 6000 0112 3456 7890 189"})
 	if status != http.StatusOK && status != http.StatusCreated {
 		t.Fatalf("create site: %d %v", status, site)
@@ -225,7 +201,7 @@ func createSite(t *testing.T, key string) string {
 // live mode requires).
 func newSessionWithKey(t *testing.T, key, site string) map[string]any {
 	t.Helper()
-	status, s := apiWithKey(t, key, "POST", "/v1/checkouts/"+site+"/create", map[string]any{
+	status, s := apiAs(t, key, "POST", "/v1/checkouts/"+site+"/create", map[string]any{
 		"line_items":  []map[string]any{{"name": "Tea", "unit_amount": 450, "quantity": 3}, {"name": "Cup", "unit_amount": 1299, "quantity": 1}},
 		"currency":    "EUR",
 		"success_url": "https://shop.example/success?session_id={CHECKOUT_SESSION_ID}",
@@ -235,52 +211,4 @@ func newSessionWithKey(t *testing.T, key, site string) map[string]any {
 		t.Fatalf("create session: %d %v", status, s)
 	}
 	return s
-}
-
-// apiWithKey is api with another key.
-func apiWithKey(t *testing.T, key, method, path string, body any) (int, map[string]any) {
-	t.Helper()
-	raw := ""
-	if body != nil {
-		b, _ := json.Marshal(body)
-		raw = string(b)
-	}
-	return apiRaw(t, key, method, path, raw)
-}
-
-// apiRaw calls the merchant API with a JSON body as given.
-func apiRaw(t *testing.T, key, method, path, body string) (int, map[string]any) {
-	t.Helper()
-	return request(t, key, method, path, body, "")
-}
-
-// apiIdem posts a JSON body with an Idempotency-Key.
-func apiIdem(t *testing.T, key, path, body, idem string) (int, map[string]any) {
-	t.Helper()
-	return request(t, key, "POST", path, body, idem)
-}
-
-func request(t *testing.T, key, m, path, body, idem string) (int, map[string]any) {
-	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = bytes.NewReader([]byte(body))
-	}
-	req, _ := http.NewRequest(m, sys.AdminAPIURL+path, r)
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	if idem != "" {
-		req.Header.Set("Idempotency-Key", idem)
-	}
-	resp, err := merchant.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	b, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("%s %s: %d %q", m, path, resp.StatusCode, b)
-	}
-	return resp.StatusCode, out
 }
