@@ -143,6 +143,28 @@ func TestBrowserCheckout(t *testing.T) {
 			t.Errorf("bank amount %q, the form showed %q", got, total)
 		}
 	})
+
+	t.Run("live page has no card entry", func(t *testing.T) {
+		// A live site that enables cards too: until a provider's own card
+		// component serves live payments, the page must offer no card input.
+		s := liveSession(t, "card", "bank_transfer")
+		tab := newTab(t, browser)
+		do(t, tab, "open the live page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("pay-form")))
+		shot(t, tab, shots, "30-live-no-card.png")
+		cardInputs, err := chromedp.Run(tab, chromedp.Evaluate[int](
+			`document.querySelectorAll('[name^="card_"], [autocomplete^="cc-"], #card-fields, input[value="card"]').length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cardInputs != 0 {
+			t.Errorf("the live page has %d card inputs", cardInputs)
+		}
+		fillBilling(t, tab, "FR", "75001")
+		do(t, tab, "pay by bank transfer", chromedp.Click(chromedp.ID("pay-button")), chromedp.WaitVisible(chromedp.ID("bank-reference")))
+		if got := text(t, tab, "bank-reference"); got != s["reference"] {
+			t.Errorf("bank reference %q, want %v", got, s["reference"])
+		}
+	})
 }
 
 // screenshotDir returns <repo root>/test-artifacts/screenshots, created.
