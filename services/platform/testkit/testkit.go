@@ -78,6 +78,7 @@ func Main(m *testing.M) int {
 	state.inMain = true
 	state.mu.Unlock()
 	code := m.Run()
+	stopStripeMock()
 	if err := tearDown(); err != nil {
 		fmt.Fprintln(os.Stderr, "testkit:", err)
 		if code == 0 {

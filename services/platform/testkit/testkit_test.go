@@ -3,7 +3,9 @@ package testkit_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -206,4 +208,31 @@ func count(t *testing.T, pool *pgxpool.Pool, table string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestStripeMockValidatesRequests: stripe-mock answers a valid Stripe call
+// with a fixture and refuses one that breaks Stripe's OpenAPI specification
+// (an unknown parameter), which is what makes it a contract test.
+func TestStripeMockValidatesRequests(t *testing.T) {
+	base := testkit.StripeMock(t)
+	call := func(form string) int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/payment_intents", strings.NewReader(form))
+		req.Header.Set("Authorization", "Bearer "+testkit.StripeMockKey)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := call("amount=5000&currency=eur&capture_method=manual"); code != http.StatusOK {
+		t.Errorf("a valid PaymentIntent: %d", code)
+	}
+	if code := call("amount=5000&currency=eur&no_such_param=1"); code != http.StatusBadRequest {
+		t.Errorf("an unknown parameter: %d, want 400", code)
+	}
+	if base2 := testkit.StripeMock(t); base2 != base {
+		t.Errorf("a second call started another stripe-mock: %s, %s", base, base2)
+	}
 }
