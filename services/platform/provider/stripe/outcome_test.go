@@ -261,8 +261,10 @@ func TestCaptureAndCancelRetries(t *testing.T) {
 // and mapped; a livemode intent from a test key is refused.
 func TestResumeAfterNextAction(t *testing.T) {
 	c, _ := stripeAPIClient(t, map[string]func() (int, any){
-		"GET /v1/payment_intents/pi_ok":   func() (int, any) { return 200, intentFixture(t, "requires_capture", nil) },
-		"GET /v1/payment_intents/pi_live": func() (int, any) { return 200, fixture(t, "payment_intent", map[string]any{"status": "requires_capture", "livemode": true}) },
+		"GET /v1/payment_intents/pi_ok": func() (int, any) { return 200, intentFixture(t, "requires_capture", nil) },
+		"GET /v1/payment_intents/pi_live": func() (int, any) {
+			return 200, fixture(t, "payment_intent", map[string]any{"status": "requires_capture", "livemode": true})
+		},
 	})
 	res, err := c.Resume(context.Background(), "pi_ok")
 	if err != nil || res.Outcome != provider.Authorized {

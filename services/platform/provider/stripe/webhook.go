@@ -151,7 +151,7 @@ func parseEvent(payload []byte) (Event, error) {
 	if err := json.Unmarshal(payload, &se); err != nil {
 		return Event{}, fmt.Errorf("%w: %v", ErrMalformedEvent, err)
 	}
-	if se.ID == "" || !printable(se.ID) || len(se.ID) > maxID || se.Type == "" {
+	if se.ID == "" || !printable(se.ID) || len(se.ID) > maxID || se.Type == "" || !printable(string(se.Type)) || len(se.Type) > maxID {
 		return Event{}, fmt.Errorf("%w: no event id or type", ErrMalformedEvent)
 	}
 	ev := Event{ID: se.ID, Type: string(se.Type), Livemode: se.Livemode, Created: time.Unix(se.Created, 0).UTC()}
@@ -180,7 +180,7 @@ func (ev *Event) readPaymentIntent(data *stripeapi.EventData) error {
 	if pi.ID == "" {
 		return errors.New("no payment intent id")
 	}
-	ev.PaymentIntentID, ev.PaymentID = pi.ID, pi.Metadata[MetadataPaymentID]
+	ev.PaymentIntentID, ev.PaymentID = pi.ID, metadataID(pi.Metadata)
 	var err error
 	if ev.Amount, ev.Currency, err = fromStripe(pi.Amount, string(pi.Currency)); err != nil {
 		return err
@@ -207,7 +207,10 @@ func (ev *Event) readCharge(data *stripeapi.EventData) error {
 	if err := readObject(data, "charge", &ch); err != nil {
 		return err
 	}
-	ev.ChargeID, ev.PaymentID = ch.ID, ch.Metadata[MetadataPaymentID]
+	if ch.ID == "" || !printable(ch.ID) || len(ch.ID) > maxID {
+		return errors.New("no charge id")
+	}
+	ev.ChargeID, ev.PaymentID = ch.ID, metadataID(ch.Metadata)
 	if ch.PaymentIntent != nil {
 		ev.PaymentIntentID = ch.PaymentIntent.ID
 	}
@@ -237,7 +240,7 @@ func (ev *Event) readDispute(data *stripeapi.EventData) error {
 	if ev.Amount, ev.Currency, err = fromStripe(dp.Amount, string(dp.Currency)); err != nil {
 		return err
 	}
-	if dp.ID == "" || !printable(dp.ID) {
+	if dp.ID == "" || !printable(dp.ID) || len(dp.ID) > maxID {
 		return errors.New("no dispute id")
 	}
 	return checkRef(ev.PaymentIntentID, "pi_")
@@ -258,6 +261,17 @@ func readObject(data *stripeapi.EventData, object string, into any) error {
 		return fmt.Errorf("data.object is a %q, want a %q", head.Object, object)
 	}
 	return json.Unmarshal(data.Raw, into)
+}
+
+// metadataID is our payment id from metadata, or empty when it is missing
+// or not an id we could have written (metadata is editable in Stripe's
+// dashboard).
+func metadataID(m map[string]string) string {
+	id := m[MetadataPaymentID]
+	if !printable(id) || len(id) > maxID {
+		return ""
+	}
+	return id
 }
 
 // checkRef accepts an empty reference (a charge without an intent) or a
