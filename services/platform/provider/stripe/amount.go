@@ -91,3 +91,12 @@ func rescale(amount int64, from, to int) (int64, bool) {
 	}
 	return amount, true
 }
+
+// ElementsAmount is the amount and lower-case currency to give Stripe.js
+// when the page creates the Payment Element for a deferred intent
+// (elements({mode: "payment", amount, currency, captureMethod: "manual"})):
+// they must match the PaymentIntent Authorize makes, so they are in Stripe's
+// units as well.
+func ElementsAmount(amount int64, currency string) (int64, string, error) {
+	return toStripe(amount, currency)
+}
