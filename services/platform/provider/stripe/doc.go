@@ -30,6 +30,9 @@
 //     one), the intent id and amount for Capture, the intent id for Cancel,
 //     our refund id for Refund. Stripe keeps keys for 24 hours; past that,
 //     Capture and Cancel read the intent's state to answer a retry the same.
+//     So one payment id is one intent: a payer trying another card is a new
+//     payment (as the runtime already records each attempt), and a
+//     ConfirmationToken is single-use anyway.
 //   - Decline codes are provider's stable codes, mapped from Stripe's
 //     decline_code and code; lost, stolen and fraud declines become the
 //     generic card_declined so the payer is not told why (Stripe's advice).

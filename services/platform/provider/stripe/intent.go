@@ -37,7 +37,8 @@ type Intent struct {
 	// Element (stripe.createConfirmationToken).
 	ConfirmationToken string
 	// ReturnURL is where Stripe sends the payer back after a redirect-based
-	// next action; required by Stripe for methods that redirect.
+	// next action. Required: Stripe refuses a confirmation without it as
+	// soon as the payer picks a method that redirects.
 	ReturnURL string
 	Livemode  bool              // must be the key's mode
 	Metadata  map[string]string // copied to the intent, with MetadataPaymentID
@@ -83,10 +84,8 @@ func (c *Client) Authorize(ctx context.Context, in Intent) (Result, error) {
 		// The methods the Payment Element offered: the ones enabled in the
 		// merchant's dashboard.
 		AutomaticPaymentMethods: &stripeapi.PaymentIntentCreateAutomaticPaymentMethodsParams{Enabled: stripeapi.Bool(true)},
+		ReturnURL:               stripeapi.String(in.ReturnURL),
 		Metadata:                map[string]string{},
-	}
-	if in.ReturnURL != "" {
-		params.ReturnURL = stripeapi.String(in.ReturnURL)
 	}
 	for k, v := range in.Metadata {
 		params.Metadata[k] = v
@@ -278,11 +277,8 @@ func (c *Client) checkIntent(in Intent) error {
 	if in.Livemode != c.livemode {
 		return fmt.Errorf("%w: a livemode=%t payment with a livemode=%t key", provider.ErrInvalidRequest, in.Livemode, c.livemode)
 	}
-	if in.ReturnURL != "" {
-		u, err := url.Parse(in.ReturnURL)
-		if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && (c.livemode || u.Scheme != "http")) {
-			return fmt.Errorf("%w: return URL must be an absolute https URL (http in test mode)", provider.ErrInvalidRequest)
-		}
+	if u, err := url.Parse(in.ReturnURL); err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && (c.livemode || u.Scheme != "http")) {
+		return fmt.Errorf("%w: return URL must be an absolute https URL (http in test mode)", provider.ErrInvalidRequest)
 	}
 	if _, dup := in.Metadata[MetadataPaymentID]; dup || len(in.Metadata) >= maxMetadata {
 		return fmt.Errorf("%w: metadata: at most %d keys, not %q", provider.ErrInvalidRequest, maxMetadata-1, MetadataPaymentID)

@@ -301,6 +301,7 @@ func TestRefusedBeforeSending(t *testing.T) {
 		"no token":          func(in *Intent) { in.ConfirmationToken = "" },
 		"live payment":      func(in *Intent) { in.Livemode = true },
 		"relative return":   func(in *Intent) { in.ReturnURL = "/checkout/cs_1" },
+		"no return URL":     func(in *Intent) { in.ReturnURL = "" },
 		"our metadata key":  func(in *Intent) { in.Metadata = map[string]string{MetadataPaymentID: "pay_other"} },
 	}
 	for name, edit := range cases {
