@@ -118,10 +118,12 @@ func ParseWebhook(payload []byte, sigHeader, secret string, now time.Time) (Even
 	if !ok {
 		return Event{}, ErrSignatureMalformed
 	}
-	if age := now.Sub(signed); age > SignatureTolerance {
-		return Event{}, fmt.Errorf("%w: signed %s ago, more than %s", ErrSignatureStale, age.Truncate(time.Second), SignatureTolerance)
-	} else if -age > SignatureTolerance {
-		return Event{}, fmt.Errorf("%w: signed %s in the future, more than %s", ErrSignatureStale, (-age).Truncate(time.Second), SignatureTolerance)
+	// Times are compared, not subtracted: a far-off t would saturate a
+	// Duration and could pass a check on it.
+	if signed.Before(now.Add(-SignatureTolerance)) {
+		return Event{}, fmt.Errorf("%w: signed more than %s ago", ErrSignatureStale, SignatureTolerance)
+	} else if signed.After(now.Add(SignatureTolerance)) {
+		return Event{}, fmt.Errorf("%w: signed more than %s in the future", ErrSignatureStale, SignatureTolerance)
 	}
 	return parseEvent(payload)
 }

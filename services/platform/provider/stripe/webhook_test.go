@@ -121,6 +121,8 @@ func TestParseWebhookSignatures(t *testing.T) {
 		{"wrong secret", payload, sign(payload, "whsec_other", now), testWebhookSecret, ErrSignatureMismatched},
 		{"stale", payload, sign(payload, testWebhookSecret, now.Add(-SignatureTolerance-time.Second)), testWebhookSecret, ErrSignatureStale},
 		{"future", payload, sign(payload, testWebhookSecret, now.Add(SignatureTolerance+time.Second)), testWebhookSecret, ErrSignatureStale},
+		{"far future", payload, sign(payload, testWebhookSecret, time.Unix(1<<62, 0)), testWebhookSecret, ErrSignatureStale},
+		{"far past", payload, sign(payload, testWebhookSecret, time.Unix(-1<<62, 0)), testWebhookSecret, ErrSignatureStale},
 		{"missing header", payload, "", testWebhookSecret, ErrSignatureMissing},
 		{"no v1", payload, "t=1764480100", testWebhookSecret, ErrSignatureMismatched},
 		{"garbage", payload, "not a header", testWebhookSecret, ErrSignatureMalformed},
