@@ -10,6 +10,7 @@ require (
 	github.com/nats-io/nats.go v1.55.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
+	github.com/stripe/stripe-go/v82 v82.5.1
 	github.com/tillpoint/tillpoint/proto/gen/go v0.0.0
 	golang.org/x/sync v0.24.0
 	golang.org/x/sys v0.49.0
