@@ -217,7 +217,13 @@ func (s *Service) finishRefund(ctx context.Context, ref db.RuntimeRefund, to, re
 	return ref, err
 }
 
-// PaymentObject is p as the API shows it, with its refunds.
+// EmbeddedRefunds is how many of its newest refunds a payment object
+// carries. A payment may have as many refunds as minor units; the cap keeps
+// a payment.refunded event well under NATS's 1 MB message limit (100 refunds
+// are some 30 kB) and a list page small. GET /v1/refunds?payment= lists all.
+const EmbeddedRefunds = 100
+
+// PaymentObject is p as the API shows it, with its newest refunds.
 func PaymentObject(ctx context.Context, q *db.Queries, p db.RuntimePayment) (*adminv1.Payment, error) {
 	objs, err := PaymentObjects(ctx, q, []db.RuntimePayment{p})
 	if err != nil {
@@ -232,7 +238,7 @@ func PaymentObjects(ctx context.Context, q *db.Queries, ps []db.RuntimePayment) 
 	for i, p := range ps {
 		idList[i] = p.ID
 	}
-	refunds, err := q.RefundsOfPayments(ctx, idList)
+	refunds, err := q.RefundsOfPayments(ctx, db.RefundsOfPaymentsParams{PaymentIds: idList, PerPayment: EmbeddedRefunds})
 	if err != nil {
 		return nil, fmt.Errorf("refunds of payments: %w", err)
 	}

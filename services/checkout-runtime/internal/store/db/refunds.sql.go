@@ -395,12 +395,19 @@ func (q *Queries) ListRefunds(ctx context.Context, arg ListRefundsParams) ([]Run
 }
 
 const refundsOfPayments = `-- name: RefundsOfPayments :many
-SELECT id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at FROM runtime.refunds WHERE payment_id = ANY($1::text[]) ORDER BY seq DESC
+SELECT r.id, r.seq, r.payment_id, r.organization_id, r.livemode, r.amount, r.currency, r.status, r.reason, r.failure_reason, r.metadata, r.idempotency_key, r.event_sequence, r.created_at, r.updated_at FROM unnest($1::text[]) AS p(id)
+CROSS JOIN LATERAL (SELECT id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at FROM runtime.refunds WHERE payment_id = p.id ORDER BY seq DESC LIMIT $2) AS r
+ORDER BY r.seq DESC
 `
 
-// The refunds of some payments, newest first.
-func (q *Queries) RefundsOfPayments(ctx context.Context, paymentIds []string) ([]RuntimeRefund, error) {
-	rows, err := q.db.Query(ctx, refundsOfPayments, paymentIds)
+type RefundsOfPaymentsParams struct {
+	PaymentIds []string
+	PerPayment int32
+}
+
+// The newest refunds of some payments, at most per_payment each, newest first.
+func (q *Queries) RefundsOfPayments(ctx context.Context, arg RefundsOfPaymentsParams) ([]RuntimeRefund, error) {
+	rows, err := q.db.Query(ctx, refundsOfPayments, arg.PaymentIds, arg.PerPayment)
 	if err != nil {
 		return nil, err
 	}

@@ -18,8 +18,10 @@ ORDER BY CASE WHEN sqlc.narg(after_seq)::bigint IS NULL THEN seq END DESC,
 LIMIT @row_limit;
 
 -- name: RefundsOfPayments :many
--- The refunds of some payments, newest first.
-SELECT * FROM runtime.refunds WHERE payment_id = ANY(@payment_ids::text[]) ORDER BY seq DESC;
+-- The newest refunds of some payments, at most per_payment each, newest first.
+SELECT r.* FROM unnest(@payment_ids::text[]) AS p(id)
+CROSS JOIN LATERAL (SELECT * FROM runtime.refunds WHERE payment_id = p.id ORDER BY seq DESC LIMIT @per_payment) AS r
+ORDER BY r.seq DESC;
 
 -- name: ReservedForRefunds :one
 -- What pending and succeeded refunds take from a payment. Read under the

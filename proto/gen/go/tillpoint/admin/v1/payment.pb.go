@@ -117,7 +117,8 @@ type Payment struct {
 	Provider string `protobuf:"bytes,16,opt,name=provider,proto3" json:"provider,omitempty"`
 	// Total of the payment's succeeded refunds, in minor units (at most amount).
 	AmountRefunded int64 `protobuf:"varint,17,opt,name=amount_refunded,json=amountRefunded,proto3" json:"amount_refunded,omitempty"`
-	// The payment's refunds, newest first.
+	// The payment's newest refunds (at most 100), newest first; list them all
+	// with `GET /v1/refunds?payment=pay_…`.
 	Refunds []*Refund `protobuf:"bytes,18,rep,name=refunds,proto3" json:"refunds,omitempty"`
 	// The provider's fee, in minor units. Always 0 for the test provider and
 	// bank transfers (neither charges one).
