@@ -72,8 +72,9 @@ var ErrRefundIdempotencyMismatch = errs.E(errs.IdempotencyMismatch, "idempotency
 // A crash between the two leaves a pending refund whose amount stays
 // reserved. It is reconciled by asking the provider again with the same
 // refund id, which moves no more money (Provider.Refund is idempotent by
-// refund id): RetryRefund does that, and a repeated request with the same
-// Idempotency-Key calls it.
+// refund id): RetryRefund does that, called by RefundReconciler for refunds
+// pending for minutes and by a repeated request with the same
+// Idempotency-Key.
 func (s *Service) CreateRefund(ctx context.Context, r RefundRequest) (db.RuntimeRefund, error) {
 	if r.IdempotencyKey != "" {
 		prev, err := s.Store.GetRefundByIdempotencyKey(ctx, &r.IdempotencyKey)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -232,4 +233,43 @@ func hasSubject(t *testing.T, s *Service, subject string) bool {
 		t.Fatal(err)
 	}
 	return n > 0
+}
+
+// A refund left pending (the process died between the pending row and the
+// provider's answer) keeps its amount reserved, and is settled by the
+// reconciler once stale: the provider is asked again with the same refund
+// id and the answer is recorded with its events.
+func TestPendingRefundIsReconciled(t *testing.T) {
+	s := newService(t)
+	ctx := t.Context()
+	p := paidPayment(t, s, provider.NameTest)
+	// What CreateRefund's first transaction writes, and nothing after.
+	pending, err := s.Store.CreateRefund(ctx, db.CreateRefundParams{ID: "re_crashed", PaymentID: p.ID, OrganizationID: p.OrganizationID,
+		Livemode: p.Livemode, Amount: 2000, Currency: p.Currency, Metadata: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = refund(s, p, 3001)
+	wantParam(t, "refund beyond the unreserved part", err, "amount", "amount_too_large")
+
+	rec := &RefundReconciler{Service: s, StaleAfter: time.Minute}
+	if n, err := rec.ReconcileOnce(ctx); err != nil || n != 0 {
+		t.Fatalf("fresh pending refund claimed: %d %v", n, err)
+	}
+	if _, err := s.Store.Pool.Exec(ctx, `UPDATE runtime.refunds SET updated_at = now() - interval '2 minutes' WHERE id = $1`, pending.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rec.ReconcileOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("stale pending refund: %d %v", n, err)
+	}
+	got, err := s.Store.GetRefund(ctx, pending.ID)
+	if err != nil || got.Status != RefundSucceeded || reload(t, s, p.ID).AmountRefunded != 2000 {
+		t.Fatalf("after reconciling: %v %+v, amount_refunded %d", err, got, reload(t, s, p.ID).AmountRefunded)
+	}
+	if evs := outboxEvents(t, s, pending.ID); len(evs) != 1 || evs[0].GetType() != EventRefundSucceeded {
+		t.Errorf("events: %v", evs)
+	}
+	if n, err := rec.ReconcileOnce(ctx); err != nil || n != 0 {
+		t.Errorf("second pass claimed %d: %v", n, err)
+	}
 }

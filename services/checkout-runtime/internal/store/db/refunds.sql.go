@@ -61,6 +61,62 @@ func (q *Queries) AddRefunded(ctx context.Context, arg AddRefundedParams) (Runti
 	return i, err
 }
 
+const claimStalePendingRefunds = `-- name: ClaimStalePendingRefunds :many
+UPDATE runtime.refunds SET updated_at = now()
+WHERE id IN (
+    SELECT stale.id FROM runtime.refunds AS stale
+    WHERE stale.status = 'pending' AND stale.updated_at < $1::timestamptz
+    ORDER BY stale.updated_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED)
+RETURNING id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at
+`
+
+type ClaimStalePendingRefundsParams struct {
+	StaleBefore time.Time
+	MaxRefunds  int32
+}
+
+// Pending refunds untouched since before @stale_before (their request ended
+// without the provider's answer: a crash, or the provider unreachable),
+// claimed by moving updated_at on, so that another replica skips them until
+// they are stale again. SKIP LOCKED shares them between replicas.
+func (q *Queries) ClaimStalePendingRefunds(ctx context.Context, arg ClaimStalePendingRefundsParams) ([]RuntimeRefund, error) {
+	rows, err := q.db.Query(ctx, claimStalePendingRefunds, arg.StaleBefore, arg.MaxRefunds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RuntimeRefund{}
+	for rows.Next() {
+		var i RuntimeRefund
+		if err := rows.Scan(
+			&i.ID,
+			&i.Seq,
+			&i.PaymentID,
+			&i.OrganizationID,
+			&i.Livemode,
+			&i.Amount,
+			&i.Currency,
+			&i.Status,
+			&i.Reason,
+			&i.FailureReason,
+			&i.Metadata,
+			&i.IdempotencyKey,
+			&i.EventSequence,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const createRefund = `-- name: CreateRefund :one
 INSERT INTO runtime.refunds (id, payment_id, organization_id, livemode, amount, currency, status, reason, metadata, idempotency_key)
 VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9)

@@ -66,3 +66,17 @@ WHERE organization_id = @organization_id AND livemode = @livemode
 ORDER BY CASE WHEN sqlc.narg(after_seq)::bigint IS NULL THEN seq END DESC,
          CASE WHEN sqlc.narg(after_seq)::bigint IS NOT NULL THEN seq END ASC
 LIMIT @row_limit;
+
+-- name: ClaimStalePendingRefunds :many
+-- Pending refunds untouched since before @stale_before (their request ended
+-- without the provider's answer: a crash, or the provider unreachable),
+-- claimed by moving updated_at on, so that another replica skips them until
+-- they are stale again. SKIP LOCKED shares them between replicas.
+UPDATE runtime.refunds SET updated_at = now()
+WHERE id IN (
+    SELECT stale.id FROM runtime.refunds AS stale
+    WHERE stale.status = 'pending' AND stale.updated_at < @stale_before::timestamptz
+    ORDER BY stale.updated_at
+    LIMIT @max_refunds
+    FOR UPDATE SKIP LOCKED)
+RETURNING *;
