@@ -46,7 +46,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/results/latest.md", "where to write the tables (relative to the repository root)")
 	flag.BoolVar(&o.keepLog, "print-stack-log", false, "print the stack's log at the end")
 	flag.BoolVar(&o.skipHooks, "skip-webhooks", false, "skip the two webhook scenarios")
-	flag.StringVar(&o.only, "only", "", "run only these scenarios, comma-separated: create, grpc, page, pay, fanout (grpc's REST ratio needs create); the tables are printed, not written")
+	flag.StringVar(&o.only, "only", "", "run only these scenarios, comma-separated: create, grpc, page, pay, fanout, refund (grpc's REST ratio needs create); the tables are printed, not written")
 	flag.Parse()
 	flog.SetLogLevelQuiet(flog.Error)
 	code, err := run(context.Background(), o)
@@ -63,10 +63,10 @@ func run(ctx context.Context, o options) (int, error) {
 	for _, name := range strings.Split(o.only, ",") {
 		switch name = strings.TrimSpace(name); name {
 		case "":
-		case "create", "grpc", "page", "pay", "fanout":
+		case "create", "grpc", "page", "pay", "fanout", "refund":
 			only[name] = true
 		default:
-			return 0, fmt.Errorf("-only: unknown scenario %q (want create, grpc, page, pay or fanout)", name)
+			return 0, fmt.Errorf("-only: unknown scenario %q (want create, grpc, page, pay, fanout or refund)", name)
 		}
 	}
 	gowork, err := exec.Command("go", "env", "GOWORK").Output()
@@ -110,6 +110,7 @@ func run(ctx context.Context, o options) (int, error) {
 		{"page", "hosted page", false, b.hostedPage},
 		{"pay", "pay → webhook", o.skipHooks, b.payToWebhook},
 		{"fanout", "webhook fan-out", o.skipHooks, b.webhookFanOut},
+		{"refund", "create refund", false, b.refunds},
 	} {
 		if sc.skip || len(only) > 0 && !only[sc.key] {
 			continue
@@ -390,7 +391,7 @@ const memoryLimitKB = 64 * 1024
 
 func (b *bench) memory(binDir string) table {
 	peaks := peakRSS(binDir)
-	t := table{Title: "6. Peak RSS (VmHWM) per process during the run"}
+	t := table{Title: "7. Peak RSS (VmHWM) per process during the run"}
 	for _, name := range []string{"admin-api", "checkout-runtime", "hooks", "tillpoint-dev"} {
 		kb, ok := peaks[name]
 		r := row{Name: name, P50: -1, P95: -1, P99: -1}

@@ -35,6 +35,14 @@
 //   - Authorize is not idempotent by payment id: each call is a new attempt
 //     with a new reference (a retry after a decline is a new attempt). The
 //     runtime's payment rows, not the provider, make one capture per session.
+//   - Refund gives back part or all of a captured payment; the refunds of a
+//     reference never total more than its capture, and a repeated refund id
+//     (ours, re_…) with the same amount answers as the first call did, so a
+//     refund the runtime left pending after a crash is settled by asking
+//     again. The test provider takes a reference recalled from another
+//     process as captured in full (the runtime only refunds payments it
+//     recorded captured, and its tables bound the total); a bank transfer's
+//     refund is recorded as sent by the merchant and succeeds at once.
 //   - CompleteChallenge is first-decision-wins: a repeated call returns the
 //     recorded result, as a double-submitted 3-D Secure form would.
 //   - The test provider keeps its references in memory for seven days (as a

@@ -35,6 +35,36 @@ type Provider interface {
 	// Void releases an authorisation that will not be captured. Repeating it
 	// succeeds; voiding a captured payment fails.
 	Void(ctx context.Context, reference string) error
+	// Refund gives back part or all of a captured payment. The refunds of
+	// one reference never total more than was captured (ErrRefundAmount);
+	// an uncaptured reference is ErrNotRefundable. Repeating a call with the
+	// same RefundID moves no more money and answers as the first did, so a
+	// refund left pending by a crash is settled by asking again.
+	Refund(ctx context.Context, req RefundRequest) (RefundResult, error)
+}
+
+// RefundRequest is one refund of a captured payment.
+type RefundRequest struct {
+	Reference string // the authorisation's reference (Result.Reference)
+	RefundID  string // our refund id (re_…): the provider's idempotency key
+	Amount    int64  // minor units, > 0
+}
+
+// RefundStatus is where a refund stands at the provider.
+type RefundStatus int
+
+// The refund statuses.
+const (
+	RefundSucceeded RefundStatus = iota + 1 // the money is on its way back
+	RefundPending                           // the provider answers later
+	RefundFailed                            // refused; see FailureReason
+)
+
+// RefundResult is the provider's answer to Refund.
+type RefundResult struct {
+	Status        RefundStatus
+	Reference     string // the provider's id for the refund
+	FailureReason string // RefundFailed only: a short snake_case reason
 }
 
 // AuthorizeRequest is one authorisation attempt for a payment.
@@ -119,11 +149,29 @@ var (
 	ErrCaptureAmount = errors.New("provider: capture amount exceeds the authorised amount")
 	// ErrNoChallenge: CompleteChallenge of a reference that had no challenge.
 	ErrNoChallenge = errors.New("provider: no challenge for this reference")
+	// ErrNotRefundable: Refund of a reference that was not captured.
+	ErrNotRefundable = errors.New("provider: payment not captured, nothing to refund")
+	// ErrRefundAmount: Refund of more than is left of the capture, or a
+	// repeated refund id with another amount.
+	ErrRefundAmount = errors.New("provider: refund exceeds what is left of the capture")
 )
 
 // decline builds a Declined result.
 func decline(ref, brand, last4, code, message string) Result {
 	return Result{Outcome: Declined, Reference: ref, Brand: brand, Last4: last4, DeclineCode: code, DeclineMessage: message}
+}
+
+// checkRefund validates the parts of a refund every provider needs.
+func checkRefund(req RefundRequest) error {
+	switch {
+	case req.Reference == "":
+		return fmt.Errorf("%w: empty reference", ErrUnknownReference)
+	case req.RefundID == "":
+		return fmt.Errorf("%w: refund id is required", ErrInvalidRequest)
+	case req.Amount <= 0:
+		return fmt.Errorf("%w: refund amount must be positive, got %d", ErrInvalidRequest, req.Amount)
+	}
+	return nil
 }
 
 // checkRequest validates the parts of a request every provider needs.

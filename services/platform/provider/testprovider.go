@@ -47,6 +47,11 @@ type testAuth struct {
 	challenged bool   // it went through a challenge
 	result     Result // the challenge's result, replayed on a repeat
 	created    time.Time
+	// recalled: rebuilt from its reference (see recall), so its capture,
+	// if any, happened in another process.
+	recalled bool
+	refunded int64            // total of its refunds
+	refunds  map[string]int64 // refund id → amount, for repeats
 }
 
 // Test is the test-mode card provider. It accepts only the documented test
@@ -223,6 +228,49 @@ func (t *Test) Void(ctx context.Context, reference string) error {
 	return fmt.Errorf("%w: %s is %s", ErrNotCapturable, reference, a.state)
 }
 
+// Refund gives back amount of a captured payment, at most what is left of
+// the capture; a repeated refund id with the same amount answers as the
+// first did. A reference recalled from another process (see recall) that
+// stands authorised is taken as captured in full: the runtime captures the
+// whole amount and asks for refunds only of payments it recorded captured,
+// and its own tables bound their total.
+func (t *Test) Refund(ctx context.Context, req RefundRequest) (RefundResult, error) {
+	if err := ctx.Err(); err != nil {
+		return RefundResult{}, err
+	}
+	if err := checkRefund(req); err != nil {
+		return RefundResult{}, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a, err := t.lookupLocked(req.Reference)
+	if err != nil {
+		return RefundResult{}, err
+	}
+	if a.recalled && (a.state == stateAuthorized || a.state == statePending) {
+		a.state, a.captured = stateCaptured, a.amount
+	}
+	if a.state != stateCaptured {
+		return RefundResult{}, fmt.Errorf("%w: %s is %s", ErrNotRefundable, req.Reference, a.state)
+	}
+	ok := RefundResult{Status: RefundSucceeded, Reference: testReferencePrefix + "_refund_" + req.RefundID}
+	if prev, seen := a.refunds[req.RefundID]; seen {
+		if prev != req.Amount {
+			return RefundResult{}, fmt.Errorf("%w: refund %s was for %d, not %d", ErrRefundAmount, req.RefundID, prev, req.Amount)
+		}
+		return ok, nil // a retried refund
+	}
+	if req.Amount > a.captured-a.refunded {
+		return RefundResult{}, fmt.Errorf("%w: %s: %d > %d left", ErrRefundAmount, req.Reference, req.Amount, a.captured-a.refunded)
+	}
+	if a.refunds == nil {
+		a.refunds = make(map[string]int64)
+	}
+	a.refunds[req.RefundID] = req.Amount
+	a.refunded += req.Amount
+	return ok, nil
+}
+
 // remember stores a new authorisation under a fresh reference. The
 // reference also records the authorisation as issued (state, amount, brand,
 // last four digits: nothing secret), so that another process, or this one
@@ -269,7 +317,7 @@ func recall(ref string) (*testAuth, bool) {
 	if err1 != nil || err2 != nil || err3 != nil || amount <= 0 || testState(state) < stateDeclined || testState(state) > stateAuthorized {
 		return nil, false
 	}
-	return &testAuth{state: testState(state), amount: amount, created: time.Unix(issued, 0), brand: parts[5], last4: parts[6]}, true
+	return &testAuth{state: testState(state), amount: amount, created: time.Unix(issued, 0), brand: parts[5], last4: parts[6], recalled: true}, true
 }
 
 // pruneLocked forgets references past their lapse, and the oldest ones

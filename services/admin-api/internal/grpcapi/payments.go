@@ -51,3 +51,38 @@ func (s *Payments) ConfirmPayment(ctx context.Context, req *adminv1.ConfirmPayme
 	}
 	return &adminv1.ConfirmPaymentResponse{Payment: resp.GetPayment()}, nil
 }
+
+// GetPayment returns one of the caller's payments, with its refunds.
+func (s *Payments) GetPayment(ctx context.Context, req *adminv1.GetPaymentRequest) (*adminv1.GetPaymentResponse, error) {
+	p := auth.FromContext(ctx)
+	ctx, cancel := withForwardTimeout(ctx)
+	defer cancel()
+	resp, err := s.Runtime.GetPayment(ctx, &internalapiv1.GetPaymentRequest{OrganizationId: p.OrganizationID, Livemode: p.Livemode,
+		PaymentId: req.GetId()})
+	if err != nil {
+		return nil, grpcx.DomainError(err)
+	}
+	return &adminv1.GetPaymentResponse{Payment: resp.GetPayment()}, nil
+}
+
+// ListPayments pages through the caller's payments, newest first.
+func (s *Payments) ListPayments(ctx context.Context, req *adminv1.ListPaymentsRequest) (*adminv1.ListPaymentsResponse, error) {
+	p := auth.FromContext(ctx)
+	ctx, cancel := withForwardTimeout(ctx)
+	defer cancel()
+	resp, err := s.Runtime.ListPayments(ctx, &internalapiv1.ListPaymentsRequest{OrganizationId: p.OrganizationID, Livemode: p.Livemode,
+		Params: req})
+	if err != nil {
+		return nil, grpcx.DomainError(err)
+	}
+	return resp.GetPage(), nil
+}
+
+// withForwardTimeout bounds a call to the runtime when the merchant set no
+// deadline (see forwardTimeout).
+func withForwardTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, forwardTimeout)
+}

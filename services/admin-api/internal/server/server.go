@@ -70,6 +70,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	sites := &grpcapi.Sites{Store: st}
 	keys := &grpcapi.APIKeys{Store: st}
 	payments := &grpcapi.Payments{Runtime: peers.Payments}
+	refunds := &grpcapi.Refunds{Runtime: peers.Payments}
 	events := &grpcapi.Events{Hooks: peers.Events}
 	endpoints := &grpcapi.WebhookEndpoints{Hooks: peers.WebhookEndpoints}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
@@ -88,6 +89,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		adminv1.RegisterSiteServiceServer(r, sites)
 		adminv1.RegisterApiKeyServiceServer(r, keys)
 		adminv1.RegisterPaymentServiceServer(r, payments)
+		adminv1.RegisterRefundServiceServer(r, refunds)
 		adminv1.RegisterEventServiceServer(r, events)
 		adminv1.RegisterWebhookEndpointServiceServer(r, endpoints)
 	}
@@ -105,6 +107,9 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		return nil, err
 	}
 	if err := adminv1.RegisterPaymentServiceHandlerClient(ctx, gw, adminv1.NewPaymentServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterRefundServiceHandlerClient(ctx, gw, adminv1.NewRefundServiceClient(inline)); err != nil {
 		return nil, err
 	}
 	if err := adminv1.RegisterEventServiceHandlerClient(ctx, gw, adminv1.NewEventServiceClient(inline)); err != nil {

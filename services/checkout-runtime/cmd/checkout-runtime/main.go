@@ -109,13 +109,16 @@ func serve(ctx context.Context, cfg Config) error {
 	sim := &payment.Simulator{Store: st, Secret: []byte(cfg.TestProviderSecret), CallbackURL: cfg.TestProviderCallbackURL,
 		Client: httpx.LocalhostClient(15 * time.Second), Interval: 500 * time.Millisecond, Logger: logger}
 	callbacks := &payment.Callbacks{JS: base.JS, Service: pay, Logger: logger}
+	// A refund pending for 2 minutes has outlived its request (which gives
+	// the provider 30 s): ask the provider again.
+	refunds := &payment.RefundReconciler{Service: pay, Interval: 30 * time.Second, StaleAfter: 2 * time.Minute}
 	return base.Run(ctx, app.Parts{
 		// The attempt limits per client address see the payer's address
 		// behind the trusted proxies (TRUSTED_PROXIES).
 		Public:   httpx.ClientAddrs(httpx.NewTrustedProxies(cfg.TrustedProxies))(routes),
 		Internal: internal,
 		Workers: map[string]func(context.Context) error{"outbox relay": relay.Run, "test provider": sim.Run,
-			"provider callbacks": callbacks.Run},
+			"provider callbacks": callbacks.Run, "refund reconciler": refunds.Run},
 	})
 }
 

@@ -10,19 +10,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
-	eventsv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/events/v1"
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/money"
-	"github.com/tillpoint/tillpoint/services/platform/natsx"
-	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
 
@@ -329,22 +325,20 @@ func (s *Service) fail(ctx context.Context, p db.RuntimePayment, code, msg strin
 }
 
 // emit writes a payment event to the outbox in the caller's transaction.
+// Payments that succeed or fail have no refunds yet: Proto(p) is whole.
 func emit(ctx context.Context, tx pgx.Tx, p db.RuntimePayment, typ string) error {
-	ev := &eventsv1.Event{Id: ids.New("evt"), Type: typ, Created: timestamppb.Now(), Livemode: p.Livemode,
-		OrganizationId: p.OrganizationID, ObjectId: p.ID, Sequence: p.EventSequence,
-		Object: &eventsv1.Event_Payment{Payment: Proto(p)}}
-	b, err := proto.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	return outbox.Add(ctx, tx, OutboxSchema, outbox.Message{ID: ev.Id, Subject: natsx.EventSubject(typ), Payload: b})
+	return emitPaymentObject(ctx, tx, p, Proto(p), typ)
 }
 
-// Proto renders a payment as the API object.
+// Proto renders a payment as the API object, without its refunds (see
+// PaymentObject). Fee is 0: neither the test provider nor bank transfers
+// charge one.
 func Proto(p db.RuntimePayment) *adminv1.Payment {
 	out := &adminv1.Payment{Id: p.ID, Object: "payment", CheckoutSession: p.SessionID, Status: p.Status, Method: p.Method,
 		Amount: p.Amount, AmountTax: p.AmountTax, AmountReceived: p.AmountReceived, AmountOverpaid: p.AmountOverpaid, Currency: p.Currency,
-		FailureCode: p.FailureCode, FailureMessage: p.FailureMessage, Livemode: p.Livemode, CreatedAt: timestamppb.New(p.CreatedAt)}
+		FailureCode: p.FailureCode, FailureMessage: p.FailureMessage, Livemode: p.Livemode, CreatedAt: timestamppb.New(p.CreatedAt),
+		Provider: p.Provider, AmountRefunded: p.AmountRefunded, Fee: 0, UpdatedAt: timestamppb.New(p.UpdatedAt),
+		Refunds: []*adminv1.Refund{}}
 	if p.CardLast4 != nil {
 		out.Card = &adminv1.PaymentCard{Brand: deref(p.CardBrand), Last4: *p.CardLast4}
 	}

@@ -171,6 +171,8 @@ func Render(ev *eventsv1.Event) ([]byte, error) {
 		obj = o.CheckoutSession
 	case *eventsv1.Event_Payment:
 		obj = o.Payment
+	case *eventsv1.Event_Refund:
+		obj = o.Refund
 	default:
 		return nil, fmt.Errorf("event %s carries no object", ev.GetId())
 	}

@@ -21,6 +21,11 @@ func TestRenderEnvelopeAndObject(t *testing.T) {
 		// Text that looks like the envelope's placeholder must not confuse it.
 		Description: &placeholder, Metadata: map[string]string{"order": "42"}}
 	payment := &adminv1.Payment{Id: "pay_1", Object: "payment", CheckoutSession: "cs_1", Amount: 3949, Status: "succeeded"}
+	reason := "requested_by_customer"
+	refund := &adminv1.Refund{Id: "re_1", Object: "refund", Payment: "pay_1", Amount: 1000, Currency: "EUR", Status: "succeeded",
+		Reason: &reason, Metadata: map[string]string{"ticket": "7"}, CreatedAt: created}
+	refunded := &adminv1.Payment{Id: "pay_1", Object: "payment", CheckoutSession: "cs_1", Amount: 3949, Status: "succeeded",
+		AmountRefunded: 1000, Refunds: []*adminv1.Refund{refund}}
 	for _, c := range []struct {
 		ev  *eventsv1.Event
 		obj proto.Message
@@ -29,6 +34,10 @@ func TestRenderEnvelopeAndObject(t *testing.T) {
 			Object: &eventsv1.Event_CheckoutSession{CheckoutSession: session}}, session},
 		{&eventsv1.Event{Id: "evt_2", Type: "payment.succeeded", Created: created, Livemode: true, Sequence: 1,
 			Object: &eventsv1.Event_Payment{Payment: payment}}, payment},
+		{&eventsv1.Event{Id: "evt_4", Type: "refund.succeeded", Created: created, Sequence: 2,
+			Object: &eventsv1.Event_Refund{Refund: refund}}, refund},
+		{&eventsv1.Event{Id: "evt_5", Type: "payment.refunded", Created: created, Sequence: 3,
+			Object: &eventsv1.Event_Payment{Payment: refunded}}, refunded},
 	} {
 		body, err := Render(c.ev)
 		if err != nil {

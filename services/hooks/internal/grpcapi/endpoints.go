@@ -23,7 +23,8 @@ import (
 var EventTypes = []string{
 	"checkout.session.completed", "checkout.session.expired",
 	"checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed",
-	"payment.succeeded", "payment.failed",
+	"payment.succeeded", "payment.failed", "payment.refunded",
+	"refund.succeeded", "refund.failed",
 }
 
 const maxDescriptionLen = 500

@@ -56,4 +56,23 @@ type RuntimePayment struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	AmountOverpaid    int64
+	AmountRefunded    int64
+}
+
+type RuntimeRefund struct {
+	ID             string
+	Seq            int64
+	PaymentID      string
+	OrganizationID string
+	Livemode       bool
+	Amount         int64
+	Currency       string
+	Status         string
+	Reason         *string
+	FailureReason  *string
+	Metadata       []byte
+	IdempotencyKey *string
+	EventSequence  int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }

@@ -113,8 +113,20 @@ type Payment struct {
 	// than was due, or funds that came after it was settled, canceled or
 	// failed. Included in amount_received; owed back to the payer.
 	AmountOverpaid int64 `protobuf:"varint,15,opt,name=amount_overpaid,json=amountOverpaid,proto3" json:"amount_overpaid,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The provider that handled it: `test` (test cards) or `bank_transfer`.
+	Provider string `protobuf:"bytes,16,opt,name=provider,proto3" json:"provider,omitempty"`
+	// Total of the payment's succeeded refunds, in minor units (at most amount).
+	AmountRefunded int64 `protobuf:"varint,17,opt,name=amount_refunded,json=amountRefunded,proto3" json:"amount_refunded,omitempty"`
+	// The payment's newest refunds (at most 100), newest first; list them all
+	// with `GET /v1/refunds?payment=pay_…`.
+	Refunds []*Refund `protobuf:"bytes,18,rep,name=refunds,proto3" json:"refunds,omitempty"`
+	// The provider's fee, in minor units. Always 0 for the test provider and
+	// bank transfers (neither charges one).
+	Fee int64 `protobuf:"varint,19,opt,name=fee,proto3" json:"fee,omitempty"`
+	// Last change.
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Payment) Reset() {
@@ -252,6 +264,306 @@ func (x *Payment) GetAmountOverpaid() int64 {
 	return 0
 }
 
+func (x *Payment) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *Payment) GetAmountRefunded() int64 {
+	if x != nil {
+		return x.AmountRefunded
+	}
+	return 0
+}
+
+func (x *Payment) GetRefunds() []*Refund {
+	if x != nil {
+		return x.Refunds
+	}
+	return nil
+}
+
+func (x *Payment) GetFee() int64 {
+	if x != nil {
+		return x.Fee
+	}
+	return 0
+}
+
+func (x *Payment) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+// Parameters of GetPayment.
+type GetPaymentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Payment id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPaymentRequest) Reset() {
+	*x = GetPaymentRequest{}
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPaymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPaymentRequest) ProtoMessage() {}
+
+func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPaymentRequest.ProtoReflect.Descriptor instead.
+func (*GetPaymentRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetPaymentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// Result of GetPayment.
+type GetPaymentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The payment.
+	Payment       *Payment `protobuf:"bytes,1,opt,name=payment,proto3" json:"payment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPaymentResponse) Reset() {
+	*x = GetPaymentResponse{}
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPaymentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPaymentResponse) ProtoMessage() {}
+
+func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPaymentResponse.ProtoReflect.Descriptor instead.
+func (*GetPaymentResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetPaymentResponse) GetPayment() *Payment {
+	if x != nil {
+		return x.Payment
+	}
+	return nil
+}
+
+// Parameters of ListPayments.
+type ListPaymentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1–100, default 10.
+	Limit *int32 `protobuf:"varint,1,opt,name=limit,proto3,oneof" json:"limit,omitempty"`
+	// Cursor: return payments older than this id.
+	StartingAfter string `protobuf:"bytes,2,opt,name=starting_after,json=startingAfter,proto3" json:"starting_after,omitempty"`
+	// Cursor: return payments newer than this id.
+	EndingBefore string `protobuf:"bytes,3,opt,name=ending_before,json=endingBefore,proto3" json:"ending_before,omitempty"`
+	// Only the payments of this checkout session.
+	Session string `protobuf:"bytes,4,opt,name=session,proto3" json:"session,omitempty"`
+	// Same as session (give one of them).
+	CheckoutSession string `protobuf:"bytes,5,opt,name=checkout_session,json=checkoutSession,proto3" json:"checkout_session,omitempty"`
+	// Only payments in this status.
+	Status string `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	// Creation time range: `created[gte]`, `created[lt]`, …
+	Created       *TimeRange `protobuf:"bytes,7,opt,name=created,proto3" json:"created,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPaymentsRequest) Reset() {
+	*x = ListPaymentsRequest{}
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPaymentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPaymentsRequest) ProtoMessage() {}
+
+func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
+func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListPaymentsRequest) GetLimit() int32 {
+	if x != nil && x.Limit != nil {
+		return *x.Limit
+	}
+	return 0
+}
+
+func (x *ListPaymentsRequest) GetStartingAfter() string {
+	if x != nil {
+		return x.StartingAfter
+	}
+	return ""
+}
+
+func (x *ListPaymentsRequest) GetEndingBefore() string {
+	if x != nil {
+		return x.EndingBefore
+	}
+	return ""
+}
+
+func (x *ListPaymentsRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *ListPaymentsRequest) GetCheckoutSession() string {
+	if x != nil {
+		return x.CheckoutSession
+	}
+	return ""
+}
+
+func (x *ListPaymentsRequest) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ListPaymentsRequest) GetCreated() *TimeRange {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+// A page of payments.
+type ListPaymentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Always "list".
+	Object string `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	// The payments, newest first.
+	Data []*Payment `protobuf:"bytes,2,rep,name=data,proto3" json:"data,omitempty"`
+	// Whether more payments follow in this direction.
+	HasMore bool `protobuf:"varint,3,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	// The path of this list.
+	Url           string `protobuf:"bytes,4,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPaymentsResponse) Reset() {
+	*x = ListPaymentsResponse{}
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPaymentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPaymentsResponse) ProtoMessage() {}
+
+func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
+func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListPaymentsResponse) GetObject() string {
+	if x != nil {
+		return x.Object
+	}
+	return ""
+}
+
+func (x *ListPaymentsResponse) GetData() []*Payment {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *ListPaymentsResponse) GetHasMore() bool {
+	if x != nil {
+		return x.HasMore
+	}
+	return false
+}
+
+func (x *ListPaymentsResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
 // Parameters of ConfirmPayment.
 type ConfirmPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -266,7 +578,7 @@ type ConfirmPaymentRequest struct {
 
 func (x *ConfirmPaymentRequest) Reset() {
 	*x = ConfirmPaymentRequest{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -278,7 +590,7 @@ func (x *ConfirmPaymentRequest) String() string {
 func (*ConfirmPaymentRequest) ProtoMessage() {}
 
 func (x *ConfirmPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -291,7 +603,7 @@ func (x *ConfirmPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmPaymentRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{2}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConfirmPaymentRequest) GetId() string {
@@ -319,7 +631,7 @@ type ConfirmPaymentResponse struct {
 
 func (x *ConfirmPaymentResponse) Reset() {
 	*x = ConfirmPaymentResponse{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +643,7 @@ func (x *ConfirmPaymentResponse) String() string {
 func (*ConfirmPaymentResponse) ProtoMessage() {}
 
 func (x *ConfirmPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +656,7 @@ func (x *ConfirmPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmPaymentResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ConfirmPaymentResponse) GetPayment() *Payment {
@@ -358,10 +670,10 @@ var File_tillpoint_admin_v1_payment_proto protoreflect.FileDescriptor
 
 const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\n" +
-	" tillpoint/admin/v1/payment.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"9\n" +
+	" tillpoint/admin/v1/payment.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)tillpoint/admin/v1/checkout_session.proto\x1a\x1ftillpoint/admin/v1/refund.proto\"9\n" +
 	"\vPaymentCard\x12\x14\n" +
 	"\x05brand\x18\x01 \x01(\tR\x05brand\x12\x14\n" +
-	"\x05last4\x18\x02 \x01(\tR\x05last4\"\xb8\x04\n" +
+	"\x05last4\x18\x02 \x01(\tR\x05last4\"\x80\x06\n" +
 	"\aPayment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12)\n" +
@@ -380,16 +692,43 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\blivemode\x18\r \x01(\bR\blivemode\x129\n" +
 	"\n" +
 	"created_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12'\n" +
-	"\x0famount_overpaid\x18\x0f \x01(\x03R\x0eamountOverpaidB\x0f\n" +
+	"\x0famount_overpaid\x18\x0f \x01(\x03R\x0eamountOverpaid\x12\x1a\n" +
+	"\bprovider\x18\x10 \x01(\tR\bprovider\x12'\n" +
+	"\x0famount_refunded\x18\x11 \x01(\x03R\x0eamountRefunded\x124\n" +
+	"\arefunds\x18\x12 \x03(\v2\x1a.tillpoint.admin.v1.RefundR\arefunds\x12\x10\n" +
+	"\x03fee\x18\x13 \x01(\x03R\x03fee\x129\n" +
+	"\n" +
+	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAtB\x0f\n" +
 	"\r_failure_codeB\x12\n" +
-	"\x10_failure_message\"O\n" +
+	"\x10_failure_message\"#\n" +
+	"\x11GetPaymentRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"K\n" +
+	"\x12GetPaymentResponse\x125\n" +
+	"\apayment\x18\x01 \x01(\v2\x1b.tillpoint.admin.v1.PaymentR\apayment\"\x9c\x02\n" +
+	"\x13ListPaymentsRequest\x12\x19\n" +
+	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12%\n" +
+	"\x0estarting_after\x18\x02 \x01(\tR\rstartingAfter\x12#\n" +
+	"\rending_before\x18\x03 \x01(\tR\fendingBefore\x12\x18\n" +
+	"\asession\x18\x04 \x01(\tR\asession\x12)\n" +
+	"\x10checkout_session\x18\x05 \x01(\tR\x0fcheckoutSession\x12\x16\n" +
+	"\x06status\x18\x06 \x01(\tR\x06status\x127\n" +
+	"\acreated\x18\a \x01(\v2\x1d.tillpoint.admin.v1.TimeRangeR\acreatedB\b\n" +
+	"\x06_limit\"\x8c\x01\n" +
+	"\x14ListPaymentsResponse\x12\x16\n" +
+	"\x06object\x18\x01 \x01(\tR\x06object\x12/\n" +
+	"\x04data\x18\x02 \x03(\v2\x1b.tillpoint.admin.v1.PaymentR\x04data\x12\x19\n" +
+	"\bhas_more\x18\x03 \x01(\bR\ahasMore\x12\x10\n" +
+	"\x03url\x18\x04 \x01(\tR\x03url\"O\n" +
 	"\x15ConfirmPaymentRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01B\t\n" +
 	"\a_amount\"O\n" +
 	"\x16ConfirmPaymentResponse\x125\n" +
-	"\apayment\x18\x01 \x01(\v2\x1b.tillpoint.admin.v1.PaymentR\apayment2\xa9\x01\n" +
-	"\x0ePaymentService\x12\x96\x01\n" +
+	"\apayment\x18\x01 \x01(\v2\x1b.tillpoint.admin.v1.PaymentR\apayment2\xa3\x03\n" +
+	"\x0ePaymentService\x12\x7f\n" +
+	"\n" +
+	"GetPayment\x12%.tillpoint.admin.v1.GetPaymentRequest\x1a&.tillpoint.admin.v1.GetPaymentResponse\"\"\x82\xd3\xe4\x93\x02\x1cb\apayment\x12\x11/v1/payments/{id}\x12w\n" +
+	"\fListPayments\x12'.tillpoint.admin.v1.ListPaymentsRequest\x1a(.tillpoint.admin.v1.ListPaymentsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/payments\x12\x96\x01\n" +
 	"\x0eConfirmPayment\x12).tillpoint.admin.v1.ConfirmPaymentRequest\x1a*.tillpoint.admin.v1.ConfirmPaymentResponse\"-\x82\xd3\xe4\x93\x02':\x01*b\apayment\"\x19/v1/payments/{id}/confirmBHZFgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1;adminv1b\x06proto3"
 
 var (
@@ -404,25 +743,40 @@ func file_tillpoint_admin_v1_payment_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_payment_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_tillpoint_admin_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_tillpoint_admin_v1_payment_proto_goTypes = []any{
 	(*PaymentCard)(nil),            // 0: tillpoint.admin.v1.PaymentCard
 	(*Payment)(nil),                // 1: tillpoint.admin.v1.Payment
-	(*ConfirmPaymentRequest)(nil),  // 2: tillpoint.admin.v1.ConfirmPaymentRequest
-	(*ConfirmPaymentResponse)(nil), // 3: tillpoint.admin.v1.ConfirmPaymentResponse
-	(*timestamppb.Timestamp)(nil),  // 4: google.protobuf.Timestamp
+	(*GetPaymentRequest)(nil),      // 2: tillpoint.admin.v1.GetPaymentRequest
+	(*GetPaymentResponse)(nil),     // 3: tillpoint.admin.v1.GetPaymentResponse
+	(*ListPaymentsRequest)(nil),    // 4: tillpoint.admin.v1.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),   // 5: tillpoint.admin.v1.ListPaymentsResponse
+	(*ConfirmPaymentRequest)(nil),  // 6: tillpoint.admin.v1.ConfirmPaymentRequest
+	(*ConfirmPaymentResponse)(nil), // 7: tillpoint.admin.v1.ConfirmPaymentResponse
+	(*timestamppb.Timestamp)(nil),  // 8: google.protobuf.Timestamp
+	(*Refund)(nil),                 // 9: tillpoint.admin.v1.Refund
+	(*TimeRange)(nil),              // 10: tillpoint.admin.v1.TimeRange
 }
 var file_tillpoint_admin_v1_payment_proto_depIdxs = []int32{
-	0, // 0: tillpoint.admin.v1.Payment.card:type_name -> tillpoint.admin.v1.PaymentCard
-	4, // 1: tillpoint.admin.v1.Payment.created_at:type_name -> google.protobuf.Timestamp
-	1, // 2: tillpoint.admin.v1.ConfirmPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
-	2, // 3: tillpoint.admin.v1.PaymentService.ConfirmPayment:input_type -> tillpoint.admin.v1.ConfirmPaymentRequest
-	3, // 4: tillpoint.admin.v1.PaymentService.ConfirmPayment:output_type -> tillpoint.admin.v1.ConfirmPaymentResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	0,  // 0: tillpoint.admin.v1.Payment.card:type_name -> tillpoint.admin.v1.PaymentCard
+	8,  // 1: tillpoint.admin.v1.Payment.created_at:type_name -> google.protobuf.Timestamp
+	9,  // 2: tillpoint.admin.v1.Payment.refunds:type_name -> tillpoint.admin.v1.Refund
+	8,  // 3: tillpoint.admin.v1.Payment.updated_at:type_name -> google.protobuf.Timestamp
+	1,  // 4: tillpoint.admin.v1.GetPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	10, // 5: tillpoint.admin.v1.ListPaymentsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
+	1,  // 6: tillpoint.admin.v1.ListPaymentsResponse.data:type_name -> tillpoint.admin.v1.Payment
+	1,  // 7: tillpoint.admin.v1.ConfirmPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	2,  // 8: tillpoint.admin.v1.PaymentService.GetPayment:input_type -> tillpoint.admin.v1.GetPaymentRequest
+	4,  // 9: tillpoint.admin.v1.PaymentService.ListPayments:input_type -> tillpoint.admin.v1.ListPaymentsRequest
+	6,  // 10: tillpoint.admin.v1.PaymentService.ConfirmPayment:input_type -> tillpoint.admin.v1.ConfirmPaymentRequest
+	3,  // 11: tillpoint.admin.v1.PaymentService.GetPayment:output_type -> tillpoint.admin.v1.GetPaymentResponse
+	5,  // 12: tillpoint.admin.v1.PaymentService.ListPayments:output_type -> tillpoint.admin.v1.ListPaymentsResponse
+	7,  // 13: tillpoint.admin.v1.PaymentService.ConfirmPayment:output_type -> tillpoint.admin.v1.ConfirmPaymentResponse
+	11, // [11:14] is the sub-list for method output_type
+	8,  // [8:11] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_payment_proto_init() }
@@ -430,15 +784,18 @@ func file_tillpoint_admin_v1_payment_proto_init() {
 	if File_tillpoint_admin_v1_payment_proto != nil {
 		return
 	}
+	file_tillpoint_admin_v1_checkout_session_proto_init()
+	file_tillpoint_admin_v1_refund_proto_init()
 	file_tillpoint_admin_v1_payment_proto_msgTypes[1].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_payment_proto_msgTypes[2].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_payment_proto_msgTypes[4].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_payment_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_payment_proto_rawDesc), len(file_tillpoint_admin_v1_payment_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -47,6 +47,7 @@ type Event struct {
 	//
 	//	*Event_CheckoutSession
 	//	*Event_Payment
+	//	*Event_Refund
 	Object        isEvent_Object `protobuf_oneof:"object"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -156,6 +157,15 @@ func (x *Event) GetPayment() *v1.Payment {
 	return nil
 }
 
+func (x *Event) GetRefund() *v1.Refund {
+	if x != nil {
+		if x, ok := x.Object.(*Event_Refund); ok {
+			return x.Refund
+		}
+	}
+	return nil
+}
+
 type isEvent_Object interface {
 	isEvent_Object()
 }
@@ -170,15 +180,22 @@ type Event_Payment struct {
 	Payment *v1.Payment `protobuf:"bytes,9,opt,name=payment,proto3,oneof"`
 }
 
+type Event_Refund struct {
+	// For `refund.*` events.
+	Refund *v1.Refund `protobuf:"bytes,10,opt,name=refund,proto3,oneof"`
+}
+
 func (*Event_CheckoutSession) isEvent_Object() {}
 
 func (*Event_Payment) isEvent_Object() {}
+
+func (*Event_Refund) isEvent_Object() {}
 
 var File_tillpoint_events_v1_event_proto protoreflect.FileDescriptor
 
 const file_tillpoint_events_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1ftillpoint/events/v1/event.proto\x12\x13tillpoint.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)tillpoint/admin/v1/checkout_session.proto\x1a tillpoint/admin/v1/payment.proto\"\xf4\x02\n" +
+	"\x1ftillpoint/events/v1/event.proto\x12\x13tillpoint.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)tillpoint/admin/v1/checkout_session.proto\x1a tillpoint/admin/v1/payment.proto\x1a\x1ftillpoint/admin/v1/refund.proto\"\xaa\x03\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x124\n" +
@@ -188,7 +205,9 @@ const file_tillpoint_events_v1_event_proto_rawDesc = "" +
 	"\tobject_id\x18\x06 \x01(\tR\bobjectId\x12\x1a\n" +
 	"\bsequence\x18\a \x01(\x03R\bsequence\x12P\n" +
 	"\x10checkout_session\x18\b \x01(\v2#.tillpoint.admin.v1.CheckoutSessionH\x00R\x0fcheckoutSession\x127\n" +
-	"\apayment\x18\t \x01(\v2\x1b.tillpoint.admin.v1.PaymentH\x00R\apaymentB\b\n" +
+	"\apayment\x18\t \x01(\v2\x1b.tillpoint.admin.v1.PaymentH\x00R\apayment\x124\n" +
+	"\x06refund\x18\n" +
+	" \x01(\v2\x1a.tillpoint.admin.v1.RefundH\x00R\x06refundB\b\n" +
 	"\x06objectBJZHgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/events/v1;eventsv1b\x06proto3"
 
 var (
@@ -209,16 +228,18 @@ var file_tillpoint_events_v1_event_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil), // 1: google.protobuf.Timestamp
 	(*v1.CheckoutSession)(nil),    // 2: tillpoint.admin.v1.CheckoutSession
 	(*v1.Payment)(nil),            // 3: tillpoint.admin.v1.Payment
+	(*v1.Refund)(nil),             // 4: tillpoint.admin.v1.Refund
 }
 var file_tillpoint_events_v1_event_proto_depIdxs = []int32{
 	1, // 0: tillpoint.events.v1.Event.created:type_name -> google.protobuf.Timestamp
 	2, // 1: tillpoint.events.v1.Event.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
 	3, // 2: tillpoint.events.v1.Event.payment:type_name -> tillpoint.admin.v1.Payment
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	4, // 3: tillpoint.events.v1.Event.refund:type_name -> tillpoint.admin.v1.Refund
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_events_v1_event_proto_init() }
@@ -229,6 +250,7 @@ func file_tillpoint_events_v1_event_proto_init() {
 	file_tillpoint_events_v1_event_proto_msgTypes[0].OneofWrappers = []any{
 		(*Event_CheckoutSession)(nil),
 		(*Event_Payment)(nil),
+		(*Event_Refund)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

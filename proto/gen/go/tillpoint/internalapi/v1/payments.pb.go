@@ -22,6 +22,566 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Parameters of GetPayment.
+type GetPaymentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The caller's mode.
+	Livemode bool `protobuf:"varint,2,opt,name=livemode,proto3" json:"livemode,omitempty"`
+	// Payment id.
+	PaymentId     string `protobuf:"bytes,3,opt,name=payment_id,json=paymentId,proto3" json:"payment_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPaymentRequest) Reset() {
+	*x = GetPaymentRequest{}
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPaymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPaymentRequest) ProtoMessage() {}
+
+func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPaymentRequest.ProtoReflect.Descriptor instead.
+func (*GetPaymentRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetPaymentRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *GetPaymentRequest) GetLivemode() bool {
+	if x != nil {
+		return x.Livemode
+	}
+	return false
+}
+
+func (x *GetPaymentRequest) GetPaymentId() string {
+	if x != nil {
+		return x.PaymentId
+	}
+	return ""
+}
+
+// Result of GetPayment.
+type GetPaymentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The payment, with its refunds.
+	Payment       *v1.Payment `protobuf:"bytes,1,opt,name=payment,proto3" json:"payment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPaymentResponse) Reset() {
+	*x = GetPaymentResponse{}
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPaymentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPaymentResponse) ProtoMessage() {}
+
+func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPaymentResponse.ProtoReflect.Descriptor instead.
+func (*GetPaymentResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetPaymentResponse) GetPayment() *v1.Payment {
+	if x != nil {
+		return x.Payment
+	}
+	return nil
+}
+
+// Parameters of ListPayments.
+type ListPaymentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The caller's mode.
+	Livemode bool `protobuf:"varint,2,opt,name=livemode,proto3" json:"livemode,omitempty"`
+	// The merchant's list parameters.
+	Params        *v1.ListPaymentsRequest `protobuf:"bytes,3,opt,name=params,proto3" json:"params,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPaymentsRequest) Reset() {
+	*x = ListPaymentsRequest{}
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPaymentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPaymentsRequest) ProtoMessage() {}
+
+func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
+func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListPaymentsRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *ListPaymentsRequest) GetLivemode() bool {
+	if x != nil {
+		return x.Livemode
+	}
+	return false
+}
+
+func (x *ListPaymentsRequest) GetParams() *v1.ListPaymentsRequest {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+// Result of ListPayments.
+type ListPaymentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page.
+	Page          *v1.ListPaymentsResponse `protobuf:"bytes,1,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPaymentsResponse) Reset() {
+	*x = ListPaymentsResponse{}
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPaymentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPaymentsResponse) ProtoMessage() {}
+
+func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
+func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListPaymentsResponse) GetPage() *v1.ListPaymentsResponse {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
+// Parameters of CreateRefund.
+type CreateRefundRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The caller's mode.
+	Livemode bool `protobuf:"varint,2,opt,name=livemode,proto3" json:"livemode,omitempty"`
+	// The merchant's refund parameters (validated by admin-api).
+	Params *v1.CreateRefundRequest `protobuf:"bytes,3,opt,name=params,proto3" json:"params,omitempty"`
+	// The request's Idempotency-Key scoped to organization and mode, or
+	// empty: a repeat with the same key returns the first refund.
+	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CreateRefundRequest) Reset() {
+	*x = CreateRefundRequest{}
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRefundRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRefundRequest) ProtoMessage() {}
+
+func (x *CreateRefundRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRefundRequest.ProtoReflect.Descriptor instead.
+func (*CreateRefundRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CreateRefundRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *CreateRefundRequest) GetLivemode() bool {
+	if x != nil {
+		return x.Livemode
+	}
+	return false
+}
+
+func (x *CreateRefundRequest) GetParams() *v1.CreateRefundRequest {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+func (x *CreateRefundRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// Result of CreateRefund.
+type CreateRefundResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The refund.
+	Refund        *v1.Refund `protobuf:"bytes,1,opt,name=refund,proto3" json:"refund,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRefundResponse) Reset() {
+	*x = CreateRefundResponse{}
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRefundResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRefundResponse) ProtoMessage() {}
+
+func (x *CreateRefundResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRefundResponse.ProtoReflect.Descriptor instead.
+func (*CreateRefundResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CreateRefundResponse) GetRefund() *v1.Refund {
+	if x != nil {
+		return x.Refund
+	}
+	return nil
+}
+
+// Parameters of GetRefund.
+type GetRefundRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The caller's mode.
+	Livemode bool `protobuf:"varint,2,opt,name=livemode,proto3" json:"livemode,omitempty"`
+	// Refund id.
+	RefundId      string `protobuf:"bytes,3,opt,name=refund_id,json=refundId,proto3" json:"refund_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRefundRequest) Reset() {
+	*x = GetRefundRequest{}
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRefundRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRefundRequest) ProtoMessage() {}
+
+func (x *GetRefundRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRefundRequest.ProtoReflect.Descriptor instead.
+func (*GetRefundRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetRefundRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *GetRefundRequest) GetLivemode() bool {
+	if x != nil {
+		return x.Livemode
+	}
+	return false
+}
+
+func (x *GetRefundRequest) GetRefundId() string {
+	if x != nil {
+		return x.RefundId
+	}
+	return ""
+}
+
+// Result of GetRefund.
+type GetRefundResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The refund.
+	Refund        *v1.Refund `protobuf:"bytes,1,opt,name=refund,proto3" json:"refund,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRefundResponse) Reset() {
+	*x = GetRefundResponse{}
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRefundResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRefundResponse) ProtoMessage() {}
+
+func (x *GetRefundResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRefundResponse.ProtoReflect.Descriptor instead.
+func (*GetRefundResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetRefundResponse) GetRefund() *v1.Refund {
+	if x != nil {
+		return x.Refund
+	}
+	return nil
+}
+
+// Parameters of ListRefunds.
+type ListRefundsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The caller's mode.
+	Livemode bool `protobuf:"varint,2,opt,name=livemode,proto3" json:"livemode,omitempty"`
+	// The merchant's list parameters.
+	Params        *v1.ListRefundsRequest `protobuf:"bytes,3,opt,name=params,proto3" json:"params,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRefundsRequest) Reset() {
+	*x = ListRefundsRequest{}
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRefundsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRefundsRequest) ProtoMessage() {}
+
+func (x *ListRefundsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRefundsRequest.ProtoReflect.Descriptor instead.
+func (*ListRefundsRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListRefundsRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *ListRefundsRequest) GetLivemode() bool {
+	if x != nil {
+		return x.Livemode
+	}
+	return false
+}
+
+func (x *ListRefundsRequest) GetParams() *v1.ListRefundsRequest {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+// Result of ListRefunds.
+type ListRefundsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page.
+	Page          *v1.ListRefundsResponse `protobuf:"bytes,1,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRefundsResponse) Reset() {
+	*x = ListRefundsResponse{}
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRefundsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRefundsResponse) ProtoMessage() {}
+
+func (x *ListRefundsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRefundsResponse.ProtoReflect.Descriptor instead.
+func (*ListRefundsResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListRefundsResponse) GetPage() *v1.ListRefundsResponse {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
 // Parameters of ConfirmBankTransfer.
 type ConfirmBankTransferRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -42,7 +602,7 @@ type ConfirmBankTransferRequest struct {
 
 func (x *ConfirmBankTransferRequest) Reset() {
 	*x = ConfirmBankTransferRequest{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[0]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -54,7 +614,7 @@ func (x *ConfirmBankTransferRequest) String() string {
 func (*ConfirmBankTransferRequest) ProtoMessage() {}
 
 func (x *ConfirmBankTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[0]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -67,7 +627,7 @@ func (x *ConfirmBankTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmBankTransferRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmBankTransferRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{0}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ConfirmBankTransferRequest) GetOrganizationId() string {
@@ -116,7 +676,7 @@ type ConfirmBankTransferResponse struct {
 
 func (x *ConfirmBankTransferResponse) Reset() {
 	*x = ConfirmBankTransferResponse{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[1]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -128,7 +688,7 @@ func (x *ConfirmBankTransferResponse) String() string {
 func (*ConfirmBankTransferResponse) ProtoMessage() {}
 
 func (x *ConfirmBankTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[1]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -141,7 +701,7 @@ func (x *ConfirmBankTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmBankTransferResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmBankTransferResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{1}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ConfirmBankTransferResponse) GetPayment() *v1.Payment {
@@ -155,7 +715,39 @@ var File_tillpoint_internalapi_v1_payments_proto protoreflect.FileDescriptor
 
 const file_tillpoint_internalapi_v1_payments_proto_rawDesc = "" +
 	"\n" +
-	"'tillpoint/internalapi/v1/payments.proto\x12\x18tillpoint.internalapi.v1\x1a tillpoint/admin/v1/payment.proto\"\xb7\x01\n" +
+	"'tillpoint/internalapi/v1/payments.proto\x12\x18tillpoint.internalapi.v1\x1a tillpoint/admin/v1/payment.proto\x1a\x1ftillpoint/admin/v1/refund.proto\"w\n" +
+	"\x11GetPaymentRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1a\n" +
+	"\blivemode\x18\x02 \x01(\bR\blivemode\x12\x1d\n" +
+	"\n" +
+	"payment_id\x18\x03 \x01(\tR\tpaymentId\"K\n" +
+	"\x12GetPaymentResponse\x125\n" +
+	"\apayment\x18\x01 \x01(\v2\x1b.tillpoint.admin.v1.PaymentR\apayment\"\x9b\x01\n" +
+	"\x13ListPaymentsRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1a\n" +
+	"\blivemode\x18\x02 \x01(\bR\blivemode\x12?\n" +
+	"\x06params\x18\x03 \x01(\v2'.tillpoint.admin.v1.ListPaymentsRequestR\x06params\"T\n" +
+	"\x14ListPaymentsResponse\x12<\n" +
+	"\x04page\x18\x01 \x01(\v2(.tillpoint.admin.v1.ListPaymentsResponseR\x04page\"\xc4\x01\n" +
+	"\x13CreateRefundRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1a\n" +
+	"\blivemode\x18\x02 \x01(\bR\blivemode\x12?\n" +
+	"\x06params\x18\x03 \x01(\v2'.tillpoint.admin.v1.CreateRefundRequestR\x06params\x12'\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"J\n" +
+	"\x14CreateRefundResponse\x122\n" +
+	"\x06refund\x18\x01 \x01(\v2\x1a.tillpoint.admin.v1.RefundR\x06refund\"t\n" +
+	"\x10GetRefundRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1a\n" +
+	"\blivemode\x18\x02 \x01(\bR\blivemode\x12\x1b\n" +
+	"\trefund_id\x18\x03 \x01(\tR\brefundId\"G\n" +
+	"\x11GetRefundResponse\x122\n" +
+	"\x06refund\x18\x01 \x01(\v2\x1a.tillpoint.admin.v1.RefundR\x06refund\"\x99\x01\n" +
+	"\x12ListRefundsRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1a\n" +
+	"\blivemode\x18\x02 \x01(\bR\blivemode\x12>\n" +
+	"\x06params\x18\x03 \x01(\v2&.tillpoint.admin.v1.ListRefundsRequestR\x06params\"R\n" +
+	"\x13ListRefundsResponse\x12;\n" +
+	"\x04page\x18\x01 \x01(\v2'.tillpoint.admin.v1.ListRefundsResponseR\x04page\"\xb7\x01\n" +
 	"\x1aConfirmBankTransferRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1a\n" +
 	"\blivemode\x18\x02 \x01(\bR\blivemode\x12\x1d\n" +
@@ -165,9 +757,15 @@ const file_tillpoint_internalapi_v1_payments_proto_rawDesc = "" +
 	"\n" +
 	"receipt_id\x18\x05 \x01(\tR\treceiptId\"T\n" +
 	"\x1bConfirmBankTransferResponse\x125\n" +
-	"\apayment\x18\x01 \x01(\v2\x1b.tillpoint.admin.v1.PaymentR\apayment2\x95\x01\n" +
+	"\apayment\x18\x01 \x01(\v2\x1b.tillpoint.admin.v1.PaymentR\apayment2\xae\x05\n" +
 	"\x0ePaymentService\x12\x82\x01\n" +
-	"\x13ConfirmBankTransfer\x124.tillpoint.internalapi.v1.ConfirmBankTransferRequest\x1a5.tillpoint.internalapi.v1.ConfirmBankTransferResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
+	"\x13ConfirmBankTransfer\x124.tillpoint.internalapi.v1.ConfirmBankTransferRequest\x1a5.tillpoint.internalapi.v1.ConfirmBankTransferResponse\x12g\n" +
+	"\n" +
+	"GetPayment\x12+.tillpoint.internalapi.v1.GetPaymentRequest\x1a,.tillpoint.internalapi.v1.GetPaymentResponse\x12m\n" +
+	"\fListPayments\x12-.tillpoint.internalapi.v1.ListPaymentsRequest\x1a..tillpoint.internalapi.v1.ListPaymentsResponse\x12m\n" +
+	"\fCreateRefund\x12-.tillpoint.internalapi.v1.CreateRefundRequest\x1a..tillpoint.internalapi.v1.CreateRefundResponse\x12d\n" +
+	"\tGetRefund\x12*.tillpoint.internalapi.v1.GetRefundRequest\x1a+.tillpoint.internalapi.v1.GetRefundResponse\x12j\n" +
+	"\vListRefunds\x12,.tillpoint.internalapi.v1.ListRefundsRequest\x1a-.tillpoint.internalapi.v1.ListRefundsResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
 
 var (
 	file_tillpoint_internalapi_v1_payments_proto_rawDescOnce sync.Once
@@ -181,21 +779,55 @@ func file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP() []byte {
 	return file_tillpoint_internalapi_v1_payments_proto_rawDescData
 }
 
-var file_tillpoint_internalapi_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_tillpoint_internalapi_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_tillpoint_internalapi_v1_payments_proto_goTypes = []any{
-	(*ConfirmBankTransferRequest)(nil),  // 0: tillpoint.internalapi.v1.ConfirmBankTransferRequest
-	(*ConfirmBankTransferResponse)(nil), // 1: tillpoint.internalapi.v1.ConfirmBankTransferResponse
-	(*v1.Payment)(nil),                  // 2: tillpoint.admin.v1.Payment
+	(*GetPaymentRequest)(nil),           // 0: tillpoint.internalapi.v1.GetPaymentRequest
+	(*GetPaymentResponse)(nil),          // 1: tillpoint.internalapi.v1.GetPaymentResponse
+	(*ListPaymentsRequest)(nil),         // 2: tillpoint.internalapi.v1.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),        // 3: tillpoint.internalapi.v1.ListPaymentsResponse
+	(*CreateRefundRequest)(nil),         // 4: tillpoint.internalapi.v1.CreateRefundRequest
+	(*CreateRefundResponse)(nil),        // 5: tillpoint.internalapi.v1.CreateRefundResponse
+	(*GetRefundRequest)(nil),            // 6: tillpoint.internalapi.v1.GetRefundRequest
+	(*GetRefundResponse)(nil),           // 7: tillpoint.internalapi.v1.GetRefundResponse
+	(*ListRefundsRequest)(nil),          // 8: tillpoint.internalapi.v1.ListRefundsRequest
+	(*ListRefundsResponse)(nil),         // 9: tillpoint.internalapi.v1.ListRefundsResponse
+	(*ConfirmBankTransferRequest)(nil),  // 10: tillpoint.internalapi.v1.ConfirmBankTransferRequest
+	(*ConfirmBankTransferResponse)(nil), // 11: tillpoint.internalapi.v1.ConfirmBankTransferResponse
+	(*v1.Payment)(nil),                  // 12: tillpoint.admin.v1.Payment
+	(*v1.ListPaymentsRequest)(nil),      // 13: tillpoint.admin.v1.ListPaymentsRequest
+	(*v1.ListPaymentsResponse)(nil),     // 14: tillpoint.admin.v1.ListPaymentsResponse
+	(*v1.CreateRefundRequest)(nil),      // 15: tillpoint.admin.v1.CreateRefundRequest
+	(*v1.Refund)(nil),                   // 16: tillpoint.admin.v1.Refund
+	(*v1.ListRefundsRequest)(nil),       // 17: tillpoint.admin.v1.ListRefundsRequest
+	(*v1.ListRefundsResponse)(nil),      // 18: tillpoint.admin.v1.ListRefundsResponse
 }
 var file_tillpoint_internalapi_v1_payments_proto_depIdxs = []int32{
-	2, // 0: tillpoint.internalapi.v1.ConfirmBankTransferResponse.payment:type_name -> tillpoint.admin.v1.Payment
-	0, // 1: tillpoint.internalapi.v1.PaymentService.ConfirmBankTransfer:input_type -> tillpoint.internalapi.v1.ConfirmBankTransferRequest
-	1, // 2: tillpoint.internalapi.v1.PaymentService.ConfirmBankTransfer:output_type -> tillpoint.internalapi.v1.ConfirmBankTransferResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	12, // 0: tillpoint.internalapi.v1.GetPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	13, // 1: tillpoint.internalapi.v1.ListPaymentsRequest.params:type_name -> tillpoint.admin.v1.ListPaymentsRequest
+	14, // 2: tillpoint.internalapi.v1.ListPaymentsResponse.page:type_name -> tillpoint.admin.v1.ListPaymentsResponse
+	15, // 3: tillpoint.internalapi.v1.CreateRefundRequest.params:type_name -> tillpoint.admin.v1.CreateRefundRequest
+	16, // 4: tillpoint.internalapi.v1.CreateRefundResponse.refund:type_name -> tillpoint.admin.v1.Refund
+	16, // 5: tillpoint.internalapi.v1.GetRefundResponse.refund:type_name -> tillpoint.admin.v1.Refund
+	17, // 6: tillpoint.internalapi.v1.ListRefundsRequest.params:type_name -> tillpoint.admin.v1.ListRefundsRequest
+	18, // 7: tillpoint.internalapi.v1.ListRefundsResponse.page:type_name -> tillpoint.admin.v1.ListRefundsResponse
+	12, // 8: tillpoint.internalapi.v1.ConfirmBankTransferResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	10, // 9: tillpoint.internalapi.v1.PaymentService.ConfirmBankTransfer:input_type -> tillpoint.internalapi.v1.ConfirmBankTransferRequest
+	0,  // 10: tillpoint.internalapi.v1.PaymentService.GetPayment:input_type -> tillpoint.internalapi.v1.GetPaymentRequest
+	2,  // 11: tillpoint.internalapi.v1.PaymentService.ListPayments:input_type -> tillpoint.internalapi.v1.ListPaymentsRequest
+	4,  // 12: tillpoint.internalapi.v1.PaymentService.CreateRefund:input_type -> tillpoint.internalapi.v1.CreateRefundRequest
+	6,  // 13: tillpoint.internalapi.v1.PaymentService.GetRefund:input_type -> tillpoint.internalapi.v1.GetRefundRequest
+	8,  // 14: tillpoint.internalapi.v1.PaymentService.ListRefunds:input_type -> tillpoint.internalapi.v1.ListRefundsRequest
+	11, // 15: tillpoint.internalapi.v1.PaymentService.ConfirmBankTransfer:output_type -> tillpoint.internalapi.v1.ConfirmBankTransferResponse
+	1,  // 16: tillpoint.internalapi.v1.PaymentService.GetPayment:output_type -> tillpoint.internalapi.v1.GetPaymentResponse
+	3,  // 17: tillpoint.internalapi.v1.PaymentService.ListPayments:output_type -> tillpoint.internalapi.v1.ListPaymentsResponse
+	5,  // 18: tillpoint.internalapi.v1.PaymentService.CreateRefund:output_type -> tillpoint.internalapi.v1.CreateRefundResponse
+	7,  // 19: tillpoint.internalapi.v1.PaymentService.GetRefund:output_type -> tillpoint.internalapi.v1.GetRefundResponse
+	9,  // 20: tillpoint.internalapi.v1.PaymentService.ListRefunds:output_type -> tillpoint.internalapi.v1.ListRefundsResponse
+	15, // [15:21] is the sub-list for method output_type
+	9,  // [9:15] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_internalapi_v1_payments_proto_init() }
@@ -209,7 +841,7 @@ func file_tillpoint_internalapi_v1_payments_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_internalapi_v1_payments_proto_rawDesc), len(file_tillpoint_internalapi_v1_payments_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
