@@ -15,7 +15,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -24,6 +26,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/bootstrap"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/server"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/sweeper"
@@ -36,6 +39,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/pgkit"
 	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
+	"github.com/tillpoint/tillpoint/services/platform/secretbox"
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
@@ -86,6 +90,11 @@ type Config struct {
 	// so that what is accepted here is what hooks calls; admin-api's own
 	// listeners and the internal addresses it knows are always denied.
 	Targets webhook.TargetPolicy
+	// Keys encrypt provider accounts' credentials (TILLPOINT_ENCRYPTION_KEY:
+	// "id:base64-of-32-bytes[,id:…]"; the first encrypts, all decrypt).
+	Keys *secretbox.Keyring
+	// StripeAPIBase is Stripe's API (STRIPE_API_BASE; stripe-mock in tests).
+	StripeAPIBase string
 }
 
 // Default rate limits of the merchant API, per replica.
@@ -125,10 +134,35 @@ func loadConfig() (Config, error) {
 		RuntimeInternalAddr: l.Addr("RUNTIME_INTERNAL_ADDR", ""),
 		HooksInternalAddr:   l.Addr("HOOKS_INTERNAL_ADDR", ""),
 		Limits:              loadLimits(l),
+		Keys:                loadKeys(l),
+		StripeAPIBase:       loadBaseURL(l, "STRIPE_API_BASE", provideracct.DefaultStripeAPIBase),
 	}
 	c.Targets = webhook.LoadTargetPolicy(l, c.HTTPAddr, c.GRPCAddr, c.InternalGRPCAddr, c.MetricsAddr,
 		c.RuntimeInternalAddr, c.HooksInternalAddr)
 	return c, l.Err()
+}
+
+// loadKeys reads TILLPOINT_ENCRYPTION_KEY. Its errors never hold the key.
+func loadKeys(l *config.Loader) *secretbox.Keyring {
+	spec := l.Secret(secretbox.Variable, 1)
+	if spec == "" {
+		return nil
+	}
+	keys, err := secretbox.Parse(spec)
+	if err != nil {
+		l.Fail(secretbox.Variable, "%v (generate a key with: echo k1:$(openssl rand -base64 32))", err)
+	}
+	return keys
+}
+
+// loadBaseURL reads an absolute http(s) URL without a trailing slash.
+func loadBaseURL(l *config.Loader, name, def string) string {
+	v := strings.TrimRight(l.String(name, def), "/")
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		l.Fail(name, "must be an absolute http(s) URL such as %s, got %q", def, v)
+	}
+	return v
 }
 
 // withStore connects with DATABASE_URL alone, for the one-off commands.
@@ -212,12 +246,14 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	defer hooksConn.Close()
 	guard := server.Guard{TrustedProxies: httpx.NewTrustedProxies(cfg.TrustedProxies), Limits: auth.NewLimits(cfg.Limits)}
-	api, err := server.New(ctx, st, logger, checkoutBase, cfg.Targets, server.PeersOn(runtimeConn, hooksConn), guard, base.GRPCMetrics.UnaryInterceptor())
+	accounts := server.Accounts{Keys: cfg.Keys, Stripe: provideracct.Stripe{Base: cfg.StripeAPIBase},
+		HooksBase: cfg.PublicURL(cfg.MainBackendDomain)}
+	api, err := server.New(ctx, st, logger, checkoutBase, cfg.Targets, server.PeersOn(runtimeConn, hooksConn), guard, accounts, base.GRPCMetrics.UnaryInterceptor())
 	if err != nil {
 		return err
 	}
 
-	internal := server.NewInternal(st, logger, checkoutBase, cfg.InternalToken, base.GRPCMetrics.UnaryInterceptor())
+	internal := server.NewInternal(st, logger, checkoutBase, cfg.InternalToken, cfg.Keys, base.GRPCMetrics.UnaryInterceptor())
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: grpcapi.OutboxSchema, Logger: logger}
 	sweep := &sweeper.Sweeper{Store: st, CheckoutBase: checkoutBase, Interval: cfg.SweepInterval, Logger: logger}

@@ -41,7 +41,16 @@ func (s *InternalSessions) GetCheckout(ctx context.Context, req *internalapiv1.G
 	if err != nil {
 		return nil, err
 	}
-	return &internalapiv1.GetCheckoutResponse{CheckoutSession: cs, Site: sp, OrganizationId: row.OrganizationID}, nil
+	out := &internalapiv1.GetCheckoutResponse{CheckoutSession: cs, Site: sp, OrganizationId: row.OrganizationID}
+	if id := sp.GetProviderAccounts()["card"]; id != "" {
+		// Only what the page renders with: never the secrets.
+		acct, err := s.Store.GetProviderAccount(ctx, db.GetProviderAccountParams{ID: id, OrganizationID: row.OrganizationID, Livemode: row.Livemode})
+		if err != nil {
+			return nil, store.Wrap(err, "get card provider account")
+		}
+		out.CardProviderAccount = &internalapiv1.CardProviderAccount{Id: acct.ID, Provider: acct.Provider, PublishableKey: acct.PublishableKey}
+	}
+	return out, nil
 }
 
 // CompleteSession completes an open, unexpired session in one conditional
