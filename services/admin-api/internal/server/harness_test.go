@@ -45,6 +45,8 @@ type env struct {
 	stopListening func()
 	// keys encrypt provider accounts' credentials.
 	keys *secretbox.Keyring
+	// keySpec is keys as TILLPOINT_ENCRYPTION_KEY.
+	keySpec string
 	// logs holds everything the API logged (its access log, errors).
 	logs *syncBuffer
 }
@@ -92,6 +94,16 @@ func newEnvWith(t *testing.T, targets webhook.TargetPolicy) *env {
 // newFullEnv is newEnv with both the URL policy and the guard given.
 func newFullEnv(t *testing.T, targets webhook.TargetPolicy, guard Guard) *env {
 	t.Helper()
+	return newStripeEnv(t, targets, guard, "")
+}
+
+// newStripeEnv is newFullEnv with Stripe's API at stripeBase (stripe-mock
+// when empty).
+func newStripeEnv(t *testing.T, targets webhook.TargetPolicy, guard Guard, stripeBase string) *env {
+	t.Helper()
+	if stripeBase == "" {
+		stripeBase = testkit.StripeMock(t)
+	}
 	ctx := context.Background()
 	pool := testkit.NewDatabase(t, migrations.Set)
 	st := store.New(pool)
@@ -119,7 +131,7 @@ func newFullEnv(t *testing.T, targets webhook.TargetPolicy, guard Guard) *env {
 	batching := make(chan struct{})
 	go func() { defer close(batching); _ = st.RunBatchers(batchCtx, logger) }()
 	t.Cleanup(func() { stopBatching(); <-batching })
-	accounts := Accounts{Keys: keys, Stripe: provideracct.Stripe{Base: testkit.StripeMock(t)}, HooksBase: hooksBase}
+	accounts := Accounts{Keys: keys, Stripe: provideracct.Stripe{Base: stripeBase}, HooksBase: hooksBase}
 	api, err := New(ctx, st, logger, checkoutBase, targets, Peers{}, guard, accounts)
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +151,7 @@ func newFullEnv(t *testing.T, targets webhook.TargetPolicy, guard Guard) *env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 
-	e := &env{t: t, url: srv.URL, pool: pool, store: st, api: api, stopListening: stopListening, keys: keys, logs: logs}
+	e := &env{t: t, url: srv.URL, pool: pool, store: st, api: api, stopListening: stopListening, keys: keys, keySpec: spec, logs: logs}
 	orgA, err := bootstrap.CreateOrganization(ctx, st, "Org A")
 	if err != nil {
 		t.Fatal(err)
