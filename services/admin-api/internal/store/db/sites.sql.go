@@ -13,7 +13,7 @@ const createSite = `-- name: CreateSite :one
 INSERT INTO admin.sites (id, organization_id, livemode, name, logo_url, primary_color, accent_color,
     default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates,
     bank_transfer_instructions, append_transaction_id, provider_accounts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::jsonb, '{}'::jsonb))
 ON CONFLICT (id) DO NOTHING
 RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts
 `
