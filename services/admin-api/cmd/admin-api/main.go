@@ -6,6 +6,7 @@
 //	admin-api orgs create --name NAME                 make an organization
 //	admin-api keys create --org ID --mode test|live   make a secret key (printed once)
 //	admin-api seed-demo                               the dev stack's demo data (key in DEMO_SECRET_KEY)
+//	admin-api provider-accounts reencrypt             re-seal credentials under the first TILLPOINT_ENCRYPTION_KEY key
 package main
 
 import (
@@ -48,7 +49,7 @@ const name = "admin-api"
 func main() {
 	app.Main(app.Command{
 		Name:       name,
-		Usage:      "admin-api [serve | migrate | orgs create --name NAME | keys create --org ID --mode test|live [--name NAME] | seed-demo]",
+		Usage:      "admin-api [serve | migrate | orgs create --name NAME | keys create --org ID --mode test|live [--name NAME] | seed-demo | provider-accounts reencrypt]",
 		Migrations: migrations.Set,
 		Serve: func(ctx context.Context) error {
 			cfg, err := loadConfig()
@@ -58,8 +59,9 @@ func main() {
 			return serve(ctx, cfg)
 		},
 		Extra: map[string]func(context.Context, []string, io.Writer) error{
-			"orgs": orgsCommand,
-			"keys": keysCommand,
+			"orgs":              orgsCommand,
+			"keys":              keysCommand,
+			"provider-accounts": providerAccountsCommand,
 			"seed-demo": func(ctx context.Context, _ []string, stdout io.Writer) error {
 				return withStore(ctx, func(s *store.Store) error {
 					demo, err := bootstrap.SeedDemo(ctx, s, os.Getenv("DEMO_SECRET_KEY"))
@@ -194,6 +196,28 @@ func orgsCommand(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		fmt.Fprintln(stdout, org.ID)
+		return nil
+	})
+}
+
+// providerAccountsCommand re-seals every account's credentials under the
+// first key of TILLPOINT_ENCRYPTION_KEY, after a rotation, so that the old
+// keys can be removed.
+func providerAccountsCommand(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) != 1 || args[0] != "reencrypt" {
+		return errors.New("usage: admin-api provider-accounts reencrypt")
+	}
+	l := config.NewLoader()
+	keys := loadKeys(l)
+	if err := l.Err(); err != nil {
+		return err
+	}
+	return withStore(ctx, func(s *store.Store) error {
+		n, err := grpcapi.ReencryptProviderAccounts(ctx, s, keys)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d provider accounts re-encrypted under key %q\n", n, keys.PrimaryID())
 		return nil
 	})
 }

@@ -346,3 +346,47 @@ func (s *InternalProviderAccounts) GetProviderAccountCredentials(ctx context.Con
 		OrganizationId: row.OrganizationID, Livemode: row.Livemode, SecretKey: c.SecretKey,
 		PublishableKey: c.PublishableKey, WebhookSecret: c.WebhookSecret}, nil
 }
+
+// reencryptBatch bounds the rows one transaction re-seals.
+const reencryptBatch = 100
+
+// ReencryptProviderAccounts re-seals, under keys' current key, every
+// account's credentials sealed under another key, and returns how many it
+// changed: after it, the old keys can leave TILLPOINT_ENCRYPTION_KEY. Safe
+// to run while the service runs (rows are locked one batch at a time) and to
+// run again.
+func ReencryptProviderAccounts(ctx context.Context, st *store.Store, keys *secretbox.Keyring) (int, error) {
+	total := 0
+	for {
+		n := 0
+		err := st.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
+			rows, err := q.StaleProviderAccounts(ctx, db.StaleProviderAccountsParams{KeyPrefix: keys.PrimaryID() + ":", RowLimit: reencryptBatch})
+			if err != nil {
+				return store.Wrap(err, "stale provider accounts")
+			}
+			for _, row := range rows {
+				c, err := openCredentials(keys, row)
+				if err != nil {
+					return err
+				}
+				plain, err := json.Marshal(c)
+				if err != nil {
+					return fmt.Errorf("credentials: %w", err)
+				}
+				sealed, err := keys.Seal(plain, accountAD(row.ID, row.OrganizationID, row.Livemode))
+				if err != nil {
+					return err
+				}
+				if err := q.SetProviderAccountCredentials(ctx, db.SetProviderAccountCredentialsParams{ID: row.ID, Credentials: sealed}); err != nil {
+					return store.Wrap(err, "re-seal provider account")
+				}
+			}
+			n = len(rows)
+			return nil
+		})
+		total += n
+		if err != nil || n < reencryptBatch {
+			return total, err
+		}
+	}
+}

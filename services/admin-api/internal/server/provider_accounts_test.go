@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/platform/secretbox"
 	"github.com/tillpoint/tillpoint/services/platform/testkit"
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
@@ -419,5 +420,41 @@ func TestProviderAccountRotation(t *testing.T) {
 	got, err = c.GetProviderAccountCredentials(context.Background(), credsReq(id))
 	if err != nil || got.GetSecretKey() != skA || got.GetWebhookSecret() != whsecA {
 		t.Fatalf("after removing the old key: %v %v", got, err)
+	}
+}
+
+func TestReencryptProviderAccounts(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ids := []string{e.createAccount(e.keyA, skA, pkA, whsecA), e.createAccount(e.keyB, skB, pkA, whsecB)}
+	fresh, err := secretbox.Generate("k2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := secretbox.Parse(fresh + "," + e.keySpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := grpcapi.ReencryptProviderAccounts(ctx, e.store, e.keys); err != nil || n != 0 {
+		t.Fatalf("nothing stale yet: %d %v", n, err)
+	}
+	if n, err := grpcapi.ReencryptProviderAccounts(ctx, e.store, rotated); err != nil || n != 2 {
+		t.Fatalf("re-encrypt: %d %v", n, err)
+	}
+	if n := e.count(`SELECT count(*) FROM admin.provider_accounts WHERE credentials LIKE 'k2:%'`); n != 2 {
+		t.Fatalf("%d of 2 under k2", n)
+	}
+	if n, err := grpcapi.ReencryptProviderAccounts(ctx, e.store, rotated); err != nil || n != 0 {
+		t.Fatalf("again: %d %v", n, err)
+	}
+	// The old key can go: the new one alone opens every account.
+	only, _ := secretbox.Parse(fresh)
+	*e.keys = *only
+	c := e.credentialsClient(token)
+	for i, want := range []string{skA, skB} {
+		got, err := c.GetProviderAccountCredentials(ctx, credsReq(ids[i]))
+		if err != nil || got.GetSecretKey() != want {
+			t.Fatalf("account %d with the new key alone: %v %v", i, got, err)
+		}
 	}
 }

@@ -285,6 +285,20 @@ func (q *Queries) LockProviderAccountShared(ctx context.Context, arg LockProvide
 	return i, err
 }
 
+const setProviderAccountCredentials = `-- name: SetProviderAccountCredentials :exec
+UPDATE admin.provider_accounts SET credentials = $2 WHERE id = $1
+`
+
+type SetProviderAccountCredentialsParams struct {
+	ID          string
+	Credentials string
+}
+
+func (q *Queries) SetProviderAccountCredentials(ctx context.Context, arg SetProviderAccountCredentialsParams) error {
+	_, err := q.db.Exec(ctx, setProviderAccountCredentials, arg.ID, arg.Credentials)
+	return err
+}
+
 const sitesUsingProviderAccount = `-- name: SitesUsingProviderAccount :many
 SELECT id FROM admin.sites
 WHERE organization_id = $1 AND livemode = $2
@@ -313,6 +327,56 @@ func (q *Queries) SitesUsingProviderAccount(ctx context.Context, arg SitesUsingP
 			return nil, err
 		}
 		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const staleProviderAccounts = `-- name: StaleProviderAccounts :many
+SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at FROM admin.provider_accounts
+WHERE left(credentials, length($1::text)) <> $1::text
+ORDER BY seq
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+`
+
+type StaleProviderAccountsParams struct {
+	KeyPrefix string
+	RowLimit  int32
+}
+
+// Accounts whose credentials are not sealed under the current key (whose
+// ciphertext does not start with "<current key id>:"), locked for re-sealing.
+func (q *Queries) StaleProviderAccounts(ctx context.Context, arg StaleProviderAccountsParams) ([]AdminProviderAccount, error) {
+	rows, err := q.db.Query(ctx, staleProviderAccounts, arg.KeyPrefix, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AdminProviderAccount{}
+	for rows.Next() {
+		var i AdminProviderAccount
+		if err := rows.Scan(
+			&i.ID,
+			&i.Seq,
+			&i.OrganizationID,
+			&i.Livemode,
+			&i.Provider,
+			&i.Name,
+			&i.Status,
+			&i.PublishableKey,
+			&i.SecretKeyLast4,
+			&i.WebhookSecretLast4,
+			&i.Credentials,
+			&i.Metadata,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -51,3 +51,15 @@ LIMIT @row_limit;
 
 -- name: GetProviderAccountSeq :one
 SELECT seq FROM admin.provider_accounts WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+
+-- name: StaleProviderAccounts :many
+-- Accounts whose credentials are not sealed under the current key (whose
+-- ciphertext does not start with "<current key id>:"), locked for re-sealing.
+SELECT * FROM admin.provider_accounts
+WHERE left(credentials, length(@key_prefix::text)) <> @key_prefix::text
+ORDER BY seq
+LIMIT @row_limit
+FOR UPDATE SKIP LOCKED;
+
+-- name: SetProviderAccountCredentials :exec
+UPDATE admin.provider_accounts SET credentials = $2 WHERE id = $1;
