@@ -171,13 +171,21 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 	}
 	var resp *adminv1.UpdateProviderAccountResponse
 	err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		// The checks above ran on cur, outside the transaction (Stripe is
+		// called there): refuse rather than overwrite a change made meanwhile.
+		locked, err := q.LockProviderAccount(ctx, db.LockProviderAccountParams{ID: cur.ID, OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+		if err != nil {
+			return accountErr(err, cur.ID)
+		}
+		if !locked.UpdatedAt.Equal(cur.UpdatedAt) {
+			return errs.E(errs.Conflict, "resource_changed", "The provider account changed while this update was checked; retry it.")
+		}
 		row, err := q.UpdateProviderAccount(ctx, db.UpdateProviderAccountParams{ID: cur.ID, OrganizationID: p.OrganizationID,
 			Livemode: p.Livemode, Name: name, Metadata: metaJSON, PublishableKey: creds.PublishableKey,
 			SecretKeyLast4: provideracct.Last4(creds.SecretKey), WebhookSecretLast4: provideracct.Last4(creds.WebhookSecret),
 			Credentials: sealed})
 		if err != nil {
-			// Deleted meanwhile.
-			return accountErr(err, cur.ID)
+			return store.Wrap(err, "update provider account")
 		}
 		out, err := s.proto(row)
 		if err != nil {

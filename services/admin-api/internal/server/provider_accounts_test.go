@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -456,5 +457,47 @@ func TestReencryptProviderAccounts(t *testing.T) {
 		if err != nil || got.GetSecretKey() != want {
 			t.Fatalf("account %d with the new key alone: %v %v", i, got, err)
 		}
+	}
+}
+
+// An update is checked (with Stripe) outside its transaction; a change made
+// meanwhile is not overwritten: the slower update is refused with a 409.
+func TestProviderAccountConcurrentUpdate(t *testing.T) {
+	arrived, gate := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Authorization"), "slow") {
+			close(arrived)
+			<-gate
+		}
+		io.WriteString(w, `{"object":"balance","available":[],"pending":[],"livemode":false}`)
+	}))
+	defer srv.Close()
+	e := newStripeEnv(t, webhook.TargetPolicy{}, Guard{}, srv.URL)
+	id := e.createAccount(e.keyA, skA, pkA, whsecA)
+	type result struct {
+		status int
+		body   map[string]any
+	}
+	slow := make(chan result, 1)
+	go func() {
+		resp := e.raw("POST", "/v1/provider_accounts/"+id, e.keyA, map[string]any{"credentials": map[string]any{"secret_key": "sk_test_slowKey0009"}})
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var out map[string]any
+		_ = json.Unmarshal(b, &out)
+		slow <- result{resp.StatusCode, out}
+	}()
+	<-arrived
+	if status, body := e.do("POST", "/v1/provider_accounts/"+id, e.keyA, map[string]any{"name": "meanwhile"}); status != http.StatusOK {
+		t.Fatalf("update meanwhile: %d %v", status, body)
+	}
+	close(gate)
+	r := <-slow
+	if _, _, code := apiError(r.body); r.status != http.StatusConflict || code != "resource_changed" {
+		t.Fatalf("the slower update: %d %v", r.status, r.body)
+	}
+	_, got := e.do("GET", "/v1/provider_accounts/"+id, e.keyA, nil)
+	if got["name"] != "meanwhile" || got["credentials"].(map[string]any)["secret_key_last4"] != skA[len(skA)-4:] {
+		t.Fatalf("after both: %v", got)
 	}
 }
