@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/testkit"
 )
 
 func (e *env) credentialsClient(tok string) internalapiv1.ProviderAccountServiceClient {
@@ -161,5 +163,52 @@ func TestSiteProviderAccounts(t *testing.T) {
 	id, _ = e.newSession()
 	if co, err := e.internalClient(token).GetCheckout(ctx, &internalapiv1.GetCheckoutRequest{SessionId: id}); err != nil || co.GetCardProviderAccount() != nil {
 		t.Fatalf("without an account: %v %v", co.GetCardProviderAccount(), err)
+	}
+}
+
+// A delete and a site being pointed at the account, concurrently: the
+// account's row lock orders them, so that no site is left naming a deleted
+// account. Here the site's transaction holds the share lock first.
+func TestDeleteWaitsForSiteAttaching(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	acct := e.createAccount(e.keyA, skA, pkA, whsecA)
+	tx, err := e.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	// What checkProviderAccounts does in a site's transaction.
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM admin.provider_accounts WHERE id = $1 FOR SHARE`, acct); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		status int
+		body   map[string]any
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp := e.raw("DELETE", "/v1/provider_accounts/"+acct, e.keyA, nil)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var out map[string]any
+		_ = json.Unmarshal(b, &out)
+		done <- result{resp.StatusCode, out}
+	}()
+	testkit.Eventually(t, "the delete waits for the site's lock", func() bool {
+		return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%provider_accounts%'`) > 0
+	})
+	if _, err := tx.Exec(ctx, `UPDATE admin.sites SET provider_accounts = jsonb_build_object('card', $1::text) WHERE id = $2`, acct, e.siteA); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if _, _, code := apiError(r.body); r.status != http.StatusBadRequest || code != "resource_in_use" {
+		t.Fatalf("delete after the site took the account: %d %v", r.status, r.body)
+	}
+	if n := e.count(`SELECT count(*) FROM admin.provider_accounts WHERE id = $1`, acct); n != 1 {
+		t.Fatal("the account in use was deleted")
 	}
 }
