@@ -112,6 +112,15 @@ func startStack(dir string) (stop func(), err error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build: %v\n%s", err, out)
 	}
+	stopStripe, err := startStripeMock(dir, build.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			stopStripe()
+		}
+	}()
 	logPath := filepath.Join(dir, "stack.log")
 	logs, err := os.Create(logPath)
 	if err != nil {
@@ -124,7 +133,9 @@ func startStack(dir string) (stop func(), err error) {
 		"CHECKOUT_ATTEMPTS_PER_IP=100000",
 		// Small bounds, so that a slow endpoint would starve the others
 		// without the per-endpoint one.
-		"WEBHOOK_CONCURRENCY=4", "WEBHOOK_PER_ENDPOINT_CONCURRENCY=2")
+		"WEBHOOK_CONCURRENCY=4", "WEBHOOK_PER_ENDPOINT_CONCURRENCY=2",
+		// Every Stripe call of the stack goes to stripe-mock.
+		"STRIPE_API_BASE="+stripeMockURL)
 	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -147,6 +158,7 @@ func startStack(dir string) (stop func(), err error) {
 	stop = func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		<-exited
+		stopStripe()
 		if os.Getenv("E2E_KEEP_LOGS") != "" {
 			b, _ := os.ReadFile(logPath)
 			fmt.Printf("%s", b)

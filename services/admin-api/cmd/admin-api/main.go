@@ -6,6 +6,7 @@
 //	admin-api orgs create --name NAME                 make an organization
 //	admin-api keys create --org ID --mode test|live   make a secret key (printed once)
 //	admin-api seed-demo                               the dev stack's demo data (key in DEMO_SECRET_KEY)
+//	admin-api provider-accounts reencrypt             re-seal credentials under the first TILLPOINT_ENCRYPTION_KEY key
 package main
 
 import (
@@ -15,7 +16,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -24,6 +27,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/bootstrap"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/server"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/sweeper"
@@ -36,6 +40,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/pgkit"
 	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
+	"github.com/tillpoint/tillpoint/services/platform/secretbox"
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
@@ -44,7 +49,7 @@ const name = "admin-api"
 func main() {
 	app.Main(app.Command{
 		Name:       name,
-		Usage:      "admin-api [serve | migrate | orgs create --name NAME | keys create --org ID --mode test|live [--name NAME] | seed-demo]",
+		Usage:      "admin-api [serve | migrate | orgs create --name NAME | keys create --org ID --mode test|live [--name NAME] | seed-demo | provider-accounts reencrypt]",
 		Migrations: migrations.Set,
 		Serve: func(ctx context.Context) error {
 			cfg, err := loadConfig()
@@ -54,8 +59,9 @@ func main() {
 			return serve(ctx, cfg)
 		},
 		Extra: map[string]func(context.Context, []string, io.Writer) error{
-			"orgs": orgsCommand,
-			"keys": keysCommand,
+			"orgs":              orgsCommand,
+			"keys":              keysCommand,
+			"provider-accounts": providerAccountsCommand,
 			"seed-demo": func(ctx context.Context, _ []string, stdout io.Writer) error {
 				return withStore(ctx, func(s *store.Store) error {
 					demo, err := bootstrap.SeedDemo(ctx, s, os.Getenv("DEMO_SECRET_KEY"))
@@ -86,6 +92,11 @@ type Config struct {
 	// so that what is accepted here is what hooks calls; admin-api's own
 	// listeners and the internal addresses it knows are always denied.
 	Targets webhook.TargetPolicy
+	// Keys encrypt provider accounts' credentials (TILLPOINT_ENCRYPTION_KEY:
+	// "id:base64-of-32-bytes[,id:…]"; the first encrypts, all decrypt).
+	Keys *secretbox.Keyring
+	// StripeAPIBase is Stripe's API (STRIPE_API_BASE; stripe-mock in tests).
+	StripeAPIBase string
 }
 
 // Default rate limits of the merchant API, per replica.
@@ -125,10 +136,35 @@ func loadConfig() (Config, error) {
 		RuntimeInternalAddr: l.Addr("RUNTIME_INTERNAL_ADDR", ""),
 		HooksInternalAddr:   l.Addr("HOOKS_INTERNAL_ADDR", ""),
 		Limits:              loadLimits(l),
+		Keys:                loadKeys(l),
+		StripeAPIBase:       loadBaseURL(l, "STRIPE_API_BASE", provideracct.DefaultStripeAPIBase),
 	}
 	c.Targets = webhook.LoadTargetPolicy(l, c.HTTPAddr, c.GRPCAddr, c.InternalGRPCAddr, c.MetricsAddr,
 		c.RuntimeInternalAddr, c.HooksInternalAddr)
 	return c, l.Err()
+}
+
+// loadKeys reads TILLPOINT_ENCRYPTION_KEY. Its errors never hold the key.
+func loadKeys(l *config.Loader) *secretbox.Keyring {
+	spec := l.Secret(secretbox.Variable, 1)
+	if spec == "" {
+		return nil
+	}
+	keys, err := secretbox.Parse(spec)
+	if err != nil {
+		l.Fail(secretbox.Variable, "%v (generate a key with: echo k1:$(openssl rand -base64 32))", err)
+	}
+	return keys
+}
+
+// loadBaseURL reads an absolute http(s) URL without a trailing slash.
+func loadBaseURL(l *config.Loader, name, def string) string {
+	v := strings.TrimRight(l.String(name, def), "/")
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		l.Fail(name, "must be an absolute http(s) URL such as %s, got %q", def, v)
+	}
+	return v
 }
 
 // withStore connects with DATABASE_URL alone, for the one-off commands.
@@ -160,6 +196,28 @@ func orgsCommand(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		fmt.Fprintln(stdout, org.ID)
+		return nil
+	})
+}
+
+// providerAccountsCommand re-seals every account's credentials under the
+// first key of TILLPOINT_ENCRYPTION_KEY, after a rotation, so that the old
+// keys can be removed.
+func providerAccountsCommand(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) != 1 || args[0] != "reencrypt" {
+		return errors.New("usage: admin-api provider-accounts reencrypt")
+	}
+	l := config.NewLoader()
+	keys := loadKeys(l)
+	if err := l.Err(); err != nil {
+		return err
+	}
+	return withStore(ctx, func(s *store.Store) error {
+		n, err := grpcapi.ReencryptProviderAccounts(ctx, s, keys)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d provider accounts re-encrypted under key %q\n", n, keys.PrimaryID())
 		return nil
 	})
 }
@@ -212,12 +270,14 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	defer hooksConn.Close()
 	guard := server.Guard{TrustedProxies: httpx.NewTrustedProxies(cfg.TrustedProxies), Limits: auth.NewLimits(cfg.Limits)}
-	api, err := server.New(ctx, st, logger, checkoutBase, cfg.Targets, server.PeersOn(runtimeConn, hooksConn), guard, base.GRPCMetrics.UnaryInterceptor())
+	accounts := server.Accounts{Keys: cfg.Keys, Stripe: provideracct.Stripe{Base: cfg.StripeAPIBase},
+		HooksBase: cfg.PublicURL(cfg.MainBackendDomain)}
+	api, err := server.New(ctx, st, logger, checkoutBase, cfg.Targets, server.PeersOn(runtimeConn, hooksConn), guard, accounts, base.GRPCMetrics.UnaryInterceptor())
 	if err != nil {
 		return err
 	}
 
-	internal := server.NewInternal(st, logger, checkoutBase, cfg.InternalToken, base.GRPCMetrics.UnaryInterceptor())
+	internal := server.NewInternal(st, logger, checkoutBase, cfg.InternalToken, cfg.Keys, base.GRPCMetrics.UnaryInterceptor())
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: grpcapi.OutboxSchema, Logger: logger}
 	sweep := &sweeper.Sweeper{Store: st, CheckoutBase: checkoutBase, Interval: cfg.SweepInterval, Logger: logger}

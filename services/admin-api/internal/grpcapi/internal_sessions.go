@@ -41,7 +41,21 @@ func (s *InternalSessions) GetCheckout(ctx context.Context, req *internalapiv1.G
 	if err != nil {
 		return nil, err
 	}
-	return &internalapiv1.GetCheckoutResponse{CheckoutSession: cs, Site: sp, OrganizationId: row.OrganizationID}, nil
+	out := &internalapiv1.GetCheckoutResponse{CheckoutSession: cs, Site: sp, OrganizationId: row.OrganizationID}
+	if id := sp.GetProviderAccounts()["card"]; id != "" {
+		// Only what the page renders with: never the secrets.
+		acct, err := s.Store.GetProviderAccount(ctx, db.GetProviderAccountParams{ID: id, OrganizationID: row.OrganizationID, Livemode: row.Livemode})
+		switch {
+		case store.IsNoRows(err):
+			// Only a stale cached site can name a deleted account (delete
+			// is refused while a site uses it): the page offers no account.
+		case err != nil:
+			return nil, store.Wrap(err, "get card provider account")
+		default:
+			out.CardProviderAccount = &internalapiv1.CardProviderAccount{Id: acct.ID, Provider: acct.Provider, PublishableKey: acct.PublishableKey}
+		}
+	}
+	return out, nil
 }
 
 // CompleteSession completes an open, unexpired session in one conditional

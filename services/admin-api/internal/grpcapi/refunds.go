@@ -42,7 +42,7 @@ func (s *Refunds) CreateRefund(ctx context.Context, req *adminv1.CreateRefundReq
 	if r := req.GetReason(); r != "" && !slices.Contains(refundReasons, r) {
 		return nil, errs.Param("reason", "parameter_invalid", "reason must be one of %s.", strings.Join(refundReasons, ", "))
 	}
-	meta, err := session.ValidateMetadata(req.GetMetadata())
+	meta, err := session.Metadata(req.GetMetadata())
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +16,7 @@ import (
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/site"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
@@ -37,6 +40,7 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 		DefaultCancelUrl: req.GetDefaultCancelUrl(), PaymentMethodTypes: req.GetPaymentMethodTypes(),
 		TaxRates: req.GetTaxRates(), BankTransferInstructions: req.GetBankTransferInstructions(),
 		AppendTransactionId: req.AppendTransactionId == nil || req.GetAppendTransactionId(), Livemode: p.Livemode,
+		ProviderAccounts: req.GetProviderAccounts(),
 	}
 	if len(st.PaymentMethodTypes) == 0 {
 		st.PaymentMethodTypes = []string{"card"}
@@ -50,11 +54,15 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 	}
 	var resp *adminv1.CreateSiteResponse
 	err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		if err := checkProviderAccounts(ctx, q, st.ProviderAccounts, p.OrganizationID, p.Livemode); err != nil {
+			return err
+		}
 		row, err := q.CreateSite(ctx, db.CreateSiteParams{ID: st.Id, OrganizationID: p.OrganizationID, Livemode: p.Livemode,
 			Name: params.Name, LogoUrl: params.LogoUrl, PrimaryColor: params.PrimaryColor, AccentColor: params.AccentColor,
 			DefaultCurrency: params.DefaultCurrency, DefaultSuccessUrl: params.DefaultSuccessUrl, DefaultCancelUrl: params.DefaultCancelUrl,
 			PaymentMethodTypes: params.PaymentMethodTypes, TaxRates: params.TaxRates,
-			BankTransferInstructions: params.BankTransferInstructions, AppendTransactionID: params.AppendTransactionID})
+			BankTransferInstructions: params.BankTransferInstructions, AppendTransactionID: params.AppendTransactionID,
+			ProviderAccounts: params.ProviderAccounts})
 		if err != nil {
 			return store.Wrap(err, "create site")
 		}
@@ -112,6 +120,7 @@ var updatable = map[string]func(req *adminv1.UpdateSiteRequest, site *adminv1.Si
 	"append_transaction_id": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) {
 		s.AppendTransactionId = r.GetAppendTransactionId()
 	},
+	"provider_accounts": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.ProviderAccounts = r.GetProviderAccounts() },
 }
 
 // UpdateSite changes the fields named in the update mask (over REST, the
@@ -140,6 +149,9 @@ func (s *Sites) UpdateSite(ctx context.Context, req *adminv1.UpdateSiteRequest) 
 			apply(req, next)
 		}
 		if err := site.Validate(next, p.Livemode); err != nil {
+			return err
+		}
+		if err := checkProviderAccounts(ctx, q, next.ProviderAccounts, p.OrganizationID, p.Livemode); err != nil {
 			return err
 		}
 		params, err := siteParams(next)
@@ -192,8 +204,16 @@ func siteParams(s *adminv1.Site) (db.UpdateSiteParams, error) {
 	if err != nil {
 		return db.UpdateSiteParams{}, fmt.Errorf("tax rates: %w", err)
 	}
+	accounts := s.GetProviderAccounts()
+	if accounts == nil {
+		accounts = map[string]string{}
+	}
+	accountsJSON, err := json.Marshal(accounts)
+	if err != nil {
+		return db.UpdateSiteParams{}, fmt.Errorf("provider accounts: %w", err)
+	}
 	b := s.GetBranding()
-	return db.UpdateSiteParams{Name: s.Name, LogoUrl: b.GetLogoUrl(), PrimaryColor: b.GetPrimaryColor(),
+	return db.UpdateSiteParams{ProviderAccounts: accountsJSON, Name: s.Name, LogoUrl: b.GetLogoUrl(), PrimaryColor: b.GetPrimaryColor(),
 		AccentColor: b.GetAccentColor(), DefaultCurrency: s.DefaultCurrency, DefaultSuccessUrl: s.DefaultSuccessUrl,
 		DefaultCancelUrl: s.DefaultCancelUrl, PaymentMethodTypes: s.PaymentMethodTypes, TaxRates: rates,
 		BankTransferInstructions: s.BankTransferInstructions, AppendTransactionID: s.AppendTransactionId}, nil
@@ -238,7 +258,11 @@ func SiteProto(r db.AdminSite) (*adminv1.Site, error) {
 	if err := json.Unmarshal(r.TaxRates, &rates); err != nil {
 		return nil, fmt.Errorf("site %s tax rates: %w", r.ID, err)
 	}
-	out := &adminv1.Site{Id: r.ID, Object: "site", Name: r.Name,
+	accounts := map[string]string{}
+	if err := json.Unmarshal(r.ProviderAccounts, &accounts); err != nil {
+		return nil, fmt.Errorf("site %s provider accounts: %w", r.ID, err)
+	}
+	out := &adminv1.Site{Id: r.ID, Object: "site", Name: r.Name, ProviderAccounts: accounts,
 		Branding:        &adminv1.Branding{LogoUrl: r.LogoUrl, PrimaryColor: r.PrimaryColor, AccentColor: r.AccentColor},
 		DefaultCurrency: r.DefaultCurrency, DefaultSuccessUrl: r.DefaultSuccessUrl, DefaultCancelUrl: r.DefaultCancelUrl,
 		PaymentMethodTypes: r.PaymentMethodTypes, BankTransferInstructions: r.BankTransferInstructions,
@@ -249,4 +273,30 @@ func SiteProto(r db.AdminSite) (*adminv1.Site, error) {
 			Inclusive: t.Inclusive, DisplayName: t.DisplayName}
 	}
 	return out, nil
+}
+
+// checkProviderAccounts validates a site's method → account map: a known
+// method, an account of the caller's organization and mode whose provider
+// serves the method. It share-locks each account so that it cannot be
+// deleted before the site's transaction ends.
+func checkProviderAccounts(ctx context.Context, q *db.Queries, accounts map[string]string, org string, live bool) error {
+	for _, method := range slices.Sorted(maps.Keys(accounts)) {
+		param, id := "provider_accounts["+method+"]", accounts[method]
+		if !slices.Contains(site.Methods, method) {
+			return errs.Param(param, "parameter_invalid", "Unknown payment method %q; known: %s.", method, strings.Join(site.Methods, ", "))
+		}
+		if id == "" {
+			return errs.Missing(param)
+		}
+		acct, err := q.LockProviderAccountShared(ctx, db.LockProviderAccountSharedParams{ID: id, OrganizationID: org, Livemode: live})
+		if store.IsNoRows(err) {
+			return errs.Param(param, "resource_missing", "No such provider account in this mode: '%s'.", id)
+		} else if err != nil {
+			return store.Wrap(err, "lock provider account")
+		}
+		if !slices.Contains(provideracct.Providers[acct.Provider], method) {
+			return errs.Param(param, "parameter_invalid", "Provider account %s (%s) does not take %s payments.", id, acct.Provider, method)
+		}
+	}
+	return nil
 }

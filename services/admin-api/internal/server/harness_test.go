@@ -11,16 +11,19 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/bootstrap"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/migrations"
 	"github.com/tillpoint/tillpoint/services/platform/app"
 	"github.com/tillpoint/tillpoint/services/platform/config"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
+	"github.com/tillpoint/tillpoint/services/platform/secretbox"
 	"github.com/tillpoint/tillpoint/services/platform/testkit"
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
@@ -40,9 +43,36 @@ type env struct {
 	siteA, liveSiteA     string
 	// stopListening stops the store's cache listener (idempotent).
 	stopListening func()
+	// keys encrypt provider accounts' credentials.
+	keys *secretbox.Keyring
+	// keySpec is keys as TILLPOINT_ENCRYPTION_KEY.
+	keySpec string
+	// logs holds everything the API logged (its access log, errors).
+	logs *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for the loggers of concurrent requests.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 const checkoutBase = "https://secure.test"
+
+// hooksBase is scheme://MAIN_BACKEND_DOMAIN, in provider accounts' webhook_url.
+const hooksBase = "https://webhook.test"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -64,10 +94,30 @@ func newEnvWith(t *testing.T, targets webhook.TargetPolicy) *env {
 // newFullEnv is newEnv with both the URL policy and the guard given.
 func newFullEnv(t *testing.T, targets webhook.TargetPolicy, guard Guard) *env {
 	t.Helper()
+	return newStripeEnv(t, targets, guard, "")
+}
+
+// newStripeEnv is newFullEnv with Stripe's API at stripeBase (stripe-mock
+// when empty).
+func newStripeEnv(t *testing.T, targets webhook.TargetPolicy, guard Guard, stripeBase string) *env {
+	t.Helper()
+	if stripeBase == "" {
+		stripeBase = testkit.StripeMock(t)
+	}
 	ctx := context.Background()
 	pool := testkit.NewDatabase(t, migrations.Set)
 	st := store.New(pool)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &syncBuffer{}
+	// Debug level: a secret must not appear even in the most verbose logs.
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	spec, err := secretbox.Generate("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := secretbox.Parse(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The cache is on, as in production: every test also checks that a
 	// change is never hidden by it.
 	listenCtx, cancelListen := context.WithCancel(ctx)
@@ -81,7 +131,8 @@ func newFullEnv(t *testing.T, targets webhook.TargetPolicy, guard Guard) *env {
 	batching := make(chan struct{})
 	go func() { defer close(batching); _ = st.RunBatchers(batchCtx, logger) }()
 	t.Cleanup(func() { stopBatching(); <-batching })
-	api, err := New(ctx, st, logger, checkoutBase, targets, Peers{}, guard)
+	accounts := Accounts{Keys: keys, Stripe: provideracct.Stripe{Base: stripeBase}, HooksBase: hooksBase}
+	api, err := New(ctx, st, logger, checkoutBase, targets, Peers{}, guard, accounts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +151,7 @@ func newFullEnv(t *testing.T, targets webhook.TargetPolicy, guard Guard) *env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 
-	e := &env{t: t, url: srv.URL, pool: pool, store: st, api: api, stopListening: stopListening}
+	e := &env{t: t, url: srv.URL, pool: pool, store: st, api: api, stopListening: stopListening, keys: keys, keySpec: spec, logs: logs}
 	orgA, err := bootstrap.CreateOrganization(ctx, st, "Org A")
 	if err != nil {
 		t.Fatal(err)

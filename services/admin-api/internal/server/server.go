@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -19,10 +20,12 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/openapi"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
+	"github.com/tillpoint/tillpoint/services/platform/secretbox"
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
@@ -62,13 +65,26 @@ func (g Guard) guardREST(h http.Handler) http.Handler {
 	return httpx.ClientAddrs(g.TrustedProxies)(h)
 }
 
+// Accounts is what provider accounts need: the keyring that encrypts their
+// credentials, Stripe's API to check keys with, and scheme://MAIN_BACKEND_DOMAIN
+// for the webhook URL merchants give their provider.
+type Accounts struct {
+	Keys      *secretbox.Keyring
+	Stripe    provideracct.Stripe
+	HooksBase string
+}
+
 // New builds the API on st; checkoutBase is scheme://MAIN_FRONTEND_DOMAIN;
 // targets is the policy of URLs we call (a session's notify_url).
 // outer interceptors (metrics) run outside error mapping and see final codes.
-func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase string, targets webhook.TargetPolicy, peers Peers, guard Guard, outer ...grpc.UnaryServerInterceptor) (*API, error) {
+func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase string, targets webhook.TargetPolicy, peers Peers, guard Guard, accounts Accounts, outer ...grpc.UnaryServerInterceptor) (*API, error) {
+	if accounts.Keys == nil {
+		return nil, errors.New("provider accounts need an encryption keyring")
+	}
 	sessions := &grpcapi.Sessions{Store: st, CheckoutBase: checkoutBase, Now: time.Now, Targets: targets}
 	sites := &grpcapi.Sites{Store: st}
 	keys := &grpcapi.APIKeys{Store: st}
+	providerAccounts := &grpcapi.ProviderAccounts{Store: st, Keys: accounts.Keys, Stripe: accounts.Stripe, HooksBase: accounts.HooksBase}
 	payments := &grpcapi.Payments{Runtime: peers.Payments}
 	refunds := &grpcapi.Refunds{Runtime: peers.Payments}
 	events := &grpcapi.Events{Hooks: peers.Events}
@@ -88,6 +104,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		adminv1.RegisterCheckoutSessionServiceServer(r, sessions)
 		adminv1.RegisterSiteServiceServer(r, sites)
 		adminv1.RegisterApiKeyServiceServer(r, keys)
+		adminv1.RegisterProviderAccountServiceServer(r, providerAccounts)
 		adminv1.RegisterPaymentServiceServer(r, payments)
 		adminv1.RegisterRefundServiceServer(r, refunds)
 		adminv1.RegisterEventServiceServer(r, events)
@@ -104,6 +121,9 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		return nil, err
 	}
 	if err := adminv1.RegisterApiKeyServiceHandlerClient(ctx, gw, adminv1.NewApiKeyServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterProviderAccountServiceHandlerClient(ctx, gw, adminv1.NewProviderAccountServiceClient(inline)); err != nil {
 		return nil, err
 	}
 	if err := adminv1.RegisterPaymentServiceHandlerClient(ctx, gw, adminv1.NewPaymentServiceClient(inline)); err != nil {
@@ -125,11 +145,12 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 }
 
 // NewInternal builds the internal gRPC server for checkout-runtime and hooks,
-// behind the shared-token check.
-func NewInternal(st *store.Store, logger *slog.Logger, checkoutBase, token string, outer ...grpc.UnaryServerInterceptor) *grpc.Server {
+// behind the shared-token check; keys decrypt provider accounts' credentials.
+func NewInternal(st *store.Store, logger *slog.Logger, checkoutBase, token string, keys *secretbox.Keyring, outer ...grpc.UnaryServerInterceptor) *grpc.Server {
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(token), grpcx.ValidateStrings()}}
 	srv := grpc.NewServer(chain.ServerOptions()...)
 	internalapiv1.RegisterSessionServiceServer(srv, &grpcapi.InternalSessions{Store: st, CheckoutBase: checkoutBase})
+	internalapiv1.RegisterProviderAccountServiceServer(srv, &grpcapi.InternalProviderAccounts{Store: st, Keys: keys})
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	return srv
 }

@@ -278,6 +278,7 @@ func TestSiteCreateNormalises(t *testing.T) {
 			map[string]any{"country": "US", "region": "CA", "percentage_bps": 725.0, "inclusive": false, "display_name": "Sales tax"},
 		},
 		"append_transaction_id": true,
+		"provider_accounts":     map[string]any{},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("created site\n got %v\nwant %v", s, want)

@@ -165,7 +165,7 @@ func Validate(req *adminv1.CreateCheckoutSessionRequest, site Site, live bool, n
 	if n.Description, err = optionalText("description", req.GetDescription(), maxDescriptionLen); err != nil {
 		return n, err
 	}
-	if n.Metadata, err = metadata(req.GetMetadata()); err != nil {
+	if n.Metadata, err = Metadata(req.GetMetadata()); err != nil {
 		return n, err
 	}
 	if n.PaymentMethodTypes, err = methods(req.GetPaymentMethodTypes(), site.PaymentMethodTypes); err != nil {
@@ -310,7 +310,8 @@ func optionalText(param, v string, max int) (*string, error) {
 	return &v, nil
 }
 
-func metadata(m map[string]string) (map[string]string, error) {
+// Metadata validates a metadata map (Stripe's limits) and returns it, never nil.
+func Metadata(m map[string]string) (map[string]string, error) {
 	if len(m) > maxMetadataKeys {
 		return nil, errs.Param("metadata", "parameter_invalid", "metadata may have at most %d keys.", maxMetadataKeys)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/devpg"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/natsx"
+	"github.com/tillpoint/tillpoint/services/platform/secretbox"
 )
 
 // defaultPortBase keeps the stack clear of the standard ports (5432, 4222,
@@ -64,6 +65,8 @@ type secrets struct {
 	TestProviderSecret string `json:"test_provider_secret"`
 	BankFeedSecret     string `json:"bank_feed_secret"`
 	BankFeedTestSecret string `json:"bank_feed_test_secret"`
+	// EncryptionKey is admin-api's TILLPOINT_ENCRYPTION_KEY (one key, "dev1").
+	EncryptionKey string `json:"encryption_key"`
 }
 
 // stackFile is $TILLPOINT_DEV_DIR/stack.json, read by scripts and tests.
@@ -246,7 +249,10 @@ func serviceEnv(p ports, dbURL, natsURL string, sec secrets) envSet {
 	with := func(kv ...string) []string { return append(append([]string{}, common...), kv...) }
 	return envSet{
 		common: common,
-		admin: with("HTTP_ADDR="+p.addr(offAdminHTTP), "GRPC_ADDR="+p.addr(offAdminGRPC),
+		// Only admin-api decrypts provider credentials. A key set in the
+		// environment wins, so that a developer can try a rotation.
+		admin: with(secretbox.Variable+"="+envOr(secretbox.Variable, sec.EncryptionKey),
+			"HTTP_ADDR="+p.addr(offAdminHTTP), "GRPC_ADDR="+p.addr(offAdminGRPC),
 			"INTERNAL_GRPC_ADDR="+p.addr(offAdminInternal), "METRICS_ADDR="+p.addr(offAdminMetrics)),
 		runtime: with("HTTP_ADDR="+p.addr(offRuntimeHTTP), "INTERNAL_GRPC_ADDR="+p.addr(offRuntimeInternal),
 			"METRICS_ADDR="+p.addr(offRuntimeMetrics)),
@@ -316,6 +322,7 @@ func loadSecrets(path string) (secrets, error) {
 		{&s.TestProviderSecret, func() string { return ids.Random(48) }},
 		{&s.BankFeedSecret, func() string { return ids.Random(48) }},
 		{&s.BankFeedTestSecret, func() string { return ids.Random(48) }},
+		{&s.EncryptionKey, newEncryptionKey},
 	} {
 		if *f.v == "" {
 			*f.v = f.make()
@@ -325,6 +332,15 @@ func loadSecrets(path string) (secrets, error) {
 		return s, nil
 	}
 	return s, writeJSON(path, s, 0o600)
+}
+
+// newEncryptionKey makes the dev stack's TILLPOINT_ENCRYPTION_KEY.
+func newEncryptionKey() string {
+	k, err := secretbox.Generate("dev1")
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported systems
+	}
+	return k
 }
 
 func writeJSON(path string, v any, mode os.FileMode) error {

@@ -79,6 +79,23 @@ type AdminOutbox struct {
 	CreatedAt time.Time
 }
 
+type AdminProviderAccount struct {
+	ID                 string
+	Seq                int64
+	OrganizationID     string
+	Livemode           bool
+	Provider           string
+	Name               string
+	Status             string
+	PublishableKey     string
+	SecretKeyLast4     string
+	WebhookSecretLast4 string
+	Credentials        string
+	Metadata           []byte
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
 type AdminSite struct {
 	ID                       string
 	Seq                      int64
@@ -96,4 +113,5 @@ type AdminSite struct {
 	BankTransferInstructions string
 	AppendTransactionID      bool
 	CreatedAt                time.Time
+	ProviderAccounts         []byte
 }

@@ -198,9 +198,13 @@ type Site struct {
 	// True for live-mode objects.
 	Livemode bool `protobuf:"varint,12,opt,name=livemode,proto3" json:"livemode,omitempty"`
 	// Creation time.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The provider account (`pa_…`) serving each payment method, e.g.
+	// `{"card": "pa_…"}` for a Stripe account; methods not named use the
+	// built-in providers.
+	ProviderAccounts map[string]string `protobuf:"bytes,14,rep,name=provider_accounts,json=providerAccounts,proto3" json:"provider_accounts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Site) Reset() {
@@ -324,6 +328,13 @@ func (x *Site) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Site) GetProviderAccounts() map[string]string {
+	if x != nil {
+		return x.ProviderAccounts
+	}
+	return nil
+}
+
 // Parameters of CreateSite.
 type CreateSiteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -345,8 +356,11 @@ type CreateSiteRequest struct {
 	BankTransferInstructions string `protobuf:"bytes,8,opt,name=bank_transfer_instructions,json=bankTransferInstructions,proto3" json:"bank_transfer_instructions,omitempty"`
 	// Default true.
 	AppendTransactionId *bool `protobuf:"varint,9,opt,name=append_transaction_id,json=appendTransactionId,proto3,oneof" json:"append_transaction_id,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Payment method → provider account id (`card` → a `stripe` account of
+	// the same mode).
+	ProviderAccounts map[string]string `protobuf:"bytes,10,rep,name=provider_accounts,json=providerAccounts,proto3" json:"provider_accounts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CreateSiteRequest) Reset() {
@@ -440,6 +454,13 @@ func (x *CreateSiteRequest) GetAppendTransactionId() bool {
 		return *x.AppendTransactionId
 	}
 	return false
+}
+
+func (x *CreateSiteRequest) GetProviderAccounts() map[string]string {
+	if x != nil {
+		return x.ProviderAccounts
+	}
+	return nil
 }
 
 // Result of CreateSite.
@@ -604,9 +625,11 @@ type UpdateSiteRequest struct {
 	// Append `transaction_id` to the success URL.
 	AppendTransactionId bool `protobuf:"varint,10,opt,name=append_transaction_id,json=appendTransactionId,proto3" json:"append_transaction_id,omitempty"`
 	// The fields to change; over REST, the fields present in the body.
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,11,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,11,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// Replaces the whole map; `{}` detaches every account.
+	ProviderAccounts map[string]string `protobuf:"bytes,12,rep,name=provider_accounts,json=providerAccounts,proto3" json:"provider_accounts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *UpdateSiteRequest) Reset() {
@@ -712,6 +735,13 @@ func (x *UpdateSiteRequest) GetAppendTransactionId() bool {
 func (x *UpdateSiteRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	if x != nil {
 		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *UpdateSiteRequest) GetProviderAccounts() map[string]string {
+	if x != nil {
+		return x.ProviderAccounts
 	}
 	return nil
 }
@@ -913,7 +943,7 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12%\n" +
 	"\x0epercentage_bps\x18\x03 \x01(\x03R\rpercentageBps\x12\x1c\n" +
 	"\tinclusive\x18\x04 \x01(\bR\tinclusive\x12!\n" +
-	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\"\xba\x04\n" +
+	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\"\xdc\x05\n" +
 	"\x04Site\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x12\n" +
@@ -929,7 +959,11 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x15append_transaction_id\x18\v \x01(\bR\x13appendTransactionId\x12\x1a\n" +
 	"\blivemode\x18\f \x01(\bR\blivemode\x129\n" +
 	"\n" +
-	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xe7\x03\n" +
+	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12[\n" +
+	"\x11provider_accounts\x18\x0e \x03(\v2..tillpoint.admin.v1.Site.ProviderAccountsEntryR\x10providerAccounts\x1aC\n" +
+	"\x15ProviderAccountsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x96\x05\n" +
 	"\x11CreateSiteRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x128\n" +
 	"\bbranding\x18\x02 \x01(\v2\x1c.tillpoint.admin.v1.BrandingR\bbranding\x12)\n" +
@@ -939,14 +973,19 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x14payment_method_types\x18\x06 \x03(\tR\x12paymentMethodTypes\x128\n" +
 	"\ttax_rates\x18\a \x03(\v2\x1b.tillpoint.admin.v1.TaxRateR\btaxRates\x12<\n" +
 	"\x1abank_transfer_instructions\x18\b \x01(\tR\x18bankTransferInstructions\x127\n" +
-	"\x15append_transaction_id\x18\t \x01(\bH\x00R\x13appendTransactionId\x88\x01\x01B\x18\n" +
+	"\x15append_transaction_id\x18\t \x01(\bH\x00R\x13appendTransactionId\x88\x01\x01\x12h\n" +
+	"\x11provider_accounts\x18\n" +
+	" \x03(\v2;.tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x1aC\n" +
+	"\x15ProviderAccountsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x18\n" +
 	"\x16_append_transaction_id\"B\n" +
 	"\x12CreateSiteResponse\x12,\n" +
 	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\" \n" +
 	"\x0eGetSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"?\n" +
 	"\x0fGetSiteResponse\x12,\n" +
-	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\x95\x04\n" +
+	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\xc4\x05\n" +
 	"\x11UpdateSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
@@ -960,7 +999,11 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x15append_transaction_id\x18\n" +
 	" \x01(\bR\x13appendTransactionId\x12;\n" +
 	"\vupdate_mask\x18\v \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"B\n" +
+	"updateMask\x12h\n" +
+	"\x11provider_accounts\x18\f \x03(\v2;.tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x1aC\n" +
+	"\x15ProviderAccountsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +
 	"\x12UpdateSiteResponse\x12,\n" +
 	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\x83\x01\n" +
 	"\x10ListSitesRequest\x12\x19\n" +
@@ -993,7 +1036,7 @@ func file_tillpoint_admin_v1_site_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_site_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_site_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_tillpoint_admin_v1_site_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_tillpoint_admin_v1_site_proto_goTypes = []any{
 	(*Branding)(nil),              // 0: tillpoint.admin.v1.Branding
 	(*TaxRate)(nil),               // 1: tillpoint.admin.v1.TaxRate
@@ -1006,35 +1049,41 @@ var file_tillpoint_admin_v1_site_proto_goTypes = []any{
 	(*UpdateSiteResponse)(nil),    // 8: tillpoint.admin.v1.UpdateSiteResponse
 	(*ListSitesRequest)(nil),      // 9: tillpoint.admin.v1.ListSitesRequest
 	(*ListSitesResponse)(nil),     // 10: tillpoint.admin.v1.ListSitesResponse
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 12: google.protobuf.FieldMask
+	nil,                           // 11: tillpoint.admin.v1.Site.ProviderAccountsEntry
+	nil,                           // 12: tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntry
+	nil,                           // 13: tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntry
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil), // 15: google.protobuf.FieldMask
 }
 var file_tillpoint_admin_v1_site_proto_depIdxs = []int32{
 	0,  // 0: tillpoint.admin.v1.Site.branding:type_name -> tillpoint.admin.v1.Branding
 	1,  // 1: tillpoint.admin.v1.Site.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
-	11, // 2: tillpoint.admin.v1.Site.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 3: tillpoint.admin.v1.CreateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
-	1,  // 4: tillpoint.admin.v1.CreateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
-	2,  // 5: tillpoint.admin.v1.CreateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
-	2,  // 6: tillpoint.admin.v1.GetSiteResponse.site:type_name -> tillpoint.admin.v1.Site
-	0,  // 7: tillpoint.admin.v1.UpdateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
-	1,  // 8: tillpoint.admin.v1.UpdateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
-	12, // 9: tillpoint.admin.v1.UpdateSiteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	2,  // 10: tillpoint.admin.v1.UpdateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
-	2,  // 11: tillpoint.admin.v1.ListSitesResponse.data:type_name -> tillpoint.admin.v1.Site
-	3,  // 12: tillpoint.admin.v1.SiteService.CreateSite:input_type -> tillpoint.admin.v1.CreateSiteRequest
-	5,  // 13: tillpoint.admin.v1.SiteService.GetSite:input_type -> tillpoint.admin.v1.GetSiteRequest
-	7,  // 14: tillpoint.admin.v1.SiteService.UpdateSite:input_type -> tillpoint.admin.v1.UpdateSiteRequest
-	9,  // 15: tillpoint.admin.v1.SiteService.ListSites:input_type -> tillpoint.admin.v1.ListSitesRequest
-	4,  // 16: tillpoint.admin.v1.SiteService.CreateSite:output_type -> tillpoint.admin.v1.CreateSiteResponse
-	6,  // 17: tillpoint.admin.v1.SiteService.GetSite:output_type -> tillpoint.admin.v1.GetSiteResponse
-	8,  // 18: tillpoint.admin.v1.SiteService.UpdateSite:output_type -> tillpoint.admin.v1.UpdateSiteResponse
-	10, // 19: tillpoint.admin.v1.SiteService.ListSites:output_type -> tillpoint.admin.v1.ListSitesResponse
-	16, // [16:20] is the sub-list for method output_type
-	12, // [12:16] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	14, // 2: tillpoint.admin.v1.Site.created_at:type_name -> google.protobuf.Timestamp
+	11, // 3: tillpoint.admin.v1.Site.provider_accounts:type_name -> tillpoint.admin.v1.Site.ProviderAccountsEntry
+	0,  // 4: tillpoint.admin.v1.CreateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
+	1,  // 5: tillpoint.admin.v1.CreateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
+	12, // 6: tillpoint.admin.v1.CreateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntry
+	2,  // 7: tillpoint.admin.v1.CreateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
+	2,  // 8: tillpoint.admin.v1.GetSiteResponse.site:type_name -> tillpoint.admin.v1.Site
+	0,  // 9: tillpoint.admin.v1.UpdateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
+	1,  // 10: tillpoint.admin.v1.UpdateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
+	15, // 11: tillpoint.admin.v1.UpdateSiteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	13, // 12: tillpoint.admin.v1.UpdateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntry
+	2,  // 13: tillpoint.admin.v1.UpdateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
+	2,  // 14: tillpoint.admin.v1.ListSitesResponse.data:type_name -> tillpoint.admin.v1.Site
+	3,  // 15: tillpoint.admin.v1.SiteService.CreateSite:input_type -> tillpoint.admin.v1.CreateSiteRequest
+	5,  // 16: tillpoint.admin.v1.SiteService.GetSite:input_type -> tillpoint.admin.v1.GetSiteRequest
+	7,  // 17: tillpoint.admin.v1.SiteService.UpdateSite:input_type -> tillpoint.admin.v1.UpdateSiteRequest
+	9,  // 18: tillpoint.admin.v1.SiteService.ListSites:input_type -> tillpoint.admin.v1.ListSitesRequest
+	4,  // 19: tillpoint.admin.v1.SiteService.CreateSite:output_type -> tillpoint.admin.v1.CreateSiteResponse
+	6,  // 20: tillpoint.admin.v1.SiteService.GetSite:output_type -> tillpoint.admin.v1.GetSiteResponse
+	8,  // 21: tillpoint.admin.v1.SiteService.UpdateSite:output_type -> tillpoint.admin.v1.UpdateSiteResponse
+	10, // 22: tillpoint.admin.v1.SiteService.ListSites:output_type -> tillpoint.admin.v1.ListSitesResponse
+	19, // [19:23] is the sub-list for method output_type
+	15, // [15:19] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_site_proto_init() }
@@ -1050,7 +1099,7 @@ func file_tillpoint_admin_v1_site_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_site_proto_rawDesc), len(file_tillpoint_admin_v1_site_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -77,8 +77,11 @@ type GetCheckoutResponse struct {
 	Site *v1.Site `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
 	// The owning organization.
 	OrganizationId string `protobuf:"bytes,3,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The provider account serving cards on the site, if any: what the page
+	// needs to render the provider's component (never its secrets).
+	CardProviderAccount *CardProviderAccount `protobuf:"bytes,4,opt,name=card_provider_account,json=cardProviderAccount,proto3" json:"card_provider_account,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *GetCheckoutResponse) Reset() {
@@ -132,6 +135,77 @@ func (x *GetCheckoutResponse) GetOrganizationId() string {
 	return ""
 }
 
+func (x *GetCheckoutResponse) GetCardProviderAccount() *CardProviderAccount {
+	if x != nil {
+		return x.CardProviderAccount
+	}
+	return nil
+}
+
+// The public part of a site's card provider account.
+type CardProviderAccount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Account id (`pa_…`).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The provider: `stripe`.
+	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	// The publishable key, for the browser.
+	PublishableKey string `protobuf:"bytes,3,opt,name=publishable_key,json=publishableKey,proto3" json:"publishable_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CardProviderAccount) Reset() {
+	*x = CardProviderAccount{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CardProviderAccount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CardProviderAccount) ProtoMessage() {}
+
+func (x *CardProviderAccount) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CardProviderAccount.ProtoReflect.Descriptor instead.
+func (*CardProviderAccount) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CardProviderAccount) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CardProviderAccount) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *CardProviderAccount) GetPublishableKey() string {
+	if x != nil {
+		return x.PublishableKey
+	}
+	return ""
+}
+
 // Parameters of CompleteSession.
 type CompleteSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -152,7 +226,7 @@ type CompleteSessionRequest struct {
 
 func (x *CompleteSessionRequest) Reset() {
 	*x = CompleteSessionRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[2]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -164,7 +238,7 @@ func (x *CompleteSessionRequest) String() string {
 func (*CompleteSessionRequest) ProtoMessage() {}
 
 func (x *CompleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[2]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -177,7 +251,7 @@ func (x *CompleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*CompleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{2}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CompleteSessionRequest) GetSessionId() string {
@@ -226,7 +300,7 @@ type CompleteSessionResponse struct {
 
 func (x *CompleteSessionResponse) Reset() {
 	*x = CompleteSessionResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[3]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -238,7 +312,7 @@ func (x *CompleteSessionResponse) String() string {
 func (*CompleteSessionResponse) ProtoMessage() {}
 
 func (x *CompleteSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[3]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -251,7 +325,7 @@ func (x *CompleteSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteSessionResponse.ProtoReflect.Descriptor instead.
 func (*CompleteSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CompleteSessionResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -276,7 +350,7 @@ type RecordAsyncPaymentRequest struct {
 
 func (x *RecordAsyncPaymentRequest) Reset() {
 	*x = RecordAsyncPaymentRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -288,7 +362,7 @@ func (x *RecordAsyncPaymentRequest) String() string {
 func (*RecordAsyncPaymentRequest) ProtoMessage() {}
 
 func (x *RecordAsyncPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -301,7 +375,7 @@ func (x *RecordAsyncPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAsyncPaymentRequest.ProtoReflect.Descriptor instead.
 func (*RecordAsyncPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RecordAsyncPaymentRequest) GetSessionId() string {
@@ -336,7 +410,7 @@ type RecordAsyncPaymentResponse struct {
 
 func (x *RecordAsyncPaymentResponse) Reset() {
 	*x = RecordAsyncPaymentResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -348,7 +422,7 @@ func (x *RecordAsyncPaymentResponse) String() string {
 func (*RecordAsyncPaymentResponse) ProtoMessage() {}
 
 func (x *RecordAsyncPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -361,7 +435,7 @@ func (x *RecordAsyncPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAsyncPaymentResponse.ProtoReflect.Descriptor instead.
 func (*RecordAsyncPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RecordAsyncPaymentResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -378,11 +452,16 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"'tillpoint/internalapi/v1/sessions.proto\x12\x18tillpoint.internalapi.v1\x1a)tillpoint/admin/v1/checkout_session.proto\x1a\x1dtillpoint/admin/v1/site.proto\"3\n" +
 	"\x12GetCheckoutRequest\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x01 \x01(\tR\tsessionId\"\xbc\x01\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\"\x9f\x02\n" +
 	"\x13GetCheckoutResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\x12,\n" +
 	"\x04site\x18\x02 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\x12'\n" +
-	"\x0forganization_id\x18\x03 \x01(\tR\x0eorganizationId\"\xac\x01\n" +
+	"\x0forganization_id\x18\x03 \x01(\tR\x0eorganizationId\x12a\n" +
+	"\x15card_provider_account\x18\x04 \x01(\v2-.tillpoint.internalapi.v1.CardProviderAccountR\x13cardProviderAccount\"j\n" +
+	"\x13CardProviderAccount\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bprovider\x18\x02 \x01(\tR\bprovider\x12'\n" +
+	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xac\x01\n" +
 	"\x16CompleteSessionRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
@@ -419,33 +498,35 @@ func file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP() []byte {
 	return file_tillpoint_internalapi_v1_sessions_proto_rawDescData
 }
 
-var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_tillpoint_internalapi_v1_sessions_proto_goTypes = []any{
 	(*GetCheckoutRequest)(nil),         // 0: tillpoint.internalapi.v1.GetCheckoutRequest
 	(*GetCheckoutResponse)(nil),        // 1: tillpoint.internalapi.v1.GetCheckoutResponse
-	(*CompleteSessionRequest)(nil),     // 2: tillpoint.internalapi.v1.CompleteSessionRequest
-	(*CompleteSessionResponse)(nil),    // 3: tillpoint.internalapi.v1.CompleteSessionResponse
-	(*RecordAsyncPaymentRequest)(nil),  // 4: tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	(*RecordAsyncPaymentResponse)(nil), // 5: tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	(*v1.CheckoutSession)(nil),         // 6: tillpoint.admin.v1.CheckoutSession
-	(*v1.Site)(nil),                    // 7: tillpoint.admin.v1.Site
+	(*CardProviderAccount)(nil),        // 2: tillpoint.internalapi.v1.CardProviderAccount
+	(*CompleteSessionRequest)(nil),     // 3: tillpoint.internalapi.v1.CompleteSessionRequest
+	(*CompleteSessionResponse)(nil),    // 4: tillpoint.internalapi.v1.CompleteSessionResponse
+	(*RecordAsyncPaymentRequest)(nil),  // 5: tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	(*RecordAsyncPaymentResponse)(nil), // 6: tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	(*v1.CheckoutSession)(nil),         // 7: tillpoint.admin.v1.CheckoutSession
+	(*v1.Site)(nil),                    // 8: tillpoint.admin.v1.Site
 }
 var file_tillpoint_internalapi_v1_sessions_proto_depIdxs = []int32{
-	6, // 0: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	7, // 1: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
-	6, // 2: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	6, // 3: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	0, // 4: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
-	2, // 5: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
-	4, // 6: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	1, // 7: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
-	3, // 8: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
-	5, // 9: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	7, // 0: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	8, // 1: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
+	2, // 2: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
+	7, // 3: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	7, // 4: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	0, // 5: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
+	3, // 6: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
+	5, // 7: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	1, // 8: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
+	4, // 9: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
+	6, // 10: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	8, // [8:11] is the sub-list for method output_type
+	5, // [5:8] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_internalapi_v1_sessions_proto_init() }
@@ -459,7 +540,7 @@ func file_tillpoint_internalapi_v1_sessions_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_internalapi_v1_sessions_proto_rawDesc), len(file_tillpoint_internalapi_v1_sessions_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

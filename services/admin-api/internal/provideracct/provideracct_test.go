@@ -1,0 +1,57 @@
+package provideracct
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+)
+
+func TestValidate(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		c     Credentials
+		live  bool
+		param string // "" when valid
+	}{
+		{"test keys", Credentials{"sk_test_abc", "pk_test_abc", "whsec_abc"}, false, ""},
+		{"restricted test key", Credentials{"rk_test_abc", "pk_test_abc", "whsec_abc"}, false, ""},
+		{"live keys", Credentials{"sk_live_abc", "pk_live_abc", "whsec_abc"}, true, ""},
+		{"restricted live key", Credentials{"rk_live_abc", "pk_live_abc", "whsec_a+b/c="}, true, ""},
+		{"live secret in test mode", Credentials{"sk_live_abc", "pk_test_abc", "whsec_abc"}, false, ParamSecretKey},
+		{"test secret in live mode", Credentials{"sk_test_abc", "pk_live_abc", "whsec_abc"}, true, ParamSecretKey},
+		{"live publishable in test mode", Credentials{"sk_test_abc", "pk_live_abc", "whsec_abc"}, false, ParamPublishableKey},
+		{"test publishable in live mode", Credentials{"sk_live_abc", "pk_test_abc", "whsec_abc"}, true, ParamPublishableKey},
+		{"empty suffix", Credentials{"sk_test_", "pk_test_abc", "whsec_abc"}, false, ParamSecretKey},
+		{"space", Credentials{"sk_test_a b", "pk_test_abc", "whsec_abc"}, false, ParamSecretKey},
+		{"no webhook secret", Credentials{"sk_test_abc", "pk_test_abc", ""}, false, ParamWebhookSecret},
+		{"webhook secret shape", Credentials{"sk_test_abc", "pk_test_abc", "whsec_a b"}, false, ParamWebhookSecret},
+		{"too long", Credentials{"sk_test_" + strings.Repeat("x", 250), "pk_test_abc", "whsec_abc"}, false, ParamSecretKey},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.c.Validate(c.live)
+			if c.param == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			e, ok := errs.As(err)
+			if !ok || e.Kind != errs.Invalid || e.Param != c.param {
+				t.Fatalf("got %v, want an error naming %s", err, c.param)
+			}
+			for _, v := range []string{c.c.SecretKey, c.c.WebhookSecret} {
+				// Prefixes alone (sk_test_) are in the hints; a whole key never is.
+				if len(v) > len("sk_test_") && strings.Contains(e.Message, v) {
+					t.Fatalf("message echoes a secret: %s", e.Message)
+				}
+			}
+		})
+	}
+}
+
+func TestLast4(t *testing.T) {
+	if Last4("sk_test_abcd1234") != "1234" || Last4("abcd") != "" {
+		t.Fatal("last4")
+	}
+}
