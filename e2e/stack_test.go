@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/tillpoint/tillpoint/services/platform/freeport"
 	"github.com/tillpoint/tillpoint/services/platform/natsx"
+	"github.com/tillpoint/tillpoint/services/platform/testkit"
 )
 
 // stack is the running system's stack.json.
@@ -112,9 +114,11 @@ func startStack(dir string) (stop func(), err error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build: %v\n%s", err, out)
 	}
-	stopStripe, err := startStripeMock(dir, build.Dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	stripeMockURL, stopStripe, err := testkit.StartStripeMock(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("stripe-mock: %w", err)
 	}
 	defer func() {
 		if err != nil {

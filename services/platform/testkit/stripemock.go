@@ -24,23 +24,21 @@ const StripeMockKey = "sk_test_tillpoint"
 // downloads its module) and its start.
 const stripeMockStartTimeout = 5 * time.Minute
 
-// stripeMock is the per-process stripe-mock, started on first use and
-// stopped by Main.
+// stripeMock is the per-process stripe-mock of StripeMock, started on
+// first use and stopped by Main.
 var stripeMock struct {
 	once sync.Once
 	url  string
 	err  error
-	cmd  *exec.Cmd
-	dir  string
+	stop func()
 }
 
 // StripeMock returns the base URL ("http://127.0.0.1:port") of Stripe's
 // stripe-mock, which validates every request against Stripe's OpenAPI
-// specification and answers with Stripe's fixtures. It is built from the
-// version pinned in tools/stripe-mock and started once per test binary, on
-// a free loopback port; the package's TestMain must call Main, which stops
-// it. stripe-mock is stateless: it proves that a request is a valid Stripe
-// request, not what Stripe would do next.
+// specification and answers with Stripe's fixtures. It is started once per
+// test binary (see StartStripeMock); the package's TestMain must call Main,
+// which stops it. stripe-mock is stateless: it proves that a request is a
+// valid Stripe request, not what Stripe would do next.
 func StripeMock(t testing.TB) string {
 	t.Helper()
 	state.mu.Lock()
@@ -49,50 +47,66 @@ func StripeMock(t testing.TB) string {
 	if !inMain {
 		t.Fatal("call testkit.Main from the package's TestMain: it stops stripe-mock")
 	}
-	stripeMock.once.Do(func() { stripeMock.url, stripeMock.err = startStripeMock() })
+	stripeMock.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), stripeMockStartTimeout)
+		defer cancel()
+		stripeMock.url, stripeMock.stop, stripeMock.err = StartStripeMock(ctx)
+	})
 	if stripeMock.err != nil {
 		t.Fatalf("stripe-mock: %v", stripeMock.err)
 	}
 	return stripeMock.url
 }
 
-func startStripeMock() (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), stripeMockStartTimeout)
-	defer cancel()
+// StartStripeMock builds stripe-mock from the version pinned in
+// tools/stripe-mock (below the repository root, found from the working
+// directory) and runs it on free loopback ports until stop is called. For
+// tests that do not run under Main (the end-to-end stack).
+func StartStripeMock(ctx context.Context) (base string, stop func(), err error) {
 	root, err := repoRoot()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if stripeMock.dir, err = os.MkdirTemp("", "tillpoint-stripe-mock-"); err != nil {
-		return "", err
+	dir, err := os.MkdirTemp("", "tillpoint-stripe-mock-")
+	if err != nil {
+		return "", nil, err
 	}
-	bin := filepath.Join(stripeMock.dir, "stripe-mock")
+	bin := filepath.Join(dir, "stripe-mock")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/stripe/stripe-mock")
 	build.Dir = filepath.Join(root, "tools", "stripe-mock")
 	build.Env = append(os.Environ(), "GOWORK=off")
 	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("build: %v\n%s", err, out)
 	}
-	port, err := freeport.Block(1)
+	port, err := freeport.Block(2)
 	if err != nil {
-		return "", err
+		os.RemoveAll(dir)
+		return "", nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	stripeMock.cmd = exec.Command(bin, "-http-addr", addr)
-	if err := stripeMock.cmd.Start(); err != nil {
-		return "", err
+	// Its HTTPS listener too: left alone it takes the fixed port 12112 on
+	// every interface, which a second stripe-mock on the machine holds.
+	cmd := exec.Command(bin, "-http-addr", addr, "-https-addr", "127.0.0.1:"+strconv.Itoa(port+1))
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
 	}
-	base := "http://" + addr
-	for {
-		if stripeMockReady(ctx, base) {
-			return base, nil
-		}
+	stop = func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = os.RemoveAll(dir)
+	}
+	base = "http://" + addr
+	for !stripeMockReady(ctx, base) {
 		select {
 		case <-ctx.Done():
-			return "", fmt.Errorf("not answering on %s", addr)
-		case <-time.After(20 * time.Millisecond):
+			stop()
+			return "", nil, fmt.Errorf("not answering on %s", addr)
+		case <-time.After(20 * time.Millisecond): // polling a process start
 		}
 	}
+	return base, stop, nil
 }
 
 // stripeMockReady reports whether stripe-mock answers an authenticated call.
@@ -110,14 +124,11 @@ func stripeMockReady(ctx context.Context, base string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// stopStripeMock ends stripe-mock if it was started; called by Main.
+// stopStripeMock ends StripeMock's stripe-mock if it was started; called by
+// Main.
 func stopStripeMock() {
-	if stripeMock.cmd != nil && stripeMock.cmd.Process != nil {
-		_ = stripeMock.cmd.Process.Kill()
-		_ = stripeMock.cmd.Wait()
-	}
-	if stripeMock.dir != "" {
-		_ = os.RemoveAll(stripeMock.dir)
+	if stripeMock.stop != nil {
+		stripeMock.stop()
 	}
 }
 
