@@ -57,6 +57,7 @@ type RuntimePayment struct {
 	UpdatedAt         time.Time
 	AmountOverpaid    int64
 	AmountRefunded    int64
+	ProviderAccount   *string
 }
 
 type RuntimeRefund struct {
