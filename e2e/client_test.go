@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -31,6 +34,15 @@ func newBrowser() *http.Client {
 }
 
 var merchant = newBrowser()
+
+// adminCLI runs the stack's admin-api binary with args against its
+// database, as an operator would, and returns what it printed.
+func adminCLI(args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(binDir, "admin-api"), args...)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+sys.DatabaseURL)
+	out, err := cmd.Output()
+	return strings.TrimSpace(string(out)), err
+}
 
 // api calls the merchant API with the demo key.
 func api(t *testing.T, method, path string, body any) (int, map[string]any) {

@@ -5,9 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -128,10 +125,7 @@ var liveKeyOnce struct {
 func liveKey(t *testing.T) string {
 	t.Helper()
 	liveKeyOnce.Do(func() {
-		cmd := exec.Command(filepath.Join(binDir, "admin-api"), "keys", "create", "--org", sys.OrganizationID, "--mode", "live", "--name", "e2e live")
-		cmd.Env = append(os.Environ(), "DATABASE_URL="+sys.DatabaseURL)
-		out, err := cmd.Output()
-		liveKeyOnce.key, liveKeyOnce.err = strings.TrimSpace(string(out)), err
+		liveKeyOnce.key, liveKeyOnce.err = adminCLI("keys", "create", "--org", sys.OrganizationID, "--mode", "live", "--name", "e2e live")
 	})
 	if liveKeyOnce.err != nil || !strings.HasPrefix(liveKeyOnce.key, "sk_live_") {
 		t.Fatalf("live key: %v %q", liveKeyOnce.err, liveKeyOnce.key)

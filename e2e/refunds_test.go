@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -40,18 +37,12 @@ var otherOrgOnce struct {
 func otherOrgKey(t *testing.T) string {
 	t.Helper()
 	otherOrgOnce.Do(func() {
-		adminAPI := func(args ...string) (string, error) {
-			cmd := exec.Command(filepath.Join(binDir, "admin-api"), args...)
-			cmd.Env = append(os.Environ(), "DATABASE_URL="+sys.DatabaseURL)
-			out, err := cmd.Output()
-			return strings.TrimSpace(string(out)), err
-		}
-		org, err := adminAPI("orgs", "create", "--name", "e2e other")
+		org, err := adminCLI("orgs", "create", "--name", "e2e other")
 		if err != nil {
 			otherOrgOnce.err = err
 			return
 		}
-		otherOrgOnce.key, otherOrgOnce.err = adminAPI("keys", "create", "--org", org, "--mode", "test", "--name", "e2e other")
+		otherOrgOnce.key, otherOrgOnce.err = adminCLI("keys", "create", "--org", org, "--mode", "test", "--name", "e2e other")
 	})
 	if otherOrgOnce.err != nil || !strings.HasPrefix(otherOrgOnce.key, "sk_test_") {
 		t.Fatalf("other organization's key: %v %q", otherOrgOnce.err, otherOrgOnce.key)
