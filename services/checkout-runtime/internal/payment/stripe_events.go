@@ -7,7 +7,10 @@ import (
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
@@ -54,11 +57,9 @@ func (c *Callbacks) applyStripe(ctx context.Context, src provider.CallbackSource
 //   - payment_intent.succeeded: a processing payment succeeds (Stripe
 //     captured it: a pending payment Stripe confirmed), and admin-api is
 //     told (Service.settle).
-//   - payment_intent.amount_capturable_updated: a processing (pending)
-//     payment is now authorised: it is captured and succeeds (Service.settle).
-//     A payment still requiring action is left to the page, which resumes
-//     it when the payer comes back (completing the session from here could
-//     race with it).
+//   - payment_intent.amount_capturable_updated: a processing or
+//     requires_action payment is now authorised: the session is completed,
+//     then the payment captured (see stripeAuthorized).
 //   - payment_intent.payment_failed and payment_intent.canceled: a
 //     processing or requires_action payment fails.
 //   - charge.refunded: refunds made in Stripe (its dashboard) that we did
@@ -152,18 +153,51 @@ func (s *Service) stripeSucceeded(ctx context.Context, p db.RuntimePayment, ev s
 	return err
 }
 
-// stripeAuthorized: a processing (pending) payment is now authorised.
+// stripeAuthorized: Stripe authorised a payment that is pending
+// (processing) or was waiting for the payer (requires_action: the payer
+// finished 3-D Secure but the page never came back). As on the page, the
+// session is completed first and only then the payment captured; a session
+// that closed meanwhile gets the authorisation canceled (invariants 1 and 2).
+// Completing is safe to repeat: admin-api answers a retry for the same
+// payment as the first call (the page's, or a pending payment's unpaid
+// completion), and Capture is idempotent for the same amount, so racing the
+// page's own resume captures once.
 func (s *Service) stripeAuthorized(ctx context.Context, p db.RuntimePayment, ev stripe.Event) error {
-	if p.Status != StatusProcessing {
+	if p.Status != StatusProcessing && p.Status != StatusRequiresAction {
 		s.Logger.InfoContext(ctx, "stripe authorisation not applied: the payment is not pending", "payment", p.ID, "status", p.Status, "event", ev.ID)
 		return nil
 	}
-	if _, ok := s.Providers.Lookup(p.Provider); !ok {
+	if ev.Currency != p.Currency || ev.Amount != p.Amount {
+		s.Logger.ErrorContext(ctx, "stripe authorised another amount than ours; not applied", "payment", p.ID,
+			"amount", p.Amount, "currency", p.Currency, "authorised", ev.Amount, "authorised_currency", ev.Currency, "event", ev.ID)
+		return errs.Param("amount", "amount_mismatch", "The amount authorised is not the payment's.")
+	}
+	prov, ok := s.Providers.Lookup(p.Provider)
+	if !ok {
 		// Nothing here can capture it; redelivering would not help.
 		s.Logger.ErrorContext(ctx, "stripe authorisation not applied: no stripe provider to capture with", "payment", p.ID, "event", ev.ID)
 		return errs.Param("provider", "provider_unavailable", "No Stripe provider is configured to capture.")
 	}
-	_, err := s.settle(ctx, p, true, "")
+	_, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
+		Paid: true, AmountTax: p.AmountTax, AmountTotal: p.Amount})
+	if status.Code(err) == codes.FailedPrecondition {
+		if err := prov.Void(ctx, deref(p.ProviderRef)); err != nil {
+			return fmt.Errorf("void %s: %w", p.ID, err)
+		}
+		_, err = s.move(ctx, p, StatusCanceled, "session_closed", "The checkout was completed or expired before this payment; nothing was charged.",
+			StatusProcessing, StatusRequiresAction)
+		return err
+	} else if err != nil {
+		return fmt.Errorf("complete session: %w", err)
+	}
+	if p.Status == StatusRequiresAction {
+		if p, err = s.move(ctx, p, StatusProcessing, "", "", StatusRequiresAction); err != nil {
+			return err
+		}
+	}
+	// Captures a processing payment, then tells admin-api (which marks a
+	// pending payment's unpaid session paid).
+	_, err = s.settle(ctx, p, true, "")
 	return err
 }
 

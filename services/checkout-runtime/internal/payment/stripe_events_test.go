@@ -6,6 +6,11 @@ import (
 	"errors"
 	"testing"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
@@ -186,40 +191,75 @@ type namedProvider struct {
 
 func (n namedProvider) Name() string { return n.name }
 
+// closedSessions is admin-api with every session closed already.
+type closedSessions struct{ sessionsRecorder }
+
+func (*closedSessions) CompleteSession(context.Context, *internalapiv1.CompleteSessionRequest, ...grpc.CallOption) (*internalapiv1.CompleteSessionResponse, error) {
+	return nil, status.Error(codes.FailedPrecondition, "checkout_session_not_open")
+}
+
 func TestStripeAmountCapturableUpdated(t *testing.T) {
 	s := newService(t)
 	ctx := t.Context()
-	p := stripePayment(t, s, StatusProcessing, false)
-	ev := intentEvent(p, stripe.EventPaymentAuthorized)
+	pending := stripePayment(t, s, StatusProcessing, false)
 	// Nothing to capture with: refused, unchanged (never redelivered).
-	if err := s.StripeEvent(ctx, stripeTest, stripeAccount, ev); errs.KindOf(err) != errs.Invalid {
+	if err := s.StripeEvent(ctx, stripeTest, stripeAccount, intentEvent(pending, stripe.EventPaymentAuthorized)); errs.KindOf(err) != errs.Invalid {
 		t.Errorf("without a stripe provider: %v", err)
 	}
-	if got := reload(t, s, p.ID); got.Status != StatusProcessing {
+	if got := reload(t, s, pending.ID); got.Status != StatusProcessing {
 		t.Fatalf("moved to %s", got.Status)
 	}
 
-	// With one: captured and succeeded.
+	// With one (the test provider standing in): the session is completed,
+	// then the payment captured; a payment that waited for the payer too.
 	test := provider.NewTest()
 	reg, err := provider.NewRegistry(namedProvider{test, providerStripe})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Providers = reg
-	res, err := test.Authorize(ctx, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
-		Card: &provider.Card{Number: provider.TestCardPending, Exp: "12/34", CVC: "123"}})
-	if err != nil {
+	authorize := func(p db.RuntimePayment) stripe.Event {
+		res, err := test.Authorize(ctx, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
+			Card: &provider.Card{Number: provider.TestCardPending, Exp: "12/34", CVC: "123"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Store.Pool.Exec(ctx, "UPDATE runtime.payments SET provider_ref = $2 WHERE id = $1", p.ID, res.Reference); err != nil {
+			t.Fatal(err)
+		}
+		return intentEvent(reload(t, s, p.ID), stripe.EventPaymentAuthorized)
+	}
+	waiting := stripePayment(t, s, StatusRequiresAction, false)
+	for _, p := range []db.RuntimePayment{pending, waiting} {
+		ev := authorize(p)
+		for range 2 { // a repeat captures nothing more
+			if err := s.StripeEvent(ctx, stripeTest, stripeAccount, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := reload(t, s, p.ID); got.Status != StatusSucceeded || deref(got.CardLast4) != "4242" {
+			t.Errorf("authorised %s payment: %s", p.Status, got.Status)
+		}
+	}
+	if n := outboxCount(t, s, "events.payment.succeeded"); n != 2 {
+		t.Errorf("%d payment.succeeded events, want 2", n)
+	}
+
+	// The session closed meanwhile: the authorisation is canceled.
+	s.Admin = &closedSessions{}
+	late := stripePayment(t, s, StatusRequiresAction, false)
+	if err := s.StripeEvent(ctx, stripeTest, stripeAccount, authorize(late)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Store.Pool.Exec(ctx, "UPDATE runtime.payments SET provider_ref = $2 WHERE id = $1", p.ID, res.Reference); err != nil {
-		t.Fatal(err)
+	if got := reload(t, s, late.ID); got.Status != StatusCanceled {
+		t.Errorf("session closed: %s", got.Status)
 	}
-	ev.PaymentIntentID = res.Reference
-	if err := s.StripeEvent(ctx, stripeTest, stripeAccount, ev); err != nil {
-		t.Fatal(err)
-	}
-	if got := reload(t, s, p.ID); got.Status != StatusSucceeded {
-		t.Errorf("authorised: %s", got.Status)
+	// Another amount than ours: refused.
+	other := stripePayment(t, s, StatusProcessing, false)
+	ev := authorize(other)
+	ev.Amount++
+	if err := s.StripeEvent(ctx, stripeTest, stripeAccount, ev); errs.KindOf(err) != errs.Invalid || reload(t, s, other.ID).Status != StatusProcessing {
+		t.Errorf("amount mismatch: %v", err)
 	}
 }
 
