@@ -54,9 +54,9 @@ func (c *Callbacks) applyStripe(ctx context.Context, src provider.CallbackSource
 // logged. Stripe delivers at least once and hooks deduplicates by event id,
 // but a repeat is harmless anyway.
 //
-//   - payment_intent.succeeded: a processing payment succeeds (Stripe
-//     captured it: a pending payment Stripe confirmed), and admin-api is
-//     told (Service.settle).
+//   - payment_intent.succeeded: a processing or requires_action payment
+//     succeeds (Stripe captured it: a pending payment Stripe confirmed),
+//     its session completed first, and admin-api is told (Service.settle).
 //   - payment_intent.amount_capturable_updated: a processing or
 //     requires_action payment is now authorised: the session is completed,
 //     then the payment captured (see stripeAuthorized).
@@ -127,7 +127,11 @@ func (s *Service) StripeEvent(ctx context.Context, src provider.CallbackSource, 
 	return errs.Param("type", "callback_type_unknown", "Stripe event type %q is not applied.", ev.Type)
 }
 
-// stripeSucceeded: Stripe has the money of a processing payment.
+// stripeSucceeded: Stripe has the money of a pending payment (processing),
+// or of one that was waiting for the payer (requires_action: a payment
+// method Stripe captures at once). The session is completed first, as on
+// the page (a repeat of the page's or a pending payment's own completion
+// answers the same); then the payment succeeds and admin-api is told.
 func (s *Service) stripeSucceeded(ctx context.Context, p db.RuntimePayment, ev stripe.Event) error {
 	if ev.Currency != p.Currency || ev.AmountReceived != p.Amount {
 		s.Logger.ErrorContext(ctx, "stripe payment succeeded with another amount than ours; not applied", "payment", p.ID,
@@ -136,8 +140,19 @@ func (s *Service) stripeSucceeded(ctx context.Context, p db.RuntimePayment, ev s
 	}
 	var err error
 	switch p.Status {
-	case StatusProcessing:
-		if p, err = s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing); err != nil {
+	case StatusProcessing, StatusRequiresAction:
+		closed, err := s.completeForStripe(ctx, p)
+		if err != nil {
+			return err
+		}
+		if closed {
+			// The money is in Stripe but the session went to another
+			// payment or expired: only a refund can set this right.
+			s.Logger.ErrorContext(ctx, "stripe captured a payment whose session closed meanwhile; refund it in Stripe",
+				"payment", p.ID, "session", p.SessionID, "event", ev.ID)
+			return errs.Param("status", "checkout_session_closed", "The payment's session is closed.")
+		}
+		if p, err = s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing, StatusRequiresAction); err != nil {
 			return err
 		}
 	case StatusSucceeded:
@@ -151,6 +166,22 @@ func (s *Service) stripeSucceeded(ctx context.Context, p db.RuntimePayment, ev s
 	// p is succeeded: settle captures nothing and tells admin-api.
 	_, err = s.settle(ctx, p, true, "")
 	return err
+}
+
+// completeForStripe asks admin-api to complete p's session with p, paid,
+// as the page does after an authorisation; closed reports a session that
+// another payment completed or that expired. admin-api answers a repeat for
+// the same payment as the first call (the page's own, or a pending
+// payment's unpaid completion, which RecordAsyncPayment then marks paid).
+func (s *Service) completeForStripe(ctx context.Context, p db.RuntimePayment) (closed bool, err error) {
+	_, err = s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
+		Paid: true, AmountTax: p.AmountTax, AmountTotal: p.Amount})
+	if status.Code(err) == codes.FailedPrecondition {
+		return true, nil
+	} else if err != nil {
+		return false, fmt.Errorf("complete session: %w", err)
+	}
+	return false, nil
 }
 
 // stripeAuthorized: Stripe authorised a payment that is pending
@@ -178,17 +209,17 @@ func (s *Service) stripeAuthorized(ctx context.Context, p db.RuntimePayment, ev 
 		s.Logger.ErrorContext(ctx, "stripe authorisation not applied: no stripe provider to capture with", "payment", p.ID, "event", ev.ID)
 		return errs.Param("provider", "provider_unavailable", "No Stripe provider is configured to capture.")
 	}
-	_, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
-		Paid: true, AmountTax: p.AmountTax, AmountTotal: p.Amount})
-	if status.Code(err) == codes.FailedPrecondition {
+	closed, err := s.completeForStripe(ctx, p)
+	if err != nil {
+		return err
+	}
+	if closed {
 		if err := prov.Void(ctx, deref(p.ProviderRef)); err != nil {
 			return fmt.Errorf("void %s: %w", p.ID, err)
 		}
 		_, err = s.move(ctx, p, StatusCanceled, "session_closed", "The checkout was completed or expired before this payment; nothing was charged.",
 			StatusProcessing, StatusRequiresAction)
 		return err
-	} else if err != nil {
-		return fmt.Errorf("complete session: %w", err)
 	}
 	if p.Status == StatusRequiresAction {
 		if p, err = s.move(ctx, p, StatusProcessing, "", "", StatusRequiresAction); err != nil {

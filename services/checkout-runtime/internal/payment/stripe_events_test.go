@@ -139,16 +139,39 @@ func TestStripeEventsApplyOnlyToTheAccountsPayments(t *testing.T) {
 	}
 }
 
-func TestStripePaymentSucceededAmountMismatch(t *testing.T) {
+func TestStripePaymentSucceededCases(t *testing.T) {
 	s := newService(t)
+	ctx := t.Context()
 	p := stripePayment(t, s, StatusProcessing, false)
 	ev := intentEvent(p, stripe.EventPaymentSucceeded)
 	ev.AmountReceived = 1
-	if err := s.StripeEvent(t.Context(), stripeTest, stripeAccount, ev); errs.KindOf(err) != errs.Invalid {
+	if err := s.StripeEvent(ctx, stripeTest, stripeAccount, ev); errs.KindOf(err) != errs.Invalid {
 		t.Errorf("amount mismatch: %v", err)
 	}
 	if got := reload(t, s, p.ID); got.Status != StatusProcessing {
 		t.Errorf("moved to %s", got.Status)
+	}
+	// Waiting for the payer, captured by Stripe at once: succeeds.
+	waiting := stripePayment(t, s, StatusRequiresAction, false)
+	if err := s.StripeEvent(ctx, stripeTest, stripeAccount, intentEvent(waiting, stripe.EventPaymentSucceeded)); err != nil {
+		t.Fatal(err)
+	}
+	if got := reload(t, s, waiting.ID); got.Status != StatusSucceeded {
+		t.Errorf("requires_action payment: %s", got.Status)
+	}
+	// Captured for a session that closed meanwhile: refused, left for a refund.
+	s.Admin = &closedSessions{}
+	late := stripePayment(t, s, StatusProcessing, false)
+	if err := s.StripeEvent(ctx, stripeTest, stripeAccount, intentEvent(late, stripe.EventPaymentSucceeded)); errs.KindOf(err) != errs.Invalid {
+		t.Errorf("closed session: %v", err)
+	}
+	if got := reload(t, s, late.ID); got.Status != StatusProcessing {
+		t.Errorf("closed session: moved to %s", got.Status)
+	}
+	// A failed payment that Stripe captured anyway: refused, logged.
+	failed := stripePayment(t, s, StatusFailed, false)
+	if err := s.StripeEvent(ctx, stripeTest, stripeAccount, intentEvent(failed, stripe.EventPaymentSucceeded)); errs.KindOf(err) != errs.Invalid {
+		t.Errorf("failed payment: %v", err)
 	}
 }
 
