@@ -84,6 +84,13 @@ func TestStripeWebhookThroughTheStack(t *testing.T) {
 		resp.Body.Close()
 	}
 
+	for _, odd := range []string{"%00", "%ff", "pa_%00", "pa_" + strings.Repeat("a", 300)} {
+		code, _, body := rawRequest(t, merchant, "POST", sys.HooksURL+"/hooks/stripe/"+odd, nil, nil)
+		if code != http.StatusNotFound {
+			t.Errorf("POST /hooks/stripe/%.20s: %d %s", odd, code, body)
+		}
+	}
+
 	// The runtime got it once, found no payment of this account with that
 	// intent, and refused it (Term: never redelivered).
 	logPath := filepath.Join(binDir, "stack.log")
