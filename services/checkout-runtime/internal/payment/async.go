@@ -139,11 +139,14 @@ func (c *Callbacks) handle(ctx context.Context, m jetstream.Msg) {
 	// secret that verified the callback (never a field of its body).
 	src, err := provider.ParseCallbackSource(strings.TrimPrefix(m.Subject(), "provider."))
 	var cb provider.Callback
-	if err == nil {
-		cb, err = provider.ParseCallback(src.Provider, m.Data())
-	}
-	if err == nil {
-		err = c.apply(ctx, src, cb)
+	switch {
+	case err != nil:
+	case src.Provider == providerStripe: // a Stripe event and its account (stripe_events.go)
+		cb.ID, err = c.applyStripe(ctx, src, m.Data())
+	default:
+		if cb, err = provider.ParseCallback(src.Provider, m.Data()); err == nil {
+			err = c.apply(ctx, src, cb)
+		}
 	}
 	switch k := errs.KindOf(err); {
 	case err == nil:

@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/hooks/internal/callback"
 	"github.com/tillpoint/tillpoint/services/hooks/internal/delivery"
 	"github.com/tillpoint/tillpoint/services/hooks/internal/grpcapi"
@@ -58,6 +60,9 @@ type Config struct {
 	// operator's own shop, as it opens the door to SSRF), and the listeners
 	// never called (this service's own, and WEBHOOK_DENY_TARGETS).
 	Targets webhook.TargetPolicy
+	// AdminInternalAddr is admin-api's internal gRPC listener, which holds
+	// the provider accounts' webhook secrets (Stripe callbacks).
+	AdminInternalAddr string
 	// RetryScale shrinks the retry schedule (tests only).
 	RetryScale float64
 	// DeliveryConcurrency and PerEndpointConcurrency bound attempts in flight.
@@ -78,6 +83,7 @@ func loadConfig() (Config, error) {
 			l.Fail("BANK_FEED_TEST_SECRET", "must differ from BANK_FEED_SECRET: the secret decides the mode of the payments a callback may settle")
 		}
 	}
+	c.AdminInternalAddr = l.Addr("ADMIN_INTERNAL_ADDR", "")
 	c.Targets = webhook.LoadTargetPolicy(l, c.HTTPAddr, c.InternalGRPCAddr, c.MetricsAddr)
 	c.RetryScale = float64(l.Int("WEBHOOK_RETRY_SCALE_PERCENT", 100, 0, 100)) / 100
 	c.DeliveryConcurrency = l.Int("WEBHOOK_CONCURRENCY", 64, 1, 10000)
@@ -103,9 +109,19 @@ func serve(ctx context.Context, cfg Config) error {
 	adminv1.RegisterEventServiceServer(internal, &grpcapi.Events{Store: st})
 	adminv1.RegisterWebhookEndpointServiceServer(internal, &grpcapi.Endpoints{Store: st, Targets: cfg.Targets, Wake: worker.Wake})
 
+	adminConn, err := grpc.NewClient(cfg.AdminInternalAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(grpcx.InternalToken(cfg.InternalToken)), grpc.WithUnaryInterceptor(grpcx.PropagateRequestID()))
+	if err != nil {
+		return fmt.Errorf("admin-api client: %w", err)
+	}
+	defer adminConn.Close()
+
 	callbacks := &callback.Handler{Pool: base.Pool, Logger: logger, Now: time.Now, Secrets: callbackSecrets(cfg)}
+	stripeHooks := &callback.StripeHandler{Pool: base.Pool, Logger: logger, Now: time.Now,
+		Accounts: internalapiv1.NewProviderAccountServiceClient(adminConn)}
 	routes := http.NewServeMux()
 	routes.Handle("POST /hooks/{provider}", callbacks)
+	routes.Handle("POST /hooks/stripe/{account}", stripeHooks)
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: migrations.Set.Schema, Logger: logger}
 	return base.Run(ctx, app.Parts{

@@ -7,6 +7,11 @@
 // Each provider has secrets per mode; the one that verifies a callback gives
 // its mode, which is published with it (subject provider.<name>.<mode>), so
 // that the runtime applies it only to payments of that provider in that mode.
+//
+// Stripe's webhooks come to POST /hooks/stripe/{account} instead
+// (StripeHandler): each merchant's provider account has its own signing
+// secret, which admin-api holds; the account whose secret verified an event
+// is published with it, on provider.stripe.<mode>.
 package callback
 
 import (

@@ -1,0 +1,15 @@
+-- name: FindStripePayment :one
+-- The payment a Stripe PaymentIntent belongs to (its provider_ref). The
+-- caller checks the account and the mode, so that a refusal can say why.
+SELECT * FROM runtime.payments
+WHERE provider = 'stripe' AND provider_ref = @provider_ref
+ORDER BY seq DESC LIMIT 1;
+
+-- name: AddProviderRefund :one
+-- Records a refund made at the provider (Stripe's dashboard), succeeded
+-- already. The idempotency key names what it was made of, so that the same
+-- provider report never counts twice.
+INSERT INTO runtime.refunds (id, payment_id, organization_id, livemode, amount, currency, status, metadata, idempotency_key)
+VALUES (@id, @payment_id, @organization_id, @livemode, @amount, @currency, 'succeeded', @metadata, @idempotency_key)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING *;

@@ -1,0 +1,224 @@
+package callback
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/platform/httpx"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
+	"github.com/tillpoint/tillpoint/services/platform/natsx"
+	"github.com/tillpoint/tillpoint/services/platform/outbox"
+	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
+)
+
+// ProviderStripe is the provider name of Stripe accounts and payments.
+const ProviderStripe = "stripe"
+
+// StripeMessage is what hooks publishes for a verified Stripe event, on
+// provider.stripe.<mode>: the account whose webhook secret verified it and
+// the event, normalised. checkout-runtime reads the same shape
+// (services/checkout-runtime/internal/payment/stripe_events.go).
+type StripeMessage struct {
+	ProviderAccount string       `json:"provider_account"`
+	Event           stripe.Event `json:"event"`
+}
+
+// DefaultSecretTTL is how long a fetched webhook secret (or an account's
+// absence) is reused: Stripe sends bursts of events per account, and a
+// minute keeps admin-api out of each one while a rotated secret or a new
+// account takes effect soon.
+const DefaultSecretTTL = time.Minute
+
+// maxCachedAccounts bounds the cache: ids in URLs are the sender's choice,
+// so unknown ones must not grow it without end. Past it, the cache restarts.
+const maxCachedAccounts = 10000
+
+// StripeHandler serves POST /hooks/stripe/{account}: Stripe's webhooks for
+// one merchant's provider account (pa_…), verified with that account's
+// webhook secret, which admin-api holds (encrypted) and hands over its
+// internal gRPC listener.
+type StripeHandler struct {
+	Pool     *pgxpool.Pool
+	Accounts internalapiv1.ProviderAccountServiceClient
+	Logger   *slog.Logger
+	Now      func() time.Time
+	// SecretTTL is how long a fetched account is reused (DefaultSecretTTL when 0).
+	SecretTTL time.Duration
+
+	mu    sync.Mutex
+	cache map[string]cachedAccount
+}
+
+// cachedAccount is an account as admin-api described it, or its absence.
+type cachedAccount struct {
+	found    bool // a Stripe account
+	livemode bool
+	secret   string
+	expires  time.Time
+}
+
+// errAccountsUnavailable: admin-api could not be asked; Stripe should retry.
+var errAccountsUnavailable = errors.New("provider accounts unavailable")
+
+// ServeHTTP handles one Stripe event.
+func (h *StripeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	accountID := r.PathValue("account")
+	if !ids.HasPrefix(accountID, "pa") {
+		h.noAccount(w)
+		return
+	}
+	acct, err := h.account(ctx, accountID)
+	if errors.Is(err, errAccountsUnavailable) {
+		h.Logger.ErrorContext(ctx, "stripe webhook: provider account lookup failed", "account", accountID, "err", err)
+		httpx.WriteError(w, http.StatusServiceUnavailable, httpx.TypeAPI, "unavailable", "", "The callback could not be verified now; retry it.")
+		return
+	}
+	if !acct.found {
+		h.Logger.WarnContext(ctx, "stripe webhook for an unknown account", "account", accountID)
+		h.noAccount(w)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxStripeBody))
+	if err != nil {
+		if httpx.RespondTooLarge(w, r, err) {
+			return
+		}
+		httpx.WriteError(w, http.StatusBadRequest, httpx.TypeInvalidRequest, "body_unreadable", "", "The request body could not be read.")
+		return
+	}
+	ev, err := stripe.ParseWebhook(body, r.Header.Get(stripeSignatureHeader), acct.secret, h.Now())
+	if errors.Is(err, stripe.ErrMalformedEvent) {
+		h.Logger.WarnContext(ctx, "stripe webhook invalid", "account", accountID, "err", err.Error())
+		httpx.WriteError(w, http.StatusBadRequest, httpx.TypeInvalidRequest, "callback_invalid", "", "The event could not be read.")
+		return
+	} else if err != nil {
+		// The reason (missing, malformed, stale, mismatched), never the
+		// secret or the signature.
+		h.Logger.WarnContext(ctx, "stripe webhook refused", "account", accountID, "reason", err.Error())
+		httpx.WriteError(w, http.StatusBadRequest, httpx.TypeInvalidRequest, "signature_invalid", stripeSignatureHeader,
+			"The Stripe-Signature is missing, malformed, too old, or does not match.")
+		return
+	}
+	mode := provider.ModeTest
+	if acct.livemode {
+		mode = provider.ModeLive
+	}
+	if ev.Livemode != acct.livemode {
+		// Signed with this account's secret but of the other mode: a test
+		// event must never settle a live payment, nor the reverse.
+		h.Logger.WarnContext(ctx, "stripe webhook of the other mode refused", "account", accountID, "mode", mode, "id", ev.ID, "event_livemode", ev.Livemode)
+		httpx.WriteError(w, http.StatusBadRequest, httpx.TypeInvalidRequest, "livemode_mismatch", "livemode",
+			"The event's livemode does not match the provider account's mode.")
+		return
+	}
+	if ev.Ignorable {
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"received": true, "ignored": true})
+		return
+	}
+	stored, err := h.store(ctx, accountID, mode, ev, body)
+	if err != nil {
+		h.Logger.ErrorContext(ctx, "storing stripe webhook", "account", accountID, "id", ev.ID, "err", err)
+		httpx.WriteError(w, http.StatusServiceUnavailable, httpx.TypeAPI, "unavailable", "", "The callback could not be stored; retry it.")
+		return
+	}
+	if !stored {
+		h.Logger.InfoContext(ctx, "stripe webhook replayed", "account", accountID, "mode", mode, "id", ev.ID)
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"received": true, "duplicate": !stored})
+}
+
+// stripeSignatureHeader carries Stripe's signature.
+const stripeSignatureHeader = "Stripe-Signature"
+
+// maxStripeBody caps the request body: Stripe's events are a few kilobytes
+// (ParseWebhook refuses more than 1 MiB anyway).
+const maxStripeBody = 1 << 20
+
+// store writes the event once to the inbox and the outbox, in one
+// transaction; false when the inbox had it already (a replay or a retry).
+func (h *StripeHandler) store(ctx context.Context, accountID, mode string, ev stripe.Event, body []byte) (bool, error) {
+	msg, err := json.Marshal(StripeMessage{ProviderAccount: accountID, Event: ev})
+	if err != nil {
+		return false, err
+	}
+	src := provider.CallbackSource{Provider: ProviderStripe, Mode: mode}
+	// Keyed by account as well: event ids are Stripe's, one sequence per
+	// Stripe account, and two merchants' accounts are different senders.
+	// "stripe.<mode>.<pa_…>" is never another source's key (those have one
+	// dot).
+	key := src.Key() + "." + accountID
+	stored := false
+	err = pgx.BeginFunc(ctx, h.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO hooks.provider_events (provider, event_id, body) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, key, ev.ID, body)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		stored = true
+		return outbox.Add(ctx, tx, OutboxSchema, outbox.Message{
+			ID: "pcb_" + key + "_" + ev.ID, Subject: natsx.ProviderSubject(src.Key()), Payload: msg})
+	})
+	return stored, err
+}
+
+// noAccount answers as for an unknown provider: the sender learns nothing
+// about which ids exist.
+func (h *StripeHandler) noAccount(w http.ResponseWriter) {
+	httpx.WriteError(w, http.StatusNotFound, httpx.TypeInvalidRequest, "provider_account_unknown", "account", "No such Stripe provider account.")
+}
+
+// account returns the account's mode and webhook secret, from the cache or
+// admin-api. An unknown, deleted or non-Stripe account is found=false; only
+// admin-api being unreachable is an error.
+func (h *StripeHandler) account(ctx context.Context, id string) (cachedAccount, error) {
+	now := time.Now()
+	h.mu.Lock()
+	c, ok := h.cache[id]
+	h.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := h.Accounts.GetProviderAccountCredentials(ctx, &internalapiv1.GetProviderAccountCredentialsRequest{AccountId: id})
+	switch status.Code(err) {
+	case codes.OK:
+		c = cachedAccount{found: resp.GetProvider() == ProviderStripe && resp.GetWebhookSecret() != "",
+			livemode: resp.GetLivemode(), secret: resp.GetWebhookSecret()}
+	case codes.NotFound, codes.InvalidArgument:
+		c = cachedAccount{}
+	default:
+		// Only the code: a status message is admin-api's and never holds a
+		// secret, but there is nothing more the log needs.
+		return cachedAccount{}, errors.Join(errAccountsUnavailable, errors.New(status.Code(err).String()))
+	}
+	if !c.found {
+		c.secret = ""
+	}
+	ttl := h.SecretTTL
+	if ttl <= 0 {
+		ttl = DefaultSecretTTL
+	}
+	c.expires = now.Add(ttl)
+	h.mu.Lock()
+	if h.cache == nil || len(h.cache) >= maxCachedAccounts {
+		h.cache = make(map[string]cachedAccount)
+	}
+	h.cache[id] = c
+	h.mu.Unlock()
+	return c, nil
+}
