@@ -186,12 +186,19 @@ func TestCardRedaction(t *testing.T) {
 		assertRedacted(t, "Sprint("+name+")", fmt.Sprint(v))
 		assertRedacted(t, "Sprintln("+name+")", fmt.Sprintln(v))
 
+		// Without the time: its nanoseconds may hold the CVC's digits.
+		noTime := &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}
 		for _, h := range []struct {
 			name string
 			new  func(*bytes.Buffer) slog.Handler
 		}{
-			{"text", func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) }},
-			{"json", func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) }},
+			{"text", func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, noTime) }},
+			{"json", func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, noTime) }},
 		} {
 			var buf bytes.Buffer
 			slog.New(h.new(&buf)).Info("authorising", "value", v)
