@@ -156,7 +156,7 @@ func stripeAttempt() Attempt {
 		Billing: Billing{Name: "Ada", Email: "ada@example.com", Country: "FR", PostalCode: "75001"},
 		Checkout: &internalapiv1.GetCheckoutResponse{OrganizationId: "org_1", Site: &adminv1.Site{},
 			CardProviderAccount: &internalapiv1.CardProviderAccount{Id: "pa_stripe", Provider: provider.NameStripe, PublishableKey: "pk_test_x"},
-			CheckoutSession: &adminv1.CheckoutSession{Id: ids.New("cs"), Status: "open", Currency: "EUR", AmountSubtotal: 1099, AmountTotal: 1099}}}
+			CheckoutSession:     &adminv1.CheckoutSession{Id: ids.New("cs"), Status: "open", Currency: "EUR", AmountSubtotal: 1099, AmountTotal: 1099}}}
 }
 
 func wantCalls(t *testing.T, got []string, want ...string) {
