@@ -109,7 +109,9 @@ func TestStripePayRefusesCardFields(t *testing.T) {
 		form, hdr := signedForm(h, id, url.Values{"method": {"card"}, "confirmation_token": {tok}})
 		hdr["Accept"] = "application/json"
 		w := do(routes, "POST", "/checkout/"+id+"/pay", form, hdr)
-		var body struct{ Error struct{ Param, Message string } }
+		var body struct {
+			Error struct{ Param, Message string }
+		}
 		_ = json.Unmarshal(w.Body.Bytes(), &body)
 		if w.Code != http.StatusBadRequest || body.Error.Param != "confirmation_token" || !strings.Contains(body.Error.Message, "JavaScript") {
 			t.Errorf("token %.20q: %d %s", tok, w.Code, w.Body.String())
