@@ -296,3 +296,28 @@ func TestStripeTakesNoCardData(t *testing.T) {
 		t.Error("a payment was recorded")
 	}
 }
+
+// TestStripeUnavailableFailsTheAttempt: Stripe answering 500 is a retryable
+// error (the page says to try again) and the attempt is recorded failed with
+// provider_error; nothing is completed.
+func TestStripeUnavailableFailsTheAttempt(t *testing.T) {
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, `{"error":{"type":"api_error","message":"An unknown error occurred"}}`)
+	}))
+	t.Cleanup(down.Close)
+	s, _ := stripeService(t, &closingSessions{closed: true})
+	s.Providers = provider.NewDefaultRegistry().WithAccounts(func(_ context.Context, id string) (provider.Credentials, error) {
+		return provider.Credentials{AccountID: id, Provider: provider.NameStripe, SecretKey: testkit.StripeMockKey}, nil
+	}, map[string]provider.Factory{provider.NameStripe: stripe.Factory(down.URL, nil)})
+	a := stripeAttempt()
+	_, err := s.Pay(t.Context(), a)
+	if !stripe.Retryable(err) {
+		t.Fatalf("err = %v, want stripe.ErrUnavailable", err)
+	}
+	p, err := s.Store.LatestPayment(t.Context(), a.Checkout.GetCheckoutSession().GetId())
+	if err != nil || p.Status != StatusFailed || deref(p.FailureCode) != "provider_error" {
+		t.Fatalf("payment %s (%s), %v", p.Status, deref(p.FailureCode), err)
+	}
+}

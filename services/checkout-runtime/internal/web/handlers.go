@@ -295,8 +295,11 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	} else if errors.Is(err, payment.ErrTotalTooLarge) {
 		h.answerError(w, r, co, http.StatusBadRequest, "amount_too_large", "err.total_too_large", nil, withForm(billing, method))
 		return
-	} else if outage(r, err) {
+	} else if outage(r, err) || errors.Is(err, stripe.ErrUnavailable) {
 		h.tryAgain(w, r, co, err, withForm(billing, method))
+		return
+	} else if providerRefused(err) {
+		h.providerFailed(w, r, co, err, withForm(billing, method))
 		return
 	} else if err != nil {
 		h.fail(w, r, err)
@@ -365,8 +368,11 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, payment.ErrNotResumable):
 		h.answerError(w, r, co, http.StatusBadRequest, "payment_not_resumable", "err.form", nil)
 		return
-	case outage(r, err):
+	case outage(r, err) || errors.Is(err, stripe.ErrUnavailable):
 		h.tryAgain(w, r, co, err)
+		return
+	case providerRefused(err):
+		h.providerFailed(w, r, co, err)
 		return
 	case err != nil:
 		h.fail(w, r, err)
@@ -726,6 +732,23 @@ func (h *Handler) tryAgain(w http.ResponseWriter, r *http.Request, co *internala
 	h.Logger.WarnContext(r.Context(), "checkout page: a dependency is unavailable", "path", r.URL.Path, "err", err)
 	w.Header().Set("Retry-After", httpx.RetryAfter)
 	h.answerError(w, r, co, http.StatusServiceUnavailable, codeUnavailable, "err.unavailable", nil, form...)
+}
+
+// providerRefused reports whether a provider account's call failed in a way
+// the payer cannot fix by retrying at once: the account's key was refused,
+// the provider refused the request (a token it does not know), or the
+// account is not usable here. The payment is already marked failed.
+func providerRefused(err error) bool {
+	return errors.Is(err, stripe.ErrAuthentication) || errors.Is(err, provider.ErrInvalidRequest) ||
+		errors.Is(err, provider.ErrUnknownReference) || errors.Is(err, provider.ErrNoAccountProvider)
+}
+
+// providerFailed answers a providerRefused error: 402 and the form again
+// with a message that nothing was charged. The cause is logged for the
+// operator (it names no secret: the provider errors never carry one).
+func (h *Handler) providerFailed(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse, err error, form ...formState) {
+	h.Logger.WarnContext(r.Context(), "checkout page: the payment provider refused the attempt", "path", r.URL.Path, "err", err)
+	h.answerError(w, r, co, http.StatusPaymentRequired, "payment_failed", "stripe.failed", nil, form...)
 }
 
 // pageMethods are the methods the session's page offers: the session's own,
