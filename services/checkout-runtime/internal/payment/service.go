@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -71,8 +72,9 @@ type Attempt struct {
 	// Token is the provider component's token (Stripe's ConfirmationToken)
 	// for a card payment through the site's card provider account.
 	Token string
-	// ReturnURL is the page's absolute URL: where a provider's redirect-based
-	// next action sends the payer back.
+	// ReturnURL is the page's absolute return URL: where a provider's
+	// redirect-based next action sends the payer back. The payment's id is
+	// added as the payment_id query parameter.
 	ReturnURL string
 	ClientIP  netip.Addr
 }
@@ -147,7 +149,7 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 		return Result{}, ErrRateLimited
 	}
 	res, err := prov.Authorize(ctx, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
-		Livemode: p.Livemode, Card: a.Card, Token: a.Token, ReturnURL: a.ReturnURL})
+		Livemode: p.Livemode, Card: a.Card, Token: a.Token, ReturnURL: withPaymentID(a.ReturnURL, p.ID)})
 	if err != nil {
 		s.fail(ctx, p, "provider_error", "The payment provider did not answer; nothing was charged.")
 		return Result{}, fmt.Errorf("authorize: %w", err)
@@ -441,6 +443,21 @@ func Proto(p db.RuntimePayment) *adminv1.Payment {
 		out.Card = &adminv1.PaymentCard{Brand: deref(p.CardBrand), Last4: *p.CardLast4}
 	}
 	return out
+}
+
+// withPaymentID adds payment_id=id to the URL raw ("" stays "").
+func withPaymentID(raw, id string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Set("payment_id", id)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func optional(s string) *string {

@@ -152,7 +152,7 @@ func stripeService(t *testing.T, admin internalapiv1.SessionServiceClient) (*Ser
 // stripeAttempt is a card attempt on a session whose site has the Stripe
 // account.
 func stripeAttempt() Attempt {
-	return Attempt{Method: "card", Token: "ctoken_123", ReturnURL: "https://secure.example.com/checkout/cs_x",
+	return Attempt{Method: "card", Token: "ctoken_123", ReturnURL: "https://secure.example.com/checkout/cs_x/return",
 		Billing: Billing{Name: "Ada", Email: "ada@example.com", Country: "FR", PostalCode: "75001"},
 		Checkout: &internalapiv1.GetCheckoutResponse{OrganizationId: "org_1", Site: &adminv1.Site{},
 			CardProviderAccount: &internalapiv1.CardProviderAccount{Id: "pa_stripe", Provider: provider.NameStripe, PublishableKey: "pk_test_x"},
@@ -185,7 +185,7 @@ func TestStripeAuthorizeCompleteCapture(t *testing.T) {
 	wantCalls(t, proxy.paths(t), "POST /v1/payment_intents", "GET /v1/payment_intents/{pi}", "POST /v1/payment_intents/{pi}/capture")
 	create := proxy.calls[0]
 	for k, v := range map[string]string{"amount": "1099", "currency": "eur", "capture_method": "manual", "confirm": "true",
-		"confirmation_token": "ctoken_123", "metadata[tillpoint_payment_id]": p.ID, "return_url": "https://secure.example.com/checkout/cs_x"} {
+		"confirmation_token": "ctoken_123", "metadata[tillpoint_payment_id]": p.ID, "return_url": "https://secure.example.com/checkout/cs_x/return?payment_id=" + p.ID} {
 		if got := create.Form.Get(k); got != v {
 			t.Errorf("create: %s = %q, want %q", k, got, v)
 		}

@@ -113,6 +113,7 @@ func (h *Handler) Routes() (http.Handler, error) {
 	mux.HandleFunc("POST /checkout/{id}/pay", h.pay)
 	mux.HandleFunc("POST /checkout/{id}/challenge", h.challenge)
 	mux.HandleFunc("POST /checkout/{id}/resume", h.resume)
+	mux.HandleFunc("GET /checkout/{id}/return", h.resume)
 	mux.HandleFunc("GET /checkout/{id}/quote", h.quote)
 	mux.HandleFunc("/", h.notFound)
 	return mux, nil
@@ -286,7 +287,7 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	a := payment.Attempt{Checkout: co, Method: method, Billing: billing, Card: card, ClientIP: clientIP(r)}
 	if method == "card" && stripeAccount(co) != nil {
 		a.Token = strings.TrimSpace(r.PostForm.Get("confirmation_token"))
-		a.ReturnURL = h.scheme() + "://" + r.Host + "/checkout/" + url.PathEscape(cs.GetId())
+		a.ReturnURL = h.scheme() + "://" + r.Host + "/checkout/" + url.PathEscape(cs.GetId()) + "/return"
 	}
 	res, err := h.Pay.Pay(r.Context(), a)
 	if errors.Is(err, payment.ErrRateLimited) {
@@ -341,9 +342,12 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
 	h.outcome(w, r, co, res, payment.Billing{}, "card")
 }
 
-// resume carries on with a Stripe payment after the page's script passed
-// Stripe.js handleNextAction (3-D Secure): the runtime reads the intent and
-// completes and captures, or fails the payment.
+// resume carries on with a Stripe payment after the payer's action: the
+// page's script posts here after Stripe.js handleNextAction (3-D Secure), and
+// a redirect-based method brings the payer back with GET …/return?payment_id=.
+// The runtime reads the intent and completes and captures, or fails the
+// payment. The GET needs no CSRF token: it only asks Stripe where this
+// session's payment stands, as its webhook would tell.
 func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 	h.pages.Forget(r.PathValue("id"))
 	defer h.pages.Forget(r.PathValue("id"))
@@ -351,11 +355,11 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil || !h.validCSRF(r, co.GetCheckoutSession().GetId()) {
+	if err := r.ParseForm(); err != nil || (r.Method == http.MethodPost && !h.validCSRF(r, co.GetCheckoutSession().GetId())) {
 		h.answerError(w, r, co, http.StatusForbidden, "csrf", "err.csrf", nil)
 		return
 	}
-	paymentID := r.PostForm.Get("payment_id")
+	paymentID := r.Form.Get("payment_id")
 	if !ids.HasPrefix(paymentID, "pay") {
 		h.answerError(w, r, co, http.StatusNotFound, "payment_missing", "err.form", nil)
 		return
@@ -476,8 +480,18 @@ func (h *Handler) quote(w http.ResponseWriter, r *http.Request) {
 	p.Billing.Country = strings.ToUpper(r.URL.Query().Get("country"))
 	p.Billing.Region = strings.ToUpper(r.URL.Query().Get("region"))
 	h.fillQuote(p, co)
-	writeJSON(w, http.StatusOK, map[string]string{"subtotal": p.Totals.Subtotal, "tax": p.Totals.Tax,
-		"tax_label": p.Totals.TaxLabel, "included_tax": p.Totals.IncludedTax, "total": p.Totals.Total})
+	out := map[string]any{"subtotal": p.Totals.Subtotal, "tax": p.Totals.Tax,
+		"tax_label": p.Totals.TaxLabel, "included_tax": p.Totals.IncludedTax, "total": p.Totals.Total}
+	if stripeAccount(co) != nil {
+		// The Payment Element is told the total for this address, in
+		// Stripe's units, so that it matches the PaymentIntent.
+		cs := co.GetCheckoutSession()
+		q := payment.QuoteFor(cs, co.GetSite().GetTaxRates(), p.Billing.Country, p.Billing.Region)
+		if amount, _, err := stripe.ElementsAmount(q.Total, cs.GetCurrency()); err == nil {
+			out["stripe_amount"] = amount
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // readForm validates the form's format; the provider judges the card itself.

@@ -85,6 +85,14 @@ func TestStripePage(t *testing.T) {
 	if !strings.Contains(csp, "; connect-src 'self'; form-action") {
 		t.Errorf("page without a Stripe account: CSP %q", csp)
 	}
+	// The quote tells a Stripe page the Element's amount; others get none.
+	for id, want := range map[string]bool{test: true, plain: false} {
+		var q map[string]any
+		_ = json.Unmarshal(do(routes, "GET", "/checkout/"+id+"/quote?country=FR", nil, nil).Body.Bytes(), &q)
+		if got, ok := q["stripe_amount"]; ok != want || (want && got != 1000.0) {
+			t.Errorf("quote of %s: %v", id, q)
+		}
+	}
 }
 
 // TestStripePayRefusesCardFields: a card field posted for a Stripe session,
@@ -121,6 +129,9 @@ func TestStripePayRefusesCardFields(t *testing.T) {
 	form, hdr := signedForm(h, id, url.Values{"payment_id": {"cs_x"}})
 	if w := do(routes, "POST", "/checkout/"+id+"/resume", form, hdr); w.Code != http.StatusNotFound {
 		t.Errorf("resume with a bad payment id: %d", w.Code)
+	}
+	if w := do(routes, "GET", "/checkout/"+id+"/return?payment_id=cs_x", nil, nil); w.Code != http.StatusNotFound {
+		t.Errorf("return with a bad payment id: %d", w.Code)
 	}
 	form.Set("csrf_token", "forged")
 	if w := do(routes, "POST", "/checkout/"+id+"/resume", form, hdr); w.Code != http.StatusForbidden {

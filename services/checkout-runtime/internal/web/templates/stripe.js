@@ -18,6 +18,13 @@ return}
 var stripe=window.Stripe(el.dataset.key),elements=stripe.elements({mode:"payment",amount:Number(el.dataset.amount),
 currency:el.dataset.currency,captureMethod:"manual",locale:el.dataset.locale||"auto"});
 elements.create("payment").mount(el);
+// The total changes with the billing address's tax: keep the Element's amount
+// equal to the PaymentIntent's.
+var seq=0;
+f.addEventListener("change",function(e){var n=e.target.name;if((n!=="country"&&n!=="region")||!f.dataset.quote||!window.fetch)return;
+var k=++seq;fetch(f.dataset.quote+"?country="+encodeURIComponent(f.elements.country.value)+"&region="+encodeURIComponent(f.elements.region.value),
+{credentials:"same-origin",headers:{Accept:"application/json"}}).then(function(r){return r.ok?r.json():{}})
+.then(function(t){if(k===seq&&t.stripe_amount)elements.update({amount:t.stripe_amount})}).catch(function(){})});
 function post(url,body){return fetch(url,{method:"POST",credentials:"same-origin",headers:{Accept:"application/json"},body:body})
 .then(function(r){return r.json()})}
 function done(r){
