@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -119,5 +121,18 @@ func TestStripeCardPaymentThroughTheStack(t *testing.T) {
 	form.Del("confirmation_token")
 	if resp, body, _ = post(t, c, s["url"].(string)+"/pay", form, true); resp.StatusCode != http.StatusOK || body["status"] != "processing" {
 		t.Fatalf("bank transfer on a Stripe page: %d %v", resp.StatusCode, body)
+	}
+	// The runtime fetched the account's secret key to pay: it is in no log.
+	logs, err := os.ReadFile(filepath.Join(binDir, "stack.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(logs), "/pay") {
+		t.Fatal("the stack logged none of the calls: the search below would prove nothing")
+	}
+	for _, secret := range []string{"E2ePageKey", "E2ePageSecret"} {
+		if strings.Contains(string(logs), secret) {
+			t.Fatalf("the stack's logs hold the secret %q", secret)
+		}
 	}
 }
