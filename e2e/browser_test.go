@@ -165,6 +165,53 @@ func TestBrowserCheckout(t *testing.T) {
 			t.Errorf("bank reference %q, want %v", got, s["reference"])
 		}
 	})
+
+	t.Run("stripe page", func(t *testing.T) {
+		// A site whose cards go to its Stripe account: the page mounts
+		// Stripe's Payment Element. This browser cannot reach js.stripe.com,
+		// so Stripe.js fails to load (the one expected browser error) and
+		// our script must say so instead of offering a card form that cannot
+		// work; bank transfer keeps working.
+		siteID, publishable := stripeSite(t)
+		s := newSessionWithKey(t, sys.SecretKey, siteID)
+		resp, err := newBrowser().Get(s["url"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "https://js.stripe.com") ||
+			!strings.Contains(csp, "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com") ||
+			!strings.Contains(csp, "connect-src 'self' https://api.stripe.com") {
+			t.Errorf("CSP of the Stripe page: %q", csp)
+		}
+		tab := newTab(t, browser, "js.stripe.com")
+		do(t, tab, "open the Stripe page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("pay-form")),
+			chromedp.WaitVisible(chromedp.ID("stripe-error")))
+		if got := text(t, tab, "stripe-error"); !strings.Contains(got, "Card payment could not be loaded") {
+			t.Errorf("message when Stripe.js is unreachable: %q", got)
+		}
+		shot(t, tab, shots, "40-stripe-page.png")
+		facts, err := chromedp.Run(tab, chromedp.Evaluate[map[string]any](`(() => {
+			const s = document.querySelector('script[src="https://js.stripe.com/v3/"]');
+			const el = document.getElementById("payment-element");
+			return {script: !!s, nonce: !!(s && s.nonce), key: el ? el.dataset.key : "",
+				cardInputs: document.querySelectorAll('[name^="card_"], [autocomplete^="cc-"]').length};
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if facts["script"] != true || facts["nonce"] != true || facts["key"] != publishable || facts["cardInputs"] != 0.0 {
+			t.Errorf("Stripe page: %v", facts)
+		}
+		// Paying by card does nothing but repeat the message; the page stays.
+		fillBilling(t, tab, "FR", "75001")
+		do(t, tab, "try to pay by card", chromedp.Click(chromedp.ID("pay-button")), chromedp.WaitVisible(chromedp.ID("stripe-error")))
+		if loc, _ := chromedp.Run(tab, chromedp.Location()); loc != s["url"] {
+			t.Errorf("paying by card without Stripe.js went to %s", loc)
+		}
+		do(t, tab, "pay by bank transfer", chromedp.Click(chromedp.ID("method-bank_transfer")),
+			chromedp.Click(chromedp.ID("pay-button")), chromedp.WaitVisible(chromedp.ID("bank-reference")))
+	})
 }
 
 // screenshotDir returns <repo root>/test-artifacts/screenshots, created.

@@ -13,6 +13,8 @@ import (
 const (
 	NameTest         = "test"
 	NameBankTransfer = "bank_transfer"
+	// NameStripe is a merchant's own Stripe account (Registry.ForAccount).
+	NameStripe = "stripe"
 )
 
 // Provider authorises, captures and voids payments with one payment provider.
@@ -48,6 +50,7 @@ type RefundRequest struct {
 	Reference string // the authorisation's reference (Result.Reference)
 	RefundID  string // our refund id (re_…): the provider's idempotency key
 	Amount    int64  // minor units, > 0
+	Currency  string // ISO 4217; providers that count in other units need it (Stripe)
 }
 
 // RefundStatus is where a refund stands at the provider.
@@ -73,7 +76,13 @@ type AuthorizeRequest struct {
 	Amount    int64  // minor units, > 0
 	Currency  string // ISO 4217
 	Livemode  bool
-	Card      *Card // card payments only; formats redacted
+	Card      *Card // test provider's card payments only; formats redacted
+	// Token is what the provider's own component made in the browser:
+	// Stripe's ConfirmationToken (ctoken_…). No card data reaches us.
+	Token string
+	// ReturnURL is where the provider sends the payer back after a
+	// redirect-based next action (Stripe requires one when confirming).
+	ReturnURL string
 }
 
 // Outcome is what an authorisation attempt came to. The zero value is not a
@@ -112,6 +121,22 @@ type Result struct {
 	Last4          string // cards: the last four digits
 	DeclineCode    string // Declined only: one of the Decline… codes
 	DeclineMessage string // Declined only: a sentence that can be shown to the payer
+	// ClientSecret is set for a ChallengeRequired that the payer passes in
+	// the provider's own script (Stripe.js handleNextAction); then the
+	// runtime calls Resumer.Resume. It is not a key, but it is not logged.
+	ClientSecret string
+	// Captured: the provider already took the money (a method that ignores
+	// manual capture). Capture is not needed; a lost session is refunded,
+	// not voided.
+	Captured bool
+}
+
+// Resumer is a provider whose next action happens at the provider (Stripe's
+// 3-D Secure in Stripe.js): Resume reads the authorisation again afterwards
+// and answers as Authorize does. The test provider's challenge is our own
+// form instead (CompleteChallenge).
+type Resumer interface {
+	Resume(ctx context.Context, reference string) (Result, error)
 }
 
 // Decline codes, stable and machine-readable (they reach the hosted page and

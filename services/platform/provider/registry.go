@@ -6,10 +6,12 @@ import (
 	"slices"
 )
 
-// Registry finds a provider by name. It is built once at start-up and only
-// read afterwards, so it needs no lock.
+// Registry finds a provider by name, and a merchant's account's provider by
+// account id (ForAccount). The names are set once at start-up and only read
+// afterwards; the account cache has its own lock.
 type Registry struct {
-	byName map[string]Provider
+	byName   map[string]Provider
+	accounts *accounts
 }
 
 // NewRegistry returns a registry of the given providers; empty or duplicate

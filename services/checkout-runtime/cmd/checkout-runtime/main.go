@@ -10,6 +10,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"net/url"
 	"os"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/logging"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 )
 
 const name = "checkout-runtime"
@@ -56,6 +58,8 @@ type Config struct {
 	TestProviderCallbackURL string
 	// TestProviderAsyncDelay is when the "succeeds later" test card succeeds.
 	TestProviderAsyncDelay time.Duration
+	// StripeAPIBase is Stripe's API base URL (tests: stripe-mock).
+	StripeAPIBase string
 	// Limits are the payment attempts allowed per session and per client
 	// address in an hour (card-testing defence).
 	Limits payment.Limits
@@ -68,6 +72,10 @@ func loadConfig() (Config, error) {
 	c.TestProviderSecret = l.Secret("TEST_PROVIDER_SECRET", 32)
 	c.TestProviderCallbackURL = l.String("TEST_PROVIDER_CALLBACK_URL", c.PublicURL(c.MainBackendDomain)+"/hooks/test")
 	c.TestProviderAsyncDelay = l.Duration("TEST_PROVIDER_ASYNC_DELAY", 5*time.Second)
+	c.StripeAPIBase = l.String("STRIPE_API_BASE", stripe.DefaultBaseURL)
+	if u, err := url.Parse(c.StripeAPIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		l.Fail("STRIPE_API_BASE", "must be an absolute http(s) URL")
+	}
 	c.Limits = payment.DefaultLimits
 	c.Limits.PerSession = l.Int("CHECKOUT_ATTEMPTS_PER_SESSION", c.Limits.PerSession, 1, 1_000_000)
 	c.Limits.PerIP = l.Int("CHECKOUT_ATTEMPTS_PER_IP", c.Limits.PerIP, 1, 1_000_000)
@@ -89,7 +97,12 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	defer adminConn.Close()
 	st := store.New(base.Pool)
-	pay := &payment.Service{Store: st, Admin: internalapiv1.NewSessionServiceClient(adminConn), Providers: provider.NewDefaultRegistry(),
+	// Merchants' own provider accounts (Stripe): credentials come from
+	// admin-api when a payment needs them, and are never logged.
+	providers := provider.NewDefaultRegistry().WithAccounts(
+		provider.GRPCCredentials(internalapiv1.NewProviderAccountServiceClient(adminConn)),
+		map[string]provider.Factory{provider.NameStripe: stripe.Factory(cfg.StripeAPIBase, nil)})
+	pay := &payment.Service{Store: st, Admin: internalapiv1.NewSessionServiceClient(adminConn), Providers: providers,
 		Limits: cfg.Limits, AsyncDelay: cfg.TestProviderAsyncDelay, Logger: logger}
 	page := &web.Handler{Admin: pay.Admin, Pay: pay, Store: st, Logger: logger, Secure: cfg.PublicScheme == "https",
 		CSRFKey: derive(cfg.InternalToken, "checkout-csrf"), NATS: base.NC}

@@ -152,13 +152,13 @@ func (s *Service) RetryRefund(ctx context.Context, refundID string) (db.RuntimeR
 
 // askProvider asks p's provider for the pending refund ref and records the answer.
 func (s *Service) askProvider(ctx context.Context, p db.RuntimePayment, ref db.RuntimeRefund) (db.RuntimeRefund, error) {
-	prov, ok := s.Providers.Lookup(p.Provider)
-	if !ok {
-		return ref, fmt.Errorf("no provider %q", p.Provider)
+	prov, err := s.ProviderFor(ctx, p)
+	if err != nil {
+		return ref, err
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refundCallTimeout)
 	defer cancel()
-	res, err := prov.Refund(cctx, provider.RefundRequest{Reference: deref(p.ProviderRef), RefundID: ref.ID, Amount: ref.Amount})
+	res, err := prov.Refund(cctx, provider.RefundRequest{Reference: deref(p.ProviderRef), RefundID: ref.ID, Amount: ref.Amount, Currency: p.Currency})
 	switch {
 	case errors.Is(err, provider.ErrRefundAmount):
 		res = provider.RefundResult{Status: provider.RefundFailed, FailureReason: "amount_exceeds_captured"}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,7 +69,14 @@ type Attempt struct {
 	Method   string // card or bank_transfer
 	Billing  Billing
 	Card     *provider.Card
-	ClientIP netip.Addr
+	// Token is the provider component's token (Stripe's ConfirmationToken)
+	// for a card payment through the site's card provider account.
+	Token string
+	// ReturnURL is the page's absolute return URL: where a provider's
+	// redirect-based next action sends the payer back. The payment's id is
+	// added as the payment_id query parameter.
+	ReturnURL string
+	ClientIP  netip.Addr
 }
 
 // Result is where an attempt ended.
@@ -79,6 +87,10 @@ type Result struct {
 	// Closed: the session was completed or expired meanwhile; nothing was
 	// charged (the authorisation was voided).
 	Closed bool
+	// ClientSecret is set when the payment requires an action in the
+	// provider's script (Stripe.js handleNextAction); then Resume. It is
+	// answered to the page, never stored or logged.
+	ClientSecret string
 }
 
 // ErrRateLimited is returned when an attempt limit is reached.
@@ -97,12 +109,24 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 	if cs.GetStatus() != "open" {
 		return Result{Closed: true}, nil
 	}
-	name := provider.NameTest
+	name, account := provider.NameTest, ""
 	if a.Method == "bank_transfer" {
 		name = provider.NameBankTransfer
+	} else if acct := a.Checkout.GetCardProviderAccount(); acct.GetId() != "" {
+		// The site's own card account (Stripe): the page sent a token, never
+		// card data.
+		name, account = acct.GetProvider(), acct.GetId()
+		if a.Card != nil || a.Token == "" {
+			return Result{}, fmt.Errorf("%w: a card payment through %s takes a token, not card data", provider.ErrInvalidRequest, name)
+		}
 	}
-	prov, ok := s.Providers.Lookup(name)
-	if !ok {
+	var prov provider.Provider
+	if account != "" {
+		var err error
+		if prov, err = s.Providers.ForAccount(ctx, account); err != nil {
+			return Result{}, err
+		}
+	} else if prov = s.lookup(name); prov == nil {
 		return Result{}, fmt.Errorf("no provider %q", name)
 	}
 	q := QuoteFor(cs, site.GetTaxRates(), a.Billing.Country, a.Billing.Region)
@@ -118,14 +142,14 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 		Method: a.Method, Provider: name, Currency: cs.GetCurrency(), Amount: q.Total, AmountTax: q.Tax,
 		Reference: cs.GetReference(), BillingName: a.Billing.Name, BillingEmail: a.Billing.Email,
 		BillingCountry: a.Billing.Country, BillingPostalCode: a.Billing.PostalCode, BillingRegion: a.Billing.Region, ClientIp: ip,
-	}, store.AttemptLimits{PerSession: s.Limits.PerSession, PerIP: s.Limits.PerIP, Since: time.Now().Add(-s.Limits.Window)})
+	}, optional(account), store.AttemptLimits{PerSession: s.Limits.PerSession, PerIP: s.Limits.PerIP, Since: time.Now().Add(-s.Limits.Window)})
 	if err != nil {
 		return Result{}, fmt.Errorf("create payment: %w", err)
 	} else if !ok {
 		return Result{}, ErrRateLimited
 	}
 	res, err := prov.Authorize(ctx, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
-		Livemode: p.Livemode, Card: a.Card})
+		Livemode: p.Livemode, Card: a.Card, Token: a.Token, ReturnURL: withPaymentID(a.ReturnURL, p.ID)})
 	if err != nil {
 		s.fail(ctx, p, "provider_error", "The payment provider did not answer; nothing was charged.")
 		return Result{}, fmt.Errorf("authorize: %w", err)
@@ -144,15 +168,70 @@ func (s *Service) Challenge(ctx context.Context, sessionID, paymentID string, ap
 	if p.Status != StatusRequiresAction {
 		return Result{Payment: p}, nil // answered already (a double click, another tab)
 	}
-	prov, ok := s.Providers.Lookup(p.Provider)
-	if !ok {
-		return Result{}, fmt.Errorf("no provider %q", p.Provider)
+	prov, err := s.ProviderFor(ctx, p)
+	if err != nil {
+		return Result{}, err
 	}
 	res, err := prov.CompleteChallenge(ctx, deref(p.ProviderRef), approve)
 	if err != nil {
 		return Result{}, fmt.Errorf("complete challenge: %w", err)
 	}
 	return s.afterAuthorize(ctx, prov, p, res)
+}
+
+// ErrNotResumable refuses a resume of a payment whose provider has no
+// next action of its own (the test provider's challenge is a form instead).
+var ErrNotResumable = errs.Param("payment_id", "payment_not_resumable", "This payment has no provider action to resume.")
+
+// Resume carries on with a payment after the payer's action in the
+// provider's script (Stripe.js handleNextAction): the provider is asked
+// where the payment stands, and the state machine continues as after
+// Authorize. A payment that moved on already (a double post, a webhook
+// first) is answered as it is.
+func (s *Service) Resume(ctx context.Context, sessionID, paymentID string) (Result, error) {
+	p, err := s.Store.GetPayment(ctx, paymentID)
+	if store.IsNoRows(err) || (err == nil && p.SessionID != sessionID) {
+		return Result{}, errs.NotFoundf("payment_id", "No such payment.")
+	} else if err != nil {
+		return Result{}, err
+	}
+	if p.Status != StatusRequiresAction {
+		return Result{Payment: p}, nil
+	}
+	prov, err := s.ProviderFor(ctx, p)
+	if err != nil {
+		return Result{}, err
+	}
+	r, ok := prov.(provider.Resumer)
+	if !ok {
+		return Result{}, ErrNotResumable
+	}
+	res, err := r.Resume(ctx, deref(p.ProviderRef))
+	if err != nil {
+		return Result{}, fmt.Errorf("resume: %w", err)
+	}
+	return s.afterAuthorize(ctx, prov, p, res)
+}
+
+// ProviderFor returns the provider that made p: its provider account's
+// (ForAccount) when it has one, else the built-in provider by name.
+func (s *Service) ProviderFor(ctx context.Context, p db.RuntimePayment) (provider.Provider, error) {
+	if p.ProviderAccount != nil {
+		return s.Providers.ForAccount(ctx, *p.ProviderAccount)
+	}
+	if prov := s.lookup(p.Provider); prov != nil {
+		return prov, nil
+	}
+	return nil, fmt.Errorf("no provider %q", p.Provider)
+}
+
+// lookup returns the built-in provider name, or nil.
+func (s *Service) lookup(name string) provider.Provider {
+	prov, ok := s.Providers.Lookup(name)
+	if !ok {
+		return nil
+	}
+	return prov
 }
 
 func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result) (Result, error) {
@@ -176,7 +255,7 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 		return Result{}, err
 	}
 	if res.Outcome == provider.Declined || res.Outcome == provider.ChallengeRequired {
-		return Result{Payment: p}, nil
+		return Result{Payment: p, ClientSecret: res.ClientSecret}, nil
 	}
 
 	// Authorised or pending: only now ask admin-api to complete the session.
@@ -185,8 +264,8 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
 		Paid: paid, AmountTax: p.AmountTax, AmountTotal: p.Amount})
 	if status.Code(err) == codes.FailedPrecondition {
-		if verr := prov.Void(ctx, res.Reference); verr != nil {
-			return Result{}, fmt.Errorf("void %s: %w", p.ID, verr)
+		if err := s.release(ctx, prov, p, res); err != nil {
+			return Result{}, err
 		}
 		p, err = s.move(ctx, p, StatusCanceled, "session_closed", "The checkout was completed or expired before this payment; nothing was charged.", StatusProcessing)
 		return Result{Payment: p, Closed: true}, err
@@ -197,7 +276,10 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 		return Result{}, fmt.Errorf("complete session: %w", err)
 	}
 	if paid {
-		if err := prov.Capture(ctx, res.Reference, p.Amount); err != nil {
+		if res.Captured {
+			// The provider took the money already (Stripe: a method that
+			// ignores manual capture): nothing to capture.
+		} else if err := prov.Capture(ctx, res.Reference, p.Amount); err != nil {
 			return Result{}, fmt.Errorf("capture %s: %w", p.ID, err)
 		}
 		if p, err = s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing); err != nil {
@@ -205,6 +287,24 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 		}
 	}
 	return Result{Payment: p, Session: resp.GetCheckoutSession()}, nil
+}
+
+// release gives back an authorisation the lost session will not take: a
+// void, or a full refund when the provider captured it already (Stripe's
+// Cancel refuses a succeeded intent). The refund's id derives from the
+// payment's, so that a retry refunds nothing more.
+func (s *Service) release(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result) error {
+	if !res.Captured {
+		if err := prov.Void(ctx, res.Reference); err != nil {
+			return fmt.Errorf("void %s: %w", p.ID, err)
+		}
+		return nil
+	}
+	_, err := prov.Refund(ctx, provider.RefundRequest{Reference: res.Reference, RefundID: "release_" + p.ID, Amount: p.Amount, Currency: p.Currency})
+	if err != nil {
+		return fmt.Errorf("refund the captured %s of a closed session: %w", p.ID, err)
+	}
+	return nil
 }
 
 // ErrNotProvidersPayment refuses a provider's result for a payment that this
@@ -247,9 +347,9 @@ func (s *Service) settle(ctx context.Context, p db.RuntimePayment, succeeded boo
 	var err error
 	if p.Status == StatusProcessing {
 		if succeeded {
-			prov, ok := s.Providers.Lookup(p.Provider)
-			if !ok {
-				return p, fmt.Errorf("no provider %q", p.Provider)
+			prov, perr := s.ProviderFor(ctx, p)
+			if perr != nil {
+				return p, perr
 			}
 			if err := prov.Capture(ctx, deref(p.ProviderRef), p.Amount); err != nil {
 				return p, fmt.Errorf("capture %s: %w", p.ID, err)
@@ -343,6 +443,21 @@ func Proto(p db.RuntimePayment) *adminv1.Payment {
 		out.Card = &adminv1.PaymentCard{Brand: deref(p.CardBrand), Last4: *p.CardLast4}
 	}
 	return out
+}
+
+// withPaymentID adds payment_id=id to the URL raw ("" stays "").
+func withPaymentID(raw, id string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Set("payment_id", id)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func optional(s string) *string {

@@ -203,11 +203,11 @@ func (s *Service) stripeAuthorized(ctx context.Context, p db.RuntimePayment, ev 
 			"amount", p.Amount, "currency", p.Currency, "authorised", ev.Amount, "authorised_currency", ev.Currency, "event", ev.ID)
 		return errs.Param("amount", "amount_mismatch", "The amount authorised is not the payment's.")
 	}
-	prov, ok := s.Providers.Lookup(p.Provider)
-	if !ok {
-		// Nothing here can capture it; redelivering would not help.
-		s.Logger.ErrorContext(ctx, "stripe authorisation not applied: no stripe provider to capture with", "payment", p.ID, "event", ev.ID)
-		return errs.Param("provider", "provider_unavailable", "No Stripe provider is configured to capture.")
+	// The account that made the payment captures it (credentials over
+	// admin-api's internal gRPC; an outage is retried).
+	prov, err := s.ProviderFor(ctx, p)
+	if err != nil {
+		return fmt.Errorf("provider for %s: %w", p.ID, err)
 	}
 	closed, err := s.completeForStripe(ctx, p)
 	if err != nil {

@@ -225,22 +225,24 @@ func TestStripeAmountCapturableUpdated(t *testing.T) {
 	s := newService(t)
 	ctx := t.Context()
 	pending := stripePayment(t, s, StatusProcessing, false)
-	// Nothing to capture with: refused, unchanged (never redelivered).
-	if err := s.StripeEvent(ctx, stripeTest, stripeAccount, intentEvent(pending, stripe.EventPaymentAuthorized)); errs.KindOf(err) != errs.Invalid {
-		t.Errorf("without a stripe provider: %v", err)
+	// The account's credentials cannot be had (admin-api down): an error to
+	// retry, the payment unchanged.
+	if err := s.StripeEvent(ctx, stripeTest, stripeAccount, intentEvent(pending, stripe.EventPaymentAuthorized)); err == nil {
+		t.Errorf("without the account's credentials: applied")
 	}
 	if got := reload(t, s, pending.ID); got.Status != StatusProcessing {
 		t.Fatalf("moved to %s", got.Status)
 	}
 
-	// With one (the test provider standing in): the session is completed,
-	// then the payment captured; a payment that waited for the payer too.
+	// With them (the test provider standing in for the account's Stripe
+	// adapter): the session is completed, then the payment captured; a
+	// payment that waited for the payer too.
 	test := provider.NewTest()
-	reg, err := provider.NewRegistry(namedProvider{test, providerStripe})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Providers = reg
+	s.Providers = provider.NewDefaultRegistry().WithAccounts(func(_ context.Context, id string) (provider.Credentials, error) {
+		return provider.Credentials{AccountID: id, Provider: providerStripe}, nil
+	}, map[string]provider.Factory{providerStripe: func(provider.Credentials) (provider.Provider, error) {
+		return namedProvider{test, providerStripe}, nil
+	}})
 	authorize := func(p db.RuntimePayment) stripe.Event {
 		res, err := test.Authorize(ctx, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
 			Card: &provider.Card{Number: provider.TestCardPending, Exp: "12/34", CVC: "123"}})

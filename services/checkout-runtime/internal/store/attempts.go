@@ -29,10 +29,10 @@ const lockAttemptsSQL = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`
 const createWithinLimitsSQL = `
 INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method, provider, status,
     currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
-    billing_postal_code, billing_region, client_ip)
+    billing_postal_code, billing_region, client_ip, provider_account)
 SELECT $1::text, $2::text, $3::text, $4::boolean, $5::text, $6::text, 'processing',
     $7::text, $8::bigint, $9::bigint, $10::text, $11::text, $12::text, $13::text,
-    $14::text, $15::text, $16::inet
+    $14::text, $15::text, $16::inet, $20::text
 WHERE (SELECT count(*) FROM runtime.payments WHERE session_id = $2::text AND created_at > $17::timestamptz) < $18::bigint
   AND ($16::inet IS NULL
        OR (SELECT count(*) FROM runtime.payments WHERE client_ip = $16::inet AND created_at > $17::timestamptz) < $19::bigint)
@@ -44,8 +44,9 @@ RETURNING *`
 // the address serialise the attempts that share one, so that concurrent
 // attempts cannot all see the same count. The locks and the insert go as one
 // pgx batch: one round trip on the payment path, and one implicit
-// transaction, whose end releases the locks.
-func (s *Store) CreatePaymentWithinLimits(ctx context.Context, p db.CreatePaymentParams, lim AttemptLimits) (payment db.RuntimePayment, ok bool, err error) {
+// transaction, whose end releases the locks. account is the provider account
+// (pa_…) making the payment, or nil for a built-in provider.
+func (s *Store) CreatePaymentWithinLimits(ctx context.Context, p db.CreatePaymentParams, account *string, lim AttemptLimits) (payment db.RuntimePayment, ok bool, err error) {
 	b := &pgx.Batch{}
 	b.Queue(lockAttemptsSQL, "runtime.payments.session:"+p.SessionID)
 	if p.ClientIp != nil {
@@ -53,7 +54,7 @@ func (s *Store) CreatePaymentWithinLimits(ctx context.Context, p db.CreatePaymen
 	}
 	b.Queue(createWithinLimitsSQL, p.ID, p.SessionID, p.OrganizationID, p.Livemode, p.Method, p.Provider,
 		p.Currency, p.Amount, p.AmountTax, p.Reference, p.BillingName, p.BillingEmail, p.BillingCountry,
-		p.BillingPostalCode, p.BillingRegion, p.ClientIp, lim.Since, int64(lim.PerSession), int64(lim.PerIP))
+		p.BillingPostalCode, p.BillingRegion, p.ClientIp, lim.Since, int64(lim.PerSession), int64(lim.PerIP), account)
 	br := s.Pool.SendBatch(ctx, b)
 	defer br.Close()
 	for range b.Len() - 1 {

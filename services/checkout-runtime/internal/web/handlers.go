@@ -41,6 +41,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/money"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 )
 
 const (
@@ -71,6 +72,7 @@ var (
 	postalRE = regexp.MustCompile(`^[A-Za-z0-9 -]{2,20}$`)
 	regionRE = regexp.MustCompile(`^[A-Za-z0-9-]{0,10}$`)
 	expRE    = regexp.MustCompile(`^(0[1-9]|1[0-2])/[0-9]{2}$`)
+	tokenRE  = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 )
 
 // Handler serves the hosted page.
@@ -110,6 +112,8 @@ func (h *Handler) Routes() (http.Handler, error) {
 	mux.HandleFunc("GET /checkout/{id}", h.page)
 	mux.HandleFunc("POST /checkout/{id}/pay", h.pay)
 	mux.HandleFunc("POST /checkout/{id}/challenge", h.challenge)
+	mux.HandleFunc("POST /checkout/{id}/resume", h.resume)
+	mux.HandleFunc("GET /checkout/{id}/return", h.resume)
 	mux.HandleFunc("GET /checkout/{id}/quote", h.quote)
 	mux.HandleFunc("/", h.notFound)
 	return mux, nil
@@ -196,6 +200,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.pages.cut(page, formTargets(p))
+	v.stripe = usesStripe(p)
 	until := now.Add(pageCacheTTL)
 	if exp := cs.GetExpiresAt().AsTime(); exp.Before(until) {
 		until = exp
@@ -230,7 +235,9 @@ func (h *Handler) stateOf(ctx context.Context, co *internalapiv1.GetCheckoutResp
 		} else {
 			p.RefreshSeconds = processingRefresh
 		}
-	case has && latest.Status == payment.StatusRequiresAction:
+	case has && latest.Status == payment.StatusRequiresAction && latest.Provider == provider.NameTest:
+		// The test provider's challenge is our form; a Stripe payment's
+		// next action is in Stripe.js, and a payer who left it pays again.
 		p.State = StateChallenge
 		p.Payment = h.paymentView(latest, p)
 	default:
@@ -269,6 +276,7 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		delete(fieldErrs, "card_number")
 		delete(fieldErrs, "card_exp")
 		delete(fieldErrs, "card_cvc")
+		delete(fieldErrs, "confirmation_token")
 		h.answerError(w, r, co, http.StatusOK, "", "", nil, withForm(billing, method))
 		return
 	}
@@ -276,15 +284,23 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method))
 		return
 	}
-	res, err := h.Pay.Pay(r.Context(), payment.Attempt{Checkout: co, Method: method, Billing: billing, Card: card, ClientIP: clientIP(r)})
+	a := payment.Attempt{Checkout: co, Method: method, Billing: billing, Card: card, ClientIP: clientIP(r)}
+	if method == "card" && stripeAccount(co) != nil {
+		a.Token = strings.TrimSpace(r.PostForm.Get("confirmation_token"))
+		a.ReturnURL = h.scheme() + "://" + r.Host + "/checkout/" + url.PathEscape(cs.GetId()) + "/return"
+	}
+	res, err := h.Pay.Pay(r.Context(), a)
 	if errors.Is(err, payment.ErrRateLimited) {
 		h.answerError(w, r, co, http.StatusTooManyRequests, "rate_limited", "err.rate_limited", nil, withForm(billing, method))
 		return
 	} else if errors.Is(err, payment.ErrTotalTooLarge) {
 		h.answerError(w, r, co, http.StatusBadRequest, "amount_too_large", "err.total_too_large", nil, withForm(billing, method))
 		return
-	} else if outage(r, err) {
+	} else if outage(r, err) || errors.Is(err, stripe.ErrUnavailable) {
 		h.tryAgain(w, r, co, err, withForm(billing, method))
+		return
+	} else if providerRefused(err) {
+		h.providerFailed(w, r, co, err, withForm(billing, method))
 		return
 	} else if err != nil {
 		h.fail(w, r, err)
@@ -326,11 +342,59 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
 	h.outcome(w, r, co, res, payment.Billing{}, "card")
 }
 
+// resume carries on with a Stripe payment after the payer's action: the
+// page's script posts here after Stripe.js handleNextAction (3-D Secure), and
+// a redirect-based method brings the payer back with GET …/return?payment_id=.
+// The runtime reads the intent and completes and captures, or fails the
+// payment. The GET needs no CSRF token: it only asks Stripe where this
+// session's payment stands, as its webhook would tell.
+func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
+	h.pages.Forget(r.PathValue("id"))
+	defer h.pages.Forget(r.PathValue("id"))
+	co, ok := h.checkout(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil || (r.Method == http.MethodPost && !h.validCSRF(r, co.GetCheckoutSession().GetId())) {
+		h.answerError(w, r, co, http.StatusForbidden, "csrf", "err.csrf", nil)
+		return
+	}
+	paymentID := r.Form.Get("payment_id")
+	if !ids.HasPrefix(paymentID, "pay") {
+		h.answerError(w, r, co, http.StatusNotFound, "payment_missing", "err.form", nil)
+		return
+	}
+	res, err := h.Pay.Resume(r.Context(), co.GetCheckoutSession().GetId(), paymentID)
+	switch {
+	case errs.KindOf(err) == errs.NotFound:
+		h.answerError(w, r, co, http.StatusNotFound, "payment_missing", "err.form", nil)
+		return
+	case errors.Is(err, payment.ErrNotResumable):
+		h.answerError(w, r, co, http.StatusBadRequest, "payment_not_resumable", "err.form", nil)
+		return
+	case outage(r, err) || errors.Is(err, stripe.ErrUnavailable):
+		h.tryAgain(w, r, co, err)
+		return
+	case providerRefused(err):
+		h.providerFailed(w, r, co, err)
+		return
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	}
+	h.outcome(w, r, co, res, payment.Billing{}, "card")
+}
+
 // outcome answers a finished attempt: the next page, or where to go.
 func (h *Handler) outcome(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse, res payment.Result, billing payment.Billing, method string) {
 	cs := co.GetCheckoutSession()
 	pageURL := "/checkout/" + url.PathEscape(cs.GetId())
 	switch {
+	case res.Payment.Status == payment.StatusRequiresAction && res.ClientSecret != "" && wantsJSON(r):
+		// The page's script passes the action in Stripe.js, then posts
+		// /resume. The client secret goes only to this page, in this answer.
+		writeJSON(w, http.StatusOK, map[string]any{"status": payment.StatusRequiresAction, "client_secret": res.ClientSecret,
+			"payment_id": res.Payment.ID})
 	case res.Closed:
 		h.closed(w, r, co)
 	case res.Payment.Status == payment.StatusFailed:
@@ -416,8 +480,18 @@ func (h *Handler) quote(w http.ResponseWriter, r *http.Request) {
 	p.Billing.Country = strings.ToUpper(r.URL.Query().Get("country"))
 	p.Billing.Region = strings.ToUpper(r.URL.Query().Get("region"))
 	h.fillQuote(p, co)
-	writeJSON(w, http.StatusOK, map[string]string{"subtotal": p.Totals.Subtotal, "tax": p.Totals.Tax,
-		"tax_label": p.Totals.TaxLabel, "included_tax": p.Totals.IncludedTax, "total": p.Totals.Total})
+	out := map[string]any{"subtotal": p.Totals.Subtotal, "tax": p.Totals.Tax,
+		"tax_label": p.Totals.TaxLabel, "included_tax": p.Totals.IncludedTax, "total": p.Totals.Total}
+	if stripeAccount(co) != nil {
+		// The Payment Element is told the total for this address, in
+		// Stripe's units, so that it matches the PaymentIntent.
+		cs := co.GetCheckoutSession()
+		q := payment.QuoteFor(cs, co.GetSite().GetTaxRates(), p.Billing.Country, p.Billing.Region)
+		if amount, _, err := stripe.ElementsAmount(q.Total, cs.GetCurrency()); err == nil {
+			out["stripe_amount"] = amount
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // readForm validates the form's format; the provider judges the card itself.
@@ -453,11 +527,17 @@ func readForm(r *http.Request, co *internalapiv1.GetCheckoutResponse) (payment.B
 		bad["region"] = "err.region"
 	}
 	method := get("method")
-	if _, done := bad["method"]; !done && !contains(pageMethods(co.GetCheckoutSession()), method) {
+	if _, done := bad["method"]; !done && !contains(pageMethods(co), method) {
 		bad["method"] = "err.method"
 	}
 	var card *provider.Card
-	if _, refused := bad["method"]; method == "card" && !refused { // card data is read only where card entry is offered
+	if _, refused := bad["method"]; method == "card" && !refused && stripeAccount(co) != nil {
+		// Stripe's Payment Element made a ConfirmationToken in the browser;
+		// without JavaScript there is none.
+		if tok := strings.TrimSpace(f.Get("confirmation_token")); !strings.HasPrefix(tok, "ctoken_") || len(tok) > 200 || !tokenRE.MatchString(tok) {
+			bad["confirmation_token"] = "err.confirmation_token"
+		}
+	} else if _, refused := bad["method"]; method == "card" && !refused { // card data is read only where card entry is offered
 		number := strings.NewReplacer(" ", "", "-", "").Replace(get("card_number"))
 		card = &provider.Card{Number: number, Exp: strings.ReplaceAll(get("card_exp"), " ", ""), CVC: get("card_cvc")}
 		if len(number) < 12 || len(number) > 19 || strings.Trim(number, "0123456789") != "" {
@@ -483,11 +563,20 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 			PrimaryColor: orDefault(site.GetBranding().GetPrimaryColor(), "#1f2937"),
 			AccentColor:  orDefault(site.GetBranding().GetAccentColor(), "#2563eb")},
 		Session: SessionView{ID: cs.GetId(), Reference: cs.GetReference(), Description: cs.GetDescription(), CancelURL: cs.GetCancelUrl()},
-		Methods: pageMethods(cs), Billing: BillingView{Email: cs.GetCustomerEmail()},
+		Methods: pageMethods(co), Billing: BillingView{Email: cs.GetCustomerEmail()},
 		PayURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/pay", ChallengeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/challenge",
 	}
 	if len(p.Methods) > 0 {
 		p.Method = p.Methods[0]
+	}
+	if acct := stripeAccount(co); acct != nil && contains(p.Methods, "card") {
+		// The amount the Payment Element shows and filters methods by: the
+		// session's before any tax of the billing address.
+		amount, currency, err := stripe.ElementsAmount(cs.GetAmountSubtotal(), cs.GetCurrency())
+		if err == nil {
+			p.Stripe = &StripeView{PublishableKey: acct.GetPublishableKey(), Amount: amount, Currency: currency,
+				ResumeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/resume"}
+		}
 	}
 	for _, it := range cs.GetLineItems() {
 		p.Items = append(p.Items, ItemView{Name: it.GetName(), Description: it.GetDescription(), Quantity: it.GetQuantity(),
@@ -542,7 +631,7 @@ func (h *Handler) format(amount int64, code, lang string) string {
 // show renders p with the page's security headers.
 func (h *Handler) show(w http.ResponseWriter, r *http.Request, code int, p *Page) {
 	p.Nonce = randomToken(16)
-	h.securityHeaders(w, p.Nonce, formTargets(p))
+	h.securityHeaders(w, p.Nonce, formTargets(p), usesStripe(p))
 	if err := h.render.render(w, code, p); err != nil {
 		h.Logger.ErrorContext(r.Context(), "rendering checkout page", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -553,7 +642,7 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, code int, p *Page
 // this browser's CSRF token.
 func (h *Handler) showView(w http.ResponseWriter, r *http.Request, sessionID string, v *renderedView) {
 	nonce, csrf := randomToken(16), h.csrfToken(w, r, sessionID)
-	h.securityHeaders(w, nonce, v.formTargets)
+	h.securityHeaders(w, nonce, v.formTargets, v.stripe)
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)
@@ -574,10 +663,32 @@ func formTargets(p *Page) string {
 	return targets
 }
 
-func (h *Handler) securityHeaders(w http.ResponseWriter, nonce, formTargets string) {
+// Stripe's documented CSP sources for Stripe.js and the Payment Element
+// (docs.stripe.com/security/guide#content-security-policy): its script and
+// frames from js.stripe.com (and its subdomains), 3-D Secure frames from
+// hooks.stripe.com, and its API. Nothing wider, and only on pages that load
+// Stripe.js.
+const (
+	stripeScriptSrc  = " https://js.stripe.com https://*.js.stripe.com"
+	stripeFrameSrc   = "; frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com"
+	stripeConnectSrc = " https://api.stripe.com"
+)
+
+// usesStripe reports whether p loads Stripe.js: an open form whose card
+// method is the site's Stripe account.
+func usesStripe(p *Page) bool {
+	return p.Stripe != nil && p.State == StateOpen
+}
+
+func (h *Handler) securityHeaders(w http.ResponseWriter, nonce, formTargets string, stripe bool) {
 	hdr := w.Header()
+	scriptSrc, frameSrc, connectSrc := "", "", ""
+	if stripe {
+		scriptSrc, frameSrc, connectSrc = stripeScriptSrc, stripeFrameSrc, stripeConnectSrc
+	}
 	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; script-src 'nonce-"+nonce+
-		"'; img-src https: data:; connect-src 'self'; form-action "+formTargets+"; frame-ancestors 'none'; base-uri 'none'")
+		"'"+scriptSrc+frameSrc+"; img-src https: data:; connect-src 'self'"+connectSrc+"; form-action "+formTargets+
+		"; frame-ancestors 'none'; base-uri 'none'")
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Referrer-Policy", "no-referrer")
@@ -637,26 +748,56 @@ func (h *Handler) tryAgain(w http.ResponseWriter, r *http.Request, co *internala
 	h.answerError(w, r, co, http.StatusServiceUnavailable, codeUnavailable, "err.unavailable", nil, form...)
 }
 
+// providerRefused reports whether a provider account's call failed in a way
+// the payer cannot fix by retrying at once: the account's key was refused,
+// the provider refused the request (a token it does not know), or the
+// account is not usable here. The payment is already marked failed.
+func providerRefused(err error) bool {
+	return errors.Is(err, stripe.ErrAuthentication) || errors.Is(err, provider.ErrInvalidRequest) ||
+		errors.Is(err, provider.ErrUnknownReference) || errors.Is(err, provider.ErrNoAccountProvider)
+}
+
+// providerFailed answers a providerRefused error: 402 and the form again
+// with a message that nothing was charged. The cause is logged for the
+// operator (it names no secret: the provider errors never carry one).
+func (h *Handler) providerFailed(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse, err error, form ...formState) {
+	h.Logger.WarnContext(r.Context(), "checkout page: the payment provider refused the attempt", "path", r.URL.Path, "err", err)
+	h.answerError(w, r, co, http.StatusPaymentRequired, "payment_failed", "stripe.failed", nil, form...)
+}
+
 // pageMethods are the methods the session's page offers: the session's own,
-// and in live mode only those that work there (liveMethods).
-func pageMethods(cs *adminv1.CheckoutSession) []string {
+// and in live mode only those that work there (liveMethods, and card when
+// the site's card account is a provider's own component: Stripe).
+func pageMethods(co *internalapiv1.GetCheckoutResponse) []string {
+	cs := co.GetCheckoutSession()
 	if !cs.GetLivemode() {
 		return cs.GetPaymentMethodTypes()
 	}
 	var out []string
 	for _, m := range cs.GetPaymentMethodTypes() {
-		if contains(liveMethods, m) {
+		if contains(liveMethods, m) || (m == "card" && stripeAccount(co) != nil) {
 			out = append(out, m)
 		}
 	}
 	return out
 }
 
+// stripeAccount returns the site's card account when it is a Stripe account
+// the page can use (it has a publishable key), else nil.
+func stripeAccount(co *internalapiv1.GetCheckoutResponse) *internalapiv1.CardProviderAccount {
+	acct := co.GetCardProviderAccount()
+	if acct.GetId() == "" || acct.GetProvider() != provider.NameStripe || acct.GetPublishableKey() == "" {
+		return nil
+	}
+	return acct
+}
+
 // postedCardField returns the first card field posted to a live session's
-// page, or "". Only the field's presence is looked at: its value is never
-// read into a payment, a log line or an error.
+// page, or to any page whose card method is Stripe's, or "". Only the
+// field's presence is looked at: its value is never read into a payment, a
+// log line or an error.
 func postedCardField(r *http.Request, co *internalapiv1.GetCheckoutResponse) string {
-	if !co.GetCheckoutSession().GetLivemode() {
+	if !co.GetCheckoutSession().GetLivemode() && stripeAccount(co) == nil {
 		return ""
 	}
 	for _, f := range cardFields {
@@ -789,6 +930,14 @@ func origin(raw string) string {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
+}
+
+// scheme is the page's public URL scheme.
+func (h *Handler) scheme() string {
+	if h.Secure {
+		return "https"
+	}
+	return "http"
 }
 
 func randomToken(n int) string {

@@ -56,6 +56,7 @@ const (
 type renderedView struct {
 	chunks      []chunk
 	formTargets string // the CSP form-action sources
+	stripe      bool   // the CSP allows Stripe.js (stripeCSP)
 	size        int
 }
 

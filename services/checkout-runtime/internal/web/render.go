@@ -84,7 +84,12 @@ func buildRenderer(inline bool) (*renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: read script: %w", err)
 	}
+	stripeJS, err := templateFS.ReadFile("templates/stripe.js")
+	if err != nil {
+		return nil, fmt.Errorf("web: read Stripe script: %w", err)
+	}
 	funcs := pageFuncs(template.CSS(css), template.JS(js))
+	funcs["stripejs"] = func() template.JS { return template.JS(stripeJS) }
 	layout, err := templateFS.ReadFile("templates/" + layoutFile)
 	if err != nil {
 		return nil, fmt.Errorf("web: read layout: %w", err)

@@ -54,6 +54,19 @@ type Page struct {
 	// ContinueURL is where the paid page's button goes (the success URL with
 	// the session id filled in).
 	ContinueURL string
+
+	// Stripe is set when the site's card account is a Stripe account: the
+	// page mounts Stripe's Payment Element instead of card inputs of ours.
+	Stripe *StripeView
+}
+
+// StripeView is what the page's script needs to mount the Payment Element
+// in deferred-intent mode. Nothing in it is a secret.
+type StripeView struct {
+	PublishableKey string
+	Amount         int64  // in Stripe's units (stripe.ElementsAmount)
+	Currency       string // lower-case, as Stripe.js wants it
+	ResumeURL      string // POST after Stripe.js handleNextAction
 }
 
 // SiteView is the merchant's branding.
