@@ -217,7 +217,14 @@ func (s *Service) Resume(ctx context.Context, sessionID, paymentID string) (Resu
 // (ForAccount) when it has one, else the built-in provider by name.
 func (s *Service) ProviderFor(ctx context.Context, p db.RuntimePayment) (provider.Provider, error) {
 	if p.ProviderAccount != nil {
-		return s.Providers.ForAccount(ctx, *p.ProviderAccount)
+		prov, err := s.Providers.ForAccount(ctx, *p.ProviderAccount)
+		if status.Code(err) == codes.NotFound {
+			// Deleted since: nothing can act on the payment through it, so
+			// a callback for it is refused (never retried), not delayed.
+			return nil, errs.NotFoundf("provider_account", "The provider account %s that made payment %s no longer exists.",
+				*p.ProviderAccount, p.ID)
+		}
+		return prov, err
 	}
 	if prov := s.lookup(p.Provider); prov != nil {
 		return prov, nil

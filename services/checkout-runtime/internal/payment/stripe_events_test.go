@@ -233,6 +233,13 @@ func TestStripeAmountCapturableUpdated(t *testing.T) {
 	if got := reload(t, s, pending.ID); got.Status != StatusProcessing {
 		t.Fatalf("moved to %s", got.Status)
 	}
+	// The account was deleted since: refused as not found (never retried).
+	s.Providers = provider.NewDefaultRegistry().WithAccounts(func(context.Context, string) (provider.Credentials, error) {
+		return provider.Credentials{}, status.Error(codes.NotFound, "no such provider account")
+	}, nil)
+	if err := s.StripeEvent(ctx, stripeTest, stripeAccount, intentEvent(pending, stripe.EventPaymentAuthorized)); errs.KindOf(err) != errs.NotFound {
+		t.Errorf("with the account deleted: %v, want NotFound", err)
+	}
 
 	// With them (the test provider standing in for the account's Stripe
 	// adapter): the session is completed, then the payment captured; a
