@@ -29,9 +29,10 @@ const (
 	RefundFailed    = "failed"
 )
 
-// Refund event types.
+// Refund and dispute event types.
 const (
 	EventPaymentRefunded = "payment.refunded"
+	EventPaymentDisputed = "payment.disputed"
 	EventRefundSucceeded = "refund.succeeded"
 	EventRefundFailed    = "refund.failed"
 )

@@ -449,6 +449,15 @@ func Proto(p db.RuntimePayment) *adminv1.Payment {
 	if p.CardLast4 != nil {
 		out.Card = &adminv1.PaymentCard{Brand: deref(p.CardBrand), Last4: *p.CardLast4}
 	}
+	if p.DisputeID != nil {
+		out.Dispute = &adminv1.PaymentDispute{Id: *p.DisputeID, Reason: deref(p.DisputeReason), Status: deref(p.DisputeStatus)}
+		if p.DisputeAmount != nil {
+			out.Dispute.Amount = *p.DisputeAmount
+		}
+		if p.DisputedAt != nil {
+			out.Dispute.CreatedAt = timestamppb.New(*p.DisputedAt)
+		}
+	}
 	return out
 }
 

@@ -116,13 +116,7 @@ func (s *Service) StripeEvent(ctx context.Context, src provider.CallbackSource, 
 	case stripe.EventChargeRefunded:
 		return s.stripeRefunded(ctx, p, ev)
 	case stripe.EventDisputeCreated:
-		// Why only a log: a dispute is the payer's bank questioning a
-		// succeeded payment; the money may still stay, and Stripe's
-		// dashboard is where the merchant answers it.
-		s.Logger.ErrorContext(ctx, "stripe dispute opened on a payment", "payment", p.ID, "organization", p.OrganizationID,
-			"livemode", p.Livemode, "dispute", ev.Dispute.ID, "reason", ev.Dispute.Reason, "status", ev.Dispute.Status,
-			"amount", ev.Amount, "currency", ev.Currency, "event", ev.ID)
-		return nil
+		return s.stripeDisputed(ctx, p, ev)
 	}
 	return errs.Param("type", "callback_type_unknown", "Stripe event type %q is not applied.", ev.Type)
 }
@@ -284,5 +278,34 @@ func (s *Service) stripeRefunded(ctx context.Context, p db.RuntimePayment, ev st
 			return err
 		}
 		return emitPaymentObject(ctx, tx, p, obj, EventPaymentRefunded)
+	})
+}
+
+// stripeDisputed records a dispute the payer's bank opened on p, once per
+// dispute id, with a payment.disputed event: the money may still stay, and
+// the provider's dashboard is where the merchant answers it, but the
+// merchant must hear of it at once. It is logged at error level too, for
+// the operator.
+func (s *Service) stripeDisputed(ctx context.Context, p db.RuntimePayment, ev stripe.Event) error {
+	if ev.Dispute == nil || ev.Dispute.ID == "" {
+		return errs.Param("dispute", "dispute_missing", "A dispute event without its dispute.")
+	}
+	s.Logger.ErrorContext(ctx, "stripe dispute opened on a payment", "payment", p.ID, "organization", p.OrganizationID,
+		"livemode", p.Livemode, "dispute", ev.Dispute.ID, "reason", ev.Dispute.Reason, "status", ev.Dispute.Status,
+		"amount", ev.Amount, "currency", ev.Currency, "event", ev.ID)
+	return s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		amount := ev.Amount
+		disputed, err := q.SetDispute(ctx, db.SetDisputeParams{ID: p.ID, DisputeID: &ev.Dispute.ID,
+			DisputeReason: &ev.Dispute.Reason, DisputeStatus: &ev.Dispute.Status, DisputeAmount: &amount})
+		if store.IsNoRows(err) {
+			return nil // this dispute is recorded already
+		} else if err != nil {
+			return fmt.Errorf("record dispute: %w", err)
+		}
+		obj, err := PaymentObject(ctx, q, disputed)
+		if err != nil {
+			return err
+		}
+		return emitPaymentObject(ctx, tx, disputed, obj, EventPaymentDisputed)
 	})
 }

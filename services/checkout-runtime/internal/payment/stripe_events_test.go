@@ -368,7 +368,20 @@ func TestStripeDisputeCreated(t *testing.T) {
 	if err := s.StripeEvent(context.Background(), stripeTest, stripeAccount, ev); err != nil {
 		t.Fatal(err)
 	}
-	if got := reload(t, s, p.ID); got.Status != StatusSucceeded || got.AmountRefunded != 0 {
-		t.Errorf("dispute changed the payment: %+v", got)
+	got := reload(t, s, p.ID)
+	if got.Status != StatusSucceeded || got.AmountRefunded != 0 {
+		t.Errorf("dispute changed the payment's money: %+v", got)
+	}
+	// Recorded on the payment object, with one payment.disputed event even
+	// when Stripe sends the event again.
+	if err := s.StripeEvent(context.Background(), stripeTest, stripeAccount, ev); err != nil {
+		t.Fatal(err)
+	}
+	d := Proto(got).GetDispute()
+	if d.GetId() != "dp_1" || d.GetReason() != "fraudulent" || d.GetStatus() != "needs_response" || d.GetAmount() != p.Amount || d.GetCreatedAt() == nil {
+		t.Errorf("dispute on the payment object: %v", d)
+	}
+	if n := outboxCount(t, s, "events.payment.disputed"); n != 1 {
+		t.Errorf("%d payment.disputed events, want 1", n)
 	}
 }

@@ -23,7 +23,7 @@ import (
 var EventTypes = []string{
 	"checkout.session.completed", "checkout.session.expired",
 	"checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed",
-	"payment.succeeded", "payment.failed", "payment.refunded",
+	"payment.succeeded", "payment.failed", "payment.refunded", "payment.disputed",
 	"refund.succeeded", "refund.failed",
 }
 

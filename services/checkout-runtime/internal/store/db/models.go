@@ -58,6 +58,11 @@ type RuntimePayment struct {
 	AmountOverpaid    int64
 	AmountRefunded    int64
 	ProviderAccount   *string
+	DisputeID         *string
+	DisputeReason     *string
+	DisputeStatus     *string
+	DisputeAmount     *int64
+	DisputedAt        *time.Time
 }
 
 type RuntimeRefund struct {

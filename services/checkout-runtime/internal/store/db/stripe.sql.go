@@ -63,7 +63,7 @@ func (q *Queries) AddProviderRefund(ctx context.Context, arg AddProviderRefundPa
 }
 
 const findStripePayment = `-- name: FindStripePayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at FROM runtime.payments
 WHERE provider = 'stripe' AND provider_ref = $1
 ORDER BY seq DESC LIMIT 1
 `
@@ -105,6 +105,79 @@ func (q *Queries) FindStripePayment(ctx context.Context, providerRef *string) (R
 		&i.AmountOverpaid,
 		&i.AmountRefunded,
 		&i.ProviderAccount,
+		&i.DisputeID,
+		&i.DisputeReason,
+		&i.DisputeStatus,
+		&i.DisputeAmount,
+		&i.DisputedAt,
+	)
+	return i, err
+}
+
+const setDispute = `-- name: SetDispute :one
+UPDATE runtime.payments
+SET dispute_id = $1, dispute_reason = $2, dispute_status = $3,
+    dispute_amount = $4, disputed_at = now(), event_sequence = event_sequence + 1, updated_at = now()
+WHERE id = $5 AND dispute_id IS DISTINCT FROM $1
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at
+`
+
+type SetDisputeParams struct {
+	DisputeID     *string
+	DisputeReason *string
+	DisputeStatus *string
+	DisputeAmount *int64
+	ID            string
+}
+
+// Records a dispute opened on a payment, once per dispute id: a repeat of
+// the same report returns no row.
+func (q *Queries) SetDispute(ctx context.Context, arg SetDisputeParams) (RuntimePayment, error) {
+	row := q.db.QueryRow(ctx, setDispute,
+		arg.DisputeID,
+		arg.DisputeReason,
+		arg.DisputeStatus,
+		arg.DisputeAmount,
+		arg.ID,
+	)
+	var i RuntimePayment
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Method,
+		&i.Provider,
+		&i.ProviderRef,
+		&i.Status,
+		&i.Currency,
+		&i.Amount,
+		&i.AmountTax,
+		&i.AmountReceived,
+		&i.Reference,
+		&i.CardBrand,
+		&i.CardLast4,
+		&i.BillingName,
+		&i.BillingEmail,
+		&i.BillingCountry,
+		&i.BillingPostalCode,
+		&i.BillingRegion,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.ClientIp,
+		&i.AsyncDueAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.AmountOverpaid,
+		&i.AmountRefunded,
+		&i.ProviderAccount,
+		&i.DisputeID,
+		&i.DisputeReason,
+		&i.DisputeStatus,
+		&i.DisputeAmount,
+		&i.DisputedAt,
 	)
 	return i, err
 }

@@ -13,3 +13,12 @@ INSERT INTO runtime.refunds (id, payment_id, organization_id, livemode, amount, 
 VALUES (@id, @payment_id, @organization_id, @livemode, @amount, @currency, 'succeeded', @metadata, @idempotency_key)
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING *;
+
+-- name: SetDispute :one
+-- Records a dispute opened on a payment, once per dispute id: a repeat of
+-- the same report returns no row.
+UPDATE runtime.payments
+SET dispute_id = @dispute_id, dispute_reason = @dispute_reason, dispute_status = @dispute_status,
+    dispute_amount = @dispute_amount, disputed_at = now(), event_sequence = event_sequence + 1, updated_at = now()
+WHERE id = @id AND dispute_id IS DISTINCT FROM @dispute_id
+RETURNING *;

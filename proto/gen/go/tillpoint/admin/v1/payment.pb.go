@@ -78,6 +78,89 @@ func (x *PaymentCard) GetLast4() string {
 	return ""
 }
 
+// A dispute (chargeback) the payer's bank opened on a payment, as the
+// provider reported it; answer it in the provider's dashboard.
+type PaymentDispute struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The provider's dispute id (Stripe: dp_…).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The provider's reason, e.g. fraudulent, product_not_received.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The provider's status when reported, e.g. needs_response.
+	Status string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	// The amount disputed, in minor units.
+	Amount int64 `protobuf:"varint,4,opt,name=amount,proto3" json:"amount,omitempty"`
+	// When Tillpoint learnt of it.
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PaymentDispute) Reset() {
+	*x = PaymentDispute{}
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaymentDispute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaymentDispute) ProtoMessage() {}
+
+func (x *PaymentDispute) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaymentDispute.ProtoReflect.Descriptor instead.
+func (*PaymentDispute) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PaymentDispute) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PaymentDispute) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PaymentDispute) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *PaymentDispute) GetAmount() int64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *PaymentDispute) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
 // A payment attempt.
 type Payment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -124,14 +207,17 @@ type Payment struct {
 	// bank transfers (neither charges one).
 	Fee int64 `protobuf:"varint,19,opt,name=fee,proto3" json:"fee,omitempty"`
 	// Last change.
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The dispute opened on the payment, if any (a payment.disputed event
+	// tells of it).
+	Dispute       *PaymentDispute `protobuf:"bytes,21,opt,name=dispute,proto3" json:"dispute,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Payment) Reset() {
 	*x = Payment{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[1]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -143,7 +229,7 @@ func (x *Payment) String() string {
 func (*Payment) ProtoMessage() {}
 
 func (x *Payment) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[1]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -156,7 +242,7 @@ func (x *Payment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Payment.ProtoReflect.Descriptor instead.
 func (*Payment) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{1}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Payment) GetId() string {
@@ -299,6 +385,13 @@ func (x *Payment) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Payment) GetDispute() *PaymentDispute {
+	if x != nil {
+		return x.Dispute
+	}
+	return nil
+}
+
 // Parameters of GetPayment.
 type GetPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -310,7 +403,7 @@ type GetPaymentRequest struct {
 
 func (x *GetPaymentRequest) Reset() {
 	*x = GetPaymentRequest{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -322,7 +415,7 @@ func (x *GetPaymentRequest) String() string {
 func (*GetPaymentRequest) ProtoMessage() {}
 
 func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -335,7 +428,7 @@ func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPaymentRequest.ProtoReflect.Descriptor instead.
 func (*GetPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{2}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetPaymentRequest) GetId() string {
@@ -356,7 +449,7 @@ type GetPaymentResponse struct {
 
 func (x *GetPaymentResponse) Reset() {
 	*x = GetPaymentResponse{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -368,7 +461,7 @@ func (x *GetPaymentResponse) String() string {
 func (*GetPaymentResponse) ProtoMessage() {}
 
 func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -381,7 +474,7 @@ func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPaymentResponse.ProtoReflect.Descriptor instead.
 func (*GetPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetPaymentResponse) GetPayment() *Payment {
@@ -414,7 +507,7 @@ type ListPaymentsRequest struct {
 
 func (x *ListPaymentsRequest) Reset() {
 	*x = ListPaymentsRequest{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +519,7 @@ func (x *ListPaymentsRequest) String() string {
 func (*ListPaymentsRequest) ProtoMessage() {}
 
 func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +532,7 @@ func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListPaymentsRequest) GetLimit() int32 {
@@ -508,7 +601,7 @@ type ListPaymentsResponse struct {
 
 func (x *ListPaymentsResponse) Reset() {
 	*x = ListPaymentsResponse{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +613,7 @@ func (x *ListPaymentsResponse) String() string {
 func (*ListPaymentsResponse) ProtoMessage() {}
 
 func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +626,7 @@ func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListPaymentsResponse) GetObject() string {
@@ -578,7 +671,7 @@ type ConfirmPaymentRequest struct {
 
 func (x *ConfirmPaymentRequest) Reset() {
 	*x = ConfirmPaymentRequest{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -590,7 +683,7 @@ func (x *ConfirmPaymentRequest) String() string {
 func (*ConfirmPaymentRequest) ProtoMessage() {}
 
 func (x *ConfirmPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -603,7 +696,7 @@ func (x *ConfirmPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmPaymentRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ConfirmPaymentRequest) GetId() string {
@@ -631,7 +724,7 @@ type ConfirmPaymentResponse struct {
 
 func (x *ConfirmPaymentResponse) Reset() {
 	*x = ConfirmPaymentResponse{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -643,7 +736,7 @@ func (x *ConfirmPaymentResponse) String() string {
 func (*ConfirmPaymentResponse) ProtoMessage() {}
 
 func (x *ConfirmPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -656,7 +749,7 @@ func (x *ConfirmPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmPaymentResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConfirmPaymentResponse) GetPayment() *Payment {
@@ -673,7 +766,14 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	" tillpoint/admin/v1/payment.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)tillpoint/admin/v1/checkout_session.proto\x1a\x1ftillpoint/admin/v1/refund.proto\"9\n" +
 	"\vPaymentCard\x12\x14\n" +
 	"\x05brand\x18\x01 \x01(\tR\x05brand\x12\x14\n" +
-	"\x05last4\x18\x02 \x01(\tR\x05last4\"\x80\x06\n" +
+	"\x05last4\x18\x02 \x01(\tR\x05last4\"\xa3\x01\n" +
+	"\x0ePaymentDispute\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\x12\x16\n" +
+	"\x06amount\x18\x04 \x01(\x03R\x06amount\x129\n" +
+	"\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xbe\x06\n" +
 	"\aPayment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12)\n" +
@@ -698,7 +798,8 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\arefunds\x18\x12 \x03(\v2\x1a.tillpoint.admin.v1.RefundR\arefunds\x12\x10\n" +
 	"\x03fee\x18\x13 \x01(\x03R\x03fee\x129\n" +
 	"\n" +
-	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAtB\x0f\n" +
+	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12<\n" +
+	"\adispute\x18\x15 \x01(\v2\".tillpoint.admin.v1.PaymentDisputeR\adisputeB\x0f\n" +
 	"\r_failure_codeB\x12\n" +
 	"\x10_failure_message\"#\n" +
 	"\x11GetPaymentRequest\x12\x0e\n" +
@@ -743,40 +844,43 @@ func file_tillpoint_admin_v1_payment_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_payment_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_tillpoint_admin_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_tillpoint_admin_v1_payment_proto_goTypes = []any{
 	(*PaymentCard)(nil),            // 0: tillpoint.admin.v1.PaymentCard
-	(*Payment)(nil),                // 1: tillpoint.admin.v1.Payment
-	(*GetPaymentRequest)(nil),      // 2: tillpoint.admin.v1.GetPaymentRequest
-	(*GetPaymentResponse)(nil),     // 3: tillpoint.admin.v1.GetPaymentResponse
-	(*ListPaymentsRequest)(nil),    // 4: tillpoint.admin.v1.ListPaymentsRequest
-	(*ListPaymentsResponse)(nil),   // 5: tillpoint.admin.v1.ListPaymentsResponse
-	(*ConfirmPaymentRequest)(nil),  // 6: tillpoint.admin.v1.ConfirmPaymentRequest
-	(*ConfirmPaymentResponse)(nil), // 7: tillpoint.admin.v1.ConfirmPaymentResponse
-	(*timestamppb.Timestamp)(nil),  // 8: google.protobuf.Timestamp
-	(*Refund)(nil),                 // 9: tillpoint.admin.v1.Refund
-	(*TimeRange)(nil),              // 10: tillpoint.admin.v1.TimeRange
+	(*PaymentDispute)(nil),         // 1: tillpoint.admin.v1.PaymentDispute
+	(*Payment)(nil),                // 2: tillpoint.admin.v1.Payment
+	(*GetPaymentRequest)(nil),      // 3: tillpoint.admin.v1.GetPaymentRequest
+	(*GetPaymentResponse)(nil),     // 4: tillpoint.admin.v1.GetPaymentResponse
+	(*ListPaymentsRequest)(nil),    // 5: tillpoint.admin.v1.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),   // 6: tillpoint.admin.v1.ListPaymentsResponse
+	(*ConfirmPaymentRequest)(nil),  // 7: tillpoint.admin.v1.ConfirmPaymentRequest
+	(*ConfirmPaymentResponse)(nil), // 8: tillpoint.admin.v1.ConfirmPaymentResponse
+	(*timestamppb.Timestamp)(nil),  // 9: google.protobuf.Timestamp
+	(*Refund)(nil),                 // 10: tillpoint.admin.v1.Refund
+	(*TimeRange)(nil),              // 11: tillpoint.admin.v1.TimeRange
 }
 var file_tillpoint_admin_v1_payment_proto_depIdxs = []int32{
-	0,  // 0: tillpoint.admin.v1.Payment.card:type_name -> tillpoint.admin.v1.PaymentCard
-	8,  // 1: tillpoint.admin.v1.Payment.created_at:type_name -> google.protobuf.Timestamp
-	9,  // 2: tillpoint.admin.v1.Payment.refunds:type_name -> tillpoint.admin.v1.Refund
-	8,  // 3: tillpoint.admin.v1.Payment.updated_at:type_name -> google.protobuf.Timestamp
-	1,  // 4: tillpoint.admin.v1.GetPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
-	10, // 5: tillpoint.admin.v1.ListPaymentsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
-	1,  // 6: tillpoint.admin.v1.ListPaymentsResponse.data:type_name -> tillpoint.admin.v1.Payment
-	1,  // 7: tillpoint.admin.v1.ConfirmPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
-	2,  // 8: tillpoint.admin.v1.PaymentService.GetPayment:input_type -> tillpoint.admin.v1.GetPaymentRequest
-	4,  // 9: tillpoint.admin.v1.PaymentService.ListPayments:input_type -> tillpoint.admin.v1.ListPaymentsRequest
-	6,  // 10: tillpoint.admin.v1.PaymentService.ConfirmPayment:input_type -> tillpoint.admin.v1.ConfirmPaymentRequest
-	3,  // 11: tillpoint.admin.v1.PaymentService.GetPayment:output_type -> tillpoint.admin.v1.GetPaymentResponse
-	5,  // 12: tillpoint.admin.v1.PaymentService.ListPayments:output_type -> tillpoint.admin.v1.ListPaymentsResponse
-	7,  // 13: tillpoint.admin.v1.PaymentService.ConfirmPayment:output_type -> tillpoint.admin.v1.ConfirmPaymentResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	9,  // 0: tillpoint.admin.v1.PaymentDispute.created_at:type_name -> google.protobuf.Timestamp
+	0,  // 1: tillpoint.admin.v1.Payment.card:type_name -> tillpoint.admin.v1.PaymentCard
+	9,  // 2: tillpoint.admin.v1.Payment.created_at:type_name -> google.protobuf.Timestamp
+	10, // 3: tillpoint.admin.v1.Payment.refunds:type_name -> tillpoint.admin.v1.Refund
+	9,  // 4: tillpoint.admin.v1.Payment.updated_at:type_name -> google.protobuf.Timestamp
+	1,  // 5: tillpoint.admin.v1.Payment.dispute:type_name -> tillpoint.admin.v1.PaymentDispute
+	2,  // 6: tillpoint.admin.v1.GetPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	11, // 7: tillpoint.admin.v1.ListPaymentsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
+	2,  // 8: tillpoint.admin.v1.ListPaymentsResponse.data:type_name -> tillpoint.admin.v1.Payment
+	2,  // 9: tillpoint.admin.v1.ConfirmPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	3,  // 10: tillpoint.admin.v1.PaymentService.GetPayment:input_type -> tillpoint.admin.v1.GetPaymentRequest
+	5,  // 11: tillpoint.admin.v1.PaymentService.ListPayments:input_type -> tillpoint.admin.v1.ListPaymentsRequest
+	7,  // 12: tillpoint.admin.v1.PaymentService.ConfirmPayment:input_type -> tillpoint.admin.v1.ConfirmPaymentRequest
+	4,  // 13: tillpoint.admin.v1.PaymentService.GetPayment:output_type -> tillpoint.admin.v1.GetPaymentResponse
+	6,  // 14: tillpoint.admin.v1.PaymentService.ListPayments:output_type -> tillpoint.admin.v1.ListPaymentsResponse
+	8,  // 15: tillpoint.admin.v1.PaymentService.ConfirmPayment:output_type -> tillpoint.admin.v1.ConfirmPaymentResponse
+	13, // [13:16] is the sub-list for method output_type
+	10, // [10:13] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_payment_proto_init() }
@@ -786,16 +890,16 @@ func file_tillpoint_admin_v1_payment_proto_init() {
 	}
 	file_tillpoint_admin_v1_checkout_session_proto_init()
 	file_tillpoint_admin_v1_refund_proto_init()
-	file_tillpoint_admin_v1_payment_proto_msgTypes[1].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_payment_proto_msgTypes[4].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_payment_proto_msgTypes[6].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_payment_proto_msgTypes[2].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_payment_proto_msgTypes[5].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_payment_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_payment_proto_rawDesc), len(file_tillpoint_admin_v1_payment_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
