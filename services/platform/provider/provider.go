@@ -217,3 +217,18 @@ func validCurrency(code string) bool {
 	_, err := money.ParseCurrency(code)
 	return err == nil
 }
+
+// Fee is what a provider charged the merchant for a payment, in minor units
+// of Currency (the account's settlement currency, which may differ from the
+// payment's). The zero Fee means none is known.
+type Fee struct {
+	Amount   int64
+	Currency string
+}
+
+// FeeCapturer is a Provider whose capture also reports its fee (Stripe's
+// is on the charge's balance transaction). Providers that charge no fee
+// (the test provider, bank transfer) do not implement it.
+type FeeCapturer interface {
+	CaptureWithFee(ctx context.Context, reference string, amount int64) (Fee, error)
+}

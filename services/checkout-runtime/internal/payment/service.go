@@ -286,7 +286,7 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 		if res.Captured {
 			// The provider took the money already (Stripe: a method that
 			// ignores manual capture): nothing to capture.
-		} else if err := prov.Capture(ctx, res.Reference, p.Amount); err != nil {
+		} else if err := s.capture(ctx, prov, p, res.Reference); err != nil {
 			return Result{}, fmt.Errorf("capture %s: %w", p.ID, err)
 		}
 		if p, err = s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing); err != nil {
@@ -348,6 +348,25 @@ func (s *Service) checkSource(ctx context.Context, src provider.CallbackSource, 
 	return ErrNotProvidersPayment
 }
 
+// capture takes p's money at its provider. When the provider reports its
+// fee (Stripe), the fee is recorded before p moves to succeeded, so that the
+// payment.succeeded event carries it; failing to record it is logged, not an
+// error, as the money is taken either way.
+func (s *Service) capture(ctx context.Context, prov provider.Provider, p db.RuntimePayment, ref string) error {
+	fc, ok := prov.(provider.FeeCapturer)
+	if !ok {
+		return prov.Capture(ctx, ref, p.Amount)
+	}
+	fee, err := fc.CaptureWithFee(ctx, ref, p.Amount)
+	if err != nil || fee.Currency == "" {
+		return err
+	}
+	if err := s.Store.SetFee(ctx, db.SetFeeParams{ID: p.ID, Fee: fee.Amount, FeeCurrency: &fee.Currency}); err != nil {
+		s.Logger.ErrorContext(ctx, "recording the provider's fee", "payment", p.ID, "err", err)
+	}
+	return nil
+}
+
 // settle applies a provider's final answer to p: capture and success, or
 // failure, then tells admin-api.
 func (s *Service) settle(ctx context.Context, p db.RuntimePayment, succeeded bool, failureCode string) (db.RuntimePayment, error) {
@@ -358,7 +377,7 @@ func (s *Service) settle(ctx context.Context, p db.RuntimePayment, succeeded boo
 			if perr != nil {
 				return p, perr
 			}
-			if err := prov.Capture(ctx, deref(p.ProviderRef), p.Amount); err != nil {
+			if err := s.capture(ctx, prov, p, deref(p.ProviderRef)); err != nil {
 				return p, fmt.Errorf("capture %s: %w", p.ID, err)
 			}
 			p, err = s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing)
@@ -438,13 +457,13 @@ func emit(ctx context.Context, tx pgx.Tx, p db.RuntimePayment, typ string) error
 }
 
 // Proto renders a payment as the API object, without its refunds (see
-// PaymentObject). Fee is 0: neither the test provider nor bank transfers
+// PaymentObject). The fee is what the provider reported at capture (0 for
 // charge one.
 func Proto(p db.RuntimePayment) *adminv1.Payment {
 	out := &adminv1.Payment{Id: p.ID, Object: "payment", CheckoutSession: p.SessionID, Status: p.Status, Method: p.Method,
 		Amount: p.Amount, AmountTax: p.AmountTax, AmountReceived: p.AmountReceived, AmountOverpaid: p.AmountOverpaid, Currency: p.Currency,
 		FailureCode: p.FailureCode, FailureMessage: p.FailureMessage, Livemode: p.Livemode, CreatedAt: timestamppb.New(p.CreatedAt),
-		Provider: p.Provider, AmountRefunded: p.AmountRefunded, Fee: 0, UpdatedAt: timestamppb.New(p.UpdatedAt),
+		Provider: p.Provider, AmountRefunded: p.AmountRefunded, Fee: p.Fee, FeeCurrency: deref(p.FeeCurrency), UpdatedAt: timestamppb.New(p.UpdatedAt),
 		Refunds: []*adminv1.Refund{}}
 	if p.CardLast4 != nil {
 		out.Card = &adminv1.PaymentCard{Brand: deref(p.CardBrand), Last4: *p.CardLast4}

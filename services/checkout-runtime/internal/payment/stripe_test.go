@@ -196,6 +196,11 @@ func TestStripeAuthorizeCompleteCapture(t *testing.T) {
 	if got := proxy.calls[2].Form.Get("amount_to_capture"); got != "1099" {
 		t.Errorf("capture: amount_to_capture = %q", got)
 	}
+	// Stripe's fee, from the capture's expanded balance transaction
+	// (stripe-mock's fixture: 0 USD), is on the payment before it succeeds.
+	if p.FeeCurrency == nil || *p.FeeCurrency != "USD" || Proto(p).GetFeeCurrency() != "USD" {
+		t.Errorf("fee = %d %v, want the fixture's 0 USD", p.Fee, p.FeeCurrency)
+	}
 
 	ref, err := s.CreateRefund(t.Context(), RefundRequest{OrganizationID: "org_1", PaymentID: p.ID, Amount: 500})
 	if err != nil || ref.Status != RefundSucceeded {

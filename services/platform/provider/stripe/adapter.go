@@ -82,11 +82,17 @@ func (a *Adapter) CompleteChallenge(context.Context, string, bool) (provider.Res
 // carries no currency, so the intent is read for it first: one more call,
 // on a path that runs once per paid session.
 func (a *Adapter) Capture(ctx context.Context, reference string, amount int64) error {
+	_, err := a.CaptureWithFee(ctx, reference, amount)
+	return err
+}
+
+// CaptureWithFee is Capture reporting Stripe's fee (provider.FeeCapturer).
+func (a *Adapter) CaptureWithFee(ctx context.Context, reference string, amount int64) (provider.Fee, error) {
 	pi, err := a.c.retrieve(ctx, reference)
 	if err != nil {
-		return err
+		return provider.Fee{}, err
 	}
-	return a.c.Capture(ctx, reference, amount, string(pi.Currency))
+	return a.c.CaptureWithFee(ctx, reference, amount, string(pi.Currency))
 }
 
 // Void cancels the intent (Client.Cancel).

@@ -118,43 +118,71 @@ func (c *Client) Resume(ctx context.Context, intentID string) (Result, error) {
 // amount) of an authorised intent. A repeat with the same amount succeeds;
 // with another amount after a capture it fails with ErrAlreadyCaptured.
 func (c *Client) Capture(ctx context.Context, intentID string, amount int64, currency string) error {
+	_, err := c.CaptureWithFee(ctx, intentID, amount, currency)
+	return err
+}
+
+// CaptureWithFee is Capture that also reports Stripe's fee for the charge,
+// read from its balance transaction (expanded on the same call), in the
+// account's settlement currency and our minor units. The fee is zero when
+// Stripe has no balance transaction for the charge yet.
+func (c *Client) CaptureWithFee(ctx context.Context, intentID string, amount int64, currency string) (provider.Fee, error) {
 	if err := checkIntentID(intentID); err != nil {
-		return err
+		return provider.Fee{}, err
 	}
 	want, _, err := toStripe(amount, currency)
 	if err != nil {
-		return err
+		return provider.Fee{}, err
 	}
 	params := &stripeapi.PaymentIntentCaptureParams{AmountToCapture: stripeapi.Int64(want)}
+	params.AddExpand(feeExpansion)
 	params.SetIdempotencyKey("tillpoint-capture-" + intentID + "-" + strconv.FormatInt(want, 10))
 	c.prepare(&params.Params)
-	_, err = c.api.V1PaymentIntents.Capture(ctx, intentID, params)
+	pi, err := c.api.V1PaymentIntents.Capture(ctx, intentID, params)
 	if err == nil {
-		return nil
+		return feeOf(pi), nil
 	}
 	var se *stripeapi.Error
 	if !errors.As(err, &se) || se.Code != stripeapi.ErrorCodePaymentIntentUnexpectedState {
 		if se != nil && se.Param == "amount_to_capture" {
-			return fmt.Errorf("%w: %w", provider.ErrCaptureAmount, classify("capture", err))
+			return provider.Fee{}, fmt.Errorf("%w: %w", provider.ErrCaptureAmount, classify("capture", err))
 		}
-		return classify("capture", err)
+		return provider.Fee{}, classify("capture", err)
 	}
 	// Not capturable now: say why, from the intent's state (a retry after
 	// Stripe forgot the idempotency key lands here too).
-	pi, rerr := c.retrieve(ctx, intentID)
+	pi, rerr := c.retrieve(ctx, intentID, feeExpansion)
 	if rerr != nil {
-		return rerr
+		return provider.Fee{}, rerr
 	}
 	switch pi.Status {
 	case stripeapi.PaymentIntentStatusSucceeded:
 		if pi.AmountReceived == want {
-			return nil
+			return feeOf(pi), nil
 		}
-		return fmt.Errorf("%w: %s captured %d, not %d", provider.ErrAlreadyCaptured, intentID, pi.AmountReceived, want)
+		return provider.Fee{}, fmt.Errorf("%w: %s captured %d, not %d", provider.ErrAlreadyCaptured, intentID, pi.AmountReceived, want)
 	case stripeapi.PaymentIntentStatusCanceled:
-		return fmt.Errorf("%w: %s", provider.ErrAlreadyVoided, intentID)
+		return provider.Fee{}, fmt.Errorf("%w: %s", provider.ErrAlreadyVoided, intentID)
 	}
-	return fmt.Errorf("%w: %s is %s", provider.ErrNotCapturable, intentID, pi.Status)
+	return provider.Fee{}, fmt.Errorf("%w: %s is %s", provider.ErrNotCapturable, intentID, pi.Status)
+}
+
+// feeExpansion asks Stripe for the charge's balance transaction, which
+// holds the fee.
+const feeExpansion = "latest_charge.balance_transaction"
+
+// feeOf reads Stripe's fee from an intent whose latest charge's balance
+// transaction was expanded; zero when there is none (yet).
+func feeOf(pi *stripeapi.PaymentIntent) provider.Fee {
+	if pi == nil || pi.LatestCharge == nil || pi.LatestCharge.BalanceTransaction == nil {
+		return provider.Fee{}
+	}
+	bt := pi.LatestCharge.BalanceTransaction
+	amount, code, err := fromStripe(bt.Fee, string(bt.Currency))
+	if err != nil {
+		return provider.Fee{}
+	}
+	return provider.Fee{Amount: amount, Currency: code}
 }
 
 // Cancel voids an intent that will not be captured (the session closed
@@ -240,12 +268,15 @@ func (c *Client) Refund(ctx context.Context, intentID string, amount int64, curr
 }
 
 // retrieve reads an intent, with its payment method.
-func (c *Client) retrieve(ctx context.Context, intentID string) (*stripeapi.PaymentIntent, error) {
+func (c *Client) retrieve(ctx context.Context, intentID string, expand ...string) (*stripeapi.PaymentIntent, error) {
 	if err := checkIntentID(intentID); err != nil {
 		return nil, err
 	}
 	params := &stripeapi.PaymentIntentRetrieveParams{}
 	params.AddExpand("payment_method")
+	for _, e := range expand {
+		params.AddExpand(e)
+	}
 	c.prepare(&params.Params)
 	pi, err := c.api.V1PaymentIntents.Retrieve(ctx, intentID, params)
 	if err != nil {

@@ -168,15 +168,20 @@ func TestStripeMockAcceptsEveryCall(t *testing.T) {
 		t.Errorf("Resume sent %s %s?%s", s.Method, s.Path, s.Query.Encode())
 	}
 
-	if err := c.Capture(ctx, "pi_contract1", 1099, "EUR"); err != nil {
+	// stripe-mock's fixture charge has a balance transaction with fee 0 in USD.
+	fee, err := c.CaptureWithFee(ctx, "pi_contract1", 1099, "EUR")
+	if err != nil {
 		t.Fatalf("Capture: %v", err)
+	}
+	if fee != (provider.Fee{Amount: 0, Currency: "USD"}) {
+		t.Errorf("Capture fee = %+v, want the fixture's 0 USD", fee)
 	}
 	s = rec.last(t)
 	wantCommon(t, s)
 	if s.Method != http.MethodPost || s.Path != "/v1/payment_intents/pi_contract1/capture" {
 		t.Errorf("Capture sent %s %s", s.Method, s.Path)
 	}
-	wantForm(t, s, map[string]string{"amount_to_capture": "1099"})
+	wantForm(t, s, map[string]string{"amount_to_capture": "1099", "expand[0]": feeExpansion})
 	if got := s.Header.Get("Idempotency-Key"); got != "tillpoint-capture-pi_contract1-1099" {
 		t.Errorf("Capture Idempotency-Key = %q", got)
 	}

@@ -294,3 +294,37 @@ func TestRefundStatuses(t *testing.T) {
 		}
 	}
 }
+
+// TestCaptureReportsTheFee: the fee comes from the charge's balance
+// transaction, expanded on the capture call itself, converted to our minor
+// units of the settlement currency (here JPY, zero-decimal, while the
+// payment is in USD); a retried capture that finds the intent captured
+// reads it the same way, and no balance transaction means no fee known.
+func TestCaptureReportsTheFee(t *testing.T) {
+	withFee := func(status string, charge any) func() (int, any) {
+		return func() (int, any) {
+			return 200, fixture(t, "payment_intent", map[string]any{"id": "pi_1", "status": status, "amount_received": 1099,
+				"latest_charge": charge})
+		}
+	}
+	charge := map[string]any{"id": "ch_1", "object": "charge",
+		"balance_transaction": map[string]any{"id": "txn_1", "object": "balance_transaction", "fee": 175, "currency": "jpy"}}
+	c, _ := stripeAPIClient(t, map[string]func() (int, any){"POST /v1/payment_intents/pi_1/capture": withFee("succeeded", charge)})
+	fee, err := c.CaptureWithFee(context.Background(), "pi_1", 1099, "USD")
+	if err != nil || fee != (provider.Fee{Amount: 175, Currency: "JPY"}) {
+		t.Errorf("capture: %+v %v, want 175 JPY", fee, err)
+	}
+
+	c, _ = stripeAPIClient(t, map[string]func() (int, any){
+		"POST /v1/payment_intents/pi_1/capture": answer(400, errorBody(map[string]any{"type": "invalid_request_error", "code": "payment_intent_unexpected_state"})),
+		"GET /v1/payment_intents/pi_1":          withFee("succeeded", charge),
+	})
+	if fee, err := c.CaptureWithFee(context.Background(), "pi_1", 1099, "USD"); err != nil || fee.Amount != 175 {
+		t.Errorf("capture retried after Stripe captured: %+v %v", fee, err)
+	}
+
+	c, _ = stripeAPIClient(t, map[string]func() (int, any){"POST /v1/payment_intents/pi_1/capture": withFee("succeeded", nil)})
+	if fee, err := c.CaptureWithFee(context.Background(), "pi_1", 1099, "USD"); err != nil || fee != (provider.Fee{}) {
+		t.Errorf("capture without a balance transaction: %+v %v", fee, err)
+	}
+}

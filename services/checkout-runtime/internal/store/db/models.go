@@ -63,6 +63,8 @@ type RuntimePayment struct {
 	DisputeStatus     *string
 	DisputeAmount     *int64
 	DisputedAt        *time.Time
+	Fee               int64
+	FeeCurrency       *string
 }
 
 type RuntimeRefund struct {

@@ -66,3 +66,7 @@ RETURNING *;
 SELECT * FROM runtime.payments
 WHERE reference = @reference AND livemode = @livemode AND method = 'bank_transfer' AND provider = 'bank_transfer'
 ORDER BY (status = 'processing') DESC, seq DESC LIMIT 1;
+
+-- name: SetFee :exec
+-- Records the provider's fee, reported when the payment is captured.
+UPDATE runtime.payments SET fee = @fee, fee_currency = @fee_currency, updated_at = now() WHERE id = @id;

@@ -203,14 +203,18 @@ type Payment struct {
 	// The payment's newest refunds (at most 100), newest first; list them all
 	// with `GET /v1/refunds?payment=pay_…`.
 	Refunds []*Refund `protobuf:"bytes,18,rep,name=refunds,proto3" json:"refunds,omitempty"`
-	// The provider's fee, in minor units. Always 0 for the test provider and
-	// bank transfers (neither charges one).
+	// The provider's fee, in minor units of fee_currency, as the provider
+	// reported it when the payment was captured (Stripe: the charge's balance
+	// transaction, in the account's settlement currency). Always 0 for the
+	// test provider and bank transfers (neither charges one).
 	Fee int64 `protobuf:"varint,19,opt,name=fee,proto3" json:"fee,omitempty"`
 	// Last change.
 	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// The dispute opened on the payment, if any (a payment.disputed event
 	// tells of it).
-	Dispute       *PaymentDispute `protobuf:"bytes,21,opt,name=dispute,proto3" json:"dispute,omitempty"`
+	Dispute *PaymentDispute `protobuf:"bytes,21,opt,name=dispute,proto3" json:"dispute,omitempty"`
+	// The currency of fee (ISO 4217, upper case), when a provider reported one.
+	FeeCurrency   string `protobuf:"bytes,22,opt,name=fee_currency,json=feeCurrency,proto3" json:"fee_currency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -390,6 +394,13 @@ func (x *Payment) GetDispute() *PaymentDispute {
 		return x.Dispute
 	}
 	return nil
+}
+
+func (x *Payment) GetFeeCurrency() string {
+	if x != nil {
+		return x.FeeCurrency
+	}
+	return ""
 }
 
 // Parameters of GetPayment.
@@ -773,7 +784,7 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\x06status\x18\x03 \x01(\tR\x06status\x12\x16\n" +
 	"\x06amount\x18\x04 \x01(\x03R\x06amount\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xbe\x06\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xe1\x06\n" +
 	"\aPayment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12)\n" +
@@ -799,7 +810,8 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\x03fee\x18\x13 \x01(\x03R\x03fee\x129\n" +
 	"\n" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12<\n" +
-	"\adispute\x18\x15 \x01(\v2\".tillpoint.admin.v1.PaymentDisputeR\adisputeB\x0f\n" +
+	"\adispute\x18\x15 \x01(\v2\".tillpoint.admin.v1.PaymentDisputeR\adispute\x12!\n" +
+	"\ffee_currency\x18\x16 \x01(\tR\vfeeCurrencyB\x0f\n" +
 	"\r_failure_codeB\x12\n" +
 	"\x10_failure_message\"#\n" +
 	"\x11GetPaymentRequest\x12\x0e\n" +
