@@ -168,6 +168,8 @@ type bench struct {
 	st      stackInfo
 	api     apiClient
 	restMax measurement
+	// insertMax is scenario 1's INSERT baseline, beside the pay peak in 4.
+	insertMax measurement
 	// grpcMax and grpcNotes are scenario 2's, measured alongside 1.
 	grpcMax   measurement
 	grpcNotes []string
@@ -220,7 +222,7 @@ func (b *bench) createREST(ctx context.Context) (table, error) {
 		peak = peak.plus(b.loadCPU(&peakCPU, b.o.threads, 0, b.o.duration, 0, create))
 		grpcPeak = grpcPeak.plus(b.loadCPU(&grpcCPU, b.o.threads, 0, b.o.duration, 0, grpcCall))
 	}
-	b.restMax, b.grpcMax = peak, grpcPeak
+	b.restMax, b.grpcMax, b.insertMax = peak, grpcPeak, base
 	b.grpcNotes = []string{grpcCPU.note("gRPC create peak")}
 	if err := settle(ctx, b.st); err != nil {
 		return table{}, err
@@ -313,6 +315,13 @@ const payThreads = 16
 const deliveryDeadline = 20 * time.Second
 
 func (b *bench) payToWebhook(ctx context.Context) (table, error) {
+	peakRows, peakNotes, err := b.payPeak(ctx)
+	if err != nil {
+		return table{}, err
+	}
+	if err := settle(ctx, b.st); err != nil {
+		return table{}, err
+	}
 	r := newReceiver()
 	defer r.srv.Close()
 	epID, err := createEndpoint(ctx, b.api, r.srv.URL+"/hook")
@@ -335,11 +344,13 @@ func (b *bench) payToWebhook(ctx context.Context) (table, error) {
 	ds := matchDeliveries(p, r, 1)
 	res := row{Name: fmt.Sprintf("pay (4242) → webhook received, %.0f payments/s", b.o.payRate), QPS: m.QPS,
 		P50: ms99(ds.hist, 50), P95: ms99(ds.hist, 95), P99: ms99(ds.hist, 99), Errors: m.Errors + int64(ds.lost),
-		Target: "p50 ≤ 50 ms, p99 ≤ 250 ms"}
-	res.Pass = pass(ds.delivered > 0 && res.P50 <= 50 && res.P99 <= 250)
-	t := table{Title: "4. Pay → webhook received"}
-	t.Rows = append(t.Rows, res, measuredRow("form POST /pay itself", m, 0, "", nil))
-	t.Notes = append(errorNotes(m), fmt.Sprintf("Payments posted %d, succeeded %d; webhooks received %d; lost (not received within %s) %d; "+
+		Target: "p50 ≤ 25 ms, p99 ≤ 100 ms"}
+	res.Pass = pass(ds.delivered > 0 && res.P50 <= 25 && res.P99 <= 100)
+	t := table{Title: "4. Pay: peak, and pay → webhook received"}
+	t.Rows = append(peakRows, res,
+		measuredRow(fmt.Sprintf("form POST /pay itself, %.0f payments/s", b.o.payRate), m, 0, "p99 ≤ 50 ms", pass(m.Calls > 0 && m.ms(99) <= 50)))
+	t.Notes = append(peakNotes, errorNotes(m)...)
+	t.Notes = append(t.Notes, fmt.Sprintf("Payments posted %d, succeeded %d; webhooks received %d; lost (not received within %s) %d; "+
 		"duplicates with effect (another webhook-id for the same session) %d; redeliveries of a webhook-id (counted once) %d. "+
 		"The errors column counts failed posts plus lost webhooks.",
 		m.Calls, len(p.paid), ds.delivered, deliveryDeadline, ds.lost, ds.dupEffect, ds.redeliver))
@@ -347,6 +358,10 @@ func (b *bench) payToWebhook(ctx context.Context) (table, error) {
 }
 
 func (b *bench) webhookFanOut(ctx context.Context) (table, error) {
+	stored, storedNotes, err := b.storedFanOut(ctx)
+	if err != nil {
+		return table{}, err
+	}
 	r := newReceiver()
 	defer r.srv.Close()
 	for i := range b.o.fanOut {
@@ -375,12 +390,13 @@ func (b *bench) webhookFanOut(ctx context.Context) (table, error) {
 	if ds.delivered > 0 {
 		rate = float64(ds.delivered) / ds.end.Sub(start).Seconds()
 	}
-	res := row{Name: fmt.Sprintf("%d endpoints, %d payments at full speed", b.o.fanOut, fanPays), QPS: rate,
-		P50: ms99(ds.hist, 50), P95: ms99(ds.hist, 95), P99: ms99(ds.hist, 99), Errors: m.Errors + int64(ds.lost),
-		Target: "≥ 2,000 deliveries/s", Pass: pass(rate >= 2000)}
-	t := table{Title: "5. Webhook fan-out (QPS = deliveries/s, latency = pay post → receipt)"}
-	t.Rows = append(t.Rows, res, measuredRow("form POST /pay itself", m, 0, "", nil))
-	t.Notes = append(errorNotes(m), fmt.Sprintf("Deliveries/s = distinct deliveries / (first pay post → last receipt). Payments succeeded %d at %.0f/s "+
+	res := row{Name: fmt.Sprintf("end to end from payments: %d endpoints, %d payments at full speed", b.o.fanOut, fanPays), QPS: rate,
+		P50: ms99(ds.hist, 50), P95: ms99(ds.hist, 95), P99: ms99(ds.hist, 99), Errors: m.Errors + int64(ds.lost)}
+	t := table{Title: "5. Webhook fan-out (QPS = deliveries/s)"}
+	t.Rows = append(t.Rows, stored, res, measuredRow("form POST /pay itself (end to end row)", m, 0, "", nil))
+	t.Notes = append(storedNotes, errorNotes(m)...)
+	t.Notes = append(t.Notes, fmt.Sprintf("End to end: deliveries/s = distinct deliveries / (first pay post → last receipt); latency = pay post → receipt. "+
+		"Reported without a target: payments bound it. Payments succeeded %d at %.0f/s "+
 		"(that rate × %d bounds the delivery rate); deliveries %d of %d; lost %d; duplicates with effect %d; redeliveries %d.",
 		len(p.paid), m.QPS, b.o.fanOut, ds.delivered, len(p.paid)*b.o.fanOut, ds.lost, ds.dupEffect, ds.redeliver), cpu)
 	return t, nil

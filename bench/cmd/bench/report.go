@@ -40,7 +40,13 @@ func (t table) markdown() string {
 		base, ratio := "—", "—"
 		if r.BaselineQPS > 0 {
 			base = fmt.Sprintf("%.0f", r.BaselineQPS)
-			ratio = fmt.Sprintf("%.0f %%", 100*r.QPS/r.BaselineQPS)
+			// One decimal below 10 %, where rounding to a whole percent
+			// would hide a several-fold change (1.4 % vs 0.6 %).
+			if pct := 100 * r.QPS / r.BaselineQPS; pct < 10 {
+				ratio = fmt.Sprintf("%.1f %%", pct)
+			} else {
+				ratio = fmt.Sprintf("%.0f %%", pct)
+			}
 		}
 		qps := "—"
 		if r.QPS > 0 {
