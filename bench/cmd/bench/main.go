@@ -30,6 +30,7 @@ type options struct {
 	payRate   float64
 	fanPays   int
 	fanOut    int
+	stored    int
 	out       string
 	keepLog   bool
 	skipHooks bool
@@ -43,6 +44,7 @@ func main() {
 	flag.Float64Var(&o.payRate, "pay-rate", 100, "payments per second in the pay → webhook scenario")
 	flag.IntVar(&o.fanPays, "fanout-payments", 300, "payments in the webhook fan-out scenario")
 	flag.IntVar(&o.fanOut, "fanout-endpoints", 10, "webhook endpoints in the fan-out scenario")
+	flag.IntVar(&o.stored, "fanout-stored-events", 1000, "stored events delivered to every endpoint in the fan-out scenario's delivery-only row")
 	flag.StringVar(&o.out, "out", "bench/results/latest.md", "where to write the tables (relative to the repository root)")
 	flag.BoolVar(&o.keepLog, "print-stack-log", false, "print the stack's log at the end")
 	flag.BoolVar(&o.skipHooks, "skip-webhooks", false, "skip the two webhook scenarios")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 )
 
@@ -182,9 +183,10 @@ func (b *bench) storedFanOut(ctx context.Context) (row, []string, error) {
 		eps[i] = id
 	}
 	tr := loopbackClient(16).Transport
-	ps, err := preparePayables(ctx, b.api, tr, b.o.fanPays)
+	began := time.Now()
+	ps, err := preparePayables(ctx, b.api, tr, b.o.stored)
 	if err != nil {
-		return row{}, nil, fmt.Errorf("preparing %d sessions: %w", b.o.fanPays, err)
+		return row{}, nil, fmt.Errorf("preparing %d sessions: %w", b.o.stored, err)
 	}
 	since := time.Now().Add(-time.Second)
 	p := newPayer(ps)
@@ -195,6 +197,8 @@ func (b *bench) storedFanOut(ctx context.Context) (row, []string, error) {
 	if err != nil {
 		return row{}, nil, err
 	}
+	fmt.Fprintf(os.Stderr, "bench: %d events stored in %s; resending to the disabled endpoints…\n", len(evs), time.Since(began).Round(time.Millisecond))
+	began = time.Now()
 	pairs := len(evs) * len(eps)
 	if err := prepare(pairs-1, func(i int) error {
 		i++ // pair 0 is resent in the timed window
@@ -205,6 +209,7 @@ func (b *bench) storedFanOut(ctx context.Context) (row, []string, error) {
 	if n := r.count(); n > 0 {
 		return row{}, nil, fmt.Errorf("%d deliveries to disabled endpoints", n)
 	}
+	fmt.Fprintf(os.Stderr, "bench: %d deliveries pending after %s; enabling the endpoints\n", pairs, time.Since(began).Round(time.Millisecond))
 	before := sampleCPU(b.binDir)
 	start := time.Now()
 	if err := prepare(len(eps), func(i int) error { return setEndpointDisabled(ctx, b.api, eps[i], false) }); err != nil {
