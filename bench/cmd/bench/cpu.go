@@ -16,18 +16,21 @@ import (
 // (100 on every Linux the stack runs on).
 const clockTicks = 100
 
-// cpuSample is the CPU time used so far by each process group of interest.
+// cpuSample is the CPU time used so far by each process of interest, by
+// pid, with the group it counts in.
 type cpuSample struct {
 	at    time.Time
-	ticks map[string]int64
+	ticks map[string]int64  // by pid
+	group map[string]string // pid → process group
 }
 
 // sampleCPU reads utime+stime of the stack's services (by binary path),
-// PostgreSQL (all its processes) and this process. Exited processes drop
-// out, so short-lived PostgreSQL backends are undercounted; the pools keep
-// theirs open.
+// PostgreSQL (all its processes) and this process. A process that exited
+// between two samples drops out (its last interval is not counted), so
+// short-lived PostgreSQL backends are undercounted; the pools keep theirs
+// open.
 func sampleCPU(binDir string) cpuSample {
-	s := cpuSample{at: time.Now(), ticks: map[string]int64{}}
+	s := cpuSample{at: time.Now(), ticks: map[string]int64{}, group: map[string]string{}}
 	self := strconv.Itoa(os.Getpid())
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -62,7 +65,8 @@ func sampleCPU(binDir string) cpuSample {
 		}
 		ut, _ := strconv.ParseInt(f[11], 10, 64)
 		st, _ := strconv.ParseInt(f[12], 10, 64)
-		s.ticks[name] += ut + st
+		s.ticks[e.Name()] = ut + st
+		s.group[e.Name()] = name
 	}
 	return s
 }
@@ -80,8 +84,14 @@ func (t *cpuTally) add(a, b cpuSample) {
 		t.ticks = map[string]int64{}
 	}
 	t.secs += b.at.Sub(a.at).Seconds()
-	for n, v := range b.ticks {
-		t.ticks[n] += v - a.ticks[n]
+	// Per process: a backend that exited meanwhile would otherwise take
+	// its whole past CPU time off its group (a negative figure), and one
+	// started meanwhile counts from zero.
+	for pid, v := range b.ticks {
+		if a.group[pid] == b.group[pid] {
+			v -= a.ticks[pid]
+		}
+		t.ticks[b.group[pid]] += v
 	}
 }
 

@@ -317,13 +317,6 @@ const payThreads = 16
 const deliveryDeadline = 20 * time.Second
 
 func (b *bench) payToWebhook(ctx context.Context) (table, error) {
-	peakRows, peakNotes, err := b.payPeak(ctx)
-	if err != nil {
-		return table{}, err
-	}
-	if err := settle(ctx, b.st); err != nil {
-		return table{}, err
-	}
 	r := newReceiver()
 	defer r.srv.Close()
 	epID, err := createEndpoint(ctx, b.api, r.srv.URL+"/hook")
@@ -344,6 +337,16 @@ func (b *bench) payToWebhook(ctx context.Context) (table, error) {
 	m := load(payThreads, b.o.payRate, 0, int64(n), p.pay)
 	waitDeliveries(r, len(p.paid), deliveryDeadline)
 	ds := matchDeliveries(p, r, 1)
+	// The peak runs after the fixed rate, as the fixed rate ran before the
+	// peak existed: what the peak leaves behind (dead rows, autovacuum,
+	// write-back) must not weigh on the latency rows. Its endpoint goes
+	// first: the peak has its own.
+	_ = deleteEndpoint(ctx, b.api, epID)
+	peakRows, peakNotes, err := b.payPeak(ctx)
+	if err != nil { // the fixed-rate rows still stand
+		peakRows = []row{{Name: "pay (4242), peak", P50: -1, P95: -1, P99: -1, Errors: 1}}
+		peakNotes = []string{"Pay peak not measured: " + err.Error()}
+	}
 	res := row{Name: fmt.Sprintf("pay (4242) → webhook received, %.0f payments/s", b.o.payRate), QPS: m.QPS,
 		P50: ms99(ds.hist, 50), P95: ms99(ds.hist, 95), P99: ms99(ds.hist, 99), Errors: m.Errors + int64(ds.lost),
 		Target: "p50 ≤ 25 ms, p99 ≤ 100 ms"}
