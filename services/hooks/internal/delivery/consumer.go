@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -110,18 +111,18 @@ func (c *Consumer) store(ctx context.Context, data []byte) error {
 		return err
 	}
 	return c.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
-		if _, err := q.InsertEvent(ctx, db.InsertEventParams{ID: ev.GetId(), OrganizationID: ev.GetOrganizationId(),
+		// One round trip stores the event and finds its endpoints (issue 12:
+		// round trips were most of hooks' CPU per event).
+		matched, err := q.InsertEventMatching(ctx, db.InsertEventMatchingParams{ID: ev.GetId(), OrganizationID: ev.GetOrganizationId(),
 			Livemode: ev.GetLivemode(), Type: ev.GetType(), ObjectID: ev.GetObjectId(), Sequence: ev.GetSequence(),
-			Created: ev.GetCreated().AsTime(), Body: body}); store.IsNoRows(err) {
-			return nil // stored before: its deliveries exist too
-		} else if err != nil {
-			return err
-		}
-		endpoints, err := q.MatchingEndpoints(ctx, db.MatchingEndpointsParams{OrganizationID: ev.GetOrganizationId(),
-			Livemode: ev.GetLivemode(), EventType: ev.GetType()})
+			Created: ev.GetCreated().AsTime(), Body: body})
 		if err != nil {
 			return err
 		}
+		if len(matched) == 0 {
+			return nil // stored before: its deliveries exist too
+		}
+		endpoints := slices.DeleteFunc(matched, func(id string) bool { return id == "" })
 		notify, err := c.notifyEndpoint(ctx, q, &ev)
 		if err != nil {
 			return err
