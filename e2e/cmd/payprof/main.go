@@ -99,7 +99,7 @@ func run(n, conc int, out string, profSecs int) error {
 	if err != nil {
 		return err
 	}
-	stop, st, err := startStack(ctx, root, out, base)
+	stop, stackPID, st, err := startStack(ctx, root, out, base)
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func run(n, conc int, out string, profSecs int) error {
 		return err
 	}
 	got0 := rcv.count()
-	cpu0 := cpuByProcess()
+	cpu0 := cpuByProcess(stackPID)
 	var profWG sync.WaitGroup
 	for name, off := range map[string]int{"admin-api": offAdminMetrics, "checkout-runtime": offRuntimeMetrics, "hooks": offHooksMetrics} {
 		profWG.Go(func() {
@@ -173,7 +173,7 @@ func run(n, conc int, out string, profSecs int) error {
 	fmt.Fprintf(report, "## pay: %d paid (%d failed) in %v = %.1f payments/s; all %d webhooks in %v = %.1f/s\n\n",
 		n-failed, failed, payDur.Round(time.Millisecond), float64(n-failed)/payDur.Seconds(),
 		rcv.count()-got0, hookDur.Round(time.Millisecond), float64(rcv.count()-got0)/hookDur.Seconds())
-	cpu1 := cpuByProcess()
+	cpu1 := cpuByProcess(stackPID)
 	fmt.Fprintf(report, "CPU per payment (pay phase, until the last webhook):")
 	for _, name := range []string{"postgres", "checkout-runtim", "admin-api", "hooks", "tillpoint-dev"} {
 		fmt.Fprintf(report, " %s %.2f ms;", name, float64(cpu1[name]-cpu0[name])/float64(n-failed))
@@ -409,10 +409,15 @@ func waitCount(r *receiver, want int, max time.Duration) {
 	}
 }
 
-// cpuByProcess sums the CPU time (user + system, in milliseconds) of the
-// processes on this machine by command name, from /proc.
-func cpuByProcess() map[string]int64 {
-	out := map[string]int64{}
+// cpuByProcess sums the CPU time (user + system, in milliseconds) of root
+// and its descendants by command name, from /proc: the stack's processes
+// only, not those of other stacks on the machine.
+func cpuByProcess(root int) map[string]int64 {
+	type proc struct {
+		name      string
+		ppid, cpu int64
+	}
+	procs := map[int64]proc{}
 	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, d := range dirs {
 		b, err := os.ReadFile(d)
@@ -428,9 +433,20 @@ func cpuByProcess() map[string]int64 {
 		if len(fields) < 13 {
 			continue
 		}
+		pid, _ := strconv.ParseInt(strings.TrimSpace(s[:open]), 10, 64)
+		ppid, _ := strconv.ParseInt(fields[1], 10, 64)
 		ut, _ := strconv.ParseInt(fields[11], 10, 64)
 		st, _ := strconv.ParseInt(fields[12], 10, 64)
-		out[s[open+1:end]] += (ut + st) * 10 // USER_HZ is 100 on Linux
+		procs[pid] = proc{s[open+1 : end], ppid, (ut + st) * 10} // USER_HZ is 100 on Linux
+	}
+	out := map[string]int64{}
+	for pid, p := range procs {
+		for a := pid; a > 1; a = procs[a].ppid {
+			if a == int64(root) {
+				out[p.name] += p.cpu
+				break
+			}
+		}
 	}
 	return out
 }
@@ -476,30 +492,30 @@ func repoRoot() (string, error) {
 }
 
 // startStack builds the binaries and runs `tillpoint-dev run` until ready.
-func startStack(ctx context.Context, root, dir string, base int) (func(), stackInfo, error) {
+func startStack(ctx context.Context, root, dir string, base int) (func(), int, stackInfo, error) {
 	var st stackInfo
 	binDir := filepath.Join(dir, "bin")
 	build := exec.CommandContext(ctx, "go", "build", "-o", binDir+"/", "./services/admin-api/cmd/admin-api",
 		"./services/checkout-runtime/cmd/checkout-runtime", "./services/hooks/cmd/hooks", "./services/platform/cmd/tillpoint-dev")
 	build.Dir = root
 	if b, err := build.CombinedOutput(); err != nil {
-		return nil, st, fmt.Errorf("build: %v\n%s", err, b)
+		return nil, 0, st, fmt.Errorf("build: %v\n%s", err, b)
 	}
 	devDir := filepath.Join(dir, "dev")
 	_ = os.RemoveAll(devDir)
 	logs, err := os.Create(filepath.Join(dir, "stack.log"))
 	if err != nil {
-		return nil, st, err
+		return nil, 0, st, err
 	}
 	cmd := exec.Command(filepath.Join(binDir, "tillpoint-dev"), "run", "--bin", binDir, "--dir", devDir, "--port-base", strconv.Itoa(base))
 	cmd.Env = append(os.Environ(), stackEnv...)
 	cmd.Stderr = logs
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, st, err
+		return nil, 0, st, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, st, err
+		return nil, 0, st, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -523,10 +539,10 @@ func startStack(ctx context.Context, root, dir string, base int) (func(), stackI
 	select {
 	case <-ready:
 	case err := <-exited:
-		return nil, st, fmt.Errorf("stack exited: %v (log %s)", err, logs.Name())
+		return nil, 0, st, fmt.Errorf("stack exited: %v (log %s)", err, logs.Name())
 	case <-time.After(3 * time.Minute):
 		stop()
-		return nil, st, fmt.Errorf("stack not ready in 3 minutes (log %s)", logs.Name())
+		return nil, 0, st, fmt.Errorf("stack not ready in 3 minutes (log %s)", logs.Name())
 	}
 	b, err := os.ReadFile(filepath.Join(devDir, "stack.json"))
 	if err == nil {
@@ -534,7 +550,7 @@ func startStack(ctx context.Context, root, dir string, base int) (func(), stackI
 	}
 	if err != nil {
 		stop()
-		return nil, st, err
+		return nil, 0, st, err
 	}
-	return stop, st, nil
+	return stop, cmd.Process.Pid, st, nil
 }
