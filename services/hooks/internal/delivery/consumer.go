@@ -69,10 +69,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 		case <-time.After(2 * time.Second):
 		}
 	}
-	// Events are stored storeConcurrency batches at a time: one after the
-	// other, storing (a transaction of several round trips) fell behind the
-	// payments that produce them. Order does not matter here; each event
-	// carries its per-object sequence.
+	// Events are stored by storeConcurrency loops, each a batch at a time:
+	// stored one after the other, events (a transaction of several round
+	// trips each) fell behind the payments that produce them. Order does not
+	// matter here; each event carries its per-object sequence. The buffer
+	// holds what the loops will take next; a full one holds back JetStream.
 	msgs := make(chan jetstream.Msg, storeConcurrency*storeBatch)
 	var wg sync.WaitGroup
 	for range storeConcurrency {
