@@ -154,6 +154,15 @@ func (c *Cluster) Start(ctx context.Context) error {
 		"-c", "unix_socket_directories=",
 		"-c", "max_connections=" + strconv.Itoa(maxConnections),
 	}
+	if c.hasStatStatements() {
+		// Loaded at start so that an operator or the bench can read per-statement
+		// calls and times (CREATE EXTENSION pg_stat_statements, see
+		// EnableStatementStats); its cost is a hash update per statement.
+		args = append(args, "-c", "shared_preload_libraries=pg_stat_statements",
+			"-c", "pg_stat_statements.track=all")
+	} else {
+		c.logger().Info("pg_stat_statements not installed with the server; statement statistics unavailable")
+	}
 	if c.Fast {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
@@ -282,6 +291,37 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("devpg: create database %s: %w", name, err)
+	}
+	return nil
+}
+
+// hasStatStatements reports whether the server installation ships the
+// pg_stat_statements module (Debian: part of postgresql-contrib, which the
+// server package includes from PostgreSQL 10 on).
+func (c *Cluster) hasStatStatements() bool {
+	// Debian: /usr/lib/postgresql/N/bin → /usr/lib/postgresql/N/lib.
+	for _, dir := range []string{filepath.Join(filepath.Dir(c.BinDir), "lib"), filepath.Join(filepath.Dir(c.BinDir), "lib", "postgresql")} {
+		if _, err := os.Stat(filepath.Join(dir, "pg_stat_statements.so")); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// EnableStatementStats creates the pg_stat_statements extension in database
+// name, so that its view (and pg_stat_statements_reset) can be queried there.
+// It does nothing when the server was started without the module.
+func (c *Cluster) EnableStatementStats(ctx context.Context, name string) error {
+	if !c.hasStatStatements() {
+		return nil
+	}
+	conn, err := pgx.Connect(ctx, c.URL(name))
+	if err != nil {
+		return fmt.Errorf("devpg: pg_stat_statements in %s: %w", name, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		return fmt.Errorf("devpg: pg_stat_statements in %s: %w", name, err)
 	}
 	return nil
 }

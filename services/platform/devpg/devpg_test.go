@@ -309,3 +309,42 @@ func freePort(t *testing.T) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// TestStatementStats: the cluster loads pg_stat_statements at start and
+// EnableStatementStats makes its view readable, so that the statements of a
+// run can be counted (issue 12).
+func TestStatementStats(t *testing.T) {
+	ctx := context.Background()
+	c := newTestCluster(t)
+	if err := c.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	startCluster(t, c)
+	if !c.hasStatStatements() {
+		t.Fatalf("pg_stat_statements.so not found beside %s: the Debian server package ships it", c.BinDir)
+	}
+	if err := c.CreateDatabase(ctx, "stats"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // Idempotent.
+		if err := c.EnableStatementStats(ctx, "stats"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn := connect(t, c.URL("stats"))
+	if _, err := conn.Exec(ctx, "SELECT pg_stat_statements_reset()"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := conn.Exec(ctx, "SELECT 1 AS statement_stats_probe"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var calls int64
+	if err := conn.QueryRow(ctx, "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE '%statement_stats_probe%' AND query NOT LIKE '%pg_stat_statements%'").Scan(&calls); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 3 {
+		t.Fatalf("pg_stat_statements counted %d calls of the probe; want 3", calls)
+	}
+}

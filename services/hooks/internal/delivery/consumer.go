@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -68,27 +69,21 @@ func (c *Consumer) Run(ctx context.Context) error {
 		case <-time.After(2 * time.Second):
 		}
 	}
-	// Events are stored storeConcurrency at a time: one after the other,
-	// storing (a transaction of several round trips) fell behind the
-	// payments that produce them. Order does not matter here; each event
-	// carries its per-object sequence.
-	sem := make(chan struct{}, storeConcurrency)
+	// Events are stored by storeConcurrency loops, each a batch at a time:
+	// stored one after the other, events (a transaction of several round
+	// trips each) fell behind the payments that produce them. Order does not
+	// matter here; each event carries its per-object sequence. The buffer
+	// holds what the loops will take next; a full one holds back JetStream.
+	msgs := make(chan jetstream.Msg, storeConcurrency*storeBatch)
 	var wg sync.WaitGroup
+	for range storeConcurrency {
+		wg.Go(func() { c.storeLoop(ctx, msgs) })
+	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := c.store(ctx, m.Data()); err != nil {
-				c.Logger.ErrorContext(ctx, "storing event; will retry", "subject", m.Subject(), "err", err)
-				_ = m.NakWithDelay(time.Second)
-				return
-			}
-			_ = m.Ack()
-			if c.Wake != nil {
-				c.Wake()
-			}
-		}()
+		select {
+		case msgs <- m:
+		case <-ctx.Done(): // not acknowledged: JetStream delivers it again
+		}
 	})
 	if err != nil {
 		return fmt.Errorf("consume events: %w", err)
@@ -96,10 +91,95 @@ func (c *Consumer) Run(ctx context.Context) error {
 	<-ctx.Done()
 	cc.Drain()
 	wg.Wait()
-	return nil
+	for { // Hand back what was received but not stored, for a prompt redelivery.
+		select {
+		case m := <-msgs:
+			_ = m.Nak()
+		default:
+			return nil
+		}
+	}
 }
 
+// storeBatch is the most events stored in one transaction. Each event costs
+// a transaction's BEGIN, COMMIT and WAL flush when stored alone (issue 12:
+// two per payment); a batch shares them, and holds its locks a little longer.
+const storeBatch = 16
+
+// storeLoop stores the messages that have arrived, up to storeBatch at a
+// time, and acknowledges each only once it is committed, so that none is
+// lost; a message that could not be stored is delivered again later.
+func (c *Consumer) storeLoop(ctx context.Context, msgs <-chan jetstream.Msg) {
+	batch := make([]jetstream.Msg, 0, storeBatch)
+	data := make([][]byte, 0, storeBatch)
+	for {
+		batch, data = batch[:0], data[:0]
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-msgs:
+			batch = append(batch, m)
+		}
+	more:
+		for len(batch) < storeBatch {
+			select {
+			case m := <-msgs:
+				batch = append(batch, m)
+			default:
+				break more
+			}
+		}
+		for _, m := range batch {
+			data = append(data, m.Data())
+		}
+		stored := false
+		for i, err := range c.storeAll(ctx, data) {
+			if err != nil {
+				c.Logger.ErrorContext(ctx, "storing event; will retry", "subject", batch[i].Subject(), "err", err)
+				_ = batch[i].NakWithDelay(time.Second)
+				continue
+			}
+			_ = batch[i].Ack()
+			stored = true
+		}
+		if stored && c.Wake != nil {
+			c.Wake()
+		}
+	}
+}
+
+// storeAll stores the events in one transaction; if that fails, each in a
+// transaction of its own, so that one bad event does not hold back the
+// others. It returns one error per event: nil when the event is stored (or
+// dropped because it does not decode).
+func (c *Consumer) storeAll(ctx context.Context, data [][]byte) []error {
+	errs := make([]error, len(data))
+	if len(data) > 1 {
+		err := c.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
+			for _, d := range data {
+				if err := c.storeIn(ctx, q, d); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			return errs
+		}
+	}
+	for i, d := range data {
+		errs[i] = c.store(ctx, d)
+	}
+	return errs
+}
+
+// store stores one event in a transaction of its own.
 func (c *Consumer) store(ctx context.Context, data []byte) error {
+	return c.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error { return c.storeIn(ctx, q, data) })
+}
+
+// storeIn stores one event with its deliveries in the caller's transaction.
+func (c *Consumer) storeIn(ctx context.Context, q *db.Queries, data []byte) error {
 	var ev eventsv1.Event
 	if err := proto.Unmarshal(data, &ev); err != nil {
 		c.Logger.ErrorContext(ctx, "dropping an event that does not decode", "err", err)
@@ -109,35 +189,33 @@ func (c *Consumer) store(ctx context.Context, data []byte) error {
 	if err != nil {
 		return err
 	}
-	return c.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
-		if _, err := q.InsertEvent(ctx, db.InsertEventParams{ID: ev.GetId(), OrganizationID: ev.GetOrganizationId(),
-			Livemode: ev.GetLivemode(), Type: ev.GetType(), ObjectID: ev.GetObjectId(), Sequence: ev.GetSequence(),
-			Created: ev.GetCreated().AsTime(), Body: body}); store.IsNoRows(err) {
-			return nil // stored before: its deliveries exist too
-		} else if err != nil {
-			return err
-		}
-		endpoints, err := q.MatchingEndpoints(ctx, db.MatchingEndpointsParams{OrganizationID: ev.GetOrganizationId(),
-			Livemode: ev.GetLivemode(), EventType: ev.GetType()})
-		if err != nil {
-			return err
-		}
-		notify, err := c.notifyEndpoint(ctx, q, &ev)
-		if err != nil {
-			return err
-		}
-		if notify != "" {
-			endpoints = append(endpoints, notify)
-		}
-		if len(endpoints) == 0 {
-			return nil
-		}
-		msgIDs := make([]string, len(endpoints))
-		for i := range endpoints {
-			msgIDs[i] = ids.New("msg")
-		}
-		return q.CreateDeliveries(ctx, db.CreateDeliveriesParams{Ids: msgIDs, EndpointIds: endpoints, EventID: ev.GetId()})
-	})
+	// One round trip stores the event and finds its endpoints (issue 12:
+	// round trips were most of hooks' CPU per event).
+	matched, err := q.InsertEventMatching(ctx, db.InsertEventMatchingParams{ID: ev.GetId(), OrganizationID: ev.GetOrganizationId(),
+		Livemode: ev.GetLivemode(), Type: ev.GetType(), ObjectID: ev.GetObjectId(), Sequence: ev.GetSequence(),
+		Created: ev.GetCreated().AsTime(), Body: body})
+	if err != nil {
+		return err
+	}
+	if len(matched) == 0 {
+		return nil // stored before: its deliveries exist too
+	}
+	endpoints := slices.DeleteFunc(matched, func(id string) bool { return id == "" })
+	notify, err := c.notifyEndpoint(ctx, q, &ev)
+	if err != nil {
+		return err
+	}
+	if notify != "" {
+		endpoints = append(endpoints, notify)
+	}
+	if len(endpoints) == 0 {
+		return nil
+	}
+	msgIDs := make([]string, len(endpoints))
+	for i := range endpoints {
+		msgIDs[i] = ids.New("msg")
+	}
+	return q.CreateDeliveries(ctx, db.CreateDeliveriesParams{Ids: msgIDs, EndpointIds: endpoints, EventID: ev.GetId()})
 }
 
 // notifyEndpoint returns the hidden endpoint of a completed session's

@@ -137,6 +137,9 @@ func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (er
 		if err := cluster.CreateDatabase(ctx, "tillpoint"); err != nil {
 			return err
 		}
+		if err := cluster.EnableStatementStats(ctx, "tillpoint"); err != nil {
+			return err
+		}
 		dbURL = cluster.URL("tillpoint")
 		logger.Info("postgres started", "dir", cluster.Dir, "port", cluster.Port)
 	}

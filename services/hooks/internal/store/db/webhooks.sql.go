@@ -441,6 +441,62 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (strin
 	return id, err
 }
 
+const insertEventMatching = `-- name: InsertEventMatching :many
+WITH ins AS (
+    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body)
+    VALUES ($4, $1, $2, $3, $5, $6, $7, $8)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+)
+SELECT coalesce(e.id, '')::text AS endpoint_id
+FROM ins LEFT JOIN hooks.endpoints e
+  ON e.organization_id = $1 AND e.livemode = $2 AND e.disabled_reason IS NULL AND e.kind = 'endpoint'
+ AND ('*' = ANY(e.enabled_events) OR $3::text = ANY(e.enabled_events))
+`
+
+type InsertEventMatchingParams struct {
+	OrganizationID string
+	Livemode       bool
+	Type           string
+	ID             string
+	ObjectID       string
+	Sequence       int64
+	Created        time.Time
+	Body           []byte
+}
+
+// Stores an event and returns the enabled endpoints it goes to, in one round
+// trip: one row per endpoint, or one empty string when none matches. A stored
+// event (a redelivery) inserts nothing and returns no row.
+func (q *Queries) InsertEventMatching(ctx context.Context, arg InsertEventMatchingParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, insertEventMatching,
+		arg.OrganizationID,
+		arg.Livemode,
+		arg.Type,
+		arg.ID,
+		arg.ObjectID,
+		arg.Sequence,
+		arg.Created,
+		arg.Body,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var endpoint_id string
+		if err := rows.Scan(&endpoint_id); err != nil {
+			return nil, err
+		}
+		items = append(items, endpoint_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listAttempts = `-- name: ListAttempts :many
 SELECT id, delivery_id, attempted_at, status_code, latency_ms, error, response_excerpt FROM hooks.delivery_attempts WHERE delivery_id = $1 ORDER BY id DESC LIMIT 20
 `
@@ -720,39 +776,6 @@ UPDATE hooks.endpoints SET failing_since = NULL WHERE id = $1 AND failing_since 
 func (q *Queries) MarkEndpointSucceeded(ctx context.Context, id string) error {
 	_, err := q.db.Exec(ctx, markEndpointSucceeded, id)
 	return err
-}
-
-const matchingEndpoints = `-- name: MatchingEndpoints :many
-SELECT id FROM hooks.endpoints
-WHERE organization_id = $1 AND livemode = $2 AND disabled_reason IS NULL AND kind = 'endpoint'
-  AND ('*' = ANY(enabled_events) OR $3::text = ANY(enabled_events))
-`
-
-type MatchingEndpointsParams struct {
-	OrganizationID string
-	Livemode       bool
-	EventType      string
-}
-
-// The enabled endpoints an event goes to.
-func (q *Queries) MatchingEndpoints(ctx context.Context, arg MatchingEndpointsParams) ([]string, error) {
-	rows, err := q.db.Query(ctx, matchingEndpoints, arg.OrganizationID, arg.Livemode, arg.EventType)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []string{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const purgeEvents = `-- name: PurgeEvents :execrows

@@ -62,11 +62,20 @@ UPDATE hooks.endpoints SET previous_secret = secret, previous_secret_expires_at 
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
 RETURNING *;
 
--- name: MatchingEndpoints :many
--- The enabled endpoints an event goes to.
-SELECT id FROM hooks.endpoints
-WHERE organization_id = @organization_id AND livemode = @livemode AND disabled_reason IS NULL AND kind = 'endpoint'
-  AND ('*' = ANY(enabled_events) OR @event_type::text = ANY(enabled_events));
+-- name: InsertEventMatching :many
+-- Stores an event and returns the enabled endpoints it goes to, in one round
+-- trip: one row per endpoint, or one empty string when none matches. A stored
+-- event (a redelivery) inserts nothing and returns no row.
+WITH ins AS (
+    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body)
+    VALUES (@id, @organization_id, @livemode, @type, @object_id, @sequence, @created, @body)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+)
+SELECT coalesce(e.id, '')::text AS endpoint_id
+FROM ins LEFT JOIN hooks.endpoints e
+  ON e.organization_id = @organization_id AND e.livemode = @livemode AND e.disabled_reason IS NULL AND e.kind = 'endpoint'
+ AND ('*' = ANY(e.enabled_events) OR @type::text = ANY(e.enabled_events));
 
 -- name: CreateDeliveries :exec
 -- One pending delivery of the event per endpoint, in one statement.
