@@ -230,5 +230,7 @@ type Fee struct {
 // is on the charge's balance transaction). Providers that charge no fee
 // (the test provider, bank transfer) do not implement it.
 type FeeCapturer interface {
-	CaptureWithFee(ctx context.Context, reference string, amount int64) (Fee, error)
+	// CaptureWithFee captures amount, in minor units of the payment's
+	// currency, which the caller knows (so the provider need not be asked).
+	CaptureWithFee(ctx context.Context, reference string, amount int64, currency string) (Fee, error)
 }

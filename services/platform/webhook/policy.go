@@ -183,13 +183,22 @@ func (d DenyList) Len() int { return len(d.entries) }
 // listener. Entries given by name are resolved with lookup; with a nil
 // lookup they are skipped (the dial-time check resolves them).
 func (d DenyList) denies(ip netip.Addr, port uint16, lookup func(string) []netip.Addr) bool {
+	// Whether ip is local is asked at most once: the answer lists the
+	// machine's interfaces, a system call, on every delivery's connection.
+	local, knownLocal := false, false
+	ipLocal := func() bool {
+		if !knownLocal {
+			local, knownLocal = isLocalAddr(ip), true
+		}
+		return local
+	}
 	for _, e := range d.entries {
 		if e.port != port {
 			continue
 		}
 		switch {
 		case e.local:
-			if isLocalAddr(ip) {
+			if ipLocal() {
 				return true
 			}
 		case e.name != "":
@@ -197,7 +206,7 @@ func (d DenyList) denies(ip netip.Addr, port uint16, lookup func(string) []netip
 				continue
 			}
 			for _, a := range lookup(e.name) {
-				if a = a.WithZone("").Unmap(); a == ip || (isLocalAddr(a) && isLocalAddr(ip)) {
+				if a = a.WithZone("").Unmap(); a == ip || (ipLocal() && isLocalAddr(a)) {
 					return true
 				}
 			}

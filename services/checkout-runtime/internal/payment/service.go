@@ -357,7 +357,7 @@ func (s *Service) capture(ctx context.Context, prov provider.Provider, p db.Runt
 	if !ok {
 		return prov.Capture(ctx, ref, p.Amount)
 	}
-	fee, err := fc.CaptureWithFee(ctx, ref, p.Amount)
+	fee, err := fc.CaptureWithFee(ctx, ref, p.Amount, p.Currency)
 	if err != nil || fee.Currency == "" {
 		return err
 	}

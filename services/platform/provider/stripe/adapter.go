@@ -82,17 +82,18 @@ func (a *Adapter) CompleteChallenge(context.Context, string, bool) (provider.Res
 // carries no currency, so the intent is read for it first: one more call,
 // on a path that runs once per paid session.
 func (a *Adapter) Capture(ctx context.Context, reference string, amount int64) error {
-	_, err := a.CaptureWithFee(ctx, reference, amount)
+	pi, err := a.c.retrieve(ctx, reference)
+	if err != nil {
+		return err
+	}
+	_, err = a.c.CaptureWithFee(ctx, reference, amount, string(pi.Currency))
 	return err
 }
 
-// CaptureWithFee is Capture reporting Stripe's fee (provider.FeeCapturer).
-func (a *Adapter) CaptureWithFee(ctx context.Context, reference string, amount int64) (provider.Fee, error) {
-	pi, err := a.c.retrieve(ctx, reference)
-	if err != nil {
-		return provider.Fee{}, err
-	}
-	return a.c.CaptureWithFee(ctx, reference, amount, string(pi.Currency))
+// CaptureWithFee is Capture reporting Stripe's fee (provider.FeeCapturer):
+// the caller gives the currency, so the intent is not read first.
+func (a *Adapter) CaptureWithFee(ctx context.Context, reference string, amount int64, currency string) (provider.Fee, error) {
+	return a.c.CaptureWithFee(ctx, reference, amount, currency)
 }
 
 // Void cancels the intent (Client.Cancel).
