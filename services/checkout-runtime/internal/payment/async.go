@@ -141,7 +141,7 @@ func (c *Callbacks) handle(ctx context.Context, m jetstream.Msg) {
 	var cb provider.Callback
 	switch {
 	case err != nil:
-	case src.Provider == providerStripe: // a Stripe event and its account (stripe_events.go)
+	case src.Provider == provider.NameStripe: // a Stripe event and its account (stripe_events.go)
 		cb.ID, err = c.applyStripe(ctx, src, m.Data())
 	default:
 		if cb, err = provider.ParseCallback(src.Provider, m.Data()); err == nil {

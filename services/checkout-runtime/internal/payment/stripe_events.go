@@ -19,18 +19,6 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 )
 
-// providerStripe is the provider name of payments made through a merchant's
-// Stripe account.
-const providerStripe = "stripe"
-
-// stripeMessage is what hooks publishes on provider.stripe.<mode> for a
-// Stripe event it verified with an account's webhook secret
-// (services/hooks/internal/callback/stripe.go writes the same shape).
-type stripeMessage struct {
-	ProviderAccount string       `json:"provider_account"`
-	Event           stripe.Event `json:"event"`
-}
-
 // FailurePaymentCanceled is the failure code of a payment whose
 // PaymentIntent Stripe canceled (expired authorisation, canceled in the
 // dashboard) before it succeeded.
@@ -39,7 +27,7 @@ const FailurePaymentCanceled = "payment_canceled"
 // applyStripe decodes and applies one published Stripe event from src; it
 // returns the event id for the log.
 func (c *Callbacks) applyStripe(ctx context.Context, src provider.CallbackSource, data []byte) (string, error) {
-	var msg stripeMessage
+	var msg stripe.Message
 	if err := json.Unmarshal(data, &msg); err != nil || msg.ProviderAccount == "" || msg.Event.ID == "" {
 		return msg.Event.ID, fmt.Errorf("%w: not a Stripe event message", provider.ErrInvalidCallback)
 	}

@@ -24,8 +24,8 @@ const (
 )
 
 var (
-	stripeTest = provider.CallbackSource{Provider: providerStripe, Mode: provider.ModeTest}
-	stripeLive = provider.CallbackSource{Provider: providerStripe, Mode: provider.ModeLive}
+	stripeTest = provider.CallbackSource{Provider: provider.NameStripe, Mode: provider.ModeTest}
+	stripeLive = provider.CallbackSource{Provider: provider.NameStripe, Mode: provider.ModeLive}
 )
 
 // stripePayment records a payment of 5000 EUR made through stripeAccount,
@@ -34,7 +34,7 @@ var (
 func stripePayment(t *testing.T, s *Service, status string, livemode bool) db.RuntimePayment {
 	t.Helper()
 	p, err := s.Store.CreatePayment(t.Context(), db.CreatePaymentParams{ID: ids.New("pay"), SessionID: ids.New("cs"), OrganizationID: "org_1",
-		Livemode: livemode, Method: "card", Provider: providerStripe, Currency: "EUR", Amount: 5000, Reference: "TP-STRIPE",
+		Livemode: livemode, Method: "card", Provider: provider.NameStripe, Currency: "EUR", Amount: 5000, Reference: "TP-STRIPE",
 		BillingName: "Ada", BillingEmail: "ada@example.com", BillingCountry: "FR", BillingPostalCode: "75001"})
 	if err != nil {
 		t.Fatal(err)
@@ -246,9 +246,9 @@ func TestStripeAmountCapturableUpdated(t *testing.T) {
 	// payment that waited for the payer too.
 	test := provider.NewTest()
 	s.Providers = provider.NewDefaultRegistry().WithAccounts(func(_ context.Context, id string) (provider.Credentials, error) {
-		return provider.Credentials{AccountID: id, Provider: providerStripe}, nil
-	}, map[string]provider.Factory{providerStripe: func(provider.Credentials) (provider.Provider, error) {
-		return namedProvider{test, providerStripe}, nil
+		return provider.Credentials{AccountID: id, Provider: provider.NameStripe}, nil
+	}, map[string]provider.Factory{provider.NameStripe: func(provider.Credentials) (provider.Provider, error) {
+		return namedProvider{test, provider.NameStripe}, nil
 	}})
 	authorize := func(p db.RuntimePayment) stripe.Event {
 		res, err := test.Authorize(ctx, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,

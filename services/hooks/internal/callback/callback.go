@@ -15,6 +15,7 @@
 package callback
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -73,23 +74,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, http.StatusBadRequest, httpx.TypeInvalidRequest, "callback_invalid", "", err.Error())
 		return
 	}
+	// Keyed by the source (provider and mode), not the provider alone: the
+	// live and the test feed are different senders with their own event
+	// ids, and a test event must never shadow a live one that shares its
+	// id. (Provider names hold no ".", so no key of one source is another's.)
 	src := provider.CallbackSource{Provider: name, Mode: mode}
-	stored := false
-	err = pgx.BeginFunc(r.Context(), h.Pool, func(tx pgx.Tx) error {
-		// Keyed by the source (provider and mode), not the provider alone:
-		// the live and the test feed are different senders with their own
-		// event ids, and a test event must never shadow a live one that
-		// shares its id. (Provider names hold no ".", so no key of one
-		// source is another's.)
-		tag, err := tx.Exec(r.Context(), `INSERT INTO hooks.provider_events (provider, event_id, body) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, src.Key(), cb.ID, body)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		stored = true
-		return outbox.Add(r.Context(), tx, OutboxSchema, outbox.Message{
-			ID: "pcb_" + src.Key() + "_" + cb.ID, Subject: natsx.ProviderSubject(src.Key()), Payload: body})
-	})
+	stored, err := storeOnce(r.Context(), h.Pool, src.Key(), cb.ID, body, src.Key(), body)
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "storing provider callback", "provider", name, "err", err)
 		httpx.WriteError(w, http.StatusServiceUnavailable, httpx.TypeAPI, "unavailable", "", "The callback could not be stored; retry it.")
@@ -99,4 +89,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Logger.InfoContext(r.Context(), "provider callback replayed", "provider", name, "mode", mode, "id", cb.ID)
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"received": true, "duplicate": !stored})
+}
+
+// storeOnce writes a verified callback to the inbox under (key, eventID)
+// and, in the same transaction, to the outbox that publishes payload on
+// provider.<subjectKey>; false when the inbox had it already (a replay or a
+// retry), which then writes nothing.
+func storeOnce(ctx context.Context, pool *pgxpool.Pool, key, eventID string, body []byte, subjectKey string, payload []byte) (bool, error) {
+	stored := false
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO hooks.provider_events (provider, event_id, body) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, key, eventID, body)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		stored = true
+		return outbox.Add(ctx, tx, OutboxSchema, outbox.Message{
+			ID: "pcb_" + key + "_" + eventID, Subject: natsx.ProviderSubject(subjectKey), Payload: payload})
+	})
+	return stored, err
 }

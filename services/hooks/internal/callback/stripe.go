@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -18,23 +17,9 @@ import (
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
-	"github.com/tillpoint/tillpoint/services/platform/natsx"
-	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 )
-
-// ProviderStripe is the provider name of Stripe accounts and payments.
-const ProviderStripe = "stripe"
-
-// StripeMessage is what hooks publishes for a verified Stripe event, on
-// provider.stripe.<mode>: the account whose webhook secret verified it and
-// the event, normalised. checkout-runtime reads the same shape
-// (services/checkout-runtime/internal/payment/stripe_events.go).
-type StripeMessage struct {
-	ProviderAccount string       `json:"provider_account"`
-	Event           stripe.Event `json:"event"`
-}
 
 // DefaultSecretTTL is how long a fetched webhook secret (or an account's
 // absence) is reused: Stripe sends bursts of events per account, and a
@@ -92,7 +77,7 @@ func (h *StripeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.noAccount(w)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxStripeBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, stripe.MaxWebhookPayload))
 	if err != nil {
 		if httpx.RespondTooLarge(w, r, err) {
 			return
@@ -144,35 +129,19 @@ func (h *StripeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // stripeSignatureHeader carries Stripe's signature.
 const stripeSignatureHeader = "Stripe-Signature"
 
-// maxStripeBody caps the request body: Stripe's events are a few kilobytes
-// (ParseWebhook refuses more than 1 MiB anyway).
-const maxStripeBody = 1 << 20
-
 // store writes the event once to the inbox and the outbox, in one
 // transaction; false when the inbox had it already (a replay or a retry).
 func (h *StripeHandler) store(ctx context.Context, accountID, mode string, ev stripe.Event, body []byte) (bool, error) {
-	msg, err := json.Marshal(StripeMessage{ProviderAccount: accountID, Event: ev})
+	msg, err := json.Marshal(stripe.Message{ProviderAccount: accountID, Event: ev})
 	if err != nil {
 		return false, err
 	}
-	src := provider.CallbackSource{Provider: ProviderStripe, Mode: mode}
+	src := provider.CallbackSource{Provider: provider.NameStripe, Mode: mode}
 	// Keyed by account as well: event ids are Stripe's, one sequence per
 	// Stripe account, and two merchants' accounts are different senders.
 	// "stripe.<mode>.<pa_…>" is never another source's key (those have one
 	// dot).
-	key := src.Key() + "." + accountID
-	stored := false
-	err = pgx.BeginFunc(ctx, h.Pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO hooks.provider_events (provider, event_id, body) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, key, ev.ID, body)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		stored = true
-		return outbox.Add(ctx, tx, OutboxSchema, outbox.Message{
-			ID: "pcb_" + key + "_" + ev.ID, Subject: natsx.ProviderSubject(src.Key()), Payload: msg})
-	})
-	return stored, err
+	return storeOnce(ctx, h.Pool, src.Key()+"."+accountID, ev.ID, body, src.Key(), msg)
 }
 
 // noAccount answers as for an unknown provider: the sender learns nothing
@@ -197,7 +166,7 @@ func (h *StripeHandler) account(ctx context.Context, id string) (cachedAccount, 
 	resp, err := h.Accounts.GetProviderAccountCredentials(ctx, &internalapiv1.GetProviderAccountCredentialsRequest{AccountId: id})
 	switch status.Code(err) {
 	case codes.OK:
-		c = cachedAccount{found: resp.GetProvider() == ProviderStripe && resp.GetWebhookSecret() != "",
+		c = cachedAccount{found: resp.GetProvider() == provider.NameStripe && resp.GetWebhookSecret() != "",
 			livemode: resp.GetLivemode(), secret: resp.GetWebhookSecret()}
 	case codes.NotFound, codes.InvalidArgument:
 		c = cachedAccount{}

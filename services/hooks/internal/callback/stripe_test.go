@@ -25,6 +25,7 @@ import (
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/hooks/migrations"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 	"github.com/tillpoint/tillpoint/services/platform/testkit"
 )
 
@@ -162,7 +163,7 @@ func TestStripeWebhook(t *testing.T) {
 	if err := f.pool.QueryRow(t.Context(), "SELECT subject, payload FROM hooks.outbox").Scan(&subject, &payload); err != nil {
 		t.Fatal(err)
 	}
-	var msg StripeMessage
+	var msg stripe.Message
 	if err := json.Unmarshal(payload, &msg); err != nil {
 		t.Fatal(err)
 	}

@@ -20,9 +20,9 @@ import (
 // Stripe's retries (each retry is signed anew).
 const SignatureTolerance = webhook.DefaultTolerance
 
-// maxWebhookPayload bounds the body ParseWebhook reads: Stripe's events are
-// a few kilobytes; the HTTP handler should cap the body at this too.
-const maxWebhookPayload = 1 << 20
+// MaxWebhookPayload bounds the body ParseWebhook reads: Stripe's events are
+// a few kilobytes; the HTTP handler caps the request body at this too.
+const MaxWebhookPayload = 1 << 20
 
 // Errors of ParseWebhook. None includes the secret or the signature.
 var (
@@ -87,6 +87,14 @@ type Dispute struct {
 	Status string // Stripe's status: warning_needs_response, needs_response, …
 }
 
+// Message is what hooks publishes to checkout-runtime for a verified Stripe
+// event, on provider.stripe.<mode>: the provider account whose webhook
+// secret verified it, and the event.
+type Message struct {
+	ProviderAccount string `json:"provider_account"`
+	Event           Event  `json:"event"`
+}
+
 // ParseWebhook verifies payload against the Stripe-Signature header value
 // with the endpoint's signing secret (whsec_…), checks that the signature's
 // time is within SignatureTolerance of now, and returns the event. It does
@@ -98,8 +106,8 @@ func ParseWebhook(payload []byte, sigHeader, secret string, now time.Time) (Even
 	if secret == "" {
 		return Event{}, errors.New("stripe webhook: no signing secret configured")
 	}
-	if len(payload) > maxWebhookPayload {
-		return Event{}, fmt.Errorf("%w: body over %d bytes", ErrMalformedEvent, maxWebhookPayload)
+	if len(payload) > MaxWebhookPayload {
+		return Event{}, fmt.Errorf("%w: body over %d bytes", ErrMalformedEvent, MaxWebhookPayload)
 	}
 	// stripe-go checks the header's form and the HMAC (in constant time);
 	// its own time check uses the wall clock and only looks back, so it is
