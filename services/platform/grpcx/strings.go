@@ -57,7 +57,7 @@ func badString(m protoreflect.Message, prefix string) string {
 			mp.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool { keys = append(keys, k); return true })
 			slices.SortFunc(keys, func(a, b protoreflect.MapKey) int { return strings.Compare(a.String(), b.String()) })
 			for _, k := range keys {
-				if key := k.String(); !storable(key) {
+				if key := k.String(); !Storable(key) {
 					found = path
 				} else {
 					found = badValue(fd.MapValue(), mp.Get(k), path+"["+key+"]")
@@ -76,7 +76,7 @@ func badString(m protoreflect.Message, prefix string) string {
 func badValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, path string) string {
 	switch fd.Kind() {
 	case protoreflect.StringKind:
-		if !storable(v.String()) {
+		if !Storable(v.String()) {
 			return path
 		}
 	case protoreflect.MessageKind, protoreflect.GroupKind:
@@ -85,6 +85,8 @@ func badValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, path string
 	return ""
 }
 
-func storable(s string) bool {
+// Storable reports whether s can be stored and sent as it is: valid UTF-8
+// (protobuf strings must be) without NUL (PostgreSQL text refuses it).
+func Storable(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -33,11 +33,8 @@ const forwardTimeout = 10 * time.Second
 // forward calls hooks as the caller and turns its errors back into ours.
 func forward[Req, Resp any](ctx context.Context, call func(context.Context, Req) (Resp, error), req Req) (Resp, error) {
 	p := auth.FromContext(ctx)
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, forwardTimeout)
-		defer cancel()
-	}
+	ctx, cancel := withForwardTimeout(ctx)
+	defer cancel()
 	resp, err := call(grpcx.ForPrincipal(ctx, p.OrganizationID, p.Livemode), req)
 	return resp, grpcx.DomainError(err)
 }

@@ -22,7 +22,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"golang.org/x/text/language"
@@ -479,15 +478,13 @@ func (h *Handler) quote(w http.ResponseWriter, r *http.Request) {
 	p := h.basePage(w, r, co)
 	p.Billing.Country = strings.ToUpper(r.URL.Query().Get("country"))
 	p.Billing.Region = strings.ToUpper(r.URL.Query().Get("region"))
-	h.fillQuote(p, co)
+	q := h.fillQuote(p, co)
 	out := map[string]any{"subtotal": p.Totals.Subtotal, "tax": p.Totals.Tax,
 		"tax_label": p.Totals.TaxLabel, "included_tax": p.Totals.IncludedTax, "total": p.Totals.Total}
 	if stripeAccount(co) != nil {
 		// The Payment Element is told the total for this address, in
 		// Stripe's units, so that it matches the PaymentIntent.
-		cs := co.GetCheckoutSession()
-		q := payment.QuoteFor(cs, co.GetSite().GetTaxRates(), p.Billing.Country, p.Billing.Region)
-		if amount, _, err := stripe.ElementsAmount(q.Total, cs.GetCurrency()); err == nil {
+		if amount, _, err := stripe.ElementsAmount(q.Total, co.GetCheckoutSession().GetCurrency()); err == nil {
 			out["stripe_amount"] = amount
 		}
 	}
@@ -502,7 +499,7 @@ func readForm(r *http.Request, co *internalapiv1.GetCheckoutResponse) (payment.B
 	// is refused, naming the field, and goes no further.
 	get := func(k string) string {
 		v := strings.TrimSpace(f.Get(k))
-		if !storable(v) {
+		if !grpcx.Storable(v) {
 			bad[k] = "err.characters"
 			return ""
 		}
@@ -587,7 +584,7 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 
 // fillQuote computes the totals for the page's billing address and the
 // country list with it selected.
-func (h *Handler) fillQuote(p *Page, co *internalapiv1.GetCheckoutResponse) {
+func (h *Handler) fillQuote(p *Page, co *internalapiv1.GetCheckoutResponse) payment.Quote {
 	cs := co.GetCheckoutSession()
 	q := payment.QuoteFor(cs, co.GetSite().GetTaxRates(), p.Billing.Country, p.Billing.Region)
 	p.Totals = TotalsView{Subtotal: h.format(q.Subtotal, cs.GetCurrency(), p.Lang), Total: h.format(q.Total, cs.GetCurrency(), p.Lang), TaxLabel: q.Label()}
@@ -600,6 +597,7 @@ func (h *Handler) fillQuote(p *Page, co *internalapiv1.GetCheckoutResponse) {
 	for _, c := range country.List(language.Make(p.Lang)) {
 		p.Countries = append(p.Countries, CountryOption{Code: c.Code, Name: c.Name, Selected: c.Code == p.Billing.Country})
 	}
+	return q
 }
 
 func (h *Handler) paymentView(pay db.RuntimePayment, p *Page) PaymentView {
@@ -841,10 +839,6 @@ func firstField(fields map[string]string) string {
 
 // storable reports whether s can be sent over gRPC (valid UTF-8) and stored
 // in a PostgreSQL text column (no NUL).
-func storable(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
-
 // csrfToken returns the form token for this browser and session, setting the
 // browser's random cookie when it has none: a double-submit token bound to
 // the session by an HMAC, so a token from another page does not work here.
