@@ -323,7 +323,12 @@ func (b *bench) payToWebhook(ctx context.Context) (table, error) {
 	if err != nil {
 		return table{}, err
 	}
-	defer func() { _ = deleteEndpoint(context.Background(), b.api, epID) }()
+	deleted := false
+	defer func() {
+		if !deleted {
+			_ = deleteEndpoint(context.Background(), b.api, epID)
+		}
+	}()
 	// fortio splits an exact count evenly over its goroutines and gives the
 	// remainder to the first one, which would then run alone at its share of
 	// the rate: keep the count a multiple of the goroutines.
@@ -342,6 +347,7 @@ func (b *bench) payToWebhook(ctx context.Context) (table, error) {
 	// write-back) must not weigh on the latency rows. Its endpoint goes
 	// first: the peak has its own.
 	_ = deleteEndpoint(ctx, b.api, epID)
+	deleted = true
 	peakRows, peakNotes, err := b.payPeak(ctx)
 	if err != nil { // the fixed-rate rows still stand
 		peakRows = []row{{Name: "pay (4242), peak", P50: -1, P95: -1, P99: -1, Errors: 1}}

@@ -58,7 +58,15 @@ func (l *Loader) Required(name string) string {
 
 // Secret is Required with a minimum length; its value never appears in errors.
 func (l *Loader) Secret(name string, minLen int) string {
-	v := l.Required(name)
+	return l.checkSecret(name, l.Required(name), minLen)
+}
+
+// OptionalSecret is Secret for a variable that may be unset ("").
+func (l *Loader) OptionalSecret(name string, minLen int) string {
+	return l.checkSecret(name, l.String(name, ""), minLen)
+}
+
+func (l *Loader) checkSecret(name, v string, minLen int) string {
 	if v != "" && len(v) < minLen {
 		l.Fail(name, "must be at least %d characters", minLen)
 	}

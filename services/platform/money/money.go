@@ -37,21 +37,31 @@ func ParseCurrency(code string) (Currency, error) {
 		return Currency{}, fmt.Errorf("%q is not a three-letter ISO 4217 currency code", code)
 	}
 	upper := strings.ToUpper(code)
-	exp, ok := payable[upper]
+	c, ok := currencies[upper]
 	if !ok {
 		if _, err := currency.ParseISO(upper); err == nil {
 			return Currency{}, fmt.Errorf("%q is not a currency payments can be made in (test, metal, fund and withdrawn codes are refused)", code)
 		}
 		return Currency{}, fmt.Errorf("%q is not an ISO 4217 currency code", code)
 	}
-	c := Currency{code: upper, exponent: exp}
-	if u, err := currency.ParseISO(upper); err == nil {
-		if scale, _ := currency.Standard.Rounding(u); scale == exp {
-			c.unit = &u
-		}
-	}
 	return c, nil
 }
+
+// currencies are the payable currencies, built once: ParseCurrency runs on
+// every session creation and payment.
+var currencies = func() map[string]Currency {
+	m := make(map[string]Currency, len(payable))
+	for code, exp := range payable {
+		c := Currency{code: code, exponent: exp}
+		if u, err := currency.ParseISO(code); err == nil {
+			if scale, _ := currency.Standard.Rounding(u); scale == exp {
+				c.unit = &u
+			}
+		}
+		m[code] = c
+	}
+	return m
+}()
 
 // Code is the upper-case ISO 4217 code.
 func (c Currency) Code() string { return c.code }

@@ -74,14 +74,10 @@ func loadConfig() (Config, error) {
 	c := Config{Common: config.LoadCommon(l, config.Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"})}
 	c.TestProviderSecret = l.Secret("TEST_PROVIDER_SECRET", 32)
 	c.BankFeedSecret = l.Secret("BANK_FEED_SECRET", 32)
-	if c.BankFeedTestSecret = l.String("BANK_FEED_TEST_SECRET", ""); c.BankFeedTestSecret != "" {
-		if len(c.BankFeedTestSecret) < 32 {
-			l.Fail("BANK_FEED_TEST_SECRET", "must be at least 32 characters")
-		}
-		if c.BankFeedTestSecret == c.BankFeedSecret {
-			// The secret that verifies a callback is what tells its mode.
-			l.Fail("BANK_FEED_TEST_SECRET", "must differ from BANK_FEED_SECRET: the secret decides the mode of the payments a callback may settle")
-		}
+	c.BankFeedTestSecret = l.OptionalSecret("BANK_FEED_TEST_SECRET", 32)
+	if c.BankFeedTestSecret != "" && c.BankFeedTestSecret == c.BankFeedSecret {
+		// The secret that verifies a callback is what tells its mode.
+		l.Fail("BANK_FEED_TEST_SECRET", "must differ from BANK_FEED_SECRET: the secret decides the mode of the payments a callback may settle")
 	}
 	c.AdminInternalAddr = l.Addr("ADMIN_INTERNAL_ADDR", "")
 	c.Targets = webhook.LoadTargetPolicy(l, c.HTTPAddr, c.InternalGRPCAddr, c.MetricsAddr)
