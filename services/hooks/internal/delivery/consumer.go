@@ -150,14 +150,32 @@ func (c *Consumer) storeLoop(ctx context.Context, msgs <-chan jetstream.Msg) {
 
 // storeAll stores the events in one transaction; if that fails, each in a
 // transaction of its own, so that one bad event does not hold back the
-// others. It returns one error per event: nil when the event is stored (or
-// dropped because it does not decode).
+// others. Each event is decoded and rendered once, before any transaction,
+// so that a batch holds its locks only for its statements. It returns one
+// error per event: nil when the event is stored (or dropped because it does
+// not decode).
 func (c *Consumer) storeAll(ctx context.Context, data [][]byte) []error {
 	errs := make([]error, len(data))
-	if len(data) > 1 {
+	ready := make([]rendered, 0, len(data))
+	at := make([]int, 0, len(data)) // ready[k] is data[at[k]]
+	for i, d := range data {
+		var ev eventsv1.Event
+		if err := proto.Unmarshal(d, &ev); err != nil {
+			c.Logger.ErrorContext(ctx, "dropping an event that does not decode", "err", err)
+			continue
+		}
+		body, err := Render(&ev)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ready = append(ready, rendered{ev: &ev, body: body})
+		at = append(at, i)
+	}
+	if len(ready) > 1 {
 		err := c.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
-			for _, d := range data {
-				if err := c.storeIn(ctx, q, d); err != nil {
+			for _, r := range ready {
+				if err := c.storeIn(ctx, q, r); err != nil {
 					return err
 				}
 			}
@@ -167,28 +185,26 @@ func (c *Consumer) storeAll(ctx context.Context, data [][]byte) []error {
 			return errs
 		}
 	}
-	for i, d := range data {
-		errs[i] = c.store(ctx, d)
+	for k, r := range ready {
+		errs[at[k]] = c.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error { return c.storeIn(ctx, q, r) })
 	}
 	return errs
 }
 
 // store stores one event in a transaction of its own.
 func (c *Consumer) store(ctx context.Context, data []byte) error {
-	return c.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error { return c.storeIn(ctx, q, data) })
+	return c.storeAll(ctx, [][]byte{data})[0]
+}
+
+// rendered is an event decoded and rendered as merchants receive it.
+type rendered struct {
+	ev   *eventsv1.Event
+	body []byte
 }
 
 // storeIn stores one event with its deliveries in the caller's transaction.
-func (c *Consumer) storeIn(ctx context.Context, q *db.Queries, data []byte) error {
-	var ev eventsv1.Event
-	if err := proto.Unmarshal(data, &ev); err != nil {
-		c.Logger.ErrorContext(ctx, "dropping an event that does not decode", "err", err)
-		return nil
-	}
-	body, err := Render(&ev)
-	if err != nil {
-		return err
-	}
+func (c *Consumer) storeIn(ctx context.Context, q *db.Queries, r rendered) error {
+	ev, body := r.ev, r.body
 	// One round trip stores the event and finds its endpoints (issue 12:
 	// round trips were most of hooks' CPU per event).
 	matched, err := q.InsertEventMatching(ctx, db.InsertEventMatchingParams{ID: ev.GetId(), OrganizationID: ev.GetOrganizationId(),
@@ -201,7 +217,7 @@ func (c *Consumer) storeIn(ctx context.Context, q *db.Queries, data []byte) erro
 		return nil // stored before: its deliveries exist too
 	}
 	endpoints := slices.DeleteFunc(matched, func(id string) bool { return id == "" })
-	notify, err := c.notifyEndpoint(ctx, q, &ev)
+	notify, err := c.notifyEndpoint(ctx, q, ev)
 	if err != nil {
 		return err
 	}
