@@ -169,8 +169,18 @@ func post(t *testing.T, c *http.Client, u string, form url.Values, asJSON bool) 
 
 // cardForm is a complete form for a card payment from France.
 func cardForm(csrf, number string) url.Values {
-	return url.Values{"csrf_token": {csrf}, "method": {"card"}, "name": {"Ada Lovelace"}, "email": {"ada@example.com"},
-		"country": {"FR"}, "postal_code": {"75001"}, "card_number": {number}, "card_exp": {"12/34"}, "card_cvc": {"123"}, "action": {"pay"}}
+	f := billingForm(csrf, "card")
+	f.Set("card_number", number)
+	f.Set("card_exp", "12/34")
+	f.Set("card_cvc", "123")
+	return f
+}
+
+// billingForm is the payment form with the billing details and no card
+// field: a bank transfer's, or a Stripe card payment's before its token.
+func billingForm(csrf, method string) url.Values {
+	return url.Values{"csrf_token": {csrf}, "method": {method}, "name": {"Ada Lovelace"}, "email": {"ada@example.com"},
+		"country": {"FR"}, "postal_code": {"75001"}, "action": {"pay"}}
 }
 
 // eventually polls cond until it holds or the deadline passes: for effects

@@ -135,11 +135,7 @@ func TestBankTransfer(t *testing.T) {
 	id, ref := s["id"].(string), s["reference"].(string)
 	c := newBrowser()
 	_, csrf := open(t, c, s["url"].(string))
-	form := cardForm(csrf, "")
-	form.Set("method", "bank_transfer")
-	for _, k := range []string{"card_number", "card_exp", "card_cvc"} {
-		form.Del(k)
-	}
+	form := billingForm(csrf, "bank_transfer")
 	_, out, _ := post(t, c, s["url"].(string)+"/pay", form, true)
 	if out["status"] != "processing" {
 		t.Fatalf("bank transfer: %v", out)

@@ -133,11 +133,7 @@ func payByBankTransfer(t *testing.T, key string, s map[string]any) string {
 	t.Helper()
 	c := newBrowser()
 	_, csrf := open(t, c, s["url"].(string))
-	form := cardForm(csrf, "")
-	form.Set("method", "bank_transfer")
-	for _, k := range []string{"card_number", "card_exp", "card_cvc"} {
-		form.Del(k)
-	}
+	form := billingForm(csrf, "bank_transfer")
 	if _, out, _ := post(t, c, s["url"].(string)+"/pay", form, true); out["status"] != "processing" {
 		t.Fatalf("bank transfer: %v", out)
 	}

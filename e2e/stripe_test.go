@@ -93,10 +93,7 @@ func TestStripeCardPaymentThroughTheStack(t *testing.T) {
 		t.Errorf("card data posted: %v", body)
 	}
 
-	form = cardForm(csrf, "")
-	for _, f := range []string{"card_number", "card_exp", "card_cvc"} {
-		form.Del(f)
-	}
+	form = billingForm(csrf, "card")
 	form.Set("confirmation_token", "ctoken_123")
 	resp, body, _ = post(t, c, s["url"].(string)+"/pay", form, true)
 	e, _ := body["error"].(map[string]any)
