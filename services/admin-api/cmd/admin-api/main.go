@@ -5,11 +5,14 @@
 //	admin-api migrate                                 apply the admin schema's migrations
 //	admin-api orgs create --name NAME                 make an organization
 //	admin-api keys create --org ID --mode test|live   make a secret key (printed once)
-//	admin-api seed-demo                               the dev stack's demo data (key in DEMO_SECRET_KEY)
+//	admin-api users create --email E --org ID --role R  make a dashboard user (password printed when generated)
+//	admin-api seed-demo                               the dev stack's demo data (key in DEMO_SECRET_KEY,
+//	                                                  dashboard owner in DEMO_DASHBOARD_EMAIL/PASSWORD)
 //	admin-api provider-accounts reencrypt             re-seal credentials under the first TILLPOINT_ENCRYPTION_KEY key
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,6 +29,7 @@ import (
 
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/bootstrap"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/dashboard"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/server"
@@ -49,7 +53,7 @@ const name = "admin-api"
 func main() {
 	app.Main(app.Command{
 		Name:       name,
-		Usage:      "admin-api [serve | migrate | orgs create --name NAME | keys create --org ID --mode test|live [--name NAME] | seed-demo | provider-accounts reencrypt]",
+		Usage:      "admin-api [serve | migrate | orgs create --name NAME | keys create --org ID --mode test|live [--name NAME] | users create --email EMAIL --org ID --role owner|developer|support|viewer [--password-stdin] | seed-demo | provider-accounts reencrypt]",
 		Migrations: migrations.Set,
 		Serve: func(ctx context.Context) error {
 			cfg, err := loadConfig()
@@ -61,12 +65,18 @@ func main() {
 		Extra: map[string]func(context.Context, []string, io.Writer) error{
 			"orgs":              orgsCommand,
 			"keys":              keysCommand,
+			"users":             usersCommand,
 			"provider-accounts": providerAccountsCommand,
 			"seed-demo": func(ctx context.Context, _ []string, stdout io.Writer) error {
 				return withStore(ctx, func(s *store.Store) error {
 					demo, err := bootstrap.SeedDemo(ctx, s, os.Getenv("DEMO_SECRET_KEY"))
 					if err != nil {
 						return err
+					}
+					if email := os.Getenv("DEMO_DASHBOARD_EMAIL"); email != "" {
+						if _, err := dashboard.SetUser(ctx, s, email, demo.OrganizationID, dashboard.RoleOwner, os.Getenv("DEMO_DASHBOARD_PASSWORD")); err != nil {
+							return fmt.Errorf("demo dashboard owner: %w", err)
+						}
 					}
 					return json.NewEncoder(stdout).Encode(demo)
 				})
@@ -222,6 +232,50 @@ func providerAccountsCommand(ctx context.Context, args []string, stdout io.Write
 	})
 }
 
+// usersCommand makes a dashboard user (the first owner of a deployment) or
+// resets an existing user's password and role in the organization. The
+// password is read from stdin with --password-stdin (so it is not in the
+// shell history or the process list), else generated and printed once.
+func usersCommand(ctx context.Context, args []string, stdout io.Writer) error {
+	const usage = "usage: admin-api users create --email EMAIL --org ID --role owner|developer|support|viewer [--password-stdin]"
+	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
+	email := fs.String("email", "", "the user's email (their sign-in name)")
+	org := fs.String("org", "", "organization id (org_…)")
+	roleName := fs.String("role", "", "owner, developer, support or viewer")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New(usage)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	role, ok := dashboard.ParseRole(*roleName)
+	if !ok || *email == "" || *org == "" {
+		return errors.New(usage)
+	}
+	password, generated := "", false
+	if *fromStdin {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		password = strings.TrimRight(line, "\r\n")
+	} else {
+		password, generated = dashboard.GeneratePassword(), true
+	}
+	return withStore(ctx, func(s *store.Store) error {
+		user, err := dashboard.SetUser(ctx, s, *email, *org, role, password)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s (%s) is %s of %s\n", user.ID, user.Email, role, *org)
+		if generated {
+			fmt.Fprintf(stdout, "password: %s\n(shown once; sign in at /dashboard/login)\n", password)
+		}
+		return nil
+	})
+}
+
 func keysCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
 	org := fs.String("org", "", "organization id (org_…)")
@@ -277,16 +331,24 @@ func serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 
+	dash := &dashboard.Handler{Store: st, Conn: api.Inline, Logger: logger,
+		Secure:      strings.HasPrefix(cfg.PublicURL(cfg.AdminBackendDomain), "https://"),
+		LoginLimits: dashboard.NewLoginLimits()}
+	if err := dash.Init(ctx); err != nil {
+		return err
+	}
+
 	internal := server.NewInternal(st, logger, checkoutBase, cfg.InternalToken, cfg.Keys, base.GRPCMetrics.UnaryInterceptor())
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: grpcapi.OutboxSchema, Logger: logger}
 	sweep := &sweeper.Sweeper{Store: st, CheckoutBase: checkoutBase, Interval: cfg.SweepInterval, Logger: logger}
 	return base.Run(ctx, app.Parts{
-		Public:   api.REST,
+		Public:   api.WithDashboard(dashboard.Prefix, dash),
 		Internal: internal,
 		GRPC:     map[string]*grpc.Server{cfg.GRPCAddr: api.GRPC},
 		Workers: map[string]func(context.Context) error{"outbox relay": relay.Run, "sweeper": sweep.Run,
-			"cache listener":  func(ctx context.Context) error { return st.Listen(ctx, logger) },
-			"session batcher": func(ctx context.Context) error { return st.RunBatchers(ctx, logger) }},
+			"dashboard sessions": dash.SweepSessions,
+			"cache listener":     func(ctx context.Context) error { return st.Listen(ctx, logger) },
+			"session batcher":    func(ctx context.Context) error { return st.RunBatchers(ctx, logger) }},
 	})
 }

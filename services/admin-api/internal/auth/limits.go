@@ -84,12 +84,12 @@ func (l Limits) authFailed(ctx context.Context, addr string, authErr error) erro
 // request counts an authenticated call.
 func (l Limits) request(ctx context.Context, method string, p Principal, addr string) error {
 	if !isWrite(method) {
-		if ok, retry := l.ReadsPerKey.Allow(p.KeyID); !ok {
+		if ok, retry := l.ReadsPerKey.Allow(p.limitKey()); !ok {
 			return rateLimited(ctx, retry, "Too many read requests with this API key.")
 		}
 		return nil
 	}
-	if ok, retry := l.WritesPerKey.Allow(p.KeyID); !ok {
+	if ok, retry := l.WritesPerKey.Allow(p.limitKey()); !ok {
 		return rateLimited(ctx, retry, "Too many write requests with this API key.")
 	}
 	if ok, retry := l.WritesPerAddr.Allow(addr); !ok {

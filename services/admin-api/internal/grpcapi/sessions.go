@@ -153,10 +153,15 @@ func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCh
 	if st := req.GetStatus(); st != "" && st != "open" && st != "complete" && st != "expired" {
 		return nil, errs.Param("status", "parameter_invalid", "status must be open, complete or expired.")
 	}
+	if ps := req.GetPaymentStatus(); ps != "" && ps != "unpaid" && ps != "paid" {
+		return nil, errs.Param("payment_status", "parameter_invalid", "payment_status must be unpaid or paid.")
+	}
 	params := db.ListSessionsParams{
 		OrganizationID: p.OrganizationID, Livemode: p.Livemode,
 		SiteID: nonEmpty(req.GetSiteId()), Status: nonEmpty(req.GetStatus()), Customer: nonEmpty(req.GetCustomer()),
 		PaymentID: nonEmpty(req.GetPayment()), OrderID: nonEmpty(req.GetOrderId()),
+		PaymentStatus: nonEmpty(req.GetPaymentStatus()), CustomerEmail: nonEmpty(req.GetCustomerEmail()),
+		Reference: nonEmpty(req.GetReference()),
 		BeforeSeq: pg.Before, AfterSeq: pg.After, RowLimit: pg.Fetch(),
 	}
 	if c := req.GetCreated(); c != nil {

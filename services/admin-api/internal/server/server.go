@@ -35,6 +35,22 @@ type API struct {
 	GRPC *grpc.Server
 	// REST serves /v1/... (and /api/v1/...) and /v1/openapi.json.
 	REST http.Handler
+	// Inline is the same services on an in-process connection, behind the
+	// same interceptors, for admin-api's own surfaces (the dashboard calls
+	// it with auth.AsUser).
+	Inline grpc.ClientConnInterface
+
+	guard Guard
+}
+
+// WithDashboard returns REST with the dashboard mounted at prefix, behind
+// the same client-address derivation (its sign-in limits are per address).
+func (a *API) WithDashboard(prefix string, dashboard http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(prefix+"/", a.guard.guardREST(dashboard))
+	mux.Handle(prefix, a.guard.guardREST(dashboard))
+	mux.Handle("/", a.REST)
+	return mux
 }
 
 // Peers are the other services' APIs that admin-api forwards to: payments
@@ -141,7 +157,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
 	mux.Handle("/", gateway.APIPrefix(gw))
-	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(mux))}, nil
+	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(mux)), Inline: inline, guard: guard}, nil
 }
 
 // NewInternal builds the internal gRPC server for checkout-runtime and hooks,

@@ -54,6 +54,31 @@ type AdminCheckoutSession struct {
 	AsyncPaymentFailedAt *time.Time
 }
 
+type AdminDashboardMembership struct {
+	UserID         string
+	OrganizationID string
+	Role           string
+	CreatedAt      time.Time
+}
+
+type AdminDashboardSession struct {
+	TokenHash      []byte
+	UserID         string
+	OrganizationID string
+	Livemode       bool
+	CsrfSecret     []byte
+	CreatedAt      time.Time
+	LastSeenAt     time.Time
+	ExpiresAt      time.Time
+}
+
+type AdminDashboardUser struct {
+	ID           string
+	Email        string
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
 type AdminIdempotencyKey struct {
 	OrganizationID string
 	Livemode       bool

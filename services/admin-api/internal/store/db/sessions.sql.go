@@ -522,15 +522,18 @@ WHERE organization_id = $1 AND livemode = $2
   AND ($5::text IS NULL OR customer = $5)
   AND ($6::text IS NULL OR payment_id = $6)
   AND ($7::text IS NULL OR order_id = $7)
-  AND ($8::timestamptz IS NULL OR created_at >= $8)
-  AND ($9::timestamptz IS NULL OR created_at > $9)
-  AND ($10::timestamptz IS NULL OR created_at <= $10)
-  AND ($11::timestamptz IS NULL OR created_at < $11)
-  AND ($12::bigint IS NULL OR seq < $12)
-  AND ($13::bigint IS NULL OR seq > $13)
-ORDER BY CASE WHEN $13::bigint IS NULL THEN seq END DESC,
-         CASE WHEN $13::bigint IS NOT NULL THEN seq END ASC
-LIMIT $14
+  AND ($8::text IS NULL OR payment_status = $8)
+  AND ($9::text IS NULL OR lower(customer_email) = lower($9))
+  AND ($10::text IS NULL OR reference = $10)
+  AND ($11::timestamptz IS NULL OR created_at >= $11)
+  AND ($12::timestamptz IS NULL OR created_at > $12)
+  AND ($13::timestamptz IS NULL OR created_at <= $13)
+  AND ($14::timestamptz IS NULL OR created_at < $14)
+  AND ($15::bigint IS NULL OR seq < $15)
+  AND ($16::bigint IS NULL OR seq > $16)
+ORDER BY CASE WHEN $16::bigint IS NULL THEN seq END DESC,
+         CASE WHEN $16::bigint IS NOT NULL THEN seq END ASC
+LIMIT $17
 `
 
 type ListSessionsParams struct {
@@ -541,6 +544,9 @@ type ListSessionsParams struct {
 	Customer       *string
 	PaymentID      *string
 	OrderID        *string
+	PaymentStatus  *string
+	CustomerEmail  *string
+	Reference      *string
 	CreatedGte     *time.Time
 	CreatedGt      *time.Time
 	CreatedLte     *time.Time
@@ -559,6 +565,9 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 		arg.Customer,
 		arg.PaymentID,
 		arg.OrderID,
+		arg.PaymentStatus,
+		arg.CustomerEmail,
+		arg.Reference,
 		arg.CreatedGte,
 		arg.CreatedGt,
 		arg.CreatedLte,

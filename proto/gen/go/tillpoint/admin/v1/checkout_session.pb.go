@@ -935,7 +935,13 @@ type ListCheckoutSessionsRequest struct {
 	// Only the session with this order id.
 	OrderId string `protobuf:"bytes,8,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	// Creation time range: `created[gte]`, `created[lt]`, …
-	Created       *TimeRange `protobuf:"bytes,9,opt,name=created,proto3" json:"created,omitempty"`
+	Created *TimeRange `protobuf:"bytes,9,opt,name=created,proto3" json:"created,omitempty"`
+	// Only sessions with this payment status (`unpaid` or `paid`).
+	PaymentStatus string `protobuf:"bytes,10,opt,name=payment_status,json=paymentStatus,proto3" json:"payment_status,omitempty"`
+	// Only sessions with this customer email (compared without case).
+	CustomerEmail string `protobuf:"bytes,11,opt,name=customer_email,json=customerEmail,proto3" json:"customer_email,omitempty"`
+	// Only the session with this reference (`TP-XXXX-XXXX`).
+	Reference     string `protobuf:"bytes,12,opt,name=reference,proto3" json:"reference,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1031,6 +1037,27 @@ func (x *ListCheckoutSessionsRequest) GetCreated() *TimeRange {
 		return x.Created
 	}
 	return nil
+}
+
+func (x *ListCheckoutSessionsRequest) GetPaymentStatus() string {
+	if x != nil {
+		return x.PaymentStatus
+	}
+	return ""
+}
+
+func (x *ListCheckoutSessionsRequest) GetCustomerEmail() string {
+	if x != nil {
+		return x.CustomerEmail
+	}
+	return ""
+}
+
+func (x *ListCheckoutSessionsRequest) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
 }
 
 // A page of checkout sessions.
@@ -1314,7 +1341,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x03gte\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x03gte\x12*\n" +
 	"\x02gt\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02gt\x12,\n" +
 	"\x03lte\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03lte\x12*\n" +
-	"\x02lt\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02lt\"\xc9\x02\n" +
+	"\x02lt\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02lt\"\xb5\x03\n" +
 	"\x1bListCheckoutSessionsRequest\x12\x19\n" +
 	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12%\n" +
 	"\x0estarting_after\x18\x02 \x01(\tR\rstartingAfter\x12#\n" +
@@ -1324,7 +1351,11 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\bcustomer\x18\x06 \x01(\tR\bcustomer\x12\x18\n" +
 	"\apayment\x18\a \x01(\tR\apayment\x12\x19\n" +
 	"\border_id\x18\b \x01(\tR\aorderId\x127\n" +
-	"\acreated\x18\t \x01(\v2\x1d.tillpoint.admin.v1.TimeRangeR\acreatedB\b\n" +
+	"\acreated\x18\t \x01(\v2\x1d.tillpoint.admin.v1.TimeRangeR\acreated\x12%\n" +
+	"\x0epayment_status\x18\n" +
+	" \x01(\tR\rpaymentStatus\x12%\n" +
+	"\x0ecustomer_email\x18\v \x01(\tR\rcustomerEmail\x12\x1c\n" +
+	"\treference\x18\f \x01(\tR\treferenceB\b\n" +
 	"\x06_limit\"\x9c\x01\n" +
 	"\x1cListCheckoutSessionsResponse\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x127\n" +

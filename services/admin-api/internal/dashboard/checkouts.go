@@ -1,0 +1,225 @@
+package dashboard
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+)
+
+// pageSize is the Checkouts page's length: a screenful on a laptop.
+const pageSize = 25
+
+// maxSites is how many sites the filter and the create form offer (the
+// API's page limit; an organization with more will get a search).
+const maxSites = 100
+
+// referencePattern is a session reference as the API makes them.
+var referencePattern = regexp.MustCompile(`^(?i)TP-[A-Z0-9]{4}-[A-Z0-9]{4}$`)
+
+// listFilters are the Checkouts page's query parameters.
+type listFilters struct {
+	Site, Status, Payment, From, To, Q string
+}
+
+// listView is the Checkouts page's data.
+type listView struct {
+	Filters   listFilters
+	Sites     []*adminv1.Site
+	SiteNames map[string]string
+	Rows      []*adminv1.CheckoutSession
+	// Newer and Older are the pagination links' URLs, "" when there is
+	// no such page.
+	Newer, Older string
+}
+
+// readFilters takes the filters from the query, keeping only values the
+// form offers (anything else is ignored, as a stale bookmark would be).
+func readFilters(q url.Values) listFilters {
+	oneOf := func(v string, allowed ...string) string {
+		for _, a := range allowed {
+			if v == a {
+				return v
+			}
+		}
+		return ""
+	}
+	date := func(v string) string {
+		if _, err := time.Parse(time.DateOnly, v); err != nil {
+			return ""
+		}
+		return v
+	}
+	return listFilters{
+		Site: strings.TrimSpace(q.Get("site")), Status: oneOf(q.Get("status"), "open", "complete", "expired"),
+		Payment: oneOf(q.Get("payment"), "unpaid", "paid"), From: date(q.Get("from")), To: date(q.Get("to")),
+		Q: strings.TrimSpace(q.Get("q")),
+	}
+}
+
+// request is the API list request for the filters. The search box takes
+// any identifier a support person is given and picks the filter by its
+// shape: a payment id, an email, a reference, else an order id.
+func (f listFilters) request() *adminv1.ListCheckoutSessionsRequest {
+	req := &adminv1.ListCheckoutSessionsRequest{Limit: proto.Int32(pageSize), SiteId: f.Site, Status: f.Status, PaymentStatus: f.Payment}
+	switch q := f.Q; {
+	case q == "":
+	case strings.HasPrefix(q, "pay_"):
+		req.Payment = q
+	case strings.Contains(q, "@"):
+		req.CustomerEmail = q
+	case referencePattern.MatchString(q):
+		req.Reference = strings.ToUpper(q)
+	default:
+		req.OrderId = q
+	}
+	if f.From != "" || f.To != "" {
+		req.Created = &adminv1.TimeRange{}
+		if t, err := time.Parse(time.DateOnly, f.From); err == nil {
+			req.Created.Gte = timestamppb.New(t)
+		}
+		if t, err := time.Parse(time.DateOnly, f.To); err == nil {
+			req.Created.Lt = timestamppb.New(t.AddDate(0, 0, 1)) // the whole "to" day
+		}
+	}
+	return req
+}
+
+// query is the filters as URL parameters, with a cursor.
+func (f listFilters) query(cursor, id string) string {
+	v := url.Values{}
+	for k, val := range map[string]string{"site": f.Site, "status": f.Status, "payment": f.Payment, "from": f.From, "to": f.To, "q": f.Q, cursor: id} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	return Prefix + "/checkouts?" + v.Encode()
+}
+
+func (h *Handler) listCheckouts(w http.ResponseWriter, r *http.Request, v visit) {
+	ctx := v.principal(r.Context())
+	f := readFilters(r.URL.Query())
+	// A session id goes straight to its page.
+	if strings.HasPrefix(f.Q, "cs_") {
+		_, err := h.sessions.GetCheckoutSession(ctx, &adminv1.GetCheckoutSessionRequest{Id: f.Q})
+		switch {
+		case err == nil:
+			http.Redirect(w, r, Prefix+"/checkouts/"+url.PathEscape(f.Q), http.StatusSeeOther)
+			return
+		case !isNotFound(err):
+			h.fail(w, r, &v, err)
+			return
+		}
+		h.render(w, r, http.StatusOK, "checkouts", &v, "checkouts", listView{Filters: f})
+		return
+	}
+	req := f.request()
+	after, before := r.URL.Query().Get("after"), r.URL.Query().Get("before")
+	req.StartingAfter, req.EndingBefore = after, before
+	if after != "" && before != "" {
+		req.EndingBefore = ""
+	}
+	resp, err := h.sessions.ListCheckoutSessions(ctx, req)
+	if isNotFound(err) { // a cursor from another mode or organization
+		h.errorPage(w, r, &v, http.StatusNotFound)
+		return
+	} else if err != nil {
+		h.fail(w, r, &v, err)
+		return
+	}
+	sites, err := h.listSites(ctx)
+	if err != nil {
+		h.fail(w, r, &v, err)
+		return
+	}
+	lv := listView{Filters: f, Sites: sites, SiteNames: map[string]string{}, Rows: resp.GetData()}
+	for _, s := range sites {
+		lv.SiteNames[s.GetId()] = s.GetName()
+	}
+	if rows := resp.GetData(); len(rows) > 0 {
+		backwards := req.EndingBefore != ""
+		if (!backwards && resp.GetHasMore()) || backwards {
+			lv.Older = f.query("after", rows[len(rows)-1].GetId())
+		}
+		if (backwards && resp.GetHasMore()) || (!backwards && req.StartingAfter != "") {
+			lv.Newer = f.query("before", rows[0].GetId())
+		}
+	}
+	h.render(w, r, http.StatusOK, "checkouts", &v, "checkouts", lv)
+}
+
+// detailView is the checkout page's data.
+type detailView struct {
+	Session  *adminv1.CheckoutSession
+	SiteName string
+	Payments []*adminv1.Payment
+	// PaymentsUnavailable: checkout-runtime did not answer; the rest of the
+	// page is still useful.
+	PaymentsUnavailable bool
+	CanExpire           bool
+	// Notice is a catalog key (created, expired).
+	Notice string
+}
+
+func (h *Handler) showCheckout(w http.ResponseWriter, r *http.Request, v visit) {
+	ctx := v.principal(r.Context())
+	resp, err := h.sessions.GetCheckoutSession(ctx, &adminv1.GetCheckoutSessionRequest{Id: r.PathValue("id")})
+	if isNotFound(err) {
+		h.errorPage(w, r, &v, http.StatusNotFound)
+		return
+	} else if err != nil {
+		h.fail(w, r, &v, err)
+		return
+	}
+	cs := resp.GetCheckoutSession()
+	dv := detailView{Session: cs, CanExpire: cs.GetStatus() == "open" && Allowed(v.role, ActionExpireCheckout)}
+	switch r.URL.Query().Get("notice") {
+	case "created":
+		dv.Notice = "detail.created"
+	case "expired":
+		dv.Notice = "detail.expired"
+	}
+	if site, err := h.sites.GetSite(ctx, &adminv1.GetSiteRequest{Id: cs.GetSiteId()}); err == nil {
+		dv.SiteName = site.GetSite().GetName()
+	}
+	pays, err := h.payments.ListPayments(ctx, &adminv1.ListPaymentsRequest{CheckoutSession: cs.GetId(), Limit: proto.Int32(100)})
+	if err != nil {
+		h.Logger.WarnContext(r.Context(), "dashboard: list payments", "session", cs.GetId(), "err", err)
+		dv.PaymentsUnavailable = true
+	}
+	dv.Payments = pays.GetData()
+	h.render(w, r, http.StatusOK, "checkout", &v, "checkouts", dv)
+}
+
+func (h *Handler) expireCheckout(w http.ResponseWriter, r *http.Request, v visit) {
+	id := r.PathValue("id")
+	_, err := h.sessions.ExpireCheckoutSession(v.principal(r.Context()), &adminv1.ExpireCheckoutSessionRequest{Id: id})
+	if e := apiError(err); e != nil && e.Kind == errs.NotFound {
+		h.errorPage(w, r, &v, http.StatusNotFound)
+		return
+	} else if err != nil && (e == nil || e.Kind != errs.FailedPrecondition) {
+		h.fail(w, r, &v, err)
+		return
+	}
+	// When it was already closed (a payment or the sweeper got there
+	// first) the page shows its status, without the notice.
+	to := Prefix + "/checkouts/" + url.PathEscape(id)
+	if err == nil {
+		to += "?notice=expired"
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// listSites returns the sites of the visit's organization and mode.
+func (h *Handler) listSites(ctx context.Context) ([]*adminv1.Site, error) {
+	resp, err := h.sites.ListSites(ctx, &adminv1.ListSitesRequest{Limit: proto.Int32(maxSites)})
+	return resp.GetData(), err
+}

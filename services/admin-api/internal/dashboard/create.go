@@ -1,0 +1,243 @@
+package dashboard
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
+	"github.com/tillpoint/tillpoint/services/platform/money"
+)
+
+// maxFormItems is the API's limit on line items; the form offers no more.
+const maxFormItems = 100
+
+// itemRow is one line item row of the form, as typed.
+type itemRow struct {
+	Name, Price, Qty string
+}
+
+// newView is the Create checkout form's data.
+type newView struct {
+	Sites                                            []*adminv1.Site
+	Site, Currency, Email, Expiry, OrderID, Metadata string
+	Items                                            []itemRow
+	// Errors lists the problems in form order, for the summary; Field
+	// maps an input's id to its message.
+	Errors []formError
+	Field  map[string]string
+	// IdempotencyKey makes a double submit create one session.
+	IdempotencyKey string
+	CanAdd         bool
+}
+
+// formError is one problem: the input it is about (its id) and what to do.
+type formError struct {
+	ID, Message string
+}
+
+func (nv *newView) fail(id, msg string) {
+	if _, dup := nv.Field[id]; dup {
+		return
+	}
+	nv.Field[id] = msg
+	nv.Errors = append(nv.Errors, formError{ID: id, Message: msg})
+}
+
+func (h *Handler) newCheckout(w http.ResponseWriter, r *http.Request, v visit) {
+	h.showNewForm(w, r, v, http.StatusOK, &newView{Items: []itemRow{{Qty: "1"}}, Field: map[string]string{}})
+}
+
+func (h *Handler) showNewForm(w http.ResponseWriter, r *http.Request, v visit, status int, nv *newView) {
+	sites, err := h.listSites(v.principal(r.Context()))
+	if err != nil {
+		h.fail(w, r, &v, err)
+		return
+	}
+	nv.Sites, nv.CanAdd = sites, len(nv.Items) < maxFormItems
+	if nv.IdempotencyKey == "" {
+		nv.IdempotencyKey = newToken()
+	}
+	h.render(w, r, status, "new", &v, "new", nv)
+}
+
+// readNewForm reads the posted form; rows are item_name, item_price and
+// item_qty, repeated in order.
+func readNewForm(f url.Values) *newView {
+	nv := &newView{Site: f.Get("site"), Currency: strings.TrimSpace(f.Get("currency")), Email: strings.TrimSpace(f.Get("customer_email")),
+		Expiry: strings.TrimSpace(f.Get("expires_in_hours")), OrderID: strings.TrimSpace(f.Get("order_id")), Metadata: f.Get("metadata"),
+		IdempotencyKey: f.Get("idempotency_key"), Field: map[string]string{}}
+	names, prices, qtys := f["item_name"], f["item_price"], f["item_qty"]
+	for i := range min(max(len(names), len(prices), len(qtys)), maxFormItems) {
+		at := func(s []string) string {
+			if i < len(s) {
+				return strings.TrimSpace(s[i])
+			}
+			return ""
+		}
+		nv.Items = append(nv.Items, itemRow{Name: at(names), Price: at(prices), Qty: at(qtys)})
+	}
+	return nv
+}
+
+// createCheckout handles the form's three buttons: add a row, remove a row
+// (both re-show the form, so they work without JavaScript), and create.
+func (h *Handler) createCheckout(w http.ResponseWriter, r *http.Request, v visit) {
+	nv := readNewForm(r.PostForm)
+	op := r.PostForm.Get("op")
+	switch {
+	case op == "add":
+		if len(nv.Items) < maxFormItems {
+			nv.Items = append(nv.Items, itemRow{Qty: "1"})
+		}
+		h.showNewForm(w, r, v, http.StatusOK, nv)
+		return
+	case strings.HasPrefix(op, "remove:"):
+		if i, err := strconv.Atoi(strings.TrimPrefix(op, "remove:")); err == nil && i >= 0 && i < len(nv.Items) && len(nv.Items) > 1 {
+			nv.Items = append(nv.Items[:i], nv.Items[i+1:]...)
+		}
+		h.showNewForm(w, r, v, http.StatusOK, nv)
+		return
+	}
+	tr := translator(pageLang(r))
+	ctx := v.principal(r.Context())
+	req := h.checkoutRequest(r, v, nv, tr)
+	if len(nv.Errors) > 0 {
+		nv.IdempotencyKey = ""
+		h.showNewForm(w, r, v, http.StatusBadRequest, nv)
+		return
+	}
+	ctx = metadata.AppendToOutgoingContext(ctx, idempotency.KeyHeader, nv.IdempotencyKey)
+	resp, err := h.sessions.CreateCheckoutSession(ctx, req)
+	if e := apiError(err); e != nil {
+		nv.fail(fieldOfParam(e.Param), e.Message)
+		nv.IdempotencyKey = "" // the next attempt has other parameters
+		h.showNewForm(w, r, v, http.StatusBadRequest, nv)
+		return
+	} else if err != nil {
+		h.fail(w, r, &v, err)
+		return
+	}
+	id := resp.GetCheckoutSession().GetId()
+	http.Redirect(w, r, Prefix+"/checkouts/"+url.PathEscape(id)+"?notice=created", http.StatusSeeOther)
+}
+
+// checkoutRequest turns the form into the API's request, recording in nv
+// what cannot be turned: prices are decimals in the currency (the form's
+// currency, else the site's), converted exactly to minor units.
+func (h *Handler) checkoutRequest(r *http.Request, v visit, nv *newView, tr translator) *adminv1.CreateCheckoutSessionRequest {
+	req := &adminv1.CreateCheckoutSessionRequest{SiteId: nv.Site, Currency: strings.ToUpper(nv.Currency),
+		CustomerEmail: nv.Email, OrderId: nv.OrderID}
+	if nv.Site == "" {
+		nv.fail("site", tr.T("err.required"))
+	}
+	code := req.Currency
+	if code == "" && nv.Site != "" {
+		if site, err := h.sites.GetSite(v.principal(r.Context()), &adminv1.GetSiteRequest{Id: nv.Site}); err == nil {
+			code = site.GetSite().GetDefaultCurrency()
+		}
+	}
+	cur, curErr := money.ParseCurrency(code)
+	if req.Currency != "" && curErr != nil {
+		nv.fail("currency", curErr.Error())
+	}
+	for i, it := range nv.Items {
+		n := strconv.Itoa(i)
+		if it.Name == "" {
+			nv.fail("item_name_"+n, tr.T("err.required"))
+		}
+		amount, err := parseAmount(it.Price, cur)
+		if err != nil && curErr == nil {
+			nv.fail("item_price_"+n, tr.T("err.amount", cur.Exponent(), cur.Code()))
+		}
+		qty, qerr := strconv.ParseInt(it.Qty, 10, 64)
+		if qerr != nil {
+			nv.fail("item_qty_"+n, tr.T("err.integer"))
+		}
+		req.LineItems = append(req.LineItems, &adminv1.LineItemParams{Name: it.Name, UnitAmount: amount, Quantity: qty})
+	}
+	if nv.Expiry != "" {
+		hours, err := strconv.ParseInt(nv.Expiry, 10, 64)
+		if err != nil {
+			nv.fail("expires_in_hours", tr.T("err.integer"))
+		}
+		req.ExpiresInHours = proto.Int64(hours)
+	}
+	meta, ok := parseMetadata(nv.Metadata)
+	if !ok {
+		nv.fail("metadata", tr.T("err.metadata"))
+	}
+	req.Metadata = meta
+	return req
+}
+
+// fieldOfParam is the form input an API error names: line_items[2][name]
+// is item_name_2; the others have the parameter's name.
+func fieldOfParam(param string) string {
+	if m := lineItemParam.FindStringSubmatch(param); m != nil {
+		field := map[string]string{"name": "item_name_", "unit_amount": "item_price_", "quantity": "item_qty_"}[m[2]]
+		if field != "" {
+			return field + m[1]
+		}
+	}
+	switch param {
+	case "site_id":
+		return "site"
+	case "currency", "customer_email", "order_id", "metadata", "expires_in_hours":
+		return param
+	}
+	return "item_name_0"
+}
+
+var lineItemParam = regexp.MustCompile(`^line_items\[(\d+)\]\[([a-z_]+)\]$`)
+
+// parseMetadata reads "key=value" lines; blank lines are skipped.
+func parseMetadata(s string) (map[string]string, bool) {
+	m := map[string]string{}
+	for line := range strings.Lines(s) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		k, val, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, false
+		}
+		m[strings.TrimSpace(k)] = strings.TrimSpace(val)
+	}
+	return m, true
+}
+
+// parseAmount converts a decimal amount typed by a person ("12.50", or
+// "12,50" as French writes it) to minor units of c, exactly: more decimals
+// than the currency has is an error, never rounded. Signs, exponents,
+// grouping separators and amounts above money.MaxAmount are refused.
+// (money.ParseDecimal, being added for the API surfaces, can replace it.)
+func parseAmount(s string, c money.Currency) (int64, error) {
+	s = strings.Replace(strings.TrimSpace(s), ",", ".", 1)
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(frac) > c.Exponent() || !digits(whole) || !digits(frac) || len(whole) > 15 {
+		return 0, fmt.Errorf("%q is not an amount in %s", s, c.Code())
+	}
+	v, err := strconv.ParseInt(whole+frac+strings.Repeat("0", c.Exponent()-len(frac)), 10, 64)
+	if err != nil || v > money.MaxAmount {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return v, nil
+}
+
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,194 @@
+// Package dashboard is the Admin Panel: the merchant's people sign in with
+// email and password and see and act on their organization's checkouts.
+// Pages are rendered on the server with html/template and work without
+// JavaScript. Every action goes through admin-api's in-process gRPC
+// connection as the signed-in user's organization (auth.AsUser), so the
+// dashboard runs the API's own validation, idempotency and events: it holds
+// no business logic of its own, only who may do what (roles.go).
+package dashboard
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
+)
+
+// Prefix is where the dashboard is served on admin-api's host.
+const Prefix = "/dashboard"
+
+// Handler serves the dashboard. Set the fields, then call Init.
+type Handler struct {
+	Store *store.Store
+	// Conn is admin-api's in-process connection to its own gRPC services.
+	Conn   grpc.ClientConnInterface
+	Logger *slog.Logger
+	// Secure is true when the dashboard is served over https: cookies are
+	// Secure and take the __Host- prefix, and HSTS is sent.
+	Secure bool
+	// IdleTimeout and AbsoluteTimeout end sessions (defaults when 0).
+	IdleTimeout, AbsoluteTimeout time.Duration
+	// LoginLimits bound sign-in attempts.
+	LoginLimits LoginLimits
+
+	sessions adminv1.CheckoutSessionServiceClient
+	sites    adminv1.SiteServiceClient
+	payments adminv1.PaymentServiceClient
+	pages    *renderer
+	// dummyHash is verified against when an email is unknown, so that the
+	// answer takes as long as for a wrong password (no user enumeration).
+	dummyHash string
+	mux       *http.ServeMux
+}
+
+// LoginLimits are the sign-in rate limits (per replica; nil limits
+// nothing). Failed attempts count; while either bucket is empty every
+// attempt is refused with the same answer, known email or not.
+type LoginLimits struct {
+	PerAddr, PerAccount *ratelimit.Limiter
+}
+
+// Default sign-in limits: a person mistyping gets 10 tries, then one a
+// minute per account; an address (an office behind one NAT) gets 30 then
+// one every 6 seconds.
+const (
+	failuresPerAccountPerSecond, failuresPerAccountBurst = 1.0 / 60, 10
+	failuresPerAddrPerSecond, failuresPerAddrBurst       = 1.0 / 6, 30
+)
+
+// NewLoginLimits returns the default sign-in limits.
+func NewLoginLimits() LoginLimits {
+	return LoginLimits{
+		PerAccount: ratelimit.New(failuresPerAccountPerSecond, failuresPerAccountBurst, 0),
+		PerAddr:    ratelimit.New(failuresPerAddrPerSecond, failuresPerAddrBurst, 0),
+	}
+}
+
+// Init parses the templates and builds the routes.
+func (h *Handler) Init(ctx context.Context) error {
+	if h.Store == nil || h.Conn == nil || h.Logger == nil {
+		return errors.New("dashboard: Store, Conn and Logger are required")
+	}
+	pages, err := newRenderer()
+	if err != nil {
+		return err
+	}
+	dummy, err := HashPassword(ctx, GeneratePassword())
+	if err != nil {
+		return err
+	}
+	h.pages, h.dummyHash = pages, dummy
+	h.sessions = adminv1.NewCheckoutSessionServiceClient(h.Conn)
+	h.sites = adminv1.NewSiteServiceClient(h.Conn)
+	h.payments = adminv1.NewPaymentServiceClient(h.Conn)
+
+	m := http.NewServeMux()
+	m.HandleFunc("GET "+Prefix+"/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, Prefix+"/checkouts", http.StatusSeeOther)
+	})
+	m.HandleFunc("GET "+Prefix, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, Prefix+"/checkouts", http.StatusSeeOther)
+	})
+	m.HandleFunc("GET "+Prefix+"/login", h.loginPage)
+	m.HandleFunc("POST "+Prefix+"/login", h.login)
+	m.HandleFunc("GET "+Prefix+"/lang", h.setLang)
+	m.Handle("POST "+Prefix+"/logout", h.signedIn(ActionViewCheckouts, h.logout))
+	m.Handle("POST "+Prefix+"/logout-everywhere", h.signedIn(ActionViewCheckouts, h.logoutEverywhere))
+	m.Handle("POST "+Prefix+"/mode", h.signedIn(ActionViewCheckouts, h.setMode))
+	m.Handle("GET "+Prefix+"/checkouts", h.signedIn(ActionViewCheckouts, h.listCheckouts))
+	m.Handle("GET "+Prefix+"/checkouts/new", h.signedIn(ActionCreateCheckout, h.newCheckout))
+	m.Handle("POST "+Prefix+"/checkouts/new", h.signedIn(ActionCreateCheckout, h.createCheckout))
+	m.Handle("GET "+Prefix+"/checkouts/{id}", h.signedIn(ActionViewCheckouts, h.showCheckout))
+	m.Handle("POST "+Prefix+"/checkouts/{id}/expire", h.signedIn(ActionExpireCheckout, h.expireCheckout))
+	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		h.errorPage(w, r, nil, http.StatusNotFound)
+	})
+	h.mux = m
+	return nil
+}
+
+// ServeHTTP serves the dashboard's routes.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// signedInFunc is a page for a signed-in user allowed to do its action.
+type signedInFunc func(w http.ResponseWriter, r *http.Request, v visit)
+
+// signedIn checks, before fn runs: a live session (else the sign-in page),
+// the role's permission for action (else 403), and on a POST the form's
+// CSRF token (else 403).
+func (h *Handler) signedIn(action Action, fn signedInFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, ok, err := h.loadVisit(r.Context(), r)
+		if err != nil {
+			h.fail(w, r, nil, err)
+			return
+		}
+		if !ok {
+			next := ""
+			if r.Method == http.MethodGet {
+				next = "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, Prefix+"/login"+next, http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			if err := r.ParseForm(); err != nil || !validToken(r.PostForm.Get("csrf_token"), v.csrf) {
+				h.errorPage(w, r, &v, http.StatusForbidden)
+				return
+			}
+		}
+		if !Allowed(v.role, action) {
+			h.errorPage(w, r, &v, http.StatusForbidden)
+			return
+		}
+		fn(w, r, v)
+	})
+}
+
+// maxFormBytes bounds a form post: the create form with 100 line items is
+// well under it.
+const maxFormBytes = 256 << 10
+
+// principal is the context of a gRPC call on behalf of v's organization and
+// mode.
+func (v visit) principal(ctx context.Context) context.Context {
+	return auth.AsUser(ctx, auth.Principal{OrganizationID: v.orgID, Livemode: v.livemode, UserID: v.userID})
+}
+
+// apiError is err as the API's domain error, or nil when it is not one the
+// user can act on (an outage or a bug).
+func apiError(err error) *errs.Error {
+	var e *errs.Error
+	if errors.As(grpcx.DomainError(err), &e) && e.Kind != errs.Internal && e.Kind != errs.Unavailable {
+		return e
+	}
+	return nil
+}
+
+// isNotFound reports whether err is the API's 404.
+func isNotFound(err error) bool {
+	e := apiError(err)
+	return e != nil && e.Kind == errs.NotFound
+}
+
+// safeNext is a local dashboard path to go to after signing in, or the
+// Checkouts page: never another host (no open redirect).
+func safeNext(next string) string {
+	if strings.HasPrefix(next, Prefix+"/") && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
+		return next
+	}
+	return Prefix + "/checkouts"
+}

@@ -1,0 +1,72 @@
+package dashboard
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/tillpoint/tillpoint/services/platform/money"
+)
+
+// TestCatalogsMatch: both languages have the same keys.
+func TestCatalogsMatch(t *testing.T) {
+	for key := range catalogs["en"] {
+		if _, ok := catalogs["fr"][key]; !ok {
+			t.Errorf("fr lacks %q", key)
+		}
+	}
+	for key := range catalogs["fr"] {
+		if _, ok := catalogs["en"][key]; !ok {
+			t.Errorf("en lacks %q", key)
+		}
+	}
+}
+
+// TestParseAmount converts both ways: the amount typed, its minor units,
+// and money.Format of them back.
+func TestParseAmount(t *testing.T) {
+	eur, _ := money.ParseCurrency("EUR")
+	jpy, _ := money.ParseCurrency("JPY")
+	kwd, _ := money.ParseCurrency("KWD")
+	for _, c := range []struct {
+		in    string
+		cur   money.Currency
+		minor int64
+		ok    bool
+	}{
+		{"12.50", eur, 1250, true}, {"12,5", eur, 1250, true}, {"12", eur, 1200, true}, {" 0.01 ", eur, 1, true},
+		{"1.234", kwd, 1234, true}, {"500", jpy, 500, true}, {"999999999.99", eur, 99_999_999_999, true},
+		{"12.505", eur, 0, false}, {"5.5", jpy, 0, false}, {"-1", eur, 0, false}, {"1e3", eur, 0, false},
+		{"1 000", eur, 0, false}, {"", eur, 0, false}, {".5", eur, 0, false}, {"1.2.3", eur, 0, false},
+		{"1000000000.00", eur, 0, false}, {"١٢", eur, 0, false},
+	} {
+		got, err := parseAmount(c.in, c.cur)
+		if (err == nil) != c.ok || got != c.minor {
+			t.Errorf("parseAmount(%q, %s) = %d, %v; want %d, ok %v", c.in, c.cur.Code(), got, err, c.minor, c.ok)
+		}
+	}
+}
+
+// TestPasswordHash: argon2id, salted, verified in constant time, and a
+// malformed hash never matches.
+func TestPasswordHash(t *testing.T) {
+	ctx := context.Background()
+	h1, err := HashPassword(ctx, "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, _ := HashPassword(ctx, "correct horse battery staple")
+	if !strings.HasPrefix(h1, "$argon2id$v=19$m=19456,t=2,p=1$") || h1 == h2 {
+		t.Fatalf("hashes %q %q", h1, h2)
+	}
+	for pw, want := range map[string]bool{"correct horse battery staple": true, "correct horse battery stapl": false, "": false} {
+		if ok, err := VerifyPassword(ctx, pw, h1); ok != want || err != nil {
+			t.Errorf("verify %q: %v %v", pw, ok, err)
+		}
+	}
+	for _, bad := range []string{"", "$2a$10$abc", "$argon2id$v=19$m=0,t=2,p=1$c2FsdA$aGFzaA", "$argon2id$v=19$m=19456,t=2,p=1$!!$aGFzaA"} {
+		if ok, _ := VerifyPassword(ctx, "x", bad); ok {
+			t.Errorf("malformed hash %q matched", bad)
+		}
+	}
+}

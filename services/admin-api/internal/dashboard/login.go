@@ -1,0 +1,160 @@
+package dashboard
+
+import (
+	"crypto/subtle"
+	"net/http"
+
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/httpx"
+	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
+)
+
+// loginView is the sign-in form's data.
+type loginView struct {
+	Email, Next, Token string
+	// Message is a catalog key: why the form is shown again.
+	Message string
+	// Notice is a catalog key for a neutral message (signed out).
+	Notice string
+}
+
+// validToken compares a form token with the expected one in constant time.
+func validToken(got, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// loginToken returns the sign-in form's token: the browser's login cookie,
+// set when missing (a double-submit token; a cross-site form cannot read
+// the cookie, and SameSite=Lax keeps it off cross-site posts).
+func (h *Handler) loginToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(h.loginCookieName()); err == nil && len(c.Value) >= 40 {
+		return c.Value
+	}
+	token := newToken()
+	http.SetCookie(w, h.cookie(h.loginCookieName(), token, 3600))
+	return token
+}
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	if _, ok, err := h.loadVisit(r.Context(), r); err == nil && ok {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	lv := loginView{Next: r.URL.Query().Get("next"), Token: h.loginToken(w, r)}
+	if r.URL.Query().Get("signed_out") == "1" {
+		lv.Notice = "login.loggedout"
+	}
+	h.render(w, r, http.StatusOK, "login", nil, "", lv)
+}
+
+// login checks the email and password. Unknown email and wrong password get
+// the same answer after the same work (a password check against a dummy
+// hash), and failures are limited per address and per email, known or not,
+// so the answers tell nothing about which emails have accounts.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		h.errorPage(w, r, nil, http.StatusBadRequest)
+		return
+	}
+	email, password, next := NormalizeEmail(r.PostForm.Get("email")), r.PostForm.Get("password"), r.PostForm.Get("next")
+	again := func(status int, msg string) {
+		h.render(w, r, status, "login", nil, "", loginView{Email: email, Next: next, Token: h.loginToken(w, r), Message: msg})
+	}
+	c, err := r.Cookie(h.loginCookieName())
+	if err != nil || !validToken(r.PostForm.Get("csrf_token"), c.Value) {
+		again(http.StatusForbidden, "login.expired")
+		return
+	}
+	addrKey, accountKey := ratelimit.AddrKey(httpx.ClientAddr(r)), "email:"+email
+	if ok, _ := h.LoginLimits.PerAddr.Check(addrKey); !ok {
+		again(http.StatusTooManyRequests, "login.limited")
+		return
+	}
+	if ok, _ := h.LoginLimits.PerAccount.Check(accountKey); !ok {
+		again(http.StatusTooManyRequests, "login.limited")
+		return
+	}
+	userID, orgID, ok, err := h.checkPassword(r, email, password)
+	if err != nil {
+		h.fail(w, r, nil, err)
+		return
+	}
+	if !ok {
+		h.LoginLimits.PerAddr.Allow(addrKey)
+		h.LoginLimits.PerAccount.Allow(accountKey)
+		again(http.StatusUnauthorized, "login.failed")
+		return
+	}
+	if err := h.startSession(r.Context(), w, r, userID, orgID); err != nil {
+		h.fail(w, r, nil, err)
+		return
+	}
+	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
+}
+
+// checkPassword returns the user and the organization to sign in to (their
+// first) when the password is right. A user with no organization cannot
+// sign in: there would be nothing to show.
+func (h *Handler) checkPassword(r *http.Request, email, password string) (userID, orgID string, ok bool, err error) {
+	ctx := r.Context()
+	hash := h.dummyHash
+	user, err := h.Store.GetDashboardUserByEmail(ctx, email)
+	known := err == nil
+	if err != nil && !store.IsNoRows(err) {
+		return "", "", false, store.Wrap(err, "get dashboard user")
+	}
+	if known {
+		hash = user.PasswordHash
+	}
+	if len(password) > maxPasswordLen {
+		password = password[:maxPasswordLen] // the same work as any other; it cannot match
+		known = false
+	}
+	match, err := VerifyPassword(ctx, password, hash)
+	if err != nil || !match || !known {
+		return "", "", false, err
+	}
+	orgs, err := h.Store.ListDashboardMemberships(ctx, user.ID)
+	if err != nil {
+		return "", "", false, store.Wrap(err, "list memberships")
+	}
+	if len(orgs) == 0 {
+		return "", "", false, nil
+	}
+	return user.ID, orgs[0].OrganizationID, true, nil
+}
+
+// logout ends this browser's session.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request, v visit) {
+	if err := h.Store.DeleteDashboardSession(r.Context(), v.tokenHash); err != nil {
+		h.fail(w, r, &v, store.Wrap(err, "delete dashboard session"))
+		return
+	}
+	h.signedOut(w, r)
+}
+
+// logoutEverywhere ends every session of the user, on every device.
+func (h *Handler) logoutEverywhere(w http.ResponseWriter, r *http.Request, v visit) {
+	if _, err := h.Store.DeleteDashboardUserSessions(r.Context(), v.userID); err != nil {
+		h.fail(w, r, &v, store.Wrap(err, "delete dashboard sessions"))
+		return
+	}
+	h.signedOut(w, r)
+}
+
+func (h *Handler) signedOut(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, h.cookie(h.sessionCookieName(), "", -1))
+	http.Redirect(w, r, Prefix+"/login?signed_out=1", http.StatusSeeOther)
+}
+
+// setMode switches the session between test and live data.
+func (h *Handler) setMode(w http.ResponseWriter, r *http.Request, v visit) {
+	live := r.PostForm.Get("mode") == "live"
+	if err := h.Store.SetDashboardSessionMode(r.Context(), db.SetDashboardSessionModeParams{TokenHash: v.tokenHash, Livemode: live}); err != nil {
+		h.fail(w, r, &v, store.Wrap(err, "set mode"))
+		return
+	}
+	http.Redirect(w, r, Prefix+"/checkouts", http.StatusSeeOther)
+}

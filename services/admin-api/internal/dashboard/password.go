@@ -1,0 +1,96 @@
+package dashboard
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2id parameters: OWASP's minimum (19 MiB, 2 passes, 1 lane), about
+// 30 ms on one core. Memory is the cost that matters against GPUs; it is
+// also what a login costs this service, so hashes run at most
+// maxConcurrentHashes at a time (the services run within GOMEMLIMIT 40MiB).
+const (
+	argonMemoryKiB = 19 * 1024
+	argonTime      = 2
+	argonThreads   = 1
+	argonKeyLen    = 32
+	argonSaltLen   = 16
+	// maxConcurrentHashes bounds the memory logins take: 2 × 19 MiB.
+	maxConcurrentHashes = 2
+	// minPasswordLen follows NIST SP 800-63B for user-chosen passwords.
+	minPasswordLen = 12
+	// maxPasswordLen bounds the work one attempt can ask for.
+	maxPasswordLen = 256
+)
+
+// hashSlots bounds concurrent argon2 runs across the process.
+var hashSlots = make(chan struct{}, maxConcurrentHashes)
+
+// HashPassword returns password as an argon2id PHC string.
+func HashPassword(ctx context.Context, password string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key, err := deriveKey(ctx, password, salt, argonMemoryKiB, argonTime, argonThreads, argonKeyLen)
+	if err != nil {
+		return "", err
+	}
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemoryKiB, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// VerifyPassword reports whether password matches the PHC string hash,
+// comparing in constant time. A malformed hash never matches.
+func VerifyPassword(ctx context.Context, password, hash string) (bool, error) {
+	var m, t uint32
+	var p uint8
+	var version int
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errors.New("dashboard: not an argon2id hash")
+	}
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, errors.New("dashboard: unsupported argon2 version")
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 {
+		return false, errors.New("dashboard: malformed argon2 parameters")
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return false, err
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false, errors.New("dashboard: malformed argon2 hash")
+	}
+	got, err := deriveKey(ctx, password, salt, m, t, p, uint32(len(want)))
+	if err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// deriveKey runs argon2id when a slot is free.
+func deriveKey(ctx context.Context, password string, salt []byte, m, t uint32, p uint8, keyLen uint32) ([]byte, error) {
+	select {
+	case hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey([]byte(password), salt, t, m, p, keyLen), nil
+}
+
+// GeneratePassword returns a random password of 26 base32 characters
+// (128 bits), for the CLI and the dev stack.
+func GeneratePassword() string { return rand.Text() }

@@ -1,0 +1,186 @@
+package dashboard
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+
+	"golang.org/x/text/language"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tillpoint/tillpoint/services/platform/money"
+)
+
+// The templates, stylesheet and script are compiled into the binary: a
+// page makes no other request, and a deploy cannot ship mismatched files.
+//
+//go:embed templates
+var templateFS embed.FS
+
+// views are the page templates; each defines "title" and "content" for
+// layout.html.
+var views = []string{"login", "checkouts", "checkout", "new", "error"}
+
+// renderer holds the parsed templates, one set per language and view.
+type renderer struct {
+	views map[string]map[string]*template.Template
+}
+
+func newRenderer() (*renderer, error) {
+	read := func(name string) (string, error) {
+		b, err := templateFS.ReadFile("templates/" + name)
+		if err != nil {
+			return "", fmt.Errorf("dashboard: read %s: %w", name, err)
+		}
+		return string(b), nil
+	}
+	css, err := read("style.css")
+	if err != nil {
+		return nil, err
+	}
+	js, err := read("script.js")
+	if err != nil {
+		return nil, err
+	}
+	layout, err := read("layout.html")
+	if err != nil {
+		return nil, err
+	}
+	r := &renderer{views: map[string]map[string]*template.Template{}}
+	for lang := range catalogs {
+		tr := translator(lang)
+		funcs := template.FuncMap{
+			"t":      tr.T,
+			"css":    func() template.CSS { return template.CSS(css) },
+			"js":     func() template.JS { return template.JS(js) },
+			"money":  func(amount int64, code string) string { return formatMoney(amount, code, lang) },
+			"when":   func(ts *timestamppb.Timestamp) string { return formatTime(ts, lang) },
+			"qr":     qrSVG,
+			"add":    func(a, b int) int { return a + b },
+			"status": statusKey,
+			"ferr":   func(m map[string]string, id string) formError { return formError{ID: id, Message: m[id]} },
+		}
+		base, err := template.New("layout.html").Funcs(funcs).Parse(layout)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: parse layout: %w", err)
+		}
+		r.views[lang] = map[string]*template.Template{}
+		for _, name := range views {
+			text, err := read(name + ".html")
+			if err != nil {
+				return nil, err
+			}
+			v, err := base.Clone()
+			if err != nil {
+				return nil, err
+			}
+			if _, err := v.Parse(text); err != nil {
+				return nil, fmt.Errorf("dashboard: parse %s: %w", name, err)
+			}
+			r.views[lang][name] = v
+		}
+	}
+	return r, nil
+}
+
+// page is what every template gets.
+type page struct {
+	Lang  string
+	Nonce string
+	// Path is the page's own path and query, for the language switch.
+	Path string
+	// User is nil on the sign-in and error pages of signed-out visitors.
+	User *pageUser
+	// Nav is the header link that is the current page.
+	Nav  string
+	Data any
+}
+
+// pageUser is the signed-in user as the header shows them.
+type pageUser struct {
+	Email, Role, Org string
+	Livemode         bool
+	CSRF             string
+	// CanCreate shows the Create checkout link.
+	CanCreate bool
+}
+
+func newPageUser(v *visit) *pageUser {
+	if v == nil {
+		return nil
+	}
+	return &pageUser{Email: v.email, Role: string(v.role), Org: v.orgName, Livemode: v.livemode, CSRF: v.csrf,
+		CanCreate: Allowed(v.role, ActionCreateCheckout)}
+}
+
+// render writes the view with status, after the security headers: a strict
+// CSP whose only script and style are this response's nonce'd ones, no
+// framing, and no caching (every page shows account data or a form token).
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, view string, v *visit, nav string, data any) {
+	p := &page{Lang: pageLang(r), Nonce: newToken()[:22], Path: r.URL.RequestURI(), User: newPageUser(v), Nav: nav, Data: data}
+	var buf bytes.Buffer
+	if err := h.pages.views[p.Lang][view].Execute(&buf, p); err != nil {
+		h.Logger.ErrorContext(r.Context(), "dashboard: render", "view", view, "err", err)
+		http.Error(w, "An internal error occurred.", http.StatusInternalServerError)
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+p.Nonce+"'; script-src 'nonce-"+p.Nonce+
+		"'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("Referrer-Policy", "same-origin")
+	if h.Secure {
+		hdr.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+	hdr.Set("Content-Type", "text/html; charset=utf-8")
+	hdr.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// errorPage answers status with a page that says what it means.
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, v *visit, status int) {
+	h.render(w, r, status, "error", v, "", status)
+}
+
+// fail logs an unexpected error and answers 500 (503 for an outage).
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *visit, err error) {
+	h.Logger.ErrorContext(r.Context(), "dashboard", "path", r.URL.Path, "err", err)
+	h.errorPage(w, r, v, http.StatusInternalServerError)
+}
+
+// formatMoney renders minor units of code for people; an unknown code (it
+// cannot be stored) falls back to the bare number.
+func formatMoney(amount int64, code, lang string) string {
+	c, err := money.ParseCurrency(code)
+	if err != nil {
+		return strconv.FormatInt(amount, 10) + " " + code
+	}
+	return money.Format(amount, c, language.Make(lang))
+}
+
+// formatTime shows a timestamp in UTC, to the minute; the dashboard has no
+// time-zone setting yet, so it says UTC.
+func formatTime(ts *timestamppb.Timestamp, lang string) string {
+	if ts == nil {
+		return ""
+	}
+	t := ts.AsTime().UTC()
+	if lang == "fr" {
+		return t.Format("02/01/2006 15:04") + " UTC"
+	}
+	return t.Format("2006-01-02 15:04") + " UTC"
+}
+
+// statusKey is the catalog key of a session's status badge.
+func statusKey(status, paymentStatus string) string {
+	if status == "complete" && paymentStatus == "paid" {
+		return "paid"
+	}
+	return status
+}

@@ -1,0 +1,52 @@
+-- name: UpsertDashboardUser :one
+-- Creates a user, or sets the password of the user with this email.
+INSERT INTO admin.dashboard_users (id, email, password_hash) VALUES ($1, $2, $3)
+ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash
+RETURNING *;
+
+-- name: GetDashboardUserByEmail :one
+SELECT * FROM admin.dashboard_users WHERE email = $1;
+
+-- name: SetDashboardMembership :one
+-- Adds the user to the organization, or changes their role there.
+INSERT INTO admin.dashboard_memberships (user_id, organization_id, role) VALUES ($1, $2, $3)
+ON CONFLICT (user_id, organization_id) DO UPDATE SET role = EXCLUDED.role
+RETURNING *;
+
+-- name: ListDashboardMemberships :many
+-- A user's organizations, oldest membership first (the one signed in to).
+SELECT m.organization_id, m.role, o.name AS organization_name
+FROM admin.dashboard_memberships m JOIN admin.organizations o ON o.id = m.organization_id
+WHERE m.user_id = $1
+ORDER BY m.created_at, m.organization_id;
+
+-- name: CreateDashboardSession :exec
+INSERT INTO admin.dashboard_sessions (token_hash, user_id, organization_id, livemode, csrf_secret, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: GetDashboardSession :one
+-- A live session with its user's email and role in the session's
+-- organization; a session whose membership was removed finds nothing.
+SELECT s.token_hash, s.user_id, s.organization_id, s.livemode, s.csrf_secret, s.created_at,
+       s.last_seen_at, s.expires_at, u.email, m.role, o.name AS organization_name
+FROM admin.dashboard_sessions s
+JOIN admin.dashboard_users u ON u.id = s.user_id
+JOIN admin.dashboard_memberships m ON m.user_id = s.user_id AND m.organization_id = s.organization_id
+JOIN admin.organizations o ON o.id = s.organization_id
+WHERE s.token_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(secs => sqlc.arg(idle_seconds)::float8);
+
+-- name: TouchDashboardSession :exec
+UPDATE admin.dashboard_sessions SET last_seen_at = now() WHERE token_hash = $1;
+
+-- name: SetDashboardSessionMode :exec
+UPDATE admin.dashboard_sessions SET livemode = $2 WHERE token_hash = $1;
+
+-- name: DeleteDashboardSession :exec
+DELETE FROM admin.dashboard_sessions WHERE token_hash = $1;
+
+-- name: DeleteDashboardUserSessions :execrows
+-- Logs the user out everywhere.
+DELETE FROM admin.dashboard_sessions WHERE user_id = $1;
+
+-- name: DeleteExpiredDashboardSessions :execrows
+DELETE FROM admin.dashboard_sessions WHERE expires_at <= now() OR last_seen_at <= now() - make_interval(secs => sqlc.arg(idle_seconds)::float8);
