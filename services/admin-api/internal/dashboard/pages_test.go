@@ -198,14 +198,14 @@ func TestCheckoutsList(t *testing.T) {
 	ownerCSRF := owner.login(e.users["owner"])
 	owner.post("/dashboard/checkouts/"+expired+"/expire", url.Values{"csrf_token": {ownerCSRF}})
 	for q, want := range map[string][]string{
-		"q=" + url.QueryEscape(strings.ToLower(ref)):   {orderless},
-		"q=BUYER12%40example.com":                       {ids[12]},
-		"status=expired":                                {expired},
-		"payment=paid":                                  nil,
-		"status=open&q=buyer3%40example.com":            nil,
-		"site=" + e.siteA + "&q=buyer3%40example.com":   {expired},
-		"from=2000-01-01&to=2000-12-31":                 nil,
-		"q=ORD-none":                                    nil,
+		"q=" + url.QueryEscape(strings.ToLower(ref)):  {orderless},
+		"q=BUYER12%40example.com":                     {ids[12]},
+		"status=expired":                              {expired},
+		"payment=paid":                                nil,
+		"status=open&q=buyer3%40example.com":          nil,
+		"site=" + e.siteA + "&q=buyer3%40example.com": {expired},
+		"from=2000-01-01&to=2000-12-31":               nil,
+		"q=ORD-none":                                  nil,
 	} {
 		_, _, page := b.get("/dashboard/checkouts?" + q)
 		if got := idsOf(page); strings.Join(got, ",") != strings.Join(want, ",") {
