@@ -38,6 +38,10 @@ type stack struct {
 	BankFeedSecret     string `json:"bank_feed_secret"`      // live-mode payments only
 	BankFeedTestSecret string `json:"bank_feed_test_secret"` // test-mode payments only
 	TestProviderSecret string `json:"test_provider_secret"`
+	// The Admin Panel and the demo owner's sign-in.
+	DashboardURL      string `json:"dashboard_url"`
+	DashboardEmail    string `json:"dashboard_email"`
+	DashboardPassword string `json:"dashboard_password"`
 }
 
 var (

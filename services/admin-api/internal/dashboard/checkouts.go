@@ -32,7 +32,9 @@ type listFilters struct {
 
 // listView is the Checkouts page's data.
 type listView struct {
-	Filters   listFilters
+	Filters listFilters
+	// Filtered: some filter is set (the empty list says "no match").
+	Filtered  bool
 	Sites     []*adminv1.Site
 	SiteNames map[string]string
 	Rows      []*adminv1.CheckoutSession
@@ -118,7 +120,7 @@ func (h *Handler) listCheckouts(w http.ResponseWriter, r *http.Request, v visit)
 			h.fail(w, r, &v, err)
 			return
 		}
-		h.render(w, r, http.StatusOK, "checkouts", &v, "checkouts", listView{Filters: f})
+		h.render(w, r, http.StatusOK, "checkouts", &v, "checkouts", listView{Filters: f, Filtered: true})
 		return
 	}
 	req := f.request()
@@ -140,7 +142,7 @@ func (h *Handler) listCheckouts(w http.ResponseWriter, r *http.Request, v visit)
 		h.fail(w, r, &v, err)
 		return
 	}
-	lv := listView{Filters: f, Sites: sites, SiteNames: map[string]string{}, Rows: resp.GetData()}
+	lv := listView{Filters: f, Filtered: f != listFilters{}, Sites: sites, SiteNames: map[string]string{}, Rows: resp.GetData()}
 	for _, s := range sites {
 		lv.SiteNames[s.GetId()] = s.GetName()
 	}

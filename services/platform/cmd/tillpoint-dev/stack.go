@@ -67,7 +67,12 @@ type secrets struct {
 	BankFeedTestSecret string `json:"bank_feed_test_secret"`
 	// EncryptionKey is admin-api's TILLPOINT_ENCRYPTION_KEY (one key, "dev1").
 	EncryptionKey string `json:"encryption_key"`
+	// DashboardPassword is the demo owner's dashboard password.
+	DashboardPassword string `json:"dashboard_password"`
 }
+
+// demoDashboardEmail is the dev stack's demo owner, seeded by seed-demo.
+const demoDashboardEmail = "owner@demo.tillpoint.test"
 
 // stackFile is $TILLPOINT_DEV_DIR/stack.json, read by scripts and tests.
 type stackFile struct {
@@ -87,7 +92,11 @@ type stackFile struct {
 	BankFeedSecret     string `json:"bank_feed_secret"`
 	BankFeedTestSecret string `json:"bank_feed_test_secret"`
 	TestProviderSecret string `json:"test_provider_secret"`
-	PID                int    `json:"pid"`
+	// The Admin Panel and its demo owner's sign-in.
+	DashboardURL      string `json:"dashboard_url"`
+	DashboardEmail    string `json:"dashboard_email"`
+	DashboardPassword string `json:"dashboard_password"`
+	PID               int    `json:"pid"`
 }
 
 func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (err error) {
@@ -161,7 +170,8 @@ func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (er
 			return err
 		}
 	}
-	out, err := runOnce(ctx, o.BinDir, "admin-api", append(env.common, "DEMO_SECRET_KEY="+sec.DemoSecretKey), "seed-demo")
+	out, err := runOnce(ctx, o.BinDir, "admin-api", append(env.common, "DEMO_SECRET_KEY="+sec.DemoSecretKey,
+		"DEMO_DASHBOARD_EMAIL="+demoDashboardEmail, "DEMO_DASHBOARD_PASSWORD="+sec.DashboardPassword), "seed-demo")
 	if err != nil {
 		return err
 	}
@@ -208,6 +218,8 @@ func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (er
 		DatabaseURL:    dbURL,
 		NATSURL:        natsURL,
 		BankFeedSecret: sec.BankFeedSecret, BankFeedTestSecret: sec.BankFeedTestSecret, TestProviderSecret: sec.TestProviderSecret,
+		DashboardURL:   "http://" + p.host("api", offAdminHTTP) + "/dashboard/",
+		DashboardEmail: demoDashboardEmail, DashboardPassword: sec.DashboardPassword,
 		PID: os.Getpid(),
 	}
 	if err := writeJSON(filepath.Join(o.Dir, "stack.json"), st, 0o600); err != nil {
@@ -326,6 +338,7 @@ func loadSecrets(path string) (secrets, error) {
 		{&s.BankFeedSecret, func() string { return ids.Random(48) }},
 		{&s.BankFeedTestSecret, func() string { return ids.Random(48) }},
 		{&s.EncryptionKey, newEncryptionKey},
+		{&s.DashboardPassword, func() string { return ids.Random(24) }},
 	} {
 		if *f.v == "" {
 			*f.v = f.make()
@@ -398,6 +411,12 @@ Tillpoint is running.
   test secret key   %s
   details in        %s
 
+Admin Panel (dashboard)
+
+  %s
+  email      %s
+  password   %s
+
 Create a checkout session:
 
   curl -s %s/v1/checkouts/%s/create \
@@ -407,7 +426,8 @@ Create a checkout session:
 
 Then open the "url" it returns. Ctrl-C stops everything.
 `, st.AdminAPIURL, st.CheckoutURL, st.HooksURL, st.AdminGRPCAddr, st.OrganizationID, st.SiteID,
-		st.SecretKey, filepath.Join(dir, "stack.json"), st.AdminAPIURL, st.SiteID, st.SecretKey)
+		st.SecretKey, filepath.Join(dir, "stack.json"), st.DashboardURL, st.DashboardEmail, st.DashboardPassword,
+		st.AdminAPIURL, st.SiteID, st.SecretKey)
 }
 
 func envOr(name, def string) string {

@@ -1,0 +1,170 @@
+package e2e
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestDashboardBrowser is a merchant's support person in a real Chromium:
+// they sign in to the Admin Panel as the dev stack's demo owner, create a
+// payment link in Create checkout (adding an item row, which the server
+// does, without JavaScript), the customer opens the link and pays with the
+// test card, and the Checkouts page then shows the session paid, with its
+// payment on the detail page. Every page is screenshotted at phone and
+// laptop widths, under test-artifacts/screenshots/dashboard-*.png.
+func TestDashboardBrowser(t *testing.T) {
+	if sys.DashboardURL == "" || sys.DashboardEmail == "" || sys.DashboardPassword == "" {
+		t.Fatalf("stack.json lacks the dashboard sign-in: %+v", sys)
+	}
+	shots := screenshotDir(t)
+	browser := newChromium(t)
+	// The bad price answers 400 and the missing session 404, on purpose.
+	tab := newTab(t, browser, "status of 400", "cs_doesnotexist")
+	// both screenshots the page at a phone's width, then a laptop's.
+	both := func(name string) {
+		t.Helper()
+		for _, w := range []struct {
+			suffix        string
+			width, height int64
+		}{{"narrow", 390, 844}, {"wide", 1280, 900}} {
+			do(t, tab, "resize", chromedp.EmulateViewport(w.width, w.height))
+			shot(t, tab, shots, "dashboard-"+name+"-"+w.suffix+".png")
+		}
+	}
+
+	do(t, tab, "open the dashboard", chromedp.Navigate(sys.DashboardURL), chromedp.WaitVisible(chromedp.ID("login-form")))
+	both("01-login")
+	do(t, tab, "sign in",
+		chromedp.SendKeys(chromedp.ID("email"), sys.DashboardEmail),
+		chromedp.SendKeys(chromedp.ID("password"), sys.DashboardPassword),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("filters")),
+	)
+	if who := text(t, tab, "who"); !strings.Contains(who, sys.DashboardEmail) || !strings.Contains(who, "owner") {
+		t.Errorf("signed in as %q", who)
+	}
+	both("02-checkouts")
+
+	do(t, tab, "open Create checkout", chromedp.Click(chromedp.ID("nav-create")), chromedp.WaitVisible(chromedp.ID("create-form")))
+	do(t, tab, "fill the first item and add a row",
+		chromedp.SendKeys(chromedp.ID("item_name_0"), "Consulting, half day"),
+		chromedp.SendKeys(chromedp.ID("item_price_0"), "120.50"),
+		chromedp.Click(chromedp.ID("add-item")),
+		chromedp.WaitVisible(chromedp.ID("item_name_1")),
+	)
+	if v, err := chromedp.Run(tab, chromedp.Value(chromedp.ID("item_name_0"))); err != nil || v != "Consulting, half day" {
+		t.Errorf("the first row after adding one: %q %v", v, err)
+	}
+	do(t, tab, "fill the second item and the customer",
+		chromedp.SendKeys(chromedp.ID("item_name_1"), "Travel"),
+		chromedp.SendKeys(chromedp.ID("item_price_1"), "35"),
+		chromedp.SendKeys(chromedp.ID("customer_email"), "client@example.com"),
+		chromedp.SendKeys(chromedp.ID("success_url"), sys.CheckoutURL+"/checkout/{CHECKOUT_SESSION_ID}"),
+		chromedp.SendKeys(chromedp.ID("metadata"), "invoice=INV-2026-042"),
+	)
+	both("03-create")
+	// A price with too many decimals is refused, naming the field.
+	do(t, tab, "submit a bad price",
+		chromedp.SetValue(chromedp.ID("item_price_1"), "35.555"),
+		chromedp.Click(chromedp.ID("create")),
+		chromedp.WaitVisible(chromedp.ID("errors")),
+	)
+	both("04-create-error")
+	do(t, tab, "fix it and create",
+		chromedp.SetValue(chromedp.ID("item_price_1"), "35"),
+		chromedp.Click(chromedp.ID("create")),
+		chromedp.WaitVisible(chromedp.ID("share-url")),
+	)
+	loc, err := chromedp.Run(tab, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := regexp.MustCompile(`/checkouts/(cs_[A-Za-z0-9]+)`).FindStringSubmatch(loc)
+	if id == nil {
+		t.Fatalf("after create: %s", loc)
+	}
+	link, err := chromedp.Run(tab, chromedp.Value(chromedp.ID("share-url")))
+	if err != nil || link != sys.CheckoutURL+"/checkout/"+id[1] {
+		t.Fatalf("payment link %q (%v), want the hosted page of %s", link, err, id[1])
+	}
+	if total := text(t, tab, "total"); total != "€ 155.50" && total != "€155.50" {
+		t.Errorf("total %q, want € 155.50", total)
+	}
+	if qr, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll("#qr svg path").length`)); err != nil || qr != 1 {
+		t.Errorf("QR code paths: %d %v", qr, err)
+	}
+	both("05-created")
+
+	// The customer opens the link and pays with the test card.
+	do(t, tab, "open the payment link", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("pay-form")))
+	fillBilling(t, tab, "FR", "75001")
+	do(t, tab, "pay by card",
+		chromedp.SendKeys(chromedp.ID("card_number"), "4242 4242 4242 4242"),
+		chromedp.SendKeys(chromedp.ID("card_exp"), "12/34"),
+		chromedp.SendKeys(chromedp.ID("card_cvc"), "123"),
+		chromedp.Click(chromedp.ID("pay-button")),
+		chromedp.WaitVisible(chromedp.ID("paid")),
+	)
+
+	// Back in the dashboard, the session is paid.
+	do(t, tab, "open Checkouts", chromedp.Navigate(sys.DashboardURL+"checkouts"), chromedp.WaitVisible(chromedp.ID("row-"+id[1])))
+	if row := text(t, tab, "row-"+id[1]); !strings.Contains(row, "Paid") || !strings.Contains(row, "client@example.com") {
+		t.Errorf("the session's row: %q", row)
+	}
+	both("06-checkouts-paid")
+	do(t, tab, "filter paid sessions by email",
+		chromedp.SendKeys(chromedp.ID("q"), "client@example.com"),
+		choose("payment", "paid"),
+		chromedp.Click(chromedp.ID("apply")),
+		chromedp.WaitVisible(chromedp.ID("row-"+id[1])),
+	)
+	if n, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll("#checkouts tbody tr").length`)); err != nil || n < 1 {
+		t.Errorf("filtered rows: %d %v", n, err)
+	}
+	both("07-checkouts-filtered")
+	do(t, tab, "open the session", chromedp.Click(chromedp.CSS(`#row-`+id[1]+` a`)), chromedp.WaitVisible(chromedp.ID("payments")))
+	if pays := text(t, tab, "payments"); !strings.Contains(pays, "pay_") || !strings.Contains(pays, "4242") || !strings.Contains(pays, "succeeded") {
+		t.Errorf("payments on the detail page: %q", pays)
+	}
+	if status := text(t, tab, "status"); status != "Paid" {
+		t.Errorf("status badge %q", status)
+	}
+	both("08-checkout-paid")
+
+	// An open session can be expired from its page.
+	open := newSession(t, nil)
+	do(t, tab, "open an open session", chromedp.Navigate(sys.DashboardURL+"checkouts/"+open["id"].(string)), chromedp.WaitVisible(chromedp.ID("expire")))
+	do(t, tab, "expire it", chromedp.Click(chromedp.ID("expire")), chromedp.WaitVisible(chromedp.ID("notice")))
+	if status := text(t, tab, "status"); status != "Expired" {
+		t.Errorf("after expiring: %q", status)
+	}
+	if got := session(t, open["id"].(string)); got["status"] != "expired" {
+		t.Errorf("the API says %v", got["status"])
+	}
+	both("09-checkout-expired")
+
+	do(t, tab, "a page that does not exist", chromedp.Navigate(sys.DashboardURL+"checkouts/cs_doesnotexist"), chromedp.WaitVisible(chromedp.ID("error")))
+	both("10-not-found")
+	do(t, tab, "switch to French", chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.ID("error")))
+	if h := text(t, tab, "error"); !strings.Contains(h, "Page introuvable") {
+		t.Errorf("French 404: %q", h)
+	}
+	do(t, tab, "French Checkouts", chromedp.Navigate(sys.DashboardURL+"checkouts"), chromedp.WaitVisible(chromedp.ID("filters")))
+	both("11-checkouts-fr")
+	do(t, tab, "back to English", chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.ID("filters")))
+	do(t, tab, "switch to live mode", chromedp.Click(chromedp.ID("mode-switch")), chromedp.WaitVisible(chromedp.ID("filters")))
+	if mode := text(t, tab, "mode"); mode != "Live mode" {
+		t.Errorf("mode badge %q", mode)
+	}
+	both("12-live-mode")
+	do(t, tab, "log out", chromedp.Click(chromedp.ID("mode-switch")), chromedp.WaitVisible(chromedp.ID("filters")),
+		chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("notice")))
+	do(t, tab, "signed out", chromedp.Navigate(sys.DashboardURL+"checkouts"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	if loc, _ := chromedp.Run(tab, chromedp.Location()); !strings.Contains(loc, "next="+url.QueryEscape("/dashboard/checkouts")) {
+		t.Errorf("after logout the dashboard went to %s", loc)
+	}
+}
