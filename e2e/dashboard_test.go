@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -20,6 +21,9 @@ func TestDashboardBrowser(t *testing.T) {
 	if sys.DashboardURL == "" || sys.DashboardEmail == "" || sys.DashboardPassword == "" {
 		t.Fatalf("stack.json lacks the dashboard sign-in: %+v", sys)
 	}
+	// A webhook endpoint, so that the checkout page has a delivery to show.
+	hooks := newReceiver(t, 0)
+	endpoint, _ := createEndpoint(t, hooks.srv.URL+"/hooks", "checkout.session.completed")
 	shots := screenshotDir(t)
 	browser := newChromium(t)
 	// The bad price answers 400 and the missing session 404, on purpose.
@@ -120,6 +124,7 @@ func TestDashboardBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("q"), "client@example.com"),
 		choose("payment", "paid"),
 		chromedp.Click(chromedp.ID("apply")),
+		chromedp.WaitReady(chromedp.CSS(`#payment option[value="paid"][selected]`)),
 		chromedp.WaitVisible(chromedp.ID("row-"+id[1])),
 	)
 	if n, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll("#checkouts tbody tr").length`)); err != nil || n < 1 {
@@ -133,6 +138,13 @@ func TestDashboardBrowser(t *testing.T) {
 	if status := text(t, tab, "status"); status != "Paid" {
 		t.Errorf("status badge %q", status)
 	}
+	// Events reach hooks through NATS a moment later: reload until the
+	// completion and its delivery to the endpoint are listed.
+	eventually(t, "the completion's delivery on the checkout page", 30*time.Second, func() bool {
+		do(t, tab, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("events-h")))
+		page, err := chromedp.Run(tab, chromedp.Evaluate[string](`(document.getElementById("events") || {}).textContent || ""`))
+		return err == nil && strings.Contains(page, "checkout.session.completed") && strings.Contains(page, endpoint) && strings.Contains(page, "Delivered")
+	})
 	both("08-checkout-paid")
 
 	// An open session can be expired from its page.
@@ -149,19 +161,20 @@ func TestDashboardBrowser(t *testing.T) {
 
 	do(t, tab, "a page that does not exist", chromedp.Navigate(sys.DashboardURL+"checkouts/cs_doesnotexist"), chromedp.WaitVisible(chromedp.ID("error")))
 	both("10-not-found")
-	do(t, tab, "switch to French", chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.ID("error")))
+	do(t, tab, "switch to French", chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="fr"] #error`)))
 	if h := text(t, tab, "error"); !strings.Contains(h, "Page introuvable") {
 		t.Errorf("French 404: %q", h)
 	}
 	do(t, tab, "French Checkouts", chromedp.Navigate(sys.DashboardURL+"checkouts"), chromedp.WaitVisible(chromedp.ID("filters")))
 	both("11-checkouts-fr")
-	do(t, tab, "back to English", chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.ID("filters")))
-	do(t, tab, "switch to live mode", chromedp.Click(chromedp.ID("mode-switch")), chromedp.WaitVisible(chromedp.ID("filters")))
+	do(t, tab, "back to English", chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #filters`)))
+	// Each click loads a new page: wait for what only the new page has.
+	do(t, tab, "switch to live mode", chromedp.Click(chromedp.ID("mode-switch")), chromedp.WaitVisible(chromedp.CSS("#mode.live")))
 	if mode := text(t, tab, "mode"); mode != "Live mode" {
 		t.Errorf("mode badge %q", mode)
 	}
 	both("12-live-mode")
-	do(t, tab, "log out", chromedp.Click(chromedp.ID("mode-switch")), chromedp.WaitVisible(chromedp.ID("filters")),
+	do(t, tab, "log out", chromedp.Click(chromedp.ID("mode-switch")), chromedp.WaitVisible(chromedp.CSS("#mode.test")),
 		chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("notice")))
 	do(t, tab, "signed out", chromedp.Navigate(sys.DashboardURL+"checkouts"), chromedp.WaitVisible(chromedp.ID("login-form")))
 	if loc, _ := chromedp.Run(tab, chromedp.Location()); !strings.Contains(loc, "next="+url.QueryEscape("/dashboard/checkouts")) {

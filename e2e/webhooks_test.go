@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -128,6 +129,19 @@ func TestWebhooksAreSignedAndCarryTheWholeObject(t *testing.T) {
 	_, list := api(t, "GET", "/v1/events?type=checkout.session.completed&limit=100", nil)
 	if len(list["data"].([]any)) == 0 {
 		t.Fatalf("events list is empty")
+	}
+	// object_id gives one object's events, and only its.
+	_, mine := api(t, "GET", "/v1/events?object_id="+id, nil)
+	var types []string
+	for _, e := range mine["data"].([]any) {
+		em := e.(map[string]any)
+		if obj := em["data"].(map[string]any)["object"].(map[string]any); obj["id"] != id {
+			t.Errorf("object_id=%s lists an event of %v", id, obj["id"])
+		}
+		types = append(types, em["type"].(string))
+	}
+	if !slices.Contains(types, "checkout.session.completed") {
+		t.Errorf("object_id=%s: %v", id, types)
 	}
 	var msgID string
 	eventually(t, "the delivery to be recorded", 10*time.Second, func() bool {

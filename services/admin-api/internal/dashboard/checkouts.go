@@ -1,10 +1,12 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -166,7 +168,12 @@ type detailView struct {
 	// PaymentsUnavailable: checkout-runtime did not answer; the rest of the
 	// page is still useful.
 	PaymentsUnavailable bool
-	CanExpire           bool
+	// Events are the session's and its payments' events, oldest first,
+	// with their webhook deliveries; EventsUnavailable: hooks did not
+	// answer.
+	Events            []eventView
+	EventsUnavailable bool
+	CanExpire         bool
 	// Notice is a catalog key (created, expired).
 	Notice string
 }
@@ -198,7 +205,52 @@ func (h *Handler) showCheckout(w http.ResponseWriter, r *http.Request, v visit) 
 		dv.PaymentsUnavailable = true
 	}
 	dv.Payments = pays.GetData()
+	objects := []string{cs.GetId()}
+	for _, p := range dv.Payments {
+		objects = append(objects, p.GetId())
+	}
+	if dv.Events, err = h.eventsOf(ctx, objects); err != nil {
+		h.Logger.WarnContext(r.Context(), "dashboard: list events", "session", cs.GetId(), "err", err)
+		dv.EventsUnavailable = true
+	}
 	h.render(w, r, http.StatusOK, "checkout", &v, "checkouts", dv)
+}
+
+// eventView is an event and its webhook deliveries.
+type eventView struct {
+	Event      *adminv1.Event
+	Deliveries []*adminv1.Delivery
+}
+
+// maxObjectEvents bounds the events shown per object: a session has a
+// handful (created, completed or expired, async results; its payments'
+// succeeded, refunded, disputed…).
+const maxObjectEvents = 50
+
+// eventsOf returns the events of the objects, oldest first, each with its
+// deliveries.
+func (h *Handler) eventsOf(ctx context.Context, objects []string) ([]eventView, error) {
+	var out []eventView
+	for _, id := range objects {
+		resp, err := h.events.ListEvents(ctx, &adminv1.ListEventsRequest{ObjectId: id, Limit: proto.Int32(maxObjectEvents)})
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range resp.GetData() {
+			ds, err := h.hooks.ListEventDeliveries(ctx, &adminv1.ListEventDeliveriesRequest{Id: ev.GetId()})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, eventView{Event: ev, Deliveries: ds.GetData()})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b eventView) int {
+		if c := a.Event.GetCreated().AsTime().Compare(b.Event.GetCreated().AsTime()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Event.GetSequence(), b.Event.GetSequence())
+	})
+	return out, nil
 }
 
 func (h *Handler) expireCheckout(w http.ResponseWriter, r *http.Request, v visit) {

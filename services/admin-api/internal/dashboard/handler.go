@@ -46,6 +46,8 @@ type Handler struct {
 	sessions adminv1.CheckoutSessionServiceClient
 	sites    adminv1.SiteServiceClient
 	payments adminv1.PaymentServiceClient
+	events   adminv1.EventServiceClient
+	hooks    adminv1.WebhookEndpointServiceClient
 	pages    *renderer
 	// dummyHash is verified against when an email is unknown, so that the
 	// answer takes as long as for a wrong password (no user enumeration).
@@ -93,6 +95,8 @@ func (h *Handler) Init(ctx context.Context) error {
 	h.sessions = adminv1.NewCheckoutSessionServiceClient(h.Conn)
 	h.sites = adminv1.NewSiteServiceClient(h.Conn)
 	h.payments = adminv1.NewPaymentServiceClient(h.Conn)
+	h.events = adminv1.NewEventServiceClient(h.Conn)
+	h.hooks = adminv1.NewWebhookEndpointServiceClient(h.Conn)
 
 	m := http.NewServeMux()
 	m.HandleFunc("GET "+Prefix+"/{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -57,6 +57,9 @@ func (s *Events) ListEvents(ctx context.Context, req *adminv1.ListEventsRequest)
 	if t := req.GetType(); t != "" {
 		params.Type = &t
 	}
+	if o := req.GetObjectId(); o != "" {
+		params.ObjectID = &o
+	}
 	if c := req.GetCreated(); c != nil {
 		params.CreatedGte, params.CreatedGt, params.CreatedLte, params.CreatedLt = timeOf(c.GetGte()), timeOf(c.GetGt()), timeOf(c.GetLte()), timeOf(c.GetLt())
 	}

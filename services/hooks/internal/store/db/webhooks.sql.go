@@ -691,21 +691,23 @@ const listEvents = `-- name: ListEvents :many
 SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body FROM hooks.events
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR type = $3)
-  AND ($4::timestamptz IS NULL OR created >= $4)
-  AND ($5::timestamptz IS NULL OR created > $5)
-  AND ($6::timestamptz IS NULL OR created <= $6)
-  AND ($7::timestamptz IS NULL OR created < $7)
-  AND ($8::bigint IS NULL OR seq < $8)
-  AND ($9::bigint IS NULL OR seq > $9)
-ORDER BY CASE WHEN $9::bigint IS NULL THEN seq END DESC,
-         CASE WHEN $9::bigint IS NOT NULL THEN seq END ASC
-LIMIT $10
+  AND ($4::text IS NULL OR object_id = $4)
+  AND ($5::timestamptz IS NULL OR created >= $5)
+  AND ($6::timestamptz IS NULL OR created > $6)
+  AND ($7::timestamptz IS NULL OR created <= $7)
+  AND ($8::timestamptz IS NULL OR created < $8)
+  AND ($9::bigint IS NULL OR seq < $9)
+  AND ($10::bigint IS NULL OR seq > $10)
+ORDER BY CASE WHEN $10::bigint IS NULL THEN seq END DESC,
+         CASE WHEN $10::bigint IS NOT NULL THEN seq END ASC
+LIMIT $11
 `
 
 type ListEventsParams struct {
 	OrganizationID string
 	Livemode       bool
 	Type           *string
+	ObjectID       *string
 	CreatedGte     *time.Time
 	CreatedGt      *time.Time
 	CreatedLte     *time.Time
@@ -720,6 +722,7 @@ func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]Hooks
 		arg.OrganizationID,
 		arg.Livemode,
 		arg.Type,
+		arg.ObjectID,
 		arg.CreatedGte,
 		arg.CreatedGt,
 		arg.CreatedLte,

@@ -14,6 +14,7 @@ SELECT seq FROM hooks.events WHERE id = $1 AND organization_id = $2 AND livemode
 SELECT * FROM hooks.events
 WHERE organization_id = @organization_id AND livemode = @livemode
   AND (sqlc.narg(type)::text IS NULL OR type = sqlc.narg(type))
+  AND (sqlc.narg(object_id)::text IS NULL OR object_id = sqlc.narg(object_id))
   AND (sqlc.narg(created_gte)::timestamptz IS NULL OR created >= sqlc.narg(created_gte))
   AND (sqlc.narg(created_gt)::timestamptz IS NULL OR created > sqlc.narg(created_gt))
   AND (sqlc.narg(created_lte)::timestamptz IS NULL OR created <= sqlc.narg(created_lte))

@@ -182,7 +182,10 @@ type ListEventsRequest struct {
 	// Only events of this type.
 	Type string `protobuf:"bytes,4,opt,name=type,proto3" json:"type,omitempty"`
 	// Creation time range: `created[gte]`, `created[lt]`, …
-	Created       *TimeRange `protobuf:"bytes,5,opt,name=created,proto3" json:"created,omitempty"`
+	Created *TimeRange `protobuf:"bytes,5,opt,name=created,proto3" json:"created,omitempty"`
+	// Only the events of this object: a checkout session (`cs_…`) or a payment
+	// (`pay_…`).
+	ObjectId      string `protobuf:"bytes,6,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -250,6 +253,13 @@ func (x *ListEventsRequest) GetCreated() *TimeRange {
 		return x.Created
 	}
 	return nil
+}
+
+func (x *ListEventsRequest) GetObjectId() string {
+	if x != nil {
+		return x.ObjectId
+	}
+	return ""
 }
 
 // A page of events.
@@ -431,13 +441,14 @@ const file_tillpoint_admin_v1_event_proto_rawDesc = "" +
 	"\x04data\x18\x06 \x01(\v2\x1d.tillpoint.admin.v1.EventDataR\x04data\x12\x1a\n" +
 	"\bsequence\x18\a \x01(\x03R\bsequence\"<\n" +
 	"\tEventData\x12/\n" +
-	"\x06object\x18\x01 \x01(\v2\x17.google.protobuf.StructR\x06object\"\xd1\x01\n" +
+	"\x06object\x18\x01 \x01(\v2\x17.google.protobuf.StructR\x06object\"\xee\x01\n" +
 	"\x11ListEventsRequest\x12\x19\n" +
 	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12%\n" +
 	"\x0estarting_after\x18\x02 \x01(\tR\rstartingAfter\x12#\n" +
 	"\rending_before\x18\x03 \x01(\tR\fendingBefore\x12\x12\n" +
 	"\x04type\x18\x04 \x01(\tR\x04type\x127\n" +
-	"\acreated\x18\x05 \x01(\v2\x1d.tillpoint.admin.v1.TimeRangeR\acreatedB\b\n" +
+	"\acreated\x18\x05 \x01(\v2\x1d.tillpoint.admin.v1.TimeRangeR\acreated\x12\x1b\n" +
+	"\tobject_id\x18\x06 \x01(\tR\bobjectIdB\b\n" +
 	"\x06_limit\"\x88\x01\n" +
 	"\x12ListEventsResponse\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x12-\n" +
