@@ -147,6 +147,28 @@ func TestDashboardBrowser(t *testing.T) {
 	})
 	both("08-checkout-paid")
 
+	// Support refunds part of it: a bad amount is refused on the form, then
+	// 50.00 of the 155.50 goes back.
+	payID := regexp.MustCompile(`pay_[A-Za-z0-9]+`).FindString(text(t, tab, "payments"))
+	do(t, tab, "refund a bad amount",
+		chromedp.SendKeys(chromedp.ID("refund-amount-"+payID), "12.345"),
+		chromedp.Click(chromedp.ID("refund-submit-"+payID)),
+		chromedp.WaitVisible(chromedp.ID("refund-amount-"+payID+"-error")),
+	)
+	do(t, tab, "refund 50.00",
+		chromedp.SetValue(chromedp.ID("refund-amount-"+payID), "50.00"),
+		choose("refund-reason-"+payID, "requested_by_customer"),
+		chromedp.Click(chromedp.ID("refund-submit-"+payID)),
+		chromedp.WaitVisible(chromedp.ID("notice")),
+	)
+	if refunds := text(t, tab, "refunds-"+payID); !strings.Contains(refunds, "50.00") || !strings.Contains(refunds, "Requested by the customer") {
+		t.Errorf("refunds after refunding 50.00: %q", refunds)
+	}
+	if pays := text(t, tab, "payments"); !strings.Contains(pays, "Refunded") {
+		t.Errorf("payments after the refund: %q", pays)
+	}
+	both("09-checkout-refunded")
+
 	// An open session can be expired from its page.
 	open := newSession(t, nil)
 	do(t, tab, "open an open session", chromedp.Navigate(sys.DashboardURL+"checkouts/"+open["id"].(string)), chromedp.WaitVisible(chromedp.ID("expire")))
@@ -157,23 +179,23 @@ func TestDashboardBrowser(t *testing.T) {
 	if got := session(t, open["id"].(string)); got["status"] != "expired" {
 		t.Errorf("the API says %v", got["status"])
 	}
-	both("09-checkout-expired")
+	both("10-checkout-expired")
 
 	do(t, tab, "a page that does not exist", chromedp.Navigate(sys.DashboardURL+"checkouts/cs_doesnotexist"), chromedp.WaitVisible(chromedp.ID("error")))
-	both("10-not-found")
+	both("11-not-found")
 	do(t, tab, "switch to French", chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="fr"] #error`)))
 	if h := text(t, tab, "error"); !strings.Contains(h, "Page introuvable") {
 		t.Errorf("French 404: %q", h)
 	}
 	do(t, tab, "French Checkouts", chromedp.Navigate(sys.DashboardURL+"checkouts"), chromedp.WaitVisible(chromedp.ID("filters")))
-	both("11-checkouts-fr")
+	both("12-checkouts-fr")
 	do(t, tab, "back to English", chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #filters`)))
 	// Each click loads a new page: wait for what only the new page has.
 	do(t, tab, "switch to live mode", chromedp.Click(chromedp.ID("mode-switch")), chromedp.WaitVisible(chromedp.CSS("#mode.live")))
 	if mode := text(t, tab, "mode"); mode != "Live mode" {
 		t.Errorf("mode badge %q", mode)
 	}
-	both("12-live-mode")
+	both("13-live-mode")
 	do(t, tab, "log out", chromedp.Click(chromedp.ID("mode-switch")), chromedp.WaitVisible(chromedp.CSS("#mode.test")),
 		chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("notice")))
 	do(t, tab, "signed out", chromedp.Navigate(sys.DashboardURL+"checkouts"), chromedp.WaitVisible(chromedp.ID("login-form")))

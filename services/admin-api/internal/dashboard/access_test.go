@@ -57,6 +57,12 @@ func TestRolesOnTheServer(t *testing.T) {
 					s, _, _ := b.post("/dashboard/checkouts/new", e.createForm(csrf, e.siteA))
 					return s
 				}, http.StatusSeeOther},
+				// Without checkout-runtime the session has no payments, so a
+				// role that passes the check gets the 404 of an unknown payment.
+				{dashboard.ActionRefund, func() int {
+					s, _, _ := b.post("/dashboard/checkouts/"+open.GetId()+"/payments/pay_unknown/refund", url.Values{"csrf_token": {csrf}})
+					return s
+				}, http.StatusNotFound},
 				{dashboard.ActionExpireCheckout, func() int {
 					s, _, _ := b.post("/dashboard/checkouts/"+open.GetId()+"/expire", url.Values{"csrf_token": {csrf}})
 					return s

@@ -174,13 +174,18 @@ type detailView struct {
 	Events            []eventView
 	EventsUnavailable bool
 	CanExpire         bool
-	// Notice is a catalog key (created, expired).
+	// CanRefund shows the refund form of refundable payments.
+	CanRefund bool
+	// Refund is the refund form as typed, with its error, after a refusal.
+	Refund refundForm
+	// IdempotencyKey makes a double submit of a refund one refund.
+	IdempotencyKey string
+	// Notice is a catalog key (created, expired, refunded).
 	Notice string
 }
 
 func (h *Handler) showCheckout(w http.ResponseWriter, r *http.Request, v visit) {
-	ctx := v.principal(r.Context())
-	resp, err := h.sessions.GetCheckoutSession(ctx, &adminv1.GetCheckoutSessionRequest{Id: r.PathValue("id")})
+	dv, err := h.loadDetail(r, v, r.PathValue("id"))
 	if isNotFound(err) {
 		h.errorPage(w, r, &v, http.StatusNotFound)
 		return
@@ -188,14 +193,30 @@ func (h *Handler) showCheckout(w http.ResponseWriter, r *http.Request, v visit) 
 		h.fail(w, r, &v, err)
 		return
 	}
-	cs := resp.GetCheckoutSession()
-	dv := detailView{Session: cs, CanExpire: cs.GetStatus() == "open" && Allowed(v.role, ActionExpireCheckout)}
 	switch r.URL.Query().Get("notice") {
 	case "created":
 		dv.Notice = "detail.created"
 	case "expired":
 		dv.Notice = "detail.expired"
+	case "refunded":
+		dv.Notice = "detail.refunded"
 	}
+	h.render(w, r, http.StatusOK, "checkout", &v, "checkouts", dv)
+}
+
+// loadDetail gathers the checkout page: the session (its 404 is the
+// caller's), its site's name, payments and events. Payments and events come
+// from the other services; when one is down the rest of the page still
+// shows.
+func (h *Handler) loadDetail(r *http.Request, v visit, id string) (*detailView, error) {
+	ctx := v.principal(r.Context())
+	resp, err := h.sessions.GetCheckoutSession(ctx, &adminv1.GetCheckoutSessionRequest{Id: id})
+	if err != nil {
+		return nil, err
+	}
+	cs := resp.GetCheckoutSession()
+	dv := &detailView{Session: cs, CanExpire: cs.GetStatus() == "open" && Allowed(v.role, ActionExpireCheckout),
+		CanRefund: Allowed(v.role, ActionRefund), IdempotencyKey: newToken()}
 	if site, err := h.sites.GetSite(ctx, &adminv1.GetSiteRequest{Id: cs.GetSiteId()}); err == nil {
 		dv.SiteName = site.GetSite().GetName()
 	}
@@ -213,7 +234,7 @@ func (h *Handler) showCheckout(w http.ResponseWriter, r *http.Request, v visit) 
 		h.Logger.WarnContext(r.Context(), "dashboard: list events", "session", cs.GetId(), "err", err)
 		dv.EventsUnavailable = true
 	}
-	h.render(w, r, http.StatusOK, "checkout", &v, "checkouts", dv)
+	return dv, nil
 }
 
 // eventView is an event and its webhook deliveries.

@@ -48,6 +48,7 @@ type Handler struct {
 	payments adminv1.PaymentServiceClient
 	events   adminv1.EventServiceClient
 	hooks    adminv1.WebhookEndpointServiceClient
+	refunds  adminv1.RefundServiceClient
 	pages    *renderer
 	// dummyHash is verified against when an email is unknown, so that the
 	// answer takes as long as for a wrong password (no user enumeration).
@@ -97,6 +98,7 @@ func (h *Handler) Init(ctx context.Context) error {
 	h.payments = adminv1.NewPaymentServiceClient(h.Conn)
 	h.events = adminv1.NewEventServiceClient(h.Conn)
 	h.hooks = adminv1.NewWebhookEndpointServiceClient(h.Conn)
+	h.refunds = adminv1.NewRefundServiceClient(h.Conn)
 
 	m := http.NewServeMux()
 	m.HandleFunc("GET "+Prefix+"/{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -116,6 +118,7 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("POST "+Prefix+"/checkouts/new", h.signedIn(ActionCreateCheckout, h.createCheckout))
 	m.Handle("GET "+Prefix+"/checkouts/{id}", h.signedIn(ActionViewCheckouts, h.showCheckout))
 	m.Handle("POST "+Prefix+"/checkouts/{id}/expire", h.signedIn(ActionExpireCheckout, h.expireCheckout))
+	m.Handle("POST "+Prefix+"/checkouts/{id}/payments/{payment}/refund", h.signedIn(ActionRefund, h.refundPayment))
 	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, nil, http.StatusNotFound)
 	})

@@ -53,15 +53,18 @@ func newRenderer() (*renderer, error) {
 	for lang := range catalogs {
 		tr := translator(lang)
 		funcs := template.FuncMap{
-			"t":      tr.T,
-			"css":    func() template.CSS { return template.CSS(css) },
-			"js":     func() template.JS { return template.JS(js) },
-			"money":  func(amount int64, code string) string { return formatMoney(amount, code, lang) },
-			"when":   func(ts *timestamppb.Timestamp) string { return formatTime(ts, lang) },
-			"qr":     qrSVG,
-			"add":    func(a, b int) int { return a + b },
-			"status": statusKey,
-			"ferr":   func(m map[string]string, id string) formError { return formError{ID: id, Message: m[id]} },
+			"t":          tr.T,
+			"css":        func() template.CSS { return template.CSS(css) },
+			"js":         func() template.JS { return template.JS(js) },
+			"money":      func(amount int64, code string) string { return formatMoney(amount, code, lang) },
+			"when":       func(ts *timestamppb.Timestamp) string { return formatTime(ts, lang) },
+			"qr":         qrSVG,
+			"add":        func(a, b int) int { return a + b },
+			"sub":        func(a, b int64) int64 { return a - b },
+			"status":     statusKey,
+			"refundable": refundable,
+			"reasons":    func() []string { return refundReasons },
+			"ferr":       func(m map[string]string, id string) formError { return formError{ID: id, Message: m[id]} },
 		}
 		base, err := template.New("layout.html").Funcs(funcs).Parse(layout)
 		if err != nil {
