@@ -41,8 +41,8 @@ type listView struct {
 	SiteNames map[string]string
 	Rows      []*adminv1.CheckoutSession
 	// Newer and Older are the pagination links' URLs, "" when there is
-	// no such page.
-	Newer, Older string
+	// no such page; Export is the CSV of the filtered set.
+	Newer, Older, Export string
 }
 
 // readFilters takes the filters from the query, keeping only values the
@@ -97,13 +97,17 @@ func (f listFilters) request() *adminv1.ListCheckoutSessionsRequest {
 	return req
 }
 
-// query is the filters as URL parameters, with a cursor.
+// query is the Checkouts page's URL with the filters and a cursor; without
+// a cursor, the CSV export's.
 func (f listFilters) query(cursor, id string) string {
 	v := url.Values{}
 	for k, val := range map[string]string{"site": f.Site, "status": f.Status, "payment": f.Payment, "from": f.From, "to": f.To, "q": f.Q, cursor: id} {
 		if val != "" {
 			v.Set(k, val)
 		}
+	}
+	if cursor == "" {
+		return Prefix + "/checkouts/export.csv?" + v.Encode()
 	}
 	return Prefix + "/checkouts?" + v.Encode()
 }
@@ -144,7 +148,7 @@ func (h *Handler) listCheckouts(w http.ResponseWriter, r *http.Request, v visit)
 		h.fail(w, r, &v, err)
 		return
 	}
-	lv := listView{Filters: f, Filtered: f != listFilters{}, Sites: sites, SiteNames: map[string]string{}, Rows: resp.GetData()}
+	lv := listView{Filters: f, Filtered: f != listFilters{}, Sites: sites, Export: f.query("", ""), SiteNames: map[string]string{}, Rows: resp.GetData()}
 	for _, s := range sites {
 		lv.SiteNames[s.GetId()] = s.GetName()
 	}

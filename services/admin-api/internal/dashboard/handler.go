@@ -114,6 +114,7 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("POST "+Prefix+"/logout-everywhere", h.signedIn(ActionViewCheckouts, h.logoutEverywhere))
 	m.Handle("POST "+Prefix+"/mode", h.signedIn(ActionViewCheckouts, h.setMode))
 	m.Handle("GET "+Prefix+"/checkouts", h.signedIn(ActionViewCheckouts, h.listCheckouts))
+	m.Handle("GET "+Prefix+"/checkouts/export.csv", h.signedIn(ActionViewCheckouts, h.exportCheckouts))
 	m.Handle("GET "+Prefix+"/checkouts/new", h.signedIn(ActionCreateCheckout, h.newCheckout))
 	m.Handle("POST "+Prefix+"/checkouts/new", h.signedIn(ActionCreateCheckout, h.createCheckout))
 	m.Handle("GET "+Prefix+"/checkouts/{id}", h.signedIn(ActionViewCheckouts, h.showCheckout))

@@ -70,3 +70,27 @@ func TestPasswordHash(t *testing.T) {
 		}
 	}
 }
+
+// TestDecimal: minor units to the CSV's decimals, and back with parseAmount.
+func TestDecimal(t *testing.T) {
+	for _, c := range []struct {
+		minor int64
+		code  string
+		want  string
+	}{{0, "EUR", "0.00"}, {5, "EUR", "0.05"}, {1250, "EUR", "12.50"}, {99_999_999_999, "EUR", "999999999.99"},
+		{500, "JPY", "500"}, {1234, "KWD", "1.234"}, {7, "KWD", "0.007"}} {
+		cur, _ := money.ParseCurrency(c.code)
+		got := decimal(c.minor, cur.Exponent())
+		if got != c.want {
+			t.Errorf("decimal(%d, %s) = %q, want %q", c.minor, c.code, got, c.want)
+		}
+		if back, err := parseAmount(got, cur); err != nil || back != c.minor {
+			t.Errorf("parseAmount(%q, %s) = %d %v, want %d", got, c.code, back, err, c.minor)
+		}
+	}
+	for in, want := range map[string]string{"=1+1": "'=1+1", "+33 1": "'+33 1", "-x": "'-x", "@a": "'@a", "a=b": "a=b", "": ""} {
+		if got := cell(in); got != want {
+			t.Errorf("cell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

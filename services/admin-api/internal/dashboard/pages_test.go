@@ -2,12 +2,17 @@ package dashboard_test
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 )
 
 // TestSecurityHeaders: every page has a strict CSP whose nonce is on its
@@ -241,5 +246,57 @@ func TestFrench(t *testing.T) {
 	contains(t, "the French list", list, `lang="fr"`, "Paiements", "Mode test")
 	if _, loc, _ := b.get("/dashboard/lang?to=en&back=https%3A%2F%2Fevil.example"); loc != "/dashboard/checkouts" {
 		t.Errorf("lang switch back to another site: %s", loc)
+	}
+}
+
+// TestExportCSV: the filtered set, every page of it, as CSV with exact
+// decimal amounts, defused formulas, and nothing of another organization.
+func TestExportCSV(t *testing.T) {
+	e := newEnv(t)
+	for i := range 130 {
+		e.createSession(e.orgA, e.siteA, false, fmt.Sprintf("buyer%d@example.com", i%2))
+	}
+	e.createSession(e.orgB, e.siteB, false, "buyer0@example.com")
+	sessions := adminv1.NewCheckoutSessionServiceClient(e.conn.Inline)
+	formula, err := sessions.CreateCheckoutSession(e.as(e.orgA, false), &adminv1.CreateCheckoutSessionRequest{
+		SiteId: e.siteA, Amount: proto.Int64(5), OrderId: "=HYPERLINK(\"https://evil.example\")", CustomerEmail: "buyer1@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.login(e.users["viewer"])
+	_, _, list := b.get("/dashboard/checkouts?q=buyer1%40example.com")
+	m := regexp.MustCompile(`href="(/dashboard/checkouts/export\.csv\?[^"]*)"`).FindStringSubmatch(list)
+	if m == nil {
+		t.Fatal("no export link on the list")
+	}
+	resp, err := b.c.Get(e.url + strings.ReplaceAll(m[1], "&amp;", "&"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("Content-Type %q, Content-Disposition %q", ct, resp.Header.Get("Content-Disposition"))
+	}
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1+65+1 || rows[0][0] != "id" || rows[0][9] != "amount_total" {
+		t.Fatalf("%d rows, header %v", len(rows), rows[0])
+	}
+	seen := map[string]bool{}
+	for _, r := range rows[1:] {
+		if seen[r[0]] || r[10] != "buyer1@example.com" {
+			t.Errorf("row %v: repeated or outside the filter", r)
+		}
+		seen[r[0]] = true
+	}
+	first := rows[1] // newest first: the formula session
+	if first[0] != formula.GetCheckoutSession().GetId() || first[9] != "0.05" || first[12] != `'=HYPERLINK("https://evil.example")` {
+		t.Errorf("first row %v", first)
+	}
+	if rows[2][9] != "12.50" {
+		t.Errorf("amount %q, want 12.50", rows[2][9])
 	}
 }
