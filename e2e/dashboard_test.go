@@ -147,6 +147,14 @@ func TestDashboardBrowser(t *testing.T) {
 	})
 	both("08-checkout-paid")
 
+	// Resend the completion: the receiver gets the same message again.
+	before := len(hooks.deliveries())
+	do(t, tab, "resend the delivery",
+		chromedp.Click(chromedp.CSS(`#events button[id^="resend-"][id$="-`+endpoint+`"]`)),
+		chromedp.WaitVisible(chromedp.ID("notice")),
+	)
+	eventually(t, "the resent delivery to arrive", 30*time.Second, func() bool { return len(hooks.deliveries()) > before })
+
 	// Support refunds part of it: a bad amount is refused on the form, then
 	// 50.00 of the 155.50 goes back.
 	payID := regexp.MustCompile(`pay_[A-Za-z0-9]+`).FindString(text(t, tab, "payments"))

@@ -17,14 +17,14 @@ import (
 // every action.
 func TestRoleTable(t *testing.T) {
 	all := []dashboard.Action{dashboard.ActionViewCheckouts, dashboard.ActionCreateCheckout, dashboard.ActionExpireCheckout,
-		dashboard.ActionRefund, dashboard.ActionManageSites, dashboard.ActionManageKeys, dashboard.ActionManageWebhooks,
+		dashboard.ActionRefund, dashboard.ActionResendWebhook, dashboard.ActionManageSites, dashboard.ActionManageKeys, dashboard.ActionManageWebhooks,
 		dashboard.ActionManageTeam}
 	allowed := map[dashboard.Role][]dashboard.Action{
 		dashboard.RoleOwner: all,
-		dashboard.RoleDeveloper: {dashboard.ActionViewCheckouts, dashboard.ActionManageSites, dashboard.ActionManageKeys,
-			dashboard.ActionManageWebhooks},
+		dashboard.RoleDeveloper: {dashboard.ActionViewCheckouts, dashboard.ActionResendWebhook, dashboard.ActionManageSites,
+			dashboard.ActionManageKeys, dashboard.ActionManageWebhooks},
 		dashboard.RoleSupport: {dashboard.ActionViewCheckouts, dashboard.ActionCreateCheckout, dashboard.ActionExpireCheckout,
-			dashboard.ActionRefund},
+			dashboard.ActionRefund, dashboard.ActionResendWebhook},
 		dashboard.RoleViewer: {dashboard.ActionViewCheckouts},
 	}
 	for _, role := range append(dashboard.Roles, "intruder") {
@@ -57,10 +57,15 @@ func TestRolesOnTheServer(t *testing.T) {
 					s, _, _ := b.post("/dashboard/checkouts/new", e.createForm(csrf, e.siteA))
 					return s
 				}, http.StatusSeeOther},
-				// Without checkout-runtime the session has no payments, so a
-				// role that passes the check gets the 404 of an unknown payment.
+				// Without checkout-runtime and hooks the session has no payments
+				// or events, so a role that passes the check gets the 404 of
+				// an unknown payment or event.
 				{dashboard.ActionRefund, func() int {
 					s, _, _ := b.post("/dashboard/checkouts/"+open.GetId()+"/payments/pay_unknown/refund", url.Values{"csrf_token": {csrf}})
+					return s
+				}, http.StatusNotFound},
+				{dashboard.ActionResendWebhook, func() int {
+					s, _, _ := b.post("/dashboard/checkouts/"+open.GetId()+"/events/evt_unknown/resend", url.Values{"csrf_token": {csrf}, "endpoint": {"we_x"}})
 					return s
 				}, http.StatusNotFound},
 				{dashboard.ActionExpireCheckout, func() int {

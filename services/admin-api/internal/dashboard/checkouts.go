@@ -178,8 +178,9 @@ type detailView struct {
 	Events            []eventView
 	EventsUnavailable bool
 	CanExpire         bool
-	// CanRefund shows the refund form of refundable payments.
-	CanRefund bool
+	// CanRefund shows the refund form of refundable payments; CanResend
+	// the Resend buttons of deliveries.
+	CanRefund, CanResend bool
 	// Refund is the refund form as typed, with its error, after a refusal.
 	Refund refundForm
 	// IdempotencyKey makes a double submit of a refund one refund.
@@ -204,6 +205,8 @@ func (h *Handler) showCheckout(w http.ResponseWriter, r *http.Request, v visit) 
 		dv.Notice = "detail.expired"
 	case "refunded":
 		dv.Notice = "detail.refunded"
+	case "resent":
+		dv.Notice = "detail.resent"
 	}
 	h.render(w, r, http.StatusOK, "checkout", &v, "checkouts", dv)
 }
@@ -220,7 +223,7 @@ func (h *Handler) loadDetail(r *http.Request, v visit, id string) (*detailView, 
 	}
 	cs := resp.GetCheckoutSession()
 	dv := &detailView{Session: cs, CanExpire: cs.GetStatus() == "open" && Allowed(v.role, ActionExpireCheckout),
-		CanRefund: Allowed(v.role, ActionRefund), IdempotencyKey: newToken()}
+		CanRefund: Allowed(v.role, ActionRefund), CanResend: Allowed(v.role, ActionResendWebhook), IdempotencyKey: newToken()}
 	if site, err := h.sites.GetSite(ctx, &adminv1.GetSiteRequest{Id: cs.GetSiteId()}); err == nil {
 		dv.SiteName = site.GetSite().GetName()
 	}

@@ -120,6 +120,7 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("GET "+Prefix+"/checkouts/{id}", h.signedIn(ActionViewCheckouts, h.showCheckout))
 	m.Handle("POST "+Prefix+"/checkouts/{id}/expire", h.signedIn(ActionExpireCheckout, h.expireCheckout))
 	m.Handle("POST "+Prefix+"/checkouts/{id}/payments/{payment}/refund", h.signedIn(ActionRefund, h.refundPayment))
+	m.Handle("POST "+Prefix+"/checkouts/{id}/events/{event}/resend", h.signedIn(ActionResendWebhook, h.resendDelivery))
 	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, nil, http.StatusNotFound)
 	})

@@ -80,3 +80,33 @@ func (h *Handler) refundPayment(w http.ResponseWriter, r *http.Request, v visit)
 	}
 	http.Redirect(w, r, Prefix+"/checkouts/"+url.PathEscape(sessionID)+"?notice=refunded", http.StatusSeeOther)
 }
+
+// resendDelivery sends an event of the session again to one of the
+// endpoints it was delivered to, as the same message (its webhook-id), so a
+// receiver that had it already can tell.
+func (h *Handler) resendDelivery(w http.ResponseWriter, r *http.Request, v visit) {
+	sessionID, eventID, endpoint := r.PathValue("id"), r.PathValue("event"), r.PostForm.Get("endpoint")
+	dv, err := h.loadDetail(r, v, sessionID)
+	if isNotFound(err) {
+		h.errorPage(w, r, &v, http.StatusNotFound)
+		return
+	} else if err != nil {
+		h.fail(w, r, &v, err)
+		return
+	}
+	// Only an event of this session, to an endpoint it went to.
+	known := slices.ContainsFunc(dv.Events, func(ev eventView) bool {
+		return ev.Event.GetId() == eventID && slices.ContainsFunc(ev.Deliveries, func(d *adminv1.Delivery) bool {
+			return d.GetWebhookEndpoint() == endpoint
+		})
+	})
+	if !known {
+		h.errorPage(w, r, &v, http.StatusNotFound)
+		return
+	}
+	if _, err := h.hooks.ResendEvent(v.principal(r.Context()), &adminv1.ResendEventRequest{Id: eventID, WebhookEndpoint: endpoint}); err != nil {
+		h.fail(w, r, &v, err)
+		return
+	}
+	http.Redirect(w, r, Prefix+"/checkouts/"+url.PathEscape(sessionID)+"?notice=resent", http.StatusSeeOther)
+}

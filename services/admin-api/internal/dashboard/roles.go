@@ -36,6 +36,7 @@ const (
 	ActionCreateCheckout Action = "checkouts.create"
 	ActionExpireCheckout Action = "checkouts.expire"
 	ActionRefund         Action = "payments.refund"
+	ActionResendWebhook  Action = "webhooks.resend"
 	ActionManageSites    Action = "sites.manage"
 	ActionManageKeys     Action = "keys.manage"
 	ActionManageWebhooks Action = "webhooks.manage"
@@ -45,11 +46,12 @@ const (
 // permissions is the one table of who may do what (role × action). An
 // action missing from a role's set is forbidden.
 var permissions = map[Role]map[Action]bool{
-	RoleOwner: set(ActionViewCheckouts, ActionCreateCheckout, ActionExpireCheckout, ActionRefund,
+	RoleOwner: set(ActionViewCheckouts, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook,
 		ActionManageSites, ActionManageKeys, ActionManageWebhooks, ActionManageTeam),
-	RoleDeveloper: set(ActionViewCheckouts, ActionManageSites, ActionManageKeys, ActionManageWebhooks),
-	RoleSupport:   set(ActionViewCheckouts, ActionCreateCheckout, ActionExpireCheckout, ActionRefund),
-	RoleViewer:    set(ActionViewCheckouts),
+	RoleDeveloper: set(ActionViewCheckouts, ActionResendWebhook, ActionManageSites, ActionManageKeys, ActionManageWebhooks),
+	// Support resends too: "our shop never got the order" is their call.
+	RoleSupport: set(ActionViewCheckouts, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook),
+	RoleViewer:  set(ActionViewCheckouts),
 }
 
 func set(actions ...Action) map[Action]bool {
