@@ -40,11 +40,7 @@ func (h *Handler) setLang(w http.ResponseWriter, r *http.Request) {
 	if _, ok := catalogs[lang]; ok {
 		http.SetCookie(w, h.cookie(langCookie, lang, 365*24*3600))
 	}
-	back := r.URL.Query().Get("back")
-	if back != Prefix+"/login" && back != Prefix+"/login?" {
-		back = safeNext(back)
-	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	http.Redirect(w, r, safeNext(r.URL.Query().Get("back")), http.StatusSeeOther)
 }
 
 // translator looks messages up in one language.
