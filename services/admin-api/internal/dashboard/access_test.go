@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/bootstrap"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/dashboard"
 	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
 )
@@ -377,5 +378,52 @@ func TestLogout(t *testing.T) {
 	}
 	if signedIn(phone) || signedIn(laptop) || !signedIn(other) {
 		t.Errorf("after logout everywhere: phone %v, laptop %v, another user %v", signedIn(phone), signedIn(laptop), signedIn(other))
+	}
+}
+
+// TestSwitchOrganization: a member of two organizations switches between
+// them with the role they have in each; an organization they do not
+// belong to is a 404 and changes nothing.
+func TestSwitchOrganization(t *testing.T) {
+	e := newEnv(t)
+	// owner@a.example is also a viewer of B.
+	e.createUser(e.users["owner"], e.orgB, dashboard.RoleViewer)
+	theirs := e.createSession(e.orgB, e.siteB, false, "")
+	mine := e.createSession(e.orgA, e.siteA, false, "")
+	b := e.browser()
+	csrf := b.login(e.users["owner"]) // their first organization: A
+	_, _, list := b.get("/dashboard/checkouts")
+	contains(t, "A's list", list, mine.GetId(), `id="org-switch"`)
+	_, _, orgs := b.get("/dashboard/organizations")
+	contains(t, "the organizations page", orgs, "Org A", "Org B", `id="switch-`+e.orgB+`"`)
+
+	orgC, err := bootstrap.CreateOrganization(context.Background(), e.store, "Org C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []string{"org_nope", orgC.ID} {
+		if s, _, _ := b.post("/dashboard/organizations", url.Values{"csrf_token": {csrf}, "organization": {other}}); s != http.StatusNotFound {
+			t.Errorf("switch to %s: %d, want 404", other, s)
+		}
+	}
+	if s, loc, _ := b.post("/dashboard/organizations", url.Values{"csrf_token": {csrf}, "organization": {e.orgB}}); s != http.StatusSeeOther || loc != "/dashboard/checkouts" {
+		t.Fatalf("switch to B: %d %s", s, loc)
+	}
+	_, _, list = b.get("/dashboard/checkouts")
+	if !strings.Contains(list, theirs.GetId()) || strings.Contains(list, mine.GetId()) {
+		t.Error("after switching to B the list is not B's")
+	}
+	// In B they are a viewer.
+	if s, _, _ := b.get("/dashboard/checkouts/new"); s != http.StatusForbidden {
+		t.Errorf("create as B's viewer: %d, want 403", s)
+	}
+	// A user of one organization has no switch.
+	v := e.browser()
+	v.login(e.users["viewer"])
+	if _, _, page := v.get("/dashboard/checkouts"); strings.Contains(page, `id="org-switch"`) {
+		t.Error("a user of one organization is offered a switch")
+	}
+	if s, _, _ := v.post("/dashboard/organizations", url.Values{"csrf_token": {v.csrf()}, "organization": {e.orgB}}); s != http.StatusNotFound {
+		t.Errorf("a viewer of A switching to B: %d, want 404", s)
 	}
 }

@@ -158,3 +158,35 @@ func (h *Handler) setMode(w http.ResponseWriter, r *http.Request, v visit) {
 	}
 	http.Redirect(w, r, Prefix+"/checkouts", http.StatusSeeOther)
 }
+
+// orgsView is the organization switch's data.
+type orgsView struct {
+	Current string
+	Orgs    []db.ListDashboardMembershipsRow
+}
+
+// listOrgs shows the user's organizations, to switch between them.
+func (h *Handler) listOrgs(w http.ResponseWriter, r *http.Request, v visit) {
+	orgs, err := h.Store.ListDashboardMemberships(r.Context(), v.userID)
+	if err != nil {
+		h.fail(w, r, &v, store.Wrap(err, "list memberships"))
+		return
+	}
+	h.render(w, r, http.StatusOK, "orgs", &v, "", orgsView{Current: v.orgID, Orgs: orgs})
+}
+
+// switchOrg moves the session to another organization of the user, in
+// test mode; an organization they do not belong to is a 404.
+func (h *Handler) switchOrg(w http.ResponseWriter, r *http.Request, v visit) {
+	n, err := h.Store.SetDashboardSessionOrganization(r.Context(), db.SetDashboardSessionOrganizationParams{
+		TokenHash: v.tokenHash, OrganizationID: r.PostForm.Get("organization")})
+	if err != nil {
+		h.fail(w, r, &v, store.Wrap(err, "switch organization"))
+		return
+	}
+	if n == 0 {
+		h.errorPage(w, r, &v, http.StatusNotFound)
+		return
+	}
+	http.Redirect(w, r, Prefix+"/checkouts", http.StatusSeeOther)
+}

@@ -46,8 +46,11 @@ type visit struct {
 	role      Role
 	orgID     string
 	orgName   string
-	livemode  bool
-	csrf      string
+	// multiOrg: the user belongs to more than one organization (the
+	// header offers to switch).
+	multiOrg bool
+	livemode bool
+	csrf     string
 }
 
 // newToken returns 32 random bytes, base64url: a session token or a secret.
@@ -112,7 +115,8 @@ func (h *Handler) loadVisit(ctx context.Context, r *http.Request) (visit, bool, 
 		}
 	}
 	return visit{tokenHash: th, userID: row.UserID, email: row.Email, role: Role(row.Role), orgID: row.OrganizationID,
-		orgName: row.OrganizationName, livemode: row.Livemode, csrf: csrfToken(row.CsrfSecret)}, true, nil
+		orgName: row.OrganizationName, multiOrg: row.OrganizationCount > 1, livemode: row.Livemode,
+		csrf: csrfToken(row.CsrfSecret)}, true, nil
 }
 
 // startSession signs the user in to org: a new token every time, so that

@@ -72,7 +72,8 @@ func (q *Queries) DeleteExpiredDashboardSessions(ctx context.Context, idleSecond
 
 const getDashboardSession = `-- name: GetDashboardSession :one
 SELECT s.token_hash, s.user_id, s.organization_id, s.livemode, s.csrf_secret, s.created_at,
-       s.last_seen_at, s.expires_at, u.email, m.role, o.name AS organization_name
+       s.last_seen_at, s.expires_at, u.email, m.role, o.name AS organization_name,
+       (SELECT count(*) FROM admin.dashboard_memberships WHERE user_id = s.user_id) AS organization_count
 FROM admin.dashboard_sessions s
 JOIN admin.dashboard_users u ON u.id = s.user_id
 JOIN admin.dashboard_memberships m ON m.user_id = s.user_id AND m.organization_id = s.organization_id
@@ -86,17 +87,18 @@ type GetDashboardSessionParams struct {
 }
 
 type GetDashboardSessionRow struct {
-	TokenHash        []byte
-	UserID           string
-	OrganizationID   string
-	Livemode         bool
-	CsrfSecret       []byte
-	CreatedAt        time.Time
-	LastSeenAt       time.Time
-	ExpiresAt        time.Time
-	Email            string
-	Role             string
-	OrganizationName string
+	TokenHash         []byte
+	UserID            string
+	OrganizationID    string
+	Livemode          bool
+	CsrfSecret        []byte
+	CreatedAt         time.Time
+	LastSeenAt        time.Time
+	ExpiresAt         time.Time
+	Email             string
+	Role              string
+	OrganizationName  string
+	OrganizationCount int64
 }
 
 // A live session with its user's email and role in the session's
@@ -116,6 +118,7 @@ func (q *Queries) GetDashboardSession(ctx context.Context, arg GetDashboardSessi
 		&i.Email,
 		&i.Role,
 		&i.OrganizationName,
+		&i.OrganizationCount,
 	)
 	return i, err
 }
@@ -207,6 +210,27 @@ type SetDashboardSessionModeParams struct {
 func (q *Queries) SetDashboardSessionMode(ctx context.Context, arg SetDashboardSessionModeParams) error {
 	_, err := q.db.Exec(ctx, setDashboardSessionMode, arg.TokenHash, arg.Livemode)
 	return err
+}
+
+const setDashboardSessionOrganization = `-- name: SetDashboardSessionOrganization :execrows
+UPDATE admin.dashboard_sessions s SET organization_id = $1, livemode = false
+FROM admin.dashboard_memberships m
+WHERE s.token_hash = $2 AND m.user_id = s.user_id AND m.organization_id = $1
+`
+
+type SetDashboardSessionOrganizationParams struct {
+	OrganizationID string
+	TokenHash      []byte
+}
+
+// Moves the session to another organization of its user, in test mode; a
+// user who is not a member there changes nothing (0 rows).
+func (q *Queries) SetDashboardSessionOrganization(ctx context.Context, arg SetDashboardSessionOrganizationParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setDashboardSessionOrganization, arg.OrganizationID, arg.TokenHash)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const touchDashboardSession = `-- name: TouchDashboardSession :exec

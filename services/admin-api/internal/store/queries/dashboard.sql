@@ -28,7 +28,8 @@ VALUES ($1, $2, $3, $4, $5, $6);
 -- A live session with its user's email and role in the session's
 -- organization; a session whose membership was removed finds nothing.
 SELECT s.token_hash, s.user_id, s.organization_id, s.livemode, s.csrf_secret, s.created_at,
-       s.last_seen_at, s.expires_at, u.email, m.role, o.name AS organization_name
+       s.last_seen_at, s.expires_at, u.email, m.role, o.name AS organization_name,
+       (SELECT count(*) FROM admin.dashboard_memberships WHERE user_id = s.user_id) AS organization_count
 FROM admin.dashboard_sessions s
 JOIN admin.dashboard_users u ON u.id = s.user_id
 JOIN admin.dashboard_memberships m ON m.user_id = s.user_id AND m.organization_id = s.organization_id
@@ -40,6 +41,13 @@ UPDATE admin.dashboard_sessions SET last_seen_at = now() WHERE token_hash = $1;
 
 -- name: SetDashboardSessionMode :exec
 UPDATE admin.dashboard_sessions SET livemode = $2 WHERE token_hash = $1;
+
+-- name: SetDashboardSessionOrganization :execrows
+-- Moves the session to another organization of its user, in test mode; a
+-- user who is not a member there changes nothing (0 rows).
+UPDATE admin.dashboard_sessions s SET organization_id = @organization_id, livemode = false
+FROM admin.dashboard_memberships m
+WHERE s.token_hash = @token_hash AND m.user_id = s.user_id AND m.organization_id = @organization_id;
 
 -- name: DeleteDashboardSession :exec
 DELETE FROM admin.dashboard_sessions WHERE token_hash = $1;
