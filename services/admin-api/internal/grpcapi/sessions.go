@@ -162,13 +162,18 @@ func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCh
 		PaymentID: nonEmpty(req.GetPayment()), OrderID: nonEmpty(req.GetOrderId()),
 		PaymentStatus: nonEmpty(req.GetPaymentStatus()), CustomerEmail: nonEmpty(req.GetCustomerEmail()),
 		Reference: nonEmpty(req.GetReference()),
-		BeforeSeq: pg.Before, AfterSeq: pg.After, RowLimit: pg.Fetch(),
+		BeforeSeq: pg.Before, RowLimit: pg.Fetch(),
 	}
 	if c := req.GetCreated(); c != nil {
 		params.CreatedGte, params.CreatedGt = timeOf(c.GetGte()), timeOf(c.GetGt())
 		params.CreatedLte, params.CreatedLt = timeOf(c.GetLte()), timeOf(c.GetLt())
 	}
-	rows, err := s.Store.ListSessions(ctx, params)
+	var rows []db.AdminCheckoutSession
+	if pg.After != nil {
+		rows, err = s.Store.ListSessionsAfter(ctx, sessionsAfter(params, *pg.After))
+	} else {
+		rows, err = s.Store.ListSessions(ctx, params)
+	}
 	if err != nil {
 		return nil, store.Wrap(err, "list sessions")
 	}
@@ -181,6 +186,14 @@ func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCh
 		}
 	}
 	return out, nil
+}
+
+// sessionsAfter is the ending_before query with p's filters.
+func sessionsAfter(p db.ListSessionsParams, after int64) db.ListSessionsAfterParams {
+	return db.ListSessionsAfterParams{OrganizationID: p.OrganizationID, Livemode: p.Livemode, SiteID: p.SiteID,
+		Status: p.Status, Customer: p.Customer, PaymentID: p.PaymentID, OrderID: p.OrderID, PaymentStatus: p.PaymentStatus,
+		CustomerEmail: p.CustomerEmail, Reference: p.Reference, CreatedGte: p.CreatedGte, CreatedGt: p.CreatedGt,
+		CreatedLte: p.CreatedLte, CreatedLt: p.CreatedLt, AfterSeq: after, RowLimit: p.RowLimit}
 }
 
 // ExpireCheckoutSession expires an open session and emits

@@ -530,10 +530,8 @@ WHERE organization_id = $1 AND livemode = $2
   AND ($13::timestamptz IS NULL OR created_at <= $13)
   AND ($14::timestamptz IS NULL OR created_at < $14)
   AND ($15::bigint IS NULL OR seq < $15)
-  AND ($16::bigint IS NULL OR seq > $16)
-ORDER BY CASE WHEN $16::bigint IS NULL THEN seq END DESC,
-         CASE WHEN $16::bigint IS NOT NULL THEN seq END ASC
-LIMIT $17
+ORDER BY organization_id, livemode, seq DESC
+LIMIT $16
 `
 
 type ListSessionsParams struct {
@@ -552,10 +550,14 @@ type ListSessionsParams struct {
 	CreatedLte     *time.Time
 	CreatedLt      *time.Time
 	BeforeSeq      *int64
-	AfterSeq       *int64
 	RowLimit       int32
 }
 
+// A page of sessions, newest first, below before_seq. The ORDER BY is
+// checkout_sessions_org_idx's own order, so the page is read straight off
+// that index (and not off the seq key, which would walk every other
+// organization's newer sessions first); it stays a few index pages at any
+// depth and any table size.
 func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]AdminCheckoutSession, error) {
 	rows, err := q.db.Query(ctx, listSessions,
 		arg.OrganizationID,
@@ -573,6 +575,114 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 		arg.CreatedLte,
 		arg.CreatedLt,
 		arg.BeforeSeq,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AdminCheckoutSession{}
+	for rows.Next() {
+		var i AdminCheckoutSession
+		if err := rows.Scan(
+			&i.ID,
+			&i.Seq,
+			&i.OrganizationID,
+			&i.SiteID,
+			&i.Livemode,
+			&i.Status,
+			&i.PaymentStatus,
+			&i.Currency,
+			&i.AmountSubtotal,
+			&i.AmountTax,
+			&i.AmountTotal,
+			&i.LineItems,
+			&i.Customer,
+			&i.CustomerEmail,
+			&i.CustomerPhone,
+			&i.SuccessUrl,
+			&i.CancelUrl,
+			&i.Metadata,
+			&i.OrderID,
+			&i.Description,
+			&i.Reference,
+			&i.PaymentID,
+			&i.PaymentMethodTypes,
+			&i.Locale,
+			&i.NotifyUrl,
+			&i.ExpiresAt,
+			&i.CreatedAt,
+			&i.CompletedAt,
+			&i.EventSequence,
+			&i.AsyncPaymentFailedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listSessionsAfter = `-- name: ListSessionsAfter :many
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at FROM admin.checkout_sessions
+WHERE organization_id = $1 AND livemode = $2
+  AND ($3::text IS NULL OR site_id = $3)
+  AND ($4::text IS NULL OR status = $4)
+  AND ($5::text IS NULL OR customer = $5)
+  AND ($6::text IS NULL OR payment_id = $6)
+  AND ($7::text IS NULL OR order_id = $7)
+  AND ($8::text IS NULL OR payment_status = $8)
+  AND ($9::text IS NULL OR lower(customer_email) = lower($9))
+  AND ($10::text IS NULL OR reference = $10)
+  AND ($11::timestamptz IS NULL OR created_at >= $11)
+  AND ($12::timestamptz IS NULL OR created_at > $12)
+  AND ($13::timestamptz IS NULL OR created_at <= $13)
+  AND ($14::timestamptz IS NULL OR created_at < $14)
+  AND seq > $15
+ORDER BY organization_id DESC, livemode DESC, seq
+LIMIT $16
+`
+
+type ListSessionsAfterParams struct {
+	OrganizationID string
+	Livemode       bool
+	SiteID         *string
+	Status         *string
+	Customer       *string
+	PaymentID      *string
+	OrderID        *string
+	PaymentStatus  *string
+	CustomerEmail  *string
+	Reference      *string
+	CreatedGte     *time.Time
+	CreatedGt      *time.Time
+	CreatedLte     *time.Time
+	CreatedLt      *time.Time
+	AfterSeq       int64
+	RowLimit       int32
+}
+
+// The page above after_seq (ending_before), oldest first, read backwards
+// off the same index; the caller reverses it.
+func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterParams) ([]AdminCheckoutSession, error) {
+	rows, err := q.db.Query(ctx, listSessionsAfter,
+		arg.OrganizationID,
+		arg.Livemode,
+		arg.SiteID,
+		arg.Status,
+		arg.Customer,
+		arg.PaymentID,
+		arg.OrderID,
+		arg.PaymentStatus,
+		arg.CustomerEmail,
+		arg.Reference,
+		arg.CreatedGte,
+		arg.CreatedGt,
+		arg.CreatedLte,
+		arg.CreatedLt,
 		arg.AfterSeq,
 		arg.RowLimit,
 	)

@@ -39,6 +39,11 @@ SELECT * FROM admin.checkout_sessions WHERE id = $1;
 SELECT seq FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3;
 
 -- name: ListSessions :many
+-- A page of sessions, newest first, below before_seq. The ORDER BY is
+-- checkout_sessions_org_idx's own order, so the page is read straight off
+-- that index (and not off the seq key, which would walk every other
+-- organization's newer sessions first); it stays a few index pages at any
+-- depth and any table size.
 SELECT * FROM admin.checkout_sessions
 WHERE organization_id = @organization_id AND livemode = @livemode
   AND (sqlc.narg(site_id)::text IS NULL OR site_id = sqlc.narg(site_id))
@@ -54,9 +59,28 @@ WHERE organization_id = @organization_id AND livemode = @livemode
   AND (sqlc.narg(created_lte)::timestamptz IS NULL OR created_at <= sqlc.narg(created_lte))
   AND (sqlc.narg(created_lt)::timestamptz IS NULL OR created_at < sqlc.narg(created_lt))
   AND (sqlc.narg(before_seq)::bigint IS NULL OR seq < sqlc.narg(before_seq))
-  AND (sqlc.narg(after_seq)::bigint IS NULL OR seq > sqlc.narg(after_seq))
-ORDER BY CASE WHEN sqlc.narg(after_seq)::bigint IS NULL THEN seq END DESC,
-         CASE WHEN sqlc.narg(after_seq)::bigint IS NOT NULL THEN seq END ASC
+ORDER BY organization_id, livemode, seq DESC
+LIMIT @row_limit;
+
+-- name: ListSessionsAfter :many
+-- The page above after_seq (ending_before), oldest first, read backwards
+-- off the same index; the caller reverses it.
+SELECT * FROM admin.checkout_sessions
+WHERE organization_id = @organization_id AND livemode = @livemode
+  AND (sqlc.narg(site_id)::text IS NULL OR site_id = sqlc.narg(site_id))
+  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status))
+  AND (sqlc.narg(customer)::text IS NULL OR customer = sqlc.narg(customer))
+  AND (sqlc.narg(payment_id)::text IS NULL OR payment_id = sqlc.narg(payment_id))
+  AND (sqlc.narg(order_id)::text IS NULL OR order_id = sqlc.narg(order_id))
+  AND (sqlc.narg(payment_status)::text IS NULL OR payment_status = sqlc.narg(payment_status))
+  AND (sqlc.narg(customer_email)::text IS NULL OR lower(customer_email) = lower(sqlc.narg(customer_email)))
+  AND (sqlc.narg(reference)::text IS NULL OR reference = sqlc.narg(reference))
+  AND (sqlc.narg(created_gte)::timestamptz IS NULL OR created_at >= sqlc.narg(created_gte))
+  AND (sqlc.narg(created_gt)::timestamptz IS NULL OR created_at > sqlc.narg(created_gt))
+  AND (sqlc.narg(created_lte)::timestamptz IS NULL OR created_at <= sqlc.narg(created_lte))
+  AND (sqlc.narg(created_lt)::timestamptz IS NULL OR created_at < sqlc.narg(created_lt))
+  AND seq > @after_seq
+ORDER BY organization_id DESC, livemode DESC, seq
 LIMIT @row_limit;
 
 -- name: ExpireSession :one
