@@ -26,9 +26,9 @@ type itemRow struct {
 
 // newView is the Create checkout form's data.
 type newView struct {
-	Sites                                                        []*adminv1.Site
-	Site, Currency, Email, Expiry, OrderID, Metadata, SuccessURL string
-	Items                                                        []itemRow
+	Sites                                                                   []*adminv1.Site
+	Site, Currency, Email, Expiry, OrderID, Metadata, SuccessURL, CancelURL string
+	Items                                                                   []itemRow
 	// Errors lists the problems in form order, for the summary; Field
 	// maps an input's id to its message.
 	Errors []formError
@@ -73,7 +73,7 @@ func (h *Handler) showNewForm(w http.ResponseWriter, r *http.Request, v visit, s
 func readNewForm(f url.Values) *newView {
 	nv := &newView{Site: f.Get("site"), Currency: strings.TrimSpace(f.Get("currency")), Email: strings.TrimSpace(f.Get("customer_email")),
 		Expiry: strings.TrimSpace(f.Get("expires_in_hours")), OrderID: strings.TrimSpace(f.Get("order_id")), Metadata: f.Get("metadata"),
-		SuccessURL:     strings.TrimSpace(f.Get("success_url")),
+		SuccessURL: strings.TrimSpace(f.Get("success_url")), CancelURL: strings.TrimSpace(f.Get("cancel_url")),
 		IdempotencyKey: f.Get("idempotency_key"), Field: map[string]string{}}
 	names, prices, qtys := f["item_name"], f["item_price"], f["item_qty"]
 	for i := range min(max(len(names), len(prices), len(qtys)), maxFormItems) {
@@ -135,7 +135,7 @@ func (h *Handler) createCheckout(w http.ResponseWriter, r *http.Request, v visit
 // currency, else the site's), converted exactly to minor units.
 func (h *Handler) checkoutRequest(r *http.Request, v visit, nv *newView, tr translator) *adminv1.CreateCheckoutSessionRequest {
 	req := &adminv1.CreateCheckoutSessionRequest{SiteId: nv.Site, Currency: strings.ToUpper(nv.Currency),
-		CustomerEmail: nv.Email, OrderId: nv.OrderID, SuccessUrl: nv.SuccessURL}
+		CustomerEmail: nv.Email, OrderId: nv.OrderID, SuccessUrl: nv.SuccessURL, CancelUrl: nv.CancelURL}
 	if nv.Site == "" {
 		nv.fail("site", tr.T("err.required"))
 	}
@@ -191,8 +191,10 @@ func fieldOfParam(param string) string {
 	switch param {
 	case "site_id":
 		return "site"
-	case "currency", "customer_email", "order_id", "metadata", "expires_in_hours", "success_url":
+	case "currency", "customer_email", "order_id", "metadata", "expires_in_hours", "success_url", "cancel_url":
 		return param
+	case "return_url":
+		return "success_url"
 	}
 	return "item_name_0"
 }

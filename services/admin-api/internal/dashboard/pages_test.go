@@ -140,6 +140,25 @@ func TestCreateCheckout(t *testing.T) {
 		t.Error("the form's create did not go through the API's idempotency interceptor")
 	}
 
+	// A site without default URLs needs them on the form; the API's error
+	// lands on the field.
+	bare, err := adminv1.NewSiteServiceClient(e.conn.Inline).CreateSite(e.as(e.orgA, false), &adminv1.CreateSiteRequest{
+		Name: "No URLs", DefaultCurrency: "EUR", PaymentMethodTypes: []string{"card"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f = e.createForm(csrf, bare.GetSite().GetId())
+	f.Set("success_url", "https://shop.example/thanks")
+	f.Set("idempotency_key", "without-cancel")
+	if s, _, page := b.post("/dashboard/checkouts/new", f); s != http.StatusBadRequest || !strings.Contains(page, `href="#cancel_url"`) {
+		t.Errorf("no cancel URL anywhere: %d, want 400 naming cancel_url", s)
+	}
+	f.Set("cancel_url", "https://shop.example/cart")
+	f.Set("idempotency_key", "with-cancel")
+	if s, loc, page := b.post("/dashboard/checkouts/new", f); s != http.StatusSeeOther {
+		t.Errorf("with a cancel URL: %d %s %s", s, loc, page[strings.Index(page, "<main"):])
+	}
+
 	_, _, detail := b.get(loc)
 	contains(t, "the new session's page", detail, "https://secure.test/checkout/"+id, "<svg", `role="img"`, "Consulting", "Travel",
 		"€ 276.00", "client@example.com", "INV-7", "The checkout was created.", `id="copy"`)
