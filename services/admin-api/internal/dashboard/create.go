@@ -196,7 +196,8 @@ func fieldOfParam(param string) string {
 	case "return_url":
 		return "success_url"
 	}
-	return "item_name_0"
+	// Not a field of the form: the summary links to the submit button.
+	return "create"
 }
 
 var lineItemParam = regexp.MustCompile(`^line_items\[(\d+)\]\[([a-z_]+)\]$`)
