@@ -212,6 +212,8 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Errorf("mode badge %q", mode)
 	}
 	both("13-live-mode")
+	do(t, tab, "open the account page", chromedp.Click(chromedp.ID("who")), chromedp.WaitVisible(chromedp.ID("password-form")))
+	both("14-account")
 	do(t, tab, "log out", chromedp.Click(chromedp.ID("mode-switch")), chromedp.WaitVisible(chromedp.CSS("#mode.test")),
 		chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("notice")))
 	do(t, tab, "signed out", chromedp.Navigate(sys.DashboardURL+"checkouts"), chromedp.WaitVisible(chromedp.ID("login-form")))

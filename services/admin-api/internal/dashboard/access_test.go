@@ -427,3 +427,41 @@ func TestSwitchOrganization(t *testing.T) {
 		t.Errorf("a viewer of A switching to B: %d, want 404", s)
 	}
 }
+
+// TestChangePassword: the current password is checked (and its failures
+// limited), the new one must be long enough, and a change signs the user's
+// other sessions out and replaces the old password.
+func TestChangePassword(t *testing.T) {
+	e := newEnv(t)
+	b, other := e.browser(), e.browser()
+	csrf := b.login(e.users["support"])
+	other.login(e.users["support"])
+	const next = "a much longer new passphrase"
+	for name, c := range map[string]struct{ current, next, field string }{
+		"wrong current": {"not it at all", next, "current_password"},
+		"too short":     {password, "short", "new_password"},
+	} {
+		s, _, page := b.post("/dashboard/account", url.Values{"csrf_token": {csrf}, "current_password": {c.current}, "new_password": {c.next}})
+		if s != http.StatusBadRequest || !strings.Contains(page, `id="`+c.field+`-error"`) {
+			t.Errorf("%s: %d, want 400 with an error on %s", name, s, c.field)
+		}
+	}
+	if s, _, _ := b.post("/dashboard/account", url.Values{"current_password": {password}, "new_password": {next}}); s != http.StatusForbidden {
+		t.Errorf("without the CSRF token: %d, want 403", s)
+	}
+	if s, loc, _ := b.post("/dashboard/account", url.Values{"csrf_token": {csrf}, "current_password": {password}, "new_password": {next}}); s != http.StatusSeeOther || loc != "/dashboard/account?done=1" {
+		t.Fatalf("change: %d %s", s, loc)
+	}
+	if s, _, _ := b.get("/dashboard/checkouts"); s != http.StatusOK {
+		t.Errorf("this session after the change: %d, want 200", s)
+	}
+	if s, _, _ := other.get("/dashboard/checkouts"); s != http.StatusSeeOther {
+		t.Errorf("the other session after the change: %d, want the sign-in page", s)
+	}
+	if s, _, _ := e.browser().tryLogin(e.users["support"], password); s != http.StatusUnauthorized {
+		t.Errorf("the old password: %d, want 401", s)
+	}
+	if s, _, _ := e.browser().tryLogin(e.users["support"], next); s != http.StatusSeeOther {
+		t.Errorf("the new password: %d, want 303", s)
+	}
+}

@@ -113,6 +113,8 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("POST "+Prefix+"/logout", h.signedIn(ActionViewCheckouts, h.logout))
 	m.Handle("POST "+Prefix+"/logout-everywhere", h.signedIn(ActionViewCheckouts, h.logoutEverywhere))
 	m.Handle("POST "+Prefix+"/mode", h.signedIn(ActionViewCheckouts, h.setMode))
+	m.Handle("GET "+Prefix+"/account", h.signedIn(ActionViewCheckouts, h.accountPage))
+	m.Handle("POST "+Prefix+"/account", h.signedIn(ActionViewCheckouts, h.changePassword))
 	m.Handle("GET "+Prefix+"/organizations", h.signedIn(ActionViewCheckouts, h.listOrgs))
 	m.Handle("POST "+Prefix+"/organizations", h.signedIn(ActionViewCheckouts, h.switchOrg))
 	m.Handle("GET "+Prefix+"/checkouts", h.signedIn(ActionViewCheckouts, h.listCheckouts))

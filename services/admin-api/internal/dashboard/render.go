@@ -22,7 +22,7 @@ var templateFS embed.FS
 
 // views are the page templates; each defines "title" and "content" for
 // layout.html.
-var views = []string{"login", "checkouts", "checkout", "new", "orgs", "error"}
+var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "error"}
 
 // renderer holds the parsed templates, one set per language and view.
 type renderer struct {

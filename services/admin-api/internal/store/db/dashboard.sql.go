@@ -70,6 +70,24 @@ func (q *Queries) DeleteExpiredDashboardSessions(ctx context.Context, idleSecond
 	return result.RowsAffected(), nil
 }
 
+const deleteOtherDashboardSessions = `-- name: DeleteOtherDashboardSessions :execrows
+DELETE FROM admin.dashboard_sessions WHERE user_id = $1 AND token_hash <> $2
+`
+
+type DeleteOtherDashboardSessionsParams struct {
+	UserID    string
+	TokenHash []byte
+}
+
+// Ends the user's sessions but this one (after a password change).
+func (q *Queries) DeleteOtherDashboardSessions(ctx context.Context, arg DeleteOtherDashboardSessionsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteOtherDashboardSessions, arg.UserID, arg.TokenHash)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const getDashboardSession = `-- name: GetDashboardSession :one
 SELECT s.token_hash, s.user_id, s.organization_id, s.livemode, s.csrf_secret, s.created_at,
        s.last_seen_at, s.expires_at, u.email, m.role, o.name AS organization_name,
@@ -119,6 +137,22 @@ func (q *Queries) GetDashboardSession(ctx context.Context, arg GetDashboardSessi
 		&i.Role,
 		&i.OrganizationName,
 		&i.OrganizationCount,
+	)
+	return i, err
+}
+
+const getDashboardUser = `-- name: GetDashboardUser :one
+SELECT id, email, password_hash, created_at FROM admin.dashboard_users WHERE id = $1
+`
+
+func (q *Queries) GetDashboardUser(ctx context.Context, id string) (AdminDashboardUser, error) {
+	row := q.db.QueryRow(ctx, getDashboardUser, id)
+	var i AdminDashboardUser
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.PasswordHash,
+		&i.CreatedAt,
 	)
 	return i, err
 }
@@ -231,6 +265,20 @@ func (q *Queries) SetDashboardSessionOrganization(ctx context.Context, arg SetDa
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const setDashboardUserPassword = `-- name: SetDashboardUserPassword :exec
+UPDATE admin.dashboard_users SET password_hash = $2 WHERE id = $1
+`
+
+type SetDashboardUserPasswordParams struct {
+	ID           string
+	PasswordHash string
+}
+
+func (q *Queries) SetDashboardUserPassword(ctx context.Context, arg SetDashboardUserPasswordParams) error {
+	_, err := q.db.Exec(ctx, setDashboardUserPassword, arg.ID, arg.PasswordHash)
+	return err
 }
 
 const touchDashboardSession = `-- name: TouchDashboardSession :exec

@@ -4,6 +4,16 @@ INSERT INTO admin.dashboard_users (id, email, password_hash) VALUES ($1, $2, $3)
 ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash
 RETURNING *;
 
+-- name: GetDashboardUser :one
+SELECT * FROM admin.dashboard_users WHERE id = $1;
+
+-- name: SetDashboardUserPassword :exec
+UPDATE admin.dashboard_users SET password_hash = $2 WHERE id = $1;
+
+-- name: DeleteOtherDashboardSessions :execrows
+-- Ends the user's sessions but this one (after a password change).
+DELETE FROM admin.dashboard_sessions WHERE user_id = $1 AND token_hash <> $2;
+
 -- name: GetDashboardUserByEmail :one
 SELECT * FROM admin.dashboard_users WHERE email = $1;
 
