@@ -279,6 +279,7 @@ func TestSiteCreateNormalises(t *testing.T) {
 		},
 		"append_transaction_id": true,
 		"provider_accounts":     map[string]any{},
+		"default":               false,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("created site\n got %v\nwant %v", s, want)

@@ -52,6 +52,9 @@ const (
 	maxEmailLen  = 254
 	maxPostalLen = 20
 	maxRegionLen = 10
+	// secureTokenPrefix starts a session's secure token (`cst_…`), which
+	// opens its page at /c/{token}.
+	secureTokenPrefix = "cst"
 	// defaultAdminTimeout bounds the page's lookup of the session in
 	// admin-api, a read by key that answers in milliseconds: a hung admin-api
 	// gets the payer a "try again" page, not a request that never ends.
@@ -109,6 +112,7 @@ func (h *Handler) Routes() (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /checkout/{id}", h.page)
+	mux.HandleFunc("GET /c/{token}", h.securePage)
 	mux.HandleFunc("POST /checkout/{id}/pay", h.pay)
 	mux.HandleFunc("POST /checkout/{id}/challenge", h.challenge)
 	mux.HandleFunc("POST /checkout/{id}/resume", h.resume)
@@ -146,11 +150,7 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) (*internalapi
 		h.notFound(w, r)
 		return nil, false
 	}
-	timeout := h.AdminTimeout
-	if timeout <= 0 {
-		timeout = defaultAdminTimeout
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	ctx, cancel := h.adminContext(r)
 	defer cancel()
 	co, err := h.Admin.GetCheckout(ctx, &internalapiv1.GetCheckoutRequest{SessionId: id})
 	if status.Code(err) == codes.NotFound {
@@ -161,6 +161,39 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) (*internalapi
 		return nil, false
 	}
 	return co, true
+}
+
+// adminContext bounds a call to admin-api made for request r.
+func (h *Handler) adminContext(r *http.Request) (context.Context, context.CancelFunc) {
+	timeout := h.AdminTimeout
+	if timeout <= 0 {
+		timeout = defaultAdminTimeout
+	}
+	return context.WithTimeout(r.Context(), timeout)
+}
+
+// securePage serves /c/{token}, the page of the session a secure token opens
+// (the PaymentKit surface's `secure_token`): admin-api resolves the token,
+// then it is the same page as /checkout/{id}, whose forms post there. An
+// unknown or malformed token gets the not-found page, like an unknown id.
+func (h *Handler) securePage(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	if !ids.HasPrefix(token, secureTokenPrefix) {
+		h.notFound(w, r)
+		return
+	}
+	ctx, cancel := h.adminContext(r)
+	defer cancel()
+	res, err := h.Admin.ResolveSecureToken(ctx, &internalapiv1.ResolveSecureTokenRequest{SecureToken: token})
+	if status.Code(err) == codes.NotFound {
+		h.notFound(w, r)
+		return
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	r.SetPathValue("id", res.GetSessionId())
+	h.page(w, r)
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {

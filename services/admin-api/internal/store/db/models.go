@@ -52,6 +52,7 @@ type AdminCheckoutSession struct {
 	CompletedAt          *time.Time
 	EventSequence        int64
 	AsyncPaymentFailedAt *time.Time
+	SecureTokenHash      []byte
 }
 
 type AdminIdempotencyKey struct {
@@ -114,4 +115,5 @@ type AdminSite struct {
 	AppendTransactionID      bool
 	CreatedAt                time.Time
 	ProviderAccounts         []byte
+	IsDefault                bool
 }

@@ -499,7 +499,10 @@ func (x *CheckoutSession) GetCompletedAt() *timestamppb.Timestamp {
 // Parameters of CreateCheckoutSession.
 type CreateCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The site; from the path on `/v1/checkouts/{site_id}/create`.
+	// The site; from the path on `/v1/checkouts/{site_id}/create`. Optional on
+	// `/v1/checkout/sessions`: without it, the organization's default site in
+	// the key's mode (the site marked `default`, else the oldest); 400 naming
+	// `site_id` when the organization has no site in that mode.
 	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	// Total in minor units, when no line items are given (1 – 99,999,999,999).
 	Amount *int64 `protobuf:"varint,2,opt,name=amount,proto3,oneof" json:"amount,omitempty"`
@@ -536,9 +539,15 @@ type CreateCheckoutSessionRequest struct {
 	// `auto` (default), `en` or `fr`.
 	Locale string `protobuf:"bytes,18,opt,name=locale,proto3" json:"locale,omitempty"`
 	// Absolute URL that receives a signed completion callback.
-	NotifyUrl     string `protobuf:"bytes,19,opt,name=notify_url,json=notifyUrl,proto3" json:"notify_url,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NotifyUrl string `protobuf:"bytes,19,opt,name=notify_url,json=notifyUrl,proto3" json:"notify_url,omitempty"`
+	// Also issue a secure token for the session (PaymentKit surface): a
+	// random 256-bit bearer token, stored only as its SHA-256 hash, that opens
+	// the hosted page at `{checkout base}/c/{secure_token}`. It is returned once,
+	// in CreateCheckoutSessionResponse.secure_token (gRPC; the PaymentKit
+	// surface shows it), and in replays of that answer.
+	IssueSecureToken bool `protobuf:"varint,20,opt,name=issue_secure_token,json=issueSecureToken,proto3" json:"issue_secure_token,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionRequest) Reset() {
@@ -704,13 +713,23 @@ func (x *CreateCheckoutSessionRequest) GetNotifyUrl() string {
 	return ""
 }
 
+func (x *CreateCheckoutSessionRequest) GetIssueSecureToken() bool {
+	if x != nil {
+		return x.IssueSecureToken
+	}
+	return false
+}
+
 // Result of CreateCheckoutSession.
 type CreateCheckoutSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The created (or replayed) session.
 	CheckoutSession *CheckoutSession `protobuf:"bytes,1,opt,name=checkout_session,json=checkoutSession,proto3" json:"checkout_session,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The session's secure token, when issue_secure_token asked for one; it is
+	// never returned again.
+	SecureToken   string `protobuf:"bytes,2,opt,name=secure_token,json=secureToken,proto3" json:"secure_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionResponse) Reset() {
@@ -748,6 +767,13 @@ func (x *CreateCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
 		return x.CheckoutSession
 	}
 	return nil
+}
+
+func (x *CreateCheckoutSessionResponse) GetSecureToken() string {
+	if x != nil {
+		return x.SecureToken
+	}
+	return ""
 }
 
 // Parameters of GetCheckoutSession.
@@ -1270,7 +1296,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\n" +
 	"\b_paymentB\r\n" +
 	"\v_notify_urlB\x0f\n" +
-	"\r_completed_at\"\xc1\t\n" +
+	"\r_completed_at\"\xef\t\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1297,15 +1323,17 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x14payment_method_types\x18\x11 \x03(\tR\x12paymentMethodTypes\x12\x16\n" +
 	"\x06locale\x18\x12 \x01(\tR\x06locale\x12\x1d\n" +
 	"\n" +
-	"notify_url\x18\x13 \x01(\tR\tnotifyUrl\x1a;\n" +
+	"notify_url\x18\x13 \x01(\tR\tnotifyUrl\x12,\n" +
+	"\x12issue_secure_token\x18\x14 \x01(\bR\x10issueSecureToken\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +
 	"\a_amountB\x15\n" +
 	"\x13_expires_in_minutesB\x13\n" +
-	"\x11_expires_in_hours\"o\n" +
+	"\x11_expires_in_hours\"\x92\x01\n" +
 	"\x1dCreateCheckoutSessionResponse\x12N\n" +
-	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"+\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\x12!\n" +
+	"\fsecure_token\x18\x02 \x01(\tR\vsecureToken\"+\n" +
 	"\x19GetCheckoutSessionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"l\n" +
 	"\x1aGetCheckoutSessionResponse\x12N\n" +

@@ -203,8 +203,12 @@ type Site struct {
 	// `{"card": "pa_…"}` for a Stripe account; methods not named use the
 	// built-in providers.
 	ProviderAccounts map[string]string `protobuf:"bytes,14,rep,name=provider_accounts,json=providerAccounts,proto3" json:"provider_accounts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The organization's default site in this mode: the site of a session
+	// created without `site_id`. At most one site is marked; when none is,
+	// the oldest site is the default (and this is false on all of them).
+	Default       bool `protobuf:"varint,15,opt,name=default,proto3" json:"default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Site) Reset() {
@@ -335,6 +339,13 @@ func (x *Site) GetProviderAccounts() map[string]string {
 	return nil
 }
 
+func (x *Site) GetDefault() bool {
+	if x != nil {
+		return x.Default
+	}
+	return false
+}
+
 // Parameters of CreateSite.
 type CreateSiteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -359,8 +370,11 @@ type CreateSiteRequest struct {
 	// Payment method → provider account id (`card` → a `stripe` account of
 	// the same mode).
 	ProviderAccounts map[string]string `protobuf:"bytes,10,rep,name=provider_accounts,json=providerAccounts,proto3" json:"provider_accounts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Makes this site the default of its organization and mode (unmarking
+	// the previous one in the same transaction).
+	Default       *bool `protobuf:"varint,11,opt,name=default,proto3,oneof" json:"default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateSiteRequest) Reset() {
@@ -461,6 +475,13 @@ func (x *CreateSiteRequest) GetProviderAccounts() map[string]string {
 		return x.ProviderAccounts
 	}
 	return nil
+}
+
+func (x *CreateSiteRequest) GetDefault() bool {
+	if x != nil && x.Default != nil {
+		return *x.Default
+	}
+	return false
 }
 
 // Result of CreateSite.
@@ -628,8 +649,11 @@ type UpdateSiteRequest struct {
 	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,11,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	// Replaces the whole map; `{}` detaches every account.
 	ProviderAccounts map[string]string `protobuf:"bytes,12,rep,name=provider_accounts,json=providerAccounts,proto3" json:"provider_accounts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// true makes this site the default (unmarking the previous one); false
+	// unmarks it, leaving the oldest site as the default.
+	Default       bool `protobuf:"varint,13,opt,name=default,proto3" json:"default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateSiteRequest) Reset() {
@@ -744,6 +768,13 @@ func (x *UpdateSiteRequest) GetProviderAccounts() map[string]string {
 		return x.ProviderAccounts
 	}
 	return nil
+}
+
+func (x *UpdateSiteRequest) GetDefault() bool {
+	if x != nil {
+		return x.Default
+	}
+	return false
 }
 
 // Result of UpdateSite.
@@ -943,7 +974,7 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12%\n" +
 	"\x0epercentage_bps\x18\x03 \x01(\x03R\rpercentageBps\x12\x1c\n" +
 	"\tinclusive\x18\x04 \x01(\bR\tinclusive\x12!\n" +
-	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\"\xdc\x05\n" +
+	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\"\xf6\x05\n" +
 	"\x04Site\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x12\n" +
@@ -960,10 +991,11 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\blivemode\x18\f \x01(\bR\blivemode\x129\n" +
 	"\n" +
 	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12[\n" +
-	"\x11provider_accounts\x18\x0e \x03(\v2..tillpoint.admin.v1.Site.ProviderAccountsEntryR\x10providerAccounts\x1aC\n" +
+	"\x11provider_accounts\x18\x0e \x03(\v2..tillpoint.admin.v1.Site.ProviderAccountsEntryR\x10providerAccounts\x12\x18\n" +
+	"\adefault\x18\x0f \x01(\bR\adefault\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x96\x05\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc1\x05\n" +
 	"\x11CreateSiteRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x128\n" +
 	"\bbranding\x18\x02 \x01(\v2\x1c.tillpoint.admin.v1.BrandingR\bbranding\x12)\n" +
@@ -975,17 +1007,20 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x1abank_transfer_instructions\x18\b \x01(\tR\x18bankTransferInstructions\x127\n" +
 	"\x15append_transaction_id\x18\t \x01(\bH\x00R\x13appendTransactionId\x88\x01\x01\x12h\n" +
 	"\x11provider_accounts\x18\n" +
-	" \x03(\v2;.tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x1aC\n" +
+	" \x03(\v2;.tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x12\x1d\n" +
+	"\adefault\x18\v \x01(\bH\x01R\adefault\x88\x01\x01\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x18\n" +
-	"\x16_append_transaction_id\"B\n" +
+	"\x16_append_transaction_idB\n" +
+	"\n" +
+	"\b_default\"B\n" +
 	"\x12CreateSiteResponse\x12,\n" +
 	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\" \n" +
 	"\x0eGetSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"?\n" +
 	"\x0fGetSiteResponse\x12,\n" +
-	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\xc4\x05\n" +
+	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\xde\x05\n" +
 	"\x11UpdateSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
@@ -1000,7 +1035,8 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	" \x01(\bR\x13appendTransactionId\x12;\n" +
 	"\vupdate_mask\x18\v \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\x12h\n" +
-	"\x11provider_accounts\x18\f \x03(\v2;.tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x1aC\n" +
+	"\x11provider_accounts\x18\f \x03(\v2;.tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x12\x18\n" +
+	"\adefault\x18\r \x01(\bR\adefault\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +
