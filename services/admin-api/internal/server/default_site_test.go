@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/testkit"
 )
 
 // seedSession is seed 001's URL-parameters example: no site, no currency.
@@ -140,4 +143,22 @@ func TestConcurrentDefaultMarksLeaveOne(t *testing.T) {
 	if got := e.defaultSiteOf(e.keyA); got != marked {
 		t.Errorf("sessions go to %s, the marked site is %s", got, marked)
 	}
+}
+
+// TestDefaultSiteCacheForgetsOtherReplicasSites: a site another replica
+// inserts as the default (straight in the database here) is this replica's
+// default shortly after: INSERTs notify the cache too.
+func TestDefaultSiteCacheForgetsOtherReplicasSites(t *testing.T) {
+	e := newEnv(t)
+	if got := e.defaultSiteOf(e.keyA); got != e.siteA {
+		t.Fatalf("default %s, want %s", got, e.siteA)
+	}
+	if _, err := e.pool.Exec(t.Context(), `INSERT INTO admin.sites (id, organization_id, livemode, name, default_currency, payment_method_types, is_default)
+		VALUES ('site_elsewhere', $1, false, 'Elsewhere', 'GBP', '{card}', true)`, e.orgA); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "the other replica's default site is used", func() bool {
+		s, err := e.store.CachedDefaultSite(t.Context(), db.GetDefaultSiteParams{OrganizationID: e.orgA})
+		return err == nil && s.ID == "site_elsewhere"
+	})
 }
