@@ -34,7 +34,8 @@ import (
 type API struct {
 	// GRPC serves the API over gRPC (the key in `authorization` metadata).
 	GRPC *grpc.Server
-	// REST serves /v1/... (and /api/v1/...) and /v1/openapi.json.
+	// REST serves /v1/... (and /api/v1/...), /v1/openapi.json and the
+	// foreign API shapes (surface/...: PaymentKit's /api/{account_id}/...).
 	REST http.Handler
 }
 
