@@ -182,7 +182,9 @@ func (s *Sites) UpdateSite(ctx context.Context, req *adminv1.UpdateSiteRequest) 
 		if err != nil {
 			return err
 		}
-		if next.Default && !row.IsDefault {
+		// Even when the site is marked already: another request may be
+		// moving the mark right now, and the lock orders the two.
+		if next.Default {
 			if err := takeDefault(ctx, q, row.ID, p); err != nil {
 				return err
 			}

@@ -116,9 +116,11 @@ func TestConcurrentDefaultMarksLeaveOne(t *testing.T) {
 	for range 5 {
 		sites = append(sites, e.createSite(e.keyA, "http"))
 	}
+	// One of them is marked already, and is marked again among the others.
+	e.markDefault(e.keyA, sites[0], true)
 	var wg sync.WaitGroup
-	fails := make(chan string, len(sites))
-	for _, id := range sites {
+	fails := make(chan string, 2*len(sites))
+	for _, id := range append(sites, sites[0], sites[0]) {
 		wg.Go(func() {
 			status, body := e.do("POST", "/v1/sites/"+id, e.keyA, map[string]any{"default": true})
 			if status != http.StatusOK {
