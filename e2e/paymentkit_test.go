@@ -44,6 +44,8 @@ func TestPaymentKitPayAndReturn(t *testing.T) {
 	if action == nil || csrf == "" {
 		t.Fatalf("no payment form:\n%s", html)
 	}
+	// A reload (or a second tab) keeps the browser's form token valid.
+	open(t, c, s["url"].(string))
 	resp, _, _ := post(t, c, sys.CheckoutURL+action[1], cardForm(csrf, provider.TestCardSuccess), false)
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusSeeOther || loc == nil || loc.Host != "yoursite.com" || loc.Path != "/success" || loc.Query().Get("session_id") != id {

@@ -882,7 +882,9 @@ func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request, sessionID st
 		value = c.Value
 	} else {
 		value = randomToken(24)
-		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: value, Path: "/checkout/", HttpOnly: true,
+		// Path "/": the page is served at /checkout/{id} and at
+		// /c/{secure_token}, and a reload of either must find the cookie.
+		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: value, Path: "/", HttpOnly: true,
 			Secure: h.Secure, SameSite: http.SameSiteLaxMode})
 		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: value})
 	}
