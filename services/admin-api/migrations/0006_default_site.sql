@@ -9,9 +9,9 @@ SET lock_timeout = '5s';
 ALTER TABLE admin.sites ADD COLUMN is_default boolean NOT NULL DEFAULT false;
 CREATE UNIQUE INDEX sites_one_default_idx ON admin.sites (organization_id, livemode) WHERE is_default;
 
--- A new site can become the default (marked, or the first of its mode), so
--- cached defaults must also be forgotten on INSERT.
-DROP TRIGGER sites_notify_cache ON admin.sites;
-CREATE TRIGGER sites_notify_cache
-    AFTER INSERT OR UPDATE OR DELETE ON admin.sites
-    FOR EACH STATEMENT EXECUTE FUNCTION admin.notify_cache();
+-- A site inserted already marked is a new default, so cached defaults must be
+-- forgotten then too (an unmarked new site changes nothing: the oldest stays
+-- the default, and an organization without sites has nothing cached).
+CREATE TRIGGER sites_insert_default_notify_cache
+    AFTER INSERT ON admin.sites
+    FOR EACH ROW WHEN (NEW.is_default) EXECUTE FUNCTION admin.notify_cache();

@@ -79,7 +79,9 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 		resp = &adminv1.CreateSiteResponse{Site: out}
 		return idempotency.Save(ctx, tx, resp, http.StatusCreated)
 	})
-	s.Store.Invalidate() // a new site may be the default: this replica's next request must see it
+	if st.Default {
+		s.Store.Invalidate() // a new default: this replica's next request must see it
+	}
 	return resp, err
 }
 
