@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	stripe "github.com/stripe/stripe-go/v82"
+	stripesession "github.com/stripe/stripe-go/v82/checkout/session"
+
+	"github.com/tillpoint/tillpoint/services/platform/provider"
+)
+
+// useStripeGo points stripe-go's global client, as a merchant's existing
+// integration sets it up, at the stack: stripe.Key and the API backend's
+// URL are the only changes (the HTTP client only dials *.localhost on
+// loopback, which Go's resolver does not).
+// It returns the number of requests stripe-go has made.
+func useStripeGo(t *testing.T) *atomic.Int64 {
+	t.Helper()
+	counting := &countingTransport{base: merchant.Transport}
+	client := &http.Client{Transport: counting, Timeout: merchant.Timeout}
+	stripe.Key = sys.SecretKey
+	stripe.SetBackend(stripe.APIBackend, stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
+		URL: stripe.String(sys.AdminAPIURL), HTTPClient: client, MaxNetworkRetries: stripe.Int64(0),
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}}))
+	t.Cleanup(func() { stripe.Key = ""; stripe.SetBackend(stripe.APIBackend, nil) })
+	return &counting.n
+}
+
+// countingTransport counts the requests it carries.
+type countingTransport struct {
+	base http.RoundTripper
+	n    atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
+}
+
+// teaSession is a Stripe creation of 3 × €4.50 + €12.99.
+func teaSession() *stripe.CheckoutSessionParams {
+	line := func(name string, amount, qty int64) *stripe.CheckoutSessionLineItemParams {
+		return &stripe.CheckoutSessionLineItemParams{Quantity: stripe.Int64(qty), PriceData: &stripe.CheckoutSessionLineItemPriceDataParams{
+			Currency: stripe.String(string(stripe.CurrencyEUR)), UnitAmount: stripe.Int64(amount),
+			ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String(name)}}}
+	}
+	p := &stripe.CheckoutSessionParams{
+		Mode:               stripe.String(string(stripe.CheckoutSessionModePayment)),
+		LineItems:          []*stripe.CheckoutSessionLineItemParams{line("Tea", 450, 3), line("Cup", 1299, 1)},
+		SuccessURL:         stripe.String("https://shop.example/success?session_id={CHECKOUT_SESSION_ID}"),
+		CancelURL:          stripe.String("https://shop.example/cart"),
+		CustomerEmail:      stripe.String("ada@example.com"),
+		ClientReferenceID:  stripe.String("cart_42"),
+		PaymentMethodTypes: stripe.StringSlice([]string{"card"}),
+		Locale:             stripe.String("en"),
+		ExpiresAt:          stripe.Int64(time.Now().Add(time.Hour).Unix()),
+	}
+	p.AddMetadata("order", "42")
+	return p
+}
+
+// TestStripeGoCheckoutSessions: stripe-go, unmodified, creates, retrieves,
+// lists with auto-pagination over several pages and expires sessions.
+func TestStripeGoCheckoutSessions(t *testing.T) {
+	requests := useStripeGo(t)
+	start := time.Now().Unix() - 1
+	params := teaSession()
+	params.AddExpand("line_items")
+	cs, err := stripesession.New(params)
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if cs.AmountTotal != 2649 || cs.Currency != stripe.CurrencyEUR || cs.Status != stripe.CheckoutSessionStatusOpen ||
+		cs.PaymentStatus != stripe.CheckoutSessionPaymentStatusUnpaid || cs.ClientReferenceID != "cart_42" || cs.URL == "" ||
+		cs.Metadata["order"] != "42" || cs.ExpiresAt != *params.ExpiresAt || cs.LineItems == nil || len(cs.LineItems.Data) != 2 ||
+		cs.LineItems.Data[1].Description != "Cup" || cs.LineItems.Data[1].AmountTotal != 1299 {
+		t.Fatalf("created: %+v", cs)
+	}
+	got, err := stripesession.Get(cs.ID, nil)
+	if err != nil || got.ID != cs.ID || got.AmountSubtotal != 2649 || got.CustomerEmail != "ada@example.com" {
+		t.Fatalf("retrieve: %v %+v", err, got)
+	}
+
+	created := map[string]bool{cs.ID: true}
+	for range 4 {
+		s, err := stripesession.New(teaSession())
+		if err != nil {
+			t.Fatal(err)
+		}
+		created[s.ID] = true
+	}
+	// This test's sessions (not the many of earlier tests), two to a page.
+	lp := &stripe.CheckoutSessionListParams{CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: start}}
+	lp.Limit = stripe.Int64(2)
+	before := requests.Load()
+	seen := map[string]bool{}
+	it := stripesession.List(lp)
+	for it.Next() {
+		s := it.CheckoutSession()
+		if seen[s.ID] {
+			t.Fatalf("%s listed twice", s.ID)
+		}
+		seen[s.ID] = true
+	}
+	if err := it.Err(); err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	for id := range created {
+		if !seen[id] {
+			t.Fatalf("auto-pagination missed %s (saw %d sessions)", id, len(seen))
+		}
+	}
+	// Sessions of other tests made in the same second may be listed too.
+	if pages, want := requests.Load()-before, int64(len(seen)+1)/2; pages != want {
+		t.Fatalf("%d pages for %d sessions, two to a page; want %d", pages, len(seen), want)
+	}
+
+	expired, err := stripesession.Expire(cs.ID, nil)
+	if err != nil || expired.Status != stripe.CheckoutSessionStatusExpired || expired.URL != "" {
+		t.Fatalf("expire: %v %+v", err, expired)
+	}
+}
+
+// TestStripeGoBadInput: refused input comes back as stripe-go's own error
+// type, with Stripe's status, type and parameter.
+func TestStripeGoBadInput(t *testing.T) {
+	useStripeGo(t)
+	for param, change := range map[string]func(*stripe.CheckoutSessionParams){
+		"mode":                                   func(p *stripe.CheckoutSessionParams) { p.Mode = stripe.String("subscription") },
+		"line_items[0][price]":                   func(p *stripe.CheckoutSessionParams) { p.LineItems[0].Price = stripe.String("price_1") },
+		"line_items[1][price_data][unit_amount]": func(p *stripe.CheckoutSessionParams) { p.LineItems[1].PriceData.UnitAmount = stripe.Int64(-5) },
+		"success_url":                            func(p *stripe.CheckoutSessionParams) { p.SuccessURL = stripe.String("not a url") },
+	} {
+		p := teaSession()
+		change(p)
+		_, err := stripesession.New(p)
+		var se *stripe.Error
+		if !errors.As(err, &se) || se.HTTPStatusCode != http.StatusBadRequest || se.Type != stripe.ErrorTypeInvalidRequest || se.Param != param {
+			t.Errorf("%s: %v", param, err)
+		}
+	}
+}
+
+// payStripeSession pays a session made through stripe-go on the hosted
+// page, as the payer's browser does.
+func payStripeSession(t *testing.T, cs *stripe.CheckoutSession) {
+	t.Helper()
+	c := newBrowser()
+	_, csrf := open(t, c, cs.URL)
+	if _, out, _ := post(t, c, cs.URL+"/pay", cardForm(csrf, provider.TestCardSuccess), true); out["status"] != "succeeded" {
+		t.Fatalf("pay: %v", out)
+	}
+}
