@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +27,17 @@ func runStripeNode(t *testing.T, extraEnv ...string) {
 }
 
 // TestStripeNodeSDK: Stripe's Node SDK creates, retrieves, lists and
-// expires sessions, and gets Stripe-shaped errors.
+// expires sessions, gets Stripe-shaped errors, and verifies a real
+// Stripe-format delivery with stripe.webhooks.constructEvent.
 func TestStripeNodeSDK(t *testing.T) {
-	runStripeNode(t)
+	body, signature, secret, cs := stripeDelivery(t)
+	event, err := json.Marshal(map[string]string{"payload": string(body), "header": signature, "secret": secret, "session": cs.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(file, event, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runStripeNode(t, "TILLPOINT_STRIPE_EVENT="+file)
 }

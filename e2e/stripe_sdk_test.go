@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 
 	stripe "github.com/stripe/stripe-go/v82"
 	stripesession "github.com/stripe/stripe-go/v82/checkout/session"
+	"github.com/stripe/stripe-go/v82/webhook"
 
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
@@ -153,5 +155,90 @@ func payStripeSession(t *testing.T, cs *stripe.CheckoutSession) {
 	_, csrf := open(t, c, cs.URL)
 	if _, out, _ := post(t, c, cs.URL+"/pay", cardForm(csrf, provider.TestCardSuccess), true); out["status"] != "succeeded" {
 		t.Fatalf("pay: %v", out)
+	}
+}
+
+// stripeDelivery pays a session created through stripe-go on a fresh
+// Stripe-format endpoint and returns its checkout.session.completed
+// delivery (body and Stripe-Signature header), the endpoint's secret and
+// the session.
+func stripeDelivery(t *testing.T) (body []byte, signature, secret string, cs *stripe.CheckoutSession) {
+	t.Helper()
+	useStripeGo(t)
+	r := newReceiver(t, 0)
+	status, ep := api(t, "POST", "/v1/webhook_endpoints", map[string]any{"url": r.srv.URL + "/stripe",
+		"signature_format": "stripe", "api_version": stripe.APIVersion})
+	if status != http.StatusCreated || ep["signature_format"] != "stripe" || ep["api_version"] != stripe.APIVersion {
+		t.Fatalf("create endpoint: %d %v", status, ep)
+	}
+	t.Cleanup(func() { api(t, "DELETE", "/v1/webhook_endpoints/"+ep["id"].(string), nil) })
+	cs, err := stripesession.New(teaSession())
+	if err != nil {
+		t.Fatal(err)
+	}
+	payStripeSession(t, cs)
+	eventually(t, "the Stripe-format checkout.session.completed to arrive", 30*time.Second, func() bool {
+		for _, d := range r.deliveries() {
+			var ev struct {
+				Type string `json:"type"`
+				Data struct {
+					Object struct {
+						ID string `json:"id"`
+					} `json:"object"`
+				} `json:"data"`
+			}
+			if json.Unmarshal(d.body, &ev) == nil && ev.Type == "checkout.session.completed" && ev.Data.Object.ID == cs.ID {
+				body, signature = d.body, d.header.Get("Stripe-Signature")
+				return true
+			}
+		}
+		return false
+	})
+	return body, signature, ep["secret"].(string), cs
+}
+
+// TestStripeGoVerifiesWebhooks: a session made with stripe-go and paid on
+// the hosted page is reported to a Stripe-format endpoint by an event that
+// stripe-go's webhook.ConstructEvent verifies and decodes.
+func TestStripeGoVerifiesWebhooks(t *testing.T) {
+	body, signature, secret, cs := stripeDelivery(t)
+	ev, err := webhook.ConstructEvent(body, signature, secret)
+	if err != nil {
+		t.Fatalf("ConstructEvent: %v\n%s", err, body)
+	}
+	var paid stripe.CheckoutSession
+	if err := json.Unmarshal(ev.Data.Raw, &paid); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != stripe.EventTypeCheckoutSessionCompleted || ev.Livemode || paid.ID != cs.ID ||
+		paid.Status != stripe.CheckoutSessionStatusComplete || paid.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid ||
+		paid.PaymentIntent == nil || paid.AmountTotal != 2649 || paid.ClientReferenceID != "cart_42" || paid.Metadata["order"] != "42" {
+		t.Fatalf("event %+v with session %+v", ev, paid)
+	}
+	// The SDK reads the same session back, paid, with its payment.
+	got, err := stripesession.Get(cs.ID, nil)
+	if err != nil || got.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid || got.PaymentIntent.ID != paid.PaymentIntent.ID {
+		t.Fatalf("retrieve paid: %v %+v", err, got)
+	}
+	if _, err := webhook.ConstructEvent(body, signature, "whsec_not_the_secret"); err == nil {
+		t.Fatal("another secret verifies")
+	}
+}
+
+// TestStripeFormatEndpointValidation: a Stripe-format endpoint takes only
+// the events Stripe has a shape for, and a well-formed api_version.
+func TestStripeFormatEndpointValidation(t *testing.T) {
+	for _, tc := range []struct {
+		body  map[string]any
+		param string
+	}{
+		{map[string]any{"url": "https://shop.example/h", "signature_format": "stripe", "enabled_events": []string{"payment.succeeded"}}, "enabled_events[0]"},
+		{map[string]any{"url": "https://shop.example/h", "signature_format": "stripe", "enabled_events": []string{"*"}}, "enabled_events[0]"},
+		{map[string]any{"url": "https://shop.example/h", "signature_format": "stripe", "api_version": "basil"}, "api_version"},
+		{map[string]any{"url": "https://shop.example/h", "api_version": stripe.APIVersion}, "api_version"},
+		{map[string]any{"url": "https://shop.example/h", "signature_format": "svix"}, "signature_format"},
+	} {
+		status, out := api(t, "POST", "/v1/webhook_endpoints", tc.body)
+		wantAPIError(t, "create endpoint", status, out, http.StatusBadRequest, tc.param, "parameter_invalid")
 	}
 }

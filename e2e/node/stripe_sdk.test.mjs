@@ -3,8 +3,8 @@
 // against the stack it started, passing:
 //   TILLPOINT_ADMIN_API_URL  the admin-api's base URL (http://api.localhost:PORT)
 //   TILLPOINT_SECRET_KEY     a test-mode secret key
-//   TILLPOINT_STRIPE_EVENT   (optional) a JSON file {payload, header, secret}
-//                            of a real Stripe-format webhook delivery
+//   TILLPOINT_STRIPE_EVENT   a JSON file {payload, header, secret, session} of
+//                            a real Stripe-format webhook delivery
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -107,4 +107,17 @@ test('bad input is a StripeInvalidRequestError naming the parameter', async () =
     assert.equal(err.code, 'resource_missing');
     return true;
   });
+});
+
+test('webhooks.constructEvent verifies a Stripe-format delivery', () => {
+  const { payload, header, secret, session } = JSON.parse(readFileSync(process.env.TILLPOINT_STRIPE_EVENT, 'utf8'));
+  const event = stripe.webhooks.constructEvent(payload, header, secret);
+  assert.equal(event.object, 'event');
+  assert.equal(event.type, 'checkout.session.completed');
+  assert.equal(event.data.object.object, 'checkout.session');
+  assert.equal(event.data.object.id, session);
+  assert.equal(event.data.object.payment_status, 'paid');
+  assert.match(event.data.object.payment_intent, /^pay_/);
+  assert.throws(() => stripe.webhooks.constructEvent(payload, header, 'whsec_not_the_secret'), (err) => err.type === 'StripeSignatureVerificationError');
+  assert.throws(() => stripe.webhooks.constructEvent(payload + ' ', header, secret));
 });

@@ -48,6 +48,10 @@ func NewEvent(id, typ string, created time.Time, livemode bool, apiVersion strin
 // Marshal is the event's JSON body.
 func (e *Event) Marshal() ([]byte, error) { return json.Marshal(e) }
 
+// SignatureFormat is the signature_format of webhook endpoints whose
+// deliveries are in Stripe's format (Stripe-Signature, Stripe's events).
+const SignatureFormat = "stripe"
+
 // SignatureHeaderName is the header carrying Stripe's webhook signature.
 const SignatureHeaderName = "Stripe-Signature"
 
