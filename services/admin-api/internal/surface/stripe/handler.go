@@ -96,42 +96,39 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) retrieve(w http.ResponseWriter, r *http.Request) {
 	f, err := queryParams(r)
-	if err != nil {
-		fail(w, r, err, "")
-		return
-	}
-	expand, err := expandOnly(f, "line_items")
-	if err != nil {
-		fail(w, r, err, "")
-		return
-	}
-	var hdr metadata.MD
-	resp, err := h.sessions.GetCheckoutSession(outgoing(r), &adminv1.GetCheckoutSessionRequest{Id: r.PathValue("id")}, grpc.Header(&hdr))
-	if err != nil {
-		fail(w, r, err, "")
-		return
-	}
-	respond(w, hdr, stripecompat.NewSession(resp.GetCheckoutSession(), expand))
+	h.one(w, r, f, err, func(ctx context.Context, id string, opt grpc.CallOption) (*adminv1.CheckoutSession, error) {
+		resp, err := h.sessions.GetCheckoutSession(ctx, &adminv1.GetCheckoutSessionRequest{Id: id}, opt)
+		return resp.GetCheckoutSession(), err
+	})
 }
 
 func (h *handler) expire(w http.ResponseWriter, r *http.Request) {
 	f, err := formBody(r)
-	if err != nil {
-		fail(w, r, err, "")
-		return
-	}
+	h.one(w, r, f, err, func(ctx context.Context, id string, opt grpc.CallOption) (*adminv1.CheckoutSession, error) {
+		resp, err := h.sessions.ExpireCheckoutSession(ctx, &adminv1.ExpireCheckoutSessionRequest{Id: id}, opt)
+		return resp.GetCheckoutSession(), err
+	})
+}
+
+// one answers the session that call returns for the path's id; f (parsed
+// with error ferr) may hold only expand[]=line_items.
+func (h *handler) one(w http.ResponseWriter, r *http.Request, f form, ferr error,
+	call func(ctx context.Context, id string, opt grpc.CallOption) (*adminv1.CheckoutSession, error)) {
 	expand, err := expandOnly(f, "line_items")
+	if ferr != nil {
+		err = ferr
+	}
 	if err != nil {
 		fail(w, r, err, "")
 		return
 	}
 	var hdr metadata.MD
-	resp, err := h.sessions.ExpireCheckoutSession(outgoing(r), &adminv1.ExpireCheckoutSessionRequest{Id: r.PathValue("id")}, grpc.Header(&hdr))
+	cs, err := call(outgoing(r), r.PathValue("id"), grpc.Header(&hdr))
 	if err != nil {
 		fail(w, r, err, "")
 		return
 	}
-	respond(w, hdr, stripecompat.NewSession(resp.GetCheckoutSession(), expand))
+	respond(w, hdr, stripecompat.NewSession(cs, expand))
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
@@ -226,7 +223,8 @@ func bearer(v string) string {
 // else. Parameters in the query string of a POST are refused, not ignored.
 func formBody(r *http.Request) (form, error) {
 	if r.URL.RawQuery != "" {
-		return form{}, errs.Param("", codeInvalid, "Send the parameters of a POST in its form-encoded body, not in the URL.")
+		first, _, _ := strings.Cut(r.URL.RawQuery, "=")
+		return form{}, errs.Param(first, codeInvalid, "Send the parameters of a POST in its form-encoded body, not in the URL.")
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -234,7 +232,7 @@ func formBody(r *http.Request) (form, error) {
 	}
 	if len(body) > 0 {
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
-			return form{}, errs.Param("", "content_type_invalid",
+			return form{}, errs.Param("Content-Type", "content_type_invalid",
 				"The Stripe dialect (a request with a Stripe-Version header) takes application/x-www-form-urlencoded bodies, as Stripe's SDKs send them.")
 		}
 	}

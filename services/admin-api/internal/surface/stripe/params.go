@@ -102,6 +102,9 @@ func parseForm(vals url.Values) (form, error) {
 	slices.Sort(keys)
 	for _, k := range keys {
 		path, ok := splitKey(k)
+		if k == "" {
+			return f, errs.Param("", codeInvalid, "Received a parameter without a name.")
+		}
 		if !ok {
 			return f, errs.Param(k, codeInvalid, "Invalid parameter name: %s.", k)
 		}
