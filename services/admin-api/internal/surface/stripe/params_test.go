@@ -10,6 +10,7 @@ import (
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/stripecompat"
 )
 
 // base is the smallest valid Stripe creation body.
@@ -184,4 +185,45 @@ func paramOf(err error) string {
 		return e.Param
 	}
 	return ""
+}
+
+// TestLineItemPages: the line item list pages as Stripe's lists do.
+func TestLineItemPages(t *testing.T) {
+	var all []*stripecompat.LineItem
+	for _, id := range []string{"li_a", "li_b", "li_c", "li_d", "li_e"} {
+		all = append(all, &stripecompat.LineItem{ID: id})
+	}
+	for _, tc := range []struct {
+		query string
+		want  string
+		more  bool
+		param string
+	}{
+		{"", "li_a li_b li_c li_d li_e", false, ""},
+		{"limit=2", "li_a li_b", true, ""},
+		{"limit=2&starting_after=li_b", "li_c li_d", true, ""},
+		{"limit=2&starting_after=li_d", "li_e", false, ""},
+		{"limit=2&ending_before=li_e", "li_c li_d", true, ""},
+		{"limit=2&ending_before=li_b", "li_a", false, ""},
+		{"starting_after=li_x", "", false, "starting_after"},
+		{"limit=0", "", false, "limit"},
+		{"limit=2&starting_after=li_a&ending_before=li_e", "", false, "ending_before"},
+		{"expand[0]=data", "", false, "expand[0]"},
+	} {
+		vals, _ := url.ParseQuery(tc.query)
+		f, _ := parseForm(vals)
+		pg, err := lineItemPageOf(f)
+		var page []*stripecompat.LineItem
+		var more bool
+		if err == nil {
+			page, more, err = pg.apply(all)
+		}
+		var ids []string
+		for _, it := range page {
+			ids = append(ids, it.ID)
+		}
+		if got := strings.Join(ids, " "); got != tc.want || more != tc.more || paramOf(err) != tc.param {
+			t.Errorf("%q: %q more=%v err=%v; want %q more=%v about %q", tc.query, got, more, err, tc.want, tc.more, tc.param)
+		}
+	}
 }
