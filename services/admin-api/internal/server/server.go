@@ -22,6 +22,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/openapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	stripesurface "github.com/tillpoint/tillpoint/services/admin-api/internal/surface/stripe"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
@@ -141,7 +142,9 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
 	mux.Handle("/", gateway.APIPrefix(gw))
-	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(mux))}, nil
+	// Stripe's SDKs (a Stripe-Version header) get the Stripe dialect.
+	rest := stripesurface.Dialect(stripesurface.New(adminv1.NewCheckoutSessionServiceClient(inline)), mux)
+	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(rest))}, nil
 }
 
 // NewInternal builds the internal gRPC server for checkout-runtime and hooks,

@@ -52,6 +52,7 @@ type AdminCheckoutSession struct {
 	CompletedAt          *time.Time
 	EventSequence        int64
 	AsyncPaymentFailedAt *time.Time
+	ClientReferenceID    *string
 }
 
 type AdminIdempotencyKey struct {

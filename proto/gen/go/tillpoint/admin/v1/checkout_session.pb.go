@@ -258,9 +258,12 @@ type CheckoutSession struct {
 	// Per-session server-to-server completion callback.
 	NotifyUrl *string `protobuf:"bytes,28,opt,name=notify_url,json=notifyUrl,proto3,oneof" json:"notify_url,omitempty"`
 	// When the session completed, if it has.
-	CompletedAt   *timestamppb.Timestamp `protobuf:"bytes,29,opt,name=completed_at,json=completedAt,proto3,oneof" json:"completed_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CompletedAt *timestamppb.Timestamp `protobuf:"bytes,29,opt,name=completed_at,json=completedAt,proto3,oneof" json:"completed_at,omitempty"`
+	// The merchant's reference for the session (a cart or customer id), not
+	// unique: unlike order_id, many sessions may share one (Stripe's meaning).
+	ClientReferenceId *string `protobuf:"bytes,30,opt,name=client_reference_id,json=clientReferenceId,proto3,oneof" json:"client_reference_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *CheckoutSession) Reset() {
@@ -496,10 +499,18 @@ func (x *CheckoutSession) GetCompletedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CheckoutSession) GetClientReferenceId() string {
+	if x != nil && x.ClientReferenceId != nil {
+		return *x.ClientReferenceId
+	}
+	return ""
+}
+
 // Parameters of CreateCheckoutSession.
 type CreateCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The site; from the path on `/v1/checkouts/{site_id}/create`.
+	// The site; from the path on `/v1/checkouts/{site_id}/create`. When
+	// omitted, the organization's default site: its first site in this mode.
 	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	// Total in minor units, when no line items are given (1 – 99,999,999,999).
 	Amount *int64 `protobuf:"varint,2,opt,name=amount,proto3,oneof" json:"amount,omitempty"`
@@ -536,9 +547,12 @@ type CreateCheckoutSessionRequest struct {
 	// `auto` (default), `en` or `fr`.
 	Locale string `protobuf:"bytes,18,opt,name=locale,proto3" json:"locale,omitempty"`
 	// Absolute URL that receives a signed completion callback.
-	NotifyUrl     string `protobuf:"bytes,19,opt,name=notify_url,json=notifyUrl,proto3" json:"notify_url,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NotifyUrl string `protobuf:"bytes,19,opt,name=notify_url,json=notifyUrl,proto3" json:"notify_url,omitempty"`
+	// The merchant's reference for the session (≤ 200 characters), not unique
+	// (Stripe's `client_reference_id`).
+	ClientReferenceId string `protobuf:"bytes,20,opt,name=client_reference_id,json=clientReferenceId,proto3" json:"client_reference_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionRequest) Reset() {
@@ -700,6 +714,13 @@ func (x *CreateCheckoutSessionRequest) GetLocale() string {
 func (x *CreateCheckoutSessionRequest) GetNotifyUrl() string {
 	if x != nil {
 		return x.NotifyUrl
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetClientReferenceId() string {
+	if x != nil {
+		return x.ClientReferenceId
 	}
 	return ""
 }
@@ -1220,7 +1241,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\famount_total\x18\x06 \x01(\x03R\vamountTotalB\x0e\n" +
 	"\f_descriptionB\f\n" +
 	"\n" +
-	"_image_url\"\xa3\x11\n" +
+	"_image_url\"\xf0\x11\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -1258,7 +1279,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x06locale\x18\x1b \x01(\tR\x06locale\x12\"\n" +
 	"\n" +
 	"notify_url\x18\x1c \x01(\tH\x06R\tnotifyUrl\x88\x01\x01\x12B\n" +
-	"\fcompleted_at\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampH\aR\vcompletedAt\x88\x01\x01\x1a;\n" +
+	"\fcompleted_at\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampH\aR\vcompletedAt\x88\x01\x01\x123\n" +
+	"\x13client_reference_id\x18\x1e \x01(\tH\bR\x11clientReferenceId\x88\x01\x01\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
@@ -1270,7 +1292,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\n" +
 	"\b_paymentB\r\n" +
 	"\v_notify_urlB\x0f\n" +
-	"\r_completed_at\"\xc1\t\n" +
+	"\r_completed_atB\x16\n" +
+	"\x14_client_reference_id\"\xf1\t\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1297,7 +1320,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x14payment_method_types\x18\x11 \x03(\tR\x12paymentMethodTypes\x12\x16\n" +
 	"\x06locale\x18\x12 \x01(\tR\x06locale\x12\x1d\n" +
 	"\n" +
-	"notify_url\x18\x13 \x01(\tR\tnotifyUrl\x1a;\n" +
+	"notify_url\x18\x13 \x01(\tR\tnotifyUrl\x12.\n" +
+	"\x13client_reference_id\x18\x14 \x01(\tR\x11clientReferenceId\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +
