@@ -8,6 +8,7 @@ all.forEach(function(x){x.setAttribute("aria-disabled","true")});
 setTimeout(function(){all.forEach(function(x){x.disabled=true})},0)})});
 addEventListener("pageshow",function(e){if(e.persisted)location.reload()});
 var err=$("errors");if(err)err.focus();
+var b=$("return-form");if(b)return b.submit();
 var f=$("pay-form");if(!f)return;
 var up=$("update-total"),card=$("card-fields"),bank=$("bank-fields"),pay=$("pay-button"),seq=0;
 if(up)up.hidden=true;
