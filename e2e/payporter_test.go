@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The example request of seed 004 (PayPorter), verbatim.
@@ -159,6 +160,27 @@ func TestPayPorterCheckoutWithInstallments(t *testing.T) {
 		}
 	}
 
+	// The payment, on the core API (the pair works there too) and in its
+	// payment.succeeded event, carries the plan.
+	payID, _ := paid["paymentId"].(string)
+	wantPlan := map[string]any{"count": 6.0, "monthly_interest_bps": 199.0, "interest_paid_by": "customer",
+		"amount_interest": 1200.0, "amount_per_installment": 1875.0, "amount_last_installment": 1875.0}
+	status, pay := payporter(t, keyID, secret, "GET", "/v1/payments/"+payID, "")
+	if plan, _ := pay["installments"].(map[string]any); status != http.StatusOK || pay["amount"] != 11250.0 || !equalMaps(plan, wantPlan) {
+		t.Errorf("payment: %d %v", status, pay)
+	}
+	eventually(t, "the payment.succeeded event with the plan", 30*time.Second, func() bool {
+		_, events := payporter(t, keyID, secret, "GET", "/v1/events?type=payment.succeeded", "")
+		data, _ := events["data"].([]any)
+		for _, ev := range data {
+			obj, _ := ev.(map[string]any)["data"].(map[string]any)["object"].(map[string]any)
+			if plan, _ := obj["installments"].(map[string]any); obj["id"] == payID && equalMaps(plan, wantPlan) {
+				return true
+			}
+		}
+		return false
+	})
+
 	// Another organization's key does not find the session by its uuid.
 	status, list := api(t, "GET", "/v1/checkout/sessions?uuid="+checkoutID, nil)
 	if status != http.StatusOK {
@@ -234,5 +256,44 @@ func TestPayPorterRefusals(t *testing.T) {
 	status, out = payporter(t, id, sec, "POST", "/api/checkout", payporterExample)
 	if status != http.StatusUnauthorized || out["code"] != "api_key_revoked" {
 		t.Errorf("revoked key: %d %v", status, out)
+	}
+}
+
+func equalMaps(a, b map[string]any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range b {
+		if a[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestPayPorterFailedAndExpired: a declined attempt reads FAILED (the
+// checkout stays payable), an expired checkout EXPIRED.
+func TestPayPorterFailedAndExpired(t *testing.T) {
+	keyID, secret := payporterKeys(t)
+	_, created := payporter(t, keyID, secret, "POST", "/api/checkout", `{"orderId":"ORD-declined","amount":20,"currency":"TRY","callback":"https://example.com/cb"}`)
+	checkoutID, redirectURL := created["checkoutId"].(string), created["redirectUrl"].(string)
+	payer := newBrowser()
+	_, csrf := open(t, payer, redirectURL)
+	if resp, out, _ := post(t, payer, redirectURL+"/pay", cardForm(csrf, "4000000000000002"), true); resp.StatusCode != http.StatusPaymentRequired {
+		t.Fatalf("decline: %d %v", resp.StatusCode, out)
+	}
+	if status, got := payporter(t, keyID, secret, "GET", "/api/checkout/"+checkoutID, ""); status != http.StatusOK || got["status"] != "FAILED" || got["failureCode"] == nil {
+		t.Errorf("after a decline: %d %v", status, got)
+	}
+
+	_, created = payporter(t, keyID, secret, "POST", "/api/checkout", `{"orderId":"ORD-expired","amount":20,"currency":"TRY","callback":"https://example.com/cb"}`)
+	checkoutID = created["checkoutId"].(string)
+	_, list := payporter(t, keyID, secret, "GET", "/v1/checkout/sessions?uuid="+checkoutID, "")
+	id := list["data"].([]any)[0].(map[string]any)["id"].(string)
+	if status, out := payporter(t, keyID, secret, "POST", "/v1/checkout/sessions/"+id+"/expire", ""); status != http.StatusOK {
+		t.Fatalf("expire: %d %v", status, out)
+	}
+	if status, got := payporter(t, keyID, secret, "GET", "/api/checkout/"+checkoutID, ""); status != http.StatusOK || got["status"] != "EXPIRED" {
+		t.Errorf("expired: %d %v", status, got)
 	}
 }
