@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -124,6 +125,17 @@ func TestPayPorterCheckoutWithInstallments(t *testing.T) {
 	}
 	if strings.Contains(page, `id="installments-9"`) {
 		t.Fatal("the page offers 9 installments, above maxInstallmentCount")
+	}
+	// The options follow the billing address (the script asks the quote).
+	if resp, err := payer.Get(redirectURL + "/quote?country=TR"); err != nil {
+		t.Fatal(err)
+	} else {
+		var q map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&q)
+		resp.Body.Close()
+		if plans, _ := q["plans"].(map[string]any); !strings.Contains(fmt.Sprint(plans["6"]), "112.50") {
+			t.Fatalf("quote plans: %v", q)
+		}
 	}
 	payURL := redirectURL + "/pay"
 	form := cardForm(csrf, "4242424242424242")

@@ -515,6 +515,15 @@ func (h *Handler) quote(w http.ResponseWriter, r *http.Request) {
 	q := h.fillQuote(p, co)
 	out := map[string]any{"subtotal": p.Totals.Subtotal, "tax": p.Totals.Tax,
 		"tax_label": p.Totals.TaxLabel, "included_tax": p.Totals.IncludedTax, "total": p.Totals.Total}
+	if len(p.Installments) > 0 {
+		// The installment options for this address, by count: the
+		// script relabels them (#plan-{count}).
+		labels := make(map[string]string, len(p.Installments))
+		for _, o := range p.Installments {
+			labels[strconv.Itoa(o.Count)] = o.Label
+		}
+		out["plans"] = labels
+	}
 	if stripeAccount(co) != nil {
 		// The Payment Element is told the total for this address, in
 		// Stripe's units, so that it matches the PaymentIntent.
@@ -635,10 +644,18 @@ func (h *Handler) fillQuote(p *Page, co *internalapiv1.GetCheckoutResponse) paym
 		p.Countries = append(p.Countries, CountryOption{Code: c.Code, Name: c.Name, Selected: c.Code == p.Billing.Country})
 	}
 	if opts := payment.InstallmentOptions(co, q.Total); len(opts) > 1 && contains(p.Methods, "card") {
+		t := newTranslator(p.Lang)
 		p.Installments = make([]InstallmentView, len(opts))
 		for i, o := range opts {
-			p.Installments[i] = InstallmentView{Count: o.Count, Each: h.format(o.Each, cs.GetCurrency(), p.Lang),
-				Last: h.format(o.Last, cs.GetCurrency(), p.Lang), Total: h.format(o.Total, cs.GetCurrency(), p.Lang)}
+			each, last, total := h.format(o.Each, cs.GetCurrency(), p.Lang), h.format(o.Last, cs.GetCurrency(), p.Lang), h.format(o.Total, cs.GetCurrency(), p.Lang)
+			label := t.T("installments.uneven", o.Count, o.Count-1, each, last, total)
+			switch {
+			case o.Count == 1:
+				label = t.T("installments.single", total)
+			case o.Each == o.Last:
+				label = t.T("installments.even", o.Count, each, total)
+			}
+			p.Installments[i] = InstallmentView{Count: o.Count, Label: label}
 		}
 	}
 	return q

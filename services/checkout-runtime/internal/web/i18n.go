@@ -193,6 +193,7 @@ var catalogs = map[string]map[string]string{
 		"stripe.failed":              "The card payment did not go through. Nothing was charged; please try again.",
 		"bank.explain":               "After you continue, we show the bank details and a reference to include with your transfer. Your order is confirmed when the money arrives.",
 		"pay.button":                 "Pay %s",
+		"pay.button_plan":            "Pay",
 		"pay.busy":                   "Processing…",
 
 		// The authentication step.
@@ -326,6 +327,7 @@ var catalogs = map[string]map[string]string{
 		"stripe.failed":              "Le paiement par carte n’a pas abouti. Rien n’a été débité ; veuillez réessayer.",
 		"bank.explain":               "Après avoir continué, vous verrez les coordonnées bancaires et une référence à indiquer dans votre virement. Votre commande est confirmée à réception des fonds.",
 		"pay.button":                 "Payer %s",
+		"pay.button_plan":            "Payer",
 		"pay.busy":                   "Traitement…",
 
 		"challenge.heading": "Confirmez votre paiement",

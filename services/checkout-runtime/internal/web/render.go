@@ -225,7 +225,6 @@ func pageFuncs(css template.CSS, js template.JS) template.FuncMap {
 		"quoteURL":       quoteURL,
 		"back":           backOf,
 		"max1":           func(n int) int { return max(n, 1) },
-		"minus1":         func(n int) int { return n - 1 },
 	}
 }
 

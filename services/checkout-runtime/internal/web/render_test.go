@@ -121,14 +121,18 @@ func samplePage(state State, lang string, testMode bool) *Page {
 	if state == StateProcessing {
 		p.RefreshSeconds = 5
 	}
-	if state == StateOpen {
-		p.Installments = []InstallmentView{{Count: 1, Each: money("50.00"), Last: money("50.00"), Total: money("50.00")},
-			{Count: 3, Each: money("16.66"), Last: money("16.68"), Total: money("50.00")},
-			{Count: 6, Each: money("8.50"), Last: money("8.50"), Total: money("51.00")}}
-	}
 	if state == StateReturn {
 		p.ReturnPost = &ReturnPost{Field: "checkoutId", Value: testUUID}
 	}
+	return p
+}
+
+// withInstallments adds installment options to an open sample page, with
+// amounts formatted by money.
+func withInstallments(p *Page, money func(string) string) *Page {
+	p.Installments = []InstallmentView{{Count: 1, Label: "Single payment of " + money("50.00")},
+		{Count: 3, Label: "3 installments: 2 of " + money("16.66") + " and a last one of " + money("16.68") + " (total " + money("50.00") + ")"},
+		{Count: 6, Label: "6 installments of " + money("8.50") + " (total " + money("51.00") + ")"}}
 	return p
 }
 
@@ -390,7 +394,7 @@ func TestOpenFormContract(t *testing.T) {
 			names[n] = true
 		}
 	}
-	want := []string{"csrf_token", "method", "name", "email", "country", "postal_code", "region", "card_number", "card_exp", "card_cvc", "installments", "action"}
+	want := []string{"csrf_token", "method", "name", "email", "country", "postal_code", "region", "card_number", "card_exp", "card_cvc", "action"}
 	for _, n := range want {
 		if !names[n] {
 			t.Errorf("no field named %q", n)
@@ -1026,19 +1030,22 @@ func TestReturnByPost(t *testing.T) {
 }
 
 // TestInstallmentOptions: the open page offers the installments as
-// labelled radios with the per-installment amount and the total; the last
-// installment is shown when it differs; the chosen one stays checked.
+// labelled radios; the chosen one stays checked, and the pay button names
+// no amount (each option says its total).
 func TestInstallmentOptions(t *testing.T) {
-	p := samplePage(StateOpen, "en", true)
+	euros := func(s string) string { return "€" + s }
+	p := withInstallments(samplePage(StateOpen, "en", true), euros)
 	p.InstallmentCount = 3
 	page := renderPage(t, p).Body.String()
+	checkBalanced(t, page)
+	checkLabels(t, page)
 	for _, want := range []string{
 		`<fieldset id="installments">`, `<legend>Installments</legend>`,
 		`<input type="radio" name="installments" id="installments-1" value="1">`,
-		`<label for="installments-1">Single payment of €50.00</label>`,
+		`<label for="installments-1" id="plan-1">Single payment of €50.00</label>`,
 		`<input type="radio" name="installments" id="installments-3" value="3" checked>`,
-		`<label for="installments-3">3 installments: 2 of €16.66 and a last one of €16.68 (total €50.00)</label>`,
-		`<label for="installments-6">6 installments of €8.50 (total €51.00)</label>`,
+		`<label for="installments-3" id="plan-3">3 installments: 2 of €16.66 and a last one of €16.68 (total €50.00)</label>`,
+		`<label for="installments-6" id="plan-6">6 installments of €8.50 (total €51.00)</label>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("open page lacks %q", want)
@@ -1049,8 +1056,11 @@ func TestInstallmentOptions(t *testing.T) {
 	if !strings.Contains(page, `<a href="#installments-3">Installments: Choose one`) || !strings.Contains(page, `aria-describedby="installments-3-error"`) {
 		t.Errorf("the installments error is not linked and described:\n%s", page)
 	}
-	p = samplePage(StateOpen, "fr", true)
-	if page := renderPage(t, p).Body.String(); !strings.Contains(page, "Paiement en plusieurs fois") || !strings.Contains(page, "6 mensualités de 8,50") {
-		t.Errorf("French installments missing")
+	if !strings.Contains(page, `id="pay-button" name="action" value="pay" class="primary" data-label="Pay" data-busy="Processing…">Pay</button>`) {
+		t.Errorf("the pay button of an installment choice names an amount")
+	}
+	p = withInstallments(samplePage(StateOpen, "fr", true), euros)
+	if page := renderPage(t, p).Body.String(); !strings.Contains(page, "<legend>Paiement en plusieurs fois</legend>") {
+		t.Errorf("French installments legend missing")
 	}
 }

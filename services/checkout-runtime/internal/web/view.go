@@ -83,9 +83,9 @@ type StripeView struct {
 // InstallmentView is one installment option, formatted.
 type InstallmentView struct {
 	Count int
-	// Each and Last are the installments (Last absorbs the remainder);
-	// Total is what the payer pays in all.
-	Each, Last, Total string
+	// Label says it all in the page's language: the installments (the
+	// last absorbs the remainder) and what the payer pays in all.
+	Label string
 }
 
 // ReturnPost is the form field a post return sends: checkoutId = the
