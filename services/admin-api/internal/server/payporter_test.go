@@ -87,6 +87,15 @@ func TestPayPorterSurface(t *testing.T) {
 			t.Errorf("session %s = %v, want %v", k, s[k], v)
 		}
 	}
+	// Idempotency-Key replays the first answer, as on every POST.
+	idem := func() (int, map[string]any) {
+		return e.do("POST", "/api/checkout", "", `{"orderId":"ORD-idem","amount":1,"currency":"EUR","callback":"https://shop.example/cb"}`,
+			"X-API-KEY", id, "X-API-SECRET", secret, "Idempotency-Key", "pp-1")
+	}
+	_, first := idem()
+	if status, again := idem(); status != http.StatusOK || again["checkoutId"] != first["checkoutId"] || first["checkoutId"] == nil {
+		t.Errorf("idempotent replay: %d %v, first %v", status, again, first)
+	}
 	// (GET /api/checkout/{uuid} reads the payments from checkout-runtime:
 	// e2e/payporter_test.go tests it on the running stack.)
 	// The same orderId again is the core's 409, named in PayPorter's words.
