@@ -309,3 +309,26 @@ func TestPayPorterFailedAndExpired(t *testing.T) {
 		t.Errorf("expired: %d %v", status, got)
 	}
 }
+
+// TestPayPorterJSONPayAnswer: a script paying with Accept: application/json
+// (Stripe's) is sent to the session's page, not by GET to the callback; the
+// answer describes the POST.
+func TestPayPorterJSONPayAnswer(t *testing.T) {
+	keyID, secret := payporterKeys(t)
+	_, created := payporter(t, keyID, secret, "POST", "/api/checkout", `{"orderId":"ORD-json","amount":20,"currency":"TRY","callback":"https://example.com/cb"}`)
+	redirectURL := created["redirectUrl"].(string)
+	payer := newBrowser()
+	_, csrf := open(t, payer, redirectURL)
+	resp, out, _ := post(t, payer, redirectURL+"/pay", cardForm(csrf, "4242424242424242"), true)
+	back, _ := out["return"].(map[string]any)
+	form, _ := back["form"].(map[string]any)
+	if resp.StatusCode != http.StatusOK || !strings.HasSuffix(redirectURL, fmt.Sprint(out["redirect_url"])) ||
+		back["url"] != "https://example.com/cb" || back["method"] != "POST" || form["checkoutId"] != created["checkoutId"] {
+		t.Fatalf("JSON answer: %d %v", resp.StatusCode, out)
+	}
+	// The page it is sent to offers the POST back.
+	page, _ := open(t, payer, redirectURL)
+	if !strings.Contains(page, `<form method="post" action="https://example.com/cb" class="back"><input type="hidden" name="checkoutId" value="`+created["checkoutId"].(string)+`">`) {
+		t.Fatalf("the paid page lacks the POST back:\n%s", page)
+	}
+}

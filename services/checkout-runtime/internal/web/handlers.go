@@ -425,13 +425,15 @@ const (
 )
 
 // returnByPost answers a paid attempt of a post-return session: the page
-// whose form posts the payer to the success URL (JSON clients get the form's
-// target and fields instead).
+// whose form posts the payer to the success URL. A JSON client (Stripe's
+// script) is sent to the session's page, whose paid view has that form (a
+// script following redirect_url would GET the success URL); `return`
+// describes the POST for other clients.
 func (h *Handler) returnByPost(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse, res payment.Result) {
 	to := successURL(res.Session, co.GetSite())
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": res.Payment.Status, "redirect_url": to, "redirect_method": "POST",
-			"redirect_form": map[string]string{returnPostField: res.Session.GetUuid()}})
+		writeJSON(w, http.StatusOK, map[string]any{"status": res.Payment.Status, "redirect_url": "/checkout/" + url.PathEscape(res.Session.GetId()),
+			"return": map[string]any{"url": to, "method": http.MethodPost, "form": map[string]string{returnPostField: res.Session.GetUuid()}}})
 		return
 	}
 	p := h.basePage(w, r, co)
