@@ -39,7 +39,7 @@ func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.Chec
 		ExpiresAt: timestamppb.New(s.ExpiresAt), CreatedAt: timestamppb.New(s.CreatedAt),
 		PaymentMethodTypes: s.PaymentMethodTypes, Locale: s.Locale, NotifyUrl: s.NotifyUrl,
 		ClientReferenceId: s.ClientReferenceID,
-		Uuid: s.Uuid, MaxInstallmentCount: s.MaxInstallmentCount,
+		Uuid:              s.Uuid, MaxInstallmentCount: s.MaxInstallmentCount,
 		InstallmentInterestPaidBy: s.InstallmentInterestPaidBy, ReturnMethod: s.ReturnMethod,
 	}
 	if s.CompletedAt != nil {
