@@ -23,6 +23,8 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/paymentkit"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/payporter"
+	stripesurface "github.com/tillpoint/tillpoint/services/admin-api/internal/surface/stripe"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
@@ -92,7 +94,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	events := &grpcapi.Events{Hooks: peers.Events}
 	endpoints := &grpcapi.WebhookEndpoints{Hooks: peers.WebhookEndpoints}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
-		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey),
+		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey, auth.MetadataKeyID, auth.MetadataKeySecret),
 		(&auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies}).Unary,
 		auth.AccountScope,
 		grpcx.ValidateStrings(),
@@ -143,9 +145,12 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
+	payporter.New(inline, logger).Register(mux) // seed 004's /api/checkout
 	mux.Handle("/", gateway.APIPrefix(gw))
-	(&paymentkit.Handler{Sessions: adminv1.NewCheckoutSessionServiceClient(inline), CheckoutBase: checkoutBase}).Register(mux)
-	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(mux))}, nil
+	(&paymentkit.Handler{Sessions: adminv1.NewCheckoutSessionServiceClient(inline), CheckoutBase: checkoutBase}).Register(mux) // seed 002's /api/{account_id}/checkout-sessions
+	// Stripe's SDKs (a Stripe-Version header) get the Stripe dialect.
+	rest := stripesurface.Dialect(stripesurface.New(adminv1.NewCheckoutSessionServiceClient(inline)), mux)
+	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(rest))}, nil
 }
 
 // NewInternal builds the internal gRPC server for checkout-runtime and hooks,

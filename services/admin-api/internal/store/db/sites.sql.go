@@ -14,11 +14,11 @@ import (
 const createSite = `-- name: CreateSite :one
 INSERT INTO admin.sites (id, organization_id, livemode, name, logo_url, primary_color, accent_color,
     default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates,
-    bank_transfer_instructions, append_transaction_id, provider_accounts, is_default)
+    bank_transfer_instructions, append_transaction_id, provider_accounts, installment_plans, is_default)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::jsonb, '{}'::jsonb),
-    coalesce($16::boolean, false))
+    coalesce($16::jsonb, '[]'::jsonb), coalesce($17::boolean, false))
 ON CONFLICT (id) DO NOTHING
-RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, is_default
+RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default
 `
 
 type CreateSiteParams struct {
@@ -37,6 +37,7 @@ type CreateSiteParams struct {
 	BankTransferInstructions string
 	AppendTransactionID      bool
 	ProviderAccounts         []byte
+	InstallmentPlans         []byte
 	IsDefault                pgtype.Bool
 }
 
@@ -57,6 +58,7 @@ func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSi
 		arg.BankTransferInstructions,
 		arg.AppendTransactionID,
 		arg.ProviderAccounts,
+		arg.InstallmentPlans,
 		arg.IsDefault,
 	)
 	var i AdminSite
@@ -78,13 +80,14 @@ func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSi
 		&i.AppendTransactionID,
 		&i.CreatedAt,
 		&i.ProviderAccounts,
+		&i.InstallmentPlans,
 		&i.IsDefault,
 	)
 	return i, err
 }
 
 const getDefaultSite = `-- name: GetDefaultSite :one
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, is_default FROM admin.sites WHERE organization_id = $1 AND livemode = $2
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default FROM admin.sites WHERE organization_id = $1 AND livemode = $2
 ORDER BY is_default DESC, seq ASC
 LIMIT 1
 `
@@ -117,13 +120,14 @@ func (q *Queries) GetDefaultSite(ctx context.Context, arg GetDefaultSiteParams) 
 		&i.AppendTransactionID,
 		&i.CreatedAt,
 		&i.ProviderAccounts,
+		&i.InstallmentPlans,
 		&i.IsDefault,
 	)
 	return i, err
 }
 
 const getSite = `-- name: GetSite :one
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, is_default FROM admin.sites WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default FROM admin.sites WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSiteParams struct {
@@ -153,6 +157,7 @@ func (q *Queries) GetSite(ctx context.Context, arg GetSiteParams) (AdminSite, er
 		&i.AppendTransactionID,
 		&i.CreatedAt,
 		&i.ProviderAccounts,
+		&i.InstallmentPlans,
 		&i.IsDefault,
 	)
 	return i, err
@@ -176,7 +181,7 @@ func (q *Queries) GetSiteSeq(ctx context.Context, arg GetSiteSeqParams) (int64, 
 }
 
 const listSites = `-- name: ListSites :many
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, is_default FROM admin.sites
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default FROM admin.sites
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::bigint IS NULL OR seq < $3)
   AND ($4::bigint IS NULL OR seq > $4)
@@ -226,6 +231,7 @@ func (q *Queries) ListSites(ctx context.Context, arg ListSitesParams) ([]AdminSi
 			&i.AppendTransactionID,
 			&i.CreatedAt,
 			&i.ProviderAccounts,
+			&i.InstallmentPlans,
 			&i.IsDefault,
 		); err != nil {
 			return nil, err
@@ -271,9 +277,9 @@ const updateSite = `-- name: UpdateSite :one
 UPDATE admin.sites SET name = $4, logo_url = $5, primary_color = $6, accent_color = $7,
     default_currency = $8, default_success_url = $9, default_cancel_url = $10,
     payment_method_types = $11, tax_rates = $12, bank_transfer_instructions = $13,
-    append_transaction_id = $14, provider_accounts = $15, is_default = $16
+    append_transaction_id = $14, provider_accounts = $15, installment_plans = $16, is_default = $17
 WHERE id = $1 AND organization_id = $2 AND livemode = $3
-RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, is_default
+RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default
 `
 
 type UpdateSiteParams struct {
@@ -292,6 +298,7 @@ type UpdateSiteParams struct {
 	BankTransferInstructions string
 	AppendTransactionID      bool
 	ProviderAccounts         []byte
+	InstallmentPlans         []byte
 	IsDefault                bool
 }
 
@@ -312,6 +319,7 @@ func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSi
 		arg.BankTransferInstructions,
 		arg.AppendTransactionID,
 		arg.ProviderAccounts,
+		arg.InstallmentPlans,
 		arg.IsDefault,
 	)
 	var i AdminSite
@@ -333,6 +341,7 @@ func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSi
 		&i.AppendTransactionID,
 		&i.CreatedAt,
 		&i.ProviderAccounts,
+		&i.InstallmentPlans,
 		&i.IsDefault,
 	)
 	return i, err
