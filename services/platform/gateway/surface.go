@@ -15,14 +15,21 @@ import (
 // the in-process connection, as grpc-gateway does for our own routes.
 
 // OutgoingMetadata is the gRPC metadata a surface's call carries for r: the
-// same request headers grpc-gateway forwards (Authorization,
-// Idempotency-Key, X-Request-Id), and no other. A value that is not valid
-// metadata text is refused with the 400 `header_invalid` our own routes give.
+// same request headers our own routes forward (Authorization, and those of
+// incomingHeader: Idempotency-Key, X-Request-Id, the key pair's X-Api-Key and
+// X-Api-Secret), and no other. A value that is not valid metadata text is
+// refused with the 400 `header_invalid` our own routes give.
 func OutgoingMetadata(r *http.Request) (metadata.MD, error) {
 	md := metadata.MD{}
-	for name, key := range map[string]string{"Authorization": MetadataAuthorization,
-		"Idempotency-Key": MetadataIdempotencyKey, "X-Request-Id": MetadataRequestIDIn} {
-		for _, v := range r.Header.Values(name) {
+	for name, vals := range r.Header {
+		key, ok := incomingHeader(name)
+		if name == "Authorization" {
+			key, ok = MetadataAuthorization, true
+		}
+		if !ok {
+			continue
+		}
+		for _, v := range vals {
 			if !validMetadataText(v) {
 				return nil, errs.Param(name, "header_invalid", "The %s header holds characters other than printable ASCII.", name)
 			}
