@@ -38,6 +38,9 @@ func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.Chec
 		Description: s.Description, Reference: s.Reference, Payment: s.PaymentID, Livemode: s.Livemode,
 		ExpiresAt: timestamppb.New(s.ExpiresAt), CreatedAt: timestamppb.New(s.CreatedAt),
 		PaymentMethodTypes: s.PaymentMethodTypes, Locale: s.Locale, NotifyUrl: s.NotifyUrl,
+		ClientReferenceId: s.ClientReferenceID,
+		Uuid:              s.Uuid, MaxInstallmentCount: s.MaxInstallmentCount,
+		InstallmentInterestPaidBy: s.InstallmentInterestPaidBy, ReturnMethod: s.ReturnMethod,
 	}
 	if s.CompletedAt != nil {
 		out.CompletedAt = timestamppb.New(*s.CompletedAt)

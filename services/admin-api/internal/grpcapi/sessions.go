@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,14 +47,9 @@ type Sessions struct {
 // CreateCheckoutSession validates and stores a new open session.
 func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.CreateCheckoutSessionRequest) (*adminv1.CreateCheckoutSessionResponse, error) {
 	p := auth.FromContext(ctx)
-	if req.GetSiteId() == "" {
-		return nil, errs.Missing("site_id")
-	}
-	site, err := s.Store.CachedSite(ctx, db.GetSiteParams{ID: req.GetSiteId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode})
-	if store.IsNoRows(err) {
-		return nil, errs.NotFoundf("site_id", "No such site: '%s'.", req.GetSiteId())
-	} else if err != nil {
-		return nil, store.Wrap(err, "get site")
+	site, err := s.site(ctx, req.GetSiteId(), p)
+	if err != nil {
+		return nil, err
 	}
 	taxBps, err := maxExclusiveBps(site.TaxRates)
 	if err != nil {
@@ -75,6 +71,10 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	if err != nil {
 		return nil, err
 	}
+	var token string
+	if req.GetIssueSecureToken() {
+		token = session.NewSecureToken()
+	}
 	for attempt := 1; ; attempt++ {
 		params := db.CreateSessionParams{
 			ID: n.ID, OrganizationID: p.OrganizationID, SiteID: n.SiteID, Livemode: p.Livemode,
@@ -82,7 +82,8 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			CustomerEmail: n.CustomerEmail, CustomerPhone: n.CustomerPhone, SuccessUrl: n.SuccessURL,
 			CancelUrl: n.CancelURL, Metadata: meta, OrderID: n.OrderID, Description: n.Description,
 			Reference: n.Reference, PaymentMethodTypes: n.PaymentMethodTypes, Locale: n.Locale,
-			NotifyUrl: n.NotifyURL, ExpiresAt: n.ExpiresAt,
+			NotifyUrl: n.NotifyURL, ExpiresAt: n.ExpiresAt, ClientReferenceID: n.ClientReferenceID, MaxInstallmentCount: n.MaxInstallmentCount,
+			InstallmentInterestPaidBy: n.InterestPaidBy, ReturnMethod: n.ReturnMethod,
 		}
 		var resp *adminv1.CreateCheckoutSessionResponse
 		respond := func(tx pgx.Tx, row db.AdminCheckoutSession) error {
@@ -90,15 +91,20 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			if err != nil {
 				return err
 			}
-			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: cs}
+			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: cs, SecureToken: token}
 			return idempotency.Save(ctx, tx, resp, http.StatusCreated)
 		}
-		if idempotency.Keyed(ctx) {
-			// The stored response commits with the row.
+		if idempotency.Keyed(ctx) || token != "" {
+			// The stored response, and the token's hash, commit with the row.
 			err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 				row, err := q.CreateSession(ctx, params)
 				if err != nil {
 					return err
+				}
+				if token != "" {
+					if err := q.SetSessionSecureToken(ctx, db.SetSessionSecureTokenParams{ID: row.ID, SecureTokenHash: session.HashSecureToken(token)}); err != nil {
+						return err
+					}
 				}
 				return respond(tx, row)
 			})
@@ -123,6 +129,36 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			return nil, store.Wrap(err, "create session")
 		}
 	}
+}
+
+// site is the session's site: the one named, or without a name the
+// organization's default in the caller's mode (the site marked default, else
+// the oldest), so that seed 001's create works without site_id.
+func (s *Sessions) site(ctx context.Context, id string, p auth.Principal) (db.AdminSite, error) {
+	if id == "" {
+		site, err := s.Store.CachedDefaultSite(ctx, db.GetDefaultSiteParams{OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+		if store.IsNoRows(err) {
+			return site, errs.Param("site_id", "parameter_missing", "Missing required param: site_id (the organization has no %s site to default to; create one with POST /v1/sites).", modeName(p.Livemode))
+		} else if err != nil {
+			return site, store.Wrap(err, "get default site")
+		}
+		return site, nil
+	}
+	site, err := s.Store.CachedSite(ctx, db.GetSiteParams{ID: id, OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+	if store.IsNoRows(err) {
+		return site, errs.NotFoundf("site_id", "No such site: '%s'.", id)
+	} else if err != nil {
+		return site, store.Wrap(err, "get site")
+	}
+	return site, nil
+}
+
+// modeName names a mode in messages.
+func modeName(live bool) string {
+	if live {
+		return "live-mode"
+	}
+	return "test-mode"
 }
 
 // GetCheckoutSession returns one of the caller's sessions.
@@ -153,13 +189,16 @@ func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCh
 	if st := req.GetStatus(); st != "" && st != "open" && st != "complete" && st != "expired" {
 		return nil, errs.Param("status", "parameter_invalid", "status must be open, complete or expired.")
 	}
+	if u := req.GetUuid(); u != "" && !isUUID(u) {
+		return nil, errs.Param("uuid", "parameter_invalid", "uuid must be a UUID such as 123e4567-e89b-12d3-a456-426614174000.")
+	}
 	if ps := req.GetPaymentStatus(); ps != "" && ps != "unpaid" && ps != "paid" {
 		return nil, errs.Param("payment_status", "parameter_invalid", "payment_status must be unpaid or paid.")
 	}
 	params := db.ListSessionsParams{
 		OrganizationID: p.OrganizationID, Livemode: p.Livemode,
 		SiteID: nonEmpty(req.GetSiteId()), Status: nonEmpty(req.GetStatus()), Customer: nonEmpty(req.GetCustomer()),
-		PaymentID: nonEmpty(req.GetPayment()), OrderID: nonEmpty(req.GetOrderId()),
+		PaymentID: nonEmpty(req.GetPayment()), OrderID: nonEmpty(req.GetOrderId()), Uuid: nonEmpty(strings.ToLower(req.GetUuid())),
 		PaymentStatus: nonEmpty(req.GetPaymentStatus()), CustomerEmail: nonEmpty(req.GetCustomerEmail()),
 		Reference: nonEmpty(req.GetReference()),
 		BeforeSeq: pg.Before, RowLimit: pg.Fetch(),
@@ -191,7 +230,7 @@ func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCh
 // sessionsAfter is the ending_before query with p's filters.
 func sessionsAfter(p db.ListSessionsParams, after int64) db.ListSessionsAfterParams {
 	return db.ListSessionsAfterParams{OrganizationID: p.OrganizationID, Livemode: p.Livemode, SiteID: p.SiteID,
-		Status: p.Status, Customer: p.Customer, PaymentID: p.PaymentID, OrderID: p.OrderID, PaymentStatus: p.PaymentStatus,
+		Status: p.Status, Customer: p.Customer, PaymentID: p.PaymentID, OrderID: p.OrderID, Uuid: p.Uuid, PaymentStatus: p.PaymentStatus,
 		CustomerEmail: p.CustomerEmail, Reference: p.Reference, CreatedGte: p.CreatedGte, CreatedGt: p.CreatedGt,
 		CreatedLte: p.CreatedLte, CreatedLt: p.CreatedLt, AfterSeq: after, RowLimit: p.RowLimit}
 }
@@ -240,4 +279,24 @@ func EmitSessionEvent(ctx context.Context, tx pgx.Tx, row db.AdminCheckoutSessio
 		return nil, store.Wrap(err, "write event")
 	}
 	return cs, nil
+}
+
+// isUUID reports whether s is a UUID in its canonical text form (8-4-4-4-12
+// hexadecimal digits), any case: what PostgreSQL's uuid type is given here,
+// so that nothing else reaches it as one.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", c):
+			return false
+		}
+	}
+	return true
 }

@@ -22,6 +22,9 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/openapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/paymentkit"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/payporter"
+	stripesurface "github.com/tillpoint/tillpoint/services/admin-api/internal/surface/stripe"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
@@ -33,7 +36,8 @@ import (
 type API struct {
 	// GRPC serves the API over gRPC (the key in `authorization` metadata).
 	GRPC *grpc.Server
-	// REST serves /v1/... (and /api/v1/...) and /v1/openapi.json.
+	// REST serves /v1/... (and /api/v1/...), /v1/openapi.json and the
+	// foreign API shapes (surface/...: PaymentKit's /api/{account_id}/...).
 	REST http.Handler
 	// Inline is the same services on an in-process connection, behind the
 	// same interceptors, for admin-api's own surfaces (the dashboard calls
@@ -106,8 +110,9 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	events := &grpcapi.Events{Hooks: peers.Events}
 	endpoints := &grpcapi.WebhookEndpoints{Hooks: peers.WebhookEndpoints}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
-		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey),
+		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey, auth.MetadataKeyID, auth.MetadataKeySecret),
 		(&auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies}).Unary,
+		auth.AccountScope,
 		grpcx.ValidateStrings(),
 		(&idempotency.Middleware{Store: st}).Unary,
 	}}
@@ -156,8 +161,12 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
+	payporter.New(inline, logger).Register(mux) // seed 004's /api/checkout
 	mux.Handle("/", gateway.APIPrefix(gw))
-	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(mux)), Inline: inline, guard: guard}, nil
+	(&paymentkit.Handler{Sessions: adminv1.NewCheckoutSessionServiceClient(inline), CheckoutBase: checkoutBase}).Register(mux) // seed 002's /api/{account_id}/checkout-sessions
+	// Stripe's SDKs (a Stripe-Version header) get the Stripe dialect.
+	rest := stripesurface.Dialect(stripesurface.New(adminv1.NewCheckoutSessionServiceClient(inline)), mux)
+	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(rest)), Inline: inline, guard: guard}, nil
 }
 
 // NewInternal builds the internal gRPC server for checkout-runtime and hooks,

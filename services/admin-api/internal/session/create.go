@@ -30,6 +30,7 @@ const (
 	maxEmailLen       = 254 // RFC 5321 path limit
 	maxPhoneLen       = 32
 	maxOrderIDLen     = 100 // seed 003
+	maxClientRefLen   = 200 // Stripe's client_reference_id
 	maxMetadataKeys   = 50
 	maxMetadataKeyLen = 40
 	maxMetadataValLen = 500
@@ -45,6 +46,13 @@ var knownMethods = []string{"card", "bank_transfer"}
 
 // Locales the hosted page speaks; "auto" follows the browser.
 var knownLocales = []string{"auto", "en", "fr"}
+
+// Who may pay installment interest, and how the payer may be sent back
+// (see CheckoutSession in checkout_session.proto); the first is the default.
+var (
+	interestPayers = []string{"merchant", "customer"}
+	returnMethods  = []string{"redirect", "post"}
+)
 
 // Site is what session creation needs to know of a site.
 type Site struct {
@@ -87,12 +95,19 @@ type New struct {
 	CustomerPhone      *string
 	Metadata           map[string]string
 	OrderID            *string
+	ClientReferenceID  *string
 	Description        *string
 	Reference          string
 	PaymentMethodTypes []string
 	Locale             string
 	NotifyURL          *string
 	ExpiresAt          time.Time
+	// MaxInstallmentCount is 1 – money.MaxInstallments.
+	MaxInstallmentCount int32
+	// InterestPaidBy is "merchant" or "customer".
+	InterestPaidBy string
+	// ReturnMethod is "redirect" or "post".
+	ReturnMethod string
 }
 
 // Validate checks a create request against the site and builds the session.
@@ -162,6 +177,9 @@ func Validate(req *adminv1.CreateCheckoutSessionRequest, site Site, live bool, n
 	if n.OrderID, err = optionalText("order_id", req.GetOrderId(), maxOrderIDLen); err != nil {
 		return n, err
 	}
+	if n.ClientReferenceID, err = optionalText("client_reference_id", req.GetClientReferenceId(), maxClientRefLen); err != nil {
+		return n, err
+	}
 	if n.Description, err = optionalText("description", req.GetDescription(), maxDescriptionLen); err != nil {
 		return n, err
 	}
@@ -181,7 +199,31 @@ func Validate(req *adminv1.CreateCheckoutSessionRequest, site Site, live bool, n
 	if n.ExpiresAt, err = expiry(req, now); err != nil {
 		return n, err
 	}
+	n.MaxInstallmentCount = 1
+	if req.MaxInstallmentCount != nil {
+		if c := req.GetMaxInstallmentCount(); c < 1 || c > money.MaxInstallments {
+			return n, errs.Param("max_installment_count", "parameter_invalid", "max_installment_count must be from 1 to %d.", money.MaxInstallments)
+		}
+		n.MaxInstallmentCount = req.GetMaxInstallmentCount()
+	}
+	if n.InterestPaidBy, err = oneOf("installment_interest_paid_by", req.GetInstallmentInterestPaidBy(), interestPayers); err != nil {
+		return n, err
+	}
+	if n.ReturnMethod, err = oneOf("return_method", req.GetReturnMethod(), returnMethods); err != nil {
+		return n, err
+	}
 	return n, nil
+}
+
+// oneOf returns v if it is one of allowed, allowed[0] when v is empty.
+func oneOf(param, v string, allowed []string) (string, error) {
+	if v == "" {
+		return allowed[0], nil
+	}
+	if !slices.Contains(allowed, v) {
+		return "", errs.Param(param, "parameter_invalid", "%s must be one of %s.", param, strings.Join(allowed, ", "))
+	}
+	return v, nil
 }
 
 func lineItems(req *adminv1.CreateCheckoutSessionRequest) ([]LineItem, int64, error) {

@@ -141,6 +141,10 @@ func (s *Store) writeBatch(logger *slog.Logger, batch []*insertRequest) {
 		a.Locales = append(a.Locales, p.Locale)
 		a.NotifyUrls = append(a.NotifyUrls, deref(p.NotifyUrl))
 		a.ExpiresAt = append(a.ExpiresAt, p.ExpiresAt)
+		a.ClientReferenceIds = append(a.ClientReferenceIds, deref(p.ClientReferenceID))
+		a.MaxInstallmentCounts = append(a.MaxInstallmentCounts, p.MaxInstallmentCount)
+		a.InstallmentInterestPaidBys = append(a.InstallmentInterestPaidBys, p.InstallmentInterestPaidBy)
+		a.ReturnMethods = append(a.ReturnMethods, p.ReturnMethod)
 	}
 	rows, err := s.CreateSessions(ctx, a)
 	if err != nil {

@@ -3,7 +3,6 @@ package payment
 import (
 	"testing"
 
-
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"

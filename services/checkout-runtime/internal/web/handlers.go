@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +53,9 @@ const (
 	maxEmailLen  = 254
 	maxPostalLen = 20
 	maxRegionLen = 10
+	// secureTokenPrefix starts a session's secure token (`cst_…`), which
+	// opens its page at /c/{token}.
+	secureTokenPrefix = "cst"
 	// defaultAdminTimeout bounds the page's lookup of the session in
 	// admin-api, a read by key that answers in milliseconds: a hung admin-api
 	// gets the payer a "try again" page, not a request that never ends.
@@ -109,6 +113,7 @@ func (h *Handler) Routes() (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /checkout/{id}", h.page)
+	mux.HandleFunc("GET /c/{token}", h.securePage)
 	mux.HandleFunc("POST /checkout/{id}/pay", h.pay)
 	mux.HandleFunc("POST /checkout/{id}/challenge", h.challenge)
 	mux.HandleFunc("POST /checkout/{id}/resume", h.resume)
@@ -146,11 +151,7 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) (*internalapi
 		h.notFound(w, r)
 		return nil, false
 	}
-	timeout := h.AdminTimeout
-	if timeout <= 0 {
-		timeout = defaultAdminTimeout
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	ctx, cancel := h.adminContext(r)
 	defer cancel()
 	co, err := h.Admin.GetCheckout(ctx, &internalapiv1.GetCheckoutRequest{SessionId: id})
 	if status.Code(err) == codes.NotFound {
@@ -161,6 +162,39 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) (*internalapi
 		return nil, false
 	}
 	return co, true
+}
+
+// adminContext bounds a call to admin-api made for request r.
+func (h *Handler) adminContext(r *http.Request) (context.Context, context.CancelFunc) {
+	timeout := h.AdminTimeout
+	if timeout <= 0 {
+		timeout = defaultAdminTimeout
+	}
+	return context.WithTimeout(r.Context(), timeout)
+}
+
+// securePage serves /c/{token}, the page of the session a secure token opens
+// (the PaymentKit surface's `secure_token`): admin-api resolves the token,
+// then it is the same page as /checkout/{id}, whose forms post there. An
+// unknown or malformed token gets the not-found page, like an unknown id.
+func (h *Handler) securePage(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	if !ids.HasPrefix(token, secureTokenPrefix) {
+		h.notFound(w, r)
+		return
+	}
+	ctx, cancel := h.adminContext(r)
+	defer cancel()
+	res, err := h.Admin.ResolveSecureToken(ctx, &internalapiv1.ResolveSecureTokenRequest{SecureToken: token})
+	if status.Code(err) == codes.NotFound {
+		h.notFound(w, r)
+		return
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	r.SetPathValue("id", res.GetSessionId())
+	h.page(w, r)
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
@@ -271,6 +305,10 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	billing, method, card, fieldErrs := readForm(r, co)
+	installments, ok := installmentsOf(r.PostForm)
+	if !ok {
+		fieldErrs["installments"] = "err.installments"
+	}
 	if r.PostForm.Get("action") == "update_total" {
 		delete(fieldErrs, "card_number")
 		delete(fieldErrs, "card_exp")
@@ -283,7 +321,7 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method))
 		return
 	}
-	a := payment.Attempt{Checkout: co, Method: method, Billing: billing, Card: card, ClientIP: clientIP(r)}
+	a := payment.Attempt{Checkout: co, Method: method, Billing: billing, Card: card, ClientIP: clientIP(r), Installments: installments}
 	if method == "card" && stripeAccount(co) != nil {
 		a.Token = strings.TrimSpace(r.PostForm.Get("confirmation_token"))
 		a.ReturnURL = h.scheme() + "://" + r.Host + "/checkout/" + url.PathEscape(cs.GetId()) + "/return"
@@ -291,6 +329,9 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	res, err := h.Pay.Pay(r.Context(), a)
 	if errors.Is(err, payment.ErrRateLimited) {
 		h.answerError(w, r, co, http.StatusTooManyRequests, "rate_limited", "err.rate_limited", nil, withForm(billing, method))
+		return
+	} else if errors.Is(err, payment.ErrInstallments) {
+		h.answerError(w, r, co, http.StatusBadRequest, "", "", map[string]string{"installments": "err.installments"}, withForm(billing, method))
 		return
 	} else if errors.Is(err, payment.ErrTotalTooLarge) {
 		h.answerError(w, r, co, http.StatusBadRequest, "amount_too_large", "err.total_too_large", nil, withForm(billing, method))
@@ -399,11 +440,38 @@ func (h *Handler) outcome(w http.ResponseWriter, r *http.Request, co *internalap
 	case res.Payment.Status == payment.StatusFailed:
 		code := deref(res.Payment.FailureCode)
 		h.answerError(w, r, co, http.StatusPaymentRequired, code, "decline."+declineKey(code), nil, withForm(billing, method))
+	case res.Payment.Status == payment.StatusSucceeded && res.Session != nil && res.Session.GetReturnMethod() == returnPost:
+		h.returnByPost(w, r, co, res)
 	case res.Payment.Status == payment.StatusSucceeded && res.Session != nil:
 		h.redirect(w, r, res.Payment.Status, successURL(res.Session, co.GetSite()))
 	default: // requires_action, processing (async card, bank transfer): the page shows it
 		h.redirect(w, r, res.Payment.Status, pageURL)
 	}
+}
+
+// A session's return_method `post` sends the payer back to the merchant by
+// an auto-submitted form POST carrying returnPostField = the session's UUID
+// (PayPorter's callback), instead of a redirect.
+const (
+	returnPost      = "post"
+	returnPostField = "checkoutId"
+)
+
+// returnByPost answers a paid attempt of a post-return session: the page
+// whose form posts the payer to the success URL. A JSON client (Stripe's
+// script) is sent to the session's page, whose paid view has that form (a
+// script following redirect_url would GET the success URL); `return`
+// describes the POST for other clients.
+func (h *Handler) returnByPost(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse, res payment.Result) {
+	to := successURL(res.Session, co.GetSite())
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": res.Payment.Status, "redirect_url": "/checkout/" + url.PathEscape(res.Session.GetId()),
+			"return": map[string]any{"url": to, "method": http.MethodPost, "form": map[string]string{returnPostField: res.Session.GetUuid()}}})
+		return
+	}
+	p := h.basePage(w, r, co)
+	p.State, p.ContinueURL = StateReturn, to
+	h.show(w, r, http.StatusOK, p)
 }
 
 func (h *Handler) closed(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse) {
@@ -439,6 +507,7 @@ func (h *Handler) answerError(w http.ResponseWriter, r *http.Request, co *intern
 	for _, f := range form {
 		f(p)
 	}
+	p.InstallmentCount, _ = installmentsOf(r.PostForm)
 	t := newTranslator(p.Lang)
 	if wantsJSON(r) {
 		body := map[string]any{"status": "error"}
@@ -481,6 +550,15 @@ func (h *Handler) quote(w http.ResponseWriter, r *http.Request) {
 	q := h.fillQuote(p, co)
 	out := map[string]any{"subtotal": p.Totals.Subtotal, "tax": p.Totals.Tax,
 		"tax_label": p.Totals.TaxLabel, "included_tax": p.Totals.IncludedTax, "total": p.Totals.Total}
+	if len(p.Installments) > 0 {
+		// The installment options for this address, by count: the
+		// script relabels them (#plan-{count}).
+		labels := make(map[string]string, len(p.Installments))
+		for _, o := range p.Installments {
+			labels[strconv.Itoa(o.Count)] = o.Label
+		}
+		out["plans"] = labels
+	}
 	if stripeAccount(co) != nil {
 		// The Payment Element is told the total for this address, in
 		// Stripe's units, so that it matches the PaymentIntent.
@@ -566,6 +644,9 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 	if len(p.Methods) > 0 {
 		p.Method = p.Methods[0]
 	}
+	if cs.GetReturnMethod() == returnPost {
+		p.ReturnPost = &ReturnPost{Field: returnPostField, Value: cs.GetUuid()}
+	}
 	if acct := stripeAccount(co); acct != nil && contains(p.Methods, "card") {
 		// The amount the Payment Element shows and filters methods by: the
 		// session's before any tax of the billing address.
@@ -597,7 +678,34 @@ func (h *Handler) fillQuote(p *Page, co *internalapiv1.GetCheckoutResponse) paym
 	for _, c := range country.List(language.Make(p.Lang)) {
 		p.Countries = append(p.Countries, CountryOption{Code: c.Code, Name: c.Name, Selected: c.Code == p.Billing.Country})
 	}
+	if opts := payment.InstallmentOptions(co, q.Total); len(opts) > 1 && contains(p.Methods, "card") {
+		t := newTranslator(p.Lang)
+		p.Installments = make([]InstallmentView, len(opts))
+		for i, o := range opts {
+			each, last, total := h.format(o.Each, cs.GetCurrency(), p.Lang), h.format(o.Last, cs.GetCurrency(), p.Lang), h.format(o.Total, cs.GetCurrency(), p.Lang)
+			label := t.T("installments.uneven", o.Count, o.Count-1, each, last, total)
+			switch {
+			case o.Count == 1:
+				label = t.T("installments.single", total)
+			case o.Each == o.Last:
+				label = t.T("installments.even", o.Count, each, total)
+			}
+			p.Installments[i] = InstallmentView{Count: o.Count, Label: label}
+		}
+	}
 	return q
+}
+
+// installmentsOf reads the chosen number of installments from the form: 1
+// when the field is absent or empty; ok is false for anything but 1 – 12.
+// Whether the session offers the count is the payment's to judge.
+func installmentsOf(f url.Values) (n int, ok bool) {
+	v := strings.TrimSpace(f.Get("installments"))
+	if v == "" {
+		return 1, true
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n >= 1 && n <= money.MaxInstallments
 }
 
 func (h *Handler) paymentView(pay db.RuntimePayment, p *Page) PaymentView {
@@ -849,7 +957,9 @@ func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request, sessionID st
 		value = c.Value
 	} else {
 		value = randomToken(24)
-		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: value, Path: "/checkout/", HttpOnly: true,
+		// Path "/": the page is served at /checkout/{id} and at
+		// /c/{secure_token}, and a reload of either must find the cookie.
+		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: value, Path: "/", HttpOnly: true,
 			Secure: h.Secure, SameSite: http.SameSiteLaxMode})
 		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: value})
 	}
@@ -872,10 +982,11 @@ func (h *Handler) validCSRF(r *http.Request, sessionID string) bool {
 
 // successURL is where a paid session sends the payer: its success URL with the
 // session id filled in (URL-encoded) and, unless the site turned it off, the
-// payment id as transaction_id.
+// payment id as transaction_id (not for a post return: it posts to the URL
+// as the merchant gave it).
 func successURL(cs *adminv1.CheckoutSession, site *adminv1.Site) string {
 	raw := strings.ReplaceAll(cs.GetSuccessUrl(), "{CHECKOUT_SESSION_ID}", url.QueryEscape(cs.GetId()))
-	if !site.GetAppendTransactionId() || cs.GetPayment() == "" {
+	if !site.GetAppendTransactionId() || cs.GetPayment() == "" || cs.GetReturnMethod() == returnPost {
 		return raw
 	}
 	u, err := url.Parse(raw)

@@ -7,6 +7,7 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -24,6 +25,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/natsx"
+	"github.com/tillpoint/tillpoint/services/platform/stripecompat"
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
@@ -169,7 +171,12 @@ func (c *Consumer) storeAll(ctx context.Context, data [][]byte) []error {
 			errs[i] = err
 			continue
 		}
-		ready = append(ready, rendered{ev: &ev, body: body})
+		stripeObject, err := RenderStripeObject(&ev)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ready = append(ready, rendered{ev: &ev, body: body, stripeObject: stripeObject})
 		at = append(at, i)
 	}
 	if len(ready) > 1 {
@@ -200,6 +207,8 @@ func (c *Consumer) store(ctx context.Context, data []byte) error {
 type rendered struct {
 	ev   *eventsv1.Event
 	body []byte
+	// stripeObject is the object in Stripe's shape, or nil (see RenderStripeObject).
+	stripeObject []byte
 }
 
 // storeIn stores one event with its deliveries in the caller's transaction.
@@ -209,7 +218,7 @@ func (c *Consumer) storeIn(ctx context.Context, q *db.Queries, r rendered) error
 	// round trips were most of hooks' CPU per event).
 	matched, err := q.InsertEventMatching(ctx, db.InsertEventMatchingParams{ID: ev.GetId(), OrganizationID: ev.GetOrganizationId(),
 		Livemode: ev.GetLivemode(), Type: ev.GetType(), ObjectID: ev.GetObjectId(), Sequence: ev.GetSequence(),
-		Created: ev.GetCreated().AsTime(), Body: body})
+		Created: ev.GetCreated().AsTime(), Body: body, StripeObject: r.stripeObject})
 	if err != nil {
 		return err
 	}
@@ -289,6 +298,19 @@ func Render(ev *eventsv1.Event) ([]byte, error) {
 	out = append(out, objJSON...)
 	out = append(out, '}')
 	return append(out, env[i+len(emptyData):]...), nil
+}
+
+// RenderStripeObject is the event's object in Stripe's shape, for
+// endpoints with the Stripe format: the checkout session as Stripe's API
+// shows it (without line items, as Stripe's events have them), or nil for
+// objects Stripe has no shape for. The envelope is made at delivery, with
+// the endpoint's api_version (see Worker).
+func RenderStripeObject(ev *eventsv1.Event) ([]byte, error) {
+	cs := ev.GetCheckoutSession()
+	if cs == nil {
+		return nil, nil
+	}
+	return json.Marshal(stripecompat.NewSession(cs, false))
 }
 
 // emptyData is how the envelope's empty data.object marshals.

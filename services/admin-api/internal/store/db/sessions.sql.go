@@ -45,7 +45,7 @@ SET status = 'complete', payment_status = $1, payment_id = $2,
     amount_tax = $3, amount_total = $4, completed_at = now(),
     event_sequence = event_sequence + 1
 WHERE id = $5 AND status = 'open' AND expires_at > now()
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
 `
 
 type CompleteSessionParams struct {
@@ -98,6 +98,12 @@ func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
 	)
 	return i, err
 }
@@ -106,33 +112,38 @@ const createSession = `-- name: CreateSession :one
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at)
+    payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
+    installment_interest_paid_by, return_method)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-    $16, $17, $18, $19, $20)
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+    $16, $17, $18, $19, $20, $21, $22, $23, $24)
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
 `
 
 type CreateSessionParams struct {
-	ID                 string
-	OrganizationID     string
-	SiteID             string
-	Livemode           bool
-	Currency           string
-	AmountSubtotal     int64
-	LineItems          []byte
-	Customer           *string
-	CustomerEmail      *string
-	CustomerPhone      *string
-	SuccessUrl         string
-	CancelUrl          string
-	Metadata           []byte
-	OrderID            *string
-	Description        *string
-	Reference          string
-	PaymentMethodTypes []string
-	Locale             string
-	NotifyUrl          *string
-	ExpiresAt          time.Time
+	ID                        string
+	OrganizationID            string
+	SiteID                    string
+	Livemode                  bool
+	Currency                  string
+	AmountSubtotal            int64
+	LineItems                 []byte
+	Customer                  *string
+	CustomerEmail             *string
+	CustomerPhone             *string
+	SuccessUrl                string
+	CancelUrl                 string
+	Metadata                  []byte
+	OrderID                   *string
+	Description               *string
+	Reference                 string
+	PaymentMethodTypes        []string
+	Locale                    string
+	NotifyUrl                 *string
+	ExpiresAt                 time.Time
+	ClientReferenceID         *string
+	MaxInstallmentCount       int32
+	InstallmentInterestPaidBy string
+	ReturnMethod              string
 }
 
 func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (AdminCheckoutSession, error) {
@@ -157,6 +168,10 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		arg.Locale,
 		arg.NotifyUrl,
 		arg.ExpiresAt,
+		arg.ClientReferenceID,
+		arg.MaxInstallmentCount,
+		arg.InstallmentInterestPaidBy,
+		arg.ReturnMethod,
 	)
 	var i AdminCheckoutSession
 	err := row.Scan(
@@ -190,6 +205,12 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
 	)
 	return i, err
 }
@@ -198,7 +219,8 @@ const createSessions = `-- name: CreateSessions :many
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at)
+    payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
+    installment_interest_paid_by, return_method)
 SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($4::boolean[]), 'open', 'unpaid', unnest($5::text[]),
     unnest($6::bigint[]), 0, unnest($6::bigint[]), unnest($7::text[])::jsonb,
@@ -207,32 +229,39 @@ SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($13::text[])::jsonb, NULLIF(unnest($14::text[]), ''),
     NULLIF(unnest($15::text[]), ''), unnest($16::text[]),
     string_to_array(unnest($17::text[]), ','), unnest($18::text[]),
-    NULLIF(unnest($19::text[]), ''), unnest($20::timestamptz[])
+    NULLIF(unnest($19::text[]), ''), unnest($20::timestamptz[]),
+    NULLIF(unnest($21::text[]), ''),
+    unnest($22::integer[]), unnest($23::text[]),
+    unnest($24::text[])
 ON CONFLICT DO NOTHING
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
 `
 
 type CreateSessionsParams struct {
-	Ids                []string
-	OrganizationIds    []string
-	SiteIds            []string
-	Livemodes          []bool
-	Currencies         []string
-	Subtotals          []int64
-	LineItems          []string
-	Customers          []string
-	CustomerEmails     []string
-	CustomerPhones     []string
-	SuccessUrls        []string
-	CancelUrls         []string
-	Metadata           []string
-	OrderIds           []string
-	Descriptions       []string
-	Refs               []string
-	PaymentMethodTypes []string
-	Locales            []string
-	NotifyUrls         []string
-	ExpiresAt          []time.Time
+	Ids                        []string
+	OrganizationIds            []string
+	SiteIds                    []string
+	Livemodes                  []bool
+	Currencies                 []string
+	Subtotals                  []int64
+	LineItems                  []string
+	Customers                  []string
+	CustomerEmails             []string
+	CustomerPhones             []string
+	SuccessUrls                []string
+	CancelUrls                 []string
+	Metadata                   []string
+	OrderIds                   []string
+	Descriptions               []string
+	Refs                       []string
+	PaymentMethodTypes         []string
+	Locales                    []string
+	NotifyUrls                 []string
+	ExpiresAt                  []time.Time
+	ClientReferenceIds         []string
+	MaxInstallmentCounts       []int32
+	InstallmentInterestPaidBys []string
+	ReturnMethods              []string
 }
 
 // CreateSession for many rows in one statement (store/batch.go). Optional
@@ -262,6 +291,10 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 		arg.Locales,
 		arg.NotifyUrls,
 		arg.ExpiresAt,
+		arg.ClientReferenceIds,
+		arg.MaxInstallmentCounts,
+		arg.InstallmentInterestPaidBys,
+		arg.ReturnMethods,
 	)
 	if err != nil {
 		return nil, err
@@ -301,6 +334,12 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 			&i.CompletedAt,
 			&i.EventSequence,
 			&i.AsyncPaymentFailedAt,
+			&i.ClientReferenceID,
+			&i.Uuid,
+			&i.MaxInstallmentCount,
+			&i.InstallmentInterestPaidBy,
+			&i.ReturnMethod,
+			&i.SecureTokenHash,
 		); err != nil {
 			return nil, err
 		}
@@ -315,7 +354,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 const expireDueSession = `-- name: ExpireDueSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
 `
 
 func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -352,6 +391,12 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
 	)
 	return i, err
 }
@@ -359,7 +404,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 const expireSession = `-- name: ExpireSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
 `
 
 type ExpireSessionParams struct {
@@ -403,12 +448,18 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
 	)
 	return i, err
 }
 
 const getSession = `-- name: GetSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSessionParams struct {
@@ -451,12 +502,18 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
 	)
 	return i, err
 }
 
 const getSessionByID = `-- name: GetSessionByID :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at FROM admin.checkout_sessions WHERE id = $1
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash FROM admin.checkout_sessions WHERE id = $1
 `
 
 func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -493,8 +550,25 @@ func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutS
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
 	)
 	return i, err
+}
+
+const getSessionIDBySecureToken = `-- name: GetSessionIDBySecureToken :one
+SELECT id FROM admin.checkout_sessions WHERE secure_token_hash = $1
+`
+
+func (q *Queries) GetSessionIDBySecureToken(ctx context.Context, secureTokenHash []byte) (string, error) {
+	row := q.db.QueryRow(ctx, getSessionIDBySecureToken, secureTokenHash)
+	var id string
+	err := row.Scan(&id)
+	return id, err
 }
 
 const getSessionSeq = `-- name: GetSessionSeq :one
@@ -515,23 +589,24 @@ func (q *Queries) GetSessionSeq(ctx context.Context, arg GetSessionSeqParams) (i
 }
 
 const listSessions = `-- name: ListSessions :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash FROM admin.checkout_sessions
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR site_id = $3)
   AND ($4::text IS NULL OR status = $4)
   AND ($5::text IS NULL OR customer = $5)
   AND ($6::text IS NULL OR payment_id = $6)
   AND ($7::text IS NULL OR order_id = $7)
-  AND ($8::text IS NULL OR payment_status = $8)
-  AND ($9::text IS NULL OR lower(customer_email) = lower($9))
-  AND ($10::text IS NULL OR reference = $10)
-  AND ($11::timestamptz IS NULL OR created_at >= $11)
-  AND ($12::timestamptz IS NULL OR created_at > $12)
-  AND ($13::timestamptz IS NULL OR created_at <= $13)
-  AND ($14::timestamptz IS NULL OR created_at < $14)
-  AND ($15::bigint IS NULL OR seq < $15)
+  AND ($8::uuid IS NULL OR uuid = $8)
+  AND ($9::text IS NULL OR payment_status = $9)
+  AND ($10::text IS NULL OR lower(customer_email) = lower($10))
+  AND ($11::text IS NULL OR reference = $11)
+  AND ($12::timestamptz IS NULL OR created_at >= $12)
+  AND ($13::timestamptz IS NULL OR created_at > $13)
+  AND ($14::timestamptz IS NULL OR created_at <= $14)
+  AND ($15::timestamptz IS NULL OR created_at < $15)
+  AND ($16::bigint IS NULL OR seq < $16)
 ORDER BY organization_id, livemode, seq DESC
-LIMIT $16
+LIMIT $17
 `
 
 type ListSessionsParams struct {
@@ -542,6 +617,7 @@ type ListSessionsParams struct {
 	Customer       *string
 	PaymentID      *string
 	OrderID        *string
+	Uuid           *string
 	PaymentStatus  *string
 	CustomerEmail  *string
 	Reference      *string
@@ -567,6 +643,7 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 		arg.Customer,
 		arg.PaymentID,
 		arg.OrderID,
+		arg.Uuid,
 		arg.PaymentStatus,
 		arg.CustomerEmail,
 		arg.Reference,
@@ -615,6 +692,12 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 			&i.CompletedAt,
 			&i.EventSequence,
 			&i.AsyncPaymentFailedAt,
+			&i.ClientReferenceID,
+			&i.Uuid,
+			&i.MaxInstallmentCount,
+			&i.InstallmentInterestPaidBy,
+			&i.ReturnMethod,
+			&i.SecureTokenHash,
 		); err != nil {
 			return nil, err
 		}
@@ -627,23 +710,24 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 }
 
 const listSessionsAfter = `-- name: ListSessionsAfter :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash FROM admin.checkout_sessions
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR site_id = $3)
   AND ($4::text IS NULL OR status = $4)
   AND ($5::text IS NULL OR customer = $5)
   AND ($6::text IS NULL OR payment_id = $6)
   AND ($7::text IS NULL OR order_id = $7)
-  AND ($8::text IS NULL OR payment_status = $8)
-  AND ($9::text IS NULL OR lower(customer_email) = lower($9))
-  AND ($10::text IS NULL OR reference = $10)
-  AND ($11::timestamptz IS NULL OR created_at >= $11)
-  AND ($12::timestamptz IS NULL OR created_at > $12)
-  AND ($13::timestamptz IS NULL OR created_at <= $13)
-  AND ($14::timestamptz IS NULL OR created_at < $14)
-  AND seq > $15
+  AND ($8::uuid IS NULL OR uuid = $8)
+  AND ($9::text IS NULL OR payment_status = $9)
+  AND ($10::text IS NULL OR lower(customer_email) = lower($10))
+  AND ($11::text IS NULL OR reference = $11)
+  AND ($12::timestamptz IS NULL OR created_at >= $12)
+  AND ($13::timestamptz IS NULL OR created_at > $13)
+  AND ($14::timestamptz IS NULL OR created_at <= $14)
+  AND ($15::timestamptz IS NULL OR created_at < $15)
+  AND seq > $16
 ORDER BY organization_id DESC, livemode DESC, seq
-LIMIT $16
+LIMIT $17
 `
 
 type ListSessionsAfterParams struct {
@@ -654,6 +738,7 @@ type ListSessionsAfterParams struct {
 	Customer       *string
 	PaymentID      *string
 	OrderID        *string
+	Uuid           *string
 	PaymentStatus  *string
 	CustomerEmail  *string
 	Reference      *string
@@ -676,6 +761,7 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 		arg.Customer,
 		arg.PaymentID,
 		arg.OrderID,
+		arg.Uuid,
 		arg.PaymentStatus,
 		arg.CustomerEmail,
 		arg.Reference,
@@ -724,6 +810,12 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 			&i.CompletedAt,
 			&i.EventSequence,
 			&i.AsyncPaymentFailedAt,
+			&i.ClientReferenceID,
+			&i.Uuid,
+			&i.MaxInstallmentCount,
+			&i.InstallmentInterestPaidBy,
+			&i.ReturnMethod,
+			&i.SecureTokenHash,
 		); err != nil {
 			return nil, err
 		}
@@ -739,7 +831,7 @@ const markSessionPaid = `-- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
 `
 
 type MarkSessionPaidParams struct {
@@ -781,6 +873,12 @@ func (q *Queries) MarkSessionPaid(ctx context.Context, arg MarkSessionPaidParams
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
 	)
 	return i, err
 }
@@ -789,7 +887,7 @@ const recordAsyncPaymentFailed = `-- name: RecordAsyncPaymentFailed :one
 UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_payment_failed_at = now()
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
 `
 
 type RecordAsyncPaymentFailedParams struct {
@@ -832,6 +930,27 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
 	)
 	return i, err
+}
+
+const setSessionSecureToken = `-- name: SetSessionSecureToken :exec
+UPDATE admin.checkout_sessions SET secure_token_hash = $1 WHERE id = $2
+`
+
+type SetSessionSecureTokenParams struct {
+	SecureTokenHash []byte
+	ID              string
+}
+
+// Gives a session being created its secure token, in the creating transaction.
+func (q *Queries) SetSessionSecureToken(ctx context.Context, arg SetSessionSecureTokenParams) error {
+	_, err := q.db.Exec(ctx, setSessionSecureToken, arg.SecureTokenHash, arg.ID)
+	return err
 }

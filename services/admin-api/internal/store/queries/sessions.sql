@@ -2,9 +2,10 @@
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at)
+    payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
+    installment_interest_paid_by, return_method)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-    $16, $17, $18, $19, $20)
+    $16, $17, $18, $19, $20, $21, $22, $23, $24)
 RETURNING *;
 
 -- name: CreateSessions :many
@@ -16,7 +17,8 @@ RETURNING *;
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at)
+    payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
+    installment_interest_paid_by, return_method)
 SELECT unnest(@ids::text[]), unnest(@organization_ids::text[]), unnest(@site_ids::text[]),
     unnest(@livemodes::boolean[]), 'open', 'unpaid', unnest(@currencies::text[]),
     unnest(@subtotals::bigint[]), 0, unnest(@subtotals::bigint[]), unnest(@line_items::text[])::jsonb,
@@ -25,7 +27,10 @@ SELECT unnest(@ids::text[]), unnest(@organization_ids::text[]), unnest(@site_ids
     unnest(@metadata::text[])::jsonb, NULLIF(unnest(@order_ids::text[]), ''),
     NULLIF(unnest(@descriptions::text[]), ''), unnest(@refs::text[]),
     string_to_array(unnest(@payment_method_types::text[]), ','), unnest(@locales::text[]),
-    NULLIF(unnest(@notify_urls::text[]), ''), unnest(@expires_at::timestamptz[])
+    NULLIF(unnest(@notify_urls::text[]), ''), unnest(@expires_at::timestamptz[]),
+    NULLIF(unnest(@client_reference_ids::text[]), ''),
+    unnest(@max_installment_counts::integer[]), unnest(@installment_interest_paid_bys::text[]),
+    unnest(@return_methods::text[])
 ON CONFLICT DO NOTHING
 RETURNING *;
 
@@ -51,6 +56,7 @@ WHERE organization_id = @organization_id AND livemode = @livemode
   AND (sqlc.narg(customer)::text IS NULL OR customer = sqlc.narg(customer))
   AND (sqlc.narg(payment_id)::text IS NULL OR payment_id = sqlc.narg(payment_id))
   AND (sqlc.narg(order_id)::text IS NULL OR order_id = sqlc.narg(order_id))
+  AND (sqlc.narg(uuid)::uuid IS NULL OR uuid = sqlc.narg(uuid))
   AND (sqlc.narg(payment_status)::text IS NULL OR payment_status = sqlc.narg(payment_status))
   AND (sqlc.narg(customer_email)::text IS NULL OR lower(customer_email) = lower(sqlc.narg(customer_email)))
   AND (sqlc.narg(reference)::text IS NULL OR reference = sqlc.narg(reference))
@@ -72,6 +78,7 @@ WHERE organization_id = @organization_id AND livemode = @livemode
   AND (sqlc.narg(customer)::text IS NULL OR customer = sqlc.narg(customer))
   AND (sqlc.narg(payment_id)::text IS NULL OR payment_id = sqlc.narg(payment_id))
   AND (sqlc.narg(order_id)::text IS NULL OR order_id = sqlc.narg(order_id))
+  AND (sqlc.narg(uuid)::uuid IS NULL OR uuid = sqlc.narg(uuid))
   AND (sqlc.narg(payment_status)::text IS NULL OR payment_status = sqlc.narg(payment_status))
   AND (sqlc.narg(customer_email)::text IS NULL OR lower(customer_email) = lower(sqlc.narg(customer_email)))
   AND (sqlc.narg(reference)::text IS NULL OR reference = sqlc.narg(reference))
@@ -124,3 +131,10 @@ UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_pa
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
 RETURNING *;
+
+-- name: SetSessionSecureToken :exec
+-- Gives a session being created its secure token, in the creating transaction.
+UPDATE admin.checkout_sessions SET secure_token_hash = @secure_token_hash WHERE id = @id;
+
+-- name: GetSessionIDBySecureToken :one
+SELECT id FROM admin.checkout_sessions WHERE secure_token_hash = $1;

@@ -46,7 +46,7 @@ const addReceived = `-- name: AddReceived :one
 UPDATE runtime.payments
 SET amount_received = amount_received + $1, amount_overpaid = amount_overpaid + $2, updated_at = now()
 WHERE id = $3
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by
 `
 
 type AddReceivedParams struct {
@@ -99,12 +99,16 @@ func (q *Queries) AddReceived(ctx context.Context, arg AddReceivedParams) (Runti
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 	)
 	return i, err
 }
 
 const claimDueAsync = `-- name: ClaimDueAsync :many
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by FROM runtime.payments
 WHERE async_due_at IS NOT NULL AND async_due_at <= now() AND status = 'processing'
 ORDER BY async_due_at
 LIMIT $1
@@ -161,6 +165,10 @@ func (q *Queries) ClaimDueAsync(ctx context.Context, limit int32) ([]RuntimePaym
 			&i.DisputedAt,
 			&i.Fee,
 			&i.FeeCurrency,
+			&i.InstallmentCount,
+			&i.InstallmentMonthlyBps,
+			&i.InstallmentInterest,
+			&i.InstallmentInterestPaidBy,
 		); err != nil {
 			return nil, err
 		}
@@ -177,7 +185,7 @@ INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method,
     currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
     billing_postal_code, billing_region, client_ip)
 VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by
 `
 
 type CreatePaymentParams struct {
@@ -258,12 +266,16 @@ func (q *Queries) CreatePayment(ctx context.Context, arg CreatePaymentParams) (R
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 	)
 	return i, err
 }
 
 const findBankPaymentByReference = `-- name: FindBankPaymentByReference :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by FROM runtime.payments
 WHERE reference = $1 AND livemode = $2 AND method = 'bank_transfer' AND provider = 'bank_transfer'
 ORDER BY (status = 'processing') DESC, seq DESC LIMIT 1
 `
@@ -318,12 +330,16 @@ func (q *Queries) FindBankPaymentByReference(ctx context.Context, arg FindBankPa
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 	)
 	return i, err
 }
 
 const getPayment = `-- name: GetPayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency FROM runtime.payments WHERE id = $1
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by FROM runtime.payments WHERE id = $1
 `
 
 func (q *Queries) GetPayment(ctx context.Context, id string) (RuntimePayment, error) {
@@ -368,12 +384,16 @@ func (q *Queries) GetPayment(ctx context.Context, id string) (RuntimePayment, er
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 	)
 	return i, err
 }
 
 const getPaymentForUpdate = `-- name: GetPaymentForUpdate :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency FROM runtime.payments WHERE id = $1 FOR UPDATE
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by FROM runtime.payments WHERE id = $1 FOR UPDATE
 `
 
 // Locks the payment until the transaction ends (funds are recorded one
@@ -420,12 +440,16 @@ func (q *Queries) GetPaymentForUpdate(ctx context.Context, id string) (RuntimePa
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 	)
 	return i, err
 }
 
 const latestPayment = `-- name: LatestPayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1
 `
 
 func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimePayment, error) {
@@ -470,6 +494,10 @@ func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimeP
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 	)
 	return i, err
 }
@@ -494,7 +522,7 @@ SET status = $1, provider_ref = $2, card_brand = $3, card_last4 = $4,
     failure_code = $5, failure_message = $6, async_due_at = $7,
     event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = $8
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by
 `
 
 type SetAuthorizationParams struct {
@@ -560,6 +588,10 @@ func (q *Queries) SetAuthorization(ctx context.Context, arg SetAuthorizationPara
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 	)
 	return i, err
 }
@@ -585,7 +617,7 @@ UPDATE runtime.payments
 SET status = $1, failure_code = $2, failure_message = $3,
     async_due_at = NULL, event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = $4 AND status = ANY($5::text[])
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by
 `
 
 type SetStatusParams struct {
@@ -646,6 +678,10 @@ func (q *Queries) SetStatus(ctx context.Context, arg SetStatusParams) (RuntimePa
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 	)
 	return i, err
 }

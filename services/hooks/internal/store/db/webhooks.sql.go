@@ -37,7 +37,8 @@ WITH picked AS (
     WHERE d.id = picked.id AND d.status = 'pending' AND d.next_attempt_at <= now()
     RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
 )
-SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body
+SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body,
+       e.signature_format, e.api_version, c.event_id, ev.type AS event_type, ev.created AS event_created, ev.stripe_object
 FROM claimed c
 JOIN hooks.endpoints e ON e.id = c.endpoint_id
 JOIN hooks.events ev ON ev.id = c.event_id
@@ -63,6 +64,12 @@ type ClaimDeliveriesRow struct {
 	PreviousSecret          *string
 	PreviousSecretExpiresAt *time.Time
 	Body                    []byte
+	SignatureFormat         string
+	ApiVersion              *string
+	EventID                 string
+	EventType               string
+	EventCreated            time.Time
+	StripeObject            []byte
 }
 
 // Takes up to @max_rows due deliveries of enabled endpoints, oldest first,
@@ -99,6 +106,12 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams
 			&i.PreviousSecret,
 			&i.PreviousSecretExpiresAt,
 			&i.Body,
+			&i.SignatureFormat,
+			&i.ApiVersion,
+			&i.EventID,
+			&i.EventType,
+			&i.EventCreated,
+			&i.StripeObject,
 		); err != nil {
 			return nil, err
 		}
@@ -129,19 +142,22 @@ func (q *Queries) CreateDeliveries(ctx context.Context, arg CreateDeliveriesPara
 }
 
 const createEndpoint = `-- name: CreateEndpoint :one
-INSERT INTO hooks.endpoints (id, organization_id, livemode, url, description, enabled_events, secret)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind
+INSERT INTO hooks.endpoints (id, organization_id, livemode, url, description, enabled_events, secret,
+    signature_format, api_version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind, signature_format, api_version
 `
 
 type CreateEndpointParams struct {
-	ID             string
-	OrganizationID string
-	Livemode       bool
-	Url            string
-	Description    string
-	EnabledEvents  []string
-	Secret         string
+	ID              string
+	OrganizationID  string
+	Livemode        bool
+	Url             string
+	Description     string
+	EnabledEvents   []string
+	Secret          string
+	SignatureFormat string
+	ApiVersion      *string
 }
 
 func (q *Queries) CreateEndpoint(ctx context.Context, arg CreateEndpointParams) (HooksEndpoint, error) {
@@ -153,6 +169,8 @@ func (q *Queries) CreateEndpoint(ctx context.Context, arg CreateEndpointParams) 
 		arg.Description,
 		arg.EnabledEvents,
 		arg.Secret,
+		arg.SignatureFormat,
+		arg.ApiVersion,
 	)
 	var i HooksEndpoint
 	err := row.Scan(
@@ -170,6 +188,8 @@ func (q *Queries) CreateEndpoint(ctx context.Context, arg CreateEndpointParams) 
 		&i.FailingSince,
 		&i.CreatedAt,
 		&i.Kind,
+		&i.SignatureFormat,
+		&i.ApiVersion,
 	)
 	return i, err
 }
@@ -315,7 +335,7 @@ func (q *Queries) GetDeliverySeq(ctx context.Context, arg GetDeliverySeqParams) 
 }
 
 const getEndpoint = `-- name: GetEndpoint :one
-SELECT id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
+SELECT id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind, signature_format, api_version FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
 `
 
 type GetEndpointParams struct {
@@ -342,6 +362,8 @@ func (q *Queries) GetEndpoint(ctx context.Context, arg GetEndpointParams) (Hooks
 		&i.FailingSince,
 		&i.CreatedAt,
 		&i.Kind,
+		&i.SignatureFormat,
+		&i.ApiVersion,
 	)
 	return i, err
 }
@@ -364,7 +386,7 @@ func (q *Queries) GetEndpointSeq(ctx context.Context, arg GetEndpointSeqParams) 
 }
 
 const getEvent = `-- name: GetEvent :one
-SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body FROM hooks.events WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body, stripe_object FROM hooks.events WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetEventParams struct {
@@ -386,6 +408,7 @@ func (q *Queries) GetEvent(ctx context.Context, arg GetEventParams) (HooksEvent,
 		&i.Sequence,
 		&i.Created,
 		&i.Body,
+		&i.StripeObject,
 	)
 	return i, err
 }
@@ -443,8 +466,8 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (strin
 
 const insertEventMatching = `-- name: InsertEventMatching :many
 WITH ins AS (
-    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body)
-    VALUES ($4, $1, $2, $3, $5, $6, $7, $8)
+    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body, stripe_object)
+    VALUES ($4, $1, $2, $3, $5, $6, $7, $8, $9)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 )
@@ -463,6 +486,7 @@ type InsertEventMatchingParams struct {
 	Sequence       int64
 	Created        time.Time
 	Body           []byte
+	StripeObject   []byte
 }
 
 // Stores an event and returns the enabled endpoints it goes to, in one round
@@ -478,6 +502,7 @@ func (q *Queries) InsertEventMatching(ctx context.Context, arg InsertEventMatchi
 		arg.Sequence,
 		arg.Created,
 		arg.Body,
+		arg.StripeObject,
 	)
 	if err != nil {
 		return nil, err
@@ -588,7 +613,7 @@ func (q *Queries) ListEndpointDeliveries(ctx context.Context, arg ListEndpointDe
 }
 
 const listEndpoints = `-- name: ListEndpoints :many
-SELECT id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind FROM hooks.endpoints
+SELECT id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind, signature_format, api_version FROM hooks.endpoints
 WHERE organization_id = $1 AND livemode = $2 AND kind = 'endpoint'
   AND ($3::bigint IS NULL OR seq < $3)
   AND ($4::bigint IS NULL OR seq > $4)
@@ -635,6 +660,8 @@ func (q *Queries) ListEndpoints(ctx context.Context, arg ListEndpointsParams) ([
 			&i.FailingSince,
 			&i.CreatedAt,
 			&i.Kind,
+			&i.SignatureFormat,
+			&i.ApiVersion,
 		); err != nil {
 			return nil, err
 		}
@@ -688,7 +715,7 @@ func (q *Queries) ListEventDeliveries(ctx context.Context, eventID string) ([]Li
 }
 
 const listEvents = `-- name: ListEvents :many
-SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body FROM hooks.events
+SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body, stripe_object FROM hooks.events
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR type = $3)
   AND ($4::text IS NULL OR object_id = $4)
@@ -748,6 +775,7 @@ func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]Hooks
 			&i.Sequence,
 			&i.Created,
 			&i.Body,
+			&i.StripeObject,
 		); err != nil {
 			return nil, err
 		}
@@ -891,7 +919,7 @@ func (q *Queries) ResendDelivery(ctx context.Context, arg ResendDeliveryParams) 
 const rotateEndpointSecret = `-- name: RotateEndpointSecret :one
 UPDATE hooks.endpoints SET previous_secret = secret, previous_secret_expires_at = now() + interval '24 hours', secret = $4
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
-RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind
+RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind, signature_format, api_version
 `
 
 type RotateEndpointSecretParams struct {
@@ -924,6 +952,8 @@ func (q *Queries) RotateEndpointSecret(ctx context.Context, arg RotateEndpointSe
 		&i.FailingSince,
 		&i.CreatedAt,
 		&i.Kind,
+		&i.SignatureFormat,
+		&i.ApiVersion,
 	)
 	return i, err
 }
@@ -932,7 +962,7 @@ const updateEndpoint = `-- name: UpdateEndpoint :one
 UPDATE hooks.endpoints SET url = $4, description = $5, enabled_events = $6, disabled_reason = $7,
     failing_since = CASE WHEN $7::text IS NULL THEN NULL ELSE failing_since END
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
-RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind
+RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind, signature_format, api_version
 `
 
 type UpdateEndpointParams struct {
@@ -971,6 +1001,8 @@ func (q *Queries) UpdateEndpoint(ctx context.Context, arg UpdateEndpointParams) 
 		&i.FailingSince,
 		&i.CreatedAt,
 		&i.Kind,
+		&i.SignatureFormat,
+		&i.ApiVersion,
 	)
 	return i, err
 }

@@ -258,7 +258,24 @@ type CheckoutSession struct {
 	// Per-session server-to-server completion callback.
 	NotifyUrl *string `protobuf:"bytes,28,opt,name=notify_url,json=notifyUrl,proto3,oneof" json:"notify_url,omitempty"`
 	// When the session completed, if it has.
-	CompletedAt   *timestamppb.Timestamp `protobuf:"bytes,29,opt,name=completed_at,json=completedAt,proto3,oneof" json:"completed_at,omitempty"`
+	CompletedAt *timestamppb.Timestamp `protobuf:"bytes,29,opt,name=completed_at,json=completedAt,proto3,oneof" json:"completed_at,omitempty"`
+	// The merchant's reference for the session (a cart or customer id), not
+	// unique: unlike order_id, many sessions may share one (Stripe's meaning).
+	ClientReferenceId *string `protobuf:"bytes,30,opt,name=client_reference_id,json=clientReferenceId,proto3,oneof" json:"client_reference_id,omitempty"`
+	// The session's UUID, unique: another name for it where an API wants a
+	// UUID (PayPorter's `checkoutId`). Find a session by it with
+	// `GET /v1/checkout/sessions?uuid=…`.
+	Uuid string `protobuf:"bytes,31,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	// Most installments the payer may choose for a card payment (1 – 12; 1:
+	// a single payment). The page offers the site's plans up to it.
+	MaxInstallmentCount int32 `protobuf:"varint,32,opt,name=max_installment_count,json=maxInstallmentCount,proto3" json:"max_installment_count,omitempty"`
+	// Who pays the installment interest: `customer` (added to what the payer
+	// pays) or `merchant` (the payer pays the plain total).
+	InstallmentInterestPaidBy string `protobuf:"bytes,33,opt,name=installment_interest_paid_by,json=installmentInterestPaidBy,proto3" json:"installment_interest_paid_by,omitempty"`
+	// How the page sends the payer back to success_url or cancel_url:
+	// `redirect` (a GET redirect) or `post` (an auto-submitted form POST with
+	// the form field `checkoutId` = uuid, and a button when scripts are off).
+	ReturnMethod  string `protobuf:"bytes,34,opt,name=return_method,json=returnMethod,proto3" json:"return_method,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -496,10 +513,48 @@ func (x *CheckoutSession) GetCompletedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CheckoutSession) GetClientReferenceId() string {
+	if x != nil && x.ClientReferenceId != nil {
+		return *x.ClientReferenceId
+	}
+	return ""
+}
+
+func (x *CheckoutSession) GetUuid() string {
+	if x != nil {
+		return x.Uuid
+	}
+	return ""
+}
+
+func (x *CheckoutSession) GetMaxInstallmentCount() int32 {
+	if x != nil {
+		return x.MaxInstallmentCount
+	}
+	return 0
+}
+
+func (x *CheckoutSession) GetInstallmentInterestPaidBy() string {
+	if x != nil {
+		return x.InstallmentInterestPaidBy
+	}
+	return ""
+}
+
+func (x *CheckoutSession) GetReturnMethod() string {
+	if x != nil {
+		return x.ReturnMethod
+	}
+	return ""
+}
+
 // Parameters of CreateCheckoutSession.
 type CreateCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The site; from the path on `/v1/checkouts/{site_id}/create`.
+	// The site; from the path on `/v1/checkouts/{site_id}/create`. Optional on
+	// `/v1/checkout/sessions`: without it, the organization's default site in
+	// the key's mode (the site marked `default`, else the oldest); 400 naming
+	// `site_id` when the organization has no site in that mode.
 	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	// Total in minor units, when no line items are given (1 – 99,999,999,999).
 	Amount *int64 `protobuf:"varint,2,opt,name=amount,proto3,oneof" json:"amount,omitempty"`
@@ -536,9 +591,24 @@ type CreateCheckoutSessionRequest struct {
 	// `auto` (default), `en` or `fr`.
 	Locale string `protobuf:"bytes,18,opt,name=locale,proto3" json:"locale,omitempty"`
 	// Absolute URL that receives a signed completion callback.
-	NotifyUrl     string `protobuf:"bytes,19,opt,name=notify_url,json=notifyUrl,proto3" json:"notify_url,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NotifyUrl string `protobuf:"bytes,19,opt,name=notify_url,json=notifyUrl,proto3" json:"notify_url,omitempty"`
+	// The merchant's reference for the session (≤ 200 characters), not unique
+	// (Stripe's `client_reference_id`).
+	ClientReferenceId string `protobuf:"bytes,20,opt,name=client_reference_id,json=clientReferenceId,proto3" json:"client_reference_id,omitempty"`
+	// Most installments the payer may choose (1 – 12, default 1).
+	MaxInstallmentCount *int32 `protobuf:"varint,21,opt,name=max_installment_count,json=maxInstallmentCount,proto3,oneof" json:"max_installment_count,omitempty"`
+	// `customer` or `merchant` (default): who pays the installment interest.
+	InstallmentInterestPaidBy string `protobuf:"bytes,22,opt,name=installment_interest_paid_by,json=installmentInterestPaidBy,proto3" json:"installment_interest_paid_by,omitempty"`
+	// `redirect` (default) or `post`: how the payer is sent back.
+	ReturnMethod string `protobuf:"bytes,23,opt,name=return_method,json=returnMethod,proto3" json:"return_method,omitempty"`
+	// Also issue a secure token for the session (PaymentKit surface): a
+	// random 256-bit bearer token, stored only as its SHA-256 hash, that opens
+	// the hosted page at `{checkout base}/c/{secure_token}`. It is returned once,
+	// in CreateCheckoutSessionResponse.secure_token (gRPC; the PaymentKit
+	// surface shows it), and in replays of that answer.
+	IssueSecureToken bool `protobuf:"varint,24,opt,name=issue_secure_token,json=issueSecureToken,proto3" json:"issue_secure_token,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionRequest) Reset() {
@@ -704,13 +774,51 @@ func (x *CreateCheckoutSessionRequest) GetNotifyUrl() string {
 	return ""
 }
 
+func (x *CreateCheckoutSessionRequest) GetClientReferenceId() string {
+	if x != nil {
+		return x.ClientReferenceId
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetMaxInstallmentCount() int32 {
+	if x != nil && x.MaxInstallmentCount != nil {
+		return *x.MaxInstallmentCount
+	}
+	return 0
+}
+
+func (x *CreateCheckoutSessionRequest) GetInstallmentInterestPaidBy() string {
+	if x != nil {
+		return x.InstallmentInterestPaidBy
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetReturnMethod() string {
+	if x != nil {
+		return x.ReturnMethod
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetIssueSecureToken() bool {
+	if x != nil {
+		return x.IssueSecureToken
+	}
+	return false
+}
+
 // Result of CreateCheckoutSession.
 type CreateCheckoutSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The created (or replayed) session.
 	CheckoutSession *CheckoutSession `protobuf:"bytes,1,opt,name=checkout_session,json=checkoutSession,proto3" json:"checkout_session,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The session's secure token, when issue_secure_token asked for one; it is
+	// never returned again.
+	SecureToken   string `protobuf:"bytes,2,opt,name=secure_token,json=secureToken,proto3" json:"secure_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionResponse) Reset() {
@@ -748,6 +856,13 @@ func (x *CreateCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
 		return x.CheckoutSession
 	}
 	return nil
+}
+
+func (x *CreateCheckoutSessionResponse) GetSecureToken() string {
+	if x != nil {
+		return x.SecureToken
+	}
+	return ""
 }
 
 // Parameters of GetCheckoutSession.
@@ -936,12 +1051,14 @@ type ListCheckoutSessionsRequest struct {
 	OrderId string `protobuf:"bytes,8,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	// Creation time range: `created[gte]`, `created[lt]`, …
 	Created *TimeRange `protobuf:"bytes,9,opt,name=created,proto3" json:"created,omitempty"`
+	// Only the session with this UUID.
+	Uuid string `protobuf:"bytes,10,opt,name=uuid,proto3" json:"uuid,omitempty"`
 	// Only sessions with this payment status (`unpaid` or `paid`).
-	PaymentStatus string `protobuf:"bytes,10,opt,name=payment_status,json=paymentStatus,proto3" json:"payment_status,omitempty"`
+	PaymentStatus string `protobuf:"bytes,11,opt,name=payment_status,json=paymentStatus,proto3" json:"payment_status,omitempty"`
 	// Only sessions with this customer email (compared without case).
-	CustomerEmail string `protobuf:"bytes,11,opt,name=customer_email,json=customerEmail,proto3" json:"customer_email,omitempty"`
+	CustomerEmail string `protobuf:"bytes,12,opt,name=customer_email,json=customerEmail,proto3" json:"customer_email,omitempty"`
 	// Only the session with this reference (`TP-XXXX-XXXX`).
-	Reference     string `protobuf:"bytes,12,opt,name=reference,proto3" json:"reference,omitempty"`
+	Reference     string `protobuf:"bytes,13,opt,name=reference,proto3" json:"reference,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1037,6 +1154,13 @@ func (x *ListCheckoutSessionsRequest) GetCreated() *TimeRange {
 		return x.Created
 	}
 	return nil
+}
+
+func (x *ListCheckoutSessionsRequest) GetUuid() string {
+	if x != nil {
+		return x.Uuid
+	}
+	return ""
 }
 
 func (x *ListCheckoutSessionsRequest) GetPaymentStatus() string {
@@ -1247,7 +1371,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\famount_total\x18\x06 \x01(\x03R\vamountTotalB\x0e\n" +
 	"\f_descriptionB\f\n" +
 	"\n" +
-	"_image_url\"\xa3\x11\n" +
+	"_image_url\"\x9e\x13\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -1285,7 +1409,12 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x06locale\x18\x1b \x01(\tR\x06locale\x12\"\n" +
 	"\n" +
 	"notify_url\x18\x1c \x01(\tH\x06R\tnotifyUrl\x88\x01\x01\x12B\n" +
-	"\fcompleted_at\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampH\aR\vcompletedAt\x88\x01\x01\x1a;\n" +
+	"\fcompleted_at\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampH\aR\vcompletedAt\x88\x01\x01\x123\n" +
+	"\x13client_reference_id\x18\x1e \x01(\tH\bR\x11clientReferenceId\x88\x01\x01\x12\x12\n" +
+	"\x04uuid\x18\x1f \x01(\tR\x04uuid\x122\n" +
+	"\x15max_installment_count\x18  \x01(\x05R\x13maxInstallmentCount\x12?\n" +
+	"\x1cinstallment_interest_paid_by\x18! \x01(\tR\x19installmentInterestPaidBy\x12#\n" +
+	"\rreturn_method\x18\" \x01(\tR\freturnMethod\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
@@ -1297,7 +1426,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\n" +
 	"\b_paymentB\r\n" +
 	"\v_notify_urlB\x0f\n" +
-	"\r_completed_at\"\xc1\t\n" +
+	"\r_completed_atB\x16\n" +
+	"\x14_client_reference_id\"\xd8\v\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1324,15 +1454,22 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x14payment_method_types\x18\x11 \x03(\tR\x12paymentMethodTypes\x12\x16\n" +
 	"\x06locale\x18\x12 \x01(\tR\x06locale\x12\x1d\n" +
 	"\n" +
-	"notify_url\x18\x13 \x01(\tR\tnotifyUrl\x1a;\n" +
+	"notify_url\x18\x13 \x01(\tR\tnotifyUrl\x12.\n" +
+	"\x13client_reference_id\x18\x14 \x01(\tR\x11clientReferenceId\x127\n" +
+	"\x15max_installment_count\x18\x15 \x01(\x05H\x03R\x13maxInstallmentCount\x88\x01\x01\x12?\n" +
+	"\x1cinstallment_interest_paid_by\x18\x16 \x01(\tR\x19installmentInterestPaidBy\x12#\n" +
+	"\rreturn_method\x18\x17 \x01(\tR\freturnMethod\x12,\n" +
+	"\x12issue_secure_token\x18\x18 \x01(\bR\x10issueSecureToken\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +
 	"\a_amountB\x15\n" +
 	"\x13_expires_in_minutesB\x13\n" +
-	"\x11_expires_in_hours\"o\n" +
+	"\x11_expires_in_hoursB\x18\n" +
+	"\x16_max_installment_count\"\x92\x01\n" +
 	"\x1dCreateCheckoutSessionResponse\x12N\n" +
-	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"+\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\x12!\n" +
+	"\fsecure_token\x18\x02 \x01(\tR\vsecureToken\"+\n" +
 	"\x19GetCheckoutSessionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"l\n" +
 	"\x1aGetCheckoutSessionResponse\x12N\n" +
@@ -1341,7 +1478,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x03gte\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x03gte\x12*\n" +
 	"\x02gt\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02gt\x12,\n" +
 	"\x03lte\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03lte\x12*\n" +
-	"\x02lt\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02lt\"\xb5\x03\n" +
+	"\x02lt\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02lt\"\xc9\x03\n" +
 	"\x1bListCheckoutSessionsRequest\x12\x19\n" +
 	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12%\n" +
 	"\x0estarting_after\x18\x02 \x01(\tR\rstartingAfter\x12#\n" +
@@ -1351,11 +1488,12 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\bcustomer\x18\x06 \x01(\tR\bcustomer\x12\x18\n" +
 	"\apayment\x18\a \x01(\tR\apayment\x12\x19\n" +
 	"\border_id\x18\b \x01(\tR\aorderId\x127\n" +
-	"\acreated\x18\t \x01(\v2\x1d.tillpoint.admin.v1.TimeRangeR\acreated\x12%\n" +
-	"\x0epayment_status\x18\n" +
-	" \x01(\tR\rpaymentStatus\x12%\n" +
-	"\x0ecustomer_email\x18\v \x01(\tR\rcustomerEmail\x12\x1c\n" +
-	"\treference\x18\f \x01(\tR\treferenceB\b\n" +
+	"\acreated\x18\t \x01(\v2\x1d.tillpoint.admin.v1.TimeRangeR\acreated\x12\x12\n" +
+	"\x04uuid\x18\n" +
+	" \x01(\tR\x04uuid\x12%\n" +
+	"\x0epayment_status\x18\v \x01(\tR\rpaymentStatus\x12%\n" +
+	"\x0ecustomer_email\x18\f \x01(\tR\rcustomerEmail\x12\x1c\n" +
+	"\treference\x18\r \x01(\tR\treferenceB\b\n" +
 	"\x06_limit\"\x9c\x01\n" +
 	"\x1cListCheckoutSessionsResponse\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x127\n" +

@@ -161,6 +161,99 @@ func (x *PaymentDispute) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// The installment plan a card payment was made with. The amounts follow
+// the rounding rule of site installment plans; they add up to the
+// payment's amount.
+type PaymentInstallments struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Number of installments (1: a single payment).
+	Count int32 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	// The plan's monthly interest rate, in basis points.
+	MonthlyInterestBps int64 `protobuf:"varint,2,opt,name=monthly_interest_bps,json=monthlyInterestBps,proto3" json:"monthly_interest_bps,omitempty"`
+	// `customer` (the interest is in amount) or `merchant` (the merchant bears it).
+	InterestPaidBy string `protobuf:"bytes,3,opt,name=interest_paid_by,json=interestPaidBy,proto3" json:"interest_paid_by,omitempty"`
+	// The plan's interest, in minor units.
+	AmountInterest int64 `protobuf:"varint,4,opt,name=amount_interest,json=amountInterest,proto3" json:"amount_interest,omitempty"`
+	// Each installment but the last, in minor units.
+	AmountPerInstallment int64 `protobuf:"varint,5,opt,name=amount_per_installment,json=amountPerInstallment,proto3" json:"amount_per_installment,omitempty"`
+	// The last installment (it absorbs the remainder), in minor units.
+	AmountLastInstallment int64 `protobuf:"varint,6,opt,name=amount_last_installment,json=amountLastInstallment,proto3" json:"amount_last_installment,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *PaymentInstallments) Reset() {
+	*x = PaymentInstallments{}
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaymentInstallments) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaymentInstallments) ProtoMessage() {}
+
+func (x *PaymentInstallments) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaymentInstallments.ProtoReflect.Descriptor instead.
+func (*PaymentInstallments) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PaymentInstallments) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *PaymentInstallments) GetMonthlyInterestBps() int64 {
+	if x != nil {
+		return x.MonthlyInterestBps
+	}
+	return 0
+}
+
+func (x *PaymentInstallments) GetInterestPaidBy() string {
+	if x != nil {
+		return x.InterestPaidBy
+	}
+	return ""
+}
+
+func (x *PaymentInstallments) GetAmountInterest() int64 {
+	if x != nil {
+		return x.AmountInterest
+	}
+	return 0
+}
+
+func (x *PaymentInstallments) GetAmountPerInstallment() int64 {
+	if x != nil {
+		return x.AmountPerInstallment
+	}
+	return 0
+}
+
+func (x *PaymentInstallments) GetAmountLastInstallment() int64 {
+	if x != nil {
+		return x.AmountLastInstallment
+	}
+	return 0
+}
+
 // A payment attempt.
 type Payment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -214,14 +307,17 @@ type Payment struct {
 	// tells of it).
 	Dispute *PaymentDispute `protobuf:"bytes,21,opt,name=dispute,proto3" json:"dispute,omitempty"`
 	// The currency of fee (ISO 4217, upper case), when a provider reported one.
-	FeeCurrency   string `protobuf:"bytes,22,opt,name=fee_currency,json=feeCurrency,proto3" json:"fee_currency,omitempty"`
+	FeeCurrency string `protobuf:"bytes,22,opt,name=fee_currency,json=feeCurrency,proto3" json:"fee_currency,omitempty"`
+	// The installment plan of a card payment (count 1 for a single payment).
+	// amount includes the interest when the customer pays it.
+	Installments  *PaymentInstallments `protobuf:"bytes,23,opt,name=installments,proto3" json:"installments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Payment) Reset() {
 	*x = Payment{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -233,7 +329,7 @@ func (x *Payment) String() string {
 func (*Payment) ProtoMessage() {}
 
 func (x *Payment) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -246,7 +342,7 @@ func (x *Payment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Payment.ProtoReflect.Descriptor instead.
 func (*Payment) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{2}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Payment) GetId() string {
@@ -403,6 +499,13 @@ func (x *Payment) GetFeeCurrency() string {
 	return ""
 }
 
+func (x *Payment) GetInstallments() *PaymentInstallments {
+	if x != nil {
+		return x.Installments
+	}
+	return nil
+}
+
 // Parameters of GetPayment.
 type GetPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -414,7 +517,7 @@ type GetPaymentRequest struct {
 
 func (x *GetPaymentRequest) Reset() {
 	*x = GetPaymentRequest{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +529,7 @@ func (x *GetPaymentRequest) String() string {
 func (*GetPaymentRequest) ProtoMessage() {}
 
 func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +542,7 @@ func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPaymentRequest.ProtoReflect.Descriptor instead.
 func (*GetPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetPaymentRequest) GetId() string {
@@ -460,7 +563,7 @@ type GetPaymentResponse struct {
 
 func (x *GetPaymentResponse) Reset() {
 	*x = GetPaymentResponse{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -472,7 +575,7 @@ func (x *GetPaymentResponse) String() string {
 func (*GetPaymentResponse) ProtoMessage() {}
 
 func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -485,7 +588,7 @@ func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPaymentResponse.ProtoReflect.Descriptor instead.
 func (*GetPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetPaymentResponse) GetPayment() *Payment {
@@ -518,7 +621,7 @@ type ListPaymentsRequest struct {
 
 func (x *ListPaymentsRequest) Reset() {
 	*x = ListPaymentsRequest{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -530,7 +633,7 @@ func (x *ListPaymentsRequest) String() string {
 func (*ListPaymentsRequest) ProtoMessage() {}
 
 func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -543,7 +646,7 @@ func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListPaymentsRequest) GetLimit() int32 {
@@ -612,7 +715,7 @@ type ListPaymentsResponse struct {
 
 func (x *ListPaymentsResponse) Reset() {
 	*x = ListPaymentsResponse{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -624,7 +727,7 @@ func (x *ListPaymentsResponse) String() string {
 func (*ListPaymentsResponse) ProtoMessage() {}
 
 func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -637,7 +740,7 @@ func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListPaymentsResponse) GetObject() string {
@@ -682,7 +785,7 @@ type ConfirmPaymentRequest struct {
 
 func (x *ConfirmPaymentRequest) Reset() {
 	*x = ConfirmPaymentRequest{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -694,7 +797,7 @@ func (x *ConfirmPaymentRequest) String() string {
 func (*ConfirmPaymentRequest) ProtoMessage() {}
 
 func (x *ConfirmPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -707,7 +810,7 @@ func (x *ConfirmPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmPaymentRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConfirmPaymentRequest) GetId() string {
@@ -735,7 +838,7 @@ type ConfirmPaymentResponse struct {
 
 func (x *ConfirmPaymentResponse) Reset() {
 	*x = ConfirmPaymentResponse{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -747,7 +850,7 @@ func (x *ConfirmPaymentResponse) String() string {
 func (*ConfirmPaymentResponse) ProtoMessage() {}
 
 func (x *ConfirmPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -760,7 +863,7 @@ func (x *ConfirmPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmPaymentResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ConfirmPaymentResponse) GetPayment() *Payment {
@@ -784,7 +887,14 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\x06status\x18\x03 \x01(\tR\x06status\x12\x16\n" +
 	"\x06amount\x18\x04 \x01(\x03R\x06amount\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xe1\x06\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x9e\x02\n" +
+	"\x13PaymentInstallments\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\x05R\x05count\x120\n" +
+	"\x14monthly_interest_bps\x18\x02 \x01(\x03R\x12monthlyInterestBps\x12(\n" +
+	"\x10interest_paid_by\x18\x03 \x01(\tR\x0einterestPaidBy\x12'\n" +
+	"\x0famount_interest\x18\x04 \x01(\x03R\x0eamountInterest\x124\n" +
+	"\x16amount_per_installment\x18\x05 \x01(\x03R\x14amountPerInstallment\x126\n" +
+	"\x17amount_last_installment\x18\x06 \x01(\x03R\x15amountLastInstallment\"\xae\a\n" +
 	"\aPayment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12)\n" +
@@ -811,7 +921,8 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12<\n" +
 	"\adispute\x18\x15 \x01(\v2\".tillpoint.admin.v1.PaymentDisputeR\adispute\x12!\n" +
-	"\ffee_currency\x18\x16 \x01(\tR\vfeeCurrencyB\x0f\n" +
+	"\ffee_currency\x18\x16 \x01(\tR\vfeeCurrency\x12K\n" +
+	"\finstallments\x18\x17 \x01(\v2'.tillpoint.admin.v1.PaymentInstallmentsR\finstallmentsB\x0f\n" +
 	"\r_failure_codeB\x12\n" +
 	"\x10_failure_message\"#\n" +
 	"\x11GetPaymentRequest\x12\x0e\n" +
@@ -856,43 +967,45 @@ func file_tillpoint_admin_v1_payment_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_payment_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_tillpoint_admin_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_tillpoint_admin_v1_payment_proto_goTypes = []any{
 	(*PaymentCard)(nil),            // 0: tillpoint.admin.v1.PaymentCard
 	(*PaymentDispute)(nil),         // 1: tillpoint.admin.v1.PaymentDispute
-	(*Payment)(nil),                // 2: tillpoint.admin.v1.Payment
-	(*GetPaymentRequest)(nil),      // 3: tillpoint.admin.v1.GetPaymentRequest
-	(*GetPaymentResponse)(nil),     // 4: tillpoint.admin.v1.GetPaymentResponse
-	(*ListPaymentsRequest)(nil),    // 5: tillpoint.admin.v1.ListPaymentsRequest
-	(*ListPaymentsResponse)(nil),   // 6: tillpoint.admin.v1.ListPaymentsResponse
-	(*ConfirmPaymentRequest)(nil),  // 7: tillpoint.admin.v1.ConfirmPaymentRequest
-	(*ConfirmPaymentResponse)(nil), // 8: tillpoint.admin.v1.ConfirmPaymentResponse
-	(*timestamppb.Timestamp)(nil),  // 9: google.protobuf.Timestamp
-	(*Refund)(nil),                 // 10: tillpoint.admin.v1.Refund
-	(*TimeRange)(nil),              // 11: tillpoint.admin.v1.TimeRange
+	(*PaymentInstallments)(nil),    // 2: tillpoint.admin.v1.PaymentInstallments
+	(*Payment)(nil),                // 3: tillpoint.admin.v1.Payment
+	(*GetPaymentRequest)(nil),      // 4: tillpoint.admin.v1.GetPaymentRequest
+	(*GetPaymentResponse)(nil),     // 5: tillpoint.admin.v1.GetPaymentResponse
+	(*ListPaymentsRequest)(nil),    // 6: tillpoint.admin.v1.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),   // 7: tillpoint.admin.v1.ListPaymentsResponse
+	(*ConfirmPaymentRequest)(nil),  // 8: tillpoint.admin.v1.ConfirmPaymentRequest
+	(*ConfirmPaymentResponse)(nil), // 9: tillpoint.admin.v1.ConfirmPaymentResponse
+	(*timestamppb.Timestamp)(nil),  // 10: google.protobuf.Timestamp
+	(*Refund)(nil),                 // 11: tillpoint.admin.v1.Refund
+	(*TimeRange)(nil),              // 12: tillpoint.admin.v1.TimeRange
 }
 var file_tillpoint_admin_v1_payment_proto_depIdxs = []int32{
-	9,  // 0: tillpoint.admin.v1.PaymentDispute.created_at:type_name -> google.protobuf.Timestamp
+	10, // 0: tillpoint.admin.v1.PaymentDispute.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: tillpoint.admin.v1.Payment.card:type_name -> tillpoint.admin.v1.PaymentCard
-	9,  // 2: tillpoint.admin.v1.Payment.created_at:type_name -> google.protobuf.Timestamp
-	10, // 3: tillpoint.admin.v1.Payment.refunds:type_name -> tillpoint.admin.v1.Refund
-	9,  // 4: tillpoint.admin.v1.Payment.updated_at:type_name -> google.protobuf.Timestamp
+	10, // 2: tillpoint.admin.v1.Payment.created_at:type_name -> google.protobuf.Timestamp
+	11, // 3: tillpoint.admin.v1.Payment.refunds:type_name -> tillpoint.admin.v1.Refund
+	10, // 4: tillpoint.admin.v1.Payment.updated_at:type_name -> google.protobuf.Timestamp
 	1,  // 5: tillpoint.admin.v1.Payment.dispute:type_name -> tillpoint.admin.v1.PaymentDispute
-	2,  // 6: tillpoint.admin.v1.GetPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
-	11, // 7: tillpoint.admin.v1.ListPaymentsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
-	2,  // 8: tillpoint.admin.v1.ListPaymentsResponse.data:type_name -> tillpoint.admin.v1.Payment
-	2,  // 9: tillpoint.admin.v1.ConfirmPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
-	3,  // 10: tillpoint.admin.v1.PaymentService.GetPayment:input_type -> tillpoint.admin.v1.GetPaymentRequest
-	5,  // 11: tillpoint.admin.v1.PaymentService.ListPayments:input_type -> tillpoint.admin.v1.ListPaymentsRequest
-	7,  // 12: tillpoint.admin.v1.PaymentService.ConfirmPayment:input_type -> tillpoint.admin.v1.ConfirmPaymentRequest
-	4,  // 13: tillpoint.admin.v1.PaymentService.GetPayment:output_type -> tillpoint.admin.v1.GetPaymentResponse
-	6,  // 14: tillpoint.admin.v1.PaymentService.ListPayments:output_type -> tillpoint.admin.v1.ListPaymentsResponse
-	8,  // 15: tillpoint.admin.v1.PaymentService.ConfirmPayment:output_type -> tillpoint.admin.v1.ConfirmPaymentResponse
-	13, // [13:16] is the sub-list for method output_type
-	10, // [10:13] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	2,  // 6: tillpoint.admin.v1.Payment.installments:type_name -> tillpoint.admin.v1.PaymentInstallments
+	3,  // 7: tillpoint.admin.v1.GetPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	12, // 8: tillpoint.admin.v1.ListPaymentsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
+	3,  // 9: tillpoint.admin.v1.ListPaymentsResponse.data:type_name -> tillpoint.admin.v1.Payment
+	3,  // 10: tillpoint.admin.v1.ConfirmPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	4,  // 11: tillpoint.admin.v1.PaymentService.GetPayment:input_type -> tillpoint.admin.v1.GetPaymentRequest
+	6,  // 12: tillpoint.admin.v1.PaymentService.ListPayments:input_type -> tillpoint.admin.v1.ListPaymentsRequest
+	8,  // 13: tillpoint.admin.v1.PaymentService.ConfirmPayment:input_type -> tillpoint.admin.v1.ConfirmPaymentRequest
+	5,  // 14: tillpoint.admin.v1.PaymentService.GetPayment:output_type -> tillpoint.admin.v1.GetPaymentResponse
+	7,  // 15: tillpoint.admin.v1.PaymentService.ListPayments:output_type -> tillpoint.admin.v1.ListPaymentsResponse
+	9,  // 16: tillpoint.admin.v1.PaymentService.ConfirmPayment:output_type -> tillpoint.admin.v1.ConfirmPaymentResponse
+	14, // [14:17] is the sub-list for method output_type
+	11, // [11:14] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_payment_proto_init() }
@@ -902,16 +1015,16 @@ func file_tillpoint_admin_v1_payment_proto_init() {
 	}
 	file_tillpoint_admin_v1_checkout_session_proto_init()
 	file_tillpoint_admin_v1_refund_proto_init()
-	file_tillpoint_admin_v1_payment_proto_msgTypes[2].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_payment_proto_msgTypes[5].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_payment_proto_msgTypes[7].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_payment_proto_msgTypes[3].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_payment_proto_msgTypes[6].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_payment_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_payment_proto_rawDesc), len(file_tillpoint_admin_v1_payment_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
