@@ -1,4 +1,5 @@
-// Package auth authenticates merchant API calls by organization secret key.
+// Package auth authenticates merchant API calls by organization secret key,
+// or by an access token issued for one (tokens.go).
 // It runs as a gRPC interceptor, so REST (through the gateway's in-process
 // connection) and gRPC share it.
 package auth
@@ -51,6 +52,8 @@ type Authenticator struct {
 	// TrustedProxies may name, in gRPC metadata, the client of a call they
 	// forward (REST calls get their address from the HTTP edge).
 	TrustedProxies *httpx.TrustedProxies
+	// Tokens verifies access tokens (tokens.go); nil accepts none.
+	Tokens *Tokens
 }
 
 // Unary is the interceptor: every method of the services it guards needs a
@@ -83,6 +86,9 @@ func (a *Authenticator) authenticate(ctx context.Context) (Principal, error) {
 			"The Authorization header must be 'Bearer' followed by a secret key.")
 	}
 	secret = strings.TrimSpace(secret)
+	if looksLikeToken(secret) {
+		return a.authenticateToken(ctx, secret)
+	}
 	if _, ok := apikey.Parse(secret); !ok {
 		return Principal{}, errs.E(errs.Unauthenticated, "api_key_invalid", "Invalid API key provided: "+redact(secret)+".")
 	}
@@ -103,7 +109,7 @@ func (a *Authenticator) authenticate(ctx context.Context) (Principal, error) {
 		k.LastUsedAt = &now // k is a copy: the cached row is not changed in place
 		a.Store.UpdateCachedAPIKey(k)
 	}
-	return Principal{OrganizationID: k.OrganizationID, Livemode: k.Livemode, KeyID: k.ID}, nil
+	return principalOf(k), nil
 }
 
 // redact keeps the mode prefix and the last four characters, as a person

@@ -8,6 +8,7 @@ import (
 
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/fee"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
@@ -94,11 +95,31 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 			return errs.Param("amount_total", "amount_invalid", "amount_total %d is not amount_subtotal %d + amount_tax %d.",
 				row.AmountTotal, row.AmountSubtotal, row.AmountTax)
 		}
+		if row, err = fixProcessingFee(ctx, q, row, req.GetPaymentMethod()); err != nil {
+			return err
+		}
 		cs, err := EmitSessionEvent(ctx, tx, row, events.SessionCompleted, s.CheckoutBase)
 		resp = &internalapiv1.CompleteSessionResponse{CheckoutSession: cs}
 		return err
 	})
 	return resp, err
+}
+
+// fixProcessingFee records on a session that just completed the
+// processing fee of its amount_total by its organization's fee schedule
+// for method, in the completing transaction: later changes of the schedule
+// leave it as it was.
+func fixProcessingFee(ctx context.Context, q *db.Queries, row db.AdminCheckoutSession, method string) (db.AdminCheckoutSession, error) {
+	rules, err := q.ListFeeRules(ctx, db.ListFeeRulesParams{OrganizationID: row.OrganizationID, Livemode: row.Livemode})
+	if err != nil {
+		return row, store.Wrap(err, "list fee rules")
+	}
+	processingFee, net := fee.Compute(FeeRules(rules), method, row.Currency, row.AmountTotal)
+	row, err = q.SetSessionFee(ctx, db.SetSessionFeeParams{ID: row.ID, ProcessingFee: &processingFee, NetAmount: &net})
+	if err != nil {
+		return row, store.Wrap(err, "set session fee")
+	}
+	return row, nil
 }
 
 // RecordAsyncPayment marks a complete, unpaid session paid or its payment

@@ -82,7 +82,7 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			CustomerEmail: n.CustomerEmail, CustomerPhone: n.CustomerPhone, SuccessUrl: n.SuccessURL,
 			CancelUrl: n.CancelURL, Metadata: meta, OrderID: n.OrderID, Description: n.Description,
 			Reference: n.Reference, PaymentMethodTypes: n.PaymentMethodTypes, Locale: n.Locale,
-			NotifyUrl: n.NotifyURL, ExpiresAt: n.ExpiresAt,
+			NotifyUrl: n.NotifyURL, ExpiresAt: n.ExpiresAt, NotifyFormat: n.NotifyFormat,
 		}
 		var resp *adminv1.CreateCheckoutSessionResponse
 		respond := func(tx pgx.Tx, row db.AdminCheckoutSession) error {

@@ -89,6 +89,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	refunds := &grpcapi.Refunds{Runtime: peers.Payments}
 	events := &grpcapi.Events{Hooks: peers.Events}
 	endpoints := &grpcapi.WebhookEndpoints{Hooks: peers.WebhookEndpoints}
+	feeSchedules := &grpcapi.FeeSchedules{Store: st}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey),
 		(&auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies}).Unary,
@@ -109,6 +110,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		adminv1.RegisterRefundServiceServer(r, refunds)
 		adminv1.RegisterEventServiceServer(r, events)
 		adminv1.RegisterWebhookEndpointServiceServer(r, endpoints)
+		adminv1.RegisterFeeScheduleServiceServer(r, feeSchedules)
 	}
 	if err := inline.Err(); err != nil {
 		return nil, err
@@ -136,6 +138,9 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		return nil, err
 	}
 	if err := adminv1.RegisterWebhookEndpointServiceHandlerClient(ctx, gw, adminv1.NewWebhookEndpointServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterFeeScheduleServiceHandlerClient(ctx, gw, adminv1.NewFeeScheduleServiceClient(inline)); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()

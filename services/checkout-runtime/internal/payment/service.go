@@ -269,7 +269,10 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	// Exactly one payment can win; the others are voided (invariants 1 and 2).
 	paid := res.Outcome == provider.Authorized
 	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
-		Paid: paid, AmountTax: p.AmountTax, AmountTotal: p.Amount})
+		Paid: paid, AmountTax: p.AmountTax, AmountTotal: p.Amount, PaymentMethod: p.Method})
+	if err == nil {
+		p, err = s.recordProcessingFee(ctx, p, resp.GetCheckoutSession())
+	}
 	if status.Code(err) == codes.FailedPrecondition {
 		if err := s.release(ctx, prov, p, res); err != nil {
 			return Result{}, err
@@ -294,6 +297,22 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 		}
 	}
 	return Result{Payment: p, Session: resp.GetCheckoutSession()}, nil
+}
+
+// recordProcessingFee copies onto p the processing fee admin-api fixed on
+// the session p completed (cs), before p's payment.succeeded event, which
+// carries it.
+func (s *Service) recordProcessingFee(ctx context.Context, p db.RuntimePayment, cs *adminv1.CheckoutSession) (db.RuntimePayment, error) {
+	if cs == nil || cs.ProcessingFee == nil || cs.NetAmount == nil || p.ProcessingFee != nil {
+		return p, nil
+	}
+	row, err := s.Store.SetProcessingFee(ctx, db.SetProcessingFeeParams{ID: p.ID, ProcessingFee: cs.ProcessingFee, NetAmount: cs.NetAmount})
+	if store.IsNoRows(err) {
+		return p, nil // recorded meanwhile, by a concurrent completion
+	} else if err != nil {
+		return p, fmt.Errorf("record processing fee: %w", err)
+	}
+	return row, nil
 }
 
 // release gives back an authorisation the lost session will not take: a
@@ -474,7 +493,7 @@ func Proto(p db.RuntimePayment) *adminv1.Payment {
 		Amount: p.Amount, AmountTax: p.AmountTax, AmountReceived: p.AmountReceived, AmountOverpaid: p.AmountOverpaid, Currency: p.Currency,
 		FailureCode: p.FailureCode, FailureMessage: p.FailureMessage, Livemode: p.Livemode, CreatedAt: timestamppb.New(p.CreatedAt),
 		Provider: p.Provider, AmountRefunded: p.AmountRefunded, Fee: p.Fee, FeeCurrency: deref(p.FeeCurrency), UpdatedAt: timestamppb.New(p.UpdatedAt),
-		Refunds: []*adminv1.Refund{}}
+		Refunds: []*adminv1.Refund{}, ProcessingFee: p.ProcessingFee, NetAmount: p.NetAmount}
 	if p.CardLast4 != nil {
 		out.Card = &adminv1.PaymentCard{Brand: deref(p.CardBrand), Last4: *p.CardLast4}
 	}

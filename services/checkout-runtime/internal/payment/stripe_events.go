@@ -156,8 +156,11 @@ func (s *Service) stripeSucceeded(ctx context.Context, p db.RuntimePayment, ev s
 // the same payment as the first call (the page's own, or a pending
 // payment's unpaid completion, which RecordAsyncPayment then marks paid).
 func (s *Service) completeForStripe(ctx context.Context, p db.RuntimePayment) (closed bool, err error) {
-	_, err = s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
-		Paid: true, AmountTax: p.AmountTax, AmountTotal: p.Amount})
+	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
+		Paid: true, AmountTax: p.AmountTax, AmountTotal: p.Amount, PaymentMethod: p.Method})
+	if err == nil {
+		_, err = s.recordProcessingFee(ctx, p, resp.GetCheckoutSession())
+	}
 	if status.Code(err) == codes.FailedPrecondition {
 		return true, nil
 	} else if err != nil {

@@ -52,6 +52,19 @@ type AdminCheckoutSession struct {
 	CompletedAt          *time.Time
 	EventSequence        int64
 	AsyncPaymentFailedAt *time.Time
+	ProcessingFee        *int64
+	NetAmount            *int64
+	NotifyFormat         string
+}
+
+type AdminFeeRule struct {
+	OrganizationID string
+	Livemode       bool
+	PaymentMethod  string
+	Currency       string
+	PercentBps     int64
+	FixedAmount    int64
+	CreatedAt      time.Time
 }
 
 type AdminIdempotencyKey struct {

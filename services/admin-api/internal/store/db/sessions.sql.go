@@ -45,7 +45,7 @@ SET status = 'complete', payment_status = $1, payment_id = $2,
     amount_tax = $3, amount_total = $4, completed_at = now(),
     event_sequence = event_sequence + 1
 WHERE id = $5 AND status = 'open' AND expires_at > now()
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
 `
 
 type CompleteSessionParams struct {
@@ -98,6 +98,9 @@ func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
@@ -106,10 +109,10 @@ const createSession = `-- name: CreateSession :one
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at)
+    payment_method_types, locale, notify_url, expires_at, notify_format)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-    $16, $17, $18, $19, $20)
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+    $16, $17, $18, $19, $20, $21)
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
 `
 
 type CreateSessionParams struct {
@@ -133,6 +136,7 @@ type CreateSessionParams struct {
 	Locale             string
 	NotifyUrl          *string
 	ExpiresAt          time.Time
+	NotifyFormat       string
 }
 
 func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (AdminCheckoutSession, error) {
@@ -157,6 +161,7 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		arg.Locale,
 		arg.NotifyUrl,
 		arg.ExpiresAt,
+		arg.NotifyFormat,
 	)
 	var i AdminCheckoutSession
 	err := row.Scan(
@@ -190,6 +195,9 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
@@ -198,7 +206,7 @@ const createSessions = `-- name: CreateSessions :many
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at)
+    payment_method_types, locale, notify_url, expires_at, notify_format)
 SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($4::boolean[]), 'open', 'unpaid', unnest($5::text[]),
     unnest($6::bigint[]), 0, unnest($6::bigint[]), unnest($7::text[])::jsonb,
@@ -207,9 +215,9 @@ SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($13::text[])::jsonb, NULLIF(unnest($14::text[]), ''),
     NULLIF(unnest($15::text[]), ''), unnest($16::text[]),
     string_to_array(unnest($17::text[]), ','), unnest($18::text[]),
-    NULLIF(unnest($19::text[]), ''), unnest($20::timestamptz[])
+    NULLIF(unnest($19::text[]), ''), unnest($20::timestamptz[]), unnest($21::text[])
 ON CONFLICT DO NOTHING
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
 `
 
 type CreateSessionsParams struct {
@@ -233,6 +241,7 @@ type CreateSessionsParams struct {
 	Locales            []string
 	NotifyUrls         []string
 	ExpiresAt          []time.Time
+	NotifyFormats      []string
 }
 
 // CreateSession for many rows in one statement (store/batch.go). Optional
@@ -262,6 +271,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 		arg.Locales,
 		arg.NotifyUrls,
 		arg.ExpiresAt,
+		arg.NotifyFormats,
 	)
 	if err != nil {
 		return nil, err
@@ -301,6 +311,9 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 			&i.CompletedAt,
 			&i.EventSequence,
 			&i.AsyncPaymentFailedAt,
+			&i.ProcessingFee,
+			&i.NetAmount,
+			&i.NotifyFormat,
 		); err != nil {
 			return nil, err
 		}
@@ -315,7 +328,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 const expireDueSession = `-- name: ExpireDueSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
 `
 
 func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -352,6 +365,9 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
@@ -359,7 +375,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 const expireSession = `-- name: ExpireSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
 `
 
 type ExpireSessionParams struct {
@@ -403,12 +419,15 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
 
 const getSession = `-- name: GetSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSessionParams struct {
@@ -451,12 +470,15 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
 
 const getSessionByID = `-- name: GetSessionByID :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at FROM admin.checkout_sessions WHERE id = $1
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1
 `
 
 func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -493,6 +515,9 @@ func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutS
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
@@ -515,7 +540,7 @@ func (q *Queries) GetSessionSeq(ctx context.Context, arg GetSessionSeqParams) (i
 }
 
 const listSessions = `-- name: ListSessions :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR site_id = $3)
   AND ($4::text IS NULL OR status = $4)
@@ -605,6 +630,9 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 			&i.CompletedAt,
 			&i.EventSequence,
 			&i.AsyncPaymentFailedAt,
+			&i.ProcessingFee,
+			&i.NetAmount,
+			&i.NotifyFormat,
 		); err != nil {
 			return nil, err
 		}
@@ -620,7 +648,7 @@ const markSessionPaid = `-- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
 `
 
 type MarkSessionPaidParams struct {
@@ -662,6 +690,9 @@ func (q *Queries) MarkSessionPaid(ctx context.Context, arg MarkSessionPaidParams
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
@@ -670,7 +701,7 @@ const recordAsyncPaymentFailed = `-- name: RecordAsyncPaymentFailed :one
 UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_payment_failed_at = now()
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
 `
 
 type RecordAsyncPaymentFailedParams struct {
@@ -713,6 +744,9 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }

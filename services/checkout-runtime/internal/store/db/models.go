@@ -65,6 +65,8 @@ type RuntimePayment struct {
 	DisputedAt        *time.Time
 	Fee               int64
 	FeeCurrency       *string
+	ProcessingFee     *int64
+	NetAmount         *int64
 }
 
 type RuntimeRefund struct {

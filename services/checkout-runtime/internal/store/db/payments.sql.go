@@ -46,7 +46,7 @@ const addReceived = `-- name: AddReceived :one
 UPDATE runtime.payments
 SET amount_received = amount_received + $1, amount_overpaid = amount_overpaid + $2, updated_at = now()
 WHERE id = $3
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount
 `
 
 type AddReceivedParams struct {
@@ -99,12 +99,14 @@ func (q *Queries) AddReceived(ctx context.Context, arg AddReceivedParams) (Runti
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.ProcessingFee,
+		&i.NetAmount,
 	)
 	return i, err
 }
 
 const claimDueAsync = `-- name: ClaimDueAsync :many
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount FROM runtime.payments
 WHERE async_due_at IS NOT NULL AND async_due_at <= now() AND status = 'processing'
 ORDER BY async_due_at
 LIMIT $1
@@ -161,6 +163,8 @@ func (q *Queries) ClaimDueAsync(ctx context.Context, limit int32) ([]RuntimePaym
 			&i.DisputedAt,
 			&i.Fee,
 			&i.FeeCurrency,
+			&i.ProcessingFee,
+			&i.NetAmount,
 		); err != nil {
 			return nil, err
 		}
@@ -177,7 +181,7 @@ INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method,
     currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
     billing_postal_code, billing_region, client_ip)
 VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount
 `
 
 type CreatePaymentParams struct {
@@ -258,12 +262,14 @@ func (q *Queries) CreatePayment(ctx context.Context, arg CreatePaymentParams) (R
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.ProcessingFee,
+		&i.NetAmount,
 	)
 	return i, err
 }
 
 const findBankPaymentByReference = `-- name: FindBankPaymentByReference :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount FROM runtime.payments
 WHERE reference = $1 AND livemode = $2 AND method = 'bank_transfer' AND provider = 'bank_transfer'
 ORDER BY (status = 'processing') DESC, seq DESC LIMIT 1
 `
@@ -318,12 +324,14 @@ func (q *Queries) FindBankPaymentByReference(ctx context.Context, arg FindBankPa
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.ProcessingFee,
+		&i.NetAmount,
 	)
 	return i, err
 }
 
 const getPayment = `-- name: GetPayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency FROM runtime.payments WHERE id = $1
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount FROM runtime.payments WHERE id = $1
 `
 
 func (q *Queries) GetPayment(ctx context.Context, id string) (RuntimePayment, error) {
@@ -368,12 +376,14 @@ func (q *Queries) GetPayment(ctx context.Context, id string) (RuntimePayment, er
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.ProcessingFee,
+		&i.NetAmount,
 	)
 	return i, err
 }
 
 const getPaymentForUpdate = `-- name: GetPaymentForUpdate :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency FROM runtime.payments WHERE id = $1 FOR UPDATE
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount FROM runtime.payments WHERE id = $1 FOR UPDATE
 `
 
 // Locks the payment until the transaction ends (funds are recorded one
@@ -420,12 +430,14 @@ func (q *Queries) GetPaymentForUpdate(ctx context.Context, id string) (RuntimePa
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.ProcessingFee,
+		&i.NetAmount,
 	)
 	return i, err
 }
 
 const latestPayment = `-- name: LatestPayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1
 `
 
 func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimePayment, error) {
@@ -470,6 +482,8 @@ func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimeP
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.ProcessingFee,
+		&i.NetAmount,
 	)
 	return i, err
 }
@@ -494,7 +508,7 @@ SET status = $1, provider_ref = $2, card_brand = $3, card_last4 = $4,
     failure_code = $5, failure_message = $6, async_due_at = $7,
     event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = $8
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount
 `
 
 type SetAuthorizationParams struct {
@@ -560,6 +574,8 @@ func (q *Queries) SetAuthorization(ctx context.Context, arg SetAuthorizationPara
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.ProcessingFee,
+		&i.NetAmount,
 	)
 	return i, err
 }
@@ -580,12 +596,74 @@ func (q *Queries) SetFee(ctx context.Context, arg SetFeeParams) error {
 	return err
 }
 
+const setProcessingFee = `-- name: SetProcessingFee :one
+UPDATE runtime.payments SET processing_fee = $1, net_amount = $2, updated_at = now()
+WHERE id = $3 AND processing_fee IS NULL
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount
+`
+
+type SetProcessingFeeParams struct {
+	ProcessingFee *int64
+	NetAmount     *int64
+	ID            string
+}
+
+// Records the processing fee admin-api fixed on the session the payment
+// completed; once.
+func (q *Queries) SetProcessingFee(ctx context.Context, arg SetProcessingFeeParams) (RuntimePayment, error) {
+	row := q.db.QueryRow(ctx, setProcessingFee, arg.ProcessingFee, arg.NetAmount, arg.ID)
+	var i RuntimePayment
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Method,
+		&i.Provider,
+		&i.ProviderRef,
+		&i.Status,
+		&i.Currency,
+		&i.Amount,
+		&i.AmountTax,
+		&i.AmountReceived,
+		&i.Reference,
+		&i.CardBrand,
+		&i.CardLast4,
+		&i.BillingName,
+		&i.BillingEmail,
+		&i.BillingCountry,
+		&i.BillingPostalCode,
+		&i.BillingRegion,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.ClientIp,
+		&i.AsyncDueAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.AmountOverpaid,
+		&i.AmountRefunded,
+		&i.ProviderAccount,
+		&i.DisputeID,
+		&i.DisputeReason,
+		&i.DisputeStatus,
+		&i.DisputeAmount,
+		&i.DisputedAt,
+		&i.Fee,
+		&i.FeeCurrency,
+		&i.ProcessingFee,
+		&i.NetAmount,
+	)
+	return i, err
+}
+
 const setStatus = `-- name: SetStatus :one
 UPDATE runtime.payments
 SET status = $1, failure_code = $2, failure_message = $3,
     async_due_at = NULL, event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = $4 AND status = ANY($5::text[])
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount
 `
 
 type SetStatusParams struct {
@@ -646,6 +724,8 @@ func (q *Queries) SetStatus(ctx context.Context, arg SetStatusParams) (RuntimePa
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.ProcessingFee,
+		&i.NetAmount,
 	)
 	return i, err
 }

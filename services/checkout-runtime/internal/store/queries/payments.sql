@@ -70,3 +70,10 @@ ORDER BY (status = 'processing') DESC, seq DESC LIMIT 1;
 -- name: SetFee :exec
 -- Records the provider's fee, reported when the payment is captured.
 UPDATE runtime.payments SET fee = @fee, fee_currency = @fee_currency, updated_at = now() WHERE id = @id;
+
+-- name: SetProcessingFee :one
+-- Records the processing fee admin-api fixed on the session the payment
+-- completed; once.
+UPDATE runtime.payments SET processing_fee = @processing_fee, net_amount = @net_amount, updated_at = now()
+WHERE id = @id AND processing_fee IS NULL
+RETURNING *;

@@ -57,6 +57,7 @@ type HooksEvent struct {
 	Sequence       int64
 	Created        time.Time
 	Body           []byte
+	NotifyBody     []byte
 }
 
 type HooksNotifySecret struct {

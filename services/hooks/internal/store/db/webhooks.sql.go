@@ -37,7 +37,8 @@ WITH picked AS (
     WHERE d.id = picked.id AND d.status = 'pending' AND d.next_attempt_at <= now()
     RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
 )
-SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body
+SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at,
+       coalesce(CASE WHEN e.kind = 'notify' THEN ev.notify_body END, ev.body)::bytea AS body
 FROM claimed c
 JOIN hooks.endpoints e ON e.id = c.endpoint_id
 JOIN hooks.events ev ON ev.id = c.event_id
@@ -364,7 +365,7 @@ func (q *Queries) GetEndpointSeq(ctx context.Context, arg GetEndpointSeqParams) 
 }
 
 const getEvent = `-- name: GetEvent :one
-SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body FROM hooks.events WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body, notify_body FROM hooks.events WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetEventParams struct {
@@ -386,6 +387,7 @@ func (q *Queries) GetEvent(ctx context.Context, arg GetEventParams) (HooksEvent,
 		&i.Sequence,
 		&i.Created,
 		&i.Body,
+		&i.NotifyBody,
 	)
 	return i, err
 }
@@ -443,8 +445,8 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (strin
 
 const insertEventMatching = `-- name: InsertEventMatching :many
 WITH ins AS (
-    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body)
-    VALUES ($4, $1, $2, $3, $5, $6, $7, $8)
+    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body, notify_body)
+    VALUES ($4, $1, $2, $3, $5, $6, $7, $8, $9)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 )
@@ -463,6 +465,7 @@ type InsertEventMatchingParams struct {
 	Sequence       int64
 	Created        time.Time
 	Body           []byte
+	NotifyBody     []byte
 }
 
 // Stores an event and returns the enabled endpoints it goes to, in one round
@@ -478,6 +481,7 @@ func (q *Queries) InsertEventMatching(ctx context.Context, arg InsertEventMatchi
 		arg.Sequence,
 		arg.Created,
 		arg.Body,
+		arg.NotifyBody,
 	)
 	if err != nil {
 		return nil, err
@@ -688,7 +692,7 @@ func (q *Queries) ListEventDeliveries(ctx context.Context, eventID string) ([]Li
 }
 
 const listEvents = `-- name: ListEvents :many
-SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body FROM hooks.events
+SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body, notify_body FROM hooks.events
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR type = $3)
   AND ($4::timestamptz IS NULL OR created >= $4)
@@ -745,6 +749,7 @@ func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]Hooks
 			&i.Sequence,
 			&i.Created,
 			&i.Body,
+			&i.NotifyBody,
 		); err != nil {
 			return nil, err
 		}

@@ -214,7 +214,14 @@ type Payment struct {
 	// tells of it).
 	Dispute *PaymentDispute `protobuf:"bytes,21,opt,name=dispute,proto3" json:"dispute,omitempty"`
 	// The currency of fee (ISO 4217, upper case), when a provider reported one.
-	FeeCurrency   string `protobuf:"bytes,22,opt,name=fee_currency,json=feeCurrency,proto3" json:"fee_currency,omitempty"`
+	FeeCurrency string `protobuf:"bytes,22,opt,name=fee_currency,json=feeCurrency,proto3" json:"fee_currency,omitempty"`
+	// What the gateway keeps of amount by the organization's fee schedule,
+	// in minor units of currency: the session's processing_fee, fixed when
+	// the payment completed the session (null for a payment that did not).
+	// Distinct from `fee`, the provider's own.
+	ProcessingFee *int64 `protobuf:"varint,23,opt,name=processing_fee,json=processingFee,proto3,oneof" json:"processing_fee,omitempty"`
+	// amount − processing_fee, in minor units; null with processing_fee.
+	NetAmount     *int64 `protobuf:"varint,24,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -401,6 +408,20 @@ func (x *Payment) GetFeeCurrency() string {
 		return x.FeeCurrency
 	}
 	return ""
+}
+
+func (x *Payment) GetProcessingFee() int64 {
+	if x != nil && x.ProcessingFee != nil {
+		return *x.ProcessingFee
+	}
+	return 0
+}
+
+func (x *Payment) GetNetAmount() int64 {
+	if x != nil && x.NetAmount != nil {
+		return *x.NetAmount
+	}
+	return 0
 }
 
 // Parameters of GetPayment.
@@ -784,7 +805,7 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\x06status\x18\x03 \x01(\tR\x06status\x12\x16\n" +
 	"\x06amount\x18\x04 \x01(\x03R\x06amount\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xe1\x06\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xd3\a\n" +
 	"\aPayment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12)\n" +
@@ -811,9 +832,14 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12<\n" +
 	"\adispute\x18\x15 \x01(\v2\".tillpoint.admin.v1.PaymentDisputeR\adispute\x12!\n" +
-	"\ffee_currency\x18\x16 \x01(\tR\vfeeCurrencyB\x0f\n" +
+	"\ffee_currency\x18\x16 \x01(\tR\vfeeCurrency\x12*\n" +
+	"\x0eprocessing_fee\x18\x17 \x01(\x03H\x02R\rprocessingFee\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"net_amount\x18\x18 \x01(\x03H\x03R\tnetAmount\x88\x01\x01B\x0f\n" +
 	"\r_failure_codeB\x12\n" +
-	"\x10_failure_message\"#\n" +
+	"\x10_failure_messageB\x11\n" +
+	"\x0f_processing_feeB\r\n" +
+	"\v_net_amount\"#\n" +
 	"\x11GetPaymentRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"K\n" +
 	"\x12GetPaymentResponse\x125\n" +
