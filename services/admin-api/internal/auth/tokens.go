@@ -75,7 +75,7 @@ func (a *Authenticator) Issue(ctx context.Context, keyID, secret string) (token 
 		return "", time.Time{}, errs.E(errs.Unauthenticated, "api_key_revoked", "This API key was revoked.")
 	}
 	now := a.Tokens.now()
-	expires = now.Add(TokenTTL).Truncate(time.Second)
+	expires = now.Add(TokenTTL)
 	claims := tokenClaims{RegisteredClaims: jwt.RegisteredClaims{Issuer: tokenIssuer, Audience: jwt.ClaimStrings{tokenAudience},
 		Subject: k.ID, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(expires)}, Livemode: k.Livemode}
 	token, err = jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(a.Tokens.Key)

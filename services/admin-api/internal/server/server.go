@@ -22,6 +22,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/openapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/collections"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
@@ -57,6 +58,9 @@ func PeersOn(runtime, hooks grpc.ClientConnInterface) Peers {
 type Guard struct {
 	TrustedProxies *httpx.TrustedProxies
 	Limits         auth.Limits
+	// Tokens signs and verifies the access tokens of POST /auth/token (the
+	// collections surface); nil turns them off.
+	Tokens *auth.Tokens
 }
 
 // guardREST gives REST calls their client address, which the rate limits
@@ -90,9 +94,10 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	events := &grpcapi.Events{Hooks: peers.Events}
 	endpoints := &grpcapi.WebhookEndpoints{Hooks: peers.WebhookEndpoints}
 	feeSchedules := &grpcapi.FeeSchedules{Store: st}
+	authn := &auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies, Tokens: guard.Tokens}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey),
-		(&auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies}).Unary,
+		authn.Unary,
 		grpcx.ValidateStrings(),
 		(&idempotency.Middleware{Store: st}).Unary,
 	}}
@@ -144,6 +149,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		return nil, err
 	}
 	mux := http.NewServeMux()
+	(&collections.Surface{Conn: inline, Tokens: authn}).Register(mux)
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
 	mux.Handle("/", gateway.APIPrefix(gw))
 	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(mux))}, nil
