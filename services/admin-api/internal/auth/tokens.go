@@ -13,6 +13,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
 )
 
 // Access tokens stand for an API key on surfaces whose clients exchange a
@@ -54,8 +55,21 @@ type tokenClaims struct {
 // Issue exchanges a key pair (the key's id, `key_…`, and its secret) for
 // an access token. The pair must match and the key must not be revoked;
 // every failure is the same 401, so that it tells nothing about which part
-// was wrong.
+// was wrong. Failures count against the address's limit of failed
+// authentications, as bad keys do.
 func (a *Authenticator) Issue(ctx context.Context, keyID, secret string) (token string, expires time.Time, err error) {
+	addr := ratelimit.AddrKey(clientAddr(ctx, a.TrustedProxies))
+	if err := a.Limits.beforeAuth(ctx, addr); err != nil {
+		return "", time.Time{}, err
+	}
+	token, expires, err = a.issue(ctx, keyID, secret)
+	if err != nil {
+		return "", time.Time{}, a.Limits.authFailed(ctx, addr, err)
+	}
+	return token, expires, nil
+}
+
+func (a *Authenticator) issue(ctx context.Context, keyID, secret string) (token string, expires time.Time, err error) {
 	if a.Tokens == nil {
 		return "", time.Time{}, errs.E(errs.Unavailable, "access_tokens_disabled", "Access tokens are not configured on this server.")
 	}

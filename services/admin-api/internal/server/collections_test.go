@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
+	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
 )
 
 // clock is a settable time for access tokens.
@@ -145,8 +146,12 @@ func TestCollectionsCreateAndGet(t *testing.T) {
 		t.Errorf("metadata: %v", m)
 	}
 	// A retry with the same Idempotency-Key answers the same collection.
-	if status, again := e.do("POST", "/api/v1/collections", token, seedCollection("ORD-1001"), "Idempotency-Key", "k-1001"); status != http.StatusCreated || again["collectionId"] != id {
-		t.Errorf("idempotent retry: %d %v", status, again)
+	retry := e.raw("POST", "/api/v1/collections", token, seedCollection("ORD-1001"), "Idempotency-Key", "k-1001")
+	var again map[string]any
+	_ = json.NewDecoder(retry.Body).Decode(&again)
+	retry.Body.Close()
+	if retry.StatusCode != http.StatusCreated || again["collectionId"] != id || retry.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("idempotent retry: %d %v %v", retry.StatusCode, again, retry.Header)
 	}
 	if status, got := e.do("GET", "/api/v1/collections/"+id, token, nil); status != http.StatusOK || got["collectionId"] != id || got["fee"] != 1.04 || got["status"] != "PENDING" {
 		t.Errorf("get: %d %v", status, got)
@@ -202,5 +207,21 @@ func TestCollectionsBadInput(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM admin.checkout_sessions"); n != 0 {
 		t.Fatalf("%d sessions written by bad requests", n)
+	}
+}
+
+// TestTokenFailuresAreLimited: bad client secrets count against the
+// address's failed-authentication limit, as bad keys do.
+func TestTokenFailuresAreLimited(t *testing.T) {
+	e := newGuardedEnv(t, Guard{Limits: auth.Limits{AuthFailuresPerAddr: ratelimit.New(noRefill, 2, 0)},
+		Tokens: &auth.Tokens{Key: []byte(strings.Repeat("k", auth.MinTokenKeyLen))}})
+	bad := map[string]any{"clientId": "key_x", "clientSecret": "sk_test_" + strings.Repeat("x", 40)}
+	for i := range 2 {
+		if status, out := e.do("POST", "/auth/token", "", bad); status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d %v", i+1, status, out)
+		}
+	}
+	if status, out := e.do("POST", "/auth/token", "", bad); status != http.StatusTooManyRequests || out["statusCode"] != 429.0 {
+		t.Fatalf("third attempt: %d %v", status, out)
 	}
 }

@@ -112,7 +112,9 @@ func (s *Surface) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	resp, err := adminv1.NewCheckoutSessionServiceClient(s.Conn).CreateCheckoutSession(ctx, req)
+	var hdr metadata.MD
+	resp, err := adminv1.NewCheckoutSessionServiceClient(s.Conn).CreateCheckoutSession(ctx, req, grpc.Header(&hdr))
+	gateway.CopyResponseHeaders(w.Header(), hdr)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -122,7 +124,10 @@ func (s *Surface) create(w http.ResponseWriter, r *http.Request) {
 
 func (s *Surface) get(w http.ResponseWriter, r *http.Request) {
 	ctx := outgoing(r, false)
-	resp, err := adminv1.NewCheckoutSessionServiceClient(s.Conn).GetCheckoutSession(ctx, &adminv1.GetCheckoutSessionRequest{Id: r.PathValue("id")})
+	var hdr metadata.MD
+	resp, err := adminv1.NewCheckoutSessionServiceClient(s.Conn).GetCheckoutSession(ctx, &adminv1.GetCheckoutSessionRequest{Id: r.PathValue("id")},
+		grpc.Header(&hdr))
+	gateway.CopyResponseHeaders(w.Header(), hdr)
 	if err != nil {
 		writeError(w, err)
 		return
