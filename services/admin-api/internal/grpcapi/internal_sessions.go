@@ -68,14 +68,22 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 	if req.GetAmountTax() < 0 {
 		return nil, errs.Param("amount_tax", "amount_invalid", "amount_tax cannot be negative.")
 	}
+	if req.GetAmountTotal() < 0 {
+		return nil, errs.Param("amount_total", "amount_invalid", "amount_total cannot be negative.")
+	}
 	status := "unpaid"
 	if req.GetPaid() {
 		status = "paid"
 	}
 	var resp *internalapiv1.CompleteSessionResponse
 	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		processingFee, net, err := sessionFee(ctx, q, req)
+		if err != nil {
+			return err
+		}
 		row, err := q.CompleteSession(ctx, db.CompleteSessionParams{ID: req.GetSessionId(), PaymentStatus: status,
-			PaymentID: &req.PaymentId, AmountTax: req.GetAmountTax(), AmountTotal: req.GetAmountTotal()})
+			PaymentID: &req.PaymentId, AmountTax: req.GetAmountTax(), AmountTotal: req.GetAmountTotal(),
+			ProcessingFee: &processingFee, NetAmount: &net})
 		if store.IsNoRows(err) {
 			cur, err := s.current(ctx, q, req.GetSessionId())
 			if err != nil {
@@ -95,9 +103,6 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 			return errs.Param("amount_total", "amount_invalid", "amount_total %d is not amount_subtotal %d + amount_tax %d.",
 				row.AmountTotal, row.AmountSubtotal, row.AmountTax)
 		}
-		if row, err = fixProcessingFee(ctx, q, row, req.GetPaymentMethod()); err != nil {
-			return err
-		}
 		cs, err := EmitSessionEvent(ctx, tx, row, events.SessionCompleted, s.CheckoutBase)
 		resp = &internalapiv1.CompleteSessionResponse{CheckoutSession: cs}
 		return err
@@ -105,21 +110,23 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 	return resp, err
 }
 
-// fixProcessingFee records on a session that just completed the
-// processing fee of its amount_total by its organization's fee schedule
-// for method, in the completing transaction: later changes of the schedule
-// leave it as it was.
-func fixProcessingFee(ctx context.Context, q *db.Queries, row db.AdminCheckoutSession, method string) (db.AdminCheckoutSession, error) {
-	rules, err := q.ListFeeRules(ctx, db.ListFeeRulesParams{OrganizationID: row.OrganizationID, Livemode: row.Livemode})
+// sessionFee is the processing fee, and the net amount, of completing the
+// session of req with req's amount and payment method, under its
+// organization's fee schedule now: CompleteSession stores them with the
+// completion, so that later changes of the schedule leave them as they were.
+func sessionFee(ctx context.Context, q *db.Queries, req *internalapiv1.CompleteSessionRequest) (processingFee, net int64, err error) {
+	rows, err := q.ListSessionFeeRules(ctx, req.GetSessionId())
 	if err != nil {
-		return row, store.Wrap(err, "list fee rules")
+		return 0, 0, store.Wrap(err, "list fee rules")
 	}
-	processingFee, net := fee.Compute(FeeRules(rules), method, row.Currency, row.AmountTotal)
-	row, err = q.SetSessionFee(ctx, db.SetSessionFeeParams{ID: row.ID, ProcessingFee: &processingFee, NetAmount: &net})
-	if err != nil {
-		return row, store.Wrap(err, "set session fee")
+	rules := make([]fee.Rule, len(rows))
+	currency := ""
+	for i, r := range rows {
+		rules[i] = fee.Rule{Method: r.PaymentMethod, Currency: r.Currency, PercentBps: r.PercentBps, FixedAmount: r.FixedAmount}
+		currency = r.SessionCurrency
 	}
-	return row, nil
+	processingFee, net = fee.Compute(rules, req.GetPaymentMethod(), currency, req.GetAmountTotal())
+	return processingFee, net, nil
 }
 
 // RecordAsyncPayment marks a complete, unpaid session paid or its payment

@@ -271,7 +271,11 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
 		Paid: paid, AmountTax: p.AmountTax, AmountTotal: p.Amount, PaymentMethod: p.Method})
 	if err == nil {
-		p, err = s.recordProcessingFee(ctx, p, resp.GetCheckoutSession())
+		p = withProcessingFee(p, resp.GetCheckoutSession())
+		if !paid {
+			// No move follows now to record it with.
+			p, err = s.recordProcessingFee(ctx, p)
+		}
 	}
 	if status.Code(err) == codes.FailedPrecondition {
 		if err := s.release(ctx, prov, p, res); err != nil {
@@ -299,14 +303,24 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	return Result{Payment: p, Session: resp.GetCheckoutSession()}, nil
 }
 
-// recordProcessingFee copies onto p the processing fee admin-api fixed on
-// the session p completed (cs), before p's payment.succeeded event, which
-// carries it.
-func (s *Service) recordProcessingFee(ctx context.Context, p db.RuntimePayment, cs *adminv1.CheckoutSession) (db.RuntimePayment, error) {
-	if cs == nil || cs.ProcessingFee == nil || cs.NetAmount == nil || p.ProcessingFee != nil {
+// withProcessingFee is p with the processing fee admin-api fixed on the
+// session p completed (cs), unless p has one. It is stored with p's next
+// move (move passes it to SetStatus), so that payment.succeeded carries it,
+// or by recordProcessingFee.
+func withProcessingFee(p db.RuntimePayment, cs *adminv1.CheckoutSession) db.RuntimePayment {
+	if p.ProcessingFee == nil && cs != nil && cs.ProcessingFee != nil && cs.NetAmount != nil {
+		p.ProcessingFee, p.NetAmount = cs.ProcessingFee, cs.NetAmount
+	}
+	return p
+}
+
+// recordProcessingFee stores p's processing fee (withProcessingFee) when
+// no move follows to store it with: a payment still pending.
+func (s *Service) recordProcessingFee(ctx context.Context, p db.RuntimePayment) (db.RuntimePayment, error) {
+	if p.ProcessingFee == nil {
 		return p, nil
 	}
-	row, err := s.Store.SetProcessingFee(ctx, db.SetProcessingFeeParams{ID: p.ID, ProcessingFee: cs.ProcessingFee, NetAmount: cs.NetAmount})
+	row, err := s.Store.SetProcessingFee(ctx, db.SetProcessingFeeParams{ID: p.ID, ProcessingFee: p.ProcessingFee, NetAmount: p.NetAmount})
 	if store.IsNoRows(err) {
 		return p, nil // recorded meanwhile, by a concurrent completion
 	} else if err != nil {
@@ -452,7 +466,7 @@ func (s *Service) setAuthorization(ctx context.Context, set db.SetAuthorizationP
 func (s *Service) move(ctx context.Context, p db.RuntimePayment, to, code, msg string, from ...string) (db.RuntimePayment, error) {
 	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		moved, err := q.SetStatus(ctx, db.SetStatusParams{ID: p.ID, Status: to, FailureCode: optional(code),
-			FailureMessage: optional(msg), FromStatuses: from})
+			FailureMessage: optional(msg), FromStatuses: from, ProcessingFee: p.ProcessingFee, NetAmount: p.NetAmount})
 		if store.IsNoRows(err) {
 			// Someone else moved it first: report where it is now.
 			p, err = q.GetPayment(ctx, p.ID)

@@ -88,6 +88,49 @@ func (q *Queries) ListFeeRules(ctx context.Context, arg ListFeeRulesParams) ([]A
 	return items, nil
 }
 
+const listSessionFeeRules = `-- name: ListSessionFeeRules :many
+SELECT r.payment_method, r.currency, r.percent_bps, r.fixed_amount, s.currency AS session_currency
+FROM admin.checkout_sessions s
+JOIN admin.fee_rules r ON r.organization_id = s.organization_id AND r.livemode = s.livemode
+WHERE s.id = $1
+`
+
+type ListSessionFeeRulesRow struct {
+	PaymentMethod   string
+	Currency        string
+	PercentBps      int64
+	FixedAmount     int64
+	SessionCurrency string
+}
+
+// The fee rules of a session's organization and mode, with the session's
+// currency, in one round trip (none: no fee).
+func (q *Queries) ListSessionFeeRules(ctx context.Context, id string) ([]ListSessionFeeRulesRow, error) {
+	rows, err := q.db.Query(ctx, listSessionFeeRules, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListSessionFeeRulesRow{}
+	for rows.Next() {
+		var i ListSessionFeeRulesRow
+		if err := rows.Scan(
+			&i.PaymentMethod,
+			&i.Currency,
+			&i.PercentBps,
+			&i.FixedAmount,
+			&i.SessionCurrency,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockOrganization = `-- name: LockOrganization :exec
 SELECT id FROM admin.organizations WHERE id = $1 FOR NO KEY UPDATE
 `
@@ -97,58 +140,4 @@ SELECT id FROM admin.organizations WHERE id = $1 FOR NO KEY UPDATE
 func (q *Queries) LockOrganization(ctx context.Context, id string) error {
 	_, err := q.db.Exec(ctx, lockOrganization, id)
 	return err
-}
-
-const setSessionFee = `-- name: SetSessionFee :one
-UPDATE admin.checkout_sessions SET processing_fee = $1, net_amount = $2
-WHERE id = $3 AND status = 'complete' AND processing_fee IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
-`
-
-type SetSessionFeeParams struct {
-	ProcessingFee *int64
-	NetAmount     *int64
-	ID            string
-}
-
-// Fixes the processing fee of a session that just completed.
-func (q *Queries) SetSessionFee(ctx context.Context, arg SetSessionFeeParams) (AdminCheckoutSession, error) {
-	row := q.db.QueryRow(ctx, setSessionFee, arg.ProcessingFee, arg.NetAmount, arg.ID)
-	var i AdminCheckoutSession
-	err := row.Scan(
-		&i.ID,
-		&i.Seq,
-		&i.OrganizationID,
-		&i.SiteID,
-		&i.Livemode,
-		&i.Status,
-		&i.PaymentStatus,
-		&i.Currency,
-		&i.AmountSubtotal,
-		&i.AmountTax,
-		&i.AmountTotal,
-		&i.LineItems,
-		&i.Customer,
-		&i.CustomerEmail,
-		&i.CustomerPhone,
-		&i.SuccessUrl,
-		&i.CancelUrl,
-		&i.Metadata,
-		&i.OrderID,
-		&i.Description,
-		&i.Reference,
-		&i.PaymentID,
-		&i.PaymentMethodTypes,
-		&i.Locale,
-		&i.NotifyUrl,
-		&i.ExpiresAt,
-		&i.CreatedAt,
-		&i.CompletedAt,
-		&i.EventSequence,
-		&i.AsyncPaymentFailedAt,
-		&i.ProcessingFee,
-		&i.NetAmount,
-		&i.NotifyFormat,
-	)
-	return i, err
 }

@@ -43,8 +43,8 @@ const completeSession = `-- name: CompleteSession :one
 UPDATE admin.checkout_sessions
 SET status = 'complete', payment_status = $1, payment_id = $2,
     amount_tax = $3, amount_total = $4, completed_at = now(),
-    event_sequence = event_sequence + 1
-WHERE id = $5 AND status = 'open' AND expires_at > now()
+    event_sequence = event_sequence + 1, processing_fee = $5, net_amount = $6
+WHERE id = $7 AND status = 'open' AND expires_at > now()
 RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
 `
 
@@ -53,17 +53,21 @@ type CompleteSessionParams struct {
 	PaymentID     *string
 	AmountTax     int64
 	AmountTotal   int64
+	ProcessingFee *int64
+	NetAmount     *int64
 	ID            string
 }
 
 // The conditional update at the heart of invariant 2: only an open session
-// that has not expired can complete.
+// that has not expired can complete. The processing fee is fixed with it.
 func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams) (AdminCheckoutSession, error) {
 	row := q.db.QueryRow(ctx, completeSession,
 		arg.PaymentStatus,
 		arg.PaymentID,
 		arg.AmountTax,
 		arg.AmountTotal,
+		arg.ProcessingFee,
+		arg.NetAmount,
 		arg.ID,
 	)
 	var i AdminCheckoutSession

@@ -15,8 +15,10 @@ SELECT @organization_id, @livemode, unnest(@payment_methods::text[]), unnest(@cu
 -- and keys may still be inserted meanwhile).
 SELECT id FROM admin.organizations WHERE id = $1 FOR NO KEY UPDATE;
 
--- name: SetSessionFee :one
--- Fixes the processing fee of a session that just completed.
-UPDATE admin.checkout_sessions SET processing_fee = @processing_fee, net_amount = @net_amount
-WHERE id = @id AND status = 'complete' AND processing_fee IS NULL
-RETURNING *;
+-- name: ListSessionFeeRules :many
+-- The fee rules of a session's organization and mode, with the session's
+-- currency, in one round trip (none: no fee).
+SELECT r.payment_method, r.currency, r.percent_bps, r.fixed_amount, s.currency AS session_currency
+FROM admin.checkout_sessions s
+JOIN admin.fee_rules r ON r.organization_id = s.organization_id AND r.livemode = s.livemode
+WHERE s.id = $1;

@@ -77,11 +77,11 @@ RETURNING *;
 
 -- name: CompleteSession :one
 -- The conditional update at the heart of invariant 2: only an open session
--- that has not expired can complete.
+-- that has not expired can complete. The processing fee is fixed with it.
 UPDATE admin.checkout_sessions
 SET status = 'complete', payment_status = @payment_status, payment_id = @payment_id,
     amount_tax = @amount_tax, amount_total = @amount_total, completed_at = now(),
-    event_sequence = event_sequence + 1
+    event_sequence = event_sequence + 1, processing_fee = @processing_fee, net_amount = @net_amount
 WHERE id = @id AND status = 'open' AND expires_at > now()
 RETURNING *;
 

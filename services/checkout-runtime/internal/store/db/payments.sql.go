@@ -661,8 +661,10 @@ func (q *Queries) SetProcessingFee(ctx context.Context, arg SetProcessingFeePara
 const setStatus = `-- name: SetStatus :one
 UPDATE runtime.payments
 SET status = $1, failure_code = $2, failure_message = $3,
-    async_due_at = NULL, event_sequence = event_sequence + 1, updated_at = now()
-WHERE id = $4 AND status = ANY($5::text[])
+    async_due_at = NULL, event_sequence = event_sequence + 1, updated_at = now(),
+    processing_fee = coalesce(processing_fee, $4),
+    net_amount = coalesce(net_amount, $5)
+WHERE id = $6 AND status = ANY($7::text[])
 RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount
 `
 
@@ -670,17 +672,22 @@ type SetStatusParams struct {
 	Status         string
 	FailureCode    *string
 	FailureMessage *string
+	ProcessingFee  *int64
+	NetAmount      *int64
 	ID             string
 	FromStatuses   []string
 }
 
 // Moves a payment on from one of the given states only, so that concurrent
-// writers cannot both move it.
+// writers cannot both move it. A processing fee given is recorded if the
+// payment has none yet (the move to succeeded carries it, saving a statement).
 func (q *Queries) SetStatus(ctx context.Context, arg SetStatusParams) (RuntimePayment, error) {
 	row := q.db.QueryRow(ctx, setStatus,
 		arg.Status,
 		arg.FailureCode,
 		arg.FailureMessage,
+		arg.ProcessingFee,
+		arg.NetAmount,
 		arg.ID,
 		arg.FromStatuses,
 	)
