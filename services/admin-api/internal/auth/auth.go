@@ -14,6 +14,7 @@ import (
 
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/apikey"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
 	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
@@ -101,6 +102,12 @@ func (a *Authenticator) authenticate(ctx context.Context) (Principal, error) {
 	case k.RevokedAt != nil:
 		return Principal{}, errs.E(errs.Unauthenticated, "api_key_revoked", "This API key was revoked: "+redact(secret)+".")
 	}
+	return a.principal(ctx, k)
+}
+
+// principal is the caller using key k, whose last use is recorded (at most
+// once per touchEvery).
+func (a *Authenticator) principal(ctx context.Context, k db.AdminApiKey) (Principal, error) {
 	if k.LastUsedAt == nil || time.Since(*k.LastUsedAt) > touchEvery {
 		if err := a.Store.TouchAPIKey(ctx, k.ID); err != nil {
 			return Principal{}, store.Wrap(err, "touch api key")
@@ -109,7 +116,7 @@ func (a *Authenticator) authenticate(ctx context.Context) (Principal, error) {
 		k.LastUsedAt = &now // k is a copy: the cached row is not changed in place
 		a.Store.UpdateCachedAPIKey(k)
 	}
-	return principalOf(k), nil
+	return Principal{OrganizationID: k.OrganizationID, Livemode: k.Livemode, KeyID: k.ID}, nil
 }
 
 // redact keeps the mode prefix and the last four characters, as a person

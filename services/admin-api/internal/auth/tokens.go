@@ -11,7 +11,6 @@ import (
 
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/apikey"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
-	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
 )
@@ -129,9 +128,5 @@ func (a *Authenticator) authenticateToken(ctx context.Context, raw string) (Prin
 	case k.Livemode != claims.Livemode:
 		return Principal{}, invalid
 	}
-	return principalOf(k), nil
-}
-
-func principalOf(k db.AdminApiKey) Principal {
-	return Principal{OrganizationID: k.OrganizationID, Livemode: k.Livemode, KeyID: k.ID}
+	return a.principal(ctx, k)
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/money"
 )
@@ -120,4 +121,25 @@ func Validate(rules []Rule, methods []string) error {
 		seen[key] = true
 	}
 	return nil
+}
+
+// FromProto is the API's rules as the package's.
+func FromProto(in []*adminv1.FeeRule) []Rule {
+	out := make([]Rule, len(in))
+	for i, r := range in {
+		out[i] = Rule{Method: r.GetPaymentMethod(), Currency: r.GetCurrency(), PercentBps: r.GetPercentBps(), FixedAmount: r.GetFixedAmount()}
+	}
+	return out
+}
+
+// Proto is r as the API shows it (absent method or currency: every one).
+func (r Rule) Proto() *adminv1.FeeRule {
+	out := &adminv1.FeeRule{PercentBps: r.PercentBps, FixedAmount: r.FixedAmount}
+	if r.Method != anyValue {
+		out.PaymentMethod = &r.Method
+	}
+	if r.Currency != anyValue {
+		out.Currency = &r.Currency
+	}
+	return out
 }

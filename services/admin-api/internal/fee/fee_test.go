@@ -3,6 +3,7 @@ package fee
 import (
 	"testing"
 
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 )
 
@@ -96,5 +97,22 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("err = %v, want Invalid naming %s", err, tc.param)
 			}
 		})
+	}
+}
+
+func TestProtoBothWays(t *testing.T) {
+	for _, r := range []Rule{
+		{PercentBps: 150},
+		{Method: "card", PercentBps: 290},
+		{Currency: "USD", PercentBps: 100, FixedAmount: 30},
+		{Method: "bank_transfer", Currency: "EUR", FixedAmount: 50},
+	} {
+		p := r.Proto()
+		if (r.Method == "") != (p.PaymentMethod == nil) || (r.Currency == "") != (p.Currency == nil) {
+			t.Errorf("%+v as proto: %v (absent means every one)", r, p)
+		}
+		if back := FromProto([]*adminv1.FeeRule{p}); len(back) != 1 || back[0] != r {
+			t.Errorf("%+v → %v → %+v", r, p, back)
+		}
 	}
 }

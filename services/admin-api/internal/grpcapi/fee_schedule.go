@@ -34,10 +34,7 @@ func (s *FeeSchedules) GetFeeSchedule(ctx context.Context, _ *adminv1.GetFeeSche
 // UpdateFeeSchedule replaces the caller's schedule in one transaction.
 func (s *FeeSchedules) UpdateFeeSchedule(ctx context.Context, req *adminv1.UpdateFeeScheduleRequest) (*adminv1.UpdateFeeScheduleResponse, error) {
 	p := auth.FromContext(ctx)
-	rules := make([]fee.Rule, len(req.GetRules()))
-	for i, r := range req.GetRules() {
-		rules[i] = fee.Rule{Method: r.GetPaymentMethod(), Currency: r.GetCurrency(), PercentBps: r.GetPercentBps(), FixedAmount: r.GetFixedAmount()}
-	}
+	rules := fee.FromProto(req.GetRules())
 	if err := fee.Validate(rules, site.Methods); err != nil {
 		return nil, err
 	}
@@ -81,8 +78,7 @@ func FeeRules(rows []db.AdminFeeRule) []fee.Rule {
 func FeeScheduleProto(rules []fee.Rule, livemode bool) *adminv1.FeeSchedule {
 	out := &adminv1.FeeSchedule{Object: "fee_schedule", Livemode: livemode, Rules: make([]*adminv1.FeeRule, len(rules))}
 	for i, r := range rules {
-		out.Rules[i] = &adminv1.FeeRule{PaymentMethod: nonEmpty(r.Method), Currency: nonEmpty(r.Currency),
-			PercentBps: r.PercentBps, FixedAmount: r.FixedAmount}
+		out.Rules[i] = r.Proto()
 	}
 	return out
 }

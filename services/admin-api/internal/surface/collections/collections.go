@@ -159,10 +159,7 @@ func (s *Surface) quote(ctx context.Context, cs *adminv1.CheckoutSession) (int64
 	if err != nil {
 		return 0, 0, err
 	}
-	rules := make([]fee.Rule, len(resp.GetFeeSchedule().GetRules()))
-	for i, r := range resp.GetFeeSchedule().GetRules() {
-		rules[i] = fee.Rule{Method: r.GetPaymentMethod(), Currency: r.GetCurrency(), PercentBps: r.GetPercentBps(), FixedAmount: r.GetFixedAmount()}
-	}
+	rules := fee.FromProto(resp.GetFeeSchedule().GetRules())
 	method := ""
 	if m := cs.GetPaymentMethodTypes(); len(m) > 0 {
 		method = m[0]

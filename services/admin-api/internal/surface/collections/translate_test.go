@@ -2,6 +2,8 @@ package collections
 
 import (
 	"encoding/json"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -121,4 +123,36 @@ func TestErrorTranslation(t *testing.T) {
 			t.Errorf("translateMessage(%q) = %q, want %q", tc.msg, got, tc.wantMsg)
 		}
 	}
+}
+
+// FuzzCreateBody: whatever a client sends, the create body is either
+// refused as bad input naming a field, or translated to a session of at
+// least one dollar, never a panic.
+func FuzzCreateBody(f *testing.F) {
+	for _, s := range []string{
+		`{"amount":25.50,"orderId":"o","description":"d","callbackUrl":"https://a.example/b?c=1","metadata":{"k":1}}`,
+		`{"amount":1.001,"orderId":"o","description":"d"}`,
+		`{"amount":"10","orderId":"o","description":"d","currency":"usd"}`,
+		`{"amount":1e400}`, `[]`, `{"metadata":{"a":null}}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest("POST", "/api/v1/collections", strings.NewReader(body))
+		var req createRequest
+		err := decode(httptest.NewRecorder(), r, &req)
+		var out *adminv1.CreateCheckoutSessionRequest
+		if err == nil {
+			out, err = req.sessionRequest("site_1")
+		}
+		if err != nil {
+			if e, ok := errs.As(err); !ok || e.Kind != errs.Invalid {
+				t.Fatalf("%q: %v is not bad input", body, err)
+			}
+			return
+		}
+		if out.GetAmount() < 100 || out.GetCurrency() != "USD" || out.GetOrderId() == "" {
+			t.Fatalf("%q translated to %v", body, out)
+		}
+	})
 }
