@@ -58,8 +58,15 @@ lint: tools ## buf lint, gofmt, go vet.
 deps: ## Install what the tests need and is missing (PostgreSQL server, Chromium) with apt-get.
 	@scripts/install-deps.sh
 
+.PHONY: node-deps
+node-deps: e2e/node/node_modules/.installed ## Install Stripe's Node SDK for the end-to-end tests (npm ci into git-ignored e2e/node/node_modules).
+
+e2e/node/node_modules/.installed: e2e/node/package.json e2e/node/package-lock.json
+	cd e2e/node && npm ci --no-audit --no-fund
+	@touch $@
+
 .PHONY: test
-test: deps lint check-generated ## Everything: lint, generated-code check, unit, integration and end-to-end tests.
+test: deps node-deps lint check-generated ## Everything: lint, generated-code check, unit, integration and end-to-end tests.
 	go test -count=1 -timeout 20m $(PKGS)
 
 .PHONY: test-short

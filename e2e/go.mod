@@ -6,6 +6,7 @@ require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.22.1
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/stripe/stripe-go/v82 v82.5.1
 	github.com/tillpoint/tillpoint/services/platform v0.0.0
 )
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need when they are missing: the
-# PostgreSQL server binaries (the tests start their own clusters from them) and
-# Chromium (the browser tests). Idempotent; does nothing when all is there.
+# PostgreSQL server binaries (the tests start their own clusters from them),
+# Chromium (the browser tests) and Node.js with npm (Stripe's Node SDK
+# test). Idempotent; does nothing when all is there.
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,9 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postg
 fi
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
   missing+=(chromium)
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

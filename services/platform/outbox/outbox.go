@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tillpoint/tillpoint/services/platform/pgkit"
 )
 
 // Message is one event to publish.
@@ -76,7 +78,8 @@ func DDL(schema string) string {
 
 // Add writes msgs to schema's outbox table (<schema>.outbox) in the caller's
 // transaction tx: they are published only if tx commits, in the order given.
-// An ID already in the table is an error (a unique violation).
+// In a pgkit.InTx transaction the INSERTs run at COMMIT: their errors (an ID
+// already in the table is a unique violation) fail the commit.
 func Add(ctx context.Context, tx pgx.Tx, schema string, msgs ...Message) error {
 	if schema == "" {
 		return errors.New("outbox: schema is required")
@@ -100,8 +103,9 @@ func Add(ctx context.Context, tx pgx.Tx, schema string, msgs ...Message) error {
 		}
 		batch.Queue(query, m.ID, m.Subject, payload, headers)
 	}
-	// A batch keeps the messages' order (their seq) in one round trip.
-	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+	// A batch keeps the messages' order (their seq); in a pgkit.InTx
+	// transaction it goes out with the COMMIT, in the same round trip.
+	if err := pgkit.AtCommit(ctx, tx, batch); err != nil {
 		return fmt.Errorf("outbox: insert into %s: %w", tableName(schema), err)
 	}
 	return nil

@@ -175,42 +175,45 @@ func (r *Relay) relayBatch(ctx context.Context, pub jetstream.JetStream, batchSi
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
 	defer cancel()
 
-	tx, err := r.Pool.Begin(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }() // no-op after Commit
-
+	// Two round trips around the publishing: BEGIN with the claim, the
+	// DELETE of what JetStream acknowledged with the COMMIT.
 	table := tableName(r.Schema)
-	rows, err := tx.Query(ctx,
-		"SELECT seq, id, subject, payload, headers FROM "+table+
-			" ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED", batchSize)
-	if err != nil {
-		return 0, fmt.Errorf("claim from %s: %w", table, err)
-	}
-	claimed, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pending, error) {
-		var p pending
-		err := row.Scan(&p.seq, &p.id, &p.subject, &p.payload, &p.headers)
-		return p, err
+	var claimed []pending
+	var pubErr error
+	acked := 0
+	err := pgkit.InTx(ctx, r.Pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx,
+			"SELECT seq, id, subject, payload, headers FROM "+table+
+				" ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED", batchSize)
+		if err != nil {
+			return fmt.Errorf("claim from %s: %w", table, err)
+		}
+		claimed, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (pending, error) {
+			var p pending
+			err := row.Scan(&p.seq, &p.id, &p.subject, &p.payload, &p.headers)
+			return p, err
+		})
+		if err != nil {
+			return fmt.Errorf("claim from %s: %w", table, err)
+		}
+		if len(claimed) == 0 {
+			return nil
+		}
+		var seqs []int64
+		seqs, pubErr = publishAll(ctx, pub, claimed)
+		acked = len(seqs)
+		if acked == 0 {
+			return nil
+		}
+		b := &pgx.Batch{}
+		b.Queue("DELETE FROM "+table+" WHERE seq = ANY($1)", seqs)
+		return pgkit.AtCommit(ctx, tx, b)
 	})
-	if err != nil {
-		return 0, fmt.Errorf("claim from %s: %w", table, err)
-	}
-	if len(claimed) == 0 {
-		return 0, nil
-	}
-
-	acked, pubErr := publishAll(ctx, pub, claimed)
-	if len(acked) > 0 {
-		if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE seq = ANY($1)", acked); err != nil {
-			return 0, fmt.Errorf("delete published from %s: %w", table, err)
-		}
-		if err := tx.Commit(ctx); err != nil {
-			return 0, fmt.Errorf("commit: %w", err)
-		}
-	}
-	if pubErr != nil {
-		return len(acked), pubErr
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("relay from %s: %w", table, err)
+	case pubErr != nil:
+		return acked, pubErr
 	}
 	return len(claimed), nil
 }

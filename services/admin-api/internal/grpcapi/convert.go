@@ -38,7 +38,8 @@ func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.Chec
 		Description: s.Description, Reference: s.Reference, Payment: s.PaymentID, Livemode: s.Livemode,
 		ExpiresAt: timestamppb.New(s.ExpiresAt), CreatedAt: timestamppb.New(s.CreatedAt),
 		PaymentMethodTypes: s.PaymentMethodTypes, Locale: s.Locale, NotifyUrl: s.NotifyUrl,
-		ProcessingFee: s.ProcessingFee, NetAmount: s.NetAmount, NotifyFormat: s.NotifyFormat,
+		ClientReferenceId: s.ClientReferenceID,
+		ProcessingFee:     s.ProcessingFee, NetAmount: s.NetAmount, NotifyFormat: s.NotifyFormat,
 	}
 	if s.CompletedAt != nil {
 		out.CompletedAt = timestamppb.New(*s.CompletedAt)

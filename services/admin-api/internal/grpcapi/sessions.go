@@ -46,14 +46,9 @@ type Sessions struct {
 // CreateCheckoutSession validates and stores a new open session.
 func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.CreateCheckoutSessionRequest) (*adminv1.CreateCheckoutSessionResponse, error) {
 	p := auth.FromContext(ctx)
-	if req.GetSiteId() == "" {
-		return nil, errs.Missing("site_id")
-	}
-	site, err := s.Store.CachedSite(ctx, db.GetSiteParams{ID: req.GetSiteId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode})
-	if store.IsNoRows(err) {
-		return nil, errs.NotFoundf("site_id", "No such site: '%s'.", req.GetSiteId())
-	} else if err != nil {
-		return nil, store.Wrap(err, "get site")
+	site, err := s.site(ctx, p, req.GetSiteId())
+	if err != nil {
+		return nil, err
 	}
 	taxBps, err := maxExclusiveBps(site.TaxRates)
 	if err != nil {
@@ -82,7 +77,8 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			CustomerEmail: n.CustomerEmail, CustomerPhone: n.CustomerPhone, SuccessUrl: n.SuccessURL,
 			CancelUrl: n.CancelURL, Metadata: meta, OrderID: n.OrderID, Description: n.Description,
 			Reference: n.Reference, PaymentMethodTypes: n.PaymentMethodTypes, Locale: n.Locale,
-			NotifyUrl: n.NotifyURL, ExpiresAt: n.ExpiresAt, NotifyFormat: n.NotifyFormat,
+			NotifyUrl: n.NotifyURL, ExpiresAt: n.ExpiresAt, ClientReferenceID: n.ClientReferenceID,
+			NotifyFormat: n.NotifyFormat,
 		}
 		var resp *adminv1.CreateCheckoutSessionResponse
 		respond := func(tx pgx.Tx, row db.AdminCheckoutSession) error {
@@ -123,6 +119,29 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			return nil, store.Wrap(err, "create session")
 		}
 	}
+}
+
+// site returns the session's site: the one named, or, when none is, the
+// organization's default site in the key's mode (its first).
+func (s *Sessions) site(ctx context.Context, p auth.Principal, id string) (db.AdminSite, error) {
+	if id == "" {
+		site, err := s.Store.GetFirstSite(ctx, db.GetFirstSiteParams{OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+		switch {
+		case store.IsNoRows(err):
+			return site, errs.Param("site_id", "parameter_missing", "Missing required param: site_id (the organization has no site in this mode to default to).")
+		case err != nil:
+			return site, store.Wrap(err, "get default site")
+		}
+		return site, nil
+	}
+	site, err := s.Store.CachedSite(ctx, db.GetSiteParams{ID: id, OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+	switch {
+	case store.IsNoRows(err):
+		return site, errs.NotFoundf("site_id", "No such site: '%s'.", id)
+	case err != nil:
+		return site, store.Wrap(err, "get site")
+	}
+	return site, nil
 }
 
 // GetCheckoutSession returns one of the caller's sessions.

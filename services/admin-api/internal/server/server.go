@@ -23,6 +23,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/collections"
+	stripesurface "github.com/tillpoint/tillpoint/services/admin-api/internal/surface/stripe"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
@@ -152,7 +153,9 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	(&collections.Surface{Conn: inline, Tokens: authn}).Register(mux)
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
 	mux.Handle("/", gateway.APIPrefix(gw))
-	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(mux))}, nil
+	// Stripe's SDKs (a Stripe-Version header) get the Stripe dialect.
+	rest := stripesurface.Dialect(stripesurface.New(adminv1.NewCheckoutSessionServiceClient(inline)), mux)
+	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(rest))}, nil
 }
 
 // NewInternal builds the internal gRPC server for checkout-runtime and hooks,

@@ -31,6 +31,7 @@ const (
 	maxEmailLen       = 254 // RFC 5321 path limit
 	maxPhoneLen       = 32
 	maxOrderIDLen     = 100 // seed 003
+	maxClientRefLen   = 200 // Stripe's client_reference_id
 	maxMetadataKeys   = 50
 	maxMetadataKeyLen = 40
 	maxMetadataValLen = 500
@@ -95,6 +96,7 @@ type New struct {
 	CustomerPhone      *string
 	Metadata           map[string]string
 	OrderID            *string
+	ClientReferenceID  *string
 	Description        *string
 	Reference          string
 	PaymentMethodTypes []string
@@ -176,6 +178,9 @@ func Validate(req *adminv1.CreateCheckoutSessionRequest, site Site, live bool, n
 		n.CustomerPhone = &v
 	}
 	if n.OrderID, err = optionalText("order_id", req.GetOrderId(), maxOrderIDLen); err != nil {
+		return n, err
+	}
+	if n.ClientReferenceID, err = optionalText("client_reference_id", req.GetClientReferenceId(), maxClientRefLen); err != nil {
 		return n, err
 	}
 	if n.Description, err = optionalText("description", req.GetDescription(), maxDescriptionLen); err != nil {

@@ -142,6 +142,7 @@ func (s *Store) writeBatch(logger *slog.Logger, batch []*insertRequest) {
 		a.NotifyUrls = append(a.NotifyUrls, deref(p.NotifyUrl))
 		a.NotifyFormats = append(a.NotifyFormats, p.NotifyFormat)
 		a.ExpiresAt = append(a.ExpiresAt, p.ExpiresAt)
+		a.ClientReferenceIds = append(a.ClientReferenceIds, deref(p.ClientReferenceID))
 	}
 	rows, err := s.CreateSessions(ctx, a)
 	if err != nil {

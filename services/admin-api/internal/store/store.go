@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tillpoint/tillpoint/services/platform/pgkit"
+
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 )
 
@@ -30,9 +32,10 @@ func New(pool *pgxpool.Pool) *Store {
 	return s
 }
 
-// InTx runs fn in one transaction, committing when it returns nil.
+// InTx runs fn in one transaction, committing when it returns nil; the
+// transaction's BEGIN and COMMIT take no round trips of their own (pgkit.InTx).
 func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) error) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	return pgkit.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
 		return fn(tx, s.Queries.WithTx(tx))
 	})
 }

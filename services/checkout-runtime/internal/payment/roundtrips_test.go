@@ -1,13 +1,7 @@
 package payment
 
 import (
-	"context"
-	"strings"
-	"sync"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
@@ -17,50 +11,12 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/testkit"
 )
 
-// statementLog records the statements a pool sends (pgx's query tracer sees
-// each Exec and Query, BEGIN and COMMIT included).
-type statementLog struct {
-	mu  sync.Mutex
-	sql []string
-}
-
-func (l *statementLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.sql = append(l.sql, strings.ToLower(strings.TrimSpace(d.SQL)))
-	return ctx
-}
-
-func (l *statementLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (l *statementLog) count(prefix string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, s := range l.sql {
-		if strings.HasPrefix(s, prefix) {
-			n++
-		}
-	}
-	return n
-}
-
 // TestAuthorizedPaymentOpensOneTransaction: an authorised card payment
 // records the provider's answer as one autocommit statement; the only
 // explicit transaction of its path is the move to succeeded with its event
 // (issue 12: BEGIN and COMMIT were a third of the payment's statements).
 func TestAuthorizedPaymentOpensOneTransaction(t *testing.T) {
-	cfg, err := pgxpool.ParseConfig(testkit.DatabaseURL(t, migrations.Set))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := &statementLog{}
-	cfg.ConnConfig.Tracer = log
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, trace := testkit.TracedPool(t, testkit.DatabaseURL(t, migrations.Set), 0)
 	s := newService(t)
 	s.Store = store.New(pool)
 
@@ -72,7 +28,7 @@ func TestAuthorizedPaymentOpensOneTransaction(t *testing.T) {
 	if err != nil || res.Payment.Status != StatusSucceeded {
 		t.Fatalf("pay: %+v %v", res.Payment, err)
 	}
-	if begins, commits := log.count("begin"), log.count("commit"); begins != 1 || commits != 1 {
+	if begins, commits := trace.Count("begin"), trace.Count("commit"); begins != 1 || commits != 1 {
 		t.Errorf("an authorised payment ran %d BEGIN and %d COMMIT; want 1 each (the move to succeeded with its event)", begins, commits)
 	}
 	var events int

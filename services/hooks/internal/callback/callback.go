@@ -27,6 +27,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
 	"github.com/tillpoint/tillpoint/services/platform/natsx"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
+	"github.com/tillpoint/tillpoint/services/platform/pgkit"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
 
@@ -97,7 +98,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // retry), which then writes nothing.
 func storeOnce(ctx context.Context, pool *pgxpool.Pool, key, eventID string, body []byte, subjectKey string, payload []byte) (bool, error) {
 	stored := false
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	err := pgkit.InTx(ctx, pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO hooks.provider_events (provider, event_id, body) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING`, key, eventID, body)
 		if err != nil || tag.RowsAffected() == 0 {

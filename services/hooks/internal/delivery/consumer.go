@@ -7,6 +7,7 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -25,6 +26,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/natsx"
+	"github.com/tillpoint/tillpoint/services/platform/stripecompat"
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
@@ -170,12 +172,17 @@ func (c *Consumer) storeAll(ctx context.Context, data [][]byte) []error {
 			errs[i] = err
 			continue
 		}
+		stripeObject, err := RenderStripeObject(&ev)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
 		notify, err := notifyBody(&ev, body)
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		ready = append(ready, rendered{ev: &ev, body: body, notifyBody: notify})
+		ready = append(ready, rendered{ev: &ev, body: body, stripeObject: stripeObject, notifyBody: notify})
 		at = append(at, i)
 	}
 	if len(ready) > 1 {
@@ -206,6 +213,8 @@ func (c *Consumer) store(ctx context.Context, data []byte) error {
 type rendered struct {
 	ev   *eventsv1.Event
 	body []byte
+	// stripeObject is the object in Stripe's shape, or nil (see RenderStripeObject).
+	stripeObject []byte
 	// notifyBody is what the session's notify_url receives; nil when it
 	// is told nothing of this event.
 	notifyBody []byte
@@ -222,7 +231,7 @@ func (c *Consumer) storeIn(ctx context.Context, q *db.Queries, r rendered) error
 	}
 	matched, err := q.InsertEventMatching(ctx, db.InsertEventMatchingParams{ID: ev.GetId(), OrganizationID: ev.GetOrganizationId(),
 		Livemode: ev.GetLivemode(), Type: ev.GetType(), ObjectID: ev.GetObjectId(), Sequence: ev.GetSequence(),
-		Created: ev.GetCreated().AsTime(), Body: body, NotifyBody: ownNotifyBody})
+		Created: ev.GetCreated().AsTime(), Body: body, StripeObject: r.stripeObject, NotifyBody: ownNotifyBody})
 	if err != nil {
 		return err
 	}
@@ -320,6 +329,19 @@ func Render(ev *eventsv1.Event) ([]byte, error) {
 	out = append(out, objJSON...)
 	out = append(out, '}')
 	return append(out, env[i+len(emptyData):]...), nil
+}
+
+// RenderStripeObject is the event's object in Stripe's shape, for
+// endpoints with the Stripe format: the checkout session as Stripe's API
+// shows it (without line items, as Stripe's events have them), or nil for
+// objects Stripe has no shape for. The envelope is made at delivery, with
+// the endpoint's api_version (see Worker).
+func RenderStripeObject(ev *eventsv1.Event) ([]byte, error) {
+	cs := ev.GetCheckoutSession()
+	if cs == nil {
+		return nil, nil
+	}
+	return json.Marshal(stripecompat.NewSession(cs, false))
 }
 
 // emptyData is how the envelope's empty data.object marshals.

@@ -1,16 +1,12 @@
 package delivery
 
 import (
-	"context"
 	"io"
 	"log/slog"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -22,38 +18,14 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
-// statementCount counts the statements a pool sends, BEGIN and COMMIT
-// included (each is a round trip).
-type statementCount struct{ n, begins atomic.Int64 }
-
-func (c *statementCount) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	if strings.EqualFold(strings.TrimSpace(d.SQL), "begin") {
-		c.begins.Add(1)
-	}
-	return ctx
-}
-
-func (c *statementCount) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
 // TestConsumerStoresEventWithDeliveriesInFewRoundTrips: storing an event
-// creates one delivery per matching endpoint in four round trips (BEGIN, the
-// event with its endpoints, the deliveries, COMMIT; issue 12), a redelivered
+// creates one delivery per matching endpoint in three round trips (BEGIN with
+// the event and its endpoints, the deliveries, COMMIT; issue 12), a redelivered
 // event is stored once with no new delivery, and an event no endpoint wants
 // is stored without deliveries.
 func TestConsumerStoresEventWithDeliveriesInFewRoundTrips(t *testing.T) {
 	ctx := t.Context()
-	cfg, err := pgxpool.ParseConfig(testkit.DatabaseURL(t, migrations.Set))
-	if err != nil {
-		t.Fatal(err)
-	}
-	count := &statementCount{}
-	cfg.ConnConfig.Tracer = count
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, trace := testkit.TracedPool(t, testkit.DatabaseURL(t, migrations.Set), 1)
 	st := store.New(pool)
 	for _, ep := range []struct{ id, events string }{{"we_all", "{*}"}, {"we_paid", "{payment.succeeded}"}, {"we_refunds", "{refund.created}"}} {
 		if _, err := pool.Exec(ctx, `INSERT INTO hooks.endpoints (id, organization_id, livemode, url, enabled_events, secret)
@@ -79,12 +51,16 @@ func TestConsumerStoresEventWithDeliveriesInFewRoundTrips(t *testing.T) {
 		return got
 	}
 
-	before := count.n.Load()
+	// The first event prepares the statements on the pool's one connection.
+	if err := c.store(ctx, event("evt_0", "payment.succeeded")); err != nil {
+		t.Fatal(err)
+	}
+	before := trace.RoundTrips()
 	if err := c.store(ctx, event("evt_1", "payment.succeeded")); err != nil {
 		t.Fatal(err)
 	}
-	if n := count.n.Load() - before; n != 4 {
-		t.Errorf("storing an event took %d round trips; want 4", n)
+	if n := trace.RoundTrips() - before; n != 3 {
+		t.Errorf("storing an event took %d round trips; want 3", n)
 	}
 	if got := deliveries("evt_1"); len(got) != 2 || got[0] != "we_all" || got[1] != "we_paid" {
 		t.Errorf("deliveries of evt_1 to %v; want [we_all we_paid]", got)
@@ -117,17 +93,7 @@ func TestConsumerStoresEventWithDeliveriesInFewRoundTrips(t *testing.T) {
 // its batch are stored all the same; one that does not decode is dropped.
 func TestConsumerStoresABatchInOneTransaction(t *testing.T) {
 	ctx := t.Context()
-	cfg, err := pgxpool.ParseConfig(testkit.DatabaseURL(t, migrations.Set))
-	if err != nil {
-		t.Fatal(err)
-	}
-	count := &statementCount{}
-	cfg.ConnConfig.Tracer = count
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, trace := testkit.TracedPool(t, testkit.DatabaseURL(t, migrations.Set), 1)
 	if _, err := pool.Exec(ctx, `INSERT INTO hooks.endpoints (id, organization_id, livemode, url, enabled_events, secret)
 		VALUES ('we_all', 'org_1', false, 'https://shop.example/hook', '{*}', $1)`, webhook.NewSecret()); err != nil {
 		t.Fatal(err)
@@ -154,14 +120,14 @@ func TestConsumerStoresABatchInOneTransaction(t *testing.T) {
 		return n == 1
 	}
 
-	before := count.begins.Load()
+	before := trace.Count("begin")
 	errs := c.storeAll(ctx, [][]byte{event("evt_a", true), event("evt_b", true), []byte("not an event"), event("evt_c", true)})
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("event %d: %v", i, err)
 		}
 	}
-	if n := count.begins.Load() - before; n != 1 {
+	if n := trace.Count("begin") - before; n != 1 {
 		t.Errorf("a batch of 4 events took %d transactions; want 1", n)
 	}
 	for _, id := range []string{"evt_a", "evt_b", "evt_c"} {

@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/tillpoint/tillpoint/services/hooks/internal/store"
 	"github.com/tillpoint/tillpoint/services/hooks/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/stripecompat"
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
@@ -155,16 +158,19 @@ func (w *Worker) finished(ep string) {
 // attempt makes one try and records it.
 func (w *Worker) attempt(ctx context.Context, d db.ClaimDeliveriesRow) {
 	now := time.Now()
-	secrets := [][]byte{}
+	secrets := []string{}
 	for _, s := range []*string{&d.Secret, d.PreviousSecret} {
 		if s == nil || (s != &d.Secret && (d.PreviousSecretExpiresAt == nil || d.PreviousSecretExpiresAt.Before(now))) {
 			continue
 		}
-		if key, err := webhook.ParseSecret(*s); err == nil {
-			secrets = append(secrets, key)
-		}
+		secrets = append(secrets, *s)
 	}
-	res := webhook.Deliver(ctx, w.Clients.For(d.OrganizationID, d.Livemode), d.Url, webhook.Headers(d.ID, now, d.Body, secrets...), d.Body)
+	body, header, err := message(d, now, secrets)
+	if err != nil {
+		w.Logger.ErrorContext(ctx, "rendering a delivery", "delivery", d.ID, "err", err)
+		return
+	}
+	res := webhook.Deliver(ctx, w.Clients.For(d.OrganizationID, d.Livemode), d.Url, header, body)
 	if res.Status/100 == 2 {
 		w.successes <- success{d: d, res: res, at: now}
 		return
@@ -174,6 +180,40 @@ func (w *Worker) attempt(ctx context.Context, d db.ClaimDeliveriesRow) {
 		return
 	}
 	w.logAttempt(ctx, d, res)
+}
+
+// message is the body and headers of an attempt at now, signed with the
+// endpoint's current secrets: Standard Webhooks and the stored event, or,
+// for a Stripe-format endpoint, Stripe's event envelope (with the
+// endpoint's api_version) around the stored Stripe object and a
+// Stripe-Signature header. Stripe keys its HMAC with the secret string
+// itself; Standard Webhooks with the bytes it encodes.
+func message(d db.ClaimDeliveriesRow, now time.Time, secrets []string) ([]byte, http.Header, error) {
+	if d.SignatureFormat != stripecompat.SignatureFormat {
+		keys := make([][]byte, 0, len(secrets))
+		for _, s := range secrets {
+			if key, err := webhook.ParseSecret(s); err == nil {
+				keys = append(keys, key)
+			}
+		}
+		return d.Body, webhook.Headers(d.ID, now, d.Body, keys...), nil
+	}
+	if d.StripeObject == nil { // cannot happen: stripe endpoints get only checkout.session.* events
+		return nil, nil, fmt.Errorf("event %s has no Stripe shape", d.EventID)
+	}
+	apiVersion := ""
+	if d.ApiVersion != nil {
+		apiVersion = *d.ApiVersion
+	}
+	body, err := stripecompat.NewEvent(d.EventID, d.EventType, d.EventCreated, d.Livemode, apiVersion, json.RawMessage(d.StripeObject)).Marshal()
+	if err != nil {
+		return nil, nil, err
+	}
+	h := make(http.Header, 3)
+	h.Set(stripecompat.SignatureHeaderName, stripecompat.SignatureHeader(secrets, now, body))
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", webhook.UserAgent)
+	return body, h, nil
 }
 
 // logAttempt logs an attempt with its full error, which may name our

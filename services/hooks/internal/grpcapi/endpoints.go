@@ -16,6 +16,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/paging"
+	"github.com/tillpoint/tillpoint/services/platform/stripecompat"
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
@@ -46,12 +47,17 @@ func (s *Endpoints) CreateWebhookEndpoint(ctx context.Context, req *adminv1.Crea
 	if err != nil {
 		return nil, err
 	}
-	events, err := s.validate(req.GetUrl(), req.GetEnabledEvents(), req.GetDescription(), org, live)
+	format, version, err := signatureFormat(req.GetSignatureFormat(), req.GetApiVersion())
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.validate(req.GetUrl(), req.GetEnabledEvents(), req.GetDescription(), format, org, live)
 	if err != nil {
 		return nil, err
 	}
 	row, err := s.Store.CreateEndpoint(ctx, db.CreateEndpointParams{ID: ids.New("we"), OrganizationID: org, Livemode: live,
-		Url: req.GetUrl(), Description: req.GetDescription(), EnabledEvents: events, Secret: webhook.NewSecret()})
+		Url: req.GetUrl(), Description: req.GetDescription(), EnabledEvents: events, Secret: webhook.NewSecret(),
+		SignatureFormat: format, ApiVersion: version})
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +137,7 @@ func (s *Endpoints) UpdateWebhookEndpoint(ctx context.Context, req *adminv1.Upda
 			return nil, errs.Param(path, "parameter_unknown", "Received unknown parameter: %s.", path)
 		}
 	}
-	if events, err = s.validate(url, events, desc, cur.OrganizationID, cur.Livemode); err != nil {
+	if events, err = s.validate(url, events, desc, cur.SignatureFormat, cur.OrganizationID, cur.Livemode); err != nil {
 		return nil, err
 	}
 	row, err := s.Store.UpdateEndpoint(ctx, db.UpdateEndpointParams{ID: cur.ID, OrganizationID: cur.OrganizationID, Livemode: cur.Livemode,
@@ -273,7 +279,7 @@ func (s *Endpoints) ResendEvent(ctx context.Context, req *adminv1.ResendEventReq
 	return &adminv1.ResendEventResponse{Delivery: out}, err
 }
 
-func (s *Endpoints) validate(url string, events []string, desc, org string, live bool) ([]string, error) {
+func (s *Endpoints) validate(url string, events []string, desc, format, org string, live bool) ([]string, error) {
 	if url == "" {
 		return nil, errs.Missing("url")
 	}
@@ -283,6 +289,9 @@ func (s *Endpoints) validate(url string, events []string, desc, org string, live
 	if utf8.RuneCountInString(desc) > maxDescriptionLen {
 		return nil, errs.Param("description", "parameter_invalid", "At most %d characters.", maxDescriptionLen)
 	}
+	if len(events) == 0 && format == FormatStripe {
+		return stripeEventTypes(), nil
+	}
 	if len(events) == 0 {
 		return []string{"*"}, nil
 	}
@@ -290,6 +299,10 @@ func (s *Endpoints) validate(url string, events []string, desc, org string, live
 	for i, e := range events {
 		if e != "*" && !slices.Contains(EventTypes, e) {
 			return nil, errs.Param("enabled_events["+strconv.Itoa(i)+"]", "parameter_invalid", "Unknown event type %q; known: %s.", e, strings.Join(EventTypes, ", "))
+		}
+		if format == FormatStripe && !slices.Contains(stripeEventTypes(), e) {
+			return nil, errs.Param("enabled_events["+strconv.Itoa(i)+"]", "parameter_invalid",
+				"An endpoint with signature_format stripe receives only checkout.session.* events (Stripe has no shape for %q).", e)
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
@@ -322,5 +335,42 @@ func EndpointProto(r db.HooksEndpoint) *adminv1.WebhookEndpoint {
 		st = "disabled"
 	}
 	return &adminv1.WebhookEndpoint{Id: r.ID, Object: "webhook_endpoint", Url: r.Url, EnabledEvents: r.EnabledEvents,
-		Description: r.Description, Status: st, DisabledReason: r.DisabledReason, Livemode: r.Livemode, CreatedAt: timestamppb.New(r.CreatedAt)}
+		Description: r.Description, Status: st, DisabledReason: r.DisabledReason, Livemode: r.Livemode, CreatedAt: timestamppb.New(r.CreatedAt),
+		SignatureFormat: r.SignatureFormat, ApiVersion: r.ApiVersion}
+}
+
+// The signature formats of endpoints.
+const (
+	// FormatStandard is Standard Webhooks with Tillpoint's event JSON.
+	FormatStandard = "standard"
+	// FormatStripe is Stripe's Stripe-Signature header and event shape.
+	FormatStripe = stripecompat.SignatureFormat
+)
+
+// stripeEventTypes are the event types Stripe has a shape for: the
+// checkout session's.
+func stripeEventTypes() []string {
+	return slices.DeleteFunc(slices.Clone(EventTypes), func(t string) bool { return !strings.HasPrefix(t, "checkout.session.") })
+}
+
+// signatureFormat checks an endpoint's signature format and Stripe API
+// version: the version only with the stripe format, defaulting to
+// stripecompat.APIVersion there.
+func signatureFormat(format, version string) (string, *string, error) {
+	switch format {
+	case "", FormatStandard:
+		if version != "" {
+			return "", nil, errs.Param("api_version", "parameter_invalid", "api_version is for endpoints with signature_format stripe.")
+		}
+		return FormatStandard, nil, nil
+	case FormatStripe:
+		if version == "" {
+			version = stripecompat.APIVersion
+		}
+		if !stripecompat.ValidAPIVersion(version) {
+			return "", nil, errs.Param("api_version", "parameter_invalid", "api_version must be a Stripe API version such as %s.", stripecompat.APIVersion)
+		}
+		return FormatStripe, &version, nil
+	}
+	return "", nil, errs.Param("signature_format", "parameter_invalid", "signature_format must be standard or stripe.")
 }

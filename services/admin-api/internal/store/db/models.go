@@ -52,6 +52,7 @@ type AdminCheckoutSession struct {
 	CompletedAt          *time.Time
 	EventSequence        int64
 	AsyncPaymentFailedAt *time.Time
+	ClientReferenceID    *string
 	ProcessingFee        *int64
 	NetAmount            *int64
 	NotifyFormat         string

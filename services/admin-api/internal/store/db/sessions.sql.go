@@ -45,7 +45,7 @@ SET status = 'complete', payment_status = $1, payment_id = $2,
     amount_tax = $3, amount_total = $4, completed_at = now(),
     event_sequence = event_sequence + 1, processing_fee = $5, net_amount = $6
 WHERE id = $7 AND status = 'open' AND expires_at > now()
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
 `
 
 type CompleteSessionParams struct {
@@ -102,6 +102,7 @@ func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -113,10 +114,10 @@ const createSession = `-- name: CreateSession :one
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at, notify_format)
+    payment_method_types, locale, notify_url, expires_at, client_reference_id, notify_format)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-    $16, $17, $18, $19, $20, $21)
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
+    $16, $17, $18, $19, $20, $21, $22)
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
 `
 
 type CreateSessionParams struct {
@@ -140,6 +141,7 @@ type CreateSessionParams struct {
 	Locale             string
 	NotifyUrl          *string
 	ExpiresAt          time.Time
+	ClientReferenceID  *string
 	NotifyFormat       string
 }
 
@@ -165,6 +167,7 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		arg.Locale,
 		arg.NotifyUrl,
 		arg.ExpiresAt,
+		arg.ClientReferenceID,
 		arg.NotifyFormat,
 	)
 	var i AdminCheckoutSession
@@ -199,6 +202,7 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -210,7 +214,7 @@ const createSessions = `-- name: CreateSessions :many
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at, notify_format)
+    payment_method_types, locale, notify_url, expires_at, client_reference_id, notify_format)
 SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($4::boolean[]), 'open', 'unpaid', unnest($5::text[]),
     unnest($6::bigint[]), 0, unnest($6::bigint[]), unnest($7::text[])::jsonb,
@@ -219,9 +223,10 @@ SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($13::text[])::jsonb, NULLIF(unnest($14::text[]), ''),
     NULLIF(unnest($15::text[]), ''), unnest($16::text[]),
     string_to_array(unnest($17::text[]), ','), unnest($18::text[]),
-    NULLIF(unnest($19::text[]), ''), unnest($20::timestamptz[]), unnest($21::text[])
+    NULLIF(unnest($19::text[]), ''), unnest($20::timestamptz[]),
+    NULLIF(unnest($21::text[]), ''), unnest($22::text[])
 ON CONFLICT DO NOTHING
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
 `
 
 type CreateSessionsParams struct {
@@ -245,6 +250,7 @@ type CreateSessionsParams struct {
 	Locales            []string
 	NotifyUrls         []string
 	ExpiresAt          []time.Time
+	ClientReferenceIds []string
 	NotifyFormats      []string
 }
 
@@ -275,6 +281,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 		arg.Locales,
 		arg.NotifyUrls,
 		arg.ExpiresAt,
+		arg.ClientReferenceIds,
 		arg.NotifyFormats,
 	)
 	if err != nil {
@@ -315,6 +322,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 			&i.CompletedAt,
 			&i.EventSequence,
 			&i.AsyncPaymentFailedAt,
+			&i.ClientReferenceID,
 			&i.ProcessingFee,
 			&i.NetAmount,
 			&i.NotifyFormat,
@@ -332,7 +340,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 const expireDueSession = `-- name: ExpireDueSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
 `
 
 func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -369,6 +377,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -379,7 +388,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 const expireSession = `-- name: ExpireSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
 `
 
 type ExpireSessionParams struct {
@@ -423,6 +432,7 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -431,7 +441,7 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 }
 
 const getSession = `-- name: GetSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSessionParams struct {
@@ -474,6 +484,7 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -482,7 +493,7 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 }
 
 const getSessionByID = `-- name: GetSessionByID :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1
 `
 
 func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -519,6 +530,7 @@ func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutS
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -544,7 +556,7 @@ func (q *Queries) GetSessionSeq(ctx context.Context, arg GetSessionSeqParams) (i
 }
 
 const listSessions = `-- name: ListSessions :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR site_id = $3)
   AND ($4::text IS NULL OR status = $4)
@@ -634,6 +646,7 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 			&i.CompletedAt,
 			&i.EventSequence,
 			&i.AsyncPaymentFailedAt,
+			&i.ClientReferenceID,
 			&i.ProcessingFee,
 			&i.NetAmount,
 			&i.NotifyFormat,
@@ -652,7 +665,7 @@ const markSessionPaid = `-- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
 `
 
 type MarkSessionPaidParams struct {
@@ -694,6 +707,7 @@ func (q *Queries) MarkSessionPaid(ctx context.Context, arg MarkSessionPaidParams
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -705,7 +719,7 @@ const recordAsyncPaymentFailed = `-- name: RecordAsyncPaymentFailed :one
 UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_payment_failed_at = now()
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
 `
 
 type RecordAsyncPaymentFailedParams struct {
@@ -748,6 +762,7 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 		&i.CompletedAt,
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,

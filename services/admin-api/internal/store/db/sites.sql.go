@@ -77,6 +77,41 @@ func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSi
 	return i, err
 }
 
+const getFirstSite = `-- name: GetFirstSite :one
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts FROM admin.sites WHERE organization_id = $1 AND livemode = $2 ORDER BY seq LIMIT 1
+`
+
+type GetFirstSiteParams struct {
+	OrganizationID string
+	Livemode       bool
+}
+
+// The organization's default site in a mode: its first.
+func (q *Queries) GetFirstSite(ctx context.Context, arg GetFirstSiteParams) (AdminSite, error) {
+	row := q.db.QueryRow(ctx, getFirstSite, arg.OrganizationID, arg.Livemode)
+	var i AdminSite
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Name,
+		&i.LogoUrl,
+		&i.PrimaryColor,
+		&i.AccentColor,
+		&i.DefaultCurrency,
+		&i.DefaultSuccessUrl,
+		&i.DefaultCancelUrl,
+		&i.PaymentMethodTypes,
+		&i.TaxRates,
+		&i.BankTransferInstructions,
+		&i.AppendTransactionID,
+		&i.CreatedAt,
+		&i.ProviderAccounts,
+	)
+	return i, err
+}
+
 const getSite = `-- name: GetSite :one
 SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts FROM admin.sites WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `

@@ -2,9 +2,9 @@
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at, notify_format)
+    payment_method_types, locale, notify_url, expires_at, client_reference_id, notify_format)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-    $16, $17, $18, $19, $20, $21)
+    $16, $17, $18, $19, $20, $21, $22)
 RETURNING *;
 
 -- name: CreateSessions :many
@@ -16,7 +16,7 @@ RETURNING *;
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at, notify_format)
+    payment_method_types, locale, notify_url, expires_at, client_reference_id, notify_format)
 SELECT unnest(@ids::text[]), unnest(@organization_ids::text[]), unnest(@site_ids::text[]),
     unnest(@livemodes::boolean[]), 'open', 'unpaid', unnest(@currencies::text[]),
     unnest(@subtotals::bigint[]), 0, unnest(@subtotals::bigint[]), unnest(@line_items::text[])::jsonb,
@@ -25,7 +25,8 @@ SELECT unnest(@ids::text[]), unnest(@organization_ids::text[]), unnest(@site_ids
     unnest(@metadata::text[])::jsonb, NULLIF(unnest(@order_ids::text[]), ''),
     NULLIF(unnest(@descriptions::text[]), ''), unnest(@refs::text[]),
     string_to_array(unnest(@payment_method_types::text[]), ','), unnest(@locales::text[]),
-    NULLIF(unnest(@notify_urls::text[]), ''), unnest(@expires_at::timestamptz[]), unnest(@notify_formats::text[])
+    NULLIF(unnest(@notify_urls::text[]), ''), unnest(@expires_at::timestamptz[]),
+    NULLIF(unnest(@client_reference_ids::text[]), ''), unnest(@notify_formats::text[])
 ON CONFLICT DO NOTHING
 RETURNING *;
 

@@ -9,6 +9,10 @@ RETURNING *;
 -- name: GetSite :one
 SELECT * FROM admin.sites WHERE id = $1 AND organization_id = $2 AND livemode = $3;
 
+-- name: GetFirstSite :one
+-- The organization's default site in a mode: its first.
+SELECT * FROM admin.sites WHERE organization_id = $1 AND livemode = $2 ORDER BY seq LIMIT 1;
+
 -- name: UpdateSite :one
 UPDATE admin.sites SET name = $4, logo_url = $5, primary_color = $6, accent_color = $7,
     default_currency = $8, default_success_url = $9, default_cancel_url = $10,

@@ -5,7 +5,8 @@
 // and errors — to the checkout session, site and fee schedule services,
 // called through admin-api's in-process gRPC connection so that the
 // authentication, idempotency, validation and rate-limit interceptors run.
-// A collection is a checkout session; its id is the session's.
+// A collection is a checkout session on the organization's default site
+// (the seed's "app"); its id is the session's.
 package collections
 
 import (
@@ -101,19 +102,13 @@ func (s *Surface) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	ctx := outgoing(r, true)
-	site, err := s.firstSite(ctx)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	req, err := body.sessionRequest(site)
+	req, err := body.sessionRequest()
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	var hdr metadata.MD
-	resp, err := adminv1.NewCheckoutSessionServiceClient(s.Conn).CreateCheckoutSession(ctx, req, grpc.Header(&hdr))
+	resp, err := adminv1.NewCheckoutSessionServiceClient(s.Conn).CreateCheckoutSession(outgoing(r, true), req, grpc.Header(&hdr))
 	gateway.CopyResponseHeaders(w.Header(), hdr)
 	if err != nil {
 		writeError(w, err)
@@ -166,28 +161,6 @@ func (s *Surface) quote(ctx context.Context, cs *adminv1.CheckoutSession) (int64
 	}
 	processingFee, net := fee.Compute(rules, method, cs.GetCurrency(), cs.GetAmountTotal())
 	return processingFee, net, nil
-}
-
-// firstSite is the site collections are created on, the seed's "app": the
-// organization's first site in the key's mode.
-func (s *Surface) firstSite(ctx context.Context) (string, error) {
-	sites := adminv1.NewSiteServiceClient(s.Conn)
-	limit := int32(100)
-	req := &adminv1.ListSitesRequest{Limit: &limit}
-	for {
-		page, err := sites.ListSites(ctx, req)
-		if err != nil {
-			return "", err
-		}
-		data := page.GetData()
-		if !page.GetHasMore() {
-			if len(data) == 0 {
-				return "", errs.E(errs.FailedPrecondition, "site_missing", "The organization has no site in this mode: create one first (POST /v1/sites).")
-			}
-			return data[len(data)-1].GetId(), nil
-		}
-		req.StartingAfter = data[len(data)-1].GetId()
-	}
 }
 
 // outgoing is the request's context with the headers the services read:

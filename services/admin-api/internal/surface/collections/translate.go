@@ -41,11 +41,12 @@ type createRequest struct {
 	Metadata    map[string]json.RawMessage `json:"metadata"`
 }
 
-// sessionRequest translates the body to a checkout session on site:
+// sessionRequest translates the body to a checkout session on the
+// organization's default site (no site_id):
 // amount in exact minor units, callbackUrl as the success and cancel URLs
 // (with batch and status), webhookUrl as the notify_url in the collection
 // format, expiry in 60 minutes.
-func (b createRequest) sessionRequest(site string) (*adminv1.CreateCheckoutSessionRequest, error) {
+func (b createRequest) sessionRequest() (*adminv1.CreateCheckoutSessionRequest, error) {
 	cur, err := money.ParseCurrency(currencyCode)
 	if err != nil {
 		return nil, err
@@ -74,7 +75,7 @@ func (b createRequest) sessionRequest(site string) (*adminv1.CreateCheckoutSessi
 		return nil, err
 	}
 	minutes := int64(expiresInMinutes)
-	req := &adminv1.CreateCheckoutSessionRequest{SiteId: site, Amount: &amount, Currency: cur.Code(), OrderId: b.OrderID,
+	req := &adminv1.CreateCheckoutSessionRequest{Amount: &amount, Currency: cur.Code(), OrderId: b.OrderID,
 		Description: b.Description, Metadata: meta, ExpiresInMinutes: &minutes, NotifyUrl: b.WebhookURL}
 	if b.WebhookURL != "" {
 		req.NotifyFormat = collection.NotifyFormat

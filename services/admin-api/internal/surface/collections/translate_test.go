@@ -60,18 +60,18 @@ func TestSessionRequestTranslation(t *testing.T) {
 			createRequest{Amount: "25.50", Currency: "usd", OrderID: "INV-1", Description: "Invoice",
 				CallbackURL: "https://shop.example/back?x=1#top", WebhookURL: "https://shop.example/ipn",
 				Metadata: map[string]json.RawMessage{"customer": json.RawMessage(`"c_42"`), "n": json.RawMessage(`7`), "vip": json.RawMessage(`true`)}},
-			&adminv1.CreateCheckoutSessionRequest{SiteId: "site_1", Amount: amount(2550), Currency: "USD", OrderId: "INV-1",
+			&adminv1.CreateCheckoutSessionRequest{Amount: amount(2550), Currency: "USD", OrderId: "INV-1",
 				Description: "Invoice", ExpiresInMinutes: &sixty, NotifyUrl: "https://shop.example/ipn", NotifyFormat: "collection",
 				SuccessUrl: "https://shop.example/back?x=1&batch={CHECKOUT_SESSION_ID}&status=COMPLETED",
 				CancelUrl:  "https://shop.example/back?x=1&batch={CHECKOUT_SESSION_ID}&status=CANCELLED",
 				Metadata:   map[string]string{"customer": "c_42", "n": "7", "vip": "true"}}},
 		{"only what is required: USD, the site's URLs, no callback",
 			createRequest{Amount: "1", OrderID: "INV-2", Description: "d"},
-			&adminv1.CreateCheckoutSessionRequest{SiteId: "site_1", Amount: amount(100), Currency: "USD", OrderId: "INV-2",
+			&adminv1.CreateCheckoutSessionRequest{Amount: amount(100), Currency: "USD", OrderId: "INV-2",
 				Description: "d", ExpiresInMinutes: &sixty, Metadata: map[string]string{}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := tc.in.sessionRequest("site_1")
+			got, err := tc.in.sessionRequest()
 			if err != nil || !proto.Equal(got, tc.want) {
 				t.Fatalf("got %v, %v\nwant %v", got, err, tc.want)
 			}
@@ -97,7 +97,7 @@ func TestSessionRequestRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := ok
 			tc.edit(&r)
-			_, err := r.sessionRequest("site_1")
+			_, err := r.sessionRequest()
 			if e, isErr := errs.As(err); !isErr || e.Kind != errs.Invalid || e.Param != tc.field {
 				t.Fatalf("err = %v, want Invalid naming %s", err, tc.field)
 			}
@@ -143,7 +143,7 @@ func FuzzCreateBody(f *testing.F) {
 		err := decode(httptest.NewRecorder(), r, &req)
 		var out *adminv1.CreateCheckoutSessionRequest
 		if err == nil {
-			out, err = req.sessionRequest("site_1")
+			out, err = req.sessionRequest()
 		}
 		if err != nil {
 			if e, ok := errs.As(err); !ok || e.Kind != errs.Invalid {

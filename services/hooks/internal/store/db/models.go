@@ -45,6 +45,8 @@ type HooksEndpoint struct {
 	FailingSince            *time.Time
 	CreatedAt               time.Time
 	Kind                    string
+	SignatureFormat         string
+	ApiVersion              *string
 }
 
 type HooksEvent struct {
@@ -57,6 +59,7 @@ type HooksEvent struct {
 	Sequence       int64
 	Created        time.Time
 	Body           []byte
+	StripeObject   []byte
 	NotifyBody     []byte
 }
 

@@ -38,7 +38,8 @@ WITH picked AS (
     RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
 )
 SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at,
-       coalesce(CASE WHEN e.kind = 'notify' THEN ev.notify_body END, ev.body)::bytea AS body
+       coalesce(CASE WHEN e.kind = 'notify' THEN ev.notify_body END, ev.body)::bytea AS body,
+       e.signature_format, e.api_version, c.event_id, ev.type AS event_type, ev.created AS event_created, ev.stripe_object
 FROM claimed c
 JOIN hooks.endpoints e ON e.id = c.endpoint_id
 JOIN hooks.events ev ON ev.id = c.event_id
@@ -64,6 +65,12 @@ type ClaimDeliveriesRow struct {
 	PreviousSecret          *string
 	PreviousSecretExpiresAt *time.Time
 	Body                    []byte
+	SignatureFormat         string
+	ApiVersion              *string
+	EventID                 string
+	EventType               string
+	EventCreated            time.Time
+	StripeObject            []byte
 }
 
 // Takes up to @max_rows due deliveries of enabled endpoints, oldest first,
@@ -100,6 +107,12 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams
 			&i.PreviousSecret,
 			&i.PreviousSecretExpiresAt,
 			&i.Body,
+			&i.SignatureFormat,
+			&i.ApiVersion,
+			&i.EventID,
+			&i.EventType,
+			&i.EventCreated,
+			&i.StripeObject,
 		); err != nil {
 			return nil, err
 		}
@@ -130,19 +143,22 @@ func (q *Queries) CreateDeliveries(ctx context.Context, arg CreateDeliveriesPara
 }
 
 const createEndpoint = `-- name: CreateEndpoint :one
-INSERT INTO hooks.endpoints (id, organization_id, livemode, url, description, enabled_events, secret)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind
+INSERT INTO hooks.endpoints (id, organization_id, livemode, url, description, enabled_events, secret,
+    signature_format, api_version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind, signature_format, api_version
 `
 
 type CreateEndpointParams struct {
-	ID             string
-	OrganizationID string
-	Livemode       bool
-	Url            string
-	Description    string
-	EnabledEvents  []string
-	Secret         string
+	ID              string
+	OrganizationID  string
+	Livemode        bool
+	Url             string
+	Description     string
+	EnabledEvents   []string
+	Secret          string
+	SignatureFormat string
+	ApiVersion      *string
 }
 
 func (q *Queries) CreateEndpoint(ctx context.Context, arg CreateEndpointParams) (HooksEndpoint, error) {
@@ -154,6 +170,8 @@ func (q *Queries) CreateEndpoint(ctx context.Context, arg CreateEndpointParams) 
 		arg.Description,
 		arg.EnabledEvents,
 		arg.Secret,
+		arg.SignatureFormat,
+		arg.ApiVersion,
 	)
 	var i HooksEndpoint
 	err := row.Scan(
@@ -171,6 +189,8 @@ func (q *Queries) CreateEndpoint(ctx context.Context, arg CreateEndpointParams) 
 		&i.FailingSince,
 		&i.CreatedAt,
 		&i.Kind,
+		&i.SignatureFormat,
+		&i.ApiVersion,
 	)
 	return i, err
 }
@@ -316,7 +336,7 @@ func (q *Queries) GetDeliverySeq(ctx context.Context, arg GetDeliverySeqParams) 
 }
 
 const getEndpoint = `-- name: GetEndpoint :one
-SELECT id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
+SELECT id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind, signature_format, api_version FROM hooks.endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
 `
 
 type GetEndpointParams struct {
@@ -343,6 +363,8 @@ func (q *Queries) GetEndpoint(ctx context.Context, arg GetEndpointParams) (Hooks
 		&i.FailingSince,
 		&i.CreatedAt,
 		&i.Kind,
+		&i.SignatureFormat,
+		&i.ApiVersion,
 	)
 	return i, err
 }
@@ -365,7 +387,7 @@ func (q *Queries) GetEndpointSeq(ctx context.Context, arg GetEndpointSeqParams) 
 }
 
 const getEvent = `-- name: GetEvent :one
-SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body, notify_body FROM hooks.events WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body, stripe_object, notify_body FROM hooks.events WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetEventParams struct {
@@ -387,6 +409,7 @@ func (q *Queries) GetEvent(ctx context.Context, arg GetEventParams) (HooksEvent,
 		&i.Sequence,
 		&i.Created,
 		&i.Body,
+		&i.StripeObject,
 		&i.NotifyBody,
 	)
 	return i, err
@@ -445,8 +468,8 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (strin
 
 const insertEventMatching = `-- name: InsertEventMatching :many
 WITH ins AS (
-    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body, notify_body)
-    VALUES ($4, $1, $2, $3, $5, $6, $7, $8, $9)
+    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body, stripe_object, notify_body)
+    VALUES ($4, $1, $2, $3, $5, $6, $7, $8, $9, $10)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 )
@@ -465,6 +488,7 @@ type InsertEventMatchingParams struct {
 	Sequence       int64
 	Created        time.Time
 	Body           []byte
+	StripeObject   []byte
 	NotifyBody     []byte
 }
 
@@ -481,6 +505,7 @@ func (q *Queries) InsertEventMatching(ctx context.Context, arg InsertEventMatchi
 		arg.Sequence,
 		arg.Created,
 		arg.Body,
+		arg.StripeObject,
 		arg.NotifyBody,
 	)
 	if err != nil {
@@ -592,7 +617,7 @@ func (q *Queries) ListEndpointDeliveries(ctx context.Context, arg ListEndpointDe
 }
 
 const listEndpoints = `-- name: ListEndpoints :many
-SELECT id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind FROM hooks.endpoints
+SELECT id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind, signature_format, api_version FROM hooks.endpoints
 WHERE organization_id = $1 AND livemode = $2 AND kind = 'endpoint'
   AND ($3::bigint IS NULL OR seq < $3)
   AND ($4::bigint IS NULL OR seq > $4)
@@ -639,6 +664,8 @@ func (q *Queries) ListEndpoints(ctx context.Context, arg ListEndpointsParams) ([
 			&i.FailingSince,
 			&i.CreatedAt,
 			&i.Kind,
+			&i.SignatureFormat,
+			&i.ApiVersion,
 		); err != nil {
 			return nil, err
 		}
@@ -692,7 +719,7 @@ func (q *Queries) ListEventDeliveries(ctx context.Context, eventID string) ([]Li
 }
 
 const listEvents = `-- name: ListEvents :many
-SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body, notify_body FROM hooks.events
+SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body, stripe_object, notify_body FROM hooks.events
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR type = $3)
   AND ($4::timestamptz IS NULL OR created >= $4)
@@ -749,6 +776,7 @@ func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]Hooks
 			&i.Sequence,
 			&i.Created,
 			&i.Body,
+			&i.StripeObject,
 			&i.NotifyBody,
 		); err != nil {
 			return nil, err
@@ -893,7 +921,7 @@ func (q *Queries) ResendDelivery(ctx context.Context, arg ResendDeliveryParams) 
 const rotateEndpointSecret = `-- name: RotateEndpointSecret :one
 UPDATE hooks.endpoints SET previous_secret = secret, previous_secret_expires_at = now() + interval '24 hours', secret = $4
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
-RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind
+RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind, signature_format, api_version
 `
 
 type RotateEndpointSecretParams struct {
@@ -926,6 +954,8 @@ func (q *Queries) RotateEndpointSecret(ctx context.Context, arg RotateEndpointSe
 		&i.FailingSince,
 		&i.CreatedAt,
 		&i.Kind,
+		&i.SignatureFormat,
+		&i.ApiVersion,
 	)
 	return i, err
 }
@@ -934,7 +964,7 @@ const updateEndpoint = `-- name: UpdateEndpoint :one
 UPDATE hooks.endpoints SET url = $4, description = $5, enabled_events = $6, disabled_reason = $7,
     failing_since = CASE WHEN $7::text IS NULL THEN NULL ELSE failing_since END
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND kind = 'endpoint'
-RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind
+RETURNING id, seq, organization_id, livemode, url, description, enabled_events, disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, kind, signature_format, api_version
 `
 
 type UpdateEndpointParams struct {
@@ -973,6 +1003,8 @@ func (q *Queries) UpdateEndpoint(ctx context.Context, arg UpdateEndpointParams) 
 		&i.FailingSince,
 		&i.CreatedAt,
 		&i.Kind,
+		&i.SignatureFormat,
+		&i.ApiVersion,
 	)
 	return i, err
 }

@@ -29,8 +29,9 @@ LIMIT @row_limit;
 DELETE FROM hooks.events WHERE created < now() - interval '30 days';
 
 -- name: CreateEndpoint :one
-INSERT INTO hooks.endpoints (id, organization_id, livemode, url, description, enabled_events, secret)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO hooks.endpoints (id, organization_id, livemode, url, description, enabled_events, secret,
+    signature_format, api_version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING *;
 
 -- name: GetEndpoint :one
@@ -67,8 +68,8 @@ RETURNING *;
 -- trip: one row per endpoint, or one empty string when none matches. A stored
 -- event (a redelivery) inserts nothing and returns no row.
 WITH ins AS (
-    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body, notify_body)
-    VALUES (@id, @organization_id, @livemode, @type, @object_id, @sequence, @created, @body, @notify_body)
+    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body, stripe_object, notify_body)
+    VALUES (@id, @organization_id, @livemode, @type, @object_id, @sequence, @created, @body, @stripe_object, @notify_body)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 )
@@ -118,7 +119,8 @@ WITH picked AS (
     RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
 )
 SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at,
-       coalesce(CASE WHEN e.kind = 'notify' THEN ev.notify_body END, ev.body)::bytea AS body
+       coalesce(CASE WHEN e.kind = 'notify' THEN ev.notify_body END, ev.body)::bytea AS body,
+       e.signature_format, e.api_version, c.event_id, ev.type AS event_type, ev.created AS event_created, ev.stripe_object
 FROM claimed c
 JOIN hooks.endpoints e ON e.id = c.endpoint_id
 JOIN hooks.events ev ON ev.id = c.event_id;

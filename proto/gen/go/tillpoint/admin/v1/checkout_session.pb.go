@@ -260,16 +260,19 @@ type CheckoutSession struct {
 	NotifyUrl *string `protobuf:"bytes,28,opt,name=notify_url,json=notifyUrl,proto3,oneof" json:"notify_url,omitempty"`
 	// When the session completed, if it has.
 	CompletedAt *timestamppb.Timestamp `protobuf:"bytes,29,opt,name=completed_at,json=completedAt,proto3,oneof" json:"completed_at,omitempty"`
+	// The merchant's reference for the session (a cart or customer id), not
+	// unique: unlike order_id, many sessions may share one (Stripe's meaning).
+	ClientReferenceId *string `protobuf:"bytes,30,opt,name=client_reference_id,json=clientReferenceId,proto3,oneof" json:"client_reference_id,omitempty"`
 	// What the gateway keeps of amount_total by the organization's fee
 	// schedule (GET /v1/fee_schedule), in minor units; fixed when the session
 	// completes with a payment (null before). Not the provider's own fee
 	// (the payment's `fee`).
-	ProcessingFee *int64 `protobuf:"varint,30,opt,name=processing_fee,json=processingFee,proto3,oneof" json:"processing_fee,omitempty"`
+	ProcessingFee *int64 `protobuf:"varint,31,opt,name=processing_fee,json=processingFee,proto3,oneof" json:"processing_fee,omitempty"`
 	// What the merchant receives: amount_total − processing_fee, in minor
 	// units; null until the session completes.
-	NetAmount *int64 `protobuf:"varint,31,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
+	NetAmount *int64 `protobuf:"varint,32,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
 	// The body of the notify_url callbacks: `event` or `collection`.
-	NotifyFormat  string `protobuf:"bytes,32,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
+	NotifyFormat  string `protobuf:"bytes,33,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -507,6 +510,13 @@ func (x *CheckoutSession) GetCompletedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CheckoutSession) GetClientReferenceId() string {
+	if x != nil && x.ClientReferenceId != nil {
+		return *x.ClientReferenceId
+	}
+	return ""
+}
+
 func (x *CheckoutSession) GetProcessingFee() int64 {
 	if x != nil && x.ProcessingFee != nil {
 		return *x.ProcessingFee
@@ -531,7 +541,8 @@ func (x *CheckoutSession) GetNotifyFormat() string {
 // Parameters of CreateCheckoutSession.
 type CreateCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The site; from the path on `/v1/checkouts/{site_id}/create`.
+	// The site; from the path on `/v1/checkouts/{site_id}/create`. When
+	// omitted, the organization's default site: its first site in this mode.
 	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	// Total in minor units, when no line items are given (1 – 99,999,999,999).
 	Amount *int64 `protobuf:"varint,2,opt,name=amount,proto3,oneof" json:"amount,omitempty"`
@@ -570,10 +581,13 @@ type CreateCheckoutSessionRequest struct {
 	// Absolute URL that receives a signed callback when the session
 	// completes, expires, or its asynchronous payment succeeds or fails.
 	NotifyUrl string `protobuf:"bytes,19,opt,name=notify_url,json=notifyUrl,proto3" json:"notify_url,omitempty"`
+	// The merchant's reference for the session (≤ 200 characters), not unique
+	// (Stripe's `client_reference_id`).
+	ClientReferenceId string `protobuf:"bytes,20,opt,name=client_reference_id,json=clientReferenceId,proto3" json:"client_reference_id,omitempty"`
 	// The callback's body: `event` (default; the event, as webhook endpoints
 	// receive it) or `collection` (seed 003's collection object, as the
 	// collections API's webhookUrl receives it).
-	NotifyFormat  string `protobuf:"bytes,20,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
+	NotifyFormat  string `protobuf:"bytes,21,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -737,6 +751,13 @@ func (x *CreateCheckoutSessionRequest) GetLocale() string {
 func (x *CreateCheckoutSessionRequest) GetNotifyUrl() string {
 	if x != nil {
 		return x.NotifyUrl
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetClientReferenceId() string {
+	if x != nil {
+		return x.ClientReferenceId
 	}
 	return ""
 }
@@ -1264,7 +1285,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\famount_total\x18\x06 \x01(\x03R\vamountTotalB\x0e\n" +
 	"\f_descriptionB\f\n" +
 	"\n" +
-	"_image_url\"\xba\x12\n" +
+	"_image_url\"\x87\x13\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -1302,11 +1323,13 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x06locale\x18\x1b \x01(\tR\x06locale\x12\"\n" +
 	"\n" +
 	"notify_url\x18\x1c \x01(\tH\x06R\tnotifyUrl\x88\x01\x01\x12B\n" +
-	"\fcompleted_at\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampH\aR\vcompletedAt\x88\x01\x01\x12*\n" +
-	"\x0eprocessing_fee\x18\x1e \x01(\x03H\bR\rprocessingFee\x88\x01\x01\x12\"\n" +
+	"\fcompleted_at\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampH\aR\vcompletedAt\x88\x01\x01\x123\n" +
+	"\x13client_reference_id\x18\x1e \x01(\tH\bR\x11clientReferenceId\x88\x01\x01\x12*\n" +
+	"\x0eprocessing_fee\x18\x1f \x01(\x03H\tR\rprocessingFee\x88\x01\x01\x12\"\n" +
 	"\n" +
-	"net_amount\x18\x1f \x01(\x03H\tR\tnetAmount\x88\x01\x01\x12#\n" +
-	"\rnotify_format\x18  \x01(\tR\fnotifyFormat\x1a;\n" +
+	"net_amount\x18  \x01(\x03H\n" +
+	"R\tnetAmount\x88\x01\x01\x12#\n" +
+	"\rnotify_format\x18! \x01(\tR\fnotifyFormat\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
@@ -1318,9 +1341,11 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\n" +
 	"\b_paymentB\r\n" +
 	"\v_notify_urlB\x0f\n" +
-	"\r_completed_atB\x11\n" +
+	"\r_completed_atB\x16\n" +
+	"\x14_client_reference_idB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
-	"\v_net_amount\"\xe6\t\n" +
+	"\v_net_amount\"\x96\n" +
+	"\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1347,8 +1372,9 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x14payment_method_types\x18\x11 \x03(\tR\x12paymentMethodTypes\x12\x16\n" +
 	"\x06locale\x18\x12 \x01(\tR\x06locale\x12\x1d\n" +
 	"\n" +
-	"notify_url\x18\x13 \x01(\tR\tnotifyUrl\x12#\n" +
-	"\rnotify_format\x18\x14 \x01(\tR\fnotifyFormat\x1a;\n" +
+	"notify_url\x18\x13 \x01(\tR\tnotifyUrl\x12.\n" +
+	"\x13client_reference_id\x18\x14 \x01(\tR\x11clientReferenceId\x12#\n" +
+	"\rnotify_format\x18\x15 \x01(\tR\fnotifyFormat\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +

@@ -47,7 +47,14 @@ type WebhookEndpoint struct {
 	// True for live-mode endpoints.
 	Livemode bool `protobuf:"varint,9,opt,name=livemode,proto3" json:"livemode,omitempty"`
 	// Creation time.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// How deliveries are signed and shaped: `standard` (Standard Webhooks
+	// headers, Tillpoint's event JSON) or `stripe` (a `Stripe-Signature`
+	// header and Stripe's event shape, which Stripe's SDKs verify).
+	SignatureFormat string `protobuf:"bytes,11,opt,name=signature_format,json=signatureFormat,proto3" json:"signature_format,omitempty"`
+	// For the `stripe` format: the `api_version` written into events
+	// (stripe-go accepts events of its own release, e.g. `2025-08-27.basil`).
+	ApiVersion    *string `protobuf:"bytes,12,opt,name=api_version,json=apiVersion,proto3,oneof" json:"api_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -152,6 +159,20 @@ func (x *WebhookEndpoint) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *WebhookEndpoint) GetSignatureFormat() string {
+	if x != nil {
+		return x.SignatureFormat
+	}
+	return ""
+}
+
+func (x *WebhookEndpoint) GetApiVersion() string {
+	if x != nil && x.ApiVersion != nil {
+		return *x.ApiVersion
+	}
+	return ""
+}
+
 // Parameters of CreateWebhookEndpoint.
 type CreateWebhookEndpointRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -160,7 +181,15 @@ type CreateWebhookEndpointRequest struct {
 	// Event types, or ["*"] (default) for all.
 	EnabledEvents []string `protobuf:"bytes,2,rep,name=enabled_events,json=enabledEvents,proto3" json:"enabled_events,omitempty"`
 	// Free text (≤ 500 characters).
-	Description   string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// `standard` (default) or `stripe`: see WebhookEndpoint. A `stripe`
+	// endpoint receives only `checkout.session.*` events (Stripe has no
+	// shape for the others); its enabled_events default to all of them.
+	SignatureFormat string `protobuf:"bytes,4,opt,name=signature_format,json=signatureFormat,proto3" json:"signature_format,omitempty"`
+	// For the `stripe` format: the Stripe API version events carry,
+	// `YYYY-MM-DD.release`; default `2025-08-27.basil`, the version whose
+	// shapes Tillpoint writes.
+	ApiVersion    string `protobuf:"bytes,5,opt,name=api_version,json=apiVersion,proto3" json:"api_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -212,6 +241,20 @@ func (x *CreateWebhookEndpointRequest) GetEnabledEvents() []string {
 func (x *CreateWebhookEndpointRequest) GetDescription() string {
 	if x != nil {
 		return x.Description
+	}
+	return ""
+}
+
+func (x *CreateWebhookEndpointRequest) GetSignatureFormat() string {
+	if x != nil {
+		return x.SignatureFormat
+	}
+	return ""
+}
+
+func (x *CreateWebhookEndpointRequest) GetApiVersion() string {
+	if x != nil {
+		return x.ApiVersion
 	}
 	return ""
 }
@@ -1558,7 +1601,7 @@ var File_tillpoint_admin_v1_webhook_endpoint_proto protoreflect.FileDescriptor
 
 const file_tillpoint_admin_v1_webhook_endpoint_proto_rawDesc = "" +
 	"\n" +
-	")tillpoint/admin/v1/webhook_endpoint.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x02\n" +
+	")tillpoint/admin/v1/webhook_endpoint.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x03\n" +
 	"\x0fWebhookEndpoint\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x10\n" +
@@ -1571,13 +1614,20 @@ const file_tillpoint_admin_v1_webhook_endpoint_proto_rawDesc = "" +
 	"\blivemode\x18\t \x01(\bR\blivemode\x129\n" +
 	"\n" +
 	"created_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAtB\x12\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12)\n" +
+	"\x10signature_format\x18\v \x01(\tR\x0fsignatureFormat\x12$\n" +
+	"\vapi_version\x18\f \x01(\tH\x02R\n" +
+	"apiVersion\x88\x01\x01B\x12\n" +
 	"\x10_disabled_reasonB\t\n" +
-	"\a_secret\"y\n" +
+	"\a_secretB\x0e\n" +
+	"\f_api_version\"\xc5\x01\n" +
 	"\x1cCreateWebhookEndpointRequest\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12%\n" +
 	"\x0eenabled_events\x18\x02 \x03(\tR\renabledEvents\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\"o\n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12)\n" +
+	"\x10signature_format\x18\x04 \x01(\tR\x0fsignatureFormat\x12\x1f\n" +
+	"\vapi_version\x18\x05 \x01(\tR\n" +
+	"apiVersion\"o\n" +
 	"\x1dCreateWebhookEndpointResponse\x12N\n" +
 	"\x10webhook_endpoint\x18\x01 \x01(\v2#.tillpoint.admin.v1.WebhookEndpointR\x0fwebhookEndpoint\"+\n" +
 	"\x19GetWebhookEndpointRequest\x12\x0e\n" +
