@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
@@ -23,6 +24,11 @@ func incomingHeader(key string) (string, bool) {
 		return MetadataIdempotencyKey, true
 	case "X-Request-Id":
 		return MetadataRequestIDIn, true
+	case "X-Api-Key", "X-Api-Secret":
+		// The key-pair credential form (an API key's id and secret,
+		// PayPorter's headers), read by admin-api's authenticator as
+		// x-api-key and x-api-secret.
+		return strings.ToLower(key), true
 	}
 	return "", false
 }
@@ -33,7 +39,7 @@ func incomingHeader(key string) (string, bool) {
 // line, so a request whose Idempotency-Key had a non-ASCII byte would run
 // without idempotency, and one whose Authorization had one would be answered
 // as if no key had been sent.
-var singleHeaders = []string{"Authorization", "Idempotency-Key"}
+var singleHeaders = []string{"Authorization", "Idempotency-Key", "X-Api-Key", "X-Api-Secret"}
 
 // checkHeaders is a grpc-gateway middleware refusing, with a 400 naming the
 // header, a request whose singleHeaders would not be forwarded as sent. (A

@@ -1,11 +1,16 @@
 // Package auth authenticates merchant API calls by organization secret key,
-// or by an access token issued for one (tokens.go).
-// It runs as a gRPC interceptor, so REST (through the gateway's in-process
-// connection) and gRPC share it.
+// given in one of two forms: `authorization: Bearer sk_…`, or a key pair —
+// the key's public id (`key_…`) in `x-api-key` and its secret in
+// `x-api-secret` (PayPorter's X-API-KEY and X-API-SECRET headers). Both
+// resolve the same principal under the same revocation and mode rules. It
+// runs as a gRPC interceptor, so REST (through the gateway's in-process
+// connection), the surfaces and gRPC share it. An access token issued for a
+// key (tokens.go) stands for the key.
 package auth
 
 import (
 	"context"
+	"crypto/subtle"
 	"strings"
 	"time"
 
@@ -17,6 +22,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
 )
 
@@ -26,6 +32,12 @@ type Principal struct {
 	Livemode       bool
 	KeyID          string
 }
+
+// Metadata keys of the key-pair credential form.
+const (
+	MetadataKeyID     = "x-api-key"
+	MetadataKeySecret = "x-api-secret"
+)
 
 type ctxKey struct{}
 
@@ -76,6 +88,9 @@ func (a *Authenticator) Unary(ctx context.Context, req any, info *grpc.UnaryServ
 
 func (a *Authenticator) authenticate(ctx context.Context) (Principal, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
+	if len(md.Get(MetadataKeyID)) > 0 || len(md.Get(MetadataKeySecret)) > 0 {
+		return a.keyPair(ctx, md)
+	}
 	vals := md.Get("authorization")
 	if len(vals) == 0 || vals[0] == "" {
 		return Principal{}, errs.E(errs.Unauthenticated, "api_key_missing",
@@ -94,20 +109,48 @@ func (a *Authenticator) authenticate(ctx context.Context) (Principal, error) {
 		return Principal{}, errs.E(errs.Unauthenticated, "api_key_invalid", "Invalid API key provided: "+redact(secret)+".")
 	}
 	k, err := a.Store.CachedAPIKey(ctx, apikey.Hash(secret))
-	switch {
-	case store.IsNoRows(err):
+	if store.IsNoRows(err) {
 		return Principal{}, errs.E(errs.Unauthenticated, "api_key_invalid", "Invalid API key provided: "+redact(secret)+".")
+	}
+	return a.principal(ctx, k, err, secret)
+}
+
+// keyPair authenticates the key-pair form: the secret finds the key, whose
+// id must be the one given (compared in constant time). A wrong or unknown
+// secret and a mismatched pair get the same answer, which names neither.
+func (a *Authenticator) keyPair(ctx context.Context, md metadata.MD) (Principal, error) {
+	keyIDs, secrets := md.Get(MetadataKeyID), md.Get(MetadataKeySecret)
+	if len(keyIDs) == 0 || keyIDs[0] == "" || len(secrets) == 0 || secrets[0] == "" {
+		return Principal{}, errs.E(errs.Unauthenticated, "api_key_missing",
+			"Send both X-API-KEY (the key's id, key_…) and X-API-SECRET (its secret, sk_…).")
+	}
+	id, secret := strings.TrimSpace(keyIDs[0]), strings.TrimSpace(secrets[0])
+	invalid := errs.E(errs.Unauthenticated, "api_key_invalid", "Invalid API key pair: X-API-KEY "+redactID(id)+" with X-API-SECRET "+redact(secret)+".")
+	if _, ok := apikey.Parse(secret); !ok {
+		return Principal{}, invalid
+	}
+	k, err := a.Store.CachedAPIKey(ctx, apikey.Hash(secret))
+	if store.IsNoRows(err) || (err == nil && subtle.ConstantTimeCompare([]byte(k.ID), []byte(id)) != 1) {
+		return Principal{}, invalid
+	}
+	return a.principal(ctx, k, err, secret)
+}
+
+// principal is the caller of the key k found for secret (err: the look-up's
+// error): refused when revoked, and its last use recorded.
+func (a *Authenticator) principal(ctx context.Context, k db.AdminApiKey, err error, secret string) (Principal, error) {
+	switch {
 	case err != nil:
 		return Principal{}, store.Wrap(err, "look up api key")
 	case k.RevokedAt != nil:
 		return Principal{}, errs.E(errs.Unauthenticated, "api_key_revoked", "This API key was revoked: "+redact(secret)+".")
 	}
-	return a.principal(ctx, k)
+	return a.touched(ctx, k)
 }
 
-// principal is the caller using key k, whose last use is recorded (at most
-// once per touchEvery).
-func (a *Authenticator) principal(ctx context.Context, k db.AdminApiKey) (Principal, error) {
+// touched is the caller using key k (not revoked), whose last use is
+// recorded (at most once per touchEvery).
+func (a *Authenticator) touched(ctx context.Context, k db.AdminApiKey) (Principal, error) {
 	if k.LastUsedAt == nil || time.Since(*k.LastUsedAt) > touchEvery {
 		if err := a.Store.TouchAPIKey(ctx, k.ID); err != nil {
 			return Principal{}, store.Wrap(err, "touch api key")
@@ -117,6 +160,15 @@ func (a *Authenticator) principal(ctx context.Context, k db.AdminApiKey) (Princi
 		a.Store.UpdateCachedAPIKey(k)
 	}
 	return Principal{OrganizationID: k.OrganizationID, Livemode: k.Livemode, KeyID: k.ID}, nil
+}
+
+// redactID shows a key id given with a pair: ids are not secret, but the
+// header may hold anything, so only the shape of a key id is echoed.
+func redactID(id string) string {
+	if !ids.HasPrefix(id, "key") {
+		return "(not a key id)"
+	}
+	return id
 }
 
 // redact keeps the mode prefix and the last four characters, as a person

@@ -128,5 +128,5 @@ func (a *Authenticator) authenticateToken(ctx context.Context, raw string) (Prin
 	case k.Livemode != claims.Livemode:
 		return Principal{}, invalid
 	}
-	return a.principal(ctx, k)
+	return a.touched(ctx, k)
 }

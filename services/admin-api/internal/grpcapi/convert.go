@@ -39,7 +39,9 @@ func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.Chec
 		ExpiresAt: timestamppb.New(s.ExpiresAt), CreatedAt: timestamppb.New(s.CreatedAt),
 		PaymentMethodTypes: s.PaymentMethodTypes, Locale: s.Locale, NotifyUrl: s.NotifyUrl,
 		ClientReferenceId: s.ClientReferenceID,
-		ProcessingFee:     s.ProcessingFee, NetAmount: s.NetAmount, NotifyFormat: s.NotifyFormat,
+		Uuid:              s.Uuid, MaxInstallmentCount: s.MaxInstallmentCount,
+		InstallmentInterestPaidBy: s.InstallmentInterestPaidBy, ReturnMethod: s.ReturnMethod,
+		ProcessingFee: s.ProcessingFee, NetAmount: s.NetAmount, NotifyFormat: s.NotifyFormat,
 	}
 	if s.CompletedAt != nil {
 		out.CompletedAt = timestamppb.New(*s.CompletedAt)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -77,7 +78,8 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			CustomerEmail: n.CustomerEmail, CustomerPhone: n.CustomerPhone, SuccessUrl: n.SuccessURL,
 			CancelUrl: n.CancelURL, Metadata: meta, OrderID: n.OrderID, Description: n.Description,
 			Reference: n.Reference, PaymentMethodTypes: n.PaymentMethodTypes, Locale: n.Locale,
-			NotifyUrl: n.NotifyURL, ExpiresAt: n.ExpiresAt, ClientReferenceID: n.ClientReferenceID,
+			NotifyUrl: n.NotifyURL, ExpiresAt: n.ExpiresAt, ClientReferenceID: n.ClientReferenceID, MaxInstallmentCount: n.MaxInstallmentCount,
+			InstallmentInterestPaidBy: n.InterestPaidBy, ReturnMethod: n.ReturnMethod,
 			NotifyFormat: n.NotifyFormat,
 		}
 		var resp *adminv1.CreateCheckoutSessionResponse
@@ -172,10 +174,13 @@ func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCh
 	if st := req.GetStatus(); st != "" && st != "open" && st != "complete" && st != "expired" {
 		return nil, errs.Param("status", "parameter_invalid", "status must be open, complete or expired.")
 	}
+	if u := req.GetUuid(); u != "" && !isUUID(u) {
+		return nil, errs.Param("uuid", "parameter_invalid", "uuid must be a UUID such as 123e4567-e89b-12d3-a456-426614174000.")
+	}
 	params := db.ListSessionsParams{
 		OrganizationID: p.OrganizationID, Livemode: p.Livemode,
 		SiteID: nonEmpty(req.GetSiteId()), Status: nonEmpty(req.GetStatus()), Customer: nonEmpty(req.GetCustomer()),
-		PaymentID: nonEmpty(req.GetPayment()), OrderID: nonEmpty(req.GetOrderId()),
+		PaymentID: nonEmpty(req.GetPayment()), OrderID: nonEmpty(req.GetOrderId()), Uuid: nonEmpty(strings.ToLower(req.GetUuid())),
 		BeforeSeq: pg.Before, AfterSeq: pg.After, RowLimit: pg.Fetch(),
 	}
 	if c := req.GetCreated(); c != nil {
@@ -241,4 +246,24 @@ func EmitSessionEvent(ctx context.Context, tx pgx.Tx, row db.AdminCheckoutSessio
 		return nil, store.Wrap(err, "write event")
 	}
 	return cs, nil
+}
+
+// isUUID reports whether s is a UUID in its canonical text form (8-4-4-4-12
+// hexadecimal digits), any case: what PostgreSQL's uuid type is given here,
+// so that nothing else reaches it as one.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", c):
+			return false
+		}
+	}
+	return true
 }

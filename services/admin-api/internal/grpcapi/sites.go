@@ -40,7 +40,7 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 		DefaultCancelUrl: req.GetDefaultCancelUrl(), PaymentMethodTypes: req.GetPaymentMethodTypes(),
 		TaxRates: req.GetTaxRates(), BankTransferInstructions: req.GetBankTransferInstructions(),
 		AppendTransactionId: req.AppendTransactionId == nil || req.GetAppendTransactionId(), Livemode: p.Livemode,
-		ProviderAccounts: req.GetProviderAccounts(),
+		ProviderAccounts: req.GetProviderAccounts(), InstallmentPlans: req.GetInstallmentPlans(),
 	}
 	if len(st.PaymentMethodTypes) == 0 {
 		st.PaymentMethodTypes = []string{"card"}
@@ -62,7 +62,7 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 			DefaultCurrency: params.DefaultCurrency, DefaultSuccessUrl: params.DefaultSuccessUrl, DefaultCancelUrl: params.DefaultCancelUrl,
 			PaymentMethodTypes: params.PaymentMethodTypes, TaxRates: params.TaxRates,
 			BankTransferInstructions: params.BankTransferInstructions, AppendTransactionID: params.AppendTransactionID,
-			ProviderAccounts: params.ProviderAccounts})
+			ProviderAccounts: params.ProviderAccounts, InstallmentPlans: params.InstallmentPlans})
 		if err != nil {
 			return store.Wrap(err, "create site")
 		}
@@ -121,6 +121,7 @@ var updatable = map[string]func(req *adminv1.UpdateSiteRequest, site *adminv1.Si
 		s.AppendTransactionId = r.GetAppendTransactionId()
 	},
 	"provider_accounts": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.ProviderAccounts = r.GetProviderAccounts() },
+	"installment_plans": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.InstallmentPlans = r.GetInstallmentPlans() },
 }
 
 // UpdateSite changes the fields named in the update mask (over REST, the
@@ -212,8 +213,16 @@ func siteParams(s *adminv1.Site) (db.UpdateSiteParams, error) {
 	if err != nil {
 		return db.UpdateSiteParams{}, fmt.Errorf("provider accounts: %w", err)
 	}
+	plans := make([]installmentPlan, len(s.GetInstallmentPlans()))
+	for i, p := range s.GetInstallmentPlans() {
+		plans[i] = installmentPlan{p.GetCurrency(), p.GetCount(), p.GetMonthlyInterestBps()}
+	}
+	plansJSON, err := json.Marshal(plans)
+	if err != nil {
+		return db.UpdateSiteParams{}, fmt.Errorf("installment plans: %w", err)
+	}
 	b := s.GetBranding()
-	return db.UpdateSiteParams{ProviderAccounts: accountsJSON, Name: s.Name, LogoUrl: b.GetLogoUrl(), PrimaryColor: b.GetPrimaryColor(),
+	return db.UpdateSiteParams{ProviderAccounts: accountsJSON, InstallmentPlans: plansJSON, Name: s.Name, LogoUrl: b.GetLogoUrl(), PrimaryColor: b.GetPrimaryColor(),
 		AccentColor: b.GetAccentColor(), DefaultCurrency: s.DefaultCurrency, DefaultSuccessUrl: s.DefaultSuccessUrl,
 		DefaultCancelUrl: s.DefaultCancelUrl, PaymentMethodTypes: s.PaymentMethodTypes, TaxRates: rates,
 		BankTransferInstructions: s.BankTransferInstructions, AppendTransactionID: s.AppendTransactionId}, nil
@@ -226,6 +235,13 @@ type taxRate struct {
 	PercentageBps int64  `json:"percentage_bps"`
 	Inclusive     bool   `json:"inclusive"`
 	DisplayName   string `json:"display_name"`
+}
+
+// installmentPlan is the stored form of an installment plan.
+type installmentPlan struct {
+	Currency           string `json:"currency"`
+	Count              int32  `json:"count"`
+	MonthlyInterestBps int64  `json:"monthly_interest_bps"`
 }
 
 func taxRatesJSON(rates []*adminv1.TaxRate) []taxRate {
@@ -262,6 +278,10 @@ func SiteProto(r db.AdminSite) (*adminv1.Site, error) {
 	if err := json.Unmarshal(r.ProviderAccounts, &accounts); err != nil {
 		return nil, fmt.Errorf("site %s provider accounts: %w", r.ID, err)
 	}
+	var plans []installmentPlan
+	if err := json.Unmarshal(r.InstallmentPlans, &plans); err != nil {
+		return nil, fmt.Errorf("site %s installment plans: %w", r.ID, err)
+	}
 	out := &adminv1.Site{Id: r.ID, Object: "site", Name: r.Name, ProviderAccounts: accounts,
 		Branding:        &adminv1.Branding{LogoUrl: r.LogoUrl, PrimaryColor: r.PrimaryColor, AccentColor: r.AccentColor},
 		DefaultCurrency: r.DefaultCurrency, DefaultSuccessUrl: r.DefaultSuccessUrl, DefaultCancelUrl: r.DefaultCancelUrl,
@@ -271,6 +291,10 @@ func SiteProto(r db.AdminSite) (*adminv1.Site, error) {
 	for i, t := range rates {
 		out.TaxRates[i] = &adminv1.TaxRate{Country: t.Country, Region: t.Region, PercentageBps: t.PercentageBps,
 			Inclusive: t.Inclusive, DisplayName: t.DisplayName}
+	}
+	out.InstallmentPlans = make([]*adminv1.InstallmentPlan, len(plans))
+	for i, p := range plans {
+		out.InstallmentPlans[i] = &adminv1.InstallmentPlan{Currency: p.Currency, Count: p.Count, MonthlyInterestBps: p.MonthlyInterestBps}
 	}
 	return out, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/collections"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/payporter"
 	stripesurface "github.com/tillpoint/tillpoint/services/admin-api/internal/surface/stripe"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
@@ -97,7 +98,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	feeSchedules := &grpcapi.FeeSchedules{Store: st}
 	authn := &auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies, Tokens: guard.Tokens}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
-		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey),
+		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey, auth.MetadataKeyID, auth.MetadataKeySecret),
 		authn.Unary,
 		grpcx.ValidateStrings(),
 		(&idempotency.Middleware{Store: st}).Unary,
@@ -152,6 +153,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	mux := http.NewServeMux()
 	(&collections.Surface{Conn: inline, Tokens: authn}).Register(mux)
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
+	payporter.New(inline, logger).Register(mux) // seed 004's /api/checkout
 	mux.Handle("/", gateway.APIPrefix(gw))
 	// Stripe's SDKs (a Stripe-Version header) get the Stripe dialect.
 	rest := stripesurface.Dialect(stripesurface.New(adminv1.NewCheckoutSessionServiceClient(inline)), mux)

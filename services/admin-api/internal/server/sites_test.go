@@ -78,6 +78,18 @@ func TestSiteCreateRejectsInvalid(t *testing.T) {
 		{name: "unknown method", edit: func(b map[string]any) { b["payment_method_types"] = []any{"card", "paypal"} }, param: "payment_method_types[1]"},
 		{name: "method not a string", edit: func(b map[string]any) { b["payment_method_types"] = []any{"card", 7} }, param: "payment_method_types[1]"},
 		{name: "bank transfer without instructions", edit: func(b map[string]any) { b["payment_method_types"] = []any{"card", "bank_transfer"} }, param: "bank_transfer_instructions", code: "parameter_missing"},
+		{name: "installments of 1", edit: func(b map[string]any) { b["installment_plans"] = []any{map[string]any{"currency": "TRY", "count": 1}} }, param: "installment_plans[0][count]"},
+		{name: "installments of 13", edit: func(b map[string]any) { b["installment_plans"] = []any{map[string]any{"currency": "TRY", "count": 13}} }, param: "installment_plans[0][count]"},
+		{name: "installment rate above 100 %", edit: func(b map[string]any) {
+			b["installment_plans"] = []any{map[string]any{"currency": "TRY", "count": 3, "monthly_interest_bps": 10001}}
+		}, param: "installment_plans[0][monthly_interest_bps]"},
+		{name: "negative installment rate", edit: func(b map[string]any) {
+			b["installment_plans"] = []any{map[string]any{"currency": "TRY", "count": 3, "monthly_interest_bps": -1}}
+		}, param: "installment_plans[0][monthly_interest_bps]"},
+		{name: "installment plan without currency", edit: func(b map[string]any) { b["installment_plans"] = []any{map[string]any{"count": 3}} }, param: "installment_plans[0][currency]"},
+		{name: "two plans of one count", edit: func(b map[string]any) {
+			b["installment_plans"] = []any{map[string]any{"currency": "TRY", "count": 3}, map[string]any{"currency": "try", "count": 3, "monthly_interest_bps": 5}}
+		}, param: "installment_plans[1][count]"},
 		{name: "bank transfer with blank instructions", edit: func(b map[string]any) {
 			b["payment_method_types"] = []any{"bank_transfer"}
 			b["bank_transfer_instructions"] = "  \n "
@@ -253,6 +265,8 @@ func TestSiteCreateNormalises(t *testing.T) {
 			map[string]any{"country": "gb", "percentage_bps": 2000, "inclusive": true, "display_name": "VAT"},
 			map[string]any{"country": "us", "region": " ca ", "percentage_bps": 725, "display_name": "Sales tax"},
 		},
+		"installment_plans": []any{map[string]any{"currency": "try", "count": 6, "monthly_interest_bps": 199},
+			map[string]any{"currency": "TRY", "count": 2}, map[string]any{"currency": "GBP", "count": 2}},
 	}
 	status, s := e.do("POST", "/v1/sites", e.keyA, body)
 	if status != http.StatusCreated {
@@ -279,6 +293,8 @@ func TestSiteCreateNormalises(t *testing.T) {
 		},
 		"append_transaction_id": true,
 		"provider_accounts":     map[string]any{},
+		"installment_plans": []any{map[string]any{"currency": "TRY", "count": 6.0, "monthly_interest_bps": 199.0},
+			map[string]any{"currency": "TRY", "count": 2.0, "monthly_interest_bps": 0.0}, map[string]any{"currency": "GBP", "count": 2.0, "monthly_interest_bps": 0.0}},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("created site\n got %v\nwant %v", s, want)

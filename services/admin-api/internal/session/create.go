@@ -55,6 +55,13 @@ var knownMethods = []string{"card", "bank_transfer"}
 // Locales the hosted page speaks; "auto" follows the browser.
 var knownLocales = []string{"auto", "en", "fr"}
 
+// Who may pay installment interest, and how the payer may be sent back
+// (see CheckoutSession in checkout_session.proto); the first is the default.
+var (
+	interestPayers = []string{"merchant", "customer"}
+	returnMethods  = []string{"redirect", "post"}
+)
+
 // Site is what session creation needs to know of a site.
 type Site struct {
 	ID                 string
@@ -104,6 +111,12 @@ type New struct {
 	NotifyURL          *string
 	NotifyFormat       string
 	ExpiresAt          time.Time
+	// MaxInstallmentCount is 1 – money.MaxInstallments.
+	MaxInstallmentCount int32
+	// InterestPaidBy is "merchant" or "customer".
+	InterestPaidBy string
+	// ReturnMethod is "redirect" or "post".
+	ReturnMethod string
 }
 
 // Validate checks a create request against the site and builds the session.
@@ -202,7 +215,31 @@ func Validate(req *adminv1.CreateCheckoutSessionRequest, site Site, live bool, n
 	if n.ExpiresAt, err = expiry(req, now); err != nil {
 		return n, err
 	}
+	n.MaxInstallmentCount = 1
+	if req.MaxInstallmentCount != nil {
+		if c := req.GetMaxInstallmentCount(); c < 1 || c > money.MaxInstallments {
+			return n, errs.Param("max_installment_count", "parameter_invalid", "max_installment_count must be from 1 to %d.", money.MaxInstallments)
+		}
+		n.MaxInstallmentCount = req.GetMaxInstallmentCount()
+	}
+	if n.InterestPaidBy, err = oneOf("installment_interest_paid_by", req.GetInstallmentInterestPaidBy(), interestPayers); err != nil {
+		return n, err
+	}
+	if n.ReturnMethod, err = oneOf("return_method", req.GetReturnMethod(), returnMethods); err != nil {
+		return n, err
+	}
 	return n, nil
+}
+
+// oneOf returns v if it is one of allowed, allowed[0] when v is empty.
+func oneOf(param, v string, allowed []string) (string, error) {
+	if v == "" {
+		return allowed[0], nil
+	}
+	if !slices.Contains(allowed, v) {
+		return "", errs.Param(param, "parameter_invalid", "%s must be one of %s.", param, strings.Join(allowed, ", "))
+	}
+	return v, nil
 }
 
 func lineItems(req *adminv1.CreateCheckoutSessionRequest) ([]LineItem, int64, error) {

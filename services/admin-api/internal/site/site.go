@@ -25,6 +25,8 @@ const (
 	maxRegionLen       = 10
 	maxDisplayNameLen  = 50
 	maxURLLen          = 2048
+	// maxInstallmentPlans: eleven counts (2 – 12) for each of a few currencies.
+	maxInstallmentPlans = 100
 )
 
 // Methods the hosted page can offer.
@@ -96,7 +98,40 @@ func Validate(s *adminv1.Site, live bool) error {
 	if slices.Contains(methods, "bank_transfer") && strings.TrimSpace(s.BankTransferInstructions) == "" {
 		return errs.Param("bank_transfer_instructions", "parameter_missing", "Bank transfers need instructions telling payers where to send the money.")
 	}
-	return validateTaxRates(s.TaxRates)
+	if err := validateTaxRates(s.TaxRates); err != nil {
+		return err
+	}
+	return validateInstallmentPlans(s.InstallmentPlans)
+}
+
+// validateInstallmentPlans checks a site's installment plans (counts 2 –
+// 12, monthly rates 0 – 100 %, one plan per currency and count) and
+// normalises their currency codes.
+func validateInstallmentPlans(plans []*adminv1.InstallmentPlan) error {
+	if len(plans) > maxInstallmentPlans {
+		return errs.Param("installment_plans", "parameter_invalid", "At most %d installment plans.", maxInstallmentPlans)
+	}
+	seen := map[string]bool{}
+	for i, p := range plans {
+		param := func(f string) string { return fmt.Sprintf("installment_plans[%d][%s]", i, f) }
+		cur, err := money.ParseCurrency(p.GetCurrency())
+		if err != nil {
+			return errs.Param(param("currency"), "parameter_invalid", "%s.", err)
+		}
+		p.Currency = cur.Code()
+		if p.GetCount() < 2 || p.GetCount() > money.MaxInstallments {
+			return errs.Param(param("count"), "parameter_invalid", "Installment counts are from 2 to %d.", money.MaxInstallments)
+		}
+		if p.GetMonthlyInterestBps() < 0 || p.GetMonthlyInterestBps() > maxBPS {
+			return errs.Param(param("monthly_interest_bps"), "parameter_invalid", "Monthly rates are in basis points from 0 to %d (100 %%).", maxBPS)
+		}
+		key := fmt.Sprintf("%s/%d", p.Currency, p.GetCount())
+		if seen[key] {
+			return errs.Param(param("count"), "parameter_invalid", "Two installment plans of %d for %s.", p.GetCount(), p.Currency)
+		}
+		seen[key] = true
+	}
+	return nil
 }
 
 func validateTaxRates(rates []*adminv1.TaxRate) error {

@@ -143,6 +143,9 @@ func (s *Store) writeBatch(logger *slog.Logger, batch []*insertRequest) {
 		a.NotifyFormats = append(a.NotifyFormats, p.NotifyFormat)
 		a.ExpiresAt = append(a.ExpiresAt, p.ExpiresAt)
 		a.ClientReferenceIds = append(a.ClientReferenceIds, deref(p.ClientReferenceID))
+		a.MaxInstallmentCounts = append(a.MaxInstallmentCounts, p.MaxInstallmentCount)
+		a.InstallmentInterestPaidBys = append(a.InstallmentInterestPaidBys, p.InstallmentInterestPaidBy)
+		a.ReturnMethods = append(a.ReturnMethods, p.ReturnMethod)
 	}
 	rows, err := s.CreateSessions(ctx, a)
 	if err != nil {

@@ -42,12 +42,13 @@ func sessionParams(n int) db.CreateSessionParams {
 		Currency: "EUR", AmountSubtotal: int64(1000 + n), LineItems: []byte(`[{"name":"Tea","quantity":1}]`),
 		SuccessUrl: "https://shop.example/ok", CancelUrl: "https://shop.example/cart", Metadata: []byte(`{"n":"x"}`),
 		Reference: fmt.Sprintf("TP-BATCH-%d", n), PaymentMethodTypes: []string{"card"}, Locale: "auto", NotifyFormat: "event",
-		ExpiresAt: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+		ExpiresAt: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), MaxInstallmentCount: int32(1 + n%12),
+		InstallmentInterestPaidBy: []string{"merchant", "customer"}[n%2], ReturnMethod: []string{"redirect", "post"}[n%2]}
 }
 
 // withoutDefaults drops what the database sets itself.
 func withoutDefaults(row db.AdminCheckoutSession) db.AdminCheckoutSession {
-	row.Seq, row.CreatedAt = 0, time.Time{}
+	row.Seq, row.CreatedAt, row.Uuid = 0, time.Time{}, ""
 	return row
 }
 

@@ -77,6 +77,9 @@ type Attempt struct {
 	// added as the payment_id query parameter.
 	ReturnURL string
 	ClientIP  netip.Addr
+	// Installments is the number of installments the payer chose for a
+	// card payment (0 or 1: a single payment).
+	Installments int
 }
 
 // Result is where an attempt ended.
@@ -133,16 +136,22 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 	if q.Total > money.MaxAmount {
 		return Result{}, ErrTotalTooLarge
 	}
+	plan, err := installmentOption(a.Checkout, a.Method, a.Installments, q.Total)
+	if err != nil {
+		return Result{}, err
+	} else if plan.Total > money.MaxAmount {
+		return Result{}, ErrTotalTooLarge
+	}
 	var ip *netip.Addr
 	if a.ClientIP.IsValid() {
 		ip = &a.ClientIP
 	}
 	p, ok, err := s.Store.CreatePaymentWithinLimits(ctx, db.CreatePaymentParams{
 		ID: ids.New("pay"), SessionID: cs.GetId(), OrganizationID: a.Checkout.GetOrganizationId(), Livemode: cs.GetLivemode(),
-		Method: a.Method, Provider: name, Currency: cs.GetCurrency(), Amount: q.Total, AmountTax: q.Tax,
+		Method: a.Method, Provider: name, Currency: cs.GetCurrency(), Amount: plan.Total, AmountTax: q.Tax,
 		Reference: cs.GetReference(), BillingName: a.Billing.Name, BillingEmail: a.Billing.Email,
 		BillingCountry: a.Billing.Country, BillingPostalCode: a.Billing.PostalCode, BillingRegion: a.Billing.Region, ClientIp: ip,
-	}, optional(account), store.AttemptLimits{PerSession: s.Limits.PerSession, PerIP: s.Limits.PerIP, Since: time.Now().Add(-s.Limits.Window)})
+	}, optional(account), plan.storedPlan(), store.AttemptLimits{PerSession: s.Limits.PerSession, PerIP: s.Limits.PerIP, Since: time.Now().Add(-s.Limits.Window)})
 	if err != nil {
 		return Result{}, fmt.Errorf("create payment: %w", err)
 	} else if !ok {
@@ -269,7 +278,7 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	// Exactly one payment can win; the others are voided (invariants 1 and 2).
 	paid := res.Outcome == provider.Authorized
 	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
-		Paid: paid, AmountTax: p.AmountTax, AmountTotal: p.Amount, PaymentMethod: p.Method})
+		Paid: paid, AmountTax: p.AmountTax, AmountTotal: sessionTotal(p), PaymentMethod: p.Method})
 	if err == nil {
 		p = withProcessingFee(p, resp.GetCheckoutSession())
 		if !paid {
@@ -508,6 +517,12 @@ func Proto(p db.RuntimePayment) *adminv1.Payment {
 		FailureCode: p.FailureCode, FailureMessage: p.FailureMessage, Livemode: p.Livemode, CreatedAt: timestamppb.New(p.CreatedAt),
 		Provider: p.Provider, AmountRefunded: p.AmountRefunded, Fee: p.Fee, FeeCurrency: deref(p.FeeCurrency), UpdatedAt: timestamppb.New(p.UpdatedAt),
 		Refunds: []*adminv1.Refund{}, ProcessingFee: p.ProcessingFee, NetAmount: p.NetAmount}
+	if p.Method == "card" {
+		plan := money.InstallmentPlan(p.Amount, int(p.InstallmentCount), 0, false) // splits the amount as it was charged
+		out.Installments = &adminv1.PaymentInstallments{Count: p.InstallmentCount, MonthlyInterestBps: p.InstallmentMonthlyBps,
+			InterestPaidBy: p.InstallmentInterestPaidBy, AmountInterest: p.InstallmentInterest,
+			AmountPerInstallment: plan.Each, AmountLastInstallment: plan.Last}
+	}
 	if p.CardLast4 != nil {
 		out.Card = &adminv1.PaymentCard{Brand: deref(p.CardBrand), Last4: *p.CardLast4}
 	}

@@ -9,6 +9,17 @@ import (
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
 )
 
+// Installments is the installment plan of a payment attempt: Count 1 (a
+// single payment) with no interest for all but card payments in installments.
+type Installments struct {
+	Count      int32
+	MonthlyBps int64
+	// Interest is the plan's interest in minor units; PaidBy, `customer` or
+	// `merchant`, says whether the payment's amount includes it.
+	Interest int64
+	PaidBy   string
+}
+
 // AttemptLimits bound the payment attempts of one session, and of one client
 // address, created after Since (the card-testing defence).
 type AttemptLimits struct {
@@ -29,10 +40,11 @@ const lockAttemptsSQL = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`
 const createWithinLimitsSQL = `
 INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method, provider, status,
     currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
-    billing_postal_code, billing_region, client_ip, provider_account)
+    billing_postal_code, billing_region, client_ip, provider_account, installment_count,
+    installment_monthly_bps, installment_interest, installment_interest_paid_by)
 SELECT $1::text, $2::text, $3::text, $4::boolean, $5::text, $6::text, 'processing',
     $7::text, $8::bigint, $9::bigint, $10::text, $11::text, $12::text, $13::text,
-    $14::text, $15::text, $16::inet, $20::text
+    $14::text, $15::text, $16::inet, $20::text, $21::integer, $22::bigint, $23::bigint, $24::text
 WHERE (SELECT count(*) FROM runtime.payments WHERE session_id = $2::text AND created_at > $17::timestamptz) < $18::bigint
   AND ($16::inet IS NULL
        OR (SELECT count(*) FROM runtime.payments WHERE client_ip = $16::inet AND created_at > $17::timestamptz) < $19::bigint)
@@ -45,8 +57,9 @@ RETURNING *`
 // attempts cannot all see the same count. The locks and the insert go as one
 // pgx batch: one round trip on the payment path, and one implicit
 // transaction, whose end releases the locks. account is the provider account
-// (pa_…) making the payment, or nil for a built-in provider.
-func (s *Store) CreatePaymentWithinLimits(ctx context.Context, p db.CreatePaymentParams, account *string, lim AttemptLimits) (payment db.RuntimePayment, ok bool, err error) {
+// (pa_…) making the payment, or nil for a built-in provider; plan is its
+// installment plan.
+func (s *Store) CreatePaymentWithinLimits(ctx context.Context, p db.CreatePaymentParams, account *string, plan Installments, lim AttemptLimits) (payment db.RuntimePayment, ok bool, err error) {
 	b := &pgx.Batch{}
 	b.Queue(lockAttemptsSQL, "runtime.payments.session:"+p.SessionID)
 	if p.ClientIp != nil {
@@ -54,7 +67,8 @@ func (s *Store) CreatePaymentWithinLimits(ctx context.Context, p db.CreatePaymen
 	}
 	b.Queue(createWithinLimitsSQL, p.ID, p.SessionID, p.OrganizationID, p.Livemode, p.Method, p.Provider,
 		p.Currency, p.Amount, p.AmountTax, p.Reference, p.BillingName, p.BillingEmail, p.BillingCountry,
-		p.BillingPostalCode, p.BillingRegion, p.ClientIp, lim.Since, int64(lim.PerSession), int64(lim.PerIP), account)
+		p.BillingPostalCode, p.BillingRegion, p.ClientIp, lim.Since, int64(lim.PerSession), int64(lim.PerIP), account,
+		plan.Count, plan.MonthlyBps, plan.Interest, plan.PaidBy)
 	br := s.Pool.SendBatch(ctx, b)
 	defer br.Close()
 	for range b.Len() - 1 {

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -271,6 +272,10 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	billing, method, card, fieldErrs := readForm(r, co)
+	installments, ok := installmentsOf(r.PostForm)
+	if !ok {
+		fieldErrs["installments"] = "err.installments"
+	}
 	if r.PostForm.Get("action") == "update_total" {
 		delete(fieldErrs, "card_number")
 		delete(fieldErrs, "card_exp")
@@ -283,7 +288,7 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method))
 		return
 	}
-	a := payment.Attempt{Checkout: co, Method: method, Billing: billing, Card: card, ClientIP: clientIP(r)}
+	a := payment.Attempt{Checkout: co, Method: method, Billing: billing, Card: card, ClientIP: clientIP(r), Installments: installments}
 	if method == "card" && stripeAccount(co) != nil {
 		a.Token = strings.TrimSpace(r.PostForm.Get("confirmation_token"))
 		a.ReturnURL = h.scheme() + "://" + r.Host + "/checkout/" + url.PathEscape(cs.GetId()) + "/return"
@@ -291,6 +296,9 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	res, err := h.Pay.Pay(r.Context(), a)
 	if errors.Is(err, payment.ErrRateLimited) {
 		h.answerError(w, r, co, http.StatusTooManyRequests, "rate_limited", "err.rate_limited", nil, withForm(billing, method))
+		return
+	} else if errors.Is(err, payment.ErrInstallments) {
+		h.answerError(w, r, co, http.StatusBadRequest, "", "", map[string]string{"installments": "err.installments"}, withForm(billing, method))
 		return
 	} else if errors.Is(err, payment.ErrTotalTooLarge) {
 		h.answerError(w, r, co, http.StatusBadRequest, "amount_too_large", "err.total_too_large", nil, withForm(billing, method))
@@ -399,11 +407,38 @@ func (h *Handler) outcome(w http.ResponseWriter, r *http.Request, co *internalap
 	case res.Payment.Status == payment.StatusFailed:
 		code := deref(res.Payment.FailureCode)
 		h.answerError(w, r, co, http.StatusPaymentRequired, code, "decline."+declineKey(code), nil, withForm(billing, method))
+	case res.Payment.Status == payment.StatusSucceeded && res.Session != nil && res.Session.GetReturnMethod() == returnPost:
+		h.returnByPost(w, r, co, res)
 	case res.Payment.Status == payment.StatusSucceeded && res.Session != nil:
 		h.redirect(w, r, res.Payment.Status, successURL(res.Session, co.GetSite()))
 	default: // requires_action, processing (async card, bank transfer): the page shows it
 		h.redirect(w, r, res.Payment.Status, pageURL)
 	}
+}
+
+// A session's return_method `post` sends the payer back to the merchant by
+// an auto-submitted form POST carrying returnPostField = the session's UUID
+// (PayPorter's callback), instead of a redirect.
+const (
+	returnPost      = "post"
+	returnPostField = "checkoutId"
+)
+
+// returnByPost answers a paid attempt of a post-return session: the page
+// whose form posts the payer to the success URL. A JSON client (Stripe's
+// script) is sent to the session's page, whose paid view has that form (a
+// script following redirect_url would GET the success URL); `return`
+// describes the POST for other clients.
+func (h *Handler) returnByPost(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse, res payment.Result) {
+	to := successURL(res.Session, co.GetSite())
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": res.Payment.Status, "redirect_url": "/checkout/" + url.PathEscape(res.Session.GetId()),
+			"return": map[string]any{"url": to, "method": http.MethodPost, "form": map[string]string{returnPostField: res.Session.GetUuid()}}})
+		return
+	}
+	p := h.basePage(w, r, co)
+	p.State, p.ContinueURL = StateReturn, to
+	h.show(w, r, http.StatusOK, p)
 }
 
 func (h *Handler) closed(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse) {
@@ -439,6 +474,7 @@ func (h *Handler) answerError(w http.ResponseWriter, r *http.Request, co *intern
 	for _, f := range form {
 		f(p)
 	}
+	p.InstallmentCount, _ = installmentsOf(r.PostForm)
 	t := newTranslator(p.Lang)
 	if wantsJSON(r) {
 		body := map[string]any{"status": "error"}
@@ -481,6 +517,15 @@ func (h *Handler) quote(w http.ResponseWriter, r *http.Request) {
 	q := h.fillQuote(p, co)
 	out := map[string]any{"subtotal": p.Totals.Subtotal, "tax": p.Totals.Tax,
 		"tax_label": p.Totals.TaxLabel, "included_tax": p.Totals.IncludedTax, "total": p.Totals.Total}
+	if len(p.Installments) > 0 {
+		// The installment options for this address, by count: the
+		// script relabels them (#plan-{count}).
+		labels := make(map[string]string, len(p.Installments))
+		for _, o := range p.Installments {
+			labels[strconv.Itoa(o.Count)] = o.Label
+		}
+		out["plans"] = labels
+	}
 	if stripeAccount(co) != nil {
 		// The Payment Element is told the total for this address, in
 		// Stripe's units, so that it matches the PaymentIntent.
@@ -566,6 +611,9 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 	if len(p.Methods) > 0 {
 		p.Method = p.Methods[0]
 	}
+	if cs.GetReturnMethod() == returnPost {
+		p.ReturnPost = &ReturnPost{Field: returnPostField, Value: cs.GetUuid()}
+	}
 	if acct := stripeAccount(co); acct != nil && contains(p.Methods, "card") {
 		// The amount the Payment Element shows and filters methods by: the
 		// session's before any tax of the billing address.
@@ -597,7 +645,34 @@ func (h *Handler) fillQuote(p *Page, co *internalapiv1.GetCheckoutResponse) paym
 	for _, c := range country.List(language.Make(p.Lang)) {
 		p.Countries = append(p.Countries, CountryOption{Code: c.Code, Name: c.Name, Selected: c.Code == p.Billing.Country})
 	}
+	if opts := payment.InstallmentOptions(co, q.Total); len(opts) > 1 && contains(p.Methods, "card") {
+		t := newTranslator(p.Lang)
+		p.Installments = make([]InstallmentView, len(opts))
+		for i, o := range opts {
+			each, last, total := h.format(o.Each, cs.GetCurrency(), p.Lang), h.format(o.Last, cs.GetCurrency(), p.Lang), h.format(o.Total, cs.GetCurrency(), p.Lang)
+			label := t.T("installments.uneven", o.Count, o.Count-1, each, last, total)
+			switch {
+			case o.Count == 1:
+				label = t.T("installments.single", total)
+			case o.Each == o.Last:
+				label = t.T("installments.even", o.Count, each, total)
+			}
+			p.Installments[i] = InstallmentView{Count: o.Count, Label: label}
+		}
+	}
 	return q
+}
+
+// installmentsOf reads the chosen number of installments from the form: 1
+// when the field is absent or empty; ok is false for anything but 1 – 12.
+// Whether the session offers the count is the payment's to judge.
+func installmentsOf(f url.Values) (n int, ok bool) {
+	v := strings.TrimSpace(f.Get("installments"))
+	if v == "" {
+		return 1, true
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n >= 1 && n <= money.MaxInstallments
 }
 
 func (h *Handler) paymentView(pay db.RuntimePayment, p *Page) PaymentView {
@@ -878,10 +953,11 @@ func withSessionID(raw, id string) string {
 
 // successURL is where a paid session sends the payer: its success URL with the
 // session id filled in (URL-encoded) and, unless the site turned it off, the
-// payment id as transaction_id.
+// payment id as transaction_id (not for a post return: it posts to the URL
+// as the merchant gave it).
 func successURL(cs *adminv1.CheckoutSession, site *adminv1.Site) string {
 	raw := withSessionID(cs.GetSuccessUrl(), cs.GetId())
-	if !site.GetAppendTransactionId() || cs.GetPayment() == "" {
+	if !site.GetAppendTransactionId() || cs.GetPayment() == "" || cs.GetReturnMethod() == returnPost {
 		return raw
 	}
 	u, err := url.Parse(raw)

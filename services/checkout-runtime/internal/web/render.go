@@ -40,6 +40,7 @@ var viewFiles = map[State]string{
 	StateExpired:      "expired.html",
 	StateNotFound:     "not_found.html",
 	StateUnavailable:  "unavailable.html",
+	StateReturn:       "return.html",
 }
 
 // Fallback colours when a site's colour is missing or not a #rrggbb value:
@@ -222,6 +223,8 @@ func pageFuncs(css template.CSS, js template.JS) template.FuncMap {
 		"hasMethod":      hasMethod,
 		"pageURL":        pageURL,
 		"quoteURL":       quoteURL,
+		"back":           backOf,
+		"max1":           func(n int) int { return max(n, 1) },
 	}
 }
 
@@ -327,7 +330,7 @@ func contrast(l1, l2 float64) float64 {
 // errors in this order, so it reads like the form.
 var formFields = []string{
 	"name", "email", "country", "postal_code", "region",
-	"method", "card_number", "card_exp", "card_cvc",
+	"method", "card_number", "card_exp", "card_cvc", "installments",
 }
 
 // fieldState is what a template needs to mark one input: its id (equal to
@@ -346,6 +349,9 @@ func fieldOf(p *Page, name string) fieldState {
 	case name == "method":
 		f.ID = "method-" + selectedMethod(p)
 		f.LabelKey = "method.legend"
+	case name == "installments":
+		f.ID = fmt.Sprintf("installments-%d", max(p.InstallmentCount, 1))
+		f.LabelKey = "installments.legend"
 	case slices.Contains(formFields, name):
 		f.LabelKey = "field." + name
 	}
@@ -435,4 +441,18 @@ func countryOptions(list []CountryOption, selected string) template.HTML {
 		b.WriteString("</option>")
 	}
 	return template.HTML(b.String())
+}
+
+// backLink is a way back to the merchant (a success or cancel URL): a link,
+// or, for a session whose return method is post, a form that posts the
+// return fields there.
+type backLink struct {
+	URL, ID, Label, Class string
+	Post                  *ReturnPost
+}
+
+// backOf is the way back to url from page p, drawn as the element id with
+// the CSS class (a plain link when "").
+func backOf(p *Page, url, id, label, class string) backLink {
+	return backLink{URL: url, ID: id, Label: label, Class: class, Post: p.ReturnPost}
 }

@@ -24,7 +24,7 @@ const maxPageBytes = 30 * 1024
 // allStates lists every view, in the order the tests report them.
 var allStates = []State{
 	StateOpen, StateChallenge, StateProcessing, StateBankTransfer,
-	StatePaid, StateCompleted, StateExpired, StateNotFound, StateUnavailable,
+	StatePaid, StateCompleted, StateExpired, StateNotFound, StateUnavailable, StateReturn,
 }
 
 const (
@@ -121,8 +121,23 @@ func samplePage(state State, lang string, testMode bool) *Page {
 	if state == StateProcessing {
 		p.RefreshSeconds = 5
 	}
+	if state == StateReturn {
+		p.ReturnPost = &ReturnPost{Field: "checkoutId", Value: testUUID}
+	}
 	return p
 }
+
+// withInstallments adds installment options to an open sample page, with
+// amounts formatted by money.
+func withInstallments(p *Page, money func(string) string) *Page {
+	p.Installments = []InstallmentView{{Count: 1, Label: "Single payment of " + money("50.00")},
+		{Count: 3, Label: "3 installments: 2 of " + money("16.66") + " and a last one of " + money("16.68") + " (total " + money("50.00") + ")"},
+		{Count: 6, Label: "6 installments of " + money("8.50") + " (total " + money("51.00") + ")"}}
+	return p
+}
+
+// testUUID is a PayPorter checkoutId.
+const testUUID = "123e4567-e89b-42d3-a456-426614174000"
 
 // mustRenderer builds the renderer once per test binary.
 var mustRenderer = sync.OnceValues(newRenderer)
@@ -314,7 +329,9 @@ func checkNoExternalRequests(t *testing.T, p *Page, page string) {
 			if !ok || strings.HasPrefix(u, "#") || strings.HasPrefix(u, "/checkout/") {
 				continue
 			}
-			if attr == "href" && (u == html(testCancelURL) || u == html(testContinue)) {
+			// A merchant URL is a link, or a form's action when the
+			// session returns the payer by POST.
+			if (attr == "href" || p.ReturnPost != nil) && (u == html(testCancelURL) || u == html(testContinue)) {
 				continue
 			}
 			t.Errorf("<%s %s=%q>: not a same-origin or merchant link", tg.name, attr, u)
@@ -515,7 +532,7 @@ func TestOpenFormMethods(t *testing.T) {
 		p := samplePage(StateOpen, "en", true)
 		p.Methods, p.Method = []string{"card"}, ""
 		page := renderHTML(t, p)
-		if strings.Contains(page, `type="radio"`) || strings.Contains(page, `id="bank-fields"`) {
+		if strings.Contains(page, `type="radio" name="method"`) || strings.Contains(page, `id="bank-fields"`) {
 			t.Errorf("one method but radios or bank text shown")
 		}
 		if !strings.Contains(page, `<input type="hidden" name="method" value="card">`) {
@@ -973,4 +990,77 @@ func mustRead(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestReturnByPost: for a session whose return method is post, every way
+// back to the merchant is a form posting checkoutId (a button: it works
+// without JavaScript), and the return page's form is submitted by the
+// page's nonce'd script.
+func TestReturnByPost(t *testing.T) {
+	for _, tc := range []struct {
+		state State
+		id    string
+		url   string
+	}{
+		{StateReturn, "continue", testContinue}, {StatePaid, "continue", testContinue}, {StateCompleted, "continue", testContinue},
+		{StateExpired, "cancel", testCancelURL}, {StateOpen, "cancel", testCancelURL},
+	} {
+		p := samplePage(tc.state, "en", true)
+		p.ReturnPost = &ReturnPost{Field: "checkoutId", Value: testUUID}
+		page := renderPage(t, p).Body.String()
+		form := `<form method="post" action="` + html(tc.url) + `"`
+		field := `<input type="hidden" name="checkoutId" value="` + testUUID + `">`
+		button := `<button type="submit" class=`
+		at := strings.Index(page, form)
+		if at < 0 || !strings.Contains(page[at:], field) || !strings.Contains(page[at:], button) || !strings.Contains(page, `id="`+tc.id+`"`) {
+			t.Errorf("%s: no form posting checkoutId to %s:\n%s", tc.state, tc.url, page)
+		}
+		if strings.Contains(page, `href="`+html(tc.url)+`"`) {
+			t.Errorf("%s: still links to %s", tc.state, tc.url)
+		}
+		scripted := strings.Contains(page, `<script nonce="`+p.Nonce+`">`)
+		if tc.state == StateReturn && (!scripted || !strings.Contains(page, `id="return-form"`)) {
+			t.Errorf("return page without its form or script:\n%s", page)
+		}
+	}
+	// Without ReturnPost, the ways back stay links.
+	if page := renderPage(t, samplePage(StatePaid, "en", true)).Body.String(); !strings.Contains(page, `<a class="button primary" href="`+html(testContinue)+`" id="continue">`) {
+		t.Errorf("paid page without its link:\n%s", page)
+	}
+}
+
+// TestInstallmentOptions: the open page offers the installments as
+// labelled radios; the chosen one stays checked, and the pay button names
+// no amount (each option says its total).
+func TestInstallmentOptions(t *testing.T) {
+	euros := func(s string) string { return "€" + s }
+	p := withInstallments(samplePage(StateOpen, "en", true), euros)
+	p.InstallmentCount = 3
+	page := renderPage(t, p).Body.String()
+	checkBalanced(t, page)
+	checkLabels(t, page)
+	for _, want := range []string{
+		`<fieldset id="installments">`, `<legend>Installments</legend>`,
+		`<input type="radio" name="installments" id="installments-1" value="1">`,
+		`<label for="installments-1" id="plan-1">Single payment of €50.00</label>`,
+		`<input type="radio" name="installments" id="installments-3" value="3" checked>`,
+		`<label for="installments-3" id="plan-3">3 installments: 2 of €16.66 and a last one of €16.68 (total €50.00)</label>`,
+		`<label for="installments-6" id="plan-6">6 installments of €8.50 (total €51.00)</label>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("open page lacks %q", want)
+		}
+	}
+	p.FieldErrors = map[string]string{"installments": "Choose one of the installment options offered."}
+	page = renderPage(t, p).Body.String()
+	if !strings.Contains(page, `<a href="#installments-3">Installments: Choose one`) || !strings.Contains(page, `aria-describedby="installments-3-error"`) {
+		t.Errorf("the installments error is not linked and described:\n%s", page)
+	}
+	if !strings.Contains(page, `id="pay-button" name="action" value="pay" class="primary" data-label="Pay" data-busy="Processing…">Pay</button>`) {
+		t.Errorf("the pay button of an installment choice names an amount")
+	}
+	p = withInstallments(samplePage(StateOpen, "fr", true), euros)
+	if page := renderPage(t, p).Body.String(); !strings.Contains(page, "<legend>Paiement en plusieurs fois</legend>") {
+		t.Errorf("French installments legend missing")
+	}
 }

@@ -17,6 +17,7 @@ const (
 	StateExpired      State = "expired"       // expired: link back to the merchant's cancel URL
 	StateNotFound     State = "not_found"     // unknown id: says nothing else
 	StateUnavailable  State = "unavailable"   // a dependency is down: try again in a moment
+	StateReturn       State = "return"        // paid: the form that posts the payer back to the merchant
 )
 
 // Page is the data of one render.
@@ -55,6 +56,16 @@ type Page struct {
 	// the session id filled in).
 	ContinueURL string
 
+	// Installments are the installment options of a card payment, when the
+	// session offers more than a single payment; InstallmentCount is the
+	// chosen count (0: none chosen, a single payment).
+	Installments     []InstallmentView
+	InstallmentCount int
+
+	// ReturnPost is set for a session whose return method is post: the way
+	// back to the merchant is a form posting it, not a link.
+	ReturnPost *ReturnPost
+
 	// Stripe is set when the site's card account is a Stripe account: the
 	// page mounts Stripe's Payment Element instead of card inputs of ours.
 	Stripe *StripeView
@@ -67,6 +78,20 @@ type StripeView struct {
 	Amount         int64  // in Stripe's units (stripe.ElementsAmount)
 	Currency       string // lower-case, as Stripe.js wants it
 	ResumeURL      string // POST after Stripe.js handleNextAction
+}
+
+// InstallmentView is one installment option, formatted.
+type InstallmentView struct {
+	Count int
+	// Label says it all in the page's language: the installments (the
+	// last absorbs the remainder) and what the payer pays in all.
+	Label string
+}
+
+// ReturnPost is the form field a post return sends: checkoutId = the
+// session's UUID.
+type ReturnPost struct {
+	Field, Value string
 }
 
 // SiteView is the merchant's branding.

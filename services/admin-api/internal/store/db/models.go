@@ -22,40 +22,44 @@ type AdminApiKey struct {
 }
 
 type AdminCheckoutSession struct {
-	ID                   string
-	Seq                  int64
-	OrganizationID       string
-	SiteID               string
-	Livemode             bool
-	Status               string
-	PaymentStatus        string
-	Currency             string
-	AmountSubtotal       int64
-	AmountTax            int64
-	AmountTotal          int64
-	LineItems            []byte
-	Customer             *string
-	CustomerEmail        *string
-	CustomerPhone        *string
-	SuccessUrl           string
-	CancelUrl            string
-	Metadata             []byte
-	OrderID              *string
-	Description          *string
-	Reference            string
-	PaymentID            *string
-	PaymentMethodTypes   []string
-	Locale               string
-	NotifyUrl            *string
-	ExpiresAt            time.Time
-	CreatedAt            time.Time
-	CompletedAt          *time.Time
-	EventSequence        int64
-	AsyncPaymentFailedAt *time.Time
-	ClientReferenceID    *string
-	ProcessingFee        *int64
-	NetAmount            *int64
-	NotifyFormat         string
+	ID                        string
+	Seq                       int64
+	OrganizationID            string
+	SiteID                    string
+	Livemode                  bool
+	Status                    string
+	PaymentStatus             string
+	Currency                  string
+	AmountSubtotal            int64
+	AmountTax                 int64
+	AmountTotal               int64
+	LineItems                 []byte
+	Customer                  *string
+	CustomerEmail             *string
+	CustomerPhone             *string
+	SuccessUrl                string
+	CancelUrl                 string
+	Metadata                  []byte
+	OrderID                   *string
+	Description               *string
+	Reference                 string
+	PaymentID                 *string
+	PaymentMethodTypes        []string
+	Locale                    string
+	NotifyUrl                 *string
+	ExpiresAt                 time.Time
+	CreatedAt                 time.Time
+	CompletedAt               *time.Time
+	EventSequence             int64
+	AsyncPaymentFailedAt      *time.Time
+	ClientReferenceID         *string
+	Uuid                      string
+	MaxInstallmentCount       int32
+	InstallmentInterestPaidBy string
+	ReturnMethod              string
+	ProcessingFee             *int64
+	NetAmount                 *int64
+	NotifyFormat              string
 }
 
 type AdminFeeRule struct {
@@ -128,4 +132,5 @@ type AdminSite struct {
 	AppendTransactionID      bool
 	CreatedAt                time.Time
 	ProviderAccounts         []byte
+	InstallmentPlans         []byte
 }

@@ -45,7 +45,7 @@ SET status = 'complete', payment_status = $1, payment_id = $2,
     amount_tax = $3, amount_total = $4, completed_at = now(),
     event_sequence = event_sequence + 1, processing_fee = $5, net_amount = $6
 WHERE id = $7 AND status = 'open' AND expires_at > now()
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
 `
 
 type CompleteSessionParams struct {
@@ -103,6 +103,10 @@ func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
 		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -114,35 +118,39 @@ const createSession = `-- name: CreateSession :one
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at, client_reference_id, notify_format)
+    payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
+    installment_interest_paid_by, return_method, notify_format)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-    $16, $17, $18, $19, $20, $21, $22)
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
+    $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
 `
 
 type CreateSessionParams struct {
-	ID                 string
-	OrganizationID     string
-	SiteID             string
-	Livemode           bool
-	Currency           string
-	AmountSubtotal     int64
-	LineItems          []byte
-	Customer           *string
-	CustomerEmail      *string
-	CustomerPhone      *string
-	SuccessUrl         string
-	CancelUrl          string
-	Metadata           []byte
-	OrderID            *string
-	Description        *string
-	Reference          string
-	PaymentMethodTypes []string
-	Locale             string
-	NotifyUrl          *string
-	ExpiresAt          time.Time
-	ClientReferenceID  *string
-	NotifyFormat       string
+	ID                        string
+	OrganizationID            string
+	SiteID                    string
+	Livemode                  bool
+	Currency                  string
+	AmountSubtotal            int64
+	LineItems                 []byte
+	Customer                  *string
+	CustomerEmail             *string
+	CustomerPhone             *string
+	SuccessUrl                string
+	CancelUrl                 string
+	Metadata                  []byte
+	OrderID                   *string
+	Description               *string
+	Reference                 string
+	PaymentMethodTypes        []string
+	Locale                    string
+	NotifyUrl                 *string
+	ExpiresAt                 time.Time
+	ClientReferenceID         *string
+	MaxInstallmentCount       int32
+	InstallmentInterestPaidBy string
+	ReturnMethod              string
+	NotifyFormat              string
 }
 
 func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (AdminCheckoutSession, error) {
@@ -168,6 +176,9 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		arg.NotifyUrl,
 		arg.ExpiresAt,
 		arg.ClientReferenceID,
+		arg.MaxInstallmentCount,
+		arg.InstallmentInterestPaidBy,
+		arg.ReturnMethod,
 		arg.NotifyFormat,
 	)
 	var i AdminCheckoutSession
@@ -203,6 +214,10 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
 		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -214,7 +229,8 @@ const createSessions = `-- name: CreateSessions :many
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at, client_reference_id, notify_format)
+    payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
+    installment_interest_paid_by, return_method, notify_format)
 SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($4::boolean[]), 'open', 'unpaid', unnest($5::text[]),
     unnest($6::bigint[]), 0, unnest($6::bigint[]), unnest($7::text[])::jsonb,
@@ -224,34 +240,39 @@ SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     NULLIF(unnest($15::text[]), ''), unnest($16::text[]),
     string_to_array(unnest($17::text[]), ','), unnest($18::text[]),
     NULLIF(unnest($19::text[]), ''), unnest($20::timestamptz[]),
-    NULLIF(unnest($21::text[]), ''), unnest($22::text[])
+    NULLIF(unnest($21::text[]), ''),
+    unnest($22::integer[]), unnest($23::text[]),
+    unnest($24::text[]), unnest($25::text[])
 ON CONFLICT DO NOTHING
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
 `
 
 type CreateSessionsParams struct {
-	Ids                []string
-	OrganizationIds    []string
-	SiteIds            []string
-	Livemodes          []bool
-	Currencies         []string
-	Subtotals          []int64
-	LineItems          []string
-	Customers          []string
-	CustomerEmails     []string
-	CustomerPhones     []string
-	SuccessUrls        []string
-	CancelUrls         []string
-	Metadata           []string
-	OrderIds           []string
-	Descriptions       []string
-	Refs               []string
-	PaymentMethodTypes []string
-	Locales            []string
-	NotifyUrls         []string
-	ExpiresAt          []time.Time
-	ClientReferenceIds []string
-	NotifyFormats      []string
+	Ids                        []string
+	OrganizationIds            []string
+	SiteIds                    []string
+	Livemodes                  []bool
+	Currencies                 []string
+	Subtotals                  []int64
+	LineItems                  []string
+	Customers                  []string
+	CustomerEmails             []string
+	CustomerPhones             []string
+	SuccessUrls                []string
+	CancelUrls                 []string
+	Metadata                   []string
+	OrderIds                   []string
+	Descriptions               []string
+	Refs                       []string
+	PaymentMethodTypes         []string
+	Locales                    []string
+	NotifyUrls                 []string
+	ExpiresAt                  []time.Time
+	ClientReferenceIds         []string
+	MaxInstallmentCounts       []int32
+	InstallmentInterestPaidBys []string
+	ReturnMethods              []string
+	NotifyFormats              []string
 }
 
 // CreateSession for many rows in one statement (store/batch.go). Optional
@@ -282,6 +303,9 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 		arg.NotifyUrls,
 		arg.ExpiresAt,
 		arg.ClientReferenceIds,
+		arg.MaxInstallmentCounts,
+		arg.InstallmentInterestPaidBys,
+		arg.ReturnMethods,
 		arg.NotifyFormats,
 	)
 	if err != nil {
@@ -323,6 +347,10 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 			&i.EventSequence,
 			&i.AsyncPaymentFailedAt,
 			&i.ClientReferenceID,
+			&i.Uuid,
+			&i.MaxInstallmentCount,
+			&i.InstallmentInterestPaidBy,
+			&i.ReturnMethod,
 			&i.ProcessingFee,
 			&i.NetAmount,
 			&i.NotifyFormat,
@@ -340,7 +368,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 const expireDueSession = `-- name: ExpireDueSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
 `
 
 func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -378,6 +406,10 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
 		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -388,7 +420,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 const expireSession = `-- name: ExpireSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
 `
 
 type ExpireSessionParams struct {
@@ -433,6 +465,10 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
 		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -441,7 +477,7 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 }
 
 const getSession = `-- name: GetSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSessionParams struct {
@@ -485,6 +521,10 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
 		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -493,7 +533,7 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 }
 
 const getSessionByID = `-- name: GetSessionByID :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1
 `
 
 func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -531,6 +571,10 @@ func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutS
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
 		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -556,22 +600,23 @@ func (q *Queries) GetSessionSeq(ctx context.Context, arg GetSessionSeqParams) (i
 }
 
 const listSessions = `-- name: ListSessions :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR site_id = $3)
   AND ($4::text IS NULL OR status = $4)
   AND ($5::text IS NULL OR customer = $5)
   AND ($6::text IS NULL OR payment_id = $6)
   AND ($7::text IS NULL OR order_id = $7)
-  AND ($8::timestamptz IS NULL OR created_at >= $8)
-  AND ($9::timestamptz IS NULL OR created_at > $9)
-  AND ($10::timestamptz IS NULL OR created_at <= $10)
-  AND ($11::timestamptz IS NULL OR created_at < $11)
-  AND ($12::bigint IS NULL OR seq < $12)
-  AND ($13::bigint IS NULL OR seq > $13)
-ORDER BY CASE WHEN $13::bigint IS NULL THEN seq END DESC,
-         CASE WHEN $13::bigint IS NOT NULL THEN seq END ASC
-LIMIT $14
+  AND ($8::uuid IS NULL OR uuid = $8)
+  AND ($9::timestamptz IS NULL OR created_at >= $9)
+  AND ($10::timestamptz IS NULL OR created_at > $10)
+  AND ($11::timestamptz IS NULL OR created_at <= $11)
+  AND ($12::timestamptz IS NULL OR created_at < $12)
+  AND ($13::bigint IS NULL OR seq < $13)
+  AND ($14::bigint IS NULL OR seq > $14)
+ORDER BY CASE WHEN $14::bigint IS NULL THEN seq END DESC,
+         CASE WHEN $14::bigint IS NOT NULL THEN seq END ASC
+LIMIT $15
 `
 
 type ListSessionsParams struct {
@@ -582,6 +627,7 @@ type ListSessionsParams struct {
 	Customer       *string
 	PaymentID      *string
 	OrderID        *string
+	Uuid           *string
 	CreatedGte     *time.Time
 	CreatedGt      *time.Time
 	CreatedLte     *time.Time
@@ -600,6 +646,7 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 		arg.Customer,
 		arg.PaymentID,
 		arg.OrderID,
+		arg.Uuid,
 		arg.CreatedGte,
 		arg.CreatedGt,
 		arg.CreatedLte,
@@ -647,6 +694,10 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 			&i.EventSequence,
 			&i.AsyncPaymentFailedAt,
 			&i.ClientReferenceID,
+			&i.Uuid,
+			&i.MaxInstallmentCount,
+			&i.InstallmentInterestPaidBy,
+			&i.ReturnMethod,
 			&i.ProcessingFee,
 			&i.NetAmount,
 			&i.NotifyFormat,
@@ -665,7 +716,7 @@ const markSessionPaid = `-- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
 `
 
 type MarkSessionPaidParams struct {
@@ -708,6 +759,10 @@ func (q *Queries) MarkSessionPaid(ctx context.Context, arg MarkSessionPaidParams
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
 		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -719,7 +774,7 @@ const recordAsyncPaymentFailed = `-- name: RecordAsyncPaymentFailed :one
 UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_payment_failed_at = now()
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
 `
 
 type RecordAsyncPaymentFailedParams struct {
@@ -763,6 +818,10 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 		&i.EventSequence,
 		&i.AsyncPaymentFailedAt,
 		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,

@@ -12,10 +12,11 @@ import (
 const createSite = `-- name: CreateSite :one
 INSERT INTO admin.sites (id, organization_id, livemode, name, logo_url, primary_color, accent_color,
     default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates,
-    bank_transfer_instructions, append_transaction_id, provider_accounts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::jsonb, '{}'::jsonb))
+    bank_transfer_instructions, append_transaction_id, provider_accounts, installment_plans)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::jsonb, '{}'::jsonb),
+    coalesce($16::jsonb, '[]'::jsonb))
 ON CONFLICT (id) DO NOTHING
-RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts
+RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans
 `
 
 type CreateSiteParams struct {
@@ -34,6 +35,7 @@ type CreateSiteParams struct {
 	BankTransferInstructions string
 	AppendTransactionID      bool
 	ProviderAccounts         []byte
+	InstallmentPlans         []byte
 }
 
 func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSite, error) {
@@ -53,6 +55,7 @@ func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSi
 		arg.BankTransferInstructions,
 		arg.AppendTransactionID,
 		arg.ProviderAccounts,
+		arg.InstallmentPlans,
 	)
 	var i AdminSite
 	err := row.Scan(
@@ -73,12 +76,13 @@ func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSi
 		&i.AppendTransactionID,
 		&i.CreatedAt,
 		&i.ProviderAccounts,
+		&i.InstallmentPlans,
 	)
 	return i, err
 }
 
 const getFirstSite = `-- name: GetFirstSite :one
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts FROM admin.sites WHERE organization_id = $1 AND livemode = $2 ORDER BY seq LIMIT 1
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans FROM admin.sites WHERE organization_id = $1 AND livemode = $2 ORDER BY seq LIMIT 1
 `
 
 type GetFirstSiteParams struct {
@@ -108,12 +112,13 @@ func (q *Queries) GetFirstSite(ctx context.Context, arg GetFirstSiteParams) (Adm
 		&i.AppendTransactionID,
 		&i.CreatedAt,
 		&i.ProviderAccounts,
+		&i.InstallmentPlans,
 	)
 	return i, err
 }
 
 const getSite = `-- name: GetSite :one
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts FROM admin.sites WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans FROM admin.sites WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSiteParams struct {
@@ -143,6 +148,7 @@ func (q *Queries) GetSite(ctx context.Context, arg GetSiteParams) (AdminSite, er
 		&i.AppendTransactionID,
 		&i.CreatedAt,
 		&i.ProviderAccounts,
+		&i.InstallmentPlans,
 	)
 	return i, err
 }
@@ -165,7 +171,7 @@ func (q *Queries) GetSiteSeq(ctx context.Context, arg GetSiteSeqParams) (int64, 
 }
 
 const listSites = `-- name: ListSites :many
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts FROM admin.sites
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans FROM admin.sites
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::bigint IS NULL OR seq < $3)
   AND ($4::bigint IS NULL OR seq > $4)
@@ -215,6 +221,7 @@ func (q *Queries) ListSites(ctx context.Context, arg ListSitesParams) ([]AdminSi
 			&i.AppendTransactionID,
 			&i.CreatedAt,
 			&i.ProviderAccounts,
+			&i.InstallmentPlans,
 		); err != nil {
 			return nil, err
 		}
@@ -230,9 +237,9 @@ const updateSite = `-- name: UpdateSite :one
 UPDATE admin.sites SET name = $4, logo_url = $5, primary_color = $6, accent_color = $7,
     default_currency = $8, default_success_url = $9, default_cancel_url = $10,
     payment_method_types = $11, tax_rates = $12, bank_transfer_instructions = $13,
-    append_transaction_id = $14, provider_accounts = $15
+    append_transaction_id = $14, provider_accounts = $15, installment_plans = $16
 WHERE id = $1 AND organization_id = $2 AND livemode = $3
-RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts
+RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans
 `
 
 type UpdateSiteParams struct {
@@ -251,6 +258,7 @@ type UpdateSiteParams struct {
 	BankTransferInstructions string
 	AppendTransactionID      bool
 	ProviderAccounts         []byte
+	InstallmentPlans         []byte
 }
 
 func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSite, error) {
@@ -270,6 +278,7 @@ func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSi
 		arg.BankTransferInstructions,
 		arg.AppendTransactionID,
 		arg.ProviderAccounts,
+		arg.InstallmentPlans,
 	)
 	var i AdminSite
 	err := row.Scan(
@@ -290,6 +299,7 @@ func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSi
 		&i.AppendTransactionID,
 		&i.CreatedAt,
 		&i.ProviderAccounts,
+		&i.InstallmentPlans,
 	)
 	return i, err
 }

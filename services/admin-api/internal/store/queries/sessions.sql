@@ -2,9 +2,10 @@
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at, client_reference_id, notify_format)
+    payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
+    installment_interest_paid_by, return_method, notify_format)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-    $16, $17, $18, $19, $20, $21, $22)
+    $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
 RETURNING *;
 
 -- name: CreateSessions :many
@@ -16,7 +17,8 @@ RETURNING *;
 INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status,
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
-    payment_method_types, locale, notify_url, expires_at, client_reference_id, notify_format)
+    payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
+    installment_interest_paid_by, return_method, notify_format)
 SELECT unnest(@ids::text[]), unnest(@organization_ids::text[]), unnest(@site_ids::text[]),
     unnest(@livemodes::boolean[]), 'open', 'unpaid', unnest(@currencies::text[]),
     unnest(@subtotals::bigint[]), 0, unnest(@subtotals::bigint[]), unnest(@line_items::text[])::jsonb,
@@ -26,7 +28,9 @@ SELECT unnest(@ids::text[]), unnest(@organization_ids::text[]), unnest(@site_ids
     NULLIF(unnest(@descriptions::text[]), ''), unnest(@refs::text[]),
     string_to_array(unnest(@payment_method_types::text[]), ','), unnest(@locales::text[]),
     NULLIF(unnest(@notify_urls::text[]), ''), unnest(@expires_at::timestamptz[]),
-    NULLIF(unnest(@client_reference_ids::text[]), ''), unnest(@notify_formats::text[])
+    NULLIF(unnest(@client_reference_ids::text[]), ''),
+    unnest(@max_installment_counts::integer[]), unnest(@installment_interest_paid_bys::text[]),
+    unnest(@return_methods::text[]), unnest(@notify_formats::text[])
 ON CONFLICT DO NOTHING
 RETURNING *;
 
@@ -47,6 +51,7 @@ WHERE organization_id = @organization_id AND livemode = @livemode
   AND (sqlc.narg(customer)::text IS NULL OR customer = sqlc.narg(customer))
   AND (sqlc.narg(payment_id)::text IS NULL OR payment_id = sqlc.narg(payment_id))
   AND (sqlc.narg(order_id)::text IS NULL OR order_id = sqlc.narg(order_id))
+  AND (sqlc.narg(uuid)::uuid IS NULL OR uuid = sqlc.narg(uuid))
   AND (sqlc.narg(created_gte)::timestamptz IS NULL OR created_at >= sqlc.narg(created_gte))
   AND (sqlc.narg(created_gt)::timestamptz IS NULL OR created_at > sqlc.narg(created_gt))
   AND (sqlc.narg(created_lte)::timestamptz IS NULL OR created_at <= sqlc.narg(created_lte))

@@ -46,7 +46,7 @@ const addReceived = `-- name: AddReceived :one
 UPDATE runtime.payments
 SET amount_received = amount_received + $1, amount_overpaid = amount_overpaid + $2, updated_at = now()
 WHERE id = $3
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
 `
 
 type AddReceivedParams struct {
@@ -99,6 +99,10 @@ func (q *Queries) AddReceived(ctx context.Context, arg AddReceivedParams) (Runti
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
 	)
@@ -106,7 +110,7 @@ func (q *Queries) AddReceived(ctx context.Context, arg AddReceivedParams) (Runti
 }
 
 const claimDueAsync = `-- name: ClaimDueAsync :many
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments
 WHERE async_due_at IS NOT NULL AND async_due_at <= now() AND status = 'processing'
 ORDER BY async_due_at
 LIMIT $1
@@ -163,6 +167,10 @@ func (q *Queries) ClaimDueAsync(ctx context.Context, limit int32) ([]RuntimePaym
 			&i.DisputedAt,
 			&i.Fee,
 			&i.FeeCurrency,
+			&i.InstallmentCount,
+			&i.InstallmentMonthlyBps,
+			&i.InstallmentInterest,
+			&i.InstallmentInterestPaidBy,
 			&i.ProcessingFee,
 			&i.NetAmount,
 		); err != nil {
@@ -181,7 +189,7 @@ INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method,
     currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
     billing_postal_code, billing_region, client_ip)
 VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
 `
 
 type CreatePaymentParams struct {
@@ -262,6 +270,10 @@ func (q *Queries) CreatePayment(ctx context.Context, arg CreatePaymentParams) (R
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
 	)
@@ -269,7 +281,7 @@ func (q *Queries) CreatePayment(ctx context.Context, arg CreatePaymentParams) (R
 }
 
 const findBankPaymentByReference = `-- name: FindBankPaymentByReference :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments
 WHERE reference = $1 AND livemode = $2 AND method = 'bank_transfer' AND provider = 'bank_transfer'
 ORDER BY (status = 'processing') DESC, seq DESC LIMIT 1
 `
@@ -324,6 +336,10 @@ func (q *Queries) FindBankPaymentByReference(ctx context.Context, arg FindBankPa
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
 	)
@@ -331,7 +347,7 @@ func (q *Queries) FindBankPaymentByReference(ctx context.Context, arg FindBankPa
 }
 
 const getPayment = `-- name: GetPayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount FROM runtime.payments WHERE id = $1
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments WHERE id = $1
 `
 
 func (q *Queries) GetPayment(ctx context.Context, id string) (RuntimePayment, error) {
@@ -376,6 +392,10 @@ func (q *Queries) GetPayment(ctx context.Context, id string) (RuntimePayment, er
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
 	)
@@ -383,7 +403,7 @@ func (q *Queries) GetPayment(ctx context.Context, id string) (RuntimePayment, er
 }
 
 const getPaymentForUpdate = `-- name: GetPaymentForUpdate :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount FROM runtime.payments WHERE id = $1 FOR UPDATE
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments WHERE id = $1 FOR UPDATE
 `
 
 // Locks the payment until the transaction ends (funds are recorded one
@@ -430,6 +450,10 @@ func (q *Queries) GetPaymentForUpdate(ctx context.Context, id string) (RuntimePa
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
 	)
@@ -437,7 +461,7 @@ func (q *Queries) GetPaymentForUpdate(ctx context.Context, id string) (RuntimePa
 }
 
 const latestPayment = `-- name: LatestPayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1
 `
 
 func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimePayment, error) {
@@ -482,6 +506,10 @@ func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimeP
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
 	)
@@ -508,7 +536,7 @@ SET status = $1, provider_ref = $2, card_brand = $3, card_last4 = $4,
     failure_code = $5, failure_message = $6, async_due_at = $7,
     event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = $8
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
 `
 
 type SetAuthorizationParams struct {
@@ -574,6 +602,10 @@ func (q *Queries) SetAuthorization(ctx context.Context, arg SetAuthorizationPara
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
 	)
@@ -599,7 +631,7 @@ func (q *Queries) SetFee(ctx context.Context, arg SetFeeParams) error {
 const setProcessingFee = `-- name: SetProcessingFee :one
 UPDATE runtime.payments SET processing_fee = $1, net_amount = $2, updated_at = now()
 WHERE id = $3 AND processing_fee IS NULL
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
 `
 
 type SetProcessingFeeParams struct {
@@ -652,6 +684,10 @@ func (q *Queries) SetProcessingFee(ctx context.Context, arg SetProcessingFeePara
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
 	)
@@ -665,7 +701,7 @@ SET status = $1, failure_code = $2, failure_message = $3,
     processing_fee = coalesce(processing_fee, $4),
     net_amount = coalesce(net_amount, $5)
 WHERE id = $6 AND status = ANY($7::text[])
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
 `
 
 type SetStatusParams struct {
@@ -731,6 +767,10 @@ func (q *Queries) SetStatus(ctx context.Context, arg SetStatusParams) (RuntimePa
 		&i.DisputedAt,
 		&i.Fee,
 		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
 	)

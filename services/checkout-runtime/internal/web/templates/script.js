@@ -1,6 +1,6 @@
 (function(){"use strict";
 var d=document,$=function(i){return d.getElementById(i)};
-// One submit per form; buttons are disabled after it, so the clicked one's value is sent.
+// Submit a form once; then disable its buttons.
 d.querySelectorAll("form").forEach(function(f){var sent=false;
 f.addEventListener("submit",function(e){if(sent){e.preventDefault();return}sent=true;
 var b=e.submitter,all=f.querySelectorAll("button");if(b&&b.hidden)b=$("pay-button");if(b&&b.dataset.busy)b.textContent=b.dataset.busy;
@@ -8,6 +8,7 @@ all.forEach(function(x){x.setAttribute("aria-disabled","true")});
 setTimeout(function(){all.forEach(function(x){x.disabled=true})},0)})});
 addEventListener("pageshow",function(e){if(e.persisted)location.reload()});
 var err=$("errors");if(err)err.focus();
+var b=$("return-form");if(b)return b.submit()
 var f=$("pay-form");if(!f)return;
 var up=$("update-total"),card=$("card-fields"),bank=$("bank-fields"),pay=$("pay-button"),seq=0;
 if(up)up.hidden=true;
@@ -23,6 +24,7 @@ fetch(u+"?country="+encodeURIComponent(f.elements.country.value)+"&region="+enco
 set("subtotal",t.subtotal);set("tax",t.tax);row("tax-row",t.tax);
 var l=$("tax-label");if(l)l.textContent=t.tax_label||l.dataset.default;
 set("included-tax",t.included_tax);row("included-row",t.included_tax);set("total",t.total);
+for(var k in t.plans)set("plan-"+k,t.plans[k]);
 if(pay&&t.total)pay.textContent=pay.dataset.label.replace("%s",t.total)}).catch(function(){if(up)up.hidden=false})}
 f.addEventListener("change",function(e){var n=e.target.name;if(n==="method")method();if(n==="country"||n==="region")quote()})
 })();

@@ -263,16 +263,30 @@ type CheckoutSession struct {
 	// The merchant's reference for the session (a cart or customer id), not
 	// unique: unlike order_id, many sessions may share one (Stripe's meaning).
 	ClientReferenceId *string `protobuf:"bytes,30,opt,name=client_reference_id,json=clientReferenceId,proto3,oneof" json:"client_reference_id,omitempty"`
+	// The session's UUID, unique: another name for it where an API wants a
+	// UUID (PayPorter's `checkoutId`). Find a session by it with
+	// `GET /v1/checkout/sessions?uuid=…`.
+	Uuid string `protobuf:"bytes,31,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	// Most installments the payer may choose for a card payment (1 – 12; 1:
+	// a single payment). The page offers the site's plans up to it.
+	MaxInstallmentCount int32 `protobuf:"varint,32,opt,name=max_installment_count,json=maxInstallmentCount,proto3" json:"max_installment_count,omitempty"`
+	// Who pays the installment interest: `customer` (added to what the payer
+	// pays) or `merchant` (the payer pays the plain total).
+	InstallmentInterestPaidBy string `protobuf:"bytes,33,opt,name=installment_interest_paid_by,json=installmentInterestPaidBy,proto3" json:"installment_interest_paid_by,omitempty"`
+	// How the page sends the payer back to success_url or cancel_url:
+	// `redirect` (a GET redirect) or `post` (an auto-submitted form POST with
+	// the form field `checkoutId` = uuid, and a button when scripts are off).
+	ReturnMethod string `protobuf:"bytes,34,opt,name=return_method,json=returnMethod,proto3" json:"return_method,omitempty"`
 	// What the gateway keeps of amount_total by the organization's fee
 	// schedule (GET /v1/fee_schedule), in minor units; fixed when the session
 	// completes with a payment (null before). Not the provider's own fee
 	// (the payment's `fee`).
-	ProcessingFee *int64 `protobuf:"varint,31,opt,name=processing_fee,json=processingFee,proto3,oneof" json:"processing_fee,omitempty"`
+	ProcessingFee *int64 `protobuf:"varint,35,opt,name=processing_fee,json=processingFee,proto3,oneof" json:"processing_fee,omitempty"`
 	// What the merchant receives: amount_total − processing_fee, in minor
 	// units; null until the session completes.
-	NetAmount *int64 `protobuf:"varint,32,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
+	NetAmount *int64 `protobuf:"varint,36,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
 	// The body of the notify_url callbacks: `event` or `collection`.
-	NotifyFormat  string `protobuf:"bytes,33,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
+	NotifyFormat  string `protobuf:"bytes,37,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -517,6 +531,34 @@ func (x *CheckoutSession) GetClientReferenceId() string {
 	return ""
 }
 
+func (x *CheckoutSession) GetUuid() string {
+	if x != nil {
+		return x.Uuid
+	}
+	return ""
+}
+
+func (x *CheckoutSession) GetMaxInstallmentCount() int32 {
+	if x != nil {
+		return x.MaxInstallmentCount
+	}
+	return 0
+}
+
+func (x *CheckoutSession) GetInstallmentInterestPaidBy() string {
+	if x != nil {
+		return x.InstallmentInterestPaidBy
+	}
+	return ""
+}
+
+func (x *CheckoutSession) GetReturnMethod() string {
+	if x != nil {
+		return x.ReturnMethod
+	}
+	return ""
+}
+
 func (x *CheckoutSession) GetProcessingFee() int64 {
 	if x != nil && x.ProcessingFee != nil {
 		return *x.ProcessingFee
@@ -584,10 +626,16 @@ type CreateCheckoutSessionRequest struct {
 	// The merchant's reference for the session (≤ 200 characters), not unique
 	// (Stripe's `client_reference_id`).
 	ClientReferenceId string `protobuf:"bytes,20,opt,name=client_reference_id,json=clientReferenceId,proto3" json:"client_reference_id,omitempty"`
+	// Most installments the payer may choose (1 – 12, default 1).
+	MaxInstallmentCount *int32 `protobuf:"varint,21,opt,name=max_installment_count,json=maxInstallmentCount,proto3,oneof" json:"max_installment_count,omitempty"`
+	// `customer` or `merchant` (default): who pays the installment interest.
+	InstallmentInterestPaidBy string `protobuf:"bytes,22,opt,name=installment_interest_paid_by,json=installmentInterestPaidBy,proto3" json:"installment_interest_paid_by,omitempty"`
+	// `redirect` (default) or `post`: how the payer is sent back.
+	ReturnMethod string `protobuf:"bytes,23,opt,name=return_method,json=returnMethod,proto3" json:"return_method,omitempty"`
 	// The callback's body: `event` (default; the event, as webhook endpoints
 	// receive it) or `collection` (seed 003's collection object, as the
 	// collections API's webhookUrl receives it).
-	NotifyFormat  string `protobuf:"bytes,21,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
+	NotifyFormat  string `protobuf:"bytes,24,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -758,6 +806,27 @@ func (x *CreateCheckoutSessionRequest) GetNotifyUrl() string {
 func (x *CreateCheckoutSessionRequest) GetClientReferenceId() string {
 	if x != nil {
 		return x.ClientReferenceId
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetMaxInstallmentCount() int32 {
+	if x != nil && x.MaxInstallmentCount != nil {
+		return *x.MaxInstallmentCount
+	}
+	return 0
+}
+
+func (x *CreateCheckoutSessionRequest) GetInstallmentInterestPaidBy() string {
+	if x != nil {
+		return x.InstallmentInterestPaidBy
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetReturnMethod() string {
+	if x != nil {
+		return x.ReturnMethod
 	}
 	return ""
 }
@@ -1000,7 +1069,9 @@ type ListCheckoutSessionsRequest struct {
 	// Only the session with this order id.
 	OrderId string `protobuf:"bytes,8,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	// Creation time range: `created[gte]`, `created[lt]`, …
-	Created       *TimeRange `protobuf:"bytes,9,opt,name=created,proto3" json:"created,omitempty"`
+	Created *TimeRange `protobuf:"bytes,9,opt,name=created,proto3" json:"created,omitempty"`
+	// Only the session with this UUID.
+	Uuid          string `protobuf:"bytes,10,opt,name=uuid,proto3" json:"uuid,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1096,6 +1167,13 @@ func (x *ListCheckoutSessionsRequest) GetCreated() *TimeRange {
 		return x.Created
 	}
 	return nil
+}
+
+func (x *ListCheckoutSessionsRequest) GetUuid() string {
+	if x != nil {
+		return x.Uuid
+	}
+	return ""
 }
 
 // A page of checkout sessions.
@@ -1285,7 +1363,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\famount_total\x18\x06 \x01(\x03R\vamountTotalB\x0e\n" +
 	"\f_descriptionB\f\n" +
 	"\n" +
-	"_image_url\"\x87\x13\n" +
+	"_image_url\"\xb5\x14\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -1324,12 +1402,16 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\n" +
 	"notify_url\x18\x1c \x01(\tH\x06R\tnotifyUrl\x88\x01\x01\x12B\n" +
 	"\fcompleted_at\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampH\aR\vcompletedAt\x88\x01\x01\x123\n" +
-	"\x13client_reference_id\x18\x1e \x01(\tH\bR\x11clientReferenceId\x88\x01\x01\x12*\n" +
-	"\x0eprocessing_fee\x18\x1f \x01(\x03H\tR\rprocessingFee\x88\x01\x01\x12\"\n" +
+	"\x13client_reference_id\x18\x1e \x01(\tH\bR\x11clientReferenceId\x88\x01\x01\x12\x12\n" +
+	"\x04uuid\x18\x1f \x01(\tR\x04uuid\x122\n" +
+	"\x15max_installment_count\x18  \x01(\x05R\x13maxInstallmentCount\x12?\n" +
+	"\x1cinstallment_interest_paid_by\x18! \x01(\tR\x19installmentInterestPaidBy\x12#\n" +
+	"\rreturn_method\x18\" \x01(\tR\freturnMethod\x12*\n" +
+	"\x0eprocessing_fee\x18# \x01(\x03H\tR\rprocessingFee\x88\x01\x01\x12\"\n" +
 	"\n" +
-	"net_amount\x18  \x01(\x03H\n" +
+	"net_amount\x18$ \x01(\x03H\n" +
 	"R\tnetAmount\x88\x01\x01\x12#\n" +
-	"\rnotify_format\x18! \x01(\tR\fnotifyFormat\x1a;\n" +
+	"\rnotify_format\x18% \x01(\tR\fnotifyFormat\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
@@ -1344,8 +1426,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\r_completed_atB\x16\n" +
 	"\x14_client_reference_idB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
-	"\v_net_amount\"\x96\n" +
-	"\n" +
+	"\v_net_amount\"\xcf\v\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1373,14 +1454,18 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x06locale\x18\x12 \x01(\tR\x06locale\x12\x1d\n" +
 	"\n" +
 	"notify_url\x18\x13 \x01(\tR\tnotifyUrl\x12.\n" +
-	"\x13client_reference_id\x18\x14 \x01(\tR\x11clientReferenceId\x12#\n" +
-	"\rnotify_format\x18\x15 \x01(\tR\fnotifyFormat\x1a;\n" +
+	"\x13client_reference_id\x18\x14 \x01(\tR\x11clientReferenceId\x127\n" +
+	"\x15max_installment_count\x18\x15 \x01(\x05H\x03R\x13maxInstallmentCount\x88\x01\x01\x12?\n" +
+	"\x1cinstallment_interest_paid_by\x18\x16 \x01(\tR\x19installmentInterestPaidBy\x12#\n" +
+	"\rreturn_method\x18\x17 \x01(\tR\freturnMethod\x12#\n" +
+	"\rnotify_format\x18\x18 \x01(\tR\fnotifyFormat\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +
 	"\a_amountB\x15\n" +
 	"\x13_expires_in_minutesB\x13\n" +
-	"\x11_expires_in_hours\"o\n" +
+	"\x11_expires_in_hoursB\x18\n" +
+	"\x16_max_installment_count\"o\n" +
 	"\x1dCreateCheckoutSessionResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"+\n" +
 	"\x19GetCheckoutSessionRequest\x12\x0e\n" +
@@ -1391,7 +1476,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x03gte\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x03gte\x12*\n" +
 	"\x02gt\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02gt\x12,\n" +
 	"\x03lte\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03lte\x12*\n" +
-	"\x02lt\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02lt\"\xc9\x02\n" +
+	"\x02lt\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02lt\"\xdd\x02\n" +
 	"\x1bListCheckoutSessionsRequest\x12\x19\n" +
 	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12%\n" +
 	"\x0estarting_after\x18\x02 \x01(\tR\rstartingAfter\x12#\n" +
@@ -1401,7 +1486,9 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\bcustomer\x18\x06 \x01(\tR\bcustomer\x12\x18\n" +
 	"\apayment\x18\a \x01(\tR\apayment\x12\x19\n" +
 	"\border_id\x18\b \x01(\tR\aorderId\x127\n" +
-	"\acreated\x18\t \x01(\v2\x1d.tillpoint.admin.v1.TimeRangeR\acreatedB\b\n" +
+	"\acreated\x18\t \x01(\v2\x1d.tillpoint.admin.v1.TimeRangeR\acreated\x12\x12\n" +
+	"\x04uuid\x18\n" +
+	" \x01(\tR\x04uuidB\b\n" +
 	"\x06_limit\"\x9c\x01\n" +
 	"\x1cListCheckoutSessionsResponse\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x127\n" +

@@ -161,6 +161,99 @@ func (x *PaymentDispute) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// The installment plan a card payment was made with. The amounts follow
+// the rounding rule of site installment plans; they add up to the
+// payment's amount.
+type PaymentInstallments struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Number of installments (1: a single payment).
+	Count int32 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	// The plan's monthly interest rate, in basis points.
+	MonthlyInterestBps int64 `protobuf:"varint,2,opt,name=monthly_interest_bps,json=monthlyInterestBps,proto3" json:"monthly_interest_bps,omitempty"`
+	// `customer` (the interest is in amount) or `merchant` (the merchant bears it).
+	InterestPaidBy string `protobuf:"bytes,3,opt,name=interest_paid_by,json=interestPaidBy,proto3" json:"interest_paid_by,omitempty"`
+	// The plan's interest, in minor units.
+	AmountInterest int64 `protobuf:"varint,4,opt,name=amount_interest,json=amountInterest,proto3" json:"amount_interest,omitempty"`
+	// Each installment but the last, in minor units.
+	AmountPerInstallment int64 `protobuf:"varint,5,opt,name=amount_per_installment,json=amountPerInstallment,proto3" json:"amount_per_installment,omitempty"`
+	// The last installment (it absorbs the remainder), in minor units.
+	AmountLastInstallment int64 `protobuf:"varint,6,opt,name=amount_last_installment,json=amountLastInstallment,proto3" json:"amount_last_installment,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *PaymentInstallments) Reset() {
+	*x = PaymentInstallments{}
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaymentInstallments) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaymentInstallments) ProtoMessage() {}
+
+func (x *PaymentInstallments) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaymentInstallments.ProtoReflect.Descriptor instead.
+func (*PaymentInstallments) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PaymentInstallments) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *PaymentInstallments) GetMonthlyInterestBps() int64 {
+	if x != nil {
+		return x.MonthlyInterestBps
+	}
+	return 0
+}
+
+func (x *PaymentInstallments) GetInterestPaidBy() string {
+	if x != nil {
+		return x.InterestPaidBy
+	}
+	return ""
+}
+
+func (x *PaymentInstallments) GetAmountInterest() int64 {
+	if x != nil {
+		return x.AmountInterest
+	}
+	return 0
+}
+
+func (x *PaymentInstallments) GetAmountPerInstallment() int64 {
+	if x != nil {
+		return x.AmountPerInstallment
+	}
+	return 0
+}
+
+func (x *PaymentInstallments) GetAmountLastInstallment() int64 {
+	if x != nil {
+		return x.AmountLastInstallment
+	}
+	return 0
+}
+
 // A payment attempt.
 type Payment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -215,20 +308,23 @@ type Payment struct {
 	Dispute *PaymentDispute `protobuf:"bytes,21,opt,name=dispute,proto3" json:"dispute,omitempty"`
 	// The currency of fee (ISO 4217, upper case), when a provider reported one.
 	FeeCurrency string `protobuf:"bytes,22,opt,name=fee_currency,json=feeCurrency,proto3" json:"fee_currency,omitempty"`
+	// The installment plan of a card payment (count 1 for a single payment).
+	// amount includes the interest when the customer pays it.
+	Installments *PaymentInstallments `protobuf:"bytes,23,opt,name=installments,proto3" json:"installments,omitempty"`
 	// What the gateway keeps of amount by the organization's fee schedule,
 	// in minor units of currency: the session's processing_fee, fixed when
 	// the payment completed the session (null for a payment that did not).
 	// Distinct from `fee`, the provider's own.
-	ProcessingFee *int64 `protobuf:"varint,23,opt,name=processing_fee,json=processingFee,proto3,oneof" json:"processing_fee,omitempty"`
+	ProcessingFee *int64 `protobuf:"varint,24,opt,name=processing_fee,json=processingFee,proto3,oneof" json:"processing_fee,omitempty"`
 	// amount − processing_fee, in minor units; null with processing_fee.
-	NetAmount     *int64 `protobuf:"varint,24,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
+	NetAmount     *int64 `protobuf:"varint,25,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Payment) Reset() {
 	*x = Payment{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -240,7 +336,7 @@ func (x *Payment) String() string {
 func (*Payment) ProtoMessage() {}
 
 func (x *Payment) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -253,7 +349,7 @@ func (x *Payment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Payment.ProtoReflect.Descriptor instead.
 func (*Payment) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{2}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Payment) GetId() string {
@@ -410,6 +506,13 @@ func (x *Payment) GetFeeCurrency() string {
 	return ""
 }
 
+func (x *Payment) GetInstallments() *PaymentInstallments {
+	if x != nil {
+		return x.Installments
+	}
+	return nil
+}
+
 func (x *Payment) GetProcessingFee() int64 {
 	if x != nil && x.ProcessingFee != nil {
 		return *x.ProcessingFee
@@ -435,7 +538,7 @@ type GetPaymentRequest struct {
 
 func (x *GetPaymentRequest) Reset() {
 	*x = GetPaymentRequest{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -447,7 +550,7 @@ func (x *GetPaymentRequest) String() string {
 func (*GetPaymentRequest) ProtoMessage() {}
 
 func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -460,7 +563,7 @@ func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPaymentRequest.ProtoReflect.Descriptor instead.
 func (*GetPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetPaymentRequest) GetId() string {
@@ -481,7 +584,7 @@ type GetPaymentResponse struct {
 
 func (x *GetPaymentResponse) Reset() {
 	*x = GetPaymentResponse{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +596,7 @@ func (x *GetPaymentResponse) String() string {
 func (*GetPaymentResponse) ProtoMessage() {}
 
 func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +609,7 @@ func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPaymentResponse.ProtoReflect.Descriptor instead.
 func (*GetPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetPaymentResponse) GetPayment() *Payment {
@@ -539,7 +642,7 @@ type ListPaymentsRequest struct {
 
 func (x *ListPaymentsRequest) Reset() {
 	*x = ListPaymentsRequest{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -551,7 +654,7 @@ func (x *ListPaymentsRequest) String() string {
 func (*ListPaymentsRequest) ProtoMessage() {}
 
 func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -564,7 +667,7 @@ func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListPaymentsRequest) GetLimit() int32 {
@@ -633,7 +736,7 @@ type ListPaymentsResponse struct {
 
 func (x *ListPaymentsResponse) Reset() {
 	*x = ListPaymentsResponse{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +748,7 @@ func (x *ListPaymentsResponse) String() string {
 func (*ListPaymentsResponse) ProtoMessage() {}
 
 func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +761,7 @@ func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListPaymentsResponse) GetObject() string {
@@ -703,7 +806,7 @@ type ConfirmPaymentRequest struct {
 
 func (x *ConfirmPaymentRequest) Reset() {
 	*x = ConfirmPaymentRequest{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +818,7 @@ func (x *ConfirmPaymentRequest) String() string {
 func (*ConfirmPaymentRequest) ProtoMessage() {}
 
 func (x *ConfirmPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +831,7 @@ func (x *ConfirmPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmPaymentRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConfirmPaymentRequest) GetId() string {
@@ -756,7 +859,7 @@ type ConfirmPaymentResponse struct {
 
 func (x *ConfirmPaymentResponse) Reset() {
 	*x = ConfirmPaymentResponse{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +871,7 @@ func (x *ConfirmPaymentResponse) String() string {
 func (*ConfirmPaymentResponse) ProtoMessage() {}
 
 func (x *ConfirmPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +884,7 @@ func (x *ConfirmPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmPaymentResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ConfirmPaymentResponse) GetPayment() *Payment {
@@ -805,7 +908,14 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\x06status\x18\x03 \x01(\tR\x06status\x12\x16\n" +
 	"\x06amount\x18\x04 \x01(\x03R\x06amount\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xd3\a\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x9e\x02\n" +
+	"\x13PaymentInstallments\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\x05R\x05count\x120\n" +
+	"\x14monthly_interest_bps\x18\x02 \x01(\x03R\x12monthlyInterestBps\x12(\n" +
+	"\x10interest_paid_by\x18\x03 \x01(\tR\x0einterestPaidBy\x12'\n" +
+	"\x0famount_interest\x18\x04 \x01(\x03R\x0eamountInterest\x124\n" +
+	"\x16amount_per_installment\x18\x05 \x01(\x03R\x14amountPerInstallment\x126\n" +
+	"\x17amount_last_installment\x18\x06 \x01(\x03R\x15amountLastInstallment\"\xa0\b\n" +
 	"\aPayment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12)\n" +
@@ -832,10 +942,11 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12<\n" +
 	"\adispute\x18\x15 \x01(\v2\".tillpoint.admin.v1.PaymentDisputeR\adispute\x12!\n" +
-	"\ffee_currency\x18\x16 \x01(\tR\vfeeCurrency\x12*\n" +
-	"\x0eprocessing_fee\x18\x17 \x01(\x03H\x02R\rprocessingFee\x88\x01\x01\x12\"\n" +
+	"\ffee_currency\x18\x16 \x01(\tR\vfeeCurrency\x12K\n" +
+	"\finstallments\x18\x17 \x01(\v2'.tillpoint.admin.v1.PaymentInstallmentsR\finstallments\x12*\n" +
+	"\x0eprocessing_fee\x18\x18 \x01(\x03H\x02R\rprocessingFee\x88\x01\x01\x12\"\n" +
 	"\n" +
-	"net_amount\x18\x18 \x01(\x03H\x03R\tnetAmount\x88\x01\x01B\x0f\n" +
+	"net_amount\x18\x19 \x01(\x03H\x03R\tnetAmount\x88\x01\x01B\x0f\n" +
 	"\r_failure_codeB\x12\n" +
 	"\x10_failure_messageB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
@@ -882,43 +993,45 @@ func file_tillpoint_admin_v1_payment_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_payment_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_tillpoint_admin_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_tillpoint_admin_v1_payment_proto_goTypes = []any{
 	(*PaymentCard)(nil),            // 0: tillpoint.admin.v1.PaymentCard
 	(*PaymentDispute)(nil),         // 1: tillpoint.admin.v1.PaymentDispute
-	(*Payment)(nil),                // 2: tillpoint.admin.v1.Payment
-	(*GetPaymentRequest)(nil),      // 3: tillpoint.admin.v1.GetPaymentRequest
-	(*GetPaymentResponse)(nil),     // 4: tillpoint.admin.v1.GetPaymentResponse
-	(*ListPaymentsRequest)(nil),    // 5: tillpoint.admin.v1.ListPaymentsRequest
-	(*ListPaymentsResponse)(nil),   // 6: tillpoint.admin.v1.ListPaymentsResponse
-	(*ConfirmPaymentRequest)(nil),  // 7: tillpoint.admin.v1.ConfirmPaymentRequest
-	(*ConfirmPaymentResponse)(nil), // 8: tillpoint.admin.v1.ConfirmPaymentResponse
-	(*timestamppb.Timestamp)(nil),  // 9: google.protobuf.Timestamp
-	(*Refund)(nil),                 // 10: tillpoint.admin.v1.Refund
-	(*TimeRange)(nil),              // 11: tillpoint.admin.v1.TimeRange
+	(*PaymentInstallments)(nil),    // 2: tillpoint.admin.v1.PaymentInstallments
+	(*Payment)(nil),                // 3: tillpoint.admin.v1.Payment
+	(*GetPaymentRequest)(nil),      // 4: tillpoint.admin.v1.GetPaymentRequest
+	(*GetPaymentResponse)(nil),     // 5: tillpoint.admin.v1.GetPaymentResponse
+	(*ListPaymentsRequest)(nil),    // 6: tillpoint.admin.v1.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),   // 7: tillpoint.admin.v1.ListPaymentsResponse
+	(*ConfirmPaymentRequest)(nil),  // 8: tillpoint.admin.v1.ConfirmPaymentRequest
+	(*ConfirmPaymentResponse)(nil), // 9: tillpoint.admin.v1.ConfirmPaymentResponse
+	(*timestamppb.Timestamp)(nil),  // 10: google.protobuf.Timestamp
+	(*Refund)(nil),                 // 11: tillpoint.admin.v1.Refund
+	(*TimeRange)(nil),              // 12: tillpoint.admin.v1.TimeRange
 }
 var file_tillpoint_admin_v1_payment_proto_depIdxs = []int32{
-	9,  // 0: tillpoint.admin.v1.PaymentDispute.created_at:type_name -> google.protobuf.Timestamp
+	10, // 0: tillpoint.admin.v1.PaymentDispute.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: tillpoint.admin.v1.Payment.card:type_name -> tillpoint.admin.v1.PaymentCard
-	9,  // 2: tillpoint.admin.v1.Payment.created_at:type_name -> google.protobuf.Timestamp
-	10, // 3: tillpoint.admin.v1.Payment.refunds:type_name -> tillpoint.admin.v1.Refund
-	9,  // 4: tillpoint.admin.v1.Payment.updated_at:type_name -> google.protobuf.Timestamp
+	10, // 2: tillpoint.admin.v1.Payment.created_at:type_name -> google.protobuf.Timestamp
+	11, // 3: tillpoint.admin.v1.Payment.refunds:type_name -> tillpoint.admin.v1.Refund
+	10, // 4: tillpoint.admin.v1.Payment.updated_at:type_name -> google.protobuf.Timestamp
 	1,  // 5: tillpoint.admin.v1.Payment.dispute:type_name -> tillpoint.admin.v1.PaymentDispute
-	2,  // 6: tillpoint.admin.v1.GetPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
-	11, // 7: tillpoint.admin.v1.ListPaymentsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
-	2,  // 8: tillpoint.admin.v1.ListPaymentsResponse.data:type_name -> tillpoint.admin.v1.Payment
-	2,  // 9: tillpoint.admin.v1.ConfirmPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
-	3,  // 10: tillpoint.admin.v1.PaymentService.GetPayment:input_type -> tillpoint.admin.v1.GetPaymentRequest
-	5,  // 11: tillpoint.admin.v1.PaymentService.ListPayments:input_type -> tillpoint.admin.v1.ListPaymentsRequest
-	7,  // 12: tillpoint.admin.v1.PaymentService.ConfirmPayment:input_type -> tillpoint.admin.v1.ConfirmPaymentRequest
-	4,  // 13: tillpoint.admin.v1.PaymentService.GetPayment:output_type -> tillpoint.admin.v1.GetPaymentResponse
-	6,  // 14: tillpoint.admin.v1.PaymentService.ListPayments:output_type -> tillpoint.admin.v1.ListPaymentsResponse
-	8,  // 15: tillpoint.admin.v1.PaymentService.ConfirmPayment:output_type -> tillpoint.admin.v1.ConfirmPaymentResponse
-	13, // [13:16] is the sub-list for method output_type
-	10, // [10:13] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	2,  // 6: tillpoint.admin.v1.Payment.installments:type_name -> tillpoint.admin.v1.PaymentInstallments
+	3,  // 7: tillpoint.admin.v1.GetPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	12, // 8: tillpoint.admin.v1.ListPaymentsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
+	3,  // 9: tillpoint.admin.v1.ListPaymentsResponse.data:type_name -> tillpoint.admin.v1.Payment
+	3,  // 10: tillpoint.admin.v1.ConfirmPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	4,  // 11: tillpoint.admin.v1.PaymentService.GetPayment:input_type -> tillpoint.admin.v1.GetPaymentRequest
+	6,  // 12: tillpoint.admin.v1.PaymentService.ListPayments:input_type -> tillpoint.admin.v1.ListPaymentsRequest
+	8,  // 13: tillpoint.admin.v1.PaymentService.ConfirmPayment:input_type -> tillpoint.admin.v1.ConfirmPaymentRequest
+	5,  // 14: tillpoint.admin.v1.PaymentService.GetPayment:output_type -> tillpoint.admin.v1.GetPaymentResponse
+	7,  // 15: tillpoint.admin.v1.PaymentService.ListPayments:output_type -> tillpoint.admin.v1.ListPaymentsResponse
+	9,  // 16: tillpoint.admin.v1.PaymentService.ConfirmPayment:output_type -> tillpoint.admin.v1.ConfirmPaymentResponse
+	14, // [14:17] is the sub-list for method output_type
+	11, // [11:14] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_payment_proto_init() }
@@ -928,16 +1041,16 @@ func file_tillpoint_admin_v1_payment_proto_init() {
 	}
 	file_tillpoint_admin_v1_checkout_session_proto_init()
 	file_tillpoint_admin_v1_refund_proto_init()
-	file_tillpoint_admin_v1_payment_proto_msgTypes[2].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_payment_proto_msgTypes[5].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_payment_proto_msgTypes[7].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_payment_proto_msgTypes[3].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_payment_proto_msgTypes[6].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_payment_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_payment_proto_rawDesc), len(file_tillpoint_admin_v1_payment_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

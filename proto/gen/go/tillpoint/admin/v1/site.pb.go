@@ -170,6 +170,75 @@ func (x *TaxRate) GetDisplayName() string {
 	return ""
 }
 
+// An installment plan a site offers for card payments in one currency:
+// the payer may split the payment into `count` monthly installments, with
+// interest at `monthly_interest_bps` a month (flat: amount × rate × count,
+// rounded half up once; each installment is floor(total / count) and the last
+// absorbs the remainder). A session offers the plans up to its
+// `max_installment_count`.
+type InstallmentPlan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ISO 4217 code of the payments the plan applies to.
+	Currency string `protobuf:"bytes,1,opt,name=currency,proto3" json:"currency,omitempty"`
+	// Number of installments, 2 – 12.
+	Count int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// Monthly interest rate in basis points: 199 = 1.99 % a month (0 – 10,000).
+	MonthlyInterestBps int64 `protobuf:"varint,3,opt,name=monthly_interest_bps,json=monthlyInterestBps,proto3" json:"monthly_interest_bps,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *InstallmentPlan) Reset() {
+	*x = InstallmentPlan{}
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstallmentPlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstallmentPlan) ProtoMessage() {}
+
+func (x *InstallmentPlan) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstallmentPlan.ProtoReflect.Descriptor instead.
+func (*InstallmentPlan) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *InstallmentPlan) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *InstallmentPlan) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *InstallmentPlan) GetMonthlyInterestBps() int64 {
+	if x != nil {
+		return x.MonthlyInterestBps
+	}
+	return 0
+}
+
 // A merchant site.
 type Site struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -203,13 +272,16 @@ type Site struct {
 	// `{"card": "pa_…"}` for a Stripe account; methods not named use the
 	// built-in providers.
 	ProviderAccounts map[string]string `protobuf:"bytes,14,rep,name=provider_accounts,json=providerAccounts,proto3" json:"provider_accounts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Installment plans offered for card payments (at most one per currency
+	// and count).
+	InstallmentPlans []*InstallmentPlan `protobuf:"bytes,15,rep,name=installment_plans,json=installmentPlans,proto3" json:"installment_plans,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Site) Reset() {
 	*x = Site{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -221,7 +293,7 @@ func (x *Site) String() string {
 func (*Site) ProtoMessage() {}
 
 func (x *Site) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -234,7 +306,7 @@ func (x *Site) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Site.ProtoReflect.Descriptor instead.
 func (*Site) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{2}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Site) GetId() string {
@@ -335,6 +407,13 @@ func (x *Site) GetProviderAccounts() map[string]string {
 	return nil
 }
 
+func (x *Site) GetInstallmentPlans() []*InstallmentPlan {
+	if x != nil {
+		return x.InstallmentPlans
+	}
+	return nil
+}
+
 // Parameters of CreateSite.
 type CreateSiteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -359,13 +438,15 @@ type CreateSiteRequest struct {
 	// Payment method → provider account id (`card` → a `stripe` account of
 	// the same mode).
 	ProviderAccounts map[string]string `protobuf:"bytes,10,rep,name=provider_accounts,json=providerAccounts,proto3" json:"provider_accounts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Installment plans (up to 100; one per currency and count).
+	InstallmentPlans []*InstallmentPlan `protobuf:"bytes,11,rep,name=installment_plans,json=installmentPlans,proto3" json:"installment_plans,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CreateSiteRequest) Reset() {
 	*x = CreateSiteRequest{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -377,7 +458,7 @@ func (x *CreateSiteRequest) String() string {
 func (*CreateSiteRequest) ProtoMessage() {}
 
 func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -390,7 +471,7 @@ func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSiteRequest.ProtoReflect.Descriptor instead.
 func (*CreateSiteRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateSiteRequest) GetName() string {
@@ -463,6 +544,13 @@ func (x *CreateSiteRequest) GetProviderAccounts() map[string]string {
 	return nil
 }
 
+func (x *CreateSiteRequest) GetInstallmentPlans() []*InstallmentPlan {
+	if x != nil {
+		return x.InstallmentPlans
+	}
+	return nil
+}
+
 // Result of CreateSite.
 type CreateSiteResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -474,7 +562,7 @@ type CreateSiteResponse struct {
 
 func (x *CreateSiteResponse) Reset() {
 	*x = CreateSiteResponse{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -486,7 +574,7 @@ func (x *CreateSiteResponse) String() string {
 func (*CreateSiteResponse) ProtoMessage() {}
 
 func (x *CreateSiteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -499,7 +587,7 @@ func (x *CreateSiteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSiteResponse.ProtoReflect.Descriptor instead.
 func (*CreateSiteResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateSiteResponse) GetSite() *Site {
@@ -520,7 +608,7 @@ type GetSiteRequest struct {
 
 func (x *GetSiteRequest) Reset() {
 	*x = GetSiteRequest{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -532,7 +620,7 @@ func (x *GetSiteRequest) String() string {
 func (*GetSiteRequest) ProtoMessage() {}
 
 func (x *GetSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -545,7 +633,7 @@ func (x *GetSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSiteRequest.ProtoReflect.Descriptor instead.
 func (*GetSiteRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetSiteRequest) GetId() string {
@@ -566,7 +654,7 @@ type GetSiteResponse struct {
 
 func (x *GetSiteResponse) Reset() {
 	*x = GetSiteResponse{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -578,7 +666,7 @@ func (x *GetSiteResponse) String() string {
 func (*GetSiteResponse) ProtoMessage() {}
 
 func (x *GetSiteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -591,7 +679,7 @@ func (x *GetSiteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSiteResponse.ProtoReflect.Descriptor instead.
 func (*GetSiteResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetSiteResponse) GetSite() *Site {
@@ -628,13 +716,15 @@ type UpdateSiteRequest struct {
 	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,11,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	// Replaces the whole map; `{}` detaches every account.
 	ProviderAccounts map[string]string `protobuf:"bytes,12,rep,name=provider_accounts,json=providerAccounts,proto3" json:"provider_accounts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Replaces all installment plans; `[]` removes them.
+	InstallmentPlans []*InstallmentPlan `protobuf:"bytes,13,rep,name=installment_plans,json=installmentPlans,proto3" json:"installment_plans,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
 
 func (x *UpdateSiteRequest) Reset() {
 	*x = UpdateSiteRequest{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +736,7 @@ func (x *UpdateSiteRequest) String() string {
 func (*UpdateSiteRequest) ProtoMessage() {}
 
 func (x *UpdateSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +749,7 @@ func (x *UpdateSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSiteRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSiteRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateSiteRequest) GetId() string {
@@ -746,6 +836,13 @@ func (x *UpdateSiteRequest) GetProviderAccounts() map[string]string {
 	return nil
 }
 
+func (x *UpdateSiteRequest) GetInstallmentPlans() []*InstallmentPlan {
+	if x != nil {
+		return x.InstallmentPlans
+	}
+	return nil
+}
+
 // Result of UpdateSite.
 type UpdateSiteResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -757,7 +854,7 @@ type UpdateSiteResponse struct {
 
 func (x *UpdateSiteResponse) Reset() {
 	*x = UpdateSiteResponse{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +866,7 @@ func (x *UpdateSiteResponse) String() string {
 func (*UpdateSiteResponse) ProtoMessage() {}
 
 func (x *UpdateSiteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +879,7 @@ func (x *UpdateSiteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSiteResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSiteResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateSiteResponse) GetSite() *Site {
@@ -807,7 +904,7 @@ type ListSitesRequest struct {
 
 func (x *ListSitesRequest) Reset() {
 	*x = ListSitesRequest{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +916,7 @@ func (x *ListSitesRequest) String() string {
 func (*ListSitesRequest) ProtoMessage() {}
 
 func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +929,7 @@ func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSitesRequest.ProtoReflect.Descriptor instead.
 func (*ListSitesRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{9}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListSitesRequest) GetLimit() int32 {
@@ -873,7 +970,7 @@ type ListSitesResponse struct {
 
 func (x *ListSitesResponse) Reset() {
 	*x = ListSitesResponse{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +982,7 @@ func (x *ListSitesResponse) String() string {
 func (*ListSitesResponse) ProtoMessage() {}
 
 func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +995,7 @@ func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSitesResponse.ProtoReflect.Descriptor instead.
 func (*ListSitesResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListSitesResponse) GetObject() string {
@@ -943,7 +1040,11 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x06region\x18\x02 \x01(\tR\x06region\x12%\n" +
 	"\x0epercentage_bps\x18\x03 \x01(\x03R\rpercentageBps\x12\x1c\n" +
 	"\tinclusive\x18\x04 \x01(\bR\tinclusive\x12!\n" +
-	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\"\xdc\x05\n" +
+	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\"u\n" +
+	"\x0fInstallmentPlan\x12\x1a\n" +
+	"\bcurrency\x18\x01 \x01(\tR\bcurrency\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\x120\n" +
+	"\x14monthly_interest_bps\x18\x03 \x01(\x03R\x12monthlyInterestBps\"\xae\x06\n" +
 	"\x04Site\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x12\n" +
@@ -960,10 +1061,11 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\blivemode\x18\f \x01(\bR\blivemode\x129\n" +
 	"\n" +
 	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12[\n" +
-	"\x11provider_accounts\x18\x0e \x03(\v2..tillpoint.admin.v1.Site.ProviderAccountsEntryR\x10providerAccounts\x1aC\n" +
+	"\x11provider_accounts\x18\x0e \x03(\v2..tillpoint.admin.v1.Site.ProviderAccountsEntryR\x10providerAccounts\x12P\n" +
+	"\x11installment_plans\x18\x0f \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x96\x05\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe8\x05\n" +
 	"\x11CreateSiteRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x128\n" +
 	"\bbranding\x18\x02 \x01(\v2\x1c.tillpoint.admin.v1.BrandingR\bbranding\x12)\n" +
@@ -975,7 +1077,8 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x1abank_transfer_instructions\x18\b \x01(\tR\x18bankTransferInstructions\x127\n" +
 	"\x15append_transaction_id\x18\t \x01(\bH\x00R\x13appendTransactionId\x88\x01\x01\x12h\n" +
 	"\x11provider_accounts\x18\n" +
-	" \x03(\v2;.tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x1aC\n" +
+	" \x03(\v2;.tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x12P\n" +
+	"\x11installment_plans\x18\v \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x18\n" +
@@ -985,7 +1088,7 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x0eGetSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"?\n" +
 	"\x0fGetSiteResponse\x12,\n" +
-	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\xc4\x05\n" +
+	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\x96\x06\n" +
 	"\x11UpdateSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
@@ -1000,7 +1103,8 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	" \x01(\bR\x13appendTransactionId\x12;\n" +
 	"\vupdate_mask\x18\v \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\x12h\n" +
-	"\x11provider_accounts\x18\f \x03(\v2;.tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x1aC\n" +
+	"\x11provider_accounts\x18\f \x03(\v2;.tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x12P\n" +
+	"\x11installment_plans\x18\r \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +
@@ -1036,54 +1140,58 @@ func file_tillpoint_admin_v1_site_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_site_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_site_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_tillpoint_admin_v1_site_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_tillpoint_admin_v1_site_proto_goTypes = []any{
 	(*Branding)(nil),              // 0: tillpoint.admin.v1.Branding
 	(*TaxRate)(nil),               // 1: tillpoint.admin.v1.TaxRate
-	(*Site)(nil),                  // 2: tillpoint.admin.v1.Site
-	(*CreateSiteRequest)(nil),     // 3: tillpoint.admin.v1.CreateSiteRequest
-	(*CreateSiteResponse)(nil),    // 4: tillpoint.admin.v1.CreateSiteResponse
-	(*GetSiteRequest)(nil),        // 5: tillpoint.admin.v1.GetSiteRequest
-	(*GetSiteResponse)(nil),       // 6: tillpoint.admin.v1.GetSiteResponse
-	(*UpdateSiteRequest)(nil),     // 7: tillpoint.admin.v1.UpdateSiteRequest
-	(*UpdateSiteResponse)(nil),    // 8: tillpoint.admin.v1.UpdateSiteResponse
-	(*ListSitesRequest)(nil),      // 9: tillpoint.admin.v1.ListSitesRequest
-	(*ListSitesResponse)(nil),     // 10: tillpoint.admin.v1.ListSitesResponse
-	nil,                           // 11: tillpoint.admin.v1.Site.ProviderAccountsEntry
-	nil,                           // 12: tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntry
-	nil,                           // 13: tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntry
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 15: google.protobuf.FieldMask
+	(*InstallmentPlan)(nil),       // 2: tillpoint.admin.v1.InstallmentPlan
+	(*Site)(nil),                  // 3: tillpoint.admin.v1.Site
+	(*CreateSiteRequest)(nil),     // 4: tillpoint.admin.v1.CreateSiteRequest
+	(*CreateSiteResponse)(nil),    // 5: tillpoint.admin.v1.CreateSiteResponse
+	(*GetSiteRequest)(nil),        // 6: tillpoint.admin.v1.GetSiteRequest
+	(*GetSiteResponse)(nil),       // 7: tillpoint.admin.v1.GetSiteResponse
+	(*UpdateSiteRequest)(nil),     // 8: tillpoint.admin.v1.UpdateSiteRequest
+	(*UpdateSiteResponse)(nil),    // 9: tillpoint.admin.v1.UpdateSiteResponse
+	(*ListSitesRequest)(nil),      // 10: tillpoint.admin.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),     // 11: tillpoint.admin.v1.ListSitesResponse
+	nil,                           // 12: tillpoint.admin.v1.Site.ProviderAccountsEntry
+	nil,                           // 13: tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntry
+	nil,                           // 14: tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntry
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil), // 16: google.protobuf.FieldMask
 }
 var file_tillpoint_admin_v1_site_proto_depIdxs = []int32{
 	0,  // 0: tillpoint.admin.v1.Site.branding:type_name -> tillpoint.admin.v1.Branding
 	1,  // 1: tillpoint.admin.v1.Site.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
-	14, // 2: tillpoint.admin.v1.Site.created_at:type_name -> google.protobuf.Timestamp
-	11, // 3: tillpoint.admin.v1.Site.provider_accounts:type_name -> tillpoint.admin.v1.Site.ProviderAccountsEntry
-	0,  // 4: tillpoint.admin.v1.CreateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
-	1,  // 5: tillpoint.admin.v1.CreateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
-	12, // 6: tillpoint.admin.v1.CreateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntry
-	2,  // 7: tillpoint.admin.v1.CreateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
-	2,  // 8: tillpoint.admin.v1.GetSiteResponse.site:type_name -> tillpoint.admin.v1.Site
-	0,  // 9: tillpoint.admin.v1.UpdateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
-	1,  // 10: tillpoint.admin.v1.UpdateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
-	15, // 11: tillpoint.admin.v1.UpdateSiteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	13, // 12: tillpoint.admin.v1.UpdateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntry
-	2,  // 13: tillpoint.admin.v1.UpdateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
-	2,  // 14: tillpoint.admin.v1.ListSitesResponse.data:type_name -> tillpoint.admin.v1.Site
-	3,  // 15: tillpoint.admin.v1.SiteService.CreateSite:input_type -> tillpoint.admin.v1.CreateSiteRequest
-	5,  // 16: tillpoint.admin.v1.SiteService.GetSite:input_type -> tillpoint.admin.v1.GetSiteRequest
-	7,  // 17: tillpoint.admin.v1.SiteService.UpdateSite:input_type -> tillpoint.admin.v1.UpdateSiteRequest
-	9,  // 18: tillpoint.admin.v1.SiteService.ListSites:input_type -> tillpoint.admin.v1.ListSitesRequest
-	4,  // 19: tillpoint.admin.v1.SiteService.CreateSite:output_type -> tillpoint.admin.v1.CreateSiteResponse
-	6,  // 20: tillpoint.admin.v1.SiteService.GetSite:output_type -> tillpoint.admin.v1.GetSiteResponse
-	8,  // 21: tillpoint.admin.v1.SiteService.UpdateSite:output_type -> tillpoint.admin.v1.UpdateSiteResponse
-	10, // 22: tillpoint.admin.v1.SiteService.ListSites:output_type -> tillpoint.admin.v1.ListSitesResponse
-	19, // [19:23] is the sub-list for method output_type
-	15, // [15:19] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	15, // 2: tillpoint.admin.v1.Site.created_at:type_name -> google.protobuf.Timestamp
+	12, // 3: tillpoint.admin.v1.Site.provider_accounts:type_name -> tillpoint.admin.v1.Site.ProviderAccountsEntry
+	2,  // 4: tillpoint.admin.v1.Site.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
+	0,  // 5: tillpoint.admin.v1.CreateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
+	1,  // 6: tillpoint.admin.v1.CreateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
+	13, // 7: tillpoint.admin.v1.CreateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntry
+	2,  // 8: tillpoint.admin.v1.CreateSiteRequest.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
+	3,  // 9: tillpoint.admin.v1.CreateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
+	3,  // 10: tillpoint.admin.v1.GetSiteResponse.site:type_name -> tillpoint.admin.v1.Site
+	0,  // 11: tillpoint.admin.v1.UpdateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
+	1,  // 12: tillpoint.admin.v1.UpdateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
+	16, // 13: tillpoint.admin.v1.UpdateSiteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	14, // 14: tillpoint.admin.v1.UpdateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntry
+	2,  // 15: tillpoint.admin.v1.UpdateSiteRequest.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
+	3,  // 16: tillpoint.admin.v1.UpdateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
+	3,  // 17: tillpoint.admin.v1.ListSitesResponse.data:type_name -> tillpoint.admin.v1.Site
+	4,  // 18: tillpoint.admin.v1.SiteService.CreateSite:input_type -> tillpoint.admin.v1.CreateSiteRequest
+	6,  // 19: tillpoint.admin.v1.SiteService.GetSite:input_type -> tillpoint.admin.v1.GetSiteRequest
+	8,  // 20: tillpoint.admin.v1.SiteService.UpdateSite:input_type -> tillpoint.admin.v1.UpdateSiteRequest
+	10, // 21: tillpoint.admin.v1.SiteService.ListSites:input_type -> tillpoint.admin.v1.ListSitesRequest
+	5,  // 22: tillpoint.admin.v1.SiteService.CreateSite:output_type -> tillpoint.admin.v1.CreateSiteResponse
+	7,  // 23: tillpoint.admin.v1.SiteService.GetSite:output_type -> tillpoint.admin.v1.GetSiteResponse
+	9,  // 24: tillpoint.admin.v1.SiteService.UpdateSite:output_type -> tillpoint.admin.v1.UpdateSiteResponse
+	11, // 25: tillpoint.admin.v1.SiteService.ListSites:output_type -> tillpoint.admin.v1.ListSitesResponse
+	22, // [22:26] is the sub-list for method output_type
+	18, // [18:22] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_site_proto_init() }
@@ -1091,15 +1199,15 @@ func file_tillpoint_admin_v1_site_proto_init() {
 	if File_tillpoint_admin_v1_site_proto != nil {
 		return
 	}
-	file_tillpoint_admin_v1_site_proto_msgTypes[3].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_site_proto_msgTypes[9].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_site_proto_msgTypes[4].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_site_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_site_proto_rawDesc), len(file_tillpoint_admin_v1_site_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
