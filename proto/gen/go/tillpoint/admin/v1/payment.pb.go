@@ -311,12 +311,14 @@ type Payment struct {
 	// The installment plan of a card payment (count 1 for a single payment).
 	// amount includes the interest when the customer pays it.
 	Installments *PaymentInstallments `protobuf:"bytes,23,opt,name=installments,proto3" json:"installments,omitempty"`
-	// What the gateway keeps of amount by the organization's fee schedule,
-	// in minor units of currency: the session's processing_fee, fixed when
-	// the payment completed the session (null for a payment that did not).
-	// Distinct from `fee`, the provider's own.
+	// What the gateway keeps by the organization's fee schedule, in minor
+	// units of currency: the session's processing_fee, fixed when the payment
+	// completed the session (null for a payment that did not). It is taken
+	// on the session's amount_total (installment interest the customer pays
+	// is not part of it). Distinct from `fee`, the provider's own.
 	ProcessingFee *int64 `protobuf:"varint,24,opt,name=processing_fee,json=processingFee,proto3,oneof" json:"processing_fee,omitempty"`
-	// amount − processing_fee, in minor units; null with processing_fee.
+	// The session's net_amount: its amount_total − processing_fee, in minor
+	// units; null with processing_fee.
 	NetAmount     *int64 `protobuf:"varint,25,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
