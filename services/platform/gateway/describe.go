@@ -1,11 +1,5 @@
 package gateway
 
-import (
-	"net/http"
-
-	"google.golang.org/grpc/metadata"
-)
-
 // ErrorInfo is an error as the API's one error shape describes it, for the
 // foreign API surfaces that write it in their own shape.
 type ErrorInfo struct {
@@ -24,8 +18,3 @@ func DescribeError(err error) ErrorInfo {
 	e := toAPIError(err)
 	return ErrorInfo{Status: e.status, Type: e.typ, Code: e.code, Param: e.param, Message: e.message}
 }
-
-// CopyResponseHeaders sets on h the public headers (Request-Id,
-// Idempotent-Replayed, Retry-After) a call's response metadata carries, for
-// surfaces that call the services themselves (grpc.Header).
-func CopyResponseHeaders(h http.Header, md metadata.MD) { copyResponseHeaders(h, md) }

@@ -109,14 +109,21 @@ func forwardHTTPCode(ctx context.Context, w http.ResponseWriter, _ proto.Message
 	if !ok {
 		return nil
 	}
-	vals := md.HeaderMD.Get(MetadataHTTPCode)
+	if code, ok := httpCode(md.HeaderMD); ok {
+		w.WriteHeader(code)
+	}
+	return nil
+}
+
+// httpCode reads the `x-http-code` metadata: a 2xx status, or false.
+func httpCode(md metadata.MD) (int, bool) {
+	vals := md.Get(MetadataHTTPCode)
 	if len(vals) == 0 {
-		return nil
+		return 0, false
 	}
 	code, err := strconv.Atoi(vals[len(vals)-1])
 	if err != nil || code < 200 || code > 299 {
-		return nil
+		return 0, false
 	}
-	w.WriteHeader(code)
-	return nil
+	return code, true
 }

@@ -9,6 +9,7 @@ import (
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/fee"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/session"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
@@ -57,6 +58,21 @@ func (s *InternalSessions) GetCheckout(ctx context.Context, req *internalapiv1.G
 		}
 	}
 	return out, nil
+}
+
+// ResolveSecureToken finds the session a secure token opens.
+func (s *InternalSessions) ResolveSecureToken(ctx context.Context, req *internalapiv1.ResolveSecureTokenRequest) (*internalapiv1.ResolveSecureTokenResponse, error) {
+	notFound := errs.NotFoundf("secure_token", "No checkout session has this secure token.")
+	if !session.IsSecureToken(req.GetSecureToken()) {
+		return nil, notFound
+	}
+	id, err := s.Store.GetSessionIDBySecureToken(ctx, session.HashSecureToken(req.GetSecureToken()))
+	if store.IsNoRows(err) {
+		return nil, notFound
+	} else if err != nil {
+		return nil, store.Wrap(err, "resolve secure token")
+	}
+	return &internalapiv1.ResolveSecureTokenResponse{SessionId: id}, nil
 }
 
 // CompleteSession completes an open, unexpired session in one conditional

@@ -47,7 +47,7 @@ type Sessions struct {
 // CreateCheckoutSession validates and stores a new open session.
 func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.CreateCheckoutSessionRequest) (*adminv1.CreateCheckoutSessionResponse, error) {
 	p := auth.FromContext(ctx)
-	site, err := s.site(ctx, p, req.GetSiteId())
+	site, err := s.site(ctx, req.GetSiteId(), p)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +71,10 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	if err != nil {
 		return nil, err
 	}
+	var token string
+	if req.GetIssueSecureToken() {
+		token = session.NewSecureToken()
+	}
 	for attempt := 1; ; attempt++ {
 		params := db.CreateSessionParams{
 			ID: n.ID, OrganizationID: p.OrganizationID, SiteID: n.SiteID, Livemode: p.Livemode,
@@ -88,15 +92,20 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			if err != nil {
 				return err
 			}
-			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: cs}
+			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: cs, SecureToken: token}
 			return idempotency.Save(ctx, tx, resp, http.StatusCreated)
 		}
-		if idempotency.Keyed(ctx) {
-			// The stored response commits with the row.
+		if idempotency.Keyed(ctx) || token != "" {
+			// The stored response, and the token's hash, commit with the row.
 			err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 				row, err := q.CreateSession(ctx, params)
 				if err != nil {
 					return err
+				}
+				if token != "" {
+					if err := q.SetSessionSecureToken(ctx, db.SetSessionSecureTokenParams{ID: row.ID, SecureTokenHash: session.HashSecureToken(token)}); err != nil {
+						return err
+					}
 				}
 				return respond(tx, row)
 			})
@@ -123,27 +132,34 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	}
 }
 
-// site returns the session's site: the one named, or, when none is, the
-// organization's default site in the key's mode (its first).
-func (s *Sessions) site(ctx context.Context, p auth.Principal, id string) (db.AdminSite, error) {
+// site is the session's site: the one named, or without a name the
+// organization's default in the caller's mode (the site marked default, else
+// the oldest), so that seed 001's create works without site_id.
+func (s *Sessions) site(ctx context.Context, id string, p auth.Principal) (db.AdminSite, error) {
 	if id == "" {
-		site, err := s.Store.GetFirstSite(ctx, db.GetFirstSiteParams{OrganizationID: p.OrganizationID, Livemode: p.Livemode})
-		switch {
-		case store.IsNoRows(err):
-			return site, errs.Param("site_id", "parameter_missing", "Missing required param: site_id (the organization has no site in this mode to default to).")
-		case err != nil:
+		site, err := s.Store.CachedDefaultSite(ctx, db.GetDefaultSiteParams{OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+		if store.IsNoRows(err) {
+			return site, errs.Param("site_id", "parameter_missing", "Missing required param: site_id (the organization has no %s site to default to; create one with POST /v1/sites).", modeName(p.Livemode))
+		} else if err != nil {
 			return site, store.Wrap(err, "get default site")
 		}
 		return site, nil
 	}
 	site, err := s.Store.CachedSite(ctx, db.GetSiteParams{ID: id, OrganizationID: p.OrganizationID, Livemode: p.Livemode})
-	switch {
-	case store.IsNoRows(err):
+	if store.IsNoRows(err) {
 		return site, errs.NotFoundf("site_id", "No such site: '%s'.", id)
-	case err != nil:
+	} else if err != nil {
 		return site, store.Wrap(err, "get site")
 	}
 	return site, nil
+}
+
+// modeName names a mode in messages.
+func modeName(live bool) string {
+	if live {
+		return "live-mode"
+	}
+	return "test-mode"
 }
 
 // GetCheckoutSession returns one of the caller's sessions.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -40,7 +41,7 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 		DefaultCancelUrl: req.GetDefaultCancelUrl(), PaymentMethodTypes: req.GetPaymentMethodTypes(),
 		TaxRates: req.GetTaxRates(), BankTransferInstructions: req.GetBankTransferInstructions(),
 		AppendTransactionId: req.AppendTransactionId == nil || req.GetAppendTransactionId(), Livemode: p.Livemode,
-		ProviderAccounts: req.GetProviderAccounts(), InstallmentPlans: req.GetInstallmentPlans(),
+		ProviderAccounts: req.GetProviderAccounts(), InstallmentPlans: req.GetInstallmentPlans(), Default: req.GetDefault(),
 	}
 	if len(st.PaymentMethodTypes) == 0 {
 		st.PaymentMethodTypes = []string{"card"}
@@ -57,12 +58,18 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 		if err := checkProviderAccounts(ctx, q, st.ProviderAccounts, p.OrganizationID, p.Livemode); err != nil {
 			return err
 		}
+		if st.Default {
+			if err := takeDefault(ctx, q, st.Id, p); err != nil {
+				return err
+			}
+		}
 		row, err := q.CreateSite(ctx, db.CreateSiteParams{ID: st.Id, OrganizationID: p.OrganizationID, Livemode: p.Livemode,
 			Name: params.Name, LogoUrl: params.LogoUrl, PrimaryColor: params.PrimaryColor, AccentColor: params.AccentColor,
 			DefaultCurrency: params.DefaultCurrency, DefaultSuccessUrl: params.DefaultSuccessUrl, DefaultCancelUrl: params.DefaultCancelUrl,
 			PaymentMethodTypes: params.PaymentMethodTypes, TaxRates: params.TaxRates,
 			BankTransferInstructions: params.BankTransferInstructions, AppendTransactionID: params.AppendTransactionID,
-			ProviderAccounts: params.ProviderAccounts, InstallmentPlans: params.InstallmentPlans})
+			ProviderAccounts: params.ProviderAccounts, InstallmentPlans: params.InstallmentPlans,
+			IsDefault: pgtype.Bool{Bool: st.Default, Valid: true}})
 		if err != nil {
 			return store.Wrap(err, "create site")
 		}
@@ -73,7 +80,26 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 		resp = &adminv1.CreateSiteResponse{Site: out}
 		return idempotency.Save(ctx, tx, resp, http.StatusCreated)
 	})
+	if st.Default {
+		s.Store.Invalidate() // a new default: this replica's next request must see it
+	}
 	return resp, err
+}
+
+// takeDefault makes room for site id to be marked default in the caller's
+// organization and mode: under a lock of the organization's row, so that
+// concurrent requests marking different sites take turns, it unmarks the
+// current default. The caller then writes the site with is_default set, in
+// the same transaction (the unique index sites_one_default_idx is the last
+// line of defence).
+func takeDefault(ctx context.Context, q *db.Queries, id string, p auth.Principal) error {
+	if err := q.LockOrganization(ctx, p.OrganizationID); err != nil {
+		return store.Wrap(err, "lock organization")
+	}
+	if err := q.UnsetDefaultSites(ctx, db.UnsetDefaultSitesParams{OrganizationID: p.OrganizationID, Livemode: p.Livemode, KeepID: id}); err != nil {
+		return store.Wrap(err, "unset default site")
+	}
+	return nil
 }
 
 // GetSite returns one of the caller's sites.
@@ -122,6 +148,7 @@ var updatable = map[string]func(req *adminv1.UpdateSiteRequest, site *adminv1.Si
 	},
 	"provider_accounts": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.ProviderAccounts = r.GetProviderAccounts() },
 	"installment_plans": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.InstallmentPlans = r.GetInstallmentPlans() },
+	"default":           func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.Default = r.GetDefault() },
 }
 
 // UpdateSite changes the fields named in the update mask (over REST, the
@@ -158,6 +185,13 @@ func (s *Sites) UpdateSite(ctx context.Context, req *adminv1.UpdateSiteRequest) 
 		params, err := siteParams(next)
 		if err != nil {
 			return err
+		}
+		// Even when the site is marked already: another request may be
+		// moving the mark right now, and the lock orders the two.
+		if next.Default {
+			if err := takeDefault(ctx, q, row.ID, p); err != nil {
+				return err
+			}
 		}
 		params.ID, params.OrganizationID, params.Livemode = row.ID, p.OrganizationID, p.Livemode
 		updated, err := q.UpdateSite(ctx, params)
@@ -225,7 +259,7 @@ func siteParams(s *adminv1.Site) (db.UpdateSiteParams, error) {
 	return db.UpdateSiteParams{ProviderAccounts: accountsJSON, InstallmentPlans: plansJSON, Name: s.Name, LogoUrl: b.GetLogoUrl(), PrimaryColor: b.GetPrimaryColor(),
 		AccentColor: b.GetAccentColor(), DefaultCurrency: s.DefaultCurrency, DefaultSuccessUrl: s.DefaultSuccessUrl,
 		DefaultCancelUrl: s.DefaultCancelUrl, PaymentMethodTypes: s.PaymentMethodTypes, TaxRates: rates,
-		BankTransferInstructions: s.BankTransferInstructions, AppendTransactionID: s.AppendTransactionId}, nil
+		BankTransferInstructions: s.BankTransferInstructions, AppendTransactionID: s.AppendTransactionId, IsDefault: s.Default}, nil
 }
 
 // taxRate is the stored form of a tax rate.
@@ -286,7 +320,7 @@ func SiteProto(r db.AdminSite) (*adminv1.Site, error) {
 		Branding:        &adminv1.Branding{LogoUrl: r.LogoUrl, PrimaryColor: r.PrimaryColor, AccentColor: r.AccentColor},
 		DefaultCurrency: r.DefaultCurrency, DefaultSuccessUrl: r.DefaultSuccessUrl, DefaultCancelUrl: r.DefaultCancelUrl,
 		PaymentMethodTypes: r.PaymentMethodTypes, BankTransferInstructions: r.BankTransferInstructions,
-		AppendTransactionId: r.AppendTransactionID, Livemode: r.Livemode, CreatedAt: timestamppb.New(r.CreatedAt),
+		AppendTransactionId: r.AppendTransactionID, Livemode: r.Livemode, CreatedAt: timestamppb.New(r.CreatedAt), Default: r.IsDefault,
 		TaxRates: make([]*adminv1.TaxRate, len(rates))}
 	for i, t := range rates {
 		out.TaxRates[i] = &adminv1.TaxRate{Country: t.Country, Region: t.Region, PercentageBps: t.PercentageBps,

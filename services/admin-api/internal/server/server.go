@@ -23,6 +23,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/collections"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/paymentkit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/payporter"
 	stripesurface "github.com/tillpoint/tillpoint/services/admin-api/internal/surface/stripe"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
@@ -36,7 +37,8 @@ import (
 type API struct {
 	// GRPC serves the API over gRPC (the key in `authorization` metadata).
 	GRPC *grpc.Server
-	// REST serves /v1/... (and /api/v1/...) and /v1/openapi.json.
+	// REST serves /v1/... (and /api/v1/...), /v1/openapi.json and the
+	// foreign API shapes (surface/...: PaymentKit's /api/{account_id}/...).
 	REST http.Handler
 }
 
@@ -100,6 +102,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey, auth.MetadataKeyID, auth.MetadataKeySecret),
 		authn.Unary,
+		auth.AccountScope,
 		grpcx.ValidateStrings(),
 		(&idempotency.Middleware{Store: st}).Unary,
 	}}
@@ -155,6 +158,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
 	payporter.New(inline, logger).Register(mux) // seed 004's /api/checkout
 	mux.Handle("/", gateway.APIPrefix(gw))
+	(&paymentkit.Handler{Sessions: adminv1.NewCheckoutSessionServiceClient(inline), CheckoutBase: checkoutBase}).Register(mux) // seed 002's /api/{account_id}/checkout-sessions
 	// Stripe's SDKs (a Stripe-Version header) get the Stripe dialect.
 	rest := stripesurface.Dialect(stripesurface.New(adminv1.NewCheckoutSessionServiceClient(inline)), mux)
 	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(rest))}, nil

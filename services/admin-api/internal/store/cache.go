@@ -99,6 +99,16 @@ func (s *Store) CachedSite(ctx context.Context, arg db.GetSiteParams) (db.AdminS
 		func() (db.AdminSite, error) { return s.GetSite(ctx, arg) })
 }
 
+// CachedDefaultSite is GetDefaultSite through the cache, kept with the
+// sites under the empty id (no site has it). Every change of a site empties
+// the cache, and so does the INSERT of a site marked default (migration
+// 0008). The row is shared: callers must not modify it.
+func (s *Store) CachedDefaultSite(ctx context.Context, arg db.GetDefaultSiteParams) (db.AdminSite, error) {
+	return lookup(s, func(c *cache) map[siteKey]cached[db.AdminSite] { return c.sites },
+		siteKey{"", arg.OrganizationID, arg.Livemode},
+		func() (db.AdminSite, error) { return s.GetDefaultSite(ctx, arg) })
+}
+
 // UpdateCachedAPIKey replaces a cached key's row after a write that the
 // trigger does not report (last_used_at), if it is still cached.
 func (s *Store) UpdateCachedAPIKey(k db.AdminApiKey) {

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +38,22 @@ import (
 type adminServer struct {
 	internalapiv1.UnimplementedSessionServiceServer
 	sessions map[string]*internalapiv1.GetCheckoutResponse
-	hang     bool
+	// tokens maps secure tokens to session ids.
+	tokens map[string]string
+	hang   bool
+	mu     sync.Mutex
+	asked  []string // the ids GetCheckout was asked for
+}
+
+func (s *adminServer) ResolveSecureToken(ctx context.Context, r *internalapiv1.ResolveSecureTokenRequest) (*internalapiv1.ResolveSecureTokenResponse, error) {
+	if s.hang {
+		<-ctx.Done()
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+	if id, ok := s.tokens[r.GetSecureToken()]; ok {
+		return &internalapiv1.ResolveSecureTokenResponse{SessionId: id}, nil
+	}
+	return nil, status.Error(codes.NotFound, "No checkout session has this secure token.")
 }
 
 func (s *adminServer) GetCheckout(ctx context.Context, r *internalapiv1.GetCheckoutRequest) (*internalapiv1.GetCheckoutResponse, error) {
@@ -44,6 +61,9 @@ func (s *adminServer) GetCheckout(ctx context.Context, r *internalapiv1.GetCheck
 		<-ctx.Done()
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
+	s.mu.Lock()
+	s.asked = append(s.asked, r.GetSessionId())
+	s.mu.Unlock()
 	if co, ok := s.sessions[r.GetSessionId()]; ok {
 		return co, nil
 	}
@@ -324,5 +344,39 @@ func TestDatabaseDownIsTryAgain(t *testing.T) {
 	w = do(routes, "POST", "/checkout/"+id+"/pay", form, hdr)
 	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"code":"temporarily_unavailable"`) {
 		t.Errorf("pay (JSON) with the database down: %d %s", w.Code, w.Body.String())
+	}
+}
+
+// TestSecureTokenPage: /c/{token} is the page of the session the token
+// opens (the page itself is tested end to end); a token of another shape is
+// not found without asking admin-api, an unknown one is not found, and
+// admin-api down is "try again".
+func TestSecureTokenPage(t *testing.T) {
+	id, token := ids.New("cs"), "cst_"+ids.Random(43)
+	admin := &adminServer{tokens: map[string]string{token: id}}
+	_, routes := newTestHandler(t, adminClient(t, admin))
+	asked := func() []string {
+		admin.mu.Lock()
+		defer admin.mu.Unlock()
+		return slices.Clone(admin.asked)
+	}
+	do(routes, "GET", "/c/"+token, nil, nil)
+	if got := asked(); len(got) != 1 || got[0] != id {
+		t.Errorf("GET /c/{token} loaded %v, want the token's session %s", got, id)
+	}
+	if w := do(routes, "GET", "/c/cst_"+ids.Random(43), nil, nil); w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "Page not found") {
+		t.Errorf("unknown token: %d %.200q", w.Code, w.Body.String())
+	}
+	if got := asked(); len(got) != 1 {
+		t.Errorf("an unknown token loaded a session: %v", got)
+	}
+	_, down := newTestHandler(t, adminClient(t, nil))
+	for _, odd := range []string{id, "%00", "cst_%ff", "cst_", "pay_" + ids.Random(24)} {
+		if w := do(down, "GET", "/c/"+odd, nil, nil); w.Code != http.StatusNotFound {
+			t.Errorf("GET /c/%s: %d, want the not-found page without admin-api", odd, w.Code)
+		}
+	}
+	if w := do(down, "GET", "/c/"+token, nil, nil); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("admin-api down: %d, want 503", w.Code)
 	}
 }

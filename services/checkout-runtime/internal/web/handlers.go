@@ -53,6 +53,9 @@ const (
 	maxEmailLen  = 254
 	maxPostalLen = 20
 	maxRegionLen = 10
+	// secureTokenPrefix starts a session's secure token (`cst_…`), which
+	// opens its page at /c/{token}.
+	secureTokenPrefix = "cst"
 	// defaultAdminTimeout bounds the page's lookup of the session in
 	// admin-api, a read by key that answers in milliseconds: a hung admin-api
 	// gets the payer a "try again" page, not a request that never ends.
@@ -110,6 +113,7 @@ func (h *Handler) Routes() (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /checkout/{id}", h.page)
+	mux.HandleFunc("GET /c/{token}", h.securePage)
 	mux.HandleFunc("POST /checkout/{id}/pay", h.pay)
 	mux.HandleFunc("POST /checkout/{id}/challenge", h.challenge)
 	mux.HandleFunc("POST /checkout/{id}/resume", h.resume)
@@ -147,11 +151,7 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) (*internalapi
 		h.notFound(w, r)
 		return nil, false
 	}
-	timeout := h.AdminTimeout
-	if timeout <= 0 {
-		timeout = defaultAdminTimeout
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	ctx, cancel := h.adminContext(r)
 	defer cancel()
 	co, err := h.Admin.GetCheckout(ctx, &internalapiv1.GetCheckoutRequest{SessionId: id})
 	if status.Code(err) == codes.NotFound {
@@ -162,6 +162,39 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) (*internalapi
 		return nil, false
 	}
 	return co, true
+}
+
+// adminContext bounds a call to admin-api made for request r.
+func (h *Handler) adminContext(r *http.Request) (context.Context, context.CancelFunc) {
+	timeout := h.AdminTimeout
+	if timeout <= 0 {
+		timeout = defaultAdminTimeout
+	}
+	return context.WithTimeout(r.Context(), timeout)
+}
+
+// securePage serves /c/{token}, the page of the session a secure token opens
+// (the PaymentKit surface's `secure_token`): admin-api resolves the token,
+// then it is the same page as /checkout/{id}, whose forms post there. An
+// unknown or malformed token gets the not-found page, like an unknown id.
+func (h *Handler) securePage(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	if !ids.HasPrefix(token, secureTokenPrefix) {
+		h.notFound(w, r)
+		return
+	}
+	ctx, cancel := h.adminContext(r)
+	defer cancel()
+	res, err := h.Admin.ResolveSecureToken(ctx, &internalapiv1.ResolveSecureTokenRequest{SecureToken: token})
+	if status.Code(err) == codes.NotFound {
+		h.notFound(w, r)
+		return
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	r.SetPathValue("id", res.GetSessionId())
+	h.page(w, r)
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
@@ -924,7 +957,9 @@ func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request, sessionID st
 		value = c.Value
 	} else {
 		value = randomToken(24)
-		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: value, Path: "/checkout/", HttpOnly: true,
+		// Path "/": the page is served at /checkout/{id} and at
+		// /c/{secure_token}, and a reload of either must find the cookie.
+		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: value, Path: "/", HttpOnly: true,
 			Secure: h.Secure, SameSite: http.SameSiteLaxMode})
 		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: value})
 	}

@@ -130,14 +130,3 @@ func (q *Queries) ListSessionFeeRules(ctx context.Context, id string) ([]ListSes
 	}
 	return items, nil
 }
-
-const lockOrganization = `-- name: LockOrganization :exec
-SELECT id FROM admin.organizations WHERE id = $1 FOR NO KEY UPDATE
-`
-
-// Serialises schedule replacements of one organization (NO KEY: sessions
-// and keys may still be inserted meanwhile).
-func (q *Queries) LockOrganization(ctx context.Context, id string) error {
-	_, err := q.db.Exec(ctx, lockOrganization, id)
-	return err
-}

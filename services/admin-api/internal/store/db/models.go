@@ -57,6 +57,7 @@ type AdminCheckoutSession struct {
 	MaxInstallmentCount       int32
 	InstallmentInterestPaidBy string
 	ReturnMethod              string
+	SecureTokenHash           []byte
 	ProcessingFee             *int64
 	NetAmount                 *int64
 	NotifyFormat              string
@@ -133,4 +134,5 @@ type AdminSite struct {
 	CreatedAt                time.Time
 	ProviderAccounts         []byte
 	InstallmentPlans         []byte
+	IsDefault                bool
 }

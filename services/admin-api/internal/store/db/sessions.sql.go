@@ -45,7 +45,7 @@ SET status = 'complete', payment_status = $1, payment_id = $2,
     amount_tax = $3, amount_total = $4, completed_at = now(),
     event_sequence = event_sequence + 1, processing_fee = $5, net_amount = $6
 WHERE id = $7 AND status = 'open' AND expires_at > now()
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 type CompleteSessionParams struct {
@@ -107,6 +107,7 @@ func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams
 		&i.MaxInstallmentCount,
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
+		&i.SecureTokenHash,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -122,7 +123,7 @@ INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, sta
     installment_interest_paid_by, return_method, notify_format)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 type CreateSessionParams struct {
@@ -218,6 +219,7 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		&i.MaxInstallmentCount,
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
+		&i.SecureTokenHash,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -244,7 +246,7 @@ SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($22::integer[]), unnest($23::text[]),
     unnest($24::text[]), unnest($25::text[])
 ON CONFLICT DO NOTHING
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 type CreateSessionsParams struct {
@@ -351,6 +353,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 			&i.MaxInstallmentCount,
 			&i.InstallmentInterestPaidBy,
 			&i.ReturnMethod,
+			&i.SecureTokenHash,
 			&i.ProcessingFee,
 			&i.NetAmount,
 			&i.NotifyFormat,
@@ -368,7 +371,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 const expireDueSession = `-- name: ExpireDueSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -410,6 +413,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 		&i.MaxInstallmentCount,
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
+		&i.SecureTokenHash,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -420,7 +424,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 const expireSession = `-- name: ExpireSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 type ExpireSessionParams struct {
@@ -469,6 +473,7 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 		&i.MaxInstallmentCount,
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
+		&i.SecureTokenHash,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -477,7 +482,7 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 }
 
 const getSession = `-- name: GetSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSessionParams struct {
@@ -525,6 +530,7 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 		&i.MaxInstallmentCount,
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
+		&i.SecureTokenHash,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -533,7 +539,7 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 }
 
 const getSessionByID = `-- name: GetSessionByID :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1
 `
 
 func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -575,11 +581,23 @@ func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutS
 		&i.MaxInstallmentCount,
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
+		&i.SecureTokenHash,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
 	)
 	return i, err
+}
+
+const getSessionIDBySecureToken = `-- name: GetSessionIDBySecureToken :one
+SELECT id FROM admin.checkout_sessions WHERE secure_token_hash = $1
+`
+
+func (q *Queries) GetSessionIDBySecureToken(ctx context.Context, secureTokenHash []byte) (string, error) {
+	row := q.db.QueryRow(ctx, getSessionIDBySecureToken, secureTokenHash)
+	var id string
+	err := row.Scan(&id)
+	return id, err
 }
 
 const getSessionSeq = `-- name: GetSessionSeq :one
@@ -600,7 +618,7 @@ func (q *Queries) GetSessionSeq(ctx context.Context, arg GetSessionSeqParams) (i
 }
 
 const listSessions = `-- name: ListSessions :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR site_id = $3)
   AND ($4::text IS NULL OR status = $4)
@@ -698,6 +716,7 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 			&i.MaxInstallmentCount,
 			&i.InstallmentInterestPaidBy,
 			&i.ReturnMethod,
+			&i.SecureTokenHash,
 			&i.ProcessingFee,
 			&i.NetAmount,
 			&i.NotifyFormat,
@@ -716,7 +735,7 @@ const markSessionPaid = `-- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 type MarkSessionPaidParams struct {
@@ -763,6 +782,7 @@ func (q *Queries) MarkSessionPaid(ctx context.Context, arg MarkSessionPaidParams
 		&i.MaxInstallmentCount,
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
+		&i.SecureTokenHash,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
@@ -774,7 +794,7 @@ const recordAsyncPaymentFailed = `-- name: RecordAsyncPaymentFailed :one
 UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_payment_failed_at = now()
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 type RecordAsyncPaymentFailedParams struct {
@@ -822,9 +842,25 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 		&i.MaxInstallmentCount,
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
+		&i.SecureTokenHash,
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
 	)
 	return i, err
+}
+
+const setSessionSecureToken = `-- name: SetSessionSecureToken :exec
+UPDATE admin.checkout_sessions SET secure_token_hash = $1 WHERE id = $2
+`
+
+type SetSessionSecureTokenParams struct {
+	SecureTokenHash []byte
+	ID              string
+}
+
+// Gives a session being created its secure token, in the creating transaction.
+func (q *Queries) SetSessionSecureToken(ctx context.Context, arg SetSessionSecureTokenParams) error {
+	_, err := q.db.Exec(ctx, setSessionSecureToken, arg.SecureTokenHash, arg.ID)
+	return err
 }

@@ -7,16 +7,18 @@ package db
 
 import (
 	"context"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const createSite = `-- name: CreateSite :one
 INSERT INTO admin.sites (id, organization_id, livemode, name, logo_url, primary_color, accent_color,
     default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates,
-    bank_transfer_instructions, append_transaction_id, provider_accounts, installment_plans)
+    bank_transfer_instructions, append_transaction_id, provider_accounts, installment_plans, is_default)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::jsonb, '{}'::jsonb),
-    coalesce($16::jsonb, '[]'::jsonb))
+    coalesce($16::jsonb, '[]'::jsonb), coalesce($17::boolean, false))
 ON CONFLICT (id) DO NOTHING
-RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans
+RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default
 `
 
 type CreateSiteParams struct {
@@ -36,6 +38,7 @@ type CreateSiteParams struct {
 	AppendTransactionID      bool
 	ProviderAccounts         []byte
 	InstallmentPlans         []byte
+	IsDefault                pgtype.Bool
 }
 
 func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSite, error) {
@@ -56,6 +59,7 @@ func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSi
 		arg.AppendTransactionID,
 		arg.ProviderAccounts,
 		arg.InstallmentPlans,
+		arg.IsDefault,
 	)
 	var i AdminSite
 	err := row.Scan(
@@ -77,22 +81,26 @@ func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSi
 		&i.CreatedAt,
 		&i.ProviderAccounts,
 		&i.InstallmentPlans,
+		&i.IsDefault,
 	)
 	return i, err
 }
 
-const getFirstSite = `-- name: GetFirstSite :one
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans FROM admin.sites WHERE organization_id = $1 AND livemode = $2 ORDER BY seq LIMIT 1
+const getDefaultSite = `-- name: GetDefaultSite :one
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default FROM admin.sites WHERE organization_id = $1 AND livemode = $2
+ORDER BY is_default DESC, seq ASC
+LIMIT 1
 `
 
-type GetFirstSiteParams struct {
+type GetDefaultSiteParams struct {
 	OrganizationID string
 	Livemode       bool
 }
 
-// The organization's default site in a mode: its first.
-func (q *Queries) GetFirstSite(ctx context.Context, arg GetFirstSiteParams) (AdminSite, error) {
-	row := q.db.QueryRow(ctx, getFirstSite, arg.OrganizationID, arg.Livemode)
+// The site of a session created without site_id: the one marked default,
+// else the oldest.
+func (q *Queries) GetDefaultSite(ctx context.Context, arg GetDefaultSiteParams) (AdminSite, error) {
+	row := q.db.QueryRow(ctx, getDefaultSite, arg.OrganizationID, arg.Livemode)
 	var i AdminSite
 	err := row.Scan(
 		&i.ID,
@@ -113,12 +121,13 @@ func (q *Queries) GetFirstSite(ctx context.Context, arg GetFirstSiteParams) (Adm
 		&i.CreatedAt,
 		&i.ProviderAccounts,
 		&i.InstallmentPlans,
+		&i.IsDefault,
 	)
 	return i, err
 }
 
 const getSite = `-- name: GetSite :one
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans FROM admin.sites WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default FROM admin.sites WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSiteParams struct {
@@ -149,6 +158,7 @@ func (q *Queries) GetSite(ctx context.Context, arg GetSiteParams) (AdminSite, er
 		&i.CreatedAt,
 		&i.ProviderAccounts,
 		&i.InstallmentPlans,
+		&i.IsDefault,
 	)
 	return i, err
 }
@@ -171,7 +181,7 @@ func (q *Queries) GetSiteSeq(ctx context.Context, arg GetSiteSeqParams) (int64, 
 }
 
 const listSites = `-- name: ListSites :many
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans FROM admin.sites
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default FROM admin.sites
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::bigint IS NULL OR seq < $3)
   AND ($4::bigint IS NULL OR seq > $4)
@@ -222,6 +232,7 @@ func (q *Queries) ListSites(ctx context.Context, arg ListSitesParams) ([]AdminSi
 			&i.CreatedAt,
 			&i.ProviderAccounts,
 			&i.InstallmentPlans,
+			&i.IsDefault,
 		); err != nil {
 			return nil, err
 		}
@@ -233,13 +244,42 @@ func (q *Queries) ListSites(ctx context.Context, arg ListSitesParams) ([]AdminSi
 	return items, nil
 }
 
+const lockOrganization = `-- name: LockOrganization :exec
+SELECT id FROM admin.organizations WHERE id = $1 FOR NO KEY UPDATE
+`
+
+// Serialises the changes of an organization's default site. FOR NO KEY
+// UPDATE does not block the key-share locks of foreign keys (new sites,
+// sessions, keys).
+func (q *Queries) LockOrganization(ctx context.Context, id string) error {
+	_, err := q.db.Exec(ctx, lockOrganization, id)
+	return err
+}
+
+const unsetDefaultSites = `-- name: UnsetDefaultSites :exec
+UPDATE admin.sites SET is_default = false
+WHERE organization_id = $1 AND livemode = $2 AND is_default AND id <> $3
+`
+
+type UnsetDefaultSitesParams struct {
+	OrganizationID string
+	Livemode       bool
+	KeepID         string
+}
+
+// Unmarks the organization's default in a mode, but for the site keep_id.
+func (q *Queries) UnsetDefaultSites(ctx context.Context, arg UnsetDefaultSitesParams) error {
+	_, err := q.db.Exec(ctx, unsetDefaultSites, arg.OrganizationID, arg.Livemode, arg.KeepID)
+	return err
+}
+
 const updateSite = `-- name: UpdateSite :one
 UPDATE admin.sites SET name = $4, logo_url = $5, primary_color = $6, accent_color = $7,
     default_currency = $8, default_success_url = $9, default_cancel_url = $10,
     payment_method_types = $11, tax_rates = $12, bank_transfer_instructions = $13,
-    append_transaction_id = $14, provider_accounts = $15, installment_plans = $16
+    append_transaction_id = $14, provider_accounts = $15, installment_plans = $16, is_default = $17
 WHERE id = $1 AND organization_id = $2 AND livemode = $3
-RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans
+RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default
 `
 
 type UpdateSiteParams struct {
@@ -259,6 +299,7 @@ type UpdateSiteParams struct {
 	AppendTransactionID      bool
 	ProviderAccounts         []byte
 	InstallmentPlans         []byte
+	IsDefault                bool
 }
 
 func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSite, error) {
@@ -279,6 +320,7 @@ func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSi
 		arg.AppendTransactionID,
 		arg.ProviderAccounts,
 		arg.InstallmentPlans,
+		arg.IsDefault,
 	)
 	var i AdminSite
 	err := row.Scan(
@@ -300,6 +342,7 @@ func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSi
 		&i.CreatedAt,
 		&i.ProviderAccounts,
 		&i.InstallmentPlans,
+		&i.IsDefault,
 	)
 	return i, err
 }

@@ -10,11 +10,6 @@ INSERT INTO admin.fee_rules (organization_id, livemode, payment_method, currency
 SELECT @organization_id, @livemode, unnest(@payment_methods::text[]), unnest(@currencies::text[]),
     unnest(@percent_bps::bigint[]), unnest(@fixed_amounts::bigint[]);
 
--- name: LockOrganization :exec
--- Serialises schedule replacements of one organization (NO KEY: sessions
--- and keys may still be inserted meanwhile).
-SELECT id FROM admin.organizations WHERE id = $1 FOR NO KEY UPDATE;
-
 -- name: ListSessionFeeRules :many
 -- The fee rules of a session's organization and mode, with the session's
 -- currency, in one round trip (none: no fee).

@@ -103,3 +103,10 @@ UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_pa
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
 RETURNING *;
+
+-- name: SetSessionSecureToken :exec
+-- Gives a session being created its secure token, in the creating transaction.
+UPDATE admin.checkout_sessions SET secure_token_hash = @secure_token_hash WHERE id = @id;
+
+-- name: GetSessionIDBySecureToken :one
+SELECT id FROM admin.checkout_sessions WHERE secure_token_hash = $1;

@@ -107,18 +107,27 @@ func (s *Surface) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	ctx, err := outgoing(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	var hdr metadata.MD
-	resp, err := adminv1.NewCheckoutSessionServiceClient(s.Conn).CreateCheckoutSession(outgoing(r, true), req, grpc.Header(&hdr))
+	resp, err := adminv1.NewCheckoutSessionServiceClient(s.Conn).CreateCheckoutSession(ctx, req, grpc.Header(&hdr))
 	gateway.CopyResponseHeaders(w.Header(), hdr)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	s.answer(outgoing(r, false), w, http.StatusCreated, resp.GetCheckoutSession())
+	s.answer(ctx, w, http.StatusCreated, resp.GetCheckoutSession())
 }
 
 func (s *Surface) get(w http.ResponseWriter, r *http.Request) {
-	ctx := outgoing(r, false)
+	ctx, err := outgoing(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	var hdr metadata.MD
 	resp, err := adminv1.NewCheckoutSessionServiceClient(s.Conn).GetCheckoutSession(ctx, &adminv1.GetCheckoutSessionRequest{Id: r.PathValue("id")},
 		grpc.Header(&hdr))
@@ -163,17 +172,14 @@ func (s *Surface) quote(ctx context.Context, cs *adminv1.CheckoutSession) (int64
 	return processingFee, net, nil
 }
 
-// outgoing is the request's context with the headers the services read:
-// the bearer token and, on a create, the Idempotency-Key.
-func outgoing(r *http.Request, create bool) context.Context {
-	md := metadata.MD{}
-	if v := r.Header.Get("Authorization"); v != "" {
-		md.Set(gateway.MetadataAuthorization, v)
+// outgoing is the request's context with the headers the services read
+// (the bearer token, Idempotency-Key, …), as our own routes forward them.
+func outgoing(r *http.Request) (context.Context, error) {
+	md, err := gateway.OutgoingMetadata(r)
+	if err != nil {
+		return nil, err
 	}
-	if v := r.Header.Get("Idempotency-Key"); v != "" && create {
-		md.Set(gateway.MetadataIdempotencyKey, v)
-	}
-	return metadata.NewOutgoingContext(r.Context(), md)
+	return metadata.NewOutgoingContext(r.Context(), md), nil
 }
 
 // decode reads a JSON body into v: unknown fields and wrong types are 400s

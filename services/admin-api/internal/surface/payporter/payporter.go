@@ -10,7 +10,6 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
-	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
@@ -20,14 +19,13 @@ import (
 // Surface serves PayPorter's routes over the merchant API's services.
 type Surface struct {
 	Sessions adminv1.CheckoutSessionServiceClient
-	Sites    adminv1.SiteServiceClient
 	Payments adminv1.PaymentServiceClient
 	Logger   *slog.Logger
 }
 
 // New returns the surface on conn, admin-api's in-process connection.
 func New(conn grpc.ClientConnInterface, logger *slog.Logger) *Surface {
-	return &Surface{Sessions: adminv1.NewCheckoutSessionServiceClient(conn), Sites: adminv1.NewSiteServiceClient(conn),
+	return &Surface{Sessions: adminv1.NewCheckoutSessionServiceClient(conn),
 		Payments: adminv1.NewPaymentServiceClient(conn), Logger: logger}
 }
 
@@ -44,13 +42,13 @@ type createAnswer struct {
 }
 
 func (s *Surface) create(w http.ResponseWriter, r *http.Request) {
-	ctx := outgoing(r)
-	site, err := s.defaultSite(ctx)
+	ctx, err := outgoing(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	req, err := decodeCreate(http.MaxBytesReader(w, r.Body, maxBody), site)
+	// PayPorter requests name no site: the core's default site takes them.
+	req, err := decodeCreate(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -65,7 +63,11 @@ func (s *Surface) create(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Surface) get(w http.ResponseWriter, r *http.Request) {
-	ctx := outgoing(r)
+	ctx, err := outgoing(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	list, err := s.Sessions.ListCheckoutSessions(ctx, &adminv1.ListCheckoutSessionsRequest{Uuid: r.PathValue("checkoutId")})
 	if err == nil && len(list.GetData()) == 0 {
 		err = errs.NotFoundf("checkoutId", "No such checkout: '%s'.", r.PathValue("checkoutId"))
@@ -101,41 +103,11 @@ func (s *Surface) get(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// defaultSite is the site PayPorter checkouts are made on, which PayPorter
-// requests do not name: the organization's first site in the key's mode.
-func (s *Surface) defaultSite(ctx context.Context) (string, error) {
-	req := &adminv1.ListSitesRequest{Limit: ptr(int32(100))}
-	var oldest string
-	for {
-		page, err := s.Sites.ListSites(ctx, req)
-		if err != nil {
-			return "", err
-		}
-		if n := len(page.GetData()); n > 0 {
-			oldest = page.GetData()[n-1].GetId()
-		}
-		if !page.GetHasMore() {
-			break
-		}
-		req.StartingAfter = oldest
-	}
-	if oldest == "" {
-		return "", errs.E(errs.FailedPrecondition, "site_missing", "The organization has no site in this mode; create one with POST /v1/sites first.")
-	}
-	return oldest, nil
-}
-
 // outgoing carries the request's credentials and Idempotency-Key to the
 // services as the metadata the interceptors read.
-func outgoing(r *http.Request) context.Context {
-	md := metadata.MD{}
-	for header, key := range map[string]string{"X-Api-Key": auth.MetadataKeyID, "X-Api-Secret": auth.MetadataKeySecret,
-		"Authorization": gateway.MetadataAuthorization, "Idempotency-Key": gateway.MetadataIdempotencyKey} {
-		if v := r.Header.Values(header); len(v) > 0 {
-			md[key] = v
-		}
-	}
-	return metadata.NewOutgoingContext(r.Context(), md)
+func outgoing(r *http.Request) (context.Context, error) {
+	md, err := gateway.OutgoingMetadata(r)
+	return metadata.NewOutgoingContext(r.Context(), md), err
 }
 
 // errorBody is PayPorter's error shape: the HTTP status, a machine code,

@@ -70,11 +70,12 @@ func field(param string) string {
 	return param
 }
 
-// decodeCreate reads a create body into the session request for site:
+// decodeCreate reads a create body into the session request (on the
+// organization's default site: PayPorter requests name none):
 // required fields present, amount exact in the currency's minor units,
 // maxInstallmentCount a whole number. Everything else is the core's to
 // validate. Errors name PayPorter's field.
-func decodeCreate(body io.Reader, site string) (*adminv1.CreateCheckoutSessionRequest, error) {
+func decodeCreate(body io.Reader) (*adminv1.CreateCheckoutSessionRequest, error) {
 	var in checkoutRequest
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
@@ -98,7 +99,7 @@ func decodeCreate(body io.Reader, site string) (*adminv1.CreateCheckoutSessionRe
 		return nil, err
 	}
 	req := &adminv1.CreateCheckoutSessionRequest{
-		SiteId: site, Amount: proto.Int64(amount), Currency: cur.Code(), Description: in.Description,
+		Amount: proto.Int64(amount), Currency: cur.Code(), Description: in.Description,
 		SuccessUrl: in.Callback, CancelUrl: in.Callback, Customer: in.CustomerID, OrderId: in.OrderID,
 		InstallmentInterestPaidBy: "merchant", ReturnMethod: "post",
 		MaxInstallmentCount: proto.Int32(1),

@@ -30,19 +30,19 @@ func TestDecodeCreate(t *testing.T) {
 		body string
 		want *adminv1.CreateCheckoutSessionRequest
 	}{
-		{"seed example", seedExample, &adminv1.CreateCheckoutSessionRequest{SiteId: "site_1", Amount: proto.Int64(10050), Currency: "TRY",
+		{"seed example", seedExample, &adminv1.CreateCheckoutSessionRequest{Amount: proto.Int64(10050), Currency: "TRY",
 			Description: "Product purchase", SuccessUrl: "https://example.com/payment-callback", CancelUrl: "https://example.com/payment-callback",
 			OrderId: "ORD-12345", MaxInstallmentCount: proto.Int32(6), InstallmentInterestPaidBy: "customer", ReturnMethod: "post"}},
 		{"defaults", `{"orderId":"A1","amount":7,"currency":"try","callback":"https://x.example/cb","customerId":"cus_9"}`,
-			&adminv1.CreateCheckoutSessionRequest{SiteId: "site_1", Amount: proto.Int64(700), Currency: "TRY",
+			&adminv1.CreateCheckoutSessionRequest{Amount: proto.Int64(700), Currency: "TRY",
 				SuccessUrl: "https://x.example/cb", CancelUrl: "https://x.example/cb", Customer: "cus_9", OrderId: "A1",
 				MaxInstallmentCount: proto.Int32(1), InstallmentInterestPaidBy: "merchant", ReturnMethod: "post"}},
 		{"yen has no decimals", `{"orderId":"A1","amount":1500,"currency":"JPY","callback":"https://x.example/cb","interestPaidByCustomer":false,"maxInstallmentCount":null}`,
-			&adminv1.CreateCheckoutSessionRequest{SiteId: "site_1", Amount: proto.Int64(1500), Currency: "JPY",
+			&adminv1.CreateCheckoutSessionRequest{Amount: proto.Int64(1500), Currency: "JPY",
 				SuccessUrl: "https://x.example/cb", CancelUrl: "https://x.example/cb", OrderId: "A1",
 				MaxInstallmentCount: proto.Int32(1), InstallmentInterestPaidBy: "merchant", ReturnMethod: "post"}},
 	} {
-		got, err := decodeCreate(strings.NewReader(tc.body), "site_1")
+		got, err := decodeCreate(strings.NewReader(tc.body))
 		if err != nil {
 			t.Errorf("%s: %v", tc.name, err)
 		} else if !proto.Equal(got, tc.want) {
@@ -77,7 +77,7 @@ func TestDecodeCreateRefuses(t *testing.T) {
 		{``, "", "invalid_json"},
 		{`[1]`, "", "parameter_invalid_type"},
 	} {
-		_, err := decodeCreate(strings.NewReader(tc.body), "site_1")
+		_, err := decodeCreate(strings.NewReader(tc.body))
 		e, isErr := errs.As(err)
 		if !isErr || e.Kind != errs.Invalid || e.Param != tc.field || e.Code != tc.code {
 			t.Errorf("%s: got %v (param %q code %q), want %s on %q", tc.body, err, paramOf(e), codeOf(e), tc.code, tc.field)

@@ -583,8 +583,10 @@ func (x *CheckoutSession) GetNotifyFormat() string {
 // Parameters of CreateCheckoutSession.
 type CreateCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The site; from the path on `/v1/checkouts/{site_id}/create`. When
-	// omitted, the organization's default site: its first site in this mode.
+	// The site; from the path on `/v1/checkouts/{site_id}/create`. Optional on
+	// `/v1/checkout/sessions`: without it, the organization's default site in
+	// the key's mode (the site marked `default`, else the oldest); 400 naming
+	// `site_id` when the organization has no site in that mode.
 	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
 	// Total in minor units, when no line items are given (1 – 99,999,999,999).
 	Amount *int64 `protobuf:"varint,2,opt,name=amount,proto3,oneof" json:"amount,omitempty"`
@@ -632,10 +634,16 @@ type CreateCheckoutSessionRequest struct {
 	InstallmentInterestPaidBy string `protobuf:"bytes,22,opt,name=installment_interest_paid_by,json=installmentInterestPaidBy,proto3" json:"installment_interest_paid_by,omitempty"`
 	// `redirect` (default) or `post`: how the payer is sent back.
 	ReturnMethod string `protobuf:"bytes,23,opt,name=return_method,json=returnMethod,proto3" json:"return_method,omitempty"`
+	// Also issue a secure token for the session (PaymentKit surface): a
+	// random 256-bit bearer token, stored only as its SHA-256 hash, that opens
+	// the hosted page at `{checkout base}/c/{secure_token}`. It is returned once,
+	// in CreateCheckoutSessionResponse.secure_token (gRPC; the PaymentKit
+	// surface shows it), and in replays of that answer.
+	IssueSecureToken bool `protobuf:"varint,24,opt,name=issue_secure_token,json=issueSecureToken,proto3" json:"issue_secure_token,omitempty"`
 	// The callback's body: `event` (default; the event, as webhook endpoints
 	// receive it) or `collection` (seed 003's collection object, as the
 	// collections API's webhookUrl receives it).
-	NotifyFormat  string `protobuf:"bytes,24,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
+	NotifyFormat  string `protobuf:"bytes,25,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -831,6 +839,13 @@ func (x *CreateCheckoutSessionRequest) GetReturnMethod() string {
 	return ""
 }
 
+func (x *CreateCheckoutSessionRequest) GetIssueSecureToken() bool {
+	if x != nil {
+		return x.IssueSecureToken
+	}
+	return false
+}
+
 func (x *CreateCheckoutSessionRequest) GetNotifyFormat() string {
 	if x != nil {
 		return x.NotifyFormat
@@ -843,8 +858,11 @@ type CreateCheckoutSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The created (or replayed) session.
 	CheckoutSession *CheckoutSession `protobuf:"bytes,1,opt,name=checkout_session,json=checkoutSession,proto3" json:"checkout_session,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The session's secure token, when issue_secure_token asked for one; it is
+	// never returned again.
+	SecureToken   string `protobuf:"bytes,2,opt,name=secure_token,json=secureToken,proto3" json:"secure_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionResponse) Reset() {
@@ -882,6 +900,13 @@ func (x *CreateCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
 		return x.CheckoutSession
 	}
 	return nil
+}
+
+func (x *CreateCheckoutSessionResponse) GetSecureToken() string {
+	if x != nil {
+		return x.SecureToken
+	}
+	return ""
 }
 
 // Parameters of GetCheckoutSession.
@@ -1426,7 +1451,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\r_completed_atB\x16\n" +
 	"\x14_client_reference_idB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
-	"\v_net_amount\"\xcf\v\n" +
+	"\v_net_amount\"\xfd\v\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1457,17 +1482,19 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x13client_reference_id\x18\x14 \x01(\tR\x11clientReferenceId\x127\n" +
 	"\x15max_installment_count\x18\x15 \x01(\x05H\x03R\x13maxInstallmentCount\x88\x01\x01\x12?\n" +
 	"\x1cinstallment_interest_paid_by\x18\x16 \x01(\tR\x19installmentInterestPaidBy\x12#\n" +
-	"\rreturn_method\x18\x17 \x01(\tR\freturnMethod\x12#\n" +
-	"\rnotify_format\x18\x18 \x01(\tR\fnotifyFormat\x1a;\n" +
+	"\rreturn_method\x18\x17 \x01(\tR\freturnMethod\x12,\n" +
+	"\x12issue_secure_token\x18\x18 \x01(\bR\x10issueSecureToken\x12#\n" +
+	"\rnotify_format\x18\x19 \x01(\tR\fnotifyFormat\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +
 	"\a_amountB\x15\n" +
 	"\x13_expires_in_minutesB\x13\n" +
 	"\x11_expires_in_hoursB\x18\n" +
-	"\x16_max_installment_count\"o\n" +
+	"\x16_max_installment_count\"\x92\x01\n" +
 	"\x1dCreateCheckoutSessionResponse\x12N\n" +
-	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"+\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\x12!\n" +
+	"\fsecure_token\x18\x02 \x01(\tR\vsecureToken\"+\n" +
 	"\x19GetCheckoutSessionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"l\n" +
 	"\x1aGetCheckoutSessionResponse\x12N\n" +

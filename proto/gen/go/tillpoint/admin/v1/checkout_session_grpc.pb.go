@@ -34,7 +34,8 @@ const (
 // through webhooks. Every route is also served under `/api/v1/...`.
 type CheckoutSessionServiceClient interface {
 	// Creates a checkout session for a site. Give either `amount` or `line_items`.
-	// The three routes are equivalent; the first two take the site from the path.
+	// The routes are equivalent; the first takes the site from the path, the
+	// second from the body or, without one, the organization's default site.
 	CreateCheckoutSession(ctx context.Context, in *CreateCheckoutSessionRequest, opts ...grpc.CallOption) (*CreateCheckoutSessionResponse, error)
 	// Retrieves a checkout session by id.
 	GetCheckoutSession(ctx context.Context, in *GetCheckoutSessionRequest, opts ...grpc.CallOption) (*GetCheckoutSessionResponse, error)
@@ -102,7 +103,8 @@ func (c *checkoutSessionServiceClient) ExpireCheckoutSession(ctx context.Context
 // through webhooks. Every route is also served under `/api/v1/...`.
 type CheckoutSessionServiceServer interface {
 	// Creates a checkout session for a site. Give either `amount` or `line_items`.
-	// The three routes are equivalent; the first two take the site from the path.
+	// The routes are equivalent; the first takes the site from the path, the
+	// second from the body or, without one, the organization's default site.
 	CreateCheckoutSession(context.Context, *CreateCheckoutSessionRequest) (*CreateCheckoutSessionResponse, error)
 	// Retrieves a checkout session by id.
 	GetCheckoutSession(context.Context, *GetCheckoutSessionRequest) (*GetCheckoutSessionResponse, error)

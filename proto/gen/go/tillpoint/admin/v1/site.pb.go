@@ -275,8 +275,12 @@ type Site struct {
 	// Installment plans offered for card payments (at most one per currency
 	// and count).
 	InstallmentPlans []*InstallmentPlan `protobuf:"bytes,15,rep,name=installment_plans,json=installmentPlans,proto3" json:"installment_plans,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The organization's default site in this mode: the site of a session
+	// created without `site_id`. At most one site is marked; when none is,
+	// the oldest site is the default (and this is false on all of them).
+	Default       bool `protobuf:"varint,16,opt,name=default,proto3" json:"default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Site) Reset() {
@@ -414,6 +418,13 @@ func (x *Site) GetInstallmentPlans() []*InstallmentPlan {
 	return nil
 }
 
+func (x *Site) GetDefault() bool {
+	if x != nil {
+		return x.Default
+	}
+	return false
+}
+
 // Parameters of CreateSite.
 type CreateSiteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -440,8 +451,11 @@ type CreateSiteRequest struct {
 	ProviderAccounts map[string]string `protobuf:"bytes,10,rep,name=provider_accounts,json=providerAccounts,proto3" json:"provider_accounts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Installment plans (up to 100; one per currency and count).
 	InstallmentPlans []*InstallmentPlan `protobuf:"bytes,11,rep,name=installment_plans,json=installmentPlans,proto3" json:"installment_plans,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Makes this site the default of its organization and mode (unmarking
+	// the previous one in the same transaction).
+	Default       *bool `protobuf:"varint,12,opt,name=default,proto3,oneof" json:"default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateSiteRequest) Reset() {
@@ -549,6 +563,13 @@ func (x *CreateSiteRequest) GetInstallmentPlans() []*InstallmentPlan {
 		return x.InstallmentPlans
 	}
 	return nil
+}
+
+func (x *CreateSiteRequest) GetDefault() bool {
+	if x != nil && x.Default != nil {
+		return *x.Default
+	}
+	return false
 }
 
 // Result of CreateSite.
@@ -718,8 +739,11 @@ type UpdateSiteRequest struct {
 	ProviderAccounts map[string]string `protobuf:"bytes,12,rep,name=provider_accounts,json=providerAccounts,proto3" json:"provider_accounts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Replaces all installment plans; `[]` removes them.
 	InstallmentPlans []*InstallmentPlan `protobuf:"bytes,13,rep,name=installment_plans,json=installmentPlans,proto3" json:"installment_plans,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// true makes this site the default (unmarking the previous one); false
+	// unmarks it, leaving the oldest site as the default.
+	Default       bool `protobuf:"varint,14,opt,name=default,proto3" json:"default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateSiteRequest) Reset() {
@@ -841,6 +865,13 @@ func (x *UpdateSiteRequest) GetInstallmentPlans() []*InstallmentPlan {
 		return x.InstallmentPlans
 	}
 	return nil
+}
+
+func (x *UpdateSiteRequest) GetDefault() bool {
+	if x != nil {
+		return x.Default
+	}
+	return false
 }
 
 // Result of UpdateSite.
@@ -1044,7 +1075,7 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x0fInstallmentPlan\x12\x1a\n" +
 	"\bcurrency\x18\x01 \x01(\tR\bcurrency\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\x120\n" +
-	"\x14monthly_interest_bps\x18\x03 \x01(\x03R\x12monthlyInterestBps\"\xae\x06\n" +
+	"\x14monthly_interest_bps\x18\x03 \x01(\x03R\x12monthlyInterestBps\"\xc8\x06\n" +
 	"\x04Site\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x12\n" +
@@ -1062,10 +1093,11 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12[\n" +
 	"\x11provider_accounts\x18\x0e \x03(\v2..tillpoint.admin.v1.Site.ProviderAccountsEntryR\x10providerAccounts\x12P\n" +
-	"\x11installment_plans\x18\x0f \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x1aC\n" +
+	"\x11installment_plans\x18\x0f \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x12\x18\n" +
+	"\adefault\x18\x10 \x01(\bR\adefault\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe8\x05\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x93\x06\n" +
 	"\x11CreateSiteRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x128\n" +
 	"\bbranding\x18\x02 \x01(\v2\x1c.tillpoint.admin.v1.BrandingR\bbranding\x12)\n" +
@@ -1078,17 +1110,20 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x15append_transaction_id\x18\t \x01(\bH\x00R\x13appendTransactionId\x88\x01\x01\x12h\n" +
 	"\x11provider_accounts\x18\n" +
 	" \x03(\v2;.tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x12P\n" +
-	"\x11installment_plans\x18\v \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x1aC\n" +
+	"\x11installment_plans\x18\v \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x12\x1d\n" +
+	"\adefault\x18\f \x01(\bH\x01R\adefault\x88\x01\x01\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x18\n" +
-	"\x16_append_transaction_id\"B\n" +
+	"\x16_append_transaction_idB\n" +
+	"\n" +
+	"\b_default\"B\n" +
 	"\x12CreateSiteResponse\x12,\n" +
 	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\" \n" +
 	"\x0eGetSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"?\n" +
 	"\x0fGetSiteResponse\x12,\n" +
-	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\x96\x06\n" +
+	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\xb0\x06\n" +
 	"\x11UpdateSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
@@ -1104,7 +1139,8 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\vupdate_mask\x18\v \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\x12h\n" +
 	"\x11provider_accounts\x18\f \x03(\v2;.tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x12P\n" +
-	"\x11installment_plans\x18\r \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x1aC\n" +
+	"\x11installment_plans\x18\r \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x12\x18\n" +
+	"\adefault\x18\x0e \x01(\bR\adefault\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +

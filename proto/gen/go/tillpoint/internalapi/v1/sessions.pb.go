@@ -455,6 +455,98 @@ func (x *RecordAsyncPaymentResponse) GetCheckoutSession() *v1.CheckoutSession {
 	return nil
 }
 
+// Parameters of ResolveSecureToken.
+type ResolveSecureTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token (`cst_…`).
+	SecureToken   string `protobuf:"bytes,1,opt,name=secure_token,json=secureToken,proto3" json:"secure_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveSecureTokenRequest) Reset() {
+	*x = ResolveSecureTokenRequest{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveSecureTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveSecureTokenRequest) ProtoMessage() {}
+
+func (x *ResolveSecureTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveSecureTokenRequest.ProtoReflect.Descriptor instead.
+func (*ResolveSecureTokenRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ResolveSecureTokenRequest) GetSecureToken() string {
+	if x != nil {
+		return x.SecureToken
+	}
+	return ""
+}
+
+// Result of ResolveSecureToken.
+type ResolveSecureTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session the token opens.
+	SessionId     string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveSecureTokenResponse) Reset() {
+	*x = ResolveSecureTokenResponse{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveSecureTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveSecureTokenResponse) ProtoMessage() {}
+
+func (x *ResolveSecureTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveSecureTokenResponse.ProtoReflect.Descriptor instead.
+func (*ResolveSecureTokenResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ResolveSecureTokenResponse) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
 var File_tillpoint_internalapi_v1_sessions_proto protoreflect.FileDescriptor
 
 const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
@@ -491,11 +583,17 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"payment_id\x18\x02 \x01(\tR\tpaymentId\x12\x1c\n" +
 	"\tsucceeded\x18\x03 \x01(\bR\tsucceeded\"l\n" +
 	"\x1aRecordAsyncPaymentResponse\x12N\n" +
-	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession2\xf5\x02\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\">\n" +
+	"\x19ResolveSecureTokenRequest\x12!\n" +
+	"\fsecure_token\x18\x01 \x01(\tR\vsecureToken\";\n" +
+	"\x1aResolveSecureTokenResponse\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId2\xf6\x03\n" +
 	"\x0eSessionService\x12j\n" +
 	"\vGetCheckout\x12,.tillpoint.internalapi.v1.GetCheckoutRequest\x1a-.tillpoint.internalapi.v1.GetCheckoutResponse\x12v\n" +
 	"\x0fCompleteSession\x120.tillpoint.internalapi.v1.CompleteSessionRequest\x1a1.tillpoint.internalapi.v1.CompleteSessionResponse\x12\x7f\n" +
-	"\x12RecordAsyncPayment\x123.tillpoint.internalapi.v1.RecordAsyncPaymentRequest\x1a4.tillpoint.internalapi.v1.RecordAsyncPaymentResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
+	"\x12RecordAsyncPayment\x123.tillpoint.internalapi.v1.RecordAsyncPaymentRequest\x1a4.tillpoint.internalapi.v1.RecordAsyncPaymentResponse\x12\x7f\n" +
+	"\x12ResolveSecureToken\x123.tillpoint.internalapi.v1.ResolveSecureTokenRequest\x1a4.tillpoint.internalapi.v1.ResolveSecureTokenResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
 
 var (
 	file_tillpoint_internalapi_v1_sessions_proto_rawDescOnce sync.Once
@@ -509,7 +607,7 @@ func file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP() []byte {
 	return file_tillpoint_internalapi_v1_sessions_proto_rawDescData
 }
 
-var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_tillpoint_internalapi_v1_sessions_proto_goTypes = []any{
 	(*GetCheckoutRequest)(nil),         // 0: tillpoint.internalapi.v1.GetCheckoutRequest
 	(*GetCheckoutResponse)(nil),        // 1: tillpoint.internalapi.v1.GetCheckoutResponse
@@ -518,26 +616,30 @@ var file_tillpoint_internalapi_v1_sessions_proto_goTypes = []any{
 	(*CompleteSessionResponse)(nil),    // 4: tillpoint.internalapi.v1.CompleteSessionResponse
 	(*RecordAsyncPaymentRequest)(nil),  // 5: tillpoint.internalapi.v1.RecordAsyncPaymentRequest
 	(*RecordAsyncPaymentResponse)(nil), // 6: tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	(*v1.CheckoutSession)(nil),         // 7: tillpoint.admin.v1.CheckoutSession
-	(*v1.Site)(nil),                    // 8: tillpoint.admin.v1.Site
+	(*ResolveSecureTokenRequest)(nil),  // 7: tillpoint.internalapi.v1.ResolveSecureTokenRequest
+	(*ResolveSecureTokenResponse)(nil), // 8: tillpoint.internalapi.v1.ResolveSecureTokenResponse
+	(*v1.CheckoutSession)(nil),         // 9: tillpoint.admin.v1.CheckoutSession
+	(*v1.Site)(nil),                    // 10: tillpoint.admin.v1.Site
 }
 var file_tillpoint_internalapi_v1_sessions_proto_depIdxs = []int32{
-	7, // 0: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	8, // 1: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
-	2, // 2: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
-	7, // 3: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	7, // 4: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	0, // 5: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
-	3, // 6: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
-	5, // 7: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	1, // 8: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
-	4, // 9: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
-	6, // 10: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	9,  // 0: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	10, // 1: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
+	2,  // 2: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
+	9,  // 3: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	9,  // 4: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	0,  // 5: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
+	3,  // 6: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
+	5,  // 7: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	7,  // 8: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:input_type -> tillpoint.internalapi.v1.ResolveSecureTokenRequest
+	1,  // 9: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
+	4,  // 10: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
+	6,  // 11: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	8,  // 12: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:output_type -> tillpoint.internalapi.v1.ResolveSecureTokenResponse
+	9,  // [9:13] is the sub-list for method output_type
+	5,  // [5:9] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_internalapi_v1_sessions_proto_init() }
@@ -551,7 +653,7 @@ func file_tillpoint_internalapi_v1_sessions_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_internalapi_v1_sessions_proto_rawDesc), len(file_tillpoint_internalapi_v1_sessions_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	SessionService_GetCheckout_FullMethodName        = "/tillpoint.internalapi.v1.SessionService/GetCheckout"
 	SessionService_CompleteSession_FullMethodName    = "/tillpoint.internalapi.v1.SessionService/CompleteSession"
 	SessionService_RecordAsyncPayment_FullMethodName = "/tillpoint.internalapi.v1.SessionService/RecordAsyncPayment"
+	SessionService_ResolveSecureToken_FullMethodName = "/tillpoint.internalapi.v1.SessionService/ResolveSecureToken"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -45,6 +46,9 @@ type SessionServiceClient interface {
 	// Records the result of a payment that completed the session unpaid
 	// (bank transfer, asynchronous cards). Repeats have no second effect.
 	RecordAsyncPayment(ctx context.Context, in *RecordAsyncPaymentRequest, opts ...grpc.CallOption) (*RecordAsyncPaymentResponse, error)
+	// Finds the session a secure token opens (the hosted page's
+	// `/c/{secure_token}`). NotFound for a token no session has.
+	ResolveSecureToken(ctx context.Context, in *ResolveSecureTokenRequest, opts ...grpc.CallOption) (*ResolveSecureTokenResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -85,6 +89,16 @@ func (c *sessionServiceClient) RecordAsyncPayment(ctx context.Context, in *Recor
 	return out, nil
 }
 
+func (c *sessionServiceClient) ResolveSecureToken(ctx context.Context, in *ResolveSecureTokenRequest, opts ...grpc.CallOption) (*ResolveSecureTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResolveSecureTokenResponse)
+	err := c.cc.Invoke(ctx, SessionService_ResolveSecureToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -106,6 +120,9 @@ type SessionServiceServer interface {
 	// Records the result of a payment that completed the session unpaid
 	// (bank transfer, asynchronous cards). Repeats have no second effect.
 	RecordAsyncPayment(context.Context, *RecordAsyncPaymentRequest) (*RecordAsyncPaymentResponse, error)
+	// Finds the session a secure token opens (the hosted page's
+	// `/c/{secure_token}`). NotFound for a token no session has.
+	ResolveSecureToken(context.Context, *ResolveSecureTokenRequest) (*ResolveSecureTokenResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -124,6 +141,9 @@ func (UnimplementedSessionServiceServer) CompleteSession(context.Context, *Compl
 }
 func (UnimplementedSessionServiceServer) RecordAsyncPayment(context.Context, *RecordAsyncPaymentRequest) (*RecordAsyncPaymentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordAsyncPayment not implemented")
+}
+func (UnimplementedSessionServiceServer) ResolveSecureToken(context.Context, *ResolveSecureTokenRequest) (*ResolveSecureTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResolveSecureToken not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -200,6 +220,24 @@ func _SessionService_RecordAsyncPayment_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_ResolveSecureToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResolveSecureTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).ResolveSecureToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_ResolveSecureToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).ResolveSecureToken(ctx, req.(*ResolveSecureTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -218,6 +256,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordAsyncPayment",
 			Handler:    _SessionService_RecordAsyncPayment_Handler,
+		},
+		{
+			MethodName: "ResolveSecureToken",
+			Handler:    _SessionService_ResolveSecureToken_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

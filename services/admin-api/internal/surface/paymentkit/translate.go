@@ -1,0 +1,151 @@
+package paymentkit
+
+import (
+	"fmt"
+	"strings"
+
+	"google.golang.org/protobuf/types/known/structpb"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	pkv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/surface/paymentkit/v1"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+)
+
+// objectName is the `object` of a PaymentKit session.
+const objectName = "checkout_session"
+
+// SecurePagePath starts the hosted page's address for a secure token:
+// {scheme}://{MAIN_FRONTEND_DOMAIN}/c/{secure_token}.
+const SecurePagePath = "/c/"
+
+// SecureURL is the hosted page a secure token opens.
+func SecureURL(checkoutBase, token string) string { return checkoutBase + SecurePagePath + token }
+
+// CreateRequest translates a PaymentKit create body into Tillpoint's request:
+// return_url is the cancel URL (Tillpoint's own `return_url` is the success
+// URL, seed 000), expires_in_hours carries over, line items give their price
+// inline, and the session gets a secure token. The catalog's parameters are
+// refused, each with a 400 naming it, rather than ignored. Everything else —
+// amounts, URLs, expiry bounds — is validated by the service, once.
+func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheckoutSessionRequest, error) {
+	if err := refuseCatalog(in); err != nil {
+		return nil, err
+	}
+	out := &adminv1.CreateCheckoutSessionRequest{
+		Amount: in.Amount, Currency: in.GetCurrency(), SuccessUrl: in.GetSuccessUrl(), CancelUrl: in.GetReturnUrl(),
+		ExpiresInHours: in.ExpiresInHours, CustomerEmail: in.GetCustomerEmail(), Metadata: in.GetMetadata(),
+		Description: in.GetDescription(), IssueSecureToken: true,
+	}
+	currency, currencyParam := strings.TrimSpace(in.GetCurrency()), "currency"
+	for i, it := range in.GetLineItems() {
+		p := func(field string) string { return fmt.Sprintf("line_items[%d][%s]", i, field) }
+		if it.PriceId != nil {
+			return nil, unsupported(p("price_id"), "catalog prices",
+				"Give the line item's price inline instead: name, unit_amount (minor units) and quantity.")
+		}
+		if it.UnitAmount == nil {
+			return nil, errs.Param(p("unit_amount"), "parameter_missing",
+				"Missing required param: %s (until catalog prices exist, a line item gives its price inline).", p("unit_amount"))
+		}
+		if c := strings.TrimSpace(it.GetCurrency()); c != "" {
+			if currency != "" && !strings.EqualFold(c, currency) {
+				return nil, errs.Param(p("currency"), "parameter_invalid",
+					"A session has one currency: %s is %s but %s is %s.", p("currency"), c, currencyParam, currency)
+			}
+			if currency == "" {
+				currency, currencyParam = c, p("currency")
+			}
+		}
+		out.LineItems = append(out.LineItems, &adminv1.LineItemParams{Name: it.GetName(), Description: it.GetDescription(),
+			UnitAmount: it.GetUnitAmount(), Quantity: it.GetQuantity(), ImageUrl: it.GetImageUrl()})
+	}
+	out.Currency = currency
+	return out, nil
+}
+
+// refuseCatalog refuses the parameters that need the catalog, subscriptions
+// or processor routes, which Tillpoint does not have yet. A null
+// processor_route_id (PaymentKit's "the default route") is no request.
+func refuseCatalog(in *pkv1.CreatePaymentKitSessionParams) error {
+	switch {
+	case in.CustomerId != nil:
+		return unsupported("customer_id", "catalog customers", "Pre-fill the payer's email with customer_email instead.")
+	case in.PromotionCode != nil:
+		return unsupported("promotion_code", "promotion codes", "")
+	case in.CouponId != nil:
+		return unsupported("coupon_id", "coupons", "")
+	case given(in.GetCustomFields()):
+		return unsupported("custom_fields", "custom fields", "Use metadata for key-value data.")
+	case given(in.GetParamsForSub()):
+		return unsupported("params_for_sub", "subscriptions", "")
+	case given(in.GetProcessorRouteId()):
+		return unsupported("processor_route_id", "processor routes", "")
+	case given(in.GetCascadeLineItems()):
+		return unsupported("cascade_line_items", "cascade pricing", "")
+	}
+	return nil
+}
+
+// given reports whether a free-form parameter was sent with a value other
+// than null.
+func given(v *structpb.Value) bool {
+	if v == nil {
+		return false
+	}
+	_, null := v.GetKind().(*structpb.Value_NullValue)
+	return !null
+}
+
+func unsupported(param, feature, hint string) error {
+	msg := fmt.Sprintf("%s is not supported yet: Tillpoint has no %s.", param, feature)
+	if hint != "" {
+		msg += " " + hint
+	}
+	return &errs.Error{Kind: errs.Invalid, Code: "parameter_unsupported", Param: param, Message: msg}
+}
+
+// Session translates a Tillpoint session into PaymentKit's object.
+// accountID is the organization (the route's {account_id}); token, when the
+// answer is the creation's, is the session's secure token, shown with the
+// page it opens. Amounts stay integers in minor units.
+func Session(cs *adminv1.CheckoutSession, accountID, token, checkoutBase string) *pkv1.PaymentKitSession {
+	out := &pkv1.PaymentKitSession{
+		Id: cs.GetId(), Object: objectName, AccountId: accountID, Status: cs.GetStatus(), PaymentStatus: cs.GetPaymentStatus(),
+		Currency: cs.GetCurrency(), AmountSubtotal: cs.GetAmountSubtotal(), AmountTax: cs.GetAmountTax(),
+		AmountTotal: cs.GetAmountTotal(), CustomerEmail: cs.CustomerEmail, SuccessUrl: cs.GetSuccessUrl(),
+		ReturnUrl: cs.GetCancelUrl(), Metadata: cs.GetMetadata(), Description: cs.Description, PaymentId: cs.Payment,
+		Reference: cs.GetReference(), Livemode: cs.GetLivemode(), ExpiresAt: cs.GetExpiresAt(), CreatedAt: cs.GetCreatedAt(),
+		CompletedAt: cs.GetCompletedAt(),
+	}
+	if token != "" {
+		u := SecureURL(checkoutBase, token)
+		out.SecureToken, out.Url = &token, &u
+	}
+	for _, it := range cs.GetLineItems() {
+		out.LineItems = append(out.LineItems, &pkv1.PaymentKitLineItem{Quantity: it.GetQuantity(), Name: it.GetName(),
+			Description: it.Description, UnitAmount: it.GetUnitAmount(), Currency: cs.GetCurrency(), AmountTotal: it.GetAmountTotal()})
+	}
+	return out
+}
+
+// coreParams are the service's parameter names that this surface calls
+// otherwise; any other parameter has the same name on both.
+var coreParams = map[string]string{"cancel_url": "return_url"}
+
+// surfaceError renames the parameter of an error from the service to this
+// surface's name for it, in its message too.
+func surfaceError(err error) error {
+	e, ok := errs.As(grpcx.DomainError(err))
+	if !ok || e.Kind == errs.Internal {
+		return err // as it is: an internal error's status holds its logged id
+	}
+	name, ok := coreParams[e.Param]
+	if !ok {
+		return err
+	}
+	renamed := *e
+	// The cause (the service's status) would name the service's parameter.
+	renamed.Param, renamed.Message, renamed.Err = name, strings.ReplaceAll(e.Message, e.Param, name), nil
+	return &renamed
+}
