@@ -58,6 +58,19 @@ type AdminCheckoutSession struct {
 	InstallmentInterestPaidBy string
 	ReturnMethod              string
 	SecureTokenHash           []byte
+	ProcessingFee             *int64
+	NetAmount                 *int64
+	NotifyFormat              string
+}
+
+type AdminFeeRule struct {
+	OrganizationID string
+	Livemode       bool
+	PaymentMethod  string
+	Currency       string
+	PercentBps     int64
+	FixedAmount    int64
+	CreatedAt      time.Time
 }
 
 type AdminIdempotencyKey struct {
