@@ -3,6 +3,7 @@ module github.com/tillpoint/tillpoint/services/admin-api
 go 1.26.0
 
 require (
+	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/stripe/stripe-go/v82 v82.5.1
 	github.com/tillpoint/tillpoint/proto/gen/go v0.0.0

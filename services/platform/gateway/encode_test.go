@@ -79,7 +79,8 @@ func TestMarshalCheckoutSession(t *testing.T) {
 		`"reference":"TP-7KQ2","payment":null,"livemode":false,` +
 		`"expires_at":"2024-01-17T10:00:00Z","created_at":"2024-01-16T10:00:00Z",` +
 		`"payment_method_types":["card","bank_transfer"],"locale":"auto","notify_url":null,"completed_at":null,"client_reference_id":null,` +
-		`"uuid":"","max_installment_count":0,"installment_interest_paid_by":"","return_method":""}`
+		`"uuid":"","max_installment_count":0,"installment_interest_paid_by":"","return_method":"",` +
+		`"processing_fee":null,"net_amount":null,"notify_format":""}`
 	if string(got) != want {
 		t.Errorf("Marshal:\n got %s\nwant %s", got, want)
 	}

@@ -76,6 +76,12 @@ const bpsDenominator = 10_000
 // to the minor unit. Rounding rule (stated once, used everywhere): each rate
 // applies to the subtotal as a whole, not per line, and halves round up.
 func ExclusiveTax(amount, bps int64) int64 {
+	return Rate(amount, bps)
+}
+
+// Rate is bps basis points of amount (≥ 0), rounded half up to the minor
+// unit: the rounding rule of taxes and fees.
+func Rate(amount, bps int64) int64 {
 	return (amount*bps + bpsDenominator/2) / bpsDenominator
 }
 

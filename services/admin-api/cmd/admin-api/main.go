@@ -107,6 +107,10 @@ type Config struct {
 	Keys *secretbox.Keyring
 	// StripeAPIBase is Stripe's API (STRIPE_API_BASE; stripe-mock in tests).
 	StripeAPIBase string
+	// AccessTokenKey signs the access tokens of POST /auth/token
+	// (ACCESS_TOKEN_SIGNING_KEY, at least 32 characters, the same on every
+	// replica); unset turns access tokens off.
+	AccessTokenKey string
 }
 
 // Default rate limits of the merchant API, per replica.
@@ -148,6 +152,7 @@ func loadConfig() (Config, error) {
 		Limits:              loadLimits(l),
 		Keys:                loadKeys(l),
 		StripeAPIBase:       loadBaseURL(l, "STRIPE_API_BASE", provideracct.DefaultStripeAPIBase),
+		AccessTokenKey:      l.OptionalSecret("ACCESS_TOKEN_SIGNING_KEY", auth.MinTokenKeyLen),
 	}
 	c.Targets = webhook.LoadTargetPolicy(l, c.HTTPAddr, c.GRPCAddr, c.InternalGRPCAddr, c.MetricsAddr,
 		c.RuntimeInternalAddr, c.HooksInternalAddr)
@@ -324,6 +329,9 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	defer hooksConn.Close()
 	guard := server.Guard{TrustedProxies: httpx.NewTrustedProxies(cfg.TrustedProxies), Limits: auth.NewLimits(cfg.Limits)}
+	if cfg.AccessTokenKey != "" {
+		guard.Tokens = &auth.Tokens{Key: []byte(cfg.AccessTokenKey)}
+	}
 	accounts := server.Accounts{Keys: cfg.Keys, Stripe: provideracct.Stripe{Base: cfg.StripeAPIBase},
 		HooksBase: cfg.PublicURL(cfg.MainBackendDomain)}
 	api, err := server.New(ctx, st, logger, checkoutBase, cfg.Targets, server.PeersOn(runtimeConn, hooksConn), guard, accounts, base.GRPCMetrics.UnaryInterceptor())

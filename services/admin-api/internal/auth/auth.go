@@ -4,7 +4,8 @@
 // `x-api-secret` (PayPorter's X-API-KEY and X-API-SECRET headers). Both
 // resolve the same principal under the same revocation and mode rules. It
 // runs as a gRPC interceptor, so REST (through the gateway's in-process
-// connection), the surfaces and gRPC share it.
+// connection), the surfaces and gRPC share it. An access token issued for a
+// key (tokens.go) stands for the key.
 package auth
 
 import (
@@ -88,6 +89,8 @@ type Authenticator struct {
 	// TrustedProxies may name, in gRPC metadata, the client of a call they
 	// forward (REST calls get their address from the HTTP edge).
 	TrustedProxies *httpx.TrustedProxies
+	// Tokens verifies access tokens (tokens.go); nil accepts none.
+	Tokens *Tokens
 }
 
 // Unary is the interceptor: every method of the services it guards needs a
@@ -126,6 +129,9 @@ func (a *Authenticator) authenticate(ctx context.Context) (Principal, error) {
 			"The Authorization header must be 'Bearer' followed by a secret key.")
 	}
 	secret = strings.TrimSpace(secret)
+	if looksLikeToken(secret) {
+		return a.authenticateToken(ctx, secret)
+	}
 	if _, ok := apikey.Parse(secret); !ok {
 		return Principal{}, errs.E(errs.Unauthenticated, "api_key_invalid", "Invalid API key provided: "+redact(secret)+".")
 	}
@@ -166,6 +172,12 @@ func (a *Authenticator) principal(ctx context.Context, k db.AdminApiKey, err err
 	case k.RevokedAt != nil:
 		return Principal{}, errs.E(errs.Unauthenticated, "api_key_revoked", "This API key was revoked: "+redact(secret)+".")
 	}
+	return a.touched(ctx, k)
+}
+
+// touched is the caller using key k (not revoked), whose last use is
+// recorded (at most once per touchEvery).
+func (a *Authenticator) touched(ctx context.Context, k db.AdminApiKey) (Principal, error) {
 	if k.LastUsedAt == nil || time.Since(*k.LastUsedAt) > touchEvery {
 		if err := a.Store.TouchAPIKey(ctx, k.ID); err != nil {
 			return Principal{}, store.Wrap(err, "touch api key")

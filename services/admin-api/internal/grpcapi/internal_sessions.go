@@ -8,6 +8,7 @@ import (
 
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/fee"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/session"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
@@ -83,14 +84,22 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 	if req.GetAmountTax() < 0 {
 		return nil, errs.Param("amount_tax", "amount_invalid", "amount_tax cannot be negative.")
 	}
+	if req.GetAmountTotal() < 0 {
+		return nil, errs.Param("amount_total", "amount_invalid", "amount_total cannot be negative.")
+	}
 	status := "unpaid"
 	if req.GetPaid() {
 		status = "paid"
 	}
 	var resp *internalapiv1.CompleteSessionResponse
 	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		processingFee, net, err := sessionFee(ctx, q, req)
+		if err != nil {
+			return err
+		}
 		row, err := q.CompleteSession(ctx, db.CompleteSessionParams{ID: req.GetSessionId(), PaymentStatus: status,
-			PaymentID: &req.PaymentId, AmountTax: req.GetAmountTax(), AmountTotal: req.GetAmountTotal()})
+			PaymentID: &req.PaymentId, AmountTax: req.GetAmountTax(), AmountTotal: req.GetAmountTotal(),
+			ProcessingFee: &processingFee, NetAmount: &net})
 		if store.IsNoRows(err) {
 			cur, err := s.current(ctx, q, req.GetSessionId())
 			if err != nil {
@@ -115,6 +124,25 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 		return err
 	})
 	return resp, err
+}
+
+// sessionFee is the processing fee, and the net amount, of completing the
+// session of req with req's amount and payment method, under its
+// organization's fee schedule now: CompleteSession stores them with the
+// completion, so that later changes of the schedule leave them as they were.
+func sessionFee(ctx context.Context, q *db.Queries, req *internalapiv1.CompleteSessionRequest) (processingFee, net int64, err error) {
+	rows, err := q.ListSessionFeeRules(ctx, req.GetSessionId())
+	if err != nil {
+		return 0, 0, store.Wrap(err, "list fee rules")
+	}
+	rules := make([]fee.Rule, len(rows))
+	currency := ""
+	for i, r := range rows {
+		rules[i] = fee.Rule{Method: r.PaymentMethod, Currency: r.Currency, PercentBps: r.PercentBps, FixedAmount: r.FixedAmount}
+		currency = r.SessionCurrency
+	}
+	processingFee, net = fee.Compute(rules, req.GetPaymentMethod(), currency, req.GetAmountTotal())
+	return processingFee, net, nil
 }
 
 // RecordAsyncPayment marks a complete, unpaid session paid or its payment

@@ -84,6 +84,7 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			Reference: n.Reference, PaymentMethodTypes: n.PaymentMethodTypes, Locale: n.Locale,
 			NotifyUrl: n.NotifyURL, ExpiresAt: n.ExpiresAt, ClientReferenceID: n.ClientReferenceID, MaxInstallmentCount: n.MaxInstallmentCount,
 			InstallmentInterestPaidBy: n.InterestPaidBy, ReturnMethod: n.ReturnMethod,
+			NotifyFormat: n.NotifyFormat,
 		}
 		var resp *adminv1.CreateCheckoutSessionResponse
 		respond := func(tx pgx.Tx, row db.AdminCheckoutSession) error {

@@ -22,6 +22,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/openapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/collections"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/paymentkit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/surface/payporter"
 	stripesurface "github.com/tillpoint/tillpoint/services/admin-api/internal/surface/stripe"
@@ -77,6 +78,9 @@ func PeersOn(runtime, hooks grpc.ClientConnInterface) Peers {
 type Guard struct {
 	TrustedProxies *httpx.TrustedProxies
 	Limits         auth.Limits
+	// Tokens signs and verifies the access tokens of POST /auth/token (the
+	// collections surface); nil turns them off.
+	Tokens *auth.Tokens
 }
 
 // guardREST gives REST calls their client address, which the rate limits
@@ -109,9 +113,11 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	refunds := &grpcapi.Refunds{Runtime: peers.Payments}
 	events := &grpcapi.Events{Hooks: peers.Events}
 	endpoints := &grpcapi.WebhookEndpoints{Hooks: peers.WebhookEndpoints}
+	feeSchedules := &grpcapi.FeeSchedules{Store: st}
+	authn := &auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies, Tokens: guard.Tokens}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey, auth.MetadataKeyID, auth.MetadataKeySecret),
-		(&auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies}).Unary,
+		authn.Unary,
 		auth.AccountScope,
 		grpcx.ValidateStrings(),
 		(&idempotency.Middleware{Store: st}).Unary,
@@ -130,6 +136,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		adminv1.RegisterRefundServiceServer(r, refunds)
 		adminv1.RegisterEventServiceServer(r, events)
 		adminv1.RegisterWebhookEndpointServiceServer(r, endpoints)
+		adminv1.RegisterFeeScheduleServiceServer(r, feeSchedules)
 	}
 	if err := inline.Err(); err != nil {
 		return nil, err
@@ -159,7 +166,11 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	if err := adminv1.RegisterWebhookEndpointServiceHandlerClient(ctx, gw, adminv1.NewWebhookEndpointServiceClient(inline)); err != nil {
 		return nil, err
 	}
+	if err := adminv1.RegisterFeeScheduleServiceHandlerClient(ctx, gw, adminv1.NewFeeScheduleServiceClient(inline)); err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
+	(&collections.Surface{Conn: inline, Tokens: authn}).Register(mux)
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
 	payporter.New(inline, logger).Register(mux) // seed 004's /api/checkout
 	mux.Handle("/", gateway.APIPrefix(gw))

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/platform/collection"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/money"
@@ -39,6 +40,13 @@ const (
 	defaultExpiry     = 24 * time.Hour
 	// IDPlaceholder is replaced by the session id when the customer is redirected.
 	IDPlaceholder = "{CHECKOUT_SESSION_ID}"
+)
+
+// The bodies a notify_url can receive: the event, as webhook endpoints get
+// it, or seed 003's collection object.
+const (
+	NotifyFormatEvent      = "event"
+	NotifyFormatCollection = collection.NotifyFormat
 )
 
 // Payment methods the hosted page offers.
@@ -101,6 +109,7 @@ type New struct {
 	PaymentMethodTypes []string
 	Locale             string
 	NotifyURL          *string
+	NotifyFormat       string
 	ExpiresAt          time.Time
 	// MaxInstallmentCount is 1 – money.MaxInstallments.
 	MaxInstallmentCount int32
@@ -157,6 +166,13 @@ func Validate(req *adminv1.CreateCheckoutSessionRequest, site Site, live bool, n
 			return n, err
 		}
 		n.NotifyURL = &v
+	}
+	switch n.NotifyFormat = req.GetNotifyFormat(); n.NotifyFormat {
+	case "":
+		n.NotifyFormat = NotifyFormatEvent
+	case NotifyFormatEvent, NotifyFormatCollection:
+	default:
+		return n, errs.Param("notify_format", "parameter_invalid", "notify_format must be %s or %s.", NotifyFormatEvent, NotifyFormatCollection)
 	}
 
 	if n.Customer, err = optionalText("customer", req.GetCustomer(), maxCustomerLen); err != nil {

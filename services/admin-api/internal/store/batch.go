@@ -140,6 +140,7 @@ func (s *Store) writeBatch(logger *slog.Logger, batch []*insertRequest) {
 		a.PaymentMethodTypes = append(a.PaymentMethodTypes, strings.Join(p.PaymentMethodTypes, ","))
 		a.Locales = append(a.Locales, p.Locale)
 		a.NotifyUrls = append(a.NotifyUrls, deref(p.NotifyUrl))
+		a.NotifyFormats = append(a.NotifyFormats, p.NotifyFormat)
 		a.ExpiresAt = append(a.ExpiresAt, p.ExpiresAt)
 		a.ClientReferenceIds = append(a.ClientReferenceIds, deref(p.ClientReferenceID))
 		a.MaxInstallmentCounts = append(a.MaxInstallmentCounts, p.MaxInstallmentCount)

@@ -41,7 +41,7 @@ func sessionParams(n int) db.CreateSessionParams {
 	return db.CreateSessionParams{ID: fmt.Sprintf("cs_batch_%d", n), OrganizationID: "org_1", SiteID: "site_1",
 		Currency: "EUR", AmountSubtotal: int64(1000 + n), LineItems: []byte(`[{"name":"Tea","quantity":1}]`),
 		SuccessUrl: "https://shop.example/ok", CancelUrl: "https://shop.example/cart", Metadata: []byte(`{"n":"x"}`),
-		Reference: fmt.Sprintf("TP-BATCH-%d", n), PaymentMethodTypes: []string{"card"}, Locale: "auto",
+		Reference: fmt.Sprintf("TP-BATCH-%d", n), PaymentMethodTypes: []string{"card"}, Locale: "auto", NotifyFormat: "event",
 		ExpiresAt: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), MaxInstallmentCount: int32(1 + n%12),
 		InstallmentInterestPaidBy: []string{"merchant", "customer"}[n%2], ReturnMethod: []string{"redirect", "post"}[n%2]}
 }

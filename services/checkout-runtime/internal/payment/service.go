@@ -278,7 +278,14 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	// Exactly one payment can win; the others are voided (invariants 1 and 2).
 	paid := res.Outcome == provider.Authorized
 	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
-		Paid: paid, AmountTax: p.AmountTax, AmountTotal: sessionTotal(p)})
+		Paid: paid, AmountTax: p.AmountTax, AmountTotal: sessionTotal(p), PaymentMethod: p.Method})
+	if err == nil {
+		p = withProcessingFee(p, resp.GetCheckoutSession())
+		if !paid {
+			// No move follows now to record it with.
+			p, err = s.recordProcessingFee(ctx, p)
+		}
+	}
 	if status.Code(err) == codes.FailedPrecondition {
 		if err := s.release(ctx, prov, p, res); err != nil {
 			return Result{}, err
@@ -303,6 +310,32 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 		}
 	}
 	return Result{Payment: p, Session: resp.GetCheckoutSession()}, nil
+}
+
+// withProcessingFee is p with the processing fee admin-api fixed on the
+// session p completed (cs), unless p has one. It is stored with p's next
+// move (move passes it to SetStatus), so that payment.succeeded carries it,
+// or by recordProcessingFee.
+func withProcessingFee(p db.RuntimePayment, cs *adminv1.CheckoutSession) db.RuntimePayment {
+	if p.ProcessingFee == nil && cs != nil && cs.ProcessingFee != nil && cs.NetAmount != nil {
+		p.ProcessingFee, p.NetAmount = cs.ProcessingFee, cs.NetAmount
+	}
+	return p
+}
+
+// recordProcessingFee stores p's processing fee (withProcessingFee) when
+// no move follows to store it with: a payment still pending.
+func (s *Service) recordProcessingFee(ctx context.Context, p db.RuntimePayment) (db.RuntimePayment, error) {
+	if p.ProcessingFee == nil {
+		return p, nil
+	}
+	row, err := s.Store.SetProcessingFee(ctx, db.SetProcessingFeeParams{ID: p.ID, ProcessingFee: p.ProcessingFee, NetAmount: p.NetAmount})
+	if store.IsNoRows(err) {
+		return p, nil // recorded meanwhile, by a concurrent completion
+	} else if err != nil {
+		return p, fmt.Errorf("record processing fee: %w", err)
+	}
+	return row, nil
 }
 
 // release gives back an authorisation the lost session will not take: a
@@ -442,7 +475,7 @@ func (s *Service) setAuthorization(ctx context.Context, set db.SetAuthorizationP
 func (s *Service) move(ctx context.Context, p db.RuntimePayment, to, code, msg string, from ...string) (db.RuntimePayment, error) {
 	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		moved, err := q.SetStatus(ctx, db.SetStatusParams{ID: p.ID, Status: to, FailureCode: optional(code),
-			FailureMessage: optional(msg), FromStatuses: from})
+			FailureMessage: optional(msg), FromStatuses: from, ProcessingFee: p.ProcessingFee, NetAmount: p.NetAmount})
 		if store.IsNoRows(err) {
 			// Someone else moved it first: report where it is now.
 			p, err = q.GetPayment(ctx, p.ID)
@@ -483,7 +516,7 @@ func Proto(p db.RuntimePayment) *adminv1.Payment {
 		Amount: p.Amount, AmountTax: p.AmountTax, AmountReceived: p.AmountReceived, AmountOverpaid: p.AmountOverpaid, Currency: p.Currency,
 		FailureCode: p.FailureCode, FailureMessage: p.FailureMessage, Livemode: p.Livemode, CreatedAt: timestamppb.New(p.CreatedAt),
 		Provider: p.Provider, AmountRefunded: p.AmountRefunded, Fee: p.Fee, FeeCurrency: deref(p.FeeCurrency), UpdatedAt: timestamppb.New(p.UpdatedAt),
-		Refunds: []*adminv1.Refund{}}
+		Refunds: []*adminv1.Refund{}, ProcessingFee: p.ProcessingFee, NetAmount: p.NetAmount}
 	if p.Method == "card" {
 		plan := money.InstallmentPlan(p.Amount, int(p.InstallmentCount), 0, false) // splits the amount as it was charged
 		out.Installments = &adminv1.PaymentInstallments{Count: p.InstallmentCount, MonthlyInterestBps: p.InstallmentMonthlyBps,

@@ -123,7 +123,8 @@ func (s *Service) stripeSucceeded(ctx context.Context, p db.RuntimePayment, ev s
 	var err error
 	switch p.Status {
 	case StatusProcessing, StatusRequiresAction:
-		closed, err := s.completeForStripe(ctx, p)
+		var closed bool
+		p, closed, err = s.completeForStripe(ctx, p)
 		if err != nil {
 			return err
 		}
@@ -155,15 +156,17 @@ func (s *Service) stripeSucceeded(ctx context.Context, p db.RuntimePayment, ev s
 // another payment completed or that expired. admin-api answers a repeat for
 // the same payment as the first call (the page's own, or a pending
 // payment's unpaid completion, which RecordAsyncPayment then marks paid).
-func (s *Service) completeForStripe(ctx context.Context, p db.RuntimePayment) (closed bool, err error) {
-	_, err = s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
-		Paid: true, AmountTax: p.AmountTax, AmountTotal: p.Amount})
+// It returns p with the session's processing fee, which p's next move
+// stores.
+func (s *Service) completeForStripe(ctx context.Context, p db.RuntimePayment) (_ db.RuntimePayment, closed bool, err error) {
+	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
+		Paid: true, AmountTax: p.AmountTax, AmountTotal: p.Amount, PaymentMethod: p.Method})
 	if status.Code(err) == codes.FailedPrecondition {
-		return true, nil
+		return p, true, nil
 	} else if err != nil {
-		return false, fmt.Errorf("complete session: %w", err)
+		return p, false, fmt.Errorf("complete session: %w", err)
 	}
-	return false, nil
+	return withProcessingFee(p, resp.GetCheckoutSession()), false, nil
 }
 
 // stripeAuthorized: Stripe authorised a payment that is pending
@@ -191,7 +194,7 @@ func (s *Service) stripeAuthorized(ctx context.Context, p db.RuntimePayment, ev 
 	if err != nil {
 		return fmt.Errorf("provider for %s: %w", p.ID, err)
 	}
-	closed, err := s.completeForStripe(ctx, p)
+	p, closed, err := s.completeForStripe(ctx, p)
 	if err != nil {
 		return err
 	}

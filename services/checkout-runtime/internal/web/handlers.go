@@ -637,7 +637,7 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 		Site: SiteView{Name: site.GetName(), LogoURL: site.GetBranding().GetLogoUrl(),
 			PrimaryColor: orDefault(site.GetBranding().GetPrimaryColor(), "#1f2937"),
 			AccentColor:  orDefault(site.GetBranding().GetAccentColor(), "#2563eb")},
-		Session: SessionView{ID: cs.GetId(), Reference: cs.GetReference(), Description: cs.GetDescription(), CancelURL: cs.GetCancelUrl()},
+		Session: SessionView{ID: cs.GetId(), Reference: cs.GetReference(), Description: cs.GetDescription(), CancelURL: withSessionID(cs.GetCancelUrl(), cs.GetId())},
 		Methods: pageMethods(co), Billing: BillingView{Email: cs.GetCustomerEmail()},
 		PayURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/pay", ChallengeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/challenge",
 	}
@@ -980,12 +980,18 @@ func (h *Handler) validCSRF(r *http.Request, sessionID string) bool {
 	return hmac.Equal([]byte(r.PostForm.Get("csrf_token")), []byte(h.sign(c.Value, sessionID)))
 }
 
+// withSessionID fills the session id (URL-encoded) in for the
+// {CHECKOUT_SESSION_ID} placeholder of a success or cancel URL.
+func withSessionID(raw, id string) string {
+	return strings.ReplaceAll(raw, "{CHECKOUT_SESSION_ID}", url.QueryEscape(id))
+}
+
 // successURL is where a paid session sends the payer: its success URL with the
 // session id filled in (URL-encoded) and, unless the site turned it off, the
 // payment id as transaction_id (not for a post return: it posts to the URL
 // as the merchant gave it).
 func successURL(cs *adminv1.CheckoutSession, site *adminv1.Site) string {
-	raw := strings.ReplaceAll(cs.GetSuccessUrl(), "{CHECKOUT_SESSION_ID}", url.QueryEscape(cs.GetId()))
+	raw := withSessionID(cs.GetSuccessUrl(), cs.GetId())
 	if !site.GetAppendTransactionId() || cs.GetPayment() == "" || cs.GetReturnMethod() == returnPost {
 		return raw
 	}

@@ -22,6 +22,7 @@ import (
 	eventsv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/events/v1"
 	"github.com/tillpoint/tillpoint/services/hooks/internal/store"
 	"github.com/tillpoint/tillpoint/services/hooks/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/collection"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/natsx"
@@ -176,7 +177,12 @@ func (c *Consumer) storeAll(ctx context.Context, data [][]byte) []error {
 			errs[i] = err
 			continue
 		}
-		ready = append(ready, rendered{ev: &ev, body: body, stripeObject: stripeObject})
+		notify, err := notifyBody(&ev, body)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ready = append(ready, rendered{ev: &ev, body: body, stripeObject: stripeObject, notifyBody: notify})
 		at = append(at, i)
 	}
 	if len(ready) > 1 {
@@ -209,6 +215,9 @@ type rendered struct {
 	body []byte
 	// stripeObject is the object in Stripe's shape, or nil (see RenderStripeObject).
 	stripeObject []byte
+	// notifyBody is what the session's notify_url receives; nil when it
+	// is told nothing of this event.
+	notifyBody []byte
 }
 
 // storeIn stores one event with its deliveries in the caller's transaction.
@@ -216,9 +225,13 @@ func (c *Consumer) storeIn(ctx context.Context, q *db.Queries, r rendered) error
 	ev, body := r.ev, r.body
 	// One round trip stores the event and finds its endpoints (issue 12:
 	// round trips were most of hooks' CPU per event).
+	var ownNotifyBody []byte // stored only when it is not the event's
+	if r.notifyBody != nil && !bytes.Equal(r.notifyBody, body) {
+		ownNotifyBody = r.notifyBody
+	}
 	matched, err := q.InsertEventMatching(ctx, db.InsertEventMatchingParams{ID: ev.GetId(), OrganizationID: ev.GetOrganizationId(),
 		Livemode: ev.GetLivemode(), Type: ev.GetType(), ObjectID: ev.GetObjectId(), Sequence: ev.GetSequence(),
-		Created: ev.GetCreated().AsTime(), Body: body, StripeObject: r.stripeObject})
+		Created: ev.GetCreated().AsTime(), Body: body, StripeObject: r.stripeObject, NotifyBody: ownNotifyBody})
 	if err != nil {
 		return err
 	}
@@ -226,12 +239,14 @@ func (c *Consumer) storeIn(ctx context.Context, q *db.Queries, r rendered) error
 		return nil // stored before: its deliveries exist too
 	}
 	endpoints := slices.DeleteFunc(matched, func(id string) bool { return id == "" })
-	notify, err := c.notifyEndpoint(ctx, q, ev)
-	if err != nil {
-		return err
-	}
-	if notify != "" {
-		endpoints = append(endpoints, notify)
+	if r.notifyBody != nil {
+		notify, err := c.notifyEndpoint(ctx, q, ev)
+		if err != nil {
+			return err
+		}
+		if notify != "" {
+			endpoints = append(endpoints, notify)
+		}
 	}
 	if len(endpoints) == 0 {
 		return nil
@@ -243,13 +258,29 @@ func (c *Consumer) storeIn(ctx context.Context, q *db.Queries, r rendered) error
 	return q.CreateDeliveries(ctx, db.CreateDeliveriesParams{Ids: msgIDs, EndpointIds: endpoints, EventID: ev.GetId()})
 }
 
-// notifyEndpoint returns the hidden endpoint of a completed session's
-// notify_url, or "" when it has none (or one that may not be called).
+// notifyTypes are the session events a notify_url is told of: the
+// session's end (completed or expired) and its asynchronous payment's result.
+var notifyTypes = []string{"checkout.session.completed", "checkout.session.expired",
+	"checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed"}
+
+// notifyBody is what ev's session's notify_url receives, in the session's
+// notify_format: the event's own body, or seed 003's collection object;
+// nil when the session has no notify_url or it is told nothing of ev.
+func notifyBody(ev *eventsv1.Event, body []byte) ([]byte, error) {
+	cs := ev.GetCheckoutSession()
+	if cs.GetNotifyUrl() == "" || !slices.Contains(notifyTypes, ev.GetType()) {
+		return nil, nil
+	}
+	if cs.GetNotifyFormat() == collection.NotifyFormat {
+		return collection.Callback(ev.GetType(), cs)
+	}
+	return body, nil
+}
+
+// notifyEndpoint returns the hidden endpoint of the session's notify_url,
+// or "" when it may not be called.
 func (c *Consumer) notifyEndpoint(ctx context.Context, q *db.Queries, ev *eventsv1.Event) (string, error) {
 	url := ev.GetCheckoutSession().GetNotifyUrl()
-	if ev.GetType() != "checkout.session.completed" || url == "" {
-		return "", nil
-	}
 	if err := c.Targets.CheckURL(url, ev.GetOrganizationId(), ev.GetLivemode()); err != nil {
 		c.Logger.WarnContext(ctx, "not calling a notify_url", "event", ev.GetId(), "err", err)
 		return "", nil

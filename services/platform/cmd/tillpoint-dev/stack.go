@@ -67,6 +67,8 @@ type secrets struct {
 	BankFeedTestSecret string `json:"bank_feed_test_secret"`
 	// EncryptionKey is admin-api's TILLPOINT_ENCRYPTION_KEY (one key, "dev1").
 	EncryptionKey string `json:"encryption_key"`
+	// AccessTokenKey is admin-api's ACCESS_TOKEN_SIGNING_KEY.
+	AccessTokenKey string `json:"access_token_key"`
 	// DashboardPassword is the demo owner's dashboard password.
 	DashboardPassword string `json:"dashboard_password"`
 }
@@ -267,6 +269,7 @@ func serviceEnv(p ports, dbURL, natsURL string, sec secrets) envSet {
 		// Only admin-api decrypts provider credentials. A key set in the
 		// environment wins, so that a developer can try a rotation.
 		admin: with(secretbox.Variable+"="+envOr(secretbox.Variable, sec.EncryptionKey),
+			"ACCESS_TOKEN_SIGNING_KEY="+sec.AccessTokenKey,
 			"HTTP_ADDR="+p.addr(offAdminHTTP), "GRPC_ADDR="+p.addr(offAdminGRPC),
 			"INTERNAL_GRPC_ADDR="+p.addr(offAdminInternal), "METRICS_ADDR="+p.addr(offAdminMetrics)),
 		runtime: with("HTTP_ADDR="+p.addr(offRuntimeHTTP), "INTERNAL_GRPC_ADDR="+p.addr(offRuntimeInternal),
@@ -338,6 +341,7 @@ func loadSecrets(path string) (secrets, error) {
 		{&s.BankFeedSecret, func() string { return ids.Random(48) }},
 		{&s.BankFeedTestSecret, func() string { return ids.Random(48) }},
 		{&s.EncryptionKey, newEncryptionKey},
+		{&s.AccessTokenKey, func() string { return ids.Random(48) }},
 		{&s.DashboardPassword, func() string { return ids.Random(24) }},
 	} {
 		if *f.v == "" {

@@ -91,6 +91,28 @@ func (q *Queries) EnsureAPIKey(ctx context.Context, arg EnsureAPIKeyParams) (Adm
 	return i, err
 }
 
+const getAPIKey = `-- name: GetAPIKey :one
+SELECT id, seq, organization_id, livemode, name, prefix, secret_hash, created_at, last_used_at, revoked_at FROM admin.api_keys WHERE id = $1
+`
+
+func (q *Queries) GetAPIKey(ctx context.Context, id string) (AdminApiKey, error) {
+	row := q.db.QueryRow(ctx, getAPIKey, id)
+	var i AdminApiKey
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Name,
+		&i.Prefix,
+		&i.SecretHash,
+		&i.CreatedAt,
+		&i.LastUsedAt,
+		&i.RevokedAt,
+	)
+	return i, err
+}
+
 const getAPIKeyByHash = `-- name: GetAPIKeyByHash :one
 SELECT id, seq, organization_id, livemode, name, prefix, secret_hash, created_at, last_used_at, revoked_at FROM admin.api_keys WHERE secret_hash = $1
 `

@@ -58,6 +58,9 @@ type AdminCheckoutSession struct {
 	InstallmentInterestPaidBy string
 	ReturnMethod              string
 	SecureTokenHash           []byte
+	ProcessingFee             *int64
+	NetAmount                 *int64
+	NotifyFormat              string
 }
 
 type AdminDashboardMembership struct {
@@ -83,6 +86,16 @@ type AdminDashboardUser struct {
 	Email        string
 	PasswordHash string
 	CreatedAt    time.Time
+}
+
+type AdminFeeRule struct {
+	OrganizationID string
+	Livemode       bool
+	PaymentMethod  string
+	Currency       string
+	PercentBps     int64
+	FixedAmount    int64
+	CreatedAt      time.Time
 }
 
 type AdminIdempotencyKey struct {

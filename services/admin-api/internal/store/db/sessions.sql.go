@@ -43,9 +43,9 @@ const completeSession = `-- name: CompleteSession :one
 UPDATE admin.checkout_sessions
 SET status = 'complete', payment_status = $1, payment_id = $2,
     amount_tax = $3, amount_total = $4, completed_at = now(),
-    event_sequence = event_sequence + 1
-WHERE id = $5 AND status = 'open' AND expires_at > now()
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
+    event_sequence = event_sequence + 1, processing_fee = $5, net_amount = $6
+WHERE id = $7 AND status = 'open' AND expires_at > now()
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 type CompleteSessionParams struct {
@@ -53,17 +53,21 @@ type CompleteSessionParams struct {
 	PaymentID     *string
 	AmountTax     int64
 	AmountTotal   int64
+	ProcessingFee *int64
+	NetAmount     *int64
 	ID            string
 }
 
 // The conditional update at the heart of invariant 2: only an open session
-// that has not expired can complete.
+// that has not expired can complete. The processing fee is fixed with it.
 func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams) (AdminCheckoutSession, error) {
 	row := q.db.QueryRow(ctx, completeSession,
 		arg.PaymentStatus,
 		arg.PaymentID,
 		arg.AmountTax,
 		arg.AmountTotal,
+		arg.ProcessingFee,
+		arg.NetAmount,
 		arg.ID,
 	)
 	var i AdminCheckoutSession
@@ -104,6 +108,9 @@ func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
 		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
@@ -113,10 +120,10 @@ INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, sta
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
     payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
-    installment_interest_paid_by, return_method)
+    installment_interest_paid_by, return_method, notify_format)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-    $16, $17, $18, $19, $20, $21, $22, $23, $24)
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
+    $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 type CreateSessionParams struct {
@@ -144,6 +151,7 @@ type CreateSessionParams struct {
 	MaxInstallmentCount       int32
 	InstallmentInterestPaidBy string
 	ReturnMethod              string
+	NotifyFormat              string
 }
 
 func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (AdminCheckoutSession, error) {
@@ -172,6 +180,7 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		arg.MaxInstallmentCount,
 		arg.InstallmentInterestPaidBy,
 		arg.ReturnMethod,
+		arg.NotifyFormat,
 	)
 	var i AdminCheckoutSession
 	err := row.Scan(
@@ -211,6 +220,9 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
 		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
@@ -220,7 +232,7 @@ INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, sta
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
     payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
-    installment_interest_paid_by, return_method)
+    installment_interest_paid_by, return_method, notify_format)
 SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($4::boolean[]), 'open', 'unpaid', unnest($5::text[]),
     unnest($6::bigint[]), 0, unnest($6::bigint[]), unnest($7::text[])::jsonb,
@@ -232,9 +244,9 @@ SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     NULLIF(unnest($19::text[]), ''), unnest($20::timestamptz[]),
     NULLIF(unnest($21::text[]), ''),
     unnest($22::integer[]), unnest($23::text[]),
-    unnest($24::text[])
+    unnest($24::text[]), unnest($25::text[])
 ON CONFLICT DO NOTHING
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 type CreateSessionsParams struct {
@@ -262,6 +274,7 @@ type CreateSessionsParams struct {
 	MaxInstallmentCounts       []int32
 	InstallmentInterestPaidBys []string
 	ReturnMethods              []string
+	NotifyFormats              []string
 }
 
 // CreateSession for many rows in one statement (store/batch.go). Optional
@@ -295,6 +308,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 		arg.MaxInstallmentCounts,
 		arg.InstallmentInterestPaidBys,
 		arg.ReturnMethods,
+		arg.NotifyFormats,
 	)
 	if err != nil {
 		return nil, err
@@ -340,6 +354,9 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 			&i.InstallmentInterestPaidBy,
 			&i.ReturnMethod,
 			&i.SecureTokenHash,
+			&i.ProcessingFee,
+			&i.NetAmount,
+			&i.NotifyFormat,
 		); err != nil {
 			return nil, err
 		}
@@ -354,7 +371,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 const expireDueSession = `-- name: ExpireDueSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -397,6 +414,9 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
 		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
@@ -404,7 +424,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 const expireSession = `-- name: ExpireSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 type ExpireSessionParams struct {
@@ -454,12 +474,15 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
 		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
 
 const getSession = `-- name: GetSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSessionParams struct {
@@ -508,12 +531,15 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
 		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
 
 const getSessionByID = `-- name: GetSessionByID :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash FROM admin.checkout_sessions WHERE id = $1
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1
 `
 
 func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -556,6 +582,9 @@ func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutS
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
 		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
@@ -589,7 +618,7 @@ func (q *Queries) GetSessionSeq(ctx context.Context, arg GetSessionSeqParams) (i
 }
 
 const listSessions = `-- name: ListSessions :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR site_id = $3)
   AND ($4::text IS NULL OR status = $4)
@@ -698,6 +727,9 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 			&i.InstallmentInterestPaidBy,
 			&i.ReturnMethod,
 			&i.SecureTokenHash,
+			&i.ProcessingFee,
+			&i.NetAmount,
+			&i.NotifyFormat,
 		); err != nil {
 			return nil, err
 		}
@@ -710,7 +742,7 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 }
 
 const listSessionsAfter = `-- name: ListSessionsAfter :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR site_id = $3)
   AND ($4::text IS NULL OR status = $4)
@@ -816,6 +848,9 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 			&i.InstallmentInterestPaidBy,
 			&i.ReturnMethod,
 			&i.SecureTokenHash,
+			&i.ProcessingFee,
+			&i.NetAmount,
+			&i.NotifyFormat,
 		); err != nil {
 			return nil, err
 		}
@@ -831,7 +866,7 @@ const markSessionPaid = `-- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 type MarkSessionPaidParams struct {
@@ -879,6 +914,9 @@ func (q *Queries) MarkSessionPaid(ctx context.Context, arg MarkSessionPaidParams
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
 		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }
@@ -887,7 +925,7 @@ const recordAsyncPaymentFailed = `-- name: RecordAsyncPaymentFailed :one
 UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_payment_failed_at = now()
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 type RecordAsyncPaymentFailedParams struct {
@@ -936,6 +974,9 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 		&i.InstallmentInterestPaidBy,
 		&i.ReturnMethod,
 		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
 	)
 	return i, err
 }

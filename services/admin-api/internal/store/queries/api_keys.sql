@@ -34,3 +34,6 @@ LIMIT @row_limit;
 
 -- name: GetAPIKeySeq :one
 SELECT seq FROM admin.api_keys WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+
+-- name: GetAPIKey :one
+SELECT * FROM admin.api_keys WHERE id = $1;

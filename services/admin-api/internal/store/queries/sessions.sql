@@ -3,9 +3,9 @@ INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, sta
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
     payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
-    installment_interest_paid_by, return_method)
+    installment_interest_paid_by, return_method, notify_format)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-    $16, $17, $18, $19, $20, $21, $22, $23, $24)
+    $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
 RETURNING *;
 
 -- name: CreateSessions :many
@@ -18,7 +18,7 @@ INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, sta
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
     payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
-    installment_interest_paid_by, return_method)
+    installment_interest_paid_by, return_method, notify_format)
 SELECT unnest(@ids::text[]), unnest(@organization_ids::text[]), unnest(@site_ids::text[]),
     unnest(@livemodes::boolean[]), 'open', 'unpaid', unnest(@currencies::text[]),
     unnest(@subtotals::bigint[]), 0, unnest(@subtotals::bigint[]), unnest(@line_items::text[])::jsonb,
@@ -30,7 +30,7 @@ SELECT unnest(@ids::text[]), unnest(@organization_ids::text[]), unnest(@site_ids
     NULLIF(unnest(@notify_urls::text[]), ''), unnest(@expires_at::timestamptz[]),
     NULLIF(unnest(@client_reference_ids::text[]), ''),
     unnest(@max_installment_counts::integer[]), unnest(@installment_interest_paid_bys::text[]),
-    unnest(@return_methods::text[])
+    unnest(@return_methods::text[]), unnest(@notify_formats::text[])
 ON CONFLICT DO NOTHING
 RETURNING *;
 
@@ -111,11 +111,11 @@ RETURNING *;
 
 -- name: CompleteSession :one
 -- The conditional update at the heart of invariant 2: only an open session
--- that has not expired can complete.
+-- that has not expired can complete. The processing fee is fixed with it.
 UPDATE admin.checkout_sessions
 SET status = 'complete', payment_status = @payment_status, payment_id = @payment_id,
     amount_tax = @amount_tax, amount_total = @amount_total, completed_at = now(),
-    event_sequence = event_sequence + 1
+    event_sequence = event_sequence + 1, processing_fee = @processing_fee, net_amount = @net_amount
 WHERE id = @id AND status = 'open' AND expires_at > now()
 RETURNING *;
 

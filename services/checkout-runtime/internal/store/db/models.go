@@ -69,6 +69,8 @@ type RuntimePayment struct {
 	InstallmentMonthlyBps     int64
 	InstallmentInterest       int64
 	InstallmentInterestPaidBy string
+	ProcessingFee             *int64
+	NetAmount                 *int64
 }
 
 type RuntimeRefund struct {

@@ -27,10 +27,13 @@ RETURNING *;
 
 -- name: SetStatus :one
 -- Moves a payment on from one of the given states only, so that concurrent
--- writers cannot both move it.
+-- writers cannot both move it. A processing fee given is recorded if the
+-- payment has none yet (the move to succeeded carries it, saving a statement).
 UPDATE runtime.payments
 SET status = @status, failure_code = @failure_code, failure_message = @failure_message,
-    async_due_at = NULL, event_sequence = event_sequence + 1, updated_at = now()
+    async_due_at = NULL, event_sequence = event_sequence + 1, updated_at = now(),
+    processing_fee = coalesce(processing_fee, sqlc.narg(processing_fee)),
+    net_amount = coalesce(net_amount, sqlc.narg(net_amount))
 WHERE id = @id AND status = ANY(@from_statuses::text[])
 RETURNING *;
 
@@ -70,3 +73,10 @@ ORDER BY (status = 'processing') DESC, seq DESC LIMIT 1;
 -- name: SetFee :exec
 -- Records the provider's fee, reported when the payment is captured.
 UPDATE runtime.payments SET fee = @fee, fee_currency = @fee_currency, updated_at = now() WHERE id = @id;
+
+-- name: SetProcessingFee :one
+-- Records the processing fee admin-api fixed on the session the payment
+-- completed; once.
+UPDATE runtime.payments SET processing_fee = @processing_fee, net_amount = @net_amount, updated_at = now()
+WHERE id = @id AND processing_fee IS NULL
+RETURNING *;

@@ -60,6 +60,7 @@ type HooksEvent struct {
 	Created        time.Time
 	Body           []byte
 	StripeObject   []byte
+	NotifyBody     []byte
 }
 
 type HooksNotifySecret struct {

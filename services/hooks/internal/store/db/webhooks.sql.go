@@ -37,7 +37,8 @@ WITH picked AS (
     WHERE d.id = picked.id AND d.status = 'pending' AND d.next_attempt_at <= now()
     RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
 )
-SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body,
+SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at,
+       coalesce(CASE WHEN e.kind = 'notify' THEN ev.notify_body END, ev.body)::bytea AS body,
        e.signature_format, e.api_version, c.event_id, ev.type AS event_type, ev.created AS event_created, ev.stripe_object
 FROM claimed c
 JOIN hooks.endpoints e ON e.id = c.endpoint_id
@@ -386,7 +387,7 @@ func (q *Queries) GetEndpointSeq(ctx context.Context, arg GetEndpointSeqParams) 
 }
 
 const getEvent = `-- name: GetEvent :one
-SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body, stripe_object FROM hooks.events WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body, stripe_object, notify_body FROM hooks.events WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetEventParams struct {
@@ -409,6 +410,7 @@ func (q *Queries) GetEvent(ctx context.Context, arg GetEventParams) (HooksEvent,
 		&i.Created,
 		&i.Body,
 		&i.StripeObject,
+		&i.NotifyBody,
 	)
 	return i, err
 }
@@ -466,8 +468,8 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (strin
 
 const insertEventMatching = `-- name: InsertEventMatching :many
 WITH ins AS (
-    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body, stripe_object)
-    VALUES ($4, $1, $2, $3, $5, $6, $7, $8, $9)
+    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body, stripe_object, notify_body)
+    VALUES ($4, $1, $2, $3, $5, $6, $7, $8, $9, $10)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 )
@@ -487,6 +489,7 @@ type InsertEventMatchingParams struct {
 	Created        time.Time
 	Body           []byte
 	StripeObject   []byte
+	NotifyBody     []byte
 }
 
 // Stores an event and returns the enabled endpoints it goes to, in one round
@@ -503,6 +506,7 @@ func (q *Queries) InsertEventMatching(ctx context.Context, arg InsertEventMatchi
 		arg.Created,
 		arg.Body,
 		arg.StripeObject,
+		arg.NotifyBody,
 	)
 	if err != nil {
 		return nil, err
@@ -715,7 +719,7 @@ func (q *Queries) ListEventDeliveries(ctx context.Context, eventID string) ([]Li
 }
 
 const listEvents = `-- name: ListEvents :many
-SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body, stripe_object FROM hooks.events
+SELECT id, seq, organization_id, livemode, type, object_id, sequence, created, body, stripe_object, notify_body FROM hooks.events
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR type = $3)
   AND ($4::text IS NULL OR object_id = $4)
@@ -776,6 +780,7 @@ func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]Hooks
 			&i.Created,
 			&i.Body,
 			&i.StripeObject,
+			&i.NotifyBody,
 		); err != nil {
 			return nil, err
 		}

@@ -69,8 +69,8 @@ RETURNING *;
 -- trip: one row per endpoint, or one empty string when none matches. A stored
 -- event (a redelivery) inserts nothing and returns no row.
 WITH ins AS (
-    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body, stripe_object)
-    VALUES (@id, @organization_id, @livemode, @type, @object_id, @sequence, @created, @body, @stripe_object)
+    INSERT INTO hooks.events (id, organization_id, livemode, type, object_id, sequence, created, body, stripe_object, notify_body)
+    VALUES (@id, @organization_id, @livemode, @type, @object_id, @sequence, @created, @body, @stripe_object, @notify_body)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 )
@@ -119,7 +119,8 @@ WITH picked AS (
     WHERE d.id = picked.id AND d.status = 'pending' AND d.next_attempt_at <= now()
     RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
 )
-SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, ev.body,
+SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at,
+       coalesce(CASE WHEN e.kind = 'notify' THEN ev.notify_body END, ev.body)::bytea AS body,
        e.signature_format, e.api_version, c.event_id, ev.type AS event_type, ev.created AS event_created, ev.stripe_object
 FROM claimed c
 JOIN hooks.endpoints e ON e.id = c.endpoint_id

@@ -233,7 +233,7 @@ type CheckoutSession struct {
 	CustomerPhone *string `protobuf:"bytes,15,opt,name=customer_phone,json=customerPhone,proto3,oneof" json:"customer_phone,omitempty"`
 	// Where the customer is sent after paying; `{CHECKOUT_SESSION_ID}` is replaced.
 	SuccessUrl string `protobuf:"bytes,16,opt,name=success_url,json=successUrl,proto3" json:"success_url,omitempty"`
-	// Where the customer is sent on cancel.
+	// Where the customer is sent on cancel; `{CHECKOUT_SESSION_ID}` is replaced.
 	CancelUrl string `protobuf:"bytes,17,opt,name=cancel_url,json=cancelUrl,proto3" json:"cancel_url,omitempty"`
 	// Merchant's key-value data.
 	Metadata map[string]string `protobuf:"bytes,18,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -255,7 +255,8 @@ type CheckoutSession struct {
 	PaymentMethodTypes []string `protobuf:"bytes,26,rep,name=payment_method_types,json=paymentMethodTypes,proto3" json:"payment_method_types,omitempty"`
 	// Page language (`en`, `fr`, or `auto` for the browser's).
 	Locale string `protobuf:"bytes,27,opt,name=locale,proto3" json:"locale,omitempty"`
-	// Per-session server-to-server completion callback.
+	// Per-session server-to-server callback (completion, expiry, and the
+	// asynchronous payment's result).
 	NotifyUrl *string `protobuf:"bytes,28,opt,name=notify_url,json=notifyUrl,proto3,oneof" json:"notify_url,omitempty"`
 	// When the session completed, if it has.
 	CompletedAt *timestamppb.Timestamp `protobuf:"bytes,29,opt,name=completed_at,json=completedAt,proto3,oneof" json:"completed_at,omitempty"`
@@ -275,7 +276,17 @@ type CheckoutSession struct {
 	// How the page sends the payer back to success_url or cancel_url:
 	// `redirect` (a GET redirect) or `post` (an auto-submitted form POST with
 	// the form field `checkoutId` = uuid, and a button when scripts are off).
-	ReturnMethod  string `protobuf:"bytes,34,opt,name=return_method,json=returnMethod,proto3" json:"return_method,omitempty"`
+	ReturnMethod string `protobuf:"bytes,34,opt,name=return_method,json=returnMethod,proto3" json:"return_method,omitempty"`
+	// What the gateway keeps of amount_total by the organization's fee
+	// schedule (GET /v1/fee_schedule), in minor units; fixed when the session
+	// completes with a payment (null before). Not the provider's own fee
+	// (the payment's `fee`).
+	ProcessingFee *int64 `protobuf:"varint,35,opt,name=processing_fee,json=processingFee,proto3,oneof" json:"processing_fee,omitempty"`
+	// What the merchant receives: amount_total − processing_fee, in minor
+	// units; null until the session completes.
+	NetAmount *int64 `protobuf:"varint,36,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
+	// The body of the notify_url callbacks: `event` or `collection`.
+	NotifyFormat  string `protobuf:"bytes,37,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -548,6 +559,27 @@ func (x *CheckoutSession) GetReturnMethod() string {
 	return ""
 }
 
+func (x *CheckoutSession) GetProcessingFee() int64 {
+	if x != nil && x.ProcessingFee != nil {
+		return *x.ProcessingFee
+	}
+	return 0
+}
+
+func (x *CheckoutSession) GetNetAmount() int64 {
+	if x != nil && x.NetAmount != nil {
+		return *x.NetAmount
+	}
+	return 0
+}
+
+func (x *CheckoutSession) GetNotifyFormat() string {
+	if x != nil {
+		return x.NotifyFormat
+	}
+	return ""
+}
+
 // Parameters of CreateCheckoutSession.
 type CreateCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -566,7 +598,7 @@ type CreateCheckoutSessionRequest struct {
 	SuccessUrl string `protobuf:"bytes,5,opt,name=success_url,json=successUrl,proto3" json:"success_url,omitempty"`
 	// Alias of success_url (`returnUrl` in seed 000).
 	ReturnUrl string `protobuf:"bytes,6,opt,name=return_url,json=returnUrl,proto3" json:"return_url,omitempty"`
-	// Absolute URL; defaults to the site's.
+	// Absolute URL; defaults to the site's. May contain `{CHECKOUT_SESSION_ID}`.
 	CancelUrl string `protobuf:"bytes,7,opt,name=cancel_url,json=cancelUrl,proto3" json:"cancel_url,omitempty"`
 	// Merchant's customer id (≤ 255 characters).
 	Customer string `protobuf:"bytes,8,opt,name=customer,proto3" json:"customer,omitempty"`
@@ -590,7 +622,8 @@ type CreateCheckoutSessionRequest struct {
 	PaymentMethodTypes []string `protobuf:"bytes,17,rep,name=payment_method_types,json=paymentMethodTypes,proto3" json:"payment_method_types,omitempty"`
 	// `auto` (default), `en` or `fr`.
 	Locale string `protobuf:"bytes,18,opt,name=locale,proto3" json:"locale,omitempty"`
-	// Absolute URL that receives a signed completion callback.
+	// Absolute URL that receives a signed callback when the session
+	// completes, expires, or its asynchronous payment succeeds or fails.
 	NotifyUrl string `protobuf:"bytes,19,opt,name=notify_url,json=notifyUrl,proto3" json:"notify_url,omitempty"`
 	// The merchant's reference for the session (≤ 200 characters), not unique
 	// (Stripe's `client_reference_id`).
@@ -607,8 +640,12 @@ type CreateCheckoutSessionRequest struct {
 	// in CreateCheckoutSessionResponse.secure_token (gRPC; the PaymentKit
 	// surface shows it), and in replays of that answer.
 	IssueSecureToken bool `protobuf:"varint,24,opt,name=issue_secure_token,json=issueSecureToken,proto3" json:"issue_secure_token,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The callback's body: `event` (default; the event, as webhook endpoints
+	// receive it) or `collection` (seed 003's collection object, as the
+	// collections API's webhookUrl receives it).
+	NotifyFormat  string `protobuf:"bytes,25,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionRequest) Reset() {
@@ -807,6 +844,13 @@ func (x *CreateCheckoutSessionRequest) GetIssueSecureToken() bool {
 		return x.IssueSecureToken
 	}
 	return false
+}
+
+func (x *CreateCheckoutSessionRequest) GetNotifyFormat() string {
+	if x != nil {
+		return x.NotifyFormat
+	}
+	return ""
 }
 
 // Result of CreateCheckoutSession.
@@ -1371,7 +1415,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\famount_total\x18\x06 \x01(\x03R\vamountTotalB\x0e\n" +
 	"\f_descriptionB\f\n" +
 	"\n" +
-	"_image_url\"\x9e\x13\n" +
+	"_image_url\"\xb5\x14\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -1414,7 +1458,12 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x04uuid\x18\x1f \x01(\tR\x04uuid\x122\n" +
 	"\x15max_installment_count\x18  \x01(\x05R\x13maxInstallmentCount\x12?\n" +
 	"\x1cinstallment_interest_paid_by\x18! \x01(\tR\x19installmentInterestPaidBy\x12#\n" +
-	"\rreturn_method\x18\" \x01(\tR\freturnMethod\x1a;\n" +
+	"\rreturn_method\x18\" \x01(\tR\freturnMethod\x12*\n" +
+	"\x0eprocessing_fee\x18# \x01(\x03H\tR\rprocessingFee\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"net_amount\x18$ \x01(\x03H\n" +
+	"R\tnetAmount\x88\x01\x01\x12#\n" +
+	"\rnotify_format\x18% \x01(\tR\fnotifyFormat\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
@@ -1427,7 +1476,9 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\b_paymentB\r\n" +
 	"\v_notify_urlB\x0f\n" +
 	"\r_completed_atB\x16\n" +
-	"\x14_client_reference_id\"\xd8\v\n" +
+	"\x14_client_reference_idB\x11\n" +
+	"\x0f_processing_feeB\r\n" +
+	"\v_net_amount\"\xfd\v\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1459,7 +1510,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x15max_installment_count\x18\x15 \x01(\x05H\x03R\x13maxInstallmentCount\x88\x01\x01\x12?\n" +
 	"\x1cinstallment_interest_paid_by\x18\x16 \x01(\tR\x19installmentInterestPaidBy\x12#\n" +
 	"\rreturn_method\x18\x17 \x01(\tR\freturnMethod\x12,\n" +
-	"\x12issue_secure_token\x18\x18 \x01(\bR\x10issueSecureToken\x1a;\n" +
+	"\x12issue_secure_token\x18\x18 \x01(\bR\x10issueSecureToken\x12#\n" +
+	"\rnotify_format\x18\x19 \x01(\tR\fnotifyFormat\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +

@@ -310,7 +310,16 @@ type Payment struct {
 	FeeCurrency string `protobuf:"bytes,22,opt,name=fee_currency,json=feeCurrency,proto3" json:"fee_currency,omitempty"`
 	// The installment plan of a card payment (count 1 for a single payment).
 	// amount includes the interest when the customer pays it.
-	Installments  *PaymentInstallments `protobuf:"bytes,23,opt,name=installments,proto3" json:"installments,omitempty"`
+	Installments *PaymentInstallments `protobuf:"bytes,23,opt,name=installments,proto3" json:"installments,omitempty"`
+	// What the gateway keeps by the organization's fee schedule, in minor
+	// units of currency: the session's processing_fee, fixed when the payment
+	// completed the session (null for a payment that did not). It is taken
+	// on the session's amount_total (installment interest the customer pays
+	// is not part of it). Distinct from `fee`, the provider's own.
+	ProcessingFee *int64 `protobuf:"varint,24,opt,name=processing_fee,json=processingFee,proto3,oneof" json:"processing_fee,omitempty"`
+	// The session's net_amount: its amount_total − processing_fee, in minor
+	// units; null with processing_fee.
+	NetAmount     *int64 `protobuf:"varint,25,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -504,6 +513,20 @@ func (x *Payment) GetInstallments() *PaymentInstallments {
 		return x.Installments
 	}
 	return nil
+}
+
+func (x *Payment) GetProcessingFee() int64 {
+	if x != nil && x.ProcessingFee != nil {
+		return *x.ProcessingFee
+	}
+	return 0
+}
+
+func (x *Payment) GetNetAmount() int64 {
+	if x != nil && x.NetAmount != nil {
+		return *x.NetAmount
+	}
+	return 0
 }
 
 // Parameters of GetPayment.
@@ -894,7 +917,7 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\x10interest_paid_by\x18\x03 \x01(\tR\x0einterestPaidBy\x12'\n" +
 	"\x0famount_interest\x18\x04 \x01(\x03R\x0eamountInterest\x124\n" +
 	"\x16amount_per_installment\x18\x05 \x01(\x03R\x14amountPerInstallment\x126\n" +
-	"\x17amount_last_installment\x18\x06 \x01(\x03R\x15amountLastInstallment\"\xae\a\n" +
+	"\x17amount_last_installment\x18\x06 \x01(\x03R\x15amountLastInstallment\"\xa0\b\n" +
 	"\aPayment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12)\n" +
@@ -922,9 +945,14 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12<\n" +
 	"\adispute\x18\x15 \x01(\v2\".tillpoint.admin.v1.PaymentDisputeR\adispute\x12!\n" +
 	"\ffee_currency\x18\x16 \x01(\tR\vfeeCurrency\x12K\n" +
-	"\finstallments\x18\x17 \x01(\v2'.tillpoint.admin.v1.PaymentInstallmentsR\finstallmentsB\x0f\n" +
+	"\finstallments\x18\x17 \x01(\v2'.tillpoint.admin.v1.PaymentInstallmentsR\finstallments\x12*\n" +
+	"\x0eprocessing_fee\x18\x18 \x01(\x03H\x02R\rprocessingFee\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"net_amount\x18\x19 \x01(\x03H\x03R\tnetAmount\x88\x01\x01B\x0f\n" +
 	"\r_failure_codeB\x12\n" +
-	"\x10_failure_message\"#\n" +
+	"\x10_failure_messageB\x11\n" +
+	"\x0f_processing_feeB\r\n" +
+	"\v_net_amount\"#\n" +
 	"\x11GetPaymentRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"K\n" +
 	"\x12GetPaymentResponse\x125\n" +

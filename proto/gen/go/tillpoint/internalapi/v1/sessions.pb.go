@@ -219,7 +219,10 @@ type CompleteSessionRequest struct {
 	// Exclusive tax from the billing address, in minor units.
 	AmountTax int64 `protobuf:"varint,4,opt,name=amount_tax,json=amountTax,proto3" json:"amount_tax,omitempty"`
 	// What the customer pays: amount_subtotal + amount_tax, checked.
-	AmountTotal   int64 `protobuf:"varint,5,opt,name=amount_total,json=amountTotal,proto3" json:"amount_total,omitempty"`
+	AmountTotal int64 `protobuf:"varint,5,opt,name=amount_total,json=amountTotal,proto3" json:"amount_total,omitempty"`
+	// The payment's method (`card`, `bank_transfer`): it chooses the fee
+	// schedule's rule for the session's processing_fee.
+	PaymentMethod string `protobuf:"bytes,6,opt,name=payment_method,json=paymentMethod,proto3" json:"payment_method,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -287,6 +290,13 @@ func (x *CompleteSessionRequest) GetAmountTotal() int64 {
 		return x.AmountTotal
 	}
 	return 0
+}
+
+func (x *CompleteSessionRequest) GetPaymentMethod() string {
+	if x != nil {
+		return x.PaymentMethod
+	}
+	return ""
 }
 
 // Result of CompleteSession.
@@ -553,7 +563,7 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x13CardProviderAccount\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12'\n" +
-	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xac\x01\n" +
+	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xd3\x01\n" +
 	"\x16CompleteSessionRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
@@ -562,7 +572,8 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x04paid\x18\x03 \x01(\bR\x04paid\x12\x1d\n" +
 	"\n" +
 	"amount_tax\x18\x04 \x01(\x03R\tamountTax\x12!\n" +
-	"\famount_total\x18\x05 \x01(\x03R\vamountTotal\"i\n" +
+	"\famount_total\x18\x05 \x01(\x03R\vamountTotal\x12%\n" +
+	"\x0epayment_method\x18\x06 \x01(\tR\rpaymentMethod\"i\n" +
 	"\x17CompleteSessionResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"w\n" +
 	"\x19RecordAsyncPaymentRequest\x12\x1d\n" +
