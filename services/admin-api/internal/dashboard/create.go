@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -220,28 +219,9 @@ func parseMetadata(s string) (map[string]string, bool) {
 }
 
 // parseAmount converts a decimal amount typed by a person ("12.50", or
-// "12,50" as French writes it) to minor units of c, exactly: more decimals
-// than the currency has is an error, never rounded. Signs, exponents,
-// grouping separators and amounts above money.MaxAmount are refused.
-// (money.ParseDecimal, being added for the API surfaces, can replace it.)
+// "12,50" as French writes it) to minor units of c exactly, by
+// money.ParseDecimal: more decimals than the currency has is an error, never
+// rounded.
 func parseAmount(s string, c money.Currency) (int64, error) {
-	s = strings.Replace(strings.TrimSpace(s), ",", ".", 1)
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(frac) > c.Exponent() || !digits(whole) || !digits(frac) || len(whole) > 15 {
-		return 0, fmt.Errorf("%q is not an amount in %s", s, c.Code())
-	}
-	v, err := strconv.ParseInt(whole+frac+strings.Repeat("0", c.Exponent()-len(frac)), 10, 64)
-	if err != nil || v > money.MaxAmount {
-		return 0, fmt.Errorf("%q is too large", s)
-	}
-	return v, nil
-}
-
-func digits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
+	return money.ParseDecimal(strings.Replace(strings.TrimSpace(s), ",", ".", 1), c)
 }
