@@ -46,6 +46,7 @@ func TestRolesOnTheServer(t *testing.T) {
 			b := e.browser()
 			csrf := b.login(e.users[string(role)])
 			open := e.createSession(e.orgA, e.siteA, false, "")
+			key := e.createKey(e.orgA, false, "to revoke by "+string(role))
 			cases := []struct {
 				action dashboard.Action
 				do     func() int
@@ -69,6 +70,16 @@ func TestRolesOnTheServer(t *testing.T) {
 					s, _, _ := b.post("/dashboard/checkouts/"+open.GetId()+"/events/evt_unknown/resend", url.Values{"csrf_token": {csrf}, "endpoint": {"we_x"}})
 					return s
 				}, http.StatusNotFound},
+				{dashboard.ActionManageKeys, func() int { s, _, _ := b.get("/dashboard/developers/api-keys"); return s }, http.StatusOK},
+				{dashboard.ActionManageKeys, func() int {
+					s, _, _ := b.post("/dashboard/developers/api-keys", url.Values{"csrf_token": {csrf}, "name": {"role-key"}, "idempotency_key": {"k-" + string(role)}})
+					return s
+				}, http.StatusCreated},
+				{dashboard.ActionManageKeys, func() int { s, _, _ := b.get("/dashboard/developers/api-keys/" + key + "/revoke"); return s }, http.StatusOK},
+				{dashboard.ActionManageKeys, func() int {
+					s, _, _ := b.post("/dashboard/developers/api-keys/"+key+"/revoke", url.Values{"csrf_token": {csrf}})
+					return s
+				}, http.StatusSeeOther},
 				{dashboard.ActionExpireCheckout, func() int {
 					s, _, _ := b.post("/dashboard/checkouts/"+open.GetId()+"/expire", url.Values{"csrf_token": {csrf}})
 					return s
@@ -87,6 +98,13 @@ func TestRolesOnTheServer(t *testing.T) {
 			if err := e.pool.QueryRow(context.Background(), `SELECT status FROM admin.checkout_sessions WHERE id = $1`, open.GetId()).Scan(&status); err != nil {
 				t.Fatal(err)
 			}
+			var revoked bool
+			if err := e.pool.QueryRow(context.Background(), `SELECT revoked_at IS NOT NULL FROM admin.api_keys WHERE id = $1`, key).Scan(&revoked); err != nil {
+				t.Fatal(err)
+			}
+			if want := dashboard.Allowed(role, dashboard.ActionManageKeys); revoked != want {
+				t.Errorf("%s: the key is revoked %v after the revoke, want %v", role, revoked, want)
+			}
 			if want := map[bool]string{true: "expired", false: "open"}[dashboard.Allowed(role, dashboard.ActionExpireCheckout)]; status != want {
 				t.Errorf("%s: the session is %s after the expire, want %s", role, status, want)
 			}
@@ -98,6 +116,12 @@ func TestRolesOnTheServer(t *testing.T) {
 	}
 	if made != 2 { // owner and support
 		t.Errorf("the create form made %d sessions, want 2 (owner, support)", made)
+	}
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM admin.api_keys WHERE name = 'role-key'`).Scan(&made); err != nil {
+		t.Fatal(err)
+	}
+	if made != 2 { // owner and developer
+		t.Errorf("the API key form made %d keys, want 2 (owner, developer)", made)
 	}
 }
 

@@ -49,6 +49,7 @@ type Handler struct {
 	events   adminv1.EventServiceClient
 	hooks    adminv1.WebhookEndpointServiceClient
 	refunds  adminv1.RefundServiceClient
+	keys     adminv1.ApiKeyServiceClient
 	pages    *renderer
 	// dummyHash is verified against when an email is unknown, so that the
 	// answer takes as long as for a wrong password (no user enumeration).
@@ -99,6 +100,7 @@ func (h *Handler) Init(ctx context.Context) error {
 	h.events = adminv1.NewEventServiceClient(h.Conn)
 	h.hooks = adminv1.NewWebhookEndpointServiceClient(h.Conn)
 	h.refunds = adminv1.NewRefundServiceClient(h.Conn)
+	h.keys = adminv1.NewApiKeyServiceClient(h.Conn)
 
 	m := http.NewServeMux()
 	m.HandleFunc("GET "+Prefix+"/{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -125,6 +127,10 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("POST "+Prefix+"/checkouts/{id}/expire", h.signedIn(ActionExpireCheckout, h.expireCheckout))
 	m.Handle("POST "+Prefix+"/checkouts/{id}/payments/{payment}/refund", h.signedIn(ActionRefund, h.refundPayment))
 	m.Handle("POST "+Prefix+"/checkouts/{id}/events/{event}/resend", h.signedIn(ActionResendWebhook, h.resendDelivery))
+	m.Handle("GET "+Prefix+"/developers/api-keys", h.signedIn(ActionManageKeys, h.listKeys))
+	m.Handle("POST "+Prefix+"/developers/api-keys", h.signedIn(ActionManageKeys, h.createKey))
+	m.Handle("GET "+Prefix+"/developers/api-keys/{id}/revoke", h.signedIn(ActionManageKeys, h.confirmRevoke))
+	m.Handle("POST "+Prefix+"/developers/api-keys/{id}/revoke", h.signedIn(ActionManageKeys, h.revokeKey))
 	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, nil, http.StatusNotFound)
 	})

@@ -249,3 +249,13 @@ func contains(t *testing.T, what, body string, wants ...string) {
 		}
 	}
 }
+
+// createKey makes an API key through the API and returns its id.
+func (e *env) createKey(org string, live bool, name string) string {
+	e.t.Helper()
+	resp, err := adminv1.NewApiKeyServiceClient(e.conn.Inline).CreateApiKey(e.as(org, live), &adminv1.CreateApiKeyRequest{Name: name})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp.GetApiKey().GetId()
+}

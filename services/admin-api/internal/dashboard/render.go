@@ -22,7 +22,7 @@ var templateFS embed.FS
 
 // views are the page templates; each defines "title" and "content" for
 // layout.html.
-var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "error"}
+var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "error", "keys"}
 
 // renderer holds the parsed templates, one set per language and view.
 type renderer struct {
@@ -107,8 +107,9 @@ type pageUser struct {
 	Email, Role, Org string
 	Livemode         bool
 	CSRF             string
-	// CanCreate shows the Create checkout link; MultiOrg the switch.
-	CanCreate, MultiOrg bool
+	// CanCreate shows the Create checkout link, CanDevelop the Developers
+	// link; MultiOrg the switch.
+	CanCreate, CanDevelop, MultiOrg bool
 }
 
 func newPageUser(v *visit) *pageUser {
@@ -116,7 +117,8 @@ func newPageUser(v *visit) *pageUser {
 		return nil
 	}
 	return &pageUser{Email: v.email, Role: string(v.role), Org: v.orgName, Livemode: v.livemode, CSRF: v.csrf,
-		CanCreate: Allowed(v.role, ActionCreateCheckout), MultiOrg: v.multiOrg}
+		CanCreate:  Allowed(v.role, ActionCreateCheckout),
+		CanDevelop: Allowed(v.role, ActionManageKeys), MultiOrg: v.multiOrg}
 }
 
 // render writes the view with status, after the security headers: a strict
