@@ -166,3 +166,40 @@ func TestAPIKeysCSRF(t *testing.T) {
 		t.Errorf("forged posts changed %d keys", n)
 	}
 }
+
+// TestDevelopersRoles: support and viewers are refused every Developers
+// page and form (before any call to hooks), and have no Developers link;
+// owners and developers have it.
+func TestDevelopersRoles(t *testing.T) {
+	e := newEnv(t)
+	gets := []string{"/dashboard/developers/api-keys", "/dashboard/developers/api-keys/key_x/revoke",
+		"/dashboard/developers/webhooks", "/dashboard/developers/webhooks/we_x", "/dashboard/developers/events",
+		"/dashboard/developers/events/evt_x"}
+	posts := []string{"/dashboard/developers/api-keys", "/dashboard/developers/api-keys/key_x/revoke",
+		"/dashboard/developers/webhooks", "/dashboard/developers/webhooks/we_x/rotate",
+		"/dashboard/developers/webhooks/we_x/status", "/dashboard/developers/webhooks/we_x/resend"}
+	for _, role := range []string{"support", "viewer"} {
+		b := e.browser()
+		csrf := b.login(e.users[role])
+		for _, p := range gets {
+			if s, _, _ := b.get(p); s != http.StatusForbidden {
+				t.Errorf("%s GET %s: %d, want 403", role, p, s)
+			}
+		}
+		for _, p := range posts {
+			if s, _, _ := b.post(p, url.Values{"csrf_token": {csrf}, "name": {"x"}, "url": {"https://x.example"}, "enabled_events": {"*"}}); s != http.StatusForbidden {
+				t.Errorf("%s POST %s: %d, want 403", role, p, s)
+			}
+		}
+		if _, _, page := b.get("/dashboard/checkouts"); strings.Contains(page, "nav-developers") {
+			t.Errorf("%s sees the Developers link", role)
+		}
+	}
+	for _, role := range []string{"owner", "developer"} {
+		b := e.browser()
+		b.login(e.users[role])
+		if _, _, page := b.get("/dashboard/checkouts"); !strings.Contains(page, `id="nav-developers"`) {
+			t.Errorf("%s lacks the Developers link", role)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"golang.org/x/text/language"
@@ -22,7 +23,7 @@ var templateFS embed.FS
 
 // views are the page templates; each defines "title" and "content" for
 // layout.html.
-var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "error", "keys"}
+var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "error", "keys", "webhooks", "webhook", "events", "event"}
 
 // renderer holds the parsed templates, one set per language and view.
 type renderer struct {
@@ -64,6 +65,8 @@ func newRenderer() (*renderer, error) {
 			"status":     statusKey,
 			"refundable": refundable,
 			"reasons":    func() []string { return refundReasons },
+			"eventTypes": eventTypes,
+			"has":        func(list []string, s string) bool { return slices.Contains(list, s) },
 			"ferr":       func(m map[string]string, id string) formError { return formError{ID: id, Message: m[id]} },
 		}
 		base, err := template.New("layout.html").Funcs(funcs).Parse(layout)

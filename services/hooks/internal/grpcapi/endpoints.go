@@ -21,12 +21,7 @@ import (
 )
 
 // EventTypes are the events an endpoint can ask for (DESIGN.md §3).
-var EventTypes = []string{
-	"checkout.session.completed", "checkout.session.expired",
-	"checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed",
-	"payment.succeeded", "payment.failed", "payment.refunded", "payment.disputed",
-	"refund.succeeded", "refund.failed",
-}
+var EventTypes = webhook.EventTypes
 
 const maxDescriptionLen = 500
 
