@@ -15,7 +15,9 @@ import (
 // payment link in Create checkout (adding an item row, which the server
 // does, without JavaScript), the customer opens the link and pays with the
 // test card, and the Checkouts page then shows the session paid, with its
-// payment on the detail page. Every page is screenshotted at phone and
+// payment on the detail page; then, as a developer would, they create an API
+// key (its secret shown once) and look at the webhook endpoint's delivery
+// log and the event's JSON. Every page is screenshotted at phone and
 // laptop widths, under test-artifacts/screenshots/dashboard-*.png.
 func TestDashboardBrowser(t *testing.T) {
 	if sys.DashboardURL == "" || sys.DashboardEmail == "" || sys.DashboardPassword == "" {
@@ -196,6 +198,27 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Errorf("the API says %v", got["status"])
 	}
 	both("10-checkout-expired")
+
+	// Developers: an API key with its secret shown once, the webhook
+	// endpoint with its delivery log, and the event's JSON.
+	tab = newTab(t, browser, expected...)
+	do(t, tab, "open Developers", chromedp.Navigate(sys.DashboardURL+"checkouts"), chromedp.WaitVisible(chromedp.ID("nav-developers")),
+		chromedp.Click(chromedp.ID("nav-developers")), chromedp.WaitVisible(chromedp.ID("key-form")))
+	do(t, tab, "create an API key", chromedp.SendKeys(chromedp.ID("name"), "Shop server"),
+		chromedp.Click(chromedp.ID("create-key")), chromedp.WaitVisible(chromedp.ID("key-secret")))
+	keySecret, err := chromedp.Run(tab, chromedp.Value(chromedp.ID("key-secret")))
+	if err != nil || !strings.HasPrefix(keySecret, "sk_test_") {
+		t.Errorf("the key's secret is %q", keySecret)
+	}
+	both("15-api-key-created")
+	do(t, tab, "back to the keys", chromedp.Click(chromedp.ID("done")), chromedp.WaitVisible(chromedp.ID("keys")))
+	both("16-api-keys")
+	do(t, tab, "webhook endpoints", chromedp.Navigate(sys.DashboardURL+"developers/webhooks"), chromedp.WaitVisible(chromedp.ID("endpoint-form")))
+	both("17-webhooks")
+	do(t, tab, "the endpoint", chromedp.Navigate(sys.DashboardURL+"developers/webhooks/"+endpoint), chromedp.WaitVisible(chromedp.ID("deliveries")))
+	both("18-webhook")
+	do(t, tab, "its event", chromedp.Click(chromedp.CSS(`#deliveries a`)), chromedp.WaitVisible(chromedp.ID("event-json")))
+	both("19-event")
 
 	do(t, tab, "a page that does not exist", chromedp.Navigate(sys.DashboardURL+"checkouts/cs_doesnotexist"), chromedp.WaitVisible(chromedp.ID("error")))
 	both("11-not-found")
