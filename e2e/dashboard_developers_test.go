@@ -76,6 +76,28 @@ func TestDashboardDevelopers(t *testing.T) {
 	rcv := newReceiver(t, 0)
 	form := url.Values{"csrf_token": {csrf}, "url": {rcv.srv.URL + "/dash"}, "enabled_events": {"checkout.session.expired"},
 		"signature_format": {"standard"}, "description": {"<e2e>"}, "idempotency_key": {"e2e-dev-" + csrf[:8]}}
+	// Refusals come back on the form, the API's own message included, and
+	// make nothing.
+	for name, c := range map[string]struct {
+		change url.Values
+		want   string
+	}{
+		"no events":  {url.Values{"enabled_events": nil}, "Choose at least one event."},
+		"no URL":     {url.Values{"url": {""}}, "Enter the endpoint&#39;s URL."},
+		"bad scheme": {url.Values{"url": {"ftp://shop.example/hooks"}}, "is not supported, use https"},
+	} {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		for k, v := range c.change {
+			f[k] = v
+		}
+		f.Set("idempotency_key", "e2e-bad-"+name+csrf[:8])
+		if st, page := dashPost(t, dev, "/dashboard/developers/webhooks", f); st != http.StatusBadRequest || !strings.Contains(page, `id="errors"`) || !strings.Contains(page, c.want) {
+			t.Errorf("%s: %d, want 400 saying %q", name, st, c.want)
+		}
+	}
 	status, page := dashPost(t, dev, "/dashboard/developers/webhooks", form)
 	if status != http.StatusCreated {
 		t.Fatalf("create endpoint: %d\n%s", status, page)
