@@ -122,7 +122,7 @@ func logoSource(raw string) (src, csp string) {
 
 var (
 	cspHost = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$`)
-	cspPath = regexp.MustCompile(`^(/[A-Za-z0-9._~%!$&'()*+=@-]*)*$`)
+	cspPath = regexp.MustCompile(`^(/[A-Za-z0-9._~%!$&+=@-]*)*$`)
 )
 
 // siteForm is a stored site as the form shows it.
@@ -182,7 +182,7 @@ func (h *Handler) saveSite(w http.ResponseWriter, r *http.Request, v visit) {
 		return
 	}
 	tr := translator(pageLang(r))
-	s := sv.site(tr)
+	s := sv.apiSite(tr)
 	if len(sv.Errors) > 0 {
 		h.showSiteForm(w, r, v, http.StatusBadRequest, sv)
 		return
@@ -219,10 +219,10 @@ func (h *Handler) saveSite(w http.ResponseWriter, r *http.Request, v visit) {
 	http.Redirect(w, r, Prefix+"/sites/"+url.PathEscape(id)+"?notice=saved", http.StatusSeeOther)
 }
 
-// site turns the form into the API's site, recording in sv the lines that
+// apiSite turns the form into the API's site, recording in sv the lines that
 // cannot be read. Rates are percentages with at most two decimals ("20",
 // "5.5", "19,6"), converted exactly to basis points, never rounded.
-func (sv *siteView) site(tr translator) *adminv1.Site {
+func (sv *siteView) apiSite(tr translator) *adminv1.Site {
 	s := &adminv1.Site{Name: sv.Name, DefaultCurrency: sv.Currency, DefaultSuccessUrl: sv.SuccessURL, DefaultCancelUrl: sv.CancelURL,
 		Branding:           &adminv1.Branding{LogoUrl: sv.LogoURL, PrimaryColor: sv.PrimaryColor, AccentColor: sv.AccentColor},
 		PaymentMethodTypes: sv.Methods, BankTransferInstructions: sv.Instructions, AppendTransactionId: sv.AppendID, Default: sv.Default}

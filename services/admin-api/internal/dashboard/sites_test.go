@@ -180,3 +180,27 @@ func TestSitePreview(t *testing.T) {
 		t.Errorf("the list's CSP: %s", got)
 	}
 }
+
+// TestSiteReadOnly: support and viewer see a site's settings in a disabled
+// form, without the buttons or the New site link.
+func TestSiteReadOnly(t *testing.T) {
+	e := newEnv(t)
+	for _, role := range []string{"support", "viewer"} {
+		b := e.browser()
+		b.login(e.users[role])
+		_, _, list := b.get("/dashboard/sites")
+		contains(t, role+"'s list", list, e.siteA)
+		if strings.Contains(list, `id="new-site"`) {
+			t.Errorf("%s sees New site", role)
+		}
+		_, _, page := b.get("/dashboard/sites/" + e.siteA)
+		contains(t, role+"'s site page", page, `<fieldset class="plain" disabled>`, `value="Shop `+e.orgA+`"`)
+		if strings.Contains(page, `id="save"`) || strings.Contains(page, `id="preview-button"`) {
+			t.Errorf("%s sees the form's buttons", role)
+		}
+	}
+	b := e.browser()
+	b.login(e.users["developer"])
+	_, _, page := b.get("/dashboard/sites/" + e.siteA)
+	contains(t, "the developer's site page", page, `<fieldset class="plain">`, `id="save"`, `id="preview-button"`)
+}
