@@ -125,6 +125,11 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("POST "+Prefix+"/checkouts/{id}/expire", h.signedIn(ActionExpireCheckout, h.expireCheckout))
 	m.Handle("POST "+Prefix+"/checkouts/{id}/payments/{payment}/refund", h.signedIn(ActionRefund, h.refundPayment))
 	m.Handle("POST "+Prefix+"/checkouts/{id}/events/{event}/resend", h.signedIn(ActionResendWebhook, h.resendDelivery))
+	m.Handle("GET "+Prefix+"/sites", h.signedIn(ActionViewSites, h.listSitesPage))
+	m.Handle("GET "+Prefix+"/sites/new", h.signedIn(ActionManageSites, h.newSite))
+	m.Handle("POST "+Prefix+"/sites/new", h.signedIn(ActionManageSites, h.saveSite))
+	m.Handle("GET "+Prefix+"/sites/{id}", h.signedIn(ActionViewSites, h.editSite))
+	m.Handle("POST "+Prefix+"/sites/{id}", h.signedIn(ActionManageSites, h.saveSite))
 	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, nil, http.StatusNotFound)
 	})
