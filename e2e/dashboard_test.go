@@ -199,6 +199,40 @@ func TestDashboardBrowser(t *testing.T) {
 	}
 	both("10-checkout-expired")
 
+	// Sites: the list, a preview of the demo site's header in another colour
+	// (not saved: other tests use the demo site), and a new site whose bank
+	// transfers lack instructions until they are given.
+	do(t, tab, "open Sites", chromedp.Click(chromedp.ID("nav-sites")), chromedp.WaitVisible(chromedp.ID("sites")))
+	if list := text(t, tab, "sites"); !strings.Contains(list, sys.SiteID) {
+		t.Errorf("the Sites list lacks the demo site: %q", list)
+	}
+	both("15-sites")
+	do(t, tab, "preview the demo site in violet",
+		chromedp.Navigate(sys.DashboardURL+"sites/"+sys.SiteID), chromedp.WaitVisible(chromedp.ID("site-form")),
+		chromedp.SetValue(chromedp.ID("primary_color"), "#6d28d9"),
+		chromedp.Click(chromedp.ID("preview-button")),
+		chromedp.WaitVisible(chromedp.CSS(`#primary_color[value="#6d28d9"]`)),
+	)
+	if bg, err := chromedp.Run(tab, chromedp.Evaluate[string](`getComputedStyle(document.querySelector(".preview-button")).backgroundColor`)); err != nil || bg != "rgb(109, 40, 217)" {
+		t.Errorf("the preview's button colour: %q %v", bg, err)
+	}
+	both("16-site-preview")
+	do(t, tab, "a new site with bank transfers and no instructions",
+		chromedp.Navigate(sys.DashboardURL+"sites/new"), chromedp.WaitVisible(chromedp.ID("site-form")),
+		chromedp.SendKeys(chromedp.ID("name"), "Atelier Lumière"),
+		chromedp.SendKeys(chromedp.ID("default_currency"), "EUR"),
+		chromedp.Click(chromedp.ID("method-bank_transfer")),
+		chromedp.Click(chromedp.ID("save")),
+		chromedp.WaitVisible(chromedp.ID("bank_transfer_instructions-error")),
+	)
+	both("17-site-error")
+	do(t, tab, "give the instructions and save",
+		chromedp.SendKeys(chromedp.ID("bank_transfer_instructions"), "IBAN FR76 3000 6000 0112 3456 7890 189, reference: the session id"),
+		chromedp.Click(chromedp.ID("save")),
+		chromedp.WaitVisible(chromedp.ID("notice")),
+	)
+	both("18-site-saved")
+
 	// Developers: an API key with its secret shown once, the webhook
 	// endpoint with its delivery log, and the event's JSON.
 	tab = newTab(t, browser, expected...)
@@ -210,15 +244,15 @@ func TestDashboardBrowser(t *testing.T) {
 	if err != nil || !strings.HasPrefix(keySecret, "sk_test_") {
 		t.Errorf("the key's secret is %q", keySecret)
 	}
-	both("15-api-key-created")
+	both("19-api-key-created")
 	do(t, tab, "back to the keys", chromedp.Click(chromedp.ID("done")), chromedp.WaitVisible(chromedp.ID("keys")))
-	both("16-api-keys")
+	both("20-api-keys")
 	do(t, tab, "webhook endpoints", chromedp.Navigate(sys.DashboardURL+"developers/webhooks"), chromedp.WaitVisible(chromedp.ID("endpoint-form")))
-	both("17-webhooks")
+	both("21-webhooks")
 	do(t, tab, "the endpoint", chromedp.Navigate(sys.DashboardURL+"developers/webhooks/"+endpoint), chromedp.WaitVisible(chromedp.ID("deliveries")))
-	both("18-webhook")
+	both("22-webhook")
 	do(t, tab, "its event", chromedp.Click(chromedp.CSS(`#deliveries a`)), chromedp.WaitVisible(chromedp.ID("event-json")))
-	both("19-event")
+	both("23-event")
 
 	do(t, tab, "a page that does not exist", chromedp.Navigate(sys.DashboardURL+"checkouts/cs_doesnotexist"), chromedp.WaitVisible(chromedp.ID("error")))
 	both("11-not-found")

@@ -22,6 +22,7 @@ import (
 func OutgoingMetadata(r *http.Request) (metadata.MD, error) {
 	md := metadata.MD{}
 	for name, vals := range r.Header {
+		name = http.CanonicalHeaderKey(name) // as grpc-gateway's matcher gets it
 		key, ok := incomingHeader(name)
 		if name == "Authorization" {
 			key, ok = MetadataAuthorization, true

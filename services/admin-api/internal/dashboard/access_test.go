@@ -17,16 +17,16 @@ import (
 // TestRoleTable is the permission table as the docs state it: every role ×
 // every action.
 func TestRoleTable(t *testing.T) {
-	all := []dashboard.Action{dashboard.ActionViewCheckouts, dashboard.ActionCreateCheckout, dashboard.ActionExpireCheckout,
+	all := []dashboard.Action{dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionCreateCheckout, dashboard.ActionExpireCheckout,
 		dashboard.ActionRefund, dashboard.ActionResendWebhook, dashboard.ActionManageSites, dashboard.ActionManageKeys, dashboard.ActionManageWebhooks,
 		dashboard.ActionManageTeam}
 	allowed := map[dashboard.Role][]dashboard.Action{
 		dashboard.RoleOwner: all,
-		dashboard.RoleDeveloper: {dashboard.ActionViewCheckouts, dashboard.ActionResendWebhook, dashboard.ActionManageSites,
+		dashboard.RoleDeveloper: {dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionResendWebhook, dashboard.ActionManageSites,
 			dashboard.ActionManageKeys, dashboard.ActionManageWebhooks},
-		dashboard.RoleSupport: {dashboard.ActionViewCheckouts, dashboard.ActionCreateCheckout, dashboard.ActionExpireCheckout,
+		dashboard.RoleSupport: {dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionCreateCheckout, dashboard.ActionExpireCheckout,
 			dashboard.ActionRefund, dashboard.ActionResendWebhook},
-		dashboard.RoleViewer: {dashboard.ActionViewCheckouts},
+		dashboard.RoleViewer: {dashboard.ActionViewCheckouts, dashboard.ActionViewSites},
 	}
 	for _, role := range append(dashboard.Roles, "intruder") {
 		for _, a := range all {
@@ -84,6 +84,17 @@ func TestRolesOnTheServer(t *testing.T) {
 					s, _, _ := b.post("/dashboard/checkouts/"+open.GetId()+"/expire", url.Values{"csrf_token": {csrf}})
 					return s
 				}, http.StatusSeeOther},
+				{dashboard.ActionViewSites, func() int { s, _, _ := b.get("/dashboard/sites"); return s }, http.StatusOK},
+				{dashboard.ActionViewSites, func() int { s, _, _ := b.get("/dashboard/sites/" + e.siteA); return s }, http.StatusOK},
+				{dashboard.ActionManageSites, func() int { s, _, _ := b.get("/dashboard/sites/new"); return s }, http.StatusOK},
+				{dashboard.ActionManageSites, func() int {
+					s, _, _ := b.post("/dashboard/sites/new", siteForm(csrf, "Made by "+string(role)))
+					return s
+				}, http.StatusSeeOther},
+				{dashboard.ActionManageSites, func() int {
+					s, _, _ := b.post("/dashboard/sites/"+e.siteA, siteForm(csrf, "Renamed by "+string(role)))
+					return s
+				}, http.StatusSeeOther},
 			}
 			for _, c := range cases {
 				want := http.StatusForbidden
@@ -123,6 +134,22 @@ func TestRolesOnTheServer(t *testing.T) {
 	if made != 2 { // owner and developer
 		t.Errorf("the API key form made %d keys, want 2 (owner, developer)", made)
 	}
+	var sites []string
+	rows, err := e.pool.Query(context.Background(), `SELECT name FROM admin.sites WHERE name LIKE 'Made by %' OR name LIKE 'Renamed by %' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		sites = append(sites, name)
+	}
+	// Owner and developer each made a site; the developer renamed site A last.
+	if want := []string{"Made by developer", "Made by owner", "Renamed by developer"}; !slices.Equal(sites, want) {
+		t.Errorf("the site forms left %q, want %q", sites, want)
+	}
 }
 
 // TestTenantIsolation: another organization's session, or the other mode's,
@@ -144,6 +171,26 @@ func TestTenantIsolation(t *testing.T) {
 		if s, _, _ := b.get("/dashboard/checkouts?after=" + id); s != http.StatusNotFound {
 			t.Errorf("cursor %s: %d, want 404", id, s)
 		}
+	}
+	// Another organization's site, or the other mode's, is a 404 to view
+	// and to save, and the save writes nothing.
+	for _, id := range []string{e.siteB, e.liveSite} {
+		if s, _, _ := b.get("/dashboard/sites/" + id); s != http.StatusNotFound {
+			t.Errorf("GET site %s: %d, want 404", id, s)
+		}
+		if s, _, _ := b.post("/dashboard/sites/"+id, siteForm(csrf, "Hijacked")); s != http.StatusNotFound {
+			t.Errorf("save site %s: %d, want 404", id, s)
+		}
+	}
+	var hijacked int
+	_ = e.pool.QueryRow(context.Background(), `SELECT count(*) FROM admin.sites WHERE name = 'Hijacked'`).Scan(&hijacked)
+	if hijacked != 0 {
+		t.Errorf("%d sites of others were renamed", hijacked)
+	}
+	_, _, sites := b.get("/dashboard/sites")
+	contains(t, "org A's sites", sites, e.siteA)
+	if strings.Contains(sites, e.siteB) || strings.Contains(sites, e.liveSite) {
+		t.Errorf("org A's test sites list shows another's site:\n%s", sites)
 	}
 	_, _, list := b.get("/dashboard/checkouts")
 	contains(t, "org A's list", list, mine.GetId())
@@ -198,12 +245,25 @@ func TestCSRF(t *testing.T) {
 		if s, _, _ := b.post("/dashboard/checkouts/new", f); s != http.StatusForbidden {
 			t.Errorf("create with %s: %d, want 403", name, s)
 		}
+		sf := siteForm(csrf, "Forged")
+		sf["csrf_token"] = tok
+		if s, _, _ := b.post("/dashboard/sites/new", sf); s != http.StatusForbidden {
+			t.Errorf("create site with %s: %d, want 403", name, s)
+		}
+		if s, _, _ := b.post("/dashboard/sites/"+e.siteA, sf); s != http.StatusForbidden {
+			t.Errorf("save site with %s: %d, want 403", name, s)
+		}
 		if s, _, _ := b.post("/dashboard/logout", form); s != http.StatusForbidden {
 			t.Errorf("logout with %s: %d, want 403", name, s)
 		}
 	}
 	if s, _, _ := b.get("/dashboard/checkouts/" + open.GetId()); s != http.StatusOK {
 		t.Fatalf("still signed in: %d", s)
+	}
+	var forged int
+	_ = e.pool.QueryRow(context.Background(), `SELECT count(*) FROM admin.sites WHERE name = 'Forged'`).Scan(&forged)
+	if forged != 0 {
+		t.Errorf("a refused post wrote %d sites", forged)
 	}
 	var status string
 	_ = e.pool.QueryRow(context.Background(), `SELECT status FROM admin.checkout_sessions WHERE id = $1`, open.GetId()).Scan(&status)

@@ -23,7 +23,7 @@ var templateFS embed.FS
 
 // views are the page templates; each defines "title" and "content" for
 // layout.html.
-var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "error", "keys", "webhooks", "webhook", "events", "event"}
+var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "sites", "site", "error", "keys", "webhooks", "webhook", "events", "event"}
 
 // renderer holds the parsed templates, one set per language and view.
 type renderer struct {
@@ -128,6 +128,12 @@ func newPageUser(v *visit) *pageUser {
 // CSP whose only script and style are this response's nonce'd ones, no
 // framing, and no caching (every page shows account data or a form token).
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, view string, v *visit, nav string, data any) {
+	h.renderPage(w, r, status, view, v, nav, data, "")
+}
+
+// renderPage is render whose CSP also lets img load from img, one CSP
+// source the caller has checked (the site form's logo), when not empty.
+func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, status int, view string, v *visit, nav string, data any, img string) {
 	p := &page{Lang: pageLang(r), Nonce: newToken()[:22], Path: r.URL.RequestURI(), User: newPageUser(v), Nav: nav, Data: data}
 	var buf bytes.Buffer
 	if err := h.pages.views[p.Lang][view].Execute(&buf, p); err != nil {
@@ -137,7 +143,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, vie
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+p.Nonce+"'; script-src 'nonce-"+p.Nonce+
-		"'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		"'; img-src 'self' data:"+imgSource(img)+"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("X-Frame-Options", "DENY")
@@ -149,6 +155,13 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, vie
 	hdr.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+func imgSource(img string) string {
+	if img == "" {
+		return ""
+	}
+	return " " + img
 }
 
 // errorPage answers status with a page that says what it means.

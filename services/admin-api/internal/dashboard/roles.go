@@ -37,6 +37,7 @@ const (
 	ActionExpireCheckout Action = "checkouts.expire"
 	ActionRefund         Action = "payments.refund"
 	ActionResendWebhook  Action = "webhooks.resend"
+	ActionViewSites      Action = "sites.view"
 	ActionManageSites    Action = "sites.manage"
 	ActionManageKeys     Action = "keys.manage"
 	ActionManageWebhooks Action = "webhooks.manage"
@@ -46,12 +47,12 @@ const (
 // permissions is the one table of who may do what (role × action). An
 // action missing from a role's set is forbidden.
 var permissions = map[Role]map[Action]bool{
-	RoleOwner: set(ActionViewCheckouts, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook,
+	RoleOwner: set(ActionViewCheckouts, ActionViewSites, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook,
 		ActionManageSites, ActionManageKeys, ActionManageWebhooks, ActionManageTeam),
-	RoleDeveloper: set(ActionViewCheckouts, ActionResendWebhook, ActionManageSites, ActionManageKeys, ActionManageWebhooks),
+	RoleDeveloper: set(ActionViewCheckouts, ActionViewSites, ActionResendWebhook, ActionManageSites, ActionManageKeys, ActionManageWebhooks),
 	// Support resends too: "our shop never got the order" is their call.
-	RoleSupport: set(ActionViewCheckouts, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook),
-	RoleViewer:  set(ActionViewCheckouts),
+	RoleSupport: set(ActionViewCheckouts, ActionViewSites, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook),
+	RoleViewer:  set(ActionViewCheckouts, ActionViewSites),
 }
 
 func set(actions ...Action) map[Action]bool {

@@ -62,6 +62,9 @@ func (s *FeeSchedules) UpdateFeeSchedule(ctx context.Context, req *adminv1.Updat
 		resp = &adminv1.UpdateFeeScheduleResponse{FeeSchedule: FeeScheduleProto(FeeRules(rows), p.Livemode)}
 		return idempotency.Save(ctx, tx, resp, http.StatusOK)
 	})
+	if err == nil {
+		s.Store.Invalidate() // this replica's next completion must see the change
+	}
 	return resp, err
 }
 

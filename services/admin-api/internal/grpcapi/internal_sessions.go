@@ -78,8 +78,8 @@ func (s *InternalSessions) ResolveSecureToken(ctx context.Context, req *internal
 // CompleteSession completes an open, unexpired session in one conditional
 // update, with its checkout.session.completed event.
 func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapiv1.CompleteSessionRequest) (*internalapiv1.CompleteSessionResponse, error) {
-	if req.GetSessionId() == "" || req.GetPaymentId() == "" {
-		return nil, errs.Missing("session_id and payment_id")
+	if req.GetSessionId() == "" || req.GetPaymentId() == "" || req.GetOrganizationId() == "" || req.GetCurrency() == "" {
+		return nil, errs.Missing("session_id, payment_id, organization_id and currency")
 	}
 	if req.GetAmountTax() < 0 {
 		return nil, errs.Param("amount_tax", "amount_invalid", "amount_tax cannot be negative.")
@@ -91,19 +91,25 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 	if req.GetPaid() {
 		status = "paid"
 	}
+	rules, err := s.Store.CachedFeeRules(ctx, db.ListFeeRulesParams{OrganizationID: req.GetOrganizationId(), Livemode: req.GetLivemode()})
+	if err != nil {
+		return nil, store.Wrap(err, "list fee rules")
+	}
+	processingFee, net := fee.Compute(FeeRules(rules), req.GetPaymentMethod(), req.GetCurrency(), req.GetAmountTotal())
 	var resp *internalapiv1.CompleteSessionResponse
-	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		processingFee, net, err := sessionFee(ctx, q, req)
-		if err != nil {
-			return err
-		}
+	err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		row, err := q.CompleteSession(ctx, db.CompleteSessionParams{ID: req.GetSessionId(), PaymentStatus: status,
 			PaymentID: &req.PaymentId, AmountTax: req.GetAmountTax(), AmountTotal: req.GetAmountTotal(),
-			ProcessingFee: &processingFee, NetAmount: &net})
+			ProcessingFee: &processingFee, NetAmount: &net,
+			OrganizationID: req.GetOrganizationId(), Livemode: req.GetLivemode(), Currency: req.GetCurrency()})
 		if store.IsNoRows(err) {
 			cur, err := s.current(ctx, q, req.GetSessionId())
 			if err != nil {
 				return err
+			}
+			if cur.OrganizationID != req.GetOrganizationId() || cur.Livemode != req.GetLivemode() || cur.Currency != req.GetCurrency() {
+				return errs.Param("currency", "parameter_invalid",
+					"The session's organization, mode or currency is not the one given.")
 			}
 			if cur.Status == "complete" && cur.PaymentID != nil && *cur.PaymentID == req.GetPaymentId() {
 				// A retry of the call that completed it: same answer, no second event.
@@ -124,25 +130,6 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 		return err
 	})
 	return resp, err
-}
-
-// sessionFee is the processing fee, and the net amount, of completing the
-// session of req with req's amount and payment method, under its
-// organization's fee schedule now: CompleteSession stores them with the
-// completion, so that later changes of the schedule leave them as they were.
-func sessionFee(ctx context.Context, q *db.Queries, req *internalapiv1.CompleteSessionRequest) (processingFee, net int64, err error) {
-	rows, err := q.ListSessionFeeRules(ctx, req.GetSessionId())
-	if err != nil {
-		return 0, 0, store.Wrap(err, "list fee rules")
-	}
-	rules := make([]fee.Rule, len(rows))
-	currency := ""
-	for i, r := range rows {
-		rules[i] = fee.Rule{Method: r.PaymentMethod, Currency: r.Currency, PercentBps: r.PercentBps, FixedAmount: r.FixedAmount}
-		currency = r.SessionCurrency
-	}
-	processingFee, net = fee.Compute(rules, req.GetPaymentMethod(), currency, req.GetAmountTotal())
-	return processingFee, net, nil
 }
 
 // RecordAsyncPayment marks a complete, unpaid session paid or its payment

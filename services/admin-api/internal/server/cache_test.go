@@ -55,6 +55,17 @@ func TestCacheForgetsOtherReplicasChanges(t *testing.T) {
 		s, err := e.store.CachedSite(ctx, site)
 		return err == nil && s.DefaultCurrency == "CHF"
 	})
+
+	// And fee rules: a completion takes the rule another replica wrote.
+	rules := db.ListFeeRulesParams{OrganizationID: e.orgA}
+	if got, err := e.store.CachedFeeRules(ctx, rules); err != nil || len(got) != 0 {
+		t.Fatalf("fee rules %v, %v; want none", got, err)
+	}
+	exec("INSERT INTO admin.fee_rules (organization_id, livemode, payment_method, currency, percent_bps, fixed_amount) VALUES ($1, false, '', '', 100, 0)", e.orgA)
+	testkit.Eventually(t, "the fee rule is seen", func() bool {
+		got, err := e.store.CachedFeeRules(ctx, rules)
+		return err == nil && len(got) == 1 && got[0].PercentBps == 100
+	})
 }
 
 // TestCacheOffWithoutListener: with no listener connected nothing is kept,

@@ -44,7 +44,7 @@ func TestFeeScheduleSetsTheFeeAtCompletion(t *testing.T) {
 		t.Fatalf("open session shows a fee: %v", s)
 	}
 	// Card, EUR: 2.9 % of 2847 = 82.563 → 83, plus 30.
-	done, err := c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: id, PaymentId: "pay_1", Paid: true,
+	done, err := c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA, Currency: "EUR", SessionId: id, PaymentId: "pay_1", Paid: true,
 		AmountTotal: total, PaymentMethod: "card"})
 	if err != nil || done.GetCheckoutSession().GetProcessingFee() != 113 || done.GetCheckoutSession().GetNetAmount() != total-113 {
 		t.Fatalf("complete: %v %v", done.GetCheckoutSession(), err)
@@ -58,7 +58,7 @@ func TestFeeScheduleSetsTheFeeAtCompletion(t *testing.T) {
 	}
 	// The new default (5 %) applies to the next: 142.35 → 142.
 	id2, total2 := e.newSession()
-	done, err = c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: id2, PaymentId: "pay_2", Paid: false,
+	done, err = c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA, Currency: "EUR", SessionId: id2, PaymentId: "pay_2", Paid: false,
 		AmountTotal: total2, PaymentMethod: "bank_transfer"})
 	if err != nil || done.GetCheckoutSession().GetProcessingFee() != 142 || done.GetCheckoutSession().GetNetAmount() != total2-142 {
 		t.Fatalf("complete by bank transfer: %v %v", done.GetCheckoutSession(), err)

@@ -85,20 +85,20 @@ func TestCompleteSession(t *testing.T) {
 		t.Fatalf("GetCheckout: %v %v", got, err)
 	}
 	// Totals must add up; a mismatch changes nothing.
-	_, err = c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: id, PaymentId: "pay_1", Paid: true, AmountTax: 100, AmountTotal: subtotal})
+	_, err = c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA, Currency: "EUR", SessionId: id, PaymentId: "pay_1", Paid: true, AmountTax: 100, AmountTotal: subtotal})
 	if code, _ := reason(err); code != codes.InvalidArgument {
 		t.Fatalf("bad total: %v", err)
 	}
-	done, err := c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: id, PaymentId: "pay_1", Paid: true, AmountTax: 100, AmountTotal: subtotal + 100})
+	done, err := c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA, Currency: "EUR", SessionId: id, PaymentId: "pay_1", Paid: true, AmountTax: 100, AmountTotal: subtotal + 100})
 	cs := done.GetCheckoutSession()
 	if err != nil || cs.GetStatus() != "complete" || cs.GetPaymentStatus() != "paid" || cs.GetPayment() != "pay_1" || cs.GetAmountTotal() != subtotal+100 {
 		t.Fatalf("complete: %v %v", cs, err)
 	}
 	// The same call again is answered alike; another payment is refused.
-	if again, err := c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: id, PaymentId: "pay_1", Paid: true, AmountTax: 100, AmountTotal: subtotal + 100}); err != nil || !proto.Equal(again.GetCheckoutSession(), cs) {
+	if again, err := c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA, Currency: "EUR", SessionId: id, PaymentId: "pay_1", Paid: true, AmountTax: 100, AmountTotal: subtotal + 100}); err != nil || !proto.Equal(again.GetCheckoutSession(), cs) {
 		t.Fatalf("retry: %v", err)
 	}
-	_, err = c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: id, PaymentId: "pay_2", Paid: true, AmountTotal: subtotal})
+	_, err = c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA, Currency: "EUR", SessionId: id, PaymentId: "pay_2", Paid: true, AmountTotal: subtotal})
 	if code, r := reason(err); code != codes.FailedPrecondition || r != "checkout_session_not_open" {
 		t.Fatalf("second payment: %v", err)
 	}
@@ -122,7 +122,7 @@ func TestExpiredSessionRefusesPayment(t *testing.T) {
 	if _, err := e.pool.Exec(context.Background(), "UPDATE admin.checkout_sessions SET expires_at = now() - interval '1 second' WHERE id = $1", id); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.CompleteSession(context.Background(), &internalapiv1.CompleteSessionRequest{SessionId: id, PaymentId: "pay_1", Paid: true, AmountTotal: subtotal})
+	_, err := c.CompleteSession(context.Background(), &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA, Currency: "EUR", SessionId: id, PaymentId: "pay_1", Paid: true, AmountTotal: subtotal})
 	if code, r := reason(err); code != codes.FailedPrecondition || r != "checkout_session_expired" {
 		t.Fatalf("past expires_at: %v", err)
 	}
@@ -160,7 +160,7 @@ func TestExpireAndCompleteRace(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, err := c.CompleteSession(context.Background(), &internalapiv1.CompleteSessionRequest{SessionId: id, PaymentId: "pay_" + id[3:], Paid: true, AmountTotal: subtotal})
+			_, err := c.CompleteSession(context.Background(), &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA, Currency: "EUR", SessionId: id, PaymentId: "pay_" + id[3:], Paid: true, AmountTotal: subtotal})
 			completed = err == nil
 		}()
 		close(start)
@@ -186,7 +186,7 @@ func TestAsyncPayment(t *testing.T) {
 	ctx := context.Background()
 	for _, succeeded := range []bool{true, false} {
 		id, subtotal := e.newSession()
-		if _, err := c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: id, PaymentId: "pay_bt", Paid: false, AmountTotal: subtotal}); err != nil {
+		if _, err := c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA, Currency: "EUR", SessionId: id, PaymentId: "pay_bt", Paid: false, AmountTotal: subtotal}); err != nil {
 			t.Fatal(err)
 		}
 		_, s := e.do("GET", "/v1/checkout/sessions/"+id, e.keyA, nil)

@@ -40,7 +40,7 @@ func TestKeyPairAuthentication(t *testing.T) {
 	}{
 		{"no secret", id, "", "api_key_missing"},
 		{"no id", "", secret, "api_key_missing"},
-		{"wrong secret", id, secret[:len(secret)-1] + "0", "api_key_invalid"},
+		{"wrong secret", id, otherLast(secret), "api_key_invalid"},
 		{"malformed secret", id, "sk_test_short", "api_key_invalid"},
 		{"another key's secret", id, otherSecret, "api_key_invalid"},
 		{"another key's id", otherID, secret, "api_key_invalid"},
@@ -139,4 +139,14 @@ func TestSessionInstallmentFields(t *testing.T) {
 			t.Errorf("%s = %v: %d %v", tc.field, tc.value, status, out)
 		}
 	}
+}
+
+// otherLast is secret with its last character changed (to "0", or "1" if it
+// was "0"): a well-formed secret that is not the key's.
+func otherLast(secret string) string {
+	last := "0"
+	if strings.HasSuffix(secret, "0") {
+		last = "1"
+	}
+	return secret[:len(secret)-1] + last
 }

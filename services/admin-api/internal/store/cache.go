@@ -10,12 +10,14 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/pgkit"
 )
 
-// Every request looks up its API key, and every session creation its site:
-// two database round trips that dominated a create's cost. The cache keeps
-// both in memory, which is safe only while changes reach it at once:
+// Every request looks up its API key, every session creation its site, and
+// every completion its organization's fee rules: database round trips that
+// dominated a create's cost and lengthened a payment's. The cache keeps them
+// in memory, which is safe only while changes reach it at once:
 //
-//   - a trigger (migration 0004) runs pg_notify(cacheChannel) in every
-//     transaction that revokes or changes a key or changes or deletes a site,
+//   - a trigger (migrations 0004, 0012) runs pg_notify(cacheChannel) in every
+//     transaction that revokes or changes a key, changes or deletes a site,
+//     or changes fee rules,
 //     and Listen empties the cache when the notification arrives, so every
 //     replica forgets within milliseconds of the commit;
 //   - the replica that made the change empties its cache itself, before it
@@ -39,18 +41,25 @@ type siteKey struct {
 	livemode bool
 }
 
+type orgMode struct {
+	org      string
+	livemode bool
+}
+
 type cached[V any] struct {
 	v       V
 	expires time.Time
 }
 
-// cache holds API keys by secret hash and sites by id, tenant and mode.
+// cache holds API keys by secret hash, sites by id, tenant and mode, and
+// fee rules by tenant and mode.
 type cache struct {
 	mu    sync.Mutex
 	live  bool   // Listen is connected: entries may be stored
 	gen   uint64 // bumped by every invalidation
 	keys  map[string]cached[db.AdminApiKey]
 	sites map[siteKey]cached[db.AdminSite]
+	fees  map[orgMode]cached[[]db.AdminFeeRule]
 }
 
 // reset empties the cache and turns storing on or off.
@@ -65,6 +74,7 @@ func (c *cache) emptyLocked() {
 	c.gen++
 	c.keys = map[string]cached[db.AdminApiKey]{}
 	c.sites = map[siteKey]cached[db.AdminSite]{}
+	c.fees = map[orgMode]cached[[]db.AdminFeeRule]{}
 }
 
 // Invalidate empties this replica's cache. Call it after committing a change
@@ -107,6 +117,14 @@ func (s *Store) CachedDefaultSite(ctx context.Context, arg db.GetDefaultSitePara
 	return lookup(s, func(c *cache) map[siteKey]cached[db.AdminSite] { return c.sites },
 		siteKey{"", arg.OrganizationID, arg.Livemode},
 		func() (db.AdminSite, error) { return s.GetDefaultSite(ctx, arg) })
+}
+
+// CachedFeeRules is ListFeeRules through the cache (migration 0012 notifies
+// every change). The rows are shared: callers must not modify them.
+func (s *Store) CachedFeeRules(ctx context.Context, arg db.ListFeeRulesParams) ([]db.AdminFeeRule, error) {
+	return lookup(s, func(c *cache) map[orgMode]cached[[]db.AdminFeeRule] { return c.fees },
+		orgMode{arg.OrganizationID, arg.Livemode},
+		func() ([]db.AdminFeeRule, error) { return s.ListFeeRules(ctx, arg) })
 }
 
 // UpdateCachedAPIKey replaces a cached key's row after a write that the

@@ -278,7 +278,8 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	// Exactly one payment can win; the others are voided (invariants 1 and 2).
 	paid := res.Outcome == provider.Authorized
 	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
-		Paid: paid, AmountTax: p.AmountTax, AmountTotal: sessionTotal(p), PaymentMethod: p.Method})
+		Paid: paid, AmountTax: p.AmountTax, AmountTotal: sessionTotal(p), PaymentMethod: p.Method,
+		OrganizationId: p.OrganizationID, Livemode: p.Livemode, Currency: p.Currency})
 	if err == nil {
 		p = withProcessingFee(p, resp.GetCheckoutSession())
 		if !paid {

@@ -160,7 +160,8 @@ func (s *Service) stripeSucceeded(ctx context.Context, p db.RuntimePayment, ev s
 // stores.
 func (s *Service) completeForStripe(ctx context.Context, p db.RuntimePayment) (_ db.RuntimePayment, closed bool, err error) {
 	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
-		Paid: true, AmountTax: p.AmountTax, AmountTotal: p.Amount, PaymentMethod: p.Method})
+		Paid: true, AmountTax: p.AmountTax, AmountTotal: p.Amount, PaymentMethod: p.Method,
+		OrganizationId: p.OrganizationID, Livemode: p.Livemode, Currency: p.Currency})
 	if status.Code(err) == codes.FailedPrecondition {
 		return p, true, nil
 	} else if err != nil {

@@ -45,21 +45,27 @@ SET status = 'complete', payment_status = $1, payment_id = $2,
     amount_tax = $3, amount_total = $4, completed_at = now(),
     event_sequence = event_sequence + 1, processing_fee = $5, net_amount = $6
 WHERE id = $7 AND status = 'open' AND expires_at > now()
+  AND organization_id = $8 AND livemode = $9 AND currency = $10
 RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
 `
 
 type CompleteSessionParams struct {
-	PaymentStatus string
-	PaymentID     *string
-	AmountTax     int64
-	AmountTotal   int64
-	ProcessingFee *int64
-	NetAmount     *int64
-	ID            string
+	PaymentStatus  string
+	PaymentID      *string
+	AmountTax      int64
+	AmountTotal    int64
+	ProcessingFee  *int64
+	NetAmount      *int64
+	ID             string
+	OrganizationID string
+	Livemode       bool
+	Currency       string
 }
 
 // The conditional update at the heart of invariant 2: only an open session
-// that has not expired can complete. The processing fee is fixed with it.
+// that has not expired can complete. The processing fee is fixed with it,
+// from the rules of the organization, mode and currency the caller names:
+// a session that is not theirs does not complete.
 func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams) (AdminCheckoutSession, error) {
 	row := q.db.QueryRow(ctx, completeSession,
 		arg.PaymentStatus,
@@ -69,6 +75,9 @@ func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams
 		arg.ProcessingFee,
 		arg.NetAmount,
 		arg.ID,
+		arg.OrganizationID,
+		arg.Livemode,
+		arg.Currency,
 	)
 	var i AdminCheckoutSession
 	err := row.Scan(

@@ -111,12 +111,15 @@ RETURNING *;
 
 -- name: CompleteSession :one
 -- The conditional update at the heart of invariant 2: only an open session
--- that has not expired can complete. The processing fee is fixed with it.
+-- that has not expired can complete. The processing fee is fixed with it,
+-- from the rules of the organization, mode and currency the caller names:
+-- a session that is not theirs does not complete.
 UPDATE admin.checkout_sessions
 SET status = 'complete', payment_status = @payment_status, payment_id = @payment_id,
     amount_tax = @amount_tax, amount_total = @amount_total, completed_at = now(),
     event_sequence = event_sequence + 1, processing_fee = @processing_fee, net_amount = @net_amount
 WHERE id = @id AND status = 'open' AND expires_at > now()
+  AND organization_id = @organization_id AND livemode = @livemode AND currency = @currency
 RETURNING *;
 
 -- name: MarkSessionPaid :one

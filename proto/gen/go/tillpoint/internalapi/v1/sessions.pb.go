@@ -223,8 +223,14 @@ type CompleteSessionRequest struct {
 	// The payment's method (`card`, `bank_transfer`): it chooses the fee
 	// schedule's rule for the session's processing_fee.
 	PaymentMethod string `protobuf:"bytes,6,opt,name=payment_method,json=paymentMethod,proto3" json:"payment_method,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The session's organization, mode and currency, as the payment recorded
+	// them (required): they choose the fee rules (from admin-api's cache, no
+	// round trip), and the update completes the session only if they match.
+	OrganizationId string `protobuf:"bytes,7,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	Livemode       bool   `protobuf:"varint,8,opt,name=livemode,proto3" json:"livemode,omitempty"`
+	Currency       string `protobuf:"bytes,9,opt,name=currency,proto3" json:"currency,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CompleteSessionRequest) Reset() {
@@ -295,6 +301,27 @@ func (x *CompleteSessionRequest) GetAmountTotal() int64 {
 func (x *CompleteSessionRequest) GetPaymentMethod() string {
 	if x != nil {
 		return x.PaymentMethod
+	}
+	return ""
+}
+
+func (x *CompleteSessionRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *CompleteSessionRequest) GetLivemode() bool {
+	if x != nil {
+		return x.Livemode
+	}
+	return false
+}
+
+func (x *CompleteSessionRequest) GetCurrency() string {
+	if x != nil {
+		return x.Currency
 	}
 	return ""
 }
@@ -563,7 +590,7 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x13CardProviderAccount\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12'\n" +
-	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xd3\x01\n" +
+	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xb4\x02\n" +
 	"\x16CompleteSessionRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
@@ -573,7 +600,10 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\n" +
 	"amount_tax\x18\x04 \x01(\x03R\tamountTax\x12!\n" +
 	"\famount_total\x18\x05 \x01(\x03R\vamountTotal\x12%\n" +
-	"\x0epayment_method\x18\x06 \x01(\tR\rpaymentMethod\"i\n" +
+	"\x0epayment_method\x18\x06 \x01(\tR\rpaymentMethod\x12'\n" +
+	"\x0forganization_id\x18\a \x01(\tR\x0eorganizationId\x12\x1a\n" +
+	"\blivemode\x18\b \x01(\bR\blivemode\x12\x1a\n" +
+	"\bcurrency\x18\t \x01(\tR\bcurrency\"i\n" +
 	"\x17CompleteSessionResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"w\n" +
 	"\x19RecordAsyncPaymentRequest\x12\x1d\n" +
