@@ -42,6 +42,8 @@ type Handler struct {
 	IdleTimeout, AbsoluteTimeout time.Duration
 	// LoginLimits bound sign-in attempts.
 	LoginLimits LoginLimits
+	// Now is the clock of the Overview's "today" (time.Now when nil).
+	Now func() time.Time
 
 	sessions adminv1.CheckoutSessionServiceClient
 	sites    adminv1.SiteServiceClient
@@ -119,6 +121,7 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("POST "+Prefix+"/account", h.signedIn(ActionViewCheckouts, h.changePassword))
 	m.Handle("GET "+Prefix+"/organizations", h.signedIn(ActionViewCheckouts, h.listOrgs))
 	m.Handle("POST "+Prefix+"/organizations", h.signedIn(ActionViewCheckouts, h.switchOrg))
+	m.Handle("GET "+Prefix+"/overview", h.signedIn(ActionViewCheckouts, h.overview))
 	m.Handle("GET "+Prefix+"/checkouts", h.signedIn(ActionViewCheckouts, h.listCheckouts))
 	m.Handle("GET "+Prefix+"/checkouts/export.csv", h.signedIn(ActionViewCheckouts, h.exportCheckouts))
 	m.Handle("GET "+Prefix+"/checkouts/new", h.signedIn(ActionCreateCheckout, h.newCheckout))

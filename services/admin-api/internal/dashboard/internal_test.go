@@ -94,3 +94,19 @@ func TestDecimal(t *testing.T) {
 		}
 	}
 }
+
+// TestConversion: paid ÷ created to one decimal, rounded half up exactly.
+func TestConversion(t *testing.T) {
+	for _, c := range []struct {
+		paid, created int64
+		lang, want    string
+	}{
+		{0, 0, "en", "—"}, {0, 5, "en", "0.0%"}, {1, 3, "en", "33.3%"}, {2, 3, "en", "66.7%"},
+		{1, 16, "en", "6.3%"}, {1, 2000, "en", "0.1%"}, {1, 2001, "en", "0.0%"}, {7, 7, "en", "100.0%"},
+		{1, 8, "en", "12.5%"}, {1, 3, "fr", "33,3\u00a0%"}, {0, 0, "fr", "—"},
+	} {
+		if got := conversion(c.paid, c.created, c.lang); got != c.want {
+			t.Errorf("conversion(%d, %d, %s) = %q, want %q", c.paid, c.created, c.lang, got, c.want)
+		}
+	}
+}

@@ -23,7 +23,7 @@ var templateFS embed.FS
 
 // views are the page templates; each defines "title" and "content" for
 // layout.html.
-var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "sites", "site", "error", "keys", "webhooks", "webhook", "events", "event"}
+var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "sites", "site", "error", "keys", "webhooks", "webhook", "events", "event", "overview"}
 
 // renderer holds the parsed templates, one set per language and view.
 type renderer struct {
@@ -59,6 +59,7 @@ func newRenderer() (*renderer, error) {
 			"js":         func() template.JS { return template.JS(js) },
 			"money":      func(amount int64, code string) string { return formatMoney(amount, code, lang) },
 			"when":       func(ts *timestamppb.Timestamp) string { return formatTime(ts, lang) },
+			"pct":        func(paid, created int64) string { return conversion(paid, created, lang) },
 			"qr":         qrSVG,
 			"add":        func(a, b int) int { return a + b },
 			"sub":        func(a, b int64) int64 { return a - b },

@@ -1,0 +1,16 @@
+-- name: OverviewDays :many
+-- The organization's sessions created in [since, until) in one mode, per
+-- site, currency and UTC day (days since 1970-01-01): how many were
+-- created, how many of them are paid, and their paid total in minor units.
+-- Read off checkout_sessions_org_created_idx: only the organization's rows
+-- of the window.
+SELECT site_id, currency,
+       floor(extract(epoch FROM created_at) / 86400)::bigint AS day,
+       count(*)::bigint AS created,
+       count(*) FILTER (WHERE payment_status = 'paid')::bigint AS paid,
+       coalesce(sum(amount_total) FILTER (WHERE payment_status = 'paid'), 0)::bigint AS paid_amount
+FROM admin.checkout_sessions
+WHERE organization_id = @organization_id AND livemode = @livemode
+  AND created_at >= @since AND created_at < @until
+GROUP BY site_id, currency, day
+ORDER BY currency, site_id, day;
