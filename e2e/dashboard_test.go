@@ -129,6 +129,10 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Errorf("the session's row: %q", row)
 	}
 	both("06-checkouts-paid")
+	// The Overview counts it, with its day in the EUR chart.
+	do(t, tab, "open Overview", chromedp.Click(chromedp.ID("nav-overview")), chromedp.WaitVisible(chromedp.ID("chart-EUR")))
+	both("06b-overview")
+	do(t, tab, "back to Checkouts", chromedp.Navigate(sys.DashboardURL+"checkouts"), chromedp.WaitVisible(chromedp.ID("row-"+id[1])))
 	do(t, tab, "filter paid sessions by email",
 		chromedp.SendKeys(chromedp.ID("q"), "client@example.com"),
 		choose("payment", "paid"),
