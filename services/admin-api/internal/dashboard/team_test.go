@@ -179,6 +179,17 @@ func TestLastOwner(t *testing.T) {
 	second := e.createUser("owner2@a.example", e.orgA, dashboard.RoleOwner)
 	b2 := e.browser()
 	csrf2 := b2.login(second)
+	// The test holds the organization's lock while both requests start, so
+	// that they meet at it: without the lock they both go through.
+	ctx := context.Background()
+	tx, err := e.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT id FROM admin.organizations WHERE id = $1 FOR NO KEY UPDATE`, e.orgA); err != nil {
+		t.Fatal(err)
+	}
 	statuses := make([]int, 2)
 	var wg sync.WaitGroup
 	for i, do := range []func() int{
@@ -194,7 +205,13 @@ func TestLastOwner(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); statuses[i] = do() }()
 	}
-	wg.Wait()
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	waitForLockWaiters(t, e, 2, finished)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-finished
 	done, refused := 0, 0
 	for _, s := range statuses {
 		switch s {
@@ -210,6 +227,24 @@ func TestLastOwner(t *testing.T) {
 	}
 	if n := e.count(`SELECT count(*) FROM admin.dashboard_memberships WHERE organization_id = $1 AND role = 'owner'`, e.orgA); n != 1 {
 		t.Errorf("%d owners after the concurrent demotions, want 1", n)
+	}
+}
+
+// waitForLockWaiters returns when n backends wait on a lock, or when
+// finished is closed (the requests did not wait).
+func waitForLockWaiters(t *testing.T, e *env, n int, finished <-chan struct{}) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-finished:
+			return
+		case <-tick.C:
+		}
+		if e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) >= n {
+			return
+		}
 	}
 }
 
