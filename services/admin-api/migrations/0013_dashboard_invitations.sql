@@ -17,3 +17,6 @@ CREATE TABLE admin.dashboard_invitations (
     accepted_at     timestamptz
 );
 CREATE INDEX dashboard_invitations_org_idx ON admin.dashboard_invitations (organization_id, created_at);
+
+-- When the user last signed in (the Team page shows it); null: never.
+ALTER TABLE admin.dashboard_users ADD COLUMN last_sign_in_at timestamptz;

@@ -430,6 +430,12 @@ func TestRemoveMember(t *testing.T) {
 	dev := e.browser()
 	dev.login(e.users["developer"])
 	id := e.userID(e.users["developer"])
+	_, _, page := owner.get("/dashboard/team")
+	signedIn := regexp.MustCompile(`id="signin-` + id + `">20\d\d-\d\d-\d\d \d\d:\d\d UTC<`)
+	never := regexp.MustCompile(`id="signin-` + e.userID(e.users["viewer"]) + `"><span class="muted">Never<`)
+	if !signedIn.MatchString(page) || !never.MatchString(page) {
+		t.Errorf("last sign-in: the developer's is not shown, or the viewer's is not Never:\n%s", page)
+	}
 	if status, loc, _ := owner.post("/dashboard/team/members/"+id+"/role", url.Values{"csrf_token": {csrf}, "role": {"viewer"}}); status != http.StatusSeeOther || loc != "/dashboard/team?done=role" {
 		t.Fatalf("set role: %d %q", status, loc)
 	}

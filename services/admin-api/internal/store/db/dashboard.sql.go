@@ -92,6 +92,7 @@ func (q *Queries) CreateDashboardInvitation(ctx context.Context, arg CreateDashb
 }
 
 const createDashboardSession = `-- name: CreateDashboardSession :exec
+WITH signed_in AS (UPDATE admin.dashboard_users SET last_sign_in_at = now() WHERE id = $2)
 INSERT INTO admin.dashboard_sessions (token_hash, user_id, organization_id, livemode, csrf_secret, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6)
 `
@@ -105,6 +106,7 @@ type CreateDashboardSessionParams struct {
 	ExpiresAt      time.Time
 }
 
+// Starts a session and notes the user's sign-in.
 func (q *Queries) CreateDashboardSession(ctx context.Context, arg CreateDashboardSessionParams) error {
 	_, err := q.db.Exec(ctx, createDashboardSession,
 		arg.TokenHash,
@@ -120,7 +122,7 @@ func (q *Queries) CreateDashboardSession(ctx context.Context, arg CreateDashboar
 const createDashboardUser = `-- name: CreateDashboardUser :one
 INSERT INTO admin.dashboard_users (id, email, password_hash) VALUES ($1, $2, $3)
 ON CONFLICT (email) DO NOTHING
-RETURNING id, email, password_hash, created_at
+RETURNING id, email, password_hash, created_at, last_sign_in_at
 `
 
 type CreateDashboardUserParams struct {
@@ -138,6 +140,7 @@ func (q *Queries) CreateDashboardUser(ctx context.Context, arg CreateDashboardUs
 		&i.Email,
 		&i.PasswordHash,
 		&i.CreatedAt,
+		&i.LastSignInAt,
 	)
 	return i, err
 }
@@ -335,7 +338,7 @@ func (q *Queries) GetDashboardSession(ctx context.Context, arg GetDashboardSessi
 }
 
 const getDashboardUser = `-- name: GetDashboardUser :one
-SELECT id, email, password_hash, created_at FROM admin.dashboard_users WHERE id = $1
+SELECT id, email, password_hash, created_at, last_sign_in_at FROM admin.dashboard_users WHERE id = $1
 `
 
 func (q *Queries) GetDashboardUser(ctx context.Context, id string) (AdminDashboardUser, error) {
@@ -346,12 +349,13 @@ func (q *Queries) GetDashboardUser(ctx context.Context, id string) (AdminDashboa
 		&i.Email,
 		&i.PasswordHash,
 		&i.CreatedAt,
+		&i.LastSignInAt,
 	)
 	return i, err
 }
 
 const getDashboardUserByEmail = `-- name: GetDashboardUserByEmail :one
-SELECT id, email, password_hash, created_at FROM admin.dashboard_users WHERE email = $1
+SELECT id, email, password_hash, created_at, last_sign_in_at FROM admin.dashboard_users WHERE email = $1
 `
 
 func (q *Queries) GetDashboardUserByEmail(ctx context.Context, email string) (AdminDashboardUser, error) {
@@ -362,6 +366,7 @@ func (q *Queries) GetDashboardUserByEmail(ctx context.Context, email string) (Ad
 		&i.Email,
 		&i.PasswordHash,
 		&i.CreatedAt,
+		&i.LastSignInAt,
 	)
 	return i, err
 }
@@ -455,17 +460,18 @@ func (q *Queries) ListDashboardMemberships(ctx context.Context, userID string) (
 }
 
 const listTeamMembers = `-- name: ListTeamMembers :many
-SELECT u.id AS user_id, u.email, m.role, m.created_at AS joined_at
+SELECT u.id AS user_id, u.email, m.role, m.created_at AS joined_at, u.last_sign_in_at
 FROM admin.dashboard_memberships m JOIN admin.dashboard_users u ON u.id = m.user_id
 WHERE m.organization_id = $1
 ORDER BY m.role = 'owner' DESC, u.email
 `
 
 type ListTeamMembersRow struct {
-	UserID   string
-	Email    string
-	Role     string
-	JoinedAt time.Time
+	UserID       string
+	Email        string
+	Role         string
+	JoinedAt     time.Time
+	LastSignInAt *time.Time
 }
 
 // An organization's members, owners first, then by email.
@@ -483,6 +489,7 @@ func (q *Queries) ListTeamMembers(ctx context.Context, organizationID string) ([
 			&i.Email,
 			&i.Role,
 			&i.JoinedAt,
+			&i.LastSignInAt,
 		); err != nil {
 			return nil, err
 		}
@@ -595,7 +602,7 @@ func (q *Queries) TouchDashboardSession(ctx context.Context, tokenHash []byte) e
 const upsertDashboardUser = `-- name: UpsertDashboardUser :one
 INSERT INTO admin.dashboard_users (id, email, password_hash) VALUES ($1, $2, $3)
 ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash
-RETURNING id, email, password_hash, created_at
+RETURNING id, email, password_hash, created_at, last_sign_in_at
 `
 
 type UpsertDashboardUserParams struct {
@@ -613,6 +620,7 @@ func (q *Queries) UpsertDashboardUser(ctx context.Context, arg UpsertDashboardUs
 		&i.Email,
 		&i.PasswordHash,
 		&i.CreatedAt,
+		&i.LastSignInAt,
 	)
 	return i, err
 }

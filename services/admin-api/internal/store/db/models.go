@@ -98,6 +98,7 @@ type AdminDashboardUser struct {
 	Email        string
 	PasswordHash string
 	CreatedAt    time.Time
+	LastSignInAt *time.Time
 }
 
 type AdminFeeRule struct {

@@ -31,6 +31,8 @@ WHERE m.user_id = $1
 ORDER BY m.created_at, m.organization_id;
 
 -- name: CreateDashboardSession :exec
+-- Starts a session and notes the user's sign-in.
+WITH signed_in AS (UPDATE admin.dashboard_users SET last_sign_in_at = now() WHERE id = $2)
 INSERT INTO admin.dashboard_sessions (token_hash, user_id, organization_id, livemode, csrf_secret, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6);
 
@@ -77,7 +79,7 @@ RETURNING *;
 
 -- name: ListTeamMembers :many
 -- An organization's members, owners first, then by email.
-SELECT u.id AS user_id, u.email, m.role, m.created_at AS joined_at
+SELECT u.id AS user_id, u.email, m.role, m.created_at AS joined_at, u.last_sign_in_at
 FROM admin.dashboard_memberships m JOIN admin.dashboard_users u ON u.id = m.user_id
 WHERE m.organization_id = $1
 ORDER BY m.role = 'owner' DESC, u.email;
