@@ -112,6 +112,27 @@ func TestTeamOwnersOnly(t *testing.T) {
 	}
 }
 
+// TestInviteRefusals: a bad email or role is a 400 naming it, and makes
+// no invitation.
+func TestInviteRefusals(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.login(e.users["owner"])
+	for _, c := range []struct{ email, role, want string }{
+		{"not an email", "viewer", "Enter an email address"},
+		{"a@b.example, c@d.example", "viewer", "Enter an email address"},
+		{"ok@a.example", "admin", "Choose a role"},
+	} {
+		status, _, body := b.post("/dashboard/team/invitations", url.Values{"csrf_token": {csrf}, "email": {c.email}, "role": {c.role}})
+		if status != http.StatusBadRequest || !strings.Contains(body, c.want) || strings.Contains(body, `id="invite-link"`) {
+			t.Errorf("invite %q as %q: %d, want 400 saying %q", c.email, c.role, status, c.want)
+		}
+	}
+	if n := e.count(`SELECT count(*) FROM admin.dashboard_invitations`); n != 0 {
+		t.Errorf("%d invitations from bad forms", n)
+	}
+}
+
 // TestTeamCSRF: every Team form and the invitation form refuse a post
 // without the right token, and change nothing.
 func TestTeamCSRF(t *testing.T) {
