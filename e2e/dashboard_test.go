@@ -17,8 +17,9 @@ import (
 // test card, and the Checkouts page then shows the session paid, with its
 // payment on the detail page; then, as a developer would, they create an API
 // key (its secret shown once) and look at the webhook endpoint's delivery
-// log and the event's JSON. Every page is screenshotted at phone and
-// laptop widths, under test-artifacts/screenshots/dashboard-*.png.
+// log and the event's JSON, and invite a colleague from the Team page. Every
+// page is screenshotted at phone and laptop widths, under
+// test-artifacts/screenshots/dashboard-*.png.
 func TestDashboardBrowser(t *testing.T) {
 	if sys.DashboardURL == "" || sys.DashboardEmail == "" || sys.DashboardPassword == "" {
 		t.Fatalf("stack.json lacks the dashboard sign-in: %+v", sys)
@@ -257,6 +258,15 @@ func TestDashboardBrowser(t *testing.T) {
 	both("22-webhook")
 	do(t, tab, "its event", chromedp.Click(chromedp.CSS(`#deliveries a`)), chromedp.WaitVisible(chromedp.ID("event-json")))
 	both("23-event")
+	do(t, tab, "the Team page", chromedp.Click(chromedp.ID("nav-team")), chromedp.WaitVisible(chromedp.ID("invite-form")))
+	do(t, tab, "invite someone", chromedp.SendKeys(chromedp.ID("email"), "support-person@example.com"),
+		choose("role", "support"), chromedp.Click(chromedp.ID("send-invite")), chromedp.WaitVisible(chromedp.ID("invite-link")))
+	if link, err := chromedp.Run(tab, chromedp.Value(chromedp.ID("invite-link"))); err != nil || !strings.HasPrefix(link, sys.DashboardURL+"invite/") {
+		t.Errorf("invitation link %q (%v), want one under %sinvite/", link, err, sys.DashboardURL)
+	}
+	both("24-team-invited")
+	do(t, tab, "back to the team", chromedp.Click(chromedp.ID("done")), chromedp.WaitVisible(chromedp.ID("invitations")))
+	both("25-team")
 
 	do(t, tab, "a page that does not exist", chromedp.Navigate(sys.DashboardURL+"checkouts/cs_doesnotexist"), chromedp.WaitVisible(chromedp.ID("error")))
 	both("11-not-found")

@@ -147,6 +147,13 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("POST "+Prefix+"/developers/webhooks/{id}/resend", h.signedIn(ActionManageWebhooks, h.resendWebhookEvent))
 	m.Handle("GET "+Prefix+"/developers/events", h.signedIn(ActionManageWebhooks, h.listEvents))
 	m.Handle("GET "+Prefix+"/developers/events/{id}", h.signedIn(ActionManageWebhooks, h.showEvent))
+	m.Handle("GET "+Prefix+"/team", h.signedIn(ActionManageTeam, h.teamPage))
+	m.Handle("POST "+Prefix+"/team/invitations", h.signedIn(ActionManageTeam, h.invite))
+	m.Handle("POST "+Prefix+"/team/invitations/{id}/revoke", h.signedIn(ActionManageTeam, h.revokeInvitation))
+	m.Handle("POST "+Prefix+"/team/members/{id}/role", h.signedIn(ActionManageTeam, h.setMemberRole))
+	m.Handle("POST "+Prefix+"/team/members/{id}/remove", h.signedIn(ActionManageTeam, h.removeMember))
+	m.HandleFunc("GET "+Prefix+"/invite/{token}", h.invitePage)
+	m.HandleFunc("POST "+Prefix+"/invite/{token}", h.acceptInvite)
 	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, nil, http.StatusNotFound)
 	})

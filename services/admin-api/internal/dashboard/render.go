@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"golang.org/x/text/language"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -23,7 +24,7 @@ var templateFS embed.FS
 
 // views are the page templates; each defines "title" and "content" for
 // layout.html.
-var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "sites", "site", "error", "keys", "webhooks", "webhook", "events", "event", "overview"}
+var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "sites", "site", "error", "keys", "webhooks", "webhook", "events", "event", "overview", "team", "invite"}
 
 // renderer holds the parsed templates, one set per language and view.
 type renderer struct {
@@ -60,6 +61,7 @@ func newRenderer() (*renderer, error) {
 			"money":      func(amount int64, code string) string { return formatMoney(amount, code, lang) },
 			"when":       func(ts *timestamppb.Timestamp) string { return formatTime(ts, lang) },
 			"pct":        func(paid, created int64) string { return conversion(paid, created, lang) },
+			"whenTime":   func(t time.Time) string { return formatTime(timestamppb.New(t), lang) },
 			"qr":         qrSVG,
 			"add":        func(a, b int) int { return a + b },
 			"sub":        func(a, b int64) int64 { return a - b },
@@ -114,6 +116,8 @@ type pageUser struct {
 	// CanCreate shows the Create checkout link, CanDevelop the Developers
 	// link; MultiOrg the switch.
 	CanCreate, CanDevelop, MultiOrg bool
+	// CanTeam shows the Team link.
+	CanTeam bool
 }
 
 func newPageUser(v *visit) *pageUser {
@@ -122,7 +126,7 @@ func newPageUser(v *visit) *pageUser {
 	}
 	return &pageUser{Email: v.email, Role: string(v.role), Org: v.orgName, Livemode: v.livemode, CSRF: v.csrf,
 		CanCreate:  Allowed(v.role, ActionCreateCheckout),
-		CanDevelop: Allowed(v.role, ActionManageKeys), MultiOrg: v.multiOrg}
+		CanDevelop: Allowed(v.role, ActionManageKeys), MultiOrg: v.multiOrg, CanTeam: Allowed(v.role, ActionManageTeam)}
 }
 
 // render writes the view with status, after the security headers: a strict

@@ -20,13 +20,19 @@ const maxEmailLen = 254
 // and looked up in.
 func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
+// validEmail reports whether email, normalized, is one plain address.
+func validEmail(email string) bool {
+	a, err := mail.ParseAddress(email)
+	return err == nil && a.Address == email && len(email) <= maxEmailLen
+}
+
 // SetUser makes the user with this email a member of org with role,
 // creating the user or setting their password. It is how the first owner is
 // made (`admin-api users create`) and how the dev stack seeds its demo
-// owner; inviting from the dashboard will come with the Team page.
+// owner; owners invite the others from the Team page (team.go).
 func SetUser(ctx context.Context, s *store.Store, email, orgID string, role Role, password string) (db.AdminDashboardUser, error) {
 	email = NormalizeEmail(email)
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > maxEmailLen {
+	if !validEmail(email) {
 		return db.AdminDashboardUser{}, errs.Param("email", "parameter_invalid", "%q is not an email address", email)
 	}
 	if _, ok := ParseRole(string(role)); !ok {

@@ -10,7 +10,89 @@ import (
 	"time"
 )
 
+const acceptDashboardInvitation = `-- name: AcceptDashboardInvitation :exec
+UPDATE admin.dashboard_invitations SET accepted_at = now() WHERE id = $1
+`
+
+func (q *Queries) AcceptDashboardInvitation(ctx context.Context, id string) error {
+	_, err := q.db.Exec(ctx, acceptDashboardInvitation, id)
+	return err
+}
+
+const addDashboardMembership = `-- name: AddDashboardMembership :execrows
+INSERT INTO admin.dashboard_memberships (user_id, organization_id, role) VALUES ($1, $2, $3)
+ON CONFLICT (user_id, organization_id) DO NOTHING
+`
+
+type AddDashboardMembershipParams struct {
+	UserID         string
+	OrganizationID string
+	Role           string
+}
+
+// Adds the user to the organization; a member already keeps their role.
+func (q *Queries) AddDashboardMembership(ctx context.Context, arg AddDashboardMembershipParams) (int64, error) {
+	result, err := q.db.Exec(ctx, addDashboardMembership, arg.UserID, arg.OrganizationID, arg.Role)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const countOrganizationOwners = `-- name: CountOrganizationOwners :one
+SELECT count(*) FROM admin.dashboard_memberships WHERE organization_id = $1 AND role = 'owner'
+`
+
+func (q *Queries) CountOrganizationOwners(ctx context.Context, organizationID string) (int64, error) {
+	row := q.db.QueryRow(ctx, countOrganizationOwners, organizationID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const createDashboardInvitation = `-- name: CreateDashboardInvitation :one
+INSERT INTO admin.dashboard_invitations (id, organization_id, email, role, token_hash, invited_by, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING id, organization_id, email, role, token_hash, invited_by, created_at, expires_at, accepted_at
+`
+
+type CreateDashboardInvitationParams struct {
+	ID             string
+	OrganizationID string
+	Email          string
+	Role           string
+	TokenHash      []byte
+	InvitedBy      string
+	ExpiresAt      time.Time
+}
+
+func (q *Queries) CreateDashboardInvitation(ctx context.Context, arg CreateDashboardInvitationParams) (AdminDashboardInvitation, error) {
+	row := q.db.QueryRow(ctx, createDashboardInvitation,
+		arg.ID,
+		arg.OrganizationID,
+		arg.Email,
+		arg.Role,
+		arg.TokenHash,
+		arg.InvitedBy,
+		arg.ExpiresAt,
+	)
+	var i AdminDashboardInvitation
+	err := row.Scan(
+		&i.ID,
+		&i.OrganizationID,
+		&i.Email,
+		&i.Role,
+		&i.TokenHash,
+		&i.InvitedBy,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.AcceptedAt,
+	)
+	return i, err
+}
+
 const createDashboardSession = `-- name: CreateDashboardSession :exec
+WITH signed_in AS (UPDATE admin.dashboard_users SET last_sign_in_at = now() WHERE id = $2)
 INSERT INTO admin.dashboard_sessions (token_hash, user_id, organization_id, livemode, csrf_secret, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6)
 `
@@ -24,6 +106,7 @@ type CreateDashboardSessionParams struct {
 	ExpiresAt      time.Time
 }
 
+// Starts a session and notes the user's sign-in.
 func (q *Queries) CreateDashboardSession(ctx context.Context, arg CreateDashboardSessionParams) error {
 	_, err := q.db.Exec(ctx, createDashboardSession,
 		arg.TokenHash,
@@ -33,6 +116,79 @@ func (q *Queries) CreateDashboardSession(ctx context.Context, arg CreateDashboar
 		arg.CsrfSecret,
 		arg.ExpiresAt,
 	)
+	return err
+}
+
+const createDashboardUser = `-- name: CreateDashboardUser :one
+INSERT INTO admin.dashboard_users (id, email, password_hash) VALUES ($1, $2, $3)
+ON CONFLICT (email) DO NOTHING
+RETURNING id, email, password_hash, created_at, last_sign_in_at
+`
+
+type CreateDashboardUserParams struct {
+	ID           string
+	Email        string
+	PasswordHash string
+}
+
+// Creates a user; an email that has one already creates nothing (no rows).
+func (q *Queries) CreateDashboardUser(ctx context.Context, arg CreateDashboardUserParams) (AdminDashboardUser, error) {
+	row := q.db.QueryRow(ctx, createDashboardUser, arg.ID, arg.Email, arg.PasswordHash)
+	var i AdminDashboardUser
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.LastSignInAt,
+	)
+	return i, err
+}
+
+const deleteDashboardInvitation = `-- name: DeleteDashboardInvitation :execrows
+DELETE FROM admin.dashboard_invitations WHERE organization_id = $1 AND id = $2 AND accepted_at IS NULL
+`
+
+type DeleteDashboardInvitationParams struct {
+	OrganizationID string
+	ID             string
+}
+
+// Revokes a pending invitation of the organization.
+func (q *Queries) DeleteDashboardInvitation(ctx context.Context, arg DeleteDashboardInvitationParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteDashboardInvitation, arg.OrganizationID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const deleteDashboardMembership = `-- name: DeleteDashboardMembership :exec
+DELETE FROM admin.dashboard_memberships WHERE organization_id = $1 AND user_id = $2
+`
+
+type DeleteDashboardMembershipParams struct {
+	OrganizationID string
+	UserID         string
+}
+
+func (q *Queries) DeleteDashboardMembership(ctx context.Context, arg DeleteDashboardMembershipParams) error {
+	_, err := q.db.Exec(ctx, deleteDashboardMembership, arg.OrganizationID, arg.UserID)
+	return err
+}
+
+const deleteDashboardOrganizationSessions = `-- name: DeleteDashboardOrganizationSessions :exec
+DELETE FROM admin.dashboard_sessions WHERE organization_id = $1 AND user_id = $2
+`
+
+type DeleteDashboardOrganizationSessionsParams struct {
+	OrganizationID string
+	UserID         string
+}
+
+// Ends the user's sessions in the organization (after their removal).
+func (q *Queries) DeleteDashboardOrganizationSessions(ctx context.Context, arg DeleteDashboardOrganizationSessionsParams) error {
+	_, err := q.db.Exec(ctx, deleteDashboardOrganizationSessions, arg.OrganizationID, arg.UserID)
 	return err
 }
 
@@ -86,6 +242,46 @@ func (q *Queries) DeleteOtherDashboardSessions(ctx context.Context, arg DeleteOt
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const getDashboardInvitation = `-- name: GetDashboardInvitation :one
+SELECT i.id, i.organization_id, i.email, i.role, i.token_hash, i.invited_by, i.created_at, i.expires_at, i.accepted_at, o.name AS organization_name
+FROM admin.dashboard_invitations i JOIN admin.organizations o ON o.id = i.organization_id
+WHERE i.token_hash = $1 AND i.accepted_at IS NULL AND i.expires_at > now()
+FOR UPDATE OF i
+`
+
+type GetDashboardInvitationRow struct {
+	ID               string
+	OrganizationID   string
+	Email            string
+	Role             string
+	TokenHash        []byte
+	InvitedBy        string
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+	AcceptedAt       *time.Time
+	OrganizationName string
+}
+
+// A usable invitation (pending, not expired) by its token's hash, with its
+// organization's name; locked when in a transaction that accepts it.
+func (q *Queries) GetDashboardInvitation(ctx context.Context, tokenHash []byte) (GetDashboardInvitationRow, error) {
+	row := q.db.QueryRow(ctx, getDashboardInvitation, tokenHash)
+	var i GetDashboardInvitationRow
+	err := row.Scan(
+		&i.ID,
+		&i.OrganizationID,
+		&i.Email,
+		&i.Role,
+		&i.TokenHash,
+		&i.InvitedBy,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.AcceptedAt,
+		&i.OrganizationName,
+	)
+	return i, err
 }
 
 const getDashboardSession = `-- name: GetDashboardSession :one
@@ -142,7 +338,7 @@ func (q *Queries) GetDashboardSession(ctx context.Context, arg GetDashboardSessi
 }
 
 const getDashboardUser = `-- name: GetDashboardUser :one
-SELECT id, email, password_hash, created_at FROM admin.dashboard_users WHERE id = $1
+SELECT id, email, password_hash, created_at, last_sign_in_at FROM admin.dashboard_users WHERE id = $1
 `
 
 func (q *Queries) GetDashboardUser(ctx context.Context, id string) (AdminDashboardUser, error) {
@@ -153,12 +349,13 @@ func (q *Queries) GetDashboardUser(ctx context.Context, id string) (AdminDashboa
 		&i.Email,
 		&i.PasswordHash,
 		&i.CreatedAt,
+		&i.LastSignInAt,
 	)
 	return i, err
 }
 
 const getDashboardUserByEmail = `-- name: GetDashboardUserByEmail :one
-SELECT id, email, password_hash, created_at FROM admin.dashboard_users WHERE email = $1
+SELECT id, email, password_hash, created_at, last_sign_in_at FROM admin.dashboard_users WHERE email = $1
 `
 
 func (q *Queries) GetDashboardUserByEmail(ctx context.Context, email string) (AdminDashboardUser, error) {
@@ -169,8 +366,63 @@ func (q *Queries) GetDashboardUserByEmail(ctx context.Context, email string) (Ad
 		&i.Email,
 		&i.PasswordHash,
 		&i.CreatedAt,
+		&i.LastSignInAt,
 	)
 	return i, err
+}
+
+const getTeamMemberRole = `-- name: GetTeamMemberRole :one
+SELECT role FROM admin.dashboard_memberships WHERE organization_id = $1 AND user_id = $2 FOR UPDATE
+`
+
+type GetTeamMemberRoleParams struct {
+	OrganizationID string
+	UserID         string
+}
+
+// A member's role in the organization, locked for the change that follows.
+func (q *Queries) GetTeamMemberRole(ctx context.Context, arg GetTeamMemberRoleParams) (string, error) {
+	row := q.db.QueryRow(ctx, getTeamMemberRole, arg.OrganizationID, arg.UserID)
+	var role string
+	err := row.Scan(&role)
+	return role, err
+}
+
+const listDashboardInvitations = `-- name: ListDashboardInvitations :many
+SELECT id, organization_id, email, role, token_hash, invited_by, created_at, expires_at, accepted_at FROM admin.dashboard_invitations
+WHERE organization_id = $1 AND accepted_at IS NULL AND expires_at > now()
+ORDER BY created_at DESC, id
+`
+
+// The organization's pending invitations, newest first.
+func (q *Queries) ListDashboardInvitations(ctx context.Context, organizationID string) ([]AdminDashboardInvitation, error) {
+	rows, err := q.db.Query(ctx, listDashboardInvitations, organizationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AdminDashboardInvitation{}
+	for rows.Next() {
+		var i AdminDashboardInvitation
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrganizationID,
+			&i.Email,
+			&i.Role,
+			&i.TokenHash,
+			&i.InvitedBy,
+			&i.CreatedAt,
+			&i.ExpiresAt,
+			&i.AcceptedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listDashboardMemberships = `-- name: ListDashboardMemberships :many
@@ -197,6 +449,48 @@ func (q *Queries) ListDashboardMemberships(ctx context.Context, userID string) (
 	for rows.Next() {
 		var i ListDashboardMembershipsRow
 		if err := rows.Scan(&i.OrganizationID, &i.Role, &i.OrganizationName); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listTeamMembers = `-- name: ListTeamMembers :many
+SELECT u.id AS user_id, u.email, m.role, m.created_at AS joined_at, u.last_sign_in_at
+FROM admin.dashboard_memberships m JOIN admin.dashboard_users u ON u.id = m.user_id
+WHERE m.organization_id = $1
+ORDER BY m.role = 'owner' DESC, u.email
+`
+
+type ListTeamMembersRow struct {
+	UserID       string
+	Email        string
+	Role         string
+	JoinedAt     time.Time
+	LastSignInAt *time.Time
+}
+
+// An organization's members, owners first, then by email.
+func (q *Queries) ListTeamMembers(ctx context.Context, organizationID string) ([]ListTeamMembersRow, error) {
+	rows, err := q.db.Query(ctx, listTeamMembers, organizationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListTeamMembersRow{}
+	for rows.Next() {
+		var i ListTeamMembersRow
+		if err := rows.Scan(
+			&i.UserID,
+			&i.Email,
+			&i.Role,
+			&i.JoinedAt,
+			&i.LastSignInAt,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -281,6 +575,21 @@ func (q *Queries) SetDashboardUserPassword(ctx context.Context, arg SetDashboard
 	return err
 }
 
+const setTeamMemberRole = `-- name: SetTeamMemberRole :exec
+UPDATE admin.dashboard_memberships SET role = $3 WHERE organization_id = $1 AND user_id = $2
+`
+
+type SetTeamMemberRoleParams struct {
+	OrganizationID string
+	UserID         string
+	Role           string
+}
+
+func (q *Queries) SetTeamMemberRole(ctx context.Context, arg SetTeamMemberRoleParams) error {
+	_, err := q.db.Exec(ctx, setTeamMemberRole, arg.OrganizationID, arg.UserID, arg.Role)
+	return err
+}
+
 const touchDashboardSession = `-- name: TouchDashboardSession :exec
 UPDATE admin.dashboard_sessions SET last_seen_at = now() WHERE token_hash = $1
 `
@@ -293,7 +602,7 @@ func (q *Queries) TouchDashboardSession(ctx context.Context, tokenHash []byte) e
 const upsertDashboardUser = `-- name: UpsertDashboardUser :one
 INSERT INTO admin.dashboard_users (id, email, password_hash) VALUES ($1, $2, $3)
 ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash
-RETURNING id, email, password_hash, created_at
+RETURNING id, email, password_hash, created_at, last_sign_in_at
 `
 
 type UpsertDashboardUserParams struct {
@@ -311,6 +620,7 @@ func (q *Queries) UpsertDashboardUser(ctx context.Context, arg UpsertDashboardUs
 		&i.Email,
 		&i.PasswordHash,
 		&i.CreatedAt,
+		&i.LastSignInAt,
 	)
 	return i, err
 }

@@ -63,6 +63,18 @@ type AdminCheckoutSession struct {
 	NotifyFormat              string
 }
 
+type AdminDashboardInvitation struct {
+	ID             string
+	OrganizationID string
+	Email          string
+	Role           string
+	TokenHash      []byte
+	InvitedBy      string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	AcceptedAt     *time.Time
+}
+
 type AdminDashboardMembership struct {
 	UserID         string
 	OrganizationID string
@@ -86,6 +98,7 @@ type AdminDashboardUser struct {
 	Email        string
 	PasswordHash string
 	CreatedAt    time.Time
+	LastSignInAt *time.Time
 }
 
 type AdminFeeRule struct {

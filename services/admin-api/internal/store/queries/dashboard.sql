@@ -31,6 +31,8 @@ WHERE m.user_id = $1
 ORDER BY m.created_at, m.organization_id;
 
 -- name: CreateDashboardSession :exec
+-- Starts a session and notes the user's sign-in.
+WITH signed_in AS (UPDATE admin.dashboard_users SET last_sign_in_at = now() WHERE id = $2)
 INSERT INTO admin.dashboard_sessions (token_hash, user_id, organization_id, livemode, csrf_secret, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6);
 
@@ -68,3 +70,64 @@ DELETE FROM admin.dashboard_sessions WHERE user_id = $1;
 
 -- name: DeleteExpiredDashboardSessions :execrows
 DELETE FROM admin.dashboard_sessions WHERE expires_at <= now() OR last_seen_at <= now() - make_interval(secs => sqlc.arg(idle_seconds)::float8);
+
+-- name: CreateDashboardUser :one
+-- Creates a user; an email that has one already creates nothing (no rows).
+INSERT INTO admin.dashboard_users (id, email, password_hash) VALUES ($1, $2, $3)
+ON CONFLICT (email) DO NOTHING
+RETURNING *;
+
+-- name: ListTeamMembers :many
+-- An organization's members, owners first, then by email.
+SELECT u.id AS user_id, u.email, m.role, m.created_at AS joined_at, u.last_sign_in_at
+FROM admin.dashboard_memberships m JOIN admin.dashboard_users u ON u.id = m.user_id
+WHERE m.organization_id = $1
+ORDER BY m.role = 'owner' DESC, u.email;
+
+-- name: GetTeamMemberRole :one
+-- A member's role in the organization, locked for the change that follows.
+SELECT role FROM admin.dashboard_memberships WHERE organization_id = $1 AND user_id = $2 FOR UPDATE;
+
+-- name: CountOrganizationOwners :one
+SELECT count(*) FROM admin.dashboard_memberships WHERE organization_id = $1 AND role = 'owner';
+
+-- name: SetTeamMemberRole :exec
+UPDATE admin.dashboard_memberships SET role = $3 WHERE organization_id = $1 AND user_id = $2;
+
+-- name: AddDashboardMembership :execrows
+-- Adds the user to the organization; a member already keeps their role.
+INSERT INTO admin.dashboard_memberships (user_id, organization_id, role) VALUES ($1, $2, $3)
+ON CONFLICT (user_id, organization_id) DO NOTHING;
+
+-- name: DeleteDashboardMembership :exec
+DELETE FROM admin.dashboard_memberships WHERE organization_id = $1 AND user_id = $2;
+
+-- name: DeleteDashboardOrganizationSessions :exec
+-- Ends the user's sessions in the organization (after their removal).
+DELETE FROM admin.dashboard_sessions WHERE organization_id = $1 AND user_id = $2;
+
+-- name: CreateDashboardInvitation :one
+INSERT INTO admin.dashboard_invitations (id, organization_id, email, role, token_hash, invited_by, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING *;
+
+-- name: ListDashboardInvitations :many
+-- The organization's pending invitations, newest first.
+SELECT * FROM admin.dashboard_invitations
+WHERE organization_id = $1 AND accepted_at IS NULL AND expires_at > now()
+ORDER BY created_at DESC, id;
+
+-- name: DeleteDashboardInvitation :execrows
+-- Revokes a pending invitation of the organization.
+DELETE FROM admin.dashboard_invitations WHERE organization_id = $1 AND id = $2 AND accepted_at IS NULL;
+
+-- name: GetDashboardInvitation :one
+-- A usable invitation (pending, not expired) by its token's hash, with its
+-- organization's name; locked when in a transaction that accepts it.
+SELECT i.*, o.name AS organization_name
+FROM admin.dashboard_invitations i JOIN admin.organizations o ON o.id = i.organization_id
+WHERE i.token_hash = $1 AND i.accepted_at IS NULL AND i.expires_at > now()
+FOR UPDATE OF i;
+
+-- name: AcceptDashboardInvitation :exec
+UPDATE admin.dashboard_invitations SET accepted_at = now() WHERE id = $1;
