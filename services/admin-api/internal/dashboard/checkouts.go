@@ -191,10 +191,7 @@ type detailView struct {
 
 func (h *Handler) showCheckout(w http.ResponseWriter, r *http.Request, v visit) {
 	dv, err := h.loadDetail(r, v, r.PathValue("id"))
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}

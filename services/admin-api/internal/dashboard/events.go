@@ -39,10 +39,7 @@ func (h *Handler) listEvents(w http.ResponseWriter, r *http.Request, v visit) {
 	}
 	resp, err := h.events.ListEvents(v.principal(r.Context()), &adminv1.ListEventsRequest{Limit: proto.Int32(eventsPerPage),
 		Type: ev.Type, StartingAfter: q.Get("after")})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
@@ -57,10 +54,7 @@ func (h *Handler) listEvents(w http.ResponseWriter, r *http.Request, v visit) {
 // platform's gateway encoder), indented; the template escapes it.
 func (h *Handler) showEvent(w http.ResponseWriter, r *http.Request, v visit) {
 	resp, err := h.events.GetEvent(v.principal(r.Context()), &adminv1.GetEventRequest{Id: r.PathValue("id")})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}

@@ -40,10 +40,7 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, v visit) {
 
 func (h *Handler) showKeys(w http.ResponseWriter, r *http.Request, v visit, status int, kv *keysView, after string) {
 	resp, err := h.keys.ListApiKeys(v.principal(r.Context()), &adminv1.ListApiKeysRequest{Limit: proto.Int32(keysPerPage), StartingAfter: after})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
@@ -121,10 +118,7 @@ func (h *Handler) confirmRevoke(w http.ResponseWriter, r *http.Request, v visit)
 // mode's key is the API's 404.
 func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, v visit) {
 	_, err := h.keys.RevokeApiKey(v.principal(r.Context()), &adminv1.RevokeApiKeyRequest{Id: r.PathValue("id")})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}

@@ -34,10 +34,7 @@ func refundable(p *adminv1.Payment) bool {
 func (h *Handler) refundPayment(w http.ResponseWriter, r *http.Request, v visit) {
 	sessionID, paymentID := r.PathValue("id"), r.PathValue("payment")
 	dv, err := h.loadDetail(r, v, sessionID)
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
@@ -87,10 +84,7 @@ func (h *Handler) refundPayment(w http.ResponseWriter, r *http.Request, v visit)
 func (h *Handler) resendDelivery(w http.ResponseWriter, r *http.Request, v visit) {
 	sessionID, eventID, endpoint := r.PathValue("id"), r.PathValue("event"), r.PostForm.Get("endpoint")
 	dv, err := h.loadDetail(r, v, sessionID)
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}

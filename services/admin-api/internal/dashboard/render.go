@@ -174,8 +174,15 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, v *visit, st
 	h.render(w, r, status, "error", v, "", status)
 }
 
-// fail logs an unexpected error and answers 500 (503 for an outage).
+// fail answers an error of the API: its not-found with the 404 page (another
+// organization's, the other mode's or no such object), anything else logged
+// and with 500.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *visit, err error) {
+	if isNotFound(err) {
+		// Another organization's, the other mode's, or no such object.
+		h.errorPage(w, r, v, http.StatusNotFound)
+		return
+	}
 	h.Logger.ErrorContext(r.Context(), "dashboard", "path", r.URL.Path, "err", err)
 	h.errorPage(w, r, v, http.StatusInternalServerError)
 }

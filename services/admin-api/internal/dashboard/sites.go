@@ -82,10 +82,7 @@ func (h *Handler) newSite(w http.ResponseWriter, r *http.Request, v visit) {
 
 func (h *Handler) editSite(w http.ResponseWriter, r *http.Request, v visit) {
 	resp, err := h.sites.GetSite(v.principal(r.Context()), &adminv1.GetSiteRequest{Id: r.PathValue("id")})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}

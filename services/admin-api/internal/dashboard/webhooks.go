@@ -95,10 +95,7 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request, v visit)
 // webhook shows one endpoint and its delivery log.
 func (h *Handler) webhook(w http.ResponseWriter, r *http.Request, v visit) {
 	resp, err := h.hooks.GetWebhookEndpoint(v.principal(r.Context()), &adminv1.GetWebhookEndpointRequest{Id: r.PathValue("id")})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
@@ -114,10 +111,7 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request, v visit) {
 func (h *Handler) showEndpoint(w http.ResponseWriter, r *http.Request, v visit, status int, ev *endpointView) {
 	resp, err := h.hooks.ListEndpointDeliveries(v.principal(r.Context()), &adminv1.ListEndpointDeliveriesRequest{
 		Id: ev.Endpoint.GetId(), Limit: proto.Int32(deliveriesPerPage), StartingAfter: r.URL.Query().Get("after")})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
@@ -132,10 +126,7 @@ func (h *Handler) showEndpoint(w http.ResponseWriter, r *http.Request, v visit, 
 // keeps signing with the old one too for 24 hours.
 func (h *Handler) rotateWebhookSecret(w http.ResponseWriter, r *http.Request, v visit) {
 	resp, err := h.hooks.RotateWebhookEndpointSecret(v.principal(r.Context()), &adminv1.RotateWebhookEndpointSecretRequest{Id: r.PathValue("id")})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
@@ -148,10 +139,7 @@ func (h *Handler) setWebhookStatus(w http.ResponseWriter, r *http.Request, v vis
 	id, disabled := r.PathValue("id"), r.PostForm.Get("status") == "disabled"
 	_, err := h.hooks.UpdateWebhookEndpoint(v.principal(r.Context()), &adminv1.UpdateWebhookEndpointRequest{Id: id,
 		Disabled: disabled, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"disabled"}}})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
@@ -164,10 +152,7 @@ func (h *Handler) setWebhookStatus(w http.ResponseWriter, r *http.Request, v vis
 func (h *Handler) resendWebhookEvent(w http.ResponseWriter, r *http.Request, v visit) {
 	id := r.PathValue("id")
 	_, err := h.hooks.ResendEvent(v.principal(r.Context()), &adminv1.ResendEventRequest{Id: r.PostForm.Get("event"), WebhookEndpoint: id})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
