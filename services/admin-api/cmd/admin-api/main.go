@@ -339,7 +339,7 @@ func serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 
-	dash := &dashboard.Handler{Store: st, Conn: api.Inline, Logger: logger,
+	dash := &dashboard.Handler{Store: st, Conn: api.Inline, Logger: logger, Keys: cfg.Keys,
 		Secure:      strings.HasPrefix(cfg.PublicURL(cfg.AdminBackendDomain), "https://"),
 		LoginLimits: dashboard.NewLoginLimits()}
 	if err := dash.Init(ctx); err != nil {
