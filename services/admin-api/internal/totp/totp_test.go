@@ -120,3 +120,22 @@ func TestSecretAndURI(t *testing.T) {
 		t.Errorf("URI = %s", u)
 	}
 }
+
+// FuzzVerify: any typed code is checked without panicking, and only one of
+// Digits digits that is a window step's code is ever accepted.
+func FuzzVerify(f *testing.F) {
+	secret := []byte("12345678901234567890")
+	now := time.Unix(1111111111, 0)
+	for _, seed := range []string{"050471", "", "12345", "1234567", "٠٥٠٤٧١", "05047\x00", "ABCDEF"} {
+		f.Add(seed, int64(0))
+	}
+	f.Fuzz(func(t *testing.T, code string, last int64) {
+		step, ok := Verify(secret, code, now, last)
+		if !ok {
+			return
+		}
+		if step <= last || step < Step(now)-Skew || step > Step(now)+Skew || Code(secret, step) != code {
+			t.Errorf("Verify(%q, last %d) accepted step %d", code, last, step)
+		}
+	})
+}
