@@ -39,7 +39,7 @@ func newTOTPEnv(t *testing.T, configure ...func(*dashboard.Handler)) (*env, *clo
 }
 
 var (
-	secretText   = regexp.MustCompile(`id="totp-secret" value="([A-Z2-7 ]+)"`)
+	secretText   = regexp.MustCompile(`id="totp-secret">([A-Z2-7 ]+)</code>`)
 	recoveryCode = regexp.MustCompile(`<li>([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})</li>`)
 )
 
