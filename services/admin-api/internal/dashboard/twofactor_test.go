@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -484,4 +485,100 @@ func TestTwoFactorFrench(t *testing.T) {
 	contains(t, "the code step", code, "Saisissez votre code d’authentification")
 	_, _, wrong := b.postCode("ZZZZ")
 	contains(t, "a wrong code", wrong, "Le code est incorrect.")
+}
+
+// TestTwoFactorCodeOnceConcurrently: one code posted at once from several
+// pending sign-ins (a phished code, raced) signs in once. The user's row is
+// held locked until every request has read the last accepted step and
+// waits to move it, so they truly overlap: only the conditional UPDATE
+// (step only upward) stops the others.
+func TestTwoFactorCodeOnceConcurrently(t *testing.T) {
+	e, c := newTOTPEnv(t)
+	ctx := context.Background()
+	email := e.users["owner"]
+	b := e.browser()
+	secret, _ := b.enrol(b.login(email), c)
+	c.next()
+	code := c.code(secret)
+	browsers := []*browser{e.browser(), e.browser(), e.browser()}
+	forms := make([]url.Values, len(browsers))
+	for i, br := range browsers {
+		br.passwordStep(email)
+		_, _, page := br.get("/dashboard/login/code")
+		forms[i] = url.Values{"csrf_token": {token(t, page)}, "code": {code}}
+	}
+	tx, err := e.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM admin.dashboard_users WHERE email = $1 FOR UPDATE`, email); err != nil {
+		t.Fatal(err)
+	}
+	statuses := make([]int, len(browsers))
+	var wg sync.WaitGroup
+	for i, br := range browsers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := br.c.PostForm(e.url+"/dashboard/login/code", forms[i])
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	waitForLockWaiters(t, e, len(browsers), finished)
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-finished
+	if signedIn := countOf(statuses, http.StatusSeeOther); signedIn != 1 || countOf(statuses, http.StatusUnauthorized) != len(browsers)-1 {
+		t.Errorf("one code posted %d times at once: %v, want one 303 and the rest 401", len(browsers), statuses)
+	}
+}
+
+// TestTwoFactorCookie: the pending sign-in's cookie is HttpOnly, SameSite,
+// and over https Secure with the __Host- prefix; it lasts the five minutes.
+func TestTwoFactorCookie(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		e := newEnv(t, func(h *dashboard.Handler) { h.Secure = secure })
+		id := e.userID(e.users["owner"])
+		sealed, err := e.keys.Seal(totp.NewSecret(), secretbox.AD("admin.dashboard_users.totp", id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.pool.Exec(context.Background(), `UPDATE admin.dashboard_users SET totp_secret = $2 WHERE id = $1`, id, sealed); err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		_, _, page := b.get("/dashboard/login")
+		resp, err := b.c.PostForm(e.url+"/dashboard/login", url.Values{"csrf_token": {token(t, page)}, "email": {e.users["owner"]}, "password": {password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := map[bool]string{false: "tp_dash_2fa", true: "__Host-tp_dash_2fa"}[secure]
+		session := map[bool]string{false: "tp_dash", true: "__Host-tp_dash"}[secure]
+		var found bool
+		for _, c := range resp.Cookies() {
+			if c.Name == session {
+				t.Errorf("secure=%v: the password step set the session cookie", secure)
+			}
+			if c.Name != want {
+				continue
+			}
+			found = true
+			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != secure || c.Path != "/" || c.MaxAge != 300 {
+				t.Errorf("secure=%v: pending sign-in cookie %+v", secure, c)
+			}
+		}
+		if !found {
+			t.Errorf("secure=%v: no %s cookie in %v", secure, want, resp.Header["Set-Cookie"])
+		}
+	}
 }
