@@ -9,7 +9,8 @@
 //	admin-api users reset-two-factor --email E        turn off a user's two-factor sign-in (lost phone and codes)
 //	admin-api seed-demo                               the dev stack's demo data (key in DEMO_SECRET_KEY,
 //	                                                  dashboard owner in DEMO_DASHBOARD_EMAIL/PASSWORD)
-//	admin-api provider-accounts reencrypt             re-seal credentials under the first TILLPOINT_ENCRYPTION_KEY key
+//	admin-api provider-accounts reencrypt             re-seal credentials (and dashboard two-factor secrets)
+//	                                                  under the first TILLPOINT_ENCRYPTION_KEY key
 package main
 
 import (
@@ -234,6 +235,11 @@ func providerAccountsCommand(ctx context.Context, args []string, stdout io.Write
 			return err
 		}
 		fmt.Fprintf(stdout, "%d provider accounts re-encrypted under key %q\n", n, keys.PrimaryID())
+		// The dashboard's two-factor secrets are sealed under the same keys.
+		if n, err = dashboard.ReencryptTwoFactorSecrets(ctx, s, keys); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d dashboard users' two-factor secrets re-encrypted under key %q\n", n, keys.PrimaryID())
 		return nil
 	})
 }

@@ -442,3 +442,54 @@ func (h *Handler) disableTwoFactor(w http.ResponseWriter, r *http.Request, v vis
 	}
 	http.Redirect(w, r, Prefix+"/account?done=two-factor-off", http.StatusSeeOther)
 }
+
+// reencryptBatch bounds the users one transaction re-seals.
+const reencryptBatch = 100
+
+// ReencryptTwoFactorSecrets re-seals, under keys' current key, every TOTP
+// secret (on or being set up) sealed under another key, and returns how
+// many users it changed: after it, the old keys can leave
+// TILLPOINT_ENCRYPTION_KEY without locking anyone out. Safe to run while
+// the service runs (rows are locked one batch at a time) and to run again.
+func ReencryptTwoFactorSecrets(ctx context.Context, st *store.Store, keys *secretbox.Keyring) (int, error) {
+	reseal := func(userID string, sealed *string) (*string, error) {
+		if sealed == nil {
+			return nil, nil
+		}
+		secret, err := keys.Open(*sealed, totpAD(userID))
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: open the TOTP secret of %s: %w", userID, err)
+		}
+		out, err := keys.Seal(secret, totpAD(userID))
+		return &out, err
+	}
+	total := 0
+	for {
+		n := 0
+		err := st.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
+			rows, err := q.StaleDashboardTOTPSecrets(ctx, db.StaleDashboardTOTPSecretsParams{KeyPrefix: keys.PrimaryID() + ":", RowLimit: reencryptBatch})
+			if err != nil {
+				return store.Wrap(err, "stale TOTP secrets")
+			}
+			for _, row := range rows {
+				on, err := reseal(row.ID, row.TotpSecret)
+				if err != nil {
+					return err
+				}
+				pending, err := reseal(row.ID, row.TotpPendingSecret)
+				if err != nil {
+					return err
+				}
+				if err := q.SetDashboardUserTOTPSecrets(ctx, db.SetDashboardUserTOTPSecretsParams{ID: row.ID, TotpSecret: on, TotpPendingSecret: pending}); err != nil {
+					return store.Wrap(err, "re-seal TOTP secret")
+				}
+			}
+			n = len(rows)
+			return nil
+		})
+		total += n
+		if err != nil || n < reencryptBatch {
+			return total, err
+		}
+	}
+}

@@ -582,3 +582,48 @@ func TestTwoFactorCookie(t *testing.T) {
 		}
 	}
 }
+
+// TestReencryptTwoFactorSecrets: after a new key is put first, the secrets
+// sealed under the old one (on, and being set up) are re-sealed under the
+// new one, open without the old key, and a second run changes nothing.
+func TestReencryptTwoFactorSecrets(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ring := func(specs ...string) *secretbox.Keyring {
+		k, err := secretbox.Parse(strings.Join(specs, ","))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	oldSpec, _ := secretbox.Generate("old")
+	newSpec, _ := secretbox.Generate("new")
+	oldRing, rotated, newOnly := ring(oldSpec), ring(newSpec, oldSpec), ring(newSpec)
+	id := e.userID(e.users["owner"])
+	on, pending := totp.NewSecret(), totp.NewSecret()
+	sealedOn, _ := oldRing.Seal(on, secretbox.AD("admin.dashboard_users.totp", id))
+	sealedPending, _ := oldRing.Seal(pending, secretbox.AD("admin.dashboard_users.totp", id))
+	if _, err := e.pool.Exec(ctx, `UPDATE admin.dashboard_users SET totp_secret = $2, totp_pending_secret = $3 WHERE id = $1`, id, sealedOn, sealedPending); err != nil {
+		t.Fatal(err)
+	}
+	n, err := dashboard.ReencryptTwoFactorSecrets(ctx, e.store, rotated)
+	if err != nil || n != 1 {
+		t.Fatalf("re-encrypted %d users (%v), want 1", n, err)
+	}
+	var gotOn, gotPending string
+	if err := e.pool.QueryRow(ctx, `SELECT totp_secret, totp_pending_secret FROM admin.dashboard_users WHERE id = $1`, id).Scan(&gotOn, &gotPending); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		sealed string
+		want   []byte
+	}{"on": {gotOn, on}, "being set up": {gotPending, pending}} {
+		plain, err := newOnly.Open(c.sealed, secretbox.AD("admin.dashboard_users.totp", id))
+		if !strings.HasPrefix(c.sealed, "new:") || err != nil || !bytes.Equal(plain, c.want) {
+			t.Errorf("the secret %s after re-encryption: %q, opens %v", name, c.sealed[:4], err)
+		}
+	}
+	if n, err := dashboard.ReencryptTwoFactorSecrets(ctx, e.store, rotated); err != nil || n != 0 {
+		t.Errorf("second run re-encrypted %d (%v), want 0", n, err)
+	}
+}

@@ -193,6 +193,64 @@ func (q *Queries) SetDashboardUserPendingTOTP(ctx context.Context, arg SetDashbo
 	return result.RowsAffected(), nil
 }
 
+const setDashboardUserTOTPSecrets = `-- name: SetDashboardUserTOTPSecrets :exec
+UPDATE admin.dashboard_users SET totp_secret = $2, totp_pending_secret = $3 WHERE id = $1
+`
+
+type SetDashboardUserTOTPSecretsParams struct {
+	ID                string
+	TotpSecret        *string
+	TotpPendingSecret *string
+}
+
+func (q *Queries) SetDashboardUserTOTPSecrets(ctx context.Context, arg SetDashboardUserTOTPSecretsParams) error {
+	_, err := q.db.Exec(ctx, setDashboardUserTOTPSecrets, arg.ID, arg.TotpSecret, arg.TotpPendingSecret)
+	return err
+}
+
+const staleDashboardTOTPSecrets = `-- name: StaleDashboardTOTPSecrets :many
+SELECT id, totp_secret, totp_pending_secret FROM admin.dashboard_users
+WHERE left(totp_secret, length($1::text)) <> $1::text
+   OR left(totp_pending_secret, length($1::text)) <> $1::text
+ORDER BY id
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+`
+
+type StaleDashboardTOTPSecretsParams struct {
+	KeyPrefix string
+	RowLimit  int32
+}
+
+type StaleDashboardTOTPSecretsRow struct {
+	ID                string
+	TotpSecret        *string
+	TotpPendingSecret *string
+}
+
+// Users whose TOTP secret (on or being set up) is not sealed under the
+// current key (does not start with "<current key id>:"), locked for
+// re-sealing.
+func (q *Queries) StaleDashboardTOTPSecrets(ctx context.Context, arg StaleDashboardTOTPSecretsParams) ([]StaleDashboardTOTPSecretsRow, error) {
+	rows, err := q.db.Query(ctx, staleDashboardTOTPSecrets, arg.KeyPrefix, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []StaleDashboardTOTPSecretsRow{}
+	for rows.Next() {
+		var i StaleDashboardTOTPSecretsRow
+		if err := rows.Scan(&i.ID, &i.TotpSecret, &i.TotpPendingSecret); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const useDashboardRecoveryCode = `-- name: UseDashboardRecoveryCode :execrows
 DELETE FROM admin.dashboard_recovery_codes WHERE user_id = $1 AND code_hash = $2
 `

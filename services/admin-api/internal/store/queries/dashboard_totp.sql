@@ -52,3 +52,17 @@ DELETE FROM admin.dashboard_pending_sign_ins WHERE token_hash = $1 AND expires_a
 
 -- name: DeleteExpiredDashboardPendingSignIns :execrows
 DELETE FROM admin.dashboard_pending_sign_ins WHERE expires_at <= now();
+
+-- name: StaleDashboardTOTPSecrets :many
+-- Users whose TOTP secret (on or being set up) is not sealed under the
+-- current key (does not start with "<current key id>:"), locked for
+-- re-sealing.
+SELECT id, totp_secret, totp_pending_secret FROM admin.dashboard_users
+WHERE left(totp_secret, length(@key_prefix::text)) <> @key_prefix::text
+   OR left(totp_pending_secret, length(@key_prefix::text)) <> @key_prefix::text
+ORDER BY id
+LIMIT @row_limit
+FOR UPDATE SKIP LOCKED;
+
+-- name: SetDashboardUserTOTPSecrets :exec
+UPDATE admin.dashboard_users SET totp_secret = $2, totp_pending_secret = $3 WHERE id = $1;
