@@ -87,7 +87,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusUnauthorized, "login.failed")
 		return
 	}
-	if err := h.startSession(r.Context(), w, r, userID, orgID); err != nil {
+	if err := h.startSession(r.Context(), w, r, userID, email, orgID); err != nil {
 		h.fail(w, r, nil, err)
 		return
 	}
