@@ -145,9 +145,9 @@ func TestAuditDashboardActions(t *testing.T) {
 	contains(t, "the French audit page", fr, `lang="fr"`, "Journal d’audit", "Qui", ">team.invite<")
 }
 
-// TestAuditAPIKeyCalls: a configuration change through the API is recorded
+// TestAuditAPIKeyCalls: configuration changes through the API are recorded
 // as the key (its id, no email); a session created with a key is not (the
-// hot path writes nothing more), nor is a read.
+// hot path writes nothing more), nor is a read or a refused change.
 func TestAuditAPIKeyCalls(t *testing.T) {
 	e := newEnv(t)
 	k, secret, err := bootstrap.CreateKey(context.Background(), e.store, e.orgA, false, "server")
@@ -166,9 +166,19 @@ func TestAuditAPIKeyCalls(t *testing.T) {
 	if status, _ := e.rest(http.MethodGet, "/v1/sites", secret, nil); status != http.StatusOK {
 		t.Fatalf("list sites: %d", status)
 	}
+	if status, out := e.rest(http.MethodPost, "/v1/sites/"+e.siteA, secret, map[string]any{"name": "Renamed by the API"}); status != http.StatusOK {
+		t.Fatalf("update site: %d %v", status, out)
+	}
+	if status, out := e.rest(http.MethodPost, "/v1/fee_schedule", secret, map[string]any{"rules": []map[string]any{{"percent_bps": 100}}}); status != http.StatusOK {
+		t.Fatalf("fee schedule: %d %v", status, out)
+	}
+	// Refused: nothing recorded.
+	if status, _ := e.rest(http.MethodPost, "/v1/fee_schedule", secret, map[string]any{"rules": []map[string]any{{"percent_bps": 100, "fixed_amount": 30}}}); status != http.StatusBadRequest {
+		t.Fatalf("bad fee schedule: %d", status)
+	}
 	rows := e.auditRows(e.orgA, "")[before:]
-	if got := actionsAndTargets(rows); !slices.Equal(got, []string{"api_key.create " + created}) {
-		t.Fatalf("entries %v", got)
+	if got, want := actionsAndTargets(rows), []string{"api_key.create " + created, "site.update " + e.siteA, "fee_schedule.update"}; !slices.Equal(got, want) {
+		t.Fatalf("entries %v, want %v", got, want)
 	}
 	if r := rows[0]; r.Kind != "api_key" || r.Actor != k.ID || r.Email != "" || r.Mode != "false" || r.Addr != "127.0.0.1" {
 		t.Errorf("entry %+v", r)
