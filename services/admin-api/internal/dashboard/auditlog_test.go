@@ -398,3 +398,50 @@ func TestAuditFiltersAndPaging(t *testing.T) {
 	_, _, page := b.get("/dashboard/audit?action=team.nothing")
 	contains(t, "an empty filter", page, `id="empty"`)
 }
+
+// TestAuditTeamEntries: revoking an invitation, accepting one (the new
+// member joins and signs in) and removing a member are recorded, each as
+// the person who did it.
+func TestAuditTeamEntries(t *testing.T) {
+	e := newEnv(t)
+	owner := e.browser()
+	csrf := owner.login(e.users["owner"])
+	ownerID := e.userID(e.users["owner"])
+	owner.invite(csrf, "gone@a.example", "viewer")
+	var revoked string
+	if err := e.pool.QueryRow(context.Background(), `SELECT id FROM admin.dashboard_invitations WHERE email = 'gone@a.example'`).Scan(&revoked); err != nil {
+		t.Fatal(err)
+	}
+	if s, _, _ := owner.post("/dashboard/team/invitations/"+revoked+"/revoke", url.Values{"csrf_token": {csrf}}); s != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", s)
+	}
+	path, _ := owner.invite(csrf, "new@a.example", "developer")
+	var accepted string
+	if err := e.pool.QueryRow(context.Background(), `SELECT id FROM admin.dashboard_invitations WHERE email = 'new@a.example'`).Scan(&accepted); err != nil {
+		t.Fatal(err)
+	}
+	if s, _, body := e.browser().inviteForm(path, url.Values{"password": {password}}); s != http.StatusSeeOther {
+		t.Fatalf("accept: %d\n%s", s, body)
+	}
+	newcomer := e.userID("new@a.example")
+	if s, _, _ := owner.post("/dashboard/team/members/"+newcomer+"/remove", url.Values{"csrf_token": {csrf}}); s != http.StatusSeeOther {
+		t.Fatalf("remove: %d", s)
+	}
+	want := []string{"user.sign_in", "team.invite " + revoked, "team.invitation_revoke " + revoked, "team.invite " + accepted,
+		"team.member_remove " + newcomer}
+	if got := actionsAndTargets(e.auditRows(e.orgA, ownerID)); !slices.Equal(got, want) {
+		t.Errorf("the owner's entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	rows := e.auditRows(e.orgA, newcomer)
+	if got := actionsAndTargets(rows); !slices.Equal(got, []string{"team.join " + accepted, "user.sign_in"}) {
+		t.Errorf("the newcomer's entries: %v", got)
+	}
+	for _, r := range rows {
+		if r.Email != "new@a.example" || r.Kind != "user" || r.Mode != "" {
+			t.Errorf("%s: %+v", r.Action, r)
+		}
+	}
+	if rows[0].Detail["role"] != "developer" {
+		t.Errorf("join detail %v", rows[0].Detail)
+	}
+}
