@@ -73,16 +73,22 @@ func (f auditFilters) query(after string) string {
 	return Prefix + "/audit?" + v.Encode()
 }
 
-// params is the list query for the filters.
-func (f auditFilters) params(org string) db.ListAuditEntriesParams {
-	p := db.ListAuditEntriesParams{OrganizationID: org, RowLimit: auditPageSize + 1,
+// endOfTime is after every entry: the first page's position (a time.Time
+// cannot say PostgreSQL's infinity).
+var endOfTime = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// params is the list query for the filters, from the position (at, id):
+// the end of the "to" day instead when that comes first.
+func (f auditFilters) params(org string, at time.Time, id string) db.ListAuditEntriesParams {
+	p := db.ListAuditEntriesParams{OrganizationID: org, RowLimit: auditPageSize + 1, BeforeAt: at, BeforeID: id,
 		Actor: nonEmpty(f.Actor), Action: nonEmpty(f.Action), TargetID: nonEmpty(f.Target)}
 	if t, err := time.Parse(time.DateOnly, f.From); err == nil {
-		p.Since = &t
+		p.Since = t
 	}
 	if t, err := time.Parse(time.DateOnly, f.To); err == nil {
-		end := t.AddDate(0, 0, 1) // the whole "to" day
-		p.Until = &end
+		if end := t.AddDate(0, 0, 1); end.Before(at) { // the whole "to" day
+			p.BeforeAt, p.BeforeID = end, "" // (end, "") is before every entry at end
+		}
 	}
 	return p
 }
@@ -100,10 +106,10 @@ func nonEmpty(s string) *string {
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, v visit) {
 	ctx, q := r.Context(), r.URL.Query()
 	f := readAuditFilters(q)
-	params := f.params(v.orgID)
-	after := q.Get("after")
+	at, after := endOfTime, q.Get("after")
 	if after != "" {
-		at, err := h.Store.GetAuditEntryTime(ctx, db.GetAuditEntryTimeParams{OrganizationID: v.orgID, ID: after})
+		var err error
+		at, err = h.Store.GetAuditEntryTime(ctx, db.GetAuditEntryTimeParams{OrganizationID: v.orgID, ID: after})
 		if store.IsNoRows(err) {
 			h.errorPage(w, r, &v, http.StatusNotFound)
 			return
@@ -111,9 +117,8 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, v visit) {
 			h.fail(w, r, &v, store.Wrap(err, "audit cursor"))
 			return
 		}
-		params.BeforeAt, params.BeforeID = &at, &after
 	}
-	rows, err := h.Store.ListAuditEntries(ctx, params)
+	rows, err := h.Store.ListAuditEntries(ctx, f.params(v.orgID, at, after))
 	if err != nil {
 		h.fail(w, r, &v, store.Wrap(err, "list audit log"))
 		return

@@ -67,42 +67,42 @@ func (q *Queries) InsertAuditEntry(ctx context.Context, arg InsertAuditEntryPara
 const listAuditEntries = `-- name: ListAuditEntries :many
 SELECT id, organization_id, livemode, occurred_at, actor_kind, actor_id, actor_email, action, target_id, client_addr, detail FROM admin.audit_log
 WHERE organization_id = $1
-  AND ($2::text IS NULL OR actor_id = $2 OR actor_email = lower($2))
-  AND ($3::text IS NULL OR action = $3 OR starts_with(action, $3 || '.'))
-  AND ($4::text IS NULL OR target_id = $4)
-  AND ($5::timestamptz IS NULL OR occurred_at >= $5)
-  AND ($6::timestamptz IS NULL OR occurred_at < $6)
-  AND ($7::timestamptz IS NULL OR (occurred_at, id) < ($7, $8::text))
+  AND (occurred_at, id) < ($2::timestamptz, $3::text)
+  AND occurred_at >= $4::timestamptz
+  AND ($5::text IS NULL OR actor_id = $5 OR actor_email = lower($5))
+  AND ($6::text IS NULL OR action = $6 OR starts_with(action, $6 || '.'))
+  AND ($7::text IS NULL OR target_id = $7)
 ORDER BY occurred_at DESC, id DESC
-LIMIT $9
+LIMIT $8
 `
 
 type ListAuditEntriesParams struct {
 	OrganizationID string
+	BeforeAt       time.Time
+	BeforeID       string
+	Since          time.Time
 	Actor          *string
 	Action         *string
 	TargetID       *string
-	Since          *time.Time
-	Until          *time.Time
-	BeforeAt       *time.Time
-	BeforeID       *string
 	RowLimit       int32
 }
 
-// An organization's entries newest first, after a cursor (before_at,
-// before_id) when given, narrowed by the filters that are not null: the
-// actor (an id, or a user's email), the action (a name, or a prefix such
-// as "team" for team.*), the target, and a time range [since, until).
+// An organization's entries newest first, from the position (before_at,
+// before_id) back to since, narrowed by the filters that are not null: the
+// actor (an id, or a user's email), the action (a name, or a family such
+// as "team" for team.*) and the target. The position and since are always
+// given (the first page starts after the newest possible entry), so that
+// they bound the index scan in every plan, generic ones too: a page deep
+// in a long log costs what the first one does.
 func (q *Queries) ListAuditEntries(ctx context.Context, arg ListAuditEntriesParams) ([]AdminAuditLog, error) {
 	rows, err := q.db.Query(ctx, listAuditEntries,
 		arg.OrganizationID,
+		arg.BeforeAt,
+		arg.BeforeID,
+		arg.Since,
 		arg.Actor,
 		arg.Action,
 		arg.TargetID,
-		arg.Since,
-		arg.Until,
-		arg.BeforeAt,
-		arg.BeforeID,
 		arg.RowLimit,
 	)
 	if err != nil {
