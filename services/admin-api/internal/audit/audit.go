@@ -189,15 +189,17 @@ type ctxKey struct{}
 // that could skip its transaction (session creation) must then take one,
 // and call Record in it.
 func Pending(ctx context.Context) bool {
-	pe, ok := ctx.Value(ctxKey{}).(*pending)
-	return ok && !pe.written
+	_, ok := ctx.Value(ctxKey{}).(*pending)
+	return ok
 }
 
 // Record writes the entry of the call in ctx, whose answer is resp, in the
-// handler's transaction tx; a call that is not recorded writes nothing.
+// handler's transaction tx; a call that is not recorded writes nothing. A
+// handler that retries its transaction calls it in each attempt: only the
+// committed attempt's entry stays.
 func Record(ctx context.Context, tx pgx.Tx, resp proto.Message) error {
 	pe, ok := ctx.Value(ctxKey{}).(*pending)
-	if !ok || pe.written || tx == nil {
+	if !ok || tx == nil {
 		return nil // nil tx: not in a transaction; the interceptor records after
 	}
 	if err := Write(ctx, db.New(tx), pe.entry(resp)); err != nil {

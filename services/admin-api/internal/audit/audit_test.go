@@ -178,6 +178,28 @@ func TestInterceptor(t *testing.T) {
 	if err := call(adminv1.ApiKeyService_RevokeApiKey_FullMethodName, key, &adminv1.RevokeApiKeyRequest{Id: "key_8"}, rolledBack); err == nil {
 		t.Fatal("the rolled-back call succeeded")
 	}
+	// A handler that retries its transaction records in each attempt; only
+	// the committed one stays.
+	retried := func(ctx context.Context, _ any) (any, error) {
+		resp := &adminv1.CreateSiteResponse{Site: &adminv1.Site{Id: "site_7"}}
+		for attempt := 1; ; attempt++ {
+			err := st.InTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+				if err := Record(ctx, tx, resp); err != nil {
+					return err
+				}
+				if attempt == 1 {
+					return errs.E(errs.Conflict, "clash", "A clash; try again.")
+				}
+				return nil
+			})
+			if err == nil || attempt == 2 {
+				return resp, err
+			}
+		}
+	}
+	if err := call(adminv1.SiteService_CreateSite_FullMethodName, key, &adminv1.CreateSiteRequest{Name: "S"}, retried); err != nil {
+		t.Fatal(err)
+	}
 	rows, err := st.ListAuditEntries(ctx, db.ListAuditEntriesParams{OrganizationID: org.ID, RowLimit: 10,
 		BeforeAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
@@ -190,6 +212,7 @@ func TestInterceptor(t *testing.T) {
 	slices.Sort(got)
 	want := []string{
 		"api_key key_1  api_key.revoke key_9 ",
+		"api_key key_1  site.create site_7 ",
 		"user usr_1 ann@example.com refund.create re_1 192.0.2.7",
 	}
 	if !slices.Equal(got, want) {
