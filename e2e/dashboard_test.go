@@ -268,6 +268,17 @@ func TestDashboardBrowser(t *testing.T) {
 	both("24-team-invited")
 	do(t, tab, "back to the team", chromedp.Click(chromedp.ID("done")), chromedp.WaitVisible(chromedp.ID("invitations")))
 	both("25-team")
+	do(t, tab, "the audit log", chromedp.Click(chromedp.ID("nav-audit")), chromedp.WaitVisible(chromedp.ID("audit")))
+	// Refunds and webhook endpoints are checkout-runtime's and hooks': their
+	// entries are written after the forwarded call succeeds.
+	log := text(t, tab, "audit")
+	for _, action := range []string{"user.sign_in", "checkout_session.create", "refund.create", "event.resend", "site.create",
+		"api_key.create", "team.invite", "webhook_endpoint.create " + endpoint} {
+		if !strings.Contains(strings.Join(strings.Fields(log), " "), action) {
+			t.Errorf("the audit log lacks %s:\n%s", action, log)
+		}
+	}
+	both("26-audit")
 
 	do(t, tab, "a page that does not exist", chromedp.Navigate(sys.DashboardURL+"checkouts/cs_doesnotexist"), chromedp.WaitVisible(chromedp.ID("error")))
 	both("11-not-found")

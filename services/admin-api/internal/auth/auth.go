@@ -11,6 +11,7 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -33,6 +34,11 @@ type Principal struct {
 	Livemode       bool
 	KeyID          string
 	UserID         string
+	// UserEmail is the dashboard user's email, for the audit log.
+	UserEmail string
+	// ClientAddr is where the call came from (the interceptor sets it),
+	// for the audit log; invalid when unknown.
+	ClientAddr netip.Addr
 }
 
 // limitKey is who the per-caller rate limits count: the key, or the user.
@@ -96,7 +102,8 @@ type Authenticator struct {
 // Unary is the interceptor: every method of the services it guards needs a
 // key, and is counted against the limits.
 func (a *Authenticator) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	addr := ratelimit.AddrKey(clientAddr(ctx, a.TrustedProxies))
+	client := clientAddr(ctx, a.TrustedProxies)
+	addr := ratelimit.AddrKey(client)
 	p, trusted := ctx.Value(trustedKey{}).(Principal)
 	if !trusted {
 		if err := a.Limits.beforeAuth(ctx, addr); err != nil {
@@ -110,6 +117,7 @@ func (a *Authenticator) Unary(ctx context.Context, req any, info *grpc.UnaryServ
 	if err := a.Limits.request(ctx, info.FullMethod, p, addr); err != nil {
 		return nil, err
 	}
+	p.ClientAddr = client
 	return handler(WithPrincipal(ctx, p), req)
 }
 

@@ -19,7 +19,7 @@ import (
 func TestRoleTable(t *testing.T) {
 	all := []dashboard.Action{dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionCreateCheckout, dashboard.ActionExpireCheckout,
 		dashboard.ActionRefund, dashboard.ActionResendWebhook, dashboard.ActionManageSites, dashboard.ActionManageKeys, dashboard.ActionManageWebhooks,
-		dashboard.ActionManageTeam}
+		dashboard.ActionManageTeam, dashboard.ActionViewAudit}
 	allowed := map[dashboard.Role][]dashboard.Action{
 		dashboard.RoleOwner: all,
 		dashboard.RoleDeveloper: {dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionResendWebhook, dashboard.ActionManageSites,
@@ -235,7 +235,7 @@ func TestCSRF(t *testing.T) {
 	if otherCSRF == csrf {
 		t.Fatal("two sessions share a CSRF token")
 	}
-	for name, tok := range map[string][]string{"no token": nil, "wrong token": {"x" + csrf[1:]}, "another session's": {otherCSRF}} {
+	for name, tok := range map[string][]string{"no token": nil, "wrong token": {forged(csrf)}, "another session's": {otherCSRF}} {
 		form := url.Values{"csrf_token": tok}
 		if s, _, _ := b.post("/dashboard/checkouts/"+open.GetId()+"/expire", form); s != http.StatusForbidden {
 			t.Errorf("expire with %s: %d, want 403", name, s)

@@ -162,6 +162,7 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("POST "+Prefix+"/team/invitations/{id}/revoke", h.signedIn(ActionManageTeam, h.revokeInvitation))
 	m.Handle("POST "+Prefix+"/team/members/{id}/role", h.signedIn(ActionManageTeam, h.setMemberRole))
 	m.Handle("POST "+Prefix+"/team/members/{id}/remove", h.signedIn(ActionManageTeam, h.removeMember))
+	m.Handle("GET "+Prefix+"/audit", h.signedIn(ActionViewAudit, h.auditPage))
 	m.HandleFunc("GET "+Prefix+"/invite/{token}", h.invitePage)
 	m.HandleFunc("POST "+Prefix+"/invite/{token}", h.acceptInvite)
 	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
@@ -217,7 +218,7 @@ const maxFormBytes = 256 << 10
 // principal is the context of a gRPC call on behalf of v's organization and
 // mode.
 func (v visit) principal(ctx context.Context) context.Context {
-	return auth.AsUser(ctx, auth.Principal{OrganizationID: v.orgID, Livemode: v.livemode, UserID: v.userID})
+	return auth.AsUser(ctx, auth.Principal{OrganizationID: v.orgID, Livemode: v.livemode, UserID: v.userID, UserEmail: v.email})
 }
 
 // apiError is err as the API's domain error, or nil when it is not one the

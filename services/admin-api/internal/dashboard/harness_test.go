@@ -196,6 +196,15 @@ func token(t *testing.T, page string) string {
 	return m[1]
 }
 
+// forged is csrf with its first character changed: a wrong token of the
+// right shape (always wrong, whatever csrf starts with).
+func forged(csrf string) string {
+	if csrf[0] == 'x' {
+		return "y" + csrf[1:]
+	}
+	return "x" + csrf[1:]
+}
+
 // tryLogin posts the sign-in form with the token of a fresh sign-in page.
 func (b *browser) tryLogin(email, pw string) (int, string, string) {
 	b.e.t.Helper()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
@@ -128,7 +129,7 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		if err := q.AcceptDashboardInvitation(ctx, inv.ID); err != nil {
 			return store.Wrap(err, "accept invitation")
 		}
-		return nil
+		return audit.Write(ctx, q, teamEntry(r, inv.OrganizationID, userID, inv.Email, audit.ActionJoin, inv.ID, map[string]any{"role": inv.Role}))
 	})
 	switch {
 	case errors.Is(err, errInvitationGone):
@@ -143,7 +144,7 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if hash != "" {
-		err = h.startSession(ctx, w, r, userID, inv.OrganizationID)
+		err = h.startSession(ctx, w, r, userID, inv.Email, inv.OrganizationID)
 	} else {
 		_, err = h.Store.SetDashboardSessionOrganization(ctx, db.SetDashboardSessionOrganizationParams{
 			TokenHash: signedIn.tokenHash, OrganizationID: inv.OrganizationID})

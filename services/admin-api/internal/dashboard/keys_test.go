@@ -152,7 +152,7 @@ func TestAPIKeysCSRF(t *testing.T) {
 	key := e.createKey(e.orgA, false, "keep")
 	b := e.browser()
 	csrf := b.login(e.users["owner"])
-	for name, tok := range map[string][]string{"no token": nil, "wrong token": {"x" + csrf[1:]}} {
+	for name, tok := range map[string][]string{"no token": nil, "wrong token": {forged(csrf)}} {
 		if s, _, _ := b.post("/dashboard/developers/api-keys", url.Values{"csrf_token": tok, "name": {"forged"}}); s != http.StatusForbidden {
 			t.Errorf("create with %s: %d, want 403", name, s)
 		}

@@ -93,7 +93,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix+"/login/code"+nextQuery(next), http.StatusSeeOther)
 		return
 	}
-	if err := h.startSession(r.Context(), w, r, user.ID, orgID); err != nil {
+	if err := h.startSession(r.Context(), w, r, user.ID, user.Email, orgID); err != nil {
 		h.fail(w, r, nil, err)
 		return
 	}

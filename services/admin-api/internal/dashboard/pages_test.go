@@ -22,7 +22,7 @@ func TestSecurityHeaders(t *testing.T) {
 	b := e.browser()
 	b.login(e.users["owner"])
 	cs := e.createSession(e.orgA, e.siteA, false, "")
-	for _, path := range []string{"/dashboard/login", "/dashboard/checkouts", "/dashboard/checkouts/" + cs.GetId(), "/dashboard/checkouts/new", "/dashboard/nope"} {
+	for _, path := range []string{"/dashboard/login", "/dashboard/checkouts", "/dashboard/checkouts/" + cs.GetId(), "/dashboard/checkouts/new", "/dashboard/audit", "/dashboard/nope"} {
 		c := b.c
 		if path == "/dashboard/login" {
 			c = e.browser().c

@@ -24,7 +24,7 @@ var templateFS embed.FS
 
 // views are the page templates; each defines "title" and "content" for
 // layout.html.
-var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "sites", "site", "error", "keys", "webhooks", "webhook", "events", "event", "overview", "team", "invite", "login_code", "twofactor"}
+var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "sites", "site", "error", "keys", "webhooks", "webhook", "events", "event", "overview", "team", "invite", "login_code", "twofactor", "audit"}
 
 // renderer holds the parsed templates, one set per language and view.
 type renderer struct {
@@ -63,6 +63,7 @@ func newRenderer() (*renderer, error) {
 			"pct":        func(paid, created int64) string { return conversion(paid, created, lang) },
 			"whenTime":   func(t time.Time) string { return formatTime(timestamppb.New(t), lang) },
 			"qr":         qrSVG,
+			"mode":       auditMode,
 			"add":        func(a, b int) int { return a + b },
 			"sub":        func(a, b int64) int64 { return a - b },
 			"status":     statusKey,

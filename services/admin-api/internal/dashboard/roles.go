@@ -42,13 +42,14 @@ const (
 	ActionManageKeys     Action = "keys.manage"
 	ActionManageWebhooks Action = "webhooks.manage"
 	ActionManageTeam     Action = "team.manage"
+	ActionViewAudit      Action = "audit.view"
 )
 
 // permissions is the one table of who may do what (role × action). An
 // action missing from a role's set is forbidden.
 var permissions = map[Role]map[Action]bool{
 	RoleOwner: set(ActionViewCheckouts, ActionViewSites, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook,
-		ActionManageSites, ActionManageKeys, ActionManageWebhooks, ActionManageTeam),
+		ActionManageSites, ActionManageKeys, ActionManageWebhooks, ActionManageTeam, ActionViewAudit),
 	RoleDeveloper: set(ActionViewCheckouts, ActionViewSites, ActionResendWebhook, ActionManageSites, ActionManageKeys, ActionManageWebhooks),
 	// Support resends too: "our shop never got the order" is their call.
 	RoleSupport: set(ActionViewCheckouts, ActionViewSites, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook),

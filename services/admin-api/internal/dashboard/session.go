@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 )
@@ -121,8 +124,9 @@ func (h *Handler) loadVisit(ctx context.Context, r *http.Request) (visit, bool, 
 
 // startSession signs the user in to org: a new token every time, so that
 // a token planted in the browser before sign-in (session fixation) is
-// never the signed-in one; the old session, if any, is deleted.
-func (h *Handler) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, userID, orgID string) error {
+// never the signed-in one; the old session, if any, is deleted. The
+// sign-in is recorded in org's audit log with the session.
+func (h *Handler) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, userID, email, orgID string) error {
 	if c, err := r.Cookie(h.sessionCookieName()); err == nil && c.Value != "" {
 		if err := h.Store.DeleteDashboardSession(ctx, hashToken(c.Value)); err != nil {
 			return store.Wrap(err, "delete old dashboard session")
@@ -131,9 +135,14 @@ func (h *Handler) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 	token := newToken()
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	err := h.Store.CreateDashboardSession(ctx, db.CreateDashboardSessionParams{
-		TokenHash: hashToken(token), UserID: userID, OrganizationID: orgID, Livemode: false, CsrfSecret: secret,
-		ExpiresAt: time.Now().Add(h.absolute()),
+	err := h.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
+		if err := q.CreateDashboardSession(ctx, db.CreateDashboardSessionParams{
+			TokenHash: hashToken(token), UserID: userID, OrganizationID: orgID, Livemode: false, CsrfSecret: secret,
+			ExpiresAt: time.Now().Add(h.absolute()),
+		}); err != nil {
+			return err
+		}
+		return audit.Write(ctx, q, teamEntry(r, orgID, userID, email, audit.ActionSignIn, "", nil))
 	})
 	if err != nil {
 		return store.Wrap(err, "create dashboard session")

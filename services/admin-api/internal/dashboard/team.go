@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
@@ -21,6 +22,8 @@ var (
 	errNotMember = errors.New("dashboard: not a member of the organization")
 	errLastOwner = errors.New("dashboard: the organization's last owner")
 	errNotOwner  = errors.New("dashboard: the user is no longer an owner")
+	// errNoInvitation: no pending invitation of the organization has the id.
+	errNoInvitation = errors.New("dashboard: no such invitation")
 )
 
 // teamView is the Team page's data.
@@ -88,9 +91,17 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request, v visit) {
 		return
 	}
 	token := newToken()
-	_, err := h.Store.CreateDashboardInvitation(r.Context(), db.CreateDashboardInvitationParams{
-		ID: ids.New("inv"), OrganizationID: v.orgID, Email: email, Role: string(role), TokenHash: hashToken(token),
-		InvitedBy: v.userID, ExpiresAt: time.Now().Add(InvitationTTL)})
+	ctx := r.Context()
+	err := h.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
+		inv, err := q.CreateDashboardInvitation(ctx, db.CreateDashboardInvitationParams{
+			ID: ids.New("inv"), OrganizationID: v.orgID, Email: email, Role: string(role), TokenHash: hashToken(token),
+			InvitedBy: v.userID, ExpiresAt: time.Now().Add(InvitationTTL)})
+		if err != nil {
+			return err
+		}
+		return audit.Write(ctx, q, teamEntry(r, v.orgID, v.userID, v.email, audit.ActionInvite, inv.ID,
+			map[string]any{"email": email, "role": string(role)}))
+	})
 	if err != nil {
 		h.fail(w, r, &v, store.Wrap(err, "create invitation"))
 		return
@@ -108,13 +119,23 @@ func (h *Handler) origin(r *http.Request) string {
 
 // revokeInvitation deletes a pending invitation; its link then finds nothing.
 func (h *Handler) revokeInvitation(w http.ResponseWriter, r *http.Request, v visit) {
-	n, err := h.Store.DeleteDashboardInvitation(r.Context(), db.DeleteDashboardInvitationParams{OrganizationID: v.orgID, ID: r.PathValue("id")})
-	if err != nil {
-		h.fail(w, r, &v, store.Wrap(err, "revoke invitation"))
+	ctx, id := r.Context(), r.PathValue("id")
+	err := h.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
+		n, err := q.DeleteDashboardInvitation(ctx, db.DeleteDashboardInvitationParams{OrganizationID: v.orgID, ID: id})
+		if err != nil {
+			return store.Wrap(err, "revoke invitation")
+		}
+		if n == 0 {
+			return errNoInvitation
+		}
+		return audit.Write(ctx, q, teamEntry(r, v.orgID, v.userID, v.email, audit.ActionRevokeInvitation, id, nil))
+	})
+	if errors.Is(err, errNoInvitation) {
+		h.errorPage(w, r, &v, http.StatusNotFound)
 		return
 	}
-	if n == 0 {
-		h.errorPage(w, r, &v, http.StatusNotFound)
+	if err != nil {
+		h.fail(w, r, &v, err)
 		return
 	}
 	http.Redirect(w, r, Prefix+"/team?done=revoked", http.StatusSeeOther)
@@ -128,7 +149,10 @@ func (h *Handler) setMemberRole(w http.ResponseWriter, r *http.Request, v visit)
 		return
 	}
 	h.changeMember(w, r, v, "role", func(ctx context.Context, q *db.Queries, userID string) error {
-		return q.SetTeamMemberRole(ctx, db.SetTeamMemberRoleParams{OrganizationID: v.orgID, UserID: userID, Role: string(role)})
+		if err := q.SetTeamMemberRole(ctx, db.SetTeamMemberRoleParams{OrganizationID: v.orgID, UserID: userID, Role: string(role)}); err != nil {
+			return err
+		}
+		return audit.Write(ctx, q, teamEntry(r, v.orgID, v.userID, v.email, audit.ActionRoleChange, userID, map[string]any{"role": string(role)}))
 	}, role != RoleOwner)
 }
 
@@ -139,7 +163,10 @@ func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request, v visit) 
 		if err := q.DeleteDashboardMembership(ctx, db.DeleteDashboardMembershipParams{OrganizationID: v.orgID, UserID: userID}); err != nil {
 			return err
 		}
-		return q.DeleteDashboardOrganizationSessions(ctx, db.DeleteDashboardOrganizationSessionsParams{OrganizationID: v.orgID, UserID: userID})
+		if err := q.DeleteDashboardOrganizationSessions(ctx, db.DeleteDashboardOrganizationSessionsParams{OrganizationID: v.orgID, UserID: userID}); err != nil {
+			return err
+		}
+		return audit.Write(ctx, q, teamEntry(r, v.orgID, v.userID, v.email, audit.ActionRemoveMember, userID, nil))
 	}, true)
 }
 

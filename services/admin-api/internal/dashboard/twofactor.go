@@ -240,7 +240,7 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusUnauthorized, "login.code_failed")
 		return
 	}
-	if err := h.startSession(r.Context(), w, r, p.UserID, p.OrganizationID); err != nil {
+	if err := h.startSession(r.Context(), w, r, p.UserID, p.Email, p.OrganizationID); err != nil {
 		h.fail(w, r, nil, err)
 		return
 	}

@@ -11,7 +11,6 @@ import (
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/apikey"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
-	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
@@ -45,7 +44,7 @@ func (s *APIKeys) CreateApiKey(ctx context.Context, req *adminv1.CreateApiKeyReq
 		out := APIKeyProto(k)
 		out.Secret = &secret
 		resp = &adminv1.CreateApiKeyResponse{ApiKey: out}
-		return idempotency.Save(ctx, tx, resp, http.StatusCreated)
+		return finish(ctx, tx, resp, http.StatusCreated)
 	})
 	return resp, err
 }
@@ -84,7 +83,7 @@ func (s *APIKeys) RevokeApiKey(ctx context.Context, req *adminv1.RevokeApiKeyReq
 			return store.Wrap(err, "revoke key")
 		}
 		resp = &adminv1.RevokeApiKeyResponse{ApiKey: APIKeyProto(k)}
-		return idempotency.Save(ctx, tx, resp, http.StatusOK)
+		return finish(ctx, tx, resp, http.StatusOK)
 	})
 	s.Store.Invalidate() // this replica's next request must see the change
 	return resp, err

@@ -9,7 +9,6 @@ import (
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/fee"
-	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/site"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
@@ -60,7 +59,7 @@ func (s *FeeSchedules) UpdateFeeSchedule(ctx context.Context, req *adminv1.Updat
 			return store.Wrap(err, "list fee rules")
 		}
 		resp = &adminv1.UpdateFeeScheduleResponse{FeeSchedule: FeeScheduleProto(FeeRules(rows), p.Livemode)}
-		return idempotency.Save(ctx, tx, resp, http.StatusOK)
+		return finish(ctx, tx, resp, http.StatusOK)
 	})
 	if err == nil {
 		s.Store.Invalidate() // this replica's next completion must see the change

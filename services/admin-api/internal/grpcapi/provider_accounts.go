@@ -13,8 +13,8 @@ import (
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
-	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/session"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
@@ -92,7 +92,7 @@ func (s *ProviderAccounts) CreateProviderAccount(ctx context.Context, req *admin
 			return err
 		}
 		resp = &adminv1.CreateProviderAccountResponse{ProviderAccount: out}
-		return idempotency.Save(ctx, tx, resp, http.StatusCreated)
+		return finish(ctx, tx, resp, http.StatusCreated)
 	})
 	return resp, err
 }
@@ -192,7 +192,7 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 			return err
 		}
 		resp = &adminv1.UpdateProviderAccountResponse{ProviderAccount: out}
-		return idempotency.Save(ctx, tx, resp, http.StatusOK)
+		return finish(ctx, tx, resp, http.StatusOK)
 	})
 	return resp, err
 }
@@ -244,6 +244,7 @@ func (s *ProviderAccounts) ListProviderAccounts(ctx context.Context, req *adminv
 // first wins, and the other sees it.
 func (s *ProviderAccounts) DeleteProviderAccount(ctx context.Context, req *adminv1.DeleteProviderAccountRequest) (*adminv1.DeleteProviderAccountResponse, error) {
 	p := auth.FromContext(ctx)
+	resp := &adminv1.DeleteProviderAccountResponse{Id: req.GetId(), Object: "provider_account", Deleted: true}
 	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		if _, err := q.LockProviderAccount(ctx, db.LockProviderAccountParams{ID: req.GetId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode}); err != nil {
 			return accountErr(err, req.GetId())
@@ -261,12 +262,12 @@ func (s *ProviderAccounts) DeleteProviderAccount(ctx context.Context, req *admin
 		if _, err := q.DeleteProviderAccount(ctx, db.DeleteProviderAccountParams{ID: req.GetId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode}); err != nil {
 			return store.Wrap(err, "delete provider account")
 		}
-		return nil
+		return audit.Record(ctx, tx, resp)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &adminv1.DeleteProviderAccountResponse{Id: req.GetId(), Object: "provider_account", Deleted: true}, nil
+	return resp, nil
 }
 
 func accountName(name string) (string, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
@@ -93,10 +94,11 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 				return err
 			}
 			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: cs, SecureToken: token}
-			return idempotency.Save(ctx, tx, resp, http.StatusCreated)
+			return finish(ctx, tx, resp, http.StatusCreated)
 		}
-		if idempotency.Keyed(ctx) || token != "" {
-			// The stored response, and the token's hash, commit with the row.
+		if idempotency.Keyed(ctx) || token != "" || audit.Pending(ctx) {
+			// The stored response, the token's hash and the audit entry (a
+			// dashboard user's session) commit with the row.
 			err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 				row, err := q.CreateSession(ctx, params)
 				if err != nil {
@@ -260,7 +262,7 @@ func (s *Sessions) ExpireCheckoutSession(ctx context.Context, req *adminv1.Expir
 			return err
 		}
 		resp = &adminv1.ExpireCheckoutSessionResponse{CheckoutSession: cs}
-		return idempotency.Save(ctx, tx, resp, http.StatusOK)
+		return finish(ctx, tx, resp, http.StatusOK)
 	})
 	return resp, err
 }

@@ -16,6 +16,7 @@ import (
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
@@ -121,6 +122,8 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		auth.AccountScope,
 		grpcx.ValidateStrings(),
 		(&idempotency.Middleware{Store: st}).Unary,
+		// Inside idempotency: a replayed answer is not a second action.
+		(&audit.Log{Store: st, Logger: logger}).Unary,
 	}}
 
 	// The same services on the gRPC server and on an in-process connection

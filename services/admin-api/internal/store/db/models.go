@@ -6,6 +6,8 @@ package db
 
 import (
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type AdminApiKey struct {
@@ -19,6 +21,20 @@ type AdminApiKey struct {
 	CreatedAt      time.Time
 	LastUsedAt     *time.Time
 	RevokedAt      *time.Time
+}
+
+type AdminAuditLog struct {
+	ID             string
+	OrganizationID string
+	Livemode       pgtype.Bool
+	OccurredAt     time.Time
+	ActorKind      string
+	ActorID        string
+	ActorEmail     *string
+	Action         string
+	TargetID       *string
+	ClientAddr     *string
+	Detail         []byte
 }
 
 type AdminCheckoutSession struct {
