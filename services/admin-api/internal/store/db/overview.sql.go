@@ -42,8 +42,8 @@ type OverviewDaysRow struct {
 // The organization's sessions created in [since, until) in one mode, per
 // site, currency and UTC day (days since 1970-01-01): how many were
 // created, how many of them are paid, and their paid total in minor units.
-// Read off checkout_sessions_org_created_idx: only the organization's rows
-// of the window.
+// Read off checkout_sessions_list_idx (index only): only the
+// organization's rows of the window.
 func (q *Queries) OverviewDays(ctx context.Context, arg OverviewDaysParams) ([]OverviewDaysRow, error) {
 	rows, err := q.db.Query(ctx, overviewDays,
 		arg.OrganizationID,

@@ -2,8 +2,8 @@
 -- The organization's sessions created in [since, until) in one mode, per
 -- site, currency and UTC day (days since 1970-01-01): how many were
 -- created, how many of them are paid, and their paid total in minor units.
--- Read off checkout_sessions_org_created_idx: only the organization's rows
--- of the window.
+-- Read off checkout_sessions_list_idx (index only): only the
+-- organization's rows of the window.
 SELECT site_id, currency,
        floor(extract(epoch FROM created_at) / 86400)::bigint AS day,
        count(*)::bigint AS created,
