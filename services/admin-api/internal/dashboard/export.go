@@ -28,7 +28,11 @@ var exportColumns = []string{"id", "created_at", "site_id", "site_name", "status
 func (h *Handler) exportCheckouts(w http.ResponseWriter, r *http.Request, v visit) {
 	ctx := v.principal(r.Context())
 	f := readFilters(r.URL.Query())
-	req := f.request()
+	req, bad := f.request(translator(pageLang(r)))
+	if bad != nil { // a hand-made link: the page's form says what is wrong
+		http.Redirect(w, r, f.query("page", ""), http.StatusSeeOther)
+		return
+	}
 	req.Limit = proto.Int32(exportPage)
 	sites, err := h.listSites(ctx)
 	if err != nil {

@@ -29,6 +29,11 @@ import (
 // Prefix is where the dashboard is served on admin-api's host.
 const Prefix = "/dashboard"
 
+// Landing is the page a user lands on: /dashboard itself, after signing in
+// without a page to go back to, and after accepting an invitation. The
+// Overview says at a glance how today and the month went, and links on.
+const Landing = Prefix + "/overview"
+
 // Handler serves the dashboard. Set the fields, then call Init.
 type Handler struct {
 	Store *store.Store
@@ -106,10 +111,10 @@ func (h *Handler) Init(ctx context.Context) error {
 
 	m := http.NewServeMux()
 	m.HandleFunc("GET "+Prefix+"/{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, Prefix+"/checkouts", http.StatusSeeOther)
+		http.Redirect(w, r, Landing, http.StatusSeeOther)
 	})
 	m.HandleFunc("GET "+Prefix, func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, Prefix+"/checkouts", http.StatusSeeOther)
+		http.Redirect(w, r, Landing, http.StatusSeeOther)
 	})
 	m.HandleFunc("GET "+Prefix+"/login", h.loginPage)
 	m.HandleFunc("POST "+Prefix+"/login", h.login)
@@ -227,10 +232,10 @@ func isNotFound(err error) bool {
 }
 
 // safeNext is a local dashboard path to go to after signing in, or the
-// Checkouts page: never another host (no open redirect).
+// landing page: never another host (no open redirect).
 func safeNext(next string) string {
 	if strings.HasPrefix(next, Prefix+"/") && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
 		return next
 	}
-	return Prefix + "/checkouts"
+	return Landing
 }
