@@ -87,7 +87,10 @@ func readFilters(q url.Values) listFilters {
 // The amount range needs a currency (amounts of two currencies do not
 // compare); what cannot be used is returned as field errors, by input id,
 // in tr's language, and the request is then nil.
-func (f listFilters) request(tr translator) (*adminv1.ListCheckoutSessionsRequest, map[string]string) {
+//
+// The created range's dates are days of loc, the user's time zone: from its
+// first midnight to the midnight after the "to" day.
+func (f listFilters) request(tr translator, loc *time.Location) (*adminv1.ListCheckoutSessionsRequest, map[string]string) {
 	req := &adminv1.ListCheckoutSessionsRequest{Limit: proto.Int32(pageSize), SiteId: f.Site, Status: f.Status, PaymentStatus: f.Payment}
 	bad := map[string]string{}
 	if f.Currency != "" || f.AmountMin != "" || f.AmountMax != "" {
@@ -134,10 +137,10 @@ func (f listFilters) request(tr translator) (*adminv1.ListCheckoutSessionsReques
 	}
 	if f.From != "" || f.To != "" {
 		req.Created = &adminv1.TimeRange{}
-		if t, err := time.Parse(time.DateOnly, f.From); err == nil {
+		if t, err := time.ParseInLocation(time.DateOnly, f.From, loc); err == nil {
 			req.Created.Gte = timestamppb.New(t)
 		}
-		if t, err := time.Parse(time.DateOnly, f.To); err == nil {
+		if t, err := time.ParseInLocation(time.DateOnly, f.To, loc); err == nil {
 			req.Created.Lt = timestamppb.New(t.AddDate(0, 0, 1)) // the whole "to" day
 		}
 	}
@@ -182,7 +185,7 @@ func (h *Handler) listCheckouts(w http.ResponseWriter, r *http.Request, v visit)
 		h.fail(w, r, &v, err)
 		return
 	}
-	req, bad := f.request(translator(pageLang(r)))
+	req, bad := f.request(translator(pageLang(r)), v.location())
 	if bad != nil {
 		h.render(w, r, http.StatusBadRequest, "checkouts", &v, "checkouts",
 			listView{Filters: f, Filtered: true, Errors: bad, Sites: sites, Currencies: siteCurrencies(sites)})

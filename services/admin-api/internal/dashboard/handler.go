@@ -15,6 +15,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	// The zone database is compiled in: users' time zones work on a host or
+	// container without /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"google.golang.org/grpc"
 
@@ -124,6 +127,7 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("POST "+Prefix+"/mode", h.signedIn(ActionViewCheckouts, h.setMode))
 	m.Handle("GET "+Prefix+"/account", h.signedIn(ActionViewCheckouts, h.accountPage))
 	m.Handle("POST "+Prefix+"/account", h.signedIn(ActionViewCheckouts, h.changePassword))
+	m.Handle("POST "+Prefix+"/account/time-zone", h.signedIn(ActionViewCheckouts, h.setTimeZone))
 	m.Handle("GET "+Prefix+"/organizations", h.signedIn(ActionViewCheckouts, h.listOrgs))
 	m.Handle("POST "+Prefix+"/organizations", h.signedIn(ActionViewCheckouts, h.switchOrg))
 	m.Handle("GET "+Prefix+"/overview", h.signedIn(ActionViewCheckouts, h.overview))

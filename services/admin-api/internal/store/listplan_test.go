@@ -187,7 +187,7 @@ func realisticSessionsSQL(org string, n, days int) string {
 	return fmt.Sprintf(`INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, status, payment_status, currency,
 		amount_subtotal, amount_tax, amount_total, line_items, success_url, cancel_url, reference, payment_method_types, locale,
 		expires_at, created_at, customer_email, order_id, payment_id)
-	SELECT '%[1]s_' || g, '%[1]s', '%[1]s_site' || (floor(8 * power((g * 7919 %% 1000) / 1000.0, 2)))::int, false,
+	SELECT '%[1]s_' || g, '%[1]s', '%[1]s_site' || (floor(8 * power((g::bigint * 7919 %% 1000) / 1000.0, 2)))::int, false,
 		CASE WHEN c > now() - interval '1 day' THEN 'open' WHEN g %% 2 = 0 THEN 'complete' ELSE 'expired' END,
 		CASE WHEN c <= now() - interval '1 day' AND g %% 2 = 0 THEN 'paid' ELSE 'unpaid' END,
 		(ARRAY['EUR','EUR','EUR','USD','USD','GBP','JPY','GHS'])[1 + g %% 8],

@@ -56,7 +56,7 @@ func TestOverviewPlan(t *testing.T) {
 		}
 	}
 	today := time.Now().UTC().Truncate(24 * time.Hour)
-	params := db.OverviewDaysParams{OrganizationID: "org_small", Since: today.AddDate(0, 0, -29), Until: today.AddDate(0, 0, 1)}
+	params := db.OverviewDaysParams{OrganizationID: "org_small", TimeZone: "Europe/Paris", Since: today.AddDate(0, 0, -29), Until: today.AddDate(0, 0, 1)}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -82,8 +82,8 @@ func TestOverviewPlan(t *testing.T) {
 		t.Fatalf("the prepared statement: %v", err)
 	}
 	var plan strings.Builder
-	prows, err := conn.Query(ctx, fmt.Sprintf("EXPLAIN (ANALYZE, BUFFERS) EXECUTE %s('%s', %t, '%s', '%s')",
-		pgx.Identifier{name}.Sanitize(), params.OrganizationID, params.Livemode, params.Since.Format(time.RFC3339), params.Until.Format(time.RFC3339)))
+	prows, err := conn.Query(ctx, fmt.Sprintf("EXPLAIN (ANALYZE, BUFFERS) EXECUTE %s('%s', '%s', %t, '%s', '%s')",
+		pgx.Identifier{name}.Sanitize(), params.TimeZone, params.OrganizationID, params.Livemode, params.Since.Format(time.RFC3339), params.Until.Format(time.RFC3339)))
 	if err != nil {
 		t.Fatal(err)
 	}

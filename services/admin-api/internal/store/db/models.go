@@ -99,6 +99,7 @@ type AdminDashboardUser struct {
 	PasswordHash string
 	CreatedAt    time.Time
 	LastSignInAt *time.Time
+	TimeZone     string
 }
 
 type AdminFeeRule struct {
