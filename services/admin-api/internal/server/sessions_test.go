@@ -411,6 +411,7 @@ func TestListAmountAndCurrencyFilters(t *testing.T) {
 	}
 	for q, param := range map[string]string{
 		"amount_gte=-1":                "amount_gte",
+		"amount_gte=12.50":             "amount_gte",
 		"amount_lte=-5":                "amount_lte",
 		"amount_gte=100&amount_lte=99": "amount_lte",
 		"currency=EURO":                "currency",
