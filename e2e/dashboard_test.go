@@ -53,8 +53,9 @@ func TestDashboardBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("email"), sys.DashboardEmail),
 		chromedp.SendKeys(chromedp.ID("password"), sys.DashboardPassword),
 		chromedp.Click(chromedp.ID("login-submit")),
-		chromedp.WaitVisible(chromedp.ID("filters")),
+		chromedp.WaitVisible(chromedp.ID("overview-intro")), // the landing page
 	)
+	do(t, tab, "open Checkouts", chromedp.Click(chromedp.ID("nav-checkouts")), chromedp.WaitVisible(chromedp.ID("filters")))
 	if who := text(t, tab, "who"); !strings.Contains(who, sys.DashboardEmail) || !strings.Contains(who, "owner") {
 		t.Errorf("signed in as %q", who)
 	}

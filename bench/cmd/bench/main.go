@@ -48,7 +48,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/results/latest.md", "where to write the tables (relative to the repository root)")
 	flag.BoolVar(&o.keepLog, "print-stack-log", false, "print the stack's log at the end")
 	flag.BoolVar(&o.skipHooks, "skip-webhooks", false, "skip the two webhook scenarios")
-	flag.StringVar(&o.only, "only", "", "run only these scenarios, comma-separated: create, grpc, page, pay, fanout, refund (grpc's REST ratio needs create); the tables are printed, not written")
+	flag.StringVar(&o.only, "only", "", "run only these scenarios, comma-separated: create, grpc, page, pay, fanout, refund, list (grpc's REST ratio needs create); the tables are printed, not written")
 	flag.Parse()
 	flog.SetLogLevelQuiet(flog.Error)
 	code, err := run(context.Background(), o)
@@ -65,10 +65,10 @@ func run(ctx context.Context, o options) (int, error) {
 	for _, name := range strings.Split(o.only, ",") {
 		switch name = strings.TrimSpace(name); name {
 		case "":
-		case "create", "grpc", "page", "pay", "fanout", "refund":
+		case "create", "grpc", "page", "pay", "fanout", "refund", "list":
 			only[name] = true
 		default:
-			return 0, fmt.Errorf("-only: unknown scenario %q (want create, grpc, page, pay, fanout or refund)", name)
+			return 0, fmt.Errorf("-only: unknown scenario %q (want create, grpc, page, pay, fanout, refund or list)", name)
 		}
 	}
 	gowork, err := exec.Command("go", "env", "GOWORK").Output()
@@ -113,6 +113,8 @@ func run(ctx context.Context, o options) (int, error) {
 		{"pay", "pay → webhook", o.skipHooks, b.payToWebhook},
 		{"fanout", "webhook fan-out", o.skipHooks, b.webhookFanOut},
 		{"refund", "create refund", false, b.refunds},
+		// Last: it loads a million sessions.
+		{"list", "checkouts list", false, b.checkoutsList},
 	} {
 		if sc.skip || len(only) > 0 && !only[sc.key] {
 			continue

@@ -28,6 +28,10 @@ type stackInfo struct {
 	SiteID         string `json:"site_id"`
 	SecretKey      string `json:"secret_key"`
 	DatabaseURL    string `json:"database_url"`
+	// The Admin Panel and its demo owner's sign-in.
+	DashboardURL      string `json:"dashboard_url"`
+	DashboardEmail    string `json:"dashboard_email"`
+	DashboardPassword string `json:"dashboard_password"`
 }
 
 // stackEnv raises the limits that would otherwise turn a load from one API

@@ -3,6 +3,8 @@ package dashboard
 import (
 	"context"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -11,8 +13,8 @@ import (
 )
 
 // accountView is the account page's data: which field of which form is
-// wrong (catalog keys), a notice of what was just done, and the state of
-// two-factor sign-in.
+// wrong (catalog keys), a notice of what was just done, the state of
+// two-factor sign-in, and the time zone form's.
 type accountView struct {
 	CurrentError, NewError string
 	// DisablePasswordError and DisableCodeError are the two-factor off form's.
@@ -22,10 +24,16 @@ type accountView struct {
 	// TwoFactor is on; RecoveryLeft recovery codes are unused.
 	TwoFactor    bool
 	RecoveryLeft int64
+	// TimeZone is the user's zone, or what they typed after a refusal;
+	// ZoneError a catalog key.
+	TimeZone  string
+	ZoneError string
+	// Zones are suggestions for the zone field (any IANA name is taken).
+	Zones []string
 }
 
 // accountNotices are the notices a redirect to the account page may ask for.
-var accountNotices = map[string]string{"1": "account.done", "two-factor-off": "twofactor.off"}
+var accountNotices = map[string]string{"1": "account.done", "two-factor-off": "twofactor.off", "zone": "account.zone_done"}
 
 // accountUser is v's user and their account page, without errors.
 func (h *Handler) accountUser(ctx context.Context, v visit) (db.AdminDashboardUser, accountView, error) {
@@ -33,7 +41,7 @@ func (h *Handler) accountUser(ctx context.Context, v visit) (db.AdminDashboardUs
 	if err != nil {
 		return user, accountView{}, store.Wrap(err, "get dashboard user")
 	}
-	av := accountView{TwoFactor: user.TotpSecret != nil}
+	av := accountView{TwoFactor: user.TotpSecret != nil, TimeZone: v.location().String(), Zones: commonZones}
 	if av.TwoFactor {
 		if av.RecoveryLeft, err = h.Store.CountDashboardRecoveryCodes(ctx, v.userID); err != nil {
 			return user, av, store.Wrap(err, "count recovery codes")
@@ -41,6 +49,13 @@ func (h *Handler) accountUser(ctx context.Context, v visit) (db.AdminDashboardUs
 	}
 	return user, av, nil
 }
+
+// commonZones are the time zone field's suggestions: the merchants'
+// regions the seeds serve, and UTC.
+var commonZones = []string{"UTC", "Africa/Accra", "Africa/Johannesburg", "Africa/Lagos", "Africa/Nairobi",
+	"America/Chicago", "America/Los_Angeles", "America/New_York", "America/Sao_Paulo", "America/Toronto",
+	"Asia/Dubai", "Asia/Kolkata", "Asia/Singapore", "Asia/Tokyo", "Australia/Sydney",
+	"Europe/Berlin", "Europe/Istanbul", "Europe/London", "Europe/Madrid", "Europe/Paris"}
 
 func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, v visit) {
 	_, av, err := h.accountUser(r.Context(), v)
@@ -51,6 +66,31 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, v visit) {
 	av.Notice = accountNotices[r.URL.Query().Get("done")]
 	h.render(w, r, http.StatusOK, "account", &v, "account", av)
 }
+
+// setTimeZone saves the user's time zone: an IANA name this build's zone
+// database knows (PostgreSQL's, which the Overview uses, is the same
+// list).
+func (h *Handler) setTimeZone(w http.ResponseWriter, r *http.Request, v visit) {
+	name := strings.TrimSpace(r.PostForm.Get("time_zone"))
+	if _, err := time.LoadLocation(name); err != nil || name == "" || name == "Local" || len(name) > maxZoneName {
+		_, av, err := h.accountUser(r.Context(), v)
+		if err != nil {
+			h.fail(w, r, &v, err)
+			return
+		}
+		av.TimeZone, av.ZoneError = name, "account.zone_invalid"
+		h.render(w, r, http.StatusBadRequest, "account", &v, "account", av)
+		return
+	}
+	if err := h.Store.SetDashboardUserTimeZone(r.Context(), db.SetDashboardUserTimeZoneParams{ID: v.userID, TimeZone: name}); err != nil {
+		h.fail(w, r, &v, store.Wrap(err, "set time zone"))
+		return
+	}
+	http.Redirect(w, r, Prefix+"/account?done=zone", http.StatusSeeOther)
+}
+
+// maxZoneName bounds a zone name (the longest IANA name has 32 characters).
+const maxZoneName = 64
 
 // changePassword sets a new password after checking the current one, and
 // ends the user's other sessions (a password is changed when it may have

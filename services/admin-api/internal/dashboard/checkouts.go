@@ -15,6 +15,7 @@ import (
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/money"
 )
 
 // pageSize is the Checkouts page's length: a screenful on a laptop.
@@ -27,14 +28,24 @@ const maxSites = 100
 // referencePattern is a session reference as the API makes them.
 var referencePattern = regexp.MustCompile(`^(?i)TP-[A-Z0-9]{4}-[A-Z0-9]{4}$`)
 
-// listFilters are the Checkouts page's query parameters.
+// listFilters are the Checkouts page's query parameters. Currency,
+// AmountMin and AmountMax are as typed: the amount range is decimals in the
+// currency's major unit (12.50 EUR), converted exactly to minor units by
+// request.
 type listFilters struct {
 	Site, Status, Payment, From, To, Q string
+	Currency, AmountMin, AmountMax     string
 }
 
 // listView is the Checkouts page's data.
 type listView struct {
 	Filters listFilters
+	// Errors are the filter form's refusals (an input's id → what to do);
+	// the list is not shown with them.
+	Errors map[string]string
+	// Currencies are the organization's sites' currencies, offered for the
+	// amount range.
+	Currencies []string
 	// Filtered: some filter is set (the empty list says "no match").
 	Filtered  bool
 	Sites     []*adminv1.Site
@@ -65,15 +76,54 @@ func readFilters(q url.Values) listFilters {
 	return listFilters{
 		Site: strings.TrimSpace(q.Get("site")), Status: oneOf(q.Get("status"), "open", "complete", "expired"),
 		Payment: oneOf(q.Get("payment"), "unpaid", "paid"), From: date(q.Get("from")), To: date(q.Get("to")),
-		Q: strings.TrimSpace(q.Get("q")),
+		Q: strings.TrimSpace(q.Get("q")), Currency: strings.ToUpper(strings.TrimSpace(q.Get("currency"))),
+		AmountMin: strings.TrimSpace(q.Get("amount_min")), AmountMax: strings.TrimSpace(q.Get("amount_max")),
 	}
 }
 
 // request is the API list request for the filters. The search box takes
 // any identifier a support person is given and picks the filter by its
 // shape: a payment id, an email, a reference, else an order id.
-func (f listFilters) request() *adminv1.ListCheckoutSessionsRequest {
+// The amount range needs a currency (amounts of two currencies do not
+// compare); what cannot be used is returned as field errors, by input id,
+// in tr's language, and the request is then nil.
+//
+// The created range's dates are days of loc, the user's time zone: from its
+// first midnight to the midnight after the "to" day.
+func (f listFilters) request(tr translator, loc *time.Location) (*adminv1.ListCheckoutSessionsRequest, map[string]string) {
 	req := &adminv1.ListCheckoutSessionsRequest{Limit: proto.Int32(pageSize), SiteId: f.Site, Status: f.Status, PaymentStatus: f.Payment}
+	bad := map[string]string{}
+	if f.Currency != "" || f.AmountMin != "" || f.AmountMax != "" {
+		cur, err := money.ParseCurrency(f.Currency)
+		switch {
+		case f.Currency == "":
+			bad["currency"] = tr.T("list.err_currency_needed")
+		case err != nil:
+			bad["currency"] = tr.T("list.err_currency")
+		default:
+			req.Currency = cur.Code()
+			for _, a := range []struct {
+				id, typed string
+				dst       **int64
+			}{{"amount_min", f.AmountMin, &req.AmountGte}, {"amount_max", f.AmountMax, &req.AmountLte}} {
+				if a.typed == "" {
+					continue
+				}
+				minor, err := parseAmount(a.typed, cur)
+				if err != nil {
+					bad[a.id] = tr.T("err.amount", cur.Exponent(), cur.Code())
+					continue
+				}
+				*a.dst = &minor
+			}
+			if req.AmountGte != nil && req.AmountLte != nil && *req.AmountLte < *req.AmountGte {
+				bad["amount_max"] = tr.T("list.err_amount_order")
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return nil, bad
+	}
 	switch q := f.Q; {
 	case q == "":
 	case strings.HasPrefix(q, "pay_"):
@@ -87,21 +137,22 @@ func (f listFilters) request() *adminv1.ListCheckoutSessionsRequest {
 	}
 	if f.From != "" || f.To != "" {
 		req.Created = &adminv1.TimeRange{}
-		if t, err := time.Parse(time.DateOnly, f.From); err == nil {
+		if t, err := time.ParseInLocation(time.DateOnly, f.From, loc); err == nil {
 			req.Created.Gte = timestamppb.New(t)
 		}
-		if t, err := time.Parse(time.DateOnly, f.To); err == nil {
+		if t, err := time.ParseInLocation(time.DateOnly, f.To, loc); err == nil {
 			req.Created.Lt = timestamppb.New(t.AddDate(0, 0, 1)) // the whole "to" day
 		}
 	}
-	return req
+	return req, nil
 }
 
 // query is the Checkouts page's URL with the filters and a cursor; without
 // a cursor, the CSV export's.
 func (f listFilters) query(cursor, id string) string {
 	v := url.Values{}
-	for k, val := range map[string]string{"site": f.Site, "status": f.Status, "payment": f.Payment, "from": f.From, "to": f.To, "q": f.Q, cursor: id} {
+	for k, val := range map[string]string{"site": f.Site, "status": f.Status, "payment": f.Payment, "from": f.From, "to": f.To, "q": f.Q,
+		"currency": f.Currency, "amount_min": f.AmountMin, "amount_max": f.AmountMax, cursor: id} {
 		if val != "" {
 			v.Set(k, val)
 		}
@@ -129,7 +180,17 @@ func (h *Handler) listCheckouts(w http.ResponseWriter, r *http.Request, v visit)
 		h.render(w, r, http.StatusOK, "checkouts", &v, "checkouts", listView{Filters: f, Filtered: true})
 		return
 	}
-	req := f.request()
+	sites, err := h.listSites(ctx)
+	if err != nil {
+		h.fail(w, r, &v, err)
+		return
+	}
+	req, bad := f.request(translator(pageLang(r)), v.location())
+	if bad != nil {
+		h.render(w, r, http.StatusBadRequest, "checkouts", &v, "checkouts",
+			listView{Filters: f, Filtered: true, Errors: bad, Sites: sites, Currencies: siteCurrencies(sites)})
+		return
+	}
 	after, before := r.URL.Query().Get("after"), r.URL.Query().Get("before")
 	req.StartingAfter, req.EndingBefore = after, before
 	if after != "" && before != "" {
@@ -143,12 +204,8 @@ func (h *Handler) listCheckouts(w http.ResponseWriter, r *http.Request, v visit)
 		h.fail(w, r, &v, err)
 		return
 	}
-	sites, err := h.listSites(ctx)
-	if err != nil {
-		h.fail(w, r, &v, err)
-		return
-	}
-	lv := listView{Filters: f, Filtered: f != listFilters{}, Sites: sites, Export: f.query("", ""), SiteNames: map[string]string{}, Rows: resp.GetData()}
+	lv := listView{Filters: f, Filtered: f != listFilters{}, Sites: sites, Currencies: siteCurrencies(sites), Export: f.query("", ""),
+		SiteNames: map[string]string{}, Rows: resp.GetData()}
 	for _, s := range sites {
 		lv.SiteNames[s.GetId()] = s.GetName()
 	}
@@ -295,6 +352,16 @@ func (h *Handler) expireCheckout(w http.ResponseWriter, r *http.Request, v visit
 		to += "?notice=expired"
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// siteCurrencies are the sites' default currencies, sorted, once each.
+func siteCurrencies(sites []*adminv1.Site) []string {
+	var out []string
+	for _, s := range sites {
+		out = append(out, s.GetDefaultCurrency())
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // listSites returns the sites of the visit's organization and mode.

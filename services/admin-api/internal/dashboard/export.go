@@ -23,12 +23,19 @@ var exportColumns = []string{"id", "created_at", "site_id", "site_name", "status
 
 // exportCheckouts streams the filtered sessions as CSV, newest first, a
 // page of the API at a time: memory stays flat whatever the count, and the
-// first rows leave before the last are read. Amounts are decimals in the
+// first rows leave before the last are read. The created range is read in
+// the user's time zone, as on the page, but created_at is written in UTC
+// (RFC 3339), whoever exports: a file's times do not depend on its
+// exporter's settings. Amounts are decimals in the
 // currency's major unit, exact (minor units ÷ 10^exponent, no rounding).
 func (h *Handler) exportCheckouts(w http.ResponseWriter, r *http.Request, v visit) {
 	ctx := v.principal(r.Context())
 	f := readFilters(r.URL.Query())
-	req := f.request()
+	req, bad := f.request(translator(pageLang(r)), v.location())
+	if bad != nil { // a hand-made link: the page's form says what is wrong
+		http.Redirect(w, r, f.query("page", ""), http.StatusSeeOther)
+		return
+	}
 	req.Limit = proto.Int32(exportPage)
 	sites, err := h.listSites(ctx)
 	if err != nil {

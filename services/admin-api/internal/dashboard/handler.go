@@ -15,6 +15,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	// The zone database is compiled in: users' time zones work on a host or
+	// container without /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"google.golang.org/grpc"
 
@@ -29,6 +32,11 @@ import (
 
 // Prefix is where the dashboard is served on admin-api's host.
 const Prefix = "/dashboard"
+
+// Landing is the page a user lands on: /dashboard itself, after signing in
+// without a page to go back to, and after accepting an invitation. The
+// Overview says at a glance how today and the month went, and links on.
+const Landing = Prefix + "/overview"
 
 // Handler serves the dashboard. Set the fields, then call Init.
 type Handler struct {
@@ -110,10 +118,10 @@ func (h *Handler) Init(ctx context.Context) error {
 
 	m := http.NewServeMux()
 	m.HandleFunc("GET "+Prefix+"/{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, Prefix+"/checkouts", http.StatusSeeOther)
+		http.Redirect(w, r, Landing, http.StatusSeeOther)
 	})
 	m.HandleFunc("GET "+Prefix, func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, Prefix+"/checkouts", http.StatusSeeOther)
+		http.Redirect(w, r, Landing, http.StatusSeeOther)
 	})
 	m.HandleFunc("GET "+Prefix+"/login", h.loginPage)
 	m.HandleFunc("POST "+Prefix+"/login", h.login)
@@ -129,6 +137,7 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("GET "+Prefix+"/account/two-factor", h.signedIn(ActionViewCheckouts, h.twoFactorPage))
 	m.Handle("POST "+Prefix+"/account/two-factor", h.signedIn(ActionViewCheckouts, h.enableTwoFactor))
 	m.Handle("POST "+Prefix+"/account/two-factor/disable", h.signedIn(ActionViewCheckouts, h.disableTwoFactor))
+	m.Handle("POST "+Prefix+"/account/time-zone", h.signedIn(ActionViewCheckouts, h.setTimeZone))
 	m.Handle("GET "+Prefix+"/organizations", h.signedIn(ActionViewCheckouts, h.listOrgs))
 	m.Handle("POST "+Prefix+"/organizations", h.signedIn(ActionViewCheckouts, h.switchOrg))
 	m.Handle("GET "+Prefix+"/overview", h.signedIn(ActionViewCheckouts, h.overview))
@@ -238,10 +247,10 @@ func isNotFound(err error) bool {
 }
 
 // safeNext is a local dashboard path to go to after signing in, or the
-// Checkouts page: never another host (no open redirect).
+// landing page: never another host (no open redirect).
 func safeNext(next string) string {
 	if strings.HasPrefix(next, Prefix+"/") && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
 		return next
 	}
-	return Prefix + "/checkouts"
+	return Landing
 }

@@ -216,7 +216,7 @@ func (b *browser) tryLogin(email, pw string) (int, string, string) {
 func (b *browser) login(email string) string {
 	b.e.t.Helper()
 	status, loc, body := b.tryLogin(email, password)
-	if status != http.StatusSeeOther || loc != "/dashboard/checkouts" {
+	if status != http.StatusSeeOther || loc != "/dashboard/overview" {
 		b.e.t.Fatalf("login %s: %d %q %s", email, status, loc, body)
 	}
 	return b.csrf()

@@ -153,5 +153,5 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, nil, store.Wrap(err, "sign in to the organization"))
 		return
 	}
-	http.Redirect(w, r, Prefix+"/checkouts", http.StatusSeeOther)
+	http.Redirect(w, r, Landing, http.StatusSeeOther)
 }

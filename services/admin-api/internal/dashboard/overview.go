@@ -11,12 +11,12 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 )
 
-// overviewDays is the Overview's window: the last 30 UTC days, today
-// included.
+// overviewDays is the Overview's window: the last 30 days of the user's
+// time zone, today included.
 const overviewDays = 30
 
 // figures are a site's (or a day's) sessions in one currency. A session
-// counts on the UTC day it was created; Paid and PaidAmount are those of
+// counts on the day it was created in the user's time zone; Paid and PaidAmount are those of
 // them paid by now, so conversion is Paid ÷ Created of one set of sessions
 // (never above 100 %). PaidAmount is exact, in the currency's minor units
 // (amount_total; refunds are not subtracted).
@@ -66,24 +66,31 @@ const (
 
 // overviewView is the Overview page's data.
 type overviewView struct {
-	// From and Today are the window's first and last day (UTC, YYYY-MM-DD).
-	From, Today string
-	TodayRows   []overviewRow
-	MonthRows   []overviewRow
-	Charts      []chart
+	// From and Today are the window's first and last day (in Zone,
+	// YYYY-MM-DD).
+	From, Today, Zone string
+	TodayRows         []overviewRow
+	MonthRows         []overviewRow
+	Charts            []chart
 	// Geometry for the template.
 	Width, ViewHeight, Base int
 }
 
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request, v visit) {
-	now := time.Now().UTC()
+	now := time.Now()
 	if h.Now != nil {
-		now = h.Now().UTC()
+		now = h.Now()
 	}
-	today := now.Truncate(24 * time.Hour)
+	// Today's date in the user's zone; the window is from the midnight
+	// that starts its first day to the one that ends today (time.Date
+	// places them right across daylight-saving changes).
+	loc := v.location()
+	y, m, d := now.In(loc).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC) // the date, as days since 1970 count it
 	since := today.AddDate(0, 0, 1-overviewDays)
 	rows, err := h.Store.OverviewDays(r.Context(), db.OverviewDaysParams{
-		OrganizationID: v.orgID, Livemode: v.livemode, Since: since, Until: today.AddDate(0, 0, 1),
+		OrganizationID: v.orgID, Livemode: v.livemode, TimeZone: loc.String(),
+		Since: time.Date(y, m, d+1-overviewDays, 0, 0, 0, 0, loc), Until: time.Date(y, m, d+1, 0, 0, 0, 0, loc),
 	})
 	if err != nil {
 		h.fail(w, r, &v, err)
@@ -99,11 +106,12 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, v visit) {
 		names[s.GetId()] = s.GetName()
 	}
 	ov := buildOverview(rows, names, since, today)
+	ov.Zone = loc.String()
 	h.render(w, r, http.StatusOK, "overview", &v, "overview", ov)
 }
 
 // buildOverview sums the query's rows (site × currency × day) into the
-// page: today's and the window's figures per site and currency, ordered by
+// page (since and today are dates, at 00:00 UTC, of the user's calendar): today's and the window's figures per site and currency, ordered by
 // currency then site name, and a chart per currency of the paid amount per
 // day.
 func buildOverview(rows []db.OverviewDaysRow, names map[string]string, since, today time.Time) overviewView {

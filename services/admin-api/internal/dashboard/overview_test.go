@@ -212,3 +212,19 @@ func TestOverviewEmptyAndRoles(t *testing.T) {
 		t.Errorf("signed out: %d %q", s, loc)
 	}
 }
+
+// TestOverviewIsTheLandingPage: /dashboard and a sign-in without a page to
+// return to land on the Overview.
+func TestOverviewIsTheLandingPage(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	for _, p := range []string{"/dashboard", "/dashboard/"} {
+		if s, loc, _ := b.get(p); s != http.StatusSeeOther || loc != "/dashboard/overview" {
+			t.Errorf("%s: %d %s", p, s, loc)
+		}
+	}
+	b.login(e.users["viewer"]) // checks the redirect to the Overview
+	if s, _, page := b.get("/dashboard/overview"); s != http.StatusOK || !strings.Contains(page, `id="overview-intro"`) {
+		t.Errorf("the Overview: %d", s)
+	}
+}

@@ -55,7 +55,7 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Errorf("signed out: %d %s", s, loc)
 	}
 	for next, want := range map[string]string{"/dashboard/checkouts/" + cs.GetId(): "/dashboard/checkouts/" + cs.GetId(),
-		"https://evil.example/": "/dashboard/checkouts", "//evil.example/dashboard/": "/dashboard/checkouts"} {
+		"https://evil.example/": "/dashboard/overview", "//evil.example/dashboard/": "/dashboard/overview"} {
 		out := e.browser()
 		_, _, page := out.get("/dashboard/login?next=" + url.QueryEscape(next))
 		if !strings.Contains(page, `name="next" value="`+strings.ReplaceAll(next, "/", "&#47;")) && !strings.Contains(page, `name="next" value="`+next) {
@@ -263,7 +263,7 @@ func TestFrench(t *testing.T) {
 	}
 	_, _, list := b.get("/dashboard/checkouts")
 	contains(t, "the French list", list, `lang="fr"`, "Paiements", "Mode test")
-	if _, loc, _ := b.get("/dashboard/lang?to=en&back=https%3A%2F%2Fevil.example"); loc != "/dashboard/checkouts" {
+	if _, loc, _ := b.get("/dashboard/lang?to=en&back=https%3A%2F%2Fevil.example"); loc != "/dashboard/overview" {
 		t.Errorf("lang switch back to another site: %s", loc)
 	}
 }
@@ -317,5 +317,86 @@ func TestExportCSV(t *testing.T) {
 	}
 	if rows[2][9] != "12.50" {
 		t.Errorf("amount %q, want 12.50", rows[2][9])
+	}
+}
+
+// TestCheckoutsAmountFilter: the amount range is decimals in the chosen
+// currency, exact (bounds included), carried into the pages' links and the
+// CSV export; what cannot be used is a 400 with the form saying which field
+// and why, in the page's language.
+func TestCheckoutsAmountFilter(t *testing.T) {
+	e := newEnv(t)
+	sessions := adminv1.NewCheckoutSessionServiceClient(e.conn.Inline)
+	byAmount := map[string]string{}
+	for _, s := range []struct {
+		minor    int64
+		currency string
+	}{{999, "EUR"}, {1000, "EUR"}, {1250, "EUR"}, {1251, "EUR"}, {1000, "JPY"}} {
+		resp, err := sessions.CreateCheckoutSession(e.as(e.orgA, false), &adminv1.CreateCheckoutSessionRequest{
+			SiteId: e.siteA, Amount: proto.Int64(s.minor), Currency: s.currency})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byAmount[fmt.Sprint(s.minor, s.currency)] = resp.GetCheckoutSession().GetId()
+	}
+	b := e.browser()
+	b.login(e.users["viewer"])
+	rows := regexp.MustCompile(`<tr id="row-(cs_[A-Za-z0-9]+)"`)
+	for q, want := range map[string][]string{
+		"currency=eur&amount_min=10&amount_max=12.50": {byAmount["1250EUR"], byAmount["1000EUR"]},
+		"currency=EUR&amount_min=10,00":               {byAmount["1251EUR"], byAmount["1250EUR"], byAmount["1000EUR"]},
+		"currency=EUR&amount_max=9.99":                {byAmount["999EUR"]},
+		"currency=JPY&amount_min=1000":                {byAmount["1000JPY"]},
+	} {
+		status, _, page := b.get("/dashboard/checkouts?" + q)
+		var got []string
+		for _, m := range rows.FindAllStringSubmatch(page, -1) {
+			got = append(got, m[1])
+		}
+		if status != http.StatusOK || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: %d %v, want %v", q, status, got, want)
+		}
+	}
+	for q, field := range map[string]string{
+		"amount_min=10":                               "currency",
+		"currency=EURO&amount_min=10":                 "currency",
+		"currency=EUR&amount_min=abc":                 "amount_min",
+		"currency=EUR&amount_min=10.005":              "amount_min",
+		"currency=JPY&amount_max=1.5":                 "amount_max",
+		"currency=EUR&amount_min=20&amount_max=10.00": "amount_max",
+	} {
+		status, _, page := b.get("/dashboard/checkouts?" + q)
+		if status != http.StatusBadRequest || !strings.Contains(page, `id="`+field+`" `) ||
+			!regexp.MustCompile(`id="`+field+`" [^>]*aria-invalid="true"`).MatchString(page) ||
+			!strings.Contains(page, `id="`+field+`-error"`) || rows.MatchString(page) {
+			t.Errorf("%s: %d, want a 400 marking %s and no rows", q, status, field)
+		}
+	}
+	b.get("/dashboard/lang?to=fr&back=%2Fdashboard%2Fcheckouts")
+	_, _, fr := b.get("/dashboard/checkouts?currency=EUR&amount_min=1.234")
+	contains(t, "the French amount error", fr, "au plus 2 décimales pour EUR", "Montant à partir de")
+
+	// The export of the filtered set.
+	_, _, list := b.get("/dashboard/checkouts?currency=EUR&amount_min=10&amount_max=12.50")
+	m := regexp.MustCompile(`href="(/dashboard/checkouts/export\.csv\?[^"]*)"`).FindStringSubmatch(list)
+	if m == nil || !strings.Contains(m[1], "amount_min=10") {
+		t.Fatalf("export link %v", m)
+	}
+	resp, err := b.c.Get(e.url + strings.ReplaceAll(m[1], "&amp;", "&"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	csvRows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(csvRows) != 3 || csvRows[1][9] != "12.50" || csvRows[2][9] != "10.00" {
+		t.Errorf("export %v", csvRows)
+	}
+	// A hand-made export link with a bad amount goes to the form.
+	if s, loc, _ := b.get("/dashboard/checkouts/export.csv?currency=EUR&amount_min=x"); s != http.StatusSeeOther ||
+		!strings.HasPrefix(loc, "/dashboard/checkouts?") || !strings.Contains(loc, "amount_min=x") {
+		t.Errorf("bad export: %d %s", s, loc)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/text/language"
@@ -26,9 +27,14 @@ var templateFS embed.FS
 // layout.html.
 var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "sites", "site", "error", "keys", "webhooks", "webhook", "events", "event", "overview", "team", "invite", "login_code", "twofactor", "audit"}
 
-// renderer holds the parsed templates, one set per language and view.
+// renderer holds the parsed templates, one set per language and time
+// zone (the "when" functions show times in the zone): the UTC sets are
+// parsed at start, which checks every template; a zone's on its first use,
+// then kept (a deployment's users use a handful of zones).
 type renderer struct {
-	views map[string]map[string]*template.Template
+	css, js, layout string
+	mu              sync.Mutex
+	sets            map[string]map[string]*template.Template // lang + "|" + zone → view → template
 }
 
 func newRenderer() (*renderer, error) {
@@ -39,61 +45,75 @@ func newRenderer() (*renderer, error) {
 		}
 		return string(b), nil
 	}
-	css, err := read("style.css")
-	if err != nil {
+	r := &renderer{sets: map[string]map[string]*template.Template{}}
+	var err error
+	if r.css, err = read("style.css"); err != nil {
 		return nil, err
 	}
-	js, err := read("script.js")
-	if err != nil {
+	if r.js, err = read("script.js"); err != nil {
 		return nil, err
 	}
-	layout, err := read("layout.html")
-	if err != nil {
+	if r.layout, err = read("layout.html"); err != nil {
 		return nil, err
 	}
-	r := &renderer{views: map[string]map[string]*template.Template{}}
 	for lang := range catalogs {
-		tr := translator(lang)
-		funcs := template.FuncMap{
-			"t":          tr.T,
-			"css":        func() template.CSS { return template.CSS(css) },
-			"js":         func() template.JS { return template.JS(js) },
-			"money":      func(amount int64, code string) string { return formatMoney(amount, code, lang) },
-			"when":       func(ts *timestamppb.Timestamp) string { return formatTime(ts, lang) },
-			"pct":        func(paid, created int64) string { return conversion(paid, created, lang) },
-			"whenTime":   func(t time.Time) string { return formatTime(timestamppb.New(t), lang) },
-			"qr":         qrSVG,
-			"mode":       auditMode,
-			"add":        func(a, b int) int { return a + b },
-			"sub":        func(a, b int64) int64 { return a - b },
-			"status":     statusKey,
-			"refundable": refundable,
-			"reasons":    func() []string { return refundReasons },
-			"eventTypes": eventTypes,
-			"has":        func(list []string, s string) bool { return slices.Contains(list, s) },
-			"ferr":       func(m map[string]string, id string) formError { return formError{ID: id, Message: m[id]} },
-		}
-		base, err := template.New("layout.html").Funcs(funcs).Parse(layout)
-		if err != nil {
-			return nil, fmt.Errorf("dashboard: parse layout: %w", err)
-		}
-		r.views[lang] = map[string]*template.Template{}
-		for _, name := range views {
-			text, err := read(name + ".html")
-			if err != nil {
-				return nil, err
-			}
-			v, err := base.Clone()
-			if err != nil {
-				return nil, err
-			}
-			if _, err := v.Parse(text); err != nil {
-				return nil, fmt.Errorf("dashboard: parse %s: %w", name, err)
-			}
-			r.views[lang][name] = v
+		if _, err := r.views(lang, time.UTC); err != nil {
+			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// views returns the templates of lang and loc, parsing them on first use.
+func (r *renderer) views(lang string, loc *time.Location) (map[string]*template.Template, error) {
+	key := lang + "|" + loc.String()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if set, ok := r.sets[key]; ok {
+		return set, nil
+	}
+	tr := translator(lang)
+	funcs := template.FuncMap{
+		"t":          tr.T,
+		"css":        func() template.CSS { return template.CSS(r.css) },
+		"js":         func() template.JS { return template.JS(r.js) },
+		"money":      func(amount int64, code string) string { return formatMoney(amount, code, lang) },
+		"when":       func(ts *timestamppb.Timestamp) string { return formatTime(ts, lang, loc) },
+		"pct":        func(paid, created int64) string { return conversion(paid, created, lang) },
+		"whenTime":   func(t time.Time) string { return formatTime(timestamppb.New(t), lang, loc) },
+		"zone":       loc.String,
+		"qr":         qrSVG,
+		"mode":       auditMode,
+		"add":        func(a, b int) int { return a + b },
+		"sub":        func(a, b int64) int64 { return a - b },
+		"status":     statusKey,
+		"refundable": refundable,
+		"reasons":    func() []string { return refundReasons },
+		"eventTypes": eventTypes,
+		"has":        func(list []string, s string) bool { return slices.Contains(list, s) },
+		"ferr":       func(m map[string]string, id string) formError { return formError{ID: id, Message: m[id]} },
+	}
+	base, err := template.New("layout.html").Funcs(funcs).Parse(r.layout)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: parse layout: %w", err)
+	}
+	set := map[string]*template.Template{}
+	for _, name := range views {
+		b, err := templateFS.ReadFile("templates/" + name + ".html")
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: read %s: %w", name, err)
+		}
+		v, err := base.Clone()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := v.Parse(string(b)); err != nil {
+			return nil, fmt.Errorf("dashboard: parse %s: %w", name, err)
+		}
+		set[name] = v
+	}
+	r.sets[key] = set
+	return set, nil
 }
 
 // page is what every template gets.
@@ -142,7 +162,11 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, vie
 func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, status int, view string, v *visit, nav string, data any, img string) {
 	p := &page{Lang: pageLang(r), Nonce: newToken()[:22], Path: r.URL.RequestURI(), User: newPageUser(v), Nav: nav, Data: data}
 	var buf bytes.Buffer
-	if err := h.pages.views[p.Lang][view].Execute(&buf, p); err != nil {
+	set, err := h.pages.views(p.Lang, v.location())
+	if err == nil {
+		err = set[view].Execute(&buf, p)
+	}
+	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "dashboard: render", "view", view, "err", err)
 		http.Error(w, "An internal error occurred.", http.StatusInternalServerError)
 		return
@@ -198,17 +222,18 @@ func formatMoney(amount int64, code, lang string) string {
 	return money.Format(amount, c, language.Make(lang))
 }
 
-// formatTime shows a timestamp in UTC, to the minute; the dashboard has no
-// time-zone setting yet, so it says UTC.
-func formatTime(ts *timestamppb.Timestamp, lang string) string {
+// formatTime shows a timestamp in loc (the user's time zone), to the
+// minute, with the zone's abbreviation (or UTC offset) so that it is never
+// ambiguous.
+func formatTime(ts *timestamppb.Timestamp, lang string, loc *time.Location) string {
 	if ts == nil {
 		return ""
 	}
-	t := ts.AsTime().UTC()
+	t := ts.AsTime().In(loc)
 	if lang == "fr" {
-		return t.Format("02/01/2006 15:04") + " UTC"
+		return t.Format("02/01/2006 15:04 MST")
 	}
-	return t.Format("2006-01-02 15:04") + " UTC"
+	return t.Format("2006-01-02 15:04 MST")
 }
 
 // statusKey is the catalog key of a session's status badge.

@@ -54,6 +54,17 @@ type visit struct {
 	multiOrg bool
 	livemode bool
 	csrf     string
+	// loc is the user's time zone (nil: UTC).
+	loc *time.Location
+}
+
+// location is the visit's time zone: the user's, else (signed out, or a
+// name this build's zone database lacks) UTC.
+func (v *visit) location() *time.Location {
+	if v == nil || v.loc == nil {
+		return time.UTC
+	}
+	return v.loc
 }
 
 // newToken returns 32 random bytes, base64url: a session token or a secret.
@@ -119,7 +130,7 @@ func (h *Handler) loadVisit(ctx context.Context, r *http.Request) (visit, bool, 
 	}
 	return visit{tokenHash: th, userID: row.UserID, email: row.Email, role: Role(row.Role), orgID: row.OrganizationID,
 		orgName: row.OrganizationName, multiOrg: row.OrganizationCount > 1, livemode: row.Livemode,
-		csrf: csrfToken(row.CsrfSecret)}, true, nil
+		csrf: csrfToken(row.CsrfSecret), loc: loadZone(row.TimeZone)}, true, nil
 }
 
 // startSession signs the user in to org: a new token every time, so that
@@ -189,4 +200,14 @@ func (h *Handler) SweepSessions(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// loadZone is the IANA zone name's location, or UTC when this build does
+// not know it (the names are checked when chosen; a later zone database
+// could drop one).
+func loadZone(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil && name != "Local" && name != "" {
+		return loc
+	}
+	return time.UTC
 }

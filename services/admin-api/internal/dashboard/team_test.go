@@ -349,7 +349,7 @@ func TestInvitation(t *testing.T) {
 	if status, _, _ := invitee.inviteForm(path, url.Values{"password": {"short"}}); status != http.StatusBadRequest {
 		t.Errorf("short password: %d, want 400", status)
 	}
-	if status, loc, body := invitee.inviteForm(path, url.Values{"password": {password}}); status != http.StatusSeeOther || loc != "/dashboard/checkouts" {
+	if status, loc, body := invitee.inviteForm(path, url.Values{"password": {password}}); status != http.StatusSeeOther || loc != "/dashboard/overview" {
 		t.Fatalf("accept: %d %q %s", status, loc, body)
 	}
 	if _, _, body := invitee.get("/dashboard/checkouts"); !strings.Contains(body, "new@a.example") {
@@ -428,7 +428,7 @@ func TestInvitationExistingUser(t *testing.T) {
 		t.Errorf("accept signed out: %d, want 403", status)
 	}
 	b.login(e.users["ownerB"])
-	if status, loc, body := b.inviteForm(path, url.Values{}); status != http.StatusSeeOther || loc != "/dashboard/checkouts" {
+	if status, loc, body := b.inviteForm(path, url.Values{}); status != http.StatusSeeOther || loc != "/dashboard/overview" {
 		t.Fatalf("accept signed in: %d %q %s", status, loc, body)
 	}
 	if got := e.role(e.users["ownerB"], e.orgA); got != "developer" {

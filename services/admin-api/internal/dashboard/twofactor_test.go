@@ -227,7 +227,7 @@ func TestTwoFactorSignIn(t *testing.T) {
 	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "tp_dash", Value: planted, Path: "/"}})
 	c.next()
 	used := c.code(secret)
-	if s, loc, body := b.postCode(used); s != http.StatusSeeOther || loc != "/dashboard/checkouts" {
+	if s, loc, body := b.postCode(used); s != http.StatusSeeOther || loc != "/dashboard/overview" {
 		t.Fatalf("right code: %d %s\n%s", s, loc, body)
 	}
 	if got := b.sessionCookie(); got == "" || got == planted {
@@ -402,7 +402,7 @@ func TestTwoFactorDisable(t *testing.T) {
 	if sealed != nil || left != 0 {
 		t.Errorf("after turning off: secret %v, %d recovery codes", sealed, left)
 	}
-	if s, loc, _ := e.browser().tryLogin(email, password); s != http.StatusSeeOther || loc != "/dashboard/checkouts" {
+	if s, loc, _ := e.browser().tryLogin(email, password); s != http.StatusSeeOther || loc != "/dashboard/overview" {
 		t.Errorf("password after turning off: %d %s, want signed in", s, loc)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/money"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/paging"
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
@@ -183,8 +184,12 @@ func (s *Sessions) GetCheckoutSession(ctx context.Context, req *adminv1.GetCheck
 // ListCheckoutSessions pages through the caller's sessions, newest first.
 func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCheckoutSessionsRequest) (*adminv1.ListCheckoutSessionsResponse, error) {
 	p := auth.FromContext(ctx)
+	// The list is ordered by (created_at, seq): the cursor is both.
+	var cursorCreated time.Time
 	pg, err := paging.Parse(req.Limit, req.GetStartingAfter(), req.GetEndingBefore(), func(id string) (int64, error) {
-		return s.Store.GetSessionSeq(ctx, db.GetSessionSeqParams{ID: id, OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+		c, err := s.Store.GetSessionCursor(ctx, db.GetSessionCursorParams{ID: id, OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+		cursorCreated = c.CreatedAt
+		return c.Seq, err
 	})
 	if err != nil {
 		return nil, err
@@ -198,13 +203,30 @@ func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCh
 	if ps := req.GetPaymentStatus(); ps != "" && ps != "unpaid" && ps != "paid" {
 		return nil, errs.Param("payment_status", "parameter_invalid", "payment_status must be unpaid or paid.")
 	}
+	if req.AmountGte != nil && req.GetAmountGte() < 0 {
+		return nil, errs.Param("amount_gte", "parameter_invalid", "amount_gte must be 0 or more (minor units).")
+	}
+	if req.AmountLte != nil && (req.GetAmountLte() < 0 || req.AmountGte != nil && req.GetAmountLte() < req.GetAmountGte()) {
+		return nil, errs.Param("amount_lte", "parameter_invalid", "amount_lte must be 0 or more (minor units) and not below amount_gte.")
+	}
+	var currency *string
+	if c := req.GetCurrency(); c != "" {
+		cur, err := money.ParseCurrency(c)
+		if err != nil {
+			return nil, errs.Param("currency", "parameter_invalid", "currency must be an ISO 4217 code such as EUR.")
+		}
+		currency = nonEmpty(cur.Code())
+	}
 	params := db.ListSessionsParams{
 		OrganizationID: p.OrganizationID, Livemode: p.Livemode,
 		SiteID: nonEmpty(req.GetSiteId()), Status: nonEmpty(req.GetStatus()), Customer: nonEmpty(req.GetCustomer()),
 		PaymentID: nonEmpty(req.GetPayment()), OrderID: nonEmpty(req.GetOrderId()), Uuid: nonEmpty(strings.ToLower(req.GetUuid())),
 		PaymentStatus: nonEmpty(req.GetPaymentStatus()), CustomerEmail: nonEmpty(req.GetCustomerEmail()),
-		Reference: nonEmpty(req.GetReference()),
+		Reference: nonEmpty(req.GetReference()), Currency: currency, AmountGte: req.AmountGte, AmountLte: req.AmountLte,
 		BeforeSeq: pg.Before, RowLimit: pg.Fetch(),
+	}
+	if pg.Before != nil {
+		params.BeforeCreated = &cursorCreated
 	}
 	if c := req.GetCreated(); c != nil {
 		params.CreatedGte, params.CreatedGt = timeOf(c.GetGte()), timeOf(c.GetGt())
@@ -212,7 +234,7 @@ func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCh
 	}
 	var rows []db.AdminCheckoutSession
 	if pg.After != nil {
-		rows, err = s.Store.ListSessionsAfter(ctx, sessionsAfter(params, *pg.After))
+		rows, err = s.Store.ListSessionsAfter(ctx, sessionsAfter(params, cursorCreated, *pg.After))
 	} else {
 		rows, err = s.Store.ListSessions(ctx, params)
 	}
@@ -231,11 +253,12 @@ func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCh
 }
 
 // sessionsAfter is the ending_before query with p's filters.
-func sessionsAfter(p db.ListSessionsParams, after int64) db.ListSessionsAfterParams {
+func sessionsAfter(p db.ListSessionsParams, afterCreated time.Time, after int64) db.ListSessionsAfterParams {
 	return db.ListSessionsAfterParams{OrganizationID: p.OrganizationID, Livemode: p.Livemode, SiteID: p.SiteID,
 		Status: p.Status, Customer: p.Customer, PaymentID: p.PaymentID, OrderID: p.OrderID, Uuid: p.Uuid, PaymentStatus: p.PaymentStatus,
-		CustomerEmail: p.CustomerEmail, Reference: p.Reference, CreatedGte: p.CreatedGte, CreatedGt: p.CreatedGt,
-		CreatedLte: p.CreatedLte, CreatedLt: p.CreatedLt, AfterSeq: after, RowLimit: p.RowLimit}
+		CustomerEmail: p.CustomerEmail, Reference: p.Reference, Currency: p.Currency, AmountGte: p.AmountGte, AmountLte: p.AmountLte,
+		CreatedGte: p.CreatedGte, CreatedGt: p.CreatedGt, CreatedLte: p.CreatedLte, CreatedLt: p.CreatedLt,
+		AfterCreated: afterCreated, AfterSeq: after, RowLimit: p.RowLimit}
 }
 
 // ExpireCheckoutSession expires an open session and emits

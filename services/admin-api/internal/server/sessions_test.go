@@ -374,3 +374,52 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Errorf("openapi.json lacks the session example or the error schema")
 	}
 }
+
+// TestListAmountAndCurrencyFilters: amount_gte and amount_lte bound
+// amount_total in minor units, inclusive, with currency; bad values are a
+// 400 naming the parameter.
+func TestListAmountAndCurrencyFilters(t *testing.T) {
+	e := newEnv(t)
+	for _, s := range []struct {
+		amount   int
+		currency string
+	}{{500, "EUR"}, {1000, "EUR"}, {1500, "EUR"}, {2000, "EUR"}, {1000, "JPY"}} {
+		body := map[string]any{"amount": s.amount, "currency": s.currency,
+			"success_url": "https://shop.example/ok", "cancel_url": "https://shop.example/cart"}
+		if status, b := e.do("POST", "/v1/checkouts/"+e.siteA+"/create", e.keyA, body); status != http.StatusCreated {
+			t.Fatalf("create %v: %d %v", s, status, b)
+		}
+	}
+	for q, want := range map[string][]float64{
+		"currency=eur&amount_gte=1000&amount_lte=1500": {1500, 1000},
+		"amount_gte=1000&amount_lte=1000":              {1000, 1000},
+		"currency=JPY":                                 {1000},
+		"currency=EUR&amount_gte=2001":                 {},
+		"currency=EUR&amount_lte=500":                  {500},
+	} {
+		status, page := e.do("GET", "/v1/checkout/sessions?limit=100&"+q, e.keyA, nil)
+		if status != http.StatusOK {
+			t.Fatalf("%s: %d %v", q, status, page)
+		}
+		var got []float64
+		for _, d := range page["data"].([]any) {
+			got = append(got, d.(map[string]any)["amount_total"].(float64))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: amounts %v, want %v", q, got, want)
+		}
+	}
+	for q, param := range map[string]string{
+		"amount_gte=-1":                "amount_gte",
+		"amount_gte=12.50":             "amount_gte",
+		"amount_lte=-5":                "amount_lte",
+		"amount_gte=100&amount_lte=99": "amount_lte",
+		"currency=EURO":                "currency",
+		"currency=XYZ&amount_gte=1":    "currency",
+	} {
+		status, out := e.do("GET", "/v1/checkout/sessions?"+q, e.keyA, nil)
+		if got, _, _ := apiError(out); status != http.StatusBadRequest || got != param {
+			t.Errorf("%s: %d %v, want a 400 naming %s", q, status, out, param)
+		}
+	}
+}

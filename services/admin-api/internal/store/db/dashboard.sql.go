@@ -122,7 +122,7 @@ func (q *Queries) CreateDashboardSession(ctx context.Context, arg CreateDashboar
 const createDashboardUser = `-- name: CreateDashboardUser :one
 INSERT INTO admin.dashboard_users (id, email, password_hash) VALUES ($1, $2, $3)
 ON CONFLICT (email) DO NOTHING
-RETURNING id, email, password_hash, created_at, last_sign_in_at, totp_secret, totp_pending_secret, totp_last_step
+RETURNING id, email, password_hash, created_at, last_sign_in_at, totp_secret, totp_pending_secret, totp_last_step, time_zone
 `
 
 type CreateDashboardUserParams struct {
@@ -144,6 +144,7 @@ func (q *Queries) CreateDashboardUser(ctx context.Context, arg CreateDashboardUs
 		&i.TotpSecret,
 		&i.TotpPendingSecret,
 		&i.TotpLastStep,
+		&i.TimeZone,
 	)
 	return i, err
 }
@@ -289,7 +290,7 @@ func (q *Queries) GetDashboardInvitation(ctx context.Context, tokenHash []byte) 
 
 const getDashboardSession = `-- name: GetDashboardSession :one
 SELECT s.token_hash, s.user_id, s.organization_id, s.livemode, s.csrf_secret, s.created_at,
-       s.last_seen_at, s.expires_at, u.email, m.role, o.name AS organization_name,
+       s.last_seen_at, s.expires_at, u.email, u.time_zone, m.role, o.name AS organization_name,
        (SELECT count(*) FROM admin.dashboard_memberships WHERE user_id = s.user_id) AS organization_count
 FROM admin.dashboard_sessions s
 JOIN admin.dashboard_users u ON u.id = s.user_id
@@ -313,6 +314,7 @@ type GetDashboardSessionRow struct {
 	LastSeenAt        time.Time
 	ExpiresAt         time.Time
 	Email             string
+	TimeZone          string
 	Role              string
 	OrganizationName  string
 	OrganizationCount int64
@@ -333,6 +335,7 @@ func (q *Queries) GetDashboardSession(ctx context.Context, arg GetDashboardSessi
 		&i.LastSeenAt,
 		&i.ExpiresAt,
 		&i.Email,
+		&i.TimeZone,
 		&i.Role,
 		&i.OrganizationName,
 		&i.OrganizationCount,
@@ -341,7 +344,7 @@ func (q *Queries) GetDashboardSession(ctx context.Context, arg GetDashboardSessi
 }
 
 const getDashboardUser = `-- name: GetDashboardUser :one
-SELECT id, email, password_hash, created_at, last_sign_in_at, totp_secret, totp_pending_secret, totp_last_step FROM admin.dashboard_users WHERE id = $1
+SELECT id, email, password_hash, created_at, last_sign_in_at, totp_secret, totp_pending_secret, totp_last_step, time_zone FROM admin.dashboard_users WHERE id = $1
 `
 
 func (q *Queries) GetDashboardUser(ctx context.Context, id string) (AdminDashboardUser, error) {
@@ -356,12 +359,13 @@ func (q *Queries) GetDashboardUser(ctx context.Context, id string) (AdminDashboa
 		&i.TotpSecret,
 		&i.TotpPendingSecret,
 		&i.TotpLastStep,
+		&i.TimeZone,
 	)
 	return i, err
 }
 
 const getDashboardUserByEmail = `-- name: GetDashboardUserByEmail :one
-SELECT id, email, password_hash, created_at, last_sign_in_at, totp_secret, totp_pending_secret, totp_last_step FROM admin.dashboard_users WHERE email = $1
+SELECT id, email, password_hash, created_at, last_sign_in_at, totp_secret, totp_pending_secret, totp_last_step, time_zone FROM admin.dashboard_users WHERE email = $1
 `
 
 func (q *Queries) GetDashboardUserByEmail(ctx context.Context, email string) (AdminDashboardUser, error) {
@@ -376,6 +380,7 @@ func (q *Queries) GetDashboardUserByEmail(ctx context.Context, email string) (Ad
 		&i.TotpSecret,
 		&i.TotpPendingSecret,
 		&i.TotpLastStep,
+		&i.TimeZone,
 	)
 	return i, err
 }
@@ -584,6 +589,20 @@ func (q *Queries) SetDashboardUserPassword(ctx context.Context, arg SetDashboard
 	return err
 }
 
+const setDashboardUserTimeZone = `-- name: SetDashboardUserTimeZone :exec
+UPDATE admin.dashboard_users SET time_zone = $2 WHERE id = $1
+`
+
+type SetDashboardUserTimeZoneParams struct {
+	ID       string
+	TimeZone string
+}
+
+func (q *Queries) SetDashboardUserTimeZone(ctx context.Context, arg SetDashboardUserTimeZoneParams) error {
+	_, err := q.db.Exec(ctx, setDashboardUserTimeZone, arg.ID, arg.TimeZone)
+	return err
+}
+
 const setTeamMemberRole = `-- name: SetTeamMemberRole :exec
 UPDATE admin.dashboard_memberships SET role = $3 WHERE organization_id = $1 AND user_id = $2
 `
@@ -611,7 +630,7 @@ func (q *Queries) TouchDashboardSession(ctx context.Context, tokenHash []byte) e
 const upsertDashboardUser = `-- name: UpsertDashboardUser :one
 INSERT INTO admin.dashboard_users (id, email, password_hash) VALUES ($1, $2, $3)
 ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash
-RETURNING id, email, password_hash, created_at, last_sign_in_at, totp_secret, totp_pending_secret, totp_last_step
+RETURNING id, email, password_hash, created_at, last_sign_in_at, totp_secret, totp_pending_secret, totp_last_step, time_zone
 `
 
 type UpsertDashboardUserParams struct {
@@ -633,6 +652,7 @@ func (q *Queries) UpsertDashboardUser(ctx context.Context, arg UpsertDashboardUs
 		&i.TotpSecret,
 		&i.TotpPendingSecret,
 		&i.TotpLastStep,
+		&i.TimeZone,
 	)
 	return i, err
 }

@@ -130,6 +130,7 @@ type AdminDashboardUser struct {
 	TotpSecret        *string
 	TotpPendingSecret *string
 	TotpLastStep      int64
+	TimeZone          string
 }
 
 type AdminFeeRule struct {

@@ -12,18 +12,19 @@ import (
 
 const overviewDays = `-- name: OverviewDays :many
 SELECT site_id, currency,
-       floor(extract(epoch FROM created_at) / 86400)::bigint AS day,
+       ((created_at AT TIME ZONE $1::text)::date - DATE '1970-01-01')::bigint AS day,
        count(*)::bigint AS created,
        count(*) FILTER (WHERE payment_status = 'paid')::bigint AS paid,
        coalesce(sum(amount_total) FILTER (WHERE payment_status = 'paid'), 0)::bigint AS paid_amount
 FROM admin.checkout_sessions
-WHERE organization_id = $1 AND livemode = $2
-  AND created_at >= $3 AND created_at < $4
+WHERE organization_id = $2 AND livemode = $3
+  AND created_at >= $4 AND created_at < $5
 GROUP BY site_id, currency, day
 ORDER BY currency, site_id, day
 `
 
 type OverviewDaysParams struct {
+	TimeZone       string
 	OrganizationID string
 	Livemode       bool
 	Since          time.Time
@@ -40,12 +41,14 @@ type OverviewDaysRow struct {
 }
 
 // The organization's sessions created in [since, until) in one mode, per
-// site, currency and UTC day (days since 1970-01-01): how many were
+// site, currency and day in time_zone (an IANA name; days since
+// 1970-01-01 of that calendar): how many were
 // created, how many of them are paid, and their paid total in minor units.
-// Read off checkout_sessions_org_created_idx: only the organization's rows
-// of the window.
+// Read off checkout_sessions_list_idx (index only): only the
+// organization's rows of the window.
 func (q *Queries) OverviewDays(ctx context.Context, arg OverviewDaysParams) ([]OverviewDaysRow, error) {
 	rows, err := q.db.Query(ctx, overviewDays,
+		arg.TimeZone,
 		arg.OrganizationID,
 		arg.Livemode,
 		arg.Since,

@@ -598,6 +598,29 @@ func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutS
 	return i, err
 }
 
+const getSessionCursor = `-- name: GetSessionCursor :one
+SELECT seq, created_at FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+`
+
+type GetSessionCursorParams struct {
+	ID             string
+	OrganizationID string
+	Livemode       bool
+}
+
+type GetSessionCursorRow struct {
+	Seq       int64
+	CreatedAt time.Time
+}
+
+// A list cursor's position: the session's place in the list's order.
+func (q *Queries) GetSessionCursor(ctx context.Context, arg GetSessionCursorParams) (GetSessionCursorRow, error) {
+	row := q.db.QueryRow(ctx, getSessionCursor, arg.ID, arg.OrganizationID, arg.Livemode)
+	var i GetSessionCursorRow
+	err := row.Scan(&i.Seq, &i.CreatedAt)
+	return i, err
+}
+
 const getSessionIDBySecureToken = `-- name: GetSessionIDBySecureToken :one
 SELECT id FROM admin.checkout_sessions WHERE secure_token_hash = $1
 `
@@ -609,42 +632,33 @@ func (q *Queries) GetSessionIDBySecureToken(ctx context.Context, secureTokenHash
 	return id, err
 }
 
-const getSessionSeq = `-- name: GetSessionSeq :one
-SELECT seq FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
-`
-
-type GetSessionSeqParams struct {
-	ID             string
-	OrganizationID string
-	Livemode       bool
-}
-
-func (q *Queries) GetSessionSeq(ctx context.Context, arg GetSessionSeqParams) (int64, error) {
-	row := q.db.QueryRow(ctx, getSessionSeq, arg.ID, arg.OrganizationID, arg.Livemode)
-	var seq int64
-	err := row.Scan(&seq)
-	return seq, err
-}
-
 const listSessions = `-- name: ListSessions :many
 SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
-WHERE organization_id = $1 AND livemode = $2
-  AND ($3::text IS NULL OR site_id = $3)
-  AND ($4::text IS NULL OR status = $4)
-  AND ($5::text IS NULL OR customer = $5)
-  AND ($6::text IS NULL OR payment_id = $6)
-  AND ($7::text IS NULL OR order_id = $7)
-  AND ($8::uuid IS NULL OR uuid = $8)
-  AND ($9::text IS NULL OR payment_status = $9)
-  AND ($10::text IS NULL OR lower(customer_email) = lower($10))
-  AND ($11::text IS NULL OR reference = $11)
-  AND ($12::timestamptz IS NULL OR created_at >= $12)
-  AND ($13::timestamptz IS NULL OR created_at > $13)
-  AND ($14::timestamptz IS NULL OR created_at <= $14)
-  AND ($15::timestamptz IS NULL OR created_at < $15)
-  AND ($16::bigint IS NULL OR seq < $16)
-ORDER BY organization_id, livemode, seq DESC
-LIMIT $17
+WHERE seq = ANY (ARRAY(
+    SELECT p.seq FROM admin.checkout_sessions p
+    WHERE p.organization_id = $1 AND p.livemode = $2
+      AND ($3::text IS NULL OR p.site_id = $3)
+      AND ($4::text IS NULL OR p.status = $4)
+      AND ($5::text IS NULL OR p.customer = $5)
+      AND ($6::text IS NULL OR p.payment_id = $6)
+      AND ($7::text IS NULL OR p.order_id = $7)
+      AND ($8::uuid IS NULL OR p.uuid = $8)
+      AND ($9::text IS NULL OR p.payment_status = $9)
+      AND ($10::text IS NULL
+           OR (p.customer_email IS NOT NULL AND lower(p.customer_email) = lower($10)))
+      AND ($11::text IS NULL OR p.reference = $11)
+      AND ($12::text IS NULL OR p.currency = $12)
+      AND ($13::bigint IS NULL OR p.amount_total >= $13)
+      AND ($14::bigint IS NULL OR p.amount_total <= $14)
+      AND ($15::timestamptz IS NULL OR p.created_at >= $15)
+      AND ($16::timestamptz IS NULL OR p.created_at > $16)
+      AND ($17::timestamptz IS NULL OR p.created_at <= $17)
+      AND ($18::timestamptz IS NULL OR p.created_at < $18)
+      AND ($19::timestamptz IS NULL
+           OR (p.created_at, p.seq) < ($19::timestamptz, $20::bigint))
+    ORDER BY p.organization_id DESC, p.livemode DESC, p.created_at DESC, p.seq DESC
+    LIMIT $21))
+ORDER BY created_at DESC, seq DESC
 `
 
 type ListSessionsParams struct {
@@ -659,19 +673,28 @@ type ListSessionsParams struct {
 	PaymentStatus  *string
 	CustomerEmail  *string
 	Reference      *string
+	Currency       *string
+	AmountGte      *int64
+	AmountLte      *int64
 	CreatedGte     *time.Time
 	CreatedGt      *time.Time
 	CreatedLte     *time.Time
 	CreatedLt      *time.Time
+	BeforeCreated  *time.Time
 	BeforeSeq      *int64
 	RowLimit       int32
 }
 
-// A page of sessions, newest first, below before_seq. The ORDER BY is
-// checkout_sessions_org_idx's own order, so the page is read straight off
-// that index (and not off the seq key, which would walk every other
-// organization's newer sessions first); it stays a few index pages at any
-// depth and any table size.
+// A page of sessions, newest first (created_at, then seq), below the
+// cursor (before_created, before_seq). The inner query picks the page's
+// seqs off an index in the list's order: checkout_sessions_list_idx, whose
+// included columns answer the site, status, payment status, currency and
+// amount filters without the table (an index-only walk until the page is
+// full; a created range is a range of the index), or, for a search, the
+// email, order id, reference or payment id index. The outer query then
+// reads only the page's rows. Every filter is "NULL or equal" so that the
+// plan, made for the values given (pgx's prepared statement keeps custom
+// plans: store/listplan_test.go checks it), drops the absent ones.
 func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]AdminCheckoutSession, error) {
 	rows, err := q.db.Query(ctx, listSessions,
 		arg.OrganizationID,
@@ -685,10 +708,14 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 		arg.PaymentStatus,
 		arg.CustomerEmail,
 		arg.Reference,
+		arg.Currency,
+		arg.AmountGte,
+		arg.AmountLte,
 		arg.CreatedGte,
 		arg.CreatedGt,
 		arg.CreatedLte,
 		arg.CreatedLt,
+		arg.BeforeCreated,
 		arg.BeforeSeq,
 		arg.RowLimit,
 	)
@@ -752,23 +779,30 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 
 const listSessionsAfter = `-- name: ListSessionsAfter :many
 SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
-WHERE organization_id = $1 AND livemode = $2
-  AND ($3::text IS NULL OR site_id = $3)
-  AND ($4::text IS NULL OR status = $4)
-  AND ($5::text IS NULL OR customer = $5)
-  AND ($6::text IS NULL OR payment_id = $6)
-  AND ($7::text IS NULL OR order_id = $7)
-  AND ($8::uuid IS NULL OR uuid = $8)
-  AND ($9::text IS NULL OR payment_status = $9)
-  AND ($10::text IS NULL OR lower(customer_email) = lower($10))
-  AND ($11::text IS NULL OR reference = $11)
-  AND ($12::timestamptz IS NULL OR created_at >= $12)
-  AND ($13::timestamptz IS NULL OR created_at > $13)
-  AND ($14::timestamptz IS NULL OR created_at <= $14)
-  AND ($15::timestamptz IS NULL OR created_at < $15)
-  AND seq > $16
-ORDER BY organization_id DESC, livemode DESC, seq
-LIMIT $17
+WHERE seq = ANY (ARRAY(
+    SELECT p.seq FROM admin.checkout_sessions p
+    WHERE p.organization_id = $1 AND p.livemode = $2
+      AND ($3::text IS NULL OR p.site_id = $3)
+      AND ($4::text IS NULL OR p.status = $4)
+      AND ($5::text IS NULL OR p.customer = $5)
+      AND ($6::text IS NULL OR p.payment_id = $6)
+      AND ($7::text IS NULL OR p.order_id = $7)
+      AND ($8::uuid IS NULL OR p.uuid = $8)
+      AND ($9::text IS NULL OR p.payment_status = $9)
+      AND ($10::text IS NULL
+           OR (p.customer_email IS NOT NULL AND lower(p.customer_email) = lower($10)))
+      AND ($11::text IS NULL OR p.reference = $11)
+      AND ($12::text IS NULL OR p.currency = $12)
+      AND ($13::bigint IS NULL OR p.amount_total >= $13)
+      AND ($14::bigint IS NULL OR p.amount_total <= $14)
+      AND ($15::timestamptz IS NULL OR p.created_at >= $15)
+      AND ($16::timestamptz IS NULL OR p.created_at > $16)
+      AND ($17::timestamptz IS NULL OR p.created_at <= $17)
+      AND ($18::timestamptz IS NULL OR p.created_at < $18)
+      AND (p.created_at, p.seq) > ($19::timestamptz, $20::bigint)
+    ORDER BY p.organization_id, p.livemode, p.created_at, p.seq
+    LIMIT $21))
+ORDER BY created_at, seq
 `
 
 type ListSessionsAfterParams struct {
@@ -783,16 +817,20 @@ type ListSessionsAfterParams struct {
 	PaymentStatus  *string
 	CustomerEmail  *string
 	Reference      *string
+	Currency       *string
+	AmountGte      *int64
+	AmountLte      *int64
 	CreatedGte     *time.Time
 	CreatedGt      *time.Time
 	CreatedLte     *time.Time
 	CreatedLt      *time.Time
+	AfterCreated   time.Time
 	AfterSeq       int64
 	RowLimit       int32
 }
 
-// The page above after_seq (ending_before), oldest first, read backwards
-// off the same index; the caller reverses it.
+// The page above the cursor (after_created, after_seq) (ending_before),
+// oldest first, read forwards off the same indexes; the caller reverses it.
 func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterParams) ([]AdminCheckoutSession, error) {
 	rows, err := q.db.Query(ctx, listSessionsAfter,
 		arg.OrganizationID,
@@ -806,10 +844,14 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 		arg.PaymentStatus,
 		arg.CustomerEmail,
 		arg.Reference,
+		arg.Currency,
+		arg.AmountGte,
+		arg.AmountLte,
 		arg.CreatedGte,
 		arg.CreatedGt,
 		arg.CreatedLte,
 		arg.CreatedLt,
+		arg.AfterCreated,
 		arg.AfterSeq,
 		arg.RowLimit,
 	)

@@ -40,7 +40,7 @@ VALUES ($1, $2, $3, $4, $5, $6);
 -- A live session with its user's email and role in the session's
 -- organization; a session whose membership was removed finds nothing.
 SELECT s.token_hash, s.user_id, s.organization_id, s.livemode, s.csrf_secret, s.created_at,
-       s.last_seen_at, s.expires_at, u.email, m.role, o.name AS organization_name,
+       s.last_seen_at, s.expires_at, u.email, u.time_zone, m.role, o.name AS organization_name,
        (SELECT count(*) FROM admin.dashboard_memberships WHERE user_id = s.user_id) AS organization_count
 FROM admin.dashboard_sessions s
 JOIN admin.dashboard_users u ON u.id = s.user_id
@@ -131,3 +131,6 @@ FOR UPDATE OF i;
 
 -- name: AcceptDashboardInvitation :exec
 UPDATE admin.dashboard_invitations SET accepted_at = now() WHERE id = $1;
+
+-- name: SetDashboardUserTimeZone :exec
+UPDATE admin.dashboard_users SET time_zone = $2 WHERE id = $1;

@@ -1,11 +1,12 @@
 -- name: OverviewDays :many
 -- The organization's sessions created in [since, until) in one mode, per
--- site, currency and UTC day (days since 1970-01-01): how many were
+-- site, currency and day in time_zone (an IANA name; days since
+-- 1970-01-01 of that calendar): how many were
 -- created, how many of them are paid, and their paid total in minor units.
--- Read off checkout_sessions_org_created_idx: only the organization's rows
--- of the window.
+-- Read off checkout_sessions_list_idx (index only): only the
+-- organization's rows of the window.
 SELECT site_id, currency,
-       floor(extract(epoch FROM created_at) / 86400)::bigint AS day,
+       ((created_at AT TIME ZONE sqlc.arg(time_zone)::text)::date - DATE '1970-01-01')::bigint AS day,
        count(*)::bigint AS created,
        count(*) FILTER (WHERE payment_status = 'paid')::bigint AS paid,
        coalesce(sum(amount_total) FILTER (WHERE payment_status = 'paid'), 0)::bigint AS paid_amount

@@ -40,55 +40,76 @@ SELECT * FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND
 -- name: GetSessionByID :one
 SELECT * FROM admin.checkout_sessions WHERE id = $1;
 
--- name: GetSessionSeq :one
-SELECT seq FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+-- name: GetSessionCursor :one
+-- A list cursor's position: the session's place in the list's order.
+SELECT seq, created_at FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3;
 
 -- name: ListSessions :many
--- A page of sessions, newest first, below before_seq. The ORDER BY is
--- checkout_sessions_org_idx's own order, so the page is read straight off
--- that index (and not off the seq key, which would walk every other
--- organization's newer sessions first); it stays a few index pages at any
--- depth and any table size.
+-- A page of sessions, newest first (created_at, then seq), below the
+-- cursor (before_created, before_seq). The inner query picks the page's
+-- seqs off an index in the list's order: checkout_sessions_list_idx, whose
+-- included columns answer the site, status, payment status, currency and
+-- amount filters without the table (an index-only walk until the page is
+-- full; a created range is a range of the index), or, for a search, the
+-- email, order id, reference or payment id index. The outer query then
+-- reads only the page's rows. Every filter is "NULL or equal" so that the
+-- plan, made for the values given (pgx's prepared statement keeps custom
+-- plans: store/listplan_test.go checks it), drops the absent ones.
 SELECT * FROM admin.checkout_sessions
-WHERE organization_id = @organization_id AND livemode = @livemode
-  AND (sqlc.narg(site_id)::text IS NULL OR site_id = sqlc.narg(site_id))
-  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status))
-  AND (sqlc.narg(customer)::text IS NULL OR customer = sqlc.narg(customer))
-  AND (sqlc.narg(payment_id)::text IS NULL OR payment_id = sqlc.narg(payment_id))
-  AND (sqlc.narg(order_id)::text IS NULL OR order_id = sqlc.narg(order_id))
-  AND (sqlc.narg(uuid)::uuid IS NULL OR uuid = sqlc.narg(uuid))
-  AND (sqlc.narg(payment_status)::text IS NULL OR payment_status = sqlc.narg(payment_status))
-  AND (sqlc.narg(customer_email)::text IS NULL OR lower(customer_email) = lower(sqlc.narg(customer_email)))
-  AND (sqlc.narg(reference)::text IS NULL OR reference = sqlc.narg(reference))
-  AND (sqlc.narg(created_gte)::timestamptz IS NULL OR created_at >= sqlc.narg(created_gte))
-  AND (sqlc.narg(created_gt)::timestamptz IS NULL OR created_at > sqlc.narg(created_gt))
-  AND (sqlc.narg(created_lte)::timestamptz IS NULL OR created_at <= sqlc.narg(created_lte))
-  AND (sqlc.narg(created_lt)::timestamptz IS NULL OR created_at < sqlc.narg(created_lt))
-  AND (sqlc.narg(before_seq)::bigint IS NULL OR seq < sqlc.narg(before_seq))
-ORDER BY organization_id, livemode, seq DESC
-LIMIT @row_limit;
+WHERE seq = ANY (ARRAY(
+    SELECT p.seq FROM admin.checkout_sessions p
+    WHERE p.organization_id = @organization_id AND p.livemode = @livemode
+      AND (sqlc.narg(site_id)::text IS NULL OR p.site_id = sqlc.narg(site_id))
+      AND (sqlc.narg(status)::text IS NULL OR p.status = sqlc.narg(status))
+      AND (sqlc.narg(customer)::text IS NULL OR p.customer = sqlc.narg(customer))
+      AND (sqlc.narg(payment_id)::text IS NULL OR p.payment_id = sqlc.narg(payment_id))
+      AND (sqlc.narg(order_id)::text IS NULL OR p.order_id = sqlc.narg(order_id))
+      AND (sqlc.narg(uuid)::uuid IS NULL OR p.uuid = sqlc.narg(uuid))
+      AND (sqlc.narg(payment_status)::text IS NULL OR p.payment_status = sqlc.narg(payment_status))
+      AND (sqlc.narg(customer_email)::text IS NULL
+           OR (p.customer_email IS NOT NULL AND lower(p.customer_email) = lower(sqlc.narg(customer_email))))
+      AND (sqlc.narg(reference)::text IS NULL OR p.reference = sqlc.narg(reference))
+      AND (sqlc.narg(currency)::text IS NULL OR p.currency = sqlc.narg(currency))
+      AND (sqlc.narg(amount_gte)::bigint IS NULL OR p.amount_total >= sqlc.narg(amount_gte))
+      AND (sqlc.narg(amount_lte)::bigint IS NULL OR p.amount_total <= sqlc.narg(amount_lte))
+      AND (sqlc.narg(created_gte)::timestamptz IS NULL OR p.created_at >= sqlc.narg(created_gte))
+      AND (sqlc.narg(created_gt)::timestamptz IS NULL OR p.created_at > sqlc.narg(created_gt))
+      AND (sqlc.narg(created_lte)::timestamptz IS NULL OR p.created_at <= sqlc.narg(created_lte))
+      AND (sqlc.narg(created_lt)::timestamptz IS NULL OR p.created_at < sqlc.narg(created_lt))
+      AND (sqlc.narg(before_created)::timestamptz IS NULL
+           OR (p.created_at, p.seq) < (sqlc.narg(before_created)::timestamptz, sqlc.narg(before_seq)::bigint))
+    ORDER BY p.organization_id DESC, p.livemode DESC, p.created_at DESC, p.seq DESC
+    LIMIT @row_limit))
+ORDER BY created_at DESC, seq DESC;
 
 -- name: ListSessionsAfter :many
--- The page above after_seq (ending_before), oldest first, read backwards
--- off the same index; the caller reverses it.
+-- The page above the cursor (after_created, after_seq) (ending_before),
+-- oldest first, read forwards off the same indexes; the caller reverses it.
 SELECT * FROM admin.checkout_sessions
-WHERE organization_id = @organization_id AND livemode = @livemode
-  AND (sqlc.narg(site_id)::text IS NULL OR site_id = sqlc.narg(site_id))
-  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status))
-  AND (sqlc.narg(customer)::text IS NULL OR customer = sqlc.narg(customer))
-  AND (sqlc.narg(payment_id)::text IS NULL OR payment_id = sqlc.narg(payment_id))
-  AND (sqlc.narg(order_id)::text IS NULL OR order_id = sqlc.narg(order_id))
-  AND (sqlc.narg(uuid)::uuid IS NULL OR uuid = sqlc.narg(uuid))
-  AND (sqlc.narg(payment_status)::text IS NULL OR payment_status = sqlc.narg(payment_status))
-  AND (sqlc.narg(customer_email)::text IS NULL OR lower(customer_email) = lower(sqlc.narg(customer_email)))
-  AND (sqlc.narg(reference)::text IS NULL OR reference = sqlc.narg(reference))
-  AND (sqlc.narg(created_gte)::timestamptz IS NULL OR created_at >= sqlc.narg(created_gte))
-  AND (sqlc.narg(created_gt)::timestamptz IS NULL OR created_at > sqlc.narg(created_gt))
-  AND (sqlc.narg(created_lte)::timestamptz IS NULL OR created_at <= sqlc.narg(created_lte))
-  AND (sqlc.narg(created_lt)::timestamptz IS NULL OR created_at < sqlc.narg(created_lt))
-  AND seq > @after_seq
-ORDER BY organization_id DESC, livemode DESC, seq
-LIMIT @row_limit;
+WHERE seq = ANY (ARRAY(
+    SELECT p.seq FROM admin.checkout_sessions p
+    WHERE p.organization_id = @organization_id AND p.livemode = @livemode
+      AND (sqlc.narg(site_id)::text IS NULL OR p.site_id = sqlc.narg(site_id))
+      AND (sqlc.narg(status)::text IS NULL OR p.status = sqlc.narg(status))
+      AND (sqlc.narg(customer)::text IS NULL OR p.customer = sqlc.narg(customer))
+      AND (sqlc.narg(payment_id)::text IS NULL OR p.payment_id = sqlc.narg(payment_id))
+      AND (sqlc.narg(order_id)::text IS NULL OR p.order_id = sqlc.narg(order_id))
+      AND (sqlc.narg(uuid)::uuid IS NULL OR p.uuid = sqlc.narg(uuid))
+      AND (sqlc.narg(payment_status)::text IS NULL OR p.payment_status = sqlc.narg(payment_status))
+      AND (sqlc.narg(customer_email)::text IS NULL
+           OR (p.customer_email IS NOT NULL AND lower(p.customer_email) = lower(sqlc.narg(customer_email))))
+      AND (sqlc.narg(reference)::text IS NULL OR p.reference = sqlc.narg(reference))
+      AND (sqlc.narg(currency)::text IS NULL OR p.currency = sqlc.narg(currency))
+      AND (sqlc.narg(amount_gte)::bigint IS NULL OR p.amount_total >= sqlc.narg(amount_gte))
+      AND (sqlc.narg(amount_lte)::bigint IS NULL OR p.amount_total <= sqlc.narg(amount_lte))
+      AND (sqlc.narg(created_gte)::timestamptz IS NULL OR p.created_at >= sqlc.narg(created_gte))
+      AND (sqlc.narg(created_gt)::timestamptz IS NULL OR p.created_at > sqlc.narg(created_gt))
+      AND (sqlc.narg(created_lte)::timestamptz IS NULL OR p.created_at <= sqlc.narg(created_lte))
+      AND (sqlc.narg(created_lt)::timestamptz IS NULL OR p.created_at < sqlc.narg(created_lt))
+      AND (p.created_at, p.seq) > (@after_created::timestamptz, @after_seq::bigint)
+    ORDER BY p.organization_id, p.livemode, p.created_at, p.seq
+    LIMIT @row_limit))
+ORDER BY created_at, seq;
 
 -- name: ExpireSession :one
 -- Expires an open session; the caller checks the result for the status it had.

@@ -1102,7 +1102,16 @@ type ListCheckoutSessionsRequest struct {
 	// Only sessions with this customer email (compared without case).
 	CustomerEmail string `protobuf:"bytes,12,opt,name=customer_email,json=customerEmail,proto3" json:"customer_email,omitempty"`
 	// Only the session with this reference (`TP-XXXX-XXXX`).
-	Reference     string `protobuf:"bytes,13,opt,name=reference,proto3" json:"reference,omitempty"`
+	Reference string `protobuf:"bytes,13,opt,name=reference,proto3" json:"reference,omitempty"`
+	// Only sessions whose `amount_total` is at least this many minor units
+	// (0 or more). Amounts of different currencies do not compare: give
+	// `currency` with it.
+	AmountGte *int64 `protobuf:"varint,14,opt,name=amount_gte,json=amountGte,proto3,oneof" json:"amount_gte,omitempty"`
+	// Only sessions whose `amount_total` is at most this many minor units
+	// (0 or more, and not below `amount_gte`).
+	AmountLte *int64 `protobuf:"varint,15,opt,name=amount_lte,json=amountLte,proto3,oneof" json:"amount_lte,omitempty"`
+	// Only sessions in this currency (ISO 4217 code, any case).
+	Currency      string `protobuf:"bytes,16,opt,name=currency,proto3" json:"currency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1224,6 +1233,27 @@ func (x *ListCheckoutSessionsRequest) GetCustomerEmail() string {
 func (x *ListCheckoutSessionsRequest) GetReference() string {
 	if x != nil {
 		return x.Reference
+	}
+	return ""
+}
+
+func (x *ListCheckoutSessionsRequest) GetAmountGte() int64 {
+	if x != nil && x.AmountGte != nil {
+		return *x.AmountGte
+	}
+	return 0
+}
+
+func (x *ListCheckoutSessionsRequest) GetAmountLte() int64 {
+	if x != nil && x.AmountLte != nil {
+		return *x.AmountLte
+	}
+	return 0
+}
+
+func (x *ListCheckoutSessionsRequest) GetCurrency() string {
+	if x != nil {
+		return x.Currency
 	}
 	return ""
 }
@@ -1530,7 +1560,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x03gte\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x03gte\x12*\n" +
 	"\x02gt\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02gt\x12,\n" +
 	"\x03lte\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03lte\x12*\n" +
-	"\x02lt\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02lt\"\xc9\x03\n" +
+	"\x02lt\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02lt\"\xcb\x04\n" +
 	"\x1bListCheckoutSessionsRequest\x12\x19\n" +
 	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12%\n" +
 	"\x0estarting_after\x18\x02 \x01(\tR\rstartingAfter\x12#\n" +
@@ -1545,8 +1575,15 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	" \x01(\tR\x04uuid\x12%\n" +
 	"\x0epayment_status\x18\v \x01(\tR\rpaymentStatus\x12%\n" +
 	"\x0ecustomer_email\x18\f \x01(\tR\rcustomerEmail\x12\x1c\n" +
-	"\treference\x18\r \x01(\tR\treferenceB\b\n" +
-	"\x06_limit\"\x9c\x01\n" +
+	"\treference\x18\r \x01(\tR\treference\x12\"\n" +
+	"\n" +
+	"amount_gte\x18\x0e \x01(\x03H\x01R\tamountGte\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"amount_lte\x18\x0f \x01(\x03H\x02R\tamountLte\x88\x01\x01\x12\x1a\n" +
+	"\bcurrency\x18\x10 \x01(\tR\bcurrencyB\b\n" +
+	"\x06_limitB\r\n" +
+	"\v_amount_gteB\r\n" +
+	"\v_amount_lte\"\x9c\x01\n" +
 	"\x1cListCheckoutSessionsResponse\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x127\n" +
 	"\x04data\x18\x02 \x03(\v2#.tillpoint.admin.v1.CheckoutSessionR\x04data\x12\x19\n" +
