@@ -1,0 +1,431 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// mustCreate posts body to path and returns the created object, failing
+// the test unless the answer is 201.
+func (e *env) mustCreate(path, key string, body any) map[string]any {
+	e.t.Helper()
+	status, out := e.do("POST", path, key, body)
+	if status != http.StatusCreated {
+		e.t.Fatalf("POST %s: %d %v", path, status, out)
+	}
+	return out
+}
+
+// product creates a product and a one-time price for it, returning both ids.
+func (e *env) productWithPrice(key, name string, amount int, currency string) (productID, priceID string) {
+	e.t.Helper()
+	prod := e.mustCreate("/v1/products", key, map[string]any{"name": name, "description": name + " from the catalog",
+		"images": []string{"https://shop.example/" + strings.ToLower(name) + ".png"}})
+	price := e.mustCreate("/v1/prices", key, map[string]any{"product": prod["id"], "currency": currency, "unit_amount": amount})
+	return prod["id"].(string), price["id"].(string)
+}
+
+func TestCustomerLifecycle(t *testing.T) {
+	e := newEnv(t)
+	c := e.mustCreate("/v1/customers", e.keyA, map[string]any{"email": "ada@example.com", "name": "Ada", "phone": "+33 1 23 45 67 89",
+		"address":  map[string]any{"line1": "1 rue de Rivoli", "city": "Paris", "postalCode": "75001", "country": "fr"},
+		"metadata": map[string]string{"tier": "gold", "ref": "A1"}})
+	id := c["id"].(string)
+	if !strings.HasPrefix(id, "cus_") || c["object"] != "customer" || c["livemode"] != false ||
+		c["address"].(map[string]any)["country"] != "FR" || c["address"].(map[string]any)["postal_code"] != "75001" {
+		t.Fatalf("created customer: %v", c)
+	}
+	if status, got := e.do("GET", "/v1/customers/"+id, e.keyA, nil); status != 200 || !reflect.DeepEqual(got, c) {
+		t.Fatalf("get: %d %v, want %v", status, got, c)
+	}
+
+	// An update changes what it names: the city alone, one metadata key
+	// set and one removed; the rest keeps its values.
+	status, u := e.do("POST", "/v1/customers/"+id, e.keyA, map[string]any{"address": map[string]any{"city": "Lyon"},
+		"metadata": map[string]string{"tier": "", "since": "2026"}, "phone": ""})
+	if status != 200 {
+		t.Fatalf("update: %d %v", status, u)
+	}
+	addr := u["address"].(map[string]any)
+	if addr["city"] != "Lyon" || addr["line1"] != "1 rue de Rivoli" || u["email"] != "ada@example.com" || u["phone"] != nil ||
+		!reflect.DeepEqual(u["metadata"], map[string]any{"ref": "A1", "since": "2026"}) {
+		t.Fatalf("updated customer: %v", u)
+	}
+
+	// List: newest first, the email filter ignores case, cursors page.
+	other := e.mustCreate("/v1/customers", e.keyA, map[string]any{"email": "bob@example.com"})
+	_, list := e.do("GET", "/v1/customers?limit=1", e.keyA, nil)
+	if data := list["data"].([]any); len(data) != 1 || data[0].(map[string]any)["id"] != other["id"] || list["has_more"] != true {
+		t.Fatalf("first page: %v", list)
+	}
+	_, list = e.do("GET", "/v1/customers?starting_after="+other["id"].(string), e.keyA, nil)
+	if data := list["data"].([]any); len(data) != 1 || data[0].(map[string]any)["id"] != id || list["has_more"] != false {
+		t.Fatalf("second page: %v", list)
+	}
+	_, list = e.do("GET", "/v1/customers?email=ADA@example.com", e.keyA, nil)
+	if data := list["data"].([]any); len(data) != 1 || data[0].(map[string]any)["id"] != id {
+		t.Fatalf("email filter: %v", list)
+	}
+
+	// Deleted: gone from get, list, update and a second delete.
+	status, del := e.do("DELETE", "/v1/customers/"+id, e.keyA, nil)
+	if status != 200 || !reflect.DeepEqual(del, map[string]any{"id": id, "object": "customer", "deleted": true}) {
+		t.Fatalf("delete: %d %v", status, del)
+	}
+	for _, r := range []struct{ method, path string }{{"GET", "/v1/customers/" + id}, {"POST", "/v1/customers/" + id}, {"DELETE", "/v1/customers/" + id}} {
+		if status, body := e.do(r.method, r.path, e.keyA, map[string]any{}); status != 404 {
+			t.Errorf("%s after delete: %d %v", r.method, status, body)
+		}
+	}
+	_, list = e.do("GET", "/v1/customers", e.keyA, nil)
+	if data := list["data"].([]any); len(data) != 1 {
+		t.Errorf("list after delete: %v", list)
+	}
+}
+
+func TestCustomerRejectsInvalid(t *testing.T) {
+	e := newEnv(t)
+	id := e.mustCreate("/v1/customers", e.keyA, map[string]any{"email": "ada@example.com"})["id"].(string)
+	many := map[string]string{}
+	for i := range 51 {
+		many[fmt.Sprint("k", i)] = "v"
+	}
+	cases := []struct {
+		name  string
+		body  map[string]any
+		param string
+	}{
+		{"email", map[string]any{"email": "not an email"}, "email"},
+		{"phone with letters", map[string]any{"phone": "call me"}, "phone"},
+		{"name too long", map[string]any{"name": strings.Repeat("n", 257)}, "name"},
+		{"country", map[string]any{"address": map[string]any{"country": "XX"}}, "address[country]"},
+		{"address line too long", map[string]any{"address": map[string]any{"line1": strings.Repeat("l", 201)}}, "address[line1]"},
+		{"too many metadata keys", map[string]any{"metadata": many}, "metadata"},
+		{"unknown field", map[string]any{"nickname": "x"}, "nickname"},
+	}
+	for _, c := range cases {
+		for _, path := range []string{"/v1/customers", "/v1/customers/" + id} {
+			status, body := e.do("POST", path, e.keyA, c.body)
+			if param, typ, _ := apiError(body); status != 400 || param != c.param || typ != "invalid_request_error" {
+				t.Errorf("%s on %s: %d %v, want 400 naming %s", c.name, path, status, body, c.param)
+			}
+		}
+	}
+	if n := e.count("SELECT count(*) FROM admin.customers"); n != 1 {
+		t.Errorf("%d customers after refusals, want 1", n)
+	}
+	if _, c := e.do("GET", "/v1/customers/"+id, e.keyA, nil); c["email"] != "ada@example.com" || c["address"] != nil {
+		t.Errorf("refused updates changed the customer: %v", c)
+	}
+}
+
+func TestProductsAndPrices(t *testing.T) {
+	e := newEnv(t)
+	prod := e.mustCreate("/v1/products", e.keyA, map[string]any{"name": "Tea", "metadata": map[string]string{"sku": "T1"}})
+	if prod["active"] != true || prod["object"] != "product" || prod["description"] != nil || len(prod["images"].([]any)) != 0 {
+		t.Fatalf("product: %v", prod)
+	}
+	oneTime := e.mustCreate("/v1/prices", e.keyA, map[string]any{"product": prod["id"], "currency": "eur", "unit_amount": 450, "nickname": "Standard"})
+	if oneTime["type"] != "one_time" || oneTime["currency"] != "EUR" || oneTime["unit_amount"] != 450.0 || oneTime["recurring"] != nil || oneTime["active"] != true {
+		t.Fatalf("one-time price: %v", oneTime)
+	}
+	monthly := e.mustCreate("/v1/prices", e.keyA, map[string]any{"product": prod["id"], "currency": "EUR", "unit_amount": 1500,
+		"recurring": map[string]any{"interval": "month", "interval_count": 3}})
+	if monthly["type"] != "recurring" || !reflect.DeepEqual(monthly["recurring"], map[string]any{"interval": "month", "interval_count": 3.0}) {
+		t.Fatalf("recurring price: %v", monthly)
+	}
+	weekly := e.mustCreate("/v1/prices", e.keyA, map[string]any{"product": prod["id"], "currency": "EUR", "unit_amount": 500,
+		"type": "recurring", "recurring": map[string]any{"interval": "week"}})
+	if weekly["recurring"].(map[string]any)["interval_count"] != 1.0 {
+		t.Fatalf("interval_count default: %v", weekly)
+	}
+
+	// Archive, rename, metadata: the changeable fields.
+	status, upd := e.do("POST", "/v1/prices/"+oneTime["id"].(string), e.keyA, map[string]any{"active": false, "nickname": "Old", "metadata": map[string]string{"k": "v"}})
+	if status != 200 || upd["active"] != false || upd["nickname"] != "Old" || upd["unit_amount"] != 450.0 || upd["metadata"].(map[string]any)["k"] != "v" {
+		t.Fatalf("price update: %d %v", status, upd)
+	}
+	// The immutable ones are refused by name, and nothing changes.
+	for field, v := range map[string]any{"unit_amount": 1, "currency": "USD", "product": prod["id"], "type": "one_time",
+		"recurring": map[string]any{"interval": "year"}} {
+		status, body := e.do("POST", "/v1/prices/"+monthly["id"].(string), e.keyA, map[string]any{field: v, "nickname": "x"})
+		param, _, code := apiError(body)
+		if status != 400 || code != "parameter_immutable" || !strings.HasPrefix(param, field) {
+			t.Errorf("changing %s: %d %v", field, status, body)
+		}
+	}
+	if _, got := e.do("GET", "/v1/prices/"+monthly["id"].(string), e.keyA, nil); !reflect.DeepEqual(got, monthly) {
+		t.Errorf("refused updates changed the price: %v", got)
+	}
+	if _, err := e.pool.Exec(t.Context(), "UPDATE admin.prices SET unit_amount = 1 WHERE id = $1", monthly["id"]); err == nil {
+		t.Errorf("the database let a price's amount change")
+	}
+
+	// Filters.
+	other := e.mustCreate("/v1/products", e.keyA, map[string]any{"name": "Cup", "active": false})
+	e.mustCreate("/v1/prices", e.keyA, map[string]any{"product": other["id"], "currency": "EUR", "unit_amount": 1299})
+	for query, want := range map[string]int{"": 4, "?product=" + prod["id"].(string): 3, "?active=false": 1, "?active=true": 3,
+		"?type=recurring": 2, "?type=one_time&product=" + other["id"].(string): 1} {
+		_, list := e.do("GET", "/v1/prices"+query, e.keyA, nil)
+		if n := len(list["data"].([]any)); n != want {
+			t.Errorf("prices%s: %d, want %d", query, n, want)
+		}
+	}
+	for query, want := range map[string]int{"": 2, "?active=false": 1, "?active=true": 1} {
+		_, list := e.do("GET", "/v1/products"+query, e.keyA, nil)
+		if n := len(list["data"].([]any)); n != want {
+			t.Errorf("products%s: %d, want %d", query, n, want)
+		}
+	}
+	status, p := e.do("POST", "/v1/products/"+other["id"].(string), e.keyA, map[string]any{"active": true, "images": []string{"https://shop.example/cup.png"}})
+	if status != 200 || p["active"] != true || p["name"] != "Cup" || len(p["images"].([]any)) != 1 {
+		t.Fatalf("product update: %d %v", status, p)
+	}
+}
+
+func TestPriceAndProductRejectInvalid(t *testing.T) {
+	e := newEnv(t)
+	prod := e.mustCreate("/v1/products", e.keyA, map[string]any{"name": "Tea"})["id"].(string)
+	price := func(edit func(b map[string]any)) map[string]any {
+		b := map[string]any{"product": prod, "currency": "EUR", "unit_amount": 450}
+		edit(b)
+		return b
+	}
+	cases := []struct {
+		name, path string
+		body       map[string]any
+		param      string
+	}{
+		{"product name missing", "/v1/products", map[string]any{"description": "x"}, "name"},
+		{"product name too long", "/v1/products", map[string]any{"name": strings.Repeat("n", 251)}, "name"},
+		{"image over http", "/v1/products", map[string]any{"name": "a", "images": []string{"https://a.example/1.png", "http://a.example/2.png"}}, "images[1]"},
+		{"too many images", "/v1/products", map[string]any{"name": "a", "images": make([]string, 9)}, "images"},
+		{"price without product", "/v1/prices", price(func(b map[string]any) { delete(b, "product") }), "product"},
+		{"price without currency", "/v1/prices", price(func(b map[string]any) { delete(b, "currency") }), "currency"},
+		{"unknown currency", "/v1/prices", price(func(b map[string]any) { b["currency"] = "ZZZ" }), "currency"},
+		{"price without amount", "/v1/prices", price(func(b map[string]any) { delete(b, "unit_amount") }), "unit_amount"},
+		{"negative amount", "/v1/prices", price(func(b map[string]any) { b["unit_amount"] = -1 }), "unit_amount"},
+		{"fractional amount", "/v1/prices", price(func(b map[string]any) { b["unit_amount"] = 4.5 }), "unit_amount"},
+		{"unknown type", "/v1/prices", price(func(b map[string]any) { b["type"] = "metered" }), "type"},
+		{"recurring without recurrence", "/v1/prices", price(func(b map[string]any) { b["type"] = "recurring" }), "recurring"},
+		{"one_time with recurrence", "/v1/prices", price(func(b map[string]any) {
+			b["type"], b["recurring"] = "one_time", map[string]any{"interval": "month"}
+		}), "recurring"},
+		{"unknown interval", "/v1/prices", price(func(b map[string]any) { b["recurring"] = map[string]any{"interval": "fortnight"} }), "recurring[interval]"},
+		{"over a year", "/v1/prices", price(func(b map[string]any) { b["recurring"] = map[string]any{"interval": "month", "interval_count": 13} }), "recurring[interval_count]"},
+		{"negative count", "/v1/prices", price(func(b map[string]any) { b["recurring"] = map[string]any{"interval": "day", "interval_count": -1} }), "recurring[interval_count]"},
+		{"nickname too long", "/v1/prices", price(func(b map[string]any) { b["nickname"] = strings.Repeat("n", 251) }), "nickname"},
+	}
+	for _, c := range cases {
+		status, body := e.do("POST", c.path, e.keyA, c.body)
+		if param, _, _ := apiError(body); status != 400 || param != c.param {
+			t.Errorf("%s: %d %v, want 400 naming %s", c.name, status, body, c.param)
+		}
+	}
+	status, body := e.do("POST", "/v1/prices", e.keyA, price(func(b map[string]any) { b["product"] = "prod_nope" }))
+	if param, _, _ := apiError(body); status != 404 || param != "product" {
+		t.Errorf("unknown product: %d %v", status, body)
+	}
+	if n := e.count("SELECT count(*) FROM admin.prices") + e.count("SELECT count(*) FROM admin.products"); n != 1 {
+		t.Errorf("%d catalog rows after refusals, want 1", n)
+	}
+}
+
+func TestCatalogTenantAndModeIsolation(t *testing.T) {
+	e := newEnv(t)
+	cus := e.mustCreate("/v1/customers", e.keyA, map[string]any{"email": "ada@example.com"})["id"].(string)
+	prod, price := e.productWithPrice(e.keyA, "Tea", 450, "EUR")
+	e.createSite(e.keyB, "https") // so that sessions fail on the catalog, not the site
+	for name, key := range map[string]string{"other organization": e.keyB, "live key": e.liveKeyA} {
+		for _, r := range []struct{ method, path string }{
+			{"GET", "/v1/customers/" + cus}, {"POST", "/v1/customers/" + cus}, {"DELETE", "/v1/customers/" + cus},
+			{"GET", "/v1/products/" + prod}, {"POST", "/v1/products/" + prod},
+			{"GET", "/v1/prices/" + price}, {"POST", "/v1/prices/" + price},
+		} {
+			if status, body := e.do(r.method, r.path, key, map[string]any{}); status != 404 {
+				t.Errorf("%s: %s %s: %d %v", name, r.method, r.path, status, body)
+			}
+		}
+		for _, path := range []string{"/v1/customers", "/v1/products", "/v1/prices"} {
+			if _, list := e.do("GET", path, key, nil); len(list["data"].([]any)) != 0 {
+				t.Errorf("%s lists %s: %v", name, path, list)
+			}
+		}
+		status, body := e.do("POST", "/v1/prices", key, map[string]any{"product": prod, "currency": "EUR", "unit_amount": 1})
+		if param, _, _ := apiError(body); status != 404 || param != "product" {
+			t.Errorf("%s prices another's product: %d %v", name, status, body)
+		}
+		s := map[string]any{"line_items": []any{map[string]any{"price_id": price, "quantity": 1}}, "success_url": "https://shop.example/ok"}
+		status, body = e.do("POST", "/v1/checkout/sessions", key, s)
+		if param, _, _ := apiError(body); status != 404 || param != "line_items[0][price_id]" {
+			t.Errorf("%s sells another's price: %d %v", name, status, body)
+		}
+		s = validSession()
+		s["customer_id"] = cus
+		status, body = e.do("POST", "/v1/checkout/sessions", key, s)
+		if param, _, _ := apiError(body); status != 404 || param != "customer_id" {
+			t.Errorf("%s uses another's customer: %d %v", name, status, body)
+		}
+	}
+	// The owner's objects are untouched.
+	if _, c := e.do("GET", "/v1/customers/"+cus, e.keyA, nil); c["id"] != cus {
+		t.Errorf("customer gone: %v", c)
+	}
+}
+
+func TestSessionFromPrices(t *testing.T) {
+	e := newEnv(t)
+	teaProd, tea := e.productWithPrice(e.keyA, "Tea", 450, "EUR")
+	cupProd, cup := e.productWithPrice(e.keyA, "Cup", 1299, "EUR")
+	// No currency: the prices' (EUR; the site's default is EUR too, so
+	// check the inference with a site default of another currency below).
+	s := map[string]any{"site_id": e.siteA, "line_items": []any{
+		map[string]any{"price_id": tea, "quantity": 3},
+		map[string]any{"price": cup, "quantity": 1, "adjustable_quantity": map[string]any{"enabled": true, "maximum": 5}},
+		map[string]any{"name": "Spoon", "unit_amount": 99, "quantity": 2},
+	}}
+	cs := e.mustCreate("/v1/checkout/sessions", e.keyA, s)
+	// 3 × 450 + 1 × 1299 + 2 × 99 = 2847, exactly; the site's rate is inclusive.
+	if cs["amount_subtotal"] != 2847.0 || cs["amount_total"] != 2847.0 || cs["currency"] != "EUR" {
+		t.Fatalf("totals: %v", cs)
+	}
+	items := cs["line_items"].([]any)
+	want := []map[string]any{
+		{"name": "Tea", "description": "Tea from the catalog", "unit_amount": 450.0, "quantity": 3.0, "amount_total": 1350.0,
+			"image_url": "https://shop.example/tea.png", "price_id": tea, "product_id": teaProd, "adjustable_quantity": nil},
+		{"name": "Cup", "description": "Cup from the catalog", "unit_amount": 1299.0, "quantity": 1.0, "amount_total": 1299.0,
+			"image_url": "https://shop.example/cup.png", "price_id": cup, "product_id": cupProd,
+			"adjustable_quantity": map[string]any{"enabled": true, "minimum": 1.0, "maximum": 5.0}},
+		{"name": "Spoon", "description": nil, "unit_amount": 99.0, "quantity": 2.0, "amount_total": 198.0,
+			"image_url": nil, "price_id": nil, "product_id": nil, "adjustable_quantity": nil},
+	}
+	for i, w := range want {
+		if !reflect.DeepEqual(items[i], any(w)) {
+			t.Errorf("line item %d: %v, want %v", i, items[i], w)
+		}
+	}
+	if _, got := e.do("GET", "/v1/checkout/sessions/"+cs["id"].(string), e.keyA, nil); !reflect.DeepEqual(got["line_items"], cs["line_items"]) {
+		t.Errorf("read back: %v", got["line_items"])
+	}
+
+	// The currency is inferred from the prices, not the site's default.
+	_, usd := e.productWithPrice(e.keyA, "Mug", 1000, "USD")
+	cs = e.mustCreate("/v1/checkout/sessions", e.keyA, map[string]any{"site_id": e.siteA,
+		"line_items": []any{map[string]any{"price_id": usd, "quantity": 2}, map[string]any{"name": "Gift wrap", "unit_amount": 250, "quantity": 1}}})
+	if cs["currency"] != "USD" || cs["amount_total"] != 2250.0 {
+		t.Fatalf("USD session: %v", cs)
+	}
+}
+
+func TestSessionRefusesUnusablePrices(t *testing.T) {
+	e := newEnv(t)
+	_, tea := e.productWithPrice(e.keyA, "Tea", 450, "EUR")
+	_, usd := e.productWithPrice(e.keyA, "Mug", 1000, "USD")
+	_, archived := e.productWithPrice(e.keyA, "Old", 100, "EUR")
+	e.do("POST", "/v1/prices/"+archived, e.keyA, map[string]any{"active": false})
+	archivedProd, ofArchivedProd := e.productWithPrice(e.keyA, "Gone", 100, "EUR")
+	e.do("POST", "/v1/products/"+archivedProd, e.keyA, map[string]any{"active": false})
+	subProd, _ := e.productWithPrice(e.keyA, "Club", 100, "EUR")
+	monthly := e.mustCreate("/v1/prices", e.keyA, map[string]any{"product": subProd, "currency": "EUR", "unit_amount": 900,
+		"recurring": map[string]any{"interval": "month"}})["id"].(string)
+	item := func(kv ...any) map[string]any {
+		m := map[string]any{"quantity": 1}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	cases := []struct {
+		name     string
+		currency string
+		items    []any
+		status   int
+		param    string
+		code     string
+	}{
+		{"archived price", "", []any{item("price_id", tea), item("price_id", archived)}, 400, "line_items[1][price_id]", "price_inactive"},
+		{"archived product", "", []any{item("price", ofArchivedProd)}, 400, "line_items[0][price]", "price_inactive"},
+		{"recurring price", "", []any{item("price_id", monthly)}, 400, "line_items[0][price_id]", "parameter_unsupported"},
+		{"other currency than the session's", "EUR", []any{item("price_id", tea), item("price_id", usd)}, 400, "line_items[1][price_id]", "currency_mismatch"},
+		{"prices in two currencies", "", []any{item("price_id", usd), item("price_id", tea)}, 400, "line_items[1][price_id]", "currency_mismatch"},
+		{"price with a name", "", []any{item("price_id", tea, "name", "Cheap tea")}, 400, "line_items[0][name]", "parameter_invalid"},
+		{"price with an amount", "", []any{item("price_id", tea, "unit_amount", 1)}, 400, "line_items[0][unit_amount]", "parameter_invalid"},
+		{"price and price_id disagree", "", []any{item("price_id", tea, "price", usd)}, 400, "line_items[0][price]", "parameter_invalid"},
+		{"unknown price", "", []any{item("price_id", "price_nope")}, 404, "line_items[0][price_id]", "resource_missing"},
+		{"quantity over the maximum", "", []any{item("price_id", tea, "quantity", 101)}, 400, "line_items[0][quantity]", ""},
+		{"quantity outside adjustable bounds", "", []any{item("price_id", tea, "quantity", 6,
+			"adjustable_quantity", map[string]any{"enabled": true, "minimum": 1, "maximum": 5})}, 400, "line_items[0][quantity]", ""},
+		{"maximum below minimum", "", []any{item("price_id", tea,
+			"adjustable_quantity", map[string]any{"enabled": true, "minimum": 3, "maximum": 2})}, 400, "line_items[0][adjustable_quantity][maximum]", ""},
+		{"bounds without enabled", "", []any{item("price_id", tea,
+			"adjustable_quantity", map[string]any{"maximum": 2})}, 400, "line_items[0][adjustable_quantity][enabled]", ""},
+	}
+	for _, c := range cases {
+		body := map[string]any{"site_id": e.siteA, "line_items": c.items}
+		if c.currency != "" {
+			body["currency"] = c.currency
+		}
+		if c.name == "quantity over the maximum" {
+			c.items[0].(map[string]any)["quantity"] = 10_001
+		}
+		status, out := e.do("POST", "/v1/checkout/sessions", e.keyA, body)
+		param, _, code := apiError(out)
+		if status != c.status || param != c.param || (c.code != "" && code != c.code) {
+			t.Errorf("%s: %d %v, want %d naming %s", c.name, status, out, c.status, c.param)
+		}
+	}
+	if n := e.count("SELECT count(*) FROM admin.checkout_sessions"); n != 0 {
+		t.Errorf("%d sessions written by refused requests", n)
+	}
+}
+
+func TestSessionWithCatalogCustomer(t *testing.T) {
+	e := newEnv(t)
+	cus := e.mustCreate("/v1/customers", e.keyA, map[string]any{"email": "ada@example.com", "phone": "+33 1 23 45 67 89"})["id"].(string)
+	for _, param := range []string{"customer_id", "customer", "customerId"} {
+		s := validSession()
+		s[param] = cus
+		cs := e.mustCreate("/v1/checkout/sessions", e.keyA, s)
+		if cs["customer"] != cus || cs["customer_email"] != "ada@example.com" || cs["customer_phone"] != "+33 1 23 45 67 89" {
+			t.Errorf("%s: %v", param, cs)
+		}
+	}
+	// Given details win over the customer's.
+	s := validSession()
+	s["customer_id"], s["customer_email"] = cus, "other@example.com"
+	if cs := e.mustCreate("/v1/checkout/sessions", e.keyA, s); cs["customer_email"] != "other@example.com" || cs["customer"] != cus {
+		t.Errorf("given email: %v", cs)
+	}
+	// A customer value not shaped like a catalog id stays the merchant's
+	// own reference (seeds 000 and 004).
+	s = validSession()
+	s["customer"] = "cus_1"
+	if cs := e.mustCreate("/v1/checkout/sessions", e.keyA, s); cs["customer"] != "cus_1" || cs["customer_email"] != nil {
+		t.Errorf("merchant reference: %v", cs)
+	}
+	// Two different customers, an unknown one, a deleted one.
+	other := e.mustCreate("/v1/customers", e.keyA, map[string]any{"name": "Bob"})["id"].(string)
+	e.do("DELETE", "/v1/customers/"+other, e.keyA, nil)
+	for _, c := range []struct {
+		body   map[string]any
+		status int
+		param  string
+	}{
+		{map[string]any{"customer_id": cus, "customer": "cus_1"}, 400, "customer_id"},
+		{map[string]any{"customer_id": "cus_nope"}, 404, "customer_id"},
+		{map[string]any{"customer": other}, 404, "customer"},
+		{map[string]any{"customer_id": other}, 404, "customer_id"},
+	} {
+		s := validSession()
+		for k, v := range c.body {
+			s[k] = v
+		}
+		status, out := e.do("POST", "/v1/checkout/sessions", e.keyA, s)
+		if param, _, _ := apiError(out); status != c.status || param != c.param {
+			t.Errorf("%v: %d %v", c.body, status, out)
+		}
+	}
+}
