@@ -6,6 +6,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 )
 
 // mustCreate posts body to path and returns the created object, failing
@@ -427,5 +432,61 @@ func TestSessionWithCatalogCustomer(t *testing.T) {
 		if param, _, _ := apiError(out); status != c.status || param != c.param {
 			t.Errorf("%v: %d %v", c.body, status, out)
 		}
+	}
+}
+
+// TestUpdateLineItemQuantity: the hosted page's quantity change, through the
+// internal API: within bounds the item's and session's totals are exact
+// products and sums; outside them, or on an item that is not adjustable,
+// nothing changes; a payment authorised for the old total cannot complete
+// the session; a completed session no longer changes.
+func TestUpdateLineItemQuantity(t *testing.T) {
+	e := newEnv(t)
+	c := e.internalClient(token)
+	ctx := t.Context()
+	_, tea := e.productWithPrice(e.keyA, "Tea", 450, "EUR")
+	cs := e.mustCreate("/v1/checkout/sessions", e.keyA, map[string]any{"site_id": e.siteA, "line_items": []any{
+		map[string]any{"price_id": tea, "quantity": 2, "adjustable_quantity": map[string]any{"enabled": true, "minimum": 1, "maximum": 10}},
+		map[string]any{"name": "Cup", "unit_amount": 1299, "quantity": 1},
+	}})
+	id := cs["id"].(string)
+
+	got, err := c.UpdateLineItemQuantity(ctx, &internalapiv1.UpdateLineItemQuantityRequest{SessionId: id, LineItem: 0, Quantity: 7})
+	s := got.GetCheckoutSession()
+	if err != nil || s.GetLineItems()[0].GetQuantity() != 7 || s.GetLineItems()[0].GetAmountTotal() != 3150 ||
+		s.GetAmountSubtotal() != 3150+1299 || s.GetAmountTotal() != 3150+1299 || s.GetLineItems()[0].GetPriceId() != tea {
+		t.Fatalf("change to 7: %v %v", s, err)
+	}
+	for _, r := range []struct {
+		item   int32
+		qty    int64
+		reason string
+	}{{0, 11, "quantity_out_of_range"}, {0, 0, "quantity_out_of_range"}, {1, 2, "quantity_not_adjustable"}, {5, 1, "parameter_invalid"}} {
+		_, err := c.UpdateLineItemQuantity(ctx, &internalapiv1.UpdateLineItemQuantityRequest{SessionId: id, LineItem: r.item, Quantity: r.qty})
+		if code, why := reason(err); code != codes.InvalidArgument || why != r.reason {
+			t.Errorf("item %d quantity %d: %v, want %s", r.item, r.qty, err, r.reason)
+		}
+	}
+	_, merchant := e.do("GET", "/v1/checkout/sessions/"+id, e.keyA, nil)
+	if merchant["amount_total"] != 4449.0 || merchant["line_items"].([]any)[0].(map[string]any)["quantity"] != 7.0 {
+		t.Fatalf("merchant view after refusals: %v", merchant)
+	}
+
+	// A payment for the total before the change does not complete it.
+	_, err = c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA, Currency: "EUR", SessionId: id,
+		PaymentId: "pay_old", Paid: true, AmountTotal: 900 + 1299})
+	if code, _ := reason(err); code != codes.InvalidArgument {
+		t.Fatalf("payment of the old total: %v", err)
+	}
+	if _, err := c.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA, Currency: "EUR", SessionId: id,
+		PaymentId: "pay_1", Paid: true, AmountTotal: 4449}); err != nil {
+		t.Fatalf("payment of the new total: %v", err)
+	}
+	_, err = c.UpdateLineItemQuantity(ctx, &internalapiv1.UpdateLineItemQuantityRequest{SessionId: id, LineItem: 0, Quantity: 3})
+	if code, why := reason(err); code != codes.FailedPrecondition || why != "checkout_session_not_open" {
+		t.Errorf("change after completion: %v", err)
+	}
+	if _, err := c.UpdateLineItemQuantity(ctx, &internalapiv1.UpdateLineItemQuantityRequest{SessionId: "cs_nope", Quantity: 1}); status.Code(err) != codes.NotFound {
+		t.Errorf("unknown session: %v", err)
 	}
 }
