@@ -80,3 +80,30 @@ func TestCatalogCheckout(t *testing.T) {
 		t.Fatalf("paid session: %v", paid)
 	}
 }
+
+// TestPaymentKitSeedWithCatalog runs seed 002's first API example as written,
+// with the ids of a real customer and price in place of cus_abc123 and
+// price_xyz, through the PaymentKit surface of the running stack.
+func TestPaymentKitSeedWithCatalog(t *testing.T) {
+	prod := created(t, "/v1/products", map[string]any{"name": "Pro plan setup"})
+	price := created(t, "/v1/prices", map[string]any{"product": prod["id"], "currency": "EUR", "unit_amount": 4900})
+	cus := created(t, "/v1/customers", map[string]any{"email": "abc123@example.com"})
+	body := strings.NewReplacer("cus_abc123", cus["id"].(string), "price_xyz", price["id"].(string)).Replace(`{
+    "customer_id": "cus_abc123",
+    "line_items": [
+      { "price_id": "price_xyz", "quantity": 1 }
+    ],
+    "success_url": "https://yoursite.com/success",
+    "return_url": "https://yoursite.com/cancel"
+  }`)
+	status, s := request(t, sys.SecretKey, "POST", paymentKitPath(), body, "")
+	items, _ := s["line_items"].([]any)
+	if status != http.StatusCreated || s["customer_id"] != cus["id"] || s["customer_email"] != "abc123@example.com" ||
+		s["amount_total"] != 4900.0 || len(items) != 1 || items[0].(map[string]any)["price_id"] != price["id"] || s["secure_token"] == nil {
+		t.Fatalf("the seed's example: %d %v", status, s)
+	}
+	page, _ := open(t, newBrowser(), s["url"].(string))
+	if !strings.Contains(page, "Pro plan setup") || !strings.Contains(page, `value="abc123@example.com"`) {
+		t.Errorf("the secure page does not show the catalog item and the customer's email")
+	}
+}

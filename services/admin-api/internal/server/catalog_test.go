@@ -490,3 +490,28 @@ func TestUpdateLineItemQuantity(t *testing.T) {
 		t.Errorf("unknown session: %v", err)
 	}
 }
+
+// TestPaymentKitFromCatalog: seed 002's create body — `customer_id` and
+// `{price_id, quantity}` line items — with real catalog objects, through
+// the PaymentKit surface; a price of another mode is a 404 naming it.
+func TestPaymentKitFromCatalog(t *testing.T) {
+	e := newEnv(t)
+	_, tea := e.productWithPrice(e.keyA, "Tea", 450, "GBP")
+	cus := e.mustCreate("/v1/customers", e.keyA, map[string]any{"email": "ada@example.com"})["id"].(string)
+	path := "/api/" + e.orgA + "/checkout-sessions"
+	body := map[string]any{"customer_id": cus, "line_items": []any{map[string]any{"price_id": tea, "quantity": 2}},
+		"success_url": "https://yoursite.com/success", "return_url": "https://yoursite.com/cancel"}
+	status, s := e.do("POST", path, e.keyA, body)
+	if status != http.StatusCreated || s["customer_id"] != cus || s["customer_email"] != "ada@example.com" || s["currency"] != "GBP" ||
+		s["amount_total"] != 900.0 {
+		t.Fatalf("create: %d %v", status, s)
+	}
+	item := s["line_items"].([]any)[0].(map[string]any)
+	if item["price_id"] != tea || item["name"] != "Tea" || item["unit_amount"] != 450.0 || item["amount_total"] != 900.0 {
+		t.Errorf("line item: %v", item)
+	}
+	status, out := e.do("POST", path, e.liveKeyA, body)
+	if param, _, _ := apiError(out); status != 404 || param != "line_items[0][price_id]" {
+		t.Errorf("live key with a test price: %d %v", status, out)
+	}
+}
