@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -8,8 +10,11 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 )
 
@@ -513,5 +518,54 @@ func TestPaymentKitFromCatalog(t *testing.T) {
 	status, out := e.do("POST", path, e.liveKeyA, body)
 	if param, _, _ := apiError(out); status != 404 || param != "line_items[0][price_id]" {
 		t.Errorf("live key with a test price: %d %v", status, out)
+	}
+}
+
+// TestCatalogOverGRPC: the same services over gRPC, where an update names
+// its fields in update_mask: an immutable price field is refused by name, a
+// mutable one changes, and another organization's price is NotFound.
+func TestCatalogOverGRPC(t *testing.T) {
+	e := newEnv(t)
+	_, price := e.productWithPrice(e.keyA, "Tea", 450, "EUR")
+	client := adminv1.NewPriceServiceClient(serveGRPC(t, e.api.GRPC))
+	as := func(key string) context.Context {
+		return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+key)
+	}
+	_, err := client.UpdatePrice(as(e.keyA), &adminv1.UpdatePriceRequest{Id: price, UnitAmount: 1,
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"unit_amount"}}})
+	if code, why := reason(err); code != codes.InvalidArgument || why != "parameter_immutable" {
+		t.Errorf("unit_amount over gRPC: %v", err)
+	}
+	got, err := client.UpdatePrice(as(e.keyA), &adminv1.UpdatePriceRequest{Id: price, Nickname: "Tin", UnitAmount: 1,
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"nickname"}}})
+	if err != nil || got.GetPrice().GetNickname() != "Tin" || got.GetPrice().GetUnitAmount() != 450 || !got.GetPrice().GetActive() {
+		t.Errorf("nickname over gRPC: %v %v", got, err)
+	}
+	if _, err := client.GetPrice(as(e.keyB), &adminv1.GetPriceRequest{Id: price}); status.Code(err) != codes.NotFound {
+		t.Errorf("another organization over gRPC: %v", err)
+	}
+}
+
+// TestCatalogIdempotency: a create retried with its Idempotency-Key answers
+// the first object (marked replayed) and makes no second one.
+func TestCatalogIdempotency(t *testing.T) {
+	e := newEnv(t)
+	prod := e.mustCreate("/v1/products", e.keyA, map[string]any{"name": "Tea"})["id"].(string)
+	for path, body := range map[string]map[string]any{
+		"/v1/customers": {"email": "ada@example.com"},
+		"/v1/products":  {"name": "Cup"},
+		"/v1/prices":    {"product": prod, "currency": "EUR", "unit_amount": 450},
+	} {
+		_, first := e.do("POST", path, e.keyA, body, "Idempotency-Key", "k-"+path)
+		resp := e.raw("POST", path, e.keyA, body, "Idempotency-Key", "k-"+path)
+		var again map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&again)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated || resp.Header.Get("Idempotent-Replayed") != "true" || again["id"] != first["id"] {
+			t.Errorf("%s replay: %d %v, first %v", path, resp.StatusCode, again["id"], first["id"])
+		}
+	}
+	if n := e.count("SELECT count(*) FROM admin.products") + e.count("SELECT count(*) FROM admin.prices") + e.count("SELECT count(*) FROM admin.customers"); n != 4 {
+		t.Errorf("%d catalog rows, want 4", n)
 	}
 }
