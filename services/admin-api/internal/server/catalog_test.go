@@ -569,3 +569,25 @@ func TestCatalogIdempotency(t *testing.T) {
 		t.Errorf("%d catalog rows, want 4", n)
 	}
 }
+
+// TestCatalogInOpenAPI: the catalog's routes and objects are documented.
+func TestCatalogInOpenAPI(t *testing.T) {
+	e := newEnv(t)
+	_, doc := e.do("GET", "/v1/openapi.json", "", nil)
+	paths, _ := doc["paths"].(map[string]any)
+	for _, p := range []string{"/v1/customers", "/v1/customers/{id}", "/v1/products", "/v1/products/{id}", "/v1/prices", "/v1/prices/{id}"} {
+		if paths[p] == nil {
+			t.Errorf("openapi.json lacks %s", p)
+		}
+	}
+	defs, _ := doc["definitions"].(map[string]any)
+	for _, d := range []string{"v1Customer", "v1Product", "v1Price", "v1AdjustableQuantity"} {
+		if defs[d] == nil {
+			t.Errorf("openapi.json lacks %s", d)
+		}
+	}
+	item, _ := defs["v1LineItemParams"].(map[string]any)
+	if props, _ := item["properties"].(map[string]any); props["price_id"] == nil && props["priceId"] == nil {
+		t.Errorf("line item parameters lack price_id: %v", props)
+	}
+}
