@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	stripe "github.com/stripe/stripe-go/v82"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -589,5 +590,35 @@ func TestCatalogInOpenAPI(t *testing.T) {
 	item, _ := defs["v1LineItemParams"].(map[string]any)
 	if props, _ := item["properties"].(map[string]any); props["price_id"] == nil && props["priceId"] == nil {
 		t.Errorf("line item parameters lack price_id: %v", props)
+	}
+}
+
+// TestStripeDialectWithCatalog: stripe-go creates a session from a catalog
+// price and customer (`line_items[0][price]`, `customer`), with an
+// adjustable quantity; the expanded line item names the real price and
+// product.
+func TestStripeDialectWithCatalog(t *testing.T) {
+	e := newEnv(t)
+	teaProd, tea := e.productWithPrice(e.keyA, "Tea", 450, "EUR")
+	cus := e.mustCreate("/v1/customers", e.keyA, map[string]any{"email": "ada@example.com"})["id"].(string)
+	p := &stripe.CheckoutSessionCreateParams{Mode: stripe.String("payment"), Customer: stripe.String(cus),
+		SuccessURL: stripe.String("https://shop.example/ok"), CancelURL: stripe.String("https://shop.example/cart"),
+		LineItems: []*stripe.CheckoutSessionCreateLineItemParams{{Price: stripe.String(tea), Quantity: stripe.Int64(2),
+			AdjustableQuantity: &stripe.CheckoutSessionCreateLineItemAdjustableQuantityParams{Enabled: stripe.Bool(true), Maximum: stripe.Int64(4)}}}}
+	p.AddExpand("line_items")
+	cs, err := e.stripeClient(e.keyA).V1CheckoutSessions.Create(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.Customer == nil || cs.Customer.ID != cus || cs.CustomerEmail != "ada@example.com" || cs.AmountTotal != 900 || cs.Currency != stripe.CurrencyEUR {
+		t.Fatalf("session: %+v", cs)
+	}
+	li := cs.LineItems.Data[0]
+	if li.Price.ID != tea || li.Price.Product.ID != teaProd || li.Quantity != 2 || li.AmountTotal != 900 {
+		t.Errorf("line item: %+v %+v", li, li.Price)
+	}
+	_, s := e.do("GET", "/v1/checkout/sessions/"+cs.ID, e.keyA, nil)
+	if aq := s["line_items"].([]any)[0].(map[string]any)["adjustable_quantity"]; !reflect.DeepEqual(aq, map[string]any{"enabled": true, "minimum": 1.0, "maximum": 4.0}) {
+		t.Errorf("adjustable quantity: %v", aq)
 	}
 }
