@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
 
@@ -105,5 +107,47 @@ func TestPaymentKitSeedWithCatalog(t *testing.T) {
 	page, _ := open(t, newBrowser(), s["url"].(string))
 	if !strings.Contains(page, "Pro plan setup") || !strings.Contains(page, `value="abc123@example.com"`) {
 		t.Errorf("the secure page does not show the catalog item and the customer's email")
+	}
+}
+
+// TestBrowserQuantityChange changes an adjustable quantity in a real
+// Chromium, with the page's script and CSP in force: a quantity out of
+// bounds is refused next to the item, a good one updates the totals.
+func TestBrowserQuantityChange(t *testing.T) {
+	shots := screenshotDir(t)
+	browser := newChromium(t)
+	prod := created(t, "/v1/products", map[string]any{"name": "Loose-leaf tea"})
+	price := created(t, "/v1/prices", map[string]any{"product": prod["id"], "currency": "EUR", "unit_amount": 450})
+	s := created(t, "/v1/checkout/sessions", map[string]any{
+		"line_items": []any{map[string]any{"price_id": price["id"], "quantity": 1,
+			"adjustable_quantity": map[string]any{"enabled": true, "minimum": 1, "maximum": 5}}},
+		"success_url": "https://shop.example/thanks", "cancel_url": "https://shop.example/cart",
+	})
+	tab := newTab(t, browser, "status of 400") // the refused quantity re-renders the page with 400
+	do(t, tab, "open the page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("quantity-0")))
+	before := text(t, tab, "subtotal")
+
+	do(t, tab, "ask for 9",
+		chromedp.SetValue(chromedp.ID("quantity-0"), "9"),
+		chromedp.Click(`form.qty button`),
+		chromedp.WaitVisible(chromedp.ID("quantity-0-error")),
+	)
+	shot(t, tab, shots, "40-quantity-refused.png")
+	if msg := text(t, tab, "quantity-0-error"); msg != "Choose a quantity from 1 to 5." {
+		t.Errorf("refusal %q", msg)
+	}
+	do(t, tab, "ask for 4",
+		chromedp.SetValue(chromedp.ID("quantity-0"), "4"),
+		chromedp.Click(`form.qty button`),
+		// The answer is a 303 back to the page, without the refusal.
+		chromedp.WaitNotPresent(chromedp.ID("quantity-0-error")),
+		chromedp.WaitVisible(chromedp.ID("subtotal")),
+	)
+	shot(t, tab, shots, "41-quantity-changed.png")
+	if sub := text(t, tab, "subtotal"); sub == before || (!strings.Contains(sub, "18.00") && !strings.Contains(sub, "18,00")) {
+		t.Errorf("subtotal after 4 × 4.50: %q (was %q)", sub, before)
+	}
+	if got := session(t, s["id"].(string)); got["amount_subtotal"] != 1800.0 {
+		t.Errorf("session after the change: %v", got["amount_subtotal"])
 	}
 }

@@ -86,7 +86,7 @@ func (h *Handler) refuseQuantity(w http.ResponseWriter, r *http.Request, co *int
 			"error": map[string]string{"code": "invalid_quantity", "param": "quantity", "message": msg}})
 		return
 	}
-	it.QuantityError = msg
+	it.QuantityError, it.QuantityPosted = msg, r.PostForm.Get("quantity")
 	h.fillQuote(p, co)
 	h.show(w, r, http.StatusBadRequest, p)
 }

@@ -62,7 +62,8 @@ func TestQuantityForm(t *testing.T) {
 		hdr["Accept-Language"] = c.lang
 		w := do(routes, "POST", target, f, hdr)
 		page := w.Body.String()
-		if w.Code != http.StatusBadRequest || !strings.Contains(page, c.want) || !strings.Contains(page, `aria-invalid="true" aria-describedby="quantity-0-error"`) {
+		if w.Code != http.StatusBadRequest || !strings.Contains(page, c.want) || !strings.Contains(page, `aria-invalid="true" aria-describedby="quantity-0-error"`) ||
+			(c.qty != "" && !strings.Contains(page, `step="1" value="`+c.qty+`"`)) {
 			t.Errorf("quantity %q: %d %.400q", c.qty, w.Code, page)
 		}
 	}

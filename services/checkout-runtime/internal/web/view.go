@@ -124,6 +124,8 @@ type ItemView struct {
 	Adjustable       bool
 	Minimum, Maximum int64
 	QuantityError    string
+	// QuantityPosted is the refused quantity as typed, shown back in the form.
+	QuantityPosted string
 }
 
 // TotalsView holds the formatted totals.
