@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	stripe "github.com/stripe/stripe-go/v82"
@@ -620,5 +621,43 @@ func TestStripeDialectWithCatalog(t *testing.T) {
 	_, s := e.do("GET", "/v1/checkout/sessions/"+cs.ID, e.keyA, nil)
 	if aq := s["line_items"].([]any)[0].(map[string]any)["adjustable_quantity"]; !reflect.DeepEqual(aq, map[string]any{"enabled": true, "minimum": 1.0, "maximum": 4.0}) {
 		t.Errorf("adjustable quantity: %v", aq)
+	}
+}
+
+// TestConcurrentQuantityChanges: payers' changes of two items of one
+// session, made at the same time, are each applied whole: round after
+// round both items are set at once to the round's quantity, and afterwards
+// both have it (a change computed from a stale read would put the other
+// item back) and the totals are the exact sum of the lines.
+func TestConcurrentQuantityChanges(t *testing.T) {
+	e := newEnv(t)
+	c := e.internalClient(token)
+	adjustable := map[string]any{"enabled": true, "minimum": 1, "maximum": 99}
+	cs := e.mustCreate("/v1/checkout/sessions", e.keyA, map[string]any{"site_id": e.siteA, "currency": "EUR", "line_items": []any{
+		map[string]any{"name": "Tea", "unit_amount": 450, "quantity": 1, "adjustable_quantity": adjustable},
+		map[string]any{"name": "Cup", "unit_amount": 1299, "quantity": 1, "adjustable_quantity": adjustable},
+	}})
+	id := cs["id"].(string)
+	for round := int64(2); round <= 41; round++ {
+		var wg sync.WaitGroup
+		for item := range int32(2) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := c.UpdateLineItemQuantity(t.Context(), &internalapiv1.UpdateLineItemQuantityRequest{SessionId: id, LineItem: item, Quantity: round}); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		got, err := c.GetCheckout(t.Context(), &internalapiv1.GetCheckoutRequest{SessionId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, items := got.GetCheckoutSession(), got.GetCheckoutSession().GetLineItems()
+		if items[0].GetQuantity() != round || items[1].GetQuantity() != round ||
+			s.GetAmountSubtotal() != round*(450+1299) || s.GetAmountTotal() != s.GetAmountSubtotal() {
+			t.Fatalf("round %d: quantities %d and %d, subtotal %d", round, items[0].GetQuantity(), items[1].GetQuantity(), s.GetAmountSubtotal())
+		}
 	}
 }
