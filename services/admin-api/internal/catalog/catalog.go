@@ -8,7 +8,7 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -19,20 +19,19 @@ import (
 )
 
 // updateMask returns the paths of an update's mask, refusing those not in
-// allowed; "id" (the path parameter) is ignored. Nested paths such as
-// "address.city" are allowed when their first segment is.
+// allowed; "id" (the path parameter) is ignored. A nested path such as
+// "address.city" is allowed when allowed lists "address.*".
 func updateMask(paths []string, allowed ...string) ([]string, error) {
 	out := make([]string, 0, len(paths))
 	for _, path := range paths {
 		if path == "id" {
 			continue
 		}
-		top, _, _ := strings.Cut(path, ".")
-		known := false
-		for _, a := range allowed {
-			known = known || a == top
+		name := path
+		if top, _, nested := strings.Cut(path, "."); nested {
+			name = top + ".*"
 		}
-		if !known {
+		if !slices.Contains(allowed, name) {
 			return nil, errs.Param(paramName(path), "parameter_unknown", "Received unknown parameter: %s.", path)
 		}
 		out = append(out, path)
@@ -85,7 +84,7 @@ func encodeMetadata(m map[string]string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(maps.Clone(m))
+	return json.Marshal(m)
 }
 
 // optionalText trims v and checks its length; "" becomes nil (null).

@@ -92,7 +92,7 @@ func customerErr(err error, param, id string) error {
 // in the body) and validates the result as a whole.
 func (s *Customers) UpdateCustomer(ctx context.Context, req *adminv1.UpdateCustomerRequest) (*adminv1.UpdateCustomerResponse, error) {
 	p := auth.FromContext(ctx)
-	paths, err := updateMask(req.GetUpdateMask().GetPaths(), "email", "name", "phone", "address", "metadata")
+	paths, err := updateMask(req.GetUpdateMask().GetPaths(), "email", "name", "phone", "address", "address.*", "metadata")
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,9 @@ func (s *Customers) UpdateCustomer(ctx context.Context, req *adminv1.UpdateCusto
 					return err
 				}
 			default: // address.<field>: one line of the address
-				setAddressField(addr, req.GetAddress(), strings.TrimPrefix(path, "address."))
+				if err := setAddressField(addr, req.GetAddress(), strings.TrimPrefix(path, "address.")); err != nil {
+					return err
+				}
 			}
 		}
 		f, err := validateCustomer(email, name, phone, addr)
@@ -153,7 +155,7 @@ func (s *Customers) UpdateCustomer(ctx context.Context, req *adminv1.UpdateCusto
 }
 
 // setAddressField copies one field of an address update.
-func setAddressField(dst, src *adminv1.Address, field string) {
+func setAddressField(dst, src *adminv1.Address, field string) error {
 	switch field {
 	case "line1":
 		dst.Line1 = src.GetLine1()
@@ -167,7 +169,10 @@ func setAddressField(dst, src *adminv1.Address, field string) {
 		dst.PostalCode = src.GetPostalCode()
 	case "country":
 		dst.Country = src.GetCountry()
+	default:
+		return errs.Param(paramName("address."+field), "parameter_unknown", "Received unknown parameter: address.%s.", field)
 	}
+	return nil
 }
 
 // ListCustomers pages through the caller's customers, newest first.

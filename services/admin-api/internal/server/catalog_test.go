@@ -546,6 +546,26 @@ func TestCatalogOverGRPC(t *testing.T) {
 	if _, err := client.GetPrice(as(e.keyB), &adminv1.GetPriceRequest{Id: price}); status.Code(err) != codes.NotFound {
 		t.Errorf("another organization over gRPC: %v", err)
 	}
+
+	// A customer's address changes field by field; a path into a field
+	// that has none is unknown.
+	customers := adminv1.NewCustomerServiceClient(serveGRPC(t, e.api.GRPC))
+	cus, err := customers.CreateCustomer(as(e.keyA), &adminv1.CreateCustomerRequest{Name: "Ada", Address: &adminv1.Address{Line1: "1 rue de Rivoli", City: "Paris"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := cus.GetCustomer().GetId()
+	upd, err := customers.UpdateCustomer(as(e.keyA), &adminv1.UpdateCustomerRequest{Id: id, Name: "ignored", Address: &adminv1.Address{City: "Lyon", Line1: "ignored"},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"address.city"}}})
+	if a := upd.GetCustomer().GetAddress(); err != nil || a.GetCity() != "Lyon" || a.GetLine1() != "1 rue de Rivoli" || upd.GetCustomer().GetName() != "Ada" {
+		t.Errorf("address.city over gRPC: %v %v", upd, err)
+	}
+	for _, path := range []string{"email.x", "address.street", "livemode"} {
+		_, err := customers.UpdateCustomer(as(e.keyA), &adminv1.UpdateCustomerRequest{Id: id, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{path}}})
+		if code, why := reason(err); code != codes.InvalidArgument || why != "parameter_unknown" {
+			t.Errorf("mask %s: %v", path, err)
+		}
+	}
 }
 
 // TestCatalogIdempotency: a create retried with its Idempotency-Key answers
