@@ -10,6 +10,7 @@ import (
 	pkv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/surface/paymentkit/v1"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
 )
 
 // objectName is the `object` of a PaymentKit session.
@@ -111,7 +112,12 @@ func Session(cs *adminv1.CheckoutSession, accountID, token, checkoutBase string)
 		AmountTotal: cs.GetAmountTotal(), CustomerEmail: cs.CustomerEmail, SuccessUrl: cs.GetSuccessUrl(),
 		ReturnUrl: cs.GetCancelUrl(), Metadata: cs.GetMetadata(), Description: cs.Description, PaymentId: cs.Payment,
 		Reference: cs.GetReference(), Livemode: cs.GetLivemode(), ExpiresAt: cs.GetExpiresAt(), CreatedAt: cs.GetCreatedAt(),
-		CompletedAt: cs.GetCompletedAt(), CustomerId: cs.Customer,
+		CompletedAt: cs.GetCompletedAt(),
+	}
+	if c := cs.GetCustomer(); ids.IsNew(c, "cus") {
+		// A catalog customer; a merchant's own reference (a session made
+		// through another API) is not a PaymentKit customer id.
+		out.CustomerId = &c
 	}
 	if token != "" {
 		u := SecureURL(checkoutBase, token)
