@@ -15,6 +15,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
 )
 
 // decode reads a body as the handler does.
@@ -186,4 +187,19 @@ func mustTime(t *testing.T, s string) (tm time.Time) {
 		t.Fatal(err)
 	}
 	return tm
+}
+
+// TestSessionCustomerID: customer_id is the session's catalog customer; a
+// merchant's own reference (given through another API) is not one.
+func TestSessionCustomerID(t *testing.T) {
+	catalog := ids.New("cus")
+	for customer, want := range map[string]*string{catalog: &catalog, "cus_1": nil, "c_42": nil, "": nil} {
+		cs := &adminv1.CheckoutSession{Id: "cs_1"}
+		if customer != "" {
+			cs.Customer = &customer
+		}
+		if got := Session(cs, "org_1", "", "https://secure.test").CustomerId; (got == nil) != (want == nil) || (got != nil && *got != *want) {
+			t.Errorf("customer %q: customer_id %v", customer, got)
+		}
+	}
 }
