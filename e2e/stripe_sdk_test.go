@@ -133,7 +133,6 @@ func TestStripeGoBadInput(t *testing.T) {
 	useStripeGo(t)
 	for param, change := range map[string]func(*stripe.CheckoutSessionParams){
 		"mode":                                   func(p *stripe.CheckoutSessionParams) { p.Mode = stripe.String("subscription") },
-		"line_items[0][price]":                   func(p *stripe.CheckoutSessionParams) { p.LineItems[0].Price = stripe.String("price_1") },
 		"line_items[1][price_data][unit_amount]": func(p *stripe.CheckoutSessionParams) { p.LineItems[1].PriceData.UnitAmount = stripe.Int64(-5) },
 		"success_url":                            func(p *stripe.CheckoutSessionParams) { p.SuccessURL = stripe.String("not a url") },
 		// Checked as the JSON API checks it, before the core is called.
@@ -146,6 +145,14 @@ func TestStripeGoBadInput(t *testing.T) {
 		if !errors.As(err, &se) || se.HTTPStatusCode != http.StatusBadRequest || se.Type != stripe.ErrorTypeInvalidRequest || se.Param != param {
 			t.Errorf("%s: %v", param, err)
 		}
+	}
+	// An unknown catalog price is not found, named as sent.
+	p := teaSession()
+	p.LineItems[0].PriceData, p.LineItems[0].Price = nil, stripe.String("price_1")
+	_, err := stripesession.New(p)
+	var se *stripe.Error
+	if !errors.As(err, &se) || se.HTTPStatusCode != http.StatusNotFound || se.Param != "line_items[0][price]" {
+		t.Errorf("unknown price: %v", err)
 	}
 }
 

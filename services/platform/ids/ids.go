@@ -53,6 +53,13 @@ func HasPrefix(id, prefix string) bool {
 	return true
 }
 
+// IsNew reports whether id has exactly the shape New(prefix) gives: the
+// prefix, an underscore and 24 base-62 characters. It tells an id made here
+// from a merchant's own reference that happens to share the prefix.
+func IsNew(id, prefix string) bool {
+	return len(id) == len(prefix)+1+randomLen && HasPrefix(id, prefix)
+}
+
 // RandomBig returns a uniformly random integer in [0, max).
 func RandomBig(max int64) int64 {
 	n, err := rand.Int(rand.Reader, big.NewInt(max))

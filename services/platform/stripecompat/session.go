@@ -76,9 +76,10 @@ type LineItemList struct {
 	URL     string      `json:"url"`
 }
 
-// LineItem is one line of a session. Its price and product are the inline
-// `price_data` it was created with; their ids are derived from the session
-// id and the line's position (they are not resources of their own).
+// LineItem is one line of a session. Its price and product are the catalog
+// price and product it was made from (with their ids), or the inline
+// `price_data` it was created with, whose ids are derived from the session id
+// and the line's position (they are not resources of their own).
 type LineItem struct {
 	ID             string `json:"id"`
 	Object         string `json:"object"`
@@ -179,6 +180,9 @@ func NewLineItemList(cs *adminv1.CheckoutSession) *LineItemList {
 				UnitAmountDecimal: strconv.FormatInt(it.GetUnitAmount(), 10),
 				Product: Product{ID: "prod_" + n, Object: "product", Created: created, Description: it.Description,
 					Images: images, Livemode: cs.GetLivemode(), Metadata: map[string]string{}, Name: it.GetName()}},
+		}
+		if it.PriceId != nil && it.ProductId != nil {
+			l.Data[i].Price.ID, l.Data[i].Price.Product.ID = it.GetPriceId(), it.GetProductId()
 		}
 	}
 	return l

@@ -49,7 +49,11 @@ func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.Chec
 	out.LineItems = make([]*adminv1.LineItem, len(items))
 	for i, it := range items {
 		out.LineItems[i] = &adminv1.LineItem{Name: it.Name, Description: optional(it.Description),
-			UnitAmount: it.UnitAmount, Quantity: it.Quantity, ImageUrl: optional(it.ImageURL), AmountTotal: it.AmountTotal}
+			UnitAmount: it.UnitAmount, Quantity: it.Quantity, ImageUrl: optional(it.ImageURL), AmountTotal: it.AmountTotal,
+			PriceId: optional(it.PriceID), ProductId: optional(it.ProductID)}
+		if a := it.Adjustable; a != nil {
+			out.LineItems[i].AdjustableQuantity = &adminv1.AdjustableQuantity{Enabled: true, Minimum: &a.Minimum, Maximum: &a.Maximum}
+		}
 	}
 	return out, nil
 }

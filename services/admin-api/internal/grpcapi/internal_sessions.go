@@ -2,6 +2,8 @@ package grpcapi
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -190,4 +192,50 @@ func notOpen(cur db.AdminCheckoutSession) error {
 	}
 	return &errs.Error{Kind: errs.FailedPrecondition, Code: "checkout_session_not_open",
 		Message: "The checkout session is " + cur.Status + " and cannot take a payment."}
+}
+
+// UpdateLineItemQuantity changes an adjustable line item's quantity on an
+// open, unexpired session, with the totals, under the session's row lock.
+func (s *InternalSessions) UpdateLineItemQuantity(ctx context.Context, req *internalapiv1.UpdateLineItemQuantityRequest) (*internalapiv1.UpdateLineItemQuantityResponse, error) {
+	var resp *internalapiv1.UpdateLineItemQuantityResponse
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		row, err := q.LockOpenSession(ctx, req.GetSessionId())
+		if store.IsNoRows(err) {
+			cur, err := s.current(ctx, q, req.GetSessionId())
+			if err != nil {
+				return err
+			}
+			return notOpen(cur)
+		} else if err != nil {
+			return store.Wrap(err, "lock session")
+		}
+		var items []session.LineItem
+		if err := json.Unmarshal(row.LineItems, &items); err != nil {
+			return fmt.Errorf("session %s line items: %w", row.ID, err)
+		}
+		site, err := s.Store.CachedSite(ctx, db.GetSiteParams{ID: row.SiteID, OrganizationID: row.OrganizationID, Livemode: row.Livemode})
+		if err != nil {
+			return store.Wrap(err, "get site")
+		}
+		taxBps, err := maxExclusiveBps(site.TaxRates)
+		if err != nil {
+			return fmt.Errorf("site %s: %w", site.ID, err)
+		}
+		subtotal, err := session.ChangeQuantity(items, int(req.GetLineItem()), req.GetQuantity(), taxBps)
+		if err != nil {
+			return err
+		}
+		encoded, err := json.Marshal(items)
+		if err != nil {
+			return err
+		}
+		updated, err := q.SetSessionLineItems(ctx, db.SetSessionLineItemsParams{ID: row.ID, LineItems: encoded, AmountSubtotal: subtotal})
+		if err != nil {
+			return store.Wrap(err, "set line items")
+		}
+		cs, err := SessionProto(updated, s.CheckoutBase)
+		resp = &internalapiv1.UpdateLineItemQuantityResponse{CheckoutSession: cs}
+		return err
+	})
+	return resp, err
 }

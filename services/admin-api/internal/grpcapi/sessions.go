@@ -15,6 +15,7 @@ import (
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/session"
@@ -57,7 +58,11 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	if err != nil {
 		return nil, fmt.Errorf("site %s: %w", site.ID, err)
 	}
-	n, err := session.Validate(req, session.Site{ID: site.ID, DefaultCurrency: site.DefaultCurrency,
+	resolved, err := catalog.ResolveSession(ctx, s.Store.Queries, p.OrganizationID, p.Livemode, req)
+	if err != nil {
+		return nil, err
+	}
+	n, err := session.Validate(resolved.Request, session.Site{ID: site.ID, DefaultCurrency: site.DefaultCurrency,
 		DefaultSuccessURL: site.DefaultSuccessUrl, DefaultCancelURL: site.DefaultCancelUrl,
 		PaymentMethodTypes: site.PaymentMethodTypes, MaxExclusiveTaxBps: taxBps, CheckNotifyURL: func(raw string) error {
 			return s.Targets.CheckURL(raw, p.OrganizationID, p.Livemode)
@@ -65,6 +70,7 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	if err != nil {
 		return nil, err
 	}
+	resolved.Annotate(n.LineItems)
 	items, err := json.Marshal(n.LineItems)
 	if err != nil {
 		return nil, err

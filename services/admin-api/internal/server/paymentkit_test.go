@@ -137,8 +137,6 @@ func TestPaymentKitRefusesWithItsParameterNames(t *testing.T) {
 		edit  func(map[string]any)
 		param string
 	}{
-		{func(b map[string]any) { b["customer_id"] = "cus_abc123" }, "customer_id"},
-		{func(b map[string]any) { b["line_items"] = []map[string]any{{"price_id": "price_xyz", "quantity": 1}} }, "line_items[0][price_id]"},
 		{func(b map[string]any) { b["promotion_code"] = "SAVE20" }, "promotion_code"},
 		{func(b map[string]any) { b["coupon_id"] = "coupon_dev_abc123" }, "coupon_id"},
 		{func(b map[string]any) { b["custom_fields"] = map[string]any{"order_id": "order_12345"} }, "custom_fields"},

@@ -18,6 +18,7 @@ import (
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/openapi"
@@ -115,6 +116,9 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	events := &grpcapi.Events{Hooks: peers.Events}
 	endpoints := &grpcapi.WebhookEndpoints{Hooks: peers.WebhookEndpoints}
 	feeSchedules := &grpcapi.FeeSchedules{Store: st}
+	customers := &catalog.Customers{Store: st}
+	products := &catalog.Products{Store: st}
+	prices := &catalog.Prices{Store: st}
 	authn := &auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies, Tokens: guard.Tokens}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey, auth.MetadataKeyID, auth.MetadataKeySecret),
@@ -140,6 +144,9 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		adminv1.RegisterEventServiceServer(r, events)
 		adminv1.RegisterWebhookEndpointServiceServer(r, endpoints)
 		adminv1.RegisterFeeScheduleServiceServer(r, feeSchedules)
+		adminv1.RegisterCustomerServiceServer(r, customers)
+		adminv1.RegisterProductServiceServer(r, products)
+		adminv1.RegisterPriceServiceServer(r, prices)
 	}
 	if err := inline.Err(); err != nil {
 		return nil, err
@@ -170,6 +177,15 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		return nil, err
 	}
 	if err := adminv1.RegisterFeeScheduleServiceHandlerClient(ctx, gw, adminv1.NewFeeScheduleServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterCustomerServiceHandlerClient(ctx, gw, adminv1.NewCustomerServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterProductServiceHandlerClient(ctx, gw, adminv1.NewProductServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterPriceServiceHandlerClient(ctx, gw, adminv1.NewPriceServiceClient(inline)); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()

@@ -150,9 +150,11 @@ func TestStripeDialectErrors(t *testing.T) {
 	}{
 		// Refused by the translation.
 		{"subscription", func(p *stripe.CheckoutSessionCreateParams) { p.Mode = stripe.String("subscription") }, 400, "mode"},
-		{"catalog price", func(p *stripe.CheckoutSessionCreateParams) {
+		// Refused by the catalog, named as sent.
+		{"unknown catalog price", func(p *stripe.CheckoutSessionCreateParams) {
 			p.LineItems[0].PriceData, p.LineItems[0].Price = nil, stripe.String("price_123")
-		}, 400, "line_items[0][price]"},
+		}, 404, "line_items[0][price]"},
+		{"unknown customer", func(p *stripe.CheckoutSessionCreateParams) { p.Customer = stripe.String("cus_123") }, 404, "customer"},
 		{"promotion codes", func(p *stripe.CheckoutSessionCreateParams) { p.AllowPromotionCodes = stripe.Bool(true) }, 400, "allow_promotion_codes"},
 		// Refused by the core, named in Stripe's terms.
 		{"negative amount", func(p *stripe.CheckoutSessionCreateParams) { p.LineItems[0].PriceData.UnitAmount = stripe.Int64(-1) }, 400,

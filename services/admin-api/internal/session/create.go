@@ -22,22 +22,25 @@ import (
 
 // Limits of the create parameters, from DESIGN.md §2 and the seeds.
 const (
-	maxLineItems      = 100
-	maxQuantity       = 10_000
-	maxNameLen        = 250
-	maxDescriptionLen = 500
-	maxURLLen         = 2048
-	maxCustomerLen    = 255
-	maxEmailLen       = 254 // RFC 5321 path limit
-	maxPhoneLen       = 32
-	maxOrderIDLen     = 100 // seed 003
-	maxClientRefLen   = 200 // Stripe's client_reference_id
-	maxMetadataKeys   = 50
-	maxMetadataKeyLen = 40
-	maxMetadataValLen = 500
-	minExpiry         = 5 * time.Minute
-	maxExpiry         = 30 * 24 * time.Hour
-	defaultExpiry     = 24 * time.Hour
+	maxLineItems = 100
+	maxQuantity  = 10_000
+	// defaultMaxAdjustable is the largest quantity a payer may choose when
+	// adjustable_quantity gives no maximum (Stripe's default).
+	defaultMaxAdjustable = 99
+	maxNameLen           = 250
+	maxDescriptionLen    = 500
+	maxURLLen            = 2048
+	maxCustomerLen       = 255
+	maxEmailLen          = 254 // RFC 5321 path limit
+	maxPhoneLen          = 32
+	maxOrderIDLen        = 100 // seed 003
+	maxClientRefLen      = 200 // Stripe's client_reference_id
+	maxMetadataKeys      = 50
+	maxMetadataKeyLen    = 40
+	maxMetadataValLen    = 500
+	minExpiry            = 5 * time.Minute
+	maxExpiry            = 30 * 24 * time.Hour
+	defaultExpiry        = 24 * time.Hour
 	// IDPlaceholder is replaced by the session id when the customer is redirected.
 	IDPlaceholder = "{CHECKOUT_SESSION_ID}"
 )
@@ -86,6 +89,18 @@ type LineItem struct {
 	Quantity    int64  `json:"quantity"`
 	ImageURL    string `json:"image_url,omitempty"`
 	AmountTotal int64  `json:"amount_total"`
+	// PriceID and ProductID name the catalog price the item was made from.
+	PriceID   string `json:"price_id,omitempty"`
+	ProductID string `json:"product_id,omitempty"`
+	// Adjustable, when set, lets the payer change Quantity on the hosted page.
+	Adjustable *Adjustable `json:"adjustable_quantity,omitempty"`
+}
+
+// Adjustable is the range within which the payer may change a line item's
+// quantity; it always contains the quantity.
+type Adjustable struct {
+	Minimum int64 `json:"minimum"`
+	Maximum int64 `json:"maximum"`
 }
 
 // New is a validated session, ready to be stored.
@@ -179,14 +194,14 @@ func Validate(req *adminv1.CreateCheckoutSessionRequest, site Site, live bool, n
 		return n, err
 	}
 	if v := strings.TrimSpace(req.GetCustomerEmail()); v != "" {
-		if len(v) > maxEmailLen || !isEmail(v) {
+		if !ValidEmail(v) {
 			return n, errs.Param("customer_email", "email_invalid", "Invalid email address: %q.", v)
 		}
 		n.CustomerEmail = &v
 	}
 	if v := strings.TrimSpace(req.GetCustomerPhone()); v != "" {
-		if len(v) > maxPhoneLen || strings.Trim(v, "0123456789+-(). ") != "" {
-			return n, errs.Param("customer_phone", "parameter_invalid", "customer_phone may hold up to %d digits, spaces and + - ( ) . characters.", maxPhoneLen)
+		if err := CheckPhone("customer_phone", v); err != nil {
+			return n, err
 		}
 		n.CustomerPhone = &v
 	}
@@ -281,7 +296,7 @@ func lineItems(req *adminv1.CreateCheckoutSessionRequest) ([]LineItem, int64, er
 			return nil, 0, errs.Param(p("quantity"), "parameter_invalid", "quantity must be from 1 to %d.", maxQuantity)
 		}
 		if it.GetImageUrl() != "" {
-			if _, err := absoluteURL(p("image_url"), it.GetImageUrl(), true); err != nil {
+			if _, err := AbsoluteURL(p("image_url"), it.GetImageUrl(), true); err != nil {
 				return nil, 0, err
 			}
 		}
@@ -291,13 +306,46 @@ func lineItems(req *adminv1.CreateCheckoutSessionRequest) ([]LineItem, int64, er
 		if subtotal > money.MaxAmount {
 			return nil, 0, errs.Param("line_items", "amount_too_large", "The line items add up to more than %d minor units.", int64(money.MaxAmount))
 		}
+		adj, err := adjustable(it, p)
+		if err != nil {
+			return nil, 0, err
+		}
 		out = append(out, LineItem{Name: name, Description: it.GetDescription(), UnitAmount: it.GetUnitAmount(),
-			Quantity: it.GetQuantity(), ImageURL: it.GetImageUrl(), AmountTotal: total})
+			Quantity: it.GetQuantity(), ImageURL: it.GetImageUrl(), AmountTotal: total, Adjustable: adj})
 	}
 	if subtotal < 1 {
 		return nil, 0, errs.Param("line_items", "amount_invalid", "The line items must add up to at least 1 minor unit.")
 	}
 	return out, subtotal, nil
+}
+
+// adjustable validates a line item's adjustable_quantity: nil unless
+// enabled; bounds within 1 – maxQuantity (default 1 – 99) that contain the
+// item's quantity.
+func adjustable(it *adminv1.LineItemParams, p func(string) string) (*Adjustable, error) {
+	aq := it.GetAdjustableQuantity()
+	if !aq.GetEnabled() {
+		if aq != nil && (aq.Minimum != nil || aq.Maximum != nil) {
+			return nil, errs.Param(p("adjustable_quantity][enabled"), "parameter_invalid", "Give enabled=true with minimum or maximum.")
+		}
+		return nil, nil
+	}
+	a := &Adjustable{Minimum: 1, Maximum: max(defaultMaxAdjustable, it.GetQuantity())}
+	if aq.Minimum != nil {
+		a.Minimum = aq.GetMinimum()
+	}
+	if aq.Maximum != nil {
+		a.Maximum = aq.GetMaximum()
+	}
+	switch {
+	case a.Minimum < 1 || a.Minimum > maxQuantity:
+		return nil, errs.Param(p("adjustable_quantity][minimum"), "parameter_invalid", "minimum must be from 1 to %d.", maxQuantity)
+	case a.Maximum < a.Minimum || a.Maximum > maxQuantity:
+		return nil, errs.Param(p("adjustable_quantity][maximum"), "parameter_invalid", "maximum must be from minimum (%d) to %d.", a.Minimum, maxQuantity)
+	case it.GetQuantity() < a.Minimum || it.GetQuantity() > a.Maximum:
+		return nil, errs.Param(p("quantity"), "parameter_invalid", "quantity must lie within adjustable_quantity: from %d to %d.", a.Minimum, a.Maximum)
+	}
+	return a, nil
 }
 
 // checkTotalAfterTax keeps the total a payer can be asked for within
@@ -323,14 +371,14 @@ func redirectURL(param, raw string, live bool) (string, error) {
 	if raw == "" {
 		return "", errs.Param(param, "parameter_missing", "Missing required param: %s (the site has no default).", param)
 	}
-	if _, err := absoluteURL(param, strings.ReplaceAll(raw, IDPlaceholder, "cs_x"), live); err != nil {
+	if _, err := AbsoluteURL(param, strings.ReplaceAll(raw, IDPlaceholder, "cs_x"), live); err != nil {
 		return "", err
 	}
 	return raw, nil
 }
 
-// absoluteURL checks an http(s) URL with a host; live mode requires https.
-func absoluteURL(param, raw string, live bool) (string, error) {
+// AbsoluteURL checks an http(s) URL with a host; live mode requires https.
+func AbsoluteURL(param, raw string, live bool) (string, error) {
 	if len(raw) > maxURLLen {
 		return "", errs.Param(param, "url_invalid", "URLs are limited to %d characters.", maxURLLen)
 	}
@@ -436,6 +484,19 @@ func expiry(req *adminv1.CreateCheckoutSessionRequest, now time.Time) (time.Time
 }
 
 func clamp(v, lo, hi int64) int64 { return max(lo, min(v, hi)) }
+
+// ValidEmail reports whether s is a plain email address (no display name)
+// of at most 254 characters, with a dot in its domain.
+func ValidEmail(s string) bool { return len(s) <= maxEmailLen && isEmail(s) }
+
+// CheckPhone validates a phone number: up to 32 digits, spaces and + - ( ) .
+// characters.
+func CheckPhone(param, v string) error {
+	if len(v) > maxPhoneLen || strings.Trim(v, "0123456789+-(). ") != "" {
+		return errs.Param(param, "parameter_invalid", "%s may hold up to %d digits, spaces and + - ( ) . characters.", param, maxPhoneLen)
+	}
+	return nil
+}
 
 func isEmail(s string) bool {
 	a, err := mail.ParseAddress(s)

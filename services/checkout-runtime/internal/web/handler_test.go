@@ -43,6 +43,20 @@ type adminServer struct {
 	hang   bool
 	mu     sync.Mutex
 	asked  []string // the ids GetCheckout was asked for
+	// changes are the UpdateLineItemQuantity calls; changeErr, when set,
+	// is their answer.
+	changes   []*internalapiv1.UpdateLineItemQuantityRequest
+	changeErr error
+}
+
+func (s *adminServer) UpdateLineItemQuantity(ctx context.Context, r *internalapiv1.UpdateLineItemQuantityRequest) (*internalapiv1.UpdateLineItemQuantityResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changes = append(s.changes, r)
+	if s.changeErr != nil {
+		return nil, s.changeErr
+	}
+	return &internalapiv1.UpdateLineItemQuantityResponse{CheckoutSession: s.sessions[r.GetSessionId()].GetCheckoutSession()}, nil
 }
 
 func (s *adminServer) ResolveSecureToken(ctx context.Context, r *internalapiv1.ResolveSecureTokenRequest) (*internalapiv1.ResolveSecureTokenResponse, error) {
@@ -107,7 +121,7 @@ func newTestHandler(t *testing.T, admin internalapiv1.SessionServiceClient) (*Ha
 
 // pageRoutes are the session's routes, with their methods.
 var pageRoutes = []struct{ method, suffix string }{
-	{"GET", ""}, {"POST", "/pay"}, {"POST", "/challenge"}, {"GET", "/quote"},
+	{"GET", ""}, {"POST", "/pay"}, {"POST", "/challenge"}, {"GET", "/quote"}, {"POST", "/quantity"},
 }
 
 // do sends one request; form (if any) is posted, jsonAccept asks for JSON.

@@ -119,6 +119,7 @@ func (h *Handler) Routes() (http.Handler, error) {
 	mux.HandleFunc("POST /checkout/{id}/resume", h.resume)
 	mux.HandleFunc("GET /checkout/{id}/return", h.resume)
 	mux.HandleFunc("GET /checkout/{id}/quote", h.quote)
+	mux.HandleFunc("POST /checkout/{id}/quantity", h.quantity)
 	mux.HandleFunc("/", h.notFound)
 	return mux, nil
 }
@@ -640,6 +641,7 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 		Session: SessionView{ID: cs.GetId(), Reference: cs.GetReference(), Description: cs.GetDescription(), CancelURL: withSessionID(cs.GetCancelUrl(), cs.GetId())},
 		Methods: pageMethods(co), Billing: BillingView{Email: cs.GetCustomerEmail()},
 		PayURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/pay", ChallengeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/challenge",
+		QuantityURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/quantity",
 	}
 	if len(p.Methods) > 0 {
 		p.Method = p.Methods[0]
@@ -656,9 +658,11 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 				ResumeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/resume"}
 		}
 	}
-	for _, it := range cs.GetLineItems() {
+	for i, it := range cs.GetLineItems() {
+		aq := it.GetAdjustableQuantity()
 		p.Items = append(p.Items, ItemView{Name: it.GetName(), Description: it.GetDescription(), Quantity: it.GetQuantity(),
-			UnitPrice: h.format(it.GetUnitAmount(), cs.GetCurrency(), lang), Total: h.format(it.GetAmountTotal(), cs.GetCurrency(), lang)})
+			UnitPrice: h.format(it.GetUnitAmount(), cs.GetCurrency(), lang), Total: h.format(it.GetAmountTotal(), cs.GetCurrency(), lang),
+			Index: i, Adjustable: aq.GetEnabled(), Minimum: aq.GetMinimum(), Maximum: aq.GetMaximum()})
 	}
 	return p
 }

@@ -51,7 +51,9 @@ type Page struct {
 	// PayURL, ChallengeURL are the form actions; RefreshSeconds > 0 makes the
 	// processing page reload itself (meta refresh, works without JavaScript).
 	PayURL, ChallengeURL string
-	RefreshSeconds       int
+	// QuantityURL is the action of the adjustable items' quantity forms.
+	QuantityURL    string
+	RefreshSeconds int
 	// ContinueURL is where the paid page's button goes (the success URL with
 	// the session id filled in).
 	ContinueURL string
@@ -115,6 +117,15 @@ type ItemView struct {
 	Name, Description string
 	Quantity          int64
 	UnitPrice, Total  string
+	// Index is the item's position in the session's line items; when
+	// Adjustable, the page offers a form to change Quantity within
+	// Minimum – Maximum, and QuantityError is that form's refusal.
+	Index            int
+	Adjustable       bool
+	Minimum, Maximum int64
+	QuantityError    string
+	// QuantityPosted is the refused quantity as typed, shown back in the form.
+	QuantityPosted string
 }
 
 // TotalsView holds the formatted totals.

@@ -79,6 +79,20 @@ type AdminCheckoutSession struct {
 	NotifyFormat              string
 }
 
+type AdminCustomer struct {
+	ID             string
+	Seq            int64
+	OrganizationID string
+	Livemode       bool
+	Email          *string
+	Name           *string
+	Phone          *string
+	Address        []byte
+	Metadata       []byte
+	CreatedAt      time.Time
+	DeletedAt      *time.Time
+}
+
 type AdminDashboardInvitation struct {
 	ID             string
 	OrganizationID string
@@ -166,6 +180,36 @@ type AdminOutbox struct {
 	Payload   []byte
 	Headers   []byte
 	CreatedAt time.Time
+}
+
+type AdminPrice struct {
+	ID                     string
+	Seq                    int64
+	OrganizationID         string
+	Livemode               bool
+	ProductID              string
+	Currency               string
+	UnitAmount             int64
+	Type                   string
+	RecurringInterval      *string
+	RecurringIntervalCount *int32
+	Active                 bool
+	Nickname               *string
+	Metadata               []byte
+	CreatedAt              time.Time
+}
+
+type AdminProduct struct {
+	ID             string
+	Seq            int64
+	OrganizationID string
+	Livemode       bool
+	Name           string
+	Description    *string
+	Images         []string
+	Active         bool
+	Metadata       []byte
+	CreatedAt      time.Time
 }
 
 type AdminProviderAccount struct {

@@ -913,6 +913,62 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 	return items, nil
 }
 
+const lockOpenSession = `-- name: LockOpenSession :one
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
+WHERE id = $1 AND status = 'open' AND expires_at > now()
+FOR UPDATE
+`
+
+// An open, unexpired session whose line items are about to change, locked
+// until the transaction ends (CompleteSession waits for it, then sees the
+// new totals).
+func (q *Queries) LockOpenSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
+	row := q.db.QueryRow(ctx, lockOpenSession, id)
+	var i AdminCheckoutSession
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.SiteID,
+		&i.Livemode,
+		&i.Status,
+		&i.PaymentStatus,
+		&i.Currency,
+		&i.AmountSubtotal,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.LineItems,
+		&i.Customer,
+		&i.CustomerEmail,
+		&i.CustomerPhone,
+		&i.SuccessUrl,
+		&i.CancelUrl,
+		&i.Metadata,
+		&i.OrderID,
+		&i.Description,
+		&i.Reference,
+		&i.PaymentID,
+		&i.PaymentMethodTypes,
+		&i.Locale,
+		&i.NotifyUrl,
+		&i.ExpiresAt,
+		&i.CreatedAt,
+		&i.CompletedAt,
+		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
+	)
+	return i, err
+}
+
 const markSessionPaid = `-- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
@@ -987,6 +1043,68 @@ type RecordAsyncPaymentFailedParams struct {
 // The session stays complete and unpaid; only its event sequence moves.
 func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncPaymentFailedParams) (AdminCheckoutSession, error) {
 	row := q.db.QueryRow(ctx, recordAsyncPaymentFailed, arg.ID, arg.PaymentID)
+	var i AdminCheckoutSession
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.SiteID,
+		&i.Livemode,
+		&i.Status,
+		&i.PaymentStatus,
+		&i.Currency,
+		&i.AmountSubtotal,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.LineItems,
+		&i.Customer,
+		&i.CustomerEmail,
+		&i.CustomerPhone,
+		&i.SuccessUrl,
+		&i.CancelUrl,
+		&i.Metadata,
+		&i.OrderID,
+		&i.Description,
+		&i.Reference,
+		&i.PaymentID,
+		&i.PaymentMethodTypes,
+		&i.Locale,
+		&i.NotifyUrl,
+		&i.ExpiresAt,
+		&i.CreatedAt,
+		&i.CompletedAt,
+		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
+	)
+	return i, err
+}
+
+const setSessionLineItems = `-- name: SetSessionLineItems :one
+UPDATE admin.checkout_sessions
+SET line_items = $2, amount_subtotal = $3, amount_total = $3 + amount_tax
+WHERE id = $1 AND status = 'open'
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
+`
+
+type SetSessionLineItemsParams struct {
+	ID             string
+	LineItems      []byte
+	AmountSubtotal int64
+}
+
+// New line items and subtotal for an open session; the total follows
+// (amount_subtotal + amount_tax).
+func (q *Queries) SetSessionLineItems(ctx context.Context, arg SetSessionLineItemsParams) (AdminCheckoutSession, error) {
+	row := q.db.QueryRow(ctx, setSessionLineItems, arg.ID, arg.LineItems, arg.AmountSubtotal)
 	var i AdminCheckoutSession
 	err := row.Scan(
 		&i.ID,

@@ -10,6 +10,7 @@ import (
 	pkv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/surface/paymentkit/v1"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
 )
 
 // objectName is the `object` of a PaymentKit session.
@@ -24,9 +25,10 @@ func SecureURL(checkoutBase, token string) string { return checkoutBase + Secure
 
 // CreateRequest translates a PaymentKit create body into Tillpoint's request:
 // return_url is the cancel URL (Tillpoint's own `return_url` is the success
-// URL, seed 000), expires_in_hours carries over, line items give their price
-// inline, and the session gets a secure token. The catalog's parameters are
-// refused, each with a 400 naming it, rather than ignored. Everything else —
+// URL, seed 000), expires_in_hours carries over, line items name a catalog
+// price (`price_id`) or give theirs inline, `customer_id` names a catalog
+// customer, and the session gets a secure token. The parameters of features
+// Tillpoint lacks are refused, each with a 400 naming it, rather than ignored. Everything else —
 // amounts, URLs, expiry bounds — is validated by the service, once.
 func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheckoutSessionRequest, error) {
 	if err := refuseCatalog(in); err != nil {
@@ -35,18 +37,14 @@ func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheck
 	out := &adminv1.CreateCheckoutSessionRequest{
 		Amount: in.Amount, Currency: in.GetCurrency(), SuccessUrl: in.GetSuccessUrl(), CancelUrl: in.GetReturnUrl(),
 		ExpiresInHours: in.ExpiresInHours, CustomerEmail: in.GetCustomerEmail(), Metadata: in.GetMetadata(),
-		Description: in.GetDescription(), IssueSecureToken: true,
+		Description: in.GetDescription(), IssueSecureToken: true, CustomerId: in.GetCustomerId(),
 	}
 	currency, currencyParam := strings.TrimSpace(in.GetCurrency()), "currency"
 	for i, it := range in.GetLineItems() {
 		p := func(field string) string { return fmt.Sprintf("line_items[%d][%s]", i, field) }
-		if it.PriceId != nil {
-			return nil, unsupported(p("price_id"), "catalog prices",
-				"Give the line item's price inline instead: name, unit_amount (minor units) and quantity.")
-		}
-		if it.UnitAmount == nil {
+		if it.PriceId == nil && it.UnitAmount == nil {
 			return nil, errs.Param(p("unit_amount"), "parameter_missing",
-				"Missing required param: %s (until catalog prices exist, a line item gives its price inline).", p("unit_amount"))
+				"Missing required param: %s (or price_id: a line item names a catalog price or gives its price inline).", p("unit_amount"))
 		}
 		if c := strings.TrimSpace(it.GetCurrency()); c != "" {
 			if currency != "" && !strings.EqualFold(c, currency) {
@@ -58,19 +56,17 @@ func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheck
 			}
 		}
 		out.LineItems = append(out.LineItems, &adminv1.LineItemParams{Name: it.GetName(), Description: it.GetDescription(),
-			UnitAmount: it.GetUnitAmount(), Quantity: it.GetQuantity(), ImageUrl: it.GetImageUrl()})
+			UnitAmount: it.GetUnitAmount(), Quantity: it.GetQuantity(), ImageUrl: it.GetImageUrl(), PriceId: it.GetPriceId()})
 	}
 	out.Currency = currency
 	return out, nil
 }
 
-// refuseCatalog refuses the parameters that need the catalog, subscriptions
-// or processor routes, which Tillpoint does not have yet. A null
+// refuseCatalog refuses the parameters that need discounts, custom fields,
+// subscriptions or processor routes, which Tillpoint does not have yet. A null
 // processor_route_id (PaymentKit's "the default route") is no request.
 func refuseCatalog(in *pkv1.CreatePaymentKitSessionParams) error {
 	switch {
-	case in.CustomerId != nil:
-		return unsupported("customer_id", "catalog customers", "Pre-fill the payer's email with customer_email instead.")
 	case in.PromotionCode != nil:
 		return unsupported("promotion_code", "promotion codes", "")
 	case in.CouponId != nil:
@@ -118,13 +114,19 @@ func Session(cs *adminv1.CheckoutSession, accountID, token, checkoutBase string)
 		Reference: cs.GetReference(), Livemode: cs.GetLivemode(), ExpiresAt: cs.GetExpiresAt(), CreatedAt: cs.GetCreatedAt(),
 		CompletedAt: cs.GetCompletedAt(),
 	}
+	if c := cs.GetCustomer(); ids.IsNew(c, "cus") {
+		// A catalog customer; a merchant's own reference (a session made
+		// through another API) is not a PaymentKit customer id.
+		out.CustomerId = &c
+	}
 	if token != "" {
 		u := SecureURL(checkoutBase, token)
 		out.SecureToken, out.Url = &token, &u
 	}
 	for _, it := range cs.GetLineItems() {
 		out.LineItems = append(out.LineItems, &pkv1.PaymentKitLineItem{Quantity: it.GetQuantity(), Name: it.GetName(),
-			Description: it.Description, UnitAmount: it.GetUnitAmount(), Currency: cs.GetCurrency(), AmountTotal: it.GetAmountTotal()})
+			Description: it.Description, UnitAmount: it.GetUnitAmount(), Currency: cs.GetCurrency(), AmountTotal: it.GetAmountTotal(),
+			PriceId: it.PriceId})
 	}
 	return out
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
 )
 
 // decode reads a body as the handler does.
@@ -49,6 +50,12 @@ func TestCreateRequestTranslates(t *testing.T) {
 			&adminv1.CreateCheckoutSessionRequest{LineItems: []*adminv1.LineItemParams{
 				{Name: "Tea", UnitAmount: 450, Quantity: 1}, {Name: "Cup", UnitAmount: 1, Quantity: 1}},
 				Currency: "eur", IssueSecureToken: true}},
+		{"catalog prices and customer (seed 002)",
+			`{"customer_id":"cus_abc123","line_items":[{"price_id":"price_xyz","quantity":2},{"name":"Wrap","unit_amount":250,"quantity":1}],` +
+				`"success_url":"https://yoursite.com/success","return_url":"https://yoursite.com/cancel"}`,
+			&adminv1.CreateCheckoutSessionRequest{CustomerId: "cus_abc123", LineItems: []*adminv1.LineItemParams{
+				{PriceId: "price_xyz", Quantity: 2}, {Name: "Wrap", UnitAmount: 250, Quantity: 1}},
+				SuccessUrl: "https://yoursite.com/success", CancelUrl: "https://yoursite.com/cancel", IssueSecureToken: true}},
 		{"a null processor route is the default route",
 			`{"amount":100,"processor_route_id":null}`,
 			&adminv1.CreateCheckoutSessionRequest{Amount: proto.Int64(100), IssueSecureToken: true}},
@@ -71,10 +78,8 @@ func TestCreateRequestRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		body, param, code string
 	}{
-		// The seed's own examples, each with its catalog parameter.
-		{`{"customer_id":"cus_abc123","success_url":"https://yoursite.com/success","return_url":"https://yoursite.com/settings"}`, "customer_id", "parameter_unsupported"},
-		{`{"customer_id":"cus_abc123",` + item + `}`, "customer_id", "parameter_unsupported"},
-		{`{` + item + `,"success_url":"https://yoursite.com/success"}`, "line_items[0][price_id]", "parameter_unsupported"},
+		// The seed's own examples, each with a parameter of a missing feature.
+		{`{"promotion_code":"SAVE20",` + item + `}`, "promotion_code", "parameter_unsupported"},
 		{`{"promotion_code":"SAVE20","amount":1}`, "promotion_code", "parameter_unsupported"},
 		{`{"coupon_id":"coupon_dev_abc123","amount":1}`, "coupon_id", "parameter_unsupported"},
 		{`{"custom_fields":{"order_id":"order_12345"},"amount":1}`, "custom_fields", "parameter_unsupported"},
@@ -82,9 +87,7 @@ func TestCreateRequestRefuses(t *testing.T) {
 		{`{"processor_route_id":"proute_dev_x7k9m2n4","amount":1}`, "processor_route_id", "parameter_unsupported"},
 		{`{"cascade_line_items":[{"line_items":[{"price_id":"price_standard","quantity":1}],"processor_route_id":null}],"amount":1}`, "cascade_line_items", "parameter_unsupported"},
 		// Even an empty value is a request for the feature.
-		{`{"customer_id":"","amount":1}`, "customer_id", "parameter_unsupported"},
 		{`{"custom_fields":{},"amount":1}`, "custom_fields", "parameter_unsupported"},
-		{`{"line_items":[{"name":"Tea","unit_amount":1,"quantity":1},{"price_id":"price_xyz","quantity":1}]}`, "line_items[1][price_id]", "parameter_unsupported"},
 		{`{"line_items":[{"name":"Tea","quantity":1}]}`, "line_items[0][unit_amount]", "parameter_missing"},
 		{`{"currency":"EUR","line_items":[{"name":"Tea","unit_amount":1,"quantity":1,"currency":"GBP"}]}`, "line_items[0][currency]", "parameter_invalid"},
 		{`{"line_items":[{"name":"Tea","unit_amount":1,"quantity":1,"currency":"EUR"},{"name":"Cup","unit_amount":1,"quantity":1,"currency":"USD"}]}`, "line_items[1][currency]", "parameter_invalid"},
@@ -184,4 +187,19 @@ func mustTime(t *testing.T, s string) (tm time.Time) {
 		t.Fatal(err)
 	}
 	return tm
+}
+
+// TestSessionCustomerID: customer_id is the session's catalog customer; a
+// merchant's own reference (given through another API) is not one.
+func TestSessionCustomerID(t *testing.T) {
+	catalog := ids.New("cus")
+	for customer, want := range map[string]*string{catalog: &catalog, "cus_1": nil, "c_42": nil, "": nil} {
+		cs := &adminv1.CheckoutSession{Id: "cs_1"}
+		if customer != "" {
+			cs.Customer = &customer
+		}
+		if got := Session(cs, "org_1", "", "https://secure.test").CustomerId; (got == nil) != (want == nil) || (got != nil && *got != *want) {
+			t.Errorf("customer %q: customer_id %v", customer, got)
+		}
+	}
 }

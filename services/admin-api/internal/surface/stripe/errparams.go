@@ -27,6 +27,8 @@ func stripeParam(core, currency string) string {
 		return currency
 	case "amount": // the core's "amount or line_items"
 		return "line_items"
+	case "customer_id":
+		return "customer"
 	}
 	return core
 }

@@ -26,7 +26,6 @@ const (
 // They are refused, never ignored: a merchant relying on one must learn that
 // it has no effect here.
 var unsupported = map[string]string{
-	"customer":                      "Stripe customers belong to the catalog, which Tillpoint does not have yet; use customer_email or client_reference_id",
 	"customer_creation":             "Tillpoint does not create Stripe customers",
 	"discounts":                     "discounts belong to the catalog, which Tillpoint does not have yet",
 	"allow_promotion_codes":         "promotion codes belong to the catalog, which Tillpoint does not have yet",
@@ -64,8 +63,6 @@ var unsupported = map[string]string{
 
 // unsupportedLine is the same for the keys of a line item and its price_data.
 var unsupportedLine = map[string]string{
-	"price":                                "catalog prices are not supported yet; give price_data",
-	"adjustable_quantity":                  "adjustable quantities are not supported",
 	"dynamic_tax_rates":                    "Tillpoint computes tax from the site's tax rates",
 	"tax_rates":                            "Tillpoint computes tax from the site's tax rates",
 	"price_data[product]":                  "catalog products are not supported yet; give product_data",
@@ -203,6 +200,11 @@ type lineItem struct {
 	currency, name, description string
 	unitAmount, quantity        *int64
 	images                      list
+	// price is a catalog price (`price_…`), instead of price_data.
+	price string
+	// priceData: some price_data[…] was given.
+	priceData  bool
+	adjustable *adminv1.AdjustableQuantity
 }
 
 // create is a translated session creation.
@@ -221,7 +223,9 @@ type create struct {
 // → line_items[i][name|description], …[images][0] → image_url,
 // …[price_data][unit_amount] → unit_amount (minor units, unchanged),
 // …[quantity] → quantity, every line's price_data[currency] (which must
-// agree) → currency (upper case); expires_at Unix seconds → timestamp;
+// agree) → currency (upper case); line_items[i][price] (a catalog price,
+// instead of price_data) and …[adjustable_quantity] keep their names;
+// customer (a catalog customer) → customer_id; expires_at Unix seconds → timestamp;
 // success_url, cancel_url, customer_email, client_reference_id, metadata,
 // payment_method_types and locale keep their names. mode must be payment.
 func createRequest(f form) (create, error) {
@@ -253,6 +257,8 @@ func createRequest(f form) (create, error) {
 			req.SuccessUrl = p.value
 		case "cancel_url":
 			req.CancelUrl = p.value
+		case "customer":
+			req.CustomerId = p.value
 		case "customer_email":
 			req.CustomerEmail = p.value
 		case "client_reference_id":
@@ -288,8 +294,12 @@ func createRequest(f form) (create, error) {
 	default:
 		return c, errs.Param("mode", codeUnsupported, "Tillpoint supports only mode=payment, not %q.", mode)
 	}
-	if err := lineItems(req, items); err != nil {
+	fromItem, err := lineItems(req, items)
+	if err != nil {
 		return c, err
+	}
+	if c.currencyParam != "currency" {
+		c.currencyParam = fromItem
 	}
 	if req.PaymentMethodTypes, err = methods.slice(); err != nil {
 		return c, err
@@ -360,9 +370,14 @@ func addLineItem(items []lineItem, p param) ([]lineItem, error) {
 		}
 		sub += "[" + p.path[k] + "]"
 	}
+	it.priceData = it.priceData || p.path[2] == "price_data"
 	switch {
 	case sub == "quantity":
 		it.quantity, err = integer(p)
+	case sub == "price":
+		it.price = p.value
+	case strings.HasPrefix(sub, "adjustable_quantity["):
+		err = addAdjustable(it, sub, p)
 	case sub == "price_data[currency]":
 		it.currency = p.value
 	case sub == "price_data[unit_amount]":
@@ -379,6 +394,28 @@ func addLineItem(items []lineItem, p param) ([]lineItem, error) {
 	return items, err
 }
 
+// addAdjustable records one line_items[i][adjustable_quantity][…] parameter.
+func addAdjustable(it *lineItem, sub string, p param) error {
+	if it.adjustable == nil {
+		it.adjustable = &adminv1.AdjustableQuantity{}
+	}
+	var err error
+	switch sub {
+	case "adjustable_quantity[enabled]":
+		if p.value != "true" && p.value != "false" {
+			return errs.Param(p.name, codeInvalid, "Invalid boolean: %s.", p.value)
+		}
+		it.adjustable.Enabled = p.value == "true"
+	case "adjustable_quantity[minimum]":
+		it.adjustable.Minimum, err = integer(p)
+	case "adjustable_quantity[maximum]":
+		it.adjustable.Maximum, err = integer(p)
+	default:
+		err = unknown(p)
+	}
+	return err
+}
+
 func integer(p param) (*int64, error) {
 	n, err := strconv.ParseInt(p.value, 10, 64)
 	if err != nil {
@@ -388,44 +425,60 @@ func integer(p param) (*int64, error) {
 }
 
 // lineItems checks the gathered line items and sets them, and the session
-// currency, on req.
-func lineItems(req *adminv1.CreateCheckoutSessionRequest, items []lineItem) error {
+// currency, on req; it returns the parameter the currency came from (the
+// first price_data[currency]; the first line's when only catalog prices give
+// it).
+func lineItems(req *adminv1.CreateCheckoutSessionRequest, items []lineItem) (string, error) {
+	currencyParam := "line_items[0][price_data][currency]"
 	if len(items) == 0 {
-		return errs.Param("line_items", codeMissing, "Missing required param: line_items.")
+		return currencyParam, errs.Param("line_items", codeMissing, "Missing required param: line_items.")
 	}
 	for i, it := range items {
 		at := "line_items[" + strconv.Itoa(i) + "]"
+		if it.set && it.price != "" {
+			// A catalog price: the core takes the name, amount and
+			// currency from it.
+			switch {
+			case it.priceData:
+				return currencyParam, errs.Param(at+"[price_data]", codeInvalid, "Give %s[price] or %s[price_data], not both.", at, at)
+			case it.quantity == nil:
+				return currencyParam, errs.Param(at+"[quantity]", codeMissing, "Missing required param: %s[quantity].", at)
+			}
+			req.LineItems = append(req.LineItems, &adminv1.LineItemParams{Price: it.price, Quantity: *it.quantity, AdjustableQuantity: it.adjustable})
+			continue
+		}
 		switch {
 		case !it.set:
-			return errs.Param(at, codeMissing, "Missing %s: list indices must start at 0 without gaps.", at)
+			return currencyParam, errs.Param(at, codeMissing, "Missing %s: list indices must start at 0 without gaps.", at)
 		case it.currency == "":
-			return errs.Param(at+"[price_data][currency]", codeMissing, "Missing required param: %s[price_data][currency].", at)
+			return currencyParam, errs.Param(at+"[price_data][currency]", codeMissing, "Missing required param: %s[price_data][currency].", at)
 		case it.unitAmount == nil:
-			return errs.Param(at+"[price_data][unit_amount]", codeMissing, "Missing required param: %s[price_data][unit_amount].", at)
+			return currencyParam, errs.Param(at+"[price_data][unit_amount]", codeMissing, "Missing required param: %s[price_data][unit_amount].", at)
 		case it.name == "":
-			return errs.Param(at+"[price_data][product_data][name]", codeMissing, "Missing required param: %s[price_data][product_data][name].", at)
+			return currencyParam, errs.Param(at+"[price_data][product_data][name]", codeMissing, "Missing required param: %s[price_data][product_data][name].", at)
 		case it.quantity == nil:
-			return errs.Param(at+"[quantity]", codeMissing, "Missing required param: %s[quantity].", at)
+			return currencyParam, errs.Param(at+"[quantity]", codeMissing, "Missing required param: %s[quantity].", at)
 		}
 		cur := strings.ToUpper(it.currency)
 		if req.Currency == "" {
-			req.Currency = cur
+			req.Currency, currencyParam = cur, at+"[price_data][currency]"
 		} else if cur != req.Currency {
-			return errs.Param(at+"[price_data][currency]", codeInvalid,
+			return currencyParam, errs.Param(at+"[price_data][currency]", codeInvalid,
 				"All line items must have the same currency: %s is not %s.", it.currency, strings.ToLower(req.Currency))
 		}
 		images, err := it.images.slice()
 		if err != nil {
-			return err
+			return currencyParam, err
 		}
 		if len(images) > 1 {
-			return errs.Param(at+"[price_data][product_data][images][1]", codeUnsupported, "Tillpoint shows one image per line item.")
+			return currencyParam, errs.Param(at+"[price_data][product_data][images][1]", codeUnsupported, "Tillpoint shows one image per line item.")
 		}
-		li := &adminv1.LineItemParams{Name: it.name, Description: it.description, UnitAmount: *it.unitAmount, Quantity: *it.quantity}
+		li := &adminv1.LineItemParams{Name: it.name, Description: it.description, UnitAmount: *it.unitAmount, Quantity: *it.quantity,
+			AdjustableQuantity: it.adjustable}
 		if len(images) == 1 {
 			li.ImageUrl = images[0]
 		}
 		req.LineItems = append(req.LineItems, li)
 	}
-	return nil
+	return currencyParam, nil
 }

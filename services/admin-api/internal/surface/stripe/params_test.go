@@ -56,6 +56,14 @@ func TestCreateTranslation(t *testing.T) {
 		{"empty brackets", base + "&payment_method_types[]=card&expand[]=line_items",
 			&adminv1.CreateCheckoutSessionRequest{Currency: "EUR", LineItems: []*adminv1.LineItemParams{tea}, PaymentMethodTypes: []string{"card"}}, true, "line_items[0][price_data][currency]"},
 		{"top-level currency", base + "&currency=eur", &adminv1.CreateCheckoutSessionRequest{Currency: "EUR", LineItems: []*adminv1.LineItemParams{tea}}, false, "currency"},
+		{"catalog price, customer and adjustable quantity",
+			"mode=payment&customer=cus_9&line_items[0][price]=price_123&line_items[0][quantity]=2" +
+				"&line_items[0][adjustable_quantity][enabled]=true&line_items[0][adjustable_quantity][maximum]=5" +
+				"&line_items[1][price_data][currency]=eur&line_items[1][price_data][unit_amount]=450" +
+				"&line_items[1][price_data][product_data][name]=Tea&line_items[1][quantity]=3",
+			&adminv1.CreateCheckoutSessionRequest{Currency: "EUR", CustomerId: "cus_9", LineItems: []*adminv1.LineItemParams{
+				{Price: "price_123", Quantity: 2, AdjustableQuantity: &adminv1.AdjustableQuantity{Enabled: true, Maximum: proto.Int64(5)}}, tea}},
+			false, "line_items[1][price_data][currency]"},
 		{"metadata emptied", base + "&metadata=", &adminv1.CreateCheckoutSessionRequest{Currency: "EUR", LineItems: []*adminv1.LineItemParams{tea}}, false, "line_items[0][price_data][currency]"},
 	} {
 		c, err := decodeCreate(t, tc.body)
@@ -76,13 +84,15 @@ func TestCreateRefusals(t *testing.T) {
 		{"line_items[0][price_data][currency]=eur&line_items[0][price_data][unit_amount]=1&line_items[0][price_data][product_data][name]=A&line_items[0][quantity]=1", "mode", codeMissing},
 		{base[len("mode=payment&"):] + "&mode=subscription", "mode", codeUnsupported},
 		{"mode=payment", "line_items", codeMissing},
-		{"mode=payment&line_items[0][price]=price_123&line_items[0][quantity]=1", "line_items[0][price]", codeUnsupported},
 		{base + "&line_items[0][price_data][recurring][interval]=month", "line_items[0][price_data][recurring][interval]", codeUnsupported},
 		{base + "&line_items[0][price_data][unit_amount_decimal]=4.5", "line_items[0][price_data][unit_amount_decimal]", codeUnsupported},
 		{base + "&line_items[0][price_data][product_data][metadata][sku]=1", "line_items[0][price_data][product_data][metadata][sku]", codeUnsupported},
-		{base + "&line_items[0][adjustable_quantity][enabled]=true", "line_items[0][adjustable_quantity][enabled]", codeUnsupported},
 		{base + "&line_items[0][bogus]=1", "line_items[0][bogus]", codeUnknown},
-		{base + "&customer=cus_123", "customer", codeUnsupported},
+		{"mode=payment&line_items[0][price]=price_123&line_items[0][price_data][currency]=eur&line_items[0][quantity]=1", "line_items[0][price_data]", codeInvalid},
+		{"mode=payment&line_items[0][price]=price_123", "line_items[0][quantity]", codeMissing},
+		{base + "&line_items[0][adjustable_quantity][enabled]=yes", "line_items[0][adjustable_quantity][enabled]", codeInvalid},
+		{base + "&line_items[0][adjustable_quantity][maximum]=lots", "line_items[0][adjustable_quantity][maximum]", codeInvalidInteger},
+		{base + "&line_items[0][adjustable_quantity][step]=2", "line_items[0][adjustable_quantity][step]", codeUnknown},
 		{base + "&discounts[0][coupon]=X", "discounts[0][coupon]", codeUnsupported},
 		{base + "&allow_promotion_codes=true", "allow_promotion_codes", codeUnsupported},
 		{base + "&ui_mode=embedded", "ui_mode", codeUnsupported},

@@ -36,9 +36,18 @@ type LineItemParams struct {
 	// Number of units (1–10,000).
 	Quantity int64 `protobuf:"varint,4,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// Optional absolute https image URL.
-	ImageUrl      string `protobuf:"bytes,5,opt,name=image_url,json=imageUrl,proto3" json:"image_url,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ImageUrl string `protobuf:"bytes,5,opt,name=image_url,json=imageUrl,proto3" json:"image_url,omitempty"`
+	// A catalog price (`price_…`) instead of name and unit_amount: the line
+	// item takes its name, description and image from the price's product and
+	// its unit_amount and currency from the price. The price and its product
+	// must be active; recurring prices are refused until subscriptions exist.
+	PriceId string `protobuf:"bytes,60,opt,name=price_id,json=priceId,proto3" json:"price_id,omitempty"`
+	// Alias of price_id (Stripe's name).
+	Price string `protobuf:"bytes,61,opt,name=price,proto3" json:"price,omitempty"`
+	// Lets the payer change the quantity on the hosted page.
+	AdjustableQuantity *AdjustableQuantity `protobuf:"bytes,62,opt,name=adjustable_quantity,json=adjustableQuantity,proto3" json:"adjustable_quantity,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *LineItemParams) Reset() {
@@ -106,6 +115,92 @@ func (x *LineItemParams) GetImageUrl() string {
 	return ""
 }
 
+func (x *LineItemParams) GetPriceId() string {
+	if x != nil {
+		return x.PriceId
+	}
+	return ""
+}
+
+func (x *LineItemParams) GetPrice() string {
+	if x != nil {
+		return x.Price
+	}
+	return ""
+}
+
+func (x *LineItemParams) GetAdjustableQuantity() *AdjustableQuantity {
+	if x != nil {
+		return x.AdjustableQuantity
+	}
+	return nil
+}
+
+// Bounds within which the payer may change a line item's quantity on the
+// hosted page; the quantity given must lie within them.
+type AdjustableQuantity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether the payer may change the quantity.
+	Enabled bool `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	// Smallest quantity (1 – 10,000; default 1).
+	Minimum *int64 `protobuf:"varint,2,opt,name=minimum,proto3,oneof" json:"minimum,omitempty"`
+	// Largest quantity (minimum – 10,000; default 99).
+	Maximum       *int64 `protobuf:"varint,3,opt,name=maximum,proto3,oneof" json:"maximum,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdjustableQuantity) Reset() {
+	*x = AdjustableQuantity{}
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdjustableQuantity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdjustableQuantity) ProtoMessage() {}
+
+func (x *AdjustableQuantity) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdjustableQuantity.ProtoReflect.Descriptor instead.
+func (*AdjustableQuantity) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AdjustableQuantity) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *AdjustableQuantity) GetMinimum() int64 {
+	if x != nil && x.Minimum != nil {
+		return *x.Minimum
+	}
+	return 0
+}
+
+func (x *AdjustableQuantity) GetMaximum() int64 {
+	if x != nil && x.Maximum != nil {
+		return *x.Maximum
+	}
+	return 0
+}
+
 // A line item of a session.
 type LineItem struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -120,14 +215,20 @@ type LineItem struct {
 	// Optional image URL.
 	ImageUrl *string `protobuf:"bytes,5,opt,name=image_url,json=imageUrl,proto3,oneof" json:"image_url,omitempty"`
 	// unit_amount × quantity, in minor units.
-	AmountTotal   int64 `protobuf:"varint,6,opt,name=amount_total,json=amountTotal,proto3" json:"amount_total,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AmountTotal int64 `protobuf:"varint,6,opt,name=amount_total,json=amountTotal,proto3" json:"amount_total,omitempty"`
+	// The catalog price the item was made from (`price_…`), if any.
+	PriceId *string `protobuf:"bytes,60,opt,name=price_id,json=priceId,proto3,oneof" json:"price_id,omitempty"`
+	// That price's product (`prod_…`).
+	ProductId *string `protobuf:"bytes,61,opt,name=product_id,json=productId,proto3,oneof" json:"product_id,omitempty"`
+	// The payer may change the quantity within these bounds; null otherwise.
+	AdjustableQuantity *AdjustableQuantity `protobuf:"bytes,62,opt,name=adjustable_quantity,json=adjustableQuantity,proto3" json:"adjustable_quantity,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *LineItem) Reset() {
 	*x = LineItem{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[1]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -139,7 +240,7 @@ func (x *LineItem) String() string {
 func (*LineItem) ProtoMessage() {}
 
 func (x *LineItem) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[1]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -152,7 +253,7 @@ func (x *LineItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineItem.ProtoReflect.Descriptor instead.
 func (*LineItem) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{1}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *LineItem) GetName() string {
@@ -197,6 +298,27 @@ func (x *LineItem) GetAmountTotal() int64 {
 	return 0
 }
 
+func (x *LineItem) GetPriceId() string {
+	if x != nil && x.PriceId != nil {
+		return *x.PriceId
+	}
+	return ""
+}
+
+func (x *LineItem) GetProductId() string {
+	if x != nil && x.ProductId != nil {
+		return *x.ProductId
+	}
+	return ""
+}
+
+func (x *LineItem) GetAdjustableQuantity() *AdjustableQuantity {
+	if x != nil {
+		return x.AdjustableQuantity
+	}
+	return nil
+}
+
 // A hosted checkout session.
 type CheckoutSession struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -225,7 +347,7 @@ type CheckoutSession struct {
 	Currency string `protobuf:"bytes,11,opt,name=currency,proto3" json:"currency,omitempty"`
 	// The line items; one item named after the description when only `amount` was given.
 	LineItems []*LineItem `protobuf:"bytes,12,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
-	// Merchant's customer id.
+	// The catalog customer (`cus_…`), or the merchant's own customer reference.
 	Customer *string `protobuf:"bytes,13,opt,name=customer,proto3,oneof" json:"customer,omitempty"`
 	// Prefilled email.
 	CustomerEmail *string `protobuf:"bytes,14,opt,name=customer_email,json=customerEmail,proto3,oneof" json:"customer_email,omitempty"`
@@ -293,7 +415,7 @@ type CheckoutSession struct {
 
 func (x *CheckoutSession) Reset() {
 	*x = CheckoutSession{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -305,7 +427,7 @@ func (x *CheckoutSession) String() string {
 func (*CheckoutSession) ProtoMessage() {}
 
 func (x *CheckoutSession) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -318,7 +440,7 @@ func (x *CheckoutSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckoutSession.ProtoReflect.Descriptor instead.
 func (*CheckoutSession) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{2}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CheckoutSession) GetId() string {
@@ -600,7 +722,10 @@ type CreateCheckoutSessionRequest struct {
 	ReturnUrl string `protobuf:"bytes,6,opt,name=return_url,json=returnUrl,proto3" json:"return_url,omitempty"`
 	// Absolute URL; defaults to the site's. May contain `{CHECKOUT_SESSION_ID}`.
 	CancelUrl string `protobuf:"bytes,7,opt,name=cancel_url,json=cancelUrl,proto3" json:"cancel_url,omitempty"`
-	// Merchant's customer id (≤ 255 characters).
+	// A catalog customer (`cus_…`, of the caller's organization and mode):
+	// prefills customer_email and customer_phone when they are not given. Any
+	// other value (not shaped like a customer id) is kept as the merchant's
+	// own customer reference (≤ 255 characters).
 	Customer string `protobuf:"bytes,8,opt,name=customer,proto3" json:"customer,omitempty"`
 	// Prefilled email.
 	CustomerEmail string `protobuf:"bytes,9,opt,name=customer_email,json=customerEmail,proto3" json:"customer_email,omitempty"`
@@ -643,14 +768,18 @@ type CreateCheckoutSessionRequest struct {
 	// The callback's body: `event` (default; the event, as webhook endpoints
 	// receive it) or `collection` (seed 003's collection object, as the
 	// collections API's webhookUrl receives it).
-	NotifyFormat  string `protobuf:"bytes,25,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
+	NotifyFormat string `protobuf:"bytes,25,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
+	// A catalog customer (`cus_…`) of the caller's organization and mode
+	// (PaymentKit's name; 404 naming customer_id otherwise): the session's
+	// `customer`, with its email and phone prefilled when not given.
+	CustomerId    string `protobuf:"bytes,60,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionRequest) Reset() {
 	*x = CreateCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -662,7 +791,7 @@ func (x *CreateCheckoutSessionRequest) String() string {
 func (*CreateCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *CreateCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -675,7 +804,7 @@ func (x *CreateCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateCheckoutSessionRequest) GetSiteId() string {
@@ -853,6 +982,13 @@ func (x *CreateCheckoutSessionRequest) GetNotifyFormat() string {
 	return ""
 }
 
+func (x *CreateCheckoutSessionRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
 // Result of CreateCheckoutSession.
 type CreateCheckoutSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -867,7 +1003,7 @@ type CreateCheckoutSessionResponse struct {
 
 func (x *CreateCheckoutSessionResponse) Reset() {
 	*x = CreateCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +1015,7 @@ func (x *CreateCheckoutSessionResponse) String() string {
 func (*CreateCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *CreateCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +1028,7 @@ func (x *CreateCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*CreateCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -920,7 +1056,7 @@ type GetCheckoutSessionRequest struct {
 
 func (x *GetCheckoutSessionRequest) Reset() {
 	*x = GetCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +1068,7 @@ func (x *GetCheckoutSessionRequest) String() string {
 func (*GetCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *GetCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +1081,7 @@ func (x *GetCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetCheckoutSessionRequest) GetId() string {
@@ -966,7 +1102,7 @@ type GetCheckoutSessionResponse struct {
 
 func (x *GetCheckoutSessionResponse) Reset() {
 	*x = GetCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1114,7 @@ func (x *GetCheckoutSessionResponse) String() string {
 func (*GetCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *GetCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1127,7 @@ func (x *GetCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -1018,7 +1154,7 @@ type TimeRange struct {
 
 func (x *TimeRange) Reset() {
 	*x = TimeRange{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1166,7 @@ func (x *TimeRange) String() string {
 func (*TimeRange) ProtoMessage() {}
 
 func (x *TimeRange) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1179,7 @@ func (x *TimeRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeRange.ProtoReflect.Descriptor instead.
 func (*TimeRange) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TimeRange) GetGte() *timestamppb.Timestamp {
@@ -1118,7 +1254,7 @@ type ListCheckoutSessionsRequest struct {
 
 func (x *ListCheckoutSessionsRequest) Reset() {
 	*x = ListCheckoutSessionsRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1266,7 @@ func (x *ListCheckoutSessionsRequest) String() string {
 func (*ListCheckoutSessionsRequest) ProtoMessage() {}
 
 func (x *ListCheckoutSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1279,7 @@ func (x *ListCheckoutSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckoutSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListCheckoutSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListCheckoutSessionsRequest) GetLimit() int32 {
@@ -1275,7 +1411,7 @@ type ListCheckoutSessionsResponse struct {
 
 func (x *ListCheckoutSessionsResponse) Reset() {
 	*x = ListCheckoutSessionsResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1287,7 +1423,7 @@ func (x *ListCheckoutSessionsResponse) String() string {
 func (*ListCheckoutSessionsResponse) ProtoMessage() {}
 
 func (x *ListCheckoutSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1300,7 +1436,7 @@ func (x *ListCheckoutSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckoutSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListCheckoutSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{9}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListCheckoutSessionsResponse) GetObject() string {
@@ -1342,7 +1478,7 @@ type ExpireCheckoutSessionRequest struct {
 
 func (x *ExpireCheckoutSessionRequest) Reset() {
 	*x = ExpireCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1354,7 +1490,7 @@ func (x *ExpireCheckoutSessionRequest) String() string {
 func (*ExpireCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *ExpireCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1367,7 +1503,7 @@ func (x *ExpireCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*ExpireCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ExpireCheckoutSessionRequest) GetId() string {
@@ -1388,7 +1524,7 @@ type ExpireCheckoutSessionResponse struct {
 
 func (x *ExpireCheckoutSessionResponse) Reset() {
 	*x = ExpireCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +1536,7 @@ func (x *ExpireCheckoutSessionResponse) String() string {
 func (*ExpireCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *ExpireCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1413,7 +1549,7 @@ func (x *ExpireCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*ExpireCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{11}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ExpireCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -1427,14 +1563,25 @@ var File_tillpoint_admin_v1_checkout_session_proto protoreflect.FileDescriptor
 
 const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\n" +
-	")tillpoint/admin/v1/checkout_session.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xa0\x01\n" +
+	")tillpoint/admin/v1/checkout_session.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xaa\x02\n" +
 	"\x0eLineItemParams\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1f\n" +
 	"\vunit_amount\x18\x03 \x01(\x03R\n" +
 	"unitAmount\x12\x1a\n" +
 	"\bquantity\x18\x04 \x01(\x03R\bquantity\x12\x1b\n" +
-	"\timage_url\x18\x05 \x01(\tR\bimageUrl\"\xe5\x01\n" +
+	"\timage_url\x18\x05 \x01(\tR\bimageUrl\x12\x19\n" +
+	"\bprice_id\x18< \x01(\tR\apriceId\x12\x14\n" +
+	"\x05price\x18= \x01(\tR\x05price\x12W\n" +
+	"\x13adjustable_quantity\x18> \x01(\v2&.tillpoint.admin.v1.AdjustableQuantityR\x12adjustableQuantity\"\x84\x01\n" +
+	"\x12AdjustableQuantity\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x1d\n" +
+	"\aminimum\x18\x02 \x01(\x03H\x00R\aminimum\x88\x01\x01\x12\x1d\n" +
+	"\amaximum\x18\x03 \x01(\x03H\x01R\amaximum\x88\x01\x01B\n" +
+	"\n" +
+	"\b_minimumB\n" +
+	"\n" +
+	"\b_maximum\"\x9e\x03\n" +
 	"\bLineItem\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\vdescription\x18\x02 \x01(\tH\x00R\vdescription\x88\x01\x01\x12\x1f\n" +
@@ -1442,10 +1589,16 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"unitAmount\x12\x1a\n" +
 	"\bquantity\x18\x04 \x01(\x03R\bquantity\x12 \n" +
 	"\timage_url\x18\x05 \x01(\tH\x01R\bimageUrl\x88\x01\x01\x12!\n" +
-	"\famount_total\x18\x06 \x01(\x03R\vamountTotalB\x0e\n" +
+	"\famount_total\x18\x06 \x01(\x03R\vamountTotal\x12\x1e\n" +
+	"\bprice_id\x18< \x01(\tH\x02R\apriceId\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"product_id\x18= \x01(\tH\x03R\tproductId\x88\x01\x01\x12W\n" +
+	"\x13adjustable_quantity\x18> \x01(\v2&.tillpoint.admin.v1.AdjustableQuantityR\x12adjustableQuantityB\x0e\n" +
 	"\f_descriptionB\f\n" +
 	"\n" +
-	"_image_url\"\xb5\x14\n" +
+	"_image_urlB\v\n" +
+	"\t_price_idB\r\n" +
+	"\v_product_id\"\xb5\x14\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -1508,7 +1661,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\r_completed_atB\x16\n" +
 	"\x14_client_reference_idB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
-	"\v_net_amount\"\xfd\v\n" +
+	"\v_net_amount\"\x9e\f\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1541,7 +1694,9 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x1cinstallment_interest_paid_by\x18\x16 \x01(\tR\x19installmentInterestPaidBy\x12#\n" +
 	"\rreturn_method\x18\x17 \x01(\tR\freturnMethod\x12,\n" +
 	"\x12issue_secure_token\x18\x18 \x01(\bR\x10issueSecureToken\x12#\n" +
-	"\rnotify_format\x18\x19 \x01(\tR\fnotifyFormat\x1a;\n" +
+	"\rnotify_format\x18\x19 \x01(\tR\fnotifyFormat\x12\x1f\n" +
+	"\vcustomer_id\x18< \x01(\tR\n" +
+	"customerId\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +
@@ -1626,55 +1781,58 @@ func file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_checkout_session_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_checkout_session_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_tillpoint_admin_v1_checkout_session_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_tillpoint_admin_v1_checkout_session_proto_goTypes = []any{
 	(*LineItemParams)(nil),                // 0: tillpoint.admin.v1.LineItemParams
-	(*LineItem)(nil),                      // 1: tillpoint.admin.v1.LineItem
-	(*CheckoutSession)(nil),               // 2: tillpoint.admin.v1.CheckoutSession
-	(*CreateCheckoutSessionRequest)(nil),  // 3: tillpoint.admin.v1.CreateCheckoutSessionRequest
-	(*CreateCheckoutSessionResponse)(nil), // 4: tillpoint.admin.v1.CreateCheckoutSessionResponse
-	(*GetCheckoutSessionRequest)(nil),     // 5: tillpoint.admin.v1.GetCheckoutSessionRequest
-	(*GetCheckoutSessionResponse)(nil),    // 6: tillpoint.admin.v1.GetCheckoutSessionResponse
-	(*TimeRange)(nil),                     // 7: tillpoint.admin.v1.TimeRange
-	(*ListCheckoutSessionsRequest)(nil),   // 8: tillpoint.admin.v1.ListCheckoutSessionsRequest
-	(*ListCheckoutSessionsResponse)(nil),  // 9: tillpoint.admin.v1.ListCheckoutSessionsResponse
-	(*ExpireCheckoutSessionRequest)(nil),  // 10: tillpoint.admin.v1.ExpireCheckoutSessionRequest
-	(*ExpireCheckoutSessionResponse)(nil), // 11: tillpoint.admin.v1.ExpireCheckoutSessionResponse
-	nil,                                   // 12: tillpoint.admin.v1.CheckoutSession.MetadataEntry
-	nil,                                   // 13: tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
-	(*timestamppb.Timestamp)(nil),         // 14: google.protobuf.Timestamp
+	(*AdjustableQuantity)(nil),            // 1: tillpoint.admin.v1.AdjustableQuantity
+	(*LineItem)(nil),                      // 2: tillpoint.admin.v1.LineItem
+	(*CheckoutSession)(nil),               // 3: tillpoint.admin.v1.CheckoutSession
+	(*CreateCheckoutSessionRequest)(nil),  // 4: tillpoint.admin.v1.CreateCheckoutSessionRequest
+	(*CreateCheckoutSessionResponse)(nil), // 5: tillpoint.admin.v1.CreateCheckoutSessionResponse
+	(*GetCheckoutSessionRequest)(nil),     // 6: tillpoint.admin.v1.GetCheckoutSessionRequest
+	(*GetCheckoutSessionResponse)(nil),    // 7: tillpoint.admin.v1.GetCheckoutSessionResponse
+	(*TimeRange)(nil),                     // 8: tillpoint.admin.v1.TimeRange
+	(*ListCheckoutSessionsRequest)(nil),   // 9: tillpoint.admin.v1.ListCheckoutSessionsRequest
+	(*ListCheckoutSessionsResponse)(nil),  // 10: tillpoint.admin.v1.ListCheckoutSessionsResponse
+	(*ExpireCheckoutSessionRequest)(nil),  // 11: tillpoint.admin.v1.ExpireCheckoutSessionRequest
+	(*ExpireCheckoutSessionResponse)(nil), // 12: tillpoint.admin.v1.ExpireCheckoutSessionResponse
+	nil,                                   // 13: tillpoint.admin.v1.CheckoutSession.MetadataEntry
+	nil,                                   // 14: tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
+	(*timestamppb.Timestamp)(nil),         // 15: google.protobuf.Timestamp
 }
 var file_tillpoint_admin_v1_checkout_session_proto_depIdxs = []int32{
-	1,  // 0: tillpoint.admin.v1.CheckoutSession.line_items:type_name -> tillpoint.admin.v1.LineItem
-	12, // 1: tillpoint.admin.v1.CheckoutSession.metadata:type_name -> tillpoint.admin.v1.CheckoutSession.MetadataEntry
-	14, // 2: tillpoint.admin.v1.CheckoutSession.expires_at:type_name -> google.protobuf.Timestamp
-	14, // 3: tillpoint.admin.v1.CheckoutSession.created_at:type_name -> google.protobuf.Timestamp
-	14, // 4: tillpoint.admin.v1.CheckoutSession.completed_at:type_name -> google.protobuf.Timestamp
-	0,  // 5: tillpoint.admin.v1.CreateCheckoutSessionRequest.line_items:type_name -> tillpoint.admin.v1.LineItemParams
-	13, // 6: tillpoint.admin.v1.CreateCheckoutSessionRequest.metadata:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
-	14, // 7: tillpoint.admin.v1.CreateCheckoutSessionRequest.expires_at:type_name -> google.protobuf.Timestamp
-	2,  // 8: tillpoint.admin.v1.CreateCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	2,  // 9: tillpoint.admin.v1.GetCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	14, // 10: tillpoint.admin.v1.TimeRange.gte:type_name -> google.protobuf.Timestamp
-	14, // 11: tillpoint.admin.v1.TimeRange.gt:type_name -> google.protobuf.Timestamp
-	14, // 12: tillpoint.admin.v1.TimeRange.lte:type_name -> google.protobuf.Timestamp
-	14, // 13: tillpoint.admin.v1.TimeRange.lt:type_name -> google.protobuf.Timestamp
-	7,  // 14: tillpoint.admin.v1.ListCheckoutSessionsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
-	2,  // 15: tillpoint.admin.v1.ListCheckoutSessionsResponse.data:type_name -> tillpoint.admin.v1.CheckoutSession
-	2,  // 16: tillpoint.admin.v1.ExpireCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	3,  // 17: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:input_type -> tillpoint.admin.v1.CreateCheckoutSessionRequest
-	5,  // 18: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:input_type -> tillpoint.admin.v1.GetCheckoutSessionRequest
-	8,  // 19: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:input_type -> tillpoint.admin.v1.ListCheckoutSessionsRequest
-	10, // 20: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:input_type -> tillpoint.admin.v1.ExpireCheckoutSessionRequest
-	4,  // 21: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:output_type -> tillpoint.admin.v1.CreateCheckoutSessionResponse
-	6,  // 22: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:output_type -> tillpoint.admin.v1.GetCheckoutSessionResponse
-	9,  // 23: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:output_type -> tillpoint.admin.v1.ListCheckoutSessionsResponse
-	11, // 24: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:output_type -> tillpoint.admin.v1.ExpireCheckoutSessionResponse
-	21, // [21:25] is the sub-list for method output_type
-	17, // [17:21] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	1,  // 0: tillpoint.admin.v1.LineItemParams.adjustable_quantity:type_name -> tillpoint.admin.v1.AdjustableQuantity
+	1,  // 1: tillpoint.admin.v1.LineItem.adjustable_quantity:type_name -> tillpoint.admin.v1.AdjustableQuantity
+	2,  // 2: tillpoint.admin.v1.CheckoutSession.line_items:type_name -> tillpoint.admin.v1.LineItem
+	13, // 3: tillpoint.admin.v1.CheckoutSession.metadata:type_name -> tillpoint.admin.v1.CheckoutSession.MetadataEntry
+	15, // 4: tillpoint.admin.v1.CheckoutSession.expires_at:type_name -> google.protobuf.Timestamp
+	15, // 5: tillpoint.admin.v1.CheckoutSession.created_at:type_name -> google.protobuf.Timestamp
+	15, // 6: tillpoint.admin.v1.CheckoutSession.completed_at:type_name -> google.protobuf.Timestamp
+	0,  // 7: tillpoint.admin.v1.CreateCheckoutSessionRequest.line_items:type_name -> tillpoint.admin.v1.LineItemParams
+	14, // 8: tillpoint.admin.v1.CreateCheckoutSessionRequest.metadata:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
+	15, // 9: tillpoint.admin.v1.CreateCheckoutSessionRequest.expires_at:type_name -> google.protobuf.Timestamp
+	3,  // 10: tillpoint.admin.v1.CreateCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	3,  // 11: tillpoint.admin.v1.GetCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	15, // 12: tillpoint.admin.v1.TimeRange.gte:type_name -> google.protobuf.Timestamp
+	15, // 13: tillpoint.admin.v1.TimeRange.gt:type_name -> google.protobuf.Timestamp
+	15, // 14: tillpoint.admin.v1.TimeRange.lte:type_name -> google.protobuf.Timestamp
+	15, // 15: tillpoint.admin.v1.TimeRange.lt:type_name -> google.protobuf.Timestamp
+	8,  // 16: tillpoint.admin.v1.ListCheckoutSessionsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
+	3,  // 17: tillpoint.admin.v1.ListCheckoutSessionsResponse.data:type_name -> tillpoint.admin.v1.CheckoutSession
+	3,  // 18: tillpoint.admin.v1.ExpireCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	4,  // 19: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:input_type -> tillpoint.admin.v1.CreateCheckoutSessionRequest
+	6,  // 20: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:input_type -> tillpoint.admin.v1.GetCheckoutSessionRequest
+	9,  // 21: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:input_type -> tillpoint.admin.v1.ListCheckoutSessionsRequest
+	11, // 22: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:input_type -> tillpoint.admin.v1.ExpireCheckoutSessionRequest
+	5,  // 23: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:output_type -> tillpoint.admin.v1.CreateCheckoutSessionResponse
+	7,  // 24: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:output_type -> tillpoint.admin.v1.GetCheckoutSessionResponse
+	10, // 25: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:output_type -> tillpoint.admin.v1.ListCheckoutSessionsResponse
+	12, // 26: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:output_type -> tillpoint.admin.v1.ExpireCheckoutSessionResponse
+	23, // [23:27] is the sub-list for method output_type
+	19, // [19:23] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_checkout_session_proto_init() }
@@ -1685,14 +1843,15 @@ func file_tillpoint_admin_v1_checkout_session_proto_init() {
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[1].OneofWrappers = []any{}
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[2].OneofWrappers = []any{}
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_checkout_session_proto_rawDesc), len(file_tillpoint_admin_v1_checkout_session_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

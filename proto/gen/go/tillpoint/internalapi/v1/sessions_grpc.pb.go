@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SessionService_GetCheckout_FullMethodName        = "/tillpoint.internalapi.v1.SessionService/GetCheckout"
-	SessionService_CompleteSession_FullMethodName    = "/tillpoint.internalapi.v1.SessionService/CompleteSession"
-	SessionService_RecordAsyncPayment_FullMethodName = "/tillpoint.internalapi.v1.SessionService/RecordAsyncPayment"
-	SessionService_ResolveSecureToken_FullMethodName = "/tillpoint.internalapi.v1.SessionService/ResolveSecureToken"
+	SessionService_GetCheckout_FullMethodName            = "/tillpoint.internalapi.v1.SessionService/GetCheckout"
+	SessionService_CompleteSession_FullMethodName        = "/tillpoint.internalapi.v1.SessionService/CompleteSession"
+	SessionService_RecordAsyncPayment_FullMethodName     = "/tillpoint.internalapi.v1.SessionService/RecordAsyncPayment"
+	SessionService_ResolveSecureToken_FullMethodName     = "/tillpoint.internalapi.v1.SessionService/ResolveSecureToken"
+	SessionService_UpdateLineItemQuantity_FullMethodName = "/tillpoint.internalapi.v1.SessionService/UpdateLineItemQuantity"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -49,6 +50,16 @@ type SessionServiceClient interface {
 	// Finds the session a secure token opens (the hosted page's
 	// `/c/{secure_token}`). NotFound for a token no session has.
 	ResolveSecureToken(ctx context.Context, in *ResolveSecureTokenRequest, opts ...grpc.CallOption) (*ResolveSecureTokenResponse, error)
+	// Changes the quantity of a line item whose adjustable_quantity lets the
+	// payer do so, on an open, unexpired session, and recomputes the item's
+	// amount_total and the session's amount_subtotal and amount_total exactly
+	// (unit_amount × quantity, in minor units). InvalidArgument naming
+	// `quantity` (code `quantity_out_of_range`) outside the item's bounds, or
+	// `line_item` for an item that is not adjustable; FailedPrecondition
+	// (`checkout_session_not_open` or `checkout_session_expired`) when the
+	// session cannot change. A payment authorised for the old total can no
+	// longer complete the session (CompleteSession checks the total).
+	UpdateLineItemQuantity(ctx context.Context, in *UpdateLineItemQuantityRequest, opts ...grpc.CallOption) (*UpdateLineItemQuantityResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -99,6 +110,16 @@ func (c *sessionServiceClient) ResolveSecureToken(ctx context.Context, in *Resol
 	return out, nil
 }
 
+func (c *sessionServiceClient) UpdateLineItemQuantity(ctx context.Context, in *UpdateLineItemQuantityRequest, opts ...grpc.CallOption) (*UpdateLineItemQuantityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateLineItemQuantityResponse)
+	err := c.cc.Invoke(ctx, SessionService_UpdateLineItemQuantity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -123,6 +144,16 @@ type SessionServiceServer interface {
 	// Finds the session a secure token opens (the hosted page's
 	// `/c/{secure_token}`). NotFound for a token no session has.
 	ResolveSecureToken(context.Context, *ResolveSecureTokenRequest) (*ResolveSecureTokenResponse, error)
+	// Changes the quantity of a line item whose adjustable_quantity lets the
+	// payer do so, on an open, unexpired session, and recomputes the item's
+	// amount_total and the session's amount_subtotal and amount_total exactly
+	// (unit_amount × quantity, in minor units). InvalidArgument naming
+	// `quantity` (code `quantity_out_of_range`) outside the item's bounds, or
+	// `line_item` for an item that is not adjustable; FailedPrecondition
+	// (`checkout_session_not_open` or `checkout_session_expired`) when the
+	// session cannot change. A payment authorised for the old total can no
+	// longer complete the session (CompleteSession checks the total).
+	UpdateLineItemQuantity(context.Context, *UpdateLineItemQuantityRequest) (*UpdateLineItemQuantityResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -144,6 +175,9 @@ func (UnimplementedSessionServiceServer) RecordAsyncPayment(context.Context, *Re
 }
 func (UnimplementedSessionServiceServer) ResolveSecureToken(context.Context, *ResolveSecureTokenRequest) (*ResolveSecureTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResolveSecureToken not implemented")
+}
+func (UnimplementedSessionServiceServer) UpdateLineItemQuantity(context.Context, *UpdateLineItemQuantityRequest) (*UpdateLineItemQuantityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateLineItemQuantity not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -238,6 +272,24 @@ func _SessionService_ResolveSecureToken_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_UpdateLineItemQuantity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateLineItemQuantityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).UpdateLineItemQuantity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_UpdateLineItemQuantity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).UpdateLineItemQuantity(ctx, req.(*UpdateLineItemQuantityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -260,6 +312,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResolveSecureToken",
 			Handler:    _SessionService_ResolveSecureToken_Handler,
+		},
+		{
+			MethodName: "UpdateLineItemQuantity",
+			Handler:    _SessionService_UpdateLineItemQuantity_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

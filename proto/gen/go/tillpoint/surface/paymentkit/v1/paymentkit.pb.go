@@ -23,13 +23,14 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// A line item as PaymentKit sends it: `{price_id, quantity}`. Until the
-// catalog exists, `price_id` is refused and a line item gives its price
-// inline (a Tillpoint extension): `name`, `unit_amount` and, optionally,
-// `currency`, `description`, `image_url`.
+// A line item as PaymentKit sends it: `{price_id, quantity}` (a catalog
+// price: the product's name and the price's amount and currency), or, as a
+// Tillpoint extension, with its price inline: `name`, `unit_amount` and,
+// optionally, `currency`, `description`, `image_url`.
 type PaymentKitLineItemParams struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// A catalog price (`price_…`): not available yet, refused with a 400.
+	// A catalog price (`price_…`, POST /v1/prices) of the same mode; active,
+	// one-time, in the session's currency.
 	PriceId *string `protobuf:"bytes,1,opt,name=price_id,json=priceId,proto3,oneof" json:"price_id,omitempty"`
 	// Number of units (1–10,000).
 	Quantity int64 `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
@@ -129,7 +130,8 @@ func (x *PaymentKitLineItemParams) GetImageUrl() string {
 // The body of POST /api/{account_id}/checkout-sessions.
 type CreatePaymentKitSessionParams struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// A catalog customer (`cus_…`): not available yet, refused with a 400.
+	// A catalog customer (`cus_…`, POST /v1/customers) of the same mode: its
+	// email prefills the page.
 	CustomerId *string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3,oneof" json:"customer_id,omitempty"`
 	// The line items (1–100); or `amount` instead.
 	LineItems []*PaymentKitLineItemParams `protobuf:"bytes,2,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
@@ -312,7 +314,7 @@ func (x *CreatePaymentKitSessionParams) GetDescription() string {
 // A line item of a PaymentKit checkout session.
 type PaymentKitLineItem struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Always null until the catalog exists.
+	// The catalog price the item was made from; null for inline items.
 	PriceId *string `protobuf:"bytes,1,opt,name=price_id,json=priceId,proto3,oneof" json:"price_id,omitempty"`
 	// Number of units.
 	Quantity int64 `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
@@ -438,7 +440,7 @@ type PaymentKitSession struct {
 	AmountTotal int64 `protobuf:"varint,11,opt,name=amount_total,json=amountTotal,proto3" json:"amount_total,omitempty"`
 	// The line items.
 	LineItems []*PaymentKitLineItem `protobuf:"bytes,12,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
-	// Always null until the catalog exists.
+	// The catalog customer (`cus_…`), if the session has one.
 	CustomerId *string `protobuf:"bytes,13,opt,name=customer_id,json=customerId,proto3,oneof" json:"customer_id,omitempty"`
 	// Prefilled email.
 	CustomerEmail *string `protobuf:"bytes,14,opt,name=customer_email,json=customerEmail,proto3,oneof" json:"customer_email,omitempty"`
