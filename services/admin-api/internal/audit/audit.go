@@ -38,6 +38,7 @@ import (
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
@@ -88,6 +89,15 @@ var methods = map[string]method{
 	adminv1.RefundService_CreateRefund_FullMethodName:                         {action: "refund.create", byUsersOnly: true},
 	adminv1.PaymentService_ConfirmPayment_FullMethodName:                      {action: "payment.confirm", byUsersOnly: true},
 	adminv1.WebhookEndpointService_ResendEvent_FullMethodName:                 {action: "event.resend", byUsersOnly: true},
+	// The catalog: products and prices are configuration; customers are
+	// the merchant's data, made by their servers like sessions.
+	adminv1.ProductService_CreateProduct_FullMethodName:   {action: "product.create"},
+	adminv1.ProductService_UpdateProduct_FullMethodName:   {action: "product.update"},
+	adminv1.PriceService_CreatePrice_FullMethodName:       {action: "price.create"},
+	adminv1.PriceService_UpdatePrice_FullMethodName:       {action: "price.update"},
+	adminv1.CustomerService_CreateCustomer_FullMethodName: {action: "customer.create", byUsersOnly: true},
+	adminv1.CustomerService_UpdateCustomer_FullMethodName: {action: "customer.update", byUsersOnly: true},
+	adminv1.CustomerService_DeleteCustomer_FullMethodName: {action: "customer.delete", byUsersOnly: true},
 	// GetNotifySecret reveals a secret but changes nothing: a read.
 	adminv1.WebhookEndpointService_GetNotifySecret_FullMethodName: {},
 }
@@ -311,4 +321,14 @@ func scalar(f protoreflect.FieldDescriptor, v protoreflect.Value) any {
 	default:
 		return v.Interface()
 	}
+}
+
+// Finish ends a write handler's transaction tx with its answer resp: the
+// call's audit entry and its idempotent response commit with the handler's
+// writes, or not at all. It sets the answer's HTTP status to httpCode.
+func Finish(ctx context.Context, tx pgx.Tx, resp proto.Message, httpCode int) error {
+	if err := Record(ctx, tx, resp); err != nil {
+		return err
+	}
+	return idempotency.Save(ctx, tx, resp, httpCode)
 }

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
-	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/session"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
@@ -63,7 +63,7 @@ func (s *Customers) CreateCustomer(ctx context.Context, req *adminv1.CreateCusto
 			return err
 		}
 		resp = &adminv1.CreateCustomerResponse{Customer: out}
-		return idempotency.Save(ctx, tx, resp, http.StatusCreated)
+		return audit.Finish(ctx, tx, resp, http.StatusCreated)
 	})
 	return resp, err
 }
@@ -149,7 +149,7 @@ func (s *Customers) UpdateCustomer(ctx context.Context, req *adminv1.UpdateCusto
 			return err
 		}
 		resp = &adminv1.UpdateCustomerResponse{Customer: out}
-		return idempotency.Save(ctx, tx, resp, http.StatusOK)
+		return audit.Finish(ctx, tx, resp, http.StatusOK)
 	})
 	return resp, err
 }

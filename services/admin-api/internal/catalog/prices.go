@@ -12,8 +12,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
-	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
@@ -68,7 +68,7 @@ func (s *Prices) CreatePrice(ctx context.Context, req *adminv1.CreatePriceReques
 			return err
 		}
 		resp = &adminv1.CreatePriceResponse{Price: out}
-		return idempotency.Save(ctx, tx, resp, http.StatusCreated)
+		return audit.Finish(ctx, tx, resp, http.StatusCreated)
 	})
 	return resp, err
 }
@@ -209,7 +209,7 @@ func (s *Prices) UpdatePrice(ctx context.Context, req *adminv1.UpdatePriceReques
 			return err
 		}
 		resp = &adminv1.UpdatePriceResponse{Price: out}
-		return idempotency.Save(ctx, tx, resp, http.StatusOK)
+		return audit.Finish(ctx, tx, resp, http.StatusOK)
 	})
 	return resp, err
 }

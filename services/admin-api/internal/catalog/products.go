@@ -12,8 +12,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
-	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/session"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
@@ -67,7 +67,7 @@ func (s *Products) CreateProduct(ctx context.Context, req *adminv1.CreateProduct
 			return err
 		}
 		resp = &adminv1.CreateProductResponse{Product: out}
-		return idempotency.Save(ctx, tx, resp, http.StatusCreated)
+		return audit.Finish(ctx, tx, resp, http.StatusCreated)
 	})
 	return resp, err
 }
@@ -144,7 +144,7 @@ func (s *Products) UpdateProduct(ctx context.Context, req *adminv1.UpdateProduct
 			return err
 		}
 		resp = &adminv1.UpdateProductResponse{Product: out}
-		return idempotency.Save(ctx, tx, resp, http.StatusOK)
+		return audit.Finish(ctx, tx, resp, http.StatusOK)
 	})
 	return resp, err
 }

@@ -10,6 +10,7 @@ import (
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/apikey"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
@@ -44,7 +45,7 @@ func (s *APIKeys) CreateApiKey(ctx context.Context, req *adminv1.CreateApiKeyReq
 		out := APIKeyProto(k)
 		out.Secret = &secret
 		resp = &adminv1.CreateApiKeyResponse{ApiKey: out}
-		return finish(ctx, tx, resp, http.StatusCreated)
+		return audit.Finish(ctx, tx, resp, http.StatusCreated)
 	})
 	return resp, err
 }
@@ -83,7 +84,7 @@ func (s *APIKeys) RevokeApiKey(ctx context.Context, req *adminv1.RevokeApiKeyReq
 			return store.Wrap(err, "revoke key")
 		}
 		resp = &adminv1.RevokeApiKeyResponse{ApiKey: APIKeyProto(k)}
-		return finish(ctx, tx, resp, http.StatusOK)
+		return audit.Finish(ctx, tx, resp, http.StatusOK)
 	})
 	s.Store.Invalidate() // this replica's next request must see the change
 	return resp, err

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/fee"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/site"
@@ -59,7 +60,7 @@ func (s *FeeSchedules) UpdateFeeSchedule(ctx context.Context, req *adminv1.Updat
 			return store.Wrap(err, "list fee rules")
 		}
 		resp = &adminv1.UpdateFeeScheduleResponse{FeeSchedule: FeeScheduleProto(FeeRules(rows), p.Livemode)}
-		return finish(ctx, tx, resp, http.StatusOK)
+		return audit.Finish(ctx, tx, resp, http.StatusOK)
 	})
 	if err == nil {
 		s.Store.Invalidate() // this replica's next completion must see the change

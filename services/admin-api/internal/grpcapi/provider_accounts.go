@@ -92,7 +92,7 @@ func (s *ProviderAccounts) CreateProviderAccount(ctx context.Context, req *admin
 			return err
 		}
 		resp = &adminv1.CreateProviderAccountResponse{ProviderAccount: out}
-		return finish(ctx, tx, resp, http.StatusCreated)
+		return audit.Finish(ctx, tx, resp, http.StatusCreated)
 	})
 	return resp, err
 }
@@ -192,7 +192,7 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 			return err
 		}
 		resp = &adminv1.UpdateProviderAccountResponse{ProviderAccount: out}
-		return finish(ctx, tx, resp, http.StatusOK)
+		return audit.Finish(ctx, tx, resp, http.StatusOK)
 	})
 	return resp, err
 }

@@ -101,7 +101,7 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 				return err
 			}
 			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: cs, SecureToken: token}
-			return finish(ctx, tx, resp, http.StatusCreated)
+			return audit.Finish(ctx, tx, resp, http.StatusCreated)
 		}
 		if idempotency.Keyed(ctx) || token != "" || audit.Pending(ctx) {
 			// The stored response, the token's hash and the audit entry (a
@@ -291,7 +291,7 @@ func (s *Sessions) ExpireCheckoutSession(ctx context.Context, req *adminv1.Expir
 			return err
 		}
 		resp = &adminv1.ExpireCheckoutSessionResponse{CheckoutSession: cs}
-		return finish(ctx, tx, resp, http.StatusOK)
+		return audit.Finish(ctx, tx, resp, http.StatusOK)
 	})
 	return resp, err
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/site"
@@ -77,7 +78,7 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 			return err
 		}
 		resp = &adminv1.CreateSiteResponse{Site: out}
-		return finish(ctx, tx, resp, http.StatusCreated)
+		return audit.Finish(ctx, tx, resp, http.StatusCreated)
 	})
 	if st.Default {
 		s.Store.Invalidate() // a new default: this replica's next request must see it
@@ -202,7 +203,7 @@ func (s *Sites) UpdateSite(ctx context.Context, req *adminv1.UpdateSiteRequest) 
 			return err
 		}
 		resp = &adminv1.UpdateSiteResponse{Site: out}
-		return finish(ctx, tx, resp, http.StatusOK)
+		return audit.Finish(ctx, tx, resp, http.StatusOK)
 	})
 	s.Store.Invalidate() // this replica's next request must see the change
 	return resp, err
