@@ -42,6 +42,11 @@ func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.Chec
 		Uuid:              s.Uuid, MaxInstallmentCount: s.MaxInstallmentCount,
 		InstallmentInterestPaidBy: s.InstallmentInterestPaidBy, ReturnMethod: s.ReturnMethod,
 		ProcessingFee: s.ProcessingFee, NetAmount: s.NetAmount, NotifyFormat: s.NotifyFormat,
+		TotalDetails:        &adminv1.TotalDetails{AmountDiscount: s.AmountDiscount, AmountTax: s.AmountTax},
+		AllowPromotionCodes: s.AllowPromotionCodes,
+	}
+	if s.DiscountCoupon != nil {
+		out.Discounts = []*adminv1.SessionDiscount{{Coupon: *s.DiscountCoupon, PromotionCode: s.DiscountPromotionCode}}
 	}
 	if s.CompletedAt != nil {
 		out.CompletedAt = timestamppb.New(*s.CompletedAt)
@@ -49,7 +54,8 @@ func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.Chec
 	out.LineItems = make([]*adminv1.LineItem, len(items))
 	for i, it := range items {
 		out.LineItems[i] = &adminv1.LineItem{Name: it.Name, Description: optional(it.Description),
-			UnitAmount: it.UnitAmount, Quantity: it.Quantity, ImageUrl: optional(it.ImageURL), AmountTotal: it.AmountTotal}
+			UnitAmount: it.UnitAmount, Quantity: it.Quantity, ImageUrl: optional(it.ImageURL), AmountTotal: it.AmountTotal,
+			AmountDiscount: it.AmountDiscount, AmountSubtotal: it.AmountTotal + it.AmountDiscount}
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/discount"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/session"
@@ -63,6 +64,10 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	if err != nil {
 		return nil, err
 	}
+	spec, discounted, err := discount.Requested(req)
+	if err != nil {
+		return nil, err
+	}
 	items, err := json.Marshal(n.LineItems)
 	if err != nil {
 		return nil, err
@@ -95,8 +100,9 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: cs, SecureToken: token}
 			return idempotency.Save(ctx, tx, resp, http.StatusCreated)
 		}
-		if idempotency.Keyed(ctx) || token != "" {
-			// The stored response, and the token's hash, commit with the row.
+		if idempotency.Keyed(ctx) || token != "" || discounted || req.GetAllowPromotionCodes() {
+			// The stored response, the token's hash and the discount's
+			// reservation commit with the row.
 			err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 				row, err := q.CreateSession(ctx, params)
 				if err != nil {
@@ -106,6 +112,17 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 					if err := q.SetSessionSecureToken(ctx, db.SetSessionSecureTokenParams{ID: row.ID, SecureTokenHash: session.HashSecureToken(token)}); err != nil {
 						return err
 					}
+				}
+				if discounted {
+					if row, err = discount.Apply(ctx, q, row, spec); err != nil {
+						return err
+					}
+				}
+				if req.GetAllowPromotionCodes() {
+					if err := q.AllowPromotionCodes(ctx, row.ID); err != nil {
+						return err
+					}
+					row.AllowPromotionCodes = true
 				}
 				return respond(tx, row)
 			})
@@ -254,6 +271,9 @@ func (s *Sessions) ExpireCheckoutSession(ctx context.Context, req *adminv1.Expir
 				Message: "Only an open checkout session can be expired; this one is " + cur.Status + "."}
 		} else if err != nil {
 			return store.Wrap(err, "expire session")
+		}
+		if err := discount.End(ctx, q, row, false); err != nil {
+			return err
 		}
 		cs, err := EmitSessionEvent(ctx, tx, row, events.SessionExpired, s.CheckoutBase)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/discount"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/openapi"
@@ -114,6 +115,8 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	events := &grpcapi.Events{Hooks: peers.Events}
 	endpoints := &grpcapi.WebhookEndpoints{Hooks: peers.WebhookEndpoints}
 	feeSchedules := &grpcapi.FeeSchedules{Store: st}
+	coupons := &discount.Coupons{Store: st, Now: time.Now}
+	promotionCodes := &discount.PromotionCodes{Store: st, Now: time.Now}
 	authn := &auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies, Tokens: guard.Tokens}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey, auth.MetadataKeyID, auth.MetadataKeySecret),
@@ -137,6 +140,8 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		adminv1.RegisterEventServiceServer(r, events)
 		adminv1.RegisterWebhookEndpointServiceServer(r, endpoints)
 		adminv1.RegisterFeeScheduleServiceServer(r, feeSchedules)
+		adminv1.RegisterCouponServiceServer(r, coupons)
+		adminv1.RegisterPromotionCodeServiceServer(r, promotionCodes)
 	}
 	if err := inline.Err(); err != nil {
 		return nil, err
@@ -167,6 +172,12 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		return nil, err
 	}
 	if err := adminv1.RegisterFeeScheduleServiceHandlerClient(ctx, gw, adminv1.NewFeeScheduleServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterCouponServiceHandlerClient(ctx, gw, adminv1.NewCouponServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterPromotionCodeServiceHandlerClient(ctx, gw, adminv1.NewPromotionCodeServiceClient(inline)); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()

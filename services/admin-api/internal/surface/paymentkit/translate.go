@@ -25,7 +25,8 @@ func SecureURL(checkoutBase, token string) string { return checkoutBase + Secure
 // CreateRequest translates a PaymentKit create body into Tillpoint's request:
 // return_url is the cancel URL (Tillpoint's own `return_url` is the success
 // URL, seed 000), expires_in_hours carries over, line items give their price
-// inline, and the session gets a secure token. The catalog's parameters are
+// inline, coupon_id and promotion_code apply a discount (docs/discounts.md),
+// and the session gets a secure token. The catalog's parameters are
 // refused, each with a 400 naming it, rather than ignored. Everything else —
 // amounts, URLs, expiry bounds — is validated by the service, once.
 func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheckoutSessionRequest, error) {
@@ -36,6 +37,7 @@ func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheck
 		Amount: in.Amount, Currency: in.GetCurrency(), SuccessUrl: in.GetSuccessUrl(), CancelUrl: in.GetReturnUrl(),
 		ExpiresInHours: in.ExpiresInHours, CustomerEmail: in.GetCustomerEmail(), Metadata: in.GetMetadata(),
 		Description: in.GetDescription(), IssueSecureToken: true,
+		CouponId: in.GetCouponId(), PromotionCode: in.GetPromotionCode(),
 	}
 	currency, currencyParam := strings.TrimSpace(in.GetCurrency()), "currency"
 	for i, it := range in.GetLineItems() {
@@ -71,10 +73,6 @@ func refuseCatalog(in *pkv1.CreatePaymentKitSessionParams) error {
 	switch {
 	case in.CustomerId != nil:
 		return unsupported("customer_id", "catalog customers", "Pre-fill the payer's email with customer_email instead.")
-	case in.PromotionCode != nil:
-		return unsupported("promotion_code", "promotion codes", "")
-	case in.CouponId != nil:
-		return unsupported("coupon_id", "coupons", "")
 	case given(in.GetCustomFields()):
 		return unsupported("custom_fields", "custom fields", "Use metadata for key-value data.")
 	case given(in.GetParamsForSub()):

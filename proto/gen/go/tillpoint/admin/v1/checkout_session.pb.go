@@ -119,10 +119,15 @@ type LineItem struct {
 	Quantity int64 `protobuf:"varint,4,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// Optional image URL.
 	ImageUrl *string `protobuf:"bytes,5,opt,name=image_url,json=imageUrl,proto3,oneof" json:"image_url,omitempty"`
+	// amount_subtotal − amount_discount, in minor units (tax is computed on
+	// the whole session, not per line).
+	AmountTotal int64 `protobuf:"varint,6,opt,name=amount_total,json=amountTotal,proto3" json:"amount_total,omitempty"`
+	// What the session's discount takes off this line (docs/discounts.md).
+	AmountDiscount int64 `protobuf:"varint,80,opt,name=amount_discount,json=amountDiscount,proto3" json:"amount_discount,omitempty"`
 	// unit_amount × quantity, in minor units.
-	AmountTotal   int64 `protobuf:"varint,6,opt,name=amount_total,json=amountTotal,proto3" json:"amount_total,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AmountSubtotal int64 `protobuf:"varint,81,opt,name=amount_subtotal,json=amountSubtotal,proto3" json:"amount_subtotal,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *LineItem) Reset() {
@@ -195,6 +200,186 @@ func (x *LineItem) GetAmountTotal() int64 {
 		return x.AmountTotal
 	}
 	return 0
+}
+
+func (x *LineItem) GetAmountDiscount() int64 {
+	if x != nil {
+		return x.AmountDiscount
+	}
+	return 0
+}
+
+func (x *LineItem) GetAmountSubtotal() int64 {
+	if x != nil {
+		return x.AmountSubtotal
+	}
+	return 0
+}
+
+// The session's totals beyond the subtotal.
+type TotalDetails struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Taken off by the discount, in minor units.
+	AmountDiscount int64 `protobuf:"varint,1,opt,name=amount_discount,json=amountDiscount,proto3" json:"amount_discount,omitempty"`
+	// Exclusive tax added (0 until the payer's address sets it).
+	AmountTax     int64 `protobuf:"varint,2,opt,name=amount_tax,json=amountTax,proto3" json:"amount_tax,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TotalDetails) Reset() {
+	*x = TotalDetails{}
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TotalDetails) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TotalDetails) ProtoMessage() {}
+
+func (x *TotalDetails) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TotalDetails.ProtoReflect.Descriptor instead.
+func (*TotalDetails) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *TotalDetails) GetAmountDiscount() int64 {
+	if x != nil {
+		return x.AmountDiscount
+	}
+	return 0
+}
+
+func (x *TotalDetails) GetAmountTax() int64 {
+	if x != nil {
+		return x.AmountTax
+	}
+	return 0
+}
+
+// A discount applied to a session.
+type SessionDiscount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The coupon's id.
+	Coupon string `protobuf:"bytes,1,opt,name=coupon,proto3" json:"coupon,omitempty"`
+	// The promotion code's id (`promo_…`), when the coupon came through one.
+	PromotionCode *string `protobuf:"bytes,2,opt,name=promotion_code,json=promotionCode,proto3,oneof" json:"promotion_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionDiscount) Reset() {
+	*x = SessionDiscount{}
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionDiscount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionDiscount) ProtoMessage() {}
+
+func (x *SessionDiscount) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionDiscount.ProtoReflect.Descriptor instead.
+func (*SessionDiscount) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SessionDiscount) GetCoupon() string {
+	if x != nil {
+		return x.Coupon
+	}
+	return ""
+}
+
+func (x *SessionDiscount) GetPromotionCode() string {
+	if x != nil && x.PromotionCode != nil {
+		return *x.PromotionCode
+	}
+	return ""
+}
+
+// A discount to apply, in CreateCheckoutSessionRequest.discounts: a coupon
+// or a promotion code (by id), not both.
+type DiscountParams struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Coupon id.
+	Coupon string `protobuf:"bytes,1,opt,name=coupon,proto3" json:"coupon,omitempty"`
+	// Promotion code id (`promo_…`).
+	PromotionCode string `protobuf:"bytes,2,opt,name=promotion_code,json=promotionCode,proto3" json:"promotion_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiscountParams) Reset() {
+	*x = DiscountParams{}
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiscountParams) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiscountParams) ProtoMessage() {}
+
+func (x *DiscountParams) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiscountParams.ProtoReflect.Descriptor instead.
+func (*DiscountParams) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *DiscountParams) GetCoupon() string {
+	if x != nil {
+		return x.Coupon
+	}
+	return ""
+}
+
+func (x *DiscountParams) GetPromotionCode() string {
+	if x != nil {
+		return x.PromotionCode
+	}
+	return ""
 }
 
 // A hosted checkout session.
@@ -286,14 +471,20 @@ type CheckoutSession struct {
 	// units; null until the session completes.
 	NetAmount *int64 `protobuf:"varint,36,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
 	// The body of the notify_url callbacks: `event` or `collection`.
-	NotifyFormat  string `protobuf:"bytes,37,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NotifyFormat string `protobuf:"bytes,37,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
+	// Discount and tax: amount_total = amount_subtotal − amount_discount + amount_tax.
+	TotalDetails *TotalDetails `protobuf:"bytes,80,opt,name=total_details,json=totalDetails,proto3" json:"total_details,omitempty"`
+	// The applied discount (at most one).
+	Discounts []*SessionDiscount `protobuf:"bytes,81,rep,name=discounts,proto3" json:"discounts,omitempty"`
+	// Whether the hosted page offers a promotion code field.
+	AllowPromotionCodes bool `protobuf:"varint,82,opt,name=allow_promotion_codes,json=allowPromotionCodes,proto3" json:"allow_promotion_codes,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *CheckoutSession) Reset() {
 	*x = CheckoutSession{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -305,7 +496,7 @@ func (x *CheckoutSession) String() string {
 func (*CheckoutSession) ProtoMessage() {}
 
 func (x *CheckoutSession) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[2]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -318,7 +509,7 @@ func (x *CheckoutSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckoutSession.ProtoReflect.Descriptor instead.
 func (*CheckoutSession) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{2}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CheckoutSession) GetId() string {
@@ -580,6 +771,27 @@ func (x *CheckoutSession) GetNotifyFormat() string {
 	return ""
 }
 
+func (x *CheckoutSession) GetTotalDetails() *TotalDetails {
+	if x != nil {
+		return x.TotalDetails
+	}
+	return nil
+}
+
+func (x *CheckoutSession) GetDiscounts() []*SessionDiscount {
+	if x != nil {
+		return x.Discounts
+	}
+	return nil
+}
+
+func (x *CheckoutSession) GetAllowPromotionCodes() bool {
+	if x != nil {
+		return x.AllowPromotionCodes
+	}
+	return false
+}
+
 // Parameters of CreateCheckoutSession.
 type CreateCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -643,14 +855,24 @@ type CreateCheckoutSessionRequest struct {
 	// The callback's body: `event` (default; the event, as webhook endpoints
 	// receive it) or `collection` (seed 003's collection object, as the
 	// collections API's webhookUrl receives it).
-	NotifyFormat  string `protobuf:"bytes,25,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NotifyFormat string `protobuf:"bytes,25,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
+	// A discount to apply (at most one): `[{"coupon": "…"}]` or
+	// `[{"promotion_code": "promo_…"}]` (Stripe).
+	Discounts []*DiscountParams `protobuf:"bytes,80,rep,name=discounts,proto3" json:"discounts,omitempty"`
+	// A coupon to apply, by id (seed 002).
+	CouponId string `protobuf:"bytes,81,opt,name=coupon_id,json=couponId,proto3" json:"coupon_id,omitempty"`
+	// A promotion code to apply, by the code customers type, e.g. "SAVE20"
+	// (seed 002).
+	PromotionCode string `protobuf:"bytes,82,opt,name=promotion_code,json=promotionCode,proto3" json:"promotion_code,omitempty"`
+	// Offer a promotion code field on the hosted page (not with a discount given here).
+	AllowPromotionCodes bool `protobuf:"varint,83,opt,name=allow_promotion_codes,json=allowPromotionCodes,proto3" json:"allow_promotion_codes,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionRequest) Reset() {
 	*x = CreateCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -662,7 +884,7 @@ func (x *CreateCheckoutSessionRequest) String() string {
 func (*CreateCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *CreateCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -675,7 +897,7 @@ func (x *CreateCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateCheckoutSessionRequest) GetSiteId() string {
@@ -853,6 +1075,34 @@ func (x *CreateCheckoutSessionRequest) GetNotifyFormat() string {
 	return ""
 }
 
+func (x *CreateCheckoutSessionRequest) GetDiscounts() []*DiscountParams {
+	if x != nil {
+		return x.Discounts
+	}
+	return nil
+}
+
+func (x *CreateCheckoutSessionRequest) GetCouponId() string {
+	if x != nil {
+		return x.CouponId
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetPromotionCode() string {
+	if x != nil {
+		return x.PromotionCode
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetAllowPromotionCodes() bool {
+	if x != nil {
+		return x.AllowPromotionCodes
+	}
+	return false
+}
+
 // Result of CreateCheckoutSession.
 type CreateCheckoutSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -867,7 +1117,7 @@ type CreateCheckoutSessionResponse struct {
 
 func (x *CreateCheckoutSessionResponse) Reset() {
 	*x = CreateCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +1129,7 @@ func (x *CreateCheckoutSessionResponse) String() string {
 func (*CreateCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *CreateCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +1142,7 @@ func (x *CreateCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*CreateCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -920,7 +1170,7 @@ type GetCheckoutSessionRequest struct {
 
 func (x *GetCheckoutSessionRequest) Reset() {
 	*x = GetCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +1182,7 @@ func (x *GetCheckoutSessionRequest) String() string {
 func (*GetCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *GetCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +1195,7 @@ func (x *GetCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetCheckoutSessionRequest) GetId() string {
@@ -966,7 +1216,7 @@ type GetCheckoutSessionResponse struct {
 
 func (x *GetCheckoutSessionResponse) Reset() {
 	*x = GetCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1228,7 @@ func (x *GetCheckoutSessionResponse) String() string {
 func (*GetCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *GetCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1241,7 @@ func (x *GetCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -1018,7 +1268,7 @@ type TimeRange struct {
 
 func (x *TimeRange) Reset() {
 	*x = TimeRange{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1280,7 @@ func (x *TimeRange) String() string {
 func (*TimeRange) ProtoMessage() {}
 
 func (x *TimeRange) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1293,7 @@ func (x *TimeRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeRange.ProtoReflect.Descriptor instead.
 func (*TimeRange) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TimeRange) GetGte() *timestamppb.Timestamp {
@@ -1109,7 +1359,7 @@ type ListCheckoutSessionsRequest struct {
 
 func (x *ListCheckoutSessionsRequest) Reset() {
 	*x = ListCheckoutSessionsRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1371,7 @@ func (x *ListCheckoutSessionsRequest) String() string {
 func (*ListCheckoutSessionsRequest) ProtoMessage() {}
 
 func (x *ListCheckoutSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1384,7 @@ func (x *ListCheckoutSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckoutSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListCheckoutSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListCheckoutSessionsRequest) GetLimit() int32 {
@@ -1245,7 +1495,7 @@ type ListCheckoutSessionsResponse struct {
 
 func (x *ListCheckoutSessionsResponse) Reset() {
 	*x = ListCheckoutSessionsResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1257,7 +1507,7 @@ func (x *ListCheckoutSessionsResponse) String() string {
 func (*ListCheckoutSessionsResponse) ProtoMessage() {}
 
 func (x *ListCheckoutSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1270,7 +1520,7 @@ func (x *ListCheckoutSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckoutSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListCheckoutSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{9}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListCheckoutSessionsResponse) GetObject() string {
@@ -1312,7 +1562,7 @@ type ExpireCheckoutSessionRequest struct {
 
 func (x *ExpireCheckoutSessionRequest) Reset() {
 	*x = ExpireCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1324,7 +1574,7 @@ func (x *ExpireCheckoutSessionRequest) String() string {
 func (*ExpireCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *ExpireCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1337,7 +1587,7 @@ func (x *ExpireCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*ExpireCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ExpireCheckoutSessionRequest) GetId() string {
@@ -1358,7 +1608,7 @@ type ExpireCheckoutSessionResponse struct {
 
 func (x *ExpireCheckoutSessionResponse) Reset() {
 	*x = ExpireCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1370,7 +1620,7 @@ func (x *ExpireCheckoutSessionResponse) String() string {
 func (*ExpireCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *ExpireCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1383,7 +1633,7 @@ func (x *ExpireCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*ExpireCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{11}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ExpireCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -1404,7 +1654,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\vunit_amount\x18\x03 \x01(\x03R\n" +
 	"unitAmount\x12\x1a\n" +
 	"\bquantity\x18\x04 \x01(\x03R\bquantity\x12\x1b\n" +
-	"\timage_url\x18\x05 \x01(\tR\bimageUrl\"\xe5\x01\n" +
+	"\timage_url\x18\x05 \x01(\tR\bimageUrl\"\xb7\x02\n" +
 	"\bLineItem\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\vdescription\x18\x02 \x01(\tH\x00R\vdescription\x88\x01\x01\x12\x1f\n" +
@@ -1412,10 +1662,23 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"unitAmount\x12\x1a\n" +
 	"\bquantity\x18\x04 \x01(\x03R\bquantity\x12 \n" +
 	"\timage_url\x18\x05 \x01(\tH\x01R\bimageUrl\x88\x01\x01\x12!\n" +
-	"\famount_total\x18\x06 \x01(\x03R\vamountTotalB\x0e\n" +
+	"\famount_total\x18\x06 \x01(\x03R\vamountTotal\x12'\n" +
+	"\x0famount_discount\x18P \x01(\x03R\x0eamountDiscount\x12'\n" +
+	"\x0famount_subtotal\x18Q \x01(\x03R\x0eamountSubtotalB\x0e\n" +
 	"\f_descriptionB\f\n" +
 	"\n" +
-	"_image_url\"\xb5\x14\n" +
+	"_image_url\"V\n" +
+	"\fTotalDetails\x12'\n" +
+	"\x0famount_discount\x18\x01 \x01(\x03R\x0eamountDiscount\x12\x1d\n" +
+	"\n" +
+	"amount_tax\x18\x02 \x01(\x03R\tamountTax\"h\n" +
+	"\x0fSessionDiscount\x12\x16\n" +
+	"\x06coupon\x18\x01 \x01(\tR\x06coupon\x12*\n" +
+	"\x0epromotion_code\x18\x02 \x01(\tH\x00R\rpromotionCode\x88\x01\x01B\x11\n" +
+	"\x0f_promotion_code\"O\n" +
+	"\x0eDiscountParams\x12\x16\n" +
+	"\x06coupon\x18\x01 \x01(\tR\x06coupon\x12%\n" +
+	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\xf3\x15\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -1463,7 +1726,10 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\n" +
 	"net_amount\x18$ \x01(\x03H\n" +
 	"R\tnetAmount\x88\x01\x01\x12#\n" +
-	"\rnotify_format\x18% \x01(\tR\fnotifyFormat\x1a;\n" +
+	"\rnotify_format\x18% \x01(\tR\fnotifyFormat\x12E\n" +
+	"\rtotal_details\x18P \x01(\v2 .tillpoint.admin.v1.TotalDetailsR\ftotalDetails\x12A\n" +
+	"\tdiscounts\x18Q \x03(\v2#.tillpoint.admin.v1.SessionDiscountR\tdiscounts\x122\n" +
+	"\x15allow_promotion_codes\x18R \x01(\bR\x13allowPromotionCodes\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
@@ -1478,7 +1744,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\r_completed_atB\x16\n" +
 	"\x14_client_reference_idB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
-	"\v_net_amount\"\xfd\v\n" +
+	"\v_net_amount\"\xb7\r\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1511,7 +1777,11 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x1cinstallment_interest_paid_by\x18\x16 \x01(\tR\x19installmentInterestPaidBy\x12#\n" +
 	"\rreturn_method\x18\x17 \x01(\tR\freturnMethod\x12,\n" +
 	"\x12issue_secure_token\x18\x18 \x01(\bR\x10issueSecureToken\x12#\n" +
-	"\rnotify_format\x18\x19 \x01(\tR\fnotifyFormat\x1a;\n" +
+	"\rnotify_format\x18\x19 \x01(\tR\fnotifyFormat\x12@\n" +
+	"\tdiscounts\x18P \x03(\v2\".tillpoint.admin.v1.DiscountParamsR\tdiscounts\x12\x1b\n" +
+	"\tcoupon_id\x18Q \x01(\tR\bcouponId\x12%\n" +
+	"\x0epromotion_code\x18R \x01(\tR\rpromotionCode\x122\n" +
+	"\x15allow_promotion_codes\x18S \x01(\bR\x13allowPromotionCodes\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +
@@ -1589,55 +1859,61 @@ func file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_checkout_session_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_checkout_session_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_tillpoint_admin_v1_checkout_session_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_tillpoint_admin_v1_checkout_session_proto_goTypes = []any{
 	(*LineItemParams)(nil),                // 0: tillpoint.admin.v1.LineItemParams
 	(*LineItem)(nil),                      // 1: tillpoint.admin.v1.LineItem
-	(*CheckoutSession)(nil),               // 2: tillpoint.admin.v1.CheckoutSession
-	(*CreateCheckoutSessionRequest)(nil),  // 3: tillpoint.admin.v1.CreateCheckoutSessionRequest
-	(*CreateCheckoutSessionResponse)(nil), // 4: tillpoint.admin.v1.CreateCheckoutSessionResponse
-	(*GetCheckoutSessionRequest)(nil),     // 5: tillpoint.admin.v1.GetCheckoutSessionRequest
-	(*GetCheckoutSessionResponse)(nil),    // 6: tillpoint.admin.v1.GetCheckoutSessionResponse
-	(*TimeRange)(nil),                     // 7: tillpoint.admin.v1.TimeRange
-	(*ListCheckoutSessionsRequest)(nil),   // 8: tillpoint.admin.v1.ListCheckoutSessionsRequest
-	(*ListCheckoutSessionsResponse)(nil),  // 9: tillpoint.admin.v1.ListCheckoutSessionsResponse
-	(*ExpireCheckoutSessionRequest)(nil),  // 10: tillpoint.admin.v1.ExpireCheckoutSessionRequest
-	(*ExpireCheckoutSessionResponse)(nil), // 11: tillpoint.admin.v1.ExpireCheckoutSessionResponse
-	nil,                                   // 12: tillpoint.admin.v1.CheckoutSession.MetadataEntry
-	nil,                                   // 13: tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
-	(*timestamppb.Timestamp)(nil),         // 14: google.protobuf.Timestamp
+	(*TotalDetails)(nil),                  // 2: tillpoint.admin.v1.TotalDetails
+	(*SessionDiscount)(nil),               // 3: tillpoint.admin.v1.SessionDiscount
+	(*DiscountParams)(nil),                // 4: tillpoint.admin.v1.DiscountParams
+	(*CheckoutSession)(nil),               // 5: tillpoint.admin.v1.CheckoutSession
+	(*CreateCheckoutSessionRequest)(nil),  // 6: tillpoint.admin.v1.CreateCheckoutSessionRequest
+	(*CreateCheckoutSessionResponse)(nil), // 7: tillpoint.admin.v1.CreateCheckoutSessionResponse
+	(*GetCheckoutSessionRequest)(nil),     // 8: tillpoint.admin.v1.GetCheckoutSessionRequest
+	(*GetCheckoutSessionResponse)(nil),    // 9: tillpoint.admin.v1.GetCheckoutSessionResponse
+	(*TimeRange)(nil),                     // 10: tillpoint.admin.v1.TimeRange
+	(*ListCheckoutSessionsRequest)(nil),   // 11: tillpoint.admin.v1.ListCheckoutSessionsRequest
+	(*ListCheckoutSessionsResponse)(nil),  // 12: tillpoint.admin.v1.ListCheckoutSessionsResponse
+	(*ExpireCheckoutSessionRequest)(nil),  // 13: tillpoint.admin.v1.ExpireCheckoutSessionRequest
+	(*ExpireCheckoutSessionResponse)(nil), // 14: tillpoint.admin.v1.ExpireCheckoutSessionResponse
+	nil,                                   // 15: tillpoint.admin.v1.CheckoutSession.MetadataEntry
+	nil,                                   // 16: tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
+	(*timestamppb.Timestamp)(nil),         // 17: google.protobuf.Timestamp
 }
 var file_tillpoint_admin_v1_checkout_session_proto_depIdxs = []int32{
 	1,  // 0: tillpoint.admin.v1.CheckoutSession.line_items:type_name -> tillpoint.admin.v1.LineItem
-	12, // 1: tillpoint.admin.v1.CheckoutSession.metadata:type_name -> tillpoint.admin.v1.CheckoutSession.MetadataEntry
-	14, // 2: tillpoint.admin.v1.CheckoutSession.expires_at:type_name -> google.protobuf.Timestamp
-	14, // 3: tillpoint.admin.v1.CheckoutSession.created_at:type_name -> google.protobuf.Timestamp
-	14, // 4: tillpoint.admin.v1.CheckoutSession.completed_at:type_name -> google.protobuf.Timestamp
-	0,  // 5: tillpoint.admin.v1.CreateCheckoutSessionRequest.line_items:type_name -> tillpoint.admin.v1.LineItemParams
-	13, // 6: tillpoint.admin.v1.CreateCheckoutSessionRequest.metadata:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
-	14, // 7: tillpoint.admin.v1.CreateCheckoutSessionRequest.expires_at:type_name -> google.protobuf.Timestamp
-	2,  // 8: tillpoint.admin.v1.CreateCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	2,  // 9: tillpoint.admin.v1.GetCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	14, // 10: tillpoint.admin.v1.TimeRange.gte:type_name -> google.protobuf.Timestamp
-	14, // 11: tillpoint.admin.v1.TimeRange.gt:type_name -> google.protobuf.Timestamp
-	14, // 12: tillpoint.admin.v1.TimeRange.lte:type_name -> google.protobuf.Timestamp
-	14, // 13: tillpoint.admin.v1.TimeRange.lt:type_name -> google.protobuf.Timestamp
-	7,  // 14: tillpoint.admin.v1.ListCheckoutSessionsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
-	2,  // 15: tillpoint.admin.v1.ListCheckoutSessionsResponse.data:type_name -> tillpoint.admin.v1.CheckoutSession
-	2,  // 16: tillpoint.admin.v1.ExpireCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	3,  // 17: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:input_type -> tillpoint.admin.v1.CreateCheckoutSessionRequest
-	5,  // 18: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:input_type -> tillpoint.admin.v1.GetCheckoutSessionRequest
-	8,  // 19: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:input_type -> tillpoint.admin.v1.ListCheckoutSessionsRequest
-	10, // 20: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:input_type -> tillpoint.admin.v1.ExpireCheckoutSessionRequest
-	4,  // 21: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:output_type -> tillpoint.admin.v1.CreateCheckoutSessionResponse
-	6,  // 22: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:output_type -> tillpoint.admin.v1.GetCheckoutSessionResponse
-	9,  // 23: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:output_type -> tillpoint.admin.v1.ListCheckoutSessionsResponse
-	11, // 24: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:output_type -> tillpoint.admin.v1.ExpireCheckoutSessionResponse
-	21, // [21:25] is the sub-list for method output_type
-	17, // [17:21] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	15, // 1: tillpoint.admin.v1.CheckoutSession.metadata:type_name -> tillpoint.admin.v1.CheckoutSession.MetadataEntry
+	17, // 2: tillpoint.admin.v1.CheckoutSession.expires_at:type_name -> google.protobuf.Timestamp
+	17, // 3: tillpoint.admin.v1.CheckoutSession.created_at:type_name -> google.protobuf.Timestamp
+	17, // 4: tillpoint.admin.v1.CheckoutSession.completed_at:type_name -> google.protobuf.Timestamp
+	2,  // 5: tillpoint.admin.v1.CheckoutSession.total_details:type_name -> tillpoint.admin.v1.TotalDetails
+	3,  // 6: tillpoint.admin.v1.CheckoutSession.discounts:type_name -> tillpoint.admin.v1.SessionDiscount
+	0,  // 7: tillpoint.admin.v1.CreateCheckoutSessionRequest.line_items:type_name -> tillpoint.admin.v1.LineItemParams
+	16, // 8: tillpoint.admin.v1.CreateCheckoutSessionRequest.metadata:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
+	17, // 9: tillpoint.admin.v1.CreateCheckoutSessionRequest.expires_at:type_name -> google.protobuf.Timestamp
+	4,  // 10: tillpoint.admin.v1.CreateCheckoutSessionRequest.discounts:type_name -> tillpoint.admin.v1.DiscountParams
+	5,  // 11: tillpoint.admin.v1.CreateCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	5,  // 12: tillpoint.admin.v1.GetCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	17, // 13: tillpoint.admin.v1.TimeRange.gte:type_name -> google.protobuf.Timestamp
+	17, // 14: tillpoint.admin.v1.TimeRange.gt:type_name -> google.protobuf.Timestamp
+	17, // 15: tillpoint.admin.v1.TimeRange.lte:type_name -> google.protobuf.Timestamp
+	17, // 16: tillpoint.admin.v1.TimeRange.lt:type_name -> google.protobuf.Timestamp
+	10, // 17: tillpoint.admin.v1.ListCheckoutSessionsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
+	5,  // 18: tillpoint.admin.v1.ListCheckoutSessionsResponse.data:type_name -> tillpoint.admin.v1.CheckoutSession
+	5,  // 19: tillpoint.admin.v1.ExpireCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	6,  // 20: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:input_type -> tillpoint.admin.v1.CreateCheckoutSessionRequest
+	8,  // 21: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:input_type -> tillpoint.admin.v1.GetCheckoutSessionRequest
+	11, // 22: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:input_type -> tillpoint.admin.v1.ListCheckoutSessionsRequest
+	13, // 23: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:input_type -> tillpoint.admin.v1.ExpireCheckoutSessionRequest
+	7,  // 24: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:output_type -> tillpoint.admin.v1.CreateCheckoutSessionResponse
+	9,  // 25: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:output_type -> tillpoint.admin.v1.GetCheckoutSessionResponse
+	12, // 26: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:output_type -> tillpoint.admin.v1.ListCheckoutSessionsResponse
+	14, // 27: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:output_type -> tillpoint.admin.v1.ExpireCheckoutSessionResponse
+	24, // [24:28] is the sub-list for method output_type
+	20, // [20:24] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_checkout_session_proto_init() }
@@ -1646,16 +1922,17 @@ func file_tillpoint_admin_v1_checkout_session_proto_init() {
 		return
 	}
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[1].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[2].OneofWrappers = []any{}
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[5].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_checkout_session_proto_rawDesc), len(file_tillpoint_admin_v1_checkout_session_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

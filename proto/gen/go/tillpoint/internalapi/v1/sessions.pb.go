@@ -22,6 +22,107 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Parameters of ApplyPromotionCode.
+type ApplyPromotionCodeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Session id.
+	SessionId string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The code as typed.
+	Code          string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyPromotionCodeRequest) Reset() {
+	*x = ApplyPromotionCodeRequest{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyPromotionCodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyPromotionCodeRequest) ProtoMessage() {}
+
+func (x *ApplyPromotionCodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyPromotionCodeRequest.ProtoReflect.Descriptor instead.
+func (*ApplyPromotionCodeRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ApplyPromotionCodeRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *ApplyPromotionCodeRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+// Result of ApplyPromotionCode.
+type ApplyPromotionCodeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session with its discount.
+	CheckoutSession *v1.CheckoutSession `protobuf:"bytes,1,opt,name=checkout_session,json=checkoutSession,proto3" json:"checkout_session,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ApplyPromotionCodeResponse) Reset() {
+	*x = ApplyPromotionCodeResponse{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyPromotionCodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyPromotionCodeResponse) ProtoMessage() {}
+
+func (x *ApplyPromotionCodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyPromotionCodeResponse.ProtoReflect.Descriptor instead.
+func (*ApplyPromotionCodeResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ApplyPromotionCodeResponse) GetCheckoutSession() *v1.CheckoutSession {
+	if x != nil {
+		return x.CheckoutSession
+	}
+	return nil
+}
+
 // Parameters of GetCheckout.
 type GetCheckoutRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -33,7 +134,7 @@ type GetCheckoutRequest struct {
 
 func (x *GetCheckoutRequest) Reset() {
 	*x = GetCheckoutRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[0]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +146,7 @@ func (x *GetCheckoutRequest) String() string {
 func (*GetCheckoutRequest) ProtoMessage() {}
 
 func (x *GetCheckoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[0]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +159,7 @@ func (x *GetCheckoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckoutRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{0}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GetCheckoutRequest) GetSessionId() string {
@@ -86,7 +187,7 @@ type GetCheckoutResponse struct {
 
 func (x *GetCheckoutResponse) Reset() {
 	*x = GetCheckoutResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[1]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -98,7 +199,7 @@ func (x *GetCheckoutResponse) String() string {
 func (*GetCheckoutResponse) ProtoMessage() {}
 
 func (x *GetCheckoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[1]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -111,7 +212,7 @@ func (x *GetCheckoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckoutResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{1}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetCheckoutResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -157,7 +258,7 @@ type CardProviderAccount struct {
 
 func (x *CardProviderAccount) Reset() {
 	*x = CardProviderAccount{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[2]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -169,7 +270,7 @@ func (x *CardProviderAccount) String() string {
 func (*CardProviderAccount) ProtoMessage() {}
 
 func (x *CardProviderAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[2]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -182,7 +283,7 @@ func (x *CardProviderAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardProviderAccount.ProtoReflect.Descriptor instead.
 func (*CardProviderAccount) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{2}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CardProviderAccount) GetId() string {
@@ -235,7 +336,7 @@ type CompleteSessionRequest struct {
 
 func (x *CompleteSessionRequest) Reset() {
 	*x = CompleteSessionRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[3]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -247,7 +348,7 @@ func (x *CompleteSessionRequest) String() string {
 func (*CompleteSessionRequest) ProtoMessage() {}
 
 func (x *CompleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[3]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -260,7 +361,7 @@ func (x *CompleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*CompleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CompleteSessionRequest) GetSessionId() string {
@@ -337,7 +438,7 @@ type CompleteSessionResponse struct {
 
 func (x *CompleteSessionResponse) Reset() {
 	*x = CompleteSessionResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -349,7 +450,7 @@ func (x *CompleteSessionResponse) String() string {
 func (*CompleteSessionResponse) ProtoMessage() {}
 
 func (x *CompleteSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -362,7 +463,7 @@ func (x *CompleteSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteSessionResponse.ProtoReflect.Descriptor instead.
 func (*CompleteSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CompleteSessionResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -387,7 +488,7 @@ type RecordAsyncPaymentRequest struct {
 
 func (x *RecordAsyncPaymentRequest) Reset() {
 	*x = RecordAsyncPaymentRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +500,7 @@ func (x *RecordAsyncPaymentRequest) String() string {
 func (*RecordAsyncPaymentRequest) ProtoMessage() {}
 
 func (x *RecordAsyncPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +513,7 @@ func (x *RecordAsyncPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAsyncPaymentRequest.ProtoReflect.Descriptor instead.
 func (*RecordAsyncPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RecordAsyncPaymentRequest) GetSessionId() string {
@@ -447,7 +548,7 @@ type RecordAsyncPaymentResponse struct {
 
 func (x *RecordAsyncPaymentResponse) Reset() {
 	*x = RecordAsyncPaymentResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +560,7 @@ func (x *RecordAsyncPaymentResponse) String() string {
 func (*RecordAsyncPaymentResponse) ProtoMessage() {}
 
 func (x *RecordAsyncPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +573,7 @@ func (x *RecordAsyncPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAsyncPaymentResponse.ProtoReflect.Descriptor instead.
 func (*RecordAsyncPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RecordAsyncPaymentResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -493,7 +594,7 @@ type ResolveSecureTokenRequest struct {
 
 func (x *ResolveSecureTokenRequest) Reset() {
 	*x = ResolveSecureTokenRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -505,7 +606,7 @@ func (x *ResolveSecureTokenRequest) String() string {
 func (*ResolveSecureTokenRequest) ProtoMessage() {}
 
 func (x *ResolveSecureTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -518,7 +619,7 @@ func (x *ResolveSecureTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSecureTokenRequest.ProtoReflect.Descriptor instead.
 func (*ResolveSecureTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ResolveSecureTokenRequest) GetSecureToken() string {
@@ -539,7 +640,7 @@ type ResolveSecureTokenResponse struct {
 
 func (x *ResolveSecureTokenResponse) Reset() {
 	*x = ResolveSecureTokenResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -551,7 +652,7 @@ func (x *ResolveSecureTokenResponse) String() string {
 func (*ResolveSecureTokenResponse) ProtoMessage() {}
 
 func (x *ResolveSecureTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -564,7 +665,7 @@ func (x *ResolveSecureTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSecureTokenResponse.ProtoReflect.Descriptor instead.
 func (*ResolveSecureTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ResolveSecureTokenResponse) GetSessionId() string {
@@ -578,7 +679,13 @@ var File_tillpoint_internalapi_v1_sessions_proto protoreflect.FileDescriptor
 
 const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\n" +
-	"'tillpoint/internalapi/v1/sessions.proto\x12\x18tillpoint.internalapi.v1\x1a)tillpoint/admin/v1/checkout_session.proto\x1a\x1dtillpoint/admin/v1/site.proto\"3\n" +
+	"'tillpoint/internalapi/v1/sessions.proto\x12\x18tillpoint.internalapi.v1\x1a)tillpoint/admin/v1/checkout_session.proto\x1a\x1dtillpoint/admin/v1/site.proto\"N\n" +
+	"\x19ApplyPromotionCodeRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\"l\n" +
+	"\x1aApplyPromotionCodeResponse\x12N\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"3\n" +
 	"\x12GetCheckoutRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\"\x9f\x02\n" +
@@ -618,12 +725,13 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\fsecure_token\x18\x01 \x01(\tR\vsecureToken\";\n" +
 	"\x1aResolveSecureTokenResponse\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x01 \x01(\tR\tsessionId2\xf6\x03\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId2\xf7\x04\n" +
 	"\x0eSessionService\x12j\n" +
 	"\vGetCheckout\x12,.tillpoint.internalapi.v1.GetCheckoutRequest\x1a-.tillpoint.internalapi.v1.GetCheckoutResponse\x12v\n" +
 	"\x0fCompleteSession\x120.tillpoint.internalapi.v1.CompleteSessionRequest\x1a1.tillpoint.internalapi.v1.CompleteSessionResponse\x12\x7f\n" +
 	"\x12RecordAsyncPayment\x123.tillpoint.internalapi.v1.RecordAsyncPaymentRequest\x1a4.tillpoint.internalapi.v1.RecordAsyncPaymentResponse\x12\x7f\n" +
-	"\x12ResolveSecureToken\x123.tillpoint.internalapi.v1.ResolveSecureTokenRequest\x1a4.tillpoint.internalapi.v1.ResolveSecureTokenResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
+	"\x12ResolveSecureToken\x123.tillpoint.internalapi.v1.ResolveSecureTokenRequest\x1a4.tillpoint.internalapi.v1.ResolveSecureTokenResponse\x12\x7f\n" +
+	"\x12ApplyPromotionCode\x123.tillpoint.internalapi.v1.ApplyPromotionCodeRequest\x1a4.tillpoint.internalapi.v1.ApplyPromotionCodeResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
 
 var (
 	file_tillpoint_internalapi_v1_sessions_proto_rawDescOnce sync.Once
@@ -637,39 +745,44 @@ func file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP() []byte {
 	return file_tillpoint_internalapi_v1_sessions_proto_rawDescData
 }
 
-var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_tillpoint_internalapi_v1_sessions_proto_goTypes = []any{
-	(*GetCheckoutRequest)(nil),         // 0: tillpoint.internalapi.v1.GetCheckoutRequest
-	(*GetCheckoutResponse)(nil),        // 1: tillpoint.internalapi.v1.GetCheckoutResponse
-	(*CardProviderAccount)(nil),        // 2: tillpoint.internalapi.v1.CardProviderAccount
-	(*CompleteSessionRequest)(nil),     // 3: tillpoint.internalapi.v1.CompleteSessionRequest
-	(*CompleteSessionResponse)(nil),    // 4: tillpoint.internalapi.v1.CompleteSessionResponse
-	(*RecordAsyncPaymentRequest)(nil),  // 5: tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	(*RecordAsyncPaymentResponse)(nil), // 6: tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	(*ResolveSecureTokenRequest)(nil),  // 7: tillpoint.internalapi.v1.ResolveSecureTokenRequest
-	(*ResolveSecureTokenResponse)(nil), // 8: tillpoint.internalapi.v1.ResolveSecureTokenResponse
-	(*v1.CheckoutSession)(nil),         // 9: tillpoint.admin.v1.CheckoutSession
-	(*v1.Site)(nil),                    // 10: tillpoint.admin.v1.Site
+	(*ApplyPromotionCodeRequest)(nil),  // 0: tillpoint.internalapi.v1.ApplyPromotionCodeRequest
+	(*ApplyPromotionCodeResponse)(nil), // 1: tillpoint.internalapi.v1.ApplyPromotionCodeResponse
+	(*GetCheckoutRequest)(nil),         // 2: tillpoint.internalapi.v1.GetCheckoutRequest
+	(*GetCheckoutResponse)(nil),        // 3: tillpoint.internalapi.v1.GetCheckoutResponse
+	(*CardProviderAccount)(nil),        // 4: tillpoint.internalapi.v1.CardProviderAccount
+	(*CompleteSessionRequest)(nil),     // 5: tillpoint.internalapi.v1.CompleteSessionRequest
+	(*CompleteSessionResponse)(nil),    // 6: tillpoint.internalapi.v1.CompleteSessionResponse
+	(*RecordAsyncPaymentRequest)(nil),  // 7: tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	(*RecordAsyncPaymentResponse)(nil), // 8: tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	(*ResolveSecureTokenRequest)(nil),  // 9: tillpoint.internalapi.v1.ResolveSecureTokenRequest
+	(*ResolveSecureTokenResponse)(nil), // 10: tillpoint.internalapi.v1.ResolveSecureTokenResponse
+	(*v1.CheckoutSession)(nil),         // 11: tillpoint.admin.v1.CheckoutSession
+	(*v1.Site)(nil),                    // 12: tillpoint.admin.v1.Site
 }
 var file_tillpoint_internalapi_v1_sessions_proto_depIdxs = []int32{
-	9,  // 0: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	10, // 1: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
-	2,  // 2: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
-	9,  // 3: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	9,  // 4: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	0,  // 5: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
-	3,  // 6: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
-	5,  // 7: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	7,  // 8: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:input_type -> tillpoint.internalapi.v1.ResolveSecureTokenRequest
-	1,  // 9: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
-	4,  // 10: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
-	6,  // 11: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	8,  // 12: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:output_type -> tillpoint.internalapi.v1.ResolveSecureTokenResponse
-	9,  // [9:13] is the sub-list for method output_type
-	5,  // [5:9] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	11, // 0: tillpoint.internalapi.v1.ApplyPromotionCodeResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	11, // 1: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	12, // 2: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
+	4,  // 3: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
+	11, // 4: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	11, // 5: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	2,  // 6: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
+	5,  // 7: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
+	7,  // 8: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	9,  // 9: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:input_type -> tillpoint.internalapi.v1.ResolveSecureTokenRequest
+	0,  // 10: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:input_type -> tillpoint.internalapi.v1.ApplyPromotionCodeRequest
+	3,  // 11: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
+	6,  // 12: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
+	8,  // 13: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	10, // 14: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:output_type -> tillpoint.internalapi.v1.ResolveSecureTokenResponse
+	1,  // 15: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:output_type -> tillpoint.internalapi.v1.ApplyPromotionCodeResponse
+	11, // [11:16] is the sub-list for method output_type
+	6,  // [6:11] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_internalapi_v1_sessions_proto_init() }
@@ -683,7 +796,7 @@ func file_tillpoint_internalapi_v1_sessions_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_internalapi_v1_sessions_proto_rawDesc), len(file_tillpoint_internalapi_v1_sessions_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	SessionService_CompleteSession_FullMethodName    = "/tillpoint.internalapi.v1.SessionService/CompleteSession"
 	SessionService_RecordAsyncPayment_FullMethodName = "/tillpoint.internalapi.v1.SessionService/RecordAsyncPayment"
 	SessionService_ResolveSecureToken_FullMethodName = "/tillpoint.internalapi.v1.SessionService/ResolveSecureToken"
+	SessionService_ApplyPromotionCode_FullMethodName = "/tillpoint.internalapi.v1.SessionService/ApplyPromotionCode"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -49,6 +50,12 @@ type SessionServiceClient interface {
 	// Finds the session a secure token opens (the hosted page's
 	// `/c/{secure_token}`). NotFound for a token no session has.
 	ResolveSecureToken(ctx context.Context, in *ResolveSecureTokenRequest, opts ...grpc.CallOption) (*ResolveSecureTokenResponse, error)
+	// Applies a promotion code the payer typed on the hosted page to an open
+	// session that allows promotion codes and has no discount yet, reserving
+	// one redemption. InvalidArgument (param `promotion_code`, a message for
+	// the payer) for an unknown, inactive, expired, exhausted or
+	// inapplicable code.
+	ApplyPromotionCode(ctx context.Context, in *ApplyPromotionCodeRequest, opts ...grpc.CallOption) (*ApplyPromotionCodeResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -99,6 +106,16 @@ func (c *sessionServiceClient) ResolveSecureToken(ctx context.Context, in *Resol
 	return out, nil
 }
 
+func (c *sessionServiceClient) ApplyPromotionCode(ctx context.Context, in *ApplyPromotionCodeRequest, opts ...grpc.CallOption) (*ApplyPromotionCodeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ApplyPromotionCodeResponse)
+	err := c.cc.Invoke(ctx, SessionService_ApplyPromotionCode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -123,6 +140,12 @@ type SessionServiceServer interface {
 	// Finds the session a secure token opens (the hosted page's
 	// `/c/{secure_token}`). NotFound for a token no session has.
 	ResolveSecureToken(context.Context, *ResolveSecureTokenRequest) (*ResolveSecureTokenResponse, error)
+	// Applies a promotion code the payer typed on the hosted page to an open
+	// session that allows promotion codes and has no discount yet, reserving
+	// one redemption. InvalidArgument (param `promotion_code`, a message for
+	// the payer) for an unknown, inactive, expired, exhausted or
+	// inapplicable code.
+	ApplyPromotionCode(context.Context, *ApplyPromotionCodeRequest) (*ApplyPromotionCodeResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -144,6 +167,9 @@ func (UnimplementedSessionServiceServer) RecordAsyncPayment(context.Context, *Re
 }
 func (UnimplementedSessionServiceServer) ResolveSecureToken(context.Context, *ResolveSecureTokenRequest) (*ResolveSecureTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResolveSecureToken not implemented")
+}
+func (UnimplementedSessionServiceServer) ApplyPromotionCode(context.Context, *ApplyPromotionCodeRequest) (*ApplyPromotionCodeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApplyPromotionCode not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -238,6 +264,24 @@ func _SessionService_ResolveSecureToken_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_ApplyPromotionCode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApplyPromotionCodeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).ApplyPromotionCode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_ApplyPromotionCode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).ApplyPromotionCode(ctx, req.(*ApplyPromotionCodeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -260,6 +304,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResolveSecureToken",
 			Handler:    _SessionService_ResolveSecureToken_Handler,
+		},
+		{
+			MethodName: "ApplyPromotionCode",
+			Handler:    _SessionService_ApplyPromotionCode_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
