@@ -650,7 +650,7 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 	if acct := stripeAccount(co); acct != nil && contains(p.Methods, "card") {
 		// The amount the Payment Element shows and filters methods by: the
 		// session's before any tax of the billing address.
-		amount, currency, err := stripe.ElementsAmount(cs.GetAmountSubtotal(), cs.GetCurrency())
+		amount, currency, err := stripe.ElementsAmount(cs.GetAmountSubtotal()-cs.GetTotalDetails().GetAmountDiscount(), cs.GetCurrency())
 		if err == nil {
 			p.Stripe = &StripeView{PublishableKey: acct.GetPublishableKey(), Amount: amount, Currency: currency,
 				ResumeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/resume"}
