@@ -101,7 +101,7 @@ func TestCouponLifecycle(t *testing.T) {
 		t.Fatalf("deleted coupon: %d", status)
 	}
 	status, body := e.createSession(e.keyA, sessionWith("coupon_id", id))
-	wantError(t, "deleted coupon on a session", status, body, http.StatusBadRequest, "coupon_id", "discount_invalid")
+	wantError(t, "deleted coupon on a session", status, body, http.StatusBadRequest, "coupon_id", "discount_unknown")
 }
 
 func TestCouponValidation(t *testing.T) {
@@ -219,7 +219,7 @@ func TestDiscountsAreScopedToOrganizationAndMode(t *testing.T) {
 	// Org B's session cannot use org A's coupon or code.
 	status, s := e.do("POST", "/v1/checkout/sessions", e.keyB, map[string]any{"site_id": e.createSite(e.keyB, "http"),
 		"amount": 1000, "currency": "EUR", "promotion_code": "ONLYA"})
-	wantError(t, "another organization's code", status, s, http.StatusBadRequest, "promotion_code", "discount_invalid")
+	wantError(t, "another organization's code", status, s, http.StatusBadRequest, "promotion_code", "discount_unknown")
 	if n := e.count("SELECT times_reserved FROM admin.promotion_codes WHERE id = $1", promo); n != 0 {
 		t.Fatalf("reserved %d", n)
 	}
@@ -307,29 +307,45 @@ func TestPromotionCodeRestrictions(t *testing.T) {
 	e.createPromo(e.keyA, map[string]any{"coupon": coupon, "code": "OFF", "active": false})
 	for _, c := range []struct {
 		body map[string]any
-		ok   bool
+		code string // "": accepted
 	}{
-		{sessionWith("promotion_code", "BIG"), false}, // 2847 < 3000
-		{sessionWith("promotion_code", "BIG", "line_items", []map[string]any{{"name": "Kettle", "unit_amount": 3000, "quantity": 1}}), true},
-		{sessionWith("promotion_code", "FIRST"), false}, // no customer named
-		{sessionWith("promotion_code", "FIRST", "customer_email", "new@example.com"), true},
-		{sessionWith("promotion_code", "VIP", "customer", "cus_other"), false},
-		{sessionWith("promotion_code", "VIP", "customer", "cus_vip"), true},
-		{sessionWith("promotion_code", "OFF"), false},
+		{sessionWith("promotion_code", "BIG"), "discount_minimum_amount"}, // 2847 < 3000
+		{sessionWith("promotion_code", "BIG", "currency", "USD"), "discount_minimum_amount"},
+		{sessionWith("promotion_code", "BIG", "line_items", []map[string]any{{"name": "Kettle", "unit_amount": 3000, "quantity": 1}}), ""},
+		{sessionWith("promotion_code", "FIRST"), "discount_first_time_only"}, // no customer named
+		{sessionWith("promotion_code", "FIRST", "customer_email", "new@example.com"), ""},
+		{sessionWith("promotion_code", "VIP", "customer", "cus_other"), "discount_other_customer"},
+		{sessionWith("promotion_code", "VIP", "customer", "cus_vip"), ""},
+		{sessionWith("promotion_code", "OFF"), "discount_inactive"},
 	} {
 		status, body := e.createSession(e.keyA, c.body)
-		if c.ok && status != http.StatusCreated {
+		if c.code == "" && status != http.StatusCreated {
 			t.Errorf("%v: %d %v", c.body["promotion_code"], status, body)
-		} else if !c.ok {
-			wantError(t, fmt.Sprint(c.body["promotion_code"]), status, body, http.StatusBadRequest, "promotion_code", "discount_invalid")
+		} else if c.code != "" {
+			wantError(t, fmt.Sprint(c.body["promotion_code"]), status, body, http.StatusBadRequest, "promotion_code", c.code)
 		}
 	}
+	// Expired codes and coupons (their dates were in the future when made).
+	late := e.createCoupon(e.keyA, map[string]any{"percent_off": 10, "redeem_by": "2100-01-01T00:00:00Z"})
+	e.createPromo(e.keyA, map[string]any{"coupon": coupon, "code": "LATE", "expires_at": "2100-01-01T00:00:00Z"})
+	if _, err := e.pool.Exec(context.Background(), `UPDATE admin.promotion_codes SET expires_at = now() - interval '1 second' WHERE code = 'LATE';
+		UPDATE admin.coupons SET redeem_by = now() - interval '1 second' WHERE id = '`+late+`'`); err != nil {
+		t.Fatal(err)
+	}
+	status, body := e.createSession(e.keyA, sessionWith("promotion_code", "late"))
+	wantError(t, "expired code", status, body, http.StatusBadRequest, "promotion_code", "discount_expired")
+	status, body = e.createSession(e.keyA, sessionWith("coupon_id", late))
+	wantError(t, "expired coupon", status, body, http.StatusBadRequest, "coupon_id", "discount_expired")
+	if _, c := e.do("GET", "/v1/coupons/"+late, e.keyA, nil); c["valid"] != false {
+		t.Fatalf("expired coupon still valid: %v", c)
+	}
+
 	// A customer who has paid is no longer a first-time one.
 	if _, err := e.pool.Exec(context.Background(), "UPDATE admin.checkout_sessions SET payment_status = 'paid' WHERE customer_email = 'new@example.com'"); err != nil {
 		t.Fatal(err)
 	}
-	status, body := e.createSession(e.keyA, sessionWith("promotion_code", "FIRST", "customer_email", "NEW@example.com"))
-	wantError(t, "FIRST after a payment", status, body, http.StatusBadRequest, "promotion_code", "discount_invalid")
+	status, body = e.createSession(e.keyA, sessionWith("promotion_code", "FIRST", "customer_email", "NEW@example.com"))
+	wantError(t, "FIRST after a payment", status, body, http.StatusBadRequest, "promotion_code", "discount_first_time_only")
 }
 
 // TestPromotionCodeRedemptionsHoldUnderConcurrency: 50 concurrent checkouts
@@ -382,7 +398,7 @@ func TestPromotionCodeRedemptionsHoldUnderConcurrency(t *testing.T) {
 	}
 	check("after the rush", 10, 0)
 	status, body := e.createSession(e.keyA, sessionWith("promotion_code", "TEN"))
-	wantError(t, "eleventh", status, body, http.StatusBadRequest, "promotion_code", "discount_invalid")
+	wantError(t, "eleventh", status, body, http.StatusBadRequest, "promotion_code", "discount_used_up")
 
 	// Expiring a session frees its slot (once: a second expire is refused).
 	if status, body := e.do("POST", "/v1/checkout/sessions/"+created[0]+"/expire", e.keyA, nil); status != http.StatusOK {

@@ -84,14 +84,14 @@ func Apply(ctx context.Context, q *db.Queries, row db.AdminCheckoutSession, spec
 	c, err := q.GetCoupon(ctx, db.GetCouponParams{OrganizationID: org, Livemode: live, ID: couponID})
 	if store.IsNoRows(err) {
 		if promo != nil {
-			return row, refuse(spec.Param, "This promotion code is no longer valid.")
+			return row, refuse(spec.Param, CodeUnknown, "This promotion code is no longer valid.")
 		}
-		return row, refuse(spec.Param, fmt.Sprintf("No such coupon: '%s'.", couponID))
+		return row, refuse(spec.Param, CodeUnknown, fmt.Sprintf("No such coupon: '%s'.", couponID))
 	} else if err != nil {
 		return row, store.Wrap(err, "get coupon")
 	}
 	if c.AmountOff != nil && *c.Currency != row.Currency {
-		return row, refuse(spec.Param, fmt.Sprintf("This discount is in %s; the checkout is in %s.", *c.Currency, row.Currency))
+		return row, refuse(spec.Param, CodeNotApplicable, fmt.Sprintf("This discount is in %s; the checkout is in %s.", *c.Currency, row.Currency))
 	}
 	var items []session.LineItem
 	if err := json.Unmarshal(row.LineItems, &items); err != nil {
@@ -106,11 +106,11 @@ func Apply(ctx context.Context, q *db.Queries, row db.AdminCheckoutSession, spec
 	r := totals.Compute(eligibleLines(items, c.AppliesToProducts), d, totals.Tax{})
 	switch {
 	case r.Discount == 0:
-		return row, refuse(spec.Param, "This discount does not apply to any item of the checkout.")
+		return row, refuse(spec.Param, CodeNotApplicable, "This discount does not apply to any item of the checkout.")
 	case r.Total < 1:
 		// A payment of 0 is not a payment any provider takes: free
 		// checkouts are not supported yet.
-		return row, refuse(spec.Param, "This discount would leave nothing to pay, which checkouts do not support.")
+		return row, refuse(spec.Param, CodeNotApplicable, "This discount would leave nothing to pay, which checkouts do not support.")
 	}
 	// Reservations lock the coupon's row, then the code's: every writer of
 	// both (Apply, End) takes them in this order, so they cannot deadlock.
@@ -118,15 +118,15 @@ func Apply(ctx context.Context, q *db.Queries, row db.AdminCheckoutSession, spec
 	// lock, so concurrent sessions never take more than max_redemptions.
 	if _, err := q.ReserveCoupon(ctx, db.ReserveCouponParams{OrganizationID: org, Livemode: live, ID: c.ID}); store.IsNoRows(err) {
 		if c.RedeemBy != nil && !c.RedeemBy.After(now) {
-			return row, refuse(spec.Param, "This discount has expired.")
+			return row, refuse(spec.Param, CodeExpired, "This discount has expired.")
 		}
-		return row, refuse(spec.Param, "This discount has been used up.")
+		return row, refuse(spec.Param, CodeUsedUp, "This discount has been used up.")
 	} else if err != nil {
 		return row, store.Wrap(err, "reserve coupon")
 	}
 	if promo != nil {
 		if _, err := q.ReservePromotionCode(ctx, promo.ID); store.IsNoRows(err) {
-			return row, refuse(spec.Param, "This promotion code has been used up.")
+			return row, refuse(spec.Param, CodeUsedUp, "This promotion code has been used up.")
 		} else if err != nil {
 			return row, store.Wrap(err, "reserve promotion code")
 		}
@@ -170,15 +170,15 @@ func findPromotionCode(ctx context.Context, q *db.Queries, org string, live bool
 	}
 	switch {
 	case store.IsNoRows(err) && spec.Code != "":
-		return p, refuse(spec.Param, fmt.Sprintf("The promotion code '%s' is not valid.", spec.Code))
+		return p, refuse(spec.Param, CodeUnknown, fmt.Sprintf("The promotion code '%s' is not valid.", spec.Code))
 	case store.IsNoRows(err):
-		return p, refuse(spec.Param, fmt.Sprintf("No such promotion code: '%s'.", spec.PromotionCodeID))
+		return p, refuse(spec.Param, CodeUnknown, fmt.Sprintf("No such promotion code: '%s'.", spec.PromotionCodeID))
 	case err != nil:
 		return p, store.Wrap(err, "find promotion code")
 	case !p.Active:
-		return p, refuse(spec.Param, "This promotion code is no longer active.")
+		return p, refuse(spec.Param, CodeInactive, "This promotion code is no longer active.")
 	case p.ExpiresAt != nil && !p.ExpiresAt.After(time.Now()):
-		return p, refuse(spec.Param, "This promotion code has expired.")
+		return p, refuse(spec.Param, CodeExpired, "This promotion code has expired.")
 	}
 	return p, nil
 }
@@ -186,19 +186,19 @@ func findPromotionCode(ctx context.Context, q *db.Queries, org string, live bool
 // checkRestrictions applies a code's conditions to the session.
 func checkRestrictions(ctx context.Context, q *db.Queries, p db.AdminPromotionCode, row db.AdminCheckoutSession, param string) error {
 	if p.Customer != nil && (row.Customer == nil || *row.Customer != *p.Customer) {
-		return refuse(param, "This promotion code is for another customer.")
+		return refuse(param, CodeOtherCustomer, "This promotion code is for another customer.")
 	}
 	if p.MinimumAmount != nil {
 		if *p.MinimumAmountCurrency != row.Currency {
-			return refuse(param, fmt.Sprintf("This promotion code is for orders in %s.", *p.MinimumAmountCurrency))
+			return refuse(param, CodeMinimumAmount, fmt.Sprintf("This promotion code is for orders in %s.", *p.MinimumAmountCurrency))
 		}
 		if row.AmountSubtotal < *p.MinimumAmount {
-			return refuse(param, fmt.Sprintf("This promotion code needs an order of at least %d minor units of %s.", *p.MinimumAmount, row.Currency))
+			return refuse(param, CodeMinimumAmount, fmt.Sprintf("This promotion code needs an order of at least %d minor units of %s.", *p.MinimumAmount, row.Currency))
 		}
 	}
 	if p.FirstTimeTransaction {
 		if row.Customer == nil && row.CustomerEmail == nil {
-			return refuse(param, "This promotion code is for first-time customers: the checkout must name the customer.")
+			return refuse(param, CodeFirstTimeOnly, "This promotion code is for first-time customers: the checkout must name the customer.")
 		}
 		paid, err := q.CustomerHasPaidSession(ctx, db.CustomerHasPaidSessionParams{OrganizationID: row.OrganizationID,
 			Livemode: row.Livemode, Customer: row.Customer, CustomerEmail: row.CustomerEmail})
@@ -206,16 +206,28 @@ func checkRestrictions(ctx context.Context, q *db.Queries, p db.AdminPromotionCo
 			return store.Wrap(err, "customer's paid sessions")
 		}
 		if paid {
-			return refuse(param, "This promotion code is for first-time customers only.")
+			return refuse(param, CodeFirstTimeOnly, "This promotion code is for first-time customers only.")
 		}
 	}
 	return nil
 }
 
-// refuse is a discount's refusal: a 400 naming param, worded for the payer
-// (the hosted page shows it as it is).
-func refuse(param, message string) error {
-	return &errs.Error{Kind: errs.Invalid, Code: "discount_invalid", Param: param, Message: message}
+// Why a discount is refused: the error's code, which the hosted page turns
+// into a message in the payer's language.
+const (
+	CodeUnknown       = "discount_unknown"        // no such code or coupon (or deleted)
+	CodeInactive      = "discount_inactive"       // the code was turned off
+	CodeExpired       = "discount_expired"        // past expires_at or redeem_by
+	CodeUsedUp        = "discount_used_up"        // max_redemptions reached (counting reservations)
+	CodeNotApplicable = "discount_not_applicable" // other currency, no eligible item, or nothing left to pay
+	CodeMinimumAmount = "discount_minimum_amount" // below the code's minimum_amount
+	CodeFirstTimeOnly = "discount_first_time_only"
+	CodeOtherCustomer = "discount_other_customer"
+)
+
+// refuse is a discount's refusal: a 400 naming param, worded for the payer.
+func refuse(param, code, message string) error {
+	return &errs.Error{Kind: errs.Invalid, Code: code, Param: param, Message: message}
 }
 
 // End ends a session's reservation, if it holds one: counted as a redemption
