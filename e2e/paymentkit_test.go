@@ -93,8 +93,6 @@ func TestPaymentKitRefusesCatalogParameters(t *testing.T) {
 	for _, tc := range []struct{ body, param string }{
 		{`{"customer_id": "cus_abc123", ` + price + `, ` + urls + `}`, "customer_id"},
 		{`{` + price + `, ` + urls + `}`, "line_items[0][price_id]"},
-		{`{"promotion_code": "SAVE20", ` + price + `, ` + urls + `}`, "promotion_code"},
-		{`{"coupon_id": "coupon_dev_abc123", ` + price + `, ` + urls + `}`, "coupon_id"},
 		{`{"custom_fields": {"order_id": "order_12345", "campaign": "halloween_sale"}, ` + price + `, ` + urls + `}`, "custom_fields"},
 		{`{` + price + `, "params_for_sub": {"custom_fields": {"tier": "enterprise", "region": "us-east"}}, ` + urls + `}`, "params_for_sub"},
 		{`{"processor_route_id": "proute_dev_x7k9m2n4", ` + price + `, ` + urls + `}`, "processor_route_id"},
