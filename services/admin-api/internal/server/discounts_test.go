@@ -355,38 +355,9 @@ func TestPromotionCodeRedemptionsHoldUnderConcurrency(t *testing.T) {
 	e := newEnv(t)
 	coupon := e.createCoupon(e.keyA, map[string]any{"percent_off": 15})
 	promo := e.createPromo(e.keyA, map[string]any{"coupon": coupon, "code": "TEN", "max_redemptions": 10})
-	const tries = 50
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		created []string
-		refused int
-		other   []string
-	)
-	start := make(chan struct{})
-	for range tries {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			status, body := e.createSession(e.keyA, sessionWith("promotion_code", "TEN"))
-			param, _, _ := apiError(body)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case status == http.StatusCreated:
-				created = append(created, body["id"].(string))
-			case status == http.StatusBadRequest && param == "promotion_code":
-				refused++
-			default:
-				other = append(other, fmt.Sprint(status, body))
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	if len(created) != 10 || refused != 40 || len(other) != 0 {
-		t.Fatalf("%d created, %d refused, others %v", len(created), refused, other)
+	created, refused := e.rush(50, func(int) map[string]any { return sessionWith("promotion_code", "TEN") })
+	if len(created) != 10 || refused["promotion_code discount_used_up"] != 40 || len(refused) != 1 {
+		t.Fatalf("%d created, refused %v", len(created), refused)
 	}
 	check := func(what string, reserved, redeemed int) {
 		t.Helper()
@@ -491,5 +462,85 @@ func TestApplyPromotionCodeFromThePage(t *testing.T) {
 	_, view := e.do("GET", "/v1/checkout/sessions/"+id, e.keyA, nil)
 	if num(view["amount_total"]) != 1423 || view["discounts"] == nil {
 		t.Fatalf("merchant view: %v", view)
+	}
+}
+
+// rush creates n sessions with body at once and sorts the answers: the ids
+// created, and the refusals by param and code.
+func (e *env) rush(n int, body func(i int) map[string]any) (created []string, refused map[string]int) {
+	e.t.Helper()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		other []string
+	)
+	refused = map[string]int{}
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			status, b := e.createSession(e.keyA, body(i))
+			param, _, code := apiError(b)
+			mu.Lock()
+			defer mu.Unlock()
+			switch status {
+			case http.StatusCreated:
+				created = append(created, b["id"].(string))
+			case http.StatusBadRequest:
+				refused[param+" "+code]++
+			default:
+				other = append(other, fmt.Sprint(status, b))
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if len(other) > 0 {
+		e.t.Fatalf("unexpected answers: %v", other)
+	}
+	return created, refused
+}
+
+// TestCouponLimitHoldsAcrossItsCodes: a coupon's max_redemptions bounds the
+// sessions that take it directly and through any of its codes together,
+// under concurrency.
+func TestCouponLimitHoldsAcrossItsCodes(t *testing.T) {
+	e := newEnv(t)
+	coupon := e.createCoupon(e.keyA, map[string]any{"amount_off": 300, "currency": "EUR", "max_redemptions": 6})
+	e.createPromo(e.keyA, map[string]any{"coupon": coupon, "code": "ALPHA"})
+	e.createPromo(e.keyA, map[string]any{"coupon": coupon, "code": "BETA"})
+	created, refused := e.rush(30, func(i int) map[string]any {
+		switch i % 3 {
+		case 0:
+			return sessionWith("coupon_id", coupon)
+		case 1:
+			return sessionWith("promotion_code", "ALPHA")
+		}
+		return sessionWith("promotion_code", "BETA")
+	})
+	total := 0
+	for _, n := range refused {
+		total += n
+	}
+	if len(created) != 6 || total != 24 {
+		t.Fatalf("%d created, refused %v", len(created), refused)
+	}
+	for k := range refused {
+		if k != "coupon_id discount_used_up" && k != "promotion_code discount_used_up" {
+			t.Fatalf("refusal %q", k)
+		}
+	}
+	if r := e.count("SELECT times_reserved FROM admin.coupons WHERE id = $1", coupon); r != 6 {
+		t.Fatalf("coupon reserved %d", r)
+	}
+	if r := e.count("SELECT sum(times_reserved) FROM admin.promotion_codes WHERE coupon_id = $1", coupon); r+e.count(
+		"SELECT count(*) FROM admin.discount_redemptions WHERE coupon_id = $1 AND promotion_code_id IS NULL", coupon) != 6 {
+		t.Fatalf("codes and direct uses do not add up to the coupon's 6")
+	}
+	_, c := e.do("GET", "/v1/coupons/"+coupon, e.keyA, nil)
+	if c["valid"] != false || num(c["times_reserved"]) != 6 {
+		t.Fatalf("coupon object: %v", c)
 	}
 }
