@@ -93,6 +93,10 @@ func TestCouponLifecycle(t *testing.T) {
 	if data := next["data"].([]any); len(data) != 1 || data[0].(map[string]any)["id"] != id || next["has_more"] != false {
 		t.Fatalf("second page: %v", next)
 	}
+	_, prev := e.do("GET", "/v1/coupons?limit=1&ending_before="+id, e.keyA, nil)
+	if data := prev["data"].([]any); len(data) != 1 || data[0].(map[string]any)["id"] != "coupon_dev_abc123" || prev["has_more"] != false {
+		t.Fatalf("page before: %v", prev)
+	}
 	status, del := e.do("DELETE", "/v1/coupons/"+id, e.keyA, nil)
 	if status != http.StatusOK || del["deleted"] != true || del["valid"] != false {
 		t.Fatalf("delete: %d %v", status, del)
@@ -267,6 +271,18 @@ func TestSessionDiscounts(t *testing.T) {
 	}
 	if n := e.count("SELECT times_reserved FROM admin.promotion_codes WHERE id = $1", promo); n != 2 {
 		t.Fatalf("promotion code reserved %d, want 2", n)
+	}
+	// A retried creation (same Idempotency-Key) is the first one replayed:
+	// it reserves nothing more.
+	first, a := e.createSession(e.keyA, sessionWith("promotion_code", "FIVE"))
+	for range 2 {
+		status, b := e.do("POST", "/v1/checkouts/"+e.siteA+"/create", e.keyA, sessionWith("promotion_code", "FIVE"), "Idempotency-Key", "retry-1")
+		if status != http.StatusCreated || num(b["amount_total"]) != 2347 {
+			t.Fatalf("keyed create: %d %v", status, b)
+		}
+	}
+	if n := e.count("SELECT times_reserved FROM admin.promotion_codes WHERE id = $1", promo); first != http.StatusCreated || a["id"] == nil || n != 4 {
+		t.Fatalf("promotion code reserved %d after one plain and one retried keyed creation, want 4", n)
 	}
 	// A session without discount is as before.
 	status, plain := e.createSession(e.keyA, validSession())

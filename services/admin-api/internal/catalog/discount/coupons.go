@@ -153,16 +153,6 @@ func getCoupon(ctx context.Context, q *db.Queries, p auth.Principal, id string) 
 	return c, nil
 }
 
-func optionalName(n string) (*string, error) {
-	if n == "" {
-		return nil, nil
-	}
-	if len([]rune(n)) > maxCouponNameLen {
-		return nil, errs.Param("name", "parameter_invalid", "name is limited to %d characters.", maxCouponNameLen)
-	}
-	return &n, nil
-}
-
 // mergeMetadata sets the given keys of stored metadata, removing those
 // given "" (Stripe's update rule), and checks the result's limits.
 func mergeMetadata(stored []byte, changes map[string]string) ([]byte, error) {
@@ -181,10 +171,8 @@ func mergeMetadata(stored []byte, changes map[string]string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return marshalMetadata(m)
+	return json.Marshal(m)
 }
-
-func marshalMetadata(m map[string]string) ([]byte, error) { return json.Marshal(m) }
 
 // CouponProto renders a stored coupon; valid is computed at now.
 func CouponProto(c db.AdminCoupon, now time.Time) (*adminv1.Coupon, error) {

@@ -6,6 +6,7 @@
 package discount
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 	"strings"
@@ -66,11 +67,9 @@ func validateCoupon(req *adminv1.CreateCouponRequest, org string, live bool, now
 	case len(p.ID) > maxIDLen || !idChars(p.ID):
 		return p, errs.Param("id", "parameter_invalid", "id may hold up to %d letters, digits, '_' and '-'.", maxIDLen)
 	}
-	if n := strings.TrimSpace(req.GetName()); n != "" {
-		if utf8.RuneCountInString(n) > maxCouponNameLen {
-			return p, errs.Param("name", "parameter_invalid", "name is limited to %d characters.", maxCouponNameLen)
-		}
-		p.Name = &n
+	var err error
+	if p.Name, err = optionalName(req.GetName()); err != nil {
+		return p, err
 	}
 	switch {
 	case req.PercentOff != nil && req.AmountOff != nil:
@@ -144,8 +143,20 @@ func validateCoupon(req *adminv1.CreateCouponRequest, org string, live bool, now
 	if err != nil {
 		return p, err
 	}
-	p.Metadata, err = marshalMetadata(meta)
+	p.Metadata, err = json.Marshal(meta)
 	return p, err
+}
+
+// optionalName checks a coupon's name; "" (or spaces) is none.
+func optionalName(n string) (*string, error) {
+	n = strings.TrimSpace(n)
+	if n == "" {
+		return nil, nil
+	}
+	if utf8.RuneCountInString(n) > maxCouponNameLen {
+		return nil, errs.Param("name", "parameter_invalid", "name is limited to %d characters.", maxCouponNameLen)
+	}
+	return &n, nil
 }
 
 // validatePromotionCode checks a create request (the coupon is looked up by
@@ -205,7 +216,7 @@ func validatePromotionCode(req *adminv1.CreatePromotionCodeRequest, org string, 
 	if err != nil {
 		return p, err
 	}
-	p.Metadata, err = marshalMetadata(meta)
+	p.Metadata, err = json.Marshal(meta)
 	return p, err
 }
 
