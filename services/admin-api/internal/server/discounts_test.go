@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	stripe "github.com/stripe/stripe-go/v82"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -558,5 +559,30 @@ func TestCouponLimitHoldsAcrossItsCodes(t *testing.T) {
 	_, c := e.do("GET", "/v1/coupons/"+coupon, e.keyA, nil)
 	if c["valid"] != false || num(c["times_reserved"]) != 6 {
 		t.Fatalf("coupon object: %v", c)
+	}
+}
+
+// TestStripeSDKDiscounts: stripe-go's discounts and allow_promotion_codes
+// reach the core, and its session type reads the discount back.
+func TestStripeSDKDiscounts(t *testing.T) {
+	e := newEnv(t)
+	coupon := e.createCoupon(e.keyA, map[string]any{"percent_off": 10})
+	sc := e.stripeClient(e.keyA)
+	p := stripeSessionParams()
+	p.Discounts = []*stripe.CheckoutSessionCreateDiscountParams{{Coupon: stripe.String(coupon)}}
+	cs, err := sc.V1CheckoutSessions.Create(context.Background(), p)
+	// 10 % of 3 × 450.
+	if err != nil || cs.AmountSubtotal != 1350 || cs.TotalDetails.AmountDiscount != 135 || cs.AmountTotal != 1215 ||
+		len(cs.Discounts) != 1 || cs.Discounts[0].Coupon.ID != coupon {
+		t.Fatalf("create with a coupon: %+v %v", cs, err)
+	}
+	p = stripeSessionParams()
+	p.AllowPromotionCodes = stripe.Bool(true)
+	cs, err = sc.V1CheckoutSessions.Create(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, s := e.do("GET", "/v1/checkout/sessions/"+cs.ID, e.keyA, nil); s["allow_promotion_codes"] != true {
+		t.Fatalf("allow_promotion_codes not kept: %v", s)
 	}
 }
