@@ -17,7 +17,8 @@ import (
 // test card, and the Checkouts page then shows the session paid, with its
 // payment on the detail page; then, as a developer would, they create an API
 // key (its secret shown once) and look at the webhook endpoint's delivery
-// log and the event's JSON, and invite a colleague from the Team page. Every
+// log and the event's JSON, invite a colleague from the Team page, and open
+// (then cancel) the two-factor sign-in set-up on their account page. Every
 // page is screenshotted at phone and laptop widths, under
 // test-artifacts/screenshots/dashboard-*.png.
 func TestDashboardBrowser(t *testing.T) {
@@ -285,6 +286,13 @@ func TestDashboardBrowser(t *testing.T) {
 	both("13-live-mode")
 	do(t, tab, "open the account page", chromedp.Click(chromedp.ID("who")), chromedp.WaitVisible(chromedp.ID("password-form")))
 	both("14-account")
+	// The two-factor set-up page; the demo owner keeps it off (Cancel).
+	do(t, tab, "set up two-factor sign-in", chromedp.Click(chromedp.ID("setup-two-factor")), chromedp.WaitVisible(chromedp.ID("enable-form")))
+	if qr, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll("#qr svg path").length`)); err != nil || qr != 1 {
+		t.Errorf("two-factor QR code paths: %d %v", qr, err)
+	}
+	both("26-two-factor-setup")
+	do(t, tab, "cancel the set-up", chromedp.Click(chromedp.ID("cancel-two-factor")), chromedp.WaitVisible(chromedp.ID("setup-two-factor")))
 	do(t, tab, "log out", chromedp.Click(chromedp.ID("mode-switch")), chromedp.WaitVisible(chromedp.CSS("#mode.test")),
 		chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("notice")))
 	do(t, tab, "signed out", chromedp.Navigate(sys.DashboardURL+"checkouts"), chromedp.WaitVisible(chromedp.ID("login-form")))

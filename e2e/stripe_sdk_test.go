@@ -136,6 +136,8 @@ func TestStripeGoBadInput(t *testing.T) {
 		"line_items[0][price]":                   func(p *stripe.CheckoutSessionParams) { p.LineItems[0].Price = stripe.String("price_1") },
 		"line_items[1][price_data][unit_amount]": func(p *stripe.CheckoutSessionParams) { p.LineItems[1].PriceData.UnitAmount = stripe.Int64(-5) },
 		"success_url":                            func(p *stripe.CheckoutSessionParams) { p.SuccessURL = stripe.String("not a url") },
+		// Checked as the JSON API checks it, before the core is called.
+		"Idempotency-Key": func(p *stripe.CheckoutSessionParams) { p.IdempotencyKey = stripe.String("clé-1") },
 	} {
 		p := teaSession()
 		change(p)

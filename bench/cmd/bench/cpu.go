@@ -95,6 +95,22 @@ func (t *cpuTally) add(a, b cpuSample) {
 	}
 }
 
+// perOp is the CPU time of all process groups per operation, in ms, when
+// ops operations were made over the tally's time, the part of it each
+// group took, and the cores used in all.
+func (t *cpuTally) perOp(ops int) (ms float64, parts string, cores float64) {
+	var total int64
+	var each []string
+	for _, n := range slices.Sorted(maps.Keys(t.ticks)) {
+		total += t.ticks[n]
+		if ms := float64(t.ticks[n]) / clockTicks * 1000 / float64(ops); ms >= 0.01 {
+			each = append(each, fmt.Sprintf("%s %.2f", n, ms))
+		}
+	}
+	secs := float64(total) / clockTicks
+	return secs * 1000 / float64(ops), strings.Join(each, ", "), secs / t.secs
+}
+
 // note says how many cores each process group used, on average.
 func (t *cpuTally) note(what string) string {
 	names := slices.Sorted(maps.Keys(t.ticks))

@@ -170,8 +170,10 @@ type bench struct {
 	st      stackInfo
 	api     apiClient
 	restMax measurement
-	// insertMax is scenario 1's INSERT baseline, beside the pay peak in 4.
+	// insertMax is scenario 1's INSERT baseline, beside the pay peak in 4.,
+	// and insertCPU the CPU it used.
 	insertMax measurement
+	insertCPU cpuTally
 	// grpcMax and grpcNotes are scenario 2's, measured alongside 1.
 	grpcMax   measurement
 	grpcNotes []string
@@ -224,7 +226,7 @@ func (b *bench) createREST(ctx context.Context) (table, error) {
 		peak = peak.plus(b.loadCPU(&peakCPU, b.o.threads, 0, b.o.duration, 0, create))
 		grpcPeak = grpcPeak.plus(b.loadCPU(&grpcCPU, b.o.threads, 0, b.o.duration, 0, grpcCall))
 	}
-	b.restMax, b.grpcMax, b.insertMax = peak, grpcPeak, base
+	b.restMax, b.grpcMax, b.insertMax, b.insertCPU = peak, grpcPeak, base, baseCPU
 	b.grpcNotes = []string{grpcCPU.note("gRPC create peak")}
 	if err := settle(ctx, b.st); err != nil {
 		return table{}, err

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"time"
 )
 
@@ -30,7 +31,7 @@ const (
 // merchant has one; waiting for its deliveries afterwards also drains what
 // the payments left in the outbox and hooks before the next run.
 func (b *bench) payPeak(ctx context.Context) ([]row, []string, error) {
-	base, baseLabel, baseNotes, err := b.insertBaseline(ctx)
+	base, baseCPU, baseLabel, baseNotes, err := b.insertBaseline(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,9 +68,11 @@ func (b *bench) payPeak(ctx context.Context) ([]row, []string, error) {
 		return nil, nil, err
 	}
 	p := newPayer(ps)
-	var cpu cpuTally
+	var cpu, whole cpuTally
+	start := sampleCPU(b.binDir)
 	m := b.loadCPU(&cpu, threads, 0, 0, int64(n), p.pay)
 	waitDeliveries(r, len(wp.paid)+len(p.paid), deliveryDeadline)
+	whole.add(start, sampleCPU(b.binDir))
 	ds := matchDeliveries(p, r, 1)
 	peak := measuredRow(fmt.Sprintf("pay (4242), peak: %d callers, %d fresh sessions", threads, n), m, base.QPS,
 		"≥ 10 % of baseline", pass(base.QPS > 0 && m.QPS >= 0.1*base.QPS))
@@ -80,24 +83,32 @@ func (b *bench) payPeak(ctx context.Context) ([]row, []string, error) {
 		"Calibration: %d payments at %.0f/s sized the run (%s of load). Payments succeeded %d of %d (a payment that does not answer "+
 		"succeeded is an error); with one webhook endpoint registered, webhooks received %d, lost (not within %s) %d, counted as errors.",
 		len(warm), wm.QPS, time.Duration(float64(n)/m.QPS*float64(time.Second)).Round(100*time.Millisecond), len(p.paid), n, ds.delivered, deliveryDeadline, ds.lost), cpu.note("pay peak"))
+	if len(p.paid) > 0 && base.Calls > 0 {
+		payMs, payParts, payCores := whole.perOp(len(p.paid))
+		insMs, _, insCores := baseCPU.perOp(int(base.Calls))
+		notes = append(notes, fmt.Sprintf("CPU per payment, all processes, from the first post to the last webhook: %.2f ms (%s), "+
+			"%.2f of %d cores busy; per baseline INSERT: %.3f ms, %.2f cores busy. Where both runs are bound by the cores, "+
+			"pay peak ÷ INSERT baseline is at most %.3f ÷ %.2f = %.1f %% until a payment costs less CPU (docs/perf/payment-path.md).",
+			payMs, payParts, payCores, runtime.NumCPU(), insMs, insCores, insMs, payMs, 100*insMs/payMs))
+	}
 	return rows, notes, nil
 }
 
 // insertBaseline is the single-row INSERT baseline: scenario 1's when it
 // ran, else measured here the same way (one round instead of two).
-func (b *bench) insertBaseline(ctx context.Context) (measurement, string, []string, error) {
+func (b *bench) insertBaseline(ctx context.Context) (measurement, cpuTally, string, []string, error) {
 	if b.insertMax.Hist != nil {
-		return b.insertMax, "baseline: pgx INSERT of a session row (from 1.)", nil, nil
+		return b.insertMax, b.insertCPU, "baseline: pgx INSERT of a session row (from 1.)", nil, nil
 	}
 	insert, cleanup, err := pgxInsert(ctx, b.st, b.o.threads)
 	if err != nil {
-		return measurement{}, "", nil, err
+		return measurement{}, cpuTally{}, "", nil, err
 	}
 	defer cleanup()
 	load(b.o.threads, 0, time.Second, 0, insert)
 	var cpu cpuTally
 	m := b.loadCPU(&cpu, b.o.threads, 0, b.o.duration, 0, insert)
-	return m, "baseline: pgx INSERT of a session row (measured here; 1. did not run)", []string{cpu.note("the INSERT baseline")}, nil
+	return m, cpu, "baseline: pgx INSERT of a session row (measured here; 1. did not run)", []string{cpu.note("the INSERT baseline")}, nil
 }
 
 // setEndpointDisabled disables or enables a webhook endpoint.

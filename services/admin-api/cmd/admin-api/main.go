@@ -6,9 +6,11 @@
 //	admin-api orgs create --name NAME                 make an organization
 //	admin-api keys create --org ID --mode test|live   make a secret key (printed once)
 //	admin-api users create --email E --org ID --role R  make a dashboard user (password printed when generated)
+//	admin-api users reset-two-factor --email E        turn off a user's two-factor sign-in (lost phone and codes)
 //	admin-api seed-demo                               the dev stack's demo data (key in DEMO_SECRET_KEY,
 //	                                                  dashboard owner in DEMO_DASHBOARD_EMAIL/PASSWORD)
-//	admin-api provider-accounts reencrypt             re-seal credentials under the first TILLPOINT_ENCRYPTION_KEY key
+//	admin-api provider-accounts reencrypt             re-seal credentials (and dashboard two-factor secrets)
+//	                                                  under the first TILLPOINT_ENCRYPTION_KEY key
 package main
 
 import (
@@ -53,7 +55,7 @@ const name = "admin-api"
 func main() {
 	app.Main(app.Command{
 		Name:       name,
-		Usage:      "admin-api [serve | migrate | orgs create --name NAME | keys create --org ID --mode test|live [--name NAME] | users create --email EMAIL --org ID --role owner|developer|support|viewer [--password-stdin] | seed-demo | provider-accounts reencrypt]",
+		Usage:      "admin-api [serve | migrate | orgs create --name NAME | keys create --org ID --mode test|live [--name NAME] | users create --email EMAIL --org ID --role owner|developer|support|viewer [--password-stdin] | users reset-two-factor --email EMAIL | seed-demo | provider-accounts reencrypt]",
 		Migrations: migrations.Set,
 		Serve: func(ctx context.Context) error {
 			cfg, err := loadConfig()
@@ -233,6 +235,11 @@ func providerAccountsCommand(ctx context.Context, args []string, stdout io.Write
 			return err
 		}
 		fmt.Fprintf(stdout, "%d provider accounts re-encrypted under key %q\n", n, keys.PrimaryID())
+		// The dashboard's two-factor secrets are sealed under the same keys.
+		if n, err = dashboard.ReencryptTwoFactorSecrets(ctx, s, keys); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d dashboard users' two-factor secrets re-encrypted under key %q\n", n, keys.PrimaryID())
 		return nil
 	})
 }
@@ -242,7 +249,11 @@ func providerAccountsCommand(ctx context.Context, args []string, stdout io.Write
 // password is read from stdin with --password-stdin (so it is not in the
 // shell history or the process list), else generated and printed once.
 func usersCommand(ctx context.Context, args []string, stdout io.Writer) error {
-	const usage = "usage: admin-api users create --email EMAIL --org ID --role owner|developer|support|viewer [--password-stdin]"
+	if len(args) > 0 && args[0] == "reset-two-factor" {
+		return resetTwoFactorCommand(ctx, args[1:], stdout)
+	}
+	const usage = "usage: admin-api users create --email EMAIL --org ID --role owner|developer|support|viewer [--password-stdin]\n" +
+		"       admin-api users reset-two-factor --email EMAIL"
 	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
 	email := fs.String("email", "", "the user's email (their sign-in name)")
 	org := fs.String("org", "", "organization id (org_…)")
@@ -277,6 +288,27 @@ func usersCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		if generated {
 			fmt.Fprintf(stdout, "password: %s\n(shown once; sign in at /dashboard/login)\n", password)
 		}
+		return nil
+	})
+}
+
+// resetTwoFactorCommand turns off a user's two-factor sign-in, for a
+// person who lost both their phone and their recovery codes; they sign in
+// with their password and may set it up again.
+func resetTwoFactorCommand(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("users reset-two-factor", flag.ContinueOnError)
+	email := fs.String("email", "", "the user's email")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return errors.New("usage: admin-api users reset-two-factor --email EMAIL")
+	}
+	return withStore(ctx, func(s *store.Store) error {
+		if err := dashboard.ResetTwoFactor(ctx, s, *email); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "two-factor sign-in of %s is off; their recovery codes are deleted\n", dashboard.NormalizeEmail(*email))
 		return nil
 	})
 }
@@ -339,7 +371,7 @@ func serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 
-	dash := &dashboard.Handler{Store: st, Conn: api.Inline, Logger: logger,
+	dash := &dashboard.Handler{Store: st, Conn: api.Inline, Logger: logger, Keys: cfg.Keys,
 		Secure:      strings.HasPrefix(cfg.PublicURL(cfg.AdminBackendDomain), "https://"),
 		LoginLimits: dashboard.NewLoginLimits()}
 	if err := dash.Init(ctx); err != nil {

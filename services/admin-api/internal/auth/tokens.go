@@ -117,7 +117,7 @@ func (a *Authenticator) authenticateToken(ctx context.Context, raw string) (Prin
 	} else if err != nil {
 		return Principal{}, invalid
 	}
-	k, err := a.Store.GetAPIKey(ctx, claims.Subject)
+	k, err := a.Store.CachedAPIKeyByID(ctx, claims.Subject)
 	switch {
 	case store.IsNoRows(err):
 		return Principal{}, invalid

@@ -256,6 +256,14 @@ func TestCSRF(t *testing.T) {
 		if s, _, _ := b.post("/dashboard/logout", form); s != http.StatusForbidden {
 			t.Errorf("logout with %s: %d, want 403", name, s)
 		}
+		if s, _, _ := b.post("/dashboard/account/two-factor/setup", form); s != http.StatusForbidden {
+			t.Errorf("two-factor set-up with %s: %d, want 403", name, s)
+		}
+	}
+	var settingUp bool
+	_ = e.pool.QueryRow(context.Background(), `SELECT totp_pending_secret IS NOT NULL FROM admin.dashboard_users WHERE email = $1`, e.users["owner"]).Scan(&settingUp)
+	if settingUp {
+		t.Error("a refused post started a two-factor set-up")
 	}
 	if s, _, _ := b.get("/dashboard/checkouts/" + open.GetId()); s != http.StatusOK {
 		t.Fatalf("still signed in: %d", s)

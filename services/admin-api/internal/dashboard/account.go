@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/jackc/pgx/v5"
@@ -9,15 +10,46 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 )
 
-// accountView is the password form's data: which field is wrong (a catalog
-// key), or that the change is done.
+// accountView is the account page's data: which field of which form is
+// wrong (catalog keys), a notice of what was just done, and the state of
+// two-factor sign-in.
 type accountView struct {
 	CurrentError, NewError string
-	Done                   bool
+	// DisablePasswordError and DisableCodeError are the two-factor off form's.
+	DisablePasswordError, DisableCodeError string
+	// Notice is a catalog key.
+	Notice string
+	// TwoFactor is on; RecoveryLeft recovery codes are unused.
+	TwoFactor    bool
+	RecoveryLeft int64
+}
+
+// accountNotices are the notices a redirect to the account page may ask for.
+var accountNotices = map[string]string{"1": "account.done", "two-factor-off": "twofactor.off"}
+
+// accountUser is v's user and their account page, without errors.
+func (h *Handler) accountUser(ctx context.Context, v visit) (db.AdminDashboardUser, accountView, error) {
+	user, err := h.Store.GetDashboardUser(ctx, v.userID)
+	if err != nil {
+		return user, accountView{}, store.Wrap(err, "get dashboard user")
+	}
+	av := accountView{TwoFactor: user.TotpSecret != nil}
+	if av.TwoFactor {
+		if av.RecoveryLeft, err = h.Store.CountDashboardRecoveryCodes(ctx, v.userID); err != nil {
+			return user, av, store.Wrap(err, "count recovery codes")
+		}
+	}
+	return user, av, nil
 }
 
 func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, v visit) {
-	h.render(w, r, http.StatusOK, "account", &v, "account", accountView{Done: r.URL.Query().Get("done") == "1"})
+	_, av, err := h.accountUser(r.Context(), v)
+	if err != nil {
+		h.fail(w, r, &v, err)
+		return
+	}
+	av.Notice = accountNotices[r.URL.Query().Get("done")]
+	h.render(w, r, http.StatusOK, "account", &v, "account", av)
 }
 
 // changePassword sets a new password after checking the current one, and
@@ -27,24 +59,21 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, v visit) {
 func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, v visit) {
 	current, next := r.PostForm.Get("current_password"), r.PostForm.Get("new_password")
 	accountKey := "email:" + v.email
-	if ok, _ := h.LoginLimits.PerAccount.Check(accountKey); !ok {
-		h.render(w, r, http.StatusTooManyRequests, "account", &v, "account", accountView{CurrentError: "login.limited"})
-		return
-	}
-	user, err := h.Store.GetDashboardUser(r.Context(), v.userID)
-	if err != nil {
-		h.fail(w, r, &v, store.Wrap(err, "get dashboard user"))
-		return
-	}
-	if len(current) > maxPasswordLen {
-		current = current[:maxPasswordLen]
-	}
-	match, err := VerifyPassword(r.Context(), current, user.PasswordHash)
+	user, av, err := h.accountUser(r.Context(), v)
 	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
-	av := accountView{}
+	if ok, _ := h.LoginLimits.PerAccount.Check(accountKey); !ok {
+		av.CurrentError = "login.limited"
+		h.render(w, r, http.StatusTooManyRequests, "account", &v, "account", av)
+		return
+	}
+	match, err := h.verifyUserPassword(r.Context(), user, current)
+	if err != nil {
+		h.fail(w, r, &v, err)
+		return
+	}
 	if !match {
 		h.LoginLimits.PerAccount.Allow(accountKey)
 		av.CurrentError = "account.wrong"

@@ -24,6 +24,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/ratelimit"
+	"github.com/tillpoint/tillpoint/services/platform/secretbox"
 )
 
 // Prefix is where the dashboard is served on admin-api's host.
@@ -35,6 +36,8 @@ type Handler struct {
 	// Conn is admin-api's in-process connection to its own gRPC services.
 	Conn   grpc.ClientConnInterface
 	Logger *slog.Logger
+	// Keys seal the users' two-factor (TOTP) secrets.
+	Keys *secretbox.Keyring
 	// Secure is true when the dashboard is served over https: cookies are
 	// Secure and take the __Host- prefix, and HSTS is sent.
 	Secure bool
@@ -42,7 +45,8 @@ type Handler struct {
 	IdleTimeout, AbsoluteTimeout time.Duration
 	// LoginLimits bound sign-in attempts.
 	LoginLimits LoginLimits
-	// Now is the clock of the Overview's "today" (time.Now when nil).
+	// Now is the clock of the Overview's "today" and of two-factor codes
+	// (time.Now when nil).
 	Now func() time.Time
 
 	sessions adminv1.CheckoutSessionServiceClient
@@ -84,8 +88,8 @@ func NewLoginLimits() LoginLimits {
 
 // Init parses the templates and builds the routes.
 func (h *Handler) Init(ctx context.Context) error {
-	if h.Store == nil || h.Conn == nil || h.Logger == nil {
-		return errors.New("dashboard: Store, Conn and Logger are required")
+	if h.Store == nil || h.Conn == nil || h.Logger == nil || h.Keys == nil {
+		return errors.New("dashboard: Store, Conn, Logger and Keys are required")
 	}
 	pages, err := newRenderer()
 	if err != nil {
@@ -113,12 +117,18 @@ func (h *Handler) Init(ctx context.Context) error {
 	})
 	m.HandleFunc("GET "+Prefix+"/login", h.loginPage)
 	m.HandleFunc("POST "+Prefix+"/login", h.login)
+	m.HandleFunc("GET "+Prefix+"/login/code", h.loginCodePage)
+	m.HandleFunc("POST "+Prefix+"/login/code", h.loginCode)
 	m.HandleFunc("GET "+Prefix+"/lang", h.setLang)
 	m.Handle("POST "+Prefix+"/logout", h.signedIn(ActionViewCheckouts, h.logout))
 	m.Handle("POST "+Prefix+"/logout-everywhere", h.signedIn(ActionViewCheckouts, h.logoutEverywhere))
 	m.Handle("POST "+Prefix+"/mode", h.signedIn(ActionViewCheckouts, h.setMode))
 	m.Handle("GET "+Prefix+"/account", h.signedIn(ActionViewCheckouts, h.accountPage))
 	m.Handle("POST "+Prefix+"/account", h.signedIn(ActionViewCheckouts, h.changePassword))
+	m.Handle("POST "+Prefix+"/account/two-factor/setup", h.signedIn(ActionViewCheckouts, h.setupTwoFactor))
+	m.Handle("GET "+Prefix+"/account/two-factor", h.signedIn(ActionViewCheckouts, h.twoFactorPage))
+	m.Handle("POST "+Prefix+"/account/two-factor", h.signedIn(ActionViewCheckouts, h.enableTwoFactor))
+	m.Handle("POST "+Prefix+"/account/two-factor/disable", h.signedIn(ActionViewCheckouts, h.disableTwoFactor))
 	m.Handle("GET "+Prefix+"/organizations", h.signedIn(ActionViewCheckouts, h.listOrgs))
 	m.Handle("POST "+Prefix+"/organizations", h.signedIn(ActionViewCheckouts, h.switchOrg))
 	m.Handle("GET "+Prefix+"/overview", h.signedIn(ActionViewCheckouts, h.overview))

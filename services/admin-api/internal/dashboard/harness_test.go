@@ -44,6 +44,7 @@ type env struct {
 	store    *store.Store
 	conn     *server.API
 	handler  *dashboard.Handler
+	keys     *secretbox.Keyring
 	orgA     string
 	orgB     string
 	siteA    string
@@ -76,7 +77,7 @@ func newEnv(t *testing.T, configure ...func(*dashboard.Handler)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &dashboard.Handler{Store: st, Conn: api.Inline, Logger: logger, LoginLimits: dashboard.NewLoginLimits()}
+	h := &dashboard.Handler{Store: st, Conn: api.Inline, Logger: logger, Keys: keys, LoginLimits: dashboard.NewLoginLimits()}
 	for _, c := range configure {
 		c(h)
 	}
@@ -85,7 +86,7 @@ func newEnv(t *testing.T, configure ...func(*dashboard.Handler)) *env {
 	}
 	srv := httptest.NewServer(api.WithDashboard(dashboard.Prefix, h))
 	t.Cleanup(srv.Close)
-	e := &env{t: t, url: srv.URL, pool: pool, store: st, conn: api, handler: h, users: map[string]string{}}
+	e := &env{t: t, url: srv.URL, pool: pool, store: st, conn: api, handler: h, keys: keys, users: map[string]string{}}
 
 	orgA, err := bootstrap.CreateOrganization(ctx, st, "Org A")
 	if err != nil {

@@ -1,8 +1,10 @@
 package dashboard
 
 import (
+	"context"
 	"crypto/subtle"
 	"net/http"
+	"net/url"
 
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
@@ -67,63 +69,101 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusForbidden, "login.expired")
 		return
 	}
-	addrKey, accountKey := ratelimit.AddrKey(httpx.ClientAddr(r)), "email:"+email
-	if ok, _ := h.LoginLimits.PerAddr.Check(addrKey); !ok {
+	addrKey, accountKey := loginKeys(r, email)
+	if !h.LoginLimits.check(addrKey, accountKey) {
 		again(http.StatusTooManyRequests, "login.limited")
 		return
 	}
-	if ok, _ := h.LoginLimits.PerAccount.Check(accountKey); !ok {
-		again(http.StatusTooManyRequests, "login.limited")
-		return
-	}
-	userID, orgID, ok, err := h.checkPassword(r, email, password)
+	user, orgID, ok, err := h.checkPassword(r, email, password)
 	if err != nil {
 		h.fail(w, r, nil, err)
 		return
 	}
 	if !ok {
-		h.LoginLimits.PerAddr.Allow(addrKey)
-		h.LoginLimits.PerAccount.Allow(accountKey)
+		h.LoginLimits.failed(addrKey, accountKey)
 		again(http.StatusUnauthorized, "login.failed")
 		return
 	}
-	if err := h.startSession(r.Context(), w, r, userID, orgID); err != nil {
+	if user.TotpSecret != nil {
+		// Two-factor sign-in: no session until the code (twofactor.go).
+		if err := h.startPendingSignIn(r.Context(), w, user.ID, orgID); err != nil {
+			h.fail(w, r, nil, err)
+			return
+		}
+		http.Redirect(w, r, Prefix+"/login/code"+nextQuery(next), http.StatusSeeOther)
+		return
+	}
+	if err := h.startSession(r.Context(), w, r, user.ID, orgID); err != nil {
 		h.fail(w, r, nil, err)
 		return
 	}
 	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 }
 
+// loginKeys are the sign-in limits' keys of an attempt for email: the
+// client's address, and the email (known or not).
+func loginKeys(r *http.Request, email string) (addrKey, accountKey string) {
+	return ratelimit.AddrKey(httpx.ClientAddr(r)), "email:" + email
+}
+
+// check reports whether an attempt may be made: both buckets have a token.
+func (l LoginLimits) check(addrKey, accountKey string) bool {
+	okAddr, _ := l.PerAddr.Check(addrKey)
+	okAccount, _ := l.PerAccount.Check(accountKey)
+	return okAddr && okAccount
+}
+
+// failed counts a failed attempt (a wrong password or code) in both.
+func (l LoginLimits) failed(addrKey, accountKey string) {
+	l.PerAddr.Allow(addrKey)
+	l.PerAccount.Allow(accountKey)
+}
+
+// nextQuery is the ?next= of a path to come back to, or nothing.
+func nextQuery(next string) string {
+	if next == "" {
+		return ""
+	}
+	return "?next=" + url.QueryEscape(next)
+}
+
 // checkPassword returns the user and the organization to sign in to (their
 // first) when the password is right. A user with no organization cannot
 // sign in: there would be nothing to show.
-func (h *Handler) checkPassword(r *http.Request, email, password string) (userID, orgID string, ok bool, err error) {
+func (h *Handler) checkPassword(r *http.Request, email, password string) (user db.AdminDashboardUser, orgID string, ok bool, err error) {
 	ctx := r.Context()
-	hash := h.dummyHash
-	user, err := h.Store.GetDashboardUserByEmail(ctx, email)
+	user, err = h.Store.GetDashboardUserByEmail(ctx, email)
 	known := err == nil
 	if err != nil && !store.IsNoRows(err) {
-		return "", "", false, store.Wrap(err, "get dashboard user")
+		return user, "", false, store.Wrap(err, "get dashboard user")
 	}
-	if known {
-		hash = user.PasswordHash
+	if !known {
+		user.PasswordHash = h.dummyHash // the same work as for a known email
 	}
-	if len(password) > maxPasswordLen {
-		password = password[:maxPasswordLen] // the same work as any other; it cannot match
-		known = false
-	}
-	match, err := VerifyPassword(ctx, password, hash)
+	match, err := h.verifyUserPassword(ctx, user, password)
 	if err != nil || !match || !known {
-		return "", "", false, err
+		return user, "", false, err
 	}
 	orgs, err := h.Store.ListDashboardMemberships(ctx, user.ID)
 	if err != nil {
-		return "", "", false, store.Wrap(err, "list memberships")
+		return user, "", false, store.Wrap(err, "list memberships")
 	}
 	if len(orgs) == 0 {
-		return "", "", false, nil
+		return user, "", false, nil
 	}
-	return user.ID, orgs[0].OrganizationID, true, nil
+	return user, orgs[0].OrganizationID, true, nil
+}
+
+// verifyUserPassword reports whether password is the user's. An overlong
+// one is checked cut to maxPasswordLen, the same work as any other, and
+// never matches.
+func (h *Handler) verifyUserPassword(ctx context.Context, user db.AdminDashboardUser, password string) (bool, error) {
+	tooLong := len(password) > maxPasswordLen
+	if tooLong {
+		password = password[:maxPasswordLen]
+	}
+	match, err := VerifyPassword(ctx, password, user.PasswordHash)
+	return match && !tooLong, err
 }
 
 // logout ends this browser's session.

@@ -24,7 +24,7 @@ var templateFS embed.FS
 
 // views are the page templates; each defines "title" and "content" for
 // layout.html.
-var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "sites", "site", "error", "keys", "webhooks", "webhook", "events", "event", "overview", "team", "invite"}
+var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "sites", "site", "error", "keys", "webhooks", "webhook", "events", "event", "overview", "team", "invite", "login_code", "twofactor"}
 
 // renderer holds the parsed templates, one set per language and view.
 type renderer struct {

@@ -162,13 +162,17 @@ func (h *Handler) absolute() time.Duration {
 // soon as they end whatever this is; the sweep only keeps the table small.
 const sweepEvery = 10 * time.Minute
 
-// SweepSessions deletes ended sessions every sweepEvery until ctx ends.
+// SweepSessions deletes ended sessions, and pending two-factor sign-ins,
+// every sweepEvery until ctx ends.
 func (h *Handler) SweepSessions(ctx context.Context) error {
 	tick := time.NewTicker(sweepEvery)
 	defer tick.Stop()
 	for {
 		if _, err := h.Store.DeleteExpiredDashboardSessions(ctx, h.idle().Seconds()); err != nil && ctx.Err() == nil {
 			h.Logger.WarnContext(ctx, "dashboard: sweep sessions", "err", err)
+		}
+		if _, err := h.Store.DeleteExpiredDashboardPendingSignIns(ctx); err != nil && ctx.Err() == nil {
+			h.Logger.WarnContext(ctx, "dashboard: sweep pending sign-ins", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -63,3 +63,26 @@ func SetUser(ctx context.Context, s *store.Store, email, orgID string, role Role
 	})
 	return user, err
 }
+
+// ResetTwoFactor turns off the two-factor sign-in of the user with email and
+// deletes their recovery codes: for a person who lost both their phone and
+// their recovery codes (`admin-api users reset-two-factor`). Their password
+// is unchanged.
+func ResetTwoFactor(ctx context.Context, s *store.Store, email string) error {
+	email = NormalizeEmail(email)
+	return s.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
+		user, err := q.GetDashboardUserByEmail(ctx, email)
+		if store.IsNoRows(err) {
+			return errs.NotFoundf("email", "no dashboard user %q", email)
+		} else if err != nil {
+			return store.Wrap(err, "get dashboard user")
+		}
+		if err := q.DisableDashboardUserTOTP(ctx, user.ID); err != nil {
+			return store.Wrap(err, "disable TOTP")
+		}
+		if err := q.DeleteDashboardRecoveryCodes(ctx, user.ID); err != nil {
+			return store.Wrap(err, "delete recovery codes")
+		}
+		return nil
+	})
+}

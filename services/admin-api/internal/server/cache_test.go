@@ -34,15 +34,23 @@ func TestCacheForgetsOtherReplicasChanges(t *testing.T) {
 		t.Fatalf("second lookup: name %q, %v; want the cached %q", k.Name, err, before.Name)
 	}
 
-	// Another replica revokes it: this one refuses the key shortly after.
+	// Another replica revokes it: this one refuses the key shortly after,
+	// by its secret and by its id (which access tokens name).
 	if status, _ := e.do("GET", "/v1/checkout/sessions", e.keyA, nil); status != http.StatusOK {
 		t.Fatalf("list before the revocation: %d", status)
+	}
+	if k, err := e.store.CachedAPIKeyByID(ctx, before.ID); err != nil || k.RevokedAt != nil {
+		t.Fatalf("key by id before the revocation: %+v, %v", k, err)
 	}
 	exec("UPDATE admin.api_keys SET revoked_at = now() WHERE id = $1", before.ID)
 	testkit.Eventually(t, "the revoked key is refused", func() bool {
 		status, body := e.do("GET", "/v1/checkout/sessions", e.keyA, nil)
 		_, _, code := apiError(body)
 		return status == http.StatusUnauthorized && code == "api_key_revoked"
+	})
+	testkit.Eventually(t, "the key by id is seen revoked", func() bool {
+		k, err := e.store.CachedAPIKeyByID(ctx, before.ID)
+		return err == nil && k.RevokedAt != nil
 	})
 
 	// Likewise a site changed elsewhere.

@@ -51,13 +51,14 @@ type cached[V any] struct {
 	expires time.Time
 }
 
-// cache holds API keys by secret hash, sites by id, tenant and mode, and
-// fee rules by tenant and mode.
+// cache holds API keys by secret hash and by id (access tokens name their
+// key by id), sites by id, tenant and mode, and fee rules by tenant and mode.
 type cache struct {
-	mu    sync.Mutex
-	live  bool   // Listen is connected: entries may be stored
-	gen   uint64 // bumped by every invalidation
-	keys  map[string]cached[db.AdminApiKey]
+	mu     sync.Mutex
+	live   bool   // Listen is connected: entries may be stored
+	gen    uint64 // bumped by every invalidation
+	keys   map[string]cached[db.AdminApiKey]
+	keyIDs map[string]cached[db.AdminApiKey]
 	sites map[siteKey]cached[db.AdminSite]
 	fees  map[orgMode]cached[[]db.AdminFeeRule]
 }
@@ -73,6 +74,7 @@ func (c *cache) reset(live bool) {
 func (c *cache) emptyLocked() {
 	c.gen++
 	c.keys = map[string]cached[db.AdminApiKey]{}
+	c.keyIDs = map[string]cached[db.AdminApiKey]{}
 	c.sites = map[siteKey]cached[db.AdminSite]{}
 	c.fees = map[orgMode]cached[[]db.AdminFeeRule]{}
 }
@@ -99,6 +101,13 @@ func (s *Store) Caching() bool {
 func (s *Store) CachedAPIKey(ctx context.Context, hash []byte) (db.AdminApiKey, error) {
 	return lookup(s, func(c *cache) map[string]cached[db.AdminApiKey] { return c.keys }, string(hash),
 		func() (db.AdminApiKey, error) { return s.GetAPIKeyByHash(ctx, hash) })
+}
+
+// CachedAPIKeyByID is GetAPIKey through the cache. The row is shared:
+// callers must not modify it.
+func (s *Store) CachedAPIKeyByID(ctx context.Context, id string) (db.AdminApiKey, error) {
+	return lookup(s, func(c *cache) map[string]cached[db.AdminApiKey] { return c.keyIDs }, id,
+		func() (db.AdminApiKey, error) { return s.GetAPIKey(ctx, id) })
 }
 
 // CachedSite is GetSite through the cache. The row is shared: callers must
@@ -135,6 +144,9 @@ func (s *Store) UpdateCachedAPIKey(k db.AdminApiKey) {
 	defer c.mu.Unlock()
 	if e, ok := c.keys[string(k.SecretHash)]; ok {
 		c.keys[string(k.SecretHash)] = cached[db.AdminApiKey]{v: k, expires: e.expires}
+	}
+	if e, ok := c.keyIDs[k.ID]; ok {
+		c.keyIDs[k.ID] = cached[db.AdminApiKey]{v: k, expires: e.expires}
 	}
 }
 

@@ -101,7 +101,7 @@ func serve(ctx context.Context, cfg Config) error {
 	st := store.New(base.Pool)
 	worker := &delivery.Worker{Store: st, Logger: logger, Concurrency: cfg.DeliveryConcurrency, PerEndpoint: cfg.PerEndpointConcurrency,
 		RetryScale: cfg.RetryScale, Clients: webhook.NewClients(cfg.Targets, webhook.ClientOptions{IdleConnsPerHost: cfg.PerEndpointConcurrency})}
-	consumer := &delivery.Consumer{JS: base.JS, Store: st, Logger: logger, Wake: worker.Wake, Targets: cfg.Targets}
+	consumer := &delivery.Consumer{JS: base.JS, Store: st, Logger: logger, Worker: worker, Targets: cfg.Targets}
 	adminv1.RegisterEventServiceServer(internal, &grpcapi.Events{Store: st})
 	adminv1.RegisterWebhookEndpointServiceServer(internal, &grpcapi.Endpoints{Store: st, Targets: cfg.Targets, Wake: worker.Wake})
 

@@ -41,8 +41,11 @@ type Consumer struct {
 	JS     jetstream.JetStream
 	Store  *store.Store
 	Logger *slog.Logger
-	// Wake is called after new deliveries were created.
-	Wake func()
+	// Worker sends the deliveries: those it has a free slot for are
+	// created already leased and handed to it after the commit, the others
+	// are created due and it is woken to claim them. Nil: all are created
+	// due, and nobody is told.
+	Worker *Worker
 	// Targets is the policy a notify_url must pass to be called; admin-api
 	// checked it at creation with the same policy, so this only catches a
 	// change of configuration since.
@@ -135,7 +138,6 @@ func (c *Consumer) storeLoop(ctx context.Context, msgs <-chan jetstream.Msg) {
 		for _, m := range batch {
 			data = append(data, m.Data())
 		}
-		stored := false
 		for i, err := range c.storeAll(ctx, data) {
 			if err != nil {
 				c.Logger.ErrorContext(ctx, "storing event; will retry", "subject", batch[i].Subject(), "err", err)
@@ -143,10 +145,6 @@ func (c *Consumer) storeLoop(ctx context.Context, msgs <-chan jetstream.Msg) {
 				continue
 			}
 			_ = batch[i].Ack()
-			stored = true
-		}
-		if stored && c.Wake != nil {
-			c.Wake()
 		}
 	}
 }
@@ -185,23 +183,55 @@ func (c *Consumer) storeAll(ctx context.Context, data [][]byte) []error {
 		ready = append(ready, rendered{ev: &ev, body: body, stripeObject: stripeObject, notifyBody: notify})
 		at = append(at, i)
 	}
-	if len(ready) > 1 {
-		err := c.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
-			for _, r := range ready {
-				if err := c.storeIn(ctx, q, r); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err == nil {
-			return errs
-		}
+	if len(ready) > 1 && c.storeTx(ctx, ready...) == nil {
+		return errs
 	}
 	for k, r := range ready {
-		errs[at[k]] = c.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error { return c.storeIn(ctx, q, r) })
+		errs[at[k]] = c.storeTx(ctx, r)
 	}
 	return errs
+}
+
+// storeTx stores the events in one transaction, then hands the deliveries
+// created leased to the worker and wakes it for those created due.
+func (c *Consumer) storeTx(ctx context.Context, events ...rendered) error {
+	h := handover{w: c.Worker}
+	err := c.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
+		for _, r := range events {
+			if err := c.storeIn(ctx, q, r, &h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	h.end(ctx, err == nil)
+	return err
+}
+
+// handover is what one transaction of the consumer took from the worker:
+// a slot per delivery created leased.
+type handover struct {
+	w      *Worker
+	leased []db.ClaimDeliveriesRow
+	due    bool // a delivery was created due: the worker must claim it
+}
+
+// end hands the leased deliveries to the worker once their transaction
+// committed, or gives their slots back when it did not.
+func (h *handover) end(ctx context.Context, committed bool) {
+	if h.w == nil {
+		return
+	}
+	for _, d := range h.leased {
+		if committed {
+			h.w.hand(ctx, d)
+		} else {
+			h.w.finished(d.EndpointID)
+		}
+	}
+	if committed && h.due {
+		h.w.Wake()
+	}
 }
 
 // store stores one event in a transaction of its own.
@@ -221,7 +251,7 @@ type rendered struct {
 }
 
 // storeIn stores one event with its deliveries in the caller's transaction.
-func (c *Consumer) storeIn(ctx context.Context, q *db.Queries, r rendered) error {
+func (c *Consumer) storeIn(ctx context.Context, q *db.Queries, r rendered, h *handover) error {
 	ev, body := r.ev, r.body
 	// One round trip stores the event and finds its endpoints (issue 12:
 	// round trips were most of hooks' CPU per event).
@@ -252,10 +282,40 @@ func (c *Consumer) storeIn(ctx context.Context, q *db.Queries, r rendered) error
 		return nil
 	}
 	msgIDs := make([]string, len(endpoints))
-	for i := range endpoints {
+	leased := make([]bool, len(endpoints))
+	for i, ep := range endpoints {
 		msgIDs[i] = ids.New("msg")
+		leased[i] = h.w != nil && h.w.reserve(ep)
+		h.due = h.due || !leased[i]
 	}
-	return q.CreateDeliveries(ctx, db.CreateDeliveriesParams{Ids: msgIDs, EndpointIds: endpoints, EventID: ev.GetId()})
+	created, err := q.CreateDeliveries(ctx, db.CreateDeliveriesParams{Ids: msgIDs, EndpointIds: endpoints, Leased: leased,
+		EventID: ev.GetId(), LeaseSeconds: lease.Seconds()})
+	if err != nil {
+		for i, ep := range endpoints {
+			if leased[i] {
+				h.w.finished(ep)
+			}
+		}
+		return err
+	}
+	// A slot whose delivery existed already is given back now.
+	for i, ep := range endpoints {
+		if leased[i] && !slices.ContainsFunc(created, func(d db.CreateDeliveriesRow) bool { return d.EndpointID == ep }) {
+			h.w.finished(ep)
+		}
+	}
+	for _, d := range created {
+		body := r.body
+		if d.Kind == "notify" {
+			body = r.notifyBody
+		}
+		h.leased = append(h.leased, db.ClaimDeliveriesRow{ID: d.ID, EndpointID: d.EndpointID, OrganizationID: d.OrganizationID,
+			Livemode: d.Livemode, Url: d.Url, Secret: d.Secret, PreviousSecret: d.PreviousSecret,
+			PreviousSecretExpiresAt: d.PreviousSecretExpiresAt, Body: body, SignatureFormat: d.SignatureFormat,
+			ApiVersion: d.ApiVersion, EventID: ev.GetId(), EventType: ev.GetType(), EventCreated: ev.GetCreated().AsTime(),
+			StripeObject: r.stripeObject})
+	}
+	return nil
 }
 
 // notifyTypes are the session events a notify_url is told of: the

@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -34,7 +33,14 @@ type received struct {
 // with the endpoint's api_version and a Stripe-Signature that stripe-go's
 // webhook.ConstructEvent verifies (with either secret during a rotation);
 // a standard endpoint gets the same event as Standard Webhooks, unchanged.
+// Both ways a delivery reaches the worker give the same requests: claimed
+// from the database, and handed over by the consumer (Worker.reserve).
 func TestStripeFormatDeliveries(t *testing.T) {
+	t.Run("claimed", func(t *testing.T) { testStripeFormatDeliveries(t, false) })
+	t.Run("handed over", func(t *testing.T) { testStripeFormatDeliveries(t, true) })
+}
+
+func testStripeFormatDeliveries(t *testing.T, handOver bool) {
 	ctx := t.Context()
 	st := store.New(testkit.NewDatabase(t, migrations.Set))
 	got := make(chan received, 4)
@@ -62,17 +68,21 @@ func TestStripeFormatDeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w := &Worker{Store: st, Clients: webhook.NewClients(webhook.TargetPolicy{PrivateInTestMode: true}, webhook.ClientOptions{}),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Concurrency: 2, PerEndpoint: 1, RetryScale: 1}
 	c := &Consumer{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if handOver {
+		c.Worker = w
+		runWorker(t, w)
+	}
 	if err := c.store(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	w := &Worker{Store: st, Clients: webhook.NewClients(webhook.TargetPolicy{PrivateInTestMode: true}, webhook.ClientOptions{}),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Concurrency: 2, PerEndpoint: 1, RetryScale: 1}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
-	w.Wake()
+	if !handOver {
+		runWorker(t, w)
+		w.Wake()
+	}
+	assertHandedOver(t, st, handOver, "we_stripe", "we_standard")
 
 	byPath := map[string]received{}
 	for len(byPath) < 2 {

@@ -100,7 +100,7 @@ func TestWorkerRecordsRefusalsWithoutLeaks(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids = append(ids, "msg_"+ep.id)
-		if err := st.CreateDeliveries(ctx, db.CreateDeliveriesParams{Ids: []string{"msg_" + ep.id}, EndpointIds: []string{ep.id}, EventID: ev}); err != nil {
+		if _, err := st.CreateDeliveries(ctx, db.CreateDeliveriesParams{Ids: []string{"msg_" + ep.id}, EndpointIds: []string{ep.id}, Leased: []bool{false}, EventID: ev}); err != nil {
 			t.Fatal(err)
 		}
 	}

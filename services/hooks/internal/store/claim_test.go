@@ -43,7 +43,7 @@ func TestClaimDeliveries(t *testing.T) {
 		for _, ep := range eps {
 			msgs = append(msgs, "msg_"+ep+"_"+ev)
 		}
-		if err := s.CreateDeliveries(ctx, db.CreateDeliveriesParams{Ids: msgs, EndpointIds: eps, EventID: ev}); err != nil {
+		if _, err := s.CreateDeliveries(ctx, db.CreateDeliveriesParams{Ids: msgs, EndpointIds: eps, Leased: make([]bool, len(eps)), EventID: ev}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -122,7 +122,7 @@ func (q *Queries) CreateDashboardSession(ctx context.Context, arg CreateDashboar
 const createDashboardUser = `-- name: CreateDashboardUser :one
 INSERT INTO admin.dashboard_users (id, email, password_hash) VALUES ($1, $2, $3)
 ON CONFLICT (email) DO NOTHING
-RETURNING id, email, password_hash, created_at, last_sign_in_at
+RETURNING id, email, password_hash, created_at, last_sign_in_at, totp_secret, totp_pending_secret, totp_last_step
 `
 
 type CreateDashboardUserParams struct {
@@ -141,6 +141,9 @@ func (q *Queries) CreateDashboardUser(ctx context.Context, arg CreateDashboardUs
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.LastSignInAt,
+		&i.TotpSecret,
+		&i.TotpPendingSecret,
+		&i.TotpLastStep,
 	)
 	return i, err
 }
@@ -338,7 +341,7 @@ func (q *Queries) GetDashboardSession(ctx context.Context, arg GetDashboardSessi
 }
 
 const getDashboardUser = `-- name: GetDashboardUser :one
-SELECT id, email, password_hash, created_at, last_sign_in_at FROM admin.dashboard_users WHERE id = $1
+SELECT id, email, password_hash, created_at, last_sign_in_at, totp_secret, totp_pending_secret, totp_last_step FROM admin.dashboard_users WHERE id = $1
 `
 
 func (q *Queries) GetDashboardUser(ctx context.Context, id string) (AdminDashboardUser, error) {
@@ -350,12 +353,15 @@ func (q *Queries) GetDashboardUser(ctx context.Context, id string) (AdminDashboa
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.LastSignInAt,
+		&i.TotpSecret,
+		&i.TotpPendingSecret,
+		&i.TotpLastStep,
 	)
 	return i, err
 }
 
 const getDashboardUserByEmail = `-- name: GetDashboardUserByEmail :one
-SELECT id, email, password_hash, created_at, last_sign_in_at FROM admin.dashboard_users WHERE email = $1
+SELECT id, email, password_hash, created_at, last_sign_in_at, totp_secret, totp_pending_secret, totp_last_step FROM admin.dashboard_users WHERE email = $1
 `
 
 func (q *Queries) GetDashboardUserByEmail(ctx context.Context, email string) (AdminDashboardUser, error) {
@@ -367,6 +373,9 @@ func (q *Queries) GetDashboardUserByEmail(ctx context.Context, email string) (Ad
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.LastSignInAt,
+		&i.TotpSecret,
+		&i.TotpPendingSecret,
+		&i.TotpLastStep,
 	)
 	return i, err
 }
@@ -602,7 +611,7 @@ func (q *Queries) TouchDashboardSession(ctx context.Context, tokenHash []byte) e
 const upsertDashboardUser = `-- name: UpsertDashboardUser :one
 INSERT INTO admin.dashboard_users (id, email, password_hash) VALUES ($1, $2, $3)
 ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash
-RETURNING id, email, password_hash, created_at, last_sign_in_at
+RETURNING id, email, password_hash, created_at, last_sign_in_at, totp_secret, totp_pending_secret, totp_last_step
 `
 
 type UpsertDashboardUserParams struct {
@@ -621,6 +630,9 @@ func (q *Queries) UpsertDashboardUser(ctx context.Context, arg UpsertDashboardUs
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.LastSignInAt,
+		&i.TotpSecret,
+		&i.TotpPendingSecret,
+		&i.TotpLastStep,
 	)
 	return i, err
 }

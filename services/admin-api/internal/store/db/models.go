@@ -107,6 +107,18 @@ type AdminDashboardMembership struct {
 	CreatedAt      time.Time
 }
 
+type AdminDashboardPendingSignIn struct {
+	TokenHash      []byte
+	UserID         string
+	OrganizationID string
+	ExpiresAt      time.Time
+}
+
+type AdminDashboardRecoveryCode struct {
+	UserID   string
+	CodeHash []byte
+}
+
 type AdminDashboardSession struct {
 	TokenHash      []byte
 	UserID         string
@@ -119,11 +131,14 @@ type AdminDashboardSession struct {
 }
 
 type AdminDashboardUser struct {
-	ID           string
-	Email        string
-	PasswordHash string
-	CreatedAt    time.Time
-	LastSignInAt *time.Time
+	ID                string
+	Email             string
+	PasswordHash      string
+	CreatedAt         time.Time
+	LastSignInAt      *time.Time
+	TotpSecret        *string
+	TotpPendingSecret *string
+	TotpLastStep      int64
 }
 
 type AdminDiscountRedemption struct {

@@ -12,9 +12,7 @@ package collections
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -182,42 +180,10 @@ func outgoing(r *http.Request) (context.Context, error) {
 	return metadata.NewOutgoingContext(r.Context(), md), nil
 }
 
-// decode reads a JSON body into v: unknown fields and wrong types are 400s
-// naming the field.
+// decode reads a request body of the collections API.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	err := dec.Decode(v)
-	var typeErr *json.UnmarshalTypeError
-	var tooLarge *http.MaxBytesError
-	switch {
-	case err == nil:
-		if dec.More() {
-			return errs.Param("", "body_invalid", "The body must be one JSON object.")
-		}
-		return nil
-	case errors.As(err, &typeErr):
-		return errs.Param(typeErr.Field, "parameter_invalid_type", "%s must be a %s.", typeErr.Field, jsonKind(typeErr.Type.Kind().String()))
-	case errors.As(err, &tooLarge):
-		return errs.Param("", "body_too_large", "The body is larger than %d bytes.", maxBody)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return errs.Param(field, "parameter_unknown", "Unknown field: %s.", field)
-	}
-	return errs.Param("", "body_invalid", "The body is not valid JSON: %s.", err)
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "string"
-	case "map", "struct":
-		return "object"
-	case "slice":
-		return "array"
-	}
-	return "number"
+	return gateway.DecodeForeignBody(http.MaxBytesReader(w, r.Body, maxBody), v,
+		gateway.BodyCodes{Invalid: "body_invalid", TooLarge: "body_too_large"})
 }
 
 func first(a, b string) string {

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/money"
 )
 
@@ -77,13 +77,8 @@ func field(param string) string {
 // validate. Errors name PayPorter's field.
 func decodeCreate(body io.Reader) (*adminv1.CreateCheckoutSessionRequest, error) {
 	var in checkoutRequest
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return nil, bodyError(err)
-	}
-	if dec.More() {
-		return nil, errs.Param("", "invalid_json", "The body must be one JSON object.")
+	if err := gateway.DecodeForeignBody(body, &in, gateway.BodyCodes{Invalid: "invalid_json", TooLarge: "request_too_large"}); err != nil {
+		return nil, err
 	}
 	for _, f := range []struct{ name, value string }{{"orderId", in.OrderID}, {"currency", in.Currency}, {"callback", in.Callback}} {
 		if strings.TrimSpace(f.value) == "" {
@@ -138,24 +133,6 @@ func decimalAmount(raw json.RawMessage, cur money.Currency) (int64, error) {
 		return 0, errs.Param("amount", "amount_invalid", "amount must be at least %s.", money.FormatDecimal(1, cur))
 	}
 	return minor, nil
-}
-
-// bodyError names the field of a JSON decoding error.
-func bodyError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return errs.Param("", "request_too_large", "The body is larger than the limit of %d bytes.", tooLarge.Limit)
-	case errors.As(err, &typeErr):
-		return errs.Param(typeErr.Field, "parameter_invalid_type", "%s has the wrong type (expected %s).", typeErr.Field, typeErr.Type)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return errs.Param(name, "parameter_unknown", "Unknown field: %s.", name)
-	case errors.Is(err, io.EOF):
-		return errs.Param("", "invalid_json", "The body must be a JSON object with the checkout's fields.")
-	}
-	return errs.Param("", "invalid_json", "The body is not valid JSON: %s.", err)
 }
 
 // Status words of ApiPaymentResponse.

@@ -21,6 +21,7 @@
 package stripe
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -85,8 +86,13 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err, "")
 		return
 	}
+	ctx, err := outgoing(r)
+	if err != nil {
+		fail(w, r, err, "")
+		return
+	}
 	var hdr metadata.MD
-	resp, err := h.sessions.CreateCheckoutSession(outgoing(r), c.req, grpc.Header(&hdr))
+	resp, err := h.sessions.CreateCheckoutSession(ctx, c.req, grpc.Header(&hdr))
 	if err != nil {
 		fail(w, r, err, c.currencyParam)
 		return
@@ -115,15 +121,13 @@ func (h *handler) expire(w http.ResponseWriter, r *http.Request) {
 func (h *handler) one(w http.ResponseWriter, r *http.Request, f form, ferr error,
 	call func(ctx context.Context, id string, opt grpc.CallOption) (*adminv1.CheckoutSession, error)) {
 	expand, err := expandOnly(f, "line_items")
-	if ferr != nil {
-		err = ferr
-	}
-	if err != nil {
+	ctx, oerr := outgoing(r)
+	if err := cmp.Or(ferr, err, oerr); err != nil {
 		fail(w, r, err, "")
 		return
 	}
 	var hdr metadata.MD
-	cs, err := call(outgoing(r), r.PathValue("id"), grpc.Header(&hdr))
+	cs, err := call(ctx, r.PathValue("id"), grpc.Header(&hdr))
 	if err != nil {
 		fail(w, r, err, "")
 		return
@@ -142,8 +146,13 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err, "")
 		return
 	}
+	ctx, err := outgoing(r)
+	if err != nil {
+		fail(w, r, err, "")
+		return
+	}
 	var hdr metadata.MD
-	resp, err := h.sessions.ListCheckoutSessions(outgoing(r), req, grpc.Header(&hdr))
+	resp, err := h.sessions.ListCheckoutSessions(ctx, req, grpc.Header(&hdr))
 	if err != nil {
 		fail(w, r, err, "")
 		return
@@ -166,8 +175,13 @@ func (h *handler) listLineItems(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err, "")
 		return
 	}
+	ctx, err := outgoing(r)
+	if err != nil {
+		fail(w, r, err, "")
+		return
+	}
 	var hdr metadata.MD
-	resp, err := h.sessions.GetCheckoutSession(outgoing(r), &adminv1.GetCheckoutSessionRequest{Id: r.PathValue("id")}, grpc.Header(&hdr))
+	resp, err := h.sessions.GetCheckoutSession(ctx, &adminv1.GetCheckoutSessionRequest{Id: r.PathValue("id")}, grpc.Header(&hdr))
 	if err != nil {
 		fail(w, r, err, "")
 		return
@@ -188,20 +202,17 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 // outgoing is r's context with the headers the core reads as gRPC
-// metadata: the key (a Basic one turned into Bearer), Idempotency-Key and
-// X-Request-Id. A header sent twice is passed twice, for the core to refuse.
-func outgoing(r *http.Request) context.Context {
-	md := metadata.MD{}
-	for _, v := range r.Header.Values("Authorization") {
-		md.Append(gateway.MetadataAuthorization, bearer(v))
+// metadata, as the JSON API forwards them (gateway.OutgoingMetadata), the
+// key being turned from Basic into Bearer.
+func outgoing(r *http.Request) (context.Context, error) {
+	md, err := gateway.OutgoingMetadata(r)
+	if err != nil {
+		return nil, err
 	}
-	for _, v := range r.Header.Values("Idempotency-Key") {
-		md.Append(gateway.MetadataIdempotencyKey, v)
+	for i, v := range md.Get(gateway.MetadataAuthorization) {
+		md[gateway.MetadataAuthorization][i] = bearer(v)
 	}
-	for _, v := range r.Header.Values("X-Request-Id") {
-		md.Append(gateway.MetadataRequestIDIn, v)
-	}
-	return metadata.NewOutgoingContext(r.Context(), md)
+	return metadata.NewOutgoingContext(r.Context(), md), nil
 }
 
 // bearer turns `Basic base64(sk_…:)`, as `curl -u sk_test_…:` sends it in

@@ -124,22 +124,87 @@ func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams
 	return items, nil
 }
 
-const createDeliveries = `-- name: CreateDeliveries :exec
-INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at)
-SELECT unnest($1::text[]), unnest($2::text[]), $3, 'pending', now()
-ON CONFLICT (endpoint_id, event_id) DO NOTHING
+const createDeliveries = `-- name: CreateDeliveries :many
+WITH want AS (
+    SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS endpoint_id, unnest($3::bool[]) AS leased
+), ins AS (
+    INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at)
+    SELECT id, endpoint_id, $4, 'pending',
+           CASE WHEN leased THEN now() + make_interval(secs => $5::float8) ELSE now() END
+    FROM want
+    ON CONFLICT (endpoint_id, event_id) DO NOTHING
+    RETURNING id, endpoint_id, next_attempt_at > now() AS leased
+)
+SELECT ins.id, ins.endpoint_id, e.organization_id, e.livemode, e.kind, e.url, e.secret, e.previous_secret,
+       e.previous_secret_expires_at, e.signature_format, e.api_version
+FROM ins JOIN hooks.endpoints e ON e.id = ins.endpoint_id
+WHERE ins.leased
 `
 
 type CreateDeliveriesParams struct {
-	Ids         []string
-	EndpointIds []string
-	EventID     string
+	Ids          []string
+	EndpointIds  []string
+	Leased       []bool
+	EventID      string
+	LeaseSeconds float64
 }
 
-// One pending delivery of the event per endpoint, in one statement.
-func (q *Queries) CreateDeliveries(ctx context.Context, arg CreateDeliveriesParams) error {
-	_, err := q.db.Exec(ctx, createDeliveries, arg.Ids, arg.EndpointIds, arg.EventID)
-	return err
+type CreateDeliveriesRow struct {
+	ID                      string
+	EndpointID              string
+	OrganizationID          string
+	Livemode                bool
+	Kind                    string
+	Url                     string
+	Secret                  string
+	PreviousSecret          *string
+	PreviousSecretExpiresAt *time.Time
+	SignatureFormat         string
+	ApiVersion              *string
+}
+
+// One pending delivery of the event per endpoint, in one statement. Those
+// @leased (the worker has reserved an attempt for them, Worker.reserve) are
+// created already leased for their first attempt, as ClaimDeliveries would
+// lease them, so that no claim is needed; the others are due now. It returns
+// what the leased ones' attempts need; a delivery that existed already (the
+// event was stored before) is left as it is and not returned.
+func (q *Queries) CreateDeliveries(ctx context.Context, arg CreateDeliveriesParams) ([]CreateDeliveriesRow, error) {
+	rows, err := q.db.Query(ctx, createDeliveries,
+		arg.Ids,
+		arg.EndpointIds,
+		arg.Leased,
+		arg.EventID,
+		arg.LeaseSeconds,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CreateDeliveriesRow{}
+	for rows.Next() {
+		var i CreateDeliveriesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.EndpointID,
+			&i.OrganizationID,
+			&i.Livemode,
+			&i.Kind,
+			&i.Url,
+			&i.Secret,
+			&i.PreviousSecret,
+			&i.PreviousSecretExpiresAt,
+			&i.SignatureFormat,
+			&i.ApiVersion,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const createEndpoint = `-- name: CreateEndpoint :one

@@ -79,11 +79,27 @@ FROM ins LEFT JOIN hooks.endpoints e
   ON e.organization_id = @organization_id AND e.livemode = @livemode AND e.disabled_reason IS NULL AND e.kind = 'endpoint'
  AND ('*' = ANY(e.enabled_events) OR @type::text = ANY(e.enabled_events));
 
--- name: CreateDeliveries :exec
--- One pending delivery of the event per endpoint, in one statement.
-INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at)
-SELECT unnest(@ids::text[]), unnest(@endpoint_ids::text[]), @event_id, 'pending', now()
-ON CONFLICT (endpoint_id, event_id) DO NOTHING;
+-- name: CreateDeliveries :many
+-- One pending delivery of the event per endpoint, in one statement. Those
+-- @leased (the worker has reserved an attempt for them, Worker.reserve) are
+-- created already leased for their first attempt, as ClaimDeliveries would
+-- lease them, so that no claim is needed; the others are due now. It returns
+-- what the leased ones' attempts need; a delivery that existed already (the
+-- event was stored before) is left as it is and not returned.
+WITH want AS (
+    SELECT unnest(@ids::text[]) AS id, unnest(@endpoint_ids::text[]) AS endpoint_id, unnest(@leased::bool[]) AS leased
+), ins AS (
+    INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at)
+    SELECT id, endpoint_id, @event_id, 'pending',
+           CASE WHEN leased THEN now() + make_interval(secs => @lease_seconds::float8) ELSE now() END
+    FROM want
+    ON CONFLICT (endpoint_id, event_id) DO NOTHING
+    RETURNING id, endpoint_id, next_attempt_at > now() AS leased
+)
+SELECT ins.id, ins.endpoint_id, e.organization_id, e.livemode, e.kind, e.url, e.secret, e.previous_secret,
+       e.previous_secret_expires_at, e.signature_format, e.api_version
+FROM ins JOIN hooks.endpoints e ON e.id = ins.endpoint_id
+WHERE ins.leased;
 
 -- name: ClaimDeliveries :many
 -- Takes up to @max_rows due deliveries of enabled endpoints, oldest first,
