@@ -94,6 +94,52 @@ func TestBrowserCheckout(t *testing.T) {
 		}
 	})
 
+	t.Run("promotion code", func(t *testing.T) {
+		_, coupon := api(t, "POST", "/v1/coupons", map[string]any{"percent_off": 15, "name": "Fifteen"})
+		if status, p := api(t, "POST", "/v1/promotion_codes", map[string]any{"coupon": coupon["id"], "code": "BROWSER15"}); status != 201 {
+			t.Fatalf("promotion code: %d %v", status, p)
+		}
+		s := newSession(t, map[string]any{"allow_promotion_codes": true,
+			"success_url": sys.CheckoutURL + "/checkout/{CHECKOUT_SESSION_ID}"})
+		tab := newTab(t, browser, "status of 400") // the refused code's form answers 400
+		do(t, tab, "open the page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("promo-form")))
+		do(t, tab, "try a wrong code",
+			chromedp.SendKeys(chromedp.ID("promotion_code"), "WRONG"),
+			chromedp.Click(chromedp.ID("apply-code")),
+			chromedp.WaitVisible(chromedp.ID("promotion_code-error")),
+		)
+		shot(t, tab, shots, "05-promotion-code-refused.png")
+		if msg := text(t, tab, "promotion_code-error"); msg != "This promotion code is not valid." {
+			t.Errorf("refusal %q", msg)
+		}
+		do(t, tab, "apply the code",
+			chromedp.Clear(chromedp.ID("promotion_code")),
+			chromedp.SendKeys(chromedp.ID("promotion_code"), "browser15"),
+			chromedp.Click(chromedp.ID("apply-code")),
+			chromedp.WaitVisible(chromedp.ID("discount-row")),
+		)
+		shot(t, tab, shots, "06-promotion-code-applied.png")
+		// 15 % per line of 1350 and 1299: 202.5 → 203 and 194.85 → 195.
+		total := text(t, tab, "total")
+		if d := text(t, tab, "discount"); !strings.Contains(d, "3.98") || !strings.Contains(total, "22.51") {
+			t.Errorf("discount %q, total %q", d, total)
+		}
+		fillBilling(t, tab, "FR", "75001")
+		do(t, tab, "pay by card",
+			chromedp.SendKeys(chromedp.ID("card_number"), "4242 4242 4242 4242"),
+			chromedp.SendKeys(chromedp.ID("card_exp"), "12/34"),
+			chromedp.SendKeys(chromedp.ID("card_cvc"), "123"),
+			chromedp.Click(chromedp.ID("pay-button")),
+			chromedp.WaitVisible(chromedp.ID("paid")),
+		)
+		if amount := text(t, tab, "paid-amount"); amount != total {
+			t.Errorf("receipt shows %q, the page's total was %q", amount, total)
+		}
+		if got := session(t, s["id"].(string)); got["amount_total"] != 2251.0 || got["payment_status"] != "paid" {
+			t.Fatalf("session after paying: %v", got)
+		}
+	})
+
 	t.Run("card declined", func(t *testing.T) {
 		s := newSession(t, nil)
 		tab := newTab(t, browser, "status of 402") // the re-rendered form answers 402 Payment Required

@@ -92,8 +92,6 @@ func TestPaymentKitRefusesCatalogParameters(t *testing.T) {
 	urls := `"success_url": "https://yoursite.com/success", "return_url": "https://yoursite.com/cancel"`
 	price := `"line_items": [{"price_id": "price_xyz", "quantity": 1}]`
 	for _, tc := range []struct{ body, param string }{
-		{`{"promotion_code": "SAVE20", ` + price + `, ` + urls + `}`, "promotion_code"},
-		{`{"coupon_id": "coupon_dev_abc123", ` + price + `, ` + urls + `}`, "coupon_id"},
 		{`{"custom_fields": {"order_id": "order_12345", "campaign": "halloween_sale"}, ` + price + `, ` + urls + `}`, "custom_fields"},
 		{`{` + price + `, "params_for_sub": {"custom_fields": {"tier": "enterprise", "region": "us-east"}}, ` + urls + `}`, "params_for_sub"},
 		{`{"processor_route_id": "proute_dev_x7k9m2n4", ` + price + `, ` + urls + `}`, "processor_route_id"},

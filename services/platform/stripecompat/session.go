@@ -35,6 +35,7 @@ type Session struct {
 	Customer           *string           `json:"customer"`
 	CustomerDetails    *CustomerDetails  `json:"customer_details"`
 	CustomerEmail      *string           `json:"customer_email"`
+	Discounts          []Discount        `json:"discounts"`
 	ExpiresAt          int64             `json:"expires_at"`
 	LineItems          *LineItemList     `json:"line_items,omitempty"`
 	Livemode           bool              `json:"livemode"`
@@ -61,7 +62,14 @@ type CustomerDetails struct {
 	TaxIDs    []string `json:"tax_ids"`
 }
 
-// TotalDetails splits the total. Tillpoint has no discounts or shipping.
+// Discount is a discount applied to a session: a coupon's id and, when it
+// came through one, the promotion code's id.
+type Discount struct {
+	Coupon        string  `json:"coupon"`
+	PromotionCode *string `json:"promotion_code"`
+}
+
+// TotalDetails splits the total. Tillpoint has no shipping.
 type TotalDetails struct {
 	AmountDiscount int64 `json:"amount_discount"`
 	AmountShipping int64 `json:"amount_shipping"`
@@ -130,7 +138,9 @@ type Product struct {
 // lower case; timestamps are Unix seconds; `payment_intent` is the id of the
 // session's payment; `url` is null once the session is no longer open, as on
 // Stripe; `total_details.amount_tax` is the session's tax (lines carry none:
-// Tillpoint taxes the whole session from the payer's billing address).
+// Tillpoint taxes the whole session from the payer's billing address), and
+// `total_details.amount_discount` and each line's `amount_discount` its
+// discount (docs/discounts.md).
 func NewSession(cs *adminv1.CheckoutSession, withLineItems bool) *Session {
 	s := &Session{
 		ID: cs.GetId(), Object: "checkout.session", AmountSubtotal: cs.GetAmountSubtotal(), AmountTotal: cs.GetAmountTotal(),
@@ -139,7 +149,11 @@ func NewSession(cs *adminv1.CheckoutSession, withLineItems bool) *Session {
 		ExpiresAt: cs.GetExpiresAt().GetSeconds(), Livemode: cs.GetLivemode(), Locale: cs.GetLocale(),
 		Metadata: cs.GetMetadata(), Mode: "payment", PaymentIntent: cs.Payment, PaymentMethodTypes: cs.GetPaymentMethodTypes(),
 		PaymentStatus: cs.GetPaymentStatus(), Status: cs.GetStatus(), SuccessURL: cs.GetSuccessUrl(),
-		TotalDetails: TotalDetails{AmountTax: cs.GetAmountTax()}, UIMode: "hosted",
+		TotalDetails: TotalDetails{AmountTax: cs.GetAmountTax(), AmountDiscount: cs.GetTotalDetails().GetAmountDiscount()},
+		UIMode:       "hosted", Discounts: []Discount{},
+	}
+	for _, d := range cs.GetDiscounts() {
+		s.Discounts = append(s.Discounts, Discount{Coupon: d.GetCoupon(), PromotionCode: d.PromotionCode})
 	}
 	if s.Metadata == nil {
 		s.Metadata = map[string]string{}
@@ -173,7 +187,8 @@ func NewLineItemList(cs *adminv1.CheckoutSession) *LineItemList {
 			images = append(images, it.GetImageUrl())
 		}
 		l.Data[i] = &LineItem{
-			ID: "li_" + n, Object: "item", AmountSubtotal: it.GetAmountTotal(), AmountTotal: it.GetAmountTotal(),
+			ID: "li_" + n, Object: "item", AmountSubtotal: it.GetAmountTotal() + it.GetAmountDiscount(),
+			AmountDiscount: it.GetAmountDiscount(), AmountTotal: it.GetAmountTotal(),
 			Currency: currency, Description: it.GetName(), Quantity: it.GetQuantity(),
 			Price: Price{ID: "price_" + n, Object: "price", BillingScheme: "per_unit", Created: created, Currency: currency,
 				Livemode: cs.GetLivemode(), Metadata: map[string]string{}, Type: "one_time", UnitAmount: it.GetUnitAmount(),

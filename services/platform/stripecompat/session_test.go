@@ -150,3 +150,30 @@ func TestValidAPIVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscountedSessionDecodesIntoStripeGo: a session's discount reaches
+// stripe-go as Stripe shows it: total_details.amount_discount, discounts,
+// and each line's amount_discount with amount_subtotal before it.
+func TestDiscountedSessionDecodesIntoStripeGo(t *testing.T) {
+	cs := sampleSession()
+	cs.TotalDetails = &adminv1.TotalDetails{AmountDiscount: 265, AmountTax: 530}
+	cs.Discounts = []*adminv1.SessionDiscount{{Coupon: "SPRING", PromotionCode: proto.String("promo_1")}}
+	cs.LineItems[0].AmountDiscount, cs.LineItems[0].AmountTotal = 135, 1215
+	cs.LineItems[1].AmountDiscount, cs.LineItems[1].AmountTotal = 130, 1169
+	b, err := json.Marshal(NewSession(cs, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got stripe.CheckoutSession
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("stripe-go cannot decode %s: %v", b, err)
+	}
+	if got.TotalDetails.AmountDiscount != 265 || len(got.Discounts) != 1 || got.Discounts[0].Coupon.ID != "SPRING" ||
+		got.Discounts[0].PromotionCode.ID != "promo_1" {
+		t.Fatalf("discount: %s", b)
+	}
+	l := got.LineItems.Data[0]
+	if l.AmountSubtotal != 1350 || l.AmountDiscount != 135 || l.AmountTotal != 1215 || got.LineItems.Data[1].AmountDiscount != 130 {
+		t.Fatalf("line items: %s", b)
+	}
+}

@@ -89,15 +89,20 @@ var methods = map[string]method{
 	adminv1.RefundService_CreateRefund_FullMethodName:                         {action: "refund.create", byUsersOnly: true},
 	adminv1.PaymentService_ConfirmPayment_FullMethodName:                      {action: "payment.confirm", byUsersOnly: true},
 	adminv1.WebhookEndpointService_ResendEvent_FullMethodName:                 {action: "event.resend", byUsersOnly: true},
-	// The catalog: products and prices are configuration; customers are
+	// The catalog: products, prices and discounts are configuration; customers are
 	// the merchant's data, made by their servers like sessions.
-	adminv1.ProductService_CreateProduct_FullMethodName:   {action: "product.create"},
-	adminv1.ProductService_UpdateProduct_FullMethodName:   {action: "product.update"},
-	adminv1.PriceService_CreatePrice_FullMethodName:       {action: "price.create"},
-	adminv1.PriceService_UpdatePrice_FullMethodName:       {action: "price.update"},
-	adminv1.CustomerService_CreateCustomer_FullMethodName: {action: "customer.create", byUsersOnly: true},
-	adminv1.CustomerService_UpdateCustomer_FullMethodName: {action: "customer.update", byUsersOnly: true},
-	adminv1.CustomerService_DeleteCustomer_FullMethodName: {action: "customer.delete", byUsersOnly: true},
+	adminv1.ProductService_CreateProduct_FullMethodName:             {action: "product.create"},
+	adminv1.ProductService_UpdateProduct_FullMethodName:             {action: "product.update"},
+	adminv1.PriceService_CreatePrice_FullMethodName:                 {action: "price.create"},
+	adminv1.PriceService_UpdatePrice_FullMethodName:                 {action: "price.update"},
+	adminv1.CouponService_CreateCoupon_FullMethodName:               {action: "coupon.create"},
+	adminv1.CouponService_UpdateCoupon_FullMethodName:               {action: "coupon.update"},
+	adminv1.CouponService_DeleteCoupon_FullMethodName:               {action: "coupon.delete"},
+	adminv1.PromotionCodeService_CreatePromotionCode_FullMethodName: {action: "promotion_code.create"},
+	adminv1.PromotionCodeService_UpdatePromotionCode_FullMethodName: {action: "promotion_code.update"},
+	adminv1.CustomerService_CreateCustomer_FullMethodName:           {action: "customer.create", byUsersOnly: true},
+	adminv1.CustomerService_UpdateCustomer_FullMethodName:           {action: "customer.update", byUsersOnly: true},
+	adminv1.CustomerService_DeleteCustomer_FullMethodName:           {action: "customer.delete", byUsersOnly: true},
 	// GetNotifySecret reveals a secret but changes nothing: a read.
 	adminv1.WebhookEndpointService_GetNotifySecret_FullMethodName: {},
 }

@@ -42,6 +42,11 @@ func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.Chec
 		Uuid:              s.Uuid, MaxInstallmentCount: s.MaxInstallmentCount,
 		InstallmentInterestPaidBy: s.InstallmentInterestPaidBy, ReturnMethod: s.ReturnMethod,
 		ProcessingFee: s.ProcessingFee, NetAmount: s.NetAmount, NotifyFormat: s.NotifyFormat,
+		TotalDetails:        &adminv1.TotalDetails{AmountDiscount: s.AmountDiscount, AmountTax: s.AmountTax},
+		AllowPromotionCodes: s.AllowPromotionCodes,
+	}
+	if s.DiscountCoupon != nil {
+		out.Discounts = []*adminv1.SessionDiscount{{Coupon: *s.DiscountCoupon, PromotionCode: s.DiscountPromotionCode}}
 	}
 	if s.CompletedAt != nil {
 		out.CompletedAt = timestamppb.New(*s.CompletedAt)
@@ -50,7 +55,8 @@ func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.Chec
 	for i, it := range items {
 		out.LineItems[i] = &adminv1.LineItem{Name: it.Name, Description: optional(it.Description),
 			UnitAmount: it.UnitAmount, Quantity: it.Quantity, ImageUrl: optional(it.ImageURL), AmountTotal: it.AmountTotal,
-			PriceId: optional(it.PriceID), ProductId: optional(it.ProductID)}
+			PriceId: optional(it.PriceID), ProductId: optional(it.ProductID),
+			AmountDiscount: it.AmountDiscount, AmountSubtotal: it.AmountTotal + it.AmountDiscount}
 		if a := it.Adjustable; a != nil {
 			out.LineItems[i].AdjustableQuantity = &adminv1.AdjustableQuantity{Enabled: true, Minimum: &a.Minimum, Maximum: &a.Maximum}
 		}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/discount"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/fee"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/session"
@@ -123,9 +125,16 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 		} else if err != nil {
 			return store.Wrap(err, "complete session")
 		}
-		if row.AmountSubtotal+row.AmountTax != row.AmountTotal {
-			return errs.Param("amount_total", "amount_invalid", "amount_total %d is not amount_subtotal %d + amount_tax %d.",
-				row.AmountTotal, row.AmountSubtotal, row.AmountTax)
+		if row.AmountSubtotal-row.AmountDiscount+row.AmountTax != row.AmountTotal {
+			return errs.Param("amount_total", "amount_invalid", "amount_total %d is not amount_subtotal %d − amount_discount %d + amount_tax %d.",
+				row.AmountTotal, row.AmountSubtotal, row.AmountDiscount, row.AmountTax)
+		}
+		// Paid now: its discount counts; complete unpaid: it keeps its
+		// reservation until RecordAsyncPayment.
+		if req.GetPaid() {
+			if err := discount.End(ctx, q, row, true); err != nil {
+				return err
+			}
 		}
 		cs, err := EmitSessionEvent(ctx, tx, row, events.SessionCompleted, s.CheckoutBase)
 		resp = &internalapiv1.CompleteSessionResponse{CheckoutSession: cs}
@@ -168,8 +177,48 @@ func (s *InternalSessions) RecordAsyncPayment(ctx context.Context, req *internal
 		} else if err != nil {
 			return store.Wrap(err, "record async payment")
 		}
+		if err := discount.End(ctx, q, row, req.GetSucceeded()); err != nil {
+			return err
+		}
 		cs, err := EmitSessionEvent(ctx, tx, row, typ, s.CheckoutBase)
 		resp = &internalapiv1.RecordAsyncPaymentResponse{CheckoutSession: cs}
+		return err
+	})
+	return resp, err
+}
+
+// ApplyPromotionCode applies a code typed on the hosted page to an open
+// session that allows promotion codes, reserving a redemption.
+func (s *InternalSessions) ApplyPromotionCode(ctx context.Context, req *internalapiv1.ApplyPromotionCodeRequest) (*internalapiv1.ApplyPromotionCodeResponse, error) {
+	code := strings.TrimSpace(req.GetCode())
+	if code == "" {
+		return nil, errs.Param("promotion_code", "parameter_missing", "Enter a promotion code.")
+	}
+	var resp *internalapiv1.ApplyPromotionCodeResponse
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		row, err := q.LockOpenSession(ctx, req.GetSessionId())
+		if store.IsNoRows(err) {
+			cur, err := s.current(ctx, q, req.GetSessionId())
+			if err != nil {
+				return err
+			}
+			return notOpen(cur)
+		} else if err != nil {
+			return store.Wrap(err, "lock session")
+		}
+		switch {
+		case !row.AllowPromotionCodes:
+			return &errs.Error{Kind: errs.FailedPrecondition, Code: "promotion_codes_not_allowed", Param: "promotion_code",
+				Message: "This checkout does not take promotion codes."}
+		case row.DiscountCoupon != nil:
+			return &errs.Error{Kind: errs.FailedPrecondition, Code: "discount_already_applied", Param: "promotion_code",
+				Message: "A discount is already applied to this checkout."}
+		}
+		if row, err = discount.Apply(ctx, q, row, discount.Spec{Code: code, Param: "promotion_code"}); err != nil {
+			return err
+		}
+		cs, err := SessionProto(row, s.CheckoutBase)
+		resp = &internalapiv1.ApplyPromotionCodeResponse{CheckoutSession: cs}
 		return err
 	})
 	return resp, err
@@ -225,11 +274,15 @@ func (s *InternalSessions) UpdateLineItemQuantity(ctx context.Context, req *inte
 		if err != nil {
 			return err
 		}
+		off, err := discount.Reprice(ctx, q, row, items, subtotal, "quantity")
+		if err != nil {
+			return err
+		}
 		encoded, err := json.Marshal(items)
 		if err != nil {
 			return err
 		}
-		updated, err := q.SetSessionLineItems(ctx, db.SetSessionLineItemsParams{ID: row.ID, LineItems: encoded, AmountSubtotal: subtotal})
+		updated, err := q.SetSessionLineItems(ctx, db.SetSessionLineItemsParams{ID: row.ID, LineItems: encoded, AmountSubtotal: subtotal, AmountDiscount: off})
 		if err != nil {
 			return store.Wrap(err, "set line items")
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/discount"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/session"
@@ -71,6 +72,10 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 		return nil, err
 	}
 	resolved.Annotate(n.LineItems)
+	spec, discounted, err := discount.Requested(req)
+	if err != nil {
+		return nil, err
+	}
 	items, err := json.Marshal(n.LineItems)
 	if err != nil {
 		return nil, err
@@ -103,9 +108,10 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: cs, SecureToken: token}
 			return audit.Finish(ctx, tx, resp, http.StatusCreated)
 		}
-		if idempotency.Keyed(ctx) || token != "" || audit.Pending(ctx) {
-			// The stored response, the token's hash and the audit entry (a
-			// dashboard user's session) commit with the row.
+		if idempotency.Keyed(ctx) || token != "" || audit.Pending(ctx) || discounted || req.GetAllowPromotionCodes() {
+			// The stored response, the token's hash, the audit entry (a
+			// dashboard user's session) and the discount's reservation
+			// commit with the row.
 			err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 				row, err := q.CreateSession(ctx, params)
 				if err != nil {
@@ -115,6 +121,17 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 					if err := q.SetSessionSecureToken(ctx, db.SetSessionSecureTokenParams{ID: row.ID, SecureTokenHash: session.HashSecureToken(token)}); err != nil {
 						return err
 					}
+				}
+				if discounted {
+					if row, err = discount.Apply(ctx, q, row, spec); err != nil {
+						return err
+					}
+				}
+				if req.GetAllowPromotionCodes() {
+					if err := q.AllowPromotionCodes(ctx, row.ID); err != nil {
+						return err
+					}
+					row.AllowPromotionCodes = true
 				}
 				return respond(tx, row)
 			})
@@ -285,6 +302,9 @@ func (s *Sessions) ExpireCheckoutSession(ctx context.Context, req *adminv1.Expir
 				Message: "Only an open checkout session can be expired; this one is " + cur.Status + "."}
 		} else if err != nil {
 			return store.Wrap(err, "expire session")
+		}
+		if err := discount.End(ctx, q, row, false); err != nil {
+			return err
 		}
 		cs, err := EmitSessionEvent(ctx, tx, row, events.SessionExpired, s.CheckoutBase)
 		if err != nil {

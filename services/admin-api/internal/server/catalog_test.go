@@ -307,11 +307,14 @@ func TestSessionFromPrices(t *testing.T) {
 	items := cs["line_items"].([]any)
 	want := []map[string]any{
 		{"name": "Tea", "description": "Tea from the catalog", "unit_amount": 450.0, "quantity": 3.0, "amount_total": 1350.0,
+			"amount_subtotal": 1350.0, "amount_discount": 0.0,
 			"image_url": "https://shop.example/tea.png", "price_id": tea, "product_id": teaProd, "adjustable_quantity": nil},
 		{"name": "Cup", "description": "Cup from the catalog", "unit_amount": 1299.0, "quantity": 1.0, "amount_total": 1299.0,
+			"amount_subtotal": 1299.0, "amount_discount": 0.0,
 			"image_url": "https://shop.example/cup.png", "price_id": cup, "product_id": cupProd,
 			"adjustable_quantity": map[string]any{"enabled": true, "minimum": 1.0, "maximum": 5.0}},
 		{"name": "Spoon", "description": nil, "unit_amount": 99.0, "quantity": 2.0, "amount_total": 198.0,
+			"amount_subtotal": 198.0, "amount_discount": 0.0,
 			"image_url": nil, "price_id": nil, "product_id": nil, "adjustable_quantity": nil},
 	}
 	for i, w := range want {
@@ -679,5 +682,49 @@ func TestConcurrentQuantityChanges(t *testing.T) {
 			s.GetAmountSubtotal() != round*(450+1299) || s.GetAmountTotal() != s.GetAmountSubtotal() {
 			t.Fatalf("round %d: quantities %d and %d, subtotal %d", round, items[0].GetQuantity(), items[1].GetQuantity(), s.GetAmountSubtotal())
 		}
+	}
+}
+
+// TestDiscountFollowsQuantity: a session's discount is priced again when the
+// payer changes a quantity — an amount off limited to a product stays on
+// that product's line, the totals stay exact — and a quantity that takes
+// the order below the promotion code's minimum is refused, changing nothing.
+func TestDiscountFollowsQuantity(t *testing.T) {
+	e := newEnv(t)
+	c := e.internalClient(token)
+	ctx := t.Context()
+	teaProduct, tea := e.productWithPrice(e.keyA, "Tea", 450, "EUR")
+	coupon := e.mustCreate("/v1/coupons", e.keyA, map[string]any{"amount_off": 500, "currency": "EUR", "duration": "once",
+		"applies_to": map[string]any{"products": []string{teaProduct}}})["id"].(string)
+	e.mustCreate("/v1/promotion_codes", e.keyA, map[string]any{"coupon": coupon, "code": "TEA5",
+		"restrictions": map[string]any{"minimum_amount": 2000, "minimum_amount_currency": "EUR"}})
+	cs := e.mustCreate("/v1/checkout/sessions", e.keyA, map[string]any{"site_id": e.siteA, "promotion_code": "TEA5", "line_items": []any{
+		map[string]any{"price_id": tea, "quantity": 4, "adjustable_quantity": map[string]any{"enabled": true, "minimum": 1, "maximum": 10}},
+		map[string]any{"name": "Cup", "unit_amount": 1299, "quantity": 1},
+	}})
+	id := cs["id"].(string)
+	if cs["amount_subtotal"] != 3099.0 || cs["amount_total"] != 2599.0 {
+		t.Fatalf("created: %v", cs)
+	}
+
+	got, err := c.UpdateLineItemQuantity(ctx, &internalapiv1.UpdateLineItemQuantityRequest{SessionId: id, LineItem: 0, Quantity: 6})
+	s := got.GetCheckoutSession()
+	if err != nil || s.GetAmountSubtotal() != 2700+1299 || s.GetTotalDetails().GetAmountDiscount() != 500 || s.GetAmountTotal() != 2700+1299-500 {
+		t.Fatalf("change to 6: %v %v", s, err)
+	}
+	line, cup := s.GetLineItems()[0], s.GetLineItems()[1]
+	if line.GetAmountSubtotal() != 2700 || line.GetAmountDiscount() != 500 || line.GetAmountTotal() != 2200 ||
+		cup.GetAmountDiscount() != 0 || cup.GetAmountTotal() != 1299 {
+		t.Fatalf("lines after the change: %v / %v", line, cup)
+	}
+
+	// 1 tea: 450 + 1299 = 1749, under the code's minimum of 2000.
+	_, err = c.UpdateLineItemQuantity(ctx, &internalapiv1.UpdateLineItemQuantityRequest{SessionId: id, LineItem: 0, Quantity: 1})
+	if code, why := reason(err); code != codes.InvalidArgument || why != "discount_minimum_amount" {
+		t.Fatalf("below the minimum: %v", err)
+	}
+	_, merchant := e.do("GET", "/v1/checkout/sessions/"+id, e.keyA, nil)
+	if merchant["amount_total"] != 3499.0 || merchant["line_items"].([]any)[0].(map[string]any)["quantity"] != 6.0 {
+		t.Fatalf("session changed by a refused quantity: %v", merchant)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/discount"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/openapi"
@@ -119,6 +120,8 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	customers := &catalog.Customers{Store: st}
 	products := &catalog.Products{Store: st}
 	prices := &catalog.Prices{Store: st}
+	coupons := &discount.Coupons{Store: st, Now: time.Now}
+	promotionCodes := &discount.PromotionCodes{Store: st, Now: time.Now}
 	authn := &auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies, Tokens: guard.Tokens}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey, auth.MetadataKeyID, auth.MetadataKeySecret),
@@ -147,6 +150,8 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		adminv1.RegisterCustomerServiceServer(r, customers)
 		adminv1.RegisterProductServiceServer(r, products)
 		adminv1.RegisterPriceServiceServer(r, prices)
+		adminv1.RegisterCouponServiceServer(r, coupons)
+		adminv1.RegisterPromotionCodeServiceServer(r, promotionCodes)
 	}
 	if err := inline.Err(); err != nil {
 		return nil, err
@@ -186,6 +191,12 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		return nil, err
 	}
 	if err := adminv1.RegisterPriceServiceHandlerClient(ctx, gw, adminv1.NewPriceServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterCouponServiceHandlerClient(ctx, gw, adminv1.NewCouponServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterPromotionCodeServiceHandlerClient(ctx, gw, adminv1.NewPromotionCodeServiceClient(inline)); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()

@@ -155,8 +155,10 @@ func TestStripeDialectErrors(t *testing.T) {
 			p.LineItems[0].PriceData, p.LineItems[0].Price = nil, stripe.String("price_123")
 		}, 404, "line_items[0][price]"},
 		{"unknown customer", func(p *stripe.CheckoutSessionCreateParams) { p.Customer = stripe.String("cus_123") }, 404, "customer"},
-		{"promotion codes", func(p *stripe.CheckoutSessionCreateParams) { p.AllowPromotionCodes = stripe.Bool(true) }, 400, "allow_promotion_codes"},
 		// Refused by the core, named in Stripe's terms.
+		{"unknown coupon", func(p *stripe.CheckoutSessionCreateParams) {
+			p.Discounts = []*stripe.CheckoutSessionCreateDiscountParams{{Coupon: stripe.String("nope")}}
+		}, 400, "discounts[0][coupon]"},
 		{"negative amount", func(p *stripe.CheckoutSessionCreateParams) { p.LineItems[0].PriceData.UnitAmount = stripe.Int64(-1) }, 400,
 			"line_items[0][price_data][unit_amount]"},
 		{"no name", func(p *stripe.CheckoutSessionCreateParams) {

@@ -88,7 +88,13 @@ type LineItem struct {
 	UnitAmount  int64  `json:"unit_amount"`
 	Quantity    int64  `json:"quantity"`
 	ImageURL    string `json:"image_url,omitempty"`
-	AmountTotal int64  `json:"amount_total"`
+	// AmountTotal is AmountSubtotal − AmountDiscount.
+	AmountTotal int64 `json:"amount_total"`
+	// AmountSubtotal is UnitAmount × Quantity; stored only once a discount
+	// applies (until then it is AmountTotal).
+	AmountSubtotal int64 `json:"amount_subtotal,omitempty"`
+	// AmountDiscount is what the session's discount takes off the line.
+	AmountDiscount int64 `json:"amount_discount,omitempty"`
 	// PriceID and ProductID name the catalog price the item was made from.
 	PriceID   string `json:"price_id,omitempty"`
 	ProductID string `json:"product_id,omitempty"`

@@ -27,7 +27,9 @@ func ChangeQuantity(items []LineItem, i int, quantity, maxTaxBps int64) (int64, 
 	items[i].AmountTotal = items[i].UnitAmount * quantity
 	var subtotal int64
 	for _, it := range items {
-		subtotal += it.AmountTotal
+		// Before any discount: a discounted line's amount_total is less
+		// (the caller prices the discount again, discount.Reprice).
+		subtotal += it.UnitAmount * it.Quantity
 		if subtotal > money.MaxAmount {
 			return 0, errs.Param("quantity", "amount_too_large", "With this quantity the total is more than %d minor units.", int64(money.MaxAmount))
 		}

@@ -59,8 +59,8 @@ type cache struct {
 	gen    uint64 // bumped by every invalidation
 	keys   map[string]cached[db.AdminApiKey]
 	keyIDs map[string]cached[db.AdminApiKey]
-	sites map[siteKey]cached[db.AdminSite]
-	fees  map[orgMode]cached[[]db.AdminFeeRule]
+	sites  map[siteKey]cached[db.AdminSite]
+	fees   map[orgMode]cached[[]db.AdminFeeRule]
 }
 
 // reset empties the cache and turns storing on or off.

@@ -6,10 +6,13 @@ package sweeper
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/discount"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
@@ -69,6 +72,7 @@ func (s *Sweeper) ExpireDue(ctx context.Context) (int, error) {
 		if err != nil {
 			return store.Wrap(err, "claim due sessions")
 		}
+		rows := make([]db.AdminCheckoutSession, 0, len(due))
 		for _, id := range due {
 			row, err := q.ExpireDueSession(ctx, id)
 			if err != nil {
@@ -77,9 +81,34 @@ func (s *Sweeper) ExpireDue(ctx context.Context) (int, error) {
 			if _, err := grpcapi.EmitSessionEvent(ctx, tx, row, events.SessionExpired, s.CheckoutBase); err != nil {
 				return err
 			}
+			rows = append(rows, row)
 		}
 		n = len(due)
-		return nil
+		return releaseDiscounts(ctx, q, rows)
 	})
 	return n, err
+}
+
+// releaseDiscounts gives back the redemptions the expired sessions held, in
+// the order of their coupons and codes: two sweepers then lock the coupon
+// rows in the same order and cannot deadlock each other (nor a session
+// creation, which locks a coupon before its code).
+func releaseDiscounts(ctx context.Context, q *db.Queries, rows []db.AdminCheckoutSession) error {
+	key := func(r db.AdminCheckoutSession) string {
+		return deref(r.DiscountCoupon) + "\x00" + deref(r.DiscountPromotionCode)
+	}
+	slices.SortFunc(rows, func(a, b db.AdminCheckoutSession) int { return strings.Compare(key(a), key(b)) })
+	for _, r := range rows {
+		if err := discount.End(ctx, q, r, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

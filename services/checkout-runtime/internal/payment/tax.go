@@ -14,6 +14,9 @@ import (
 // Quote is what a session costs from a billing address.
 type Quote struct {
 	Subtotal int64
+	// Discount is the session's discount (admin-api's catalog/totals),
+	// taken off before tax.
+	Discount int64
 	// Tax is added on top (exclusive rate); IncludedTax is already in the
 	// prices (inclusive rate). At most one of them is non-zero.
 	Tax, IncludedTax int64
@@ -23,16 +26,18 @@ type Quote struct {
 }
 
 // QuoteFor applies the site's rate for the address to the session's
-// subtotal: the region's own rate, else the country's, else none.
+// subtotal less its discount: the region's own rate, else the country's,
+// else none.
 func QuoteFor(cs *adminv1.CheckoutSession, rates []*adminv1.TaxRate, country, region string) Quote {
-	q := Quote{Subtotal: cs.GetAmountSubtotal(), Total: cs.GetAmountSubtotal()}
+	q := Quote{Subtotal: cs.GetAmountSubtotal(), Discount: cs.GetTotalDetails().GetAmountDiscount()}
+	q.Total = q.Subtotal - q.Discount
 	q.Rate = rateFor(rates, country, region)
 	switch {
 	case q.Rate == nil:
 	case q.Rate.GetInclusive():
-		q.IncludedTax = money.InclusiveTax(q.Subtotal, q.Rate.GetPercentageBps())
+		q.IncludedTax = money.InclusiveTax(q.Total, q.Rate.GetPercentageBps())
 	default:
-		q.Tax = money.ExclusiveTax(q.Subtotal, q.Rate.GetPercentageBps())
+		q.Tax = money.ExclusiveTax(q.Total, q.Rate.GetPercentageBps())
 		q.Total += q.Tax
 	}
 	return q

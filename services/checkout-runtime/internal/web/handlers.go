@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"golang.org/x/text/language"
@@ -120,6 +121,7 @@ func (h *Handler) Routes() (http.Handler, error) {
 	mux.HandleFunc("GET /checkout/{id}/return", h.resume)
 	mux.HandleFunc("GET /checkout/{id}/quote", h.quote)
 	mux.HandleFunc("POST /checkout/{id}/quantity", h.quantity)
+	mux.HandleFunc("POST /checkout/{id}/promotion_code", h.applyPromotionCode)
 	mux.HandleFunc("/", h.notFound)
 	return mux, nil
 }
@@ -348,6 +350,74 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.outcome(w, r, co, res, billing, method)
+}
+
+// maxPromotionCodeLen bounds a typed code (admin-api's codes have at most 50
+// characters): anything longer is no code, answered without asking.
+const maxPromotionCodeLen = 50
+
+// applyPromotionCode applies the code typed in the page's promotion code
+// form: admin-api checks it and reserves a redemption. The payer is sent
+// back to the page (303), which then shows the discount; a refused code
+// gets the form again with the reason in the payer's language.
+func (h *Handler) applyPromotionCode(w http.ResponseWriter, r *http.Request) {
+	h.pages.Forget(r.PathValue("id"))
+	defer h.pages.Forget(r.PathValue("id"))
+	co, ok := h.checkout(w, r)
+	if !ok {
+		return
+	}
+	cs := co.GetCheckoutSession()
+	if err := r.ParseForm(); err != nil || !h.validCSRF(r, cs.GetId()) {
+		h.answerError(w, r, co, http.StatusForbidden, "csrf", "err.csrf", nil)
+		return
+	}
+	if cs.GetStatus() != "open" {
+		h.closed(w, r, co)
+		return
+	}
+	code := strings.TrimSpace(r.PostForm.Get("promotion_code"))
+	typed := func(p *Page) { p.PromotionCode = code }
+	if code == "" || utf8.RuneCountInString(code) > maxPromotionCodeLen {
+		h.answerError(w, r, co, http.StatusBadRequest, "", "", map[string]string{"promotion_code": "promo.discount_unknown"}, typed)
+		return
+	}
+	ctx, cancel := h.adminContext(r)
+	defer cancel()
+	res, err := h.Admin.ApplyPromotionCode(ctx, &internalapiv1.ApplyPromotionCodeRequest{SessionId: cs.GetId(), Code: code})
+	if outage(r, err) {
+		h.tryAgain(w, r, co, err, typed)
+		return
+	} else if err != nil {
+		e, ok := errs.As(grpcx.DomainError(err))
+		switch {
+		case ok && (e.Code == "checkout_session_expired" || e.Code == "checkout_session_not_open"):
+			h.closed(w, r, co)
+		case ok && (e.Kind == errs.Invalid || e.Kind == errs.FailedPrecondition):
+			h.answerError(w, r, co, http.StatusBadRequest, "", "", map[string]string{"promotion_code": promoMessage(e.Code)}, typed)
+		default:
+			h.fail(w, r, err)
+		}
+		return
+	}
+	if wantsJSON(r) {
+		co.CheckoutSession = res.GetCheckoutSession()
+		p := h.basePage(w, r, co)
+		h.fillQuote(p, co)
+		writeJSON(w, http.StatusOK, map[string]any{"status": "open", "totals": p.Totals})
+		return
+	}
+	http.Redirect(w, r, "/checkout/"+url.PathEscape(cs.GetId()), http.StatusSeeOther)
+}
+
+// promoMessage is the message key of admin-api's reason for refusing a
+// code (catalog/discount's Code… constants and ApplyPromotionCode's own).
+func promoMessage(reason string) string {
+	key := "promo." + reason
+	if _, ok := catalogs["en"][key]; ok {
+		return key
+	}
+	return "promo.discount_unknown"
 }
 
 func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
@@ -646,13 +716,16 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 	if len(p.Methods) > 0 {
 		p.Method = p.Methods[0]
 	}
+	if cs.GetAllowPromotionCodes() && len(cs.GetDiscounts()) == 0 {
+		p.PromoURL = "/checkout/" + url.PathEscape(cs.GetId()) + "/promotion_code"
+	}
 	if cs.GetReturnMethod() == returnPost {
 		p.ReturnPost = &ReturnPost{Field: returnPostField, Value: cs.GetUuid()}
 	}
 	if acct := stripeAccount(co); acct != nil && contains(p.Methods, "card") {
 		// The amount the Payment Element shows and filters methods by: the
 		// session's before any tax of the billing address.
-		amount, currency, err := stripe.ElementsAmount(cs.GetAmountSubtotal(), cs.GetCurrency())
+		amount, currency, err := stripe.ElementsAmount(cs.GetAmountSubtotal()-cs.GetTotalDetails().GetAmountDiscount(), cs.GetCurrency())
 		if err == nil {
 			p.Stripe = &StripeView{PublishableKey: acct.GetPublishableKey(), Amount: amount, Currency: currency,
 				ResumeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/resume"}
@@ -660,8 +733,11 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 	}
 	for i, it := range cs.GetLineItems() {
 		aq := it.GetAdjustableQuantity()
+		// Lines show their amount before the discount, which has a row of
+		// its own under the subtotal.
+		amount := it.GetAmountTotal() + it.GetAmountDiscount()
 		p.Items = append(p.Items, ItemView{Name: it.GetName(), Description: it.GetDescription(), Quantity: it.GetQuantity(),
-			UnitPrice: h.format(it.GetUnitAmount(), cs.GetCurrency(), lang), Total: h.format(it.GetAmountTotal(), cs.GetCurrency(), lang),
+			UnitPrice: h.format(it.GetUnitAmount(), cs.GetCurrency(), lang), Total: h.format(amount, cs.GetCurrency(), lang),
 			Index: i, Adjustable: aq.GetEnabled(), Minimum: aq.GetMinimum(), Maximum: aq.GetMaximum()})
 	}
 	return p
@@ -673,6 +749,9 @@ func (h *Handler) fillQuote(p *Page, co *internalapiv1.GetCheckoutResponse) paym
 	cs := co.GetCheckoutSession()
 	q := payment.QuoteFor(cs, co.GetSite().GetTaxRates(), p.Billing.Country, p.Billing.Region)
 	p.Totals = TotalsView{Subtotal: h.format(q.Subtotal, cs.GetCurrency(), p.Lang), Total: h.format(q.Total, cs.GetCurrency(), p.Lang), TaxLabel: q.Label()}
+	if q.Discount > 0 {
+		p.Totals.Discount = "−" + h.format(q.Discount, cs.GetCurrency(), p.Lang)
+	}
 	if q.Tax > 0 {
 		p.Totals.Tax = h.format(q.Tax, cs.GetCurrency(), p.Lang)
 	}

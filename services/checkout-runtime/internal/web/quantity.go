@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 )
 
 // quantity serves the quantity form of an adjustable line item: it checks
@@ -57,9 +59,14 @@ func (h *Handler) quantity(w http.ResponseWriter, r *http.Request) {
 	switch status.Code(err) {
 	case codes.OK:
 	case codes.InvalidArgument:
-		// Bounds are checked above; what is left is a total too large
-		// to pay in one payment.
-		h.refuseQuantity(w, r, co, index, "err.quantity_total")
+		// Bounds are checked above; what is left is the session's
+		// discount refusing the new subtotal, or a total too large to pay
+		// in one payment.
+		msg := "err.quantity_total"
+		if e, ok := errs.As(grpcx.DomainError(err)); ok && strings.HasPrefix(e.Code, "discount_") {
+			msg = "err.quantity_discount"
+		}
+		h.refuseQuantity(w, r, co, index, msg)
 		return
 	case codes.FailedPrecondition:
 		http.Redirect(w, r, pageURL, http.StatusSeeOther) // completed or expired meanwhile

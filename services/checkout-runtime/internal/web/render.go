@@ -329,7 +329,7 @@ func contrast(l1, l2 float64) float64 {
 // formFields lists the form's fields in page order: the error summary lists
 // errors in this order, so it reads like the form.
 var formFields = []string{
-	"name", "email", "country", "postal_code", "region",
+	"promotion_code", "name", "email", "country", "postal_code", "region",
 	"method", "card_number", "card_exp", "card_cvc", "installments",
 }
 

@@ -68,6 +68,11 @@ type Page struct {
 	// back to the merchant is a form posting it, not a link.
 	ReturnPost *ReturnPost
 
+	// PromoURL is the promotion code form's action, "" when the session
+	// takes no code (not allowed, or a discount is applied already);
+	// PromotionCode is the code the payer typed, shown again with its error.
+	PromoURL, PromotionCode string
+
 	// Stripe is set when the site's card account is a Stripe account: the
 	// page mounts Stripe's Payment Element instead of card inputs of ours.
 	Stripe *StripeView
@@ -131,6 +136,8 @@ type ItemView struct {
 // TotalsView holds the formatted totals.
 type TotalsView struct {
 	Subtotal string `json:"subtotal"`
+	// Discount is what the session's discount takes off, "" when none.
+	Discount string `json:"discount"`
 	// Tax is the exclusive tax added on top, "" when none applies.
 	Tax string `json:"tax"`
 	// TaxLabel names the rate, e.g. "VAT 20%".

@@ -77,6 +77,31 @@ type AdminCheckoutSession struct {
 	ProcessingFee             *int64
 	NetAmount                 *int64
 	NotifyFormat              string
+	AmountDiscount            int64
+	DiscountCoupon            *string
+	DiscountPromotionCode     *string
+	AllowPromotionCodes       bool
+}
+
+type AdminCoupon struct {
+	OrganizationID    string
+	Livemode          bool
+	ID                string
+	Seq               int64
+	Name              *string
+	PercentOff        *int32
+	AmountOff         *int64
+	Currency          *string
+	Duration          string
+	DurationInMonths  *int32
+	MaxRedemptions    *int64
+	RedeemBy          *time.Time
+	AppliesToProducts []string
+	Metadata          []byte
+	TimesRedeemed     int64
+	TimesReserved     int64
+	DeletedAt         *time.Time
+	CreatedAt         time.Time
 }
 
 type AdminCustomer struct {
@@ -147,6 +172,17 @@ type AdminDashboardUser struct {
 	TimeZone          string
 }
 
+type AdminDiscountRedemption struct {
+	SessionID       string
+	OrganizationID  string
+	Livemode        bool
+	CouponID        string
+	PromotionCodeID *string
+	Status          string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
 type AdminFeeRule struct {
 	OrganizationID string
 	Livemode       bool
@@ -210,6 +246,26 @@ type AdminProduct struct {
 	Active         bool
 	Metadata       []byte
 	CreatedAt      time.Time
+}
+
+type AdminPromotionCode struct {
+	ID                    string
+	Seq                   int64
+	OrganizationID        string
+	Livemode              bool
+	CouponID              string
+	Code                  string
+	Active                bool
+	MaxRedemptions        *int64
+	ExpiresAt             *time.Time
+	FirstTimeTransaction  bool
+	MinimumAmount         *int64
+	MinimumAmountCurrency *string
+	Customer              *string
+	Metadata              []byte
+	TimesRedeemed         int64
+	TimesReserved         int64
+	CreatedAt             time.Time
 }
 
 type AdminProviderAccount struct {

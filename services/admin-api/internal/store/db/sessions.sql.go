@@ -46,7 +46,7 @@ SET status = 'complete', payment_status = $1, payment_id = $2,
     event_sequence = event_sequence + 1, processing_fee = $5, net_amount = $6
 WHERE id = $7 AND status = 'open' AND expires_at > now()
   AND organization_id = $8 AND livemode = $9 AND currency = $10
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes
 `
 
 type CompleteSessionParams struct {
@@ -120,6 +120,10 @@ func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
 	)
 	return i, err
 }
@@ -132,7 +136,7 @@ INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, sta
     installment_interest_paid_by, return_method, notify_format)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes
 `
 
 type CreateSessionParams struct {
@@ -232,6 +236,10 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
 	)
 	return i, err
 }
@@ -255,7 +263,7 @@ SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($22::integer[]), unnest($23::text[]),
     unnest($24::text[]), unnest($25::text[])
 ON CONFLICT DO NOTHING
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes
 `
 
 type CreateSessionsParams struct {
@@ -366,6 +374,10 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 			&i.ProcessingFee,
 			&i.NetAmount,
 			&i.NotifyFormat,
+			&i.AmountDiscount,
+			&i.DiscountCoupon,
+			&i.DiscountPromotionCode,
+			&i.AllowPromotionCodes,
 		); err != nil {
 			return nil, err
 		}
@@ -380,7 +392,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 const expireDueSession = `-- name: ExpireDueSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes
 `
 
 func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -426,6 +438,10 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
 	)
 	return i, err
 }
@@ -433,7 +449,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 const expireSession = `-- name: ExpireSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes
 `
 
 type ExpireSessionParams struct {
@@ -486,12 +502,16 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
 	)
 	return i, err
 }
 
 const getSession = `-- name: GetSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSessionParams struct {
@@ -543,12 +563,16 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
 	)
 	return i, err
 }
 
 const getSessionByID = `-- name: GetSessionByID :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions WHERE id = $1
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes FROM admin.checkout_sessions WHERE id = $1
 `
 
 func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -594,6 +618,10 @@ func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutS
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
 	)
 	return i, err
 }
@@ -633,7 +661,7 @@ func (q *Queries) GetSessionIDBySecureToken(ctx context.Context, secureTokenHash
 }
 
 const listSessions = `-- name: ListSessions :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes FROM admin.checkout_sessions
 WHERE seq = ANY (ARRAY(
     SELECT p.seq FROM admin.checkout_sessions p
     WHERE p.organization_id = $1 AND p.livemode = $2
@@ -766,6 +794,10 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 			&i.ProcessingFee,
 			&i.NetAmount,
 			&i.NotifyFormat,
+			&i.AmountDiscount,
+			&i.DiscountCoupon,
+			&i.DiscountPromotionCode,
+			&i.AllowPromotionCodes,
 		); err != nil {
 			return nil, err
 		}
@@ -778,7 +810,7 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 }
 
 const listSessionsAfter = `-- name: ListSessionsAfter :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes FROM admin.checkout_sessions
 WHERE seq = ANY (ARRAY(
     SELECT p.seq FROM admin.checkout_sessions p
     WHERE p.organization_id = $1 AND p.livemode = $2
@@ -902,6 +934,10 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 			&i.ProcessingFee,
 			&i.NetAmount,
 			&i.NotifyFormat,
+			&i.AmountDiscount,
+			&i.DiscountCoupon,
+			&i.DiscountPromotionCode,
+			&i.AllowPromotionCodes,
 		); err != nil {
 			return nil, err
 		}
@@ -914,14 +950,14 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 }
 
 const lockOpenSession = `-- name: LockOpenSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes FROM admin.checkout_sessions
 WHERE id = $1 AND status = 'open' AND expires_at > now()
 FOR UPDATE
 `
 
-// An open, unexpired session whose line items are about to change, locked
-// until the transaction ends (CompleteSession waits for it, then sees the
-// new totals).
+// An open, unexpired session whose line items or discount are about to
+// change (a quantity, a promotion code typed on the page), locked until the
+// transaction ends (CompleteSession waits for it, then sees the new totals).
 func (q *Queries) LockOpenSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
 	row := q.db.QueryRow(ctx, lockOpenSession, id)
 	var i AdminCheckoutSession
@@ -965,6 +1001,10 @@ func (q *Queries) LockOpenSession(ctx context.Context, id string) (AdminCheckout
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
 	)
 	return i, err
 }
@@ -973,7 +1013,7 @@ const markSessionPaid = `-- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes
 `
 
 type MarkSessionPaidParams struct {
@@ -1024,6 +1064,10 @@ func (q *Queries) MarkSessionPaid(ctx context.Context, arg MarkSessionPaidParams
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
 	)
 	return i, err
 }
@@ -1032,7 +1076,7 @@ const recordAsyncPaymentFailed = `-- name: RecordAsyncPaymentFailed :one
 UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_payment_failed_at = now()
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes
 `
 
 type RecordAsyncPaymentFailedParams struct {
@@ -1084,27 +1128,38 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
 	)
 	return i, err
 }
 
 const setSessionLineItems = `-- name: SetSessionLineItems :one
 UPDATE admin.checkout_sessions
-SET line_items = $2, amount_subtotal = $3, amount_total = $3 + amount_tax
-WHERE id = $1 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format
+SET line_items = $1, amount_subtotal = $2::bigint, amount_discount = $3::bigint,
+    amount_total = $2::bigint - $3::bigint + amount_tax
+WHERE id = $4 AND status = 'open'
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes
 `
 
 type SetSessionLineItemsParams struct {
-	ID             string
 	LineItems      []byte
 	AmountSubtotal int64
+	AmountDiscount int64
+	ID             string
 }
 
-// New line items and subtotal for an open session; the total follows
-// (amount_subtotal + amount_tax).
+// New line items, subtotal and discount for an open session; the total
+// follows (amount_subtotal - amount_discount + amount_tax).
 func (q *Queries) SetSessionLineItems(ctx context.Context, arg SetSessionLineItemsParams) (AdminCheckoutSession, error) {
-	row := q.db.QueryRow(ctx, setSessionLineItems, arg.ID, arg.LineItems, arg.AmountSubtotal)
+	row := q.db.QueryRow(ctx, setSessionLineItems,
+		arg.LineItems,
+		arg.AmountSubtotal,
+		arg.AmountDiscount,
+		arg.ID,
+	)
 	var i AdminCheckoutSession
 	err := row.Scan(
 		&i.ID,
@@ -1146,6 +1201,10 @@ func (q *Queries) SetSessionLineItems(ctx context.Context, arg SetSessionLineIte
 		&i.ProcessingFee,
 		&i.NetAmount,
 		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
 	)
 	return i, err
 }

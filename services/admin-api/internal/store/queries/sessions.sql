@@ -164,17 +164,18 @@ UPDATE admin.checkout_sessions SET secure_token_hash = @secure_token_hash WHERE 
 SELECT id FROM admin.checkout_sessions WHERE secure_token_hash = $1;
 
 -- name: LockOpenSession :one
--- An open, unexpired session whose line items are about to change, locked
--- until the transaction ends (CompleteSession waits for it, then sees the
--- new totals).
+-- An open, unexpired session whose line items or discount are about to
+-- change (a quantity, a promotion code typed on the page), locked until the
+-- transaction ends (CompleteSession waits for it, then sees the new totals).
 SELECT * FROM admin.checkout_sessions
 WHERE id = $1 AND status = 'open' AND expires_at > now()
 FOR UPDATE;
 
 -- name: SetSessionLineItems :one
--- New line items and subtotal for an open session; the total follows
--- (amount_subtotal + amount_tax).
+-- New line items, subtotal and discount for an open session; the total
+-- follows (amount_subtotal - amount_discount + amount_tax).
 UPDATE admin.checkout_sessions
-SET line_items = $2, amount_subtotal = $3, amount_total = $3 + amount_tax
-WHERE id = $1 AND status = 'open'
+SET line_items = @line_items, amount_subtotal = sqlc.arg(amount_subtotal)::bigint, amount_discount = sqlc.arg(amount_discount)::bigint,
+    amount_total = sqlc.arg(amount_subtotal)::bigint - sqlc.arg(amount_discount)::bigint + amount_tax
+WHERE id = @id AND status = 'open'
 RETURNING *;

@@ -27,8 +27,9 @@ func SecureURL(checkoutBase, token string) string { return checkoutBase + Secure
 // return_url is the cancel URL (Tillpoint's own `return_url` is the success
 // URL, seed 000), expires_in_hours carries over, line items name a catalog
 // price (`price_id`) or give theirs inline, `customer_id` names a catalog
-// customer, and the session gets a secure token. The parameters of features
-// Tillpoint lacks are refused, each with a 400 naming it, rather than ignored. Everything else —
+// customer, coupon_id and promotion_code apply a discount (docs/discounts.md),
+// and the session gets a secure token. The parameters of features Tillpoint
+// lacks are refused, each with a 400 naming it, rather than ignored. Everything else —
 // amounts, URLs, expiry bounds — is validated by the service, once.
 func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheckoutSessionRequest, error) {
 	if err := refuseCatalog(in); err != nil {
@@ -38,6 +39,7 @@ func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheck
 		Amount: in.Amount, Currency: in.GetCurrency(), SuccessUrl: in.GetSuccessUrl(), CancelUrl: in.GetReturnUrl(),
 		ExpiresInHours: in.ExpiresInHours, CustomerEmail: in.GetCustomerEmail(), Metadata: in.GetMetadata(),
 		Description: in.GetDescription(), IssueSecureToken: true, CustomerId: in.GetCustomerId(),
+		CouponId: in.GetCouponId(), PromotionCode: in.GetPromotionCode(),
 	}
 	currency, currencyParam := strings.TrimSpace(in.GetCurrency()), "currency"
 	for i, it := range in.GetLineItems() {
@@ -67,10 +69,6 @@ func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheck
 // processor_route_id (PaymentKit's "the default route") is no request.
 func refuseCatalog(in *pkv1.CreatePaymentKitSessionParams) error {
 	switch {
-	case in.PromotionCode != nil:
-		return unsupported("promotion_code", "promotion codes", "")
-	case in.CouponId != nil:
-		return unsupported("coupon_id", "coupons", "")
 	case given(in.GetCustomFields()):
 		return unsupported("custom_fields", "custom fields", "Use metadata for key-value data.")
 	case given(in.GetParamsForSub()):

@@ -27,8 +27,6 @@ const (
 // it has no effect here.
 var unsupported = map[string]string{
 	"customer_creation":             "Tillpoint does not create Stripe customers",
-	"discounts":                     "discounts belong to the catalog, which Tillpoint does not have yet",
-	"allow_promotion_codes":         "promotion codes belong to the catalog, which Tillpoint does not have yet",
 	"subscription_data":             "subscriptions are not supported yet",
 	"setup_intent_data":             "only mode=payment is supported",
 	"payment_intent_data":           "Tillpoint captures every payment itself",
@@ -241,7 +239,7 @@ func createRequest(f form) (create, error) {
 		if reason, ok := unsupported[name]; ok {
 			return c, errs.Param(p.name, codeUnsupported, "Tillpoint does not support %s: %s.", name, reason)
 		}
-		if len(p.path) > 1 && name != "metadata" && name != "line_items" && name != "payment_method_types" && name != "expand" {
+		if len(p.path) > 1 && name != "metadata" && name != "line_items" && name != "payment_method_types" && name != "expand" && name != "discounts" {
 			return c, unknown(p)
 		}
 		switch name {
@@ -269,6 +267,16 @@ func createRequest(f form) (create, error) {
 			if err := addMetadata(req, p); err != nil {
 				return c, err
 			}
+		case "discounts":
+			if err := addDiscount(req, p); err != nil {
+				return c, err
+			}
+		case "allow_promotion_codes":
+			on, err := strconv.ParseBool(p.value)
+			if err != nil {
+				return c, errs.Param(p.name, codeInvalid, "Invalid boolean: %s.", p.value)
+			}
+			req.AllowPromotionCodes = on
 		case "expires_at":
 			sec, err := strconv.ParseInt(p.value, 10, 64)
 			if err != nil {
@@ -326,6 +334,30 @@ func expandLineItems(l list, path string) (bool, error) {
 
 func unknown(p param) error {
 	return errs.Param(p.name, codeUnknown, "Received unknown parameter: %s.", p.name)
+}
+
+// addDiscount adds discounts[i][coupon] or discounts[i][promotion_code]
+// (a `promo_…` id); the core allows one discount and says so.
+func addDiscount(req *adminv1.CreateCheckoutSessionRequest, p param) error {
+	if len(p.path) != 3 {
+		return unknown(p)
+	}
+	i, err := index(p, 1, len(req.Discounts))
+	if err != nil {
+		return err
+	}
+	for len(req.Discounts) <= i {
+		req.Discounts = append(req.Discounts, &adminv1.DiscountParams{})
+	}
+	switch p.path[2] {
+	case "coupon":
+		req.Discounts[i].Coupon = p.value
+	case "promotion_code":
+		req.Discounts[i].PromotionCode = p.value
+	default:
+		return unknown(p)
+	}
+	return nil
 }
 
 func addMetadata(req *adminv1.CreateCheckoutSessionRequest, p param) error {

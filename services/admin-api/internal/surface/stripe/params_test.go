@@ -64,6 +64,14 @@ func TestCreateTranslation(t *testing.T) {
 			&adminv1.CreateCheckoutSessionRequest{Currency: "EUR", CustomerId: "cus_9", LineItems: []*adminv1.LineItemParams{
 				{Price: "price_123", Quantity: 2, AdjustableQuantity: &adminv1.AdjustableQuantity{Enabled: true, Maximum: proto.Int64(5)}}, tea}},
 			false, "line_items[1][price_data][currency]"},
+		{"discounts", base + "&discounts[0][coupon]=SPRING",
+			&adminv1.CreateCheckoutSessionRequest{Currency: "EUR", LineItems: []*adminv1.LineItemParams{tea},
+				Discounts: []*adminv1.DiscountParams{{Coupon: "SPRING"}}}, false, "line_items[0][price_data][currency]"},
+		{"promotion code by id", base + "&discounts[][promotion_code]=promo_123",
+			&adminv1.CreateCheckoutSessionRequest{Currency: "EUR", LineItems: []*adminv1.LineItemParams{tea},
+				Discounts: []*adminv1.DiscountParams{{PromotionCode: "promo_123"}}}, false, "line_items[0][price_data][currency]"},
+		{"allow_promotion_codes", base + "&allow_promotion_codes=true",
+			&adminv1.CreateCheckoutSessionRequest{Currency: "EUR", LineItems: []*adminv1.LineItemParams{tea}, AllowPromotionCodes: true}, false, "line_items[0][price_data][currency]"},
 		{"metadata emptied", base + "&metadata=", &adminv1.CreateCheckoutSessionRequest{Currency: "EUR", LineItems: []*adminv1.LineItemParams{tea}}, false, "line_items[0][price_data][currency]"},
 	} {
 		c, err := decodeCreate(t, tc.body)
@@ -93,8 +101,9 @@ func TestCreateRefusals(t *testing.T) {
 		{base + "&line_items[0][adjustable_quantity][enabled]=yes", "line_items[0][adjustable_quantity][enabled]", codeInvalid},
 		{base + "&line_items[0][adjustable_quantity][maximum]=lots", "line_items[0][adjustable_quantity][maximum]", codeInvalidInteger},
 		{base + "&line_items[0][adjustable_quantity][step]=2", "line_items[0][adjustable_quantity][step]", codeUnknown},
-		{base + "&discounts[0][coupon]=X", "discounts[0][coupon]", codeUnsupported},
-		{base + "&allow_promotion_codes=true", "allow_promotion_codes", codeUnsupported},
+		{base + "&discounts[0][amount]=1", "discounts[0][amount]", codeUnknown},
+		{base + "&discounts[x][coupon]=A", "discounts[x][coupon]", codeInvalid},
+		{base + "&allow_promotion_codes=maybe", "allow_promotion_codes", codeInvalid},
 		{base + "&ui_mode=embedded", "ui_mode", codeUnsupported},
 		{base + "&frobnicate=1", "frobnicate", codeUnknown},
 		{base + "&success_url[x]=1", "success_url[x]", codeUnknown},

@@ -214,7 +214,8 @@ type LineItem struct {
 	Quantity int64 `protobuf:"varint,4,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// Optional image URL.
 	ImageUrl *string `protobuf:"bytes,5,opt,name=image_url,json=imageUrl,proto3,oneof" json:"image_url,omitempty"`
-	// unit_amount × quantity, in minor units.
+	// amount_subtotal − amount_discount, in minor units (tax is computed on
+	// the whole session, not per line).
 	AmountTotal int64 `protobuf:"varint,6,opt,name=amount_total,json=amountTotal,proto3" json:"amount_total,omitempty"`
 	// The catalog price the item was made from (`price_…`), if any.
 	PriceId *string `protobuf:"bytes,60,opt,name=price_id,json=priceId,proto3,oneof" json:"price_id,omitempty"`
@@ -222,8 +223,12 @@ type LineItem struct {
 	ProductId *string `protobuf:"bytes,61,opt,name=product_id,json=productId,proto3,oneof" json:"product_id,omitempty"`
 	// The payer may change the quantity within these bounds; null otherwise.
 	AdjustableQuantity *AdjustableQuantity `protobuf:"bytes,62,opt,name=adjustable_quantity,json=adjustableQuantity,proto3" json:"adjustable_quantity,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// What the session's discount takes off this line (docs/discounts.md).
+	AmountDiscount int64 `protobuf:"varint,80,opt,name=amount_discount,json=amountDiscount,proto3" json:"amount_discount,omitempty"`
+	// unit_amount × quantity, in minor units.
+	AmountSubtotal int64 `protobuf:"varint,81,opt,name=amount_subtotal,json=amountSubtotal,proto3" json:"amount_subtotal,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *LineItem) Reset() {
@@ -319,6 +324,186 @@ func (x *LineItem) GetAdjustableQuantity() *AdjustableQuantity {
 	return nil
 }
 
+func (x *LineItem) GetAmountDiscount() int64 {
+	if x != nil {
+		return x.AmountDiscount
+	}
+	return 0
+}
+
+func (x *LineItem) GetAmountSubtotal() int64 {
+	if x != nil {
+		return x.AmountSubtotal
+	}
+	return 0
+}
+
+// The session's totals beyond the subtotal.
+type TotalDetails struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Taken off by the discount, in minor units.
+	AmountDiscount int64 `protobuf:"varint,1,opt,name=amount_discount,json=amountDiscount,proto3" json:"amount_discount,omitempty"`
+	// Exclusive tax added (0 until the payer's address sets it).
+	AmountTax     int64 `protobuf:"varint,2,opt,name=amount_tax,json=amountTax,proto3" json:"amount_tax,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TotalDetails) Reset() {
+	*x = TotalDetails{}
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TotalDetails) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TotalDetails) ProtoMessage() {}
+
+func (x *TotalDetails) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TotalDetails.ProtoReflect.Descriptor instead.
+func (*TotalDetails) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *TotalDetails) GetAmountDiscount() int64 {
+	if x != nil {
+		return x.AmountDiscount
+	}
+	return 0
+}
+
+func (x *TotalDetails) GetAmountTax() int64 {
+	if x != nil {
+		return x.AmountTax
+	}
+	return 0
+}
+
+// A discount applied to a session.
+type SessionDiscount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The coupon's id.
+	Coupon string `protobuf:"bytes,1,opt,name=coupon,proto3" json:"coupon,omitempty"`
+	// The promotion code's id (`promo_…`), when the coupon came through one.
+	PromotionCode *string `protobuf:"bytes,2,opt,name=promotion_code,json=promotionCode,proto3,oneof" json:"promotion_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionDiscount) Reset() {
+	*x = SessionDiscount{}
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionDiscount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionDiscount) ProtoMessage() {}
+
+func (x *SessionDiscount) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionDiscount.ProtoReflect.Descriptor instead.
+func (*SessionDiscount) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SessionDiscount) GetCoupon() string {
+	if x != nil {
+		return x.Coupon
+	}
+	return ""
+}
+
+func (x *SessionDiscount) GetPromotionCode() string {
+	if x != nil && x.PromotionCode != nil {
+		return *x.PromotionCode
+	}
+	return ""
+}
+
+// A discount to apply, in CreateCheckoutSessionRequest.discounts: a coupon
+// or a promotion code (by id), not both.
+type DiscountParams struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Coupon id.
+	Coupon string `protobuf:"bytes,1,opt,name=coupon,proto3" json:"coupon,omitempty"`
+	// Promotion code id (`promo_…`).
+	PromotionCode string `protobuf:"bytes,2,opt,name=promotion_code,json=promotionCode,proto3" json:"promotion_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiscountParams) Reset() {
+	*x = DiscountParams{}
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiscountParams) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiscountParams) ProtoMessage() {}
+
+func (x *DiscountParams) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiscountParams.ProtoReflect.Descriptor instead.
+func (*DiscountParams) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DiscountParams) GetCoupon() string {
+	if x != nil {
+		return x.Coupon
+	}
+	return ""
+}
+
+func (x *DiscountParams) GetPromotionCode() string {
+	if x != nil {
+		return x.PromotionCode
+	}
+	return ""
+}
+
 // A hosted checkout session.
 type CheckoutSession struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -408,14 +593,20 @@ type CheckoutSession struct {
 	// units; null until the session completes.
 	NetAmount *int64 `protobuf:"varint,36,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
 	// The body of the notify_url callbacks: `event` or `collection`.
-	NotifyFormat  string `protobuf:"bytes,37,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NotifyFormat string `protobuf:"bytes,37,opt,name=notify_format,json=notifyFormat,proto3" json:"notify_format,omitempty"`
+	// Discount and tax: amount_total = amount_subtotal − amount_discount + amount_tax.
+	TotalDetails *TotalDetails `protobuf:"bytes,80,opt,name=total_details,json=totalDetails,proto3" json:"total_details,omitempty"`
+	// The applied discount (at most one).
+	Discounts []*SessionDiscount `protobuf:"bytes,81,rep,name=discounts,proto3" json:"discounts,omitempty"`
+	// Whether the hosted page offers a promotion code field.
+	AllowPromotionCodes bool `protobuf:"varint,82,opt,name=allow_promotion_codes,json=allowPromotionCodes,proto3" json:"allow_promotion_codes,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *CheckoutSession) Reset() {
 	*x = CheckoutSession{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -427,7 +618,7 @@ func (x *CheckoutSession) String() string {
 func (*CheckoutSession) ProtoMessage() {}
 
 func (x *CheckoutSession) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -440,7 +631,7 @@ func (x *CheckoutSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckoutSession.ProtoReflect.Descriptor instead.
 func (*CheckoutSession) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CheckoutSession) GetId() string {
@@ -702,6 +893,27 @@ func (x *CheckoutSession) GetNotifyFormat() string {
 	return ""
 }
 
+func (x *CheckoutSession) GetTotalDetails() *TotalDetails {
+	if x != nil {
+		return x.TotalDetails
+	}
+	return nil
+}
+
+func (x *CheckoutSession) GetDiscounts() []*SessionDiscount {
+	if x != nil {
+		return x.Discounts
+	}
+	return nil
+}
+
+func (x *CheckoutSession) GetAllowPromotionCodes() bool {
+	if x != nil {
+		return x.AllowPromotionCodes
+	}
+	return false
+}
+
 // Parameters of CreateCheckoutSession.
 type CreateCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -772,14 +984,24 @@ type CreateCheckoutSessionRequest struct {
 	// A catalog customer (`cus_…`) of the caller's organization and mode
 	// (PaymentKit's name; 404 naming customer_id otherwise): the session's
 	// `customer`, with its email and phone prefilled when not given.
-	CustomerId    string `protobuf:"bytes,60,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CustomerId string `protobuf:"bytes,60,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// A discount to apply (at most one): `[{"coupon": "…"}]` or
+	// `[{"promotion_code": "promo_…"}]` (Stripe).
+	Discounts []*DiscountParams `protobuf:"bytes,80,rep,name=discounts,proto3" json:"discounts,omitempty"`
+	// A coupon to apply, by id (seed 002).
+	CouponId string `protobuf:"bytes,81,opt,name=coupon_id,json=couponId,proto3" json:"coupon_id,omitempty"`
+	// A promotion code to apply, by the code customers type, e.g. "SAVE20"
+	// (seed 002).
+	PromotionCode string `protobuf:"bytes,82,opt,name=promotion_code,json=promotionCode,proto3" json:"promotion_code,omitempty"`
+	// Offer a promotion code field on the hosted page (not with a discount given here).
+	AllowPromotionCodes bool `protobuf:"varint,83,opt,name=allow_promotion_codes,json=allowPromotionCodes,proto3" json:"allow_promotion_codes,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionRequest) Reset() {
 	*x = CreateCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +1013,7 @@ func (x *CreateCheckoutSessionRequest) String() string {
 func (*CreateCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *CreateCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +1026,7 @@ func (x *CreateCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateCheckoutSessionRequest) GetSiteId() string {
@@ -989,6 +1211,34 @@ func (x *CreateCheckoutSessionRequest) GetCustomerId() string {
 	return ""
 }
 
+func (x *CreateCheckoutSessionRequest) GetDiscounts() []*DiscountParams {
+	if x != nil {
+		return x.Discounts
+	}
+	return nil
+}
+
+func (x *CreateCheckoutSessionRequest) GetCouponId() string {
+	if x != nil {
+		return x.CouponId
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetPromotionCode() string {
+	if x != nil {
+		return x.PromotionCode
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetAllowPromotionCodes() bool {
+	if x != nil {
+		return x.AllowPromotionCodes
+	}
+	return false
+}
+
 // Result of CreateCheckoutSession.
 type CreateCheckoutSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1003,7 +1253,7 @@ type CreateCheckoutSessionResponse struct {
 
 func (x *CreateCheckoutSessionResponse) Reset() {
 	*x = CreateCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1015,7 +1265,7 @@ func (x *CreateCheckoutSessionResponse) String() string {
 func (*CreateCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *CreateCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1028,7 +1278,7 @@ func (x *CreateCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*CreateCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -1056,7 +1306,7 @@ type GetCheckoutSessionRequest struct {
 
 func (x *GetCheckoutSessionRequest) Reset() {
 	*x = GetCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1318,7 @@ func (x *GetCheckoutSessionRequest) String() string {
 func (*GetCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *GetCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1331,7 @@ func (x *GetCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetCheckoutSessionRequest) GetId() string {
@@ -1102,7 +1352,7 @@ type GetCheckoutSessionResponse struct {
 
 func (x *GetCheckoutSessionResponse) Reset() {
 	*x = GetCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1364,7 @@ func (x *GetCheckoutSessionResponse) String() string {
 func (*GetCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *GetCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1377,7 @@ func (x *GetCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -1154,7 +1404,7 @@ type TimeRange struct {
 
 func (x *TimeRange) Reset() {
 	*x = TimeRange{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1416,7 @@ func (x *TimeRange) String() string {
 func (*TimeRange) ProtoMessage() {}
 
 func (x *TimeRange) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1429,7 @@ func (x *TimeRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeRange.ProtoReflect.Descriptor instead.
 func (*TimeRange) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TimeRange) GetGte() *timestamppb.Timestamp {
@@ -1254,7 +1504,7 @@ type ListCheckoutSessionsRequest struct {
 
 func (x *ListCheckoutSessionsRequest) Reset() {
 	*x = ListCheckoutSessionsRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1516,7 @@ func (x *ListCheckoutSessionsRequest) String() string {
 func (*ListCheckoutSessionsRequest) ProtoMessage() {}
 
 func (x *ListCheckoutSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1529,7 @@ func (x *ListCheckoutSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckoutSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListCheckoutSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{9}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListCheckoutSessionsRequest) GetLimit() int32 {
@@ -1411,7 +1661,7 @@ type ListCheckoutSessionsResponse struct {
 
 func (x *ListCheckoutSessionsResponse) Reset() {
 	*x = ListCheckoutSessionsResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1673,7 @@ func (x *ListCheckoutSessionsResponse) String() string {
 func (*ListCheckoutSessionsResponse) ProtoMessage() {}
 
 func (x *ListCheckoutSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1686,7 @@ func (x *ListCheckoutSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckoutSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListCheckoutSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListCheckoutSessionsResponse) GetObject() string {
@@ -1478,7 +1728,7 @@ type ExpireCheckoutSessionRequest struct {
 
 func (x *ExpireCheckoutSessionRequest) Reset() {
 	*x = ExpireCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1740,7 @@ func (x *ExpireCheckoutSessionRequest) String() string {
 func (*ExpireCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *ExpireCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1753,7 @@ func (x *ExpireCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*ExpireCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{11}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ExpireCheckoutSessionRequest) GetId() string {
@@ -1524,7 +1774,7 @@ type ExpireCheckoutSessionResponse struct {
 
 func (x *ExpireCheckoutSessionResponse) Reset() {
 	*x = ExpireCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1536,7 +1786,7 @@ func (x *ExpireCheckoutSessionResponse) String() string {
 func (*ExpireCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *ExpireCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1549,7 +1799,7 @@ func (x *ExpireCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*ExpireCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{12}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ExpireCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -1581,7 +1831,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\n" +
 	"\b_minimumB\n" +
 	"\n" +
-	"\b_maximum\"\x9e\x03\n" +
+	"\b_maximum\"\xf0\x03\n" +
 	"\bLineItem\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\vdescription\x18\x02 \x01(\tH\x00R\vdescription\x88\x01\x01\x12\x1f\n" +
@@ -1593,12 +1843,25 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\bprice_id\x18< \x01(\tH\x02R\apriceId\x88\x01\x01\x12\"\n" +
 	"\n" +
 	"product_id\x18= \x01(\tH\x03R\tproductId\x88\x01\x01\x12W\n" +
-	"\x13adjustable_quantity\x18> \x01(\v2&.tillpoint.admin.v1.AdjustableQuantityR\x12adjustableQuantityB\x0e\n" +
+	"\x13adjustable_quantity\x18> \x01(\v2&.tillpoint.admin.v1.AdjustableQuantityR\x12adjustableQuantity\x12'\n" +
+	"\x0famount_discount\x18P \x01(\x03R\x0eamountDiscount\x12'\n" +
+	"\x0famount_subtotal\x18Q \x01(\x03R\x0eamountSubtotalB\x0e\n" +
 	"\f_descriptionB\f\n" +
 	"\n" +
 	"_image_urlB\v\n" +
 	"\t_price_idB\r\n" +
-	"\v_product_id\"\xb5\x14\n" +
+	"\v_product_id\"V\n" +
+	"\fTotalDetails\x12'\n" +
+	"\x0famount_discount\x18\x01 \x01(\x03R\x0eamountDiscount\x12\x1d\n" +
+	"\n" +
+	"amount_tax\x18\x02 \x01(\x03R\tamountTax\"h\n" +
+	"\x0fSessionDiscount\x12\x16\n" +
+	"\x06coupon\x18\x01 \x01(\tR\x06coupon\x12*\n" +
+	"\x0epromotion_code\x18\x02 \x01(\tH\x00R\rpromotionCode\x88\x01\x01B\x11\n" +
+	"\x0f_promotion_code\"O\n" +
+	"\x0eDiscountParams\x12\x16\n" +
+	"\x06coupon\x18\x01 \x01(\tR\x06coupon\x12%\n" +
+	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\xf3\x15\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -1646,7 +1909,10 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\n" +
 	"net_amount\x18$ \x01(\x03H\n" +
 	"R\tnetAmount\x88\x01\x01\x12#\n" +
-	"\rnotify_format\x18% \x01(\tR\fnotifyFormat\x1a;\n" +
+	"\rnotify_format\x18% \x01(\tR\fnotifyFormat\x12E\n" +
+	"\rtotal_details\x18P \x01(\v2 .tillpoint.admin.v1.TotalDetailsR\ftotalDetails\x12A\n" +
+	"\tdiscounts\x18Q \x03(\v2#.tillpoint.admin.v1.SessionDiscountR\tdiscounts\x122\n" +
+	"\x15allow_promotion_codes\x18R \x01(\bR\x13allowPromotionCodes\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
@@ -1661,7 +1927,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\r_completed_atB\x16\n" +
 	"\x14_client_reference_idB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
-	"\v_net_amount\"\x9e\f\n" +
+	"\v_net_amount\"\xd8\r\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1696,7 +1962,11 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x12issue_secure_token\x18\x18 \x01(\bR\x10issueSecureToken\x12#\n" +
 	"\rnotify_format\x18\x19 \x01(\tR\fnotifyFormat\x12\x1f\n" +
 	"\vcustomer_id\x18< \x01(\tR\n" +
-	"customerId\x1a;\n" +
+	"customerId\x12@\n" +
+	"\tdiscounts\x18P \x03(\v2\".tillpoint.admin.v1.DiscountParamsR\tdiscounts\x12\x1b\n" +
+	"\tcoupon_id\x18Q \x01(\tR\bcouponId\x12%\n" +
+	"\x0epromotion_code\x18R \x01(\tR\rpromotionCode\x122\n" +
+	"\x15allow_promotion_codes\x18S \x01(\bR\x13allowPromotionCodes\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +
@@ -1781,58 +2051,64 @@ func file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_checkout_session_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_checkout_session_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_tillpoint_admin_v1_checkout_session_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_tillpoint_admin_v1_checkout_session_proto_goTypes = []any{
 	(*LineItemParams)(nil),                // 0: tillpoint.admin.v1.LineItemParams
 	(*AdjustableQuantity)(nil),            // 1: tillpoint.admin.v1.AdjustableQuantity
 	(*LineItem)(nil),                      // 2: tillpoint.admin.v1.LineItem
-	(*CheckoutSession)(nil),               // 3: tillpoint.admin.v1.CheckoutSession
-	(*CreateCheckoutSessionRequest)(nil),  // 4: tillpoint.admin.v1.CreateCheckoutSessionRequest
-	(*CreateCheckoutSessionResponse)(nil), // 5: tillpoint.admin.v1.CreateCheckoutSessionResponse
-	(*GetCheckoutSessionRequest)(nil),     // 6: tillpoint.admin.v1.GetCheckoutSessionRequest
-	(*GetCheckoutSessionResponse)(nil),    // 7: tillpoint.admin.v1.GetCheckoutSessionResponse
-	(*TimeRange)(nil),                     // 8: tillpoint.admin.v1.TimeRange
-	(*ListCheckoutSessionsRequest)(nil),   // 9: tillpoint.admin.v1.ListCheckoutSessionsRequest
-	(*ListCheckoutSessionsResponse)(nil),  // 10: tillpoint.admin.v1.ListCheckoutSessionsResponse
-	(*ExpireCheckoutSessionRequest)(nil),  // 11: tillpoint.admin.v1.ExpireCheckoutSessionRequest
-	(*ExpireCheckoutSessionResponse)(nil), // 12: tillpoint.admin.v1.ExpireCheckoutSessionResponse
-	nil,                                   // 13: tillpoint.admin.v1.CheckoutSession.MetadataEntry
-	nil,                                   // 14: tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
-	(*timestamppb.Timestamp)(nil),         // 15: google.protobuf.Timestamp
+	(*TotalDetails)(nil),                  // 3: tillpoint.admin.v1.TotalDetails
+	(*SessionDiscount)(nil),               // 4: tillpoint.admin.v1.SessionDiscount
+	(*DiscountParams)(nil),                // 5: tillpoint.admin.v1.DiscountParams
+	(*CheckoutSession)(nil),               // 6: tillpoint.admin.v1.CheckoutSession
+	(*CreateCheckoutSessionRequest)(nil),  // 7: tillpoint.admin.v1.CreateCheckoutSessionRequest
+	(*CreateCheckoutSessionResponse)(nil), // 8: tillpoint.admin.v1.CreateCheckoutSessionResponse
+	(*GetCheckoutSessionRequest)(nil),     // 9: tillpoint.admin.v1.GetCheckoutSessionRequest
+	(*GetCheckoutSessionResponse)(nil),    // 10: tillpoint.admin.v1.GetCheckoutSessionResponse
+	(*TimeRange)(nil),                     // 11: tillpoint.admin.v1.TimeRange
+	(*ListCheckoutSessionsRequest)(nil),   // 12: tillpoint.admin.v1.ListCheckoutSessionsRequest
+	(*ListCheckoutSessionsResponse)(nil),  // 13: tillpoint.admin.v1.ListCheckoutSessionsResponse
+	(*ExpireCheckoutSessionRequest)(nil),  // 14: tillpoint.admin.v1.ExpireCheckoutSessionRequest
+	(*ExpireCheckoutSessionResponse)(nil), // 15: tillpoint.admin.v1.ExpireCheckoutSessionResponse
+	nil,                                   // 16: tillpoint.admin.v1.CheckoutSession.MetadataEntry
+	nil,                                   // 17: tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
+	(*timestamppb.Timestamp)(nil),         // 18: google.protobuf.Timestamp
 }
 var file_tillpoint_admin_v1_checkout_session_proto_depIdxs = []int32{
 	1,  // 0: tillpoint.admin.v1.LineItemParams.adjustable_quantity:type_name -> tillpoint.admin.v1.AdjustableQuantity
 	1,  // 1: tillpoint.admin.v1.LineItem.adjustable_quantity:type_name -> tillpoint.admin.v1.AdjustableQuantity
 	2,  // 2: tillpoint.admin.v1.CheckoutSession.line_items:type_name -> tillpoint.admin.v1.LineItem
-	13, // 3: tillpoint.admin.v1.CheckoutSession.metadata:type_name -> tillpoint.admin.v1.CheckoutSession.MetadataEntry
-	15, // 4: tillpoint.admin.v1.CheckoutSession.expires_at:type_name -> google.protobuf.Timestamp
-	15, // 5: tillpoint.admin.v1.CheckoutSession.created_at:type_name -> google.protobuf.Timestamp
-	15, // 6: tillpoint.admin.v1.CheckoutSession.completed_at:type_name -> google.protobuf.Timestamp
-	0,  // 7: tillpoint.admin.v1.CreateCheckoutSessionRequest.line_items:type_name -> tillpoint.admin.v1.LineItemParams
-	14, // 8: tillpoint.admin.v1.CreateCheckoutSessionRequest.metadata:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
-	15, // 9: tillpoint.admin.v1.CreateCheckoutSessionRequest.expires_at:type_name -> google.protobuf.Timestamp
-	3,  // 10: tillpoint.admin.v1.CreateCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	3,  // 11: tillpoint.admin.v1.GetCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	15, // 12: tillpoint.admin.v1.TimeRange.gte:type_name -> google.protobuf.Timestamp
-	15, // 13: tillpoint.admin.v1.TimeRange.gt:type_name -> google.protobuf.Timestamp
-	15, // 14: tillpoint.admin.v1.TimeRange.lte:type_name -> google.protobuf.Timestamp
-	15, // 15: tillpoint.admin.v1.TimeRange.lt:type_name -> google.protobuf.Timestamp
-	8,  // 16: tillpoint.admin.v1.ListCheckoutSessionsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
-	3,  // 17: tillpoint.admin.v1.ListCheckoutSessionsResponse.data:type_name -> tillpoint.admin.v1.CheckoutSession
-	3,  // 18: tillpoint.admin.v1.ExpireCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	4,  // 19: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:input_type -> tillpoint.admin.v1.CreateCheckoutSessionRequest
-	6,  // 20: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:input_type -> tillpoint.admin.v1.GetCheckoutSessionRequest
-	9,  // 21: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:input_type -> tillpoint.admin.v1.ListCheckoutSessionsRequest
-	11, // 22: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:input_type -> tillpoint.admin.v1.ExpireCheckoutSessionRequest
-	5,  // 23: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:output_type -> tillpoint.admin.v1.CreateCheckoutSessionResponse
-	7,  // 24: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:output_type -> tillpoint.admin.v1.GetCheckoutSessionResponse
-	10, // 25: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:output_type -> tillpoint.admin.v1.ListCheckoutSessionsResponse
-	12, // 26: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:output_type -> tillpoint.admin.v1.ExpireCheckoutSessionResponse
-	23, // [23:27] is the sub-list for method output_type
-	19, // [19:23] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	16, // 3: tillpoint.admin.v1.CheckoutSession.metadata:type_name -> tillpoint.admin.v1.CheckoutSession.MetadataEntry
+	18, // 4: tillpoint.admin.v1.CheckoutSession.expires_at:type_name -> google.protobuf.Timestamp
+	18, // 5: tillpoint.admin.v1.CheckoutSession.created_at:type_name -> google.protobuf.Timestamp
+	18, // 6: tillpoint.admin.v1.CheckoutSession.completed_at:type_name -> google.protobuf.Timestamp
+	3,  // 7: tillpoint.admin.v1.CheckoutSession.total_details:type_name -> tillpoint.admin.v1.TotalDetails
+	4,  // 8: tillpoint.admin.v1.CheckoutSession.discounts:type_name -> tillpoint.admin.v1.SessionDiscount
+	0,  // 9: tillpoint.admin.v1.CreateCheckoutSessionRequest.line_items:type_name -> tillpoint.admin.v1.LineItemParams
+	17, // 10: tillpoint.admin.v1.CreateCheckoutSessionRequest.metadata:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
+	18, // 11: tillpoint.admin.v1.CreateCheckoutSessionRequest.expires_at:type_name -> google.protobuf.Timestamp
+	5,  // 12: tillpoint.admin.v1.CreateCheckoutSessionRequest.discounts:type_name -> tillpoint.admin.v1.DiscountParams
+	6,  // 13: tillpoint.admin.v1.CreateCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	6,  // 14: tillpoint.admin.v1.GetCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	18, // 15: tillpoint.admin.v1.TimeRange.gte:type_name -> google.protobuf.Timestamp
+	18, // 16: tillpoint.admin.v1.TimeRange.gt:type_name -> google.protobuf.Timestamp
+	18, // 17: tillpoint.admin.v1.TimeRange.lte:type_name -> google.protobuf.Timestamp
+	18, // 18: tillpoint.admin.v1.TimeRange.lt:type_name -> google.protobuf.Timestamp
+	11, // 19: tillpoint.admin.v1.ListCheckoutSessionsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
+	6,  // 20: tillpoint.admin.v1.ListCheckoutSessionsResponse.data:type_name -> tillpoint.admin.v1.CheckoutSession
+	6,  // 21: tillpoint.admin.v1.ExpireCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	7,  // 22: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:input_type -> tillpoint.admin.v1.CreateCheckoutSessionRequest
+	9,  // 23: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:input_type -> tillpoint.admin.v1.GetCheckoutSessionRequest
+	12, // 24: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:input_type -> tillpoint.admin.v1.ListCheckoutSessionsRequest
+	14, // 25: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:input_type -> tillpoint.admin.v1.ExpireCheckoutSessionRequest
+	8,  // 26: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:output_type -> tillpoint.admin.v1.CreateCheckoutSessionResponse
+	10, // 27: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:output_type -> tillpoint.admin.v1.GetCheckoutSessionResponse
+	13, // 28: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:output_type -> tillpoint.admin.v1.ListCheckoutSessionsResponse
+	15, // 29: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:output_type -> tillpoint.admin.v1.ExpireCheckoutSessionResponse
+	26, // [26:30] is the sub-list for method output_type
+	22, // [22:26] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_checkout_session_proto_init() }
@@ -1842,16 +2118,17 @@ func file_tillpoint_admin_v1_checkout_session_proto_init() {
 	}
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[1].OneofWrappers = []any{}
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[2].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[3].OneofWrappers = []any{}
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_checkout_session_proto_rawDesc), len(file_tillpoint_admin_v1_checkout_session_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -132,6 +132,107 @@ func (x *UpdateLineItemQuantityResponse) GetCheckoutSession() *v1.CheckoutSessio
 	return nil
 }
 
+// Parameters of ApplyPromotionCode.
+type ApplyPromotionCodeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Session id.
+	SessionId string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The code as typed.
+	Code          string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyPromotionCodeRequest) Reset() {
+	*x = ApplyPromotionCodeRequest{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyPromotionCodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyPromotionCodeRequest) ProtoMessage() {}
+
+func (x *ApplyPromotionCodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyPromotionCodeRequest.ProtoReflect.Descriptor instead.
+func (*ApplyPromotionCodeRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ApplyPromotionCodeRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *ApplyPromotionCodeRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+// Result of ApplyPromotionCode.
+type ApplyPromotionCodeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session with its discount.
+	CheckoutSession *v1.CheckoutSession `protobuf:"bytes,1,opt,name=checkout_session,json=checkoutSession,proto3" json:"checkout_session,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ApplyPromotionCodeResponse) Reset() {
+	*x = ApplyPromotionCodeResponse{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyPromotionCodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyPromotionCodeResponse) ProtoMessage() {}
+
+func (x *ApplyPromotionCodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyPromotionCodeResponse.ProtoReflect.Descriptor instead.
+func (*ApplyPromotionCodeResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ApplyPromotionCodeResponse) GetCheckoutSession() *v1.CheckoutSession {
+	if x != nil {
+		return x.CheckoutSession
+	}
+	return nil
+}
+
 // Parameters of GetCheckout.
 type GetCheckoutRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -143,7 +244,7 @@ type GetCheckoutRequest struct {
 
 func (x *GetCheckoutRequest) Reset() {
 	*x = GetCheckoutRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[2]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -155,7 +256,7 @@ func (x *GetCheckoutRequest) String() string {
 func (*GetCheckoutRequest) ProtoMessage() {}
 
 func (x *GetCheckoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[2]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -168,7 +269,7 @@ func (x *GetCheckoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckoutRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{2}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetCheckoutRequest) GetSessionId() string {
@@ -196,7 +297,7 @@ type GetCheckoutResponse struct {
 
 func (x *GetCheckoutResponse) Reset() {
 	*x = GetCheckoutResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[3]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +309,7 @@ func (x *GetCheckoutResponse) String() string {
 func (*GetCheckoutResponse) ProtoMessage() {}
 
 func (x *GetCheckoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[3]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +322,7 @@ func (x *GetCheckoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckoutResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetCheckoutResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -267,7 +368,7 @@ type CardProviderAccount struct {
 
 func (x *CardProviderAccount) Reset() {
 	*x = CardProviderAccount{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -279,7 +380,7 @@ func (x *CardProviderAccount) String() string {
 func (*CardProviderAccount) ProtoMessage() {}
 
 func (x *CardProviderAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -292,7 +393,7 @@ func (x *CardProviderAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardProviderAccount.ProtoReflect.Descriptor instead.
 func (*CardProviderAccount) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CardProviderAccount) GetId() string {
@@ -345,7 +446,7 @@ type CompleteSessionRequest struct {
 
 func (x *CompleteSessionRequest) Reset() {
 	*x = CompleteSessionRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -357,7 +458,7 @@ func (x *CompleteSessionRequest) String() string {
 func (*CompleteSessionRequest) ProtoMessage() {}
 
 func (x *CompleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +471,7 @@ func (x *CompleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*CompleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CompleteSessionRequest) GetSessionId() string {
@@ -447,7 +548,7 @@ type CompleteSessionResponse struct {
 
 func (x *CompleteSessionResponse) Reset() {
 	*x = CompleteSessionResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +560,7 @@ func (x *CompleteSessionResponse) String() string {
 func (*CompleteSessionResponse) ProtoMessage() {}
 
 func (x *CompleteSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +573,7 @@ func (x *CompleteSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteSessionResponse.ProtoReflect.Descriptor instead.
 func (*CompleteSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CompleteSessionResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -497,7 +598,7 @@ type RecordAsyncPaymentRequest struct {
 
 func (x *RecordAsyncPaymentRequest) Reset() {
 	*x = RecordAsyncPaymentRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +610,7 @@ func (x *RecordAsyncPaymentRequest) String() string {
 func (*RecordAsyncPaymentRequest) ProtoMessage() {}
 
 func (x *RecordAsyncPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +623,7 @@ func (x *RecordAsyncPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAsyncPaymentRequest.ProtoReflect.Descriptor instead.
 func (*RecordAsyncPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RecordAsyncPaymentRequest) GetSessionId() string {
@@ -557,7 +658,7 @@ type RecordAsyncPaymentResponse struct {
 
 func (x *RecordAsyncPaymentResponse) Reset() {
 	*x = RecordAsyncPaymentResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +670,7 @@ func (x *RecordAsyncPaymentResponse) String() string {
 func (*RecordAsyncPaymentResponse) ProtoMessage() {}
 
 func (x *RecordAsyncPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +683,7 @@ func (x *RecordAsyncPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAsyncPaymentResponse.ProtoReflect.Descriptor instead.
 func (*RecordAsyncPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RecordAsyncPaymentResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -603,7 +704,7 @@ type ResolveSecureTokenRequest struct {
 
 func (x *ResolveSecureTokenRequest) Reset() {
 	*x = ResolveSecureTokenRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -615,7 +716,7 @@ func (x *ResolveSecureTokenRequest) String() string {
 func (*ResolveSecureTokenRequest) ProtoMessage() {}
 
 func (x *ResolveSecureTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +729,7 @@ func (x *ResolveSecureTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSecureTokenRequest.ProtoReflect.Descriptor instead.
 func (*ResolveSecureTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{9}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ResolveSecureTokenRequest) GetSecureToken() string {
@@ -649,7 +750,7 @@ type ResolveSecureTokenResponse struct {
 
 func (x *ResolveSecureTokenResponse) Reset() {
 	*x = ResolveSecureTokenResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +762,7 @@ func (x *ResolveSecureTokenResponse) String() string {
 func (*ResolveSecureTokenResponse) ProtoMessage() {}
 
 func (x *ResolveSecureTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +775,7 @@ func (x *ResolveSecureTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSecureTokenResponse.ProtoReflect.Descriptor instead.
 func (*ResolveSecureTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ResolveSecureTokenResponse) GetSessionId() string {
@@ -695,6 +796,12 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\tline_item\x18\x02 \x01(\x05R\blineItem\x12\x1a\n" +
 	"\bquantity\x18\x03 \x01(\x03R\bquantity\"p\n" +
 	"\x1eUpdateLineItemQuantityResponse\x12N\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"N\n" +
+	"\x19ApplyPromotionCodeRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\"l\n" +
+	"\x1aApplyPromotionCodeResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"3\n" +
 	"\x12GetCheckoutRequest\x12\x1d\n" +
 	"\n" +
@@ -735,13 +842,14 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\fsecure_token\x18\x01 \x01(\tR\vsecureToken\";\n" +
 	"\x1aResolveSecureTokenResponse\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x01 \x01(\tR\tsessionId2\x84\x05\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId2\x85\x06\n" +
 	"\x0eSessionService\x12j\n" +
 	"\vGetCheckout\x12,.tillpoint.internalapi.v1.GetCheckoutRequest\x1a-.tillpoint.internalapi.v1.GetCheckoutResponse\x12v\n" +
 	"\x0fCompleteSession\x120.tillpoint.internalapi.v1.CompleteSessionRequest\x1a1.tillpoint.internalapi.v1.CompleteSessionResponse\x12\x7f\n" +
 	"\x12RecordAsyncPayment\x123.tillpoint.internalapi.v1.RecordAsyncPaymentRequest\x1a4.tillpoint.internalapi.v1.RecordAsyncPaymentResponse\x12\x7f\n" +
 	"\x12ResolveSecureToken\x123.tillpoint.internalapi.v1.ResolveSecureTokenRequest\x1a4.tillpoint.internalapi.v1.ResolveSecureTokenResponse\x12\x8b\x01\n" +
-	"\x16UpdateLineItemQuantity\x127.tillpoint.internalapi.v1.UpdateLineItemQuantityRequest\x1a8.tillpoint.internalapi.v1.UpdateLineItemQuantityResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
+	"\x16UpdateLineItemQuantity\x127.tillpoint.internalapi.v1.UpdateLineItemQuantityRequest\x1a8.tillpoint.internalapi.v1.UpdateLineItemQuantityResponse\x12\x7f\n" +
+	"\x12ApplyPromotionCode\x123.tillpoint.internalapi.v1.ApplyPromotionCodeRequest\x1a4.tillpoint.internalapi.v1.ApplyPromotionCodeResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
 
 var (
 	file_tillpoint_internalapi_v1_sessions_proto_rawDescOnce sync.Once
@@ -755,44 +863,49 @@ func file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP() []byte {
 	return file_tillpoint_internalapi_v1_sessions_proto_rawDescData
 }
 
-var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_tillpoint_internalapi_v1_sessions_proto_goTypes = []any{
 	(*UpdateLineItemQuantityRequest)(nil),  // 0: tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
 	(*UpdateLineItemQuantityResponse)(nil), // 1: tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
-	(*GetCheckoutRequest)(nil),             // 2: tillpoint.internalapi.v1.GetCheckoutRequest
-	(*GetCheckoutResponse)(nil),            // 3: tillpoint.internalapi.v1.GetCheckoutResponse
-	(*CardProviderAccount)(nil),            // 4: tillpoint.internalapi.v1.CardProviderAccount
-	(*CompleteSessionRequest)(nil),         // 5: tillpoint.internalapi.v1.CompleteSessionRequest
-	(*CompleteSessionResponse)(nil),        // 6: tillpoint.internalapi.v1.CompleteSessionResponse
-	(*RecordAsyncPaymentRequest)(nil),      // 7: tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	(*RecordAsyncPaymentResponse)(nil),     // 8: tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	(*ResolveSecureTokenRequest)(nil),      // 9: tillpoint.internalapi.v1.ResolveSecureTokenRequest
-	(*ResolveSecureTokenResponse)(nil),     // 10: tillpoint.internalapi.v1.ResolveSecureTokenResponse
-	(*v1.CheckoutSession)(nil),             // 11: tillpoint.admin.v1.CheckoutSession
-	(*v1.Site)(nil),                        // 12: tillpoint.admin.v1.Site
+	(*ApplyPromotionCodeRequest)(nil),      // 2: tillpoint.internalapi.v1.ApplyPromotionCodeRequest
+	(*ApplyPromotionCodeResponse)(nil),     // 3: tillpoint.internalapi.v1.ApplyPromotionCodeResponse
+	(*GetCheckoutRequest)(nil),             // 4: tillpoint.internalapi.v1.GetCheckoutRequest
+	(*GetCheckoutResponse)(nil),            // 5: tillpoint.internalapi.v1.GetCheckoutResponse
+	(*CardProviderAccount)(nil),            // 6: tillpoint.internalapi.v1.CardProviderAccount
+	(*CompleteSessionRequest)(nil),         // 7: tillpoint.internalapi.v1.CompleteSessionRequest
+	(*CompleteSessionResponse)(nil),        // 8: tillpoint.internalapi.v1.CompleteSessionResponse
+	(*RecordAsyncPaymentRequest)(nil),      // 9: tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	(*RecordAsyncPaymentResponse)(nil),     // 10: tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	(*ResolveSecureTokenRequest)(nil),      // 11: tillpoint.internalapi.v1.ResolveSecureTokenRequest
+	(*ResolveSecureTokenResponse)(nil),     // 12: tillpoint.internalapi.v1.ResolveSecureTokenResponse
+	(*v1.CheckoutSession)(nil),             // 13: tillpoint.admin.v1.CheckoutSession
+	(*v1.Site)(nil),                        // 14: tillpoint.admin.v1.Site
 }
 var file_tillpoint_internalapi_v1_sessions_proto_depIdxs = []int32{
-	11, // 0: tillpoint.internalapi.v1.UpdateLineItemQuantityResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	11, // 1: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	12, // 2: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
-	4,  // 3: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
-	11, // 4: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	11, // 5: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	2,  // 6: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
-	5,  // 7: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
-	7,  // 8: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	9,  // 9: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:input_type -> tillpoint.internalapi.v1.ResolveSecureTokenRequest
-	0,  // 10: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:input_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
-	3,  // 11: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
-	6,  // 12: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
-	8,  // 13: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	10, // 14: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:output_type -> tillpoint.internalapi.v1.ResolveSecureTokenResponse
-	1,  // 15: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:output_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
-	11, // [11:16] is the sub-list for method output_type
-	6,  // [6:11] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	13, // 0: tillpoint.internalapi.v1.UpdateLineItemQuantityResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	13, // 1: tillpoint.internalapi.v1.ApplyPromotionCodeResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	13, // 2: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	14, // 3: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
+	6,  // 4: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
+	13, // 5: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	13, // 6: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	4,  // 7: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
+	7,  // 8: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
+	9,  // 9: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	11, // 10: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:input_type -> tillpoint.internalapi.v1.ResolveSecureTokenRequest
+	0,  // 11: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:input_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
+	2,  // 12: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:input_type -> tillpoint.internalapi.v1.ApplyPromotionCodeRequest
+	5,  // 13: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
+	8,  // 14: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
+	10, // 15: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	12, // 16: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:output_type -> tillpoint.internalapi.v1.ResolveSecureTokenResponse
+	1,  // 17: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:output_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
+	3,  // 18: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:output_type -> tillpoint.internalapi.v1.ApplyPromotionCodeResponse
+	13, // [13:19] is the sub-list for method output_type
+	7,  // [7:13] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_internalapi_v1_sessions_proto_init() }
@@ -806,7 +919,7 @@ func file_tillpoint_internalapi_v1_sessions_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_internalapi_v1_sessions_proto_rawDesc), len(file_tillpoint_internalapi_v1_sessions_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

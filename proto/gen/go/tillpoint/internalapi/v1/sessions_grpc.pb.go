@@ -24,6 +24,7 @@ const (
 	SessionService_RecordAsyncPayment_FullMethodName     = "/tillpoint.internalapi.v1.SessionService/RecordAsyncPayment"
 	SessionService_ResolveSecureToken_FullMethodName     = "/tillpoint.internalapi.v1.SessionService/ResolveSecureToken"
 	SessionService_UpdateLineItemQuantity_FullMethodName = "/tillpoint.internalapi.v1.SessionService/UpdateLineItemQuantity"
+	SessionService_ApplyPromotionCode_FullMethodName     = "/tillpoint.internalapi.v1.SessionService/ApplyPromotionCode"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -60,6 +61,12 @@ type SessionServiceClient interface {
 	// session cannot change. A payment authorised for the old total can no
 	// longer complete the session (CompleteSession checks the total).
 	UpdateLineItemQuantity(ctx context.Context, in *UpdateLineItemQuantityRequest, opts ...grpc.CallOption) (*UpdateLineItemQuantityResponse, error)
+	// Applies a promotion code the payer typed on the hosted page to an open
+	// session that allows promotion codes and has no discount yet, reserving
+	// one redemption. InvalidArgument (param `promotion_code`, a message for
+	// the payer) for an unknown, inactive, expired, exhausted or
+	// inapplicable code.
+	ApplyPromotionCode(ctx context.Context, in *ApplyPromotionCodeRequest, opts ...grpc.CallOption) (*ApplyPromotionCodeResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -120,6 +127,16 @@ func (c *sessionServiceClient) UpdateLineItemQuantity(ctx context.Context, in *U
 	return out, nil
 }
 
+func (c *sessionServiceClient) ApplyPromotionCode(ctx context.Context, in *ApplyPromotionCodeRequest, opts ...grpc.CallOption) (*ApplyPromotionCodeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ApplyPromotionCodeResponse)
+	err := c.cc.Invoke(ctx, SessionService_ApplyPromotionCode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -154,6 +171,12 @@ type SessionServiceServer interface {
 	// session cannot change. A payment authorised for the old total can no
 	// longer complete the session (CompleteSession checks the total).
 	UpdateLineItemQuantity(context.Context, *UpdateLineItemQuantityRequest) (*UpdateLineItemQuantityResponse, error)
+	// Applies a promotion code the payer typed on the hosted page to an open
+	// session that allows promotion codes and has no discount yet, reserving
+	// one redemption. InvalidArgument (param `promotion_code`, a message for
+	// the payer) for an unknown, inactive, expired, exhausted or
+	// inapplicable code.
+	ApplyPromotionCode(context.Context, *ApplyPromotionCodeRequest) (*ApplyPromotionCodeResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -178,6 +201,9 @@ func (UnimplementedSessionServiceServer) ResolveSecureToken(context.Context, *Re
 }
 func (UnimplementedSessionServiceServer) UpdateLineItemQuantity(context.Context, *UpdateLineItemQuantityRequest) (*UpdateLineItemQuantityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateLineItemQuantity not implemented")
+}
+func (UnimplementedSessionServiceServer) ApplyPromotionCode(context.Context, *ApplyPromotionCodeRequest) (*ApplyPromotionCodeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApplyPromotionCode not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -290,6 +316,24 @@ func _SessionService_UpdateLineItemQuantity_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_ApplyPromotionCode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApplyPromotionCodeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).ApplyPromotionCode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_ApplyPromotionCode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).ApplyPromotionCode(ctx, req.(*ApplyPromotionCodeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -316,6 +360,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateLineItemQuantity",
 			Handler:    _SessionService_UpdateLineItemQuantity_Handler,
+		},
+		{
+			MethodName: "ApplyPromotionCode",
+			Handler:    _SessionService_ApplyPromotionCode_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
