@@ -20,7 +20,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
-// Limits of the create parameters, from DESIGN.md §2 and the seeds.
+// Limits of the create parameters, from docs/design.md §2 and the seeds.
 const (
 	maxLineItems = 100
 	maxQuantity  = 10_000
