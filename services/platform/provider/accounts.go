@@ -20,6 +20,9 @@ type Credentials struct {
 	SecretKey      string
 	PublishableKey string
 	WebhookSecret  string
+	// ReusableMandate (GoCardless): each payment also asks the payer for a
+	// mandate the merchant may charge again.
+	ReusableMandate bool
 }
 
 // CredentialSource fetches an account's credentials (admin-api's internal
