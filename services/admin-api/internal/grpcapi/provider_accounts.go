@@ -48,7 +48,7 @@ func (s *ProviderAccounts) CreateProviderAccount(ctx context.Context, req *admin
 		return nil, errs.Missing("provider")
 	}
 	if _, ok := provideracct.Providers[req.GetProvider()]; !ok {
-		return nil, errs.Param("provider", "parameter_invalid", "Unknown provider %q; known: stripe.", req.GetProvider())
+		return nil, errs.Param("provider", "parameter_invalid", "Unknown provider %q; known: stripe, gocardless.", req.GetProvider())
 	}
 	name, err := accountName(req.GetName())
 	if err != nil {
@@ -63,10 +63,10 @@ func (s *ProviderAccounts) CreateProviderAccount(ctx context.Context, req *admin
 	}
 	in := req.GetCredentials()
 	creds := provideracct.Credentials{SecretKey: in.GetSecretKey(), PublishableKey: in.GetPublishableKey(), WebhookSecret: in.GetWebhookSecret()}
-	if err := creds.Validate(p.Livemode); err != nil {
+	if err := creds.Validate(req.GetProvider(), p.Livemode); err != nil {
 		return nil, err
 	}
-	if err := s.Stripe.Check(ctx, creds.SecretKey, p.Livemode); err != nil {
+	if err := s.check(ctx, req.GetProvider(), creds.SecretKey, p.Livemode); err != nil {
 		return nil, err
 	}
 	metaJSON, err := json.Marshal(meta)
@@ -157,11 +157,11 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 			return nil, errs.Param(strings.ReplaceAll(path, ".", "_"), "parameter_unknown", "Received unknown parameter: %s.", path)
 		}
 	}
-	if err := creds.Validate(p.Livemode); err != nil {
+	if err := creds.Validate(cur.Provider, p.Livemode); err != nil {
 		return nil, err
 	}
 	if creds.SecretKey != oldSecret {
-		if err := s.Stripe.Check(ctx, creds.SecretKey, p.Livemode); err != nil {
+		if err := s.check(ctx, cur.Provider, creds.SecretKey, p.Livemode); err != nil {
 			return nil, err
 		}
 	}
@@ -195,6 +195,16 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 		return idempotency.Save(ctx, tx, resp, http.StatusOK)
 	})
 	return resp, err
+}
+
+// check asks the provider whether the secret key works: Stripe's balance.
+// A GoCardless token's shape and mode are checked by Validate; it is first
+// used on the account's first payment.
+func (s *ProviderAccounts) check(ctx context.Context, providerName, secretKey string, live bool) error {
+	if providerName != "stripe" {
+		return nil
+	}
+	return s.Stripe.Check(ctx, secretKey, live)
 }
 
 // mergeCredentials replaces the named fields of c by those given in in;

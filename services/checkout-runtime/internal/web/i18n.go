@@ -187,6 +187,8 @@ var catalogs = map[string]map[string]string{
 		"method.legend":              "Payment method",
 		"method.card":                "Card",
 		"method.bank_transfer":       "Bank transfer",
+		"method.direct_debit":        "Direct Debit",
+		"dd.explain":                 "After you continue, GoCardless asks for your bank details to set up the Direct Debit, then brings you back here. The payment is collected from your bank account in a few working days.",
 		"card.legend":                "Card details",
 		"stripe.noscript":            "Card payment needs JavaScript, which is off in this browser. Turn it on and reload the page, or choose another payment method.",
 		"stripe.unavailable":         "Card payment could not be loaded. Check your connection and reload the page, or choose another payment method. Nothing was charged.",
@@ -208,6 +210,7 @@ var catalogs = map[string]map[string]string{
 		"processing.explain": "We are waiting for the confirmation of your payment of %s. There is nothing more to do.",
 		"processing.refresh": "This page updates itself.",
 		"processing.check":   "Check again",
+		"processing.dd":      "Your Direct Debit is set up. The payment is collected from your bank account in a few working days; your order is confirmed then.",
 
 		// Bank transfer instructions.
 		"bank.heading":      "Pay by bank transfer",
@@ -321,6 +324,8 @@ var catalogs = map[string]map[string]string{
 		"method.legend":              "Moyen de paiement",
 		"method.card":                "Carte bancaire",
 		"method.bank_transfer":       "Virement bancaire",
+		"method.direct_debit":        "Prélèvement",
+		"dd.explain":                 "Après avoir continué, GoCardless vous demande vos coordonnées bancaires pour mettre en place le prélèvement, puis vous ramène ici. Le paiement est prélevé sur votre compte sous quelques jours ouvrés.",
 		"card.legend":                "Informations de la carte",
 		"stripe.noscript":            "Le paiement par carte nécessite JavaScript, désactivé dans ce navigateur. Activez-le et rechargez la page, ou choisissez un autre moyen de paiement.",
 		"stripe.unavailable":         "Le paiement par carte n’a pas pu être chargé. Vérifiez votre connexion et rechargez la page, ou choisissez un autre moyen de paiement. Rien n’a été débité.",
@@ -340,6 +345,7 @@ var catalogs = map[string]map[string]string{
 		"processing.explain": "Nous attendons la confirmation de votre paiement de %s. Vous n’avez plus rien à faire.",
 		"processing.refresh": "Cette page se met à jour automatiquement.",
 		"processing.check":   "Vérifier à nouveau",
+		"processing.dd":      "Votre prélèvement est en place. Le paiement est prélevé sur votre compte sous quelques jours ouvrés ; votre commande est confirmée à ce moment-là.",
 
 		"bank.heading":      "Payer par virement bancaire",
 		"bank.intro":        "Pour finaliser votre commande, effectuez un virement avec les informations suivantes.",
