@@ -1,0 +1,9 @@
+-- Provider accounts of GoCardless (direct debit) besides Stripe. (The
+-- constraint is PostgreSQL's default name for the column check of
+-- migration 0005.)
+SET lock_timeout = '5s';
+
+ALTER TABLE admin.provider_accounts DROP CONSTRAINT provider_accounts_provider_check;
+ALTER TABLE admin.provider_accounts ADD CONSTRAINT provider_accounts_provider_check
+    CHECK (provider IN ('stripe', 'gocardless')) NOT VALID;
+ALTER TABLE admin.provider_accounts VALIDATE CONSTRAINT provider_accounts_provider_check;
