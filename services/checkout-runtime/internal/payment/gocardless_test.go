@@ -40,6 +40,7 @@ type gcAPI struct {
 	mu       sync.Mutex
 	brStatus string
 	calls    []string
+	keys     map[string]bool // Idempotency-Keys seen on POST /refunds
 }
 
 func (g *gcAPI) setStatus(s string) { g.mu.Lock(); g.brStatus = s; g.mu.Unlock() }
@@ -92,6 +93,22 @@ func (g *gcAPI) handler(t *testing.T) http.Handler {
 			body = gcFixture(t, "billing_request_flows", "create", "")
 		case "GET /billing_requests/BRQ123":
 			body = gcFixture(t, "billing_requests", "get", st)
+		case "POST /refunds":
+			g.mu.Lock()
+			repeat := g.keys[r.Header.Get("Idempotency-Key")]
+			if g.keys == nil {
+				g.keys = map[string]bool{}
+			}
+			g.keys[r.Header.Get("Idempotency-Key")] = true
+			g.mu.Unlock()
+			if repeat { // GoCardless's answer to a repeated key
+				w.WriteHeader(http.StatusConflict)
+				_, _ = w.Write([]byte(`{"error":{"code":409,"type":"invalid_state","message":"already created","errors":[{"reason":"idempotent_creation_conflict","links":{"conflicting_resource_id":"RF123"}}]}}`))
+				return
+			}
+			body = gcFixture(t, "refunds", "create", "")
+		case "GET /refunds/RF123":
+			body = gcFixture(t, "refunds", "get", "paid")
 		case "POST /billing_requests/BRQ123/actions/cancel":
 			g.setStatus(gocardless.BillingRequestCancelled)
 			body = gcFixture(t, "billing_requests", "cancel", gocardless.BillingRequestCancelled)
@@ -379,5 +396,30 @@ func TestGoCardlessEventsMoveThePayment(t *testing.T) {
 	}
 	if n := outboxCount(t, s, "events.payment.disputed"); n != 1 {
 		t.Errorf("%d payment.disputed events", n)
+	}
+}
+
+// TestGoCardlessRefund: a refund of a confirmed direct debit goes to
+// GoCardless with our refund id as its Idempotency-Key and stays pending
+// (submitted); asked again (the reconciler), the repeated key answers the
+// first refund, now paid: the refund succeeds, once.
+func TestGoCardlessRefund(t *testing.T) {
+	s, api, _ := gcService(t)
+	p := gcPayment(t, s, gcAccount, StatusSucceeded, "PM123", false)
+	ref, err := s.CreateRefund(t.Context(), RefundRequest{OrganizationID: "org_1", PaymentID: p.ID, Amount: 150})
+	if err != nil || ref.Status != RefundPending {
+		t.Fatalf("refund %+v, %v; want pending", ref, err)
+	}
+	if ref, err = s.RetryRefund(t.Context(), ref.ID); err != nil || ref.Status != RefundSucceeded {
+		t.Fatalf("retried refund %s, %v; want succeeded", ref.Status, err)
+	}
+	if got := reload(t, s, p.ID); got.AmountRefunded != 150 {
+		t.Errorf("amount refunded %d", got.AmountRefunded)
+	}
+	if got := api.sent(); len(got) != 3 || got[0] != "POST /refunds" || got[1] != "POST /refunds" || got[2] != "GET /refunds/RF123" {
+		t.Errorf("GoCardless calls %v", got)
+	}
+	if len(api.keys) != 1 || !api.keys[ref.ID] {
+		t.Errorf("idempotency keys %v, want only %s", api.keys, ref.ID)
 	}
 }

@@ -1050,7 +1050,7 @@ func declineKey(code string) string {
 	switch code {
 	case provider.DeclineCardDeclined, provider.DeclineInsufficientFunds, provider.DeclineAuthenticationFailed,
 		provider.DeclineTestCardUnknown, provider.DeclineInvalidNumber, provider.DeclineExpiredCard,
-		provider.DeclineInvalidExpiry, provider.DeclineInvalidCVC:
+		provider.DeclineInvalidExpiry, provider.DeclineInvalidCVC, provider.DeclineNotAuthorised, provider.DeclineDirectDebitFailed:
 		return code
 	}
 	return "generic"
