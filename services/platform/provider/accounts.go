@@ -107,6 +107,6 @@ func GRPCCredentials(c internalapiv1.ProviderAccountServiceClient) CredentialSou
 		}
 		return Credentials{AccountID: resp.GetAccountId(), Provider: resp.GetProvider(), OrganizationID: resp.GetOrganizationId(),
 			Livemode: resp.GetLivemode(), SecretKey: resp.GetSecretKey(), PublishableKey: resp.GetPublishableKey(),
-			WebhookSecret: resp.GetWebhookSecret()}, nil
+			WebhookSecret: resp.GetWebhookSecret(), ReusableMandate: resp.GetReusableMandate()}, nil
 	}
 }

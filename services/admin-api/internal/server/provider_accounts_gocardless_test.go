@@ -46,8 +46,15 @@ func TestProviderAccountGoCardless(t *testing.T) {
 			t.Errorf("%s: %d %v, want 400 naming %s", c.name, status, body, c.param)
 		}
 	}
-	status, body := e.do("POST", "/v1/provider_accounts", e.keyA, gocardlessAccount(gcToken, "", gcSecret))
-	if status != http.StatusCreated {
+	stripeMandate := stripeAccount(skA, pkA, whsecA)
+	stripeMandate["reusable_mandate"] = true
+	if status, body := e.do("POST", "/v1/provider_accounts", e.keyA, stripeMandate); status != http.StatusBadRequest || body["error"].(map[string]any)["param"] != "reusable_mandate" {
+		t.Errorf("a Stripe account with a mandate: %d %v", status, body)
+	}
+	withMandate := gocardlessAccount(gcToken, "", gcSecret)
+	withMandate["reusable_mandate"] = true
+	status, body := e.do("POST", "/v1/provider_accounts", e.keyA, withMandate)
+	if status != http.StatusCreated || body["reusable_mandate"] != true {
 		t.Fatalf("create: %d %v", status, body)
 	}
 	id := body["id"].(string)
@@ -88,7 +95,15 @@ func TestProviderAccountGoCardless(t *testing.T) {
 		t.Fatal("GetCheckout holds a GoCardless secret")
 	}
 	got, err := e.credentialsClient(token).GetProviderAccountCredentials(ctx, credsReq(id))
-	if err != nil || got.GetProvider() != "gocardless" || got.GetSecretKey() != gcToken || got.GetWebhookSecret() != gcSecret || got.GetLivemode() {
+	if err != nil || got.GetProvider() != "gocardless" || got.GetSecretKey() != gcToken || got.GetWebhookSecret() != gcSecret ||
+		got.GetLivemode() || !got.GetReusableMandate() {
 		t.Fatalf("internal credentials: %v %v", got, err)
+	}
+	// The setting changes alone; the credentials stay.
+	if status, body := e.do("POST", "/v1/provider_accounts/"+id, e.keyA, map[string]any{"reusable_mandate": false}); status != http.StatusOK || body["reusable_mandate"] != false {
+		t.Fatalf("update: %d %v", status, body)
+	}
+	if got, err = e.credentialsClient(token).GetProviderAccountCredentials(ctx, credsReq(id)); err != nil || got.GetReusableMandate() || got.GetSecretKey() != gcToken {
+		t.Fatalf("after update: %v %v", got, err)
 	}
 }
