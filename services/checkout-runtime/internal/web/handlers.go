@@ -263,6 +263,10 @@ func (h *Handler) stateOf(ctx context.Context, co *internalapiv1.GetCheckoutResp
 	case cs.GetStatus() == "complete":
 		p.State = StateProcessing
 		p.DirectDebit = has && latest.ID == cs.GetPayment() && latest.Method == payment.MethodDirectDebit
+		if has && latest.ID == cs.GetPayment() {
+			// The processing page names the amount awaited.
+			p.Payment = h.paymentView(latest, p)
+		}
 		if has && latest.ID == cs.GetPayment() && latest.Method == "bank_transfer" {
 			p.State = StateBankTransfer
 			p.Bank = BankView{Instructions: co.GetSite().GetBankTransferInstructions(), Reference: cs.GetReference(),
