@@ -18,7 +18,8 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/provider/gocardless"
 )
 
-// gcAPI is the GoCardless the stack calls (GOCARDLESS_API_BASE): it answers
+// gcAPI is the GoCardless the stack calls (GOCARDLESS_API_BASE, admin-api's
+// check of the token and the runtime's payments): it answers
 // with the response bodies GoCardless publishes in its Go client library's
 // testdata (billing request BRQ123, flow BRF123, payment PM123), the billing
 // request's status being what the payer did on GoCardless's page, and it
@@ -39,6 +40,7 @@ func (g *gcFixtureAPI) start() (url string, stop func(), err error) {
 		"POST /billing_requests":       {"billing_requests", "create"},
 		"POST /billing_request_flows":  {"billing_request_flows", "create"},
 		"GET /billing_requests/BRQ123": {"billing_requests", "get"},
+		"GET /creditors":               {"creditors", "list"}, // admin-api's check of the token
 	} {
 		raw, err := os.ReadFile("../services/platform/provider/gocardless/testdata/" + src[0] + ".json")
 		if err != nil {

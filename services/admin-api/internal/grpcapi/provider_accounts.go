@@ -36,6 +36,8 @@ type ProviderAccounts struct {
 	Keys *secretbox.Keyring
 	// Stripe checks Stripe keys.
 	Stripe provideracct.Stripe
+	// GoCardless checks GoCardless access tokens.
+	GoCardless provideracct.GoCardless
 	// HooksBase is scheme://MAIN_BACKEND_DOMAIN, for webhook_url.
 	HooksBase string
 }
@@ -213,12 +215,11 @@ func checkMandate(providerName string, mandate bool) error {
 	return nil
 }
 
-// check asks the provider whether the secret key works: Stripe's balance.
-// A GoCardless token's shape and mode are checked by Validate; it is first
-// used on the account's first payment.
+// check asks the provider whether the secret key works: Stripe's balance,
+// GoCardless's creditors.
 func (s *ProviderAccounts) check(ctx context.Context, providerName, secretKey string, live bool) error {
-	if providerName != "stripe" {
-		return nil
+	if providerName == "gocardless" {
+		return s.GoCardless.Check(ctx, secretKey, live)
 	}
 	return s.Stripe.Check(ctx, secretKey, live)
 }

@@ -1,7 +1,7 @@
 // Package provideracct checks a merchant's provider credentials: their shape
 // and mode locally, then, for Stripe, one cheap authenticated call.
 // GoCardless accounts hold an access token (secret_key) and the webhook
-// endpoint's secret; their shape and mode are checked locally.
+// endpoint's secret; the token is checked by listing one creditor.
 package provideracct
 
 import (
@@ -16,6 +16,7 @@ import (
 	"github.com/stripe/stripe-go/v82"
 
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/provider/gocardless"
 )
 
 // Providers lists the providers an account can be for, with the payment
@@ -182,4 +183,40 @@ func (s Stripe) Check(ctx context.Context, secretKey string, live bool) error {
 	return &errs.Error{Kind: errs.Unavailable, Code: "provider_unavailable",
 		Message: "Stripe could not be reached to check the credentials; try again.",
 		Err:     fmt.Errorf("stripe balance: %s", cause)}
+}
+
+// GoCardless checks access tokens against GoCardless's API.
+type GoCardless struct {
+	// Base overrides the API's base URL for both modes (GOCARDLESS_API_BASE,
+	// for tests); empty means the mode's: live or sandbox.
+	Base string
+	// HTTPClient makes the calls (one with checkTimeout when nil).
+	HTTPClient *http.Client
+}
+
+// Check lists one creditor with the token: GoCardless's 401/403 is a 400
+// `credentials_invalid` naming the secret key; an unreachable or failing
+// GoCardless is a 503. The mode is the token's own (Validate checked it
+// matches): a sandbox token is asked of the sandbox.
+func (g GoCardless) Check(ctx context.Context, token string, live bool) error {
+	hc := g.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: checkTimeout}
+	}
+	c, err := gocardless.New(gocardless.Config{BaseURL: gocardless.BaseURL(g.Base, live), AccessToken: token, HTTPClient: hc})
+	if err != nil {
+		return errs.Param(ParamSecretKey, "parameter_invalid", "Not a GoCardless access token.")
+	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	switch err := c.CheckToken(ctx); {
+	case err == nil:
+		return nil
+	case errors.Is(err, gocardless.ErrAuthentication):
+		return &errs.Error{Kind: errs.Invalid, Code: "credentials_invalid", Param: ParamSecretKey,
+			Message: "GoCardless refused this access token: check that it is the account's current read-write token and not revoked."}
+	default:
+		return &errs.Error{Kind: errs.Unavailable, Code: "provider_unavailable",
+			Message: "GoCardless could not check the credentials just now; try again.", Err: err}
+	}
 }

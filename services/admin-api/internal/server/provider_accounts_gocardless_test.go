@@ -4,11 +4,43 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 )
+
+// gocardlessAPI serves GET /creditors as GoCardless does: its published
+// list fixture (gocardless-pro-go's testdata) for a sandbox token, and its
+// 401 for a token that says "Revoked".
+func gocardlessAPI(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../../platform/provider/gocardless/testdata/creditors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixtures map[string]struct {
+		Body json.RawMessage `json:"body"`
+	}
+	if err := json.Unmarshal(raw, &fixtures); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method != http.MethodGet || r.URL.Path != "/creditors" || r.Header.Get("GoCardless-Version") != "2015-07-06":
+			http.NotFound(w, r)
+		case !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer sandbox_") || strings.Contains(r.Header.Get("Authorization"), "Revoked"):
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":{"code":401,"type":"invalid_api_usage","message":"Access token not active","errors":[{"reason":"access_token_not_active"}]}}`))
+		default:
+			_, _ = w.Write(fixtures["list"].Body)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
 
 // GoCardless credentials, distinctive enough to be searched for.
 const (
@@ -40,6 +72,7 @@ func TestProviderAccountGoCardless(t *testing.T) {
 		{"a publishable key", gcToken, pkA, gcSecret, "credentials[publishable_key]"},
 		{"no endpoint secret", gcToken, "", "", "credentials[webhook_secret]"},
 		{"an endpoint secret with a space", gcToken, "", "a secret", "credentials[webhook_secret]"},
+		{"a token GoCardless refuses", "sandbox_RevokedToken0123", "", gcSecret, "credentials[secret_key]"},
 	} {
 		status, body := e.do("POST", "/v1/provider_accounts", e.keyA, gocardlessAccount(c.token, c.pk, c.secret))
 		if param, _, _ := apiError(body); status != http.StatusBadRequest || param != c.param {

@@ -194,3 +194,15 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestClientCheckToken(t *testing.T) {
+	s := newServer(t, map[string]answer{"GET /creditors": ok(fixture(t, "creditors", "list", nil))})
+	if err := testClient(t, s).CheckToken(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkHeaders(t, s.find(t, "GET /creditors"), "")
+	s.set("GET /creditors", answer{Status: 401, Body: []byte(`{"error":{"code":401,"type":"invalid_api_usage","message":"Access token not active","errors":[{"reason":"access_token_not_active"}]}}`)})
+	if err := testClient(t, s).CheckToken(context.Background()); !errors.Is(err, ErrAuthentication) {
+		t.Fatalf("refused token: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package gocardless
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -173,6 +174,14 @@ func (c *Client) getRefund(ctx context.Context, id string) (Refund, error) {
 	var r Refund
 	err := c.call(ctx, http.MethodGet, "/refunds/"+url.PathEscape(id), "refunds", nil, "", &r)
 	return r, err
+}
+
+// CheckToken makes the cheapest authenticated call, listing at most one
+// creditor: nil when the access token works, ErrAuthentication when
+// GoCardless refuses it.
+func (c *Client) CheckToken(ctx context.Context) error {
+	var creditors []json.RawMessage
+	return c.call(ctx, http.MethodGet, "/creditors?limit=1", "creditors", nil, "", &creditors)
 }
 
 // conflicting returns the id of the resource a creation repeated: GoCardless
