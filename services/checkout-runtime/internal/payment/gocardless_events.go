@@ -46,6 +46,8 @@ func (c *Callbacks) applyGoCardless(ctx context.Context, src provider.CallbackSo
 //     fails (checkout.session.async_payment_failed for a session that
 //     waited for it).
 //   - payments charged_back: a dispute on the payment (payment.disputed).
+//   - refunds paid / failed / bounced: our pending refund of the payment
+//     (its id in the refund's metadata) succeeds or fails, once.
 //   - mandates cancelled / failed / expired: logged for the merchant; the
 //     payment made under the mandate is reported by its own events.
 func (s *Service) GoCardlessEvent(ctx context.Context, src provider.CallbackSource, account string, ev gocardless.Event) error {
@@ -88,12 +90,42 @@ func (s *Service) GoCardlessEvent(ctx context.Context, src provider.CallbackSour
 	case gocardless.EffectChargedBack:
 		// GoCardless has no dispute object: the charge back event is it.
 		return s.recordDispute(ctx, p, ev.ID, ev.ID, orElse(ev.Details.Cause, "charged_back"), "charged_back", p.Amount, p.Currency)
+	case gocardless.EffectRefundPaid, gocardless.EffectRefundFailed:
+		return s.gcRefunded(ctx, p, ev)
 	case gocardless.EffectMandateEnded:
 		s.Logger.WarnContext(ctx, "gocardless mandate ended", "payment", p.ID, "mandate", ev.Links.Mandate, "action", ev.Action,
 			"cause", ev.Details.Cause, "event", ev.ID)
 		return nil
 	}
 	return errs.Param("type", "callback_type_unknown", "GoCardless event %s.%s is not applied.", ev.ResourceType, ev.Action)
+}
+
+// gcRefunded finishes the pending refund of p that a refunds event reports.
+// A refund without our id was made in GoCardless's dashboard: logged for
+// the operator, not counted (GoCardless's events carry no refunded total to
+// reconcile it by).
+func (s *Service) gcRefunded(ctx context.Context, p db.RuntimePayment, ev gocardless.Event) error {
+	id := ev.RefundID()
+	if id == "" {
+		s.Logger.WarnContext(ctx, "gocardless refund not made here; record it by hand", "payment", p.ID, "refund", ev.Links.Refund,
+			"action", ev.Action, "event", ev.ID)
+		return nil
+	}
+	ref, err := s.Store.GetRefund(ctx, id)
+	if store.IsNoRows(err) || (err == nil && ref.PaymentID != p.ID) {
+		return errs.NotFoundf("refund", "No refund %s of payment %s.", id, p.ID)
+	} else if err != nil {
+		return err
+	}
+	if ref.Status != RefundPending {
+		return nil // finished already (a repeat, or the reconciler first)
+	}
+	if ev.Effect() == gocardless.EffectRefundPaid {
+		_, err = s.finishRefund(ctx, ref, RefundSucceeded, "")
+	} else {
+		_, err = s.finishRefund(ctx, ref, RefundFailed, "refund_"+ev.Action)
+	}
+	return err
 }
 
 // findGoCardlessPayment finds the payment an event is about: by our id in

@@ -422,4 +422,34 @@ func TestGoCardlessRefund(t *testing.T) {
 	if len(api.keys) != 1 || !api.keys[ref.ID] {
 		t.Errorf("idempotency keys %v, want only %s", api.keys, ref.ID)
 	}
+
+	// A second refund is settled by GoCardless's refunds event instead,
+	// once; a failed one gives its amount back to refund.
+	c := &Callbacks{Service: s, Logger: s.Logger}
+	for _, tc := range []struct {
+		action, want string
+		refunded     int64
+	}{{"paid", RefundSucceeded, 250}, {"bounced", RefundFailed, 250}} {
+		ref, err := s.CreateRefund(t.Context(), RefundRequest{OrganizationID: "org_1", PaymentID: p.ID, Amount: 100})
+		if err != nil || ref.Status != RefundPending {
+			t.Fatalf("refund %+v, %v", ref, err)
+		}
+		ev := gcEvent(t, "refunds", tc.action, map[string]string{"refund": "RF123", "payment": "PM123"}, "")
+		ev.ResourceMetadata = map[string]string{gocardless.MetadataRefund: ref.ID}
+		msg, _ := json.Marshal(gocardless.Message{ProviderAccount: gcAccount, Event: ev})
+		for range 2 {
+			if _, err := c.applyGoCardless(t.Context(), gcTest, msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, _ := s.Store.GetRefund(t.Context(), ref.ID); got.Status != tc.want {
+			t.Errorf("refund after %s: %s", tc.action, got.Status)
+		}
+		if got := reload(t, s, p.ID); got.AmountRefunded != tc.refunded {
+			t.Errorf("after %s: amount refunded %d, want %d", tc.action, got.AmountRefunded, tc.refunded)
+		}
+	}
+	if n := outboxCount(t, s, "events.refund.succeeded"); n != 2 {
+		t.Errorf("%d refund.succeeded events, want 2", n)
+	}
 }

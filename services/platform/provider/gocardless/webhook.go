@@ -72,6 +72,8 @@ const (
 	EffectFulfilled       = "billing_request.fulfilled" // the payer authorised: the payment exists
 	EffectRequestCanceled = "billing_request.cancelled" // the payer's authorisation ended unfinished
 	EffectMandateEnded    = "mandate.ended"             // the mandate can no longer be charged
+	EffectRefundPaid      = "refund.paid"               // a refund of ours reached the payer
+	EffectRefundFailed    = "refund.failed"             // a refund of ours did not
 )
 
 // Effect is what the event means for a payment:
@@ -97,12 +99,19 @@ func (e Event) Effect() string {
 		return EffectRequestCanceled
 	case "mandates.cancelled", "mandates.failed", "mandates.expired":
 		return EffectMandateEnded
+	case "refunds.paid":
+		return EffectRefundPaid
+	case "refunds.failed", "refunds.bounced":
+		return EffectRefundFailed
 	}
 	return EffectNone
 }
 
 // PaymentID is our payment id from the resource's metadata, or "".
 func (e Event) PaymentID() string { return e.ResourceMetadata[MetadataPayment] }
+
+// RefundID is our refund id from a refund's metadata, or "".
+func (e Event) RefundID() string { return e.ResourceMetadata[MetadataRefund] }
 
 // Message is what hooks publishes to checkout-runtime for one verified
 // GoCardless event, on provider.gocardless.<mode>: the provider account

@@ -95,7 +95,8 @@ func TestEventEffects(t *testing.T) {
 		"payments.failed": EffectFailed, "payments.cancelled": EffectFailed, "payments.customer_approval_denied": EffectFailed,
 		"payments.charged_back": EffectChargedBack, "billing_requests.fulfilled": EffectFulfilled,
 		"billing_requests.cancelled": EffectRequestCanceled, "mandates.failed": EffectMandateEnded,
-		"payments.created": EffectNone, "payments.submitted": EffectNone, "payouts.paid": EffectNone,
+		"refunds.paid": EffectRefundPaid, "refunds.failed": EffectRefundFailed, "refunds.bounced": EffectRefundFailed,
+		"refunds.created": EffectNone, "payments.created": EffectNone, "payments.submitted": EffectNone, "payouts.paid": EffectNone,
 	} {
 		var e Event
 		var ok bool
