@@ -177,3 +177,24 @@ func TestGoCardlessWebhookPublishedVector(t *testing.T) {
 		t.Errorf("published %s", payload)
 	}
 }
+
+// A live account's webhook is published on provider.gocardless.live (the
+// mode is the account's, never the body's), and only its own secret
+// verifies it.
+func TestGoCardlessWebhookLiveAccount(t *testing.T) {
+	f := newGCFixture(t, startAccounts(t, &accounts{}))
+	body := gcBatch(gcEvent("EVL1", "payments", "confirmed", map[string]string{"payment": "PM1"}))
+	if code, _ := f.post(t, gcLiveAccount, body, gocardless.Sign(testSecret, body)); code != gocardless.StatusInvalidSignature {
+		t.Fatalf("the test account's secret on the live account: %d", code)
+	}
+	if code, resp := f.post(t, gcLiveAccount, body, gocardless.Sign(gcLiveSecret, body)); code != http.StatusNoContent {
+		t.Fatalf("%d %s", code, resp)
+	}
+	var subject string
+	if err := f.pool.QueryRow(t.Context(), "SELECT subject FROM hooks.outbox").Scan(&subject); err != nil {
+		t.Fatal(err)
+	}
+	if subject != "provider.gocardless.live" {
+		t.Errorf("published on %s", subject)
+	}
+}

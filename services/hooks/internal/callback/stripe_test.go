@@ -41,6 +41,9 @@ const (
 	// vectorAccount is a GoCardless account whose endpoint secret is
 	// "testing": the secret of GoCardless's published signature vector.
 	vectorAccount = "pa_GoCardlessVector0123456789"
+	// gcLiveAccount is a live-mode GoCardless account.
+	gcLiveAccount = "pa_GoCardlessLive0123456789a"
+	gcLiveSecret  = "gocardless-live-endpoint-secret"
 )
 
 // accounts is a small ProviderAccountService (admin-api's internal service,
@@ -59,6 +62,9 @@ func (a *accounts) GetProviderAccountCredentials(_ context.Context, req *interna
 	case liveAccount:
 		return &internalapiv1.GetProviderAccountCredentialsResponse{AccountId: liveAccount, Provider: "stripe", OrganizationId: "org_1",
 			Livemode: true, SecretKey: "sk_live_x", PublishableKey: "pk_live_x", WebhookSecret: liveSecret}, nil
+	case gcLiveAccount:
+		return &internalapiv1.GetProviderAccountCredentialsResponse{AccountId: gcLiveAccount, Provider: "gocardless", OrganizationId: "org_1",
+			Livemode: true, SecretKey: "live_x", WebhookSecret: gcLiveSecret}, nil
 	case vectorAccount:
 		return &internalapiv1.GetProviderAccountCredentialsResponse{AccountId: vectorAccount, Provider: "gocardless", OrganizationId: "org_1",
 			SecretKey: "sandbox_x", WebhookSecret: "testing"}, nil
