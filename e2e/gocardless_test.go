@@ -134,6 +134,15 @@ func TestGoCardlessDirectDebitThroughTheStack(t *testing.T) {
 	if !strings.Contains(html, `value="direct_debit"`) {
 		t.Fatalf("the page does not offer Direct Debit:\n%s", html)
 	}
+	// In Chromium, with the page's script and CSP: choosing Direct Debit
+	// shows its note and hides the card fields.
+	browser := newChromium(t)
+	shots := screenshotDir(t)
+	tab := newTab(t, browser)
+	do(t, tab, "choose Direct Debit", chromedp.Navigate(pageURL), chromedp.WaitVisible(chromedp.ID("pay-form")),
+		chromedp.Click(chromedp.ID("method-direct_debit")), chromedp.WaitVisible(chromedp.ID("dd-fields")),
+		chromedp.WaitNotVisible(chromedp.ID("card-fields")))
+	shot(t, tab, shots, "gocardless-open.png")
 	resp, _, _ := post(t, c, pageURL+"/pay", billingForm(csrf, "direct_debit"), false)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://monzo.com/abc-123-things" {
 		t.Fatalf("pay: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
@@ -157,10 +166,10 @@ func TestGoCardlessDirectDebitThroughTheStack(t *testing.T) {
 	if !strings.Contains(html, "Payment processing") || !strings.Contains(html, `id="direct-debit-note"`) || !strings.Contains(html, "payment of £") {
 		t.Fatalf("the page after the return:\n%s", html)
 	}
-	// The processing state in a real Chromium, for the record.
-	tab := newTab(t, newChromium(t))
+	// The processing state in Chromium, for the record.
+	tab = newTab(t, browser)
 	do(t, tab, "open the processing page", chromedp.Navigate(pageURL), chromedp.WaitVisible(chromedp.ID("direct-debit-note")))
-	shot(t, tab, screenshotDir(t), "gocardless-processing.png")
+	shot(t, tab, shots, "gocardless-processing.png")
 
 	payID := strings.TrimPrefix(back, pageURL+"/return?payment_id=")
 	batch, _ := json.Marshal(map[string]any{"events": []map[string]any{{"id": "EV" + payID[4:16], "created_at": time.Now().UTC().Format(time.RFC3339),
