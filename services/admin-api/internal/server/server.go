@@ -96,9 +96,10 @@ func (g Guard) guardREST(h http.Handler) http.Handler {
 // credentials, Stripe's API to check keys with, and scheme://MAIN_BACKEND_DOMAIN
 // for the webhook URL merchants give their provider.
 type Accounts struct {
-	Keys      *secretbox.Keyring
-	Stripe    provideracct.Stripe
-	HooksBase string
+	Keys       *secretbox.Keyring
+	Stripe     provideracct.Stripe
+	GoCardless provideracct.GoCardless
+	HooksBase  string
 }
 
 // New builds the API on st; checkoutBase is scheme://MAIN_FRONTEND_DOMAIN;
@@ -111,7 +112,8 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	sessions := &grpcapi.Sessions{Store: st, CheckoutBase: checkoutBase, Now: time.Now, Targets: targets}
 	sites := &grpcapi.Sites{Store: st}
 	keys := &grpcapi.APIKeys{Store: st}
-	providerAccounts := &grpcapi.ProviderAccounts{Store: st, Keys: accounts.Keys, Stripe: accounts.Stripe, HooksBase: accounts.HooksBase}
+	providerAccounts := &grpcapi.ProviderAccounts{Store: st, Keys: accounts.Keys, Stripe: accounts.Stripe,
+		GoCardless: accounts.GoCardless, HooksBase: accounts.HooksBase}
 	payments := &grpcapi.Payments{Runtime: peers.Payments}
 	refunds := &grpcapi.Refunds{Runtime: peers.Payments}
 	events := &grpcapi.Events{Hooks: peers.Events}
