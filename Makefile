@@ -15,7 +15,7 @@ GEN_DIRS := proto/gen services/admin-api/internal/openapi $(foreach s,$(SERVICES
 help: ## List the targets.
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(TOOLS)/.built: tools/go.mod tools/go.sum
+$(TOOLS)/.built: tools/go.mod tools/go.sum tools/openapi31/main.go
 	@mkdir -p $(TOOLS)
 	cd tools && GOWORK=off go build -o ../$(TOOLS)/ \
 		github.com/bufbuild/buf/cmd/buf \
@@ -23,7 +23,8 @@ $(TOOLS)/.built: tools/go.mod tools/go.sum
 		google.golang.org/protobuf/cmd/protoc-gen-go \
 		google.golang.org/grpc/cmd/protoc-gen-go-grpc \
 		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway \
-		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2
+		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2 \
+		./openapi31
 	@touch $@
 
 .PHONY: tools
@@ -31,8 +32,10 @@ tools: $(TOOLS)/.built ## Build the pinned code generators (tools/go.mod) into b
 
 .PHONY: generate
 generate: tools ## Regenerate protobuf, gateway, OpenAPI and sqlc code.
-	rm -rf proto/gen/go/tillpoint services/admin-api/internal/openapi/openapi.swagger.json
+	rm -rf proto/gen/go/tillpoint services/admin-api/internal/openapi/openapi.swagger.json services/admin-api/internal/openapi/openapi.json
 	$(TOOLS)/buf generate
+	$(TOOLS)/openapi31 -in services/admin-api/internal/openapi/openapi.swagger.json -out services/admin-api/internal/openapi/openapi.json
+	rm services/admin-api/internal/openapi/openapi.swagger.json
 	for s in $(SERVICES); do \
 		if [ -f services/$$s/sqlc.yaml ]; then rm -rf services/$$s/internal/store/db && $(TOOLS)/sqlc generate -f services/$$s/sqlc.yaml; fi; \
 	done

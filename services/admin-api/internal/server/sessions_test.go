@@ -368,9 +368,10 @@ func TestOpenAPIDocument(t *testing.T) {
 			t.Errorf("openapi.json lacks %s", p)
 		}
 	}
-	defs, _ := doc["definitions"].(map[string]any)
+	comps, _ := doc["components"].(map[string]any)
+	defs, _ := comps["schemas"].(map[string]any)
 	session, _ := defs["v1CheckoutSession"].(map[string]any)
-	if session["example"] == nil || defs["v1ErrorResponse"] == nil {
+	if session["examples"] == nil || defs["v1ErrorResponse"] == nil {
 		t.Errorf("openapi.json lacks the session example or the error schema")
 	}
 }
