@@ -62,11 +62,18 @@ deps: ## Install what the tests need and is missing (PostgreSQL server, Chromium
 	@scripts/install-deps.sh
 
 .PHONY: node-deps
-node-deps: e2e/node/node_modules/.installed ## Install Stripe's Node SDK for the end-to-end tests (npm ci into git-ignored e2e/node/node_modules).
+node-deps: e2e/node/node_modules/.installed sdk/ts/dist/index.js ## Install Stripe's Node SDK for the end-to-end tests and compile sdk/ts with tsc (npm ci into git-ignored node_modules).
 
 e2e/node/node_modules/.installed: e2e/node/package.json e2e/node/package-lock.json
 	cd e2e/node && npm ci --no-audit --no-fund
 	@touch $@
+
+sdk/ts/node_modules/.installed: sdk/ts/package.json sdk/ts/package-lock.json
+	cd sdk/ts && npm ci --no-audit --no-fund
+	@touch $@
+
+sdk/ts/dist/index.js: sdk/ts/node_modules/.installed sdk/ts/tsconfig.json $(wildcard sdk/ts/src/*.ts)
+	cd sdk/ts && node_modules/.bin/tsc -p .
 
 .PHONY: test
 test: deps node-deps lint check-generated ## Everything: lint, generated-code check, unit, integration and end-to-end tests.
