@@ -3,6 +3,9 @@ package openapi
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -43,5 +46,43 @@ func TestValidOpenAPI31(t *testing.T) {
 	}
 	if _, ok := raw["swagger"]; ok {
 		t.Error("the document still says swagger")
+	}
+}
+
+// TestDocsPage: /docs renders every operation, the error example and the
+// session's example, under a CSP that allows no script and no other origin.
+func TestDocsPage(t *testing.T) {
+	h, err := Docs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/docs", nil))
+	body := rec.Body.String()
+	csp := rec.Header().Get("Content-Security-Policy")
+	if rec.Code != http.StatusOK || !strings.HasPrefix(csp, "default-src 'none'; style-src 'sha256-") || strings.Contains(csp, "script") {
+		t.Fatalf("%d, CSP %q", rec.Code, csp)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range doc.Paths.Keys() {
+		for method, op := range doc.Paths.Value(path).Operations() {
+			if !strings.Contains(body, `id="op-`+op.OperationID+`"`) {
+				t.Errorf("/docs lacks %s %s", method, path)
+			}
+		}
+	}
+	for _, want := range []string{`id="tag-CheckoutSessionService"`, `id="schema-v1ErrorResponse"`, "parameter_missing",
+		"cs_4TPuOyNBWTSw1wrEeCuR4wCQ", `name="viewport"`, `<a href="#schema-v1CheckoutSession">`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/docs lacks %s", want)
+		}
+	}
+	for _, bad := range []string{"<script", "http://", "https://cdn", "src="} {
+		if strings.Contains(body, bad) {
+			t.Errorf("/docs contains %q", bad)
+		}
 	}
 }
