@@ -3,6 +3,8 @@ package webhook
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -56,4 +58,23 @@ func TestVerifyStandardWebhooksVector(t *testing.T) {
 	if err := VerifyAt([]byte(vecBody), headers(vecSig), "whsec_!!", at); !errors.Is(err, ErrInvalidSecret) {
 		t.Errorf("bad secret: %v", err)
 	}
+}
+
+// FuzzVerify: no header, body or secret makes Verify panic, and only the
+// genuine message verifies.
+func FuzzVerify(f *testing.F) {
+	f.Add(vecBody, vecID, "1614265330", vecSig, vecSecret)
+	f.Add(vecBody, vecID, "-99999999999999999999", "v1,"+vecSig[3:]+" v1", "whsec_")
+	f.Fuzz(func(t *testing.T, body, id, ts, sig, secret string) {
+		h := http.Header{}
+		h.Set("webhook-id", id)
+		h.Set("webhook-timestamp", ts)
+		h.Set("webhook-signature", sig)
+		err := VerifyAt([]byte(body), h, secret, time.Unix(vecTS, 0))
+		n, perr := strconv.ParseInt(ts, 10, 64)
+		genuine := body == vecBody && id == vecID && perr == nil && n == vecTS && strings.TrimPrefix(secret, "whsec_") == vecSecret[len("whsec_"):]
+		if err == nil && !genuine {
+			t.Fatalf("verified a message that is not the vector's: %q %q %q %q", body, id, ts, secret)
+		}
+	})
 }
