@@ -72,7 +72,7 @@ type docProp struct {
 const docsStyle = `:root{color-scheme:light dark;--fg:#1a1a2e;--mute:#5a5a70;--bg:#fff;--soft:#f4f4f8;--line:#dcdce6;--acc:#4f46e5}
 @media (prefers-color-scheme:dark){:root{--fg:#e8e8f0;--mute:#a0a0b4;--bg:#14141c;--soft:#1e1e2a;--line:#34344a;--acc:#a5a0ff}}
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:var(--fg);background:var(--bg)}
-main{max-width:60rem;margin:0 auto;padding:1rem}a{color:var(--acc)}h1{font-size:1.6rem}h2{margin-top:2.5rem;border-bottom:1px solid var(--line)}
+main{max-width:60rem;margin:0 auto;padding:1rem;overflow-wrap:anywhere}a{color:var(--acc)}h1{font-size:1.6rem}h2{margin-top:2.5rem;border-bottom:1px solid var(--line)}
 section.op{border:1px solid var(--line);border-radius:.5rem;padding:.75rem 1rem;margin:1rem 0}
 h3{font-size:1.05rem;margin:.2rem 0;overflow-wrap:anywhere}.m{display:inline-block;min-width:4.2em;font:600 .8rem ui-monospace,monospace;padding:.1rem .4rem;border-radius:.3rem;background:var(--soft)}
 code,pre{font:.85rem/1.45 ui-monospace,monospace}pre{background:var(--soft);padding:.6rem;border-radius:.4rem;overflow-x:auto;white-space:pre-wrap;overflow-wrap:anywhere}
