@@ -62,6 +62,7 @@ func TestGoSDK(t *testing.T) {
 		}
 	})
 
+	start := time.Now().Add(-time.Second).Truncate(time.Second)
 	email := fmt.Sprintf("sdk-go-%d@example.com", time.Now().UnixNano())
 	var ids []string
 	for i := range 3 {
@@ -99,6 +100,24 @@ func TestGoSDK(t *testing.T) {
 	slices.Reverse(newestFirst)
 	if !slices.Equal(listed, newestFirst) {
 		t.Fatalf("All = %v, want %v", listed, newestFirst)
+	}
+
+	// created[…] bounds reach the API: none of them was created before start.
+	before, err := c.CheckoutSessions.List(ctx, &tillpoint.CheckoutSessionListParams{CustomerEmail: email, Created: tillpoint.CreatedFilter{LT: start}})
+	since, err2 := c.CheckoutSessions.List(ctx, &tillpoint.CheckoutSessionListParams{CustomerEmail: email, Created: tillpoint.CreatedFilter{GTE: start}})
+	if err != nil || err2 != nil || len(before.Data) != 0 || len(since.Data) != 3 {
+		t.Fatalf("created filters: %v %v, %d before and %d since start", err, err2, len(before.Data), len(since.Data))
+	}
+	// Walking towards newer sessions from the oldest, one per page, gives the other two.
+	var newer []string
+	for s, err := range c.CheckoutSessions.All(ctx, &tillpoint.CheckoutSessionListParams{ListParams: tillpoint.ListParams{Limit: 1, EndingBefore: ids[0]}, CustomerEmail: email}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		newer = append(newer, s.ID)
+	}
+	if !slices.Equal(newer, ids[1:]) {
+		t.Fatalf("All ending_before the oldest = %v, want %v", newer, ids[1:])
 	}
 
 	expired, err := c.CheckoutSessions.Expire(ctx, ids[1])
