@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -201,9 +202,14 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	if err := adminv1.RegisterPromotionCodeServiceHandlerClient(ctx, gw, adminv1.NewPromotionCodeServiceClient(inline)); err != nil {
 		return nil, err
 	}
+	docs, err := openapi.Docs()
+	if err != nil {
+		return nil, fmt.Errorf("API reference: %w", err)
+	}
 	mux := http.NewServeMux()
 	(&collections.Surface{Conn: inline, Tokens: authn}).Register(mux)
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
+	mux.Handle("GET /docs", docs)
 	payporter.New(inline, logger).Register(mux) // seed 004's /api/checkout
 	mux.Handle("/", gateway.APIPrefix(gw))
 	(&paymentkit.Handler{Sessions: adminv1.NewCheckoutSessionServiceClient(inline), CheckoutBase: checkoutBase}).Register(mux) // seed 002's /api/{account_id}/checkout-sessions
