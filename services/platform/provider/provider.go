@@ -83,6 +83,9 @@ type AuthorizeRequest struct {
 	// ReturnURL is where the provider sends the payer back after a
 	// redirect-based next action (Stripe requires one when confirming).
 	ReturnURL string
+	// Attempt is this request's place in a route's cascade: 1 for the
+	// first account tried, 2 for the next, …; 0 outside routing (as 1).
+	Attempt int
 }
 
 // Outcome is what an authorisation attempt came to. The zero value is not a
@@ -151,6 +154,11 @@ const (
 	DeclineLiveModeNotSupported = "live_mode_not_supported"
 	DeclineAuthenticationFailed = "authentication_failed"
 	DeclineTestCardUnknown      = "test_card_unknown"
+	// DeclineProcessingError: the provider failed while processing; not
+	// the payer's doing, so routing may try the next account.
+	DeclineProcessingError = "processing_error"
+	// DeclineIssuerUnavailable: the card's issuer could not be reached.
+	DeclineIssuerUnavailable = "issuer_unavailable"
 )
 
 // Errors of the authorise/capture/void calls. Each is wrapped with detail

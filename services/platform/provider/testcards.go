@@ -17,6 +17,10 @@ const (
 	// TestCardPending is Pending; its success arrives later as a signed
 	// payment.succeeded callback through /hooks/test.
 	TestCardPending = "4000000000000077"
+	// TestCardProcessingError fails with processing_error on the first
+	// account of a route (AuthorizeRequest.Attempt 1) and succeeds on any
+	// later one: it shows a cascade (docs/routing.md).
+	TestCardProcessingError = "4000000000000119"
 )
 
 // TestCard documents one test card number, for the hosted page's test-mode
@@ -34,6 +38,7 @@ var testCards = []TestCard{
 	{TestCardInsufficientFunds, Declined, DeclineInsufficientFunds, "is declined for insufficient funds"},
 	{TestCardChallenge, ChallengeRequired, "", "asks for an authentication challenge"},
 	{TestCardPending, Pending, "", "succeeds later, by a signed callback"},
+	{TestCardProcessingError, Declined, DeclineProcessingError, "fails with a processing error on a route's first account, then succeeds on the next"},
 }
 
 // TestCards lists the documented test cards (a fresh copy).
@@ -88,6 +93,8 @@ var declineMessages = map[string]string{
 	DeclineLiveModeNotSupported: "The test provider cannot take live-mode payments.",
 	DeclineAuthenticationFailed: "The card's authentication was not completed, so the payment was declined.",
 	DeclineTestCardUnknown:      unknownTestCardMessage,
+	DeclineProcessingError:      "The payment could not be processed just now; nothing was charged. Try again.",
+	DeclineIssuerUnavailable:    "Your card's bank could not be reached; nothing was charged. Try again.",
 }
 
 // DeclineMessage returns the payer-facing sentence for a decline code, or a
