@@ -142,7 +142,9 @@ func TestValidateNamesTheParameter(t *testing.T) {
 }
 
 func TestRetryableTable(t *testing.T) {
-	declined := func(code string) provider.Result { return provider.Result{Outcome: provider.Declined, DeclineCode: code} }
+	declined := func(code string) provider.Result {
+		return provider.Result{Outcome: provider.Declined, DeclineCode: code}
+	}
 	for _, c := range []struct {
 		prov string
 		res  provider.Result
