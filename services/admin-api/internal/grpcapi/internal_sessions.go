@@ -61,6 +61,12 @@ func (s *InternalSessions) GetCheckout(ctx context.Context, req *internalapiv1.G
 			out.CardProviderAccount = &internalapiv1.CardProviderAccount{Id: acct.ID, Provider: acct.Provider, PublishableKey: acct.PublishableKey}
 		}
 	}
+	if row.Status == "open" {
+		// Only an open session takes payments: the routes are read then.
+		if out.CardRoutes, err = checkoutRoutes(ctx, s.Store.Queries, row.OrganizationID, row.SiteID, row.Livemode); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
