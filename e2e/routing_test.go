@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"net/http"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/tillpoint/tillpoint/services/platform/provider"
@@ -59,4 +61,14 @@ func TestRoutingCascadeThroughTheStack(t *testing.T) {
 	if second["provider_account"] != accounts[1] || second["outcome"] != "authorized" || second["retryable"] == true {
 		t.Errorf("second attempt: %v", second)
 	}
+	// The Admin Panel's checkout page lists both attempts.
+	c, _ = dashUser(t, sys.OrganizationID, "support")
+	status, page := dashGet(t, c, "/dashboard/checkouts/"+s["id"].(string))
+	table := attemptsTable.FindString(page)
+	if status != http.StatusOK || table == "" || !strings.Contains(table, accounts[0]) || !strings.Contains(table, accounts[1]) ||
+		!strings.Contains(table, "processing_error") || !strings.Contains(table, "authorized") {
+		t.Errorf("checkout page: %d, attempts table %q", status, table)
+	}
 }
+
+var attemptsTable = regexp.MustCompile(`(?s)<table class="list attempts" id="attempts-pay_[^"]+">.*?</table>`)
