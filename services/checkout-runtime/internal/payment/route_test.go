@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,7 +18,9 @@ import (
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 	"github.com/tillpoint/tillpoint/services/platform/routing"
+	"github.com/tillpoint/tillpoint/services/platform/testkit"
 )
 
 // routedService is a service whose test-provider accounts pa_a, pa_b and
@@ -273,4 +278,50 @@ func TestBreakerSkipsAndProbes(t *testing.T) {
 	now = now.Add(30 * time.Second)
 	pay(provider.TestCardSuccess, "[pa_a authorized  false]") // the probe passes: closed
 	pay(provider.TestCardSuccess, "[pa_a authorized  false]")
+}
+
+// TestCascadeWhenStripeIsUnavailable: the route's first Stripe account
+// answers 503 (after the client's own retries, stripe: unavailable); the
+// payment goes on to the second account (stripe-mock), which authorises and
+// is captured: the down account saw no capture.
+func TestCascadeWhenStripeIsUnavailable(t *testing.T) {
+	s, proxy := stripeService(t, &closingSessions{})
+	proxy.setStatus("requires_capture")
+	const downKey = testkit.StripeMockKey + "Down"
+	var downCalls atomic.Int32
+	up := proxy.handler(t)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "Bearer "+downKey {
+			downCalls.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"error":{"type":"api_error","message":"down"}}`))
+			return
+		}
+		up.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	s.Providers = provider.NewDefaultRegistry().WithAccounts(func(_ context.Context, id string) (provider.Credentials, error) {
+		key := map[string]string{"pa_down": downKey, "pa_stripe": testkit.StripeMockKey}[id]
+		return provider.Credentials{AccountID: id, Provider: provider.NameStripe, SecretKey: key}, nil
+	}, map[string]provider.Factory{provider.NameStripe: stripe.Factory(front.URL, nil)})
+	rt := routeOf("rt_stripe", routing.TypePriority, true, nil, acct("pa_down", 0), acct("pa_stripe", 0))
+	rt.Providers = []string{provider.NameStripe, provider.NameStripe}
+	a := stripeAttempt()
+	a.Checkout.CardRoutes = []*internalapiv1.CheckoutRoute{rt}
+	res, err := s.Pay(t.Context(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Payment
+	if p.Status != StatusSucceeded || deref(p.ProviderAccount) != "pa_stripe" {
+		t.Fatalf("payment %s on %s", p.Status, deref(p.ProviderAccount))
+	}
+	if got := fmt.Sprint(attemptsOf(t, s, p.ID)); got != "[pa_down error provider_error true pa_stripe authorized  false]" {
+		t.Fatalf("attempts %s", got)
+	}
+	if downCalls.Load() == 0 {
+		t.Fatal("the down account was never asked")
+	}
+	wantCalls(t, proxy.paths(t), "POST /v1/payment_intents", "POST /v1/payment_intents/{pi}/capture")
 }
