@@ -146,6 +146,25 @@ func (s *Routes) ListRoutes(ctx context.Context, req *adminv1.ListRoutesRequest)
 	return out, nil
 }
 
+// DeleteRoute deletes one of the caller's routes.
+func (s *Routes) DeleteRoute(ctx context.Context, req *adminv1.DeleteRouteRequest) (*adminv1.DeleteRouteResponse, error) {
+	p := auth.FromContext(ctx)
+	resp := &adminv1.DeleteRouteResponse{Id: req.GetId(), Object: "route", Deleted: true}
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		n, err := q.DeleteRoute(ctx, db.DeleteRouteParams{ID: req.GetId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+		if err != nil {
+			return store.Wrap(err, "delete route")
+		} else if n == 0 {
+			return errs.NotFoundf("id", "No such route: '%s'.", req.GetId())
+		}
+		return audit.Record(ctx, tx, resp)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
 // RouteProto renders a stored route.
 func RouteProto(r db.AdminRoute) (*adminv1.Route, error) {
 	var accounts []routeAccount

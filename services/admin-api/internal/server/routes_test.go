@@ -75,6 +75,24 @@ func TestRoutesCreateGetList(t *testing.T) {
 		}
 	}
 
+	// Deleting: only the caller's, in its mode; then it is gone.
+	status, gone := e.do("POST", "/v1/routes", e.keyA, map[string]any{"site": e.siteA, "payment_method": "card", "type": "priority",
+		"accounts": []map[string]any{{"provider_account": a1}}})
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, gone)
+	}
+	for _, key := range []string{e.keyB, e.liveKeyA} {
+		if status, got := e.do("DELETE", "/v1/routes/"+gone["id"].(string), key, nil); status != http.StatusNotFound {
+			t.Errorf("delete with another tenant's key: %d %v", status, got)
+		}
+	}
+	if status, got := e.do("DELETE", "/v1/routes/"+gone["id"].(string), e.keyA, nil); status != http.StatusOK || got["deleted"] != true {
+		t.Fatalf("delete: %d %v", status, got)
+	}
+	if status, _ := e.do("GET", "/v1/routes/"+gone["id"].(string), e.keyA, nil); status != http.StatusNotFound {
+		t.Errorf("a deleted route: %d", status)
+	}
+
 	// The runtime sees the site's card routes, oldest first, with providers.
 	s := validSession()
 	s["site_id"], s["route"] = e.siteA, id

@@ -86,6 +86,24 @@ func (q *Queries) CreateRoute(ctx context.Context, arg CreateRouteParams) (Admin
 	return i, err
 }
 
+const deleteRoute = `-- name: DeleteRoute :execrows
+DELETE FROM admin.routes WHERE id = $1 AND organization_id = $2 AND livemode = $3
+`
+
+type DeleteRouteParams struct {
+	ID             string
+	OrganizationID string
+	Livemode       bool
+}
+
+func (q *Queries) DeleteRoute(ctx context.Context, arg DeleteRouteParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteRoute, arg.ID, arg.OrganizationID, arg.Livemode)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const getRoute = `-- name: GetRoute :one
 SELECT id, seq, organization_id, livemode, site_id, payment_method, type, name, accounts, currencies, amount_min, amount_max, billing_countries, is_default, created_at FROM admin.routes WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `

@@ -29,3 +29,6 @@ LIMIT @row_limit;
 SELECT * FROM admin.routes WHERE site_id = $1 AND livemode = $2 AND payment_method = $3
 ORDER BY seq
 LIMIT 100;
+
+-- name: DeleteRoute :execrows
+DELETE FROM admin.routes WHERE id = $1 AND organization_id = $2 AND livemode = $3;

@@ -665,6 +665,116 @@ func (x *ListRoutesResponse) GetUrl() string {
 	return ""
 }
 
+// Parameters of DeleteRoute.
+type DeleteRouteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Route id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRouteRequest) Reset() {
+	*x = DeleteRouteRequest{}
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRouteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRouteRequest) ProtoMessage() {}
+
+func (x *DeleteRouteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRouteRequest.ProtoReflect.Descriptor instead.
+func (*DeleteRouteRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DeleteRouteRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// Result of DeleteRoute.
+type DeleteRouteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The route's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Always "route".
+	Object string `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	// Always true.
+	Deleted       bool `protobuf:"varint,3,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRouteResponse) Reset() {
+	*x = DeleteRouteResponse{}
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRouteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRouteResponse) ProtoMessage() {}
+
+func (x *DeleteRouteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRouteResponse.ProtoReflect.Descriptor instead.
+func (*DeleteRouteResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DeleteRouteResponse) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteRouteResponse) GetObject() string {
+	if x != nil {
+		return x.Object
+	}
+	return ""
+}
+
+func (x *DeleteRouteResponse) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
 var File_tillpoint_admin_v1_route_proto protoreflect.FileDescriptor
 
 const file_tillpoint_admin_v1_route_proto_rawDesc = "" +
@@ -722,14 +832,21 @@ const file_tillpoint_admin_v1_route_proto_rawDesc = "" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x12-\n" +
 	"\x04data\x18\x02 \x03(\v2\x19.tillpoint.admin.v1.RouteR\x04data\x12\x19\n" +
 	"\bhas_more\x18\x03 \x01(\bR\ahasMore\x12\x10\n" +
-	"\x03url\x18\x04 \x01(\tR\x03url2\xf4\x02\n" +
+	"\x03url\x18\x04 \x01(\tR\x03url\"$\n" +
+	"\x12DeleteRouteRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"W\n" +
+	"\x13DeleteRouteResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06object\x18\x02 \x01(\tR\x06object\x12\x18\n" +
+	"\adeleted\x18\x03 \x01(\bR\adeleted2\xed\x03\n" +
 	"\fRouteService\x12|\n" +
 	"\vCreateRoute\x12&.tillpoint.admin.v1.CreateRouteRequest\x1a'.tillpoint.admin.v1.CreateRouteResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*b\x05route\"\n" +
 	"/v1/routes\x12u\n" +
 	"\bGetRoute\x12#.tillpoint.admin.v1.GetRouteRequest\x1a$.tillpoint.admin.v1.GetRouteResponse\"\x1e\x82\xd3\xe4\x93\x02\x18b\x05route\x12\x0f/v1/routes/{id}\x12o\n" +
 	"\n" +
 	"ListRoutes\x12%.tillpoint.admin.v1.ListRoutesRequest\x1a&.tillpoint.admin.v1.ListRoutesResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/routesBHZFgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1;adminv1b\x06proto3"
+	"/v1/routes\x12w\n" +
+	"\vDeleteRoute\x12&.tillpoint.admin.v1.DeleteRouteRequest\x1a'.tillpoint.admin.v1.DeleteRouteResponse\"\x17\x82\xd3\xe4\x93\x02\x11*\x0f/v1/routes/{id}BHZFgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_tillpoint_admin_v1_route_proto_rawDescOnce sync.Once
@@ -743,7 +860,7 @@ func file_tillpoint_admin_v1_route_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_route_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_route_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_tillpoint_admin_v1_route_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_tillpoint_admin_v1_route_proto_goTypes = []any{
 	(*RouteAccount)(nil),          // 0: tillpoint.admin.v1.RouteAccount
 	(*RouteRules)(nil),            // 1: tillpoint.admin.v1.RouteRules
@@ -754,12 +871,14 @@ var file_tillpoint_admin_v1_route_proto_goTypes = []any{
 	(*GetRouteResponse)(nil),      // 6: tillpoint.admin.v1.GetRouteResponse
 	(*ListRoutesRequest)(nil),     // 7: tillpoint.admin.v1.ListRoutesRequest
 	(*ListRoutesResponse)(nil),    // 8: tillpoint.admin.v1.ListRoutesResponse
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*DeleteRouteRequest)(nil),    // 9: tillpoint.admin.v1.DeleteRouteRequest
+	(*DeleteRouteResponse)(nil),   // 10: tillpoint.admin.v1.DeleteRouteResponse
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_tillpoint_admin_v1_route_proto_depIdxs = []int32{
 	0,  // 0: tillpoint.admin.v1.Route.accounts:type_name -> tillpoint.admin.v1.RouteAccount
 	1,  // 1: tillpoint.admin.v1.Route.rules:type_name -> tillpoint.admin.v1.RouteRules
-	9,  // 2: tillpoint.admin.v1.Route.created_at:type_name -> google.protobuf.Timestamp
+	11, // 2: tillpoint.admin.v1.Route.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: tillpoint.admin.v1.CreateRouteRequest.accounts:type_name -> tillpoint.admin.v1.RouteAccount
 	1,  // 4: tillpoint.admin.v1.CreateRouteRequest.rules:type_name -> tillpoint.admin.v1.RouteRules
 	2,  // 5: tillpoint.admin.v1.CreateRouteResponse.route:type_name -> tillpoint.admin.v1.Route
@@ -768,11 +887,13 @@ var file_tillpoint_admin_v1_route_proto_depIdxs = []int32{
 	3,  // 8: tillpoint.admin.v1.RouteService.CreateRoute:input_type -> tillpoint.admin.v1.CreateRouteRequest
 	5,  // 9: tillpoint.admin.v1.RouteService.GetRoute:input_type -> tillpoint.admin.v1.GetRouteRequest
 	7,  // 10: tillpoint.admin.v1.RouteService.ListRoutes:input_type -> tillpoint.admin.v1.ListRoutesRequest
-	4,  // 11: tillpoint.admin.v1.RouteService.CreateRoute:output_type -> tillpoint.admin.v1.CreateRouteResponse
-	6,  // 12: tillpoint.admin.v1.RouteService.GetRoute:output_type -> tillpoint.admin.v1.GetRouteResponse
-	8,  // 13: tillpoint.admin.v1.RouteService.ListRoutes:output_type -> tillpoint.admin.v1.ListRoutesResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
+	9,  // 11: tillpoint.admin.v1.RouteService.DeleteRoute:input_type -> tillpoint.admin.v1.DeleteRouteRequest
+	4,  // 12: tillpoint.admin.v1.RouteService.CreateRoute:output_type -> tillpoint.admin.v1.CreateRouteResponse
+	6,  // 13: tillpoint.admin.v1.RouteService.GetRoute:output_type -> tillpoint.admin.v1.GetRouteResponse
+	8,  // 14: tillpoint.admin.v1.RouteService.ListRoutes:output_type -> tillpoint.admin.v1.ListRoutesResponse
+	10, // 15: tillpoint.admin.v1.RouteService.DeleteRoute:output_type -> tillpoint.admin.v1.DeleteRouteResponse
+	12, // [12:16] is the sub-list for method output_type
+	8,  // [8:12] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
 	8,  // [8:8] is the sub-list for extension extendee
 	0,  // [0:8] is the sub-list for field type_name
@@ -791,7 +912,7 @@ func file_tillpoint_admin_v1_route_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_route_proto_rawDesc), len(file_tillpoint_admin_v1_route_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	RouteService_CreateRoute_FullMethodName = "/tillpoint.admin.v1.RouteService/CreateRoute"
 	RouteService_GetRoute_FullMethodName    = "/tillpoint.admin.v1.RouteService/GetRoute"
 	RouteService_ListRoutes_FullMethodName  = "/tillpoint.admin.v1.RouteService/ListRoutes"
+	RouteService_DeleteRoute_FullMethodName = "/tillpoint.admin.v1.RouteService/DeleteRoute"
 )
 
 // RouteServiceClient is the client API for RouteService service.
@@ -40,6 +41,9 @@ type RouteServiceClient interface {
 	GetRoute(ctx context.Context, in *GetRouteRequest, opts ...grpc.CallOption) (*GetRouteResponse, error)
 	// Lists routes, newest first.
 	ListRoutes(ctx context.Context, in *ListRoutesRequest, opts ...grpc.CallOption) (*ListRoutesResponse, error)
+	// Deletes a route. Sessions that named it are routed as if they had
+	// named none; payments already made keep their attempts.
+	DeleteRoute(ctx context.Context, in *DeleteRouteRequest, opts ...grpc.CallOption) (*DeleteRouteResponse, error)
 }
 
 type routeServiceClient struct {
@@ -80,6 +84,16 @@ func (c *routeServiceClient) ListRoutes(ctx context.Context, in *ListRoutesReque
 	return out, nil
 }
 
+func (c *routeServiceClient) DeleteRoute(ctx context.Context, in *DeleteRouteRequest, opts ...grpc.CallOption) (*DeleteRouteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteRouteResponse)
+	err := c.cc.Invoke(ctx, RouteService_DeleteRoute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RouteServiceServer is the server API for RouteService service.
 // All implementations must embed UnimplementedRouteServiceServer
 // for forward compatibility.
@@ -96,6 +110,9 @@ type RouteServiceServer interface {
 	GetRoute(context.Context, *GetRouteRequest) (*GetRouteResponse, error)
 	// Lists routes, newest first.
 	ListRoutes(context.Context, *ListRoutesRequest) (*ListRoutesResponse, error)
+	// Deletes a route. Sessions that named it are routed as if they had
+	// named none; payments already made keep their attempts.
+	DeleteRoute(context.Context, *DeleteRouteRequest) (*DeleteRouteResponse, error)
 	mustEmbedUnimplementedRouteServiceServer()
 }
 
@@ -114,6 +131,9 @@ func (UnimplementedRouteServiceServer) GetRoute(context.Context, *GetRouteReques
 }
 func (UnimplementedRouteServiceServer) ListRoutes(context.Context, *ListRoutesRequest) (*ListRoutesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRoutes not implemented")
+}
+func (UnimplementedRouteServiceServer) DeleteRoute(context.Context, *DeleteRouteRequest) (*DeleteRouteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteRoute not implemented")
 }
 func (UnimplementedRouteServiceServer) mustEmbedUnimplementedRouteServiceServer() {}
 func (UnimplementedRouteServiceServer) testEmbeddedByValue()                      {}
@@ -190,6 +210,24 @@ func _RouteService_ListRoutes_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RouteService_DeleteRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteRouteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RouteServiceServer).DeleteRoute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RouteService_DeleteRoute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RouteServiceServer).DeleteRoute(ctx, req.(*DeleteRouteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RouteService_ServiceDesc is the grpc.ServiceDesc for RouteService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -208,6 +246,10 @@ var RouteService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListRoutes",
 			Handler:    _RouteService_ListRoutes_Handler,
+		},
+		{
+			MethodName: "DeleteRoute",
+			Handler:    _RouteService_DeleteRoute_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
