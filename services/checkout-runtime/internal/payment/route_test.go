@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -324,4 +326,67 @@ func TestCascadeWhenStripeIsUnavailable(t *testing.T) {
 		t.Fatal("the down account was never asked")
 	}
 	wantCalls(t, proxy.paths(t), "POST /v1/payment_intents", "POST /v1/payment_intents/{pi}/capture")
+}
+
+// firstWins is admin-api completing a session once: the first payment to
+// ask wins, the others are refused as for a session completed meanwhile.
+type firstWins struct {
+	sessionsRecorder
+	mu     sync.Mutex
+	winner map[string]string // session → payment
+}
+
+func (f *firstWins) CompleteSession(_ context.Context, req *internalapiv1.CompleteSessionRequest, _ ...grpc.CallOption) (*internalapiv1.CompleteSessionResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if w, ok := f.winner[req.GetSessionId()]; ok && w != req.GetPaymentId() {
+		return nil, status.Error(codes.FailedPrecondition, "session is not open")
+	}
+	f.winner[req.GetSessionId()] = req.GetPaymentId()
+	return &internalapiv1.CompleteSessionResponse{}, nil
+}
+
+// TestCascadeKeepsOneCapturePerSession: payers in several tabs pay one
+// session at once with card 0119, each cascading to the second account:
+// one payment captures, every other is voided at the account that
+// authorised it (DESIGN §5.1).
+func TestCascadeKeepsOneCapturePerSession(t *testing.T) {
+	s, tp, _ := routedService(t)
+	s.Admin = &firstWins{winner: map[string]string{}}
+	rt := routeOf("rt_c", routing.TypePriority, true, nil, acct("pa_a", 0), acct("pa_b", 0))
+	a := routedAttempt(provider.TestCardProcessingError, "", rt)
+	const tabs = 6
+	results := make([]Result, tabs)
+	errs := make([]error, tabs)
+	var wg sync.WaitGroup
+	for i := range tabs {
+		wg.Go(func() { results[i], errs[i] = s.Pay(context.Background(), a) })
+	}
+	wg.Wait()
+	succeeded := 0
+	for i, res := range results {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		p := res.Payment
+		if got := fmt.Sprint(attemptsOf(t, s, p.ID)); got != "[pa_a declined processing_error true pa_b authorized  false]" {
+			t.Fatalf("attempts %s", got)
+		}
+		switch p.Status {
+		case StatusSucceeded:
+			succeeded++
+			if err := tp.Void(t.Context(), deref(p.ProviderRef)); !errors.Is(err, provider.ErrAlreadyCaptured) {
+				t.Errorf("the winner's reference: void = %v, want ErrAlreadyCaptured", err)
+			}
+		case StatusCanceled:
+			if err := tp.Capture(t.Context(), deref(p.ProviderRef), p.Amount); !errors.Is(err, provider.ErrAlreadyVoided) {
+				t.Errorf("a loser's reference: capture = %v, want ErrAlreadyVoided", err)
+			}
+		default:
+			t.Errorf("payment %s", p.Status)
+		}
+	}
+	if succeeded != 1 {
+		t.Fatalf("%d payments succeeded, want 1", succeeded)
+	}
 }
