@@ -201,26 +201,18 @@ func (s *Sessions) sessionRoute(ctx context.Context, org string, live bool, site
 // checkoutRoutes are a site's card routes in a mode with their accounts'
 // providers, for the runtime. An account deleted since keeps its place with
 // no provider: the runtime's attempt on it fails and the payment cascades.
-func checkoutRoutes(ctx context.Context, q *db.Queries, org, siteID string, live bool) ([]*internalapiv1.CheckoutRoute, error) {
+func checkoutRoutes(ctx context.Context, q *db.Queries, siteID string, live bool) ([]*internalapiv1.CheckoutRoute, error) {
 	rows, err := q.SiteRoutes(ctx, db.SiteRoutesParams{SiteID: siteID, Livemode: live, PaymentMethod: routing.MethodCard})
 	if err != nil {
 		return nil, store.Wrap(err, "site routes")
 	}
 	out := make([]*internalapiv1.CheckoutRoute, 0, len(rows))
 	for _, row := range rows {
-		rt, err := RouteProto(row)
+		rt, err := RouteProto(row.AdminRoute)
 		if err != nil {
 			return nil, err
 		}
-		cr := &internalapiv1.CheckoutRoute{Route: rt}
-		for _, a := range rt.GetAccounts() {
-			acct, err := q.GetProviderAccount(ctx, db.GetProviderAccountParams{ID: a.GetProviderAccount(), OrganizationID: org, Livemode: live})
-			if err != nil && !store.IsNoRows(err) {
-				return nil, store.Wrap(err, "get route account")
-			}
-			cr.Providers = append(cr.Providers, acct.Provider)
-		}
-		out = append(out, cr)
+		out = append(out, &internalapiv1.CheckoutRoute{Route: rt, Providers: row.Providers})
 	}
 	return out, nil
 }

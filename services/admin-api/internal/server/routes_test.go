@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -105,8 +106,17 @@ func TestRoutesCreateGetList(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got.GetCardRoutes()) != 3 || got.GetCardRoutes()[0].GetRoute().GetId() != id ||
-		got.GetCardRoutes()[0].GetProviders()[1] != "test" || !got.GetCardRoutes()[2].GetRoute().GetDefault() {
+		fmt.Sprint(got.GetCardRoutes()[0].GetProviders()) != "[test test]" || !got.GetCardRoutes()[2].GetRoute().GetDefault() {
 		t.Errorf("card routes: %v", got.GetCardRoutes())
+	}
+	// An account deleted since keeps its place, with no provider (the
+	// runtime skips it).
+	if status, body := e.do("DELETE", "/v1/provider_accounts/"+a2, e.keyA, nil); status != http.StatusOK {
+		t.Fatalf("delete account: %d %v", status, body)
+	}
+	got, err = e.internalClient(token).GetCheckout(context.Background(), &internalapiv1.GetCheckoutRequest{SessionId: cs["id"].(string)})
+	if err != nil || fmt.Sprint(got.GetCardRoutes()[0].GetProviders()) != "[test ]" {
+		t.Errorf("card routes after deleting an account: %v %v", got.GetCardRoutes(), err)
 	}
 	// A session may not name another organization's route, nor one of the other mode.
 	before := e.count("SELECT count(*) FROM admin.checkout_sessions")

@@ -27,8 +27,9 @@ type routePlan struct {
 // payment follows the site's routes (routing.Choose: the session's route,
 // else the first whose rules admit it, else the default), keeping only the
 // accounts that take what the page posted: card data for the test
-// provider's accounts, a provider component's token for the others. With no
-// route, or none of whose accounts fits, it goes as before routes existed:
+// provider's accounts, a provider component's token for the others (an
+// account deleted since, which admin-api sends without a provider, is
+// dropped). With no route, or none of whose accounts fits, it goes as before routes existed:
 // the site's card provider account, or the built-in test provider.
 func (s *Service) plan(a Attempt, total int64, id string) (routePlan, error) {
 	if a.Method == "bank_transfer" {
@@ -39,7 +40,7 @@ func (s *Service) plan(a Attempt, total int64, id string) (routePlan, error) {
 	if r, ok := routing.Choose(checkoutRoutes(a.Checkout.GetCardRoutes()), cs.GetRoute(), facts); ok {
 		var fit []routing.Target
 		for _, t := range routing.Order(r, id) {
-			if takesCardData(t.Provider) == (a.Card != nil) && t.Provider != "" {
+			if t.Provider != "" && takesCardData(t.Provider) == (a.Card != nil) {
 				fit = append(fit, t)
 			}
 		}

@@ -93,6 +93,17 @@ func TestRoutePriorityOrder(t *testing.T) {
 	if got := fmt.Sprint(attemptsOf(t, s, res.Payment.ID)); got != "[pa_b authorized  false]" {
 		t.Fatalf("attempts %s", got)
 	}
+	// An account deleted since (admin-api sends it without a provider) is
+	// skipped, not tried.
+	rt = routeOf("rt_p", routing.TypePriority, true, nil, acct("pa_gone", 0), acct("pa_a", 0))
+	rt.Providers[0] = ""
+	res, err = s.Pay(t.Context(), routedAttempt(provider.TestCardSuccess, "", rt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(attemptsOf(t, s, res.Payment.ID)); res.Payment.Status != StatusSucceeded || got != "[pa_a authorized  false]" {
+		t.Fatalf("payment %s, attempts %s", res.Payment.Status, got)
+	}
 }
 
 // TestRouteRulesChooseTheRoute: the rules see the currency, the amount and
@@ -225,8 +236,8 @@ func TestCascadeLastAccountFailsThePayment(t *testing.T) {
 }
 
 // TestCascadeOnUnreachableAccount: an account that cannot be built or
-// reached (here: deleted at admin-api) is a retryable error; the next
-// account takes the payment.
+// reached (here: deleted after admin-api listed the route) is a retryable
+// error; the next account takes the payment.
 func TestCascadeOnUnreachableAccount(t *testing.T) {
 	s, _, _ := routedService(t)
 	rt := routeOf("rt_gone", routing.TypePriority, true, nil, acct("pa_deleted", 0), acct("pa_b", 0))

@@ -214,8 +214,14 @@ func (q *Queries) ListRoutes(ctx context.Context, arg ListRoutesParams) ([]Admin
 }
 
 const siteRoutes = `-- name: SiteRoutes :many
-SELECT id, seq, organization_id, livemode, site_id, payment_method, type, name, accounts, currencies, amount_min, amount_max, billing_countries, is_default, created_at FROM admin.routes WHERE site_id = $1 AND livemode = $2 AND payment_method = $3
-ORDER BY seq
+SELECT r.id, r.seq, r.organization_id, r.livemode, r.site_id, r.payment_method, r.type, r.name, r.accounts, r.currencies, r.amount_min, r.amount_max, r.billing_countries, r.is_default, r.created_at, ARRAY(
+    SELECT coalesce(pa.provider, '')
+    FROM jsonb_array_elements(r.accounts) WITH ORDINALITY AS e (account, n)
+    LEFT JOIN admin.provider_accounts pa ON pa.id = e.account ->> 'provider_account'
+        AND pa.organization_id = r.organization_id AND pa.livemode = r.livemode
+    ORDER BY e.n)::text[] AS providers
+FROM admin.routes r WHERE r.site_id = $1 AND r.livemode = $2 AND r.payment_method = $3
+ORDER BY r.seq
 LIMIT 100
 `
 
@@ -225,33 +231,41 @@ type SiteRoutesParams struct {
 	PaymentMethod string
 }
 
-// A site's routes for a method in a mode, oldest first: the order the
-// runtime tries their rules in.
-func (q *Queries) SiteRoutes(ctx context.Context, arg SiteRoutesParams) ([]AdminRoute, error) {
+type SiteRoutesRow struct {
+	AdminRoute AdminRoute
+	Providers  []string
+}
+
+// A site's routes for a method in a mode, oldest first (the order the
+// runtime tries their rules in), each with its accounts' providers in the
+// accounts' order (” for an account deleted since): one statement on the
+// hosted page's path.
+func (q *Queries) SiteRoutes(ctx context.Context, arg SiteRoutesParams) ([]SiteRoutesRow, error) {
 	rows, err := q.db.Query(ctx, siteRoutes, arg.SiteID, arg.Livemode, arg.PaymentMethod)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []AdminRoute{}
+	items := []SiteRoutesRow{}
 	for rows.Next() {
-		var i AdminRoute
+		var i SiteRoutesRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.Seq,
-			&i.OrganizationID,
-			&i.Livemode,
-			&i.SiteID,
-			&i.PaymentMethod,
-			&i.Type,
-			&i.Name,
-			&i.Accounts,
-			&i.Currencies,
-			&i.AmountMin,
-			&i.AmountMax,
-			&i.BillingCountries,
-			&i.IsDefault,
-			&i.CreatedAt,
+			&i.AdminRoute.ID,
+			&i.AdminRoute.Seq,
+			&i.AdminRoute.OrganizationID,
+			&i.AdminRoute.Livemode,
+			&i.AdminRoute.SiteID,
+			&i.AdminRoute.PaymentMethod,
+			&i.AdminRoute.Type,
+			&i.AdminRoute.Name,
+			&i.AdminRoute.Accounts,
+			&i.AdminRoute.Currencies,
+			&i.AdminRoute.AmountMin,
+			&i.AdminRoute.AmountMax,
+			&i.AdminRoute.BillingCountries,
+			&i.AdminRoute.IsDefault,
+			&i.AdminRoute.CreatedAt,
+			&i.Providers,
 		); err != nil {
 			return nil, err
 		}

@@ -24,10 +24,18 @@ ORDER BY seq DESC
 LIMIT @row_limit;
 
 -- name: SiteRoutes :many
--- A site's routes for a method in a mode, oldest first: the order the
--- runtime tries their rules in.
-SELECT * FROM admin.routes WHERE site_id = $1 AND livemode = $2 AND payment_method = $3
-ORDER BY seq
+-- A site's routes for a method in a mode, oldest first (the order the
+-- runtime tries their rules in), each with its accounts' providers in the
+-- accounts' order ('' for an account deleted since): one statement on the
+-- hosted page's path.
+SELECT sqlc.embed(r), ARRAY(
+    SELECT coalesce(pa.provider, '')
+    FROM jsonb_array_elements(r.accounts) WITH ORDINALITY AS e (account, n)
+    LEFT JOIN admin.provider_accounts pa ON pa.id = e.account ->> 'provider_account'
+        AND pa.organization_id = r.organization_id AND pa.livemode = r.livemode
+    ORDER BY e.n)::text[] AS providers
+FROM admin.routes r WHERE r.site_id = $1 AND r.livemode = $2 AND r.payment_method = $3
+ORDER BY r.seq
 LIMIT 100;
 
 -- name: DeleteRoute :execrows
