@@ -110,3 +110,16 @@ func GRPCCredentials(c internalapiv1.ProviderAccountServiceClient) CredentialSou
 			WebhookSecret: resp.GetWebhookSecret(), ReusableMandate: resp.GetReusableMandate()}, nil
 	}
 }
+
+// TestAccountFactory builds the provider of a merchant's test-provider
+// account: the built-in test provider t itself (its references and test
+// cards are the same for every account). Such accounts exist in test mode
+// only; a live one is refused.
+func TestAccountFactory(t Provider) Factory {
+	return func(c Credentials) (Provider, error) {
+		if c.Livemode {
+			return nil, fmt.Errorf("%w: the test provider has no live-mode accounts", ErrInvalidRequest)
+		}
+		return t, nil
+	}
+}

@@ -86,6 +86,9 @@ type AuthorizeRequest struct {
 	// ReturnURL is where the provider sends the payer back after a
 	// redirect-based next action (Stripe requires one when confirming).
 	ReturnURL string
+	// Attempt is this request's place in a route's cascade: 1 for the
+	// first account tried, 2 for the next, …; 0 outside routing (as 1).
+	Attempt int
 }
 
 // Outcome is what an authorisation attempt came to. The zero value is not a
@@ -165,6 +168,11 @@ const (
 	// DeclineDirectDebitFailed: the payer's bank refused or returned a
 	// direct debit, or it was cancelled before it was collected.
 	DeclineDirectDebitFailed = "direct_debit_failed"
+	// DeclineProcessingError: the provider failed while processing; not
+	// the payer's doing, so routing may try the next account.
+	DeclineProcessingError = "processing_error"
+	// DeclineIssuerUnavailable: the card's issuer could not be reached.
+	DeclineIssuerUnavailable = "issuer_unavailable"
 )
 
 // Errors of the authorise/capture/void calls. Each is wrapped with detail

@@ -17,6 +17,10 @@ const (
 	// TestCardPending is Pending; its success arrives later as a signed
 	// payment.succeeded callback through /hooks/test.
 	TestCardPending = "4000000000000077"
+	// TestCardProcessingError fails with processing_error on the first
+	// account of a route (AuthorizeRequest.Attempt 1) and succeeds on any
+	// later one: it shows a cascade (docs/routing.md).
+	TestCardProcessingError = "4000000000000119"
 )
 
 // TestCard documents one test card number, for the hosted page's test-mode
@@ -34,6 +38,7 @@ var testCards = []TestCard{
 	{TestCardInsufficientFunds, Declined, DeclineInsufficientFunds, "is declined for insufficient funds"},
 	{TestCardChallenge, ChallengeRequired, "", "asks for an authentication challenge"},
 	{TestCardPending, Pending, "", "succeeds later, by a signed callback"},
+	{TestCardProcessingError, Declined, DeclineProcessingError, "fails with a processing error on a route's first account, then succeeds on the next"},
 }
 
 // TestCards lists the documented test cards (a fresh copy).
@@ -90,6 +95,8 @@ var declineMessages = map[string]string{
 	DeclineTestCardUnknown:      unknownTestCardMessage,
 	DeclineNotAuthorised:        "The Direct Debit was not set up, so nothing will be collected. You can try again.",
 	DeclineDirectDebitFailed:    "The Direct Debit could not be collected from your bank account.",
+	DeclineProcessingError:      "The payment could not be processed just now; nothing was charged. Try again.",
+	DeclineIssuerUnavailable:    "Your card's bank could not be reached; nothing was charged. Try again.",
 }
 
 // DeclineMessage returns the payer-facing sentence for a decline code, or a

@@ -57,6 +57,7 @@ func TestTestAuthorizeCards(t *testing.T) {
 		{"insufficient funds", "4000 0000 0000 9995", Declined, DeclineInsufficientFunds},
 		{"challenge", TestCardChallenge, ChallengeRequired, ""},
 		{"pending", TestCardPending, Pending, ""},
+		{"processing error", TestCardProcessingError, Declined, DeclineProcessingError},
 	}
 	p, _ := newTestProvider(t)
 	for _, tt := range tests {
@@ -460,7 +461,7 @@ func TestTestReferencesSurviveARestart(t *testing.T) {
 
 func TestTestCardsDocumented(t *testing.T) {
 	cards := TestCards()
-	if len(cards) != 5 {
+	if len(cards) != 6 {
 		t.Fatalf("%d test cards", len(cards))
 	}
 	cards[0].Number = "changed"
@@ -486,5 +487,19 @@ func TestOutcomeString(t *testing.T) {
 	}
 	if DeclineMessage("no_such_code") == "" {
 		t.Error("DeclineMessage of an unknown code is empty")
+	}
+}
+
+// TestTestProcessingErrorCascades: card 0119 fails on a route's first
+// account only, so that a cascade's next attempt authorises.
+func TestTestProcessingErrorCascades(t *testing.T) {
+	p, _ := newTestProvider(t)
+	for attempt, want := range map[int]Outcome{0: Declined, 1: Declined, 2: Authorized, 3: Authorized} {
+		req := cardReq(TestCardProcessingError)
+		req.Attempt = attempt
+		res, err := p.Authorize(context.Background(), req)
+		if err != nil || res.Outcome != want {
+			t.Fatalf("attempt %d: %s, %v; want %s", attempt, res.Outcome, err, want)
+		}
 	}
 }

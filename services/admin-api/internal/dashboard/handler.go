@@ -64,6 +64,7 @@ type Handler struct {
 	hooks    adminv1.WebhookEndpointServiceClient
 	refunds  adminv1.RefundServiceClient
 	keys     adminv1.ApiKeyServiceClient
+	routes   adminv1.RouteServiceClient
 	pages    *renderer
 	// dummyHash is verified against when an email is unknown, so that the
 	// answer takes as long as for a wrong password (no user enumeration).
@@ -115,6 +116,7 @@ func (h *Handler) Init(ctx context.Context) error {
 	h.hooks = adminv1.NewWebhookEndpointServiceClient(h.Conn)
 	h.refunds = adminv1.NewRefundServiceClient(h.Conn)
 	h.keys = adminv1.NewApiKeyServiceClient(h.Conn)
+	h.routes = adminv1.NewRouteServiceClient(h.Conn)
 
 	m := http.NewServeMux()
 	m.HandleFunc("GET "+Prefix+"/{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -91,6 +92,7 @@ func (r *renderer) views(lang string, loc *time.Location) (map[string]*template.
 		"reasons":    func() []string { return refundReasons },
 		"eventTypes": eventTypes,
 		"has":        func(list []string, s string) bool { return slices.Contains(list, s) },
+		"join":       strings.Join,
 		"ferr":       func(m map[string]string, id string) formError { return formError{ID: id, Message: m[id]} },
 	}
 	base, err := template.New("layout.html").Funcs(funcs).Parse(r.layout)

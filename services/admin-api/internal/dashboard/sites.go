@@ -49,6 +49,9 @@ type siteView struct {
 	Preview bool
 	Logo    string
 	Notice  string
+	// Routes are the site's routes (docs/routing.md), shown read-only on
+	// a stored site's page; made with POST /v1/routes.
+	Routes []*adminv1.Route
 }
 
 func (sv *siteView) fail(id, msg string) {
@@ -87,6 +90,12 @@ func (h *Handler) editSite(w http.ResponseWriter, r *http.Request, v visit) {
 		return
 	}
 	sv := siteForm(resp.GetSite())
+	routes, err := h.routes.ListRoutes(v.principal(r.Context()), &adminv1.ListRoutesRequest{Site: sv.ID, Limit: proto.Int32(100)})
+	if err != nil {
+		h.fail(w, r, &v, err)
+		return
+	}
+	sv.Routes = routes.GetData()
 	if r.URL.Query().Get("notice") == "saved" {
 		sv.Notice = "sites.saved"
 	}

@@ -205,3 +205,34 @@ func TestSiteReadOnly(t *testing.T) {
 	_, _, page := b.get("/dashboard/sites/" + e.siteA)
 	contains(t, "the developer's site page", page, `<fieldset class="plain">`, `id="save"`, `id="preview-button"`)
 }
+
+// TestSiteShowsItsRoutes: a site's page lists its routes, read-only, with
+// their accounts in order, weights and rules.
+func TestSiteShowsItsRoutes(t *testing.T) {
+	e := newEnv(t)
+	site := e.createSite(e.orgA, false)
+	ctx := e.as(e.orgA, false)
+	var accts []string
+	for range 2 {
+		a, err := adminv1.NewProviderAccountServiceClient(e.conn.Inline).CreateProviderAccount(ctx, &adminv1.CreateProviderAccountRequest{Provider: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		accts = append(accts, a.GetProviderAccount().GetId())
+	}
+	min := int64(500)
+	rt, err := adminv1.NewRouteServiceClient(e.conn.Inline).CreateRoute(ctx, &adminv1.CreateRouteRequest{Site: site, PaymentMethod: "card",
+		Type: "volume_split", Default: true, Name: "Split", Accounts: []*adminv1.RouteAccount{{ProviderAccount: accts[0], Weight: 70}, {ProviderAccount: accts[1], Weight: 30}},
+		Rules: &adminv1.RouteRules{Currencies: []string{"eur", "gbp"}, AmountMin: &min, BillingCountries: []string{"fr"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.login(e.users["support"])
+	status, _, page := b.get("/dashboard/sites/" + site)
+	if status != http.StatusOK {
+		t.Fatalf("site page: %d", status)
+	}
+	contains(t, "the site's routes", page, `id="route-`+rt.GetRoute().GetId()+`"`, "Volume split", accts[0]+" · 70 %", accts[1]+" · 30 %",
+		"EUR, GBP", "Amount from (minor units): 500", "Billing countries: FR", "default")
+}

@@ -54,6 +54,12 @@ func (s *InternalSessions) GetCheckout(ctx context.Context, req *internalapiv1.G
 	if out.DirectDebitProviderAccount, err = s.pageAccount(ctx, sp.GetProviderAccounts()["direct_debit"], row.OrganizationID, row.Livemode); err != nil {
 		return nil, err
 	}
+	if row.Status == "open" {
+		// Only an open session takes payments: the routes are read then.
+		if out.CardRoutes, err = checkoutRoutes(ctx, s.Store.Queries, row.SiteID, row.Livemode); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 

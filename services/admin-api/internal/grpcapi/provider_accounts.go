@@ -50,7 +50,7 @@ func (s *ProviderAccounts) CreateProviderAccount(ctx context.Context, req *admin
 		return nil, errs.Missing("provider")
 	}
 	if _, ok := provideracct.Providers[req.GetProvider()]; !ok {
-		return nil, errs.Param("provider", "parameter_invalid", "Unknown provider %q; known: stripe, gocardless.", req.GetProvider())
+		return nil, errs.Param("provider", "parameter_invalid", "Unknown provider %q; known: stripe, gocardless, test.", req.GetProvider())
 	}
 	name, err := accountName(req.GetName())
 	if err != nil {
@@ -60,19 +60,26 @@ func (s *ProviderAccounts) CreateProviderAccount(ctx context.Context, req *admin
 	if err != nil {
 		return nil, err
 	}
-	if req.GetCredentials() == nil {
-		return nil, errs.Missing(provideracct.ParamSecretKey)
-	}
-	in := req.GetCredentials()
-	creds := provideracct.Credentials{SecretKey: in.GetSecretKey(), PublishableKey: in.GetPublishableKey(), WebhookSecret: in.GetWebhookSecret()}
 	if err := checkMandate(req.GetProvider(), req.GetReusableMandate()); err != nil {
 		return nil, err
 	}
-	if err := creds.Validate(req.GetProvider(), p.Livemode); err != nil {
-		return nil, err
-	}
-	if err := s.check(ctx, req.GetProvider(), creds.SecretKey, p.Livemode); err != nil {
-		return nil, err
+	var creds provideracct.Credentials
+	if req.GetProvider() == provideracct.ProviderTest {
+		if err := provideracct.CheckTestAccount(p.Livemode, req.GetCredentials() != nil); err != nil {
+			return nil, err
+		}
+	} else {
+		if req.GetCredentials() == nil {
+			return nil, errs.Missing(provideracct.ParamSecretKey)
+		}
+		in := req.GetCredentials()
+		creds = provideracct.Credentials{SecretKey: in.GetSecretKey(), PublishableKey: in.GetPublishableKey(), WebhookSecret: in.GetWebhookSecret()}
+		if err := creds.Validate(req.GetProvider(), p.Livemode); err != nil {
+			return nil, err
+		}
+		if err := s.check(ctx, req.GetProvider(), creds.SecretKey, p.Livemode); err != nil {
+			return nil, err
+		}
 	}
 	metaJSON, err := json.Marshal(meta)
 	if err != nil {
@@ -167,7 +174,11 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 			return nil, errs.Param(strings.ReplaceAll(path, ".", "_"), "parameter_unknown", "Received unknown parameter: %s.", path)
 		}
 	}
-	if err := creds.Validate(cur.Provider, p.Livemode); err != nil {
+	if cur.Provider == provideracct.ProviderTest {
+		if creds != (provideracct.Credentials{}) {
+			return nil, provideracct.CheckTestAccount(p.Livemode, true)
+		}
+	} else if err := creds.Validate(cur.Provider, p.Livemode); err != nil {
 		return nil, err
 	}
 	if creds.SecretKey != oldSecret {

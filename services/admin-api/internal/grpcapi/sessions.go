@@ -72,6 +72,10 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 		return nil, err
 	}
 	resolved.Annotate(n.LineItems)
+	routeID, err := s.sessionRoute(ctx, p.OrganizationID, p.Livemode, n.SiteID, req.GetRoute())
+	if err != nil {
+		return nil, err
+	}
 	spec, discounted, err := discount.Requested(req)
 	if err != nil {
 		return nil, err
@@ -97,7 +101,7 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			Reference: n.Reference, PaymentMethodTypes: n.PaymentMethodTypes, Locale: n.Locale,
 			NotifyUrl: n.NotifyURL, ExpiresAt: n.ExpiresAt, ClientReferenceID: n.ClientReferenceID, MaxInstallmentCount: n.MaxInstallmentCount,
 			InstallmentInterestPaidBy: n.InterestPaidBy, ReturnMethod: n.ReturnMethod,
-			NotifyFormat: n.NotifyFormat,
+			NotifyFormat: n.NotifyFormat, RouteID: routeID,
 		}
 		var resp *adminv1.CreateCheckoutSessionResponse
 		respond := func(tx pgx.Tx, row db.AdminCheckoutSession) error {

@@ -21,7 +21,24 @@ import (
 
 // Providers lists the providers an account can be for, with the payment
 // methods each serves.
-var Providers = map[string][]string{"stripe": {"card"}, "gocardless": {"direct_debit"}}
+var Providers = map[string][]string{"stripe": {"card"}, "gocardless": {"direct_debit"}, ProviderTest: {"card"}}
+
+// ProviderTest is an account of the built-in test provider: test mode
+// only, without credentials. Two of them on a route show a cascade
+// (docs/routing.md) without any provider's sandbox.
+const ProviderTest = "test"
+
+// CheckTestAccount refuses a test-provider account in live mode, or with
+// credentials (it has none).
+func CheckTestAccount(live, credentialsGiven bool) error {
+	switch {
+	case live:
+		return errs.Param("provider", "parameter_invalid", "Test-provider accounts exist in test mode only.")
+	case credentialsGiven:
+		return errs.Param("credentials", "parameter_invalid", "A test-provider account has no credentials.")
+	}
+	return nil
+}
 
 // DefaultStripeAPIBase is Stripe's API (STRIPE_API_BASE overrides it, for
 // stripe-mock).

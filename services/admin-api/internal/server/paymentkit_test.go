@@ -143,7 +143,7 @@ func TestPaymentKitRefusesWithItsParameterNames(t *testing.T) {
 		{func(b map[string]any) {
 			b["params_for_sub"] = map[string]any{"custom_fields": map[string]any{"tier": "enterprise"}}
 		}, "params_for_sub"},
-		{func(b map[string]any) { b["processor_route_id"] = "proute_dev_x7k9m2n4" }, "processor_route_id"},
+		{func(b map[string]any) { b["processor_route_id"] = 5 }, "processor_route_id"},
 		{func(b map[string]any) { b["cascade_line_items"] = []any{} }, "cascade_line_items"},
 		// The service's rules, with this surface's names.
 		{func(b map[string]any) { b["return_url"] = "/cancel" }, "return_url"},
@@ -159,6 +159,12 @@ func TestPaymentKitRefusesWithItsParameterNames(t *testing.T) {
 		if param, typ, _ := apiError(got); status != http.StatusBadRequest || param != tc.param || typ != "invalid_request_error" {
 			t.Errorf("%s: %d %v", tc.param, status, got)
 		}
+	}
+	// A route that is not the organization's (or not in its mode): 404.
+	body := pkSession()
+	body["processor_route_id"] = "proute_dev_x7k9m2n4"
+	if status, got := e.do("POST", path, e.keyA, body); status != http.StatusNotFound || errParamOf(got) != "processor_route_id" {
+		t.Errorf("unknown processor_route_id: %d %v", status, got)
 	}
 	if after := e.count("SELECT count(*) FROM admin.checkout_sessions"); after != before {
 		t.Errorf("%d sessions written by refused creates", after-before)

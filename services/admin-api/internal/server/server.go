@@ -115,6 +115,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	keys := &grpcapi.APIKeys{Store: st}
 	providerAccounts := &grpcapi.ProviderAccounts{Store: st, Keys: accounts.Keys, Stripe: accounts.Stripe,
 		GoCardless: accounts.GoCardless, HooksBase: accounts.HooksBase}
+	routes := &grpcapi.Routes{Store: st}
 	payments := &grpcapi.Payments{Runtime: peers.Payments}
 	refunds := &grpcapi.Refunds{Runtime: peers.Payments}
 	events := &grpcapi.Events{Hooks: peers.Events}
@@ -145,6 +146,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		adminv1.RegisterSiteServiceServer(r, sites)
 		adminv1.RegisterApiKeyServiceServer(r, keys)
 		adminv1.RegisterProviderAccountServiceServer(r, providerAccounts)
+		adminv1.RegisterRouteServiceServer(r, routes)
 		adminv1.RegisterPaymentServiceServer(r, payments)
 		adminv1.RegisterRefundServiceServer(r, refunds)
 		adminv1.RegisterEventServiceServer(r, events)
@@ -170,6 +172,9 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		return nil, err
 	}
 	if err := adminv1.RegisterProviderAccountServiceHandlerClient(ctx, gw, adminv1.NewProviderAccountServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterRouteServiceHandlerClient(ctx, gw, adminv1.NewRouteServiceClient(inline)); err != nil {
 		return nil, err
 	}
 	if err := adminv1.RegisterPaymentServiceHandlerClient(ctx, gw, adminv1.NewPaymentServiceClient(inline)); err != nil {

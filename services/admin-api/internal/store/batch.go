@@ -146,6 +146,7 @@ func (s *Store) writeBatch(logger *slog.Logger, batch []*insertRequest) {
 		a.MaxInstallmentCounts = append(a.MaxInstallmentCounts, p.MaxInstallmentCount)
 		a.InstallmentInterestPaidBys = append(a.InstallmentInterestPaidBys, p.InstallmentInterestPaidBy)
 		a.ReturnMethods = append(a.ReturnMethods, p.ReturnMethod)
+		a.RouteIds = append(a.RouteIds, deref(p.RouteID))
 	}
 	rows, err := s.CreateSessions(ctx, a)
 	if err != nil {

@@ -34,6 +34,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 	"github.com/tillpoint/tillpoint/services/platform/provider/gocardless"
 	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
+	"github.com/tillpoint/tillpoint/services/platform/routing"
 )
 
 const name = "checkout-runtime"
@@ -109,12 +110,21 @@ func serve(ctx context.Context, cfg Config) error {
 	st := store.New(base.Pool)
 	// Merchants' own provider accounts (Stripe): credentials come from
 	// admin-api when a payment needs them, and are never logged.
-	providers := provider.NewDefaultRegistry().WithAccounts(
+	// Test-provider accounts (routes in test mode) share the built-in one.
+	providers := provider.NewDefaultRegistry()
+	builtinTest, _ := providers.Lookup(provider.NameTest)
+	providers.WithAccounts(
 		provider.GRPCCredentials(internalapiv1.NewProviderAccountServiceClient(adminConn)),
 		map[string]provider.Factory{provider.NameStripe: stripe.Factory(cfg.StripeAPIBase, nil),
-			provider.NameGoCardless: gocardless.Factory(cfg.GoCardlessAPIBase, nil)})
+			provider.NameGoCardless: gocardless.Factory(cfg.GoCardlessAPIBase, nil),
+			provider.NameTest: provider.TestAccountFactory(builtinTest)})
+	// Routes' circuit breaker: in memory, per replica (docs/routing.md).
+	breaker, err := routing.NewBreaker(routing.DefaultBreaker, nil, base.Metrics)
+	if err != nil {
+		return err
+	}
 	pay := &payment.Service{Store: st, Admin: internalapiv1.NewSessionServiceClient(adminConn), Providers: providers,
-		Limits: cfg.Limits, AsyncDelay: cfg.TestProviderAsyncDelay, Logger: logger}
+		Limits: cfg.Limits, AsyncDelay: cfg.TestProviderAsyncDelay, Logger: logger, Breaker: breaker}
 	page := &web.Handler{Admin: pay.Admin, Pay: pay, Store: st, Logger: logger, Secure: cfg.PublicScheme == "https",
 		CSRFKey: derive(cfg.InternalToken, "checkout-csrf"), NATS: base.NC}
 	routes, err := page.Routes()

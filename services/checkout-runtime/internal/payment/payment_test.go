@@ -32,11 +32,15 @@ func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 // async results it is told.
 type sessionsRecorder struct {
 	internalapiv1.SessionServiceClient
-	mu       sync.Mutex
-	recorded []string
+	mu        sync.Mutex
+	recorded  []string
+	completed []string // the payments that completed a session
 }
 
-func (r *sessionsRecorder) CompleteSession(context.Context, *internalapiv1.CompleteSessionRequest, ...grpc.CallOption) (*internalapiv1.CompleteSessionResponse, error) {
+func (r *sessionsRecorder) CompleteSession(_ context.Context, req *internalapiv1.CompleteSessionRequest, _ ...grpc.CallOption) (*internalapiv1.CompleteSessionResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.completed = append(r.completed, req.GetPaymentId())
 	return &internalapiv1.CompleteSessionResponse{}, nil
 }
 

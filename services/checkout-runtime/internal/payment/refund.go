@@ -234,7 +234,8 @@ func PaymentObject(ctx context.Context, q *db.Queries, p db.RuntimePayment) (*ad
 	return objs[0], nil
 }
 
-// PaymentObjects renders payments with their refunds, in one query.
+// PaymentObjects renders payments with their refunds and their provider
+// attempts, in two queries.
 func PaymentObjects(ctx context.Context, q *db.Queries, ps []db.RuntimePayment) ([]*adminv1.Payment, error) {
 	idList := make([]string, len(ps))
 	for i, p := range ps {
@@ -252,12 +253,21 @@ func PaymentObjects(ctx context.Context, q *db.Queries, ps []db.RuntimePayment) 
 		}
 		byPayment[r.PaymentID] = append(byPayment[r.PaymentID], obj)
 	}
+	attempts, err := q.AttemptsOfPayments(ctx, idList)
+	if err != nil {
+		return nil, fmt.Errorf("attempts of payments: %w", err)
+	}
+	attemptsOf := make(map[string][]*adminv1.PaymentAttempt, len(ps))
+	for _, a := range attempts {
+		attemptsOf[a.PaymentID] = append(attemptsOf[a.PaymentID], AttemptProto(a))
+	}
 	out := make([]*adminv1.Payment, len(ps))
 	for i, p := range ps {
 		out[i] = Proto(p)
 		if rs := byPayment[p.ID]; rs != nil {
 			out[i].Refunds = rs
 		}
+		out[i].Attempts = attemptsOf[p.ID]
 	}
 	return out, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/money"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/routing"
 )
 
 // OutboxSchema is where payment events are written.
@@ -56,6 +57,8 @@ type Service struct {
 	// AsyncDelay is when the test provider's "succeeds later" card reports back.
 	AsyncDelay time.Duration
 	Logger     *slog.Logger
+	// Breaker skips a route's accounts that keep failing (nil: none).
+	Breaker *routing.Breaker
 }
 
 // Billing is the payer's billing details.
@@ -119,34 +122,6 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 	if cs.GetStatus() != "open" {
 		return Result{Closed: true}, nil
 	}
-	name, account := provider.NameTest, ""
-	if a.Method == "bank_transfer" {
-		name = provider.NameBankTransfer
-	} else if a.Method == MethodDirectDebit {
-		// The site's direct-debit account (GoCardless): the payer
-		// authorises the debit on the provider's page.
-		acct := a.Checkout.GetDirectDebitProviderAccount()
-		if acct.GetId() == "" || a.Card != nil || a.Token != "" || a.ReturnURL == "" {
-			return Result{}, fmt.Errorf("%w: direct debit needs the site's account and a return URL, and takes no card data", provider.ErrInvalidRequest)
-		}
-		name, account = acct.GetProvider(), acct.GetId()
-	} else if acct := a.Checkout.GetCardProviderAccount(); acct.GetId() != "" {
-		// The site's own card account (Stripe): the page sent a token, never
-		// card data.
-		name, account = acct.GetProvider(), acct.GetId()
-		if a.Card != nil || a.Token == "" {
-			return Result{}, fmt.Errorf("%w: a card payment through %s takes a token, not card data", provider.ErrInvalidRequest, name)
-		}
-	}
-	var prov provider.Provider
-	if account != "" {
-		var err error
-		if prov, err = s.Providers.ForAccount(ctx, account); err != nil {
-			return Result{}, err
-		}
-	} else if prov = s.lookup(name); prov == nil {
-		return Result{}, fmt.Errorf("no provider %q", name)
-	}
 	q := QuoteFor(cs, site.GetTaxRates(), a.Billing.Country, a.Billing.Region)
 	if q.Total > money.MaxAmount {
 		return Result{}, ErrTotalTooLarge
@@ -157,28 +132,29 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 	} else if plan.Total > money.MaxAmount {
 		return Result{}, ErrTotalTooLarge
 	}
+	id := ids.New("pay")
+	route, err := s.plan(a, plan.Total, id)
+	if err != nil {
+		return Result{}, err
+	}
 	var ip *netip.Addr
 	if a.ClientIP.IsValid() {
 		ip = &a.ClientIP
 	}
+	first := route.targets[0]
 	p, ok, err := s.Store.CreatePaymentWithinLimits(ctx, db.CreatePaymentParams{
-		ID: ids.New("pay"), SessionID: cs.GetId(), OrganizationID: a.Checkout.GetOrganizationId(), Livemode: cs.GetLivemode(),
-		Method: a.Method, Provider: name, Currency: cs.GetCurrency(), Amount: plan.Total, AmountTax: q.Tax,
+		ID: id, SessionID: cs.GetId(), OrganizationID: a.Checkout.GetOrganizationId(), Livemode: cs.GetLivemode(),
+		Method: a.Method, Provider: first.Provider, Currency: cs.GetCurrency(), Amount: plan.Total, AmountTax: q.Tax,
 		Reference: cs.GetReference(), BillingName: a.Billing.Name, BillingEmail: a.Billing.Email,
 		BillingCountry: a.Billing.Country, BillingPostalCode: a.Billing.PostalCode, BillingRegion: a.Billing.Region, ClientIp: ip,
-	}, optional(account), plan.storedPlan(), store.AttemptLimits{PerSession: s.Limits.PerSession, PerIP: s.Limits.PerIP, Since: time.Now().Add(-s.Limits.Window)})
+	}, optional(first.AccountID), plan.storedPlan(), store.AttemptLimits{PerSession: s.Limits.PerSession, PerIP: s.Limits.PerIP, Since: time.Now().Add(-s.Limits.Window)})
 	if err != nil {
 		return Result{}, fmt.Errorf("create payment: %w", err)
 	} else if !ok {
 		return Result{}, ErrRateLimited
 	}
-	res, err := prov.Authorize(ctx, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
+	return s.authorize(ctx, p, route, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
 		Livemode: p.Livemode, Card: a.Card, Token: a.Token, ReturnURL: withPaymentID(a.ReturnURL, p.ID)})
-	if err != nil {
-		s.fail(ctx, p, "provider_error", "The payment provider did not answer; nothing was charged.")
-		return Result{}, fmt.Errorf("authorize: %w", err)
-	}
-	return s.afterAuthorize(ctx, prov, p, res)
 }
 
 // Challenge finishes a card's authentication step.

@@ -489,8 +489,8 @@ func TestOpenFormContract(t *testing.T) {
 			t.Errorf("aria-invalid without errors: %s", tg.raw)
 		}
 	}
-	// The five test cards.
-	for _, n := range []string{"4242 4242 4242 4242", "4000 0000 0000 0002", "4000 0000 0000 9995", "4000 0000 0000 3220", "4000 0000 0000 0077"} {
+	// The six test cards.
+	for _, n := range []string{"4242 4242 4242 4242", "4000 0000 0000 0002", "4000 0000 0000 9995", "4000 0000 0000 3220", "4000 0000 0000 0077", "4000 0000 0000 0119"} {
 		if !strings.Contains(page, n) {
 			t.Errorf("test card %s missing", n)
 		}

@@ -81,6 +81,7 @@ type AdminCheckoutSession struct {
 	DiscountCoupon            *string
 	DiscountPromotionCode     *string
 	AllowPromotionCodes       bool
+	RouteID                   *string
 }
 
 type AdminCoupon struct {
@@ -284,6 +285,24 @@ type AdminProviderAccount struct {
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	ReusableMandate    bool
+}
+
+type AdminRoute struct {
+	ID               string
+	Seq              int64
+	OrganizationID   string
+	Livemode         bool
+	SiteID           string
+	PaymentMethod    string
+	Type             string
+	Name             string
+	Accounts         []byte
+	Currencies       []string
+	AmountMin        *int64
+	AmountMax        *int64
+	BillingCountries []string
+	IsDefault        bool
+	CreatedAt        time.Time
 }
 
 type AdminSite struct {

@@ -3,9 +3,9 @@ INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, sta
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
     payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
-    installment_interest_paid_by, return_method, notify_format)
+    installment_interest_paid_by, return_method, notify_format, route_id)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-    $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
+    $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
 RETURNING *;
 
 -- name: CreateSessions :many
@@ -18,7 +18,7 @@ INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, sta
     currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email,
     customer_phone, success_url, cancel_url, metadata, order_id, description, reference,
     payment_method_types, locale, notify_url, expires_at, client_reference_id, max_installment_count,
-    installment_interest_paid_by, return_method, notify_format)
+    installment_interest_paid_by, return_method, notify_format, route_id)
 SELECT unnest(@ids::text[]), unnest(@organization_ids::text[]), unnest(@site_ids::text[]),
     unnest(@livemodes::boolean[]), 'open', 'unpaid', unnest(@currencies::text[]),
     unnest(@subtotals::bigint[]), 0, unnest(@subtotals::bigint[]), unnest(@line_items::text[])::jsonb,
@@ -30,7 +30,8 @@ SELECT unnest(@ids::text[]), unnest(@organization_ids::text[]), unnest(@site_ids
     NULLIF(unnest(@notify_urls::text[]), ''), unnest(@expires_at::timestamptz[]),
     NULLIF(unnest(@client_reference_ids::text[]), ''),
     unnest(@max_installment_counts::integer[]), unnest(@installment_interest_paid_bys::text[]),
-    unnest(@return_methods::text[]), unnest(@notify_formats::text[])
+    unnest(@return_methods::text[]), unnest(@notify_formats::text[]),
+    NULLIF(unnest(@route_ids::text[]), '')
 ON CONFLICT DO NOTHING
 RETURNING *;
 

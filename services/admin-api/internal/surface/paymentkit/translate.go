@@ -41,6 +41,15 @@ func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheck
 		Description: in.GetDescription(), IssueSecureToken: true, CustomerId: in.GetCustomerId(),
 		CouponId: in.GetCouponId(), PromotionCode: in.GetPromotionCode(),
 	}
+	// processor_route_id names a route (docs/routing.md); null is
+	// PaymentKit's "the default route", as is leaving it out.
+	if v := in.GetProcessorRouteId(); given(v) {
+		id, ok := v.GetKind().(*structpb.Value_StringValue)
+		if !ok || id.StringValue == "" {
+			return nil, errs.Param("processor_route_id", "parameter_invalid", "processor_route_id is a route id (rt_…) or null.")
+		}
+		out.Route = id.StringValue
+	}
 	currency, currencyParam := strings.TrimSpace(in.GetCurrency()), "currency"
 	for i, it := range in.GetLineItems() {
 		p := func(field string) string { return fmt.Sprintf("line_items[%d][%s]", i, field) }
@@ -64,17 +73,14 @@ func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheck
 	return out, nil
 }
 
-// refuseCatalog refuses the parameters that need discounts, custom fields,
-// subscriptions or processor routes, which Tillpoint does not have yet. A null
-// processor_route_id (PaymentKit's "the default route") is no request.
+// refuseCatalog refuses the parameters that need custom fields,
+// subscriptions or cascade pricing, which Tillpoint does not have yet.
 func refuseCatalog(in *pkv1.CreatePaymentKitSessionParams) error {
 	switch {
 	case given(in.GetCustomFields()):
 		return unsupported("custom_fields", "custom fields", "Use metadata for key-value data.")
 	case given(in.GetParamsForSub()):
 		return unsupported("params_for_sub", "subscriptions", "")
-	case given(in.GetProcessorRouteId()):
-		return unsupported("processor_route_id", "processor routes", "")
 	case given(in.GetCascadeLineItems()):
 		return unsupported("cascade_line_items", "cascade pricing", "")
 	}
@@ -131,7 +137,7 @@ func Session(cs *adminv1.CheckoutSession, accountID, token, checkoutBase string)
 
 // coreParams are the service's parameter names that this surface calls
 // otherwise; any other parameter has the same name on both.
-var coreParams = map[string]string{"cancel_url": "return_url"}
+var coreParams = map[string]string{"cancel_url": "return_url", "route": "processor_route_id"}
 
 // surfaceError renames the parameter of an error from the service to this
 // surface's name for it, in its message too.

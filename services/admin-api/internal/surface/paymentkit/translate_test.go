@@ -79,13 +79,23 @@ func TestCreateRequestTranslates(t *testing.T) {
 	}
 }
 
+// TestCreateRequestProcessorRoute: a named route carries over; the service
+// checks that it exists (404 across organizations and modes).
+func TestCreateRequestProcessorRoute(t *testing.T) {
+	got, err := CreateRequest(decode(t, `{"amount":1,"processor_route_id":"rt_abc"}`))
+	if err != nil || got.GetRoute() != "rt_abc" {
+		t.Fatalf("route %q, %v", got.GetRoute(), err)
+	}
+}
+
 func TestCreateRequestRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		body, param, code string
 	}{
 		{`{"custom_fields":{"order_id":"order_12345"},"amount":1}`, "custom_fields", "parameter_unsupported"},
 		{`{"params_for_sub":{"custom_fields":{"tier":"enterprise"}},"amount":1}`, "params_for_sub", "parameter_unsupported"},
-		{`{"processor_route_id":"proute_dev_x7k9m2n4","amount":1}`, "processor_route_id", "parameter_unsupported"},
+		{`{"processor_route_id":5,"amount":1}`, "processor_route_id", "parameter_invalid"},
+		{`{"processor_route_id":"","amount":1}`, "processor_route_id", "parameter_invalid"},
 		{`{"cascade_line_items":[{"line_items":[{"price_id":"price_standard","quantity":1}],"processor_route_id":null}],"amount":1}`, "cascade_line_items", "parameter_unsupported"},
 		// Even an empty value is a request for the feature.
 		{`{"custom_fields":{},"amount":1}`, "custom_fields", "parameter_unsupported"},

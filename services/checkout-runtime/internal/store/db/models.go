@@ -73,6 +73,20 @@ type RuntimePayment struct {
 	NetAmount                 *int64
 }
 
+type RuntimePaymentAttempt struct {
+	PaymentID       string
+	Sequence        int32
+	Provider        string
+	ProviderAccount *string
+	RouteID         *string
+	Outcome         string
+	DeclineCode     *string
+	Retryable       bool
+	ProviderRef     *string
+	LatencyMs       int64
+	CreatedAt       time.Time
+}
+
 type RuntimeRefund struct {
 	ID             string
 	Seq            int64

@@ -109,6 +109,45 @@ func (q *Queries) AddReceived(ctx context.Context, arg AddReceivedParams) (Runti
 	return i, err
 }
 
+const attemptsOfPayments = `-- name: AttemptsOfPayments :many
+SELECT payment_id, sequence, provider, provider_account, route_id, outcome, decline_code, retryable, provider_ref, latency_ms, created_at FROM runtime.payment_attempts WHERE payment_id = ANY ($1::text[])
+ORDER BY payment_id, sequence
+`
+
+// The attempts of a page of payments (a cascade makes at most one per
+// account of a route, MaxTargets).
+func (q *Queries) AttemptsOfPayments(ctx context.Context, paymentIds []string) ([]RuntimePaymentAttempt, error) {
+	rows, err := q.db.Query(ctx, attemptsOfPayments, paymentIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RuntimePaymentAttempt{}
+	for rows.Next() {
+		var i RuntimePaymentAttempt
+		if err := rows.Scan(
+			&i.PaymentID,
+			&i.Sequence,
+			&i.Provider,
+			&i.ProviderAccount,
+			&i.RouteID,
+			&i.Outcome,
+			&i.DeclineCode,
+			&i.Retryable,
+			&i.ProviderRef,
+			&i.LatencyMs,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const claimDueAsync = `-- name: ClaimDueAsync :many
 SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments
 WHERE async_due_at IS NOT NULL AND async_due_at <= now() AND status = 'processing'
@@ -516,6 +555,72 @@ func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimeP
 	return i, err
 }
 
+const movePaymentToAccount = `-- name: MovePaymentToAccount :one
+UPDATE runtime.payments SET provider = $1, provider_account = $2, updated_at = now()
+WHERE id = $3 AND status = 'processing'
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
+`
+
+type MovePaymentToAccountParams struct {
+	Provider        string
+	ProviderAccount *string
+	ID              string
+}
+
+// A cascade's next attempt goes through another account: the payment names
+// the account its provider reference (and any callback) will come from.
+func (q *Queries) MovePaymentToAccount(ctx context.Context, arg MovePaymentToAccountParams) (RuntimePayment, error) {
+	row := q.db.QueryRow(ctx, movePaymentToAccount, arg.Provider, arg.ProviderAccount, arg.ID)
+	var i RuntimePayment
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Method,
+		&i.Provider,
+		&i.ProviderRef,
+		&i.Status,
+		&i.Currency,
+		&i.Amount,
+		&i.AmountTax,
+		&i.AmountReceived,
+		&i.Reference,
+		&i.CardBrand,
+		&i.CardLast4,
+		&i.BillingName,
+		&i.BillingEmail,
+		&i.BillingCountry,
+		&i.BillingPostalCode,
+		&i.BillingRegion,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.ClientIp,
+		&i.AsyncDueAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.AmountOverpaid,
+		&i.AmountRefunded,
+		&i.ProviderAccount,
+		&i.DisputeID,
+		&i.DisputeReason,
+		&i.DisputeStatus,
+		&i.DisputeAmount,
+		&i.DisputedAt,
+		&i.Fee,
+		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
+		&i.ProcessingFee,
+		&i.NetAmount,
+	)
+	return i, err
+}
+
 const postponeAsync = `-- name: PostponeAsync :exec
 UPDATE runtime.payments SET async_due_at = $2 WHERE id = $1
 `
@@ -527,6 +632,44 @@ type PostponeAsyncParams struct {
 
 func (q *Queries) PostponeAsync(ctx context.Context, arg PostponeAsyncParams) error {
 	_, err := q.db.Exec(ctx, postponeAsync, arg.ID, arg.AsyncDueAt)
+	return err
+}
+
+const recordPaymentAttempt = `-- name: RecordPaymentAttempt :exec
+INSERT INTO runtime.payment_attempts (payment_id, sequence, provider, provider_account, route_id,
+    outcome, decline_code, retryable, provider_ref, latency_ms, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+`
+
+type RecordPaymentAttemptParams struct {
+	PaymentID       string
+	Sequence        int32
+	Provider        string
+	ProviderAccount *string
+	RouteID         *string
+	Outcome         string
+	DeclineCode     *string
+	Retryable       bool
+	ProviderRef     *string
+	LatencyMs       int64
+	CreatedAt       time.Time
+}
+
+// One provider attempt of a payment (routing's cascade).
+func (q *Queries) RecordPaymentAttempt(ctx context.Context, arg RecordPaymentAttemptParams) error {
+	_, err := q.db.Exec(ctx, recordPaymentAttempt,
+		arg.PaymentID,
+		arg.Sequence,
+		arg.Provider,
+		arg.ProviderAccount,
+		arg.RouteID,
+		arg.Outcome,
+		arg.DeclineCode,
+		arg.Retryable,
+		arg.ProviderRef,
+		arg.LatencyMs,
+		arg.CreatedAt,
+	)
 	return err
 }
 

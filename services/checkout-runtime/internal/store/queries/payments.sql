@@ -80,3 +80,22 @@ UPDATE runtime.payments SET fee = @fee, fee_currency = @fee_currency, updated_at
 UPDATE runtime.payments SET processing_fee = @processing_fee, net_amount = @net_amount, updated_at = now()
 WHERE id = @id AND processing_fee IS NULL
 RETURNING *;
+
+-- name: RecordPaymentAttempt :exec
+-- One provider attempt of a payment (routing's cascade).
+INSERT INTO runtime.payment_attempts (payment_id, sequence, provider, provider_account, route_id,
+    outcome, decline_code, retryable, provider_ref, latency_ms, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
+
+-- name: AttemptsOfPayments :many
+-- The attempts of a page of payments (a cascade makes at most one per
+-- account of a route, MaxTargets).
+SELECT * FROM runtime.payment_attempts WHERE payment_id = ANY (@payment_ids::text[])
+ORDER BY payment_id, sequence;
+
+-- name: MovePaymentToAccount :one
+-- A cascade's next attempt goes through another account: the payment names
+-- the account its provider reference (and any callback) will come from.
+UPDATE runtime.payments SET provider = @provider, provider_account = @provider_account, updated_at = now()
+WHERE id = @id AND status = 'processing'
+RETURNING *;

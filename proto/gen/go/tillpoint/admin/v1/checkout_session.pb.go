@@ -600,8 +600,10 @@ type CheckoutSession struct {
 	Discounts []*SessionDiscount `protobuf:"bytes,81,rep,name=discounts,proto3" json:"discounts,omitempty"`
 	// Whether the hosted page offers a promotion code field.
 	AllowPromotionCodes bool `protobuf:"varint,82,opt,name=allow_promotion_codes,json=allowPromotionCodes,proto3" json:"allow_promotion_codes,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The route named at creation (`rt_…`), if any.
+	Route         *string `protobuf:"bytes,83,opt,name=route,proto3,oneof" json:"route,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CheckoutSession) Reset() {
@@ -914,6 +916,13 @@ func (x *CheckoutSession) GetAllowPromotionCodes() bool {
 	return false
 }
 
+func (x *CheckoutSession) GetRoute() string {
+	if x != nil && x.Route != nil {
+		return *x.Route
+	}
+	return ""
+}
+
 // Parameters of CreateCheckoutSession.
 type CreateCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -995,8 +1004,13 @@ type CreateCheckoutSessionRequest struct {
 	PromotionCode string `protobuf:"bytes,82,opt,name=promotion_code,json=promotionCode,proto3" json:"promotion_code,omitempty"`
 	// Offer a promotion code field on the hosted page (not with a discount given here).
 	AllowPromotionCodes bool `protobuf:"varint,83,opt,name=allow_promotion_codes,json=allowPromotionCodes,proto3" json:"allow_promotion_codes,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The route (`rt_…`) for the session's payments, instead of the site's
+	// choice by rules (PaymentKit's `processor_route_id`); it must be the
+	// session's site's. Its rules still apply: a payment they refuse is
+	// routed as if none were named.
+	Route         string `protobuf:"bytes,84,opt,name=route,proto3" json:"route,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionRequest) Reset() {
@@ -1237,6 +1251,13 @@ func (x *CreateCheckoutSessionRequest) GetAllowPromotionCodes() bool {
 		return x.AllowPromotionCodes
 	}
 	return false
+}
+
+func (x *CreateCheckoutSessionRequest) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
 }
 
 // Result of CreateCheckoutSession.
@@ -1861,7 +1882,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x0f_promotion_code\"O\n" +
 	"\x0eDiscountParams\x12\x16\n" +
 	"\x06coupon\x18\x01 \x01(\tR\x06coupon\x12%\n" +
-	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\xf3\x15\n" +
+	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\x98\x16\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -1912,7 +1933,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\rnotify_format\x18% \x01(\tR\fnotifyFormat\x12E\n" +
 	"\rtotal_details\x18P \x01(\v2 .tillpoint.admin.v1.TotalDetailsR\ftotalDetails\x12A\n" +
 	"\tdiscounts\x18Q \x03(\v2#.tillpoint.admin.v1.SessionDiscountR\tdiscounts\x122\n" +
-	"\x15allow_promotion_codes\x18R \x01(\bR\x13allowPromotionCodes\x1a;\n" +
+	"\x15allow_promotion_codes\x18R \x01(\bR\x13allowPromotionCodes\x12\x19\n" +
+	"\x05route\x18S \x01(\tH\vR\x05route\x88\x01\x01\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
@@ -1927,7 +1949,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\r_completed_atB\x16\n" +
 	"\x14_client_reference_idB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
-	"\v_net_amount\"\xd8\r\n" +
+	"\v_net_amountB\b\n" +
+	"\x06_route\"\xee\r\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1966,7 +1989,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\tdiscounts\x18P \x03(\v2\".tillpoint.admin.v1.DiscountParamsR\tdiscounts\x12\x1b\n" +
 	"\tcoupon_id\x18Q \x01(\tR\bcouponId\x12%\n" +
 	"\x0epromotion_code\x18R \x01(\tR\rpromotionCode\x122\n" +
-	"\x15allow_promotion_codes\x18S \x01(\bR\x13allowPromotionCodes\x1a;\n" +
+	"\x15allow_promotion_codes\x18S \x01(\bR\x13allowPromotionCodes\x12\x14\n" +
+	"\x05route\x18T \x01(\tR\x05route\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +

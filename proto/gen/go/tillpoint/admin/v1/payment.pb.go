@@ -319,7 +319,10 @@ type Payment struct {
 	ProcessingFee *int64 `protobuf:"varint,24,opt,name=processing_fee,json=processingFee,proto3,oneof" json:"processing_fee,omitempty"`
 	// The session's net_amount: its amount_total − processing_fee, in minor
 	// units; null with processing_fee.
-	NetAmount     *int64 `protobuf:"varint,25,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
+	NetAmount *int64 `protobuf:"varint,25,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
+	// Every provider attempt of the payment, first to last: more than one
+	// when a route cascaded after a retryable failure (docs/routing.md).
+	Attempts      []*PaymentAttempt `protobuf:"bytes,26,rep,name=attempts,proto3" json:"attempts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -529,6 +532,133 @@ func (x *Payment) GetNetAmount() int64 {
 	return 0
 }
 
+func (x *Payment) GetAttempts() []*PaymentAttempt {
+	if x != nil {
+		return x.Attempts
+	}
+	return nil
+}
+
+// One attempt of a payment at a provider account.
+type PaymentAttempt struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1, 2, … in the order made.
+	Sequence int32 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// The provider (`test`, `stripe`, …).
+	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	// The provider account (`pa_…`); empty for a built-in provider.
+	ProviderAccount string `protobuf:"bytes,3,opt,name=provider_account,json=providerAccount,proto3" json:"provider_account,omitempty"`
+	// The route (`rt_…`) it was made on; empty without routing.
+	Route string `protobuf:"bytes,4,opt,name=route,proto3" json:"route,omitempty"`
+	// `authorized`, `declined`, `challenge_required`, `pending` or `error`
+	// (the provider could not be reached or failed).
+	Outcome string `protobuf:"bytes,5,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// The decline or error code (`processing_error`, `insufficient_funds`,
+	// `provider_error`, …).
+	DeclineCode string `protobuf:"bytes,6,opt,name=decline_code,json=declineCode,proto3" json:"decline_code,omitempty"`
+	// Whether the failure was retryable, so the next account was tried.
+	Retryable bool `protobuf:"varint,7,opt,name=retryable,proto3" json:"retryable,omitempty"`
+	// The provider's answer time, in milliseconds.
+	LatencyMs int64 `protobuf:"varint,8,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
+	// When the attempt started.
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PaymentAttempt) Reset() {
+	*x = PaymentAttempt{}
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaymentAttempt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaymentAttempt) ProtoMessage() {}
+
+func (x *PaymentAttempt) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaymentAttempt.ProtoReflect.Descriptor instead.
+func (*PaymentAttempt) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *PaymentAttempt) GetSequence() int32 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *PaymentAttempt) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *PaymentAttempt) GetProviderAccount() string {
+	if x != nil {
+		return x.ProviderAccount
+	}
+	return ""
+}
+
+func (x *PaymentAttempt) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
+}
+
+func (x *PaymentAttempt) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *PaymentAttempt) GetDeclineCode() string {
+	if x != nil {
+		return x.DeclineCode
+	}
+	return ""
+}
+
+func (x *PaymentAttempt) GetRetryable() bool {
+	if x != nil {
+		return x.Retryable
+	}
+	return false
+}
+
+func (x *PaymentAttempt) GetLatencyMs() int64 {
+	if x != nil {
+		return x.LatencyMs
+	}
+	return 0
+}
+
+func (x *PaymentAttempt) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
 // Parameters of GetPayment.
 type GetPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -540,7 +670,7 @@ type GetPaymentRequest struct {
 
 func (x *GetPaymentRequest) Reset() {
 	*x = GetPaymentRequest{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -552,7 +682,7 @@ func (x *GetPaymentRequest) String() string {
 func (*GetPaymentRequest) ProtoMessage() {}
 
 func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -565,7 +695,7 @@ func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPaymentRequest.ProtoReflect.Descriptor instead.
 func (*GetPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetPaymentRequest) GetId() string {
@@ -586,7 +716,7 @@ type GetPaymentResponse struct {
 
 func (x *GetPaymentResponse) Reset() {
 	*x = GetPaymentResponse{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +728,7 @@ func (x *GetPaymentResponse) String() string {
 func (*GetPaymentResponse) ProtoMessage() {}
 
 func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +741,7 @@ func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPaymentResponse.ProtoReflect.Descriptor instead.
 func (*GetPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetPaymentResponse) GetPayment() *Payment {
@@ -644,7 +774,7 @@ type ListPaymentsRequest struct {
 
 func (x *ListPaymentsRequest) Reset() {
 	*x = ListPaymentsRequest{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -656,7 +786,7 @@ func (x *ListPaymentsRequest) String() string {
 func (*ListPaymentsRequest) ProtoMessage() {}
 
 func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -669,7 +799,7 @@ func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListPaymentsRequest) GetLimit() int32 {
@@ -738,7 +868,7 @@ type ListPaymentsResponse struct {
 
 func (x *ListPaymentsResponse) Reset() {
 	*x = ListPaymentsResponse{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +880,7 @@ func (x *ListPaymentsResponse) String() string {
 func (*ListPaymentsResponse) ProtoMessage() {}
 
 func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +893,7 @@ func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListPaymentsResponse) GetObject() string {
@@ -808,7 +938,7 @@ type ConfirmPaymentRequest struct {
 
 func (x *ConfirmPaymentRequest) Reset() {
 	*x = ConfirmPaymentRequest{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -820,7 +950,7 @@ func (x *ConfirmPaymentRequest) String() string {
 func (*ConfirmPaymentRequest) ProtoMessage() {}
 
 func (x *ConfirmPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -833,7 +963,7 @@ func (x *ConfirmPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmPaymentRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ConfirmPaymentRequest) GetId() string {
@@ -861,7 +991,7 @@ type ConfirmPaymentResponse struct {
 
 func (x *ConfirmPaymentResponse) Reset() {
 	*x = ConfirmPaymentResponse{}
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -873,7 +1003,7 @@ func (x *ConfirmPaymentResponse) String() string {
 func (*ConfirmPaymentResponse) ProtoMessage() {}
 
 func (x *ConfirmPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_payment_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -886,7 +1016,7 @@ func (x *ConfirmPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmPaymentResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{9}
+	return file_tillpoint_admin_v1_payment_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ConfirmPaymentResponse) GetPayment() *Payment {
@@ -917,7 +1047,7 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\x10interest_paid_by\x18\x03 \x01(\tR\x0einterestPaidBy\x12'\n" +
 	"\x0famount_interest\x18\x04 \x01(\x03R\x0eamountInterest\x124\n" +
 	"\x16amount_per_installment\x18\x05 \x01(\x03R\x14amountPerInstallment\x126\n" +
-	"\x17amount_last_installment\x18\x06 \x01(\x03R\x15amountLastInstallment\"\xa0\b\n" +
+	"\x17amount_last_installment\x18\x06 \x01(\x03R\x15amountLastInstallment\"\xe0\b\n" +
 	"\aPayment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12)\n" +
@@ -948,11 +1078,24 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\finstallments\x18\x17 \x01(\v2'.tillpoint.admin.v1.PaymentInstallmentsR\finstallments\x12*\n" +
 	"\x0eprocessing_fee\x18\x18 \x01(\x03H\x02R\rprocessingFee\x88\x01\x01\x12\"\n" +
 	"\n" +
-	"net_amount\x18\x19 \x01(\x03H\x03R\tnetAmount\x88\x01\x01B\x0f\n" +
+	"net_amount\x18\x19 \x01(\x03H\x03R\tnetAmount\x88\x01\x01\x12>\n" +
+	"\battempts\x18\x1a \x03(\v2\".tillpoint.admin.v1.PaymentAttemptR\battemptsB\x0f\n" +
 	"\r_failure_codeB\x12\n" +
 	"\x10_failure_messageB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
-	"\v_net_amount\"#\n" +
+	"\v_net_amount\"\xbe\x02\n" +
+	"\x0ePaymentAttempt\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x05R\bsequence\x12\x1a\n" +
+	"\bprovider\x18\x02 \x01(\tR\bprovider\x12)\n" +
+	"\x10provider_account\x18\x03 \x01(\tR\x0fproviderAccount\x12\x14\n" +
+	"\x05route\x18\x04 \x01(\tR\x05route\x12\x18\n" +
+	"\aoutcome\x18\x05 \x01(\tR\aoutcome\x12!\n" +
+	"\fdecline_code\x18\x06 \x01(\tR\vdeclineCode\x12\x1c\n" +
+	"\tretryable\x18\a \x01(\bR\tretryable\x12\x1d\n" +
+	"\n" +
+	"latency_ms\x18\b \x01(\x03R\tlatencyMs\x129\n" +
+	"\n" +
+	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"#\n" +
 	"\x11GetPaymentRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"K\n" +
 	"\x12GetPaymentResponse\x125\n" +
@@ -995,45 +1138,48 @@ func file_tillpoint_admin_v1_payment_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_payment_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_tillpoint_admin_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_tillpoint_admin_v1_payment_proto_goTypes = []any{
 	(*PaymentCard)(nil),            // 0: tillpoint.admin.v1.PaymentCard
 	(*PaymentDispute)(nil),         // 1: tillpoint.admin.v1.PaymentDispute
 	(*PaymentInstallments)(nil),    // 2: tillpoint.admin.v1.PaymentInstallments
 	(*Payment)(nil),                // 3: tillpoint.admin.v1.Payment
-	(*GetPaymentRequest)(nil),      // 4: tillpoint.admin.v1.GetPaymentRequest
-	(*GetPaymentResponse)(nil),     // 5: tillpoint.admin.v1.GetPaymentResponse
-	(*ListPaymentsRequest)(nil),    // 6: tillpoint.admin.v1.ListPaymentsRequest
-	(*ListPaymentsResponse)(nil),   // 7: tillpoint.admin.v1.ListPaymentsResponse
-	(*ConfirmPaymentRequest)(nil),  // 8: tillpoint.admin.v1.ConfirmPaymentRequest
-	(*ConfirmPaymentResponse)(nil), // 9: tillpoint.admin.v1.ConfirmPaymentResponse
-	(*timestamppb.Timestamp)(nil),  // 10: google.protobuf.Timestamp
-	(*Refund)(nil),                 // 11: tillpoint.admin.v1.Refund
-	(*TimeRange)(nil),              // 12: tillpoint.admin.v1.TimeRange
+	(*PaymentAttempt)(nil),         // 4: tillpoint.admin.v1.PaymentAttempt
+	(*GetPaymentRequest)(nil),      // 5: tillpoint.admin.v1.GetPaymentRequest
+	(*GetPaymentResponse)(nil),     // 6: tillpoint.admin.v1.GetPaymentResponse
+	(*ListPaymentsRequest)(nil),    // 7: tillpoint.admin.v1.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),   // 8: tillpoint.admin.v1.ListPaymentsResponse
+	(*ConfirmPaymentRequest)(nil),  // 9: tillpoint.admin.v1.ConfirmPaymentRequest
+	(*ConfirmPaymentResponse)(nil), // 10: tillpoint.admin.v1.ConfirmPaymentResponse
+	(*timestamppb.Timestamp)(nil),  // 11: google.protobuf.Timestamp
+	(*Refund)(nil),                 // 12: tillpoint.admin.v1.Refund
+	(*TimeRange)(nil),              // 13: tillpoint.admin.v1.TimeRange
 }
 var file_tillpoint_admin_v1_payment_proto_depIdxs = []int32{
-	10, // 0: tillpoint.admin.v1.PaymentDispute.created_at:type_name -> google.protobuf.Timestamp
+	11, // 0: tillpoint.admin.v1.PaymentDispute.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: tillpoint.admin.v1.Payment.card:type_name -> tillpoint.admin.v1.PaymentCard
-	10, // 2: tillpoint.admin.v1.Payment.created_at:type_name -> google.protobuf.Timestamp
-	11, // 3: tillpoint.admin.v1.Payment.refunds:type_name -> tillpoint.admin.v1.Refund
-	10, // 4: tillpoint.admin.v1.Payment.updated_at:type_name -> google.protobuf.Timestamp
+	11, // 2: tillpoint.admin.v1.Payment.created_at:type_name -> google.protobuf.Timestamp
+	12, // 3: tillpoint.admin.v1.Payment.refunds:type_name -> tillpoint.admin.v1.Refund
+	11, // 4: tillpoint.admin.v1.Payment.updated_at:type_name -> google.protobuf.Timestamp
 	1,  // 5: tillpoint.admin.v1.Payment.dispute:type_name -> tillpoint.admin.v1.PaymentDispute
 	2,  // 6: tillpoint.admin.v1.Payment.installments:type_name -> tillpoint.admin.v1.PaymentInstallments
-	3,  // 7: tillpoint.admin.v1.GetPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
-	12, // 8: tillpoint.admin.v1.ListPaymentsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
-	3,  // 9: tillpoint.admin.v1.ListPaymentsResponse.data:type_name -> tillpoint.admin.v1.Payment
-	3,  // 10: tillpoint.admin.v1.ConfirmPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
-	4,  // 11: tillpoint.admin.v1.PaymentService.GetPayment:input_type -> tillpoint.admin.v1.GetPaymentRequest
-	6,  // 12: tillpoint.admin.v1.PaymentService.ListPayments:input_type -> tillpoint.admin.v1.ListPaymentsRequest
-	8,  // 13: tillpoint.admin.v1.PaymentService.ConfirmPayment:input_type -> tillpoint.admin.v1.ConfirmPaymentRequest
-	5,  // 14: tillpoint.admin.v1.PaymentService.GetPayment:output_type -> tillpoint.admin.v1.GetPaymentResponse
-	7,  // 15: tillpoint.admin.v1.PaymentService.ListPayments:output_type -> tillpoint.admin.v1.ListPaymentsResponse
-	9,  // 16: tillpoint.admin.v1.PaymentService.ConfirmPayment:output_type -> tillpoint.admin.v1.ConfirmPaymentResponse
-	14, // [14:17] is the sub-list for method output_type
-	11, // [11:14] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	4,  // 7: tillpoint.admin.v1.Payment.attempts:type_name -> tillpoint.admin.v1.PaymentAttempt
+	11, // 8: tillpoint.admin.v1.PaymentAttempt.created_at:type_name -> google.protobuf.Timestamp
+	3,  // 9: tillpoint.admin.v1.GetPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	13, // 10: tillpoint.admin.v1.ListPaymentsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
+	3,  // 11: tillpoint.admin.v1.ListPaymentsResponse.data:type_name -> tillpoint.admin.v1.Payment
+	3,  // 12: tillpoint.admin.v1.ConfirmPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	5,  // 13: tillpoint.admin.v1.PaymentService.GetPayment:input_type -> tillpoint.admin.v1.GetPaymentRequest
+	7,  // 14: tillpoint.admin.v1.PaymentService.ListPayments:input_type -> tillpoint.admin.v1.ListPaymentsRequest
+	9,  // 15: tillpoint.admin.v1.PaymentService.ConfirmPayment:input_type -> tillpoint.admin.v1.ConfirmPaymentRequest
+	6,  // 16: tillpoint.admin.v1.PaymentService.GetPayment:output_type -> tillpoint.admin.v1.GetPaymentResponse
+	8,  // 17: tillpoint.admin.v1.PaymentService.ListPayments:output_type -> tillpoint.admin.v1.ListPaymentsResponse
+	10, // 18: tillpoint.admin.v1.PaymentService.ConfirmPayment:output_type -> tillpoint.admin.v1.ConfirmPaymentResponse
+	16, // [16:19] is the sub-list for method output_type
+	13, // [13:16] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_payment_proto_init() }
@@ -1044,15 +1190,15 @@ func file_tillpoint_admin_v1_payment_proto_init() {
 	file_tillpoint_admin_v1_checkout_session_proto_init()
 	file_tillpoint_admin_v1_refund_proto_init()
 	file_tillpoint_admin_v1_payment_proto_msgTypes[3].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_payment_proto_msgTypes[6].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_payment_proto_msgTypes[8].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_payment_proto_msgTypes[7].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_payment_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_payment_proto_rawDesc), len(file_tillpoint_admin_v1_payment_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,42 @@
+-- name: CreateRoute :one
+INSERT INTO admin.routes (id, organization_id, livemode, site_id, payment_method, type, name, accounts,
+    currencies, amount_min, amount_max, billing_countries, is_default)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING *;
+
+-- name: ClearDefaultRoute :exec
+-- Before a new default route: the former one stays, as a plain route.
+UPDATE admin.routes SET is_default = false
+WHERE site_id = $1 AND livemode = $2 AND payment_method = $3 AND is_default;
+
+-- name: GetRoute :one
+SELECT * FROM admin.routes WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+
+-- name: GetRouteSeq :one
+SELECT seq FROM admin.routes WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+
+-- name: ListRoutes :many
+SELECT * FROM admin.routes
+WHERE organization_id = @organization_id AND livemode = @livemode
+  AND (sqlc.narg(site_id)::text IS NULL OR site_id = sqlc.narg(site_id))
+  AND (sqlc.narg(before_seq)::bigint IS NULL OR seq < sqlc.narg(before_seq))
+ORDER BY seq DESC
+LIMIT @row_limit;
+
+-- name: SiteRoutes :many
+-- A site's routes for a method in a mode, oldest first (the order the
+-- runtime tries their rules in), each with its accounts' providers in the
+-- accounts' order ('' for an account deleted since): one statement on the
+-- hosted page's path.
+SELECT sqlc.embed(r), ARRAY(
+    SELECT coalesce(pa.provider, '')
+    FROM jsonb_array_elements(r.accounts) WITH ORDINALITY AS e (account, n)
+    LEFT JOIN admin.provider_accounts pa ON pa.id = e.account ->> 'provider_account'
+        AND pa.organization_id = r.organization_id AND pa.livemode = r.livemode
+    ORDER BY e.n)::text[] AS providers
+FROM admin.routes r WHERE r.site_id = $1 AND r.livemode = $2 AND r.payment_method = $3
+ORDER BY r.seq
+LIMIT 100;
+
+-- name: DeleteRoute :execrows
+DELETE FROM admin.routes WHERE id = $1 AND organization_id = $2 AND livemode = $3;

@@ -1,0 +1,212 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/routing"
+)
+
+// routePlan is where a payment is tried: the accounts of a route in the
+// order routing chose, or the one provider of a payment without a route.
+type routePlan struct {
+	routeID string           // "" without a route
+	targets []routing.Target // at least one; AccountID "" is a built-in provider
+}
+
+// plan decides where a payment of total (minor units) with id goes. A card
+// payment follows the site's routes (routing.Choose: the session's route,
+// else the first whose rules admit it, else the default), keeping only the
+// accounts that take what the page posted: card data for the test
+// provider's accounts, a provider component's token for the others (an
+// account deleted since, which admin-api sends without a provider, is
+// dropped). With no route, or none of whose accounts fits, it goes as before routes existed:
+// the site's card provider account, or the built-in test provider.
+func (s *Service) plan(a Attempt, total int64, id string) (routePlan, error) {
+	switch a.Method {
+	case "bank_transfer":
+		return routePlan{targets: []routing.Target{{Provider: provider.NameBankTransfer}}}, nil
+	case MethodDirectDebit:
+		// The site's direct-debit account (GoCardless): the payer
+		// authorises the debit on the provider's page.
+		acct := a.Checkout.GetDirectDebitProviderAccount()
+		if acct.GetId() == "" || a.Card != nil || a.Token != "" || a.ReturnURL == "" {
+			return routePlan{}, fmt.Errorf("%w: direct debit needs the site's account and a return URL, and takes no card data", provider.ErrInvalidRequest)
+		}
+		return routePlan{targets: []routing.Target{{AccountID: acct.GetId(), Provider: acct.GetProvider()}}}, nil
+	}
+	cs := a.Checkout.GetCheckoutSession()
+	facts := routing.Facts{Currency: cs.GetCurrency(), Amount: total, BillingCountry: a.Billing.Country}
+	if r, ok := routing.Choose(checkoutRoutes(a.Checkout.GetCardRoutes()), cs.GetRoute(), facts); ok {
+		var fit []routing.Target
+		for _, t := range routing.Order(r, id) {
+			if t.Provider != "" && takesCardData(t.Provider) == (a.Card != nil) {
+				fit = append(fit, t)
+			}
+		}
+		if len(fit) > 0 {
+			return routePlan{routeID: r.ID, targets: fit}, nil
+		}
+	}
+	acct := a.Checkout.GetCardProviderAccount()
+	if acct.GetId() == "" {
+		return routePlan{targets: []routing.Target{{Provider: provider.NameTest}}}, nil
+	}
+	if !takesCardData(acct.GetProvider()) && (a.Card != nil || a.Token == "") {
+		// The site's own card account (Stripe): the page sent a token,
+		// never card data.
+		return routePlan{}, fmt.Errorf("%w: a card payment through %s takes a token, not card data", provider.ErrInvalidRequest, acct.GetProvider())
+	}
+	return routePlan{targets: []routing.Target{{AccountID: acct.GetId(), Provider: acct.GetProvider()}}}, nil
+}
+
+// takesCardData: the test provider's accounts take the test cards' data;
+// every other provider takes a token made by its own component.
+func takesCardData(prov string) bool { return prov == provider.NameTest }
+
+// checkoutRoutes converts admin-api's routes for routing.
+func checkoutRoutes(in []*internalapiv1.CheckoutRoute) []routing.Route {
+	out := make([]routing.Route, 0, len(in))
+	for _, cr := range in {
+		r := cr.GetRoute()
+		rr := routing.Route{ID: r.GetId(), Type: r.GetType(), Method: r.GetPaymentMethod(), Default: r.GetDefault()}
+		if rules := r.GetRules(); rules != nil {
+			rr.Rules = routing.Rules{Currencies: rules.GetCurrencies(), AmountMin: rules.AmountMin,
+				AmountMax: rules.AmountMax, BillingCountries: rules.GetBillingCountries()}
+		}
+		for i, acct := range r.GetAccounts() {
+			t := routing.Target{AccountID: acct.GetProviderAccount(), Weight: acct.GetWeight()}
+			if i < len(cr.GetProviders()) {
+				t.Provider = cr.GetProviders()[i]
+			}
+			rr.Targets = append(rr.Targets, t)
+		}
+		out = append(out, rr)
+	}
+	return out
+}
+
+// authorize runs the payment's attempts: on the plan's first account, then,
+// while an attempt fails retryably (routing.Retryable) and accounts remain,
+// the same request on the next one. Each attempt is recorded. The last
+// attempt's answer goes on to afterAuthorize, which alone completes the
+// session and captures: only an authorised attempt is ever captured, and
+// only one attempt of a payment is ever authorised, since a cascade stops
+// at the first answer that is not a retryable failure (DESIGN §5.1).
+// Accounts whose circuit breaker is open are skipped, unless all are.
+func (s *Service) authorize(ctx context.Context, p db.RuntimePayment, plan routePlan, req provider.AuthorizeRequest) (Result, error) {
+	targets := plan.targets
+	if plan.routeID != "" && s.Breaker != nil {
+		targets = s.allowed(targets)
+	}
+	var lastErr error
+	for i, t := range targets {
+		last := i == len(targets)-1
+		if p.Provider != t.Provider || deref(p.ProviderAccount) != t.AccountID {
+			moved, err := s.Store.MovePaymentToAccount(ctx, db.MovePaymentToAccountParams{ID: p.ID, Provider: t.Provider, ProviderAccount: optional(t.AccountID)})
+			if err != nil {
+				return Result{}, fmt.Errorf("cascade %s to %s: %w", p.ID, t.AccountID, err)
+			}
+			p = moved
+		}
+		req.Attempt = slices.Index(plan.targets, t) + 1 // its place in the route: the test card 0119 fails the first
+		started := time.Now()
+		prov, err := s.providerOf(ctx, t)
+		var res provider.Result
+		if err == nil {
+			res, err = prov.Authorize(ctx, req)
+		}
+		retry := plan.routeID != "" && routing.Retryable(t.Provider, res, err)
+		if plan.routeID != "" && s.Breaker != nil {
+			s.Breaker.Report(t, retry)
+		}
+		s.recordAttempt(ctx, p, plan.routeID, i+1, t, res, err, retry, time.Since(started))
+		if retry && !last {
+			s.Logger.InfoContext(ctx, "payment cascades to the route's next account", "payment", p.ID, "route", plan.routeID,
+				"account", t.AccountID, "code", attemptCode(res, err))
+			continue
+		}
+		if err != nil {
+			lastErr = err
+			break
+		}
+		return s.afterAuthorize(ctx, prov, p, res)
+	}
+	s.fail(ctx, p, "provider_error", "The payment provider did not answer; nothing was charged.")
+	return Result{}, fmt.Errorf("authorize: %w", lastErr)
+}
+
+// allowed are the targets whose breaker lets an attempt through now, or all
+// of them when it lets none: a payer is never refused without one try.
+// Allow is asked in order, so that a half-open account's single probe goes
+// to a payment that will try it.
+func (s *Service) allowed(ts []routing.Target) []routing.Target {
+	out := make([]routing.Target, 0, len(ts))
+	for _, t := range ts {
+		if s.Breaker.Allow(t) {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return ts
+	}
+	return out
+}
+
+// providerOf is the provider of a target: its account's, or the built-in
+// provider it names.
+func (s *Service) providerOf(ctx context.Context, t routing.Target) (provider.Provider, error) {
+	if t.AccountID != "" {
+		return s.Providers.ForAccount(ctx, t.AccountID)
+	}
+	if prov := s.lookup(t.Provider); prov != nil {
+		return prov, nil
+	}
+	return nil, fmt.Errorf("no provider %q", t.Provider)
+}
+
+// Attempt outcomes beyond provider.Outcome's names.
+const attemptError = "error" // the provider could not be reached, or failed
+
+// attemptCode is the code an attempt is recorded with: the decline code, or
+// provider_error for an error.
+func attemptCode(res provider.Result, err error) string {
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return "provider_timeout"
+		}
+		return "provider_error"
+	}
+	return res.DeclineCode
+}
+
+// recordAttempt stores one attempt; a failure to record it is logged, not
+// the payment's: the payment goes on either way.
+func (s *Service) recordAttempt(ctx context.Context, p db.RuntimePayment, routeID string, seq int, t routing.Target, res provider.Result, err error, retry bool, took time.Duration) {
+	outcome := attemptError
+	if err == nil {
+		outcome = res.Outcome.String()
+	}
+	if rerr := s.Store.RecordPaymentAttempt(context.WithoutCancel(ctx), db.RecordPaymentAttemptParams{PaymentID: p.ID, Sequence: int32(seq),
+		Provider: t.Provider, ProviderAccount: optional(t.AccountID), RouteID: optional(routeID), Outcome: outcome,
+		DeclineCode: optional(attemptCode(res, err)), Retryable: retry, ProviderRef: optional(res.Reference),
+		LatencyMs: took.Milliseconds(), CreatedAt: time.Now().Add(-took)}); rerr != nil {
+		s.Logger.ErrorContext(ctx, "recording a payment attempt", "payment", p.ID, "sequence", seq, "err", rerr)
+	}
+}
+
+// AttemptProto renders a recorded attempt.
+func AttemptProto(a db.RuntimePaymentAttempt) *adminv1.PaymentAttempt {
+	return &adminv1.PaymentAttempt{Sequence: a.Sequence, Provider: a.Provider, ProviderAccount: deref(a.ProviderAccount),
+		Route: deref(a.RouteID), Outcome: a.Outcome, DeclineCode: deref(a.DeclineCode), Retryable: a.Retryable,
+		LatencyMs: a.LatencyMs, CreatedAt: timestamppb.New(a.CreatedAt)}
+}
