@@ -45,6 +45,11 @@ func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.Chec
 		TotalDetails:        &adminv1.TotalDetails{AmountDiscount: s.AmountDiscount, AmountTax: s.AmountTax},
 		AllowPromotionCodes: s.AllowPromotionCodes,
 	}
+	values, err := sessionCustomFields(s)
+	if err != nil {
+		return nil, err
+	}
+	out.CustomFields = customFieldsStruct(values)
 	if s.DiscountCoupon != nil {
 		out.Discounts = []*adminv1.SessionDiscount{{Coupon: *s.DiscountCoupon, PromotionCode: s.DiscountPromotionCode}}
 	}

@@ -292,3 +292,54 @@ func (s *InternalSessions) UpdateLineItemQuantity(ctx context.Context, req *inte
 	})
 	return resp, err
 }
+
+// SetCustomFields stores the custom field values the payer gave on the
+// hosted page and checks that every required field now has one. Values the
+// session already holds (given at creation, or on an earlier try) are kept:
+// the page shows them without a form field.
+func (s *InternalSessions) SetCustomFields(ctx context.Context, req *internalapiv1.SetCustomFieldsRequest) (*internalapiv1.SetCustomFieldsResponse, error) {
+	var resp *internalapiv1.SetCustomFieldsResponse
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		row, err := q.LockOpenSession(ctx, req.GetSessionId())
+		if store.IsNoRows(err) {
+			cur, err := s.current(ctx, q, req.GetSessionId())
+			if err != nil {
+				return err
+			}
+			return notOpen(cur)
+		} else if err != nil {
+			return store.Wrap(err, "lock session")
+		}
+		site, err := q.GetSite(ctx, db.GetSiteParams{ID: row.SiteID, OrganizationID: row.OrganizationID, Livemode: row.Livemode})
+		if err != nil {
+			return store.Wrap(err, "get site")
+		}
+		have, err := sessionCustomFields(row)
+		if err != nil {
+			return err
+		}
+		given, err := siteCustomFieldValues(site, req.GetValues(), have, true)
+		if err != nil {
+			return err
+		}
+		changed := false
+		for k, v := range given {
+			if _, ok := have[k]; !ok {
+				have[k], changed = v, true
+			}
+		}
+		if changed {
+			b, err := json.Marshal(have)
+			if err != nil {
+				return err
+			}
+			if row, err = q.SetSessionCustomFields(ctx, db.SetSessionCustomFieldsParams{ID: row.ID, CustomFields: b}); err != nil {
+				return store.Wrap(err, "set custom fields")
+			}
+		}
+		cs, err := SessionProto(row, s.CheckoutBase)
+		resp = &internalapiv1.SetCustomFieldsResponse{CheckoutSession: cs}
+		return err
+	})
+	return resp, err
+}

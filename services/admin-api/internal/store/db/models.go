@@ -81,6 +81,7 @@ type AdminCheckoutSession struct {
 	DiscountCoupon            *string
 	DiscountPromotionCode     *string
 	AllowPromotionCodes       bool
+	CustomFields              []byte
 }
 
 type AdminCoupon struct {
@@ -305,4 +306,5 @@ type AdminSite struct {
 	ProviderAccounts         []byte
 	InstallmentPlans         []byte
 	IsDefault                bool
+	CustomFields             []byte
 }

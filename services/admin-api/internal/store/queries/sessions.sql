@@ -179,3 +179,10 @@ SET line_items = @line_items, amount_subtotal = sqlc.arg(amount_subtotal)::bigin
     amount_total = sqlc.arg(amount_subtotal)::bigint - sqlc.arg(amount_discount)::bigint + amount_tax
 WHERE id = @id AND status = 'open'
 RETURNING *;
+
+-- name: SetSessionCustomFields :one
+-- A session's custom field values: at creation, in the creating
+-- transaction, or from the hosted page, under LockOpenSession's lock.
+UPDATE admin.checkout_sessions SET custom_fields = @custom_fields
+WHERE id = @id AND status = 'open'
+RETURNING *;

@@ -2,6 +2,8 @@ package paymentkit
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -41,6 +43,10 @@ func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheck
 		Description: in.GetDescription(), IssueSecureToken: true, CustomerId: in.GetCustomerId(),
 		CouponId: in.GetCouponId(), PromotionCode: in.GetPromotionCode(),
 	}
+	var err error
+	if out.CustomFields, err = customFields(in.GetCustomFields()); err != nil {
+		return nil, err
+	}
 	currency, currencyParam := strings.TrimSpace(in.GetCurrency()), "currency"
 	for i, it := range in.GetLineItems() {
 		p := func(field string) string { return fmt.Sprintf("line_items[%d][%s]", i, field) }
@@ -64,13 +70,11 @@ func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheck
 	return out, nil
 }
 
-// refuseCatalog refuses the parameters that need discounts, custom fields,
-// subscriptions or processor routes, which Tillpoint does not have yet. A null
-// processor_route_id (PaymentKit's "the default route") is no request.
+// refuseCatalog refuses the parameters that need subscriptions or processor
+// routes, which Tillpoint does not have yet. A null processor_route_id
+// (PaymentKit's "the default route") is no request.
 func refuseCatalog(in *pkv1.CreatePaymentKitSessionParams) error {
 	switch {
-	case given(in.GetCustomFields()):
-		return unsupported("custom_fields", "custom fields", "Use metadata for key-value data.")
 	case given(in.GetParamsForSub()):
 		return unsupported("params_for_sub", "subscriptions", "")
 	case given(in.GetProcessorRouteId()):
@@ -80,6 +84,39 @@ func refuseCatalog(in *pkv1.CreatePaymentKitSessionParams) error {
 	}
 	return nil
 }
+
+// customFields reads PaymentKit's `custom_fields`: an object (or null) whose
+// values are strings, or whole numbers, taken as their decimal digits (a
+// numeric field's value). The values are checked against the site's
+// definitions by the service.
+func customFields(v *structpb.Value) (map[string]string, error) {
+	if !given(v) {
+		return nil, nil
+	}
+	obj := v.GetStructValue()
+	if obj == nil {
+		return nil, errs.Param("custom_fields", "parameter_invalid", "custom_fields is an object of key → value.")
+	}
+	out := make(map[string]string, len(obj.GetFields()))
+	for k, f := range obj.GetFields() {
+		switch x := f.GetKind().(type) {
+		case *structpb.Value_StringValue:
+			out[k] = x.StringValue
+		case *structpb.Value_NumberValue:
+			if x.NumberValue < 0 || x.NumberValue != math.Trunc(x.NumberValue) || x.NumberValue > maxExactNumber {
+				return nil, errs.Param("custom_fields["+k+"]", "parameter_invalid", "%s must be a whole number from 0 to %d, or a string.", "custom_fields["+k+"]", int64(maxExactNumber))
+			}
+			out[k] = strconv.FormatInt(int64(x.NumberValue), 10)
+		default:
+			return nil, errs.Param("custom_fields["+k+"]", "parameter_invalid", "%s must be a string or a number.", "custom_fields["+k+"]")
+		}
+	}
+	return out, nil
+}
+
+// maxExactNumber is the largest whole number a JSON number (a double) holds
+// exactly: 2^53.
+const maxExactNumber = 1 << 53
 
 // given reports whether a free-form parameter was sent with a value other
 // than null.
@@ -110,7 +147,7 @@ func Session(cs *adminv1.CheckoutSession, accountID, token, checkoutBase string)
 		AmountTotal: cs.GetAmountTotal(), CustomerEmail: cs.CustomerEmail, SuccessUrl: cs.GetSuccessUrl(),
 		ReturnUrl: cs.GetCancelUrl(), Metadata: cs.GetMetadata(), Description: cs.Description, PaymentId: cs.Payment,
 		Reference: cs.GetReference(), Livemode: cs.GetLivemode(), ExpiresAt: cs.GetExpiresAt(), CreatedAt: cs.GetCreatedAt(),
-		CompletedAt: cs.GetCompletedAt(),
+		CompletedAt: cs.GetCompletedAt(), CustomFields: cs.GetCustomFields(),
 	}
 	if c := cs.GetCustomer(); ids.IsNew(c, "cus") {
 		// A catalog customer; a merchant's own reference (a session made

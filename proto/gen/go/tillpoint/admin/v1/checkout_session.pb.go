@@ -11,6 +11,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -600,8 +601,12 @@ type CheckoutSession struct {
 	Discounts []*SessionDiscount `protobuf:"bytes,81,rep,name=discounts,proto3" json:"discounts,omitempty"`
 	// Whether the hosted page offers a promotion code field.
 	AllowPromotionCodes bool `protobuf:"varint,82,opt,name=allow_promotion_codes,json=allowPromotionCodes,proto3" json:"allow_promotion_codes,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The session's custom field values, key → value (docs/custom-fields.md):
+	// null unless the request asks for them with `expand=custom_fields`;
+	// always present in events.
+	CustomFields  *structpb.Struct `protobuf:"bytes,120,opt,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CheckoutSession) Reset() {
@@ -914,6 +919,13 @@ func (x *CheckoutSession) GetAllowPromotionCodes() bool {
 	return false
 }
 
+func (x *CheckoutSession) GetCustomFields() *structpb.Struct {
+	if x != nil {
+		return x.CustomFields
+	}
+	return nil
+}
+
 // Parameters of CreateCheckoutSession.
 type CreateCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -995,8 +1007,13 @@ type CreateCheckoutSessionRequest struct {
 	PromotionCode string `protobuf:"bytes,82,opt,name=promotion_code,json=promotionCode,proto3" json:"promotion_code,omitempty"`
 	// Offer a promotion code field on the hosted page (not with a discount given here).
 	AllowPromotionCodes bool `protobuf:"varint,83,opt,name=allow_promotion_codes,json=allowPromotionCodes,proto3" json:"allow_promotion_codes,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Values of the site's custom fields, key → value (seed 002); the hosted
+	// page asks the payer for the required ones not given here.
+	CustomFields map[string]string `protobuf:"bytes,120,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Fields of the answer to expand: `custom_fields`.
+	Expand        []string `protobuf:"bytes,121,rep,name=expand,proto3" json:"expand,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionRequest) Reset() {
@@ -1239,6 +1256,20 @@ func (x *CreateCheckoutSessionRequest) GetAllowPromotionCodes() bool {
 	return false
 }
 
+func (x *CreateCheckoutSessionRequest) GetCustomFields() map[string]string {
+	if x != nil {
+		return x.CustomFields
+	}
+	return nil
+}
+
+func (x *CreateCheckoutSessionRequest) GetExpand() []string {
+	if x != nil {
+		return x.Expand
+	}
+	return nil
+}
+
 // Result of CreateCheckoutSession.
 type CreateCheckoutSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1299,7 +1330,9 @@ func (x *CreateCheckoutSessionResponse) GetSecureToken() string {
 type GetCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Session id.
-	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Fields of the answer to expand: `custom_fields`.
+	Expand        []string `protobuf:"bytes,2,rep,name=expand,proto3" json:"expand,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1339,6 +1372,13 @@ func (x *GetCheckoutSessionRequest) GetId() string {
 		return x.Id
 	}
 	return ""
+}
+
+func (x *GetCheckoutSessionRequest) GetExpand() []string {
+	if x != nil {
+		return x.Expand
+	}
+	return nil
 }
 
 // Result of GetCheckoutSession.
@@ -1813,7 +1853,7 @@ var File_tillpoint_admin_v1_checkout_session_proto protoreflect.FileDescriptor
 
 const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\n" +
-	")tillpoint/admin/v1/checkout_session.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xaa\x02\n" +
+	")tillpoint/admin/v1/checkout_session.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xaa\x02\n" +
 	"\x0eLineItemParams\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1f\n" +
@@ -1861,7 +1901,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x0f_promotion_code\"O\n" +
 	"\x0eDiscountParams\x12\x16\n" +
 	"\x06coupon\x18\x01 \x01(\tR\x06coupon\x12%\n" +
-	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\xf3\x15\n" +
+	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\xb1\x16\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -1912,7 +1952,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\rnotify_format\x18% \x01(\tR\fnotifyFormat\x12E\n" +
 	"\rtotal_details\x18P \x01(\v2 .tillpoint.admin.v1.TotalDetailsR\ftotalDetails\x12A\n" +
 	"\tdiscounts\x18Q \x03(\v2#.tillpoint.admin.v1.SessionDiscountR\tdiscounts\x122\n" +
-	"\x15allow_promotion_codes\x18R \x01(\bR\x13allowPromotionCodes\x1a;\n" +
+	"\x15allow_promotion_codes\x18R \x01(\bR\x13allowPromotionCodes\x12<\n" +
+	"\rcustom_fields\x18x \x01(\v2\x17.google.protobuf.StructR\fcustomFields\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
@@ -1927,7 +1968,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\r_completed_atB\x16\n" +
 	"\x14_client_reference_idB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
-	"\v_net_amount\"\xd8\r\n" +
+	"\v_net_amount\"\x9a\x0f\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1966,8 +2007,13 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\tdiscounts\x18P \x03(\v2\".tillpoint.admin.v1.DiscountParamsR\tdiscounts\x12\x1b\n" +
 	"\tcoupon_id\x18Q \x01(\tR\bcouponId\x12%\n" +
 	"\x0epromotion_code\x18R \x01(\tR\rpromotionCode\x122\n" +
-	"\x15allow_promotion_codes\x18S \x01(\bR\x13allowPromotionCodes\x1a;\n" +
+	"\x15allow_promotion_codes\x18S \x01(\bR\x13allowPromotionCodes\x12g\n" +
+	"\rcustom_fields\x18x \x03(\v2B.tillpoint.admin.v1.CreateCheckoutSessionRequest.CustomFieldsEntryR\fcustomFields\x12\x16\n" +
+	"\x06expand\x18y \x03(\tR\x06expand\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
+	"\x11CustomFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +
 	"\a_amountB\x15\n" +
@@ -1976,9 +2022,10 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x16_max_installment_count\"\x92\x01\n" +
 	"\x1dCreateCheckoutSessionResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\x12!\n" +
-	"\fsecure_token\x18\x02 \x01(\tR\vsecureToken\"+\n" +
+	"\fsecure_token\x18\x02 \x01(\tR\vsecureToken\"C\n" +
 	"\x19GetCheckoutSessionRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"l\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06expand\x18\x02 \x03(\tR\x06expand\"l\n" +
 	"\x1aGetCheckoutSessionResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"\xbf\x01\n" +
 	"\tTimeRange\x12,\n" +
@@ -2051,7 +2098,7 @@ func file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_checkout_session_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_checkout_session_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_tillpoint_admin_v1_checkout_session_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_tillpoint_admin_v1_checkout_session_proto_goTypes = []any{
 	(*LineItemParams)(nil),                // 0: tillpoint.admin.v1.LineItemParams
 	(*AdjustableQuantity)(nil),            // 1: tillpoint.admin.v1.AdjustableQuantity
@@ -2071,44 +2118,48 @@ var file_tillpoint_admin_v1_checkout_session_proto_goTypes = []any{
 	(*ExpireCheckoutSessionResponse)(nil), // 15: tillpoint.admin.v1.ExpireCheckoutSessionResponse
 	nil,                                   // 16: tillpoint.admin.v1.CheckoutSession.MetadataEntry
 	nil,                                   // 17: tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
-	(*timestamppb.Timestamp)(nil),         // 18: google.protobuf.Timestamp
+	nil,                                   // 18: tillpoint.admin.v1.CreateCheckoutSessionRequest.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil),         // 19: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),               // 20: google.protobuf.Struct
 }
 var file_tillpoint_admin_v1_checkout_session_proto_depIdxs = []int32{
 	1,  // 0: tillpoint.admin.v1.LineItemParams.adjustable_quantity:type_name -> tillpoint.admin.v1.AdjustableQuantity
 	1,  // 1: tillpoint.admin.v1.LineItem.adjustable_quantity:type_name -> tillpoint.admin.v1.AdjustableQuantity
 	2,  // 2: tillpoint.admin.v1.CheckoutSession.line_items:type_name -> tillpoint.admin.v1.LineItem
 	16, // 3: tillpoint.admin.v1.CheckoutSession.metadata:type_name -> tillpoint.admin.v1.CheckoutSession.MetadataEntry
-	18, // 4: tillpoint.admin.v1.CheckoutSession.expires_at:type_name -> google.protobuf.Timestamp
-	18, // 5: tillpoint.admin.v1.CheckoutSession.created_at:type_name -> google.protobuf.Timestamp
-	18, // 6: tillpoint.admin.v1.CheckoutSession.completed_at:type_name -> google.protobuf.Timestamp
+	19, // 4: tillpoint.admin.v1.CheckoutSession.expires_at:type_name -> google.protobuf.Timestamp
+	19, // 5: tillpoint.admin.v1.CheckoutSession.created_at:type_name -> google.protobuf.Timestamp
+	19, // 6: tillpoint.admin.v1.CheckoutSession.completed_at:type_name -> google.protobuf.Timestamp
 	3,  // 7: tillpoint.admin.v1.CheckoutSession.total_details:type_name -> tillpoint.admin.v1.TotalDetails
 	4,  // 8: tillpoint.admin.v1.CheckoutSession.discounts:type_name -> tillpoint.admin.v1.SessionDiscount
-	0,  // 9: tillpoint.admin.v1.CreateCheckoutSessionRequest.line_items:type_name -> tillpoint.admin.v1.LineItemParams
-	17, // 10: tillpoint.admin.v1.CreateCheckoutSessionRequest.metadata:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
-	18, // 11: tillpoint.admin.v1.CreateCheckoutSessionRequest.expires_at:type_name -> google.protobuf.Timestamp
-	5,  // 12: tillpoint.admin.v1.CreateCheckoutSessionRequest.discounts:type_name -> tillpoint.admin.v1.DiscountParams
-	6,  // 13: tillpoint.admin.v1.CreateCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	6,  // 14: tillpoint.admin.v1.GetCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	18, // 15: tillpoint.admin.v1.TimeRange.gte:type_name -> google.protobuf.Timestamp
-	18, // 16: tillpoint.admin.v1.TimeRange.gt:type_name -> google.protobuf.Timestamp
-	18, // 17: tillpoint.admin.v1.TimeRange.lte:type_name -> google.protobuf.Timestamp
-	18, // 18: tillpoint.admin.v1.TimeRange.lt:type_name -> google.protobuf.Timestamp
-	11, // 19: tillpoint.admin.v1.ListCheckoutSessionsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
-	6,  // 20: tillpoint.admin.v1.ListCheckoutSessionsResponse.data:type_name -> tillpoint.admin.v1.CheckoutSession
-	6,  // 21: tillpoint.admin.v1.ExpireCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	7,  // 22: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:input_type -> tillpoint.admin.v1.CreateCheckoutSessionRequest
-	9,  // 23: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:input_type -> tillpoint.admin.v1.GetCheckoutSessionRequest
-	12, // 24: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:input_type -> tillpoint.admin.v1.ListCheckoutSessionsRequest
-	14, // 25: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:input_type -> tillpoint.admin.v1.ExpireCheckoutSessionRequest
-	8,  // 26: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:output_type -> tillpoint.admin.v1.CreateCheckoutSessionResponse
-	10, // 27: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:output_type -> tillpoint.admin.v1.GetCheckoutSessionResponse
-	13, // 28: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:output_type -> tillpoint.admin.v1.ListCheckoutSessionsResponse
-	15, // 29: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:output_type -> tillpoint.admin.v1.ExpireCheckoutSessionResponse
-	26, // [26:30] is the sub-list for method output_type
-	22, // [22:26] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	20, // 9: tillpoint.admin.v1.CheckoutSession.custom_fields:type_name -> google.protobuf.Struct
+	0,  // 10: tillpoint.admin.v1.CreateCheckoutSessionRequest.line_items:type_name -> tillpoint.admin.v1.LineItemParams
+	17, // 11: tillpoint.admin.v1.CreateCheckoutSessionRequest.metadata:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
+	19, // 12: tillpoint.admin.v1.CreateCheckoutSessionRequest.expires_at:type_name -> google.protobuf.Timestamp
+	5,  // 13: tillpoint.admin.v1.CreateCheckoutSessionRequest.discounts:type_name -> tillpoint.admin.v1.DiscountParams
+	18, // 14: tillpoint.admin.v1.CreateCheckoutSessionRequest.custom_fields:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.CustomFieldsEntry
+	6,  // 15: tillpoint.admin.v1.CreateCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	6,  // 16: tillpoint.admin.v1.GetCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	19, // 17: tillpoint.admin.v1.TimeRange.gte:type_name -> google.protobuf.Timestamp
+	19, // 18: tillpoint.admin.v1.TimeRange.gt:type_name -> google.protobuf.Timestamp
+	19, // 19: tillpoint.admin.v1.TimeRange.lte:type_name -> google.protobuf.Timestamp
+	19, // 20: tillpoint.admin.v1.TimeRange.lt:type_name -> google.protobuf.Timestamp
+	11, // 21: tillpoint.admin.v1.ListCheckoutSessionsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
+	6,  // 22: tillpoint.admin.v1.ListCheckoutSessionsResponse.data:type_name -> tillpoint.admin.v1.CheckoutSession
+	6,  // 23: tillpoint.admin.v1.ExpireCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	7,  // 24: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:input_type -> tillpoint.admin.v1.CreateCheckoutSessionRequest
+	9,  // 25: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:input_type -> tillpoint.admin.v1.GetCheckoutSessionRequest
+	12, // 26: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:input_type -> tillpoint.admin.v1.ListCheckoutSessionsRequest
+	14, // 27: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:input_type -> tillpoint.admin.v1.ExpireCheckoutSessionRequest
+	8,  // 28: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:output_type -> tillpoint.admin.v1.CreateCheckoutSessionResponse
+	10, // 29: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:output_type -> tillpoint.admin.v1.GetCheckoutSessionResponse
+	13, // 30: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:output_type -> tillpoint.admin.v1.ListCheckoutSessionsResponse
+	15, // 31: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:output_type -> tillpoint.admin.v1.ExpireCheckoutSessionResponse
+	28, // [28:32] is the sub-list for method output_type
+	24, // [24:28] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_checkout_session_proto_init() }
@@ -2128,7 +2179,7 @@ func file_tillpoint_admin_v1_checkout_session_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_checkout_session_proto_rawDesc), len(file_tillpoint_admin_v1_checkout_session_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

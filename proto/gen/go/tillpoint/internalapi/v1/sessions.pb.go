@@ -234,6 +234,103 @@ func (x *ApplyPromotionCodeResponse) GetCheckoutSession() *v1.CheckoutSession {
 }
 
 // Parameters of GetCheckout.
+type SetCustomFieldsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// key → value; an empty value clears an optional field.
+	Values        map[string]string `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetCustomFieldsRequest) Reset() {
+	*x = SetCustomFieldsRequest{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetCustomFieldsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetCustomFieldsRequest) ProtoMessage() {}
+
+func (x *SetCustomFieldsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetCustomFieldsRequest.ProtoReflect.Descriptor instead.
+func (*SetCustomFieldsRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SetCustomFieldsRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *SetCustomFieldsRequest) GetValues() map[string]string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+type SetCustomFieldsResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	CheckoutSession *v1.CheckoutSession    `protobuf:"bytes,1,opt,name=checkout_session,json=checkoutSession,proto3" json:"checkout_session,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SetCustomFieldsResponse) Reset() {
+	*x = SetCustomFieldsResponse{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetCustomFieldsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetCustomFieldsResponse) ProtoMessage() {}
+
+func (x *SetCustomFieldsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetCustomFieldsResponse.ProtoReflect.Descriptor instead.
+func (*SetCustomFieldsResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SetCustomFieldsResponse) GetCheckoutSession() *v1.CheckoutSession {
+	if x != nil {
+		return x.CheckoutSession
+	}
+	return nil
+}
+
 type GetCheckoutRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Session id.
@@ -244,7 +341,7 @@ type GetCheckoutRequest struct {
 
 func (x *GetCheckoutRequest) Reset() {
 	*x = GetCheckoutRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -256,7 +353,7 @@ func (x *GetCheckoutRequest) String() string {
 func (*GetCheckoutRequest) ProtoMessage() {}
 
 func (x *GetCheckoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -269,7 +366,7 @@ func (x *GetCheckoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckoutRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetCheckoutRequest) GetSessionId() string {
@@ -297,7 +394,7 @@ type GetCheckoutResponse struct {
 
 func (x *GetCheckoutResponse) Reset() {
 	*x = GetCheckoutResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +406,7 @@ func (x *GetCheckoutResponse) String() string {
 func (*GetCheckoutResponse) ProtoMessage() {}
 
 func (x *GetCheckoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +419,7 @@ func (x *GetCheckoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckoutResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetCheckoutResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -368,7 +465,7 @@ type CardProviderAccount struct {
 
 func (x *CardProviderAccount) Reset() {
 	*x = CardProviderAccount{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -380,7 +477,7 @@ func (x *CardProviderAccount) String() string {
 func (*CardProviderAccount) ProtoMessage() {}
 
 func (x *CardProviderAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -393,7 +490,7 @@ func (x *CardProviderAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardProviderAccount.ProtoReflect.Descriptor instead.
 func (*CardProviderAccount) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CardProviderAccount) GetId() string {
@@ -446,7 +543,7 @@ type CompleteSessionRequest struct {
 
 func (x *CompleteSessionRequest) Reset() {
 	*x = CompleteSessionRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -458,7 +555,7 @@ func (x *CompleteSessionRequest) String() string {
 func (*CompleteSessionRequest) ProtoMessage() {}
 
 func (x *CompleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -471,7 +568,7 @@ func (x *CompleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*CompleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CompleteSessionRequest) GetSessionId() string {
@@ -548,7 +645,7 @@ type CompleteSessionResponse struct {
 
 func (x *CompleteSessionResponse) Reset() {
 	*x = CompleteSessionResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +657,7 @@ func (x *CompleteSessionResponse) String() string {
 func (*CompleteSessionResponse) ProtoMessage() {}
 
 func (x *CompleteSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +670,7 @@ func (x *CompleteSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteSessionResponse.ProtoReflect.Descriptor instead.
 func (*CompleteSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CompleteSessionResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -598,7 +695,7 @@ type RecordAsyncPaymentRequest struct {
 
 func (x *RecordAsyncPaymentRequest) Reset() {
 	*x = RecordAsyncPaymentRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +707,7 @@ func (x *RecordAsyncPaymentRequest) String() string {
 func (*RecordAsyncPaymentRequest) ProtoMessage() {}
 
 func (x *RecordAsyncPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +720,7 @@ func (x *RecordAsyncPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAsyncPaymentRequest.ProtoReflect.Descriptor instead.
 func (*RecordAsyncPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{9}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RecordAsyncPaymentRequest) GetSessionId() string {
@@ -658,7 +755,7 @@ type RecordAsyncPaymentResponse struct {
 
 func (x *RecordAsyncPaymentResponse) Reset() {
 	*x = RecordAsyncPaymentResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +767,7 @@ func (x *RecordAsyncPaymentResponse) String() string {
 func (*RecordAsyncPaymentResponse) ProtoMessage() {}
 
 func (x *RecordAsyncPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +780,7 @@ func (x *RecordAsyncPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAsyncPaymentResponse.ProtoReflect.Descriptor instead.
 func (*RecordAsyncPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordAsyncPaymentResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -704,7 +801,7 @@ type ResolveSecureTokenRequest struct {
 
 func (x *ResolveSecureTokenRequest) Reset() {
 	*x = ResolveSecureTokenRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +813,7 @@ func (x *ResolveSecureTokenRequest) String() string {
 func (*ResolveSecureTokenRequest) ProtoMessage() {}
 
 func (x *ResolveSecureTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +826,7 @@ func (x *ResolveSecureTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSecureTokenRequest.ProtoReflect.Descriptor instead.
 func (*ResolveSecureTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{11}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ResolveSecureTokenRequest) GetSecureToken() string {
@@ -750,7 +847,7 @@ type ResolveSecureTokenResponse struct {
 
 func (x *ResolveSecureTokenResponse) Reset() {
 	*x = ResolveSecureTokenResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -762,7 +859,7 @@ func (x *ResolveSecureTokenResponse) String() string {
 func (*ResolveSecureTokenResponse) ProtoMessage() {}
 
 func (x *ResolveSecureTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -775,7 +872,7 @@ func (x *ResolveSecureTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSecureTokenResponse.ProtoReflect.Descriptor instead.
 func (*ResolveSecureTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{12}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ResolveSecureTokenResponse) GetSessionId() string {
@@ -802,6 +899,15 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\"l\n" +
 	"\x1aApplyPromotionCodeResponse\x12N\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"\xc8\x01\n" +
+	"\x16SetCustomFieldsRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12T\n" +
+	"\x06values\x18\x02 \x03(\v2<.tillpoint.internalapi.v1.SetCustomFieldsRequest.ValuesEntryR\x06values\x1a9\n" +
+	"\vValuesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"i\n" +
+	"\x17SetCustomFieldsResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"3\n" +
 	"\x12GetCheckoutRequest\x12\x1d\n" +
 	"\n" +
@@ -842,14 +948,15 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\fsecure_token\x18\x01 \x01(\tR\vsecureToken\";\n" +
 	"\x1aResolveSecureTokenResponse\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x01 \x01(\tR\tsessionId2\x85\x06\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId2\xfd\x06\n" +
 	"\x0eSessionService\x12j\n" +
 	"\vGetCheckout\x12,.tillpoint.internalapi.v1.GetCheckoutRequest\x1a-.tillpoint.internalapi.v1.GetCheckoutResponse\x12v\n" +
 	"\x0fCompleteSession\x120.tillpoint.internalapi.v1.CompleteSessionRequest\x1a1.tillpoint.internalapi.v1.CompleteSessionResponse\x12\x7f\n" +
 	"\x12RecordAsyncPayment\x123.tillpoint.internalapi.v1.RecordAsyncPaymentRequest\x1a4.tillpoint.internalapi.v1.RecordAsyncPaymentResponse\x12\x7f\n" +
 	"\x12ResolveSecureToken\x123.tillpoint.internalapi.v1.ResolveSecureTokenRequest\x1a4.tillpoint.internalapi.v1.ResolveSecureTokenResponse\x12\x8b\x01\n" +
 	"\x16UpdateLineItemQuantity\x127.tillpoint.internalapi.v1.UpdateLineItemQuantityRequest\x1a8.tillpoint.internalapi.v1.UpdateLineItemQuantityResponse\x12\x7f\n" +
-	"\x12ApplyPromotionCode\x123.tillpoint.internalapi.v1.ApplyPromotionCodeRequest\x1a4.tillpoint.internalapi.v1.ApplyPromotionCodeResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
+	"\x12ApplyPromotionCode\x123.tillpoint.internalapi.v1.ApplyPromotionCodeRequest\x1a4.tillpoint.internalapi.v1.ApplyPromotionCodeResponse\x12v\n" +
+	"\x0fSetCustomFields\x120.tillpoint.internalapi.v1.SetCustomFieldsRequest\x1a1.tillpoint.internalapi.v1.SetCustomFieldsResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
 
 var (
 	file_tillpoint_internalapi_v1_sessions_proto_rawDescOnce sync.Once
@@ -863,49 +970,56 @@ func file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP() []byte {
 	return file_tillpoint_internalapi_v1_sessions_proto_rawDescData
 }
 
-var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_tillpoint_internalapi_v1_sessions_proto_goTypes = []any{
 	(*UpdateLineItemQuantityRequest)(nil),  // 0: tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
 	(*UpdateLineItemQuantityResponse)(nil), // 1: tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
 	(*ApplyPromotionCodeRequest)(nil),      // 2: tillpoint.internalapi.v1.ApplyPromotionCodeRequest
 	(*ApplyPromotionCodeResponse)(nil),     // 3: tillpoint.internalapi.v1.ApplyPromotionCodeResponse
-	(*GetCheckoutRequest)(nil),             // 4: tillpoint.internalapi.v1.GetCheckoutRequest
-	(*GetCheckoutResponse)(nil),            // 5: tillpoint.internalapi.v1.GetCheckoutResponse
-	(*CardProviderAccount)(nil),            // 6: tillpoint.internalapi.v1.CardProviderAccount
-	(*CompleteSessionRequest)(nil),         // 7: tillpoint.internalapi.v1.CompleteSessionRequest
-	(*CompleteSessionResponse)(nil),        // 8: tillpoint.internalapi.v1.CompleteSessionResponse
-	(*RecordAsyncPaymentRequest)(nil),      // 9: tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	(*RecordAsyncPaymentResponse)(nil),     // 10: tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	(*ResolveSecureTokenRequest)(nil),      // 11: tillpoint.internalapi.v1.ResolveSecureTokenRequest
-	(*ResolveSecureTokenResponse)(nil),     // 12: tillpoint.internalapi.v1.ResolveSecureTokenResponse
-	(*v1.CheckoutSession)(nil),             // 13: tillpoint.admin.v1.CheckoutSession
-	(*v1.Site)(nil),                        // 14: tillpoint.admin.v1.Site
+	(*SetCustomFieldsRequest)(nil),         // 4: tillpoint.internalapi.v1.SetCustomFieldsRequest
+	(*SetCustomFieldsResponse)(nil),        // 5: tillpoint.internalapi.v1.SetCustomFieldsResponse
+	(*GetCheckoutRequest)(nil),             // 6: tillpoint.internalapi.v1.GetCheckoutRequest
+	(*GetCheckoutResponse)(nil),            // 7: tillpoint.internalapi.v1.GetCheckoutResponse
+	(*CardProviderAccount)(nil),            // 8: tillpoint.internalapi.v1.CardProviderAccount
+	(*CompleteSessionRequest)(nil),         // 9: tillpoint.internalapi.v1.CompleteSessionRequest
+	(*CompleteSessionResponse)(nil),        // 10: tillpoint.internalapi.v1.CompleteSessionResponse
+	(*RecordAsyncPaymentRequest)(nil),      // 11: tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	(*RecordAsyncPaymentResponse)(nil),     // 12: tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	(*ResolveSecureTokenRequest)(nil),      // 13: tillpoint.internalapi.v1.ResolveSecureTokenRequest
+	(*ResolveSecureTokenResponse)(nil),     // 14: tillpoint.internalapi.v1.ResolveSecureTokenResponse
+	nil,                                    // 15: tillpoint.internalapi.v1.SetCustomFieldsRequest.ValuesEntry
+	(*v1.CheckoutSession)(nil),             // 16: tillpoint.admin.v1.CheckoutSession
+	(*v1.Site)(nil),                        // 17: tillpoint.admin.v1.Site
 }
 var file_tillpoint_internalapi_v1_sessions_proto_depIdxs = []int32{
-	13, // 0: tillpoint.internalapi.v1.UpdateLineItemQuantityResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	13, // 1: tillpoint.internalapi.v1.ApplyPromotionCodeResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	13, // 2: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	14, // 3: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
-	6,  // 4: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
-	13, // 5: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	13, // 6: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	4,  // 7: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
-	7,  // 8: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
-	9,  // 9: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	11, // 10: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:input_type -> tillpoint.internalapi.v1.ResolveSecureTokenRequest
-	0,  // 11: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:input_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
-	2,  // 12: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:input_type -> tillpoint.internalapi.v1.ApplyPromotionCodeRequest
-	5,  // 13: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
-	8,  // 14: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
-	10, // 15: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	12, // 16: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:output_type -> tillpoint.internalapi.v1.ResolveSecureTokenResponse
-	1,  // 17: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:output_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
-	3,  // 18: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:output_type -> tillpoint.internalapi.v1.ApplyPromotionCodeResponse
-	13, // [13:19] is the sub-list for method output_type
-	7,  // [7:13] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	16, // 0: tillpoint.internalapi.v1.UpdateLineItemQuantityResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	16, // 1: tillpoint.internalapi.v1.ApplyPromotionCodeResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	15, // 2: tillpoint.internalapi.v1.SetCustomFieldsRequest.values:type_name -> tillpoint.internalapi.v1.SetCustomFieldsRequest.ValuesEntry
+	16, // 3: tillpoint.internalapi.v1.SetCustomFieldsResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	16, // 4: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	17, // 5: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
+	8,  // 6: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
+	16, // 7: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	16, // 8: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	6,  // 9: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
+	9,  // 10: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
+	11, // 11: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	13, // 12: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:input_type -> tillpoint.internalapi.v1.ResolveSecureTokenRequest
+	0,  // 13: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:input_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
+	2,  // 14: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:input_type -> tillpoint.internalapi.v1.ApplyPromotionCodeRequest
+	4,  // 15: tillpoint.internalapi.v1.SessionService.SetCustomFields:input_type -> tillpoint.internalapi.v1.SetCustomFieldsRequest
+	7,  // 16: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
+	10, // 17: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
+	12, // 18: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	14, // 19: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:output_type -> tillpoint.internalapi.v1.ResolveSecureTokenResponse
+	1,  // 20: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:output_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
+	3,  // 21: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:output_type -> tillpoint.internalapi.v1.ApplyPromotionCodeResponse
+	5,  // 22: tillpoint.internalapi.v1.SessionService.SetCustomFields:output_type -> tillpoint.internalapi.v1.SetCustomFieldsResponse
+	16, // [16:23] is the sub-list for method output_type
+	9,  // [9:16] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_internalapi_v1_sessions_proto_init() }
@@ -919,7 +1033,7 @@ func file_tillpoint_internalapi_v1_sessions_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_internalapi_v1_sessions_proto_rawDesc), len(file_tillpoint_internalapi_v1_sessions_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

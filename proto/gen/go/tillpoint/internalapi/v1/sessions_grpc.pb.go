@@ -25,6 +25,7 @@ const (
 	SessionService_ResolveSecureToken_FullMethodName     = "/tillpoint.internalapi.v1.SessionService/ResolveSecureToken"
 	SessionService_UpdateLineItemQuantity_FullMethodName = "/tillpoint.internalapi.v1.SessionService/UpdateLineItemQuantity"
 	SessionService_ApplyPromotionCode_FullMethodName     = "/tillpoint.internalapi.v1.SessionService/ApplyPromotionCode"
+	SessionService_SetCustomFields_FullMethodName        = "/tillpoint.internalapi.v1.SessionService/SetCustomFields"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -67,6 +68,12 @@ type SessionServiceClient interface {
 	// the payer) for an unknown, inactive, expired, exhausted or
 	// inapplicable code.
 	ApplyPromotionCode(ctx context.Context, in *ApplyPromotionCodeRequest, opts ...grpc.CallOption) (*ApplyPromotionCodeResponse, error)
+	// Stores the custom field values the payer gave on the hosted page, over
+	// those given at creation, and checks that every required field of the
+	// site has a value. InvalidArgument with param `custom_fields[key]` and a
+	// message for the payer for the first value that is wrong or missing;
+	// FailedPrecondition when the session is no longer open.
+	SetCustomFields(ctx context.Context, in *SetCustomFieldsRequest, opts ...grpc.CallOption) (*SetCustomFieldsResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -137,6 +144,16 @@ func (c *sessionServiceClient) ApplyPromotionCode(ctx context.Context, in *Apply
 	return out, nil
 }
 
+func (c *sessionServiceClient) SetCustomFields(ctx context.Context, in *SetCustomFieldsRequest, opts ...grpc.CallOption) (*SetCustomFieldsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetCustomFieldsResponse)
+	err := c.cc.Invoke(ctx, SessionService_SetCustomFields_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -177,6 +194,12 @@ type SessionServiceServer interface {
 	// the payer) for an unknown, inactive, expired, exhausted or
 	// inapplicable code.
 	ApplyPromotionCode(context.Context, *ApplyPromotionCodeRequest) (*ApplyPromotionCodeResponse, error)
+	// Stores the custom field values the payer gave on the hosted page, over
+	// those given at creation, and checks that every required field of the
+	// site has a value. InvalidArgument with param `custom_fields[key]` and a
+	// message for the payer for the first value that is wrong or missing;
+	// FailedPrecondition when the session is no longer open.
+	SetCustomFields(context.Context, *SetCustomFieldsRequest) (*SetCustomFieldsResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -204,6 +227,9 @@ func (UnimplementedSessionServiceServer) UpdateLineItemQuantity(context.Context,
 }
 func (UnimplementedSessionServiceServer) ApplyPromotionCode(context.Context, *ApplyPromotionCodeRequest) (*ApplyPromotionCodeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ApplyPromotionCode not implemented")
+}
+func (UnimplementedSessionServiceServer) SetCustomFields(context.Context, *SetCustomFieldsRequest) (*SetCustomFieldsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetCustomFields not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -334,6 +360,24 @@ func _SessionService_ApplyPromotionCode_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_SetCustomFields_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetCustomFieldsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).SetCustomFields(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_SetCustomFields_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).SetCustomFields(ctx, req.(*SetCustomFieldsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -364,6 +408,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ApplyPromotionCode",
 			Handler:    _SessionService_ApplyPromotionCode_Handler,
+		},
+		{
+			MethodName: "SetCustomFields",
+			Handler:    _SessionService_SetCustomFields_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

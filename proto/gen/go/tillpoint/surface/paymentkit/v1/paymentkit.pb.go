@@ -147,7 +147,8 @@ type CreatePaymentKitSessionParams struct {
 	PromotionCode *string `protobuf:"bytes,6,opt,name=promotion_code,json=promotionCode,proto3,oneof" json:"promotion_code,omitempty"`
 	// Refused with a 400 until the catalog exists.
 	CouponId *string `protobuf:"bytes,7,opt,name=coupon_id,json=couponId,proto3,oneof" json:"coupon_id,omitempty"`
-	// Refused with a 400 until custom fields exist.
+	// Values of the site's custom fields, key → value (docs/custom-fields.md);
+	// numbers are taken as their decimal digits.
 	CustomFields *structpb.Value `protobuf:"bytes,8,opt,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
 	// Refused with a 400 until subscriptions exist.
 	ParamsForSub *structpb.Value `protobuf:"bytes,9,opt,name=params_for_sub,json=paramsForSub,proto3" json:"params_for_sub,omitempty"`
@@ -463,7 +464,10 @@ type PaymentKitSession struct {
 	// When the session was created.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// When the session completed, if it has.
-	CompletedAt   *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
+	CompletedAt *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
+	// The custom field values, key → value: null unless the request asks for
+	// them with `?expand=custom_fields`.
+	CustomFields  *structpb.Struct `protobuf:"bytes,25,opt,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -666,6 +670,13 @@ func (x *PaymentKitSession) GetCompletedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *PaymentKitSession) GetCustomFields() *structpb.Struct {
+	if x != nil {
+		return x.CustomFields
+	}
+	return nil
+}
+
 var File_tillpoint_surface_paymentkit_v1_paymentkit_proto protoreflect.FileDescriptor
 
 const file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDesc = "" +
@@ -723,7 +734,7 @@ const file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDesc = "" +
 	"\bcurrency\x18\x06 \x01(\tR\bcurrency\x12!\n" +
 	"\famount_total\x18\a \x01(\x03R\vamountTotalB\v\n" +
 	"\t_price_idB\x0e\n" +
-	"\f_description\"\xf5\b\n" +
+	"\f_description\"\xb3\t\n" +
 	"\x11PaymentKitSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x1d\n" +
@@ -758,7 +769,8 @@ const file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDesc = "" +
 	"expires_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x129\n" +
 	"\n" +
 	"created_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12=\n" +
-	"\fcompleted_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x1a;\n" +
+	"\fcompleted_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x12<\n" +
+	"\rcustom_fields\x18\x19 \x01(\v2\x17.google.protobuf.StructR\fcustomFields\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x0f\n" +
@@ -791,6 +803,7 @@ var file_tillpoint_surface_paymentkit_v1_paymentkit_proto_goTypes = []any{
 	nil,                                   // 5: tillpoint.surface.paymentkit.v1.PaymentKitSession.MetadataEntry
 	(*structpb.Value)(nil),                // 6: google.protobuf.Value
 	(*timestamppb.Timestamp)(nil),         // 7: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),               // 8: google.protobuf.Struct
 }
 var file_tillpoint_surface_paymentkit_v1_paymentkit_proto_depIdxs = []int32{
 	0,  // 0: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.line_items:type_name -> tillpoint.surface.paymentkit.v1.PaymentKitLineItemParams
@@ -804,11 +817,12 @@ var file_tillpoint_surface_paymentkit_v1_paymentkit_proto_depIdxs = []int32{
 	7,  // 8: tillpoint.surface.paymentkit.v1.PaymentKitSession.expires_at:type_name -> google.protobuf.Timestamp
 	7,  // 9: tillpoint.surface.paymentkit.v1.PaymentKitSession.created_at:type_name -> google.protobuf.Timestamp
 	7,  // 10: tillpoint.surface.paymentkit.v1.PaymentKitSession.completed_at:type_name -> google.protobuf.Timestamp
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	8,  // 11: tillpoint.surface.paymentkit.v1.PaymentKitSession.custom_fields:type_name -> google.protobuf.Struct
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_surface_paymentkit_v1_paymentkit_proto_init() }
