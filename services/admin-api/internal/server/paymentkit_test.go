@@ -139,7 +139,8 @@ func TestPaymentKitRefusesWithItsParameterNames(t *testing.T) {
 	}{
 		{func(b map[string]any) { b["promotion_code"] = "SAVE20" }, "promotion_code"},
 		{func(b map[string]any) { b["coupon_id"] = "coupon_dev_abc123" }, "coupon_id"},
-		{func(b map[string]any) { b["custom_fields"] = map[string]any{"order_id": "order_12345"} }, "custom_fields"},
+		// The site defines no custom fields.
+		{func(b map[string]any) { b["custom_fields"] = map[string]any{"order_id": "order_12345"} }, "custom_fields[order_id]"},
 		{func(b map[string]any) {
 			b["params_for_sub"] = map[string]any{"custom_fields": map[string]any{"tier": "enterprise"}}
 		}, "params_for_sub"},

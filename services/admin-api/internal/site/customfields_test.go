@@ -37,7 +37,10 @@ func TestValidateCustomFieldsRefuses(t *testing.T) {
 		{"bad key", func(f []*adminv1.CustomField) []*adminv1.CustomField { f[1].Key = "no spaces"; return f }, "custom_fields[1][key]"},
 		{"duplicate key", func(f []*adminv1.CustomField) []*adminv1.CustomField { f[2].Key = "company"; return f }, "custom_fields[2][key]"},
 		{"unknown type", func(f []*adminv1.CustomField) []*adminv1.CustomField { f[0].Type = "date"; return f }, "custom_fields[0][type]"},
-		{"no English label", func(f []*adminv1.CustomField) []*adminv1.CustomField { f[0].Label = map[string]string{"fr": "Société"}; return f }, "custom_fields[0][label][en]"},
+		{"no English label", func(f []*adminv1.CustomField) []*adminv1.CustomField {
+			f[0].Label = map[string]string{"fr": "Société"}
+			return f
+		}, "custom_fields[0][label][en]"},
 		{"unknown locale", func(f []*adminv1.CustomField) []*adminv1.CustomField { f[0].Label["de"] = "Firma"; return f }, "custom_fields[0][label][de]"},
 		{"options on text", func(f []*adminv1.CustomField) []*adminv1.CustomField { f[0].Options = f[2].Options; return f }, "custom_fields[0][options]"},
 		{"dropdown without options", func(f []*adminv1.CustomField) []*adminv1.CustomField { f[2].Options = nil; return f }, "custom_fields[2][options]"},
