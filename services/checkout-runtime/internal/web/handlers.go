@@ -324,6 +324,20 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method))
 		return
 	}
+	fieldErrs, err := h.setCustomFields(r, co)
+	if outage(r, err) {
+		h.tryAgain(w, r, co, err, withForm(billing, method))
+		return
+	} else if e, ok := errs.As(grpcx.DomainError(err)); ok && (e.Code == "checkout_session_expired" || e.Code == "checkout_session_not_open") {
+		h.closed(w, r, co)
+		return
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	} else if len(fieldErrs) > 0 {
+		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method))
+		return
+	}
 	a := payment.Attempt{Checkout: co, Method: method, Billing: billing, Card: card, ClientIP: clientIP(r), Installments: installments}
 	if method == "card" && stripeAccount(co) != nil {
 		a.Token = strings.TrimSpace(r.PostForm.Get("confirmation_token"))
@@ -731,6 +745,7 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 				ResumeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/resume"}
 		}
 	}
+	p.CustomFields = customFieldsView(co, lang, r)
 	for i, it := range cs.GetLineItems() {
 		aq := it.GetAdjustableQuantity()
 		// Lines show their amount before the discount, which has a row of

@@ -38,6 +38,8 @@ type Page struct {
 
 	Billing   BillingView
 	Countries []CountryOption
+	// CustomFields are the site's custom fields, in the site's order.
+	CustomFields []CustomFieldView
 
 	// FieldErrors maps a form field name (name, email, country, postal_code,
 	// card_number, card_exp, card_cvc, method) to its message.
