@@ -85,7 +85,7 @@ func TestPaymentKitWrongTokenIsNotFound(t *testing.T) {
 }
 
 // TestPaymentKitRefusesCatalogParameters: the seed's own examples that need
-// a feature Tillpoint lacks (subscriptions, routes, cascades) are each refused, naming the parameter; another
+// a feature Tillpoint lacks (subscriptions, routes) are each refused, naming the parameter; another
 // organization's key is a 404.
 func TestPaymentKitRefusesCatalogParameters(t *testing.T) {
 	urls := `"success_url": "https://yoursite.com/success", "return_url": "https://yoursite.com/cancel"`
@@ -93,7 +93,6 @@ func TestPaymentKitRefusesCatalogParameters(t *testing.T) {
 	for _, tc := range []struct{ body, param string }{
 		{`{` + price + `, "params_for_sub": {"custom_fields": {"tier": "enterprise", "region": "us-east"}}, ` + urls + `}`, "params_for_sub"},
 		{`{"processor_route_id": "proute_dev_x7k9m2n4", ` + price + `, ` + urls + `}`, "processor_route_id"},
-		{`{"line_items": [{"name": "Premium", "unit_amount": 100, "quantity": 1}], "cascade_line_items": [{"line_items": [{"price_id": "price_standard", "quantity": 1}], "processor_route_id": null}], ` + urls + `}`, "cascade_line_items"},
 	} {
 		status, body := request(t, sys.SecretKey, "POST", paymentKitPath(), tc.body, "")
 		wantAPIError(t, tc.param, status, body, http.StatusBadRequest, tc.param, "parameter_unsupported")

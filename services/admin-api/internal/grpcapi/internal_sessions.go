@@ -343,3 +343,45 @@ func (s *InternalSessions) SetCustomFields(ctx context.Context, req *internalapi
 	})
 	return resp, err
 }
+
+// SwitchCascadeTier moves an open session to its next fallback tier: the
+// tier's line items and subtotal become the session's, the total follows
+// (tax stays what the page computes from the billing address). A payment
+// authorised for the previous total can no longer complete the session.
+func (s *InternalSessions) SwitchCascadeTier(ctx context.Context, req *internalapiv1.SwitchCascadeTierRequest) (*internalapiv1.SwitchCascadeTierResponse, error) {
+	var resp *internalapiv1.SwitchCascadeTierResponse
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		row, err := q.LockOpenSession(ctx, req.GetSessionId())
+		if store.IsNoRows(err) {
+			cur, err := s.current(ctx, q, req.GetSessionId())
+			if err != nil {
+				return err
+			}
+			return notOpen(cur)
+		} else if err != nil {
+			return store.Wrap(err, "lock session")
+		}
+		tiers, err := sessionCascade(row)
+		if err != nil {
+			return err
+		}
+		if req.GetTier() != row.CascadeTier+1 || int(req.GetTier()) > len(tiers) {
+			return &errs.Error{Kind: errs.FailedPrecondition, Code: "cascade_tier_unavailable", Param: "tier",
+				Message: fmt.Sprintf("The session is on tier %d of %d; it can only move to the next one.", row.CascadeTier, len(tiers))}
+		}
+		t := tiers[req.GetTier()-1]
+		items, err := json.Marshal(t.LineItems)
+		if err != nil {
+			return err
+		}
+		row, err = q.SwitchSessionCascadeTier(ctx, db.SwitchSessionCascadeTierParams{ID: row.ID, LineItems: items,
+			AmountSubtotal: t.Subtotal, CascadeTier: req.GetTier()})
+		if err != nil {
+			return store.Wrap(err, "switch cascade tier")
+		}
+		cs, err := SessionProto(row, s.CheckoutBase)
+		resp = &internalapiv1.SwitchCascadeTierResponse{CheckoutSession: cs}
+		return err
+	})
+	return resp, err
+}

@@ -66,13 +66,24 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	if err != nil {
 		return nil, err
 	}
-	n, err := session.Validate(resolved.Request, session.Site{ID: site.ID, DefaultCurrency: site.DefaultCurrency,
+	rules := session.Site{ID: site.ID, DefaultCurrency: site.DefaultCurrency,
 		DefaultSuccessURL: site.DefaultSuccessUrl, DefaultCancelURL: site.DefaultCancelUrl,
 		PaymentMethodTypes: site.PaymentMethodTypes, MaxExclusiveTaxBps: taxBps, CheckNotifyURL: func(raw string) error {
 			return s.Targets.CheckURL(raw, p.OrganizationID, p.Livemode)
-		}}, p.Livemode, s.Now())
+		}}
+	n, err := session.Validate(resolved.Request, rules, p.Livemode, s.Now())
 	if err != nil {
 		return nil, err
+	}
+	tiers, err := s.cascadeTiers(ctx, p, req, n, rules)
+	if err != nil {
+		return nil, err
+	}
+	var tiersJSON []byte
+	if tiers != nil {
+		if tiersJSON, err = json.Marshal(tiers); err != nil {
+			return nil, err
+		}
 	}
 	resolved.Annotate(n.LineItems)
 	fields, err := siteCustomFieldValues(site, req.GetCustomFields(), nil, false)
@@ -121,7 +132,7 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: applyExpand(cs, req.GetExpand()), SecureToken: token}
 			return audit.Finish(ctx, tx, resp, http.StatusCreated)
 		}
-		if idempotency.Keyed(ctx) || token != "" || audit.Pending(ctx) || discounted || req.GetAllowPromotionCodes() || fieldsJSON != nil {
+		if idempotency.Keyed(ctx) || token != "" || audit.Pending(ctx) || discounted || req.GetAllowPromotionCodes() || fieldsJSON != nil || tiersJSON != nil {
 			// The stored response, the token's hash, the audit entry (a
 			// dashboard user's session) and the discount's reservation
 			// commit with the row.
@@ -145,6 +156,11 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 						return err
 					}
 					row.AllowPromotionCodes = true
+				}
+				if tiersJSON != nil {
+					if row, err = q.SetSessionCascade(ctx, db.SetSessionCascadeParams{ID: row.ID, CascadeLineItems: tiersJSON}); err != nil {
+						return err
+					}
 				}
 				if fieldsJSON != nil {
 					if row, err = q.SetSessionCustomFields(ctx, db.SetSessionCustomFieldsParams{ID: row.ID, CustomFields: fieldsJSON}); err != nil {

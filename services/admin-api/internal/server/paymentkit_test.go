@@ -145,7 +145,7 @@ func TestPaymentKitRefusesWithItsParameterNames(t *testing.T) {
 			b["params_for_sub"] = map[string]any{"custom_fields": map[string]any{"tier": "enterprise"}}
 		}, "params_for_sub"},
 		{func(b map[string]any) { b["processor_route_id"] = "proute_dev_x7k9m2n4" }, "processor_route_id"},
-		{func(b map[string]any) { b["cascade_line_items"] = []any{} }, "cascade_line_items"},
+		{func(b map[string]any) { b["cascade_line_items"] = "premium" }, "cascade_line_items"},
 		// The service's rules, with this surface's names.
 		{func(b map[string]any) { b["return_url"] = "/cancel" }, "return_url"},
 		{func(b map[string]any) { b["success_url"] = "nope" }, "success_url"},

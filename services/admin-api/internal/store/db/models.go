@@ -82,6 +82,8 @@ type AdminCheckoutSession struct {
 	DiscountPromotionCode     *string
 	AllowPromotionCodes       bool
 	CustomFields              []byte
+	CascadeLineItems          []byte
+	CascadeTier               int32
 }
 
 type AdminCoupon struct {

@@ -6,11 +6,13 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	pkv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/surface/paymentkit/v1"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 )
@@ -47,31 +49,87 @@ func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheck
 	if out.CustomFields, err = customFields(in.GetCustomFields()); err != nil {
 		return nil, err
 	}
-	currency, currencyParam := strings.TrimSpace(in.GetCurrency()), "currency"
-	for i, it := range in.GetLineItems() {
-		p := func(field string) string { return fmt.Sprintf("line_items[%d][%s]", i, field) }
+	c := &currencyOf{code: strings.TrimSpace(in.GetCurrency()), param: "currency"}
+	if out.LineItems, err = c.lineItems(in.GetLineItems(), "line_items"); err != nil {
+		return nil, err
+	}
+	tiers, err := cascade(in.GetCascadeLineItems())
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range tiers {
+		prefix := fmt.Sprintf("cascade_line_items[%d]", i)
+		items, err := c.lineItems(t.GetLineItems(), prefix+"[line_items]")
+		if err != nil {
+			return nil, err
+		}
+		out.CascadeLineItems = append(out.CascadeLineItems, &adminv1.CascadeTierParams{LineItems: items, ProcessorRouteId: t.ProcessorRouteId})
+	}
+	out.Currency = c.code
+	return out, nil
+}
+
+// currencyOf is the session's currency as the request gives it: the
+// `currency` parameter or the first line item's, and the parameter that
+// gave it.
+type currencyOf struct{ code, param string }
+
+// lineItems translates line items (named prefix[i][…]), checking that the
+// currencies they give are the session's.
+func (c *currencyOf) lineItems(items []*pkv1.PaymentKitLineItemParams, prefix string) ([]*adminv1.LineItemParams, error) {
+	var out []*adminv1.LineItemParams
+	for i, it := range items {
+		p := func(field string) string { return fmt.Sprintf("%s[%d][%s]", prefix, i, field) }
 		if it.PriceId == nil && it.UnitAmount == nil {
 			return nil, errs.Param(p("unit_amount"), "parameter_missing",
 				"Missing required param: %s (or price_id: a line item names a catalog price or gives its price inline).", p("unit_amount"))
 		}
-		if c := strings.TrimSpace(it.GetCurrency()); c != "" {
-			if currency != "" && !strings.EqualFold(c, currency) {
+		if code := strings.TrimSpace(it.GetCurrency()); code != "" {
+			if c.code != "" && !strings.EqualFold(code, c.code) {
 				return nil, errs.Param(p("currency"), "parameter_invalid",
-					"A session has one currency: %s is %s but %s is %s.", p("currency"), c, currencyParam, currency)
+					"A session has one currency: %s is %s but %s is %s.", p("currency"), code, c.param, c.code)
 			}
-			if currency == "" {
-				currency, currencyParam = c, p("currency")
+			if c.code == "" {
+				c.code, c.param = code, p("currency")
 			}
 		}
-		out.LineItems = append(out.LineItems, &adminv1.LineItemParams{Name: it.GetName(), Description: it.GetDescription(),
+		out = append(out, &adminv1.LineItemParams{Name: it.GetName(), Description: it.GetDescription(),
 			UnitAmount: it.GetUnitAmount(), Quantity: it.GetQuantity(), ImageUrl: it.GetImageUrl(), PriceId: it.GetPriceId()})
 	}
-	out.Currency = currency
 	return out, nil
 }
 
+// cascade decodes cascade_line_items, a list of {line_items,
+// processor_route_id}, with the gateway's decoder (the same rules as a
+// request body: unknown fields are refused, naming them).
+func cascade(v *structpb.Value) ([]*pkv1.PaymentKitCascadeTier, error) {
+	if !given(v) {
+		return nil, nil
+	}
+	if v.GetListValue() == nil {
+		return nil, errs.Param("cascade_line_items", "parameter_invalid", "cascade_line_items is a list of {line_items, processor_route_id}.")
+	}
+	raw, err := protojson.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out pkv1.PaymentKitCascade
+	if err := gateway.DecodeBody(strings.NewReader(`{"tiers":`+string(raw)+`}`), &out); err != nil {
+		e, ok := errs.As(err)
+		if !ok {
+			return nil, err
+		}
+		renamed := *e
+		renamed.Param = strings.Replace(e.Param, "tiers", "cascade_line_items", 1)
+		renamed.Message = strings.ReplaceAll(e.Message, "tiers", "cascade_line_items")
+		return nil, &renamed
+	}
+	return out.GetTiers(), nil
+}
+
 // refuseCatalog refuses the parameters that need subscriptions or processor
-// routes, which Tillpoint does not have yet. A null processor_route_id
+// routes, which Tillpoint does not have yet (a cascade tier's
+// processor_route_id is stored and passed on). A null processor_route_id
 // (PaymentKit's "the default route") is no request.
 func refuseCatalog(in *pkv1.CreatePaymentKitSessionParams) error {
 	switch {
@@ -79,8 +137,6 @@ func refuseCatalog(in *pkv1.CreatePaymentKitSessionParams) error {
 		return unsupported("params_for_sub", "subscriptions", "")
 	case given(in.GetProcessorRouteId()):
 		return unsupported("processor_route_id", "processor routes", "")
-	case given(in.GetCascadeLineItems()):
-		return unsupported("cascade_line_items", "cascade pricing", "")
 	}
 	return nil
 }

@@ -331,6 +331,103 @@ func (x *SetCustomFieldsResponse) GetCheckoutSession() *v1.CheckoutSession {
 	return nil
 }
 
+type SwitchCascadeTierRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The tier to switch to: the session's cascade_tier + 1.
+	Tier          int32 `protobuf:"varint,2,opt,name=tier,proto3" json:"tier,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SwitchCascadeTierRequest) Reset() {
+	*x = SwitchCascadeTierRequest{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SwitchCascadeTierRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SwitchCascadeTierRequest) ProtoMessage() {}
+
+func (x *SwitchCascadeTierRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SwitchCascadeTierRequest.ProtoReflect.Descriptor instead.
+func (*SwitchCascadeTierRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SwitchCascadeTierRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *SwitchCascadeTierRequest) GetTier() int32 {
+	if x != nil {
+		return x.Tier
+	}
+	return 0
+}
+
+type SwitchCascadeTierResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	CheckoutSession *v1.CheckoutSession    `protobuf:"bytes,1,opt,name=checkout_session,json=checkoutSession,proto3" json:"checkout_session,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SwitchCascadeTierResponse) Reset() {
+	*x = SwitchCascadeTierResponse{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SwitchCascadeTierResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SwitchCascadeTierResponse) ProtoMessage() {}
+
+func (x *SwitchCascadeTierResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SwitchCascadeTierResponse.ProtoReflect.Descriptor instead.
+func (*SwitchCascadeTierResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SwitchCascadeTierResponse) GetCheckoutSession() *v1.CheckoutSession {
+	if x != nil {
+		return x.CheckoutSession
+	}
+	return nil
+}
+
 type GetCheckoutRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Session id.
@@ -341,7 +438,7 @@ type GetCheckoutRequest struct {
 
 func (x *GetCheckoutRequest) Reset() {
 	*x = GetCheckoutRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -353,7 +450,7 @@ func (x *GetCheckoutRequest) String() string {
 func (*GetCheckoutRequest) ProtoMessage() {}
 
 func (x *GetCheckoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -366,7 +463,7 @@ func (x *GetCheckoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckoutRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetCheckoutRequest) GetSessionId() string {
@@ -394,7 +491,7 @@ type GetCheckoutResponse struct {
 
 func (x *GetCheckoutResponse) Reset() {
 	*x = GetCheckoutResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -406,7 +503,7 @@ func (x *GetCheckoutResponse) String() string {
 func (*GetCheckoutResponse) ProtoMessage() {}
 
 func (x *GetCheckoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -419,7 +516,7 @@ func (x *GetCheckoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckoutResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetCheckoutResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -465,7 +562,7 @@ type CardProviderAccount struct {
 
 func (x *CardProviderAccount) Reset() {
 	*x = CardProviderAccount{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +574,7 @@ func (x *CardProviderAccount) String() string {
 func (*CardProviderAccount) ProtoMessage() {}
 
 func (x *CardProviderAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +587,7 @@ func (x *CardProviderAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardProviderAccount.ProtoReflect.Descriptor instead.
 func (*CardProviderAccount) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CardProviderAccount) GetId() string {
@@ -543,7 +640,7 @@ type CompleteSessionRequest struct {
 
 func (x *CompleteSessionRequest) Reset() {
 	*x = CompleteSessionRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -555,7 +652,7 @@ func (x *CompleteSessionRequest) String() string {
 func (*CompleteSessionRequest) ProtoMessage() {}
 
 func (x *CompleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -568,7 +665,7 @@ func (x *CompleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*CompleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{9}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CompleteSessionRequest) GetSessionId() string {
@@ -645,7 +742,7 @@ type CompleteSessionResponse struct {
 
 func (x *CompleteSessionResponse) Reset() {
 	*x = CompleteSessionResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +754,7 @@ func (x *CompleteSessionResponse) String() string {
 func (*CompleteSessionResponse) ProtoMessage() {}
 
 func (x *CompleteSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +767,7 @@ func (x *CompleteSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteSessionResponse.ProtoReflect.Descriptor instead.
 func (*CompleteSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CompleteSessionResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -695,7 +792,7 @@ type RecordAsyncPaymentRequest struct {
 
 func (x *RecordAsyncPaymentRequest) Reset() {
 	*x = RecordAsyncPaymentRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +804,7 @@ func (x *RecordAsyncPaymentRequest) String() string {
 func (*RecordAsyncPaymentRequest) ProtoMessage() {}
 
 func (x *RecordAsyncPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +817,7 @@ func (x *RecordAsyncPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAsyncPaymentRequest.ProtoReflect.Descriptor instead.
 func (*RecordAsyncPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{11}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RecordAsyncPaymentRequest) GetSessionId() string {
@@ -755,7 +852,7 @@ type RecordAsyncPaymentResponse struct {
 
 func (x *RecordAsyncPaymentResponse) Reset() {
 	*x = RecordAsyncPaymentResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -767,7 +864,7 @@ func (x *RecordAsyncPaymentResponse) String() string {
 func (*RecordAsyncPaymentResponse) ProtoMessage() {}
 
 func (x *RecordAsyncPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -780,7 +877,7 @@ func (x *RecordAsyncPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAsyncPaymentResponse.ProtoReflect.Descriptor instead.
 func (*RecordAsyncPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{12}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RecordAsyncPaymentResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -801,7 +898,7 @@ type ResolveSecureTokenRequest struct {
 
 func (x *ResolveSecureTokenRequest) Reset() {
 	*x = ResolveSecureTokenRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[13]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -813,7 +910,7 @@ func (x *ResolveSecureTokenRequest) String() string {
 func (*ResolveSecureTokenRequest) ProtoMessage() {}
 
 func (x *ResolveSecureTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[13]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -826,7 +923,7 @@ func (x *ResolveSecureTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSecureTokenRequest.ProtoReflect.Descriptor instead.
 func (*ResolveSecureTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{13}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ResolveSecureTokenRequest) GetSecureToken() string {
@@ -847,7 +944,7 @@ type ResolveSecureTokenResponse struct {
 
 func (x *ResolveSecureTokenResponse) Reset() {
 	*x = ResolveSecureTokenResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[14]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +956,7 @@ func (x *ResolveSecureTokenResponse) String() string {
 func (*ResolveSecureTokenResponse) ProtoMessage() {}
 
 func (x *ResolveSecureTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[14]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +969,7 @@ func (x *ResolveSecureTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSecureTokenResponse.ProtoReflect.Descriptor instead.
 func (*ResolveSecureTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{14}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ResolveSecureTokenResponse) GetSessionId() string {
@@ -908,6 +1005,12 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"i\n" +
 	"\x17SetCustomFieldsResponse\x12N\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"M\n" +
+	"\x18SwitchCascadeTierRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
+	"\x04tier\x18\x02 \x01(\x05R\x04tier\"k\n" +
+	"\x19SwitchCascadeTierResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"3\n" +
 	"\x12GetCheckoutRequest\x12\x1d\n" +
 	"\n" +
@@ -948,7 +1051,7 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\fsecure_token\x18\x01 \x01(\tR\vsecureToken\";\n" +
 	"\x1aResolveSecureTokenResponse\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x01 \x01(\tR\tsessionId2\xfd\x06\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId2\xfb\a\n" +
 	"\x0eSessionService\x12j\n" +
 	"\vGetCheckout\x12,.tillpoint.internalapi.v1.GetCheckoutRequest\x1a-.tillpoint.internalapi.v1.GetCheckoutResponse\x12v\n" +
 	"\x0fCompleteSession\x120.tillpoint.internalapi.v1.CompleteSessionRequest\x1a1.tillpoint.internalapi.v1.CompleteSessionResponse\x12\x7f\n" +
@@ -956,7 +1059,8 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x12ResolveSecureToken\x123.tillpoint.internalapi.v1.ResolveSecureTokenRequest\x1a4.tillpoint.internalapi.v1.ResolveSecureTokenResponse\x12\x8b\x01\n" +
 	"\x16UpdateLineItemQuantity\x127.tillpoint.internalapi.v1.UpdateLineItemQuantityRequest\x1a8.tillpoint.internalapi.v1.UpdateLineItemQuantityResponse\x12\x7f\n" +
 	"\x12ApplyPromotionCode\x123.tillpoint.internalapi.v1.ApplyPromotionCodeRequest\x1a4.tillpoint.internalapi.v1.ApplyPromotionCodeResponse\x12v\n" +
-	"\x0fSetCustomFields\x120.tillpoint.internalapi.v1.SetCustomFieldsRequest\x1a1.tillpoint.internalapi.v1.SetCustomFieldsResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
+	"\x0fSetCustomFields\x120.tillpoint.internalapi.v1.SetCustomFieldsRequest\x1a1.tillpoint.internalapi.v1.SetCustomFieldsResponse\x12|\n" +
+	"\x11SwitchCascadeTier\x122.tillpoint.internalapi.v1.SwitchCascadeTierRequest\x1a3.tillpoint.internalapi.v1.SwitchCascadeTierResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
 
 var (
 	file_tillpoint_internalapi_v1_sessions_proto_rawDescOnce sync.Once
@@ -970,7 +1074,7 @@ func file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP() []byte {
 	return file_tillpoint_internalapi_v1_sessions_proto_rawDescData
 }
 
-var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_tillpoint_internalapi_v1_sessions_proto_goTypes = []any{
 	(*UpdateLineItemQuantityRequest)(nil),  // 0: tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
 	(*UpdateLineItemQuantityResponse)(nil), // 1: tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
@@ -978,48 +1082,53 @@ var file_tillpoint_internalapi_v1_sessions_proto_goTypes = []any{
 	(*ApplyPromotionCodeResponse)(nil),     // 3: tillpoint.internalapi.v1.ApplyPromotionCodeResponse
 	(*SetCustomFieldsRequest)(nil),         // 4: tillpoint.internalapi.v1.SetCustomFieldsRequest
 	(*SetCustomFieldsResponse)(nil),        // 5: tillpoint.internalapi.v1.SetCustomFieldsResponse
-	(*GetCheckoutRequest)(nil),             // 6: tillpoint.internalapi.v1.GetCheckoutRequest
-	(*GetCheckoutResponse)(nil),            // 7: tillpoint.internalapi.v1.GetCheckoutResponse
-	(*CardProviderAccount)(nil),            // 8: tillpoint.internalapi.v1.CardProviderAccount
-	(*CompleteSessionRequest)(nil),         // 9: tillpoint.internalapi.v1.CompleteSessionRequest
-	(*CompleteSessionResponse)(nil),        // 10: tillpoint.internalapi.v1.CompleteSessionResponse
-	(*RecordAsyncPaymentRequest)(nil),      // 11: tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	(*RecordAsyncPaymentResponse)(nil),     // 12: tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	(*ResolveSecureTokenRequest)(nil),      // 13: tillpoint.internalapi.v1.ResolveSecureTokenRequest
-	(*ResolveSecureTokenResponse)(nil),     // 14: tillpoint.internalapi.v1.ResolveSecureTokenResponse
-	nil,                                    // 15: tillpoint.internalapi.v1.SetCustomFieldsRequest.ValuesEntry
-	(*v1.CheckoutSession)(nil),             // 16: tillpoint.admin.v1.CheckoutSession
-	(*v1.Site)(nil),                        // 17: tillpoint.admin.v1.Site
+	(*SwitchCascadeTierRequest)(nil),       // 6: tillpoint.internalapi.v1.SwitchCascadeTierRequest
+	(*SwitchCascadeTierResponse)(nil),      // 7: tillpoint.internalapi.v1.SwitchCascadeTierResponse
+	(*GetCheckoutRequest)(nil),             // 8: tillpoint.internalapi.v1.GetCheckoutRequest
+	(*GetCheckoutResponse)(nil),            // 9: tillpoint.internalapi.v1.GetCheckoutResponse
+	(*CardProviderAccount)(nil),            // 10: tillpoint.internalapi.v1.CardProviderAccount
+	(*CompleteSessionRequest)(nil),         // 11: tillpoint.internalapi.v1.CompleteSessionRequest
+	(*CompleteSessionResponse)(nil),        // 12: tillpoint.internalapi.v1.CompleteSessionResponse
+	(*RecordAsyncPaymentRequest)(nil),      // 13: tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	(*RecordAsyncPaymentResponse)(nil),     // 14: tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	(*ResolveSecureTokenRequest)(nil),      // 15: tillpoint.internalapi.v1.ResolveSecureTokenRequest
+	(*ResolveSecureTokenResponse)(nil),     // 16: tillpoint.internalapi.v1.ResolveSecureTokenResponse
+	nil,                                    // 17: tillpoint.internalapi.v1.SetCustomFieldsRequest.ValuesEntry
+	(*v1.CheckoutSession)(nil),             // 18: tillpoint.admin.v1.CheckoutSession
+	(*v1.Site)(nil),                        // 19: tillpoint.admin.v1.Site
 }
 var file_tillpoint_internalapi_v1_sessions_proto_depIdxs = []int32{
-	16, // 0: tillpoint.internalapi.v1.UpdateLineItemQuantityResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	16, // 1: tillpoint.internalapi.v1.ApplyPromotionCodeResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	15, // 2: tillpoint.internalapi.v1.SetCustomFieldsRequest.values:type_name -> tillpoint.internalapi.v1.SetCustomFieldsRequest.ValuesEntry
-	16, // 3: tillpoint.internalapi.v1.SetCustomFieldsResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	16, // 4: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	17, // 5: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
-	8,  // 6: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
-	16, // 7: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	16, // 8: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	6,  // 9: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
-	9,  // 10: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
-	11, // 11: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	13, // 12: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:input_type -> tillpoint.internalapi.v1.ResolveSecureTokenRequest
-	0,  // 13: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:input_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
-	2,  // 14: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:input_type -> tillpoint.internalapi.v1.ApplyPromotionCodeRequest
-	4,  // 15: tillpoint.internalapi.v1.SessionService.SetCustomFields:input_type -> tillpoint.internalapi.v1.SetCustomFieldsRequest
-	7,  // 16: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
-	10, // 17: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
-	12, // 18: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	14, // 19: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:output_type -> tillpoint.internalapi.v1.ResolveSecureTokenResponse
-	1,  // 20: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:output_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
-	3,  // 21: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:output_type -> tillpoint.internalapi.v1.ApplyPromotionCodeResponse
-	5,  // 22: tillpoint.internalapi.v1.SessionService.SetCustomFields:output_type -> tillpoint.internalapi.v1.SetCustomFieldsResponse
-	16, // [16:23] is the sub-list for method output_type
-	9,  // [9:16] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	18, // 0: tillpoint.internalapi.v1.UpdateLineItemQuantityResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	18, // 1: tillpoint.internalapi.v1.ApplyPromotionCodeResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	17, // 2: tillpoint.internalapi.v1.SetCustomFieldsRequest.values:type_name -> tillpoint.internalapi.v1.SetCustomFieldsRequest.ValuesEntry
+	18, // 3: tillpoint.internalapi.v1.SetCustomFieldsResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	18, // 4: tillpoint.internalapi.v1.SwitchCascadeTierResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	18, // 5: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	19, // 6: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
+	10, // 7: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
+	18, // 8: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	18, // 9: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	8,  // 10: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
+	11, // 11: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
+	13, // 12: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	15, // 13: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:input_type -> tillpoint.internalapi.v1.ResolveSecureTokenRequest
+	0,  // 14: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:input_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
+	2,  // 15: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:input_type -> tillpoint.internalapi.v1.ApplyPromotionCodeRequest
+	4,  // 16: tillpoint.internalapi.v1.SessionService.SetCustomFields:input_type -> tillpoint.internalapi.v1.SetCustomFieldsRequest
+	6,  // 17: tillpoint.internalapi.v1.SessionService.SwitchCascadeTier:input_type -> tillpoint.internalapi.v1.SwitchCascadeTierRequest
+	9,  // 18: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
+	12, // 19: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
+	14, // 20: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	16, // 21: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:output_type -> tillpoint.internalapi.v1.ResolveSecureTokenResponse
+	1,  // 22: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:output_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
+	3,  // 23: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:output_type -> tillpoint.internalapi.v1.ApplyPromotionCodeResponse
+	5,  // 24: tillpoint.internalapi.v1.SessionService.SetCustomFields:output_type -> tillpoint.internalapi.v1.SetCustomFieldsResponse
+	7,  // 25: tillpoint.internalapi.v1.SessionService.SwitchCascadeTier:output_type -> tillpoint.internalapi.v1.SwitchCascadeTierResponse
+	18, // [18:26] is the sub-list for method output_type
+	10, // [10:18] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_internalapi_v1_sessions_proto_init() }
@@ -1033,7 +1142,7 @@ func file_tillpoint_internalapi_v1_sessions_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_internalapi_v1_sessions_proto_rawDesc), len(file_tillpoint_internalapi_v1_sessions_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	SessionService_UpdateLineItemQuantity_FullMethodName = "/tillpoint.internalapi.v1.SessionService/UpdateLineItemQuantity"
 	SessionService_ApplyPromotionCode_FullMethodName     = "/tillpoint.internalapi.v1.SessionService/ApplyPromotionCode"
 	SessionService_SetCustomFields_FullMethodName        = "/tillpoint.internalapi.v1.SessionService/SetCustomFields"
+	SessionService_SwitchCascadeTier_FullMethodName      = "/tillpoint.internalapi.v1.SessionService/SwitchCascadeTier"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -74,6 +75,14 @@ type SessionServiceClient interface {
 	// message for the payer for the first value that is wrong or missing;
 	// FailedPrecondition when the session is no longer open.
 	SetCustomFields(ctx context.Context, in *SetCustomFieldsRequest, opts ...grpc.CallOption) (*SetCustomFieldsResponse, error)
+	// Moves an open session to its next cascade tier (seed 002's
+	// cascade_line_items): the tier's line items become the session's and the
+	// totals are recomputed. The runtime asks only after the current tier's
+	// payment was declined with a retryable decline
+	// (provider.CascadeRetryable). FailedPrecondition
+	// `cascade_tier_unavailable` unless tier is the one after the current;
+	// FailedPrecondition when the session is no longer open.
+	SwitchCascadeTier(ctx context.Context, in *SwitchCascadeTierRequest, opts ...grpc.CallOption) (*SwitchCascadeTierResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -154,6 +163,16 @@ func (c *sessionServiceClient) SetCustomFields(ctx context.Context, in *SetCusto
 	return out, nil
 }
 
+func (c *sessionServiceClient) SwitchCascadeTier(ctx context.Context, in *SwitchCascadeTierRequest, opts ...grpc.CallOption) (*SwitchCascadeTierResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SwitchCascadeTierResponse)
+	err := c.cc.Invoke(ctx, SessionService_SwitchCascadeTier_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -200,6 +219,14 @@ type SessionServiceServer interface {
 	// message for the payer for the first value that is wrong or missing;
 	// FailedPrecondition when the session is no longer open.
 	SetCustomFields(context.Context, *SetCustomFieldsRequest) (*SetCustomFieldsResponse, error)
+	// Moves an open session to its next cascade tier (seed 002's
+	// cascade_line_items): the tier's line items become the session's and the
+	// totals are recomputed. The runtime asks only after the current tier's
+	// payment was declined with a retryable decline
+	// (provider.CascadeRetryable). FailedPrecondition
+	// `cascade_tier_unavailable` unless tier is the one after the current;
+	// FailedPrecondition when the session is no longer open.
+	SwitchCascadeTier(context.Context, *SwitchCascadeTierRequest) (*SwitchCascadeTierResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -230,6 +257,9 @@ func (UnimplementedSessionServiceServer) ApplyPromotionCode(context.Context, *Ap
 }
 func (UnimplementedSessionServiceServer) SetCustomFields(context.Context, *SetCustomFieldsRequest) (*SetCustomFieldsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetCustomFields not implemented")
+}
+func (UnimplementedSessionServiceServer) SwitchCascadeTier(context.Context, *SwitchCascadeTierRequest) (*SwitchCascadeTierResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SwitchCascadeTier not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -378,6 +408,24 @@ func _SessionService_SetCustomFields_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_SwitchCascadeTier_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SwitchCascadeTierRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).SwitchCascadeTier(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_SwitchCascadeTier_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).SwitchCascadeTier(ctx, req.(*SwitchCascadeTierRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -412,6 +460,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetCustomFields",
 			Handler:    _SessionService_SetCustomFields_Handler,
+		},
+		{
+			MethodName: "SwitchCascadeTier",
+			Handler:    _SessionService_SwitchCascadeTier_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
