@@ -61,7 +61,7 @@ func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.Chec
 	if err != nil {
 		return nil, err
 	}
-	out.CascadeLineItems, out.CascadeTier = cascadeProto(tiers), s.CascadeTier
+	out.CascadeLineItems, out.CascadeTier, out.CascadePayment = cascadeProto(tiers), s.CascadeTier, s.CascadePaymentID
 	return out, nil
 }
 

@@ -365,6 +365,10 @@ func (s *InternalSessions) SwitchCascadeTier(ctx context.Context, req *internala
 		if err != nil {
 			return err
 		}
+		if req.GetPaymentId() == "" || (row.CascadePaymentID != nil && *row.CascadePaymentID == req.GetPaymentId()) {
+			return &errs.Error{Kind: errs.FailedPrecondition, Code: "cascade_tier_unavailable", Param: "payment_id",
+				Message: "A switch follows a new declined payment of the current tier."}
+		}
 		if req.GetTier() != row.CascadeTier+1 || int(req.GetTier()) > len(tiers) {
 			return &errs.Error{Kind: errs.FailedPrecondition, Code: "cascade_tier_unavailable", Param: "tier",
 				Message: fmt.Sprintf("The session is on tier %d of %d; it can only move to the next one.", row.CascadeTier, len(tiers))}
@@ -375,7 +379,7 @@ func (s *InternalSessions) SwitchCascadeTier(ctx context.Context, req *internala
 			return err
 		}
 		row, err = q.SwitchSessionCascadeTier(ctx, db.SwitchSessionCascadeTierParams{ID: row.ID, LineItems: items,
-			AmountSubtotal: t.Subtotal, CascadeTier: req.GetTier()})
+			AmountSubtotal: t.Subtotal, CascadeTier: req.GetTier(), CascadePaymentID: &req.PaymentId})
 		if err != nil {
 			return store.Wrap(err, "switch cascade tier")
 		}

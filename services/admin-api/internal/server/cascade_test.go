@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -76,7 +77,7 @@ func TestSwitchCascadeTier(t *testing.T) {
 	_, s := e.createSession(e.keyA, e.cascadeSession(standard))
 	id := s["id"].(string)
 	switchTo := func(tier int32) (*internalapiv1.SwitchCascadeTierResponse, error) {
-		return c.SwitchCascadeTier(ctx, &internalapiv1.SwitchCascadeTierRequest{SessionId: id, Tier: tier})
+		return c.SwitchCascadeTier(ctx, &internalapiv1.SwitchCascadeTierRequest{SessionId: id, Tier: tier, PaymentId: fmt.Sprintf("pay_declined_%d", tier)})
 	}
 	unavailable := func(what string, err error) {
 		t.Helper()
@@ -97,6 +98,9 @@ func TestSwitchCascadeTier(t *testing.T) {
 	}
 	_, err = switchTo(1)
 	unavailable("tier 1 again", err)
+	// The decline that moved the session cannot move it again.
+	_, err = c.SwitchCascadeTier(ctx, &internalapiv1.SwitchCascadeTierRequest{SessionId: id, Tier: 2, PaymentId: "pay_declined_1"})
+	unavailable("the same decline twice", err)
 	if got, err = switchTo(2); err != nil || got.GetCheckoutSession().GetAmountTotal() != 900 || got.GetCheckoutSession().GetLineItems()[0].GetQuantity() != 2 {
 		t.Fatalf("to tier 2: %v %v", got, err)
 	}
@@ -104,7 +108,7 @@ func TestSwitchCascadeTier(t *testing.T) {
 	_, err = switchTo(3)
 	unavailable("past the last tier", err)
 	_, g := e.do("GET", "/v1/checkout/sessions/"+id, e.keyA, nil)
-	if g["cascade_tier"] != 2.0 || num(g["amount_total"]) != 900 || num(g["amount_subtotal"]) != 900 {
+	if g["cascade_tier"] != 2.0 || g["cascade_payment"] != "pay_declined_2" || num(g["amount_total"]) != 900 || num(g["amount_subtotal"]) != 900 {
 		t.Fatalf("after the last tier: %v", g)
 	}
 	// A payment authorised for an earlier tier's total no longer completes it.

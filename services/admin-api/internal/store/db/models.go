@@ -84,6 +84,7 @@ type AdminCheckoutSession struct {
 	CustomFields              []byte
 	CascadeLineItems          []byte
 	CascadeTier               int32
+	CascadePaymentID          *string
 }
 
 type AdminCoupon struct {

@@ -46,7 +46,7 @@ SET status = 'complete', payment_status = $1, payment_id = $2,
     event_sequence = event_sequence + 1, processing_fee = $5, net_amount = $6
 WHERE id = $7 AND status = 'open' AND expires_at > now()
   AND organization_id = $8 AND livemode = $9 AND currency = $10
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
 `
 
 type CompleteSessionParams struct {
@@ -127,6 +127,7 @@ func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams
 		&i.CustomFields,
 		&i.CascadeLineItems,
 		&i.CascadeTier,
+		&i.CascadePaymentID,
 	)
 	return i, err
 }
@@ -139,7 +140,7 @@ INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, sta
     installment_interest_paid_by, return_method, notify_format)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
 `
 
 type CreateSessionParams struct {
@@ -246,6 +247,7 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		&i.CustomFields,
 		&i.CascadeLineItems,
 		&i.CascadeTier,
+		&i.CascadePaymentID,
 	)
 	return i, err
 }
@@ -269,7 +271,7 @@ SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($22::integer[]), unnest($23::text[]),
     unnest($24::text[]), unnest($25::text[])
 ON CONFLICT DO NOTHING
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
 `
 
 type CreateSessionsParams struct {
@@ -387,6 +389,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 			&i.CustomFields,
 			&i.CascadeLineItems,
 			&i.CascadeTier,
+			&i.CascadePaymentID,
 		); err != nil {
 			return nil, err
 		}
@@ -401,7 +404,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 const expireDueSession = `-- name: ExpireDueSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
 `
 
 func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -454,6 +457,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 		&i.CustomFields,
 		&i.CascadeLineItems,
 		&i.CascadeTier,
+		&i.CascadePaymentID,
 	)
 	return i, err
 }
@@ -461,7 +465,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 const expireSession = `-- name: ExpireSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
 `
 
 type ExpireSessionParams struct {
@@ -521,12 +525,13 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 		&i.CustomFields,
 		&i.CascadeLineItems,
 		&i.CascadeTier,
+		&i.CascadePaymentID,
 	)
 	return i, err
 }
 
 const getSession = `-- name: GetSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSessionParams struct {
@@ -585,12 +590,13 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 		&i.CustomFields,
 		&i.CascadeLineItems,
 		&i.CascadeTier,
+		&i.CascadePaymentID,
 	)
 	return i, err
 }
 
 const getSessionByID = `-- name: GetSessionByID :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier FROM admin.checkout_sessions WHERE id = $1
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id FROM admin.checkout_sessions WHERE id = $1
 `
 
 func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -643,6 +649,7 @@ func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutS
 		&i.CustomFields,
 		&i.CascadeLineItems,
 		&i.CascadeTier,
+		&i.CascadePaymentID,
 	)
 	return i, err
 }
@@ -682,7 +689,7 @@ func (q *Queries) GetSessionIDBySecureToken(ctx context.Context, secureTokenHash
 }
 
 const listSessions = `-- name: ListSessions :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id FROM admin.checkout_sessions
 WHERE seq = ANY (ARRAY(
     SELECT p.seq FROM admin.checkout_sessions p
     WHERE p.organization_id = $1 AND p.livemode = $2
@@ -822,6 +829,7 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 			&i.CustomFields,
 			&i.CascadeLineItems,
 			&i.CascadeTier,
+			&i.CascadePaymentID,
 		); err != nil {
 			return nil, err
 		}
@@ -834,7 +842,7 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 }
 
 const listSessionsAfter = `-- name: ListSessionsAfter :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id FROM admin.checkout_sessions
 WHERE seq = ANY (ARRAY(
     SELECT p.seq FROM admin.checkout_sessions p
     WHERE p.organization_id = $1 AND p.livemode = $2
@@ -965,6 +973,7 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 			&i.CustomFields,
 			&i.CascadeLineItems,
 			&i.CascadeTier,
+			&i.CascadePaymentID,
 		); err != nil {
 			return nil, err
 		}
@@ -977,7 +986,7 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 }
 
 const lockOpenSession = `-- name: LockOpenSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id FROM admin.checkout_sessions
 WHERE id = $1 AND status = 'open' AND expires_at > now()
 FOR UPDATE
 `
@@ -1035,6 +1044,7 @@ func (q *Queries) LockOpenSession(ctx context.Context, id string) (AdminCheckout
 		&i.CustomFields,
 		&i.CascadeLineItems,
 		&i.CascadeTier,
+		&i.CascadePaymentID,
 	)
 	return i, err
 }
@@ -1043,7 +1053,7 @@ const markSessionPaid = `-- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
 `
 
 type MarkSessionPaidParams struct {
@@ -1101,6 +1111,7 @@ func (q *Queries) MarkSessionPaid(ctx context.Context, arg MarkSessionPaidParams
 		&i.CustomFields,
 		&i.CascadeLineItems,
 		&i.CascadeTier,
+		&i.CascadePaymentID,
 	)
 	return i, err
 }
@@ -1109,7 +1120,7 @@ const recordAsyncPaymentFailed = `-- name: RecordAsyncPaymentFailed :one
 UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_payment_failed_at = now()
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
 `
 
 type RecordAsyncPaymentFailedParams struct {
@@ -1168,6 +1179,7 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 		&i.CustomFields,
 		&i.CascadeLineItems,
 		&i.CascadeTier,
+		&i.CascadePaymentID,
 	)
 	return i, err
 }
@@ -1175,7 +1187,7 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 const setSessionCascade = `-- name: SetSessionCascade :one
 UPDATE admin.checkout_sessions SET cascade_line_items = $1
 WHERE id = $2
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
 `
 
 type SetSessionCascadeParams struct {
@@ -1234,6 +1246,7 @@ func (q *Queries) SetSessionCascade(ctx context.Context, arg SetSessionCascadePa
 		&i.CustomFields,
 		&i.CascadeLineItems,
 		&i.CascadeTier,
+		&i.CascadePaymentID,
 	)
 	return i, err
 }
@@ -1241,7 +1254,7 @@ func (q *Queries) SetSessionCascade(ctx context.Context, arg SetSessionCascadePa
 const setSessionCustomFields = `-- name: SetSessionCustomFields :one
 UPDATE admin.checkout_sessions SET custom_fields = $1
 WHERE id = $2 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
 `
 
 type SetSessionCustomFieldsParams struct {
@@ -1301,6 +1314,7 @@ func (q *Queries) SetSessionCustomFields(ctx context.Context, arg SetSessionCust
 		&i.CustomFields,
 		&i.CascadeLineItems,
 		&i.CascadeTier,
+		&i.CascadePaymentID,
 	)
 	return i, err
 }
@@ -1310,7 +1324,7 @@ UPDATE admin.checkout_sessions
 SET line_items = $1, amount_subtotal = $2::bigint, amount_discount = $3::bigint,
     amount_total = $2::bigint - $3::bigint + amount_tax
 WHERE id = $4 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
 `
 
 type SetSessionLineItemsParams struct {
@@ -1377,6 +1391,7 @@ func (q *Queries) SetSessionLineItems(ctx context.Context, arg SetSessionLineIte
 		&i.CustomFields,
 		&i.CascadeLineItems,
 		&i.CascadeTier,
+		&i.CascadePaymentID,
 	)
 	return i, err
 }
@@ -1399,16 +1414,18 @@ func (q *Queries) SetSessionSecureToken(ctx context.Context, arg SetSessionSecur
 const switchSessionCascadeTier = `-- name: SwitchSessionCascadeTier :one
 UPDATE admin.checkout_sessions
 SET line_items = $1, amount_subtotal = $2::bigint,
-    amount_total = $2::bigint + amount_tax, cascade_tier = $3
-WHERE id = $4 AND status = 'open' AND cascade_tier = $3::integer - 1 AND amount_discount = 0
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier
+    amount_total = $2::bigint + amount_tax, cascade_tier = $3,
+    cascade_payment_id = $4
+WHERE id = $5 AND status = 'open' AND cascade_tier = $3::integer - 1 AND amount_discount = 0
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
 `
 
 type SwitchSessionCascadeTierParams struct {
-	LineItems      []byte
-	AmountSubtotal int64
-	CascadeTier    int32
-	ID             string
+	LineItems        []byte
+	AmountSubtotal   int64
+	CascadeTier      int32
+	CascadePaymentID *string
+	ID               string
 }
 
 // Moves an open session, locked by LockOpenSession, to its next tier: the
@@ -1419,6 +1436,7 @@ func (q *Queries) SwitchSessionCascadeTier(ctx context.Context, arg SwitchSessio
 		arg.LineItems,
 		arg.AmountSubtotal,
 		arg.CascadeTier,
+		arg.CascadePaymentID,
 		arg.ID,
 	)
 	var i AdminCheckoutSession
@@ -1469,6 +1487,7 @@ func (q *Queries) SwitchSessionCascadeTier(ctx context.Context, arg SwitchSessio
 		&i.CustomFields,
 		&i.CascadeLineItems,
 		&i.CascadeTier,
+		&i.CascadePaymentID,
 	)
 	return i, err
 }

@@ -199,6 +199,7 @@ RETURNING *;
 -- session with tiers has none), the total follows.
 UPDATE admin.checkout_sessions
 SET line_items = @line_items, amount_subtotal = sqlc.arg(amount_subtotal)::bigint,
-    amount_total = sqlc.arg(amount_subtotal)::bigint + amount_tax, cascade_tier = @cascade_tier
+    amount_total = sqlc.arg(amount_subtotal)::bigint + amount_tax, cascade_tier = @cascade_tier,
+    cascade_payment_id = @cascade_payment_id
 WHERE id = @id AND status = 'open' AND cascade_tier = sqlc.arg(cascade_tier)::integer - 1 AND amount_discount = 0
 RETURNING *;

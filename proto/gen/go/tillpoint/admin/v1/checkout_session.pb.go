@@ -611,9 +611,12 @@ type CheckoutSession struct {
 	CascadeLineItems []*CascadeTier `protobuf:"bytes,130,rep,name=cascade_line_items,json=cascadeLineItems,proto3" json:"cascade_line_items,omitempty"`
 	// The tier in use: 0 for the session's own line items, n for the n-th
 	// of cascade_line_items (whose line items are then the session's).
-	CascadeTier   int32 `protobuf:"varint,131,opt,name=cascade_tier,json=cascadeTier,proto3" json:"cascade_tier,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CascadeTier int32 `protobuf:"varint,131,opt,name=cascade_tier,json=cascadeTier,proto3" json:"cascade_tier,omitempty"`
+	// The declined payment after which the session moved to its current
+	// cascade tier, if it has moved.
+	CascadePayment *string `protobuf:"bytes,132,opt,name=cascade_payment,json=cascadePayment,proto3,oneof" json:"cascade_payment,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CheckoutSession) Reset() {
@@ -945,6 +948,13 @@ func (x *CheckoutSession) GetCascadeTier() int32 {
 		return x.CascadeTier
 	}
 	return 0
+}
+
+func (x *CheckoutSession) GetCascadePayment() string {
+	if x != nil && x.CascadePayment != nil {
+		return *x.CascadePayment
+	}
+	return ""
 }
 
 // Parameters of CreateCheckoutSession.
@@ -2052,7 +2062,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x0f_promotion_code\"O\n" +
 	"\x0eDiscountParams\x12\x16\n" +
 	"\x06coupon\x18\x01 \x01(\tR\x06coupon\x12%\n" +
-	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\xa5\x17\n" +
+	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\xe8\x17\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -2106,7 +2116,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x15allow_promotion_codes\x18R \x01(\bR\x13allowPromotionCodes\x12<\n" +
 	"\rcustom_fields\x18x \x01(\v2\x17.google.protobuf.StructR\fcustomFields\x12N\n" +
 	"\x12cascade_line_items\x18\x82\x01 \x03(\v2\x1f.tillpoint.admin.v1.CascadeTierR\x10cascadeLineItems\x12\"\n" +
-	"\fcascade_tier\x18\x83\x01 \x01(\x05R\vcascadeTier\x1a;\n" +
+	"\fcascade_tier\x18\x83\x01 \x01(\x05R\vcascadeTier\x12-\n" +
+	"\x0fcascade_payment\x18\x84\x01 \x01(\tH\vR\x0ecascadePayment\x88\x01\x01\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
@@ -2121,7 +2132,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\r_completed_atB\x16\n" +
 	"\x14_client_reference_idB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
-	"\v_net_amount\"\xa0\x01\n" +
+	"\v_net_amountB\x12\n" +
+	"\x10_cascade_payment\"\xa0\x01\n" +
 	"\x11CascadeTierParams\x12A\n" +
 	"\n" +
 	"line_items\x18\x01 \x03(\v2\".tillpoint.admin.v1.LineItemParamsR\tlineItems\x121\n" +

@@ -335,7 +335,10 @@ type SwitchCascadeTierRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// The tier to switch to: the session's cascade_tier + 1.
-	Tier          int32 `protobuf:"varint,2,opt,name=tier,proto3" json:"tier,omitempty"`
+	Tier int32 `protobuf:"varint,2,opt,name=tier,proto3" json:"tier,omitempty"`
+	// The declined payment of the current tier (the runtime checked its
+	// decline is retryable); recorded as the session's cascade_payment.
+	PaymentId     string `protobuf:"bytes,3,opt,name=payment_id,json=paymentId,proto3" json:"payment_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -382,6 +385,13 @@ func (x *SwitchCascadeTierRequest) GetTier() int32 {
 		return x.Tier
 	}
 	return 0
+}
+
+func (x *SwitchCascadeTierRequest) GetPaymentId() string {
+	if x != nil {
+		return x.PaymentId
+	}
+	return ""
 }
 
 type SwitchCascadeTierResponse struct {
@@ -1005,11 +1015,13 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"i\n" +
 	"\x17SetCustomFieldsResponse\x12N\n" +
-	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"M\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"l\n" +
 	"\x18SwitchCascadeTierRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
-	"\x04tier\x18\x02 \x01(\x05R\x04tier\"k\n" +
+	"\x04tier\x18\x02 \x01(\x05R\x04tier\x12\x1d\n" +
+	"\n" +
+	"payment_id\x18\x03 \x01(\tR\tpaymentId\"k\n" +
 	"\x19SwitchCascadeTierResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"3\n" +
 	"\x12GetCheckoutRequest\x12\x1d\n" +
