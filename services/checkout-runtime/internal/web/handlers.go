@@ -122,6 +122,7 @@ func (h *Handler) Routes() (http.Handler, error) {
 	mux.HandleFunc("GET /checkout/{id}/quote", h.quote)
 	mux.HandleFunc("POST /checkout/{id}/quantity", h.quantity)
 	mux.HandleFunc("POST /checkout/{id}/promotion_code", h.applyPromotionCode)
+	mux.HandleFunc("POST /checkout/{id}/cascade", h.switchCascade)
 	mux.HandleFunc("/", h.notFound)
 	return mux, nil
 }
@@ -278,6 +279,9 @@ func (h *Handler) stateOf(ctx context.Context, co *internalapiv1.GetCheckoutResp
 		p.Payment = h.paymentView(latest, p)
 	default:
 		p.State = StateOpen
+		if has {
+			p.Cascade = h.cascadeOffer(co, latest, p.Lang)
+		}
 	}
 	return nil
 }
@@ -524,7 +528,8 @@ func (h *Handler) outcome(w http.ResponseWriter, r *http.Request, co *internalap
 		h.closed(w, r, co)
 	case res.Payment.Status == payment.StatusFailed:
 		code := deref(res.Payment.FailureCode)
-		h.answerError(w, r, co, http.StatusPaymentRequired, code, "decline."+declineKey(code), nil, withForm(billing, method))
+		offer := func(p *Page) { p.Cascade = h.cascadeOffer(co, res.Payment, p.Lang) }
+		h.answerError(w, r, co, http.StatusPaymentRequired, code, "decline."+declineKey(code), nil, withForm(billing, method), offer)
 	case res.Payment.Status == payment.StatusSucceeded && res.Session != nil && res.Session.GetReturnMethod() == returnPost:
 		h.returnByPost(w, r, co, res)
 	case res.Payment.Status == payment.StatusSucceeded && res.Session != nil:
