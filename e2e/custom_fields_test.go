@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
 
@@ -18,7 +20,8 @@ var cascadeFormAction = regexp.MustCompile(`<form method="post" action="(/checko
 // creation and read back with expand=custom_fields; the page asks for the
 // required field, refuses the pay post without it, then the test card's
 // decline offers the cascade tier, one click switches to it, and the payer
-// pays the tier's exact total; the paid session holds both values.
+// pays the tier's exact total; the paid session holds both values. The page
+// and the offer are screenshotted (50-custom-fields, 51-cascade-offer).
 func TestCustomFieldsAndCascadeOnThePage(t *testing.T) {
 	site := created(t, "/v1/sites", map[string]any{"name": "Fields shop", "default_currency": "EUR", "payment_method_types": []string{"card"},
 		"custom_fields": []any{
@@ -49,6 +52,11 @@ func TestCustomFieldsAndCascadeOnThePage(t *testing.T) {
 		t.Fatalf("the page does not ask for size only:\n%s", html)
 	}
 	payURL := sys.CheckoutURL + action[1]
+	// The page as a browser shows it (no console error, no CSP violation).
+	shots := screenshotDir(t)
+	tab := newTab(t, newChromium(t))
+	do(t, tab, "open the page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("custom-fields")))
+	shot(t, tab, shots, "50-custom-fields.png")
 	resp, _, body := post(t, c, payURL, cardForm(csrf, provider.TestCardDeclined), false)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="cf_size-error"`) {
 		t.Fatalf("pay without the required field: %d\n%s", resp.StatusCode, body)
@@ -60,6 +68,8 @@ func TestCustomFieldsAndCascadeOnThePage(t *testing.T) {
 	if resp.StatusCode != http.StatusPaymentRequired || m == nil || !strings.Contains(body, "Basic") || !regexp.MustCompile(`id="cascade-subtotal">€\s?9\.00<`).MatchString(body) {
 		t.Fatalf("declined: %d, no cascade offer\n%s", resp.StatusCode, body)
 	}
+	do(t, tab, "reload after the decline", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("cascade")))
+	shot(t, tab, shots, "51-cascade-offer.png")
 	resp, _, _ = post(t, c, sys.CheckoutURL+m[1], url.Values{"csrf_token": {csrf}, "tier": {"1"}}, false)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("switch: %d", resp.StatusCode)
