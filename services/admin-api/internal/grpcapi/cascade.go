@@ -95,7 +95,7 @@ func tierError(err error, prefix string) error {
 // sessionCascade reads a session's stored tiers.
 func sessionCascade(s db.AdminCheckoutSession) ([]cascadeTier, error) {
 	var tiers []cascadeTier
-	if len(s.CascadeLineItems) == 0 {
+	if len(s.CascadeLineItems) <= len("[]") { // most sessions: no tiers, no decoding
 		return nil, nil
 	}
 	if err := json.Unmarshal(s.CascadeLineItems, &tiers); err != nil {

@@ -50,7 +50,7 @@ func siteCustomFieldValues(s db.AdminSite, values, have map[string]string, compl
 // sessionCustomFields reads a session's stored custom field values.
 func sessionCustomFields(s db.AdminCheckoutSession) (map[string]string, error) {
 	values := map[string]string{}
-	if len(s.CustomFields) == 0 {
+	if len(s.CustomFields) <= len("{}") { // most sessions: no values, no decoding
 		return values, nil
 	}
 	if err := json.Unmarshal(s.CustomFields, &values); err != nil {
