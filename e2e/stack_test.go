@@ -129,6 +129,15 @@ func startStack(dir string) (stop func(), err error) {
 			stopStripe()
 		}
 	}()
+	gcURL, stopGC, err := gcAPI.start()
+	if err != nil {
+		return nil, fmt.Errorf("gocardless fixtures: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			stopGC()
+		}
+	}()
 	logPath := filepath.Join(dir, "stack.log")
 	logs, err := os.Create(logPath)
 	if err != nil {
@@ -143,7 +152,10 @@ func startStack(dir string) (stop func(), err error) {
 		// without the per-endpoint one.
 		"WEBHOOK_CONCURRENCY=4", "WEBHOOK_PER_ENDPOINT_CONCURRENCY=2",
 		// Every Stripe call of the stack goes to stripe-mock.
-		"STRIPE_API_BASE="+stripeMockURL)
+		"STRIPE_API_BASE="+stripeMockURL,
+		// Every GoCardless call goes to a server of GoCardless's published
+		// fixtures (gocardless_test.go).
+		"GOCARDLESS_API_BASE="+gcURL)
 	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -167,6 +179,7 @@ func startStack(dir string) (stop func(), err error) {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		<-exited
 		stopStripe()
+		stopGC()
 		if os.Getenv("E2E_KEEP_LOGS") != "" {
 			b, _ := os.ReadFile(logPath)
 			fmt.Printf("%s", b)

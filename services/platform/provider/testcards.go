@@ -88,6 +88,8 @@ var declineMessages = map[string]string{
 	DeclineLiveModeNotSupported: "The test provider cannot take live-mode payments.",
 	DeclineAuthenticationFailed: "The card's authentication was not completed, so the payment was declined.",
 	DeclineTestCardUnknown:      unknownTestCardMessage,
+	DeclineNotAuthorised:        "The Direct Debit was not set up, so nothing will be collected. You can try again.",
+	DeclineDirectDebitFailed:    "The Direct Debit could not be collected from your bank account.",
 }
 
 // DeclineMessage returns the payer-facing sentence for a decline code, or a

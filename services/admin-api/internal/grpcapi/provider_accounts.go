@@ -36,6 +36,8 @@ type ProviderAccounts struct {
 	Keys *secretbox.Keyring
 	// Stripe checks Stripe keys.
 	Stripe provideracct.Stripe
+	// GoCardless checks GoCardless access tokens.
+	GoCardless provideracct.GoCardless
 	// HooksBase is scheme://MAIN_BACKEND_DOMAIN, for webhook_url.
 	HooksBase string
 }
@@ -48,7 +50,7 @@ func (s *ProviderAccounts) CreateProviderAccount(ctx context.Context, req *admin
 		return nil, errs.Missing("provider")
 	}
 	if _, ok := provideracct.Providers[req.GetProvider()]; !ok {
-		return nil, errs.Param("provider", "parameter_invalid", "Unknown provider %q; known: stripe.", req.GetProvider())
+		return nil, errs.Param("provider", "parameter_invalid", "Unknown provider %q; known: stripe, gocardless.", req.GetProvider())
 	}
 	name, err := accountName(req.GetName())
 	if err != nil {
@@ -63,10 +65,13 @@ func (s *ProviderAccounts) CreateProviderAccount(ctx context.Context, req *admin
 	}
 	in := req.GetCredentials()
 	creds := provideracct.Credentials{SecretKey: in.GetSecretKey(), PublishableKey: in.GetPublishableKey(), WebhookSecret: in.GetWebhookSecret()}
-	if err := creds.Validate(p.Livemode); err != nil {
+	if err := checkMandate(req.GetProvider(), req.GetReusableMandate()); err != nil {
 		return nil, err
 	}
-	if err := s.Stripe.Check(ctx, creds.SecretKey, p.Livemode); err != nil {
+	if err := creds.Validate(req.GetProvider(), p.Livemode); err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, req.GetProvider(), creds.SecretKey, p.Livemode); err != nil {
 		return nil, err
 	}
 	metaJSON, err := json.Marshal(meta)
@@ -83,7 +88,7 @@ func (s *ProviderAccounts) CreateProviderAccount(ctx context.Context, req *admin
 		row, err := q.CreateProviderAccount(ctx, db.CreateProviderAccountParams{ID: id, OrganizationID: p.OrganizationID,
 			Livemode: p.Livemode, Provider: req.GetProvider(), Name: name, PublishableKey: creds.PublishableKey,
 			SecretKeyLast4: provideracct.Last4(creds.SecretKey), WebhookSecretLast4: provideracct.Last4(creds.WebhookSecret),
-			Credentials: sealed, Metadata: metaJSON})
+			Credentials: sealed, Metadata: metaJSON, ReusableMandate: req.GetReusableMandate()})
 		if err != nil {
 			return store.Wrap(err, "create provider account")
 		}
@@ -130,7 +135,7 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 	if err != nil {
 		return nil, err
 	}
-	name, metaJSON := cur.Name, cur.Metadata
+	name, metaJSON, mandate := cur.Name, cur.Metadata, cur.ReusableMandate
 	oldSecret := creds.SecretKey
 	in := req.GetCredentials()
 	for _, path := range req.GetUpdateMask().GetPaths() {
@@ -151,17 +156,22 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 		case "credentials":
 			// The whole object given at once (gRPC): each field set replaces.
 			creds = mergeCredentials(creds, in, "secret_key", "publishable_key", "webhook_secret")
+		case "reusable_mandate":
+			if err := checkMandate(cur.Provider, req.GetReusableMandate()); err != nil {
+				return nil, err
+			}
+			mandate = req.GetReusableMandate()
 		case "credentials.secret_key", "credentials.publishable_key", "credentials.webhook_secret":
 			creds = mergeCredentials(creds, in, strings.TrimPrefix(path, "credentials."))
 		default:
 			return nil, errs.Param(strings.ReplaceAll(path, ".", "_"), "parameter_unknown", "Received unknown parameter: %s.", path)
 		}
 	}
-	if err := creds.Validate(p.Livemode); err != nil {
+	if err := creds.Validate(cur.Provider, p.Livemode); err != nil {
 		return nil, err
 	}
 	if creds.SecretKey != oldSecret {
-		if err := s.Stripe.Check(ctx, creds.SecretKey, p.Livemode); err != nil {
+		if err := s.check(ctx, cur.Provider, creds.SecretKey, p.Livemode); err != nil {
 			return nil, err
 		}
 	}
@@ -183,7 +193,7 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 		row, err := q.UpdateProviderAccount(ctx, db.UpdateProviderAccountParams{ID: cur.ID, OrganizationID: p.OrganizationID,
 			Livemode: p.Livemode, Name: name, Metadata: metaJSON, PublishableKey: creds.PublishableKey,
 			SecretKeyLast4: provideracct.Last4(creds.SecretKey), WebhookSecretLast4: provideracct.Last4(creds.WebhookSecret),
-			Credentials: sealed})
+			Credentials: sealed, ReusableMandate: mandate})
 		if err != nil {
 			return store.Wrap(err, "update provider account")
 		}
@@ -195,6 +205,23 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 		return audit.Finish(ctx, tx, resp, http.StatusOK)
 	})
 	return resp, err
+}
+
+// checkMandate refuses a reusable mandate for a provider without mandates.
+func checkMandate(providerName string, mandate bool) error {
+	if mandate && providerName != "gocardless" {
+		return errs.Param("reusable_mandate", "parameter_invalid", "Only GoCardless accounts take reusable mandates.")
+	}
+	return nil
+}
+
+// check asks the provider whether the secret key works: Stripe's balance,
+// GoCardless's creditors.
+func (s *ProviderAccounts) check(ctx context.Context, providerName, secretKey string, live bool) error {
+	if providerName == "gocardless" {
+		return s.GoCardless.Check(ctx, secretKey, live)
+	}
+	return s.Stripe.Check(ctx, secretKey, live)
 }
 
 // mergeCredentials replaces the named fields of c by those given in in;
@@ -324,7 +351,7 @@ func (s *ProviderAccounts) proto(r db.AdminProviderAccount) (*adminv1.ProviderAc
 		Credentials: &adminv1.ProviderCredentials{SecretKeyLast4: r.SecretKeyLast4, WebhookSecretLast4: r.WebhookSecretLast4,
 			PublishableKey: r.PublishableKey},
 		WebhookUrl: s.HooksBase + "/hooks/" + r.Provider + "/" + r.ID,
-		CreatedAt:  timestamppb.New(r.CreatedAt), Metadata: meta}, nil
+		CreatedAt:  timestamppb.New(r.CreatedAt), Metadata: meta, ReusableMandate: r.ReusableMandate}, nil
 }
 
 // InternalProviderAccounts implements internalapiv1.ProviderAccountServiceServer
@@ -353,7 +380,7 @@ func (s *InternalProviderAccounts) GetProviderAccountCredentials(ctx context.Con
 	}
 	return &internalapiv1.GetProviderAccountCredentialsResponse{AccountId: row.ID, Provider: row.Provider,
 		OrganizationId: row.OrganizationID, Livemode: row.Livemode, SecretKey: c.SecretKey,
-		PublishableKey: c.PublishableKey, WebhookSecret: c.WebhookSecret}, nil
+		PublishableKey: c.PublishableKey, WebhookSecret: c.WebhookSecret, ReusableMandate: row.ReusableMandate}, nil
 }
 
 // reencryptBatch bounds the rows one transaction re-seals.

@@ -51,6 +51,9 @@ type Page struct {
 
 	Payment PaymentView
 	Bank    BankView
+	// DirectDebit: the processing payment is a direct debit (its money is
+	// collected days later).
+	DirectDebit bool
 
 	// PayURL, ChallengeURL are the form actions; RefreshSeconds > 0 makes the
 	// processing page reload itself (meta refresh, works without JavaScript).
