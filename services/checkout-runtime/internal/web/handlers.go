@@ -123,6 +123,7 @@ func (h *Handler) Routes() (http.Handler, error) {
 	mux.HandleFunc("GET /checkout/{id}/quote", h.quote)
 	mux.HandleFunc("POST /checkout/{id}/quantity", h.quantity)
 	mux.HandleFunc("POST /checkout/{id}/promotion_code", h.applyPromotionCode)
+	mux.HandleFunc("POST /checkout/{id}/cascade", h.switchCascade)
 	mux.HandleFunc("/", h.notFound)
 	return mux, nil
 }
@@ -284,6 +285,9 @@ func (h *Handler) stateOf(ctx context.Context, co *internalapiv1.GetCheckoutResp
 		p.Payment = h.paymentView(latest, p)
 	default:
 		p.State = StateOpen
+		if has {
+			p.Cascade = h.cascadeOffer(co, latest, p.Lang)
+		}
 	}
 	return nil
 }
@@ -327,6 +331,20 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(fieldErrs) > 0 {
+		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method))
+		return
+	}
+	fieldErrs, err := h.setCustomFields(r, co)
+	if outage(r, err) {
+		h.tryAgain(w, r, co, err, withForm(billing, method))
+		return
+	} else if e, ok := errs.As(grpcx.DomainError(err)); ok && (e.Code == "checkout_session_expired" || e.Code == "checkout_session_not_open") {
+		h.closed(w, r, co)
+		return
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	} else if len(fieldErrs) > 0 {
 		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method))
 		return
 	}
@@ -528,7 +546,8 @@ func (h *Handler) outcome(w http.ResponseWriter, r *http.Request, co *internalap
 		h.closed(w, r, co)
 	case res.Payment.Status == payment.StatusFailed:
 		code := deref(res.Payment.FailureCode)
-		h.answerError(w, r, co, http.StatusPaymentRequired, code, "decline."+declineKey(code), nil, withForm(billing, method))
+		offer := func(p *Page) { p.Cascade = h.cascadeOffer(co, res.Payment, p.Lang) }
+		h.answerError(w, r, co, http.StatusPaymentRequired, code, "decline."+declineKey(code), nil, withForm(billing, method), offer)
 	case res.Payment.Status == payment.StatusSucceeded && res.Session != nil && res.Session.GetReturnMethod() == returnPost:
 		h.returnByPost(w, r, co, res)
 	case res.Payment.Status == payment.StatusSucceeded && res.Session != nil:
@@ -749,6 +768,7 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 				ResumeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/resume"}
 		}
 	}
+	p.CustomFields = customFieldsView(co, lang, r)
 	for i, it := range cs.GetLineItems() {
 		aq := it.GetAdjustableQuantity()
 		// Lines show their amount before the discount, which has a row of

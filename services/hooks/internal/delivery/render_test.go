@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
@@ -58,5 +59,33 @@ func TestRenderEnvelopeAndObject(t *testing.T) {
 	}
 	if _, err := Render(&eventsv1.Event{Id: "evt_3"}); err == nil {
 		t.Error("an event without an object rendered")
+	}
+}
+
+// TestRenderCarriesCustomFields: a session event's object holds the
+// session's custom field values (seed 002: "custom fields are included in
+// webhooks"), as a plain key → value object.
+func TestRenderCarriesCustomFields(t *testing.T) {
+	fields, err := structpb.NewStruct(map[string]any{"order_id": "order_12345", "campaign": "halloween_sale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := Render(&eventsv1.Event{Id: "evt_1", Type: "checkout.session.completed",
+		Object: &eventsv1.Event_CheckoutSession{CheckoutSession: &adminv1.CheckoutSession{Id: "cs_1", CustomFields: fields}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Data struct {
+			Object struct {
+				CustomFields map[string]string `json:"custom_fields"`
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if cf := got.Data.Object.CustomFields; len(cf) != 2 || cf["order_id"] != "order_12345" || cf["campaign"] != "halloween_sale" {
+		t.Errorf("custom_fields %v in %s", cf, body)
 	}
 }

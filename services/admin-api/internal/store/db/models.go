@@ -82,6 +82,10 @@ type AdminCheckoutSession struct {
 	DiscountPromotionCode     *string
 	AllowPromotionCodes       bool
 	RouteID                   *string
+	CustomFields              []byte
+	CascadeLineItems          []byte
+	CascadeTier               int32
+	CascadePaymentID          *string
 }
 
 type AdminCoupon struct {
@@ -325,4 +329,5 @@ type AdminSite struct {
 	ProviderAccounts         []byte
 	InstallmentPlans         []byte
 	IsDefault                bool
+	CustomFields             []byte
 }
