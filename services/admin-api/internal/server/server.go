@@ -20,6 +20,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/discount"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/subscription"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/openapi"
@@ -122,6 +123,8 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	prices := &catalog.Prices{Store: st}
 	coupons := &discount.Coupons{Store: st, Now: time.Now}
 	promotionCodes := &discount.PromotionCodes{Store: st, Now: time.Now}
+	subscriptions := &subscription.Subscriptions{Store: st, Now: time.Now}
+	invoices := &subscription.Invoices{Store: st}
 	authn := &auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies, Tokens: guard.Tokens}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey, auth.MetadataKeyID, auth.MetadataKeySecret),
@@ -152,6 +155,8 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		adminv1.RegisterPriceServiceServer(r, prices)
 		adminv1.RegisterCouponServiceServer(r, coupons)
 		adminv1.RegisterPromotionCodeServiceServer(r, promotionCodes)
+		adminv1.RegisterSubscriptionServiceServer(r, subscriptions)
+		adminv1.RegisterInvoiceServiceServer(r, invoices)
 	}
 	if err := inline.Err(); err != nil {
 		return nil, err
@@ -197,6 +202,12 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		return nil, err
 	}
 	if err := adminv1.RegisterPromotionCodeServiceHandlerClient(ctx, gw, adminv1.NewPromotionCodeServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterSubscriptionServiceHandlerClient(ctx, gw, adminv1.NewSubscriptionServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterInvoiceServiceHandlerClient(ctx, gw, adminv1.NewInvoiceServiceClient(inline)); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()

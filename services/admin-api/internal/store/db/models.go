@@ -81,6 +81,11 @@ type AdminCheckoutSession struct {
 	DiscountCoupon            *string
 	DiscountPromotionCode     *string
 	AllowPromotionCodes       bool
+	Mode                      string
+	CustomerCreation          string
+	RecurringInterval         *string
+	RecurringIntervalCount    *int32
+	SubscriptionID            *string
 }
 
 type AdminCoupon struct {
@@ -203,6 +208,33 @@ type AdminIdempotencyKey struct {
 	CreatedAt      time.Time
 }
 
+type AdminInvoice struct {
+	ID                 string
+	Seq                int64
+	OrganizationID     string
+	Livemode           bool
+	SubscriptionID     string
+	CustomerID         string
+	PeriodNumber       int32
+	Status             string
+	BillingReason      string
+	Currency           string
+	Lines              []byte
+	AmountSubtotal     int64
+	AmountDiscount     int64
+	AmountTax          int64
+	AmountTotal        int64
+	DiscountCoupon     *string
+	PeriodStart        time.Time
+	PeriodEnd          time.Time
+	PaymentID          *string
+	AttemptCount       int32
+	NextPaymentAttempt *time.Time
+	PaidAt             *time.Time
+	EventSequence      int64
+	CreatedAt          time.Time
+}
+
 type AdminOrganization struct {
 	ID        string
 	Name      string
@@ -305,4 +337,32 @@ type AdminSite struct {
 	ProviderAccounts         []byte
 	InstallmentPlans         []byte
 	IsDefault                bool
+}
+
+type AdminSubscription struct {
+	ID                     string
+	Seq                    int64
+	OrganizationID         string
+	Livemode               bool
+	CustomerID             string
+	Status                 string
+	Items                  []byte
+	Currency               string
+	RecurringInterval      string
+	RecurringIntervalCount int32
+	BillingAnchor          time.Time
+	PeriodNumber           int32
+	CurrentPeriodStart     time.Time
+	CurrentPeriodEnd       time.Time
+	CancelAtPeriodEnd      bool
+	CanceledAt             *time.Time
+	DiscountCoupon         *string
+	DiscountDuration       *string
+	DiscountEnd            *time.Time
+	CheckoutSessionID      string
+	LatestInvoiceID        *string
+	TaxBps                 int64
+	Metadata               []byte
+	EventSequence          int64
+	CreatedAt              time.Time
 }

@@ -40,7 +40,8 @@ type LineItemParams struct {
 	// A catalog price (`price_…`) instead of name and unit_amount: the line
 	// item takes its name, description and image from the price's product and
 	// its unit_amount and currency from the price. The price and its product
-	// must be active; recurring prices are refused until subscriptions exist.
+	// must be active. A recurring price makes the session a subscription
+	// checkout (see `mode`).
 	PriceId string `protobuf:"bytes,60,opt,name=price_id,json=priceId,proto3" json:"price_id,omitempty"`
 	// Alias of price_id (Stripe's name).
 	Price string `protobuf:"bytes,61,opt,name=price,proto3" json:"price,omitempty"`
@@ -600,8 +601,16 @@ type CheckoutSession struct {
 	Discounts []*SessionDiscount `protobuf:"bytes,81,rep,name=discounts,proto3" json:"discounts,omitempty"`
 	// Whether the hosted page offers a promotion code field.
 	AllowPromotionCodes bool `protobuf:"varint,82,opt,name=allow_promotion_codes,json=allowPromotionCodes,proto3" json:"allow_promotion_codes,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// `payment` or `subscription` (a session with recurring prices: paying it
+	// creates a subscription and its first invoice).
+	Mode string `protobuf:"bytes,90,opt,name=mode,proto3" json:"mode,omitempty"`
+	// The subscription (`sub_…`) the paid session created, in subscription mode.
+	Subscription *string `protobuf:"bytes,91,opt,name=subscription,proto3,oneof" json:"subscription,omitempty"`
+	// `always` or `if_required`: when a catalog customer is created on
+	// completion for a session without one (subscriptions always need one).
+	CustomerCreation string `protobuf:"bytes,92,opt,name=customer_creation,json=customerCreation,proto3" json:"customer_creation,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CheckoutSession) Reset() {
@@ -914,6 +923,27 @@ func (x *CheckoutSession) GetAllowPromotionCodes() bool {
 	return false
 }
 
+func (x *CheckoutSession) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *CheckoutSession) GetSubscription() string {
+	if x != nil && x.Subscription != nil {
+		return *x.Subscription
+	}
+	return ""
+}
+
+func (x *CheckoutSession) GetCustomerCreation() string {
+	if x != nil {
+		return x.CustomerCreation
+	}
+	return ""
+}
+
 // Parameters of CreateCheckoutSession.
 type CreateCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -995,8 +1025,18 @@ type CreateCheckoutSessionRequest struct {
 	PromotionCode string `protobuf:"bytes,82,opt,name=promotion_code,json=promotionCode,proto3" json:"promotion_code,omitempty"`
 	// Offer a promotion code field on the hosted page (not with a discount given here).
 	AllowPromotionCodes bool `protobuf:"varint,83,opt,name=allow_promotion_codes,json=allowPromotionCodes,proto3" json:"allow_promotion_codes,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// `payment` (default) or `subscription` (default when a line item has a
+	// recurring price). In subscription mode at least one line item has a
+	// recurring price, and all recurring prices share interval,
+	// interval_count and currency; one-time prices are charged on the first
+	// invoice only.
+	Mode string `protobuf:"bytes,90,opt,name=mode,proto3" json:"mode,omitempty"`
+	// `if_required` (default: a catalog customer is created on completion
+	// only when the session needs one, i.e. in subscription mode without a
+	// customer) or `always` (created for any paid session without one).
+	CustomerCreation string `protobuf:"bytes,91,opt,name=customer_creation,json=customerCreation,proto3" json:"customer_creation,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionRequest) Reset() {
@@ -1237,6 +1277,20 @@ func (x *CreateCheckoutSessionRequest) GetAllowPromotionCodes() bool {
 		return x.AllowPromotionCodes
 	}
 	return false
+}
+
+func (x *CreateCheckoutSessionRequest) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetCustomerCreation() string {
+	if x != nil {
+		return x.CustomerCreation
+	}
+	return ""
 }
 
 // Result of CreateCheckoutSession.
@@ -1861,7 +1915,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x0f_promotion_code\"O\n" +
 	"\x0eDiscountParams\x12\x16\n" +
 	"\x06coupon\x18\x01 \x01(\tR\x06coupon\x12%\n" +
-	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\xf3\x15\n" +
+	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\xee\x16\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -1912,7 +1966,10 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\rnotify_format\x18% \x01(\tR\fnotifyFormat\x12E\n" +
 	"\rtotal_details\x18P \x01(\v2 .tillpoint.admin.v1.TotalDetailsR\ftotalDetails\x12A\n" +
 	"\tdiscounts\x18Q \x03(\v2#.tillpoint.admin.v1.SessionDiscountR\tdiscounts\x122\n" +
-	"\x15allow_promotion_codes\x18R \x01(\bR\x13allowPromotionCodes\x1a;\n" +
+	"\x15allow_promotion_codes\x18R \x01(\bR\x13allowPromotionCodes\x12\x12\n" +
+	"\x04mode\x18Z \x01(\tR\x04mode\x12'\n" +
+	"\fsubscription\x18[ \x01(\tH\vR\fsubscription\x88\x01\x01\x12+\n" +
+	"\x11customer_creation\x18\\ \x01(\tR\x10customerCreation\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
@@ -1927,7 +1984,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\r_completed_atB\x16\n" +
 	"\x14_client_reference_idB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
-	"\v_net_amount\"\xd8\r\n" +
+	"\v_net_amountB\x0f\n" +
+	"\r_subscription\"\x99\x0e\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1966,7 +2024,9 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\tdiscounts\x18P \x03(\v2\".tillpoint.admin.v1.DiscountParamsR\tdiscounts\x12\x1b\n" +
 	"\tcoupon_id\x18Q \x01(\tR\bcouponId\x12%\n" +
 	"\x0epromotion_code\x18R \x01(\tR\rpromotionCode\x122\n" +
-	"\x15allow_promotion_codes\x18S \x01(\bR\x13allowPromotionCodes\x1a;\n" +
+	"\x15allow_promotion_codes\x18S \x01(\bR\x13allowPromotionCodes\x12\x12\n" +
+	"\x04mode\x18Z \x01(\tR\x04mode\x12+\n" +
+	"\x11customer_creation\x18[ \x01(\tR\x10customerCreation\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +
