@@ -41,11 +41,35 @@ CREATE TABLE admin.subscriptions (
     -- The tax rate of the checkout (basis points, exclusive), kept for renewals.
     tax_bps                  bigint NOT NULL DEFAULT 0 CHECK (tax_bps >= 0),
     metadata                 jsonb NOT NULL DEFAULT '{}',
+    -- The runtime's saved payment method (pm_…) renewals charge off-session.
+    default_payment_method   text,
+    -- The test clock whose time it follows (test mode only); NULL: real time.
+    test_clock_id            text,
+    -- When its next renewal or retry is due (NULL once canceled). A worker
+    -- that claims it pushes it ahead by a lease, so a crash mid-charge is
+    -- retried (with the same idempotency key) once the lease runs out.
+    next_action_at           timestamptz,
     event_sequence           bigint NOT NULL DEFAULT 0,
     created_at               timestamptz NOT NULL DEFAULT now(),
-    CHECK ((discount_coupon IS NULL) = (discount_duration IS NULL))
+    CHECK ((discount_coupon IS NULL) = (discount_duration IS NULL)),
+    CHECK (test_clock_id IS NULL OR NOT livemode)
 );
 CREATE INDEX subscriptions_org_idx ON admin.subscriptions (organization_id, livemode, seq DESC);
+CREATE INDEX subscriptions_due_idx ON admin.subscriptions (next_action_at) WHERE next_action_at IS NOT NULL AND test_clock_id IS NULL;
+CREATE INDEX subscriptions_clock_idx ON admin.subscriptions (test_clock_id, next_action_at) WHERE test_clock_id IS NOT NULL;
+
+-- Test clocks (test mode only): a frozen time that subscriptions of its
+-- customers follow instead of the real one; advancing it runs what falls due.
+CREATE TABLE admin.test_clocks (
+    id              text PRIMARY KEY,
+    seq             bigint NOT NULL GENERATED ALWAYS AS IDENTITY UNIQUE,
+    organization_id text NOT NULL REFERENCES admin.organizations (id),
+    livemode        boolean NOT NULL CHECK (NOT livemode),
+    name            text,
+    frozen_time     timestamptz NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE admin.customers ADD COLUMN test_clock_id text REFERENCES admin.test_clocks (id);
 CREATE INDEX subscriptions_customer_idx ON admin.subscriptions (customer_id, seq DESC);
 
 CREATE TABLE admin.invoices (

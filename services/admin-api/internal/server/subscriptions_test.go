@@ -23,12 +23,17 @@ func subscriptionSession(items ...map[string]any) map[string]any {
 		"customer_email": "sub@example.com"}
 }
 
-// pay completes session id as paid, as the runtime does after a capture.
-func (e *env) pay(id string) {
+// pay completes session id as paid, as the runtime does after a capture,
+// with the reusable payment method it saved (optional).
+func (e *env) pay(id string, savedPaymentMethod ...string) {
 	e.t.Helper()
 	_, s := e.do("GET", "/v1/checkout/sessions/"+id, e.keyA, nil)
-	if _, err := e.internalClient(token).CompleteSession(context.Background(), &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA,
-		Currency: s["currency"].(string), SessionId: id, PaymentId: "pay_" + id, Paid: true, AmountTotal: num(s["amount_total"])}); err != nil {
+	req := &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA,
+		Currency: s["currency"].(string), SessionId: id, PaymentId: "pay_" + id, Paid: true, AmountTotal: num(s["amount_total"])}
+	if len(savedPaymentMethod) > 0 {
+		req.SavedPaymentMethod = savedPaymentMethod[0]
+	}
+	if _, err := e.internalClient(token).CompleteSession(context.Background(), req); err != nil {
 		e.t.Fatalf("complete %s: %v", id, err)
 	}
 }

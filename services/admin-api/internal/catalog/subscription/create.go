@@ -35,7 +35,10 @@ const (
 // subscription and its first invoice, paid by the session's payment, with
 // their events. It returns the session as changed (customer, subscription);
 // a session that needs nothing is returned as is.
-func OnPaid(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession) (db.AdminCheckoutSession, error) {
+//
+// paymentMethod is the reusable payment method the runtime saved from the
+// payment ("" when none): renewals charge it.
+func OnPaid(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession, paymentMethod string) (db.AdminCheckoutSession, error) {
 	subscribing := row.Mode == "subscription"
 	customer := ""
 	if row.Customer != nil && ids.IsNew(*row.Customer, "cus") {
@@ -54,7 +57,7 @@ func OnPaid(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 	}
 	var subID *string
 	if subscribing {
-		id, err := create(ctx, tx, q, row, customer)
+		id, err := create(ctx, tx, q, row, customer, paymentMethod)
 		if err != nil {
 			return row, err
 		}
@@ -69,7 +72,7 @@ func OnPaid(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 
 // create makes the subscription of paid session row, for customer, with
 // its first invoice: the session's own amounts, paid by its payment.
-func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession, customer string) (string, error) {
+func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession, customer, paymentMethod string) (string, error) {
 	var items []session.LineItem
 	if err := json.Unmarshal(row.LineItems, &items); err != nil {
 		return "", fmt.Errorf("session %s line items: %w", row.ID, err)
@@ -87,9 +90,20 @@ func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 			subItems = append(subItems, Item{Price: it.PriceID, Product: it.ProductID, Name: it.Name, UnitAmount: it.UnitAmount, Quantity: it.Quantity})
 		}
 	}
-	// It starts when paid; periods are whole seconds, as every timestamp
-	// of the API.
+	// It starts when paid, on its customer's test clock if it has one;
+	// periods are whole seconds, as every timestamp of the API.
 	start := time.Now().UTC().Truncate(time.Second)
+	c, err := q.GetCustomer(ctx, db.GetCustomerParams{ID: customer, OrganizationID: row.OrganizationID, Livemode: row.Livemode})
+	if err != nil {
+		return "", store.Wrap(err, "get customer")
+	}
+	if c.TestClockID != nil {
+		clock, err := q.GetTestClock(ctx, db.GetTestClockParams{ID: *c.TestClockID, OrganizationID: row.OrganizationID})
+		if err != nil {
+			return "", store.Wrap(err, "get test clock")
+		}
+		start = clock.FrozenTime.UTC().Truncate(time.Second)
+	}
 	_, end, err := PeriodBounds(start, *row.RecurringInterval, *row.RecurringIntervalCount, 0)
 	if err != nil {
 		return "", err
@@ -97,7 +111,10 @@ func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 	p := db.CreateSubscriptionParams{ID: ids.New("sub"), OrganizationID: row.OrganizationID, Livemode: row.Livemode,
 		CustomerID: customer, Currency: row.Currency, RecurringInterval: *row.RecurringInterval,
 		RecurringIntervalCount: *row.RecurringIntervalCount, BillingAnchor: start, CurrentPeriodStart: start,
-		CurrentPeriodEnd: end, CheckoutSessionID: row.ID, Metadata: []byte("{}"), CreatedAt: start}
+		CurrentPeriodEnd: end, CheckoutSessionID: row.ID, Metadata: []byte("{}"), CreatedAt: start, TestClockID: c.TestClockID}
+	if paymentMethod != "" {
+		p.DefaultPaymentMethod = &paymentMethod
+	}
 	if p.Items, err = json.Marshal(subItems); err != nil {
 		return "", err
 	}

@@ -12,7 +12,7 @@ import (
 const createCustomer = `-- name: CreateCustomer :one
 INSERT INTO admin.customers (id, organization_id, livemode, email, name, phone, address, metadata)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at
+RETURNING id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at, test_clock_id
 `
 
 type CreateCustomerParams struct {
@@ -50,6 +50,7 @@ func (q *Queries) CreateCustomer(ctx context.Context, arg CreateCustomerParams) 
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.DeletedAt,
+		&i.TestClockID,
 	)
 	return i, err
 }
@@ -74,7 +75,7 @@ func (q *Queries) DeleteCustomer(ctx context.Context, arg DeleteCustomerParams) 
 }
 
 const getCustomer = `-- name: GetCustomer :one
-SELECT id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at FROM admin.customers
+SELECT id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at, test_clock_id FROM admin.customers
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND deleted_at IS NULL
 `
 
@@ -99,6 +100,7 @@ func (q *Queries) GetCustomer(ctx context.Context, arg GetCustomerParams) (Admin
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.DeletedAt,
+		&i.TestClockID,
 	)
 	return i, err
 }
@@ -122,7 +124,7 @@ func (q *Queries) GetCustomerSeq(ctx context.Context, arg GetCustomerSeqParams) 
 }
 
 const listCustomers = `-- name: ListCustomers :many
-SELECT id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at FROM admin.customers
+SELECT id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at, test_clock_id FROM admin.customers
 WHERE organization_id = $1 AND livemode = $2 AND deleted_at IS NULL
   AND ($3::text IS NULL OR lower(email) = lower($3))
   AND ($4::bigint IS NULL OR seq < $4)
@@ -169,6 +171,7 @@ func (q *Queries) ListCustomers(ctx context.Context, arg ListCustomersParams) ([
 			&i.Metadata,
 			&i.CreatedAt,
 			&i.DeletedAt,
+			&i.TestClockID,
 		); err != nil {
 			return nil, err
 		}
@@ -181,7 +184,7 @@ func (q *Queries) ListCustomers(ctx context.Context, arg ListCustomersParams) ([
 }
 
 const lockCustomer = `-- name: LockCustomer :one
-SELECT id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at FROM admin.customers
+SELECT id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at, test_clock_id FROM admin.customers
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND deleted_at IS NULL
 FOR UPDATE
 `
@@ -209,6 +212,7 @@ func (q *Queries) LockCustomer(ctx context.Context, arg LockCustomerParams) (Adm
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.DeletedAt,
+		&i.TestClockID,
 	)
 	return i, err
 }
@@ -216,7 +220,7 @@ func (q *Queries) LockCustomer(ctx context.Context, arg LockCustomerParams) (Adm
 const updateCustomer = `-- name: UpdateCustomer :one
 UPDATE admin.customers SET email = $4, name = $5, phone = $6, address = $7, metadata = $8
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND deleted_at IS NULL
-RETURNING id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at
+RETURNING id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at, test_clock_id
 `
 
 type UpdateCustomerParams struct {
@@ -254,6 +258,7 @@ func (q *Queries) UpdateCustomer(ctx context.Context, arg UpdateCustomerParams) 
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.DeletedAt,
+		&i.TestClockID,
 	)
 	return i, err
 }

@@ -121,6 +121,7 @@ type AdminCustomer struct {
 	Metadata       []byte
 	CreatedAt      time.Time
 	DeletedAt      *time.Time
+	TestClockID    *string
 }
 
 type AdminDashboardInvitation struct {
@@ -363,6 +364,19 @@ type AdminSubscription struct {
 	LatestInvoiceID        *string
 	TaxBps                 int64
 	Metadata               []byte
+	DefaultPaymentMethod   *string
+	TestClockID            *string
+	NextActionAt           *time.Time
 	EventSequence          int64
 	CreatedAt              time.Time
+}
+
+type AdminTestClock struct {
+	ID             string
+	Seq            int64
+	OrganizationID string
+	Livemode       bool
+	Name           *string
+	FrozenTime     time.Time
+	CreatedAt      time.Time
 }

@@ -12,9 +12,9 @@ import (
 
 const cancelSubscription = `-- name: CancelSubscription :one
 UPDATE admin.subscriptions
-SET status = 'canceled', canceled_at = $1, event_sequence = event_sequence + 1
+SET status = 'canceled', canceled_at = $1, next_action_at = NULL, event_sequence = event_sequence + 1
 WHERE id = $2 AND status <> 'canceled'
-RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, event_sequence, created_at
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
 `
 
 type CancelSubscriptionParams struct {
@@ -49,6 +49,66 @@ func (q *Queries) CancelSubscription(ctx context.Context, arg CancelSubscription
 		&i.LatestInvoiceID,
 		&i.TaxBps,
 		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const claimDueSubscription = `-- name: ClaimDueSubscription :one
+UPDATE admin.subscriptions SET next_action_at = $1
+WHERE id = (
+    SELECT s.id FROM admin.subscriptions s
+    WHERE s.next_action_at <= $2
+      AND (($3::text IS NULL AND s.test_clock_id IS NULL) OR s.test_clock_id = $3)
+    ORDER BY s.next_action_at
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED)
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
+`
+
+type ClaimDueSubscriptionParams struct {
+	LeaseUntil *time.Time
+	Now        *time.Time
+	Clock      *string
+}
+
+// One subscription whose renewal or retry is due by @now, on the real
+// clock (@clock NULL) or on test clock @clock; SKIP LOCKED lets several
+// workers share the work. The claim pushes next_action_at ahead by a lease.
+func (q *Queries) ClaimDueSubscription(ctx context.Context, arg ClaimDueSubscriptionParams) (AdminSubscription, error) {
+	row := q.db.QueryRow(ctx, claimDueSubscription, arg.LeaseUntil, arg.Now, arg.Clock)
+	var i AdminSubscription
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.CustomerID,
+		&i.Status,
+		&i.Items,
+		&i.Currency,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.BillingAnchor,
+		&i.PeriodNumber,
+		&i.CurrentPeriodStart,
+		&i.CurrentPeriodEnd,
+		&i.CancelAtPeriodEnd,
+		&i.CanceledAt,
+		&i.DiscountCoupon,
+		&i.DiscountDuration,
+		&i.DiscountEnd,
+		&i.CheckoutSessionID,
+		&i.LatestInvoiceID,
+		&i.TaxBps,
+		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
 	)
@@ -146,11 +206,13 @@ func (q *Queries) CreateInvoice(ctx context.Context, arg CreateInvoiceParams) (A
 const createSubscription = `-- name: CreateSubscription :one
 INSERT INTO admin.subscriptions (id, organization_id, livemode, customer_id, status, items, currency,
     recurring_interval, recurring_interval_count, billing_anchor, current_period_start, current_period_end,
-    discount_coupon, discount_duration, discount_end, checkout_session_id, tax_bps, metadata, created_at)
+    discount_coupon, discount_duration, discount_end, checkout_session_id, tax_bps, metadata, created_at,
+    default_payment_method, test_clock_id, next_action_at)
 VALUES ($1, $2, $3, $4, 'active', $5, $6,
     $7, $8, $9, $10, $11,
-    $12, $13, $14, $15, $16, $17, $18)
-RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, event_sequence, created_at
+    $12, $13, $14, $15, $16, $17, $18,
+    $19, $20, $11)
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
 `
 
 type CreateSubscriptionParams struct {
@@ -172,6 +234,8 @@ type CreateSubscriptionParams struct {
 	TaxBps                 int64
 	Metadata               []byte
 	CreatedAt              time.Time
+	DefaultPaymentMethod   *string
+	TestClockID            *string
 }
 
 func (q *Queries) CreateSubscription(ctx context.Context, arg CreateSubscriptionParams) (AdminSubscription, error) {
@@ -194,6 +258,8 @@ func (q *Queries) CreateSubscription(ctx context.Context, arg CreateSubscription
 		arg.TaxBps,
 		arg.Metadata,
 		arg.CreatedAt,
+		arg.DefaultPaymentMethod,
+		arg.TestClockID,
 	)
 	var i AdminSubscription
 	err := row.Scan(
@@ -220,6 +286,95 @@ func (q *Queries) CreateSubscription(ctx context.Context, arg CreateSubscription
 		&i.LatestInvoiceID,
 		&i.TaxBps,
 		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const createTestClock = `-- name: CreateTestClock :one
+INSERT INTO admin.test_clocks (id, organization_id, livemode, name, frozen_time)
+VALUES ($1, $2, false, $3, $4)
+RETURNING id, seq, organization_id, livemode, name, frozen_time, created_at
+`
+
+type CreateTestClockParams struct {
+	ID             string
+	OrganizationID string
+	Name           *string
+	FrozenTime     time.Time
+}
+
+func (q *Queries) CreateTestClock(ctx context.Context, arg CreateTestClockParams) (AdminTestClock, error) {
+	row := q.db.QueryRow(ctx, createTestClock,
+		arg.ID,
+		arg.OrganizationID,
+		arg.Name,
+		arg.FrozenTime,
+	)
+	var i AdminTestClock
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Name,
+		&i.FrozenTime,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const failInvoiceAttempt = `-- name: FailInvoiceAttempt :one
+UPDATE admin.invoices
+SET status = $1, attempt_count = $2, next_payment_attempt = $3,
+    event_sequence = event_sequence + 1
+WHERE id = $4 AND status = 'open'
+RETURNING id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at
+`
+
+type FailInvoiceAttemptParams struct {
+	Status             string
+	AttemptCount       int32
+	NextPaymentAttempt *time.Time
+	ID                 string
+}
+
+// A failed attempt: open with its next retry, or uncollectible after the last.
+func (q *Queries) FailInvoiceAttempt(ctx context.Context, arg FailInvoiceAttemptParams) (AdminInvoice, error) {
+	row := q.db.QueryRow(ctx, failInvoiceAttempt,
+		arg.Status,
+		arg.AttemptCount,
+		arg.NextPaymentAttempt,
+		arg.ID,
+	)
+	var i AdminInvoice
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.SubscriptionID,
+		&i.CustomerID,
+		&i.PeriodNumber,
+		&i.Status,
+		&i.BillingReason,
+		&i.Currency,
+		&i.Lines,
+		&i.AmountSubtotal,
+		&i.AmountDiscount,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.DiscountCoupon,
+		&i.PeriodStart,
+		&i.PeriodEnd,
+		&i.PaymentID,
+		&i.AttemptCount,
+		&i.NextPaymentAttempt,
+		&i.PaidAt,
 		&i.EventSequence,
 		&i.CreatedAt,
 	)
@@ -268,6 +423,47 @@ func (q *Queries) GetInvoice(ctx context.Context, arg GetInvoiceParams) (AdminIn
 	return i, err
 }
 
+const getInvoiceForPeriod = `-- name: GetInvoiceForPeriod :one
+SELECT id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at FROM admin.invoices WHERE subscription_id = $1 AND period_number = $2
+`
+
+type GetInvoiceForPeriodParams struct {
+	SubscriptionID string
+	PeriodNumber   int32
+}
+
+func (q *Queries) GetInvoiceForPeriod(ctx context.Context, arg GetInvoiceForPeriodParams) (AdminInvoice, error) {
+	row := q.db.QueryRow(ctx, getInvoiceForPeriod, arg.SubscriptionID, arg.PeriodNumber)
+	var i AdminInvoice
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.SubscriptionID,
+		&i.CustomerID,
+		&i.PeriodNumber,
+		&i.Status,
+		&i.BillingReason,
+		&i.Currency,
+		&i.Lines,
+		&i.AmountSubtotal,
+		&i.AmountDiscount,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.DiscountCoupon,
+		&i.PeriodStart,
+		&i.PeriodEnd,
+		&i.PaymentID,
+		&i.AttemptCount,
+		&i.NextPaymentAttempt,
+		&i.PaidAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const getInvoiceSeq = `-- name: GetInvoiceSeq :one
 SELECT seq FROM admin.invoices WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
@@ -286,7 +482,7 @@ func (q *Queries) GetInvoiceSeq(ctx context.Context, arg GetInvoiceSeqParams) (i
 }
 
 const getSubscription = `-- name: GetSubscription :one
-SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, event_sequence, created_at FROM admin.subscriptions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at FROM admin.subscriptions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSubscriptionParams struct {
@@ -322,6 +518,9 @@ func (q *Queries) GetSubscription(ctx context.Context, arg GetSubscriptionParams
 		&i.LatestInvoiceID,
 		&i.TaxBps,
 		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
 	)
@@ -343,6 +542,30 @@ func (q *Queries) GetSubscriptionSeq(ctx context.Context, arg GetSubscriptionSeq
 	var seq int64
 	err := row.Scan(&seq)
 	return seq, err
+}
+
+const getTestClock = `-- name: GetTestClock :one
+SELECT id, seq, organization_id, livemode, name, frozen_time, created_at FROM admin.test_clocks WHERE id = $1 AND organization_id = $2 AND NOT livemode
+`
+
+type GetTestClockParams struct {
+	ID             string
+	OrganizationID string
+}
+
+func (q *Queries) GetTestClock(ctx context.Context, arg GetTestClockParams) (AdminTestClock, error) {
+	row := q.db.QueryRow(ctx, getTestClock, arg.ID, arg.OrganizationID)
+	var i AdminTestClock
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Name,
+		&i.FrozenTime,
+		&i.CreatedAt,
+	)
+	return i, err
 }
 
 const listInvoices = `-- name: ListInvoices :many
@@ -424,7 +647,7 @@ func (q *Queries) ListInvoices(ctx context.Context, arg ListInvoicesParams) ([]A
 }
 
 const listSubscriptions = `-- name: ListSubscriptions :many
-SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, event_sequence, created_at FROM admin.subscriptions
+SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at FROM admin.subscriptions
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR customer_id = $3)
   AND ($4::text IS NULL OR status = $4)
@@ -486,6 +709,9 @@ func (q *Queries) ListSubscriptions(ctx context.Context, arg ListSubscriptionsPa
 			&i.LatestInvoiceID,
 			&i.TaxBps,
 			&i.Metadata,
+			&i.DefaultPaymentMethod,
+			&i.TestClockID,
+			&i.NextActionAt,
 			&i.EventSequence,
 			&i.CreatedAt,
 		); err != nil {
@@ -499,8 +725,44 @@ func (q *Queries) ListSubscriptions(ctx context.Context, arg ListSubscriptionsPa
 	return items, nil
 }
 
+const lockInvoice = `-- name: LockInvoice :one
+SELECT id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at FROM admin.invoices WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) LockInvoice(ctx context.Context, id string) (AdminInvoice, error) {
+	row := q.db.QueryRow(ctx, lockInvoice, id)
+	var i AdminInvoice
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.SubscriptionID,
+		&i.CustomerID,
+		&i.PeriodNumber,
+		&i.Status,
+		&i.BillingReason,
+		&i.Currency,
+		&i.Lines,
+		&i.AmountSubtotal,
+		&i.AmountDiscount,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.DiscountCoupon,
+		&i.PeriodStart,
+		&i.PeriodEnd,
+		&i.PaymentID,
+		&i.AttemptCount,
+		&i.NextPaymentAttempt,
+		&i.PaidAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const lockSubscription = `-- name: LockSubscription :one
-SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, event_sequence, created_at FROM admin.subscriptions WHERE id = $1 AND organization_id = $2 AND livemode = $3 FOR UPDATE
+SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at FROM admin.subscriptions WHERE id = $1 AND organization_id = $2 AND livemode = $3 FOR UPDATE
 `
 
 type LockSubscriptionParams struct {
@@ -536,6 +798,185 @@ func (q *Queries) LockSubscription(ctx context.Context, arg LockSubscriptionPara
 		&i.LatestInvoiceID,
 		&i.TaxBps,
 		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const lockSubscriptionByID = `-- name: LockSubscriptionByID :one
+SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at FROM admin.subscriptions WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) LockSubscriptionByID(ctx context.Context, id string) (AdminSubscription, error) {
+	row := q.db.QueryRow(ctx, lockSubscriptionByID, id)
+	var i AdminSubscription
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.CustomerID,
+		&i.Status,
+		&i.Items,
+		&i.Currency,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.BillingAnchor,
+		&i.PeriodNumber,
+		&i.CurrentPeriodStart,
+		&i.CurrentPeriodEnd,
+		&i.CancelAtPeriodEnd,
+		&i.CanceledAt,
+		&i.DiscountCoupon,
+		&i.DiscountDuration,
+		&i.DiscountEnd,
+		&i.CheckoutSessionID,
+		&i.LatestInvoiceID,
+		&i.TaxBps,
+		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const lockTestClock = `-- name: LockTestClock :one
+SELECT id, seq, organization_id, livemode, name, frozen_time, created_at FROM admin.test_clocks WHERE id = $1 AND organization_id = $2 AND NOT livemode FOR UPDATE
+`
+
+type LockTestClockParams struct {
+	ID             string
+	OrganizationID string
+}
+
+func (q *Queries) LockTestClock(ctx context.Context, arg LockTestClockParams) (AdminTestClock, error) {
+	row := q.db.QueryRow(ctx, lockTestClock, arg.ID, arg.OrganizationID)
+	var i AdminTestClock
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Name,
+		&i.FrozenTime,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const payInvoice = `-- name: PayInvoice :one
+UPDATE admin.invoices
+SET status = 'paid', payment_id = $1, paid_at = $2, attempt_count = $3,
+    next_payment_attempt = NULL, event_sequence = event_sequence + 1
+WHERE id = $4 AND status = 'open'
+RETURNING id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at
+`
+
+type PayInvoiceParams struct {
+	PaymentID    *string
+	PaidAt       *time.Time
+	AttemptCount int32
+	ID           string
+}
+
+func (q *Queries) PayInvoice(ctx context.Context, arg PayInvoiceParams) (AdminInvoice, error) {
+	row := q.db.QueryRow(ctx, payInvoice,
+		arg.PaymentID,
+		arg.PaidAt,
+		arg.AttemptCount,
+		arg.ID,
+	)
+	var i AdminInvoice
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.SubscriptionID,
+		&i.CustomerID,
+		&i.PeriodNumber,
+		&i.Status,
+		&i.BillingReason,
+		&i.Currency,
+		&i.Lines,
+		&i.AmountSubtotal,
+		&i.AmountDiscount,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.DiscountCoupon,
+		&i.PeriodStart,
+		&i.PeriodEnd,
+		&i.PaymentID,
+		&i.AttemptCount,
+		&i.NextPaymentAttempt,
+		&i.PaidAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const renewSubscription = `-- name: RenewSubscription :one
+UPDATE admin.subscriptions
+SET status = 'active', period_number = $1, current_period_start = $2,
+    current_period_end = $3, latest_invoice_id = $4,
+    next_action_at = $3, event_sequence = event_sequence + 1
+WHERE id = $5
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
+`
+
+type RenewSubscriptionParams struct {
+	PeriodNumber       int32
+	CurrentPeriodStart time.Time
+	CurrentPeriodEnd   time.Time
+	LatestInvoiceID    *string
+	ID                 string
+}
+
+// A paid renewal: the next period, active again.
+func (q *Queries) RenewSubscription(ctx context.Context, arg RenewSubscriptionParams) (AdminSubscription, error) {
+	row := q.db.QueryRow(ctx, renewSubscription,
+		arg.PeriodNumber,
+		arg.CurrentPeriodStart,
+		arg.CurrentPeriodEnd,
+		arg.LatestInvoiceID,
+		arg.ID,
+	)
+	var i AdminSubscription
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.CustomerID,
+		&i.Status,
+		&i.Items,
+		&i.Currency,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.BillingAnchor,
+		&i.PeriodNumber,
+		&i.CurrentPeriodStart,
+		&i.CurrentPeriodEnd,
+		&i.CancelAtPeriodEnd,
+		&i.CanceledAt,
+		&i.DiscountCoupon,
+		&i.DiscountDuration,
+		&i.DiscountEnd,
+		&i.CheckoutSessionID,
+		&i.LatestInvoiceID,
+		&i.TaxBps,
+		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
 	)
@@ -545,7 +986,7 @@ func (q *Queries) LockSubscription(ctx context.Context, arg LockSubscriptionPara
 const setLatestInvoice = `-- name: SetLatestInvoice :one
 UPDATE admin.subscriptions SET latest_invoice_id = $1, event_sequence = event_sequence + 1
 WHERE id = $2
-RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, event_sequence, created_at
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
 `
 
 type SetLatestInvoiceParams struct {
@@ -580,7 +1021,97 @@ func (q *Queries) SetLatestInvoice(ctx context.Context, arg SetLatestInvoicePara
 		&i.LatestInvoiceID,
 		&i.TaxBps,
 		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
 		&i.EventSequence,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const setNextAction = `-- name: SetNextAction :exec
+UPDATE admin.subscriptions SET next_action_at = $1 WHERE id = $2
+`
+
+type SetNextActionParams struct {
+	NextActionAt *time.Time
+	ID           string
+}
+
+func (q *Queries) SetNextAction(ctx context.Context, arg SetNextActionParams) error {
+	_, err := q.db.Exec(ctx, setNextAction, arg.NextActionAt, arg.ID)
+	return err
+}
+
+const setSubscriptionPastDue = `-- name: SetSubscriptionPastDue :one
+UPDATE admin.subscriptions
+SET status = 'past_due', latest_invoice_id = $1, next_action_at = $2, event_sequence = event_sequence + 1
+WHERE id = $3
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
+`
+
+type SetSubscriptionPastDueParams struct {
+	LatestInvoiceID *string
+	NextActionAt    *time.Time
+	ID              string
+}
+
+func (q *Queries) SetSubscriptionPastDue(ctx context.Context, arg SetSubscriptionPastDueParams) (AdminSubscription, error) {
+	row := q.db.QueryRow(ctx, setSubscriptionPastDue, arg.LatestInvoiceID, arg.NextActionAt, arg.ID)
+	var i AdminSubscription
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.CustomerID,
+		&i.Status,
+		&i.Items,
+		&i.Currency,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.BillingAnchor,
+		&i.PeriodNumber,
+		&i.CurrentPeriodStart,
+		&i.CurrentPeriodEnd,
+		&i.CancelAtPeriodEnd,
+		&i.CanceledAt,
+		&i.DiscountCoupon,
+		&i.DiscountDuration,
+		&i.DiscountEnd,
+		&i.CheckoutSessionID,
+		&i.LatestInvoiceID,
+		&i.TaxBps,
+		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const setTestClockTime = `-- name: SetTestClockTime :one
+UPDATE admin.test_clocks SET frozen_time = $2 WHERE id = $1 RETURNING id, seq, organization_id, livemode, name, frozen_time, created_at
+`
+
+type SetTestClockTimeParams struct {
+	ID         string
+	FrozenTime time.Time
+}
+
+func (q *Queries) SetTestClockTime(ctx context.Context, arg SetTestClockTimeParams) (AdminTestClock, error) {
+	row := q.db.QueryRow(ctx, setTestClockTime, arg.ID, arg.FrozenTime)
+	var i AdminTestClock
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Name,
+		&i.FrozenTime,
 		&i.CreatedAt,
 	)
 	return i, err
@@ -590,7 +1121,7 @@ const updateSubscription = `-- name: UpdateSubscription :one
 UPDATE admin.subscriptions
 SET cancel_at_period_end = $1, metadata = $2, event_sequence = event_sequence + 1
 WHERE id = $3
-RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, event_sequence, created_at
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
 `
 
 type UpdateSubscriptionParams struct {
@@ -626,6 +1157,9 @@ func (q *Queries) UpdateSubscription(ctx context.Context, arg UpdateSubscription
 		&i.LatestInvoiceID,
 		&i.TaxBps,
 		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
 	)

@@ -440,8 +440,11 @@ type CompleteSessionRequest struct {
 	OrganizationId string `protobuf:"bytes,7,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
 	Livemode       bool   `protobuf:"varint,8,opt,name=livemode,proto3" json:"livemode,omitempty"`
 	Currency       string `protobuf:"bytes,9,opt,name=currency,proto3" json:"currency,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The reusable payment method (`pm_…`) the runtime saved from this
+	// payment, for a subscription checkout: renewals charge it off-session.
+	SavedPaymentMethod string `protobuf:"bytes,10,opt,name=saved_payment_method,json=savedPaymentMethod,proto3" json:"saved_payment_method,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *CompleteSessionRequest) Reset() {
@@ -533,6 +536,13 @@ func (x *CompleteSessionRequest) GetLivemode() bool {
 func (x *CompleteSessionRequest) GetCurrency() string {
 	if x != nil {
 		return x.Currency
+	}
+	return ""
+}
+
+func (x *CompleteSessionRequest) GetSavedPaymentMethod() string {
+	if x != nil {
+		return x.SavedPaymentMethod
 	}
 	return ""
 }
@@ -814,7 +824,7 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x13CardProviderAccount\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12'\n" +
-	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xb4\x02\n" +
+	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xe6\x02\n" +
 	"\x16CompleteSessionRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
@@ -827,7 +837,9 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x0epayment_method\x18\x06 \x01(\tR\rpaymentMethod\x12'\n" +
 	"\x0forganization_id\x18\a \x01(\tR\x0eorganizationId\x12\x1a\n" +
 	"\blivemode\x18\b \x01(\bR\blivemode\x12\x1a\n" +
-	"\bcurrency\x18\t \x01(\tR\bcurrency\"i\n" +
+	"\bcurrency\x18\t \x01(\tR\bcurrency\x120\n" +
+	"\x14saved_payment_method\x18\n" +
+	" \x01(\tR\x12savedPaymentMethod\"i\n" +
 	"\x17CompleteSessionResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"w\n" +
 	"\x19RecordAsyncPaymentRequest\x12\x1d\n" +

@@ -1,0 +1,224 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/subscription"
+)
+
+// scriptedCharger stands in for the runtime's off-session charges (its
+// own tests cover the provider path): each payment method answers from a
+// script of outcomes (true: succeeds), the last repeated, and a repeated
+// idempotency key gets the first answer without a new charge.
+type scriptedCharger struct {
+	mu      sync.Mutex
+	scripts map[string][]bool
+	byKey   map[string]subscription.ChargeResult
+	charges []subscription.ChargeRequest
+}
+
+func (c *scriptedCharger) ChargeOffSession(_ context.Context, req subscription.ChargeRequest) (subscription.ChargeResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if res, ok := c.byKey[req.IdempotencyKey]; ok {
+		return res, nil
+	}
+	script := c.scripts[req.PaymentMethod]
+	ok := script[0]
+	if len(script) > 1 {
+		c.scripts[req.PaymentMethod] = script[1:]
+	}
+	res := subscription.ChargeResult{PaymentID: fmt.Sprintf("pay_r%d", len(c.charges)), Succeeded: ok}
+	if !ok {
+		res = subscription.ChargeResult{PaymentID: res.PaymentID, DeclineCode: "card_declined"}
+	}
+	c.charges = append(c.charges, req)
+	c.byKey[req.IdempotencyKey] = res
+	return res, nil
+}
+
+// subscribe creates and pays a subscription checkout of 2 × 900 EUR a
+// month, with body's extra parameters, saving paymentMethod; it returns
+// the subscription.
+func (e *env) subscribe(paymentMethod string, kv ...any) map[string]any {
+	e.t.Helper()
+	monthly := e.monthlyPrice(e.keyA, 900, "EUR")
+	status, s := e.createSession(e.keyA, with(subscriptionSession(map[string]any{"price_id": monthly, "quantity": 2}), kv...))
+	if status != http.StatusCreated {
+		e.t.Fatalf("create: %d %v", status, s)
+	}
+	e.pay(s["id"].(string), paymentMethod)
+	_, s = e.do("GET", "/v1/checkout/sessions/"+s["id"].(string), e.keyA, nil)
+	_, sub := e.do("GET", "/v1/subscriptions/"+s["subscription"].(string), e.keyA, nil)
+	return sub
+}
+
+func rfc3339(t *testing.T, v any) time.Time {
+	t.Helper()
+	ts, err := time.Parse(time.RFC3339, v.(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// invoices lists a subscription's invoices, oldest first.
+func (e *env) invoices(subID string) []map[string]any {
+	e.t.Helper()
+	_, list := e.do("GET", "/v1/invoices?limit=100&subscription="+subID, e.keyA, nil)
+	data := list["data"].([]any)
+	out := make([]map[string]any, len(data))
+	for i, d := range data {
+		out[len(data)-1-i] = d.(map[string]any)
+	}
+	return out
+}
+
+func TestRenewalsWithARepeatingCoupon(t *testing.T) {
+	e := newEnv(t)
+	ch := &scriptedCharger{scripts: map[string][]bool{"pm_ok": {true}}, byKey: map[string]subscription.ChargeResult{}}
+	r := &subscription.Renewer{Store: e.store, Charger: ch}
+	coupon := e.createCoupon(e.keyA, map[string]any{"percent_off": 10, "duration": "repeating", "duration_in_months": 2})
+	sub := e.subscribe("pm_ok", "coupon_id", coupon)
+	id := sub["id"].(string)
+	anchor := rfc3339(t, sub["current_period_start"])
+	ctx := context.Background()
+	// Nothing is due before the period ends.
+	if n, err := r.RunDue(ctx, anchor.Add(time.Hour), nil); err != nil || n != 0 {
+		t.Fatalf("early run: %d %v", n, err)
+	}
+	_, end1, _ := subscription.PeriodBounds(anchor, "month", 1, 0)
+	_, end2, _ := subscription.PeriodBounds(anchor, "month", 1, 1)
+	_, end3, _ := subscription.PeriodBounds(anchor, "month", 1, 2)
+	// Two periods later at once: both renewals run, in order.
+	if n, err := r.RunDue(ctx, end2.Add(time.Second), nil); err != nil || n != 2 {
+		t.Fatalf("run: %d %v", n, err)
+	}
+	_, sub = e.do("GET", "/v1/subscriptions/"+id, e.keyA, nil)
+	if sub["status"] != "active" || !rfc3339(t, sub["current_period_start"]).Equal(end2) || !rfc3339(t, sub["current_period_end"]).Equal(end3) {
+		t.Fatalf("after two renewals: %v", sub)
+	}
+	ins := e.invoices(id)
+	if len(ins) != 3 {
+		t.Fatalf("%d invoices, want 3", len(ins))
+	}
+	// Period 1 starts before the coupon's end (anchor + 2 months): 1800 − 10 %;
+	// period 2 starts at its end: full price.
+	for i, want := range []struct {
+		discount, total int64
+		start, end      time.Time
+		coupon          any
+	}{{180, 1620, anchor, end1, coupon}, {180, 1620, end1, end2, coupon}, {0, 1800, end2, end3, nil}} {
+		in := ins[i]
+		if in["status"] != "paid" || num(in["amount_subtotal"]) != 1800 || num(in["amount_discount"]) != want.discount ||
+			num(in["amount_total"]) != want.total || !rfc3339(t, in["period_start"]).Equal(want.start) ||
+			!rfc3339(t, in["period_end"]).Equal(want.end) || in["discount_coupon"] != want.coupon {
+			t.Errorf("invoice %d: %v", i, in)
+		}
+	}
+	if ins[1]["billing_reason"] != "subscription_cycle" || ins[1]["payment"] != "pay_r0" || len(ch.charges) != 2 ||
+		ch.charges[0].Amount != 1620 || ch.charges[1].Amount != 1800 || ch.charges[0].PaymentMethod != "pm_ok" ||
+		ch.charges[0].IdempotencyKey != ins[1]["id"].(string)+"/1" {
+		t.Fatalf("charges %+v, invoice %v", ch.charges, ins[1])
+	}
+	// Running again at the same time does nothing more.
+	if n, err := r.RunDue(ctx, end2.Add(time.Second), nil); err != nil || n != 0 || len(ch.charges) != 2 {
+		t.Fatalf("rerun: %d %v", n, err)
+	}
+	for subject, want := range map[string]int{"events.invoice.paid": 3, "events.customer.subscription.updated": 2} {
+		if n := e.count("SELECT count(*) FROM admin.outbox WHERE subject = $1", subject); n != want {
+			t.Errorf("%s: %d events, want %d", subject, n, want)
+		}
+	}
+}
+
+func TestFailedRenewalRecoversOnRetry(t *testing.T) {
+	e := newEnv(t)
+	ch := &scriptedCharger{scripts: map[string][]bool{"pm_once": {false, true}}, byKey: map[string]subscription.ChargeResult{}}
+	r := &subscription.Renewer{Store: e.store, Charger: ch}
+	sub := e.subscribe("pm_once")
+	id := sub["id"].(string)
+	end1 := rfc3339(t, sub["current_period_end"])
+	ctx := context.Background()
+	if n, err := r.RunDue(ctx, end1, nil); err != nil || n != 1 {
+		t.Fatalf("renewal: %d %v", n, err)
+	}
+	_, sub = e.do("GET", "/v1/subscriptions/"+id, e.keyA, nil)
+	in := e.invoices(id)[1]
+	retry := end1.Add(24 * time.Hour)
+	if sub["status"] != "past_due" || in["status"] != "open" || num(in["attempt_count"]) != 1 ||
+		!rfc3339(t, in["next_payment_attempt"]).Equal(retry) || sub["latest_invoice"] != in["id"] {
+		t.Fatalf("after a failure: %v %v", sub, in)
+	}
+	_, open := e.do("GET", "/v1/subscriptions?status=past_due", e.keyA, nil)
+	if len(open["data"].([]any)) != 1 {
+		t.Fatalf("past_due filter: %v", open)
+	}
+	// Not before the retry is due.
+	if n, err := r.RunDue(ctx, retry.Add(-time.Second), nil); err != nil || n != 0 {
+		t.Fatalf("early retry: %d %v", n, err)
+	}
+	if n, err := r.RunDue(ctx, retry, nil); err != nil || n != 1 {
+		t.Fatalf("retry: %d %v", n, err)
+	}
+	_, sub = e.do("GET", "/v1/subscriptions/"+id, e.keyA, nil)
+	_, in = e.do("GET", "/v1/invoices/"+in["id"].(string), e.keyA, nil)
+	if sub["status"] != "active" || !rfc3339(t, sub["current_period_start"]).Equal(end1) || in["status"] != "paid" ||
+		num(in["attempt_count"]) != 2 || in["next_payment_attempt"] != nil || in["payment"] != "pay_r1" {
+		t.Fatalf("recovered: %v %v", sub, in)
+	}
+	for subject, want := range map[string]int{"events.invoice.payment_failed": 1, "events.invoice.paid": 2, "events.customer.subscription.updated": 2} {
+		if n := e.count("SELECT count(*) FROM admin.outbox WHERE subject = $1", subject); n != want {
+			t.Errorf("%s: %d events, want %d", subject, n, want)
+		}
+	}
+}
+
+func TestCanceledAfterTheLastRetry(t *testing.T) {
+	e := newEnv(t)
+	ch := &scriptedCharger{scripts: map[string][]bool{"pm_fails": {false}}, byKey: map[string]subscription.ChargeResult{}}
+	r := &subscription.Renewer{Store: e.store, Charger: ch}
+	sub := e.subscribe("pm_fails")
+	id := sub["id"].(string)
+	end1 := rfc3339(t, sub["current_period_end"])
+	// Six days on: the renewal and its three retries (+1, +3, +5 days) run in turn.
+	if n, err := r.RunDue(context.Background(), end1.Add(6*24*time.Hour), nil); err != nil || n != 4 {
+		t.Fatalf("run: %d %v", n, err)
+	}
+	_, sub = e.do("GET", "/v1/subscriptions/"+id, e.keyA, nil)
+	in := e.invoices(id)[1]
+	if sub["status"] != "canceled" || in["status"] != "uncollectible" || num(in["attempt_count"]) != 4 || len(ch.charges) != 4 {
+		t.Fatalf("after the last retry: %v %v (%d charges)", sub, in, len(ch.charges))
+	}
+	for subject, want := range map[string]int{"events.invoice.payment_failed": 4, "events.customer.subscription.deleted": 1} {
+		if n := e.count("SELECT count(*) FROM admin.outbox WHERE subject = $1", subject); n != want {
+			t.Errorf("%s: %d events, want %d", subject, n, want)
+		}
+	}
+	// A canceled subscription is not renewed again.
+	if n, err := r.RunDue(context.Background(), end1.AddDate(1, 0, 0), nil); err != nil || n != 0 {
+		t.Fatalf("after cancel: %d %v", n, err)
+	}
+}
+
+func TestCancelAtPeriodEnd(t *testing.T) {
+	e := newEnv(t)
+	ch := &scriptedCharger{scripts: map[string][]bool{"pm_ok": {true}}, byKey: map[string]subscription.ChargeResult{}}
+	r := &subscription.Renewer{Store: e.store, Charger: ch}
+	sub := e.subscribe("pm_ok")
+	id := sub["id"].(string)
+	e.do("POST", "/v1/subscriptions/"+id, e.keyA, map[string]any{"cancel_at_period_end": true})
+	end := rfc3339(t, sub["current_period_end"])
+	if n, err := r.RunDue(context.Background(), end, nil); err != nil || n != 1 {
+		t.Fatalf("run: %d %v", n, err)
+	}
+	_, sub = e.do("GET", "/v1/subscriptions/"+id, e.keyA, nil)
+	if sub["status"] != "canceled" || !rfc3339(t, sub["canceled_at"]).Equal(end) || len(ch.charges) != 0 || len(e.invoices(id)) != 1 {
+		t.Fatalf("canceled at period end: %v, %d charges", sub, len(ch.charges))
+	}
+}
