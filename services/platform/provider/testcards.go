@@ -17,6 +17,11 @@ const (
 	// TestCardPending is Pending; its success arrives later as a signed
 	// payment.succeeded callback through /hooks/test.
 	TestCardPending = "4000000000000077"
+	// TestCardOffSessionDeclined is authorised at checkout, and can be
+	// saved for a subscription, but its later off-session charges are
+	// declined with card_declined (Stripe's "attaching succeeds, charges
+	// fail" card): renewals of a subscription paid with it fail.
+	TestCardOffSessionDeclined = "4000000000000341"
 )
 
 // TestCard documents one test card number, for the hosted page's test-mode
@@ -26,14 +31,18 @@ type TestCard struct {
 	Outcome     Outcome // what Authorize returns
 	DeclineCode string  // for Declined
 	Description string  // one line for people
+	// OffSessionDecline is the decline code of its off-session charges
+	// ("" when they succeed).
+	OffSessionDecline string
 }
 
 var testCards = []TestCard{
-	{TestCardSuccess, Authorized, "", "succeeds"},
-	{TestCardDeclined, Declined, DeclineCardDeclined, "is declined"},
-	{TestCardInsufficientFunds, Declined, DeclineInsufficientFunds, "is declined for insufficient funds"},
-	{TestCardChallenge, ChallengeRequired, "", "asks for an authentication challenge"},
-	{TestCardPending, Pending, "", "succeeds later, by a signed callback"},
+	{TestCardSuccess, Authorized, "", "succeeds", ""},
+	{TestCardDeclined, Declined, DeclineCardDeclined, "is declined", ""},
+	{TestCardInsufficientFunds, Declined, DeclineInsufficientFunds, "is declined for insufficient funds", ""},
+	{TestCardChallenge, ChallengeRequired, "", "asks for an authentication challenge", ""},
+	{TestCardPending, Pending, "", "succeeds later, by a signed callback", ""},
+	{TestCardOffSessionDeclined, Authorized, "", "succeeds, but its later subscription renewals are declined", DeclineCardDeclined},
 }
 
 // TestCards lists the documented test cards (a fresh copy).

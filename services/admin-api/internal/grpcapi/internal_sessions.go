@@ -185,7 +185,7 @@ func (s *InternalSessions) RecordAsyncPayment(ctx context.Context, req *internal
 			return err
 		}
 		if req.GetSucceeded() {
-			if row, err = subscription.OnPaid(ctx, tx, q, row, ""); err != nil {
+			if row, err = subscription.OnPaid(ctx, tx, q, row, req.GetSavedPaymentMethod()); err != nil {
 				return err
 			}
 		}

@@ -163,7 +163,12 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 		s.fail(ctx, p, "provider_error", "The payment provider did not answer; nothing was charged.")
 		return Result{}, fmt.Errorf("authorize: %w", err)
 	}
-	return s.afterAuthorize(ctx, prov, p, res)
+	saved := ""
+	if cs.GetMode() == "subscription" {
+		// Renewals charge this card off-session.
+		saved = s.saveCard(ctx, prov, p, a.Card, res)
+	}
+	return s.afterAuthorize(ctx, prov, p, res, saved)
 }
 
 // Challenge finishes a card's authentication step.
@@ -185,7 +190,11 @@ func (s *Service) Challenge(ctx context.Context, sessionID, paymentID string, ap
 	if err != nil {
 		return Result{}, fmt.Errorf("complete challenge: %w", err)
 	}
-	return s.afterAuthorize(ctx, prov, p, res)
+	saved, err := s.savedMethod(ctx, p.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.afterAuthorize(ctx, prov, p, res, saved)
 }
 
 // ErrNotResumable refuses a resume of a payment whose provider has no
@@ -219,7 +228,11 @@ func (s *Service) Resume(ctx context.Context, sessionID, paymentID string) (Resu
 	if err != nil {
 		return Result{}, fmt.Errorf("resume: %w", err)
 	}
-	return s.afterAuthorize(ctx, prov, p, res)
+	saved, err := s.savedMethod(ctx, p.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.afterAuthorize(ctx, prov, p, res, saved)
 }
 
 // ProviderFor returns the provider that made p: its provider account's
@@ -250,7 +263,9 @@ func (s *Service) lookup(name string) provider.Provider {
 	return prov
 }
 
-func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result) (Result, error) {
+// afterAuthorize carries on as the provider answered; saved is the
+// payment method saved from the payment for a subscription ("" for none).
+func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result, saved string) (Result, error) {
 	set := db.SetAuthorizationParams{ID: p.ID, ProviderRef: optional(res.Reference), CardBrand: optional(res.Brand), CardLast4: optional(res.Last4)}
 	switch res.Outcome {
 	case provider.Declined:
@@ -279,7 +294,7 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	paid := res.Outcome == provider.Authorized
 	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
 		Paid: paid, AmountTax: p.AmountTax, AmountTotal: sessionTotal(p), PaymentMethod: p.Method,
-		OrganizationId: p.OrganizationID, Livemode: p.Livemode, Currency: p.Currency})
+		OrganizationId: p.OrganizationID, Livemode: p.Livemode, Currency: p.Currency, SavedPaymentMethod: saved})
 	if err == nil {
 		p = withProcessingFee(p, resp.GetCheckoutSession())
 		if !paid {
@@ -434,8 +449,14 @@ func (s *Service) settle(ctx context.Context, p db.RuntimePayment, succeeded boo
 	if p.Status != StatusSucceeded && p.Status != StatusFailed {
 		return p, nil
 	}
+	saved := ""
+	if p.Status == StatusSucceeded {
+		if saved, err = s.savedMethod(ctx, p.ID); err != nil {
+			return p, err
+		}
+	}
 	_, err = s.Admin.RecordAsyncPayment(ctx, &internalapiv1.RecordAsyncPaymentRequest{SessionId: p.SessionID, PaymentId: p.ID,
-		Succeeded: p.Status == StatusSucceeded})
+		Succeeded: p.Status == StatusSucceeded, SavedPaymentMethod: saved})
 	if status.Code(err) == codes.FailedPrecondition {
 		// The session did not wait for this payment (it was not the one
 		// that completed it): nothing to record.

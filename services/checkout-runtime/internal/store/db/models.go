@@ -71,6 +71,20 @@ type RuntimePayment struct {
 	InstallmentInterestPaidBy string
 	ProcessingFee             *int64
 	NetAmount                 *int64
+	PaymentMethodID           *string
+	IdempotencyKey            *string
+}
+
+type RuntimePaymentMethod struct {
+	ID             string
+	OrganizationID string
+	Livemode       bool
+	Provider       string
+	ProviderToken  string
+	CardBrand      *string
+	CardLast4      *string
+	PaymentID      string
+	CreatedAt      time.Time
 }
 
 type RuntimeRefund struct {

@@ -601,9 +601,12 @@ type RecordAsyncPaymentRequest struct {
 	// The payment that completed the session.
 	PaymentId string `protobuf:"bytes,2,opt,name=payment_id,json=paymentId,proto3" json:"payment_id,omitempty"`
 	// Whether the funds arrived.
-	Succeeded     bool `protobuf:"varint,3,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Succeeded bool `protobuf:"varint,3,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
+	// The reusable payment method saved from the payment, for a
+	// subscription checkout (see CompleteSessionRequest).
+	SavedPaymentMethod string `protobuf:"bytes,4,opt,name=saved_payment_method,json=savedPaymentMethod,proto3" json:"saved_payment_method,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *RecordAsyncPaymentRequest) Reset() {
@@ -655,6 +658,13 @@ func (x *RecordAsyncPaymentRequest) GetSucceeded() bool {
 		return x.Succeeded
 	}
 	return false
+}
+
+func (x *RecordAsyncPaymentRequest) GetSavedPaymentMethod() string {
+	if x != nil {
+		return x.SavedPaymentMethod
+	}
+	return ""
 }
 
 // Result of RecordAsyncPayment.
@@ -841,13 +851,14 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x14saved_payment_method\x18\n" +
 	" \x01(\tR\x12savedPaymentMethod\"i\n" +
 	"\x17CompleteSessionResponse\x12N\n" +
-	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"w\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"\xa9\x01\n" +
 	"\x19RecordAsyncPaymentRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
 	"\n" +
 	"payment_id\x18\x02 \x01(\tR\tpaymentId\x12\x1c\n" +
-	"\tsucceeded\x18\x03 \x01(\bR\tsucceeded\"l\n" +
+	"\tsucceeded\x18\x03 \x01(\bR\tsucceeded\x120\n" +
+	"\x14saved_payment_method\x18\x04 \x01(\tR\x12savedPaymentMethod\"l\n" +
 	"\x1aRecordAsyncPaymentResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\">\n" +
 	"\x19ResolveSecureTokenRequest\x12!\n" +
