@@ -119,4 +119,3 @@ func (s *Service) repeatedCharge(p db.RuntimePayment) (db.RuntimePayment, error)
 	}
 	return p, nil
 }
-
