@@ -48,6 +48,9 @@ type API struct {
 	// same interceptors, for admin-api's own surfaces (the dashboard calls
 	// it with auth.AsUser).
 	Inline grpc.ClientConnInterface
+	// Renewer renews subscriptions, charging through checkout-runtime: its
+	// Run is admin-api's renewal worker, and test clocks' advances use it.
+	Renewer *subscription.Renewer
 
 	guard Guard
 }
@@ -125,6 +128,8 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	promotionCodes := &discount.PromotionCodes{Store: st, Now: time.Now}
 	subscriptions := &subscription.Subscriptions{Store: st, Now: time.Now}
 	invoices := &subscription.Invoices{Store: st}
+	renewer := &subscription.Renewer{Store: st, Charger: subscription.RuntimeCharger{Payments: peers.Payments}, Logger: logger, Now: time.Now}
+	testClocks := &subscription.TestClocks{Store: st, Renewer: renewer}
 	authn := &auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies, Tokens: guard.Tokens}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey, auth.MetadataKeyID, auth.MetadataKeySecret),
@@ -157,6 +162,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		adminv1.RegisterPromotionCodeServiceServer(r, promotionCodes)
 		adminv1.RegisterSubscriptionServiceServer(r, subscriptions)
 		adminv1.RegisterInvoiceServiceServer(r, invoices)
+		adminv1.RegisterTestClockServiceServer(r, testClocks)
 	}
 	if err := inline.Err(); err != nil {
 		return nil, err
@@ -210,6 +216,9 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	if err := adminv1.RegisterInvoiceServiceHandlerClient(ctx, gw, adminv1.NewInvoiceServiceClient(inline)); err != nil {
 		return nil, err
 	}
+	if err := adminv1.RegisterTestClockServiceHandlerClient(ctx, gw, adminv1.NewTestClockServiceClient(inline)); err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	(&collections.Surface{Conn: inline, Tokens: authn}).Register(mux)
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
@@ -218,7 +227,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	(&paymentkit.Handler{Sessions: adminv1.NewCheckoutSessionServiceClient(inline), CheckoutBase: checkoutBase}).Register(mux) // seed 002's /api/{account_id}/checkout-sessions
 	// Stripe's SDKs (a Stripe-Version header) get the Stripe dialect.
 	rest := stripesurface.Dialect(stripesurface.New(adminv1.NewCheckoutSessionServiceClient(inline)), mux)
-	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(rest)), Inline: inline, guard: guard}, nil
+	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(rest)), Inline: inline, Renewer: renewer, guard: guard}, nil
 }
 
 // NewInternal builds the internal gRPC server for checkout-runtime and hooks,

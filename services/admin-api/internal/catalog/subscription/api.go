@@ -119,7 +119,16 @@ func (s *Subscriptions) CancelSubscription(ctx context.Context, req *adminv1.Can
 		if err != nil {
 			return notFound(err, "subscription", req.GetId())
 		}
-		if row, err = cancel(ctx, tx, q, row, s.Now()); err != nil {
+		now := s.Now()
+		if row.TestClockID != nil {
+			// A subscription on a test clock ends at the clock's time.
+			clock, err := q.GetTestClock(ctx, db.GetTestClockParams{ID: *row.TestClockID, OrganizationID: row.OrganizationID})
+			if err != nil {
+				return store.Wrap(err, "get test clock")
+			}
+			now = clock.FrozenTime
+		}
+		if row, err = cancel(ctx, tx, q, row, now); err != nil {
 			return err
 		}
 		out, err := Proto(row)

@@ -46,7 +46,7 @@ func Proto(s db.AdminSubscription) (*adminv1.Subscription, error) {
 		CurrentPeriodStart: timestamppb.New(s.CurrentPeriodStart), CurrentPeriodEnd: timestamppb.New(s.CurrentPeriodEnd),
 		CancelAtPeriodEnd: s.CancelAtPeriodEnd, CanceledAt: optionalTime(s.CanceledAt),
 		CheckoutSession: s.CheckoutSessionID, LatestInvoice: s.LatestInvoiceID, Metadata: meta,
-		Livemode: s.Livemode, CreatedAt: timestamppb.New(s.CreatedAt),
+		Livemode: s.Livemode, CreatedAt: timestamppb.New(s.CreatedAt), TestClock: s.TestClockID,
 	}
 	for _, it := range items {
 		out.Items = append(out.Items, &adminv1.SubscriptionItem{Price: it.Price, Product: it.Product, Name: it.Name,

@@ -41,9 +41,10 @@ type ChargeRequest struct {
 	OrganizationID string
 	Livemode       bool
 	PaymentMethod  string
+	InvoiceID      string
 	Amount         int64
+	AmountTax      int64
 	Currency       string
-	Description    string
 }
 
 // ChargeResult is the outcome of a charge: a payment that succeeded or
@@ -178,8 +179,8 @@ func (r *Renewer) charge(ctx context.Context, w work) (ChargeResult, error) {
 	}
 	return r.Charger.ChargeOffSession(ctx, ChargeRequest{
 		IdempotencyKey: fmt.Sprintf("%s/%d", w.invoice.ID, w.attempt), OrganizationID: w.sub.OrganizationID,
-		Livemode: w.sub.Livemode, PaymentMethod: *w.sub.DefaultPaymentMethod, Amount: w.invoice.AmountTotal,
-		Currency: w.invoice.Currency, Description: "Invoice " + w.invoice.ID,
+		Livemode: w.sub.Livemode, PaymentMethod: *w.sub.DefaultPaymentMethod, InvoiceID: w.invoice.ID,
+		Amount: w.invoice.AmountTotal, AmountTax: w.invoice.AmountTax, Currency: w.invoice.Currency,
 	})
 }
 

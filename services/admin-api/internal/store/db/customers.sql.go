@@ -10,8 +10,8 @@ import (
 )
 
 const createCustomer = `-- name: CreateCustomer :one
-INSERT INTO admin.customers (id, organization_id, livemode, email, name, phone, address, metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO admin.customers (id, organization_id, livemode, email, name, phone, address, metadata, test_clock_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at, test_clock_id
 `
 
@@ -24,6 +24,7 @@ type CreateCustomerParams struct {
 	Phone          *string
 	Address        []byte
 	Metadata       []byte
+	TestClockID    *string
 }
 
 func (q *Queries) CreateCustomer(ctx context.Context, arg CreateCustomerParams) (AdminCustomer, error) {
@@ -36,6 +37,7 @@ func (q *Queries) CreateCustomer(ctx context.Context, arg CreateCustomerParams) 
 		arg.Phone,
 		arg.Address,
 		arg.Metadata,
+		arg.TestClockID,
 	)
 	var i AdminCustomer
 	err := row.Scan(

@@ -1,6 +1,6 @@
 -- name: CreateCustomer :one
-INSERT INTO admin.customers (id, organization_id, livemode, email, name, phone, address, metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO admin.customers (id, organization_id, livemode, email, name, phone, address, metadata, test_clock_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, sqlc.narg(test_clock_id))
 RETURNING *;
 
 -- name: GetCustomer :one
