@@ -136,7 +136,7 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 			if err := discount.End(ctx, q, row, true); err != nil {
 				return err
 			}
-			if row, err = subscription.OnPaid(ctx, tx, q, row, req.GetSavedPaymentMethod()); err != nil {
+			if row, err = subscription.OnPaid(ctx, tx, q, row, subscription.Paid{PaymentMethod: req.GetSavedPaymentMethod(), TaxBps: req.GetTaxBps()}); err != nil {
 				return err
 			}
 		}
@@ -185,7 +185,7 @@ func (s *InternalSessions) RecordAsyncPayment(ctx context.Context, req *internal
 			return err
 		}
 		if req.GetSucceeded() {
-			if row, err = subscription.OnPaid(ctx, tx, q, row, req.GetSavedPaymentMethod()); err != nil {
+			if row, err = subscription.OnPaid(ctx, tx, q, row, subscription.Paid{PaymentMethod: req.GetSavedPaymentMethod(), TaxBps: req.GetTaxBps()}); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/subscription"
 )
 
@@ -220,5 +221,35 @@ func TestCancelAtPeriodEnd(t *testing.T) {
 	_, sub = e.do("GET", "/v1/subscriptions/"+id, e.keyA, nil)
 	if sub["status"] != "canceled" || !rfc3339(t, sub["canceled_at"]).Equal(end) || len(ch.charges) != 0 || len(e.invoices(id)) != 1 {
 		t.Fatalf("canceled at period end: %v, %d charges", sub, len(ch.charges))
+	}
+}
+
+func TestRenewalsKeepTheCheckoutsTaxRate(t *testing.T) {
+	e := newEnv(t)
+	ch := &scriptedCharger{scripts: map[string][]bool{"pm_ok": {true}}, byKey: map[string]subscription.ChargeResult{}}
+	r := &subscription.Renewer{Store: e.store, Charger: ch}
+	coupon := e.createCoupon(e.keyA, map[string]any{"amount_off": 333, "currency": "EUR", "duration": "forever"})
+	monthly := e.monthlyPrice(e.keyA, 900, "EUR")
+	_, s := e.createSession(e.keyA, with(subscriptionSession(map[string]any{"price_id": monthly, "quantity": 2}), "coupon_id", coupon))
+	id := s["id"].(string)
+	// The page charged VAT at 20 % on 1800 − 333 = 1467: 293.4, rounded half up to 293.
+	if _, err := e.internalClient(token).CompleteSession(context.Background(), &internalapiv1.CompleteSessionRequest{OrganizationId: e.orgA,
+		Currency: "EUR", SessionId: id, PaymentId: "pay_" + id, Paid: true, AmountTax: 293, AmountTotal: 1760,
+		SavedPaymentMethod: "pm_ok", TaxBps: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	_, s = e.do("GET", "/v1/checkout/sessions/"+id, e.keyA, nil)
+	_, sub := e.do("GET", "/v1/subscriptions/"+s["subscription"].(string), e.keyA, nil)
+	if n, err := r.RunDue(context.Background(), rfc3339(t, sub["current_period_end"]), nil); err != nil || n != 1 {
+		t.Fatalf("renewal: %d %v", n, err)
+	}
+	ins := e.invoices(sub["id"].(string))
+	for i, in := range ins {
+		if num(in["amount_subtotal"]) != 1800 || num(in["amount_discount"]) != 333 || num(in["amount_tax"]) != 293 || num(in["amount_total"]) != 1760 {
+			t.Errorf("invoice %d: %v", i, in)
+		}
+	}
+	if len(ins) != 2 || ch.charges[0].Amount != 1760 || ch.charges[0].AmountTax != 293 {
+		t.Fatalf("charges %+v", ch.charges)
 	}
 }

@@ -44,14 +44,40 @@ func (s *Service) saveCard(ctx context.Context, prov provider.Provider, p db.Run
 	return ""
 }
 
-// savedMethod is the payment method saved from payment id ("" for none):
-// what a payment that finishes after a challenge completes its session with.
-func (s *Service) savedMethod(ctx context.Context, id string) (string, error) {
-	pm, err := s.Store.GetPaymentMethodByPayment(ctx, id)
-	if store.IsNoRows(err) {
-		return "", nil
+// completion is what the payment of a subscription checkout tells
+// admin-api besides itself: the card saved for renewals and the exclusive
+// tax rate they apply.
+type completion struct {
+	savedPaymentMethod string
+	taxBps             int64
+}
+
+// exclusiveBps is the exclusive rate of a quote (0: none, or inclusive,
+// already in the prices).
+func exclusiveBps(q Quote) int64 {
+	if q.Rate == nil || q.Rate.GetInclusive() {
+		return 0
 	}
-	return pm, err
+	return int64(q.Rate.GetPercentageBps())
+}
+
+// completionFor is the completion of payment p when it finishes after its
+// attempt (a challenge, a provider action, a later result): the card
+// saved from it, if any (only subscription checkouts save one), and the
+// rate of its billing address, read again from the session's site.
+func (s *Service) completionFor(ctx context.Context, p db.RuntimePayment) (completion, error) {
+	pm, err := s.Store.GetPaymentMethodByPayment(ctx, p.ID)
+	if store.IsNoRows(err) {
+		return completion{}, nil
+	} else if err != nil {
+		return completion{}, err
+	}
+	co, err := s.Admin.GetCheckout(ctx, &internalapiv1.GetCheckoutRequest{SessionId: p.SessionID})
+	if err != nil {
+		return completion{}, fmt.Errorf("get checkout: %w", err)
+	}
+	q := QuoteFor(co.GetCheckoutSession(), co.GetSite().GetTaxRates(), p.BillingCountry, p.BillingRegion)
+	return completion{savedPaymentMethod: pm, taxBps: exclusiveBps(q)}, nil
 }
 
 // ChargeOffSession charges a saved payment method for an invoice: a

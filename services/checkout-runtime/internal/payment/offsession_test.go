@@ -17,14 +17,16 @@ import (
 // each completion names.
 type savedRecorder struct {
 	internalapiv1.SessionServiceClient
-	mu    sync.Mutex
-	saved []string
+	mu     sync.Mutex
+	saved  []string
+	taxBps []int64
 }
 
 func (r *savedRecorder) CompleteSession(_ context.Context, req *internalapiv1.CompleteSessionRequest, _ ...grpc.CallOption) (*internalapiv1.CompleteSessionResponse, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.saved = append(r.saved, req.GetSavedPaymentMethod())
+	r.taxBps = append(r.taxBps, req.GetTaxBps())
 	return &internalapiv1.CompleteSessionResponse{CheckoutSession: &adminv1.CheckoutSession{Id: req.GetSessionId()}}, nil
 }
 
@@ -33,7 +35,8 @@ func subscriptionCheckout(t *testing.T, s *Service, mode, number string) Result 
 	t.Helper()
 	res, err := s.Pay(t.Context(), Attempt{Method: "card", Billing: Billing{Name: "Ada", Email: "ada@example.com", Country: "FR", PostalCode: "75001"},
 		Card: &provider.Card{Number: number, Exp: "12/40", CVC: "123"},
-		Checkout: &internalapiv1.GetCheckoutResponse{OrganizationId: "org_1", Site: &adminv1.Site{},
+		Checkout: &internalapiv1.GetCheckoutResponse{OrganizationId: "org_1",
+			Site: &adminv1.Site{TaxRates: []*adminv1.TaxRate{{Country: "FR", PercentageBps: 2000, DisplayName: "VAT"}}},
 			CheckoutSession: &adminv1.CheckoutSession{Id: "cs_" + mode + number, Status: "open", Currency: "EUR", AmountSubtotal: 1800,
 				AmountTotal: 1800, Reference: "TP-SUB", Mode: mode}}})
 	if err != nil || res.Payment.Status != StatusSucceeded {
@@ -52,6 +55,9 @@ func TestSavedCardsChargedOffSession(t *testing.T) {
 	subscriptionCheckout(t, s, "subscription", provider.TestCardOffSessionDeclined)
 	if len(rec.saved) != 3 || rec.saved[0] != "" || rec.saved[1] == "" || rec.saved[2] == "" {
 		t.Fatalf("saved methods %q: only subscription checkouts save their card", rec.saved)
+	}
+	if rec.taxBps[0] != 0 || rec.taxBps[1] != 2000 {
+		t.Fatalf("tax rates %v: subscription checkouts report theirs (FR 20 %%)", rec.taxBps)
 	}
 	var token string
 	if err := s.Store.Pool.QueryRow(ctx, "SELECT provider_token FROM runtime.payment_methods WHERE id = $1", rec.saved[1]).Scan(&token); err != nil || token != "tok_test_"+provider.TestCardSuccess {

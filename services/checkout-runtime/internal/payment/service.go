@@ -163,12 +163,12 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 		s.fail(ctx, p, "provider_error", "The payment provider did not answer; nothing was charged.")
 		return Result{}, fmt.Errorf("authorize: %w", err)
 	}
-	saved := ""
+	var done completion
 	if cs.GetMode() == "subscription" {
-		// Renewals charge this card off-session.
-		saved = s.saveCard(ctx, prov, p, a.Card, res)
+		// Renewals charge this card off-session, with this tax rate.
+		done = completion{savedPaymentMethod: s.saveCard(ctx, prov, p, a.Card, res), taxBps: exclusiveBps(q)}
 	}
-	return s.afterAuthorize(ctx, prov, p, res, saved)
+	return s.afterAuthorize(ctx, prov, p, res, done)
 }
 
 // Challenge finishes a card's authentication step.
@@ -190,11 +190,11 @@ func (s *Service) Challenge(ctx context.Context, sessionID, paymentID string, ap
 	if err != nil {
 		return Result{}, fmt.Errorf("complete challenge: %w", err)
 	}
-	saved, err := s.savedMethod(ctx, p.ID)
+	done, err := s.completionFor(ctx, p)
 	if err != nil {
 		return Result{}, err
 	}
-	return s.afterAuthorize(ctx, prov, p, res, saved)
+	return s.afterAuthorize(ctx, prov, p, res, done)
 }
 
 // ErrNotResumable refuses a resume of a payment whose provider has no
@@ -228,11 +228,11 @@ func (s *Service) Resume(ctx context.Context, sessionID, paymentID string) (Resu
 	if err != nil {
 		return Result{}, fmt.Errorf("resume: %w", err)
 	}
-	saved, err := s.savedMethod(ctx, p.ID)
+	done, err := s.completionFor(ctx, p)
 	if err != nil {
 		return Result{}, err
 	}
-	return s.afterAuthorize(ctx, prov, p, res, saved)
+	return s.afterAuthorize(ctx, prov, p, res, done)
 }
 
 // ProviderFor returns the provider that made p: its provider account's
@@ -263,9 +263,9 @@ func (s *Service) lookup(name string) provider.Provider {
 	return prov
 }
 
-// afterAuthorize carries on as the provider answered; saved is the
-// payment method saved from the payment for a subscription ("" for none).
-func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result, saved string) (Result, error) {
+// afterAuthorize carries on as the provider answered; done is what a
+// subscription checkout's completion adds (zero for others).
+func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result, done completion) (Result, error) {
 	set := db.SetAuthorizationParams{ID: p.ID, ProviderRef: optional(res.Reference), CardBrand: optional(res.Brand), CardLast4: optional(res.Last4)}
 	switch res.Outcome {
 	case provider.Declined:
@@ -294,7 +294,8 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	paid := res.Outcome == provider.Authorized
 	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
 		Paid: paid, AmountTax: p.AmountTax, AmountTotal: sessionTotal(p), PaymentMethod: p.Method,
-		OrganizationId: p.OrganizationID, Livemode: p.Livemode, Currency: p.Currency, SavedPaymentMethod: saved})
+		OrganizationId: p.OrganizationID, Livemode: p.Livemode, Currency: p.Currency,
+		SavedPaymentMethod: done.savedPaymentMethod, TaxBps: done.taxBps})
 	if err == nil {
 		p = withProcessingFee(p, resp.GetCheckoutSession())
 		if !paid {
@@ -449,14 +450,14 @@ func (s *Service) settle(ctx context.Context, p db.RuntimePayment, succeeded boo
 	if p.Status != StatusSucceeded && p.Status != StatusFailed {
 		return p, nil
 	}
-	saved := ""
+	var done completion
 	if p.Status == StatusSucceeded {
-		if saved, err = s.savedMethod(ctx, p.ID); err != nil {
+		if done, err = s.completionFor(ctx, p); err != nil {
 			return p, err
 		}
 	}
 	_, err = s.Admin.RecordAsyncPayment(ctx, &internalapiv1.RecordAsyncPaymentRequest{SessionId: p.SessionID, PaymentId: p.ID,
-		Succeeded: p.Status == StatusSucceeded, SavedPaymentMethod: saved})
+		Succeeded: p.Status == StatusSucceeded, SavedPaymentMethod: done.savedPaymentMethod, TaxBps: done.taxBps})
 	if status.Code(err) == codes.FailedPrecondition {
 		// The session did not wait for this payment (it was not the one
 		// that completed it): nothing to record.

@@ -29,6 +29,12 @@ const (
 	reasonCycle  = "subscription_cycle"
 )
 
+// Paid is what the runtime reports with a subscription checkout's payment.
+type Paid struct {
+	PaymentMethod string
+	TaxBps        int64
+}
+
 // OnPaid runs in the transaction that marks session row paid: it creates
 // the catalog customer the session needs (a subscription checkout without
 // one, or customer_creation=always) and, in subscription mode, the
@@ -36,9 +42,10 @@ const (
 // their events. It returns the session as changed (customer, subscription);
 // a session that needs nothing is returned as is.
 //
-// paymentMethod is the reusable payment method the runtime saved from the
-// payment ("" when none): renewals charge it.
-func OnPaid(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession, paymentMethod string) (db.AdminCheckoutSession, error) {
+// paid is what the runtime tells of the payment: the reusable payment
+// method it saved ("" when none), which renewals charge, and the exclusive
+// tax rate of the checkout, which they apply.
+func OnPaid(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession, paid Paid) (db.AdminCheckoutSession, error) {
 	subscribing := row.Mode == "subscription"
 	customer := ""
 	if row.Customer != nil && ids.IsNew(*row.Customer, "cus") {
@@ -57,7 +64,7 @@ func OnPaid(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 	}
 	var subID *string
 	if subscribing {
-		id, err := create(ctx, tx, q, row, customer, paymentMethod)
+		id, err := create(ctx, tx, q, row, customer, paid)
 		if err != nil {
 			return row, err
 		}
@@ -72,7 +79,7 @@ func OnPaid(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 
 // create makes the subscription of paid session row, for customer, with
 // its first invoice: the session's own amounts, paid by its payment.
-func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession, customer, paymentMethod string) (string, error) {
+func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession, customer string, paid Paid) (string, error) {
 	var items []session.LineItem
 	if err := json.Unmarshal(row.LineItems, &items); err != nil {
 		return "", fmt.Errorf("session %s line items: %w", row.ID, err)
@@ -111,9 +118,9 @@ func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 	p := db.CreateSubscriptionParams{ID: ids.New("sub"), OrganizationID: row.OrganizationID, Livemode: row.Livemode,
 		CustomerID: customer, Currency: row.Currency, RecurringInterval: *row.RecurringInterval,
 		RecurringIntervalCount: *row.RecurringIntervalCount, BillingAnchor: start, CurrentPeriodStart: start,
-		CurrentPeriodEnd: end, CheckoutSessionID: row.ID, Metadata: []byte("{}"), CreatedAt: start, TestClockID: c.TestClockID}
-	if paymentMethod != "" {
-		p.DefaultPaymentMethod = &paymentMethod
+		CurrentPeriodEnd: end, CheckoutSessionID: row.ID, Metadata: []byte("{}"), CreatedAt: start, TestClockID: c.TestClockID, TaxBps: max(paid.TaxBps, 0)}
+	if paid.PaymentMethod != "" {
+		p.DefaultPaymentMethod = &paid.PaymentMethod
 	}
 	if p.Items, err = json.Marshal(subItems); err != nil {
 		return "", err

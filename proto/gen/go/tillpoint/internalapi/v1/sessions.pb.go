@@ -443,8 +443,11 @@ type CompleteSessionRequest struct {
 	// The reusable payment method (`pm_…`) the runtime saved from this
 	// payment, for a subscription checkout: renewals charge it off-session.
 	SavedPaymentMethod string `protobuf:"bytes,10,opt,name=saved_payment_method,json=savedPaymentMethod,proto3" json:"saved_payment_method,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The exclusive tax rate (basis points) amount_tax was computed with, for
+	// a subscription checkout: renewals apply it (0: none).
+	TaxBps        int64 `protobuf:"varint,11,opt,name=tax_bps,json=taxBps,proto3" json:"tax_bps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CompleteSessionRequest) Reset() {
@@ -547,6 +550,13 @@ func (x *CompleteSessionRequest) GetSavedPaymentMethod() string {
 	return ""
 }
 
+func (x *CompleteSessionRequest) GetTaxBps() int64 {
+	if x != nil {
+		return x.TaxBps
+	}
+	return 0
+}
+
 // Result of CompleteSession.
 type CompleteSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -605,8 +615,10 @@ type RecordAsyncPaymentRequest struct {
 	// The reusable payment method saved from the payment, for a
 	// subscription checkout (see CompleteSessionRequest).
 	SavedPaymentMethod string `protobuf:"bytes,4,opt,name=saved_payment_method,json=savedPaymentMethod,proto3" json:"saved_payment_method,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The exclusive tax rate of the payment (see CompleteSessionRequest).
+	TaxBps        int64 `protobuf:"varint,5,opt,name=tax_bps,json=taxBps,proto3" json:"tax_bps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecordAsyncPaymentRequest) Reset() {
@@ -665,6 +677,13 @@ func (x *RecordAsyncPaymentRequest) GetSavedPaymentMethod() string {
 		return x.SavedPaymentMethod
 	}
 	return ""
+}
+
+func (x *RecordAsyncPaymentRequest) GetTaxBps() int64 {
+	if x != nil {
+		return x.TaxBps
+	}
+	return 0
 }
 
 // Result of RecordAsyncPayment.
@@ -834,7 +853,7 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x13CardProviderAccount\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12'\n" +
-	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xe6\x02\n" +
+	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xff\x02\n" +
 	"\x16CompleteSessionRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
@@ -849,16 +868,18 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\blivemode\x18\b \x01(\bR\blivemode\x12\x1a\n" +
 	"\bcurrency\x18\t \x01(\tR\bcurrency\x120\n" +
 	"\x14saved_payment_method\x18\n" +
-	" \x01(\tR\x12savedPaymentMethod\"i\n" +
+	" \x01(\tR\x12savedPaymentMethod\x12\x17\n" +
+	"\atax_bps\x18\v \x01(\x03R\x06taxBps\"i\n" +
 	"\x17CompleteSessionResponse\x12N\n" +
-	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"\xa9\x01\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"\xc2\x01\n" +
 	"\x19RecordAsyncPaymentRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
 	"\n" +
 	"payment_id\x18\x02 \x01(\tR\tpaymentId\x12\x1c\n" +
 	"\tsucceeded\x18\x03 \x01(\bR\tsucceeded\x120\n" +
-	"\x14saved_payment_method\x18\x04 \x01(\tR\x12savedPaymentMethod\"l\n" +
+	"\x14saved_payment_method\x18\x04 \x01(\tR\x12savedPaymentMethod\x12\x17\n" +
+	"\atax_bps\x18\x05 \x01(\x03R\x06taxBps\"l\n" +
 	"\x1aRecordAsyncPaymentResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\">\n" +
 	"\x19ResolveSecureTokenRequest\x12!\n" +
