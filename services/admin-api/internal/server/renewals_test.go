@@ -253,3 +253,74 @@ func TestRenewalsKeepTheCheckoutsTaxRate(t *testing.T) {
 		t.Fatalf("charges %+v", ch.charges)
 	}
 }
+
+func TestConcurrentRenewalWorkersChargeOnce(t *testing.T) {
+	e := newEnv(t)
+	ch := &scriptedCharger{scripts: map[string][]bool{"pm_ok": {true}}, byKey: map[string]subscription.ChargeResult{}}
+	var ends []time.Time
+	for range 5 {
+		ends = append(ends, rfc3339(t, e.subscribe("pm_ok")["current_period_end"]))
+	}
+	due := ends[len(ends)-1].Add(time.Second)
+	// Four replicas' workers at once.
+	var wg sync.WaitGroup
+	ran := make([]int, 4)
+	errs := make([]error, 4)
+	for i := range ran {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ran[i], errs[i] = (&subscription.Renewer{Store: e.store, Charger: ch}).RunDue(context.Background(), due, nil)
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for i := range ran {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		total += ran[i]
+	}
+	if total != 5 || len(ch.charges) != 5 || e.count("SELECT count(*) FROM admin.invoices WHERE billing_reason = 'subscription_cycle' AND status = 'paid'") != 5 {
+		t.Fatalf("%d renewals, %d charges for 5 subscriptions", total, len(ch.charges))
+	}
+}
+
+// lostAnswer charges through next but loses the first answer, as a worker
+// that crashes after the runtime charged.
+type lostAnswer struct {
+	next subscription.Charger
+	lost bool
+}
+
+func (l *lostAnswer) ChargeOffSession(ctx context.Context, req subscription.ChargeRequest) (subscription.ChargeResult, error) {
+	res, err := l.next.ChargeOffSession(ctx, req)
+	if !l.lost {
+		l.lost = true
+		return subscription.ChargeResult{}, fmt.Errorf("connection reset")
+	}
+	return res, err
+}
+
+func TestRenewalAfterALostAnswerChargesOnce(t *testing.T) {
+	e := newEnv(t)
+	ch := &scriptedCharger{scripts: map[string][]bool{"pm_ok": {true}}, byKey: map[string]subscription.ChargeResult{}}
+	r := &subscription.Renewer{Store: e.store, Charger: &lostAnswer{next: ch}}
+	sub := e.subscribe("pm_ok")
+	end := rfc3339(t, sub["current_period_end"])
+	if _, err := r.RunDue(context.Background(), end, nil); err == nil {
+		t.Fatal("lost answer not reported")
+	}
+	// Within the lease nobody takes it again; after it, the same attempt is
+	// charged again with the same key: the runtime answers the first charge.
+	if n, err := r.RunDue(context.Background(), end.Add(subscription.DefaultLease-time.Second), nil); err != nil || n != 0 {
+		t.Fatalf("within the lease: %d %v", n, err)
+	}
+	if n, err := r.RunDue(context.Background(), end.Add(subscription.DefaultLease), nil); err != nil || n != 1 {
+		t.Fatalf("after the lease: %d %v", n, err)
+	}
+	in := e.invoices(sub["id"].(string))[1]
+	if len(ch.charges) != 1 || in["status"] != "paid" || num(in["attempt_count"]) != 1 || in["payment"] != "pay_r0" {
+		t.Fatalf("%d charges, invoice %v", len(ch.charges), in)
+	}
+}
