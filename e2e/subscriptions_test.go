@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/tillpoint/tillpoint/services/platform/provider"
@@ -25,7 +26,10 @@ func clockCheckout(t *testing.T, start, number string) (clock, customer string, 
 		t.Fatalf("session: %v", s)
 	}
 	payer := newBrowser()
-	_, csrf := open(t, payer, s["url"].(string))
+	page, csrf := open(t, payer, s["url"].(string))
+	if !strings.Contains(page, "4000 0000 0000 0341") {
+		t.Errorf("the subscription page's test cards lack the one whose renewals fail")
+	}
 	resp, _, _ := post(t, payer, s["url"].(string)+"/pay", cardForm(csrf, number), false)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("pay: %d", resp.StatusCode)
