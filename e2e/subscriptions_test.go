@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
@@ -69,6 +70,8 @@ func subscriptionInvoices(t *testing.T, sub string) []map[string]any {
 // (January 31st → February 28th → March 31st), each renewal a payment made
 // by checkout-runtime off-session with the card saved at checkout.
 func TestSubscriptionRenewedWithTestClock(t *testing.T) {
+	r := newReceiver(t, 0)
+	_, secret := createEndpoint(t, r.srv.URL+"/billing", "customer.subscription.created", "invoice.paid")
 	clock, _, sub := clockCheckout(t, "2027-01-31T10:00:00Z", provider.TestCardSuccess)
 	id := sub["id"].(string)
 	advanceClock(t, clock, "2027-02-28T10:00:00Z")
@@ -91,6 +94,19 @@ func TestSubscriptionRenewedWithTestClock(t *testing.T) {
 			t.Fatalf("renewal %d payment: %d %v", i+1, status, p)
 		}
 	}
+	// The merchant is told, by signed webhooks carrying the whole objects.
+	ofSub := func(typ, field string) int {
+		n := 0
+		for _, e := range r.accepted(t, secret, typ) {
+			if e["data"].(map[string]any)["object"].(map[string]any)[field] == id {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, "the subscription's webhooks", 30*time.Second, func() bool {
+		return ofSub("customer.subscription.created", "id") == 1 && ofSub("invoice.paid", "subscription") == 3
+	})
 }
 
 // TestSubscriptionDunningThroughTheStack: 4000 0000 0000 0341 pays the
