@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	stripe "github.com/stripe/stripe-go/v82"
+
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 )
 
@@ -206,5 +208,31 @@ func TestCustomerCreationAlways(t *testing.T) {
 	e.pay(plain["id"].(string))
 	if n := e.count("SELECT count(*) FROM admin.customers"); n != 1 {
 		t.Fatalf("%d customers, want 1", n)
+	}
+}
+
+func TestStripeSDKSubscriptionCheckout(t *testing.T) {
+	e := newEnv(t)
+	monthly := e.monthlyPrice(e.keyA, 900, "EUR")
+	sc := e.stripeClient(e.keyA)
+	p := &stripe.CheckoutSessionCreateParams{Mode: stripe.String("subscription"), CustomerEmail: stripe.String("sdk@example.com"),
+		SuccessURL: stripe.String("https://shop.example/ok"),
+		LineItems:  []*stripe.CheckoutSessionCreateLineItemParams{{Price: stripe.String(monthly), Quantity: stripe.Int64(1)}}}
+	cs, err := sc.V1CheckoutSessions.Create(context.Background(), p)
+	if err != nil || cs.Mode != stripe.CheckoutSessionModeSubscription || cs.Subscription != nil || cs.AmountTotal != 900 {
+		t.Fatalf("create: %+v %v", cs, err)
+	}
+	e.pay(cs.ID, "pm_sdk")
+	cs, err = sc.V1CheckoutSessions.Retrieve(context.Background(), cs.ID, nil)
+	if err != nil || cs.Subscription == nil || cs.Customer == nil {
+		t.Fatalf("retrieve: %+v %v", cs, err)
+	}
+	if _, sub := e.do("GET", "/v1/subscriptions/"+cs.Subscription.ID, e.keyA, nil); sub["customer"] != cs.Customer.ID || sub["status"] != "active" {
+		t.Fatalf("subscription: %v", sub)
+	}
+	_, err = sc.V1CheckoutSessions.Create(context.Background(), &stripe.CheckoutSessionCreateParams{Mode: stripe.String("setup"),
+		SuccessURL: stripe.String("https://shop.example/ok")})
+	if se, ok := err.(*stripe.Error); !ok || se.Param != "mode" {
+		t.Fatalf("mode=setup: %v", err)
 	}
 }
