@@ -602,13 +602,15 @@ func TestCatalogInOpenAPI(t *testing.T) {
 	e := newEnv(t)
 	_, doc := e.do("GET", "/v1/openapi.json", "", nil)
 	paths, _ := doc["paths"].(map[string]any)
-	for _, p := range []string{"/v1/customers", "/v1/customers/{id}", "/v1/products", "/v1/products/{id}", "/v1/prices", "/v1/prices/{id}"} {
+	for _, p := range []string{"/v1/customers", "/v1/customers/{id}", "/v1/products", "/v1/products/{id}", "/v1/prices", "/v1/prices/{id}",
+		"/v1/subscriptions", "/v1/subscriptions/{id}", "/v1/invoices", "/v1/invoices/{id}",
+		"/v1/test_helpers/test_clocks", "/v1/test_helpers/test_clocks/{id}", "/v1/test_helpers/test_clocks/{id}/advance"} {
 		if paths[p] == nil {
 			t.Errorf("openapi.json lacks %s", p)
 		}
 	}
 	defs, _ := doc["definitions"].(map[string]any)
-	for _, d := range []string{"v1Customer", "v1Product", "v1Price", "v1AdjustableQuantity"} {
+	for _, d := range []string{"v1Customer", "v1Product", "v1Price", "v1AdjustableQuantity", "v1Subscription", "v1Invoice", "v1TestClock"} {
 		if defs[d] == nil {
 			t.Errorf("openapi.json lacks %s", d)
 		}

@@ -236,3 +236,21 @@ func TestStripeSDKSubscriptionCheckout(t *testing.T) {
 		t.Fatalf("mode=setup: %v", err)
 	}
 }
+
+// TestSubscriptionForACustomerDeletedMeanwhile: a session made for a
+// customer deleted before it is paid still creates its subscription (the
+// money is taken), for that customer.
+func TestSubscriptionForACustomerDeletedMeanwhile(t *testing.T) {
+	e := newEnv(t)
+	monthly := e.monthlyPrice(e.keyA, 900, "EUR")
+	cus := e.mustCreate("/v1/customers", e.keyA, map[string]any{"email": "gone@example.com"})["id"].(string)
+	_, s := e.createSession(e.keyA, with(subscriptionSession(map[string]any{"price_id": monthly, "quantity": 1}), "customer_id", cus))
+	if status, _ := e.do("DELETE", "/v1/customers/"+cus, e.keyA, nil); status != http.StatusOK {
+		t.Fatal("delete customer")
+	}
+	e.pay(s["id"].(string), "pm_x")
+	_, s = e.do("GET", "/v1/checkout/sessions/"+s["id"].(string), e.keyA, nil)
+	if _, sub := e.do("GET", "/v1/subscriptions/"+s["subscription"].(string), e.keyA, nil); sub["customer"] != cus || sub["status"] != "active" {
+		t.Fatalf("subscription: %v", sub)
+	}
+}

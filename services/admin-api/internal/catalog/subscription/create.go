@@ -100,12 +100,12 @@ func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 	// It starts when paid, on its customer's test clock if it has one;
 	// periods are whole seconds, as every timestamp of the API.
 	start := time.Now().UTC().Truncate(time.Second)
-	c, err := q.GetCustomer(ctx, db.GetCustomerParams{ID: customer, OrganizationID: row.OrganizationID, Livemode: row.Livemode})
+	clockID, err := q.GetCustomerTestClock(ctx, db.GetCustomerTestClockParams{ID: customer, OrganizationID: row.OrganizationID, Livemode: row.Livemode})
 	if err != nil {
 		return "", store.Wrap(err, "get customer")
 	}
-	if c.TestClockID != nil {
-		clock, err := q.GetTestClock(ctx, db.GetTestClockParams{ID: *c.TestClockID, OrganizationID: row.OrganizationID})
+	if clockID != nil {
+		clock, err := q.GetTestClock(ctx, db.GetTestClockParams{ID: *clockID, OrganizationID: row.OrganizationID})
 		if err != nil {
 			return "", store.Wrap(err, "get test clock")
 		}
@@ -118,7 +118,7 @@ func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 	p := db.CreateSubscriptionParams{ID: ids.New("sub"), OrganizationID: row.OrganizationID, Livemode: row.Livemode,
 		CustomerID: customer, Currency: row.Currency, RecurringInterval: *row.RecurringInterval,
 		RecurringIntervalCount: *row.RecurringIntervalCount, BillingAnchor: start, CurrentPeriodStart: start,
-		CurrentPeriodEnd: end, CheckoutSessionID: row.ID, Metadata: []byte("{}"), CreatedAt: start, TestClockID: c.TestClockID, TaxBps: max(paid.TaxBps, 0)}
+		CurrentPeriodEnd: end, CheckoutSessionID: row.ID, Metadata: []byte("{}"), CreatedAt: start, TestClockID: clockID, TaxBps: max(paid.TaxBps, 0)}
 	if paid.PaymentMethod != "" {
 		p.DefaultPaymentMethod = &paid.PaymentMethod
 	}

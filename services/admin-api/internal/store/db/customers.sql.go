@@ -125,6 +125,25 @@ func (q *Queries) GetCustomerSeq(ctx context.Context, arg GetCustomerSeqParams) 
 	return seq, err
 }
 
+const getCustomerTestClock = `-- name: GetCustomerTestClock :one
+SELECT test_clock_id FROM admin.customers WHERE id = $1 AND organization_id = $2 AND livemode = $3
+`
+
+type GetCustomerTestClockParams struct {
+	ID             string
+	OrganizationID string
+	Livemode       bool
+}
+
+// The test clock of a customer, deleted or not: a session made for it
+// before its deletion still creates its subscription when paid.
+func (q *Queries) GetCustomerTestClock(ctx context.Context, arg GetCustomerTestClockParams) (*string, error) {
+	row := q.db.QueryRow(ctx, getCustomerTestClock, arg.ID, arg.OrganizationID, arg.Livemode)
+	var test_clock_id *string
+	err := row.Scan(&test_clock_id)
+	return test_clock_id, err
+}
+
 const listCustomers = `-- name: ListCustomers :many
 SELECT id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at, test_clock_id FROM admin.customers
 WHERE organization_id = $1 AND livemode = $2 AND deleted_at IS NULL
