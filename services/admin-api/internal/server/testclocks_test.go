@@ -98,6 +98,19 @@ func TestTestClockDunning(t *testing.T) {
 	if in := e.invoices(id)[1]; sub["status"] != "active" || sub["current_period_end"] != "2027-05-15T00:00:00Z" || in["status"] != "paid" || in["paid_at"] != "2027-04-16T00:00:00Z" {
 		t.Fatalf("recovered: %v %v", sub, in)
 	}
+	// Canceled while past due: its open invoice is no longer retried.
+	_, sub = e.clockSubscription("2027-03-15T00:00:00Z", "pm_declined")
+	id = sub["id"].(string)
+	e.api.Renewer.Charger.(*scriptedCharger).scripts["pm_declined"] = []bool{false}
+	clock = sub["test_clock"].(string)
+	e.advance(clock, "2027-04-15T00:00:00Z")
+	if status, c := e.do("DELETE", "/v1/subscriptions/"+id, e.keyA, nil); status != http.StatusOK || c["status"] != "canceled" {
+		t.Fatalf("cancel past due: %d %v", status, c)
+	}
+	e.advance(clock, "2027-05-15T00:00:00Z")
+	if in := e.invoices(id)[1]; in["status"] != "open" || in["next_payment_attempt"] != nil || num(in["attempt_count"]) != 1 {
+		t.Fatalf("open invoice of a canceled subscription: %v", in)
+	}
 }
 
 func TestTestClockValidation(t *testing.T) {

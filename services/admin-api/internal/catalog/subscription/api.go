@@ -150,6 +150,9 @@ func cancel(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminSubscript
 	} else if err != nil {
 		return row, store.Wrap(err, "cancel subscription")
 	}
+	if err := q.StopInvoiceRetries(ctx, row.ID); err != nil {
+		return row, store.Wrap(err, "stop invoice retries")
+	}
 	return out, emitSubscription(ctx, tx, out, events.SubscriptionDeleted)
 }
 

@@ -1117,6 +1117,18 @@ func (q *Queries) SetTestClockTime(ctx context.Context, arg SetTestClockTimePara
 	return i, err
 }
 
+const stopInvoiceRetries = `-- name: StopInvoiceRetries :exec
+UPDATE admin.invoices SET next_payment_attempt = NULL, event_sequence = event_sequence + 1
+WHERE subscription_id = $1 AND status = 'open' AND next_payment_attempt IS NOT NULL
+`
+
+// A canceled subscription's open invoice is no longer retried (it stays
+// open: the customer still owes it).
+func (q *Queries) StopInvoiceRetries(ctx context.Context, subscriptionID string) error {
+	_, err := q.db.Exec(ctx, stopInvoiceRetries, subscriptionID)
+	return err
+}
+
 const updateSubscription = `-- name: UpdateSubscription :one
 UPDATE admin.subscriptions
 SET cancel_at_period_end = $1, metadata = $2, event_sequence = event_sequence + 1

@@ -142,3 +142,9 @@ SELECT * FROM admin.test_clocks WHERE id = $1 AND organization_id = $2 AND NOT l
 
 -- name: SetTestClockTime :one
 UPDATE admin.test_clocks SET frozen_time = $2 WHERE id = $1 RETURNING *;
+
+-- name: StopInvoiceRetries :exec
+-- A canceled subscription's open invoice is no longer retried (it stays
+-- open: the customer still owes it).
+UPDATE admin.invoices SET next_payment_attempt = NULL, event_sequence = event_sequence + 1
+WHERE subscription_id = $1 AND status = 'open' AND next_payment_attempt IS NOT NULL;
