@@ -324,3 +324,37 @@ func TestRenewalAfterALostAnswerChargesOnce(t *testing.T) {
 		t.Fatalf("%d charges, invoice %v", len(ch.charges), in)
 	}
 }
+
+// duringCharge runs hook while a charge is under way.
+type duringCharge struct {
+	next subscription.Charger
+	hook func()
+}
+
+func (d duringCharge) ChargeOffSession(ctx context.Context, req subscription.ChargeRequest) (subscription.ChargeResult, error) {
+	d.hook()
+	return d.next.ChargeOffSession(ctx, req)
+}
+
+// TestCanceledWhileChargingKeepsThePayment: a subscription canceled while
+// its renewal is being charged stays canceled, and the money taken pays
+// the invoice.
+func TestCanceledWhileChargingKeepsThePayment(t *testing.T) {
+	e := newEnv(t)
+	ch := &scriptedCharger{scripts: map[string][]bool{"pm_ok": {true}}, byKey: map[string]subscription.ChargeResult{}}
+	sub := e.subscribe("pm_ok")
+	id := sub["id"].(string)
+	r := &subscription.Renewer{Store: e.store, Charger: duringCharge{next: ch, hook: func() {
+		if status, _ := e.do("DELETE", "/v1/subscriptions/"+id, e.keyA, nil); status != http.StatusOK {
+			t.Errorf("cancel during the charge: %d", status)
+		}
+	}}}
+	if _, err := r.RunDue(context.Background(), rfc3339(t, sub["current_period_end"]), nil); err != nil {
+		t.Fatal(err)
+	}
+	_, sub = e.do("GET", "/v1/subscriptions/"+id, e.keyA, nil)
+	in := e.invoices(id)[1]
+	if sub["status"] != "canceled" || in["status"] != "paid" || in["payment"] != "pay_r0" || sub["current_period_start"] == in["period_start"] {
+		t.Fatalf("canceled during the charge: %v %v", sub, in)
+	}
+}

@@ -290,7 +290,7 @@ func (r *Renewer) record(ctx context.Context, tx pgx.Tx, q *db.Queries, w work, 
 	if err != nil {
 		return store.Wrap(err, "lock invoice")
 	}
-	if in.Status != "open" || in.AttemptCount >= w.attempt || sub.Status == "canceled" {
+	if in.Status != "open" || in.AttemptCount >= w.attempt {
 		r.log(ctx, "renewal result ignored", sub.ID, in.ID, errRecorded)
 		return nil
 	}
@@ -302,14 +302,27 @@ func (r *Renewer) record(ctx context.Context, tx pgx.Tx, q *db.Queries, w work, 
 		if in, err = q.PayInvoice(ctx, db.PayInvoiceParams{ID: in.ID, PaymentID: payment, PaidAt: &now, AttemptCount: w.attempt}); err != nil {
 			return store.Wrap(err, "pay invoice")
 		}
+		if err := emitInvoice(ctx, tx, in, events.InvoicePaid); err != nil {
+			return err
+		}
+		if sub.Status == "canceled" {
+			// Canceled while the charge was under way: the money is taken,
+			// so the invoice is paid, but the subscription stays ended.
+			return nil
+		}
 		if sub, err = q.RenewSubscription(ctx, db.RenewSubscriptionParams{ID: sub.ID, PeriodNumber: in.PeriodNumber,
 			CurrentPeriodStart: in.PeriodStart, CurrentPeriodEnd: in.PeriodEnd, LatestInvoiceID: &in.ID}); err != nil {
 			return store.Wrap(err, "renew subscription")
 		}
-		if err := emitInvoice(ctx, tx, in, events.InvoicePaid); err != nil {
-			return err
-		}
 		return emitSubscription(ctx, tx, sub, events.SubscriptionUpdated)
+	}
+	if sub.Status == "canceled" {
+		// A decline after the cancellation: recorded, no retry.
+		in, err = q.FailInvoiceAttempt(ctx, db.FailInvoiceAttemptParams{ID: in.ID, Status: "open", AttemptCount: w.attempt})
+		if err != nil {
+			return store.Wrap(err, "fail invoice")
+		}
+		return emitInvoice(ctx, tx, in, events.InvoicePaymentFailed)
 	}
 	schedule := r.schedule()
 	if int(w.attempt) > len(schedule) {
