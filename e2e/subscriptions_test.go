@@ -90,7 +90,8 @@ func TestSubscriptionRenewedWithTestClock(t *testing.T) {
 			t.Fatalf("renewal %d: %v", i+1, in)
 		}
 		status, p := api(t, "GET", fmt.Sprintf("/v1/payments/%s", in["payment"]), nil)
-		if status != http.StatusOK || p["status"] != "succeeded" || p["amount"] != 900.0 || p["currency"] != "EUR" {
+		if status != http.StatusOK || p["status"] != "succeeded" || p["amount"] != 900.0 || p["currency"] != "EUR" ||
+			p["invoice"] != in["id"] || p["checkout_session"] != "" {
 			t.Fatalf("renewal %d payment: %d %v", i+1, status, p)
 		}
 	}

@@ -77,6 +77,9 @@ func TestSavedCardsChargedOffSession(t *testing.T) {
 	if err != nil || first.Status != StatusSucceeded || first.Amount != 1620 || first.SessionID != "in_1" || first.PaymentMethodID == nil || *first.PaymentMethodID != rec.saved[1] {
 		t.Fatalf("renewal payment: %+v %v", first, err)
 	}
+	if obj := Proto(first); obj.GetInvoice() != "in_1" || obj.GetCheckoutSession() != "" {
+		t.Fatalf("renewal payment object: %v", obj)
+	}
 	// The same key again: the same payment, nothing more charged.
 	again, err := s.ChargeOffSession(ctx, req)
 	if err != nil || again.ID != first.ID {

@@ -540,6 +540,10 @@ func Proto(p db.RuntimePayment) *adminv1.Payment {
 		FailureCode: p.FailureCode, FailureMessage: p.FailureMessage, Livemode: p.Livemode, CreatedAt: timestamppb.New(p.CreatedAt),
 		Provider: p.Provider, AmountRefunded: p.AmountRefunded, Fee: p.Fee, FeeCurrency: deref(p.FeeCurrency), UpdatedAt: timestamppb.New(p.UpdatedAt),
 		Refunds: []*adminv1.Refund{}, ProcessingFee: p.ProcessingFee, NetAmount: p.NetAmount}
+	if p.PaymentMethodID != nil {
+		// Off-session: its session_id column holds the invoice it pays.
+		out.Invoice, out.CheckoutSession = &p.SessionID, ""
+	}
 	if p.Method == "card" {
 		plan := money.InstallmentPlan(p.Amount, int(p.InstallmentCount), 0, false) // splits the amount as it was charged
 		out.Installments = &adminv1.PaymentInstallments{Count: p.InstallmentCount, MonthlyInterestBps: p.InstallmentMonthlyBps,

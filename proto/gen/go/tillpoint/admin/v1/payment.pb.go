@@ -319,7 +319,11 @@ type Payment struct {
 	ProcessingFee *int64 `protobuf:"varint,24,opt,name=processing_fee,json=processingFee,proto3,oneof" json:"processing_fee,omitempty"`
 	// The session's net_amount: its amount_total − processing_fee, in minor
 	// units; null with processing_fee.
-	NetAmount     *int64 `protobuf:"varint,25,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
+	NetAmount *int64 `protobuf:"varint,25,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
+	// The invoice (`in_…`) an off-session payment pays: a subscription's
+	// renewal, charged with the card saved at checkout (checkout_session is
+	// then empty).
+	Invoice       *string `protobuf:"bytes,26,opt,name=invoice,proto3,oneof" json:"invoice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -527,6 +531,13 @@ func (x *Payment) GetNetAmount() int64 {
 		return *x.NetAmount
 	}
 	return 0
+}
+
+func (x *Payment) GetInvoice() string {
+	if x != nil && x.Invoice != nil {
+		return *x.Invoice
+	}
+	return ""
 }
 
 // Parameters of GetPayment.
@@ -917,7 +928,7 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\x10interest_paid_by\x18\x03 \x01(\tR\x0einterestPaidBy\x12'\n" +
 	"\x0famount_interest\x18\x04 \x01(\x03R\x0eamountInterest\x124\n" +
 	"\x16amount_per_installment\x18\x05 \x01(\x03R\x14amountPerInstallment\x126\n" +
-	"\x17amount_last_installment\x18\x06 \x01(\x03R\x15amountLastInstallment\"\xa0\b\n" +
+	"\x17amount_last_installment\x18\x06 \x01(\x03R\x15amountLastInstallment\"\xcb\b\n" +
 	"\aPayment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12)\n" +
@@ -948,11 +959,14 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\finstallments\x18\x17 \x01(\v2'.tillpoint.admin.v1.PaymentInstallmentsR\finstallments\x12*\n" +
 	"\x0eprocessing_fee\x18\x18 \x01(\x03H\x02R\rprocessingFee\x88\x01\x01\x12\"\n" +
 	"\n" +
-	"net_amount\x18\x19 \x01(\x03H\x03R\tnetAmount\x88\x01\x01B\x0f\n" +
+	"net_amount\x18\x19 \x01(\x03H\x03R\tnetAmount\x88\x01\x01\x12\x1d\n" +
+	"\ainvoice\x18\x1a \x01(\tH\x04R\ainvoice\x88\x01\x01B\x0f\n" +
 	"\r_failure_codeB\x12\n" +
 	"\x10_failure_messageB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
-	"\v_net_amount\"#\n" +
+	"\v_net_amountB\n" +
+	"\n" +
+	"\b_invoice\"#\n" +
 	"\x11GetPaymentRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"K\n" +
 	"\x12GetPaymentResponse\x125\n" +
