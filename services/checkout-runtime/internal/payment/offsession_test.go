@@ -22,6 +22,19 @@ type savedRecorder struct {
 	taxBps []int64
 }
 
+// GetCheckout answers as admin-api would for the sessions of
+// subscriptionCheckout: the site's FR rate is all the runtime reads again.
+func (r *savedRecorder) GetCheckout(_ context.Context, req *internalapiv1.GetCheckoutRequest, _ ...grpc.CallOption) (*internalapiv1.GetCheckoutResponse, error) {
+	return checkoutFor(req.GetSessionId(), "subscription"), nil
+}
+
+func checkoutFor(id, mode string) *internalapiv1.GetCheckoutResponse {
+	return &internalapiv1.GetCheckoutResponse{OrganizationId: "org_1",
+		Site: &adminv1.Site{TaxRates: []*adminv1.TaxRate{{Country: "FR", PercentageBps: 2000, DisplayName: "VAT"}}},
+		CheckoutSession: &adminv1.CheckoutSession{Id: id, Status: "open", Currency: "EUR", AmountSubtotal: 1800,
+			AmountTotal: 1800, Reference: "TP-SUB", Mode: mode}}
+}
+
 func (r *savedRecorder) CompleteSession(_ context.Context, req *internalapiv1.CompleteSessionRequest, _ ...grpc.CallOption) (*internalapiv1.CompleteSessionResponse, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -34,11 +47,10 @@ func (r *savedRecorder) CompleteSession(_ context.Context, req *internalapiv1.Co
 func subscriptionCheckout(t *testing.T, s *Service, mode, number string) Result {
 	t.Helper()
 	res, err := s.Pay(t.Context(), Attempt{Method: "card", Billing: Billing{Name: "Ada", Email: "ada@example.com", Country: "FR", PostalCode: "75001"},
-		Card: &provider.Card{Number: number, Exp: "12/40", CVC: "123"},
-		Checkout: &internalapiv1.GetCheckoutResponse{OrganizationId: "org_1",
-			Site: &adminv1.Site{TaxRates: []*adminv1.TaxRate{{Country: "FR", PercentageBps: 2000, DisplayName: "VAT"}}},
-			CheckoutSession: &adminv1.CheckoutSession{Id: "cs_" + mode + number, Status: "open", Currency: "EUR", AmountSubtotal: 1800,
-				AmountTotal: 1800, Reference: "TP-SUB", Mode: mode}}})
+		Card: &provider.Card{Number: number, Exp: "12/40", CVC: "123"}, Checkout: checkoutFor("cs_"+mode+number, mode)})
+	if err == nil && number == provider.TestCardChallenge {
+		res, err = s.Challenge(t.Context(), res.Payment.SessionID, res.Payment.ID, true)
+	}
 	if err != nil || res.Payment.Status != StatusSucceeded {
 		t.Fatalf("pay: %+v %v", res, err)
 	}
@@ -58,6 +70,12 @@ func TestSavedCardsChargedOffSession(t *testing.T) {
 	}
 	if rec.taxBps[0] != 0 || rec.taxBps[1] != 2000 {
 		t.Fatalf("tax rates %v: subscription checkouts report theirs (FR 20 %%)", rec.taxBps)
+	}
+	// A card that asks for authentication is saved too, and its completion
+	// after the challenge names it, with the rate read again.
+	subscriptionCheckout(t, s, "subscription", provider.TestCardChallenge)
+	if len(rec.saved) != 4 || rec.saved[3] == "" || rec.taxBps[3] != 2000 {
+		t.Fatalf("after a challenge: saved %q, rates %v", rec.saved, rec.taxBps)
 	}
 	var token string
 	if err := s.Store.Pool.QueryRow(ctx, "SELECT provider_token FROM runtime.payment_methods WHERE id = $1", rec.saved[1]).Scan(&token); err != nil || token != "tok_test_"+provider.TestCardSuccess {
@@ -99,7 +117,7 @@ func TestSavedCardsChargedOffSession(t *testing.T) {
 	if err := s.Store.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE subject = 'events.payment.succeeded'), count(*) FILTER (WHERE subject = 'events.payment.failed') FROM runtime.outbox`).Scan(&succeeded, &failedEvents); err != nil {
 		t.Fatal(err)
 	}
-	if succeeded != 4 || failedEvents != 1 {
-		t.Fatalf("events: %d succeeded (3 checkouts + 1 renewal), %d failed", succeeded, failedEvents)
+	if succeeded != 5 || failedEvents != 1 {
+		t.Fatalf("events: %d succeeded (4 checkouts + 1 renewal), %d failed", succeeded, failedEvents)
 	}
 }
