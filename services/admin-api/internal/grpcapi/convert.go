@@ -44,6 +44,7 @@ func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.Chec
 		ProcessingFee: s.ProcessingFee, NetAmount: s.NetAmount, NotifyFormat: s.NotifyFormat,
 		TotalDetails:        &adminv1.TotalDetails{AmountDiscount: s.AmountDiscount, AmountTax: s.AmountTax},
 		AllowPromotionCodes: s.AllowPromotionCodes,
+		Mode:                s.Mode, Subscription: s.SubscriptionID, CustomerCreation: s.CustomerCreation,
 	}
 	values, err := sessionCustomFields(s)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/discount"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/subscription"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/fee"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/session"
@@ -153,6 +154,9 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 			if err := discount.End(ctx, q, row, true); err != nil {
 				return err
 			}
+			if row, err = subscription.OnPaid(ctx, tx, q, row, subscription.Paid{PaymentMethod: req.GetSavedPaymentMethod(), TaxBps: req.GetTaxBps()}); err != nil {
+				return err
+			}
 		}
 		cs, err := EmitSessionEvent(ctx, tx, row, events.SessionCompleted, s.CheckoutBase)
 		resp = &internalapiv1.CompleteSessionResponse{CheckoutSession: cs}
@@ -197,6 +201,11 @@ func (s *InternalSessions) RecordAsyncPayment(ctx context.Context, req *internal
 		}
 		if err := discount.End(ctx, q, row, req.GetSucceeded()); err != nil {
 			return err
+		}
+		if req.GetSucceeded() {
+			if row, err = subscription.OnPaid(ctx, tx, q, row, subscription.Paid{PaymentMethod: req.GetSavedPaymentMethod(), TaxBps: req.GetTaxBps()}); err != nil {
+				return err
+			}
 		}
 		cs, err := EmitSessionEvent(ctx, tx, row, typ, s.CheckoutBase)
 		resp = &internalapiv1.RecordAsyncPaymentResponse{CheckoutSession: cs}

@@ -136,7 +136,8 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: applyExpand(cs, req.GetExpand()), SecureToken: token}
 			return audit.Finish(ctx, tx, resp, http.StatusCreated)
 		}
-		if idempotency.Keyed(ctx) || token != "" || audit.Pending(ctx) || discounted || req.GetAllowPromotionCodes() || fieldsJSON != nil || tiersJSON != nil {
+		modal := resolved.Subscription() || resolved.CustomerCreation != catalog.CreationIfRequired
+		if idempotency.Keyed(ctx) || token != "" || audit.Pending(ctx) || discounted || req.GetAllowPromotionCodes() || fieldsJSON != nil || tiersJSON != nil || modal {
 			// The stored response, the token's hash, the audit entry (a
 			// dashboard user's session) and the discount's reservation
 			// commit with the row.
@@ -147,6 +148,11 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 				}
 				if token != "" {
 					if err := q.SetSessionSecureToken(ctx, db.SetSessionSecureTokenParams{ID: row.ID, SecureTokenHash: session.HashSecureToken(token)}); err != nil {
+						return err
+					}
+				}
+				if modal {
+					if row, err = catalog.SetSessionMode(ctx, q, row.ID, resolved); err != nil {
 						return err
 					}
 				}

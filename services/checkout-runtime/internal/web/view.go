@@ -122,6 +122,9 @@ type SessionView struct {
 	Reference   string
 	Description string
 	CancelURL   string
+	// Subscription: paying it starts a subscription (the test cards then
+	// include the one whose renewals fail).
+	Subscription bool
 }
 
 // ItemView is one formatted line item.

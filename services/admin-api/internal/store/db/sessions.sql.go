@@ -46,7 +46,7 @@ SET status = 'complete', payment_status = $1, payment_id = $2,
     event_sequence = event_sequence + 1, processing_fee = $5, net_amount = $6
 WHERE id = $7 AND status = 'open' AND expires_at > now()
   AND organization_id = $8 AND livemode = $9 AND currency = $10
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type CompleteSessionParams struct {
@@ -129,6 +129,11 @@ func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams
 		&i.CascadeLineItems,
 		&i.CascadeTier,
 		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -141,7 +146,7 @@ INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, sta
     installment_interest_paid_by, return_method, notify_format, route_id)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type CreateSessionParams struct {
@@ -252,6 +257,11 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		&i.CascadeLineItems,
 		&i.CascadeTier,
 		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -276,7 +286,7 @@ SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($24::text[]), unnest($25::text[]),
     NULLIF(unnest($26::text[]), '')
 ON CONFLICT DO NOTHING
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type CreateSessionsParams struct {
@@ -398,6 +408,11 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 			&i.CascadeLineItems,
 			&i.CascadeTier,
 			&i.CascadePaymentID,
+			&i.Mode,
+			&i.CustomerCreation,
+			&i.RecurringInterval,
+			&i.RecurringIntervalCount,
+			&i.SubscriptionID,
 		); err != nil {
 			return nil, err
 		}
@@ -412,7 +427,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 const expireDueSession = `-- name: ExpireDueSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -467,6 +482,11 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 		&i.CascadeLineItems,
 		&i.CascadeTier,
 		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -474,7 +494,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 const expireSession = `-- name: ExpireSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type ExpireSessionParams struct {
@@ -536,12 +556,17 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 		&i.CascadeLineItems,
 		&i.CascadeTier,
 		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
 
 const getSession = `-- name: GetSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSessionParams struct {
@@ -602,12 +627,17 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 		&i.CascadeLineItems,
 		&i.CascadeTier,
 		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
 
 const getSessionByID = `-- name: GetSessionByID :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id FROM admin.checkout_sessions WHERE id = $1
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions WHERE id = $1
 `
 
 func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -662,6 +692,11 @@ func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutS
 		&i.CascadeLineItems,
 		&i.CascadeTier,
 		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -701,7 +736,7 @@ func (q *Queries) GetSessionIDBySecureToken(ctx context.Context, secureTokenHash
 }
 
 const listSessions = `-- name: ListSessions :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions
 WHERE seq = ANY (ARRAY(
     SELECT p.seq FROM admin.checkout_sessions p
     WHERE p.organization_id = $1 AND p.livemode = $2
@@ -843,6 +878,11 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 			&i.CascadeLineItems,
 			&i.CascadeTier,
 			&i.CascadePaymentID,
+			&i.Mode,
+			&i.CustomerCreation,
+			&i.RecurringInterval,
+			&i.RecurringIntervalCount,
+			&i.SubscriptionID,
 		); err != nil {
 			return nil, err
 		}
@@ -855,7 +895,7 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 }
 
 const listSessionsAfter = `-- name: ListSessionsAfter :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions
 WHERE seq = ANY (ARRAY(
     SELECT p.seq FROM admin.checkout_sessions p
     WHERE p.organization_id = $1 AND p.livemode = $2
@@ -988,6 +1028,11 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 			&i.CascadeLineItems,
 			&i.CascadeTier,
 			&i.CascadePaymentID,
+			&i.Mode,
+			&i.CustomerCreation,
+			&i.RecurringInterval,
+			&i.RecurringIntervalCount,
+			&i.SubscriptionID,
 		); err != nil {
 			return nil, err
 		}
@@ -1000,7 +1045,7 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 }
 
 const lockOpenSession = `-- name: LockOpenSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions
 WHERE id = $1 AND status = 'open' AND expires_at > now()
 FOR UPDATE
 `
@@ -1060,6 +1105,11 @@ func (q *Queries) LockOpenSession(ctx context.Context, id string) (AdminCheckout
 		&i.CascadeLineItems,
 		&i.CascadeTier,
 		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -1068,7 +1118,7 @@ const markSessionPaid = `-- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type MarkSessionPaidParams struct {
@@ -1128,6 +1178,11 @@ func (q *Queries) MarkSessionPaid(ctx context.Context, arg MarkSessionPaidParams
 		&i.CascadeLineItems,
 		&i.CascadeTier,
 		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -1136,7 +1191,7 @@ const recordAsyncPaymentFailed = `-- name: RecordAsyncPaymentFailed :one
 UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_payment_failed_at = now()
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type RecordAsyncPaymentFailedParams struct {
@@ -1197,6 +1252,11 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 		&i.CascadeLineItems,
 		&i.CascadeTier,
 		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -1204,7 +1264,7 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 const setSessionCascade = `-- name: SetSessionCascade :one
 UPDATE admin.checkout_sessions SET cascade_line_items = $1
 WHERE id = $2
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type SetSessionCascadeParams struct {
@@ -1265,6 +1325,11 @@ func (q *Queries) SetSessionCascade(ctx context.Context, arg SetSessionCascadePa
 		&i.CascadeLineItems,
 		&i.CascadeTier,
 		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -1272,7 +1337,7 @@ func (q *Queries) SetSessionCascade(ctx context.Context, arg SetSessionCascadePa
 const setSessionCustomFields = `-- name: SetSessionCustomFields :one
 UPDATE admin.checkout_sessions SET custom_fields = $1
 WHERE id = $2 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type SetSessionCustomFieldsParams struct {
@@ -1334,6 +1399,86 @@ func (q *Queries) SetSessionCustomFields(ctx context.Context, arg SetSessionCust
 		&i.CascadeLineItems,
 		&i.CascadeTier,
 		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
+	)
+	return i, err
+}
+
+const setSessionCustomer = `-- name: SetSessionCustomer :one
+UPDATE admin.checkout_sessions
+SET customer = $1, subscription_id = $2
+WHERE id = $3
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+`
+
+type SetSessionCustomerParams struct {
+	Customer       *string
+	SubscriptionID *string
+	ID             string
+}
+
+// The customer created for a paid session, and the subscription it made.
+func (q *Queries) SetSessionCustomer(ctx context.Context, arg SetSessionCustomerParams) (AdminCheckoutSession, error) {
+	row := q.db.QueryRow(ctx, setSessionCustomer, arg.Customer, arg.SubscriptionID, arg.ID)
+	var i AdminCheckoutSession
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.SiteID,
+		&i.Livemode,
+		&i.Status,
+		&i.PaymentStatus,
+		&i.Currency,
+		&i.AmountSubtotal,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.LineItems,
+		&i.Customer,
+		&i.CustomerEmail,
+		&i.CustomerPhone,
+		&i.SuccessUrl,
+		&i.CancelUrl,
+		&i.Metadata,
+		&i.OrderID,
+		&i.Description,
+		&i.Reference,
+		&i.PaymentID,
+		&i.PaymentMethodTypes,
+		&i.Locale,
+		&i.NotifyUrl,
+		&i.ExpiresAt,
+		&i.CreatedAt,
+		&i.CompletedAt,
+		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
+		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -1343,7 +1488,7 @@ UPDATE admin.checkout_sessions
 SET line_items = $1, amount_subtotal = $2::bigint, amount_discount = $3::bigint,
     amount_total = $2::bigint - $3::bigint + amount_tax
 WHERE id = $4 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type SetSessionLineItemsParams struct {
@@ -1412,6 +1557,11 @@ func (q *Queries) SetSessionLineItems(ctx context.Context, arg SetSessionLineIte
 		&i.CascadeLineItems,
 		&i.CascadeTier,
 		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -1431,13 +1581,98 @@ func (q *Queries) SetSessionSecureToken(ctx context.Context, arg SetSessionSecur
 	return err
 }
 
+const setSessionSubscriptionMode = `-- name: SetSessionSubscriptionMode :one
+UPDATE admin.checkout_sessions
+SET mode = $1, customer_creation = $2,
+    recurring_interval = $3, recurring_interval_count = $4
+WHERE id = $5
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+`
+
+type SetSessionSubscriptionModeParams struct {
+	Mode                   string
+	CustomerCreation       string
+	RecurringInterval      *string
+	RecurringIntervalCount *int32
+	ID                     string
+}
+
+// Marks a new session (in its creating transaction) as a subscription
+// checkout, or records its customer_creation.
+func (q *Queries) SetSessionSubscriptionMode(ctx context.Context, arg SetSessionSubscriptionModeParams) (AdminCheckoutSession, error) {
+	row := q.db.QueryRow(ctx, setSessionSubscriptionMode,
+		arg.Mode,
+		arg.CustomerCreation,
+		arg.RecurringInterval,
+		arg.RecurringIntervalCount,
+		arg.ID,
+	)
+	var i AdminCheckoutSession
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.SiteID,
+		&i.Livemode,
+		&i.Status,
+		&i.PaymentStatus,
+		&i.Currency,
+		&i.AmountSubtotal,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.LineItems,
+		&i.Customer,
+		&i.CustomerEmail,
+		&i.CustomerPhone,
+		&i.SuccessUrl,
+		&i.CancelUrl,
+		&i.Metadata,
+		&i.OrderID,
+		&i.Description,
+		&i.Reference,
+		&i.PaymentID,
+		&i.PaymentMethodTypes,
+		&i.Locale,
+		&i.NotifyUrl,
+		&i.ExpiresAt,
+		&i.CreatedAt,
+		&i.CompletedAt,
+		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
+		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
+	)
+	return i, err
+}
+
 const switchSessionCascadeTier = `-- name: SwitchSessionCascadeTier :one
 UPDATE admin.checkout_sessions
 SET line_items = $1, amount_subtotal = $2::bigint,
     amount_total = $2::bigint + amount_tax, cascade_tier = $3,
     cascade_payment_id = $4
 WHERE id = $5 AND status = 'open' AND cascade_tier = $3::integer - 1 AND amount_discount = 0
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type SwitchSessionCascadeTierParams struct {
@@ -1509,6 +1744,11 @@ func (q *Queries) SwitchSessionCascadeTier(ctx context.Context, arg SwitchSessio
 		&i.CascadeLineItems,
 		&i.CascadeTier,
 		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }

@@ -204,3 +204,19 @@ SET line_items = @line_items, amount_subtotal = sqlc.arg(amount_subtotal)::bigin
     cascade_payment_id = @cascade_payment_id
 WHERE id = @id AND status = 'open' AND cascade_tier = sqlc.arg(cascade_tier)::integer - 1 AND amount_discount = 0
 RETURNING *;
+
+-- name: SetSessionSubscriptionMode :one
+-- Marks a new session (in its creating transaction) as a subscription
+-- checkout, or records its customer_creation.
+UPDATE admin.checkout_sessions
+SET mode = @mode, customer_creation = @customer_creation,
+    recurring_interval = sqlc.narg(recurring_interval), recurring_interval_count = sqlc.narg(recurring_interval_count)
+WHERE id = @id
+RETURNING *;
+
+-- name: SetSessionCustomer :one
+-- The customer created for a paid session, and the subscription it made.
+UPDATE admin.checkout_sessions
+SET customer = sqlc.narg(customer), subscription_id = sqlc.narg(subscription_id)
+WHERE id = @id
+RETURNING *;

@@ -41,7 +41,8 @@ type LineItemParams struct {
 	// A catalog price (`price_…`) instead of name and unit_amount: the line
 	// item takes its name, description and image from the price's product and
 	// its unit_amount and currency from the price. The price and its product
-	// must be active; recurring prices are refused until subscriptions exist.
+	// must be active. A recurring price makes the session a subscription
+	// checkout (see `mode`).
 	PriceId string `protobuf:"bytes,60,opt,name=price_id,json=priceId,proto3" json:"price_id,omitempty"`
 	// Alias of price_id (Stripe's name).
 	Price string `protobuf:"bytes,61,opt,name=price,proto3" json:"price,omitempty"`
@@ -617,8 +618,16 @@ type CheckoutSession struct {
 	// The declined payment after which the session moved to its current
 	// cascade tier, if it has moved.
 	CascadePayment *string `protobuf:"bytes,132,opt,name=cascade_payment,json=cascadePayment,proto3,oneof" json:"cascade_payment,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// `payment` or `subscription` (a session with recurring prices: paying it
+	// creates a subscription and its first invoice).
+	Mode string `protobuf:"bytes,90,opt,name=mode,proto3" json:"mode,omitempty"`
+	// The subscription (`sub_…`) the paid session created, in subscription mode.
+	Subscription *string `protobuf:"bytes,91,opt,name=subscription,proto3,oneof" json:"subscription,omitempty"`
+	// `always` or `if_required`: when a catalog customer is created on
+	// completion for a session without one (subscriptions always need one).
+	CustomerCreation string `protobuf:"bytes,92,opt,name=customer_creation,json=customerCreation,proto3" json:"customer_creation,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CheckoutSession) Reset() {
@@ -966,6 +975,27 @@ func (x *CheckoutSession) GetCascadePayment() string {
 	return ""
 }
 
+func (x *CheckoutSession) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *CheckoutSession) GetSubscription() string {
+	if x != nil && x.Subscription != nil {
+		return *x.Subscription
+	}
+	return ""
+}
+
+func (x *CheckoutSession) GetCustomerCreation() string {
+	if x != nil {
+		return x.CustomerCreation
+	}
+	return ""
+}
+
 // Parameters of CreateCheckoutSession.
 // A fallback pricing tier as given at creation.
 type CascadeTierParams struct {
@@ -1180,6 +1210,16 @@ type CreateCheckoutSessionRequest struct {
 	// prices or inline, in the session's currency) and optionally its own
 	// processor route (seed 002). Not with a discount.
 	CascadeLineItems []*CascadeTierParams `protobuf:"bytes,130,rep,name=cascade_line_items,json=cascadeLineItems,proto3" json:"cascade_line_items,omitempty"`
+	// `payment` (default) or `subscription` (default when a line item has a
+	// recurring price). In subscription mode at least one line item has a
+	// recurring price, and all recurring prices share interval,
+	// interval_count and currency; one-time prices are charged on the first
+	// invoice only.
+	Mode string `protobuf:"bytes,90,opt,name=mode,proto3" json:"mode,omitempty"`
+	// `if_required` (default: a catalog customer is created on completion
+	// only when the session needs one, i.e. in subscription mode without a
+	// customer) or `always` (created for any paid session without one).
+	CustomerCreation string `protobuf:"bytes,91,opt,name=customer_creation,json=customerCreation,proto3" json:"customer_creation,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -1450,6 +1490,20 @@ func (x *CreateCheckoutSessionRequest) GetCascadeLineItems() []*CascadeTierParam
 		return x.CascadeLineItems
 	}
 	return nil
+}
+
+func (x *CreateCheckoutSessionRequest) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetCustomerCreation() string {
+	if x != nil {
+		return x.CustomerCreation
+	}
+	return ""
 }
 
 // Result of CreateCheckoutSession.
@@ -2083,7 +2137,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x0f_promotion_code\"O\n" +
 	"\x0eDiscountParams\x12\x16\n" +
 	"\x06coupon\x18\x01 \x01(\tR\x06coupon\x12%\n" +
-	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\x8d\x18\n" +
+	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\x88\x19\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -2139,7 +2193,10 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\rcustom_fields\x18x \x01(\v2\x17.google.protobuf.StructR\fcustomFields\x12N\n" +
 	"\x12cascade_line_items\x18\x82\x01 \x03(\v2\x1f.tillpoint.admin.v1.CascadeTierR\x10cascadeLineItems\x12\"\n" +
 	"\fcascade_tier\x18\x83\x01 \x01(\x05R\vcascadeTier\x12-\n" +
-	"\x0fcascade_payment\x18\x84\x01 \x01(\tH\fR\x0ecascadePayment\x88\x01\x01\x1a;\n" +
+	"\x0fcascade_payment\x18\x84\x01 \x01(\tH\fR\x0ecascadePayment\x88\x01\x01\x12\x12\n" +
+	"\x04mode\x18Z \x01(\tR\x04mode\x12'\n" +
+	"\fsubscription\x18[ \x01(\tH\rR\fsubscription\x88\x01\x01\x12+\n" +
+	"\x11customer_creation\x18\\ \x01(\tR\x10customerCreation\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
@@ -2156,7 +2213,8 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x0f_processing_feeB\r\n" +
 	"\v_net_amountB\b\n" +
 	"\x06_routeB\x12\n" +
-	"\x10_cascade_payment\"\xa0\x01\n" +
+	"\x10_cascade_paymentB\x0f\n" +
+	"\r_subscription\"\xa0\x01\n" +
 	"\x11CascadeTierParams\x12A\n" +
 	"\n" +
 	"line_items\x18\x01 \x03(\v2\".tillpoint.admin.v1.LineItemParamsR\tlineItems\x121\n" +
@@ -2167,7 +2225,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"line_items\x18\x01 \x03(\v2\x1c.tillpoint.admin.v1.LineItemR\tlineItems\x121\n" +
 	"\x12processor_route_id\x18\x02 \x01(\tH\x00R\x10processorRouteId\x88\x01\x01\x12'\n" +
 	"\x0famount_subtotal\x18\x03 \x01(\x03R\x0eamountSubtotalB\x15\n" +
-	"\x13_processor_route_id\"\x86\x10\n" +
+	"\x13_processor_route_id\"\xc7\x10\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -2210,7 +2268,9 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x05route\x18T \x01(\tR\x05route\x12g\n" +
 	"\rcustom_fields\x18x \x03(\v2B.tillpoint.admin.v1.CreateCheckoutSessionRequest.CustomFieldsEntryR\fcustomFields\x12\x16\n" +
 	"\x06expand\x18y \x03(\tR\x06expand\x12T\n" +
-	"\x12cascade_line_items\x18\x82\x01 \x03(\v2%.tillpoint.admin.v1.CascadeTierParamsR\x10cascadeLineItems\x1a;\n" +
+	"\x12cascade_line_items\x18\x82\x01 \x03(\v2%.tillpoint.admin.v1.CascadeTierParamsR\x10cascadeLineItems\x12\x12\n" +
+	"\x04mode\x18Z \x01(\tR\x04mode\x12+\n" +
+	"\x11customer_creation\x18[ \x01(\tR\x10customerCreation\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +

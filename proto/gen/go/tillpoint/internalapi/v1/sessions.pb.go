@@ -721,8 +721,14 @@ type CompleteSessionRequest struct {
 	OrganizationId string `protobuf:"bytes,7,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
 	Livemode       bool   `protobuf:"varint,8,opt,name=livemode,proto3" json:"livemode,omitempty"`
 	Currency       string `protobuf:"bytes,9,opt,name=currency,proto3" json:"currency,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The reusable payment method (`pm_…`) the runtime saved from this
+	// payment, for a subscription checkout: renewals charge it off-session.
+	SavedPaymentMethod string `protobuf:"bytes,10,opt,name=saved_payment_method,json=savedPaymentMethod,proto3" json:"saved_payment_method,omitempty"`
+	// The exclusive tax rate (basis points) amount_tax was computed with, for
+	// a subscription checkout: renewals apply it (0: none).
+	TaxBps        int64 `protobuf:"varint,11,opt,name=tax_bps,json=taxBps,proto3" json:"tax_bps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CompleteSessionRequest) Reset() {
@@ -818,6 +824,20 @@ func (x *CompleteSessionRequest) GetCurrency() string {
 	return ""
 }
 
+func (x *CompleteSessionRequest) GetSavedPaymentMethod() string {
+	if x != nil {
+		return x.SavedPaymentMethod
+	}
+	return ""
+}
+
+func (x *CompleteSessionRequest) GetTaxBps() int64 {
+	if x != nil {
+		return x.TaxBps
+	}
+	return 0
+}
+
 // Result of CompleteSession.
 type CompleteSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -872,7 +892,12 @@ type RecordAsyncPaymentRequest struct {
 	// The payment that completed the session.
 	PaymentId string `protobuf:"bytes,2,opt,name=payment_id,json=paymentId,proto3" json:"payment_id,omitempty"`
 	// Whether the funds arrived.
-	Succeeded     bool `protobuf:"varint,3,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
+	Succeeded bool `protobuf:"varint,3,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
+	// The reusable payment method saved from the payment, for a
+	// subscription checkout (see CompleteSessionRequest).
+	SavedPaymentMethod string `protobuf:"bytes,4,opt,name=saved_payment_method,json=savedPaymentMethod,proto3" json:"saved_payment_method,omitempty"`
+	// The exclusive tax rate of the payment (see CompleteSessionRequest).
+	TaxBps        int64 `protobuf:"varint,5,opt,name=tax_bps,json=taxBps,proto3" json:"tax_bps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -926,6 +951,20 @@ func (x *RecordAsyncPaymentRequest) GetSucceeded() bool {
 		return x.Succeeded
 	}
 	return false
+}
+
+func (x *RecordAsyncPaymentRequest) GetSavedPaymentMethod() string {
+	if x != nil {
+		return x.SavedPaymentMethod
+	}
+	return ""
+}
+
+func (x *RecordAsyncPaymentRequest) GetTaxBps() int64 {
+	if x != nil {
+		return x.TaxBps
+	}
+	return 0
 }
 
 // Result of RecordAsyncPayment.
@@ -1118,7 +1157,7 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x13CardProviderAccount\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12'\n" +
-	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xb4\x02\n" +
+	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xff\x02\n" +
 	"\x16CompleteSessionRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
@@ -1131,15 +1170,20 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x0epayment_method\x18\x06 \x01(\tR\rpaymentMethod\x12'\n" +
 	"\x0forganization_id\x18\a \x01(\tR\x0eorganizationId\x12\x1a\n" +
 	"\blivemode\x18\b \x01(\bR\blivemode\x12\x1a\n" +
-	"\bcurrency\x18\t \x01(\tR\bcurrency\"i\n" +
+	"\bcurrency\x18\t \x01(\tR\bcurrency\x120\n" +
+	"\x14saved_payment_method\x18\n" +
+	" \x01(\tR\x12savedPaymentMethod\x12\x17\n" +
+	"\atax_bps\x18\v \x01(\x03R\x06taxBps\"i\n" +
 	"\x17CompleteSessionResponse\x12N\n" +
-	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"w\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"\xc2\x01\n" +
 	"\x19RecordAsyncPaymentRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
 	"\n" +
 	"payment_id\x18\x02 \x01(\tR\tpaymentId\x12\x1c\n" +
-	"\tsucceeded\x18\x03 \x01(\bR\tsucceeded\"l\n" +
+	"\tsucceeded\x18\x03 \x01(\bR\tsucceeded\x120\n" +
+	"\x14saved_payment_method\x18\x04 \x01(\tR\x12savedPaymentMethod\x12\x17\n" +
+	"\atax_bps\x18\x05 \x01(\x03R\x06taxBps\"l\n" +
 	"\x1aRecordAsyncPaymentResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\">\n" +
 	"\x19ResolveSecureTokenRequest\x12!\n" +
