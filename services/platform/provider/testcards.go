@@ -88,6 +88,8 @@ var declineMessages = map[string]string{
 	DeclineLiveModeNotSupported: "The test provider cannot take live-mode payments.",
 	DeclineAuthenticationFailed: "The card's authentication was not completed, so the payment was declined.",
 	DeclineTestCardUnknown:      unknownTestCardMessage,
+	DeclineMobileMoneyDeclined:  "Your mobile-money payment was declined.",
+	DeclinePaymentTimeout:       "The payment was not approved in time. You can try again.",
 }
 
 // DeclineMessage returns the payer-facing sentence for a decline code, or a
