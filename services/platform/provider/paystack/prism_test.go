@@ -3,6 +3,7 @@ package paystack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -118,6 +119,20 @@ func tx(status, reference string, amount int64, extra map[string]any) map[string
 	return d
 }
 
+// otpAnswer is POST /charge/submit_otp's data, with every field Paystack's
+// ChargeSubmitOtpResponse requires (Prism checks answers too).
+func otpAnswer(status, reference string, amount int64) map[string]any {
+	return map[string]any{"status": status, "amount": amount, "currency": "GHS", "transaction_date": "2026-11-30T10:00:00.000Z",
+		"reference": reference, "domain": "test", "redirect_url": nil, "metadata": map[string]any{}, "gateway_response": "Approved",
+		"message": nil, "channel": "mobile_money", "fees": 38,
+		"authorization": map[string]any{"authorization_code": "AUTH_8dfhjjdt", "bin": "055XXX", "last4": "X987", "exp_month": "12",
+			"exp_year": "9999", "channel": "mobile_money", "card_type": "", "bank": "MTN", "country_code": "GH", "brand": "Mtn",
+			"reusable": false, "signature": ""},
+		"customer": map[string]any{"first_name": nil, "last_name": nil, "email": "ama@example.com", "customer_code": "CUS_1rkzaqsv4rrhqo6",
+			"phone": nil, "risk_action": "default"},
+	}
+}
+
 // TestPrismRejectsWhatViolatesTheSpec proves the proxy validates: a charge
 // without the required email is answered 422 by Prism and never reaches
 // Paystack (the upstream), so the other tests' passing requests passed
@@ -166,5 +181,17 @@ func TestPrismMockAnswersEveryCall(t *testing.T) {
 	}
 	if _, err := c.Refund(ctx, "pay_mock1", 1000, "GHS", "re_1"); err != nil {
 		t.Errorf("refund: %v", err)
+	}
+}
+
+// TestPrismRejectsAnswersThatViolateTheSpec: Prism checks the scripted
+// answers too (500 from Prism, which the client counts as unavailable), so
+// the shapes the other tests answer with are Paystack's documented ones.
+func TestPrismRejectsAnswersThatViolateTheSpec(t *testing.T) {
+	c, _ := scripted(t, func(w http.ResponseWriter, r *http.Request) {
+		answer(w, 200, true, "Charge attempted", map[string]any{"status": "success", "reference": "pay_v1"}) // not a ChargeSubmitOtpResponse
+	})
+	if _, err := c.SubmitOTP(context.Background(), "pay_v1", "123456"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("submit otp with an answer outside the spec: %v, want Prism's 500", err)
 	}
 }
