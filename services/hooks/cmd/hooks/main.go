@@ -115,9 +115,12 @@ func serve(ctx context.Context, cfg Config) error {
 	callbacks := &callback.Handler{Pool: base.Pool, Logger: logger, Now: time.Now, Secrets: callbackSecrets(cfg)}
 	stripeHooks := &callback.StripeHandler{Pool: base.Pool, Logger: logger, Now: time.Now,
 		Accounts: internalapiv1.NewProviderAccountServiceClient(adminConn)}
+	paystackHooks := &callback.PaystackHandler{Pool: base.Pool, Logger: logger,
+		Accounts: internalapiv1.NewProviderAccountServiceClient(adminConn)}
 	routes := http.NewServeMux()
 	routes.Handle("POST /hooks/{provider}", callbacks)
 	routes.Handle("POST /hooks/stripe/{account}", stripeHooks)
+	routes.Handle("POST /hooks/paystack/{account}", paystackHooks)
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: migrations.Set.Schema, Logger: logger}
 	return base.Run(ctx, app.Parts{
