@@ -142,7 +142,7 @@ type Result struct {
 	// manual capture). Capture is not needed; a lost session is refunded,
 	// not voided.
 	Captured bool
-	// NextAction says, for ChallengeRequired and Pending, what the page
+	// NextAction says, for ChallengeRequired, what the page
 	// shows while the payer acts: NextActionOTP (a code form, then
 	// OTPSubmitter.SubmitOTP) or NextActionApproveOnPhone (a wait that
 	// refreshes until the callback). Empty for cards.

@@ -207,6 +207,10 @@ func (s *Service) Resume(ctx context.Context, sessionID, paymentID string) (Resu
 	if p.Status != StatusRequiresAction {
 		return Result{Payment: p}, nil
 	}
+	if p.Provider == provider.NamePaystack {
+		// Mobile money: verified, then applied conditionally (paystack.go).
+		return s.settleMobileMoney(ctx, p)
+	}
 	prov, err := s.ProviderFor(ctx, p)
 	if err != nil {
 		return Result{}, err

@@ -75,10 +75,10 @@ func TestPayOfflineThenVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Outcome != provider.Pending || res.NextAction != provider.NextActionApproveOnPhone {
+	if res.Outcome != provider.ChallengeRequired || res.NextAction != provider.NextActionApproveOnPhone {
 		t.Fatalf("authorize = %+v, want pending on the phone", res)
 	}
-	if res, err = a.Resume(context.Background(), "pay_off1"); err != nil || res.Outcome != provider.Pending {
+	if res, err = a.Resume(context.Background(), "pay_off1"); err != nil || res.Outcome != provider.ChallengeRequired || res.NextAction != provider.NextActionApproveOnPhone {
 		t.Fatalf("resume while pending = %+v, %v", res, err)
 	}
 	verified = StatusSuccess

@@ -179,7 +179,10 @@ func Outcome(tx Transaction, wantAmount int64, wantCurrency string) (provider.Re
 	case StatusSendOTP:
 		r.Outcome, r.NextAction = provider.ChallengeRequired, provider.NextActionOTP
 	case StatusPayOffline, StatusPending, StatusOngoing, StatusProcessing, StatusQueued:
-		r.Outcome, r.NextAction = provider.Pending, provider.NextActionApproveOnPhone
+		// The payer still has to approve on the phone: an action of the
+		// payer's (the session stays open and the page waits), not a
+		// Pending result, which would complete the session unpaid.
+		r.Outcome, r.NextAction = provider.ChallengeRequired, provider.NextActionApproveOnPhone
 	default:
 		// A status this adapter does not know (send_pin, open_url…: other
 		// channels): not a decline we may show, nor a success.

@@ -9,9 +9,10 @@
 //
 //	send_otp     → ChallengeRequired, NextActionOTP: the page asks for the code,
 //	               then SubmitOTP (POST /charge/submit_otp) answers the same way
-//	pay_offline  → Pending, NextActionApproveOnPhone: the payer approves the
-//	               operator's prompt; the result comes by webhook
-//	pending      → Pending (the same wait)
+//	pay_offline  → ChallengeRequired, NextActionApproveOnPhone: the payer
+//	               approves the operator's prompt; the result comes by webhook
+//	               (then Resume verifies it), the session staying open meanwhile
+//	pending      → the same wait (also ongoing, processing, queued)
 //	success      → Authorized with Captured (Paystack takes the money at once:
 //	               a lost session is refunded, never voided)
 //	failed       → Declined, Paystack's message mapped to our stable codes

@@ -1,0 +1,301 @@
+package payment
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
+	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/provider/paystack"
+	"github.com/tillpoint/tillpoint/services/platform/testkit"
+)
+
+const (
+	paystackAccount = "pa_PaystackAccountOne012345"
+	otherPaystack   = "pa_PaystackAccountTwo012345"
+	paystackKey     = "sk_test_tillpoint_paystack"
+	// paystackSpec is Paystack's OpenAPI specification (see its README).
+	paystackSpec = "../../../platform/provider/paystack/testdata/paystack.yaml"
+)
+
+var paystackTest = provider.CallbackSource{Provider: provider.NamePaystack, Mode: provider.ModeTest}
+
+// fakePaystack answers, behind Prism (which validates each request and
+// answer against Paystack's specification), with the transaction state a
+// test sets: the status verify and submit_otp report, and the amount.
+type fakePaystack struct {
+	mu     sync.Mutex
+	status string
+	amount int64
+	calls  []string
+}
+
+func (f *fakePaystack) set(status string, amount int64) {
+	f.mu.Lock()
+	f.status, f.amount = status, amount
+	f.mu.Unlock()
+}
+
+func (f *fakePaystack) paths() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+func (f *fakePaystack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.calls = append(f.calls, r.Method+" "+r.URL.Path)
+	st, amount := f.status, f.amount
+	f.mu.Unlock()
+	var body map[string]any
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	ref, _ := body["reference"].(string)
+	if r.Method == http.MethodGet {
+		ref = r.URL.Path[len("/transaction/verify/"):]
+	}
+	data := map[string]any{"id": 4099260516, "domain": "test", "status": st, "reference": ref, "amount": amount,
+		"currency": "GHS", "channel": "mobile_money", "gateway_response": "Approved", "message": nil}
+	switch r.URL.Path {
+	case "/refund":
+		data = map[string]any{"transaction": map[string]any{"reference": body["transaction"]}, "status": "pending", "id": 3018284, "amount": body["amount"]}
+	case "/charge/submit_otp":
+		for k, v := range map[string]any{"transaction_date": "2026-11-30T10:00:00.000Z", "redirect_url": nil, "metadata": map[string]any{}, "fees": 38,
+			"authorization": map[string]any{"authorization_code": nil, "bin": "055XXX", "last4": "X987", "exp_month": "12", "exp_year": "9999",
+				"channel": "mobile_money", "card_type": "", "bank": "MTN", "country_code": "GH", "brand": "Mtn", "reusable": false, "signature": ""},
+			"customer": map[string]any{"first_name": nil, "last_name": nil, "email": "ama@example.com", "customer_code": "CUS_1", "phone": nil, "risk_action": "default"},
+		} {
+			data[k] = v
+		}
+		if st == paystack.StatusFailed {
+			data["gateway_response"] = "Invalid OTP"
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": true, "message": "ok", "data": data})
+}
+
+// countingSessions is admin-api completing sessions (or refusing, closed,
+// as for a session paid or expired meanwhile), counting the calls.
+type countingSessions struct {
+	sessionsRecorder
+	mu        sync.Mutex
+	completed []string
+	closed    bool
+}
+
+func (c *countingSessions) CompleteSession(_ context.Context, req *internalapiv1.CompleteSessionRequest, _ ...grpc.CallOption) (*internalapiv1.CompleteSessionResponse, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, status.Error(codes.FailedPrecondition, "session is not open")
+	}
+	if !req.GetPaid() {
+		return nil, status.Error(codes.InvalidArgument, "mobile money completes sessions paid only")
+	}
+	c.completed = append(c.completed, req.GetPaymentId())
+	return &internalapiv1.CompleteSessionResponse{CheckoutSession: &adminv1.CheckoutSession{Id: req.GetSessionId(), Status: "complete"}}, nil
+}
+
+func (c *countingSessions) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.completed)
+}
+
+// paystackService is a Service whose account paystackAccount is a Paystack
+// account at Prism, in front of a fakePaystack.
+func paystackService(t *testing.T) (*Service, *fakePaystack, *countingSessions) {
+	t.Helper()
+	fake := &fakePaystack{status: paystack.StatusPending, amount: 2500}
+	up := httptest.NewServer(fake)
+	t.Cleanup(up.Close)
+	base := testkit.Prism(t, paystackSpec, up.URL)
+	s := newService(t)
+	sessions := &countingSessions{}
+	s.Admin = sessions
+	s.Providers = provider.NewDefaultRegistry().WithAccounts(func(_ context.Context, id string) (provider.Credentials, error) {
+		if id != paystackAccount && id != otherPaystack {
+			return provider.Credentials{}, status.Error(codes.NotFound, "no such account")
+		}
+		return provider.Credentials{AccountID: id, Provider: provider.NamePaystack, SecretKey: paystackKey}, nil
+	}, map[string]provider.Factory{provider.NamePaystack: paystack.Factory(base, nil)})
+	return s, fake, sessions
+}
+
+// mobileMoneyPayment records a 2500 GHS mobile-money payment of account
+// waiting in requires_action, its id being Paystack's reference.
+func mobileMoneyPayment(t *testing.T, s *Service, account string) db.RuntimePayment {
+	t.Helper()
+	p, err := s.Store.CreatePayment(t.Context(), db.CreatePaymentParams{ID: ids.New("pay"), SessionID: ids.New("cs"), OrganizationID: "org_1",
+		Method: "mobile_money", Provider: provider.NamePaystack, Currency: "GHS", Amount: 2500, Reference: "TP-MOMO",
+		BillingName: "Ama", BillingEmail: "ama@example.com", BillingCountry: "GH"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Store.Pool.Exec(t.Context(), `UPDATE runtime.payments SET provider_account = $2, provider_ref = $1, status = $3 WHERE id = $1`,
+		p.ID, account, StatusRequiresAction); err != nil {
+		t.Fatal(err)
+	}
+	return reload(t, s, p.ID)
+}
+
+func chargeEvent(p db.RuntimePayment, typ string) paystack.Event {
+	return paystack.Event{ID: typ + ":4099260516:" + p.ID, Type: typ, Reference: p.ID, Status: "success", Amount: p.Amount, Currency: p.Currency}
+}
+
+func TestPaystackOTPThenSuccess(t *testing.T) {
+	s, fake, sessions := paystackService(t)
+	p := mobileMoneyPayment(t, s, paystackAccount)
+
+	fake.set(paystack.StatusFailed, 2500) // a wrong code
+	res, err := s.SubmitOTP(t.Context(), p.SessionID, p.ID, "000000")
+	if err != nil || res.Payment.Status != StatusFailed || deref(res.Payment.FailureCode) != provider.DeclineAuthenticationFailed {
+		t.Fatalf("wrong code: %+v, %v", res.Payment, err)
+	}
+	if sessions.count() != 0 {
+		t.Error("a declined code completed the session")
+	}
+
+	q := mobileMoneyPayment(t, s, paystackAccount) // the payer's next attempt
+	fake.set(paystack.StatusSuccess, 2500)
+	res, err = s.SubmitOTP(t.Context(), q.SessionID, q.ID, "123456")
+	if err != nil || res.Payment.Status != StatusSucceeded {
+		t.Fatalf("right code: %+v, %v", res.Payment, err)
+	}
+	if sessions.count() != 1 || outboxCount(t, s, "events.payment.succeeded") != 1 {
+		t.Errorf("completed %d sessions, %d payment.succeeded", sessions.count(), outboxCount(t, s, "events.payment.succeeded"))
+	}
+	// A double post answers as it is, without asking Paystack again.
+	before := len(fake.paths())
+	if res, err = s.SubmitOTP(t.Context(), q.SessionID, q.ID, "123456"); err != nil || res.Payment.Status != StatusSucceeded || len(fake.paths()) != before {
+		t.Errorf("repeat: %+v, %v, calls %v", res.Payment, err, fake.paths())
+	}
+	if _, err := s.SubmitOTP(t.Context(), "cs_other", q.ID, "123456"); errs.KindOf(err) != errs.NotFound {
+		t.Errorf("another session's payment: %v", err)
+	}
+}
+
+// TestPaystackWebhookVerifiesThenCompletes: pay_offline's wait ends with a
+// webhook; the runtime verifies with Paystack before completing, once,
+// whether the webhook comes before or after the payer's page asks.
+func TestPaystackWebhookVerifiesThenCompletes(t *testing.T) {
+	s, fake, sessions := paystackService(t)
+	c := &Callbacks{Service: s, Logger: s.Logger}
+
+	// The payer's page polls while the phone prompt is open: still waiting.
+	p := mobileMoneyPayment(t, s, paystackAccount)
+	if res, err := s.Resume(t.Context(), p.SessionID, p.ID); err != nil || res.Payment.Status != StatusRequiresAction {
+		t.Fatalf("poll while pending: %+v, %v", res.Payment, err)
+	}
+	// The webhook arrives (as hooks publishes it), then again (a duplicate).
+	fake.set(paystack.StatusSuccess, 2500)
+	msg, _ := json.Marshal(paystack.Message{ProviderAccount: paystackAccount, Event: chargeEvent(p, paystack.EventChargeSuccess)})
+	for range 2 {
+		if _, err := c.applyPaystack(t.Context(), paystackTest, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := reload(t, s, p.ID); got.Status != StatusSucceeded {
+		t.Fatalf("after the webhook: %s", got.Status)
+	}
+	verifies := 0
+	for _, c := range fake.paths() {
+		if c == "GET /transaction/verify/"+p.ID {
+			verifies++
+		}
+	}
+	// Once for the poll, once for the first delivery; the duplicate found
+	// the payment settled.
+	if verifies != 2 || sessions.count() != 1 || outboxCount(t, s, "events.payment.succeeded") != 1 {
+		t.Errorf("verifies %d, completions %d, events %d", verifies, sessions.count(), outboxCount(t, s, "events.payment.succeeded"))
+	}
+	// The payer's page comes back after the webhook: it shows the result.
+	if res, err := s.Resume(t.Context(), p.SessionID, p.ID); err != nil || res.Payment.Status != StatusSucceeded {
+		t.Errorf("return after the webhook: %+v, %v", res.Payment, err)
+	}
+}
+
+// TestPaystackVerifyOverridesTheWebhook: a webhook saying success whose
+// verification says failed fails the payment and leaves the session open.
+func TestPaystackVerifyOverridesTheWebhook(t *testing.T) {
+	s, fake, sessions := paystackService(t)
+	p := mobileMoneyPayment(t, s, paystackAccount)
+	fake.set(paystack.StatusFailed, 2500)
+	if err := s.PaystackEvent(t.Context(), paystackTest, paystackAccount, chargeEvent(p, paystack.EventChargeSuccess)); err != nil {
+		t.Fatal(err)
+	}
+	if got := reload(t, s, p.ID); got.Status != StatusFailed || sessions.count() != 0 {
+		t.Errorf("payment %s, %d completions", got.Status, sessions.count())
+	}
+	// Verified success for another amount: not applied.
+	q := mobileMoneyPayment(t, s, paystackAccount)
+	fake.set(paystack.StatusSuccess, 25)
+	if err := s.PaystackEvent(t.Context(), paystackTest, paystackAccount, chargeEvent(q, paystack.EventChargeSuccess)); errs.KindOf(err) != errs.Invalid {
+		t.Errorf("another amount: %v", err)
+	}
+	if got := reload(t, s, q.ID); got.Status != StatusRequiresAction || sessions.count() != 0 {
+		t.Errorf("another amount: payment %s, %d completions", got.Status, sessions.count())
+	}
+}
+
+// TestPaystackEventsApplyOnlyToTheAccountsPayments: another account's
+// webhook, the other mode, another provider's payment are refused before
+// Paystack is asked.
+func TestPaystackEventsApplyOnlyToTheAccountsPayments(t *testing.T) {
+	s, fake, _ := paystackService(t)
+	fake.set(paystack.StatusSuccess, 2500)
+	p := mobileMoneyPayment(t, s, paystackAccount)
+	card := newPayment(t, s, provider.NameTest, false, "TP-CARD")
+	live := provider.CallbackSource{Provider: provider.NamePaystack, Mode: provider.ModeLive}
+	liveEvent := chargeEvent(p, paystack.EventChargeSuccess)
+	liveEvent.Livemode = true
+	for _, tc := range []struct {
+		name    string
+		src     provider.CallbackSource
+		account string
+		ev      paystack.Event
+	}{
+		{"another account's webhook", paystackTest, otherPaystack, chargeEvent(p, paystack.EventChargeSuccess)},
+		{"the live source", live, paystackAccount, liveEvent},
+		{"a live event on the test source", paystackTest, paystackAccount, liveEvent},
+		{"another provider's payment", paystackTest, paystackAccount, chargeEvent(card, paystack.EventChargeSuccess)},
+		{"an unknown reference", paystackTest, paystackAccount, paystack.Event{ID: "x", Type: paystack.EventChargeSuccess, Reference: "pay_unknown"}},
+		{"the test provider's source", testProvider, paystackAccount, chargeEvent(p, paystack.EventChargeSuccess)},
+	} {
+		if err := s.PaystackEvent(t.Context(), tc.src, tc.account, tc.ev); errs.KindOf(err) != errs.NotFound {
+			t.Errorf("%s: %v, want refused (NotFound)", tc.name, err)
+		}
+	}
+	if got := reload(t, s, p.ID); got.Status != StatusRequiresAction || len(fake.paths()) != 0 {
+		t.Errorf("payment %s; Paystack asked %v", got.Status, fake.paths())
+	}
+}
+
+// TestPaystackClosedSessionRefunds: the money was taken but the session
+// completed or expired meanwhile: refunded, payment canceled.
+func TestPaystackClosedSessionRefunds(t *testing.T) {
+	s, fake, sessions := paystackService(t)
+	sessions.closed = true
+	fake.set(paystack.StatusSuccess, 2500)
+	p := mobileMoneyPayment(t, s, paystackAccount)
+	res, err := s.Resume(t.Context(), p.SessionID, p.ID)
+	if err != nil || !res.Closed || res.Payment.Status != StatusCanceled {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	paths := fake.paths()
+	if len(paths) != 2 || paths[1] != "POST /refund" {
+		t.Errorf("calls %v, want verify then refund", paths)
+	}
+}

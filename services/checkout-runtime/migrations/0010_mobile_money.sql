@@ -1,0 +1,8 @@
+-- Mobile money (Paystack): a payment method of its own. The payment's id is
+-- Paystack's reference (provider_ref), and it waits in requires_action while
+-- the payer types a code or approves the operator's prompt.
+SET lock_timeout = '5s';
+
+ALTER TABLE runtime.payments DROP CONSTRAINT payments_method_check;
+ALTER TABLE runtime.payments ADD CONSTRAINT payments_method_check
+    CHECK (method IN ('card', 'bank_transfer', 'mobile_money'));
