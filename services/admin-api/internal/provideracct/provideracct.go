@@ -18,7 +18,7 @@ import (
 
 // Providers lists the providers an account can be for, with the payment
 // methods each serves.
-var Providers = map[string][]string{"stripe": {"card"}}
+var Providers = map[string][]string{"stripe": {"card"}, "paystack": {"mobile_money"}}
 
 // DefaultStripeAPIBase is Stripe's API (STRIPE_API_BASE overrides it, for
 // stripe-mock).
@@ -41,32 +41,52 @@ var (
 	secretKeyRE      = regexp.MustCompile(`^(sk|rk)_(test|live)_[A-Za-z0-9]+$`)
 	publishableKeyRE = regexp.MustCompile(`^pk_(test|live)_[A-Za-z0-9]+$`)
 	webhookSecretRE  = regexp.MustCompile(`^whsec_[A-Za-z0-9+/=_-]+$`)
+	// Paystack's secret keys; Paystack signs webhooks with the same key, so
+	// an account has no other secret.
+	paystackKeyRE = regexp.MustCompile(`^sk_(test|live)_[A-Za-z0-9]+$`)
 )
 
-// Credentials are a Stripe account's keys.
+// Credentials are a provider account's keys: a Stripe account's three, a
+// Paystack account's secret key alone.
 type Credentials struct {
 	SecretKey      string `json:"secret_key"`
 	PublishableKey string `json:"-"` // stored in clear: it is public
 	WebhookSecret  string `json:"webhook_secret"`
 }
 
-// Validate checks the shape of each credential and that its mode is the
-// caller's: test keys only in test mode, live keys only in live mode. Errors
-// name the parameter and never echo the value.
-func (c Credentials) Validate(live bool) error {
+// credentialRule is one credential's expected shape.
+type credentialRule struct {
+	param, value, what string
+	re                 *regexp.Regexp
+	prefixes           string
+}
+
+// Validate checks the shape of each credential provider takes and that its
+// mode is the caller's: test keys only in test mode, live keys only in live
+// mode; a credential the provider does not take must be empty. Errors name
+// the parameter and never echo the value.
+func (c Credentials) Validate(provider string, live bool) error {
 	mode := "test"
 	if live {
 		mode = "live"
 	}
-	for _, f := range []struct {
-		param, value, what string
-		re                 *regexp.Regexp
-		prefixes           string
-	}{
-		{ParamSecretKey, c.SecretKey, "a Stripe secret key", secretKeyRE, "sk_" + mode + "_… or rk_" + mode + "_…"},
-		{ParamPublishableKey, c.PublishableKey, "a Stripe publishable key", publishableKeyRE, "pk_" + mode + "_…"},
-		{ParamWebhookSecret, c.WebhookSecret, "a Stripe webhook signing secret", webhookSecretRE, "whsec_…"},
-	} {
+	var rules []credentialRule
+	switch provider {
+	case "paystack":
+		for param, v := range map[string]string{ParamPublishableKey: c.PublishableKey, ParamWebhookSecret: c.WebhookSecret} {
+			if v != "" {
+				return errs.Param(param, "parameter_unknown", "A Paystack account takes its secret key only (Paystack signs webhooks with it).")
+			}
+		}
+		rules = []credentialRule{{ParamSecretKey, c.SecretKey, "a Paystack secret key", paystackKeyRE, "sk_" + mode + "_…"}}
+	default:
+		rules = []credentialRule{
+			{ParamSecretKey, c.SecretKey, "a Stripe secret key", secretKeyRE, "sk_" + mode + "_… or rk_" + mode + "_…"},
+			{ParamPublishableKey, c.PublishableKey, "a Stripe publishable key", publishableKeyRE, "pk_" + mode + "_…"},
+			{ParamWebhookSecret, c.WebhookSecret, "a Stripe webhook signing secret", webhookSecretRE, "whsec_…"},
+		}
+	}
+	for _, f := range rules {
 		switch m := f.re.FindStringSubmatch(f.value); {
 		case f.value == "":
 			return errs.Missing(f.param)

@@ -29,7 +29,7 @@ func TestValidate(t *testing.T) {
 		{"too long", Credentials{"sk_test_" + strings.Repeat("x", 250), "pk_test_abc", "whsec_abc"}, false, ParamSecretKey},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := c.c.Validate(c.live)
+			err := c.c.Validate("stripe", c.live)
 			if c.param == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -47,6 +47,35 @@ func TestValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestValidatePaystack(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		c     Credentials
+		live  bool
+		param string
+	}{
+		{"test key", Credentials{SecretKey: "sk_test_abc123"}, false, ""},
+		{"live key", Credentials{SecretKey: "sk_live_abc123"}, true, ""},
+		{"live key in test mode", Credentials{SecretKey: "sk_live_abc123"}, false, ParamSecretKey},
+		{"restricted key", Credentials{SecretKey: "rk_test_abc123"}, false, ParamSecretKey},
+		{"public key", Credentials{SecretKey: "pk_test_abc123"}, false, ParamSecretKey},
+		{"missing", Credentials{}, false, ParamSecretKey},
+		{"a webhook secret", Credentials{SecretKey: "sk_test_abc123", WebhookSecret: "whsec_x"}, false, ParamWebhookSecret},
+		{"a publishable key", Credentials{SecretKey: "sk_test_abc123", PublishableKey: "pk_test_x"}, false, ParamPublishableKey},
+	} {
+		err := c.c.Validate("paystack", c.live)
+		if c.param == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			}
+			continue
+		}
+		if e, ok := errs.As(err); !ok || e.Kind != errs.Invalid || e.Param != c.param || strings.Contains(e.Message, c.c.SecretKey) && c.c.SecretKey != "" {
+			t.Errorf("%s: got %v, want an error naming %s", c.name, err, c.param)
+		}
 	}
 }
 

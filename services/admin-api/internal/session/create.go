@@ -53,7 +53,7 @@ const (
 )
 
 // Payment methods the hosted page offers.
-var knownMethods = []string{"card", "bank_transfer"}
+var knownMethods = []string{"card", "bank_transfer", "mobile_money"}
 
 // Locales the hosted page speaks; "auto" follows the browser.
 var knownLocales = []string{"auto", "en", "fr"}

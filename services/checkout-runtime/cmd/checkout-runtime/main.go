@@ -32,6 +32,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/logging"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/provider/paystack"
 	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 )
 
@@ -60,6 +61,8 @@ type Config struct {
 	TestProviderAsyncDelay time.Duration
 	// StripeAPIBase is Stripe's API base URL (tests: stripe-mock).
 	StripeAPIBase string
+	// PaystackAPIBase is Paystack's API base URL (tests: Prism).
+	PaystackAPIBase string
 	// Limits are the payment attempts allowed per session and per client
 	// address in an hour (card-testing defence).
 	Limits payment.Limits
@@ -75,6 +78,10 @@ func loadConfig() (Config, error) {
 	c.StripeAPIBase = l.String("STRIPE_API_BASE", stripe.DefaultBaseURL)
 	if u, err := url.Parse(c.StripeAPIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		l.Fail("STRIPE_API_BASE", "must be an absolute http(s) URL")
+	}
+	c.PaystackAPIBase = l.String("PAYSTACK_API_BASE", paystack.DefaultBaseURL)
+	if u, err := url.Parse(c.PaystackAPIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		l.Fail("PAYSTACK_API_BASE", "must be an absolute http(s) URL")
 	}
 	c.Limits = payment.DefaultLimits
 	c.Limits.PerSession = l.Int("CHECKOUT_ATTEMPTS_PER_SESSION", c.Limits.PerSession, 1, 1_000_000)
@@ -101,7 +108,8 @@ func serve(ctx context.Context, cfg Config) error {
 	// admin-api when a payment needs them, and are never logged.
 	providers := provider.NewDefaultRegistry().WithAccounts(
 		provider.GRPCCredentials(internalapiv1.NewProviderAccountServiceClient(adminConn)),
-		map[string]provider.Factory{provider.NameStripe: stripe.Factory(cfg.StripeAPIBase, nil)})
+		map[string]provider.Factory{provider.NameStripe: stripe.Factory(cfg.StripeAPIBase, nil),
+			provider.NamePaystack: paystack.Factory(cfg.PaystackAPIBase, nil)})
 	pay := &payment.Service{Store: st, Admin: internalapiv1.NewSessionServiceClient(adminConn), Providers: providers,
 		Limits: cfg.Limits, AsyncDelay: cfg.TestProviderAsyncDelay, Logger: logger}
 	page := &web.Handler{Admin: pay.Admin, Pay: pay, Store: st, Logger: logger, Secure: cfg.PublicScheme == "https",
