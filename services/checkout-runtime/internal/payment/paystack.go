@@ -21,6 +21,10 @@ import (
 // webhook's body itself is never trusted. Paystack captures at once: a
 // session that closed meanwhile gets the payment refunded.
 
+// MethodMobileMoney is the payment method of mobile-money payments, and the
+// key of the site's account for them in its provider_accounts.
+const MethodMobileMoney = "mobile_money"
+
 // applyPaystack decodes and applies one published Paystack event from src;
 // it returns the event id for the log.
 func (c *Callbacks) applyPaystack(ctx context.Context, src provider.CallbackSource, data []byte) (string, error) {

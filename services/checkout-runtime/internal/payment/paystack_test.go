@@ -299,3 +299,53 @@ func TestPaystackClosedSessionRefunds(t *testing.T) {
 		t.Errorf("calls %v, want verify then refund", paths)
 	}
 }
+
+// mobileMoneyAttempt is a mobile-money attempt on a GHS session whose site
+// has paystackAccount for mobile money.
+func mobileMoneyAttempt() Attempt {
+	return Attempt{Method: MethodMobileMoney, MobileMoney: &provider.MobileMoney{Phone: "+233551234987", Network: "mtn"},
+		Billing: Billing{Name: "Ama", Email: "ama@example.com", Country: "GH", PostalCode: "GA-123"},
+		Checkout: &internalapiv1.GetCheckoutResponse{OrganizationId: "org_1",
+			Site:            &adminv1.Site{ProviderAccounts: map[string]string{MethodMobileMoney: paystackAccount}},
+			CheckoutSession: &adminv1.CheckoutSession{Id: ids.New("cs"), Status: "open", Currency: "GHS", AmountSubtotal: 2500, AmountTotal: 2500}}}
+}
+
+// TestPaystackPayThenOTP: the page's attempt charges the wallet; send_otp
+// leaves the payment waiting for the code with the session open; the code
+// completes it.
+func TestPaystackPayThenOTP(t *testing.T) {
+	s, fake, sessions := paystackService(t)
+	fake.set(paystack.StatusSendOTP, 2500)
+	res, err := s.Pay(t.Context(), mobileMoneyAttempt())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Payment
+	if p.Status != StatusRequiresAction || deref(p.NextAction) != provider.NextActionOTP || deref(p.ProviderRef) != p.ID ||
+		p.Method != MethodMobileMoney || p.Provider != provider.NamePaystack || deref(p.ProviderAccount) != paystackAccount || sessions.count() != 0 {
+		t.Fatalf("after pay: %+v, %d completions", p, sessions.count())
+	}
+	fake.set(paystack.StatusSuccess, 2500)
+	if res, err = s.SubmitOTP(t.Context(), p.SessionID, p.ID, "123456"); err != nil || res.Payment.Status != StatusSucceeded || sessions.count() != 1 {
+		t.Fatalf("after the code: %+v, %v", res.Payment, err)
+	}
+	if got := fake.paths(); len(got) != 2 || got[0] != "POST /charge" || got[1] != "POST /charge/submit_otp" {
+		t.Errorf("calls %v", got)
+	}
+	// pay_offline waits for the phone; a decline fails at once.
+	fake.set(paystack.StatusPayOffline, 2500)
+	if res, err = s.Pay(t.Context(), mobileMoneyAttempt()); err != nil || res.Payment.Status != StatusRequiresAction || deref(res.Payment.NextAction) != provider.NextActionApproveOnPhone {
+		t.Errorf("pay_offline: %+v, %v", res.Payment, err)
+	}
+	fake.set(paystack.StatusFailed, 2500)
+	if res, err = s.Pay(t.Context(), mobileMoneyAttempt()); err != nil || res.Payment.Status != StatusFailed || deref(res.Payment.FailureCode) != provider.DeclineMobileMoneyDeclined {
+		t.Errorf("failed: %+v, %v", res.Payment, err)
+	}
+	// No wallet, or a site without the account: refused before any call.
+	a := mobileMoneyAttempt()
+	a.Checkout.Site.ProviderAccounts = nil
+	before := len(fake.paths())
+	if _, err := s.Pay(t.Context(), a); err == nil || len(fake.paths()) != before {
+		t.Errorf("no account: %v", err)
+	}
+}

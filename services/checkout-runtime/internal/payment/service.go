@@ -80,6 +80,9 @@ type Attempt struct {
 	// Installments is the number of installments the payer chose for a
 	// card payment (0 or 1: a single payment).
 	Installments int
+	// MobileMoney is the payer's wallet for a mobile_money attempt, as the
+	// page validated it (E.164 phone, the network's code).
+	MobileMoney *provider.MobileMoney
 }
 
 // Result is where an attempt ended.
@@ -115,6 +118,12 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 	name, account := provider.NameTest, ""
 	if a.Method == "bank_transfer" {
 		name = provider.NameBankTransfer
+	} else if a.Method == MethodMobileMoney {
+		// The site's mobile-money account (Paystack).
+		if account = site.GetProviderAccounts()[MethodMobileMoney]; account == "" || a.MobileMoney == nil {
+			return Result{}, fmt.Errorf("%w: mobile money needs the site's account and the payer's wallet", provider.ErrInvalidRequest)
+		}
+		name = provider.NamePaystack
 	} else if acct := a.Checkout.GetCardProviderAccount(); acct.GetId() != "" {
 		// The site's own card account (Stripe): the page sent a token, never
 		// card data.
@@ -158,7 +167,8 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 		return Result{}, ErrRateLimited
 	}
 	res, err := prov.Authorize(ctx, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
-		Livemode: p.Livemode, Card: a.Card, Token: a.Token, ReturnURL: withPaymentID(a.ReturnURL, p.ID)})
+		Livemode: p.Livemode, Card: a.Card, Token: a.Token, ReturnURL: withPaymentID(a.ReturnURL, p.ID),
+		MobileMoney: a.MobileMoney, Email: a.Billing.Email})
 	if err != nil {
 		s.fail(ctx, p, "provider_error", "The payment provider did not answer; nothing was charged.")
 		return Result{}, fmt.Errorf("authorize: %w", err)
@@ -255,7 +265,8 @@ func (s *Service) lookup(name string) provider.Provider {
 }
 
 func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result) (Result, error) {
-	set := db.SetAuthorizationParams{ID: p.ID, ProviderRef: optional(res.Reference), CardBrand: optional(res.Brand), CardLast4: optional(res.Last4)}
+	set := db.SetAuthorizationParams{ID: p.ID, ProviderRef: optional(res.Reference), CardBrand: optional(res.Brand), CardLast4: optional(res.Last4),
+		NextAction: optional(res.NextAction)}
 	switch res.Outcome {
 	case provider.Declined:
 		set.Status, set.FailureCode, set.FailureMessage = StatusFailed, optional(res.DeclineCode), optional(res.DeclineMessage)

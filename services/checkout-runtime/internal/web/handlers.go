@@ -42,6 +42,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/money"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/provider/paystack"
 	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 )
 
@@ -118,6 +119,7 @@ func (h *Handler) Routes() (http.Handler, error) {
 	mux.HandleFunc("POST /checkout/{id}/pay", h.pay)
 	mux.HandleFunc("POST /checkout/{id}/challenge", h.challenge)
 	mux.HandleFunc("POST /checkout/{id}/resume", h.resume)
+	mux.HandleFunc("POST /checkout/{id}/otp", h.otp)
 	mux.HandleFunc("GET /checkout/{id}/return", h.resume)
 	mux.HandleFunc("GET /checkout/{id}/quote", h.quote)
 	mux.HandleFunc("POST /checkout/{id}/quantity", h.quantity)
@@ -276,6 +278,8 @@ func (h *Handler) stateOf(ctx context.Context, co *internalapiv1.GetCheckoutResp
 		// next action is in Stripe.js, and a payer who left it pays again.
 		p.State = StateChallenge
 		p.Payment = h.paymentView(latest, p)
+	case has && latest.Status == payment.StatusRequiresAction && latest.Provider == provider.NamePaystack:
+		h.mobileMoneyState(p, latest)
 	default:
 		p.State = StateOpen
 	}
@@ -317,14 +321,21 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		delete(fieldErrs, "card_exp")
 		delete(fieldErrs, "card_cvc")
 		delete(fieldErrs, "confirmation_token")
-		h.answerError(w, r, co, http.StatusOK, "", "", nil, withForm(billing, method))
+		h.answerError(w, r, co, http.StatusOK, "", "", nil, withForm(billing, method), withWallet(co, r.PostForm))
 		return
+	}
+	var wallet *provider.MobileMoney
+	if method == payment.MethodMobileMoney {
+		var bad map[string]string
+		wallet, bad = readMobileMoney(r.PostForm, cs.GetCurrency())
+		maps.Copy(fieldErrs, bad) // all the form's errors at once
 	}
 	if len(fieldErrs) > 0 {
-		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method))
+		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method), withWallet(co, r.PostForm))
 		return
 	}
-	a := payment.Attempt{Checkout: co, Method: method, Billing: billing, Card: card, ClientIP: clientIP(r), Installments: installments}
+	a := payment.Attempt{Checkout: co, Method: method, Billing: billing, Card: card, ClientIP: clientIP(r), Installments: installments,
+		MobileMoney: wallet}
 	if method == "card" && stripeAccount(co) != nil {
 		a.Token = strings.TrimSpace(r.PostForm.Get("confirmation_token"))
 		a.ReturnURL = h.scheme() + "://" + r.Host + "/checkout/" + url.PathEscape(cs.GetId()) + "/return"
@@ -339,7 +350,7 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	} else if errors.Is(err, payment.ErrTotalTooLarge) {
 		h.answerError(w, r, co, http.StatusBadRequest, "amount_too_large", "err.total_too_large", nil, withForm(billing, method))
 		return
-	} else if outage(r, err) || errors.Is(err, stripe.ErrUnavailable) {
+	} else if outage(r, err) || errors.Is(err, stripe.ErrUnavailable) || paystack.Retryable(err) {
 		h.tryAgain(w, r, co, err, withForm(billing, method))
 		return
 	} else if providerRefused(err) {
@@ -483,7 +494,7 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, payment.ErrNotResumable):
 		h.answerError(w, r, co, http.StatusBadRequest, "payment_not_resumable", "err.form", nil)
 		return
-	case outage(r, err) || errors.Is(err, stripe.ErrUnavailable):
+	case outage(r, err) || errors.Is(err, stripe.ErrUnavailable) || paystack.Retryable(err):
 		h.tryAgain(w, r, co, err)
 		return
 	case providerRefused(err):
@@ -564,6 +575,11 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, paymentStatus
 
 // formState carries what the payer entered back into a re-rendered form.
 type formState func(*Page)
+
+// withWallet keeps what the payer typed in the mobile-money fields.
+func withWallet(co *internalapiv1.GetCheckoutResponse, form url.Values) formState {
+	return func(p *Page) { fillMobileMoney(p, co, form) }
+}
 
 func withForm(b payment.Billing, method string) formState {
 	return func(p *Page) {
@@ -716,6 +732,7 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 	if len(p.Methods) > 0 {
 		p.Method = p.Methods[0]
 	}
+	fillMobileMoney(p, co, nil)
 	if cs.GetAllowPromotionCodes() && len(cs.GetDiscounts()) == 0 {
 		p.PromoURL = "/checkout/" + url.PathEscape(cs.GetId()) + "/promotion_code"
 	}
@@ -942,7 +959,7 @@ func (h *Handler) tryAgain(w http.ResponseWriter, r *http.Request, co *internala
 // the provider refused the request (a token it does not know), or the
 // account is not usable here. The payment is already marked failed.
 func providerRefused(err error) bool {
-	return errors.Is(err, stripe.ErrAuthentication) || errors.Is(err, provider.ErrInvalidRequest) ||
+	return errors.Is(err, stripe.ErrAuthentication) || errors.Is(err, paystack.ErrAuthentication) || errors.Is(err, provider.ErrInvalidRequest) ||
 		errors.Is(err, provider.ErrUnknownReference) || errors.Is(err, provider.ErrNoAccountProvider)
 }
 
@@ -959,12 +976,15 @@ func (h *Handler) providerFailed(w http.ResponseWriter, r *http.Request, co *int
 // the site's card account is a provider's own component: Stripe).
 func pageMethods(co *internalapiv1.GetCheckoutResponse) []string {
 	cs := co.GetCheckoutSession()
-	if !cs.GetLivemode() {
-		return cs.GetPaymentMethodTypes()
-	}
 	var out []string
 	for _, m := range cs.GetPaymentMethodTypes() {
-		if contains(liveMethods, m) || (m == "card" && stripeAccount(co) != nil) {
+		switch {
+		case m == payment.MethodMobileMoney:
+			// Only with the site's account, in a currency it serves.
+			if mobileMoneyOffered(co) {
+				out = append(out, m)
+			}
+		case !cs.GetLivemode() || contains(liveMethods, m) || (m == "card" && stripeAccount(co) != nil):
 			out = append(out, m)
 		}
 	}
@@ -1096,7 +1116,7 @@ func declineKey(code string) string {
 	switch code {
 	case provider.DeclineCardDeclined, provider.DeclineInsufficientFunds, provider.DeclineAuthenticationFailed,
 		provider.DeclineTestCardUnknown, provider.DeclineInvalidNumber, provider.DeclineExpiredCard,
-		provider.DeclineInvalidExpiry, provider.DeclineInvalidCVC:
+		provider.DeclineInvalidExpiry, provider.DeclineInvalidCVC, provider.DeclineMobileMoneyDeclined, provider.DeclinePaymentTimeout:
 		return code
 	}
 	return "generic"

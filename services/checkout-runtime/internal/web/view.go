@@ -18,6 +18,7 @@ const (
 	StateNotFound     State = "not_found"     // unknown id: says nothing else
 	StateUnavailable  State = "unavailable"   // a dependency is down: try again in a moment
 	StateReturn       State = "return"        // paid: the form that posts the payer back to the merchant
+	StateMobileMoney  State = "mobile_money"  // a mobile-money payment waiting: the code form, or "approve on your phone"
 )
 
 // Page is the data of one render.
@@ -47,6 +48,8 @@ type Page struct {
 
 	Payment PaymentView
 	Bank    BankView
+	// MobileMoney: the wallet fields (open), or the code or wait view.
+	MobileMoney *MobileMoneyView
 
 	// PayURL, ChallengeURL are the form actions; RefreshSeconds > 0 makes the
 	// processing page reload itself (meta refresh, works without JavaScript).

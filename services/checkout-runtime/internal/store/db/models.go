@@ -71,6 +71,7 @@ type RuntimePayment struct {
 	InstallmentInterestPaidBy string
 	ProcessingFee             *int64
 	NetAmount                 *int64
+	NextAction                *string
 }
 
 type RuntimeRefund struct {

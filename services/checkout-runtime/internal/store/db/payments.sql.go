@@ -46,7 +46,7 @@ const addReceived = `-- name: AddReceived :one
 UPDATE runtime.payments
 SET amount_received = amount_received + $1, amount_overpaid = amount_overpaid + $2, updated_at = now()
 WHERE id = $3
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action
 `
 
 type AddReceivedParams struct {
@@ -105,12 +105,13 @@ func (q *Queries) AddReceived(ctx context.Context, arg AddReceivedParams) (Runti
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.NextAction,
 	)
 	return i, err
 }
 
 const claimDueAsync = `-- name: ClaimDueAsync :many
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action FROM runtime.payments
 WHERE async_due_at IS NOT NULL AND async_due_at <= now() AND status = 'processing'
 ORDER BY async_due_at
 LIMIT $1
@@ -173,6 +174,7 @@ func (q *Queries) ClaimDueAsync(ctx context.Context, limit int32) ([]RuntimePaym
 			&i.InstallmentInterestPaidBy,
 			&i.ProcessingFee,
 			&i.NetAmount,
+			&i.NextAction,
 		); err != nil {
 			return nil, err
 		}
@@ -189,7 +191,7 @@ INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method,
     currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
     billing_postal_code, billing_region, client_ip)
 VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action
 `
 
 type CreatePaymentParams struct {
@@ -276,12 +278,13 @@ func (q *Queries) CreatePayment(ctx context.Context, arg CreatePaymentParams) (R
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.NextAction,
 	)
 	return i, err
 }
 
 const findBankPaymentByReference = `-- name: FindBankPaymentByReference :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action FROM runtime.payments
 WHERE reference = $1 AND livemode = $2 AND method = 'bank_transfer' AND provider = 'bank_transfer'
 ORDER BY (status = 'processing') DESC, seq DESC LIMIT 1
 `
@@ -342,12 +345,13 @@ func (q *Queries) FindBankPaymentByReference(ctx context.Context, arg FindBankPa
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.NextAction,
 	)
 	return i, err
 }
 
 const getPayment = `-- name: GetPayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments WHERE id = $1
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action FROM runtime.payments WHERE id = $1
 `
 
 func (q *Queries) GetPayment(ctx context.Context, id string) (RuntimePayment, error) {
@@ -398,12 +402,13 @@ func (q *Queries) GetPayment(ctx context.Context, id string) (RuntimePayment, er
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.NextAction,
 	)
 	return i, err
 }
 
 const getPaymentForUpdate = `-- name: GetPaymentForUpdate :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments WHERE id = $1 FOR UPDATE
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action FROM runtime.payments WHERE id = $1 FOR UPDATE
 `
 
 // Locks the payment until the transaction ends (funds are recorded one
@@ -456,12 +461,13 @@ func (q *Queries) GetPaymentForUpdate(ctx context.Context, id string) (RuntimePa
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.NextAction,
 	)
 	return i, err
 }
 
 const latestPayment = `-- name: LatestPayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1
 `
 
 func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimePayment, error) {
@@ -512,6 +518,7 @@ func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimeP
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.NextAction,
 	)
 	return i, err
 }
@@ -534,9 +541,9 @@ const setAuthorization = `-- name: SetAuthorization :one
 UPDATE runtime.payments
 SET status = $1, provider_ref = $2, card_brand = $3, card_last4 = $4,
     failure_code = $5, failure_message = $6, async_due_at = $7,
-    event_sequence = event_sequence + 1, updated_at = now()
-WHERE id = $8
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
+    next_action = $8, event_sequence = event_sequence + 1, updated_at = now()
+WHERE id = $9
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action
 `
 
 type SetAuthorizationParams struct {
@@ -547,6 +554,7 @@ type SetAuthorizationParams struct {
 	FailureCode    *string
 	FailureMessage *string
 	AsyncDueAt     *time.Time
+	NextAction     *string
 	ID             string
 }
 
@@ -560,6 +568,7 @@ func (q *Queries) SetAuthorization(ctx context.Context, arg SetAuthorizationPara
 		arg.FailureCode,
 		arg.FailureMessage,
 		arg.AsyncDueAt,
+		arg.NextAction,
 		arg.ID,
 	)
 	var i RuntimePayment
@@ -608,6 +617,7 @@ func (q *Queries) SetAuthorization(ctx context.Context, arg SetAuthorizationPara
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.NextAction,
 	)
 	return i, err
 }
@@ -631,7 +641,7 @@ func (q *Queries) SetFee(ctx context.Context, arg SetFeeParams) error {
 const setProcessingFee = `-- name: SetProcessingFee :one
 UPDATE runtime.payments SET processing_fee = $1, net_amount = $2, updated_at = now()
 WHERE id = $3 AND processing_fee IS NULL
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action
 `
 
 type SetProcessingFeeParams struct {
@@ -690,6 +700,7 @@ func (q *Queries) SetProcessingFee(ctx context.Context, arg SetProcessingFeePara
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.NextAction,
 	)
 	return i, err
 }
@@ -701,7 +712,7 @@ SET status = $1, failure_code = $2, failure_message = $3,
     processing_fee = coalesce(processing_fee, $4),
     net_amount = coalesce(net_amount, $5)
 WHERE id = $6 AND status = ANY($7::text[])
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action
 `
 
 type SetStatusParams struct {
@@ -773,6 +784,7 @@ func (q *Queries) SetStatus(ctx context.Context, arg SetStatusParams) (RuntimePa
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.NextAction,
 	)
 	return i, err
 }

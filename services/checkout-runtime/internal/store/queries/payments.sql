@@ -21,7 +21,7 @@ SELECT * FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1;
 UPDATE runtime.payments
 SET status = @status, provider_ref = @provider_ref, card_brand = @card_brand, card_last4 = @card_last4,
     failure_code = @failure_code, failure_message = @failure_message, async_due_at = @async_due_at,
-    event_sequence = event_sequence + 1, updated_at = now()
+    next_action = sqlc.narg(next_action), event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = @id
 RETURNING *;
 
