@@ -137,7 +137,7 @@ func (s *Service) afterMobileMoney(ctx context.Context, prov provider.Provider, 
 	if p, err = s.move(ctx, p, StatusProcessing, "", "", StatusRequiresAction); err != nil || p.Status != StatusProcessing {
 		return Result{Payment: p}, err
 	}
-	p, closed, err := s.completeForStripe(ctx, p)
+	p, cs, closed, err := s.completePaid(ctx, p)
 	if err != nil {
 		return Result{}, err
 	}
@@ -150,5 +150,5 @@ func (s *Service) afterMobileMoney(ctx context.Context, prov provider.Provider, 
 		return Result{Payment: p, Closed: true}, err
 	}
 	p, err = s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing)
-	return Result{Payment: p}, err
+	return Result{Payment: p, Session: cs}, err
 }

@@ -3,8 +3,6 @@ package payment
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -19,72 +17,15 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 	"github.com/tillpoint/tillpoint/services/platform/provider/paystack"
-	"github.com/tillpoint/tillpoint/services/platform/testkit"
+	"github.com/tillpoint/tillpoint/services/platform/provider/paystack/paystacktest"
 )
 
 const (
 	paystackAccount = "pa_PaystackAccountOne012345"
 	otherPaystack   = "pa_PaystackAccountTwo012345"
-	paystackKey     = "sk_test_tillpoint_paystack"
-	// paystackSpec is Paystack's OpenAPI specification (see its README).
-	paystackSpec = "../../../platform/provider/paystack/testdata/paystack.yaml"
 )
 
 var paystackTest = provider.CallbackSource{Provider: provider.NamePaystack, Mode: provider.ModeTest}
-
-// fakePaystack answers, behind Prism (which validates each request and
-// answer against Paystack's specification), with the transaction state a
-// test sets: the status verify and submit_otp report, and the amount.
-type fakePaystack struct {
-	mu     sync.Mutex
-	status string
-	amount int64
-	calls  []string
-}
-
-func (f *fakePaystack) set(status string, amount int64) {
-	f.mu.Lock()
-	f.status, f.amount = status, amount
-	f.mu.Unlock()
-}
-
-func (f *fakePaystack) paths() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.calls...)
-}
-
-func (f *fakePaystack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.calls = append(f.calls, r.Method+" "+r.URL.Path)
-	st, amount := f.status, f.amount
-	f.mu.Unlock()
-	var body map[string]any
-	_ = json.NewDecoder(r.Body).Decode(&body)
-	ref, _ := body["reference"].(string)
-	if r.Method == http.MethodGet {
-		ref = r.URL.Path[len("/transaction/verify/"):]
-	}
-	data := map[string]any{"id": 4099260516, "domain": "test", "status": st, "reference": ref, "amount": amount,
-		"currency": "GHS", "channel": "mobile_money", "gateway_response": "Approved", "message": nil}
-	switch r.URL.Path {
-	case "/refund":
-		data = map[string]any{"transaction": map[string]any{"reference": body["transaction"]}, "status": "pending", "id": 3018284, "amount": body["amount"]}
-	case "/charge/submit_otp":
-		for k, v := range map[string]any{"transaction_date": "2026-11-30T10:00:00.000Z", "redirect_url": nil, "metadata": map[string]any{}, "fees": 38,
-			"authorization": map[string]any{"authorization_code": nil, "bin": "055XXX", "last4": "X987", "exp_month": "12", "exp_year": "9999",
-				"channel": "mobile_money", "card_type": "", "bank": "MTN", "country_code": "GH", "brand": "Mtn", "reusable": false, "signature": ""},
-			"customer": map[string]any{"first_name": nil, "last_name": nil, "email": "ama@example.com", "customer_code": "CUS_1", "phone": nil, "risk_action": "default"},
-		} {
-			data[k] = v
-		}
-		if st == paystack.StatusFailed {
-			data["gateway_response"] = "Invalid OTP"
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"status": true, "message": "ok", "data": data})
-}
 
 // countingSessions is admin-api completing sessions (or refusing, closed,
 // as for a session paid or expired meanwhile), counting the calls.
@@ -115,13 +56,10 @@ func (c *countingSessions) count() int {
 }
 
 // paystackService is a Service whose account paystackAccount is a Paystack
-// account at Prism, in front of a fakePaystack.
-func paystackService(t *testing.T) (*Service, *fakePaystack, *countingSessions) {
+// account at Prism, in front of paystacktest's scripted Paystack.
+func paystackService(t *testing.T) (*Service, *paystacktest.Fake, *countingSessions) {
 	t.Helper()
-	fake := &fakePaystack{status: paystack.StatusPending, amount: 2500}
-	up := httptest.NewServer(fake)
-	t.Cleanup(up.Close)
-	base := testkit.Prism(t, paystackSpec, up.URL)
+	base, fake := paystacktest.Start(t, paystack.StatusPending, 2500)
 	s := newService(t)
 	sessions := &countingSessions{}
 	s.Admin = sessions
@@ -129,7 +67,7 @@ func paystackService(t *testing.T) (*Service, *fakePaystack, *countingSessions) 
 		if id != paystackAccount && id != otherPaystack {
 			return provider.Credentials{}, status.Error(codes.NotFound, "no such account")
 		}
-		return provider.Credentials{AccountID: id, Provider: provider.NamePaystack, SecretKey: paystackKey}, nil
+		return provider.Credentials{AccountID: id, Provider: provider.NamePaystack, SecretKey: paystacktest.Key}, nil
 	}, map[string]provider.Factory{provider.NamePaystack: paystack.Factory(base, nil)})
 	return s, fake, sessions
 }
@@ -159,7 +97,7 @@ func TestPaystackOTPThenSuccess(t *testing.T) {
 	s, fake, sessions := paystackService(t)
 	p := mobileMoneyPayment(t, s, paystackAccount)
 
-	fake.set(paystack.StatusFailed, 2500) // a wrong code
+	fake.Set(paystack.StatusFailed, 2500) // a wrong code
 	res, err := s.SubmitOTP(t.Context(), p.SessionID, p.ID, "000000")
 	if err != nil || res.Payment.Status != StatusFailed || deref(res.Payment.FailureCode) != provider.DeclineAuthenticationFailed {
 		t.Fatalf("wrong code: %+v, %v", res.Payment, err)
@@ -169,7 +107,7 @@ func TestPaystackOTPThenSuccess(t *testing.T) {
 	}
 
 	q := mobileMoneyPayment(t, s, paystackAccount) // the payer's next attempt
-	fake.set(paystack.StatusSuccess, 2500)
+	fake.Set(paystack.StatusSuccess, 2500)
 	res, err = s.SubmitOTP(t.Context(), q.SessionID, q.ID, "123456")
 	if err != nil || res.Payment.Status != StatusSucceeded {
 		t.Fatalf("right code: %+v, %v", res.Payment, err)
@@ -178,9 +116,9 @@ func TestPaystackOTPThenSuccess(t *testing.T) {
 		t.Errorf("completed %d sessions, %d payment.succeeded", sessions.count(), outboxCount(t, s, "events.payment.succeeded"))
 	}
 	// A double post answers as it is, without asking Paystack again.
-	before := len(fake.paths())
-	if res, err = s.SubmitOTP(t.Context(), q.SessionID, q.ID, "123456"); err != nil || res.Payment.Status != StatusSucceeded || len(fake.paths()) != before {
-		t.Errorf("repeat: %+v, %v, calls %v", res.Payment, err, fake.paths())
+	before := len(fake.Calls())
+	if res, err = s.SubmitOTP(t.Context(), q.SessionID, q.ID, "123456"); err != nil || res.Payment.Status != StatusSucceeded || len(fake.Calls()) != before {
+		t.Errorf("repeat: %+v, %v, calls %v", res.Payment, err, fake.Calls())
 	}
 	if _, err := s.SubmitOTP(t.Context(), "cs_other", q.ID, "123456"); errs.KindOf(err) != errs.NotFound {
 		t.Errorf("another session's payment: %v", err)
@@ -200,7 +138,7 @@ func TestPaystackWebhookVerifiesThenCompletes(t *testing.T) {
 		t.Fatalf("poll while pending: %+v, %v", res.Payment, err)
 	}
 	// The webhook arrives (as hooks publishes it), then again (a duplicate).
-	fake.set(paystack.StatusSuccess, 2500)
+	fake.Set(paystack.StatusSuccess, 2500)
 	msg, _ := json.Marshal(paystack.Message{ProviderAccount: paystackAccount, Event: chargeEvent(p, paystack.EventChargeSuccess)})
 	for range 2 {
 		if _, err := c.applyPaystack(t.Context(), paystackTest, msg); err != nil {
@@ -211,7 +149,7 @@ func TestPaystackWebhookVerifiesThenCompletes(t *testing.T) {
 		t.Fatalf("after the webhook: %s", got.Status)
 	}
 	verifies := 0
-	for _, c := range fake.paths() {
+	for _, c := range fake.Calls() {
 		if c == "GET /transaction/verify/"+p.ID {
 			verifies++
 		}
@@ -232,7 +170,7 @@ func TestPaystackWebhookVerifiesThenCompletes(t *testing.T) {
 func TestPaystackVerifyOverridesTheWebhook(t *testing.T) {
 	s, fake, sessions := paystackService(t)
 	p := mobileMoneyPayment(t, s, paystackAccount)
-	fake.set(paystack.StatusFailed, 2500)
+	fake.Set(paystack.StatusFailed, 2500)
 	if err := s.PaystackEvent(t.Context(), paystackTest, paystackAccount, chargeEvent(p, paystack.EventChargeSuccess)); err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +179,7 @@ func TestPaystackVerifyOverridesTheWebhook(t *testing.T) {
 	}
 	// Verified success for another amount: not applied.
 	q := mobileMoneyPayment(t, s, paystackAccount)
-	fake.set(paystack.StatusSuccess, 25)
+	fake.Set(paystack.StatusSuccess, 25)
 	if err := s.PaystackEvent(t.Context(), paystackTest, paystackAccount, chargeEvent(q, paystack.EventChargeSuccess)); errs.KindOf(err) != errs.Invalid {
 		t.Errorf("another amount: %v", err)
 	}
@@ -255,7 +193,7 @@ func TestPaystackVerifyOverridesTheWebhook(t *testing.T) {
 // Paystack is asked.
 func TestPaystackEventsApplyOnlyToTheAccountsPayments(t *testing.T) {
 	s, fake, _ := paystackService(t)
-	fake.set(paystack.StatusSuccess, 2500)
+	fake.Set(paystack.StatusSuccess, 2500)
 	p := mobileMoneyPayment(t, s, paystackAccount)
 	card := newPayment(t, s, provider.NameTest, false, "TP-CARD")
 	live := provider.CallbackSource{Provider: provider.NamePaystack, Mode: provider.ModeLive}
@@ -278,8 +216,8 @@ func TestPaystackEventsApplyOnlyToTheAccountsPayments(t *testing.T) {
 			t.Errorf("%s: %v, want refused (NotFound)", tc.name, err)
 		}
 	}
-	if got := reload(t, s, p.ID); got.Status != StatusRequiresAction || len(fake.paths()) != 0 {
-		t.Errorf("payment %s; Paystack asked %v", got.Status, fake.paths())
+	if got := reload(t, s, p.ID); got.Status != StatusRequiresAction || len(fake.Calls()) != 0 {
+		t.Errorf("payment %s; Paystack asked %v", got.Status, fake.Calls())
 	}
 }
 
@@ -288,13 +226,13 @@ func TestPaystackEventsApplyOnlyToTheAccountsPayments(t *testing.T) {
 func TestPaystackClosedSessionRefunds(t *testing.T) {
 	s, fake, sessions := paystackService(t)
 	sessions.closed = true
-	fake.set(paystack.StatusSuccess, 2500)
+	fake.Set(paystack.StatusSuccess, 2500)
 	p := mobileMoneyPayment(t, s, paystackAccount)
 	res, err := s.Resume(t.Context(), p.SessionID, p.ID)
 	if err != nil || !res.Closed || res.Payment.Status != StatusCanceled {
 		t.Fatalf("%+v, %v", res, err)
 	}
-	paths := fake.paths()
+	paths := fake.Calls()
 	if len(paths) != 2 || paths[1] != "POST /refund" {
 		t.Errorf("calls %v, want verify then refund", paths)
 	}
@@ -315,7 +253,7 @@ func mobileMoneyAttempt() Attempt {
 // completes it.
 func TestPaystackPayThenOTP(t *testing.T) {
 	s, fake, sessions := paystackService(t)
-	fake.set(paystack.StatusSendOTP, 2500)
+	fake.Set(paystack.StatusSendOTP, 2500)
 	res, err := s.Pay(t.Context(), mobileMoneyAttempt())
 	if err != nil {
 		t.Fatal(err)
@@ -325,27 +263,27 @@ func TestPaystackPayThenOTP(t *testing.T) {
 		p.Method != MethodMobileMoney || p.Provider != provider.NamePaystack || deref(p.ProviderAccount) != paystackAccount || sessions.count() != 0 {
 		t.Fatalf("after pay: %+v, %d completions", p, sessions.count())
 	}
-	fake.set(paystack.StatusSuccess, 2500)
+	fake.Set(paystack.StatusSuccess, 2500)
 	if res, err = s.SubmitOTP(t.Context(), p.SessionID, p.ID, "123456"); err != nil || res.Payment.Status != StatusSucceeded || sessions.count() != 1 {
 		t.Fatalf("after the code: %+v, %v", res.Payment, err)
 	}
-	if got := fake.paths(); len(got) != 2 || got[0] != "POST /charge" || got[1] != "POST /charge/submit_otp" {
+	if got := fake.Calls(); len(got) != 2 || got[0] != "POST /charge" || got[1] != "POST /charge/submit_otp" {
 		t.Errorf("calls %v", got)
 	}
 	// pay_offline waits for the phone; a decline fails at once.
-	fake.set(paystack.StatusPayOffline, 2500)
+	fake.Set(paystack.StatusPayOffline, 2500)
 	if res, err = s.Pay(t.Context(), mobileMoneyAttempt()); err != nil || res.Payment.Status != StatusRequiresAction || deref(res.Payment.NextAction) != provider.NextActionApproveOnPhone {
 		t.Errorf("pay_offline: %+v, %v", res.Payment, err)
 	}
-	fake.set(paystack.StatusFailed, 2500)
+	fake.Set(paystack.StatusFailed, 2500)
 	if res, err = s.Pay(t.Context(), mobileMoneyAttempt()); err != nil || res.Payment.Status != StatusFailed || deref(res.Payment.FailureCode) != provider.DeclineMobileMoneyDeclined {
 		t.Errorf("failed: %+v, %v", res.Payment, err)
 	}
 	// No wallet, or a site without the account: refused before any call.
 	a := mobileMoneyAttempt()
 	a.Checkout.Site.ProviderAccounts = nil
-	before := len(fake.paths())
-	if _, err := s.Pay(t.Context(), a); err == nil || len(fake.paths()) != before {
+	before := len(fake.Calls())
+	if _, err := s.Pay(t.Context(), a); err == nil || len(fake.Calls()) != before {
 		t.Errorf("no account: %v", err)
 	}
 }
