@@ -11,3 +11,6 @@ ALTER TABLE runtime.payments ADD CONSTRAINT payments_method_check
 -- a code form (otp) or the wait for the phone prompt (approve_on_phone).
 ALTER TABLE runtime.payments ADD COLUMN next_action text
     CHECK (next_action IN ('otp', 'approve_on_phone'));
+
+-- The timeout sweep's scan: payments still waiting, oldest first.
+CREATE INDEX payments_waiting_idx ON runtime.payments (provider, updated_at) WHERE status = 'requires_action';

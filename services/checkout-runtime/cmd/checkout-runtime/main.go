@@ -63,6 +63,9 @@ type Config struct {
 	StripeAPIBase string
 	// PaystackAPIBase is Paystack's API base URL (tests: Prism).
 	PaystackAPIBase string
+	// MobileMoneyTimeout is how long a mobile-money payment may wait for
+	// the payer's code or approval before it fails (payment_timeout).
+	MobileMoneyTimeout time.Duration
 	// Limits are the payment attempts allowed per session and per client
 	// address in an hour (card-testing defence).
 	Limits payment.Limits
@@ -80,6 +83,9 @@ func loadConfig() (Config, error) {
 		l.Fail("STRIPE_API_BASE", "must be an absolute http(s) URL")
 	}
 	c.PaystackAPIBase = l.String("PAYSTACK_API_BASE", paystack.DefaultBaseURL)
+	// Operators' prompts expire within a few minutes; five leaves the payer
+	// time to find the phone.
+	c.MobileMoneyTimeout = l.Duration("MOBILE_MONEY_TIMEOUT", 5*time.Minute)
 	if u, err := url.Parse(c.PaystackAPIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		l.Fail("PAYSTACK_API_BASE", "must be an absolute http(s) URL")
 	}
@@ -133,13 +139,14 @@ func serve(ctx context.Context, cfg Config) error {
 	// A refund pending for 2 minutes has outlived its request (which gives
 	// the provider 30 s): ask the provider again.
 	refunds := &payment.RefundReconciler{Service: pay, Interval: 30 * time.Second, StaleAfter: 2 * time.Minute}
+	momo := &payment.MobileMoneyTimeouts{Service: pay, Interval: 30 * time.Second, Timeout: cfg.MobileMoneyTimeout}
 	return base.Run(ctx, app.Parts{
 		// The attempt limits per client address see the payer's address
 		// behind the trusted proxies (TRUSTED_PROXIES).
 		Public:   httpx.ClientAddrs(httpx.NewTrustedProxies(cfg.TrustedProxies))(routes),
 		Internal: internal,
 		Workers: map[string]func(context.Context) error{"outbox relay": relay.Run, "test provider": sim.Run,
-			"provider callbacks": callbacks.Run, "refund reconciler": refunds.Run},
+			"provider callbacks": callbacks.Run, "refund reconciler": refunds.Run, "mobile money timeouts": momo.Run},
 	})
 }
 

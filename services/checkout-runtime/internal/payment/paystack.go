@@ -3,7 +3,9 @@ package payment
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
@@ -58,8 +60,37 @@ func (s *Service) PaystackEvent(ctx context.Context, src provider.CallbackSource
 			"event", ev.ID, "payment", p.ID, "payment_account", deref(p.ProviderAccount))
 		return ErrNotProvidersPayment
 	}
+	if p.Status == StatusFailed && ev.Type == paystack.EventChargeSuccess {
+		return s.refundLateMobileMoney(ctx, p)
+	}
 	_, err = s.settleMobileMoney(ctx, p)
 	return err
+}
+
+// refundLateMobileMoney gives back the money of a payment that Paystack
+// reports taken after we failed it (the payer approved after the timeout,
+// or after a decline we were told of): only if verification confirms it,
+// with the refund id derived from the payment's, so that repeats refund
+// nothing more. The payment stays failed; the payer may have paid again.
+func (s *Service) refundLateMobileMoney(ctx context.Context, p db.RuntimePayment) error {
+	prov, err := s.ProviderFor(ctx, p)
+	if err != nil {
+		return fmt.Errorf("provider for %s: %w", p.ID, err)
+	}
+	r, ok := prov.(provider.Resumer)
+	if !ok {
+		return ErrNotResumable
+	}
+	res, err := r.Resume(ctx, deref(p.ProviderRef))
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", p.ID, err)
+	}
+	if res.Outcome != provider.Authorized {
+		return nil
+	}
+	s.Logger.ErrorContext(ctx, "mobile money taken for a payment failed meanwhile; refunding it", "payment", p.ID,
+		"failure_code", deref(p.FailureCode), "amount", res.Amount, "currency", res.Currency)
+	return s.release(ctx, prov, p, res)
 }
 
 // SubmitOTP sends the code the payer received for a send_otp charge, and
@@ -151,4 +182,63 @@ func (s *Service) afterMobileMoney(ctx context.Context, prov provider.Provider, 
 	}
 	p, err = s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing)
 	return Result{Payment: p, Session: cs}, err
+}
+
+// MobileMoneyTimeouts ends mobile-money payments the payer never finished:
+// a payment still waiting (a code never typed, a prompt never approved)
+// after Timeout is verified once more with Paystack, and applied if it
+// settled meanwhile; otherwise it fails with payment_timeout. Its session,
+// never completed by a waiting payment, stays open for another try.
+type MobileMoneyTimeouts struct {
+	Service  *Service
+	Interval time.Duration // between passes
+	Timeout  time.Duration // how long a payment may wait
+}
+
+// Run sweeps every Interval until ctx ends.
+func (m *MobileMoneyTimeouts) Run(ctx context.Context) error {
+	t := time.NewTicker(m.Interval)
+	defer t.Stop()
+	for {
+		if _, err := m.SweepOnce(ctx, time.Now()); err != nil && !errors.Is(err, context.Canceled) {
+			m.Service.Logger.ErrorContext(ctx, "ending timed-out mobile-money payments", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// SweepOnce ends the payments waiting since before now - Timeout and
+// returns how many it failed. A payment Paystack cannot be asked about now
+// is left for the next pass.
+func (m *MobileMoneyTimeouts) SweepOnce(ctx context.Context, now time.Time) (int, error) {
+	s := m.Service
+	stale, err := s.Store.StaleWaitingPayments(ctx, db.StaleWaitingPaymentsParams{Provider: provider.NamePaystack,
+		WaitingSince: now.Add(-m.Timeout), MaxPayments: reconcileBatch})
+	if err != nil {
+		return 0, err
+	}
+	failed := 0
+	for _, p := range stale {
+		res, err := s.settleMobileMoney(ctx, p)
+		if err != nil {
+			s.Logger.WarnContext(ctx, "verifying a timed-out mobile-money payment; will retry", "payment", p.ID, "err", err)
+			continue
+		}
+		if res.Payment.Status != StatusRequiresAction {
+			continue // settled by the verification
+		}
+		moved, err := s.move(ctx, res.Payment, StatusFailed, provider.DeclinePaymentTimeout,
+			provider.DeclineMessage(provider.DeclinePaymentTimeout), StatusRequiresAction)
+		if err != nil {
+			return failed, err
+		}
+		if moved.Status == StatusFailed {
+			failed++
+		}
+	}
+	return failed, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -285,5 +286,40 @@ func TestPaystackPayThenOTP(t *testing.T) {
 	before := len(fake.Calls())
 	if _, err := s.Pay(t.Context(), a); err == nil || len(fake.Calls()) != before {
 		t.Errorf("no account: %v", err)
+	}
+}
+
+// TestMobileMoneyTimeouts: a payment still waiting after the timeout is
+// verified once more: settled if Paystack has it, else failed with
+// payment_timeout, its session left open. A success reported after that is
+// refunded, the payment staying failed.
+func TestMobileMoneyTimeouts(t *testing.T) {
+	s, fake, sessions := paystackService(t)
+	sweep := &MobileMoneyTimeouts{Service: s, Timeout: 5 * time.Minute}
+	waiting := mobileMoneyPayment(t, s, paystackAccount)
+	if n, err := sweep.SweepOnce(t.Context(), time.Now()); err != nil || n != 0 || reload(t, s, waiting.ID).Status != StatusRequiresAction {
+		t.Fatalf("before the timeout: %d, %v", n, err)
+	}
+	later := time.Now().Add(6 * time.Minute)
+	if n, err := sweep.SweepOnce(t.Context(), later); err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	if got := reload(t, s, waiting.ID); got.Status != StatusFailed || deref(got.FailureCode) != provider.DeclinePaymentTimeout || sessions.count() != 0 {
+		t.Fatalf("timed out: %s %s, %d completions", got.Status, deref(got.FailureCode), sessions.count())
+	}
+	// Approved just before the sweep: the verification settles it.
+	approved := mobileMoneyPayment(t, s, paystackAccount)
+	fake.Set(paystack.StatusSuccess, 2500)
+	if n, err := sweep.SweepOnce(t.Context(), later); err != nil || n != 0 || reload(t, s, approved.ID).Status != StatusSucceeded {
+		t.Fatalf("approved: %d, %v, %s", n, err, reload(t, s, approved.ID).Status)
+	}
+	// The timed-out payment's money arrives after all: refunded.
+	before := len(fake.Calls())
+	if err := s.PaystackEvent(t.Context(), paystackTest, paystackAccount, chargeEvent(waiting, paystack.EventChargeSuccess)); err != nil {
+		t.Fatal(err)
+	}
+	calls := fake.Calls()[before:]
+	if len(calls) != 2 || calls[0] != "GET /transaction/verify/"+waiting.ID || calls[1] != "POST /refund" || reload(t, s, waiting.ID).Status != StatusFailed {
+		t.Errorf("late success: calls %v, status %s", calls, reload(t, s, waiting.ID).Status)
 	}
 }

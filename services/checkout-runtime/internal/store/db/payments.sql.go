@@ -788,3 +788,85 @@ func (q *Queries) SetStatus(ctx context.Context, arg SetStatusParams) (RuntimePa
 	)
 	return i, err
 }
+
+const staleWaitingPayments = `-- name: StaleWaitingPayments :many
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action FROM runtime.payments
+WHERE provider = $1 AND status = 'requires_action' AND updated_at < $2
+ORDER BY updated_at
+LIMIT $3
+`
+
+type StaleWaitingPaymentsParams struct {
+	Provider     string
+	WaitingSince time.Time
+	MaxPayments  int32
+}
+
+// Payments of a provider still waiting for the payer (requires_action)
+// since before @waiting_since: mobile money's prompts and codes that were
+// never answered.
+func (q *Queries) StaleWaitingPayments(ctx context.Context, arg StaleWaitingPaymentsParams) ([]RuntimePayment, error) {
+	rows, err := q.db.Query(ctx, staleWaitingPayments, arg.Provider, arg.WaitingSince, arg.MaxPayments)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RuntimePayment{}
+	for rows.Next() {
+		var i RuntimePayment
+		if err := rows.Scan(
+			&i.ID,
+			&i.Seq,
+			&i.SessionID,
+			&i.OrganizationID,
+			&i.Livemode,
+			&i.Method,
+			&i.Provider,
+			&i.ProviderRef,
+			&i.Status,
+			&i.Currency,
+			&i.Amount,
+			&i.AmountTax,
+			&i.AmountReceived,
+			&i.Reference,
+			&i.CardBrand,
+			&i.CardLast4,
+			&i.BillingName,
+			&i.BillingEmail,
+			&i.BillingCountry,
+			&i.BillingPostalCode,
+			&i.BillingRegion,
+			&i.FailureCode,
+			&i.FailureMessage,
+			&i.ClientIp,
+			&i.AsyncDueAt,
+			&i.EventSequence,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.AmountOverpaid,
+			&i.AmountRefunded,
+			&i.ProviderAccount,
+			&i.DisputeID,
+			&i.DisputeReason,
+			&i.DisputeStatus,
+			&i.DisputeAmount,
+			&i.DisputedAt,
+			&i.Fee,
+			&i.FeeCurrency,
+			&i.InstallmentCount,
+			&i.InstallmentMonthlyBps,
+			&i.InstallmentInterest,
+			&i.InstallmentInterestPaidBy,
+			&i.ProcessingFee,
+			&i.NetAmount,
+			&i.NextAction,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

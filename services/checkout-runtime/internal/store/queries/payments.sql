@@ -80,3 +80,12 @@ UPDATE runtime.payments SET fee = @fee, fee_currency = @fee_currency, updated_at
 UPDATE runtime.payments SET processing_fee = @processing_fee, net_amount = @net_amount, updated_at = now()
 WHERE id = @id AND processing_fee IS NULL
 RETURNING *;
+
+-- name: StaleWaitingPayments :many
+-- Payments of a provider still waiting for the payer (requires_action)
+-- since before @waiting_since: mobile money's prompts and codes that were
+-- never answered.
+SELECT * FROM runtime.payments
+WHERE provider = @provider AND status = 'requires_action' AND updated_at < @waiting_since
+ORDER BY updated_at
+LIMIT @max_payments;
