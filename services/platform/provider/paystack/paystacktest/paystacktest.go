@@ -9,6 +9,7 @@
 package paystacktest
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +24,7 @@ import (
 
 // Key is a test secret key the fake accepts (Prism only checks a bearer
 // token is there; the fake checks it is this one).
-const Key = "sk_test_tillpoint_paystack"
+const Key = "sk_test_0tillpoint1paystack2key3"
 
 // SpecPath is Paystack's specification in the paystack package's testdata.
 func SpecPath() string {
@@ -48,6 +49,19 @@ func Start(t testing.TB, status string, amount int64) (string, *Fake) {
 	up := httptest.NewServer(f)
 	t.Cleanup(up.Close)
 	return testkit.Prism(t, SpecPath(), up.URL), f
+}
+
+// StartServer is Start outside a test (the end-to-end stack's TestMain):
+// it runs until stop is called.
+func StartServer(ctx context.Context, status string, amount int64) (base string, f *Fake, stop func(), err error) {
+	f = &Fake{status: status, amount: amount}
+	up := httptest.NewServer(f)
+	base, stopPrism, err := testkit.StartPrism(ctx, SpecPath(), up.URL)
+	if err != nil {
+		up.Close()
+		return "", nil, nil, err
+	}
+	return base, f, func() { stopPrism(); up.Close() }, nil
 }
 
 // Set changes what every transaction reports from now on.
