@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export TILLPOINT_DEV_DIR ?= $(CURDIR)/.dev
 TOOLS := bin/tools
 SERVICES := admin-api checkout-runtime hooks
-MODULES := proto/gen/go services/platform $(addprefix services/,$(SERVICES)) e2e bench
+MODULES := proto/gen/go services/platform $(addprefix services/,$(SERVICES)) sdk/go e2e bench
 # Every package of every workspace module.
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GEN_DIRS := proto/gen services/admin-api/internal/openapi $(foreach s,$(SERVICES),services/$(s)/internal/store/db)
@@ -15,7 +15,7 @@ GEN_DIRS := proto/gen services/admin-api/internal/openapi $(foreach s,$(SERVICES
 help: ## List the targets.
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(TOOLS)/.built: tools/go.mod tools/go.sum
+$(TOOLS)/.built: tools/go.mod tools/go.sum tools/openapi31/main.go
 	@mkdir -p $(TOOLS)
 	cd tools && GOWORK=off go build -o ../$(TOOLS)/ \
 		github.com/bufbuild/buf/cmd/buf \
@@ -23,7 +23,8 @@ $(TOOLS)/.built: tools/go.mod tools/go.sum
 		google.golang.org/protobuf/cmd/protoc-gen-go \
 		google.golang.org/grpc/cmd/protoc-gen-go-grpc \
 		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway \
-		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2
+		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2 \
+		./openapi31
 	@touch $@
 
 .PHONY: tools
@@ -31,8 +32,10 @@ tools: $(TOOLS)/.built ## Build the pinned code generators (tools/go.mod) into b
 
 .PHONY: generate
 generate: tools ## Regenerate protobuf, gateway, OpenAPI and sqlc code.
-	rm -rf proto/gen/go/tillpoint services/admin-api/internal/openapi/openapi.swagger.json
+	rm -rf proto/gen/go/tillpoint services/admin-api/internal/openapi/openapi.swagger.json services/admin-api/internal/openapi/openapi.json
 	$(TOOLS)/buf generate
+	$(TOOLS)/openapi31 -in services/admin-api/internal/openapi/openapi.swagger.json -out services/admin-api/internal/openapi/openapi.json
+	rm services/admin-api/internal/openapi/openapi.swagger.json
 	for s in $(SERVICES); do \
 		if [ -f services/$$s/sqlc.yaml ]; then rm -rf services/$$s/internal/store/db && $(TOOLS)/sqlc generate -f services/$$s/sqlc.yaml; fi; \
 	done
@@ -50,7 +53,7 @@ check-generated: tools ## Fail when the generated code differs from what make ge
 .PHONY: lint
 lint: tools ## buf lint, gofmt, go vet.
 	$(TOOLS)/buf lint
-	@bad=$$(gofmt -l services proto/gen/go e2e bench tools | grep -v '\.pb\.' || true); \
+	@bad=$$(gofmt -l services proto/gen/go sdk/go e2e bench tools | grep -v '\.pb\.' || true); \
 	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	go vet $(PKGS)
 
@@ -59,7 +62,7 @@ deps: ## Install what the tests need and is missing (PostgreSQL server, Chromium
 	@scripts/install-deps.sh
 
 .PHONY: node-deps
-node-deps: e2e/node/node_modules/.installed ## Install Stripe's Node SDK for the end-to-end tests (npm ci into git-ignored e2e/node/node_modules).
+node-deps: e2e/node/node_modules/.installed sdk/ts/dist/index.js ## Install Stripe's Node SDK for the end-to-end tests and compile sdk/ts with tsc (npm ci into git-ignored node_modules).
 
 e2e/node/node_modules/.installed: e2e/node/package.json e2e/node/package-lock.json
 	cd e2e/node && npm ci --no-audit --no-fund
@@ -71,6 +74,13 @@ prism-deps: tools/prism/node_modules/.installed ## Install Stoplight Prism, whic
 tools/prism/node_modules/.installed: tools/prism/package.json tools/prism/package-lock.json
 	cd tools/prism && npm ci --no-audit --no-fund
 	@touch $@
+
+sdk/ts/node_modules/.installed: sdk/ts/package.json sdk/ts/package-lock.json
+	cd sdk/ts && npm ci --no-audit --no-fund
+	@touch $@
+
+sdk/ts/dist/index.js: sdk/ts/node_modules/.installed sdk/ts/tsconfig.json $(wildcard sdk/ts/src/*.ts)
+	cd sdk/ts && node_modules/.bin/tsc -p .
 
 .PHONY: test
 test: deps node-deps prism-deps lint check-generated ## Everything: lint, generated-code check, unit, integration and end-to-end tests.

@@ -18,3 +18,7 @@ require (
 )
 
 replace github.com/tillpoint/tillpoint/services/platform => ../services/platform
+
+require github.com/tillpoint/tillpoint/sdk/go v0.0.0
+
+replace github.com/tillpoint/tillpoint/sdk/go => ../sdk/go

@@ -134,6 +134,15 @@ func startStack(dir string) (stop func(), err error) {
 			stopStripe()
 		}
 	}()
+	gcURL, stopGC, err := gcAPI.start()
+	if err != nil {
+		return nil, fmt.Errorf("gocardless fixtures: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			stopGC()
+		}
+	}()
 	paystackURL, fake, stopPaystack, err := paystacktest.StartServer(ctx, paystack.StatusPending, 0)
 	if err != nil {
 		return nil, fmt.Errorf("paystack behind prism: %w", err)
@@ -159,6 +168,9 @@ func startStack(dir string) (stop func(), err error) {
 		"WEBHOOK_CONCURRENCY=4", "WEBHOOK_PER_ENDPOINT_CONCURRENCY=2",
 		// Every Stripe call of the stack goes to stripe-mock.
 		"STRIPE_API_BASE="+stripeMockURL,
+		// Every GoCardless call goes to a server of GoCardless's published
+		// fixtures (gocardless_test.go).
+		"GOCARDLESS_API_BASE="+gcURL,
 		// And every Paystack call to Prism, in front of a scripted Paystack.
 		"PAYSTACK_API_BASE="+paystackURL)
 	cmd.Stderr = logs
@@ -185,6 +197,7 @@ func startStack(dir string) (stop func(), err error) {
 		<-exited
 		stopStripe()
 		stopPaystack()
+		stopGC()
 		if os.Getenv("E2E_KEEP_LOGS") != "" {
 			b, _ := os.ReadFile(logPath)
 			fmt.Printf("%s", b)

@@ -1,4 +1,4 @@
-// Package paging implements the list conventions of DESIGN.md §2: newest
+// Package paging implements the list conventions of docs/design.md §2: newest
 // first, limit 1–100 (default 10), cursors starting_after and ending_before
 // given as object ids and resolved to the rows' sequence numbers.
 package paging

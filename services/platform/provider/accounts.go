@@ -20,6 +20,9 @@ type Credentials struct {
 	SecretKey      string
 	PublishableKey string
 	WebhookSecret  string
+	// ReusableMandate (GoCardless): each payment also asks the payer for a
+	// mandate the merchant may charge again.
+	ReusableMandate bool
 }
 
 // CredentialSource fetches an account's credentials (admin-api's internal
@@ -104,6 +107,6 @@ func GRPCCredentials(c internalapiv1.ProviderAccountServiceClient) CredentialSou
 		}
 		return Credentials{AccountID: resp.GetAccountId(), Provider: resp.GetProvider(), OrganizationID: resp.GetOrganizationId(),
 			Livemode: resp.GetLivemode(), SecretKey: resp.GetSecretKey(), PublishableKey: resp.GetPublishableKey(),
-			WebhookSecret: resp.GetWebhookSecret()}, nil
+			WebhookSecret: resp.GetWebhookSecret(), ReusableMandate: resp.GetReusableMandate()}, nil
 	}
 }

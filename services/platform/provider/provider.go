@@ -17,6 +17,9 @@ const (
 	NameStripe = "stripe"
 	// NamePaystack is a merchant's own Paystack account (mobile money).
 	NamePaystack = "paystack"
+	// NameGoCardless is a merchant's own GoCardless account: direct debit
+	// (Registry.ForAccount).
+	NameGoCardless = "gocardless"
 )
 
 // Provider authorises, captures and voids payments with one payment provider.
@@ -138,6 +141,11 @@ type Result struct {
 	// the provider's own script (Stripe.js handleNextAction); then the
 	// runtime calls Resumer.Resume. It is not a key, but it is not logged.
 	ClientSecret string
+	// RedirectURL is set for a ChallengeRequired that the payer passes on
+	// the provider's own page (GoCardless's billing request flow): the page
+	// sends the payer there, and the provider sends them back to the
+	// request's ReturnURL, where the runtime calls Resumer.Resume.
+	RedirectURL string
 	// Captured: the provider already took the money (a method that ignores
 	// manual capture). Capture is not needed; a lost session is refunded,
 	// not voided.
@@ -195,6 +203,12 @@ const (
 	DeclineMobileMoneyDeclined = "mobile_money_declined"
 	// DeclinePaymentTimeout: the payer did not approve in time.
 	DeclinePaymentTimeout = "payment_timeout"
+	// DeclineNotAuthorised: the payer left the provider's page (a direct
+	// debit's authorisation) without finishing it.
+	DeclineNotAuthorised = "payment_not_authorised"
+	// DeclineDirectDebitFailed: the payer's bank refused or returned a
+	// direct debit, or it was cancelled before it was collected.
+	DeclineDirectDebitFailed = "direct_debit_failed"
 )
 
 // Errors of the authorise/capture/void calls. Each is wrapped with detail

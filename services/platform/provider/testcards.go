@@ -90,6 +90,8 @@ var declineMessages = map[string]string{
 	DeclineTestCardUnknown:      unknownTestCardMessage,
 	DeclineMobileMoneyDeclined:  "Your mobile-money payment was declined.",
 	DeclinePaymentTimeout:       "The payment was not approved in time. You can try again.",
+	DeclineNotAuthorised:        "The Direct Debit was not set up, so nothing will be collected. You can try again.",
+	DeclineDirectDebitFailed:    "The Direct Debit could not be collected from your bank account.",
 }
 
 // DeclineMessage returns the payer-facing sentence for a decline code, or a

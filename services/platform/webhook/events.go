@@ -1,6 +1,6 @@
 package webhook
 
-// EventTypes are the events a webhook endpoint can ask for (DESIGN.md §3):
+// EventTypes are the events a webhook endpoint can ask for (docs/design.md §3):
 // hooks validates endpoints against them, and the Admin Panel offers them
 // as checkboxes.
 var EventTypes = []string{

@@ -109,6 +109,9 @@ type Config struct {
 	Keys *secretbox.Keyring
 	// StripeAPIBase is Stripe's API (STRIPE_API_BASE; stripe-mock in tests).
 	StripeAPIBase string
+	// GoCardlessAPIBase overrides GoCardless's API for both modes
+	// (GOCARDLESS_API_BASE; empty: each token's own, live or sandbox).
+	GoCardlessAPIBase string
 	// AccessTokenKey signs the access tokens of POST /auth/token
 	// (ACCESS_TOKEN_SIGNING_KEY, at least 32 characters, the same on every
 	// replica); unset turns access tokens off.
@@ -154,6 +157,7 @@ func loadConfig() (Config, error) {
 		Limits:              loadLimits(l),
 		Keys:                loadKeys(l),
 		StripeAPIBase:       loadBaseURL(l, "STRIPE_API_BASE", provideracct.DefaultStripeAPIBase),
+		GoCardlessAPIBase:   loadOptionalBaseURL(l, "GOCARDLESS_API_BASE"),
 		AccessTokenKey:      l.OptionalSecret("ACCESS_TOKEN_SIGNING_KEY", auth.MinTokenKeyLen),
 	}
 	c.Targets = webhook.LoadTargetPolicy(l, c.HTTPAddr, c.GRPCAddr, c.InternalGRPCAddr, c.MetricsAddr,
@@ -182,6 +186,15 @@ func loadBaseURL(l *config.Loader, name, def string) string {
 		l.Fail(name, "must be an absolute http(s) URL such as %s, got %q", def, v)
 	}
 	return v
+}
+
+// loadOptionalBaseURL is loadBaseURL for a setting whose absence means the
+// default of each use (GOCARDLESS_API_BASE: the token's mode's API).
+func loadOptionalBaseURL(l *config.Loader, name string) string {
+	if l.String(name, "") == "" {
+		return ""
+	}
+	return loadBaseURL(l, name, "https://…")
 }
 
 // withStore connects with DATABASE_URL alone, for the one-off commands.
@@ -365,7 +378,8 @@ func serve(ctx context.Context, cfg Config) error {
 		guard.Tokens = &auth.Tokens{Key: []byte(cfg.AccessTokenKey)}
 	}
 	accounts := server.Accounts{Keys: cfg.Keys, Stripe: provideracct.Stripe{Base: cfg.StripeAPIBase},
-		HooksBase: cfg.PublicURL(cfg.MainBackendDomain)}
+		GoCardless: provideracct.GoCardless{Base: cfg.GoCardlessAPIBase},
+		HooksBase:  cfg.PublicURL(cfg.MainBackendDomain)}
 	api, err := server.New(ctx, st, logger, checkoutBase, cfg.Targets, server.PeersOn(runtimeConn, hooksConn), guard, accounts, base.GRPCMetrics.UnaryInterceptor())
 	if err != nil {
 		return err

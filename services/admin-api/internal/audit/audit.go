@@ -58,6 +58,8 @@ const (
 	ActionJoin             = "team.join"
 	ActionRoleChange       = "team.role_change"
 	ActionRemoveMember     = "team.member_remove"
+	ActionTwoFactorOn      = "user.two_factor_on"
+	ActionTwoFactorOff     = "user.two_factor_off"
 )
 
 // method is how an API method is recorded.
@@ -109,7 +111,8 @@ var methods = map[string]method{
 
 // Actions lists every action name, sorted: the page's filter offers them.
 func Actions() []string {
-	out := []string{ActionSignIn, ActionInvite, ActionRevokeInvitation, ActionJoin, ActionRoleChange, ActionRemoveMember}
+	out := []string{ActionSignIn, ActionInvite, ActionRevokeInvitation, ActionJoin, ActionRoleChange, ActionRemoveMember,
+		ActionTwoFactorOn, ActionTwoFactorOff}
 	for _, m := range methods {
 		if m.action != "" {
 			out = append(out, m.action)

@@ -69,7 +69,8 @@ func TestSiteForm(t *testing.T) {
 	csp := resp.Header.Get("Content-Security-Policy")
 	_, _, page := read(t, resp)
 	contains(t, "the site's form", page, `id="notice"`, `value="Boutique"`, "FR, , 20.00, TVA, inclusive", "CA, QC, 9.97, QST, exclusive",
-		"EUR, 3, 1.50", `id="method-bank_transfer" checked`, `id="default" checked`, `id="preview-logo"`, "--brand:#aa0011")
+		"EUR, 3, 1.50", `id="method-bank_transfer" checked`, `id="default" checked`, `id="preview-logo"`, "--brand:#aa0011",
+		`id="method-direct_debit"> Direct Debit</label>`)
 	if !strings.Contains(csp, "img-src 'self' data: https://cdn.example/logo.png;") {
 		t.Errorf("the form's CSP does not allow the logo: %s", csp)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/audit"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/totp"
@@ -373,7 +374,7 @@ func (h *Handler) enableTwoFactor(w http.ResponseWriter, r *http.Request, v visi
 		if _, err := q.DeleteOtherDashboardSessions(ctx, db.DeleteOtherDashboardSessionsParams{UserID: v.userID, TokenHash: v.tokenHash}); err != nil {
 			return store.Wrap(err, "end other sessions")
 		}
-		return nil
+		return audit.Write(ctx, q, teamEntry(r, v.orgID, v.userID, v.email, audit.ActionTwoFactorOn, v.userID, nil))
 	})
 	if errors.Is(err, errSetupChanged) {
 		http.Redirect(w, r, Prefix+"/account/two-factor", http.StatusSeeOther)
@@ -428,7 +429,7 @@ func (h *Handler) disableTwoFactor(w http.ResponseWriter, r *http.Request, v vis
 		if err := q.DeleteDashboardRecoveryCodes(ctx, v.userID); err != nil {
 			return store.Wrap(err, "delete recovery codes")
 		}
-		return nil
+		return audit.Write(ctx, q, teamEntry(r, v.orgID, v.userID, v.email, audit.ActionTwoFactorOff, v.userID, nil))
 	})
 	if err != nil {
 		h.fail(w, r, &v, err)

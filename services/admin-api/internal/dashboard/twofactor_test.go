@@ -405,6 +405,19 @@ func TestTwoFactorDisable(t *testing.T) {
 	if s, loc, _ := e.browser().tryLogin(email, password); s != http.StatusSeeOther || loc != "/dashboard/overview" {
 		t.Errorf("password after turning off: %d %s, want signed in", s, loc)
 	}
+	// Both changes are in the organization's audit log, by the user.
+	var on, off int
+	for _, row := range e.auditRows(e.orgA, "") {
+		if row.Email == email && row.Action == "user.two_factor_on" {
+			on++
+		}
+		if row.Email == email && row.Action == "user.two_factor_off" {
+			off++
+		}
+	}
+	if on != 1 || off != 1 {
+		t.Errorf("audit log: %d two_factor_on, %d two_factor_off; want 1 and 1", on, off)
+	}
 }
 
 // TestTwoFactorCSRF: the set-up, turn-on and turn-off forms need the

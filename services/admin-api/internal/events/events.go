@@ -17,7 +17,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 )
 
-// Session event types (DESIGN.md §3).
+// Session event types (docs/design.md §3).
 const (
 	SessionCompleted           = "checkout.session.completed"
 	SessionExpired             = "checkout.session.expired"

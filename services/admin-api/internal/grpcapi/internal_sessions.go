@@ -48,20 +48,32 @@ func (s *InternalSessions) GetCheckout(ctx context.Context, req *internalapiv1.G
 		return nil, err
 	}
 	out := &internalapiv1.GetCheckoutResponse{CheckoutSession: cs, Site: sp, OrganizationId: row.OrganizationID}
-	if id := sp.GetProviderAccounts()["card"]; id != "" {
-		// Only what the page renders with: never the secrets.
-		acct, err := s.Store.GetProviderAccount(ctx, db.GetProviderAccountParams{ID: id, OrganizationID: row.OrganizationID, Livemode: row.Livemode})
-		switch {
-		case store.IsNoRows(err):
-			// Only a stale cached site can name a deleted account (delete
-			// is refused while a site uses it): the page offers no account.
-		case err != nil:
-			return nil, store.Wrap(err, "get card provider account")
-		default:
-			out.CardProviderAccount = &internalapiv1.CardProviderAccount{Id: acct.ID, Provider: acct.Provider, PublishableKey: acct.PublishableKey}
-		}
+	if out.CardProviderAccount, err = s.pageAccount(ctx, sp.GetProviderAccounts()["card"], row.OrganizationID, row.Livemode); err != nil {
+		return nil, err
+	}
+	if out.DirectDebitProviderAccount, err = s.pageAccount(ctx, sp.GetProviderAccounts()["direct_debit"], row.OrganizationID, row.Livemode); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// pageAccount is the public part of the site's provider account id for a
+// method, or nil when there is none: only what the page renders with, never
+// the secrets.
+func (s *InternalSessions) pageAccount(ctx context.Context, id, org string, live bool) (*internalapiv1.CardProviderAccount, error) {
+	if id == "" {
+		return nil, nil
+	}
+	acct, err := s.Store.GetProviderAccount(ctx, db.GetProviderAccountParams{ID: id, OrganizationID: org, Livemode: live})
+	switch {
+	case store.IsNoRows(err):
+		// Only a stale cached site can name a deleted account (delete
+		// is refused while a site uses it): the page offers no account.
+		return nil, nil
+	case err != nil:
+		return nil, store.Wrap(err, "get provider account")
+	}
+	return &internalapiv1.CardProviderAccount{Id: acct.ID, Provider: acct.Provider, PublishableKey: acct.PublishableKey}, nil
 }
 
 // ResolveSecureToken finds the session a secure token opens.

@@ -36,6 +36,8 @@ type ProviderAccounts struct {
 	Keys *secretbox.Keyring
 	// Stripe checks Stripe keys.
 	Stripe provideracct.Stripe
+	// GoCardless checks GoCardless access tokens.
+	GoCardless provideracct.GoCardless
 	// HooksBase is scheme://MAIN_BACKEND_DOMAIN, for webhook_url.
 	HooksBase string
 }
@@ -48,7 +50,7 @@ func (s *ProviderAccounts) CreateProviderAccount(ctx context.Context, req *admin
 		return nil, errs.Missing("provider")
 	}
 	if _, ok := provideracct.Providers[req.GetProvider()]; !ok {
-		return nil, errs.Param("provider", "parameter_invalid", "Unknown provider %q; known: paystack, stripe.", req.GetProvider())
+		return nil, errs.Param("provider", "parameter_invalid", "Unknown provider %q; known: stripe, gocardless, paystack.", req.GetProvider())
 	}
 	name, err := accountName(req.GetName())
 	if err != nil {
@@ -63,6 +65,9 @@ func (s *ProviderAccounts) CreateProviderAccount(ctx context.Context, req *admin
 	}
 	in := req.GetCredentials()
 	creds := provideracct.Credentials{SecretKey: in.GetSecretKey(), PublishableKey: in.GetPublishableKey(), WebhookSecret: in.GetWebhookSecret()}
+	if err := checkMandate(req.GetProvider(), req.GetReusableMandate()); err != nil {
+		return nil, err
+	}
 	if err := creds.Validate(req.GetProvider(), p.Livemode); err != nil {
 		return nil, err
 	}
@@ -83,7 +88,7 @@ func (s *ProviderAccounts) CreateProviderAccount(ctx context.Context, req *admin
 		row, err := q.CreateProviderAccount(ctx, db.CreateProviderAccountParams{ID: id, OrganizationID: p.OrganizationID,
 			Livemode: p.Livemode, Provider: req.GetProvider(), Name: name, PublishableKey: creds.PublishableKey,
 			SecretKeyLast4: provideracct.Last4(creds.SecretKey), WebhookSecretLast4: provideracct.Last4(creds.WebhookSecret),
-			Credentials: sealed, Metadata: metaJSON})
+			Credentials: sealed, Metadata: metaJSON, ReusableMandate: req.GetReusableMandate()})
 		if err != nil {
 			return store.Wrap(err, "create provider account")
 		}
@@ -95,17 +100,6 @@ func (s *ProviderAccounts) CreateProviderAccount(ctx context.Context, req *admin
 		return audit.Finish(ctx, tx, resp, http.StatusCreated)
 	})
 	return resp, err
-}
-
-// check asks the provider whether it knows the secret key: Stripe's is
-// checked with one call; a Paystack key is checked by its shape and mode
-// only (Validate), and a wrong one shows at the first charge, which
-// Paystack refuses with 401 (the payment fails as provider_error).
-func (s *ProviderAccounts) check(ctx context.Context, provider, secretKey string, live bool) error {
-	if provider != "stripe" {
-		return nil
-	}
-	return s.Stripe.Check(ctx, secretKey, live)
 }
 
 // GetProviderAccount returns one of the caller's accounts.
@@ -141,7 +135,7 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 	if err != nil {
 		return nil, err
 	}
-	name, metaJSON := cur.Name, cur.Metadata
+	name, metaJSON, mandate := cur.Name, cur.Metadata, cur.ReusableMandate
 	oldSecret := creds.SecretKey
 	in := req.GetCredentials()
 	for _, path := range req.GetUpdateMask().GetPaths() {
@@ -162,6 +156,11 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 		case "credentials":
 			// The whole object given at once (gRPC): each field set replaces.
 			creds = mergeCredentials(creds, in, "secret_key", "publishable_key", "webhook_secret")
+		case "reusable_mandate":
+			if err := checkMandate(cur.Provider, req.GetReusableMandate()); err != nil {
+				return nil, err
+			}
+			mandate = req.GetReusableMandate()
 		case "credentials.secret_key", "credentials.publishable_key", "credentials.webhook_secret":
 			creds = mergeCredentials(creds, in, strings.TrimPrefix(path, "credentials."))
 		default:
@@ -194,7 +193,7 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 		row, err := q.UpdateProviderAccount(ctx, db.UpdateProviderAccountParams{ID: cur.ID, OrganizationID: p.OrganizationID,
 			Livemode: p.Livemode, Name: name, Metadata: metaJSON, PublishableKey: creds.PublishableKey,
 			SecretKeyLast4: provideracct.Last4(creds.SecretKey), WebhookSecretLast4: provideracct.Last4(creds.WebhookSecret),
-			Credentials: sealed})
+			Credentials: sealed, ReusableMandate: mandate})
 		if err != nil {
 			return store.Wrap(err, "update provider account")
 		}
@@ -206,6 +205,28 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 		return audit.Finish(ctx, tx, resp, http.StatusOK)
 	})
 	return resp, err
+}
+
+// checkMandate refuses a reusable mandate for a provider without mandates.
+func checkMandate(providerName string, mandate bool) error {
+	if mandate && providerName != "gocardless" {
+		return errs.Param("reusable_mandate", "parameter_invalid", "Only GoCardless accounts take reusable mandates.")
+	}
+	return nil
+}
+
+// check asks the provider whether the secret key works: Stripe's balance,
+// GoCardless's creditors. A Paystack key is checked by its shape and mode
+// only (Validate): a wrong one shows at the first charge, which Paystack
+// refuses with 401 (the payment fails as provider_error).
+func (s *ProviderAccounts) check(ctx context.Context, providerName, secretKey string, live bool) error {
+	switch providerName {
+	case "gocardless":
+		return s.GoCardless.Check(ctx, secretKey, live)
+	case "paystack":
+		return nil
+	}
+	return s.Stripe.Check(ctx, secretKey, live)
 }
 
 // mergeCredentials replaces the named fields of c by those given in in;
@@ -335,7 +356,7 @@ func (s *ProviderAccounts) proto(r db.AdminProviderAccount) (*adminv1.ProviderAc
 		Credentials: &adminv1.ProviderCredentials{SecretKeyLast4: r.SecretKeyLast4, WebhookSecretLast4: r.WebhookSecretLast4,
 			PublishableKey: r.PublishableKey},
 		WebhookUrl: s.HooksBase + "/hooks/" + r.Provider + "/" + r.ID,
-		CreatedAt:  timestamppb.New(r.CreatedAt), Metadata: meta}, nil
+		CreatedAt:  timestamppb.New(r.CreatedAt), Metadata: meta, ReusableMandate: r.ReusableMandate}, nil
 }
 
 // InternalProviderAccounts implements internalapiv1.ProviderAccountServiceServer
@@ -364,7 +385,7 @@ func (s *InternalProviderAccounts) GetProviderAccountCredentials(ctx context.Con
 	}
 	return &internalapiv1.GetProviderAccountCredentialsResponse{AccountId: row.ID, Provider: row.Provider,
 		OrganizationId: row.OrganizationID, Livemode: row.Livemode, SecretKey: c.SecretKey,
-		PublishableKey: c.PublishableKey, WebhookSecret: c.WebhookSecret}, nil
+		PublishableKey: c.PublishableKey, WebhookSecret: c.WebhookSecret, ReusableMandate: row.ReusableMandate}, nil
 }
 
 // reencryptBatch bounds the rows one transaction re-seals.

@@ -1,5 +1,5 @@
 // Package idempotency implements the Idempotency-Key header of POST requests
-// (DESIGN.md §2): the first outcome of a key is replayed for 24 hours, a reuse
+// (docs/design.md §2): the first outcome of a key is replayed for 24 hours, a reuse
 // with other parameters is refused, and a reuse while the first request runs
 // answers 409. It is a gRPC interceptor, so REST and gRPC share it.
 //

@@ -1,5 +1,7 @@
-// Package openapi serves the OpenAPI (Swagger 2.0) description of the merchant
-// API, generated from the protos by `make generate`.
+// Package openapi serves the OpenAPI 3.1 description of the merchant API.
+// `make generate` writes openapi.json: protoc-gen-openapiv2 describes the
+// protos in Swagger 2.0, and tools/openapi31 converts that to OpenAPI 3.1
+// with kin-openapi.
 package openapi
 
 import (
@@ -7,8 +9,11 @@ import (
 	"net/http"
 )
 
-//go:embed openapi.swagger.json
+//go:embed openapi.json
 var spec []byte
+
+// JSON is the OpenAPI 3.1 document.
+func JSON() []byte { return spec }
 
 // Handler serves the document at /v1/openapi.json.
 func Handler() http.Handler {

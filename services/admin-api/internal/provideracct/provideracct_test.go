@@ -9,27 +9,36 @@ import (
 
 func TestValidate(t *testing.T) {
 	for _, c := range []struct {
-		name  string
-		c     Credentials
-		live  bool
-		param string // "" when valid
+		name     string
+		c        Credentials
+		live     bool
+		param    string // "" when valid
+		provider string // "" is stripe
 	}{
-		{"test keys", Credentials{"sk_test_abc", "pk_test_abc", "whsec_abc"}, false, ""},
-		{"restricted test key", Credentials{"rk_test_abc", "pk_test_abc", "whsec_abc"}, false, ""},
-		{"live keys", Credentials{"sk_live_abc", "pk_live_abc", "whsec_abc"}, true, ""},
-		{"restricted live key", Credentials{"rk_live_abc", "pk_live_abc", "whsec_a+b/c="}, true, ""},
-		{"live secret in test mode", Credentials{"sk_live_abc", "pk_test_abc", "whsec_abc"}, false, ParamSecretKey},
-		{"test secret in live mode", Credentials{"sk_test_abc", "pk_live_abc", "whsec_abc"}, true, ParamSecretKey},
-		{"live publishable in test mode", Credentials{"sk_test_abc", "pk_live_abc", "whsec_abc"}, false, ParamPublishableKey},
-		{"test publishable in live mode", Credentials{"sk_live_abc", "pk_test_abc", "whsec_abc"}, true, ParamPublishableKey},
-		{"empty suffix", Credentials{"sk_test_", "pk_test_abc", "whsec_abc"}, false, ParamSecretKey},
-		{"space", Credentials{"sk_test_a b", "pk_test_abc", "whsec_abc"}, false, ParamSecretKey},
-		{"no webhook secret", Credentials{"sk_test_abc", "pk_test_abc", ""}, false, ParamWebhookSecret},
-		{"webhook secret shape", Credentials{"sk_test_abc", "pk_test_abc", "whsec_a b"}, false, ParamWebhookSecret},
-		{"too long", Credentials{"sk_test_" + strings.Repeat("x", 250), "pk_test_abc", "whsec_abc"}, false, ParamSecretKey},
+		{"test keys", Credentials{"sk_test_abc", "pk_test_abc", "whsec_abc"}, false, "", ""},
+		{"restricted test key", Credentials{"rk_test_abc", "pk_test_abc", "whsec_abc"}, false, "", ""},
+		{"live keys", Credentials{"sk_live_abc", "pk_live_abc", "whsec_abc"}, true, "", ""},
+		{"restricted live key", Credentials{"rk_live_abc", "pk_live_abc", "whsec_a+b/c="}, true, "", ""},
+		{"live secret in test mode", Credentials{"sk_live_abc", "pk_test_abc", "whsec_abc"}, false, ParamSecretKey, ""},
+		{"test secret in live mode", Credentials{"sk_test_abc", "pk_live_abc", "whsec_abc"}, true, ParamSecretKey, ""},
+		{"live publishable in test mode", Credentials{"sk_test_abc", "pk_live_abc", "whsec_abc"}, false, ParamPublishableKey, ""},
+		{"test publishable in live mode", Credentials{"sk_live_abc", "pk_test_abc", "whsec_abc"}, true, ParamPublishableKey, ""},
+		{"empty suffix", Credentials{"sk_test_", "pk_test_abc", "whsec_abc"}, false, ParamSecretKey, ""},
+		{"space", Credentials{"sk_test_a b", "pk_test_abc", "whsec_abc"}, false, ParamSecretKey, ""},
+		{"no webhook secret", Credentials{"sk_test_abc", "pk_test_abc", ""}, false, ParamWebhookSecret, ""},
+		{"webhook secret shape", Credentials{"sk_test_abc", "pk_test_abc", "whsec_a b"}, false, ParamWebhookSecret, ""},
+		{"too long", Credentials{"sk_test_" + strings.Repeat("x", 250), "pk_test_abc", "whsec_abc"}, false, ParamSecretKey, ""},
+		{"gocardless sandbox token", Credentials{"sandbox_AbC-12_x", "", "my-endpoint-secret"}, false, "", "gocardless"},
+		{"gocardless live token", Credentials{"live_AbC12", "", "s3cr3t!"}, true, "", "gocardless"},
+		{"gocardless live token in test mode", Credentials{"live_AbC12", "", "s3cr3t"}, false, ParamSecretKey, "gocardless"},
+		{"gocardless sandbox token in live mode", Credentials{"sandbox_AbC12", "", "s3cr3t"}, true, ParamSecretKey, "gocardless"},
+		{"gocardless stripe key", Credentials{"sk_test_abc", "", "s3cr3t"}, false, ParamSecretKey, "gocardless"},
+		{"gocardless publishable key", Credentials{"sandbox_abc", "pk_test_abc", "s3cr3t"}, false, ParamPublishableKey, "gocardless"},
+		{"gocardless no endpoint secret", Credentials{"sandbox_abc", "", ""}, false, ParamWebhookSecret, "gocardless"},
+		{"gocardless endpoint secret with a space", Credentials{"sandbox_abc", "", "a secret"}, false, ParamWebhookSecret, "gocardless"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := c.c.Validate("stripe", c.live)
+			err := c.c.Validate(orStripe(c.provider), c.live)
 			if c.param == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -48,6 +57,13 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func orStripe(p string) string {
+	if p == "" {
+		return "stripe"
+	}
+	return p
 }
 
 func TestValidatePaystack(t *testing.T) {

@@ -605,7 +605,8 @@ func TestCatalogInOpenAPI(t *testing.T) {
 			t.Errorf("openapi.json lacks %s", p)
 		}
 	}
-	defs, _ := doc["definitions"].(map[string]any)
+	comps, _ := doc["components"].(map[string]any)
+	defs, _ := comps["schemas"].(map[string]any)
 	for _, d := range []string{"v1Customer", "v1Product", "v1Price", "v1AdjustableQuantity"} {
 		if defs[d] == nil {
 			t.Errorf("openapi.json lacks %s", d)

@@ -131,7 +131,8 @@ func newStripeEnv(t *testing.T, targets webhook.TargetPolicy, guard Guard, strip
 	batching := make(chan struct{})
 	go func() { defer close(batching); _ = st.RunBatchers(batchCtx, logger) }()
 	t.Cleanup(func() { stopBatching(); <-batching })
-	accounts := Accounts{Keys: keys, Stripe: provideracct.Stripe{Base: stripeBase}, HooksBase: hooksBase}
+	accounts := Accounts{Keys: keys, Stripe: provideracct.Stripe{Base: stripeBase}, HooksBase: hooksBase,
+		GoCardless: provideracct.GoCardless{Base: gocardlessAPI(t)}}
 	api, err := New(ctx, st, logger, checkoutBase, targets, Peers{}, guard, accounts)
 	if err != nil {
 		t.Fatal(err)

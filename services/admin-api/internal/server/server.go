@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -96,9 +97,10 @@ func (g Guard) guardREST(h http.Handler) http.Handler {
 // credentials, Stripe's API to check keys with, and scheme://MAIN_BACKEND_DOMAIN
 // for the webhook URL merchants give their provider.
 type Accounts struct {
-	Keys      *secretbox.Keyring
-	Stripe    provideracct.Stripe
-	HooksBase string
+	Keys       *secretbox.Keyring
+	Stripe     provideracct.Stripe
+	GoCardless provideracct.GoCardless
+	HooksBase  string
 }
 
 // New builds the API on st; checkoutBase is scheme://MAIN_FRONTEND_DOMAIN;
@@ -111,7 +113,8 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	sessions := &grpcapi.Sessions{Store: st, CheckoutBase: checkoutBase, Now: time.Now, Targets: targets}
 	sites := &grpcapi.Sites{Store: st}
 	keys := &grpcapi.APIKeys{Store: st}
-	providerAccounts := &grpcapi.ProviderAccounts{Store: st, Keys: accounts.Keys, Stripe: accounts.Stripe, HooksBase: accounts.HooksBase}
+	providerAccounts := &grpcapi.ProviderAccounts{Store: st, Keys: accounts.Keys, Stripe: accounts.Stripe,
+		GoCardless: accounts.GoCardless, HooksBase: accounts.HooksBase}
 	payments := &grpcapi.Payments{Runtime: peers.Payments}
 	refunds := &grpcapi.Refunds{Runtime: peers.Payments}
 	events := &grpcapi.Events{Hooks: peers.Events}
@@ -199,9 +202,14 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	if err := adminv1.RegisterPromotionCodeServiceHandlerClient(ctx, gw, adminv1.NewPromotionCodeServiceClient(inline)); err != nil {
 		return nil, err
 	}
+	docs, err := openapi.Docs()
+	if err != nil {
+		return nil, fmt.Errorf("API reference: %w", err)
+	}
 	mux := http.NewServeMux()
 	(&collections.Surface{Conn: inline, Tokens: authn}).Register(mux)
 	mux.Handle("GET /v1/openapi.json", openapi.Handler())
+	mux.Handle("GET /docs", docs)
 	payporter.New(inline, logger).Register(mux) // seed 004's /api/checkout
 	mux.Handle("/", gateway.APIPrefix(gw))
 	(&paymentkit.Handler{Sessions: adminv1.NewCheckoutSessionServiceClient(inline), CheckoutBase: checkoutBase}).Register(mux) // seed 002's /api/{account_id}/checkout-sessions

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -368,10 +369,25 @@ func TestOpenAPIDocument(t *testing.T) {
 			t.Errorf("openapi.json lacks %s", p)
 		}
 	}
-	defs, _ := doc["definitions"].(map[string]any)
+	comps, _ := doc["components"].(map[string]any)
+	defs, _ := comps["schemas"].(map[string]any)
 	session, _ := defs["v1CheckoutSession"].(map[string]any)
-	if session["example"] == nil || defs["v1ErrorResponse"] == nil {
+	if session["examples"] == nil || defs["v1ErrorResponse"] == nil {
 		t.Errorf("openapi.json lacks the session example or the error schema")
+	}
+}
+
+// TestDocsServed: admin-api serves the API reference at /docs without a key,
+// as HTML under its own strict CSP.
+func TestDocsServed(t *testing.T) {
+	e := newEnv(t)
+	resp := e.raw("GET", "/docs", "", nil)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") ||
+		!strings.Contains(string(body), "/v1/checkout/sessions/{id}/expire") {
+		t.Fatalf("/docs: %d %v", resp.StatusCode, resp.Header)
 	}
 }
 

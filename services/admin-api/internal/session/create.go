@@ -20,7 +20,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
-// Limits of the create parameters, from DESIGN.md §2 and the seeds.
+// Limits of the create parameters, from docs/design.md §2 and the seeds.
 const (
 	maxLineItems = 100
 	maxQuantity  = 10_000
@@ -53,7 +53,7 @@ const (
 )
 
 // Payment methods the hosted page offers.
-var knownMethods = []string{"card", "bank_transfer", "mobile_money"}
+var knownMethods = []string{"card", "bank_transfer", "direct_debit", "mobile_money"}
 
 // Locales the hosted page speaks; "auto" follows the browser.
 var knownLocales = []string{"auto", "en", "fr"}

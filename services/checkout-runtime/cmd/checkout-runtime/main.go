@@ -32,6 +32,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/logging"
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/provider/gocardless"
 	"github.com/tillpoint/tillpoint/services/platform/provider/paystack"
 	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 )
@@ -66,6 +67,11 @@ type Config struct {
 	// MobileMoneyTimeout is how long a mobile-money payment may wait for
 	// the payer's code or approval before it fails (payment_timeout).
 	MobileMoneyTimeout time.Duration
+	// GoCardlessAPIBase overrides GoCardless's API base URL for both modes
+	// (GOCARDLESS_API_BASE; tests: a server of GoCardless's fixtures).
+	// Empty: live accounts use api.gocardless.com, test-mode accounts
+	// api-sandbox.gocardless.com.
+	GoCardlessAPIBase string
 	// Limits are the payment attempts allowed per session and per client
 	// address in an hour (card-testing defence).
 	Limits payment.Limits
@@ -79,6 +85,10 @@ func loadConfig() (Config, error) {
 	c.TestProviderCallbackURL = l.String("TEST_PROVIDER_CALLBACK_URL", c.PublicURL(c.MainBackendDomain)+"/hooks/test")
 	c.TestProviderAsyncDelay = l.Duration("TEST_PROVIDER_ASYNC_DELAY", 5*time.Second)
 	c.StripeAPIBase = l.String("STRIPE_API_BASE", stripe.DefaultBaseURL)
+	c.GoCardlessAPIBase = l.String("GOCARDLESS_API_BASE", "")
+	if u, err := url.Parse(c.GoCardlessAPIBase); c.GoCardlessAPIBase != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+		l.Fail("GOCARDLESS_API_BASE", "must be an absolute http(s) URL")
+	}
 	if u, err := url.Parse(c.StripeAPIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		l.Fail("STRIPE_API_BASE", "must be an absolute http(s) URL")
 	}
@@ -115,7 +125,8 @@ func serve(ctx context.Context, cfg Config) error {
 	providers := provider.NewDefaultRegistry().WithAccounts(
 		provider.GRPCCredentials(internalapiv1.NewProviderAccountServiceClient(adminConn)),
 		map[string]provider.Factory{provider.NameStripe: stripe.Factory(cfg.StripeAPIBase, nil),
-			provider.NamePaystack: paystack.Factory(cfg.PaystackAPIBase, nil)})
+			provider.NameGoCardless: gocardless.Factory(cfg.GoCardlessAPIBase, nil),
+			provider.NamePaystack:   paystack.Factory(cfg.PaystackAPIBase, nil)})
 	pay := &payment.Service{Store: st, Admin: internalapiv1.NewSessionServiceClient(adminConn), Providers: providers,
 		Limits: cfg.Limits, AsyncDelay: cfg.TestProviderAsyncDelay, Logger: logger}
 	page := &web.Handler{Admin: pay.Admin, Pay: pay, Store: st, Logger: logger, Secure: cfg.PublicScheme == "https",

@@ -145,6 +145,8 @@ func (c *Callbacks) handle(ctx context.Context, m jetstream.Msg) {
 		cb.ID, err = c.applyStripe(ctx, src, m.Data())
 	case src.Provider == provider.NamePaystack: // a Paystack event and its account (paystack.go)
 		cb.ID, err = c.applyPaystack(ctx, src, m.Data())
+	case src.Provider == provider.NameGoCardless: // a GoCardless event and its account (gocardless_events.go)
+		cb.ID, err = c.applyGoCardless(ctx, src, m.Data())
 	default:
 		if cb, err = provider.ParseCallback(src.Provider, m.Data()); err == nil {
 			err = c.apply(ctx, src, cb)

@@ -97,7 +97,14 @@ type Result struct {
 	// provider's script (Stripe.js handleNextAction); then Resume. It is
 	// answered to the page, never stored or logged.
 	ClientSecret string
+	// RedirectURL is set when the payment requires the payer on the
+	// provider's page (GoCardless's billing request flow): the page sends
+	// the payer there; they come back to the return URL, then Resume.
+	RedirectURL string
 }
+
+// MethodDirectDebit is the direct-debit payment method (GoCardless).
+const MethodDirectDebit = "direct_debit"
 
 // ErrRateLimited is returned when an attempt limit is reached.
 var ErrRateLimited = errs.E(errs.RateLimited, "too_many_attempts", "Too many payment attempts; wait before trying again.")
@@ -124,6 +131,14 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 			return Result{}, fmt.Errorf("%w: mobile money needs the site's account and the payer's wallet", provider.ErrInvalidRequest)
 		}
 		name = provider.NamePaystack
+	} else if a.Method == MethodDirectDebit {
+		// The site's direct-debit account (GoCardless): the payer
+		// authorises the debit on the provider's page.
+		acct := a.Checkout.GetDirectDebitProviderAccount()
+		if acct.GetId() == "" || a.Card != nil || a.Token != "" || a.ReturnURL == "" {
+			return Result{}, fmt.Errorf("%w: direct debit needs the site's account and a return URL, and takes no card data", provider.ErrInvalidRequest)
+		}
+		name, account = acct.GetProvider(), acct.GetId()
 	} else if acct := a.Checkout.GetCardProviderAccount(); acct.GetId() != "" {
 		// The site's own card account (Stripe): the page sent a token, never
 		// card data.
@@ -286,7 +301,7 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 		return Result{}, err
 	}
 	if res.Outcome == provider.Declined || res.Outcome == provider.ChallengeRequired {
-		return Result{Payment: p, ClientSecret: res.ClientSecret}, nil
+		return Result{Payment: p, ClientSecret: res.ClientSecret, RedirectURL: res.RedirectURL}, nil
 	}
 
 	// Authorised or pending: only now ask admin-api to complete the session.

@@ -84,30 +84,35 @@ func (s *Service) StripeEvent(ctx context.Context, src provider.CallbackSource, 
 	case stripe.EventPaymentAuthorized:
 		return s.stripeAuthorized(ctx, p, ev)
 	case stripe.EventPaymentFailed, stripe.EventPaymentCanceled:
-		code := ev.FailureCode
+		code, msg := ev.FailureCode, provider.DeclineMessage(ev.FailureCode)
 		if ev.Type == stripe.EventPaymentCanceled {
-			code = FailurePaymentCanceled
+			code, msg = FailurePaymentCanceled, "The payment was canceled before it completed."
 		}
-		if p.Status == StatusProcessing || p.Status == StatusRequiresAction {
-			msg := provider.DeclineMessage(code)
-			if code == FailurePaymentCanceled {
-				msg = "The payment was canceled before it completed."
-			}
-			if p, err = s.move(ctx, p, StatusFailed, code, msg, StatusProcessing, StatusRequiresAction); err != nil {
-				return err
-			}
-		}
-		if p.Status != StatusFailed {
-			return nil // settled otherwise already
-		}
-		_, err = s.settle(ctx, p, false, code)
-		return err
+		return s.providerFailed(ctx, p, code, msg)
 	case stripe.EventChargeRefunded:
 		return s.stripeRefunded(ctx, p, ev)
 	case stripe.EventDisputeCreated:
 		return s.stripeDisputed(ctx, p, ev)
 	}
 	return errs.Param("type", "callback_type_unknown", "Stripe event type %q is not applied.", ev.Type)
+}
+
+// providerFailed fails a processing or requires_action payment that its
+// provider reports failed (code and msg for the payer), and tells admin-api
+// (the session's async_payment_failed when it waited for it). A payment
+// settled otherwise already is left as it is.
+func (s *Service) providerFailed(ctx context.Context, p db.RuntimePayment, code, msg string) error {
+	var err error
+	if p.Status == StatusProcessing || p.Status == StatusRequiresAction {
+		if p, err = s.move(ctx, p, StatusFailed, code, msg, StatusProcessing, StatusRequiresAction); err != nil {
+			return err
+		}
+	}
+	if p.Status != StatusFailed {
+		return nil // settled otherwise already
+	}
+	_, err = s.settle(ctx, p, false, code)
+	return err
 }
 
 // stripeSucceeded: Stripe has the money of a pending payment (processing),
@@ -121,6 +126,17 @@ func (s *Service) stripeSucceeded(ctx context.Context, p db.RuntimePayment, ev s
 			"amount", p.Amount, "currency", p.Currency, "received", ev.AmountReceived, "received_currency", ev.Currency, "event", ev.ID)
 		return errs.Param("amount", "amount_mismatch", "The amount received is not the payment's.")
 	}
+	return s.providerSucceeded(ctx, p, ev.ID)
+}
+
+// providerSucceeded: the provider has the money of a pending payment
+// (processing), or of one that was waiting for the payer (requires_action:
+// a method the provider captures at once, a direct debit whose payer never
+// came back). The session is completed first, as on the page (a repeat of
+// the page's or a pending payment's own completion answers the same); then
+// the payment succeeds and admin-api is told (async_payment_succeeded for
+// a session completed unpaid).
+func (s *Service) providerSucceeded(ctx context.Context, p db.RuntimePayment, eventID string) error {
 	var err error
 	switch p.Status {
 	case StatusProcessing, StatusRequiresAction:
@@ -130,10 +146,10 @@ func (s *Service) stripeSucceeded(ctx context.Context, p db.RuntimePayment, ev s
 			return err
 		}
 		if closed {
-			// The money is in Stripe but the session went to another
+			// The money is at the provider but the session went to another
 			// payment or expired: only a refund can set this right.
-			s.Logger.ErrorContext(ctx, "stripe captured a payment whose session closed meanwhile; refund it in Stripe",
-				"payment", p.ID, "session", p.SessionID, "event", ev.ID)
+			s.Logger.ErrorContext(ctx, "the provider took a payment whose session closed meanwhile; refund it at the provider",
+				"payment", p.ID, "session", p.SessionID, "event", eventID)
 			return errs.Param("status", "checkout_session_closed", "The payment's session is closed.")
 		}
 		if p, err = s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing, StatusRequiresAction); err != nil {
@@ -141,10 +157,10 @@ func (s *Service) stripeSucceeded(ctx context.Context, p db.RuntimePayment, ev s
 		}
 	case StatusSucceeded:
 	default:
-		// Captured in Stripe while we count the payment failed or
+		// Taken by the provider while we count the payment failed or
 		// canceled: someone must refund or reconcile it.
-		s.Logger.ErrorContext(ctx, "stripe captured a payment that is not pending here; refund or reconcile it in Stripe",
-			"payment", p.ID, "status", p.Status, "event", ev.ID)
+		s.Logger.ErrorContext(ctx, "the provider took a payment that is not pending here; refund or reconcile it at the provider",
+			"payment", p.ID, "status", p.Status, "event", eventID)
 		return errs.Param("status", "payment_not_pending", "The payment is %s.", p.Status)
 	}
 	// p is succeeded: settle captures nothing and tells admin-api.
@@ -284,13 +300,18 @@ func (s *Service) stripeDisputed(ctx context.Context, p db.RuntimePayment, ev st
 	if ev.Dispute == nil || ev.Dispute.ID == "" {
 		return errs.Param("dispute", "dispute_missing", "A dispute event without its dispute.")
 	}
-	s.Logger.ErrorContext(ctx, "stripe dispute opened on a payment", "payment", p.ID, "organization", p.OrganizationID,
-		"livemode", p.Livemode, "dispute", ev.Dispute.ID, "reason", ev.Dispute.Reason, "status", ev.Dispute.Status,
-		"amount", ev.Amount, "currency", ev.Currency, "event", ev.ID)
+	return s.recordDispute(ctx, p, ev.ID, ev.Dispute.ID, ev.Dispute.Reason, ev.Dispute.Status, ev.Amount, ev.Currency)
+}
+
+// recordDispute records a dispute the payer's bank opened on p, once per
+// dispute id, with a payment.disputed event (see stripeDisputed).
+func (s *Service) recordDispute(ctx context.Context, p db.RuntimePayment, eventID, disputeID, reason, status string, amount int64, currency string) error {
+	s.Logger.ErrorContext(ctx, "dispute opened on a payment", "provider", p.Provider, "payment", p.ID, "organization", p.OrganizationID,
+		"livemode", p.Livemode, "dispute", disputeID, "reason", reason, "status", status,
+		"amount", amount, "currency", currency, "event", eventID)
 	return s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		amount := ev.Amount
-		disputed, err := q.SetDispute(ctx, db.SetDisputeParams{ID: p.ID, DisputeID: &ev.Dispute.ID,
-			DisputeReason: &ev.Dispute.Reason, DisputeStatus: &ev.Dispute.Status, DisputeAmount: &amount})
+		disputed, err := q.SetDispute(ctx, db.SetDisputeParams{ID: p.ID, DisputeID: &disputeID,
+			DisputeReason: &reason, DisputeStatus: &status, DisputeAmount: &amount})
 		if store.IsNoRows(err) {
 			return nil // this dispute is recorded already
 		} else if err != nil {

@@ -42,6 +42,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/money"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/provider/gocardless"
 	"github.com/tillpoint/tillpoint/services/platform/provider/paystack"
 	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 )
@@ -266,6 +267,11 @@ func (h *Handler) stateOf(ctx context.Context, co *internalapiv1.GetCheckoutResp
 		}
 	case cs.GetStatus() == "complete":
 		p.State = StateProcessing
+		p.DirectDebit = has && latest.ID == cs.GetPayment() && latest.Method == payment.MethodDirectDebit
+		if has && latest.ID == cs.GetPayment() {
+			// The processing page names the amount awaited.
+			p.Payment = h.paymentView(latest, p)
+		}
 		if has && latest.ID == cs.GetPayment() && latest.Method == "bank_transfer" {
 			p.State = StateBankTransfer
 			p.Bank = BankView{Instructions: co.GetSite().GetBankTransferInstructions(), Reference: cs.GetReference(),
@@ -338,7 +344,9 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		MobileMoney: wallet}
 	if method == "card" && stripeAccount(co) != nil {
 		a.Token = strings.TrimSpace(r.PostForm.Get("confirmation_token"))
-		a.ReturnURL = h.scheme() + "://" + r.Host + "/checkout/" + url.PathEscape(cs.GetId()) + "/return"
+		a.ReturnURL = h.returnURL(r, cs.GetId())
+	} else if method == payment.MethodDirectDebit {
+		a.ReturnURL = h.returnURL(r, cs.GetId())
 	}
 	res, err := h.Pay.Pay(r.Context(), a)
 	if errors.Is(err, payment.ErrRateLimited) {
@@ -350,7 +358,7 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	} else if errors.Is(err, payment.ErrTotalTooLarge) {
 		h.answerError(w, r, co, http.StatusBadRequest, "amount_too_large", "err.total_too_large", nil, withForm(billing, method))
 		return
-	} else if outage(r, err) || errors.Is(err, stripe.ErrUnavailable) || paystack.Retryable(err) {
+	} else if outage(r, err) || errors.Is(err, stripe.ErrUnavailable) || errors.Is(err, gocardless.ErrUnavailable) || paystack.Retryable(err) {
 		h.tryAgain(w, r, co, err, withForm(billing, method))
 		return
 	} else if providerRefused(err) {
@@ -494,7 +502,7 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, payment.ErrNotResumable):
 		h.answerError(w, r, co, http.StatusBadRequest, "payment_not_resumable", "err.form", nil)
 		return
-	case outage(r, err) || errors.Is(err, stripe.ErrUnavailable) || paystack.Retryable(err):
+	case outage(r, err) || errors.Is(err, stripe.ErrUnavailable) || errors.Is(err, gocardless.ErrUnavailable) || paystack.Retryable(err):
 		h.tryAgain(w, r, co, err)
 		return
 	case providerRefused(err):
@@ -504,7 +512,13 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.outcome(w, r, co, res, payment.Billing{}, "card")
+	h.outcome(w, r, co, res, payment.Billing{}, orDefault(res.Payment.Method, "card"))
+}
+
+// returnURL is the page's absolute return URL, where a provider's page or
+// next action sends the payer back (the runtime adds payment_id).
+func (h *Handler) returnURL(r *http.Request, sessionID string) string {
+	return h.scheme() + "://" + r.Host + "/checkout/" + url.PathEscape(sessionID) + "/return"
 }
 
 // outcome answers a finished attempt: the next page, or where to go.
@@ -517,6 +531,10 @@ func (h *Handler) outcome(w http.ResponseWriter, r *http.Request, co *internalap
 		// /resume. The client secret goes only to this page, in this answer.
 		writeJSON(w, http.StatusOK, map[string]any{"status": payment.StatusRequiresAction, "client_secret": res.ClientSecret,
 			"payment_id": res.Payment.ID})
+	case res.Payment.Status == payment.StatusRequiresAction && res.RedirectURL != "":
+		// The payer authorises on the provider's page (GoCardless), which
+		// sends them back to …/return.
+		h.redirect(w, r, payment.StatusRequiresAction, res.RedirectURL)
 	case res.Closed:
 		h.closed(w, r, co)
 	case res.Payment.Status == payment.StatusFailed:
@@ -861,6 +879,10 @@ func (h *Handler) showView(w http.ResponseWriter, r *http.Request, sessionID str
 // and cancel origins.
 func formTargets(p *Page) string {
 	targets := "'self'"
+	if contains(p.Methods, payment.MethodDirectDebit) && p.State == StateOpen {
+		// The post's 303 to GoCardless's hosted payment pages.
+		targets += gocardlessPayOrigins
+	}
 	for _, u := range []string{p.ContinueURL, p.Session.CancelURL} {
 		if o := origin(u); o != "" {
 			targets += " " + o
@@ -868,6 +890,10 @@ func formTargets(p *Page) string {
 	}
 	return targets
 }
+
+// gocardlessPayOrigins host GoCardless's billing request flows (live and
+// sandbox): where a direct-debit payer is sent to authorise.
+const gocardlessPayOrigins = " https://pay.gocardless.com https://pay-sandbox.gocardless.com"
 
 // Stripe's documented CSP sources for Stripe.js and the Payment Element
 // (docs.stripe.com/security/guide#content-security-policy): its script and
@@ -973,12 +999,19 @@ func (h *Handler) providerFailed(w http.ResponseWriter, r *http.Request, co *int
 
 // pageMethods are the methods the session's page offers: the session's own,
 // and in live mode only those that work there (liveMethods, and card when
-// the site's card account is a provider's own component: Stripe).
+// the site's card account is a provider's own component: Stripe); direct
+// debit only with the site's GoCardless account and a currency it collects.
 func pageMethods(co *internalapiv1.GetCheckoutResponse) []string {
 	cs := co.GetCheckoutSession()
 	var out []string
 	for _, m := range cs.GetPaymentMethodTypes() {
 		switch {
+		case m == payment.MethodDirectDebit:
+			// Only through the site's GoCardless account, in a currency
+			// its schemes collect, in either mode.
+			if directDebitAccount(co) != nil && gocardless.Supports(cs.GetCurrency()) {
+				out = append(out, m)
+			}
 		case m == payment.MethodMobileMoney:
 			// Only with the site's account, in a currency it serves.
 			if mobileMoneyOffered(co) {
@@ -989,6 +1022,16 @@ func pageMethods(co *internalapiv1.GetCheckoutResponse) []string {
 		}
 	}
 	return out
+}
+
+// directDebitAccount returns the site's direct-debit account when it is a
+// GoCardless account, else nil.
+func directDebitAccount(co *internalapiv1.GetCheckoutResponse) *internalapiv1.CardProviderAccount {
+	acct := co.GetDirectDebitProviderAccount()
+	if acct.GetId() == "" || acct.GetProvider() != provider.NameGoCardless {
+		return nil
+	}
+	return acct
 }
 
 // stripeAccount returns the site's card account when it is a Stripe account
@@ -1116,7 +1159,8 @@ func declineKey(code string) string {
 	switch code {
 	case provider.DeclineCardDeclined, provider.DeclineInsufficientFunds, provider.DeclineAuthenticationFailed,
 		provider.DeclineTestCardUnknown, provider.DeclineInvalidNumber, provider.DeclineExpiredCard,
-		provider.DeclineInvalidExpiry, provider.DeclineInvalidCVC, provider.DeclineMobileMoneyDeclined, provider.DeclinePaymentTimeout:
+		provider.DeclineInvalidExpiry, provider.DeclineInvalidCVC, provider.DeclineNotAuthorised, provider.DeclineDirectDebitFailed,
+		provider.DeclineMobileMoneyDeclined, provider.DeclinePaymentTimeout:
 		return code
 	}
 	return "generic"

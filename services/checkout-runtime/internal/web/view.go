@@ -50,6 +50,9 @@ type Page struct {
 	Bank    BankView
 	// MobileMoney: the wallet fields (open), or the code or wait view.
 	MobileMoney *MobileMoneyView
+	// DirectDebit: the processing payment is a direct debit (its money is
+	// collected days later).
+	DirectDebit bool
 
 	// PayURL, ChallengeURL are the form actions; RefreshSeconds > 0 makes the
 	// processing page reload itself (meta refresh, works without JavaScript).

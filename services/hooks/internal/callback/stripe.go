@@ -7,12 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
@@ -20,16 +17,6 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 )
-
-// DefaultSecretTTL is how long a fetched webhook secret (or an account's
-// absence) is reused: Stripe sends bursts of events per account, and a
-// minute keeps admin-api out of each one while a rotated secret or a new
-// account takes effect soon.
-const DefaultSecretTTL = time.Minute
-
-// maxCachedAccounts bounds the cache: ids in URLs are the sender's choice,
-// so unknown ones must not grow it without end. Past it, the cache restarts.
-const maxCachedAccounts = 10000
 
 // StripeHandler serves POST /hooks/stripe/{account}: Stripe's webhooks for
 // one merchant's provider account (pa_…), verified with that account's
@@ -43,20 +30,8 @@ type StripeHandler struct {
 	// SecretTTL is how long a fetched account is reused (DefaultSecretTTL when 0).
 	SecretTTL time.Duration
 
-	mu    sync.Mutex
-	cache map[string]cachedAccount
+	cache accountCache
 }
-
-// cachedAccount is an account as admin-api described it, or its absence.
-type cachedAccount struct {
-	found    bool // a Stripe account
-	livemode bool
-	secret   string
-	expires  time.Time
-}
-
-// errAccountsUnavailable: admin-api could not be asked; Stripe should retry.
-var errAccountsUnavailable = errors.New("provider accounts unavailable")
 
 // ServeHTTP handles one Stripe event.
 func (h *StripeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -150,44 +125,7 @@ func (h *StripeHandler) noAccount(w http.ResponseWriter) {
 	httpx.WriteError(w, http.StatusNotFound, httpx.TypeInvalidRequest, "provider_account_unknown", "account", "No such Stripe provider account.")
 }
 
-// account returns the account's mode and webhook secret, from the cache or
-// admin-api. An unknown, deleted or non-Stripe account is found=false; only
-// admin-api being unreachable is an error.
+// account returns the account's mode and webhook secret (accountCache.lookup).
 func (h *StripeHandler) account(ctx context.Context, id string) (cachedAccount, error) {
-	now := time.Now()
-	h.mu.Lock()
-	c, ok := h.cache[id]
-	h.mu.Unlock()
-	if ok && now.Before(c.expires) {
-		return c, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	resp, err := h.Accounts.GetProviderAccountCredentials(ctx, &internalapiv1.GetProviderAccountCredentialsRequest{AccountId: id})
-	switch status.Code(err) {
-	case codes.OK:
-		c = cachedAccount{found: resp.GetProvider() == provider.NameStripe && resp.GetWebhookSecret() != "",
-			livemode: resp.GetLivemode(), secret: resp.GetWebhookSecret()}
-	case codes.NotFound, codes.InvalidArgument:
-		c = cachedAccount{}
-	default:
-		// Only the code: a status message is admin-api's and never holds a
-		// secret, but there is nothing more the log needs.
-		return cachedAccount{}, errors.Join(errAccountsUnavailable, errors.New(status.Code(err).String()))
-	}
-	if !c.found {
-		c.secret = ""
-	}
-	ttl := h.SecretTTL
-	if ttl <= 0 {
-		ttl = DefaultSecretTTL
-	}
-	c.expires = now.Add(ttl)
-	h.mu.Lock()
-	if h.cache == nil || len(h.cache) >= maxCachedAccounts {
-		h.cache = make(map[string]cachedAccount)
-	}
-	h.cache[id] = c
-	h.mu.Unlock()
-	return c, nil
+	return h.cache.lookup(ctx, h.Accounts, id, provider.NameStripe, h.SecretTTL)
 }

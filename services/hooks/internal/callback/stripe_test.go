@@ -38,6 +38,12 @@ const (
 	testAccount   = "pa_TestAccount0123456789abcd"
 	liveAccount   = "pa_LiveAccount0123456789abcd"
 	otherAccount  = "pa_GoCardless0123456789abcd"
+	// vectorAccount is a GoCardless account whose endpoint secret is
+	// "testing": the secret of GoCardless's published signature vector.
+	vectorAccount = "pa_GoCardlessVector0123456789"
+	// gcLiveAccount is a live-mode GoCardless account.
+	gcLiveAccount = "pa_GoCardlessLive0123456789a"
+	gcLiveSecret  = "gocardless-live-endpoint-secret"
 )
 
 // accounts is a small ProviderAccountService (admin-api's internal service,
@@ -56,6 +62,12 @@ func (a *accounts) GetProviderAccountCredentials(_ context.Context, req *interna
 	case liveAccount:
 		return &internalapiv1.GetProviderAccountCredentialsResponse{AccountId: liveAccount, Provider: "stripe", OrganizationId: "org_1",
 			Livemode: true, SecretKey: "sk_live_x", PublishableKey: "pk_live_x", WebhookSecret: liveSecret}, nil
+	case gcLiveAccount:
+		return &internalapiv1.GetProviderAccountCredentialsResponse{AccountId: gcLiveAccount, Provider: "gocardless", OrganizationId: "org_1",
+			Livemode: true, SecretKey: "live_x", WebhookSecret: gcLiveSecret}, nil
+	case vectorAccount:
+		return &internalapiv1.GetProviderAccountCredentialsResponse{AccountId: vectorAccount, Provider: "gocardless", OrganizationId: "org_1",
+			SecretKey: "sandbox_x", WebhookSecret: "testing"}, nil
 	case otherAccount:
 		return &internalapiv1.GetProviderAccountCredentialsResponse{AccountId: otherAccount, Provider: "gocardless", OrganizationId: "org_1",
 			SecretKey: "x", WebhookSecret: testSecret}, nil

@@ -23,7 +23,7 @@ const (
 	// leaves the delivery due again after it.
 	lease = 20 * time.Second
 	// failingLimit: an endpoint failing for this long without one success
-	// is disabled (DESIGN.md §3).
+	// is disabled (docs/design.md §3).
 	failingLimit = 5 * 24 * time.Hour
 	// pollEvery catches deliveries that became due by time, not by a wake-up.
 	pollEvery = 250 * time.Millisecond

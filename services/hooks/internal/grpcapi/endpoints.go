@@ -20,7 +20,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/webhook"
 )
 
-// EventTypes are the events an endpoint can ask for (DESIGN.md §3).
+// EventTypes are the events an endpoint can ask for (docs/design.md §3).
 var EventTypes = webhook.EventTypes
 
 const maxDescriptionLen = 500

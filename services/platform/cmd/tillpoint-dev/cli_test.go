@@ -53,6 +53,14 @@ func TestCLIUsageListsCommands(t *testing.T) {
 			}
 		}
 	}
+	// Asking for help is not an error: the usage goes to stdout, nothing else.
+	for _, arg := range []string{"help", "-h", "--help"} {
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), []string{arg}, &stdout, &stderr); err != nil || stderr.Len() != 0 ||
+			!strings.Contains(stdout.String(), "tillpoint-dev listen") {
+			t.Errorf("run(%q): %v, stdout %q, stderr %q", arg, err, stdout.String(), stderr.String())
+		}
+	}
 }
 
 func TestListenFlags(t *testing.T) {

@@ -36,6 +36,9 @@ type devStack struct {
 	HooksURL    string `json:"hooks_url"`
 	SiteID      string `json:"site_id"`
 	SecretKey   string `json:"secret_key"`
+	// BankFeedTestSecret signs the simulated bank feed's credits (trigger
+	// --method bank_transfer settles its payment with one).
+	BankFeedTestSecret string `json:"bank_feed_test_secret"`
 }
 
 // defaultDevDir is the dev directory when --dir is not given, as for run.

@@ -136,7 +136,8 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(info, "Ready! Listening for events (endpoint %s, secret %s)\n", ep.ID, ep.Secret)
 	if o.ForwardTo != "" {
-		fmt.Fprintf(info, "Forwarding verified deliveries to %s\n", o.ForwardTo)
+		fmt.Fprintf(info, "Forwarding verified deliveries to %s, as signed for this endpoint:\n"+
+			"  your app verifies them with the secret above, %s (it changes with every listen)\n", o.ForwardTo, ep.Secret)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -32,6 +32,14 @@ func main() {
 	}
 }
 
+// usage is what `tillpoint-dev help` prints; each command's --help lists its flags.
+const usage = `usage:
+  tillpoint-dev run     [--bin DIR] [--dir DIR] [--port-base N]
+  tillpoint-dev listen  [--dir DIR] [--events TYPE,TYPE] [--forward-to URL] [--json]
+  tillpoint-dev trigger [--dir DIR] [--card NUMBER] [--method card|bank_transfer] [--amount N] [--currency EUR]
+  tillpoint-dev help
+`
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd := ""
 	if len(args) > 0 {
@@ -43,13 +51,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runListen(ctx, args[1:], stdout, stderr)
 	case "trigger":
 		return runTrigger(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
 	default:
-		fmt.Fprint(stderr, `usage:
-  tillpoint-dev run     [--bin DIR] [--dir DIR] [--port-base N]
-  tillpoint-dev listen  [--dir DIR] [--events TYPE,TYPE] [--forward-to URL] [--json]
-  tillpoint-dev trigger [--dir DIR] [--card NUMBER] [--method card|bank_transfer] [--amount N] [--currency EUR]
-`)
-		return fmt.Errorf("unknown command %q", args)
+		fmt.Fprint(stderr, usage)
+		if cmd == "" {
+			return fmt.Errorf("no command given")
+		}
+		return fmt.Errorf("unknown command %q", cmd)
 	}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -403,6 +403,10 @@ func waitReady(ctx context.Context, addr, host string, exited <-chan error) erro
 }
 
 func printBanner(w io.Writer, st stackFile, dir string) {
+	admin, err := url.Parse(st.AdminAPIURL)
+	if err != nil {
+		admin = &url.URL{}
+	}
 	fmt.Fprintf(w, `
 Tillpoint is running.
 
@@ -429,9 +433,14 @@ Create a checkout session:
     -d '{"amount": 5000, "currency": "EUR", "success_url": "http://localhost:8000/success?session_id={CHECKOUT_SESSION_ID}", "cancel_url": "http://localhost:8000/cart"}'
 
 Then open the "url" it returns. Ctrl-C stops everything.
+
+Browsers and curl find the *.localhost names by themselves; a client that does not
+(getent hosts %s fails) can call 127.0.0.1 with the name as the Host header:
+
+  curl -s -H "Host: %s" http://127.0.0.1:%s/readyz
 `, st.AdminAPIURL, st.CheckoutURL, st.HooksURL, st.AdminGRPCAddr, st.OrganizationID, st.SiteID,
 		st.SecretKey, filepath.Join(dir, "stack.json"), st.DashboardURL, st.DashboardEmail, st.DashboardPassword,
-		st.AdminAPIURL, st.SiteID, st.SecretKey)
+		st.AdminAPIURL, st.SiteID, st.SecretKey, admin.Hostname(), admin.Host, admin.Port())
 }
 
 func envOr(name, def string) string {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tillpoint/tillpoint/services/platform/freeport"
+	"github.com/tillpoint/tillpoint/services/platform/testkit"
 )
 
 // repoRoot is the directory of go.work.
@@ -192,6 +193,24 @@ func TestStackRunsAndStopsCleanly(t *testing.T) {
 				t.Errorf("%s /readyz with Host %s: %d %s; want 421 naming %s", name, host, code, body, hosts[name])
 			}
 		}
+	}
+
+	// `trigger --method bank_transfer` pays by transfer and sends the
+	// simulated bank feed's credit: the session ends paid.
+	var out strings.Builder
+	if err := runTrigger(t.Context(), []string{"--dir", dir, "--method", "bank_transfer"}, &out, io.Discard); err != nil {
+		t.Fatalf("trigger --method bank_transfer: %v\n%s", err, out.String())
+	}
+	id := strings.Fields(strings.TrimPrefix(out.String(), "Created checkout session "))[0]
+	testkit.Eventually(t, "the bank transfer settles the session", func() bool {
+		var cs struct {
+			PaymentStatus string `json:"payment_status"`
+		}
+		err := newAPIClient(devStack{AdminAPIURL: st.AdminAPIURL, SecretKey: st.SecretKey}).call(t.Context(), http.MethodGet, "/v1/checkout/sessions/"+id, nil, &cs)
+		return err == nil && cs.PaymentStatus == "paid"
+	})
+	if !strings.Contains(out.String(), "Sent the bank feed's credit of € 26.49") {
+		t.Errorf("trigger's output:\n%s", out.String())
 	}
 
 	if err := rs.cmd.Process.Signal(syscall.SIGTERM); err != nil {

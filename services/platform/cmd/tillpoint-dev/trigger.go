@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -13,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
 
 const (
@@ -44,6 +47,9 @@ type triggerOptions struct {
 	Method   string
 	Amount   int64
 	Currency string
+	// Unsettled leaves a bank transfer waiting for its money, as a real
+	// one does until the bank feed reports it.
+	Unsettled bool
 }
 
 func parseTriggerFlags(args []string, stderr io.Writer) (triggerOptions, error) {
@@ -55,6 +61,7 @@ func parseTriggerFlags(args []string, stderr io.Writer) (triggerOptions, error) 
 	fs.StringVar(&o.Method, "method", "card", "payment method: card or bank_transfer")
 	fs.Int64Var(&o.Amount, "amount", defaultTriggerAmount, "amount in the currency's minor unit")
 	fs.StringVar(&o.Currency, "currency", "EUR", "ISO 4217 currency code")
+	fs.BoolVar(&o.Unsettled, "unsettled", false, "bank_transfer: leave the payment waiting instead of sending the simulated bank feed's credit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -164,12 +171,56 @@ func runTrigger(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		printResult(stdout, res)
 	}
-	switch res.Status {
-	case "error", "closed":
+	switch {
+	case res.Status == "error" || res.Status == "closed":
 		return fmt.Errorf("payment of %s ended %s", cs.ID, res.Status)
-	case "processing":
+	case res.Status == "processing" && o.Method == "bank_transfer" && !o.Unsettled:
+		return settleBankTransfer(ctx, st, cs.ID, stdout)
+	case res.Status == "processing":
 		fmt.Fprintln(stdout, "The payment completes later: watch `tillpoint-dev listen` for its events.")
 	}
+	return nil
+}
+
+// settleBankTransfer does what the bank feed does when the payer's transfer
+// arrives: it sends hooks a credit of the session's amount with its
+// reference, signed with the dev stack's test feed secret (README, "Bank
+// transfer and provider callbacks").
+func settleBankTransfer(ctx context.Context, st devStack, sessionID string, stdout io.Writer) error {
+	if st.BankFeedTestSecret == "" {
+		return fmt.Errorf("stack.json has no bank_feed_test_secret: restart the dev stack (make run)")
+	}
+	var cs checkoutSession
+	if err := newAPIClient(st).call(ctx, http.MethodGet, "/v1/checkout/sessions/"+url.PathEscape(sessionID), nil, &cs); err != nil {
+		return fmt.Errorf("reading the checkout session: %w", err)
+	}
+	due, ok := intValue(cs.AmountTotal)
+	if !ok {
+		return fmt.Errorf("checkout session %s has no amount_total", sessionID)
+	}
+	body, err := json.Marshal(map[string]any{"id": "trigger-" + sessionID, "type": "funds.received",
+		"reference": cs.Reference, "amount": due, "currency": cs.Currency})
+	if err != nil {
+		return err
+	}
+	target := strings.TrimRight(st.HooksURL, "/") + "/hooks/bank_transfer"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(provider.SignatureHeader, provider.Sign([]byte(st.BankFeedTestSecret), body, time.Now()))
+	resp, err := devHTTPClient(apiTimeout).Do(req)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", target, err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxPage))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("POST %s: answered %s: %s", target, resp.Status, excerptText(answer))
+	}
+	fmt.Fprintf(stdout, "Sent the bank feed's credit of %s with reference %s (signed with bank_feed_test_secret)\n"+
+		"The payment completes in a moment: watch `tillpoint-dev listen` for its events.\n", formatAmount(due, cs.Currency), cs.Reference)
 	return nil
 }
 

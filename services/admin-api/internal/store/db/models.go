@@ -283,6 +283,7 @@ type AdminProviderAccount struct {
 	Metadata           []byte
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	ReusableMandate    bool
 }
 
 type AdminSite struct {

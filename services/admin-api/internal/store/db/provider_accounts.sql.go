@@ -11,9 +11,9 @@ import (
 
 const createProviderAccount = `-- name: CreateProviderAccount :one
 INSERT INTO admin.provider_accounts (id, organization_id, livemode, provider, name, publishable_key,
-    secret_key_last4, webhook_secret_last4, credentials, metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at
+    secret_key_last4, webhook_secret_last4, credentials, metadata, reusable_mandate)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate
 `
 
 type CreateProviderAccountParams struct {
@@ -27,6 +27,7 @@ type CreateProviderAccountParams struct {
 	WebhookSecretLast4 string
 	Credentials        string
 	Metadata           []byte
+	ReusableMandate    bool
 }
 
 func (q *Queries) CreateProviderAccount(ctx context.Context, arg CreateProviderAccountParams) (AdminProviderAccount, error) {
@@ -41,6 +42,7 @@ func (q *Queries) CreateProviderAccount(ctx context.Context, arg CreateProviderA
 		arg.WebhookSecretLast4,
 		arg.Credentials,
 		arg.Metadata,
+		arg.ReusableMandate,
 	)
 	var i AdminProviderAccount
 	err := row.Scan(
@@ -58,6 +60,7 @@ func (q *Queries) CreateProviderAccount(ctx context.Context, arg CreateProviderA
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReusableMandate,
 	)
 	return i, err
 }
@@ -81,7 +84,7 @@ func (q *Queries) DeleteProviderAccount(ctx context.Context, arg DeleteProviderA
 }
 
 const getProviderAccount = `-- name: GetProviderAccount :one
-SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at FROM admin.provider_accounts WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate FROM admin.provider_accounts WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetProviderAccountParams struct {
@@ -108,12 +111,13 @@ func (q *Queries) GetProviderAccount(ctx context.Context, arg GetProviderAccount
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReusableMandate,
 	)
 	return i, err
 }
 
 const getProviderAccountByID = `-- name: GetProviderAccountByID :one
-SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at FROM admin.provider_accounts WHERE id = $1
+SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate FROM admin.provider_accounts WHERE id = $1
 `
 
 // For the internal API (checkout-runtime and hooks), which know only the id.
@@ -135,6 +139,7 @@ func (q *Queries) GetProviderAccountByID(ctx context.Context, id string) (AdminP
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReusableMandate,
 	)
 	return i, err
 }
@@ -157,7 +162,7 @@ func (q *Queries) GetProviderAccountSeq(ctx context.Context, arg GetProviderAcco
 }
 
 const listProviderAccounts = `-- name: ListProviderAccounts :many
-SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at FROM admin.provider_accounts
+SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate FROM admin.provider_accounts
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::bigint IS NULL OR seq < $3)
   AND ($4::bigint IS NULL OR seq > $4)
@@ -204,6 +209,7 @@ func (q *Queries) ListProviderAccounts(ctx context.Context, arg ListProviderAcco
 			&i.Metadata,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ReusableMandate,
 		); err != nil {
 			return nil, err
 		}
@@ -216,7 +222,7 @@ func (q *Queries) ListProviderAccounts(ctx context.Context, arg ListProviderAcco
 }
 
 const lockProviderAccount = `-- name: LockProviderAccount :one
-SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at FROM admin.provider_accounts WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate FROM admin.provider_accounts WHERE id = $1 AND organization_id = $2 AND livemode = $3
 FOR UPDATE
 `
 
@@ -246,12 +252,13 @@ func (q *Queries) LockProviderAccount(ctx context.Context, arg LockProviderAccou
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReusableMandate,
 	)
 	return i, err
 }
 
 const lockProviderAccountShared = `-- name: LockProviderAccountShared :one
-SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at FROM admin.provider_accounts WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate FROM admin.provider_accounts WHERE id = $1 AND organization_id = $2 AND livemode = $3
 FOR SHARE
 `
 
@@ -281,6 +288,7 @@ func (q *Queries) LockProviderAccountShared(ctx context.Context, arg LockProvide
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReusableMandate,
 	)
 	return i, err
 }
@@ -335,7 +343,7 @@ func (q *Queries) SitesUsingProviderAccount(ctx context.Context, arg SitesUsingP
 }
 
 const staleProviderAccounts = `-- name: StaleProviderAccounts :many
-SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at FROM admin.provider_accounts
+SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate FROM admin.provider_accounts
 WHERE left(credentials, length($1::text)) <> $1::text
 ORDER BY seq
 LIMIT $2
@@ -373,6 +381,7 @@ func (q *Queries) StaleProviderAccounts(ctx context.Context, arg StaleProviderAc
 			&i.Metadata,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ReusableMandate,
 		); err != nil {
 			return nil, err
 		}
@@ -386,9 +395,9 @@ func (q *Queries) StaleProviderAccounts(ctx context.Context, arg StaleProviderAc
 
 const updateProviderAccount = `-- name: UpdateProviderAccount :one
 UPDATE admin.provider_accounts SET name = $4, metadata = $5, publishable_key = $6,
-    secret_key_last4 = $7, webhook_secret_last4 = $8, credentials = $9, updated_at = now()
+    secret_key_last4 = $7, webhook_secret_last4 = $8, credentials = $9, reusable_mandate = $10, updated_at = now()
 WHERE id = $1 AND organization_id = $2 AND livemode = $3
-RETURNING id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at
+RETURNING id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate
 `
 
 type UpdateProviderAccountParams struct {
@@ -401,6 +410,7 @@ type UpdateProviderAccountParams struct {
 	SecretKeyLast4     string
 	WebhookSecretLast4 string
 	Credentials        string
+	ReusableMandate    bool
 }
 
 func (q *Queries) UpdateProviderAccount(ctx context.Context, arg UpdateProviderAccountParams) (AdminProviderAccount, error) {
@@ -414,6 +424,7 @@ func (q *Queries) UpdateProviderAccount(ctx context.Context, arg UpdateProviderA
 		arg.SecretKeyLast4,
 		arg.WebhookSecretLast4,
 		arg.Credentials,
+		arg.ReusableMandate,
 	)
 	var i AdminProviderAccount
 	err := row.Scan(
@@ -431,6 +442,7 @@ func (q *Queries) UpdateProviderAccount(ctx context.Context, arg UpdateProviderA
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReusableMandate,
 	)
 	return i, err
 }

@@ -1,7 +1,7 @@
 -- name: CreateProviderAccount :one
 INSERT INTO admin.provider_accounts (id, organization_id, livemode, provider, name, publishable_key,
-    secret_key_last4, webhook_secret_last4, credentials, metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    secret_key_last4, webhook_secret_last4, credentials, metadata, reusable_mandate)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 RETURNING *;
 
 -- name: GetProviderAccount :one
@@ -25,7 +25,7 @@ SELECT * FROM admin.provider_accounts WHERE id = $1;
 
 -- name: UpdateProviderAccount :one
 UPDATE admin.provider_accounts SET name = $4, metadata = $5, publishable_key = $6,
-    secret_key_last4 = $7, webhook_secret_last4 = $8, credentials = $9, updated_at = now()
+    secret_key_last4 = $7, webhook_secret_last4 = $8, credentials = $9, reusable_mandate = $10, updated_at = now()
 WHERE id = $1 AND organization_id = $2 AND livemode = $3
 RETURNING *;
 

@@ -62,6 +62,73 @@ func (q *Queries) AddProviderRefund(ctx context.Context, arg AddProviderRefundPa
 	return i, err
 }
 
+const findProviderPayment = `-- name: FindProviderPayment :one
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action FROM runtime.payments
+WHERE provider = $1 AND provider_ref = $2
+ORDER BY seq DESC LIMIT 1
+`
+
+type FindProviderPaymentParams struct {
+	Provider    string
+	ProviderRef *string
+}
+
+// The payment of a provider (gocardless) with this provider_ref: a
+// GoCardless payment (PM…) or, before the payer was back, its billing
+// request (BRQ…). The caller checks the account and the mode.
+func (q *Queries) FindProviderPayment(ctx context.Context, arg FindProviderPaymentParams) (RuntimePayment, error) {
+	row := q.db.QueryRow(ctx, findProviderPayment, arg.Provider, arg.ProviderRef)
+	var i RuntimePayment
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Method,
+		&i.Provider,
+		&i.ProviderRef,
+		&i.Status,
+		&i.Currency,
+		&i.Amount,
+		&i.AmountTax,
+		&i.AmountReceived,
+		&i.Reference,
+		&i.CardBrand,
+		&i.CardLast4,
+		&i.BillingName,
+		&i.BillingEmail,
+		&i.BillingCountry,
+		&i.BillingPostalCode,
+		&i.BillingRegion,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.ClientIp,
+		&i.AsyncDueAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.AmountOverpaid,
+		&i.AmountRefunded,
+		&i.ProviderAccount,
+		&i.DisputeID,
+		&i.DisputeReason,
+		&i.DisputeStatus,
+		&i.DisputeAmount,
+		&i.DisputedAt,
+		&i.Fee,
+		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NextAction,
+	)
+	return i, err
+}
+
 const findStripePayment = `-- name: FindStripePayment :one
 SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action FROM runtime.payments
 WHERE provider = 'stripe' AND provider_ref = $1
@@ -149,6 +216,75 @@ func (q *Queries) SetDispute(ctx context.Context, arg SetDisputeParams) (Runtime
 		arg.DisputeAmount,
 		arg.ID,
 	)
+	var i RuntimePayment
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Method,
+		&i.Provider,
+		&i.ProviderRef,
+		&i.Status,
+		&i.Currency,
+		&i.Amount,
+		&i.AmountTax,
+		&i.AmountReceived,
+		&i.Reference,
+		&i.CardBrand,
+		&i.CardLast4,
+		&i.BillingName,
+		&i.BillingEmail,
+		&i.BillingCountry,
+		&i.BillingPostalCode,
+		&i.BillingRegion,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.ClientIp,
+		&i.AsyncDueAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.AmountOverpaid,
+		&i.AmountRefunded,
+		&i.ProviderAccount,
+		&i.DisputeID,
+		&i.DisputeReason,
+		&i.DisputeStatus,
+		&i.DisputeAmount,
+		&i.DisputedAt,
+		&i.Fee,
+		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NextAction,
+	)
+	return i, err
+}
+
+const setProviderRef = `-- name: SetProviderRef :one
+UPDATE runtime.payments
+SET provider_ref = $1, event_sequence = event_sequence + 1, updated_at = now()
+WHERE id = $2 AND provider_ref = $3
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, next_action
+`
+
+type SetProviderRefParams struct {
+	ProviderRef *string
+	ID          string
+	OldRef      *string
+}
+
+// Records the provider's new reference of a payment still waiting for
+// the payer or the money: the GoCardless payment (PM…) its billing request
+// (BRQ…) made.
+func (q *Queries) SetProviderRef(ctx context.Context, arg SetProviderRefParams) (RuntimePayment, error) {
+	row := q.db.QueryRow(ctx, setProviderRef, arg.ProviderRef, arg.ID, arg.OldRef)
 	var i RuntimePayment
 	err := row.Scan(
 		&i.ID,

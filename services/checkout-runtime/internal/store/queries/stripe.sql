@@ -22,3 +22,20 @@ SET dispute_id = @dispute_id, dispute_reason = @dispute_reason, dispute_status =
     dispute_amount = @dispute_amount, disputed_at = now(), event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = @id AND dispute_id IS DISTINCT FROM @dispute_id
 RETURNING *;
+
+-- name: FindProviderPayment :one
+-- The payment of a provider (gocardless) with this provider_ref: a
+-- GoCardless payment (PM…) or, before the payer was back, its billing
+-- request (BRQ…). The caller checks the account and the mode.
+SELECT * FROM runtime.payments
+WHERE provider = @provider AND provider_ref = @provider_ref
+ORDER BY seq DESC LIMIT 1;
+
+-- name: SetProviderRef :one
+-- Records the provider's new reference of a payment still waiting for
+-- the payer or the money: the GoCardless payment (PM…) its billing request
+-- (BRQ…) made.
+UPDATE runtime.payments
+SET provider_ref = @provider_ref, event_sequence = event_sequence + 1, updated_at = now()
+WHERE id = @id AND provider_ref = @old_ref
+RETURNING *;

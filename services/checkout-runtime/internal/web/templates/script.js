@@ -10,17 +10,17 @@ addEventListener("pageshow",function(e){if(e.persisted)location.reload()});
 var err=$("errors");if(err)err.focus();
 var b=$("return-form");if(b)return b.submit()
 var f=$("pay-form");if(!f)return;
-var up=$("update-total"),card=$("card-fields"),bank=$("bank-fields"),pay=$("pay-button"),seq=0;
+var up=$("update-total"),card=$("card-fields"),pay=$("pay-button"),seq=0;
 if(up)up.hidden=true;
-function method(){var m=f.querySelector("input[name=method]:checked")||f.elements.method,c=!m||m.value==="card";
-if(card){card.hidden=!c;card.disabled=!c}if(bank)bank.hidden=c}
+function method(){var m=f.querySelector("input[name=method]:checked")||f.elements.method,v=m?m.value:"card";
+f.querySelectorAll("[data-m]").forEach(function(e){e.hidden=e.dataset.m!=v});if(card)card.disabled=v!="card"}
 method();
 function set(i,v){var e=$(i);if(e)e.textContent=v||""}
 function row(i,v){var e=$(i);if(e)e.hidden=!v}
 function quote(){var u=f.dataset.quote;if(!u||!window.fetch)return;
 var n=++seq;
 fetch(u+"?country="+encodeURIComponent(f.elements.country.value)+"&region="+encodeURIComponent(f.elements.region.value),
-{credentials:"same-origin",headers:{Accept:"application/json"}}).then(function(r){if(!r.ok)throw r.status;return r.json()}).then(function(t){if(n!==seq)return;
+{headers:{Accept:"application/json"}}).then(function(r){if(!r.ok)throw r.status;return r.json()}).then(function(t){if(n!==seq)return;
 set("subtotal",t.subtotal);set("tax",t.tax);row("tax-row",t.tax);
 var l=$("tax-label");if(l)l.textContent=t.tax_label||l.dataset.default;
 set("included-tax",t.included_tax);row("included-row",t.included_tax);set("total",t.total);

@@ -159,7 +159,7 @@ type ProviderAccount struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Always "provider_account".
 	Object string `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
-	// The provider: `stripe`.
+	// The provider: `stripe` (card) or `gocardless` (direct_debit).
 	Provider string `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`
 	// Label.
 	Name string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
@@ -170,14 +170,18 @@ type ProviderAccount struct {
 	// The credentials, without their secrets.
 	Credentials *ProviderCredentials `protobuf:"bytes,7,opt,name=credentials,proto3" json:"credentials,omitempty"`
 	// The URL to give the provider for its webhooks:
-	// `{scheme}://{MAIN_BACKEND_DOMAIN}/hooks/stripe/{id}`.
+	// `{scheme}://{MAIN_BACKEND_DOMAIN}/hooks/{provider}/{id}`.
 	WebhookUrl string `protobuf:"bytes,8,opt,name=webhook_url,json=webhookUrl,proto3" json:"webhook_url,omitempty"`
 	// Creation time.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// Set of key-value pairs.
-	Metadata      map[string]string `protobuf:"bytes,10,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Metadata map[string]string `protobuf:"bytes,10,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// GoCardless: each payment also asks the payer for a Direct Debit mandate
+	// the merchant may charge again (a `mandate_request` beside the
+	// `payment_request`). Always false for other providers.
+	ReusableMandate bool `protobuf:"varint,11,opt,name=reusable_mandate,json=reusableMandate,proto3" json:"reusable_mandate,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ProviderAccount) Reset() {
@@ -280,19 +284,30 @@ func (x *ProviderAccount) GetMetadata() map[string]string {
 	return nil
 }
 
+func (x *ProviderAccount) GetReusableMandate() bool {
+	if x != nil {
+		return x.ReusableMandate
+	}
+	return false
+}
+
 // Parameters of CreateProviderAccount.
 type CreateProviderAccountRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// `stripe` (required).
+	// `stripe` or `gocardless` (required).
 	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
 	// Label (≤ 100 characters).
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// Set of key-value pairs (≤ 50 keys).
 	Metadata map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// The credentials (all three required).
-	Credentials   *ProviderCredentialsInput `protobuf:"bytes,4,opt,name=credentials,proto3" json:"credentials,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The credentials: Stripe's three (all required), or GoCardless's access
+	// token (`secret_key`, `sandbox_…` in test mode, `live_…` in live mode)
+	// and webhook endpoint secret (`webhook_secret`).
+	Credentials *ProviderCredentialsInput `protobuf:"bytes,4,opt,name=credentials,proto3" json:"credentials,omitempty"`
+	// GoCardless only: ask each payer for a reusable mandate (default false).
+	ReusableMandate bool `protobuf:"varint,5,opt,name=reusable_mandate,json=reusableMandate,proto3" json:"reusable_mandate,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CreateProviderAccountRequest) Reset() {
@@ -351,6 +366,13 @@ func (x *CreateProviderAccountRequest) GetCredentials() *ProviderCredentialsInpu
 		return x.Credentials
 	}
 	return nil
+}
+
+func (x *CreateProviderAccountRequest) GetReusableMandate() bool {
+	if x != nil {
+		return x.ReusableMandate
+	}
+	return false
 }
 
 // Result of CreateProviderAccount.
@@ -503,9 +525,11 @@ type UpdateProviderAccountRequest struct {
 	// The credentials to change; those not given are kept.
 	Credentials *ProviderCredentialsInput `protobuf:"bytes,4,opt,name=credentials,proto3" json:"credentials,omitempty"`
 	// The fields to change; over REST, the fields present in the body.
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,5,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,5,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// GoCardless only: ask each payer for a reusable mandate.
+	ReusableMandate bool `protobuf:"varint,6,opt,name=reusable_mandate,json=reusableMandate,proto3" json:"reusable_mandate,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *UpdateProviderAccountRequest) Reset() {
@@ -571,6 +595,13 @@ func (x *UpdateProviderAccountRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 		return x.UpdateMask
 	}
 	return nil
+}
+
+func (x *UpdateProviderAccountRequest) GetReusableMandate() bool {
+	if x != nil {
+		return x.ReusableMandate
+	}
+	return false
 }
 
 // Result of UpdateProviderAccount.
@@ -879,7 +910,7 @@ const file_tillpoint_admin_v1_provider_account_proto_rawDesc = "" +
 	"\x13ProviderCredentials\x12(\n" +
 	"\x10secret_key_last4\x18\x01 \x01(\tR\x0esecretKeyLast4\x120\n" +
 	"\x14webhook_secret_last4\x18\x02 \x01(\tR\x12webhookSecretLast4\x12'\n" +
-	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xd0\x03\n" +
+	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xfb\x03\n" +
 	"\x0fProviderAccount\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x1a\n" +
@@ -893,15 +924,17 @@ const file_tillpoint_admin_v1_provider_account_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12M\n" +
 	"\bmetadata\x18\n" +
-	" \x03(\v21.tillpoint.admin.v1.ProviderAccount.MetadataEntryR\bmetadata\x1a;\n" +
+	" \x03(\v21.tillpoint.admin.v1.ProviderAccount.MetadataEntryR\bmetadata\x12)\n" +
+	"\x10reusable_mandate\x18\v \x01(\bR\x0freusableMandate\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb7\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe2\x02\n" +
 	"\x1cCreateProviderAccountRequest\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12Z\n" +
 	"\bmetadata\x18\x03 \x03(\v2>.tillpoint.admin.v1.CreateProviderAccountRequest.MetadataEntryR\bmetadata\x12N\n" +
-	"\vcredentials\x18\x04 \x01(\v2,.tillpoint.admin.v1.ProviderCredentialsInputR\vcredentials\x1a;\n" +
+	"\vcredentials\x18\x04 \x01(\v2,.tillpoint.admin.v1.ProviderCredentialsInputR\vcredentials\x12)\n" +
+	"\x10reusable_mandate\x18\x05 \x01(\bR\x0freusableMandate\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"o\n" +
@@ -910,14 +943,15 @@ const file_tillpoint_admin_v1_provider_account_proto_rawDesc = "" +
 	"\x19GetProviderAccountRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"l\n" +
 	"\x1aGetProviderAccountResponse\x12N\n" +
-	"\x10provider_account\x18\x01 \x01(\v2#.tillpoint.admin.v1.ProviderAccountR\x0fproviderAccount\"\xe8\x02\n" +
+	"\x10provider_account\x18\x01 \x01(\v2#.tillpoint.admin.v1.ProviderAccountR\x0fproviderAccount\"\x93\x03\n" +
 	"\x1cUpdateProviderAccountRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12Z\n" +
 	"\bmetadata\x18\x03 \x03(\v2>.tillpoint.admin.v1.UpdateProviderAccountRequest.MetadataEntryR\bmetadata\x12N\n" +
 	"\vcredentials\x18\x04 \x01(\v2,.tillpoint.admin.v1.ProviderCredentialsInputR\vcredentials\x12;\n" +
 	"\vupdate_mask\x18\x05 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\x1a;\n" +
+	"updateMask\x12)\n" +
+	"\x10reusable_mandate\x18\x06 \x01(\bR\x0freusableMandate\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"o\n" +

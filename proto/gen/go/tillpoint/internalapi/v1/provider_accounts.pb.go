@@ -84,8 +84,10 @@ type GetProviderAccountCredentialsResponse struct {
 	PublishableKey string `protobuf:"bytes,6,opt,name=publishable_key,json=publishableKey,proto3" json:"publishable_key,omitempty"`
 	// The webhook signing secret.
 	WebhookSecret string `protobuf:"bytes,7,opt,name=webhook_secret,json=webhookSecret,proto3" json:"webhook_secret,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// GoCardless: ask each payer for a reusable mandate.
+	ReusableMandate bool `protobuf:"varint,8,opt,name=reusable_mandate,json=reusableMandate,proto3" json:"reusable_mandate,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GetProviderAccountCredentialsResponse) Reset() {
@@ -167,6 +169,13 @@ func (x *GetProviderAccountCredentialsResponse) GetWebhookSecret() string {
 	return ""
 }
 
+func (x *GetProviderAccountCredentialsResponse) GetReusableMandate() bool {
+	if x != nil {
+		return x.ReusableMandate
+	}
+	return false
+}
+
 var File_tillpoint_internalapi_v1_provider_accounts_proto protoreflect.FileDescriptor
 
 const file_tillpoint_internalapi_v1_provider_accounts_proto_rawDesc = "" +
@@ -174,7 +183,7 @@ const file_tillpoint_internalapi_v1_provider_accounts_proto_rawDesc = "" +
 	"0tillpoint/internalapi/v1/provider_accounts.proto\x12\x18tillpoint.internalapi.v1\"E\n" +
 	"$GetProviderAccountCredentialsRequest\x12\x1d\n" +
 	"\n" +
-	"account_id\x18\x01 \x01(\tR\taccountId\"\x96\x02\n" +
+	"account_id\x18\x01 \x01(\tR\taccountId\"\xc1\x02\n" +
 	"%GetProviderAccountCredentialsResponse\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x1a\n" +
@@ -184,7 +193,8 @@ const file_tillpoint_internalapi_v1_provider_accounts_proto_rawDesc = "" +
 	"\n" +
 	"secret_key\x18\x05 \x01(\tR\tsecretKey\x12'\n" +
 	"\x0fpublishable_key\x18\x06 \x01(\tR\x0epublishableKey\x12%\n" +
-	"\x0ewebhook_secret\x18\a \x01(\tR\rwebhookSecret2\xbb\x01\n" +
+	"\x0ewebhook_secret\x18\a \x01(\tR\rwebhookSecret\x12)\n" +
+	"\x10reusable_mandate\x18\b \x01(\bR\x0freusableMandate2\xbb\x01\n" +
 	"\x16ProviderAccountService\x12\xa0\x01\n" +
 	"\x1dGetProviderAccountCredentials\x12>.tillpoint.internalapi.v1.GetProviderAccountCredentialsRequest\x1a?.tillpoint.internalapi.v1.GetProviderAccountCredentialsResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
 

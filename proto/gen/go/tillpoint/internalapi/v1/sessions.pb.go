@@ -291,8 +291,11 @@ type GetCheckoutResponse struct {
 	// The provider account serving cards on the site, if any: what the page
 	// needs to render the provider's component (never its secrets).
 	CardProviderAccount *CardProviderAccount `protobuf:"bytes,4,opt,name=card_provider_account,json=cardProviderAccount,proto3" json:"card_provider_account,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The provider account serving direct debit on the site (GoCardless), if
+	// any: its id and provider only.
+	DirectDebitProviderAccount *CardProviderAccount `protobuf:"bytes,5,opt,name=direct_debit_provider_account,json=directDebitProviderAccount,proto3" json:"direct_debit_provider_account,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *GetCheckoutResponse) Reset() {
@@ -353,7 +356,15 @@ func (x *GetCheckoutResponse) GetCardProviderAccount() *CardProviderAccount {
 	return nil
 }
 
-// The public part of a site's card provider account.
+func (x *GetCheckoutResponse) GetDirectDebitProviderAccount() *CardProviderAccount {
+	if x != nil {
+		return x.DirectDebitProviderAccount
+	}
+	return nil
+}
+
+// The public part of a site's provider account (card: Stripe; direct
+// debit: GoCardless).
 type CardProviderAccount struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Account id (`pa_…`).
@@ -805,12 +816,13 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"3\n" +
 	"\x12GetCheckoutRequest\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x01 \x01(\tR\tsessionId\"\x9f\x02\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\"\x91\x03\n" +
 	"\x13GetCheckoutResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\x12,\n" +
 	"\x04site\x18\x02 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\x12'\n" +
 	"\x0forganization_id\x18\x03 \x01(\tR\x0eorganizationId\x12a\n" +
-	"\x15card_provider_account\x18\x04 \x01(\v2-.tillpoint.internalapi.v1.CardProviderAccountR\x13cardProviderAccount\"j\n" +
+	"\x15card_provider_account\x18\x04 \x01(\v2-.tillpoint.internalapi.v1.CardProviderAccountR\x13cardProviderAccount\x12p\n" +
+	"\x1ddirect_debit_provider_account\x18\x05 \x01(\v2-.tillpoint.internalapi.v1.CardProviderAccountR\x1adirectDebitProviderAccount\"j\n" +
 	"\x13CardProviderAccount\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12'\n" +
@@ -887,25 +899,26 @@ var file_tillpoint_internalapi_v1_sessions_proto_depIdxs = []int32{
 	13, // 2: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
 	14, // 3: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
 	6,  // 4: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
-	13, // 5: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	13, // 6: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	4,  // 7: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
-	7,  // 8: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
-	9,  // 9: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	11, // 10: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:input_type -> tillpoint.internalapi.v1.ResolveSecureTokenRequest
-	0,  // 11: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:input_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
-	2,  // 12: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:input_type -> tillpoint.internalapi.v1.ApplyPromotionCodeRequest
-	5,  // 13: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
-	8,  // 14: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
-	10, // 15: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	12, // 16: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:output_type -> tillpoint.internalapi.v1.ResolveSecureTokenResponse
-	1,  // 17: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:output_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
-	3,  // 18: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:output_type -> tillpoint.internalapi.v1.ApplyPromotionCodeResponse
-	13, // [13:19] is the sub-list for method output_type
-	7,  // [7:13] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	6,  // 5: tillpoint.internalapi.v1.GetCheckoutResponse.direct_debit_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
+	13, // 6: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	13, // 7: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	4,  // 8: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
+	7,  // 9: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
+	9,  // 10: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	11, // 11: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:input_type -> tillpoint.internalapi.v1.ResolveSecureTokenRequest
+	0,  // 12: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:input_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
+	2,  // 13: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:input_type -> tillpoint.internalapi.v1.ApplyPromotionCodeRequest
+	5,  // 14: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
+	8,  // 15: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
+	10, // 16: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	12, // 17: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:output_type -> tillpoint.internalapi.v1.ResolveSecureTokenResponse
+	1,  // 18: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:output_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
+	3,  // 19: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:output_type -> tillpoint.internalapi.v1.ApplyPromotionCodeResponse
+	14, // [14:20] is the sub-list for method output_type
+	8,  // [8:14] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_internalapi_v1_sessions_proto_init() }

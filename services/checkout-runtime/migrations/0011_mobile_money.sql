@@ -5,7 +5,8 @@ SET lock_timeout = '5s';
 
 ALTER TABLE runtime.payments DROP CONSTRAINT payments_method_check;
 ALTER TABLE runtime.payments ADD CONSTRAINT payments_method_check
-    CHECK (method IN ('card', 'bank_transfer', 'mobile_money'));
+    CHECK (method IN ('card', 'bank_transfer', 'direct_debit', 'mobile_money')) NOT VALID;
+ALTER TABLE runtime.payments VALIDATE CONSTRAINT payments_method_check;
 
 -- What the page shows while a mobile-money payment waits in requires_action:
 -- a code form (otp) or the wait for the phone prompt (approve_on_phone).

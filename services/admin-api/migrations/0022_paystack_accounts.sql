@@ -4,4 +4,5 @@ SET lock_timeout = '5s';
 
 ALTER TABLE admin.provider_accounts DROP CONSTRAINT provider_accounts_provider_check;
 ALTER TABLE admin.provider_accounts ADD CONSTRAINT provider_accounts_provider_check
-    CHECK (provider IN ('stripe', 'paystack'));
+    CHECK (provider IN ('stripe', 'gocardless', 'paystack')) NOT VALID;
+ALTER TABLE admin.provider_accounts VALIDATE CONSTRAINT provider_accounts_provider_check;
