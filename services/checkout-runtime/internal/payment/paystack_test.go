@@ -323,3 +323,21 @@ func TestMobileMoneyTimeouts(t *testing.T) {
 		t.Errorf("late success: calls %v, status %s", calls, reload(t, s, waiting.ID).Status)
 	}
 }
+
+// TestPaystackRefund: a refund of a mobile-money payment is POST /refund
+// {transaction: our payment id, amount}; Paystack queues it (pending).
+func TestPaystackRefund(t *testing.T) {
+	s, fake, _ := paystackService(t)
+	p := mobileMoneyPayment(t, s, paystackAccount)
+	fake.Set(paystack.StatusSuccess, 2500)
+	if res, err := s.Resume(t.Context(), p.SessionID, p.ID); err != nil || res.Payment.Status != StatusSucceeded {
+		t.Fatalf("pay: %+v, %v", res.Payment, err)
+	}
+	r, err := refund(s, reload(t, s, p.ID), 1000)
+	if err != nil || r.Status != RefundPending || r.Amount != 1000 || r.Currency != "GHS" {
+		t.Fatalf("refund: %+v, %v", r, err)
+	}
+	if calls := fake.Calls(); calls[len(calls)-1] != "POST /refund" {
+		t.Errorf("calls %v", calls)
+	}
+}
