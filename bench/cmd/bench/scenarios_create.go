@@ -96,6 +96,40 @@ func restCreate(a apiClient) call {
 	}
 }
 
+// catalogCreate is scenario 1's catalog row: the same basket as createBody
+// made from three catalog prices, with a 10 % coupon (no redemption limit)
+// applied, so that each creation resolves the prices and reserves a
+// redemption of the coupon. It creates the products, prices and coupon.
+func catalogCreate(ctx context.Context, a apiClient) (call, error) {
+	var items []map[string]any
+	for _, it := range createBody()["line_items"].([]map[string]any) {
+		var prod, price struct {
+			ID string `json:"id"`
+		}
+		b, _ := json.Marshal(map[string]any{"name": it["name"]})
+		if err := a.do(ctx, http.MethodPost, "/v1/products", b, &prod); err != nil {
+			return nil, fmt.Errorf("product: %w", err)
+		}
+		b, _ = json.Marshal(map[string]any{"product": prod.ID, "currency": "EUR", "unit_amount": it["unit_amount"]})
+		if err := a.do(ctx, http.MethodPost, "/v1/prices", b, &price); err != nil {
+			return nil, fmt.Errorf("price: %w", err)
+		}
+		items = append(items, map[string]any{"price_id": price.ID, "quantity": it["quantity"]})
+	}
+	coupon := "BENCH" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	b, _ := json.Marshal(map[string]any{"id": coupon, "percent_off": 10, "duration": "once"})
+	if err := a.do(ctx, http.MethodPost, "/v1/coupons", b, nil); err != nil {
+		return nil, fmt.Errorf("coupon: %w", err)
+	}
+	body := createBody()
+	body["line_items"], body["coupon_id"] = items, coupon
+	delete(body, "currency") // the prices' currency
+	raw, _ := json.Marshal(body)
+	return func(ctx context.Context) error {
+		return a.do(ctx, http.MethodPost, "/v1/checkouts/"+a.st.SiteID+"/create", raw, nil)
+	}, nil
+}
+
 // grpcCreate is scenario 2's call, on one HTTP/2 connection per conns.
 func grpcCreate(st stackInfo, conns int) (call, func(), error) {
 	var clients []adminv1.CheckoutSessionServiceClient
