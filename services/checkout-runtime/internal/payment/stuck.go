@@ -1,0 +1,176 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/provider"
+)
+
+// PaymentReconciler settles card payments that their request left
+// processing: the replica crashed (or a call went unanswered) somewhere
+// between the insert and the final move — before the provider's answer was
+// recorded, after it, or after admin-api completed the session. Each is
+// carried to the end the pay path would have reached, from what admin-api
+// says of the session (DESIGN §5, invariants 1 and 4):
+//
+//   - the session names this payment (paid): capture it, succeeded;
+//   - the session is open and names none: complete it with this payment
+//     now, as the pay path would have, then capture; if admin-api refuses
+//     (closed meanwhile), as below;
+//   - the session names another payment, or is closed, or is gone: void the
+//     authorisation (a capture found there is refunded, and logged as an
+//     error), canceled;
+//   - no provider answer was recorded: the session cannot name the payment
+//     (CompleteSession follows the record), so an authorisation the
+//     attempt log shows is voided, and the payment fails.
+//
+// Every move is conditional on the payment still being processing, and the
+// provider's calls are idempotent, so a pass racing a late pay path, a
+// webhook or another replica applies each outcome once.
+type PaymentReconciler struct {
+	Service *Service
+	// Interval between passes.
+	Interval time.Duration
+	// Grace is how long a payment stays processing untouched before it is
+	// settled here. It exceeds what the pay path gives its calls to the
+	// provider and to admin-api, so that a payment whose request still runs
+	// is left to it.
+	Grace time.Duration
+}
+
+// DefaultPaymentGrace is the default Grace: well over the pay path's longest
+// wait (a provider call's timeout), short enough that a session is not held
+// by an authorisation for long.
+const DefaultPaymentGrace = time.Minute
+
+// Failure of a payment whose provider answer was never recorded.
+const (
+	FailureInterrupted        = "payment_interrupted"
+	failureInterruptedMessage = "The payment was interrupted before the provider's answer was recorded; nothing was charged."
+	failureSessionClosed      = "session_closed"
+	failureSessionClosedMsg   = "The checkout was completed or expired before this payment; nothing was charged."
+)
+
+// Run reconciles every Interval until ctx ends.
+func (r *PaymentReconciler) Run(ctx context.Context) error {
+	return every(ctx, r.Interval, func(ctx context.Context) error {
+		_, err := r.ReconcileOnce(ctx)
+		return err
+	}, r.Service.Logger, "reconciling stuck payments")
+}
+
+// ReconcileOnce settles the stuck payments it claims and returns how many it
+// claimed. A payment it cannot settle now (admin-api or the provider
+// unreachable) stays processing and is claimed again after Grace; the
+// others of the batch go on.
+func (r *PaymentReconciler) ReconcileOnce(ctx context.Context) (int, error) {
+	claimed, err := r.Service.Store.ClaimStuckPayments(ctx, db.ClaimStuckPaymentsParams{
+		StaleBefore: time.Now().Add(-r.Grace), MaxPayments: reconcileBatch})
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, p := range claimed {
+		got, err := r.Service.SettleStuck(ctx, p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("payment %s: %w", p.ID, err))
+			continue
+		}
+		r.Service.Logger.InfoContext(ctx, "stuck payment reconciled", "payment", p.ID, "session", p.SessionID, "status", got.Status)
+	}
+	return len(claimed), errors.Join(errs...)
+}
+
+// SettleStuck carries a processing card payment to its end (see
+// PaymentReconciler) and returns it as it then stands.
+func (s *Service) SettleStuck(ctx context.Context, p db.RuntimePayment) (db.RuntimePayment, error) {
+	prov, err := s.ProviderFor(ctx, p)
+	if err != nil {
+		return p, err
+	}
+	ref := deref(p.ProviderRef)
+	if ref == "" {
+		if ref, err = s.authorizedAttempt(ctx, p); err != nil {
+			return p, err
+		}
+		if ref != "" {
+			if err := s.releaseStuck(ctx, prov, p, ref); err != nil {
+				return p, err
+			}
+		}
+		return s.move(ctx, p, StatusFailed, FailureInterrupted, failureInterruptedMessage, StatusProcessing)
+	}
+	co, err := s.Admin.GetCheckout(ctx, &internalapiv1.GetCheckoutRequest{SessionId: p.SessionID})
+	if err != nil && status.Code(err) != codes.NotFound {
+		return p, fmt.Errorf("get session: %w", err)
+	}
+	cs := co.GetCheckoutSession()
+	switch {
+	case cs.GetPayment() == p.ID && cs.GetPaymentStatus() == "paid":
+		return s.captureStuck(ctx, prov, withProcessingFee(p, cs), ref)
+	case cs.GetPayment() == p.ID:
+		return p, nil // completed unpaid: the provider's later answer settles it
+	case cs.GetStatus() == "open" && cs.GetPayment() == "":
+		resp, err := s.Admin.CompleteSession(ctx, completeRequest(p, true))
+		if err == nil {
+			return s.captureStuck(ctx, prov, withProcessingFee(p, resp.GetCheckoutSession()), ref)
+		} else if status.Code(err) != codes.FailedPrecondition {
+			return p, fmt.Errorf("complete session: %w", err)
+		}
+	}
+	if err := s.releaseStuck(ctx, prov, p, ref); err != nil {
+		return p, err
+	}
+	return s.move(ctx, p, StatusCanceled, failureSessionClosed, failureSessionClosedMsg, StatusProcessing)
+}
+
+// authorizedAttempt is the reference of p's attempt that the provider
+// authorised, recorded before the crash kept it off the payment, or "".
+func (s *Service) authorizedAttempt(ctx context.Context, p db.RuntimePayment) (string, error) {
+	attempts, err := s.Store.AttemptsOfPayments(ctx, []string{p.ID})
+	if err != nil {
+		return "", fmt.Errorf("attempts of %s: %w", p.ID, err)
+	}
+	for _, a := range attempts {
+		if a.Outcome == provider.Authorized.String() && a.ProviderRef != nil {
+			return *a.ProviderRef, nil // a cascade stops at its first authorisation
+		}
+	}
+	return "", nil
+}
+
+// captureStuck captures p, which completed its session, and moves it to
+// succeeded with its event. A capture found done (the pay path got that
+// far, or the provider captured by itself) is the capture.
+func (s *Service) captureStuck(ctx context.Context, prov provider.Provider, p db.RuntimePayment, ref string) (db.RuntimePayment, error) {
+	if err := s.capture(ctx, prov, p, ref); err != nil && !errors.Is(err, provider.ErrAlreadyCaptured) {
+		return p, fmt.Errorf("capture %s: %w", p.ID, err)
+	}
+	return s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing)
+}
+
+// releaseStuck voids p's authorisation, which no session will take. A void
+// repeated, or of an authorisation the provider forgot (lapsed), holds
+// nothing. A captured one is a second capture for its session, or a
+// provider that captured by itself: it is refunded in full, and logged as an
+// error, for it should not happen.
+func (s *Service) releaseStuck(ctx context.Context, prov provider.Provider, p db.RuntimePayment, ref string) error {
+	err := prov.Void(ctx, ref)
+	switch {
+	case err == nil, errors.Is(err, provider.ErrAlreadyVoided), errors.Is(err, provider.ErrUnknownReference):
+		return nil
+	case errors.Is(err, provider.ErrAlreadyCaptured):
+		s.Logger.ErrorContext(ctx, "a payment its session did not take was captured: refunding it in full",
+			"payment", p.ID, "session", p.SessionID, "amount", p.Amount, "currency", p.Currency)
+		return s.release(ctx, prov, p, provider.Result{Reference: ref, Captured: true})
+	}
+	return fmt.Errorf("void %s: %w", p.ID, err)
+}
