@@ -124,7 +124,7 @@ func serve(ctx context.Context, cfg Config) error {
 		provider.GRPCCredentials(internalapiv1.NewProviderAccountServiceClient(adminConn)),
 		map[string]provider.Factory{provider.NameStripe: stripe.Factory(cfg.StripeAPIBase, nil),
 			provider.NameGoCardless: gocardless.Factory(cfg.GoCardlessAPIBase, nil),
-			provider.NameTest: provider.TestAccountFactory(builtinTest)})
+			provider.NameTest:       provider.TestAccountFactory(builtinTest)})
 	// Routes' circuit breaker: in memory, per replica (docs/routing.md).
 	breaker, err := routing.NewBreaker(routing.DefaultBreaker, nil, base.Metrics)
 	if err != nil {
