@@ -148,10 +148,11 @@ func (s *Service) authorizedAttempt(ctx context.Context, p db.RuntimePayment) (s
 }
 
 // captureStuck captures p, which completed its session, and moves it to
-// succeeded with its event. A capture found done (the pay path got that
-// far, or the provider captured by itself) is the capture.
+// succeeded with its event. A capture the pay path made already is
+// repeated harmlessly (Capture is idempotent per reference and amount); any
+// refusal leaves p processing, for the next pass and an operator.
 func (s *Service) captureStuck(ctx context.Context, prov provider.Provider, p db.RuntimePayment, ref string) (db.RuntimePayment, error) {
-	if err := s.capture(ctx, prov, p, ref); err != nil && !errors.Is(err, provider.ErrAlreadyCaptured) {
+	if err := s.capture(ctx, prov, p, ref); err != nil {
 		return p, fmt.Errorf("capture %s: %w", p.ID, err)
 	}
 	return s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing)
