@@ -32,6 +32,10 @@ import (
 //     (CompleteSession follows the record), so an authorisation the
 //     attempt log shows is voided, and the payment fails.
 //
+// A payment answered pending (the provider answers later) is treated alike,
+// except that it completes its session unpaid and is not captured: its
+// callback settles it, as on the pay path; until then a pass leaves it.
+//
 // Every move is conditional on the payment still being processing, and the
 // provider's calls are idempotent, so a pass racing a late pay path, a
 // webhook or another replica applies each outcome once.
@@ -96,33 +100,42 @@ func (s *Service) SettleStuck(ctx context.Context, p db.RuntimePayment) (db.Runt
 	if err != nil {
 		return p, err
 	}
+	held, err := s.heldAttempt(ctx, p)
+	if err != nil {
+		return p, err
+	}
 	ref := deref(p.ProviderRef)
 	if ref == "" {
-		if ref, err = s.authorizedAttempt(ctx, p); err != nil {
-			return p, err
-		}
-		if ref != "" {
-			if err := s.releaseStuck(ctx, prov, p, ref); err != nil {
+		// The provider's answer was never recorded, so the session cannot
+		// name this payment: release what the attempt log shows held.
+		if held.ProviderRef != nil {
+			if err := s.releaseStuck(ctx, prov, p, *held.ProviderRef); err != nil {
 				return p, err
 			}
 		}
 		return s.move(ctx, p, StatusFailed, FailureInterrupted, failureInterruptedMessage, StatusProcessing)
 	}
+	// Pending: the provider answers later (its callback settles the
+	// payment); the session is completed unpaid, as the pay path does.
+	pending := p.AsyncDueAt != nil || held.Outcome == provider.Pending.String()
 	co, err := s.Admin.GetCheckout(ctx, &internalapiv1.GetCheckoutRequest{SessionId: p.SessionID})
 	if err != nil && status.Code(err) != codes.NotFound {
 		return p, fmt.Errorf("get session: %w", err)
 	}
 	cs := co.GetCheckoutSession()
 	switch {
-	case cs.GetPayment() == p.ID && cs.GetPaymentStatus() == "paid":
+	case cs.GetPayment() == p.ID && cs.GetPaymentStatus() == "paid" && !pending:
 		return s.captureStuck(ctx, prov, withProcessingFee(p, cs), ref)
 	case cs.GetPayment() == p.ID:
 		return p, nil // completed unpaid: the provider's later answer settles it
 	case cs.GetStatus() == "open" && cs.GetPayment() == "":
-		resp, err := s.Admin.CompleteSession(ctx, completeRequest(p, true))
-		if err == nil {
+		resp, err := s.Admin.CompleteSession(ctx, completeRequest(p, !pending))
+		switch {
+		case err == nil && pending:
+			return s.recordProcessingFee(ctx, withProcessingFee(p, resp.GetCheckoutSession()))
+		case err == nil:
 			return s.captureStuck(ctx, prov, withProcessingFee(p, resp.GetCheckoutSession()), ref)
-		} else if status.Code(err) != codes.FailedPrecondition {
+		case status.Code(err) != codes.FailedPrecondition:
 			return p, fmt.Errorf("complete session: %w", err)
 		}
 	}
@@ -132,19 +145,20 @@ func (s *Service) SettleStuck(ctx context.Context, p db.RuntimePayment) (db.Runt
 	return s.move(ctx, p, StatusCanceled, failureSessionClosed, failureSessionClosedMsg, StatusProcessing)
 }
 
-// authorizedAttempt is the reference of p's attempt that the provider
-// authorised, recorded before the crash kept it off the payment, or "".
-func (s *Service) authorizedAttempt(ctx context.Context, p db.RuntimePayment) (string, error) {
+// heldAttempt is p's attempt that the provider answered authorised or
+// pending (a cascade stops at it), from the attempt log, which records it
+// before the payment does; zero when there is none.
+func (s *Service) heldAttempt(ctx context.Context, p db.RuntimePayment) (db.RuntimePaymentAttempt, error) {
 	attempts, err := s.Store.AttemptsOfPayments(ctx, []string{p.ID})
 	if err != nil {
-		return "", fmt.Errorf("attempts of %s: %w", p.ID, err)
+		return db.RuntimePaymentAttempt{}, fmt.Errorf("attempts of %s: %w", p.ID, err)
 	}
 	for _, a := range attempts {
-		if a.Outcome == provider.Authorized.String() && a.ProviderRef != nil {
-			return *a.ProviderRef, nil // a cascade stops at its first authorisation
+		if a.Outcome == provider.Authorized.String() || a.Outcome == provider.Pending.String() {
+			return a, nil
 		}
 	}
-	return "", nil
+	return db.RuntimePaymentAttempt{}, nil
 }
 
 // captureStuck captures p, which completed its session, and moves it to

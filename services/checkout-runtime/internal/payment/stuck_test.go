@@ -112,6 +112,14 @@ const (
 // provider reference ("" before the provider answered).
 func stuckPayment(t *testing.T, s *Service, tp *provider.Test, admin *sessionsOfRecord, session string, c crash) (db.RuntimePayment, string) {
 	t.Helper()
+	return stuckPaymentWith(t, s, tp, admin, session, c, provider.TestCardSuccess)
+}
+
+// stuckPaymentWith is stuckPayment with the given test card: TestCardSuccess
+// (authorised) or TestCardPending (answered later).
+func stuckPaymentWith(t *testing.T, s *Service, tp *provider.Test, admin *sessionsOfRecord, session string, c crash, card string) (db.RuntimePayment, string) {
+	t.Helper()
+	pending := card == provider.TestCardPending
 	ctx := t.Context()
 	p, err := s.Store.CreatePayment(ctx, db.CreatePaymentParams{ID: ids.New("pay"), SessionID: session, OrganizationID: "org_1",
 		Method: "card", Provider: provider.NameTest, Currency: "EUR", Amount: 5000, BillingCountry: "FR"})
@@ -121,8 +129,8 @@ func stuckPayment(t *testing.T, s *Service, tp *provider.Test, admin *sessionsOf
 	ref := ""
 	if c >= afterAuthorize {
 		res, err := tp.Authorize(ctx, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
-			Card: &provider.Card{Number: provider.TestCardSuccess, Exp: "12/34", CVC: "123"}})
-		if err != nil || res.Outcome != provider.Authorized {
+			Card: &provider.Card{Number: card, Exp: "12/34", CVC: "123"}})
+		if err != nil || (res.Outcome != provider.Authorized && !pending) || (res.Outcome != provider.Pending && pending) {
 			t.Fatalf("authorize: %v %v", res.Outcome, err)
 		}
 		ref = res.Reference
@@ -134,7 +142,7 @@ func stuckPayment(t *testing.T, s *Service, tp *provider.Test, admin *sessionsOf
 		}
 	}
 	if c >= afterCompleteSession {
-		if _, err := admin.CompleteSession(ctx, completeRequest(p, true)); err != nil {
+		if _, err := admin.CompleteSession(ctx, completeRequest(p, !pending)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -409,5 +417,52 @@ func TestConcurrentReconcilersSettleEachPaymentOnce(t *testing.T) {
 		if succeeded != 1 {
 			t.Errorf("session %s: %d payments succeeded, want 1", session, succeeded)
 		}
+	}
+}
+
+// TestStuckPendingPaymentCompletesItsSessionUnpaid: a payment answered
+// pending ("succeeds later") whose replica died before completing the
+// session completes it unpaid, as the pay path would have, and is not
+// captured: its provider's answer settles it, once. One whose session
+// another payment took is voided.
+func TestStuckPendingPaymentCompletesItsSessionUnpaid(t *testing.T) {
+	s, tp, admin := stuckService(t)
+	session := admin.open()
+	p, ref := stuckPaymentWith(t, s, tp, admin, session, afterSetAuthorization, provider.TestCardPending)
+	r := reconciler(s)
+	for pass := range 2 { // the second pass, the session waiting, leaves it
+		if n, err := r.ReconcileOnce(t.Context()); err != nil || n != 1 {
+			t.Fatalf("pass %d: %d claimed, %v", pass, n, err)
+		}
+		cs := admin.sessions[session]
+		if cs.GetStatus() != "complete" || cs.GetPayment() != p.ID || cs.GetPaymentStatus() != "unpaid" {
+			t.Fatalf("pass %d: session %s %s by %s, want complete unpaid by %s", pass, cs.GetStatus(), cs.GetPaymentStatus(), cs.GetPayment(), p.ID)
+		}
+		if got := reload(t, s, p.ID); got.Status != StatusProcessing {
+			t.Fatalf("pass %d: status %s, want processing until the provider answers", pass, got.Status)
+		}
+		if ev := paymentEvents(t, s, p.ID); ev != "[]" {
+			t.Fatalf("pass %d: events %s", pass, ev)
+		}
+		backdate(t, s, p.ID)
+	}
+	if got, err := s.AsyncResult(t.Context(), testProvider, p.ID, true, ""); err != nil || got.Status != StatusSucceeded {
+		t.Fatalf("the provider's answer: %s, %v", got.Status, err)
+	}
+	if st := refState(t, tp, ref); st != "captured" {
+		t.Fatalf("reference %s", st)
+	}
+
+	other := admin.open()
+	lost, lostRef := stuckPaymentWith(t, s, tp, admin, other, afterSetAuthorization, provider.TestCardPending)
+	admin.set(other, "complete", "pay_other")
+	if _, err := r.ReconcileOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := reload(t, s, lost.ID); got.Status != StatusCanceled {
+		t.Fatalf("pending payment of a session paid by another: %s", got.Status)
+	}
+	if st := refState(t, tp, lostRef); st != "voided" {
+		t.Fatalf("its reference %s", st)
 	}
 }

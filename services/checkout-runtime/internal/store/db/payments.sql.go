@@ -227,10 +227,8 @@ const claimStuckPayments = `-- name: ClaimStuckPayments :many
 UPDATE runtime.payments SET updated_at = now()
 WHERE id IN (
     SELECT stuck.id FROM runtime.payments AS stuck
-    WHERE stuck.status = 'processing' AND stuck.method = 'card' AND stuck.async_due_at IS NULL
+    WHERE stuck.status = 'processing' AND stuck.method = 'card'
       AND stuck.updated_at < $1::timestamptz
-      AND NOT EXISTS (SELECT 1 FROM runtime.payment_attempts AS a
-                      WHERE a.payment_id = stuck.id AND a.outcome = 'pending')
     ORDER BY stuck.updated_at
     LIMIT $2
     FOR UPDATE OF stuck SKIP LOCKED)
@@ -246,9 +244,8 @@ type ClaimStuckPaymentsParams struct {
 // request ended (a crash, an unanswered call) between the insert and the
 // final move. Claimed by moving updated_at on, so that another replica
 // skips them until they are stale again; SKIP LOCKED shares them between
-// replicas. Payments waiting for the provider's later answer are left to
-// it: the test provider's simulated callback (async_due_at) and any whose
-// attempt was answered pending.
+// replicas. A payment waiting for its provider's later answer is claimed
+// too (its session may never have been completed), once a grace period.
 func (q *Queries) ClaimStuckPayments(ctx context.Context, arg ClaimStuckPaymentsParams) ([]RuntimePayment, error) {
 	rows, err := q.db.Query(ctx, claimStuckPayments, arg.StaleBefore, arg.MaxPayments)
 	if err != nil {
