@@ -215,6 +215,8 @@ func TestStuckPaymentIsSettledFromItsSession(t *testing.T) {
 			func(a *sessionsOfRecord, id string) { a.set(id, "complete", "pay_other") }, StatusCanceled, "voided", "[]", false},
 		{"after SetAuthorization, session expired", afterSetAuthorization,
 			func(a *sessionsOfRecord, id string) { a.set(id, "expired", "") }, StatusCanceled, "voided", "[]", false},
+		{"after SetAuthorization, session gone", afterSetAuthorization,
+			func(a *sessionsOfRecord, id string) { delete(a.sessions, id) }, StatusCanceled, "voided", "[]", false},
 		{"after CompleteSession", afterCompleteSession, nil, StatusSucceeded, "captured", "[payment.succeeded]", false},
 		{"after capture", afterCapture, nil, StatusSucceeded, "captured", "[payment.succeeded]", false},
 	} {
