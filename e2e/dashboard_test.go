@@ -240,6 +240,29 @@ func TestDashboardBrowser(t *testing.T) {
 	)
 	both("18-site-saved")
 
+	// Catalog: a product with its first price typed as a decimal, its page
+	// with the price, and the discounts page with a new coupon.
+	do(t, tab, "open Catalog", chromedp.Click(chromedp.ID("nav-catalog")), chromedp.WaitVisible(chromedp.ID("product-form")))
+	do(t, tab, "create a product with a price",
+		chromedp.SendKeys(chromedp.ID("name"), "Loose-leaf tea"),
+		chromedp.SendKeys(chromedp.ID("currency"), "EUR"),
+		chromedp.SendKeys(chromedp.ID("unit_amount"), "4.50"),
+		chromedp.Click(chromedp.ID("create-product")),
+		chromedp.WaitVisible(chromedp.ID("prices")),
+	)
+	if prices := text(t, tab, "prices"); !strings.Contains(prices, "4.50") {
+		t.Errorf("the product's prices: %q", prices)
+	}
+	both("18b-catalog-product")
+	do(t, tab, "create a coupon",
+		chromedp.Navigate(sys.DashboardURL+"catalog/discounts"), chromedp.WaitVisible(chromedp.ID("coupon-form")),
+		chromedp.SendKeys(chromedp.ID("percent_off"), "15"),
+		chromedp.SendKeys(chromedp.ID("coupon_max"), "100"),
+		chromedp.Click(chromedp.ID("create-coupon")),
+		chromedp.WaitVisible(chromedp.ID("coupons")),
+	)
+	both("18c-catalog-discounts")
+
 	// Developers: an API key with its secret shown once, the webhook
 	// endpoint with its delivery log, and the event's JSON.
 	tab = newTab(t, browser, expected...)

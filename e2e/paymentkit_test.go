@@ -85,17 +85,15 @@ func TestPaymentKitWrongTokenIsNotFound(t *testing.T) {
 }
 
 // TestPaymentKitRefusesCatalogParameters: the seed's own examples that need
-// a feature Tillpoint lacks (custom fields, subscriptions, cascade
-// pricing) are each refused, naming the parameter; a processor route that
-// is not the organization's is a 404 naming it (docs/routing.md); another
+// a feature Tillpoint lacks (subscriptions) are each refused, naming the
+// parameter; a processor route that is not the organization's is a 404
+// naming it (docs/routing.md); another
 // organization's key is a 404.
 func TestPaymentKitRefusesCatalogParameters(t *testing.T) {
 	urls := `"success_url": "https://yoursite.com/success", "return_url": "https://yoursite.com/cancel"`
 	price := `"line_items": [{"price_id": "price_xyz", "quantity": 1}]`
 	for _, tc := range []struct{ body, param string }{
-		{`{"custom_fields": {"order_id": "order_12345", "campaign": "halloween_sale"}, ` + price + `, ` + urls + `}`, "custom_fields"},
 		{`{` + price + `, "params_for_sub": {"custom_fields": {"tier": "enterprise", "region": "us-east"}}, ` + urls + `}`, "params_for_sub"},
-		{`{"line_items": [{"name": "Premium", "unit_amount": 100, "quantity": 1}], "cascade_line_items": [{"line_items": [{"price_id": "price_standard", "quantity": 1}], "processor_route_id": null}], ` + urls + `}`, "cascade_line_items"},
 	} {
 		status, body := request(t, sys.SecretKey, "POST", paymentKitPath(), tc.body, "")
 		wantAPIError(t, tc.param, status, body, http.StatusBadRequest, tc.param, "parameter_unsupported")

@@ -21,6 +21,11 @@ const (
 	// account of a route (AuthorizeRequest.Attempt 1) and succeeds on any
 	// later one: it shows a cascade (docs/routing.md).
 	TestCardProcessingError = "4000000000000119"
+	// TestCardOffSessionDeclined is authorised at checkout, and can be
+	// saved for a subscription, but its later off-session charges are
+	// declined with card_declined (Stripe's "attaching succeeds, charges
+	// fail" card): renewals of a subscription paid with it fail.
+	TestCardOffSessionDeclined = "4000000000000341"
 )
 
 // TestCard documents one test card number, for the hosted page's test-mode
@@ -30,15 +35,19 @@ type TestCard struct {
 	Outcome     Outcome // what Authorize returns
 	DeclineCode string  // for Declined
 	Description string  // one line for people
+	// OffSessionDecline is the decline code of its off-session charges
+	// ("" when they succeed).
+	OffSessionDecline string
 }
 
 var testCards = []TestCard{
-	{TestCardSuccess, Authorized, "", "succeeds"},
-	{TestCardDeclined, Declined, DeclineCardDeclined, "is declined"},
-	{TestCardInsufficientFunds, Declined, DeclineInsufficientFunds, "is declined for insufficient funds"},
-	{TestCardChallenge, ChallengeRequired, "", "asks for an authentication challenge"},
-	{TestCardPending, Pending, "", "succeeds later, by a signed callback"},
-	{TestCardProcessingError, Declined, DeclineProcessingError, "fails with a processing error on a route's first account, then succeeds on the next"},
+	{TestCardSuccess, Authorized, "", "succeeds", ""},
+	{TestCardDeclined, Declined, DeclineCardDeclined, "is declined", ""},
+	{TestCardInsufficientFunds, Declined, DeclineInsufficientFunds, "is declined for insufficient funds", ""},
+	{TestCardChallenge, ChallengeRequired, "", "asks for an authentication challenge", ""},
+	{TestCardPending, Pending, "", "succeeds later, by a signed callback", ""},
+	{TestCardOffSessionDeclined, Authorized, "", "succeeds, but its later subscription renewals are declined", DeclineCardDeclined},
+	{TestCardProcessingError, Declined, DeclineProcessingError, "fails with a processing error on a route's first account, then succeeds on the next", ""},
 }
 
 // TestCards lists the documented test cards (a fresh copy).

@@ -356,3 +356,55 @@ func (s testState) String() string {
 	}
 	return fmt.Sprintf("state(%d)", int(s))
 }
+
+// testCardTokenPrefix starts the test provider's reusable card tokens.
+const testCardTokenPrefix = "tok_test_"
+
+// SaveCard returns a reusable token for an authorised test card, for
+// off-session charges later (a subscription's renewals). The token names
+// the documented test card (public test data, test mode only), so that it
+// survives restarts without the provider remembering it; a live-mode
+// request never gets one.
+func (t *Test) SaveCard(_ context.Context, livemode bool, card *Card) (string, error) {
+	if livemode || card == nil {
+		return "", fmt.Errorf("%w: the test provider saves test-mode test cards only", ErrInvalidRequest)
+	}
+	digits, ok := normalizeNumber(card.Number)
+	if !ok {
+		return "", fmt.Errorf("%w: not a card number", ErrInvalidRequest)
+	}
+	if _, known := lookupTestCard(digits); !known {
+		return "", fmt.Errorf("%w: not a documented test card", ErrInvalidRequest)
+	}
+	return testCardTokenPrefix + digits, nil
+}
+
+// AuthorizeSaved authorises an off-session charge of a token from
+// SaveCard, as the saved test card's off-session behaviour says; it is
+// captured like any authorisation.
+func (t *Test) AuthorizeSaved(ctx context.Context, req AuthorizeRequest, token string) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	if err := checkRequest(req); err != nil {
+		return Result{}, err
+	}
+	var res Result
+	card, known := lookupTestCard(strings.TrimPrefix(token, testCardTokenPrefix))
+	switch {
+	case req.Livemode:
+		res = decline("", "", "", DeclineLiveModeNotSupported, DeclineMessage(DeclineLiveModeNotSupported))
+	case !strings.HasPrefix(token, testCardTokenPrefix) || !known:
+		return Result{}, fmt.Errorf("%w: unknown saved card token", ErrInvalidRequest)
+	case card.OffSessionDecline != "":
+		res = decline("", brandOf(card.Number), card.Number[len(card.Number)-4:], card.OffSessionDecline, DeclineMessage(card.OffSessionDecline))
+	default:
+		res = Result{Outcome: Authorized, Brand: brandOf(card.Number), Last4: card.Number[len(card.Number)-4:]}
+	}
+	auth := &testAuth{amount: req.Amount, brand: res.Brand, last4: res.Last4, state: stateDeclined}
+	if res.Outcome == Authorized {
+		auth.state = stateAuthorized
+	}
+	res.Reference = t.remember(auth)
+	return res, nil
+}

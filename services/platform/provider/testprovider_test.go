@@ -503,3 +503,43 @@ func TestTestProcessingErrorCascades(t *testing.T) {
 		}
 	}
 }
+
+func TestSavedTestCards(t *testing.T) {
+	ctx := context.Background()
+	p := NewTest()
+	for _, bad := range []struct {
+		live bool
+		card *Card
+	}{{true, &Card{Number: TestCardSuccess}}, {false, nil}, {false, &Card{Number: "4111111111111111"}}, {false, &Card{Number: "42"}}} {
+		if _, err := p.SaveCard(ctx, bad.live, bad.card); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("save %+v: %v, want ErrInvalidRequest", bad, err)
+		}
+	}
+	req := AuthorizeRequest{PaymentID: "pay_r", Amount: 1800, Currency: "EUR"}
+	ok, err := p.SaveCard(ctx, false, &Card{Number: "4242 4242 4242 4242"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.AuthorizeSaved(ctx, req, ok)
+	if err != nil || res.Outcome != Authorized || res.Last4 != "4242" {
+		t.Fatalf("saved success card: %+v %v", res, err)
+	}
+	if err := p.Capture(ctx, res.Reference, 1800); err != nil {
+		t.Fatalf("capture: %v", err)
+	}
+	// 0341 authorises at checkout but declines off-session.
+	if res, err := p.Authorize(ctx, AuthorizeRequest{PaymentID: "pay_c", Amount: 1800, Currency: "EUR",
+		Card: &Card{Number: TestCardOffSessionDeclined, Exp: "12/40", CVC: "123"}}); err != nil || res.Outcome != Authorized {
+		t.Fatalf("0341 at checkout: %+v %v", res, err)
+	}
+	fails, _ := p.SaveCard(ctx, false, &Card{Number: TestCardOffSessionDeclined})
+	if res, err := p.AuthorizeSaved(ctx, req, fails); err != nil || res.Outcome != Declined || res.DeclineCode != DeclineCardDeclined {
+		t.Fatalf("0341 off-session: %+v %v", res, err)
+	}
+	if res, err := p.AuthorizeSaved(ctx, AuthorizeRequest{PaymentID: "pay_l", Amount: 1, Currency: "EUR", Livemode: true}, ok); err != nil || res.Outcome != Declined {
+		t.Fatalf("live mode: %+v %v", res, err)
+	}
+	if _, err := p.AuthorizeSaved(ctx, req, "tok_test_4111111111111111"); !errors.Is(err, ErrInvalidRequest) {
+		t.Fatalf("unknown token: %v", err)
+	}
+}

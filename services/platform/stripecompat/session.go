@@ -24,32 +24,34 @@ const APIVersion = "2025-08-27.basil"
 
 // Session is a checkout session as Stripe's API shows it.
 type Session struct {
-	ID                 string            `json:"id"`
-	Object             string            `json:"object"`
-	AmountSubtotal     int64             `json:"amount_subtotal"`
-	AmountTotal        int64             `json:"amount_total"`
-	CancelURL          string            `json:"cancel_url"`
-	ClientReferenceID  *string           `json:"client_reference_id"`
-	Created            int64             `json:"created"`
-	Currency           string            `json:"currency"`
-	Customer           *string           `json:"customer"`
-	CustomerDetails    *CustomerDetails  `json:"customer_details"`
-	CustomerEmail      *string           `json:"customer_email"`
-	Discounts          []Discount        `json:"discounts"`
-	ExpiresAt          int64             `json:"expires_at"`
-	LineItems          *LineItemList     `json:"line_items,omitempty"`
-	Livemode           bool              `json:"livemode"`
-	Locale             string            `json:"locale"`
-	Metadata           map[string]string `json:"metadata"`
-	Mode               string            `json:"mode"`
-	PaymentIntent      *string           `json:"payment_intent"`
-	PaymentMethodTypes []string          `json:"payment_method_types"`
-	PaymentStatus      string            `json:"payment_status"`
-	Status             string            `json:"status"`
-	SuccessURL         string            `json:"success_url"`
-	TotalDetails       TotalDetails      `json:"total_details"`
-	UIMode             string            `json:"ui_mode"`
-	URL                *string           `json:"url"`
+	ID                string            `json:"id"`
+	Object            string            `json:"object"`
+	AmountSubtotal    int64             `json:"amount_subtotal"`
+	AmountTotal       int64             `json:"amount_total"`
+	CancelURL         string            `json:"cancel_url"`
+	ClientReferenceID *string           `json:"client_reference_id"`
+	Created           int64             `json:"created"`
+	Currency          string            `json:"currency"`
+	Customer          *string           `json:"customer"`
+	CustomerDetails   *CustomerDetails  `json:"customer_details"`
+	CustomerEmail     *string           `json:"customer_email"`
+	Discounts         []Discount        `json:"discounts"`
+	ExpiresAt         int64             `json:"expires_at"`
+	LineItems         *LineItemList     `json:"line_items,omitempty"`
+	Livemode          bool              `json:"livemode"`
+	Locale            string            `json:"locale"`
+	Metadata          map[string]string `json:"metadata"`
+	Mode              string            `json:"mode"`
+	// Subscription is the subscription a paid subscription-mode session made.
+	Subscription       *string      `json:"subscription"`
+	PaymentIntent      *string      `json:"payment_intent"`
+	PaymentMethodTypes []string     `json:"payment_method_types"`
+	PaymentStatus      string       `json:"payment_status"`
+	Status             string       `json:"status"`
+	SuccessURL         string       `json:"success_url"`
+	TotalDetails       TotalDetails `json:"total_details"`
+	UIMode             string       `json:"ui_mode"`
+	URL                *string      `json:"url"`
 }
 
 // CustomerDetails is what is known of the payer: the email and phone the
@@ -147,10 +149,13 @@ func NewSession(cs *adminv1.CheckoutSession, withLineItems bool) *Session {
 		CancelURL: cs.GetCancelUrl(), ClientReferenceID: cs.ClientReferenceId, Created: cs.GetCreatedAt().GetSeconds(),
 		Currency: strings.ToLower(cs.GetCurrency()), Customer: cs.Customer, CustomerEmail: cs.CustomerEmail,
 		ExpiresAt: cs.GetExpiresAt().GetSeconds(), Livemode: cs.GetLivemode(), Locale: cs.GetLocale(),
-		Metadata: cs.GetMetadata(), Mode: "payment", PaymentIntent: cs.Payment, PaymentMethodTypes: cs.GetPaymentMethodTypes(),
+		Metadata: cs.GetMetadata(), Mode: cs.GetMode(), Subscription: cs.Subscription, PaymentIntent: cs.Payment, PaymentMethodTypes: cs.GetPaymentMethodTypes(),
 		PaymentStatus: cs.GetPaymentStatus(), Status: cs.GetStatus(), SuccessURL: cs.GetSuccessUrl(),
 		TotalDetails: TotalDetails{AmountTax: cs.GetAmountTax(), AmountDiscount: cs.GetTotalDetails().GetAmountDiscount()},
 		UIMode:       "hosted", Discounts: []Discount{},
+	}
+	if s.Mode == "" {
+		s.Mode = "payment"
 	}
 	for _, d := range cs.GetDiscounts() {
 		s.Discounts = append(s.Discounts, Discount{Coupon: d.GetCoupon(), PromotionCode: d.PromotionCode})

@@ -8,4 +8,6 @@ var EventTypes = []string{
 	"checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed",
 	"payment.succeeded", "payment.failed", "payment.refunded", "payment.disputed",
 	"refund.succeeded", "refund.failed",
+	"customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
+	"invoice.paid", "invoice.payment_failed",
 }

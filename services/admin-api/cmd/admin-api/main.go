@@ -31,6 +31,7 @@ import (
 
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/bootstrap"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/subscription"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/dashboard"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/provideracct"
@@ -94,6 +95,12 @@ type Config struct {
 	GRPCAddr string
 	// SweepInterval is how often due sessions are expired.
 	SweepInterval time.Duration
+	// RenewalInterval is how often due subscription renewals are looked for
+	// (SUBSCRIPTION_RENEWAL_INTERVAL).
+	RenewalInterval time.Duration
+	// RetrySchedule is when a failed renewal is retried, after the renewal
+	// date (SUBSCRIPTION_RETRY_SCHEDULE, e.g. "24h,72h,120h").
+	RetrySchedule []time.Duration
 	// RuntimeInternalAddr and HooksInternalAddr are the internal gRPC
 	// listeners of checkout-runtime and hooks.
 	RuntimeInternalAddr, HooksInternalAddr string
@@ -152,6 +159,8 @@ func loadConfig() (Config, error) {
 		Common:              config.LoadCommon(l, config.Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"}),
 		GRPCAddr:            l.Addr("GRPC_ADDR", ":8081"),
 		SweepInterval:       l.Duration("SWEEP_INTERVAL", 5*time.Second),
+		RenewalInterval:     l.Duration("SUBSCRIPTION_RENEWAL_INTERVAL", 30*time.Second),
+		RetrySchedule:       loadRetrySchedule(l),
 		RuntimeInternalAddr: l.Addr("RUNTIME_INTERNAL_ADDR", ""),
 		HooksInternalAddr:   l.Addr("HOOKS_INTERNAL_ADDR", ""),
 		Limits:              loadLimits(l),
@@ -163,6 +172,29 @@ func loadConfig() (Config, error) {
 	c.Targets = webhook.LoadTargetPolicy(l, c.HTTPAddr, c.GRPCAddr, c.InternalGRPCAddr, c.MetricsAddr,
 		c.RuntimeInternalAddr, c.HooksInternalAddr)
 	return c, l.Err()
+}
+
+// loadRetrySchedule reads SUBSCRIPTION_RETRY_SCHEDULE: increasing positive
+// durations after the renewal date, comma-separated (at most 10).
+func loadRetrySchedule(l *config.Loader) []time.Duration {
+	const name, maxRetries = "SUBSCRIPTION_RETRY_SCHEDULE", 10
+	raw := strings.TrimSpace(l.String(name, ""))
+	if raw == "" {
+		return subscription.DefaultRetrySchedule
+	}
+	var out []time.Duration
+	for _, part := range strings.Split(raw, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d <= 0 || (len(out) > 0 && d <= out[len(out)-1]) {
+			l.Fail(name, "want increasing positive durations such as 24h,72h,120h, got %q", raw)
+			return nil
+		}
+		out = append(out, d)
+	}
+	if len(out) > maxRetries {
+		l.Fail(name, "at most %d retries", maxRetries)
+	}
+	return out
 }
 
 // loadKeys reads TILLPOINT_ENCRYPTION_KEY. Its errors never hold the key.
@@ -396,11 +428,12 @@ func serve(ctx context.Context, cfg Config) error {
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: grpcapi.OutboxSchema, Logger: logger}
 	sweep := &sweeper.Sweeper{Store: st, CheckoutBase: checkoutBase, Interval: cfg.SweepInterval, Logger: logger}
+	api.Renewer.Interval, api.Renewer.Schedule = cfg.RenewalInterval, cfg.RetrySchedule
 	return base.Run(ctx, app.Parts{
 		Public:   api.WithDashboard(dashboard.Prefix, dash),
 		Internal: internal,
 		GRPC:     map[string]*grpc.Server{cfg.GRPCAddr: api.GRPC},
-		Workers: map[string]func(context.Context) error{"outbox relay": relay.Run, "sweeper": sweep.Run,
+		Workers: map[string]func(context.Context) error{"outbox relay": relay.Run, "sweeper": sweep.Run, "subscription renewals": api.Renewer.Run,
 			"dashboard sessions": dash.SweepSessions,
 			"cache listener":     func(ctx context.Context) error { return st.Listen(ctx, logger) },
 			"session batcher":    func(ctx context.Context) error { return st.RunBatchers(ctx, logger) }},

@@ -107,6 +107,10 @@ var methods = map[string]method{
 	adminv1.CustomerService_CreateCustomer_FullMethodName:           {action: "customer.create", byUsersOnly: true},
 	adminv1.CustomerService_UpdateCustomer_FullMethodName:           {action: "customer.update", byUsersOnly: true},
 	adminv1.CustomerService_DeleteCustomer_FullMethodName:           {action: "customer.delete", byUsersOnly: true},
+	adminv1.SubscriptionService_UpdateSubscription_FullMethodName:   {action: "subscription.update", byUsersOnly: true},
+	adminv1.SubscriptionService_CancelSubscription_FullMethodName:   {action: "subscription.cancel", byUsersOnly: true},
+	adminv1.TestClockService_CreateTestClock_FullMethodName:         {action: "test_clock.create"},
+	adminv1.TestClockService_AdvanceTestClock_FullMethodName:        {action: "test_clock.advance"},
 	// GetNotifySecret reveals a secret but changes nothing: a read.
 	adminv1.WebhookEndpointService_GetNotifySecret_FullMethodName: {},
 }

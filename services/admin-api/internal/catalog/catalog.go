@@ -114,3 +114,12 @@ func optionalBool(b *bool) pgtype.Bool {
 	}
 	return pgtype.Bool{Bool: *b, Valid: true}
 }
+
+// MergeMetadataJSON is mergeMetadata on a stored column, encoded again.
+func MergeMetadataJSON(stored []byte, update map[string]string) ([]byte, error) {
+	m, err := mergeMetadata(stored, update)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(m)
+}

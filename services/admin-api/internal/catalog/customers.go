@@ -53,8 +53,12 @@ func (s *Customers) CreateCustomer(ctx context.Context, req *adminv1.CreateCusto
 	}
 	var resp *adminv1.CreateCustomerResponse
 	err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		clock, err := testClockRef(ctx, q, p, req.GetTestClock())
+		if err != nil {
+			return err
+		}
 		row, err := q.CreateCustomer(ctx, db.CreateCustomerParams{ID: ids.New("cus"), OrganizationID: p.OrganizationID,
-			Livemode: p.Livemode, Email: f.email, Name: f.name, Phone: f.phone, Address: f.address, Metadata: meta})
+			Livemode: p.Livemode, Email: f.email, Name: f.name, Phone: f.phone, Address: f.address, Metadata: meta, TestClockID: clock})
 		if err != nil {
 			return store.Wrap(err, "create customer")
 		}
@@ -77,6 +81,24 @@ func (s *Customers) GetCustomer(ctx context.Context, req *adminv1.GetCustomerReq
 	}
 	out, err := CustomerProto(row)
 	return &adminv1.GetCustomerResponse{Customer: out}, err
+}
+
+// testClockRef checks the test clock a new customer is attached to: one of
+// the caller's, in test mode (nil for none).
+func testClockRef(ctx context.Context, q *db.Queries, p auth.Principal, id string) (*string, error) {
+	id = strings.TrimSpace(id)
+	switch {
+	case id == "":
+		return nil, nil
+	case p.Livemode:
+		return nil, errs.Param("test_clock", "parameter_invalid", "Test clocks are test mode only; a live-mode customer cannot have one.")
+	}
+	if _, err := q.GetTestClock(ctx, db.GetTestClockParams{ID: id, OrganizationID: p.OrganizationID}); store.IsNoRows(err) {
+		return nil, errs.NotFoundf("test_clock", "No such test clock: '%s'.", id)
+	} else if err != nil {
+		return nil, store.Wrap(err, "get test clock")
+	}
+	return &id, nil
 }
 
 // customerErr translates a failed customer lookup: no row is a 404 naming
@@ -285,7 +307,7 @@ func CustomerProto(r db.AdminCustomer) (*adminv1.Customer, error) {
 		return nil, fmt.Errorf("customer %s: %w", r.ID, err)
 	}
 	out := &adminv1.Customer{Id: r.ID, Object: "customer", Email: r.Email, Name: r.Name, Phone: r.Phone,
-		Metadata: meta, Livemode: r.Livemode, CreatedAt: timestamppb.New(r.CreatedAt)}
+		Metadata: meta, Livemode: r.Livemode, CreatedAt: timestamppb.New(r.CreatedAt), TestClock: r.TestClockID}
 	if len(r.Address) > 0 && string(r.Address) != "null" {
 		var a storedAddress
 		if err := json.Unmarshal(r.Address, &a); err != nil {

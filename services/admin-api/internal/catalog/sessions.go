@@ -32,7 +32,30 @@ type SessionRequest struct {
 	Request *adminv1.CreateCheckoutSessionRequest
 	// refs[i] is the catalog origin of line item i (zero for inline items).
 	refs []itemRef
+	// Mode is "payment" or "subscription"; in subscription mode Recurrence
+	// is what every recurring price shares.
+	Mode       string
+	Recurrence Recurrence
+	// CustomerCreation is "if_required" or "always".
+	CustomerCreation string
 }
+
+// Recurrence is a recurring price's billing interval.
+type Recurrence struct {
+	Interval string
+	Count    int32
+}
+
+// Session modes and customer_creation values.
+const (
+	ModePayment        = "payment"
+	ModeSubscription   = "subscription"
+	CreationIfRequired = "if_required"
+	CreationAlways     = "always"
+)
+
+// Subscription reports whether the session creates a subscription.
+func (r SessionRequest) Subscription() bool { return r.Mode == ModeSubscription }
 
 type itemRef struct{ price, product string }
 
@@ -51,7 +74,19 @@ func (r SessionRequest) Annotate(items []session.LineItem) {
 // customer (customer_id, or a customer shaped like a catalog id). An id
 // another organization or mode owns is not found, like an unknown one.
 func ResolveSession(ctx context.Context, q Lookups, org string, live bool, req *adminv1.CreateCheckoutSessionRequest) (SessionRequest, error) {
-	out := SessionRequest{Request: req}
+	out := SessionRequest{Request: req, Mode: strings.TrimSpace(req.GetMode()), CustomerCreation: strings.TrimSpace(req.GetCustomerCreation())}
+	switch out.Mode {
+	case "", ModePayment, ModeSubscription:
+	default:
+		return out, errs.Param("mode", "parameter_invalid", "mode must be %s or %s.", ModePayment, ModeSubscription)
+	}
+	switch out.CustomerCreation {
+	case "":
+		out.CustomerCreation = CreationIfRequired
+	case CreationIfRequired, CreationAlways:
+	default:
+		return out, errs.Param("customer_creation", "parameter_invalid", "customer_creation must be %s or %s.", CreationAlways, CreationIfRequired)
+	}
 	priceIDs, err := linePriceIDs(req.GetLineItems())
 	if err != nil {
 		return out, err
@@ -61,13 +96,20 @@ func ResolveSession(ctx context.Context, q Lookups, org string, live bool, req *
 		return out, err
 	}
 	if len(priceIDs) == 0 && customerID == "" {
-		return out, nil
+		return out, out.checkMode()
 	}
 	out.Request = proto.Clone(req).(*adminv1.CreateCheckoutSessionRequest)
 	if len(priceIDs) > 0 {
-		if out.refs, err = resolvePrices(ctx, q, org, live, out.Request, priceIDs); err != nil {
+		if out.refs, out.Recurrence, err = resolvePrices(ctx, q, org, live, out.Request, priceIDs); err != nil {
 			return out, err
 		}
+	}
+	if err := out.checkMode(); err != nil {
+		return out, err
+	}
+	if out.Subscription() && customerID == "" && strings.TrimSpace(req.GetCustomer()) != "" {
+		return out, errs.Param("customer", "parameter_invalid",
+			"A subscription belongs to a catalog customer: give customer_id (cus_…), or no customer and one is created when the session is paid.")
 	}
 	if customerID != "" {
 		c, err := q.GetCustomer(ctx, db.GetCustomerParams{ID: customerID, OrganizationID: org, Livemode: live})
@@ -83,6 +125,24 @@ func ResolveSession(ctx context.Context, q Lookups, org string, live bool, req *
 		}
 	}
 	return out, nil
+}
+
+// checkMode infers the mode from the prices (subscription when one is
+// recurring) and refuses a subscription without a recurring price or a
+// payment with one.
+func (r *SessionRequest) checkMode() error {
+	recurring := r.Recurrence.Interval != ""
+	switch {
+	case r.Mode == "" && recurring:
+		r.Mode = ModeSubscription
+	case r.Mode == "":
+		r.Mode = ModePayment
+	case r.Mode == ModeSubscription && !recurring:
+		return errs.Param("mode", "parameter_invalid", "mode=subscription needs at least one line item with a recurring price.")
+	case r.Mode == ModePayment && recurring:
+		return errs.Param("mode", "parameter_invalid", "A line item has a recurring price: use mode=subscription (or leave mode out).")
+	}
+	return nil
 }
 
 // linePriceIDs returns the price id of each line item ("" for inline ones),
@@ -128,8 +188,11 @@ func priceOf(it *adminv1.LineItemParams, i int) (id, param string) {
 }
 
 // resolvePrices fills the line items of req that name a price and sets the
-// session currency from the prices when req has none.
-func resolvePrices(ctx context.Context, q Lookups, org string, live bool, req *adminv1.CreateCheckoutSessionRequest, priceIDs []string) ([]itemRef, error) {
+// session currency from the prices when req has none. It returns the
+// recurrence every recurring price shares (zero when none is recurring),
+// refusing, naming the line, a recurring price with another one.
+func resolvePrices(ctx context.Context, q Lookups, org string, live bool, req *adminv1.CreateCheckoutSessionRequest, priceIDs []string) ([]itemRef, Recurrence, error) {
+	var rec Recurrence
 	var distinct []string
 	for _, id := range priceIDs {
 		if id != "" {
@@ -138,7 +201,7 @@ func resolvePrices(ctx context.Context, q Lookups, org string, live bool, req *a
 	}
 	rows, err := q.GetPricesForLineItems(ctx, db.GetPricesForLineItemsParams{Ids: distinct, OrganizationID: org, Livemode: live})
 	if err != nil {
-		return nil, store.Wrap(err, "get prices")
+		return nil, rec, store.Wrap(err, "get prices")
 	}
 	byID := make(map[string]db.GetPricesForLineItemsRow, len(rows))
 	for _, r := range rows {
@@ -148,7 +211,7 @@ func resolvePrices(ctx context.Context, q Lookups, org string, live bool, req *a
 	if c := strings.TrimSpace(req.GetCurrency()); c != "" {
 		cur, err := money.ParseCurrency(c)
 		if err != nil {
-			return nil, errs.Param("currency", "parameter_invalid", "%s.", err.Error())
+			return nil, rec, errs.Param("currency", "parameter_invalid", "%s.", err.Error())
 		}
 		currency = cur.Code()
 	}
@@ -160,21 +223,29 @@ func resolvePrices(ctx context.Context, q Lookups, org string, live bool, req *a
 		_, param := priceOf(req.LineItems[i], i)
 		row, ok := byID[id]
 		if !ok {
-			return nil, errs.NotFoundf(param, "No such price: '%s'.", id)
+			return nil, rec, errs.NotFoundf(param, "No such price: '%s'.", id)
 		}
 		price, product := row.AdminPrice, row.AdminProduct
 		switch {
 		case !price.Active:
-			return nil, errs.Param(param, "price_inactive", "Price %s is archived (active=false); new sessions cannot use it.", id)
+			return nil, rec, errs.Param(param, "price_inactive", "Price %s is archived (active=false); new sessions cannot use it.", id)
 		case !product.Active:
-			return nil, errs.Param(param, "price_inactive", "The product %s of price %s is archived (active=false); new sessions cannot use it.", product.ID, id)
-		case price.Type == TypeRecurring:
-			return nil, errs.Param(param, "parameter_unsupported",
-				"Price %s is recurring: recurring prices need subscriptions, which checkout sessions do not create yet. Use a one_time price.", id)
+			return nil, rec, errs.Param(param, "price_inactive", "The product %s of price %s is archived (active=false); new sessions cannot use it.", product.ID, id)
 		case currency == "":
 			currency = price.Currency
 		case price.Currency != currency:
-			return nil, errs.Param(param, "currency_mismatch", "Price %s is in %s but the session is in %s; all line items share the session's currency.", id, price.Currency, currency)
+			return nil, rec, errs.Param(param, "currency_mismatch", "Price %s is in %s but the session is in %s; all line items share the session's currency.", id, price.Currency, currency)
+		}
+		if price.Type == TypeRecurring {
+			this := Recurrence{Interval: deref(price.RecurringInterval), Count: *price.RecurringIntervalCount}
+			switch {
+			case rec.Interval == "":
+				rec = this
+			case this != rec:
+				return nil, rec, errs.Param(param, "recurring_mismatch",
+					"Price %s recurs every %d %s but another line item's price every %d %s; the recurring prices of a subscription share their interval and interval_count.",
+					id, this.Count, this.Interval, rec.Count, rec.Interval)
+			}
 		}
 		it := req.LineItems[i]
 		it.PriceId, it.Price = "", ""
@@ -188,7 +259,7 @@ func resolvePrices(ctx context.Context, q Lookups, org string, live bool, req *a
 		refs[i] = itemRef{price: price.ID, product: product.ID}
 	}
 	req.Currency = currency
-	return refs, nil
+	return refs, rec, nil
 }
 
 // customerRef is the catalog customer a request names, and the parameter
@@ -205,4 +276,18 @@ func customerRef(req *adminv1.CreateCheckoutSessionRequest) (id, param string, e
 		return legacy, "customer", nil
 	}
 	return "", "", nil
+}
+
+// SetSessionMode records, in the transaction creating the session, its
+// mode, recurrence and customer_creation.
+func SetSessionMode(ctx context.Context, q *db.Queries, id string, r SessionRequest) (db.AdminCheckoutSession, error) {
+	p := db.SetSessionSubscriptionModeParams{ID: id, Mode: r.Mode, CustomerCreation: r.CustomerCreation}
+	if r.Subscription() {
+		p.RecurringInterval, p.RecurringIntervalCount = &r.Recurrence.Interval, &r.Recurrence.Count
+	}
+	row, err := q.SetSessionSubscriptionMode(ctx, p)
+	if err != nil {
+		return row, store.Wrap(err, "set session mode")
+	}
+	return row, nil
 }

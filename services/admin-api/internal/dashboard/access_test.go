@@ -19,14 +19,14 @@ import (
 func TestRoleTable(t *testing.T) {
 	all := []dashboard.Action{dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionCreateCheckout, dashboard.ActionExpireCheckout,
 		dashboard.ActionRefund, dashboard.ActionResendWebhook, dashboard.ActionManageSites, dashboard.ActionManageKeys, dashboard.ActionManageWebhooks,
-		dashboard.ActionManageTeam, dashboard.ActionViewAudit}
+		dashboard.ActionManageTeam, dashboard.ActionViewAudit, dashboard.ActionViewCatalog, dashboard.ActionManageCatalog}
 	allowed := map[dashboard.Role][]dashboard.Action{
 		dashboard.RoleOwner: all,
 		dashboard.RoleDeveloper: {dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionResendWebhook, dashboard.ActionManageSites,
-			dashboard.ActionManageKeys, dashboard.ActionManageWebhooks},
+			dashboard.ActionManageKeys, dashboard.ActionManageWebhooks, dashboard.ActionViewCatalog, dashboard.ActionManageCatalog},
 		dashboard.RoleSupport: {dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionCreateCheckout, dashboard.ActionExpireCheckout,
-			dashboard.ActionRefund, dashboard.ActionResendWebhook},
-		dashboard.RoleViewer: {dashboard.ActionViewCheckouts, dashboard.ActionViewSites},
+			dashboard.ActionRefund, dashboard.ActionResendWebhook, dashboard.ActionViewCatalog},
+		dashboard.RoleViewer: {dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionViewCatalog},
 	}
 	for _, role := range append(dashboard.Roles, "intruder") {
 		for _, a := range all {
@@ -93,6 +93,19 @@ func TestRolesOnTheServer(t *testing.T) {
 				}, http.StatusSeeOther},
 				{dashboard.ActionManageSites, func() int {
 					s, _, _ := b.post("/dashboard/sites/"+e.siteA, siteForm(csrf, "Renamed by "+string(role)))
+					return s
+				}, http.StatusSeeOther},
+				{dashboard.ActionViewCatalog, func() int { s, _, _ := b.get("/dashboard/catalog/products"); return s }, http.StatusOK},
+				{dashboard.ActionViewCatalog, func() int { s, _, _ := b.get("/dashboard/catalog/customers"); return s }, http.StatusOK},
+				{dashboard.ActionViewCatalog, func() int { s, _, _ := b.get("/dashboard/catalog/discounts"); return s }, http.StatusOK},
+				{dashboard.ActionManageCatalog, func() int {
+					s, _, _ := b.post("/dashboard/catalog/products", url.Values{"csrf_token": {csrf}, "name": {"Tea by " + string(role)},
+						"currency": {"EUR"}, "unit_amount": {"4.50"}, "idempotency_key": {"p-" + string(role)}})
+					return s
+				}, http.StatusSeeOther},
+				{dashboard.ActionManageCatalog, func() int {
+					s, _, _ := b.post("/dashboard/catalog/coupons", url.Values{"csrf_token": {csrf}, "percent_off": {"10"},
+						"duration": {"once"}, "idempotency_key": {"c-" + string(role)}})
 					return s
 				}, http.StatusSeeOther},
 			}

@@ -65,6 +65,11 @@ type Handler struct {
 	refunds  adminv1.RefundServiceClient
 	keys     adminv1.ApiKeyServiceClient
 	routes   adminv1.RouteServiceClient
+	products adminv1.ProductServiceClient
+	prices   adminv1.PriceServiceClient
+	people   adminv1.CustomerServiceClient
+	coupons  adminv1.CouponServiceClient
+	promos   adminv1.PromotionCodeServiceClient
 	pages    *renderer
 	// dummyHash is verified against when an email is unknown, so that the
 	// answer takes as long as for a wrong password (no user enumeration).
@@ -117,6 +122,11 @@ func (h *Handler) Init(ctx context.Context) error {
 	h.refunds = adminv1.NewRefundServiceClient(h.Conn)
 	h.keys = adminv1.NewApiKeyServiceClient(h.Conn)
 	h.routes = adminv1.NewRouteServiceClient(h.Conn)
+	h.products = adminv1.NewProductServiceClient(h.Conn)
+	h.prices = adminv1.NewPriceServiceClient(h.Conn)
+	h.people = adminv1.NewCustomerServiceClient(h.Conn)
+	h.coupons = adminv1.NewCouponServiceClient(h.Conn)
+	h.promos = adminv1.NewPromotionCodeServiceClient(h.Conn)
 
 	m := http.NewServeMux()
 	m.HandleFunc("GET "+Prefix+"/{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -174,6 +184,20 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("POST "+Prefix+"/team/members/{id}/role", h.signedIn(ActionManageTeam, h.setMemberRole))
 	m.Handle("POST "+Prefix+"/team/members/{id}/remove", h.signedIn(ActionManageTeam, h.removeMember))
 	m.Handle("GET "+Prefix+"/audit", h.signedIn(ActionViewAudit, h.auditPage))
+	m.Handle("GET "+Prefix+"/catalog", http.RedirectHandler(Prefix+"/catalog/products", http.StatusSeeOther))
+	m.Handle("GET "+Prefix+"/catalog/products", h.signedIn(ActionViewCatalog, h.listProducts))
+	m.Handle("POST "+Prefix+"/catalog/products", h.signedIn(ActionManageCatalog, h.createProduct))
+	m.Handle("GET "+Prefix+"/catalog/products/{id}", h.signedIn(ActionViewCatalog, h.showProduct))
+	m.Handle("POST "+Prefix+"/catalog/products/{id}/prices", h.signedIn(ActionManageCatalog, h.addPrice))
+	m.Handle("POST "+Prefix+"/catalog/products/{id}/archive", h.signedIn(ActionManageCatalog, h.archiveProduct))
+	m.Handle("POST "+Prefix+"/catalog/prices/{id}/archive", h.signedIn(ActionManageCatalog, h.archivePrice))
+	m.Handle("GET "+Prefix+"/catalog/customers", h.signedIn(ActionViewCatalog, h.listCustomers))
+	m.Handle("GET "+Prefix+"/catalog/customers/{id}", h.signedIn(ActionViewCatalog, h.showCustomer))
+	m.Handle("GET "+Prefix+"/catalog/discounts", h.signedIn(ActionViewCatalog, h.listDiscounts))
+	m.Handle("POST "+Prefix+"/catalog/coupons", h.signedIn(ActionManageCatalog, h.createCoupon))
+	m.Handle("POST "+Prefix+"/catalog/coupons/{id}/delete", h.signedIn(ActionManageCatalog, h.deleteCoupon))
+	m.Handle("POST "+Prefix+"/catalog/promotion-codes", h.signedIn(ActionManageCatalog, h.createPromotionCode))
+	m.Handle("POST "+Prefix+"/catalog/promotion-codes/{id}/deactivate", h.signedIn(ActionManageCatalog, h.deactivatePromotionCode))
 	m.HandleFunc("GET "+Prefix+"/invite/{token}", h.invitePage)
 	m.HandleFunc("POST "+Prefix+"/invite/{token}", h.acceptInvite)
 	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {

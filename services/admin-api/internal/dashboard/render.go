@@ -26,7 +26,8 @@ var templateFS embed.FS
 
 // views are the page templates; each defines "title" and "content" for
 // layout.html.
-var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "sites", "site", "error", "keys", "webhooks", "webhook", "events", "event", "overview", "team", "invite", "login_code", "twofactor", "audit"}
+var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "sites", "site", "error", "keys", "webhooks", "webhook", "events", "event", "overview", "team", "invite", "login_code", "twofactor", "audit",
+	"catalog_products", "catalog_product", "catalog_customers", "catalog_customer", "catalog_discounts"}
 
 // renderer holds the parsed templates, one set per language and time
 // zone (the "when" functions show times in the zone): the UTC sets are

@@ -43,17 +43,23 @@ const (
 	ActionManageWebhooks Action = "webhooks.manage"
 	ActionManageTeam     Action = "team.manage"
 	ActionViewAudit      Action = "audit.view"
+	// The catalog: products and prices, customers, coupons and promotion
+	// codes. Everyone sees it; those who build the integration manage it.
+	ActionViewCatalog   Action = "catalog.view"
+	ActionManageCatalog Action = "catalog.manage"
 )
 
 // permissions is the one table of who may do what (role × action). An
 // action missing from a role's set is forbidden.
 var permissions = map[Role]map[Action]bool{
 	RoleOwner: set(ActionViewCheckouts, ActionViewSites, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook,
-		ActionManageSites, ActionManageKeys, ActionManageWebhooks, ActionManageTeam, ActionViewAudit),
-	RoleDeveloper: set(ActionViewCheckouts, ActionViewSites, ActionResendWebhook, ActionManageSites, ActionManageKeys, ActionManageWebhooks),
+		ActionManageSites, ActionManageKeys, ActionManageWebhooks, ActionManageTeam, ActionViewAudit, ActionViewCatalog, ActionManageCatalog),
+	RoleDeveloper: set(ActionViewCheckouts, ActionViewSites, ActionResendWebhook, ActionManageSites, ActionManageKeys, ActionManageWebhooks,
+		ActionViewCatalog, ActionManageCatalog),
 	// Support resends too: "our shop never got the order" is their call.
-	RoleSupport: set(ActionViewCheckouts, ActionViewSites, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook),
-	RoleViewer:  set(ActionViewCheckouts, ActionViewSites),
+	RoleSupport: set(ActionViewCheckouts, ActionViewSites, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook,
+		ActionViewCatalog),
+	RoleViewer: set(ActionViewCheckouts, ActionViewSites, ActionViewCatalog),
 }
 
 func set(actions ...Action) map[Action]bool {

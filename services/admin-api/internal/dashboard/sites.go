@@ -39,7 +39,7 @@ type siteView struct {
 	// ID is empty on the new-site form.
 	ID, Name, LogoURL, PrimaryColor, AccentColor, Currency, SuccessURL, CancelURL string
 	Methods                                                                       []string
-	Instructions, TaxRates, Plans, Accounts                                       string
+	Instructions, TaxRates, Plans, Accounts, CustomFields                         string
 	AppendID, Default                                                             bool
 	Errors                                                                        []formError
 	Field                                                                         map[string]string
@@ -158,7 +158,25 @@ func siteForm(s *adminv1.Site) *siteView {
 	for _, m := range methods {
 		fmt.Fprintf(&b, "%s=%s\n", m, s.GetProviderAccounts()[m])
 	}
-	sv.Accounts = b.String()
+	sv.Accounts, b = b.String(), strings.Builder{}
+	for _, f := range s.GetCustomFields() {
+		need, last := "required", strconv.Itoa(int(f.GetMaximumLength()))
+		if f.GetOptional() {
+			need = "optional"
+		}
+		if f.GetType() == site.FieldDropdown {
+			opts := make([]string, len(f.GetOptions()))
+			for i, o := range f.GetOptions() {
+				opts[i] = o.GetValue() + "=" + o.GetLabel()["en"]
+				if fr := o.GetLabel()["fr"]; fr != "" {
+					opts[i] += ";" + fr
+				}
+			}
+			last = strings.Join(opts, " | ")
+		}
+		fmt.Fprintf(&b, "%s, %s, %s, %s, %s, %s\n", f.GetKey(), f.GetType(), f.GetLabel()["en"], f.GetLabel()["fr"], need, last)
+	}
+	sv.CustomFields = b.String()
 	return sv
 }
 
@@ -168,14 +186,14 @@ func readSiteForm(f url.Values) *siteView {
 	return &siteView{Name: tv("name"), LogoURL: tv("logo_url"), PrimaryColor: tv("primary_color"), AccentColor: tv("accent_color"),
 		Currency: strings.ToUpper(tv("default_currency")), SuccessURL: tv("default_success_url"), CancelURL: tv("default_cancel_url"),
 		Methods: f["payment_method_types"], Instructions: f.Get("bank_transfer_instructions"), TaxRates: f.Get("tax_rates"),
-		Plans: f.Get("installment_plans"), Accounts: f.Get("provider_accounts"), AppendID: f.Get("append_transaction_id") == "on",
+		Plans: f.Get("installment_plans"), Accounts: f.Get("provider_accounts"), CustomFields: f.Get("custom_fields"), AppendID: f.Get("append_transaction_id") == "on",
 		Default: f.Get("default") == "on", Field: map[string]string{}}
 }
 
 // siteFields are the update-mask paths the form sets: all of them, since
 // it shows every field.
 var siteFields = []string{"name", "branding", "default_currency", "default_success_url", "default_cancel_url", "payment_method_types",
-	"tax_rates", "bank_transfer_instructions", "append_transaction_id", "provider_accounts", "installment_plans", "default"}
+	"tax_rates", "bank_transfer_instructions", "append_transaction_id", "provider_accounts", "installment_plans", "default", "custom_fields"}
 
 // saveSite creates (no id in the path) or updates a site through the Site
 // service, or with op=preview only re-shows the form with the preview.
@@ -201,14 +219,15 @@ func (h *Handler) saveSite(w http.ResponseWriter, r *http.Request, v visit) {
 		resp, err = h.sites.CreateSite(ctx, &adminv1.CreateSiteRequest{Name: s.Name, Branding: s.Branding, DefaultCurrency: s.DefaultCurrency,
 			DefaultSuccessUrl: s.DefaultSuccessUrl, DefaultCancelUrl: s.DefaultCancelUrl, PaymentMethodTypes: s.PaymentMethodTypes,
 			TaxRates: s.TaxRates, BankTransferInstructions: s.BankTransferInstructions, AppendTransactionId: proto.Bool(s.AppendTransactionId),
-			ProviderAccounts: s.ProviderAccounts, InstallmentPlans: s.InstallmentPlans, Default: proto.Bool(s.Default)})
+			ProviderAccounts: s.ProviderAccounts, InstallmentPlans: s.InstallmentPlans, Default: proto.Bool(s.Default),
+			CustomFields: s.CustomFields})
 		id = resp.GetSite().GetId()
 	} else {
 		_, err = h.sites.UpdateSite(ctx, &adminv1.UpdateSiteRequest{Id: id, Name: s.Name, Branding: s.Branding, DefaultCurrency: s.DefaultCurrency,
 			DefaultSuccessUrl: s.DefaultSuccessUrl, DefaultCancelUrl: s.DefaultCancelUrl, PaymentMethodTypes: s.PaymentMethodTypes,
 			TaxRates: s.TaxRates, BankTransferInstructions: s.BankTransferInstructions, AppendTransactionId: s.AppendTransactionId,
 			ProviderAccounts: s.ProviderAccounts, InstallmentPlans: s.InstallmentPlans, Default: s.Default,
-			UpdateMask: &fieldmaskpb.FieldMask{Paths: siteFields}})
+			CustomFields: s.CustomFields, UpdateMask: &fieldmaskpb.FieldMask{Paths: siteFields}})
 	}
 	if isNotFound(err) && sv.ID != "" {
 		h.errorPage(w, r, &v, http.StatusNotFound)
@@ -252,12 +271,61 @@ func (sv *siteView) apiSite(tr translator) *adminv1.Site {
 		}
 		s.InstallmentPlans = append(s.InstallmentPlans, &adminv1.InstallmentPlan{Currency: p[0], Count: int32(count), MonthlyInterestBps: bps})
 	}
+	for n, line := range lines(sv.CustomFields) {
+		f, ok := customFieldLine(line)
+		if !ok {
+			sv.fail("custom_fields", tr.T("sites.err_field_line", n))
+			break
+		}
+		s.CustomFields = append(s.CustomFields, f)
+	}
 	accounts, ok := parseMetadata(sv.Accounts)
 	if !ok {
 		sv.fail("provider_accounts", tr.T("sites.err_accounts"))
 	}
 	s.ProviderAccounts = accounts
 	return s
+}
+
+// customFieldLine reads a custom field written on one line as
+// "key, type, English label, French label, required|optional, last", where
+// last is the maximum length of a text or numeric field (empty: the
+// default) and a dropdown's options, "value=English;French | …". The API
+// checks the field itself.
+func customFieldLine(line string) (*adminv1.CustomField, bool) {
+	p, ok := splitLine(line, 6)
+	if !ok || (p[4] != "required" && p[4] != "optional") {
+		return nil, false
+	}
+	f := &adminv1.CustomField{Key: p[0], Type: p[1], Label: labels(p[2], p[3]), Optional: p[4] == "optional"}
+	if p[1] != site.FieldDropdown {
+		if p[5] != "" {
+			n, err := strconv.ParseInt(p[5], 10, 32)
+			if err != nil {
+				return nil, false
+			}
+			f.MaximumLength = int32(n)
+		}
+		return f, true
+	}
+	for _, o := range strings.Split(p[5], "|") {
+		value, label, ok := strings.Cut(o, "=")
+		if !ok {
+			return nil, false
+		}
+		en, fr, _ := strings.Cut(label, ";")
+		f.Options = append(f.Options, &adminv1.CustomFieldOption{Value: strings.TrimSpace(value), Label: labels(en, fr)})
+	}
+	return f, true
+}
+
+// labels is a label per locale; an empty French text is left out.
+func labels(en, fr string) map[string]string {
+	l := map[string]string{"en": strings.TrimSpace(en)}
+	if fr = strings.TrimSpace(fr); fr != "" {
+		l["fr"] = fr
+	}
+	return l
 }
 
 // lines yields the non-blank lines of s with their 1-based numbers.
@@ -308,7 +376,7 @@ func siteFieldOfParam(param string) string {
 	base, _, _ := strings.Cut(param, "[")
 	switch base {
 	case "name", "default_currency", "default_success_url", "default_cancel_url", "payment_method_types", "tax_rates",
-		"bank_transfer_instructions", "provider_accounts", "installment_plans":
+		"bank_transfer_instructions", "provider_accounts", "installment_plans", "custom_fields":
 		return base
 	}
 	return "save"

@@ -19,12 +19,17 @@ func TestSiteFormBothWays(t *testing.T) {
 		TaxRates: []*adminv1.TaxRate{{Country: "FR", PercentageBps: 2000, DisplayName: "TVA", Inclusive: true},
 			{Country: "CA", Region: "QC", PercentageBps: 997, DisplayName: "QST"}},
 		InstallmentPlans: []*adminv1.InstallmentPlan{{Currency: "BRL", Count: 3, MonthlyInterestBps: 199}},
-		ProviderAccounts: map[string]string{"card": "pa_1", "bank_transfer": "pa_2"}}
+		ProviderAccounts: map[string]string{"card": "pa_1", "bank_transfer": "pa_2"},
+		CustomFields: []*adminv1.CustomField{
+			{Key: "company", Label: map[string]string{"en": "Company", "fr": "Société"}, Type: "text", Optional: true, MaximumLength: 100},
+			{Key: "seats", Label: map[string]string{"en": "Seats"}, Type: "numeric", MaximumLength: 3},
+			{Key: "size", Label: map[string]string{"en": "Size", "fr": "Taille"}, Type: "dropdown", Options: []*adminv1.CustomFieldOption{
+				{Value: "s", Label: map[string]string{"en": "Small", "fr": "Petit"}}, {Value: "l", Label: map[string]string{"en": "Large"}}}}}}
 	sv := siteForm(s)
 	f := url.Values{"name": {sv.Name}, "logo_url": {sv.LogoURL}, "primary_color": {sv.PrimaryColor}, "accent_color": {sv.AccentColor},
 		"default_currency": {sv.Currency}, "default_success_url": {sv.SuccessURL}, "default_cancel_url": {sv.CancelURL},
 		"payment_method_types": sv.Methods, "bank_transfer_instructions": {sv.Instructions}, "tax_rates": {sv.TaxRates},
-		"installment_plans": {sv.Plans}, "provider_accounts": {sv.Accounts}, "append_transaction_id": {"on"}, "default": {"on"}}
+		"installment_plans": {sv.Plans}, "provider_accounts": {sv.Accounts}, "custom_fields": {sv.CustomFields}, "append_transaction_id": {"on"}, "default": {"on"}}
 	back := readSiteForm(f)
 	got := back.apiSite(translator("en"))
 	if len(back.Errors) > 0 {

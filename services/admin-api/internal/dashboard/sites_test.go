@@ -39,6 +39,7 @@ func TestSiteForm(t *testing.T) {
 	f["bank_transfer_instructions"] = []string{"IBAN FR76 0000"}
 	f["tax_rates"] = []string{"fr, , 20, TVA, inclusive\n\nCA, QC, 9.97, QST, exclusive\n"}
 	f["installment_plans"] = []string{"eur, 3, 1.5"}
+	f["custom_fields"] = []string{"seats, numeric, Seats, Places, optional, 3\nsize, dropdown, Size, Taille, required, s=Small;Petit | l=Large\n"}
 	f["default"] = []string{"on"}
 	status, loc, body := b.post("/dashboard/sites/new", f)
 	if status != http.StatusSeeOther || !strings.HasPrefix(loc, "/dashboard/sites/site_") {
@@ -58,6 +59,11 @@ func TestSiteForm(t *testing.T) {
 	if p := s.GetInstallmentPlans(); len(p) != 1 || p[0].GetCurrency() != "EUR" || p[0].GetCount() != 3 || p[0].GetMonthlyInterestBps() != 150 {
 		t.Errorf("plans: %v", p)
 	}
+	if cf := s.GetCustomFields(); len(cf) != 2 || cf[0].GetKey() != "seats" || cf[0].GetMaximumLength() != 3 || !cf[0].GetOptional() ||
+		cf[0].GetLabel()["fr"] != "Places" || cf[1].GetType() != "dropdown" || cf[1].GetOptional() || len(cf[1].GetOptions()) != 2 ||
+		cf[1].GetOptions()[0].GetLabel()["fr"] != "Petit" || cf[1].GetOptions()[1].GetValue() != "l" || len(cf[1].GetOptions()[1].GetLabel()) != 1 {
+		t.Errorf("custom fields: %v", cf)
+	}
 
 	_, _, list := b.get("/dashboard/sites")
 	contains(t, "the list", list, id, "Boutique", `id="default-`+id+`"`, "Bank transfer", "EUR")
@@ -69,7 +75,8 @@ func TestSiteForm(t *testing.T) {
 	csp := resp.Header.Get("Content-Security-Policy")
 	_, _, page := read(t, resp)
 	contains(t, "the site's form", page, `id="notice"`, `value="Boutique"`, "FR, , 20.00, TVA, inclusive", "CA, QC, 9.97, QST, exclusive",
-		"EUR, 3, 1.50", `id="method-bank_transfer" checked`, `id="default" checked`, `id="preview-logo"`, "--brand:#aa0011",
+		"EUR, 3, 1.50", "seats, numeric, Seats, Places, optional, 3", "size, dropdown, Size, Taille, required, s=Small;Petit | l=Large",
+		`id="method-bank_transfer" checked`, `id="default" checked`, `id="preview-logo"`, "--brand:#aa0011",
 		`id="method-direct_debit"> Direct Debit</label>`)
 	if !strings.Contains(csp, "img-src 'self' data: https://cdn.example/logo.png;") {
 		t.Errorf("the form's CSP does not allow the logo: %s", csp)
@@ -102,6 +109,8 @@ func TestSiteFormErrors(t *testing.T) {
 		{"a tax line too long", "tax_rates", "FR, , 20, TVA, inclusive, extra", "tax_rates", "Line 1:"},
 		{"an unknown country", "tax_rates", "ZZ, , 20, TVA, inclusive", "tax_rates", "ISO 3166-1"},
 		{"an installment count", "installment_plans", "EUR, 20, 1", "installment_plans", "from 2 to"},
+		{"a custom field line", "custom_fields", "size, dropdown, Size, Taille, maybe, s=Small", "custom_fields", "Line 1:"},
+		{"a custom field type", "custom_fields", "when, date, When, Quand, required,", "custom_fields", "type must be"},
 		{"a colour", "primary_color", "red", "primary_color", "#rrggbb"},
 		{"an http logo", "logo_url", "http://cdn.example/logo.png", "logo_url", "https"},
 		{"a currency", "default_currency", "EURO", "default_currency", "EURO"},

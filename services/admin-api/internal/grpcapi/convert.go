@@ -44,24 +44,41 @@ func SessionProto(s db.AdminCheckoutSession, checkoutBase string) (*adminv1.Chec
 		ProcessingFee: s.ProcessingFee, NetAmount: s.NetAmount, NotifyFormat: s.NotifyFormat,
 		TotalDetails:        &adminv1.TotalDetails{AmountDiscount: s.AmountDiscount, AmountTax: s.AmountTax},
 		AllowPromotionCodes: s.AllowPromotionCodes,
+		Mode:                s.Mode, Subscription: s.SubscriptionID, CustomerCreation: s.CustomerCreation,
 	}
+	values, err := sessionCustomFields(s)
+	if err != nil {
+		return nil, err
+	}
+	out.CustomFields = customFieldsStruct(values)
 	if s.DiscountCoupon != nil {
 		out.Discounts = []*adminv1.SessionDiscount{{Coupon: *s.DiscountCoupon, PromotionCode: s.DiscountPromotionCode}}
 	}
 	if s.CompletedAt != nil {
 		out.CompletedAt = timestamppb.New(*s.CompletedAt)
 	}
-	out.LineItems = make([]*adminv1.LineItem, len(items))
+	out.LineItems = lineItemsProto(items)
+	tiers, err := sessionCascade(s)
+	if err != nil {
+		return nil, err
+	}
+	out.CascadeLineItems, out.CascadeTier, out.CascadePayment = cascadeProto(tiers), s.CascadeTier, s.CascadePaymentID
+	return out, nil
+}
+
+// lineItemsProto is the API form of stored line items.
+func lineItemsProto(items []session.LineItem) []*adminv1.LineItem {
+	out := make([]*adminv1.LineItem, len(items))
 	for i, it := range items {
-		out.LineItems[i] = &adminv1.LineItem{Name: it.Name, Description: optional(it.Description),
+		out[i] = &adminv1.LineItem{Name: it.Name, Description: optional(it.Description),
 			UnitAmount: it.UnitAmount, Quantity: it.Quantity, ImageUrl: optional(it.ImageURL), AmountTotal: it.AmountTotal,
 			PriceId: optional(it.PriceID), ProductId: optional(it.ProductID),
 			AmountDiscount: it.AmountDiscount, AmountSubtotal: it.AmountTotal + it.AmountDiscount}
 		if a := it.Adjustable; a != nil {
-			out.LineItems[i].AdjustableQuantity = &adminv1.AdjustableQuantity{Enabled: true, Minimum: &a.Minimum, Maximum: &a.Maximum}
+			out[i].AdjustableQuantity = &adminv1.AdjustableQuantity{Enabled: true, Minimum: &a.Minimum, Maximum: &a.Maximum}
 		}
 	}
-	return out, nil
+	return out
 }
 
 func optional(s string) *string {

@@ -11,6 +11,7 @@ import (
 
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/discount"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/subscription"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/fee"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/session"
@@ -153,6 +154,9 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 			if err := discount.End(ctx, q, row, true); err != nil {
 				return err
 			}
+			if row, err = subscription.OnPaid(ctx, tx, q, row, subscription.Paid{PaymentMethod: req.GetSavedPaymentMethod(), TaxBps: req.GetTaxBps()}); err != nil {
+				return err
+			}
 		}
 		cs, err := EmitSessionEvent(ctx, tx, row, events.SessionCompleted, s.CheckoutBase)
 		resp = &internalapiv1.CompleteSessionResponse{CheckoutSession: cs}
@@ -197,6 +201,11 @@ func (s *InternalSessions) RecordAsyncPayment(ctx context.Context, req *internal
 		}
 		if err := discount.End(ctx, q, row, req.GetSucceeded()); err != nil {
 			return err
+		}
+		if req.GetSucceeded() {
+			if row, err = subscription.OnPaid(ctx, tx, q, row, subscription.Paid{PaymentMethod: req.GetSavedPaymentMethod(), TaxBps: req.GetTaxBps()}); err != nil {
+				return err
+			}
 		}
 		cs, err := EmitSessionEvent(ctx, tx, row, typ, s.CheckoutBase)
 		resp = &internalapiv1.RecordAsyncPaymentResponse{CheckoutSession: cs}
@@ -306,6 +315,103 @@ func (s *InternalSessions) UpdateLineItemQuantity(ctx context.Context, req *inte
 		}
 		cs, err := SessionProto(updated, s.CheckoutBase)
 		resp = &internalapiv1.UpdateLineItemQuantityResponse{CheckoutSession: cs}
+		return err
+	})
+	return resp, err
+}
+
+// SetCustomFields stores the custom field values the payer gave on the
+// hosted page and checks that every required field now has one. Values the
+// session already holds (given at creation, or on an earlier try) are kept:
+// the page shows them without a form field.
+func (s *InternalSessions) SetCustomFields(ctx context.Context, req *internalapiv1.SetCustomFieldsRequest) (*internalapiv1.SetCustomFieldsResponse, error) {
+	var resp *internalapiv1.SetCustomFieldsResponse
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		row, err := q.LockOpenSession(ctx, req.GetSessionId())
+		if store.IsNoRows(err) {
+			cur, err := s.current(ctx, q, req.GetSessionId())
+			if err != nil {
+				return err
+			}
+			return notOpen(cur)
+		} else if err != nil {
+			return store.Wrap(err, "lock session")
+		}
+		site, err := q.GetSite(ctx, db.GetSiteParams{ID: row.SiteID, OrganizationID: row.OrganizationID, Livemode: row.Livemode})
+		if err != nil {
+			return store.Wrap(err, "get site")
+		}
+		have, err := sessionCustomFields(row)
+		if err != nil {
+			return err
+		}
+		given, err := siteCustomFieldValues(site, req.GetValues(), have, true)
+		if err != nil {
+			return err
+		}
+		changed := false
+		for k, v := range given {
+			if _, ok := have[k]; !ok {
+				have[k], changed = v, true
+			}
+		}
+		if changed {
+			b, err := json.Marshal(have)
+			if err != nil {
+				return err
+			}
+			if row, err = q.SetSessionCustomFields(ctx, db.SetSessionCustomFieldsParams{ID: row.ID, CustomFields: b}); err != nil {
+				return store.Wrap(err, "set custom fields")
+			}
+		}
+		cs, err := SessionProto(row, s.CheckoutBase)
+		resp = &internalapiv1.SetCustomFieldsResponse{CheckoutSession: cs}
+		return err
+	})
+	return resp, err
+}
+
+// SwitchCascadeTier moves an open session to its next fallback tier: the
+// tier's line items and subtotal become the session's, the total follows
+// (tax stays what the page computes from the billing address). A payment
+// authorised for the previous total can no longer complete the session.
+func (s *InternalSessions) SwitchCascadeTier(ctx context.Context, req *internalapiv1.SwitchCascadeTierRequest) (*internalapiv1.SwitchCascadeTierResponse, error) {
+	var resp *internalapiv1.SwitchCascadeTierResponse
+	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		row, err := q.LockOpenSession(ctx, req.GetSessionId())
+		if store.IsNoRows(err) {
+			cur, err := s.current(ctx, q, req.GetSessionId())
+			if err != nil {
+				return err
+			}
+			return notOpen(cur)
+		} else if err != nil {
+			return store.Wrap(err, "lock session")
+		}
+		tiers, err := sessionCascade(row)
+		if err != nil {
+			return err
+		}
+		if req.GetPaymentId() == "" || (row.CascadePaymentID != nil && *row.CascadePaymentID == req.GetPaymentId()) {
+			return &errs.Error{Kind: errs.FailedPrecondition, Code: "cascade_tier_unavailable", Param: "payment_id",
+				Message: "A switch follows a new declined payment of the current tier."}
+		}
+		if req.GetTier() != row.CascadeTier+1 || int(req.GetTier()) > len(tiers) {
+			return &errs.Error{Kind: errs.FailedPrecondition, Code: "cascade_tier_unavailable", Param: "tier",
+				Message: fmt.Sprintf("The session is on tier %d of %d; it can only move to the next one.", row.CascadeTier, len(tiers))}
+		}
+		t := tiers[req.GetTier()-1]
+		items, err := json.Marshal(t.LineItems)
+		if err != nil {
+			return err
+		}
+		row, err = q.SwitchSessionCascadeTier(ctx, db.SwitchSessionCascadeTierParams{ID: row.ID, LineItems: items,
+			AmountSubtotal: t.Subtotal, CascadeTier: req.GetTier(), CascadePaymentID: &req.PaymentId})
+		if err != nil {
+			return store.Wrap(err, "switch cascade tier")
+		}
+		cs, err := SessionProto(row, s.CheckoutBase)
+		resp = &internalapiv1.SwitchCascadeTierResponse{CheckoutSession: cs}
 		return err
 	})
 	return resp, err

@@ -51,6 +51,9 @@ type Sessions struct {
 // CreateCheckoutSession validates and stores a new open session.
 func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.CreateCheckoutSessionRequest) (*adminv1.CreateCheckoutSessionResponse, error) {
 	p := auth.FromContext(ctx)
+	if err := checkExpand(req.GetExpand()); err != nil {
+		return nil, err
+	}
 	site, err := s.site(ctx, req.GetSiteId(), p)
 	if err != nil {
 		return nil, err
@@ -63,18 +66,39 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	if err != nil {
 		return nil, err
 	}
-	n, err := session.Validate(resolved.Request, session.Site{ID: site.ID, DefaultCurrency: site.DefaultCurrency,
+	rules := session.Site{ID: site.ID, DefaultCurrency: site.DefaultCurrency,
 		DefaultSuccessURL: site.DefaultSuccessUrl, DefaultCancelURL: site.DefaultCancelUrl,
 		PaymentMethodTypes: site.PaymentMethodTypes, MaxExclusiveTaxBps: taxBps, CheckNotifyURL: func(raw string) error {
 			return s.Targets.CheckURL(raw, p.OrganizationID, p.Livemode)
-		}}, p.Livemode, s.Now())
+		}}
+	n, err := session.Validate(resolved.Request, rules, p.Livemode, s.Now())
 	if err != nil {
 		return nil, err
+	}
+	tiers, err := s.cascadeTiers(ctx, p, req, n, rules)
+	if err != nil {
+		return nil, err
+	}
+	var tiersJSON []byte
+	if tiers != nil {
+		if tiersJSON, err = json.Marshal(tiers); err != nil {
+			return nil, err
+		}
 	}
 	resolved.Annotate(n.LineItems)
 	routeID, err := s.sessionRoute(ctx, p.OrganizationID, p.Livemode, n.SiteID, req.GetRoute())
 	if err != nil {
 		return nil, err
+	}
+	fields, err := siteCustomFieldValues(site, req.GetCustomFields(), nil, false)
+	if err != nil {
+		return nil, err
+	}
+	var fieldsJSON []byte
+	if len(fields) > 0 {
+		if fieldsJSON, err = json.Marshal(fields); err != nil {
+			return nil, err
+		}
 	}
 	spec, discounted, err := discount.Requested(req)
 	if err != nil {
@@ -109,10 +133,11 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 			if err != nil {
 				return err
 			}
-			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: cs, SecureToken: token}
+			resp = &adminv1.CreateCheckoutSessionResponse{CheckoutSession: applyExpand(cs, req.GetExpand()), SecureToken: token}
 			return audit.Finish(ctx, tx, resp, http.StatusCreated)
 		}
-		if idempotency.Keyed(ctx) || token != "" || audit.Pending(ctx) || discounted || req.GetAllowPromotionCodes() {
+		modal := resolved.Subscription() || resolved.CustomerCreation != catalog.CreationIfRequired
+		if idempotency.Keyed(ctx) || token != "" || audit.Pending(ctx) || discounted || req.GetAllowPromotionCodes() || fieldsJSON != nil || tiersJSON != nil || modal {
 			// The stored response, the token's hash, the audit entry (a
 			// dashboard user's session) and the discount's reservation
 			// commit with the row.
@@ -126,6 +151,11 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 						return err
 					}
 				}
+				if modal {
+					if row, err = catalog.SetSessionMode(ctx, q, row.ID, resolved); err != nil {
+						return err
+					}
+				}
 				if discounted {
 					if row, err = discount.Apply(ctx, q, row, spec); err != nil {
 						return err
@@ -136,6 +166,16 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 						return err
 					}
 					row.AllowPromotionCodes = true
+				}
+				if tiersJSON != nil {
+					if row, err = q.SetSessionCascade(ctx, db.SetSessionCascadeParams{ID: row.ID, CascadeLineItems: tiersJSON}); err != nil {
+						return err
+					}
+				}
+				if fieldsJSON != nil {
+					if row, err = q.SetSessionCustomFields(ctx, db.SetSessionCustomFieldsParams{ID: row.ID, CustomFields: fieldsJSON}); err != nil {
+						return err
+					}
 				}
 				return respond(tx, row)
 			})
@@ -195,6 +235,9 @@ func modeName(live bool) string {
 // GetCheckoutSession returns one of the caller's sessions.
 func (s *Sessions) GetCheckoutSession(ctx context.Context, req *adminv1.GetCheckoutSessionRequest) (*adminv1.GetCheckoutSessionResponse, error) {
 	p := auth.FromContext(ctx)
+	if err := checkExpand(req.GetExpand()); err != nil {
+		return nil, err
+	}
 	row, err := s.Store.GetSession(ctx, db.GetSessionParams{ID: req.GetId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode})
 	if store.IsNoRows(err) {
 		return nil, errs.NotFoundf("id", "No such checkout session: '%s'.", req.GetId())
@@ -205,7 +248,7 @@ func (s *Sessions) GetCheckoutSession(ctx context.Context, req *adminv1.GetCheck
 	if err != nil {
 		return nil, err
 	}
-	return &adminv1.GetCheckoutSessionResponse{CheckoutSession: cs}, nil
+	return &adminv1.GetCheckoutSessionResponse{CheckoutSession: applyExpand(cs, req.GetExpand())}, nil
 }
 
 // ListCheckoutSessions pages through the caller's sessions, newest first.
@@ -275,6 +318,7 @@ func (s *Sessions) ListCheckoutSessions(ctx context.Context, req *adminv1.ListCh
 		if out.Data[i], err = SessionProto(r, s.CheckoutBase); err != nil {
 			return nil, err
 		}
+		applyExpand(out.Data[i], nil)
 	}
 	return out, nil
 }
@@ -314,7 +358,7 @@ func (s *Sessions) ExpireCheckoutSession(ctx context.Context, req *adminv1.Expir
 		if err != nil {
 			return err
 		}
-		resp = &adminv1.ExpireCheckoutSessionResponse{CheckoutSession: cs}
+		resp = &adminv1.ExpireCheckoutSessionResponse{CheckoutSession: applyExpand(cs, nil)}
 		return audit.Finish(ctx, tx, resp, http.StatusOK)
 	})
 	return resp, err

@@ -42,6 +42,7 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 		TaxRates: req.GetTaxRates(), BankTransferInstructions: req.GetBankTransferInstructions(),
 		AppendTransactionId: req.AppendTransactionId == nil || req.GetAppendTransactionId(), Livemode: p.Livemode,
 		ProviderAccounts: req.GetProviderAccounts(), InstallmentPlans: req.GetInstallmentPlans(), Default: req.GetDefault(),
+		CustomFields: req.GetCustomFields(),
 	}
 	if len(st.PaymentMethodTypes) == 0 {
 		st.PaymentMethodTypes = []string{"card"}
@@ -69,7 +70,7 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 			PaymentMethodTypes: params.PaymentMethodTypes, TaxRates: params.TaxRates,
 			BankTransferInstructions: params.BankTransferInstructions, AppendTransactionID: params.AppendTransactionID,
 			ProviderAccounts: params.ProviderAccounts, InstallmentPlans: params.InstallmentPlans,
-			IsDefault: pgtype.Bool{Bool: st.Default, Valid: true}})
+			IsDefault: pgtype.Bool{Bool: st.Default, Valid: true}, CustomFields: params.CustomFields})
 		if err != nil {
 			return store.Wrap(err, "create site")
 		}
@@ -149,6 +150,7 @@ var updatable = map[string]func(req *adminv1.UpdateSiteRequest, site *adminv1.Si
 	"provider_accounts": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.ProviderAccounts = r.GetProviderAccounts() },
 	"installment_plans": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.InstallmentPlans = r.GetInstallmentPlans() },
 	"default":           func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.Default = r.GetDefault() },
+	"custom_fields":     func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.CustomFields = r.GetCustomFields() },
 }
 
 // UpdateSite changes the fields named in the update mask (over REST, the
@@ -255,8 +257,12 @@ func siteParams(s *adminv1.Site) (db.UpdateSiteParams, error) {
 	if err != nil {
 		return db.UpdateSiteParams{}, fmt.Errorf("installment plans: %w", err)
 	}
+	fields, err := CustomFieldsJSON(s.GetCustomFields())
+	if err != nil {
+		return db.UpdateSiteParams{}, err
+	}
 	b := s.GetBranding()
-	return db.UpdateSiteParams{ProviderAccounts: accountsJSON, InstallmentPlans: plansJSON, Name: s.Name, LogoUrl: b.GetLogoUrl(), PrimaryColor: b.GetPrimaryColor(),
+	return db.UpdateSiteParams{CustomFields: fields, ProviderAccounts: accountsJSON, InstallmentPlans: plansJSON, Name: s.Name, LogoUrl: b.GetLogoUrl(), PrimaryColor: b.GetPrimaryColor(),
 		AccentColor: b.GetAccentColor(), DefaultCurrency: s.DefaultCurrency, DefaultSuccessUrl: s.DefaultSuccessUrl,
 		DefaultCancelUrl: s.DefaultCancelUrl, PaymentMethodTypes: s.PaymentMethodTypes, TaxRates: rates,
 		BankTransferInstructions: s.BankTransferInstructions, AppendTransactionID: s.AppendTransactionId, IsDefault: s.Default}, nil
@@ -313,7 +319,8 @@ func SiteProto(r db.AdminSite) (*adminv1.Site, error) {
 		return nil, fmt.Errorf("site %s provider accounts: %w", r.ID, err)
 	}
 	var plans []installmentPlan
-	if err := json.Unmarshal(r.InstallmentPlans, &plans); err != nil {
+	err := json.Unmarshal(r.InstallmentPlans, &plans)
+	if err != nil {
 		return nil, fmt.Errorf("site %s installment plans: %w", r.ID, err)
 	}
 	out := &adminv1.Site{Id: r.ID, Object: "site", Name: r.Name, ProviderAccounts: accounts,
@@ -325,6 +332,9 @@ func SiteProto(r db.AdminSite) (*adminv1.Site, error) {
 	for i, t := range rates {
 		out.TaxRates[i] = &adminv1.TaxRate{Country: t.Country, Region: t.Region, PercentageBps: t.PercentageBps,
 			Inclusive: t.Inclusive, DisplayName: t.DisplayName}
+	}
+	if out.CustomFields, err = CustomFields(r.CustomFields); err != nil {
+		return nil, fmt.Errorf("site %s: %w", r.ID, err)
 	}
 	out.InstallmentPlans = make([]*adminv1.InstallmentPlan, len(plans))
 	for i, p := range plans {
@@ -357,4 +367,51 @@ func checkProviderAccounts(ctx context.Context, q *db.Queries, accounts map[stri
 		}
 	}
 	return nil
+}
+
+// customField is the stored form of a custom field definition.
+type customField struct {
+	Key           string              `json:"key"`
+	Label         map[string]string   `json:"label"`
+	Type          string              `json:"type"`
+	Options       []customFieldOption `json:"options,omitempty"`
+	Optional      bool                `json:"optional"`
+	MaximumLength int32               `json:"maximum_length,omitempty"`
+}
+
+type customFieldOption struct {
+	Value string            `json:"value"`
+	Label map[string]string `json:"label"`
+}
+
+// CustomFieldsJSON is the stored form of a site's custom fields.
+func CustomFieldsJSON(fields []*adminv1.CustomField) ([]byte, error) {
+	out := make([]customField, len(fields))
+	for i, f := range fields {
+		out[i] = customField{Key: f.GetKey(), Label: f.GetLabel(), Type: f.GetType(), Optional: f.GetOptional(), MaximumLength: f.GetMaximumLength()}
+		for _, o := range f.GetOptions() {
+			out[i].Options = append(out[i].Options, customFieldOption{Value: o.GetValue(), Label: o.GetLabel()})
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("custom fields: %w", err)
+	}
+	return b, nil
+}
+
+// CustomFields reads a site's stored custom fields.
+func CustomFields(stored []byte) ([]*adminv1.CustomField, error) {
+	var fields []customField
+	if err := json.Unmarshal(stored, &fields); err != nil {
+		return nil, fmt.Errorf("custom fields: %w", err)
+	}
+	out := make([]*adminv1.CustomField, len(fields))
+	for i, f := range fields {
+		out[i] = &adminv1.CustomField{Key: f.Key, Label: f.Label, Type: f.Type, Optional: f.Optional, MaximumLength: f.MaximumLength}
+		for _, o := range f.Options {
+			out[i].Options = append(out[i].Options, &adminv1.CustomFieldOption{Value: o.Value, Label: o.Label})
+		}
+	}
+	return out, nil
 }

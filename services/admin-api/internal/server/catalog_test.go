@@ -346,6 +346,8 @@ func TestSessionRefusesUnusablePrices(t *testing.T) {
 	subProd, _ := e.productWithPrice(e.keyA, "Club", 100, "EUR")
 	monthly := e.mustCreate("/v1/prices", e.keyA, map[string]any{"product": subProd, "currency": "EUR", "unit_amount": 900,
 		"recurring": map[string]any{"interval": "month"}})["id"].(string)
+	weekly := e.mustCreate("/v1/prices", e.keyA, map[string]any{"product": subProd, "currency": "EUR", "unit_amount": 250,
+		"recurring": map[string]any{"interval": "week"}})["id"].(string)
 	item := func(kv ...any) map[string]any {
 		m := map[string]any{"quantity": 1}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -363,7 +365,7 @@ func TestSessionRefusesUnusablePrices(t *testing.T) {
 	}{
 		{"archived price", "", []any{item("price_id", tea), item("price_id", archived)}, 400, "line_items[1][price_id]", "price_inactive"},
 		{"archived product", "", []any{item("price", ofArchivedProd)}, 400, "line_items[0][price]", "price_inactive"},
-		{"recurring price", "", []any{item("price_id", monthly)}, 400, "line_items[0][price_id]", "parameter_unsupported"},
+		{"recurring prices with other intervals", "", []any{item("price_id", monthly), item("price_id", tea), item("price_id", weekly)}, 400, "line_items[2][price_id]", "recurring_mismatch"},
 		{"other currency than the session's", "EUR", []any{item("price_id", tea), item("price_id", usd)}, 400, "line_items[1][price_id]", "currency_mismatch"},
 		{"prices in two currencies", "", []any{item("price_id", usd), item("price_id", tea)}, 400, "line_items[1][price_id]", "currency_mismatch"},
 		{"price with a name", "", []any{item("price_id", tea, "name", "Cheap tea")}, 400, "line_items[0][name]", "parameter_invalid"},
@@ -600,14 +602,16 @@ func TestCatalogInOpenAPI(t *testing.T) {
 	e := newEnv(t)
 	_, doc := e.do("GET", "/v1/openapi.json", "", nil)
 	paths, _ := doc["paths"].(map[string]any)
-	for _, p := range []string{"/v1/customers", "/v1/customers/{id}", "/v1/products", "/v1/products/{id}", "/v1/prices", "/v1/prices/{id}"} {
+	for _, p := range []string{"/v1/customers", "/v1/customers/{id}", "/v1/products", "/v1/products/{id}", "/v1/prices", "/v1/prices/{id}",
+		"/v1/subscriptions", "/v1/subscriptions/{id}", "/v1/invoices", "/v1/invoices/{id}",
+		"/v1/test_helpers/test_clocks", "/v1/test_helpers/test_clocks/{id}", "/v1/test_helpers/test_clocks/{id}/advance"} {
 		if paths[p] == nil {
 			t.Errorf("openapi.json lacks %s", p)
 		}
 	}
 	comps, _ := doc["components"].(map[string]any)
 	defs, _ := comps["schemas"].(map[string]any)
-	for _, d := range []string{"v1Customer", "v1Product", "v1Price", "v1AdjustableQuantity"} {
+	for _, d := range []string{"v1Customer", "v1Product", "v1Price", "v1AdjustableQuantity", "v1Subscription", "v1Invoice", "v1TestClock"} {
 		if defs[d] == nil {
 			t.Errorf("openapi.json lacks %s", d)
 		}

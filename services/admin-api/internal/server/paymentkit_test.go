@@ -139,12 +139,13 @@ func TestPaymentKitRefusesWithItsParameterNames(t *testing.T) {
 	}{
 		{func(b map[string]any) { b["promotion_code"] = "SAVE20" }, "promotion_code"},
 		{func(b map[string]any) { b["coupon_id"] = "coupon_dev_abc123" }, "coupon_id"},
-		{func(b map[string]any) { b["custom_fields"] = map[string]any{"order_id": "order_12345"} }, "custom_fields"},
+		// The site defines no custom fields.
+		{func(b map[string]any) { b["custom_fields"] = map[string]any{"order_id": "order_12345"} }, "custom_fields[order_id]"},
 		{func(b map[string]any) {
 			b["params_for_sub"] = map[string]any{"custom_fields": map[string]any{"tier": "enterprise"}}
 		}, "params_for_sub"},
 		{func(b map[string]any) { b["processor_route_id"] = 5 }, "processor_route_id"},
-		{func(b map[string]any) { b["cascade_line_items"] = []any{} }, "cascade_line_items"},
+		{func(b map[string]any) { b["cascade_line_items"] = "premium" }, "cascade_line_items"},
 		// The service's rules, with this surface's names.
 		{func(b map[string]any) { b["return_url"] = "/cancel" }, "return_url"},
 		{func(b map[string]any) { b["success_url"] = "nope" }, "success_url"},

@@ -21,6 +21,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/auth"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/discount"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/subscription"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/grpcapi"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/idempotency"
 	"github.com/tillpoint/tillpoint/services/admin-api/internal/openapi"
@@ -48,6 +49,9 @@ type API struct {
 	// same interceptors, for admin-api's own surfaces (the dashboard calls
 	// it with auth.AsUser).
 	Inline grpc.ClientConnInterface
+	// Renewer renews subscriptions, charging through checkout-runtime: its
+	// Run is admin-api's renewal worker, and test clocks' advances use it.
+	Renewer *subscription.Renewer
 
 	guard Guard
 }
@@ -126,6 +130,10 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	prices := &catalog.Prices{Store: st}
 	coupons := &discount.Coupons{Store: st, Now: time.Now}
 	promotionCodes := &discount.PromotionCodes{Store: st, Now: time.Now}
+	subscriptions := &subscription.Subscriptions{Store: st, Now: time.Now}
+	invoices := &subscription.Invoices{Store: st}
+	renewer := &subscription.Renewer{Store: st, Charger: subscription.RuntimeCharger{Payments: peers.Payments}, Logger: logger, Now: time.Now}
+	testClocks := &subscription.TestClocks{Store: st, Renewer: renewer}
 	authn := &auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies, Tokens: guard.Tokens}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{
 		grpcx.SingleMetadata(gateway.MetadataAuthorization, gateway.MetadataIdempotencyKey, auth.MetadataKeyID, auth.MetadataKeySecret),
@@ -157,6 +165,9 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 		adminv1.RegisterPriceServiceServer(r, prices)
 		adminv1.RegisterCouponServiceServer(r, coupons)
 		adminv1.RegisterPromotionCodeServiceServer(r, promotionCodes)
+		adminv1.RegisterSubscriptionServiceServer(r, subscriptions)
+		adminv1.RegisterInvoiceServiceServer(r, invoices)
+		adminv1.RegisterTestClockServiceServer(r, testClocks)
 	}
 	if err := inline.Err(); err != nil {
 		return nil, err
@@ -207,6 +218,15 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	if err := adminv1.RegisterPromotionCodeServiceHandlerClient(ctx, gw, adminv1.NewPromotionCodeServiceClient(inline)); err != nil {
 		return nil, err
 	}
+	if err := adminv1.RegisterSubscriptionServiceHandlerClient(ctx, gw, adminv1.NewSubscriptionServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterInvoiceServiceHandlerClient(ctx, gw, adminv1.NewInvoiceServiceClient(inline)); err != nil {
+		return nil, err
+	}
+	if err := adminv1.RegisterTestClockServiceHandlerClient(ctx, gw, adminv1.NewTestClockServiceClient(inline)); err != nil {
+		return nil, err
+	}
 	docs, err := openapi.Docs()
 	if err != nil {
 		return nil, fmt.Errorf("API reference: %w", err)
@@ -220,7 +240,7 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	(&paymentkit.Handler{Sessions: adminv1.NewCheckoutSessionServiceClient(inline), CheckoutBase: checkoutBase}).Register(mux) // seed 002's /api/{account_id}/checkout-sessions
 	// Stripe's SDKs (a Stripe-Version header) get the Stripe dialect.
 	rest := stripesurface.Dialect(stripesurface.New(adminv1.NewCheckoutSessionServiceClient(inline)), mux)
-	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(rest)), Inline: inline, guard: guard}, nil
+	return &API{GRPC: public, REST: gateway.NoStore(guard.guardREST(rest)), Inline: inline, Renewer: renewer, guard: guard}, nil
 }
 
 // NewInternal builds the internal gRPC server for checkout-runtime and hooks,

@@ -1,5 +1,5 @@
 // Package site holds the rules of merchant sites: validation of branding,
-// defaults, payment methods and tax rates. No I/O.
+// defaults, payment methods, tax rates and custom fields. No I/O.
 package site
 
 import (
@@ -101,7 +101,10 @@ func Validate(s *adminv1.Site, live bool) error {
 	if err := validateTaxRates(s.TaxRates); err != nil {
 		return err
 	}
-	return validateInstallmentPlans(s.InstallmentPlans)
+	if err := validateInstallmentPlans(s.InstallmentPlans); err != nil {
+		return err
+	}
+	return validateCustomFields(s.CustomFields)
 }
 
 // validateInstallmentPlans checks a site's installment plans (counts 2 –

@@ -182,3 +182,13 @@ func timeOf(ts *timestamppb.Timestamp) *time.Time {
 	t := ts.AsTime()
 	return &t
 }
+
+// ChargeOffSession charges a saved payment method for an invoice (a
+// subscription's renewal) through the payment service.
+func (p *Payments) ChargeOffSession(ctx context.Context, req *internalapiv1.ChargeOffSessionRequest) (*internalapiv1.ChargeOffSessionResponse, error) {
+	got, err := p.Service.ChargeOffSession(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return &internalapiv1.ChargeOffSessionResponse{Payment: payment.Proto(got)}, nil
+}

@@ -103,7 +103,10 @@ func checkoutRoutes(in []*internalapiv1.CheckoutRoute) []routing.Route {
 // only one attempt of a payment is ever authorised, since a cascade stops
 // at the first answer that is not a retryable failure (DESIGN §5.1).
 // Accounts whose circuit breaker is open are skipped, unless all are.
-func (s *Service) authorize(ctx context.Context, p db.RuntimePayment, plan routePlan, req provider.AuthorizeRequest) (Result, error) {
+// save, when not nil, saves the payer's card for a subscription's renewals
+// once the final attempt has answered.
+func (s *Service) authorize(ctx context.Context, p db.RuntimePayment, plan routePlan, req provider.AuthorizeRequest,
+	save func(provider.Provider, db.RuntimePayment, provider.Result) completion) (Result, error) {
 	targets := plan.targets
 	if plan.routeID != "" && s.Breaker != nil {
 		targets = s.allowed(targets)
@@ -139,7 +142,11 @@ func (s *Service) authorize(ctx context.Context, p db.RuntimePayment, plan route
 			lastErr = err
 			break
 		}
-		return s.afterAuthorize(ctx, prov, p, res)
+		var done completion
+		if save != nil {
+			done = save(prov, p, res)
+		}
+		return s.afterAuthorize(ctx, prov, p, res, done)
 	}
 	s.fail(ctx, p, "provider_error", "The payment provider did not answer; nothing was charged.")
 	return Result{}, fmt.Errorf("authorize: %w", lastErr)

@@ -153,8 +153,15 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 	} else if !ok {
 		return Result{}, ErrRateLimited
 	}
+	var save func(provider.Provider, db.RuntimePayment, provider.Result) completion
+	if cs.GetMode() == "subscription" {
+		// Renewals charge this card off-session, with this tax rate.
+		save = func(prov provider.Provider, p db.RuntimePayment, res provider.Result) completion {
+			return completion{savedPaymentMethod: s.saveCard(ctx, prov, p, a.Card, res), taxBps: exclusiveBps(q)}
+		}
+	}
 	return s.authorize(ctx, p, route, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
-		Livemode: p.Livemode, Card: a.Card, Token: a.Token, ReturnURL: withPaymentID(a.ReturnURL, p.ID)})
+		Livemode: p.Livemode, Card: a.Card, Token: a.Token, ReturnURL: withPaymentID(a.ReturnURL, p.ID)}, save)
 }
 
 // Challenge finishes a card's authentication step.
@@ -176,7 +183,11 @@ func (s *Service) Challenge(ctx context.Context, sessionID, paymentID string, ap
 	if err != nil {
 		return Result{}, fmt.Errorf("complete challenge: %w", err)
 	}
-	return s.afterAuthorize(ctx, prov, p, res)
+	done, err := s.completionFor(ctx, p)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.afterAuthorize(ctx, prov, p, res, done)
 }
 
 // ErrNotResumable refuses a resume of a payment whose provider has no
@@ -210,7 +221,11 @@ func (s *Service) Resume(ctx context.Context, sessionID, paymentID string) (Resu
 	if err != nil {
 		return Result{}, fmt.Errorf("resume: %w", err)
 	}
-	return s.afterAuthorize(ctx, prov, p, res)
+	done, err := s.completionFor(ctx, p)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.afterAuthorize(ctx, prov, p, res, done)
 }
 
 // ProviderFor returns the provider that made p: its provider account's
@@ -241,7 +256,9 @@ func (s *Service) lookup(name string) provider.Provider {
 	return prov
 }
 
-func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result) (Result, error) {
+// afterAuthorize carries on as the provider answered; done is what a
+// subscription checkout's completion adds (zero for others).
+func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result, done completion) (Result, error) {
 	set := db.SetAuthorizationParams{ID: p.ID, ProviderRef: optional(res.Reference), CardBrand: optional(res.Brand), CardLast4: optional(res.Last4)}
 	switch res.Outcome {
 	case provider.Declined:
@@ -273,7 +290,7 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	// Authorised or pending: only now ask admin-api to complete the session.
 	// Exactly one payment can win; the others are voided (invariants 1 and 2).
 	paid := res.Outcome == provider.Authorized
-	resp, err := s.Admin.CompleteSession(ctx, completeRequest(p, paid))
+	resp, err := s.Admin.CompleteSession(ctx, completeRequest(p, paid, done))
 	if err == nil {
 		p = withProcessingFee(p, resp.GetCheckoutSession())
 		if !paid {
@@ -308,11 +325,13 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	return Result{Payment: p, Session: resp.GetCheckoutSession()}, nil
 }
 
-// completeRequest asks admin-api to complete p's session with p.
-func completeRequest(p db.RuntimePayment, paid bool) *internalapiv1.CompleteSessionRequest {
+// completeRequest asks admin-api to complete p's session with p; done is
+// what a subscription checkout's completion adds (zero for others).
+func completeRequest(p db.RuntimePayment, paid bool, done completion) *internalapiv1.CompleteSessionRequest {
 	return &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
 		Paid: paid, AmountTax: p.AmountTax, AmountTotal: sessionTotal(p), PaymentMethod: p.Method,
-		OrganizationId: p.OrganizationID, Livemode: p.Livemode, Currency: p.Currency}
+		OrganizationId: p.OrganizationID, Livemode: p.Livemode, Currency: p.Currency,
+		SavedPaymentMethod: done.savedPaymentMethod, TaxBps: done.taxBps}
 }
 
 // releaseLate gives back an authorisation that came after its payment was
@@ -448,8 +467,14 @@ func (s *Service) settle(ctx context.Context, p db.RuntimePayment, succeeded boo
 	if p.Status != StatusSucceeded && p.Status != StatusFailed {
 		return p, nil
 	}
+	var done completion
+	if p.Status == StatusSucceeded {
+		if done, err = s.completionFor(ctx, p); err != nil {
+			return p, err
+		}
+	}
 	_, err = s.Admin.RecordAsyncPayment(ctx, &internalapiv1.RecordAsyncPaymentRequest{SessionId: p.SessionID, PaymentId: p.ID,
-		Succeeded: p.Status == StatusSucceeded})
+		Succeeded: p.Status == StatusSucceeded, SavedPaymentMethod: done.savedPaymentMethod, TaxBps: done.taxBps})
 	if status.Code(err) == codes.FailedPrecondition {
 		// The session did not wait for this payment (it was not the one
 		// that completed it): nothing to record.
@@ -532,6 +557,10 @@ func Proto(p db.RuntimePayment) *adminv1.Payment {
 		FailureCode: p.FailureCode, FailureMessage: p.FailureMessage, Livemode: p.Livemode, CreatedAt: timestamppb.New(p.CreatedAt),
 		Provider: p.Provider, AmountRefunded: p.AmountRefunded, Fee: p.Fee, FeeCurrency: deref(p.FeeCurrency), UpdatedAt: timestamppb.New(p.UpdatedAt),
 		Refunds: []*adminv1.Refund{}, ProcessingFee: p.ProcessingFee, NetAmount: p.NetAmount}
+	if p.PaymentMethodID != nil {
+		// Off-session: its session_id column holds the invoice it pays.
+		out.Invoice, out.CheckoutSession = &p.SessionID, ""
+	}
 	if p.Method == "card" {
 		plan := money.InstallmentPlan(p.Amount, int(p.InstallmentCount), 0, false) // splits the amount as it was charged
 		out.Installments = &adminv1.PaymentInstallments{Count: p.InstallmentCount, MonthlyInterestBps: p.InstallmentMonthlyBps,

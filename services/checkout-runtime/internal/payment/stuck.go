@@ -32,6 +32,9 @@ import (
 //     (CompleteSession follows the record), so an authorisation the
 //     attempt log shows is voided, and the payment fails.
 //
+// An off-session charge (a renewal, no session) with an authorisation is
+// captured, as its request would have gone on to do; without one it fails.
+//
 // A payment answered pending (the provider answers later) is treated alike,
 // except that it completes its session unpaid and is not captured: its
 // callback settles it, as on the pay path; until then a pass leaves it.
@@ -115,6 +118,12 @@ func (s *Service) SettleStuck(ctx context.Context, p db.RuntimePayment) (db.Runt
 		}
 		return s.move(ctx, p, StatusFailed, FailureInterrupted, failureInterruptedMessage, StatusProcessing)
 	}
+	if p.IdempotencyKey != nil {
+		// An off-session charge (a renewal) has no session: authorised,
+		// it is captured, as ChargeOffSession would have gone on to do,
+		// and its caller's retry with the same key gets the outcome.
+		return s.captureStuck(ctx, prov, p, ref)
+	}
 	// Pending: the provider answers later (its callback settles the
 	// payment); the session is completed unpaid, as the pay path does.
 	pending := p.AsyncDueAt != nil || held.Outcome == provider.Pending.String()
@@ -129,7 +138,11 @@ func (s *Service) SettleStuck(ctx context.Context, p db.RuntimePayment) (db.Runt
 	case cs.GetPayment() == p.ID:
 		return p, nil // completed unpaid: the provider's later answer settles it
 	case cs.GetStatus() == "open" && cs.GetPayment() == "":
-		resp, err := s.Admin.CompleteSession(ctx, completeRequest(p, !pending))
+		done, err := s.completionFor(ctx, p)
+		if err != nil {
+			return p, err
+		}
+		resp, err := s.Admin.CompleteSession(ctx, completeRequest(p, !pending, done))
 		switch {
 		case err == nil && pending:
 			return s.recordProcessingFee(ctx, withProcessingFee(p, resp.GetCheckoutSession()))

@@ -142,7 +142,7 @@ func stuckPaymentWith(t *testing.T, s *Service, tp *provider.Test, admin *sessio
 		}
 	}
 	if c >= afterCompleteSession {
-		if _, err := admin.CompleteSession(ctx, completeRequest(p, !pending)); err != nil {
+		if _, err := admin.CompleteSession(ctx, completeRequest(p, !pending, completion{})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -350,7 +350,7 @@ func TestLateAuthorizationOfAFailedPaymentIsVoided(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.afterAuthorize(t.Context(), tp, p, res)
+	got, err := s.afterAuthorize(t.Context(), tp, p, res, completion{})
 	if err != nil || got.Payment.Status != StatusFailed {
 		t.Fatalf("late answer: %s, %v", got.Payment.Status, err)
 	}
@@ -466,5 +466,55 @@ func TestStuckPendingPaymentCompletesItsSessionUnpaid(t *testing.T) {
 	}
 	if st := refState(t, tp, lostRef); st != "voided" {
 		t.Fatalf("its reference %s", st)
+	}
+}
+
+// TestStuckOffSessionChargeIsSettled: a renewal's charge (no session) left
+// processing is captured when the provider authorised it, as
+// ChargeOffSession would have gone on to do, and fails when no answer was
+// recorded; its caller's retry with the same key then gets the outcome.
+func TestStuckOffSessionChargeIsSettled(t *testing.T) {
+	s, tp, admin := stuckService(t)
+	charge := func(authorised bool) (db.RuntimePayment, string) {
+		key := ids.New("idem")
+		p, err := s.Store.CreateOffSessionPayment(t.Context(), db.CreateOffSessionPaymentParams{ID: ids.New("pay"), InvoiceID: ids.New("in"),
+			OrganizationID: "org_1", Provider: provider.NameTest, Currency: "EUR", Amount: 5000, IdempotencyKey: &key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := ""
+		if authorised {
+			res, err := tp.Authorize(t.Context(), provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
+				Card: &provider.Card{Number: provider.TestCardSuccess, Exp: "12/34", CVC: "123"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref = res.Reference
+			if _, err := s.Store.SetAuthorization(t.Context(), db.SetAuthorizationParams{ID: p.ID, Status: StatusProcessing, ProviderRef: &ref}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		backdate(t, s, p.ID)
+		return p, ref
+	}
+	captured, ref := charge(true)
+	interrupted, _ := charge(false)
+	if n, err := reconciler(s).ReconcileOnce(t.Context()); err != nil || n != 2 {
+		t.Fatalf("%d claimed, %v", n, err)
+	}
+	if got := reload(t, s, captured.ID); got.Status != StatusSucceeded {
+		t.Errorf("authorised charge: %s, want succeeded", got.Status)
+	}
+	if st := refState(t, tp, ref); st != "captured" {
+		t.Errorf("its reference %s", st)
+	}
+	if ev := paymentEvents(t, s, captured.ID); ev != "[payment.succeeded]" {
+		t.Errorf("its events %s", ev)
+	}
+	if got := reload(t, s, interrupted.ID); got.Status != StatusFailed || deref(got.FailureCode) != FailureInterrupted {
+		t.Errorf("interrupted charge: %s %s, want failed %s", got.Status, deref(got.FailureCode), FailureInterrupted)
+	}
+	if admin.calls != 0 {
+		t.Errorf("a session was asked to complete %d times", admin.calls)
 	}
 }

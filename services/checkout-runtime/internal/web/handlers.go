@@ -123,6 +123,7 @@ func (h *Handler) Routes() (http.Handler, error) {
 	mux.HandleFunc("GET /checkout/{id}/quote", h.quote)
 	mux.HandleFunc("POST /checkout/{id}/quantity", h.quantity)
 	mux.HandleFunc("POST /checkout/{id}/promotion_code", h.applyPromotionCode)
+	mux.HandleFunc("POST /checkout/{id}/cascade", h.switchCascade)
 	mux.HandleFunc("/", h.notFound)
 	return mux, nil
 }
@@ -284,6 +285,9 @@ func (h *Handler) stateOf(ctx context.Context, co *internalapiv1.GetCheckoutResp
 		p.Payment = h.paymentView(latest, p)
 	default:
 		p.State = StateOpen
+		if has {
+			p.Cascade = h.cascadeOffer(co, latest, p.Lang)
+		}
 	}
 	return nil
 }
@@ -327,6 +331,20 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(fieldErrs) > 0 {
+		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method))
+		return
+	}
+	fieldErrs, err := h.setCustomFields(r, co)
+	if outage(r, err) {
+		h.tryAgain(w, r, co, err, withForm(billing, method))
+		return
+	} else if e, ok := errs.As(grpcx.DomainError(err)); ok && (e.Code == "checkout_session_expired" || e.Code == "checkout_session_not_open") {
+		h.closed(w, r, co)
+		return
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	} else if len(fieldErrs) > 0 {
 		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method))
 		return
 	}
@@ -528,7 +546,8 @@ func (h *Handler) outcome(w http.ResponseWriter, r *http.Request, co *internalap
 		h.closed(w, r, co)
 	case res.Payment.Status == payment.StatusFailed:
 		code := deref(res.Payment.FailureCode)
-		h.answerError(w, r, co, http.StatusPaymentRequired, code, "decline."+declineKey(code), nil, withForm(billing, method))
+		offer := func(p *Page) { p.Cascade = h.cascadeOffer(co, res.Payment, p.Lang) }
+		h.answerError(w, r, co, http.StatusPaymentRequired, code, "decline."+declineKey(code), nil, withForm(billing, method), offer)
 	case res.Payment.Status == payment.StatusSucceeded && res.Session != nil && res.Session.GetReturnMethod() == returnPost:
 		h.returnByPost(w, r, co, res)
 	case res.Payment.Status == payment.StatusSucceeded && res.Session != nil:
@@ -726,7 +745,8 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 		Site: SiteView{Name: site.GetName(), LogoURL: site.GetBranding().GetLogoUrl(),
 			PrimaryColor: orDefault(site.GetBranding().GetPrimaryColor(), "#1f2937"),
 			AccentColor:  orDefault(site.GetBranding().GetAccentColor(), "#2563eb")},
-		Session: SessionView{ID: cs.GetId(), Reference: cs.GetReference(), Description: cs.GetDescription(), CancelURL: withSessionID(cs.GetCancelUrl(), cs.GetId())},
+		Session: SessionView{ID: cs.GetId(), Reference: cs.GetReference(), Description: cs.GetDescription(), CancelURL: withSessionID(cs.GetCancelUrl(), cs.GetId()),
+			Subscription: cs.GetMode() == "subscription"},
 		Methods: pageMethods(co), Billing: BillingView{Email: cs.GetCustomerEmail()},
 		PayURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/pay", ChallengeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/challenge",
 		QuantityURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/quantity",
@@ -749,6 +769,7 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 				ResumeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/resume"}
 		}
 	}
+	p.CustomFields = customFieldsView(co, lang, r)
 	for i, it := range cs.GetLineItems() {
 		aq := it.GetAdjustableQuantity()
 		// Lines show their amount before the discount, which has a row of

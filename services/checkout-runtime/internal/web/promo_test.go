@@ -54,7 +54,7 @@ func (s *promoAdmin) ApplyPromotionCode(_ context.Context, r *internalapiv1.Appl
 }
 
 // promoClient serves srv on loopback and returns a client of it.
-func promoClient(t *testing.T, srv *promoAdmin) internalapiv1.SessionServiceClient {
+func promoClient(t *testing.T, srv internalapiv1.SessionServiceServer) internalapiv1.SessionServiceClient {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -340,6 +340,8 @@ type fieldState struct {
 	ID       string
 	Error    string
 	LabelKey string
+	// Label is the label itself, for a custom field (the site's words).
+	Label string
 }
 
 // fieldOf returns the state of the form field name on page p.
@@ -354,6 +356,12 @@ func fieldOf(p *Page, name string) fieldState {
 		f.LabelKey = "installments.legend"
 	case slices.Contains(formFields, name):
 		f.LabelKey = "field." + name
+	default:
+		for _, cf := range p.CustomFields {
+			if cf.Name == name {
+				f.Label = cf.Label
+			}
+		}
 	}
 	return f
 }

@@ -38,6 +38,10 @@ type Page struct {
 
 	Billing   BillingView
 	Countries []CountryOption
+	// CustomFields are the site's custom fields, in the site's order.
+	CustomFields []CustomFieldView
+	// Cascade is the next pricing tier offered after a retryable decline.
+	Cascade *CascadeView
 
 	// FieldErrors maps a form field name (name, email, country, postal_code,
 	// card_number, card_exp, card_cvc, method) to its message.
@@ -118,6 +122,9 @@ type SessionView struct {
 	Reference   string
 	Description string
 	CancelURL   string
+	// Subscription: paying it starts a subscription (the test cards then
+	// include the one whose renewals fail).
+	Subscription bool
 }
 
 // ItemView is one formatted line item.

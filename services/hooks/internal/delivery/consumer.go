@@ -367,6 +367,10 @@ func Render(ev *eventsv1.Event) ([]byte, error) {
 		obj = o.Payment
 	case *eventsv1.Event_Refund:
 		obj = o.Refund
+	case *eventsv1.Event_Subscription:
+		obj = o.Subscription
+	case *eventsv1.Event_Invoice:
+		obj = o.Invoice
 	default:
 		return nil, fmt.Errorf("event %s carries no object", ev.GetId())
 	}

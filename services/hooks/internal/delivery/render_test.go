@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
@@ -26,10 +27,17 @@ func TestRenderEnvelopeAndObject(t *testing.T) {
 		Reason: &reason, Metadata: map[string]string{"ticket": "7"}, CreatedAt: created}
 	refunded := &adminv1.Payment{Id: "pay_1", Object: "payment", CheckoutSession: "cs_1", Amount: 3949, Status: "succeeded",
 		AmountRefunded: 1000, Refunds: []*adminv1.Refund{refund}}
+	sub := &adminv1.Subscription{Id: "sub_1", Object: "subscription", Customer: "cus_1", Status: "past_due",
+		Items: []*adminv1.SubscriptionItem{{Price: "price_1", Quantity: 2, UnitAmount: 900}}, CurrentPeriodEnd: created}
+	invoice := &adminv1.Invoice{Id: "in_1", Object: "invoice", Subscription: "sub_1", Status: "open", AmountTotal: 1800, AttemptCount: 1}
 	for _, c := range []struct {
 		ev  *eventsv1.Event
 		obj proto.Message
 	}{
+		{&eventsv1.Event{Id: "evt_6", Type: "customer.subscription.updated", Created: created, Sequence: 4,
+			Object: &eventsv1.Event_Subscription{Subscription: sub}}, sub},
+		{&eventsv1.Event{Id: "evt_7", Type: "invoice.payment_failed", Created: created, Sequence: 1,
+			Object: &eventsv1.Event_Invoice{Invoice: invoice}}, invoice},
 		{&eventsv1.Event{Id: "evt_1", Type: "checkout.session.completed", Created: created, Sequence: 2,
 			Object: &eventsv1.Event_CheckoutSession{CheckoutSession: session}}, session},
 		{&eventsv1.Event{Id: "evt_2", Type: "payment.succeeded", Created: created, Livemode: true, Sequence: 1,
@@ -58,5 +66,33 @@ func TestRenderEnvelopeAndObject(t *testing.T) {
 	}
 	if _, err := Render(&eventsv1.Event{Id: "evt_3"}); err == nil {
 		t.Error("an event without an object rendered")
+	}
+}
+
+// TestRenderCarriesCustomFields: a session event's object holds the
+// session's custom field values (seed 002: "custom fields are included in
+// webhooks"), as a plain key → value object.
+func TestRenderCarriesCustomFields(t *testing.T) {
+	fields, err := structpb.NewStruct(map[string]any{"order_id": "order_12345", "campaign": "halloween_sale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := Render(&eventsv1.Event{Id: "evt_1", Type: "checkout.session.completed",
+		Object: &eventsv1.Event_CheckoutSession{CheckoutSession: &adminv1.CheckoutSession{Id: "cs_1", CustomFields: fields}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Data struct {
+			Object struct {
+				CustomFields map[string]string `json:"custom_fields"`
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if cf := got.Data.Object.CustomFields; len(cf) != 2 || cf["order_id"] != "order_12345" || cf["campaign"] != "halloween_sale" {
+		t.Errorf("custom_fields %v in %s", cf, body)
 	}
 }

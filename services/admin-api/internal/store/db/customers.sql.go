@@ -10,9 +10,9 @@ import (
 )
 
 const createCustomer = `-- name: CreateCustomer :one
-INSERT INTO admin.customers (id, organization_id, livemode, email, name, phone, address, metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at
+INSERT INTO admin.customers (id, organization_id, livemode, email, name, phone, address, metadata, test_clock_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at, test_clock_id
 `
 
 type CreateCustomerParams struct {
@@ -24,6 +24,7 @@ type CreateCustomerParams struct {
 	Phone          *string
 	Address        []byte
 	Metadata       []byte
+	TestClockID    *string
 }
 
 func (q *Queries) CreateCustomer(ctx context.Context, arg CreateCustomerParams) (AdminCustomer, error) {
@@ -36,6 +37,7 @@ func (q *Queries) CreateCustomer(ctx context.Context, arg CreateCustomerParams) 
 		arg.Phone,
 		arg.Address,
 		arg.Metadata,
+		arg.TestClockID,
 	)
 	var i AdminCustomer
 	err := row.Scan(
@@ -50,6 +52,7 @@ func (q *Queries) CreateCustomer(ctx context.Context, arg CreateCustomerParams) 
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.DeletedAt,
+		&i.TestClockID,
 	)
 	return i, err
 }
@@ -74,7 +77,7 @@ func (q *Queries) DeleteCustomer(ctx context.Context, arg DeleteCustomerParams) 
 }
 
 const getCustomer = `-- name: GetCustomer :one
-SELECT id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at FROM admin.customers
+SELECT id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at, test_clock_id FROM admin.customers
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND deleted_at IS NULL
 `
 
@@ -99,6 +102,7 @@ func (q *Queries) GetCustomer(ctx context.Context, arg GetCustomerParams) (Admin
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.DeletedAt,
+		&i.TestClockID,
 	)
 	return i, err
 }
@@ -121,8 +125,27 @@ func (q *Queries) GetCustomerSeq(ctx context.Context, arg GetCustomerSeqParams) 
 	return seq, err
 }
 
+const getCustomerTestClock = `-- name: GetCustomerTestClock :one
+SELECT test_clock_id FROM admin.customers WHERE id = $1 AND organization_id = $2 AND livemode = $3
+`
+
+type GetCustomerTestClockParams struct {
+	ID             string
+	OrganizationID string
+	Livemode       bool
+}
+
+// The test clock of a customer, deleted or not: a session made for it
+// before its deletion still creates its subscription when paid.
+func (q *Queries) GetCustomerTestClock(ctx context.Context, arg GetCustomerTestClockParams) (*string, error) {
+	row := q.db.QueryRow(ctx, getCustomerTestClock, arg.ID, arg.OrganizationID, arg.Livemode)
+	var test_clock_id *string
+	err := row.Scan(&test_clock_id)
+	return test_clock_id, err
+}
+
 const listCustomers = `-- name: ListCustomers :many
-SELECT id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at FROM admin.customers
+SELECT id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at, test_clock_id FROM admin.customers
 WHERE organization_id = $1 AND livemode = $2 AND deleted_at IS NULL
   AND ($3::text IS NULL OR lower(email) = lower($3))
   AND ($4::bigint IS NULL OR seq < $4)
@@ -169,6 +192,7 @@ func (q *Queries) ListCustomers(ctx context.Context, arg ListCustomersParams) ([
 			&i.Metadata,
 			&i.CreatedAt,
 			&i.DeletedAt,
+			&i.TestClockID,
 		); err != nil {
 			return nil, err
 		}
@@ -181,7 +205,7 @@ func (q *Queries) ListCustomers(ctx context.Context, arg ListCustomersParams) ([
 }
 
 const lockCustomer = `-- name: LockCustomer :one
-SELECT id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at FROM admin.customers
+SELECT id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at, test_clock_id FROM admin.customers
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND deleted_at IS NULL
 FOR UPDATE
 `
@@ -209,6 +233,7 @@ func (q *Queries) LockCustomer(ctx context.Context, arg LockCustomerParams) (Adm
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.DeletedAt,
+		&i.TestClockID,
 	)
 	return i, err
 }
@@ -216,7 +241,7 @@ func (q *Queries) LockCustomer(ctx context.Context, arg LockCustomerParams) (Adm
 const updateCustomer = `-- name: UpdateCustomer :one
 UPDATE admin.customers SET email = $4, name = $5, phone = $6, address = $7, metadata = $8
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND deleted_at IS NULL
-RETURNING id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at
+RETURNING id, seq, organization_id, livemode, email, name, phone, address, metadata, created_at, deleted_at, test_clock_id
 `
 
 type UpdateCustomerParams struct {
@@ -254,6 +279,7 @@ func (q *Queries) UpdateCustomer(ctx context.Context, arg UpdateCustomerParams) 
 		&i.Metadata,
 		&i.CreatedAt,
 		&i.DeletedAt,
+		&i.TestClockID,
 	)
 	return i, err
 }

@@ -82,6 +82,15 @@ type AdminCheckoutSession struct {
 	DiscountPromotionCode     *string
 	AllowPromotionCodes       bool
 	RouteID                   *string
+	CustomFields              []byte
+	CascadeLineItems          []byte
+	CascadeTier               int32
+	CascadePaymentID          *string
+	Mode                      string
+	CustomerCreation          string
+	RecurringInterval         *string
+	RecurringIntervalCount    *int32
+	SubscriptionID            *string
 }
 
 type AdminCoupon struct {
@@ -117,6 +126,7 @@ type AdminCustomer struct {
 	Metadata       []byte
 	CreatedAt      time.Time
 	DeletedAt      *time.Time
+	TestClockID    *string
 }
 
 type AdminDashboardInvitation struct {
@@ -202,6 +212,33 @@ type AdminIdempotencyKey struct {
 	ResponseCode   *int32
 	ResponseBody   []byte
 	CreatedAt      time.Time
+}
+
+type AdminInvoice struct {
+	ID                 string
+	Seq                int64
+	OrganizationID     string
+	Livemode           bool
+	SubscriptionID     string
+	CustomerID         string
+	PeriodNumber       int32
+	Status             string
+	BillingReason      string
+	Currency           string
+	Lines              []byte
+	AmountSubtotal     int64
+	AmountDiscount     int64
+	AmountTax          int64
+	AmountTotal        int64
+	DiscountCoupon     *string
+	PeriodStart        time.Time
+	PeriodEnd          time.Time
+	PaymentID          *string
+	AttemptCount       int32
+	NextPaymentAttempt *time.Time
+	PaidAt             *time.Time
+	EventSequence      int64
+	CreatedAt          time.Time
 }
 
 type AdminOrganization struct {
@@ -325,4 +362,46 @@ type AdminSite struct {
 	ProviderAccounts         []byte
 	InstallmentPlans         []byte
 	IsDefault                bool
+	CustomFields             []byte
+}
+
+type AdminSubscription struct {
+	ID                     string
+	Seq                    int64
+	OrganizationID         string
+	Livemode               bool
+	CustomerID             string
+	Status                 string
+	Items                  []byte
+	Currency               string
+	RecurringInterval      string
+	RecurringIntervalCount int32
+	BillingAnchor          time.Time
+	PeriodNumber           int32
+	CurrentPeriodStart     time.Time
+	CurrentPeriodEnd       time.Time
+	CancelAtPeriodEnd      bool
+	CanceledAt             *time.Time
+	DiscountCoupon         *string
+	DiscountDuration       *string
+	DiscountEnd            *time.Time
+	CheckoutSessionID      string
+	LatestInvoiceID        *string
+	TaxBps                 int64
+	Metadata               []byte
+	DefaultPaymentMethod   *string
+	TestClockID            *string
+	NextActionAt           *time.Time
+	EventSequence          int64
+	CreatedAt              time.Time
+}
+
+type AdminTestClock struct {
+	ID             string
+	Seq            int64
+	OrganizationID string
+	Livemode       bool
+	Name           *string
+	FrozenTime     time.Time
+	CreatedAt      time.Time
 }

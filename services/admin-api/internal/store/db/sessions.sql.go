@@ -46,7 +46,7 @@ SET status = 'complete', payment_status = $1, payment_id = $2,
     event_sequence = event_sequence + 1, processing_fee = $5, net_amount = $6
 WHERE id = $7 AND status = 'open' AND expires_at > now()
   AND organization_id = $8 AND livemode = $9 AND currency = $10
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type CompleteSessionParams struct {
@@ -125,6 +125,15 @@ func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams
 		&i.DiscountPromotionCode,
 		&i.AllowPromotionCodes,
 		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -137,7 +146,7 @@ INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, sta
     installment_interest_paid_by, return_method, notify_format, route_id)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type CreateSessionParams struct {
@@ -244,6 +253,15 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		&i.DiscountPromotionCode,
 		&i.AllowPromotionCodes,
 		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -268,7 +286,7 @@ SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($24::text[]), unnest($25::text[]),
     NULLIF(unnest($26::text[]), '')
 ON CONFLICT DO NOTHING
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type CreateSessionsParams struct {
@@ -386,6 +404,15 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 			&i.DiscountPromotionCode,
 			&i.AllowPromotionCodes,
 			&i.RouteID,
+			&i.CustomFields,
+			&i.CascadeLineItems,
+			&i.CascadeTier,
+			&i.CascadePaymentID,
+			&i.Mode,
+			&i.CustomerCreation,
+			&i.RecurringInterval,
+			&i.RecurringIntervalCount,
+			&i.SubscriptionID,
 		); err != nil {
 			return nil, err
 		}
@@ -400,7 +427,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 const expireDueSession = `-- name: ExpireDueSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -451,6 +478,15 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 		&i.DiscountPromotionCode,
 		&i.AllowPromotionCodes,
 		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -458,7 +494,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 const expireSession = `-- name: ExpireSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type ExpireSessionParams struct {
@@ -516,12 +552,21 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 		&i.DiscountPromotionCode,
 		&i.AllowPromotionCodes,
 		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
 
 const getSession = `-- name: GetSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSessionParams struct {
@@ -578,12 +623,21 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 		&i.DiscountPromotionCode,
 		&i.AllowPromotionCodes,
 		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
 
 const getSessionByID = `-- name: GetSessionByID :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id FROM admin.checkout_sessions WHERE id = $1
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions WHERE id = $1
 `
 
 func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -634,6 +688,15 @@ func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutS
 		&i.DiscountPromotionCode,
 		&i.AllowPromotionCodes,
 		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -673,7 +736,7 @@ func (q *Queries) GetSessionIDBySecureToken(ctx context.Context, secureTokenHash
 }
 
 const listSessions = `-- name: ListSessions :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions
 WHERE seq = ANY (ARRAY(
     SELECT p.seq FROM admin.checkout_sessions p
     WHERE p.organization_id = $1 AND p.livemode = $2
@@ -811,6 +874,15 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 			&i.DiscountPromotionCode,
 			&i.AllowPromotionCodes,
 			&i.RouteID,
+			&i.CustomFields,
+			&i.CascadeLineItems,
+			&i.CascadeTier,
+			&i.CascadePaymentID,
+			&i.Mode,
+			&i.CustomerCreation,
+			&i.RecurringInterval,
+			&i.RecurringIntervalCount,
+			&i.SubscriptionID,
 		); err != nil {
 			return nil, err
 		}
@@ -823,7 +895,7 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 }
 
 const listSessionsAfter = `-- name: ListSessionsAfter :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions
 WHERE seq = ANY (ARRAY(
     SELECT p.seq FROM admin.checkout_sessions p
     WHERE p.organization_id = $1 AND p.livemode = $2
@@ -952,6 +1024,15 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 			&i.DiscountPromotionCode,
 			&i.AllowPromotionCodes,
 			&i.RouteID,
+			&i.CustomFields,
+			&i.CascadeLineItems,
+			&i.CascadeTier,
+			&i.CascadePaymentID,
+			&i.Mode,
+			&i.CustomerCreation,
+			&i.RecurringInterval,
+			&i.RecurringIntervalCount,
+			&i.SubscriptionID,
 		); err != nil {
 			return nil, err
 		}
@@ -964,7 +1045,7 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 }
 
 const lockOpenSession = `-- name: LockOpenSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions
 WHERE id = $1 AND status = 'open' AND expires_at > now()
 FOR UPDATE
 `
@@ -1020,6 +1101,15 @@ func (q *Queries) LockOpenSession(ctx context.Context, id string) (AdminCheckout
 		&i.DiscountPromotionCode,
 		&i.AllowPromotionCodes,
 		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -1028,7 +1118,7 @@ const markSessionPaid = `-- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type MarkSessionPaidParams struct {
@@ -1084,6 +1174,15 @@ func (q *Queries) MarkSessionPaid(ctx context.Context, arg MarkSessionPaidParams
 		&i.DiscountPromotionCode,
 		&i.AllowPromotionCodes,
 		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -1092,7 +1191,7 @@ const recordAsyncPaymentFailed = `-- name: RecordAsyncPaymentFailed :one
 UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_payment_failed_at = now()
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type RecordAsyncPaymentFailedParams struct {
@@ -1149,6 +1248,237 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 		&i.DiscountPromotionCode,
 		&i.AllowPromotionCodes,
 		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
+	)
+	return i, err
+}
+
+const setSessionCascade = `-- name: SetSessionCascade :one
+UPDATE admin.checkout_sessions SET cascade_line_items = $1
+WHERE id = $2
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+`
+
+type SetSessionCascadeParams struct {
+	CascadeLineItems []byte
+	ID               string
+}
+
+// A session's fallback tiers, in the creating transaction.
+func (q *Queries) SetSessionCascade(ctx context.Context, arg SetSessionCascadeParams) (AdminCheckoutSession, error) {
+	row := q.db.QueryRow(ctx, setSessionCascade, arg.CascadeLineItems, arg.ID)
+	var i AdminCheckoutSession
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.SiteID,
+		&i.Livemode,
+		&i.Status,
+		&i.PaymentStatus,
+		&i.Currency,
+		&i.AmountSubtotal,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.LineItems,
+		&i.Customer,
+		&i.CustomerEmail,
+		&i.CustomerPhone,
+		&i.SuccessUrl,
+		&i.CancelUrl,
+		&i.Metadata,
+		&i.OrderID,
+		&i.Description,
+		&i.Reference,
+		&i.PaymentID,
+		&i.PaymentMethodTypes,
+		&i.Locale,
+		&i.NotifyUrl,
+		&i.ExpiresAt,
+		&i.CreatedAt,
+		&i.CompletedAt,
+		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
+		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
+	)
+	return i, err
+}
+
+const setSessionCustomFields = `-- name: SetSessionCustomFields :one
+UPDATE admin.checkout_sessions SET custom_fields = $1
+WHERE id = $2 AND status = 'open'
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+`
+
+type SetSessionCustomFieldsParams struct {
+	CustomFields []byte
+	ID           string
+}
+
+// A session's custom field values: at creation, in the creating
+// transaction, or from the hosted page, under LockOpenSession's lock.
+func (q *Queries) SetSessionCustomFields(ctx context.Context, arg SetSessionCustomFieldsParams) (AdminCheckoutSession, error) {
+	row := q.db.QueryRow(ctx, setSessionCustomFields, arg.CustomFields, arg.ID)
+	var i AdminCheckoutSession
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.SiteID,
+		&i.Livemode,
+		&i.Status,
+		&i.PaymentStatus,
+		&i.Currency,
+		&i.AmountSubtotal,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.LineItems,
+		&i.Customer,
+		&i.CustomerEmail,
+		&i.CustomerPhone,
+		&i.SuccessUrl,
+		&i.CancelUrl,
+		&i.Metadata,
+		&i.OrderID,
+		&i.Description,
+		&i.Reference,
+		&i.PaymentID,
+		&i.PaymentMethodTypes,
+		&i.Locale,
+		&i.NotifyUrl,
+		&i.ExpiresAt,
+		&i.CreatedAt,
+		&i.CompletedAt,
+		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
+		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
+	)
+	return i, err
+}
+
+const setSessionCustomer = `-- name: SetSessionCustomer :one
+UPDATE admin.checkout_sessions
+SET customer = $1, subscription_id = $2
+WHERE id = $3
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+`
+
+type SetSessionCustomerParams struct {
+	Customer       *string
+	SubscriptionID *string
+	ID             string
+}
+
+// The customer created for a paid session, and the subscription it made.
+func (q *Queries) SetSessionCustomer(ctx context.Context, arg SetSessionCustomerParams) (AdminCheckoutSession, error) {
+	row := q.db.QueryRow(ctx, setSessionCustomer, arg.Customer, arg.SubscriptionID, arg.ID)
+	var i AdminCheckoutSession
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.SiteID,
+		&i.Livemode,
+		&i.Status,
+		&i.PaymentStatus,
+		&i.Currency,
+		&i.AmountSubtotal,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.LineItems,
+		&i.Customer,
+		&i.CustomerEmail,
+		&i.CustomerPhone,
+		&i.SuccessUrl,
+		&i.CancelUrl,
+		&i.Metadata,
+		&i.OrderID,
+		&i.Description,
+		&i.Reference,
+		&i.PaymentID,
+		&i.PaymentMethodTypes,
+		&i.Locale,
+		&i.NotifyUrl,
+		&i.ExpiresAt,
+		&i.CreatedAt,
+		&i.CompletedAt,
+		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
+		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -1158,7 +1488,7 @@ UPDATE admin.checkout_sessions
 SET line_items = $1, amount_subtotal = $2::bigint, amount_discount = $3::bigint,
     amount_total = $2::bigint - $3::bigint + amount_tax
 WHERE id = $4 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
 `
 
 type SetSessionLineItemsParams struct {
@@ -1223,6 +1553,15 @@ func (q *Queries) SetSessionLineItems(ctx context.Context, arg SetSessionLineIte
 		&i.DiscountPromotionCode,
 		&i.AllowPromotionCodes,
 		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
 	)
 	return i, err
 }
@@ -1240,4 +1579,176 @@ type SetSessionSecureTokenParams struct {
 func (q *Queries) SetSessionSecureToken(ctx context.Context, arg SetSessionSecureTokenParams) error {
 	_, err := q.db.Exec(ctx, setSessionSecureToken, arg.SecureTokenHash, arg.ID)
 	return err
+}
+
+const setSessionSubscriptionMode = `-- name: SetSessionSubscriptionMode :one
+UPDATE admin.checkout_sessions
+SET mode = $1, customer_creation = $2,
+    recurring_interval = $3, recurring_interval_count = $4
+WHERE id = $5
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+`
+
+type SetSessionSubscriptionModeParams struct {
+	Mode                   string
+	CustomerCreation       string
+	RecurringInterval      *string
+	RecurringIntervalCount *int32
+	ID                     string
+}
+
+// Marks a new session (in its creating transaction) as a subscription
+// checkout, or records its customer_creation.
+func (q *Queries) SetSessionSubscriptionMode(ctx context.Context, arg SetSessionSubscriptionModeParams) (AdminCheckoutSession, error) {
+	row := q.db.QueryRow(ctx, setSessionSubscriptionMode,
+		arg.Mode,
+		arg.CustomerCreation,
+		arg.RecurringInterval,
+		arg.RecurringIntervalCount,
+		arg.ID,
+	)
+	var i AdminCheckoutSession
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.SiteID,
+		&i.Livemode,
+		&i.Status,
+		&i.PaymentStatus,
+		&i.Currency,
+		&i.AmountSubtotal,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.LineItems,
+		&i.Customer,
+		&i.CustomerEmail,
+		&i.CustomerPhone,
+		&i.SuccessUrl,
+		&i.CancelUrl,
+		&i.Metadata,
+		&i.OrderID,
+		&i.Description,
+		&i.Reference,
+		&i.PaymentID,
+		&i.PaymentMethodTypes,
+		&i.Locale,
+		&i.NotifyUrl,
+		&i.ExpiresAt,
+		&i.CreatedAt,
+		&i.CompletedAt,
+		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
+		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
+	)
+	return i, err
+}
+
+const switchSessionCascadeTier = `-- name: SwitchSessionCascadeTier :one
+UPDATE admin.checkout_sessions
+SET line_items = $1, amount_subtotal = $2::bigint,
+    amount_total = $2::bigint + amount_tax, cascade_tier = $3,
+    cascade_payment_id = $4
+WHERE id = $5 AND status = 'open' AND cascade_tier = $3::integer - 1 AND amount_discount = 0
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+`
+
+type SwitchSessionCascadeTierParams struct {
+	LineItems        []byte
+	AmountSubtotal   int64
+	CascadeTier      int32
+	CascadePaymentID *string
+	ID               string
+}
+
+// Moves an open session, locked by LockOpenSession, to its next tier: the
+// tier's line items and subtotal become the session's (no discount: a
+// session with tiers has none), the total follows.
+func (q *Queries) SwitchSessionCascadeTier(ctx context.Context, arg SwitchSessionCascadeTierParams) (AdminCheckoutSession, error) {
+	row := q.db.QueryRow(ctx, switchSessionCascadeTier,
+		arg.LineItems,
+		arg.AmountSubtotal,
+		arg.CascadeTier,
+		arg.CascadePaymentID,
+		arg.ID,
+	)
+	var i AdminCheckoutSession
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.SiteID,
+		&i.Livemode,
+		&i.Status,
+		&i.PaymentStatus,
+		&i.Currency,
+		&i.AmountSubtotal,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.LineItems,
+		&i.Customer,
+		&i.CustomerEmail,
+		&i.CustomerPhone,
+		&i.SuccessUrl,
+		&i.CancelUrl,
+		&i.Metadata,
+		&i.OrderID,
+		&i.Description,
+		&i.Reference,
+		&i.PaymentID,
+		&i.PaymentMethodTypes,
+		&i.Locale,
+		&i.NotifyUrl,
+		&i.ExpiresAt,
+		&i.CreatedAt,
+		&i.CompletedAt,
+		&i.EventSequence,
+		&i.AsyncPaymentFailedAt,
+		&i.ClientReferenceID,
+		&i.Uuid,
+		&i.MaxInstallmentCount,
+		&i.InstallmentInterestPaidBy,
+		&i.ReturnMethod,
+		&i.SecureTokenHash,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.NotifyFormat,
+		&i.AmountDiscount,
+		&i.DiscountCoupon,
+		&i.DiscountPromotionCode,
+		&i.AllowPromotionCodes,
+		&i.RouteID,
+		&i.CustomFields,
+		&i.CascadeLineItems,
+		&i.CascadeTier,
+		&i.CascadePaymentID,
+		&i.Mode,
+		&i.CustomerCreation,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.SubscriptionID,
+	)
+	return i, err
 }

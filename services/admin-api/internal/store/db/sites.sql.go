@@ -14,11 +14,12 @@ import (
 const createSite = `-- name: CreateSite :one
 INSERT INTO admin.sites (id, organization_id, livemode, name, logo_url, primary_color, accent_color,
     default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates,
-    bank_transfer_instructions, append_transaction_id, provider_accounts, installment_plans, is_default)
+    bank_transfer_instructions, append_transaction_id, provider_accounts, installment_plans, is_default, custom_fields)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::jsonb, '{}'::jsonb),
-    coalesce($16::jsonb, '[]'::jsonb), coalesce($17::boolean, false))
+    coalesce($16::jsonb, '[]'::jsonb), coalesce($17::boolean, false),
+    coalesce($18::jsonb, '[]'::jsonb))
 ON CONFLICT (id) DO NOTHING
-RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default
+RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields
 `
 
 type CreateSiteParams struct {
@@ -39,6 +40,7 @@ type CreateSiteParams struct {
 	ProviderAccounts         []byte
 	InstallmentPlans         []byte
 	IsDefault                pgtype.Bool
+	CustomFields             []byte
 }
 
 func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSite, error) {
@@ -60,6 +62,7 @@ func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSi
 		arg.ProviderAccounts,
 		arg.InstallmentPlans,
 		arg.IsDefault,
+		arg.CustomFields,
 	)
 	var i AdminSite
 	err := row.Scan(
@@ -82,12 +85,13 @@ func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSi
 		&i.ProviderAccounts,
 		&i.InstallmentPlans,
 		&i.IsDefault,
+		&i.CustomFields,
 	)
 	return i, err
 }
 
 const getDefaultSite = `-- name: GetDefaultSite :one
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default FROM admin.sites WHERE organization_id = $1 AND livemode = $2
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields FROM admin.sites WHERE organization_id = $1 AND livemode = $2
 ORDER BY is_default DESC, seq ASC
 LIMIT 1
 `
@@ -122,12 +126,13 @@ func (q *Queries) GetDefaultSite(ctx context.Context, arg GetDefaultSiteParams) 
 		&i.ProviderAccounts,
 		&i.InstallmentPlans,
 		&i.IsDefault,
+		&i.CustomFields,
 	)
 	return i, err
 }
 
 const getSite = `-- name: GetSite :one
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default FROM admin.sites WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields FROM admin.sites WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSiteParams struct {
@@ -159,6 +164,7 @@ func (q *Queries) GetSite(ctx context.Context, arg GetSiteParams) (AdminSite, er
 		&i.ProviderAccounts,
 		&i.InstallmentPlans,
 		&i.IsDefault,
+		&i.CustomFields,
 	)
 	return i, err
 }
@@ -181,7 +187,7 @@ func (q *Queries) GetSiteSeq(ctx context.Context, arg GetSiteSeqParams) (int64, 
 }
 
 const listSites = `-- name: ListSites :many
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default FROM admin.sites
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields FROM admin.sites
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::bigint IS NULL OR seq < $3)
   AND ($4::bigint IS NULL OR seq > $4)
@@ -233,6 +239,7 @@ func (q *Queries) ListSites(ctx context.Context, arg ListSitesParams) ([]AdminSi
 			&i.ProviderAccounts,
 			&i.InstallmentPlans,
 			&i.IsDefault,
+			&i.CustomFields,
 		); err != nil {
 			return nil, err
 		}
@@ -277,9 +284,9 @@ const updateSite = `-- name: UpdateSite :one
 UPDATE admin.sites SET name = $4, logo_url = $5, primary_color = $6, accent_color = $7,
     default_currency = $8, default_success_url = $9, default_cancel_url = $10,
     payment_method_types = $11, tax_rates = $12, bank_transfer_instructions = $13,
-    append_transaction_id = $14, provider_accounts = $15, installment_plans = $16, is_default = $17
+    append_transaction_id = $14, provider_accounts = $15, installment_plans = $16, is_default = $17, custom_fields = $18
 WHERE id = $1 AND organization_id = $2 AND livemode = $3
-RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default
+RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields
 `
 
 type UpdateSiteParams struct {
@@ -300,6 +307,7 @@ type UpdateSiteParams struct {
 	ProviderAccounts         []byte
 	InstallmentPlans         []byte
 	IsDefault                bool
+	CustomFields             []byte
 }
 
 func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSite, error) {
@@ -321,6 +329,7 @@ func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSi
 		arg.ProviderAccounts,
 		arg.InstallmentPlans,
 		arg.IsDefault,
+		arg.CustomFields,
 	)
 	var i AdminSite
 	err := row.Scan(
@@ -343,6 +352,7 @@ func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSi
 		&i.ProviderAccounts,
 		&i.InstallmentPlans,
 		&i.IsDefault,
+		&i.CustomFields,
 	)
 	return i, err
 }

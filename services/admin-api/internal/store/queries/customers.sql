@@ -1,6 +1,6 @@
 -- name: CreateCustomer :one
-INSERT INTO admin.customers (id, organization_id, livemode, email, name, phone, address, metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO admin.customers (id, organization_id, livemode, email, name, phone, address, metadata, test_clock_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, sqlc.narg(test_clock_id))
 RETURNING *;
 
 -- name: GetCustomer :one
@@ -36,3 +36,8 @@ LIMIT @row_limit;
 -- name: GetCustomerSeq :one
 SELECT seq FROM admin.customers
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND deleted_at IS NULL;
+
+-- name: GetCustomerTestClock :one
+-- The test clock of a customer, deleted or not: a session made for it
+-- before its deletion still creates its subscription when paid.
+SELECT test_clock_id FROM admin.customers WHERE id = $1 AND organization_id = $2 AND livemode = $3;

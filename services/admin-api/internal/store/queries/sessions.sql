@@ -180,3 +180,43 @@ SET line_items = @line_items, amount_subtotal = sqlc.arg(amount_subtotal)::bigin
     amount_total = sqlc.arg(amount_subtotal)::bigint - sqlc.arg(amount_discount)::bigint + amount_tax
 WHERE id = @id AND status = 'open'
 RETURNING *;
+
+-- name: SetSessionCustomFields :one
+-- A session's custom field values: at creation, in the creating
+-- transaction, or from the hosted page, under LockOpenSession's lock.
+UPDATE admin.checkout_sessions SET custom_fields = @custom_fields
+WHERE id = @id AND status = 'open'
+RETURNING *;
+
+-- name: SetSessionCascade :one
+-- A session's fallback tiers, in the creating transaction.
+UPDATE admin.checkout_sessions SET cascade_line_items = @cascade_line_items
+WHERE id = @id
+RETURNING *;
+
+-- name: SwitchSessionCascadeTier :one
+-- Moves an open session, locked by LockOpenSession, to its next tier: the
+-- tier's line items and subtotal become the session's (no discount: a
+-- session with tiers has none), the total follows.
+UPDATE admin.checkout_sessions
+SET line_items = @line_items, amount_subtotal = sqlc.arg(amount_subtotal)::bigint,
+    amount_total = sqlc.arg(amount_subtotal)::bigint + amount_tax, cascade_tier = @cascade_tier,
+    cascade_payment_id = @cascade_payment_id
+WHERE id = @id AND status = 'open' AND cascade_tier = sqlc.arg(cascade_tier)::integer - 1 AND amount_discount = 0
+RETURNING *;
+
+-- name: SetSessionSubscriptionMode :one
+-- Marks a new session (in its creating transaction) as a subscription
+-- checkout, or records its customer_creation.
+UPDATE admin.checkout_sessions
+SET mode = @mode, customer_creation = @customer_creation,
+    recurring_interval = sqlc.narg(recurring_interval), recurring_interval_count = sqlc.narg(recurring_interval_count)
+WHERE id = @id
+RETURNING *;
+
+-- name: SetSessionCustomer :one
+-- The customer created for a paid session, and the subscription it made.
+UPDATE admin.checkout_sessions
+SET customer = sqlc.narg(customer), subscription_id = sqlc.narg(subscription_id)
+WHERE id = @id
+RETURNING *;

@@ -63,7 +63,10 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 	h.call(w, r, http.StatusOK, func(ctx context.Context, opt grpc.CallOption) (proto.Message, error) {
-		resp, err := h.Sessions.GetCheckoutSession(ctx, &adminv1.GetCheckoutSessionRequest{Id: r.PathValue("id")}, opt)
+		// ?expand=custom_fields (seed 002), repeatable, or expand[]=….
+		q := r.URL.Query()
+		expand := append(q["expand"], q["expand[]"]...)
+		resp, err := h.Sessions.GetCheckoutSession(ctx, &adminv1.GetCheckoutSessionRequest{Id: r.PathValue("id"), Expand: expand}, opt)
 		if err != nil {
 			return nil, err
 		}

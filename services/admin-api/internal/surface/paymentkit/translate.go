@@ -2,13 +2,17 @@ package paymentkit
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	pkv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/surface/paymentkit/v1"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/gateway"
 	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 )
@@ -50,42 +54,130 @@ func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheck
 		}
 		out.Route = id.StringValue
 	}
-	currency, currencyParam := strings.TrimSpace(in.GetCurrency()), "currency"
-	for i, it := range in.GetLineItems() {
-		p := func(field string) string { return fmt.Sprintf("line_items[%d][%s]", i, field) }
+	var err error
+	if out.CustomFields, err = customFields(in.GetCustomFields()); err != nil {
+		return nil, err
+	}
+	c := &currencyOf{code: strings.TrimSpace(in.GetCurrency()), param: "currency"}
+	if out.LineItems, err = c.lineItems(in.GetLineItems(), "line_items"); err != nil {
+		return nil, err
+	}
+	tiers, err := cascade(in.GetCascadeLineItems())
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range tiers {
+		prefix := fmt.Sprintf("cascade_line_items[%d]", i)
+		items, err := c.lineItems(t.GetLineItems(), prefix+"[line_items]")
+		if err != nil {
+			return nil, err
+		}
+		out.CascadeLineItems = append(out.CascadeLineItems, &adminv1.CascadeTierParams{LineItems: items, ProcessorRouteId: t.ProcessorRouteId})
+	}
+	out.Currency = c.code
+	return out, nil
+}
+
+// currencyOf is the session's currency as the request gives it: the
+// `currency` parameter or the first line item's, and the parameter that
+// gave it.
+type currencyOf struct{ code, param string }
+
+// lineItems translates line items (named prefix[i][…]), checking that the
+// currencies they give are the session's.
+func (c *currencyOf) lineItems(items []*pkv1.PaymentKitLineItemParams, prefix string) ([]*adminv1.LineItemParams, error) {
+	var out []*adminv1.LineItemParams
+	for i, it := range items {
+		p := func(field string) string { return fmt.Sprintf("%s[%d][%s]", prefix, i, field) }
 		if it.PriceId == nil && it.UnitAmount == nil {
 			return nil, errs.Param(p("unit_amount"), "parameter_missing",
 				"Missing required param: %s (or price_id: a line item names a catalog price or gives its price inline).", p("unit_amount"))
 		}
-		if c := strings.TrimSpace(it.GetCurrency()); c != "" {
-			if currency != "" && !strings.EqualFold(c, currency) {
+		if code := strings.TrimSpace(it.GetCurrency()); code != "" {
+			if c.code != "" && !strings.EqualFold(code, c.code) {
 				return nil, errs.Param(p("currency"), "parameter_invalid",
-					"A session has one currency: %s is %s but %s is %s.", p("currency"), c, currencyParam, currency)
+					"A session has one currency: %s is %s but %s is %s.", p("currency"), code, c.param, c.code)
 			}
-			if currency == "" {
-				currency, currencyParam = c, p("currency")
+			if c.code == "" {
+				c.code, c.param = code, p("currency")
 			}
 		}
-		out.LineItems = append(out.LineItems, &adminv1.LineItemParams{Name: it.GetName(), Description: it.GetDescription(),
+		out = append(out, &adminv1.LineItemParams{Name: it.GetName(), Description: it.GetDescription(),
 			UnitAmount: it.GetUnitAmount(), Quantity: it.GetQuantity(), ImageUrl: it.GetImageUrl(), PriceId: it.GetPriceId()})
 	}
-	out.Currency = currency
 	return out, nil
 }
 
-// refuseCatalog refuses the parameters that need custom fields,
-// subscriptions or cascade pricing, which Tillpoint does not have yet.
+// cascade decodes cascade_line_items, a list of {line_items,
+// processor_route_id}, with the gateway's decoder (the same rules as a
+// request body: unknown fields are refused, naming them).
+func cascade(v *structpb.Value) ([]*pkv1.PaymentKitCascadeTier, error) {
+	if !given(v) {
+		return nil, nil
+	}
+	if v.GetListValue() == nil {
+		return nil, errs.Param("cascade_line_items", "parameter_invalid", "cascade_line_items is a list of {line_items, processor_route_id}.")
+	}
+	raw, err := protojson.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out pkv1.PaymentKitCascade
+	if err := gateway.DecodeBody(strings.NewReader(`{"tiers":`+string(raw)+`}`), &out); err != nil {
+		e, ok := errs.As(err)
+		if !ok {
+			return nil, err
+		}
+		renamed := *e
+		renamed.Param = strings.Replace(e.Param, "tiers", "cascade_line_items", 1)
+		renamed.Message = strings.ReplaceAll(e.Message, "tiers", "cascade_line_items")
+		return nil, &renamed
+	}
+	return out.GetTiers(), nil
+}
+
+// refuseCatalog refuses the parameters that need subscriptions, which
+// Tillpoint does not have yet.
 func refuseCatalog(in *pkv1.CreatePaymentKitSessionParams) error {
 	switch {
-	case given(in.GetCustomFields()):
-		return unsupported("custom_fields", "custom fields", "Use metadata for key-value data.")
 	case given(in.GetParamsForSub()):
 		return unsupported("params_for_sub", "subscriptions", "")
-	case given(in.GetCascadeLineItems()):
-		return unsupported("cascade_line_items", "cascade pricing", "")
 	}
 	return nil
 }
+
+// customFields reads PaymentKit's `custom_fields`: an object (or null) whose
+// values are strings, or whole numbers, taken as their decimal digits (a
+// numeric field's value). The values are checked against the site's
+// definitions by the service.
+func customFields(v *structpb.Value) (map[string]string, error) {
+	if !given(v) {
+		return nil, nil
+	}
+	obj := v.GetStructValue()
+	if obj == nil {
+		return nil, errs.Param("custom_fields", "parameter_invalid", "custom_fields is an object of key → value.")
+	}
+	out := make(map[string]string, len(obj.GetFields()))
+	for k, f := range obj.GetFields() {
+		switch x := f.GetKind().(type) {
+		case *structpb.Value_StringValue:
+			out[k] = x.StringValue
+		case *structpb.Value_NumberValue:
+			if x.NumberValue < 0 || x.NumberValue != math.Trunc(x.NumberValue) || x.NumberValue > maxExactNumber {
+				return nil, errs.Param("custom_fields["+k+"]", "parameter_invalid", "%s must be a whole number from 0 to %d, or a string.", "custom_fields["+k+"]", int64(maxExactNumber))
+			}
+			out[k] = strconv.FormatInt(int64(x.NumberValue), 10)
+		default:
+			return nil, errs.Param("custom_fields["+k+"]", "parameter_invalid", "%s must be a string or a number.", "custom_fields["+k+"]")
+		}
+	}
+	return out, nil
+}
+
+// maxExactNumber is the largest whole number a JSON number (a double) holds
+// exactly: 2^53.
+const maxExactNumber = 1 << 53
 
 // given reports whether a free-form parameter was sent with a value other
 // than null.
@@ -116,7 +208,7 @@ func Session(cs *adminv1.CheckoutSession, accountID, token, checkoutBase string)
 		AmountTotal: cs.GetAmountTotal(), CustomerEmail: cs.CustomerEmail, SuccessUrl: cs.GetSuccessUrl(),
 		ReturnUrl: cs.GetCancelUrl(), Metadata: cs.GetMetadata(), Description: cs.Description, PaymentId: cs.Payment,
 		Reference: cs.GetReference(), Livemode: cs.GetLivemode(), ExpiresAt: cs.GetExpiresAt(), CreatedAt: cs.GetCreatedAt(),
-		CompletedAt: cs.GetCompletedAt(),
+		CompletedAt: cs.GetCompletedAt(), CustomFields: cs.GetCustomFields(),
 	}
 	if c := cs.GetCustomer(); ids.IsNew(c, "cus") {
 		// A catalog customer; a merchant's own reference (a session made

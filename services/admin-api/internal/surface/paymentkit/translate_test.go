@@ -65,6 +65,18 @@ func TestCreateRequestTranslates(t *testing.T) {
 		{"seed 002's promotion code is the code customers type",
 			`{"amount":100,"promotion_code":"SAVE20"}`,
 			&adminv1.CreateCheckoutSessionRequest{Amount: proto.Int64(100), PromotionCode: "SAVE20", IssueSecureToken: true}},
+		{"seed 002's custom fields; numbers as their digits",
+			`{"amount":100,"custom_fields":{"order_id":"order_12345","campaign":"halloween_sale","seats":12}}`,
+			&adminv1.CreateCheckoutSessionRequest{Amount: proto.Int64(100), IssueSecureToken: true,
+				CustomFields: map[string]string{"order_id": "order_12345", "campaign": "halloween_sale", "seats": "12"}}},
+		{"seed 002's cascade tiers, each with its route or none",
+			`{"line_items":[{"price_id":"price_premium","quantity":1}],"cascade_line_items":[` +
+				`{"line_items":[{"price_id":"price_standard","quantity":1}],"processor_route_id":null},` +
+				`{"line_items":[{"price_id":"price_basic","quantity":1}],"processor_route_id":"proute_dev_fallback"}]}`,
+			&adminv1.CreateCheckoutSessionRequest{IssueSecureToken: true, LineItems: []*adminv1.LineItemParams{{PriceId: "price_premium", Quantity: 1}},
+				CascadeLineItems: []*adminv1.CascadeTierParams{
+					{LineItems: []*adminv1.LineItemParams{{PriceId: "price_standard", Quantity: 1}}},
+					{LineItems: []*adminv1.LineItemParams{{PriceId: "price_basic", Quantity: 1}}, ProcessorRouteId: proto.String("proute_dev_fallback")}}}},
 		{"nothing: the service names what is missing", `{}`, &adminv1.CreateCheckoutSessionRequest{IssueSecureToken: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,13 +104,16 @@ func TestCreateRequestRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		body, param, code string
 	}{
-		{`{"custom_fields":{"order_id":"order_12345"},"amount":1}`, "custom_fields", "parameter_unsupported"},
+		{`{"custom_fields":"order_12345","amount":1}`, "custom_fields", "parameter_invalid"},
+		{`{"custom_fields":{"n":1.5},"amount":1}`, "custom_fields[n]", "parameter_invalid"},
+		{`{"custom_fields":{"n":-1},"amount":1}`, "custom_fields[n]", "parameter_invalid"},
+		{`{"custom_fields":{"n":{"a":"b"}},"amount":1}`, "custom_fields[n]", "parameter_invalid"},
 		{`{"params_for_sub":{"custom_fields":{"tier":"enterprise"}},"amount":1}`, "params_for_sub", "parameter_unsupported"},
 		{`{"processor_route_id":5,"amount":1}`, "processor_route_id", "parameter_invalid"},
 		{`{"processor_route_id":"","amount":1}`, "processor_route_id", "parameter_invalid"},
-		{`{"cascade_line_items":[{"line_items":[{"price_id":"price_standard","quantity":1}],"processor_route_id":null}],"amount":1}`, "cascade_line_items", "parameter_unsupported"},
-		// Even an empty value is a request for the feature.
-		{`{"custom_fields":{},"amount":1}`, "custom_fields", "parameter_unsupported"},
+		{`{"cascade_line_items":{"line_items":[]},"amount":1}`, "cascade_line_items", "parameter_invalid"},
+		{`{"cascade_line_items":[{"line_items":[{"name":"Tea","quantity":1}]}],"amount":1}`, "cascade_line_items[0][line_items][0][unit_amount]", "parameter_missing"},
+		{`{"currency":"EUR","cascade_line_items":[{"line_items":[{"name":"Tea","unit_amount":1,"quantity":1,"currency":"USD"}]}],"amount":1}`, "cascade_line_items[0][line_items][0][currency]", "parameter_invalid"},
 		{`{"line_items":[{"name":"Tea","quantity":1}]}`, "line_items[0][unit_amount]", "parameter_missing"},
 		{`{"currency":"EUR","line_items":[{"name":"Tea","unit_amount":1,"quantity":1,"currency":"GBP"}]}`, "line_items[0][currency]", "parameter_invalid"},
 		{`{"line_items":[{"name":"Tea","unit_amount":1,"quantity":1,"currency":"EUR"},{"name":"Cup","unit_amount":1,"quantity":1,"currency":"USD"}]}`, "line_items[1][currency]", "parameter_invalid"},

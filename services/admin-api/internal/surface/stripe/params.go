@@ -26,7 +26,6 @@ const (
 // They are refused, never ignored: a merchant relying on one must learn that
 // it has no effect here.
 var unsupported = map[string]string{
-	"customer_creation":             "Tillpoint does not create Stripe customers",
 	"subscription_data":             "subscriptions are not supported yet",
 	"setup_intent_data":             "only mode=payment is supported",
 	"payment_intent_data":           "Tillpoint captures every payment itself",
@@ -245,6 +244,8 @@ func createRequest(f form) (create, error) {
 		switch name {
 		case "mode":
 			mode = p.value
+		case "customer_creation":
+			req.CustomerCreation = p.value
 		case "line_items":
 			if items, err = addLineItem(items, p); err != nil {
 				return c, err
@@ -296,11 +297,12 @@ func createRequest(f form) (create, error) {
 		}
 	}
 	switch mode {
-	case "payment":
+	case "payment", "subscription":
+		req.Mode = mode
 	case "":
 		return c, errs.Param("mode", codeMissing, "Missing required param: mode.")
 	default:
-		return c, errs.Param("mode", codeUnsupported, "Tillpoint supports only mode=payment, not %q.", mode)
+		return c, errs.Param("mode", codeUnsupported, "Tillpoint supports mode=payment and mode=subscription, not %q.", mode)
 	}
 	fromItem, err := lineItems(req, items)
 	if err != nil {

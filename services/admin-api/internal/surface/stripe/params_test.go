@@ -73,7 +73,13 @@ func TestCreateTranslation(t *testing.T) {
 		{"allow_promotion_codes", base + "&allow_promotion_codes=true",
 			&adminv1.CreateCheckoutSessionRequest{Currency: "EUR", LineItems: []*adminv1.LineItemParams{tea}, AllowPromotionCodes: true}, false, "line_items[0][price_data][currency]"},
 		{"metadata emptied", base + "&metadata=", &adminv1.CreateCheckoutSessionRequest{Currency: "EUR", LineItems: []*adminv1.LineItemParams{tea}}, false, "line_items[0][price_data][currency]"},
+		{"subscription", "mode=subscription&customer_creation=always&line_items[0][price]=price_monthly&line_items[0][quantity]=1",
+			&adminv1.CreateCheckoutSessionRequest{Mode: "subscription", CustomerCreation: "always",
+				LineItems: []*adminv1.LineItemParams{{Price: "price_monthly", Quantity: 1}}}, false, "line_items[0][price_data][currency]"},
 	} {
+		if tc.want.Mode == "" {
+			tc.want.Mode = "payment" // the bodies above say mode=payment
+		}
 		c, err := decodeCreate(t, tc.body)
 		if err != nil {
 			t.Errorf("%s: %v", tc.name, err)
@@ -90,7 +96,7 @@ func TestCreateTranslation(t *testing.T) {
 func TestCreateRefusals(t *testing.T) {
 	for _, tc := range []struct{ body, param, code string }{
 		{"line_items[0][price_data][currency]=eur&line_items[0][price_data][unit_amount]=1&line_items[0][price_data][product_data][name]=A&line_items[0][quantity]=1", "mode", codeMissing},
-		{base[len("mode=payment&"):] + "&mode=subscription", "mode", codeUnsupported},
+		{base[len("mode=payment&"):] + "&mode=setup", "mode", codeUnsupported},
 		{"mode=payment", "line_items", codeMissing},
 		{base + "&line_items[0][price_data][recurring][interval]=month", "line_items[0][price_data][recurring][interval]", codeUnsupported},
 		{base + "&line_items[0][price_data][unit_amount_decimal]=4.5", "line_items[0][price_data][unit_amount_decimal]", codeUnsupported},

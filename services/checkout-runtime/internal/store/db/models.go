@@ -71,6 +71,8 @@ type RuntimePayment struct {
 	InstallmentInterestPaidBy string
 	ProcessingFee             *int64
 	NetAmount                 *int64
+	PaymentMethodID           *string
+	IdempotencyKey            *string
 }
 
 type RuntimePaymentAttempt struct {
@@ -85,6 +87,18 @@ type RuntimePaymentAttempt struct {
 	ProviderRef     *string
 	LatencyMs       int64
 	CreatedAt       time.Time
+}
+
+type RuntimePaymentMethod struct {
+	ID             string
+	OrganizationID string
+	Livemode       bool
+	Provider       string
+	ProviderToken  string
+	CardBrand      *string
+	CardLast4      *string
+	PaymentID      string
+	CreatedAt      time.Time
 }
 
 type RuntimeRefund struct {

@@ -46,7 +46,7 @@ const addReceived = `-- name: AddReceived :one
 UPDATE runtime.payments
 SET amount_received = amount_received + $1, amount_overpaid = amount_overpaid + $2, updated_at = now()
 WHERE id = $3
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key
 `
 
 type AddReceivedParams struct {
@@ -105,6 +105,8 @@ func (q *Queries) AddReceived(ctx context.Context, arg AddReceivedParams) (Runti
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.PaymentMethodID,
+		&i.IdempotencyKey,
 	)
 	return i, err
 }
@@ -149,7 +151,7 @@ func (q *Queries) AttemptsOfPayments(ctx context.Context, paymentIds []string) (
 }
 
 const claimDueAsync = `-- name: ClaimDueAsync :many
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key FROM runtime.payments
 WHERE async_due_at IS NOT NULL AND async_due_at <= now() AND status = 'processing'
 ORDER BY async_due_at
 LIMIT $1
@@ -212,6 +214,8 @@ func (q *Queries) ClaimDueAsync(ctx context.Context, limit int32) ([]RuntimePaym
 			&i.InstallmentInterestPaidBy,
 			&i.ProcessingFee,
 			&i.NetAmount,
+			&i.PaymentMethodID,
+			&i.IdempotencyKey,
 		); err != nil {
 			return nil, err
 		}
@@ -232,7 +236,7 @@ WHERE id IN (
     ORDER BY stuck.updated_at
     LIMIT $2
     FOR UPDATE OF stuck SKIP LOCKED)
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key
 `
 
 type ClaimStuckPaymentsParams struct {
@@ -300,6 +304,8 @@ func (q *Queries) ClaimStuckPayments(ctx context.Context, arg ClaimStuckPayments
 			&i.InstallmentInterestPaidBy,
 			&i.ProcessingFee,
 			&i.NetAmount,
+			&i.PaymentMethodID,
+			&i.IdempotencyKey,
 		); err != nil {
 			return nil, err
 		}
@@ -311,12 +317,101 @@ func (q *Queries) ClaimStuckPayments(ctx context.Context, arg ClaimStuckPayments
 	return items, nil
 }
 
+const createOffSessionPayment = `-- name: CreateOffSessionPayment :one
+INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method, provider, status,
+    currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
+    billing_postal_code, payment_method_id, idempotency_key)
+VALUES ($1, $2, $3, $4, 'card', $5, 'processing',
+    $6, $7, $8, $2, '', '', '', '', $9, $10)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key
+`
+
+type CreateOffSessionPaymentParams struct {
+	ID              string
+	InvoiceID       string
+	OrganizationID  string
+	Livemode        bool
+	Provider        string
+	Currency        string
+	Amount          int64
+	AmountTax       int64
+	PaymentMethodID *string
+	IdempotencyKey  *string
+}
+
+// A renewal's payment; a repeated idempotency key inserts nothing (no row).
+func (q *Queries) CreateOffSessionPayment(ctx context.Context, arg CreateOffSessionPaymentParams) (RuntimePayment, error) {
+	row := q.db.QueryRow(ctx, createOffSessionPayment,
+		arg.ID,
+		arg.InvoiceID,
+		arg.OrganizationID,
+		arg.Livemode,
+		arg.Provider,
+		arg.Currency,
+		arg.Amount,
+		arg.AmountTax,
+		arg.PaymentMethodID,
+		arg.IdempotencyKey,
+	)
+	var i RuntimePayment
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Method,
+		&i.Provider,
+		&i.ProviderRef,
+		&i.Status,
+		&i.Currency,
+		&i.Amount,
+		&i.AmountTax,
+		&i.AmountReceived,
+		&i.Reference,
+		&i.CardBrand,
+		&i.CardLast4,
+		&i.BillingName,
+		&i.BillingEmail,
+		&i.BillingCountry,
+		&i.BillingPostalCode,
+		&i.BillingRegion,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.ClientIp,
+		&i.AsyncDueAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.AmountOverpaid,
+		&i.AmountRefunded,
+		&i.ProviderAccount,
+		&i.DisputeID,
+		&i.DisputeReason,
+		&i.DisputeStatus,
+		&i.DisputeAmount,
+		&i.DisputedAt,
+		&i.Fee,
+		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.PaymentMethodID,
+		&i.IdempotencyKey,
+	)
+	return i, err
+}
+
 const createPayment = `-- name: CreatePayment :one
 INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method, provider, status,
     currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
     billing_postal_code, billing_region, client_ip)
 VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key
 `
 
 type CreatePaymentParams struct {
@@ -403,12 +498,57 @@ func (q *Queries) CreatePayment(ctx context.Context, arg CreatePaymentParams) (R
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.PaymentMethodID,
+		&i.IdempotencyKey,
+	)
+	return i, err
+}
+
+const createPaymentMethod = `-- name: CreatePaymentMethod :one
+INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id, created_at
+`
+
+type CreatePaymentMethodParams struct {
+	ID             string
+	OrganizationID string
+	Livemode       bool
+	Provider       string
+	ProviderToken  string
+	CardBrand      *string
+	CardLast4      *string
+	PaymentID      string
+}
+
+func (q *Queries) CreatePaymentMethod(ctx context.Context, arg CreatePaymentMethodParams) (RuntimePaymentMethod, error) {
+	row := q.db.QueryRow(ctx, createPaymentMethod,
+		arg.ID,
+		arg.OrganizationID,
+		arg.Livemode,
+		arg.Provider,
+		arg.ProviderToken,
+		arg.CardBrand,
+		arg.CardLast4,
+		arg.PaymentID,
+	)
+	var i RuntimePaymentMethod
+	err := row.Scan(
+		&i.ID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Provider,
+		&i.ProviderToken,
+		&i.CardBrand,
+		&i.CardLast4,
+		&i.PaymentID,
+		&i.CreatedAt,
 	)
 	return i, err
 }
 
 const findBankPaymentByReference = `-- name: FindBankPaymentByReference :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key FROM runtime.payments
 WHERE reference = $1 AND livemode = $2 AND method = 'bank_transfer' AND provider = 'bank_transfer'
 ORDER BY (status = 'processing') DESC, seq DESC LIMIT 1
 `
@@ -469,12 +609,14 @@ func (q *Queries) FindBankPaymentByReference(ctx context.Context, arg FindBankPa
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.PaymentMethodID,
+		&i.IdempotencyKey,
 	)
 	return i, err
 }
 
 const getPayment = `-- name: GetPayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments WHERE id = $1
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key FROM runtime.payments WHERE id = $1
 `
 
 func (q *Queries) GetPayment(ctx context.Context, id string) (RuntimePayment, error) {
@@ -525,12 +667,72 @@ func (q *Queries) GetPayment(ctx context.Context, id string) (RuntimePayment, er
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.PaymentMethodID,
+		&i.IdempotencyKey,
+	)
+	return i, err
+}
+
+const getPaymentByIdempotencyKey = `-- name: GetPaymentByIdempotencyKey :one
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key FROM runtime.payments WHERE idempotency_key = $1
+`
+
+func (q *Queries) GetPaymentByIdempotencyKey(ctx context.Context, idempotencyKey *string) (RuntimePayment, error) {
+	row := q.db.QueryRow(ctx, getPaymentByIdempotencyKey, idempotencyKey)
+	var i RuntimePayment
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Method,
+		&i.Provider,
+		&i.ProviderRef,
+		&i.Status,
+		&i.Currency,
+		&i.Amount,
+		&i.AmountTax,
+		&i.AmountReceived,
+		&i.Reference,
+		&i.CardBrand,
+		&i.CardLast4,
+		&i.BillingName,
+		&i.BillingEmail,
+		&i.BillingCountry,
+		&i.BillingPostalCode,
+		&i.BillingRegion,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.ClientIp,
+		&i.AsyncDueAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.AmountOverpaid,
+		&i.AmountRefunded,
+		&i.ProviderAccount,
+		&i.DisputeID,
+		&i.DisputeReason,
+		&i.DisputeStatus,
+		&i.DisputeAmount,
+		&i.DisputedAt,
+		&i.Fee,
+		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.PaymentMethodID,
+		&i.IdempotencyKey,
 	)
 	return i, err
 }
 
 const getPaymentForUpdate = `-- name: GetPaymentForUpdate :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments WHERE id = $1 FOR UPDATE
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key FROM runtime.payments WHERE id = $1 FOR UPDATE
 `
 
 // Locks the payment until the transaction ends (funds are recorded one
@@ -583,12 +785,52 @@ func (q *Queries) GetPaymentForUpdate(ctx context.Context, id string) (RuntimePa
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.PaymentMethodID,
+		&i.IdempotencyKey,
 	)
 	return i, err
 }
 
+const getPaymentMethod = `-- name: GetPaymentMethod :one
+SELECT id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id, created_at FROM runtime.payment_methods WHERE id = $1 AND organization_id = $2 AND livemode = $3
+`
+
+type GetPaymentMethodParams struct {
+	ID             string
+	OrganizationID string
+	Livemode       bool
+}
+
+func (q *Queries) GetPaymentMethod(ctx context.Context, arg GetPaymentMethodParams) (RuntimePaymentMethod, error) {
+	row := q.db.QueryRow(ctx, getPaymentMethod, arg.ID, arg.OrganizationID, arg.Livemode)
+	var i RuntimePaymentMethod
+	err := row.Scan(
+		&i.ID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Provider,
+		&i.ProviderToken,
+		&i.CardBrand,
+		&i.CardLast4,
+		&i.PaymentID,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const getPaymentMethodByPayment = `-- name: GetPaymentMethodByPayment :one
+SELECT id FROM runtime.payment_methods WHERE payment_id = $1
+`
+
+func (q *Queries) GetPaymentMethodByPayment(ctx context.Context, paymentID string) (string, error) {
+	row := q.db.QueryRow(ctx, getPaymentMethodByPayment, paymentID)
+	var id string
+	err := row.Scan(&id)
+	return id, err
+}
+
 const latestPayment = `-- name: LatestPayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1
 `
 
 func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimePayment, error) {
@@ -639,6 +881,8 @@ func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimeP
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.PaymentMethodID,
+		&i.IdempotencyKey,
 	)
 	return i, err
 }
@@ -646,7 +890,7 @@ func (q *Queries) LatestPayment(ctx context.Context, sessionID string) (RuntimeP
 const movePaymentToAccount = `-- name: MovePaymentToAccount :one
 UPDATE runtime.payments SET provider = $1, provider_account = $2, updated_at = now()
 WHERE id = $3 AND status = 'processing'
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key
 `
 
 type MovePaymentToAccountParams struct {
@@ -705,6 +949,8 @@ func (q *Queries) MovePaymentToAccount(ctx context.Context, arg MovePaymentToAcc
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.PaymentMethodID,
+		&i.IdempotencyKey,
 	)
 	return i, err
 }
@@ -767,7 +1013,7 @@ SET status = $1, provider_ref = $2, card_brand = $3, card_last4 = $4,
     failure_code = $5, failure_message = $6, async_due_at = $7,
     event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = $8 AND status IN ('processing', 'requires_action')
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key
 `
 
 type SetAuthorizationParams struct {
@@ -841,6 +1087,8 @@ func (q *Queries) SetAuthorization(ctx context.Context, arg SetAuthorizationPara
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.PaymentMethodID,
+		&i.IdempotencyKey,
 	)
 	return i, err
 }
@@ -864,7 +1112,7 @@ func (q *Queries) SetFee(ctx context.Context, arg SetFeeParams) error {
 const setProcessingFee = `-- name: SetProcessingFee :one
 UPDATE runtime.payments SET processing_fee = $1, net_amount = $2, updated_at = now()
 WHERE id = $3 AND processing_fee IS NULL
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key
 `
 
 type SetProcessingFeeParams struct {
@@ -923,6 +1171,8 @@ func (q *Queries) SetProcessingFee(ctx context.Context, arg SetProcessingFeePara
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.PaymentMethodID,
+		&i.IdempotencyKey,
 	)
 	return i, err
 }
@@ -934,7 +1184,7 @@ SET status = $1, failure_code = $2, failure_message = $3,
     processing_fee = coalesce(processing_fee, $4),
     net_amount = coalesce(net_amount, $5)
 WHERE id = $6 AND status = ANY($7::text[])
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key
 `
 
 type SetStatusParams struct {
@@ -1006,6 +1256,8 @@ func (q *Queries) SetStatus(ctx context.Context, arg SetStatusParams) (RuntimePa
 		&i.InstallmentInterestPaidBy,
 		&i.ProcessingFee,
 		&i.NetAmount,
+		&i.PaymentMethodID,
+		&i.IdempotencyKey,
 	)
 	return i, err
 }

@@ -102,6 +102,30 @@ UPDATE runtime.payments SET provider = @provider, provider_account = @provider_a
 WHERE id = @id AND status = 'processing'
 RETURNING *;
 
+-- name: CreatePaymentMethod :one
+INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING *;
+
+-- name: GetPaymentMethod :one
+SELECT * FROM runtime.payment_methods WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+
+-- name: GetPaymentMethodByPayment :one
+SELECT id FROM runtime.payment_methods WHERE payment_id = $1;
+
+-- name: CreateOffSessionPayment :one
+-- A renewal's payment; a repeated idempotency key inserts nothing (no row).
+INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method, provider, status,
+    currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
+    billing_postal_code, payment_method_id, idempotency_key)
+VALUES (@id, @invoice_id, @organization_id, @livemode, 'card', @provider, 'processing',
+    @currency, @amount, @amount_tax, @invoice_id, '', '', '', '', @payment_method_id, @idempotency_key)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING *;
+
+-- name: GetPaymentByIdempotencyKey :one
+SELECT * FROM runtime.payments WHERE idempotency_key = $1;
+
 -- name: ClaimStuckPayments :many
 -- Card payments processing and untouched since before @stale_before: their
 -- request ended (a crash, an unanswered call) between the insert and the

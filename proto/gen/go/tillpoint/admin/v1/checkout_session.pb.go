@@ -11,6 +11,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -40,7 +41,8 @@ type LineItemParams struct {
 	// A catalog price (`price_…`) instead of name and unit_amount: the line
 	// item takes its name, description and image from the price's product and
 	// its unit_amount and currency from the price. The price and its product
-	// must be active; recurring prices are refused until subscriptions exist.
+	// must be active. A recurring price makes the session a subscription
+	// checkout (see `mode`).
 	PriceId string `protobuf:"bytes,60,opt,name=price_id,json=priceId,proto3" json:"price_id,omitempty"`
 	// Alias of price_id (Stripe's name).
 	Price string `protobuf:"bytes,61,opt,name=price,proto3" json:"price,omitempty"`
@@ -601,9 +603,31 @@ type CheckoutSession struct {
 	// Whether the hosted page offers a promotion code field.
 	AllowPromotionCodes bool `protobuf:"varint,82,opt,name=allow_promotion_codes,json=allowPromotionCodes,proto3" json:"allow_promotion_codes,omitempty"`
 	// The route named at creation (`rt_…`), if any.
-	Route         *string `protobuf:"bytes,83,opt,name=route,proto3,oneof" json:"route,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Route *string `protobuf:"bytes,83,opt,name=route,proto3,oneof" json:"route,omitempty"`
+	// The session's custom field values, key → value (docs/custom-fields.md):
+	// null unless the request asks for them with `expand=custom_fields`;
+	// always present in events.
+	CustomFields *structpb.Struct `protobuf:"bytes,120,opt,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
+	// Fallback pricing tiers (seed 002's cascade_line_items), in order: when
+	// a card payment is declined with a retryable decline, the hosted page
+	// offers the next one (docs/custom-fields.md, "Cascade line items").
+	CascadeLineItems []*CascadeTier `protobuf:"bytes,130,rep,name=cascade_line_items,json=cascadeLineItems,proto3" json:"cascade_line_items,omitempty"`
+	// The tier in use: 0 for the session's own line items, n for the n-th
+	// of cascade_line_items (whose line items are then the session's).
+	CascadeTier int32 `protobuf:"varint,131,opt,name=cascade_tier,json=cascadeTier,proto3" json:"cascade_tier,omitempty"`
+	// The declined payment after which the session moved to its current
+	// cascade tier, if it has moved.
+	CascadePayment *string `protobuf:"bytes,132,opt,name=cascade_payment,json=cascadePayment,proto3,oneof" json:"cascade_payment,omitempty"`
+	// `payment` or `subscription` (a session with recurring prices: paying it
+	// creates a subscription and its first invoice).
+	Mode string `protobuf:"bytes,90,opt,name=mode,proto3" json:"mode,omitempty"`
+	// The subscription (`sub_…`) the paid session created, in subscription mode.
+	Subscription *string `protobuf:"bytes,91,opt,name=subscription,proto3,oneof" json:"subscription,omitempty"`
+	// `always` or `if_required`: when a catalog customer is created on
+	// completion for a session without one (subscriptions always need one).
+	CustomerCreation string `protobuf:"bytes,92,opt,name=customer_creation,json=customerCreation,proto3" json:"customer_creation,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CheckoutSession) Reset() {
@@ -923,7 +947,175 @@ func (x *CheckoutSession) GetRoute() string {
 	return ""
 }
 
+func (x *CheckoutSession) GetCustomFields() *structpb.Struct {
+	if x != nil {
+		return x.CustomFields
+	}
+	return nil
+}
+
+func (x *CheckoutSession) GetCascadeLineItems() []*CascadeTier {
+	if x != nil {
+		return x.CascadeLineItems
+	}
+	return nil
+}
+
+func (x *CheckoutSession) GetCascadeTier() int32 {
+	if x != nil {
+		return x.CascadeTier
+	}
+	return 0
+}
+
+func (x *CheckoutSession) GetCascadePayment() string {
+	if x != nil && x.CascadePayment != nil {
+		return *x.CascadePayment
+	}
+	return ""
+}
+
+func (x *CheckoutSession) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *CheckoutSession) GetSubscription() string {
+	if x != nil && x.Subscription != nil {
+		return *x.Subscription
+	}
+	return ""
+}
+
+func (x *CheckoutSession) GetCustomerCreation() string {
+	if x != nil {
+		return x.CustomerCreation
+	}
+	return ""
+}
+
 // Parameters of CreateCheckoutSession.
+// A fallback pricing tier as given at creation.
+type CascadeTierParams struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tier's line items (1 – 100), as in the session's `line_items`.
+	LineItems []*LineItemParams `protobuf:"bytes,1,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
+	// The processor route that charges this tier (null: the session's).
+	ProcessorRouteId *string `protobuf:"bytes,2,opt,name=processor_route_id,json=processorRouteId,proto3,oneof" json:"processor_route_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CascadeTierParams) Reset() {
+	*x = CascadeTierParams{}
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CascadeTierParams) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CascadeTierParams) ProtoMessage() {}
+
+func (x *CascadeTierParams) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CascadeTierParams.ProtoReflect.Descriptor instead.
+func (*CascadeTierParams) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CascadeTierParams) GetLineItems() []*LineItemParams {
+	if x != nil {
+		return x.LineItems
+	}
+	return nil
+}
+
+func (x *CascadeTierParams) GetProcessorRouteId() string {
+	if x != nil && x.ProcessorRouteId != nil {
+		return *x.ProcessorRouteId
+	}
+	return ""
+}
+
+// A fallback pricing tier of a session.
+type CascadeTier struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tier's line items, resolved like the session's.
+	LineItems []*LineItem `protobuf:"bytes,1,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
+	// The processor route that charges this tier, if it has its own.
+	ProcessorRouteId *string `protobuf:"bytes,2,opt,name=processor_route_id,json=processorRouteId,proto3,oneof" json:"processor_route_id,omitempty"`
+	// The sum of the line items, in minor units (tax is added on the page).
+	AmountSubtotal int64 `protobuf:"varint,3,opt,name=amount_subtotal,json=amountSubtotal,proto3" json:"amount_subtotal,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CascadeTier) Reset() {
+	*x = CascadeTier{}
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CascadeTier) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CascadeTier) ProtoMessage() {}
+
+func (x *CascadeTier) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CascadeTier.ProtoReflect.Descriptor instead.
+func (*CascadeTier) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CascadeTier) GetLineItems() []*LineItem {
+	if x != nil {
+		return x.LineItems
+	}
+	return nil
+}
+
+func (x *CascadeTier) GetProcessorRouteId() string {
+	if x != nil && x.ProcessorRouteId != nil {
+		return *x.ProcessorRouteId
+	}
+	return ""
+}
+
+func (x *CascadeTier) GetAmountSubtotal() int64 {
+	if x != nil {
+		return x.AmountSubtotal
+	}
+	return 0
+}
+
 type CreateCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The site; from the path on `/v1/checkouts/{site_id}/create`. Optional on
@@ -1008,14 +1200,33 @@ type CreateCheckoutSessionRequest struct {
 	// choice by rules (PaymentKit's `processor_route_id`); it must be the
 	// session's site's. Its rules still apply: a payment they refuse is
 	// routed as if none were named.
-	Route         string `protobuf:"bytes,84,opt,name=route,proto3" json:"route,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Route string `protobuf:"bytes,84,opt,name=route,proto3" json:"route,omitempty"`
+	// Values of the site's custom fields, key → value (seed 002); the hosted
+	// page asks the payer for the required ones not given here.
+	CustomFields map[string]string `protobuf:"bytes,120,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Fields of the answer to expand: `custom_fields`.
+	Expand []string `protobuf:"bytes,121,rep,name=expand,proto3" json:"expand,omitempty"`
+	// Fallback pricing tiers, at most 5, each with its line items (catalog
+	// prices or inline, in the session's currency) and optionally its own
+	// processor route (seed 002). Not with a discount.
+	CascadeLineItems []*CascadeTierParams `protobuf:"bytes,130,rep,name=cascade_line_items,json=cascadeLineItems,proto3" json:"cascade_line_items,omitempty"`
+	// `payment` (default) or `subscription` (default when a line item has a
+	// recurring price). In subscription mode at least one line item has a
+	// recurring price, and all recurring prices share interval,
+	// interval_count and currency; one-time prices are charged on the first
+	// invoice only.
+	Mode string `protobuf:"bytes,90,opt,name=mode,proto3" json:"mode,omitempty"`
+	// `if_required` (default: a catalog customer is created on completion
+	// only when the session needs one, i.e. in subscription mode without a
+	// customer) or `always` (created for any paid session without one).
+	CustomerCreation string `protobuf:"bytes,91,opt,name=customer_creation,json=customerCreation,proto3" json:"customer_creation,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionRequest) Reset() {
 	*x = CreateCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1238,7 @@ func (x *CreateCheckoutSessionRequest) String() string {
 func (*CreateCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *CreateCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1251,7 @@ func (x *CreateCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateCheckoutSessionRequest) GetSiteId() string {
@@ -1260,6 +1471,41 @@ func (x *CreateCheckoutSessionRequest) GetRoute() string {
 	return ""
 }
 
+func (x *CreateCheckoutSessionRequest) GetCustomFields() map[string]string {
+	if x != nil {
+		return x.CustomFields
+	}
+	return nil
+}
+
+func (x *CreateCheckoutSessionRequest) GetExpand() []string {
+	if x != nil {
+		return x.Expand
+	}
+	return nil
+}
+
+func (x *CreateCheckoutSessionRequest) GetCascadeLineItems() []*CascadeTierParams {
+	if x != nil {
+		return x.CascadeLineItems
+	}
+	return nil
+}
+
+func (x *CreateCheckoutSessionRequest) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *CreateCheckoutSessionRequest) GetCustomerCreation() string {
+	if x != nil {
+		return x.CustomerCreation
+	}
+	return ""
+}
+
 // Result of CreateCheckoutSession.
 type CreateCheckoutSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1274,7 +1520,7 @@ type CreateCheckoutSessionResponse struct {
 
 func (x *CreateCheckoutSessionResponse) Reset() {
 	*x = CreateCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1532,7 @@ func (x *CreateCheckoutSessionResponse) String() string {
 func (*CreateCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *CreateCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1545,7 @@ func (x *CreateCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*CreateCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -1320,14 +1566,16 @@ func (x *CreateCheckoutSessionResponse) GetSecureToken() string {
 type GetCheckoutSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Session id.
-	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Fields of the answer to expand: `custom_fields`.
+	Expand        []string `protobuf:"bytes,2,rep,name=expand,proto3" json:"expand,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetCheckoutSessionRequest) Reset() {
 	*x = GetCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1587,7 @@ func (x *GetCheckoutSessionRequest) String() string {
 func (*GetCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *GetCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1600,7 @@ func (x *GetCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{9}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetCheckoutSessionRequest) GetId() string {
@@ -1360,6 +1608,13 @@ func (x *GetCheckoutSessionRequest) GetId() string {
 		return x.Id
 	}
 	return ""
+}
+
+func (x *GetCheckoutSessionRequest) GetExpand() []string {
+	if x != nil {
+		return x.Expand
+	}
+	return nil
 }
 
 // Result of GetCheckoutSession.
@@ -1373,7 +1628,7 @@ type GetCheckoutSessionResponse struct {
 
 func (x *GetCheckoutSessionResponse) Reset() {
 	*x = GetCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +1640,7 @@ func (x *GetCheckoutSessionResponse) String() string {
 func (*GetCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *GetCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +1653,7 @@ func (x *GetCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -1425,7 +1680,7 @@ type TimeRange struct {
 
 func (x *TimeRange) Reset() {
 	*x = TimeRange{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1692,7 @@ func (x *TimeRange) String() string {
 func (*TimeRange) ProtoMessage() {}
 
 func (x *TimeRange) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1705,7 @@ func (x *TimeRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeRange.ProtoReflect.Descriptor instead.
 func (*TimeRange) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{11}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TimeRange) GetGte() *timestamppb.Timestamp {
@@ -1525,7 +1780,7 @@ type ListCheckoutSessionsRequest struct {
 
 func (x *ListCheckoutSessionsRequest) Reset() {
 	*x = ListCheckoutSessionsRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1537,7 +1792,7 @@ func (x *ListCheckoutSessionsRequest) String() string {
 func (*ListCheckoutSessionsRequest) ProtoMessage() {}
 
 func (x *ListCheckoutSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1550,7 +1805,7 @@ func (x *ListCheckoutSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckoutSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListCheckoutSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{12}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListCheckoutSessionsRequest) GetLimit() int32 {
@@ -1682,7 +1937,7 @@ type ListCheckoutSessionsResponse struct {
 
 func (x *ListCheckoutSessionsResponse) Reset() {
 	*x = ListCheckoutSessionsResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[13]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1694,7 +1949,7 @@ func (x *ListCheckoutSessionsResponse) String() string {
 func (*ListCheckoutSessionsResponse) ProtoMessage() {}
 
 func (x *ListCheckoutSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[13]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1707,7 +1962,7 @@ func (x *ListCheckoutSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckoutSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListCheckoutSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{13}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListCheckoutSessionsResponse) GetObject() string {
@@ -1749,7 +2004,7 @@ type ExpireCheckoutSessionRequest struct {
 
 func (x *ExpireCheckoutSessionRequest) Reset() {
 	*x = ExpireCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1761,7 +2016,7 @@ func (x *ExpireCheckoutSessionRequest) String() string {
 func (*ExpireCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *ExpireCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1774,7 +2029,7 @@ func (x *ExpireCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*ExpireCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{14}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ExpireCheckoutSessionRequest) GetId() string {
@@ -1795,7 +2050,7 @@ type ExpireCheckoutSessionResponse struct {
 
 func (x *ExpireCheckoutSessionResponse) Reset() {
 	*x = ExpireCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[15]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1807,7 +2062,7 @@ func (x *ExpireCheckoutSessionResponse) String() string {
 func (*ExpireCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *ExpireCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[15]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1820,7 +2075,7 @@ func (x *ExpireCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*ExpireCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{15}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ExpireCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -1834,7 +2089,7 @@ var File_tillpoint_admin_v1_checkout_session_proto protoreflect.FileDescriptor
 
 const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\n" +
-	")tillpoint/admin/v1/checkout_session.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xaa\x02\n" +
+	")tillpoint/admin/v1/checkout_session.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xaa\x02\n" +
 	"\x0eLineItemParams\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1f\n" +
@@ -1882,7 +2137,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x0f_promotion_code\"O\n" +
 	"\x0eDiscountParams\x12\x16\n" +
 	"\x06coupon\x18\x01 \x01(\tR\x06coupon\x12%\n" +
-	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\x98\x16\n" +
+	"\x0epromotion_code\x18\x02 \x01(\tR\rpromotionCode\"\x88\x19\n" +
 	"\x0fCheckoutSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x17\n" +
@@ -1934,7 +2189,14 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\rtotal_details\x18P \x01(\v2 .tillpoint.admin.v1.TotalDetailsR\ftotalDetails\x12A\n" +
 	"\tdiscounts\x18Q \x03(\v2#.tillpoint.admin.v1.SessionDiscountR\tdiscounts\x122\n" +
 	"\x15allow_promotion_codes\x18R \x01(\bR\x13allowPromotionCodes\x12\x19\n" +
-	"\x05route\x18S \x01(\tH\vR\x05route\x88\x01\x01\x1a;\n" +
+	"\x05route\x18S \x01(\tH\vR\x05route\x88\x01\x01\x12<\n" +
+	"\rcustom_fields\x18x \x01(\v2\x17.google.protobuf.StructR\fcustomFields\x12N\n" +
+	"\x12cascade_line_items\x18\x82\x01 \x03(\v2\x1f.tillpoint.admin.v1.CascadeTierR\x10cascadeLineItems\x12\"\n" +
+	"\fcascade_tier\x18\x83\x01 \x01(\x05R\vcascadeTier\x12-\n" +
+	"\x0fcascade_payment\x18\x84\x01 \x01(\tH\fR\x0ecascadePayment\x88\x01\x01\x12\x12\n" +
+	"\x04mode\x18Z \x01(\tR\x04mode\x12'\n" +
+	"\fsubscription\x18[ \x01(\tH\rR\fsubscription\x88\x01\x01\x12+\n" +
+	"\x11customer_creation\x18\\ \x01(\tR\x10customerCreation\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x98\a\x92A\x94\a2\x91\a{\"id\":\"cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"object\":\"checkout.session\",\"site_id\":\"site_demo\",\"status\":\"open\",\"payment_status\":\"unpaid\",\"url\":\"https://secure.example.com/checkout/cs_4TPuOyNBWTSw1wrEeCuR4wCQ\",\"amount_subtotal\":1350,\"amount_tax\":0,\"amount_total\":1350,\"amount\":1350,\"currency\":\"EUR\",\"line_items\":[{\"name\":\"Tea\",\"description\":null,\"unit_amount\":450,\"quantity\":3,\"image_url\":null,\"amount_total\":1350}],\"customer\":null,\"customer_email\":\"customer@example.com\",\"customer_phone\":null,\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"metadata\":{\"order\":\"1234\"},\"order_id\":\"ORD-1234\",\"description\":null,\"reference\":\"TP-WHJQ-G6CE\",\"payment\":null,\"livemode\":false,\"expires_at\":\"2026-11-22T05:08:43Z\",\"created_at\":\"2026-11-21T05:08:43Z\",\"payment_method_types\":[\"card\",\"bank_transfer\"],\"locale\":\"auto\",\"notify_url\":null,\"completed_at\":null}B\v\n" +
@@ -1950,7 +2212,20 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x14_client_reference_idB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
 	"\v_net_amountB\b\n" +
-	"\x06_route\"\xee\r\n" +
+	"\x06_routeB\x12\n" +
+	"\x10_cascade_paymentB\x0f\n" +
+	"\r_subscription\"\xa0\x01\n" +
+	"\x11CascadeTierParams\x12A\n" +
+	"\n" +
+	"line_items\x18\x01 \x03(\v2\".tillpoint.admin.v1.LineItemParamsR\tlineItems\x121\n" +
+	"\x12processor_route_id\x18\x02 \x01(\tH\x00R\x10processorRouteId\x88\x01\x01B\x15\n" +
+	"\x13_processor_route_id\"\xbd\x01\n" +
+	"\vCascadeTier\x12;\n" +
+	"\n" +
+	"line_items\x18\x01 \x03(\v2\x1c.tillpoint.admin.v1.LineItemR\tlineItems\x121\n" +
+	"\x12processor_route_id\x18\x02 \x01(\tH\x00R\x10processorRouteId\x88\x01\x01\x12'\n" +
+	"\x0famount_subtotal\x18\x03 \x01(\x03R\x0eamountSubtotalB\x15\n" +
+	"\x13_processor_route_id\"\xc7\x10\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -1990,8 +2265,16 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\tcoupon_id\x18Q \x01(\tR\bcouponId\x12%\n" +
 	"\x0epromotion_code\x18R \x01(\tR\rpromotionCode\x122\n" +
 	"\x15allow_promotion_codes\x18S \x01(\bR\x13allowPromotionCodes\x12\x14\n" +
-	"\x05route\x18T \x01(\tR\x05route\x1a;\n" +
+	"\x05route\x18T \x01(\tR\x05route\x12g\n" +
+	"\rcustom_fields\x18x \x03(\v2B.tillpoint.admin.v1.CreateCheckoutSessionRequest.CustomFieldsEntryR\fcustomFields\x12\x16\n" +
+	"\x06expand\x18y \x03(\tR\x06expand\x12T\n" +
+	"\x12cascade_line_items\x18\x82\x01 \x03(\v2%.tillpoint.admin.v1.CascadeTierParamsR\x10cascadeLineItems\x12\x12\n" +
+	"\x04mode\x18Z \x01(\tR\x04mode\x12+\n" +
+	"\x11customer_creation\x18[ \x01(\tR\x10customerCreation\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
+	"\x11CustomFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xaf\x02\x92A\xab\x022\xa8\x02{\"line_items\":[{\"name\":\"Tea\",\"unit_amount\":450,\"quantity\":3}],\"currency\":\"EUR\",\"success_url\":\"https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}\",\"cancel_url\":\"https://shop.example.com/cart\",\"customer_email\":\"customer@example.com\",\"order_id\":\"ORD-1234\",\"metadata\":{\"order\":\"1234\"}}B\t\n" +
 	"\a_amountB\x15\n" +
@@ -2000,9 +2283,10 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x16_max_installment_count\"\x92\x01\n" +
 	"\x1dCreateCheckoutSessionResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\x12!\n" +
-	"\fsecure_token\x18\x02 \x01(\tR\vsecureToken\"+\n" +
+	"\fsecure_token\x18\x02 \x01(\tR\vsecureToken\"C\n" +
 	"\x19GetCheckoutSessionRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"l\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06expand\x18\x02 \x03(\tR\x06expand\"l\n" +
 	"\x1aGetCheckoutSessionResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"\xbf\x01\n" +
 	"\tTimeRange\x12,\n" +
@@ -2075,7 +2359,7 @@ func file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_checkout_session_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_checkout_session_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_tillpoint_admin_v1_checkout_session_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_tillpoint_admin_v1_checkout_session_proto_goTypes = []any{
 	(*LineItemParams)(nil),                // 0: tillpoint.admin.v1.LineItemParams
 	(*AdjustableQuantity)(nil),            // 1: tillpoint.admin.v1.AdjustableQuantity
@@ -2084,55 +2368,65 @@ var file_tillpoint_admin_v1_checkout_session_proto_goTypes = []any{
 	(*SessionDiscount)(nil),               // 4: tillpoint.admin.v1.SessionDiscount
 	(*DiscountParams)(nil),                // 5: tillpoint.admin.v1.DiscountParams
 	(*CheckoutSession)(nil),               // 6: tillpoint.admin.v1.CheckoutSession
-	(*CreateCheckoutSessionRequest)(nil),  // 7: tillpoint.admin.v1.CreateCheckoutSessionRequest
-	(*CreateCheckoutSessionResponse)(nil), // 8: tillpoint.admin.v1.CreateCheckoutSessionResponse
-	(*GetCheckoutSessionRequest)(nil),     // 9: tillpoint.admin.v1.GetCheckoutSessionRequest
-	(*GetCheckoutSessionResponse)(nil),    // 10: tillpoint.admin.v1.GetCheckoutSessionResponse
-	(*TimeRange)(nil),                     // 11: tillpoint.admin.v1.TimeRange
-	(*ListCheckoutSessionsRequest)(nil),   // 12: tillpoint.admin.v1.ListCheckoutSessionsRequest
-	(*ListCheckoutSessionsResponse)(nil),  // 13: tillpoint.admin.v1.ListCheckoutSessionsResponse
-	(*ExpireCheckoutSessionRequest)(nil),  // 14: tillpoint.admin.v1.ExpireCheckoutSessionRequest
-	(*ExpireCheckoutSessionResponse)(nil), // 15: tillpoint.admin.v1.ExpireCheckoutSessionResponse
-	nil,                                   // 16: tillpoint.admin.v1.CheckoutSession.MetadataEntry
-	nil,                                   // 17: tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
-	(*timestamppb.Timestamp)(nil),         // 18: google.protobuf.Timestamp
+	(*CascadeTierParams)(nil),             // 7: tillpoint.admin.v1.CascadeTierParams
+	(*CascadeTier)(nil),                   // 8: tillpoint.admin.v1.CascadeTier
+	(*CreateCheckoutSessionRequest)(nil),  // 9: tillpoint.admin.v1.CreateCheckoutSessionRequest
+	(*CreateCheckoutSessionResponse)(nil), // 10: tillpoint.admin.v1.CreateCheckoutSessionResponse
+	(*GetCheckoutSessionRequest)(nil),     // 11: tillpoint.admin.v1.GetCheckoutSessionRequest
+	(*GetCheckoutSessionResponse)(nil),    // 12: tillpoint.admin.v1.GetCheckoutSessionResponse
+	(*TimeRange)(nil),                     // 13: tillpoint.admin.v1.TimeRange
+	(*ListCheckoutSessionsRequest)(nil),   // 14: tillpoint.admin.v1.ListCheckoutSessionsRequest
+	(*ListCheckoutSessionsResponse)(nil),  // 15: tillpoint.admin.v1.ListCheckoutSessionsResponse
+	(*ExpireCheckoutSessionRequest)(nil),  // 16: tillpoint.admin.v1.ExpireCheckoutSessionRequest
+	(*ExpireCheckoutSessionResponse)(nil), // 17: tillpoint.admin.v1.ExpireCheckoutSessionResponse
+	nil,                                   // 18: tillpoint.admin.v1.CheckoutSession.MetadataEntry
+	nil,                                   // 19: tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
+	nil,                                   // 20: tillpoint.admin.v1.CreateCheckoutSessionRequest.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil),         // 21: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),               // 22: google.protobuf.Struct
 }
 var file_tillpoint_admin_v1_checkout_session_proto_depIdxs = []int32{
 	1,  // 0: tillpoint.admin.v1.LineItemParams.adjustable_quantity:type_name -> tillpoint.admin.v1.AdjustableQuantity
 	1,  // 1: tillpoint.admin.v1.LineItem.adjustable_quantity:type_name -> tillpoint.admin.v1.AdjustableQuantity
 	2,  // 2: tillpoint.admin.v1.CheckoutSession.line_items:type_name -> tillpoint.admin.v1.LineItem
-	16, // 3: tillpoint.admin.v1.CheckoutSession.metadata:type_name -> tillpoint.admin.v1.CheckoutSession.MetadataEntry
-	18, // 4: tillpoint.admin.v1.CheckoutSession.expires_at:type_name -> google.protobuf.Timestamp
-	18, // 5: tillpoint.admin.v1.CheckoutSession.created_at:type_name -> google.protobuf.Timestamp
-	18, // 6: tillpoint.admin.v1.CheckoutSession.completed_at:type_name -> google.protobuf.Timestamp
+	18, // 3: tillpoint.admin.v1.CheckoutSession.metadata:type_name -> tillpoint.admin.v1.CheckoutSession.MetadataEntry
+	21, // 4: tillpoint.admin.v1.CheckoutSession.expires_at:type_name -> google.protobuf.Timestamp
+	21, // 5: tillpoint.admin.v1.CheckoutSession.created_at:type_name -> google.protobuf.Timestamp
+	21, // 6: tillpoint.admin.v1.CheckoutSession.completed_at:type_name -> google.protobuf.Timestamp
 	3,  // 7: tillpoint.admin.v1.CheckoutSession.total_details:type_name -> tillpoint.admin.v1.TotalDetails
 	4,  // 8: tillpoint.admin.v1.CheckoutSession.discounts:type_name -> tillpoint.admin.v1.SessionDiscount
-	0,  // 9: tillpoint.admin.v1.CreateCheckoutSessionRequest.line_items:type_name -> tillpoint.admin.v1.LineItemParams
-	17, // 10: tillpoint.admin.v1.CreateCheckoutSessionRequest.metadata:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
-	18, // 11: tillpoint.admin.v1.CreateCheckoutSessionRequest.expires_at:type_name -> google.protobuf.Timestamp
-	5,  // 12: tillpoint.admin.v1.CreateCheckoutSessionRequest.discounts:type_name -> tillpoint.admin.v1.DiscountParams
-	6,  // 13: tillpoint.admin.v1.CreateCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	6,  // 14: tillpoint.admin.v1.GetCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	18, // 15: tillpoint.admin.v1.TimeRange.gte:type_name -> google.protobuf.Timestamp
-	18, // 16: tillpoint.admin.v1.TimeRange.gt:type_name -> google.protobuf.Timestamp
-	18, // 17: tillpoint.admin.v1.TimeRange.lte:type_name -> google.protobuf.Timestamp
-	18, // 18: tillpoint.admin.v1.TimeRange.lt:type_name -> google.protobuf.Timestamp
-	11, // 19: tillpoint.admin.v1.ListCheckoutSessionsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
-	6,  // 20: tillpoint.admin.v1.ListCheckoutSessionsResponse.data:type_name -> tillpoint.admin.v1.CheckoutSession
-	6,  // 21: tillpoint.admin.v1.ExpireCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	7,  // 22: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:input_type -> tillpoint.admin.v1.CreateCheckoutSessionRequest
-	9,  // 23: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:input_type -> tillpoint.admin.v1.GetCheckoutSessionRequest
-	12, // 24: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:input_type -> tillpoint.admin.v1.ListCheckoutSessionsRequest
-	14, // 25: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:input_type -> tillpoint.admin.v1.ExpireCheckoutSessionRequest
-	8,  // 26: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:output_type -> tillpoint.admin.v1.CreateCheckoutSessionResponse
-	10, // 27: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:output_type -> tillpoint.admin.v1.GetCheckoutSessionResponse
-	13, // 28: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:output_type -> tillpoint.admin.v1.ListCheckoutSessionsResponse
-	15, // 29: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:output_type -> tillpoint.admin.v1.ExpireCheckoutSessionResponse
-	26, // [26:30] is the sub-list for method output_type
-	22, // [22:26] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	22, // 9: tillpoint.admin.v1.CheckoutSession.custom_fields:type_name -> google.protobuf.Struct
+	8,  // 10: tillpoint.admin.v1.CheckoutSession.cascade_line_items:type_name -> tillpoint.admin.v1.CascadeTier
+	0,  // 11: tillpoint.admin.v1.CascadeTierParams.line_items:type_name -> tillpoint.admin.v1.LineItemParams
+	2,  // 12: tillpoint.admin.v1.CascadeTier.line_items:type_name -> tillpoint.admin.v1.LineItem
+	0,  // 13: tillpoint.admin.v1.CreateCheckoutSessionRequest.line_items:type_name -> tillpoint.admin.v1.LineItemParams
+	19, // 14: tillpoint.admin.v1.CreateCheckoutSessionRequest.metadata:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
+	21, // 15: tillpoint.admin.v1.CreateCheckoutSessionRequest.expires_at:type_name -> google.protobuf.Timestamp
+	5,  // 16: tillpoint.admin.v1.CreateCheckoutSessionRequest.discounts:type_name -> tillpoint.admin.v1.DiscountParams
+	20, // 17: tillpoint.admin.v1.CreateCheckoutSessionRequest.custom_fields:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.CustomFieldsEntry
+	7,  // 18: tillpoint.admin.v1.CreateCheckoutSessionRequest.cascade_line_items:type_name -> tillpoint.admin.v1.CascadeTierParams
+	6,  // 19: tillpoint.admin.v1.CreateCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	6,  // 20: tillpoint.admin.v1.GetCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	21, // 21: tillpoint.admin.v1.TimeRange.gte:type_name -> google.protobuf.Timestamp
+	21, // 22: tillpoint.admin.v1.TimeRange.gt:type_name -> google.protobuf.Timestamp
+	21, // 23: tillpoint.admin.v1.TimeRange.lte:type_name -> google.protobuf.Timestamp
+	21, // 24: tillpoint.admin.v1.TimeRange.lt:type_name -> google.protobuf.Timestamp
+	13, // 25: tillpoint.admin.v1.ListCheckoutSessionsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
+	6,  // 26: tillpoint.admin.v1.ListCheckoutSessionsResponse.data:type_name -> tillpoint.admin.v1.CheckoutSession
+	6,  // 27: tillpoint.admin.v1.ExpireCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	9,  // 28: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:input_type -> tillpoint.admin.v1.CreateCheckoutSessionRequest
+	11, // 29: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:input_type -> tillpoint.admin.v1.GetCheckoutSessionRequest
+	14, // 30: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:input_type -> tillpoint.admin.v1.ListCheckoutSessionsRequest
+	16, // 31: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:input_type -> tillpoint.admin.v1.ExpireCheckoutSessionRequest
+	10, // 32: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:output_type -> tillpoint.admin.v1.CreateCheckoutSessionResponse
+	12, // 33: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:output_type -> tillpoint.admin.v1.GetCheckoutSessionResponse
+	15, // 34: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:output_type -> tillpoint.admin.v1.ListCheckoutSessionsResponse
+	17, // 35: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:output_type -> tillpoint.admin.v1.ExpireCheckoutSessionResponse
+	32, // [32:36] is the sub-list for method output_type
+	28, // [28:32] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_checkout_session_proto_init() }
@@ -2145,14 +2439,16 @@ func file_tillpoint_admin_v1_checkout_session_proto_init() {
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[4].OneofWrappers = []any{}
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[6].OneofWrappers = []any{}
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_checkout_session_proto_rawDesc), len(file_tillpoint_admin_v1_checkout_session_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -107,6 +107,8 @@ func local_request_CheckoutSessionService_CreateCheckoutSession_1(ctx context.Co
 	return msg, metadata, err
 }
 
+var filter_CheckoutSessionService_GetCheckoutSession_0 = &utilities.DoubleArray{Encoding: map[string]int{"id": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
 func request_CheckoutSessionService_GetCheckoutSession_0(ctx context.Context, marshaler runtime.Marshaler, client CheckoutSessionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq GetCheckoutSessionRequest
@@ -120,6 +122,12 @@ func request_CheckoutSessionService_GetCheckoutSession_0(ctx context.Context, ma
 	protoReq.Id, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CheckoutSessionService_GetCheckoutSession_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -141,6 +149,12 @@ func local_request_CheckoutSessionService_GetCheckoutSession_0(ctx context.Conte
 	protoReq.Id, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CheckoutSessionService_GetCheckoutSession_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.GetCheckoutSession(ctx, &protoReq)
 	return msg, metadata, err

@@ -135,7 +135,9 @@ type Customer struct {
 	// True for live-mode objects.
 	Livemode bool `protobuf:"varint,8,opt,name=livemode,proto3" json:"livemode,omitempty"`
 	// Creation time.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The test clock (`clock_…`) its subscriptions follow (test mode only).
+	TestClock     *string `protobuf:"bytes,10,opt,name=test_clock,json=testClock,proto3,oneof" json:"test_clock,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -233,6 +235,13 @@ func (x *Customer) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Customer) GetTestClock() string {
+	if x != nil && x.TestClock != nil {
+		return *x.TestClock
+	}
+	return ""
+}
+
 // Parameters of CreateCustomer.
 type CreateCustomerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -245,7 +254,10 @@ type CreateCustomerRequest struct {
 	// Postal address (each line ≤ 200 characters; country: ISO 3166-1 alpha-2).
 	Address *Address `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
 	// Up to 50 keys of ≤ 40 characters, values ≤ 500 characters.
-	Metadata      map[string]string `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Metadata map[string]string `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// A test clock (`clock_…`, test mode only) whose time the customer's
+	// subscriptions follow.
+	TestClock     string `protobuf:"bytes,6,opt,name=test_clock,json=testClock,proto3" json:"test_clock,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -313,6 +325,13 @@ func (x *CreateCustomerRequest) GetMetadata() map[string]string {
 		return x.Metadata
 	}
 	return nil
+}
+
+func (x *CreateCustomerRequest) GetTestClock() string {
+	if x != nil {
+		return x.TestClock
+	}
+	return ""
 }
 
 // Result of CreateCustomer.
@@ -867,7 +886,7 @@ const file_tillpoint_admin_v1_customer_proto_rawDesc = "" +
 	"\x05state\x18\x04 \x01(\tR\x05state\x12\x1f\n" +
 	"\vpostal_code\x18\x05 \x01(\tR\n" +
 	"postalCode\x12\x18\n" +
-	"\acountry\x18\x06 \x01(\tR\acountry\"\xb1\x03\n" +
+	"\acountry\x18\x06 \x01(\tR\acountry\"\xe4\x03\n" +
 	"\bCustomer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x19\n" +
@@ -878,19 +897,25 @@ const file_tillpoint_admin_v1_customer_proto_rawDesc = "" +
 	"\bmetadata\x18\a \x03(\v2*.tillpoint.admin.v1.Customer.MetadataEntryR\bmetadata\x12\x1a\n" +
 	"\blivemode\x18\b \x01(\bR\blivemode\x129\n" +
 	"\n" +
-	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x1a;\n" +
+	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\"\n" +
+	"\n" +
+	"test_clock\x18\n" +
+	" \x01(\tH\x03R\ttestClock\x88\x01\x01\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\b\n" +
 	"\x06_emailB\a\n" +
 	"\x05_nameB\b\n" +
-	"\x06_phone\"\xa0\x02\n" +
+	"\x06_phoneB\r\n" +
+	"\v_test_clock\"\xbf\x02\n" +
 	"\x15CreateCustomerRequest\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
 	"\x05phone\x18\x03 \x01(\tR\x05phone\x125\n" +
 	"\aaddress\x18\x04 \x01(\v2\x1b.tillpoint.admin.v1.AddressR\aaddress\x12S\n" +
-	"\bmetadata\x18\x05 \x03(\v27.tillpoint.admin.v1.CreateCustomerRequest.MetadataEntryR\bmetadata\x1a;\n" +
+	"\bmetadata\x18\x05 \x03(\v27.tillpoint.admin.v1.CreateCustomerRequest.MetadataEntryR\bmetadata\x12\x1d\n" +
+	"\n" +
+	"test_clock\x18\x06 \x01(\tR\ttestClock\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"R\n" +

@@ -322,7 +322,11 @@ type Payment struct {
 	NetAmount *int64 `protobuf:"varint,25,opt,name=net_amount,json=netAmount,proto3,oneof" json:"net_amount,omitempty"`
 	// Every provider attempt of the payment, first to last: more than one
 	// when a route cascaded after a retryable failure (docs/routing.md).
-	Attempts      []*PaymentAttempt `protobuf:"bytes,26,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	Attempts []*PaymentAttempt `protobuf:"bytes,26,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	// The invoice (`in_…`) an off-session payment pays: a subscription's
+	// renewal, charged with the card saved at checkout (checkout_session is
+	// then empty).
+	Invoice       *string `protobuf:"bytes,27,opt,name=invoice,proto3,oneof" json:"invoice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -537,6 +541,13 @@ func (x *Payment) GetAttempts() []*PaymentAttempt {
 		return x.Attempts
 	}
 	return nil
+}
+
+func (x *Payment) GetInvoice() string {
+	if x != nil && x.Invoice != nil {
+		return *x.Invoice
+	}
+	return ""
 }
 
 // One attempt of a payment at a provider account.
@@ -1047,7 +1058,7 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\x10interest_paid_by\x18\x03 \x01(\tR\x0einterestPaidBy\x12'\n" +
 	"\x0famount_interest\x18\x04 \x01(\x03R\x0eamountInterest\x124\n" +
 	"\x16amount_per_installment\x18\x05 \x01(\x03R\x14amountPerInstallment\x126\n" +
-	"\x17amount_last_installment\x18\x06 \x01(\x03R\x15amountLastInstallment\"\xe0\b\n" +
+	"\x17amount_last_installment\x18\x06 \x01(\x03R\x15amountLastInstallment\"\x8b\t\n" +
 	"\aPayment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12)\n" +
@@ -1079,11 +1090,14 @@ const file_tillpoint_admin_v1_payment_proto_rawDesc = "" +
 	"\x0eprocessing_fee\x18\x18 \x01(\x03H\x02R\rprocessingFee\x88\x01\x01\x12\"\n" +
 	"\n" +
 	"net_amount\x18\x19 \x01(\x03H\x03R\tnetAmount\x88\x01\x01\x12>\n" +
-	"\battempts\x18\x1a \x03(\v2\".tillpoint.admin.v1.PaymentAttemptR\battemptsB\x0f\n" +
+	"\battempts\x18\x1a \x03(\v2\".tillpoint.admin.v1.PaymentAttemptR\battempts\x12\x1d\n" +
+	"\ainvoice\x18\x1b \x01(\tH\x04R\ainvoice\x88\x01\x01B\x0f\n" +
 	"\r_failure_codeB\x12\n" +
 	"\x10_failure_messageB\x11\n" +
 	"\x0f_processing_feeB\r\n" +
-	"\v_net_amount\"\xbe\x02\n" +
+	"\v_net_amountB\n" +
+	"\n" +
+	"\b_invoice\"\xbe\x02\n" +
 	"\x0ePaymentAttempt\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x05R\bsequence\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12)\n" +

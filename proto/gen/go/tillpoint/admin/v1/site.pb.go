@@ -240,6 +240,156 @@ func (x *InstallmentPlan) GetMonthlyInterestBps() int64 {
 }
 
 // A merchant site.
+// A custom field a site's hosted page collects from the payer (seed 002,
+// Stripe's custom_fields), or that the merchant fills at session creation.
+type CustomField struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The field's key in a session's `custom_fields`: 1 – 40 characters of
+	// a–z, A–Z, 0–9 and `_`, unique within the site.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The label the page shows, per locale (`en` required, `fr` optional; the
+	// page falls back to `en`); each 1 – 100 characters.
+	Label map[string]string `protobuf:"bytes,2,rep,name=label,proto3" json:"label,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// `text`, `numeric` (digits only) or `dropdown` (one of `options`).
+	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	// The choices of a dropdown (1 – 200, values unique); none for the other types.
+	Options []*CustomFieldOption `protobuf:"bytes,4,rep,name=options,proto3" json:"options,omitempty"`
+	// Whether the payer may leave the field empty.
+	Optional bool `protobuf:"varint,5,opt,name=optional,proto3" json:"optional,omitempty"`
+	// The longest value accepted for text and numeric fields, 1 – 255
+	// characters (default 255); 0 for dropdowns.
+	MaximumLength int32 `protobuf:"varint,6,opt,name=maximum_length,json=maximumLength,proto3" json:"maximum_length,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomField) Reset() {
+	*x = CustomField{}
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomField) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomField) ProtoMessage() {}
+
+func (x *CustomField) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomField.ProtoReflect.Descriptor instead.
+func (*CustomField) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CustomField) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *CustomField) GetLabel() map[string]string {
+	if x != nil {
+		return x.Label
+	}
+	return nil
+}
+
+func (x *CustomField) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *CustomField) GetOptions() []*CustomFieldOption {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *CustomField) GetOptional() bool {
+	if x != nil {
+		return x.Optional
+	}
+	return false
+}
+
+func (x *CustomField) GetMaximumLength() int32 {
+	if x != nil {
+		return x.MaximumLength
+	}
+	return 0
+}
+
+// One choice of a dropdown custom field.
+type CustomFieldOption struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The value stored on the session: 1 – 100 characters.
+	Value string `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	// What the page shows, per locale (`en` required); each 1 – 100 characters.
+	Label         map[string]string `protobuf:"bytes,2,rep,name=label,proto3" json:"label,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomFieldOption) Reset() {
+	*x = CustomFieldOption{}
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomFieldOption) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomFieldOption) ProtoMessage() {}
+
+func (x *CustomFieldOption) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomFieldOption.ProtoReflect.Descriptor instead.
+func (*CustomFieldOption) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CustomFieldOption) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *CustomFieldOption) GetLabel() map[string]string {
+	if x != nil {
+		return x.Label
+	}
+	return nil
+}
+
 type Site struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Unique identifier (`site_…`).
@@ -278,14 +428,17 @@ type Site struct {
 	// The organization's default site in this mode: the site of a session
 	// created without `site_id`. At most one site is marked; when none is,
 	// the oldest site is the default (and this is false on all of them).
-	Default       bool `protobuf:"varint,16,opt,name=default,proto3" json:"default,omitempty"`
+	Default bool `protobuf:"varint,16,opt,name=default,proto3" json:"default,omitempty"`
+	// The custom fields the hosted page collects for this site's sessions
+	// (docs/custom-fields.md), in the order the page shows them.
+	CustomFields  []*CustomField `protobuf:"bytes,17,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Site) Reset() {
 	*x = Site{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -297,7 +450,7 @@ func (x *Site) String() string {
 func (*Site) ProtoMessage() {}
 
 func (x *Site) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[3]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -310,7 +463,7 @@ func (x *Site) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Site.ProtoReflect.Descriptor instead.
 func (*Site) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Site) GetId() string {
@@ -425,6 +578,13 @@ func (x *Site) GetDefault() bool {
 	return false
 }
 
+func (x *Site) GetCustomFields() []*CustomField {
+	if x != nil {
+		return x.CustomFields
+	}
+	return nil
+}
+
 // Parameters of CreateSite.
 type CreateSiteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -453,14 +613,16 @@ type CreateSiteRequest struct {
 	InstallmentPlans []*InstallmentPlan `protobuf:"bytes,11,rep,name=installment_plans,json=installmentPlans,proto3" json:"installment_plans,omitempty"`
 	// Makes this site the default of its organization and mode (unmarking
 	// the previous one in the same transaction).
-	Default       *bool `protobuf:"varint,12,opt,name=default,proto3,oneof" json:"default,omitempty"`
+	Default *bool `protobuf:"varint,12,opt,name=default,proto3,oneof" json:"default,omitempty"`
+	// The custom fields the hosted page collects (docs/custom-fields.md).
+	CustomFields  []*CustomField `protobuf:"bytes,13,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateSiteRequest) Reset() {
 	*x = CreateSiteRequest{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -472,7 +634,7 @@ func (x *CreateSiteRequest) String() string {
 func (*CreateSiteRequest) ProtoMessage() {}
 
 func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[4]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -485,7 +647,7 @@ func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSiteRequest.ProtoReflect.Descriptor instead.
 func (*CreateSiteRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateSiteRequest) GetName() string {
@@ -572,6 +734,13 @@ func (x *CreateSiteRequest) GetDefault() bool {
 	return false
 }
 
+func (x *CreateSiteRequest) GetCustomFields() []*CustomField {
+	if x != nil {
+		return x.CustomFields
+	}
+	return nil
+}
+
 // Result of CreateSite.
 type CreateSiteResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -583,7 +752,7 @@ type CreateSiteResponse struct {
 
 func (x *CreateSiteResponse) Reset() {
 	*x = CreateSiteResponse{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +764,7 @@ func (x *CreateSiteResponse) String() string {
 func (*CreateSiteResponse) ProtoMessage() {}
 
 func (x *CreateSiteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +777,7 @@ func (x *CreateSiteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSiteResponse.ProtoReflect.Descriptor instead.
 func (*CreateSiteResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateSiteResponse) GetSite() *Site {
@@ -629,7 +798,7 @@ type GetSiteRequest struct {
 
 func (x *GetSiteRequest) Reset() {
 	*x = GetSiteRequest{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +810,7 @@ func (x *GetSiteRequest) String() string {
 func (*GetSiteRequest) ProtoMessage() {}
 
 func (x *GetSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +823,7 @@ func (x *GetSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSiteRequest.ProtoReflect.Descriptor instead.
 func (*GetSiteRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetSiteRequest) GetId() string {
@@ -675,7 +844,7 @@ type GetSiteResponse struct {
 
 func (x *GetSiteResponse) Reset() {
 	*x = GetSiteResponse{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +856,7 @@ func (x *GetSiteResponse) String() string {
 func (*GetSiteResponse) ProtoMessage() {}
 
 func (x *GetSiteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +869,7 @@ func (x *GetSiteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSiteResponse.ProtoReflect.Descriptor instead.
 func (*GetSiteResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetSiteResponse) GetSite() *Site {
@@ -741,14 +910,16 @@ type UpdateSiteRequest struct {
 	InstallmentPlans []*InstallmentPlan `protobuf:"bytes,13,rep,name=installment_plans,json=installmentPlans,proto3" json:"installment_plans,omitempty"`
 	// true makes this site the default (unmarking the previous one); false
 	// unmarks it, leaving the oldest site as the default.
-	Default       bool `protobuf:"varint,14,opt,name=default,proto3" json:"default,omitempty"`
+	Default bool `protobuf:"varint,14,opt,name=default,proto3" json:"default,omitempty"`
+	// The custom fields the hosted page collects; replaces the list.
+	CustomFields  []*CustomField `protobuf:"bytes,15,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateSiteRequest) Reset() {
 	*x = UpdateSiteRequest{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -760,7 +931,7 @@ func (x *UpdateSiteRequest) String() string {
 func (*UpdateSiteRequest) ProtoMessage() {}
 
 func (x *UpdateSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -773,7 +944,7 @@ func (x *UpdateSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSiteRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSiteRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateSiteRequest) GetId() string {
@@ -874,6 +1045,13 @@ func (x *UpdateSiteRequest) GetDefault() bool {
 	return false
 }
 
+func (x *UpdateSiteRequest) GetCustomFields() []*CustomField {
+	if x != nil {
+		return x.CustomFields
+	}
+	return nil
+}
+
 // Result of UpdateSite.
 type UpdateSiteResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -885,7 +1063,7 @@ type UpdateSiteResponse struct {
 
 func (x *UpdateSiteResponse) Reset() {
 	*x = UpdateSiteResponse{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -897,7 +1075,7 @@ func (x *UpdateSiteResponse) String() string {
 func (*UpdateSiteResponse) ProtoMessage() {}
 
 func (x *UpdateSiteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -910,7 +1088,7 @@ func (x *UpdateSiteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSiteResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSiteResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{9}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateSiteResponse) GetSite() *Site {
@@ -935,7 +1113,7 @@ type ListSitesRequest struct {
 
 func (x *ListSitesRequest) Reset() {
 	*x = ListSitesRequest{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1125,7 @@ func (x *ListSitesRequest) String() string {
 func (*ListSitesRequest) ProtoMessage() {}
 
 func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -960,7 +1138,7 @@ func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSitesRequest.ProtoReflect.Descriptor instead.
 func (*ListSitesRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListSitesRequest) GetLimit() int32 {
@@ -1001,7 +1179,7 @@ type ListSitesResponse struct {
 
 func (x *ListSitesResponse) Reset() {
 	*x = ListSitesResponse{}
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1191,7 @@ func (x *ListSitesResponse) String() string {
 func (*ListSitesResponse) ProtoMessage() {}
 
 func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_site_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1204,7 @@ func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSitesResponse.ProtoReflect.Descriptor instead.
 func (*ListSitesResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{11}
+	return file_tillpoint_admin_v1_site_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListSitesResponse) GetObject() string {
@@ -1075,7 +1253,25 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x0fInstallmentPlan\x12\x1a\n" +
 	"\bcurrency\x18\x01 \x01(\tR\bcurrency\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\x120\n" +
-	"\x14monthly_interest_bps\x18\x03 \x01(\x03R\x12monthlyInterestBps\"\xc8\x06\n" +
+	"\x14monthly_interest_bps\x18\x03 \x01(\x03R\x12monthlyInterestBps\"\xb3\x02\n" +
+	"\vCustomField\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12@\n" +
+	"\x05label\x18\x02 \x03(\v2*.tillpoint.admin.v1.CustomField.LabelEntryR\x05label\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12?\n" +
+	"\aoptions\x18\x04 \x03(\v2%.tillpoint.admin.v1.CustomFieldOptionR\aoptions\x12\x1a\n" +
+	"\boptional\x18\x05 \x01(\bR\boptional\x12%\n" +
+	"\x0emaximum_length\x18\x06 \x01(\x05R\rmaximumLength\x1a8\n" +
+	"\n" +
+	"LabelEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xab\x01\n" +
+	"\x11CustomFieldOption\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\x12F\n" +
+	"\x05label\x18\x02 \x03(\v20.tillpoint.admin.v1.CustomFieldOption.LabelEntryR\x05label\x1a8\n" +
+	"\n" +
+	"LabelEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8e\a\n" +
 	"\x04Site\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x12\n" +
@@ -1094,10 +1290,11 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12[\n" +
 	"\x11provider_accounts\x18\x0e \x03(\v2..tillpoint.admin.v1.Site.ProviderAccountsEntryR\x10providerAccounts\x12P\n" +
 	"\x11installment_plans\x18\x0f \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x12\x18\n" +
-	"\adefault\x18\x10 \x01(\bR\adefault\x1aC\n" +
+	"\adefault\x18\x10 \x01(\bR\adefault\x12D\n" +
+	"\rcustom_fields\x18\x11 \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\fcustomFields\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x93\x06\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd9\x06\n" +
 	"\x11CreateSiteRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x128\n" +
 	"\bbranding\x18\x02 \x01(\v2\x1c.tillpoint.admin.v1.BrandingR\bbranding\x12)\n" +
@@ -1111,7 +1308,8 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x11provider_accounts\x18\n" +
 	" \x03(\v2;.tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x12P\n" +
 	"\x11installment_plans\x18\v \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x12\x1d\n" +
-	"\adefault\x18\f \x01(\bH\x01R\adefault\x88\x01\x01\x1aC\n" +
+	"\adefault\x18\f \x01(\bH\x01R\adefault\x88\x01\x01\x12D\n" +
+	"\rcustom_fields\x18\r \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\fcustomFields\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x18\n" +
@@ -1123,7 +1321,7 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x0eGetSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"?\n" +
 	"\x0fGetSiteResponse\x12,\n" +
-	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\xb0\x06\n" +
+	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\xf6\x06\n" +
 	"\x11UpdateSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
@@ -1140,7 +1338,8 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"updateMask\x12h\n" +
 	"\x11provider_accounts\x18\f \x03(\v2;.tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x12P\n" +
 	"\x11installment_plans\x18\r \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x12\x18\n" +
-	"\adefault\x18\x0e \x01(\bR\adefault\x1aC\n" +
+	"\adefault\x18\x0e \x01(\bR\adefault\x12D\n" +
+	"\rcustom_fields\x18\x0f \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\fcustomFields\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +
@@ -1176,58 +1375,68 @@ func file_tillpoint_admin_v1_site_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_site_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_site_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_tillpoint_admin_v1_site_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_tillpoint_admin_v1_site_proto_goTypes = []any{
 	(*Branding)(nil),              // 0: tillpoint.admin.v1.Branding
 	(*TaxRate)(nil),               // 1: tillpoint.admin.v1.TaxRate
 	(*InstallmentPlan)(nil),       // 2: tillpoint.admin.v1.InstallmentPlan
-	(*Site)(nil),                  // 3: tillpoint.admin.v1.Site
-	(*CreateSiteRequest)(nil),     // 4: tillpoint.admin.v1.CreateSiteRequest
-	(*CreateSiteResponse)(nil),    // 5: tillpoint.admin.v1.CreateSiteResponse
-	(*GetSiteRequest)(nil),        // 6: tillpoint.admin.v1.GetSiteRequest
-	(*GetSiteResponse)(nil),       // 7: tillpoint.admin.v1.GetSiteResponse
-	(*UpdateSiteRequest)(nil),     // 8: tillpoint.admin.v1.UpdateSiteRequest
-	(*UpdateSiteResponse)(nil),    // 9: tillpoint.admin.v1.UpdateSiteResponse
-	(*ListSitesRequest)(nil),      // 10: tillpoint.admin.v1.ListSitesRequest
-	(*ListSitesResponse)(nil),     // 11: tillpoint.admin.v1.ListSitesResponse
-	nil,                           // 12: tillpoint.admin.v1.Site.ProviderAccountsEntry
-	nil,                           // 13: tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntry
-	nil,                           // 14: tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntry
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 16: google.protobuf.FieldMask
+	(*CustomField)(nil),           // 3: tillpoint.admin.v1.CustomField
+	(*CustomFieldOption)(nil),     // 4: tillpoint.admin.v1.CustomFieldOption
+	(*Site)(nil),                  // 5: tillpoint.admin.v1.Site
+	(*CreateSiteRequest)(nil),     // 6: tillpoint.admin.v1.CreateSiteRequest
+	(*CreateSiteResponse)(nil),    // 7: tillpoint.admin.v1.CreateSiteResponse
+	(*GetSiteRequest)(nil),        // 8: tillpoint.admin.v1.GetSiteRequest
+	(*GetSiteResponse)(nil),       // 9: tillpoint.admin.v1.GetSiteResponse
+	(*UpdateSiteRequest)(nil),     // 10: tillpoint.admin.v1.UpdateSiteRequest
+	(*UpdateSiteResponse)(nil),    // 11: tillpoint.admin.v1.UpdateSiteResponse
+	(*ListSitesRequest)(nil),      // 12: tillpoint.admin.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),     // 13: tillpoint.admin.v1.ListSitesResponse
+	nil,                           // 14: tillpoint.admin.v1.CustomField.LabelEntry
+	nil,                           // 15: tillpoint.admin.v1.CustomFieldOption.LabelEntry
+	nil,                           // 16: tillpoint.admin.v1.Site.ProviderAccountsEntry
+	nil,                           // 17: tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntry
+	nil,                           // 18: tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntry
+	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil), // 20: google.protobuf.FieldMask
 }
 var file_tillpoint_admin_v1_site_proto_depIdxs = []int32{
-	0,  // 0: tillpoint.admin.v1.Site.branding:type_name -> tillpoint.admin.v1.Branding
-	1,  // 1: tillpoint.admin.v1.Site.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
-	15, // 2: tillpoint.admin.v1.Site.created_at:type_name -> google.protobuf.Timestamp
-	12, // 3: tillpoint.admin.v1.Site.provider_accounts:type_name -> tillpoint.admin.v1.Site.ProviderAccountsEntry
-	2,  // 4: tillpoint.admin.v1.Site.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
-	0,  // 5: tillpoint.admin.v1.CreateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
-	1,  // 6: tillpoint.admin.v1.CreateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
-	13, // 7: tillpoint.admin.v1.CreateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntry
-	2,  // 8: tillpoint.admin.v1.CreateSiteRequest.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
-	3,  // 9: tillpoint.admin.v1.CreateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
-	3,  // 10: tillpoint.admin.v1.GetSiteResponse.site:type_name -> tillpoint.admin.v1.Site
-	0,  // 11: tillpoint.admin.v1.UpdateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
-	1,  // 12: tillpoint.admin.v1.UpdateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
-	16, // 13: tillpoint.admin.v1.UpdateSiteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	14, // 14: tillpoint.admin.v1.UpdateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntry
-	2,  // 15: tillpoint.admin.v1.UpdateSiteRequest.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
-	3,  // 16: tillpoint.admin.v1.UpdateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
-	3,  // 17: tillpoint.admin.v1.ListSitesResponse.data:type_name -> tillpoint.admin.v1.Site
-	4,  // 18: tillpoint.admin.v1.SiteService.CreateSite:input_type -> tillpoint.admin.v1.CreateSiteRequest
-	6,  // 19: tillpoint.admin.v1.SiteService.GetSite:input_type -> tillpoint.admin.v1.GetSiteRequest
-	8,  // 20: tillpoint.admin.v1.SiteService.UpdateSite:input_type -> tillpoint.admin.v1.UpdateSiteRequest
-	10, // 21: tillpoint.admin.v1.SiteService.ListSites:input_type -> tillpoint.admin.v1.ListSitesRequest
-	5,  // 22: tillpoint.admin.v1.SiteService.CreateSite:output_type -> tillpoint.admin.v1.CreateSiteResponse
-	7,  // 23: tillpoint.admin.v1.SiteService.GetSite:output_type -> tillpoint.admin.v1.GetSiteResponse
-	9,  // 24: tillpoint.admin.v1.SiteService.UpdateSite:output_type -> tillpoint.admin.v1.UpdateSiteResponse
-	11, // 25: tillpoint.admin.v1.SiteService.ListSites:output_type -> tillpoint.admin.v1.ListSitesResponse
-	22, // [22:26] is the sub-list for method output_type
-	18, // [18:22] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	14, // 0: tillpoint.admin.v1.CustomField.label:type_name -> tillpoint.admin.v1.CustomField.LabelEntry
+	4,  // 1: tillpoint.admin.v1.CustomField.options:type_name -> tillpoint.admin.v1.CustomFieldOption
+	15, // 2: tillpoint.admin.v1.CustomFieldOption.label:type_name -> tillpoint.admin.v1.CustomFieldOption.LabelEntry
+	0,  // 3: tillpoint.admin.v1.Site.branding:type_name -> tillpoint.admin.v1.Branding
+	1,  // 4: tillpoint.admin.v1.Site.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
+	19, // 5: tillpoint.admin.v1.Site.created_at:type_name -> google.protobuf.Timestamp
+	16, // 6: tillpoint.admin.v1.Site.provider_accounts:type_name -> tillpoint.admin.v1.Site.ProviderAccountsEntry
+	2,  // 7: tillpoint.admin.v1.Site.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
+	3,  // 8: tillpoint.admin.v1.Site.custom_fields:type_name -> tillpoint.admin.v1.CustomField
+	0,  // 9: tillpoint.admin.v1.CreateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
+	1,  // 10: tillpoint.admin.v1.CreateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
+	17, // 11: tillpoint.admin.v1.CreateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntry
+	2,  // 12: tillpoint.admin.v1.CreateSiteRequest.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
+	3,  // 13: tillpoint.admin.v1.CreateSiteRequest.custom_fields:type_name -> tillpoint.admin.v1.CustomField
+	5,  // 14: tillpoint.admin.v1.CreateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
+	5,  // 15: tillpoint.admin.v1.GetSiteResponse.site:type_name -> tillpoint.admin.v1.Site
+	0,  // 16: tillpoint.admin.v1.UpdateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
+	1,  // 17: tillpoint.admin.v1.UpdateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
+	20, // 18: tillpoint.admin.v1.UpdateSiteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	18, // 19: tillpoint.admin.v1.UpdateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntry
+	2,  // 20: tillpoint.admin.v1.UpdateSiteRequest.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
+	3,  // 21: tillpoint.admin.v1.UpdateSiteRequest.custom_fields:type_name -> tillpoint.admin.v1.CustomField
+	5,  // 22: tillpoint.admin.v1.UpdateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
+	5,  // 23: tillpoint.admin.v1.ListSitesResponse.data:type_name -> tillpoint.admin.v1.Site
+	6,  // 24: tillpoint.admin.v1.SiteService.CreateSite:input_type -> tillpoint.admin.v1.CreateSiteRequest
+	8,  // 25: tillpoint.admin.v1.SiteService.GetSite:input_type -> tillpoint.admin.v1.GetSiteRequest
+	10, // 26: tillpoint.admin.v1.SiteService.UpdateSite:input_type -> tillpoint.admin.v1.UpdateSiteRequest
+	12, // 27: tillpoint.admin.v1.SiteService.ListSites:input_type -> tillpoint.admin.v1.ListSitesRequest
+	7,  // 28: tillpoint.admin.v1.SiteService.CreateSite:output_type -> tillpoint.admin.v1.CreateSiteResponse
+	9,  // 29: tillpoint.admin.v1.SiteService.GetSite:output_type -> tillpoint.admin.v1.GetSiteResponse
+	11, // 30: tillpoint.admin.v1.SiteService.UpdateSite:output_type -> tillpoint.admin.v1.UpdateSiteResponse
+	13, // 31: tillpoint.admin.v1.SiteService.ListSites:output_type -> tillpoint.admin.v1.ListSitesResponse
+	28, // [28:32] is the sub-list for method output_type
+	24, // [24:28] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_site_proto_init() }
@@ -1235,15 +1444,15 @@ func file_tillpoint_admin_v1_site_proto_init() {
 	if File_tillpoint_admin_v1_site_proto != nil {
 		return
 	}
-	file_tillpoint_admin_v1_site_proto_msgTypes[4].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_site_proto_msgTypes[10].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_site_proto_msgTypes[6].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_site_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_site_proto_rawDesc), len(file_tillpoint_admin_v1_site_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -48,6 +48,8 @@ type Event struct {
 	//	*Event_CheckoutSession
 	//	*Event_Payment
 	//	*Event_Refund
+	//	*Event_Subscription
+	//	*Event_Invoice
 	Object        isEvent_Object `protobuf_oneof:"object"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -166,6 +168,24 @@ func (x *Event) GetRefund() *v1.Refund {
 	return nil
 }
 
+func (x *Event) GetSubscription() *v1.Subscription {
+	if x != nil {
+		if x, ok := x.Object.(*Event_Subscription); ok {
+			return x.Subscription
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetInvoice() *v1.Invoice {
+	if x != nil {
+		if x, ok := x.Object.(*Event_Invoice); ok {
+			return x.Invoice
+		}
+	}
+	return nil
+}
+
 type isEvent_Object interface {
 	isEvent_Object()
 }
@@ -185,17 +205,31 @@ type Event_Refund struct {
 	Refund *v1.Refund `protobuf:"bytes,10,opt,name=refund,proto3,oneof"`
 }
 
+type Event_Subscription struct {
+	// For `customer.subscription.*` events.
+	Subscription *v1.Subscription `protobuf:"bytes,11,opt,name=subscription,proto3,oneof"`
+}
+
+type Event_Invoice struct {
+	// For `invoice.*` events.
+	Invoice *v1.Invoice `protobuf:"bytes,12,opt,name=invoice,proto3,oneof"`
+}
+
 func (*Event_CheckoutSession) isEvent_Object() {}
 
 func (*Event_Payment) isEvent_Object() {}
 
 func (*Event_Refund) isEvent_Object() {}
 
+func (*Event_Subscription) isEvent_Object() {}
+
+func (*Event_Invoice) isEvent_Object() {}
+
 var File_tillpoint_events_v1_event_proto protoreflect.FileDescriptor
 
 const file_tillpoint_events_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1ftillpoint/events/v1/event.proto\x12\x13tillpoint.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)tillpoint/admin/v1/checkout_session.proto\x1a tillpoint/admin/v1/payment.proto\x1a\x1ftillpoint/admin/v1/refund.proto\"\xaa\x03\n" +
+	"\x1ftillpoint/events/v1/event.proto\x12\x13tillpoint.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)tillpoint/admin/v1/checkout_session.proto\x1a tillpoint/admin/v1/payment.proto\x1a\x1ftillpoint/admin/v1/refund.proto\x1a%tillpoint/admin/v1/subscription.proto\"\xab\x04\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x124\n" +
@@ -207,7 +241,9 @@ const file_tillpoint_events_v1_event_proto_rawDesc = "" +
 	"\x10checkout_session\x18\b \x01(\v2#.tillpoint.admin.v1.CheckoutSessionH\x00R\x0fcheckoutSession\x127\n" +
 	"\apayment\x18\t \x01(\v2\x1b.tillpoint.admin.v1.PaymentH\x00R\apayment\x124\n" +
 	"\x06refund\x18\n" +
-	" \x01(\v2\x1a.tillpoint.admin.v1.RefundH\x00R\x06refundB\b\n" +
+	" \x01(\v2\x1a.tillpoint.admin.v1.RefundH\x00R\x06refund\x12F\n" +
+	"\fsubscription\x18\v \x01(\v2 .tillpoint.admin.v1.SubscriptionH\x00R\fsubscription\x127\n" +
+	"\ainvoice\x18\f \x01(\v2\x1b.tillpoint.admin.v1.InvoiceH\x00R\ainvoiceB\b\n" +
 	"\x06objectBJZHgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/events/v1;eventsv1b\x06proto3"
 
 var (
@@ -229,17 +265,21 @@ var file_tillpoint_events_v1_event_proto_goTypes = []any{
 	(*v1.CheckoutSession)(nil),    // 2: tillpoint.admin.v1.CheckoutSession
 	(*v1.Payment)(nil),            // 3: tillpoint.admin.v1.Payment
 	(*v1.Refund)(nil),             // 4: tillpoint.admin.v1.Refund
+	(*v1.Subscription)(nil),       // 5: tillpoint.admin.v1.Subscription
+	(*v1.Invoice)(nil),            // 6: tillpoint.admin.v1.Invoice
 }
 var file_tillpoint_events_v1_event_proto_depIdxs = []int32{
 	1, // 0: tillpoint.events.v1.Event.created:type_name -> google.protobuf.Timestamp
 	2, // 1: tillpoint.events.v1.Event.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
 	3, // 2: tillpoint.events.v1.Event.payment:type_name -> tillpoint.admin.v1.Payment
 	4, // 3: tillpoint.events.v1.Event.refund:type_name -> tillpoint.admin.v1.Refund
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 4: tillpoint.events.v1.Event.subscription:type_name -> tillpoint.admin.v1.Subscription
+	6, // 5: tillpoint.events.v1.Event.invoice:type_name -> tillpoint.admin.v1.Invoice
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_events_v1_event_proto_init() }
@@ -251,6 +291,8 @@ func file_tillpoint_events_v1_event_proto_init() {
 		(*Event_CheckoutSession)(nil),
 		(*Event_Payment)(nil),
 		(*Event_Refund)(nil),
+		(*Event_Subscription)(nil),
+		(*Event_Invoice)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -22,6 +22,161 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Parameters of ChargeOffSession.
+type ChargeOffSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The caller's mode.
+	Livemode bool `protobuf:"varint,2,opt,name=livemode,proto3" json:"livemode,omitempty"`
+	// The saved payment method (`pm_…`).
+	PaymentMethod string `protobuf:"bytes,3,opt,name=payment_method,json=paymentMethod,proto3" json:"payment_method,omitempty"`
+	// The invoice (`in_…`) the payment pays.
+	InvoiceId string `protobuf:"bytes,4,opt,name=invoice_id,json=invoiceId,proto3" json:"invoice_id,omitempty"`
+	// Invoice and attempt: the same key never charges twice.
+	IdempotencyKey string `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Minor units, > 0.
+	Amount int64 `protobuf:"varint,6,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Of which tax.
+	AmountTax int64 `protobuf:"varint,7,opt,name=amount_tax,json=amountTax,proto3" json:"amount_tax,omitempty"`
+	// ISO 4217.
+	Currency      string `protobuf:"bytes,8,opt,name=currency,proto3" json:"currency,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChargeOffSessionRequest) Reset() {
+	*x = ChargeOffSessionRequest{}
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChargeOffSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChargeOffSessionRequest) ProtoMessage() {}
+
+func (x *ChargeOffSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChargeOffSessionRequest.ProtoReflect.Descriptor instead.
+func (*ChargeOffSessionRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ChargeOffSessionRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *ChargeOffSessionRequest) GetLivemode() bool {
+	if x != nil {
+		return x.Livemode
+	}
+	return false
+}
+
+func (x *ChargeOffSessionRequest) GetPaymentMethod() string {
+	if x != nil {
+		return x.PaymentMethod
+	}
+	return ""
+}
+
+func (x *ChargeOffSessionRequest) GetInvoiceId() string {
+	if x != nil {
+		return x.InvoiceId
+	}
+	return ""
+}
+
+func (x *ChargeOffSessionRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *ChargeOffSessionRequest) GetAmount() int64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *ChargeOffSessionRequest) GetAmountTax() int64 {
+	if x != nil {
+		return x.AmountTax
+	}
+	return 0
+}
+
+func (x *ChargeOffSessionRequest) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+// Result of ChargeOffSession.
+type ChargeOffSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The payment: `succeeded`, or `failed` with its failure_code.
+	Payment       *v1.Payment `protobuf:"bytes,1,opt,name=payment,proto3" json:"payment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChargeOffSessionResponse) Reset() {
+	*x = ChargeOffSessionResponse{}
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChargeOffSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChargeOffSessionResponse) ProtoMessage() {}
+
+func (x *ChargeOffSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChargeOffSessionResponse.ProtoReflect.Descriptor instead.
+func (*ChargeOffSessionResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ChargeOffSessionResponse) GetPayment() *v1.Payment {
+	if x != nil {
+		return x.Payment
+	}
+	return nil
+}
+
 // Parameters of GetPayment.
 type GetPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -37,7 +192,7 @@ type GetPaymentRequest struct {
 
 func (x *GetPaymentRequest) Reset() {
 	*x = GetPaymentRequest{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[0]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +204,7 @@ func (x *GetPaymentRequest) String() string {
 func (*GetPaymentRequest) ProtoMessage() {}
 
 func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[0]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +217,7 @@ func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPaymentRequest.ProtoReflect.Descriptor instead.
 func (*GetPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{0}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GetPaymentRequest) GetOrganizationId() string {
@@ -97,7 +252,7 @@ type GetPaymentResponse struct {
 
 func (x *GetPaymentResponse) Reset() {
 	*x = GetPaymentResponse{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[1]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -109,7 +264,7 @@ func (x *GetPaymentResponse) String() string {
 func (*GetPaymentResponse) ProtoMessage() {}
 
 func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[1]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -122,7 +277,7 @@ func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPaymentResponse.ProtoReflect.Descriptor instead.
 func (*GetPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{1}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetPaymentResponse) GetPayment() *v1.Payment {
@@ -147,7 +302,7 @@ type ListPaymentsRequest struct {
 
 func (x *ListPaymentsRequest) Reset() {
 	*x = ListPaymentsRequest{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[2]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -159,7 +314,7 @@ func (x *ListPaymentsRequest) String() string {
 func (*ListPaymentsRequest) ProtoMessage() {}
 
 func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[2]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -172,7 +327,7 @@ func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{2}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListPaymentsRequest) GetOrganizationId() string {
@@ -207,7 +362,7 @@ type ListPaymentsResponse struct {
 
 func (x *ListPaymentsResponse) Reset() {
 	*x = ListPaymentsResponse{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[3]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -219,7 +374,7 @@ func (x *ListPaymentsResponse) String() string {
 func (*ListPaymentsResponse) ProtoMessage() {}
 
 func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[3]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -232,7 +387,7 @@ func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListPaymentsResponse) GetPage() *v1.ListPaymentsResponse {
@@ -260,7 +415,7 @@ type CreateRefundRequest struct {
 
 func (x *CreateRefundRequest) Reset() {
 	*x = CreateRefundRequest{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[4]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -272,7 +427,7 @@ func (x *CreateRefundRequest) String() string {
 func (*CreateRefundRequest) ProtoMessage() {}
 
 func (x *CreateRefundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[4]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -285,7 +440,7 @@ func (x *CreateRefundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRefundRequest.ProtoReflect.Descriptor instead.
 func (*CreateRefundRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateRefundRequest) GetOrganizationId() string {
@@ -327,7 +482,7 @@ type CreateRefundResponse struct {
 
 func (x *CreateRefundResponse) Reset() {
 	*x = CreateRefundResponse{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[5]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +494,7 @@ func (x *CreateRefundResponse) String() string {
 func (*CreateRefundResponse) ProtoMessage() {}
 
 func (x *CreateRefundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[5]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +507,7 @@ func (x *CreateRefundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRefundResponse.ProtoReflect.Descriptor instead.
 func (*CreateRefundResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateRefundResponse) GetRefund() *v1.Refund {
@@ -377,7 +532,7 @@ type GetRefundRequest struct {
 
 func (x *GetRefundRequest) Reset() {
 	*x = GetRefundRequest{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[6]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -389,7 +544,7 @@ func (x *GetRefundRequest) String() string {
 func (*GetRefundRequest) ProtoMessage() {}
 
 func (x *GetRefundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[6]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -402,7 +557,7 @@ func (x *GetRefundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRefundRequest.ProtoReflect.Descriptor instead.
 func (*GetRefundRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetRefundRequest) GetOrganizationId() string {
@@ -437,7 +592,7 @@ type GetRefundResponse struct {
 
 func (x *GetRefundResponse) Reset() {
 	*x = GetRefundResponse{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[7]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +604,7 @@ func (x *GetRefundResponse) String() string {
 func (*GetRefundResponse) ProtoMessage() {}
 
 func (x *GetRefundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[7]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +617,7 @@ func (x *GetRefundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRefundResponse.ProtoReflect.Descriptor instead.
 func (*GetRefundResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetRefundResponse) GetRefund() *v1.Refund {
@@ -487,7 +642,7 @@ type ListRefundsRequest struct {
 
 func (x *ListRefundsRequest) Reset() {
 	*x = ListRefundsRequest{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[8]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -499,7 +654,7 @@ func (x *ListRefundsRequest) String() string {
 func (*ListRefundsRequest) ProtoMessage() {}
 
 func (x *ListRefundsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[8]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -512,7 +667,7 @@ func (x *ListRefundsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRefundsRequest.ProtoReflect.Descriptor instead.
 func (*ListRefundsRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListRefundsRequest) GetOrganizationId() string {
@@ -547,7 +702,7 @@ type ListRefundsResponse struct {
 
 func (x *ListRefundsResponse) Reset() {
 	*x = ListRefundsResponse{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[9]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +714,7 @@ func (x *ListRefundsResponse) String() string {
 func (*ListRefundsResponse) ProtoMessage() {}
 
 func (x *ListRefundsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[9]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +727,7 @@ func (x *ListRefundsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRefundsResponse.ProtoReflect.Descriptor instead.
 func (*ListRefundsResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{9}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListRefundsResponse) GetPage() *v1.ListRefundsResponse {
@@ -602,7 +757,7 @@ type ConfirmBankTransferRequest struct {
 
 func (x *ConfirmBankTransferRequest) Reset() {
 	*x = ConfirmBankTransferRequest{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[10]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +769,7 @@ func (x *ConfirmBankTransferRequest) String() string {
 func (*ConfirmBankTransferRequest) ProtoMessage() {}
 
 func (x *ConfirmBankTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[10]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +782,7 @@ func (x *ConfirmBankTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmBankTransferRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmBankTransferRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ConfirmBankTransferRequest) GetOrganizationId() string {
@@ -676,7 +831,7 @@ type ConfirmBankTransferResponse struct {
 
 func (x *ConfirmBankTransferResponse) Reset() {
 	*x = ConfirmBankTransferResponse{}
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[11]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +843,7 @@ func (x *ConfirmBankTransferResponse) String() string {
 func (*ConfirmBankTransferResponse) ProtoMessage() {}
 
 func (x *ConfirmBankTransferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[11]
+	mi := &file_tillpoint_internalapi_v1_payments_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +856,7 @@ func (x *ConfirmBankTransferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmBankTransferResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmBankTransferResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{11}
+	return file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ConfirmBankTransferResponse) GetPayment() *v1.Payment {
@@ -715,7 +870,20 @@ var File_tillpoint_internalapi_v1_payments_proto protoreflect.FileDescriptor
 
 const file_tillpoint_internalapi_v1_payments_proto_rawDesc = "" +
 	"\n" +
-	"'tillpoint/internalapi/v1/payments.proto\x12\x18tillpoint.internalapi.v1\x1a tillpoint/admin/v1/payment.proto\x1a\x1ftillpoint/admin/v1/refund.proto\"w\n" +
+	"'tillpoint/internalapi/v1/payments.proto\x12\x18tillpoint.internalapi.v1\x1a tillpoint/admin/v1/payment.proto\x1a\x1ftillpoint/admin/v1/refund.proto\"\xa0\x02\n" +
+	"\x17ChargeOffSessionRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1a\n" +
+	"\blivemode\x18\x02 \x01(\bR\blivemode\x12%\n" +
+	"\x0epayment_method\x18\x03 \x01(\tR\rpaymentMethod\x12\x1d\n" +
+	"\n" +
+	"invoice_id\x18\x04 \x01(\tR\tinvoiceId\x12'\n" +
+	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\x12\x16\n" +
+	"\x06amount\x18\x06 \x01(\x03R\x06amount\x12\x1d\n" +
+	"\n" +
+	"amount_tax\x18\a \x01(\x03R\tamountTax\x12\x1a\n" +
+	"\bcurrency\x18\b \x01(\tR\bcurrency\"Q\n" +
+	"\x18ChargeOffSessionResponse\x125\n" +
+	"\apayment\x18\x01 \x01(\v2\x1b.tillpoint.admin.v1.PaymentR\apayment\"w\n" +
 	"\x11GetPaymentRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1a\n" +
 	"\blivemode\x18\x02 \x01(\bR\blivemode\x12\x1d\n" +
@@ -757,7 +925,7 @@ const file_tillpoint_internalapi_v1_payments_proto_rawDesc = "" +
 	"\n" +
 	"receipt_id\x18\x05 \x01(\tR\treceiptId\"T\n" +
 	"\x1bConfirmBankTransferResponse\x125\n" +
-	"\apayment\x18\x01 \x01(\v2\x1b.tillpoint.admin.v1.PaymentR\apayment2\xae\x05\n" +
+	"\apayment\x18\x01 \x01(\v2\x1b.tillpoint.admin.v1.PaymentR\apayment2\xa9\x06\n" +
 	"\x0ePaymentService\x12\x82\x01\n" +
 	"\x13ConfirmBankTransfer\x124.tillpoint.internalapi.v1.ConfirmBankTransferRequest\x1a5.tillpoint.internalapi.v1.ConfirmBankTransferResponse\x12g\n" +
 	"\n" +
@@ -765,7 +933,8 @@ const file_tillpoint_internalapi_v1_payments_proto_rawDesc = "" +
 	"\fListPayments\x12-.tillpoint.internalapi.v1.ListPaymentsRequest\x1a..tillpoint.internalapi.v1.ListPaymentsResponse\x12m\n" +
 	"\fCreateRefund\x12-.tillpoint.internalapi.v1.CreateRefundRequest\x1a..tillpoint.internalapi.v1.CreateRefundResponse\x12d\n" +
 	"\tGetRefund\x12*.tillpoint.internalapi.v1.GetRefundRequest\x1a+.tillpoint.internalapi.v1.GetRefundResponse\x12j\n" +
-	"\vListRefunds\x12,.tillpoint.internalapi.v1.ListRefundsRequest\x1a-.tillpoint.internalapi.v1.ListRefundsResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
+	"\vListRefunds\x12,.tillpoint.internalapi.v1.ListRefundsRequest\x1a-.tillpoint.internalapi.v1.ListRefundsResponse\x12y\n" +
+	"\x10ChargeOffSession\x121.tillpoint.internalapi.v1.ChargeOffSessionRequest\x1a2.tillpoint.internalapi.v1.ChargeOffSessionResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
 
 var (
 	file_tillpoint_internalapi_v1_payments_proto_rawDescOnce sync.Once
@@ -779,55 +948,60 @@ func file_tillpoint_internalapi_v1_payments_proto_rawDescGZIP() []byte {
 	return file_tillpoint_internalapi_v1_payments_proto_rawDescData
 }
 
-var file_tillpoint_internalapi_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_tillpoint_internalapi_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_tillpoint_internalapi_v1_payments_proto_goTypes = []any{
-	(*GetPaymentRequest)(nil),           // 0: tillpoint.internalapi.v1.GetPaymentRequest
-	(*GetPaymentResponse)(nil),          // 1: tillpoint.internalapi.v1.GetPaymentResponse
-	(*ListPaymentsRequest)(nil),         // 2: tillpoint.internalapi.v1.ListPaymentsRequest
-	(*ListPaymentsResponse)(nil),        // 3: tillpoint.internalapi.v1.ListPaymentsResponse
-	(*CreateRefundRequest)(nil),         // 4: tillpoint.internalapi.v1.CreateRefundRequest
-	(*CreateRefundResponse)(nil),        // 5: tillpoint.internalapi.v1.CreateRefundResponse
-	(*GetRefundRequest)(nil),            // 6: tillpoint.internalapi.v1.GetRefundRequest
-	(*GetRefundResponse)(nil),           // 7: tillpoint.internalapi.v1.GetRefundResponse
-	(*ListRefundsRequest)(nil),          // 8: tillpoint.internalapi.v1.ListRefundsRequest
-	(*ListRefundsResponse)(nil),         // 9: tillpoint.internalapi.v1.ListRefundsResponse
-	(*ConfirmBankTransferRequest)(nil),  // 10: tillpoint.internalapi.v1.ConfirmBankTransferRequest
-	(*ConfirmBankTransferResponse)(nil), // 11: tillpoint.internalapi.v1.ConfirmBankTransferResponse
-	(*v1.Payment)(nil),                  // 12: tillpoint.admin.v1.Payment
-	(*v1.ListPaymentsRequest)(nil),      // 13: tillpoint.admin.v1.ListPaymentsRequest
-	(*v1.ListPaymentsResponse)(nil),     // 14: tillpoint.admin.v1.ListPaymentsResponse
-	(*v1.CreateRefundRequest)(nil),      // 15: tillpoint.admin.v1.CreateRefundRequest
-	(*v1.Refund)(nil),                   // 16: tillpoint.admin.v1.Refund
-	(*v1.ListRefundsRequest)(nil),       // 17: tillpoint.admin.v1.ListRefundsRequest
-	(*v1.ListRefundsResponse)(nil),      // 18: tillpoint.admin.v1.ListRefundsResponse
+	(*ChargeOffSessionRequest)(nil),     // 0: tillpoint.internalapi.v1.ChargeOffSessionRequest
+	(*ChargeOffSessionResponse)(nil),    // 1: tillpoint.internalapi.v1.ChargeOffSessionResponse
+	(*GetPaymentRequest)(nil),           // 2: tillpoint.internalapi.v1.GetPaymentRequest
+	(*GetPaymentResponse)(nil),          // 3: tillpoint.internalapi.v1.GetPaymentResponse
+	(*ListPaymentsRequest)(nil),         // 4: tillpoint.internalapi.v1.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),        // 5: tillpoint.internalapi.v1.ListPaymentsResponse
+	(*CreateRefundRequest)(nil),         // 6: tillpoint.internalapi.v1.CreateRefundRequest
+	(*CreateRefundResponse)(nil),        // 7: tillpoint.internalapi.v1.CreateRefundResponse
+	(*GetRefundRequest)(nil),            // 8: tillpoint.internalapi.v1.GetRefundRequest
+	(*GetRefundResponse)(nil),           // 9: tillpoint.internalapi.v1.GetRefundResponse
+	(*ListRefundsRequest)(nil),          // 10: tillpoint.internalapi.v1.ListRefundsRequest
+	(*ListRefundsResponse)(nil),         // 11: tillpoint.internalapi.v1.ListRefundsResponse
+	(*ConfirmBankTransferRequest)(nil),  // 12: tillpoint.internalapi.v1.ConfirmBankTransferRequest
+	(*ConfirmBankTransferResponse)(nil), // 13: tillpoint.internalapi.v1.ConfirmBankTransferResponse
+	(*v1.Payment)(nil),                  // 14: tillpoint.admin.v1.Payment
+	(*v1.ListPaymentsRequest)(nil),      // 15: tillpoint.admin.v1.ListPaymentsRequest
+	(*v1.ListPaymentsResponse)(nil),     // 16: tillpoint.admin.v1.ListPaymentsResponse
+	(*v1.CreateRefundRequest)(nil),      // 17: tillpoint.admin.v1.CreateRefundRequest
+	(*v1.Refund)(nil),                   // 18: tillpoint.admin.v1.Refund
+	(*v1.ListRefundsRequest)(nil),       // 19: tillpoint.admin.v1.ListRefundsRequest
+	(*v1.ListRefundsResponse)(nil),      // 20: tillpoint.admin.v1.ListRefundsResponse
 }
 var file_tillpoint_internalapi_v1_payments_proto_depIdxs = []int32{
-	12, // 0: tillpoint.internalapi.v1.GetPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
-	13, // 1: tillpoint.internalapi.v1.ListPaymentsRequest.params:type_name -> tillpoint.admin.v1.ListPaymentsRequest
-	14, // 2: tillpoint.internalapi.v1.ListPaymentsResponse.page:type_name -> tillpoint.admin.v1.ListPaymentsResponse
-	15, // 3: tillpoint.internalapi.v1.CreateRefundRequest.params:type_name -> tillpoint.admin.v1.CreateRefundRequest
-	16, // 4: tillpoint.internalapi.v1.CreateRefundResponse.refund:type_name -> tillpoint.admin.v1.Refund
-	16, // 5: tillpoint.internalapi.v1.GetRefundResponse.refund:type_name -> tillpoint.admin.v1.Refund
-	17, // 6: tillpoint.internalapi.v1.ListRefundsRequest.params:type_name -> tillpoint.admin.v1.ListRefundsRequest
-	18, // 7: tillpoint.internalapi.v1.ListRefundsResponse.page:type_name -> tillpoint.admin.v1.ListRefundsResponse
-	12, // 8: tillpoint.internalapi.v1.ConfirmBankTransferResponse.payment:type_name -> tillpoint.admin.v1.Payment
-	10, // 9: tillpoint.internalapi.v1.PaymentService.ConfirmBankTransfer:input_type -> tillpoint.internalapi.v1.ConfirmBankTransferRequest
-	0,  // 10: tillpoint.internalapi.v1.PaymentService.GetPayment:input_type -> tillpoint.internalapi.v1.GetPaymentRequest
-	2,  // 11: tillpoint.internalapi.v1.PaymentService.ListPayments:input_type -> tillpoint.internalapi.v1.ListPaymentsRequest
-	4,  // 12: tillpoint.internalapi.v1.PaymentService.CreateRefund:input_type -> tillpoint.internalapi.v1.CreateRefundRequest
-	6,  // 13: tillpoint.internalapi.v1.PaymentService.GetRefund:input_type -> tillpoint.internalapi.v1.GetRefundRequest
-	8,  // 14: tillpoint.internalapi.v1.PaymentService.ListRefunds:input_type -> tillpoint.internalapi.v1.ListRefundsRequest
-	11, // 15: tillpoint.internalapi.v1.PaymentService.ConfirmBankTransfer:output_type -> tillpoint.internalapi.v1.ConfirmBankTransferResponse
-	1,  // 16: tillpoint.internalapi.v1.PaymentService.GetPayment:output_type -> tillpoint.internalapi.v1.GetPaymentResponse
-	3,  // 17: tillpoint.internalapi.v1.PaymentService.ListPayments:output_type -> tillpoint.internalapi.v1.ListPaymentsResponse
-	5,  // 18: tillpoint.internalapi.v1.PaymentService.CreateRefund:output_type -> tillpoint.internalapi.v1.CreateRefundResponse
-	7,  // 19: tillpoint.internalapi.v1.PaymentService.GetRefund:output_type -> tillpoint.internalapi.v1.GetRefundResponse
-	9,  // 20: tillpoint.internalapi.v1.PaymentService.ListRefunds:output_type -> tillpoint.internalapi.v1.ListRefundsResponse
-	15, // [15:21] is the sub-list for method output_type
-	9,  // [9:15] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	14, // 0: tillpoint.internalapi.v1.ChargeOffSessionResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	14, // 1: tillpoint.internalapi.v1.GetPaymentResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	15, // 2: tillpoint.internalapi.v1.ListPaymentsRequest.params:type_name -> tillpoint.admin.v1.ListPaymentsRequest
+	16, // 3: tillpoint.internalapi.v1.ListPaymentsResponse.page:type_name -> tillpoint.admin.v1.ListPaymentsResponse
+	17, // 4: tillpoint.internalapi.v1.CreateRefundRequest.params:type_name -> tillpoint.admin.v1.CreateRefundRequest
+	18, // 5: tillpoint.internalapi.v1.CreateRefundResponse.refund:type_name -> tillpoint.admin.v1.Refund
+	18, // 6: tillpoint.internalapi.v1.GetRefundResponse.refund:type_name -> tillpoint.admin.v1.Refund
+	19, // 7: tillpoint.internalapi.v1.ListRefundsRequest.params:type_name -> tillpoint.admin.v1.ListRefundsRequest
+	20, // 8: tillpoint.internalapi.v1.ListRefundsResponse.page:type_name -> tillpoint.admin.v1.ListRefundsResponse
+	14, // 9: tillpoint.internalapi.v1.ConfirmBankTransferResponse.payment:type_name -> tillpoint.admin.v1.Payment
+	12, // 10: tillpoint.internalapi.v1.PaymentService.ConfirmBankTransfer:input_type -> tillpoint.internalapi.v1.ConfirmBankTransferRequest
+	2,  // 11: tillpoint.internalapi.v1.PaymentService.GetPayment:input_type -> tillpoint.internalapi.v1.GetPaymentRequest
+	4,  // 12: tillpoint.internalapi.v1.PaymentService.ListPayments:input_type -> tillpoint.internalapi.v1.ListPaymentsRequest
+	6,  // 13: tillpoint.internalapi.v1.PaymentService.CreateRefund:input_type -> tillpoint.internalapi.v1.CreateRefundRequest
+	8,  // 14: tillpoint.internalapi.v1.PaymentService.GetRefund:input_type -> tillpoint.internalapi.v1.GetRefundRequest
+	10, // 15: tillpoint.internalapi.v1.PaymentService.ListRefunds:input_type -> tillpoint.internalapi.v1.ListRefundsRequest
+	0,  // 16: tillpoint.internalapi.v1.PaymentService.ChargeOffSession:input_type -> tillpoint.internalapi.v1.ChargeOffSessionRequest
+	13, // 17: tillpoint.internalapi.v1.PaymentService.ConfirmBankTransfer:output_type -> tillpoint.internalapi.v1.ConfirmBankTransferResponse
+	3,  // 18: tillpoint.internalapi.v1.PaymentService.GetPayment:output_type -> tillpoint.internalapi.v1.GetPaymentResponse
+	5,  // 19: tillpoint.internalapi.v1.PaymentService.ListPayments:output_type -> tillpoint.internalapi.v1.ListPaymentsResponse
+	7,  // 20: tillpoint.internalapi.v1.PaymentService.CreateRefund:output_type -> tillpoint.internalapi.v1.CreateRefundResponse
+	9,  // 21: tillpoint.internalapi.v1.PaymentService.GetRefund:output_type -> tillpoint.internalapi.v1.GetRefundResponse
+	11, // 22: tillpoint.internalapi.v1.PaymentService.ListRefunds:output_type -> tillpoint.internalapi.v1.ListRefundsResponse
+	1,  // 23: tillpoint.internalapi.v1.PaymentService.ChargeOffSession:output_type -> tillpoint.internalapi.v1.ChargeOffSessionResponse
+	17, // [17:24] is the sub-list for method output_type
+	10, // [10:17] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_internalapi_v1_payments_proto_init() }
@@ -841,7 +1015,7 @@ func file_tillpoint_internalapi_v1_payments_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_internalapi_v1_payments_proto_rawDesc), len(file_tillpoint_internalapi_v1_payments_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

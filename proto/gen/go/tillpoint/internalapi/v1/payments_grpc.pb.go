@@ -25,6 +25,7 @@ const (
 	PaymentService_CreateRefund_FullMethodName        = "/tillpoint.internalapi.v1.PaymentService/CreateRefund"
 	PaymentService_GetRefund_FullMethodName           = "/tillpoint.internalapi.v1.PaymentService/GetRefund"
 	PaymentService_ListRefunds_FullMethodName         = "/tillpoint.internalapi.v1.PaymentService/ListRefunds"
+	PaymentService_ChargeOffSession_FullMethodName    = "/tillpoint.internalapi.v1.PaymentService/ChargeOffSession"
 )
 
 // PaymentServiceClient is the client API for PaymentService service.
@@ -50,6 +51,13 @@ type PaymentServiceClient interface {
 	GetRefund(ctx context.Context, in *GetRefundRequest, opts ...grpc.CallOption) (*GetRefundResponse, error)
 	// Lists the organization's refunds in its mode, newest first.
 	ListRefunds(ctx context.Context, in *ListRefundsRequest, opts ...grpc.CallOption) (*ListRefundsResponse, error)
+	// Charges a saved payment method off-session (a subscription's renewal),
+	// through the same payment path as the hosted page: a payment row, the
+	// provider's authorisation and capture, payment.succeeded or
+	// payment.failed. A repeated idempotency_key answers with the first
+	// request's payment and charges nothing more. NotFound when the payment
+	// method is not the organization's in that mode.
+	ChargeOffSession(ctx context.Context, in *ChargeOffSessionRequest, opts ...grpc.CallOption) (*ChargeOffSessionResponse, error)
 }
 
 type paymentServiceClient struct {
@@ -120,6 +128,16 @@ func (c *paymentServiceClient) ListRefunds(ctx context.Context, in *ListRefundsR
 	return out, nil
 }
 
+func (c *paymentServiceClient) ChargeOffSession(ctx context.Context, in *ChargeOffSessionRequest, opts ...grpc.CallOption) (*ChargeOffSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChargeOffSessionResponse)
+	err := c.cc.Invoke(ctx, PaymentService_ChargeOffSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PaymentServiceServer is the server API for PaymentService service.
 // All implementations must embed UnimplementedPaymentServiceServer
 // for forward compatibility.
@@ -143,6 +161,13 @@ type PaymentServiceServer interface {
 	GetRefund(context.Context, *GetRefundRequest) (*GetRefundResponse, error)
 	// Lists the organization's refunds in its mode, newest first.
 	ListRefunds(context.Context, *ListRefundsRequest) (*ListRefundsResponse, error)
+	// Charges a saved payment method off-session (a subscription's renewal),
+	// through the same payment path as the hosted page: a payment row, the
+	// provider's authorisation and capture, payment.succeeded or
+	// payment.failed. A repeated idempotency_key answers with the first
+	// request's payment and charges nothing more. NotFound when the payment
+	// method is not the organization's in that mode.
+	ChargeOffSession(context.Context, *ChargeOffSessionRequest) (*ChargeOffSessionResponse, error)
 	mustEmbedUnimplementedPaymentServiceServer()
 }
 
@@ -170,6 +195,9 @@ func (UnimplementedPaymentServiceServer) GetRefund(context.Context, *GetRefundRe
 }
 func (UnimplementedPaymentServiceServer) ListRefunds(context.Context, *ListRefundsRequest) (*ListRefundsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRefunds not implemented")
+}
+func (UnimplementedPaymentServiceServer) ChargeOffSession(context.Context, *ChargeOffSessionRequest) (*ChargeOffSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChargeOffSession not implemented")
 }
 func (UnimplementedPaymentServiceServer) mustEmbedUnimplementedPaymentServiceServer() {}
 func (UnimplementedPaymentServiceServer) testEmbeddedByValue()                        {}
@@ -300,6 +328,24 @@ func _PaymentService_ListRefunds_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PaymentService_ChargeOffSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChargeOffSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentServiceServer).ChargeOffSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentService_ChargeOffSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentServiceServer).ChargeOffSession(ctx, req.(*ChargeOffSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PaymentService_ServiceDesc is the grpc.ServiceDesc for PaymentService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -330,6 +376,10 @@ var PaymentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListRefunds",
 			Handler:    _PaymentService_ListRefunds_Handler,
+		},
+		{
+			MethodName: "ChargeOffSession",
+			Handler:    _PaymentService_ChargeOffSession_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -234,6 +234,210 @@ func (x *ApplyPromotionCodeResponse) GetCheckoutSession() *v1.CheckoutSession {
 }
 
 // Parameters of GetCheckout.
+type SetCustomFieldsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// key → value; an empty value clears an optional field.
+	Values        map[string]string `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetCustomFieldsRequest) Reset() {
+	*x = SetCustomFieldsRequest{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetCustomFieldsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetCustomFieldsRequest) ProtoMessage() {}
+
+func (x *SetCustomFieldsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetCustomFieldsRequest.ProtoReflect.Descriptor instead.
+func (*SetCustomFieldsRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SetCustomFieldsRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *SetCustomFieldsRequest) GetValues() map[string]string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+type SetCustomFieldsResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	CheckoutSession *v1.CheckoutSession    `protobuf:"bytes,1,opt,name=checkout_session,json=checkoutSession,proto3" json:"checkout_session,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SetCustomFieldsResponse) Reset() {
+	*x = SetCustomFieldsResponse{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetCustomFieldsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetCustomFieldsResponse) ProtoMessage() {}
+
+func (x *SetCustomFieldsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetCustomFieldsResponse.ProtoReflect.Descriptor instead.
+func (*SetCustomFieldsResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SetCustomFieldsResponse) GetCheckoutSession() *v1.CheckoutSession {
+	if x != nil {
+		return x.CheckoutSession
+	}
+	return nil
+}
+
+type SwitchCascadeTierRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The tier to switch to: the session's cascade_tier + 1.
+	Tier int32 `protobuf:"varint,2,opt,name=tier,proto3" json:"tier,omitempty"`
+	// The declined payment of the current tier (the runtime checked its
+	// decline is retryable); recorded as the session's cascade_payment.
+	PaymentId     string `protobuf:"bytes,3,opt,name=payment_id,json=paymentId,proto3" json:"payment_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SwitchCascadeTierRequest) Reset() {
+	*x = SwitchCascadeTierRequest{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SwitchCascadeTierRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SwitchCascadeTierRequest) ProtoMessage() {}
+
+func (x *SwitchCascadeTierRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SwitchCascadeTierRequest.ProtoReflect.Descriptor instead.
+func (*SwitchCascadeTierRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SwitchCascadeTierRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *SwitchCascadeTierRequest) GetTier() int32 {
+	if x != nil {
+		return x.Tier
+	}
+	return 0
+}
+
+func (x *SwitchCascadeTierRequest) GetPaymentId() string {
+	if x != nil {
+		return x.PaymentId
+	}
+	return ""
+}
+
+type SwitchCascadeTierResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	CheckoutSession *v1.CheckoutSession    `protobuf:"bytes,1,opt,name=checkout_session,json=checkoutSession,proto3" json:"checkout_session,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SwitchCascadeTierResponse) Reset() {
+	*x = SwitchCascadeTierResponse{}
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SwitchCascadeTierResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SwitchCascadeTierResponse) ProtoMessage() {}
+
+func (x *SwitchCascadeTierResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SwitchCascadeTierResponse.ProtoReflect.Descriptor instead.
+func (*SwitchCascadeTierResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SwitchCascadeTierResponse) GetCheckoutSession() *v1.CheckoutSession {
+	if x != nil {
+		return x.CheckoutSession
+	}
+	return nil
+}
+
 type GetCheckoutRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Session id.
@@ -244,7 +448,7 @@ type GetCheckoutRequest struct {
 
 func (x *GetCheckoutRequest) Reset() {
 	*x = GetCheckoutRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -256,7 +460,7 @@ func (x *GetCheckoutRequest) String() string {
 func (*GetCheckoutRequest) ProtoMessage() {}
 
 func (x *GetCheckoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[4]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -269,7 +473,7 @@ func (x *GetCheckoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckoutRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{4}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetCheckoutRequest) GetSessionId() string {
@@ -304,7 +508,7 @@ type GetCheckoutResponse struct {
 
 func (x *GetCheckoutResponse) Reset() {
 	*x = GetCheckoutResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -316,7 +520,7 @@ func (x *GetCheckoutResponse) String() string {
 func (*GetCheckoutResponse) ProtoMessage() {}
 
 func (x *GetCheckoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[5]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -329,7 +533,7 @@ func (x *GetCheckoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckoutResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetCheckoutResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -387,7 +591,7 @@ type CheckoutRoute struct {
 
 func (x *CheckoutRoute) Reset() {
 	*x = CheckoutRoute{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +603,7 @@ func (x *CheckoutRoute) String() string {
 func (*CheckoutRoute) ProtoMessage() {}
 
 func (x *CheckoutRoute) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[6]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +616,7 @@ func (x *CheckoutRoute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckoutRoute.ProtoReflect.Descriptor instead.
 func (*CheckoutRoute) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CheckoutRoute) GetRoute() *v1.Route {
@@ -445,7 +649,7 @@ type CardProviderAccount struct {
 
 func (x *CardProviderAccount) Reset() {
 	*x = CardProviderAccount{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +661,7 @@ func (x *CardProviderAccount) String() string {
 func (*CardProviderAccount) ProtoMessage() {}
 
 func (x *CardProviderAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[7]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +674,7 @@ func (x *CardProviderAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardProviderAccount.ProtoReflect.Descriptor instead.
 func (*CardProviderAccount) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CardProviderAccount) GetId() string {
@@ -517,13 +721,19 @@ type CompleteSessionRequest struct {
 	OrganizationId string `protobuf:"bytes,7,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
 	Livemode       bool   `protobuf:"varint,8,opt,name=livemode,proto3" json:"livemode,omitempty"`
 	Currency       string `protobuf:"bytes,9,opt,name=currency,proto3" json:"currency,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The reusable payment method (`pm_…`) the runtime saved from this
+	// payment, for a subscription checkout: renewals charge it off-session.
+	SavedPaymentMethod string `protobuf:"bytes,10,opt,name=saved_payment_method,json=savedPaymentMethod,proto3" json:"saved_payment_method,omitempty"`
+	// The exclusive tax rate (basis points) amount_tax was computed with, for
+	// a subscription checkout: renewals apply it (0: none).
+	TaxBps        int64 `protobuf:"varint,11,opt,name=tax_bps,json=taxBps,proto3" json:"tax_bps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CompleteSessionRequest) Reset() {
 	*x = CompleteSessionRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -535,7 +745,7 @@ func (x *CompleteSessionRequest) String() string {
 func (*CompleteSessionRequest) ProtoMessage() {}
 
 func (x *CompleteSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[8]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -548,7 +758,7 @@ func (x *CompleteSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteSessionRequest.ProtoReflect.Descriptor instead.
 func (*CompleteSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CompleteSessionRequest) GetSessionId() string {
@@ -614,6 +824,20 @@ func (x *CompleteSessionRequest) GetCurrency() string {
 	return ""
 }
 
+func (x *CompleteSessionRequest) GetSavedPaymentMethod() string {
+	if x != nil {
+		return x.SavedPaymentMethod
+	}
+	return ""
+}
+
+func (x *CompleteSessionRequest) GetTaxBps() int64 {
+	if x != nil {
+		return x.TaxBps
+	}
+	return 0
+}
+
 // Result of CompleteSession.
 type CompleteSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -625,7 +849,7 @@ type CompleteSessionResponse struct {
 
 func (x *CompleteSessionResponse) Reset() {
 	*x = CompleteSessionResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -637,7 +861,7 @@ func (x *CompleteSessionResponse) String() string {
 func (*CompleteSessionResponse) ProtoMessage() {}
 
 func (x *CompleteSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[9]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -650,7 +874,7 @@ func (x *CompleteSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteSessionResponse.ProtoReflect.Descriptor instead.
 func (*CompleteSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{9}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CompleteSessionResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -668,14 +892,19 @@ type RecordAsyncPaymentRequest struct {
 	// The payment that completed the session.
 	PaymentId string `protobuf:"bytes,2,opt,name=payment_id,json=paymentId,proto3" json:"payment_id,omitempty"`
 	// Whether the funds arrived.
-	Succeeded     bool `protobuf:"varint,3,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
+	Succeeded bool `protobuf:"varint,3,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
+	// The reusable payment method saved from the payment, for a
+	// subscription checkout (see CompleteSessionRequest).
+	SavedPaymentMethod string `protobuf:"bytes,4,opt,name=saved_payment_method,json=savedPaymentMethod,proto3" json:"saved_payment_method,omitempty"`
+	// The exclusive tax rate of the payment (see CompleteSessionRequest).
+	TaxBps        int64 `protobuf:"varint,5,opt,name=tax_bps,json=taxBps,proto3" json:"tax_bps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecordAsyncPaymentRequest) Reset() {
 	*x = RecordAsyncPaymentRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +916,7 @@ func (x *RecordAsyncPaymentRequest) String() string {
 func (*RecordAsyncPaymentRequest) ProtoMessage() {}
 
 func (x *RecordAsyncPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[10]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +929,7 @@ func (x *RecordAsyncPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAsyncPaymentRequest.ProtoReflect.Descriptor instead.
 func (*RecordAsyncPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RecordAsyncPaymentRequest) GetSessionId() string {
@@ -724,6 +953,20 @@ func (x *RecordAsyncPaymentRequest) GetSucceeded() bool {
 	return false
 }
 
+func (x *RecordAsyncPaymentRequest) GetSavedPaymentMethod() string {
+	if x != nil {
+		return x.SavedPaymentMethod
+	}
+	return ""
+}
+
+func (x *RecordAsyncPaymentRequest) GetTaxBps() int64 {
+	if x != nil {
+		return x.TaxBps
+	}
+	return 0
+}
+
 // Result of RecordAsyncPayment.
 type RecordAsyncPaymentResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -735,7 +978,7 @@ type RecordAsyncPaymentResponse struct {
 
 func (x *RecordAsyncPaymentResponse) Reset() {
 	*x = RecordAsyncPaymentResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -747,7 +990,7 @@ func (x *RecordAsyncPaymentResponse) String() string {
 func (*RecordAsyncPaymentResponse) ProtoMessage() {}
 
 func (x *RecordAsyncPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[11]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -760,7 +1003,7 @@ func (x *RecordAsyncPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAsyncPaymentResponse.ProtoReflect.Descriptor instead.
 func (*RecordAsyncPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{11}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RecordAsyncPaymentResponse) GetCheckoutSession() *v1.CheckoutSession {
@@ -781,7 +1024,7 @@ type ResolveSecureTokenRequest struct {
 
 func (x *ResolveSecureTokenRequest) Reset() {
 	*x = ResolveSecureTokenRequest{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -793,7 +1036,7 @@ func (x *ResolveSecureTokenRequest) String() string {
 func (*ResolveSecureTokenRequest) ProtoMessage() {}
 
 func (x *ResolveSecureTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[12]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -806,7 +1049,7 @@ func (x *ResolveSecureTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSecureTokenRequest.ProtoReflect.Descriptor instead.
 func (*ResolveSecureTokenRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{12}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ResolveSecureTokenRequest) GetSecureToken() string {
@@ -827,7 +1070,7 @@ type ResolveSecureTokenResponse struct {
 
 func (x *ResolveSecureTokenResponse) Reset() {
 	*x = ResolveSecureTokenResponse{}
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[13]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +1082,7 @@ func (x *ResolveSecureTokenResponse) String() string {
 func (*ResolveSecureTokenResponse) ProtoMessage() {}
 
 func (x *ResolveSecureTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[13]
+	mi := &file_tillpoint_internalapi_v1_sessions_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +1095,7 @@ func (x *ResolveSecureTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveSecureTokenResponse.ProtoReflect.Descriptor instead.
 func (*ResolveSecureTokenResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{13}
+	return file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ResolveSecureTokenResponse) GetSessionId() string {
@@ -879,6 +1122,23 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\"l\n" +
 	"\x1aApplyPromotionCodeResponse\x12N\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"\xc8\x01\n" +
+	"\x16SetCustomFieldsRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12T\n" +
+	"\x06values\x18\x02 \x03(\v2<.tillpoint.internalapi.v1.SetCustomFieldsRequest.ValuesEntryR\x06values\x1a9\n" +
+	"\vValuesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"i\n" +
+	"\x17SetCustomFieldsResponse\x12N\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"l\n" +
+	"\x18SwitchCascadeTierRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
+	"\x04tier\x18\x02 \x01(\x05R\x04tier\x12\x1d\n" +
+	"\n" +
+	"payment_id\x18\x03 \x01(\tR\tpaymentId\"k\n" +
+	"\x19SwitchCascadeTierResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"3\n" +
 	"\x12GetCheckoutRequest\x12\x1d\n" +
 	"\n" +
@@ -897,7 +1157,7 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x13CardProviderAccount\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12'\n" +
-	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xb4\x02\n" +
+	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xff\x02\n" +
 	"\x16CompleteSessionRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
@@ -910,29 +1170,36 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x0epayment_method\x18\x06 \x01(\tR\rpaymentMethod\x12'\n" +
 	"\x0forganization_id\x18\a \x01(\tR\x0eorganizationId\x12\x1a\n" +
 	"\blivemode\x18\b \x01(\bR\blivemode\x12\x1a\n" +
-	"\bcurrency\x18\t \x01(\tR\bcurrency\"i\n" +
+	"\bcurrency\x18\t \x01(\tR\bcurrency\x120\n" +
+	"\x14saved_payment_method\x18\n" +
+	" \x01(\tR\x12savedPaymentMethod\x12\x17\n" +
+	"\atax_bps\x18\v \x01(\x03R\x06taxBps\"i\n" +
 	"\x17CompleteSessionResponse\x12N\n" +
-	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"w\n" +
+	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"\xc2\x01\n" +
 	"\x19RecordAsyncPaymentRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
 	"\n" +
 	"payment_id\x18\x02 \x01(\tR\tpaymentId\x12\x1c\n" +
-	"\tsucceeded\x18\x03 \x01(\bR\tsucceeded\"l\n" +
+	"\tsucceeded\x18\x03 \x01(\bR\tsucceeded\x120\n" +
+	"\x14saved_payment_method\x18\x04 \x01(\tR\x12savedPaymentMethod\x12\x17\n" +
+	"\atax_bps\x18\x05 \x01(\x03R\x06taxBps\"l\n" +
 	"\x1aRecordAsyncPaymentResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\">\n" +
 	"\x19ResolveSecureTokenRequest\x12!\n" +
 	"\fsecure_token\x18\x01 \x01(\tR\vsecureToken\";\n" +
 	"\x1aResolveSecureTokenResponse\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x01 \x01(\tR\tsessionId2\x85\x06\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId2\xfb\a\n" +
 	"\x0eSessionService\x12j\n" +
 	"\vGetCheckout\x12,.tillpoint.internalapi.v1.GetCheckoutRequest\x1a-.tillpoint.internalapi.v1.GetCheckoutResponse\x12v\n" +
 	"\x0fCompleteSession\x120.tillpoint.internalapi.v1.CompleteSessionRequest\x1a1.tillpoint.internalapi.v1.CompleteSessionResponse\x12\x7f\n" +
 	"\x12RecordAsyncPayment\x123.tillpoint.internalapi.v1.RecordAsyncPaymentRequest\x1a4.tillpoint.internalapi.v1.RecordAsyncPaymentResponse\x12\x7f\n" +
 	"\x12ResolveSecureToken\x123.tillpoint.internalapi.v1.ResolveSecureTokenRequest\x1a4.tillpoint.internalapi.v1.ResolveSecureTokenResponse\x12\x8b\x01\n" +
 	"\x16UpdateLineItemQuantity\x127.tillpoint.internalapi.v1.UpdateLineItemQuantityRequest\x1a8.tillpoint.internalapi.v1.UpdateLineItemQuantityResponse\x12\x7f\n" +
-	"\x12ApplyPromotionCode\x123.tillpoint.internalapi.v1.ApplyPromotionCodeRequest\x1a4.tillpoint.internalapi.v1.ApplyPromotionCodeResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
+	"\x12ApplyPromotionCode\x123.tillpoint.internalapi.v1.ApplyPromotionCodeRequest\x1a4.tillpoint.internalapi.v1.ApplyPromotionCodeResponse\x12v\n" +
+	"\x0fSetCustomFields\x120.tillpoint.internalapi.v1.SetCustomFieldsRequest\x1a1.tillpoint.internalapi.v1.SetCustomFieldsResponse\x12|\n" +
+	"\x11SwitchCascadeTier\x122.tillpoint.internalapi.v1.SwitchCascadeTierRequest\x1a3.tillpoint.internalapi.v1.SwitchCascadeTierResponseBTZRgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1;internalapiv1b\x06proto3"
 
 var (
 	file_tillpoint_internalapi_v1_sessions_proto_rawDescOnce sync.Once
@@ -946,54 +1213,66 @@ func file_tillpoint_internalapi_v1_sessions_proto_rawDescGZIP() []byte {
 	return file_tillpoint_internalapi_v1_sessions_proto_rawDescData
 }
 
-var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_tillpoint_internalapi_v1_sessions_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_tillpoint_internalapi_v1_sessions_proto_goTypes = []any{
 	(*UpdateLineItemQuantityRequest)(nil),  // 0: tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
 	(*UpdateLineItemQuantityResponse)(nil), // 1: tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
 	(*ApplyPromotionCodeRequest)(nil),      // 2: tillpoint.internalapi.v1.ApplyPromotionCodeRequest
 	(*ApplyPromotionCodeResponse)(nil),     // 3: tillpoint.internalapi.v1.ApplyPromotionCodeResponse
-	(*GetCheckoutRequest)(nil),             // 4: tillpoint.internalapi.v1.GetCheckoutRequest
-	(*GetCheckoutResponse)(nil),            // 5: tillpoint.internalapi.v1.GetCheckoutResponse
-	(*CheckoutRoute)(nil),                  // 6: tillpoint.internalapi.v1.CheckoutRoute
-	(*CardProviderAccount)(nil),            // 7: tillpoint.internalapi.v1.CardProviderAccount
-	(*CompleteSessionRequest)(nil),         // 8: tillpoint.internalapi.v1.CompleteSessionRequest
-	(*CompleteSessionResponse)(nil),        // 9: tillpoint.internalapi.v1.CompleteSessionResponse
-	(*RecordAsyncPaymentRequest)(nil),      // 10: tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	(*RecordAsyncPaymentResponse)(nil),     // 11: tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	(*ResolveSecureTokenRequest)(nil),      // 12: tillpoint.internalapi.v1.ResolveSecureTokenRequest
-	(*ResolveSecureTokenResponse)(nil),     // 13: tillpoint.internalapi.v1.ResolveSecureTokenResponse
-	(*v1.CheckoutSession)(nil),             // 14: tillpoint.admin.v1.CheckoutSession
-	(*v1.Site)(nil),                        // 15: tillpoint.admin.v1.Site
-	(*v1.Route)(nil),                       // 16: tillpoint.admin.v1.Route
+	(*SetCustomFieldsRequest)(nil),         // 4: tillpoint.internalapi.v1.SetCustomFieldsRequest
+	(*SetCustomFieldsResponse)(nil),        // 5: tillpoint.internalapi.v1.SetCustomFieldsResponse
+	(*SwitchCascadeTierRequest)(nil),       // 6: tillpoint.internalapi.v1.SwitchCascadeTierRequest
+	(*SwitchCascadeTierResponse)(nil),      // 7: tillpoint.internalapi.v1.SwitchCascadeTierResponse
+	(*GetCheckoutRequest)(nil),             // 8: tillpoint.internalapi.v1.GetCheckoutRequest
+	(*GetCheckoutResponse)(nil),            // 9: tillpoint.internalapi.v1.GetCheckoutResponse
+	(*CheckoutRoute)(nil),                  // 10: tillpoint.internalapi.v1.CheckoutRoute
+	(*CardProviderAccount)(nil),            // 11: tillpoint.internalapi.v1.CardProviderAccount
+	(*CompleteSessionRequest)(nil),         // 12: tillpoint.internalapi.v1.CompleteSessionRequest
+	(*CompleteSessionResponse)(nil),        // 13: tillpoint.internalapi.v1.CompleteSessionResponse
+	(*RecordAsyncPaymentRequest)(nil),      // 14: tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	(*RecordAsyncPaymentResponse)(nil),     // 15: tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	(*ResolveSecureTokenRequest)(nil),      // 16: tillpoint.internalapi.v1.ResolveSecureTokenRequest
+	(*ResolveSecureTokenResponse)(nil),     // 17: tillpoint.internalapi.v1.ResolveSecureTokenResponse
+	nil,                                    // 18: tillpoint.internalapi.v1.SetCustomFieldsRequest.ValuesEntry
+	(*v1.CheckoutSession)(nil),             // 19: tillpoint.admin.v1.CheckoutSession
+	(*v1.Site)(nil),                        // 20: tillpoint.admin.v1.Site
+	(*v1.Route)(nil),                       // 21: tillpoint.admin.v1.Route
 }
 var file_tillpoint_internalapi_v1_sessions_proto_depIdxs = []int32{
-	14, // 0: tillpoint.internalapi.v1.UpdateLineItemQuantityResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	14, // 1: tillpoint.internalapi.v1.ApplyPromotionCodeResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	14, // 2: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	15, // 3: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
-	7,  // 4: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
-	7,  // 5: tillpoint.internalapi.v1.GetCheckoutResponse.direct_debit_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
-	6,  // 6: tillpoint.internalapi.v1.GetCheckoutResponse.card_routes:type_name -> tillpoint.internalapi.v1.CheckoutRoute
-	16, // 7: tillpoint.internalapi.v1.CheckoutRoute.route:type_name -> tillpoint.admin.v1.Route
-	14, // 8: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	14, // 9: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	4,  // 10: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
-	8,  // 11: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
-	10, // 12: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
-	12, // 13: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:input_type -> tillpoint.internalapi.v1.ResolveSecureTokenRequest
-	0,  // 14: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:input_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
-	2,  // 15: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:input_type -> tillpoint.internalapi.v1.ApplyPromotionCodeRequest
-	5,  // 16: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
-	9,  // 17: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
-	11, // 18: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
-	13, // 19: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:output_type -> tillpoint.internalapi.v1.ResolveSecureTokenResponse
-	1,  // 20: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:output_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
-	3,  // 21: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:output_type -> tillpoint.internalapi.v1.ApplyPromotionCodeResponse
-	16, // [16:22] is the sub-list for method output_type
-	10, // [10:16] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	19, // 0: tillpoint.internalapi.v1.UpdateLineItemQuantityResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	19, // 1: tillpoint.internalapi.v1.ApplyPromotionCodeResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	18, // 2: tillpoint.internalapi.v1.SetCustomFieldsRequest.values:type_name -> tillpoint.internalapi.v1.SetCustomFieldsRequest.ValuesEntry
+	19, // 3: tillpoint.internalapi.v1.SetCustomFieldsResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	19, // 4: tillpoint.internalapi.v1.SwitchCascadeTierResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	19, // 5: tillpoint.internalapi.v1.GetCheckoutResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	20, // 6: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
+	11, // 7: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
+	11, // 8: tillpoint.internalapi.v1.GetCheckoutResponse.direct_debit_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
+	10, // 9: tillpoint.internalapi.v1.GetCheckoutResponse.card_routes:type_name -> tillpoint.internalapi.v1.CheckoutRoute
+	21, // 10: tillpoint.internalapi.v1.CheckoutRoute.route:type_name -> tillpoint.admin.v1.Route
+	19, // 11: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	19, // 12: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	8,  // 13: tillpoint.internalapi.v1.SessionService.GetCheckout:input_type -> tillpoint.internalapi.v1.GetCheckoutRequest
+	12, // 14: tillpoint.internalapi.v1.SessionService.CompleteSession:input_type -> tillpoint.internalapi.v1.CompleteSessionRequest
+	14, // 15: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:input_type -> tillpoint.internalapi.v1.RecordAsyncPaymentRequest
+	16, // 16: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:input_type -> tillpoint.internalapi.v1.ResolveSecureTokenRequest
+	0,  // 17: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:input_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityRequest
+	2,  // 18: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:input_type -> tillpoint.internalapi.v1.ApplyPromotionCodeRequest
+	4,  // 19: tillpoint.internalapi.v1.SessionService.SetCustomFields:input_type -> tillpoint.internalapi.v1.SetCustomFieldsRequest
+	6,  // 20: tillpoint.internalapi.v1.SessionService.SwitchCascadeTier:input_type -> tillpoint.internalapi.v1.SwitchCascadeTierRequest
+	9,  // 21: tillpoint.internalapi.v1.SessionService.GetCheckout:output_type -> tillpoint.internalapi.v1.GetCheckoutResponse
+	13, // 22: tillpoint.internalapi.v1.SessionService.CompleteSession:output_type -> tillpoint.internalapi.v1.CompleteSessionResponse
+	15, // 23: tillpoint.internalapi.v1.SessionService.RecordAsyncPayment:output_type -> tillpoint.internalapi.v1.RecordAsyncPaymentResponse
+	17, // 24: tillpoint.internalapi.v1.SessionService.ResolveSecureToken:output_type -> tillpoint.internalapi.v1.ResolveSecureTokenResponse
+	1,  // 25: tillpoint.internalapi.v1.SessionService.UpdateLineItemQuantity:output_type -> tillpoint.internalapi.v1.UpdateLineItemQuantityResponse
+	3,  // 26: tillpoint.internalapi.v1.SessionService.ApplyPromotionCode:output_type -> tillpoint.internalapi.v1.ApplyPromotionCodeResponse
+	5,  // 27: tillpoint.internalapi.v1.SessionService.SetCustomFields:output_type -> tillpoint.internalapi.v1.SetCustomFieldsResponse
+	7,  // 28: tillpoint.internalapi.v1.SessionService.SwitchCascadeTier:output_type -> tillpoint.internalapi.v1.SwitchCascadeTierResponse
+	21, // [21:29] is the sub-list for method output_type
+	13, // [13:21] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_internalapi_v1_sessions_proto_init() }
@@ -1007,7 +1286,7 @@ func file_tillpoint_internalapi_v1_sessions_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_internalapi_v1_sessions_proto_rawDesc), len(file_tillpoint_internalapi_v1_sessions_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,8 @@ const (
 	SessionService_ResolveSecureToken_FullMethodName     = "/tillpoint.internalapi.v1.SessionService/ResolveSecureToken"
 	SessionService_UpdateLineItemQuantity_FullMethodName = "/tillpoint.internalapi.v1.SessionService/UpdateLineItemQuantity"
 	SessionService_ApplyPromotionCode_FullMethodName     = "/tillpoint.internalapi.v1.SessionService/ApplyPromotionCode"
+	SessionService_SetCustomFields_FullMethodName        = "/tillpoint.internalapi.v1.SessionService/SetCustomFields"
+	SessionService_SwitchCascadeTier_FullMethodName      = "/tillpoint.internalapi.v1.SessionService/SwitchCascadeTier"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -67,6 +69,20 @@ type SessionServiceClient interface {
 	// the payer) for an unknown, inactive, expired, exhausted or
 	// inapplicable code.
 	ApplyPromotionCode(ctx context.Context, in *ApplyPromotionCodeRequest, opts ...grpc.CallOption) (*ApplyPromotionCodeResponse, error)
+	// Stores the custom field values the payer gave on the hosted page, over
+	// those given at creation, and checks that every required field of the
+	// site has a value. InvalidArgument with param `custom_fields[key]` and a
+	// message for the payer for the first value that is wrong or missing;
+	// FailedPrecondition when the session is no longer open.
+	SetCustomFields(ctx context.Context, in *SetCustomFieldsRequest, opts ...grpc.CallOption) (*SetCustomFieldsResponse, error)
+	// Moves an open session to its next cascade tier (seed 002's
+	// cascade_line_items): the tier's line items become the session's and the
+	// totals are recomputed. The runtime asks only after the current tier's
+	// payment was declined with a retryable decline
+	// (provider.CascadeRetryable). FailedPrecondition
+	// `cascade_tier_unavailable` unless tier is the one after the current;
+	// FailedPrecondition when the session is no longer open.
+	SwitchCascadeTier(ctx context.Context, in *SwitchCascadeTierRequest, opts ...grpc.CallOption) (*SwitchCascadeTierResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -137,6 +153,26 @@ func (c *sessionServiceClient) ApplyPromotionCode(ctx context.Context, in *Apply
 	return out, nil
 }
 
+func (c *sessionServiceClient) SetCustomFields(ctx context.Context, in *SetCustomFieldsRequest, opts ...grpc.CallOption) (*SetCustomFieldsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetCustomFieldsResponse)
+	err := c.cc.Invoke(ctx, SessionService_SetCustomFields_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sessionServiceClient) SwitchCascadeTier(ctx context.Context, in *SwitchCascadeTierRequest, opts ...grpc.CallOption) (*SwitchCascadeTierResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SwitchCascadeTierResponse)
+	err := c.cc.Invoke(ctx, SessionService_SwitchCascadeTier_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -177,6 +213,20 @@ type SessionServiceServer interface {
 	// the payer) for an unknown, inactive, expired, exhausted or
 	// inapplicable code.
 	ApplyPromotionCode(context.Context, *ApplyPromotionCodeRequest) (*ApplyPromotionCodeResponse, error)
+	// Stores the custom field values the payer gave on the hosted page, over
+	// those given at creation, and checks that every required field of the
+	// site has a value. InvalidArgument with param `custom_fields[key]` and a
+	// message for the payer for the first value that is wrong or missing;
+	// FailedPrecondition when the session is no longer open.
+	SetCustomFields(context.Context, *SetCustomFieldsRequest) (*SetCustomFieldsResponse, error)
+	// Moves an open session to its next cascade tier (seed 002's
+	// cascade_line_items): the tier's line items become the session's and the
+	// totals are recomputed. The runtime asks only after the current tier's
+	// payment was declined with a retryable decline
+	// (provider.CascadeRetryable). FailedPrecondition
+	// `cascade_tier_unavailable` unless tier is the one after the current;
+	// FailedPrecondition when the session is no longer open.
+	SwitchCascadeTier(context.Context, *SwitchCascadeTierRequest) (*SwitchCascadeTierResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -204,6 +254,12 @@ func (UnimplementedSessionServiceServer) UpdateLineItemQuantity(context.Context,
 }
 func (UnimplementedSessionServiceServer) ApplyPromotionCode(context.Context, *ApplyPromotionCodeRequest) (*ApplyPromotionCodeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ApplyPromotionCode not implemented")
+}
+func (UnimplementedSessionServiceServer) SetCustomFields(context.Context, *SetCustomFieldsRequest) (*SetCustomFieldsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetCustomFields not implemented")
+}
+func (UnimplementedSessionServiceServer) SwitchCascadeTier(context.Context, *SwitchCascadeTierRequest) (*SwitchCascadeTierResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SwitchCascadeTier not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -334,6 +390,42 @@ func _SessionService_ApplyPromotionCode_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_SetCustomFields_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetCustomFieldsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).SetCustomFields(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_SetCustomFields_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).SetCustomFields(ctx, req.(*SetCustomFieldsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SessionService_SwitchCascadeTier_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SwitchCascadeTierRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).SwitchCascadeTier(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_SwitchCascadeTier_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).SwitchCascadeTier(ctx, req.(*SwitchCascadeTierRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -364,6 +456,14 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ApplyPromotionCode",
 			Handler:    _SessionService_ApplyPromotionCode_Handler,
+		},
+		{
+			MethodName: "SetCustomFields",
+			Handler:    _SessionService_SetCustomFields_Handler,
+		},
+		{
+			MethodName: "SwitchCascadeTier",
+			Handler:    _SessionService_SwitchCascadeTier_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -23,6 +23,106 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// A fallback pricing tier of cascade_line_items.
+type PaymentKitCascadeTier struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tier's line items.
+	LineItems []*PaymentKitLineItemParams `protobuf:"bytes,1,rep,name=line_items,json=lineItems,proto3" json:"line_items,omitempty"`
+	// The route that charges this tier; null for the session's.
+	ProcessorRouteId *string `protobuf:"bytes,2,opt,name=processor_route_id,json=processorRouteId,proto3,oneof" json:"processor_route_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PaymentKitCascadeTier) Reset() {
+	*x = PaymentKitCascadeTier{}
+	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaymentKitCascadeTier) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaymentKitCascadeTier) ProtoMessage() {}
+
+func (x *PaymentKitCascadeTier) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaymentKitCascadeTier.ProtoReflect.Descriptor instead.
+func (*PaymentKitCascadeTier) Descriptor() ([]byte, []int) {
+	return file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *PaymentKitCascadeTier) GetLineItems() []*PaymentKitLineItemParams {
+	if x != nil {
+		return x.LineItems
+	}
+	return nil
+}
+
+func (x *PaymentKitCascadeTier) GetProcessorRouteId() string {
+	if x != nil && x.ProcessorRouteId != nil {
+		return *x.ProcessorRouteId
+	}
+	return ""
+}
+
+// The tiers of cascade_line_items, as the surface decodes them.
+type PaymentKitCascade struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Tiers         []*PaymentKitCascadeTier `protobuf:"bytes,1,rep,name=tiers,proto3" json:"tiers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PaymentKitCascade) Reset() {
+	*x = PaymentKitCascade{}
+	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaymentKitCascade) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaymentKitCascade) ProtoMessage() {}
+
+func (x *PaymentKitCascade) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaymentKitCascade.ProtoReflect.Descriptor instead.
+func (*PaymentKitCascade) Descriptor() ([]byte, []int) {
+	return file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PaymentKitCascade) GetTiers() []*PaymentKitCascadeTier {
+	if x != nil {
+		return x.Tiers
+	}
+	return nil
+}
+
 // A line item as PaymentKit sends it: `{price_id, quantity}` (a catalog
 // price: the product's name and the price's amount and currency), or, as a
 // Tillpoint extension, with its price inline: `name`, `unit_amount` and,
@@ -50,7 +150,7 @@ type PaymentKitLineItemParams struct {
 
 func (x *PaymentKitLineItemParams) Reset() {
 	*x = PaymentKitLineItemParams{}
-	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[0]
+	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -62,7 +162,7 @@ func (x *PaymentKitLineItemParams) String() string {
 func (*PaymentKitLineItemParams) ProtoMessage() {}
 
 func (x *PaymentKitLineItemParams) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[0]
+	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -75,7 +175,7 @@ func (x *PaymentKitLineItemParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PaymentKitLineItemParams.ProtoReflect.Descriptor instead.
 func (*PaymentKitLineItemParams) Descriptor() ([]byte, []int) {
-	return file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDescGZIP(), []int{0}
+	return file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PaymentKitLineItemParams) GetPriceId() string {
@@ -147,13 +247,15 @@ type CreatePaymentKitSessionParams struct {
 	PromotionCode *string `protobuf:"bytes,6,opt,name=promotion_code,json=promotionCode,proto3,oneof" json:"promotion_code,omitempty"`
 	// Refused with a 400 until the catalog exists.
 	CouponId *string `protobuf:"bytes,7,opt,name=coupon_id,json=couponId,proto3,oneof" json:"coupon_id,omitempty"`
-	// Refused with a 400 until custom fields exist.
+	// Values of the site's custom fields, key → value (docs/custom-fields.md);
+	// numbers are taken as their decimal digits.
 	CustomFields *structpb.Value `protobuf:"bytes,8,opt,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
 	// Refused with a 400 until subscriptions exist.
 	ParamsForSub *structpb.Value `protobuf:"bytes,9,opt,name=params_for_sub,json=paramsForSub,proto3" json:"params_for_sub,omitempty"`
 	// Refused with a 400 until processor routes exist (null is accepted: the default route).
 	ProcessorRouteId *structpb.Value `protobuf:"bytes,10,opt,name=processor_route_id,json=processorRouteId,proto3" json:"processor_route_id,omitempty"`
-	// Refused with a 400 until cascade pricing exists.
+	// Fallback pricing tiers, `[{line_items, processor_route_id}]`
+	// (PaymentKitCascadeTier), tried in order after a retryable decline.
 	CascadeLineItems *structpb.Value `protobuf:"bytes,11,opt,name=cascade_line_items,json=cascadeLineItems,proto3" json:"cascade_line_items,omitempty"`
 	// Extension: the total in minor units, instead of line items.
 	Amount *int64 `protobuf:"varint,12,opt,name=amount,proto3,oneof" json:"amount,omitempty"`
@@ -171,7 +273,7 @@ type CreatePaymentKitSessionParams struct {
 
 func (x *CreatePaymentKitSessionParams) Reset() {
 	*x = CreatePaymentKitSessionParams{}
-	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[1]
+	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -183,7 +285,7 @@ func (x *CreatePaymentKitSessionParams) String() string {
 func (*CreatePaymentKitSessionParams) ProtoMessage() {}
 
 func (x *CreatePaymentKitSessionParams) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[1]
+	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -196,7 +298,7 @@ func (x *CreatePaymentKitSessionParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePaymentKitSessionParams.ProtoReflect.Descriptor instead.
 func (*CreatePaymentKitSessionParams) Descriptor() ([]byte, []int) {
-	return file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDescGZIP(), []int{1}
+	return file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreatePaymentKitSessionParams) GetCustomerId() string {
@@ -334,7 +436,7 @@ type PaymentKitLineItem struct {
 
 func (x *PaymentKitLineItem) Reset() {
 	*x = PaymentKitLineItem{}
-	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[2]
+	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -346,7 +448,7 @@ func (x *PaymentKitLineItem) String() string {
 func (*PaymentKitLineItem) ProtoMessage() {}
 
 func (x *PaymentKitLineItem) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[2]
+	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -359,7 +461,7 @@ func (x *PaymentKitLineItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PaymentKitLineItem.ProtoReflect.Descriptor instead.
 func (*PaymentKitLineItem) Descriptor() ([]byte, []int) {
-	return file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDescGZIP(), []int{2}
+	return file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PaymentKitLineItem) GetPriceId() string {
@@ -463,14 +565,17 @@ type PaymentKitSession struct {
 	// When the session was created.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// When the session completed, if it has.
-	CompletedAt   *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
+	CompletedAt *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
+	// The custom field values, key → value: null unless the request asks for
+	// them with `?expand=custom_fields`.
+	CustomFields  *structpb.Struct `protobuf:"bytes,25,opt,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PaymentKitSession) Reset() {
 	*x = PaymentKitSession{}
-	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[3]
+	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -482,7 +587,7 @@ func (x *PaymentKitSession) String() string {
 func (*PaymentKitSession) ProtoMessage() {}
 
 func (x *PaymentKitSession) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[3]
+	mi := &file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -495,7 +600,7 @@ func (x *PaymentKitSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PaymentKitSession.ProtoReflect.Descriptor instead.
 func (*PaymentKitSession) Descriptor() ([]byte, []int) {
-	return file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDescGZIP(), []int{3}
+	return file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PaymentKitSession) GetId() string {
@@ -666,11 +771,25 @@ func (x *PaymentKitSession) GetCompletedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *PaymentKitSession) GetCustomFields() *structpb.Struct {
+	if x != nil {
+		return x.CustomFields
+	}
+	return nil
+}
+
 var File_tillpoint_surface_paymentkit_v1_paymentkit_proto protoreflect.FileDescriptor
 
 const file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDesc = "" +
 	"\n" +
-	"0tillpoint/surface/paymentkit/v1/paymentkit.proto\x12\x1ftillpoint.surface.paymentkit.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x88\x02\n" +
+	"0tillpoint/surface/paymentkit/v1/paymentkit.proto\x12\x1ftillpoint.surface.paymentkit.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x01\n" +
+	"\x15PaymentKitCascadeTier\x12X\n" +
+	"\n" +
+	"line_items\x18\x01 \x03(\v29.tillpoint.surface.paymentkit.v1.PaymentKitLineItemParamsR\tlineItems\x121\n" +
+	"\x12processor_route_id\x18\x02 \x01(\tH\x00R\x10processorRouteId\x88\x01\x01B\x15\n" +
+	"\x13_processor_route_id\"a\n" +
+	"\x11PaymentKitCascade\x12L\n" +
+	"\x05tiers\x18\x01 \x03(\v26.tillpoint.surface.paymentkit.v1.PaymentKitCascadeTierR\x05tiers\"\x88\x02\n" +
 	"\x18PaymentKitLineItemParams\x12\x1e\n" +
 	"\bprice_id\x18\x01 \x01(\tH\x00R\apriceId\x88\x01\x01\x12\x1a\n" +
 	"\bquantity\x18\x02 \x01(\x03R\bquantity\x12\x12\n" +
@@ -723,7 +842,7 @@ const file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDesc = "" +
 	"\bcurrency\x18\x06 \x01(\tR\bcurrency\x12!\n" +
 	"\famount_total\x18\a \x01(\x03R\vamountTotalB\v\n" +
 	"\t_price_idB\x0e\n" +
-	"\f_description\"\xf5\b\n" +
+	"\f_description\"\xb3\t\n" +
 	"\x11PaymentKitSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x1d\n" +
@@ -758,7 +877,8 @@ const file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDesc = "" +
 	"expires_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x129\n" +
 	"\n" +
 	"created_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12=\n" +
-	"\fcompleted_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x1a;\n" +
+	"\fcompleted_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x12<\n" +
+	"\rcustom_fields\x18\x19 \x01(\v2\x17.google.protobuf.StructR\fcustomFields\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x0f\n" +
@@ -781,34 +901,40 @@ func file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDescGZIP() []byte 
 	return file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDescData
 }
 
-var file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_tillpoint_surface_paymentkit_v1_paymentkit_proto_goTypes = []any{
-	(*PaymentKitLineItemParams)(nil),      // 0: tillpoint.surface.paymentkit.v1.PaymentKitLineItemParams
-	(*CreatePaymentKitSessionParams)(nil), // 1: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams
-	(*PaymentKitLineItem)(nil),            // 2: tillpoint.surface.paymentkit.v1.PaymentKitLineItem
-	(*PaymentKitSession)(nil),             // 3: tillpoint.surface.paymentkit.v1.PaymentKitSession
-	nil,                                   // 4: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.MetadataEntry
-	nil,                                   // 5: tillpoint.surface.paymentkit.v1.PaymentKitSession.MetadataEntry
-	(*structpb.Value)(nil),                // 6: google.protobuf.Value
-	(*timestamppb.Timestamp)(nil),         // 7: google.protobuf.Timestamp
+	(*PaymentKitCascadeTier)(nil),         // 0: tillpoint.surface.paymentkit.v1.PaymentKitCascadeTier
+	(*PaymentKitCascade)(nil),             // 1: tillpoint.surface.paymentkit.v1.PaymentKitCascade
+	(*PaymentKitLineItemParams)(nil),      // 2: tillpoint.surface.paymentkit.v1.PaymentKitLineItemParams
+	(*CreatePaymentKitSessionParams)(nil), // 3: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams
+	(*PaymentKitLineItem)(nil),            // 4: tillpoint.surface.paymentkit.v1.PaymentKitLineItem
+	(*PaymentKitSession)(nil),             // 5: tillpoint.surface.paymentkit.v1.PaymentKitSession
+	nil,                                   // 6: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.MetadataEntry
+	nil,                                   // 7: tillpoint.surface.paymentkit.v1.PaymentKitSession.MetadataEntry
+	(*structpb.Value)(nil),                // 8: google.protobuf.Value
+	(*timestamppb.Timestamp)(nil),         // 9: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),               // 10: google.protobuf.Struct
 }
 var file_tillpoint_surface_paymentkit_v1_paymentkit_proto_depIdxs = []int32{
-	0,  // 0: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.line_items:type_name -> tillpoint.surface.paymentkit.v1.PaymentKitLineItemParams
-	6,  // 1: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.custom_fields:type_name -> google.protobuf.Value
-	6,  // 2: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.params_for_sub:type_name -> google.protobuf.Value
-	6,  // 3: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.processor_route_id:type_name -> google.protobuf.Value
-	6,  // 4: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.cascade_line_items:type_name -> google.protobuf.Value
-	4,  // 5: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.metadata:type_name -> tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.MetadataEntry
-	2,  // 6: tillpoint.surface.paymentkit.v1.PaymentKitSession.line_items:type_name -> tillpoint.surface.paymentkit.v1.PaymentKitLineItem
-	5,  // 7: tillpoint.surface.paymentkit.v1.PaymentKitSession.metadata:type_name -> tillpoint.surface.paymentkit.v1.PaymentKitSession.MetadataEntry
-	7,  // 8: tillpoint.surface.paymentkit.v1.PaymentKitSession.expires_at:type_name -> google.protobuf.Timestamp
-	7,  // 9: tillpoint.surface.paymentkit.v1.PaymentKitSession.created_at:type_name -> google.protobuf.Timestamp
-	7,  // 10: tillpoint.surface.paymentkit.v1.PaymentKitSession.completed_at:type_name -> google.protobuf.Timestamp
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	2,  // 0: tillpoint.surface.paymentkit.v1.PaymentKitCascadeTier.line_items:type_name -> tillpoint.surface.paymentkit.v1.PaymentKitLineItemParams
+	0,  // 1: tillpoint.surface.paymentkit.v1.PaymentKitCascade.tiers:type_name -> tillpoint.surface.paymentkit.v1.PaymentKitCascadeTier
+	2,  // 2: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.line_items:type_name -> tillpoint.surface.paymentkit.v1.PaymentKitLineItemParams
+	8,  // 3: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.custom_fields:type_name -> google.protobuf.Value
+	8,  // 4: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.params_for_sub:type_name -> google.protobuf.Value
+	8,  // 5: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.processor_route_id:type_name -> google.protobuf.Value
+	8,  // 6: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.cascade_line_items:type_name -> google.protobuf.Value
+	6,  // 7: tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.metadata:type_name -> tillpoint.surface.paymentkit.v1.CreatePaymentKitSessionParams.MetadataEntry
+	4,  // 8: tillpoint.surface.paymentkit.v1.PaymentKitSession.line_items:type_name -> tillpoint.surface.paymentkit.v1.PaymentKitLineItem
+	7,  // 9: tillpoint.surface.paymentkit.v1.PaymentKitSession.metadata:type_name -> tillpoint.surface.paymentkit.v1.PaymentKitSession.MetadataEntry
+	9,  // 10: tillpoint.surface.paymentkit.v1.PaymentKitSession.expires_at:type_name -> google.protobuf.Timestamp
+	9,  // 11: tillpoint.surface.paymentkit.v1.PaymentKitSession.created_at:type_name -> google.protobuf.Timestamp
+	9,  // 12: tillpoint.surface.paymentkit.v1.PaymentKitSession.completed_at:type_name -> google.protobuf.Timestamp
+	10, // 13: tillpoint.surface.paymentkit.v1.PaymentKitSession.custom_fields:type_name -> google.protobuf.Struct
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_surface_paymentkit_v1_paymentkit_proto_init() }
@@ -817,16 +943,17 @@ func file_tillpoint_surface_paymentkit_v1_paymentkit_proto_init() {
 		return
 	}
 	file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[0].OneofWrappers = []any{}
-	file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[1].OneofWrappers = []any{}
 	file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[2].OneofWrappers = []any{}
 	file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[3].OneofWrappers = []any{}
+	file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[4].OneofWrappers = []any{}
+	file_tillpoint_surface_paymentkit_v1_paymentkit_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDesc), len(file_tillpoint_surface_paymentkit_v1_paymentkit_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,356 @@
+package subscription
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/catalog/totals"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/events"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store"
+	"github.com/tillpoint/tillpoint/services/admin-api/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/ids"
+)
+
+// DefaultRetrySchedule is when a failed renewal is retried, counted from
+// the renewal date (the unpaid period's start): Stripe's smart-retry
+// default spreads a few attempts over about a week; after the last retry
+// fails the invoice is uncollectible and the subscription canceled.
+var DefaultRetrySchedule = []time.Duration{24 * time.Hour, 3 * 24 * time.Hour, 5 * 24 * time.Hour}
+
+// DefaultLease is how long a claimed renewal is left to its worker: a
+// worker that dies mid-charge leaves it to another after this, which
+// retries the charge with the same idempotency key (so it is charged once).
+const DefaultLease = 5 * time.Minute
+
+// declineNoPaymentMethod is the failure of a renewal without a saved
+// payment method to charge.
+const declineNoPaymentMethod = "no_payment_method"
+
+// ChargeRequest is an off-session charge of a saved payment method.
+type ChargeRequest struct {
+	// IdempotencyKey is the invoice id and attempt: a repeat of the same
+	// attempt returns the first one's result and charges nothing more.
+	IdempotencyKey string
+	OrganizationID string
+	Livemode       bool
+	PaymentMethod  string
+	InvoiceID      string
+	Amount         int64
+	AmountTax      int64
+	Currency       string
+}
+
+// ChargeResult is the outcome of a charge: a payment that succeeded or
+// was declined (DeclineCode set).
+type ChargeResult struct {
+	PaymentID   string
+	Succeeded   bool
+	DeclineCode string
+}
+
+// Charger charges saved payment methods: the runtime's one payment path
+// (checkout-runtime's internal PaymentService).
+type Charger interface {
+	ChargeOffSession(ctx context.Context, req ChargeRequest) (ChargeResult, error)
+}
+
+// Renewer renews due subscriptions and retries their failed invoices.
+// Replicas may run one each: claims use FOR UPDATE SKIP LOCKED and a lease.
+type Renewer struct {
+	Store    *store.Store
+	Charger  Charger
+	Schedule []time.Duration // DefaultRetrySchedule when nil
+	Lease    time.Duration   // DefaultLease when zero
+	Interval time.Duration
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Run renews what is due on the real clock every Interval until ctx ends.
+func (r *Renewer) Run(ctx context.Context) error {
+	t := time.NewTicker(r.Interval)
+	defer t.Stop()
+	for {
+		if _, err := r.RunDue(ctx, r.Now(), nil); err != nil && ctx.Err() == nil {
+			r.Logger.ErrorContext(ctx, "renewing subscriptions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// RunDue runs every renewal and retry due by now, on the real clock (clock
+// nil) or on a test clock, one at a time, until none is due (a renewal
+// that makes the next one due runs it too). It reports how many it ran.
+func (r *Renewer) RunDue(ctx context.Context, now time.Time, clock *string) (int, error) {
+	n := 0
+	for {
+		ran, err := r.runOne(ctx, now, clock)
+		if err != nil || !ran {
+			return n, err
+		}
+		n++
+	}
+}
+
+// work is a claimed renewal: the invoice to charge and its attempt.
+type work struct {
+	sub     db.AdminSubscription
+	invoice db.AdminInvoice
+	attempt int32
+}
+
+// runOne claims one due subscription and runs its renewal or retry.
+func (r *Renewer) runOne(ctx context.Context, now time.Time, clock *string) (bool, error) {
+	var (
+		w       work
+		claimed bool
+		charge  bool
+	)
+	err := r.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		until := now.Add(r.lease())
+		sub, err := q.ClaimDueSubscription(ctx, db.ClaimDueSubscriptionParams{Now: &now, LeaseUntil: &until, Clock: clock})
+		if store.IsNoRows(err) {
+			return nil
+		} else if err != nil {
+			return store.Wrap(err, "claim subscription")
+		}
+		claimed = true
+		if sub.Status == "active" && sub.CancelAtPeriodEnd {
+			_, err := cancel(ctx, tx, q, sub, sub.CurrentPeriodEnd)
+			return err
+		}
+		if sub.Status != "active" && sub.Status != "past_due" {
+			return q.SetNextAction(ctx, db.SetNextActionParams{ID: sub.ID})
+		}
+		in, err := r.invoiceFor(ctx, q, sub, now)
+		if err != nil {
+			return err
+		}
+		w, charge = work{sub: sub, invoice: in, attempt: in.AttemptCount + 1}, true
+		return nil
+	})
+	if err != nil || !charge {
+		return claimed, err
+	}
+	res, err := r.charge(ctx, w)
+	if err != nil {
+		// Left to the lease: the same attempt is charged again later, with
+		// the same idempotency key.
+		return true, fmt.Errorf("charge invoice %s: %w", w.invoice.ID, err)
+	}
+	return true, r.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		return r.record(ctx, tx, q, w, res, now)
+	})
+}
+
+func (r *Renewer) lease() time.Duration {
+	if r.Lease > 0 {
+		return r.Lease
+	}
+	return DefaultLease
+}
+
+func (r *Renewer) schedule() []time.Duration {
+	if r.Schedule != nil {
+		return r.Schedule
+	}
+	return DefaultRetrySchedule
+}
+
+// charge charges the invoice's attempt (nothing to charge is a success
+// without a payment).
+func (r *Renewer) charge(ctx context.Context, w work) (ChargeResult, error) {
+	switch {
+	case w.invoice.AmountTotal == 0:
+		return ChargeResult{Succeeded: true}, nil
+	case w.sub.DefaultPaymentMethod == nil:
+		return ChargeResult{DeclineCode: declineNoPaymentMethod}, nil
+	}
+	return r.Charger.ChargeOffSession(ctx, ChargeRequest{
+		IdempotencyKey: fmt.Sprintf("%s/%d", w.invoice.ID, w.attempt), OrganizationID: w.sub.OrganizationID,
+		Livemode: w.sub.Livemode, PaymentMethod: *w.sub.DefaultPaymentMethod, InvoiceID: w.invoice.ID,
+		Amount: w.invoice.AmountTotal, AmountTax: w.invoice.AmountTax, Currency: w.invoice.Currency,
+	})
+}
+
+// invoiceFor returns the open invoice of the period after sub's current
+// one, creating it (once per subscription and period) at a renewal.
+func (r *Renewer) invoiceFor(ctx context.Context, q *db.Queries, sub db.AdminSubscription, now time.Time) (db.AdminInvoice, error) {
+	n := sub.PeriodNumber + 1
+	in, err := q.GetInvoiceForPeriod(ctx, db.GetInvoiceForPeriodParams{SubscriptionID: sub.ID, PeriodNumber: n})
+	if err == nil {
+		if in.Status != "open" {
+			return in, fmt.Errorf("subscription %s: invoice %s of period %d is %s", sub.ID, in.ID, n, in.Status)
+		}
+		return in, nil
+	} else if !store.IsNoRows(err) {
+		return in, store.Wrap(err, "get invoice")
+	}
+	p, err := renewalInvoice(ctx, q, sub, int(n))
+	if err != nil {
+		return in, err
+	}
+	p.CreatedAt = now
+	in, err = q.CreateInvoice(ctx, p)
+	if err != nil {
+		return in, store.Wrap(err, "create invoice")
+	}
+	return in, nil
+}
+
+// renewalInvoice prices period n of sub: its items, the coupon while it
+// lasts (forever; repeating: periods starting before its end; once: the
+// first invoice only), the checkout's tax rate, with catalog/totals'
+// rounding.
+func renewalInvoice(ctx context.Context, q *db.Queries, sub db.AdminSubscription, n int) (db.CreateInvoiceParams, error) {
+	start, end, err := PeriodBounds(sub.BillingAnchor, sub.RecurringInterval, sub.RecurringIntervalCount, n)
+	if err != nil {
+		return db.CreateInvoiceParams{}, err
+	}
+	var items []Item
+	if err := json.Unmarshal(sub.Items, &items); err != nil {
+		return db.CreateInvoiceParams{}, fmt.Errorf("subscription %s items: %w", sub.ID, err)
+	}
+	var (
+		d        totals.Discount
+		coupon   *string
+		products []string
+	)
+	if sub.DiscountCoupon != nil && discountApplies(*sub.DiscountDuration, sub.DiscountEnd, start) {
+		c, err := q.GetAnyCoupon(ctx, db.GetAnyCouponParams{OrganizationID: sub.OrganizationID, Livemode: sub.Livemode, ID: *sub.DiscountCoupon})
+		if err != nil {
+			return db.CreateInvoiceParams{}, store.Wrap(err, "get coupon")
+		}
+		coupon, products = &c.ID, c.AppliesToProducts
+		if c.PercentOff != nil {
+			d.PercentOff = int64(*c.PercentOff)
+		} else {
+			d.AmountOff = *c.AmountOff
+		}
+	}
+	lines := make([]totals.Line, len(items))
+	for i, it := range items {
+		lines[i] = totals.Line{Amount: it.UnitAmount * it.Quantity, Eligible: len(products) == 0 || slices.Contains(products, it.Product)}
+	}
+	t := totals.Compute(lines, d, totals.Tax{Bps: sub.TaxBps})
+	if t.Discount == 0 {
+		coupon = nil
+	}
+	out := make([]Line, len(items))
+	for i, it := range items {
+		out[i] = Line{Price: it.Price, Name: it.Name, UnitAmount: it.UnitAmount, Quantity: it.Quantity,
+			AmountSubtotal: lines[i].Amount, AmountDiscount: t.LineDiscounts[i]}
+	}
+	encoded, err := json.Marshal(out)
+	if err != nil {
+		return db.CreateInvoiceParams{}, err
+	}
+	return db.CreateInvoiceParams{ID: ids.New("in"), OrganizationID: sub.OrganizationID, Livemode: sub.Livemode,
+		SubscriptionID: sub.ID, CustomerID: sub.CustomerID, PeriodNumber: int32(n), Status: "open",
+		BillingReason: reasonCycle, Currency: sub.Currency, Lines: encoded, AmountSubtotal: t.Subtotal,
+		AmountDiscount: t.Discount, AmountTax: t.Tax, AmountTotal: t.Total, DiscountCoupon: coupon,
+		PeriodStart: start, PeriodEnd: end}, nil
+}
+
+// discountApplies says whether a subscription's coupon applies to a
+// renewal invoice whose period starts at start.
+func discountApplies(duration string, end *time.Time, start time.Time) bool {
+	switch duration {
+	case "forever":
+		return true
+	case "repeating":
+		return end != nil && start.Before(*end)
+	}
+	return false // once: the checkout's invoice only
+}
+
+// errRecorded: the attempt's result is already recorded (a worker whose
+// lease ran out and another that took over).
+var errRecorded = errors.New("attempt already recorded")
+
+// record applies the result of attempt w to the invoice and subscription,
+// with their events; a result already recorded changes nothing.
+func (r *Renewer) record(ctx context.Context, tx pgx.Tx, q *db.Queries, w work, res ChargeResult, now time.Time) error {
+	sub, err := q.LockSubscriptionByID(ctx, w.sub.ID)
+	if err != nil {
+		return store.Wrap(err, "lock subscription")
+	}
+	in, err := q.LockInvoice(ctx, w.invoice.ID)
+	if err != nil {
+		return store.Wrap(err, "lock invoice")
+	}
+	if in.Status != "open" || in.AttemptCount >= w.attempt {
+		r.log(ctx, "renewal result ignored", sub.ID, in.ID, errRecorded)
+		return nil
+	}
+	if res.Succeeded {
+		var payment *string
+		if res.PaymentID != "" {
+			payment = &res.PaymentID
+		}
+		if in, err = q.PayInvoice(ctx, db.PayInvoiceParams{ID: in.ID, PaymentID: payment, PaidAt: &now, AttemptCount: w.attempt}); err != nil {
+			return store.Wrap(err, "pay invoice")
+		}
+		if err := emitInvoice(ctx, tx, in, events.InvoicePaid); err != nil {
+			return err
+		}
+		if sub.Status == "canceled" {
+			// Canceled while the charge was under way: the money is taken,
+			// so the invoice is paid, but the subscription stays ended.
+			return nil
+		}
+		if sub, err = q.RenewSubscription(ctx, db.RenewSubscriptionParams{ID: sub.ID, PeriodNumber: in.PeriodNumber,
+			CurrentPeriodStart: in.PeriodStart, CurrentPeriodEnd: in.PeriodEnd, LatestInvoiceID: &in.ID}); err != nil {
+			return store.Wrap(err, "renew subscription")
+		}
+		return emitSubscription(ctx, tx, sub, events.SubscriptionUpdated)
+	}
+	if sub.Status == "canceled" {
+		// A decline after the cancellation: recorded, no retry.
+		in, err = q.FailInvoiceAttempt(ctx, db.FailInvoiceAttemptParams{ID: in.ID, Status: "open", AttemptCount: w.attempt})
+		if err != nil {
+			return store.Wrap(err, "fail invoice")
+		}
+		return emitInvoice(ctx, tx, in, events.InvoicePaymentFailed)
+	}
+	schedule := r.schedule()
+	if int(w.attempt) > len(schedule) {
+		// The last retry failed: uncollectible, and the subscription ends.
+		if in, err = q.FailInvoiceAttempt(ctx, db.FailInvoiceAttemptParams{ID: in.ID, Status: "uncollectible", AttemptCount: w.attempt}); err != nil {
+			return store.Wrap(err, "fail invoice")
+		}
+		if err := emitInvoice(ctx, tx, in, events.InvoicePaymentFailed); err != nil {
+			return err
+		}
+		_, err := cancel(ctx, tx, q, sub, now)
+		return err
+	}
+	next := in.PeriodStart.Add(schedule[w.attempt-1])
+	if in, err = q.FailInvoiceAttempt(ctx, db.FailInvoiceAttemptParams{ID: in.ID, Status: "open", AttemptCount: w.attempt, NextPaymentAttempt: &next}); err != nil {
+		return store.Wrap(err, "fail invoice")
+	}
+	if sub, err = q.SetSubscriptionPastDue(ctx, db.SetSubscriptionPastDueParams{ID: sub.ID, LatestInvoiceID: &in.ID, NextActionAt: &next}); err != nil {
+		return store.Wrap(err, "past due")
+	}
+	if err := emitInvoice(ctx, tx, in, events.InvoicePaymentFailed); err != nil {
+		return err
+	}
+	return emitSubscription(ctx, tx, sub, events.SubscriptionUpdated)
+}
+
+func (r *Renewer) log(ctx context.Context, msg, sub, invoice string, err error) {
+	if r.Logger != nil {
+		r.Logger.InfoContext(ctx, msg, "subscription", sub, "invoice", invoice, "reason", err)
+	}
+}
