@@ -68,6 +68,13 @@ e2e/node/node_modules/.installed: e2e/node/package.json e2e/node/package-lock.js
 	cd e2e/node && npm ci --no-audit --no-fund
 	@touch $@
 
+.PHONY: prism-deps
+prism-deps: tools/prism/node_modules/.installed ## Install Stoplight Prism, which checks the Paystack client against Paystack's OpenAPI spec (npm ci into git-ignored tools/prism/node_modules).
+
+tools/prism/node_modules/.installed: tools/prism/package.json tools/prism/package-lock.json
+	cd tools/prism && npm ci --no-audit --no-fund
+	@touch $@
+
 sdk/ts/node_modules/.installed: sdk/ts/package.json sdk/ts/package-lock.json
 	cd sdk/ts && npm ci --no-audit --no-fund
 	@touch $@
@@ -76,11 +83,11 @@ sdk/ts/dist/index.js: sdk/ts/node_modules/.installed sdk/ts/tsconfig.json $(wild
 	cd sdk/ts && node_modules/.bin/tsc -p .
 
 .PHONY: test
-test: deps node-deps lint check-generated ## Everything: lint, generated-code check, unit, integration and end-to-end tests.
+test: deps node-deps prism-deps lint check-generated ## Everything: lint, generated-code check, unit, integration and end-to-end tests.
 	go test -count=1 -timeout 20m $(PKGS)
 
 .PHONY: test-short
-test-short: ## Unit and integration tests without the slow end-to-end ones.
+test-short: prism-deps ## Unit and integration tests without the slow end-to-end ones.
 	go test -short $(PKGS)
 
 .PHONY: build

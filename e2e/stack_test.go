@@ -23,6 +23,8 @@ import (
 
 	"github.com/tillpoint/tillpoint/services/platform/freeport"
 	"github.com/tillpoint/tillpoint/services/platform/natsx"
+	"github.com/tillpoint/tillpoint/services/platform/provider/paystack"
+	"github.com/tillpoint/tillpoint/services/platform/provider/paystack/paystacktest"
 	"github.com/tillpoint/tillpoint/services/platform/testkit"
 )
 
@@ -52,6 +54,9 @@ var (
 	// they can stop it and start it again on the same port and store.
 	natsOpts natsx.EmbeddedOptions
 	natsSrv  *server.Server
+	// paystackFake is the scripted Paystack the stack's PAYSTACK_API_BASE
+	// reaches through Prism; tests set the state of its transactions.
+	paystackFake *paystacktest.Fake
 )
 
 // stopNATS and startNATS take the message broker down and up again.
@@ -138,6 +143,16 @@ func startStack(dir string) (stop func(), err error) {
 			stopGC()
 		}
 	}()
+	paystackURL, fake, stopPaystack, err := paystacktest.StartServer(ctx, paystack.StatusPending, 0)
+	if err != nil {
+		return nil, fmt.Errorf("paystack behind prism: %w", err)
+	}
+	paystackFake = fake
+	defer func() {
+		if err != nil {
+			stopPaystack()
+		}
+	}()
 	logPath := filepath.Join(dir, "stack.log")
 	logs, err := os.Create(logPath)
 	if err != nil {
@@ -158,7 +173,9 @@ func startStack(dir string) (stop func(), err error) {
 		"STRIPE_API_BASE="+stripeMockURL,
 		// Every GoCardless call goes to a server of GoCardless's published
 		// fixtures (gocardless_test.go).
-		"GOCARDLESS_API_BASE="+gcURL)
+		"GOCARDLESS_API_BASE="+gcURL,
+		// And every Paystack call to Prism, in front of a scripted Paystack.
+		"PAYSTACK_API_BASE="+paystackURL)
 	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -182,6 +199,7 @@ func startStack(dir string) (stop func(), err error) {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		<-exited
 		stopStripe()
+		stopPaystack()
 		stopGC()
 		if os.Getenv("E2E_KEEP_LOGS") != "" {
 			b, _ := os.ReadFile(logPath)

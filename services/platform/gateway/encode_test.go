@@ -70,9 +70,9 @@ func TestMarshalCheckoutSession(t *testing.T) {
 		`"payment_status":"unpaid","url":"https://secure.example.com/checkout/cs_test_a1b2c3",` +
 		`"amount_subtotal":5000,"amount_tax":0,"amount_total":5000,"amount":5000,"currency":"GHS",` +
 		`"line_items":[` +
-		`{"name":"Tea \u0026 \u003cbiscuits\u003e","description":"Earl \"Grey\"","unit_amount":1500,"quantity":2,"image_url":null,"amount_total":3000},` +
-		`{"name":"Cake","description":null,"unit_amount":1000,"quantity":1,"image_url":"https://img.example.com/cake.png","amount_total":1000},` +
-		`{"name":"Tip\u2028","description":null,"unit_amount":1000,"quantity":1,"image_url":null,"amount_total":1000}],` +
+		`{"name":"Tea \u0026 \u003cbiscuits\u003e","description":"Earl \"Grey\"","unit_amount":1500,"quantity":2,"image_url":null,"amount_total":3000,"price_id":null,"product_id":null,"adjustable_quantity":null,"amount_discount":0,"amount_subtotal":0},` +
+		`{"name":"Cake","description":null,"unit_amount":1000,"quantity":1,"image_url":"https://img.example.com/cake.png","amount_total":1000,"price_id":null,"product_id":null,"adjustable_quantity":null,"amount_discount":0,"amount_subtotal":0},` +
+		`{"name":"Tip\u2028","description":null,"unit_amount":1000,"quantity":1,"image_url":null,"amount_total":1000,"price_id":null,"product_id":null,"adjustable_quantity":null,"amount_discount":0,"amount_subtotal":0}],` +
 		`"customer":null,"customer_email":"ama@example.com","customer_phone":null,` +
 		`"success_url":"https://shop.example.com/ok?session={CHECKOUT_SESSION_ID}","cancel_url":"https://shop.example.com/cancel",` +
 		`"metadata":{"Zeta":"z","channel":"web","order":"1001"},"order_id":"1001","description":null,` +
@@ -80,7 +80,9 @@ func TestMarshalCheckoutSession(t *testing.T) {
 		`"expires_at":"2024-01-17T10:00:00Z","created_at":"2024-01-16T10:00:00Z",` +
 		`"payment_method_types":["card","bank_transfer"],"locale":"auto","notify_url":null,"completed_at":null,"client_reference_id":null,` +
 		`"uuid":"","max_installment_count":0,"installment_interest_paid_by":"","return_method":"",` +
-		`"processing_fee":null,"net_amount":null,"notify_format":""}`
+		`"processing_fee":null,"net_amount":null,"notify_format":"","total_details":null,"discounts":[],"allow_promotion_codes":false,` +
+		`"route":null,"custom_fields":null,"cascade_line_items":[],"cascade_tier":0,"cascade_payment":null,` +
+		`"mode":"","subscription":null,"customer_creation":""}`
 	if string(got) != want {
 		t.Errorf("Marshal:\n got %s\nwant %s", got, want)
 	}
@@ -257,7 +259,7 @@ func TestMarshalAllKinds(t *testing.T) {
 		`"flag":true,"blob":"aGk=","status":"requires_action","color":"red","unknown_status":7,` +
 		`"wrapped_count":5000,"wrapped_name":null,"attrs":{"a":"x\u003c","b":1,"c":[true,null]},"any_value":"v",` +
 		`"ttl":"1.500s","mask":"default_currency,name",` +
-		`"payload":{"@type":"type.googleapis.com/tillpoint.admin.v1.LineItem","name":"Tea","description":null,"unit_amount":100,"quantity":2,"image_url":null,"amount_total":200},` +
+		`"payload":{"@type":"type.googleapis.com/tillpoint.admin.v1.LineItem","name":"Tea","description":null,"unit_amount":100,"quantity":2,"image_url":null,"amount_total":200,"price_id":null,"product_id":null,"adjustable_quantity":null,"amount_discount":0,"amount_subtotal":0},` +
 		`"counts":{"-1":"neg","2":"two","10":"ten"},"opt_int":null,"a":"A","b":null,"tags":["x"],"empty_list":[]}`
 	if string(got) != want {
 		t.Errorf("Marshal:\n got %s\nwant %s", got, want)

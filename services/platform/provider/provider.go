@@ -15,6 +15,8 @@ const (
 	NameBankTransfer = "bank_transfer"
 	// NameStripe is a merchant's own Stripe account (Registry.ForAccount).
 	NameStripe = "stripe"
+	// NamePaystack is a merchant's own Paystack account (mobile money).
+	NamePaystack = "paystack"
 	// NameGoCardless is a merchant's own GoCardless account: direct debit
 	// (Registry.ForAccount).
 	NameGoCardless = "gocardless"
@@ -89,6 +91,17 @@ type AuthorizeRequest struct {
 	// Attempt is this request's place in a route's cascade: 1 for the
 	// first account tried, 2 for the next, …; 0 outside routing (as 1).
 	Attempt int
+	// MobileMoney is the payer's wallet for a mobile-money payment
+	// (Paystack); nil for every other method.
+	MobileMoney *MobileMoney
+	// Email is the payer's address, for providers that require one (Paystack).
+	Email string
+}
+
+// MobileMoney is a payer's mobile-money wallet, as the page validated it.
+type MobileMoney struct {
+	Phone   string // E.164, e.g. "+233551234987"
+	Network string // the provider's operator code: "mtn", "vod", "atl", "mpesa"
 }
 
 // Outcome is what an authorisation attempt came to. The zero value is not a
@@ -140,6 +153,32 @@ type Result struct {
 	// manual capture). Capture is not needed; a lost session is refunded,
 	// not voided.
 	Captured bool
+	// NextAction says, for ChallengeRequired, what the page
+	// shows while the payer acts: NextActionOTP (a code form, then
+	// OTPSubmitter.SubmitOTP) or NextActionApproveOnPhone (a wait that
+	// refreshes until the callback). Empty for cards.
+	NextAction string
+	// Amount and Currency are what the provider reports for an Authorized
+	// result when the call carried no amount (Paystack's OTP submission and
+	// verification): the caller compares them with the payment's. Zero and
+	// empty when not reported.
+	Amount   int64
+	Currency string
+	// DisplayText is the provider's sentence for the payer about NextAction
+	// ("Please enter the OTP sent to your phone"); may be empty.
+	DisplayText string
+}
+
+// Next actions of a mobile-money payment (Result.NextAction).
+const (
+	NextActionOTP            = "otp"
+	NextActionApproveOnPhone = "approve_on_phone"
+)
+
+// OTPSubmitter is a provider whose challenge is a one-time code the payer
+// received (Paystack's send_otp): SubmitOTP answers as Authorize does.
+type OTPSubmitter interface {
+	SubmitOTP(ctx context.Context, reference, otp string) (Result, error)
 }
 
 // Resumer is a provider whose next action happens at the provider (Stripe's
@@ -162,6 +201,11 @@ const (
 	DeclineLiveModeNotSupported = "live_mode_not_supported"
 	DeclineAuthenticationFailed = "authentication_failed"
 	DeclineTestCardUnknown      = "test_card_unknown"
+	// DeclineMobileMoneyDeclined: the operator or the payer refused a
+	// mobile-money payment (a rejected prompt, a wrong code, a blocked wallet).
+	DeclineMobileMoneyDeclined = "mobile_money_declined"
+	// DeclinePaymentTimeout: the payer did not approve in time.
+	DeclinePaymentTimeout = "payment_timeout"
 	// DeclineNotAuthorised: the payer left the provider's page (a direct
 	// debit's authorisation) without finishing it.
 	DeclineNotAuthorised = "payment_not_authorised"

@@ -102,6 +102,8 @@ var declineMessages = map[string]string{
 	DeclineLiveModeNotSupported: "The test provider cannot take live-mode payments.",
 	DeclineAuthenticationFailed: "The card's authentication was not completed, so the payment was declined.",
 	DeclineTestCardUnknown:      unknownTestCardMessage,
+	DeclineMobileMoneyDeclined:  "Your mobile-money payment was declined.",
+	DeclinePaymentTimeout:       "The payment was not approved in time. You can try again.",
 	DeclineNotAuthorised:        "The Direct Debit was not set up, so nothing will be collected. You can try again.",
 	DeclineDirectDebitFailed:    "The Direct Debit could not be collected from your bank account.",
 	DeclineProcessingError:      "The payment could not be processed just now; nothing was charged. Try again.",

@@ -461,7 +461,7 @@ func TestTestReferencesSurviveARestart(t *testing.T) {
 
 func TestTestCardsDocumented(t *testing.T) {
 	cards := TestCards()
-	if len(cards) != 6 {
+	if len(cards) != 7 {
 		t.Fatalf("%d test cards", len(cards))
 	}
 	cards[0].Number = "changed"

@@ -21,7 +21,7 @@ import (
 
 // Providers lists the providers an account can be for, with the payment
 // methods each serves.
-var Providers = map[string][]string{"stripe": {"card"}, "gocardless": {"direct_debit"}, ProviderTest: {"card"}}
+var Providers = map[string][]string{"stripe": {"card"}, "gocardless": {"direct_debit"}, "paystack": {"mobile_money"}, ProviderTest: {"card"}}
 
 // ProviderTest is an account of the built-in test provider: test mode
 // only, without credentials. Two of them on a route show a cascade
@@ -66,10 +66,14 @@ var (
 	// GoCardless lets the merchant choose an endpoint's secret: printable
 	// ASCII without spaces.
 	endpointSecretRE = regexp.MustCompile(`^[!-~]+$`)
+	// Paystack's secret keys; Paystack signs webhooks with the same key, so
+	// an account has no other secret.
+	paystackKeyRE = regexp.MustCompile(`^sk_(test|live)_[A-Za-z0-9]+$`)
 )
 
-// Credentials are a provider account's keys: Stripe's three, or
-// GoCardless's access token (SecretKey) and webhook endpoint secret.
+// Credentials are a provider account's keys: Stripe's three, GoCardless's
+// access token (SecretKey) and webhook endpoint secret, or Paystack's secret
+// key alone.
 type Credentials struct {
 	SecretKey      string `json:"secret_key"`
 	PublishableKey string `json:"-"` // stored in clear: it is public
@@ -108,6 +112,14 @@ func (c Credentials) Validate(providerName string, live bool) error {
 			{ParamSecretKey, c.SecretKey, "a GoCardless access token", accessTokenRE, tokenPrefix, map[string]string{"sandbox": "test", "live": "live"}},
 			{ParamWebhookSecret, c.WebhookSecret, "a GoCardless webhook endpoint secret", endpointSecretRE, "printable characters without spaces", nil},
 		}
+	}
+	if providerName == "paystack" {
+		for param, v := range map[string]string{ParamPublishableKey: c.PublishableKey, ParamWebhookSecret: c.WebhookSecret} {
+			if v != "" {
+				return errs.Param(param, "parameter_unknown", "A Paystack account takes its secret key only (Paystack signs webhooks with it).")
+			}
+		}
+		rules = []credentialRule{{ParamSecretKey, c.SecretKey, "a Paystack secret key", paystackKeyRE, "sk_" + mode + "_…", nil}}
 	}
 	for _, f := range rules {
 		m := f.re.FindStringSubmatch(f.value)

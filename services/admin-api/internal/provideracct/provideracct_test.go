@@ -66,6 +66,35 @@ func orStripe(p string) string {
 	return p
 }
 
+func TestValidatePaystack(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		c     Credentials
+		live  bool
+		param string
+	}{
+		{"test key", Credentials{SecretKey: "sk_test_abc123"}, false, ""},
+		{"live key", Credentials{SecretKey: "sk_live_abc123"}, true, ""},
+		{"live key in test mode", Credentials{SecretKey: "sk_live_abc123"}, false, ParamSecretKey},
+		{"restricted key", Credentials{SecretKey: "rk_test_abc123"}, false, ParamSecretKey},
+		{"public key", Credentials{SecretKey: "pk_test_abc123"}, false, ParamSecretKey},
+		{"missing", Credentials{}, false, ParamSecretKey},
+		{"a webhook secret", Credentials{SecretKey: "sk_test_abc123", WebhookSecret: "whsec_x"}, false, ParamWebhookSecret},
+		{"a publishable key", Credentials{SecretKey: "sk_test_abc123", PublishableKey: "pk_test_x"}, false, ParamPublishableKey},
+	} {
+		err := c.c.Validate("paystack", c.live)
+		if c.param == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			}
+			continue
+		}
+		if e, ok := errs.As(err); !ok || e.Kind != errs.Invalid || e.Param != c.param || strings.Contains(e.Message, c.c.SecretKey) && c.c.SecretKey != "" {
+			t.Errorf("%s: got %v, want an error naming %s", c.name, err, c.param)
+		}
+	}
+}
+
 func TestLast4(t *testing.T) {
 	if Last4("sk_test_abcd1234") != "1234" || Last4("abcd") != "" {
 		t.Fatal("last4")

@@ -53,7 +53,7 @@ const (
 )
 
 // Payment methods the hosted page offers.
-var knownMethods = []string{"card", "bank_transfer", "direct_debit"}
+var knownMethods = []string{"card", "bank_transfer", "direct_debit", "mobile_money"}
 
 // Locales the hosted page speaks; "auto" follows the browser.
 var knownLocales = []string{"auto", "en", "fr"}

@@ -30,7 +30,7 @@ const (
 )
 
 // Methods the hosted page can offer.
-var Methods = []string{"card", "bank_transfer", "direct_debit"}
+var Methods = []string{"card", "bank_transfer", "direct_debit", "mobile_money"}
 
 var (
 	colourRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)

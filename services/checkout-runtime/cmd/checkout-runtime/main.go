@@ -33,6 +33,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/outbox"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 	"github.com/tillpoint/tillpoint/services/platform/provider/gocardless"
+	"github.com/tillpoint/tillpoint/services/platform/provider/paystack"
 	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 	"github.com/tillpoint/tillpoint/services/platform/routing"
 )
@@ -62,6 +63,11 @@ type Config struct {
 	TestProviderAsyncDelay time.Duration
 	// StripeAPIBase is Stripe's API base URL (tests: stripe-mock).
 	StripeAPIBase string
+	// PaystackAPIBase is Paystack's API base URL (tests: Prism).
+	PaystackAPIBase string
+	// MobileMoneyTimeout is how long a mobile-money payment may wait for
+	// the payer's code or approval before it fails (payment_timeout).
+	MobileMoneyTimeout time.Duration
 	// GoCardlessAPIBase overrides GoCardless's API base URL for both modes
 	// (GOCARDLESS_API_BASE; tests: a server of GoCardless's fixtures).
 	// Empty: live accounts use api.gocardless.com, test-mode accounts
@@ -89,6 +95,13 @@ func loadConfig() (Config, error) {
 	}
 	if u, err := url.Parse(c.StripeAPIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		l.Fail("STRIPE_API_BASE", "must be an absolute http(s) URL")
+	}
+	c.PaystackAPIBase = l.String("PAYSTACK_API_BASE", paystack.DefaultBaseURL)
+	// Operators' prompts expire within a few minutes; five leaves the payer
+	// time to find the phone.
+	c.MobileMoneyTimeout = l.Duration("MOBILE_MONEY_TIMEOUT", 5*time.Minute)
+	if u, err := url.Parse(c.PaystackAPIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		l.Fail("PAYSTACK_API_BASE", "must be an absolute http(s) URL")
 	}
 	c.Limits = payment.DefaultLimits
 	c.Limits.PerSession = l.Int("CHECKOUT_ATTEMPTS_PER_SESSION", c.Limits.PerSession, 1, 1_000_000)
@@ -124,6 +137,7 @@ func serve(ctx context.Context, cfg Config) error {
 		provider.GRPCCredentials(internalapiv1.NewProviderAccountServiceClient(adminConn)),
 		map[string]provider.Factory{provider.NameStripe: stripe.Factory(cfg.StripeAPIBase, nil),
 			provider.NameGoCardless: gocardless.Factory(cfg.GoCardlessAPIBase, nil),
+			provider.NamePaystack:   paystack.Factory(cfg.PaystackAPIBase, nil),
 			provider.NameTest:       provider.TestAccountFactory(builtinTest)})
 	// Routes' circuit breaker: in memory, per replica (docs/routing.md).
 	breaker, err := routing.NewBreaker(routing.DefaultBreaker, nil, base.Metrics)
@@ -156,13 +170,15 @@ func serve(ctx context.Context, cfg Config) error {
 	// A card payment processing untouched for PaymentGrace was left by
 	// its request (a crash): settle it from its session's state.
 	stuck := &payment.PaymentReconciler{Service: pay, Interval: min(cfg.PaymentGrace/2, 30*time.Second), Grace: cfg.PaymentGrace}
+	momo := &payment.MobileMoneyTimeouts{Service: pay, Interval: 30 * time.Second, Timeout: cfg.MobileMoneyTimeout}
 	return base.Run(ctx, app.Parts{
 		// The attempt limits per client address see the payer's address
 		// behind the trusted proxies (TRUSTED_PROXIES).
 		Public:   httpx.ClientAddrs(httpx.NewTrustedProxies(cfg.TrustedProxies))(routes),
 		Internal: internal,
 		Workers: map[string]func(context.Context) error{"outbox relay": relay.Run, "test provider": sim.Run,
-			"provider callbacks": callbacks.Run, "refund reconciler": refunds.Run, "payment reconciler": stuck.Run},
+			"provider callbacks": callbacks.Run, "refund reconciler": refunds.Run, "mobile money timeouts": momo.Run,
+			"payment reconciler": stuck.Run},
 	})
 }
 

@@ -132,6 +132,8 @@ func (c *Callbacks) handle(ctx context.Context, m jetstream.Msg) {
 	case err != nil:
 	case src.Provider == provider.NameStripe: // a Stripe event and its account (stripe_events.go)
 		cb.ID, err = c.applyStripe(ctx, src, m.Data())
+	case src.Provider == provider.NamePaystack: // a Paystack event and its account (paystack.go)
+		cb.ID, err = c.applyPaystack(ctx, src, m.Data())
 	case src.Provider == provider.NameGoCardless: // a GoCardless event and its account (gocardless_events.go)
 		cb.ID, err = c.applyGoCardless(ctx, src, m.Data())
 	default:

@@ -35,6 +35,13 @@ func (s *Service) plan(a Attempt, total int64, id string) (routePlan, error) {
 	switch a.Method {
 	case "bank_transfer":
 		return routePlan{targets: []routing.Target{{Provider: provider.NameBankTransfer}}}, nil
+	case MethodMobileMoney:
+		// The site's mobile-money account (Paystack).
+		account := a.Checkout.GetSite().GetProviderAccounts()[MethodMobileMoney]
+		if account == "" || a.MobileMoney == nil {
+			return routePlan{}, fmt.Errorf("%w: mobile money needs the site's account and the payer's wallet", provider.ErrInvalidRequest)
+		}
+		return routePlan{targets: []routing.Target{{AccountID: account, Provider: provider.NamePaystack}}}, nil
 	case MethodDirectDebit:
 		// The site's direct-debit account (GoCardless): the payer
 		// authorises the debit on the provider's page.

@@ -83,6 +83,9 @@ type Attempt struct {
 	// Installments is the number of installments the payer chose for a
 	// card payment (0 or 1: a single payment).
 	Installments int
+	// MobileMoney is the payer's wallet for a mobile_money attempt, as the
+	// page validated it (E.164 phone, the network's code).
+	MobileMoney *provider.MobileMoney
 }
 
 // Result is where an attempt ended.
@@ -161,7 +164,8 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 		}
 	}
 	return s.authorize(ctx, p, route, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
-		Livemode: p.Livemode, Card: a.Card, Token: a.Token, ReturnURL: withPaymentID(a.ReturnURL, p.ID)}, save)
+		Livemode: p.Livemode, Card: a.Card, Token: a.Token, ReturnURL: withPaymentID(a.ReturnURL, p.ID),
+		MobileMoney: a.MobileMoney, Email: a.Billing.Email}, save)
 }
 
 // Challenge finishes a card's authentication step.
@@ -208,6 +212,10 @@ func (s *Service) Resume(ctx context.Context, sessionID, paymentID string) (Resu
 	}
 	if p.Status != StatusRequiresAction {
 		return Result{Payment: p}, nil
+	}
+	if p.Provider == provider.NamePaystack {
+		// Mobile money: verified, then applied conditionally (paystack.go).
+		return s.settleMobileMoney(ctx, p)
 	}
 	prov, err := s.ProviderFor(ctx, p)
 	if err != nil {
@@ -259,7 +267,8 @@ func (s *Service) lookup(name string) provider.Provider {
 // afterAuthorize carries on as the provider answered; done is what a
 // subscription checkout's completion adds (zero for others).
 func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result, done completion) (Result, error) {
-	set := db.SetAuthorizationParams{ID: p.ID, ProviderRef: optional(res.Reference), CardBrand: optional(res.Brand), CardLast4: optional(res.Last4)}
+	set := db.SetAuthorizationParams{ID: p.ID, ProviderRef: optional(res.Reference), CardBrand: optional(res.Brand), CardLast4: optional(res.Last4),
+		NextAction: optional(res.NextAction)}
 	switch res.Outcome {
 	case provider.Declined:
 		set.Status, set.FailureCode, set.FailureMessage = StatusFailed, optional(res.DeclineCode), optional(res.DeclineMessage)

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
@@ -140,7 +141,7 @@ func (s *Service) providerSucceeded(ctx context.Context, p db.RuntimePayment, ev
 	switch p.Status {
 	case StatusProcessing, StatusRequiresAction:
 		var closed bool
-		p, closed, err = s.completePaid(ctx, p)
+		p, _, closed, err = s.completePaid(ctx, p)
 		if err != nil {
 			return err
 		}
@@ -167,23 +168,24 @@ func (s *Service) providerSucceeded(ctx context.Context, p db.RuntimePayment, ev
 	return err
 }
 
-// completePaid asks admin-api to complete p's session with p, paid,
-// as the page does after an authorisation; closed reports a session that
+// completePaid asks admin-api to complete p's session with p, paid, as
+// the page does after an authorisation (used for payments a provider
+// settled later: Stripe's events, mobile money); closed reports a session that
 // another payment completed or that expired. admin-api answers a repeat for
 // the same payment as the first call (the page's own, or a pending
 // payment's unpaid completion, which RecordAsyncPayment then marks paid).
 // It returns p with the session's processing fee, which p's next move
-// stores.
-func (s *Service) completePaid(ctx context.Context, p db.RuntimePayment) (_ db.RuntimePayment, closed bool, err error) {
+// stores, and the completed session.
+func (s *Service) completePaid(ctx context.Context, p db.RuntimePayment) (_ db.RuntimePayment, cs *adminv1.CheckoutSession, closed bool, err error) {
 	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
 		Paid: true, AmountTax: p.AmountTax, AmountTotal: p.Amount, PaymentMethod: p.Method,
 		OrganizationId: p.OrganizationID, Livemode: p.Livemode, Currency: p.Currency})
 	if status.Code(err) == codes.FailedPrecondition {
-		return p, true, nil
+		return p, nil, true, nil
 	} else if err != nil {
-		return p, false, fmt.Errorf("complete session: %w", err)
+		return p, nil, false, fmt.Errorf("complete session: %w", err)
 	}
-	return withProcessingFee(p, resp.GetCheckoutSession()), false, nil
+	return withProcessingFee(p, resp.GetCheckoutSession()), resp.GetCheckoutSession(), false, nil
 }
 
 // stripeAuthorized: Stripe authorised a payment that is pending
@@ -211,7 +213,7 @@ func (s *Service) stripeAuthorized(ctx context.Context, p db.RuntimePayment, ev 
 	if err != nil {
 		return fmt.Errorf("provider for %s: %w", p.ID, err)
 	}
-	p, closed, err := s.completePaid(ctx, p)
+	p, _, closed, err := s.completePaid(ctx, p)
 	if err != nil {
 		return err
 	}

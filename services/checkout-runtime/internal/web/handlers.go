@@ -43,6 +43,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/money"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 	"github.com/tillpoint/tillpoint/services/platform/provider/gocardless"
+	"github.com/tillpoint/tillpoint/services/platform/provider/paystack"
 	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 )
 
@@ -119,6 +120,7 @@ func (h *Handler) Routes() (http.Handler, error) {
 	mux.HandleFunc("POST /checkout/{id}/pay", h.pay)
 	mux.HandleFunc("POST /checkout/{id}/challenge", h.challenge)
 	mux.HandleFunc("POST /checkout/{id}/resume", h.resume)
+	mux.HandleFunc("POST /checkout/{id}/otp", h.otp)
 	mux.HandleFunc("GET /checkout/{id}/return", h.resume)
 	mux.HandleFunc("GET /checkout/{id}/quote", h.quote)
 	mux.HandleFunc("POST /checkout/{id}/quantity", h.quantity)
@@ -283,6 +285,8 @@ func (h *Handler) stateOf(ctx context.Context, co *internalapiv1.GetCheckoutResp
 		// next action is in Stripe.js, and a payer who left it pays again.
 		p.State = StateChallenge
 		p.Payment = h.paymentView(latest, p)
+	case has && latest.Status == payment.StatusRequiresAction && latest.Provider == provider.NamePaystack:
+		h.mobileMoneyState(p, latest)
 	default:
 		p.State = StateOpen
 		if has {
@@ -327,11 +331,17 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		delete(fieldErrs, "card_exp")
 		delete(fieldErrs, "card_cvc")
 		delete(fieldErrs, "confirmation_token")
-		h.answerError(w, r, co, http.StatusOK, "", "", nil, withForm(billing, method))
+		h.answerError(w, r, co, http.StatusOK, "", "", nil, withForm(billing, method), withWallet(co, r.PostForm))
 		return
 	}
+	var wallet *provider.MobileMoney
+	if method == payment.MethodMobileMoney {
+		var bad map[string]string
+		wallet, bad = readMobileMoney(r.PostForm, cs.GetCurrency())
+		maps.Copy(fieldErrs, bad) // all the form's errors at once
+	}
 	if len(fieldErrs) > 0 {
-		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method))
+		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method), withWallet(co, r.PostForm))
 		return
 	}
 	fieldErrs, err := h.setCustomFields(r, co)
@@ -348,7 +358,8 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		h.answerError(w, r, co, http.StatusBadRequest, "", "", fieldErrs, withForm(billing, method))
 		return
 	}
-	a := payment.Attempt{Checkout: co, Method: method, Billing: billing, Card: card, ClientIP: clientIP(r), Installments: installments}
+	a := payment.Attempt{Checkout: co, Method: method, Billing: billing, Card: card, ClientIP: clientIP(r), Installments: installments,
+		MobileMoney: wallet}
 	if method == "card" && stripeAccount(co) != nil {
 		a.Token = strings.TrimSpace(r.PostForm.Get("confirmation_token"))
 		a.ReturnURL = h.returnURL(r, cs.GetId())
@@ -365,7 +376,7 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	} else if errors.Is(err, payment.ErrTotalTooLarge) {
 		h.answerError(w, r, co, http.StatusBadRequest, "amount_too_large", "err.total_too_large", nil, withForm(billing, method))
 		return
-	} else if outage(r, err) || errors.Is(err, stripe.ErrUnavailable) || errors.Is(err, gocardless.ErrUnavailable) {
+	} else if outage(r, err) || errors.Is(err, stripe.ErrUnavailable) || errors.Is(err, gocardless.ErrUnavailable) || paystack.Retryable(err) {
 		h.tryAgain(w, r, co, err, withForm(billing, method))
 		return
 	} else if providerRefused(err) {
@@ -509,7 +520,7 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, payment.ErrNotResumable):
 		h.answerError(w, r, co, http.StatusBadRequest, "payment_not_resumable", "err.form", nil)
 		return
-	case outage(r, err) || errors.Is(err, stripe.ErrUnavailable) || errors.Is(err, gocardless.ErrUnavailable):
+	case outage(r, err) || errors.Is(err, stripe.ErrUnavailable) || errors.Is(err, gocardless.ErrUnavailable) || paystack.Retryable(err):
 		h.tryAgain(w, r, co, err)
 		return
 	case providerRefused(err):
@@ -601,6 +612,11 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, paymentStatus
 
 // formState carries what the payer entered back into a re-rendered form.
 type formState func(*Page)
+
+// withWallet keeps what the payer typed in the mobile-money fields.
+func withWallet(co *internalapiv1.GetCheckoutResponse, form url.Values) formState {
+	return func(p *Page) { fillMobileMoney(p, co, form) }
+}
 
 func withForm(b payment.Billing, method string) formState {
 	return func(p *Page) {
@@ -754,6 +770,7 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 	if len(p.Methods) > 0 {
 		p.Method = p.Methods[0]
 	}
+	fillMobileMoney(p, co, nil)
 	if cs.GetAllowPromotionCodes() && len(cs.GetDiscounts()) == 0 {
 		p.PromoURL = "/checkout/" + url.PathEscape(cs.GetId()) + "/promotion_code"
 	}
@@ -989,7 +1006,7 @@ func (h *Handler) tryAgain(w http.ResponseWriter, r *http.Request, co *internala
 // the provider refused the request (a token it does not know), or the
 // account is not usable here. The payment is already marked failed.
 func providerRefused(err error) bool {
-	return errors.Is(err, stripe.ErrAuthentication) || errors.Is(err, provider.ErrInvalidRequest) ||
+	return errors.Is(err, stripe.ErrAuthentication) || errors.Is(err, paystack.ErrAuthentication) || errors.Is(err, provider.ErrInvalidRequest) ||
 		errors.Is(err, provider.ErrUnknownReference) || errors.Is(err, provider.ErrNoAccountProvider)
 }
 
@@ -1014,6 +1031,11 @@ func pageMethods(co *internalapiv1.GetCheckoutResponse) []string {
 			// Only through the site's GoCardless account, in a currency
 			// its schemes collect, in either mode.
 			if directDebitAccount(co) != nil && gocardless.Supports(cs.GetCurrency()) {
+				out = append(out, m)
+			}
+		case m == payment.MethodMobileMoney:
+			// Only with the site's account, in a currency it serves.
+			if mobileMoneyOffered(co) {
 				out = append(out, m)
 			}
 		case !cs.GetLivemode() || contains(liveMethods, m) || (m == "card" && stripeAccount(co) != nil):
@@ -1158,7 +1180,8 @@ func declineKey(code string) string {
 	switch code {
 	case provider.DeclineCardDeclined, provider.DeclineInsufficientFunds, provider.DeclineAuthenticationFailed,
 		provider.DeclineTestCardUnknown, provider.DeclineInvalidNumber, provider.DeclineExpiredCard,
-		provider.DeclineInvalidExpiry, provider.DeclineInvalidCVC, provider.DeclineNotAuthorised, provider.DeclineDirectDebitFailed:
+		provider.DeclineInvalidExpiry, provider.DeclineInvalidCVC, provider.DeclineNotAuthorised, provider.DeclineDirectDebitFailed,
+		provider.DeclineMobileMoneyDeclined, provider.DeclinePaymentTimeout:
 		return code
 	}
 	return "generic"

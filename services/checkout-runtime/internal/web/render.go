@@ -41,6 +41,7 @@ var viewFiles = map[State]string{
 	StateNotFound:     "not_found.html",
 	StateUnavailable:  "unavailable.html",
 	StateReturn:       "return.html",
+	StateMobileMoney:  "mobile_money.html",
 }
 
 // Fallback colours when a site's colour is missing or not a #rrggbb value:
@@ -330,7 +331,7 @@ func contrast(l1, l2 float64) float64 {
 // errors in this order, so it reads like the form.
 var formFields = []string{
 	"promotion_code", "name", "email", "country", "postal_code", "region",
-	"method", "card_number", "card_exp", "card_cvc", "installments",
+	"method", "card_number", "card_exp", "card_cvc", "installments", "network", "phone", "otp",
 }
 
 // fieldState is what a template needs to mark one input: its id (equal to

@@ -24,7 +24,7 @@ const maxPageBytes = 30 * 1024
 // allStates lists every view, in the order the tests report them.
 var allStates = []State{
 	StateOpen, StateChallenge, StateProcessing, StateBankTransfer,
-	StatePaid, StateCompleted, StateExpired, StateNotFound, StateUnavailable, StateReturn,
+	StatePaid, StateCompleted, StateExpired, StateNotFound, StateUnavailable, StateReturn, StateMobileMoney,
 }
 
 const (
@@ -123,6 +123,10 @@ func samplePage(state State, lang string, testMode bool) *Page {
 	}
 	if state == StateReturn {
 		p.ReturnPost = &ReturnPost{Field: "checkoutId", Value: testUUID}
+	}
+	if state == StateMobileMoney {
+		p.RefreshSeconds = 5
+		p.MobileMoney = &MobileMoneyView{NextAction: "approve_on_phone", OTPURL: base + "/otp", WaitURL: base + "/return?payment_id=" + p.Payment.ID}
 	}
 	return p
 }

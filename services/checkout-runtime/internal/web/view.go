@@ -18,6 +18,7 @@ const (
 	StateNotFound     State = "not_found"     // unknown id: says nothing else
 	StateUnavailable  State = "unavailable"   // a dependency is down: try again in a moment
 	StateReturn       State = "return"        // paid: the form that posts the payer back to the merchant
+	StateMobileMoney  State = "mobile_money"  // a mobile-money payment waiting: the code form, or "approve on your phone"
 )
 
 // Page is the data of one render.
@@ -51,6 +52,8 @@ type Page struct {
 
 	Payment PaymentView
 	Bank    BankView
+	// MobileMoney: the wallet fields (open), or the code or wait view.
+	MobileMoney *MobileMoneyView
 	// DirectDebit: the processing payment is a direct debit (its money is
 	// collected days later).
 	DirectDebit bool

@@ -117,9 +117,12 @@ func serve(ctx context.Context, cfg Config) error {
 		Accounts: internalapiv1.NewProviderAccountServiceClient(adminConn)}
 	gocardlessHooks := &callback.GoCardlessHandler{Pool: base.Pool, Logger: logger,
 		Accounts: internalapiv1.NewProviderAccountServiceClient(adminConn)}
+	paystackHooks := &callback.PaystackHandler{Pool: base.Pool, Logger: logger,
+		Accounts: internalapiv1.NewProviderAccountServiceClient(adminConn)}
 	routes := http.NewServeMux()
 	routes.Handle("POST /hooks/{provider}", callbacks)
 	routes.Handle("POST /hooks/stripe/{account}", stripeHooks)
+	routes.Handle("POST /hooks/paystack/{account}", paystackHooks)
 	routes.Handle("POST /hooks/gocardless/{account}", gocardlessHooks)
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: migrations.Set.Schema, Logger: logger}

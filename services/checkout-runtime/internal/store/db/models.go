@@ -73,6 +73,7 @@ type RuntimePayment struct {
 	NetAmount                 *int64
 	PaymentMethodID           *string
 	IdempotencyKey            *string
+	NextAction                *string
 }
 
 type RuntimePaymentAttempt struct {

@@ -14,7 +14,7 @@ const addRefunded = `-- name: AddRefunded :one
 UPDATE runtime.payments
 SET amount_refunded = amount_refunded + $1, event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = $2
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key, next_action
 `
 
 type AddRefundedParams struct {
@@ -73,6 +73,7 @@ func (q *Queries) AddRefunded(ctx context.Context, arg AddRefundedParams) (Runti
 		&i.NetAmount,
 		&i.PaymentMethodID,
 		&i.IdempotencyKey,
+		&i.NextAction,
 	)
 	return i, err
 }
@@ -311,7 +312,7 @@ func (q *Queries) GetRefundSeq(ctx context.Context, arg GetRefundSeqParams) (int
 }
 
 const listPayments = `-- name: ListPayments :many
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key, next_action FROM runtime.payments
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR session_id = $3)
   AND ($4::text IS NULL OR status = $4)
@@ -408,6 +409,7 @@ func (q *Queries) ListPayments(ctx context.Context, arg ListPaymentsParams) ([]R
 			&i.NetAmount,
 			&i.PaymentMethodID,
 			&i.IdempotencyKey,
+			&i.NextAction,
 		); err != nil {
 			return nil, err
 		}

@@ -63,7 +63,7 @@ func (q *Queries) AddProviderRefund(ctx context.Context, arg AddProviderRefundPa
 }
 
 const findProviderPayment = `-- name: FindProviderPayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key, next_action FROM runtime.payments
 WHERE provider = $1 AND provider_ref = $2
 ORDER BY seq DESC LIMIT 1
 `
@@ -126,12 +126,13 @@ func (q *Queries) FindProviderPayment(ctx context.Context, arg FindProviderPayme
 		&i.NetAmount,
 		&i.PaymentMethodID,
 		&i.IdempotencyKey,
+		&i.NextAction,
 	)
 	return i, err
 }
 
 const findStripePayment = `-- name: FindStripePayment :one
-SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key FROM runtime.payments
+SELECT id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key, next_action FROM runtime.payments
 WHERE provider = 'stripe' AND provider_ref = $1
 ORDER BY seq DESC LIMIT 1
 `
@@ -188,6 +189,7 @@ func (q *Queries) FindStripePayment(ctx context.Context, providerRef *string) (R
 		&i.NetAmount,
 		&i.PaymentMethodID,
 		&i.IdempotencyKey,
+		&i.NextAction,
 	)
 	return i, err
 }
@@ -197,7 +199,7 @@ UPDATE runtime.payments
 SET dispute_id = $1, dispute_reason = $2, dispute_status = $3,
     dispute_amount = $4, disputed_at = now(), event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = $5 AND dispute_id IS DISTINCT FROM $1
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key, next_action
 `
 
 type SetDisputeParams struct {
@@ -266,6 +268,7 @@ func (q *Queries) SetDispute(ctx context.Context, arg SetDisputeParams) (Runtime
 		&i.NetAmount,
 		&i.PaymentMethodID,
 		&i.IdempotencyKey,
+		&i.NextAction,
 	)
 	return i, err
 }
@@ -274,7 +277,7 @@ const setProviderRef = `-- name: SetProviderRef :one
 UPDATE runtime.payments
 SET provider_ref = $1, event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = $2 AND provider_ref = $3
-RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key, next_action
 `
 
 type SetProviderRefParams struct {
@@ -336,6 +339,7 @@ func (q *Queries) SetProviderRef(ctx context.Context, arg SetProviderRefParams) 
 		&i.NetAmount,
 		&i.PaymentMethodID,
 		&i.IdempotencyKey,
+		&i.NextAction,
 	)
 	return i, err
 }

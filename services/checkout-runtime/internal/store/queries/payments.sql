@@ -23,7 +23,7 @@ SELECT * FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1;
 UPDATE runtime.payments
 SET status = @status, provider_ref = @provider_ref, card_brand = @card_brand, card_last4 = @card_last4,
     failure_code = @failure_code, failure_message = @failure_message, async_due_at = @async_due_at,
-    event_sequence = event_sequence + 1, updated_at = now()
+    next_action = sqlc.narg(next_action), event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = @id AND status IN ('processing', 'requires_action')
 RETURNING *;
 
@@ -125,6 +125,15 @@ RETURNING *;
 
 -- name: GetPaymentByIdempotencyKey :one
 SELECT * FROM runtime.payments WHERE idempotency_key = $1;
+
+-- name: StaleWaitingPayments :many
+-- Payments of a provider still waiting for the payer (requires_action)
+-- since before @waiting_since: mobile money's prompts and codes that were
+-- never answered.
+SELECT * FROM runtime.payments
+WHERE provider = @provider AND status = 'requires_action' AND updated_at < @waiting_since
+ORDER BY updated_at
+LIMIT @max_payments;
 
 -- name: ClaimStuckPayments :many
 -- Card payments processing and untouched since before @stale_before: their
