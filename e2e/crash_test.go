@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -11,6 +12,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
 
 // completedSessions returns the ids of the sessions whose completion the
@@ -128,4 +133,84 @@ func TestWebhooksSurviveANATSOutage(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestCardPaymentSurvivesARuntimeCrash kills checkout-runtime in the middle
+// of a card payment: authorised and recorded, its session being completed.
+// The test holds the session's row locked, so that admin-api's
+// CompleteSession waits, and kills the runtime once the authorisation is
+// recorded. The restarted runtime's payment reconciler settles the payment
+// from the session: the session ends paid by it, and it is captured
+// (succeeded), once.
+func TestCardPaymentSurvivesARuntimeCrash(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, sys.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	s := newSession(t, nil)
+	id := s["id"].(string)
+	c := newBrowser()
+	_, csrf := open(t, c, s["url"].(string))
+
+	lock, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx)
+	if _, err := lock.Exec(ctx, "SELECT 1 FROM admin.checkout_sessions WHERE id = $1 FOR UPDATE", id); err != nil {
+		t.Fatal(err)
+	}
+	paid := make(chan struct{})
+	go func() { // answered by no one: the runtime dies under it
+		defer close(paid)
+		req, _ := http.NewRequest("POST", s["url"].(string)+"/pay", strings.NewReader(cardForm(csrf, provider.TestCardSuccess).Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		if resp, err := c.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	watch, err := pgx.Connect(ctx, sys.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(ctx)
+	var payID string
+	eventually(t, "the authorisation to be recorded", 30*time.Second, func() bool {
+		err := watch.QueryRow(ctx, `SELECT id FROM runtime.payments
+			WHERE session_id = $1 AND status = 'processing' AND provider_ref IS NOT NULL`, id).Scan(&payID)
+		return err == nil
+	})
+	old := servicePID(t, "checkout-runtime")
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-paid
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	var status string
+	eventually(t, "the payment to be settled after the crash", 90*time.Second, func() bool {
+		err := watch.QueryRow(ctx, "SELECT status FROM runtime.payments WHERE id = $1", payID).Scan(&status)
+		return err == nil && status != "processing"
+	})
+	if status != "succeeded" {
+		t.Fatalf("payment %s ended %s, want succeeded", payID, status)
+	}
+	var sessionStatus, paymentStatus, sessionPayment string
+	var succeeded int
+	if err := watch.QueryRow(ctx, `SELECT cs.status, cs.payment_status, coalesce(cs.payment_id, ''),
+		(SELECT count(*) FROM runtime.payments p WHERE p.session_id = cs.id AND p.status = 'succeeded')
+		FROM admin.checkout_sessions cs WHERE cs.id = $1`, id).Scan(&sessionStatus, &paymentStatus, &sessionPayment, &succeeded); err != nil {
+		t.Fatal(err)
+	}
+	if sessionStatus != "complete" || paymentStatus != "paid" || sessionPayment != payID || succeeded != 1 {
+		t.Fatalf("session %s %s by %q, %d succeeded payments; want complete, paid by %s, 1", sessionStatus, paymentStatus, sessionPayment, succeeded, payID)
+	}
+	if pid := servicePID(t, "checkout-runtime"); pid == old {
+		t.Fatal("checkout-runtime was not restarted")
+	}
 }

@@ -163,6 +163,9 @@ func startStack(dir string) (stop func(), err error) {
 	cmd.Env = append(os.Environ(), "DATABASE_URL=", "NATS_URL="+natsSrv.ClientURL(), "TEST_PROVIDER_ASYNC_DELAY=1s", "WEBHOOK_RETRY_SCALE_PERCENT=0",
 		// Every test pays from 127.0.0.1; the per-session limit is still tested.
 		"CHECKOUT_ATTEMPTS_PER_IP=100000",
+		// A card payment left processing by a killed runtime is settled
+		// soon (crash_test.go); still far above any pay path's own steps.
+		"PAYMENT_RECONCILE_GRACE=5s",
 		// Small bounds, so that a slow endpoint would starve the others
 		// without the per-endpoint one.
 		"WEBHOOK_CONCURRENCY=4", "WEBHOOK_PER_ENDPOINT_CONCURRENCY=2",

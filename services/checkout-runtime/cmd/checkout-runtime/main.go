@@ -76,6 +76,9 @@ type Config struct {
 	// Limits are the payment attempts allowed per session and per client
 	// address in an hour (card-testing defence).
 	Limits payment.Limits
+	// PaymentGrace is how long a card payment stays processing untouched
+	// before the payment reconciler settles it (PAYMENT_RECONCILE_GRACE).
+	PaymentGrace time.Duration
 }
 
 func loadConfig() (Config, error) {
@@ -103,6 +106,10 @@ func loadConfig() (Config, error) {
 	c.Limits = payment.DefaultLimits
 	c.Limits.PerSession = l.Int("CHECKOUT_ATTEMPTS_PER_SESSION", c.Limits.PerSession, 1, 1_000_000)
 	c.Limits.PerIP = l.Int("CHECKOUT_ATTEMPTS_PER_IP", c.Limits.PerIP, 1, 1_000_000)
+	c.PaymentGrace = l.Duration("PAYMENT_RECONCILE_GRACE", payment.DefaultPaymentGrace)
+	if c.PaymentGrace <= 0 {
+		l.Fail("PAYMENT_RECONCILE_GRACE", "must be positive")
+	}
 	return c, l.Err()
 }
 
@@ -160,6 +167,9 @@ func serve(ctx context.Context, cfg Config) error {
 	// A refund pending for 2 minutes has outlived its request (which gives
 	// the provider 30 s): ask the provider again.
 	refunds := &payment.RefundReconciler{Service: pay, Interval: 30 * time.Second, StaleAfter: 2 * time.Minute}
+	// A card payment processing untouched for PaymentGrace was left by
+	// its request (a crash): settle it from its session's state.
+	stuck := &payment.PaymentReconciler{Service: pay, Interval: min(cfg.PaymentGrace/2, 30*time.Second), Grace: cfg.PaymentGrace}
 	momo := &payment.MobileMoneyTimeouts{Service: pay, Interval: 30 * time.Second, Timeout: cfg.MobileMoneyTimeout}
 	return base.Run(ctx, app.Parts{
 		// The attempt limits per client address see the payer's address
@@ -167,7 +177,8 @@ func serve(ctx context.Context, cfg Config) error {
 		Public:   httpx.ClientAddrs(httpx.NewTrustedProxies(cfg.TrustedProxies))(routes),
 		Internal: internal,
 		Workers: map[string]func(context.Context) error{"outbox relay": relay.Run, "test provider": sim.Run,
-			"provider callbacks": callbacks.Run, "refund reconciler": refunds.Run, "mobile money timeouts": momo.Run},
+			"provider callbacks": callbacks.Run, "refund reconciler": refunds.Run, "mobile money timeouts": momo.Run,
+			"payment reconciler": stuck.Run},
 	})
 }
 

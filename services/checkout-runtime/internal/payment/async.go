@@ -38,18 +38,7 @@ const retryAfter = 5 * time.Second
 
 // Run sends due callbacks every Interval until ctx ends.
 func (s *Simulator) Run(ctx context.Context) error {
-	t := time.NewTicker(s.Interval)
-	defer t.Stop()
-	for {
-		if err := s.SendDue(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			s.Logger.ErrorContext(ctx, "sending test provider callbacks", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	return every(ctx, s.Interval, s.SendDue, s.Logger, "sending test provider callbacks")
 }
 
 // SendDue sends the callbacks that are due; each is cleared once hooks has

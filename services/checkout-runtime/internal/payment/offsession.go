@@ -127,10 +127,17 @@ func (s *Service) ChargeOffSession(ctx context.Context, req *internalapiv1.Charg
 	if res.Outcome != provider.Authorized {
 		set.Status, set.FailureCode, set.FailureMessage = StatusFailed, optional(res.DeclineCode), optional(res.DeclineMessage)
 	}
-	if p, err = s.setAuthorization(ctx, set); err != nil || p.Status == StatusFailed {
-		return p, err
-	}
 	prov := s.lookup(pm.Provider)
+	stored, err := s.setAuthorization(ctx, set)
+	if store.IsNoRows(err) {
+		// Failed meanwhile by the payment reconciler (past its grace):
+		// release this late authorisation.
+		late, err := s.releaseLate(ctx, prov, p, res)
+		return late.Payment, err
+	} else if err != nil || stored.Status == StatusFailed {
+		return stored, err
+	}
+	p = stored
 	if err := s.capture(ctx, prov, p, res.Reference); err != nil {
 		return p, fmt.Errorf("capture %s: %w", p.ID, err)
 	}

@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
@@ -30,11 +31,20 @@ const reconcileBatch = 20
 
 // Run reconciles every Interval until ctx ends.
 func (r *RefundReconciler) Run(ctx context.Context) error {
-	t := time.NewTicker(r.Interval)
+	return every(ctx, r.Interval, func(ctx context.Context) error {
+		_, err := r.ReconcileOnce(ctx)
+		return err
+	}, r.Service.Logger, "reconciling pending refunds")
+}
+
+// every runs pass now and then every interval until ctx ends; a pass's
+// error is logged (as what) and the next pass runs on time.
+func every(ctx context.Context, interval time.Duration, pass func(context.Context) error, logger *slog.Logger, what string) error {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := r.ReconcileOnce(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			r.Service.Logger.ErrorContext(ctx, "reconciling pending refunds", "err", err)
+		if err := pass(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			logger.ErrorContext(ctx, what, "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -283,10 +283,15 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	default:
 		set.Status = StatusProcessing
 	}
-	var err error
-	if p, err = s.setAuthorization(ctx, set); err != nil {
+	stored, err := s.setAuthorization(ctx, set)
+	if store.IsNoRows(err) {
+		// Settled meanwhile: the reconciler failed it after its grace
+		// period, not knowing of this answer. Nothing may capture it now.
+		return s.releaseLate(ctx, prov, p, res)
+	} else if err != nil {
 		return Result{}, err
 	}
+	p = stored
 	if res.Outcome == provider.Declined || res.Outcome == provider.ChallengeRequired {
 		return Result{Payment: p, ClientSecret: res.ClientSecret, RedirectURL: res.RedirectURL}, nil
 	}
@@ -294,10 +299,7 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	// Authorised or pending: only now ask admin-api to complete the session.
 	// Exactly one payment can win; the others are voided (invariants 1 and 2).
 	paid := res.Outcome == provider.Authorized
-	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
-		Paid: paid, AmountTax: p.AmountTax, AmountTotal: sessionTotal(p), PaymentMethod: p.Method,
-		OrganizationId: p.OrganizationID, Livemode: p.Livemode, Currency: p.Currency,
-		SavedPaymentMethod: done.savedPaymentMethod, TaxBps: done.taxBps})
+	resp, err := s.Admin.CompleteSession(ctx, completeRequest(p, paid, done))
 	if err == nil {
 		p = withProcessingFee(p, resp.GetCheckoutSession())
 		if !paid {
@@ -309,12 +311,13 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 		if err := s.release(ctx, prov, p, res); err != nil {
 			return Result{}, err
 		}
-		p, err = s.move(ctx, p, StatusCanceled, "session_closed", "The checkout was completed or expired before this payment; nothing was charged.", StatusProcessing)
+		p, err = s.move(ctx, p, StatusCanceled, failureSessionClosed, failureSessionClosedMsg, StatusProcessing)
 		return Result{Payment: p, Closed: true}, err
 	} else if err != nil {
 		// The session's state is unknown: keep the authorisation and the
-		// payment processing, so that it can be reconciled, rather than void
-		// money that may have completed the session.
+		// payment processing, for the PaymentReconciler to settle from the
+		// session's state, rather than void money that may have completed
+		// the session.
 		return Result{}, fmt.Errorf("complete session: %w", err)
 	}
 	if paid {
@@ -329,6 +332,27 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 		}
 	}
 	return Result{Payment: p, Session: resp.GetCheckoutSession()}, nil
+}
+
+// completeRequest asks admin-api to complete p's session with p; done is
+// what a subscription checkout's completion adds (zero for others).
+func completeRequest(p db.RuntimePayment, paid bool, done completion) *internalapiv1.CompleteSessionRequest {
+	return &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
+		Paid: paid, AmountTax: p.AmountTax, AmountTotal: sessionTotal(p), PaymentMethod: p.Method,
+		OrganizationId: p.OrganizationID, Livemode: p.Livemode, Currency: p.Currency,
+		SavedPaymentMethod: done.savedPaymentMethod, TaxBps: done.taxBps}
+}
+
+// releaseLate gives back an authorisation that came after its payment was
+// settled without it, and answers the payment as it stands.
+func (s *Service) releaseLate(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result) (Result, error) {
+	if res.Outcome == provider.Authorized || res.Outcome == provider.Pending {
+		if err := s.release(ctx, prov, p, res); err != nil {
+			return Result{}, err
+		}
+	}
+	p, err := s.Store.GetPayment(ctx, p.ID)
+	return Result{Payment: p}, err
 }
 
 // withProcessingFee is p with the processing fee admin-api fixed on the

@@ -229,6 +229,97 @@ func (q *Queries) ClaimDueAsync(ctx context.Context, limit int32) ([]RuntimePaym
 	return items, nil
 }
 
+const claimStuckPayments = `-- name: ClaimStuckPayments :many
+UPDATE runtime.payments SET updated_at = now()
+WHERE id IN (
+    SELECT stuck.id FROM runtime.payments AS stuck
+    WHERE stuck.status = 'processing' AND stuck.method = 'card'
+      AND stuck.updated_at < $1::timestamptz
+    ORDER BY stuck.updated_at
+    LIMIT $2
+    FOR UPDATE OF stuck SKIP LOCKED)
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key, next_action
+`
+
+type ClaimStuckPaymentsParams struct {
+	StaleBefore time.Time
+	MaxPayments int32
+}
+
+// Card payments processing and untouched since before @stale_before: their
+// request ended (a crash, an unanswered call) between the insert and the
+// final move. Claimed by moving updated_at on, so that another replica
+// skips them until they are stale again; SKIP LOCKED shares them between
+// replicas. A payment waiting for its provider's later answer is claimed
+// too (its session may never have been completed), once a grace period.
+func (q *Queries) ClaimStuckPayments(ctx context.Context, arg ClaimStuckPaymentsParams) ([]RuntimePayment, error) {
+	rows, err := q.db.Query(ctx, claimStuckPayments, arg.StaleBefore, arg.MaxPayments)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RuntimePayment{}
+	for rows.Next() {
+		var i RuntimePayment
+		if err := rows.Scan(
+			&i.ID,
+			&i.Seq,
+			&i.SessionID,
+			&i.OrganizationID,
+			&i.Livemode,
+			&i.Method,
+			&i.Provider,
+			&i.ProviderRef,
+			&i.Status,
+			&i.Currency,
+			&i.Amount,
+			&i.AmountTax,
+			&i.AmountReceived,
+			&i.Reference,
+			&i.CardBrand,
+			&i.CardLast4,
+			&i.BillingName,
+			&i.BillingEmail,
+			&i.BillingCountry,
+			&i.BillingPostalCode,
+			&i.BillingRegion,
+			&i.FailureCode,
+			&i.FailureMessage,
+			&i.ClientIp,
+			&i.AsyncDueAt,
+			&i.EventSequence,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.AmountOverpaid,
+			&i.AmountRefunded,
+			&i.ProviderAccount,
+			&i.DisputeID,
+			&i.DisputeReason,
+			&i.DisputeStatus,
+			&i.DisputeAmount,
+			&i.DisputedAt,
+			&i.Fee,
+			&i.FeeCurrency,
+			&i.InstallmentCount,
+			&i.InstallmentMonthlyBps,
+			&i.InstallmentInterest,
+			&i.InstallmentInterestPaidBy,
+			&i.ProcessingFee,
+			&i.NetAmount,
+			&i.PaymentMethodID,
+			&i.IdempotencyKey,
+			&i.NextAction,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const createOffSessionPayment = `-- name: CreateOffSessionPayment :one
 INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method, provider, status,
     currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
@@ -932,7 +1023,7 @@ UPDATE runtime.payments
 SET status = $1, provider_ref = $2, card_brand = $3, card_last4 = $4,
     failure_code = $5, failure_message = $6, async_due_at = $7,
     next_action = $8, event_sequence = event_sequence + 1, updated_at = now()
-WHERE id = $9
+WHERE id = $9 AND status IN ('processing', 'requires_action')
 RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key, next_action
 `
 
@@ -948,7 +1039,9 @@ type SetAuthorizationParams struct {
 	ID             string
 }
 
-// Records the provider's answer to an authorisation.
+// Records the provider's answer to an authorisation, unless the payment
+// was settled meanwhile (the reconciler failed it after its grace period):
+// no row then, and the caller releases the authorisation.
 func (q *Queries) SetAuthorization(ctx context.Context, arg SetAuthorizationParams) (RuntimePayment, error) {
 	row := q.db.QueryRow(ctx, setAuthorization,
 		arg.Status,

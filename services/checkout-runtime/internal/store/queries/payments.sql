@@ -17,12 +17,14 @@ SELECT * FROM runtime.payments WHERE id = $1 FOR UPDATE;
 SELECT * FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1;
 
 -- name: SetAuthorization :one
--- Records the provider's answer to an authorisation.
+-- Records the provider's answer to an authorisation, unless the payment
+-- was settled meanwhile (the reconciler failed it after its grace period):
+-- no row then, and the caller releases the authorisation.
 UPDATE runtime.payments
 SET status = @status, provider_ref = @provider_ref, card_brand = @card_brand, card_last4 = @card_last4,
     failure_code = @failure_code, failure_message = @failure_message, async_due_at = @async_due_at,
     next_action = sqlc.narg(next_action), event_sequence = event_sequence + 1, updated_at = now()
-WHERE id = @id
+WHERE id = @id AND status IN ('processing', 'requires_action')
 RETURNING *;
 
 -- name: SetStatus :one
@@ -132,3 +134,20 @@ SELECT * FROM runtime.payments
 WHERE provider = @provider AND status = 'requires_action' AND updated_at < @waiting_since
 ORDER BY updated_at
 LIMIT @max_payments;
+
+-- name: ClaimStuckPayments :many
+-- Card payments processing and untouched since before @stale_before: their
+-- request ended (a crash, an unanswered call) between the insert and the
+-- final move. Claimed by moving updated_at on, so that another replica
+-- skips them until they are stale again; SKIP LOCKED shares them between
+-- replicas. A payment waiting for its provider's later answer is claimed
+-- too (its session may never have been completed), once a grace period.
+UPDATE runtime.payments SET updated_at = now()
+WHERE id IN (
+    SELECT stuck.id FROM runtime.payments AS stuck
+    WHERE stuck.status = 'processing' AND stuck.method = 'card'
+      AND stuck.updated_at < @stale_before::timestamptz
+    ORDER BY stuck.updated_at
+    LIMIT @max_payments
+    FOR UPDATE OF stuck SKIP LOCKED)
+RETURNING *;
