@@ -277,6 +277,18 @@ func (c *Cluster) kill() {
 	<-c.exited
 }
 
+// Crash kills the postmaster alone with SIGKILL, as a crash of the server
+// would (its backends exit when they notice), and waits for it to be reaped.
+// The next Start runs PostgreSQL's crash recovery. For chaos tests.
+func (c *Cluster) Crash() {
+	if c.cmd == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.exited
+	c.cmd = nil
+}
+
 // CreateDatabase creates database name unless it exists.
 func (c *Cluster) CreateDatabase(ctx context.Context, name string) error {
 	conn, err := pgx.Connect(ctx, c.URL("postgres"))
