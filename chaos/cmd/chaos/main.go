@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -136,7 +137,11 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	logf("chaos: drained in %s", time.Since(drainStart).Round(time.Second))
+	drainedIn := time.Since(drainStart).Round(time.Second)
+	logf("chaos: drained in %s", drainedIn)
+	if err := writeAttempts(filepath.Join(o.Dir, "requests.jsonl"), l.attempts); err != nil {
+		return false, err
+	}
 
 	fs := fr.all()
 	drained := check{Name: "drained within " + o.Drain.String(), Checked: 1}
@@ -180,7 +185,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Chaos soak, seed %d\n\n%s of load at %g checkouts/s, %d faults, drained in %s. Replay: `%s`\n\n",
-		o.Seed, o.Duration, o.Rate, len(fs), time.Since(drainStart).Round(time.Second), replay)
+		o.Seed, o.Duration, o.Rate, len(fs), drainedIn, replay)
 	fmt.Fprintf(&b, "| check | checked | violations | result |\n|---|---:|---:|---|\n")
 	ok := true
 	for _, c := range checks {
@@ -255,4 +260,21 @@ func payToWebhook(flows []*flow, r *receiver) (time.Duration, time.Duration, int
 		return ds[min(len(ds)-1, int(p*float64(len(ds))))].Round(time.Millisecond)
 	}
 	return q(0.50), q(0.99), len(ds)
+}
+
+// writeAttempts keeps every request of the load, one JSON object a line,
+// for looking into a failed run.
+func writeAttempts(path string, as []attempt) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for _, a := range as {
+		if err := enc.Encode(a); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
 }

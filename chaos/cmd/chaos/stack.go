@@ -455,8 +455,12 @@ func (s *stack) close() {
 			_ = os.WriteFile(filepath.Join(s.logDir, "postgres.log"), b, 0o644)
 		}
 	}
-	if s.pgTmp != "" {
-		_ = os.RemoveAll(s.pgTmp)
+	// The logs stay; the binaries and the stores are large and of no use
+	// to a replay, which builds and starts afresh.
+	for _, d := range []string{s.pgTmp, s.binDir, filepath.Join(s.dir, "nats")} {
+		if d != "" {
+			_ = os.RemoveAll(d)
+		}
 	}
 }
 
