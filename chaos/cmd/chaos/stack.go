@@ -242,19 +242,8 @@ func (s *stack) startPostgres(ctx context.Context) error {
 	}
 	s.dbURL = s.pg.URL("tillpoint")
 	s.components = append(s.components, &component{name: "postgres", kind: "postgres",
-		start: func(ctx context.Context) error {
-			// The killed postmaster's backends exit when they notice; until
-			// then the shared memory is in use and a start fails.
-			var err error
-			for range 20 {
-				if err = s.pg.Start(ctx); err == nil {
-					return nil
-				}
-				time.Sleep(500 * time.Millisecond)
-			}
-			return err
-		},
-		kill: s.pg.Crash,
+		start: s.pg.Start, // crash recovery; Crash waited for the backends to go
+		kill:  s.pg.Crash,
 		stop: func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
