@@ -136,7 +136,7 @@ func (l *loader) run(ctx context.Context, rate float64) {
 
 // call makes one request, retrying a missing answer, a 5xx or a 429 until
 // stepDeadline (the same request: its idempotency key, form and cookies),
-// and records every attempt. ok decides whether a 2xx-4xx answer is final.
+// and records every attempt. Any other answer is final.
 func (l *loader) call(service, step string, c *http.Client, mk func() *http.Request) (int, []byte, error) {
 	if c == nil {
 		c = l.client
