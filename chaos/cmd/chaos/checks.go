@@ -190,28 +190,29 @@ GROUP BY s.id`)
 	return []check{states, once, acked}, counts, nil
 }
 
-// streamIDs reads a whole stream and counts each Nats-Msg-Id.
-func streamIDs(ctx context.Context, js jetstream.JetStream, stream string) (map[string]int, error) {
+// streamIDs reads a whole stream and counts each Nats-Msg-Id; it also
+// returns how many servers keep the stream.
+func streamIDs(ctx context.Context, js jetstream.JetStream, stream string) (map[string]int, int, error) {
 	st, err := js.Stream(ctx, stream)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	info, err := st.Info(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	ids := map[string]int{}
+	ids, replicas := map[string]int{}, info.Config.Replicas
 	if info.State.Msgs == 0 {
-		return ids, nil
+		return ids, replicas, nil
 	}
 	c, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for got := uint64(0); got < info.State.Msgs; {
 		batch, err := c.Fetch(500, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		n := 0
 		for m := range batch.Messages() {
@@ -219,14 +220,14 @@ func streamIDs(ctx context.Context, js jetstream.JetStream, stream string) (map[
 			n++
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return nil, err
+			return nil, 0, err
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("stream %s: read %d of %d messages", stream, got, info.State.Msgs)
+			return nil, 0, fmt.Errorf("stream %s: read %d of %d messages", stream, got, info.State.Msgs)
 		}
 		got += uint64(n)
 	}
-	return ids, nil
+	return ids, replicas, nil
 }
 
 // storedEvent is an event as hooks stored it from JetStream.
@@ -241,7 +242,7 @@ type storedEvent struct {
 func checkEvents(ctx context.Context, pool *pgxpool.Pool, js jetstream.JetStream, counts map[string]int) ([]check, map[string]storedEvent, error) {
 	once := check{Name: "events: every outbox event in JetStream exactly once (Nats-Msg-Id)"}
 	stored := check{Name: "events: every stream event stored by hooks, and only those"}
-	domain := check{Name: "events: every paid/expired session has its event"}
+	domain := check{Name: "events: every state change has its event (session completed, expired, paid later; payment succeeded)"}
 	var left int
 	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM admin.outbox) + (SELECT count(*) FROM runtime.outbox) + (SELECT count(*) FROM hooks.outbox)`).Scan(&left); err != nil {
 		return nil, nil, err
@@ -249,13 +250,18 @@ func checkEvents(ctx context.Context, pool *pgxpool.Pool, js jetstream.JetStream
 	if left > 0 {
 		once.fail("%d events still in the outboxes after the drain", left)
 	}
-	events, err := streamIDs(ctx, js, natsx.EventsStream)
+	events, eventsReplicas, err := streamIDs(ctx, js, natsx.EventsStream)
 	if err != nil {
 		return nil, nil, err
 	}
-	provider, err := streamIDs(ctx, js, natsx.ProviderStream)
+	provider, providerReplicas, err := streamIDs(ctx, js, natsx.ProviderStream)
 	if err != nil {
 		return nil, nil, err
+	}
+	for name, n := range map[string]int{natsx.EventsStream: eventsReplicas, natsx.ProviderStream: providerReplicas} {
+		if n != natsNodes {
+			once.fail("stream %s has %d replicas, not %d", name, n, natsNodes)
+		}
 	}
 	counts["JetStream EVENTS messages"] = len(events)
 	counts["JetStream PROVIDER messages"] = len(provider)
@@ -300,13 +306,14 @@ func checkEvents(ctx context.Context, pool *pgxpool.Pool, js jetstream.JetStream
 	for _, e := range byID {
 		has[e.Type+" "+e.ObjectID] = true
 	}
-	srows, err := pool.Query(ctx, `SELECT id, status, payment_status FROM admin.checkout_sessions`)
+	srows, err := pool.Query(ctx, `SELECT id, status, payment_status, metadata->>'chaos_kind' IN ($1, $2) FROM admin.checkout_sessions`, kindAsync, kindBank)
 	if err != nil {
 		return nil, nil, err
 	}
 	for srows.Next() {
 		var id, status, ps string
-		if err := srows.Scan(&id, &status, &ps); err != nil {
+		var later bool
+		if err := srows.Scan(&id, &status, &ps, &later); err != nil {
 			return nil, nil, err
 		}
 		domain.Checked++
@@ -316,8 +323,28 @@ func checkEvents(ctx context.Context, pool *pgxpool.Pool, js jetstream.JetStream
 		if status == "expired" && !has["checkout.session.expired "+id] {
 			domain.fail("%s: expired without checkout.session.expired", id)
 		}
+		if later && ps == "paid" && !has["checkout.session.async_payment_succeeded "+id] {
+			domain.fail("%s: paid later without checkout.session.async_payment_succeeded", id)
+		}
 	}
-	return []check{once, stored, domain}, byID, srows.Err()
+	if err := srows.Err(); err != nil {
+		return nil, nil, err
+	}
+	prows, err := pool.Query(ctx, `SELECT id FROM runtime.payments WHERE status = 'succeeded'`)
+	if err != nil {
+		return nil, nil, err
+	}
+	paid, err := pgx.CollectRows(prows, pgx.RowTo[string])
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, id := range paid {
+		domain.Checked++
+		if !has["payment.succeeded "+id] {
+			domain.fail("payment %s: succeeded without payment.succeeded", id)
+		}
+	}
+	return []check{once, stored, domain}, byID, nil
 }
 
 // checkDeliveries: every stored event delivered to every endpoint
