@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export TILLPOINT_DEV_DIR ?= $(CURDIR)/.dev
 TOOLS := bin/tools
 SERVICES := admin-api checkout-runtime hooks
-MODULES := proto/gen/go services/platform $(addprefix services/,$(SERVICES)) sdk/go e2e bench
+MODULES := proto/gen/go services/platform $(addprefix services/,$(SERVICES)) sdk/go e2e bench chaos
 # Every package of every workspace module.
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GEN_DIRS := proto/gen services/admin-api/internal/openapi $(foreach s,$(SERVICES),services/$(s)/internal/store/db)
@@ -53,7 +53,7 @@ check-generated: tools ## Fail when the generated code differs from what make ge
 .PHONY: lint
 lint: tools ## buf lint, gofmt, go vet.
 	$(TOOLS)/buf lint
-	@bad=$$(gofmt -l services proto/gen/go sdk/go e2e bench tools | grep -v '\.pb\.' || true); \
+	@bad=$$(gofmt -l services proto/gen/go sdk/go e2e bench chaos tools | grep -v '\.pb\.' || true); \
 	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	go vet $(PKGS)
 
@@ -106,3 +106,7 @@ clean: ## Remove build outputs (keeps .dev, the dev database).
 .PHONY: bench
 bench: ## Run the load benchmarks against a private stack on loopback (tables in bench/results/latest.md; BENCH_FLAGS=-duration=10s).
 	go run ./bench/cmd/bench $(BENCH_FLAGS)
+
+.PHONY: chaos
+chaos: ## Chaos soak: 2 replicas of each service, 3 NATS nodes, PostgreSQL, kill -9s under load, then the invariants (docs/chaos.md; CHAOS_FLAGS='-duration 10m -rate 4 -seed N').
+	go run ./chaos/cmd/chaos $(CHAOS_FLAGS)

@@ -20,7 +20,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -275,6 +277,67 @@ func (c *Cluster) Stop(ctx context.Context) error {
 func (c *Cluster) kill() {
 	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 	<-c.exited
+}
+
+// Crash kills the postmaster alone with SIGKILL, as a crash of the server
+// would, and waits until it and its backends (which exit when they notice)
+// are gone: until then they hold the shared memory and a start would fail.
+// The next Start runs PostgreSQL's crash recovery. For chaos tests; Linux
+// only (it reads /proc).
+func (c *Cluster) Crash() {
+	if c.cmd == nil {
+		return
+	}
+	// Backends start sessions of their own (setsid), so they are found as
+	// the postmaster's children rather than by its process group.
+	children := childrenOf(c.cmd.Process.Pid)
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.exited
+	c.cmd = nil
+	for deadline := time.Now().Add(stopTimeout); time.Now().Before(deadline); time.Sleep(pollInterval) {
+		if !slices.ContainsFunc(children, running) {
+			return
+		}
+	}
+}
+
+// childrenOf lists the processes whose parent is pid.
+func childrenOf(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		if child, err := strconv.Atoi(e.Name()); err == nil {
+			if ppid, _, ok := procStat(child); ok && ppid == pid {
+				out = append(out, child)
+			}
+		}
+	}
+	return out
+}
+
+// running reports whether pid exists and has not exited (a zombie has).
+func running(pid int) bool {
+	_, state, ok := procStat(pid)
+	return ok && state != "Z"
+}
+
+// procStat reads a process's parent and state from /proc/PID/stat
+// ("PID (comm) STATE PPID …"; comm may hold spaces and parentheses).
+func procStat(pid int) (ppid int, state string, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, "", false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, "", false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0, "", false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	return ppid, f[0], err == nil
 }
 
 // CreateDatabase creates database name unless it exists.

@@ -235,3 +235,15 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestStreamReplicasFromTheEnvironment(t *testing.T) {
+	for v, want := range map[string]int{"": 1, "3": 3, "5": 5, "0": 1, "6": 1, "three": 1} {
+		t.Setenv(natsx.ReplicasVariable, v)
+		if got := natsx.EventsStreamConfig().Replicas; got != want {
+			t.Errorf("%s=%q: events replicas %d, want %d", natsx.ReplicasVariable, v, got, want)
+		}
+		if got := natsx.ProviderStreamConfig().Replicas; got != want {
+			t.Errorf("%s=%q: provider replicas %d, want %d", natsx.ReplicasVariable, v, got, want)
+		}
+	}
+}

@@ -3,6 +3,8 @@ package natsx
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,10 +30,22 @@ const (
 	// it consumers still deduplicate by event id (their inbox), so a longer
 	// outage costs a redundant message, never a double effect.
 	eventsDuplicateWindow = 2 * time.Hour
-	// eventsReplicas is 1 for a single server (dev stack, tests); a
-	// production cluster raises it to 3 when this becomes configuration.
-	eventsReplicas = 1
+	// defaultReplicas is 1 for a single server (dev stack, tests); a
+	// cluster sets ReplicasVariable (3 for a three-node cluster).
+	defaultReplicas = 1
+	// ReplicasVariable names the environment variable that sets how many
+	// servers of a JetStream cluster keep each stream (1 to 5; a quorum of
+	// them acknowledges every write).
+	ReplicasVariable = "NATS_STREAM_REPLICAS"
 )
+
+// streamReplicas is ReplicasVariable when it is a number from 1 to 5, else 1.
+func streamReplicas() int {
+	if n, err := strconv.Atoi(os.Getenv(ReplicasVariable)); err == nil && n >= 1 && n <= 5 {
+		return n
+	}
+	return defaultReplicas
+}
 
 // EventSubject returns the subject an event of the given type is published
 // on: "checkout.session.completed" → "events.checkout.session.completed".
@@ -52,7 +66,7 @@ func EventsStreamConfig() jetstream.StreamConfig {
 		Discard:     jetstream.DiscardOld,
 		MaxAge:      eventsMaxAge,
 		Duplicates:  eventsDuplicateWindow,
-		Replicas:    eventsReplicas,
+		Replicas:    streamReplicas(),
 	}
 }
 
@@ -79,7 +93,7 @@ func ProviderStreamConfig() jetstream.StreamConfig {
 		Discard:     jetstream.DiscardOld,
 		MaxAge:      eventsMaxAge,
 		Duplicates:  eventsDuplicateWindow,
-		Replicas:    eventsReplicas,
+		Replicas:    streamReplicas(),
 	}
 }
 
