@@ -29,8 +29,9 @@ func (c *check) fail(format string, args ...any) {
 }
 
 // drain waits until the system has nothing left to do: the outboxes empty,
-// every JetStream consumer caught up, no delivery pending and no test-provider
-// callback due. It returns what was still pending at the deadline.
+// every JetStream consumer caught up, no delivery pending, no test-provider
+// callback due and no card payment still processing (one cut off by a kill
+// waits for the payment reconciler). It returns what was still pending at the deadline.
 func drain(ctx context.Context, pool *pgxpool.Pool, js jetstream.JetStream, within time.Duration) (string, error) {
 	end := time.Now().Add(within)
 	for {
@@ -53,11 +54,11 @@ func pending(ctx context.Context, pool *pgxpool.Pool, js jetstream.JetStream) (s
 	var outbox, deliveries, async int
 	err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM admin.outbox) + (SELECT count(*) FROM runtime.outbox) + (SELECT count(*) FROM hooks.outbox),
 		(SELECT count(*) FROM hooks.deliveries WHERE status = 'pending'),
-		(SELECT count(*) FROM runtime.payments WHERE status = 'processing' AND async_due_at IS NOT NULL)`).Scan(&outbox, &deliveries, &async)
+		(SELECT count(*) FROM runtime.payments WHERE status = 'processing' AND method = 'card')`).Scan(&outbox, &deliveries, &async)
 	if err != nil {
 		return "", err
 	}
-	for n, what := range map[int]string{outbox: "outbox rows", deliveries: "deliveries pending", async: "async card callbacks due"} {
+	for n, what := range map[int]string{outbox: "outbox rows", deliveries: "deliveries pending", async: "card payments processing (async callbacks due, or waiting for the reconciler)"} {
 		if n > 0 {
 			left = append(left, fmt.Sprintf("%d %s", n, what))
 		}

@@ -344,6 +344,9 @@ func (s *stack) env() []string {
 		// provider's "succeeds later" card after 2 s.
 		"WEBHOOK_RETRY_SCALE_PERCENT=1",
 		"TEST_PROVIDER_ASYNC_DELAY=2s",
+		// A card payment cut off by a kill is settled by the reconciler
+		// after this grace (docs/design.md §5): short, so the drain sees it.
+		"PAYMENT_RECONCILE_GRACE=5s",
 		secretbox.Variable + "=" + s.sec.EncryptionKey,
 		"ACCESS_TOKEN_SIGNING_KEY=" + s.sec.AccessToken,
 	}
