@@ -223,15 +223,9 @@ func (s *InternalSessions) ApplyPromotionCode(ctx context.Context, req *internal
 	}
 	var resp *internalapiv1.ApplyPromotionCodeResponse
 	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		row, err := q.LockOpenSession(ctx, req.GetSessionId())
-		if store.IsNoRows(err) {
-			cur, err := s.current(ctx, q, req.GetSessionId())
-			if err != nil {
-				return err
-			}
-			return notOpen(cur)
-		} else if err != nil {
-			return store.Wrap(err, "lock session")
+		row, err := s.lockOpen(ctx, q, req.GetSessionId())
+		if err != nil {
+			return err
 		}
 		switch {
 		case !row.AllowPromotionCodes:
@@ -249,6 +243,23 @@ func (s *InternalSessions) ApplyPromotionCode(ctx context.Context, req *internal
 		return err
 	})
 	return resp, err
+}
+
+// lockOpen locks an open, unexpired session for a change from the hosted
+// page (a quantity, a code, custom fields, a cascade tier), or says why it
+// cannot change: unknown, expired or no longer open.
+func (s *InternalSessions) lockOpen(ctx context.Context, q *db.Queries, id string) (db.AdminCheckoutSession, error) {
+	row, err := q.LockOpenSession(ctx, id)
+	if store.IsNoRows(err) {
+		cur, err := s.current(ctx, q, id)
+		if err != nil {
+			return row, err
+		}
+		return row, notOpen(cur)
+	} else if err != nil {
+		return row, store.Wrap(err, "lock session")
+	}
+	return row, nil
 }
 
 func (s *InternalSessions) current(ctx context.Context, q *db.Queries, id string) (db.AdminCheckoutSession, error) {
@@ -275,15 +286,9 @@ func notOpen(cur db.AdminCheckoutSession) error {
 func (s *InternalSessions) UpdateLineItemQuantity(ctx context.Context, req *internalapiv1.UpdateLineItemQuantityRequest) (*internalapiv1.UpdateLineItemQuantityResponse, error) {
 	var resp *internalapiv1.UpdateLineItemQuantityResponse
 	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		row, err := q.LockOpenSession(ctx, req.GetSessionId())
-		if store.IsNoRows(err) {
-			cur, err := s.current(ctx, q, req.GetSessionId())
-			if err != nil {
-				return err
-			}
-			return notOpen(cur)
-		} else if err != nil {
-			return store.Wrap(err, "lock session")
+		row, err := s.lockOpen(ctx, q, req.GetSessionId())
+		if err != nil {
+			return err
 		}
 		var items []session.LineItem
 		if err := json.Unmarshal(row.LineItems, &items); err != nil {
@@ -327,15 +332,9 @@ func (s *InternalSessions) UpdateLineItemQuantity(ctx context.Context, req *inte
 func (s *InternalSessions) SetCustomFields(ctx context.Context, req *internalapiv1.SetCustomFieldsRequest) (*internalapiv1.SetCustomFieldsResponse, error) {
 	var resp *internalapiv1.SetCustomFieldsResponse
 	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		row, err := q.LockOpenSession(ctx, req.GetSessionId())
-		if store.IsNoRows(err) {
-			cur, err := s.current(ctx, q, req.GetSessionId())
-			if err != nil {
-				return err
-			}
-			return notOpen(cur)
-		} else if err != nil {
-			return store.Wrap(err, "lock session")
+		row, err := s.lockOpen(ctx, q, req.GetSessionId())
+		if err != nil {
+			return err
 		}
 		site, err := q.GetSite(ctx, db.GetSiteParams{ID: row.SiteID, OrganizationID: row.OrganizationID, Livemode: row.Livemode})
 		if err != nil {
@@ -378,15 +377,9 @@ func (s *InternalSessions) SetCustomFields(ctx context.Context, req *internalapi
 func (s *InternalSessions) SwitchCascadeTier(ctx context.Context, req *internalapiv1.SwitchCascadeTierRequest) (*internalapiv1.SwitchCascadeTierResponse, error) {
 	var resp *internalapiv1.SwitchCascadeTierResponse
 	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		row, err := q.LockOpenSession(ctx, req.GetSessionId())
-		if store.IsNoRows(err) {
-			cur, err := s.current(ctx, q, req.GetSessionId())
-			if err != nil {
-				return err
-			}
-			return notOpen(cur)
-		} else if err != nil {
-			return store.Wrap(err, "lock session")
+		row, err := s.lockOpen(ctx, q, req.GetSessionId())
+		if err != nil {
+			return err
 		}
 		tiers, err := sessionCascade(row)
 		if err != nil {

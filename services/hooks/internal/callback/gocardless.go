@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -13,7 +12,6 @@ import (
 
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
-	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 	"github.com/tillpoint/tillpoint/services/platform/provider/gocardless"
 )
@@ -38,27 +36,9 @@ type GoCardlessHandler struct {
 func (h *GoCardlessHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	accountID := r.PathValue("account")
-	if !ids.HasPrefix(accountID, "pa") {
-		h.noAccount(w)
-		return
-	}
-	acct, err := h.cache.lookup(ctx, h.Accounts, accountID, provider.NameGoCardless, h.SecretTTL)
-	if errors.Is(err, errAccountsUnavailable) {
-		h.Logger.ErrorContext(ctx, "gocardless webhook: provider account lookup failed", "account", accountID, "err", err)
-		httpx.WriteError(w, http.StatusServiceUnavailable, httpx.TypeAPI, "unavailable", "", "The webhook could not be verified now; retry it.")
-		return
-	}
-	if !acct.found {
-		h.Logger.WarnContext(ctx, "gocardless webhook for an unknown account", "account", accountID)
-		h.noAccount(w)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, gocardless.MaxWebhookPayload))
-	if err != nil {
-		if httpx.RespondTooLarge(w, r, err) {
-			return
-		}
-		httpx.WriteError(w, http.StatusBadRequest, httpx.TypeInvalidRequest, "body_unreadable", "", "The request body could not be read.")
+	acct, body, ok := webhookRoute{name: provider.NameGoCardless, label: "GoCardless", secretOf: webhookSecret, maxBody: gocardless.MaxWebhookPayload,
+		accounts: h.Accounts, cache: &h.cache, ttl: h.SecretTTL, logger: h.Logger}.open(w, r)
+	if !ok {
 		return
 	}
 	events, err := gocardless.ParseWebhook(body, r.Header.Get(gocardless.SignatureHeader), acct.secret)
@@ -112,10 +92,4 @@ func (h *GoCardlessHandler) store(ctx context.Context, accountID string, src pro
 	// Keyed by account as Stripe's are: GoCardless's event ids are unique
 	// per GoCardless account, and two merchants are different senders.
 	return storeOnce(ctx, h.Pool, src.Key()+"."+accountID, ev.ID, msg, src.Key(), msg)
-}
-
-// noAccount answers as for an unknown provider: the sender learns nothing
-// about which ids exist.
-func (h *GoCardlessHandler) noAccount(w http.ResponseWriter) {
-	httpx.WriteError(w, http.StatusNotFound, httpx.TypeInvalidRequest, "provider_account_unknown", "account", "No such GoCardless provider account.")
 }

@@ -1,22 +1,16 @@
 package callback
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
-	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 	"github.com/tillpoint/tillpoint/services/platform/provider/paystack"
 )
@@ -36,8 +30,7 @@ type PaystackHandler struct {
 	// SecretTTL is how long a fetched account is reused (DefaultSecretTTL when 0).
 	SecretTTL time.Duration
 
-	mu    sync.Mutex
-	cache map[string]cachedAccount
+	cache accountCache
 }
 
 // ServeHTTP handles one Paystack event. Paystack expects 200; a bad
@@ -45,27 +38,9 @@ type PaystackHandler struct {
 func (h *PaystackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	accountID := r.PathValue("account")
-	if !ids.HasPrefix(accountID, "pa") {
-		h.noAccount(w)
-		return
-	}
-	acct, err := h.account(ctx, accountID)
-	if errors.Is(err, errAccountsUnavailable) {
-		h.Logger.ErrorContext(ctx, "paystack webhook: provider account lookup failed", "account", accountID, "err", err)
-		httpx.WriteError(w, http.StatusServiceUnavailable, httpx.TypeAPI, "unavailable", "", "The callback could not be verified now; retry it.")
-		return
-	}
-	if !acct.found {
-		h.Logger.WarnContext(ctx, "paystack webhook for an unknown account", "account", accountID)
-		h.noAccount(w)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, paystack.MaxWebhookPayload))
-	if err != nil {
-		if httpx.RespondTooLarge(w, r, err) {
-			return
-		}
-		httpx.WriteError(w, http.StatusBadRequest, httpx.TypeInvalidRequest, "body_unreadable", "", "The request body could not be read.")
+	acct, body, ok := webhookRoute{name: provider.NamePaystack, label: "Paystack", secretOf: func(c *internalapiv1.GetProviderAccountCredentialsResponse) string { return c.GetSecretKey() }, maxBody: paystack.MaxWebhookPayload,
+		accounts: h.Accounts, cache: &h.cache, ttl: h.SecretTTL, logger: h.Logger}.open(w, r)
+	if !ok {
 		return
 	}
 	ev, err := paystack.ParseWebhook(body, r.Header.Get(paystack.SignatureHeader), acct.secret)
@@ -111,49 +86,4 @@ func (h *PaystackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Logger.InfoContext(ctx, "paystack webhook replayed", "account", accountID, "mode", mode, "id", ev.ID)
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"received": true, "duplicate": !stored})
-}
-
-// noAccount answers as for an unknown provider.
-func (h *PaystackHandler) noAccount(w http.ResponseWriter) {
-	httpx.WriteError(w, http.StatusNotFound, httpx.TypeInvalidRequest, "provider_account_unknown", "account", "No such Paystack provider account.")
-}
-
-// account returns the account's mode and secret key (Paystack signs
-// webhooks with it), from the cache or admin-api, as StripeHandler.account
-// does for Stripe's webhook secret.
-func (h *PaystackHandler) account(ctx context.Context, id string) (cachedAccount, error) {
-	now := time.Now()
-	h.mu.Lock()
-	c, ok := h.cache[id]
-	h.mu.Unlock()
-	if ok && now.Before(c.expires) {
-		return c, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	resp, err := h.Accounts.GetProviderAccountCredentials(ctx, &internalapiv1.GetProviderAccountCredentialsRequest{AccountId: id})
-	switch status.Code(err) {
-	case codes.OK:
-		c = cachedAccount{found: resp.GetProvider() == provider.NamePaystack && resp.GetSecretKey() != "",
-			livemode: resp.GetLivemode(), secret: resp.GetSecretKey()}
-	case codes.NotFound, codes.InvalidArgument:
-		c = cachedAccount{}
-	default:
-		return cachedAccount{}, errors.Join(errAccountsUnavailable, errors.New(status.Code(err).String()))
-	}
-	if !c.found {
-		c.secret = ""
-	}
-	ttl := h.SecretTTL
-	if ttl <= 0 {
-		ttl = DefaultSecretTTL
-	}
-	c.expires = now.Add(ttl)
-	h.mu.Lock()
-	if h.cache == nil || len(h.cache) >= maxCachedAccounts {
-		h.cache = make(map[string]cachedAccount)
-	}
-	h.cache[id] = c
-	h.mu.Unlock()
-	return c, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -13,7 +12,6 @@ import (
 
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
-	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 	"github.com/tillpoint/tillpoint/services/platform/provider/stripe"
 )
@@ -37,27 +35,9 @@ type StripeHandler struct {
 func (h *StripeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	accountID := r.PathValue("account")
-	if !ids.HasPrefix(accountID, "pa") {
-		h.noAccount(w)
-		return
-	}
-	acct, err := h.account(ctx, accountID)
-	if errors.Is(err, errAccountsUnavailable) {
-		h.Logger.ErrorContext(ctx, "stripe webhook: provider account lookup failed", "account", accountID, "err", err)
-		httpx.WriteError(w, http.StatusServiceUnavailable, httpx.TypeAPI, "unavailable", "", "The callback could not be verified now; retry it.")
-		return
-	}
-	if !acct.found {
-		h.Logger.WarnContext(ctx, "stripe webhook for an unknown account", "account", accountID)
-		h.noAccount(w)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, stripe.MaxWebhookPayload))
-	if err != nil {
-		if httpx.RespondTooLarge(w, r, err) {
-			return
-		}
-		httpx.WriteError(w, http.StatusBadRequest, httpx.TypeInvalidRequest, "body_unreadable", "", "The request body could not be read.")
+	acct, body, ok := webhookRoute{name: provider.NameStripe, label: "Stripe", secretOf: webhookSecret, maxBody: stripe.MaxWebhookPayload,
+		accounts: h.Accounts, cache: &h.cache, ttl: h.SecretTTL, logger: h.Logger}.open(w, r)
+	if !ok {
 		return
 	}
 	ev, err := stripe.ParseWebhook(body, r.Header.Get(stripeSignatureHeader), acct.secret, h.Now())
@@ -117,15 +97,4 @@ func (h *StripeHandler) store(ctx context.Context, accountID, mode string, ev st
 	// "stripe.<mode>.<pa_…>" is never another source's key (those have one
 	// dot).
 	return storeOnce(ctx, h.Pool, src.Key()+"."+accountID, ev.ID, body, src.Key(), msg)
-}
-
-// noAccount answers as for an unknown provider: the sender learns nothing
-// about which ids exist.
-func (h *StripeHandler) noAccount(w http.ResponseWriter) {
-	httpx.WriteError(w, http.StatusNotFound, httpx.TypeInvalidRequest, "provider_account_unknown", "account", "No such Stripe provider account.")
-}
-
-// account returns the account's mode and webhook secret (accountCache.lookup).
-func (h *StripeHandler) account(ctx context.Context, id string) (cachedAccount, error) {
-	return h.cache.lookup(ctx, h.Accounts, id, provider.NameStripe, h.SecretTTL)
 }
