@@ -160,10 +160,7 @@ func (h *Handler) showProduct(w http.ResponseWriter, r *http.Request, v visit) {
 func (h *Handler) productPage(w http.ResponseWriter, r *http.Request, v visit, status int, cv *catalogView) {
 	ctx := v.principal(r.Context())
 	prod, err := h.products.GetProduct(ctx, &adminv1.GetProductRequest{Id: r.PathValue("id")})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
@@ -206,10 +203,7 @@ func (h *Handler) addPrice(w http.ResponseWriter, r *http.Request, v visit) {
 func (h *Handler) archivePrice(w http.ResponseWriter, r *http.Request, v visit) {
 	resp, err := h.prices.UpdatePrice(v.principal(r.Context()), &adminv1.UpdatePriceRequest{Id: r.PathValue("id"), Active: false,
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"active"}}})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
@@ -220,10 +214,7 @@ func (h *Handler) archivePrice(w http.ResponseWriter, r *http.Request, v visit) 
 func (h *Handler) archiveProduct(w http.ResponseWriter, r *http.Request, v visit) {
 	_, err := h.products.UpdateProduct(v.principal(r.Context()), &adminv1.UpdateProductRequest{Id: r.PathValue("id"), Active: false,
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"active"}}})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
@@ -254,10 +245,7 @@ func (h *Handler) listCustomers(w http.ResponseWriter, r *http.Request, v visit)
 func (h *Handler) showCustomer(w http.ResponseWriter, r *http.Request, v visit) {
 	ctx := v.principal(r.Context())
 	c, err := h.people.GetCustomer(ctx, &adminv1.GetCustomerRequest{Id: r.PathValue("id")})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
@@ -342,10 +330,7 @@ func (h *Handler) createCoupon(w http.ResponseWriter, r *http.Request, v visit) 
 // takes it; sessions and codes that have it keep their counts.
 func (h *Handler) deleteCoupon(w http.ResponseWriter, r *http.Request, v visit) {
 	_, err := h.coupons.DeleteCoupon(v.principal(r.Context()), &adminv1.DeleteCouponRequest{Id: r.PathValue("id")})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
@@ -381,10 +366,7 @@ func (h *Handler) createPromotionCode(w http.ResponseWriter, r *http.Request, v 
 // deactivatePromotionCode stops a code from being accepted.
 func (h *Handler) deactivatePromotionCode(w http.ResponseWriter, r *http.Request, v visit) {
 	_, err := h.promos.UpdatePromotionCode(v.principal(r.Context()), &adminv1.UpdatePromotionCodeRequest{Id: r.PathValue("id"), Active: proto.Bool(false)})
-	if isNotFound(err) {
-		h.errorPage(w, r, &v, http.StatusNotFound)
-		return
-	} else if err != nil {
+	if err != nil {
 		h.fail(w, r, &v, err)
 		return
 	}
