@@ -52,17 +52,12 @@ func (h *Handler) cascadeOffer(co *internalapiv1.GetCheckoutResponse, declined d
 // the tier posted) and by admin-api (the tier after the current one, the
 // session open), then shows the page with the tier's items and totals.
 func (h *Handler) switchCascade(w http.ResponseWriter, r *http.Request) {
-	h.pages.Forget(r.PathValue("id"))
 	defer h.pages.Forget(r.PathValue("id"))
-	co, ok := h.checkout(w, r)
+	co, ok := h.postedChange(w, r)
 	if !ok {
 		return
 	}
 	cs := co.GetCheckoutSession()
-	if err := r.ParseForm(); err != nil || !h.validCSRF(r, cs.GetId()) {
-		h.answerError(w, r, co, http.StatusForbidden, "csrf", "err.csrf", nil)
-		return
-	}
 	if cs.GetStatus() != "open" {
 		h.closed(w, r, co)
 		return

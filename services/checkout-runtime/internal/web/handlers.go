@@ -152,6 +152,24 @@ func sessionID(r *http.Request) (string, bool) {
 }
 
 // checkout loads the session and its site; ok is false when it answered.
+// postedChange opens a form post that changes the session's payments or
+// totals (a challenge answer, a code, a tier): it forgets the session's
+// cached page — the caller forgets it again when done — loads the checkout
+// and checks the form's CSRF token, answering the request itself (403 for
+// a bad token) when it cannot go on.
+func (h *Handler) postedChange(w http.ResponseWriter, r *http.Request) (*internalapiv1.GetCheckoutResponse, bool) {
+	h.pages.Forget(r.PathValue("id"))
+	co, ok := h.checkout(w, r)
+	if !ok {
+		return nil, false
+	}
+	if err := r.ParseForm(); err != nil || !h.validCSRF(r, co.GetCheckoutSession().GetId()) {
+		h.answerError(w, r, co, http.StatusForbidden, "csrf", "err.csrf", nil)
+		return nil, false
+	}
+	return co, true
+}
+
 func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) (*internalapiv1.GetCheckoutResponse, bool) {
 	id, ok := sessionID(r)
 	if !ok {
@@ -398,17 +416,12 @@ const maxPromotionCodeLen = 50
 // back to the page (303), which then shows the discount; a refused code
 // gets the form again with the reason in the payer's language.
 func (h *Handler) applyPromotionCode(w http.ResponseWriter, r *http.Request) {
-	h.pages.Forget(r.PathValue("id"))
 	defer h.pages.Forget(r.PathValue("id"))
-	co, ok := h.checkout(w, r)
+	co, ok := h.postedChange(w, r)
 	if !ok {
 		return
 	}
 	cs := co.GetCheckoutSession()
-	if err := r.ParseForm(); err != nil || !h.validCSRF(r, cs.GetId()) {
-		h.answerError(w, r, co, http.StatusForbidden, "csrf", "err.csrf", nil)
-		return
-	}
 	if cs.GetStatus() != "open" {
 		h.closed(w, r, co)
 		return
@@ -458,15 +471,9 @@ func promoMessage(reason string) string {
 }
 
 func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
-	// Forget the session's cached page before and after changing its payments.
-	h.pages.Forget(r.PathValue("id"))
 	defer h.pages.Forget(r.PathValue("id"))
-	co, ok := h.checkout(w, r)
+	co, ok := h.postedChange(w, r)
 	if !ok {
-		return
-	}
-	if err := r.ParseForm(); err != nil || !h.validCSRF(r, co.GetCheckoutSession().GetId()) {
-		h.answerError(w, r, co, http.StatusForbidden, "csrf", "err.csrf", nil)
 		return
 	}
 	// A payment id that is not the shape of one is no payment: it must not

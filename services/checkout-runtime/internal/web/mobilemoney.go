@@ -86,14 +86,9 @@ func (h *Handler) mobileMoneyState(p *Page, latest db.RuntimePayment) {
 
 // otp posts the code the payer received for a send_otp charge.
 func (h *Handler) otp(w http.ResponseWriter, r *http.Request) {
-	h.pages.Forget(r.PathValue("id"))
 	defer h.pages.Forget(r.PathValue("id"))
-	co, ok := h.checkout(w, r)
+	co, ok := h.postedChange(w, r)
 	if !ok {
-		return
-	}
-	if err := r.ParseForm(); err != nil || !h.validCSRF(r, co.GetCheckoutSession().GetId()) {
-		h.answerError(w, r, co, http.StatusForbidden, "csrf", "err.csrf", nil)
 		return
 	}
 	paymentID := r.PostForm.Get("payment_id")
