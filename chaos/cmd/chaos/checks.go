@@ -192,8 +192,22 @@ GROUP BY s.id`)
 }
 
 // streamIDs reads a whole stream and counts each Nats-Msg-Id; it also
-// returns how many servers keep the stream.
+// returns how many servers keep the stream. The last kill may have been of a
+// NATS node a few seconds before the checks: a read cut short while the
+// cluster elects a stream leader again ("no responders") is retried from the
+// start for up to a minute, and then fails.
 func streamIDs(ctx context.Context, js jetstream.JetStream, stream string) (map[string]int, int, error) {
+	end := time.Now().Add(time.Minute)
+	for {
+		ids, replicas, err := readStream(ctx, js, stream)
+		if err == nil || time.Now().After(end) || ctx.Err() != nil {
+			return ids, replicas, err
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func readStream(ctx context.Context, js jetstream.JetStream, stream string) (map[string]int, int, error) {
 	st, err := js.Stream(ctx, stream)
 	if err != nil {
 		return nil, 0, err
