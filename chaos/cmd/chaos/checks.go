@@ -312,9 +312,9 @@ func checkEvents(ctx context.Context, pool *pgxpool.Pool, js jetstream.JetStream
 			stored.fail("%s in JetStream but not stored by hooks", id)
 		}
 	}
-	for id := range byID {
+	for id, e := range byID {
 		if events[id] == 0 {
-			stored.fail("%s stored by hooks but not in JetStream", id)
+			stored.fail("%s (%s, created %s) stored by hooks but not in JetStream", id, e.Type, e.Created.Format("15:04:05.000"))
 		}
 	}
 	has := map[string]bool{}
