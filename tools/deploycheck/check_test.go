@@ -80,6 +80,9 @@ func TestOverlaysDiffer(t *testing.T) {
 	if !bytes.Contains(render(t, "dev"), []byte("instances: 1\n")) {
 		t.Error("dev's Cluster does not run a single instance")
 	}
+	if bytes.Contains(render(t, "prod"), []byte("\n  replicas:")) {
+		t.Error("a prod Deployment names its replicas, which every apply would reset under the autoscaler")
+	}
 }
 
 // A manifest that is well-formed YAML but wrong for its kind fails the
