@@ -82,8 +82,12 @@ sdk/ts/node_modules/.installed: sdk/ts/package.json sdk/ts/package-lock.json
 sdk/ts/dist/index.js: sdk/ts/node_modules/.installed sdk/ts/tsconfig.json $(wildcard sdk/ts/src/*.ts)
 	cd sdk/ts && node_modules/.bin/tsc -p .
 
+.PHONY: deploy-check
+deploy-check: ## Render the Kubernetes overlays (kustomize) and validate them strictly (kubeconform) with the example Secrets, NATS values and alert rules, against deploy/schemas.
+	cd tools/deploycheck && GOWORK=off go run . -root ../.. && GOWORK=off go test -count=1 -timeout 5m .
+
 .PHONY: test
-test: deps node-deps prism-deps lint check-generated ## Everything: lint, generated-code check, unit, integration and end-to-end tests.
+test: deps node-deps prism-deps lint check-generated deploy-check ## Everything: lint, generated-code check, deployment check, unit, integration and end-to-end tests.
 	go test -count=1 -timeout 20m $(PKGS)
 
 .PHONY: test-short
