@@ -61,8 +61,9 @@ func (f billingFilters) link(path, cursor, id string) string {
 // billingList is the data of the Subscriptions and Invoices pages.
 type billingList struct {
 	// Path is the list's own path; Kind the status keys' prefix ("sub",
-	// "in").
+	// "in"); view its template.
 	Path, Kind string
+	view       string
 	Filters    billingFilters
 	Statuses   []string
 	// Customer is the customer the list is filtered by, when the filter
@@ -153,62 +154,54 @@ func (h *Handler) customerEmails(ctx context.Context, ids []string) map[string]s
 	return out
 }
 
+// billingPage is one page a Billing list read: its rows' ids and
+// customers, and whether more follow.
+type billingPage struct {
+	ids, customers []string
+	hasMore        bool
+}
+
 // listSubscriptions is the Subscriptions page, newest first, filtered by
 // status and customer.
 func (h *Handler) listSubscriptions(w http.ResponseWriter, r *http.Request, v visit) {
-	ctx := v.principal(r.Context())
-	bl := &billingList{Path: Prefix + "/subscriptions", Kind: "sub", Filters: readBillingFilters(r.URL.Query(), subscriptionStatuses),
-		Statuses: subscriptionStatuses}
-	bl.Filtered = bl.Filters != billingFilters{}
-	customer, ok, err := h.resolveCustomer(ctx, bl)
-	if err != nil {
-		h.fail(w, r, &v, err)
-		return
-	}
-	if !ok {
-		bl.NoCustomer = true
-		h.render(w, r, http.StatusOK, "subscriptions", &v, "billing", bl)
-		return
-	}
-	after, before := cursors(r.URL.Query())
-	resp, err := h.subs.ListSubscriptions(ctx, &adminv1.ListSubscriptionsRequest{Limit: proto.Int32(pageSize), StartingAfter: after,
-		EndingBefore: before, Customer: customer, Status: bl.Filters.Status})
-	if !h.listAnswered(w, r, v, err, "subscriptions", bl) {
-		return
-	}
-	bl.Subscriptions = resp.GetData()
-	page := keysetPage{hasMore: resp.GetHasMore(), after: after, before: before}
-	var customers []string
-	for _, s := range bl.Subscriptions {
-		page.ids, customers = append(page.ids, s.GetId()), append(customers, s.GetCustomer())
-	}
-	bl.links(page)
-	bl.Emails = h.customerEmails(ctx, customers)
-	h.render(w, r, http.StatusOK, "subscriptions", &v, "billing", bl)
-}
-
-// listAnswered handles a list call's error: a cursor of another mode or
-// organization is a 404, a refused filter is shown on the page (400). It
-// reports whether the list can be shown.
-func (h *Handler) listAnswered(w http.ResponseWriter, r *http.Request, v visit, err error, view string, bl *billingList) bool {
-	if err == nil {
-		return true
-	}
-	if e := apiError(err); e != nil && e.Kind != errs.NotFound {
-		bl.Error = e.Message
-		h.render(w, r, http.StatusBadRequest, view, &v, "billing", bl)
-		return false
-	}
-	h.fail(w, r, &v, err)
-	return false
+	bl := &billingList{Path: Prefix + "/subscriptions", Kind: "sub", view: "subscriptions",
+		Filters: readBillingFilters(r.URL.Query(), subscriptionStatuses), Statuses: subscriptionStatuses}
+	h.showBillingList(w, r, v, bl, func(ctx context.Context, customer, after, before string) (billingPage, error) {
+		resp, err := h.subs.ListSubscriptions(ctx, &adminv1.ListSubscriptionsRequest{Limit: proto.Int32(pageSize), StartingAfter: after,
+			EndingBefore: before, Customer: customer, Status: bl.Filters.Status})
+		bl.Subscriptions = resp.GetData()
+		p := billingPage{hasMore: resp.GetHasMore()}
+		for _, s := range bl.Subscriptions {
+			p.ids, p.customers = append(p.ids, s.GetId()), append(p.customers, s.GetCustomer())
+		}
+		return p, err
+	})
 }
 
 // listInvoices is the Invoices page, newest first, filtered by status,
 // customer and subscription.
 func (h *Handler) listInvoices(w http.ResponseWriter, r *http.Request, v visit) {
+	bl := &billingList{Path: Prefix + "/invoices", Kind: "in", view: "invoices",
+		Filters: readBillingFilters(r.URL.Query(), invoiceStatuses), Statuses: invoiceStatuses}
+	h.showBillingList(w, r, v, bl, func(ctx context.Context, customer, after, before string) (billingPage, error) {
+		resp, err := h.invoices.ListInvoices(ctx, &adminv1.ListInvoicesRequest{Limit: proto.Int32(pageSize), StartingAfter: after,
+			EndingBefore: before, Customer: customer, Subscription: bl.Filters.Subscription, Status: bl.Filters.Status})
+		bl.Invoices = resp.GetData()
+		p := billingPage{hasMore: resp.GetHasMore()}
+		for _, in := range bl.Invoices {
+			p.ids, p.customers = append(p.ids, in.GetId()), append(p.customers, in.GetCustomer())
+		}
+		return p, err
+	})
+}
+
+// showBillingList shows a Billing list: the customer filter resolved (none
+// matching shows an empty list), one page read by list from the query's
+// cursor, its paging links and its customers' emails. A cursor of another
+// mode or organization is a 404; a filter the API refuses is shown (400).
+func (h *Handler) showBillingList(w http.ResponseWriter, r *http.Request, v visit, bl *billingList,
+	list func(ctx context.Context, customer, after, before string) (billingPage, error)) {
 	ctx := v.principal(r.Context())
-	bl := &billingList{Path: Prefix + "/invoices", Kind: "in", Filters: readBillingFilters(r.URL.Query(), invoiceStatuses),
-		Statuses: invoiceStatuses}
 	bl.Filtered = bl.Filters != billingFilters{}
 	customer, ok, err := h.resolveCustomer(ctx, bl)
 	if err != nil {
@@ -217,24 +210,22 @@ func (h *Handler) listInvoices(w http.ResponseWriter, r *http.Request, v visit) 
 	}
 	if !ok {
 		bl.NoCustomer = true
-		h.render(w, r, http.StatusOK, "invoices", &v, "billing", bl)
+		h.render(w, r, http.StatusOK, bl.view, &v, "billing", bl)
 		return
 	}
 	after, before := cursors(r.URL.Query())
-	resp, err := h.invoices.ListInvoices(ctx, &adminv1.ListInvoicesRequest{Limit: proto.Int32(pageSize), StartingAfter: after,
-		EndingBefore: before, Customer: customer, Subscription: bl.Filters.Subscription, Status: bl.Filters.Status})
-	if !h.listAnswered(w, r, v, err, "invoices", bl) {
+	page, err := list(ctx, customer, after, before)
+	if e := apiError(err); e != nil && e.Kind != errs.NotFound {
+		bl.Error = e.Message
+		h.render(w, r, http.StatusBadRequest, bl.view, &v, "billing", bl)
+		return
+	} else if err != nil {
+		h.fail(w, r, &v, err)
 		return
 	}
-	bl.Invoices = resp.GetData()
-	page := keysetPage{hasMore: resp.GetHasMore(), after: after, before: before}
-	var customers []string
-	for _, in := range bl.Invoices {
-		page.ids, customers = append(page.ids, in.GetId()), append(customers, in.GetCustomer())
-	}
-	bl.links(page)
-	bl.Emails = h.customerEmails(ctx, customers)
-	h.render(w, r, http.StatusOK, "invoices", &v, "billing", bl)
+	bl.links(keysetPage{ids: page.ids, hasMore: page.hasMore, after: after, before: before})
+	bl.Emails = h.customerEmails(ctx, page.customers)
+	h.render(w, r, http.StatusOK, bl.view, &v, "billing", bl)
 }
 
 // maxSubscriptionInvoices is how many invoices a subscription's page lists
