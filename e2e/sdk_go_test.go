@@ -186,3 +186,141 @@ func TestGoSDK(t *testing.T) {
 		t.Fatalf("retrieve event: %v %+v", err, ev)
 	}
 }
+
+// TestGoSDKCatalog drives the catalog and billing with sdk/go: prices as
+// line items with an adjustable quantity, a customer, a coupon and its
+// promotion code (totals in total_details), Stripe's discounts form,
+// cascade tiers, custom fields refused by name and expanded on retrieval;
+// then a subscription sold by a card checkout for a customer on a test
+// clock, renewed by advancing the clock, its invoices, a scheduled then an
+// immediate cancellation, and the typed error of cancelling twice.
+func TestGoSDKCatalog(t *testing.T) {
+	ctx := context.Background()
+	c := sdkClient()
+	run := fmt.Sprint(time.Now().UnixNano())
+	var apiErr *tillpoint.Error
+
+	prod, err := c.Products.Create(ctx, &tillpoint.ProductParams{Name: tillpoint.String("SDK tea " + run)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tea, err := c.Prices.Create(ctx, &tillpoint.PriceParams{Product: prod.ID, Currency: "EUR", UnitAmount: tillpoint.Int64(450)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	monthly, err := c.Prices.Create(ctx, &tillpoint.PriceParams{Product: prod.ID, Currency: "EUR", UnitAmount: tillpoint.Int64(900),
+		Recurring: &tillpoint.Recurring{Interval: "month"}})
+	if err != nil || monthly.Type != "recurring" {
+		t.Fatalf("monthly price: %v %+v", err, monthly)
+	}
+	coupon, err := c.Coupons.Create(ctx, &tillpoint.CouponParams{Name: tillpoint.String("Ten"), PercentOff: func() *float64 { p := 10.0; return &p }(),
+		Duration: "once", MaxRedemptions: tillpoint.Int64(5)})
+	if err != nil || !coupon.Valid || *coupon.PercentOff != 10 {
+		t.Fatalf("coupon: %v %+v", err, coupon)
+	}
+	code := "GO" + run[len(run)-8:]
+	promo, err := c.PromotionCodes.Create(ctx, &tillpoint.PromotionCodeParams{Coupon: coupon.ID, Code: code})
+	if err != nil || promo.Coupon.ID != coupon.ID || !promo.Active {
+		t.Fatalf("promotion code: %v %+v", err, promo)
+	}
+	codes, err := c.PromotionCodes.List(ctx, &tillpoint.PromotionCodeListParams{Code: code})
+	if err != nil || len(codes.Data) != 1 || codes.Data[0].ID != promo.ID {
+		t.Fatalf("list codes by code: %v %+v", err, codes)
+	}
+
+	clock, err := c.TestClocks.Create(ctx, &tillpoint.TestClockParams{FrozenTime: time.Date(2027, 1, 15, 10, 0, 0, 0, time.UTC), Name: "SDK " + run})
+	if err != nil || clock.Status == "" {
+		t.Fatalf("test clock: %v %+v", err, clock)
+	}
+	cus, err := c.Customers.Create(ctx, &tillpoint.CustomerParams{Email: tillpoint.String("sdk-go-" + run + "@example.com"), TestClock: clock.ID})
+	if err != nil || cus.TestClock == nil || *cus.TestClock != clock.ID {
+		t.Fatalf("customer: %v %+v", err, cus)
+	}
+
+	// 2 × 4.50 = 9.00, 10 % off = 0.90.
+	s, err := c.CheckoutSessions.Create(ctx, &tillpoint.CheckoutSessionParams{SiteID: sys.SiteID, CustomerID: cus.ID, PromotionCode: code,
+		LineItems:  []tillpoint.LineItemParams{{PriceID: tea.ID, Quantity: 2, AdjustableQuantity: &tillpoint.AdjustableQuantity{Enabled: true, Maximum: tillpoint.Int64(5)}}},
+		SuccessURL: "https://shop.example/ok", CancelURL: "https://shop.example/cart"})
+	if err != nil || s.Mode != "payment" || s.AmountSubtotal != 900 || s.TotalDetails == nil || s.TotalDetails.AmountDiscount != 90 || s.AmountTotal != 810 ||
+		len(s.Discounts) != 1 || s.Discounts[0].Coupon != coupon.ID || s.Discounts[0].PromotionCode == nil || *s.Customer != cus.ID ||
+		*s.LineItems[0].PriceID != tea.ID || s.CustomFields != nil {
+		t.Fatalf("catalog session: %v %+v", err, s)
+	}
+	expanded, err := c.CheckoutSessions.Get(ctx, s.ID, tillpoint.WithExpand("custom_fields"))
+	if err != nil || expanded.CustomFields == nil {
+		t.Fatalf("expand=custom_fields: %v %+v", err, expanded)
+	}
+	// Stripe's form of the same discount, and a fallback tier.
+	s, err = c.CheckoutSessions.Create(ctx, &tillpoint.CheckoutSessionParams{SiteID: sys.SiteID, Discounts: []tillpoint.DiscountParams{{Coupon: coupon.ID}},
+		LineItems: []tillpoint.LineItemParams{{PriceID: tea.ID, Quantity: 1}}, SuccessURL: "https://shop.example/ok"})
+	if err != nil || s.TotalDetails.AmountDiscount != 45 {
+		t.Fatalf("discounts: %v %+v", err, s)
+	}
+	s, err = c.CheckoutSessions.Create(ctx, &tillpoint.CheckoutSessionParams{SiteID: sys.SiteID, LineItems: []tillpoint.LineItemParams{{PriceID: tea.ID, Quantity: 4}},
+		CascadeLineItems: []tillpoint.CascadeTierParams{{LineItems: []tillpoint.LineItemParams{{PriceID: tea.ID, Quantity: 2}}}}, SuccessURL: "https://shop.example/ok"})
+	if err != nil || len(s.CascadeLineItems) != 1 || s.CascadeLineItems[0].AmountSubtotal != 900 || s.CascadeTier != 0 {
+		t.Fatalf("cascade tiers: %v %+v", err, s)
+	}
+	_, err = c.CheckoutSessions.Create(ctx, &tillpoint.CheckoutSessionParams{SiteID: sys.SiteID, Amount: 1000, Currency: "EUR",
+		CustomFields: map[string]string{"no_such_field": "x"}, SuccessURL: "https://shop.example/ok"})
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusBadRequest || apiErr.Param != "custom_fields[no_such_field]" {
+		t.Fatalf("an unknown custom field: %v", err)
+	}
+
+	// A subscription: paid by card on the hosted page at the clock's time,
+	// renewed a month later by advancing the clock.
+	s, err = c.CheckoutSessions.Create(ctx, &tillpoint.CheckoutSessionParams{SiteID: sys.SiteID, CustomerID: cus.ID,
+		LineItems: []tillpoint.LineItemParams{{PriceID: monthly.ID, Quantity: 1}}, SuccessURL: "https://shop.example/ok", CancelURL: "https://shop.example/cart"})
+	if err != nil || s.Mode != "subscription" || s.CustomerCreation != "if_required" {
+		t.Fatalf("subscription session: %v %+v", err, s)
+	}
+	payByCard(t, s.URL)
+	if s, err = c.CheckoutSessions.Get(ctx, s.ID); err != nil || s.Subscription == nil {
+		t.Fatalf("paid subscription session: %v %+v", err, s)
+	}
+	sub, err := c.Subscriptions.Get(ctx, *s.Subscription)
+	if err != nil || sub.Status != "active" || sub.Customer != cus.ID || len(sub.Items) != 1 || sub.Items[0].Price != monthly.ID ||
+		!sub.CurrentPeriodStart.Equal(clock.FrozenTime) || sub.TestClock == nil || sub.LatestInvoice == nil {
+		t.Fatalf("subscription: %v %+v", err, sub)
+	}
+	if _, err := c.TestClocks.Advance(ctx, clock.ID, clock.FrozenTime.AddDate(0, 1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	var invoices []tillpoint.Invoice
+	for in, err := range c.Invoices.All(ctx, &tillpoint.InvoiceListParams{Subscription: sub.ID, ListParams: tillpoint.ListParams{Limit: 1}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		invoices = append(invoices, in)
+	}
+	if len(invoices) != 2 || invoices[0].BillingReason != "subscription_cycle" || invoices[0].Status != "paid" || invoices[0].AmountTotal != 900 ||
+		invoices[1].ID != *sub.LatestInvoice || invoices[0].Payment == nil {
+		t.Fatalf("invoices after a renewal: %+v", invoices)
+	}
+	renewal, err := c.Payments.Get(ctx, *invoices[0].Payment)
+	if err != nil || renewal.Invoice == nil || *renewal.Invoice != invoices[0].ID {
+		t.Fatalf("the renewal's payment: %v %+v", err, renewal)
+	}
+	subs, err := c.Subscriptions.List(ctx, &tillpoint.SubscriptionListParams{Customer: cus.ID, Status: "active"})
+	if err != nil || len(subs.Data) != 1 || subs.Data[0].ID != sub.ID || !subs.Data[0].CurrentPeriodStart.Equal(clock.FrozenTime.AddDate(0, 1, 0)) {
+		t.Fatalf("list subscriptions: %v %+v", err, subs)
+	}
+	if sub, err = c.Subscriptions.Update(ctx, sub.ID, &tillpoint.SubscriptionParams{CancelAtPeriodEnd: tillpoint.Bool(true),
+		Metadata: map[string]string{"sdk": "go"}}); err != nil || !sub.CancelAtPeriodEnd || sub.Metadata["sdk"] != "go" {
+		t.Fatalf("cancel at period end: %v %+v", err, sub)
+	}
+	if sub, err = c.Subscriptions.Cancel(ctx, sub.ID); err != nil || sub.Status != "canceled" || sub.CanceledAt == nil {
+		t.Fatalf("cancel: %v %+v", err, sub)
+	}
+	if _, err := c.Subscriptions.Cancel(ctx, sub.ID); !errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusBadRequest || apiErr.Code != "subscription_canceled" {
+		t.Fatalf("cancel twice: %v", err)
+	}
+
+	deleted, err := c.Coupons.Delete(ctx, coupon.ID)
+	if err != nil || deleted.Valid {
+		t.Fatalf("delete coupon: %v %+v", err, deleted)
+	}
+	if _, err := c.Coupons.Get(ctx, coupon.ID); !errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusNotFound || apiErr.Code != "resource_missing" {
+		t.Fatalf("the deleted coupon: %v", err)
+	}
+}

@@ -163,3 +163,69 @@ test('sessions, pagination, errors, a refund after paying, a verified delivery',
     assert.equal((await tillpoint.webhookEndpoints.del(ep.id)).deleted, true);
   }
 });
+
+test('catalog, discounts, cascade tiers, custom fields, a subscription on a test clock and its invoices', { timeout: 60_000 }, async () => {
+  const run = String(process.hrtime.bigint());
+  const prod = await tillpoint.products.create({ name: `TS tea ${run}` });
+  const tea = await tillpoint.prices.create({ product: prod.id, currency: 'EUR', unit_amount: 450 });
+  const monthly = await tillpoint.prices.create({ product: prod.id, currency: 'EUR', unit_amount: 900, recurring: { interval: 'month' } });
+  const coupon = await tillpoint.coupons.create({ name: 'Ten', percent_off: 10, duration: 'once', max_redemptions: 5 });
+  assert.equal(coupon.valid, true);
+  const code = `TS${run.slice(-8)}`;
+  const promo = await tillpoint.promotionCodes.create({ coupon: coupon.id, code });
+  assert.equal(promo.coupon.id, coupon.id);
+  assert.deepEqual((await tillpoint.promotionCodes.list({ code })).data.map((p) => p.id), [promo.id]);
+
+  const start = '2027-01-15T10:00:00Z';
+  const clock = await tillpoint.testHelpers.testClocks.create({ frozen_time: start, name: `TS ${run}` });
+  assert.equal(clock.frozen_time, start);
+  const cus = await tillpoint.customers.create({ email: `sdk-ts-${run}@example.com`, test_clock: clock.id });
+  assert.equal(cus.test_clock, clock.id);
+
+  // 2 × 4.50 = 9.00, 10 % off = 0.90.
+  const cs = await tillpoint.checkout.sessions.create({
+    customer_id: cus.id, promotion_code: code, success_url: 'https://shop.example/ok',
+    line_items: [{ price_id: tea.id, quantity: 2, adjustable_quantity: { enabled: true, maximum: 5 } }],
+  });
+  assert.equal(cs.mode, 'payment');
+  assert.equal(cs.amount_subtotal, 900);
+  assert.deepEqual(cs.total_details, { amount_discount: 90, amount_tax: 0 });
+  assert.equal(cs.discounts[0].coupon, coupon.id);
+  assert.equal(cs.line_items[0].price_id, tea.id);
+  assert.equal(cs.customer, cus.id);
+  assert.equal(cs.custom_fields, null);
+  assert.notEqual((await tillpoint.checkout.sessions.retrieve(cs.id, { expand: ['custom_fields'] })).custom_fields, null);
+  const stripeForm = await tillpoint.checkout.sessions.create({ discounts: [{ coupon: coupon.id }], line_items: [{ price_id: tea.id, quantity: 1 }], success_url: 'https://shop.example/ok' });
+  assert.equal(stripeForm.total_details.amount_discount, 45);
+  const tiered = await tillpoint.checkout.sessions.create({
+    line_items: [{ price_id: tea.id, quantity: 4 }], cascade_line_items: [{ line_items: [{ price_id: tea.id, quantity: 2 }] }], success_url: 'https://shop.example/ok',
+  });
+  assert.equal(tiered.cascade_line_items[0].amount_subtotal, 900);
+  assert.equal(tiered.cascade_tier, 0);
+  await assert.rejects(
+    tillpoint.checkout.sessions.create({ amount: 1000, currency: 'EUR', custom_fields: { no_such_field: 'x' }, success_url: 'https://shop.example/ok' }),
+    (e) => e instanceof TillpointError && e.statusCode === 400 && e.param === 'custom_fields[no_such_field]');
+
+  const subCs = await tillpoint.checkout.sessions.create({
+    customer_id: cus.id, line_items: [{ price_id: monthly.id, quantity: 1 }], success_url: 'https://shop.example/ok', cancel_url: 'https://shop.example/cart',
+  });
+  assert.equal(subCs.mode, 'subscription');
+  await payByCard(subCs.url);
+  const paid = await tillpoint.checkout.sessions.retrieve(subCs.id);
+  let sub = await tillpoint.subscriptions.retrieve(paid.subscription);
+  assert.equal(sub.status, 'active');
+  assert.equal(sub.customer, cus.id);
+  assert.equal(sub.current_period_start, start);
+  assert.equal((await tillpoint.testHelpers.testClocks.advance(clock.id, { frozen_time: sub.current_period_end })).frozen_time, sub.current_period_end);
+  const invoices = [];
+  for await (const inv of tillpoint.invoices.all({ subscription: sub.id, limit: 1 })) invoices.push(inv);
+  assert.deepEqual(invoices.map((i) => [i.billing_reason, i.status, i.amount_total]), [['subscription_cycle', 'paid', 900], ['subscription_create', 'paid', 900]]);
+  assert.equal((await tillpoint.payments.retrieve(invoices[0].payment)).invoice, invoices[0].id);
+  assert.deepEqual((await tillpoint.subscriptions.list({ customer: cus.id, status: 'active' })).data.map((s) => s.id), [sub.id]);
+  sub = await tillpoint.subscriptions.update(sub.id, { cancel_at_period_end: true });
+  assert.equal(sub.cancel_at_period_end, true);
+  sub = await tillpoint.subscriptions.cancel(sub.id);
+  assert.equal(sub.status, 'canceled');
+  await assert.rejects(tillpoint.subscriptions.cancel(sub.id), (e) => e.statusCode === 400 && e.code === 'subscription_canceled');
+  assert.equal((await tillpoint.coupons.del(coupon.id)).valid, false);
+});

@@ -17,6 +17,9 @@ type CustomerParams struct {
 	Phone    *string           `json:"phone,omitempty"`
 	Address  *Address          `json:"address,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// TestClock puts a new customer's subscriptions on a test clock
+	// (test mode only).
+	TestClock string `json:"test_clock,omitempty"`
 }
 
 // Create creates a customer.

@@ -36,6 +36,38 @@ type CheckoutSessionParams struct {
 	CouponID            string            `json:"coupon_id,omitempty"`
 	PromotionCode       string            `json:"promotion_code,omitempty"`
 	AllowPromotionCodes bool              `json:"allow_promotion_codes,omitempty"`
+	// Discounts applies a coupon or a promotion code by id (at most one;
+	// Stripe's form of CouponID and PromotionCode).
+	Discounts []DiscountParams `json:"discounts,omitempty"`
+	// Route names the processor route (rt_…) of the session's payments.
+	Route string `json:"route,omitempty"`
+	// CustomFields gives values of the site's custom fields, key → value.
+	CustomFields map[string]string `json:"custom_fields,omitempty"`
+	// Expand asks for fields the answer leaves out by default
+	// ("custom_fields").
+	Expand []string `json:"expand,omitempty"`
+	// CascadeLineItems are fallback pricing tiers, tried in order after a
+	// retryable decline.
+	CascadeLineItems []CascadeTierParams `json:"cascade_line_items,omitempty"`
+	// Mode is "payment" or "subscription" (inferred from recurring prices
+	// when empty).
+	Mode string `json:"mode,omitempty"`
+	// CustomerCreation is "if_required" (default) or "always".
+	CustomerCreation string `json:"customer_creation,omitempty"`
+}
+
+// DiscountParams is one discount of a session: a coupon id or a promotion
+// code id (promo_…).
+type DiscountParams struct {
+	Coupon        string `json:"coupon,omitempty"`
+	PromotionCode string `json:"promotion_code,omitempty"`
+}
+
+// CascadeTierParams is a fallback pricing tier: its line items and,
+// optionally, the processor route that charges it.
+type CascadeTierParams struct {
+	LineItems        []LineItemParams `json:"line_items"`
+	ProcessorRouteID string           `json:"processor_route_id,omitempty"`
 }
 
 // LineItemParams is a line: inline (Name, UnitAmount) or from the catalog
@@ -104,7 +136,8 @@ func (s *CheckoutSessionService) Create(ctx context.Context, p *CheckoutSessionP
 	return &out, s.c.do(ctx, "POST", "/v1/checkout/sessions", nil, p, &out, opts)
 }
 
-// Get retrieves a session.
+// Get retrieves a session; WithExpand("custom_fields") adds its custom
+// field values.
 func (s *CheckoutSessionService) Get(ctx context.Context, sessionID string, opts ...RequestOption) (*CheckoutSession, error) {
 	var out CheckoutSession
 	return &out, s.c.do(ctx, "GET", "/v1/checkout/sessions/"+id(sessionID), nil, nil, &out, opts)

@@ -1,6 +1,7 @@
 // Package tillpoint is a Go client for Tillpoint's merchant API: checkout
-// sessions, payments, refunds, webhook endpoints, events and the catalog
-// (customers, products, prices).
+// sessions, payments, refunds, webhook endpoints, events, the catalog
+// (customers, products, prices, coupons, promotion codes) and billing
+// (subscriptions, invoices, test clocks).
 //
 // It is written by hand, thin over the API's OpenAPI 3.1 description
 // (GET /v1/openapi.json): the types mirror its schemas, with nullable fields
@@ -44,6 +45,12 @@ type Client struct {
 	Customers        *CustomerService
 	Products         *ProductService
 	Prices           *PriceService
+	Coupons          *CouponService
+	PromotionCodes   *PromotionCodeService
+	Subscriptions    *SubscriptionService
+	Invoices         *InvoiceService
+	// TestClocks are test mode's clocks (/v1/test_helpers/test_clocks).
+	TestClocks *TestClockService
 }
 
 // Option configures a Client.
@@ -73,6 +80,11 @@ func New(secretKey string, opts ...Option) *Client {
 	c.Customers = &CustomerService{c}
 	c.Products = &ProductService{c}
 	c.Prices = &PriceService{c}
+	c.Coupons = &CouponService{c}
+	c.PromotionCodes = &PromotionCodeService{c}
+	c.Subscriptions = &SubscriptionService{c}
+	c.Invoices = &InvoiceService{c}
+	c.TestClocks = &TestClockService{c}
 	return c
 }
 
@@ -84,6 +96,18 @@ type RequestOption func(*http.Request)
 // twice (kept 24 hours).
 func WithIdempotencyKey(key string) RequestOption {
 	return func(r *http.Request) { r.Header.Set("Idempotency-Key", key) }
+}
+
+// WithExpand asks a GET for fields its answer leaves out by default, e.g.
+// WithExpand("custom_fields") on a checkout session.
+func WithExpand(fields ...string) RequestOption {
+	return func(r *http.Request) {
+		q := r.URL.Query()
+		for _, f := range fields {
+			q.Add("expand", f)
+		}
+		r.URL.RawQuery = q.Encode()
+	}
 }
 
 // do sends one request: body (if any) as JSON, query parameters from

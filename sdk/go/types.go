@@ -44,6 +44,33 @@ type CheckoutSession struct {
 	ExpiresAt          time.Time         `json:"expires_at"`
 	CreatedAt          time.Time         `json:"created_at"`
 	CompletedAt        *time.Time        `json:"completed_at"`
+	// Discounts is the applied discount (at most one).
+	Discounts           []SessionDiscount `json:"discounts"`
+	AllowPromotionCodes bool              `json:"allow_promotion_codes"`
+	Route               *string           `json:"route"`
+	// CustomFields is nil unless asked for with Expand / WithExpand.
+	CustomFields     map[string]any `json:"custom_fields"`
+	CascadeLineItems []CascadeTier  `json:"cascade_line_items"`
+	// CascadeTier is 0 for the session's own line items, n for the n-th
+	// of CascadeLineItems.
+	CascadeTier      int32   `json:"cascade_tier"`
+	CascadePayment   *string `json:"cascade_payment"`
+	Mode             string  `json:"mode"` // payment or subscription
+	Subscription     *string `json:"subscription"`
+	CustomerCreation string  `json:"customer_creation"`
+}
+
+// SessionDiscount is a discount applied to a session.
+type SessionDiscount struct {
+	Coupon        string  `json:"coupon"`
+	PromotionCode *string `json:"promotion_code"`
+}
+
+// CascadeTier is a fallback pricing tier of a session.
+type CascadeTier struct {
+	LineItems        []LineItem `json:"line_items"`
+	ProcessorRouteID *string    `json:"processor_route_id"`
+	AmountSubtotal   int64      `json:"amount_subtotal"`
 }
 
 // LineItem is a line of a session.
@@ -68,29 +95,31 @@ type TotalDetails struct {
 
 // Payment is an attempt to pay a session (pay_…).
 type Payment struct {
-	ID              string       `json:"id"`
-	Object          string       `json:"object"`
-	CheckoutSession string       `json:"checkout_session"`
-	Status          string       `json:"status"`
-	Method          string       `json:"method"`
-	Provider        string       `json:"provider"`
-	Amount          int64        `json:"amount"`
-	AmountTax       int64        `json:"amount_tax"`
-	AmountReceived  int64        `json:"amount_received"`
-	AmountRefunded  int64        `json:"amount_refunded"`
-	AmountOverpaid  int64        `json:"amount_overpaid"`
-	Currency        string       `json:"currency"`
-	Fee             int64        `json:"fee"`
-	FeeCurrency     string       `json:"fee_currency"`
-	ProcessingFee   *int64       `json:"processing_fee"`
-	NetAmount       *int64       `json:"net_amount"`
-	FailureCode     *string      `json:"failure_code"`
-	FailureMessage  *string      `json:"failure_message"`
-	Card            *PaymentCard `json:"card"`
-	Refunds         []Refund     `json:"refunds"`
-	Livemode        bool         `json:"livemode"`
-	CreatedAt       time.Time    `json:"created_at"`
-	UpdatedAt       time.Time    `json:"updated_at"`
+	ID              string `json:"id"`
+	Object          string `json:"object"`
+	CheckoutSession string `json:"checkout_session"`
+	// Invoice is the invoice (in_…) an off-session renewal payment pays.
+	Invoice        *string      `json:"invoice"`
+	Status         string       `json:"status"`
+	Method         string       `json:"method"`
+	Provider       string       `json:"provider"`
+	Amount         int64        `json:"amount"`
+	AmountTax      int64        `json:"amount_tax"`
+	AmountReceived int64        `json:"amount_received"`
+	AmountRefunded int64        `json:"amount_refunded"`
+	AmountOverpaid int64        `json:"amount_overpaid"`
+	Currency       string       `json:"currency"`
+	Fee            int64        `json:"fee"`
+	FeeCurrency    string       `json:"fee_currency"`
+	ProcessingFee  *int64       `json:"processing_fee"`
+	NetAmount      *int64       `json:"net_amount"`
+	FailureCode    *string      `json:"failure_code"`
+	FailureMessage *string      `json:"failure_message"`
+	Card           *PaymentCard `json:"card"`
+	Refunds        []Refund     `json:"refunds"`
+	Livemode       bool         `json:"livemode"`
+	CreatedAt      time.Time    `json:"created_at"`
+	UpdatedAt      time.Time    `json:"updated_at"`
 }
 
 // PaymentCard is the card a payment was made with.
@@ -177,6 +206,8 @@ type Customer struct {
 	Metadata  map[string]string `json:"metadata"`
 	Livemode  bool              `json:"livemode"`
 	CreatedAt time.Time         `json:"created_at"`
+	// TestClock is the test clock (clock_…) its subscriptions follow.
+	TestClock *string `json:"test_clock"`
 }
 
 // Address is a postal address.
@@ -239,6 +270,10 @@ func (o Event) objectID() string           { return o.ID }
 func (o Customer) objectID() string        { return o.ID }
 func (o Product) objectID() string         { return o.ID }
 func (o Price) objectID() string           { return o.ID }
+func (o Coupon) objectID() string          { return o.ID }
+func (o PromotionCode) objectID() string   { return o.ID }
+func (o Subscription) objectID() string    { return o.ID }
+func (o Invoice) objectID() string         { return o.ID }
 
 // String returns a pointer to s, for optional parameters.
 func String(s string) *string { return &s }
@@ -248,3 +283,141 @@ func Int64(n int64) *int64 { return &n }
 
 // Bool returns a pointer to b, for optional parameters.
 func Bool(b bool) *bool { return &b }
+
+// Coupon is a discount (an id chosen by the merchant, or coupon_…).
+type Coupon struct {
+	ID               string            `json:"id"`
+	Object           string            `json:"object"`
+	Name             *string           `json:"name"`
+	PercentOff       *float64          `json:"percent_off"`
+	AmountOff        *int64            `json:"amount_off"`
+	Currency         *string           `json:"currency"`
+	Duration         string            `json:"duration"` // once, repeating or forever
+	DurationInMonths *int32            `json:"duration_in_months"`
+	MaxRedemptions   *int64            `json:"max_redemptions"`
+	RedeemBy         *time.Time        `json:"redeem_by"`
+	AppliesTo        *AppliesTo        `json:"applies_to"`
+	Metadata         map[string]string `json:"metadata"`
+	Valid            bool              `json:"valid"`
+	TimesRedeemed    int64             `json:"times_redeemed"`
+	// TimesReserved counts open sessions holding a redemption.
+	TimesReserved int64     `json:"times_reserved"`
+	Livemode      bool      `json:"livemode"`
+	CreatedAt     time.Time `json:"created_at"`
+	Deleted       bool      `json:"deleted"`
+}
+
+// AppliesTo limits a coupon to the lines of some products.
+type AppliesTo struct {
+	Products []string `json:"products"`
+}
+
+// PromotionCode is a code customers type for a coupon (promo_…).
+type PromotionCode struct {
+	ID             string                     `json:"id"`
+	Object         string                     `json:"object"`
+	Code           string                     `json:"code"`
+	Coupon         Coupon                     `json:"coupon"`
+	Active         bool                       `json:"active"`
+	MaxRedemptions *int64                     `json:"max_redemptions"`
+	ExpiresAt      *time.Time                 `json:"expires_at"`
+	Restrictions   *PromotionCodeRestrictions `json:"restrictions"`
+	Customer       *string                    `json:"customer"`
+	TimesRedeemed  int64                      `json:"times_redeemed"`
+	TimesReserved  int64                      `json:"times_reserved"`
+	Metadata       map[string]string          `json:"metadata"`
+	Livemode       bool                       `json:"livemode"`
+	CreatedAt      time.Time                  `json:"created_at"`
+}
+
+// PromotionCodeRestrictions limit who may use a code.
+type PromotionCodeRestrictions struct {
+	FirstTimeTransaction  bool    `json:"first_time_transaction,omitempty"`
+	MinimumAmount         *int64  `json:"minimum_amount,omitempty"`
+	MinimumAmountCurrency *string `json:"minimum_amount_currency,omitempty"`
+}
+
+// Subscription is a customer's recurring purchase (sub_…).
+type Subscription struct {
+	ID                 string                `json:"id"`
+	Object             string                `json:"object"`
+	Customer           string                `json:"customer"`
+	Status             string                `json:"status"` // active, past_due, canceled or incomplete
+	Items              []SubscriptionItem    `json:"items"`
+	Currency           string                `json:"currency"`
+	Recurring          *Recurring            `json:"recurring"`
+	CurrentPeriodStart time.Time             `json:"current_period_start"`
+	CurrentPeriodEnd   time.Time             `json:"current_period_end"`
+	CancelAtPeriodEnd  bool                  `json:"cancel_at_period_end"`
+	CanceledAt         *time.Time            `json:"canceled_at"`
+	Discount           *SubscriptionDiscount `json:"discount"`
+	CheckoutSession    string                `json:"checkout_session"`
+	LatestInvoice      *string               `json:"latest_invoice"`
+	Metadata           map[string]string     `json:"metadata"`
+	Livemode           bool                  `json:"livemode"`
+	CreatedAt          time.Time             `json:"created_at"`
+	TestClock          *string               `json:"test_clock"`
+}
+
+// SubscriptionItem is one price of a subscription.
+type SubscriptionItem struct {
+	Price      string `json:"price"`
+	Product    string `json:"product"`
+	Name       string `json:"name"`
+	UnitAmount int64  `json:"unit_amount"`
+	Quantity   int64  `json:"quantity"`
+}
+
+// SubscriptionDiscount is the coupon a subscription keeps.
+type SubscriptionDiscount struct {
+	Coupon   string     `json:"coupon"`
+	Duration string     `json:"duration"`
+	End      *time.Time `json:"end"`
+}
+
+// Invoice is what one period of a subscription cost and how it was paid
+// (in_…): AmountTotal = AmountSubtotal − AmountDiscount + AmountTax.
+type Invoice struct {
+	ID                 string        `json:"id"`
+	Object             string        `json:"object"`
+	Subscription       string        `json:"subscription"`
+	Customer           string        `json:"customer"`
+	Status             string        `json:"status"` // paid, open or uncollectible
+	Currency           string        `json:"currency"`
+	Lines              []InvoiceLine `json:"lines"`
+	AmountSubtotal     int64         `json:"amount_subtotal"`
+	AmountDiscount     int64         `json:"amount_discount"`
+	AmountTax          int64         `json:"amount_tax"`
+	AmountTotal        int64         `json:"amount_total"`
+	DiscountCoupon     *string       `json:"discount_coupon"`
+	PeriodStart        time.Time     `json:"period_start"`
+	PeriodEnd          time.Time     `json:"period_end"`
+	Payment            *string       `json:"payment"`
+	AttemptCount       int32         `json:"attempt_count"`
+	NextPaymentAttempt *time.Time    `json:"next_payment_attempt"`
+	BillingReason      string        `json:"billing_reason"`
+	PaidAt             *time.Time    `json:"paid_at"`
+	Livemode           bool          `json:"livemode"`
+	CreatedAt          time.Time     `json:"created_at"`
+}
+
+// InvoiceLine is one line of an invoice.
+type InvoiceLine struct {
+	Price          *string `json:"price"`
+	Name           string  `json:"name"`
+	UnitAmount     int64   `json:"unit_amount"`
+	Quantity       int64   `json:"quantity"`
+	AmountSubtotal int64   `json:"amount_subtotal"`
+	AmountDiscount int64   `json:"amount_discount"`
+}
+
+// TestClock is a test mode clock (clock_…).
+type TestClock struct {
+	ID         string    `json:"id"`
+	Object     string    `json:"object"`
+	FrozenTime time.Time `json:"frozen_time"`
+	Name       *string   `json:"name"`
+	Status     string    `json:"status"`
+	Livemode   bool      `json:"livemode"`
+	CreatedAt  time.Time `json:"created_at"`
+}

@@ -136,6 +136,11 @@ class Resource<O extends { id: string }, L extends T.ListParams> {
 }
 
 export class CheckoutSessions extends Resource<T.CheckoutSession, T.CheckoutSessionListParams> {
+  /** `expand: ['custom_fields']` adds the session's custom field values. */
+  retrieve(id: string, opts?: RequestOptions & { expand?: string[] }): Promise<T.CheckoutSession> {
+    const q = opts?.expand?.length ? `?${opts.expand.map((f) => `expand=${enc(f)}`).join('&')}` : '';
+    return this.t.request('GET', `${this.path}/${enc(id)}${q}`, { signal: opts?.signal });
+  }
   create(params: T.CheckoutSessionCreateParams, opts?: RequestOptions): Promise<T.CheckoutSession> {
     return this.post(this.path, params, opts);
   }
@@ -192,6 +197,44 @@ export class Customers extends Updatable<T.Customer, T.CustomerParams, T.ListPar
     return this.t.request('DELETE', `${this.path}/${enc(id)}`, opts);
   }
 }
+export class Coupons extends Updatable<T.Coupon, T.CouponParams, T.ListParams> {
+  /** Ends a coupon: no new session takes it; those that have it keep it. */
+  del(id: string, opts?: RequestOptions): Promise<T.Coupon> {
+    return this.t.request('DELETE', `${this.path}/${enc(id)}`, opts);
+  }
+}
+export class PromotionCodes extends Updatable<T.PromotionCode, T.PromotionCodeParams, T.PromotionCodeListParams> {}
+
+/** Subscriptions are made by paying a checkout session with a recurring price. */
+export class Subscriptions extends Resource<T.Subscription, T.SubscriptionListParams> {
+  update(id: string, params: T.SubscriptionUpdateParams, opts?: RequestOptions): Promise<T.Subscription> {
+    return this.post(`${this.path}/${enc(id)}`, params, opts);
+  }
+  /** Cancels now: no more invoices. */
+  cancel(id: string, opts?: RequestOptions): Promise<T.Subscription> {
+    return this.t.request('DELETE', `${this.path}/${enc(id)}`, opts);
+  }
+}
+export class Invoices extends Resource<T.Invoice, T.InvoiceListParams> {}
+
+/** Test mode's clocks: customers' subscriptions follow one; advancing it runs the renewals and retries due. */
+export class TestClocks {
+  constructor(
+    private readonly t: Transport,
+    private readonly path: string,
+  ) {}
+  create(params: { frozen_time: string; name?: string }, opts?: RequestOptions): Promise<T.TestClock> {
+    return this.t.request('POST', this.path, { body: params, ...opts });
+  }
+  retrieve(id: string, opts?: RequestOptions): Promise<T.TestClock> {
+    return this.t.request('GET', `${this.path}/${enc(id)}`, opts);
+  }
+  /** Resolves when the renewals and retries that fell due have run. */
+  advance(id: string, params: { frozen_time: string }, opts?: RequestOptions): Promise<T.TestClock> {
+    return this.t.request('POST', `${this.path}/${enc(id)}/advance`, { body: params, ...opts });
+  }
+}
+
 export class Products extends Updatable<T.Product, T.ProductParams, T.ListParams & { active?: boolean }> {}
 export class Prices extends Updatable<T.Price, T.PriceParams, T.PriceListParams> {}
 
@@ -204,6 +247,11 @@ export class Tillpoint {
   readonly customers: Customers;
   readonly products: Products;
   readonly prices: Prices;
+  readonly coupons: Coupons;
+  readonly promotionCodes: PromotionCodes;
+  readonly subscriptions: Subscriptions;
+  readonly invoices: Invoices;
+  readonly testHelpers: { testClocks: TestClocks };
   /** Standard Webhooks verification of deliveries; needs no API key. */
   static readonly webhooks = { constructEvent, verify };
   readonly webhooks = Tillpoint.webhooks;
@@ -218,6 +266,11 @@ export class Tillpoint {
     this.customers = new Customers(t, '/v1/customers');
     this.products = new Products(t, '/v1/products');
     this.prices = new Prices(t, '/v1/prices');
+    this.coupons = new Coupons(t, '/v1/coupons');
+    this.promotionCodes = new PromotionCodes(t, '/v1/promotion_codes');
+    this.subscriptions = new Subscriptions(t, '/v1/subscriptions');
+    this.invoices = new Invoices(t, '/v1/invoices');
+    this.testHelpers = { testClocks: new TestClocks(t, '/v1/test_helpers/test_clocks') };
   }
 }
 

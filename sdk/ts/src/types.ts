@@ -58,6 +58,26 @@ export interface CheckoutSession {
   expires_at: string;
   created_at: string;
   completed_at: string | null;
+  /** The applied discount (at most one). */
+  discounts: { coupon: string; promotion_code: string | null }[];
+  allow_promotion_codes: boolean;
+  route: string | null;
+  /** null unless asked for with `expand: ['custom_fields']`. */
+  custom_fields: Record<string, unknown> | null;
+  cascade_line_items: CascadeTier[];
+  /** 0 for the session's own line items, n for the n-th of cascade_line_items. */
+  cascade_tier: number;
+  cascade_payment: string | null;
+  mode: 'payment' | 'subscription';
+  subscription: string | null;
+  customer_creation: 'if_required' | 'always';
+}
+
+/** A fallback pricing tier of a session. */
+export interface CascadeTier {
+  line_items: LineItem[];
+  processor_route_id: string | null;
+  amount_subtotal: number;
 }
 
 export interface LineItemParams {
@@ -95,6 +115,19 @@ export interface CheckoutSessionCreateParams {
   coupon_id?: string;
   promotion_code?: string;
   allow_promotion_codes?: boolean;
+  /** A coupon or a promotion code id (promo_…), at most one (Stripe's form of coupon_id / promotion_code). */
+  discounts?: { coupon?: string; promotion_code?: string }[];
+  /** The processor route (rt_…) of the session's payments. */
+  route?: string;
+  /** Values of the site's custom fields, key → value. */
+  custom_fields?: Record<string, string>;
+  /** Fields of the answer to expand: 'custom_fields'. */
+  expand?: string[];
+  /** Fallback pricing tiers, tried in order after a retryable decline. */
+  cascade_line_items?: { line_items: LineItemParams[]; processor_route_id?: string }[];
+  /** Inferred from recurring prices when left out. */
+  mode?: 'payment' | 'subscription';
+  customer_creation?: 'if_required' | 'always';
 }
 
 export interface ListParams {
@@ -144,6 +177,8 @@ export interface Payment {
   id: string;
   object: 'payment';
   checkout_session: string;
+  /** The invoice (in_…) an off-session renewal payment pays. */
+  invoice?: string | null;
   status: string;
   method: string;
   provider: string;
@@ -254,6 +289,8 @@ export interface Customer {
   metadata: Metadata;
   livemode: boolean;
   created_at: string;
+  /** The test clock (clock_…) its subscriptions follow. */
+  test_clock: string | null;
 }
 
 export interface CustomerParams {
@@ -262,6 +299,8 @@ export interface CustomerParams {
   phone?: string;
   address?: Address;
   metadata?: Metadata;
+  /** Puts a new customer's subscriptions on a test clock (test mode only). */
+  test_clock?: string;
 }
 
 export interface Product {
@@ -313,4 +352,156 @@ export interface PriceListParams extends ListParams {
   product?: string;
   active?: boolean;
   type?: string;
+}
+
+export interface Coupon {
+  id: string;
+  object: 'coupon';
+  name: string | null;
+  percent_off: number | null;
+  amount_off: number | null;
+  currency: string | null;
+  duration: 'once' | 'repeating' | 'forever';
+  duration_in_months: number | null;
+  max_redemptions: number | null;
+  redeem_by: string | null;
+  applies_to: { products: string[] } | null;
+  metadata: Metadata;
+  valid: boolean;
+  times_redeemed: number;
+  /** Open sessions holding a redemption. */
+  times_reserved: number;
+  livemode: boolean;
+  created_at: string;
+  deleted?: boolean;
+}
+
+/** Give percent_off, or amount_off with currency. Update takes name and metadata. */
+export interface CouponParams {
+  id?: string;
+  name?: string;
+  percent_off?: number;
+  amount_off?: number;
+  currency?: string;
+  duration?: 'once' | 'repeating' | 'forever';
+  duration_in_months?: number;
+  max_redemptions?: number;
+  redeem_by?: string;
+  applies_to?: { products: string[] };
+  metadata?: Metadata;
+}
+
+export interface PromotionCodeRestrictions {
+  first_time_transaction?: boolean;
+  minimum_amount?: number | null;
+  minimum_amount_currency?: string | null;
+}
+
+export interface PromotionCode {
+  id: string;
+  object: 'promotion_code';
+  code: string;
+  coupon: Coupon;
+  active: boolean;
+  max_redemptions: number | null;
+  expires_at: string | null;
+  restrictions: PromotionCodeRestrictions | null;
+  customer: string | null;
+  times_redeemed: number;
+  times_reserved: number;
+  metadata: Metadata;
+  livemode: boolean;
+  created_at: string;
+}
+
+/** Update takes active and metadata. */
+export interface PromotionCodeParams {
+  coupon?: string;
+  code?: string;
+  active?: boolean;
+  max_redemptions?: number;
+  expires_at?: string;
+  restrictions?: PromotionCodeRestrictions;
+  customer?: string;
+  metadata?: Metadata;
+}
+
+export interface PromotionCodeListParams extends ListParams {
+  code?: string;
+  coupon?: string;
+  active?: boolean;
+}
+
+export interface Subscription {
+  id: string;
+  object: 'subscription';
+  customer: string;
+  status: 'active' | 'past_due' | 'canceled' | 'incomplete';
+  items: { price: string; product: string; name: string; unit_amount: number; quantity: number }[];
+  currency: string;
+  recurring: { interval: string; interval_count?: number } | null;
+  current_period_start: string;
+  current_period_end: string;
+  cancel_at_period_end: boolean;
+  canceled_at: string | null;
+  discount: { coupon: string; duration: string; end: string | null } | null;
+  checkout_session: string;
+  latest_invoice: string | null;
+  metadata: Metadata;
+  livemode: boolean;
+  created_at: string;
+  test_clock: string | null;
+}
+
+export interface SubscriptionUpdateParams {
+  /** End at current_period_end (true) or keep renewing (false). */
+  cancel_at_period_end?: boolean;
+  /** Merged into the stored metadata; '' removes a key. */
+  metadata?: Metadata;
+}
+
+export interface SubscriptionListParams extends ListParams {
+  customer?: string;
+  status?: string;
+}
+
+/** amount_total = amount_subtotal − amount_discount + amount_tax. */
+export interface Invoice {
+  id: string;
+  object: 'invoice';
+  subscription: string;
+  customer: string;
+  status: 'paid' | 'open' | 'uncollectible';
+  currency: string;
+  lines: { price: string | null; name: string; unit_amount: number; quantity: number; amount_subtotal: number; amount_discount: number }[];
+  amount_subtotal: number;
+  amount_discount: number;
+  amount_tax: number;
+  amount_total: number;
+  discount_coupon: string | null;
+  period_start: string;
+  period_end: string;
+  payment: string | null;
+  attempt_count: number;
+  next_payment_attempt: string | null;
+  billing_reason: 'subscription_create' | 'subscription_cycle';
+  paid_at: string | null;
+  livemode: boolean;
+  created_at: string;
+}
+
+export interface InvoiceListParams extends ListParams {
+  subscription?: string;
+  customer?: string;
+  status?: string;
+}
+
+export interface TestClock {
+  id: string;
+  object: 'test_clock';
+  frozen_time: string;
+  name: string | null;
+  status: string;
+  livemode: boolean;
+  created_at: string;
 }

@@ -19,14 +19,15 @@ import (
 func TestRoleTable(t *testing.T) {
 	all := []dashboard.Action{dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionCreateCheckout, dashboard.ActionExpireCheckout,
 		dashboard.ActionRefund, dashboard.ActionResendWebhook, dashboard.ActionManageSites, dashboard.ActionManageKeys, dashboard.ActionManageWebhooks,
-		dashboard.ActionManageTeam, dashboard.ActionViewAudit, dashboard.ActionViewCatalog, dashboard.ActionManageCatalog}
+		dashboard.ActionManageTeam, dashboard.ActionViewAudit, dashboard.ActionViewCatalog, dashboard.ActionManageCatalog,
+		dashboard.ActionViewBilling, dashboard.ActionCancelSubscription}
 	allowed := map[dashboard.Role][]dashboard.Action{
 		dashboard.RoleOwner: all,
 		dashboard.RoleDeveloper: {dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionResendWebhook, dashboard.ActionManageSites,
-			dashboard.ActionManageKeys, dashboard.ActionManageWebhooks, dashboard.ActionViewCatalog, dashboard.ActionManageCatalog},
+			dashboard.ActionManageKeys, dashboard.ActionManageWebhooks, dashboard.ActionViewCatalog, dashboard.ActionManageCatalog, dashboard.ActionViewBilling},
 		dashboard.RoleSupport: {dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionCreateCheckout, dashboard.ActionExpireCheckout,
-			dashboard.ActionRefund, dashboard.ActionResendWebhook, dashboard.ActionViewCatalog},
-		dashboard.RoleViewer: {dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionViewCatalog},
+			dashboard.ActionRefund, dashboard.ActionResendWebhook, dashboard.ActionViewCatalog, dashboard.ActionViewBilling, dashboard.ActionCancelSubscription},
+		dashboard.RoleViewer: {dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionViewCatalog, dashboard.ActionViewBilling},
 	}
 	for _, role := range append(dashboard.Roles, "intruder") {
 		for _, a := range all {
@@ -98,6 +99,8 @@ func TestRolesOnTheServer(t *testing.T) {
 				{dashboard.ActionViewCatalog, func() int { s, _, _ := b.get("/dashboard/catalog/products"); return s }, http.StatusOK},
 				{dashboard.ActionViewCatalog, func() int { s, _, _ := b.get("/dashboard/catalog/customers"); return s }, http.StatusOK},
 				{dashboard.ActionViewCatalog, func() int { s, _, _ := b.get("/dashboard/catalog/discounts"); return s }, http.StatusOK},
+				{dashboard.ActionViewBilling, func() int { s, _, _ := b.get("/dashboard/subscriptions"); return s }, http.StatusOK},
+				{dashboard.ActionViewBilling, func() int { s, _, _ := b.get("/dashboard/invoices"); return s }, http.StatusOK},
 				{dashboard.ActionManageCatalog, func() int {
 					s, _, _ := b.post("/dashboard/catalog/products", url.Values{"csrf_token": {csrf}, "name": {"Tea by " + string(role)},
 						"currency": {"EUR"}, "unit_amount": {"4.50"}, "idempotency_key": {"p-" + string(role)}})

@@ -35,6 +35,10 @@ type newView struct {
 	// IdempotencyKey makes a double submit create one session.
 	IdempotencyKey string
 	CanAdd         bool
+	// picker is the catalog part of the form.
+	picker
+	// lines maps the request's line items to the rows they came from.
+	lines []lineRef
 }
 
 // formError is one problem: the input it is about (its id) and what to do.
@@ -51,11 +55,15 @@ func (nv *newView) fail(id, msg string) {
 }
 
 func (h *Handler) newCheckout(w http.ResponseWriter, r *http.Request, v visit) {
-	h.showNewForm(w, r, v, http.StatusOK, &newView{Items: []itemRow{{Qty: "1"}}, Field: map[string]string{}})
+	h.showNewForm(w, r, v, http.StatusOK, &newView{Items: []itemRow{{Qty: "1"}}, Field: map[string]string{},
+		picker: picker{Picks: []pickRow{{Qty: "1"}}}})
 }
 
 func (h *Handler) showNewForm(w http.ResponseWriter, r *http.Request, v visit, status int, nv *newView) {
 	sites, err := h.listSites(v.principal(r.Context()))
+	if err == nil {
+		err = h.loadPicker(v.principal(r.Context()), &nv.picker)
+	}
 	if err != nil {
 		h.fail(w, r, &v, err)
 		return
@@ -73,7 +81,7 @@ func readNewForm(f url.Values) *newView {
 	nv := &newView{Site: f.Get("site"), Currency: strings.TrimSpace(f.Get("currency")), Email: strings.TrimSpace(f.Get("customer_email")),
 		Expiry: strings.TrimSpace(f.Get("expires_in_hours")), OrderID: strings.TrimSpace(f.Get("order_id")), Metadata: f.Get("metadata"),
 		SuccessURL: strings.TrimSpace(f.Get("success_url")), CancelURL: strings.TrimSpace(f.Get("cancel_url")),
-		IdempotencyKey: f.Get("idempotency_key"), Field: map[string]string{}}
+		IdempotencyKey: f.Get("idempotency_key"), Field: map[string]string{}, picker: readPicker(f)}
 	names, prices, qtys := f["item_name"], f["item_price"], f["item_qty"]
 	for i := range min(max(len(names), len(prices), len(qtys)), maxFormItems) {
 		at := func(s []string) string {
@@ -87,8 +95,9 @@ func readNewForm(f url.Values) *newView {
 	return nv
 }
 
-// createCheckout handles the form's three buttons: add a row, remove a row
-// (both re-show the form, so they work without JavaScript), and create.
+// createCheckout handles the form's buttons: add or remove a row of either
+// kind (which re-show the form, so they work without JavaScript), and
+// create.
 func (h *Handler) createCheckout(w http.ResponseWriter, r *http.Request, v visit) {
 	nv := readNewForm(r.PostForm)
 	op := r.PostForm.Get("op")
@@ -96,6 +105,18 @@ func (h *Handler) createCheckout(w http.ResponseWriter, r *http.Request, v visit
 	case op == "add":
 		if len(nv.Items) < maxFormItems {
 			nv.Items = append(nv.Items, itemRow{Qty: "1"})
+		}
+		h.showNewForm(w, r, v, http.StatusOK, nv)
+		return
+	case op == "add_price":
+		if len(nv.Picks) < maxFormItems {
+			nv.Picks = append(nv.Picks, pickRow{Qty: "1"})
+		}
+		h.showNewForm(w, r, v, http.StatusOK, nv)
+		return
+	case strings.HasPrefix(op, "remove_price:"):
+		if i, err := strconv.Atoi(strings.TrimPrefix(op, "remove_price:")); err == nil && i >= 0 && i < len(nv.Picks) && len(nv.Picks) > 1 {
+			nv.Picks = append(nv.Picks[:i], nv.Picks[i+1:]...)
 		}
 		h.showNewForm(w, r, v, http.StatusOK, nv)
 		return
@@ -117,7 +138,7 @@ func (h *Handler) createCheckout(w http.ResponseWriter, r *http.Request, v visit
 	ctx = metadata.AppendToOutgoingContext(ctx, idempotency.KeyHeader, nv.IdempotencyKey)
 	resp, err := h.sessions.CreateCheckoutSession(ctx, req)
 	if e := apiError(err); e != nil {
-		nv.fail(fieldOfParam(e.Param), e.Message)
+		nv.fail(nv.fieldOfParam(e.Param), e.Message)
 		nv.IdempotencyKey = "" // the next attempt has other parameters
 		h.showNewForm(w, r, v, http.StatusBadRequest, nv)
 		return
@@ -148,8 +169,15 @@ func (h *Handler) checkoutRequest(r *http.Request, v visit, nv *newView, tr tran
 	if req.Currency != "" && curErr != nil {
 		nv.fail("currency", curErr.Error())
 	}
+	if err := h.loadPicker(v.principal(r.Context()), &nv.picker); err != nil {
+		h.Logger.WarnContext(r.Context(), "dashboard: load the catalog picker", "err", err)
+	}
+	nv.picker.request(req, nv, tr)
 	for i, it := range nv.Items {
 		n := strconv.Itoa(i)
+		if it.Name == "" && it.Price == "" && nv.chosen() > 0 {
+			continue // an empty free-form row beside catalog lines
+		}
 		if it.Name == "" {
 			nv.fail("item_name_"+n, tr.T("err.required"))
 		}
@@ -162,6 +190,7 @@ func (h *Handler) checkoutRequest(r *http.Request, v visit, nv *newView, tr tran
 			nv.fail("item_qty_"+n, tr.T("err.integer"))
 		}
 		req.LineItems = append(req.LineItems, &adminv1.LineItemParams{Name: it.Name, UnitAmount: amount, Quantity: qty})
+		nv.lines = append(nv.lines, lineRef{row: i})
 	}
 	if nv.Expiry != "" {
 		hours, err := strconv.ParseInt(nv.Expiry, 10, 64)
@@ -179,18 +208,20 @@ func (h *Handler) checkoutRequest(r *http.Request, v visit, nv *newView, tr tran
 }
 
 // fieldOfParam is the form input an API error names: line_items[2][name]
-// is item_name_2; the others have the parameter's name.
-func fieldOfParam(param string) string {
+// is the name of the row the third line item came from (item_name_1 after
+// one catalog line); the others have the parameter's name.
+func (nv *newView) fieldOfParam(param string) string {
 	if m := lineItemParam.FindStringSubmatch(param); m != nil {
-		field := map[string]string{"name": "item_name_", "unit_amount": "item_price_", "quantity": "item_qty_"}[m[2]]
-		if field != "" {
-			return field + m[1]
+		i, _ := strconv.Atoi(m[1])
+		if field := nv.lineField(i, m[2]); field != "" {
+			return field
 		}
 	}
 	switch param {
 	case "site_id":
 		return "site"
-	case "currency", "customer_email", "order_id", "metadata", "expires_in_hours", "success_url", "cancel_url":
+	case "currency", "customer_email", "order_id", "metadata", "expires_in_hours", "success_url", "cancel_url",
+		"customer_id", "coupon_id", "promotion_code", "allow_promotion_codes":
 		return param
 	case "return_url":
 		return "success_url"

@@ -70,6 +70,8 @@ type Handler struct {
 	people   adminv1.CustomerServiceClient
 	coupons  adminv1.CouponServiceClient
 	promos   adminv1.PromotionCodeServiceClient
+	subs     adminv1.SubscriptionServiceClient
+	invoices adminv1.InvoiceServiceClient
 	pages    *renderer
 	// dummyHash is verified against when an email is unknown, so that the
 	// answer takes as long as for a wrong password (no user enumeration).
@@ -127,6 +129,8 @@ func (h *Handler) Init(ctx context.Context) error {
 	h.people = adminv1.NewCustomerServiceClient(h.Conn)
 	h.coupons = adminv1.NewCouponServiceClient(h.Conn)
 	h.promos = adminv1.NewPromotionCodeServiceClient(h.Conn)
+	h.subs = adminv1.NewSubscriptionServiceClient(h.Conn)
+	h.invoices = adminv1.NewInvoiceServiceClient(h.Conn)
 
 	m := http.NewServeMux()
 	m.HandleFunc("GET "+Prefix+"/{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -198,6 +202,11 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("POST "+Prefix+"/catalog/coupons/{id}/delete", h.signedIn(ActionManageCatalog, h.deleteCoupon))
 	m.Handle("POST "+Prefix+"/catalog/promotion-codes", h.signedIn(ActionManageCatalog, h.createPromotionCode))
 	m.Handle("POST "+Prefix+"/catalog/promotion-codes/{id}/deactivate", h.signedIn(ActionManageCatalog, h.deactivatePromotionCode))
+	m.Handle("GET "+Prefix+"/subscriptions", h.signedIn(ActionViewBilling, h.listSubscriptions))
+	m.Handle("GET "+Prefix+"/subscriptions/{id}", h.signedIn(ActionViewBilling, h.showSubscription))
+	m.Handle("POST "+Prefix+"/subscriptions/{id}/cancel", h.signedIn(ActionCancelSubscription, h.cancelSubscription))
+	m.Handle("GET "+Prefix+"/invoices", h.signedIn(ActionViewBilling, h.listInvoices))
+	m.Handle("GET "+Prefix+"/invoices/{id}", h.signedIn(ActionViewBilling, h.showInvoice))
 	m.HandleFunc("GET "+Prefix+"/invite/{token}", h.invitePage)
 	m.HandleFunc("POST "+Prefix+"/invite/{token}", h.acceptInvite)
 	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {

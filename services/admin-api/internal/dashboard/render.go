@@ -27,7 +27,8 @@ var templateFS embed.FS
 // views are the page templates; each defines "title" and "content" for
 // layout.html.
 var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account", "sites", "site", "error", "keys", "webhooks", "webhook", "events", "event", "overview", "team", "invite", "login_code", "twofactor", "audit",
-	"catalog_products", "catalog_product", "catalog_customers", "catalog_customer", "catalog_discounts"}
+	"catalog_products", "catalog_product", "catalog_customers", "catalog_customer", "catalog_discounts",
+	"subscriptions", "subscription", "invoices", "invoice"}
 
 // renderer holds the parsed templates, one set per language and time
 // zone (the "when" functions show times in the zone): the UTC sets are
@@ -88,7 +89,9 @@ func (r *renderer) views(lang string, loc *time.Location) (map[string]*template.
 		"mode":       auditMode,
 		"add":        func(a, b int) int { return a + b },
 		"sub":        func(a, b int64) int64 { return a - b },
+		"mul":        func(a, b int64) int64 { return a * b },
 		"status":     statusKey,
+		"billing":    billingBadge,
 		"refundable": refundable,
 		"reasons":    func() []string { return refundReasons },
 		"eventTypes": eventTypes,

@@ -47,19 +47,24 @@ const (
 	// codes. Everyone sees it; those who build the integration manage it.
 	ActionViewCatalog   Action = "catalog.view"
 	ActionManageCatalog Action = "catalog.manage"
+	// Subscriptions and invoices: everyone sees them; cancelling one is a
+	// money action, for those who refund.
+	ActionViewBilling        Action = "billing.view"
+	ActionCancelSubscription Action = "subscriptions.cancel"
 )
 
 // permissions is the one table of who may do what (role × action). An
 // action missing from a role's set is forbidden.
 var permissions = map[Role]map[Action]bool{
 	RoleOwner: set(ActionViewCheckouts, ActionViewSites, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook,
-		ActionManageSites, ActionManageKeys, ActionManageWebhooks, ActionManageTeam, ActionViewAudit, ActionViewCatalog, ActionManageCatalog),
+		ActionManageSites, ActionManageKeys, ActionManageWebhooks, ActionManageTeam, ActionViewAudit, ActionViewCatalog, ActionManageCatalog,
+		ActionViewBilling, ActionCancelSubscription),
 	RoleDeveloper: set(ActionViewCheckouts, ActionViewSites, ActionResendWebhook, ActionManageSites, ActionManageKeys, ActionManageWebhooks,
-		ActionViewCatalog, ActionManageCatalog),
+		ActionViewCatalog, ActionManageCatalog, ActionViewBilling),
 	// Support resends too: "our shop never got the order" is their call.
 	RoleSupport: set(ActionViewCheckouts, ActionViewSites, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook,
-		ActionViewCatalog),
-	RoleViewer: set(ActionViewCheckouts, ActionViewSites, ActionViewCatalog),
+		ActionViewCatalog, ActionViewBilling, ActionCancelSubscription),
+	RoleViewer: set(ActionViewCheckouts, ActionViewSites, ActionViewCatalog, ActionViewBilling),
 }
 
 func set(actions ...Action) map[Action]bool {
