@@ -351,7 +351,9 @@ func TestDegradationPostgresDown(t *testing.T) {
 	}
 	for what, call := range merchantAPI {
 		code, hdr, body := call()
-		var out struct{ Error struct{ Type, Code, Message string } }
+		var out struct {
+			Error struct{ Type, Code, Message string }
+		}
 		_ = json.Unmarshal([]byte(body), &out)
 		if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || out.Error.Type != "api_error" || out.Error.Code != "unavailable" {
 			t.Errorf("%s with PostgreSQL down: %d Retry-After %q %s", what, code, hdr.Get("Retry-After"), body)
