@@ -241,8 +241,12 @@ func stopAdminAPI(t *testing.T) (restart func()) {
 	return restart
 }
 
-// internals are words of our plumbing that a payer must never see.
-var internals = []string{"rpc error", "grpc", "admin-api", "127.0.0.1", "connection refused", "dial tcp", "goroutine", "panic", "err_", "pgx", "SQLSTATE"}
+// leaks are words of our plumbing that no answer may show.
+var leaks = []string{"rpc error", "grpc", "admin-api", "127.0.0.1", "connection refused", "dial tcp", "goroutine", "panic", "pgx", "SQLSTATE"}
+
+// internals are what a person must not see either: also error ids, which
+// the merchant API shows for support but a page has no use for.
+var internals = append([]string{"err_", "error id"}, leaks...)
 
 // assertTryAgain checks a 503 "try again" page: Retry-After, HTML with
 // heading in the reader's language, and nothing of our internals.
@@ -322,6 +326,7 @@ func TestDegradationPostgresDown(t *testing.T) {
 	c := newBrowser()
 	_, csrf := open(t, c, s["url"].(string))
 	dash, _ := dashUser(t, sys.OrganizationID, "owner")
+	calls := merchantCalls(t, s["id"].(string)) // the surfaces' keys are made while the database is up
 	before := servicePIDs(t)
 
 	crashPostgres()
@@ -338,25 +343,21 @@ func TestDegradationPostgresDown(t *testing.T) {
 	}
 	alive(t)
 
-	merchantAPI := map[string]func() (int, http.Header, string){
-		"POST /v1/checkout/sessions": func() (int, http.Header, string) {
-			return send(t, "POST", sys.AdminAPIURL+"/v1/checkout/sessions",
-				`{"site_id":"`+sys.SiteID+`","amount":500,"currency":"EUR","success_url":"https://shop.example/s","cancel_url":"https://shop.example/c"}`,
-				map[string]string{"Authorization": "Bearer " + sys.SecretKey, "Content-Type": "application/json"})
-		},
-		"GET /v1/checkout/sessions/{id}": func() (int, http.Header, string) {
-			return rawRequest(t, merchant, "GET", sys.AdminAPIURL+"/v1/checkout/sessions/"+s["id"].(string), nil,
-				map[string]string{"Authorization": "Bearer " + sys.SecretKey})
-		},
-	}
-	for what, call := range merchantAPI {
+	for what, call := range calls {
 		code, hdr, body := call()
-		var out struct {
-			Error struct{ Type, Code, Message string }
-		}
-		_ = json.Unmarshal([]byte(body), &out)
-		if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || out.Error.Type != "api_error" || out.Error.Code != "unavailable" {
+		if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
 			t.Errorf("%s with PostgreSQL down: %d Retry-After %q %s", what, code, hdr.Get("Retry-After"), body)
+		}
+		for _, w := range leaks {
+			if strings.Contains(strings.ToLower(body), strings.ToLower(w)) {
+				t.Errorf("%s with PostgreSQL down shows %q: %s", what, w, body)
+			}
+		}
+		var out struct {
+			Error struct{ Type, Code string }
+		}
+		if strings.HasPrefix(what, "/v1 ") && (json.Unmarshal([]byte(body), &out) != nil || out.Error.Type != "api_error" || out.Error.Code != "unavailable") {
+			t.Errorf("%s with PostgreSQL down: %s, want an api_error unavailable", what, body)
 		}
 	}
 	code, hdr, body := rawRequest(t, dash, "GET", sys.DashboardURL+"checkouts", nil, nil)
@@ -395,6 +396,42 @@ func TestDegradationPostgresDown(t *testing.T) {
 	}
 	deliveredSessions(t, r, secret, "checkout.session.completed", s["id"].(string), paySession(t))
 	assertNotRestarted(t, before)
+}
+
+// merchantCalls are requests of each merchant API surface that need the
+// database: Tillpoint's /v1 (JSON), Stripe's dialect, PaymentKit, PayPorter
+// and the collections API.
+func merchantCalls(t *testing.T, sessionID string) map[string]func() (int, http.Header, string) {
+	t.Helper()
+	bearer := map[string]string{"Authorization": "Bearer " + sys.SecretKey, "Content-Type": "application/json"}
+	ppKey, ppSecret := payporterKeys(t)
+	_, collID, collSecret, _ := collectionsOrg(t)
+	return map[string]func() (int, http.Header, string){
+		"/v1 POST /v1/checkout/sessions": func() (int, http.Header, string) {
+			return send(t, "POST", sys.AdminAPIURL+"/v1/checkout/sessions", `{"site_id":"`+sys.SiteID+
+				`","amount":500,"currency":"EUR","success_url":"https://shop.example/s","cancel_url":"https://shop.example/c"}`, bearer)
+		},
+		"/v1 GET /v1/checkout/sessions/{id}": func() (int, http.Header, string) {
+			return send(t, "GET", sys.AdminAPIURL+"/v1/checkout/sessions/"+sessionID, "", bearer)
+		},
+		"Stripe's dialect": func() (int, http.Header, string) {
+			return send(t, "POST", sys.AdminAPIURL+"/v1/checkout/sessions",
+				"mode=payment&success_url=https%3A%2F%2Fshop.example%2Fs&line_items[0][price_data][currency]=eur&line_items[0][price_data][unit_amount]=500&line_items[0][price_data][product_data][name]=Tea&line_items[0][quantity]=1",
+				map[string]string{"Authorization": "Bearer " + sys.SecretKey, "Content-Type": "application/x-www-form-urlencoded", "Stripe-Version": "2025-03-31.basil"})
+		},
+		"PaymentKit": func() (int, http.Header, string) {
+			return send(t, "POST", sys.AdminAPIURL+paymentKitPath(), `{"line_items":[{"name":"Tea","unit_amount":450,"quantity":1,"currency":"EUR"}],`+
+				`"success_url":"https://shop.example/s","return_url":"https://shop.example/c"}`, bearer)
+		},
+		"PayPorter": func() (int, http.Header, string) {
+			return send(t, "POST", sys.AdminAPIURL+"/api/checkout", `{"orderId":"ORD-degraded","amount":100,"currency":"TRY","callback":"https://shop.example/cb"}`,
+				map[string]string{"X-API-KEY": ppKey, "X-API-SECRET": ppSecret, "Content-Type": "application/json"})
+		},
+		"collections POST /auth/token": func() (int, http.Header, string) {
+			return send(t, "POST", sys.AdminAPIURL+"/auth/token", `{"clientId":"`+collID+`","clientSecret":"`+collSecret+`"}`,
+				map[string]string{"Content-Type": "application/json"})
+		},
+	}
 }
 
 // send makes one request with a raw body and returns the status, headers
