@@ -13,6 +13,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
@@ -360,6 +367,9 @@ func TestDegradationPostgresDown(t *testing.T) {
 			t.Errorf("%s with PostgreSQL down: %s, want an api_error unavailable", what, body)
 		}
 	}
+	if err := grpcGetSession(t, s["id"].(string)); status.Code(err) != codes.Unavailable || strings.Contains(err.Error(), "127.0.0.1") {
+		t.Errorf("gRPC GetCheckoutSession with PostgreSQL down: %v, want a masked Unavailable", err)
+	}
 	code, hdr, body := rawRequest(t, dash, "GET", sys.DashboardURL+"checkouts", nil, nil)
 	assertTryAgain(t, "the Admin Panel", code, hdr, body, "Temporarily unavailable")
 	code, hdr, body = rawRequest(t, c, "GET", s["url"].(string), nil, map[string]string{"Accept-Language": "fr"})
@@ -432,6 +442,20 @@ func merchantCalls(t *testing.T, sessionID string) map[string]func() (int, http.
 				map[string]string{"Content-Type": "application/json"})
 		},
 	}
+}
+
+// grpcGetSession retrieves a session over the merchant API's gRPC.
+func grpcGetSession(t *testing.T, id string) error {
+	t.Helper()
+	conn, err := grpc.NewClient(sys.AdminGRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+sys.SecretKey), 30*time.Second)
+	defer cancel()
+	_, err = adminv1.NewCheckoutSessionServiceClient(conn).GetCheckoutSession(ctx, &adminv1.GetCheckoutSessionRequest{Id: id})
+	return err
 }
 
 // send makes one request with a raw body and returns the status, headers

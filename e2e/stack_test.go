@@ -34,6 +34,7 @@ type stack struct {
 	AdminAPIURL        string `json:"admin_api_url"`
 	CheckoutURL        string `json:"checkout_url"`
 	HooksURL           string `json:"hooks_url"`
+	AdminGRPCAddr      string `json:"admin_grpc_addr"`
 	SiteID             string `json:"site_id"`
 	SecretKey          string `json:"secret_key"`
 	DatabaseURL        string `json:"database_url"`
