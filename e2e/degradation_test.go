@@ -379,7 +379,7 @@ func TestDegradationPostgresDown(t *testing.T) {
 		t.Errorf("pay with PostgreSQL down: %d Retry-After %q %s", code, hdr.Get("Retry-After"), body)
 	}
 	feed := provider.NewFundsReceived("TP-NONE-NONE", 100, "EUR").Encode()
-	code, hdr, body = send(t, "POST", sys.HooksURL+"/hooks/bank_transfer", string(feed),
+	code, hdr, body = send(t, merchant, "POST", sys.HooksURL+"/hooks/bank_transfer", string(feed),
 		map[string]string{provider.SignatureHeader: provider.Sign([]byte(sys.BankFeedTestSecret), feed, time.Now())})
 	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
 		t.Errorf("a provider callback with PostgreSQL down: %d Retry-After %q %s", code, hdr.Get("Retry-After"), body)
@@ -418,27 +418,27 @@ func merchantCalls(t *testing.T, sessionID string) map[string]func() (int, http.
 	_, collID, collSecret, _ := collectionsOrg(t)
 	return map[string]func() (int, http.Header, string){
 		"/v1 POST /v1/checkout/sessions": func() (int, http.Header, string) {
-			return send(t, "POST", sys.AdminAPIURL+"/v1/checkout/sessions", `{"site_id":"`+sys.SiteID+
+			return send(t, merchant, "POST", sys.AdminAPIURL+"/v1/checkout/sessions", `{"site_id":"`+sys.SiteID+
 				`","amount":500,"currency":"EUR","success_url":"https://shop.example/s","cancel_url":"https://shop.example/c"}`, bearer)
 		},
 		"/v1 GET /v1/checkout/sessions/{id}": func() (int, http.Header, string) {
-			return send(t, "GET", sys.AdminAPIURL+"/v1/checkout/sessions/"+sessionID, "", bearer)
+			return send(t, merchant, "GET", sys.AdminAPIURL+"/v1/checkout/sessions/"+sessionID, "", bearer)
 		},
 		"Stripe's dialect": func() (int, http.Header, string) {
-			return send(t, "POST", sys.AdminAPIURL+"/v1/checkout/sessions",
+			return send(t, merchant, "POST", sys.AdminAPIURL+"/v1/checkout/sessions",
 				"mode=payment&success_url=https%3A%2F%2Fshop.example%2Fs&line_items[0][price_data][currency]=eur&line_items[0][price_data][unit_amount]=500&line_items[0][price_data][product_data][name]=Tea&line_items[0][quantity]=1",
 				map[string]string{"Authorization": "Bearer " + sys.SecretKey, "Content-Type": "application/x-www-form-urlencoded", "Stripe-Version": "2025-03-31.basil"})
 		},
 		"PaymentKit": func() (int, http.Header, string) {
-			return send(t, "POST", sys.AdminAPIURL+paymentKitPath(), `{"line_items":[{"name":"Tea","unit_amount":450,"quantity":1,"currency":"EUR"}],`+
+			return send(t, merchant, "POST", sys.AdminAPIURL+paymentKitPath(), `{"line_items":[{"name":"Tea","unit_amount":450,"quantity":1,"currency":"EUR"}],`+
 				`"success_url":"https://shop.example/s","return_url":"https://shop.example/c"}`, bearer)
 		},
 		"PayPorter": func() (int, http.Header, string) {
-			return send(t, "POST", sys.AdminAPIURL+"/api/checkout", `{"orderId":"ORD-degraded","amount":100,"currency":"TRY","callback":"https://shop.example/cb"}`,
+			return send(t, merchant, "POST", sys.AdminAPIURL+"/api/checkout", `{"orderId":"ORD-degraded","amount":100,"currency":"TRY","callback":"https://shop.example/cb"}`,
 				map[string]string{"X-API-KEY": ppKey, "X-API-SECRET": ppSecret, "Content-Type": "application/json"})
 		},
 		"collections POST /auth/token": func() (int, http.Header, string) {
-			return send(t, "POST", sys.AdminAPIURL+"/auth/token", `{"clientId":"`+collID+`","clientSecret":"`+collSecret+`"}`,
+			return send(t, merchant, "POST", sys.AdminAPIURL+"/auth/token", `{"clientId":"`+collID+`","clientSecret":"`+collSecret+`"}`,
 				map[string]string{"Content-Type": "application/json"})
 		},
 	}
@@ -458,9 +458,9 @@ func grpcGetSession(t *testing.T, id string) error {
 	return err
 }
 
-// send makes one request with a raw body and returns the status, headers
-// and body of the answer.
-func send(t *testing.T, method, u, body string, hdr map[string]string) (int, http.Header, string) {
+// send makes one request of c with a raw body (none when empty) and
+// returns the status, headers and body of the answer.
+func send(t *testing.T, c *http.Client, method, u, body string, hdr map[string]string) (int, http.Header, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, u, strings.NewReader(body))
 	if err != nil {
@@ -469,7 +469,7 @@ func send(t *testing.T, method, u, body string, hdr map[string]string) (int, htt
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := merchant.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,9 @@ package gateway
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,19 +15,18 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/freeport"
 )
 
 // databaseDown is the real error of a query to a PostgreSQL server that is
 // not running.
 func databaseDown(t *testing.T) error {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Block(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	_, err = pgconn.Connect(context.Background(), "postgres://tillpoint:SECRET@"+addr+"/tillpoint?connect_timeout=5")
+	_, err = pgconn.Connect(context.Background(), "postgres://tillpoint:SECRET@127.0.0.1:"+strconv.Itoa(port)+"/tillpoint?connect_timeout=5")
 	if err == nil {
 		t.Fatal("connected to a closed port")
 	}
