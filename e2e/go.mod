@@ -22,3 +22,10 @@ replace github.com/tillpoint/tillpoint/services/platform => ../services/platform
 require github.com/tillpoint/tillpoint/sdk/go v0.0.0
 
 replace github.com/tillpoint/tillpoint/sdk/go => ../sdk/go
+
+require (
+	github.com/tillpoint/tillpoint/proto/gen/go v0.0.0
+	google.golang.org/grpc v1.85.0
+)
+
+replace github.com/tillpoint/tillpoint/proto/gen/go => ../proto/gen/go

@@ -2,7 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,27 +15,12 @@ import (
 // (percent-escapes included), and returns the status, headers and body.
 func rawRequest(t *testing.T, c *http.Client, method, u string, form url.Values, hdr map[string]string) (int, http.Header, string) {
 	t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	if form == nil {
+		return send(t, c, method, u, "", hdr)
 	}
-	req, err := http.NewRequest(method, u, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
+	withType := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	maps.Copy(withType, hdr)
+	return send(t, c, method, u, form.Encode(), withType)
 }
 
 // sessionRoutes are the hosted page's routes of one session.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/tillpoint/tillpoint/services/platform/devpg"
 	"github.com/tillpoint/tillpoint/services/platform/freeport"
 	"github.com/tillpoint/tillpoint/services/platform/natsx"
 	"github.com/tillpoint/tillpoint/services/platform/provider/paystack"
@@ -33,6 +34,7 @@ type stack struct {
 	AdminAPIURL        string `json:"admin_api_url"`
 	CheckoutURL        string `json:"checkout_url"`
 	HooksURL           string `json:"hooks_url"`
+	AdminGRPCAddr      string `json:"admin_grpc_addr"`
 	SiteID             string `json:"site_id"`
 	SecretKey          string `json:"secret_key"`
 	DatabaseURL        string `json:"database_url"`
@@ -54,6 +56,11 @@ var (
 	// they can stop it and start it again on the same port and store.
 	natsOpts natsx.EmbeddedOptions
 	natsSrv  *server.Server
+	// pg is the stack's PostgreSQL, also run by the tests, so that they can
+	// crash it and start it again (crash recovery) under the running services.
+	pg *devpg.Cluster
+	// stackPID is the `tillpoint-dev run` process, the services' supervisor.
+	stackPID int
 	// paystackFake is the scripted Paystack the stack's PAYSTACK_API_BASE
 	// reaches through Prism; tests set the state of its transactions.
 	paystackFake *paystacktest.Fake
@@ -72,6 +79,40 @@ func startNATS() error {
 	}
 	natsSrv = srv
 	return nil
+}
+
+// crashPostgres kills PostgreSQL's postmaster (its backends follow), as a
+// crash of the database server would; startPostgres starts it again.
+func crashPostgres() { pg.Crash() }
+
+func startPostgres() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return pg.Start(ctx)
+}
+
+// openPostgres creates and starts the stack's cluster in dir and its database.
+func openPostgres(dir string) (dbURL string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin, err := devpg.FindBinaries(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	pg = &devpg.Cluster{BinDir: bin, Dir: filepath.Join(dir, "postgres"), Port: freePortBase()}
+	if err := pg.Init(ctx); err != nil {
+		return "", err
+	}
+	if err := pg.Start(ctx); err != nil {
+		return "", err
+	}
+	if err := pg.CreateDatabase(ctx, "tillpoint"); err != nil {
+		return "", err
+	}
+	if err := pg.EnableStatementStats(ctx, "tillpoint"); err != nil {
+		return "", err
+	}
+	return pg.URL("tillpoint"), nil
 }
 
 func TestMain(m *testing.M) {
@@ -102,7 +143,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { natsSrv.Shutdown() }()
-	stop, err := startStack(dir)
+	dbURL, err := openPostgres(dir)
+	defer func() { _ = pg.Stop(context.Background()) }()
+	if err != nil {
+		fmt.Println("e2e: postgres:", err)
+		return 1
+	}
+	stop, err := startStack(dir, dbURL)
 	if err != nil {
 		fmt.Println("e2e:", err)
 		return 1
@@ -112,7 +159,7 @@ func run(m *testing.M) int {
 }
 
 // startStack builds the binaries and runs `tillpoint-dev run` until it is ready.
-func startStack(dir string) (stop func(), err error) {
+func startStack(dir, dbURL string) (stop func(), err error) {
 	root, err := exec.Command("go", "env", "GOWORK").Output()
 	if err != nil {
 		return nil, err
@@ -160,7 +207,7 @@ func startStack(dir string) (stop func(), err error) {
 	}
 	cmd := exec.Command(filepath.Join(dir, "tillpoint-dev"), "run", "--bin", dir, "--dir", filepath.Join(dir, "dev"),
 		"--port-base", strconv.Itoa(freePortBase()))
-	cmd.Env = append(os.Environ(), "DATABASE_URL=", "NATS_URL="+natsSrv.ClientURL(), "TEST_PROVIDER_ASYNC_DELAY=1s", "WEBHOOK_RETRY_SCALE_PERCENT=0",
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "NATS_URL="+natsSrv.ClientURL(), "TEST_PROVIDER_ASYNC_DELAY=1s", "WEBHOOK_RETRY_SCALE_PERCENT=0",
 		// Every test pays from 127.0.0.1; the per-session limit is still tested.
 		"CHECKOUT_ATTEMPTS_PER_IP=100000",
 		// A card payment left processing by a killed runtime is settled
@@ -184,6 +231,7 @@ func startStack(dir string) (stop func(), err error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	stackPID = cmd.Process.Pid
 	ready := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(out)

@@ -84,7 +84,8 @@ func Open(ctx context.Context, name string, cfg config.Common, logger *slog.Logg
 		HTTPMetrics: httpMetrics, GRPCMetrics: grpcMetrics}
 	b.Health = httpx.NewHealth(logger, healthTimeout,
 		httpx.Check{Name: "postgres", Probe: pool.Ping},
-		httpx.Check{Name: "nats", Probe: func(context.Context) error { return natsx.Ready(nc) }},
+		// Without NATS the services still serve: events wait in the outboxes.
+		httpx.Check{Name: "nats", Probe: func(context.Context) error { return natsx.Ready(nc) }, Degrades: true},
 	)
 	return b, nil
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tillpoint/tillpoint/services/platform/errs"
+	"github.com/tillpoint/tillpoint/services/platform/grpcx"
 	"github.com/tillpoint/tillpoint/services/platform/httpx"
 )
 
@@ -84,6 +85,12 @@ func requestPath(r *http.Request) string {
 }
 
 func toAPIError(err error) apiError {
+	if _, isStatus := status.FromError(err); !isStatus && errs.KindOf(err) == errs.Internal && grpcx.Unavailable(err) {
+		// An outage that reached the edge without the interceptors (a
+		// store's lost database connection in a plain handler): 503, as
+		// they would make it.
+		return fromErrs(grpcx.Outage(err))
+	}
 	if e, ok := errs.As(err); ok {
 		return fromErrs(e)
 	}
@@ -246,9 +253,7 @@ func writeAPIError(w http.ResponseWriter, e apiError) {
 	if e.status == http.StatusUnauthorized { // RFC 9110 §15.5.2: a 401 names its scheme
 		w.Header().Set("WWW-Authenticate", `Bearer realm="Tillpoint"`)
 	}
-	if e.status == http.StatusServiceUnavailable { // a dependency is down: say when to retry
-		w.Header().Set("Retry-After", httpx.RetryAfter)
-	}
+	httpx.SetRetryAfter(w, e.status)
 	w.WriteHeader(e.status)
 	_, _ = w.Write(buf.Bytes()) // the caller has gone; nothing left to tell
 }

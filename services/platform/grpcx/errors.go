@@ -152,13 +152,18 @@ func statusOf(err error) (s *status.Status, ok bool) {
 // Message from the details; the status kept as the cause), so that domain
 // code can use errs.KindOf and the error reaches our own callers unchanged.
 // A status not made by Tillpoint becomes an Internal error (masked when it
-// is returned), nil stays nil, and any other error is returned as is.
+// is returned), an outage that is not a status (a lost or refused database
+// connection, even wrapped as Internal) becomes Outage(err), nil stays nil,
+// and any other error is returned as is.
 func DomainError(err error) error {
 	if err == nil {
 		return nil
 	}
 	s, ok := statusOf(err)
 	if !ok {
+		if errs.KindOf(err) == errs.Internal && Unavailable(err) {
+			return Outage(err)
+		}
 		return err
 	}
 	info, param := details(s)
@@ -166,7 +171,7 @@ func DomainError(err error) error {
 		if Unavailable(err) {
 			// The transport's own status: the other service is down,
 			// restarting or too slow. The caller may retry (503).
-			return &errs.Error{Kind: errs.Unavailable, Code: CodeUnavailable, Message: unavailableMessage, Err: err}
+			return Outage(err)
 		}
 		return errs.Wrap(err, "call to another service failed")
 	}
@@ -204,6 +209,13 @@ func kindOf(c codes.Code, typ string) errs.Kind {
 	default:
 		return errs.Internal
 	}
+}
+
+// Outage is the domain error of a dependency's outage (err, kept as the
+// cause for logs): Unavailable, code "unavailable", a message that names
+// nothing internal. Edges answer it 503 with Retry-After.
+func Outage(err error) *errs.Error {
+	return &errs.Error{Kind: errs.Unavailable, Code: CodeUnavailable, Message: unavailableMessage, Err: err}
 }
 
 // Unavailable reports whether err means that a dependency is down or did not

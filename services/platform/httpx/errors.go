@@ -58,12 +58,18 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // service takes to restart, so that a client retrying then is likely served.
 const RetryAfter = "5"
 
-// WriteError writes the one JSON error shape of the API. param may be empty.
-// A 503 says when to retry (Retry-After).
-func WriteError(w http.ResponseWriter, status int, errType, code, param, message string) {
+// SetRetryAfter says when to retry (Retry-After) on an answer of status
+// 503: a dependency is down. Call it before WriteHeader.
+func SetRetryAfter(w http.ResponseWriter, status int) {
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", RetryAfter)
 	}
+}
+
+// WriteError writes the one JSON error shape of the API. param may be empty.
+// A 503 says when to retry (Retry-After).
+func WriteError(w http.ResponseWriter, status int, errType, code, param, message string) {
+	SetRetryAfter(w, status)
 	WriteJSON(w, status, ErrorBody{Error: ErrorObject{Type: errType, Code: code, Param: param, Message: message}})
 }
 

@@ -14,6 +14,12 @@ import (
 type Check struct {
 	Name  string
 	Probe func(context.Context) error
+	// Degrades marks a dependency the service can serve without for a
+	// while (NATS: the outboxes hold the events): its failure is named
+	// under "degraded" in a 200 answer instead of making the service
+	// unready, so that an orchestrator does not take every replica out of
+	// service for an outage they ride through.
+	Degrades bool
 }
 
 // DefaultCheckTimeout bounds the readiness checks when NewHealth is given no
@@ -57,28 +63,42 @@ func (h *Health) ServeLive(w http.ResponseWriter, _ *http.Request) {
 
 // readyBody is the /readyz response.
 type readyBody struct {
-	Status string   `json:"status"`
-	Failed []string `json:"failed,omitempty"`
+	Status   string   `json:"status"`
+	Failed   []string `json:"failed,omitempty"`
+	Degraded []string `json:"degraded,omitempty"`
 }
 
 // ServeReady runs the checks concurrently and answers 200 {"status":"ok"}
-// when all pass, else 503 {"status":"unavailable","failed":[names…]}; once
-// shutdown has begun it answers 503 {"status":"shutting_down"}.
+// when all pass, else 503 {"status":"unavailable","failed":[names…]}; a
+// failed check that only degrades the service is named in a 200 answer,
+// {"status":"degraded","degraded":[names…]}. Once shutdown has begun it
+// answers 503 {"status":"shutting_down"}.
 func (h *Health) ServeReady(w http.ResponseWriter, r *http.Request) {
 	if h.stopping.Load() {
 		WriteJSON(w, http.StatusServiceUnavailable, readyBody{Status: "shutting_down"})
 		return
 	}
-	if failed := h.failedChecks(r.Context()); len(failed) > 0 {
-		WriteJSON(w, http.StatusServiceUnavailable, readyBody{Status: "unavailable", Failed: failed})
-		return
+	var failed, degraded []string
+	for _, c := range h.failedChecks(r.Context()) {
+		if c.Degrades {
+			degraded = append(degraded, c.Name)
+		} else {
+			failed = append(failed, c.Name)
+		}
 	}
-	WriteJSON(w, http.StatusOK, readyBody{Status: "ok"})
+	switch {
+	case len(failed) > 0:
+		WriteJSON(w, http.StatusServiceUnavailable, readyBody{Status: "unavailable", Failed: failed, Degraded: degraded})
+	case len(degraded) > 0:
+		WriteJSON(w, http.StatusOK, readyBody{Status: "degraded", Degraded: degraded})
+	default:
+		WriteJSON(w, http.StatusOK, readyBody{Status: "ok"})
+	}
 }
 
-// failedChecks runs every check and returns the names of those that failed,
-// in the order the checks were given.
-func (h *Health) failedChecks(ctx context.Context) []string {
+// failedChecks runs every check and returns those that failed, in the
+// order the checks were given.
+func (h *Health) failedChecks(ctx context.Context) []Check {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
 	errs := make([]error, len(h.checks))
@@ -87,11 +107,11 @@ func (h *Health) failedChecks(ctx context.Context) []string {
 		wg.Go(func() { errs[i] = c.Probe(ctx) })
 	}
 	wg.Wait()
-	var failed []string
+	var failed []Check
 	for i, err := range errs {
 		if err != nil {
 			h.log.WarnContext(ctx, "readiness check failed", "check", h.checks[i].Name, "error", err)
-			failed = append(failed, h.checks[i].Name)
+			failed = append(failed, h.checks[i])
 		}
 	}
 	return failed

@@ -296,11 +296,11 @@ func TestWriteErrorShape(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
-	var natsErr error
+	var pgErr, natsErr error
 	h := NewHealth(testLogger(nil), 20*time.Millisecond,
-		Check{"postgres", func(context.Context) error { return nil }},
-		Check{"nats", func(context.Context) error { return natsErr }},
-		Check{"slow", func(ctx context.Context) error { <-ctx.Done(); return nil }},
+		Check{Name: "postgres", Probe: func(context.Context) error { return pgErr }},
+		Check{Name: "nats", Probe: func(context.Context) error { return natsErr }, Degrades: true},
+		Check{Name: "slow", Probe: func(ctx context.Context) error { <-ctx.Done(); return nil }},
 	)
 	mux := http.NewServeMux()
 	h.Register(mux)
@@ -316,10 +316,14 @@ func TestHealth(t *testing.T) {
 		t.Errorf("readyz %d %s", c, b)
 	}
 	natsErr = errors.New("disconnected")
-	if c, b := get("/readyz"); c != 503 || b != `{"status":"unavailable","failed":["nats"]}` {
+	if c, b := get("/readyz"); c != 200 || b != `{"status":"degraded","degraded":["nats"]}` {
+		t.Errorf("readyz degraded %d %s", c, b)
+	}
+	pgErr = errors.New("connection refused")
+	if c, b := get("/readyz"); c != 503 || b != `{"status":"unavailable","failed":["postgres"],"degraded":["nats"]}` {
 		t.Errorf("readyz failing %d %s", c, b)
 	}
-	natsErr = nil
+	pgErr, natsErr = nil, nil
 	h.BeginShutdown()
 	if c, b := get("/readyz"); c != 503 || b != `{"status":"shutting_down"}` {
 		t.Errorf("readyz shutting down %d %s", c, b)

@@ -15,6 +15,8 @@ import (
 	"golang.org/x/text/language"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tillpoint/tillpoint/services/platform/grpcx"
+	"github.com/tillpoint/tillpoint/services/platform/httpx"
 	"github.com/tillpoint/tillpoint/services/platform/money"
 )
 
@@ -206,12 +208,19 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, v *visit, st
 }
 
 // fail answers an error of the API: its not-found with the 404 page (another
-// organization's, the other mode's or no such object), anything else logged
-// and with 500.
+// organization's, the other mode's or no such object), an outage (the
+// database or a service down: grpcx.Unavailable) with the 503 page and
+// Retry-After, anything else logged and with 500.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *visit, err error) {
 	if isNotFound(err) {
 		// Another organization's, the other mode's, or no such object.
 		h.errorPage(w, r, v, http.StatusNotFound)
+		return
+	}
+	if grpcx.Unavailable(err) && r.Context().Err() == nil {
+		h.Logger.WarnContext(r.Context(), "dashboard: a dependency is unavailable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", httpx.RetryAfter)
+		h.errorPage(w, r, v, http.StatusServiceUnavailable)
 		return
 	}
 	h.Logger.ErrorContext(r.Context(), "dashboard", "path", r.URL.Path, "err", err)

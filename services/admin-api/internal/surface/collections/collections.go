@@ -24,6 +24,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/collection"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/gateway"
+	"github.com/tillpoint/tillpoint/services/platform/httpx"
 )
 
 // maxBody bounds a request body: a collection is a few short fields and at
@@ -216,6 +217,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 		code, b = http.StatusInternalServerError, []byte(`{"statusCode":500,"error":"Internal Server Error","code":"internal","message":"An internal error occurred."}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
+	httpx.SetRetryAfter(w, code)
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
 }

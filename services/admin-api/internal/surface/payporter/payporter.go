@@ -160,6 +160,7 @@ func httpStatus(k errs.Kind) int {
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	httpx.SetRetryAfter(w, code)
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v) // a write error means the client left
 }
