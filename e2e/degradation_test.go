@@ -24,7 +24,7 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
 
-// Graceful degradation (docs/operations-degradation.md): each dependency is
+// Graceful degradation (docs/operations.md, "When a dependency is down"): each dependency is
 // stopped for real — the NATS server shut down, the admin-api process
 // killed, the PostgreSQL server crashed — while real requests are made.
 
