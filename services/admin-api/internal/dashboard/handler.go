@@ -198,6 +198,7 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("POST "+Prefix+"/catalog/coupons/{id}/delete", h.signedIn(ActionManageCatalog, h.deleteCoupon))
 	m.Handle("POST "+Prefix+"/catalog/promotion-codes", h.signedIn(ActionManageCatalog, h.createPromotionCode))
 	m.Handle("POST "+Prefix+"/catalog/promotion-codes/{id}/deactivate", h.signedIn(ActionManageCatalog, h.deactivatePromotionCode))
+	h.routingPages(m)
 	m.HandleFunc("GET "+Prefix+"/invite/{token}", h.invitePage)
 	m.HandleFunc("POST "+Prefix+"/invite/{token}", h.acceptInvite)
 	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {

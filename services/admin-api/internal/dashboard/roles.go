@@ -47,13 +47,17 @@ const (
 	// codes. Everyone sees it; those who build the integration manage it.
 	ActionViewCatalog   Action = "catalog.view"
 	ActionManageCatalog Action = "catalog.manage"
+	// Provider accounts (their secrets) and routes decide where the
+	// merchant's money goes: the owners' call. Everyone who sees sites sees
+	// them, without the secrets.
+	ActionManageProviders Action = "providers.manage"
 )
 
 // permissions is the one table of who may do what (role × action). An
 // action missing from a role's set is forbidden.
 var permissions = map[Role]map[Action]bool{
 	RoleOwner: set(ActionViewCheckouts, ActionViewSites, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook,
-		ActionManageSites, ActionManageKeys, ActionManageWebhooks, ActionManageTeam, ActionViewAudit, ActionViewCatalog, ActionManageCatalog),
+		ActionManageSites, ActionManageKeys, ActionManageWebhooks, ActionManageTeam, ActionViewAudit, ActionViewCatalog, ActionManageCatalog, ActionManageProviders),
 	RoleDeveloper: set(ActionViewCheckouts, ActionViewSites, ActionResendWebhook, ActionManageSites, ActionManageKeys, ActionManageWebhooks,
 		ActionViewCatalog, ActionManageCatalog),
 	// Support resends too: "our shop never got the order" is their call.
