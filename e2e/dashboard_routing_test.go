@@ -36,16 +36,7 @@ func TestDashboardProviderAccountsAndRoutes(t *testing.T) {
 	browser := newChromium(t)
 	// The refused forms answer 400 on purpose.
 	tab := newTab(t, browser, "status of 400")
-	both := func(name string) {
-		t.Helper()
-		for _, w := range []struct {
-			suffix        string
-			width, height int64
-		}{{"narrow", 390, 844}, {"wide", 1280, 900}} {
-			do(t, tab, "resize", chromedp.EmulateViewport(w.width, w.height))
-			shot(t, tab, shots, "dashboard-"+name+"-"+w.suffix+".png")
-		}
-	}
+	both := func(name string) { t.Helper(); bothWidths(t, tab, shots, "dashboard-"+name) }
 	do(t, tab, "sign in", chromedp.Navigate(sys.DashboardURL+"login"), chromedp.WaitVisible(chromedp.ID("login-form")),
 		chromedp.SendKeys(chromedp.ID("email"), sys.DashboardEmail),
 		chromedp.SendKeys(chromedp.ID("password"), sys.DashboardPassword),
@@ -101,6 +92,8 @@ func TestDashboardProviderAccountsAndRoutes(t *testing.T) {
 		t.Fatalf("test accounts on the list: %v %v", accounts, err)
 	}
 
+	// The route phase in a tab of its own (each tab has tabTimeout).
+	tab = newTab(t, browser, "status of 400")
 	do(t, tab, "the site's new route form", chromedp.Navigate(sys.DashboardURL+"sites/"+siteID), chromedp.WaitVisible(chromedp.ID("new-route")),
 		chromedp.Click(chromedp.ID("new-route")), chromedp.WaitVisible(chromedp.ID("route-form")))
 	do(t, tab, "a split of 70 and 20",
@@ -143,6 +136,19 @@ func TestDashboardProviderAccountsAndRoutes(t *testing.T) {
 	do(t, tab, "the site page", chromedp.Navigate(sys.DashboardURL+"sites/"+siteID), chromedp.WaitVisible(chromedp.ID("route-"+id[1])))
 	do(t, tab, "scroll to the routes", chromedp.ScrollIntoView(chromedp.ID("routes-section")))
 	both("36-site-routes")
+}
+
+// bothWidths screenshots the tab at a phone's width, then a laptop's, as
+// name-narrow.png and name-wide.png.
+func bothWidths(t *testing.T, tab context.Context, dir, name string) {
+	t.Helper()
+	for _, w := range []struct {
+		suffix        string
+		width, height int64
+	}{{"narrow", 390, 844}, {"wide", 1280, 900}} {
+		do(t, tab, "resize", chromedp.EmulateViewport(w.width, w.height))
+		shot(t, tab, dir, name+"-"+w.suffix+".png")
+	}
 }
 
 // outerHTML is the tab's whole document, form values included (an

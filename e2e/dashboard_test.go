@@ -36,16 +36,7 @@ func TestDashboardBrowser(t *testing.T) {
 	expected := []string{"status of 400", "cs_doesnotexist"}
 	tab := newTab(t, browser, expected...)
 	// both screenshots the page at a phone's width, then a laptop's.
-	both := func(name string) {
-		t.Helper()
-		for _, w := range []struct {
-			suffix        string
-			width, height int64
-		}{{"narrow", 390, 844}, {"wide", 1280, 900}} {
-			do(t, tab, "resize", chromedp.EmulateViewport(w.width, w.height))
-			shot(t, tab, shots, "dashboard-"+name+"-"+w.suffix+".png")
-		}
-	}
+	both := func(name string) { t.Helper(); bothWidths(t, tab, shots, "dashboard-"+name) }
 
 	do(t, tab, "open the dashboard", chromedp.Navigate(sys.DashboardURL), chromedp.WaitVisible(chromedp.ID("login-form")))
 	both("01-login")
