@@ -28,8 +28,26 @@ const (
 	TypeVolumeSplit = "volume_split"
 )
 
-// MethodCard is the payment method routes serve today.
-const MethodCard = "card"
+// The payment methods routes serve.
+const (
+	MethodCard        = "card"
+	MethodDirectDebit = "direct_debit"
+	MethodMobileMoney = "mobile_money"
+)
+
+// Methods lists them, in the order the API's messages name them.
+var Methods = []string{MethodCard, MethodDirectDebit, MethodMobileMoney}
+
+// PayerApproved reports whether a method's payments are approved by the
+// payer at the provider (GoCardless's authorisation page, the prompt or
+// code of Paystack's mobile money): such a payment never cascades, since a
+// second account would ask the payer to approve it again, or charge twice
+// if the first approval comes late. A route of such a method chooses one
+// account (a volume split shares payments between accounts) and a priority
+// route of it has exactly one.
+func PayerApproved(method string) bool {
+	return method == MethodDirectDebit || method == MethodMobileMoney
+}
 
 // MaxTargets bounds a route's accounts: each one can cost the payer a
 // provider round trip on a cascade, so a long list only adds waiting.
@@ -57,7 +75,7 @@ type Rules struct {
 type Route struct {
 	ID      string // rt_…
 	Type    string // TypePriority or TypeVolumeSplit
-	Method  string // MethodCard
+	Method  string // one of Methods
 	Default bool   // the site's route for the method when no other applies
 	Targets []Target
 	Rules   Rules
@@ -158,8 +176,8 @@ func Validate(r Route) error {
 	switch {
 	case r.Method == "":
 		return errs.Missing("payment_method")
-	case r.Method != MethodCard:
-		return errs.Param("payment_method", "parameter_invalid", "Routes serve the payment method card.")
+	case !slices.Contains(Methods, r.Method):
+		return errs.Param("payment_method", "parameter_invalid", "Routes serve the payment methods %s.", strings.Join(Methods, ", "))
 	case r.Type == "":
 		return errs.Missing("type")
 	case r.Type != TypePriority && r.Type != TypeVolumeSplit:
@@ -168,6 +186,9 @@ func Validate(r Route) error {
 		return errs.Missing("accounts")
 	case len(r.Targets) > MaxTargets:
 		return errs.Param("accounts", "parameter_invalid", "A route has at most %d accounts.", MaxTargets)
+	case PayerApproved(r.Method) && r.Type == TypePriority && len(r.Targets) > 1:
+		return errs.Param("accounts", "parameter_invalid",
+			"A %s payment is approved by the payer at the provider and never cascades to another account: a priority route of it has one account (a volume_split shares payments between accounts).", r.Method)
 	}
 	sum := int32(0)
 	seen := map[string]bool{}

@@ -124,6 +124,9 @@ func TestValidateNamesTheParameter(t *testing.T) {
 		{Route{Method: "card", Type: TypeVolumeSplit, Targets: two, Rules: Rules{BillingCountries: []string{"UK"}}}, "rules[billing_countries][0]"},
 		{Route{Method: "card", Type: TypeVolumeSplit, Targets: two, Rules: Rules{AmountMin: ptr(-1)}}, "rules[amount_min]"},
 		{Route{Method: "card", Type: TypeVolumeSplit, Targets: two, Rules: Rules{AmountMin: ptr(10), AmountMax: ptr(9)}}, "rules[amount_max]"},
+		// Payer-approved methods never cascade: a priority list of two is refused.
+		{Route{Method: MethodMobileMoney, Type: TypePriority, Targets: []Target{{AccountID: "pa_1"}, {AccountID: "pa_2"}}}, "accounts"},
+		{Route{Method: MethodDirectDebit, Type: TypePriority, Targets: []Target{{AccountID: "pa_1"}, {AccountID: "pa_2"}}}, "accounts"},
 	} {
 		err := Validate(c.r)
 		var e *errs.Error
@@ -138,6 +141,25 @@ func TestValidateNamesTheParameter(t *testing.T) {
 	ok.Rules.Normalize()
 	if ok.Rules.Currencies[0] != "USD" || ok.Rules.BillingCountries[0] != "GH" {
 		t.Fatalf("Normalize: %+v", ok.Rules)
+	}
+	// What payer-approved methods may have: one account by priority, or a
+	// volume split (one account chosen per payment, no cascade).
+	for _, r := range []Route{
+		{Method: MethodMobileMoney, Type: TypePriority, Targets: []Target{{AccountID: "pa_1"}}},
+		{Method: MethodMobileMoney, Type: TypeVolumeSplit, Targets: two, Rules: Rules{Currencies: []string{"GHS"}}},
+		{Method: MethodDirectDebit, Type: TypeVolumeSplit, Targets: two},
+	} {
+		if err := Validate(r); err != nil {
+			t.Errorf("Validate(%+v) = %v", r, err)
+		}
+	}
+}
+
+func TestPayerApprovedMethods(t *testing.T) {
+	for m, want := range map[string]bool{MethodCard: false, MethodDirectDebit: true, MethodMobileMoney: true} {
+		if PayerApproved(m) != want {
+			t.Errorf("PayerApproved(%s) = %v", m, !want)
+		}
 	}
 }
 

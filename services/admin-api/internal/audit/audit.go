@@ -83,6 +83,7 @@ var methods = map[string]method{
 	adminv1.ProviderAccountService_DeleteProviderAccount_FullMethodName:       {action: "provider_account.delete"},
 	adminv1.FeeScheduleService_UpdateFeeSchedule_FullMethodName:               {action: "fee_schedule.update"},
 	adminv1.RouteService_CreateRoute_FullMethodName:                           {action: "route.create"},
+	adminv1.RouteService_UpdateRoute_FullMethodName:                           {action: "route.update"},
 	adminv1.RouteService_DeleteRoute_FullMethodName:                           {action: "route.delete"},
 	adminv1.WebhookEndpointService_CreateWebhookEndpoint_FullMethodName:       {action: "webhook_endpoint.create"},
 	adminv1.WebhookEndpointService_UpdateWebhookEndpoint_FullMethodName:       {action: "webhook_endpoint.update"},

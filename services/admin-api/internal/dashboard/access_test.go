@@ -20,7 +20,7 @@ func TestRoleTable(t *testing.T) {
 	all := []dashboard.Action{dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionCreateCheckout, dashboard.ActionExpireCheckout,
 		dashboard.ActionRefund, dashboard.ActionResendWebhook, dashboard.ActionManageSites, dashboard.ActionManageKeys, dashboard.ActionManageWebhooks,
 		dashboard.ActionManageTeam, dashboard.ActionViewAudit, dashboard.ActionViewCatalog, dashboard.ActionManageCatalog,
-		dashboard.ActionViewBilling, dashboard.ActionCancelSubscription}
+		dashboard.ActionViewBilling, dashboard.ActionCancelSubscription, dashboard.ActionManageProviders}
 	allowed := map[dashboard.Role][]dashboard.Action{
 		dashboard.RoleOwner: all,
 		dashboard.RoleDeveloper: {dashboard.ActionViewCheckouts, dashboard.ActionViewSites, dashboard.ActionResendWebhook, dashboard.ActionManageSites,

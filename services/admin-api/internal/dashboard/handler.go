@@ -207,6 +207,7 @@ func (h *Handler) Init(ctx context.Context) error {
 	m.Handle("POST "+Prefix+"/subscriptions/{id}/cancel", h.signedIn(ActionCancelSubscription, h.cancelSubscription))
 	m.Handle("GET "+Prefix+"/invoices", h.signedIn(ActionViewBilling, h.listInvoices))
 	m.Handle("GET "+Prefix+"/invoices/{id}", h.signedIn(ActionViewBilling, h.showInvoice))
+	h.routingPages(m)
 	m.HandleFunc("GET "+Prefix+"/invite/{token}", h.invitePage)
 	m.HandleFunc("POST "+Prefix+"/invite/{token}", h.acceptInvite)
 	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {

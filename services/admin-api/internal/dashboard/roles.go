@@ -51,6 +51,10 @@ const (
 	// money action, for those who refund.
 	ActionViewBilling        Action = "billing.view"
 	ActionCancelSubscription Action = "subscriptions.cancel"
+	// Provider accounts (their secrets) and routes decide where the
+	// merchant's money goes: the owners' call. Everyone who sees sites sees
+	// them, without the secrets.
+	ActionManageProviders Action = "providers.manage"
 )
 
 // permissions is the one table of who may do what (role × action). An
@@ -58,7 +62,7 @@ const (
 var permissions = map[Role]map[Action]bool{
 	RoleOwner: set(ActionViewCheckouts, ActionViewSites, ActionCreateCheckout, ActionExpireCheckout, ActionRefund, ActionResendWebhook,
 		ActionManageSites, ActionManageKeys, ActionManageWebhooks, ActionManageTeam, ActionViewAudit, ActionViewCatalog, ActionManageCatalog,
-		ActionViewBilling, ActionCancelSubscription),
+		ActionViewBilling, ActionCancelSubscription, ActionManageProviders),
 	RoleDeveloper: set(ActionViewCheckouts, ActionViewSites, ActionResendWebhook, ActionManageSites, ActionManageKeys, ActionManageWebhooks,
 		ActionViewCatalog, ActionManageCatalog, ActionViewBilling),
 	// Support resends too: "our shop never got the order" is their call.

@@ -49,9 +49,10 @@ type siteView struct {
 	Preview bool
 	Logo    string
 	Notice  string
-	// Routes are the site's routes (docs/routing.md), shown read-only on
-	// a stored site's page; made with POST /v1/routes.
-	Routes []*adminv1.Route
+	// Routes are the site's routes (docs/routing.md), listed on a stored
+	// site's page; CanRoute links to their forms (routes.go).
+	Routes   []*adminv1.Route
+	CanRoute bool
 }
 
 func (sv *siteView) fail(id, msg string) {
@@ -96,8 +97,11 @@ func (h *Handler) editSite(w http.ResponseWriter, r *http.Request, v visit) {
 		return
 	}
 	sv.Routes = routes.GetData()
-	if r.URL.Query().Get("notice") == "saved" {
+	switch r.URL.Query().Get("notice") {
+	case "saved":
 		sv.Notice = "sites.saved"
+	case "route_deleted":
+		sv.Notice = "routes.deleted"
 	}
 	h.showSiteForm(w, r, v, http.StatusOK, sv)
 }
@@ -105,7 +109,7 @@ func (h *Handler) editSite(w http.ResponseWriter, r *http.Request, v visit) {
 // showSiteForm renders the form; with a preview, the page's CSP lets the
 // logo's one https URL load as an image, and nothing else.
 func (h *Handler) showSiteForm(w http.ResponseWriter, r *http.Request, v visit, status int, sv *siteView) {
-	sv.CanManage = Allowed(v.role, ActionManageSites)
+	sv.CanManage, sv.CanRoute = Allowed(v.role, ActionManageSites), Allowed(v.role, ActionManageProviders)
 	img := ""
 	if sv.Preview {
 		sv.Logo, img = logoSource(sv.LogoURL)

@@ -57,7 +57,7 @@ func (s *InternalSessions) GetCheckout(ctx context.Context, req *internalapiv1.G
 	}
 	if row.Status == "open" {
 		// Only an open session takes payments: the routes are read then.
-		if out.CardRoutes, err = checkoutRoutes(ctx, s.Store.Queries, row.SiteID, row.Livemode); err != nil {
+		if out.Routes, err = checkoutRoutes(ctx, s.Store.Queries, row.SiteID, row.Livemode); err != nil {
 			return nil, err
 		}
 	}

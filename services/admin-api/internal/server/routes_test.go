@@ -105,9 +105,9 @@ func TestRoutesCreateGetList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.GetCardRoutes()) != 3 || got.GetCardRoutes()[0].GetRoute().GetId() != id ||
-		fmt.Sprint(got.GetCardRoutes()[0].GetProviders()) != "[test test]" || !got.GetCardRoutes()[2].GetRoute().GetDefault() {
-		t.Errorf("card routes: %v", got.GetCardRoutes())
+	if len(got.GetRoutes()) != 3 || got.GetRoutes()[0].GetRoute().GetId() != id ||
+		fmt.Sprint(got.GetRoutes()[0].GetProviders()) != "[test test]" || !got.GetRoutes()[2].GetRoute().GetDefault() {
+		t.Errorf("card routes: %v", got.GetRoutes())
 	}
 	// An account deleted since keeps its place, with no provider (the
 	// runtime skips it).
@@ -115,8 +115,8 @@ func TestRoutesCreateGetList(t *testing.T) {
 		t.Fatalf("delete account: %d %v", status, body)
 	}
 	got, err = e.internalClient(token).GetCheckout(context.Background(), &internalapiv1.GetCheckoutRequest{SessionId: cs["id"].(string)})
-	if err != nil || fmt.Sprint(got.GetCardRoutes()[0].GetProviders()) != "[test ]" {
-		t.Errorf("card routes after deleting an account: %v %v", got.GetCardRoutes(), err)
+	if err != nil || fmt.Sprint(got.GetRoutes()[0].GetProviders()) != "[test ]" {
+		t.Errorf("card routes after deleting an account: %v %v", got.GetRoutes(), err)
 	}
 	// A session may not name another organization's route, nor one of the other mode.
 	before := e.count("SELECT count(*) FROM admin.checkout_sessions")

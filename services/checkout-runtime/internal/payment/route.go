@@ -23,46 +23,60 @@ type routePlan struct {
 	targets []routing.Target // at least one; AccountID "" is a built-in provider
 }
 
-// plan decides where a payment of total (minor units) with id goes. A card
-// payment follows the site's routes (routing.Choose: the session's route,
-// else the first whose rules admit it, else the default), keeping only the
-// accounts that take what the page posted: card data for the test
-// provider's accounts, a provider component's token for the others (an
-// account deleted since, which admin-api sends without a provider, is
-// dropped). With no route, or none of whose accounts fits, it goes as before routes existed:
-// the site's card provider account, or the built-in test provider.
+// plan decides where a payment of total (minor units) with id goes. A
+// payment follows the site's routes of its method (routing.Choose: the
+// session's route, else the first whose rules admit it, else the default).
+// A card payment keeps the route's accounts that take what the page posted:
+// card data for the test provider's accounts, a provider component's token
+// for the others (an account deleted since, which admin-api sends without a
+// provider, is dropped); they are its cascade. A direct-debit or
+// mobile-money payment is approved by the payer at the provider and never
+// cascades (routing.PayerApproved): it goes to the route's first account
+// alone. With no route, or none of whose accounts fits, a payment goes as
+// before routes existed: the site's provider account for the method, or,
+// for cards, the built-in test provider.
 func (s *Service) plan(a Attempt, total int64, id string) (routePlan, error) {
+	cs := a.Checkout.GetCheckoutSession()
+	facts := routing.Facts{Currency: cs.GetCurrency(), Amount: total, BillingCountry: a.Billing.Country}
+	var routed routePlan
+	if r, ok := routing.Choose(checkoutRoutes(a.Checkout.GetRoutes(), a.Method), cs.GetRoute(), facts); ok {
+		routed.routeID = r.ID
+		for _, t := range routing.Order(r, id) {
+			if t.Provider != "" && (routing.PayerApproved(a.Method) || takesCardData(t.Provider) == (a.Card != nil)) {
+				routed.targets = append(routed.targets, t)
+			}
+		}
+		if routing.PayerApproved(a.Method) && len(routed.targets) > 1 {
+			routed.targets = routed.targets[:1]
+		}
+	}
 	switch a.Method {
 	case "bank_transfer":
 		return routePlan{targets: []routing.Target{{Provider: provider.NameBankTransfer}}}, nil
 	case MethodMobileMoney:
-		// The site's mobile-money account (Paystack).
+		// A route's Paystack account, else the site's.
 		account := a.Checkout.GetSite().GetProviderAccounts()[MethodMobileMoney]
-		if account == "" || a.MobileMoney == nil {
+		if a.MobileMoney == nil || (account == "" && len(routed.targets) == 0) {
 			return routePlan{}, fmt.Errorf("%w: mobile money needs the site's account and the payer's wallet", provider.ErrInvalidRequest)
+		}
+		if len(routed.targets) > 0 {
+			return routed, nil
 		}
 		return routePlan{targets: []routing.Target{{AccountID: account, Provider: provider.NamePaystack}}}, nil
 	case MethodDirectDebit:
-		// The site's direct-debit account (GoCardless): the payer
+		// A route's GoCardless account, else the site's: the payer
 		// authorises the debit on the provider's page.
 		acct := a.Checkout.GetDirectDebitProviderAccount()
-		if acct.GetId() == "" || a.Card != nil || a.Token != "" || a.ReturnURL == "" {
+		if (acct.GetId() == "" && len(routed.targets) == 0) || a.Card != nil || a.Token != "" || a.ReturnURL == "" {
 			return routePlan{}, fmt.Errorf("%w: direct debit needs the site's account and a return URL, and takes no card data", provider.ErrInvalidRequest)
+		}
+		if len(routed.targets) > 0 {
+			return routed, nil
 		}
 		return routePlan{targets: []routing.Target{{AccountID: acct.GetId(), Provider: acct.GetProvider()}}}, nil
 	}
-	cs := a.Checkout.GetCheckoutSession()
-	facts := routing.Facts{Currency: cs.GetCurrency(), Amount: total, BillingCountry: a.Billing.Country}
-	if r, ok := routing.Choose(checkoutRoutes(a.Checkout.GetCardRoutes()), cs.GetRoute(), facts); ok {
-		var fit []routing.Target
-		for _, t := range routing.Order(r, id) {
-			if t.Provider != "" && takesCardData(t.Provider) == (a.Card != nil) {
-				fit = append(fit, t)
-			}
-		}
-		if len(fit) > 0 {
-			return routePlan{routeID: r.ID, targets: fit}, nil
-		}
+	if len(routed.targets) > 0 {
+		return routed, nil
 	}
 	acct := a.Checkout.GetCardProviderAccount()
 	if acct.GetId() == "" {
@@ -80,11 +94,15 @@ func (s *Service) plan(a Attempt, total int64, id string) (routePlan, error) {
 // every other provider takes a token made by its own component.
 func takesCardData(prov string) bool { return prov == provider.NameTest }
 
-// checkoutRoutes converts admin-api's routes for routing.
-func checkoutRoutes(in []*internalapiv1.CheckoutRoute) []routing.Route {
+// checkoutRoutes converts admin-api's routes of a payment method for
+// routing.
+func checkoutRoutes(in []*internalapiv1.CheckoutRoute, method string) []routing.Route {
 	out := make([]routing.Route, 0, len(in))
 	for _, cr := range in {
 		r := cr.GetRoute()
+		if r.GetPaymentMethod() != method {
+			continue
+		}
 		rr := routing.Route{ID: r.GetId(), Type: r.GetType(), Method: r.GetPaymentMethod(), Default: r.GetDefault()}
 		if rules := r.GetRules(); rules != nil {
 			rr.Rules = routing.Rules{Currencies: rules.GetCurrencies(), AmountMin: rules.AmountMin,

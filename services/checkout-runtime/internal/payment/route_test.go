@@ -63,7 +63,7 @@ func routedAttempt(number, named string, routes ...*internalapiv1.CheckoutRoute)
 	}
 	return Attempt{Method: "card", Card: &provider.Card{Number: number, Exp: "12/34", CVC: "123"},
 		Billing:  Billing{Name: "Ada", Email: "ada@example.com", Country: "FR", PostalCode: "75001"},
-		Checkout: &internalapiv1.GetCheckoutResponse{OrganizationId: "org_1", Site: &adminv1.Site{}, CheckoutSession: cs, CardRoutes: routes}}
+		Checkout: &internalapiv1.GetCheckoutResponse{OrganizationId: "org_1", Site: &adminv1.Site{}, CheckoutSession: cs, Routes: routes}}
 }
 
 // attemptsOf returns a payment's recorded attempts as "account outcome code retryable".
@@ -323,7 +323,7 @@ func TestCascadeWhenStripeIsUnavailable(t *testing.T) {
 	rt := routeOf("rt_stripe", routing.TypePriority, true, nil, acct("pa_down", 0), acct("pa_stripe", 0))
 	rt.Providers = []string{provider.NameStripe, provider.NameStripe}
 	a := stripeAttempt()
-	a.Checkout.CardRoutes = []*internalapiv1.CheckoutRoute{rt}
+	a.Checkout.Routes = []*internalapiv1.CheckoutRoute{rt}
 	res, err := s.Pay(t.Context(), a)
 	if err != nil {
 		t.Fatal(err)

@@ -340,6 +340,7 @@ type AdminRoute struct {
 	BillingCountries []string
 	IsDefault        bool
 	CreatedAt        time.Time
+	Disabled         bool
 }
 
 type AdminSite struct {

@@ -30,7 +30,7 @@ const createRoute = `-- name: CreateRoute :one
 INSERT INTO admin.routes (id, organization_id, livemode, site_id, payment_method, type, name, accounts,
     currencies, amount_min, amount_max, billing_countries, is_default)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-RETURNING id, seq, organization_id, livemode, site_id, payment_method, type, name, accounts, currencies, amount_min, amount_max, billing_countries, is_default, created_at
+RETURNING id, seq, organization_id, livemode, site_id, payment_method, type, name, accounts, currencies, amount_min, amount_max, billing_countries, is_default, created_at, disabled
 `
 
 type CreateRouteParams struct {
@@ -82,6 +82,7 @@ func (q *Queries) CreateRoute(ctx context.Context, arg CreateRouteParams) (Admin
 		&i.BillingCountries,
 		&i.IsDefault,
 		&i.CreatedAt,
+		&i.Disabled,
 	)
 	return i, err
 }
@@ -105,7 +106,7 @@ func (q *Queries) DeleteRoute(ctx context.Context, arg DeleteRouteParams) (int64
 }
 
 const getRoute = `-- name: GetRoute :one
-SELECT id, seq, organization_id, livemode, site_id, payment_method, type, name, accounts, currencies, amount_min, amount_max, billing_countries, is_default, created_at FROM admin.routes WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, site_id, payment_method, type, name, accounts, currencies, amount_min, amount_max, billing_countries, is_default, created_at, disabled FROM admin.routes WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetRouteParams struct {
@@ -133,6 +134,7 @@ func (q *Queries) GetRoute(ctx context.Context, arg GetRouteParams) (AdminRoute,
 		&i.BillingCountries,
 		&i.IsDefault,
 		&i.CreatedAt,
+		&i.Disabled,
 	)
 	return i, err
 }
@@ -155,7 +157,7 @@ func (q *Queries) GetRouteSeq(ctx context.Context, arg GetRouteSeqParams) (int64
 }
 
 const listRoutes = `-- name: ListRoutes :many
-SELECT id, seq, organization_id, livemode, site_id, payment_method, type, name, accounts, currencies, amount_min, amount_max, billing_countries, is_default, created_at FROM admin.routes
+SELECT id, seq, organization_id, livemode, site_id, payment_method, type, name, accounts, currencies, amount_min, amount_max, billing_countries, is_default, created_at, disabled FROM admin.routes
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR site_id = $3)
   AND ($4::bigint IS NULL OR seq < $4)
@@ -202,6 +204,7 @@ func (q *Queries) ListRoutes(ctx context.Context, arg ListRoutesParams) ([]Admin
 			&i.BillingCountries,
 			&i.IsDefault,
 			&i.CreatedAt,
+			&i.Disabled,
 		); err != nil {
 			return nil, err
 		}
@@ -213,22 +216,57 @@ func (q *Queries) ListRoutes(ctx context.Context, arg ListRoutesParams) ([]Admin
 	return items, nil
 }
 
+const lockRoute = `-- name: LockRoute :one
+SELECT id, seq, organization_id, livemode, site_id, payment_method, type, name, accounts, currencies, amount_min, amount_max, billing_countries, is_default, created_at, disabled FROM admin.routes WHERE id = $1 AND organization_id = $2 AND livemode = $3 FOR UPDATE
+`
+
+type LockRouteParams struct {
+	ID             string
+	OrganizationID string
+	Livemode       bool
+}
+
+// An update reads the route it changes under this lock, so that two
+// updates of one route apply one after the other.
+func (q *Queries) LockRoute(ctx context.Context, arg LockRouteParams) (AdminRoute, error) {
+	row := q.db.QueryRow(ctx, lockRoute, arg.ID, arg.OrganizationID, arg.Livemode)
+	var i AdminRoute
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.SiteID,
+		&i.PaymentMethod,
+		&i.Type,
+		&i.Name,
+		&i.Accounts,
+		&i.Currencies,
+		&i.AmountMin,
+		&i.AmountMax,
+		&i.BillingCountries,
+		&i.IsDefault,
+		&i.CreatedAt,
+		&i.Disabled,
+	)
+	return i, err
+}
+
 const siteRoutes = `-- name: SiteRoutes :many
-SELECT r.id, r.seq, r.organization_id, r.livemode, r.site_id, r.payment_method, r.type, r.name, r.accounts, r.currencies, r.amount_min, r.amount_max, r.billing_countries, r.is_default, r.created_at, ARRAY(
+SELECT r.id, r.seq, r.organization_id, r.livemode, r.site_id, r.payment_method, r.type, r.name, r.accounts, r.currencies, r.amount_min, r.amount_max, r.billing_countries, r.is_default, r.created_at, r.disabled, ARRAY(
     SELECT coalesce(pa.provider, '')
     FROM jsonb_array_elements(r.accounts) WITH ORDINALITY AS e (account, n)
     LEFT JOIN admin.provider_accounts pa ON pa.id = e.account ->> 'provider_account'
         AND pa.organization_id = r.organization_id AND pa.livemode = r.livemode
     ORDER BY e.n)::text[] AS providers
-FROM admin.routes r WHERE r.site_id = $1 AND r.livemode = $2 AND r.payment_method = $3
+FROM admin.routes r WHERE r.site_id = $1 AND r.livemode = $2 AND NOT r.disabled
 ORDER BY r.seq
 LIMIT 100
 `
 
 type SiteRoutesParams struct {
-	SiteID        string
-	Livemode      bool
-	PaymentMethod string
+	SiteID   string
+	Livemode bool
 }
 
 type SiteRoutesRow struct {
@@ -236,12 +274,12 @@ type SiteRoutesRow struct {
 	Providers  []string
 }
 
-// A site's routes for a method in a mode, oldest first (the order the
-// runtime tries their rules in), each with its accounts' providers in the
-// accounts' order (” for an account deleted since): one statement on the
-// hosted page's path.
+// A site's enabled routes in a mode, of every method, oldest first (the
+// order the runtime tries their rules in), each with its accounts'
+// providers in the accounts' order (” for an account deleted since): one
+// statement on the hosted page's path.
 func (q *Queries) SiteRoutes(ctx context.Context, arg SiteRoutesParams) ([]SiteRoutesRow, error) {
-	rows, err := q.db.Query(ctx, siteRoutes, arg.SiteID, arg.Livemode, arg.PaymentMethod)
+	rows, err := q.db.Query(ctx, siteRoutes, arg.SiteID, arg.Livemode)
 	if err != nil {
 		return nil, err
 	}
@@ -265,6 +303,7 @@ func (q *Queries) SiteRoutes(ctx context.Context, arg SiteRoutesParams) ([]SiteR
 			&i.AdminRoute.BillingCountries,
 			&i.AdminRoute.IsDefault,
 			&i.AdminRoute.CreatedAt,
+			&i.AdminRoute.Disabled,
 			&i.Providers,
 		); err != nil {
 			return nil, err
@@ -275,4 +314,63 @@ func (q *Queries) SiteRoutes(ctx context.Context, arg SiteRoutesParams) ([]SiteR
 		return nil, err
 	}
 	return items, nil
+}
+
+const updateRoute = `-- name: UpdateRoute :one
+UPDATE admin.routes SET type = $4, name = $5, accounts = $6, currencies = $7, amount_min = $8, amount_max = $9,
+    billing_countries = $10, is_default = $11, disabled = $12
+WHERE id = $1 AND organization_id = $2 AND livemode = $3
+RETURNING id, seq, organization_id, livemode, site_id, payment_method, type, name, accounts, currencies, amount_min, amount_max, billing_countries, is_default, created_at, disabled
+`
+
+type UpdateRouteParams struct {
+	ID               string
+	OrganizationID   string
+	Livemode         bool
+	Type             string
+	Name             string
+	Accounts         []byte
+	Currencies       []string
+	AmountMin        *int64
+	AmountMax        *int64
+	BillingCountries []string
+	IsDefault        bool
+	Disabled         bool
+}
+
+func (q *Queries) UpdateRoute(ctx context.Context, arg UpdateRouteParams) (AdminRoute, error) {
+	row := q.db.QueryRow(ctx, updateRoute,
+		arg.ID,
+		arg.OrganizationID,
+		arg.Livemode,
+		arg.Type,
+		arg.Name,
+		arg.Accounts,
+		arg.Currencies,
+		arg.AmountMin,
+		arg.AmountMax,
+		arg.BillingCountries,
+		arg.IsDefault,
+		arg.Disabled,
+	)
+	var i AdminRoute
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.SiteID,
+		&i.PaymentMethod,
+		&i.Type,
+		&i.Name,
+		&i.Accounts,
+		&i.Currencies,
+		&i.AmountMin,
+		&i.AmountMax,
+		&i.BillingCountries,
+		&i.IsDefault,
+		&i.CreatedAt,
+		&i.Disabled,
+	)
+	return i, err
 }

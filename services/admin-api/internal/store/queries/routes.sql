@@ -9,6 +9,17 @@ RETURNING *;
 UPDATE admin.routes SET is_default = false
 WHERE site_id = $1 AND livemode = $2 AND payment_method = $3 AND is_default;
 
+-- name: LockRoute :one
+-- An update reads the route it changes under this lock, so that two
+-- updates of one route apply one after the other.
+SELECT * FROM admin.routes WHERE id = $1 AND organization_id = $2 AND livemode = $3 FOR UPDATE;
+
+-- name: UpdateRoute :one
+UPDATE admin.routes SET type = $4, name = $5, accounts = $6, currencies = $7, amount_min = $8, amount_max = $9,
+    billing_countries = $10, is_default = $11, disabled = $12
+WHERE id = $1 AND organization_id = $2 AND livemode = $3
+RETURNING *;
+
 -- name: GetRoute :one
 SELECT * FROM admin.routes WHERE id = $1 AND organization_id = $2 AND livemode = $3;
 
@@ -24,17 +35,17 @@ ORDER BY seq DESC
 LIMIT @row_limit;
 
 -- name: SiteRoutes :many
--- A site's routes for a method in a mode, oldest first (the order the
--- runtime tries their rules in), each with its accounts' providers in the
--- accounts' order ('' for an account deleted since): one statement on the
--- hosted page's path.
+-- A site's enabled routes in a mode, of every method, oldest first (the
+-- order the runtime tries their rules in), each with its accounts'
+-- providers in the accounts' order ('' for an account deleted since): one
+-- statement on the hosted page's path.
 SELECT sqlc.embed(r), ARRAY(
     SELECT coalesce(pa.provider, '')
     FROM jsonb_array_elements(r.accounts) WITH ORDINALITY AS e (account, n)
     LEFT JOIN admin.provider_accounts pa ON pa.id = e.account ->> 'provider_account'
         AND pa.organization_id = r.organization_id AND pa.livemode = r.livemode
     ORDER BY e.n)::text[] AS providers
-FROM admin.routes r WHERE r.site_id = $1 AND r.livemode = $2 AND r.payment_method = $3
+FROM admin.routes r WHERE r.site_id = $1 AND r.livemode = $2 AND NOT r.disabled
 ORDER BY r.seq
 LIMIT 100;
 

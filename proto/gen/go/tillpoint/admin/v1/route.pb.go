@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -161,7 +162,7 @@ type Route struct {
 	Object string `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
 	// The site whose payments it routes.
 	Site string `protobuf:"bytes,3,opt,name=site,proto3" json:"site,omitempty"`
-	// `card`.
+	// `card`, `direct_debit` or `mobile_money`.
 	PaymentMethod string `protobuf:"bytes,4,opt,name=payment_method,json=paymentMethod,proto3" json:"payment_method,omitempty"`
 	// `priority` or `volume_split`.
 	Type string `protobuf:"bytes,5,opt,name=type,proto3" json:"type,omitempty"`
@@ -177,7 +178,9 @@ type Route struct {
 	// True in live mode.
 	Livemode bool `protobuf:"varint,10,opt,name=livemode,proto3" json:"livemode,omitempty"`
 	// Creation time.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// A disabled route is kept but routes no payment.
+	Disabled      bool `protobuf:"varint,12,opt,name=disabled,proto3" json:"disabled,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -289,12 +292,21 @@ func (x *Route) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Route) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
+	}
+	return false
+}
+
 // Parameters of CreateRoute.
 type CreateRouteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The site (required).
 	Site string `protobuf:"bytes,1,opt,name=site,proto3" json:"site,omitempty"`
-	// `card` (required).
+	// `card`, `direct_debit` or `mobile_money` (required). Direct debit and
+	// mobile money are approved by the payer at the provider and never
+	// cascade: their priority routes have one account.
 	PaymentMethod string `protobuf:"bytes,2,opt,name=payment_method,json=paymentMethod,proto3" json:"payment_method,omitempty"`
 	// `priority` or `volume_split` (required).
 	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
@@ -436,6 +448,162 @@ func (x *CreateRouteResponse) GetRoute() *Route {
 	return nil
 }
 
+// Parameters of UpdateRoute.
+type UpdateRouteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Route id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Label (≤ 100 characters).
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// `priority` or `volume_split`.
+	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	// Replaces the accounts: 1–10, each once.
+	Accounts []*RouteAccount `protobuf:"bytes,4,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	// Replaces the rules.
+	Rules *RouteRules `protobuf:"bytes,5,opt,name=rules,proto3" json:"rules,omitempty"`
+	// Make it the site's default route for the method (the former default
+	// stays as a plain route), or, false, a plain route.
+	Default bool `protobuf:"varint,6,opt,name=default,proto3" json:"default,omitempty"`
+	// Disable the route (kept, routes no payment) or enable it again.
+	Disabled bool `protobuf:"varint,7,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	// The fields to change; over REST, the fields present in the body.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,8,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateRouteRequest) Reset() {
+	*x = UpdateRouteRequest{}
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateRouteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateRouteRequest) ProtoMessage() {}
+
+func (x *UpdateRouteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateRouteRequest.ProtoReflect.Descriptor instead.
+func (*UpdateRouteRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *UpdateRouteRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateRouteRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateRouteRequest) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *UpdateRouteRequest) GetAccounts() []*RouteAccount {
+	if x != nil {
+		return x.Accounts
+	}
+	return nil
+}
+
+func (x *UpdateRouteRequest) GetRules() *RouteRules {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *UpdateRouteRequest) GetDefault() bool {
+	if x != nil {
+		return x.Default
+	}
+	return false
+}
+
+func (x *UpdateRouteRequest) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
+	}
+	return false
+}
+
+func (x *UpdateRouteRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Result of UpdateRoute.
+type UpdateRouteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The updated route.
+	Route         *Route `protobuf:"bytes,1,opt,name=route,proto3" json:"route,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateRouteResponse) Reset() {
+	*x = UpdateRouteResponse{}
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateRouteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateRouteResponse) ProtoMessage() {}
+
+func (x *UpdateRouteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateRouteResponse.ProtoReflect.Descriptor instead.
+func (*UpdateRouteResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UpdateRouteResponse) GetRoute() *Route {
+	if x != nil {
+		return x.Route
+	}
+	return nil
+}
+
 // Parameters of GetRoute.
 type GetRouteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -447,7 +615,7 @@ type GetRouteRequest struct {
 
 func (x *GetRouteRequest) Reset() {
 	*x = GetRouteRequest{}
-	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +627,7 @@ func (x *GetRouteRequest) String() string {
 func (*GetRouteRequest) ProtoMessage() {}
 
 func (x *GetRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[5]
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +640,7 @@ func (x *GetRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRouteRequest.ProtoReflect.Descriptor instead.
 func (*GetRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{5}
+	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetRouteRequest) GetId() string {
@@ -493,7 +661,7 @@ type GetRouteResponse struct {
 
 func (x *GetRouteResponse) Reset() {
 	*x = GetRouteResponse{}
-	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -505,7 +673,7 @@ func (x *GetRouteResponse) String() string {
 func (*GetRouteResponse) ProtoMessage() {}
 
 func (x *GetRouteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[6]
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -518,7 +686,7 @@ func (x *GetRouteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRouteResponse.ProtoReflect.Descriptor instead.
 func (*GetRouteResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{6}
+	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetRouteResponse) GetRoute() *Route {
@@ -543,7 +711,7 @@ type ListRoutesRequest struct {
 
 func (x *ListRoutesRequest) Reset() {
 	*x = ListRoutesRequest{}
-	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -555,7 +723,7 @@ func (x *ListRoutesRequest) String() string {
 func (*ListRoutesRequest) ProtoMessage() {}
 
 func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[7]
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -568,7 +736,7 @@ func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesRequest.ProtoReflect.Descriptor instead.
 func (*ListRoutesRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{7}
+	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListRoutesRequest) GetLimit() int32 {
@@ -609,7 +777,7 @@ type ListRoutesResponse struct {
 
 func (x *ListRoutesResponse) Reset() {
 	*x = ListRoutesResponse{}
-	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +789,7 @@ func (x *ListRoutesResponse) String() string {
 func (*ListRoutesResponse) ProtoMessage() {}
 
 func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[8]
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +802,7 @@ func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesResponse.ProtoReflect.Descriptor instead.
 func (*ListRoutesResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{8}
+	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListRoutesResponse) GetObject() string {
@@ -676,7 +844,7 @@ type DeleteRouteRequest struct {
 
 func (x *DeleteRouteRequest) Reset() {
 	*x = DeleteRouteRequest{}
-	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +856,7 @@ func (x *DeleteRouteRequest) String() string {
 func (*DeleteRouteRequest) ProtoMessage() {}
 
 func (x *DeleteRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[9]
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +869,7 @@ func (x *DeleteRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRouteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRouteRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{9}
+	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteRouteRequest) GetId() string {
@@ -726,7 +894,7 @@ type DeleteRouteResponse struct {
 
 func (x *DeleteRouteResponse) Reset() {
 	*x = DeleteRouteResponse{}
-	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +906,7 @@ func (x *DeleteRouteResponse) String() string {
 func (*DeleteRouteResponse) ProtoMessage() {}
 
 func (x *DeleteRouteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_route_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +919,7 @@ func (x *DeleteRouteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRouteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRouteResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_admin_v1_route_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteRouteResponse) GetId() string {
@@ -779,7 +947,7 @@ var File_tillpoint_admin_v1_route_proto protoreflect.FileDescriptor
 
 const file_tillpoint_admin_v1_route_proto_rawDesc = "" +
 	"\n" +
-	"\x1etillpoint/admin/v1/route.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Q\n" +
+	"\x1etillpoint/admin/v1/route.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Q\n" +
 	"\fRouteAccount\x12)\n" +
 	"\x10provider_account\x18\x01 \x01(\tR\x0fproviderAccount\x12\x16\n" +
 	"\x06weight\x18\x02 \x01(\x05R\x06weight\"\xbf\x01\n" +
@@ -794,7 +962,7 @@ const file_tillpoint_admin_v1_route_proto_rawDesc = "" +
 	"amount_max\x18\x03 \x01(\x03H\x01R\tamountMax\x88\x01\x01\x12+\n" +
 	"\x11billing_countries\x18\x04 \x03(\tR\x10billingCountriesB\r\n" +
 	"\v_amount_minB\r\n" +
-	"\v_amount_max\"\xf7\x02\n" +
+	"\v_amount_max\"\x93\x03\n" +
 	"\x05Route\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x12\n" +
@@ -808,7 +976,8 @@ const file_tillpoint_admin_v1_route_proto_rawDesc = "" +
 	"\blivemode\x18\n" +
 	" \x01(\bR\blivemode\x129\n" +
 	"\n" +
-	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x85\x02\n" +
+	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1a\n" +
+	"\bdisabled\x18\f \x01(\bR\bdisabled\"\x85\x02\n" +
 	"\x12CreateRouteRequest\x12\x12\n" +
 	"\x04site\x18\x01 \x01(\tR\x04site\x12%\n" +
 	"\x0epayment_method\x18\x02 \x01(\tR\rpaymentMethod\x12\x12\n" +
@@ -818,6 +987,18 @@ const file_tillpoint_admin_v1_route_proto_rawDesc = "" +
 	"\adefault\x18\x06 \x01(\bR\adefault\x12\x12\n" +
 	"\x04name\x18\a \x01(\tR\x04name\"F\n" +
 	"\x13CreateRouteResponse\x12/\n" +
+	"\x05route\x18\x01 \x01(\v2\x19.tillpoint.admin.v1.RouteR\x05route\"\xb3\x02\n" +
+	"\x12UpdateRouteRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12<\n" +
+	"\baccounts\x18\x04 \x03(\v2 .tillpoint.admin.v1.RouteAccountR\baccounts\x124\n" +
+	"\x05rules\x18\x05 \x01(\v2\x1e.tillpoint.admin.v1.RouteRulesR\x05rules\x12\x18\n" +
+	"\adefault\x18\x06 \x01(\bR\adefault\x12\x1a\n" +
+	"\bdisabled\x18\a \x01(\bR\bdisabled\x12;\n" +
+	"\vupdate_mask\x18\b \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"F\n" +
+	"\x13UpdateRouteResponse\x12/\n" +
 	"\x05route\x18\x01 \x01(\v2\x19.tillpoint.admin.v1.RouteR\x05route\"!\n" +
 	"\x0fGetRouteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"C\n" +
@@ -838,11 +1019,12 @@ const file_tillpoint_admin_v1_route_proto_rawDesc = "" +
 	"\x13DeleteRouteResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x18\n" +
-	"\adeleted\x18\x03 \x01(\bR\adeleted2\xed\x03\n" +
+	"\adeleted\x18\x03 \x01(\bR\adeleted2\xf1\x04\n" +
 	"\fRouteService\x12|\n" +
 	"\vCreateRoute\x12&.tillpoint.admin.v1.CreateRouteRequest\x1a'.tillpoint.admin.v1.CreateRouteResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*b\x05route\"\n" +
 	"/v1/routes\x12u\n" +
-	"\bGetRoute\x12#.tillpoint.admin.v1.GetRouteRequest\x1a$.tillpoint.admin.v1.GetRouteResponse\"\x1e\x82\xd3\xe4\x93\x02\x18b\x05route\x12\x0f/v1/routes/{id}\x12o\n" +
+	"\bGetRoute\x12#.tillpoint.admin.v1.GetRouteRequest\x1a$.tillpoint.admin.v1.GetRouteResponse\"\x1e\x82\xd3\xe4\x93\x02\x18b\x05route\x12\x0f/v1/routes/{id}\x12\x81\x01\n" +
+	"\vUpdateRoute\x12&.tillpoint.admin.v1.UpdateRouteRequest\x1a'.tillpoint.admin.v1.UpdateRouteResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*b\x05route\"\x0f/v1/routes/{id}\x12o\n" +
 	"\n" +
 	"ListRoutes\x12%.tillpoint.admin.v1.ListRoutesRequest\x1a&.tillpoint.admin.v1.ListRoutesResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/routes\x12w\n" +
@@ -860,43 +1042,52 @@ func file_tillpoint_admin_v1_route_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_route_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_route_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_tillpoint_admin_v1_route_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_tillpoint_admin_v1_route_proto_goTypes = []any{
 	(*RouteAccount)(nil),          // 0: tillpoint.admin.v1.RouteAccount
 	(*RouteRules)(nil),            // 1: tillpoint.admin.v1.RouteRules
 	(*Route)(nil),                 // 2: tillpoint.admin.v1.Route
 	(*CreateRouteRequest)(nil),    // 3: tillpoint.admin.v1.CreateRouteRequest
 	(*CreateRouteResponse)(nil),   // 4: tillpoint.admin.v1.CreateRouteResponse
-	(*GetRouteRequest)(nil),       // 5: tillpoint.admin.v1.GetRouteRequest
-	(*GetRouteResponse)(nil),      // 6: tillpoint.admin.v1.GetRouteResponse
-	(*ListRoutesRequest)(nil),     // 7: tillpoint.admin.v1.ListRoutesRequest
-	(*ListRoutesResponse)(nil),    // 8: tillpoint.admin.v1.ListRoutesResponse
-	(*DeleteRouteRequest)(nil),    // 9: tillpoint.admin.v1.DeleteRouteRequest
-	(*DeleteRouteResponse)(nil),   // 10: tillpoint.admin.v1.DeleteRouteResponse
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*UpdateRouteRequest)(nil),    // 5: tillpoint.admin.v1.UpdateRouteRequest
+	(*UpdateRouteResponse)(nil),   // 6: tillpoint.admin.v1.UpdateRouteResponse
+	(*GetRouteRequest)(nil),       // 7: tillpoint.admin.v1.GetRouteRequest
+	(*GetRouteResponse)(nil),      // 8: tillpoint.admin.v1.GetRouteResponse
+	(*ListRoutesRequest)(nil),     // 9: tillpoint.admin.v1.ListRoutesRequest
+	(*ListRoutesResponse)(nil),    // 10: tillpoint.admin.v1.ListRoutesResponse
+	(*DeleteRouteRequest)(nil),    // 11: tillpoint.admin.v1.DeleteRouteRequest
+	(*DeleteRouteResponse)(nil),   // 12: tillpoint.admin.v1.DeleteRouteResponse
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil), // 14: google.protobuf.FieldMask
 }
 var file_tillpoint_admin_v1_route_proto_depIdxs = []int32{
 	0,  // 0: tillpoint.admin.v1.Route.accounts:type_name -> tillpoint.admin.v1.RouteAccount
 	1,  // 1: tillpoint.admin.v1.Route.rules:type_name -> tillpoint.admin.v1.RouteRules
-	11, // 2: tillpoint.admin.v1.Route.created_at:type_name -> google.protobuf.Timestamp
+	13, // 2: tillpoint.admin.v1.Route.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: tillpoint.admin.v1.CreateRouteRequest.accounts:type_name -> tillpoint.admin.v1.RouteAccount
 	1,  // 4: tillpoint.admin.v1.CreateRouteRequest.rules:type_name -> tillpoint.admin.v1.RouteRules
 	2,  // 5: tillpoint.admin.v1.CreateRouteResponse.route:type_name -> tillpoint.admin.v1.Route
-	2,  // 6: tillpoint.admin.v1.GetRouteResponse.route:type_name -> tillpoint.admin.v1.Route
-	2,  // 7: tillpoint.admin.v1.ListRoutesResponse.data:type_name -> tillpoint.admin.v1.Route
-	3,  // 8: tillpoint.admin.v1.RouteService.CreateRoute:input_type -> tillpoint.admin.v1.CreateRouteRequest
-	5,  // 9: tillpoint.admin.v1.RouteService.GetRoute:input_type -> tillpoint.admin.v1.GetRouteRequest
-	7,  // 10: tillpoint.admin.v1.RouteService.ListRoutes:input_type -> tillpoint.admin.v1.ListRoutesRequest
-	9,  // 11: tillpoint.admin.v1.RouteService.DeleteRoute:input_type -> tillpoint.admin.v1.DeleteRouteRequest
-	4,  // 12: tillpoint.admin.v1.RouteService.CreateRoute:output_type -> tillpoint.admin.v1.CreateRouteResponse
-	6,  // 13: tillpoint.admin.v1.RouteService.GetRoute:output_type -> tillpoint.admin.v1.GetRouteResponse
-	8,  // 14: tillpoint.admin.v1.RouteService.ListRoutes:output_type -> tillpoint.admin.v1.ListRoutesResponse
-	10, // 15: tillpoint.admin.v1.RouteService.DeleteRoute:output_type -> tillpoint.admin.v1.DeleteRouteResponse
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	0,  // 6: tillpoint.admin.v1.UpdateRouteRequest.accounts:type_name -> tillpoint.admin.v1.RouteAccount
+	1,  // 7: tillpoint.admin.v1.UpdateRouteRequest.rules:type_name -> tillpoint.admin.v1.RouteRules
+	14, // 8: tillpoint.admin.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	2,  // 9: tillpoint.admin.v1.UpdateRouteResponse.route:type_name -> tillpoint.admin.v1.Route
+	2,  // 10: tillpoint.admin.v1.GetRouteResponse.route:type_name -> tillpoint.admin.v1.Route
+	2,  // 11: tillpoint.admin.v1.ListRoutesResponse.data:type_name -> tillpoint.admin.v1.Route
+	3,  // 12: tillpoint.admin.v1.RouteService.CreateRoute:input_type -> tillpoint.admin.v1.CreateRouteRequest
+	7,  // 13: tillpoint.admin.v1.RouteService.GetRoute:input_type -> tillpoint.admin.v1.GetRouteRequest
+	5,  // 14: tillpoint.admin.v1.RouteService.UpdateRoute:input_type -> tillpoint.admin.v1.UpdateRouteRequest
+	9,  // 15: tillpoint.admin.v1.RouteService.ListRoutes:input_type -> tillpoint.admin.v1.ListRoutesRequest
+	11, // 16: tillpoint.admin.v1.RouteService.DeleteRoute:input_type -> tillpoint.admin.v1.DeleteRouteRequest
+	4,  // 17: tillpoint.admin.v1.RouteService.CreateRoute:output_type -> tillpoint.admin.v1.CreateRouteResponse
+	8,  // 18: tillpoint.admin.v1.RouteService.GetRoute:output_type -> tillpoint.admin.v1.GetRouteResponse
+	6,  // 19: tillpoint.admin.v1.RouteService.UpdateRoute:output_type -> tillpoint.admin.v1.UpdateRouteResponse
+	10, // 20: tillpoint.admin.v1.RouteService.ListRoutes:output_type -> tillpoint.admin.v1.ListRoutesResponse
+	12, // 21: tillpoint.admin.v1.RouteService.DeleteRoute:output_type -> tillpoint.admin.v1.DeleteRouteResponse
+	17, // [17:22] is the sub-list for method output_type
+	12, // [12:17] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_route_proto_init() }
@@ -905,14 +1096,14 @@ func file_tillpoint_admin_v1_route_proto_init() {
 		return
 	}
 	file_tillpoint_admin_v1_route_proto_msgTypes[1].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_route_proto_msgTypes[7].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_route_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_route_proto_rawDesc), len(file_tillpoint_admin_v1_route_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

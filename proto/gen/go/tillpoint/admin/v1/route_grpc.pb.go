@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	RouteService_CreateRoute_FullMethodName = "/tillpoint.admin.v1.RouteService/CreateRoute"
 	RouteService_GetRoute_FullMethodName    = "/tillpoint.admin.v1.RouteService/GetRoute"
+	RouteService_UpdateRoute_FullMethodName = "/tillpoint.admin.v1.RouteService/UpdateRoute"
 	RouteService_ListRoutes_FullMethodName  = "/tillpoint.admin.v1.RouteService/ListRoutes"
 	RouteService_DeleteRoute_FullMethodName = "/tillpoint.admin.v1.RouteService/DeleteRoute"
 )
@@ -39,6 +40,11 @@ type RouteServiceClient interface {
 	CreateRoute(ctx context.Context, in *CreateRouteRequest, opts ...grpc.CallOption) (*CreateRouteResponse, error)
 	// Retrieves a route.
 	GetRoute(ctx context.Context, in *GetRouteRequest, opts ...grpc.CallOption) (*GetRouteResponse, error)
+	// Changes the fields given in the body (over REST) or named in
+	// `update_mask` (over gRPC): name, type, accounts, rules, default,
+	// disabled. The route that results is checked as a whole, as on creation;
+	// its site and payment method do not change.
+	UpdateRoute(ctx context.Context, in *UpdateRouteRequest, opts ...grpc.CallOption) (*UpdateRouteResponse, error)
 	// Lists routes, newest first.
 	ListRoutes(ctx context.Context, in *ListRoutesRequest, opts ...grpc.CallOption) (*ListRoutesResponse, error)
 	// Deletes a route. Sessions that named it are routed as if they had
@@ -68,6 +74,16 @@ func (c *routeServiceClient) GetRoute(ctx context.Context, in *GetRouteRequest, 
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetRouteResponse)
 	err := c.cc.Invoke(ctx, RouteService_GetRoute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routeServiceClient) UpdateRoute(ctx context.Context, in *UpdateRouteRequest, opts ...grpc.CallOption) (*UpdateRouteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateRouteResponse)
+	err := c.cc.Invoke(ctx, RouteService_UpdateRoute_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +124,11 @@ type RouteServiceServer interface {
 	CreateRoute(context.Context, *CreateRouteRequest) (*CreateRouteResponse, error)
 	// Retrieves a route.
 	GetRoute(context.Context, *GetRouteRequest) (*GetRouteResponse, error)
+	// Changes the fields given in the body (over REST) or named in
+	// `update_mask` (over gRPC): name, type, accounts, rules, default,
+	// disabled. The route that results is checked as a whole, as on creation;
+	// its site and payment method do not change.
+	UpdateRoute(context.Context, *UpdateRouteRequest) (*UpdateRouteResponse, error)
 	// Lists routes, newest first.
 	ListRoutes(context.Context, *ListRoutesRequest) (*ListRoutesResponse, error)
 	// Deletes a route. Sessions that named it are routed as if they had
@@ -128,6 +149,9 @@ func (UnimplementedRouteServiceServer) CreateRoute(context.Context, *CreateRoute
 }
 func (UnimplementedRouteServiceServer) GetRoute(context.Context, *GetRouteRequest) (*GetRouteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetRoute not implemented")
+}
+func (UnimplementedRouteServiceServer) UpdateRoute(context.Context, *UpdateRouteRequest) (*UpdateRouteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateRoute not implemented")
 }
 func (UnimplementedRouteServiceServer) ListRoutes(context.Context, *ListRoutesRequest) (*ListRoutesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRoutes not implemented")
@@ -192,6 +216,24 @@ func _RouteService_GetRoute_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RouteService_UpdateRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateRouteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RouteServiceServer).UpdateRoute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RouteService_UpdateRoute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RouteServiceServer).UpdateRoute(ctx, req.(*UpdateRouteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RouteService_ListRoutes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListRoutesRequest)
 	if err := dec(in); err != nil {
@@ -242,6 +284,10 @@ var RouteService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetRoute",
 			Handler:    _RouteService_GetRoute_Handler,
+		},
+		{
+			MethodName: "UpdateRoute",
+			Handler:    _RouteService_UpdateRoute_Handler,
 		},
 		{
 			MethodName: "ListRoutes",

@@ -498,10 +498,12 @@ type GetCheckoutResponse struct {
 	// The provider account serving direct debit on the site (GoCardless), if
 	// any: its id and provider only.
 	DirectDebitProviderAccount *CardProviderAccount `protobuf:"bytes,5,opt,name=direct_debit_provider_account,json=directDebitProviderAccount,proto3" json:"direct_debit_provider_account,omitempty"`
-	// The site's card routes in this mode, in creation order (the runtime
-	// chooses one by its rules when the payer submits: the billing country
-	// is known only then), each with its accounts' providers.
-	CardRoutes    []*CheckoutRoute `protobuf:"bytes,6,rep,name=card_routes,json=cardRoutes,proto3" json:"card_routes,omitempty"`
+	// The site's enabled routes in this mode, of every payment method, in
+	// creation order (the runtime chooses one of the payment's method by its
+	// rules when the payer submits: the billing country is known only then),
+	// each with its accounts' providers. (Field 6 carried card routes only
+	// before non-card routes; the wire format is unchanged.)
+	Routes        []*CheckoutRoute `protobuf:"bytes,6,rep,name=routes,proto3" json:"routes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -571,9 +573,9 @@ func (x *GetCheckoutResponse) GetDirectDebitProviderAccount() *CardProviderAccou
 	return nil
 }
 
-func (x *GetCheckoutResponse) GetCardRoutes() []*CheckoutRoute {
+func (x *GetCheckoutResponse) GetRoutes() []*CheckoutRoute {
 	if x != nil {
-		return x.CardRoutes
+		return x.Routes
 	}
 	return nil
 }
@@ -1142,15 +1144,14 @@ const file_tillpoint_internalapi_v1_sessions_proto_rawDesc = "" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\"3\n" +
 	"\x12GetCheckoutRequest\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x01 \x01(\tR\tsessionId\"\xdb\x03\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\"\xd2\x03\n" +
 	"\x13GetCheckoutResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\x12,\n" +
 	"\x04site\x18\x02 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\x12'\n" +
 	"\x0forganization_id\x18\x03 \x01(\tR\x0eorganizationId\x12a\n" +
 	"\x15card_provider_account\x18\x04 \x01(\v2-.tillpoint.internalapi.v1.CardProviderAccountR\x13cardProviderAccount\x12p\n" +
-	"\x1ddirect_debit_provider_account\x18\x05 \x01(\v2-.tillpoint.internalapi.v1.CardProviderAccountR\x1adirectDebitProviderAccount\x12H\n" +
-	"\vcard_routes\x18\x06 \x03(\v2'.tillpoint.internalapi.v1.CheckoutRouteR\n" +
-	"cardRoutes\"^\n" +
+	"\x1ddirect_debit_provider_account\x18\x05 \x01(\v2-.tillpoint.internalapi.v1.CardProviderAccountR\x1adirectDebitProviderAccount\x12?\n" +
+	"\x06routes\x18\x06 \x03(\v2'.tillpoint.internalapi.v1.CheckoutRouteR\x06routes\"^\n" +
 	"\rCheckoutRoute\x12/\n" +
 	"\x05route\x18\x01 \x01(\v2\x19.tillpoint.admin.v1.RouteR\x05route\x12\x1c\n" +
 	"\tproviders\x18\x02 \x03(\tR\tproviders\"j\n" +
@@ -1248,7 +1249,7 @@ var file_tillpoint_internalapi_v1_sessions_proto_depIdxs = []int32{
 	20, // 6: tillpoint.internalapi.v1.GetCheckoutResponse.site:type_name -> tillpoint.admin.v1.Site
 	11, // 7: tillpoint.internalapi.v1.GetCheckoutResponse.card_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
 	11, // 8: tillpoint.internalapi.v1.GetCheckoutResponse.direct_debit_provider_account:type_name -> tillpoint.internalapi.v1.CardProviderAccount
-	10, // 9: tillpoint.internalapi.v1.GetCheckoutResponse.card_routes:type_name -> tillpoint.internalapi.v1.CheckoutRoute
+	10, // 9: tillpoint.internalapi.v1.GetCheckoutResponse.routes:type_name -> tillpoint.internalapi.v1.CheckoutRoute
 	21, // 10: tillpoint.internalapi.v1.CheckoutRoute.route:type_name -> tillpoint.admin.v1.Route
 	19, // 11: tillpoint.internalapi.v1.CompleteSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
 	19, // 12: tillpoint.internalapi.v1.RecordAsyncPaymentResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
