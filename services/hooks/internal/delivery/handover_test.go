@@ -42,14 +42,14 @@ func (w *Worker) isRunning() bool {
 }
 
 // assertHandedOver checks how the first deliveries to the endpoints were
-// created: leased for their first attempt (next_attempt_at is the lease
-// from the creating transaction's time, and no claim ever updated the row),
+// created: leased for their first attempt (leased_until is the lease from
+// the creating transaction's time, and no claim ever updated the row),
 // or due at creation.
 func assertHandedOver(t *testing.T, st *store.Store, want bool, endpoints ...string) {
 	t.Helper()
 	for _, ep := range endpoints {
 		var leased bool
-		if err := st.Pool.QueryRow(t.Context(), `SELECT next_attempt_at = created_at + make_interval(secs => $2) AND updated_at = created_at
+		if err := st.Pool.QueryRow(t.Context(), `SELECT coalesce(leased_until = created_at + make_interval(secs => $2), false) AND updated_at = created_at
 			FROM hooks.deliveries WHERE endpoint_id = $1 ORDER BY seq LIMIT 1`, ep, lease.Seconds()).Scan(&leased); err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +120,7 @@ func TestConsumerHandsDeliveriesToTheWorker(t *testing.T) {
 	}
 	createdLeased := func(ev string) bool {
 		var leased bool
-		if err := st.Pool.QueryRow(ctx, `SELECT next_attempt_at > created_at FROM hooks.deliveries WHERE event_id = $1`, ev).Scan(&leased); err != nil {
+		if err := st.Pool.QueryRow(ctx, `SELECT coalesce(leased_until > created_at, false) FROM hooks.deliveries WHERE event_id = $1`, ev).Scan(&leased); err != nil {
 			t.Fatal(err)
 		}
 		return leased

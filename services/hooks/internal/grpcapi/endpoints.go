@@ -310,7 +310,12 @@ func (s *Endpoints) deliveryProto(ctx context.Context, d db.HooksDelivery, event
 	out := &adminv1.Delivery{Id: d.ID, Object: "webhook_delivery", WebhookEndpoint: d.EndpointID, Event: d.EventID, EventType: eventType,
 		Status: d.Status, AttemptCount: d.AttemptCount, CreatedAt: timestamppb.New(d.CreatedAt)}
 	if d.Status == "pending" && d.NextAttemptAt != nil {
-		out.NextAttemptAt = timestamppb.New(*d.NextAttemptAt)
+		// An attempt in flight: the next one, if any, is not before its lease ends.
+		next := *d.NextAttemptAt
+		if d.LeasedUntil != nil && d.LeasedUntil.After(next) {
+			next = *d.LeasedUntil
+		}
+		out.NextAttemptAt = timestamppb.New(next)
 	}
 	attempts, err := s.Store.ListAttempts(ctx, d.ID)
 	if err != nil {

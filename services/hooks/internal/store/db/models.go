@@ -18,6 +18,7 @@ type HooksDelivery struct {
 	NextAttemptAt *time.Time
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	LeasedUntil   *time.Time
 }
 
 type HooksDeliveryAttempt struct {

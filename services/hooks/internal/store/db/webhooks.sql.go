@@ -12,29 +12,26 @@ import (
 
 const claimDeliveries = `-- name: ClaimDeliveries :many
 WITH picked AS (
-    SELECT ranked.id FROM (
+    SELECT ranked.id, ranked.next_attempt_at, ranked.leased_until FROM (
         -- n: the attempts the endpoint would have in flight with this one.
-        SELECT d.id, d.next_attempt_at,
+        SELECT d.id, d.next_attempt_at, d.leased_until,
                coalesce(f.n, 0) + row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS n
-        FROM (
-            SELECT id, endpoint_id, next_attempt_at FROM hooks.deliveries
-            WHERE status = 'pending' AND next_attempt_at <= now() AND NOT (endpoint_id = ANY($1::text[]))
-            ORDER BY next_attempt_at
-            LIMIT 1000
-        ) d JOIN hooks.endpoints e ON e.id = d.endpoint_id
+        FROM hooks.due_deliveries($1::text[], $2::bigint) AS d (id, endpoint_id, next_attempt_at, leased_until)
+        JOIN hooks.endpoints e ON e.id = d.endpoint_id
         LEFT JOIN (
-            SELECT unnest($2::text[]) AS endpoint_id, unnest($3::bigint[]) AS n
+            SELECT unnest($3::text[]) AS endpoint_id, unnest($4::bigint[]) AS n
         ) f ON f.endpoint_id = d.endpoint_id
         WHERE e.disabled_reason IS NULL
     ) ranked
-    WHERE ranked.n <= $4::bigint
+    WHERE ranked.n <= $5::bigint
     ORDER BY ranked.next_attempt_at
-    LIMIT $5::bigint
+    LIMIT $6::bigint
 ), claimed AS (
     UPDATE hooks.deliveries d
-    SET next_attempt_at = now() + make_interval(secs => $6::float8), updated_at = now()
+    SET leased_until = now() + make_interval(secs => $7::float8), updated_at = now()
     FROM picked
-    WHERE d.id = picked.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+    WHERE d.id = picked.id AND d.next_attempt_at = picked.next_attempt_at
+      AND d.leased_until IS NOT DISTINCT FROM picked.leased_until
     RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
 )
 SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at,
@@ -47,6 +44,7 @@ JOIN hooks.events ev ON ev.id = c.event_id
 
 type ClaimDeliveriesParams struct {
 	Busy              []string
+	ScanRows          int64
 	InFlightEndpoints []string
 	InFlightCounts    []int64
 	PerEndpoint       int64
@@ -75,14 +73,23 @@ type ClaimDeliveriesRow struct {
 
 // Takes up to @max_rows due deliveries of enabled endpoints, oldest first,
 // at most @per_endpoint per endpoint less the attempts it has in flight
-// here (@in_flight_endpoints, @in_flight_counts), and leases them: next_attempt_at moves past the attempt's time limit, so
-// that a worker that dies leaves them due again. It returns what the
-// attempts need (the endpoint's URL and secrets, the event's body). Only the
-// rows taken are locked; the UPDATE re-checks that each is still due, so a
-// row another replica leased meanwhile is skipped, not sent twice.
+// here (@in_flight_endpoints, @in_flight_counts), and leases them:
+// leased_until is set past the attempt's time limit, so that a worker that
+// dies leaves them due again. It looks at the @scan_rows oldest due
+// deliveries only (hooks.due_deliveries), so that its cost follows the free
+// slots, not the backlog. It returns what the attempts need (the endpoint's
+// URL and secrets, the event's body). Only the rows taken are locked; the
+// UPDATE re-checks that each is still as the scan saw it (every write of a
+// delivery moves next_attempt_at or leased_until), so a row another replica
+// leased or finished meanwhile is skipped, not sent twice. It re-checks
+// against the scanned values rather than status = 'pending' and now(), which
+// would let the planner take the rows from the due index again, all of the
+// due range, instead of by key. The lease touches no indexed column: a HOT
+// update (migration 0009).
 func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams) ([]ClaimDeliveriesRow, error) {
 	rows, err := q.db.Query(ctx, claimDeliveries,
 		arg.Busy,
+		arg.ScanRows,
 		arg.InFlightEndpoints,
 		arg.InFlightCounts,
 		arg.PerEndpoint,
@@ -128,12 +135,12 @@ const createDeliveries = `-- name: CreateDeliveries :many
 WITH want AS (
     SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS endpoint_id, unnest($3::bool[]) AS leased
 ), ins AS (
-    INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at)
-    SELECT id, endpoint_id, $4, 'pending',
-           CASE WHEN leased THEN now() + make_interval(secs => $5::float8) ELSE now() END
+    INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at, leased_until)
+    SELECT id, endpoint_id, $4, 'pending', now(),
+           CASE WHEN leased THEN now() + make_interval(secs => $5::float8) END
     FROM want
     ON CONFLICT (endpoint_id, event_id) DO NOTHING
-    RETURNING id, endpoint_id, next_attempt_at > now() AS leased
+    RETURNING id, endpoint_id, leased_until IS NOT NULL AS leased
 )
 SELECT ins.id, ins.endpoint_id, e.organization_id, e.livemode, e.kind, e.url, e.secret, e.previous_secret,
        e.previous_secret_expires_at, e.signature_format, e.api_version
@@ -342,7 +349,7 @@ func (q *Queries) EnsureNotifySecret(ctx context.Context, arg EnsureNotifySecret
 }
 
 const finishDelivery = `-- name: FinishDelivery :exec
-UPDATE hooks.deliveries SET status = $2, attempt_count = attempt_count + 1, next_attempt_at = $3, updated_at = now()
+UPDATE hooks.deliveries SET status = $2, attempt_count = attempt_count + 1, next_attempt_at = $3, leased_until = NULL, updated_at = now()
 WHERE id = $1
 `
 
@@ -358,7 +365,7 @@ func (q *Queries) FinishDelivery(ctx context.Context, arg FinishDeliveryParams) 
 }
 
 const getDelivery = `-- name: GetDelivery :one
-SELECT d.id, d.seq, d.endpoint_id, d.event_id, d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at, ev.type AS event_type FROM hooks.deliveries d JOIN hooks.events ev ON ev.id = d.event_id WHERE d.id = $1
+SELECT d.id, d.seq, d.endpoint_id, d.event_id, d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at, d.leased_until, ev.type AS event_type FROM hooks.deliveries d JOIN hooks.events ev ON ev.id = d.event_id WHERE d.id = $1
 `
 
 type GetDeliveryRow struct {
@@ -379,6 +386,7 @@ func (q *Queries) GetDelivery(ctx context.Context, id string) (GetDeliveryRow, e
 		&i.HooksDelivery.NextAttemptAt,
 		&i.HooksDelivery.CreatedAt,
 		&i.HooksDelivery.UpdatedAt,
+		&i.HooksDelivery.LeasedUntil,
 		&i.EventType,
 	)
 	return i, err
@@ -624,7 +632,7 @@ func (q *Queries) ListAttempts(ctx context.Context, deliveryID string) ([]HooksD
 }
 
 const listEndpointDeliveries = `-- name: ListEndpointDeliveries :many
-SELECT d.id, d.seq, d.endpoint_id, d.event_id, d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at, ev.type AS event_type FROM hooks.deliveries d JOIN hooks.events ev ON ev.id = d.event_id
+SELECT d.id, d.seq, d.endpoint_id, d.event_id, d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at, d.leased_until, ev.type AS event_type FROM hooks.deliveries d JOIN hooks.events ev ON ev.id = d.event_id
 WHERE d.endpoint_id = $1
   AND ($2::bigint IS NULL OR d.seq < $2)
   AND ($3::bigint IS NULL OR d.seq > $3)
@@ -669,6 +677,7 @@ func (q *Queries) ListEndpointDeliveries(ctx context.Context, arg ListEndpointDe
 			&i.HooksDelivery.NextAttemptAt,
 			&i.HooksDelivery.CreatedAt,
 			&i.HooksDelivery.UpdatedAt,
+			&i.HooksDelivery.LeasedUntil,
 			&i.EventType,
 		); err != nil {
 			return nil, err
@@ -743,7 +752,7 @@ func (q *Queries) ListEndpoints(ctx context.Context, arg ListEndpointsParams) ([
 }
 
 const listEventDeliveries = `-- name: ListEventDeliveries :many
-SELECT d.id, d.seq, d.endpoint_id, d.event_id, d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at, ev.type AS event_type FROM hooks.deliveries d JOIN hooks.events ev ON ev.id = d.event_id
+SELECT d.id, d.seq, d.endpoint_id, d.event_id, d.status, d.attempt_count, d.next_attempt_at, d.created_at, d.updated_at, d.leased_until, ev.type AS event_type FROM hooks.deliveries d JOIN hooks.events ev ON ev.id = d.event_id
 WHERE d.event_id = $1 ORDER BY d.seq DESC
 `
 
@@ -771,6 +780,7 @@ func (q *Queries) ListEventDeliveries(ctx context.Context, eventID string) ([]Li
 			&i.HooksDelivery.NextAttemptAt,
 			&i.HooksDelivery.CreatedAt,
 			&i.HooksDelivery.UpdatedAt,
+			&i.HooksDelivery.LeasedUntil,
 			&i.EventType,
 		); err != nil {
 			return nil, err
@@ -926,7 +936,7 @@ WITH done AS (
     SELECT delivery_id, attempted_at, status_code, latency_ms, response_excerpt FROM done
 ), delivery AS (
     UPDATE hooks.deliveries dl
-    SET status = 'succeeded', attempt_count = dl.attempt_count + 1, next_attempt_at = NULL, updated_at = now()
+    SET status = 'succeeded', attempt_count = dl.attempt_count + 1, next_attempt_at = NULL, leased_until = NULL, updated_at = now()
     FROM done WHERE dl.id = done.delivery_id
 )
 UPDATE hooks.endpoints e SET failing_since = NULL
@@ -959,8 +969,8 @@ func (q *Queries) RecordSuccesses(ctx context.Context, arg RecordSuccessesParams
 const resendDelivery = `-- name: ResendDelivery :one
 INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at)
 VALUES ($1, $2, $3, 'pending', now())
-ON CONFLICT (endpoint_id, event_id) DO UPDATE SET status = 'pending', next_attempt_at = now(), updated_at = now()
-RETURNING id, seq, endpoint_id, event_id, status, attempt_count, next_attempt_at, created_at, updated_at
+ON CONFLICT (endpoint_id, event_id) DO UPDATE SET status = 'pending', next_attempt_at = now(), leased_until = NULL, updated_at = now()
+RETURNING id, seq, endpoint_id, event_id, status, attempt_count, next_attempt_at, created_at, updated_at, leased_until
 `
 
 type ResendDeliveryParams struct {
@@ -982,6 +992,7 @@ func (q *Queries) ResendDelivery(ctx context.Context, arg ResendDeliveryParams) 
 		&i.NextAttemptAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LeasedUntil,
 	)
 	return i, err
 }

@@ -89,12 +89,12 @@ FROM ins LEFT JOIN hooks.endpoints e
 WITH want AS (
     SELECT unnest(@ids::text[]) AS id, unnest(@endpoint_ids::text[]) AS endpoint_id, unnest(@leased::bool[]) AS leased
 ), ins AS (
-    INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at)
-    SELECT id, endpoint_id, @event_id, 'pending',
-           CASE WHEN leased THEN now() + make_interval(secs => @lease_seconds::float8) ELSE now() END
+    INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at, leased_until)
+    SELECT id, endpoint_id, @event_id, 'pending', now(),
+           CASE WHEN leased THEN now() + make_interval(secs => @lease_seconds::float8) END
     FROM want
     ON CONFLICT (endpoint_id, event_id) DO NOTHING
-    RETURNING id, endpoint_id, next_attempt_at > now() AS leased
+    RETURNING id, endpoint_id, leased_until IS NOT NULL AS leased
 )
 SELECT ins.id, ins.endpoint_id, e.organization_id, e.livemode, e.kind, e.url, e.secret, e.previous_secret,
        e.previous_secret_expires_at, e.signature_format, e.api_version
@@ -104,22 +104,26 @@ WHERE ins.leased;
 -- name: ClaimDeliveries :many
 -- Takes up to @max_rows due deliveries of enabled endpoints, oldest first,
 -- at most @per_endpoint per endpoint less the attempts it has in flight
--- here (@in_flight_endpoints, @in_flight_counts), and leases them: next_attempt_at moves past the attempt's time limit, so
--- that a worker that dies leaves them due again. It returns what the
--- attempts need (the endpoint's URL and secrets, the event's body). Only the
--- rows taken are locked; the UPDATE re-checks that each is still due, so a
--- row another replica leased meanwhile is skipped, not sent twice.
+-- here (@in_flight_endpoints, @in_flight_counts), and leases them:
+-- leased_until is set past the attempt's time limit, so that a worker that
+-- dies leaves them due again. It looks at the @scan_rows oldest due
+-- deliveries only (hooks.due_deliveries), so that its cost follows the free
+-- slots, not the backlog. It returns what the attempts need (the endpoint's
+-- URL and secrets, the event's body). Only the rows taken are locked; the
+-- UPDATE re-checks that each is still as the scan saw it (every write of a
+-- delivery moves next_attempt_at or leased_until), so a row another replica
+-- leased or finished meanwhile is skipped, not sent twice. It re-checks
+-- against the scanned values rather than status = 'pending' and now(), which
+-- would let the planner take the rows from the due index again, all of the
+-- due range, instead of by key. The lease touches no indexed column: a HOT
+-- update (migration 0009).
 WITH picked AS (
-    SELECT ranked.id FROM (
+    SELECT ranked.id, ranked.next_attempt_at, ranked.leased_until FROM (
         -- n: the attempts the endpoint would have in flight with this one.
-        SELECT d.id, d.next_attempt_at,
+        SELECT d.id, d.next_attempt_at, d.leased_until,
                coalesce(f.n, 0) + row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS n
-        FROM (
-            SELECT id, endpoint_id, next_attempt_at FROM hooks.deliveries
-            WHERE status = 'pending' AND next_attempt_at <= now() AND NOT (endpoint_id = ANY(@busy::text[]))
-            ORDER BY next_attempt_at
-            LIMIT 1000
-        ) d JOIN hooks.endpoints e ON e.id = d.endpoint_id
+        FROM hooks.due_deliveries(@busy::text[], @scan_rows::bigint) AS d (id, endpoint_id, next_attempt_at, leased_until)
+        JOIN hooks.endpoints e ON e.id = d.endpoint_id
         LEFT JOIN (
             SELECT unnest(@in_flight_endpoints::text[]) AS endpoint_id, unnest(@in_flight_counts::bigint[]) AS n
         ) f ON f.endpoint_id = d.endpoint_id
@@ -130,9 +134,10 @@ WITH picked AS (
     LIMIT @max_rows::bigint
 ), claimed AS (
     UPDATE hooks.deliveries d
-    SET next_attempt_at = now() + make_interval(secs => @lease_seconds::float8), updated_at = now()
+    SET leased_until = now() + make_interval(secs => @lease_seconds::float8), updated_at = now()
     FROM picked
-    WHERE d.id = picked.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+    WHERE d.id = picked.id AND d.next_attempt_at = picked.next_attempt_at
+      AND d.leased_until IS NOT DISTINCT FROM picked.leased_until
     RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count
 )
 SELECT c.id, c.endpoint_id, c.attempt_count, e.organization_id, e.livemode, e.url, e.secret, e.previous_secret, e.previous_secret_expires_at,
@@ -154,7 +159,7 @@ WITH done AS (
     SELECT delivery_id, attempted_at, status_code, latency_ms, response_excerpt FROM done
 ), delivery AS (
     UPDATE hooks.deliveries dl
-    SET status = 'succeeded', attempt_count = dl.attempt_count + 1, next_attempt_at = NULL, updated_at = now()
+    SET status = 'succeeded', attempt_count = dl.attempt_count + 1, next_attempt_at = NULL, leased_until = NULL, updated_at = now()
     FROM done WHERE dl.id = done.delivery_id
 )
 UPDATE hooks.endpoints e SET failing_since = NULL
@@ -165,7 +170,7 @@ INSERT INTO hooks.delivery_attempts (delivery_id, status_code, latency_ms, error
 VALUES ($1, $2, $3, $4, $5);
 
 -- name: FinishDelivery :exec
-UPDATE hooks.deliveries SET status = $2, attempt_count = attempt_count + 1, next_attempt_at = $3, updated_at = now()
+UPDATE hooks.deliveries SET status = $2, attempt_count = attempt_count + 1, next_attempt_at = $3, leased_until = NULL, updated_at = now()
 WHERE id = $1;
 
 -- name: MarkEndpointSucceeded :exec
@@ -204,7 +209,7 @@ SELECT * FROM hooks.delivery_attempts WHERE delivery_id = $1 ORDER BY id DESC LI
 -- name: ResendDelivery :one
 INSERT INTO hooks.deliveries (id, endpoint_id, event_id, status, next_attempt_at)
 VALUES ($1, $2, $3, 'pending', now())
-ON CONFLICT (endpoint_id, event_id) DO UPDATE SET status = 'pending', next_attempt_at = now(), updated_at = now()
+ON CONFLICT (endpoint_id, event_id) DO UPDATE SET status = 'pending', next_attempt_at = now(), leased_until = NULL, updated_at = now()
 RETURNING *;
 
 -- name: EnsureNotifySecret :one
