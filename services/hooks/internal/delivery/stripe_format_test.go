@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,11 +45,18 @@ func testStripeFormatDeliveries(t *testing.T, handOver bool) {
 	ctx := t.Context()
 	st := store.New(testkit.NewDatabase(t, migrations.Set))
 	got := make(chan received, 4)
+	// The endpoints answer only once the deliveries' rows have been
+	// checked: a finished attempt would clear the lease being looked at.
+	checked := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		got <- received{r.Header.Clone(), b}
+		<-checked
 	}))
 	t.Cleanup(srv.Close)
+	var release sync.Once
+	check := func() { release.Do(func() { close(checked) }) }
+	t.Cleanup(check) // before srv.Close, which waits for the handlers
 	secret, previous := webhook.NewSecret(), webhook.NewSecret()
 	for _, ep := range []struct{ id, format string }{{"we_stripe", "stripe"}, {"we_standard", "standard"}} {
 		if _, err := st.Pool.Exec(ctx, `INSERT INTO hooks.endpoints (id, organization_id, livemode, url, enabled_events, secret,
@@ -83,6 +91,7 @@ func testStripeFormatDeliveries(t *testing.T, handOver bool) {
 		w.Wake()
 	}
 	assertHandedOver(t, st, handOver, "we_stripe", "we_standard")
+	check()
 
 	byPath := map[string]received{}
 	for len(byPath) < 2 {
