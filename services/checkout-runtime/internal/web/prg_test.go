@@ -17,15 +17,21 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/testkit"
 )
 
-// testCardHandler serves test-mode sessions offering card and bank transfer,
-// paid through the real payment service and store.
-func testCardHandler(t *testing.T, ids ...string) (*Handler, http.Handler) {
+// testCardCheckout is an open test-mode session offering card and bank
+// transfer.
+func testCardCheckout(id string) *internalapiv1.GetCheckoutResponse {
+	co := liveCheckout(id, "card", "bank_transfer")
+	co.CheckoutSession.Livemode, co.Site.Livemode = false, false
+	return co
+}
+
+// testCardHandler serves the sessions, paid through the real payment service
+// and store.
+func testCardHandler(t *testing.T, cos ...*internalapiv1.GetCheckoutResponse) (*Handler, http.Handler) {
 	t.Helper()
 	sessions := map[string]*internalapiv1.GetCheckoutResponse{}
-	for _, id := range ids {
-		co := liveCheckout(id, "card", "bank_transfer")
-		co.CheckoutSession.Livemode, co.Site.Livemode = false, false
-		sessions[id] = co
+	for _, co := range cos {
+		sessions[co.GetCheckoutSession().GetId()] = co
 	}
 	h, routes := newTestHandler(t, adminClient(t, &adminServer{sessions: sessions}))
 	h.Store = store.New(testkit.NewDatabase(t, migrations.Set))
@@ -41,7 +47,7 @@ func testCardHandler(t *testing.T, ids ...string) (*Handler, http.Handler) {
 // plain form. The card is typed as payers type it (spaced, "MM / YY").
 func TestDeclinedPostRedirects(t *testing.T) {
 	id := ids.New("cs")
-	h, routes := testCardHandler(t, id)
+	h, routes := testCardHandler(t, testCardCheckout(id))
 	form, hdr := signedForm(h, id, url.Values{"method": {"card"}, "card_number": {"4000 0000 0000 0002"},
 		"card_exp": {"12 / 34"}, "card_cvc": {"123"}})
 	w := do(routes, "POST", "/checkout/"+id+"/pay", form, hdr)
@@ -83,7 +89,7 @@ func TestDeclinedPostRedirects(t *testing.T) {
 // URL on the page's host, not a path a client must resolve.
 func TestJSONRedirectIsAbsolute(t *testing.T) {
 	id := ids.New("cs")
-	h, routes := testCardHandler(t, id)
+	h, routes := testCardHandler(t, testCardCheckout(id))
 	form, hdr := signedForm(h, id, nil) // a bank transfer: the page shows the instructions
 	hdr["Accept"] = "application/json"
 	w := do(routes, "POST", "/checkout/"+id+"/pay", form, hdr)
@@ -99,7 +105,7 @@ func TestJSONRedirectIsAbsolute(t *testing.T) {
 // as payers type it are accepted; a malformed expiry is a 400 naming it.
 func TestCardFormsTheServerTakes(t *testing.T) {
 	id := ids.New("cs")
-	h, routes := testCardHandler(t, id)
+	h, routes := testCardHandler(t, testCardCheckout(id))
 	form, hdr := signedForm(h, id, url.Values{"method": {"card"}, "card_number": {"4242 4242 4242 4242"}, "card_exp": {"1 / 2034"}, "card_cvc": {"123"}})
 	hdr["Accept"] = "application/json"
 	form.Set("card_exp", "13 / 34")
@@ -109,5 +115,21 @@ func TestCardFormsTheServerTakes(t *testing.T) {
 	form.Set("card_exp", "1 / 2034")
 	if w := do(routes, "POST", "/checkout/"+id+"/pay", form, hdr); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"status":"succeeded"`) {
 		t.Errorf("spaced number, expiry 1 / 2034: %d %s", w.Code, w.Body.String())
+	}
+}
+
+// TestDefaultItemNameTranslated: the line item admin-api names "Payment"
+// (a session made of an amount) is shown in the payer's language, with the
+// amount by that language's pattern.
+func TestDefaultItemNameTranslated(t *testing.T) {
+	id := ids.New("cs")
+	co := testCardCheckout(id)
+	co.CheckoutSession.LineItems[0].Name = defaultItemName
+	_, routes := testCardHandler(t, co)
+	for lang, want := range map[string]string{"en": ">Payment<", "fr": ">Paiement<", "es": ">Pago<"} {
+		page := do(routes, "GET", "/checkout/"+id, nil, map[string]string{"Accept-Language": lang}).Body.String()
+		if !strings.Contains(page, want) || (lang != "en" && !strings.Contains(page, "10,00\u00a0€")) {
+			t.Errorf("%s page lacks %s or 10,00 €", lang, want)
+		}
 	}
 }
