@@ -258,9 +258,9 @@ func TestBrowserCheckout(t *testing.T) {
 		}
 		tab := newTab(t, browser, "status of 404") // the unknown page answers 404
 		do(t, tab, "open the expired page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("expired-h")))
-		shot(t, tab, shots, "50-expired.png")
+		shot(t, tab, shots, "55-expired.png")
 		do(t, tab, "open an unknown page", chromedp.Navigate(sys.CheckoutURL+"/checkout/cs_test_nosuchsession"), chromedp.WaitVisible(chromedp.ID("notfound-h")))
-		shot(t, tab, shots, "51-not-found.png")
+		shot(t, tab, shots, "56-not-found.png")
 	})
 
 	t.Run("spanish", func(t *testing.T) {
