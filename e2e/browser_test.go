@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -142,20 +143,39 @@ func TestBrowserCheckout(t *testing.T) {
 
 	t.Run("card declined", func(t *testing.T) {
 		s := newSession(t, nil)
-		tab := newTab(t, browser, "status of 402") // the re-rendered form answers 402 Payment Required
+		tab := newTab(t, browser)
 		do(t, tab, "open the page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("pay-form")))
 		fillBilling(t, tab, "FR", "75001")
 		do(t, tab, "pay with the declined card",
-			chromedp.SendKeys(chromedp.ID("card_number"), "4000 0000 0000 0002"),
-			chromedp.SendKeys(chromedp.ID("card_exp"), "12/34"),
+			chromedp.SendKeys(chromedp.ID("card_number"), "4000000000000002"),
+			chromedp.SendKeys(chromedp.ID("card_exp"), "1234"),
 			chromedp.SendKeys(chromedp.ID("card_cvc"), "123"),
-			chromedp.Click(chromedp.ID("pay-button")),
+		)
+		// The card box formats what is typed, and names the brand.
+		if number, exp := value(t, tab, "card_number"), value(t, tab, "card_exp"); number != "4000 0000 0000 0002" || exp != "12 / 34" {
+			t.Errorf("card box shows %q, %q; want \"4000 0000 0000 0002\", \"12 / 34\"", number, exp)
+		}
+		if brand, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("card-brand").dataset.brand`)); err != nil || brand != "visa" {
+			t.Errorf("brand %q %v, want visa", brand, err)
+		}
+		shot(t, tab, shots, "09-card-typed.png")
+		do(t, tab, "pay", chromedp.Click(chromedp.ID("pay-button")),
 			chromedp.WaitVisible(chromedp.ID("errors")),
 			chromedp.WaitVisible(chromedp.ID("pay-form")),
 		)
 		shot(t, tab, shots, "10-declined.png")
 		if msg := text(t, tab, "errors"); !strings.Contains(strings.ToLower(msg), "declined") {
 			t.Errorf("error summary %q does not say the card was declined", msg)
+		}
+		// Post/Redirect/Get: the browser is on the page's own URL, which a
+		// reload gets again (the decline still shown) instead of re-posting.
+		loc, err := chromedp.Run(tab, chromedp.Location())
+		if u, _ := url.Parse(loc); err != nil || u.Path != "/checkout/"+s["id"].(string) || !strings.HasPrefix(u.Query().Get("attempt"), "pay_") {
+			t.Fatalf("after the decline the browser is on %s", loc)
+		}
+		do(t, tab, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("errors")))
+		if after, _ := chromedp.Run(tab, chromedp.Location()); after != loc {
+			t.Errorf("reload went from %s to %s", loc, after)
 		}
 		// The payer can retry at once: the billing details are kept.
 		if name, err := chromedp.Run(tab, chromedp.Value(chromedp.ID("name"))); err != nil || name != "Ada Lovelace" {
@@ -182,11 +202,76 @@ func TestBrowserCheckout(t *testing.T) {
 		total := text(t, tab, "total")
 		do(t, tab, "submit", chromedp.Click(chromedp.ID("pay-button")), chromedp.WaitVisible(chromedp.ID("bank-reference")))
 		shot(t, tab, shots, "20-bank-transfer.png")
+		// The copy buttons appear with the script, and the way back to the shop.
+		if n, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll("button.copy:not([hidden])").length`)); err != nil || n < 2 {
+			t.Errorf("%d copy buttons shown (%v), want the amount's and the reference's", n, err)
+		}
+		if href, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("continue").href`)); err != nil || !strings.HasPrefix(href, "https://shop.example/success") {
+			t.Errorf("way back to the shop %q %v", href, err)
+		}
 		if got := text(t, tab, "bank-reference"); got != ref {
 			t.Errorf("bank reference %q, want %q", got, ref)
 		}
 		if got := text(t, tab, "bank-amount"); got != total || !strings.Contains(got, "26.49") {
 			t.Errorf("bank amount %q, the form showed %q", got, total)
+		}
+	})
+
+	// payCard fills the billing details and pays with the card number.
+	payCard := func(t *testing.T, tab context.Context, number string) {
+		t.Helper()
+		fillBilling(t, tab, "FR", "75001")
+		do(t, tab, "pay by card "+number,
+			chromedp.SendKeys(chromedp.ID("card_number"), number),
+			chromedp.SendKeys(chromedp.ID("card_exp"), "12/34"),
+			chromedp.SendKeys(chromedp.ID("card_cvc"), "123"),
+			chromedp.Click(chromedp.ID("pay-button")))
+	}
+
+	t.Run("authentication", func(t *testing.T) {
+		// 3220 asks for authentication: the test provider's challenge page;
+		// approved, the payer lands on the receipt (the page is the success URL).
+		s := newSession(t, map[string]any{"success_url": sys.CheckoutURL + "/checkout/{CHECKOUT_SESSION_ID}"})
+		tab := newTab(t, browser)
+		do(t, tab, "open the page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("pay-form")))
+		payCard(t, tab, "4000 0000 0000 3220")
+		do(t, tab, "the challenge", chromedp.WaitVisible(chromedp.ID("challenge-form")))
+		shot(t, tab, shots, "11-challenge.png")
+		do(t, tab, "approve", chromedp.Click(chromedp.ID("approve")), chromedp.WaitVisible(chromedp.ID("paid")))
+		shot(t, tab, shots, "12-paid.png")
+	})
+
+	t.Run("processing", func(t *testing.T) {
+		// 0077 succeeds later: the processing page, which refreshes itself.
+		s := newSession(t, nil)
+		tab := newTab(t, browser)
+		do(t, tab, "open the page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("pay-form")))
+		payCard(t, tab, "4000 0000 0000 0077")
+		do(t, tab, "processing", chromedp.WaitVisible(chromedp.ID("processing-h")))
+		shot(t, tab, shots, "13-processing.png")
+	})
+
+	t.Run("expired and not found", func(t *testing.T) {
+		s := newSession(t, nil)
+		if status, body := api(t, "POST", "/v1/checkout/sessions/"+s["id"].(string)+"/expire", nil); status != 200 {
+			t.Fatalf("expire: %d %v", status, body)
+		}
+		tab := newTab(t, browser, "status of 404") // the unknown page answers 404
+		do(t, tab, "open the expired page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("expired-h")))
+		shot(t, tab, shots, "55-expired.png")
+		do(t, tab, "open an unknown page", chromedp.Navigate(sys.CheckoutURL+"/checkout/cs_test_nosuchsession"), chromedp.WaitVisible(chromedp.ID("notfound-h")))
+		shot(t, tab, shots, "56-not-found.png")
+	})
+
+	t.Run("spanish", func(t *testing.T) {
+		// A third language is a file of messages: the session's locale
+		// chooses it, and amounts follow its CLDR pattern (13,50 €).
+		s := newSession(t, map[string]any{"locale": "es"})
+		tab := newTab(t, browser)
+		do(t, tab, "open the page", chromedp.Navigate(s["url"].(string)), chromedp.WaitVisible(chromedp.ID("pay-form")))
+		shot(t, tab, shots, "60-spanish.png")
+		if got := text(t, tab, "pay-button"); got != "Pagar 26,49 €" {
+			t.Errorf("Spanish pay button %q", got)
 		}
 	})
 
@@ -408,18 +493,53 @@ func text(t *testing.T, tab context.Context, id string) string {
 	return strings.TrimSpace(s)
 }
 
-// shot saves a full-page PNG of the tab (quality 100 means PNG).
+// shotWidths are the widths every screenshot is taken at: the browser's
+// desktop window, and a phone's (390 CSS pixels, an iPhone 12 – 15).
+var shotWidths = []struct {
+	width, height int64
+	mobile        bool
+}{{1280, 900, false}, {390, 844, true}}
+
+// shot saves full-page PNGs of the tab at each of shotWidths, name-1280.png
+// and name-390.png (quality 100 means PNG), then gives the tab its desktop
+// window back. At each width it waits for the page's layout for that width
+// (the order summary is folded on phones, open beside the form on desktop).
 func shot(t *testing.T, tab context.Context, dir, name string) {
 	t.Helper()
-	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	resize := func(width, height int64, mobile bool) {
+		t.Helper()
+		opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
+		if mobile {
+			opts = append(opts, chromedp.EmulateMobile)
+		}
+		do(t, tab, fmt.Sprintf("resize to %d px", width), chromedp.EmulateViewport(width, height, opts...),
+			chromedp.Poll[chromedp.Void](`(() => { const o = document.getElementById("order");
+				return !o || o.open === matchMedia("(min-width:56rem)").matches })()`, chromedp.WithPollingTimeout(5*time.Second)))
+	}
+	desktop := shotWidths[0]
+	defer resize(desktop.width, desktop.height, desktop.mobile) // the test goes on at the desktop width
+	for _, w := range shotWidths {
+		resize(w.width, w.height, w.mobile)
+		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s at %d px: %v", name, w.width, err)
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%s-%d.png", strings.TrimSuffix(name, ".png"), w.width))
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", path)
+	}
+}
+
+// value returns the value of the input with the given id.
+func value(t *testing.T, tab context.Context, id string) string {
+	t.Helper()
+	v, err := chromedp.Run(tab, chromedp.Value(chromedp.ID(id)))
 	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
+		t.Fatalf("value of #%s: %v", id, err)
 	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	return v
 }
 
 // jsString quotes s as a JavaScript string literal.

@@ -145,6 +145,27 @@ func open(t *testing.T, c *http.Client, pageURL string) (string, string) {
 }
 
 // post submits a form to the page; asJSON asks for the JSON answer.
+// declinedPage follows the 303 that a declined HTML post answers
+// (Post/Redirect/Get) to the page, which shows the decline, and returns that
+// page; any other answer fails the test.
+func declinedPage(t *testing.T, c *http.Client, resp *http.Response) string {
+	t.Helper()
+	loc, err := resp.Location()
+	if resp.StatusCode != http.StatusSeeOther || err != nil || !strings.HasPrefix(loc.Query().Get("attempt"), "pay_") {
+		t.Fatalf("declined post: %d to %v (%v), want 303 to the page with the attempt", resp.StatusCode, loc, err)
+	}
+	page, err := c.Get(loc.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Body.Close()
+	b, _ := io.ReadAll(page.Body)
+	if page.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s after the decline: %d", loc, page.StatusCode)
+	}
+	return string(b)
+}
+
 func post(t *testing.T, c *http.Client, u string, form url.Values, asJSON bool) (*http.Response, map[string]any, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))

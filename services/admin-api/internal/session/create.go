@@ -56,7 +56,7 @@ const (
 var knownMethods = []string{"card", "bank_transfer", "direct_debit", "mobile_money"}
 
 // Locales the hosted page speaks; "auto" follows the browser.
-var knownLocales = []string{"auto", "en", "fr"}
+var knownLocales = []string{"auto", "en", "fr", "es"}
 
 // Who may pay installment interest, and how the payer may be sent back
 // (see CheckoutSession in checkout_session.proto); the first is the default.

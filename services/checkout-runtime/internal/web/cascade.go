@@ -38,11 +38,11 @@ func (h *Handler) cascadeOffer(co *internalapiv1.GetCheckoutResponse, declined d
 		return nil
 	}
 	t := cs.GetCascadeLineItems()[next-1]
-	v := &CascadeView{Tier: next, Subtotal: h.format(t.GetAmountSubtotal(), cs.GetCurrency(), lang), PaymentID: declined.ID,
+	v := &CascadeView{Tier: next, Subtotal: formatAmount(t.GetAmountSubtotal(), cs.GetCurrency(), lang), PaymentID: declined.ID,
 		URL: "/checkout/" + url.PathEscape(cs.GetId()) + "/cascade"}
 	for i, it := range t.GetLineItems() {
 		v.Items = append(v.Items, ItemView{Name: it.GetName(), Description: it.GetDescription(), Quantity: it.GetQuantity(), Index: i,
-			UnitPrice: h.format(it.GetUnitAmount(), cs.GetCurrency(), lang), Total: h.format(it.GetAmountTotal(), cs.GetCurrency(), lang)})
+			UnitPrice: formatAmount(it.GetUnitAmount(), cs.GetCurrency(), lang), Total: formatAmount(it.GetAmountTotal(), cs.GetCurrency(), lang)})
 	}
 	return v
 }

@@ -87,7 +87,7 @@ func TestCascadeOfferAndSwitch(t *testing.T) {
 	first := decline("card_declined")
 	p := page("fr")
 	if !strings.Contains(p, `id="cascade"`) || !strings.Contains(p, "Votre paiement a été refusé.") || !strings.Contains(p, "Standard") ||
-		!strings.Contains(p, `id="cascade-subtotal">`+h.format(700, "EUR", "fr")+`<`) || !strings.Contains(p, `name="tier" value="1"`) {
+		!strings.Contains(p, `id="cascade-subtotal">`+formatAmount(700, "EUR", "fr")+`<`) || !strings.Contains(p, `name="tier" value="1"`) {
 		t.Fatalf("no offer of tier 1 after card_declined: %.3000s", p[strings.Index(p, "<main"):])
 	}
 	if r := switchTo("2"); r.StatusCode != http.StatusConflict {
@@ -97,7 +97,7 @@ func TestCascadeOfferAndSwitch(t *testing.T) {
 		t.Fatalf("switch to tier 1: %d", r.StatusCode)
 	}
 	p = page("en")
-	if strings.Contains(p, `id="cascade"`) || !strings.Contains(p, `id="total">`+h.format(700, "EUR", "en")+`<`) {
+	if strings.Contains(p, `id="cascade"`) || !strings.Contains(p, `id="total">`+formatAmount(700, "EUR", "en")+`<`) {
 		t.Errorf("after the switch: the same decline offers again, or the total is not tier 1's")
 	}
 	if r := switchTo("2"); r.StatusCode != http.StatusConflict {

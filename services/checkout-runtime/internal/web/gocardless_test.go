@@ -118,10 +118,15 @@ func TestDirectDebitPage(t *testing.T) {
 	}
 
 	// Back from GoCardless's page without authorising (exit_uri).
+	// The payer is sent on to the page (Post/Redirect/Get), which says why.
 	w = do(routes, "GET", "/checkout/"+gbp+"/return?payment_id="+p.ID, nil, nil)
-	if page := w.Body.String(); w.Code != http.StatusPaymentRequired || !strings.Contains(page, "The Direct Debit was not set up") ||
+	if to := "/checkout/" + gbp + "?attempt=" + p.ID; w.Code != http.StatusSeeOther || w.Header().Get("Location") != to {
+		t.Fatalf("return after exit: %d to %q, want 303 to %q", w.Code, w.Header().Get("Location"), to)
+	}
+	w = do(routes, "GET", w.Header().Get("Location"), nil, nil)
+	if page := w.Body.String(); w.Code != http.StatusOK || !strings.Contains(page, "The Direct Debit was not set up") ||
 		!strings.Contains(page, `id="pay-form"`) || !strings.Contains(page, `value="direct_debit" checked`) {
-		t.Errorf("return after exit: %d %s", w.Code, page[strings.Index(page, "<main"):])
+		t.Errorf("page after exit: %d %s", w.Code, page)
 	}
 	if p, _ = h.Store.LatestPayment(t.Context(), gbp); p.Status != payment.StatusFailed || deref(p.FailureCode) != provider.DeclineNotAuthorised {
 		t.Errorf("payment after exit: %s %s", p.Status, deref(p.FailureCode))

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
@@ -49,6 +50,24 @@ type adminServer struct {
 	changeErr error
 }
 
+// CompleteSession completes the session as admin-api does: status complete,
+// paid or not, with the payment; later GetCheckout calls see it.
+func (s *adminServer) CompleteSession(_ context.Context, r *internalapiv1.CompleteSessionRequest) (*internalapiv1.CompleteSessionResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	co, ok := s.sessions[r.GetSessionId()]
+	if !ok {
+		return nil, status.Error(codes.NotFound, "No such checkout session.")
+	}
+	done := proto.Clone(co).(*internalapiv1.GetCheckoutResponse)
+	done.CheckoutSession.Status, done.CheckoutSession.Payment = "complete", proto.String(r.GetPaymentId())
+	if r.GetPaid() {
+		done.CheckoutSession.PaymentStatus = "paid"
+	}
+	s.sessions[r.GetSessionId()] = done
+	return &internalapiv1.CompleteSessionResponse{CheckoutSession: done.CheckoutSession}, nil
+}
+
 func (s *adminServer) UpdateLineItemQuantity(ctx context.Context, r *internalapiv1.UpdateLineItemQuantityRequest) (*internalapiv1.UpdateLineItemQuantityResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -76,8 +95,8 @@ func (s *adminServer) GetCheckout(ctx context.Context, r *internalapiv1.GetCheck
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.asked = append(s.asked, r.GetSessionId())
-	s.mu.Unlock()
 	if co, ok := s.sessions[r.GetSessionId()]; ok {
 		return co, nil
 	}

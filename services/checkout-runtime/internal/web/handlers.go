@@ -77,7 +77,7 @@ var cardFields = []string{"card_number", "card_exp", "card_cvc"}
 var (
 	postalRE = regexp.MustCompile(`^[A-Za-z0-9 -]{2,20}$`)
 	regionRE = regexp.MustCompile(`^[A-Za-z0-9-]{0,10}$`)
-	expRE    = regexp.MustCompile(`^(0[1-9]|1[0-2])/[0-9]{2}$`)
+	expRE    = regexp.MustCompile(`^(0?[1-9]|1[0-2]) */ *(20)?([0-9]{2})$|^(0[1-9]|1[0-2])(20)?([0-9]{2})$`)
 	tokenRE  = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 )
 
@@ -229,7 +229,8 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	if v, _, ok := h.pages.get(id, r.Header.Get("Accept-Language"), now); ok {
+	attempt := r.URL.Query().Get(attemptParam)
+	if v, _, ok := h.pages.get(id, r.Header.Get("Accept-Language"), now); ok && attempt == "" {
 		h.showView(w, r, id, v)
 		return
 	}
@@ -243,7 +244,13 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if p.State != StateOpen {
+	if p.State == StateOpen && attempt != "" {
+		if err := h.declinedAttempt(r.Context(), co, attempt, p); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	if p.State != StateOpen || p.FormError != "" {
 		h.show(w, r, http.StatusOK, p)
 		return
 	}
@@ -265,6 +272,33 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	}
 	h.pages.put(cs.GetId(), cs.GetLocale(), p.Lang, until, v, gen)
 	h.showView(w, r, cs.GetId(), v)
+}
+
+// attemptParam names, in the page's URL after a declined post, the payment
+// that was declined: the page then says why. It carries an id, never text:
+// the message is looked up, in the payer's language, from the payment's
+// stored failure code.
+const attemptParam = "attempt"
+
+// declinedAttempt fills the form as it was posted for the declined payment
+// id (its message, billing details and method) when id is the session's
+// latest payment and failed; any other id (a stale link, another session's
+// payment, junk) shows the plain form.
+func (h *Handler) declinedAttempt(ctx context.Context, co *internalapiv1.GetCheckoutResponse, id string, p *Page) error {
+	latest, err := h.Store.LatestPayment(ctx, co.GetCheckoutSession().GetId())
+	if store.IsNoRows(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if latest.ID != id || latest.Status != payment.StatusFailed {
+		return nil
+	}
+	p.FormError = newTranslator(p.Lang).T("decline." + declineKey(deref(latest.FailureCode)))
+	withForm(payment.Billing{Name: latest.BillingName, Email: latest.BillingEmail, Country: latest.BillingCountry,
+		PostalCode: latest.BillingPostalCode, Region: latest.BillingRegion}, latest.Method)(p)
+	h.fillQuote(p, co)
+	return nil
 }
 
 // stateOf sets the page's state from the session and its latest payment.
@@ -293,8 +327,10 @@ func (h *Handler) stateOf(ctx context.Context, co *internalapiv1.GetCheckoutResp
 		}
 		if has && latest.ID == cs.GetPayment() && latest.Method == "bank_transfer" {
 			p.State = StateBankTransfer
-			p.Bank = BankView{Instructions: co.GetSite().GetBankTransferInstructions(), Reference: cs.GetReference(),
-				Amount: h.format(latest.Amount, cs.GetCurrency(), p.Lang)}
+			instructions := co.GetSite().GetBankTransferInstructions()
+			p.Bank = BankView{Instructions: instructions, Reference: cs.GetReference(), IBAN: findIBAN(instructions),
+				Amount: formatAmount(latest.Amount, cs.GetCurrency(), p.Lang)}
+			p.ContinueURL = successURL(cs, co.GetSite())
 		} else {
 			p.RefreshSeconds = processingRefresh
 		}
@@ -540,10 +576,20 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 	h.outcome(w, r, co, res, payment.Billing{}, orDefault(res.Payment.Method, "card"))
 }
 
+// absolute makes a path on this host ("/checkout/…") an absolute URL, for
+// JSON answers' redirect_url, which clients resolve against no base; an
+// absolute URL (a success URL, a provider's page) is returned as it is.
+func (h *Handler) absolute(r *http.Request, to string) string {
+	if strings.HasPrefix(to, "/") && !strings.HasPrefix(to, "//") {
+		return h.scheme() + "://" + r.Host + to
+	}
+	return to
+}
+
 // returnURL is the page's absolute return URL, where a provider's page or
 // next action sends the payer back (the runtime adds payment_id).
 func (h *Handler) returnURL(r *http.Request, sessionID string) string {
-	return h.scheme() + "://" + r.Host + "/checkout/" + url.PathEscape(sessionID) + "/return"
+	return h.absolute(r, "/checkout/"+url.PathEscape(sessionID)+"/return")
 }
 
 // outcome answers a finished attempt: the next page, or where to go.
@@ -562,10 +608,14 @@ func (h *Handler) outcome(w http.ResponseWriter, r *http.Request, co *internalap
 		h.redirect(w, r, payment.StatusRequiresAction, res.RedirectURL)
 	case res.Closed:
 		h.closed(w, r, co)
+	case res.Payment.Status == payment.StatusFailed && !wantsJSON(r):
+		// Post/Redirect/Get: the browser lands on the page, which shows
+		// the failed attempt's message (see declinedAttempt), and a reload
+		// does not post the payment again.
+		http.Redirect(w, r, pageURL+"?"+attemptParam+"="+url.QueryEscape(res.Payment.ID), http.StatusSeeOther)
 	case res.Payment.Status == payment.StatusFailed:
 		code := deref(res.Payment.FailureCode)
-		offer := func(p *Page) { p.Cascade = h.cascadeOffer(co, res.Payment, p.Lang) }
-		h.answerError(w, r, co, http.StatusPaymentRequired, code, "decline."+declineKey(code), nil, withForm(billing, method), offer)
+		h.answerError(w, r, co, http.StatusPaymentRequired, code, "decline."+declineKey(code), nil, withForm(billing, method))
 	case res.Payment.Status == payment.StatusSucceeded && res.Session != nil && res.Session.GetReturnMethod() == returnPost:
 		h.returnByPost(w, r, co, res)
 	case res.Payment.Status == payment.StatusSucceeded && res.Session != nil:
@@ -591,7 +641,7 @@ const (
 func (h *Handler) returnByPost(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse, res payment.Result) {
 	to := successURL(res.Session, co.GetSite())
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": res.Payment.Status, "redirect_url": "/checkout/" + url.PathEscape(res.Session.GetId()),
+		writeJSON(w, http.StatusOK, map[string]any{"status": res.Payment.Status, "redirect_url": h.absolute(r, "/checkout/"+url.PathEscape(res.Session.GetId())),
 			"return": map[string]any{"url": to, "method": http.MethodPost, "form": map[string]string{returnPostField: res.Session.GetUuid()}}})
 		return
 	}
@@ -602,7 +652,7 @@ func (h *Handler) returnByPost(w http.ResponseWriter, r *http.Request, co *inter
 
 func (h *Handler) closed(w http.ResponseWriter, r *http.Request, co *internalapiv1.GetCheckoutResponse) {
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusConflict, map[string]any{"status": "closed", "redirect_url": "/checkout/" + co.GetCheckoutSession().GetId(),
+		writeJSON(w, http.StatusConflict, map[string]any{"status": "closed", "redirect_url": h.absolute(r, "/checkout/"+url.PathEscape(co.GetCheckoutSession().GetId())),
 			"error": map[string]string{"code": "checkout_session_closed", "message": newTranslator("en").T("state.closed")}})
 		return
 	}
@@ -611,7 +661,7 @@ func (h *Handler) closed(w http.ResponseWriter, r *http.Request, co *internalapi
 
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, paymentStatus, to string) {
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": paymentStatus, "redirect_url": to})
+		writeJSON(w, http.StatusOK, map[string]any{"status": paymentStatus, "redirect_url": h.absolute(r, to)})
 		return
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
@@ -745,11 +795,12 @@ func readForm(r *http.Request, co *internalapiv1.GetCheckoutResponse) (payment.B
 		}
 	} else if _, refused := bad["method"]; method == "card" && !refused { // card data is read only where card entry is offered
 		number := strings.NewReplacer(" ", "", "-", "").Replace(get("card_number"))
-		card = &provider.Card{Number: number, Exp: strings.ReplaceAll(get("card_exp"), " ", ""), CVC: get("card_cvc")}
+		exp, expOK := parseExpiry(get("card_exp"))
+		card = &provider.Card{Number: number, Exp: exp, CVC: get("card_cvc")}
 		if len(number) < 12 || len(number) > 19 || strings.Trim(number, "0123456789") != "" {
 			bad["card_number"] = "err.card_number"
 		}
-		if !expRE.MatchString(card.Exp) {
+		if !expOK {
 			bad["card_exp"] = "err.card_exp"
 		}
 		if l := len(card.CVC); l < 3 || l > 4 || strings.Trim(card.CVC, "0123456789") != "" {
@@ -757,6 +808,23 @@ func readForm(r *http.Request, co *internalapiv1.GetCheckoutResponse) (payment.B
 		}
 	}
 	return b, method, card, bad
+}
+
+// parseExpiry reads a card's expiry as payers type it — "12/34",
+// "12 / 34", "1/34", "12/2034", "1234" — into the "MM/YY" the providers
+// take; ok is false for anything else.
+func parseExpiry(s string) (exp string, ok bool) {
+	m := expRE.FindStringSubmatch(strings.TrimSpace(s))
+	switch {
+	case m == nil:
+		return "", false
+	case len(m[1]) == 1:
+		return "0" + m[1] + "/" + m[3], true
+	case m[1] != "":
+		return m[1] + "/" + m[3], true
+	default:
+		return m[4] + "/" + m[6], true
+	}
 }
 
 // basePage fills what every view of a session shows, and the security
@@ -799,27 +867,35 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 		// Lines show their amount before the discount, which has a row of
 		// its own under the subtotal.
 		amount := it.GetAmountTotal() + it.GetAmountDiscount()
-		p.Items = append(p.Items, ItemView{Name: it.GetName(), Description: it.GetDescription(), Quantity: it.GetQuantity(),
-			UnitPrice: h.format(it.GetUnitAmount(), cs.GetCurrency(), lang), Total: h.format(amount, cs.GetCurrency(), lang),
+		name := it.GetName()
+		if name == defaultItemName && len(cs.GetLineItems()) == 1 {
+			name = newTranslator(lang).T("items.default_name")
+		}
+		p.Items = append(p.Items, ItemView{Name: name, Description: it.GetDescription(), Quantity: it.GetQuantity(), ImageURL: it.GetImageUrl(),
+			UnitPrice: formatAmount(it.GetUnitAmount(), cs.GetCurrency(), lang), Total: formatAmount(amount, cs.GetCurrency(), lang),
 			Index: i, Adjustable: aq.GetEnabled(), Minimum: aq.GetMinimum(), Maximum: aq.GetMaximum()})
 	}
 	return p
 }
+
+// defaultItemName is the line item admin-api makes of a session created with
+// an amount and no description: the page shows it in the payer's language.
+const defaultItemName = "Payment"
 
 // fillQuote computes the totals for the page's billing address and the
 // country list with it selected.
 func (h *Handler) fillQuote(p *Page, co *internalapiv1.GetCheckoutResponse) payment.Quote {
 	cs := co.GetCheckoutSession()
 	q := payment.QuoteFor(cs, co.GetSite().GetTaxRates(), p.Billing.Country, p.Billing.Region)
-	p.Totals = TotalsView{Subtotal: h.format(q.Subtotal, cs.GetCurrency(), p.Lang), Total: h.format(q.Total, cs.GetCurrency(), p.Lang), TaxLabel: q.Label()}
+	p.Totals = TotalsView{Subtotal: formatAmount(q.Subtotal, cs.GetCurrency(), p.Lang), Total: formatAmount(q.Total, cs.GetCurrency(), p.Lang), TaxLabel: q.Label()}
 	if q.Discount > 0 {
-		p.Totals.Discount = "−" + h.format(q.Discount, cs.GetCurrency(), p.Lang)
+		p.Totals.Discount = "−" + formatAmount(q.Discount, cs.GetCurrency(), p.Lang)
 	}
 	if q.Tax > 0 {
-		p.Totals.Tax = h.format(q.Tax, cs.GetCurrency(), p.Lang)
+		p.Totals.Tax = formatAmount(q.Tax, cs.GetCurrency(), p.Lang)
 	}
 	if q.IncludedTax > 0 {
-		p.Totals.IncludedTax = h.format(q.IncludedTax, cs.GetCurrency(), p.Lang)
+		p.Totals.IncludedTax = formatAmount(q.IncludedTax, cs.GetCurrency(), p.Lang)
 	}
 	for _, c := range country.List(language.Make(p.Lang)) {
 		p.Countries = append(p.Countries, CountryOption{Code: c.Code, Name: c.Name, Selected: c.Code == p.Billing.Country})
@@ -828,7 +904,7 @@ func (h *Handler) fillQuote(p *Page, co *internalapiv1.GetCheckoutResponse) paym
 		t := newTranslator(p.Lang)
 		p.Installments = make([]InstallmentView, len(opts))
 		for i, o := range opts {
-			each, last, total := h.format(o.Each, cs.GetCurrency(), p.Lang), h.format(o.Last, cs.GetCurrency(), p.Lang), h.format(o.Total, cs.GetCurrency(), p.Lang)
+			each, last, total := formatAmount(o.Each, cs.GetCurrency(), p.Lang), formatAmount(o.Last, cs.GetCurrency(), p.Lang), formatAmount(o.Total, cs.GetCurrency(), p.Lang)
 			label := t.T("installments.uneven", o.Count, o.Count-1, each, last, total)
 			switch {
 			case o.Count == 1:
@@ -856,7 +932,7 @@ func installmentsOf(f url.Values) (n int, ok bool) {
 
 func (h *Handler) paymentView(pay db.RuntimePayment, p *Page) PaymentView {
 	return PaymentView{ID: pay.ID, Brand: brandName(deref(pay.CardBrand), p.Lang), Last4: deref(pay.CardLast4),
-		Amount: h.format(pay.Amount, pay.Currency, p.Lang)}
+		Amount: formatAmount(pay.Amount, pay.Currency, p.Lang)}
 }
 
 // brandName is how a payer reads a card brand the provider reports ("visa").
@@ -870,14 +946,6 @@ func brandName(brand, lang string) string {
 		return "American Express"
 	}
 	return newTranslator(lang).T("payment.brand.card")
-}
-
-func (h *Handler) format(amount int64, code, lang string) string {
-	cur, err := money.ParseCurrency(code)
-	if err != nil {
-		return code
-	}
-	return money.Format(amount, cur, language.Make(lang))
 }
 
 // show renders p with the page's security headers.

@@ -67,7 +67,7 @@ func TestOpenFormMobileMoney(t *testing.T) {
 	p.MobileMoney = &MobileMoneyView{Networks: paystack.Networks("GHS"), Network: "vod", Phone: "055 123"}
 	p.FieldErrors = map[string]string{"phone": newTranslator("en").T("err.mm_phone_invalid")}
 	page := renderHTML(t, p)
-	if !byID(t, page, "method-mobile_money").has("checked") || !strings.Contains(page, `<label for="method-mobile_money">Mobile money</label>`) {
+	if !byID(t, page, "method-mobile_money").has("checked") || !strings.Contains(page, `<label for="method-mobile_money">`) || !strings.Contains(page, `<span>Mobile money</span></label>`) {
 		t.Errorf("method radio")
 	}
 	for _, code := range []string{"mtn", "vod", "atl"} {

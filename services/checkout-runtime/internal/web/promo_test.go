@@ -120,8 +120,8 @@ func TestPromotionCodeForm(t *testing.T) {
 		t.Fatalf("accepted code: %d %v", code, hdr)
 	}
 	page = do(routes, "GET", "/checkout/"+id, nil, nil).Body.String()
-	if !strings.Contains(page, `id="discount">−`+h.format(100, "EUR", "en")+`<`) || !strings.Contains(page, `id="total">`+h.format(900, "EUR", "en")+`<`) ||
-		!strings.Contains(page, `id="subtotal">`+h.format(1000, "EUR", "en")+`<`) ||
+	if !strings.Contains(page, `id="discount">−`+formatAmount(100, "EUR", "en")+`<`) || !strings.Contains(page, `id="total">`+formatAmount(900, "EUR", "en")+`<`) ||
+		!strings.Contains(page, `id="subtotal">`+formatAmount(1000, "EUR", "en")+`<`) ||
 		strings.Contains(page, `name="promotion_code"`) {
 		i := strings.Index(page, `id="subtotal"`)
 		t.Errorf("page after the code: %s", page[i:min(len(page), i+1500)])

@@ -23,7 +23,7 @@ const (
 
 // Page is the data of one render.
 type Page struct {
-	Lang      string // "en" or "fr"; also the html lang attribute
+	Lang      string // a catalog's language ("en", "fr", "es"); also the html lang attribute
 	Nonce     string // CSP nonce for the inline <style> and <script>
 	CSRFToken string // value of the hidden csrf_token input
 	State     State
@@ -133,8 +133,11 @@ type SessionView struct {
 // ItemView is one formatted line item.
 type ItemView struct {
 	Name, Description string
-	Quantity          int64
-	UnitPrice, Total  string
+	// ImageURL is the item's picture (an absolute https URL), "" for none:
+	// the page then shows the name's initial in its place.
+	ImageURL         string
+	Quantity         int64
+	UnitPrice, Total string
 	// Index is the item's position in the session's line items; when
 	// Adjustable, the page offers a form to change Quantity within
 	// Minimum – Maximum, and QuantityError is that form's refusal.
@@ -181,4 +184,8 @@ type BankView struct {
 	Instructions string
 	Reference    string
 	Amount       string
+	// IBAN is the account number found in Instructions (a valid IBAN,
+	// grouped by four), offered with its own copy button; "" when there is
+	// none.
+	IBAN string
 }

@@ -562,7 +562,7 @@ type CheckoutSession struct {
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// Payment methods offered on the page (`card`, `bank_transfer`).
 	PaymentMethodTypes []string `protobuf:"bytes,26,rep,name=payment_method_types,json=paymentMethodTypes,proto3" json:"payment_method_types,omitempty"`
-	// Page language (`en`, `fr`, or `auto` for the browser's).
+	// Page language (`en`, `fr`, `es`, or `auto` for the browser's).
 	Locale string `protobuf:"bytes,27,opt,name=locale,proto3" json:"locale,omitempty"`
 	// Per-session server-to-server callback (completion, expiry, and the
 	// asynchronous payment's result).
@@ -1158,7 +1158,7 @@ type CreateCheckoutSessionRequest struct {
 	ExpiresInHours *int64 `protobuf:"varint,16,opt,name=expires_in_hours,json=expiresInHours,proto3,oneof" json:"expires_in_hours,omitempty"`
 	// Subset of the site's enabled methods; defaults to all of them.
 	PaymentMethodTypes []string `protobuf:"bytes,17,rep,name=payment_method_types,json=paymentMethodTypes,proto3" json:"payment_method_types,omitempty"`
-	// `auto` (default), `en` or `fr`.
+	// `auto` (default), `en`, `fr` or `es`.
 	Locale string `protobuf:"bytes,18,opt,name=locale,proto3" json:"locale,omitempty"`
 	// Absolute URL that receives a signed callback when the session
 	// completes, expires, or its asynchronous payment succeeds or fails.

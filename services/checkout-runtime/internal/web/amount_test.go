@@ -1,0 +1,57 @@
+package web
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestFormatAmountFollowsCLDR: the symbol where the language puts it, its
+// separators, the currency's symbol in that language, and a letter symbol
+// kept apart from the digits.
+func TestFormatAmountFollowsCLDR(t *testing.T) {
+	for _, c := range []struct {
+		amount     int64
+		code, lang string
+		want       string
+	}{
+		{1350, "EUR", "en", "€13.50"},
+		{1350, "EUR", "fr", "13,50\u00a0€"},
+		{1350, "EUR", "es", "13,50\u00a0€"},
+		{123456, "EUR", "fr", "1\u00a0234,56\u00a0€"},
+		{123456, "USD", "en", "$1,234.56"},
+		{123456, "USD", "fr", "1\u00a0234,56\u00a0$US"},
+		{1200, "CHF", "en", "CHF\u00a012.00"},
+		{5000, "JPY", "en", "¥5,000"},
+		{1234, "KWD", "en", "KWD\u00a01.234"},
+		{123456, "IDR", "en", "IDR\u00a01,234.56"}, // CLDR shows no decimals, ISO has two: the code
+		{-398, "EUR", "fr", "-3,98\u00a0€"},
+		{100, "XXX", "en", "XXX"}, // not payable: shown as itself
+	} {
+		if got := formatAmount(c.amount, c.code, c.lang); got != c.want {
+			t.Errorf("formatAmount(%d, %s, %s) = %q, want %q", c.amount, c.code, c.lang, got, c.want)
+		}
+	}
+}
+
+// TestSpanishIsData: Spanish is chosen like the others (the session's
+// locale, then Accept-Language) and the page speaks it.
+func TestSpanishIsData(t *testing.T) {
+	for _, c := range []struct{ locale, accept, want string }{
+		{"es", "", "es"}, {"es-MX", "fr", "es"}, {"", "es-ES,es;q=0.9,en;q=0.5", "es"}, {"auto", "de-DE,es;q=0.8", "es"}, {"", "ja", "en"},
+	} {
+		if got := negotiateLang(c.locale, c.accept); got != c.want {
+			t.Errorf("negotiateLang(%q, %q) = %q, want %q", c.locale, c.accept, got, c.want)
+		}
+	}
+	p := samplePage(StateOpen, "es", true)
+	p.Totals.Total = formatAmount(5000, "EUR", "es")
+	page := renderHTML(t, p)
+	for id, want := range map[string]string{"pay-button": "Pagar 50,00\u00a0€", "pay-h": "Datos de pago", "summary-h": "Resumen del pedido"} {
+		if got := textOf(t, page, id); got != want {
+			t.Errorf("#%s = %q, want %q", id, got, want)
+		}
+	}
+	if !strings.HasPrefix(page, "<!doctype html>\n<html lang=\"es\">") {
+		t.Errorf("lang is not es")
+	}
+}
