@@ -42,6 +42,12 @@ type Intent struct {
 	ReturnURL string
 	Livemode  bool              // must be the key's mode
 	Metadata  map[string]string // copied to the intent, with MetadataPaymentID
+	// SaveForOffSession keeps the card for later off-session charges (a
+	// subscription's renewals): a Customer is created for it and the
+	// intent asks for setup_future_usage=off_session (see saved.go).
+	SaveForOffSession bool
+	// Email is the payer's, for the Customer of a saved card (optional).
+	Email string
 }
 
 // Result is what an authorisation came to.
@@ -61,6 +67,10 @@ type Result struct {
 	Brand, Last4   string // cards, when Stripe tells
 	DeclineCode    string // Declined only: one of provider's Decline… codes
 	DeclineMessage string // Declined only: a sentence for the payer
+	// SavedToken is the saved card (SavedToken: cus_…/pm_…) of an intent
+	// with setup_future_usage=off_session (SaveForOffSession), once
+	// authorised; ChargeSaved charges it.
+	SavedToken string
 }
 
 // Authorize creates and confirms a PaymentIntent with manual capture from
@@ -91,6 +101,14 @@ func (c *Client) Authorize(ctx context.Context, in Intent) (Result, error) {
 		params.Metadata[k] = v
 	}
 	params.Metadata[MetadataPaymentID] = in.PaymentID
+	if in.SaveForOffSession {
+		cus, err := c.customerFor(ctx, in.PaymentID, in.Email)
+		if err != nil {
+			return Result{}, err
+		}
+		params.Customer = stripeapi.String(cus)
+		params.SetupFutureUsage = stripeapi.String(string(stripeapi.PaymentIntentSetupFutureUsageOffSession))
+	}
 	params.AddExpand("payment_method") // for the card's brand and last four digits
 	params.SetIdempotencyKey("tillpoint-authorize-" + in.PaymentID)
 	c.prepare(&params.Params)
@@ -293,6 +311,10 @@ func (c *Client) result(pi *stripeapi.PaymentIntent) (Result, error) {
 	}
 	if res.Livemode != c.livemode {
 		return Result{}, fmt.Errorf("%w: intent %s is livemode=%t, the key is livemode=%t", provider.ErrInvalidRequest, pi.ID, res.Livemode, c.livemode)
+	}
+	if pi.SetupFutureUsage == stripeapi.PaymentIntentSetupFutureUsageOffSession && res.Outcome == provider.Authorized {
+		// Authorised now or after the payer's action (Resume): the card is saved.
+		res.SavedToken = savedToken(pi)
 	}
 	return res, nil
 }
