@@ -109,15 +109,22 @@ func (c *Client) Authorize(ctx context.Context, in Intent) (Result, error) {
 		params.Customer = stripeapi.String(cus)
 		params.SetupFutureUsage = stripeapi.String(string(stripeapi.PaymentIntentSetupFutureUsageOffSession))
 	}
+	return c.createIntent(ctx, params, in.PaymentID, "create payment intent")
+}
+
+// createIntent creates and confirms an intent for our payment paymentID
+// (the Idempotency-Key derives from it) and maps Stripe's answer: a decline
+// is a Declined result, not an error.
+func (c *Client) createIntent(ctx context.Context, params *stripeapi.PaymentIntentCreateParams, paymentID, op string) (Result, error) {
 	params.AddExpand("payment_method") // for the card's brand and last four digits
-	params.SetIdempotencyKey("tillpoint-authorize-" + in.PaymentID)
+	params.SetIdempotencyKey("tillpoint-authorize-" + paymentID)
 	c.prepare(&params.Params)
 	pi, err := c.api.V1PaymentIntents.Create(ctx, params)
 	if err != nil {
 		if res, ok := declineOf(err); ok {
 			return res, nil
 		}
-		return Result{}, classify("create payment intent", err)
+		return Result{}, classify(op, err)
 	}
 	return c.result(pi)
 }

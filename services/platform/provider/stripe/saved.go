@@ -93,17 +93,7 @@ func (c *Client) ChargeSaved(ctx context.Context, in SavedCharge) (Result, error
 		Confirm:       stripeapi.Bool(true),
 		Metadata:      map[string]string{MetadataPaymentID: in.PaymentID},
 	}
-	params.AddExpand("payment_method")
-	params.SetIdempotencyKey("tillpoint-authorize-" + in.PaymentID)
-	c.prepare(&params.Params)
-	pi, err := c.api.V1PaymentIntents.Create(ctx, params)
-	if err != nil {
-		if res, ok := declineOf(err); ok {
-			return res, nil
-		}
-		return Result{}, classify("create off-session payment intent", err)
-	}
-	return c.result(pi)
+	return c.createIntent(ctx, params, in.PaymentID, "create off-session payment intent")
 }
 
 // savedToken is the token of the card an intent made with

@@ -23,6 +23,36 @@ func notOpen(in db.AdminInvoice) error {
 		Message: fmt.Sprintf("Invoice %s is %s: only an open invoice can be paid or voided.", in.ID, in.Status)}
 }
 
+// lockOpenInvoice locks one of the caller's invoices and its subscription
+// for a change that needs it open: an invoice already in status done (the
+// change's own end, as a repeat finds it) is returned as it is, without its
+// subscription; any other status is refused.
+func lockOpenInvoice(ctx context.Context, q *db.Queries, p auth.Principal, id, done string) (db.AdminInvoice, db.AdminSubscription, error) {
+	in, err := q.LockInvoiceOf(ctx, db.LockInvoiceOfParams{ID: id, OrganizationID: p.OrganizationID, Livemode: p.Livemode})
+	switch {
+	case err != nil:
+		return in, db.AdminSubscription{}, notFound(err, "invoice", id)
+	case in.Status == done:
+		return in, db.AdminSubscription{}, nil
+	case in.Status != "open":
+		return in, db.AdminSubscription{}, notOpen(in)
+	}
+	sub, err := q.LockSubscriptionByID(ctx, in.SubscriptionID)
+	if err != nil {
+		return in, sub, store.Wrap(err, "lock subscription")
+	}
+	return in, sub, nil
+}
+
+// answered is the answer to a repeated change (the invoice as it is), or
+// err.
+func answered(in db.AdminInvoice, err error) (*adminv1.Invoice, error) {
+	if err != nil {
+		return nil, err
+	}
+	return InvoiceProto(in)
+}
+
 // PayInvoice charges an open invoice now, off-session, with its
 // subscription's saved payment method: one more attempt, outside the
 // dunning schedule (which it leaves as it is when declined). A paid
@@ -34,21 +64,10 @@ func (s *Invoices) PayInvoice(ctx context.Context, req *adminv1.PayInvoiceReques
 		done *adminv1.Invoice
 	)
 	err := s.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
-		in, err := q.LockInvoiceOf(ctx, db.LockInvoiceOfParams{ID: req.GetId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode})
-		if err != nil {
-			return notFound(err, "invoice", req.GetId())
-		}
-		switch in.Status {
-		case "paid":
-			done, err = InvoiceProto(in)
+		in, sub, err := lockOpenInvoice(ctx, q, p, req.GetId(), "paid")
+		if err != nil || in.Status == "paid" {
+			done, err = answered(in, err)
 			return err
-		case "open":
-		default:
-			return notOpen(in)
-		}
-		sub, err := q.LockSubscriptionByID(ctx, in.SubscriptionID)
-		if err != nil {
-			return store.Wrap(err, "lock subscription")
 		}
 		if sub.DefaultPaymentMethod == nil && in.AmountTotal > 0 {
 			return &errs.Error{Kind: errs.FailedPrecondition, Code: "no_payment_method", Param: "id",
@@ -96,22 +115,11 @@ func (s *Invoices) VoidInvoice(ctx context.Context, req *adminv1.VoidInvoiceRequ
 	p := auth.FromContext(ctx)
 	var resp *adminv1.VoidInvoiceResponse
 	err := s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		in, err := q.LockInvoiceOf(ctx, db.LockInvoiceOfParams{ID: req.GetId(), OrganizationID: p.OrganizationID, Livemode: p.Livemode})
-		if err != nil {
-			return notFound(err, "invoice", req.GetId())
-		}
-		switch in.Status {
-		case "void":
-			out, err := InvoiceProto(in)
+		in, sub, err := lockOpenInvoice(ctx, q, p, req.GetId(), "void")
+		if err != nil || in.Status == "void" {
+			out, err := answered(in, err)
 			resp = &adminv1.VoidInvoiceResponse{Invoice: out}
 			return err
-		case "open":
-		default:
-			return notOpen(in)
-		}
-		sub, err := q.LockSubscriptionByID(ctx, in.SubscriptionID)
-		if err != nil {
-			return store.Wrap(err, "lock subscription")
 		}
 		now := time.Now().UTC().Truncate(time.Second)
 		if in, err = q.VoidInvoice(ctx, db.VoidInvoiceParams{ID: in.ID, VoidedAt: &now}); err != nil {
