@@ -84,16 +84,15 @@ func TestPaymentKitWrongTokenIsNotFound(t *testing.T) {
 	}
 }
 
-// TestPaymentKitRefusesCatalogParameters: the seed's own examples that need
-// a feature Tillpoint lacks (subscriptions) are each refused, naming the
-// parameter; a processor route that is not the organization's is a 404
+// TestPaymentKitRefusesCatalogParameters: a subscription parameter the seed
+// does not list is refused, naming it; a processor route that is not the organization's is a 404
 // naming it (docs/routing.md); another
 // organization's key is a 404.
 func TestPaymentKitRefusesCatalogParameters(t *testing.T) {
 	urls := `"success_url": "https://yoursite.com/success", "return_url": "https://yoursite.com/cancel"`
 	price := `"line_items": [{"price_id": "price_xyz", "quantity": 1}]`
 	for _, tc := range []struct{ body, param string }{
-		{`{` + price + `, "params_for_sub": {"custom_fields": {"tier": "enterprise", "region": "us-east"}}, ` + urls + `}`, "params_for_sub"},
+		{`{` + price + `, "params_for_sub": {"custom_fields": {"tier": "enterprise"}, "trial_period_days": 7}, ` + urls + `}`, "params_for_sub[trial_period_days]"},
 	} {
 		status, body := request(t, sys.SecretKey, "POST", paymentKitPath(), tc.body, "")
 		wantAPIError(t, tc.param, status, body, http.StatusBadRequest, tc.param, "parameter_unsupported")

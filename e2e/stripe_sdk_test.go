@@ -251,3 +251,50 @@ func TestStripeFormatEndpointValidation(t *testing.T) {
 		wantAPIError(t, "create endpoint", status, out, http.StatusBadRequest, tc.param, "parameter_invalid")
 	}
 }
+
+// TestStripeGoVerifiesSubscriptionWebhooks: a Stripe-format endpoint (its
+// default events) gets a subscription checkout's customer.subscription.created
+// and invoice.paid in Stripe's shapes: stripe-go verifies them and decodes
+// them into stripe.Subscription and stripe.Invoice.
+func TestStripeGoVerifiesSubscriptionWebhooks(t *testing.T) {
+	r := newReceiver(t, 0)
+	status, ep := api(t, "POST", "/v1/webhook_endpoints", map[string]any{"url": r.srv.URL + "/stripe-billing",
+		"signature_format": "stripe", "api_version": stripe.APIVersion})
+	if status != http.StatusCreated {
+		t.Fatalf("create endpoint: %d %v", status, ep)
+	}
+	t.Cleanup(func() { api(t, "DELETE", "/v1/webhook_endpoints/"+ep["id"].(string), nil) })
+	_, customer, sub := clockCheckout(t, "2027-09-01T09:00:00Z", provider.TestCardSuccess)
+	var (
+		created stripe.Subscription
+		paid    stripe.Invoice
+	)
+	eventually(t, "the Stripe-format subscription and invoice events", 30*time.Second, func() bool {
+		for _, d := range r.deliveries() {
+			ev, err := webhook.ConstructEvent(d.body, d.header.Get("Stripe-Signature"), ep["secret"].(string))
+			if err != nil {
+				continue
+			}
+			switch ev.Type {
+			case stripe.EventTypeCustomerSubscriptionCreated:
+				var s stripe.Subscription
+				if json.Unmarshal(ev.Data.Raw, &s) == nil && s.ID == sub["id"] {
+					created = s
+				}
+			case stripe.EventTypeInvoicePaid:
+				var in stripe.Invoice
+				if json.Unmarshal(ev.Data.Raw, &in) == nil && in.Parent != nil && in.Parent.SubscriptionDetails.Subscription.ID == sub["id"] {
+					paid = in
+				}
+			}
+		}
+		return created.ID != "" && paid.ID != ""
+	})
+	if created.Customer.ID != customer || created.Status != stripe.SubscriptionStatusActive || len(created.Items.Data) != 1 ||
+		created.Items.Data[0].Price.UnitAmount != 900 || created.Items.Data[0].CurrentPeriodEnd != created.StartDate+30*24*3600 {
+		t.Fatalf("subscription %+v", created)
+	}
+	if paid.Status != stripe.InvoiceStatusPaid || paid.AmountPaid != 900 || paid.Currency != stripe.CurrencyEUR || paid.Customer.ID != customer {
+		t.Fatalf("invoice %+v", paid)
+	}
+}

@@ -129,3 +129,48 @@ func TestSubscriptionDunningThroughTheStack(t *testing.T) {
 		t.Fatalf("after the last retry: %v %v", sub, in)
 	}
 }
+
+// TestSubscriptionTrialThroughTheStack: a trial-only subscription checkout
+// asks nothing today: the hosted page takes the card, the runtime saves it
+// without a payment, and the session is paid with amount_total 0; the
+// subscription is trialing and the first charge, off-session with the
+// saved card, is at the trial's end.
+func TestSubscriptionTrialThroughTheStack(t *testing.T) {
+	prod := created(t, "/v1/products", map[string]any{"name": "Trial club"})
+	price := created(t, "/v1/prices", map[string]any{"product": prod["id"], "currency": "EUR", "unit_amount": 1200,
+		"recurring": map[string]any{"interval": "month"}})
+	clock := created(t, "/v1/test_helpers/test_clocks", map[string]any{"frozen_time": "2027-08-01T12:00:00Z"})["id"].(string)
+	customer := created(t, "/v1/customers", map[string]any{"email": "trial@example.com", "test_clock": clock})["id"].(string)
+	s := created(t, "/v1/checkout/sessions", map[string]any{"customer_id": customer,
+		"line_items": []any{map[string]any{"price_id": price["id"], "quantity": 1}}, "subscription_data": map[string]any{"trial_period_days": 10},
+		"success_url": "https://shop.example/thanks", "cancel_url": "https://shop.example/cart"})
+	if s["amount_total"] != 0.0 {
+		t.Fatalf("trial session: %v", s)
+	}
+	payer := newBrowser()
+	_, csrf := open(t, payer, s["url"].(string))
+	resp, _, _ := post(t, payer, s["url"].(string)+"/pay", cardForm(csrf, provider.TestCardSuccess), false)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "https://shop.example/thanks") {
+		t.Fatalf("pay: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, paid := api(t, "GET", "/v1/checkout/sessions/"+s["id"].(string), nil)
+	if paid["status"] != "complete" || paid["payment_status"] != "paid" || paid["payment"] != nil {
+		t.Fatalf("session after the trial's checkout: %v", paid)
+	}
+	_, sub := api(t, "GET", "/v1/subscriptions/"+paid["subscription"].(string), nil)
+	if sub["status"] != "trialing" || sub["trial_end"] != "2027-08-11T12:00:00Z" {
+		t.Fatalf("subscription: %v", sub)
+	}
+	if _, list := api(t, "GET", "/v1/payments?limit=100", nil); strings.Contains(fmt.Sprint(list), s["id"].(string)) {
+		t.Fatal("the trial's checkout made a payment")
+	}
+	advanceClock(t, clock, "2027-08-11T12:00:00Z")
+	ins := subscriptionInvoices(t, sub["id"].(string))
+	if len(ins) != 2 || ins[1]["status"] != "paid" || ins[1]["amount_total"] != 1200.0 || ins[1]["period_start"] != "2027-08-11T12:00:00Z" {
+		t.Fatalf("invoices: %v", ins)
+	}
+	status, p := api(t, "GET", fmt.Sprintf("/v1/payments/%s", ins[1]["payment"]), nil)
+	if status != http.StatusOK || p["status"] != "succeeded" || p["amount"] != 1200.0 {
+		t.Fatalf("the first charge: %d %v", status, p)
+	}
+}

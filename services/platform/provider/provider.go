@@ -96,6 +96,10 @@ type AuthorizeRequest struct {
 	MobileMoney *MobileMoney
 	// Email is the payer's address, for providers that require one (Paystack).
 	Email string
+	// SaveForOffSession asks the provider to keep the card for later
+	// off-session charges (a subscription checkout's): a provider that
+	// saves it this way returns Result.SavedToken (Stripe).
+	SaveForOffSession bool
 }
 
 // MobileMoney is a payer's mobile-money wallet, as the page validated it.
@@ -167,6 +171,10 @@ type Result struct {
 	// DisplayText is the provider's sentence for the payer about NextAction
 	// ("Please enter the OTP sent to your phone"); may be empty.
 	DisplayText string
+	// SavedToken is the reusable card of an authorisation made with
+	// AuthorizeRequest.SaveForOffSession, for the provider's off-session
+	// charges later; empty when the provider did not save it this way.
+	SavedToken string
 }
 
 // Next actions of a mobile-money payment (Result.NextAction).

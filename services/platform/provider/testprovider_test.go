@@ -543,3 +543,27 @@ func TestSavedTestCards(t *testing.T) {
 		t.Fatalf("unknown token: %v", err)
 	}
 }
+
+// TestSetupCardSavesWithoutCharging: a free trial's card is saved without
+// an authorisation; a card that declines at checkout declines here too,
+// with its code, and is not saved; other modes and unknown cards are refused.
+func TestSetupCardSavesWithoutCharging(t *testing.T) {
+	p := NewTest()
+	ctx := context.Background()
+	res, token, err := p.SetupCard(ctx, false, &Card{Number: "4242-4242-4242-4242"})
+	if err != nil || res.Outcome != Authorized || token != "tok_test_4242424242424242" || res.Last4 != "4242" || res.Brand != "visa" {
+		t.Fatalf("setup 4242: %+v %q %v", res, token, err)
+	}
+	res, token, err = p.SetupCard(ctx, false, &Card{Number: TestCardInsufficientFunds})
+	if err != nil || res.Outcome != Declined || res.DeclineCode != DeclineInsufficientFunds || token != "" {
+		t.Fatalf("setup of a declining card: %+v %q %v", res, token, err)
+	}
+	for _, bad := range []struct {
+		live bool
+		card *Card
+	}{{true, &Card{Number: TestCardSuccess}}, {false, &Card{Number: "4111 1111 1111 1111"}}, {false, nil}} {
+		if _, _, err := p.SetupCard(ctx, bad.live, bad.card); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("setup %+v: %v", bad, err)
+		}
+	}
+}

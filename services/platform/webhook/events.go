@@ -9,5 +9,5 @@ var EventTypes = []string{
 	"payment.succeeded", "payment.failed", "payment.refunded", "payment.disputed",
 	"refund.succeeded", "refund.failed",
 	"customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
-	"invoice.paid", "invoice.payment_failed",
+	"invoice.paid", "invoice.payment_failed", "invoice.created", "invoice.voided",
 }

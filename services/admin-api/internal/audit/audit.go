@@ -110,6 +110,8 @@ var methods = map[string]method{
 	adminv1.CustomerService_DeleteCustomer_FullMethodName:           {action: "customer.delete", byUsersOnly: true},
 	adminv1.SubscriptionService_UpdateSubscription_FullMethodName:   {action: "subscription.update", byUsersOnly: true},
 	adminv1.SubscriptionService_CancelSubscription_FullMethodName:   {action: "subscription.cancel", byUsersOnly: true},
+	adminv1.InvoiceService_PayInvoice_FullMethodName:                {action: "invoice.pay", byUsersOnly: true},
+	adminv1.InvoiceService_VoidInvoice_FullMethodName:               {action: "invoice.void", byUsersOnly: true},
 	adminv1.TestClockService_CreateTestClock_FullMethodName:         {action: "test_clock.create"},
 	adminv1.TestClockService_AdvanceTestClock_FullMethodName:        {action: "test_clock.advance"},
 	// GetNotifySecret reveals a secret but changes nothing: a read.

@@ -38,7 +38,15 @@ type SessionRequest struct {
 	Recurrence Recurrence
 	// CustomerCreation is "if_required" or "always".
 	CustomerCreation string
+	// TrialDays is subscription_data.trial_period_days (0: no trial).
+	TrialDays int32
+	// SubscriptionFields are the validated params_for_sub.custom_fields
+	// (stored JSON; nil: none), which the subscription carries.
+	SubscriptionFields []byte
 }
+
+// MaxTrialDays is Stripe's limit on trial_period_days (two years).
+const MaxTrialDays = 730
 
 // Recurrence is a recurring price's billing interval.
 type Recurrence struct {
@@ -96,16 +104,30 @@ func ResolveSession(ctx context.Context, q Lookups, org string, live bool, req *
 		return out, err
 	}
 	if len(priceIDs) == 0 && customerID == "" {
-		return out, out.checkMode()
+		if err := out.checkMode(); err != nil {
+			return out, err
+		}
+		return out, out.checkTrial(req)
 	}
 	out.Request = proto.Clone(req).(*adminv1.CreateCheckoutSessionRequest)
+	var recurring []int
 	if len(priceIDs) > 0 {
-		if out.refs, out.Recurrence, err = resolvePrices(ctx, q, org, live, out.Request, priceIDs); err != nil {
+		if out.refs, out.Recurrence, recurring, err = resolvePrices(ctx, q, org, live, out.Request, priceIDs); err != nil {
 			return out, err
 		}
 	}
 	if err := out.checkMode(); err != nil {
 		return out, err
+	}
+	if err := out.checkTrial(req); err != nil {
+		return out, err
+	}
+	if out.TrialDays > 0 {
+		// The trial is free: the checkout charges the recurring prices
+		// nothing (their amounts are the subscription's, from the prices).
+		for _, i := range recurring {
+			out.Request.LineItems[i].UnitAmount = 0
+		}
 	}
 	if out.Subscription() && customerID == "" && strings.TrimSpace(req.GetCustomer()) != "" {
 		return out, errs.Param("customer", "parameter_invalid",
@@ -142,6 +164,25 @@ func (r *SessionRequest) checkMode() error {
 	case r.Mode == ModePayment && recurring:
 		return errs.Param("mode", "parameter_invalid", "A line item has a recurring price: use mode=subscription (or leave mode out).")
 	}
+	return nil
+}
+
+// checkTrial reads subscription_data.trial_period_days: 1–MaxTrialDays,
+// subscription mode only.
+func (r *SessionRequest) checkTrial(req *adminv1.CreateCheckoutSessionRequest) error {
+	const param = "subscription_data[trial_period_days]"
+	sd := req.GetSubscriptionData()
+	if sd == nil || sd.TrialPeriodDays == nil {
+		return nil
+	}
+	days := sd.GetTrialPeriodDays()
+	switch {
+	case days < 1 || days > MaxTrialDays:
+		return errs.Param(param, "parameter_invalid", "trial_period_days must be from 1 to %d.", MaxTrialDays)
+	case !r.Subscription():
+		return errs.Param(param, "parameter_invalid", "A trial is for subscriptions: mode=subscription, with a recurring price.")
+	}
+	r.TrialDays = days
 	return nil
 }
 
@@ -189,10 +230,15 @@ func priceOf(it *adminv1.LineItemParams, i int) (id, param string) {
 
 // resolvePrices fills the line items of req that name a price and sets the
 // session currency from the prices when req has none. It returns the
-// recurrence every recurring price shares (zero when none is recurring),
-// refusing, naming the line, a recurring price with another one.
-func resolvePrices(ctx context.Context, q Lookups, org string, live bool, req *adminv1.CreateCheckoutSessionRequest, priceIDs []string) ([]itemRef, Recurrence, error) {
-	var rec Recurrence
+// recurrence every recurring price shares (zero when none is recurring)
+// and the indexes of the recurring line items, refusing, naming the line,
+// a recurring price with another one.
+func resolvePrices(ctx context.Context, q Lookups, org string, live bool, req *adminv1.CreateCheckoutSessionRequest,
+	priceIDs []string) ([]itemRef, Recurrence, []int, error) {
+	var (
+		rec       Recurrence
+		recurring []int
+	)
 	var distinct []string
 	for _, id := range priceIDs {
 		if id != "" {
@@ -201,7 +247,7 @@ func resolvePrices(ctx context.Context, q Lookups, org string, live bool, req *a
 	}
 	rows, err := q.GetPricesForLineItems(ctx, db.GetPricesForLineItemsParams{Ids: distinct, OrganizationID: org, Livemode: live})
 	if err != nil {
-		return nil, rec, store.Wrap(err, "get prices")
+		return nil, rec, nil, store.Wrap(err, "get prices")
 	}
 	byID := make(map[string]db.GetPricesForLineItemsRow, len(rows))
 	for _, r := range rows {
@@ -211,7 +257,7 @@ func resolvePrices(ctx context.Context, q Lookups, org string, live bool, req *a
 	if c := strings.TrimSpace(req.GetCurrency()); c != "" {
 		cur, err := money.ParseCurrency(c)
 		if err != nil {
-			return nil, rec, errs.Param("currency", "parameter_invalid", "%s.", err.Error())
+			return nil, rec, nil, errs.Param("currency", "parameter_invalid", "%s.", err.Error())
 		}
 		currency = cur.Code()
 	}
@@ -223,26 +269,27 @@ func resolvePrices(ctx context.Context, q Lookups, org string, live bool, req *a
 		_, param := priceOf(req.LineItems[i], i)
 		row, ok := byID[id]
 		if !ok {
-			return nil, rec, errs.NotFoundf(param, "No such price: '%s'.", id)
+			return nil, rec, nil, errs.NotFoundf(param, "No such price: '%s'.", id)
 		}
 		price, product := row.AdminPrice, row.AdminProduct
 		switch {
 		case !price.Active:
-			return nil, rec, errs.Param(param, "price_inactive", "Price %s is archived (active=false); new sessions cannot use it.", id)
+			return nil, rec, nil, errs.Param(param, "price_inactive", "Price %s is archived (active=false); new sessions cannot use it.", id)
 		case !product.Active:
-			return nil, rec, errs.Param(param, "price_inactive", "The product %s of price %s is archived (active=false); new sessions cannot use it.", product.ID, id)
+			return nil, rec, nil, errs.Param(param, "price_inactive", "The product %s of price %s is archived (active=false); new sessions cannot use it.", product.ID, id)
 		case currency == "":
 			currency = price.Currency
 		case price.Currency != currency:
-			return nil, rec, errs.Param(param, "currency_mismatch", "Price %s is in %s but the session is in %s; all line items share the session's currency.", id, price.Currency, currency)
+			return nil, rec, nil, errs.Param(param, "currency_mismatch", "Price %s is in %s but the session is in %s; all line items share the session's currency.", id, price.Currency, currency)
 		}
 		if price.Type == TypeRecurring {
+			recurring = append(recurring, i)
 			this := Recurrence{Interval: deref(price.RecurringInterval), Count: *price.RecurringIntervalCount}
 			switch {
 			case rec.Interval == "":
 				rec = this
 			case this != rec:
-				return nil, rec, errs.Param(param, "recurring_mismatch",
+				return nil, rec, nil, errs.Param(param, "recurring_mismatch",
 					"Price %s recurs every %d %s but another line item's price every %d %s; the recurring prices of a subscription share their interval and interval_count.",
 					id, this.Count, this.Interval, rec.Count, rec.Interval)
 			}
@@ -259,7 +306,7 @@ func resolvePrices(ctx context.Context, q Lookups, org string, live bool, req *a
 		refs[i] = itemRef{price: price.ID, product: product.ID}
 	}
 	req.Currency = currency
-	return refs, rec, nil
+	return refs, rec, recurring, nil
 }
 
 // customerRef is the catalog customer a request names, and the parameter
@@ -285,6 +332,10 @@ func SetSessionMode(ctx context.Context, q *db.Queries, id string, r SessionRequ
 	if r.Subscription() {
 		p.RecurringInterval, p.RecurringIntervalCount = &r.Recurrence.Interval, &r.Recurrence.Count
 	}
+	if r.TrialDays > 0 {
+		p.TrialPeriodDays = &r.TrialDays
+	}
+	p.SubscriptionCustomFields = r.SubscriptionFields
 	row, err := q.SetSessionSubscriptionMode(ctx, p)
 	if err != nil {
 		return row, store.Wrap(err, "set session mode")

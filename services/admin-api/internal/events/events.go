@@ -32,6 +32,8 @@ const (
 	SubscriptionDeleted  = "customer.subscription.deleted"
 	InvoicePaid          = "invoice.paid"
 	InvoicePaymentFailed = "invoice.payment_failed"
+	InvoiceCreated       = "invoice.created"
+	InvoiceVoided        = "invoice.voided"
 )
 
 // ForSession builds the outbox message for a change of session s, whose

@@ -67,3 +67,25 @@ func customFieldsStruct(values map[string]string) *structpb.Struct {
 	}
 	return out
 }
+
+// subscriptionFieldValues validates params_for_sub.custom_fields (seed 002)
+// against the site's subscription_custom_fields, for a session that creates
+// a subscription; required fields must be given (no page collects them).
+// It returns their stored form, nil when there are none.
+func subscriptionFieldValues(s db.AdminSite, subscribing bool, p *adminv1.ParamsForSubParams) ([]byte, error) {
+	if !subscribing {
+		if len(p.GetCustomFields()) > 0 {
+			return nil, errs.Param("params_for_sub", "parameter_invalid", "params_for_sub is for sessions that create a subscription (a recurring price).")
+		}
+		return nil, nil
+	}
+	defs, err := CustomFields(s.SubscriptionCustomFields)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", s.ID, err)
+	}
+	values, err := site.CheckValues(defs, p.GetCustomFields(), nil, true)
+	if err != nil || len(values) == 0 {
+		return nil, site.Reparam(err, "custom_fields", "params_for_sub[custom_fields]")
+	}
+	return json.Marshal(values)
+}

@@ -101,8 +101,18 @@ func (s *InternalSessions) ResolveSecureToken(ctx context.Context, req *internal
 // CompleteSession completes an open, unexpired session in one conditional
 // update, with its checkout.session.completed event.
 func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapiv1.CompleteSessionRequest) (*internalapiv1.CompleteSessionResponse, error) {
-	if req.GetSessionId() == "" || req.GetPaymentId() == "" || req.GetOrganizationId() == "" || req.GetCurrency() == "" {
-		return nil, errs.Missing("session_id, payment_id, organization_id and currency")
+	if req.GetSessionId() == "" || req.GetOrganizationId() == "" || req.GetCurrency() == "" {
+		return nil, errs.Missing("session_id, organization_id and currency")
+	}
+	// A checkout that charges nothing (a free trial) completes without a
+	// payment: the runtime saved the payment method only.
+	setup := req.GetPaymentId() == ""
+	if setup && (req.GetAmountTotal() != 0 || !req.GetPaid() || req.GetSavedPaymentMethod() == "") {
+		return nil, errs.Missing("payment_id")
+	}
+	var paymentID *string
+	if !setup {
+		paymentID = &req.PaymentId
 	}
 	if req.GetAmountTax() < 0 {
 		return nil, errs.Param("amount_tax", "amount_invalid", "amount_tax cannot be negative.")
@@ -122,7 +132,7 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 	var resp *internalapiv1.CompleteSessionResponse
 	err = s.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		row, err := q.CompleteSession(ctx, db.CompleteSessionParams{ID: req.GetSessionId(), PaymentStatus: status,
-			PaymentID: &req.PaymentId, AmountTax: req.GetAmountTax(), AmountTotal: req.GetAmountTotal(),
+			PaymentID: paymentID, AmountTax: req.GetAmountTax(), AmountTotal: req.GetAmountTotal(),
 			ProcessingFee: &processingFee, NetAmount: &net,
 			OrganizationID: req.GetOrganizationId(), Livemode: req.GetLivemode(), Currency: req.GetCurrency()})
 		if store.IsNoRows(err) {
@@ -134,7 +144,11 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 				return errs.Param("currency", "parameter_invalid",
 					"The session's organization, mode or currency is not the one given.")
 			}
-			if cur.Status == "complete" && cur.PaymentID != nil && *cur.PaymentID == req.GetPaymentId() {
+			samePayment := cur.PaymentID != nil && *cur.PaymentID == req.GetPaymentId()
+			// A session completes once, so a complete one without a payment
+			// was completed by this setup (the runtime saves one per session).
+			sameSetup := setup && cur.PaymentID == nil && cur.AmountTotal == 0
+			if cur.Status == "complete" && (samePayment || sameSetup) {
 				// A retry of the call that completed it: same answer, no second event.
 				cs, err := SessionProto(cur, s.CheckoutBase)
 				resp = &internalapiv1.CompleteSessionResponse{CheckoutSession: cs}
@@ -157,6 +171,8 @@ func (s *InternalSessions) CompleteSession(ctx context.Context, req *internalapi
 			if row, err = subscription.OnPaid(ctx, tx, q, row, subscription.Paid{PaymentMethod: req.GetSavedPaymentMethod(), TaxBps: req.GetTaxBps()}); err != nil {
 				return err
 			}
+		} else if row, err = subscription.OnPending(ctx, tx, q, row, subscription.Paid{PaymentMethod: req.GetSavedPaymentMethod(), TaxBps: req.GetTaxBps()}); err != nil {
+			return err
 		}
 		cs, err := EmitSessionEvent(ctx, tx, row, events.SessionCompleted, s.CheckoutBase)
 		resp = &internalapiv1.CompleteSessionResponse{CheckoutSession: cs}
@@ -206,6 +222,8 @@ func (s *InternalSessions) RecordAsyncPayment(ctx context.Context, req *internal
 			if row, err = subscription.OnPaid(ctx, tx, q, row, subscription.Paid{PaymentMethod: req.GetSavedPaymentMethod(), TaxBps: req.GetTaxBps()}); err != nil {
 				return err
 			}
+		} else if err := subscription.OnPaymentFailed(ctx, tx, q, row); err != nil {
+			return err
 		}
 		cs, err := EmitSessionEvent(ctx, tx, row, typ, s.CheckoutBase)
 		resp = &internalapiv1.RecordAsyncPaymentResponse{CheckoutSession: cs}

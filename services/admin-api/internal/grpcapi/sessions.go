@@ -94,6 +94,9 @@ func (s *Sessions) CreateCheckoutSession(ctx context.Context, req *adminv1.Creat
 	if err != nil {
 		return nil, err
 	}
+	if resolved.SubscriptionFields, err = subscriptionFieldValues(site, resolved.Subscription(), req.GetParamsForSub()); err != nil {
+		return nil, err
+	}
 	var fieldsJSON []byte
 	if len(fields) > 0 {
 		if fieldsJSON, err = json.Marshal(fields); err != nil {

@@ -42,7 +42,7 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 		TaxRates: req.GetTaxRates(), BankTransferInstructions: req.GetBankTransferInstructions(),
 		AppendTransactionId: req.AppendTransactionId == nil || req.GetAppendTransactionId(), Livemode: p.Livemode,
 		ProviderAccounts: req.GetProviderAccounts(), InstallmentPlans: req.GetInstallmentPlans(), Default: req.GetDefault(),
-		CustomFields: req.GetCustomFields(),
+		CustomFields: req.GetCustomFields(), SubscriptionCustomFields: req.GetSubscriptionCustomFields(),
 	}
 	if len(st.PaymentMethodTypes) == 0 {
 		st.PaymentMethodTypes = []string{"card"}
@@ -70,7 +70,8 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 			PaymentMethodTypes: params.PaymentMethodTypes, TaxRates: params.TaxRates,
 			BankTransferInstructions: params.BankTransferInstructions, AppendTransactionID: params.AppendTransactionID,
 			ProviderAccounts: params.ProviderAccounts, InstallmentPlans: params.InstallmentPlans,
-			IsDefault: pgtype.Bool{Bool: st.Default, Valid: true}, CustomFields: params.CustomFields})
+			IsDefault: pgtype.Bool{Bool: st.Default, Valid: true}, CustomFields: params.CustomFields,
+			SubscriptionCustomFields: params.SubscriptionCustomFields})
 		if err != nil {
 			return store.Wrap(err, "create site")
 		}
@@ -151,6 +152,9 @@ var updatable = map[string]func(req *adminv1.UpdateSiteRequest, site *adminv1.Si
 	"installment_plans": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.InstallmentPlans = r.GetInstallmentPlans() },
 	"default":           func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.Default = r.GetDefault() },
 	"custom_fields":     func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.CustomFields = r.GetCustomFields() },
+	"subscription_custom_fields": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) {
+		s.SubscriptionCustomFields = r.GetSubscriptionCustomFields()
+	},
 }
 
 // UpdateSite changes the fields named in the update mask (over REST, the
@@ -261,8 +265,12 @@ func siteParams(s *adminv1.Site) (db.UpdateSiteParams, error) {
 	if err != nil {
 		return db.UpdateSiteParams{}, err
 	}
+	subFields, err := CustomFieldsJSON(s.GetSubscriptionCustomFields())
+	if err != nil {
+		return db.UpdateSiteParams{}, err
+	}
 	b := s.GetBranding()
-	return db.UpdateSiteParams{CustomFields: fields, ProviderAccounts: accountsJSON, InstallmentPlans: plansJSON, Name: s.Name, LogoUrl: b.GetLogoUrl(), PrimaryColor: b.GetPrimaryColor(),
+	return db.UpdateSiteParams{CustomFields: fields, SubscriptionCustomFields: subFields, ProviderAccounts: accountsJSON, InstallmentPlans: plansJSON, Name: s.Name, LogoUrl: b.GetLogoUrl(), PrimaryColor: b.GetPrimaryColor(),
 		AccentColor: b.GetAccentColor(), DefaultCurrency: s.DefaultCurrency, DefaultSuccessUrl: s.DefaultSuccessUrl,
 		DefaultCancelUrl: s.DefaultCancelUrl, PaymentMethodTypes: s.PaymentMethodTypes, TaxRates: rates,
 		BankTransferInstructions: s.BankTransferInstructions, AppendTransactionID: s.AppendTransactionId, IsDefault: s.Default}, nil
@@ -334,6 +342,9 @@ func SiteProto(r db.AdminSite) (*adminv1.Site, error) {
 			Inclusive: t.Inclusive, DisplayName: t.DisplayName}
 	}
 	if out.CustomFields, err = CustomFields(r.CustomFields); err != nil {
+		return nil, fmt.Errorf("site %s: %w", r.ID, err)
+	}
+	if out.SubscriptionCustomFields, err = CustomFields(r.SubscriptionCustomFields); err != nil {
 		return nil, fmt.Errorf("site %s: %w", r.ID, err)
 	}
 	out.InstallmentPlans = make([]*adminv1.InstallmentPlan, len(plans))

@@ -130,8 +130,8 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 	coupons := &discount.Coupons{Store: st, Now: time.Now}
 	promotionCodes := &discount.PromotionCodes{Store: st, Now: time.Now}
 	subscriptions := &subscription.Subscriptions{Store: st, Now: time.Now}
-	invoices := &subscription.Invoices{Store: st}
 	renewer := &subscription.Renewer{Store: st, Charger: subscription.RuntimeCharger{Payments: peers.Payments}, Logger: logger, Now: time.Now}
+	invoices := &subscription.Invoices{Store: st, Renewer: renewer}
 	testClocks := &subscription.TestClocks{Store: st, Renewer: renewer}
 	authn := &auth.Authenticator{Store: st, Limits: guard.Limits, TrustedProxies: guard.TrustedProxies, Tokens: guard.Tokens}
 	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{

@@ -319,7 +319,10 @@ func lineItems(req *adminv1.CreateCheckoutSessionRequest) ([]LineItem, int64, er
 		out = append(out, LineItem{Name: name, Description: it.GetDescription(), UnitAmount: it.GetUnitAmount(),
 			Quantity: it.GetQuantity(), ImageURL: it.GetImageUrl(), AmountTotal: total, Adjustable: adj})
 	}
-	if subtotal < 1 {
+	// A subscription's free trial may charge nothing at checkout (the
+	// catalog set its recurring prices' amounts to 0; trial_period_days is
+	// only accepted in subscription mode).
+	if subtotal < 1 && req.GetSubscriptionData().GetTrialPeriodDays() < 1 {
 		return nil, 0, errs.Param("line_items", "amount_invalid", "The line items must add up to at least 1 minor unit.")
 	}
 	return out, subtotal, nil

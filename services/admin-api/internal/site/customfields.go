@@ -179,3 +179,16 @@ func checkValue(param string, f *adminv1.CustomField, v string) error {
 	}
 	return nil
 }
+
+// Reparam renames the parameter an error of the custom field rules names
+// (custom_fields…) for another list of the same rules: a site's
+// subscription_custom_fields, a session's params_for_sub[custom_fields].
+func Reparam(err error, from, to string) error {
+	e, ok := errs.As(err)
+	if !ok || !strings.HasPrefix(e.Param, from) {
+		return err
+	}
+	out := *e
+	out.Param = to + strings.TrimPrefix(e.Param, from)
+	return &out
+}

@@ -104,7 +104,10 @@ func Validate(s *adminv1.Site, live bool) error {
 	if err := validateInstallmentPlans(s.InstallmentPlans); err != nil {
 		return err
 	}
-	return validateCustomFields(s.CustomFields)
+	if err := validateCustomFields(s.CustomFields); err != nil {
+		return err
+	}
+	return Reparam(validateCustomFields(s.SubscriptionCustomFields), "custom_fields", "subscription_custom_fields")
 }
 
 // validateInstallmentPlans checks a site's installment plans (counts 2 –

@@ -10,12 +10,19 @@ import (
 	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/routing"
 )
 
-// cardSaver is a provider that keeps a card for off-session charges (the
-// test provider; Stripe's saved payment methods when that lands).
+// cardSaver is a provider that keeps a card from its number for
+// off-session charges (the test provider). Stripe saves the card with the
+// authorisation instead (provider.Result.SavedToken).
 type cardSaver interface {
 	SaveCard(ctx context.Context, livemode bool, card *provider.Card) (string, error)
+}
+
+// savedCharger is a provider that charges a saved card off-session (the
+// test provider, Stripe).
+type savedCharger interface {
 	AuthorizeSaved(ctx context.Context, req provider.AuthorizeRequest, token string) (provider.Result, error)
 }
 
@@ -27,15 +34,22 @@ var ErrChargeInProgress = errs.E(errs.FailedPrecondition, "charge_in_progress", 
 // when its provider can; a failure to save is logged (the renewal then
 // fails and is retried as dunning says), not a failed checkout.
 func (s *Service) saveCard(ctx context.Context, prov provider.Provider, p db.RuntimePayment, card *provider.Card, res provider.Result) string {
-	saver, ok := prov.(cardSaver)
-	if !ok || card == nil || res.Outcome == provider.Declined {
+	if res.Outcome == provider.Declined {
 		return ""
 	}
-	token, err := saver.SaveCard(ctx, p.Livemode, card)
+	token, err := res.SavedToken, error(nil)
+	if token == "" {
+		saver, ok := prov.(cardSaver)
+		if !ok || card == nil {
+			return ""
+		}
+		token, err = saver.SaveCard(ctx, p.Livemode, card)
+	}
 	if err == nil {
 		var pm db.RuntimePaymentMethod
 		pm, err = s.Store.CreatePaymentMethod(ctx, db.CreatePaymentMethodParams{ID: ids.New("pm"), OrganizationID: p.OrganizationID,
-			Livemode: p.Livemode, Provider: p.Provider, ProviderToken: token, CardBrand: optional(res.Brand), CardLast4: optional(res.Last4), PaymentID: p.ID})
+			Livemode: p.Livemode, Provider: p.Provider, ProviderToken: token, CardBrand: optional(res.Brand), CardLast4: optional(res.Last4),
+			PaymentID: &p.ID, ProviderAccount: p.ProviderAccount})
 		if err == nil {
 			return pm.ID
 		}
@@ -66,7 +80,7 @@ func exclusiveBps(q Quote) int64 {
 // saved from it, if any (only subscription checkouts save one), and the
 // rate of its billing address, read again from the session's site.
 func (s *Service) completionFor(ctx context.Context, p db.RuntimePayment) (completion, error) {
-	pm, err := s.Store.GetPaymentMethodByPayment(ctx, p.ID)
+	pm, err := s.Store.GetPaymentMethodByPayment(ctx, &p.ID)
 	if store.IsNoRows(err) {
 		return completion{}, nil
 	} else if err != nil {
@@ -102,13 +116,19 @@ func (s *Service) ChargeOffSession(ctx context.Context, req *internalapiv1.Charg
 	} else if err != nil {
 		return db.RuntimePayment{}, err
 	}
-	saver, ok := s.lookup(pm.Provider).(cardSaver)
+	// The provider that saved it: its account's (Stripe), or the built-in one.
+	prov, err := s.providerOf(ctx, routing.Target{Provider: pm.Provider, AccountID: deref(pm.ProviderAccount)})
+	if err != nil {
+		return db.RuntimePayment{}, err
+	}
+	saver, ok := prov.(savedCharger)
 	if !ok {
 		return db.RuntimePayment{}, fmt.Errorf("provider %q cannot charge saved cards", pm.Provider)
 	}
 	p, err := s.Store.CreateOffSessionPayment(ctx, db.CreateOffSessionPaymentParams{ID: ids.New("pay"), InvoiceID: req.GetInvoiceId(),
 		OrganizationID: pm.OrganizationID, Livemode: pm.Livemode, Provider: pm.Provider, Currency: req.GetCurrency(),
-		Amount: req.GetAmount(), AmountTax: req.GetAmountTax(), PaymentMethodID: &pm.ID, IdempotencyKey: &req.IdempotencyKey})
+		Amount: req.GetAmount(), AmountTax: req.GetAmountTax(), PaymentMethodID: &pm.ID, IdempotencyKey: &req.IdempotencyKey,
+		ProviderAccount: pm.ProviderAccount})
 	if store.IsNoRows(err) {
 		// A concurrent request with the same key inserted it first.
 		if p, err = s.Store.GetPaymentByIdempotencyKey(ctx, &req.IdempotencyKey); err != nil {
@@ -127,7 +147,6 @@ func (s *Service) ChargeOffSession(ctx context.Context, req *internalapiv1.Charg
 	if res.Outcome != provider.Authorized {
 		set.Status, set.FailureCode, set.FailureMessage = StatusFailed, optional(res.DeclineCode), optional(res.DeclineMessage)
 	}
-	prov := s.lookup(pm.Provider)
 	stored, err := s.setAuthorization(ctx, set)
 	if store.IsNoRows(err) {
 		// Failed meanwhile by the payment reconciler (past its grace):

@@ -121,3 +121,46 @@ func TestSavedCardsChargedOffSession(t *testing.T) {
 		t.Fatalf("events: %d succeeded (4 checkouts + 1 renewal), %d failed", succeeded, failedEvents)
 	}
 }
+
+// TestFreeTrialSavesTheCardWithoutAPayment: a subscription checkout that
+// charges nothing (a trial) saves the card with the provider and completes
+// the session without a payment row, naming the saved method; a repeated
+// post saves nothing more; a card that declines at checkout is declined and
+// nothing is saved; the saved card is then charged off-session.
+func TestFreeTrialSavesTheCardWithoutAPayment(t *testing.T) {
+	s := newService(t)
+	rec := &savedRecorder{}
+	s.Admin = rec
+	ctx := t.Context()
+	trial := func(id, number string) (Result, error) {
+		co := checkoutFor(id, "subscription")
+		co.CheckoutSession.AmountSubtotal, co.CheckoutSession.AmountTotal = 0, 0
+		return s.Pay(ctx, Attempt{Method: "card", Billing: Billing{Name: "Ada", Country: "FR", PostalCode: "75001"},
+			Card: &provider.Card{Number: number, Exp: "12/40", CVC: "123"}, Checkout: co})
+	}
+	for range 2 {
+		res, err := trial("cs_trial", provider.TestCardSuccess)
+		if err != nil || res.Payment.Status != StatusSucceeded || res.Payment.ID != "" || res.Session == nil {
+			t.Fatalf("trial: %+v %v", res, err)
+		}
+	}
+	if len(rec.saved) != 2 || rec.saved[0] == "" || rec.saved[0] != rec.saved[1] || rec.taxBps[0] != 2000 {
+		t.Fatalf("completions %q %v: one saved method, named by each", rec.saved, rec.taxBps)
+	}
+	var payments, methods int
+	if err := s.Store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM runtime.payments), (SELECT count(*) FROM runtime.payment_methods WHERE session_id = 'cs_trial')`).Scan(&payments, &methods); err != nil {
+		t.Fatal(err)
+	}
+	if payments != 0 || methods != 1 {
+		t.Fatalf("%d payments, %d saved methods", payments, methods)
+	}
+	res, err := trial("cs_trial_declined", provider.TestCardInsufficientFunds)
+	if err != nil || res.Payment.Status != StatusFailed || deref(res.Payment.FailureCode) != provider.DeclineInsufficientFunds || len(rec.saved) != 2 {
+		t.Fatalf("declined trial card: %+v %v (completions %q)", res, err, rec.saved)
+	}
+	p, err := s.ChargeOffSession(ctx, &internalapiv1.ChargeOffSessionRequest{OrganizationId: "org_1", PaymentMethod: rec.saved[0],
+		InvoiceId: "in_trial_end", IdempotencyKey: "in_trial_end/1", Amount: 1800, Currency: "EUR"})
+	if err != nil || p.Status != StatusSucceeded || p.Amount != 1800 {
+		t.Fatalf("charge at the trial's end: %+v %v", p, err)
+	}
+}

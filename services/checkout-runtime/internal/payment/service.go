@@ -129,6 +129,9 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 	if q.Total > money.MaxAmount {
 		return Result{}, ErrTotalTooLarge
 	}
+	if q.Total == 0 && cs.GetMode() == "subscription" {
+		return s.setup(ctx, a, q) // a free trial: nothing to charge today
+	}
 	plan, err := installmentOption(a.Checkout, a.Method, a.Installments, q.Total)
 	if err != nil {
 		return Result{}, err
@@ -165,7 +168,7 @@ func (s *Service) Pay(ctx context.Context, a Attempt) (Result, error) {
 	}
 	return s.authorize(ctx, p, route, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
 		Livemode: p.Livemode, Card: a.Card, Token: a.Token, ReturnURL: withPaymentID(a.ReturnURL, p.ID),
-		MobileMoney: a.MobileMoney, Email: a.Billing.Email}, save)
+		MobileMoney: a.MobileMoney, Email: a.Billing.Email, SaveForOffSession: save != nil}, save)
 }
 
 // Challenge finishes a card's authentication step.
@@ -228,6 +231,10 @@ func (s *Service) Resume(ctx context.Context, sessionID, paymentID string) (Resu
 	res, err := r.Resume(ctx, deref(p.ProviderRef))
 	if err != nil {
 		return Result{}, fmt.Errorf("resume: %w", err)
+	}
+	if res.SavedToken != "" {
+		// Authorised after the payer's action: the provider saved the card now.
+		s.saveCard(ctx, prov, p, nil, res)
 	}
 	done, err := s.completionFor(ctx, p)
 	if err != nil {

@@ -397,15 +397,20 @@ func Render(ev *eventsv1.Event) ([]byte, error) {
 
 // RenderStripeObject is the event's object in Stripe's shape, for
 // endpoints with the Stripe format: the checkout session as Stripe's API
-// shows it (without line items, as Stripe's events have them), or nil for
-// objects Stripe has no shape for. The envelope is made at delivery, with
-// the endpoint's api_version (see Worker).
+// shows it (without line items, as Stripe's events have them), the
+// subscription or the invoice, or nil for objects Stripe has no shape for.
+// The envelope is made at delivery, with the endpoint's api_version (see
+// Worker).
 func RenderStripeObject(ev *eventsv1.Event) ([]byte, error) {
-	cs := ev.GetCheckoutSession()
-	if cs == nil {
-		return nil, nil
+	switch o := ev.GetObject().(type) {
+	case *eventsv1.Event_CheckoutSession:
+		return json.Marshal(stripecompat.NewSession(o.CheckoutSession, false))
+	case *eventsv1.Event_Subscription:
+		return json.Marshal(stripecompat.NewSubscription(o.Subscription))
+	case *eventsv1.Event_Invoice:
+		return json.Marshal(stripecompat.NewInvoice(o.Invoice))
 	}
-	return json.Marshal(stripecompat.NewSession(cs, false))
+	return nil, nil
 }
 
 // emptyData is how the envelope's empty data.object marshals.

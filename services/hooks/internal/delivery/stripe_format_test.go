@@ -143,3 +143,25 @@ func testStripeFormatDeliveries(t *testing.T, handOver bool) {
 		t.Fatalf("standard delivery is not Tillpoint's event: %s", std.body)
 	}
 }
+
+// TestStripeObjectsOfBillingEvents: subscription and invoice events are
+// stored with their Stripe shapes (which stripe-go decodes), so that
+// Stripe-format endpoints receive them; other objects have none.
+func TestStripeObjectsOfBillingEvents(t *testing.T) {
+	sub := &adminv1.Subscription{Id: "sub_1", Customer: "cus_1", Status: "active", Currency: "EUR", CreatedAt: timestamppb.Now(),
+		Items: []*adminv1.SubscriptionItem{{Price: "price_1", Product: "prod_1", UnitAmount: 900, Quantity: 1}}}
+	b, err := RenderStripeObject(&eventsv1.Event{Object: &eventsv1.Event_Subscription{Subscription: sub}})
+	var s stripe.Subscription
+	if err != nil || json.Unmarshal(b, &s) != nil || s.ID != "sub_1" || s.Object != "subscription" || s.Items.Data[0].Price.UnitAmount != 900 {
+		t.Fatalf("subscription: %s %v", b, err)
+	}
+	in := &adminv1.Invoice{Id: "in_1", Subscription: "sub_1", Status: "open", Currency: "EUR", AmountTotal: 900, CreatedAt: timestamppb.Now()}
+	b, err = RenderStripeObject(&eventsv1.Event{Object: &eventsv1.Event_Invoice{Invoice: in}})
+	var inv stripe.Invoice
+	if err != nil || json.Unmarshal(b, &inv) != nil || inv.ID != "in_1" || inv.AmountRemaining != 900 || inv.Parent.SubscriptionDetails.Subscription.ID != "sub_1" {
+		t.Fatalf("invoice: %s %v", b, err)
+	}
+	if b, err := RenderStripeObject(&eventsv1.Event{Object: &eventsv1.Event_Payment{Payment: &adminv1.Payment{Id: "pay_1"}}}); b != nil || err != nil {
+		t.Fatalf("payment: %s %v", b, err)
+	}
+}

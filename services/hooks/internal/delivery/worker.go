@@ -254,7 +254,7 @@ func message(d db.ClaimDeliveriesRow, now time.Time, secrets []string) ([]byte, 
 		}
 		return d.Body, webhook.Headers(d.ID, now, d.Body, keys...), nil
 	}
-	if d.StripeObject == nil { // cannot happen: stripe endpoints get only checkout.session.* events
+	if d.StripeObject == nil { // cannot happen: stripe endpoints get only the events of objects with a Stripe shape
 		return nil, nil, fmt.Errorf("event %s has no Stripe shape", d.EventID)
 	}
 	apiVersion := ""

@@ -297,7 +297,7 @@ func (s *Endpoints) validate(url string, events []string, desc, format, org stri
 		}
 		if format == FormatStripe && !slices.Contains(stripeEventTypes(), e) {
 			return nil, errs.Param("enabled_events["+strconv.Itoa(i)+"]", "parameter_invalid",
-				"An endpoint with signature_format stripe receives only checkout.session.* events (Stripe has no shape for %q).", e)
+				"An endpoint with signature_format stripe receives only checkout.session.*, customer.subscription.* and invoice.* events (Stripe has no shape for %q).", e)
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
@@ -348,9 +348,11 @@ const (
 )
 
 // stripeEventTypes are the event types Stripe has a shape for: the
-// checkout session's.
+// checkout session's, the subscription's and the invoice's.
 func stripeEventTypes() []string {
-	return slices.DeleteFunc(slices.Clone(EventTypes), func(t string) bool { return !strings.HasPrefix(t, "checkout.session.") })
+	return slices.DeleteFunc(slices.Clone(EventTypes), func(t string) bool {
+		return !strings.HasPrefix(t, "checkout.session.") && !strings.HasPrefix(t, "customer.subscription.") && !strings.HasPrefix(t, "invoice.")
+	})
 }
 
 // signatureFormat checks an endpoint's signature format and Stripe API

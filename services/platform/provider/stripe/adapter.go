@@ -56,7 +56,20 @@ func (a *Adapter) Authorize(ctx context.Context, req provider.AuthorizeRequest) 
 		return provider.Result{}, fmt.Errorf("%w: Stripe takes a confirmation token, never card data", provider.ErrInvalidRequest)
 	}
 	res, err := a.c.Authorize(ctx, Intent{PaymentID: req.PaymentID, Amount: req.Amount, Currency: req.Currency,
-		ConfirmationToken: req.Token, ReturnURL: req.ReturnURL, Livemode: req.Livemode})
+		ConfirmationToken: req.Token, ReturnURL: req.ReturnURL, Livemode: req.Livemode,
+		SaveForOffSession: req.SaveForOffSession, Email: req.Email})
+	if err != nil {
+		return provider.Result{}, err
+	}
+	return toProvider(res), nil
+}
+
+// AuthorizeSaved charges, off-session, a card an earlier Authorize with
+// SaveForOffSession saved (its Result.SavedToken), for a subscription's
+// renewal; it is captured like any authorisation.
+func (a *Adapter) AuthorizeSaved(ctx context.Context, req provider.AuthorizeRequest, token string) (provider.Result, error) {
+	res, err := a.c.ChargeSaved(ctx, SavedCharge{PaymentID: req.PaymentID, Amount: req.Amount, Currency: req.Currency,
+		Livemode: req.Livemode, Token: token})
 	if err != nil {
 		return provider.Result{}, err
 	}
@@ -123,7 +136,8 @@ func (a *Adapter) Refund(ctx context.Context, req provider.RefundRequest) (provi
 // toProvider maps the library's Result onto provider's.
 func toProvider(r Result) provider.Result {
 	return provider.Result{Outcome: r.Outcome, Reference: r.IntentID, Brand: r.Brand, Last4: r.Last4,
-		DeclineCode: r.DeclineCode, DeclineMessage: r.DeclineMessage, ClientSecret: r.ClientSecret, Captured: r.Captured}
+		DeclineCode: r.DeclineCode, DeclineMessage: r.DeclineMessage, ClientSecret: r.ClientSecret, Captured: r.Captured,
+		SavedToken: r.SavedToken}
 }
 
 func orDefault(s, def string) string {

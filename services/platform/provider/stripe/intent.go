@@ -42,6 +42,12 @@ type Intent struct {
 	ReturnURL string
 	Livemode  bool              // must be the key's mode
 	Metadata  map[string]string // copied to the intent, with MetadataPaymentID
+	// SaveForOffSession keeps the card for later off-session charges (a
+	// subscription's renewals): a Customer is created for it and the
+	// intent asks for setup_future_usage=off_session (see saved.go).
+	SaveForOffSession bool
+	// Email is the payer's, for the Customer of a saved card (optional).
+	Email string
 }
 
 // Result is what an authorisation came to.
@@ -61,6 +67,10 @@ type Result struct {
 	Brand, Last4   string // cards, when Stripe tells
 	DeclineCode    string // Declined only: one of provider's Decline… codes
 	DeclineMessage string // Declined only: a sentence for the payer
+	// SavedToken is the saved card (SavedToken: cus_…/pm_…) of an intent
+	// with setup_future_usage=off_session (SaveForOffSession), once
+	// authorised; ChargeSaved charges it.
+	SavedToken string
 }
 
 // Authorize creates and confirms a PaymentIntent with manual capture from
@@ -91,15 +101,30 @@ func (c *Client) Authorize(ctx context.Context, in Intent) (Result, error) {
 		params.Metadata[k] = v
 	}
 	params.Metadata[MetadataPaymentID] = in.PaymentID
+	if in.SaveForOffSession {
+		cus, err := c.customerFor(ctx, in.PaymentID, in.Email)
+		if err != nil {
+			return Result{}, err
+		}
+		params.Customer = stripeapi.String(cus)
+		params.SetupFutureUsage = stripeapi.String(string(stripeapi.PaymentIntentSetupFutureUsageOffSession))
+	}
+	return c.createIntent(ctx, params, in.PaymentID, "create payment intent")
+}
+
+// createIntent creates and confirms an intent for our payment paymentID
+// (the Idempotency-Key derives from it) and maps Stripe's answer: a decline
+// is a Declined result, not an error.
+func (c *Client) createIntent(ctx context.Context, params *stripeapi.PaymentIntentCreateParams, paymentID, op string) (Result, error) {
 	params.AddExpand("payment_method") // for the card's brand and last four digits
-	params.SetIdempotencyKey("tillpoint-authorize-" + in.PaymentID)
+	params.SetIdempotencyKey("tillpoint-authorize-" + paymentID)
 	c.prepare(&params.Params)
 	pi, err := c.api.V1PaymentIntents.Create(ctx, params)
 	if err != nil {
 		if res, ok := declineOf(err); ok {
 			return res, nil
 		}
-		return Result{}, classify("create payment intent", err)
+		return Result{}, classify(op, err)
 	}
 	return c.result(pi)
 }
@@ -293,6 +318,10 @@ func (c *Client) result(pi *stripeapi.PaymentIntent) (Result, error) {
 	}
 	if res.Livemode != c.livemode {
 		return Result{}, fmt.Errorf("%w: intent %s is livemode=%t, the key is livemode=%t", provider.ErrInvalidRequest, pi.ID, res.Livemode, c.livemode)
+	}
+	if pi.SetupFutureUsage == stripeapi.PaymentIntentSetupFutureUsageOffSession && res.Outcome == provider.Authorized {
+		// Authorised now or after the payer's action (Resume): the card is saved.
+		res.SavedToken = savedToken(pi)
 	}
 	return res, nil
 }

@@ -22,8 +22,8 @@ import (
 
 // Statuses a list may filter on.
 var (
-	subscriptionStatuses = []string{"active", "past_due", "canceled", "incomplete"}
-	invoiceStatuses      = []string{"open", "paid", "uncollectible"}
+	subscriptionStatuses = []string{"trialing", "active", "past_due", "unpaid", "canceled", "incomplete", "incomplete_expired"}
+	invoiceStatuses      = []string{"open", "paid", "uncollectible", "void"}
 )
 
 // Subscriptions implements adminv1.SubscriptionServiceServer.
@@ -41,6 +41,10 @@ func (s *Subscriptions) GetSubscription(ctx context.Context, req *adminv1.GetSub
 		return nil, notFound(err, "subscription", req.GetId())
 	}
 	out, err := Proto(row)
+	if err != nil {
+		return nil, err
+	}
+	out, err = expanded(out, req.GetExpand())
 	return &adminv1.GetSubscriptionResponse{Subscription: out}, err
 }
 
@@ -68,6 +72,9 @@ func (s *Subscriptions) ListSubscriptions(ctx context.Context, req *adminv1.List
 		if out.Data[i], err = Proto(r); err != nil {
 			return nil, err
 		}
+		if out.Data[i], err = expanded(out.Data[i], req.GetExpand()); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -93,6 +100,13 @@ func (s *Subscriptions) UpdateSubscription(ctx context.Context, req *adminv1.Upd
 		if req.CancelAtPeriodEnd != nil {
 			cancelAtEnd = req.GetCancelAtPeriodEnd()
 		}
+		now, err := subscriptionNow(ctx, q, row, s.Now())
+		if err != nil {
+			return err
+		}
+		if row, err = changeItems(ctx, q, row, req, now); err != nil {
+			return err
+		}
 		if row, err = q.UpdateSubscription(ctx, db.UpdateSubscriptionParams{ID: row.ID, CancelAtPeriodEnd: cancelAtEnd, Metadata: meta}); err != nil {
 			return store.Wrap(err, "update subscription")
 		}
@@ -103,6 +117,7 @@ func (s *Subscriptions) UpdateSubscription(ctx context.Context, req *adminv1.Upd
 		if err != nil {
 			return err
 		}
+		out.CustomFields = nil // with expand=custom_fields on retrieval
 		resp = &adminv1.UpdateSubscriptionResponse{Subscription: out}
 		return audit.Finish(ctx, tx, resp, http.StatusOK)
 	})
@@ -119,14 +134,10 @@ func (s *Subscriptions) CancelSubscription(ctx context.Context, req *adminv1.Can
 		if err != nil {
 			return notFound(err, "subscription", req.GetId())
 		}
-		now := s.Now()
-		if row.TestClockID != nil {
-			// A subscription on a test clock ends at the clock's time.
-			clock, err := q.GetTestClock(ctx, db.GetTestClockParams{ID: *row.TestClockID, OrganizationID: row.OrganizationID})
-			if err != nil {
-				return store.Wrap(err, "get test clock")
-			}
-			now = clock.FrozenTime
+		// A subscription on a test clock ends at the clock's time.
+		now, err := subscriptionNow(ctx, q, row, s.Now())
+		if err != nil {
+			return err
 		}
 		if row, err = cancel(ctx, tx, q, row, now); err != nil {
 			return err
@@ -135,6 +146,7 @@ func (s *Subscriptions) CancelSubscription(ctx context.Context, req *adminv1.Can
 		if err != nil {
 			return err
 		}
+		out.CustomFields = nil // with expand=custom_fields on retrieval
 		resp = &adminv1.CancelSubscriptionResponse{Subscription: out}
 		return audit.Finish(ctx, tx, resp, http.StatusOK)
 	})
@@ -160,6 +172,8 @@ func cancel(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminSubscript
 type Invoices struct {
 	adminv1.UnimplementedInvoiceServiceServer
 	Store *store.Store
+	// Renewer charges an invoice paid on request, as it charges renewals.
+	Renewer *Renewer
 }
 
 // GetInvoice returns one of the caller's invoices.

@@ -39,13 +39,63 @@ type Paid struct {
 // the catalog customer the session needs (a subscription checkout without
 // one, or customer_creation=always) and, in subscription mode, the
 // subscription and its first invoice, paid by the session's payment, with
-// their events. It returns the session as changed (customer, subscription);
-// a session that needs nothing is returned as is.
+// their events; a subscription made incomplete by the session's pending
+// payment (OnPending) becomes active (or trialing) instead. It returns the
+// session as changed (customer, subscription); a session that needs
+// nothing is returned as is.
 //
 // paid is what the runtime tells of the payment: the reusable payment
 // method it saved ("" when none), which renewals charge, and the exclusive
 // tax rate of the checkout, which they apply.
 func OnPaid(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession, paid Paid) (db.AdminCheckoutSession, error) {
+	if row.SubscriptionID != nil {
+		return row, activate(ctx, tx, q, row, paid)
+	}
+	return onCompleted(ctx, tx, q, row, paid, false)
+}
+
+// OnPending runs in the transaction that completes subscription checkout
+// row with a payment still pending (an asynchronous card): the subscription
+// is created `incomplete`, its first invoice `open`, until the payment's
+// result (OnPaid, or OnPaymentFailed). A payment-mode session is left as is.
+func OnPending(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession, paid Paid) (db.AdminCheckoutSession, error) {
+	if row.Mode != "subscription" {
+		return row, nil
+	}
+	return onCompleted(ctx, tx, q, row, paid, true)
+}
+
+// OnPaymentFailed runs in the transaction that records the failure of the
+// pending payment of session row: its incomplete subscription never starts
+// (`incomplete_expired`, as Stripe's after its first payment's window) and
+// its first invoice is void.
+func OnPaymentFailed(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession) error {
+	if row.SubscriptionID == nil {
+		return nil
+	}
+	sub, err := q.ExpireSubscription(ctx, *row.SubscriptionID)
+	if store.IsNoRows(err) {
+		return nil // not incomplete: nothing to end
+	} else if err != nil {
+		return store.Wrap(err, "expire subscription")
+	}
+	if sub.LatestInvoiceID != nil {
+		now := time.Now().UTC().Truncate(time.Second)
+		in, err := q.VoidInvoice(ctx, db.VoidInvoiceParams{ID: *sub.LatestInvoiceID, VoidedAt: &now})
+		if err != nil && !store.IsNoRows(err) {
+			return store.Wrap(err, "void invoice")
+		} else if err == nil {
+			if err := emitInvoice(ctx, tx, in, events.InvoiceVoided); err != nil {
+				return err
+			}
+		}
+	}
+	return emitSubscription(ctx, tx, sub, events.SubscriptionUpdated)
+}
+
+// onCompleted makes the customer and the subscription of completed session
+// row: paid, or incomplete while its payment is pending.
+func onCompleted(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession, paid Paid, pending bool) (db.AdminCheckoutSession, error) {
 	subscribing := row.Mode == "subscription"
 	customer := ""
 	if row.Customer != nil && ids.IsNew(*row.Customer, "cus") {
@@ -64,7 +114,7 @@ func OnPaid(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 	}
 	var subID *string
 	if subscribing {
-		id, err := create(ctx, tx, q, row, customer, paid)
+		id, err := create(ctx, tx, q, row, customer, paid, pending)
 		if err != nil {
 			return row, err
 		}
@@ -77,9 +127,43 @@ func OnPaid(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 	return out, nil
 }
 
-// create makes the subscription of paid session row, for customer, with
-// its first invoice: the session's own amounts, paid by its payment.
-func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession, customer string, paid Paid) (string, error) {
+// activate starts the incomplete subscription of session row, whose
+// pending payment succeeded: its first invoice is paid.
+func activate(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession, paid Paid) error {
+	sub, err := q.GetSubscriptionBySession(ctx, row.ID)
+	if err != nil {
+		return store.Wrap(err, "get subscription")
+	}
+	if sub.LatestInvoiceID != nil {
+		now := time.Now().UTC().Truncate(time.Second)
+		in, err := q.PayInvoice(ctx, db.PayInvoiceParams{ID: *sub.LatestInvoiceID, PaymentID: row.PaymentID, PaidAt: &now, AttemptCount: 1})
+		if err != nil && !store.IsNoRows(err) {
+			return store.Wrap(err, "pay invoice")
+		} else if err == nil {
+			if err := emitInvoice(ctx, tx, in, events.InvoicePaid); err != nil {
+				return err
+			}
+		}
+	}
+	p := db.ActivateSubscriptionParams{ID: sub.ID, TaxBps: max(paid.TaxBps, 0)}
+	if paid.PaymentMethod != "" {
+		p.DefaultPaymentMethod = &paid.PaymentMethod
+	}
+	sub, err = q.ActivateSubscription(ctx, p)
+	if store.IsNoRows(err) {
+		return nil // not incomplete (a repeated result): nothing to start
+	} else if err != nil {
+		return store.Wrap(err, "activate subscription")
+	}
+	return emitSubscription(ctx, tx, sub, events.SubscriptionUpdated)
+}
+
+// create makes the subscription of completed session row, for customer,
+// with its first invoice: the session's own amounts, paid by its payment
+// (open, the subscription incomplete, while that payment is pending).
+// With a trial, the subscription is trialing until the trial's end, when
+// its first charged period starts.
+func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutSession, customer string, paid Paid, pending bool) (string, error) {
 	var items []session.LineItem
 	if err := json.Unmarshal(row.LineItems, &items); err != nil {
 		return "", fmt.Errorf("session %s line items: %w", row.ID, err)
@@ -93,8 +177,9 @@ func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 	for i, it := range items {
 		lines[i] = Line{Price: it.PriceID, Name: it.Name, UnitAmount: it.UnitAmount, Quantity: it.Quantity,
 			AmountSubtotal: it.UnitAmount * it.Quantity, AmountDiscount: it.AmountDiscount}
-		if recurring[it.PriceID] {
-			subItems = append(subItems, Item{Price: it.PriceID, Product: it.ProductID, Name: it.Name, UnitAmount: it.UnitAmount, Quantity: it.Quantity})
+		if price, ok := recurring[it.PriceID]; ok {
+			// The price's amount: a trial's checkout charged it nothing.
+			subItems = append(subItems, Item{Price: it.PriceID, Product: it.ProductID, Name: it.Name, UnitAmount: price.UnitAmount, Quantity: it.Quantity})
 		}
 	}
 	// It starts when paid, on its customer's test clock if it has one;
@@ -111,14 +196,21 @@ func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 		}
 		start = clock.FrozenTime.UTC().Truncate(time.Second)
 	}
-	_, end, err := PeriodBounds(start, *row.RecurringInterval, *row.RecurringIntervalCount, 0)
-	if err != nil {
+	p := db.CreateSubscriptionParams{ID: ids.New("sub"), OrganizationID: row.OrganizationID, Livemode: row.Livemode,
+		CustomerID: customer, Currency: row.Currency, RecurringInterval: *row.RecurringInterval, Status: "active",
+		RecurringIntervalCount: *row.RecurringIntervalCount, BillingAnchor: start, CurrentPeriodStart: start,
+		CheckoutSessionID: row.ID, Metadata: []byte("{}"), CreatedAt: start, TestClockID: clockID, TaxBps: max(paid.TaxBps, 0),
+		CustomFields: row.SubscriptionCustomFields}
+	if row.TrialPeriodDays != nil {
+		// The trial is period 0; the billing anchor is its end.
+		end := start.AddDate(0, 0, int(*row.TrialPeriodDays))
+		p.Status, p.TrialStart, p.TrialEnd, p.BillingAnchor, p.CurrentPeriodEnd = "trialing", &start, &end, end, end
+	} else if _, p.CurrentPeriodEnd, err = PeriodBounds(start, *row.RecurringInterval, *row.RecurringIntervalCount, 0); err != nil {
 		return "", err
 	}
-	p := db.CreateSubscriptionParams{ID: ids.New("sub"), OrganizationID: row.OrganizationID, Livemode: row.Livemode,
-		CustomerID: customer, Currency: row.Currency, RecurringInterval: *row.RecurringInterval,
-		RecurringIntervalCount: *row.RecurringIntervalCount, BillingAnchor: start, CurrentPeriodStart: start,
-		CurrentPeriodEnd: end, CheckoutSessionID: row.ID, Metadata: []byte("{}"), CreatedAt: start, TestClockID: clockID, TaxBps: max(paid.TaxBps, 0)}
+	if pending {
+		p.Status = "incomplete"
+	}
 	if paid.PaymentMethod != "" {
 		p.DefaultPaymentMethod = &paid.PaymentMethod
 	}
@@ -144,12 +236,16 @@ func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 	if err != nil {
 		return "", err
 	}
-	in, err := q.CreateInvoice(ctx, db.CreateInvoiceParams{ID: ids.New("in"), OrganizationID: row.OrganizationID,
+	first := db.CreateInvoiceParams{ID: ids.New("in"), OrganizationID: row.OrganizationID,
 		Livemode: row.Livemode, SubscriptionID: sub.ID, CustomerID: customer, PeriodNumber: 0, Status: "paid",
 		BillingReason: reasonCreate, Currency: row.Currency, Lines: encoded, AmountSubtotal: row.AmountSubtotal,
 		AmountDiscount: row.AmountDiscount, AmountTax: row.AmountTax, AmountTotal: row.AmountTotal,
-		DiscountCoupon: row.DiscountCoupon, PeriodStart: start, PeriodEnd: end, PaymentID: row.PaymentID,
-		AttemptCount: 1, PaidAt: &start, CreatedAt: start})
+		DiscountCoupon: row.DiscountCoupon, PeriodStart: start, PeriodEnd: sub.CurrentPeriodEnd, PaymentID: row.PaymentID,
+		AttemptCount: 1, PaidAt: &start, CreatedAt: start, CustomFields: sub.CustomFields}
+	if pending {
+		first.Status, first.PaidAt = "open", nil
+	}
+	in, err := q.CreateInvoice(ctx, first)
 	if err != nil {
 		return "", store.Wrap(err, "create invoice")
 	}
@@ -159,12 +255,16 @@ func create(ctx context.Context, tx pgx.Tx, q *db.Queries, row db.AdminCheckoutS
 	if err := emitSubscription(ctx, tx, sub, events.SubscriptionCreated); err != nil {
 		return "", err
 	}
+	if pending {
+		return sub.ID, emitInvoice(ctx, tx, in, events.InvoiceCreated)
+	}
 	return sub.ID, emitInvoice(ctx, tx, in, events.InvoicePaid)
 }
 
-// recurringPrices is the set of the session's prices that are recurring
-// (prices never change type, so the session's creation saw the same).
-func recurringPrices(ctx context.Context, q *db.Queries, row db.AdminCheckoutSession, items []session.LineItem) (map[string]bool, error) {
+// recurringPrices are the session's prices that are recurring, by id
+// (prices never change type or amount, so the session's creation saw the
+// same).
+func recurringPrices(ctx context.Context, q *db.Queries, row db.AdminCheckoutSession, items []session.LineItem) (map[string]db.AdminPrice, error) {
 	var priceIDs []string
 	for _, it := range items {
 		if it.PriceID != "" {
@@ -175,10 +275,10 @@ func recurringPrices(ctx context.Context, q *db.Queries, row db.AdminCheckoutSes
 	if err != nil {
 		return nil, store.Wrap(err, "get prices")
 	}
-	out := map[string]bool{}
+	out := map[string]db.AdminPrice{}
 	for _, r := range rows {
 		if r.AdminPrice.Type == "recurring" {
-			out[r.AdminPrice.ID] = true
+			out[r.AdminPrice.ID] = r.AdminPrice
 		}
 	}
 	return out, nil

@@ -126,11 +126,12 @@ func (r *Renewer) runOne(ctx context.Context, now time.Time, clock *string) (boo
 			return store.Wrap(err, "claim subscription")
 		}
 		claimed = true
-		if sub.Status == "active" && sub.CancelAtPeriodEnd {
+		running := sub.Status == "active" || sub.Status == "trialing"
+		if running && sub.CancelAtPeriodEnd {
 			_, err := cancel(ctx, tx, q, sub, sub.CurrentPeriodEnd)
 			return err
 		}
-		if sub.Status != "active" && sub.Status != "past_due" {
+		if !running && sub.Status != "past_due" {
 			return q.SetNextAction(ctx, db.SetNextActionParams{ID: sub.ID})
 		}
 		in, err := r.invoiceFor(ctx, q, sub, now)
@@ -152,6 +153,13 @@ func (r *Renewer) runOne(ctx context.Context, now time.Time, clock *string) (boo
 	return true, r.Store.InTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		return r.record(ctx, tx, q, w, res, now)
 	})
+}
+
+func (r *Renewer) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
 }
 
 func (r *Renewer) lease() time.Duration {
@@ -197,7 +205,7 @@ func (r *Renewer) invoiceFor(ctx context.Context, q *db.Queries, sub db.AdminSub
 	} else if !store.IsNoRows(err) {
 		return in, store.Wrap(err, "get invoice")
 	}
-	p, err := renewalInvoice(ctx, q, sub, int(n))
+	p, carried, err := renewalInvoice(ctx, q, sub, int(n))
 	if err != nil {
 		return in, err
 	}
@@ -206,21 +214,47 @@ func (r *Renewer) invoiceFor(ctx context.Context, q *db.Queries, sub db.AdminSub
 	if err != nil {
 		return in, store.Wrap(err, "create invoice")
 	}
+	// The pending prorations are on this invoice now; a credit larger than
+	// it waits for the next one.
+	if err := q.ClearPendingLines(ctx, db.ClearPendingLinesParams{ID: sub.ID, PendingLines: carried}); err != nil {
+		return in, store.Wrap(err, "clear pending lines")
+	}
 	return in, nil
+}
+
+// periodOf returns the bounds of period n of sub: with a trial, period 0
+// is the trial and period n ≥ 1 is period n−1 from the anchor (the trial's
+// end); without, period n from the anchor (its start).
+func periodOf(sub db.AdminSubscription, n int) (start, end time.Time, err error) {
+	if sub.TrialEnd != nil {
+		if n == 0 {
+			return *sub.TrialStart, *sub.TrialEnd, nil
+		}
+		n--
+	}
+	return PeriodBounds(sub.BillingAnchor, sub.RecurringInterval, sub.RecurringIntervalCount, n)
 }
 
 // renewalInvoice prices period n of sub: its items, the coupon while it
 // lasts (forever; repeating: periods starting before its end; once: the
-// first invoice only), the checkout's tax rate, with catalog/totals'
-// rounding.
-func renewalInvoice(ctx context.Context, q *db.Queries, sub db.AdminSubscription, n int) (db.CreateInvoiceParams, error) {
-	start, end, err := PeriodBounds(sub.BillingAnchor, sub.RecurringInterval, sub.RecurringIntervalCount, n)
+// first invoice only), then its pending proration lines (not discounted),
+// the checkout's tax rate, with catalog/totals' rounding. A credit larger
+// than the rest of the invoice brings it to zero with a "carried" line and
+// is returned as the pending line for the next invoice.
+func renewalInvoice(ctx context.Context, q *db.Queries, sub db.AdminSubscription, n int) (db.CreateInvoiceParams, []byte, error) {
+	start, end, err := periodOf(sub, n)
 	if err != nil {
-		return db.CreateInvoiceParams{}, err
+		return db.CreateInvoiceParams{}, nil, err
 	}
-	var items []Item
+	var (
+		items   []Item
+		pending []Line
+	)
 	if err := json.Unmarshal(sub.Items, &items); err != nil {
-		return db.CreateInvoiceParams{}, fmt.Errorf("subscription %s items: %w", sub.ID, err)
+		return db.CreateInvoiceParams{}, nil, fmt.Errorf("subscription %s items: %w", sub.ID, err)
+	}
+	if err := json.Unmarshal(sub.PendingLines, &pending); err != nil {
+		return db.CreateInvoiceParams{}, nil, fmt.Errorf("subscription %s pending lines: %w", sub.ID, err)
 	}
 	var (
 		d        totals.Discount
@@ -230,7 +264,7 @@ func renewalInvoice(ctx context.Context, q *db.Queries, sub db.AdminSubscription
 	if sub.DiscountCoupon != nil && discountApplies(*sub.DiscountDuration, sub.DiscountEnd, start) {
 		c, err := q.GetAnyCoupon(ctx, db.GetAnyCouponParams{OrganizationID: sub.OrganizationID, Livemode: sub.Livemode, ID: *sub.DiscountCoupon})
 		if err != nil {
-			return db.CreateInvoiceParams{}, store.Wrap(err, "get coupon")
+			return db.CreateInvoiceParams{}, nil, store.Wrap(err, "get coupon")
 		}
 		coupon, products = &c.ID, c.AppliesToProducts
 		if c.PercentOff != nil {
@@ -239,28 +273,44 @@ func renewalInvoice(ctx context.Context, q *db.Queries, sub db.AdminSubscription
 			d.AmountOff = *c.AmountOff
 		}
 	}
-	lines := make([]totals.Line, len(items))
-	for i, it := range items {
-		lines[i] = totals.Line{Amount: it.UnitAmount * it.Quantity, Eligible: len(products) == 0 || slices.Contains(products, it.Product)}
+	out := make([]Line, 0, len(items)+len(pending)+1)
+	lines := make([]totals.Line, 0, cap(out))
+	for _, it := range items {
+		l := Line{Price: it.Price, Name: it.Name, UnitAmount: it.UnitAmount, Quantity: it.Quantity, AmountSubtotal: it.UnitAmount * it.Quantity}
+		out = append(out, l)
+		lines = append(lines, totals.Line{Amount: l.AmountSubtotal, Eligible: len(products) == 0 || slices.Contains(products, it.Product)})
 	}
-	t := totals.Compute(lines, d, totals.Tax{Bps: sub.TaxBps})
+	for _, l := range pending {
+		out, lines = append(out, l), append(lines, totals.Line{Amount: l.AmountSubtotal})
+	}
+	t := totals.Compute(lines, d, totals.Tax{})
+	carried := []Line{}
+	if left := t.Subtotal - t.Discount; left < 0 {
+		// More credit than the invoice: the rest waits for the next one.
+		out = append(out, Line{Name: "Credit carried to the next invoice", UnitAmount: -left, Quantity: 1, AmountSubtotal: -left, Proration: true})
+		lines = append(lines, totals.Line{Amount: -left})
+		carried = append(carried, Line{Name: "Credit carried from the previous invoice", UnitAmount: left, Quantity: 1, AmountSubtotal: left, Proration: true})
+	}
+	t = totals.Compute(lines, d, totals.Tax{Bps: sub.TaxBps})
 	if t.Discount == 0 {
 		coupon = nil
 	}
-	out := make([]Line, len(items))
-	for i, it := range items {
-		out[i] = Line{Price: it.Price, Name: it.Name, UnitAmount: it.UnitAmount, Quantity: it.Quantity,
-			AmountSubtotal: lines[i].Amount, AmountDiscount: t.LineDiscounts[i]}
+	for i := range out {
+		out[i].AmountDiscount = t.LineDiscounts[i]
 	}
 	encoded, err := json.Marshal(out)
 	if err != nil {
-		return db.CreateInvoiceParams{}, err
+		return db.CreateInvoiceParams{}, nil, err
+	}
+	left, err := json.Marshal(carried)
+	if err != nil {
+		return db.CreateInvoiceParams{}, nil, err
 	}
 	return db.CreateInvoiceParams{ID: ids.New("in"), OrganizationID: sub.OrganizationID, Livemode: sub.Livemode,
 		SubscriptionID: sub.ID, CustomerID: sub.CustomerID, PeriodNumber: int32(n), Status: "open",
 		BillingReason: reasonCycle, Currency: sub.Currency, Lines: encoded, AmountSubtotal: t.Subtotal,
 		AmountDiscount: t.Discount, AmountTax: t.Tax, AmountTotal: t.Total, DiscountCoupon: coupon,
-		PeriodStart: start, PeriodEnd: end}, nil
+		PeriodStart: start, PeriodEnd: end, CustomFields: sub.CustomFields}, left, nil
 }
 
 // discountApplies says whether a subscription's coupon applies to a
@@ -347,6 +397,29 @@ func (r *Renewer) record(ctx context.Context, tx pgx.Tx, q *db.Queries, w work, 
 		return err
 	}
 	return emitSubscription(ctx, tx, sub, events.SubscriptionUpdated)
+}
+
+// recordManual applies the result of a charge made on request
+// (PayInvoice) and returns the invoice: paid as a renewal's success is; a
+// decline counts as one of the invoice's attempts but moves neither its
+// next retry nor the subscription.
+func (r *Renewer) recordManual(ctx context.Context, tx pgx.Tx, q *db.Queries, w work, res ChargeResult, now time.Time) (db.AdminInvoice, error) {
+	if res.Succeeded {
+		if err := r.record(ctx, tx, q, w, res, now); err != nil {
+			return db.AdminInvoice{}, err
+		}
+		return q.LockInvoice(ctx, w.invoice.ID)
+	}
+	in, err := q.LockInvoice(ctx, w.invoice.ID)
+	if err != nil || in.Status != "open" || in.AttemptCount >= w.attempt {
+		return in, err
+	}
+	in, err = q.FailInvoiceAttempt(ctx, db.FailInvoiceAttemptParams{ID: in.ID, Status: "open", AttemptCount: w.attempt,
+		NextPaymentAttempt: in.NextPaymentAttempt})
+	if err != nil {
+		return in, store.Wrap(err, "fail invoice")
+	}
+	return in, emitInvoice(ctx, tx, in, events.InvoicePaymentFailed)
 }
 
 func (r *Renewer) log(ctx context.Context, msg, sub, invoice string, err error) {

@@ -702,7 +702,7 @@ UPDATE admin.checkout_sessions
 SET amount_discount = $1::bigint, amount_total = amount_subtotal - $1::bigint + amount_tax,
     line_items = $2, discount_coupon = $3, discount_promotion_code = $4
 WHERE id = $5 AND status = 'open' AND discount_coupon IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 type SetSessionDiscountParams struct {
@@ -777,6 +777,8 @@ func (q *Queries) SetSessionDiscount(ctx context.Context, arg SetSessionDiscount
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }

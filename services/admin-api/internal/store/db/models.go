@@ -91,6 +91,8 @@ type AdminCheckoutSession struct {
 	RecurringInterval         *string
 	RecurringIntervalCount    *int32
 	SubscriptionID            *string
+	TrialPeriodDays           *int32
+	SubscriptionCustomFields  []byte
 }
 
 type AdminCoupon struct {
@@ -239,6 +241,8 @@ type AdminInvoice struct {
 	PaidAt             *time.Time
 	EventSequence      int64
 	CreatedAt          time.Time
+	VoidedAt           *time.Time
+	CustomFields       []byte
 }
 
 type AdminOrganization struct {
@@ -364,6 +368,7 @@ type AdminSite struct {
 	InstallmentPlans         []byte
 	IsDefault                bool
 	CustomFields             []byte
+	SubscriptionCustomFields []byte
 }
 
 type AdminSubscription struct {
@@ -395,6 +400,10 @@ type AdminSubscription struct {
 	NextActionAt           *time.Time
 	EventSequence          int64
 	CreatedAt              time.Time
+	TrialStart             *time.Time
+	TrialEnd               *time.Time
+	PendingLines           []byte
+	CustomFields           []byte
 }
 
 type AdminTestClock struct {

@@ -46,7 +46,7 @@ SET status = 'complete', payment_status = $1, payment_id = $2,
     event_sequence = event_sequence + 1, processing_fee = $5, net_amount = $6
 WHERE id = $7 AND status = 'open' AND expires_at > now()
   AND organization_id = $8 AND livemode = $9 AND currency = $10
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 type CompleteSessionParams struct {
@@ -134,6 +134,8 @@ func (q *Queries) CompleteSession(ctx context.Context, arg CompleteSessionParams
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
@@ -146,7 +148,7 @@ INSERT INTO admin.checkout_sessions (id, organization_id, site_id, livemode, sta
     installment_interest_paid_by, return_method, notify_format, route_id)
 VALUES ($1, $2, $3, $4, 'open', 'unpaid', $5, $6, 0, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 type CreateSessionParams struct {
@@ -262,6 +264,8 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (A
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
@@ -286,7 +290,7 @@ SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
     unnest($24::text[]), unnest($25::text[]),
     NULLIF(unnest($26::text[]), '')
 ON CONFLICT DO NOTHING
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 type CreateSessionsParams struct {
@@ -413,6 +417,8 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 			&i.RecurringInterval,
 			&i.RecurringIntervalCount,
 			&i.SubscriptionID,
+			&i.TrialPeriodDays,
+			&i.SubscriptionCustomFields,
 		); err != nil {
 			return nil, err
 		}
@@ -427,7 +433,7 @@ func (q *Queries) CreateSessions(ctx context.Context, arg CreateSessionsParams) 
 const expireDueSession = `-- name: ExpireDueSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -487,6 +493,8 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
@@ -494,7 +502,7 @@ func (q *Queries) ExpireDueSession(ctx context.Context, id string) (AdminCheckou
 const expireSession = `-- name: ExpireSession :one
 UPDATE admin.checkout_sessions SET status = 'expired', event_sequence = event_sequence + 1
 WHERE id = $1 AND organization_id = $2 AND livemode = $3 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 type ExpireSessionParams struct {
@@ -561,12 +569,14 @@ func (q *Queries) ExpireSession(ctx context.Context, arg ExpireSessionParams) (A
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
 
 const getSession = `-- name: GetSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields FROM admin.checkout_sessions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSessionParams struct {
@@ -632,12 +642,14 @@ func (q *Queries) GetSession(ctx context.Context, arg GetSessionParams) (AdminCh
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
 
 const getSessionByID = `-- name: GetSessionByID :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions WHERE id = $1
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields FROM admin.checkout_sessions WHERE id = $1
 `
 
 func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutSession, error) {
@@ -697,6 +709,8 @@ func (q *Queries) GetSessionByID(ctx context.Context, id string) (AdminCheckoutS
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
@@ -736,7 +750,7 @@ func (q *Queries) GetSessionIDBySecureToken(ctx context.Context, secureTokenHash
 }
 
 const listSessions = `-- name: ListSessions :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields FROM admin.checkout_sessions
 WHERE seq = ANY (ARRAY(
     SELECT p.seq FROM admin.checkout_sessions p
     WHERE p.organization_id = $1 AND p.livemode = $2
@@ -883,6 +897,8 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 			&i.RecurringInterval,
 			&i.RecurringIntervalCount,
 			&i.SubscriptionID,
+			&i.TrialPeriodDays,
+			&i.SubscriptionCustomFields,
 		); err != nil {
 			return nil, err
 		}
@@ -895,7 +911,7 @@ func (q *Queries) ListSessions(ctx context.Context, arg ListSessionsParams) ([]A
 }
 
 const listSessionsAfter = `-- name: ListSessionsAfter :many
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields FROM admin.checkout_sessions
 WHERE seq = ANY (ARRAY(
     SELECT p.seq FROM admin.checkout_sessions p
     WHERE p.organization_id = $1 AND p.livemode = $2
@@ -1033,6 +1049,8 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 			&i.RecurringInterval,
 			&i.RecurringIntervalCount,
 			&i.SubscriptionID,
+			&i.TrialPeriodDays,
+			&i.SubscriptionCustomFields,
 		); err != nil {
 			return nil, err
 		}
@@ -1045,7 +1063,7 @@ func (q *Queries) ListSessionsAfter(ctx context.Context, arg ListSessionsAfterPa
 }
 
 const lockOpenSession = `-- name: LockOpenSession :one
-SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id FROM admin.checkout_sessions
+SELECT id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields FROM admin.checkout_sessions
 WHERE id = $1 AND status = 'open' AND expires_at > now()
 FOR UPDATE
 `
@@ -1110,6 +1128,8 @@ func (q *Queries) LockOpenSession(ctx context.Context, id string) (AdminCheckout
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
@@ -1118,7 +1138,7 @@ const markSessionPaid = `-- name: MarkSessionPaid :one
 UPDATE admin.checkout_sessions SET payment_status = 'paid', event_sequence = event_sequence + 1
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 type MarkSessionPaidParams struct {
@@ -1183,6 +1203,8 @@ func (q *Queries) MarkSessionPaid(ctx context.Context, arg MarkSessionPaidParams
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
@@ -1191,7 +1213,7 @@ const recordAsyncPaymentFailed = `-- name: RecordAsyncPaymentFailed :one
 UPDATE admin.checkout_sessions SET event_sequence = event_sequence + 1, async_payment_failed_at = now()
 WHERE id = $1 AND payment_id = $2 AND status = 'complete' AND payment_status = 'unpaid'
   AND async_payment_failed_at IS NULL
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 type RecordAsyncPaymentFailedParams struct {
@@ -1257,6 +1279,8 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
@@ -1264,7 +1288,7 @@ func (q *Queries) RecordAsyncPaymentFailed(ctx context.Context, arg RecordAsyncP
 const setSessionCascade = `-- name: SetSessionCascade :one
 UPDATE admin.checkout_sessions SET cascade_line_items = $1
 WHERE id = $2
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 type SetSessionCascadeParams struct {
@@ -1330,6 +1354,8 @@ func (q *Queries) SetSessionCascade(ctx context.Context, arg SetSessionCascadePa
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
@@ -1337,7 +1363,7 @@ func (q *Queries) SetSessionCascade(ctx context.Context, arg SetSessionCascadePa
 const setSessionCustomFields = `-- name: SetSessionCustomFields :one
 UPDATE admin.checkout_sessions SET custom_fields = $1
 WHERE id = $2 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 type SetSessionCustomFieldsParams struct {
@@ -1404,6 +1430,8 @@ func (q *Queries) SetSessionCustomFields(ctx context.Context, arg SetSessionCust
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
@@ -1412,7 +1440,7 @@ const setSessionCustomer = `-- name: SetSessionCustomer :one
 UPDATE admin.checkout_sessions
 SET customer = $1, subscription_id = $2
 WHERE id = $3
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 type SetSessionCustomerParams struct {
@@ -1479,6 +1507,8 @@ func (q *Queries) SetSessionCustomer(ctx context.Context, arg SetSessionCustomer
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
@@ -1488,7 +1518,7 @@ UPDATE admin.checkout_sessions
 SET line_items = $1, amount_subtotal = $2::bigint, amount_discount = $3::bigint,
     amount_total = $2::bigint - $3::bigint + amount_tax
 WHERE id = $4 AND status = 'open'
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 type SetSessionLineItemsParams struct {
@@ -1562,6 +1592,8 @@ func (q *Queries) SetSessionLineItems(ctx context.Context, arg SetSessionLineIte
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
@@ -1584,17 +1616,20 @@ func (q *Queries) SetSessionSecureToken(ctx context.Context, arg SetSessionSecur
 const setSessionSubscriptionMode = `-- name: SetSessionSubscriptionMode :one
 UPDATE admin.checkout_sessions
 SET mode = $1, customer_creation = $2,
-    recurring_interval = $3, recurring_interval_count = $4
-WHERE id = $5
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+    recurring_interval = $3, recurring_interval_count = $4,
+    trial_period_days = $5, subscription_custom_fields = $6
+WHERE id = $7
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 type SetSessionSubscriptionModeParams struct {
-	Mode                   string
-	CustomerCreation       string
-	RecurringInterval      *string
-	RecurringIntervalCount *int32
-	ID                     string
+	Mode                     string
+	CustomerCreation         string
+	RecurringInterval        *string
+	RecurringIntervalCount   *int32
+	TrialPeriodDays          *int32
+	SubscriptionCustomFields []byte
+	ID                       string
 }
 
 // Marks a new session (in its creating transaction) as a subscription
@@ -1605,6 +1640,8 @@ func (q *Queries) SetSessionSubscriptionMode(ctx context.Context, arg SetSession
 		arg.CustomerCreation,
 		arg.RecurringInterval,
 		arg.RecurringIntervalCount,
+		arg.TrialPeriodDays,
+		arg.SubscriptionCustomFields,
 		arg.ID,
 	)
 	var i AdminCheckoutSession
@@ -1662,6 +1699,8 @@ func (q *Queries) SetSessionSubscriptionMode(ctx context.Context, arg SetSession
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }
@@ -1672,7 +1711,7 @@ SET line_items = $1, amount_subtotal = $2::bigint,
     amount_total = $2::bigint + amount_tax, cascade_tier = $3,
     cascade_payment_id = $4
 WHERE id = $5 AND status = 'open' AND cascade_tier = $3::integer - 1 AND amount_discount = 0
-RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id
+RETURNING id, seq, organization_id, site_id, livemode, status, payment_status, currency, amount_subtotal, amount_tax, amount_total, line_items, customer, customer_email, customer_phone, success_url, cancel_url, metadata, order_id, description, reference, payment_id, payment_method_types, locale, notify_url, expires_at, created_at, completed_at, event_sequence, async_payment_failed_at, client_reference_id, uuid, max_installment_count, installment_interest_paid_by, return_method, secure_token_hash, processing_fee, net_amount, notify_format, amount_discount, discount_coupon, discount_promotion_code, allow_promotion_codes, route_id, custom_fields, cascade_line_items, cascade_tier, cascade_payment_id, mode, customer_creation, recurring_interval, recurring_interval_count, subscription_id, trial_period_days, subscription_custom_fields
 `
 
 type SwitchSessionCascadeTierParams struct {
@@ -1749,6 +1788,8 @@ func (q *Queries) SwitchSessionCascadeTier(ctx context.Context, arg SwitchSessio
 		&i.RecurringInterval,
 		&i.RecurringIntervalCount,
 		&i.SubscriptionID,
+		&i.TrialPeriodDays,
+		&i.SubscriptionCustomFields,
 	)
 	return i, err
 }

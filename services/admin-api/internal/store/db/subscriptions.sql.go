@@ -10,11 +10,68 @@ import (
 	"time"
 )
 
+const activateSubscription = `-- name: ActivateSubscription :one
+UPDATE admin.subscriptions
+SET status = CASE WHEN trial_end IS NOT NULL THEN 'trialing' ELSE 'active' END,
+    default_payment_method = COALESCE($1, default_payment_method),
+    tax_bps = $2, next_action_at = current_period_end, event_sequence = event_sequence + 1
+WHERE id = $3 AND status = 'incomplete'
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields
+`
+
+type ActivateSubscriptionParams struct {
+	DefaultPaymentMethod *string
+	TaxBps               int64
+	ID                   string
+}
+
+// The first payment of an incomplete subscription succeeded: active (or
+// trialing), its renewal due at the period's end.
+func (q *Queries) ActivateSubscription(ctx context.Context, arg ActivateSubscriptionParams) (AdminSubscription, error) {
+	row := q.db.QueryRow(ctx, activateSubscription, arg.DefaultPaymentMethod, arg.TaxBps, arg.ID)
+	var i AdminSubscription
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.CustomerID,
+		&i.Status,
+		&i.Items,
+		&i.Currency,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.BillingAnchor,
+		&i.PeriodNumber,
+		&i.CurrentPeriodStart,
+		&i.CurrentPeriodEnd,
+		&i.CancelAtPeriodEnd,
+		&i.CanceledAt,
+		&i.DiscountCoupon,
+		&i.DiscountDuration,
+		&i.DiscountEnd,
+		&i.CheckoutSessionID,
+		&i.LatestInvoiceID,
+		&i.TaxBps,
+		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
+	)
+	return i, err
+}
+
 const cancelSubscription = `-- name: CancelSubscription :one
 UPDATE admin.subscriptions
 SET status = 'canceled', canceled_at = $1, next_action_at = NULL, event_sequence = event_sequence + 1
 WHERE id = $2 AND status <> 'canceled'
-RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields
 `
 
 type CancelSubscriptionParams struct {
@@ -54,6 +111,64 @@ func (q *Queries) CancelSubscription(ctx context.Context, arg CancelSubscription
 		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
+	)
+	return i, err
+}
+
+const changeSubscriptionItems = `-- name: ChangeSubscriptionItems :one
+UPDATE admin.subscriptions
+SET items = $1, pending_lines = $2, event_sequence = event_sequence + 1
+WHERE id = $3
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields
+`
+
+type ChangeSubscriptionItemsParams struct {
+	Items        []byte
+	PendingLines []byte
+	ID           string
+}
+
+// An update's new items, with the proration lines for the next invoice.
+func (q *Queries) ChangeSubscriptionItems(ctx context.Context, arg ChangeSubscriptionItemsParams) (AdminSubscription, error) {
+	row := q.db.QueryRow(ctx, changeSubscriptionItems, arg.Items, arg.PendingLines, arg.ID)
+	var i AdminSubscription
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.CustomerID,
+		&i.Status,
+		&i.Items,
+		&i.Currency,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.BillingAnchor,
+		&i.PeriodNumber,
+		&i.CurrentPeriodStart,
+		&i.CurrentPeriodEnd,
+		&i.CancelAtPeriodEnd,
+		&i.CanceledAt,
+		&i.DiscountCoupon,
+		&i.DiscountDuration,
+		&i.DiscountEnd,
+		&i.CheckoutSessionID,
+		&i.LatestInvoiceID,
+		&i.TaxBps,
+		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
 	)
 	return i, err
 }
@@ -67,7 +182,7 @@ WHERE id = (
     ORDER BY s.next_action_at
     LIMIT 1
     FOR UPDATE SKIP LOCKED)
-RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields
 `
 
 type ClaimDueSubscriptionParams struct {
@@ -111,18 +226,36 @@ func (q *Queries) ClaimDueSubscription(ctx context.Context, arg ClaimDueSubscrip
 		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
 	)
 	return i, err
+}
+
+const clearPendingLines = `-- name: ClearPendingLines :exec
+UPDATE admin.subscriptions SET pending_lines = $1 WHERE id = $2
+`
+
+type ClearPendingLinesParams struct {
+	PendingLines []byte
+	ID           string
+}
+
+func (q *Queries) ClearPendingLines(ctx context.Context, arg ClearPendingLinesParams) error {
+	_, err := q.db.Exec(ctx, clearPendingLines, arg.PendingLines, arg.ID)
+	return err
 }
 
 const createInvoice = `-- name: CreateInvoice :one
 INSERT INTO admin.invoices (id, organization_id, livemode, subscription_id, customer_id, period_number, status,
     billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon,
-    period_start, period_end, payment_id, attempt_count, paid_at, created_at)
+    period_start, period_end, payment_id, attempt_count, paid_at, created_at, custom_fields)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
     $8, $9, $10, $11, $12, $13, $14, $15,
-    $16, $17, $18, $19, $20, $21)
-RETURNING id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at
+    $16, $17, $18, $19, $20, $21, $22)
+RETURNING id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at, voided_at, custom_fields
 `
 
 type CreateInvoiceParams struct {
@@ -147,6 +280,7 @@ type CreateInvoiceParams struct {
 	AttemptCount   int32
 	PaidAt         *time.Time
 	CreatedAt      time.Time
+	CustomFields   []byte
 }
 
 func (q *Queries) CreateInvoice(ctx context.Context, arg CreateInvoiceParams) (AdminInvoice, error) {
@@ -172,6 +306,7 @@ func (q *Queries) CreateInvoice(ctx context.Context, arg CreateInvoiceParams) (A
 		arg.AttemptCount,
 		arg.PaidAt,
 		arg.CreatedAt,
+		arg.CustomFields,
 	)
 	var i AdminInvoice
 	err := row.Scan(
@@ -199,6 +334,8 @@ func (q *Queries) CreateInvoice(ctx context.Context, arg CreateInvoiceParams) (A
 		&i.PaidAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.VoidedAt,
+		&i.CustomFields,
 	)
 	return i, err
 }
@@ -207,12 +344,14 @@ const createSubscription = `-- name: CreateSubscription :one
 INSERT INTO admin.subscriptions (id, organization_id, livemode, customer_id, status, items, currency,
     recurring_interval, recurring_interval_count, billing_anchor, current_period_start, current_period_end,
     discount_coupon, discount_duration, discount_end, checkout_session_id, tax_bps, metadata, created_at,
-    default_payment_method, test_clock_id, next_action_at)
-VALUES ($1, $2, $3, $4, 'active', $5, $6,
-    $7, $8, $9, $10, $11,
-    $12, $13, $14, $15, $16, $17, $18,
-    $19, $20, $11)
-RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
+    default_payment_method, test_clock_id, next_action_at, trial_start, trial_end, custom_fields)
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+    $8, $9, $10, $11, $12,
+    $13, $14, $15, $16, $17, $18, $19,
+    $20, $21,
+    CASE WHEN $5::text = 'incomplete' THEN NULL ELSE $12::timestamptz END,
+    $22, $23, $24)
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields
 `
 
 type CreateSubscriptionParams struct {
@@ -220,6 +359,7 @@ type CreateSubscriptionParams struct {
 	OrganizationID         string
 	Livemode               bool
 	CustomerID             string
+	Status                 string
 	Items                  []byte
 	Currency               string
 	RecurringInterval      string
@@ -236,14 +376,20 @@ type CreateSubscriptionParams struct {
 	CreatedAt              time.Time
 	DefaultPaymentMethod   *string
 	TestClockID            *string
+	TrialStart             *time.Time
+	TrialEnd               *time.Time
+	CustomFields           []byte
 }
 
+// An incomplete one (its first payment pending) has no renewal due until
+// it is paid.
 func (q *Queries) CreateSubscription(ctx context.Context, arg CreateSubscriptionParams) (AdminSubscription, error) {
 	row := q.db.QueryRow(ctx, createSubscription,
 		arg.ID,
 		arg.OrganizationID,
 		arg.Livemode,
 		arg.CustomerID,
+		arg.Status,
 		arg.Items,
 		arg.Currency,
 		arg.RecurringInterval,
@@ -260,6 +406,9 @@ func (q *Queries) CreateSubscription(ctx context.Context, arg CreateSubscription
 		arg.CreatedAt,
 		arg.DefaultPaymentMethod,
 		arg.TestClockID,
+		arg.TrialStart,
+		arg.TrialEnd,
+		arg.CustomFields,
 	)
 	var i AdminSubscription
 	err := row.Scan(
@@ -291,6 +440,10 @@ func (q *Queries) CreateSubscription(ctx context.Context, arg CreateSubscription
 		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
 	)
 	return i, err
 }
@@ -328,12 +481,60 @@ func (q *Queries) CreateTestClock(ctx context.Context, arg CreateTestClockParams
 	return i, err
 }
 
+const expireSubscription = `-- name: ExpireSubscription :one
+UPDATE admin.subscriptions
+SET status = 'incomplete_expired', next_action_at = NULL, event_sequence = event_sequence + 1
+WHERE id = $1 AND status = 'incomplete'
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields
+`
+
+// The first payment of an incomplete subscription failed: it never starts.
+func (q *Queries) ExpireSubscription(ctx context.Context, id string) (AdminSubscription, error) {
+	row := q.db.QueryRow(ctx, expireSubscription, id)
+	var i AdminSubscription
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.CustomerID,
+		&i.Status,
+		&i.Items,
+		&i.Currency,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.BillingAnchor,
+		&i.PeriodNumber,
+		&i.CurrentPeriodStart,
+		&i.CurrentPeriodEnd,
+		&i.CancelAtPeriodEnd,
+		&i.CanceledAt,
+		&i.DiscountCoupon,
+		&i.DiscountDuration,
+		&i.DiscountEnd,
+		&i.CheckoutSessionID,
+		&i.LatestInvoiceID,
+		&i.TaxBps,
+		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
+	)
+	return i, err
+}
+
 const failInvoiceAttempt = `-- name: FailInvoiceAttempt :one
 UPDATE admin.invoices
 SET status = $1, attempt_count = $2, next_payment_attempt = $3,
     event_sequence = event_sequence + 1
 WHERE id = $4 AND status = 'open'
-RETURNING id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at
+RETURNING id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at, voided_at, custom_fields
 `
 
 type FailInvoiceAttemptParams struct {
@@ -377,12 +578,14 @@ func (q *Queries) FailInvoiceAttempt(ctx context.Context, arg FailInvoiceAttempt
 		&i.PaidAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.VoidedAt,
+		&i.CustomFields,
 	)
 	return i, err
 }
 
 const getInvoice = `-- name: GetInvoice :one
-SELECT id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at FROM admin.invoices WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at, voided_at, custom_fields FROM admin.invoices WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetInvoiceParams struct {
@@ -419,12 +622,14 @@ func (q *Queries) GetInvoice(ctx context.Context, arg GetInvoiceParams) (AdminIn
 		&i.PaidAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.VoidedAt,
+		&i.CustomFields,
 	)
 	return i, err
 }
 
 const getInvoiceForPeriod = `-- name: GetInvoiceForPeriod :one
-SELECT id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at FROM admin.invoices WHERE subscription_id = $1 AND period_number = $2
+SELECT id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at, voided_at, custom_fields FROM admin.invoices WHERE subscription_id = $1 AND period_number = $2
 `
 
 type GetInvoiceForPeriodParams struct {
@@ -460,6 +665,8 @@ func (q *Queries) GetInvoiceForPeriod(ctx context.Context, arg GetInvoiceForPeri
 		&i.PaidAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.VoidedAt,
+		&i.CustomFields,
 	)
 	return i, err
 }
@@ -482,7 +689,7 @@ func (q *Queries) GetInvoiceSeq(ctx context.Context, arg GetInvoiceSeqParams) (i
 }
 
 const getSubscription = `-- name: GetSubscription :one
-SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at FROM admin.subscriptions WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields FROM admin.subscriptions WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSubscriptionParams struct {
@@ -523,6 +730,54 @@ func (q *Queries) GetSubscription(ctx context.Context, arg GetSubscriptionParams
 		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
+	)
+	return i, err
+}
+
+const getSubscriptionBySession = `-- name: GetSubscriptionBySession :one
+SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields FROM admin.subscriptions WHERE checkout_session_id = $1 FOR UPDATE
+`
+
+func (q *Queries) GetSubscriptionBySession(ctx context.Context, checkoutSessionID string) (AdminSubscription, error) {
+	row := q.db.QueryRow(ctx, getSubscriptionBySession, checkoutSessionID)
+	var i AdminSubscription
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.CustomerID,
+		&i.Status,
+		&i.Items,
+		&i.Currency,
+		&i.RecurringInterval,
+		&i.RecurringIntervalCount,
+		&i.BillingAnchor,
+		&i.PeriodNumber,
+		&i.CurrentPeriodStart,
+		&i.CurrentPeriodEnd,
+		&i.CancelAtPeriodEnd,
+		&i.CanceledAt,
+		&i.DiscountCoupon,
+		&i.DiscountDuration,
+		&i.DiscountEnd,
+		&i.CheckoutSessionID,
+		&i.LatestInvoiceID,
+		&i.TaxBps,
+		&i.Metadata,
+		&i.DefaultPaymentMethod,
+		&i.TestClockID,
+		&i.NextActionAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
 	)
 	return i, err
 }
@@ -569,7 +824,7 @@ func (q *Queries) GetTestClock(ctx context.Context, arg GetTestClockParams) (Adm
 }
 
 const listInvoices = `-- name: ListInvoices :many
-SELECT id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at FROM admin.invoices
+SELECT id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at, voided_at, custom_fields FROM admin.invoices
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR subscription_id = $3)
   AND ($4::text IS NULL OR customer_id = $4)
@@ -635,6 +890,8 @@ func (q *Queries) ListInvoices(ctx context.Context, arg ListInvoicesParams) ([]A
 			&i.PaidAt,
 			&i.EventSequence,
 			&i.CreatedAt,
+			&i.VoidedAt,
+			&i.CustomFields,
 		); err != nil {
 			return nil, err
 		}
@@ -647,7 +904,7 @@ func (q *Queries) ListInvoices(ctx context.Context, arg ListInvoicesParams) ([]A
 }
 
 const listSubscriptions = `-- name: ListSubscriptions :many
-SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at FROM admin.subscriptions
+SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields FROM admin.subscriptions
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR customer_id = $3)
   AND ($4::text IS NULL OR status = $4)
@@ -714,6 +971,10 @@ func (q *Queries) ListSubscriptions(ctx context.Context, arg ListSubscriptionsPa
 			&i.NextActionAt,
 			&i.EventSequence,
 			&i.CreatedAt,
+			&i.TrialStart,
+			&i.TrialEnd,
+			&i.PendingLines,
+			&i.CustomFields,
 		); err != nil {
 			return nil, err
 		}
@@ -726,7 +987,7 @@ func (q *Queries) ListSubscriptions(ctx context.Context, arg ListSubscriptionsPa
 }
 
 const lockInvoice = `-- name: LockInvoice :one
-SELECT id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at FROM admin.invoices WHERE id = $1 FOR UPDATE
+SELECT id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at, voided_at, custom_fields FROM admin.invoices WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockInvoice(ctx context.Context, id string) (AdminInvoice, error) {
@@ -757,12 +1018,58 @@ func (q *Queries) LockInvoice(ctx context.Context, id string) (AdminInvoice, err
 		&i.PaidAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.VoidedAt,
+		&i.CustomFields,
+	)
+	return i, err
+}
+
+const lockInvoiceOf = `-- name: LockInvoiceOf :one
+SELECT id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at, voided_at, custom_fields FROM admin.invoices WHERE id = $1 AND organization_id = $2 AND livemode = $3 FOR UPDATE
+`
+
+type LockInvoiceOfParams struct {
+	ID             string
+	OrganizationID string
+	Livemode       bool
+}
+
+func (q *Queries) LockInvoiceOf(ctx context.Context, arg LockInvoiceOfParams) (AdminInvoice, error) {
+	row := q.db.QueryRow(ctx, lockInvoiceOf, arg.ID, arg.OrganizationID, arg.Livemode)
+	var i AdminInvoice
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.SubscriptionID,
+		&i.CustomerID,
+		&i.PeriodNumber,
+		&i.Status,
+		&i.BillingReason,
+		&i.Currency,
+		&i.Lines,
+		&i.AmountSubtotal,
+		&i.AmountDiscount,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.DiscountCoupon,
+		&i.PeriodStart,
+		&i.PeriodEnd,
+		&i.PaymentID,
+		&i.AttemptCount,
+		&i.NextPaymentAttempt,
+		&i.PaidAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.VoidedAt,
+		&i.CustomFields,
 	)
 	return i, err
 }
 
 const lockSubscription = `-- name: LockSubscription :one
-SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at FROM admin.subscriptions WHERE id = $1 AND organization_id = $2 AND livemode = $3 FOR UPDATE
+SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields FROM admin.subscriptions WHERE id = $1 AND organization_id = $2 AND livemode = $3 FOR UPDATE
 `
 
 type LockSubscriptionParams struct {
@@ -803,12 +1110,16 @@ func (q *Queries) LockSubscription(ctx context.Context, arg LockSubscriptionPara
 		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
 	)
 	return i, err
 }
 
 const lockSubscriptionByID = `-- name: LockSubscriptionByID :one
-SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at FROM admin.subscriptions WHERE id = $1 FOR UPDATE
+SELECT id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields FROM admin.subscriptions WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockSubscriptionByID(ctx context.Context, id string) (AdminSubscription, error) {
@@ -843,6 +1154,10 @@ func (q *Queries) LockSubscriptionByID(ctx context.Context, id string) (AdminSub
 		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
 	)
 	return i, err
 }
@@ -876,7 +1191,7 @@ UPDATE admin.invoices
 SET status = 'paid', payment_id = $1, paid_at = $2, attempt_count = $3,
     next_payment_attempt = NULL, event_sequence = event_sequence + 1
 WHERE id = $4 AND status = 'open'
-RETURNING id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at
+RETURNING id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at, voided_at, custom_fields
 `
 
 type PayInvoiceParams struct {
@@ -919,6 +1234,8 @@ func (q *Queries) PayInvoice(ctx context.Context, arg PayInvoiceParams) (AdminIn
 		&i.PaidAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.VoidedAt,
+		&i.CustomFields,
 	)
 	return i, err
 }
@@ -929,7 +1246,7 @@ SET status = 'active', period_number = $1, current_period_start = $2,
     current_period_end = $3, latest_invoice_id = $4,
     next_action_at = $3, event_sequence = event_sequence + 1
 WHERE id = $5
-RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields
 `
 
 type RenewSubscriptionParams struct {
@@ -940,7 +1257,7 @@ type RenewSubscriptionParams struct {
 	ID                 string
 }
 
-// A paid renewal: the next period, active again.
+// A paid (or voided) renewal: the next period, active again.
 func (q *Queries) RenewSubscription(ctx context.Context, arg RenewSubscriptionParams) (AdminSubscription, error) {
 	row := q.db.QueryRow(ctx, renewSubscription,
 		arg.PeriodNumber,
@@ -979,6 +1296,10 @@ func (q *Queries) RenewSubscription(ctx context.Context, arg RenewSubscriptionPa
 		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
 	)
 	return i, err
 }
@@ -986,7 +1307,7 @@ func (q *Queries) RenewSubscription(ctx context.Context, arg RenewSubscriptionPa
 const setLatestInvoice = `-- name: SetLatestInvoice :one
 UPDATE admin.subscriptions SET latest_invoice_id = $1, event_sequence = event_sequence + 1
 WHERE id = $2
-RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields
 `
 
 type SetLatestInvoiceParams struct {
@@ -1026,6 +1347,10 @@ func (q *Queries) SetLatestInvoice(ctx context.Context, arg SetLatestInvoicePara
 		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
 	)
 	return i, err
 }
@@ -1048,7 +1373,7 @@ const setSubscriptionPastDue = `-- name: SetSubscriptionPastDue :one
 UPDATE admin.subscriptions
 SET status = 'past_due', latest_invoice_id = $1, next_action_at = $2, event_sequence = event_sequence + 1
 WHERE id = $3
-RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields
 `
 
 type SetSubscriptionPastDueParams struct {
@@ -1089,6 +1414,10 @@ func (q *Queries) SetSubscriptionPastDue(ctx context.Context, arg SetSubscriptio
 		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
 	)
 	return i, err
 }
@@ -1133,7 +1462,7 @@ const updateSubscription = `-- name: UpdateSubscription :one
 UPDATE admin.subscriptions
 SET cancel_at_period_end = $1, metadata = $2, event_sequence = event_sequence + 1
 WHERE id = $3
-RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at
+RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields
 `
 
 type UpdateSubscriptionParams struct {
@@ -1174,6 +1503,56 @@ func (q *Queries) UpdateSubscription(ctx context.Context, arg UpdateSubscription
 		&i.NextActionAt,
 		&i.EventSequence,
 		&i.CreatedAt,
+		&i.TrialStart,
+		&i.TrialEnd,
+		&i.PendingLines,
+		&i.CustomFields,
+	)
+	return i, err
+}
+
+const voidInvoice = `-- name: VoidInvoice :one
+UPDATE admin.invoices
+SET status = 'void', voided_at = $1, next_payment_attempt = NULL, event_sequence = event_sequence + 1
+WHERE id = $2 AND status = 'open'
+RETURNING id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at, voided_at, custom_fields
+`
+
+type VoidInvoiceParams struct {
+	VoidedAt *time.Time
+	ID       string
+}
+
+func (q *Queries) VoidInvoice(ctx context.Context, arg VoidInvoiceParams) (AdminInvoice, error) {
+	row := q.db.QueryRow(ctx, voidInvoice, arg.VoidedAt, arg.ID)
+	var i AdminInvoice
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.SubscriptionID,
+		&i.CustomerID,
+		&i.PeriodNumber,
+		&i.Status,
+		&i.BillingReason,
+		&i.Currency,
+		&i.Lines,
+		&i.AmountSubtotal,
+		&i.AmountDiscount,
+		&i.AmountTax,
+		&i.AmountTotal,
+		&i.DiscountCoupon,
+		&i.PeriodStart,
+		&i.PeriodEnd,
+		&i.PaymentID,
+		&i.AttemptCount,
+		&i.NextPaymentAttempt,
+		&i.PaidAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.VoidedAt,
+		&i.CustomFields,
 	)
 	return i, err
 }

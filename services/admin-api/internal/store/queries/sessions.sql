@@ -210,7 +210,8 @@ RETURNING *;
 -- checkout, or records its customer_creation.
 UPDATE admin.checkout_sessions
 SET mode = @mode, customer_creation = @customer_creation,
-    recurring_interval = sqlc.narg(recurring_interval), recurring_interval_count = sqlc.narg(recurring_interval_count)
+    recurring_interval = sqlc.narg(recurring_interval), recurring_interval_count = sqlc.narg(recurring_interval_count),
+    trial_period_days = sqlc.narg(trial_period_days), subscription_custom_fields = sqlc.narg(subscription_custom_fields)
 WHERE id = @id
 RETURNING *;
 

@@ -1,13 +1,56 @@
 -- name: CreateSubscription :one
+-- An incomplete one (its first payment pending) has no renewal due until
+-- it is paid.
 INSERT INTO admin.subscriptions (id, organization_id, livemode, customer_id, status, items, currency,
     recurring_interval, recurring_interval_count, billing_anchor, current_period_start, current_period_end,
     discount_coupon, discount_duration, discount_end, checkout_session_id, tax_bps, metadata, created_at,
-    default_payment_method, test_clock_id, next_action_at)
-VALUES (@id, @organization_id, @livemode, @customer_id, 'active', @items, @currency,
+    default_payment_method, test_clock_id, next_action_at, trial_start, trial_end, custom_fields)
+VALUES (@id, @organization_id, @livemode, @customer_id, @status, @items, @currency,
     @recurring_interval, @recurring_interval_count, @billing_anchor, @current_period_start, @current_period_end,
     sqlc.narg(discount_coupon), sqlc.narg(discount_duration), sqlc.narg(discount_end), @checkout_session_id, @tax_bps, @metadata, @created_at,
-    sqlc.narg(default_payment_method), sqlc.narg(test_clock_id), @current_period_end)
+    sqlc.narg(default_payment_method), sqlc.narg(test_clock_id),
+    CASE WHEN @status::text = 'incomplete' THEN NULL ELSE @current_period_end::timestamptz END,
+    sqlc.narg(trial_start), sqlc.narg(trial_end), sqlc.narg(custom_fields))
 RETURNING *;
+
+-- name: GetSubscriptionBySession :one
+SELECT * FROM admin.subscriptions WHERE checkout_session_id = $1 FOR UPDATE;
+
+-- name: ActivateSubscription :one
+-- The first payment of an incomplete subscription succeeded: active (or
+-- trialing), its renewal due at the period's end.
+UPDATE admin.subscriptions
+SET status = CASE WHEN trial_end IS NOT NULL THEN 'trialing' ELSE 'active' END,
+    default_payment_method = COALESCE(sqlc.narg(default_payment_method), default_payment_method),
+    tax_bps = @tax_bps, next_action_at = current_period_end, event_sequence = event_sequence + 1
+WHERE id = @id AND status = 'incomplete'
+RETURNING *;
+
+-- name: ExpireSubscription :one
+-- The first payment of an incomplete subscription failed: it never starts.
+UPDATE admin.subscriptions
+SET status = 'incomplete_expired', next_action_at = NULL, event_sequence = event_sequence + 1
+WHERE id = @id AND status = 'incomplete'
+RETURNING *;
+
+-- name: ChangeSubscriptionItems :one
+-- An update's new items, with the proration lines for the next invoice.
+UPDATE admin.subscriptions
+SET items = @items, pending_lines = @pending_lines, event_sequence = event_sequence + 1
+WHERE id = @id
+RETURNING *;
+
+-- name: ClearPendingLines :exec
+UPDATE admin.subscriptions SET pending_lines = @pending_lines WHERE id = @id;
+
+-- name: VoidInvoice :one
+UPDATE admin.invoices
+SET status = 'void', voided_at = @voided_at, next_payment_attempt = NULL, event_sequence = event_sequence + 1
+WHERE id = @id AND status = 'open'
+RETURNING *;
+
+-- name: LockInvoiceOf :one
+SELECT * FROM admin.invoices WHERE id = $1 AND organization_id = $2 AND livemode = $3 FOR UPDATE;
 
 -- name: GetSubscription :one
 SELECT * FROM admin.subscriptions WHERE id = $1 AND organization_id = $2 AND livemode = $3;
@@ -49,10 +92,10 @@ RETURNING *;
 -- name: CreateInvoice :one
 INSERT INTO admin.invoices (id, organization_id, livemode, subscription_id, customer_id, period_number, status,
     billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon,
-    period_start, period_end, payment_id, attempt_count, paid_at, created_at)
+    period_start, period_end, payment_id, attempt_count, paid_at, created_at, custom_fields)
 VALUES (@id, @organization_id, @livemode, @subscription_id, @customer_id, @period_number, @status,
     @billing_reason, @currency, @lines, @amount_subtotal, @amount_discount, @amount_tax, @amount_total, sqlc.narg(discount_coupon),
-    @period_start, @period_end, sqlc.narg(payment_id), @attempt_count, sqlc.narg(paid_at), @created_at)
+    @period_start, @period_end, sqlc.narg(payment_id), @attempt_count, sqlc.narg(paid_at), @created_at, sqlc.narg(custom_fields))
 RETURNING *;
 
 -- name: GetInvoice :one
@@ -91,7 +134,7 @@ RETURNING *;
 SELECT * FROM admin.subscriptions WHERE id = $1 FOR UPDATE;
 
 -- name: RenewSubscription :one
--- A paid renewal: the next period, active again.
+-- A paid (or voided) renewal: the next period, active again.
 UPDATE admin.subscriptions
 SET status = 'active', period_number = @period_number, current_period_start = @current_period_start,
     current_period_end = @current_period_end, latest_invoice_id = @latest_invoice_id,

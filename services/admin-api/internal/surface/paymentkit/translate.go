@@ -2,7 +2,9 @@ package paymentkit
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -36,9 +38,6 @@ func SecureURL(checkoutBase, token string) string { return checkoutBase + Secure
 // lacks are refused, each with a 400 naming it, rather than ignored. Everything else —
 // amounts, URLs, expiry bounds — is validated by the service, once.
 func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheckoutSessionRequest, error) {
-	if err := refuseCatalog(in); err != nil {
-		return nil, err
-	}
 	out := &adminv1.CreateCheckoutSessionRequest{
 		Amount: in.Amount, Currency: in.GetCurrency(), SuccessUrl: in.GetSuccessUrl(), CancelUrl: in.GetReturnUrl(),
 		ExpiresInHours: in.ExpiresInHours, CustomerEmail: in.GetCustomerEmail(), Metadata: in.GetMetadata(),
@@ -55,7 +54,10 @@ func CreateRequest(in *pkv1.CreatePaymentKitSessionParams) (*adminv1.CreateCheck
 		out.Route = id.StringValue
 	}
 	var err error
-	if out.CustomFields, err = customFields(in.GetCustomFields()); err != nil {
+	if out.CustomFields, err = customFields(in.GetCustomFields(), "custom_fields"); err != nil {
+		return nil, err
+	}
+	if out.ParamsForSub, err = paramsForSub(in.GetParamsForSub()); err != nil {
 		return nil, err
 	}
 	c := &currencyOf{code: strings.TrimSpace(in.GetCurrency()), param: "currency"}
@@ -136,27 +138,37 @@ func cascade(v *structpb.Value) ([]*pkv1.PaymentKitCascadeTier, error) {
 	return out.GetTiers(), nil
 }
 
-// refuseCatalog refuses the parameters that need subscriptions, which
-// Tillpoint does not have yet.
-func refuseCatalog(in *pkv1.CreatePaymentKitSessionParams) error {
-	switch {
-	case given(in.GetParamsForSub()):
-		return unsupported("params_for_sub", "subscriptions", "")
+// paramsForSub reads PaymentKit's `params_for_sub`: an object (or null)
+// whose only parameter is `custom_fields` (seed 002: "currently supports
+// custom_fields"); any other is refused by name.
+func paramsForSub(v *structpb.Value) (*adminv1.ParamsForSubParams, error) {
+	if !given(v) {
+		return nil, nil
 	}
-	return nil
+	obj := v.GetStructValue()
+	if obj == nil {
+		return nil, errs.Param("params_for_sub", "parameter_invalid", "params_for_sub is an object.")
+	}
+	for _, k := range slices.Sorted(maps.Keys(obj.GetFields())) {
+		if k != "custom_fields" {
+			return nil, unsupported("params_for_sub["+k+"]", "subscription parameter "+k, "params_for_sub takes custom_fields.")
+		}
+	}
+	fields, err := customFields(obj.GetFields()["custom_fields"], "params_for_sub[custom_fields]")
+	return &adminv1.ParamsForSubParams{CustomFields: fields}, err
 }
 
 // customFields reads PaymentKit's `custom_fields`: an object (or null) whose
 // values are strings, or whole numbers, taken as their decimal digits (a
 // numeric field's value). The values are checked against the site's
 // definitions by the service.
-func customFields(v *structpb.Value) (map[string]string, error) {
+func customFields(v *structpb.Value, param string) (map[string]string, error) {
 	if !given(v) {
 		return nil, nil
 	}
 	obj := v.GetStructValue()
 	if obj == nil {
-		return nil, errs.Param("custom_fields", "parameter_invalid", "custom_fields is an object of key → value.")
+		return nil, errs.Param(param, "parameter_invalid", "%s is an object of key → value.", param)
 	}
 	out := make(map[string]string, len(obj.GetFields()))
 	for k, f := range obj.GetFields() {
@@ -165,11 +177,11 @@ func customFields(v *structpb.Value) (map[string]string, error) {
 			out[k] = x.StringValue
 		case *structpb.Value_NumberValue:
 			if x.NumberValue < 0 || x.NumberValue != math.Trunc(x.NumberValue) || x.NumberValue > maxExactNumber {
-				return nil, errs.Param("custom_fields["+k+"]", "parameter_invalid", "%s must be a whole number from 0 to %d, or a string.", "custom_fields["+k+"]", int64(maxExactNumber))
+				return nil, errs.Param(param+"["+k+"]", "parameter_invalid", "%s must be a whole number from 0 to %d, or a string.", param+"["+k+"]", int64(maxExactNumber))
 			}
 			out[k] = strconv.FormatInt(int64(x.NumberValue), 10)
 		default:
-			return nil, errs.Param("custom_fields["+k+"]", "parameter_invalid", "%s must be a string or a number.", "custom_fields["+k+"]")
+			return nil, errs.Param(param+"["+k+"]", "parameter_invalid", "%s must be a string or a number.", param+"["+k+"]")
 		}
 	}
 	return out, nil

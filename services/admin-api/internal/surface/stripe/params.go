@@ -26,7 +26,6 @@ const (
 // They are refused, never ignored: a merchant relying on one must learn that
 // it has no effect here.
 var unsupported = map[string]string{
-	"subscription_data":             "subscriptions are not supported yet",
 	"setup_intent_data":             "only mode=payment is supported",
 	"payment_intent_data":           "Tillpoint captures every payment itself",
 	"automatic_tax":                 "Tillpoint computes tax from the site's tax rates",
@@ -238,7 +237,8 @@ func createRequest(f form) (create, error) {
 		if reason, ok := unsupported[name]; ok {
 			return c, errs.Param(p.name, codeUnsupported, "Tillpoint does not support %s: %s.", name, reason)
 		}
-		if len(p.path) > 1 && name != "metadata" && name != "line_items" && name != "payment_method_types" && name != "expand" && name != "discounts" {
+		if len(p.path) > 1 && name != "metadata" && name != "line_items" && name != "payment_method_types" && name != "expand" && name != "discounts" &&
+			name != "subscription_data" {
 			return c, unknown(p)
 		}
 		switch name {
@@ -290,6 +290,10 @@ func createRequest(f form) (create, error) {
 			}
 		case "expand":
 			if err := expands.add(p); err != nil {
+				return c, err
+			}
+		case "subscription_data":
+			if err := addSubscriptionData(req, p); err != nil {
 				return c, err
 			}
 		default:
@@ -515,4 +519,22 @@ func lineItems(req *adminv1.CreateCheckoutSessionRequest, items []lineItem) (str
 		req.LineItems = append(req.LineItems, li)
 	}
 	return currencyParam, nil
+}
+
+// addSubscriptionData reads subscription_data[trial_period_days], the one
+// subscription parameter Tillpoint implements; the others are refused.
+func addSubscriptionData(req *adminv1.CreateCheckoutSessionRequest, p param) error {
+	if len(p.path) != 2 || p.path[1] != "trial_period_days" {
+		return errs.Param(p.name, codeUnsupported, "Tillpoint supports subscription_data[trial_period_days] only.")
+	}
+	days, err := strconv.ParseInt(p.value, 10, 32)
+	if err != nil {
+		return errs.Param(p.name, codeInvalidInteger, "Invalid integer: %s.", p.value)
+	}
+	if req.SubscriptionData == nil {
+		req.SubscriptionData = &adminv1.SubscriptionDataParams{}
+	}
+	d := int32(days)
+	req.SubscriptionData.TrialPeriodDays = &d
+	return nil
 }

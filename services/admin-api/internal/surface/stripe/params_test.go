@@ -56,6 +56,9 @@ func TestCreateTranslation(t *testing.T) {
 		{"empty brackets", base + "&payment_method_types[]=card&expand[]=line_items",
 			&adminv1.CreateCheckoutSessionRequest{Currency: "EUR", LineItems: []*adminv1.LineItemParams{tea}, PaymentMethodTypes: []string{"card"}}, true, "line_items[0][price_data][currency]"},
 		{"top-level currency", base + "&currency=eur", &adminv1.CreateCheckoutSessionRequest{Currency: "EUR", LineItems: []*adminv1.LineItemParams{tea}}, false, "currency"},
+		{"a trial", base + "&subscription_data[trial_period_days]=14", &adminv1.CreateCheckoutSessionRequest{Currency: "EUR",
+			LineItems: []*adminv1.LineItemParams{tea}, SubscriptionData: &adminv1.SubscriptionDataParams{TrialPeriodDays: proto.Int32(14)}}, false,
+			"line_items[0][price_data][currency]"},
 		{"catalog price, customer and adjustable quantity",
 			"mode=payment&customer=cus_9&line_items[0][price]=price_123&line_items[0][quantity]=2" +
 				"&line_items[0][adjustable_quantity][enabled]=true&line_items[0][adjustable_quantity][maximum]=5" +
@@ -111,6 +114,9 @@ func TestCreateRefusals(t *testing.T) {
 		{base + "&discounts[x][coupon]=A", "discounts[x][coupon]", codeInvalid},
 		{base + "&allow_promotion_codes=maybe", "allow_promotion_codes", codeInvalid},
 		{base + "&ui_mode=embedded", "ui_mode", codeUnsupported},
+		{base + "&subscription_data[trial_period_days]=two", "subscription_data[trial_period_days]", codeInvalidInteger},
+		{base + "&subscription_data[trial_end]=1900000000", "subscription_data[trial_end]", codeUnsupported},
+		{base + "&subscription_data=1", "subscription_data", codeUnsupported},
 		{base + "&frobnicate=1", "frobnicate", codeUnknown},
 		{base + "&success_url[x]=1", "success_url[x]", codeUnknown},
 		{base + "&expires_at=tomorrow", "expires_at", codeInvalidInteger},

@@ -91,15 +91,17 @@ type RuntimePaymentAttempt struct {
 }
 
 type RuntimePaymentMethod struct {
-	ID             string
-	OrganizationID string
-	Livemode       bool
-	Provider       string
-	ProviderToken  string
-	CardBrand      *string
-	CardLast4      *string
-	PaymentID      string
-	CreatedAt      time.Time
+	ID              string
+	OrganizationID  string
+	Livemode        bool
+	Provider        string
+	ProviderToken   string
+	CardBrand       *string
+	CardLast4       *string
+	PaymentID       *string
+	CreatedAt       time.Time
+	SessionID       *string
+	ProviderAccount *string
 }
 
 type RuntimeRefund struct {

@@ -323,9 +323,9 @@ func (q *Queries) ClaimStuckPayments(ctx context.Context, arg ClaimStuckPayments
 const createOffSessionPayment = `-- name: CreateOffSessionPayment :one
 INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method, provider, status,
     currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
-    billing_postal_code, payment_method_id, idempotency_key)
+    billing_postal_code, payment_method_id, idempotency_key, provider_account)
 VALUES ($1, $2, $3, $4, 'card', $5, 'processing',
-    $6, $7, $8, $2, '', '', '', '', $9, $10)
+    $6, $7, $8, $2, '', '', '', '', $9, $10, $11)
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key, next_action
 `
@@ -341,6 +341,7 @@ type CreateOffSessionPaymentParams struct {
 	AmountTax       int64
 	PaymentMethodID *string
 	IdempotencyKey  *string
+	ProviderAccount *string
 }
 
 // A renewal's payment; a repeated idempotency key inserts nothing (no row).
@@ -356,6 +357,7 @@ func (q *Queries) CreateOffSessionPayment(ctx context.Context, arg CreateOffSess
 		arg.AmountTax,
 		arg.PaymentMethodID,
 		arg.IdempotencyKey,
+		arg.ProviderAccount,
 	)
 	var i RuntimePayment
 	err := row.Scan(
@@ -510,20 +512,22 @@ func (q *Queries) CreatePayment(ctx context.Context, arg CreatePaymentParams) (R
 }
 
 const createPaymentMethod = `-- name: CreatePaymentMethod :one
-INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id, created_at
+INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id,
+    provider_account)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id, created_at, session_id, provider_account
 `
 
 type CreatePaymentMethodParams struct {
-	ID             string
-	OrganizationID string
-	Livemode       bool
-	Provider       string
-	ProviderToken  string
-	CardBrand      *string
-	CardLast4      *string
-	PaymentID      string
+	ID              string
+	OrganizationID  string
+	Livemode        bool
+	Provider        string
+	ProviderToken   string
+	CardBrand       *string
+	CardLast4       *string
+	PaymentID       *string
+	ProviderAccount *string
 }
 
 func (q *Queries) CreatePaymentMethod(ctx context.Context, arg CreatePaymentMethodParams) (RuntimePaymentMethod, error) {
@@ -536,6 +540,7 @@ func (q *Queries) CreatePaymentMethod(ctx context.Context, arg CreatePaymentMeth
 		arg.CardBrand,
 		arg.CardLast4,
 		arg.PaymentID,
+		arg.ProviderAccount,
 	)
 	var i RuntimePaymentMethod
 	err := row.Scan(
@@ -548,6 +553,56 @@ func (q *Queries) CreatePaymentMethod(ctx context.Context, arg CreatePaymentMeth
 		&i.CardLast4,
 		&i.PaymentID,
 		&i.CreatedAt,
+		&i.SessionID,
+		&i.ProviderAccount,
+	)
+	return i, err
+}
+
+const createSetupPaymentMethod = `-- name: CreateSetupPaymentMethod :one
+INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, session_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (session_id) DO NOTHING
+RETURNING id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id, created_at, session_id, provider_account
+`
+
+type CreateSetupPaymentMethodParams struct {
+	ID             string
+	OrganizationID string
+	Livemode       bool
+	Provider       string
+	ProviderToken  string
+	CardBrand      *string
+	CardLast4      *string
+	SessionID      *string
+}
+
+// A card saved without a payment (a checkout that charges nothing, a
+// free trial), once per session: a repeat inserts nothing (no row).
+func (q *Queries) CreateSetupPaymentMethod(ctx context.Context, arg CreateSetupPaymentMethodParams) (RuntimePaymentMethod, error) {
+	row := q.db.QueryRow(ctx, createSetupPaymentMethod,
+		arg.ID,
+		arg.OrganizationID,
+		arg.Livemode,
+		arg.Provider,
+		arg.ProviderToken,
+		arg.CardBrand,
+		arg.CardLast4,
+		arg.SessionID,
+	)
+	var i RuntimePaymentMethod
+	err := row.Scan(
+		&i.ID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Provider,
+		&i.ProviderToken,
+		&i.CardBrand,
+		&i.CardLast4,
+		&i.PaymentID,
+		&i.CreatedAt,
+		&i.SessionID,
+		&i.ProviderAccount,
 	)
 	return i, err
 }
@@ -801,7 +856,7 @@ func (q *Queries) GetPaymentForUpdate(ctx context.Context, id string) (RuntimePa
 }
 
 const getPaymentMethod = `-- name: GetPaymentMethod :one
-SELECT id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id, created_at FROM runtime.payment_methods WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id, created_at, session_id, provider_account FROM runtime.payment_methods WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetPaymentMethodParams struct {
@@ -823,6 +878,8 @@ func (q *Queries) GetPaymentMethod(ctx context.Context, arg GetPaymentMethodPara
 		&i.CardLast4,
 		&i.PaymentID,
 		&i.CreatedAt,
+		&i.SessionID,
+		&i.ProviderAccount,
 	)
 	return i, err
 }
@@ -831,11 +888,34 @@ const getPaymentMethodByPayment = `-- name: GetPaymentMethodByPayment :one
 SELECT id FROM runtime.payment_methods WHERE payment_id = $1
 `
 
-func (q *Queries) GetPaymentMethodByPayment(ctx context.Context, paymentID string) (string, error) {
+func (q *Queries) GetPaymentMethodByPayment(ctx context.Context, paymentID *string) (string, error) {
 	row := q.db.QueryRow(ctx, getPaymentMethodByPayment, paymentID)
 	var id string
 	err := row.Scan(&id)
 	return id, err
+}
+
+const getPaymentMethodBySession = `-- name: GetPaymentMethodBySession :one
+SELECT id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id, created_at, session_id, provider_account FROM runtime.payment_methods WHERE session_id = $1
+`
+
+func (q *Queries) GetPaymentMethodBySession(ctx context.Context, sessionID *string) (RuntimePaymentMethod, error) {
+	row := q.db.QueryRow(ctx, getPaymentMethodBySession, sessionID)
+	var i RuntimePaymentMethod
+	err := row.Scan(
+		&i.ID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Provider,
+		&i.ProviderToken,
+		&i.CardBrand,
+		&i.CardLast4,
+		&i.PaymentID,
+		&i.CreatedAt,
+		&i.SessionID,
+		&i.ProviderAccount,
+	)
+	return i, err
 }
 
 const latestPayment = `-- name: LatestPayment :one

@@ -103,12 +103,24 @@ WHERE id = @id AND status = 'processing'
 RETURNING *;
 
 -- name: CreatePaymentMethod :one
-INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id,
+    provider_account)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, sqlc.narg(provider_account))
 RETURNING *;
 
 -- name: GetPaymentMethod :one
 SELECT * FROM runtime.payment_methods WHERE id = $1 AND organization_id = $2 AND livemode = $3;
+
+-- name: CreateSetupPaymentMethod :one
+-- A card saved without a payment (a checkout that charges nothing, a
+-- free trial), once per session: a repeat inserts nothing (no row).
+INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, session_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (session_id) DO NOTHING
+RETURNING *;
+
+-- name: GetPaymentMethodBySession :one
+SELECT * FROM runtime.payment_methods WHERE session_id = $1;
 
 -- name: GetPaymentMethodByPayment :one
 SELECT id FROM runtime.payment_methods WHERE payment_id = $1;
@@ -117,9 +129,9 @@ SELECT id FROM runtime.payment_methods WHERE payment_id = $1;
 -- A renewal's payment; a repeated idempotency key inserts nothing (no row).
 INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method, provider, status,
     currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
-    billing_postal_code, payment_method_id, idempotency_key)
+    billing_postal_code, payment_method_id, idempotency_key, provider_account)
 VALUES (@id, @invoice_id, @organization_id, @livemode, 'card', @provider, 'processing',
-    @currency, @amount, @amount_tax, @invoice_id, '', '', '', '', @payment_method_id, @idempotency_key)
+    @currency, @amount, @amount_tax, @invoice_id, '', '', '', '', @payment_method_id, @idempotency_key, sqlc.narg(provider_account))
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING *;
 

@@ -1220,8 +1220,15 @@ type CreateCheckoutSessionRequest struct {
 	// only when the session needs one, i.e. in subscription mode without a
 	// customer) or `always` (created for any paid session without one).
 	CustomerCreation string `protobuf:"bytes,91,opt,name=customer_creation,json=customerCreation,proto3" json:"customer_creation,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The subscription a subscription-mode session creates (Stripe's
+	// subscription_data): its free trial.
+	SubscriptionData *SubscriptionDataParams `protobuf:"bytes,92,opt,name=subscription_data,json=subscriptionData,proto3" json:"subscription_data,omitempty"`
+	// Parameters of the subscription a subscription-mode session creates, in
+	// seed 002's shape: its custom field values, checked against the site's
+	// `subscription_custom_fields` (not its `custom_fields`).
+	ParamsForSub  *ParamsForSubParams `protobuf:"bytes,93,opt,name=params_for_sub,json=paramsForSub,proto3" json:"params_for_sub,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateCheckoutSessionRequest) Reset() {
@@ -1506,6 +1513,116 @@ func (x *CreateCheckoutSessionRequest) GetCustomerCreation() string {
 	return ""
 }
 
+func (x *CreateCheckoutSessionRequest) GetSubscriptionData() *SubscriptionDataParams {
+	if x != nil {
+		return x.SubscriptionData
+	}
+	return nil
+}
+
+func (x *CreateCheckoutSessionRequest) GetParamsForSub() *ParamsForSubParams {
+	if x != nil {
+		return x.ParamsForSub
+	}
+	return nil
+}
+
+// seed 002's params_for_sub.
+type ParamsForSubParams struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subscription's custom field values, key → value: on the
+	// subscription (with `expand=custom_fields`), its invoices and events.
+	CustomFields  map[string]string `protobuf:"bytes,1,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParamsForSubParams) Reset() {
+	*x = ParamsForSubParams{}
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParamsForSubParams) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParamsForSubParams) ProtoMessage() {}
+
+func (x *ParamsForSubParams) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParamsForSubParams.ProtoReflect.Descriptor instead.
+func (*ParamsForSubParams) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ParamsForSubParams) GetCustomFields() map[string]string {
+	if x != nil {
+		return x.CustomFields
+	}
+	return nil
+}
+
+// Parameters of the subscription a checkout session creates.
+type SubscriptionDataParams struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Days of free trial, 1–730: the subscription starts `trialing` and its
+	// first charged invoice is at the trial's end. The checkout charges the
+	// recurring prices nothing (one-time prices are still charged); one that
+	// charges nothing saves the payment method without a payment.
+	TrialPeriodDays *int32 `protobuf:"varint,1,opt,name=trial_period_days,json=trialPeriodDays,proto3,oneof" json:"trial_period_days,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SubscriptionDataParams) Reset() {
+	*x = SubscriptionDataParams{}
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscriptionDataParams) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscriptionDataParams) ProtoMessage() {}
+
+func (x *SubscriptionDataParams) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscriptionDataParams.ProtoReflect.Descriptor instead.
+func (*SubscriptionDataParams) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SubscriptionDataParams) GetTrialPeriodDays() int32 {
+	if x != nil && x.TrialPeriodDays != nil {
+		return *x.TrialPeriodDays
+	}
+	return 0
+}
+
 // Result of CreateCheckoutSession.
 type CreateCheckoutSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1520,7 +1637,7 @@ type CreateCheckoutSessionResponse struct {
 
 func (x *CreateCheckoutSessionResponse) Reset() {
 	*x = CreateCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1649,7 @@ func (x *CreateCheckoutSessionResponse) String() string {
 func (*CreateCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *CreateCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1662,7 @@ func (x *CreateCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*CreateCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -1575,7 +1692,7 @@ type GetCheckoutSessionRequest struct {
 
 func (x *GetCheckoutSessionRequest) Reset() {
 	*x = GetCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1587,7 +1704,7 @@ func (x *GetCheckoutSessionRequest) String() string {
 func (*GetCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *GetCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1600,7 +1717,7 @@ func (x *GetCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{11}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetCheckoutSessionRequest) GetId() string {
@@ -1628,7 +1745,7 @@ type GetCheckoutSessionResponse struct {
 
 func (x *GetCheckoutSessionResponse) Reset() {
 	*x = GetCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1640,7 +1757,7 @@ func (x *GetCheckoutSessionResponse) String() string {
 func (*GetCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *GetCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[12]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1653,7 +1770,7 @@ func (x *GetCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{12}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -1680,7 +1797,7 @@ type TimeRange struct {
 
 func (x *TimeRange) Reset() {
 	*x = TimeRange{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[13]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1692,7 +1809,7 @@ func (x *TimeRange) String() string {
 func (*TimeRange) ProtoMessage() {}
 
 func (x *TimeRange) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[13]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1705,7 +1822,7 @@ func (x *TimeRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeRange.ProtoReflect.Descriptor instead.
 func (*TimeRange) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{13}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TimeRange) GetGte() *timestamppb.Timestamp {
@@ -1780,7 +1897,7 @@ type ListCheckoutSessionsRequest struct {
 
 func (x *ListCheckoutSessionsRequest) Reset() {
 	*x = ListCheckoutSessionsRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1792,7 +1909,7 @@ func (x *ListCheckoutSessionsRequest) String() string {
 func (*ListCheckoutSessionsRequest) ProtoMessage() {}
 
 func (x *ListCheckoutSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1805,7 +1922,7 @@ func (x *ListCheckoutSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckoutSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListCheckoutSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{14}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListCheckoutSessionsRequest) GetLimit() int32 {
@@ -1937,7 +2054,7 @@ type ListCheckoutSessionsResponse struct {
 
 func (x *ListCheckoutSessionsResponse) Reset() {
 	*x = ListCheckoutSessionsResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[15]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1949,7 +2066,7 @@ func (x *ListCheckoutSessionsResponse) String() string {
 func (*ListCheckoutSessionsResponse) ProtoMessage() {}
 
 func (x *ListCheckoutSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[15]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1962,7 +2079,7 @@ func (x *ListCheckoutSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckoutSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListCheckoutSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{15}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListCheckoutSessionsResponse) GetObject() string {
@@ -2004,7 +2121,7 @@ type ExpireCheckoutSessionRequest struct {
 
 func (x *ExpireCheckoutSessionRequest) Reset() {
 	*x = ExpireCheckoutSessionRequest{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[16]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2016,7 +2133,7 @@ func (x *ExpireCheckoutSessionRequest) String() string {
 func (*ExpireCheckoutSessionRequest) ProtoMessage() {}
 
 func (x *ExpireCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[16]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2029,7 +2146,7 @@ func (x *ExpireCheckoutSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireCheckoutSessionRequest.ProtoReflect.Descriptor instead.
 func (*ExpireCheckoutSessionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{16}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ExpireCheckoutSessionRequest) GetId() string {
@@ -2050,7 +2167,7 @@ type ExpireCheckoutSessionResponse struct {
 
 func (x *ExpireCheckoutSessionResponse) Reset() {
 	*x = ExpireCheckoutSessionResponse{}
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[17]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2179,7 @@ func (x *ExpireCheckoutSessionResponse) String() string {
 func (*ExpireCheckoutSessionResponse) ProtoMessage() {}
 
 func (x *ExpireCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[17]
+	mi := &file_tillpoint_admin_v1_checkout_session_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2192,7 @@ func (x *ExpireCheckoutSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireCheckoutSessionResponse.ProtoReflect.Descriptor instead.
 func (*ExpireCheckoutSessionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{17}
+	return file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ExpireCheckoutSessionResponse) GetCheckoutSession() *CheckoutSession {
@@ -2225,7 +2342,7 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"line_items\x18\x01 \x03(\v2\x1c.tillpoint.admin.v1.LineItemR\tlineItems\x121\n" +
 	"\x12processor_route_id\x18\x02 \x01(\tH\x00R\x10processorRouteId\x88\x01\x01\x12'\n" +
 	"\x0famount_subtotal\x18\x03 \x01(\x03R\x0eamountSubtotalB\x15\n" +
-	"\x13_processor_route_id\"\xc7\x10\n" +
+	"\x13_processor_route_id\"\xee\x11\n" +
 	"\x1cCreateCheckoutSessionRequest\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x1b\n" +
 	"\x06amount\x18\x02 \x01(\x03H\x00R\x06amount\x88\x01\x01\x12A\n" +
@@ -2270,7 +2387,9 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\x06expand\x18y \x03(\tR\x06expand\x12T\n" +
 	"\x12cascade_line_items\x18\x82\x01 \x03(\v2%.tillpoint.admin.v1.CascadeTierParamsR\x10cascadeLineItems\x12\x12\n" +
 	"\x04mode\x18Z \x01(\tR\x04mode\x12+\n" +
-	"\x11customer_creation\x18[ \x01(\tR\x10customerCreation\x1a;\n" +
+	"\x11customer_creation\x18[ \x01(\tR\x10customerCreation\x12W\n" +
+	"\x11subscription_data\x18\\ \x01(\v2*.tillpoint.admin.v1.SubscriptionDataParamsR\x10subscriptionData\x12L\n" +
+	"\x0eparams_for_sub\x18] \x01(\v2&.tillpoint.admin.v1.ParamsForSubParamsR\fparamsForSub\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
@@ -2280,7 +2399,15 @@ const file_tillpoint_admin_v1_checkout_session_proto_rawDesc = "" +
 	"\a_amountB\x15\n" +
 	"\x13_expires_in_minutesB\x13\n" +
 	"\x11_expires_in_hoursB\x18\n" +
-	"\x16_max_installment_count\"\x92\x01\n" +
+	"\x16_max_installment_count\"\xb4\x01\n" +
+	"\x12ParamsForSubParams\x12]\n" +
+	"\rcustom_fields\x18\x01 \x03(\v28.tillpoint.admin.v1.ParamsForSubParams.CustomFieldsEntryR\fcustomFields\x1a?\n" +
+	"\x11CustomFieldsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"_\n" +
+	"\x16SubscriptionDataParams\x12/\n" +
+	"\x11trial_period_days\x18\x01 \x01(\x05H\x00R\x0ftrialPeriodDays\x88\x01\x01B\x14\n" +
+	"\x12_trial_period_days\"\x92\x01\n" +
 	"\x1dCreateCheckoutSessionResponse\x12N\n" +
 	"\x10checkout_session\x18\x01 \x01(\v2#.tillpoint.admin.v1.CheckoutSessionR\x0fcheckoutSession\x12!\n" +
 	"\fsecure_token\x18\x02 \x01(\tR\vsecureToken\"C\n" +
@@ -2359,7 +2486,7 @@ func file_tillpoint_admin_v1_checkout_session_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_checkout_session_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_checkout_session_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_tillpoint_admin_v1_checkout_session_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_tillpoint_admin_v1_checkout_session_proto_goTypes = []any{
 	(*LineItemParams)(nil),                // 0: tillpoint.admin.v1.LineItemParams
 	(*AdjustableQuantity)(nil),            // 1: tillpoint.admin.v1.AdjustableQuantity
@@ -2371,62 +2498,68 @@ var file_tillpoint_admin_v1_checkout_session_proto_goTypes = []any{
 	(*CascadeTierParams)(nil),             // 7: tillpoint.admin.v1.CascadeTierParams
 	(*CascadeTier)(nil),                   // 8: tillpoint.admin.v1.CascadeTier
 	(*CreateCheckoutSessionRequest)(nil),  // 9: tillpoint.admin.v1.CreateCheckoutSessionRequest
-	(*CreateCheckoutSessionResponse)(nil), // 10: tillpoint.admin.v1.CreateCheckoutSessionResponse
-	(*GetCheckoutSessionRequest)(nil),     // 11: tillpoint.admin.v1.GetCheckoutSessionRequest
-	(*GetCheckoutSessionResponse)(nil),    // 12: tillpoint.admin.v1.GetCheckoutSessionResponse
-	(*TimeRange)(nil),                     // 13: tillpoint.admin.v1.TimeRange
-	(*ListCheckoutSessionsRequest)(nil),   // 14: tillpoint.admin.v1.ListCheckoutSessionsRequest
-	(*ListCheckoutSessionsResponse)(nil),  // 15: tillpoint.admin.v1.ListCheckoutSessionsResponse
-	(*ExpireCheckoutSessionRequest)(nil),  // 16: tillpoint.admin.v1.ExpireCheckoutSessionRequest
-	(*ExpireCheckoutSessionResponse)(nil), // 17: tillpoint.admin.v1.ExpireCheckoutSessionResponse
-	nil,                                   // 18: tillpoint.admin.v1.CheckoutSession.MetadataEntry
-	nil,                                   // 19: tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
-	nil,                                   // 20: tillpoint.admin.v1.CreateCheckoutSessionRequest.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil),         // 21: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),               // 22: google.protobuf.Struct
+	(*ParamsForSubParams)(nil),            // 10: tillpoint.admin.v1.ParamsForSubParams
+	(*SubscriptionDataParams)(nil),        // 11: tillpoint.admin.v1.SubscriptionDataParams
+	(*CreateCheckoutSessionResponse)(nil), // 12: tillpoint.admin.v1.CreateCheckoutSessionResponse
+	(*GetCheckoutSessionRequest)(nil),     // 13: tillpoint.admin.v1.GetCheckoutSessionRequest
+	(*GetCheckoutSessionResponse)(nil),    // 14: tillpoint.admin.v1.GetCheckoutSessionResponse
+	(*TimeRange)(nil),                     // 15: tillpoint.admin.v1.TimeRange
+	(*ListCheckoutSessionsRequest)(nil),   // 16: tillpoint.admin.v1.ListCheckoutSessionsRequest
+	(*ListCheckoutSessionsResponse)(nil),  // 17: tillpoint.admin.v1.ListCheckoutSessionsResponse
+	(*ExpireCheckoutSessionRequest)(nil),  // 18: tillpoint.admin.v1.ExpireCheckoutSessionRequest
+	(*ExpireCheckoutSessionResponse)(nil), // 19: tillpoint.admin.v1.ExpireCheckoutSessionResponse
+	nil,                                   // 20: tillpoint.admin.v1.CheckoutSession.MetadataEntry
+	nil,                                   // 21: tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
+	nil,                                   // 22: tillpoint.admin.v1.CreateCheckoutSessionRequest.CustomFieldsEntry
+	nil,                                   // 23: tillpoint.admin.v1.ParamsForSubParams.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil),         // 24: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),               // 25: google.protobuf.Struct
 }
 var file_tillpoint_admin_v1_checkout_session_proto_depIdxs = []int32{
 	1,  // 0: tillpoint.admin.v1.LineItemParams.adjustable_quantity:type_name -> tillpoint.admin.v1.AdjustableQuantity
 	1,  // 1: tillpoint.admin.v1.LineItem.adjustable_quantity:type_name -> tillpoint.admin.v1.AdjustableQuantity
 	2,  // 2: tillpoint.admin.v1.CheckoutSession.line_items:type_name -> tillpoint.admin.v1.LineItem
-	18, // 3: tillpoint.admin.v1.CheckoutSession.metadata:type_name -> tillpoint.admin.v1.CheckoutSession.MetadataEntry
-	21, // 4: tillpoint.admin.v1.CheckoutSession.expires_at:type_name -> google.protobuf.Timestamp
-	21, // 5: tillpoint.admin.v1.CheckoutSession.created_at:type_name -> google.protobuf.Timestamp
-	21, // 6: tillpoint.admin.v1.CheckoutSession.completed_at:type_name -> google.protobuf.Timestamp
+	20, // 3: tillpoint.admin.v1.CheckoutSession.metadata:type_name -> tillpoint.admin.v1.CheckoutSession.MetadataEntry
+	24, // 4: tillpoint.admin.v1.CheckoutSession.expires_at:type_name -> google.protobuf.Timestamp
+	24, // 5: tillpoint.admin.v1.CheckoutSession.created_at:type_name -> google.protobuf.Timestamp
+	24, // 6: tillpoint.admin.v1.CheckoutSession.completed_at:type_name -> google.protobuf.Timestamp
 	3,  // 7: tillpoint.admin.v1.CheckoutSession.total_details:type_name -> tillpoint.admin.v1.TotalDetails
 	4,  // 8: tillpoint.admin.v1.CheckoutSession.discounts:type_name -> tillpoint.admin.v1.SessionDiscount
-	22, // 9: tillpoint.admin.v1.CheckoutSession.custom_fields:type_name -> google.protobuf.Struct
+	25, // 9: tillpoint.admin.v1.CheckoutSession.custom_fields:type_name -> google.protobuf.Struct
 	8,  // 10: tillpoint.admin.v1.CheckoutSession.cascade_line_items:type_name -> tillpoint.admin.v1.CascadeTier
 	0,  // 11: tillpoint.admin.v1.CascadeTierParams.line_items:type_name -> tillpoint.admin.v1.LineItemParams
 	2,  // 12: tillpoint.admin.v1.CascadeTier.line_items:type_name -> tillpoint.admin.v1.LineItem
 	0,  // 13: tillpoint.admin.v1.CreateCheckoutSessionRequest.line_items:type_name -> tillpoint.admin.v1.LineItemParams
-	19, // 14: tillpoint.admin.v1.CreateCheckoutSessionRequest.metadata:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
-	21, // 15: tillpoint.admin.v1.CreateCheckoutSessionRequest.expires_at:type_name -> google.protobuf.Timestamp
+	21, // 14: tillpoint.admin.v1.CreateCheckoutSessionRequest.metadata:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.MetadataEntry
+	24, // 15: tillpoint.admin.v1.CreateCheckoutSessionRequest.expires_at:type_name -> google.protobuf.Timestamp
 	5,  // 16: tillpoint.admin.v1.CreateCheckoutSessionRequest.discounts:type_name -> tillpoint.admin.v1.DiscountParams
-	20, // 17: tillpoint.admin.v1.CreateCheckoutSessionRequest.custom_fields:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.CustomFieldsEntry
+	22, // 17: tillpoint.admin.v1.CreateCheckoutSessionRequest.custom_fields:type_name -> tillpoint.admin.v1.CreateCheckoutSessionRequest.CustomFieldsEntry
 	7,  // 18: tillpoint.admin.v1.CreateCheckoutSessionRequest.cascade_line_items:type_name -> tillpoint.admin.v1.CascadeTierParams
-	6,  // 19: tillpoint.admin.v1.CreateCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	6,  // 20: tillpoint.admin.v1.GetCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	21, // 21: tillpoint.admin.v1.TimeRange.gte:type_name -> google.protobuf.Timestamp
-	21, // 22: tillpoint.admin.v1.TimeRange.gt:type_name -> google.protobuf.Timestamp
-	21, // 23: tillpoint.admin.v1.TimeRange.lte:type_name -> google.protobuf.Timestamp
-	21, // 24: tillpoint.admin.v1.TimeRange.lt:type_name -> google.protobuf.Timestamp
-	13, // 25: tillpoint.admin.v1.ListCheckoutSessionsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
-	6,  // 26: tillpoint.admin.v1.ListCheckoutSessionsResponse.data:type_name -> tillpoint.admin.v1.CheckoutSession
-	6,  // 27: tillpoint.admin.v1.ExpireCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
-	9,  // 28: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:input_type -> tillpoint.admin.v1.CreateCheckoutSessionRequest
-	11, // 29: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:input_type -> tillpoint.admin.v1.GetCheckoutSessionRequest
-	14, // 30: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:input_type -> tillpoint.admin.v1.ListCheckoutSessionsRequest
-	16, // 31: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:input_type -> tillpoint.admin.v1.ExpireCheckoutSessionRequest
-	10, // 32: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:output_type -> tillpoint.admin.v1.CreateCheckoutSessionResponse
-	12, // 33: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:output_type -> tillpoint.admin.v1.GetCheckoutSessionResponse
-	15, // 34: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:output_type -> tillpoint.admin.v1.ListCheckoutSessionsResponse
-	17, // 35: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:output_type -> tillpoint.admin.v1.ExpireCheckoutSessionResponse
-	32, // [32:36] is the sub-list for method output_type
-	28, // [28:32] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	11, // 19: tillpoint.admin.v1.CreateCheckoutSessionRequest.subscription_data:type_name -> tillpoint.admin.v1.SubscriptionDataParams
+	10, // 20: tillpoint.admin.v1.CreateCheckoutSessionRequest.params_for_sub:type_name -> tillpoint.admin.v1.ParamsForSubParams
+	23, // 21: tillpoint.admin.v1.ParamsForSubParams.custom_fields:type_name -> tillpoint.admin.v1.ParamsForSubParams.CustomFieldsEntry
+	6,  // 22: tillpoint.admin.v1.CreateCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	6,  // 23: tillpoint.admin.v1.GetCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	24, // 24: tillpoint.admin.v1.TimeRange.gte:type_name -> google.protobuf.Timestamp
+	24, // 25: tillpoint.admin.v1.TimeRange.gt:type_name -> google.protobuf.Timestamp
+	24, // 26: tillpoint.admin.v1.TimeRange.lte:type_name -> google.protobuf.Timestamp
+	24, // 27: tillpoint.admin.v1.TimeRange.lt:type_name -> google.protobuf.Timestamp
+	15, // 28: tillpoint.admin.v1.ListCheckoutSessionsRequest.created:type_name -> tillpoint.admin.v1.TimeRange
+	6,  // 29: tillpoint.admin.v1.ListCheckoutSessionsResponse.data:type_name -> tillpoint.admin.v1.CheckoutSession
+	6,  // 30: tillpoint.admin.v1.ExpireCheckoutSessionResponse.checkout_session:type_name -> tillpoint.admin.v1.CheckoutSession
+	9,  // 31: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:input_type -> tillpoint.admin.v1.CreateCheckoutSessionRequest
+	13, // 32: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:input_type -> tillpoint.admin.v1.GetCheckoutSessionRequest
+	16, // 33: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:input_type -> tillpoint.admin.v1.ListCheckoutSessionsRequest
+	18, // 34: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:input_type -> tillpoint.admin.v1.ExpireCheckoutSessionRequest
+	12, // 35: tillpoint.admin.v1.CheckoutSessionService.CreateCheckoutSession:output_type -> tillpoint.admin.v1.CreateCheckoutSessionResponse
+	14, // 36: tillpoint.admin.v1.CheckoutSessionService.GetCheckoutSession:output_type -> tillpoint.admin.v1.GetCheckoutSessionResponse
+	17, // 37: tillpoint.admin.v1.CheckoutSessionService.ListCheckoutSessions:output_type -> tillpoint.admin.v1.ListCheckoutSessionsResponse
+	19, // 38: tillpoint.admin.v1.CheckoutSessionService.ExpireCheckoutSession:output_type -> tillpoint.admin.v1.ExpireCheckoutSessionResponse
+	35, // [35:39] is the sub-list for method output_type
+	31, // [31:35] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_checkout_session_proto_init() }
@@ -2441,14 +2574,15 @@ func file_tillpoint_admin_v1_checkout_session_proto_init() {
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[7].OneofWrappers = []any{}
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[8].OneofWrappers = []any{}
 	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[9].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[14].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[11].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_checkout_session_proto_msgTypes[16].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_checkout_session_proto_rawDesc), len(file_tillpoint_admin_v1_checkout_session_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

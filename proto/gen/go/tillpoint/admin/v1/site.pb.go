@@ -431,9 +431,13 @@ type Site struct {
 	Default bool `protobuf:"varint,16,opt,name=default,proto3" json:"default,omitempty"`
 	// The custom fields the hosted page collects for this site's sessions
 	// (docs/custom-fields.md), in the order the page shows them.
-	CustomFields  []*CustomField `protobuf:"bytes,17,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CustomFields []*CustomField `protobuf:"bytes,17,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
+	// The custom fields of the subscriptions this site's checkouts create
+	// (seed 002's params_for_sub.custom_fields are checked against them,
+	// not against custom_fields).
+	SubscriptionCustomFields []*CustomField `protobuf:"bytes,18,rep,name=subscription_custom_fields,json=subscriptionCustomFields,proto3" json:"subscription_custom_fields,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *Site) Reset() {
@@ -585,6 +589,13 @@ func (x *Site) GetCustomFields() []*CustomField {
 	return nil
 }
 
+func (x *Site) GetSubscriptionCustomFields() []*CustomField {
+	if x != nil {
+		return x.SubscriptionCustomFields
+	}
+	return nil
+}
+
 // Parameters of CreateSite.
 type CreateSiteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -615,9 +626,11 @@ type CreateSiteRequest struct {
 	// the previous one in the same transaction).
 	Default *bool `protobuf:"varint,12,opt,name=default,proto3,oneof" json:"default,omitempty"`
 	// The custom fields the hosted page collects (docs/custom-fields.md).
-	CustomFields  []*CustomField `protobuf:"bytes,13,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CustomFields []*CustomField `protobuf:"bytes,13,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
+	// The custom fields of the subscriptions its checkouts create.
+	SubscriptionCustomFields []*CustomField `protobuf:"bytes,14,rep,name=subscription_custom_fields,json=subscriptionCustomFields,proto3" json:"subscription_custom_fields,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *CreateSiteRequest) Reset() {
@@ -737,6 +750,13 @@ func (x *CreateSiteRequest) GetDefault() bool {
 func (x *CreateSiteRequest) GetCustomFields() []*CustomField {
 	if x != nil {
 		return x.CustomFields
+	}
+	return nil
+}
+
+func (x *CreateSiteRequest) GetSubscriptionCustomFields() []*CustomField {
+	if x != nil {
+		return x.SubscriptionCustomFields
 	}
 	return nil
 }
@@ -912,9 +932,11 @@ type UpdateSiteRequest struct {
 	// unmarks it, leaving the oldest site as the default.
 	Default bool `protobuf:"varint,14,opt,name=default,proto3" json:"default,omitempty"`
 	// The custom fields the hosted page collects; replaces the list.
-	CustomFields  []*CustomField `protobuf:"bytes,15,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CustomFields []*CustomField `protobuf:"bytes,15,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
+	// The custom fields of the subscriptions its checkouts create; replaces the list.
+	SubscriptionCustomFields []*CustomField `protobuf:"bytes,16,rep,name=subscription_custom_fields,json=subscriptionCustomFields,proto3" json:"subscription_custom_fields,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *UpdateSiteRequest) Reset() {
@@ -1048,6 +1070,13 @@ func (x *UpdateSiteRequest) GetDefault() bool {
 func (x *UpdateSiteRequest) GetCustomFields() []*CustomField {
 	if x != nil {
 		return x.CustomFields
+	}
+	return nil
+}
+
+func (x *UpdateSiteRequest) GetSubscriptionCustomFields() []*CustomField {
+	if x != nil {
+		return x.SubscriptionCustomFields
 	}
 	return nil
 }
@@ -1271,7 +1300,7 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\n" +
 	"LabelEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8e\a\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xed\a\n" +
 	"\x04Site\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x12\n" +
@@ -1291,10 +1320,11 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x11provider_accounts\x18\x0e \x03(\v2..tillpoint.admin.v1.Site.ProviderAccountsEntryR\x10providerAccounts\x12P\n" +
 	"\x11installment_plans\x18\x0f \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x12\x18\n" +
 	"\adefault\x18\x10 \x01(\bR\adefault\x12D\n" +
-	"\rcustom_fields\x18\x11 \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\fcustomFields\x1aC\n" +
+	"\rcustom_fields\x18\x11 \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\fcustomFields\x12]\n" +
+	"\x1asubscription_custom_fields\x18\x12 \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\x18subscriptionCustomFields\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd9\x06\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb8\a\n" +
 	"\x11CreateSiteRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x128\n" +
 	"\bbranding\x18\x02 \x01(\v2\x1c.tillpoint.admin.v1.BrandingR\bbranding\x12)\n" +
@@ -1309,7 +1339,8 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	" \x03(\v2;.tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x12P\n" +
 	"\x11installment_plans\x18\v \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x12\x1d\n" +
 	"\adefault\x18\f \x01(\bH\x01R\adefault\x88\x01\x01\x12D\n" +
-	"\rcustom_fields\x18\r \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\fcustomFields\x1aC\n" +
+	"\rcustom_fields\x18\r \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\fcustomFields\x12]\n" +
+	"\x1asubscription_custom_fields\x18\x0e \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\x18subscriptionCustomFields\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x18\n" +
@@ -1321,7 +1352,7 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x0eGetSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"?\n" +
 	"\x0fGetSiteResponse\x12,\n" +
-	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\xf6\x06\n" +
+	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\xd5\a\n" +
 	"\x11UpdateSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
@@ -1339,7 +1370,8 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x11provider_accounts\x18\f \x03(\v2;.tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntryR\x10providerAccounts\x12P\n" +
 	"\x11installment_plans\x18\r \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x12\x18\n" +
 	"\adefault\x18\x0e \x01(\bR\adefault\x12D\n" +
-	"\rcustom_fields\x18\x0f \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\fcustomFields\x1aC\n" +
+	"\rcustom_fields\x18\x0f \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\fcustomFields\x12]\n" +
+	"\x1asubscription_custom_fields\x18\x10 \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\x18subscriptionCustomFields\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +
@@ -1409,34 +1441,37 @@ var file_tillpoint_admin_v1_site_proto_depIdxs = []int32{
 	16, // 6: tillpoint.admin.v1.Site.provider_accounts:type_name -> tillpoint.admin.v1.Site.ProviderAccountsEntry
 	2,  // 7: tillpoint.admin.v1.Site.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
 	3,  // 8: tillpoint.admin.v1.Site.custom_fields:type_name -> tillpoint.admin.v1.CustomField
-	0,  // 9: tillpoint.admin.v1.CreateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
-	1,  // 10: tillpoint.admin.v1.CreateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
-	17, // 11: tillpoint.admin.v1.CreateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntry
-	2,  // 12: tillpoint.admin.v1.CreateSiteRequest.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
-	3,  // 13: tillpoint.admin.v1.CreateSiteRequest.custom_fields:type_name -> tillpoint.admin.v1.CustomField
-	5,  // 14: tillpoint.admin.v1.CreateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
-	5,  // 15: tillpoint.admin.v1.GetSiteResponse.site:type_name -> tillpoint.admin.v1.Site
-	0,  // 16: tillpoint.admin.v1.UpdateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
-	1,  // 17: tillpoint.admin.v1.UpdateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
-	20, // 18: tillpoint.admin.v1.UpdateSiteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	18, // 19: tillpoint.admin.v1.UpdateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntry
-	2,  // 20: tillpoint.admin.v1.UpdateSiteRequest.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
-	3,  // 21: tillpoint.admin.v1.UpdateSiteRequest.custom_fields:type_name -> tillpoint.admin.v1.CustomField
-	5,  // 22: tillpoint.admin.v1.UpdateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
-	5,  // 23: tillpoint.admin.v1.ListSitesResponse.data:type_name -> tillpoint.admin.v1.Site
-	6,  // 24: tillpoint.admin.v1.SiteService.CreateSite:input_type -> tillpoint.admin.v1.CreateSiteRequest
-	8,  // 25: tillpoint.admin.v1.SiteService.GetSite:input_type -> tillpoint.admin.v1.GetSiteRequest
-	10, // 26: tillpoint.admin.v1.SiteService.UpdateSite:input_type -> tillpoint.admin.v1.UpdateSiteRequest
-	12, // 27: tillpoint.admin.v1.SiteService.ListSites:input_type -> tillpoint.admin.v1.ListSitesRequest
-	7,  // 28: tillpoint.admin.v1.SiteService.CreateSite:output_type -> tillpoint.admin.v1.CreateSiteResponse
-	9,  // 29: tillpoint.admin.v1.SiteService.GetSite:output_type -> tillpoint.admin.v1.GetSiteResponse
-	11, // 30: tillpoint.admin.v1.SiteService.UpdateSite:output_type -> tillpoint.admin.v1.UpdateSiteResponse
-	13, // 31: tillpoint.admin.v1.SiteService.ListSites:output_type -> tillpoint.admin.v1.ListSitesResponse
-	28, // [28:32] is the sub-list for method output_type
-	24, // [24:28] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	3,  // 9: tillpoint.admin.v1.Site.subscription_custom_fields:type_name -> tillpoint.admin.v1.CustomField
+	0,  // 10: tillpoint.admin.v1.CreateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
+	1,  // 11: tillpoint.admin.v1.CreateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
+	17, // 12: tillpoint.admin.v1.CreateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.CreateSiteRequest.ProviderAccountsEntry
+	2,  // 13: tillpoint.admin.v1.CreateSiteRequest.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
+	3,  // 14: tillpoint.admin.v1.CreateSiteRequest.custom_fields:type_name -> tillpoint.admin.v1.CustomField
+	3,  // 15: tillpoint.admin.v1.CreateSiteRequest.subscription_custom_fields:type_name -> tillpoint.admin.v1.CustomField
+	5,  // 16: tillpoint.admin.v1.CreateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
+	5,  // 17: tillpoint.admin.v1.GetSiteResponse.site:type_name -> tillpoint.admin.v1.Site
+	0,  // 18: tillpoint.admin.v1.UpdateSiteRequest.branding:type_name -> tillpoint.admin.v1.Branding
+	1,  // 19: tillpoint.admin.v1.UpdateSiteRequest.tax_rates:type_name -> tillpoint.admin.v1.TaxRate
+	20, // 20: tillpoint.admin.v1.UpdateSiteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	18, // 21: tillpoint.admin.v1.UpdateSiteRequest.provider_accounts:type_name -> tillpoint.admin.v1.UpdateSiteRequest.ProviderAccountsEntry
+	2,  // 22: tillpoint.admin.v1.UpdateSiteRequest.installment_plans:type_name -> tillpoint.admin.v1.InstallmentPlan
+	3,  // 23: tillpoint.admin.v1.UpdateSiteRequest.custom_fields:type_name -> tillpoint.admin.v1.CustomField
+	3,  // 24: tillpoint.admin.v1.UpdateSiteRequest.subscription_custom_fields:type_name -> tillpoint.admin.v1.CustomField
+	5,  // 25: tillpoint.admin.v1.UpdateSiteResponse.site:type_name -> tillpoint.admin.v1.Site
+	5,  // 26: tillpoint.admin.v1.ListSitesResponse.data:type_name -> tillpoint.admin.v1.Site
+	6,  // 27: tillpoint.admin.v1.SiteService.CreateSite:input_type -> tillpoint.admin.v1.CreateSiteRequest
+	8,  // 28: tillpoint.admin.v1.SiteService.GetSite:input_type -> tillpoint.admin.v1.GetSiteRequest
+	10, // 29: tillpoint.admin.v1.SiteService.UpdateSite:input_type -> tillpoint.admin.v1.UpdateSiteRequest
+	12, // 30: tillpoint.admin.v1.SiteService.ListSites:input_type -> tillpoint.admin.v1.ListSitesRequest
+	7,  // 31: tillpoint.admin.v1.SiteService.CreateSite:output_type -> tillpoint.admin.v1.CreateSiteResponse
+	9,  // 32: tillpoint.admin.v1.SiteService.GetSite:output_type -> tillpoint.admin.v1.GetSiteResponse
+	11, // 33: tillpoint.admin.v1.SiteService.UpdateSite:output_type -> tillpoint.admin.v1.UpdateSiteResponse
+	13, // 34: tillpoint.admin.v1.SiteService.ListSites:output_type -> tillpoint.admin.v1.ListSitesResponse
+	31, // [31:35] is the sub-list for method output_type
+	27, // [27:31] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_site_proto_init() }

@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -179,8 +180,9 @@ type Subscription struct {
 	Object string `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
 	// The catalog customer (`cus_…`) who pays.
 	Customer string `protobuf:"bytes,3,opt,name=customer,proto3" json:"customer,omitempty"`
-	// `active`, `past_due` (a renewal failed; retries are scheduled),
-	// `canceled` or `incomplete`.
+	// `trialing` (a free trial), `active`, `past_due` (a renewal failed;
+	// retries are scheduled), `canceled`, `incomplete` (the checkout's payment
+	// is pending) or `incomplete_expired` (it failed).
 	Status string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
 	// The prices subscribed to.
 	Items []*SubscriptionItem `protobuf:"bytes,5,rep,name=items,proto3" json:"items,omitempty"`
@@ -209,7 +211,16 @@ type Subscription struct {
 	// Creation (start) time.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// The test clock (`clock_…`) whose time it follows (test mode only).
-	TestClock     *string `protobuf:"bytes,18,opt,name=test_clock,json=testClock,proto3,oneof" json:"test_clock,omitempty"`
+	TestClock *string `protobuf:"bytes,18,opt,name=test_clock,json=testClock,proto3,oneof" json:"test_clock,omitempty"`
+	// Start of the free trial, if it had one.
+	TrialStart *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=trial_start,json=trialStart,proto3,oneof" json:"trial_start,omitempty"`
+	// End of the free trial: the first charged invoice's date.
+	TrialEnd *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=trial_end,json=trialEnd,proto3,oneof" json:"trial_end,omitempty"`
+	// Proration lines (from updates) waiting for the next invoice.
+	PendingInvoiceLines []*InvoiceLine `protobuf:"bytes,21,rep,name=pending_invoice_lines,json=pendingInvoiceLines,proto3" json:"pending_invoice_lines,omitempty"`
+	// Custom field values given at checkout (params_for_sub.custom_fields):
+	// null unless asked for with `expand=custom_fields`; always in events.
+	CustomFields  *structpb.Struct `protobuf:"bytes,22,opt,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -370,6 +381,34 @@ func (x *Subscription) GetTestClock() string {
 	return ""
 }
 
+func (x *Subscription) GetTrialStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TrialStart
+	}
+	return nil
+}
+
+func (x *Subscription) GetTrialEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TrialEnd
+	}
+	return nil
+}
+
+func (x *Subscription) GetPendingInvoiceLines() []*InvoiceLine {
+	if x != nil {
+		return x.PendingInvoiceLines
+	}
+	return nil
+}
+
+func (x *Subscription) GetCustomFields() *structpb.Struct {
+	if x != nil {
+		return x.CustomFields
+	}
+	return nil
+}
+
 // One line of an invoice.
 type InvoiceLine struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -385,8 +424,11 @@ type InvoiceLine struct {
 	AmountSubtotal int64 `protobuf:"varint,5,opt,name=amount_subtotal,json=amountSubtotal,proto3" json:"amount_subtotal,omitempty"`
 	// The line's share of the discount.
 	AmountDiscount int64 `protobuf:"varint,6,opt,name=amount_discount,json=amountDiscount,proto3" json:"amount_discount,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// True for a proration (an update's charge or credit for the rest of a
+	// period; negative for a credit) or a credit carried from one.
+	Proration     bool `protobuf:"varint,7,opt,name=proration,proto3" json:"proration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InvoiceLine) Reset() {
@@ -461,6 +503,13 @@ func (x *InvoiceLine) GetAmountDiscount() int64 {
 	return 0
 }
 
+func (x *InvoiceLine) GetProration() bool {
+	if x != nil {
+		return x.Proration
+	}
+	return false
+}
+
 // An invoice: what one period of a subscription costs and how it was paid.
 type Invoice struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -473,7 +522,7 @@ type Invoice struct {
 	// The customer billed.
 	Customer string `protobuf:"bytes,4,opt,name=customer,proto3" json:"customer,omitempty"`
 	// `paid`, `open` (not paid yet; retried while the subscription is
-	// past_due) or `uncollectible` (the last retry failed).
+	// past_due), `uncollectible` (the last retry failed) or `void`.
 	Status string `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
 	// Currency (upper case).
 	Currency string `protobuf:"bytes,6,opt,name=currency,proto3" json:"currency,omitempty"`
@@ -506,7 +555,11 @@ type Invoice struct {
 	// True for live-mode objects.
 	Livemode bool `protobuf:"varint,20,opt,name=livemode,proto3" json:"livemode,omitempty"`
 	// Creation time.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// When it was voided.
+	VoidedAt *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=voided_at,json=voidedAt,proto3,oneof" json:"voided_at,omitempty"`
+	// The subscription's custom field values when the invoice was made.
+	CustomFields  *structpb.Struct `protobuf:"bytes,23,opt,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -688,11 +741,27 @@ func (x *Invoice) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Invoice) GetVoidedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.VoidedAt
+	}
+	return nil
+}
+
+func (x *Invoice) GetCustomFields() *structpb.Struct {
+	if x != nil {
+		return x.CustomFields
+	}
+	return nil
+}
+
 // Parameters of GetSubscription.
 type GetSubscriptionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Subscription id.
-	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Fields of the answer to expand: `custom_fields`.
+	Expand        []string `protobuf:"bytes,2,rep,name=expand,proto3" json:"expand,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -732,6 +801,13 @@ func (x *GetSubscriptionRequest) GetId() string {
 		return x.Id
 	}
 	return ""
+}
+
+func (x *GetSubscriptionRequest) GetExpand() []string {
+	if x != nil {
+		return x.Expand
+	}
+	return nil
 }
 
 // Result of GetSubscription.
@@ -792,7 +868,9 @@ type ListSubscriptionsRequest struct {
 	// Only this customer's.
 	Customer string `protobuf:"bytes,4,opt,name=customer,proto3" json:"customer,omitempty"`
 	// Only those with this status.
-	Status        string `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	Status string `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	// Fields of the answer to expand: `custom_fields`.
+	Expand        []string `protobuf:"bytes,6,rep,name=expand,proto3" json:"expand,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -860,6 +938,13 @@ func (x *ListSubscriptionsRequest) GetStatus() string {
 		return x.Status
 	}
 	return ""
+}
+
+func (x *ListSubscriptionsRequest) GetExpand() []string {
+	if x != nil {
+		return x.Expand
+	}
+	return nil
 }
 
 // A page of subscriptions.
@@ -943,9 +1028,18 @@ type UpdateSubscriptionRequest struct {
 	// End the subscription at current_period_end (true) or keep renewing.
 	CancelAtPeriodEnd *bool `protobuf:"varint,2,opt,name=cancel_at_period_end,json=cancelAtPeriodEnd,proto3,oneof" json:"cancel_at_period_end,omitempty"`
 	// Merged into the stored metadata; an empty value removes its key.
-	Metadata      map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Metadata map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The new items: the whole list, each a recurring price with the
+	// subscription's interval and currency and a quantity (1–999,999).
+	Items []*SubscriptionItemParams `protobuf:"bytes,4,rep,name=items,proto3" json:"items,omitempty"`
+	// `create_prorations` (default): an items change adds, to the next
+	// invoice, a credit for the unused rest of the current period at the old
+	// items and a charge for it at the new ones (by seconds left, half up per
+	// line); `none`: the new items apply from the next period, nothing is
+	// prorated.
+	ProrationBehavior string `protobuf:"bytes,5,opt,name=proration_behavior,json=prorationBehavior,proto3" json:"proration_behavior,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *UpdateSubscriptionRequest) Reset() {
@@ -999,6 +1093,259 @@ func (x *UpdateSubscriptionRequest) GetMetadata() map[string]string {
 	return nil
 }
 
+func (x *UpdateSubscriptionRequest) GetItems() []*SubscriptionItemParams {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *UpdateSubscriptionRequest) GetProrationBehavior() string {
+	if x != nil {
+		return x.ProrationBehavior
+	}
+	return ""
+}
+
+// One item of an update.
+type SubscriptionItemParams struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A recurring price (`price_…`).
+	Price string `protobuf:"bytes,1,opt,name=price,proto3" json:"price,omitempty"`
+	// Units (default 1).
+	Quantity      *int64 `protobuf:"varint,2,opt,name=quantity,proto3,oneof" json:"quantity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscriptionItemParams) Reset() {
+	*x = SubscriptionItemParams{}
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscriptionItemParams) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscriptionItemParams) ProtoMessage() {}
+
+func (x *SubscriptionItemParams) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscriptionItemParams.ProtoReflect.Descriptor instead.
+func (*SubscriptionItemParams) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SubscriptionItemParams) GetPrice() string {
+	if x != nil {
+		return x.Price
+	}
+	return ""
+}
+
+func (x *SubscriptionItemParams) GetQuantity() int64 {
+	if x != nil && x.Quantity != nil {
+		return *x.Quantity
+	}
+	return 0
+}
+
+// Parameters of PayInvoice.
+type PayInvoiceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Invoice id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PayInvoiceRequest) Reset() {
+	*x = PayInvoiceRequest{}
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PayInvoiceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PayInvoiceRequest) ProtoMessage() {}
+
+func (x *PayInvoiceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PayInvoiceRequest.ProtoReflect.Descriptor instead.
+func (*PayInvoiceRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *PayInvoiceRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// Result of PayInvoice.
+type PayInvoiceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The invoice.
+	Invoice       *Invoice `protobuf:"bytes,1,opt,name=invoice,proto3" json:"invoice,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PayInvoiceResponse) Reset() {
+	*x = PayInvoiceResponse{}
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PayInvoiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PayInvoiceResponse) ProtoMessage() {}
+
+func (x *PayInvoiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PayInvoiceResponse.ProtoReflect.Descriptor instead.
+func (*PayInvoiceResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *PayInvoiceResponse) GetInvoice() *Invoice {
+	if x != nil {
+		return x.Invoice
+	}
+	return nil
+}
+
+// Parameters of VoidInvoice.
+type VoidInvoiceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Invoice id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VoidInvoiceRequest) Reset() {
+	*x = VoidInvoiceRequest{}
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VoidInvoiceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VoidInvoiceRequest) ProtoMessage() {}
+
+func (x *VoidInvoiceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VoidInvoiceRequest.ProtoReflect.Descriptor instead.
+func (*VoidInvoiceRequest) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *VoidInvoiceRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// Result of VoidInvoice.
+type VoidInvoiceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The invoice.
+	Invoice       *Invoice `protobuf:"bytes,1,opt,name=invoice,proto3" json:"invoice,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VoidInvoiceResponse) Reset() {
+	*x = VoidInvoiceResponse{}
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VoidInvoiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VoidInvoiceResponse) ProtoMessage() {}
+
+func (x *VoidInvoiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VoidInvoiceResponse.ProtoReflect.Descriptor instead.
+func (*VoidInvoiceResponse) Descriptor() ([]byte, []int) {
+	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *VoidInvoiceResponse) GetInvoice() *Invoice {
+	if x != nil {
+		return x.Invoice
+	}
+	return nil
+}
+
 // Result of UpdateSubscription.
 type UpdateSubscriptionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1010,7 +1357,7 @@ type UpdateSubscriptionResponse struct {
 
 func (x *UpdateSubscriptionResponse) Reset() {
 	*x = UpdateSubscriptionResponse{}
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1022,7 +1369,7 @@ func (x *UpdateSubscriptionResponse) String() string {
 func (*UpdateSubscriptionResponse) ProtoMessage() {}
 
 func (x *UpdateSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[10]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1035,7 +1382,7 @@ func (x *UpdateSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{10}
+	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateSubscriptionResponse) GetSubscription() *Subscription {
@@ -1056,7 +1403,7 @@ type CancelSubscriptionRequest struct {
 
 func (x *CancelSubscriptionRequest) Reset() {
 	*x = CancelSubscriptionRequest{}
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1415,7 @@ func (x *CancelSubscriptionRequest) String() string {
 func (*CancelSubscriptionRequest) ProtoMessage() {}
 
 func (x *CancelSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[11]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1428,7 @@ func (x *CancelSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*CancelSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{11}
+	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CancelSubscriptionRequest) GetId() string {
@@ -1102,7 +1449,7 @@ type CancelSubscriptionResponse struct {
 
 func (x *CancelSubscriptionResponse) Reset() {
 	*x = CancelSubscriptionResponse{}
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[12]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1461,7 @@ func (x *CancelSubscriptionResponse) String() string {
 func (*CancelSubscriptionResponse) ProtoMessage() {}
 
 func (x *CancelSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[12]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1474,7 @@ func (x *CancelSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*CancelSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{12}
+	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CancelSubscriptionResponse) GetSubscription() *Subscription {
@@ -1148,7 +1495,7 @@ type GetInvoiceRequest struct {
 
 func (x *GetInvoiceRequest) Reset() {
 	*x = GetInvoiceRequest{}
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[13]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1507,7 @@ func (x *GetInvoiceRequest) String() string {
 func (*GetInvoiceRequest) ProtoMessage() {}
 
 func (x *GetInvoiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[13]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1520,7 @@ func (x *GetInvoiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInvoiceRequest.ProtoReflect.Descriptor instead.
 func (*GetInvoiceRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{13}
+	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetInvoiceRequest) GetId() string {
@@ -1194,7 +1541,7 @@ type GetInvoiceResponse struct {
 
 func (x *GetInvoiceResponse) Reset() {
 	*x = GetInvoiceResponse{}
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[14]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1553,7 @@ func (x *GetInvoiceResponse) String() string {
 func (*GetInvoiceResponse) ProtoMessage() {}
 
 func (x *GetInvoiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[14]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1566,7 @@ func (x *GetInvoiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInvoiceResponse.ProtoReflect.Descriptor instead.
 func (*GetInvoiceResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{14}
+	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetInvoiceResponse) GetInvoice() *Invoice {
@@ -1250,7 +1597,7 @@ type ListInvoicesRequest struct {
 
 func (x *ListInvoicesRequest) Reset() {
 	*x = ListInvoicesRequest{}
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[15]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +1609,7 @@ func (x *ListInvoicesRequest) String() string {
 func (*ListInvoicesRequest) ProtoMessage() {}
 
 func (x *ListInvoicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[15]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1622,7 @@ func (x *ListInvoicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvoicesRequest.ProtoReflect.Descriptor instead.
 func (*ListInvoicesRequest) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{15}
+	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListInvoicesRequest) GetLimit() int32 {
@@ -1337,7 +1684,7 @@ type ListInvoicesResponse struct {
 
 func (x *ListInvoicesResponse) Reset() {
 	*x = ListInvoicesResponse{}
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[16]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1349,7 +1696,7 @@ func (x *ListInvoicesResponse) String() string {
 func (*ListInvoicesResponse) ProtoMessage() {}
 
 func (x *ListInvoicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[16]
+	mi := &file_tillpoint_admin_v1_subscription_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1362,7 +1709,7 @@ func (x *ListInvoicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvoicesResponse.ProtoReflect.Descriptor instead.
 func (*ListInvoicesResponse) Descriptor() ([]byte, []int) {
-	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{16}
+	return file_tillpoint_admin_v1_subscription_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListInvoicesResponse) GetObject() string {
@@ -1397,7 +1744,7 @@ var File_tillpoint_admin_v1_subscription_proto protoreflect.FileDescriptor
 
 const file_tillpoint_admin_v1_subscription_proto_rawDesc = "" +
 	"\n" +
-	"%tillpoint/admin/v1/subscription.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etillpoint/admin/v1/price.proto\"\x93\x01\n" +
+	"%tillpoint/admin/v1/subscription.proto\x12\x12tillpoint.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etillpoint/admin/v1/price.proto\"\x93\x01\n" +
 	"\x10SubscriptionItem\x12\x14\n" +
 	"\x05price\x18\x01 \x01(\tR\x05price\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x12\n" +
@@ -1409,7 +1756,8 @@ const file_tillpoint_admin_v1_subscription_proto_rawDesc = "" +
 	"\x06coupon\x18\x01 \x01(\tR\x06coupon\x12\x1a\n" +
 	"\bduration\x18\x02 \x01(\tR\bduration\x121\n" +
 	"\x03end\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampH\x00R\x03end\x88\x01\x01B\x06\n" +
-	"\x04_end\"\xdd\a\n" +
+	"\x04_end\"\x8e\n" +
+	"\n" +
 	"\fSubscription\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x1a\n" +
@@ -1432,13 +1780,21 @@ const file_tillpoint_admin_v1_subscription_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\"\n" +
 	"\n" +
-	"test_clock\x18\x12 \x01(\tH\x02R\ttestClock\x88\x01\x01\x1a;\n" +
+	"test_clock\x18\x12 \x01(\tH\x02R\ttestClock\x88\x01\x01\x12@\n" +
+	"\vtrial_start\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampH\x03R\n" +
+	"trialStart\x88\x01\x01\x12<\n" +
+	"\ttrial_end\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampH\x04R\btrialEnd\x88\x01\x01\x12S\n" +
+	"\x15pending_invoice_lines\x18\x15 \x03(\v2\x1f.tillpoint.admin.v1.InvoiceLineR\x13pendingInvoiceLines\x12<\n" +
+	"\rcustom_fields\x18\x16 \x01(\v2\x17.google.protobuf.StructR\fcustomFields\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x0e\n" +
 	"\f_canceled_atB\x11\n" +
 	"\x0f_latest_invoiceB\r\n" +
-	"\v_test_clock\"\xd5\x01\n" +
+	"\v_test_clockB\x0e\n" +
+	"\f_trial_startB\f\n" +
+	"\n" +
+	"_trial_end\"\xf3\x01\n" +
 	"\vInvoiceLine\x12\x19\n" +
 	"\x05price\x18\x01 \x01(\tH\x00R\x05price\x88\x01\x01\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1f\n" +
@@ -1446,8 +1802,9 @@ const file_tillpoint_admin_v1_subscription_proto_rawDesc = "" +
 	"unitAmount\x12\x1a\n" +
 	"\bquantity\x18\x04 \x01(\x03R\bquantity\x12'\n" +
 	"\x0famount_subtotal\x18\x05 \x01(\x03R\x0eamountSubtotal\x12'\n" +
-	"\x0famount_discount\x18\x06 \x01(\x03R\x0eamountDiscountB\b\n" +
-	"\x06_price\"\xac\a\n" +
+	"\x0famount_discount\x18\x06 \x01(\x03R\x0eamountDiscount\x12\x1c\n" +
+	"\tproration\x18\a \x01(\bR\tprorationB\b\n" +
+	"\x06_price\"\xb6\b\n" +
 	"\aInvoice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\"\n" +
@@ -1473,37 +1830,57 @@ const file_tillpoint_admin_v1_subscription_proto_rawDesc = "" +
 	"\apaid_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampH\x03R\x06paidAt\x88\x01\x01\x12\x1a\n" +
 	"\blivemode\x18\x14 \x01(\bR\blivemode\x129\n" +
 	"\n" +
-	"created_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAtB\x12\n" +
+	"created_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12<\n" +
+	"\tvoided_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampH\x04R\bvoidedAt\x88\x01\x01\x12<\n" +
+	"\rcustom_fields\x18\x17 \x01(\v2\x17.google.protobuf.StructR\fcustomFieldsB\x12\n" +
 	"\x10_discount_couponB\n" +
 	"\n" +
 	"\b_paymentB\x17\n" +
 	"\x15_next_payment_attemptB\n" +
 	"\n" +
-	"\b_paid_at\"(\n" +
+	"\b_paid_atB\f\n" +
+	"\n" +
+	"_voided_at\"@\n" +
 	"\x16GetSubscriptionRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"_\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06expand\x18\x02 \x03(\tR\x06expand\"_\n" +
 	"\x17GetSubscriptionResponse\x12D\n" +
-	"\fsubscription\x18\x01 \x01(\v2 .tillpoint.admin.v1.SubscriptionR\fsubscription\"\xbf\x01\n" +
+	"\fsubscription\x18\x01 \x01(\v2 .tillpoint.admin.v1.SubscriptionR\fsubscription\"\xd7\x01\n" +
 	"\x18ListSubscriptionsRequest\x12\x19\n" +
 	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12%\n" +
 	"\x0estarting_after\x18\x02 \x01(\tR\rstartingAfter\x12#\n" +
 	"\rending_before\x18\x03 \x01(\tR\fendingBefore\x12\x1a\n" +
 	"\bcustomer\x18\x04 \x01(\tR\bcustomer\x12\x16\n" +
-	"\x06status\x18\x05 \x01(\tR\x06statusB\b\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\x12\x16\n" +
+	"\x06expand\x18\x06 \x03(\tR\x06expandB\b\n" +
 	"\x06_limit\"\x96\x01\n" +
 	"\x19ListSubscriptionsResponse\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x124\n" +
 	"\x04data\x18\x02 \x03(\v2 .tillpoint.admin.v1.SubscriptionR\x04data\x12\x19\n" +
 	"\bhas_more\x18\x03 \x01(\bR\ahasMore\x12\x10\n" +
-	"\x03url\x18\x04 \x01(\tR\x03url\"\x90\x02\n" +
+	"\x03url\x18\x04 \x01(\tR\x03url\"\x81\x03\n" +
 	"\x19UpdateSubscriptionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\x14cancel_at_period_end\x18\x02 \x01(\bH\x00R\x11cancelAtPeriodEnd\x88\x01\x01\x12W\n" +
-	"\bmetadata\x18\x03 \x03(\v2;.tillpoint.admin.v1.UpdateSubscriptionRequest.MetadataEntryR\bmetadata\x1a;\n" +
+	"\bmetadata\x18\x03 \x03(\v2;.tillpoint.admin.v1.UpdateSubscriptionRequest.MetadataEntryR\bmetadata\x12@\n" +
+	"\x05items\x18\x04 \x03(\v2*.tillpoint.admin.v1.SubscriptionItemParamsR\x05items\x12-\n" +
+	"\x12proration_behavior\x18\x05 \x01(\tR\x11prorationBehavior\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x17\n" +
-	"\x15_cancel_at_period_end\"b\n" +
+	"\x15_cancel_at_period_end\"\\\n" +
+	"\x16SubscriptionItemParams\x12\x14\n" +
+	"\x05price\x18\x01 \x01(\tR\x05price\x12\x1f\n" +
+	"\bquantity\x18\x02 \x01(\x03H\x00R\bquantity\x88\x01\x01B\v\n" +
+	"\t_quantity\"#\n" +
+	"\x11PayInvoiceRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"K\n" +
+	"\x12PayInvoiceResponse\x125\n" +
+	"\ainvoice\x18\x01 \x01(\v2\x1b.tillpoint.admin.v1.InvoiceR\ainvoice\"$\n" +
+	"\x12VoidInvoiceRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"L\n" +
+	"\x13VoidInvoiceResponse\x125\n" +
+	"\ainvoice\x18\x01 \x01(\v2\x1b.tillpoint.admin.v1.InvoiceR\ainvoice\"b\n" +
 	"\x1aUpdateSubscriptionResponse\x12D\n" +
 	"\fsubscription\x18\x01 \x01(\v2 .tillpoint.admin.v1.SubscriptionR\fsubscription\"+\n" +
 	"\x19CancelSubscriptionRequest\x12\x0e\n" +
@@ -1531,11 +1908,14 @@ const file_tillpoint_admin_v1_subscription_proto_rawDesc = "" +
 	"\x0fGetSubscription\x12*.tillpoint.admin.v1.GetSubscriptionRequest\x1a+.tillpoint.admin.v1.GetSubscriptionResponse\",\x82\xd3\xe4\x93\x02&b\fsubscription\x12\x16/v1/subscriptions/{id}\x12\x8b\x01\n" +
 	"\x11ListSubscriptions\x12,.tillpoint.admin.v1.ListSubscriptionsRequest\x1a-.tillpoint.admin.v1.ListSubscriptionsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/subscriptions\x12\xa4\x01\n" +
 	"\x12UpdateSubscription\x12-.tillpoint.admin.v1.UpdateSubscriptionRequest\x1a..tillpoint.admin.v1.UpdateSubscriptionResponse\"/\x82\xd3\xe4\x93\x02):\x01*b\fsubscription\"\x16/v1/subscriptions/{id}\x12\xa1\x01\n" +
-	"\x12CancelSubscription\x12-.tillpoint.admin.v1.CancelSubscriptionRequest\x1a..tillpoint.admin.v1.CancelSubscriptionResponse\",\x82\xd3\xe4\x93\x02&b\fsubscription*\x16/v1/subscriptions/{id}2\x8a\x02\n" +
+	"\x12CancelSubscription\x12-.tillpoint.admin.v1.CancelSubscriptionRequest\x1a..tillpoint.admin.v1.CancelSubscriptionResponse\",\x82\xd3\xe4\x93\x02&b\fsubscription*\x16/v1/subscriptions/{id}2\xa0\x04\n" +
 	"\x0eInvoiceService\x12\x7f\n" +
 	"\n" +
 	"GetInvoice\x12%.tillpoint.admin.v1.GetInvoiceRequest\x1a&.tillpoint.admin.v1.GetInvoiceResponse\"\"\x82\xd3\xe4\x93\x02\x1cb\ainvoice\x12\x11/v1/invoices/{id}\x12w\n" +
-	"\fListInvoices\x12'.tillpoint.admin.v1.ListInvoicesRequest\x1a(.tillpoint.admin.v1.ListInvoicesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/invoicesBHZFgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1;adminv1b\x06proto3"
+	"\fListInvoices\x12'.tillpoint.admin.v1.ListInvoicesRequest\x1a(.tillpoint.admin.v1.ListInvoicesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/invoices\x12\x86\x01\n" +
+	"\n" +
+	"PayInvoice\x12%.tillpoint.admin.v1.PayInvoiceRequest\x1a&.tillpoint.admin.v1.PayInvoiceResponse\")\x82\xd3\xe4\x93\x02#:\x01*b\ainvoice\"\x15/v1/invoices/{id}/pay\x12\x8a\x01\n" +
+	"\vVoidInvoice\x12&.tillpoint.admin.v1.VoidInvoiceRequest\x1a'.tillpoint.admin.v1.VoidInvoiceResponse\"*\x82\xd3\xe4\x93\x02$:\x01*b\ainvoice\"\x16/v1/invoices/{id}/voidBHZFgithub.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_tillpoint_admin_v1_subscription_proto_rawDescOnce sync.Once
@@ -1549,7 +1929,7 @@ func file_tillpoint_admin_v1_subscription_proto_rawDescGZIP() []byte {
 	return file_tillpoint_admin_v1_subscription_proto_rawDescData
 }
 
-var file_tillpoint_admin_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_tillpoint_admin_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_tillpoint_admin_v1_subscription_proto_goTypes = []any{
 	(*SubscriptionItem)(nil),           // 0: tillpoint.admin.v1.SubscriptionItem
 	(*SubscriptionDiscount)(nil),       // 1: tillpoint.admin.v1.SubscriptionDiscount
@@ -1561,58 +1941,77 @@ var file_tillpoint_admin_v1_subscription_proto_goTypes = []any{
 	(*ListSubscriptionsRequest)(nil),   // 7: tillpoint.admin.v1.ListSubscriptionsRequest
 	(*ListSubscriptionsResponse)(nil),  // 8: tillpoint.admin.v1.ListSubscriptionsResponse
 	(*UpdateSubscriptionRequest)(nil),  // 9: tillpoint.admin.v1.UpdateSubscriptionRequest
-	(*UpdateSubscriptionResponse)(nil), // 10: tillpoint.admin.v1.UpdateSubscriptionResponse
-	(*CancelSubscriptionRequest)(nil),  // 11: tillpoint.admin.v1.CancelSubscriptionRequest
-	(*CancelSubscriptionResponse)(nil), // 12: tillpoint.admin.v1.CancelSubscriptionResponse
-	(*GetInvoiceRequest)(nil),          // 13: tillpoint.admin.v1.GetInvoiceRequest
-	(*GetInvoiceResponse)(nil),         // 14: tillpoint.admin.v1.GetInvoiceResponse
-	(*ListInvoicesRequest)(nil),        // 15: tillpoint.admin.v1.ListInvoicesRequest
-	(*ListInvoicesResponse)(nil),       // 16: tillpoint.admin.v1.ListInvoicesResponse
-	nil,                                // 17: tillpoint.admin.v1.Subscription.MetadataEntry
-	nil,                                // 18: tillpoint.admin.v1.UpdateSubscriptionRequest.MetadataEntry
-	(*timestamppb.Timestamp)(nil),      // 19: google.protobuf.Timestamp
-	(*Recurring)(nil),                  // 20: tillpoint.admin.v1.Recurring
+	(*SubscriptionItemParams)(nil),     // 10: tillpoint.admin.v1.SubscriptionItemParams
+	(*PayInvoiceRequest)(nil),          // 11: tillpoint.admin.v1.PayInvoiceRequest
+	(*PayInvoiceResponse)(nil),         // 12: tillpoint.admin.v1.PayInvoiceResponse
+	(*VoidInvoiceRequest)(nil),         // 13: tillpoint.admin.v1.VoidInvoiceRequest
+	(*VoidInvoiceResponse)(nil),        // 14: tillpoint.admin.v1.VoidInvoiceResponse
+	(*UpdateSubscriptionResponse)(nil), // 15: tillpoint.admin.v1.UpdateSubscriptionResponse
+	(*CancelSubscriptionRequest)(nil),  // 16: tillpoint.admin.v1.CancelSubscriptionRequest
+	(*CancelSubscriptionResponse)(nil), // 17: tillpoint.admin.v1.CancelSubscriptionResponse
+	(*GetInvoiceRequest)(nil),          // 18: tillpoint.admin.v1.GetInvoiceRequest
+	(*GetInvoiceResponse)(nil),         // 19: tillpoint.admin.v1.GetInvoiceResponse
+	(*ListInvoicesRequest)(nil),        // 20: tillpoint.admin.v1.ListInvoicesRequest
+	(*ListInvoicesResponse)(nil),       // 21: tillpoint.admin.v1.ListInvoicesResponse
+	nil,                                // 22: tillpoint.admin.v1.Subscription.MetadataEntry
+	nil,                                // 23: tillpoint.admin.v1.UpdateSubscriptionRequest.MetadataEntry
+	(*timestamppb.Timestamp)(nil),      // 24: google.protobuf.Timestamp
+	(*Recurring)(nil),                  // 25: tillpoint.admin.v1.Recurring
+	(*structpb.Struct)(nil),            // 26: google.protobuf.Struct
 }
 var file_tillpoint_admin_v1_subscription_proto_depIdxs = []int32{
-	19, // 0: tillpoint.admin.v1.SubscriptionDiscount.end:type_name -> google.protobuf.Timestamp
+	24, // 0: tillpoint.admin.v1.SubscriptionDiscount.end:type_name -> google.protobuf.Timestamp
 	0,  // 1: tillpoint.admin.v1.Subscription.items:type_name -> tillpoint.admin.v1.SubscriptionItem
-	20, // 2: tillpoint.admin.v1.Subscription.recurring:type_name -> tillpoint.admin.v1.Recurring
-	19, // 3: tillpoint.admin.v1.Subscription.current_period_start:type_name -> google.protobuf.Timestamp
-	19, // 4: tillpoint.admin.v1.Subscription.current_period_end:type_name -> google.protobuf.Timestamp
-	19, // 5: tillpoint.admin.v1.Subscription.canceled_at:type_name -> google.protobuf.Timestamp
+	25, // 2: tillpoint.admin.v1.Subscription.recurring:type_name -> tillpoint.admin.v1.Recurring
+	24, // 3: tillpoint.admin.v1.Subscription.current_period_start:type_name -> google.protobuf.Timestamp
+	24, // 4: tillpoint.admin.v1.Subscription.current_period_end:type_name -> google.protobuf.Timestamp
+	24, // 5: tillpoint.admin.v1.Subscription.canceled_at:type_name -> google.protobuf.Timestamp
 	1,  // 6: tillpoint.admin.v1.Subscription.discount:type_name -> tillpoint.admin.v1.SubscriptionDiscount
-	17, // 7: tillpoint.admin.v1.Subscription.metadata:type_name -> tillpoint.admin.v1.Subscription.MetadataEntry
-	19, // 8: tillpoint.admin.v1.Subscription.created_at:type_name -> google.protobuf.Timestamp
-	3,  // 9: tillpoint.admin.v1.Invoice.lines:type_name -> tillpoint.admin.v1.InvoiceLine
-	19, // 10: tillpoint.admin.v1.Invoice.period_start:type_name -> google.protobuf.Timestamp
-	19, // 11: tillpoint.admin.v1.Invoice.period_end:type_name -> google.protobuf.Timestamp
-	19, // 12: tillpoint.admin.v1.Invoice.next_payment_attempt:type_name -> google.protobuf.Timestamp
-	19, // 13: tillpoint.admin.v1.Invoice.paid_at:type_name -> google.protobuf.Timestamp
-	19, // 14: tillpoint.admin.v1.Invoice.created_at:type_name -> google.protobuf.Timestamp
-	2,  // 15: tillpoint.admin.v1.GetSubscriptionResponse.subscription:type_name -> tillpoint.admin.v1.Subscription
-	2,  // 16: tillpoint.admin.v1.ListSubscriptionsResponse.data:type_name -> tillpoint.admin.v1.Subscription
-	18, // 17: tillpoint.admin.v1.UpdateSubscriptionRequest.metadata:type_name -> tillpoint.admin.v1.UpdateSubscriptionRequest.MetadataEntry
-	2,  // 18: tillpoint.admin.v1.UpdateSubscriptionResponse.subscription:type_name -> tillpoint.admin.v1.Subscription
-	2,  // 19: tillpoint.admin.v1.CancelSubscriptionResponse.subscription:type_name -> tillpoint.admin.v1.Subscription
-	4,  // 20: tillpoint.admin.v1.GetInvoiceResponse.invoice:type_name -> tillpoint.admin.v1.Invoice
-	4,  // 21: tillpoint.admin.v1.ListInvoicesResponse.data:type_name -> tillpoint.admin.v1.Invoice
-	5,  // 22: tillpoint.admin.v1.SubscriptionService.GetSubscription:input_type -> tillpoint.admin.v1.GetSubscriptionRequest
-	7,  // 23: tillpoint.admin.v1.SubscriptionService.ListSubscriptions:input_type -> tillpoint.admin.v1.ListSubscriptionsRequest
-	9,  // 24: tillpoint.admin.v1.SubscriptionService.UpdateSubscription:input_type -> tillpoint.admin.v1.UpdateSubscriptionRequest
-	11, // 25: tillpoint.admin.v1.SubscriptionService.CancelSubscription:input_type -> tillpoint.admin.v1.CancelSubscriptionRequest
-	13, // 26: tillpoint.admin.v1.InvoiceService.GetInvoice:input_type -> tillpoint.admin.v1.GetInvoiceRequest
-	15, // 27: tillpoint.admin.v1.InvoiceService.ListInvoices:input_type -> tillpoint.admin.v1.ListInvoicesRequest
-	6,  // 28: tillpoint.admin.v1.SubscriptionService.GetSubscription:output_type -> tillpoint.admin.v1.GetSubscriptionResponse
-	8,  // 29: tillpoint.admin.v1.SubscriptionService.ListSubscriptions:output_type -> tillpoint.admin.v1.ListSubscriptionsResponse
-	10, // 30: tillpoint.admin.v1.SubscriptionService.UpdateSubscription:output_type -> tillpoint.admin.v1.UpdateSubscriptionResponse
-	12, // 31: tillpoint.admin.v1.SubscriptionService.CancelSubscription:output_type -> tillpoint.admin.v1.CancelSubscriptionResponse
-	14, // 32: tillpoint.admin.v1.InvoiceService.GetInvoice:output_type -> tillpoint.admin.v1.GetInvoiceResponse
-	16, // 33: tillpoint.admin.v1.InvoiceService.ListInvoices:output_type -> tillpoint.admin.v1.ListInvoicesResponse
-	28, // [28:34] is the sub-list for method output_type
-	22, // [22:28] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	22, // 7: tillpoint.admin.v1.Subscription.metadata:type_name -> tillpoint.admin.v1.Subscription.MetadataEntry
+	24, // 8: tillpoint.admin.v1.Subscription.created_at:type_name -> google.protobuf.Timestamp
+	24, // 9: tillpoint.admin.v1.Subscription.trial_start:type_name -> google.protobuf.Timestamp
+	24, // 10: tillpoint.admin.v1.Subscription.trial_end:type_name -> google.protobuf.Timestamp
+	3,  // 11: tillpoint.admin.v1.Subscription.pending_invoice_lines:type_name -> tillpoint.admin.v1.InvoiceLine
+	26, // 12: tillpoint.admin.v1.Subscription.custom_fields:type_name -> google.protobuf.Struct
+	3,  // 13: tillpoint.admin.v1.Invoice.lines:type_name -> tillpoint.admin.v1.InvoiceLine
+	24, // 14: tillpoint.admin.v1.Invoice.period_start:type_name -> google.protobuf.Timestamp
+	24, // 15: tillpoint.admin.v1.Invoice.period_end:type_name -> google.protobuf.Timestamp
+	24, // 16: tillpoint.admin.v1.Invoice.next_payment_attempt:type_name -> google.protobuf.Timestamp
+	24, // 17: tillpoint.admin.v1.Invoice.paid_at:type_name -> google.protobuf.Timestamp
+	24, // 18: tillpoint.admin.v1.Invoice.created_at:type_name -> google.protobuf.Timestamp
+	24, // 19: tillpoint.admin.v1.Invoice.voided_at:type_name -> google.protobuf.Timestamp
+	26, // 20: tillpoint.admin.v1.Invoice.custom_fields:type_name -> google.protobuf.Struct
+	2,  // 21: tillpoint.admin.v1.GetSubscriptionResponse.subscription:type_name -> tillpoint.admin.v1.Subscription
+	2,  // 22: tillpoint.admin.v1.ListSubscriptionsResponse.data:type_name -> tillpoint.admin.v1.Subscription
+	23, // 23: tillpoint.admin.v1.UpdateSubscriptionRequest.metadata:type_name -> tillpoint.admin.v1.UpdateSubscriptionRequest.MetadataEntry
+	10, // 24: tillpoint.admin.v1.UpdateSubscriptionRequest.items:type_name -> tillpoint.admin.v1.SubscriptionItemParams
+	4,  // 25: tillpoint.admin.v1.PayInvoiceResponse.invoice:type_name -> tillpoint.admin.v1.Invoice
+	4,  // 26: tillpoint.admin.v1.VoidInvoiceResponse.invoice:type_name -> tillpoint.admin.v1.Invoice
+	2,  // 27: tillpoint.admin.v1.UpdateSubscriptionResponse.subscription:type_name -> tillpoint.admin.v1.Subscription
+	2,  // 28: tillpoint.admin.v1.CancelSubscriptionResponse.subscription:type_name -> tillpoint.admin.v1.Subscription
+	4,  // 29: tillpoint.admin.v1.GetInvoiceResponse.invoice:type_name -> tillpoint.admin.v1.Invoice
+	4,  // 30: tillpoint.admin.v1.ListInvoicesResponse.data:type_name -> tillpoint.admin.v1.Invoice
+	5,  // 31: tillpoint.admin.v1.SubscriptionService.GetSubscription:input_type -> tillpoint.admin.v1.GetSubscriptionRequest
+	7,  // 32: tillpoint.admin.v1.SubscriptionService.ListSubscriptions:input_type -> tillpoint.admin.v1.ListSubscriptionsRequest
+	9,  // 33: tillpoint.admin.v1.SubscriptionService.UpdateSubscription:input_type -> tillpoint.admin.v1.UpdateSubscriptionRequest
+	16, // 34: tillpoint.admin.v1.SubscriptionService.CancelSubscription:input_type -> tillpoint.admin.v1.CancelSubscriptionRequest
+	18, // 35: tillpoint.admin.v1.InvoiceService.GetInvoice:input_type -> tillpoint.admin.v1.GetInvoiceRequest
+	20, // 36: tillpoint.admin.v1.InvoiceService.ListInvoices:input_type -> tillpoint.admin.v1.ListInvoicesRequest
+	11, // 37: tillpoint.admin.v1.InvoiceService.PayInvoice:input_type -> tillpoint.admin.v1.PayInvoiceRequest
+	13, // 38: tillpoint.admin.v1.InvoiceService.VoidInvoice:input_type -> tillpoint.admin.v1.VoidInvoiceRequest
+	6,  // 39: tillpoint.admin.v1.SubscriptionService.GetSubscription:output_type -> tillpoint.admin.v1.GetSubscriptionResponse
+	8,  // 40: tillpoint.admin.v1.SubscriptionService.ListSubscriptions:output_type -> tillpoint.admin.v1.ListSubscriptionsResponse
+	15, // 41: tillpoint.admin.v1.SubscriptionService.UpdateSubscription:output_type -> tillpoint.admin.v1.UpdateSubscriptionResponse
+	17, // 42: tillpoint.admin.v1.SubscriptionService.CancelSubscription:output_type -> tillpoint.admin.v1.CancelSubscriptionResponse
+	19, // 43: tillpoint.admin.v1.InvoiceService.GetInvoice:output_type -> tillpoint.admin.v1.GetInvoiceResponse
+	21, // 44: tillpoint.admin.v1.InvoiceService.ListInvoices:output_type -> tillpoint.admin.v1.ListInvoicesResponse
+	12, // 45: tillpoint.admin.v1.InvoiceService.PayInvoice:output_type -> tillpoint.admin.v1.PayInvoiceResponse
+	14, // 46: tillpoint.admin.v1.InvoiceService.VoidInvoice:output_type -> tillpoint.admin.v1.VoidInvoiceResponse
+	39, // [39:47] is the sub-list for method output_type
+	31, // [31:39] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_tillpoint_admin_v1_subscription_proto_init() }
@@ -1627,14 +2026,15 @@ func file_tillpoint_admin_v1_subscription_proto_init() {
 	file_tillpoint_admin_v1_subscription_proto_msgTypes[4].OneofWrappers = []any{}
 	file_tillpoint_admin_v1_subscription_proto_msgTypes[7].OneofWrappers = []any{}
 	file_tillpoint_admin_v1_subscription_proto_msgTypes[9].OneofWrappers = []any{}
-	file_tillpoint_admin_v1_subscription_proto_msgTypes[15].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_subscription_proto_msgTypes[10].OneofWrappers = []any{}
+	file_tillpoint_admin_v1_subscription_proto_msgTypes[20].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tillpoint_admin_v1_subscription_proto_rawDesc), len(file_tillpoint_admin_v1_subscription_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -36,8 +36,9 @@ type SubscriptionServiceClient interface {
 	GetSubscription(ctx context.Context, in *GetSubscriptionRequest, opts ...grpc.CallOption) (*GetSubscriptionResponse, error)
 	// Lists subscriptions, newest first.
 	ListSubscriptions(ctx context.Context, in *ListSubscriptionsRequest, opts ...grpc.CallOption) (*ListSubscriptionsResponse, error)
-	// Updates `cancel_at_period_end` and `metadata` (merged: an empty value
-	// removes its key), the fields given.
+	// Updates `cancel_at_period_end`, `metadata` (merged: an empty value
+	// removes its key) and `items` (quantity or price changes, prorated by
+	// `proration_behavior`), the fields given.
 	UpdateSubscription(ctx context.Context, in *UpdateSubscriptionRequest, opts ...grpc.CallOption) (*UpdateSubscriptionResponse, error)
 	// Cancels a subscription now: status `canceled`, no further invoices,
 	// event `customer.subscription.deleted`. A canceled one cannot be
@@ -104,8 +105,9 @@ type SubscriptionServiceServer interface {
 	GetSubscription(context.Context, *GetSubscriptionRequest) (*GetSubscriptionResponse, error)
 	// Lists subscriptions, newest first.
 	ListSubscriptions(context.Context, *ListSubscriptionsRequest) (*ListSubscriptionsResponse, error)
-	// Updates `cancel_at_period_end` and `metadata` (merged: an empty value
-	// removes its key), the fields given.
+	// Updates `cancel_at_period_end`, `metadata` (merged: an empty value
+	// removes its key) and `items` (quantity or price changes, prorated by
+	// `proration_behavior`), the fields given.
 	UpdateSubscription(context.Context, *UpdateSubscriptionRequest) (*UpdateSubscriptionResponse, error)
 	// Cancels a subscription now: status `canceled`, no further invoices,
 	// event `customer.subscription.deleted`. A canceled one cannot be
@@ -257,6 +259,8 @@ var SubscriptionService_ServiceDesc = grpc.ServiceDesc{
 const (
 	InvoiceService_GetInvoice_FullMethodName   = "/tillpoint.admin.v1.InvoiceService/GetInvoice"
 	InvoiceService_ListInvoices_FullMethodName = "/tillpoint.admin.v1.InvoiceService/ListInvoices"
+	InvoiceService_PayInvoice_FullMethodName   = "/tillpoint.admin.v1.InvoiceService/PayInvoice"
+	InvoiceService_VoidInvoice_FullMethodName  = "/tillpoint.admin.v1.InvoiceService/VoidInvoice"
 )
 
 // InvoiceServiceClient is the client API for InvoiceService service.
@@ -270,6 +274,20 @@ type InvoiceServiceClient interface {
 	GetInvoice(ctx context.Context, in *GetInvoiceRequest, opts ...grpc.CallOption) (*GetInvoiceResponse, error)
 	// Lists invoices, newest first.
 	ListInvoices(ctx context.Context, in *ListInvoicesRequest, opts ...grpc.CallOption) (*ListInvoicesResponse, error)
+	// Charges an `open` invoice now with the subscription's saved payment
+	// method, off-session (an attempt outside the dunning schedule). Paid:
+	// the invoice is `paid` and a past_due subscription active in its period;
+	// declined: 400 `invoice_payment_failed` (the invoice stays open; the
+	// attempt counts as one of its attempts, its next retry stays as it was).
+	// A `paid` invoice is answered as it is (idempotent); a `void` or
+	// `uncollectible` one is 400 `invoice_not_open`.
+	PayInvoice(ctx context.Context, in *PayInvoiceRequest, opts ...grpc.CallOption) (*PayInvoiceResponse, error)
+	// Voids an `open` invoice: status `void`, never charged again (the
+	// period is forgiven). A past_due subscription whose invoice it is moves
+	// into that period and is `active` again (as Stripe does), with
+	// `customer.subscription.updated`. A `void` invoice is answered as it is;
+	// a `paid` or `uncollectible` one is 400 `invoice_not_open`.
+	VoidInvoice(ctx context.Context, in *VoidInvoiceRequest, opts ...grpc.CallOption) (*VoidInvoiceResponse, error)
 }
 
 type invoiceServiceClient struct {
@@ -300,6 +318,26 @@ func (c *invoiceServiceClient) ListInvoices(ctx context.Context, in *ListInvoice
 	return out, nil
 }
 
+func (c *invoiceServiceClient) PayInvoice(ctx context.Context, in *PayInvoiceRequest, opts ...grpc.CallOption) (*PayInvoiceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PayInvoiceResponse)
+	err := c.cc.Invoke(ctx, InvoiceService_PayInvoice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *invoiceServiceClient) VoidInvoice(ctx context.Context, in *VoidInvoiceRequest, opts ...grpc.CallOption) (*VoidInvoiceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VoidInvoiceResponse)
+	err := c.cc.Invoke(ctx, InvoiceService_VoidInvoice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InvoiceServiceServer is the server API for InvoiceService service.
 // All implementations must embed UnimplementedInvoiceServiceServer
 // for forward compatibility.
@@ -311,6 +349,20 @@ type InvoiceServiceServer interface {
 	GetInvoice(context.Context, *GetInvoiceRequest) (*GetInvoiceResponse, error)
 	// Lists invoices, newest first.
 	ListInvoices(context.Context, *ListInvoicesRequest) (*ListInvoicesResponse, error)
+	// Charges an `open` invoice now with the subscription's saved payment
+	// method, off-session (an attempt outside the dunning schedule). Paid:
+	// the invoice is `paid` and a past_due subscription active in its period;
+	// declined: 400 `invoice_payment_failed` (the invoice stays open; the
+	// attempt counts as one of its attempts, its next retry stays as it was).
+	// A `paid` invoice is answered as it is (idempotent); a `void` or
+	// `uncollectible` one is 400 `invoice_not_open`.
+	PayInvoice(context.Context, *PayInvoiceRequest) (*PayInvoiceResponse, error)
+	// Voids an `open` invoice: status `void`, never charged again (the
+	// period is forgiven). A past_due subscription whose invoice it is moves
+	// into that period and is `active` again (as Stripe does), with
+	// `customer.subscription.updated`. A `void` invoice is answered as it is;
+	// a `paid` or `uncollectible` one is 400 `invoice_not_open`.
+	VoidInvoice(context.Context, *VoidInvoiceRequest) (*VoidInvoiceResponse, error)
 	mustEmbedUnimplementedInvoiceServiceServer()
 }
 
@@ -326,6 +378,12 @@ func (UnimplementedInvoiceServiceServer) GetInvoice(context.Context, *GetInvoice
 }
 func (UnimplementedInvoiceServiceServer) ListInvoices(context.Context, *ListInvoicesRequest) (*ListInvoicesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListInvoices not implemented")
+}
+func (UnimplementedInvoiceServiceServer) PayInvoice(context.Context, *PayInvoiceRequest) (*PayInvoiceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PayInvoice not implemented")
+}
+func (UnimplementedInvoiceServiceServer) VoidInvoice(context.Context, *VoidInvoiceRequest) (*VoidInvoiceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VoidInvoice not implemented")
 }
 func (UnimplementedInvoiceServiceServer) mustEmbedUnimplementedInvoiceServiceServer() {}
 func (UnimplementedInvoiceServiceServer) testEmbeddedByValue()                        {}
@@ -384,6 +442,42 @@ func _InvoiceService_ListInvoices_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InvoiceService_PayInvoice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PayInvoiceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InvoiceServiceServer).PayInvoice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InvoiceService_PayInvoice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InvoiceServiceServer).PayInvoice(ctx, req.(*PayInvoiceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InvoiceService_VoidInvoice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VoidInvoiceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InvoiceServiceServer).VoidInvoice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InvoiceService_VoidInvoice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InvoiceServiceServer).VoidInvoice(ctx, req.(*VoidInvoiceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InvoiceService_ServiceDesc is the grpc.ServiceDesc for InvoiceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -398,6 +492,14 @@ var InvoiceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListInvoices",
 			Handler:    _InvoiceService_ListInvoices_Handler,
+		},
+		{
+			MethodName: "PayInvoice",
+			Handler:    _InvoiceService_PayInvoice_Handler,
+		},
+		{
+			MethodName: "VoidInvoice",
+			Handler:    _InvoiceService_VoidInvoice_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
