@@ -82,3 +82,32 @@ func TestAsyncCallbacksOfTwoPaymentsForOneSession(t *testing.T) {
 		})
 	}
 }
+
+// TestSecondCaptureOfASessionIsRefunded: the state seed 1103 left (the
+// first attempt captured by its callback without its session's word, the
+// session completed unpaid by the retry's payment): the retry's callback is
+// applied once, its payment refunded and canceled, instead of failing on
+// payments_one_captured at every redelivery.
+func TestSecondCaptureOfASessionIsRefunded(t *testing.T) {
+	s, tp, admin := stuckService(t)
+	session := admin.open()
+	first, firstRef := stuckPaymentWith(t, s, tp, admin, session, afterSetAuthorization, provider.TestCardPending)
+	retry, _ := stuckPaymentWith(t, s, tp, admin, session, afterCompleteSession, provider.TestCardPending)
+	if err := tp.Capture(t.Context(), firstRef, first.Amount); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.move(t.Context(), first, StatusSucceeded, "", "", StatusProcessing); err != nil {
+		t.Fatal(err)
+	}
+	for delivery := range 2 {
+		if _, err := s.AsyncResult(t.Context(), testProvider, retry.ID, true, ""); err != nil {
+			t.Fatalf("delivery %d: %v", delivery, err)
+		}
+		if got := reload(t, s, retry.ID); got.Status != StatusCanceled {
+			t.Fatalf("delivery %d: the retry's payment is %s", delivery, got.Status)
+		}
+		if ev := paymentEvents(t, s, retry.ID); ev != "[]" {
+			t.Fatalf("delivery %d: the retry's payment's events %s", delivery, ev)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package payment
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -514,6 +516,9 @@ func (s *Service) settle(ctx context.Context, p db.RuntimePayment, succeeded boo
 				return p, fmt.Errorf("capture %s: %w", p.ID, err)
 			}
 			p, err = s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing)
+			if isSecondCapture(err) {
+				p, err = s.refundSecondCapture(ctx, prov, p)
+			}
 		} else {
 			p, err = s.move(ctx, p, StatusFailed, failureCode, provider.DeclineMessage(failureCode), StatusProcessing)
 		}
@@ -538,6 +543,27 @@ func (s *Service) settle(ctx context.Context, p db.RuntimePayment, succeeded boo
 		return p, nil
 	}
 	return p, err
+}
+
+// isSecondCapture reports a move to succeeded that the database refused
+// because another payment of the session succeeded (payments_one_captured).
+func isSecondCapture(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.ConstraintName == "payments_one_captured"
+}
+
+// refundSecondCapture gives back the money of p, captured though another
+// payment of its session succeeded: a state that only a capture made
+// without the session's word leaves (async callbacks before claimSession).
+// p is refunded in full and canceled, and it is logged as an error, so
+// that its callback is acknowledged, not redelivered forever.
+func (s *Service) refundSecondCapture(ctx context.Context, prov provider.Provider, p db.RuntimePayment) (db.RuntimePayment, error) {
+	s.Logger.ErrorContext(ctx, "another payment of the session succeeded before this one was captured: refunding it in full",
+		"payment", p.ID, "session", p.SessionID, "amount", p.Amount, "currency", p.Currency)
+	if err := s.release(ctx, prov, p, provider.Result{Reference: deref(p.ProviderRef), Captured: true}); err != nil {
+		return p, err
+	}
+	return s.move(ctx, p, StatusCanceled, failureSessionClosed, failureSessionClosedMsg, StatusProcessing)
 }
 
 // setAuthorization stores the provider's answer, with a payment.failed event
