@@ -217,6 +217,8 @@ type streamRead struct {
 	// deleted is the stream info's count of interior deletes (NumDeleted):
 	// none is ever deleted here, so any is a message the stream lost.
 	deleted int
+	// lastSeq is the stream sequence of the last message read.
+	lastSeq uint64
 }
 
 // readStream reads the stream with an ordered consumer up to its last
@@ -253,8 +255,9 @@ func readStream(ctx context.Context, js jetstream.JetStream, stream string) (str
 		for m := range batch.Messages() {
 			r.ids[m.Headers().Get(nats.MsgIdHdr)]++
 			n++
-			if md, err := m.Metadata(); err == nil && md.NumPending == 0 && md.Sequence.Stream >= info.State.LastSeq {
-				last = true
+			if md, err := m.Metadata(); err == nil {
+				r.lastSeq = md.Sequence.Stream
+				last = md.NumPending == 0 && md.Sequence.Stream >= info.State.LastSeq
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
@@ -310,6 +313,9 @@ func checkEvents(ctx context.Context, pool *pgxpool.Pool, js jetstream.JetStream
 			// Not a violation (every message is read), but worth seeing.
 			counts["JetStream "+name+" messages read − the stream info's count"] = int(r.read) - int(r.infoMsgs)
 		}
+		// Every message has its own sequence from 1 (none is deleted): a
+		// last sequence above the messages read is a message lost.
+		counts["JetStream "+name+" last sequence"] = int(r.lastSeq)
 		if r.deleted > 0 {
 			counts["JetStream "+name+" interior deletes (NumDeleted)"] = r.deleted
 		}

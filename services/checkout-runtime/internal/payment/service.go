@@ -558,7 +558,7 @@ func isSecondCapture(err error) bool {
 // p is refunded in full and canceled, and it is logged as an error, so
 // that its callback is acknowledged, not redelivered forever.
 func (s *Service) refundSecondCapture(ctx context.Context, prov provider.Provider, p db.RuntimePayment) (db.RuntimePayment, error) {
-	s.Logger.ErrorContext(ctx, "another payment of the session succeeded before this one was captured: refunding it in full",
+	s.Logger.ErrorContext(ctx, "a second payment of the session was captured: refunding it in full",
 		"payment", p.ID, "session", p.SessionID, "amount", p.Amount, "currency", p.Currency)
 	if err := s.release(ctx, prov, p, provider.Result{Reference: deref(p.ProviderRef), Captured: true}); err != nil {
 		return p, err
