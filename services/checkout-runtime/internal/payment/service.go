@@ -2,6 +2,7 @@ package payment
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -426,7 +428,55 @@ func (s *Service) AsyncResult(ctx context.Context, src provider.CallbackSource, 
 	if err := s.checkSource(ctx, src, p); err != nil {
 		return db.RuntimePayment{}, err
 	}
+	if succeeded && p.Status == StatusProcessing && p.IdempotencyKey == nil {
+		// Its session decides whether this money is taken (invariant 1):
+		// the pay path may have failed to complete it with p, and another
+		// attempt may have completed it since.
+		var taken bool
+		if p, taken, err = s.claimSession(ctx, p); err != nil {
+			return p, err
+		} else if !taken {
+			return s.releaseLoser(ctx, p)
+		}
+	}
 	return s.settle(ctx, p, succeeded, failureCode)
+}
+
+// claimSession makes sure that the session of p, a payment its provider
+// reports succeeded, is completed with p before p's money is taken: it
+// completes the session unpaid with p, as the pay path does for a pending
+// payment (its call may have failed: admin-api down, the answer lost), or
+// finds it so already (admin-api answers a repeat for the same payment as
+// the first call); settle then marks it paid. taken is false when the
+// session went to another payment, expired or is gone. It returns p with
+// the session's processing fee, which p's next move stores.
+func (s *Service) claimSession(ctx context.Context, p db.RuntimePayment) (_ db.RuntimePayment, taken bool, err error) {
+	done, err := s.completionFor(ctx, p)
+	if err != nil {
+		return p, false, err
+	}
+	resp, err := s.Admin.CompleteSession(ctx, completeRequest(p, false, done))
+	switch status.Code(err) {
+	case codes.OK:
+		return withProcessingFee(p, resp.GetCheckoutSession()), true, nil
+	case codes.FailedPrecondition, codes.NotFound:
+		return p, false, nil
+	}
+	return p, false, fmt.Errorf("complete session: %w", err)
+}
+
+// releaseLoser gives back the authorisation of p, a processing payment
+// whose session another payment took (or that closed): voided, or refunded
+// if the provider captured it; p is canceled.
+func (s *Service) releaseLoser(ctx context.Context, p db.RuntimePayment) (db.RuntimePayment, error) {
+	prov, err := s.ProviderFor(ctx, p)
+	if err != nil {
+		return p, err
+	}
+	if err := s.releaseStuck(ctx, prov, p, deref(p.ProviderRef)); err != nil {
+		return p, err
+	}
+	return s.move(ctx, p, StatusCanceled, failureSessionClosed, failureSessionClosedMsg, StatusProcessing)
 }
 
 // checkSource refuses (and logs) a result from src for a payment that src's
@@ -473,6 +523,9 @@ func (s *Service) settle(ctx context.Context, p db.RuntimePayment, succeeded boo
 				return p, fmt.Errorf("capture %s: %w", p.ID, err)
 			}
 			p, err = s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing)
+			if isSecondCapture(err) {
+				p, err = s.refundSecondCapture(ctx, prov, p)
+			}
 		} else {
 			p, err = s.move(ctx, p, StatusFailed, failureCode, provider.DeclineMessage(failureCode), StatusProcessing)
 		}
@@ -497,6 +550,27 @@ func (s *Service) settle(ctx context.Context, p db.RuntimePayment, succeeded boo
 		return p, nil
 	}
 	return p, err
+}
+
+// isSecondCapture reports a move to succeeded that the database refused
+// because another payment of the session succeeded (payments_one_captured).
+func isSecondCapture(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.ConstraintName == "payments_one_captured"
+}
+
+// refundSecondCapture gives back the money of p, captured though another
+// payment of its session succeeded: a state that only a capture made
+// without the session's word leaves (async callbacks before claimSession).
+// p is refunded in full and canceled, and it is logged as an error, so
+// that its callback is acknowledged, not redelivered forever.
+func (s *Service) refundSecondCapture(ctx context.Context, prov provider.Provider, p db.RuntimePayment) (db.RuntimePayment, error) {
+	s.Logger.ErrorContext(ctx, "a second payment of the session was captured: refunding it in full",
+		"payment", p.ID, "session", p.SessionID, "amount", p.Amount, "currency", p.Currency)
+	if err := s.release(ctx, prov, p, provider.Result{Reference: deref(p.ProviderRef), Captured: true}); err != nil {
+		return p, err
+	}
+	return s.move(ctx, p, StatusCanceled, failureSessionClosed, failureSessionClosedMsg, StatusProcessing)
 }
 
 // setAuthorization stores the provider's answer, with a payment.failed event

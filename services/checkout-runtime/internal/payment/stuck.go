@@ -91,6 +91,11 @@ func (r *PaymentReconciler) ReconcileOnce(ctx context.Context) (int, error) {
 			errs = append(errs, fmt.Errorf("payment %s: %w", p.ID, err))
 			continue
 		}
+		if got.Status == StatusProcessing {
+			// Its session waits for the provider's answer: not news.
+			r.Service.Logger.DebugContext(ctx, "stuck payment left to its provider's answer", "payment", p.ID, "session", p.SessionID)
+			continue
+		}
 		r.Service.Logger.InfoContext(ctx, "stuck payment reconciled", "payment", p.ID, "session", p.SessionID, "status", got.Status)
 	}
 	return len(claimed), errors.Join(errs...)
@@ -152,10 +157,7 @@ func (s *Service) SettleStuck(ctx context.Context, p db.RuntimePayment) (db.Runt
 			return p, fmt.Errorf("complete session: %w", err)
 		}
 	}
-	if err := s.releaseStuck(ctx, prov, p, ref); err != nil {
-		return p, err
-	}
-	return s.move(ctx, p, StatusCanceled, failureSessionClosed, failureSessionClosedMsg, StatusProcessing)
+	return s.releaseLoser(ctx, p)
 }
 
 // heldAttempt is p's attempt that the provider answered authorised or

@@ -86,6 +86,22 @@ func (r *sessionsOfRecord) CompleteSession(_ context.Context, req *internalapiv1
 	return &internalapiv1.CompleteSessionResponse{CheckoutSession: cs}, nil
 }
 
+// RecordAsyncPayment marks a session completed unpaid with the payment
+// paid (or records its failure); a repeat answers the same; any other
+// session is refused, as admin-api does.
+func (r *sessionsOfRecord) RecordAsyncPayment(_ context.Context, req *internalapiv1.RecordAsyncPaymentRequest, _ ...grpc.CallOption) (*internalapiv1.RecordAsyncPaymentResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cs := r.sessions[req.GetSessionId()]
+	if cs.GetStatus() != "complete" || cs.GetPayment() != req.GetPaymentId() {
+		return nil, status.Error(codes.FailedPrecondition, "checkout_session_not_awaiting_payment")
+	}
+	if req.GetSucceeded() {
+		cs.PaymentStatus = "paid"
+	}
+	return &internalapiv1.RecordAsyncPaymentResponse{CheckoutSession: cs}, nil
+}
+
 // stuckService is a service over the test provider and sessionsOfRecord.
 func stuckService(t *testing.T) (*Service, *provider.Test, *sessionsOfRecord) {
 	t.Helper()
