@@ -22,8 +22,8 @@ import (
 // The statuses the filters offer (docs/subscriptions.md); anything else in
 // the query is ignored, as a stale bookmark's would be.
 var (
-	subscriptionStatuses = []string{"active", "past_due", "canceled", "incomplete"}
-	invoiceStatuses      = []string{"paid", "open", "uncollectible"}
+	subscriptionStatuses = []string{"trialing", "active", "past_due", "canceled", "incomplete", "incomplete_expired"}
+	invoiceStatuses      = []string{"paid", "open", "void", "uncollectible"}
 )
 
 // billingFilters are a Billing list's query parameters. Customer is as
@@ -362,7 +362,7 @@ func (h *Handler) showInvoice(w http.ResponseWriter, r *http.Request, v visit) {
 // billingBadge is the badge class of a subscription's or invoice's status.
 func billingBadge(status string) string {
 	switch status {
-	case "active", "paid":
+	case "active", "trialing", "paid":
 		return "s-paid"
 	case "past_due", "open", "incomplete":
 		return "s-warn"
