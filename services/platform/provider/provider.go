@@ -189,6 +189,16 @@ type OTPSubmitter interface {
 	SubmitOTP(ctx context.Context, reference, otp string) (Result, error)
 }
 
+// AuthorizationFinder is a provider that can say which authorisation it
+// gave one of our payments, by our payment id (AuthorizeRequest.PaymentID).
+// The payment reconciler asks it when a runtime died after the provider's
+// answer but before anything recorded it, so that the authorisation is
+// voided rather than left to lapse. It answers ErrUnknownReference when it
+// holds none for the payment (none given, or a decline).
+type AuthorizationFinder interface {
+	FindAuthorization(ctx context.Context, paymentID string) (Result, error)
+}
+
 // Resumer is a provider whose next action happens at the provider (Stripe's
 // 3-D Secure in Stripe.js): Resume reads the authorisation again afterwards
 // and answers as Authorize does. The test provider's challenge is our own

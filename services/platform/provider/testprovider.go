@@ -52,6 +52,8 @@ type testAuth struct {
 	recalled bool
 	refunded int64            // total of its refunds
 	refunds  map[string]int64 // refund id → amount, for repeats
+	// paymentID is the payment it was issued for (FindAuthorization).
+	paymentID string
 }
 
 // Test is the test-mode card provider. It accepts only the documented test
@@ -64,6 +66,8 @@ type Test struct {
 	mu    sync.Mutex
 	auths map[string]*testAuth
 	order []string // references in issue order, for expiry
+	// byPayment is each payment's latest reference in auths.
+	byPayment map[string]string
 }
 
 // TestOption configures NewTest.
@@ -77,7 +81,7 @@ func WithClock(now func() time.Time) TestOption {
 
 // NewTest returns the test-mode card provider.
 func NewTest(opts ...TestOption) *Test {
-	t := &Test{now: time.Now, maxRefs: maxTestReferences, auths: make(map[string]*testAuth)}
+	t := &Test{now: time.Now, maxRefs: maxTestReferences, auths: make(map[string]*testAuth), byPayment: make(map[string]string)}
 	for _, o := range opts {
 		o(t)
 	}
@@ -102,7 +106,7 @@ func (t *Test) Authorize(ctx context.Context, req AuthorizeRequest) (Result, err
 		return Result{}, fmt.Errorf("%w: the test provider needs a card", ErrInvalidRequest)
 	}
 	res := t.evaluate(req)
-	auth := &testAuth{amount: req.Amount, brand: res.Brand, last4: res.Last4}
+	auth := &testAuth{amount: req.Amount, brand: res.Brand, last4: res.Last4, paymentID: req.PaymentID}
 	switch res.Outcome {
 	case Authorized:
 		auth.state = stateAuthorized
@@ -286,7 +290,33 @@ func (t *Test) remember(a *testAuth) string {
 	t.pruneLocked(a.created, 1)
 	t.auths[ref] = a
 	t.order = append(t.order, ref)
+	if a.paymentID != "" {
+		t.byPayment[a.paymentID] = ref
+	}
 	return ref
+}
+
+// FindAuthorization answers the latest authorisation this process issued
+// for paymentID that holds or held money (authorised, pending, captured
+// or voided since), as Authorize answered it. An in-process provider knows
+// nothing of what a dead process issued, which held nothing either.
+func (t *Test) FindAuthorization(ctx context.Context, paymentID string) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pruneLocked(t.now(), 0)
+	ref, ok := t.byPayment[paymentID]
+	a := t.auths[ref]
+	if !ok || a.state < statePending {
+		return Result{}, fmt.Errorf("%w: no authorisation for payment %q", ErrUnknownReference, paymentID)
+	}
+	outcome := Authorized
+	if a.state == statePending {
+		outcome = Pending
+	}
+	return Result{Outcome: outcome, Reference: ref, Brand: a.brand, Last4: a.last4}, nil
 }
 
 // lookupLocked finds a live reference; t.mu must be held.
@@ -332,6 +362,9 @@ func (t *Test) pruneLocked(now time.Time, room int) {
 		a := t.auths[t.order[n]]
 		if len(t.order)-n+room <= t.maxRefs && a.created.After(cutoff) {
 			break
+		}
+		if t.byPayment[a.paymentID] == t.order[n] {
+			delete(t.byPayment, a.paymentID)
 		}
 		delete(t.auths, t.order[n])
 		n++
@@ -420,7 +453,7 @@ func (t *Test) AuthorizeSaved(ctx context.Context, req AuthorizeRequest, token s
 	default:
 		res = Result{Outcome: Authorized, Brand: brandOf(card.Number), Last4: card.Number[len(card.Number)-4:]}
 	}
-	auth := &testAuth{amount: req.Amount, brand: res.Brand, last4: res.Last4, state: stateDeclined}
+	auth := &testAuth{amount: req.Amount, brand: res.Brand, last4: res.Last4, state: stateDeclined, paymentID: req.PaymentID}
 	if res.Outcome == Authorized {
 		auth.state = stateAuthorized
 	}

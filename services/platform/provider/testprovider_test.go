@@ -567,3 +567,52 @@ func TestSetupCardSavesWithoutCharging(t *testing.T) {
 		}
 	}
 }
+
+// TestTestFindAuthorization: the reference a payment's authorisation got is
+// found by the payment's id while the provider remembers it, whatever
+// happened to it since; a decline, a payment never authorised and a
+// reference pushed out of memory are unknown.
+func TestTestFindAuthorization(t *testing.T) {
+	ctx := context.Background()
+	p, _ := newTestProvider(t)
+	p.maxRefs = 3
+	authorize := func(paymentID, number string) Result {
+		t.Helper()
+		req := cardReq(number)
+		req.PaymentID = paymentID
+		res, err := p.Authorize(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	held := authorize("pay_held", TestCardSuccess)
+	pending := authorize("pay_pending", TestCardPending)
+	authorize("pay_declined", TestCardDeclined)
+	if err := p.Void(ctx, held.Reference); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		payment string
+		want    Result
+	}{
+		{"pay_held", Result{Outcome: Authorized, Reference: held.Reference, Brand: held.Brand, Last4: held.Last4}},
+		{"pay_pending", Result{Outcome: Pending, Reference: pending.Reference, Brand: pending.Brand, Last4: pending.Last4}},
+	} {
+		if got, err := p.FindAuthorization(ctx, tc.payment); err != nil || got != tc.want {
+			t.Errorf("%s: %+v, %v; want %+v", tc.payment, got, err, tc.want)
+		}
+	}
+	for _, id := range []string{"pay_declined", "pay_never"} {
+		if _, err := p.FindAuthorization(ctx, id); !errors.Is(err, ErrUnknownReference) {
+			t.Errorf("%s: %v, want ErrUnknownReference", id, err)
+		}
+	}
+	authorize("pay_later", TestCardSuccess) // the fourth reference pushes out the first
+	if _, err := p.FindAuthorization(ctx, "pay_held"); !errors.Is(err, ErrUnknownReference) {
+		t.Errorf("forgotten pay_held: %v, want ErrUnknownReference", err)
+	}
+	if len(p.byPayment) != 3 {
+		t.Errorf("%d payments indexed, want 3 (as many as references kept)", len(p.byPayment))
+	}
+}

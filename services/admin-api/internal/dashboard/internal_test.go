@@ -2,8 +2,11 @@ package dashboard
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/argon2"
 
 	"github.com/tillpoint/tillpoint/services/platform/money"
 )
@@ -56,13 +59,22 @@ func TestPasswordHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	h2, _ := HashPassword(ctx, "correct horse battery staple")
-	if !strings.HasPrefix(h1, "$argon2id$v=19$m=19456,t=2,p=1$") || h1 == h2 {
+	if !strings.HasPrefix(h1, "$argon2id$v=19$m=7168,t=5,p=1$") || h1 == h2 {
 		t.Fatalf("hashes %q %q", h1, h2)
 	}
 	for pw, want := range map[string]bool{"correct horse battery staple": true, "correct horse battery stapl": false, "": false} {
 		if ok, err := VerifyPassword(ctx, pw, h1); ok != want || err != nil {
 			t.Errorf("verify %q: %v %v", pw, ok, err)
 		}
+	}
+	// A hash stored with the former parameters (19 MiB, 2 passes) still
+	// verifies: it carries its own.
+	salt := []byte("0123456789abcdef")
+	b64 := base64.RawStdEncoding
+	former := "$argon2id$v=19$m=19456,t=2,p=1$" + b64.EncodeToString(salt) + "$" +
+		b64.EncodeToString(argon2.IDKey([]byte("correct horse battery staple"), salt, 2, 19456, 1, 32))
+	if ok, err := VerifyPassword(ctx, "correct horse battery staple", former); !ok || err != nil {
+		t.Errorf("a hash with the former parameters: %v %v", ok, err)
 	}
 	for _, bad := range []string{"", "$2a$10$abc", "$argon2id$v=19$m=0,t=2,p=1$c2FsdA$aGFzaA", "$argon2id$v=19$m=19456,t=2,p=1$!!$aGFzaA"} {
 		if ok, _ := VerifyPassword(ctx, "x", bad); ok {

@@ -12,17 +12,23 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// Argon2id parameters: OWASP's minimum (19 MiB, 2 passes, 1 lane), about
-// 30 ms on one core. Memory is the cost that matters against GPUs; it is
-// also what a login costs this service, so hashes run at most
-// maxConcurrentHashes at a time (the services run within GOMEMLIMIT 40MiB).
+// Argon2id parameters: one of OWASP's equally strong minimum
+// configurations (m=7 MiB, t=5, p=1; the others are 19 MiB × 2 passes,
+// 12 MiB × 3, 9 MiB × 4), about the same CPU as 19 MiB × 2. Of the set it
+// takes the least memory, which is what each sign-in costs this service:
+// x/crypto/argon2 allocates the whole block array per hash, and at 19 MiB
+// one dashboard sign-in was the largest allocation admin-api ever made, and
+// its peak RSS (docs/perf/payment-path.md, session 6). Hashes still run at
+// most maxConcurrentHashes at a time (the services run within GOMEMLIMIT
+// 40MiB). A stored hash keeps its own parameters (the PHC string), so older
+// hashes still verify.
 const (
-	argonMemoryKiB = 19 * 1024
-	argonTime      = 2
+	argonMemoryKiB = 7 * 1024
+	argonTime      = 5
 	argonThreads   = 1
 	argonKeyLen    = 32
 	argonSaltLen   = 16
-	// maxConcurrentHashes bounds the memory logins take: 2 × 19 MiB.
+	// maxConcurrentHashes bounds the memory logins take: 2 × 7 MiB.
 	maxConcurrentHashes = 2
 	// minPasswordLen follows NIST SP 800-63B for user-chosen passwords.
 	minPasswordLen = 12

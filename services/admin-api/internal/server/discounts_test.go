@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	stripe "github.com/stripe/stripe-go/v82"
 	"google.golang.org/grpc/codes"
@@ -270,8 +271,14 @@ func TestSessionDiscounts(t *testing.T) {
 			t.Fatalf("amount off spread: %v", got)
 		}
 	}
-	if n := e.count("SELECT times_reserved FROM admin.promotion_codes WHERE id = $1", promo); n != 2 {
-		t.Fatalf("promotion code reserved %d, want 2", n)
+	// The code has no limit: its sessions hold redemptions, but nothing is
+	// reserved on its row.
+	uses := func() (redemptions, reserved int) {
+		return e.count("SELECT count(*) FROM admin.discount_redemptions WHERE promotion_code_id = $1", promo),
+			e.count("SELECT times_reserved FROM admin.promotion_codes WHERE id = $1", promo)
+	}
+	if n, r := uses(); n != 2 || r != 0 {
+		t.Fatalf("promotion code: %d redemptions, %d reserved; want 2, 0", n, r)
 	}
 	// A retried creation (same Idempotency-Key) is the first one replayed:
 	// it reserves nothing more.
@@ -282,8 +289,8 @@ func TestSessionDiscounts(t *testing.T) {
 			t.Fatalf("keyed create: %d %v", status, b)
 		}
 	}
-	if n := e.count("SELECT times_reserved FROM admin.promotion_codes WHERE id = $1", promo); first != http.StatusCreated || a["id"] == nil || n != 4 {
-		t.Fatalf("promotion code reserved %d after one plain and one retried keyed creation, want 4", n)
+	if n, r := uses(); first != http.StatusCreated || a["id"] == nil || n != 4 || r != 0 {
+		t.Fatalf("promotion code: %d redemptions, %d reserved after one plain and one retried keyed creation; want 4, 0", n, r)
 	}
 	// A session without discount is as before.
 	status, plain := e.createSession(e.keyA, validSession())
@@ -367,7 +374,8 @@ func TestPromotionCodeRestrictions(t *testing.T) {
 
 // TestPromotionCodeRedemptionsHoldUnderConcurrency: 50 concurrent checkouts
 // with a code limited to 10 → exactly 10 sessions get it; an expired
-// session's reservation is released, a paid one's counted.
+// session's reservation is released, a paid one's counted. The code's
+// coupon has no limit: it reserves nothing, and counts what is paid.
 func TestPromotionCodeRedemptionsHoldUnderConcurrency(t *testing.T) {
 	e := newEnv(t)
 	coupon := e.createCoupon(e.keyA, map[string]any{"percent_off": 15})
@@ -378,9 +386,15 @@ func TestPromotionCodeRedemptionsHoldUnderConcurrency(t *testing.T) {
 	}
 	check := func(what string, reserved, redeemed int) {
 		t.Helper()
-		for _, table := range []string{"admin.promotion_codes WHERE id = '" + promo + "'", "admin.coupons WHERE id = '" + coupon + "'"} {
-			if r, d := e.count("SELECT times_reserved FROM "+table), e.count("SELECT times_redeemed FROM "+table); r != reserved || d != redeemed {
-				t.Fatalf("%s: %s has %d reserved, %d redeemed; want %d, %d", what, table, r, d, reserved, redeemed)
+		for _, c := range []struct {
+			table    string
+			reserved int
+		}{
+			{"admin.promotion_codes WHERE id = '" + promo + "'", reserved},
+			{"admin.coupons WHERE id = '" + coupon + "'", 0},
+		} {
+			if r, d := e.count("SELECT times_reserved FROM "+c.table), e.count("SELECT times_redeemed FROM "+c.table); r != c.reserved || d != redeemed {
+				t.Fatalf("%s: %s has %d reserved, %d redeemed; want %d, %d", what, c.table, r, d, c.reserved, redeemed)
 			}
 		}
 	}
@@ -438,6 +452,47 @@ func TestPromotionCodeRedemptionsHoldUnderConcurrency(t *testing.T) {
 	_, code := e.do("GET", "/v1/promotion_codes/"+promo, e.keyA, nil)
 	if num(code["times_redeemed"]) != 1 || num(code["times_reserved"]) != 7 || code["coupon"].(map[string]any)["valid"] != true {
 		t.Fatalf("promotion code object: %v", code)
+	}
+}
+
+// TestUnlimitedCouponIsNotReserved: a checkout with a coupon that has no
+// max_redemptions does not lock the coupon's row: it is created while
+// another transaction holds the row as a reservation does (a reservation
+// would wait for that transaction's end), and nothing is reserved.
+func TestUnlimitedCouponIsNotReserved(t *testing.T) {
+	e := newEnv(t)
+	coupon := e.createCoupon(e.keyA, map[string]any{"percent_off": 10})
+	ctx := t.Context()
+	tx, err := e.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM admin.coupons WHERE id = $1 FOR NO KEY UPDATE", coupon); err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		status int
+		body   map[string]any
+	}
+	done := make(chan answer, 1)
+	go func() {
+		st, b := e.createSession(e.keyA, sessionWith("coupon_id", coupon))
+		done <- answer{st, b}
+	}()
+	select {
+	case a := <-done:
+		if a.status != http.StatusCreated || num(a.body["total_details"].(map[string]any)["amount_discount"]) == 0 {
+			t.Fatalf("create with the coupon: %d %v", a.status, a.body)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the checkout waited for the coupon's row (a reservation)")
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.count("SELECT times_reserved FROM admin.coupons WHERE id = $1", coupon); r != 0 {
+		t.Fatalf("coupon reserved %d, want 0", r)
 	}
 }
 
@@ -552,9 +607,13 @@ func TestCouponLimitHoldsAcrossItsCodes(t *testing.T) {
 	if r := e.count("SELECT times_reserved FROM admin.coupons WHERE id = $1", coupon); r != 6 {
 		t.Fatalf("coupon reserved %d", r)
 	}
-	if r := e.count("SELECT sum(times_reserved) FROM admin.promotion_codes WHERE coupon_id = $1", coupon); r+e.count(
-		"SELECT count(*) FROM admin.discount_redemptions WHERE coupon_id = $1 AND promotion_code_id IS NULL", coupon) != 6 {
-		t.Fatalf("codes and direct uses do not add up to the coupon's 6")
+	// The codes have no limit of their own: they reserve nothing, and their
+	// uses and the direct ones are the coupon's 6.
+	if r := e.count("SELECT sum(times_reserved) FROM admin.promotion_codes WHERE coupon_id = $1", coupon); r != 0 {
+		t.Fatalf("unlimited codes reserved %d", r)
+	}
+	if n := e.count("SELECT count(*) FROM admin.discount_redemptions WHERE coupon_id = $1 AND status = 'reserved'", coupon); n != 6 {
+		t.Fatalf("%d redemptions held, want the coupon's 6", n)
 	}
 	_, c := e.do("GET", "/v1/coupons/"+coupon, e.keyA, nil)
 	if c["valid"] != false || num(c["times_reserved"]) != 6 {

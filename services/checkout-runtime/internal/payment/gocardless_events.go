@@ -79,7 +79,7 @@ func (s *Service) GoCardlessEvent(ctx context.Context, src provider.CallbackSour
 		if err != nil {
 			return err
 		}
-		_, err = s.afterAuthorize(ctx, prov, p, provider.Result{Outcome: provider.Pending, Reference: orElse(ev.Links.PaymentRequestPayment, deref(p.ProviderRef))}, completion{})
+		_, err = s.afterAuthorize(ctx, prov, p, provider.Result{Outcome: provider.Pending, Reference: orElse(ev.Links.PaymentRequestPayment, deref(p.ProviderRef))}, completion{}, nil)
 		return err
 	case gocardless.EffectSucceeded:
 		return s.providerSucceeded(ctx, p, ev.ID)

@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"fmt"
 	"testing"
 
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
@@ -12,7 +13,8 @@ import (
 )
 
 // TestAuthorizedPaymentOpensOneTransaction: an authorised card payment
-// records the provider's answer as one autocommit statement; the only
+// records the provider's answer, with its attempt, as one autocommit
+// statement; the only
 // explicit transaction of its path is the move to succeeded with its event
 // (issue 12: BEGIN and COMMIT were a third of the payment's statements).
 func TestAuthorizedPaymentOpensOneTransaction(t *testing.T) {
@@ -30,6 +32,14 @@ func TestAuthorizedPaymentOpensOneTransaction(t *testing.T) {
 	}
 	if begins, commits := trace.Count("begin"), trace.Count("commit"); begins != 1 || commits != 1 {
 		t.Errorf("an authorised payment ran %d BEGIN and %d COMMIT; want 1 each (the move to succeeded with its event)", begins, commits)
+	}
+	// The answered attempt is logged by the statement that records the
+	// answer: no statement of its own.
+	if logs, sets := trace.Count("-- name: RecordPaymentAttempt"), trace.Count("-- name: SetAuthorization"); logs != 0 || sets != 1 {
+		t.Errorf("%d attempt statements and %d SetAuthorization; want 0 and 1 (the attempt logged with the answer)", logs, sets)
+	}
+	if got := fmt.Sprint(attemptsOf(t, s, res.Payment.ID)); got != "[ authorized  false]" {
+		t.Errorf("attempts %s, want the authorised one", got)
 	}
 	var events int
 	if err := pool.QueryRow(t.Context(), "SELECT count(*) FROM runtime.outbox").Scan(&events); err != nil || events != 1 {

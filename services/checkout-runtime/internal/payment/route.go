@@ -157,21 +157,32 @@ func (s *Service) authorize(ctx context.Context, p db.RuntimePayment, plan route
 		if plan.routeID != "" && s.Breaker != nil {
 			s.Breaker.Report(t, retry)
 		}
-		s.recordAttempt(ctx, p, plan.routeID, i+1, t, res, err, retry, time.Since(started))
+		attempt := attemptOf(p, plan.routeID, i+1, t, res, err, retry, time.Since(started))
 		if retry && !last {
+			s.recordAttempt(ctx, attempt)
 			s.Logger.InfoContext(ctx, "payment cascades to the route's next account", "payment", p.ID, "route", plan.routeID,
 				"account", t.AccountID, "code", attemptCode(res, err))
 			continue
 		}
 		if err != nil {
+			s.recordAttempt(ctx, attempt)
 			lastErr = err
 			break
 		}
+		// The answered attempt is logged by the statement that stores the
+		// answer on the payment (SetAuthorization), the first write after
+		// the provider's answer: no write of its own. Saving a card calls
+		// the provider and writes first, so then the attempt is logged
+		// before, keeping the authorisation's reference durable one
+		// statement after the answer (the reconciler voids it from there).
+		logged := &attempt
 		var done completion
 		if save != nil {
+			s.recordAttempt(ctx, attempt)
+			logged = nil
 			done = save(prov, p, res)
 		}
-		return s.afterAuthorize(ctx, prov, p, res, done)
+		return s.afterAuthorize(ctx, prov, p, res, done, logged)
 	}
 	s.fail(ctx, p, "provider_error", "The payment provider did not answer; nothing was charged.")
 	return Result{}, fmt.Errorf("authorize: %w", lastErr)
@@ -221,19 +232,33 @@ func attemptCode(res provider.Result, err error) string {
 	return res.DeclineCode
 }
 
-// recordAttempt stores one attempt; a failure to record it is logged, not
-// the payment's: the payment goes on either way.
-func (s *Service) recordAttempt(ctx context.Context, p db.RuntimePayment, routeID string, seq int, t routing.Target, res provider.Result, err error, retry bool, took time.Duration) {
+// attemptOf is the attempt log's row for one attempt of p.
+func attemptOf(p db.RuntimePayment, routeID string, seq int, t routing.Target, res provider.Result, err error, retry bool, took time.Duration) db.RecordPaymentAttemptParams {
 	outcome := attemptError
 	if err == nil {
 		outcome = res.Outcome.String()
 	}
-	if rerr := s.Store.RecordPaymentAttempt(context.WithoutCancel(ctx), db.RecordPaymentAttemptParams{PaymentID: p.ID, Sequence: int32(seq),
+	return db.RecordPaymentAttemptParams{PaymentID: p.ID, Sequence: int32(seq),
 		Provider: t.Provider, ProviderAccount: optional(t.AccountID), RouteID: optional(routeID), Outcome: outcome,
 		DeclineCode: optional(attemptCode(res, err)), Retryable: retry, ProviderRef: optional(res.Reference),
-		LatencyMs: took.Milliseconds(), CreatedAt: time.Now().Add(-took)}); rerr != nil {
-		s.Logger.ErrorContext(ctx, "recording a payment attempt", "payment", p.ID, "sequence", seq, "err", rerr)
+		LatencyMs: took.Milliseconds(), CreatedAt: time.Now().Add(-took)}
+}
+
+// recordAttempt stores an attempt that no answer is stored with (one that
+// cascaded, or failed); a failure to record it is logged, not the payment's:
+// the payment goes on either way.
+func (s *Service) recordAttempt(ctx context.Context, a db.RecordPaymentAttemptParams) {
+	if err := s.Store.RecordPaymentAttempt(context.WithoutCancel(ctx), a); err != nil {
+		s.Logger.ErrorContext(ctx, "recording a payment attempt", "payment", a.PaymentID, "sequence", a.Sequence, "err", err)
 	}
+}
+
+// withAttempt has SetAuthorization log attempt with the answer it stores.
+func withAttempt(set db.SetAuthorizationParams, a db.RecordPaymentAttemptParams) db.SetAuthorizationParams {
+	set.AttemptSequence, set.AttemptProvider, set.AttemptProviderAccount = &a.Sequence, a.Provider, a.ProviderAccount
+	set.AttemptRouteID, set.AttemptOutcome, set.AttemptDeclineCode = a.RouteID, a.Outcome, a.DeclineCode
+	set.AttemptRetryable, set.AttemptLatencyMs, set.AttemptCreatedAt = a.Retryable, a.LatencyMs, a.CreatedAt
+	return set
 }
 
 // AttemptProto renders a recorded attempt.

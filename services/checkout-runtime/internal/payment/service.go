@@ -196,7 +196,7 @@ func (s *Service) Challenge(ctx context.Context, sessionID, paymentID string, ap
 	if err != nil {
 		return Result{}, err
 	}
-	return s.afterAuthorize(ctx, prov, p, res, done)
+	return s.afterAuthorize(ctx, prov, p, res, done, nil)
 }
 
 // ErrNotResumable refuses a resume of a payment whose provider has no
@@ -242,7 +242,7 @@ func (s *Service) Resume(ctx context.Context, sessionID, paymentID string) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	return s.afterAuthorize(ctx, prov, p, res, done)
+	return s.afterAuthorize(ctx, prov, p, res, done, nil)
 }
 
 // ProviderFor returns the provider that made p: its provider account's
@@ -274,10 +274,15 @@ func (s *Service) lookup(name string) provider.Provider {
 }
 
 // afterAuthorize carries on as the provider answered; done is what a
-// subscription checkout's completion adds (zero for others).
-func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result, done completion) (Result, error) {
+// subscription checkout's completion adds (zero for others). attempt, when
+// not nil, is the attempt that got the answer, logged with it.
+func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result, done completion,
+	attempt *db.RecordPaymentAttemptParams) (Result, error) {
 	set := db.SetAuthorizationParams{ID: p.ID, ProviderRef: optional(res.Reference), CardBrand: optional(res.Brand), CardLast4: optional(res.Last4),
 		NextAction: optional(res.NextAction)}
+	if attempt != nil {
+		set = withAttempt(set, *attempt)
+	}
 	switch res.Outcome {
 	case provider.Declined:
 		set.Status, set.FailureCode, set.FailureMessage = StatusFailed, optional(res.DeclineCode), optional(res.DeclineMessage)

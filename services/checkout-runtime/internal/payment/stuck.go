@@ -29,8 +29,11 @@ import (
 //     authorisation (a capture found there is refunded, and logged as an
 //     error), canceled;
 //   - no provider answer was recorded: the session cannot name the payment
-//     (CompleteSession follows the record), so an authorisation the
-//     attempt log shows is voided, and the payment fails.
+//     (CompleteSession follows the record), so the authorisation the
+//     attempt log shows, else the one the provider finds by the payment's
+//     id (provider.AuthorizationFinder: the replica died between the
+//     provider's answer and the statement that records it), is voided, and
+//     the payment fails.
 //
 // An off-session charge (a renewal, no session) with an authorisation is
 // captured, as its request would have gone on to do; without one it fails.
@@ -115,9 +118,13 @@ func (s *Service) SettleStuck(ctx context.Context, p db.RuntimePayment) (db.Runt
 	ref := deref(p.ProviderRef)
 	if ref == "" {
 		// The provider's answer was never recorded, so the session cannot
-		// name this payment: release what the attempt log shows held.
-		if held.ProviderRef != nil {
-			if err := s.releaseStuck(ctx, prov, p, *held.ProviderRef); err != nil {
+		// name this payment: release what the provider holds for it.
+		lost, err := lostAuthorization(ctx, prov, p, held)
+		if err != nil {
+			return p, err
+		}
+		if lost != "" {
+			if err := s.releaseStuck(ctx, prov, p, lost); err != nil {
 				return p, err
 			}
 		}
@@ -162,7 +169,7 @@ func (s *Service) SettleStuck(ctx context.Context, p db.RuntimePayment) (db.Runt
 
 // heldAttempt is p's attempt that the provider answered authorised or
 // pending (a cascade stops at it), from the attempt log, which records it
-// before the payment does; zero when there is none.
+// with the payment's answer or before it; zero when there is none.
 func (s *Service) heldAttempt(ctx context.Context, p db.RuntimePayment) (db.RuntimePaymentAttempt, error) {
 	attempts, err := s.Store.AttemptsOfPayments(ctx, []string{p.ID})
 	if err != nil {
@@ -174,6 +181,31 @@ func (s *Service) heldAttempt(ctx context.Context, p db.RuntimePayment) (db.Runt
 		}
 	}
 	return db.RuntimePaymentAttempt{}, nil
+}
+
+// lostAuthorization is the reference of p's authorisation that p does not
+// record: the attempt log's (held), else the one p's provider finds by p's
+// id when it can; "" when neither knows one. The pay path logs the answered
+// attempt with the answer in one statement (SetAuthorization), so the log
+// knows one alone only when its attempt was logged first (a subscription
+// checkout saving the card, or a runtime of before that statement); a
+// replica that died between the provider's answer and that statement left
+// only the provider knowing.
+func lostAuthorization(ctx context.Context, prov provider.Provider, p db.RuntimePayment, held db.RuntimePaymentAttempt) (string, error) {
+	if held.ProviderRef != nil {
+		return *held.ProviderRef, nil
+	}
+	f, ok := prov.(provider.AuthorizationFinder)
+	if !ok {
+		return "", nil
+	}
+	res, err := f.FindAuthorization(ctx, p.ID)
+	if errors.Is(err, provider.ErrUnknownReference) {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("find the authorisation of %s: %w", p.ID, err)
+	}
+	return res.Reference, nil
 }
 
 // captureStuck captures p, which completed its session, and moves it to

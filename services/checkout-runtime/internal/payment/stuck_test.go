@@ -116,11 +116,14 @@ func stuckService(t *testing.T) (*Service, *provider.Test, *sessionsOfRecord) {
 type crash int
 
 const (
-	afterInsert           crash = iota // the row, processing, no provider answer
-	afterAuthorize                     // the provider authorised; only the attempt log knows
-	afterSetAuthorization              // the reference recorded; the session not asked
-	afterCompleteSession               // the session completed with it; not captured
-	afterCapture                       // captured; not moved to succeeded
+	afterInsert    crash = iota // the row, processing, no provider answer
+	afterAuthorize              // the provider authorised; nothing recorded it (only the provider knows)
+	// the attempt logged alone (a subscription checkout, before saving the
+	// card; a runtime of before the combined statement): only the log knows
+	afterAttemptLogged
+	afterSetAuthorization // the answer and its attempt recorded; the session not asked
+	afterCompleteSession  // the session completed with it; not captured
+	afterCapture          // captured; not moved to succeeded
 )
 
 // stuckPayment records a processing card payment of session that its
@@ -143,6 +146,7 @@ func stuckPaymentWith(t *testing.T, s *Service, tp *provider.Test, admin *sessio
 		t.Fatal(err)
 	}
 	ref := ""
+	var attempt db.RecordPaymentAttemptParams
 	if c >= afterAuthorize {
 		res, err := tp.Authorize(ctx, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
 			Card: &provider.Card{Number: card, Exp: "12/34", CVC: "123"}})
@@ -150,10 +154,15 @@ func stuckPaymentWith(t *testing.T, s *Service, tp *provider.Test, admin *sessio
 			t.Fatalf("authorize: %v %v", res.Outcome, err)
 		}
 		ref = res.Reference
-		s.recordAttempt(ctx, p, "", 1, routing.Target{Provider: provider.NameTest}, res, nil, false, time.Millisecond)
+		attempt = attemptOf(p, "", 1, routing.Target{Provider: provider.NameTest}, res, nil, false, time.Millisecond)
+	}
+	if c == afterAttemptLogged {
+		s.recordAttempt(ctx, attempt)
 	}
 	if c >= afterSetAuthorization {
-		if p, err = s.Store.SetAuthorization(ctx, db.SetAuthorizationParams{ID: p.ID, Status: StatusProcessing, ProviderRef: &ref}); err != nil {
+		// As the pay path records an answer: with its attempt, in one statement.
+		set := withAttempt(db.SetAuthorizationParams{ID: p.ID, Status: StatusProcessing, ProviderRef: &ref}, attempt)
+		if p, err = s.Store.SetAuthorization(ctx, set); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -225,7 +234,8 @@ func TestStuckPaymentIsSettledFromItsSession(t *testing.T) {
 		completes bool
 	}{
 		{"after insert", afterInsert, nil, StatusFailed, "", "[payment.failed]", false},
-		{"after authorize, before it was recorded", afterAuthorize, nil, StatusFailed, "voided", "[payment.failed]", false},
+		{"after authorize, nothing recorded: the provider finds it", afterAuthorize, nil, StatusFailed, "voided", "[payment.failed]", false},
+		{"after the attempt was logged alone", afterAttemptLogged, nil, StatusFailed, "voided", "[payment.failed]", false},
 		{"after SetAuthorization, session open", afterSetAuthorization, nil, StatusSucceeded, "captured", "[payment.succeeded]", true},
 		{"after SetAuthorization, session paid by another", afterSetAuthorization,
 			func(a *sessionsOfRecord, id string) { a.set(id, "complete", "pay_other") }, StatusCanceled, "voided", "[]", false},
@@ -353,8 +363,8 @@ func TestPayLosingCompleteSessionAnswerIsReconciled(t *testing.T) {
 
 // TestLateAuthorizationOfAFailedPaymentIsVoided: the pay path's provider
 // answer comes after the reconciler failed the payment (past its grace);
-// the payment stays failed and the authorisation is voided, never
-// captured.
+// the payment stays failed, the authorisation is logged with its attempt
+// and voided, never captured.
 func TestLateAuthorizationOfAFailedPaymentIsVoided(t *testing.T) {
 	s, tp, admin := stuckService(t)
 	p, _ := stuckPayment(t, s, tp, admin, admin.open(), afterInsert)
@@ -366,9 +376,14 @@ func TestLateAuthorizationOfAFailedPaymentIsVoided(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.afterAuthorize(t.Context(), tp, p, res, completion{})
+	attempt := attemptOf(p, "", 1, routing.Target{Provider: provider.NameTest}, res, nil, false, time.Millisecond)
+	got, err := s.afterAuthorize(t.Context(), tp, p, res, completion{}, &attempt)
 	if err != nil || got.Payment.Status != StatusFailed {
 		t.Fatalf("late answer: %s, %v", got.Payment.Status, err)
+	}
+	// The answer found no payment to record it on, but its attempt is logged.
+	if held, err := s.heldAttempt(t.Context(), got.Payment); err != nil || deref(held.ProviderRef) != res.Reference {
+		t.Fatalf("attempt log: %+v, %v; want the late authorisation", held, err)
 	}
 	if admin.calls != 0 {
 		t.Fatalf("the session was asked to complete %d times", admin.calls)

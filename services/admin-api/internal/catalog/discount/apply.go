@@ -101,11 +101,18 @@ func Apply(ctx context.Context, q *db.Queries, row db.AdminCheckoutSession, spec
 	if err != nil {
 		return row, err
 	}
-	// Reservations lock the coupon's row, then the code's: every writer of
-	// both (Apply, End) takes them in this order, so they cannot deadlock.
-	// Each UPDATE re-checks the limit on the latest row once it holds the
-	// lock, so concurrent sessions never take more than max_redemptions.
-	if _, err := q.ReserveCoupon(ctx, db.ReserveCouponParams{OrganizationID: org, Livemode: live, ID: c.ID}); store.IsNoRows(err) {
+	// A limited coupon or code is reserved: its row is locked, the coupon's
+	// then the code's (every writer of both, Apply and End, takes them in
+	// this order, so they cannot deadlock), and each UPDATE re-checks the
+	// limit on the latest row once it holds the lock, so concurrent sessions
+	// never take more than max_redemptions. One without a limit has nothing
+	// to hold: it is checked as read, and concurrent sessions do not queue on
+	// its row (its redemptions are counted when paid, by End).
+	if c.MaxRedemptions == nil {
+		if c.RedeemBy != nil && !c.RedeemBy.After(now) {
+			return row, refuse(spec.Param, CodeExpired, "This discount has expired.")
+		}
+	} else if _, err := q.ReserveCoupon(ctx, db.ReserveCouponParams{OrganizationID: org, Livemode: live, ID: c.ID}); store.IsNoRows(err) {
 		if c.RedeemBy != nil && !c.RedeemBy.After(now) {
 			return row, refuse(spec.Param, CodeExpired, "This discount has expired.")
 		}
@@ -113,7 +120,8 @@ func Apply(ctx context.Context, q *db.Queries, row db.AdminCheckoutSession, spec
 	} else if err != nil {
 		return row, store.Wrap(err, "reserve coupon")
 	}
-	if promo != nil {
+	if promo != nil && promo.MaxRedemptions != nil {
+		// findPromotionCode checked the code active and unexpired as read.
 		if _, err := q.ReservePromotionCode(ctx, promo.ID); store.IsNoRows(err) {
 			return row, refuse(spec.Param, CodeUsedUp, "This promotion code has been used up.")
 		} else if err != nil {

@@ -23,8 +23,9 @@ func (q *Queries) AllowPromotionCodes(ctx context.Context, id string) error {
 
 const couponReservationDone = `-- name: CouponReservationDone :exec
 UPDATE admin.coupons
-SET times_reserved = times_reserved - 1, times_redeemed = times_redeemed + CASE WHEN $1::boolean THEN 1 ELSE 0 END
+SET times_reserved = times_reserved - CASE WHEN max_redemptions IS NULL THEN 0 ELSE 1 END, times_redeemed = times_redeemed + CASE WHEN $1::boolean THEN 1 ELSE 0 END
 WHERE organization_id = $2 AND livemode = $3 AND id = $4
+  AND ($1::boolean OR max_redemptions IS NOT NULL)
 `
 
 type CouponReservationDoneParams struct {
@@ -34,7 +35,9 @@ type CouponReservationDoneParams struct {
 	ID             string
 }
 
-// Ends a reservation: counted as a redemption (redeemed) or given back.
+// Ends a redemption: counted (redeemed) or not, and its reservation given
+// back; a coupon without max_redemptions (immutable) reserves nothing, so
+// its row is not written when nothing is counted.
 func (q *Queries) CouponReservationDone(ctx context.Context, arg CouponReservationDoneParams) error {
 	_, err := q.db.Exec(ctx, couponReservationDone,
 		arg.Redeemed,
@@ -607,8 +610,8 @@ func (q *Queries) ListPromotionCodes(ctx context.Context, arg ListPromotionCodes
 
 const promotionCodeReservationDone = `-- name: PromotionCodeReservationDone :exec
 UPDATE admin.promotion_codes
-SET times_reserved = times_reserved - 1, times_redeemed = times_redeemed + CASE WHEN $1::boolean THEN 1 ELSE 0 END
-WHERE id = $2
+SET times_reserved = times_reserved - CASE WHEN max_redemptions IS NULL THEN 0 ELSE 1 END, times_redeemed = times_redeemed + CASE WHEN $1::boolean THEN 1 ELSE 0 END
+WHERE id = $2 AND ($1::boolean OR max_redemptions IS NOT NULL)
 `
 
 type PromotionCodeReservationDoneParams struct {
@@ -616,6 +619,7 @@ type PromotionCodeReservationDoneParams struct {
 	ID       string
 }
 
+// CouponReservationDone for a promotion code.
 func (q *Queries) PromotionCodeReservationDone(ctx context.Context, arg PromotionCodeReservationDoneParams) error {
 	_, err := q.db.Exec(ctx, promotionCodeReservationDone, arg.Redeemed, arg.ID)
 	return err

@@ -41,10 +41,13 @@ WHERE organization_id = $1 AND livemode = $2 AND id = $3 AND deleted_at IS NULL
 RETURNING *;
 
 -- name: CouponReservationDone :exec
--- Ends a reservation: counted as a redemption (redeemed) or given back.
+-- Ends a redemption: counted (redeemed) or not, and its reservation given
+-- back; a coupon without max_redemptions (immutable) reserves nothing, so
+-- its row is not written when nothing is counted.
 UPDATE admin.coupons
-SET times_reserved = times_reserved - 1, times_redeemed = times_redeemed + CASE WHEN @redeemed::boolean THEN 1 ELSE 0 END
-WHERE organization_id = @organization_id AND livemode = @livemode AND id = @id;
+SET times_reserved = times_reserved - CASE WHEN max_redemptions IS NULL THEN 0 ELSE 1 END, times_redeemed = times_redeemed + CASE WHEN @redeemed::boolean THEN 1 ELSE 0 END
+WHERE organization_id = @organization_id AND livemode = @livemode AND id = @id
+  AND (@redeemed::boolean OR max_redemptions IS NOT NULL);
 
 -- name: CreatePromotionCode :one
 INSERT INTO admin.promotion_codes (id, organization_id, livemode, coupon_id, code, active, max_redemptions,
@@ -90,9 +93,10 @@ WHERE id = $1 AND active AND (expires_at IS NULL OR expires_at > now())
 RETURNING *;
 
 -- name: PromotionCodeReservationDone :exec
+-- CouponReservationDone for a promotion code.
 UPDATE admin.promotion_codes
-SET times_reserved = times_reserved - 1, times_redeemed = times_redeemed + CASE WHEN @redeemed::boolean THEN 1 ELSE 0 END
-WHERE id = @id;
+SET times_reserved = times_reserved - CASE WHEN max_redemptions IS NULL THEN 0 ELSE 1 END, times_redeemed = times_redeemed + CASE WHEN @redeemed::boolean THEN 1 ELSE 0 END
+WHERE id = @id AND (@redeemed::boolean OR max_redemptions IS NOT NULL);
 
 -- name: CreateRedemption :exec
 INSERT INTO admin.discount_redemptions (session_id, organization_id, livemode, coupon_id, promotion_code_id, status)

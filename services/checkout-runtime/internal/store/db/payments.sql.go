@@ -1099,6 +1099,14 @@ func (q *Queries) RecordPaymentAttempt(ctx context.Context, arg RecordPaymentAtt
 }
 
 const setAuthorization = `-- name: SetAuthorization :one
+WITH attempt AS (
+    INSERT INTO runtime.payment_attempts (payment_id, sequence, provider, provider_account, route_id,
+        outcome, decline_code, retryable, provider_ref, latency_ms, created_at)
+    SELECT $9::text, $10::integer, $11::text, $12::text,
+        $13::text, $14::text, $15::text,
+        $16::boolean, $2::text, $17::bigint, $18::timestamptz
+    WHERE $10::integer IS NOT NULL
+)
 UPDATE runtime.payments
 SET status = $1, provider_ref = $2, card_brand = $3, card_last4 = $4,
     failure_code = $5, failure_message = $6, async_due_at = $7,
@@ -1108,20 +1116,33 @@ RETURNING id, seq, session_id, organization_id, livemode, method, provider, prov
 `
 
 type SetAuthorizationParams struct {
-	Status         string
-	ProviderRef    *string
-	CardBrand      *string
-	CardLast4      *string
-	FailureCode    *string
-	FailureMessage *string
-	AsyncDueAt     *time.Time
-	NextAction     *string
-	ID             string
+	Status                 string
+	ProviderRef            *string
+	CardBrand              *string
+	CardLast4              *string
+	FailureCode            *string
+	FailureMessage         *string
+	AsyncDueAt             *time.Time
+	NextAction             *string
+	ID                     string
+	AttemptSequence        *int32
+	AttemptProvider        string
+	AttemptProviderAccount *string
+	AttemptRouteID         *string
+	AttemptOutcome         string
+	AttemptDeclineCode     *string
+	AttemptRetryable       bool
+	AttemptLatencyMs       int64
+	AttemptCreatedAt       time.Time
 }
 
 // Records the provider's answer to an authorisation, unless the payment
 // was settled meanwhile (the reconciler failed it after its grace period):
-// no row then, and the caller releases the authorisation.
+// no row then, and the caller releases the authorisation. Given an attempt
+// sequence, the answer's attempt is logged by the same statement (one round
+// trip and one commit for both; docs/perf/payment-path.md), whether or not
+// the payment was settled meanwhile: the log keeps every authorisation the
+// provider gave.
 func (q *Queries) SetAuthorization(ctx context.Context, arg SetAuthorizationParams) (RuntimePayment, error) {
 	row := q.db.QueryRow(ctx, setAuthorization,
 		arg.Status,
@@ -1133,6 +1154,15 @@ func (q *Queries) SetAuthorization(ctx context.Context, arg SetAuthorizationPara
 		arg.AsyncDueAt,
 		arg.NextAction,
 		arg.ID,
+		arg.AttemptSequence,
+		arg.AttemptProvider,
+		arg.AttemptProviderAccount,
+		arg.AttemptRouteID,
+		arg.AttemptOutcome,
+		arg.AttemptDeclineCode,
+		arg.AttemptRetryable,
+		arg.AttemptLatencyMs,
+		arg.AttemptCreatedAt,
 	)
 	var i RuntimePayment
 	err := row.Scan(

@@ -19,9 +19,21 @@ SELECT * FROM runtime.payments WHERE session_id = $1 ORDER BY seq DESC LIMIT 1;
 -- name: SetAuthorization :one
 -- Records the provider's answer to an authorisation, unless the payment
 -- was settled meanwhile (the reconciler failed it after its grace period):
--- no row then, and the caller releases the authorisation.
+-- no row then, and the caller releases the authorisation. Given an attempt
+-- sequence, the answer's attempt is logged by the same statement (one round
+-- trip and one commit for both; docs/perf/payment-path.md), whether or not
+-- the payment was settled meanwhile: the log keeps every authorisation the
+-- provider gave.
+WITH attempt AS (
+    INSERT INTO runtime.payment_attempts (payment_id, sequence, provider, provider_account, route_id,
+        outcome, decline_code, retryable, provider_ref, latency_ms, created_at)
+    SELECT @id::text, sqlc.narg(attempt_sequence)::integer, @attempt_provider::text, sqlc.narg(attempt_provider_account)::text,
+        sqlc.narg(attempt_route_id)::text, @attempt_outcome::text, sqlc.narg(attempt_decline_code)::text,
+        @attempt_retryable::boolean, sqlc.narg(provider_ref)::text, @attempt_latency_ms::bigint, @attempt_created_at::timestamptz
+    WHERE sqlc.narg(attempt_sequence)::integer IS NOT NULL
+)
 UPDATE runtime.payments
-SET status = @status, provider_ref = @provider_ref, card_brand = @card_brand, card_last4 = @card_last4,
+SET status = @status, provider_ref = sqlc.narg(provider_ref), card_brand = @card_brand, card_last4 = @card_last4,
     failure_code = @failure_code, failure_message = @failure_message, async_due_at = @async_due_at,
     next_action = sqlc.narg(next_action), event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = @id AND status IN ('processing', 'requires_action')
