@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tillpoint/tillpoint/services/platform/money"
 )
@@ -53,9 +54,19 @@ type Provider interface {
 // RefundRequest is one refund of a captured payment.
 type RefundRequest struct {
 	Reference string // the authorisation's reference (Result.Reference)
-	RefundID  string // our refund id (re_…): the provider's idempotency key
+	RefundID  string // our refund id (re_…): the provider's idempotency key (Paystack: the merchant note)
 	Amount    int64  // minor units, > 0
 	Currency  string // ISO 4217; providers that count in other units need it (Stripe)
+	// ProviderRef is the provider's id for this refund from an earlier
+	// answer (RefundResult.Reference), "" if none was recorded. A provider
+	// without idempotency keys (Paystack) reads that refund instead of
+	// making another.
+	ProviderRef string
+	// FirstTried is when the refund was first sent to the provider; zero on
+	// that first call. On a retry without ProviderRef, the earlier call may
+	// have made the refund unanswered (a crash, a timeout): a provider
+	// without idempotency keys looks for it among the refunds made since.
+	FirstTried time.Time
 }
 
 // RefundStatus is where a refund stands at the provider.

@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -60,6 +61,13 @@ func (c *countingSessions) count() int {
 // account at Prism, in front of paystacktest's scripted Paystack.
 func paystackService(t *testing.T) (*Service, *paystacktest.Fake, *countingSessions) {
 	t.Helper()
+	return paystackServiceVia(t, nil)
+}
+
+// paystackServiceVia is paystackService whose Paystack client makes its
+// requests with hc (nil: the default client).
+func paystackServiceVia(t *testing.T, hc *http.Client) (*Service, *paystacktest.Fake, *countingSessions) {
+	t.Helper()
 	base, fake := paystacktest.Start(t, paystack.StatusPending, 2500)
 	s := newService(t)
 	sessions := &countingSessions{}
@@ -69,7 +77,7 @@ func paystackService(t *testing.T) (*Service, *paystacktest.Fake, *countingSessi
 			return provider.Credentials{}, status.Error(codes.NotFound, "no such account")
 		}
 		return provider.Credentials{AccountID: id, Provider: provider.NamePaystack, SecretKey: paystacktest.Key}, nil
-	}, map[string]provider.Factory{provider.NamePaystack: paystack.Factory(base, nil)})
+	}, map[string]provider.Factory{provider.NamePaystack: paystack.Factory(base, hc)})
 	return s, fake, sessions
 }
 

@@ -11,10 +11,11 @@ import (
 
 // RefundReconciler settles refunds left pending: their request wrote the
 // pending row but never recorded the provider's answer (the process
-// crashed, or the provider did not answer). It asks the provider again with
-// the same refund id, which moves no more money (Provider.Refund is
-// idempotent by refund id), and records the answer as the first request
-// would have, with its events.
+// crashed, or the provider did not answer), and refunds a provider left
+// pending (Paystack's). It asks the provider again with the same refund id,
+// which moves no more money (Provider.Refund is idempotent by refund id; see
+// CreateRefund for Paystack, which has no idempotency key), and records the
+// answer as the first request would have, with its events.
 type RefundReconciler struct {
 	Service *Service
 	// Interval between passes.

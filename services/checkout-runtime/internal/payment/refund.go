@@ -72,8 +72,11 @@ var ErrRefundIdempotencyMismatch = errs.E(errs.IdempotencyMismatch, "idempotency
 //
 // A crash between the two leaves a pending refund whose amount stays
 // reserved. It is reconciled by asking the provider again with the same
-// refund id, which moves no more money (Provider.Refund is idempotent by
-// refund id): RetryRefund does that, called by RefundReconciler for refunds
+// refund id, which moves no more money: Provider.Refund is idempotent by
+// refund id (Stripe's and GoCardless's idempotency keys; Paystack, which
+// has none, reads back the refund id it answered with, recorded on the row
+// as soon as it answers, or looks for an unanswered one before making
+// another). RetryRefund does that, called by RefundReconciler for refunds
 // pending for minutes and by a repeated request with the same
 // Idempotency-Key.
 func (s *Service) CreateRefund(ctx context.Context, r RefundRequest) (db.RuntimeRefund, error) {
@@ -134,7 +137,7 @@ func (s *Service) CreateRefund(ctx context.Context, r RefundRequest) (db.Runtime
 	if err != nil {
 		return db.RuntimeRefund{}, err
 	}
-	return s.askProvider(ctx, p, ref)
+	return s.askProvider(ctx, p, ref, false)
 }
 
 // RetryRefund asks the provider again about a pending refund (see
@@ -148,18 +151,32 @@ func (s *Service) RetryRefund(ctx context.Context, refundID string) (db.RuntimeR
 	if err != nil {
 		return ref, err
 	}
-	return s.askProvider(ctx, p, ref)
+	return s.askProvider(ctx, p, ref, true)
 }
 
-// askProvider asks p's provider for the pending refund ref and records the answer.
-func (s *Service) askProvider(ctx context.Context, p db.RuntimePayment, ref db.RuntimeRefund) (db.RuntimeRefund, error) {
+// askProvider asks p's provider for the pending refund ref and records the
+// answer: the provider's id for the refund at once (a retry reads that
+// refund back), then a final status. retry says an earlier call may have
+// reached the provider.
+func (s *Service) askProvider(ctx context.Context, p db.RuntimePayment, ref db.RuntimeRefund, retry bool) (db.RuntimeRefund, error) {
 	prov, err := s.ProviderFor(ctx, p)
 	if err != nil {
 		return ref, err
 	}
+	req := provider.RefundRequest{Reference: deref(p.ProviderRef), RefundID: ref.ID, Amount: ref.Amount, Currency: p.Currency,
+		ProviderRef: deref(ref.ProviderRef)}
+	if retry {
+		req.FirstTried = ref.CreatedAt
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refundCallTimeout)
 	defer cancel()
-	res, err := prov.Refund(cctx, provider.RefundRequest{Reference: deref(p.ProviderRef), RefundID: ref.ID, Amount: ref.Amount, Currency: p.Currency})
+	res, err := prov.Refund(cctx, req)
+	if err == nil && res.Reference != "" && ref.ProviderRef == nil {
+		if err := s.Store.SetRefundProviderRef(context.WithoutCancel(ctx), db.SetRefundProviderRefParams{ID: ref.ID, ProviderRef: &res.Reference}); err != nil {
+			return ref, fmt.Errorf("record the provider's refund id: %w", err)
+		}
+		ref.ProviderRef = &res.Reference
+	}
 	switch {
 	case errors.Is(err, provider.ErrRefundAmount):
 		res = provider.RefundResult{Status: provider.RefundFailed, FailureReason: "amount_exceeds_captured"}

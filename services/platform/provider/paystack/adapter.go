@@ -142,12 +142,17 @@ func (a *Adapter) Void(context.Context, string) error {
 	return fmt.Errorf("%w: Paystack captures mobile money at once; refund it", provider.ErrAlreadyCaptured)
 }
 
-// Refund refunds part or all of a transaction (POST /refund).
+// Refund refunds part or all of a transaction, once per refund id although
+// Paystack takes no idempotency key: a refund Paystack answered before
+// (req.ProviderRef) is read back (GET /refund/{id}); a retry of one never
+// answered (req.FirstTried set) first looks for it among the account's
+// refunds (GET /refund) and adopts it; only otherwise is one made (POST
+// /refund).
 func (a *Adapter) Refund(ctx context.Context, req provider.RefundRequest) (provider.RefundResult, error) {
 	if req.RefundID == "" || req.Amount <= 0 {
 		return provider.RefundResult{}, fmt.Errorf("%w: a refund id and a positive amount are required", provider.ErrInvalidRequest)
 	}
-	re, err := a.c.Refund(ctx, req.Reference, req.Amount, strings.ToUpper(req.Currency), req.RefundID)
+	re, err := a.refund(ctx, req)
 	if err != nil {
 		return provider.RefundResult{}, err
 	}
@@ -162,4 +167,18 @@ func (a *Adapter) Refund(ctx context.Context, req provider.RefundRequest) (provi
 		out.Status, out.FailureReason = provider.RefundFailed, "failed"
 	}
 	return out, nil
+}
+
+// refund reads, finds or makes req's refund (see Refund).
+func (a *Adapter) refund(ctx context.Context, req provider.RefundRequest) (Refund, error) {
+	if req.ProviderRef != "" {
+		return a.c.FetchRefund(ctx, req.ProviderRef)
+	}
+	if !req.FirstTried.IsZero() {
+		re, found, err := a.c.FindRefund(ctx, req.Reference, req.Amount, req.RefundID, req.FirstTried)
+		if err != nil || found {
+			return re, err
+		}
+	}
+	return a.c.Refund(ctx, req.Reference, req.Amount, strings.ToUpper(req.Currency), req.RefundID)
 }

@@ -108,34 +108,6 @@ func (c *Client) Verify(ctx context.Context, reference string) (Transaction, err
 	return withMessage(tx, env), err
 }
 
-// Refund is Paystack's answer to a refund.
-type Refund struct {
-	ID     int64  `json:"id"`
-	Status string `json:"status"` // pending, processing, processed, failed, needs-attention
-}
-
-// Refund gives back amount (minor units) of the transaction (POST /refund).
-// Paystack has no idempotency key for refunds: refundID is sent as the
-// merchant note, and the caller's own record (one pending refund per id)
-// keeps a retry from refunding twice.
-func (c *Client) Refund(ctx context.Context, reference string, amount int64, currency, refundID string) (Refund, error) {
-	if !validReference(reference) {
-		return Refund{}, fmt.Errorf("%w: bad reference", provider.ErrUnknownReference)
-	}
-	var out struct {
-		Refund
-		Transaction struct {
-			Reference string `json:"reference"`
-		} `json:"transaction"`
-	}
-	body := map[string]any{"transaction": reference, "amount": amount, "merchant_note": "refund " + refundID}
-	if Supports(currency) {
-		body["currency"] = currency
-	}
-	_, err := c.call(ctx, "POST", "/refund", body, &out)
-	return out.Refund, err
-}
-
 // withMessage fills tx.Message from the envelope when data had none, so a
 // failed charge keeps Paystack's reason.
 func withMessage(tx Transaction, env envelope) Transaction {

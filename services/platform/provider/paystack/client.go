@@ -102,6 +102,10 @@ type envelope struct {
 	Status  bool            `json:"status"`
 	Message string          `json:"message"`
 	Data    json.RawMessage `json:"data"`
+	// Meta is a list's paging (GET /refund); nil elsewhere.
+	Meta *struct {
+		PageCount int `json:"pageCount"`
+	} `json:"meta"`
 }
 
 // call sends one request (body nil for a GET) and decodes the answer's data

@@ -38,8 +38,8 @@ var upstream struct {
 
 // recorded is one request that passed Prism's validation.
 type recorded struct {
-	Method, Path, Auth string
-	Body               map[string]any
+	Method, Path, Query, Auth string
+	Body                      map[string]any
 }
 
 func TestMain(m *testing.M) {
@@ -63,7 +63,7 @@ func runMain(m *testing.M) int {
 
 func serveUpstream(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
-	rec := recorded{Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization")}
+	rec := recorded{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Auth: r.Header.Get("Authorization")}
 	if len(raw) > 0 {
 		_ = json.Unmarshal(raw, &rec.Body)
 	}
@@ -181,6 +181,12 @@ func TestPrismMockAnswersEveryCall(t *testing.T) {
 	}
 	if _, err := c.Refund(ctx, "pay_mock1", 1000, "GHS", "re_1"); err != nil {
 		t.Errorf("refund: %v", err)
+	}
+	if _, err := c.FetchRefund(ctx, "3018284"); err != nil {
+		t.Errorf("fetch refund: %v", err)
+	}
+	if _, _, err := c.FindRefund(ctx, "pay_mock1", 1000, "re_1", time.Now()); err != nil {
+		t.Errorf("list refunds: %v", err)
 	}
 }
 

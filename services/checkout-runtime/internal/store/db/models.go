@@ -120,4 +120,5 @@ type RuntimeRefund struct {
 	EventSequence  int64
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	ProviderRef    *string
 }

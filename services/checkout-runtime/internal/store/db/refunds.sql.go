@@ -86,7 +86,7 @@ WHERE id IN (
     ORDER BY stale.updated_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED)
-RETURNING id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at
+RETURNING id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at, provider_ref
 `
 
 type ClaimStalePendingRefundsParams struct {
@@ -123,6 +123,7 @@ func (q *Queries) ClaimStalePendingRefunds(ctx context.Context, arg ClaimStalePe
 			&i.EventSequence,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ProviderRef,
 		); err != nil {
 			return nil, err
 		}
@@ -137,7 +138,7 @@ func (q *Queries) ClaimStalePendingRefunds(ctx context.Context, arg ClaimStalePe
 const createRefund = `-- name: CreateRefund :one
 INSERT INTO runtime.refunds (id, payment_id, organization_id, livemode, amount, currency, status, reason, metadata, idempotency_key)
 VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9)
-RETURNING id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at
+RETURNING id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at, provider_ref
 `
 
 type CreateRefundParams struct {
@@ -181,6 +182,7 @@ func (q *Queries) CreateRefund(ctx context.Context, arg CreateRefundParams) (Run
 		&i.EventSequence,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ProviderRef,
 	)
 	return i, err
 }
@@ -189,7 +191,7 @@ const finishRefund = `-- name: FinishRefund :one
 UPDATE runtime.refunds
 SET status = $1, failure_reason = $2, event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = $3 AND status = 'pending'
-RETURNING id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at
+RETURNING id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at, provider_ref
 `
 
 type FinishRefundParams struct {
@@ -218,6 +220,7 @@ func (q *Queries) FinishRefund(ctx context.Context, arg FinishRefundParams) (Run
 		&i.EventSequence,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ProviderRef,
 	)
 	return i, err
 }
@@ -241,7 +244,7 @@ func (q *Queries) GetPaymentSeq(ctx context.Context, arg GetPaymentSeqParams) (i
 }
 
 const getRefund = `-- name: GetRefund :one
-SELECT id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at FROM runtime.refunds WHERE id = $1
+SELECT id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at, provider_ref FROM runtime.refunds WHERE id = $1
 `
 
 func (q *Queries) GetRefund(ctx context.Context, id string) (RuntimeRefund, error) {
@@ -263,12 +266,13 @@ func (q *Queries) GetRefund(ctx context.Context, id string) (RuntimeRefund, erro
 		&i.EventSequence,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ProviderRef,
 	)
 	return i, err
 }
 
 const getRefundByIdempotencyKey = `-- name: GetRefundByIdempotencyKey :one
-SELECT id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at FROM runtime.refunds WHERE idempotency_key = $1
+SELECT id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at, provider_ref FROM runtime.refunds WHERE idempotency_key = $1
 `
 
 func (q *Queries) GetRefundByIdempotencyKey(ctx context.Context, idempotencyKey *string) (RuntimeRefund, error) {
@@ -290,6 +294,7 @@ func (q *Queries) GetRefundByIdempotencyKey(ctx context.Context, idempotencyKey 
 		&i.EventSequence,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ProviderRef,
 	)
 	return i, err
 }
@@ -422,7 +427,7 @@ func (q *Queries) ListPayments(ctx context.Context, arg ListPaymentsParams) ([]R
 }
 
 const listRefunds = `-- name: ListRefunds :many
-SELECT id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at FROM runtime.refunds
+SELECT id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at, provider_ref FROM runtime.refunds
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::text IS NULL OR payment_id = $3)
   AND ($4::bigint IS NULL OR seq < $4)
@@ -473,6 +478,7 @@ func (q *Queries) ListRefunds(ctx context.Context, arg ListRefundsParams) ([]Run
 			&i.EventSequence,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ProviderRef,
 		); err != nil {
 			return nil, err
 		}
@@ -485,8 +491,8 @@ func (q *Queries) ListRefunds(ctx context.Context, arg ListRefundsParams) ([]Run
 }
 
 const refundsOfPayments = `-- name: RefundsOfPayments :many
-SELECT r.id, r.seq, r.payment_id, r.organization_id, r.livemode, r.amount, r.currency, r.status, r.reason, r.failure_reason, r.metadata, r.idempotency_key, r.event_sequence, r.created_at, r.updated_at FROM unnest($1::text[]) AS p(id)
-CROSS JOIN LATERAL (SELECT id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at FROM runtime.refunds WHERE payment_id = p.id ORDER BY seq DESC LIMIT $2) AS r
+SELECT r.id, r.seq, r.payment_id, r.organization_id, r.livemode, r.amount, r.currency, r.status, r.reason, r.failure_reason, r.metadata, r.idempotency_key, r.event_sequence, r.created_at, r.updated_at, r.provider_ref FROM unnest($1::text[]) AS p(id)
+CROSS JOIN LATERAL (SELECT id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at, provider_ref FROM runtime.refunds WHERE payment_id = p.id ORDER BY seq DESC LIMIT $2) AS r
 ORDER BY r.seq DESC
 `
 
@@ -521,6 +527,7 @@ func (q *Queries) RefundsOfPayments(ctx context.Context, arg RefundsOfPaymentsPa
 			&i.EventSequence,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ProviderRef,
 		); err != nil {
 			return nil, err
 		}
@@ -544,4 +551,21 @@ func (q *Queries) ReservedForRefunds(ctx context.Context, paymentID string) (int
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
+}
+
+const setRefundProviderRef = `-- name: SetRefundProviderRef :exec
+UPDATE runtime.refunds SET provider_ref = $1
+WHERE id = $2 AND status = 'pending' AND provider_ref IS NULL
+`
+
+type SetRefundProviderRefParams struct {
+	ProviderRef *string
+	ID          string
+}
+
+// Records the provider's id of a pending refund, once: the first answer
+// names the refund every retry reads back.
+func (q *Queries) SetRefundProviderRef(ctx context.Context, arg SetRefundProviderRefParams) error {
+	_, err := q.db.Exec(ctx, setRefundProviderRef, arg.ProviderRef, arg.ID)
+	return err
 }

@@ -13,7 +13,7 @@ const addProviderRefund = `-- name: AddProviderRefund :one
 INSERT INTO runtime.refunds (id, payment_id, organization_id, livemode, amount, currency, status, metadata, idempotency_key)
 VALUES ($1, $2, $3, $4, $5, $6, 'succeeded', $7, $8)
 ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at
+RETURNING id, seq, payment_id, organization_id, livemode, amount, currency, status, reason, failure_reason, metadata, idempotency_key, event_sequence, created_at, updated_at, provider_ref
 `
 
 type AddProviderRefundParams struct {
@@ -58,6 +58,7 @@ func (q *Queries) AddProviderRefund(ctx context.Context, arg AddProviderRefundPa
 		&i.EventSequence,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ProviderRef,
 	)
 	return i, err
 }

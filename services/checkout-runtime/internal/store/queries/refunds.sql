@@ -80,3 +80,9 @@ WHERE id IN (
     LIMIT @max_refunds
     FOR UPDATE SKIP LOCKED)
 RETURNING *;
+
+-- name: SetRefundProviderRef :exec
+-- Records the provider's id of a pending refund, once: the first answer
+-- names the refund every retry reads back.
+UPDATE runtime.refunds SET provider_ref = @provider_ref
+WHERE id = @id AND status = 'pending' AND provider_ref IS NULL;

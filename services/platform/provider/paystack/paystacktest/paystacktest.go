@@ -35,10 +35,11 @@ func SpecPath() string {
 // Fake is the scripted Paystack: every transaction is in Status for Amount
 // (minor units of GHS) until the test changes them.
 type Fake struct {
-	mu     sync.Mutex
-	status string
-	amount int64
-	calls  []string
+	mu      sync.Mutex
+	status  string
+	amount  int64
+	calls   []string
+	refunds []Refund
 }
 
 // Start serves a Fake behind Prism for the test's duration and returns
@@ -79,7 +80,7 @@ func (f *Fake) Calls() []string {
 }
 
 // ServeHTTP answers /charge, /charge/submit_otp, /transaction/verify/{ref}
-// and /refund in Paystack's shapes.
+// and the refunds (serveRefund) in Paystack's shapes.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer "+Key {
 		answer(w, http.StatusUnauthorized, false, "Invalid key", nil)
@@ -91,6 +92,9 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	var body map[string]any
 	_ = json.NewDecoder(r.Body).Decode(&body)
+	if f.serveRefund(w, r, body) {
+		return
+	}
 	ref, _ := body["reference"].(string)
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/transaction/verify/"); ok {
 		ref = rest
@@ -105,10 +109,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case st == "pay_offline":
 		data["display_text"] = "Please complete authorization process on your mobile phone"
 	}
-	switch r.URL.Path {
-	case "/refund":
-		data = map[string]any{"transaction": map[string]any{"reference": body["transaction"]}, "status": "pending", "id": 3018284, "amount": body["amount"]}
-	case "/charge/submit_otp":
+	if r.URL.Path == "/charge/submit_otp" {
 		if st == "failed" {
 			data["gateway_response"] = "Invalid OTP"
 		}
@@ -124,7 +125,11 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func answer(w http.ResponseWriter, code int, ok bool, message string, data any) {
+	writeJSON(w, code, map[string]any{"status": ok, "message": message, "data": data})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]any{"status": ok, "message": message, "data": data})
+	_ = json.NewEncoder(w).Encode(v)
 }
