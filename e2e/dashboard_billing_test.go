@@ -75,15 +75,10 @@ func TestDashboardBilling(t *testing.T) {
 	}
 }
 
-// screenshotBoth screenshots the tab's dashboard page at a phone's width,
-// then a laptop's, as dashboard-NAME-narrow.png and -wide.png in shots.
+// screenshotBoth screenshots the tab's dashboard page at a laptop's width and
+// a phone's, as dashboard-NAME-1280.png and -390.png in shots (shot takes
+// both widths).
 func screenshotBoth(t *testing.T, tab context.Context, shots, name string) {
 	t.Helper()
-	for _, w := range []struct {
-		suffix        string
-		width, height int64
-	}{{"narrow", 390, 844}, {"wide", 1280, 900}} {
-		do(t, tab, "resize", chromedp.EmulateViewport(w.width, w.height))
-		shot(t, tab, shots, "dashboard-"+name+"-"+w.suffix+".png")
-	}
+	shot(t, tab, shots, "dashboard-"+name+".png")
 }
