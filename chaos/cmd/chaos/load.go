@@ -17,6 +17,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
@@ -201,6 +204,30 @@ func (l *loader) api(step, method, path string, body any, out any) error {
 		return json.Unmarshal(resp, out)
 	}
 	return nil
+}
+
+// expireOpen expires, as the merchant does, every session still open when
+// the load stops: those left open and those whose payment gave up. Without
+// it admin-api's sweeper would go on expiring them for up to five minutes
+// (their expiry), making events while the checks read JetStream and hooks'
+// store one after the other. It returns how many it expired; a session the
+// sweeper expired first answers 400 and is not counted.
+func (l *loader) expireOpen(ctx context.Context, pool *pgxpool.Pool) (int, error) {
+	rows, err := pool.Query(ctx, `SELECT id FROM admin.checkout_sessions WHERE status = 'open'`)
+	if err != nil {
+		return 0, err
+	}
+	open, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range open {
+		if l.api("expire at the end", http.MethodPost, "/v1/checkout/sessions/"+id+"/expire", map[string]any{}, nil) == nil {
+			n++
+		}
+	}
+	return n, nil
 }
 
 var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)

@@ -132,6 +132,11 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	expiredAtEnd, err := l.expireOpen(ctx, pool)
+	if err != nil {
+		return false, err
+	}
+	logf("chaos: %d sessions still open expired by the merchant", expiredAtEnd)
 	drainStart := time.Now()
 	left, err := drain(ctx, pool, js, o.Drain)
 	if err != nil {
@@ -158,6 +163,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	counts["sessions still open at the end, expired by the merchant"] = expiredAtEnd
 	evChecks, events, err := checkEvents(ctx, pool, js, counts)
 	if err != nil {
 		return false, err
