@@ -160,13 +160,14 @@ func TestAccessLogAndRecover(t *testing.T) {
 		_, _ = io.WriteString(w, "hello")
 	}), RequestID, AccessLog(log), Recover(log))
 
-	r := httptest.NewRequest("POST", "/v1/things?api_key=sk_test_secret", strings.NewReader("card=4242"))
+	r := httptest.NewRequest("POST", "/v1/things?api_key=sk_test_secret", strings.NewReader("card=4242424242424242"))
 	r.Header.Set("Authorization", "Bearer sk_test_secret")
 	r.Header.Set("X-Request-Id", "req_abc")
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	line := buf.String()
-	if strings.Contains(line, "secret") || strings.Contains(line, "4242") {
+	// The whole card number: four digits alone turn up in timestamps.
+	if strings.Contains(line, "secret") || strings.Contains(line, "4242424242424242") {
 		t.Fatalf("log leaks secrets: %s", line)
 	}
 	var rec map[string]any
