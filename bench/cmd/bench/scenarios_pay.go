@@ -68,11 +68,19 @@ func (b *bench) payPeak(ctx context.Context) ([]row, []string, error) {
 		return nil, nil, err
 	}
 	p := newPayer(ps)
+	pg, err := watchPG(ctx, b.st)
+	if err != nil {
+		return nil, nil, fmt.Errorf("watching PostgreSQL: %w", err)
+	}
 	var cpu, whole cpuTally
 	start := sampleCPU(b.binDir)
 	m := b.loadCPU(&cpu, threads, 0, 0, int64(n), p.pay)
 	waitDeliveries(r, len(wp.paid)+len(p.paid), deliveryDeadline)
 	whole.add(start, sampleCPU(b.binDir))
+	pgNote, err := pg.stop(ctx, max(len(p.paid), 1), "payment (first post to last webhook)")
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading PostgreSQL's statements: %w", err)
+	}
 	ds := matchDeliveries(p, r, 1)
 	peak := measuredRow(fmt.Sprintf("pay (4242), peak: %d callers, %d fresh sessions", threads, n), m, base.QPS,
 		"≥ 10 % of baseline", pass(base.QPS > 0 && m.QPS >= 0.1*base.QPS))
@@ -91,7 +99,7 @@ func (b *bench) payPeak(ctx context.Context) ([]row, []string, error) {
 			"pay peak ÷ INSERT baseline is at most %.3f ÷ %.2f = %.1f %% until a payment costs less CPU (docs/perf/payment-path.md).",
 			payMs, payParts, payCores, runtime.NumCPU(), insMs, insCores, insMs, payMs, 100*insMs/payMs))
 	}
-	return rows, notes, nil
+	return rows, append(notes, pgNote), nil
 }
 
 // insertBaseline is the single-row INSERT baseline: scenario 1's when it
@@ -228,6 +236,11 @@ func (b *bench) storedFanOut(ctx context.Context) (row, []string, error) {
 		return row{}, nil, fmt.Errorf("%d deliveries to disabled endpoints", n)
 	}
 	fmt.Fprintf(os.Stderr, "bench: %d deliveries pending after %s; enabling the endpoints\n", pairs, time.Since(began).Round(time.Millisecond))
+	pg, err := watchPG(ctx, b.st)
+	if err != nil {
+		return row{}, nil, fmt.Errorf("watching PostgreSQL: %w", err)
+	}
+	conns := r.conns.Load()
 	before := sampleCPU(b.binDir)
 	start := time.Now()
 	if err := prepare(len(eps), func(i int) error { return setEndpointDisabled(ctx, b.api, eps[i], false) }); err != nil {
@@ -239,6 +252,10 @@ func (b *bench) storedFanOut(ctx context.Context) (row, []string, error) {
 	waitDeliveries(r, pairs, deliveryDeadline)
 	var used cpuTally
 	used.add(before, sampleCPU(b.binDir))
+	pgNote, err := pg.stop(ctx, pairs, "delivery")
+	if err != nil {
+		return row{}, nil, fmt.Errorf("reading PostgreSQL's statements: %w", err)
+	}
 	// Latency here is from the start of the enabling to each receipt.
 	p.mu.Lock()
 	for id := range p.paid {
@@ -259,7 +276,7 @@ func (b *bench) storedFanOut(ctx context.Context) (row, []string, error) {
 		"Untimed so far. The clock starts when the endpoints are enabled again (POST /v1/webhook_endpoints/{id} "+
 		"{\"disabled\":false}); one pair, left out of the resends, is resent just after, which wakes the worker. "+
 		"Deliveries/s = distinct deliveries / (enabling → last receipt); latency = enabling → receipt. "+
-		"Deliveries %d of %d in %s; lost %d; duplicates with effect %d; redeliveries %d.",
-		len(eps), len(evs), ds.delivered, pairs, ds.end.Sub(start).Round(time.Millisecond), ds.lost, ds.dupEffect, ds.redeliver)
-	return res, []string{note, used.note("delivery only")}, nil
+		"Deliveries %d of %d in %s over %d new connections from hooks (the endpoints share one host); lost %d; duplicates with effect %d; redeliveries %d.",
+		len(eps), len(evs), ds.delivered, pairs, ds.end.Sub(start).Round(time.Millisecond), r.conns.Load()-conns, ds.lost, ds.dupEffect, ds.redeliver)
+	return res, []string{note, used.note("delivery only") + " " + pgNote}, nil
 }

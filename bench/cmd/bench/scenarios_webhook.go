@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -26,6 +27,8 @@ type receiver struct {
 	// first arrival per path+webhook-id (a retry of a delivery has the same id).
 	byWebhookID map[string]arrival
 	redelivered int
+	// conns counts the connections hooks opened to it.
+	conns atomic.Int64
 }
 
 type arrival struct {
@@ -35,7 +38,7 @@ type arrival struct {
 
 func newReceiver() *receiver {
 	r := &receiver{byWebhookID: map[string]arrival{}}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		at := time.Now()
 		body, _ := io.ReadAll(req.Body)
 		var ev struct {
@@ -58,6 +61,12 @@ func newReceiver() *receiver {
 		}
 		w.WriteHeader(http.StatusOK)
 	}))
+	r.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			r.conns.Add(1)
+		}
+	}
+	r.srv.Start()
 	return r
 }
 

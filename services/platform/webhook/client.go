@@ -27,9 +27,10 @@ type ClientOptions struct {
 	// headers and reading the response excerpt. Zero means DefaultTimeout.
 	Timeout time.Duration
 	// IdleConnsPerHost is how many idle connections to one host are kept
-	// for reuse; set it to the attempts allowed in flight per endpoint, so
-	// that a busy endpoint does not get a new connection for most of them.
-	// Zero means defaultIdleConnsPerHost.
+	// for reuse; set it to the attempts allowed in flight at once (over all
+	// endpoints, which may share a host), so that a busy host does not get
+	// a new connection for most of them. Zero means defaultIdleConnsPerHost.
+	// The idle connections over all hosts are at least as many.
 	IdleConnsPerHost int
 
 	// lookup resolves a host name; nil means net.DefaultResolver. Tests
@@ -103,7 +104,7 @@ func NewClient(opts ClientOptions) *http.Client {
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:    min(tlsHandshakeTimeout, timeout),
 		ResponseHeaderTimeout:  timeout,
-		MaxIdleConns:           maxIdleConns,
+		MaxIdleConns:           max(maxIdleConns, opts.IdleConnsPerHost),
 		MaxIdleConnsPerHost:    cmp.Or(opts.IdleConnsPerHost, defaultIdleConnsPerHost),
 		IdleConnTimeout:        idleConnTimeout,
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,

@@ -100,7 +100,7 @@ func serve(ctx context.Context, cfg Config) error {
 	healthpb.RegisterHealthServer(internal, health.NewServer())
 	st := store.New(base.Pool)
 	worker := &delivery.Worker{Store: st, Logger: logger, Concurrency: cfg.DeliveryConcurrency, PerEndpoint: cfg.PerEndpointConcurrency,
-		RetryScale: cfg.RetryScale, Clients: webhook.NewClients(cfg.Targets, webhook.ClientOptions{IdleConnsPerHost: cfg.PerEndpointConcurrency})}
+		RetryScale: cfg.RetryScale, Clients: delivery.NewClients(cfg.Targets, cfg.DeliveryConcurrency)}
 	consumer := &delivery.Consumer{JS: base.JS, Store: st, Logger: logger, Worker: worker, Targets: cfg.Targets}
 	adminv1.RegisterEventServiceServer(internal, &grpcapi.Events{Store: st})
 	adminv1.RegisterWebhookEndpointServiceServer(internal, &grpcapi.Endpoints{Store: st, Targets: cfg.Targets, Wake: worker.Wake})

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -147,5 +148,66 @@ func TestWorkerRecordsRefusalsWithoutLeaks(t *testing.T) {
 	}
 	if n := merchant.reqs.Load(); n != 1 {
 		t.Errorf("the merchant's server got %d requests, want 1 (the test-mode one)", n)
+	}
+}
+
+// TestWorkerKeepsConnectionsToASharedHost: endpoints on one host (one
+// merchant's receivers) get their deliveries over connections kept for
+// reuse, not a new connection for most attempts. With idle connections kept
+// per endpoint's bound (2 here) rather than per the worker's (16), each
+// round of 16 attempts closed 14 connections and opened 14 again.
+func TestWorkerKeepsConnectionsToASharedHost(t *testing.T) {
+	ctx := t.Context()
+	st := store.New(testkit.NewDatabase(t, migrations.Set))
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	const concurrency, endpoints, events = 16, 8, 40
+	var eps []string
+	for i := range endpoints {
+		id := fmt.Sprintf("we_%d", i)
+		if _, err := st.Pool.Exec(ctx, `INSERT INTO hooks.endpoints (id, organization_id, livemode, url, enabled_events, secret)
+			VALUES ($1, 'org_1', false, $2, '{*}', $3)`, id, fmt.Sprintf("%s/%d", srv.URL, i), webhook.NewSecret()); err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, id)
+	}
+	for e := range events {
+		ev := fmt.Sprintf("evt_%d", e)
+		if _, err := st.InsertEvent(ctx, db.InsertEventParams{ID: ev, OrganizationID: "org_1", Type: "payment.succeeded",
+			ObjectID: "pay_1", Created: time.Now(), Body: []byte(`{"id":"` + ev + `"}`)}); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, ep := range eps {
+			ids = append(ids, "msg_"+ev+"_"+ep)
+		}
+		if _, err := st.CreateDeliveries(ctx, db.CreateDeliveriesParams{Ids: ids, EndpointIds: eps, Leased: make([]bool, len(eps)), EventID: ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	w := &Worker{Store: st, Clients: NewClients(webhook.TargetPolicy{PrivateInTestMode: true}, concurrency),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Concurrency: concurrency, PerEndpoint: 2, RetryScale: 1}
+	runWorker(t, w)
+	w.Wake()
+	testkit.Eventually(t, "every delivery to succeed", func() bool {
+		var left int
+		if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM hooks.deliveries WHERE status <> 'succeeded'`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		return left == 0
+	})
+	// At most one connection per attempt in flight, and as many again
+	// dialled by attempts that then found one freed (kept, not closed).
+	if n := conns.Load(); n > 2*concurrency {
+		t.Errorf("%d connections opened for %d deliveries with %d in flight; want at most %d", n, endpoints*events, concurrency, 2*concurrency)
 	}
 }
