@@ -23,7 +23,7 @@ import (
 
 	"github.com/tillpoint/tillpoint/services/platform/devpg"
 	"github.com/tillpoint/tillpoint/services/platform/freeport"
-	"github.com/tillpoint/tillpoint/services/platform/natsx"
+	"github.com/tillpoint/tillpoint/services/platform/natsx/natsembed"
 	"github.com/tillpoint/tillpoint/services/platform/provider/paystack"
 	"github.com/tillpoint/tillpoint/services/platform/provider/paystack/paystacktest"
 	"github.com/tillpoint/tillpoint/services/platform/testkit"
@@ -54,7 +54,7 @@ var (
 	binDir string
 	// natsOpts is the NATS server the stack uses, run by the tests so that
 	// they can stop it and start it again on the same port and store.
-	natsOpts natsx.EmbeddedOptions
+	natsOpts natsembed.Options
 	natsSrv  *server.Server
 	// pg is the stack's PostgreSQL, also run by the tests, so that they can
 	// crash it and start it again (crash recovery) under the running services.
@@ -73,7 +73,7 @@ func stopNATS() {
 }
 
 func startNATS() error {
-	srv, err := natsx.StartEmbedded(natsOpts)
+	srv, err := natsembed.Start(natsOpts)
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	binDir = dir
-	natsOpts = natsx.EmbeddedOptions{Host: "127.0.0.1", Port: freePortBase(), StoreDir: filepath.Join(dir, "nats")}
+	natsOpts = natsembed.Options{Host: "127.0.0.1", Port: freePortBase(), StoreDir: filepath.Join(dir, "nats")}
 	if err := startNATS(); err != nil {
 		fmt.Println("e2e: nats:", err)
 		return 1

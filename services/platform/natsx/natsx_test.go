@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tillpoint/tillpoint/services/platform/natsx"
+	"github.com/tillpoint/tillpoint/services/platform/natsx/natsembed"
 )
 
 // waitTimeout bounds every wait in these tests; they normally take
@@ -24,7 +25,7 @@ const waitTimeout = 10 * time.Second
 
 func startServer(t *testing.T, port int) *server.Server {
 	t.Helper()
-	srv, err := natsx.StartEmbedded(natsx.EmbeddedOptions{Port: port, StoreDir: t.TempDir()})
+	srv, err := natsembed.Start(natsembed.Options{Port: port, StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("StartEmbedded: %v", err)
 	}
@@ -129,15 +130,15 @@ func TestStartEmbeddedErrors(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		opts natsx.EmbeddedOptions
+		opts natsembed.Options
 		want string
 	}{
-		{"port in use", natsx.EmbeddedOptions{Port: takenPort, StoreDir: t.TempDir()}, "port in use"},
-		{"not loopback", natsx.EmbeddedOptions{Host: "0.0.0.0", StoreDir: t.TempDir()}, "not a loopback address"},
-		{"no store dir", natsx.EmbeddedOptions{}, "StoreDir is required"},
+		{"port in use", natsembed.Options{Port: takenPort, StoreDir: t.TempDir()}, "port in use"},
+		{"not loopback", natsembed.Options{Host: "0.0.0.0", StoreDir: t.TempDir()}, "not a loopback address"},
+		{"no store dir", natsembed.Options{}, "StoreDir is required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, err := natsx.StartEmbedded(tc.opts)
+			srv, err := natsembed.Start(tc.opts)
 			if err == nil {
 				srv.Shutdown()
 				t.Fatal("StartEmbedded succeeded")

@@ -3,8 +3,10 @@ package dashboard
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
@@ -119,6 +121,42 @@ func TestConversion(t *testing.T) {
 	} {
 		if got := conversion(c.paid, c.created, c.lang); got != c.want {
 			t.Errorf("conversion(%d, %d, %s) = %q, want %q", c.paid, c.created, c.lang, got, c.want)
+		}
+	}
+}
+
+// TestRendererParsesViewsOnUse: no view is kept from the start's check of
+// them all; a view is parsed once per language and zone, on first use; and
+// the sets kept stay bounded however many zones users have.
+func TestRendererParsesViewsOnUse(t *testing.T) {
+	r, err := newRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.sets) != 0 {
+		t.Fatalf("%d view sets kept from the start", len(r.sets))
+	}
+	first, err := r.view("fr", time.UTC, "checkouts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := r.view("fr", time.UTC, "checkouts")
+	if err != nil || again != first {
+		t.Fatalf("second use parsed again (%v)", err)
+	}
+	if n := len(r.sets["fr|UTC"].views); n != 1 {
+		t.Errorf("%d views parsed for one use, want 1", n)
+	}
+	if _, err := r.view("en", time.UTC, "nosuch"); err == nil {
+		t.Error("an unknown view rendered")
+	}
+	for i := range 3 * maxViewSets {
+		loc := time.FixedZone(fmt.Sprintf("Z%d", i), i*60)
+		if _, err := r.view("en", loc, "login"); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.sets) > maxViewSets {
+			t.Fatalf("%d view sets kept, more than %d", len(r.sets), maxViewSets)
 		}
 	}
 }

@@ -32,15 +32,29 @@ var views = []string{"login", "checkouts", "checkout", "new", "orgs", "account",
 	"catalog_products", "catalog_product", "catalog_customers", "catalog_customer", "catalog_discounts",
 	"subscriptions", "subscription", "invoices", "invoice"}
 
-// renderer holds the parsed templates, one set per language and time
-// zone (the "when" functions show times in the zone): the UTC sets are
-// parsed at start, which checks every template; a zone's on its first use,
-// then kept (a deployment's users use a handful of zones).
+// renderer holds the parsed templates per language and time zone (the
+// "when" functions show times in the zone), each view parsed on its first
+// use in them. Every view is parsed at start, which checks them all, and
+// then dropped: kept, the views of both languages were 5.6 MB of
+// admin-api's live heap, which the collector lets grow by GOGC (200 %)
+// before it runs, so 17 MB of its peak (issue 12, admin-api's peak RSS), in
+// a process that mostly serves the API. At most maxViewSets languages and
+// zones are kept, so that users' many zones cannot grow it without bound.
 type renderer struct {
 	css, js, layout string
 	mu              sync.Mutex
-	sets            map[string]map[string]*template.Template // lang + "|" + zone → view → template
+	sets            map[string]*viewSet // lang + "|" + zone
 }
+
+// viewSet is the views of one language and zone parsed so far.
+type viewSet struct {
+	base  *template.Template // the layout with the set's functions; cloned, never executed
+	views map[string]*template.Template
+}
+
+// maxViewSets bounds the languages and zones whose views are kept; past it
+// the sets are dropped and parsed again as they are used.
+const maxViewSets = 16
 
 func newRenderer() (*renderer, error) {
 	read := func(name string) (string, error) {
@@ -50,7 +64,7 @@ func newRenderer() (*renderer, error) {
 		}
 		return string(b), nil
 	}
-	r := &renderer{sets: map[string]map[string]*template.Template{}}
+	r := &renderer{sets: map[string]*viewSet{}}
 	var err error
 	if r.css, err = read("style.css"); err != nil {
 		return nil, err
@@ -62,23 +76,59 @@ func newRenderer() (*renderer, error) {
 		return nil, err
 	}
 	for lang := range catalogs {
-		if _, err := r.views(lang, time.UTC); err != nil {
-			return nil, err
+		for _, name := range views {
+			if _, err := r.view(lang, time.UTC, name); err != nil {
+				return nil, err
+			}
 		}
 	}
+	clear(r.sets)
 	return r, nil
 }
 
-// views returns the templates of lang and loc, parsing them on first use.
-func (r *renderer) views(lang string, loc *time.Location) (map[string]*template.Template, error) {
+// view returns the template of the view name in lang and loc, parsing it
+// on first use.
+func (r *renderer) view(lang string, loc *time.Location, name string) (*template.Template, error) {
 	key := lang + "|" + loc.String()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if set, ok := r.sets[key]; ok {
-		return set, nil
+	set, ok := r.sets[key]
+	if !ok {
+		if len(r.sets) >= maxViewSets {
+			clear(r.sets)
+		}
+		base, err := template.New("layout.html").Funcs(r.funcs(lang, loc)).Parse(r.layout)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: parse layout: %w", err)
+		}
+		set = &viewSet{base: base, views: map[string]*template.Template{}}
+		r.sets[key] = set
 	}
+	if v, ok := set.views[name]; ok {
+		return v, nil
+	}
+	if !slices.Contains(views, name) {
+		return nil, fmt.Errorf("dashboard: no view %q", name)
+	}
+	b, err := templateFS.ReadFile("templates/" + name + ".html")
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: read %s: %w", name, err)
+	}
+	v, err := set.base.Clone()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := v.Parse(string(b)); err != nil {
+		return nil, fmt.Errorf("dashboard: parse %s: %w", name, err)
+	}
+	set.views[name] = v
+	return v, nil
+}
+
+// funcs are the template functions of lang and loc.
+func (r *renderer) funcs(lang string, loc *time.Location) template.FuncMap {
 	tr := translator(lang)
-	funcs := template.FuncMap{
+	return template.FuncMap{
 		"t":          tr.T,
 		"css":        func() template.CSS { return template.CSS(r.css) },
 		"js":         func() template.JS { return template.JS(r.js) },
@@ -101,27 +151,6 @@ func (r *renderer) views(lang string, loc *time.Location) (map[string]*template.
 		"join":       strings.Join,
 		"ferr":       func(m map[string]string, id string) formError { return formError{ID: id, Message: m[id]} },
 	}
-	base, err := template.New("layout.html").Funcs(funcs).Parse(r.layout)
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: parse layout: %w", err)
-	}
-	set := map[string]*template.Template{}
-	for _, name := range views {
-		b, err := templateFS.ReadFile("templates/" + name + ".html")
-		if err != nil {
-			return nil, fmt.Errorf("dashboard: read %s: %w", name, err)
-		}
-		v, err := base.Clone()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := v.Parse(string(b)); err != nil {
-			return nil, fmt.Errorf("dashboard: parse %s: %w", name, err)
-		}
-		set[name] = v
-	}
-	r.sets[key] = set
-	return set, nil
 }
 
 // page is what every template gets.
@@ -170,9 +199,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, vie
 func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, status int, view string, v *visit, nav string, data any, img string) {
 	p := &page{Lang: pageLang(r), Nonce: newToken()[:22], Path: r.URL.RequestURI(), User: newPageUser(v), Nav: nav, Data: data}
 	var buf bytes.Buffer
-	set, err := h.pages.views(p.Lang, v.location())
+	t, err := h.pages.view(p.Lang, v.location(), view)
 	if err == nil {
-		err = set[view].Execute(&buf, p)
+		err = t.Execute(&buf, p)
 	}
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "dashboard: render", "view", view, "err", err)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/tillpoint/tillpoint/services/platform/devpg"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
-	"github.com/tillpoint/tillpoint/services/platform/natsx"
+	"github.com/tillpoint/tillpoint/services/platform/natsx/natsembed"
 	"github.com/tillpoint/tillpoint/services/platform/secretbox"
 )
 
@@ -157,7 +157,7 @@ func runStack(ctx context.Context, o stackOptions, stdout, stderr io.Writer) (er
 
 	natsURL := o.NATSURL
 	if natsURL == "" {
-		srv, err := natsx.StartEmbedded(natsx.EmbeddedOptions{Host: "127.0.0.1", Port: p.at(offNATS), StoreDir: filepath.Join(o.Dir, "nats")})
+		srv, err := natsembed.Start(natsembed.Options{Host: "127.0.0.1", Port: p.at(offNATS), StoreDir: filepath.Join(o.Dir, "nats")})
 		if err != nil {
 			return err
 		}

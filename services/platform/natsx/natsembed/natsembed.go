@@ -1,4 +1,8 @@
-package natsx
+// Package natsembed runs a NATS server with JetStream in process, for the
+// local dev stack (tillpoint-dev) and the tests. It is apart from natsx so
+// that the services, which only connect, do not link the server: it was a
+// fifth of their binaries (issue 12, the services' memory).
+package natsembed
 
 import (
 	"errors"
@@ -15,8 +19,8 @@ import (
 // longer on a big store.
 const embeddedReadyTimeout = 30 * time.Second
 
-// EmbeddedOptions configures [StartEmbedded].
-type EmbeddedOptions struct {
+// Options configures [Start].
+type Options struct {
 	// Host is the address to listen on; it must be a loopback address
 	// because the embedded server has no authentication. Empty means
 	// 127.0.0.1.
@@ -29,7 +33,7 @@ type EmbeddedOptions struct {
 	StoreDir string
 }
 
-// StartEmbedded starts an in-process NATS server with JetStream for the
+// Start starts an in-process NATS server with JetStream for the
 // local dev stack and the tests, and returns once it accepts connections.
 //
 // JetStream writes to a file store in StoreDir and fsyncs every write
@@ -37,7 +41,7 @@ type EmbeddedOptions struct {
 // acknowledged event could be lost on power loss. The server has no
 // authentication and so only listens on loopback. The caller shuts it down
 // (Shutdown, then WaitForShutdown).
-func StartEmbedded(opts EmbeddedOptions) (*server.Server, error) {
+func Start(opts Options) (*server.Server, error) {
 	host := opts.Host
 	if host == "" {
 		host = "127.0.0.1"
