@@ -39,7 +39,7 @@ func (c *Client) FindIntent(ctx context.Context, paymentID string) (Result, erro
 	}
 	params := &stripeapi.PaymentIntentSearchParams{SearchParams: stripeapi.SearchParams{
 		Query: fmt.Sprintf("metadata['%s']:'%s'", MetadataPaymentID, paymentID),
-		Limit: stripeapi.Int64(searchLimit), Single: true, Context: ctx}}
+		Limit: stripeapi.Int64(searchLimit), Single: true}}
 	params.AddExpand("data.payment_method") // the card's brand and last four digits
 	var found Result
 	for pi, err := range c.api.V1PaymentIntents.Search(ctx, params) {
