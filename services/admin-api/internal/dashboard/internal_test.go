@@ -78,6 +78,10 @@ func TestPasswordHash(t *testing.T) {
 	if ok, err := VerifyPassword(ctx, "correct horse battery staple", former); !ok || err != nil {
 		t.Errorf("a hash with the former parameters: %v %v", ok, err)
 	}
+	// Only a hash of other parameters than today's is to be rehashed.
+	if NeedsRehash(h1) || !NeedsRehash(former) || NeedsRehash("$2a$10$abc") {
+		t.Errorf("NeedsRehash: today's %v, former %v, bcrypt %v", NeedsRehash(h1), NeedsRehash(former), NeedsRehash("$2a$10$abc"))
+	}
 	for _, bad := range []string{"", "$2a$10$abc", "$argon2id$v=19$m=0,t=2,p=1$c2FsdA$aGFzaA", "$argon2id$v=19$m=19456,t=2,p=1$!!$aGFzaA"} {
 		if ok, _ := VerifyPassword(ctx, "x", bad); ok {
 			t.Errorf("malformed hash %q matched", bad)

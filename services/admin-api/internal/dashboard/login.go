@@ -151,7 +151,26 @@ func (h *Handler) checkPassword(r *http.Request, email, password string) (user d
 	if len(orgs) == 0 {
 		return user, "", false, nil
 	}
+	if NeedsRehash(user.PasswordHash) {
+		h.rehash(ctx, user, password)
+	}
 	return user, orgs[0].OrganizationID, true, nil
+}
+
+// rehash stores password, which just matched the user's hash of older
+// parameters, hashed with today's (NeedsRehash). Only that hash is
+// replaced: a password changed meanwhile stays. A failure is logged and the
+// sign-in goes on: the older hash still verifies, and the next sign-in
+// tries again.
+func (h *Handler) rehash(ctx context.Context, user db.AdminDashboardUser, password string) {
+	hash, err := HashPassword(ctx, password)
+	if err == nil {
+		_, err = h.Store.RehashDashboardUserPassword(ctx, db.RehashDashboardUserPasswordParams{
+			ID: user.ID, OldHash: user.PasswordHash, NewHash: hash})
+	}
+	if err != nil {
+		h.Logger.WarnContext(ctx, "dashboard sign-in: storing the password's rehash failed; the older hash stays", "user", user.ID, "error", err)
+	}
 }
 
 // verifyUserPassword reports whether password is the user's. An overlong

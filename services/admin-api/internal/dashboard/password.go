@@ -21,7 +21,8 @@ import (
 // its peak RSS (docs/perf/payment-path.md, session 6). Hashes still run at
 // most maxConcurrentHashes at a time (the services run within GOMEMLIMIT
 // 40MiB). A stored hash keeps its own parameters (the PHC string), so older
-// hashes still verify.
+// hashes still verify, and a sign-in that matches one replaces it with a
+// hash of today's parameters (NeedsRehash).
 const (
 	argonMemoryKiB = 7 * 1024
 	argonTime      = 5
@@ -57,33 +58,57 @@ func HashPassword(ctx context.Context, password string) (string, error) {
 // VerifyPassword reports whether password matches the PHC string hash,
 // comparing in constant time. A malformed hash never matches.
 func VerifyPassword(ctx context.Context, password, hash string) (bool, error) {
-	var m, t uint32
-	var p uint8
+	h, err := parsePHC(hash)
+	if err != nil {
+		return false, err
+	}
+	got, err := deriveKey(ctx, password, h.salt, h.memory, h.time, h.threads, uint32(len(h.key)))
+	if err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare(got, h.key) == 1, nil
+}
+
+// NeedsRehash reports whether hash was made with other parameters than
+// HashPassword uses today (the former 19 MiB × 2 passes): a sign-in that
+// matched it stores the password hashed anew (Handler.rehash). A malformed
+// hash never matched, so it is not rehashed either.
+func NeedsRehash(hash string) bool {
+	h, err := parsePHC(hash)
+	return err == nil && (h.memory != argonMemoryKiB || h.time != argonTime || h.threads != argonThreads ||
+		len(h.salt) != argonSaltLen || len(h.key) != argonKeyLen)
+}
+
+// phc is an argon2id hash in its PHC string form, taken apart.
+type phc struct {
+	memory, time uint32 // KiB, passes
+	threads      uint8
+	salt, key    []byte
+}
+
+// parsePHC reads "$argon2id$v=19$m=…,t=…,p=…$salt$key".
+func parsePHC(hash string) (phc, error) {
+	var h phc
 	var version int
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, errors.New("dashboard: not an argon2id hash")
+		return h, errors.New("dashboard: not an argon2id hash")
 	}
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, errors.New("dashboard: unsupported argon2 version")
+		return h, errors.New("dashboard: unsupported argon2 version")
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 {
-		return false, errors.New("dashboard: malformed argon2 parameters")
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &h.memory, &h.time, &h.threads); err != nil || h.memory == 0 || h.time == 0 || h.threads == 0 {
+		return h, errors.New("dashboard: malformed argon2 parameters")
 	}
 	b64 := base64.RawStdEncoding
-	salt, err := b64.DecodeString(parts[4])
-	if err != nil {
-		return false, err
+	var err error
+	if h.salt, err = b64.DecodeString(parts[4]); err != nil {
+		return h, err
 	}
-	want, err := b64.DecodeString(parts[5])
-	if err != nil || len(want) == 0 {
-		return false, errors.New("dashboard: malformed argon2 hash")
+	if h.key, err = b64.DecodeString(parts[5]); err != nil || len(h.key) == 0 {
+		return h, errors.New("dashboard: malformed argon2 hash")
 	}
-	got, err := deriveKey(ctx, password, salt, m, t, p, uint32(len(want)))
-	if err != nil {
-		return false, err
-	}
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
+	return h, nil
 }
 
 // deriveKey runs argon2id when a slot is free.

@@ -31,7 +31,7 @@ import (
 // status for it.
 type stripeCall struct {
 	Method, Path, IdempotencyKey string
-	Form                         url.Values
+	Form, Query                  url.Values
 	Status                       int
 }
 
@@ -40,12 +40,16 @@ type stripeCall struct {
 // it. stripe-mock is stateless and answers fixtures (a PaymentIntent in
 // requires_payment_method): where a test needs Stripe to have moved the
 // intent on (requires_capture, requires_action), the proxy sets the status
-// of the PaymentIntent in stripe-mock's answer, as the library's tests do
-// with its fixtures. Everything else is stripe-mock's own answer.
+// of the PaymentIntent in stripe-mock's answer (and of a search's intents,
+// which are given the searched payment's metadata and intent id), as the
+// library's tests do with its fixtures. Everything else is stripe-mock's own answer.
 type stripeProxy struct {
 	mu     sync.Mutex
 	calls  []stripeCall
 	status string // "" leaves stripe-mock's PaymentIntent as it is
+	// intents are the intents created, by our payment id, for a search to
+	// find (stripe-mock's own search answers its fixture's id).
+	intents map[string]string
 }
 
 func (p *stripeProxy) setStatus(s string) {
@@ -65,7 +69,7 @@ func (p *stripeProxy) handler(t *testing.T) http.Handler {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.calls = append(p.calls, stripeCall{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get("Idempotency-Key"),
-			Form: req.Form, Status: resp.StatusCode})
+			Form: req.Form, Query: req.URL.Query(), Status: resp.StatusCode})
 		if p.status == "" || resp.StatusCode != http.StatusOK || !strings.HasPrefix(req.URL.Path, "/v1/payment_intents") ||
 			strings.HasSuffix(req.URL.Path, "/capture") || strings.HasSuffix(req.URL.Path, "/cancel") {
 			return nil
@@ -78,9 +82,29 @@ func (p *stripeProxy) handler(t *testing.T) http.Handler {
 		if err := json.Unmarshal(body, &obj); err != nil {
 			return err
 		}
-		obj["status"] = p.status
-		if p.status == "requires_action" {
-			obj["client_secret"] = obj["id"].(string) + "_secret_test"
+		if obj["object"] == "search_result" {
+			// A search for a payment's intent finds stripe-mock's fixture,
+			// as Stripe would that payment's: in the status, with its id.
+			_, payment, _ := strings.Cut(req.URL.Query().Get("query"), ":")
+			payment = strings.Trim(payment, "'")
+			for _, pi := range obj["data"].([]any) {
+				pi := pi.(map[string]any)
+				pi["status"], pi["metadata"] = p.status, map[string]any{stripe.MetadataPaymentID: payment}
+				if id, ok := p.intents[payment]; ok {
+					pi["id"] = id
+				}
+			}
+		} else {
+			obj["status"] = p.status
+			if payment := req.Form.Get("metadata[" + stripe.MetadataPaymentID + "]"); payment != "" && req.URL.Path == "/v1/payment_intents" {
+				if p.intents == nil {
+					p.intents = map[string]string{}
+				}
+				p.intents[payment] = obj["id"].(string)
+			}
+			if p.status == "requires_action" {
+				obj["client_secret"] = obj["id"].(string) + "_secret_test"
+			}
 		}
 		body, _ = json.Marshal(obj)
 		resp.Body = io.NopCloser(bytes.NewReader(body))

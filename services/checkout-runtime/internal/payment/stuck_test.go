@@ -549,3 +549,66 @@ func TestStuckOffSessionChargeIsSettled(t *testing.T) {
 		t.Errorf("a session was asked to complete %d times", admin.calls)
 	}
 }
+
+// TestOrphanedStripeAuthorizationIsVoided: the replica died after Stripe
+// authorised a payment and before anything recorded Stripe's answer (no
+// reference on the payment, no attempt logged). The reconciler finds the
+// intent by the payment's id (Stripe's search, checked by stripe-mock) and
+// cancels it, rather than leaving the payer's funds held until the
+// authorisation lapses; the payment fails and the session stays open.
+func TestOrphanedStripeAuthorizationIsVoided(t *testing.T) {
+	admin := newSessionsOfRecord()
+	s, proxy := stripeService(t, admin)
+	ctx := t.Context()
+	p, err := s.Store.CreatePayment(ctx, db.CreatePaymentParams{ID: ids.New("pay"), SessionID: admin.open(), OrganizationID: "org_1",
+		Method: "card", Provider: provider.NameStripe, Currency: "EUR", Amount: 5000, BillingCountry: "FR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err = s.Store.MovePaymentToAccount(ctx, db.MovePaymentToAccountParams{ID: p.ID, Provider: provider.NameStripe,
+		ProviderAccount: optional("pa_stripe")}); err != nil {
+		t.Fatal(err)
+	}
+	prov, err := s.ProviderFor(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.setStatus("requires_capture")
+	res, err := prov.Authorize(ctx, provider.AuthorizeRequest{PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency,
+		Token: "ctoken_123", ReturnURL: "https://secure.example.com/checkout/cs_x/return"})
+	if err != nil || res.Outcome != provider.Authorized {
+		t.Fatalf("authorize: %+v, %v", res, err)
+	}
+	backdate(t, s, p.ID) // and the replica is gone
+
+	if _, err := reconciler(s).ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Store.GetPayment(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != StatusFailed || deref(got.FailureCode) != FailureInterrupted {
+		t.Errorf("payment %s (%s), want failed (%s)", got.Status, deref(got.FailureCode), FailureInterrupted)
+	}
+	wantCalls(t, proxy.paths(t), "POST /v1/payment_intents", "GET /v1/payment_intents/search", "POST /v1/payment_intents/{pi}/cancel")
+	proxy.mu.Lock()
+	calls := proxy.calls
+	proxy.mu.Unlock()
+	if len(calls) != 3 {
+		t.FailNow()
+	}
+	search, cancel := calls[1], calls[2]
+	if cancel.Path != "/v1/payment_intents/"+res.Reference+"/cancel" {
+		t.Errorf("cancelled %s, want the authorisation %s", cancel.Path, res.Reference)
+	}
+	if q := search.Query.Get("query"); q != "metadata['tillpoint_payment_id']:'"+p.ID+"'" {
+		t.Errorf("searched %q, want the payment's id", q)
+	}
+	if admin.calls != 0 {
+		t.Errorf("the session was asked to complete %d times", admin.calls)
+	}
+	if ev := paymentEvents(t, s, p.ID); ev != "[payment.failed]" {
+		t.Errorf("events %s, want [payment.failed]", ev)
+	}
+}

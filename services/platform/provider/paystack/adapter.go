@@ -2,6 +2,7 @@ package paystack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,16 +11,17 @@ import (
 )
 
 // Adapter is one Paystack account as a provider.Provider (with
-// provider.Resumer and provider.OTPSubmitter) for the runtime's state
-// machine.
+// provider.Resumer, provider.OTPSubmitter and provider.AuthorizationFinder)
+// for the runtime's state machine.
 type Adapter struct {
 	c *Client
 }
 
 var (
-	_ provider.Provider     = (*Adapter)(nil)
-	_ provider.Resumer      = (*Adapter)(nil)
-	_ provider.OTPSubmitter = (*Adapter)(nil)
+	_ provider.Provider            = (*Adapter)(nil)
+	_ provider.Resumer             = (*Adapter)(nil)
+	_ provider.OTPSubmitter        = (*Adapter)(nil)
+	_ provider.AuthorizationFinder = (*Adapter)(nil)
 )
 
 // NewAdapter returns the adapter for the account cfg describes.
@@ -97,6 +99,36 @@ func (a *Adapter) Resume(ctx context.Context, reference string) (provider.Result
 		return provider.Result{}, err
 	}
 	return outcomeOf(tx, reference)
+}
+
+// ErrAwaitingPayer: FindAuthorization found the payment's transaction still
+// waiting for the payer (a prompt or a code on their phone), who may yet
+// approve it: ask again later.
+var ErrAwaitingPayer = errors.New("paystack: the transaction still waits for the payer")
+
+// FindAuthorization verifies the transaction of our payment paymentID,
+// which Authorize made with the payment id as its reference. Paystack takes
+// mobile money at once, so a successful one is answered Authorized and
+// Captured (the reconciler refunds it); a failed, abandoned or reversed one
+// holds nothing, nor does a reference Paystack does not know:
+// provider.ErrUnknownReference. One still waiting for the payer is
+// ErrAwaitingPayer, so that the payment is not failed while the payer can
+// still pay it.
+func (a *Adapter) FindAuthorization(ctx context.Context, paymentID string) (provider.Result, error) {
+	tx, err := a.c.Verify(ctx, paymentID)
+	if err != nil {
+		return provider.Result{}, err
+	}
+	res, err := outcomeOf(tx, paymentID)
+	switch {
+	case err != nil:
+		return provider.Result{}, err
+	case res.Outcome == provider.Declined:
+		return provider.Result{}, fmt.Errorf("%w: Paystack transaction %s is %q: it holds nothing", provider.ErrUnknownReference, paymentID, truncate(tx.Status))
+	case res.Outcome == provider.ChallengeRequired:
+		return provider.Result{}, fmt.Errorf("%w: %s is %q", ErrAwaitingPayer, paymentID, truncate(tx.Status))
+	}
+	return res, nil
 }
 
 // outcomeOf maps tx where the caller holds the expected amount: the

@@ -2,6 +2,7 @@ package paystack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -105,7 +106,20 @@ func (c *Client) Verify(ctx context.Context, reference string) (Transaction, err
 	}
 	var tx Transaction
 	env, err := c.call(ctx, "GET", "/transaction/verify/"+url.PathEscape(reference), nil, &tx)
+	if errors.Is(err, provider.ErrInvalidRequest) && transactionNotFound(env) {
+		// Paystack answers an unknown reference 400, not the 404 its
+		// specification lists (which call maps already).
+		err = fmt.Errorf("%w: Paystack has no transaction %s: %s", provider.ErrUnknownReference, reference, truncate(env.Message))
+	}
 	return withMessage(tx, env), err
+}
+
+// transactionNotFound reports whether Paystack's refusal says it has no
+// transaction with the reference: code transaction_not_found, or, in the
+// older answers without a code, the message "Transaction reference not
+// found".
+func transactionNotFound(env envelope) bool {
+	return env.Code == "transaction_not_found" || strings.Contains(strings.ToLower(env.Message), "reference not found")
 }
 
 // withMessage fills tx.Message from the envelope when data had none, so a

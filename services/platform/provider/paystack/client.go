@@ -102,6 +102,9 @@ type envelope struct {
 	Status  bool            `json:"status"`
 	Message string          `json:"message"`
 	Data    json.RawMessage `json:"data"`
+	// Code is Paystack's machine-readable error code, where it sends one
+	// ("transaction_not_found").
+	Code string `json:"code"`
 	// Meta is a list's paging (GET /refund); nil elsewhere.
 	Meta *struct {
 		PageCount int `json:"pageCount"`

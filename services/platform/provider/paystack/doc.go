@@ -22,6 +22,13 @@
 // raw body (VerifySignature). Their body is never trusted alone: Verify
 // (GET /transaction/verify/{reference}) is what settles a payment.
 //
+// FindAuthorization is the same verification by our payment id (the
+// reference Authorize gave), for a payment whose charge answer was never
+// recorded: success is the money taken (to refund), a failed or unknown
+// reference holds nothing (ErrUnknownReference; Paystack answers an unknown
+// reference 400 transaction_not_found, its specification says 404, both are
+// read so), and a charge still waiting for the payer is ErrAwaitingPayer.
+//
 // The tests run against Stoplight Prism serving Paystack's own OpenAPI
 // specification (testdata/paystack.yaml), so every request is checked
 // against Paystack's contract.

@@ -10,16 +10,17 @@ import (
 )
 
 // Adapter is one Stripe account as a provider.Provider (and
-// provider.Resumer), for the runtime's state machine: Authorize confirms the
-// page's ConfirmationToken, Void cancels the intent, Resume reads it after
-// Stripe.js handleNextAction.
+// provider.Resumer, provider.AuthorizationFinder), for the runtime's state
+// machine: Authorize confirms the page's ConfirmationToken, Void cancels the
+// intent, Resume reads it after Stripe.js handleNextAction.
 type Adapter struct {
 	c *Client
 }
 
 var (
-	_ provider.Provider = (*Adapter)(nil)
-	_ provider.Resumer  = (*Adapter)(nil)
+	_ provider.Provider            = (*Adapter)(nil)
+	_ provider.Resumer             = (*Adapter)(nil)
+	_ provider.AuthorizationFinder = (*Adapter)(nil)
 )
 
 // NewAdapter returns the adapter for the account cfg describes.
@@ -79,6 +80,16 @@ func (a *Adapter) AuthorizeSaved(ctx context.Context, req provider.AuthorizeRequ
 // Resume reads the intent after the payer's next action.
 func (a *Adapter) Resume(ctx context.Context, reference string) (provider.Result, error) {
 	res, err := a.c.Resume(ctx, reference)
+	if err != nil {
+		return provider.Result{}, err
+	}
+	return toProvider(res), nil
+}
+
+// FindAuthorization finds the intent Authorize made for our payment
+// paymentID (Client.FindIntent: Stripe's search, eventually consistent).
+func (a *Adapter) FindAuthorization(ctx context.Context, paymentID string) (provider.Result, error) {
+	res, err := a.c.FindIntent(ctx, paymentID)
 	if err != nil {
 		return provider.Result{}, err
 	}

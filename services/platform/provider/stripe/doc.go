@@ -42,6 +42,15 @@
 //     capture) is Authorized with Captured set: Capture of it succeeds
 //     without a second charge, and Cancel refuses it (ErrAlreadyCaptured), so
 //     the runtime refunds instead.
+//   - [Client.FindIntent] finds a payment's intent by its metadata with
+//     Stripe's Search API, for the payment reconciler when the runtime died
+//     between Stripe's answer and recording it. Search is eventually
+//     consistent (normally under a minute, up to an hour in an outage at
+//     Stripe): the reconciler asks only after its grace, and an intent not
+//     yet searchable then is missed (it holds the payer's funds until
+//     Stripe's authorisation lapses, seven days for most cards; nothing is
+//     captured). A list by creation time would be consistent but needs the
+//     payment's time, which the finder is not given.
 //   - Amounts are our ISO 4217 minor units; see stripeExponent for the
 //     currencies where Stripe counts otherwise.
 //   - ParseWebhook verifies with stripe-go's webhook package and applies the

@@ -515,6 +515,27 @@ func (q *Queries) ListTeamMembers(ctx context.Context, organizationID string) ([
 	return items, nil
 }
 
+const rehashDashboardUserPassword = `-- name: RehashDashboardUserPassword :execrows
+UPDATE admin.dashboard_users SET password_hash = $1 WHERE id = $2 AND password_hash = $3
+`
+
+type RehashDashboardUserPasswordParams struct {
+	NewHash string
+	ID      string
+	OldHash string
+}
+
+// Replaces the hash a sign-in just matched, made with older argon2
+// parameters, by one of the same password with today's: only while it is
+// still the stored one, so that a password changed meanwhile stays.
+func (q *Queries) RehashDashboardUserPassword(ctx context.Context, arg RehashDashboardUserPasswordParams) (int64, error) {
+	result, err := q.db.Exec(ctx, rehashDashboardUserPassword, arg.NewHash, arg.ID, arg.OldHash)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const setDashboardMembership = `-- name: SetDashboardMembership :one
 INSERT INTO admin.dashboard_memberships (user_id, organization_id, role) VALUES ($1, $2, $3)
 ON CONFLICT (user_id, organization_id) DO UPDATE SET role = EXCLUDED.role

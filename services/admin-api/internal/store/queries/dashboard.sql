@@ -10,6 +10,12 @@ SELECT * FROM admin.dashboard_users WHERE id = $1;
 -- name: SetDashboardUserPassword :exec
 UPDATE admin.dashboard_users SET password_hash = $2 WHERE id = $1;
 
+-- name: RehashDashboardUserPassword :execrows
+-- Replaces the hash a sign-in just matched, made with older argon2
+-- parameters, by one of the same password with today's: only while it is
+-- still the stored one, so that a password changed meanwhile stays.
+UPDATE admin.dashboard_users SET password_hash = @new_hash WHERE id = @id AND password_hash = @old_hash;
+
 -- name: DeleteOtherDashboardSessions :execrows
 -- Ends the user's sessions but this one (after a password change).
 DELETE FROM admin.dashboard_sessions WHERE user_id = $1 AND token_hash <> $2;
