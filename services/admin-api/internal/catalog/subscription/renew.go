@@ -418,10 +418,10 @@ func (r *Renewer) record(ctx context.Context, tx pgx.Tx, q *db.Queries, w work, 
 	return overdue(ctx, tx, q, sub, in, w.attempt, "past_due", &next)
 }
 
-// Dunning ends (the site's subscription_dunning_end, site.DunningEnds).
-const (
-	dunningCancel = "cancel"
-)
+// dunningCancel is the default end of dunning (a site's
+// subscription_dunning_end, site.DunningEnds); the others, unpaid and
+// past_due, are the status the subscription is left in.
+const dunningCancel = "cancel"
 
 // endDunning records that the last retry of invoice in failed, and does
 // what sub's site chose: cancel (the invoice uncollectible, the
