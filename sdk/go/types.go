@@ -342,7 +342,7 @@ type Subscription struct {
 	ID                 string                `json:"id"`
 	Object             string                `json:"object"`
 	Customer           string                `json:"customer"`
-	Status             string                `json:"status"` // active, past_due, canceled or incomplete
+	Status             string                `json:"status"` // active, past_due, unpaid, canceled or incomplete
 	Items              []SubscriptionItem    `json:"items"`
 	Currency           string                `json:"currency"`
 	Recurring          *Recurring            `json:"recurring"`

@@ -436,7 +436,7 @@ export interface Subscription {
   id: string;
   object: 'subscription';
   customer: string;
-  status: 'active' | 'past_due' | 'canceled' | 'incomplete';
+  status: 'active' | 'past_due' | 'unpaid' | 'canceled' | 'incomplete';
   items: { price: string; product: string; name: string; unit_amount: number; quantity: number }[];
   currency: string;
   recurring: { interval: string; interval_count?: number } | null;

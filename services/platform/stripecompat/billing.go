@@ -224,7 +224,7 @@ func NewInvoice(in *adminv1.Invoice) *Invoice {
 	case "open", "uncollectible":
 		out.AmountRemaining = in.GetAmountTotal()
 	}
-	if in.DiscountCoupon != nil && in.GetAmountDiscount() > 0 {
+	if in.DiscountCoupon != nil && in.GetAmountDiscount() != 0 {
 		out.TotalDiscounts = append(out.TotalDiscounts, InvoiceDiscountTotal{Amount: in.GetAmountDiscount(), Discount: in.GetDiscountCoupon()})
 	}
 	lines := make([]InvoiceLine, len(in.GetLines()))

@@ -63,6 +63,13 @@ func TestSubscriptionEventDecodesIntoStripeGo(t *testing.T) {
 		canceled.Status != stripe.SubscriptionStatusCanceled {
 		t.Fatalf("canceled: %+v %v", canceled, err)
 	}
+	// The end of dunning may mark it unpaid (a site's subscription_dunning_end).
+	sub.Status, sub.CanceledAt = "unpaid", nil
+	ev = signedEvent(t, "customer.subscription.updated", NewSubscription(sub))
+	var unpaid stripe.Subscription
+	if err := json.Unmarshal(ev.Data.Raw, &unpaid); err != nil || unpaid.Status != stripe.SubscriptionStatusUnpaid || unpaid.EndedAt != 0 {
+		t.Fatalf("unpaid: %+v %v", unpaid, err)
+	}
 }
 
 // TestInvoiceEventDecodesIntoStripeGo: invoice.paid and
@@ -102,5 +109,20 @@ func TestInvoiceEventDecodesIntoStripeGo(t *testing.T) {
 	if err := json.Unmarshal(ev.Data.Raw, &failed); err != nil || failed.AmountPaid != 0 || failed.AmountRemaining != 1 ||
 		failed.NextPaymentAttempt != 1_900_086_400 || failed.StatusTransitions.PaidAt != 0 {
 		t.Fatalf("payment failed: %+v %v", failed, err)
+	}
+	// Discounted proration credits that give back more discount than the
+	// invoice takes (a once coupon's): a negative discount total, so that
+	// subtotal − discounts is still the total.
+	in.Lines = []*adminv1.InvoiceLine{
+		{Price: proto.String("price_m"), Name: "Club", UnitAmount: 1001, Quantity: 1, AmountSubtotal: 1001},
+		{Name: "Unused time on Club", UnitAmount: -900, Quantity: 1, AmountSubtotal: -900, AmountDiscount: -90, Proration: true},
+		{Name: "Remaining time on Club", UnitAmount: 501, Quantity: 1, AmountSubtotal: 501, AmountDiscount: 50, Proration: true},
+	}
+	in.AmountSubtotal, in.AmountDiscount, in.AmountTotal = 602, -40, 642
+	ev = signedEvent(t, "invoice.payment_failed", NewInvoice(in))
+	var credited stripe.Invoice
+	if err := json.Unmarshal(ev.Data.Raw, &credited); err != nil || len(credited.TotalDiscountAmounts) != 1 ||
+		credited.Subtotal-credited.TotalDiscountAmounts[0].Amount != credited.Total {
+		t.Fatalf("negative discount: %+v %v", credited, err)
 	}
 }

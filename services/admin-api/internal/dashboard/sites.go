@@ -43,6 +43,9 @@ type siteView struct {
 	AppendID, Default                                                             bool
 	Errors                                                                        []formError
 	Field                                                                         map[string]string
+	// DunningEnd is what the end of dunning does to the site's
+	// subscriptions (site.DunningEnds).
+	DunningEnd string
 	// CanManage shows the form's buttons; others see it read-only.
 	CanManage bool
 	// Preview is shown when asked for; Logo is its image, only an https URL.
@@ -65,6 +68,9 @@ func (sv *siteView) fail(id, msg string) {
 
 // HasMethod reports whether the form enables the payment method m.
 func (sv *siteView) HasMethod(m string) bool { return slices.Contains(sv.Methods, m) }
+
+// DunningEnds are the choices of the dunning-end select.
+func (sv *siteView) DunningEnds() []string { return site.DunningEnds }
 
 // AllMethods are the payment methods the form offers.
 func (sv *siteView) AllMethods() []string { return site.Methods }
@@ -140,7 +146,8 @@ func siteForm(s *adminv1.Site) *siteView {
 	sv := &siteView{ID: s.GetId(), Name: s.GetName(), LogoURL: s.GetBranding().GetLogoUrl(), PrimaryColor: s.GetBranding().GetPrimaryColor(),
 		AccentColor: s.GetBranding().GetAccentColor(), Currency: s.GetDefaultCurrency(), SuccessURL: s.GetDefaultSuccessUrl(),
 		CancelURL: s.GetDefaultCancelUrl(), Methods: s.GetPaymentMethodTypes(), Instructions: s.GetBankTransferInstructions(),
-		AppendID: s.GetAppendTransactionId(), Default: s.GetDefault(), Field: map[string]string{}, Preview: true}
+		AppendID: s.GetAppendTransactionId(), Default: s.GetDefault(), DunningEnd: s.GetSubscriptionDunningEnd(),
+		Field: map[string]string{}, Preview: true}
 	var b strings.Builder
 	for _, t := range s.GetTaxRates() {
 		incl := "exclusive"
@@ -191,13 +198,14 @@ func readSiteForm(f url.Values) *siteView {
 		Currency: strings.ToUpper(tv("default_currency")), SuccessURL: tv("default_success_url"), CancelURL: tv("default_cancel_url"),
 		Methods: f["payment_method_types"], Instructions: f.Get("bank_transfer_instructions"), TaxRates: f.Get("tax_rates"),
 		Plans: f.Get("installment_plans"), Accounts: f.Get("provider_accounts"), CustomFields: f.Get("custom_fields"), AppendID: f.Get("append_transaction_id") == "on",
-		Default: f.Get("default") == "on", Field: map[string]string{}}
+		Default: f.Get("default") == "on", DunningEnd: tv("subscription_dunning_end"), Field: map[string]string{}}
 }
 
 // siteFields are the update-mask paths the form sets: all of them, since
 // it shows every field.
 var siteFields = []string{"name", "branding", "default_currency", "default_success_url", "default_cancel_url", "payment_method_types",
-	"tax_rates", "bank_transfer_instructions", "append_transaction_id", "provider_accounts", "installment_plans", "default", "custom_fields"}
+	"tax_rates", "bank_transfer_instructions", "append_transaction_id", "provider_accounts", "installment_plans", "default", "custom_fields",
+	"subscription_dunning_end"}
 
 // saveSite creates (no id in the path) or updates a site through the Site
 // service, or with op=preview only re-shows the form with the preview.
@@ -224,14 +232,14 @@ func (h *Handler) saveSite(w http.ResponseWriter, r *http.Request, v visit) {
 			DefaultSuccessUrl: s.DefaultSuccessUrl, DefaultCancelUrl: s.DefaultCancelUrl, PaymentMethodTypes: s.PaymentMethodTypes,
 			TaxRates: s.TaxRates, BankTransferInstructions: s.BankTransferInstructions, AppendTransactionId: proto.Bool(s.AppendTransactionId),
 			ProviderAccounts: s.ProviderAccounts, InstallmentPlans: s.InstallmentPlans, Default: proto.Bool(s.Default),
-			CustomFields: s.CustomFields})
+			CustomFields: s.CustomFields, SubscriptionDunningEnd: s.SubscriptionDunningEnd})
 		id = resp.GetSite().GetId()
 	} else {
 		_, err = h.sites.UpdateSite(ctx, &adminv1.UpdateSiteRequest{Id: id, Name: s.Name, Branding: s.Branding, DefaultCurrency: s.DefaultCurrency,
 			DefaultSuccessUrl: s.DefaultSuccessUrl, DefaultCancelUrl: s.DefaultCancelUrl, PaymentMethodTypes: s.PaymentMethodTypes,
 			TaxRates: s.TaxRates, BankTransferInstructions: s.BankTransferInstructions, AppendTransactionId: s.AppendTransactionId,
 			ProviderAccounts: s.ProviderAccounts, InstallmentPlans: s.InstallmentPlans, Default: s.Default,
-			CustomFields: s.CustomFields, UpdateMask: &fieldmaskpb.FieldMask{Paths: siteFields}})
+			CustomFields: s.CustomFields, SubscriptionDunningEnd: s.SubscriptionDunningEnd, UpdateMask: &fieldmaskpb.FieldMask{Paths: siteFields}})
 	}
 	if isNotFound(err) && sv.ID != "" {
 		h.errorPage(w, r, &v, http.StatusNotFound)
@@ -254,7 +262,8 @@ func (h *Handler) saveSite(w http.ResponseWriter, r *http.Request, v visit) {
 func (sv *siteView) apiSite(tr translator) *adminv1.Site {
 	s := &adminv1.Site{Name: sv.Name, DefaultCurrency: sv.Currency, DefaultSuccessUrl: sv.SuccessURL, DefaultCancelUrl: sv.CancelURL,
 		Branding:           &adminv1.Branding{LogoUrl: sv.LogoURL, PrimaryColor: sv.PrimaryColor, AccentColor: sv.AccentColor},
-		PaymentMethodTypes: sv.Methods, BankTransferInstructions: sv.Instructions, AppendTransactionId: sv.AppendID, Default: sv.Default}
+		PaymentMethodTypes: sv.Methods, BankTransferInstructions: sv.Instructions, AppendTransactionId: sv.AppendID, Default: sv.Default,
+		SubscriptionDunningEnd: sv.DunningEnd}
 	for n, line := range lines(sv.TaxRates) {
 		p, ok := splitLine(line, 5)
 		bps, err := parseBPS(p[2])
@@ -380,7 +389,7 @@ func siteFieldOfParam(param string) string {
 	base, _, _ := strings.Cut(param, "[")
 	switch base {
 	case "name", "default_currency", "default_success_url", "default_cancel_url", "payment_method_types", "tax_rates",
-		"bank_transfer_instructions", "provider_accounts", "installment_plans", "custom_fields":
+		"bank_transfer_instructions", "provider_accounts", "installment_plans", "custom_fields", "subscription_dunning_end":
 		return base
 	}
 	return "save"

@@ -41,6 +41,7 @@ func TestSiteForm(t *testing.T) {
 	f["installment_plans"] = []string{"eur, 3, 1.5"}
 	f["custom_fields"] = []string{"seats, numeric, Seats, Places, optional, 3\nsize, dropdown, Size, Taille, required, s=Small;Petit | l=Large\n"}
 	f["default"] = []string{"on"}
+	f["subscription_dunning_end"] = []string{"unpaid"}
 	status, loc, body := b.post("/dashboard/sites/new", f)
 	if status != http.StatusSeeOther || !strings.HasPrefix(loc, "/dashboard/sites/site_") {
 		t.Fatalf("create: %d %q\n%s", status, loc, body)
@@ -49,7 +50,7 @@ func TestSiteForm(t *testing.T) {
 	s := e.getSite(e.orgA, id)
 	if s.GetName() != "Boutique" || s.GetDefaultCurrency() != "EUR" || s.GetBranding().GetPrimaryColor() != "#aa0011" ||
 		s.GetBranding().GetLogoUrl() != "https://cdn.example/logo.png" || !s.GetDefault() || !s.GetAppendTransactionId() ||
-		len(s.GetPaymentMethodTypes()) != 2 || s.GetBankTransferInstructions() != "IBAN FR76 0000" {
+		len(s.GetPaymentMethodTypes()) != 2 || s.GetBankTransferInstructions() != "IBAN FR76 0000" || s.GetSubscriptionDunningEnd() != "unpaid" {
 		t.Errorf("created site: %v", s)
 	}
 	if r := s.GetTaxRates(); len(r) != 2 || r[0].GetCountry() != "FR" || r[0].GetPercentageBps() != 2000 || !r[0].GetInclusive() ||
@@ -76,7 +77,7 @@ func TestSiteForm(t *testing.T) {
 	_, _, page := read(t, resp)
 	contains(t, "the site's form", page, `id="notice"`, `value="Boutique"`, "FR, , 20.00, TVA, inclusive", "CA, QC, 9.97, QST, exclusive",
 		"EUR, 3, 1.50", "seats, numeric, Seats, Places, optional, 3", "size, dropdown, Size, Taille, required, s=Small;Petit | l=Large",
-		`id="method-bank_transfer" checked`, `id="default" checked`, `id="preview-logo"`, "--brand:#aa0011",
+		`id="method-bank_transfer" checked`, `id="default" checked`, `<option value="unpaid" selected>Mark the subscription unpaid</option>`, `id="preview-logo"`, "--brand:#aa0011",
 		`id="method-direct_debit"> Direct Debit</label>`)
 	if !strings.Contains(csp, "img-src 'self' data: https://cdn.example/logo.png;") {
 		t.Errorf("the form's CSP does not allow the logo: %s", csp)
@@ -118,6 +119,7 @@ func TestSiteFormErrors(t *testing.T) {
 		{"bank transfer without instructions", "payment_method_types", "bank_transfer", "bank_transfer_instructions", "instructions"},
 		{"an account line", "provider_accounts", "card", "provider_accounts", "method=account"},
 		{"an unknown account", "provider_accounts", "card=pa_nope", "provider_accounts", "pa_nope"},
+		{"a dunning end", "subscription_dunning_end", "delete", "subscription_dunning_end", "must be one of"},
 	}
 	for _, c := range cases {
 		for _, path := range []string{"/dashboard/sites/new", "/dashboard/sites/" + e.siteA} {

@@ -22,7 +22,7 @@ import (
 // The statuses the filters offer (docs/subscriptions.md); anything else in
 // the query is ignored, as a stale bookmark's would be.
 var (
-	subscriptionStatuses = []string{"trialing", "active", "past_due", "canceled", "incomplete", "incomplete_expired"}
+	subscriptionStatuses = []string{"trialing", "active", "past_due", "unpaid", "canceled", "incomplete", "incomplete_expired"}
 	invoiceStatuses      = []string{"paid", "open", "void", "uncollectible"}
 )
 

@@ -43,6 +43,7 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 		AppendTransactionId: req.AppendTransactionId == nil || req.GetAppendTransactionId(), Livemode: p.Livemode,
 		ProviderAccounts: req.GetProviderAccounts(), InstallmentPlans: req.GetInstallmentPlans(), Default: req.GetDefault(),
 		CustomFields: req.GetCustomFields(), SubscriptionCustomFields: req.GetSubscriptionCustomFields(),
+		SubscriptionDunningEnd: req.GetSubscriptionDunningEnd(),
 	}
 	if len(st.PaymentMethodTypes) == 0 {
 		st.PaymentMethodTypes = []string{"card"}
@@ -71,7 +72,7 @@ func (s *Sites) CreateSite(ctx context.Context, req *adminv1.CreateSiteRequest) 
 			BankTransferInstructions: params.BankTransferInstructions, AppendTransactionID: params.AppendTransactionID,
 			ProviderAccounts: params.ProviderAccounts, InstallmentPlans: params.InstallmentPlans,
 			IsDefault: pgtype.Bool{Bool: st.Default, Valid: true}, CustomFields: params.CustomFields,
-			SubscriptionCustomFields: params.SubscriptionCustomFields})
+			SubscriptionCustomFields: params.SubscriptionCustomFields, SubscriptionDunningEnd: &params.SubscriptionDunningEnd})
 		if err != nil {
 			return store.Wrap(err, "create site")
 		}
@@ -154,6 +155,9 @@ var updatable = map[string]func(req *adminv1.UpdateSiteRequest, site *adminv1.Si
 	"custom_fields":     func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) { s.CustomFields = r.GetCustomFields() },
 	"subscription_custom_fields": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) {
 		s.SubscriptionCustomFields = r.GetSubscriptionCustomFields()
+	},
+	"subscription_dunning_end": func(r *adminv1.UpdateSiteRequest, s *adminv1.Site) {
+		s.SubscriptionDunningEnd = r.GetSubscriptionDunningEnd()
 	},
 }
 
@@ -273,7 +277,8 @@ func siteParams(s *adminv1.Site) (db.UpdateSiteParams, error) {
 	return db.UpdateSiteParams{CustomFields: fields, SubscriptionCustomFields: subFields, ProviderAccounts: accountsJSON, InstallmentPlans: plansJSON, Name: s.Name, LogoUrl: b.GetLogoUrl(), PrimaryColor: b.GetPrimaryColor(),
 		AccentColor: b.GetAccentColor(), DefaultCurrency: s.DefaultCurrency, DefaultSuccessUrl: s.DefaultSuccessUrl,
 		DefaultCancelUrl: s.DefaultCancelUrl, PaymentMethodTypes: s.PaymentMethodTypes, TaxRates: rates,
-		BankTransferInstructions: s.BankTransferInstructions, AppendTransactionID: s.AppendTransactionId, IsDefault: s.Default}, nil
+		BankTransferInstructions: s.BankTransferInstructions, AppendTransactionID: s.AppendTransactionId, IsDefault: s.Default,
+		SubscriptionDunningEnd: s.SubscriptionDunningEnd}, nil
 }
 
 // taxRate is the stored form of a tax rate.
@@ -336,7 +341,7 @@ func SiteProto(r db.AdminSite) (*adminv1.Site, error) {
 		DefaultCurrency: r.DefaultCurrency, DefaultSuccessUrl: r.DefaultSuccessUrl, DefaultCancelUrl: r.DefaultCancelUrl,
 		PaymentMethodTypes: r.PaymentMethodTypes, BankTransferInstructions: r.BankTransferInstructions,
 		AppendTransactionId: r.AppendTransactionID, Livemode: r.Livemode, CreatedAt: timestamppb.New(r.CreatedAt), Default: r.IsDefault,
-		TaxRates: make([]*adminv1.TaxRate, len(rates))}
+		SubscriptionDunningEnd: r.SubscriptionDunningEnd, TaxRates: make([]*adminv1.TaxRate, len(rates))}
 	for i, t := range rates {
 		out.TaxRates[i] = &adminv1.TaxRate{Country: t.Country, Region: t.Region, PercentageBps: t.PercentageBps,
 			Inclusive: t.Inclusive, DisplayName: t.DisplayName}

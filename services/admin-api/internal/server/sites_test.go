@@ -296,7 +296,7 @@ func TestSiteCreateNormalises(t *testing.T) {
 		"installment_plans": []any{map[string]any{"currency": "TRY", "count": 6.0, "monthly_interest_bps": 199.0},
 			map[string]any{"currency": "TRY", "count": 2.0, "monthly_interest_bps": 0.0}, map[string]any{"currency": "GBP", "count": 2.0, "monthly_interest_bps": 0.0}},
 		"default":       false,
-		"custom_fields": []any{}, "subscription_custom_fields": []any{},
+		"custom_fields": []any{}, "subscription_custom_fields": []any{}, "subscription_dunning_end": "cancel",
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("created site\n got %v\nwant %v", s, want)

@@ -107,7 +107,29 @@ func Validate(s *adminv1.Site, live bool) error {
 	if err := validateCustomFields(s.CustomFields); err != nil {
 		return err
 	}
-	return Reparam(validateCustomFields(s.SubscriptionCustomFields), "custom_fields", "subscription_custom_fields")
+	if err := Reparam(validateCustomFields(s.SubscriptionCustomFields), "custom_fields", "subscription_custom_fields"); err != nil {
+		return err
+	}
+	return validateDunningEnd(s)
+}
+
+// DunningEnds are what the end of dunning (the last retry of a renewal
+// failed) may do to a subscription, Stripe's three choices: cancel it (the
+// default), mark it unpaid, or leave it past_due.
+var DunningEnds = []string{"cancel", "unpaid", "past_due"}
+
+// validateDunningEnd checks s.SubscriptionDunningEnd, "" meaning the
+// default, cancel.
+func validateDunningEnd(s *adminv1.Site) error {
+	s.SubscriptionDunningEnd = strings.TrimSpace(s.SubscriptionDunningEnd)
+	if s.SubscriptionDunningEnd == "" {
+		s.SubscriptionDunningEnd = DunningEnds[0]
+	}
+	if !slices.Contains(DunningEnds, s.SubscriptionDunningEnd) {
+		return errs.Param("subscription_dunning_end", "parameter_invalid", "subscription_dunning_end must be one of %s, got %q.",
+			strings.Join(DunningEnds, ", "), s.SubscriptionDunningEnd)
+	}
+	return nil
 }
 
 // validateInstallmentPlans checks a site's installment plans (counts 2 –

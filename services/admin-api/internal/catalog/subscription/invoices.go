@@ -141,13 +141,13 @@ func (s *Invoices) VoidInvoice(ctx context.Context, req *adminv1.VoidInvoiceRequ
 	return resp, err
 }
 
-// forgive moves sub on after its invoice in was voided: a past_due
-// subscription into in's period (active, renewing at its end); an
+// forgive moves sub on after its invoice in was voided: a past_due or
+// unpaid subscription into in's period (active, renewing at its end); an
 // incomplete one, whose first invoice it was, to incomplete_expired.
 func forgive(ctx context.Context, tx pgx.Tx, q *db.Queries, sub db.AdminSubscription, in db.AdminInvoice) error {
 	var err error
 	switch {
-	case sub.Status == "past_due" && in.PeriodNumber == sub.PeriodNumber+1:
+	case (sub.Status == "past_due" || sub.Status == "unpaid") && in.PeriodNumber == sub.PeriodNumber+1:
 		sub, err = q.RenewSubscription(ctx, db.RenewSubscriptionParams{ID: sub.ID, PeriodNumber: in.PeriodNumber,
 			CurrentPeriodStart: in.PeriodStart, CurrentPeriodEnd: in.PeriodEnd, LatestInvoiceID: &in.ID})
 	case sub.Status == "incomplete":

@@ -21,7 +21,7 @@ import (
 // DefaultRetrySchedule is when a failed renewal is retried, counted from
 // the renewal date (the unpaid period's start): Stripe's smart-retry
 // default spreads a few attempts over about a week; after the last retry
-// fails the invoice is uncollectible and the subscription canceled.
+// fails, the site's subscription_dunning_end decides (endDunning).
 var DefaultRetrySchedule = []time.Duration{24 * time.Hour, 3 * 24 * time.Hour, 5 * 24 * time.Hour}
 
 // DefaultLease is how long a claimed renewal is left to its worker: a
@@ -237,10 +237,11 @@ func periodOf(sub db.AdminSubscription, n int) (start, end time.Time, err error)
 
 // renewalInvoice prices period n of sub: its items, the coupon while it
 // lasts (forever; repeating: periods starting before its end; once: the
-// first invoice only), then its pending proration lines (not discounted),
-// the checkout's tax rate, with catalog/totals' rounding. A credit larger
-// than the rest of the invoice brings it to zero with a "carried" line and
-// is returned as the pending line for the next invoice.
+// first invoice only), then its pending proration lines (with the discount
+// they were given when made), the checkout's tax rate, with
+// catalog/totals' rounding. A credit larger than the rest of the invoice
+// brings it to zero with a "carried" line and is returned as the pending
+// line for the next invoice.
 func renewalInvoice(ctx context.Context, q *db.Queries, sub db.AdminSubscription, n int) (db.CreateInvoiceParams, []byte, error) {
 	start, end, err := periodOf(sub, n)
 	if err != nil {
@@ -256,32 +257,20 @@ func renewalInvoice(ctx context.Context, q *db.Queries, sub db.AdminSubscription
 	if err := json.Unmarshal(sub.PendingLines, &pending); err != nil {
 		return db.CreateInvoiceParams{}, nil, fmt.Errorf("subscription %s pending lines: %w", sub.ID, err)
 	}
-	var (
-		d        totals.Discount
-		coupon   *string
-		products []string
-	)
-	if sub.DiscountCoupon != nil && discountApplies(*sub.DiscountDuration, sub.DiscountEnd, start) {
-		c, err := q.GetAnyCoupon(ctx, db.GetAnyCouponParams{OrganizationID: sub.OrganizationID, Livemode: sub.Livemode, ID: *sub.DiscountCoupon})
-		if err != nil {
-			return db.CreateInvoiceParams{}, nil, store.Wrap(err, "get coupon")
-		}
-		coupon, products = &c.ID, c.AppliesToProducts
-		if c.PercentOff != nil {
-			d.PercentOff = int64(*c.PercentOff)
-		} else {
-			d.AmountOff = *c.AmountOff
-		}
+	c, coupon, err := couponFor(ctx, q, sub, start, false)
+	if err != nil {
+		return db.CreateInvoiceParams{}, nil, err
 	}
+	d := c.Discount
 	out := make([]Line, 0, len(items)+len(pending)+1)
 	lines := make([]totals.Line, 0, cap(out))
 	for _, it := range items {
 		l := Line{Price: it.Price, Name: it.Name, UnitAmount: it.UnitAmount, Quantity: it.Quantity, AmountSubtotal: it.UnitAmount * it.Quantity}
 		out = append(out, l)
-		lines = append(lines, totals.Line{Amount: l.AmountSubtotal, Eligible: len(products) == 0 || slices.Contains(products, it.Product)})
+		lines = append(lines, totals.Line{Amount: l.AmountSubtotal, Eligible: c.appliesTo(it)})
 	}
 	for _, l := range pending {
-		out, lines = append(out, l), append(lines, totals.Line{Amount: l.AmountSubtotal})
+		out, lines = append(out, l), append(lines, totals.Line{Amount: l.AmountSubtotal, Discount: l.AmountDiscount})
 	}
 	t := totals.Compute(lines, d, totals.Tax{})
 	carried := []Line{}
@@ -292,8 +281,11 @@ func renewalInvoice(ctx context.Context, q *db.Queries, sub db.AdminSubscription
 		carried = append(carried, Line{Name: "Credit carried from the previous invoice", UnitAmount: left, Quantity: 1, AmountSubtotal: left, Proration: true})
 	}
 	t = totals.Compute(lines, d, totals.Tax{Bps: sub.TaxBps})
-	if t.Discount == 0 {
+	switch {
+	case t.Discount == 0:
 		coupon = nil
+	case coupon == nil:
+		coupon = sub.DiscountCoupon // only the prorations' discount, from the coupon when they were made
 	}
 	for i := range out {
 		out[i].AmountDiscount = t.LineDiscounts[i]
@@ -313,16 +305,60 @@ func renewalInvoice(ctx context.Context, q *db.Queries, sub db.AdminSubscription
 		PeriodStart: start, PeriodEnd: end, CustomFields: sub.CustomFields}, left, nil
 }
 
-// discountApplies says whether a subscription's coupon applies to a
-// renewal invoice whose period starts at start.
-func discountApplies(duration string, end *time.Time, start time.Time) bool {
+// discountApplies says whether a subscription's coupon applies to the
+// invoice of a period that starts at start (first: the subscription's
+// first invoice, the checkout's).
+func discountApplies(duration string, end *time.Time, start time.Time, first bool) bool {
 	switch duration {
 	case "forever":
 		return true
 	case "repeating":
 		return end != nil && start.Before(*end)
 	}
-	return false // once: the checkout's invoice only
+	return first // once: the checkout's invoice only
+}
+
+// Coupon is a subscription's coupon as it applies to one period's
+// invoice: its reduction, limited to some products (none: all).
+type Coupon struct {
+	Discount totals.Discount
+	Products []string
+}
+
+// appliesTo says whether the coupon discounts item it.
+func (c Coupon) appliesTo(it Item) bool {
+	return len(c.Products) == 0 || slices.Contains(c.Products, it.Product)
+}
+
+// itemDiscounts are the discounts of items on an invoice of theirs alone
+// (catalog/totals' rules: percent per line half up, amount off by largest
+// remainder).
+func (c Coupon) itemDiscounts(items []Item) []int64 {
+	lines := make([]totals.Line, len(items))
+	for i, it := range items {
+		lines[i] = totals.Line{Amount: it.UnitAmount * it.Quantity, Eligible: c.appliesTo(it)}
+	}
+	return totals.Compute(lines, c.Discount, totals.Tax{}).LineDiscounts
+}
+
+// couponFor returns sub's coupon as it applies to the invoice of the period
+// starting at start (first: the checkout's), and its id; a zero Coupon and
+// nil when it does not apply. A coupon deleted since still applies.
+func couponFor(ctx context.Context, q *db.Queries, sub db.AdminSubscription, start time.Time, first bool) (Coupon, *string, error) {
+	if sub.DiscountCoupon == nil || !discountApplies(*sub.DiscountDuration, sub.DiscountEnd, start, first) {
+		return Coupon{}, nil, nil
+	}
+	row, err := q.GetAnyCoupon(ctx, db.GetAnyCouponParams{OrganizationID: sub.OrganizationID, Livemode: sub.Livemode, ID: *sub.DiscountCoupon})
+	if err != nil {
+		return Coupon{}, nil, store.Wrap(err, "get coupon")
+	}
+	c := Coupon{Products: row.AppliesToProducts}
+	if row.PercentOff != nil {
+		c.Discount.PercentOff = int64(*row.PercentOff)
+	} else {
+		c.Discount.AmountOff = *row.AmountOff
+	}
+	return c, &row.ID, nil
 }
 
 // errRecorded: the attempt's result is already recorded (a worker whose
@@ -376,22 +412,50 @@ func (r *Renewer) record(ctx context.Context, tx pgx.Tx, q *db.Queries, w work, 
 	}
 	schedule := r.schedule()
 	if int(w.attempt) > len(schedule) {
-		// The last retry failed: uncollectible, and the subscription ends.
-		if in, err = q.FailInvoiceAttempt(ctx, db.FailInvoiceAttemptParams{ID: in.ID, Status: "uncollectible", AttemptCount: w.attempt}); err != nil {
-			return store.Wrap(err, "fail invoice")
-		}
-		if err := emitInvoice(ctx, tx, in, events.InvoicePaymentFailed); err != nil {
-			return err
-		}
-		_, err := cancel(ctx, tx, q, sub, now)
-		return err
+		return endDunning(ctx, tx, q, sub, in, w.attempt, now)
 	}
 	next := in.PeriodStart.Add(schedule[w.attempt-1])
-	if in, err = q.FailInvoiceAttempt(ctx, db.FailInvoiceAttemptParams{ID: in.ID, Status: "open", AttemptCount: w.attempt, NextPaymentAttempt: &next}); err != nil {
+	return overdue(ctx, tx, q, sub, in, w.attempt, "past_due", &next)
+}
+
+// dunningCancel is the default end of dunning (a site's
+// subscription_dunning_end, site.DunningEnds); the others, unpaid and
+// past_due, are the status the subscription is left in.
+const dunningCancel = "cancel"
+
+// endDunning records that the last retry of invoice in failed, and does
+// what sub's site chose: cancel (the invoice uncollectible, the
+// subscription canceled), or mark it unpaid or leave it past_due (the
+// invoice open and no longer retried, no renewal due: paying or voiding
+// the invoice moves the subscription on).
+func endDunning(ctx context.Context, tx pgx.Tx, q *db.Queries, sub db.AdminSubscription, in db.AdminInvoice, attempt int32, now time.Time) error {
+	end, err := q.GetDunningEnd(ctx, sub.ID)
+	if err != nil {
+		return store.Wrap(err, "get dunning end")
+	}
+	if end != dunningCancel {
+		return overdue(ctx, tx, q, sub, in, attempt, end, nil)
+	}
+	if in, err = q.FailInvoiceAttempt(ctx, db.FailInvoiceAttemptParams{ID: in.ID, Status: "uncollectible", AttemptCount: attempt}); err != nil {
 		return store.Wrap(err, "fail invoice")
 	}
-	if sub, err = q.SetSubscriptionPastDue(ctx, db.SetSubscriptionPastDueParams{ID: sub.ID, LatestInvoiceID: &in.ID, NextActionAt: &next}); err != nil {
-		return store.Wrap(err, "past due")
+	if err := emitInvoice(ctx, tx, in, events.InvoicePaymentFailed); err != nil {
+		return err
+	}
+	_, err = cancel(ctx, tx, q, sub, now)
+	return err
+}
+
+// overdue records failed attempt of invoice in, which stays open with its
+// next retry (none: next nil), and gives sub status (past_due or unpaid)
+// with nothing due before then.
+func overdue(ctx context.Context, tx pgx.Tx, q *db.Queries, sub db.AdminSubscription, in db.AdminInvoice, attempt int32, status string, next *time.Time) error {
+	in, err := q.FailInvoiceAttempt(ctx, db.FailInvoiceAttemptParams{ID: in.ID, Status: "open", AttemptCount: attempt, NextPaymentAttempt: next})
+	if err != nil {
+		return store.Wrap(err, "fail invoice")
+	}
+	if sub, err = q.SetSubscriptionOverdue(ctx, db.SetSubscriptionOverdueParams{ID: sub.ID, Status: status, LatestInvoiceID: &in.ID, NextActionAt: next}); err != nil {
+		return store.Wrap(err, "overdue subscription")
 	}
 	if err := emitInvoice(ctx, tx, in, events.InvoicePaymentFailed); err != nil {
 		return err

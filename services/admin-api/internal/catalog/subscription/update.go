@@ -82,18 +82,21 @@ func newItems(ctx context.Context, q *db.Queries, sub db.AdminSubscription, para
 }
 
 // Prorate returns the proration lines of changing items from old to
-// updated at now within the period [start, end): for each item no longer
-// there as it was, a credit for the unused time (negative), and for each
-// new or changed item, a charge for the time left. Each line is
-// unit amount × quantity × seconds left ÷ seconds in the period, rounded
-// half up (a credit is the negative of its rounded magnitude). Items
-// unchanged (same price and quantity) have none. Outside the period,
-// nothing is prorated.
-func Prorate(old, updated []Item, start, end, now time.Time) []Line {
+// updated at now within the period [start, end), whose invoice coupon c
+// discounts: for each item no longer there as it was, a credit for the
+// unused time (negative), and for each new or changed item, a charge for
+// the time left. Each line is unit amount × quantity × seconds left ÷
+// seconds in the period, and its discount the item's discount on a
+// period's invoice of its items (Coupon.itemDiscounts) × the same
+// fraction, each rounded half up (a credit and its discount are the
+// negatives of their rounded magnitudes). Items unchanged (same price and
+// quantity) have none. Outside the period, nothing is prorated.
+func Prorate(old, updated []Item, c Coupon, start, end, now time.Time) []Line {
 	left, total := int64(end.Sub(now)/time.Second), int64(end.Sub(start)/time.Second)
 	if left <= 0 || total <= 0 || left > total {
 		return nil
 	}
+	oldDiscounts, newDiscounts := c.itemDiscounts(old), c.itemDiscounts(updated)
 	key := func(it Item) string { return fmt.Sprintf("%s×%d", it.Price, it.Quantity) }
 	kept := map[string]int{}
 	for _, it := range updated {
@@ -101,21 +104,23 @@ func Prorate(old, updated []Item, start, end, now time.Time) []Line {
 	}
 	var lines []Line
 	stays := map[string]int{}
-	for _, it := range old {
+	for i, it := range old {
 		if kept[key(it)] > stays[key(it)] {
 			stays[key(it)]++
 			continue
 		}
-		a := share(it.UnitAmount*it.Quantity, left, total)
-		lines = append(lines, Line{Price: it.Price, Name: "Unused time on " + it.Name, UnitAmount: -a, Quantity: 1, AmountSubtotal: -a, Proration: true})
+		a, d := share(it.UnitAmount*it.Quantity, left, total), share(oldDiscounts[i], left, total)
+		lines = append(lines, Line{Price: it.Price, Name: "Unused time on " + it.Name, UnitAmount: -a, Quantity: 1, AmountSubtotal: -a,
+			AmountDiscount: -d, Proration: true})
 	}
-	for _, it := range updated {
+	for i, it := range updated {
 		if stays[key(it)] > 0 {
 			stays[key(it)]--
 			continue
 		}
-		a := share(it.UnitAmount*it.Quantity, left, total)
-		lines = append(lines, Line{Price: it.Price, Name: "Remaining time on " + it.Name, UnitAmount: a, Quantity: 1, AmountSubtotal: a, Proration: true})
+		a, d := share(it.UnitAmount*it.Quantity, left, total), share(newDiscounts[i], left, total)
+		lines = append(lines, Line{Price: it.Price, Name: "Remaining time on " + it.Name, UnitAmount: a, Quantity: 1, AmountSubtotal: a,
+			AmountDiscount: d, Proration: true})
 	}
 	return lines
 }
@@ -167,7 +172,12 @@ func changeItems(ctx context.Context, q *db.Queries, sub db.AdminSubscription, r
 		return sub, fmt.Errorf("subscription %s pending lines: %w", sub.ID, err)
 	}
 	if behavior == prorateCreate && sub.Status != "trialing" {
-		pending = append(pending, Prorate(oldItems, updated, sub.CurrentPeriodStart, sub.CurrentPeriodEnd, now)...)
+		// The coupon as it discounted the current period's invoice.
+		c, _, err := couponFor(ctx, q, sub, sub.CurrentPeriodStart, sub.PeriodNumber == 0)
+		if err != nil {
+			return sub, err
+		}
+		pending = append(pending, Prorate(oldItems, updated, c, sub.CurrentPeriodStart, sub.CurrentPeriodEnd, now)...)
 	}
 	items, err := json.Marshal(updated)
 	if err != nil {

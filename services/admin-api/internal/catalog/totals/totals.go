@@ -37,6 +37,10 @@ type Line struct {
 	Amount int64
 	// Eligible says the discount applies (applies_to.products).
 	Eligible bool
+	// Discount is a discount the line already carries, taken off as it is
+	// (a subscription's proration, discounted when it was made: negative
+	// on a credit). Such a line is not Eligible.
+	Discount int64
 }
 
 // Discount is a coupon's reduction: PercentOff or AmountOff, not both (a
@@ -90,8 +94,9 @@ func Compute(lines []Line, d Discount, tax Tax) Result {
 	case d.AmountOff > 0 && eligible > 0:
 		spread(lines, min(d.AmountOff, eligible), eligible, r.LineDiscounts)
 	}
-	for _, ld := range r.LineDiscounts {
-		r.Discount += ld
+	for i, l := range lines {
+		r.LineDiscounts[i] += l.Discount
+		r.Discount += r.LineDiscounts[i]
 	}
 	net := r.Subtotal - r.Discount
 	switch {

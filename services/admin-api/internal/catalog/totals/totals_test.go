@@ -53,6 +53,10 @@ func TestCompute(t *testing.T) {
 		{name: "exclusive tax rounds half up", lines: lines(999), d: Discount{AmountOff: 333}, tax: Tax{Bps: 825}, lineDiscounts: []int64{333}, discount: 333, addedTax: 55, total: 721},
 		// 1200 − 200 = 1000 includes 20 % VAT: 1000 − 833 = 167, not added.
 		{name: "inclusive tax reported only", lines: lines(1200), d: Discount{AmountOff: 200}, tax: Tax{Bps: 2000, Inclusive: true}, lineDiscounts: []int64{200}, discount: 200, incl: 167, total: 1000},
+		// A subscription's prorations keep the discount they carry (a
+		// credit's negative); the coupon takes 10 % of the 1001 line only.
+		{name: "lines with their own discount", lines: []Line{{Amount: 1001, Eligible: true}, {Amount: -900, Discount: -90}, {Amount: 501, Discount: 50}},
+			d: Discount{PercentOff: 1000}, tax: Tax{Bps: 2000}, lineDiscounts: []int64{100, -90, 50}, discount: 60, addedTax: 108, total: 650},
 		{name: "largest amounts do not overflow", lines: lines(money.MaxAmount-1, 1), d: Discount{AmountOff: money.MaxAmount - 1}, lineDiscounts: []int64{money.MaxAmount - 2, 1}, discount: money.MaxAmount - 1, total: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,6 +79,13 @@ func checkInvariants(t *testing.T, ls []Line, d Discount, r Result) {
 	for i, l := range ls {
 		subtotal += l.Amount
 		ld := r.LineDiscounts[i]
+		if l.Discount != 0 { // carried as it is
+			if ld != l.Discount {
+				t.Fatalf("line %d (%+v) discounted by %d", i, l, ld)
+			}
+			sum += ld
+			continue
+		}
 		if ld < 0 || ld > l.Amount || (!l.Eligible && ld != 0) {
 			t.Fatalf("line %d (%+v) discounted by %d", i, l, ld)
 		}

@@ -369,6 +369,7 @@ type AdminSite struct {
 	IsDefault                bool
 	CustomFields             []byte
 	SubscriptionCustomFields []byte
+	SubscriptionDunningEnd   string
 }
 
 type AdminSubscription struct {

@@ -15,12 +15,13 @@ const createSite = `-- name: CreateSite :one
 INSERT INTO admin.sites (id, organization_id, livemode, name, logo_url, primary_color, accent_color,
     default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates,
     bank_transfer_instructions, append_transaction_id, provider_accounts, installment_plans, is_default, custom_fields,
-    subscription_custom_fields)
+    subscription_custom_fields, subscription_dunning_end)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce($15::jsonb, '{}'::jsonb),
     coalesce($16::jsonb, '[]'::jsonb), coalesce($17::boolean, false),
-    coalesce($18::jsonb, '[]'::jsonb), coalesce($19::jsonb, '[]'::jsonb))
+    coalesce($18::jsonb, '[]'::jsonb), coalesce($19::jsonb, '[]'::jsonb),
+    coalesce($20::text, 'cancel'))
 ON CONFLICT (id) DO NOTHING
-RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields, subscription_custom_fields
+RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields, subscription_custom_fields, subscription_dunning_end
 `
 
 type CreateSiteParams struct {
@@ -43,6 +44,7 @@ type CreateSiteParams struct {
 	IsDefault                pgtype.Bool
 	CustomFields             []byte
 	SubscriptionCustomFields []byte
+	SubscriptionDunningEnd   *string
 }
 
 func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSite, error) {
@@ -66,6 +68,7 @@ func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSi
 		arg.IsDefault,
 		arg.CustomFields,
 		arg.SubscriptionCustomFields,
+		arg.SubscriptionDunningEnd,
 	)
 	var i AdminSite
 	err := row.Scan(
@@ -90,12 +93,13 @@ func (q *Queries) CreateSite(ctx context.Context, arg CreateSiteParams) (AdminSi
 		&i.IsDefault,
 		&i.CustomFields,
 		&i.SubscriptionCustomFields,
+		&i.SubscriptionDunningEnd,
 	)
 	return i, err
 }
 
 const getDefaultSite = `-- name: GetDefaultSite :one
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields, subscription_custom_fields FROM admin.sites WHERE organization_id = $1 AND livemode = $2
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields, subscription_custom_fields, subscription_dunning_end FROM admin.sites WHERE organization_id = $1 AND livemode = $2
 ORDER BY is_default DESC, seq ASC
 LIMIT 1
 `
@@ -132,12 +136,13 @@ func (q *Queries) GetDefaultSite(ctx context.Context, arg GetDefaultSiteParams) 
 		&i.IsDefault,
 		&i.CustomFields,
 		&i.SubscriptionCustomFields,
+		&i.SubscriptionDunningEnd,
 	)
 	return i, err
 }
 
 const getSite = `-- name: GetSite :one
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields, subscription_custom_fields FROM admin.sites WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields, subscription_custom_fields, subscription_dunning_end FROM admin.sites WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetSiteParams struct {
@@ -171,6 +176,7 @@ func (q *Queries) GetSite(ctx context.Context, arg GetSiteParams) (AdminSite, er
 		&i.IsDefault,
 		&i.CustomFields,
 		&i.SubscriptionCustomFields,
+		&i.SubscriptionDunningEnd,
 	)
 	return i, err
 }
@@ -193,7 +199,7 @@ func (q *Queries) GetSiteSeq(ctx context.Context, arg GetSiteSeqParams) (int64, 
 }
 
 const listSites = `-- name: ListSites :many
-SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields, subscription_custom_fields FROM admin.sites
+SELECT id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields, subscription_custom_fields, subscription_dunning_end FROM admin.sites
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::bigint IS NULL OR seq < $3)
   AND ($4::bigint IS NULL OR seq > $4)
@@ -247,6 +253,7 @@ func (q *Queries) ListSites(ctx context.Context, arg ListSitesParams) ([]AdminSi
 			&i.IsDefault,
 			&i.CustomFields,
 			&i.SubscriptionCustomFields,
+			&i.SubscriptionDunningEnd,
 		); err != nil {
 			return nil, err
 		}
@@ -292,9 +299,9 @@ UPDATE admin.sites SET name = $4, logo_url = $5, primary_color = $6, accent_colo
     default_currency = $8, default_success_url = $9, default_cancel_url = $10,
     payment_method_types = $11, tax_rates = $12, bank_transfer_instructions = $13,
     append_transaction_id = $14, provider_accounts = $15, installment_plans = $16, is_default = $17, custom_fields = $18,
-    subscription_custom_fields = $19
+    subscription_custom_fields = $19, subscription_dunning_end = $20
 WHERE id = $1 AND organization_id = $2 AND livemode = $3
-RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields, subscription_custom_fields
+RETURNING id, seq, organization_id, livemode, name, logo_url, primary_color, accent_color, default_currency, default_success_url, default_cancel_url, payment_method_types, tax_rates, bank_transfer_instructions, append_transaction_id, created_at, provider_accounts, installment_plans, is_default, custom_fields, subscription_custom_fields, subscription_dunning_end
 `
 
 type UpdateSiteParams struct {
@@ -317,6 +324,7 @@ type UpdateSiteParams struct {
 	IsDefault                bool
 	CustomFields             []byte
 	SubscriptionCustomFields []byte
+	SubscriptionDunningEnd   string
 }
 
 func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSite, error) {
@@ -340,6 +348,7 @@ func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSi
 		arg.IsDefault,
 		arg.CustomFields,
 		arg.SubscriptionCustomFields,
+		arg.SubscriptionDunningEnd,
 	)
 	var i AdminSite
 	err := row.Scan(
@@ -364,6 +373,7 @@ func (q *Queries) UpdateSite(ctx context.Context, arg UpdateSiteParams) (AdminSi
 		&i.IsDefault,
 		&i.CustomFields,
 		&i.SubscriptionCustomFields,
+		&i.SubscriptionDunningEnd,
 	)
 	return i, err
 }

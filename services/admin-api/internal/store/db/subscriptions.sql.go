@@ -584,6 +584,22 @@ func (q *Queries) FailInvoiceAttempt(ctx context.Context, arg FailInvoiceAttempt
 	return i, err
 }
 
+const getDunningEnd = `-- name: GetDunningEnd :one
+SELECT st.subscription_dunning_end FROM admin.subscriptions s
+JOIN admin.checkout_sessions cs ON cs.id = s.checkout_session_id
+JOIN admin.sites st ON st.id = cs.site_id
+WHERE s.id = $1
+`
+
+// What the end of dunning does to a subscription: its checkout site's
+// setting.
+func (q *Queries) GetDunningEnd(ctx context.Context, id string) (string, error) {
+	row := q.db.QueryRow(ctx, getDunningEnd, id)
+	var subscription_dunning_end string
+	err := row.Scan(&subscription_dunning_end)
+	return subscription_dunning_end, err
+}
+
 const getInvoice = `-- name: GetInvoice :one
 SELECT id, seq, organization_id, livemode, subscription_id, customer_id, period_number, status, billing_reason, currency, lines, amount_subtotal, amount_discount, amount_tax, amount_total, discount_coupon, period_start, period_end, payment_id, attempt_count, next_payment_attempt, paid_at, event_sequence, created_at, voided_at, custom_fields FROM admin.invoices WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
@@ -1369,21 +1385,29 @@ func (q *Queries) SetNextAction(ctx context.Context, arg SetNextActionParams) er
 	return err
 }
 
-const setSubscriptionPastDue = `-- name: SetSubscriptionPastDue :one
+const setSubscriptionOverdue = `-- name: SetSubscriptionOverdue :one
 UPDATE admin.subscriptions
-SET status = 'past_due', latest_invoice_id = $1, next_action_at = $2, event_sequence = event_sequence + 1
-WHERE id = $3
+SET status = $1, latest_invoice_id = $2, next_action_at = $3, event_sequence = event_sequence + 1
+WHERE id = $4
 RETURNING id, seq, organization_id, livemode, customer_id, status, items, currency, recurring_interval, recurring_interval_count, billing_anchor, period_number, current_period_start, current_period_end, cancel_at_period_end, canceled_at, discount_coupon, discount_duration, discount_end, checkout_session_id, latest_invoice_id, tax_bps, metadata, default_payment_method, test_clock_id, next_action_at, event_sequence, created_at, trial_start, trial_end, pending_lines, custom_fields
 `
 
-type SetSubscriptionPastDueParams struct {
+type SetSubscriptionOverdueParams struct {
+	Status          string
 	LatestInvoiceID *string
 	NextActionAt    *time.Time
 	ID              string
 }
 
-func (q *Queries) SetSubscriptionPastDue(ctx context.Context, arg SetSubscriptionPastDueParams) (AdminSubscription, error) {
-	row := q.db.QueryRow(ctx, setSubscriptionPastDue, arg.LatestInvoiceID, arg.NextActionAt, arg.ID)
+// A failed renewal: past_due with its next retry due, or, at the end of
+// dunning, unpaid or past_due with nothing more due (next_action_at NULL).
+func (q *Queries) SetSubscriptionOverdue(ctx context.Context, arg SetSubscriptionOverdueParams) (AdminSubscription, error) {
+	row := q.db.QueryRow(ctx, setSubscriptionOverdue,
+		arg.Status,
+		arg.LatestInvoiceID,
+		arg.NextActionAt,
+		arg.ID,
+	)
 	var i AdminSubscription
 	err := row.Scan(
 		&i.ID,

@@ -142,11 +142,21 @@ SET status = 'active', period_number = @period_number, current_period_start = @c
 WHERE id = @id
 RETURNING *;
 
--- name: SetSubscriptionPastDue :one
+-- name: SetSubscriptionOverdue :one
+-- A failed renewal: past_due with its next retry due, or, at the end of
+-- dunning, unpaid or past_due with nothing more due (next_action_at NULL).
 UPDATE admin.subscriptions
-SET status = 'past_due', latest_invoice_id = @latest_invoice_id, next_action_at = @next_action_at, event_sequence = event_sequence + 1
+SET status = @status, latest_invoice_id = @latest_invoice_id, next_action_at = sqlc.narg(next_action_at), event_sequence = event_sequence + 1
 WHERE id = @id
 RETURNING *;
+
+-- name: GetDunningEnd :one
+-- What the end of dunning does to a subscription: its checkout site's
+-- setting.
+SELECT st.subscription_dunning_end FROM admin.subscriptions s
+JOIN admin.checkout_sessions cs ON cs.id = s.checkout_session_id
+JOIN admin.sites st ON st.id = cs.site_id
+WHERE s.id = $1;
 
 -- name: SetNextAction :exec
 UPDATE admin.subscriptions SET next_action_at = @next_action_at WHERE id = @id;

@@ -436,8 +436,15 @@ type Site struct {
 	// (seed 002's params_for_sub.custom_fields are checked against them,
 	// not against custom_fields).
 	SubscriptionCustomFields []*CustomField `protobuf:"bytes,18,rep,name=subscription_custom_fields,json=subscriptionCustomFields,proto3" json:"subscription_custom_fields,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// What happens to a subscription of this site's checkouts when the last
+	// retry of a failed renewal fails (Stripe's "if all retries for a payment
+	// fail"): `cancel` (default) cancels it, `unpaid` marks it unpaid (its
+	// invoice stays open, no more retries or renewals, paying the invoice
+	// makes it active), `past_due` leaves it past_due (the same, under that
+	// status). docs/subscriptions.md.
+	SubscriptionDunningEnd string `protobuf:"bytes,19,opt,name=subscription_dunning_end,json=subscriptionDunningEnd,proto3" json:"subscription_dunning_end,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *Site) Reset() {
@@ -596,6 +603,13 @@ func (x *Site) GetSubscriptionCustomFields() []*CustomField {
 	return nil
 }
 
+func (x *Site) GetSubscriptionDunningEnd() string {
+	if x != nil {
+		return x.SubscriptionDunningEnd
+	}
+	return ""
+}
+
 // Parameters of CreateSite.
 type CreateSiteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -629,8 +643,10 @@ type CreateSiteRequest struct {
 	CustomFields []*CustomField `protobuf:"bytes,13,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
 	// The custom fields of the subscriptions its checkouts create.
 	SubscriptionCustomFields []*CustomField `protobuf:"bytes,14,rep,name=subscription_custom_fields,json=subscriptionCustomFields,proto3" json:"subscription_custom_fields,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// What the end of dunning does: `cancel` (default), `unpaid` or `past_due`.
+	SubscriptionDunningEnd string `protobuf:"bytes,15,opt,name=subscription_dunning_end,json=subscriptionDunningEnd,proto3" json:"subscription_dunning_end,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *CreateSiteRequest) Reset() {
@@ -759,6 +775,13 @@ func (x *CreateSiteRequest) GetSubscriptionCustomFields() []*CustomField {
 		return x.SubscriptionCustomFields
 	}
 	return nil
+}
+
+func (x *CreateSiteRequest) GetSubscriptionDunningEnd() string {
+	if x != nil {
+		return x.SubscriptionDunningEnd
+	}
+	return ""
 }
 
 // Result of CreateSite.
@@ -935,8 +958,10 @@ type UpdateSiteRequest struct {
 	CustomFields []*CustomField `protobuf:"bytes,15,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
 	// The custom fields of the subscriptions its checkouts create; replaces the list.
 	SubscriptionCustomFields []*CustomField `protobuf:"bytes,16,rep,name=subscription_custom_fields,json=subscriptionCustomFields,proto3" json:"subscription_custom_fields,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// What the end of dunning does: `cancel`, `unpaid` or `past_due`.
+	SubscriptionDunningEnd string `protobuf:"bytes,17,opt,name=subscription_dunning_end,json=subscriptionDunningEnd,proto3" json:"subscription_dunning_end,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *UpdateSiteRequest) Reset() {
@@ -1079,6 +1104,13 @@ func (x *UpdateSiteRequest) GetSubscriptionCustomFields() []*CustomField {
 		return x.SubscriptionCustomFields
 	}
 	return nil
+}
+
+func (x *UpdateSiteRequest) GetSubscriptionDunningEnd() string {
+	if x != nil {
+		return x.SubscriptionDunningEnd
+	}
+	return ""
 }
 
 // Result of UpdateSite.
@@ -1300,7 +1332,7 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\n" +
 	"LabelEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xed\a\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa7\b\n" +
 	"\x04Site\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x12\n" +
@@ -1321,10 +1353,11 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x11installment_plans\x18\x0f \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x12\x18\n" +
 	"\adefault\x18\x10 \x01(\bR\adefault\x12D\n" +
 	"\rcustom_fields\x18\x11 \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\fcustomFields\x12]\n" +
-	"\x1asubscription_custom_fields\x18\x12 \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\x18subscriptionCustomFields\x1aC\n" +
+	"\x1asubscription_custom_fields\x18\x12 \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\x18subscriptionCustomFields\x128\n" +
+	"\x18subscription_dunning_end\x18\x13 \x01(\tR\x16subscriptionDunningEnd\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb8\a\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf2\a\n" +
 	"\x11CreateSiteRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x128\n" +
 	"\bbranding\x18\x02 \x01(\v2\x1c.tillpoint.admin.v1.BrandingR\bbranding\x12)\n" +
@@ -1340,7 +1373,8 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x11installment_plans\x18\v \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x12\x1d\n" +
 	"\adefault\x18\f \x01(\bH\x01R\adefault\x88\x01\x01\x12D\n" +
 	"\rcustom_fields\x18\r \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\fcustomFields\x12]\n" +
-	"\x1asubscription_custom_fields\x18\x0e \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\x18subscriptionCustomFields\x1aC\n" +
+	"\x1asubscription_custom_fields\x18\x0e \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\x18subscriptionCustomFields\x128\n" +
+	"\x18subscription_dunning_end\x18\x0f \x01(\tR\x16subscriptionDunningEnd\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x18\n" +
@@ -1352,7 +1386,7 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x0eGetSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"?\n" +
 	"\x0fGetSiteResponse\x12,\n" +
-	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\xd5\a\n" +
+	"\x04site\x18\x01 \x01(\v2\x18.tillpoint.admin.v1.SiteR\x04site\"\x8f\b\n" +
 	"\x11UpdateSiteRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x128\n" +
@@ -1371,7 +1405,8 @@ const file_tillpoint_admin_v1_site_proto_rawDesc = "" +
 	"\x11installment_plans\x18\r \x03(\v2#.tillpoint.admin.v1.InstallmentPlanR\x10installmentPlans\x12\x18\n" +
 	"\adefault\x18\x0e \x01(\bR\adefault\x12D\n" +
 	"\rcustom_fields\x18\x0f \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\fcustomFields\x12]\n" +
-	"\x1asubscription_custom_fields\x18\x10 \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\x18subscriptionCustomFields\x1aC\n" +
+	"\x1asubscription_custom_fields\x18\x10 \x03(\v2\x1f.tillpoint.admin.v1.CustomFieldR\x18subscriptionCustomFields\x128\n" +
+	"\x18subscription_dunning_end\x18\x11 \x01(\tR\x16subscriptionDunningEnd\x1aC\n" +
 	"\x15ProviderAccountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +

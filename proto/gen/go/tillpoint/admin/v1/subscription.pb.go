@@ -181,8 +181,11 @@ type Subscription struct {
 	// The catalog customer (`cus_…`) who pays.
 	Customer string `protobuf:"bytes,3,opt,name=customer,proto3" json:"customer,omitempty"`
 	// `trialing` (a free trial), `active`, `past_due` (a renewal failed;
-	// retries are scheduled), `canceled`, `incomplete` (the checkout's payment
-	// is pending) or `incomplete_expired` (it failed).
+	// retries are scheduled, or none are left and the site's
+	// subscription_dunning_end is `past_due`), `unpaid` (the last retry failed
+	// and the site's subscription_dunning_end is `unpaid`: nothing more is
+	// charged until its open invoice is paid), `canceled`, `incomplete` (the
+	// checkout's payment is pending) or `incomplete_expired` (it failed).
 	Status string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
 	// The prices subscribed to.
 	Items []*SubscriptionItem `protobuf:"bytes,5,rep,name=items,proto3" json:"items,omitempty"`
