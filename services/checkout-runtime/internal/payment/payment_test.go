@@ -205,6 +205,17 @@ func TestFundsReceivedAmounts(t *testing.T) {
 	if got, err = receipt("nothing", 0); err != nil || got.AmountReceived != 7300 {
 		t.Fatalf("nothing due: %v %+v", err, got)
 	}
+	// The merchant is told each time the amount owed back grows: the rest
+	// beyond the amount, then the late funds; not the repeat.
+	var owed []int64
+	for _, ev := range outboxEvents(t, s, p.ID) {
+		if ev.GetType() == EventPaymentOverpaid {
+			owed = append(owed, ev.GetPayment().GetAmountOverpaid())
+		}
+	}
+	if fmt.Sprint(owed) != "[2000 2300]" {
+		t.Errorf("payment.overpaid events carry amount_overpaid %v, want [2000 2300]", owed)
+	}
 }
 
 // TestAttemptLimitsHoldUnderConcurrency: issue 10, item 2.
