@@ -6,7 +6,10 @@ import (
 	"math"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
@@ -93,8 +96,10 @@ func (s *Service) FundsReceived(ctx context.Context, r Receipt, paymentID string
 			"payment", p.ID, "status", p.Status, "amount", amount, "overpaid", over, "amount_overpaid", p.AmountOverpaid)
 		return emit(ctx, tx, p, EventPaymentOverpaid)
 	})
-	if err != nil || p.AmountReceived < p.Amount || (p.Status != StatusProcessing && p.Status != StatusSucceeded) {
+	if err != nil || (p.Status != StatusProcessing && p.Status != StatusSucceeded) {
 		return p, err
+	} else if p.AmountReceived < p.Amount {
+		return s.partialFunds(ctx, p)
 	}
 	if p.Status == StatusProcessing {
 		// Covered: the session takes this payment first, as for a card's
@@ -112,4 +117,24 @@ func (s *Service) FundsReceived(ctx context.Context, r Receipt, paymentID string
 	// Capture, or, when it succeeded already (a repeat after a crash),
 	// tell admin-api again, which ignores a result it has.
 	return s.settle(ctx, p, true, "")
+}
+
+// partialFunds answers a receipt that leaves p, a bank transfer, short of
+// its amount: p waits for the rest while its session can still take it
+// (complete with p, or open: the pay path's completion was lost). A session
+// that another payment took, that expired or that is gone never will (as
+// in completeSession, NotFound is gone): p is canceled and what it received
+// is owed back now (cancelClosed), rather than held unseen.
+func (s *Service) partialFunds(ctx context.Context, p db.RuntimePayment) (db.RuntimePayment, error) {
+	if p.Status != StatusProcessing {
+		return p, nil
+	}
+	co, err := s.Admin.GetCheckout(ctx, &internalapiv1.GetCheckoutRequest{SessionId: p.SessionID})
+	if err != nil && status.Code(err) != codes.NotFound {
+		return p, fmt.Errorf("get session: %w", err)
+	}
+	if cs := co.GetCheckoutSession(); cs.GetPayment() == p.ID || (cs.GetStatus() == "open" && cs.GetPayment() == "") {
+		return p, nil
+	}
+	return s.cancelClosed(ctx, p)
 }

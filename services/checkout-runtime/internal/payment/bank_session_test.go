@@ -131,3 +131,53 @@ func TestBankFundsCompleteAnOpenSession(t *testing.T) {
 		t.Fatalf("events %s", ev)
 	}
 }
+
+// TestPartialBankFundsForASessionAnotherPaymentTook: part of the transfer
+// comes after the payer paid the session by card. The rest would never pay
+// it, so the part is owed back at once (canceled, session_closed, all of it
+// overpaid, payment.overpaid); the rest, when it comes, is owed back too,
+// with its own event. A partial amount for a session still waiting for
+// the transfer is only recorded.
+func TestPartialBankFundsForASessionAnotherPaymentTook(t *testing.T) {
+	s, _, admin := stuckService(t)
+	waiting := bankPay(t, s, admin.open(), "TP-BANK-WAIT")
+	if err := bankFunds(t, s, "fr_wait", "TP-BANK-WAIT", 1000); err != nil {
+		t.Fatal(err)
+	}
+	if got := reload(t, s, waiting.ID); got.Status != StatusProcessing || got.AmountReceived != 1000 || got.AmountOverpaid != 0 {
+		t.Fatalf("partial funds for a waiting session: %s, received %d, overpaid %d", got.Status, got.AmountReceived, got.AmountOverpaid)
+	}
+
+	session := admin.open()
+	admin.down = true
+	bank := bankPay(t, s, session, "TP-BANK-PART")
+	admin.down = false
+	card := routedAttempt(provider.TestCardSuccess, "")
+	card.Checkout.CheckoutSession.Id = session
+	if res, err := s.Pay(t.Context(), card); err != nil || res.Payment.Status != StatusSucceeded {
+		t.Fatalf("card: %s, %v", res.Payment.Status, err)
+	}
+	for _, step := range []struct {
+		receipt          string
+		amount, overpaid int64
+		events           string
+	}{
+		{"fr_part", 1000, 1000, "[payment.overpaid]"},
+		{"fr_rest", 4000, 5000, "[payment.overpaid payment.overpaid]"},
+	} {
+		if err := bankFunds(t, s, step.receipt, "TP-BANK-PART", step.amount); err != nil {
+			t.Fatalf("%s: %v", step.receipt, err)
+		}
+		got := reload(t, s, bank.ID)
+		if got.Status != StatusCanceled || deref(got.FailureCode) != failureSessionClosed || got.AmountOverpaid != step.overpaid || got.AmountReceived != step.overpaid {
+			t.Fatalf("%s: %s (%s), received %d, overpaid %d; want canceled, %d received and overpaid",
+				step.receipt, got.Status, deref(got.FailureCode), got.AmountReceived, got.AmountOverpaid, step.overpaid)
+		}
+		if ev := paymentEvents(t, s, bank.ID); ev != step.events {
+			t.Fatalf("%s: events %s, want %s", step.receipt, ev, step.events)
+		}
+	}
+	if cs := admin.sessions[session]; cs.GetPayment() == bank.ID {
+		t.Fatalf("the transfer took the session")
+	}
+}
