@@ -41,6 +41,24 @@ func bankFunds(t *testing.T, s *Service, id, ref string, amount int64) error {
 	return (&Callbacks{Service: s, Logger: s.Logger}).apply(t.Context(), testFeed, cb)
 }
 
+// bankThenCard opens a session whose bank transfer (reference ref) could
+// not complete it (admin-api down), then pays it by card; it returns the
+// session, the bank payment and the card's result.
+func bankThenCard(t *testing.T, s *Service, admin *sessionsOfRecord, ref string) (string, db.RuntimePayment, Result) {
+	t.Helper()
+	session := admin.open()
+	admin.down = true
+	bank := bankPay(t, s, session, ref)
+	admin.down = false
+	card := routedAttempt(provider.TestCardSuccess, "")
+	card.Checkout.CheckoutSession.Id = session
+	paid, err := s.Pay(t.Context(), card)
+	if err != nil || paid.Payment.Status != StatusSucceeded {
+		t.Fatalf("card: %s, %v", paid.Payment.Status, err)
+	}
+	return session, bank, paid
+}
+
 // TestBankFundsForASessionAnotherPaymentTook: the payer chose bank
 // transfer but completing the session failed (admin-api down), then paid
 // by card on the same session, then the transfer came. The funds do not
@@ -52,16 +70,7 @@ func TestBankFundsForASessionAnotherPaymentTook(t *testing.T) {
 	s, tp, admin := stuckService(t)
 	var logs bytes.Buffer
 	s.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	session := admin.open()
-	admin.down = true
-	bank := bankPay(t, s, session, "TP-BANK-TAKEN")
-	admin.down = false
-	card := routedAttempt(provider.TestCardSuccess, "")
-	card.Checkout.CheckoutSession.Id = session
-	paid, err := s.Pay(t.Context(), card)
-	if err != nil || paid.Payment.Status != StatusSucceeded {
-		t.Fatalf("card: %s, %v", paid.Payment.Status, err)
-	}
+	session, bank, paid := bankThenCard(t, s, admin, "TP-BANK-TAKEN")
 	for delivery := range 2 {
 		if err := bankFunds(t, s, "fr_taken", "TP-BANK-TAKEN", 5000); err != nil {
 			t.Fatalf("delivery %d: %v", delivery, err)
@@ -148,15 +157,7 @@ func TestPartialBankFundsForASessionAnotherPaymentTook(t *testing.T) {
 		t.Fatalf("partial funds for a waiting session: %s, received %d, overpaid %d", got.Status, got.AmountReceived, got.AmountOverpaid)
 	}
 
-	session := admin.open()
-	admin.down = true
-	bank := bankPay(t, s, session, "TP-BANK-PART")
-	admin.down = false
-	card := routedAttempt(provider.TestCardSuccess, "")
-	card.Checkout.CheckoutSession.Id = session
-	if res, err := s.Pay(t.Context(), card); err != nil || res.Payment.Status != StatusSucceeded {
-		t.Fatalf("card: %s, %v", res.Payment.Status, err)
-	}
+	session, bank, _ := bankThenCard(t, s, admin, "TP-BANK-PART")
 	for _, step := range []struct {
 		receipt          string
 		amount, overpaid int64
