@@ -6,7 +6,7 @@ package webhook
 var EventTypes = []string{
 	"checkout.session.completed", "checkout.session.expired",
 	"checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed",
-	"payment.succeeded", "payment.failed", "payment.refunded", "payment.disputed",
+	"payment.succeeded", "payment.failed", "payment.refunded", "payment.disputed", "payment.overpaid",
 	"refund.succeeded", "refund.failed",
 	"customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
 	"invoice.paid", "invoice.payment_failed", "invoice.created", "invoice.voided",

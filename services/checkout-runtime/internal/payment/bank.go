@@ -6,7 +6,10 @@ import (
 	"math"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/errs"
@@ -31,10 +34,12 @@ type Receipt struct {
 }
 
 // FundsReceived records money received for a bank-transfer payment, once per
-// receipt id. The payment succeeds, and its session becomes paid, when the
-// receipts cover its amount; a partial amount is recorded but pays nothing.
-// Money the payment cannot use (beyond its amount, or after it was settled,
-// canceled or failed) is recorded too, as amount_overpaid, never dropped.
+// receipt id. When the receipts cover its amount, the payment claims its
+// session (completeSession) and succeeds, and the session becomes paid; a
+// partial amount is recorded but pays nothing. Money the payment cannot use
+// (beyond its amount, after it was settled, canceled or failed, or for a
+// session another payment took) is recorded too, as amount_overpaid, never
+// dropped, with a payment.overpaid event: the merchant owes it back.
 // A payment of the other mode is NotFound; a bad amount is Invalid naming
 // "amount".
 func (s *Service) FundsReceived(ctx context.Context, r Receipt, paymentID string) (db.RuntimePayment, error) {
@@ -84,17 +89,52 @@ func (s *Service) FundsReceived(ctx context.Context, r Receipt, paymentID string
 			return fmt.Errorf("add receipt: %w", err)
 		}
 		over := amount - min(amount, due)
-		p, err = q.AddReceived(ctx, db.AddReceivedParams{ID: p.ID, Amount: amount, Overpaid: over})
-		if err == nil && over > 0 {
-			s.Logger.WarnContext(ctx, "bank-transfer funds beyond what is due; recorded as overpaid",
-				"payment", p.ID, "status", p.Status, "amount", amount, "overpaid", over, "amount_overpaid", p.AmountOverpaid)
+		if p, err = q.AddReceived(ctx, db.AddReceivedParams{ID: p.ID, Amount: amount, Overpaid: over}); err != nil || over == 0 {
+			return err
 		}
-		return err
+		s.Logger.WarnContext(ctx, "bank-transfer funds beyond what is due; recorded as overpaid",
+			"payment", p.ID, "status", p.Status, "amount", amount, "overpaid", over, "amount_overpaid", p.AmountOverpaid)
+		return emit(ctx, tx, p, EventPaymentOverpaid)
 	})
-	if err != nil || p.AmountReceived < p.Amount || (p.Status != StatusProcessing && p.Status != StatusSucceeded) {
+	if err != nil || (p.Status != StatusProcessing && p.Status != StatusSucceeded) {
 		return p, err
+	} else if p.AmountReceived < p.Amount {
+		return s.partialFunds(ctx, p)
 	}
-	// Covered: capture, or, when it succeeded already (a repeat after a
-	// crash), tell admin-api again, which ignores a result it has.
+	if p.Status == StatusProcessing {
+		// Covered: the session takes this payment first, as for a card's
+		// later answer (claimSession). One another payment took (the payer
+		// paid by card after the transfer's completion failed), or that
+		// expired or is gone, cancels it instead, and all its funds are
+		// owed back (payment.overpaid). Unknown (admin-api down): an error,
+		// and the funds, recorded, are claimed again at the redelivery.
+		c, err := s.claimSession(ctx, p)
+		if err != nil || !c.Taken {
+			return c.Payment, err
+		}
+		p = c.Payment
+	}
+	// Capture, or, when it succeeded already (a repeat after a crash),
+	// tell admin-api again, which ignores a result it has.
 	return s.settle(ctx, p, true, "")
+}
+
+// partialFunds answers a receipt that leaves p, a bank transfer, short of
+// its amount: p waits for the rest while its session can still take it
+// (complete with p, or open: the pay path's completion was lost). A session
+// that another payment took, that expired or that is gone never will (as
+// in completeSession, NotFound is gone): p is canceled and what it received
+// is owed back now (cancelClosed), rather than held unseen.
+func (s *Service) partialFunds(ctx context.Context, p db.RuntimePayment) (db.RuntimePayment, error) {
+	if p.Status != StatusProcessing {
+		return p, nil
+	}
+	co, err := s.Admin.GetCheckout(ctx, &internalapiv1.GetCheckoutRequest{SessionId: p.SessionID})
+	if err != nil && status.Code(err) != codes.NotFound {
+		return p, fmt.Errorf("get session: %w", err)
+	}
+	if cs := co.GetCheckoutSession(); cs.GetPayment() == p.ID || (cs.GetStatus() == "open" && cs.GetPayment() == "") {
+		return p, nil
+	}
+	return s.cancelClosed(ctx, p)
 }

@@ -44,6 +44,12 @@ func (r *sessionsRecorder) CompleteSession(_ context.Context, req *internalapiv1
 	return &internalapiv1.CompleteSessionResponse{}, nil
 }
 
+// GetCheckout answers every session open: a bank transfer's partial funds
+// wait for the rest.
+func (r *sessionsRecorder) GetCheckout(_ context.Context, req *internalapiv1.GetCheckoutRequest, _ ...grpc.CallOption) (*internalapiv1.GetCheckoutResponse, error) {
+	return &internalapiv1.GetCheckoutResponse{CheckoutSession: &adminv1.CheckoutSession{Id: req.GetSessionId(), Status: "open"}}, nil
+}
+
 func (r *sessionsRecorder) RecordAsyncPayment(_ context.Context, req *internalapiv1.RecordAsyncPaymentRequest, _ ...grpc.CallOption) (*internalapiv1.RecordAsyncPaymentResponse, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -204,6 +210,17 @@ func TestFundsReceivedAmounts(t *testing.T) {
 	// "All that is due" on a settled payment records nothing.
 	if got, err = receipt("nothing", 0); err != nil || got.AmountReceived != 7300 {
 		t.Fatalf("nothing due: %v %+v", err, got)
+	}
+	// The merchant is told each time the amount owed back grows: the rest
+	// beyond the amount, then the late funds; not the repeat.
+	var owed []int64
+	for _, ev := range outboxEvents(t, s, p.ID) {
+		if ev.GetType() == EventPaymentOverpaid {
+			owed = append(owed, ev.GetPayment().GetAmountOverpaid())
+		}
+	}
+	if fmt.Sprint(owed) != "[2000 2300]" {
+		t.Errorf("payment.overpaid events carry amount_overpaid %v, want [2000 2300]", owed)
 	}
 }
 

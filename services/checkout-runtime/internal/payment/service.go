@@ -313,27 +313,14 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 	// Authorised or pending: only now ask admin-api to complete the session.
 	// Exactly one payment can win; the others are voided (invariants 1 and 2).
 	paid := res.Outcome == provider.Authorized
-	resp, err := s.Admin.CompleteSession(ctx, completeRequest(p, paid, done))
-	if err == nil {
-		p = withProcessingFee(p, resp.GetCheckoutSession())
-		if !paid {
-			// No move follows now to record it with.
-			p, err = s.recordProcessingFee(ctx, p)
-		}
+	c, err := s.completeSession(ctx, prov, p, res, paid, done)
+	if err != nil {
+		// Unknown: the authorisation is kept for the PaymentReconciler.
+		return Result{}, err
+	} else if !c.Taken {
+		return Result{Payment: c.Payment, Closed: true}, nil
 	}
-	if status.Code(err) == codes.FailedPrecondition {
-		if err := s.release(ctx, prov, p, res); err != nil {
-			return Result{}, err
-		}
-		p, err = s.move(ctx, p, StatusCanceled, failureSessionClosed, failureSessionClosedMsg, StatusProcessing)
-		return Result{Payment: p, Closed: true}, err
-	} else if err != nil {
-		// The session's state is unknown: keep the authorisation and the
-		// payment processing, for the PaymentReconciler to settle from the
-		// session's state, rather than void money that may have completed
-		// the session.
-		return Result{}, fmt.Errorf("complete session: %w", err)
-	}
+	p = c.Payment
 	if paid {
 		if res.Captured {
 			// The provider took the money already (Stripe: a method that
@@ -345,16 +332,7 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 			return Result{}, err
 		}
 	}
-	return Result{Payment: p, Session: resp.GetCheckoutSession()}, nil
-}
-
-// completeRequest asks admin-api to complete p's session with p; done is
-// what a subscription checkout's completion adds (zero for others).
-func completeRequest(p db.RuntimePayment, paid bool, done completion) *internalapiv1.CompleteSessionRequest {
-	return &internalapiv1.CompleteSessionRequest{SessionId: p.SessionID, PaymentId: p.ID,
-		Paid: paid, AmountTax: p.AmountTax, AmountTotal: sessionTotal(p), PaymentMethod: p.Method,
-		OrganizationId: p.OrganizationID, Livemode: p.Livemode, Currency: p.Currency,
-		SavedPaymentMethod: done.savedPaymentMethod, TaxBps: done.taxBps}
+	return Result{Payment: p, Session: c.Session}, nil
 }
 
 // releaseLate gives back an authorisation that came after its payment was
@@ -367,32 +345,6 @@ func (s *Service) releaseLate(ctx context.Context, prov provider.Provider, p db.
 	}
 	p, err := s.Store.GetPayment(ctx, p.ID)
 	return Result{Payment: p}, err
-}
-
-// withProcessingFee is p with the processing fee admin-api fixed on the
-// session p completed (cs), unless p has one. It is stored with p's next
-// move (move passes it to SetStatus), so that payment.succeeded carries it,
-// or by recordProcessingFee.
-func withProcessingFee(p db.RuntimePayment, cs *adminv1.CheckoutSession) db.RuntimePayment {
-	if p.ProcessingFee == nil && cs != nil && cs.ProcessingFee != nil && cs.NetAmount != nil {
-		p.ProcessingFee, p.NetAmount = cs.ProcessingFee, cs.NetAmount
-	}
-	return p
-}
-
-// recordProcessingFee stores p's processing fee (withProcessingFee) when
-// no move follows to store it with: a payment still pending.
-func (s *Service) recordProcessingFee(ctx context.Context, p db.RuntimePayment) (db.RuntimePayment, error) {
-	if p.ProcessingFee == nil {
-		return p, nil
-	}
-	row, err := s.Store.SetProcessingFee(ctx, db.SetProcessingFeeParams{ID: p.ID, ProcessingFee: p.ProcessingFee, NetAmount: p.NetAmount})
-	if store.IsNoRows(err) {
-		return p, nil // recorded meanwhile, by a concurrent completion
-	} else if err != nil {
-		return p, fmt.Errorf("record processing fee: %w", err)
-	}
-	return row, nil
 }
 
 // release gives back an authorisation the lost session will not take: a
@@ -437,51 +389,13 @@ func (s *Service) AsyncResult(ctx context.Context, src provider.CallbackSource, 
 		// Its session decides whether this money is taken (invariant 1):
 		// the pay path may have failed to complete it with p, and another
 		// attempt may have completed it since.
-		var taken bool
-		if p, taken, err = s.claimSession(ctx, p); err != nil {
-			return p, err
-		} else if !taken {
-			return s.releaseLoser(ctx, p)
+		c, err := s.claimSession(ctx, p)
+		if err != nil || !c.Taken {
+			return c.Payment, err
 		}
+		p = c.Payment
 	}
 	return s.settle(ctx, p, succeeded, failureCode)
-}
-
-// claimSession makes sure that the session of p, a payment its provider
-// reports succeeded, is completed with p before p's money is taken: it
-// completes the session unpaid with p, as the pay path does for a pending
-// payment (its call may have failed: admin-api down, the answer lost), or
-// finds it so already (admin-api answers a repeat for the same payment as
-// the first call); settle then marks it paid. taken is false when the
-// session went to another payment, expired or is gone. It returns p with
-// the session's processing fee, which p's next move stores.
-func (s *Service) claimSession(ctx context.Context, p db.RuntimePayment) (_ db.RuntimePayment, taken bool, err error) {
-	done, err := s.completionFor(ctx, p)
-	if err != nil {
-		return p, false, err
-	}
-	resp, err := s.Admin.CompleteSession(ctx, completeRequest(p, false, done))
-	switch status.Code(err) {
-	case codes.OK:
-		return withProcessingFee(p, resp.GetCheckoutSession()), true, nil
-	case codes.FailedPrecondition, codes.NotFound:
-		return p, false, nil
-	}
-	return p, false, fmt.Errorf("complete session: %w", err)
-}
-
-// releaseLoser gives back the authorisation of p, a processing payment
-// whose session another payment took (or that closed): voided, or refunded
-// if the provider captured it; p is canceled.
-func (s *Service) releaseLoser(ctx context.Context, p db.RuntimePayment) (db.RuntimePayment, error) {
-	prov, err := s.ProviderFor(ctx, p)
-	if err != nil {
-		return p, err
-	}
-	if err := s.releaseStuck(ctx, prov, p, deref(p.ProviderRef)); err != nil {
-		return p, err
-	}
-	return s.move(ctx, p, StatusCanceled, failureSessionClosed, failureSessionClosedMsg, StatusProcessing)
 }
 
 // checkSource refuses (and logs) a result from src for a payment that src's
@@ -572,10 +486,7 @@ func isSecondCapture(err error) bool {
 func (s *Service) refundSecondCapture(ctx context.Context, prov provider.Provider, p db.RuntimePayment) (db.RuntimePayment, error) {
 	s.Logger.ErrorContext(ctx, "a second payment of the session was captured: refunding it in full",
 		"payment", p.ID, "session", p.SessionID, "amount", p.Amount, "currency", p.Currency)
-	if err := s.release(ctx, prov, p, provider.Result{Reference: deref(p.ProviderRef), Captured: true}); err != nil {
-		return p, err
-	}
-	return s.move(ctx, p, StatusCanceled, failureSessionClosed, failureSessionClosedMsg, StatusProcessing)
+	return s.loseSession(ctx, prov, p, provider.Result{Reference: deref(p.ProviderRef), Captured: true})
 }
 
 // setAuthorization stores the provider's answer, with a payment.failed event

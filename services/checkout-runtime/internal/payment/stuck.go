@@ -143,7 +143,9 @@ func (s *Service) SettleStuck(ctx context.Context, p db.RuntimePayment) (db.Runt
 	if err != nil && status.Code(err) != codes.NotFound {
 		return p, fmt.Errorf("get session: %w", err)
 	}
+	// NotFound: the session is gone, so not p's (see completeSession).
 	cs := co.GetCheckoutSession()
+	auth := provider.Result{Reference: ref}
 	switch {
 	case cs.GetPayment() == p.ID && cs.GetPaymentStatus() == "paid" && !pending:
 		return s.captureStuck(ctx, prov, withProcessingFee(p, cs), ref)
@@ -154,17 +156,13 @@ func (s *Service) SettleStuck(ctx context.Context, p db.RuntimePayment) (db.Runt
 		if err != nil {
 			return p, err
 		}
-		resp, err := s.Admin.CompleteSession(ctx, completeRequest(p, !pending, done))
-		switch {
-		case err == nil && pending:
-			return s.recordProcessingFee(ctx, withProcessingFee(p, resp.GetCheckoutSession()))
-		case err == nil:
-			return s.captureStuck(ctx, prov, withProcessingFee(p, resp.GetCheckoutSession()), ref)
-		case status.Code(err) != codes.FailedPrecondition:
-			return p, fmt.Errorf("complete session: %w", err)
+		c, err := s.completeSession(ctx, prov, p, auth, !pending, done)
+		if err != nil || !c.Taken || pending {
+			return c.Payment, err
 		}
+		return s.captureStuck(ctx, prov, c.Payment, ref)
 	}
-	return s.releaseLoser(ctx, p)
+	return s.loseSession(ctx, prov, p, auth)
 }
 
 // heldAttempt is p's attempt that the provider answered authorised or

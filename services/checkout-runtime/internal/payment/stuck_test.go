@@ -31,7 +31,10 @@ type sessionsOfRecord struct {
 	// lostAnswer: CompleteSession completes the session, then fails as if
 	// the answer was lost (the replica died before reading it).
 	lostAnswer bool
-	calls      int // CompleteSession calls
+	// down: CompleteSession fails unanswered (admin-api unreachable) and
+	// changes nothing.
+	down  bool
+	calls int // CompleteSession calls
 }
 
 func newSessionsOfRecord() *sessionsOfRecord {
@@ -72,7 +75,13 @@ func (r *sessionsOfRecord) CompleteSession(_ context.Context, req *internalapiv1
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls++
-	cs := r.sessions[req.GetSessionId()]
+	if r.down {
+		return nil, status.Error(codes.Unavailable, "connection refused")
+	}
+	cs, ok := r.sessions[req.GetSessionId()]
+	if !ok {
+		return nil, status.Error(codes.NotFound, "no such session")
+	}
 	if cs.GetPayment() != req.GetPaymentId() && (cs.GetStatus() != "open" || cs.GetPayment() != "") {
 		return nil, status.Error(codes.FailedPrecondition, "checkout_session_not_open")
 	}
@@ -357,6 +366,29 @@ func TestPayLosingCompleteSessionAnswerIsReconciled(t *testing.T) {
 		t.Fatalf("reference %s", st)
 	}
 	if ev := paymentEvents(t, s, p.ID); ev != "[payment.succeeded]" {
+		t.Fatalf("events %s", ev)
+	}
+}
+
+// TestPayForAGoneSessionIsReleased: admin-api answers NotFound when the
+// pay path completes the session (it no longer has it). No payment can
+// complete it, so, as for a closed session, the authorisation is voided at
+// once and the payment canceled, instead of waiting processing for the
+// reconciler.
+func TestPayForAGoneSessionIsReleased(t *testing.T) {
+	s, tp, admin := stuckService(t)
+	a := routedAttempt(provider.TestCardSuccess, "") // a session admin-api does not have
+	res, err := s.Pay(t.Context(), a)
+	if err != nil || !res.Closed || res.Payment.Status != StatusCanceled || deref(res.Payment.FailureCode) != failureSessionClosed {
+		t.Fatalf("pay: %s (%s) closed %v, %v; want canceled (%s)", res.Payment.Status, deref(res.Payment.FailureCode), res.Closed, err, failureSessionClosed)
+	}
+	if admin.calls != 1 {
+		t.Fatalf("CompleteSession asked %d times", admin.calls)
+	}
+	if st := refState(t, tp, deref(res.Payment.ProviderRef)); st != "voided" {
+		t.Fatalf("reference %s, want voided", st)
+	}
+	if ev := paymentEvents(t, s, res.Payment.ID); ev != "[]" {
 		t.Fatalf("events %s", ev)
 	}
 }

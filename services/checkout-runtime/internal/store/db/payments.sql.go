@@ -44,7 +44,8 @@ func (q *Queries) AddBankReceipt(ctx context.Context, arg AddBankReceiptParams) 
 
 const addReceived = `-- name: AddReceived :one
 UPDATE runtime.payments
-SET amount_received = amount_received + $1, amount_overpaid = amount_overpaid + $2, updated_at = now()
+SET amount_received = amount_received + $1, amount_overpaid = amount_overpaid + $2,
+    event_sequence = event_sequence + 1, updated_at = now()
 WHERE id = $3
 RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key, next_action
 `
@@ -56,7 +57,8 @@ type AddReceivedParams struct {
 }
 
 // Adds a receipt's amount, and the part of it the payment could not use.
-// The caller bounds both so that the sums cannot overflow.
+// The caller bounds both so that the sums cannot overflow. The payment
+// changed: its event sequence moves on (payment.overpaid may follow).
 func (q *Queries) AddReceived(ctx context.Context, arg AddReceivedParams) (RuntimePayment, error) {
 	row := q.db.QueryRow(ctx, addReceived, arg.Amount, arg.Overpaid, arg.ID)
 	var i RuntimePayment
@@ -993,6 +995,69 @@ type MovePaymentToAccountParams struct {
 // the account its provider reference (and any callback) will come from.
 func (q *Queries) MovePaymentToAccount(ctx context.Context, arg MovePaymentToAccountParams) (RuntimePayment, error) {
 	row := q.db.QueryRow(ctx, movePaymentToAccount, arg.Provider, arg.ProviderAccount, arg.ID)
+	var i RuntimePayment
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Method,
+		&i.Provider,
+		&i.ProviderRef,
+		&i.Status,
+		&i.Currency,
+		&i.Amount,
+		&i.AmountTax,
+		&i.AmountReceived,
+		&i.Reference,
+		&i.CardBrand,
+		&i.CardLast4,
+		&i.BillingName,
+		&i.BillingEmail,
+		&i.BillingCountry,
+		&i.BillingPostalCode,
+		&i.BillingRegion,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.ClientIp,
+		&i.AsyncDueAt,
+		&i.EventSequence,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.AmountOverpaid,
+		&i.AmountRefunded,
+		&i.ProviderAccount,
+		&i.DisputeID,
+		&i.DisputeReason,
+		&i.DisputeStatus,
+		&i.DisputeAmount,
+		&i.DisputedAt,
+		&i.Fee,
+		&i.FeeCurrency,
+		&i.InstallmentCount,
+		&i.InstallmentMonthlyBps,
+		&i.InstallmentInterest,
+		&i.InstallmentInterestPaidBy,
+		&i.ProcessingFee,
+		&i.NetAmount,
+		&i.PaymentMethodID,
+		&i.IdempotencyKey,
+		&i.NextAction,
+	)
+	return i, err
+}
+
+const oweAllReceived = `-- name: OweAllReceived :one
+UPDATE runtime.payments SET amount_overpaid = amount_received, updated_at = now()
+WHERE id = $1
+RETURNING id, seq, session_id, organization_id, livemode, method, provider, provider_ref, status, currency, amount, amount_tax, amount_received, reference, card_brand, card_last4, billing_name, billing_email, billing_country, billing_postal_code, billing_region, failure_code, failure_message, client_ip, async_due_at, event_sequence, created_at, updated_at, amount_overpaid, amount_refunded, provider_account, dispute_id, dispute_reason, dispute_status, dispute_amount, disputed_at, fee, fee_currency, installment_count, installment_monthly_bps, installment_interest, installment_interest_paid_by, processing_fee, net_amount, payment_method_id, idempotency_key, next_action
+`
+
+// Counts everything a payment received as owed back to the payer: its
+// session took another payment (or closed), so none of it can be used.
+func (q *Queries) OweAllReceived(ctx context.Context, id string) (RuntimePayment, error) {
+	row := q.db.QueryRow(ctx, oweAllReceived, id)
 	var i RuntimePayment
 	err := row.Scan(
 		&i.ID,

@@ -70,9 +70,18 @@ RETURNING *;
 
 -- name: AddReceived :one
 -- Adds a receipt's amount, and the part of it the payment could not use.
--- The caller bounds both so that the sums cannot overflow.
+-- The caller bounds both so that the sums cannot overflow. The payment
+-- changed: its event sequence moves on (payment.overpaid may follow).
 UPDATE runtime.payments
-SET amount_received = amount_received + @amount, amount_overpaid = amount_overpaid + @overpaid, updated_at = now()
+SET amount_received = amount_received + @amount, amount_overpaid = amount_overpaid + @overpaid,
+    event_sequence = event_sequence + 1, updated_at = now()
+WHERE id = @id
+RETURNING *;
+
+-- name: OweAllReceived :one
+-- Counts everything a payment received as owed back to the payer: its
+-- session took another payment (or closed), so none of it can be used.
+UPDATE runtime.payments SET amount_overpaid = amount_received, updated_at = now()
 WHERE id = @id
 RETURNING *;
 
