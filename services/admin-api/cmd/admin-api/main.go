@@ -424,7 +424,7 @@ func serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 
-	internal := server.NewInternal(st, logger, checkoutBase, cfg.InternalToken, cfg.Keys, base.GRPCMetrics.UnaryInterceptor())
+	internal := server.NewInternal(st, logger, checkoutBase, cfg.InternalTokens(), cfg.Keys, base.GRPCMetrics.UnaryInterceptor())
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: grpcapi.OutboxSchema, Logger: logger}
 	sweep := &sweeper.Sweeper{Store: st, CheckoutBase: checkoutBase, Interval: cfg.SweepInterval, Logger: logger}

@@ -148,6 +148,9 @@ func serve(ctx context.Context, cfg Config) error {
 		Limits: cfg.Limits, AsyncDelay: cfg.TestProviderAsyncDelay, Logger: logger, Breaker: breaker}
 	page := &web.Handler{Admin: pay.Admin, Pay: pay, Store: st, Logger: logger, Secure: cfg.PublicScheme == "https",
 		CSRFKey: derive(cfg.InternalToken, "checkout-csrf"), NATS: base.NC}
+	for _, tok := range cfg.InternalTokensAccepted {
+		page.CSRFKeysAccepted = append(page.CSRFKeysAccepted, derive(tok, "checkout-csrf"))
+	}
 	routes, err := page.Routes()
 	if err != nil {
 		return err
@@ -155,7 +158,7 @@ func serve(ctx context.Context, cfg Config) error {
 	defer page.Close()
 
 	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()},
-		Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalToken), grpcx.ValidateStrings()}}
+		Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalTokens()...), grpcx.ValidateStrings()}}
 	internal := grpc.NewServer(internalChain.ServerOptions()...)
 	healthpb.RegisterHealthServer(internal, health.NewServer())
 	internalapiv1.RegisterPaymentServiceServer(internal, &grpcapi.Payments{Service: pay})

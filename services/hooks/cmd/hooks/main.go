@@ -95,7 +95,7 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	defer base.Close()
 
-	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()}, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalToken), grpcx.ValidateStrings()}}
+	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()}, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalTokens()...), grpcx.ValidateStrings()}}
 	internal := grpc.NewServer(internalChain.ServerOptions()...)
 	healthpb.RegisterHealthServer(internal, health.NewServer())
 	st := store.New(base.Pool)
