@@ -164,6 +164,9 @@ func serve(ctx context.Context, cfg Config) error {
 	internalapiv1.RegisterPaymentServiceServer(internal, &grpcapi.Payments{Service: pay})
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: migrations.Set.Schema, Logger: logger}
+	if err := outbox.RegisterBacklog(base.Metrics, base.Pool, relay.Schema); err != nil {
+		return err
+	}
 	sim := &payment.Simulator{Store: st, Secret: []byte(cfg.TestProviderSecret), CallbackURL: cfg.TestProviderCallbackURL,
 		Client: httpx.LocalhostClient(15 * time.Second), Interval: 500 * time.Millisecond, Logger: logger}
 	callbacks := &payment.Callbacks{JS: base.JS, Service: pay, Logger: logger}

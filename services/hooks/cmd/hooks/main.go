@@ -126,6 +126,9 @@ func serve(ctx context.Context, cfg Config) error {
 	routes.Handle("POST /hooks/gocardless/{account}", gocardlessHooks)
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: migrations.Set.Schema, Logger: logger}
+	if err := outbox.RegisterBacklog(base.Metrics, base.Pool, relay.Schema); err != nil {
+		return err
+	}
 	return base.Run(ctx, app.Parts{
 		Public:   routes,
 		Internal: internal,
