@@ -15,7 +15,8 @@ import (
 // TestDashboardProviderAccountsAndRoutes is the demo owner in a real
 // Chromium connecting provider accounts (a Paystack key of the wrong mode
 // refused next to its field, then a right one, whose page shows the webhook
-// URL to register and only the key's last four characters) and building a
+// URL to register and only the key's last four characters; disabled and
+// enabled again with its button) and building a
 // route on a new site with the route form (a volume split whose weights do
 // not sum to 100 refused next to the field, then saved, then edited into a
 // disabled priority list). Screenshots at phone and laptop widths, under
@@ -78,6 +79,21 @@ func TestDashboardProviderAccountsAndRoutes(t *testing.T) {
 		t.Errorf("the account's page shows the secret key")
 	}
 	both("42-provider-connected")
+	// Disabled, it takes no new payment; the page says so and offers to
+	// enable it again.
+	acctID := hook[strings.LastIndex(hook, "/")+1:]
+	do(t, tab, "disable it", chromedp.Click(chromedp.ID("disable")), chromedp.WaitVisible(chromedp.ID("enable")))
+	if code, pa := api(t, "GET", "/v1/provider_accounts/"+acctID, nil); code != http.StatusOK || pa["disabled"] != true {
+		t.Errorf("the disabled account through the API: %d %v", code, pa)
+	}
+	if status := text(t, tab, "account-status"); !strings.Contains(status, "Disabled") {
+		t.Errorf("account status %q", status)
+	}
+	both("42b-provider-disabled")
+	do(t, tab, "enable it again", chromedp.Click(chromedp.ID("enable")), chromedp.WaitVisible(chromedp.ID("disable")))
+	if code, pa := api(t, "GET", "/v1/provider_accounts/"+acctID, nil); code != http.StatusOK || pa["disabled"] != false {
+		t.Errorf("the enabled account through the API: %d %v", code, pa)
+	}
 
 	// Two test-provider accounts for the route.
 	for _, name := range []string{"Acquirer A", "Acquirer B"} {

@@ -30,8 +30,13 @@ type Common struct {
 	DatabaseURL string
 	// NATSURL is the NATS JetStream server.
 	NATSURL string
-	// InternalToken authenticates internal gRPC calls between services.
+	// InternalToken authenticates internal gRPC calls between services: it
+	// is the token sent, and one accepted.
 	InternalToken string
+	// InternalTokensAccepted are more tokens accepted, never sent
+	// (INTERNAL_TOKENS_ACCEPTED, comma-separated): the old or the next
+	// token while it is rotated without downtime (docs/operations.md).
+	InternalTokensAccepted []string
 
 	// TrustedProxies are the networks of the reverse proxies in front of the
 	// service (TRUSTED_PROXIES): only from them are X-Forwarded-For and
@@ -56,19 +61,20 @@ const minTokenLen = 32
 // LoadCommon reads the shared variables with the service's default listeners.
 func LoadCommon(l *Loader, def Listeners) Common {
 	c := Common{
-		AdminBackendDomain: l.Host("ADMIN_BACKEND_DOMAIN", ""),
-		MainFrontendDomain: l.Host("MAIN_FRONTEND_DOMAIN", ""),
-		MainBackendDomain:  l.Host("MAIN_BACKEND_DOMAIN", ""),
-		PublicScheme:       l.OneOf("PUBLIC_SCHEME", "https", "https", "http"),
-		HTTPAddr:           l.Addr("HTTP_ADDR", def.HTTP),
-		InternalGRPCAddr:   l.Addr("INTERNAL_GRPC_ADDR", def.InternalGRPC),
-		MetricsAddr:        l.Addr("METRICS_ADDR", def.Metrics),
-		DatabaseURL:        l.Required("DATABASE_URL"),
-		NATSURL:            l.Required("NATS_URL"),
-		InternalToken:      l.Secret("INTERNAL_TOKEN", minTokenLen),
-		TrustedProxies:     l.Prefixes("TRUSTED_PROXIES"),
-		LogLevel:           l.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
-		ShutdownTimeout:    l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second),
+		AdminBackendDomain:     l.Host("ADMIN_BACKEND_DOMAIN", ""),
+		MainFrontendDomain:     l.Host("MAIN_FRONTEND_DOMAIN", ""),
+		MainBackendDomain:      l.Host("MAIN_BACKEND_DOMAIN", ""),
+		PublicScheme:           l.OneOf("PUBLIC_SCHEME", "https", "https", "http"),
+		HTTPAddr:               l.Addr("HTTP_ADDR", def.HTTP),
+		InternalGRPCAddr:       l.Addr("INTERNAL_GRPC_ADDR", def.InternalGRPC),
+		MetricsAddr:            l.Addr("METRICS_ADDR", def.Metrics),
+		DatabaseURL:            l.Required("DATABASE_URL"),
+		NATSURL:                l.Required("NATS_URL"),
+		InternalToken:          l.Secret("INTERNAL_TOKEN", minTokenLen),
+		InternalTokensAccepted: l.Secrets("INTERNAL_TOKENS_ACCEPTED", minTokenLen),
+		TrustedProxies:         l.Prefixes("TRUSTED_PROXIES"),
+		LogLevel:               l.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		ShutdownTimeout:        l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second),
 	}
 	hosts := map[string]string{}
 	for name, h := range map[string]string{
@@ -82,6 +88,11 @@ func LoadCommon(l *Loader, def Listeners) Common {
 		hosts[h] = name
 	}
 	return c
+}
+
+// InternalTokens are the internal tokens accepted: InternalToken first.
+func (c Common) InternalTokens() []string {
+	return append([]string{c.InternalToken}, c.InternalTokensAccepted...)
 }
 
 // PublicURL returns scheme://host for one of the public hostnames.

@@ -66,6 +66,22 @@ func (l *Loader) OptionalSecret(name string, minLen int) string {
 	return l.checkSecret(name, l.String(name, ""), minLen)
 }
 
+// Secrets is a comma-separated list of secrets (unset: none), each at
+// least minLen characters; no value appears in errors.
+func (l *Loader) Secrets(name string, minLen int) []string {
+	var out []string
+	for i, v := range strings.Split(l.String(name, ""), ",") {
+		switch v = strings.TrimSpace(v); {
+		case v == "":
+			continue
+		case len(v) < minLen:
+			l.Fail(name, "entry %d must be at least %d characters", i+1, minLen)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
 func (l *Loader) checkSecret(name, v string, minLen int) string {
 	if v != "" && len(v) < minLen {
 		l.Fail(name, "must be at least %d characters", minLen)

@@ -118,3 +118,34 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("want errors for BAD and BADB_BURST, got %v", err)
 	}
 }
+
+// TestInternalTokensAccepted: INTERNAL_TOKENS_ACCEPTED adds tokens to
+// INTERNAL_TOKEN's (which stays the one sent, first); a short entry is
+// refused without its value in the error.
+func TestInternalTokensAccepted(t *testing.T) {
+	env := validEnv()
+	current, previous := env["INTERNAL_TOKEN"], strings.Repeat("p", 40)
+	env["INTERNAL_TOKENS_ACCEPTED"] = " " + previous + " ,"
+	l := NewLoaderFrom(env)
+	c := LoadCommon(l, Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"})
+	if err := l.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.InternalTokens(), ","); got != current+","+previous {
+		t.Fatalf("InternalTokens() = %q", got)
+	}
+	delete(env, "INTERNAL_TOKENS_ACCEPTED")
+	if c := LoadCommon(NewLoaderFrom(env), Listeners{}); len(c.InternalTokens()) != 1 {
+		t.Fatalf("without INTERNAL_TOKENS_ACCEPTED: %d tokens", len(c.InternalTokens()))
+	}
+	env["INTERNAL_TOKENS_ACCEPTED"] = previous + ",tooShortToken"
+	l = NewLoaderFrom(env)
+	LoadCommon(l, Listeners{HTTP: ":8080", InternalGRPC: ":9090", Metrics: ":9100"})
+	err := l.Err()
+	if err == nil || !strings.Contains(err.Error(), "INTERNAL_TOKENS_ACCEPTED: entry 2 must be at least") {
+		t.Fatalf("short accepted token: %v", err)
+	}
+	if strings.Contains(err.Error(), "tooShort") || strings.Contains(err.Error(), previous) {
+		t.Errorf("error leaks a token: %v", err)
+	}
+}

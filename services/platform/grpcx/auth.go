@@ -18,27 +18,40 @@ import (
 // on the internal listener.
 const InternalTokenKey = "x-tillpoint-internal-token"
 
-// tokenChecker compares a presented token with the configured one in
-// constant time. Both are hashed first so that neither the comparison's time
-// nor its early exit on unequal lengths tells anything about the token.
+// tokenChecker compares a presented token with the configured ones in
+// constant time. All are hashed first so that neither the comparison's time
+// nor its early exit on unequal lengths tells anything about a token, and
+// the presented one is compared with every configured one, so that the time
+// does not tell which matched.
 type tokenChecker struct {
-	want  [sha256.Size]byte
-	empty bool
+	want [][sha256.Size]byte
 }
 
-func newTokenChecker(token string) tokenChecker {
-	return tokenChecker{want: sha256.Sum256([]byte(token)), empty: token == ""}
+// newTokenChecker accepts tokens; empty ones are left out, so that an empty
+// configured token admits nobody rather than a caller sending none.
+func newTokenChecker(tokens []string) tokenChecker {
+	var t tokenChecker
+	for _, tok := range tokens {
+		if tok != "" {
+			t.want = append(t.want, sha256.Sum256([]byte(tok)))
+		}
+	}
+	return t
 }
 
 func (t tokenChecker) check(ctx context.Context) error {
 	md, _ := metadata.FromIncomingContext(ctx)
 	got := md.Get(InternalTokenKey)
-	// An empty configured token fails closed rather than letting anyone in.
-	if t.empty || len(got) != 1 {
+	// No configured token fails closed rather than letting anyone in.
+	if len(t.want) == 0 || len(got) != 1 {
 		return unauthenticated()
 	}
 	h := sha256.Sum256([]byte(got[0]))
-	if subtle.ConstantTimeCompare(h[:], t.want[:]) != 1 {
+	match := 0
+	for _, w := range t.want {
+		match |= subtle.ConstantTimeCompare(h[:], w[:])
+	}
+	if match != 1 {
 		return unauthenticated()
 	}
 	return nil
@@ -50,11 +63,13 @@ func unauthenticated() error {
 }
 
 // InternalAuth returns a unary interceptor for the internal listener that
-// admits only calls whose x-tillpoint-internal-token metadata equals token
-// (compared in constant time) and answers Unauthenticated otherwise. An
-// empty token admits nobody. Put it in Chain.Inner.
-func InternalAuth(token string) grpc.UnaryServerInterceptor {
-	t := newTokenChecker(token)
+// admits only calls whose x-tillpoint-internal-token metadata equals one of
+// tokens (compared in constant time: config.Common.InternalTokens, the
+// current token and those accepted during a rotation) and answers
+// Unauthenticated otherwise. Empty tokens admit nobody. Put it in
+// Chain.Inner.
+func InternalAuth(tokens ...string) grpc.UnaryServerInterceptor {
+	t := newTokenChecker(tokens)
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		if err := t.check(ctx); err != nil {
 			return nil, err
@@ -64,8 +79,8 @@ func InternalAuth(token string) grpc.UnaryServerInterceptor {
 }
 
 // InternalAuthStream is InternalAuth for streaming calls.
-func InternalAuthStream(token string) grpc.StreamServerInterceptor {
-	t := newTokenChecker(token)
+func InternalAuthStream(tokens ...string) grpc.StreamServerInterceptor {
+	t := newTokenChecker(tokens)
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 		if err := t.check(ss.Context()); err != nil {
 			return err

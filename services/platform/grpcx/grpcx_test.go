@@ -330,9 +330,10 @@ func startServer(t *testing.T, srv *grpc.Server, opts ...grpc.DialOption) (*grpc
 func TestInternalAuth(t *testing.T) {
 	const token = "0123456789abcdef0123456789abcdef"
 	var seenID string
-	newServer := func(tok string) *grpc.Server {
-		c := Chain{Logger: slog.New(slog.DiscardHandler), Inner: []grpc.UnaryServerInterceptor{InternalAuth(tok)},
-			InnerStream: []grpc.StreamServerInterceptor{InternalAuthStream(tok)}}
+	const previous = "fedcba9876543210fedcba9876543210"
+	newServer := func(toks []string) *grpc.Server {
+		c := Chain{Logger: slog.New(slog.DiscardHandler), Inner: []grpc.UnaryServerInterceptor{InternalAuth(toks...)},
+			InnerStream: []grpc.StreamServerInterceptor{InternalAuthStream(toks...)}}
 		srv := grpc.NewServer(c.ServerOptions()...)
 		healthpb.RegisterHealthServer(srv, &healthServer{check: func(ctx context.Context, _ *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
 			seenID = logging.RequestID(ctx)
@@ -341,14 +342,20 @@ func TestInternalAuth(t *testing.T) {
 		return srv
 	}
 	tests := []struct {
-		name, server string
-		opts         []grpc.DialOption
-		want         codes.Code
+		name   string
+		server []string
+		opts   []grpc.DialOption
+		want   codes.Code
 	}{
-		{"right token", token, []grpc.DialOption{grpc.WithPerRPCCredentials(InternalToken(token))}, codes.OK},
-		{"wrong token", token, []grpc.DialOption{grpc.WithPerRPCCredentials(InternalToken(token + "x"))}, codes.Unauthenticated},
-		{"no token", token, nil, codes.Unauthenticated},
-		{"empty configured token", "", []grpc.DialOption{grpc.WithPerRPCCredentials(InternalToken(""))}, codes.Unauthenticated},
+		{"right token", []string{token}, []grpc.DialOption{grpc.WithPerRPCCredentials(InternalToken(token))}, codes.OK},
+		{"wrong token", []string{token}, []grpc.DialOption{grpc.WithPerRPCCredentials(InternalToken(token + "x"))}, codes.Unauthenticated},
+		{"no token", []string{token}, nil, codes.Unauthenticated},
+		{"empty configured token", []string{""}, []grpc.DialOption{grpc.WithPerRPCCredentials(InternalToken(""))}, codes.Unauthenticated},
+		// A rotation: the server accepts the previous token beside its own.
+		{"previous token accepted", []string{token, previous}, []grpc.DialOption{grpc.WithPerRPCCredentials(InternalToken(previous))}, codes.OK},
+		{"current token beside the previous", []string{token, previous}, []grpc.DialOption{grpc.WithPerRPCCredentials(InternalToken(token))}, codes.OK},
+		{"previous token once retired", []string{token}, []grpc.DialOption{grpc.WithPerRPCCredentials(InternalToken(previous))}, codes.Unauthenticated},
+		{"empty token sent to an empty accepted one", []string{token, ""}, []grpc.DialOption{grpc.WithPerRPCCredentials(InternalToken(""))}, codes.Unauthenticated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

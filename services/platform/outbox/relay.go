@@ -51,7 +51,7 @@ const (
 // event's own sequence, not by arrival.
 //
 // The relay logs when publishing starts failing and when it recovers, not
-// per message; metrics are left to callers (count messages in the stream).
+// per message; RegisterBacklog exports how many events wait and how long.
 type Relay struct {
 	// Pool is the service's database pool. The relay also opens one
 	// connection of its own (outside the pool) to LISTEN.

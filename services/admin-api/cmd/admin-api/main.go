@@ -424,9 +424,12 @@ func serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 
-	internal := server.NewInternal(st, logger, checkoutBase, cfg.InternalToken, cfg.Keys, base.GRPCMetrics.UnaryInterceptor())
+	internal := server.NewInternal(st, logger, checkoutBase, cfg.InternalTokens(), cfg.Keys, base.GRPCMetrics.UnaryInterceptor())
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: grpcapi.OutboxSchema, Logger: logger}
+	if err := outbox.RegisterBacklog(base.Metrics, base.Pool, relay.Schema); err != nil {
+		return err
+	}
 	sweep := &sweeper.Sweeper{Store: st, CheckoutBase: checkoutBase, Interval: cfg.SweepInterval, Logger: logger}
 	api.Renewer.Interval, api.Renewer.Schedule = cfg.RenewalInterval, cfg.RetrySchedule
 	return base.Run(ctx, app.Parts{

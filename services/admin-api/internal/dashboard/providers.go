@@ -30,6 +30,7 @@ func (h *Handler) routingPages(m *http.ServeMux) {
 	m.Handle("POST "+Prefix+"/providers", h.signedIn(ActionManageProviders, h.connectProviderAccount))
 	m.Handle("GET "+Prefix+"/providers/{id}", h.signedIn(ActionViewSites, h.showProviderAccount))
 	m.Handle("POST "+Prefix+"/providers/{id}", h.signedIn(ActionManageProviders, h.updateProviderAccount))
+	m.Handle("POST "+Prefix+"/providers/{id}/status", h.signedIn(ActionManageProviders, h.setProviderAccountDisabled))
 	m.Handle("POST "+Prefix+"/providers/{id}/delete", h.signedIn(ActionManageProviders, h.deleteProviderAccount))
 	m.Handle("GET "+Prefix+"/sites/{id}/routes/new", h.signedIn(ActionManageProviders, h.newRoute))
 	m.Handle("POST "+Prefix+"/sites/{id}/routes", h.signedIn(ActionManageProviders, h.createRoute))
@@ -132,7 +133,7 @@ func (h *Handler) connectProviderAccount(w http.ResponseWriter, r *http.Request,
 func (h *Handler) showProviderAccount(w http.ResponseWriter, r *http.Request, v visit) {
 	pv := &providerView{Form: &accountForm{Field: map[string]string{}}}
 	switch n := r.URL.Query().Get("notice"); n {
-	case "connected", "updated":
+	case "connected", "updated", "disabled", "enabled":
 		pv.Notice = "accounts." + n
 	}
 	h.renderProviderAccount(w, r, v, http.StatusOK, pv)
@@ -177,6 +178,21 @@ func (h *Handler) updateProviderAccount(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	http.Redirect(w, r, Prefix+"/providers/"+url.PathEscape(id)+"?notice=updated", http.StatusSeeOther)
+}
+
+// setProviderAccountDisabled disables the account (the form posts
+// disabled=true) or enables it again (false), through the API's update.
+func (h *Handler) setProviderAccountDisabled(w http.ResponseWriter, r *http.Request, v visit) {
+	disabled := r.PostForm.Get("disabled") == "true"
+	id := r.PathValue("id")
+	_, err := h.accountsClient().UpdateProviderAccount(v.principal(r.Context()), &adminv1.UpdateProviderAccountRequest{Id: id,
+		Disabled: disabled, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"disabled"}}})
+	if err != nil {
+		h.fail(w, r, &v, err)
+		return
+	}
+	notice := map[bool]string{true: "disabled", false: "enabled"}[disabled]
+	http.Redirect(w, r, Prefix+"/providers/"+url.PathEscape(id)+"?notice="+notice, http.StatusSeeOther)
 }
 
 // deleteProviderAccount disconnects the account and forgets its secrets;

@@ -146,6 +146,7 @@ func TestProviderAccountAccess(t *testing.T) {
 			"/dashboard/providers":                   connectForm(csrf, paystackRotated),
 			"/dashboard/providers/" + id:             {"csrf_token": {csrf}, "name": {"x"}, "secret_key": {paystackRotated}},
 			"/dashboard/providers/" + id + "/delete": {"csrf_token": {csrf}},
+			"/dashboard/providers/" + id + "/status": {"csrf_token": {csrf}, "disabled": {"true"}},
 		} {
 			if status, _, _ := b.post(path, form); status != http.StatusForbidden {
 				t.Errorf("%s POST %s: %d, want 403", role, path, status)
@@ -155,12 +156,44 @@ func TestProviderAccountAccess(t *testing.T) {
 	if status, _, _ := owner.post("/dashboard/providers/"+id, url.Values{"csrf_token": {forged(csrf)}, "name": {"x"}, "secret_key": {paystackRotated}}); status != http.StatusForbidden {
 		t.Errorf("forged CSRF: %d", status)
 	}
-	if a := e.getAccount(id); a.GetName() != "Accra shop" || a.GetCredentials().GetSecretKeyLast4() != "0001" {
+	if a := e.getAccount(id); a.GetName() != "Accra shop" || a.GetCredentials().GetSecretKeyLast4() != "0001" || a.GetDisabled() {
 		t.Errorf("refused posts changed the account: %v", a)
 	}
 	b := e.browser()
 	b.login(e.users["ownerB"])
 	if status, _, _ := b.get("/dashboard/providers/" + id); status != http.StatusNotFound {
 		t.Errorf("another organization's account: %d", status)
+	}
+}
+
+// TestProviderAccountDisableForm: an owner disables an account from its
+// page (the page and the list say so) and enables it again.
+func TestProviderAccountDisableForm(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.login(e.users["owner"])
+	_, loc, _ := b.post("/dashboard/providers", url.Values{"csrf_token": {csrf}, "provider": {"test"}, "name": {"Cascade A"}})
+	id := strings.TrimSuffix(strings.TrimPrefix(loc, "/dashboard/providers/"), "?notice=connected")
+	_, _, page := b.get("/dashboard/providers/" + id)
+	contains(t, "an enabled account's page", page, `id="status-form"`, `id="disable"`, `name="disabled" value="true"`, "Enabled")
+
+	status, loc, _ := b.post("/dashboard/providers/"+id+"/status", url.Values{"csrf_token": {csrf}, "disabled": {"true"}})
+	if status != http.StatusSeeOther || loc != "/dashboard/providers/"+id+"?notice=disabled" {
+		t.Fatalf("disable: %d %q", status, loc)
+	}
+	if a := e.getAccount(id); !a.GetDisabled() || a.GetName() != "Cascade A" {
+		t.Fatalf("disabled account: %v", a)
+	}
+	_, _, page = b.get(loc)
+	contains(t, "a disabled account's page", page, `id="notice"`, "Account disabled", `id="enable"`, `name="disabled" value="false"`,
+		"Disabled: no new payment goes to it")
+	_, _, list := b.get("/dashboard/providers")
+	contains(t, "the list", list, `id="account-`+id+`"`, `<span class="badge s-expired">disabled</span>`)
+
+	if status, loc, _ = b.post("/dashboard/providers/"+id+"/status", url.Values{"csrf_token": {csrf}, "disabled": {"false"}}); status != http.StatusSeeOther || !strings.HasSuffix(loc, "?notice=enabled") {
+		t.Fatalf("enable: %d %q", status, loc)
+	}
+	if a := e.getAccount(id); a.GetDisabled() {
+		t.Fatalf("enabled account: %v", a)
 	}
 }

@@ -26,7 +26,7 @@ import (
 func (e *env) runtime() internalapiv1.SessionServiceClient {
 	e.t.Helper()
 	const token = "internal-token"
-	srv := server.NewInternal(e.store, slog.New(slog.NewTextHandler(io.Discard, nil)), "https://secure.test", token, e.keys)
+	srv := server.NewInternal(e.store, slog.New(slog.NewTextHandler(io.Discard, nil)), "https://secure.test", []string{token}, e.keys)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		e.t.Fatal(err)

@@ -49,11 +49,21 @@ func (s *InternalSessions) GetCheckout(ctx context.Context, req *internalapiv1.G
 		return nil, err
 	}
 	out := &internalapiv1.GetCheckoutResponse{CheckoutSession: cs, Site: sp, OrganizationId: row.OrganizationID}
-	if out.CardProviderAccount, err = s.pageAccount(ctx, sp.GetProviderAccounts()["card"], row.OrganizationID, row.Livemode); err != nil {
-		return nil, err
-	}
-	if out.DirectDebitProviderAccount, err = s.pageAccount(ctx, sp.GetProviderAccounts()["direct_debit"], row.OrganizationID, row.Livemode); err != nil {
-		return nil, err
+	for method, id := range sp.GetProviderAccounts() {
+		acct, err := s.pageAccount(ctx, id, row.OrganizationID, row.Livemode)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case acct == nil:
+			// Deleted or disabled: the page offers the method as a site
+			// without an account for it.
+			delete(sp.ProviderAccounts, method)
+		case method == "card":
+			out.CardProviderAccount = acct
+		case method == "direct_debit":
+			out.DirectDebitProviderAccount = acct
+		}
 	}
 	if row.Status == "open" {
 		// Only an open session takes payments: the routes are read then.
@@ -65,8 +75,8 @@ func (s *InternalSessions) GetCheckout(ctx context.Context, req *internalapiv1.G
 }
 
 // pageAccount is the public part of the site's provider account id for a
-// method, or nil when there is none: only what the page renders with, never
-// the secrets.
+// method, or nil when there is none or it is disabled: only what the page
+// renders with, never the secrets.
 func (s *InternalSessions) pageAccount(ctx context.Context, id, org string, live bool) (*internalapiv1.CardProviderAccount, error) {
 	if id == "" {
 		return nil, nil
@@ -79,6 +89,8 @@ func (s *InternalSessions) pageAccount(ctx context.Context, id, org string, live
 		return nil, nil
 	case err != nil:
 		return nil, store.Wrap(err, "get provider account")
+	case acct.Disabled:
+		return nil, nil
 	}
 	return &internalapiv1.CardProviderAccount{Id: acct.ID, Provider: acct.Provider, PublishableKey: acct.PublishableKey}, nil
 }

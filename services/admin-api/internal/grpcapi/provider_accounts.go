@@ -127,7 +127,8 @@ func accountErr(err error, id string) error {
 	return store.Wrap(err, "get provider account")
 }
 
-// UpdateProviderAccount changes the name, metadata and credentials given.
+// UpdateProviderAccount changes the name, metadata, credentials and
+// disabled flag given.
 // New credentials are merged with the stored ones and checked as a whole;
 // a changed secret key is checked with the provider. The credentials are
 // re-encrypted under the current key on every update, which is how rows
@@ -142,7 +143,7 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 	if err != nil {
 		return nil, err
 	}
-	name, metaJSON, mandate := cur.Name, cur.Metadata, cur.ReusableMandate
+	name, metaJSON, mandate, disabled := cur.Name, cur.Metadata, cur.ReusableMandate, cur.Disabled
 	oldSecret := creds.SecretKey
 	in := req.GetCredentials()
 	for _, path := range req.GetUpdateMask().GetPaths() {
@@ -168,6 +169,10 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 				return nil, err
 			}
 			mandate = req.GetReusableMandate()
+		case "disabled":
+			// Only new payments stop: refunds and callbacks use the
+			// credentials of a disabled account as before.
+			disabled = req.GetDisabled()
 		case "credentials.secret_key", "credentials.publishable_key", "credentials.webhook_secret":
 			creds = mergeCredentials(creds, in, strings.TrimPrefix(path, "credentials."))
 		default:
@@ -204,7 +209,7 @@ func (s *ProviderAccounts) UpdateProviderAccount(ctx context.Context, req *admin
 		row, err := q.UpdateProviderAccount(ctx, db.UpdateProviderAccountParams{ID: cur.ID, OrganizationID: p.OrganizationID,
 			Livemode: p.Livemode, Name: name, Metadata: metaJSON, PublishableKey: creds.PublishableKey,
 			SecretKeyLast4: provideracct.Last4(creds.SecretKey), WebhookSecretLast4: provideracct.Last4(creds.WebhookSecret),
-			Credentials: sealed, ReusableMandate: mandate})
+			Credentials: sealed, ReusableMandate: mandate, Disabled: disabled})
 		if err != nil {
 			return store.Wrap(err, "update provider account")
 		}
@@ -367,7 +372,7 @@ func (s *ProviderAccounts) proto(r db.AdminProviderAccount) (*adminv1.ProviderAc
 		Credentials: &adminv1.ProviderCredentials{SecretKeyLast4: r.SecretKeyLast4, WebhookSecretLast4: r.WebhookSecretLast4,
 			PublishableKey: r.PublishableKey},
 		WebhookUrl: s.HooksBase + "/hooks/" + r.Provider + "/" + r.ID,
-		CreatedAt:  timestamppb.New(r.CreatedAt), Metadata: meta, ReusableMandate: r.ReusableMandate}, nil
+		CreatedAt:  timestamppb.New(r.CreatedAt), Metadata: meta, ReusableMandate: r.ReusableMandate, Disabled: r.Disabled}, nil
 }
 
 // InternalProviderAccounts implements internalapiv1.ProviderAccountServiceServer

@@ -43,7 +43,7 @@ func serveGRPC(t *testing.T, srv *grpc.Server, opts ...grpc.DialOption) *grpc.Cl
 
 func (e *env) internalClient(tok string) internalapiv1.SessionServiceClient {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	conn := serveGRPC(e.t, NewInternal(e.store, logger, checkoutBase, token, e.keys), grpc.WithPerRPCCredentials(grpcx.InternalToken(tok)))
+	conn := serveGRPC(e.t, NewInternal(e.store, logger, checkoutBase, []string{token}, e.keys), grpc.WithPerRPCCredentials(grpcx.InternalToken(tok)))
 	return internalapiv1.NewSessionServiceClient(conn)
 }
 

@@ -20,7 +20,7 @@ import (
 
 func (e *env) credentialsClient(tok string) internalapiv1.ProviderAccountServiceClient {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	conn := serveGRPC(e.t, NewInternal(e.store, logger, checkoutBase, token, e.keys), grpc.WithPerRPCCredentials(grpcx.InternalToken(tok)))
+	conn := serveGRPC(e.t, NewInternal(e.store, logger, checkoutBase, []string{token}, e.keys), grpc.WithPerRPCCredentials(grpcx.InternalToken(tok)))
 	return internalapiv1.NewProviderAccountServiceClient(conn)
 }
 

@@ -77,7 +77,7 @@ func TestProviderAccountLifecycle(t *testing.T) {
 		"credentials": map[string]any{"secret_key_last4": skA[len(skA)-4:], "webhook_secret_last4": whsecA[len(whsecA)-4:],
 			"publishable_key": pkA},
 		"webhook_url": "https://webhook.test/hooks/stripe/" + id,
-		"metadata":    map[string]any{"team": "payments"}, "reusable_mandate": false}
+		"metadata":    map[string]any{"team": "payments"}, "reusable_mandate": false, "disabled": false}
 	if !reflect.DeepEqual(body, want) {
 		t.Fatalf("created\n got %v\nwant %v", body, want)
 	}

@@ -240,9 +240,10 @@ func New(ctx context.Context, st *store.Store, logger *slog.Logger, checkoutBase
 }
 
 // NewInternal builds the internal gRPC server for checkout-runtime and hooks,
-// behind the shared-token check; keys decrypt provider accounts' credentials.
-func NewInternal(st *store.Store, logger *slog.Logger, checkoutBase, token string, keys *secretbox.Keyring, outer ...grpc.UnaryServerInterceptor) *grpc.Server {
-	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(token), grpcx.ValidateStrings()}}
+// behind the shared-token check (tokens: the current token and any accepted
+// during a rotation); keys decrypt provider accounts' credentials.
+func NewInternal(st *store.Store, logger *slog.Logger, checkoutBase string, tokens []string, keys *secretbox.Keyring, outer ...grpc.UnaryServerInterceptor) *grpc.Server {
+	chain := grpcx.Chain{Logger: logger, Outer: outer, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(tokens...), grpcx.ValidateStrings()}}
 	srv := grpc.NewServer(chain.ServerOptions()...)
 	internalapiv1.RegisterSessionServiceServer(srv, &grpcapi.InternalSessions{Store: st, CheckoutBase: checkoutBase})
 	internalapiv1.RegisterProviderAccountServiceServer(srv, &grpcapi.InternalProviderAccounts{Store: st, Keys: keys})

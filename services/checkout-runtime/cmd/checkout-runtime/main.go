@@ -148,6 +148,9 @@ func serve(ctx context.Context, cfg Config) error {
 		Limits: cfg.Limits, AsyncDelay: cfg.TestProviderAsyncDelay, Logger: logger, Breaker: breaker}
 	page := &web.Handler{Admin: pay.Admin, Pay: pay, Store: st, Logger: logger, Secure: cfg.PublicScheme == "https",
 		CSRFKey: derive(cfg.InternalToken, "checkout-csrf"), NATS: base.NC}
+	for _, tok := range cfg.InternalTokensAccepted {
+		page.CSRFKeysAccepted = append(page.CSRFKeysAccepted, derive(tok, "checkout-csrf"))
+	}
 	routes, err := page.Routes()
 	if err != nil {
 		return err
@@ -155,12 +158,15 @@ func serve(ctx context.Context, cfg Config) error {
 	defer page.Close()
 
 	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()},
-		Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalToken), grpcx.ValidateStrings()}}
+		Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalTokens()...), grpcx.ValidateStrings()}}
 	internal := grpc.NewServer(internalChain.ServerOptions()...)
 	healthpb.RegisterHealthServer(internal, health.NewServer())
 	internalapiv1.RegisterPaymentServiceServer(internal, &grpcapi.Payments{Service: pay})
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: migrations.Set.Schema, Logger: logger}
+	if err := outbox.RegisterBacklog(base.Metrics, base.Pool, relay.Schema); err != nil {
+		return err
+	}
 	sim := &payment.Simulator{Store: st, Secret: []byte(cfg.TestProviderSecret), CallbackURL: cfg.TestProviderCallbackURL,
 		Client: httpx.LocalhostClient(15 * time.Second), Interval: 500 * time.Millisecond, Logger: logger}
 	callbacks := &payment.Callbacks{JS: base.JS, Service: pay, Logger: logger}

@@ -29,7 +29,7 @@ type routePlan struct {
 // A card payment keeps the route's accounts that take what the page posted:
 // card data for the test provider's accounts, a provider component's token
 // for the others (an account deleted since, which admin-api sends without a
-// provider, is dropped); they are its cascade. A direct-debit or
+// provider, is dropped; a route left with none is not chosen); they are its cascade. A direct-debit or
 // mobile-money payment is approved by the payer at the provider and never
 // cascades (routing.PayerApproved): it goes to the route's first account
 // alone. With no route, or none of whose accounts fits, a payment goes as
@@ -95,7 +95,10 @@ func (s *Service) plan(a Attempt, total int64, id string) (routePlan, error) {
 func takesCardData(prov string) bool { return prov == provider.NameTest }
 
 // checkoutRoutes converts admin-api's routes of a payment method for
-// routing.
+// routing. A route none of whose accounts has a provider (each was deleted
+// or disabled since: admin-api sends such an account without one) is left
+// out, so that a payment its rules admit goes to the next route, or the
+// default, rather than to no account.
 func checkoutRoutes(in []*internalapiv1.CheckoutRoute, method string) []routing.Route {
 	out := make([]routing.Route, 0, len(in))
 	for _, cr := range in {
@@ -115,7 +118,9 @@ func checkoutRoutes(in []*internalapiv1.CheckoutRoute, method string) []routing.
 			}
 			rr.Targets = append(rr.Targets, t)
 		}
-		out = append(out, rr)
+		if slices.ContainsFunc(rr.Targets, func(t routing.Target) bool { return t.Provider != "" }) {
+			out = append(out, rr)
+		}
 	}
 	return out
 }

@@ -142,6 +142,45 @@ func TestRouteRulesChooseTheRoute(t *testing.T) {
 	}
 }
 
+// TestRouteWithoutUsableAccountIsPassedOver: a route whose only account
+// admin-api sends without a provider (disabled or deleted since) routes
+// nothing: the payment its rules admit goes to the next route, or the
+// default, not to the site's fallback; a named route without one too.
+func TestRouteWithoutUsableAccountIsPassedOver(t *testing.T) {
+	s, _, _ := routedService(t)
+	disabled := func(rt *internalapiv1.CheckoutRoute) *internalapiv1.CheckoutRoute {
+		for i := range rt.Providers {
+			rt.Providers[i] = ""
+		}
+		return rt
+	}
+	routes := []*internalapiv1.CheckoutRoute{
+		disabled(routeOf("rt_fr", routing.TypePriority, false, &adminv1.RouteRules{BillingCountries: []string{"FR"}}, acct("pa_off", 0))),
+		routeOf("rt_eur", routing.TypePriority, false, &adminv1.RouteRules{Currencies: []string{"EUR"}}, acct("pa_b", 0)),
+		routeOf("rt_default", routing.TypePriority, true, nil, acct("pa_a", 0)),
+	}
+	for _, c := range []struct {
+		name, named string
+		routes      []*internalapiv1.CheckoutRoute
+		wantRoute   string
+		wantAccount string
+	}{
+		{"next route", "", routes, "rt_eur", "pa_b"},
+		{"named route without an account", "rt_fr", routes, "rt_eur", "pa_b"},
+		{"default", "", []*internalapiv1.CheckoutRoute{routes[0], routes[2]}, "rt_default", "pa_a"},
+		{"disabled default: as without routes", "", []*internalapiv1.CheckoutRoute{routes[0],
+			disabled(routeOf("rt_off", routing.TypePriority, true, nil, acct("pa_off", 0)))}, "", ""},
+	} {
+		plan, err := s.plan(routedAttempt(provider.TestCardSuccess, c.named, c.routes...), 5000, ids.New("pay"))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if plan.routeID != c.wantRoute || len(plan.targets) != 1 || plan.targets[0].AccountID != c.wantAccount {
+			t.Errorf("%s: %+v, want route %q on account %q", c.name, plan, c.wantRoute, c.wantAccount)
+		}
+	}
+}
+
 // TestRouteVolumeSplitOverPayments: 1,000 routings of a 70/30 split lead on
 // the 70 account 700 ± 50 times (±5 points; the binomial σ is 1.45 points).
 func TestRouteVolumeSplitOverPayments(t *testing.T) {

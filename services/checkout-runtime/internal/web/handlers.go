@@ -89,6 +89,10 @@ type Handler struct {
 	Logger *slog.Logger
 	// CSRFKey signs the form tokens.
 	CSRFKey []byte
+	// CSRFKeysAccepted also verify them: the keys of a secret being
+	// rotated, so that a page signed by a replica with the other key still
+	// posts.
+	CSRFKeysAccepted [][]byte
 	// Secure: the page is served over https (HSTS, Secure cookies).
 	Secure bool
 	// NATS carries the domain events that invalidate cached pages; without
@@ -1209,17 +1213,29 @@ func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request, sessionID st
 }
 
 func (h *Handler) sign(cookie, sessionID string) string {
-	m := hmac.New(sha256.New, h.CSRFKey)
+	return signCSRF(h.CSRFKey, cookie, sessionID)
+}
+
+func signCSRF(key []byte, cookie, sessionID string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(cookie + "|" + sessionID))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// validCSRF checks the posted token against the current key and those
+// accepted during a rotation.
 func (h *Handler) validCSRF(r *http.Request, sessionID string) bool {
 	c, err := r.Cookie(csrfCookie)
 	if err != nil {
 		return false
 	}
-	return hmac.Equal([]byte(r.PostForm.Get("csrf_token")), []byte(h.sign(c.Value, sessionID)))
+	got := []byte(r.PostForm.Get("csrf_token"))
+	for _, key := range append([][]byte{h.CSRFKey}, h.CSRFKeysAccepted...) {
+		if hmac.Equal(got, []byte(signCSRF(key, c.Value, sessionID))) {
+			return true
+		}
+	}
+	return false
 }
 
 // withSessionID fills the session id (URL-encoded) in for the

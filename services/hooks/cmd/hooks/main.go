@@ -95,7 +95,7 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	defer base.Close()
 
-	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()}, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalToken), grpcx.ValidateStrings()}}
+	internalChain := grpcx.Chain{Logger: logger, Outer: []grpc.UnaryServerInterceptor{base.GRPCMetrics.UnaryInterceptor()}, Inner: []grpc.UnaryServerInterceptor{grpcx.InternalAuth(cfg.InternalTokens()...), grpcx.ValidateStrings()}}
 	internal := grpc.NewServer(internalChain.ServerOptions()...)
 	healthpb.RegisterHealthServer(internal, health.NewServer())
 	st := store.New(base.Pool)
@@ -126,6 +126,9 @@ func serve(ctx context.Context, cfg Config) error {
 	routes.Handle("POST /hooks/gocardless/{account}", gocardlessHooks)
 
 	relay := &outbox.Relay{Pool: base.Pool, JS: base.JS, Schema: migrations.Set.Schema, Logger: logger}
+	if err := outbox.RegisterBacklog(base.Metrics, base.Pool, relay.Schema); err != nil {
+		return err
+	}
 	return base.Run(ctx, app.Parts{
 		Public:   routes,
 		Internal: internal,

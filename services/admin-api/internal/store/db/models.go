@@ -326,6 +326,7 @@ type AdminProviderAccount struct {
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	ReusableMandate    bool
+	Disabled           bool
 }
 
 type AdminRoute struct {

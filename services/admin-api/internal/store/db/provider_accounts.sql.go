@@ -13,7 +13,7 @@ const createProviderAccount = `-- name: CreateProviderAccount :one
 INSERT INTO admin.provider_accounts (id, organization_id, livemode, provider, name, publishable_key,
     secret_key_last4, webhook_secret_last4, credentials, metadata, reusable_mandate)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate
+RETURNING id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate, disabled
 `
 
 type CreateProviderAccountParams struct {
@@ -61,6 +61,7 @@ func (q *Queries) CreateProviderAccount(ctx context.Context, arg CreateProviderA
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ReusableMandate,
+		&i.Disabled,
 	)
 	return i, err
 }
@@ -84,7 +85,7 @@ func (q *Queries) DeleteProviderAccount(ctx context.Context, arg DeleteProviderA
 }
 
 const getProviderAccount = `-- name: GetProviderAccount :one
-SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate FROM admin.provider_accounts WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate, disabled FROM admin.provider_accounts WHERE id = $1 AND organization_id = $2 AND livemode = $3
 `
 
 type GetProviderAccountParams struct {
@@ -112,12 +113,13 @@ func (q *Queries) GetProviderAccount(ctx context.Context, arg GetProviderAccount
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ReusableMandate,
+		&i.Disabled,
 	)
 	return i, err
 }
 
 const getProviderAccountByID = `-- name: GetProviderAccountByID :one
-SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate FROM admin.provider_accounts WHERE id = $1
+SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate, disabled FROM admin.provider_accounts WHERE id = $1
 `
 
 // For the internal API (checkout-runtime and hooks), which know only the id.
@@ -140,6 +142,7 @@ func (q *Queries) GetProviderAccountByID(ctx context.Context, id string) (AdminP
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ReusableMandate,
+		&i.Disabled,
 	)
 	return i, err
 }
@@ -162,7 +165,7 @@ func (q *Queries) GetProviderAccountSeq(ctx context.Context, arg GetProviderAcco
 }
 
 const listProviderAccounts = `-- name: ListProviderAccounts :many
-SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate FROM admin.provider_accounts
+SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate, disabled FROM admin.provider_accounts
 WHERE organization_id = $1 AND livemode = $2
   AND ($3::bigint IS NULL OR seq < $3)
   AND ($4::bigint IS NULL OR seq > $4)
@@ -210,6 +213,7 @@ func (q *Queries) ListProviderAccounts(ctx context.Context, arg ListProviderAcco
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.ReusableMandate,
+			&i.Disabled,
 		); err != nil {
 			return nil, err
 		}
@@ -222,7 +226,7 @@ func (q *Queries) ListProviderAccounts(ctx context.Context, arg ListProviderAcco
 }
 
 const lockProviderAccount = `-- name: LockProviderAccount :one
-SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate FROM admin.provider_accounts WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate, disabled FROM admin.provider_accounts WHERE id = $1 AND organization_id = $2 AND livemode = $3
 FOR UPDATE
 `
 
@@ -253,12 +257,13 @@ func (q *Queries) LockProviderAccount(ctx context.Context, arg LockProviderAccou
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ReusableMandate,
+		&i.Disabled,
 	)
 	return i, err
 }
 
 const lockProviderAccountShared = `-- name: LockProviderAccountShared :one
-SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate FROM admin.provider_accounts WHERE id = $1 AND organization_id = $2 AND livemode = $3
+SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate, disabled FROM admin.provider_accounts WHERE id = $1 AND organization_id = $2 AND livemode = $3
 FOR SHARE
 `
 
@@ -289,6 +294,7 @@ func (q *Queries) LockProviderAccountShared(ctx context.Context, arg LockProvide
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ReusableMandate,
+		&i.Disabled,
 	)
 	return i, err
 }
@@ -343,7 +349,7 @@ func (q *Queries) SitesUsingProviderAccount(ctx context.Context, arg SitesUsingP
 }
 
 const staleProviderAccounts = `-- name: StaleProviderAccounts :many
-SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate FROM admin.provider_accounts
+SELECT id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate, disabled FROM admin.provider_accounts
 WHERE left(credentials, length($1::text)) <> $1::text
 ORDER BY seq
 LIMIT $2
@@ -382,6 +388,7 @@ func (q *Queries) StaleProviderAccounts(ctx context.Context, arg StaleProviderAc
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.ReusableMandate,
+			&i.Disabled,
 		); err != nil {
 			return nil, err
 		}
@@ -395,9 +402,9 @@ func (q *Queries) StaleProviderAccounts(ctx context.Context, arg StaleProviderAc
 
 const updateProviderAccount = `-- name: UpdateProviderAccount :one
 UPDATE admin.provider_accounts SET name = $4, metadata = $5, publishable_key = $6,
-    secret_key_last4 = $7, webhook_secret_last4 = $8, credentials = $9, reusable_mandate = $10, updated_at = now()
+    secret_key_last4 = $7, webhook_secret_last4 = $8, credentials = $9, reusable_mandate = $10, disabled = $11, updated_at = now()
 WHERE id = $1 AND organization_id = $2 AND livemode = $3
-RETURNING id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate
+RETURNING id, seq, organization_id, livemode, provider, name, status, publishable_key, secret_key_last4, webhook_secret_last4, credentials, metadata, created_at, updated_at, reusable_mandate, disabled
 `
 
 type UpdateProviderAccountParams struct {
@@ -411,6 +418,7 @@ type UpdateProviderAccountParams struct {
 	WebhookSecretLast4 string
 	Credentials        string
 	ReusableMandate    bool
+	Disabled           bool
 }
 
 func (q *Queries) UpdateProviderAccount(ctx context.Context, arg UpdateProviderAccountParams) (AdminProviderAccount, error) {
@@ -425,6 +433,7 @@ func (q *Queries) UpdateProviderAccount(ctx context.Context, arg UpdateProviderA
 		arg.WebhookSecretLast4,
 		arg.Credentials,
 		arg.ReusableMandate,
+		arg.Disabled,
 	)
 	var i AdminProviderAccount
 	err := row.Scan(
@@ -443,6 +452,7 @@ func (q *Queries) UpdateProviderAccount(ctx context.Context, arg UpdateProviderA
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ReusableMandate,
+		&i.Disabled,
 	)
 	return i, err
 }

@@ -257,7 +257,7 @@ SELECT r.id, r.seq, r.organization_id, r.livemode, r.site_id, r.payment_method, 
     SELECT coalesce(pa.provider, '')
     FROM jsonb_array_elements(r.accounts) WITH ORDINALITY AS e (account, n)
     LEFT JOIN admin.provider_accounts pa ON pa.id = e.account ->> 'provider_account'
-        AND pa.organization_id = r.organization_id AND pa.livemode = r.livemode
+        AND pa.organization_id = r.organization_id AND pa.livemode = r.livemode AND NOT pa.disabled
     ORDER BY e.n)::text[] AS providers
 FROM admin.routes r WHERE r.site_id = $1 AND r.livemode = $2 AND NOT r.disabled
 ORDER BY r.seq
@@ -276,8 +276,8 @@ type SiteRoutesRow struct {
 
 // A site's enabled routes in a mode, of every method, oldest first (the
 // order the runtime tries their rules in), each with its accounts'
-// providers in the accounts' order (” for an account deleted since): one
-// statement on the hosted page's path.
+// providers in the accounts' order (” for an account deleted or disabled
+// since: the runtime skips it): one statement on the hosted page's path.
 func (q *Queries) SiteRoutes(ctx context.Context, arg SiteRoutesParams) ([]SiteRoutesRow, error) {
 	rows, err := q.db.Query(ctx, siteRoutes, arg.SiteID, arg.Livemode)
 	if err != nil {

@@ -25,7 +25,7 @@ SELECT * FROM admin.provider_accounts WHERE id = $1;
 
 -- name: UpdateProviderAccount :one
 UPDATE admin.provider_accounts SET name = $4, metadata = $5, publishable_key = $6,
-    secret_key_last4 = $7, webhook_secret_last4 = $8, credentials = $9, reusable_mandate = $10, updated_at = now()
+    secret_key_last4 = $7, webhook_secret_last4 = $8, credentials = $9, reusable_mandate = $10, disabled = $11, updated_at = now()
 WHERE id = $1 AND organization_id = $2 AND livemode = $3
 RETURNING *;
 

@@ -180,8 +180,13 @@ type ProviderAccount struct {
 	// the merchant may charge again (a `mandate_request` beside the
 	// `payment_request`). Always false for other providers.
 	ReusableMandate bool `protobuf:"varint,11,opt,name=reusable_mandate,json=reusableMandate,proto3" json:"reusable_mandate,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// A disabled account takes no new payment: routes skip it (a route left
+	// without an enabled account routes nothing) and a site's account for a
+	// method is not offered. Refunds of its payments and its provider's
+	// callbacks still work.
+	Disabled      bool `protobuf:"varint,12,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ProviderAccount) Reset() {
@@ -287,6 +292,13 @@ func (x *ProviderAccount) GetMetadata() map[string]string {
 func (x *ProviderAccount) GetReusableMandate() bool {
 	if x != nil {
 		return x.ReusableMandate
+	}
+	return false
+}
+
+func (x *ProviderAccount) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
 	}
 	return false
 }
@@ -528,8 +540,11 @@ type UpdateProviderAccountRequest struct {
 	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,5,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	// GoCardless only: ask each payer for a reusable mandate.
 	ReusableMandate bool `protobuf:"varint,6,opt,name=reusable_mandate,json=reusableMandate,proto3" json:"reusable_mandate,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Disable the account (kept, with its credentials, but no new payment
+	// goes to it) or, false, enable it again.
+	Disabled      bool `protobuf:"varint,7,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateProviderAccountRequest) Reset() {
@@ -600,6 +615,13 @@ func (x *UpdateProviderAccountRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 func (x *UpdateProviderAccountRequest) GetReusableMandate() bool {
 	if x != nil {
 		return x.ReusableMandate
+	}
+	return false
+}
+
+func (x *UpdateProviderAccountRequest) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
 	}
 	return false
 }
@@ -910,7 +932,7 @@ const file_tillpoint_admin_v1_provider_account_proto_rawDesc = "" +
 	"\x13ProviderCredentials\x12(\n" +
 	"\x10secret_key_last4\x18\x01 \x01(\tR\x0esecretKeyLast4\x120\n" +
 	"\x14webhook_secret_last4\x18\x02 \x01(\tR\x12webhookSecretLast4\x12'\n" +
-	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\xfb\x03\n" +
+	"\x0fpublishable_key\x18\x03 \x01(\tR\x0epublishableKey\"\x97\x04\n" +
 	"\x0fProviderAccount\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x1a\n" +
@@ -925,7 +947,8 @@ const file_tillpoint_admin_v1_provider_account_proto_rawDesc = "" +
 	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12M\n" +
 	"\bmetadata\x18\n" +
 	" \x03(\v21.tillpoint.admin.v1.ProviderAccount.MetadataEntryR\bmetadata\x12)\n" +
-	"\x10reusable_mandate\x18\v \x01(\bR\x0freusableMandate\x1a;\n" +
+	"\x10reusable_mandate\x18\v \x01(\bR\x0freusableMandate\x12\x1a\n" +
+	"\bdisabled\x18\f \x01(\bR\bdisabled\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe2\x02\n" +
@@ -943,7 +966,7 @@ const file_tillpoint_admin_v1_provider_account_proto_rawDesc = "" +
 	"\x19GetProviderAccountRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"l\n" +
 	"\x1aGetProviderAccountResponse\x12N\n" +
-	"\x10provider_account\x18\x01 \x01(\v2#.tillpoint.admin.v1.ProviderAccountR\x0fproviderAccount\"\x93\x03\n" +
+	"\x10provider_account\x18\x01 \x01(\v2#.tillpoint.admin.v1.ProviderAccountR\x0fproviderAccount\"\xaf\x03\n" +
 	"\x1cUpdateProviderAccountRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12Z\n" +
@@ -951,7 +974,8 @@ const file_tillpoint_admin_v1_provider_account_proto_rawDesc = "" +
 	"\vcredentials\x18\x04 \x01(\v2,.tillpoint.admin.v1.ProviderCredentialsInputR\vcredentials\x12;\n" +
 	"\vupdate_mask\x18\x05 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\x12)\n" +
-	"\x10reusable_mandate\x18\x06 \x01(\bR\x0freusableMandate\x1a;\n" +
+	"\x10reusable_mandate\x18\x06 \x01(\bR\x0freusableMandate\x12\x1a\n" +
+	"\bdisabled\x18\a \x01(\bR\bdisabled\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"o\n" +
