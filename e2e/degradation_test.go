@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/tillpoint/tillpoint/e2e/internal/process"
 	adminv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/admin/v1"
 
 	"github.com/tillpoint/tillpoint/services/platform/provider"
@@ -227,7 +228,8 @@ func TestDegradationNATSDown(t *testing.T) {
 // supervisor restart it.
 func stopAdminAPI(t *testing.T) (restart func()) {
 	t.Helper()
-	if err := syscall.Kill(stackPID, syscall.SIGSTOP); err != nil {
+	// Stopped for good before admin-api dies, or it could restart it.
+	if err := process.Stop(stackPID, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	restarted := false

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/tillpoint/tillpoint/e2e/internal/process"
 )
 
 // rawRequest sends one request as a client would, the path exactly as given
@@ -194,10 +197,12 @@ func TestLivePageTakesNoCardData(t *testing.T) {
 
 // pause stops a service's process (SIGSTOP: it holds its connections and
 // answers nothing, like a hung or restarting service) until the test ends.
+// It returns once every thread has stopped: kill returns before that, and a
+// service only signalled could still answer the test's first request.
 func pause(t *testing.T, service string) (resume func()) {
 	t.Helper()
 	pid := servicePID(t, service)
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+	if err := process.Stop(pid, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	var once sync.Once

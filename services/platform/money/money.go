@@ -8,9 +8,6 @@ import (
 	"strings"
 
 	"golang.org/x/text/currency"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
-	"golang.org/x/text/number"
 )
 
 // MaxAmount is the largest total a session may have, in minor units: ten
@@ -24,8 +21,8 @@ type Currency struct {
 	exponent int
 	// unit is x/text's data for the currency, used for its symbol; nil
 	// when x/text does not know the code or rounds it to other digits than
-	// ISO's minor unit (it shows IDR without decimals), where Format falls
-	// back to the code.
+	// ISO's minor unit (it shows IDR without decimals), where Format shows
+	// the code instead.
 	unit *currency.Unit
 }
 
@@ -90,31 +87,4 @@ func Rate(amount, bps int64) int64 {
 func InclusiveTax(amount, bps int64) int64 {
 	net := (amount*bpsDenominator + (bpsDenominator+bps)/2) / (bpsDenominator + bps)
 	return amount - net
-}
-
-// Format renders amount (in minor units of c) for people in the given
-// language, e.g. "€50.00" in English and "50,00 €" in French.
-func Format(amount int64, c Currency, lang language.Tag) string {
-	p := message.NewPrinter(lang)
-	neg := amount < 0
-	if neg {
-		amount = -amount
-	}
-	major := float64(amount)
-	for i := 0; i < c.exponent; i++ {
-		major /= 10
-	}
-	// Formatting through the currency package keeps the locale's symbol,
-	// placement and separators; the value is exact to the exponent's digits
-	// for every amount ≤ MaxAmount, well inside float64's 53 bits.
-	var s string
-	if c.unit != nil {
-		s = p.Sprint(currency.Symbol(c.unit.Amount(major)))
-	} else {
-		s = c.code + " " + p.Sprint(number.Decimal(major, number.Scale(c.exponent)))
-	}
-	if neg {
-		s = "-" + s
-	}
-	return strings.TrimSpace(s)
 }

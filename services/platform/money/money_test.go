@@ -84,27 +84,44 @@ func TestTaxRounding(t *testing.T) {
 	}
 }
 
+// TestFormat: the symbol where the language's CLDR pattern puts it, its
+// separators, the currency's symbol in that language, a letter symbol kept
+// apart from the digits, and the code where x/text has no symbol of the
+// currency's digits.
 func TestFormat(t *testing.T) {
-	eur, _ := ParseCurrency("EUR")
-	jpy, _ := ParseCurrency("JPY")
-	kwd, _ := ParseCurrency("KWD")
-	idr, _ := ParseCurrency("IDR") // CLDR shows no decimals; ISO has two
-	ves, _ := ParseCurrency("VES") // unknown to x/text
 	for _, c := range []struct {
 		amount int64
-		cur    Currency
+		code   string
 		lang   language.Tag
 		want   string
 	}{
-		{5000, eur, language.English, "€ 50.00"},
-		{123456, eur, language.French, "€ 1\u00a0234,56"},
-		{5000, jpy, language.English, "¥ 5,000"},
-		{1234, kwd, language.English, "KWD 1.234"},
-		{123456, idr, language.English, "IDR 1,234.56"},
-		{123456, ves, language.French, "VES 1\u00a0234,56"},
+		{1350, "EUR", language.English, "€13.50"},
+		{1350, "EUR", language.French, "13,50\u00a0€"},
+		{1350, "EUR", language.Spanish, "13,50\u00a0€"},
+		{1350, "EUR", language.Make("fr-CA"), "13,50\u00a0€"},
+		{123456, "EUR", language.French, "1\u00a0234,56\u00a0€"},
+		{123456, "USD", language.English, "$1,234.56"},
+		{123456, "USD", language.French, "1\u00a0234,56\u00a0$US"},
+		{1200, "CHF", language.English, "CHF\u00a012.00"},
+		{1200, "CHF", language.French, "12,00\u00a0CHF"},
+		{5000, "JPY", language.English, "¥5,000"},
+		{1234, "KWD", language.English, "KWD\u00a01.234"},
+		{123456, "IDR", language.English, "IDR\u00a01,234.56"},     // CLDR shows no decimals, ISO has two: the code
+		{123456, "VES", language.French, "1\u00a0234,56\u00a0VES"}, // unknown to x/text
+		{-398, "EUR", language.French, "-3,98\u00a0€"},
+		{1350, "EUR", language.Japanese, "€\u00a013.50"}, // no pattern of its own: CLDR's root
 	} {
-		if got := Format(c.amount, c.cur, c.lang); got != c.want {
-			t.Errorf("Format(%d %s, %s) = %q, want %q", c.amount, c.cur.Code(), c.lang, got, c.want)
+		cur, err := ParseCurrency(c.code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Format(c.amount, cur, c.lang); got != c.want {
+			t.Errorf("Format(%d %s, %s) = %q, want %q", c.amount, c.code, c.lang, got, c.want)
+		}
+	}
+	for lang, want := range map[language.Tag]bool{language.English: true, language.Make("fr-BE"): true, language.Spanish: true, language.Japanese: false} {
+		if got := HasPattern(lang); got != want {
+			t.Errorf("HasPattern(%s) = %v, want %v", lang, got, want)
 		}
 	}
 }

@@ -161,9 +161,9 @@ func TestCreateCheckout(t *testing.T) {
 
 	_, _, detail := b.get(loc)
 	contains(t, "the new session's page", detail, "https://secure.test/checkout/"+id, "<svg", `role="img"`, "Consulting", "Travel",
-		"€ 276.00", "client@example.com", "INV-7", "The checkout was created.", `id="copy"`)
+		"€276.00", "client@example.com", "INV-7", "The checkout was created.", `id="copy"`)
 	_, _, list := b.get("/dashboard/checkouts")
-	contains(t, "the list", list, id, "€ 276.00")
+	contains(t, "the list", list, id, "€276.00")
 }
 
 // TestCheckoutsList: newest first, cursor pages both ways, filters and

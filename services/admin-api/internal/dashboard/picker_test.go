@@ -52,7 +52,7 @@ func TestCreateFromCatalog(t *testing.T) {
 	b := e.browser()
 	csrf := b.login(e.users["support"])
 	_, _, page := b.get("/dashboard/checkouts/new")
-	contains(t, "the form", page, `id="catalog-lines"`, `<option value="`+tea+`"`, "Loose-leaf tea · € 4.50", `<option value="`+coupon.GetCoupon().GetId()+`"`,
+	contains(t, "the form", page, `id="catalog-lines"`, `<option value="`+tea+`"`, "Loose-leaf tea · €4.50", `<option value="`+coupon.GetCoupon().GetId()+`"`,
 		`id="allow_promotion_codes"`, `id="customer_id"`)
 	if strings.Contains(page, `<option value="`+old+`"`) {
 		t.Error("an archived price is offered")

@@ -25,8 +25,9 @@ var localeFS embed.FS
 
 // catalogs holds every page message by language, then key. Keys are grouped
 // by prefix: err.* (form validation), decline.* (provider results, shown as
-// the form error), state.* (what happened to the session), money.* (how an
-// amount is laid out), and the page texts by view. The files are compiled
+// the form error), state.* (what happened to the session), and the page
+// texts by view. How an amount is laid out is not a message: money.Format
+// holds it (CLDR data, shared with the Admin Panel). The files are compiled
 // in, so a malformed one fails every test and the build's smoke run, never
 // a payer's request.
 var catalogs = mustLoadCatalogs(localeFS)

@@ -162,7 +162,7 @@ func TestListenHandlerPrintsSignedDelivery(t *testing.T) {
 	if got := deliver(t, srv.URL, hdr, sampleEvent); got != http.StatusOK {
 		t.Fatalf("status = %d, want 200; warnings: %s", got, warn)
 	}
-	want := "2026-11-21 10:04:05  checkout.session.completed                evt_123  cs_456  complete/paid  € 26.49\n"
+	want := "2026-11-21 10:04:05  checkout.session.completed                evt_123  cs_456  complete/paid  €26.49\n"
 	if out.String() != want {
 		t.Errorf("printed %q, want %q", out.String(), want)
 	}
@@ -238,7 +238,7 @@ func TestListenHandlerForwards(t *testing.T) {
 	if err := webhook.Verify(secret, got.header, []byte(got.body), h.now()); err != nil {
 		t.Errorf("forwarded delivery does not verify: %v (headers %v)", err, got.header)
 	}
-	if !strings.HasSuffix(out.String(), "€ 26.49  -> 202\n") {
+	if !strings.HasSuffix(out.String(), "€26.49  -> 202\n") {
 		t.Errorf("printed %q, want the forward status", out.String())
 	}
 
@@ -250,7 +250,7 @@ func TestListenHandlerForwards(t *testing.T) {
 
 func TestListenSummarizesPayments(t *testing.T) {
 	body := `{"id":"evt_9","type":"payment.failed","data":{"object":{"id":"pay_1","status":"failed","amount":5000,"currency":"JPY"}}}`
-	want := "payment.failed                            evt_9  pay_1  failed  ¥ 5,000"
+	want := "payment.failed                            evt_9  pay_1  failed  ¥5,000"
 	if got := summarizeEvent([]byte(body)); got != want {
 		t.Errorf("summarizeEvent = %q, want %q", got, want)
 	}
@@ -429,7 +429,7 @@ func TestTriggerPaysThroughTheFormContract(t *testing.T) {
 	if !reflect.DeepEqual(posts, wantPosts) {
 		t.Errorf("posts:\n%q\nwant\n%q", posts, wantPosts)
 	}
-	for _, want := range []string{"Created checkout session cs_1 (€ 50.00, reference TP-ABCD-EFGH)",
+	for _, want := range []string{"Created checkout session cs_1 (€50.00, reference TP-ABCD-EFGH)",
 		"Result: requires_action\n  redirect to " + page.URL + "/checkout/cs_1\n",
 		"Approving the authentication step of pay_7",
 		"Result: succeeded\n  redirect to http://localhost:8000/success?session_id=cs_1\n"} {

@@ -191,7 +191,7 @@ func intValue(v any) (int64, bool) {
 	return 0, false
 }
 
-// formatAmount renders an amount in minor units for people ("€ 26.49"),
+// formatAmount renders an amount in minor units for people ("€26.49"),
 // falling back to "2649 XYZ" for a currency we do not know.
 func formatAmount(amount int64, currency string) string {
 	cur, err := money.ParseCurrency(strings.ToUpper(currency))

@@ -209,7 +209,7 @@ func TestStackRunsAndStopsCleanly(t *testing.T) {
 		err := newAPIClient(devStack{AdminAPIURL: st.AdminAPIURL, SecretKey: st.SecretKey}).call(t.Context(), http.MethodGet, "/v1/checkout/sessions/"+id, nil, &cs)
 		return err == nil && cs.PaymentStatus == "paid"
 	})
-	if !strings.Contains(out.String(), "Sent the bank feed's credit of € 26.49") {
+	if !strings.Contains(out.String(), "Sent the bank feed's credit of €26.49") {
 		t.Errorf("trigger's output:\n%s", out.String())
 	}
 
