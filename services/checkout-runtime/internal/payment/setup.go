@@ -10,16 +10,23 @@ import (
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
+	"github.com/tillpoint/tillpoint/services/platform/errs"
 	"github.com/tillpoint/tillpoint/services/platform/ids"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/routing"
 )
 
 // cardSetup is a provider that saves a card without charging it, for a
 // checkout that charges nothing (a subscription's free trial), as Stripe
-// Checkout sets up the payment method of a trial.
+// Checkout sets up the payment method of a trial: the test provider from
+// the card's data, Stripe with a SetupIntent from the page's token.
 type cardSetup interface {
-	SetupCard(ctx context.Context, livemode bool, card *provider.Card) (provider.Result, string, error)
+	SetupCard(ctx context.Context, req provider.SetupRequest) (provider.Result, error)
 }
+
+// SetupPrefix starts the id of a card setup (setup_…). The page resumes a
+// setup that needed the payer by this id, where a payment has its pay_….
+const SetupPrefix = "setup"
 
 // errSetupUnsupported: the provider that would take the card cannot save
 // it without a charge.
@@ -30,13 +37,17 @@ var errSetupUnsupported = fmt.Errorf("%w: this checkout charges nothing today an
 // saved by the provider without a payment, and the session completes,
 // paid, with that payment method for the first charge at the trial's end.
 // A card the provider declines is answered as a failed attempt (Payment
-// holds only its status and decline, no payment row is made).
+// holds only its status and decline, no payment row is made). A setup
+// that needs the payer (Stripe's 3-D Secure) is recorded as a card setup
+// and answered requires_action with the client secret; the page resumes
+// it by its id (resumeSetup).
 func (s *Service) setup(ctx context.Context, a Attempt, q Quote) (Result, error) {
 	cs := a.Checkout.GetCheckoutSession()
-	if a.Method != "card" || a.Card == nil {
+	if a.Method != "card" {
 		return Result{}, errSetupUnsupported
 	}
-	route, err := s.plan(a, 0, ids.New("pay"))
+	id := ids.New(SetupPrefix)
+	route, err := s.plan(a, 0, id)
 	if err != nil {
 		return Result{}, err
 	}
@@ -49,33 +60,133 @@ func (s *Service) setup(ctx context.Context, a Attempt, q Quote) (Result, error)
 	if !ok {
 		return Result{}, errSetupUnsupported
 	}
-	res, token, err := saver.SetupCard(ctx, cs.GetLivemode(), a.Card)
+	res, err := saver.SetupCard(ctx, provider.SetupRequest{SetupID: id, Livemode: cs.GetLivemode(), Card: a.Card, Token: a.Token,
+		ReturnURL: withPaymentID(a.ReturnURL, id), Email: a.Billing.Email})
 	if err != nil {
 		return Result{}, fmt.Errorf("set up card: %w", err)
 	}
-	if res.Outcome == provider.Declined {
-		return Result{Payment: db.RuntimePayment{SessionID: cs.GetId(), Status: StatusFailed,
-			FailureCode: optional(res.DeclineCode), FailureMessage: optional(res.DeclineMessage)}}, nil
+	st := db.RuntimeCardSetup{ID: id, SessionID: cs.GetId(), OrganizationID: a.Checkout.GetOrganizationId(), Livemode: cs.GetLivemode(),
+		Provider: target.Provider, ProviderAccount: optional(target.AccountID), ProviderRef: res.Reference,
+		Currency: cs.GetCurrency(), TaxBps: exclusiveBps(q)}
+	switch res.Outcome {
+	case provider.Declined:
+		return declinedSetup(st, res), nil
+	case provider.ChallengeRequired:
+		if st, err = s.Store.CreateCardSetup(ctx, db.CreateCardSetupParams{ID: st.ID, SessionID: st.SessionID,
+			OrganizationID: st.OrganizationID, Livemode: st.Livemode, Provider: st.Provider, ProviderAccount: st.ProviderAccount,
+			ProviderRef: st.ProviderRef, Currency: st.Currency, TaxBps: st.TaxBps}); err != nil {
+			return Result{}, fmt.Errorf("record card setup: %w", err)
+		}
+		return Result{Payment: setupPayment(st), ClientSecret: res.ClientSecret}, nil
+	case provider.Authorized:
+		return s.completeSetup(ctx, st, res)
+	}
+	return Result{}, fmt.Errorf("set up card: the provider answered outcome %v", res.Outcome)
+}
+
+// resumeSetup carries on with card setup id of session sessionID after
+// the payer's action in the provider's script (Stripe.js handleNextAction):
+// the provider is asked where the setup stands, as Resume asks for a
+// payment. A setup that ended already is answered as it is.
+func (s *Service) resumeSetup(ctx context.Context, sessionID, id string) (Result, error) {
+	st, err := s.Store.GetCardSetup(ctx, id)
+	if store.IsNoRows(err) || (err == nil && st.SessionID != sessionID) {
+		return Result{}, errs.NotFoundf("payment_id", "No such payment.")
+	} else if err != nil {
+		return Result{}, err
+	}
+	if st.Status != StatusRequiresAction {
+		return Result{Payment: setupPayment(st)}, nil
+	}
+	prov, err := s.providerOf(ctx, routing.Target{Provider: st.Provider, AccountID: deref(st.ProviderAccount)})
+	if err != nil {
+		return Result{}, err
+	}
+	r, ok := prov.(provider.Resumer)
+	if !ok {
+		return Result{}, ErrNotResumable
+	}
+	res, err := r.Resume(ctx, st.ProviderRef)
+	if err != nil {
+		return Result{}, fmt.Errorf("resume setup: %w", err)
+	}
+	switch res.Outcome {
+	case provider.ChallengeRequired:
+		return Result{Payment: setupPayment(st), ClientSecret: res.ClientSecret}, nil
+	case provider.Declined:
+		ended, err := s.endSetup(ctx, st, StatusFailed, res.DeclineCode, res.DeclineMessage)
+		if err != nil || ended.Status != StatusFailed {
+			return Result{Payment: setupPayment(ended)}, err
+		}
+		return declinedSetup(ended, res), nil
+	case provider.Authorized:
+		out, err := s.completeSetup(ctx, st, res)
+		if err != nil {
+			return out, err
+		}
+		// Saved and completed: the setup is done (a concurrent resume
+		// that got here too saved nothing more).
+		if _, err := s.endSetup(ctx, st, StatusSucceeded, "", ""); err != nil {
+			return Result{}, err
+		}
+		return out, nil
+	}
+	return Result{}, fmt.Errorf("resume setup: the provider answered outcome %v", res.Outcome)
+}
+
+// endSetup moves a setup that waited for the payer to status; one that
+// ended meanwhile (another tab) is returned as it is.
+func (s *Service) endSetup(ctx context.Context, st db.RuntimeCardSetup, status, code, msg string) (db.RuntimeCardSetup, error) {
+	ended, err := s.Store.SetCardSetupStatus(ctx, db.SetCardSetupStatusParams{ID: st.ID, Status: status,
+		FailureCode: optional(code), FailureMessage: optional(msg)})
+	if store.IsNoRows(err) {
+		ended, err = s.Store.GetCardSetup(ctx, st.ID)
+	}
+	if err != nil {
+		return st, fmt.Errorf("end card setup: %w", err)
+	}
+	return ended, nil
+}
+
+// completeSetup saves the card the provider set up (res.SavedToken) as the
+// session's payment method and completes the session, paid, naming it.
+func (s *Service) completeSetup(ctx context.Context, st db.RuntimeCardSetup, res provider.Result) (Result, error) {
+	if res.SavedToken == "" {
+		return Result{}, fmt.Errorf("set up card: the provider saved no card")
 	}
 	pm, err := s.Store.CreateSetupPaymentMethod(ctx, db.CreateSetupPaymentMethodParams{ID: ids.New("pm"),
-		OrganizationID: a.Checkout.GetOrganizationId(), Livemode: cs.GetLivemode(), Provider: target.Provider,
-		ProviderToken: token, CardBrand: optional(res.Brand), CardLast4: optional(res.Last4), SessionID: &cs.Id})
+		OrganizationID: st.OrganizationID, Livemode: st.Livemode, Provider: st.Provider, ProviderToken: res.SavedToken,
+		CardBrand: optional(res.Brand), CardLast4: optional(res.Last4), SessionID: &st.SessionID, ProviderAccount: st.ProviderAccount})
 	if store.IsNoRows(err) {
 		// Saved by an earlier attempt whose completion did not land: that
 		// one completes the session.
-		pm, err = s.Store.GetPaymentMethodBySession(ctx, &cs.Id)
+		pm, err = s.Store.GetPaymentMethodBySession(ctx, &st.SessionID)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("save payment method: %w", err)
 	}
-	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: cs.GetId(), Paid: true,
-		PaymentMethod: a.Method, OrganizationId: a.Checkout.GetOrganizationId(), Livemode: cs.GetLivemode(),
-		Currency: cs.GetCurrency(), SavedPaymentMethod: pm.ID, TaxBps: exclusiveBps(q)})
+	resp, err := s.Admin.CompleteSession(ctx, &internalapiv1.CompleteSessionRequest{SessionId: st.SessionID, Paid: true,
+		PaymentMethod: "card", OrganizationId: st.OrganizationID, Livemode: st.Livemode,
+		Currency: st.Currency, SavedPaymentMethod: pm.ID, TaxBps: st.TaxBps})
 	if status.Code(err) == codes.FailedPrecondition {
 		return Result{Closed: true}, nil
 	} else if err != nil {
 		return Result{}, fmt.Errorf("complete session: %w", err)
 	}
-	return Result{Payment: db.RuntimePayment{SessionID: cs.GetId(), Status: StatusSucceeded, CardBrand: pm.CardBrand, CardLast4: pm.CardLast4},
+	return Result{Payment: db.RuntimePayment{SessionID: st.SessionID, Status: StatusSucceeded, Method: "card", CardBrand: pm.CardBrand, CardLast4: pm.CardLast4},
 		Session: resp.GetCheckoutSession()}, nil
+}
+
+// setupPayment is how a setup waiting for the payer, or ended, is
+// answered to the page: a payment-shaped Result whose ID is the setup's.
+func setupPayment(st db.RuntimeCardSetup) db.RuntimePayment {
+	return db.RuntimePayment{ID: st.ID, SessionID: st.SessionID, Status: st.Status, Method: "card",
+		FailureCode: st.FailureCode, FailureMessage: st.FailureMessage}
+}
+
+// declinedSetup answers a card the provider refused to set up as a failed
+// attempt; no payment row is made.
+func declinedSetup(st db.RuntimeCardSetup, res provider.Result) Result {
+	return Result{Payment: db.RuntimePayment{SessionID: st.SessionID, Status: StatusFailed, Method: "card",
+		FailureCode: optional(res.DeclineCode), FailureMessage: optional(res.DeclineMessage)}}
 }

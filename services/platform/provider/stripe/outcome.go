@@ -99,7 +99,7 @@ func declineCode(code, decline string) string {
 		return provider.DeclineInvalidNumber
 	case "invalid_expiry_month", "invalid_expiry_year", "invalid_expiry_month_and_year":
 		return provider.DeclineInvalidExpiry
-	case "payment_intent_authentication_failure", "authentication_required":
+	case "payment_intent_authentication_failure", "setup_intent_authentication_failure", "authentication_required":
 		return provider.DeclineAuthenticationFailed
 	}
 	return provider.DeclineCardDeclined

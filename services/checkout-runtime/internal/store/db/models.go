@@ -17,6 +17,22 @@ type RuntimeBankReceipt struct {
 	CreatedAt time.Time
 }
 
+type RuntimeCardSetup struct {
+	ID              string
+	SessionID       string
+	OrganizationID  string
+	Livemode        bool
+	Provider        string
+	ProviderAccount *string
+	ProviderRef     string
+	Currency        string
+	TaxBps          int64
+	Status          string
+	FailureCode     *string
+	FailureMessage  *string
+	CreatedAt       time.Time
+}
+
 type RuntimeOutbox struct {
 	Seq       int64
 	ID        string

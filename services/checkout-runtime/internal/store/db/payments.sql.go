@@ -320,6 +320,56 @@ func (q *Queries) ClaimStuckPayments(ctx context.Context, arg ClaimStuckPayments
 	return items, nil
 }
 
+const createCardSetup = `-- name: CreateCardSetup :one
+INSERT INTO runtime.card_setups (id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps)
+VALUES ($1, $2, $3, $4, $5, $9, $6, $7, $8)
+RETURNING id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps, status, failure_code, failure_message, created_at
+`
+
+type CreateCardSetupParams struct {
+	ID              string
+	SessionID       string
+	OrganizationID  string
+	Livemode        bool
+	Provider        string
+	ProviderRef     string
+	Currency        string
+	TaxBps          int64
+	ProviderAccount *string
+}
+
+// A setup that waits for the payer's action (its provider's next action).
+func (q *Queries) CreateCardSetup(ctx context.Context, arg CreateCardSetupParams) (RuntimeCardSetup, error) {
+	row := q.db.QueryRow(ctx, createCardSetup,
+		arg.ID,
+		arg.SessionID,
+		arg.OrganizationID,
+		arg.Livemode,
+		arg.Provider,
+		arg.ProviderRef,
+		arg.Currency,
+		arg.TaxBps,
+		arg.ProviderAccount,
+	)
+	var i RuntimeCardSetup
+	err := row.Scan(
+		&i.ID,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Provider,
+		&i.ProviderAccount,
+		&i.ProviderRef,
+		&i.Currency,
+		&i.TaxBps,
+		&i.Status,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const createOffSessionPayment = `-- name: CreateOffSessionPayment :one
 INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method, provider, status,
     currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
@@ -560,21 +610,23 @@ func (q *Queries) CreatePaymentMethod(ctx context.Context, arg CreatePaymentMeth
 }
 
 const createSetupPaymentMethod = `-- name: CreateSetupPaymentMethod :one
-INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, session_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, session_id,
+    provider_account)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (session_id) DO NOTHING
 RETURNING id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id, created_at, session_id, provider_account
 `
 
 type CreateSetupPaymentMethodParams struct {
-	ID             string
-	OrganizationID string
-	Livemode       bool
-	Provider       string
-	ProviderToken  string
-	CardBrand      *string
-	CardLast4      *string
-	SessionID      *string
+	ID              string
+	OrganizationID  string
+	Livemode        bool
+	Provider        string
+	ProviderToken   string
+	CardBrand       *string
+	CardLast4       *string
+	SessionID       *string
+	ProviderAccount *string
 }
 
 // A card saved without a payment (a checkout that charges nothing, a
@@ -589,6 +641,7 @@ func (q *Queries) CreateSetupPaymentMethod(ctx context.Context, arg CreateSetupP
 		arg.CardBrand,
 		arg.CardLast4,
 		arg.SessionID,
+		arg.ProviderAccount,
 	)
 	var i RuntimePaymentMethod
 	err := row.Scan(
@@ -672,6 +725,31 @@ func (q *Queries) FindBankPaymentByReference(ctx context.Context, arg FindBankPa
 		&i.PaymentMethodID,
 		&i.IdempotencyKey,
 		&i.NextAction,
+	)
+	return i, err
+}
+
+const getCardSetup = `-- name: GetCardSetup :one
+SELECT id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps, status, failure_code, failure_message, created_at FROM runtime.card_setups WHERE id = $1
+`
+
+func (q *Queries) GetCardSetup(ctx context.Context, id string) (RuntimeCardSetup, error) {
+	row := q.db.QueryRow(ctx, getCardSetup, id)
+	var i RuntimeCardSetup
+	err := row.Scan(
+		&i.ID,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Provider,
+		&i.ProviderAccount,
+		&i.ProviderRef,
+		&i.Currency,
+		&i.TaxBps,
+		&i.Status,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.CreatedAt,
 	)
 	return i, err
 }
@@ -1213,6 +1291,47 @@ func (q *Queries) SetAuthorization(ctx context.Context, arg SetAuthorizationPara
 		&i.PaymentMethodID,
 		&i.IdempotencyKey,
 		&i.NextAction,
+	)
+	return i, err
+}
+
+const setCardSetupStatus = `-- name: SetCardSetupStatus :one
+UPDATE runtime.card_setups SET status = $2, failure_code = $3, failure_message = $4
+WHERE id = $1 AND status = 'requires_action'
+RETURNING id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps, status, failure_code, failure_message, created_at
+`
+
+type SetCardSetupStatusParams struct {
+	ID             string
+	Status         string
+	FailureCode    *string
+	FailureMessage *string
+}
+
+// Ends a setup that waited for the payer; one that ended already is not
+// changed (no row).
+func (q *Queries) SetCardSetupStatus(ctx context.Context, arg SetCardSetupStatusParams) (RuntimeCardSetup, error) {
+	row := q.db.QueryRow(ctx, setCardSetupStatus,
+		arg.ID,
+		arg.Status,
+		arg.FailureCode,
+		arg.FailureMessage,
+	)
+	var i RuntimeCardSetup
+	err := row.Scan(
+		&i.ID,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Provider,
+		&i.ProviderAccount,
+		&i.ProviderRef,
+		&i.Currency,
+		&i.TaxBps,
+		&i.Status,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.CreatedAt,
 	)
 	return i, err
 }
