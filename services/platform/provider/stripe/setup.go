@@ -70,7 +70,7 @@ func (c *Client) SetupCard(ctx context.Context, in Setup) (Result, error) {
 	c.prepare(&params.Params)
 	si, err := c.api.V1SetupIntents.Create(ctx, params)
 	if err != nil {
-		if res, ok := setupDeclineOf(err); ok {
+		if res, ok := declineOf(err); ok {
 			return res, nil
 		}
 		return Result{}, classify("create setup intent", err)
@@ -128,24 +128,4 @@ func (c *Client) setupResult(si *stripeapi.SetupIntent) (Result, error) {
 		return Result{}, fmt.Errorf("%w: setup intent %s is in status %q, which this flow does not make", provider.ErrInvalidRequest, si.ID, si.Status)
 	}
 	return res, nil
-}
-
-// setupDeclineOf turns Stripe's refusal of a SetupIntent's confirmation
-// (a card_error, a failed authentication) into a Declined result; ok is
-// false for any other error.
-func setupDeclineOf(err error) (Result, bool) {
-	var se *stripeapi.Error
-	if !errors.As(err, &se) || (se.Type != stripeapi.ErrorTypeCard && se.Code != stripeapi.ErrorCodeSetupIntentAuthenticationFailure) {
-		return Result{}, false
-	}
-	code := declineCode(string(se.Code), string(se.DeclineCode))
-	res := Result{Outcome: provider.Declined, DeclineCode: code, DeclineMessage: provider.DeclineMessage(code)}
-	if si := se.SetupIntent; si != nil {
-		res.IntentID, res.Livemode = si.ID, si.Livemode
-		res.Brand, res.Last4 = cardOf(si.PaymentMethod)
-	}
-	if res.Brand == "" {
-		res.Brand, res.Last4 = cardOf(se.PaymentMethod)
-	}
-	return res, true
 }

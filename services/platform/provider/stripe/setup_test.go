@@ -132,7 +132,7 @@ func TestSetupIntentOutcomes(t *testing.T) {
 			t.Errorf("%s: %+v %v, want ErrInvalidRequest", name, res, err)
 		}
 	}
-	res, ok := setupDeclineOf(&stripeapi.Error{Type: stripeapi.ErrorTypeCard, Code: "card_declined", DeclineCode: "insufficient_funds",
+	res, ok := declineOf(&stripeapi.Error{Type: stripeapi.ErrorTypeCard, Code: "card_declined", DeclineCode: "insufficient_funds",
 		SetupIntent: &stripeapi.SetupIntent{ID: "seti_7", PaymentMethod: visa}})
 	if !ok || res.Outcome != provider.Declined || res.DeclineCode != provider.DeclineInsufficientFunds || res.IntentID != "seti_7" || res.Brand != "visa" {
 		t.Errorf("card error: %+v %v", res, ok)
