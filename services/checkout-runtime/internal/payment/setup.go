@@ -36,11 +36,12 @@ var errSetupUnsupported = fmt.Errorf("%w: this checkout charges nothing today an
 // (its recurring prices are in a free trial): the card is checked and
 // saved by the provider without a payment, and the session completes,
 // paid, with that payment method for the first charge at the trial's end.
-// A card the provider declines is answered as a failed attempt (Payment
-// holds only its status and decline, no payment row is made). A setup
-// that needs the payer (Stripe's 3-D Secure) is recorded as a card setup
-// and answered requires_action with the client secret; the page resumes
-// it by its id (resumeSetup).
+// It goes where a payment would (plan), and cascades along a route as a
+// payment does (routing.Retryable). A card the provider declines is
+// answered as a failed attempt (Payment holds only its status and decline,
+// no payment row is made). A setup that needs the payer (Stripe's 3-D
+// Secure) is recorded as a card setup and answered requires_action with
+// the client secret; the page resumes it by its id (resumeSetup).
 func (s *Service) setup(ctx context.Context, a Attempt, q Quote) (Result, error) {
 	cs := a.Checkout.GetCheckoutSession()
 	if a.Method != "card" {
@@ -51,19 +52,31 @@ func (s *Service) setup(ctx context.Context, a Attempt, q Quote) (Result, error)
 	if err != nil {
 		return Result{}, err
 	}
-	target := route.targets[0]
-	prov, err := s.providerOf(ctx, target)
+	targets := route.targets
+	if route.routeID != "" && s.Breaker != nil {
+		targets = s.allowed(targets)
+	}
+	req := provider.SetupRequest{SetupID: id, Livemode: cs.GetLivemode(), Card: a.Card, Token: a.Token,
+		ReturnURL: withPaymentID(a.ReturnURL, id), Email: a.Billing.Email}
+	var (
+		res    provider.Result
+		target routing.Target
+	)
+	for i, t := range targets {
+		target = t
+		res, err = s.setupOn(ctx, t, req)
+		retry := route.routeID != "" && routing.Retryable(t.Provider, res, err)
+		if route.routeID != "" && s.Breaker != nil {
+			s.Breaker.Report(t, retry)
+		}
+		if !retry || i == len(targets)-1 {
+			break
+		}
+		s.Logger.InfoContext(ctx, "card setup cascades to the route's next account", "setup", id, "route", route.routeID,
+			"account", t.AccountID, "code", attemptCode(res, err))
+	}
 	if err != nil {
 		return Result{}, err
-	}
-	saver, ok := prov.(cardSetup)
-	if !ok {
-		return Result{}, errSetupUnsupported
-	}
-	res, err := saver.SetupCard(ctx, provider.SetupRequest{SetupID: id, Livemode: cs.GetLivemode(), Card: a.Card, Token: a.Token,
-		ReturnURL: withPaymentID(a.ReturnURL, id), Email: a.Billing.Email})
-	if err != nil {
-		return Result{}, fmt.Errorf("set up card: %w", err)
 	}
 	st := db.RuntimeCardSetup{ID: id, SessionID: cs.GetId(), OrganizationID: a.Checkout.GetOrganizationId(), Livemode: cs.GetLivemode(),
 		Provider: target.Provider, ProviderAccount: optional(target.AccountID), ProviderRef: res.Reference,
@@ -82,6 +95,23 @@ func (s *Service) setup(ctx context.Context, a Attempt, q Quote) (Result, error)
 		return s.completeSetup(ctx, st, res)
 	}
 	return Result{}, fmt.Errorf("set up card: the provider answered outcome %v", res.Outcome)
+}
+
+// setupOn asks target's provider to set the card up.
+func (s *Service) setupOn(ctx context.Context, target routing.Target, req provider.SetupRequest) (provider.Result, error) {
+	prov, err := s.providerOf(ctx, target)
+	if err != nil {
+		return provider.Result{}, err
+	}
+	saver, ok := prov.(cardSetup)
+	if !ok {
+		return provider.Result{}, errSetupUnsupported
+	}
+	res, err := saver.SetupCard(ctx, req)
+	if err != nil {
+		return provider.Result{}, fmt.Errorf("set up card: %w", err)
+	}
+	return res, nil
 }
 
 // resumeSetup carries on with card setup id of session sessionID after

@@ -139,3 +139,30 @@ func TestStripeTrialDeclines(t *testing.T) {
 		t.Fatalf("%d methods saved (%v), completions %q", methods, err, rec.saved)
 	}
 }
+
+// TestStripeTrialThroughARoute: a free trial's checkout whose card route
+// lists a Stripe account that is down, then one that answers, cascades as
+// a payment does: the card is set up and saved through the second
+// account, whose renewals then charge it.
+func TestStripeTrialThroughARoute(t *testing.T) {
+	rec := &savedRecorder{}
+	s, proxy := stripeService(t, rec)
+	proxy.setStatus("succeeded")
+	downCalls := withDownStripeAccount(t, s, proxy)
+	a := stripeTrialAttempt()
+	a.Checkout.CardProviderAccount = nil
+	a.Checkout.Routes = []*internalapiv1.CheckoutRoute{downThenUpRoute()}
+	res, err := s.Pay(t.Context(), a)
+	if err != nil || res.Payment.Status != StatusSucceeded || res.Session == nil || len(rec.saved) != 1 {
+		t.Fatalf("setup through the route: %+v %v (saved %q)", res.Payment, err, rec.saved)
+	}
+	if downCalls.Load() == 0 {
+		t.Fatal("the down account was never asked")
+	}
+	wantCalls(t, proxy.paths(t), "POST /v1/customers", "POST /v1/setup_intents")
+	var account string
+	if err := s.Store.Pool.QueryRow(t.Context(), `SELECT coalesce(provider_account, '') FROM runtime.payment_methods WHERE id = $1`,
+		rec.saved[0]).Scan(&account); err != nil || account != "pa_stripe" {
+		t.Fatalf("saved through %q, %v", account, err)
+	}
+}
