@@ -1,8 +1,8 @@
--- A card saved without a payment (a free trial's checkout) whose provider
--- needs the payer first (Stripe's SetupIntent in requires_action: 3-D
--- Secure): the page passes the action in Stripe.js, then resumes this
--- setup by its id, and the runtime reads the SetupIntent again. A setup
--- that succeeds at once leaves no row (its payment method is the record).
+-- Each attempt to save a card without a payment (a free trial's checkout):
+-- counted with the payments in the card-testing limits (per session and
+-- per client address), and, when its provider needs the payer first
+-- (Stripe's SetupIntent in requires_action: 3-D Secure), what the page
+-- resumes by its id once Stripe.js has passed the action.
 SET lock_timeout = '5s';
 
 CREATE TABLE runtime.card_setups (
@@ -12,17 +12,19 @@ CREATE TABLE runtime.card_setups (
     livemode         boolean NOT NULL,
     provider         text NOT NULL,
     provider_account text,
-    -- The provider's id for the setup (Stripe: seti_…).
-    provider_ref     text NOT NULL,
+    -- The provider's id for the setup (Stripe: seti_…), once it answered.
+    provider_ref     text,
     currency         text NOT NULL,
     -- The exclusive tax rate of the payer's billing address, for the
-    -- subscription's renewals (completion's tax_bps).
+    -- subscription's renewals (the completion's tax_bps).
     tax_bps          bigint NOT NULL CHECK (tax_bps >= 0),
-    status           text NOT NULL DEFAULT 'requires_action'
-        CHECK (status IN ('requires_action', 'succeeded', 'failed')),
+    client_ip        inet,
+    status           text NOT NULL DEFAULT 'processing'
+        CHECK (status IN ('processing', 'requires_action', 'succeeded', 'failed')),
     failure_code     text,
     failure_message  text,
     created_at       timestamptz NOT NULL DEFAULT now()
 );
 
-CREATE INDEX card_setups_session_idx ON runtime.card_setups (session_id);
+CREATE INDEX card_setups_session_idx ON runtime.card_setups (session_id, created_at);
+CREATE INDEX card_setups_ip_idx ON runtime.card_setups (client_ip, created_at);

@@ -3,6 +3,8 @@ package payment
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -39,9 +41,10 @@ var errSetupUnsupported = fmt.Errorf("%w: this checkout charges nothing today an
 // It goes where a payment would (plan), and cascades along a route as a
 // payment does (routing.Retryable). A card the provider declines is
 // answered as a failed attempt (Payment holds only its status and decline,
-// no payment row is made). A setup that needs the payer (Stripe's 3-D
-// Secure) is recorded as a card setup and answered requires_action with
-// the client secret; the page resumes it by its id (resumeSetup).
+// no payment row is made). Each attempt is a card setup row, counted with
+// the payments in the card-testing limits; one that needs the payer
+// (Stripe's 3-D Secure) is answered requires_action with the client
+// secret, and the page resumes it by its id (resumeSetup).
 func (s *Service) setup(ctx context.Context, a Attempt, q Quote) (Result, error) {
 	cs := a.Checkout.GetCheckoutSession()
 	if a.Method != "card" {
@@ -55,6 +58,21 @@ func (s *Service) setup(ctx context.Context, a Attempt, q Quote) (Result, error)
 	targets := route.targets
 	if route.routeID != "" && s.Breaker != nil {
 		targets = s.allowed(targets)
+	}
+	var ip *netip.Addr
+	if a.ClientIP.IsValid() {
+		ip = &a.ClientIP
+	}
+	// Recorded first, within the card-testing limits: a setup checks a
+	// card as a payment does.
+	_, ok, err := s.Store.CreateCardSetupWithinLimits(ctx, db.RuntimeCardSetup{ID: id, SessionID: cs.GetId(),
+		OrganizationID: a.Checkout.GetOrganizationId(), Livemode: cs.GetLivemode(), Provider: targets[0].Provider,
+		ProviderAccount: optional(targets[0].AccountID), Currency: cs.GetCurrency(), TaxBps: exclusiveBps(q), ClientIp: ip},
+		store.AttemptLimits{PerSession: s.Limits.PerSession, PerIP: s.Limits.PerIP, Since: time.Now().Add(-s.Limits.Window)})
+	if err != nil {
+		return Result{}, fmt.Errorf("record card setup: %w", err)
+	} else if !ok {
+		return Result{}, ErrRateLimited
 	}
 	req := provider.SetupRequest{SetupID: id, Livemode: cs.GetLivemode(), Card: a.Card, Token: a.Token,
 		ReturnURL: withPaymentID(a.ReturnURL, id), Email: a.Billing.Email}
@@ -75,26 +93,37 @@ func (s *Service) setup(ctx context.Context, a Attempt, q Quote) (Result, error)
 		s.Logger.InfoContext(ctx, "card setup cascades to the route's next account", "setup", id, "route", route.routeID,
 			"account", t.AccountID, "code", attemptCode(res, err))
 	}
-	if err != nil {
-		return Result{}, err
+	answer := db.AnswerCardSetupParams{ID: id, Provider: target.Provider, ProviderAccount: optional(target.AccountID),
+		ProviderRef: optional(res.Reference)}
+	switch {
+	case err != nil:
+		answer.Status, answer.FailureCode = StatusFailed, optional(attemptCode(res, err))
+	case res.Outcome == provider.Declined:
+		answer.Status, answer.FailureCode, answer.FailureMessage = StatusFailed, optional(res.DeclineCode), optional(res.DeclineMessage)
+	case res.Outcome == provider.ChallengeRequired:
+		answer.Status = StatusRequiresAction
+	case res.Outcome == provider.Authorized:
+		answer.Status = StatusSucceeded
+	default:
+		answer.Status, answer.FailureCode = StatusFailed, optional("provider_error")
+		err = fmt.Errorf("set up card: the provider answered outcome %v", res.Outcome)
 	}
-	st := db.RuntimeCardSetup{ID: id, SessionID: cs.GetId(), OrganizationID: a.Checkout.GetOrganizationId(), Livemode: cs.GetLivemode(),
-		Provider: target.Provider, ProviderAccount: optional(target.AccountID), ProviderRef: res.Reference,
-		Currency: cs.GetCurrency(), TaxBps: exclusiveBps(q)}
+	answered, aerr := s.Store.AnswerCardSetup(ctx, answer)
+	if err != nil {
+		if aerr != nil {
+			s.Logger.ErrorContext(ctx, "recording a failed card setup", "setup", id, "err", aerr)
+		}
+		return Result{}, err
+	} else if aerr != nil {
+		return Result{}, fmt.Errorf("record card setup: %w", aerr)
+	}
 	switch res.Outcome {
 	case provider.Declined:
-		return declinedSetup(st, res), nil
+		return declinedSetup(answered, res), nil
 	case provider.ChallengeRequired:
-		if st, err = s.Store.CreateCardSetup(ctx, db.CreateCardSetupParams{ID: st.ID, SessionID: st.SessionID,
-			OrganizationID: st.OrganizationID, Livemode: st.Livemode, Provider: st.Provider, ProviderAccount: st.ProviderAccount,
-			ProviderRef: st.ProviderRef, Currency: st.Currency, TaxBps: st.TaxBps}); err != nil {
-			return Result{}, fmt.Errorf("record card setup: %w", err)
-		}
-		return Result{Payment: setupPayment(st), ClientSecret: res.ClientSecret}, nil
-	case provider.Authorized:
-		return s.completeSetup(ctx, st, res)
+		return Result{Payment: setupPayment(answered), ClientSecret: res.ClientSecret}, nil
 	}
-	return Result{}, fmt.Errorf("set up card: the provider answered outcome %v", res.Outcome)
+	return s.completeSetup(ctx, answered, res)
 }
 
 // setupOn asks target's provider to set the card up.
@@ -136,7 +165,7 @@ func (s *Service) resumeSetup(ctx context.Context, sessionID, id string) (Result
 	if !ok {
 		return Result{}, ErrNotResumable
 	}
-	res, err := r.Resume(ctx, st.ProviderRef)
+	res, err := r.Resume(ctx, deref(st.ProviderRef))
 	if err != nil {
 		return Result{}, fmt.Errorf("resume setup: %w", err)
 	}

@@ -24,9 +24,10 @@ type RuntimeCardSetup struct {
 	Livemode        bool
 	Provider        string
 	ProviderAccount *string
-	ProviderRef     string
+	ProviderRef     *string
 	Currency        string
 	TaxBps          int64
+	ClientIp        *netip.Addr
 	Status          string
 	FailureCode     *string
 	FailureMessage  *string

@@ -112,6 +112,55 @@ func (q *Queries) AddReceived(ctx context.Context, arg AddReceivedParams) (Runti
 	return i, err
 }
 
+const answerCardSetup = `-- name: AnswerCardSetup :one
+UPDATE runtime.card_setups SET status = $2, provider = $3, provider_account = $4,
+    provider_ref = $5, failure_code = $6, failure_message = $7
+WHERE id = $1 AND status = 'processing'
+RETURNING id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps, client_ip, status, failure_code, failure_message, created_at
+`
+
+type AnswerCardSetupParams struct {
+	ID              string
+	Status          string
+	Provider        string
+	ProviderAccount *string
+	ProviderRef     *string
+	FailureCode     *string
+	FailureMessage  *string
+}
+
+// The provider's answer to a setup attempt: the account that gave it (a
+// route may have cascaded), its reference and where it stands.
+func (q *Queries) AnswerCardSetup(ctx context.Context, arg AnswerCardSetupParams) (RuntimeCardSetup, error) {
+	row := q.db.QueryRow(ctx, answerCardSetup,
+		arg.ID,
+		arg.Status,
+		arg.Provider,
+		arg.ProviderAccount,
+		arg.ProviderRef,
+		arg.FailureCode,
+		arg.FailureMessage,
+	)
+	var i RuntimeCardSetup
+	err := row.Scan(
+		&i.ID,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Provider,
+		&i.ProviderAccount,
+		&i.ProviderRef,
+		&i.Currency,
+		&i.TaxBps,
+		&i.ClientIp,
+		&i.Status,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const attemptsOfPayments = `-- name: AttemptsOfPayments :many
 SELECT payment_id, sequence, provider, provider_account, route_id, outcome, decline_code, retryable, provider_ref, latency_ms, created_at FROM runtime.payment_attempts WHERE payment_id = ANY ($1::text[])
 ORDER BY payment_id, sequence
@@ -318,56 +367,6 @@ func (q *Queries) ClaimStuckPayments(ctx context.Context, arg ClaimStuckPayments
 		return nil, err
 	}
 	return items, nil
-}
-
-const createCardSetup = `-- name: CreateCardSetup :one
-INSERT INTO runtime.card_setups (id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps)
-VALUES ($1, $2, $3, $4, $5, $9, $6, $7, $8)
-RETURNING id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps, status, failure_code, failure_message, created_at
-`
-
-type CreateCardSetupParams struct {
-	ID              string
-	SessionID       string
-	OrganizationID  string
-	Livemode        bool
-	Provider        string
-	ProviderRef     string
-	Currency        string
-	TaxBps          int64
-	ProviderAccount *string
-}
-
-// A setup that waits for the payer's action (its provider's next action).
-func (q *Queries) CreateCardSetup(ctx context.Context, arg CreateCardSetupParams) (RuntimeCardSetup, error) {
-	row := q.db.QueryRow(ctx, createCardSetup,
-		arg.ID,
-		arg.SessionID,
-		arg.OrganizationID,
-		arg.Livemode,
-		arg.Provider,
-		arg.ProviderRef,
-		arg.Currency,
-		arg.TaxBps,
-		arg.ProviderAccount,
-	)
-	var i RuntimeCardSetup
-	err := row.Scan(
-		&i.ID,
-		&i.SessionID,
-		&i.OrganizationID,
-		&i.Livemode,
-		&i.Provider,
-		&i.ProviderAccount,
-		&i.ProviderRef,
-		&i.Currency,
-		&i.TaxBps,
-		&i.Status,
-		&i.FailureCode,
-		&i.FailureMessage,
-		&i.CreatedAt,
-	)
-	return i, err
 }
 
 const createOffSessionPayment = `-- name: CreateOffSessionPayment :one
@@ -730,7 +729,7 @@ func (q *Queries) FindBankPaymentByReference(ctx context.Context, arg FindBankPa
 }
 
 const getCardSetup = `-- name: GetCardSetup :one
-SELECT id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps, status, failure_code, failure_message, created_at FROM runtime.card_setups WHERE id = $1
+SELECT id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps, client_ip, status, failure_code, failure_message, created_at FROM runtime.card_setups WHERE id = $1
 `
 
 func (q *Queries) GetCardSetup(ctx context.Context, id string) (RuntimeCardSetup, error) {
@@ -746,6 +745,7 @@ func (q *Queries) GetCardSetup(ctx context.Context, id string) (RuntimeCardSetup
 		&i.ProviderRef,
 		&i.Currency,
 		&i.TaxBps,
+		&i.ClientIp,
 		&i.Status,
 		&i.FailureCode,
 		&i.FailureMessage,
@@ -1298,7 +1298,7 @@ func (q *Queries) SetAuthorization(ctx context.Context, arg SetAuthorizationPara
 const setCardSetupStatus = `-- name: SetCardSetupStatus :one
 UPDATE runtime.card_setups SET status = $2, failure_code = $3, failure_message = $4
 WHERE id = $1 AND status = 'requires_action'
-RETURNING id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps, status, failure_code, failure_message, created_at
+RETURNING id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps, client_ip, status, failure_code, failure_message, created_at
 `
 
 type SetCardSetupStatusParams struct {
@@ -1328,6 +1328,7 @@ func (q *Queries) SetCardSetupStatus(ctx context.Context, arg SetCardSetupStatus
 		&i.ProviderRef,
 		&i.Currency,
 		&i.TaxBps,
+		&i.ClientIp,
 		&i.Status,
 		&i.FailureCode,
 		&i.FailureMessage,

@@ -177,14 +177,16 @@ WHERE id IN (
     FOR UPDATE OF stuck SKIP LOCKED)
 RETURNING *;
 
--- name: CreateCardSetup :one
--- A setup that waits for the payer's action (its provider's next action).
-INSERT INTO runtime.card_setups (id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps)
-VALUES ($1, $2, $3, $4, $5, sqlc.narg(provider_account), $6, $7, $8)
-RETURNING *;
-
 -- name: GetCardSetup :one
 SELECT * FROM runtime.card_setups WHERE id = $1;
+
+-- name: AnswerCardSetup :one
+-- The provider's answer to a setup attempt: the account that gave it (a
+-- route may have cascaded), its reference and where it stands.
+UPDATE runtime.card_setups SET status = $2, provider = $3, provider_account = sqlc.narg(provider_account),
+    provider_ref = sqlc.narg(provider_ref), failure_code = sqlc.narg(failure_code), failure_message = sqlc.narg(failure_message)
+WHERE id = $1 AND status = 'processing'
+RETURNING *;
 
 -- name: SetCardSetupStatus :one
 -- Ends a setup that waited for the payer; one that ended already is not
