@@ -76,38 +76,8 @@ func (s *Service) setup(ctx context.Context, a Attempt, q Quote) (Result, error)
 	}
 	req := provider.SetupRequest{SetupID: id, Livemode: cs.GetLivemode(), Card: a.Card, Token: a.Token,
 		ReturnURL: withPaymentID(a.ReturnURL, id), Email: a.Billing.Email}
-	var (
-		res    provider.Result
-		target routing.Target
-	)
-	for i, t := range targets {
-		target = t
-		res, err = s.setupOn(ctx, t, req)
-		retry := route.routeID != "" && routing.Retryable(t.Provider, res, err)
-		if route.routeID != "" && s.Breaker != nil {
-			s.Breaker.Report(t, retry)
-		}
-		if !retry || i == len(targets)-1 {
-			break
-		}
-		s.Logger.InfoContext(ctx, "card setup cascades to the route's next account", "setup", id, "route", route.routeID,
-			"account", t.AccountID, "code", attemptCode(res, err))
-	}
-	answer := db.AnswerCardSetupParams{ID: id, Provider: target.Provider, ProviderAccount: optional(target.AccountID),
-		ProviderRef: optional(res.Reference)}
-	switch {
-	case err != nil:
-		answer.Status, answer.FailureCode = StatusFailed, optional(attemptCode(res, err))
-	case res.Outcome == provider.Declined:
-		answer.Status, answer.FailureCode, answer.FailureMessage = StatusFailed, optional(res.DeclineCode), optional(res.DeclineMessage)
-	case res.Outcome == provider.ChallengeRequired:
-		answer.Status = StatusRequiresAction
-	case res.Outcome == provider.Authorized:
-		answer.Status = StatusSucceeded
-	default:
-		answer.Status, answer.FailureCode = StatusFailed, optional("provider_error")
-		err = fmt.Errorf("set up card: the provider answered outcome %v", res.Outcome)
-	}
+	target, res, err := s.setupAlong(ctx, route.routeID, targets, req)
+	answer, err := setupAnswer(id, target, res, err)
 	answered, aerr := s.Store.AnswerCardSetup(ctx, answer)
 	if err != nil {
 		if aerr != nil {
@@ -124,6 +94,46 @@ func (s *Service) setup(ctx context.Context, a Attempt, q Quote) (Result, error)
 		return Result{Payment: setupPayment(answered), ClientSecret: res.ClientSecret}, nil
 	}
 	return s.completeSetup(ctx, answered, res)
+}
+
+// setupAlong asks the targets in order to set the card up, going on to the
+// next while the answer is retryable on a route (as authorize cascades);
+// it returns the target that answered last and its answer.
+func (s *Service) setupAlong(ctx context.Context, routeID string, targets []routing.Target, req provider.SetupRequest) (routing.Target, provider.Result, error) {
+	for i, t := range targets {
+		res, err := s.setupOn(ctx, t, req)
+		retry := routeID != "" && routing.Retryable(t.Provider, res, err)
+		if routeID != "" && s.Breaker != nil {
+			s.Breaker.Report(t, retry)
+		}
+		if !retry || i == len(targets)-1 {
+			return t, res, err
+		}
+		s.Logger.InfoContext(ctx, "card setup cascades to the route's next account", "setup", req.SetupID, "route", routeID,
+			"account", t.AccountID, "code", attemptCode(res, err))
+	}
+	return routing.Target{}, provider.Result{}, errSetupUnsupported // no targets: plan always gives one
+}
+
+// setupAnswer is how setup id stores target's answer (res, or err); the
+// error is err, or the provider's answering an outcome a setup has not.
+func setupAnswer(id string, target routing.Target, res provider.Result, err error) (db.AnswerCardSetupParams, error) {
+	answer := db.AnswerCardSetupParams{ID: id, Provider: target.Provider, ProviderAccount: optional(target.AccountID),
+		ProviderRef: optional(res.Reference), Status: StatusFailed}
+	switch {
+	case err != nil:
+		answer.FailureCode = optional(attemptCode(res, err))
+	case res.Outcome == provider.Declined:
+		answer.FailureCode, answer.FailureMessage = optional(res.DeclineCode), optional(res.DeclineMessage)
+	case res.Outcome == provider.ChallengeRequired:
+		answer.Status = StatusRequiresAction
+	case res.Outcome == provider.Authorized:
+		answer.Status = StatusSucceeded
+	default:
+		answer.FailureCode = optional("provider_error")
+		err = fmt.Errorf("set up card: the provider answered outcome %v", res.Outcome)
+	}
+	return answer, err
 }
 
 // setupOn asks target's provider to set the card up.
