@@ -133,3 +133,60 @@ func TestStripeCardPaymentThroughTheStack(t *testing.T) {
 		}
 	}
 }
+
+// TestStripeFreeTrialSavesTheCard: a trial-only subscription checkout of a
+// site with a Stripe account renders the Payment Element in setup mode,
+// with the card alone; a ConfirmationToken posted reaches stripe-mock as a
+// Customer and a SetupIntent the runtime confirms. stripe-mock answers its
+// fixture SetupIntent (requires_payment_method: a refused card), so the
+// attempt is declined, nothing is saved or paid, and the session stays
+// open; the succeeded and 3-D Secure paths are proven in the runtime's
+// tests (internal/payment/stripe_setup_test.go). Such a session without
+// the card among its methods is refused at creation, naming them.
+func TestStripeFreeTrialSavesTheCard(t *testing.T) {
+	siteID, _ := stripeSite(t)
+	prod := created(t, "/v1/products", map[string]any{"name": "Stripe trial club"})
+	price := created(t, "/v1/prices", map[string]any{"product": prod["id"], "currency": "EUR", "unit_amount": 1200,
+		"recurring": map[string]any{"interval": "month"}})
+	trial := func(methods ...string) (int, map[string]any) {
+		body := map[string]any{"line_items": []any{map[string]any{"price_id": price["id"], "quantity": 1}},
+			"subscription_data": map[string]any{"trial_period_days": 14}, "customer_email": "trial@example.com",
+			"success_url": "https://shop.example/thanks", "cancel_url": "https://shop.example/cart"}
+		if len(methods) > 0 {
+			body["payment_method_types"] = methods
+		}
+		return api(t, "POST", "/v1/checkouts/"+siteID+"/create", body)
+	}
+	status, body := trial("bank_transfer")
+	if e, _ := body["error"].(map[string]any); status != http.StatusBadRequest || e["param"] != "payment_method_types" {
+		t.Fatalf("a free trial without the card: %d %v", status, body)
+	}
+	status, s := trial()
+	if status != http.StatusCreated || s["amount_total"] != 0.0 {
+		t.Fatalf("trial session: %d %v", status, s)
+	}
+	id := s["id"].(string)
+	c := newBrowser()
+	html, csrf := open(t, c, s["url"].(string))
+	if !strings.Contains(html, `id="payment-element"`) || !strings.Contains(html, `data-setup="1"`) || strings.Contains(html, `id="bank-fields"`) {
+		t.Fatalf("trial page: Element %t, setup mode %t, bank transfer %t", strings.Contains(html, `id="payment-element"`),
+			strings.Contains(html, `data-setup="1"`), strings.Contains(html, `id="bank-fields"`))
+	}
+	form := billingForm(csrf, "card")
+	form.Set("confirmation_token", "ctoken_123")
+	resp, body, _ := post(t, c, s["url"].(string)+"/pay", form, true)
+	if e, _ := body["error"].(map[string]any); resp.StatusCode != http.StatusPaymentRequired || e["code"] != "card_declined" {
+		t.Fatalf("pay with a confirmation token: %d %v", resp.StatusCode, body)
+	}
+	var payments, methods int
+	if err := queryRow(t, `SELECT (SELECT count(*) FROM runtime.payments WHERE session_id = $1),
+		(SELECT count(*) FROM runtime.payment_methods WHERE session_id = $1)`, id).Scan(&payments, &methods); err != nil {
+		t.Fatal(err)
+	}
+	if payments != 0 || methods != 0 {
+		t.Fatalf("a refused setup made %d payments and %d saved methods", payments, methods)
+	}
+	if got := session(t, id); got["status"] != "open" || got["payment_status"] != "unpaid" {
+		t.Fatalf("session after the refused setup: %v", got)
+	}
+}

@@ -113,6 +113,22 @@ type AuthorizeRequest struct {
 	SaveForOffSession bool
 }
 
+// SetupRequest asks a provider to save a card without charging it, for a
+// checkout that charges nothing today (a subscription's free trial), as
+// Stripe Checkout sets up a trial's payment method. The answer is a Result:
+// Authorized with SavedToken (the card, for off-session charges later),
+// Declined, or ChallengeRequired (Stripe: 3-D Secure, then Resumer.Resume
+// with its Reference).
+type SetupRequest struct {
+	SetupID  string // our id for the setup (setup_…); idempotency keys derive from it
+	Livemode bool
+	Card     *Card  // the test provider's cards only
+	Token    string // Stripe's ConfirmationToken (ctoken_…); no card data reaches us
+	// ReturnURL is where a redirect-based next action sends the payer back.
+	ReturnURL string
+	Email     string // the payer's, for the provider's customer (optional)
+}
+
 // MobileMoney is a payer's mobile-money wallet, as the page validated it.
 type MobileMoney struct {
 	Phone   string // E.164, e.g. "+233551234987"

@@ -416,19 +416,20 @@ func (t *Test) SaveCard(_ context.Context, livemode bool, card *Card) (string, e
 // nothing: a subscription's free trial, as Stripe Checkout sets up a
 // payment method for one): a test card whose authorisation is declined is
 // declined here too, with its code; any other documented test card is
-// saved as SaveCard does. The Result carries the card's brand and last 4.
-func (t *Test) SetupCard(ctx context.Context, livemode bool, card *Card) (Result, string, error) {
-	token, err := t.SaveCard(ctx, livemode, card)
+// saved as SaveCard does (Result.SavedToken). The Result carries the
+// card's brand and last 4.
+func (t *Test) SetupCard(ctx context.Context, req SetupRequest) (Result, error) {
+	token, err := t.SaveCard(ctx, req.Livemode, req.Card)
 	if err != nil {
-		return Result{}, "", err
+		return Result{}, err
 	}
 	digits := strings.TrimPrefix(token, testCardTokenPrefix)
 	c, _ := lookupTestCard(digits)
 	brand, last4 := brandOf(digits), digits[len(digits)-4:]
 	if c.Outcome == Declined {
-		return decline("", brand, last4, c.DeclineCode, DeclineMessage(c.DeclineCode)), "", nil
+		return decline("", brand, last4, c.DeclineCode, DeclineMessage(c.DeclineCode)), nil
 	}
-	return Result{Outcome: Authorized, Brand: brand, Last4: last4}, token, nil
+	return Result{Outcome: Authorized, Brand: brand, Last4: last4, SavedToken: token}, nil
 }
 
 // AuthorizeSaved authorises an off-session charge of a token from

@@ -550,19 +550,19 @@ func TestSavedTestCards(t *testing.T) {
 func TestSetupCardSavesWithoutCharging(t *testing.T) {
 	p := NewTest()
 	ctx := context.Background()
-	res, token, err := p.SetupCard(ctx, false, &Card{Number: "4242-4242-4242-4242"})
-	if err != nil || res.Outcome != Authorized || token != "tok_test_4242424242424242" || res.Last4 != "4242" || res.Brand != "visa" {
-		t.Fatalf("setup 4242: %+v %q %v", res, token, err)
+	res, err := p.SetupCard(ctx, SetupRequest{SetupID: "setup_1", Card: &Card{Number: "4242-4242-4242-4242"}})
+	if err != nil || res.Outcome != Authorized || res.SavedToken != "tok_test_4242424242424242" || res.Last4 != "4242" || res.Brand != "visa" {
+		t.Fatalf("setup 4242: %+v %v", res, err)
 	}
-	res, token, err = p.SetupCard(ctx, false, &Card{Number: TestCardInsufficientFunds})
-	if err != nil || res.Outcome != Declined || res.DeclineCode != DeclineInsufficientFunds || token != "" {
-		t.Fatalf("setup of a declining card: %+v %q %v", res, token, err)
+	res, err = p.SetupCard(ctx, SetupRequest{SetupID: "setup_2", Card: &Card{Number: TestCardInsufficientFunds}})
+	if err != nil || res.Outcome != Declined || res.DeclineCode != DeclineInsufficientFunds || res.SavedToken != "" {
+		t.Fatalf("setup of a declining card: %+v %v", res, err)
 	}
 	for _, bad := range []struct {
 		live bool
 		card *Card
 	}{{true, &Card{Number: TestCardSuccess}}, {false, &Card{Number: "4111 1111 1111 1111"}}, {false, nil}} {
-		if _, _, err := p.SetupCard(ctx, bad.live, bad.card); !errors.Is(err, ErrInvalidRequest) {
+		if _, err := p.SetupCard(ctx, SetupRequest{SetupID: "setup_3", Livemode: bad.live, Card: bad.card}); !errors.Is(err, ErrInvalidRequest) {
 			t.Errorf("setup %+v: %v", bad, err)
 		}
 	}

@@ -226,6 +226,9 @@ func Validate(req *adminv1.CreateCheckoutSessionRequest, site Site, live bool, n
 	if n.PaymentMethodTypes, err = methods(req.GetPaymentMethodTypes(), site.PaymentMethodTypes); err != nil {
 		return n, err
 	}
+	if err := checkSetupMethod(req, n); err != nil {
+		return n, err
+	}
 	n.Locale = req.GetLocale()
 	if n.Locale == "" {
 		n.Locale = "auto"
@@ -463,6 +466,25 @@ func methods(asked, enabled []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkSetupMethod refuses a checkout that charges nothing today (its
+// recurring prices are in a free trial) without the card among its
+// methods: such a checkout saves a card for the trial's end without a
+// payment (every card provider, the test provider and Stripe, can), and no
+// other method can be saved so. It names payment_method_types when they
+// were given, else the trial that made the checkout free (the site's
+// methods lack the card).
+func checkSetupMethod(req *adminv1.CreateCheckoutSessionRequest, n New) error {
+	if n.Subtotal > 0 || slices.Contains(n.PaymentMethodTypes, "card") {
+		return nil
+	}
+	param := "subscription_data[trial_period_days]"
+	if len(req.GetPaymentMethodTypes()) > 0 {
+		param = "payment_method_types"
+	}
+	return errs.Param(param, "payment_method_unavailable",
+		"A checkout that charges nothing today (a free trial) saves a card for the trial's end: it needs the card among its payment methods.")
 }
 
 func expiry(req *adminv1.CreateCheckoutSessionRequest, now time.Time) (time.Time, error) {

@@ -113,6 +113,8 @@ func TestValidateRejects(t *testing.T) {
 		{"expiry in the past", &adminv1.CreateCheckoutSessionRequest{Amount: proto.Int64(1), ExpiresAt: timestamppb.New(now.Add(-time.Hour))}, false, "expires_at"},
 		{"two expiries", &adminv1.CreateCheckoutSessionRequest{Amount: proto.Int64(1), ExpiresInHours: proto.Int64(2), ExpiresInMinutes: proto.Int64(30)}, false, "expires_in_hours"},
 		{"bad notify url", &adminv1.CreateCheckoutSessionRequest{Amount: proto.Int64(1), NotifyUrl: "notify"}, false, "notify_url"},
+		{"free trial without card", &adminv1.CreateCheckoutSessionRequest{LineItems: []*adminv1.LineItemParams{{Name: "a", Quantity: 1}},
+			SubscriptionData: &adminv1.SubscriptionDataParams{TrialPeriodDays: proto.Int32(14)}, PaymentMethodTypes: []string{"bank_transfer"}}, false, "payment_method_types"},
 		{"bad image url", &adminv1.CreateCheckoutSessionRequest{LineItems: []*adminv1.LineItemParams{{Name: "a", UnitAmount: 1, Quantity: 1, ImageUrl: "x"}}}, false, "line_items[0][image_url]"},
 	}
 	for _, c := range cases {
@@ -149,5 +151,30 @@ func TestReferenceAlphabet(t *testing.T) {
 	}
 	if len(seen) < 999 {
 		t.Fatalf("references repeat too often: %d distinct of 1000", len(seen))
+	}
+}
+
+// TestValidateFreeTrialNeedsACard: a checkout that charges nothing today
+// (a free trial) saves a card: it is refused without the card among its
+// methods, naming the trial when the site's methods lack it; with the card,
+// or charging something, it is accepted.
+func TestValidateFreeTrialNeedsACard(t *testing.T) {
+	trial := func(methods ...string) *adminv1.CreateCheckoutSessionRequest {
+		return &adminv1.CreateCheckoutSessionRequest{LineItems: []*adminv1.LineItemParams{{Name: "Plan", Quantity: 1}},
+			SubscriptionData: &adminv1.SubscriptionDataParams{TrialPeriodDays: proto.Int32(14)}, PaymentMethodTypes: methods}
+	}
+	site := testSite
+	site.PaymentMethodTypes = []string{"bank_transfer"}
+	_, err := Validate(trial(), site, false, now)
+	if e, ok := errs.As(err); !ok || e.Param != "subscription_data[trial_period_days]" || e.Kind != errs.Invalid {
+		t.Fatalf("site without card: %v", err)
+	}
+	if _, err := Validate(trial("card"), testSite, false, now); err != nil {
+		t.Fatalf("with the card: %v", err)
+	}
+	charged := trial("bank_transfer")
+	charged.LineItems = append(charged.LineItems, &adminv1.LineItemParams{Name: "Setup fee", UnitAmount: 500, Quantity: 1})
+	if _, err := Validate(charged, testSite, false, now); err != nil {
+		t.Fatalf("a trial with a charged setup fee: %v", err)
 	}
 }

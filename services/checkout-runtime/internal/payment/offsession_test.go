@@ -2,8 +2,10 @@ package payment
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -162,5 +164,39 @@ func TestFreeTrialSavesTheCardWithoutAPayment(t *testing.T) {
 		InvoiceId: "in_trial_end", IdempotencyKey: "in_trial_end/1", Amount: 1800, Currency: "EUR"})
 	if err != nil || p.Status != StatusSucceeded || p.Amount != 1800 {
 		t.Fatalf("charge at the trial's end: %+v %v", p, err)
+	}
+}
+
+// TestFreeTrialAttemptsAreLimited: a free trial's card setups count in the
+// card-testing limits as payments do: per session, and per client address
+// together with the payments made from it.
+func TestFreeTrialAttemptsAreLimited(t *testing.T) {
+	s := newService(t)
+	s.Admin = &savedRecorder{}
+	s.Limits = Limits{PerSession: 2, PerIP: 3, Window: time.Hour}
+	ip := netip.MustParseAddr("203.0.113.9")
+	attempt := func(id string, total int64) error {
+		co := checkoutFor(id, "subscription")
+		co.CheckoutSession.AmountSubtotal, co.CheckoutSession.AmountTotal = total, total
+		_, err := s.Pay(t.Context(), Attempt{Method: "card", Billing: Billing{Name: "Ada", Country: "FR", PostalCode: "75001"}, ClientIP: ip,
+			Card: &provider.Card{Number: provider.TestCardInsufficientFunds, Exp: "12/40", CVC: "123"}, Checkout: co})
+		return err
+	}
+	for i, want := range []error{nil, nil, ErrRateLimited} {
+		if err := attempt("cs_trial_limited", 0); err != want {
+			t.Fatalf("setup %d: %v, want %v", i+1, err, want)
+		}
+	}
+	// The address has made two attempts (the refused one is not counted):
+	// one payment more, then none.
+	if err := attempt("cs_paid_1", 1800); err != nil {
+		t.Fatalf("payment from the address: %v", err)
+	}
+	if err := attempt("cs_paid_2", 1800); err != ErrRateLimited {
+		t.Fatalf("payment past the address's limit: %v", err)
+	}
+	var setups int
+	if err := s.Store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM runtime.card_setups WHERE status = 'failed' AND failure_code = 'insufficient_funds'`).Scan(&setups); err != nil || setups != 2 {
+		t.Fatalf("%d declined setups recorded, %v", setups, err)
 	}
 }

@@ -341,8 +341,40 @@ func TestBreakerSkipsAndProbes(t *testing.T) {
 func TestCascadeWhenStripeIsUnavailable(t *testing.T) {
 	s, proxy := stripeService(t, &closingSessions{})
 	proxy.setStatus("requires_capture")
+	downCalls := withDownStripeAccount(t, s, proxy)
+	a := stripeAttempt()
+	a.Checkout.Routes = []*internalapiv1.CheckoutRoute{downThenUpRoute()}
+	res, err := s.Pay(t.Context(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Payment
+	if p.Status != StatusSucceeded || deref(p.ProviderAccount) != "pa_stripe" {
+		t.Fatalf("payment %s on %s", p.Status, deref(p.ProviderAccount))
+	}
+	if got := fmt.Sprint(attemptsOf(t, s, p.ID)); got != "[pa_down error provider_error true pa_stripe authorized  false]" {
+		t.Fatalf("attempts %s", got)
+	}
+	if downCalls.Load() == 0 {
+		t.Fatal("the down account was never asked")
+	}
+	wantCalls(t, proxy.paths(t), "POST /v1/payment_intents", "POST /v1/payment_intents/{pi}/capture")
+}
+
+// downThenUpRoute is a card route over two Stripe accounts, pa_down first.
+func downThenUpRoute() *internalapiv1.CheckoutRoute {
+	rt := routeOf("rt_stripe", routing.TypePriority, true, nil, acct("pa_down", 0), acct("pa_stripe", 0))
+	rt.Providers = []string{provider.NameStripe, provider.NameStripe}
+	return rt
+}
+
+// withDownStripeAccount gives s two Stripe accounts: pa_stripe at
+// stripe-mock behind proxy, and pa_down, whose every call is answered 503;
+// it returns the count of pa_down's calls.
+func withDownStripeAccount(t *testing.T, s *Service, proxy *stripeProxy) *atomic.Int32 {
+	t.Helper()
 	const downKey = testkit.StripeMockKey + "Down"
-	var downCalls atomic.Int32
+	downCalls := &atomic.Int32{}
 	up := proxy.handler(t)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "Bearer "+downKey {
@@ -359,25 +391,7 @@ func TestCascadeWhenStripeIsUnavailable(t *testing.T) {
 		key := map[string]string{"pa_down": downKey, "pa_stripe": testkit.StripeMockKey}[id]
 		return provider.Credentials{AccountID: id, Provider: provider.NameStripe, SecretKey: key}, nil
 	}, map[string]provider.Factory{provider.NameStripe: stripe.Factory(front.URL, nil)})
-	rt := routeOf("rt_stripe", routing.TypePriority, true, nil, acct("pa_down", 0), acct("pa_stripe", 0))
-	rt.Providers = []string{provider.NameStripe, provider.NameStripe}
-	a := stripeAttempt()
-	a.Checkout.Routes = []*internalapiv1.CheckoutRoute{rt}
-	res, err := s.Pay(t.Context(), a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := res.Payment
-	if p.Status != StatusSucceeded || deref(p.ProviderAccount) != "pa_stripe" {
-		t.Fatalf("payment %s on %s", p.Status, deref(p.ProviderAccount))
-	}
-	if got := fmt.Sprint(attemptsOf(t, s, p.ID)); got != "[pa_down error provider_error true pa_stripe authorized  false]" {
-		t.Fatalf("attempts %s", got)
-	}
-	if downCalls.Load() == 0 {
-		t.Fatal("the down account was never asked")
-	}
-	wantCalls(t, proxy.paths(t), "POST /v1/payment_intents", "POST /v1/payment_intents/{pi}/capture")
+	return downCalls
 }
 
 // firstWins is admin-api completing a session once: the first payment to

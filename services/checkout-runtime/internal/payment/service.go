@@ -207,8 +207,12 @@ var ErrNotResumable = errs.Param("payment_id", "payment_not_resumable", "This pa
 // provider's script (Stripe.js handleNextAction): the provider is asked
 // where the payment stands, and the state machine continues as after
 // Authorize. A payment that moved on already (a double post, a webhook
-// first) is answered as it is.
+// first) is answered as it is. A card setup's id (setup_…, a free trial's
+// checkout) resumes that setup (resumeSetup).
 func (s *Service) Resume(ctx context.Context, sessionID, paymentID string) (Result, error) {
+	if ids.HasPrefix(paymentID, SetupPrefix) {
+		return s.resumeSetup(ctx, sessionID, paymentID)
+	}
 	p, err := s.Store.GetPayment(ctx, paymentID)
 	if store.IsNoRows(err) || (err == nil && p.SessionID != sessionID) {
 		return Result{}, errs.NotFoundf("payment_id", "No such payment.")

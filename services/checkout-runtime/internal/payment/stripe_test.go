@@ -40,9 +40,12 @@ type stripeCall struct {
 // it. stripe-mock is stateless and answers fixtures (a PaymentIntent in
 // requires_payment_method): where a test needs Stripe to have moved the
 // intent on (requires_capture, requires_action), the proxy sets the status
-// of the PaymentIntent in stripe-mock's answer (and of a search's intents,
-// which are given the searched payment's metadata and intent id), as the
-// library's tests do with its fixtures. Everything else is stripe-mock's own answer.
+// of the PaymentIntent (or SetupIntent) in stripe-mock's answer (and of a
+// search's intents, which are given the searched payment's metadata and
+// intent id), as the library's tests do with its fixtures; a SetupIntent
+// set to succeeded gets the Customer and card payment method Stripe
+// attaches on success when the fixture has none. Everything else is
+// stripe-mock's own answer.
 type stripeProxy struct {
 	mu     sync.Mutex
 	calls  []stripeCall
@@ -70,7 +73,8 @@ func (p *stripeProxy) handler(t *testing.T) http.Handler {
 		defer p.mu.Unlock()
 		p.calls = append(p.calls, stripeCall{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get("Idempotency-Key"),
 			Form: req.Form, Query: req.URL.Query(), Status: resp.StatusCode})
-		if p.status == "" || resp.StatusCode != http.StatusOK || !strings.HasPrefix(req.URL.Path, "/v1/payment_intents") ||
+		intent := strings.HasPrefix(req.URL.Path, "/v1/payment_intents") || strings.HasPrefix(req.URL.Path, "/v1/setup_intents")
+		if p.status == "" || resp.StatusCode != http.StatusOK || !intent ||
 			strings.HasSuffix(req.URL.Path, "/capture") || strings.HasSuffix(req.URL.Path, "/cancel") {
 			return nil
 		}
@@ -106,6 +110,15 @@ func (p *stripeProxy) handler(t *testing.T) http.Handler {
 				obj["client_secret"] = obj["id"].(string) + "_secret_test"
 			}
 		}
+		if p.status == "succeeded" && obj["object"] == "setup_intent" {
+			if obj["customer"] == nil {
+				obj["customer"] = "cus_trial"
+			}
+			if pm, ok := obj["payment_method"].(map[string]any); !ok || pm["card"] == nil {
+				obj["payment_method"] = map[string]any{"id": "pm_trial", "object": "payment_method", "type": "card",
+					"card": map[string]any{"brand": "visa", "last4": "3155"}}
+			}
+		}
 		body, _ = json.Marshal(obj)
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		resp.ContentLength = int64(len(body))
@@ -134,6 +147,8 @@ func (p *stripeProxy) paths(t *testing.T) []string {
 		for i, s := range parts {
 			if strings.HasPrefix(s, "pi_") {
 				parts[i] = "{pi}"
+			} else if strings.HasPrefix(s, "seti_") {
+				parts[i] = "{seti}"
 			}
 		}
 		out = append(out, c.Method+" "+strings.Join(parts, "/"))

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,21 +35,33 @@ type AttemptLimits struct {
 // collision between two keys only makes them wait for each other.
 const lockAttemptsSQL = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`
 
+// attemptCounts is the condition of an attempt within its limits, on the
+// statement's parameters session ($2), address (ip), since, perSession and
+// perIP: the session's and the address's payments and card setups (a free
+// trial's attempts, which check a card as a payment does) since then, each
+// under its limit.
+func attemptCounts(ip, since, perSession, perIP int) string {
+	return fmt.Sprintf(`
+WHERE (SELECT count(*) FROM runtime.payments WHERE session_id = $2::text AND created_at > $%[2]d::timestamptz)
+    + (SELECT count(*) FROM runtime.card_setups WHERE session_id = $2::text AND created_at > $%[2]d::timestamptz) < $%[3]d::bigint
+  AND ($%[1]d::inet IS NULL
+       OR (SELECT count(*) FROM runtime.payments WHERE client_ip = $%[1]d::inet AND created_at > $%[2]d::timestamptz)
+        + (SELECT count(*) FROM runtime.card_setups WHERE client_ip = $%[1]d::inet AND created_at > $%[2]d::timestamptz) < $%[4]d::bigint)`,
+		ip, since, perSession, perIP)
+}
+
 // createWithinLimitsSQL inserts the payment only while both counts are under
 // their limits. It must be a statement after the locks: in READ COMMITTED a
 // statement sees what committed before it started, so only a count taken
 // once the lock is held sees every attempt that held the lock before.
-const createWithinLimitsSQL = `
+var createWithinLimitsSQL = `
 INSERT INTO runtime.payments (id, session_id, organization_id, livemode, method, provider, status,
     currency, amount, amount_tax, reference, billing_name, billing_email, billing_country,
     billing_postal_code, billing_region, client_ip, provider_account, installment_count,
     installment_monthly_bps, installment_interest, installment_interest_paid_by)
 SELECT $1::text, $2::text, $3::text, $4::boolean, $5::text, $6::text, 'processing',
     $7::text, $8::bigint, $9::bigint, $10::text, $11::text, $12::text, $13::text,
-    $14::text, $15::text, $16::inet, $20::text, $21::integer, $22::bigint, $23::bigint, $24::text
-WHERE (SELECT count(*) FROM runtime.payments WHERE session_id = $2::text AND created_at > $17::timestamptz) < $18::bigint
-  AND ($16::inet IS NULL
-       OR (SELECT count(*) FROM runtime.payments WHERE client_ip = $16::inet AND created_at > $17::timestamptz) < $19::bigint)
+    $14::text, $15::text, $16::inet, $20::text, $21::integer, $22::bigint, $23::bigint, $24::text` + attemptCounts(16, 17, 18, 19) + `
 RETURNING *`
 
 // CreatePaymentWithinLimits records a payment attempt unless the session or
@@ -60,31 +74,56 @@ RETURNING *`
 // (pa_…) making the payment, or nil for a built-in provider; plan is its
 // installment plan.
 func (s *Store) CreatePaymentWithinLimits(ctx context.Context, p db.CreatePaymentParams, account *string, plan Installments, lim AttemptLimits) (payment db.RuntimePayment, ok bool, err error) {
-	b := &pgx.Batch{}
-	b.Queue(lockAttemptsSQL, "runtime.payments.session:"+p.SessionID)
-	if p.ClientIp != nil {
-		b.Queue(lockAttemptsSQL, "runtime.payments.client_ip:"+p.ClientIp.String())
-	}
-	b.Queue(createWithinLimitsSQL, p.ID, p.SessionID, p.OrganizationID, p.Livemode, p.Method, p.Provider,
-		p.Currency, p.Amount, p.AmountTax, p.Reference, p.BillingName, p.BillingEmail, p.BillingCountry,
+	return insertWithinLimits[db.RuntimePayment](ctx, s, p.SessionID, p.ClientIp, createWithinLimitsSQL, p.ID, p.SessionID, p.OrganizationID,
+		p.Livemode, p.Method, p.Provider, p.Currency, p.Amount, p.AmountTax, p.Reference, p.BillingName, p.BillingEmail, p.BillingCountry,
 		p.BillingPostalCode, p.BillingRegion, p.ClientIp, lim.Since, int64(lim.PerSession), int64(lim.PerIP), account,
 		plan.Count, plan.MonthlyBps, plan.Interest, plan.PaidBy)
+}
+
+// createSetupWithinLimitsSQL inserts a card setup attempt (status
+// processing) on the same terms as createWithinLimitsSQL.
+var createSetupWithinLimitsSQL = `
+INSERT INTO runtime.card_setups (id, session_id, organization_id, livemode, provider, provider_account, currency, tax_bps, client_ip)
+SELECT $1::text, $2::text, $3::text, $4::boolean, $5::text, $6::text, $7::text, $8::bigint, $9::inet` + attemptCounts(9, 10, 11, 12) + `
+RETURNING *`
+
+// CreateCardSetupWithinLimits records a card setup attempt (a free trial's
+// checkout) unless the session or the client address has reached its
+// limit, counting payments and setups alike, under the same locks as
+// CreatePaymentWithinLimits; ok is false at the limit.
+func (s *Store) CreateCardSetupWithinLimits(ctx context.Context, st db.RuntimeCardSetup, lim AttemptLimits) (db.RuntimeCardSetup, bool, error) {
+	return insertWithinLimits[db.RuntimeCardSetup](ctx, s, st.SessionID, st.ClientIp, createSetupWithinLimitsSQL, st.ID, st.SessionID,
+		st.OrganizationID, st.Livemode, st.Provider, st.ProviderAccount, st.Currency, st.TaxBps,
+		st.ClientIp, lim.Since, int64(lim.PerSession), int64(lim.PerIP))
+}
+
+// insertWithinLimits runs insertSQL (an INSERT … WHERE attemptCounts
+// RETURNING *) after the session's and the address's advisory locks, in
+// one batch: one round trip, one implicit transaction whose end releases
+// the locks. ok is false when the insert made no row (a limit).
+func insertWithinLimits[T any](ctx context.Context, s *Store, sessionID string, ip *netip.Addr, insertSQL string, args ...any) (row T, ok bool, err error) {
+	b := &pgx.Batch{}
+	b.Queue(lockAttemptsSQL, "runtime.payments.session:"+sessionID)
+	if ip != nil {
+		b.Queue(lockAttemptsSQL, "runtime.payments.client_ip:"+ip.String())
+	}
+	b.Queue(insertSQL, args...)
 	br := s.Pool.SendBatch(ctx, b)
 	defer br.Close()
 	for range b.Len() - 1 {
 		if _, err := br.Exec(); err != nil {
-			return db.RuntimePayment{}, false, err
+			return row, false, err
 		}
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return db.RuntimePayment{}, false, err
+		return row, false, err
 	}
-	payment, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[db.RuntimePayment])
+	row, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[T])
 	if IsNoRows(err) {
-		return db.RuntimePayment{}, false, br.Close()
+		return row, false, br.Close()
 	} else if err != nil {
-		return db.RuntimePayment{}, false, err
+		return row, false, err
 	}
-	return payment, true, br.Close()
+	return row, true, br.Close()
 }

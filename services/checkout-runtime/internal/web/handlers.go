@@ -519,7 +519,7 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
 	// A payment id that is not the shape of one is no payment: it must not
 	// reach PostgreSQL (invalid UTF-8 or a NUL in a text parameter fails).
 	paymentID := r.PostForm.Get("payment_id")
-	if !ids.HasPrefix(paymentID, "pay") {
+	if !ids.HasPrefix(paymentID, "pay") && !ids.HasPrefix(paymentID, payment.SetupPrefix) {
 		h.answerError(w, r, co, http.StatusNotFound, "payment_missing", "err.form", nil)
 		return
 	}
@@ -555,7 +555,7 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	paymentID := r.Form.Get("payment_id")
-	if !ids.HasPrefix(paymentID, "pay") {
+	if !ids.HasPrefix(paymentID, "pay") && !ids.HasPrefix(paymentID, payment.SetupPrefix) {
 		h.answerError(w, r, co, http.StatusNotFound, "payment_missing", "err.form", nil)
 		return
 	}
@@ -859,10 +859,15 @@ func (h *Handler) basePage(w http.ResponseWriter, r *http.Request, co *internala
 	if acct := stripeAccount(co); acct != nil && contains(p.Methods, "card") {
 		// The amount the Payment Element shows and filters methods by: the
 		// session's before any tax of the billing address.
-		amount, currency, err := stripe.ElementsAmount(cs.GetAmountSubtotal()-cs.GetTotalDetails().GetAmountDiscount(), cs.GetCurrency())
-		if err == nil {
-			p.Stripe = &StripeView{PublishableKey: acct.GetPublishableKey(), Amount: amount, Currency: currency,
-				ResumeURL: "/checkout/" + url.PathEscape(cs.GetId()) + "/resume"}
+		resume := "/checkout/" + url.PathEscape(cs.GetId()) + "/resume"
+		charged := cs.GetAmountSubtotal() - cs.GetTotalDetails().GetAmountDiscount()
+		if amount, currency, err := stripe.ElementsAmount(charged, cs.GetCurrency()); err == nil {
+			p.Stripe = &StripeView{PublishableKey: acct.GetPublishableKey(), Amount: amount, Currency: currency, ResumeURL: resume}
+		} else if chargesNothing(cs) {
+			// A free trial charges nothing today: the Element saves the
+			// card (a SetupIntent, payment.setup), as Stripe Checkout does.
+			p.Stripe = &StripeView{PublishableKey: acct.GetPublishableKey(), Currency: strings.ToLower(cs.GetCurrency()),
+				ResumeURL: resume, Setup: true}
 		}
 	}
 	p.CustomFields = customFieldsView(co, lang, r)
@@ -1106,6 +1111,8 @@ func pageMethods(co *internalapiv1.GetCheckoutResponse) []string {
 	var out []string
 	for _, m := range cs.GetPaymentMethodTypes() {
 		switch {
+		case m != "card" && chargesNothing(cs):
+			// Only a card is saved without a payment (payment.setup).
 		case m == payment.MethodDirectDebit:
 			// Only through the site's GoCardless account, in a currency
 			// its schemes collect, in either mode.
@@ -1122,6 +1129,13 @@ func pageMethods(co *internalapiv1.GetCheckoutResponse) []string {
 		}
 	}
 	return out
+}
+
+// chargesNothing reports a subscription checkout that charges nothing
+// today (its recurring prices are in a free trial): its card is saved, not
+// charged.
+func chargesNothing(cs *adminv1.CheckoutSession) bool {
+	return cs.GetMode() == "subscription" && cs.GetAmountSubtotal()-cs.GetTotalDetails().GetAmountDiscount() == 0
 }
 
 // directDebitAccount returns the site's direct-debit account when it is a

@@ -138,3 +138,33 @@ func TestStripePayRefusesCardFields(t *testing.T) {
 		t.Errorf("resume with a forged token: %d", w.Code)
 	}
 }
+
+// TestStripeTrialPage: a subscription checkout that charges nothing today
+// (a free trial) through a Stripe account mounts the Payment Element in
+// setup mode (the server confirms a SetupIntent), offers the card alone
+// (only a card is saved without a payment) and no card input of ours; a
+// charged one keeps the payment mode and its other methods.
+func TestStripeTrialPage(t *testing.T) {
+	trial, charged := ids.New("cs"), ids.New("cs")
+	trialCo, chargedCo := stripeCheckout(trial, false, "card", "bank_transfer"), stripeCheckout(charged, false, "card", "bank_transfer")
+	trialCo.CheckoutSession.Mode, chargedCo.CheckoutSession.Mode = "subscription", "subscription"
+	trialCo.CheckoutSession.AmountSubtotal, trialCo.CheckoutSession.AmountTotal = 0, 0
+	h, routes := newTestHandler(t, adminClient(t, &adminServer{sessions: map[string]*internalapiv1.GetCheckoutResponse{
+		trial: trialCo, charged: chargedCo}}))
+	h.Store = store.New(testkit.NewDatabase(t, migrations.Set))
+	page := do(routes, "GET", "/checkout/"+trial, nil, nil).Body.String()
+	for _, want := range []string{`id="payment-element"`, `data-setup="1"`, `data-currency="eur"`, `value="card"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("trial page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{`id="bank-fields"`, `name="card_number"`} {
+		if strings.Contains(page, bad) {
+			t.Errorf("trial page has %q", bad)
+		}
+	}
+	page = do(routes, "GET", "/checkout/"+charged, nil, nil).Body.String()
+	if !strings.Contains(page, `data-amount="1000"`) || strings.Contains(page, `data-setup`) || !strings.Contains(page, `id="bank-fields"`) {
+		t.Errorf("charged subscription page: setup %t, bank fields %t", strings.Contains(page, `data-setup`), strings.Contains(page, `id="bank-fields"`))
+	}
+}

@@ -95,6 +95,9 @@ type StripeView struct {
 	Amount         int64  // in Stripe's units (stripe.ElementsAmount)
 	Currency       string // lower-case, as Stripe.js wants it
 	ResumeURL      string // POST after Stripe.js handleNextAction
+	// Setup: the checkout charges nothing today (a free trial); the
+	// Element is in setup mode, cards only, and Amount is 0.
+	Setup bool
 }
 
 // InstallmentView is one installment option, formatted.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
@@ -12,7 +13,8 @@ import (
 // Adapter is one Stripe account as a provider.Provider (and
 // provider.Resumer, provider.AuthorizationFinder), for the runtime's state
 // machine: Authorize confirms the page's ConfirmationToken, Void cancels the
-// intent, Resume reads it after Stripe.js handleNextAction.
+// intent, Resume reads it after Stripe.js handleNextAction; SetupCard saves
+// a card without a payment.
 type Adapter struct {
 	c *Client
 }
@@ -77,9 +79,29 @@ func (a *Adapter) AuthorizeSaved(ctx context.Context, req provider.AuthorizeRequ
 	return toProvider(res), nil
 }
 
-// Resume reads the intent after the payer's next action.
+// SetupCard saves the card of req.Token, the page's ConfirmationToken,
+// without a payment (Client.SetupCard): a checkout that charges nothing
+// today, a subscription's free trial.
+func (a *Adapter) SetupCard(ctx context.Context, req provider.SetupRequest) (provider.Result, error) {
+	if req.Card != nil {
+		return provider.Result{}, fmt.Errorf("%w: Stripe takes a confirmation token, never card data", provider.ErrInvalidRequest)
+	}
+	res, err := a.c.SetupCard(ctx, Setup{SetupID: req.SetupID, ConfirmationToken: req.Token, ReturnURL: req.ReturnURL,
+		Livemode: req.Livemode, Email: req.Email})
+	if err != nil {
+		return provider.Result{}, err
+	}
+	return toProvider(res), nil
+}
+
+// Resume reads the intent after the payer's next action: a PaymentIntent,
+// or the SetupIntent (seti_…) of SetupCard.
 func (a *Adapter) Resume(ctx context.Context, reference string) (provider.Result, error) {
-	res, err := a.c.Resume(ctx, reference)
+	resume := a.c.Resume
+	if strings.HasPrefix(reference, "seti_") {
+		resume = a.c.ResumeSetup
+	}
+	res, err := resume(ctx, reference)
 	if err != nil {
 		return provider.Result{}, err
 	}

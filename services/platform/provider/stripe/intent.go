@@ -102,7 +102,7 @@ func (c *Client) Authorize(ctx context.Context, in Intent) (Result, error) {
 	}
 	params.Metadata[MetadataPaymentID] = in.PaymentID
 	if in.SaveForOffSession {
-		cus, err := c.customerFor(ctx, in.PaymentID, in.Email)
+		cus, err := c.customerFor(ctx, MetadataPaymentID, in.PaymentID, in.Email)
 		if err != nil {
 			return Result{}, err
 		}

@@ -48,15 +48,17 @@ func outcomeOf(pi *stripeapi.PaymentIntent) (Result, error) {
 	return res, nil
 }
 
-// declineOf turns Stripe's answer to a confirmation that the card (or the
-// payer's bank) refused into a Declined result: a card_error (HTTP 402), or
-// a failed authentication. ok is false for any other error.
+// declineOf turns Stripe's answer to a confirmation (of a PaymentIntent or
+// a SetupIntent) that the card (or the payer's bank) refused into a
+// Declined result: a card_error (HTTP 402), or a failed authentication. ok
+// is false for any other error.
 func declineOf(err error) (Result, bool) {
 	var se *stripeapi.Error
 	if !errors.As(err, &se) {
 		return Result{}, false
 	}
-	if se.Type != stripeapi.ErrorTypeCard && se.Code != stripeapi.ErrorCodePaymentIntentAuthenticationFailure {
+	if se.Type != stripeapi.ErrorTypeCard && se.Code != stripeapi.ErrorCodePaymentIntentAuthenticationFailure &&
+		se.Code != stripeapi.ErrorCodeSetupIntentAuthenticationFailure {
 		return Result{}, false
 	}
 	code := declineCode(string(se.Code), string(se.DeclineCode))
@@ -65,6 +67,9 @@ func declineOf(err error) (Result, bool) {
 		res.IntentID, res.Livemode = pi.ID, pi.Livemode
 		res.Amount, res.Currency, _ = fromStripe(pi.Amount, string(pi.Currency))
 		res.Brand, res.Last4 = cardOf(pi.PaymentMethod)
+	} else if si := se.SetupIntent; si != nil {
+		res.IntentID, res.Livemode = si.ID, si.Livemode
+		res.Brand, res.Last4 = cardOf(si.PaymentMethod)
 	}
 	if res.Brand == "" {
 		res.Brand, res.Last4 = cardOf(se.PaymentMethod)
@@ -99,7 +104,7 @@ func declineCode(code, decline string) string {
 		return provider.DeclineInvalidNumber
 	case "invalid_expiry_month", "invalid_expiry_year", "invalid_expiry_month_and_year":
 		return provider.DeclineInvalidExpiry
-	case "payment_intent_authentication_failure", "authentication_required":
+	case "payment_intent_authentication_failure", "setup_intent_authentication_failure", "authentication_required":
 		return provider.DeclineAuthenticationFailed
 	}
 	return provider.DeclineCardDeclined

@@ -38,14 +38,15 @@ func parseSavedToken(token string) (cus, pm string, err error) {
 	return cus, pm, checkID("payment method id", pm)
 }
 
-// customerFor creates the Stripe Customer that keeps the card of payment
-// paymentID (once: a retry gets the same Customer, by idempotency key).
-func (c *Client) customerFor(ctx context.Context, paymentID, email string) (string, error) {
-	params := &stripeapi.CustomerCreateParams{Metadata: map[string]string{MetadataPaymentID: paymentID}}
+// customerFor creates the Stripe Customer that keeps the card of our
+// payment or setup id, named in its metadata under key (once: a retry gets
+// the same Customer, by idempotency key).
+func (c *Client) customerFor(ctx context.Context, key, id, email string) (string, error) {
+	params := &stripeapi.CustomerCreateParams{Metadata: map[string]string{key: id}}
 	if email != "" {
 		params.Email = stripeapi.String(email)
 	}
-	params.SetIdempotencyKey("tillpoint-customer-" + paymentID)
+	params.SetIdempotencyKey("tillpoint-customer-" + id)
 	c.prepare(&params.Params)
 	cus, err := c.api.V1Customers.Create(ctx, params)
 	if err != nil {

@@ -17,6 +17,23 @@ type RuntimeBankReceipt struct {
 	CreatedAt time.Time
 }
 
+type RuntimeCardSetup struct {
+	ID              string
+	SessionID       string
+	OrganizationID  string
+	Livemode        bool
+	Provider        string
+	ProviderAccount *string
+	ProviderRef     *string
+	Currency        string
+	TaxBps          int64
+	ClientIp        *netip.Addr
+	Status          string
+	FailureCode     *string
+	FailureMessage  *string
+	CreatedAt       time.Time
+}
+
 type RuntimeOutbox struct {
 	Seq       int64
 	ID        string

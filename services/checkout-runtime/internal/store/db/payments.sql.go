@@ -114,6 +114,55 @@ func (q *Queries) AddReceived(ctx context.Context, arg AddReceivedParams) (Runti
 	return i, err
 }
 
+const answerCardSetup = `-- name: AnswerCardSetup :one
+UPDATE runtime.card_setups SET status = $2, provider = $3, provider_account = $4,
+    provider_ref = $5, failure_code = $6, failure_message = $7
+WHERE id = $1 AND status = 'processing'
+RETURNING id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps, client_ip, status, failure_code, failure_message, created_at
+`
+
+type AnswerCardSetupParams struct {
+	ID              string
+	Status          string
+	Provider        string
+	ProviderAccount *string
+	ProviderRef     *string
+	FailureCode     *string
+	FailureMessage  *string
+}
+
+// The provider's answer to a setup attempt: the account that gave it (a
+// route may have cascaded), its reference and where it stands.
+func (q *Queries) AnswerCardSetup(ctx context.Context, arg AnswerCardSetupParams) (RuntimeCardSetup, error) {
+	row := q.db.QueryRow(ctx, answerCardSetup,
+		arg.ID,
+		arg.Status,
+		arg.Provider,
+		arg.ProviderAccount,
+		arg.ProviderRef,
+		arg.FailureCode,
+		arg.FailureMessage,
+	)
+	var i RuntimeCardSetup
+	err := row.Scan(
+		&i.ID,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Provider,
+		&i.ProviderAccount,
+		&i.ProviderRef,
+		&i.Currency,
+		&i.TaxBps,
+		&i.ClientIp,
+		&i.Status,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const attemptsOfPayments = `-- name: AttemptsOfPayments :many
 SELECT payment_id, sequence, provider, provider_account, route_id, outcome, decline_code, retryable, provider_ref, latency_ms, created_at FROM runtime.payment_attempts WHERE payment_id = ANY ($1::text[])
 ORDER BY payment_id, sequence
@@ -562,21 +611,23 @@ func (q *Queries) CreatePaymentMethod(ctx context.Context, arg CreatePaymentMeth
 }
 
 const createSetupPaymentMethod = `-- name: CreateSetupPaymentMethod :one
-INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, session_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, session_id,
+    provider_account)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (session_id) DO NOTHING
 RETURNING id, organization_id, livemode, provider, provider_token, card_brand, card_last4, payment_id, created_at, session_id, provider_account
 `
 
 type CreateSetupPaymentMethodParams struct {
-	ID             string
-	OrganizationID string
-	Livemode       bool
-	Provider       string
-	ProviderToken  string
-	CardBrand      *string
-	CardLast4      *string
-	SessionID      *string
+	ID              string
+	OrganizationID  string
+	Livemode        bool
+	Provider        string
+	ProviderToken   string
+	CardBrand       *string
+	CardLast4       *string
+	SessionID       *string
+	ProviderAccount *string
 }
 
 // A card saved without a payment (a checkout that charges nothing, a
@@ -591,6 +642,7 @@ func (q *Queries) CreateSetupPaymentMethod(ctx context.Context, arg CreateSetupP
 		arg.CardBrand,
 		arg.CardLast4,
 		arg.SessionID,
+		arg.ProviderAccount,
 	)
 	var i RuntimePaymentMethod
 	err := row.Scan(
@@ -674,6 +726,32 @@ func (q *Queries) FindBankPaymentByReference(ctx context.Context, arg FindBankPa
 		&i.PaymentMethodID,
 		&i.IdempotencyKey,
 		&i.NextAction,
+	)
+	return i, err
+}
+
+const getCardSetup = `-- name: GetCardSetup :one
+SELECT id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps, client_ip, status, failure_code, failure_message, created_at FROM runtime.card_setups WHERE id = $1
+`
+
+func (q *Queries) GetCardSetup(ctx context.Context, id string) (RuntimeCardSetup, error) {
+	row := q.db.QueryRow(ctx, getCardSetup, id)
+	var i RuntimeCardSetup
+	err := row.Scan(
+		&i.ID,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Provider,
+		&i.ProviderAccount,
+		&i.ProviderRef,
+		&i.Currency,
+		&i.TaxBps,
+		&i.ClientIp,
+		&i.Status,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.CreatedAt,
 	)
 	return i, err
 }
@@ -1278,6 +1356,48 @@ func (q *Queries) SetAuthorization(ctx context.Context, arg SetAuthorizationPara
 		&i.PaymentMethodID,
 		&i.IdempotencyKey,
 		&i.NextAction,
+	)
+	return i, err
+}
+
+const setCardSetupStatus = `-- name: SetCardSetupStatus :one
+UPDATE runtime.card_setups SET status = $2, failure_code = $3, failure_message = $4
+WHERE id = $1 AND status = 'requires_action'
+RETURNING id, session_id, organization_id, livemode, provider, provider_account, provider_ref, currency, tax_bps, client_ip, status, failure_code, failure_message, created_at
+`
+
+type SetCardSetupStatusParams struct {
+	ID             string
+	Status         string
+	FailureCode    *string
+	FailureMessage *string
+}
+
+// Ends a setup that waited for the payer; one that ended already is not
+// changed (no row).
+func (q *Queries) SetCardSetupStatus(ctx context.Context, arg SetCardSetupStatusParams) (RuntimeCardSetup, error) {
+	row := q.db.QueryRow(ctx, setCardSetupStatus,
+		arg.ID,
+		arg.Status,
+		arg.FailureCode,
+		arg.FailureMessage,
+	)
+	var i RuntimeCardSetup
+	err := row.Scan(
+		&i.ID,
+		&i.SessionID,
+		&i.OrganizationID,
+		&i.Livemode,
+		&i.Provider,
+		&i.ProviderAccount,
+		&i.ProviderRef,
+		&i.Currency,
+		&i.TaxBps,
+		&i.ClientIp,
+		&i.Status,
+		&i.FailureCode,
+		&i.FailureMessage,
+		&i.CreatedAt,
 	)
 	return i, err
 }

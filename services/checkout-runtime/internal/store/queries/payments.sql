@@ -135,8 +135,9 @@ SELECT * FROM runtime.payment_methods WHERE id = $1 AND organization_id = $2 AND
 -- name: CreateSetupPaymentMethod :one
 -- A card saved without a payment (a checkout that charges nothing, a
 -- free trial), once per session: a repeat inserts nothing (no row).
-INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, session_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO runtime.payment_methods (id, organization_id, livemode, provider, provider_token, card_brand, card_last4, session_id,
+    provider_account)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, sqlc.narg(provider_account))
 ON CONFLICT (session_id) DO NOTHING
 RETURNING *;
 
@@ -183,4 +184,22 @@ WHERE id IN (
     ORDER BY stuck.updated_at
     LIMIT @max_payments
     FOR UPDATE OF stuck SKIP LOCKED)
+RETURNING *;
+
+-- name: GetCardSetup :one
+SELECT * FROM runtime.card_setups WHERE id = $1;
+
+-- name: AnswerCardSetup :one
+-- The provider's answer to a setup attempt: the account that gave it (a
+-- route may have cascaded), its reference and where it stands.
+UPDATE runtime.card_setups SET status = $2, provider = $3, provider_account = sqlc.narg(provider_account),
+    provider_ref = sqlc.narg(provider_ref), failure_code = sqlc.narg(failure_code), failure_message = sqlc.narg(failure_message)
+WHERE id = $1 AND status = 'processing'
+RETURNING *;
+
+-- name: SetCardSetupStatus :one
+-- Ends a setup that waited for the payer; one that ended already is not
+-- changed (no row).
+UPDATE runtime.card_setups SET status = $2, failure_code = $3, failure_message = $4
+WHERE id = $1 AND status = 'requires_action'
 RETURNING *;

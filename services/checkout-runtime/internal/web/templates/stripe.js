@@ -15,8 +15,11 @@ if(typeof window.Stripe!=="function"){
 show(el.dataset.unavailable);
 f.addEventListener("submit",function(e){if(isCard()&&isPay(e)){e.preventDefault();e.stopImmediatePropagation();show(el.dataset.unavailable)}});
 return}
-var stripe=window.Stripe(el.dataset.key),elements=stripe.elements({mode:"payment",amount:Number(el.dataset.amount),
-currency:el.dataset.currency,captureMethod:"manual",locale:el.dataset.locale||"auto"});
+// A checkout that charges nothing today (a free trial) saves the card: the
+// server confirms a SetupIntent with the token instead.
+var opts=el.dataset.setup?{mode:"setup",paymentMethodTypes:["card"]}:{mode:"payment",amount:Number(el.dataset.amount),captureMethod:"manual"};
+opts.currency=el.dataset.currency;opts.locale=el.dataset.locale||"auto";
+var stripe=window.Stripe(el.dataset.key),elements=stripe.elements(opts);
 elements.create("payment").mount(el);
 // The total changes with the billing address's tax: keep the Element's amount
 // equal to the PaymentIntent's.
