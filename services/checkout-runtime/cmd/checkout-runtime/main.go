@@ -173,9 +173,10 @@ func serve(ctx context.Context, cfg Config) error {
 	// A refund pending for 2 minutes has outlived its request (which gives
 	// the provider 30 s): ask the provider again.
 	refunds := &payment.RefundReconciler{Service: pay, Interval: 30 * time.Second, StaleAfter: 2 * time.Minute}
-	// A card payment processing untouched for PaymentGrace was left by
+	// A card or mobile-money payment processing untouched for PaymentGrace was left by
 	// its request (a crash): settle it from its session's state.
-	stuck := &payment.PaymentReconciler{Service: pay, Interval: min(cfg.PaymentGrace/2, 30*time.Second), Grace: cfg.PaymentGrace}
+	stuck := &payment.PaymentReconciler{Service: pay, Interval: min(cfg.PaymentGrace/2, 30*time.Second), Grace: cfg.PaymentGrace,
+		MobileMoneyTimeout: cfg.MobileMoneyTimeout}
 	momo := &payment.MobileMoneyTimeouts{Service: pay, Interval: 30 * time.Second, Timeout: cfg.MobileMoneyTimeout}
 	return base.Run(ctx, app.Parts{
 		// The attempt limits per client address see the payer's address

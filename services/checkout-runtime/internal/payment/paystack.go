@@ -43,7 +43,11 @@ func (c *Callbacks) applyPaystack(ctx context.Context, src provider.CallbackSour
 // event's reference (we give Paystack our payment id as its reference).
 // Anything else is refused with ErrNotProvidersPayment and logged. The
 // payment is then verified with Paystack, and the verified status applies
-// (see settleMobileMoney); a repeat or a late event changes nothing.
+// (see settleMobileMoney); a repeat or a late event changes nothing. A
+// charge.success for a payment still processing (its request died, perhaps
+// before recording Paystack's answer) settles it as the payment reconciler
+// would (SettleStuck): the session completed with it, or the money refunded.
+// One for a payment failed meanwhile gets the money refunded.
 func (s *Service) PaystackEvent(ctx context.Context, src provider.CallbackSource, account string, ev paystack.Event) error {
 	p, err := s.Store.GetPayment(ctx, ev.Reference)
 	if store.IsNoRows(err) {
@@ -60,8 +64,14 @@ func (s *Service) PaystackEvent(ctx context.Context, src provider.CallbackSource
 			"event", ev.ID, "payment", p.ID, "payment_account", deref(p.ProviderAccount))
 		return ErrNotProvidersPayment
 	}
-	if p.Status == StatusFailed && ev.Type == paystack.EventChargeSuccess {
+	switch {
+	case p.Status == StatusFailed && ev.Type == paystack.EventChargeSuccess:
 		return s.refundLateMobileMoney(ctx, p)
+	case p.Status == StatusProcessing && ev.Type == paystack.EventChargeSuccess:
+		// Its request died before the end (Paystack's answer perhaps never
+		// recorded): settled as the payment reconciler would, now.
+		_, err = s.SettleStuck(ctx, p)
+		return err
 	}
 	_, err = s.settleMobileMoney(ctx, p)
 	return err
@@ -77,20 +87,41 @@ func (s *Service) refundLateMobileMoney(ctx context.Context, p db.RuntimePayment
 	if err != nil {
 		return fmt.Errorf("provider for %s: %w", p.ID, err)
 	}
-	r, ok := prov.(provider.Resumer)
-	if !ok {
-		return ErrNotResumable
-	}
-	res, err := r.Resume(ctx, deref(p.ProviderRef))
-	if err != nil {
-		return fmt.Errorf("verify %s: %w", p.ID, err)
-	}
-	if res.Outcome != provider.Authorized {
-		return nil
+	res, err := verifyTaken(ctx, prov, p)
+	if err != nil || res.Outcome != provider.Authorized {
+		return err
 	}
 	s.Logger.ErrorContext(ctx, "mobile money taken for a payment failed meanwhile; refunding it", "payment", p.ID,
 		"failure_code", deref(p.FailureCode), "amount", res.Amount, "currency", res.Currency)
 	return s.release(ctx, prov, p, res)
+}
+
+// verifyTaken verifies p's charge with its provider: by its recorded
+// reference, else (failed before Paystack's answer was recorded) found by
+// p's id; a charge it does not find, or finds still waiting, took nothing.
+func verifyTaken(ctx context.Context, prov provider.Provider, p db.RuntimePayment) (provider.Result, error) {
+	if p.ProviderRef == nil {
+		f, ok := prov.(provider.AuthorizationFinder)
+		if !ok {
+			return provider.Result{}, ErrNotResumable
+		}
+		res, err := f.FindAuthorization(ctx, p.ID)
+		if errors.Is(err, provider.ErrUnknownReference) || errors.Is(err, paystack.ErrAwaitingPayer) {
+			return provider.Result{}, nil
+		} else if err != nil {
+			return provider.Result{}, fmt.Errorf("find the charge of %s: %w", p.ID, err)
+		}
+		return res, nil
+	}
+	r, ok := prov.(provider.Resumer)
+	if !ok {
+		return provider.Result{}, ErrNotResumable
+	}
+	res, err := r.Resume(ctx, *p.ProviderRef)
+	if err != nil {
+		return provider.Result{}, fmt.Errorf("verify %s: %w", p.ID, err)
+	}
+	return res, nil
 }
 
 // SubmitOTP sends the code the payer received for a send_otp charge, and

@@ -341,20 +341,28 @@ func (s *Service) afterAuthorize(ctx context.Context, prov provider.Provider, p 
 
 // releaseLate gives back an authorisation that came after its payment was
 // settled without it, and answers the payment as it stands.
+// One that settled the payment (the reconciler or a webhook found the
+// same mobile-money charge first) is the payment's own: kept as it is.
 func (s *Service) releaseLate(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result) (Result, error) {
-	if res.Outcome == provider.Authorized || res.Outcome == provider.Pending {
+	now, err := s.Store.GetPayment(ctx, p.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	if (res.Outcome == provider.Authorized || res.Outcome == provider.Pending) && deref(now.ProviderRef) != res.Reference {
 		if err := s.release(ctx, prov, p, res); err != nil {
 			return Result{}, err
 		}
 	}
-	p, err := s.Store.GetPayment(ctx, p.ID)
-	return Result{Payment: p}, err
+	return Result{Payment: now}, nil
 }
 
 // release gives back an authorisation the lost session will not take: a
 // void, or a full refund when the provider captured it already (Stripe's
-// Cancel refuses a succeeded intent). The refund's id derives from the
-// payment's, so that a retry refunds nothing more.
+// Cancel refuses a succeeded intent; Paystack's mobile money). The refund's
+// id derives from the payment's, so that a retry refunds nothing more: an
+// idempotency key, or for Paystack, which takes none, the merchant note it
+// first looks for among the refunds made since the payment (FirstTried),
+// since any call, this one's earlier try included, may have made it.
 func (s *Service) release(ctx context.Context, prov provider.Provider, p db.RuntimePayment, res provider.Result) error {
 	if !res.Captured {
 		if err := prov.Void(ctx, res.Reference); err != nil {
@@ -362,7 +370,8 @@ func (s *Service) release(ctx context.Context, prov provider.Provider, p db.Runt
 		}
 		return nil
 	}
-	_, err := prov.Refund(ctx, provider.RefundRequest{Reference: res.Reference, RefundID: "release_" + p.ID, Amount: p.Amount, Currency: p.Currency})
+	_, err := prov.Refund(ctx, provider.RefundRequest{Reference: res.Reference, RefundID: "release_" + p.ID, Amount: p.Amount,
+		Currency: p.Currency, FirstTried: p.CreatedAt})
 	if err != nil {
 		return fmt.Errorf("refund the captured %s of a closed session: %w", p.ID, err)
 	}

@@ -10,11 +10,13 @@ import (
 	"google.golang.org/grpc/status"
 
 	internalapiv1 "github.com/tillpoint/tillpoint/proto/gen/go/tillpoint/internalapi/v1"
+	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store"
 	"github.com/tillpoint/tillpoint/services/checkout-runtime/internal/store/db"
 	"github.com/tillpoint/tillpoint/services/platform/provider"
+	"github.com/tillpoint/tillpoint/services/platform/provider/paystack"
 )
 
-// PaymentReconciler settles card payments that their request left
+// PaymentReconciler settles card and mobile-money payments that their request left
 // processing: the replica crashed (or a call went unanswered) somewhere
 // between the insert and the final move — before the provider's answer was
 // recorded, after it, or after admin-api completed the session. Each is
@@ -35,6 +37,14 @@ import (
 //     provider's answer and the statement that records it), is voided, and
 //     the payment fails.
 //
+// Mobile money differs where no answer was recorded: Paystack takes the
+// money when the payer approves on the phone, which they may do after the
+// request died, so the charge is asked about by the payment's id. Taken: its
+// reference is recorded and the payment settled as above (the session
+// completed with it, else the money refunded, once); still awaiting the
+// payer: left for the next pass, and failed after MobileMoneyTimeout; no
+// charge, or a failed one: the payment fails.
+//
 // An off-session charge (a renewal, no session) with an authorisation is
 // captured, as its request would have gone on to do; without one it fails.
 //
@@ -54,7 +64,17 @@ type PaymentReconciler struct {
 	// provider and to admin-api, so that a payment whose request still runs
 	// is left to it.
 	Grace time.Duration
+	// MobileMoneyTimeout is how long after its creation a mobile-money
+	// payment whose charge's answer was never recorded may still wait for
+	// the payer to approve it (MOBILE_MONEY_TIMEOUT, as for a payment
+	// waiting in requires_action); then it fails with payment_timeout, and a
+	// later approval is refunded (PaystackEvent). Zero: DefaultMobileMoneyTimeout.
+	MobileMoneyTimeout time.Duration
 }
+
+// DefaultMobileMoneyTimeout is the default MobileMoneyTimeout: the mobile
+// operators' prompts time out within minutes.
+const DefaultMobileMoneyTimeout = 5 * time.Minute
 
 // DefaultPaymentGrace is the default Grace: well over the pay path's longest
 // wait (a provider call's timeout), short enough that a session is not held
@@ -94,8 +114,13 @@ func (r *PaymentReconciler) ReconcileOnce(ctx context.Context) (int, error) {
 			errs = append(errs, fmt.Errorf("payment %s: %w", p.ID, err))
 			continue
 		}
+		if got, err = r.expireMobileMoney(ctx, got); err != nil {
+			errs = append(errs, fmt.Errorf("payment %s: %w", p.ID, err))
+			continue
+		}
 		if got.Status == StatusProcessing {
-			// Its session waits for the provider's answer: not news.
+			// Its session waits for the provider's answer, or the payer
+			// for their phone: not news.
 			r.Service.Logger.DebugContext(ctx, "stuck payment left to its provider's answer", "payment", p.ID, "session", p.SessionID)
 			continue
 		}
@@ -104,8 +129,23 @@ func (r *PaymentReconciler) ReconcileOnce(ctx context.Context) (int, error) {
 	return len(claimed), errors.Join(errs...)
 }
 
-// SettleStuck carries a processing card payment to its end (see
-// PaymentReconciler) and returns it as it then stands.
+// expireMobileMoney fails p, a payment SettleStuck left processing, when it
+// is a mobile-money charge still awaiting the payer (no reference
+// recorded) for longer than MobileMoneyTimeout.
+func (r *PaymentReconciler) expireMobileMoney(ctx context.Context, p db.RuntimePayment) (db.RuntimePayment, error) {
+	timeout := r.MobileMoneyTimeout
+	if timeout == 0 {
+		timeout = DefaultMobileMoneyTimeout
+	}
+	if p.Status != StatusProcessing || p.Method != MethodMobileMoney || p.ProviderRef != nil || time.Since(p.CreatedAt) < timeout {
+		return p, nil
+	}
+	return r.Service.move(ctx, p, StatusFailed, provider.DeclinePaymentTimeout,
+		provider.DeclineMessage(provider.DeclinePaymentTimeout), StatusProcessing)
+}
+
+// SettleStuck carries a processing card or mobile-money payment to its end
+// (see PaymentReconciler) and returns it as it then stands.
 func (s *Service) SettleStuck(ctx context.Context, p db.RuntimePayment) (db.RuntimePayment, error) {
 	prov, err := s.ProviderFor(ctx, p)
 	if err != nil {
@@ -116,6 +156,14 @@ func (s *Service) SettleStuck(ctx context.Context, p db.RuntimePayment) (db.Runt
 		return p, err
 	}
 	ref := deref(p.ProviderRef)
+	if ref == "" && p.Method == MethodMobileMoney {
+		// The payer may approve the charge on the phone after its request
+		// died: money taken is settled below as the pay path would have.
+		if p, err = s.findMobileMoney(ctx, prov, p); err != nil || p.Status != StatusProcessing || p.ProviderRef == nil {
+			return p, err
+		}
+		ref = *p.ProviderRef
+	}
 	if ref == "" {
 		// The provider's answer was never recorded, so the session cannot
 		// name this payment: release what the provider holds for it.
@@ -228,9 +276,43 @@ func (s *Service) releaseStuck(ctx context.Context, prov provider.Provider, p db
 	case err == nil, errors.Is(err, provider.ErrAlreadyVoided), errors.Is(err, provider.ErrUnknownReference):
 		return nil
 	case errors.Is(err, provider.ErrAlreadyCaptured):
-		s.Logger.ErrorContext(ctx, "a payment its session did not take was captured: refunding it in full",
-			"payment", p.ID, "session", p.SessionID, "amount", p.Amount, "currency", p.Currency)
+		if p.Method != MethodMobileMoney { // mobile money is taken at once: refunding is its void
+			s.Logger.ErrorContext(ctx, "a payment its session did not take was captured: refunding it in full",
+				"payment", p.ID, "session", p.SessionID, "amount", p.Amount, "currency", p.Currency)
+		}
 		return s.release(ctx, prov, p, provider.Result{Reference: ref, Captured: true})
 	}
 	return fmt.Errorf("void %s: %w", p.ID, err)
+}
+
+// findMobileMoney asks Paystack about the charge of p, a mobile-money payment
+// whose request died before recording Paystack's answer (the charge's
+// reference is p's id). The money taken, for p's amount: p with its
+// reference recorded, processing, for SettleStuck to complete the session
+// with it or refund it. Still awaiting the payer: p as it is, asked about
+// again next pass (PaymentReconciler.MobileMoneyTimeout bounds that). No
+// charge, or one that failed: p fails, nothing taken.
+func (s *Service) findMobileMoney(ctx context.Context, prov provider.Provider, p db.RuntimePayment) (db.RuntimePayment, error) {
+	f, ok := prov.(provider.AuthorizationFinder)
+	if !ok {
+		return p, fmt.Errorf("provider %s cannot find the charge of %s", prov.Name(), p.ID)
+	}
+	res, err := f.FindAuthorization(ctx, p.ID)
+	switch {
+	case errors.Is(err, paystack.ErrAwaitingPayer):
+		return p, nil
+	case errors.Is(err, provider.ErrUnknownReference):
+		return s.move(ctx, p, StatusFailed, FailureInterrupted, failureInterruptedMessage, StatusProcessing)
+	case err != nil:
+		return p, fmt.Errorf("find the charge of %s: %w", p.ID, err)
+	case res.Amount != p.Amount || res.Currency != p.Currency:
+		s.Logger.ErrorContext(ctx, "mobile money taken for another amount than ours; not applied", "payment", p.ID,
+			"amount", p.Amount, "currency", p.Currency, "taken", res.Amount, "taken_currency", res.Currency)
+		return p, fmt.Errorf("payment %s: Paystack took %d %s, not %d %s", p.ID, res.Amount, res.Currency, p.Amount, p.Currency)
+	}
+	found, err := s.setAuthorization(ctx, db.SetAuthorizationParams{ID: p.ID, Status: StatusProcessing, ProviderRef: &res.Reference})
+	if store.IsNoRows(err) {
+		return s.Store.GetPayment(ctx, p.ID) // settled meanwhile (its pay path, a webhook)
+	}
+	return found, err
 }

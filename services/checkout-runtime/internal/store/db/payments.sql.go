@@ -284,7 +284,7 @@ const claimStuckPayments = `-- name: ClaimStuckPayments :many
 UPDATE runtime.payments SET updated_at = now()
 WHERE id IN (
     SELECT stuck.id FROM runtime.payments AS stuck
-    WHERE stuck.status = 'processing' AND stuck.method = 'card'
+    WHERE stuck.status = 'processing' AND stuck.method IN ('card', 'mobile_money')
       AND stuck.updated_at < $1::timestamptz
     ORDER BY stuck.updated_at
     LIMIT $2
@@ -297,7 +297,8 @@ type ClaimStuckPaymentsParams struct {
 	MaxPayments int32
 }
 
-// Card payments processing and untouched since before @stale_before: their
+// Card and mobile-money payments processing and untouched since before
+// @stale_before (direct debit waits days in processing by design): their
 // request ended (a crash, an unanswered call) between the insert and the
 // final move. Claimed by moving updated_at on, so that another replica
 // skips them until they are stale again; SKIP LOCKED shares them between
