@@ -12,7 +12,7 @@ import (
 
 // DefaultMaxKeys bounds the buckets a Limiter tracks. A bucket takes about
 // 100 bytes with its key, so the default costs at most ~1 MB per limiter,
-// within the services' small memory budget (GOMEMLIMIT 40MiB). Buckets
+// within the services' small memory budget (GOMEMLIMIT 32MiB). Buckets
 // refill in seconds, so only keys seen in the last few seconds count
 // towards it.
 const DefaultMaxKeys = 10_000

@@ -20,7 +20,7 @@ import (
 // one dashboard sign-in was the largest allocation admin-api ever made, and
 // its peak RSS (docs/perf/payment-path.md, session 6). Hashes still run at
 // most maxConcurrentHashes at a time (the services run within GOMEMLIMIT
-// 40MiB). A stored hash keeps its own parameters (the PHC string), so older
+// 32MiB). A stored hash keeps its own parameters (the PHC string), so older
 // hashes still verify, and a sign-in that matches one replaces it with a
 // hash of today's parameters (NeedsRehash).
 const (
