@@ -212,7 +212,7 @@ func (c *Consumer) storeTx(ctx context.Context, events ...rendered) error {
 // a slot per delivery created leased.
 type handover struct {
 	w      *Worker
-	leased []db.ClaimDeliveriesRow
+	leased []store.Delivery
 	due    bool // a delivery was created due: the worker must claim it
 }
 
@@ -309,7 +309,7 @@ func (c *Consumer) storeIn(ctx context.Context, q *db.Queries, r rendered, h *ha
 		if d.Kind == "notify" {
 			body = r.notifyBody
 		}
-		h.leased = append(h.leased, db.ClaimDeliveriesRow{ID: d.ID, EndpointID: d.EndpointID, OrganizationID: d.OrganizationID,
+		h.leased = append(h.leased, store.Delivery{ID: d.ID, EndpointID: d.EndpointID, OrganizationID: d.OrganizationID,
 			Livemode: d.Livemode, Url: d.Url, Secret: d.Secret, PreviousSecret: d.PreviousSecret,
 			PreviousSecretExpiresAt: d.PreviousSecretExpiresAt, Body: body, SignatureFormat: d.SignatureFormat,
 			ApiVersion: d.ApiVersion, EventID: ev.GetId(), EventType: ev.GetType(), EventCreated: ev.GetCreated().AsTime(),

@@ -145,7 +145,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // capacity is how many attempts may start, and the claim's view of the
 // endpoints with attempts in flight: those at their bound (skipped) and how
 // many each has (counted against its bound).
-func (w *Worker) capacity() (free int, c db.ClaimDeliveriesParams) {
+func (w *Worker) capacity() (free int, c store.ClaimParams) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	c.Busy, c.InFlightEndpoints, c.InFlightCounts = []string{}, []string{}, []int64{}
@@ -213,7 +213,7 @@ func (w *Worker) reserve(ep string) bool {
 
 // hand makes the attempt at d in a slot already taken, and gives the slot
 // back when it is done.
-func (w *Worker) hand(ctx context.Context, d db.ClaimDeliveriesRow) {
+func (w *Worker) hand(ctx context.Context, d store.Delivery) {
 	go func() {
 		defer w.finished(d.EndpointID)
 		// An attempt in flight at shutdown finishes (bounded by the
@@ -223,7 +223,7 @@ func (w *Worker) hand(ctx context.Context, d db.ClaimDeliveriesRow) {
 }
 
 // attempt makes one try and records it.
-func (w *Worker) attempt(ctx context.Context, d db.ClaimDeliveriesRow) {
+func (w *Worker) attempt(ctx context.Context, d store.Delivery) {
 	now := time.Now()
 	secrets := []string{}
 	for _, s := range []*string{&d.Secret, d.PreviousSecret} {
@@ -255,7 +255,7 @@ func (w *Worker) attempt(ctx context.Context, d db.ClaimDeliveriesRow) {
 // endpoint's api_version) around the stored Stripe object and a
 // Stripe-Signature header. Stripe keys its HMAC with the secret string
 // itself; Standard Webhooks with the bytes it encodes.
-func message(d db.ClaimDeliveriesRow, now time.Time, secrets []string) ([]byte, http.Header, error) {
+func message(d store.Delivery, now time.Time, secrets []string) ([]byte, http.Header, error) {
 	if d.SignatureFormat != stripecompat.SignatureFormat {
 		keys := make([][]byte, 0, len(secrets))
 		for _, s := range secrets {
@@ -285,7 +285,7 @@ func message(d db.ClaimDeliveriesRow, now time.Time, secrets []string) ([]byte, 
 
 // logAttempt logs an attempt with its full error, which may name our
 // resolver and internal addresses: the merchant sees only res.Message.
-func (w *Worker) logAttempt(ctx context.Context, d db.ClaimDeliveriesRow, res webhook.Result) {
+func (w *Worker) logAttempt(ctx context.Context, d store.Delivery, res webhook.Result) {
 	errText := ""
 	if res.Err != nil {
 		errText = res.Err.Error()
@@ -296,7 +296,7 @@ func (w *Worker) logAttempt(ctx context.Context, d db.ClaimDeliveriesRow, res we
 
 // success is an attempt a receiver acknowledged, waiting to be recorded.
 type success struct {
-	d   db.ClaimDeliveriesRow
+	d   store.Delivery
 	res webhook.Result
 	at  time.Time
 }
@@ -357,7 +357,7 @@ func (w *Worker) writeSuccesses(batch []success) {
 // recordFailure records an attempt that did not succeed and schedules the
 // next one, or gives up; it disables an endpoint that answered 410 or has
 // been failing too long.
-func (w *Worker) recordFailure(ctx context.Context, d db.ClaimDeliveriesRow, res webhook.Result, now time.Time) error {
+func (w *Worker) recordFailure(ctx context.Context, d store.Delivery, res webhook.Result, now time.Time) error {
 	return w.Store.InTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
 		// The attempt row is what the merchant reads (the deliveries
 		// list): the fixed message, never the raw error.
