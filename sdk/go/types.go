@@ -342,7 +342,7 @@ type Subscription struct {
 	ID                 string                `json:"id"`
 	Object             string                `json:"object"`
 	Customer           string                `json:"customer"`
-	Status             string                `json:"status"` // active, past_due, unpaid, canceled or incomplete
+	Status             string                `json:"status"` // trialing, active, past_due, unpaid, canceled, incomplete or incomplete_expired
 	Items              []SubscriptionItem    `json:"items"`
 	Currency           string                `json:"currency"`
 	Recurring          *Recurring            `json:"recurring"`

@@ -436,7 +436,7 @@ export interface Subscription {
   id: string;
   object: 'subscription';
   customer: string;
-  status: 'active' | 'past_due' | 'unpaid' | 'canceled' | 'incomplete';
+  status: 'trialing' | 'active' | 'past_due' | 'unpaid' | 'canceled' | 'incomplete' | 'incomplete_expired';
   items: { price: string; product: string; name: string; unit_amount: number; quantity: number }[];
   currency: string;
   recurring: { interval: string; interval_count?: number } | null;
