@@ -147,15 +147,20 @@ func (s *Service) providerSucceeded(ctx context.Context, p db.RuntimePayment, ev
 		}
 		if closed {
 			// The money is at the provider but the session went to another
-			// payment or expired: only a refund can set this right.
-			s.Logger.ErrorContext(ctx, "the provider took a payment whose session closed meanwhile; refund it at the provider",
-				"payment", p.ID, "session", p.SessionID, "event", eventID)
-			return errs.Param("status", "checkout_session_closed", "The payment's session is closed.")
+			// payment or expired: it is refunded in full (release: the
+			// refund's id derives from the payment's, so a redelivered
+			// event refunds nothing more) and the payment canceled.
+			return s.refundClosed(ctx, p, eventID)
 		}
 		if p, err = s.move(ctx, p, StatusSucceeded, "", "", StatusProcessing, StatusRequiresAction); err != nil {
 			return err
 		}
 	case StatusSucceeded:
+	case StatusCanceled:
+		if deref(p.FailureCode) == failureSessionClosed {
+			return nil // refunded when its session was found closed (refundClosed)
+		}
+		fallthrough
 	default:
 		// Taken by the provider while we count the payment failed or
 		// canceled: someone must refund or reconcile it.
@@ -165,6 +170,26 @@ func (s *Service) providerSucceeded(ctx context.Context, p db.RuntimePayment, ev
 	}
 	// p is succeeded: settle captures nothing and tells admin-api.
 	_, err = s.settle(ctx, p, true, "")
+	return err
+}
+
+// refundClosed refunds in full a pending payment whose money the provider
+// took after its session went to another payment or expired, and cancels
+// it (session_closed): one payment per session (DESIGN §5), and the payer
+// is not left charged for a checkout that is not theirs.
+func (s *Service) refundClosed(ctx context.Context, p db.RuntimePayment, eventID string) error {
+	prov, err := s.ProviderFor(ctx, p)
+	if err != nil {
+		return fmt.Errorf("provider for %s: %w", p.ID, err)
+	}
+	if err := s.release(ctx, prov, p, provider.Result{Reference: deref(p.ProviderRef), Captured: true}); err != nil {
+		return err
+	}
+	s.Logger.WarnContext(ctx, "the provider took a payment whose session closed meanwhile; refunded in full",
+		"payment", p.ID, "session", p.SessionID, "event", eventID)
+	_, err = s.move(ctx, p, StatusCanceled, failureSessionClosed,
+		"The checkout was completed or expired before the provider took this payment; it was refunded in full.",
+		StatusProcessing, StatusRequiresAction)
 	return err
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -158,15 +160,6 @@ func TestStripePaymentSucceededCases(t *testing.T) {
 	}
 	if got := reload(t, s, waiting.ID); got.Status != StatusSucceeded {
 		t.Errorf("requires_action payment: %s", got.Status)
-	}
-	// Captured for a session that closed meanwhile: refused, left for a refund.
-	s.Admin = &closedSessions{}
-	late := stripePayment(t, s, StatusProcessing, false)
-	if err := s.StripeEvent(ctx, stripeTest, stripeAccount, intentEvent(late, stripe.EventPaymentSucceeded)); errs.KindOf(err) != errs.Invalid {
-		t.Errorf("closed session: %v", err)
-	}
-	if got := reload(t, s, late.ID); got.Status != StatusProcessing {
-		t.Errorf("closed session: moved to %s", got.Status)
 	}
 	// A failed payment that Stripe captured anyway: refused, logged.
 	failed := stripePayment(t, s, StatusFailed, false)
@@ -383,5 +376,37 @@ func TestStripeDisputeCreated(t *testing.T) {
 	}
 	if n := outboxCount(t, s, "events.payment.disputed"); n != 1 {
 		t.Errorf("%d payment.disputed events, want 1", n)
+	}
+}
+
+// TestStripeSucceededForAClosedSessionIsRefunded: Stripe took the money of
+// a pending payment after its session went to another payment or expired
+// (a method Stripe captures by itself): the payment is refunded in full
+// through its account, once however often the event comes, and canceled.
+// Before, the event was refused and the payment left processing, the payer
+// charged for a checkout that was not theirs.
+func TestStripeSucceededForAClosedSessionIsRefunded(t *testing.T) {
+	s, proxy := stripeService(t, &closedSessions{})
+	ctx := t.Context()
+	p := stripePayment(t, s, StatusProcessing, false)
+	if _, err := s.Store.Pool.Exec(ctx, "UPDATE runtime.payments SET provider_account = 'pa_stripe' WHERE id = $1", p.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.StripeEvent(ctx, stripeTest, "pa_stripe", intentEvent(p, stripe.EventPaymentSucceeded)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := reload(t, s, p.ID); got.Status != StatusCanceled || deref(got.FailureCode) != failureSessionClosed {
+		t.Errorf("payment %s (%s), want canceled (session_closed)", got.Status, deref(got.FailureCode))
+	}
+	var refunds []stripeCall
+	for _, c := range proxy.calls {
+		if c.Method == http.MethodPost && c.Path == "/v1/refunds" {
+			refunds = append(refunds, c)
+		}
+	}
+	if len(refunds) != 1 || !strings.Contains(refunds[0].IdempotencyKey, p.ID) || refunds[0].Form.Get("payment_intent") != deref(p.ProviderRef) {
+		t.Errorf("refunds %+v; want one of %s, keyed by the payment", refunds, deref(p.ProviderRef))
 	}
 }
