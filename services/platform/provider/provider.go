@@ -226,6 +226,15 @@ type AuthorizationFinder interface {
 	FindAuthorization(ctx context.Context, paymentID string) (Result, error)
 }
 
+// LaggingFinder is an AuthorizationFinder whose index can lag the
+// provider's own records (Stripe's Search API): an authorisation made up to
+// FindLag before may not be found yet, so that "none" is final only for a
+// payment older than that.
+type LaggingFinder interface {
+	AuthorizationFinder
+	FindLag() time.Duration
+}
+
 // Resumer is a provider whose next action happens at the provider (Stripe's
 // 3-D Secure in Stripe.js): Resume reads the authorisation again afterwards
 // and answers as Authorize does. The test provider's challenge is our own

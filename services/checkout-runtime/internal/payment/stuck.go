@@ -171,6 +171,12 @@ func (s *Service) SettleStuck(ctx context.Context, p db.RuntimePayment) (db.Runt
 		if err != nil {
 			return p, err
 		}
+		if f, ok := prov.(provider.LaggingFinder); ok && lost == "" && time.Since(p.CreatedAt) < f.FindLag() {
+			// The provider's search may not show the authorisation yet:
+			// failing the payment now would leave it held until it lapses.
+			// Asked again at the next pass.
+			return p, nil
+		}
 		if lost != "" {
 			if err := s.releaseStuck(ctx, prov, p, lost); err != nil {
 				return p, err

@@ -644,3 +644,43 @@ func TestOrphanedStripeAuthorizationIsVoided(t *testing.T) {
 		t.Errorf("events %s, want [payment.failed]", ev)
 	}
 }
+
+// TestStripeAuthorisationNotSearchableYet: Stripe's search may show an
+// intent up to an hour after it was made (provider.LaggingFinder). A stuck
+// Stripe payment that the search does not find is asked about again while
+// it is younger than that, rather than failed at once: failed, its
+// authorisation, appearing later, would be held until it lapses. Older, it
+// fails.
+func TestStripeAuthorisationNotSearchableYet(t *testing.T) {
+	admin := newSessionsOfRecord()
+	s, proxy := stripeService(t, admin)
+	ctx := t.Context()
+	p, err := s.Store.CreatePayment(ctx, db.CreatePaymentParams{ID: ids.New("pay"), SessionID: admin.open(), OrganizationID: "org_1",
+		Method: "card", Provider: provider.NameStripe, Currency: "EUR", Amount: 5000, BillingCountry: "FR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = s.Store.MovePaymentToAccount(ctx, db.MovePaymentToAccountParams{ID: p.ID, Provider: provider.NameStripe,
+		ProviderAccount: optional("pa_stripe")}); err != nil {
+		t.Fatal(err)
+	}
+	backdate(t, s, p.ID) // the replica died before Stripe answered, or before Stripe indexed its answer
+	if _, err := reconciler(s).ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := reload(t, s, p.ID); got.Status != StatusProcessing {
+		t.Fatalf("a payment of a minute ago that Stripe's search does not show: %s, want processing", got.Status)
+	}
+	wantCalls(t, proxy.paths(t), "GET /v1/payment_intents/search")
+
+	if _, err := s.Store.Pool.Exec(ctx, "UPDATE runtime.payments SET created_at = now() - interval '2 hours' WHERE id = $1", p.ID); err != nil {
+		t.Fatal(err)
+	}
+	backdate(t, s, p.ID)
+	if _, err := reconciler(s).ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := reload(t, s, p.ID); got.Status != StatusFailed || deref(got.FailureCode) != FailureInterrupted {
+		t.Errorf("two hours on: %s (%s), want failed (%s)", got.Status, deref(got.FailureCode), FailureInterrupted)
+	}
+}

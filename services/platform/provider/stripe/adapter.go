@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tillpoint/tillpoint/services/platform/provider"
 )
 
 // Adapter is one Stripe account as a provider.Provider (and
-// provider.Resumer, provider.AuthorizationFinder), for the runtime's state
+// provider.Resumer, provider.LaggingFinder), for the runtime's state
 // machine: Authorize confirms the page's ConfirmationToken, Void cancels the
 // intent, Resume reads it after Stripe.js handleNextAction; SetupCard saves
 // a card without a payment.
@@ -107,6 +108,10 @@ func (a *Adapter) Resume(ctx context.Context, reference string) (provider.Result
 	}
 	return toProvider(res), nil
 }
+
+// FindLag is how long Stripe's search may take to show an intent: normally
+// a minute, up to an hour during an outage at Stripe (see FindIntent).
+func (a *Adapter) FindLag() time.Duration { return time.Hour }
 
 // FindAuthorization finds the intent Authorize made for our payment
 // paymentID (Client.FindIntent: Stripe's search, eventually consistent).
